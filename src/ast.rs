@@ -1,0 +1,103 @@
+//! The syntax tree of a `.bp` program, as the parser hands it out.
+//!
+//! Every node carries the byte span it came from, so that lowering and checking can point at
+//! the exact spot of a mistake. Nothing here knows about pest; `syntax` builds these values.
+
+/// A byte range in the source text.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// A name as written, with where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A numeric literal exactly as written (`0.5`, `1e-3`).
+    Number { text: String, span: Span },
+    Name(Ident),
+    Neg { operand: Box<Expr>, span: Span },
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr>, span: Span },
+    /// A call of a built-in function; `name` is as written (`σ`, `ln`, `sigmoid'`).
+    Call { name: Ident, arg: Box<Expr>, span: Span },
+    /// `dY/dX` (also `∂Y/∂X`): the derivative of one name with respect to another.
+    DerivRef { of: Ident, wrt: Ident, span: Span },
+    /// `d/dX(expr)`: the derivative of an expression with respect to a name.
+    DerivOf { wrt: Ident, expr: Box<Expr>, span: Span },
+}
+
+impl Expr {
+    pub fn span(&self) -> Span {
+        match self {
+            Expr::Number { span, .. }
+            | Expr::Neg { span, .. }
+            | Expr::Binary { span, .. }
+            | Expr::Call { span, .. }
+            | Expr::DerivRef { span, .. }
+            | Expr::DerivOf { span, .. } => *span,
+            Expr::Name(ident) => ident.span,
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DeclKind {
+    Input,
+    Target,
+    Param,
+}
+
+/// A name with an optional display form (`w3 as "w^{(3)}"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Declared {
+    pub ident: Ident,
+    pub display: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AssignKind {
+    /// `name = expr`
+    Intermediate,
+    /// `cost NAME = expr`
+    Cost,
+    /// `output NAME = expr`
+    Output,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stmt {
+    Declare { kind: DeclKind, names: Vec<Declared>, span: Span },
+    Show { names: Vec<Declared>, span: Span },
+    Assign { kind: AssignKind, name: Ident, value: Expr, span: Span },
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Program {
+    pub statements: Vec<Stmt>,
+}

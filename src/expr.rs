@@ -1,0 +1,560 @@
+//! The hash-consed expression graph every other module works on.
+//!
+//! An expression is a node in one flat `Vec`, addressed by a small `Copy` [`Id`]; children are
+//! always added before their parents, so walking ids in increasing order is a bottom-up walk.
+//! A memo from node to id makes equal subterms one node, which is what keeps the derivative of a
+//! deep network linear in size. Constructors here build exactly what they are asked for (no
+//! simplification beyond unwrapping one-element sums and products), so a derivation step can show
+//! the unsimplified form the rules produced; `simplify` is where forms are rewritten.
+
+use std::collections::HashMap;
+use std::fmt;
+
+/// A node of the graph.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct Id(pub u32);
+
+impl Id {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A name of the program (input, target, parameter, intermediate, cost, output).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct Sym(pub u32);
+
+impl Sym {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The built-in functions, with the activation derivatives as functions of their own.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum Func {
+    Sigmoid,
+    Tanh,
+    Relu,
+    Softplus,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    SigmoidPrime,
+    TanhPrime,
+    /// The derivative of relu: the unit step (0 for z < 0, 1 for z > 0, taken as 0 at 0).
+    ReluPrime,
+}
+
+impl Func {
+    pub const ALL: [Func; 11] = [
+        Func::Sigmoid,
+        Func::Tanh,
+        Func::Relu,
+        Func::Softplus,
+        Func::Exp,
+        Func::Log,
+        Func::Sqrt,
+        Func::Abs,
+        Func::SigmoidPrime,
+        Func::TanhPrime,
+        Func::ReluPrime,
+    ];
+
+    /// The name in the input language.
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Sigmoid => "sigmoid",
+            Func::Tanh => "tanh",
+            Func::Relu => "relu",
+            Func::Softplus => "softplus",
+            Func::Exp => "exp",
+            Func::Log => "log",
+            Func::Sqrt => "sqrt",
+            Func::Abs => "abs",
+            Func::SigmoidPrime => "sigmoid'",
+            Func::TanhPrime => "tanh'",
+            Func::ReluPrime => "relu'",
+        }
+    }
+
+    /// Looks a function up by a name the language accepts (`σ`, `ln` and primes included).
+    pub fn from_name(name: &str) -> Option<Func> {
+        Some(match name {
+            "sigmoid" | "σ" => Func::Sigmoid,
+            "tanh" => Func::Tanh,
+            "relu" | "ReLU" => Func::Relu,
+            "softplus" => Func::Softplus,
+            "exp" => Func::Exp,
+            "log" | "ln" => Func::Log,
+            "sqrt" | "√" => Func::Sqrt,
+            "abs" => Func::Abs,
+            "sigmoid'" | "σ'" | "sigmoid′" | "σ′" => Func::SigmoidPrime,
+            "tanh'" | "tanh′" => Func::TanhPrime,
+            "relu'" | "relu′" | "ReLU'" => Func::ReluPrime,
+            _ => return None,
+        })
+    }
+
+    /// The activation this function is the derivative of, if it is one.
+    pub fn primitive(self) -> Option<Func> {
+        match self {
+            Func::SigmoidPrime => Some(Func::Sigmoid),
+            Func::TanhPrime => Some(Func::Tanh),
+            Func::ReluPrime => Some(Func::Relu),
+            _ => None,
+        }
+    }
+
+    /// The derivative function of an activation, if the language has one.
+    pub fn prime(self) -> Option<Func> {
+        match self {
+            Func::Sigmoid => Some(Func::SigmoidPrime),
+            Func::Tanh => Some(Func::TanhPrime),
+            Func::Relu => Some(Func::ReluPrime),
+            _ => None,
+        }
+    }
+}
+
+/// An exact rational where the arithmetic stays within `i64`, a float otherwise.
+///
+/// Textbook constants (½, λ/2n, 0.001) stay exact, so `2 · ½` folds to `1` and prints as such.
+#[derive(Copy, Clone, Debug)]
+pub enum Num {
+    /// numerator, denominator; reduced, denominator > 0.
+    Rat(i64, i64),
+    Float(f64),
+}
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    a = a.abs();
+    b = b.abs();
+    while b != 0 {
+        let t = a % b;
+        a = b;
+        b = t;
+    }
+    a
+}
+
+impl Num {
+    pub const ZERO: Num = Num::Rat(0, 1);
+    pub const ONE: Num = Num::Rat(1, 1);
+    pub const MINUS_ONE: Num = Num::Rat(-1, 1);
+
+    pub fn int(n: i64) -> Num {
+        Num::Rat(n, 1)
+    }
+
+    /// A reduced rational, or a float when it does not fit.
+    pub fn ratio(n: i128, d: i128) -> Num {
+        if d == 0 {
+            return Num::Float(if n == 0 {
+                f64::NAN
+            } else if n > 0 {
+                f64::INFINITY
+            } else {
+                f64::NEG_INFINITY
+            });
+        }
+        let g = gcd(n, d).max(1);
+        let (mut n, mut d) = (n / g, d / g);
+        if d < 0 {
+            n = -n;
+            d = -d;
+        }
+        match (i64::try_from(n), i64::try_from(d)) {
+            (Ok(n), Ok(d)) => Num::Rat(n, d),
+            _ => Num::Float(n as f64 / d as f64),
+        }
+    }
+
+    /// Parses a decimal literal (`2`, `0.5`, `1e-3`, `.5`, `6.02E23`) exactly where it can.
+    pub fn parse(text: &str) -> Option<Num> {
+        let value: f64 = text.parse().ok()?;
+        if !value.is_finite() {
+            return None;
+        }
+        let (mantissa, exponent) = match text.find(['e', 'E']) {
+            Some(i) => (&text[..i], text[i + 1..].parse::<i32>().ok()?),
+            None => (text, 0),
+        };
+        let (int_part, frac_part) = match mantissa.find('.') {
+            Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+            None => (mantissa, ""),
+        };
+        let digits = format!("{int_part}{frac_part}");
+        let digits = digits.trim_start_matches('0');
+        let scale = exponent - frac_part.len() as i32;
+        if digits.len() > 18 || scale.abs() > 18 {
+            return Some(Num::Float(value));
+        }
+        let n: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+        let p = 10i128.pow(scale.unsigned_abs());
+        Some(if scale >= 0 {
+            Num::ratio(n * p, 1)
+        } else {
+            Num::ratio(n, p)
+        })
+    }
+
+    pub fn to_f64(self) -> f64 {
+        match self {
+            Num::Rat(n, d) => n as f64 / d as f64,
+            Num::Float(x) => x,
+        }
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.to_f64() == 0.0
+    }
+
+    pub fn is_one(self) -> bool {
+        matches!(self, Num::Rat(1, 1)) || matches!(self, Num::Float(x) if x == 1.0)
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.to_f64() < 0.0
+    }
+
+    pub fn as_integer(self) -> Option<i64> {
+        match self {
+            Num::Rat(n, 1) => Some(n),
+            _ => None,
+        }
+    }
+
+    pub fn add(self, other: Num) -> Num {
+        match (self, other) {
+            (Num::Rat(a, b), Num::Rat(c, d)) => {
+                Num::ratio(a as i128 * d as i128 + c as i128 * b as i128, b as i128 * d as i128)
+            }
+            _ => Num::Float(self.to_f64() + other.to_f64()),
+        }
+    }
+
+    pub fn mul(self, other: Num) -> Num {
+        match (self, other) {
+            (Num::Rat(a, b), Num::Rat(c, d)) => {
+                Num::ratio(a as i128 * c as i128, b as i128 * d as i128)
+            }
+            _ => Num::Float(self.to_f64() * other.to_f64()),
+        }
+    }
+
+    pub fn neg(self) -> Num {
+        match self {
+            Num::Rat(n, d) => Num::ratio(-(n as i128), d as i128),
+            Num::Float(x) => Num::Float(-x),
+        }
+    }
+
+    /// `self ^ exponent` when the result is exact, or a finite float for float operands.
+    pub fn pow(self, exponent: Num) -> Option<Num> {
+        match (self, exponent) {
+            (Num::Rat(n, d), Num::Rat(e, 1)) if e.abs() <= 64 => {
+                if n == 0 && e < 0 {
+                    return None;
+                }
+                let (mut num, mut den) = (1i128, 1i128);
+                for _ in 0..e.unsigned_abs() {
+                    num = num.checked_mul(n as i128)?;
+                    den = den.checked_mul(d as i128)?;
+                }
+                Some(if e >= 0 {
+                    Num::ratio(num, den)
+                } else {
+                    Num::ratio(den, num)
+                })
+            }
+            (Num::Float(_), _) | (_, Num::Float(_)) => {
+                let v = self.to_f64().powf(exponent.to_f64());
+                v.is_finite().then_some(Num::Float(v))
+            }
+            _ => None,
+        }
+    }
+
+    fn key(self) -> (u8, i64, i64) {
+        match self {
+            Num::Rat(n, d) => (0, n, d),
+            Num::Float(x) => (1, x.to_bits() as i64, 0),
+        }
+    }
+}
+
+impl PartialEq for Num {
+    fn eq(&self, other: &Num) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Num {}
+impl std::hash::Hash for Num {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state)
+    }
+}
+
+impl fmt::Display for Num {
+    /// The input-language spelling: integers, exact decimals, `n/d`, or a float that parses back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Num::Rat(n, 1) => write!(f, "{n}"),
+            Num::Rat(n, d) => match terminating_decimal(n, d) {
+                Some(s) => f.write_str(&s),
+                None => write!(f, "{n}/{d}"),
+            },
+            Num::Float(x) => write!(f, "{x:?}"),
+        }
+    }
+}
+
+/// `n/d` as a short decimal when the denominator has no prime factor but 2 and 5.
+pub fn terminating_decimal(n: i64, d: i64) -> Option<String> {
+    let mut rest = d;
+    let mut twos = 0u32;
+    let mut fives = 0u32;
+    while rest % 2 == 0 {
+        rest /= 2;
+        twos += 1;
+    }
+    while rest % 5 == 0 {
+        rest /= 5;
+        fives += 1;
+    }
+    if rest != 1 {
+        return None;
+    }
+    let places = twos.max(fives);
+    if places > 12 {
+        return None;
+    }
+    let scaled = n as i128 * 10i128.pow(places) / d as i128;
+    let sign = if scaled < 0 { "-" } else { "" };
+    let digits = format!("{:0>width$}", scaled.abs(), width = places as usize + 1);
+    let (int, frac) = digits.split_at(digits.len() - places as usize);
+    let frac = frac.trim_end_matches('0');
+    Some(if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    })
+}
+
+/// One node. Subtraction is a sum with a term times −1; division a product with a power −1.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Node {
+    Num(Num),
+    Var(Sym),
+    Add(Box<[Id]>),
+    Mul(Box<[Id]>),
+    Pow(Id, Id),
+    Call(Func, Id),
+    /// An unevaluated derivative `d(expr)/d(wrt)`, as a derivation step writes it.
+    Deriv(Id, Sym),
+}
+
+/// The graph: nodes in creation order (children first) and the memo that shares them.
+#[derive(Default, Clone)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    memo: HashMap<Node, Id>,
+}
+
+impl Graph {
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn node(&self, id: Id) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    /// Adds a node, or returns the id of the equal node already present.
+    pub fn add(&mut self, node: Node) -> Id {
+        if let Some(&id) = self.memo.get(&node) {
+            return id;
+        }
+        let id = Id(u32::try_from(self.nodes.len()).expect("expression graph exceeds 2^32 nodes"));
+        self.nodes.push(node.clone());
+        self.memo.insert(node, id);
+        id
+    }
+
+    pub fn num(&mut self, n: Num) -> Id {
+        self.add(Node::Num(n))
+    }
+
+    pub fn int(&mut self, n: i64) -> Id {
+        self.num(Num::int(n))
+    }
+
+    pub fn var(&mut self, s: Sym) -> Id {
+        self.add(Node::Var(s))
+    }
+
+    /// A sum of the terms as given; an empty sum is 0, a one-term sum the term itself.
+    pub fn sum(&mut self, terms: Vec<Id>) -> Id {
+        match terms.len() {
+            0 => self.int(0),
+            1 => terms[0],
+            _ => self.add(Node::Add(terms.into_boxed_slice())),
+        }
+    }
+
+    /// A product of the factors as given; an empty product is 1, a one-factor product the factor.
+    pub fn product(&mut self, factors: Vec<Id>) -> Id {
+        match factors.len() {
+            0 => self.int(1),
+            1 => factors[0],
+            _ => self.add(Node::Mul(factors.into_boxed_slice())),
+        }
+    }
+
+    pub fn pow(&mut self, base: Id, exponent: Id) -> Id {
+        self.add(Node::Pow(base, exponent))
+    }
+
+    pub fn call(&mut self, f: Func, arg: Id) -> Id {
+        self.add(Node::Call(f, arg))
+    }
+
+    pub fn deriv(&mut self, of: Id, wrt: Sym) -> Id {
+        self.add(Node::Deriv(of, wrt))
+    }
+
+    pub fn neg(&mut self, x: Id) -> Id {
+        let m1 = self.int(-1);
+        self.product(vec![m1, x])
+    }
+
+    pub fn sub(&mut self, a: Id, b: Id) -> Id {
+        let nb = self.neg(b);
+        self.sum(vec![a, nb])
+    }
+
+    pub fn div(&mut self, a: Id, b: Id) -> Id {
+        let m1 = self.int(-1);
+        let inv = self.pow(b, m1);
+        self.product(vec![a, inv])
+    }
+
+    pub fn as_num(&self, id: Id) -> Option<Num> {
+        match self.node(id) {
+            Node::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn children(&self, id: Id) -> Vec<Id> {
+        match self.node(id) {
+            Node::Num(_) | Node::Var(_) => vec![],
+            Node::Add(xs) | Node::Mul(xs) => xs.to_vec(),
+            Node::Pow(a, b) => vec![*a, *b],
+            Node::Call(_, a) | Node::Deriv(a, _) => vec![*a],
+        }
+    }
+
+    /// Every node reachable from `roots`, in increasing id order (so children come first).
+    pub fn reachable(&self, roots: &[Id]) -> Vec<Id> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack: Vec<Id> = roots.to_vec();
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut seen[id.index()], true) {
+                continue;
+            }
+            stack.extend(self.children(id));
+        }
+        seen.iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| Id(i as u32))
+            .collect()
+    }
+
+    /// Rebuilds `root` bottom-up, replacing each node by `f(graph, node, rebuilt-children node)`.
+    ///
+    /// Iterative over the reachable set, so arbitrarily deep expressions cannot overflow the
+    /// stack. `f` gets the node with its children already mapped and returns its replacement.
+    pub fn rewrite(&mut self, roots: &[Id], mut f: impl FnMut(&mut Graph, Node) -> Id) -> HashMap<Id, Id> {
+        let order = self.reachable(roots);
+        let mut mapped: HashMap<Id, Id> = HashMap::with_capacity(order.len());
+        for id in order {
+            let m = |x: &Id| mapped[x];
+            let node = match self.node(id).clone() {
+                n @ (Node::Num(_) | Node::Var(_)) => n,
+                Node::Add(xs) => Node::Add(xs.iter().map(m).collect()),
+                Node::Mul(xs) => Node::Mul(xs.iter().map(m).collect()),
+                Node::Pow(a, b) => Node::Pow(m(&a), m(&b)),
+                Node::Call(g, a) => Node::Call(g, m(&a)),
+                Node::Deriv(a, s) => Node::Deriv(m(&a), s),
+            };
+            let new = f(self, node);
+            mapped.insert(id, new);
+        }
+        mapped
+    }
+
+    /// The number of nodes the expression would have printed as a tree (saturating).
+    pub fn tree_size(&self, root: Id) -> u64 {
+        let mut size: HashMap<Id, u64> = HashMap::new();
+        for id in self.reachable(&[root]) {
+            let s = self
+                .children(id)
+                .iter()
+                .fold(1u64, |acc, c| acc.saturating_add(size[c]));
+            size.insert(id, s);
+        }
+        size[&root]
+    }
+
+    /// Whether the expression mentions the variable.
+    pub fn mentions(&self, root: Id, s: Sym) -> bool {
+        self.reachable(&[root])
+            .iter()
+            .any(|&id| matches!(self.node(id), Node::Var(v) if *v == s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_subterms_are_one_node() {
+        let mut g = Graph::new();
+        let x = g.var(Sym(0));
+        let a = g.call(Func::Sigmoid, x);
+        let b = g.call(Func::Sigmoid, x);
+        assert_eq!(a, b);
+        assert_eq!(g.len(), 2);
+    }
+
+    #[test]
+    fn decimal_literals_are_exact() {
+        assert_eq!(Num::parse("0.5"), Some(Num::Rat(1, 2)));
+        assert_eq!(Num::parse("1e-3"), Some(Num::Rat(1, 1000)));
+        assert_eq!(Num::parse(".25"), Some(Num::Rat(1, 4)));
+        assert_eq!(Num::parse("6.02E2"), Some(Num::Rat(602, 1)));
+        assert_eq!(Num::parse("2"), Some(Num::Rat(2, 1)));
+        assert!(matches!(Num::parse("1e300"), Some(Num::Float(_))));
+    }
+
+    #[test]
+    fn rationals_print_as_decimals_when_they_terminate() {
+        assert_eq!(Num::Rat(1, 2).to_string(), "0.5");
+        assert_eq!(Num::Rat(-3, 40).to_string(), "-0.075");
+        assert_eq!(Num::Rat(1, 3).to_string(), "1/3");
+        assert_eq!(Num::Rat(7, 1).to_string(), "7");
+    }
+}

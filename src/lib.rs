@@ -1,0 +1,16 @@
+//! chainrule: symbolic backpropagation, explained step by step.
+//!
+//! The library is pure: it turns source text and a configuration into results and never
+//! touches files or the terminal. The binary in `main.rs` does the I/O.
+
+pub mod ast;
+pub mod diff;
+pub mod error;
+pub mod eval;
+pub mod explain;
+pub mod expr;
+pub mod lower;
+pub mod model;
+pub mod render;
+pub mod simplify;
+pub mod syntax;

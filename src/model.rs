@@ -1,0 +1,74 @@
+//! The lowered program: names, their kinds and display forms, and their definitions as nodes
+//! of one expression graph.
+//!
+//! `lower` builds a [`Model`] from the syntax tree; differentiation, simplification, evaluation
+//! and rendering all read it. An intermediate's definition mentions other names as `Var` nodes,
+//! so each definition is the *local* formula a textbook writes (`z3 = w3 a2 + b3`).
+
+use crate::ast::Span;
+use crate::expr::{Graph, Id, Sym};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SymKind {
+    Input,
+    Target,
+    Param,
+    Intermediate,
+    Cost,
+    Output,
+}
+
+impl SymKind {
+    /// Names that are given values rather than computed.
+    pub fn is_leaf(self) -> bool {
+        matches!(self, SymKind::Input | SymKind::Target | SymKind::Param)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Symbol {
+    pub name: String,
+    pub kind: SymKind,
+    /// The LaTeX display form from `as "..."` or `show`, if one was given.
+    pub display: Option<String>,
+    /// Where the name was declared or first assigned.
+    pub span: Span,
+}
+
+#[derive(Clone)]
+pub struct Model {
+    pub graph: Graph,
+    pub symbols: Vec<Symbol>,
+    /// The defining expression of each computed name, indexed by `Sym`.
+    pub definitions: Vec<Option<Id>>,
+    /// Computed names in program order (every name after all it depends on).
+    pub order: Vec<Sym>,
+    pub cost: Sym,
+    pub output: Option<Sym>,
+}
+
+impl Model {
+    pub fn symbol(&self, s: Sym) -> &Symbol {
+        &self.symbols[s.index()]
+    }
+
+    pub fn name(&self, s: Sym) -> &str {
+        &self.symbols[s.index()].name
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<Sym> {
+        self.symbols.iter().position(|s| s.name == name).map(|i| Sym(i as u32))
+    }
+
+    pub fn definition(&self, s: Sym) -> Option<Id> {
+        self.definitions[s.index()]
+    }
+
+    pub fn params(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.syms().filter(|&s| self.symbol(s).kind == SymKind::Param)
+    }
+
+    pub fn syms(&self) -> impl Iterator<Item = Sym> + use<'_> {
+        (0..self.symbols.len()).map(|i| Sym(i as u32))
+    }
+}
