@@ -54,3 +54,106 @@ impl std::fmt::Display for Diagnostic {
 impl std::error::Error for Diagnostic {}
 
 pub type Result<T> = std::result::Result<T, Diagnostic>;
+
+impl Diagnostic {
+    /// The report as rustc prints it: `error: message`, ` --> file:line:col`, the source line
+    /// with a caret under the spot and the label, the notes as secondary labels, and
+    /// `= help: ...`. With `color`, ANSI escapes style it; without, it is plain text.
+    ///
+    /// Spans are clamped to the source and to character boundaries, so any diagnostic renders.
+    pub fn render(&self, file_name: &str, source: &str, color: bool) -> String {
+        use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
+        use codespan_reporting::files::SimpleFile;
+        use codespan_reporting::term::{self, Chars, Config, termcolor};
+
+        let file = SimpleFile::new(file_name, source);
+        let range = |span: Span| {
+            let clamp = |mut at: usize| {
+                at = at.min(source.len());
+                while !source.is_char_boundary(at) {
+                    at -= 1;
+                }
+                at
+            };
+            let start = clamp(span.start);
+            start..clamp(span.end).max(start)
+        };
+        let mut labels = vec![];
+        if let Some(span) = self.span {
+            labels.push(Label::primary((), range(span)).with_message(&self.label));
+            for note in &self.notes {
+                labels.push(Label::secondary((), range(note.span)).with_message(&note.message));
+            }
+        }
+        let mut notes = vec![];
+        if self.span.is_none() {
+            notes.extend(self.notes.iter().map(|note| format!("note: {}", note.message)));
+        }
+        notes.extend(self.help.iter().map(|help| format!("help: {help}")));
+        let report = Report::error().with_message(&self.message).with_labels(labels).with_notes(notes);
+        let config = Config { chars: Chars::ascii(), ..Config::default() };
+
+        let fallback = || {
+            let mut text = format!("error: {}\n", self.message);
+            if let Some(help) = &self.help {
+                text.push_str(&format!("  = help: {help}\n"));
+            }
+            text
+        };
+        if color {
+            let mut writer = termcolor::Ansi::new(Vec::new());
+            match term::emit_to_write_style(&mut writer, &config, &file, &report) {
+                Ok(()) => String::from_utf8_lossy(&writer.into_inner()).into_owned(),
+                Err(_) => fallback(),
+            }
+        } else {
+            term::emit_into_string(&config, &file, &report).unwrap_or_else(|_| fallback())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_rustc() {
+        let source = "input x\ncost C = (x - 1\n";
+        let d = Diagnostic::at(Span::new(17, 18), "unclosed parenthesis", "this `(` is never closed")
+            .with_note(Span::new(23, 23), "expected `)` here")
+            .with_help("close it");
+        let text = d.render("net.bp", source, false);
+        assert!(text.starts_with("error: unclosed parenthesis\n"), "{text}");
+        assert!(text.contains(" --> net.bp:2:10"), "{text}");
+        assert!(text.contains("cost C = (x - 1"), "{text}");
+        assert!(text.contains("^ this `(` is never closed"), "{text}");
+        assert!(text.contains("expected `)` here"), "{text}");
+        assert!(text.contains("= help: close it"), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        let colored = d.render("net.bp", source, true);
+        assert!(colored.contains('\u{1b}'), "{colored}");
+    }
+
+    #[test]
+    fn renders_without_a_span() {
+        let d = Diagnostic::new("the program is empty").with_help("write something");
+        let text = d.render("net.bp", "", false);
+        assert!(text.starts_with("error: the program is empty\n"), "{text}");
+        assert!(text.contains("= help: write something"), "{text}");
+        assert!(!text.contains("-->"), "{text}");
+    }
+
+    #[test]
+    fn rendering_never_panics() {
+        let sources = ["", "x", "σ(z) = 1\n", "a\r\nb", "\u{1F600}\u{1F600}"];
+        let spans = [(0, 0), (0, 1), (1, 2), (2, 1), (3, 3), (5, 100), (100, 200), (usize::MAX - 1, usize::MAX)];
+        for source in sources {
+            for (start, end) in spans {
+                let d = Diagnostic::at(Span::new(start, end), "m", "l").with_note(Span::new(end, start), "n");
+                let text = d.render("f.bp", source, false);
+                assert!(text.starts_with("error: m"), "{text}");
+                d.render("f.bp", source, true);
+            }
+        }
+    }
+}

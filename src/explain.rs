@@ -1,1 +1,106 @@
-//! (being written)
+//! The library's front door: source text and a request in, results out.
+//!
+//! `load` parses and lowers a program (the built-in seed network when no file is given);
+//! `targets` turns `--wrt` arguments into derivatives to take; `derive` runs the engine. Every
+//! failure is a [`Diagnostic`]; the caller decides how to show it.
+
+use crate::ast::{Ident, Span};
+use crate::diff::{self, Config, Derivations, Target};
+use crate::error::{Diagnostic, Result};
+use crate::model::{Model, SymKind};
+use crate::{lower, syntax};
+
+/// The seed network, used when no file is given.
+pub const BUILTIN_EXAMPLE: &str = include_str!("../examples/seed.bp");
+
+/// The name the built-in example goes by in messages.
+pub const BUILTIN_NAME: &str = "<built-in example>";
+
+/// Parses and lowers a program.
+pub fn load(source: &str) -> Result<Model> {
+    let program = syntax::parse_program(source)?;
+    lower::lower(&program)
+}
+
+/// Which derivatives to take.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetSpec {
+    /// The cost with respect to every parameter.
+    AllParams,
+    /// Names (`w3`: the cost with respect to it) or pairs (`dY/dX`, `∂Y/∂X`).
+    List(Vec<String>),
+}
+
+/// An error in a command-line argument: the argument is the "source" the caret points into.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArgumentError {
+    pub argument: String,
+    pub diagnostic: Diagnostic,
+}
+
+/// Resolves the targets against the model. Names that are not in the program are errors with
+/// the nearest known name suggested; the diagnostic's span points into the argument text.
+pub fn targets(model: &Model, spec: &TargetSpec) -> std::result::Result<Vec<Target>, ArgumentError> {
+    match spec {
+        TargetSpec::AllParams => Ok(model.params().map(|p| Target { of: model.cost, wrt: p }).collect()),
+        TargetSpec::List(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                let target = parse_target(model, item).map_err(|diagnostic| ArgumentError {
+                    argument: item.clone(),
+                    diagnostic,
+                })?;
+                if !out.contains(&target) {
+                    out.push(target);
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn parse_target(model: &Model, text: &str) -> Result<Target> {
+    let trimmed = text.trim();
+    let offset = text.len() - text.trim_start().len();
+    if let Some((of, wrt)) = split_pair(trimmed) {
+        let of_start = offset + trimmed.find(of).unwrap_or(0);
+        let wrt_start = offset + trimmed.rfind(wrt).unwrap_or(0);
+        let of = resolve(model, of, of_start)?;
+        let wrt = resolve(model, wrt, wrt_start)?;
+        return Ok(Target { of, wrt });
+    }
+    let wrt = resolve(model, trimmed, offset)?;
+    Ok(Target { of: model.cost, wrt })
+}
+
+/// `dY/dX` or `∂Y/∂X` split into `Y` and `X`.
+fn split_pair(text: &str) -> Option<(&str, &str)> {
+    let (top, bottom) = text.split_once('/')?;
+    let of = top.strip_prefix('d').or_else(|| top.strip_prefix('∂'))?.trim();
+    let wrt = bottom.trim().strip_prefix('d').or_else(|| bottom.trim().strip_prefix('∂'))?.trim();
+    (!of.is_empty() && !wrt.is_empty()).then_some((of, wrt))
+}
+
+fn resolve(model: &Model, name: &str, start: usize) -> Result<crate::expr::Sym> {
+    let ident = Ident { name: name.to_string(), span: Span::new(start, start + name.len()) };
+    model
+        .lookup(name)
+        .ok_or_else(|| lower::unknown_name(&ident, model.symbols.iter().map(|s| &s.name)))
+}
+
+/// Differentiates the targets.
+pub fn derive(model: &mut Model, targets: &[Target], config: &Config) -> Derivations {
+    diff::derive(model, targets, config)
+}
+
+/// The kinds a newcomer sees in a heading: "parameter", "input", ...
+pub fn kind_word(kind: SymKind) -> &'static str {
+    match kind {
+        SymKind::Input => "input",
+        SymKind::Target => "target",
+        SymKind::Param => "parameter",
+        SymKind::Intermediate => "intermediate",
+        SymKind::Cost => "cost",
+        SymKind::Output => "output",
+    }
+}

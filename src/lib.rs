@@ -5,6 +5,7 @@
 
 pub mod ast;
 pub mod diff;
+pub mod document;
 pub mod error;
 pub mod eval;
 pub mod explain;

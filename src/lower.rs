@@ -1,1 +1,370 @@
-//! (being written)
+//! Lowering: from the syntax tree to the [`Model`] (names, kinds, display forms, definitions).
+//!
+//! This is where the program's meaning is checked: every name declared once, every
+//! intermediate assigned once and before use, no cycles, exactly one cost, known functions.
+//! Each mistake becomes a [`Diagnostic`] pointing at the spot, with the other line involved
+//! and a hint where one is obvious (the nearest known name for a misspelling).
+
+use std::collections::HashMap;
+
+use crate::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
+use crate::error::{Diagnostic, Result};
+use crate::expr::{Func, Graph, Id, Num, Sym};
+use crate::model::{Model, SymKind, Symbol};
+
+const KEYWORDS: [&str; 8] = ["input", "target", "param", "show", "cost", "output", "as", "network"];
+
+/// The built-in functions as a help line lists them.
+pub fn builtin_list() -> String {
+    "sigmoid (σ), tanh, relu, softplus, exp, log (ln), sqrt, abs, and the derivatives sigmoid', tanh', relu'"
+        .to_string()
+}
+
+/// Lowers a parsed program.
+pub fn lower(program: &Program) -> Result<Model> {
+    let mut lowering = Lowering::default();
+    lowering.collect_assignments(program)?;
+    for stmt in &program.statements {
+        lowering.statement(stmt)?;
+    }
+    for stmt in &program.statements {
+        if let Stmt::Show { names, .. } = stmt {
+            for declared in names {
+                let s = lowering.known(&declared.ident)?;
+                lowering.symbols[s.index()].display = declared.display.clone();
+            }
+        }
+    }
+    lowering.finish()
+}
+
+#[derive(Default)]
+struct Lowering {
+    graph: Graph,
+    symbols: Vec<Symbol>,
+    definitions: Vec<Option<Id>>,
+    order: Vec<Sym>,
+    by_name: HashMap<String, Sym>,
+    /// Every assignment in the program, to tell "used before assignment" from "unknown".
+    assigned_at: HashMap<String, (Span, Expr)>,
+    cost: Option<(Sym, Span)>,
+    output: Option<(Sym, Span)>,
+}
+
+impl Lowering {
+    fn collect_assignments(&mut self, program: &Program) -> Result<()> {
+        for stmt in &program.statements {
+            if let Stmt::Assign { name, value, .. } = stmt {
+                if let Some((first, _)) = self.assigned_at.get(&name.name) {
+                    return Err(Diagnostic::at(
+                        name.span,
+                        format!("`{}` is assigned twice", name.name),
+                        "assigned again here",
+                    )
+                    .with_note(*first, "first assigned here")
+                    .with_help("each name is assigned once; give the second value a new name"));
+                }
+                self.assigned_at.insert(name.name.clone(), (name.span, value.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_new_name(&self, ident: &Ident) -> Result<()> {
+        if KEYWORDS.contains(&ident.name.as_str()) {
+            return Err(Diagnostic::at(
+                ident.span,
+                format!("`{}` is a keyword and cannot name a value", ident.name),
+                "keyword",
+            ));
+        }
+        if Func::from_name(&ident.name).is_some() {
+            return Err(Diagnostic::at(
+                ident.span,
+                format!("`{}` is a built-in function and cannot name a value", ident.name),
+                "built-in function",
+            ));
+        }
+        if let Some(&s) = self.by_name.get(&ident.name) {
+            let previous = &self.symbols[s.index()];
+            let what = match previous.kind {
+                SymKind::Input => "declared as an input",
+                SymKind::Target => "declared as a target",
+                SymKind::Param => "declared as a parameter",
+                _ => "assigned",
+            };
+            return Err(Diagnostic::at(
+                ident.span,
+                format!("`{}` is defined twice", ident.name),
+                "defined again here",
+            )
+            .with_note(previous.span, format!("first {what} here")));
+        }
+        Ok(())
+    }
+
+    fn define(&mut self, ident: &Ident, kind: SymKind, display: Option<String>) -> Result<Sym> {
+        self.check_new_name(ident)?;
+        let s = Sym(self.symbols.len() as u32);
+        self.symbols.push(Symbol { name: ident.name.clone(), kind, display, span: ident.span });
+        self.definitions.push(None);
+        self.by_name.insert(ident.name.clone(), s);
+        self.graph.var(s);
+        Ok(s)
+    }
+
+    fn statement(&mut self, stmt: &Stmt) -> Result<()> {
+        match stmt {
+            Stmt::Declare { kind, names, .. } => {
+                let kind = match kind {
+                    DeclKind::Input => SymKind::Input,
+                    DeclKind::Target => SymKind::Target,
+                    DeclKind::Param => SymKind::Param,
+                };
+                for declared in names {
+                    self.define(&declared.ident, kind, declared.display.clone())?;
+                }
+            }
+            Stmt::Show { .. } => {}
+            Stmt::Assign { kind, name, value, span } => {
+                let value_id = self.expr(value, Some(name))?;
+                let sym_kind = match kind {
+                    AssignKind::Intermediate => SymKind::Intermediate,
+                    AssignKind::Cost => SymKind::Cost,
+                    AssignKind::Output => SymKind::Output,
+                };
+                let s = self.define(name, sym_kind, None)?;
+                self.definitions[s.index()] = Some(value_id);
+                self.order.push(s);
+                let slot = match kind {
+                    AssignKind::Cost => Some((&mut self.cost, "cost")),
+                    AssignKind::Output => Some((&mut self.output, "output")),
+                    AssignKind::Intermediate => None,
+                };
+                if let Some((slot, what)) = slot {
+                    if let Some((_, first)) = slot {
+                        return Err(Diagnostic::at(*span, format!("a second {what} is given"), format!("second {what}"))
+                            .with_note(*first, format!("the first {what} is here"))
+                            .with_help(format!("a program has one {what}; make the other an intermediate")));
+                    }
+                    *slot = Some((s, *span));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Model> {
+        let Some((cost, _)) = self.cost else {
+            return Err(Diagnostic::new("the program has no cost").with_help(
+                "name the quantity to differentiate with a line like `cost C = (y - a3)^2`",
+            ));
+        };
+        Ok(Model {
+            graph: self.graph,
+            symbols: self.symbols,
+            definitions: self.definitions,
+            order: self.order,
+            cost,
+            output: self.output.map(|(s, _)| s),
+        })
+    }
+
+    fn known(&self, ident: &Ident) -> Result<Sym> {
+        self.by_name.get(&ident.name).copied().ok_or_else(|| unknown_name(ident, self.by_name.keys()))
+    }
+
+    /// Resolves a name used inside the definition of `defining`.
+    fn use_name(&mut self, ident: &Ident, defining: Option<&Ident>) -> Result<Id> {
+        if let Some(&s) = self.by_name.get(&ident.name) {
+            return Ok(self.graph.var(s));
+        }
+        if let Some(defining) = defining {
+            if ident.name == defining.name {
+                return Err(Diagnostic::at(ident.span, format!("`{}` is defined in terms of itself", ident.name), "used in its own definition")
+                    .with_help("a program is a straight line of assignments; a name cannot depend on itself (a cycle)"));
+            }
+            if let Some((later, value)) = self.assigned_at.get(&ident.name) {
+                let cycle = self.reaches(value, &defining.name, &mut Vec::new());
+                let message = if cycle {
+                    format!("cycle: `{}` and `{}` are defined in terms of each other", defining.name, ident.name)
+                } else {
+                    format!("`{}` is used before its assignment", ident.name)
+                };
+                return Err(Diagnostic::at(ident.span, message, "used here")
+                    .with_note(*later, format!("`{}` is assigned here, later", ident.name))
+                    .with_help("assign each name before the lines that use it"));
+            }
+        }
+        Err(unknown_name(ident, self.by_name.keys().chain(self.assigned_at.keys())))
+    }
+
+    /// Whether the expression mentions `target`, directly or through later assignments.
+    fn reaches(&self, expr: &Expr, target: &str, visiting: &mut Vec<String>) -> bool {
+        let mut names = Vec::new();
+        collect_names(expr, &mut names);
+        names.iter().any(|n| {
+            if n == target {
+                return true;
+            }
+            if visiting.contains(n) {
+                return false;
+            }
+            visiting.push(n.clone());
+            match self.assigned_at.get(n) {
+                Some((_, value)) => self.reaches(value, target, visiting),
+                None => false,
+            }
+        })
+    }
+
+    fn expr(&mut self, expr: &Expr, defining: Option<&Ident>) -> Result<Id> {
+        if let Some(span) = first_derivative(expr) {
+            return Err(Diagnostic::at(span, "a program cannot contain a derivative", "derivative")
+                .with_help("derivatives are what chainrule computes; ask for them with `derive --wrt` or write them in a claim"));
+        }
+        let by_name = &self.by_name;
+        let result = lower_expr_with(&mut self.graph, expr, &mut |graph, ident| match by_name.get(&ident.name) {
+            Some(&s) => Ok(graph.var(s)),
+            None => Err(ident.clone()),
+        });
+        match result {
+            Ok(id) => Ok(id),
+            Err(LowerFailure::Name(ident)) => self.use_name(&ident, defining),
+            Err(LowerFailure::Error(d)) => Err(d),
+        }
+    }
+}
+
+fn first_derivative(expr: &Expr) -> Option<Span> {
+    match expr {
+        Expr::Number { .. } | Expr::Name(_) => None,
+        Expr::Neg { operand, .. } => first_derivative(operand),
+        Expr::Binary { lhs, rhs, .. } => first_derivative(lhs).or_else(|| first_derivative(rhs)),
+        Expr::Call { arg, .. } => first_derivative(arg),
+        Expr::DerivRef { span, .. } | Expr::DerivOf { span, .. } => Some(*span),
+    }
+}
+
+fn collect_names(expr: &Expr, out: &mut Vec<String>) {
+    match expr {
+        Expr::Number { .. } => {}
+        Expr::Name(ident) => out.push(ident.name.clone()),
+        Expr::Neg { operand, .. } => collect_names(operand, out),
+        Expr::Binary { lhs, rhs, .. } => {
+            collect_names(lhs, out);
+            collect_names(rhs, out);
+        }
+        Expr::Call { arg, .. } => collect_names(arg, out),
+        Expr::DerivRef { of, wrt, .. } => {
+            out.push(of.name.clone());
+            out.push(wrt.name.clone());
+        }
+        Expr::DerivOf { wrt, expr, .. } => {
+            out.push(wrt.name.clone());
+            collect_names(expr, out);
+        }
+    }
+}
+
+/// An unknown name, with the nearest known one suggested.
+pub fn unknown_name<'a>(ident: &Ident, known: impl Iterator<Item = &'a String>) -> Diagnostic {
+    let nearest = known
+        .map(|k| (strsim::damerau_levenshtein(&ident.name, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.chars().count() / 3))
+        .min();
+    let d = Diagnostic::at(ident.span, format!("unknown name `{}`", ident.name), "not declared or assigned");
+    match nearest {
+        Some((_, k)) => d.with_help(format!("did you mean `{k}`?")),
+        None => d.with_help(format!(
+            "declare it (`input {0}`, `param {0}`, `target {0}`) or assign it before use (`{0} = ...`)",
+            ident.name
+        )),
+    }
+}
+
+/// Why lowering an expression stopped: a name the caller must resolve, or an error.
+pub enum LowerFailure {
+    Name(Ident),
+    Error(Diagnostic),
+}
+
+impl From<Diagnostic> for LowerFailure {
+    fn from(d: Diagnostic) -> LowerFailure {
+        LowerFailure::Error(d)
+    }
+}
+
+/// Lowers an expression, asking `name` for the node of each name (an error names the unknown one).
+///
+/// Derivative references (`dC/dw3`, `d/dx(...)`) become `Deriv` nodes; the caller decides
+/// whether they are allowed and differentiates them.
+pub fn lower_expr_with(
+    graph: &mut Graph,
+    expr: &Expr,
+    name: &mut dyn FnMut(&mut Graph, &Ident) -> std::result::Result<Id, Ident>,
+) -> std::result::Result<Id, LowerFailure> {
+    Ok(match expr {
+        Expr::Number { text, span } => match Num::parse(text) {
+            Some(n) => graph.num(n),
+            None => {
+                return Err(Diagnostic::at(*span, format!("`{text}` is not a finite number"), "number out of range").into());
+            }
+        },
+        Expr::Name(ident) => {
+            if Func::from_name(&ident.name).is_some() {
+                return Err(Diagnostic::at(
+                    ident.span,
+                    format!("`{}` is a function and needs an argument", ident.name),
+                    "function without an argument",
+                )
+                .with_help(format!("write `{}(z)`", ident.name))
+                .into());
+            }
+            name(graph, ident).map_err(LowerFailure::Name)?
+        }
+        Expr::Neg { operand, .. } => {
+            let x = lower_expr_with(graph, operand, name)?;
+            match graph.as_num(x) {
+                Some(n) => graph.num(n.neg()),
+                None => graph.neg(x),
+            }
+        }
+        Expr::Binary { op, lhs, rhs, .. } => {
+            let a = lower_expr_with(graph, lhs, name)?;
+            let b = lower_expr_with(graph, rhs, name)?;
+            match op {
+                BinOp::Add => graph.sum(vec![a, b]),
+                BinOp::Sub => graph.sub(a, b),
+                BinOp::Mul => graph.product(vec![a, b]),
+                BinOp::Div => graph.div(a, b),
+                BinOp::Pow => graph.pow(a, b),
+            }
+        }
+        Expr::Call { name: fname, arg, .. } => {
+            let Some(f) = Func::from_name(&fname.name) else {
+                return Err(Diagnostic::at(fname.span, format!("unknown function `{}`", fname.name), "not a built-in function")
+                    .with_help(format!("the built-in functions are {}", builtin_list()))
+                    .into());
+            };
+            let x = lower_expr_with(graph, arg, name)?;
+            graph.call(f, x)
+        }
+        Expr::DerivRef { of, wrt, .. } => {
+            let y = name(graph, of).map_err(LowerFailure::Name)?;
+            let x = name(graph, wrt).map_err(LowerFailure::Name)?;
+            let crate::expr::Node::Var(xs) = *graph.node(x) else {
+                return Err(Diagnostic::at(wrt.span, "a derivative is taken with respect to a name", "not a name").into());
+            };
+            graph.deriv(y, xs)
+        }
+        Expr::DerivOf { wrt, expr: inner, .. } => {
+            let x = name(graph, wrt).map_err(LowerFailure::Name)?;
+            let crate::expr::Node::Var(xs) = *graph.node(x) else {
+                return Err(Diagnostic::at(wrt.span, "a derivative is taken with respect to a name", "not a name").into());
+            };
+            let e = lower_expr_with(graph, inner, name)?;
+            graph.deriv(e, xs)
+        }
+    })
+}
