@@ -1,1 +1,87 @@
-fn main(){}
+//! How long `derive --all --no-steps` takes on scalar-expanded fully connected sigmoid
+//! networks, from 1-1-…-1 chains to Nielsen's 784-30-10 MNIST network.
+//!
+//! Besides the timings, it prints each network's cost-graph and derivative-graph sizes, so the
+//! "derivative graph under 4× the cost graph" goal can be read off the same run.
+
+use std::hint::black_box;
+
+use chainrule::diff::{self, Config, Target};
+use chainrule::explain;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// A fully connected sigmoid network with quadratic cost, written out neuron by neuron.
+fn layered_network(widths: &[usize]) -> String {
+    let mut src = String::new();
+    let inputs: Vec<String> = (0..widths[0]).map(|k| format!("x_{k}")).collect();
+    src.push_str(&format!("input {}\n", inputs.join(", ")));
+    let last = widths.len() - 1;
+    let targets: Vec<String> = (0..widths[last]).map(|j| format!("y_{j}")).collect();
+    src.push_str(&format!("target {}\n", targets.join(", ")));
+    let mut previous = inputs;
+    for l in 1..widths.len() {
+        let mut params = Vec::new();
+        for j in 0..widths[l] {
+            for k in 0..widths[l - 1] {
+                params.push(format!("w{l}_{j}_{k}"));
+            }
+            params.push(format!("b{l}_{j}"));
+        }
+        src.push_str(&format!("param {}\n", params.join(", ")));
+        let mut current = Vec::new();
+        for j in 0..widths[l] {
+            let terms: Vec<String> =
+                previous.iter().enumerate().map(|(k, a)| format!("w{l}_{j}_{k}*{a}")).collect();
+            src.push_str(&format!("z{l}_{j} = {} + b{l}_{j}\n", terms.join(" + ")));
+            src.push_str(&format!("a{l}_{j} = sigmoid(z{l}_{j})\n"));
+            current.push(format!("a{l}_{j}"));
+        }
+        previous = current;
+    }
+    let errors: Vec<String> =
+        previous.iter().enumerate().map(|(j, a)| format!("(y_{j} - {a})^2")).collect();
+    src.push_str(&format!("cost C = {}\n", errors.join(" + ")));
+    src
+}
+
+fn derive_all(source: &str) -> (usize, usize) {
+    let mut model = explain::load(source).expect("the generated network parses");
+    let cost_nodes = model.graph.reachable(&[model.definition(model.cost).unwrap()]).len();
+    let defs: Vec<_> = model.order.iter().filter_map(|&s| model.definition(s)).collect();
+    let cost_graph = model.graph.reachable(&defs).len().max(cost_nodes);
+    let targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
+    let config = Config { steps: false, ..Config::default() };
+    let out = diff::derive(&mut model, &targets, &config);
+    let roots: Vec<_> = out.derivations.iter().map(|d| d.result).collect();
+    (cost_graph, model.graph.reachable(&roots).len())
+}
+
+fn networks() -> Vec<(String, Vec<usize>)> {
+    let mut out = Vec::new();
+    for depth in [8usize, 32, 128, 256] {
+        out.push((format!("chain-depth-{depth}"), vec![1; depth + 1]));
+    }
+    for widths in [vec![4, 8, 8, 1], vec![16, 16, 16, 1], vec![32, 32, 1], vec![784, 30, 10]] {
+        let name = widths.iter().map(usize::to_string).collect::<Vec<_>>().join("-");
+        out.push((name, widths));
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("derive --all --no-steps");
+    group.sample_size(10);
+    for (name, widths) in networks() {
+        let source = layered_network(&widths);
+        let (cost_graph, derivative_graph) = derive_all(&source);
+        eprintln!(
+            "{name}: cost graph {cost_graph} nodes, derivative graph {derivative_graph} nodes ({:.2}x)",
+            derivative_graph as f64 / cost_graph as f64
+        );
+        group.bench_function(&name, |b| b.iter(|| derive_all(black_box(&source))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

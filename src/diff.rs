@@ -212,7 +212,7 @@ impl<'m> Engine<'m> {
     fn recognise_options(&mut self) -> Options {
         let mut recognise = HashMap::new();
         for s in self.model.order.clone() {
-            if self.model.symbol(s).kind != SymKind::Intermediate {
+            if !matches!(self.model.symbol(s).kind, SymKind::Intermediate | SymKind::Output) {
                 continue;
             }
             let Some(def) = self.model.definition(s) else { continue };

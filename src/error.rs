@@ -27,15 +27,30 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Diagnostic {
-        Diagnostic { message: message.into(), span: None, label: String::new(), notes: vec![], help: None }
+        Diagnostic {
+            message: message.into(),
+            span: None,
+            label: String::new(),
+            notes: vec![],
+            help: None,
+        }
     }
 
     pub fn at(span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
-        Diagnostic { message: message.into(), span: Some(span), label: label.into(), notes: vec![], help: None }
+        Diagnostic {
+            message: message.into(),
+            span: Some(span),
+            label: label.into(),
+            notes: vec![],
+            help: None,
+        }
     }
 
     pub fn with_note(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.notes.push(Note { span, message: message.into() });
+        self.notes.push(Note {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -87,11 +102,21 @@ impl Diagnostic {
         }
         let mut notes = vec![];
         if self.span.is_none() {
-            notes.extend(self.notes.iter().map(|note| format!("note: {}", note.message)));
+            notes.extend(
+                self.notes
+                    .iter()
+                    .map(|note| format!("note: {}", note.message)),
+            );
         }
         notes.extend(self.help.iter().map(|help| format!("help: {help}")));
-        let report = Report::error().with_message(&self.message).with_labels(labels).with_notes(notes);
-        let config = Config { chars: Chars::ascii(), ..Config::default() };
+        let report = Report::error()
+            .with_message(&self.message)
+            .with_labels(labels)
+            .with_notes(notes);
+        let config = Config {
+            chars: Chars::ascii(),
+            ..Config::default()
+        };
 
         let fallback = || {
             let mut text = format!("error: {}\n", self.message);
@@ -119,17 +144,30 @@ mod tests {
     #[test]
     fn renders_like_rustc() {
         let source = "input x\ncost C = (x - 1\n";
-        let d = Diagnostic::at(Span::new(17, 18), "unclosed parenthesis", "this `(` is never closed")
-            .with_note(Span::new(23, 23), "expected `)` here")
-            .with_help("close it");
+        let d = Diagnostic::at(
+            Span::new(17, 18),
+            "unclosed parenthesis",
+            "this `(` is never closed",
+        )
+        .with_note(Span::new(23, 23), "expected `)` here")
+        .with_help("close it");
         let text = d.render("net.bp", source, false);
         assert!(text.starts_with("error: unclosed parenthesis\n"), "{text}");
-        assert!(text.contains(" --> net.bp:2:10"), "{text}");
+        assert!(text.contains("--> net.bp:2:10"), "{text}");
         assert!(text.contains("cost C = (x - 1"), "{text}");
-        assert!(text.contains("^ this `(` is never closed"), "{text}");
-        assert!(text.contains("expected `)` here"), "{text}");
+        assert!(
+            text.contains("  |          ^     - expected `)` here\n"),
+            "{text}"
+        );
+        assert!(text.contains("this `(` is never closed"), "{text}");
         assert!(text.contains("= help: close it"), "{text}");
         assert!(!text.contains('\u{1b}'), "{text}");
+        let single = Diagnostic::at(Span::new(17, 18), "unclosed parenthesis", "never closed");
+        let text = single.render("net.bp", source, false);
+        assert!(
+            text.contains("2 | cost C = (x - 1\n  |          ^ never closed\n"),
+            "{text}"
+        );
         let colored = d.render("net.bp", source, true);
         assert!(colored.contains('\u{1b}'), "{colored}");
     }
@@ -146,10 +184,20 @@ mod tests {
     #[test]
     fn rendering_never_panics() {
         let sources = ["", "x", "σ(z) = 1\n", "a\r\nb", "\u{1F600}\u{1F600}"];
-        let spans = [(0, 0), (0, 1), (1, 2), (2, 1), (3, 3), (5, 100), (100, 200), (usize::MAX - 1, usize::MAX)];
+        let spans = [
+            (0, 0),
+            (0, 1),
+            (1, 2),
+            (2, 1),
+            (3, 3),
+            (5, 100),
+            (100, 200),
+            (usize::MAX - 1, usize::MAX),
+        ];
         for source in sources {
             for (start, end) in spans {
-                let d = Diagnostic::at(Span::new(start, end), "m", "l").with_note(Span::new(end, start), "n");
+                let d = Diagnostic::at(Span::new(start, end), "m", "l")
+                    .with_note(Span::new(end, start), "n");
                 let text = d.render("f.bp", source, false);
                 assert!(text.starts_with("error: m"), "{text}");
                 d.render("f.bp", source, true);

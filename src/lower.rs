@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
 use crate::error::{Diagnostic, Result};
-use crate::expr::{Func, Graph, Id, Num, Sym};
+use crate::expr::{Func, Graph, Id, Node, Num, Sym};
 use crate::model::{Model, SymKind, Symbol};
 
 const KEYWORDS: [&str; 8] = ["input", "target", "param", "show", "cost", "output", "as", "network"];
@@ -333,11 +333,32 @@ pub fn lower_expr_with(
         Expr::Binary { op, lhs, rhs, .. } => {
             let a = lower_expr_with(graph, lhs, name)?;
             let b = lower_expr_with(graph, rhs, name)?;
+            if let Some(folded) = fold_literals(*op, graph.as_num(a), graph.as_num(b)) {
+                return Ok(graph.num(folded));
+            }
+            // A chain `a + b - c` is one sum and `a b / c` one product, as it is read.
+            let spliced = |graph: &Graph, id: Id, sum: bool| -> Vec<Id> {
+                match (graph.node(id), sum) {
+                    (Node::Add(xs), true) | (Node::Mul(xs), false) => xs.to_vec(),
+                    _ => vec![id],
+                }
+            };
             match op {
-                BinOp::Add => graph.sum(vec![a, b]),
-                BinOp::Sub => graph.sub(a, b),
-                BinOp::Mul => graph.product(vec![a, b]),
-                BinOp::Div => graph.div(a, b),
+                BinOp::Add | BinOp::Sub => {
+                    let mut terms = spliced(graph, a, true);
+                    terms.push(if *op == BinOp::Sub { graph.neg(b) } else { b });
+                    graph.sum(terms)
+                }
+                BinOp::Mul | BinOp::Div => {
+                    let mut factors = spliced(graph, a, false);
+                    if *op == BinOp::Div {
+                        let m1 = graph.int(-1);
+                        factors.push(graph.pow(b, m1));
+                    } else {
+                        factors.extend(spliced(graph, b, false));
+                    }
+                    graph.product(factors)
+                }
                 BinOp::Pow => graph.pow(a, b),
             }
         }
@@ -367,4 +388,18 @@ pub fn lower_expr_with(
             graph.deriv(e, xs)
         }
     })
+}
+
+/// Arithmetic on two literals, done exactly (`1/2` is the number ½, `2^-3` is 0.125).
+fn fold_literals(op: BinOp, a: Option<Num>, b: Option<Num>) -> Option<Num> {
+    let (a, b) = (a?, b?);
+    let exact = |n: Num| matches!(n, Num::Rat(..)).then_some(n);
+    match op {
+        BinOp::Add => exact(a.add(b)),
+        BinOp::Sub => exact(a.add(b.neg())),
+        BinOp::Mul => exact(a.mul(b)),
+        BinOp::Div if !b.is_zero() => exact(a.mul(b.pow(Num::MINUS_ONE)?)),
+        BinOp::Pow => exact(a.pow(b)?),
+        BinOp::Div => None,
+    }
 }

@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 
 use pest::Parser as _;
 use pest::error::InputLocation;
-use pest::iterators::{Pair, Pairs};
+use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use crate::ast::{AssignKind, BinOp, DeclKind, Declared, Expr, Ident, Program, Span, Stmt};
@@ -37,35 +37,70 @@ pub const MAX_EXPR_DEPTH: usize = 2048;
 /// The words that cannot name a variable.
 pub const KEYWORDS: [&str; 7] = ["input", "target", "param", "show", "cost", "output", "as"];
 
+/// Nesting up to this depth is parsed on the caller's stack; deeper input on a thread of
+/// its own with [`PARSER_STACK`] bytes of stack (the tree builder needs a few kilobytes per
+/// level in debug builds).
+const INLINE_NESTING: usize = 24;
+const PARSER_STACK: usize = 64 << 20;
+
 /// Parses a whole `.bp` program.
 pub fn parse_program(source: &str) -> Result<Program> {
-    check_nesting(source)?;
-    let mut pairs = BpParser::parse(Rule::program, source).map_err(|e| syntax_error(source, e))?;
-    let program = next(&mut pairs, source)?;
-    let statements = program
-        .into_inner()
-        .filter(|p| p.as_rule() != Rule::EOI)
-        .map(statement)
-        .collect::<Result<Vec<_>>>()?;
-    if statements.is_empty() {
+    let nesting = check_nesting(source)?;
+    let program = with_stack(nesting, || {
+        let mut pairs =
+            BpParser::parse(Rule::program, source).map_err(|e| syntax_error(source, e, false))?;
+        let program = next(&mut pairs, source)?;
+        program
+            .into_inner()
+            .filter(|p| p.as_rule() != Rule::EOI)
+            .map(statement)
+            .collect::<Result<Vec<_>>>()
+    })?;
+    if program.is_empty() {
         return Err(Diagnostic::new("the program is empty").with_help(
             "declare the names and write the cost, e.g. `input x`, `param w`, `cost C = (w*x - 1)^2`",
         ));
     }
-    Ok(Program { statements })
+    Ok(Program {
+        statements: program,
+    })
 }
 
 /// Parses a single expression (`--expr`, one side of a claim).
 pub fn parse_expr(source: &str) -> Result<Expr> {
-    check_nesting(source)?;
+    let nesting = check_nesting(source)?;
     if is_blank(source) {
         return Err(Diagnostic::new("the expression is empty"));
     }
-    let mut pairs = BpParser::parse(Rule::expr_only, source).map_err(|e| syntax_error(source, e))?;
-    let whole = next(&mut pairs, source)?;
-    let mut inner = whole.into_inner();
-    let expr = next(&mut inner, source)?;
-    Ok(expression(expr)?.expr)
+    with_stack(nesting, || {
+        let mut pairs =
+            BpParser::parse(Rule::expr_only, source).map_err(|e| syntax_error(source, e, true))?;
+        let whole = next(&mut pairs, source)?;
+        let expr = next(&mut whole.into_inner(), source)?;
+        Ok(expression(expr)?.expr)
+    })
+}
+
+/// Runs `parse` here if the input nests shallowly, else on a thread with a large stack.
+fn with_stack<T: Send>(nesting: usize, parse: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    if nesting <= INLINE_NESTING {
+        return parse();
+    }
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("chainrule-parser".into())
+            .stack_size(PARSER_STACK);
+        match thread.spawn_scoped(scope, parse) {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(Diagnostic::new(
+                    "internal error: the parser stopped unexpectedly",
+                ))
+            }),
+            Err(e) => Err(Diagnostic::new(format!(
+                "cannot start the parser for deeply nested input: {e}"
+            ))),
+        }
+    })
 }
 
 /// Whether the text holds nothing but whitespace and comments.
@@ -84,7 +119,9 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
     let span = span_of(&pair);
     let rule = pair.as_rule();
     let source = pair.get_input();
-    let mut inner = pair.into_inner();
+    let mut inner = pair
+        .into_inner()
+        .filter(|p| !matches!(p.as_rule(), Rule::equals | Rule::comma));
     match rule {
         Rule::declare => {
             let keyword = next(&mut inner, source)?;
@@ -104,11 +141,20 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
             Ok(Stmt::Show { names, span })
         }
         Rule::cost | Rule::output => {
-            let kind = if rule == Rule::cost { AssignKind::Cost } else { AssignKind::Output };
+            let kind = if rule == Rule::cost {
+                AssignKind::Cost
+            } else {
+                AssignKind::Output
+            };
             let _keyword = next(&mut inner, source)?;
             let name = variable(next(&mut inner, source)?)?;
             let value = expression(next(&mut inner, source)?)?.expr;
-            Ok(Stmt::Assign { kind, name, value, span })
+            Ok(Stmt::Assign {
+                kind,
+                name,
+                value,
+                span,
+            })
         }
         Rule::assign => {
             let target = next(&mut inner, source)?;
@@ -120,11 +166,19 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
                     format!("`{word}` needs a name"),
                     format!("expected a name after `{word}`"),
                 )
-                .with_help(format!("name the {what}: `{word} {} = ...`", if word == "cost" { "C" } else { "f" })));
+                .with_help(format!(
+                    "name the {what}: `{word} {} = ...`",
+                    if word == "cost" { "C" } else { "f" }
+                )));
             }
             let name = variable(target)?;
             let value = expression(next(&mut inner, source)?)?.expr;
-            Ok(Stmt::Assign { kind: AssignKind::Intermediate, name, value, span })
+            Ok(Stmt::Assign {
+                kind: AssignKind::Intermediate,
+                name,
+                value,
+                span,
+            })
         }
         _ => Err(internal(span)),
     }
@@ -165,16 +219,25 @@ fn variable(pair: Pair<'_, Rule>) -> Result<Ident> {
     if let Some(func) = Func::from_name(&ident.name) {
         return Err(Diagnostic::at(
             ident.span,
-            format!("`{}` is a built-in function and cannot be used as a name", ident.name),
+            format!(
+                "`{}` is a built-in function and cannot be used as a name",
+                ident.name
+            ),
             "a built-in function",
         )
-        .with_help(format!("pick another name, or call it: `{}(...)`", func.name())));
+        .with_help(format!(
+            "pick another name, or call it: `{}(...)`",
+            func.name()
+        )));
     }
     Ok(ident)
 }
 
 fn ident_of(pair: &Pair<'_, Rule>) -> Ident {
-    Ident { name: pair.as_str().to_string(), span: span_of(pair) }
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(pair),
+    }
 }
 
 fn quoted_list(words: &[&str]) -> String {
@@ -202,7 +265,7 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::infix(Rule::implicit, Assoc::Left))
         .op(Op::prefix(Rule::neg))
         .op(Op::infix(Rule::pow, Assoc::Right))
-        .op(Op::postfix(Rule::squared) | Op::postfix(Rule::cubed))
+        .op(Op::postfix(Rule::superscript))
 });
 
 /// An `expr` pair to a tree.
@@ -212,15 +275,30 @@ fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
         .map_prefix(|op, operand| {
             let operand = operand?;
             let span = span_of(&op).to(operand.outer);
-            node(Expr::Neg { operand: Box::new(operand.expr), span }, span, operand.depth)
+            node(
+                Expr::Neg {
+                    operand: Box::new(operand.expr),
+                    span,
+                },
+                span,
+                operand.depth,
+            )
         })
         .map_postfix(|operand, op| {
             let operand = operand?;
             let op_span = span_of(&op);
-            let exponent = if op.as_rule() == Rule::squared { "2" } else { "3" };
+            let exponent = if op.as_str() == "²" { "2" } else { "3" };
             let span = operand.outer.to(op_span);
-            let rhs = Expr::Number { text: exponent.to_string(), span: op_span };
-            let expr = Expr::Binary { op: BinOp::Pow, lhs: Box::new(operand.expr), rhs: Box::new(rhs), span };
+            let rhs = Expr::Number {
+                text: exponent.to_string(),
+                span: op_span,
+            };
+            let expr = Expr::Binary {
+                op: BinOp::Pow,
+                lhs: Box::new(operand.expr),
+                rhs: Box::new(rhs),
+                span,
+            };
             node(expr, span, operand.depth)
         })
         .map_infix(|lhs, op, rhs| {
@@ -238,7 +316,12 @@ fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
             if depth >= MAX_EXPR_DEPTH {
                 return Err(too_long(span_of(&op)));
             }
-            let expr = Expr::Binary { op: op_kind, lhs: Box::new(lhs.expr), rhs: Box::new(rhs.expr), span };
+            let expr = Expr::Binary {
+                op: op_kind,
+                lhs: Box::new(lhs.expr),
+                rhs: Box::new(rhs.expr),
+                span,
+            };
             node(expr, span, depth)
         })
         .parse(pair.into_inner())
@@ -249,7 +332,11 @@ fn node(expr: Expr, outer: Span, child_depth: usize) -> Result<Node> {
     if child_depth >= MAX_EXPR_DEPTH {
         return Err(too_long(outer));
     }
-    Ok(Node { expr, outer, depth: child_depth + 1 })
+    Ok(Node {
+        expr,
+        outer,
+        depth: child_depth + 1,
+    })
 }
 
 fn too_long(span: Span) -> Diagnostic {
@@ -262,64 +349,127 @@ fn too_long(span: Span) -> Diagnostic {
 }
 
 fn primary(pair: Pair<'_, Rule>) -> Result<Node> {
+    match pair.as_rule() {
+        Rule::number => number(pair),
+        Rule::name => Ok(leaf(Expr::Name(variable(pair)?))),
+        Rule::paren => paren(pair),
+        Rule::call => call(pair),
+        Rule::deriv_ref => deriv_ref(pair),
+        Rule::deriv_of => deriv_of(pair),
+        Rule::expr => expression(pair),
+        _ => Err(internal(span_of(&pair))),
+    }
+}
+
+fn leaf(expr: Expr) -> Node {
+    let outer = expr.span();
+    Node {
+        expr,
+        outer,
+        depth: 1,
+    }
+}
+
+fn number(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let text = pair.as_str();
+    if Num::parse(text).is_none() {
+        return Err(Diagnostic::at(
+            span,
+            format!("the number `{text}` is out of range"),
+            "out of range",
+        )
+        .with_help("numbers must be finite 64-bit floating-point values"));
+    }
+    Ok(leaf(Expr::Number {
+        text: text.to_string(),
+        span,
+    }))
+}
+
+fn paren(pair: Pair<'_, Rule>) -> Result<Node> {
     let span = span_of(&pair);
     let source = pair.get_input();
-    match pair.as_rule() {
-        Rule::number => {
-            let text = pair.as_str();
-            if Num::parse(text).is_none() {
-                return Err(Diagnostic::at(span, format!("the number `{text}` is out of range"), "out of range")
-                    .with_help("numbers must be finite 64-bit floating-point values"));
-            }
-            Ok(Node { expr: Expr::Number { text: text.to_string(), span }, outer: span, depth: 1 })
-        }
-        Rule::name => Ok(Node { expr: Expr::Name(variable(pair)?), outer: span, depth: 1 }),
-        Rule::paren => {
-            let mut inner = pair.into_inner();
-            let mut node = expression(next(&mut inner, source)?)?;
-            node.outer = span;
-            Ok(node)
-        }
-        Rule::call => {
-            let mut inner = pair.into_inner();
-            let callee = next(&mut inner, source)?;
-            let name = ident_of(&callee);
-            if Func::from_name(&name.name).is_none() {
-                return Err(Diagnostic::at(name.span, format!("unknown function `{}`", name.name), "not a built-in function")
-                    .with_help(builtin_help()));
-            }
-            let arg = expression(next(&mut inner, source)?)?;
-            node(Expr::Call { name, arg: Box::new(arg.expr), span }, span, arg.depth)
-        }
-        Rule::bare_function => {
-            let text = pair.as_str();
-            let help = match Func::from_name(text) {
-                Some(func) => format!("call it with an argument in parentheses: `{}(z)`", func.name()),
-                None => builtin_help(),
-            };
-            Err(Diagnostic::at(
-                span,
-                format!("`{text}` is a built-in function and needs an argument"),
-                "expected `(` after the function name",
-            )
-            .with_help(help))
-        }
-        Rule::deriv_ref => {
-            let mut names = pair.into_inner();
-            let of = ident_of(&next(&mut names, source)?);
-            let wrt = ident_of(&next(&mut names, source)?);
-            Ok(Node { expr: Expr::DerivRef { of, wrt, span }, outer: span, depth: 1 })
-        }
-        Rule::deriv_of => {
-            let mut inner = pair.into_inner();
-            let op = next(&mut inner, source)?;
-            let wrt = ident_of(&next(&mut op.into_inner(), source)?);
-            let body = expression(next(&mut inner, source)?)?;
-            node(Expr::DerivOf { wrt, expr: Box::new(body.expr), span }, span, body.depth)
-        }
-        Rule::expr => expression(pair),
-        _ => Err(internal(span)),
+    let mut node = expression(next(&mut pair.into_inner(), source)?)?;
+    node.outer = span;
+    Ok(node)
+}
+
+fn call(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let source = pair.get_input();
+    let mut inner = pair.into_inner();
+    let callee = next(&mut inner, source)?;
+    let name = ident_of(&callee);
+    let Some(arg) = inner.next() else {
+        return Err(bare_function(callee));
+    };
+    if Func::from_name(&name.name).is_none() {
+        return Err(unknown_function(&name));
     }
+    let arg = expression(arg)?;
+    node(
+        Expr::Call {
+            name,
+            arg: Box::new(arg.expr),
+            span,
+        },
+        span,
+        arg.depth,
+    )
+}
+
+fn unknown_function(name: &Ident) -> Diagnostic {
+    Diagnostic::at(
+        name.span,
+        format!("unknown function `{}`", name.name),
+        "not a built-in function",
+    )
+    .with_help(builtin_help())
+}
+
+fn bare_function(pair: Pair<'_, Rule>) -> Diagnostic {
+    let text = pair.as_str();
+    let help = match Func::from_name(text) {
+        Some(func) => format!(
+            "call it with an argument in parentheses: `{}(z)`",
+            func.name()
+        ),
+        None => builtin_help(),
+    };
+    Diagnostic::at(
+        span_of(&pair),
+        format!("`{text}` is a built-in function and needs an argument"),
+        "expected `(` after the function name",
+    )
+    .with_help(help)
+}
+
+fn deriv_ref(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let source = pair.get_input();
+    let mut names = pair.into_inner();
+    let of = ident_of(&next(&mut names, source)?);
+    let wrt = ident_of(&next(&mut names, source)?);
+    Ok(leaf(Expr::DerivRef { of, wrt, span }))
+}
+
+fn deriv_of(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let source = pair.get_input();
+    let mut inner = pair.into_inner();
+    let op = next(&mut inner, source)?;
+    let wrt = ident_of(&next(&mut op.into_inner(), source)?);
+    let body = expression(next(&mut inner, source)?)?;
+    node(
+        Expr::DerivOf {
+            wrt,
+            expr: Box::new(body.expr),
+            span,
+        },
+        span,
+        body.depth,
+    )
 }
 
 fn builtin_help() -> String {
@@ -337,13 +487,22 @@ fn span_of(pair: &Pair<'_, Rule>) -> Span {
 }
 
 /// The next pair, which the grammar guarantees; an internal error rather than a panic.
-fn next<'i>(pairs: &mut Pairs<'i, Rule>, source: &str) -> Result<Pair<'i, Rule>> {
-    pairs.next().ok_or_else(|| internal(Span::new(0, source.len())))
+fn next<'i>(
+    pairs: &mut impl Iterator<Item = Pair<'i, Rule>>,
+    source: &str,
+) -> Result<Pair<'i, Rule>> {
+    pairs
+        .next()
+        .ok_or_else(|| internal(Span::new(0, source.len())))
 }
 
 fn internal(span: Span) -> Diagnostic {
-    Diagnostic::at(span, "internal error: the parser met a shape it does not know", "here")
-        .with_help("please report this input as a bug")
+    Diagnostic::at(
+        span,
+        "internal error: the parser met a shape it does not know",
+        "here",
+    )
+    .with_help("please report this input as a bug")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -358,19 +517,34 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || is_greek(c) || matches!(c, '∂' | '√' | '\'' | '′')
 }
 
-/// Refuses input that nests deeper than [`MAX_NESTING`] before pest sees it: pest and the
-/// tree builder are recursive, so deep nesting would otherwise overflow the stack.
+/// The open operator chains at one parenthesis level, as the pre-scan sees them.
+#[derive(Default)]
+struct Level {
+    /// `^` and unary minus signs still open (each nests the rest of its operand).
+    chain: usize,
+    /// `+` and binary `-` so far: a sum of n terms is n levels deep.
+    sums: usize,
+    /// `*`, `/` and implicit products since the last `+` or `-`.
+    products: usize,
+}
+
+/// Refuses input that nests deeper than [`MAX_NESTING`], or chains more than
+/// [`MAX_EXPR_DEPTH`] operations, before pest sees it: pest and the tree builder are
+/// recursive, so deep nesting would otherwise overflow the stack, and a megabyte-long sum
+/// would take pest seconds only to be refused afterwards.
 ///
 /// Counts, at every point, the open parentheses plus the chains of `^` and unary minus that
 /// are still open at each parenthesis level (a chain ends at an operator that binds looser).
 /// This follows the recursion of the parser closely enough to keep it bounded; it does not
-/// judge whether the text is well formed.
-fn check_nesting(source: &str) -> Result<()> {
-    // The open chain length at each open parenthesis level; `total` is the paren depth plus
-    // the sum of these.
-    let mut chains: Vec<usize> = vec![0];
+/// judge whether the text is well formed. Returns the deepest nesting seen.
+fn check_nesting(source: &str) -> Result<usize> {
+    let mut levels: Vec<Level> = vec![Level::default()];
+    // The paren depth plus the open chains of all levels.
     let mut total = 0usize;
+    let mut deepest = 0usize;
     let mut expect_operand = true;
+    // The previous word was a function name or `d/dx`, so a `(` is its argument.
+    let mut after_function = false;
     let mut chars = source.char_indices().peekable();
 
     let too_deep = |at: usize, c: char| {
@@ -381,35 +555,45 @@ fn check_nesting(source: &str) -> Result<()> {
         )
         .with_help("name the inner parts as intermediates (`t = ...`) and use the names")
     };
-
-    // An operator that binds looser than `^` and unary minus ends the chain at this level.
-    let end_chain = |chains: &mut Vec<usize>, total: &mut usize| {
-        if let Some(chain) = chains.last_mut() {
-            *total -= *chain;
-            *chain = 0;
+    let operator = |levels: &mut Vec<Level>, total: &mut usize, sum: bool, at: usize, c: char| {
+        if let Some(level) = levels.last_mut() {
+            *total = total.saturating_sub(level.chain);
+            level.chain = 0;
+            if sum {
+                level.sums += 1;
+                level.products = 0;
+            } else {
+                level.products += 1;
+            }
+            if level.sums > MAX_EXPR_DEPTH || level.products > MAX_EXPR_DEPTH {
+                return Err(too_long(Span::new(at, at + c.len_utf8())));
+            }
         }
+        Ok(())
     };
 
     while let Some((i, c)) = chars.next() {
+        let function_before = std::mem::take(&mut after_function);
         match c {
-            '#' => {
-                while chars.next_if(|&(_, c)| c != '\n' && c != '\r').is_some() {}
-            }
+            '#' => while chars.next_if(|&(_, c)| c != '\n' && c != '\r').is_some() {},
             '"' => {
-                while chars.next_if(|&(_, c)| c != '"' && c != '\n' && c != '\r').is_some() {}
+                while chars
+                    .next_if(|&(_, c)| c != '"' && c != '\n' && c != '\r')
+                    .is_some()
+                {}
                 chars.next_if(|&(_, c)| c == '"');
             }
             '\n' | '\r' | ';' | '=' | ',' => {
-                chains.clear();
-                chains.push(0);
+                levels.clear();
+                levels.push(Level::default());
                 total = 0;
                 expect_operand = true;
             }
             '(' => {
-                if !expect_operand {
-                    end_chain(&mut chains, &mut total);
+                if !expect_operand && !function_before {
+                    operator(&mut levels, &mut total, false, i, c)?;
                 }
-                chains.push(0);
+                levels.push(Level::default());
                 total += 1;
                 if total > MAX_NESTING {
                     return Err(too_deep(i, c));
@@ -417,9 +601,9 @@ fn check_nesting(source: &str) -> Result<()> {
                 expect_operand = true;
             }
             ')' => {
-                if chains.len() > 1 {
-                    let chain = chains.pop().unwrap_or(0);
-                    total -= chain + 1;
+                if levels.len() > 1 {
+                    let chain = levels.pop().map_or(0, |level| level.chain);
+                    total = total.saturating_sub(chain + 1);
                 }
                 expect_operand = false;
             }
@@ -427,25 +611,32 @@ fn check_nesting(source: &str) -> Result<()> {
                 let is_pow = c == '^' || (c == '*' && chars.next_if(|&(_, c)| c == '*').is_some());
                 let is_neg = (c == '-' || c == '−') && expect_operand;
                 if is_pow || is_neg {
-                    if let Some(chain) = chains.last_mut() {
-                        *chain += 1;
+                    if let Some(level) = levels.last_mut() {
+                        level.chain += 1;
                     }
                     total += 1;
                     if total > MAX_NESTING {
                         return Err(too_deep(i, c));
                     }
                 } else {
-                    end_chain(&mut chains, &mut total);
+                    operator(&mut levels, &mut total, c != '*', i, c)?;
                 }
                 expect_operand = true;
             }
-            '+' | '/' | '·' | '×' | '⋅' | '÷' => {
-                end_chain(&mut chains, &mut total);
+            '+' => {
+                operator(&mut levels, &mut total, true, i, c)?;
+                expect_operand = true;
+            }
+            '/' | '·' | '×' | '⋅' | '÷' => {
+                operator(&mut levels, &mut total, false, i, c)?;
                 expect_operand = true;
             }
             '0'..='9' | '.' => {
                 // A number: digits, a point, digits, an exponent.
-                while chars.next_if(|&(_, c)| c.is_ascii_digit() || c == '.').is_some() {}
+                while chars
+                    .next_if(|&(_, c)| c.is_ascii_digit() || c == '.')
+                    .is_some()
+                {}
                 let mut ahead = chars.clone();
                 if ahead.next_if(|&(_, c)| c == 'e' || c == 'E').is_some() {
                     ahead.next_if(|&(_, c)| c == '+' || c == '-');
@@ -458,16 +649,35 @@ fn check_nesting(source: &str) -> Result<()> {
             }
             c if is_word_char(c) => {
                 if !expect_operand {
-                    end_chain(&mut chains, &mut total);
+                    operator(&mut levels, &mut total, false, i, c)?;
                 }
-                while chars.next_if(|&(_, c)| is_word_char(c)).is_some() {}
+                let mut end = i + c.len_utf8();
+                while let Some((j, c)) = chars.next_if(|&(_, c)| is_word_char(c)) {
+                    end = j + c.len_utf8();
+                }
+                let word = &source[i..end];
+                // `dC/dw3` is one operand, `d/dx` a function: not a division.
+                if matches!(word.chars().next(), Some('d' | '∂')) {
+                    let rest = &source[end..];
+                    let d = if word.starts_with('d') { "/d" } else { "/∂" };
+                    if rest.starts_with(d)
+                        && rest[d.len()..].chars().next().is_some_and(is_word_char)
+                    {
+                        chars.next();
+                        while chars.next_if(|&(_, c)| is_word_char(c)).is_some() {}
+                        after_function = word.chars().count() == 1;
+                    }
+                }
+                after_function |= Func::from_name(word).is_some();
                 expect_operand = false;
             }
             '²' | '³' => expect_operand = false,
+            c if c.is_whitespace() => after_function = function_before,
             _ => {}
         }
+        deepest = deepest.max(total);
     }
-    Ok(())
+    Ok(deepest)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -478,9 +688,9 @@ fn check_nesting(source: &str) -> Result<()> {
 fn rule_words(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::expr
+        | Rule::expr_only
         | Rule::paren
         | Rule::call
-        | Rule::bare_function
         | Rule::deriv_of
         | Rule::deriv_op
         | Rule::deriv_ref
@@ -488,9 +698,13 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         | Rule::name
         | Rule::neg
         | Rule::builtin => "an expression",
-        Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::pow | Rule::implicit | Rule::squared | Rule::cubed => {
-            "an operator"
-        }
+        Rule::add
+        | Rule::sub
+        | Rule::mul
+        | Rule::div
+        | Rule::pow
+        | Rule::implicit
+        | Rule::superscript => "an operator",
         Rule::ident | Rule::deriv_name | Rule::declared | Rule::shown => "a name",
         Rule::declare
         | Rule::show
@@ -502,10 +716,13 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         | Rule::kw_param
         | Rule::kw_show
         | Rule::kw_cost
-        | Rule::kw_output => "a statement",
+        | Rule::kw_output
+        | Rule::program => "a statement",
         Rule::kw_as => "`as`",
         Rule::string | Rule::string_text => "a display form in double quotes",
-        Rule::EOI => "the end of the statement",
+        Rule::EOI => "the end of the line",
+        Rule::equals => "`=`",
+        Rule::comma => "`,`",
         _ => return None,
     })
 }
@@ -531,30 +748,42 @@ fn found_at(source: &str, pos: usize) -> String {
 
 /// The start of the line holding `pos`.
 fn line_start(source: &str, pos: usize) -> usize {
-    source[..pos].rfind(['\n', '\r']).map(|i| i + 1).unwrap_or(0)
+    source[..pos]
+        .rfind(['\n', '\r'])
+        .map(|i| i + 1)
+        .unwrap_or(0)
 }
 
-/// Scans the statement that holds `pos` up to `pos`: the unclosed `(` (innermost), whether
-/// a `)` at `pos` would have no partner, and an unclosed `"`.
+/// Scans the statement that holds `pos`: the `(` still open at `pos`, and a `"` on the line
+/// that is never closed (at or before `pos`).
 struct Scan {
     open_parens: Vec<usize>,
     open_quote: Option<usize>,
 }
 
 fn scan_statement(source: &str, pos: usize) -> Scan {
-    let start = line_start(source, pos);
-    let start = source[start..pos].rfind(';').map(|i| start + i + 1).unwrap_or(start);
-    let mut scan = Scan { open_parens: vec![], open_quote: None };
-    let mut chars = source[start..pos].char_indices();
+    let line = line_start(source, pos);
+    let start = source[line..pos].rfind(';').map_or(line, |i| line + i + 1);
+    let line_end = source[pos..]
+        .find(['\n', '\r'])
+        .map_or(source.len(), |i| pos + i);
+    let mut scan = Scan {
+        open_parens: vec![],
+        open_quote: None,
+    };
+    let mut chars = source[start..line_end].char_indices();
     while let Some((i, c)) = chars.next() {
+        let at = start + i;
         match c {
             '#' => break,
-            '"' => match chars.by_ref().find(|&(_, c)| c == '"') {
-                Some(_) => {}
-                None => scan.open_quote = Some(start + i),
-            },
-            '(' => scan.open_parens.push(start + i),
-            ')' => {
+            '"' => {
+                let closed = chars.by_ref().any(|(_, c)| c == '"');
+                if !closed && at <= pos {
+                    scan.open_quote = Some(at);
+                }
+            }
+            '(' if at < pos => scan.open_parens.push(at),
+            ')' if at < pos => {
                 scan.open_parens.pop();
             }
             _ => {}
@@ -563,7 +792,7 @@ fn scan_statement(source: &str, pos: usize) -> Scan {
     scan
 }
 
-fn syntax_error(source: &str, err: pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(source: &str, err: pest::error::Error<Rule>, whole_expression: bool) -> Diagnostic {
     let pos = match err.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
@@ -575,32 +804,74 @@ fn syntax_error(source: &str, err: pest::error::Error<Rule>) -> Diagnostic {
     let expected: Vec<&str> = match &err.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             let mut words: Vec<&str> = vec![];
-            for word in positives.iter().filter_map(|&r| rule_words(r)) {
+            // At the start of a statement, "a statement" says it all.
+            let statement_start = positives
+                .iter()
+                .any(|&r| rule_words(r) == Some("a statement"));
+            if statement_start {
+                return statement_expected(source, pos);
+            }
+            for &rule in positives {
+                let word = match (rule, whole_expression) {
+                    (Rule::EOI, true) => "the end of the expression",
+                    _ => match rule_words(rule) {
+                        Some(word) => word,
+                        None => continue,
+                    },
+                };
                 if !words.contains(&word) {
                     words.push(word);
                 }
             }
+            // The end of the line comes last: "expected `,`, `as` or the end of the line".
+            words.sort_by_key(|w| w.starts_with("the end"));
             words
         }
         pest::error::ErrorVariant::CustomError { message } => {
             // pest's own limits ("call limit reached", "stack limit reached").
-            return Diagnostic::at(Span::new(pos, pos), format!("cannot parse this input: {message}"), "here");
+            return Diagnostic::at(
+                Span::new(pos, pos),
+                format!("cannot parse this input: {message}"),
+                "here",
+            );
         }
     };
     let found = found_at(source, pos);
-    let at_end = matches!(source[pos..].chars().next(), None | Some('\n' | '\r' | ';' | '#'));
+    let at_end = matches!(
+        source[pos..].chars().next(),
+        None | Some('\n' | '\r' | ';' | '#')
+    );
     let scan = scan_statement(source, pos);
-    let here = Span::new(pos, pos + source[pos..].chars().next().map_or(0, char::len_utf8));
+    let here = match source[pos..].chars().next() {
+        Some(c) if c != '\n' && c != '\r' => Span::new(pos, pos + c.len_utf8()),
+        _ => Span::new(pos, pos),
+    };
 
     if let Some(quote) = scan.open_quote {
-        return Diagnostic::at(Span::new(quote, quote + 1), "unterminated display form", "this `\"` is never closed")
-            .with_note(Span::new(pos, pos), "expected a closing `\"` before the end of the line");
+        let line_end = source[pos..]
+            .find(['\n', '\r'])
+            .map_or(source.len(), |i| pos + i);
+        return Diagnostic::at(
+            Span::new(quote, quote + 1),
+            "unterminated display form",
+            "this `\"` is never closed",
+        )
+        .with_note(
+            Span::new(line_end, line_end),
+            "expected a closing `\"` before the end of the line",
+        );
     }
-    if at_end && expected.contains(&"an operator") {
-        if let Some(&open) = scan.open_parens.last() {
-            return Diagnostic::at(Span::new(open, open + 1), "unclosed parenthesis", "this `(` is never closed")
-                .with_note(Span::new(pos, pos), "expected `)` here");
-        }
+    // After a complete operand at the end of the line, a `)` was wanted if one is open.
+    if at_end
+        && expected.contains(&"an operator")
+        && let Some(&open) = scan.open_parens.last()
+    {
+        return Diagnostic::at(
+            Span::new(open, open + 1),
+            "unclosed parenthesis",
+            "this `(` is never closed",
+        )
+        .with_note(Span::new(pos, pos), "expected `)` here");
     }
     if source[pos..].starts_with(')') && scan.open_parens.is_empty() {
         return Diagnostic::at(here, "unmatched `)`", "this `)` has no matching `(`");
@@ -609,16 +880,53 @@ fn syntax_error(source: &str, err: pest::error::Error<Rule>) -> Diagnostic {
         return Diagnostic::at(here, format!("unexpected {found}"), "not expected here");
     }
     let list = words_list(&expected);
-    let mut diagnostic = Diagnostic::at(here, format!("expected {list}, found {found}"), format!("expected {list}"));
-    if let Some(c) = source[pos..].chars().next().filter(|c| !c.is_whitespace() && !is_word_char(*c)) {
-        if !"()+-−*/^·×⋅÷=,;#\"".contains(c) && !c.is_ascii_digit() && c != '.' {
-            diagnostic = Diagnostic::at(here, format!("unexpected character `{c}`"), format!("expected {list}"));
-        }
+    let mut diagnostic = Diagnostic::at(
+        here,
+        format!("expected {list}, found {found}"),
+        format!("expected {list}"),
+    );
+    // A character the language has no use for anywhere.
+    let stray = source[pos..].chars().next().filter(|&c| {
+        !c.is_whitespace()
+            && !is_word_char(c)
+            && !c.is_ascii_digit()
+            && !"()+-−*/^·×⋅÷=,;.#\"²³".contains(c)
+    });
+    if let Some(c) = stray {
+        diagnostic = Diagnostic::at(
+            here,
+            format!("unexpected character `{c}`"),
+            format!("expected {list}"),
+        );
     }
-    if expected == ["a statement"] && is_word_char(source[pos..].chars().next().unwrap_or(' ')) {
-        diagnostic = diagnostic.with_help("a statement is `input NAME`, `target NAME`, `param NAME, ...`, `show NAME as \"...\"`, `NAME = EXPR`, `cost NAME = EXPR` or `output NAME = EXPR`");
+    if expected == ["`=`"] {
+        diagnostic = diagnostic.with_help(STATEMENT_FORMS);
     }
     diagnostic
+}
+
+const STATEMENT_FORMS: &str = "a statement is `input NAME`, `target NAME`, `param NAME, ...`, \
+    `show NAME as \"...\"`, `NAME = EXPR`, `cost NAME = EXPR` or `output NAME = EXPR`";
+
+fn statement_expected(source: &str, pos: usize) -> Diagnostic {
+    let found = found_at(source, pos);
+    let word_end = source[pos..]
+        .find(|c: char| !is_word_char(c))
+        .map_or(source.len(), |i| pos + i);
+    let span = if word_end > pos {
+        Span::new(pos, word_end)
+    } else {
+        Span::new(
+            pos,
+            pos + source[pos..].chars().next().map_or(0, char::len_utf8),
+        )
+    };
+    Diagnostic::at(
+        span,
+        format!("expected a statement, found {found}"),
+        "expected a statement",
+    )
+    .with_help(STATEMENT_FORMS)
 }
 
 #[cfg(test)]
@@ -678,7 +986,10 @@ mod tests {
     }
 
     fn ident(name: &str, start: usize) -> Ident {
-        Ident { name: name.to_string(), span: Span::new(start, start + name.len()) }
+        Ident {
+            name: name.to_string(),
+            span: Span::new(start, start + name.len()),
+        }
     }
 
     const SEED: &str = "\
@@ -701,21 +1012,43 @@ cost C = (y - a3)^2
         let s = &program.statements;
         assert_eq!(s.len(), 8);
         let names = |stmt: &Stmt| match stmt {
-            Stmt::Declare { names, .. } | Stmt::Show { names, .. } => {
-                names.iter().map(|d| d.ident.name.clone()).collect::<Vec<_>>().join(",")
-            }
+            Stmt::Declare { names, .. } | Stmt::Show { names, .. } => names
+                .iter()
+                .map(|d| d.ident.name.clone())
+                .collect::<Vec<_>>()
+                .join(","),
             _ => panic!("not a declaration: {stmt:?}"),
         };
-        assert!(matches!(s[0], Stmt::Declare { kind: DeclKind::Input, .. }));
-        assert!(matches!(s[1], Stmt::Declare { kind: DeclKind::Target, .. }));
-        assert!(matches!(s[2], Stmt::Declare { kind: DeclKind::Param, .. }));
+        assert!(matches!(
+            s[0],
+            Stmt::Declare {
+                kind: DeclKind::Input,
+                ..
+            }
+        ));
+        assert!(matches!(
+            s[1],
+            Stmt::Declare {
+                kind: DeclKind::Target,
+                ..
+            }
+        ));
+        assert!(matches!(
+            s[2],
+            Stmt::Declare {
+                kind: DeclKind::Param,
+                ..
+            }
+        ));
         assert_eq!(names(&s[0]), "x");
         assert_eq!(names(&s[1]), "y");
         assert_eq!(names(&s[2]), "w2,b2,w3,b3");
         let assigns: Vec<(AssignKind, String, String)> = s[3..]
             .iter()
             .map(|stmt| match stmt {
-                Stmt::Assign { kind, name, value, .. } => (*kind, name.name.clone(), shape(value)),
+                Stmt::Assign {
+                    kind, name, value, ..
+                } => (*kind, name.name.clone(), shape(value)),
                 _ => panic!("not an assignment: {stmt:?}"),
             })
             .collect();
@@ -731,34 +1064,66 @@ cost C = (y - a3)^2
             assert_eq!((got.0, got.1.as_str(), got.2.as_str()), want);
         }
         // Spans are byte offsets of the source.
-        let Stmt::Assign { name, value, span, .. } = &s[7] else { panic!() };
+        let Stmt::Assign {
+            name, value, span, ..
+        } = &s[7]
+        else {
+            panic!()
+        };
         assert_eq!(&SEED[span.start..span.end], "cost C = (y - a3)^2");
         assert_eq!(&SEED[name.span.start..name.span.end], "C");
         assert_eq!(&SEED[value.span().start..value.span().end], "(y - a3)^2");
-        let Stmt::Declare { span, names, .. } = &s[2] else { panic!() };
+        let Stmt::Declare { span, names, .. } = &s[2] else {
+            panic!()
+        };
         assert_eq!(&SEED[span.start..span.end], "param  w2, b2, w3, b3");
-        assert_eq!(&SEED[names[3].ident.span.start..names[3].ident.span.end], "b3");
+        assert_eq!(
+            &SEED[names[3].ident.span.start..names[3].ident.span.end],
+            "b3"
+        );
     }
 
     #[test]
     fn display_forms() {
         let source = "param w3 as \"w^{(3)}\", b3\nshow a2 as \"a^{(2)}\", z2 as \"z^{(2)}\"\ninput x as \"\\sigma\"";
         let program = parse_program(source).unwrap();
-        let Stmt::Declare { kind: DeclKind::Param, names, .. } = &program.statements[0] else { panic!() };
-        assert_eq!(names[0], Declared { ident: ident("w3", 6), display: Some("w^{(3)}".into()) });
+        let Stmt::Declare {
+            kind: DeclKind::Param,
+            names,
+            ..
+        } = &program.statements[0]
+        else {
+            panic!()
+        };
+        assert_eq!(
+            names[0],
+            Declared {
+                ident: ident("w3", 6),
+                display: Some("w^{(3)}".into())
+            }
+        );
         assert_eq!(names[1].display, None);
-        let Stmt::Show { names, .. } = &program.statements[1] else { panic!() };
+        let Stmt::Show { names, .. } = &program.statements[1] else {
+            panic!()
+        };
         assert_eq!(names.len(), 2);
         assert_eq!(names[0].ident.name, "a2");
         assert_eq!(names[1].display.as_deref(), Some("z^{(2)}"));
-        let Stmt::Declare { names, .. } = &program.statements[2] else { panic!() };
+        let Stmt::Declare { names, .. } = &program.statements[2] else {
+            panic!()
+        };
         assert_eq!(names[0].display.as_deref(), Some("\\sigma"));
     }
 
     #[test]
     fn output_statement() {
         let program = parse_program("input x\noutput f = 2x").unwrap();
-        let Stmt::Assign { kind, name, value, .. } = &program.statements[1] else { panic!() };
+        let Stmt::Assign {
+            kind, name, value, ..
+        } = &program.statements[1]
+        else {
+            panic!()
+        };
         assert_eq!(*kind, AssignKind::Output);
         assert_eq!(name.name, "f");
         assert_eq!(shape(value), "(2 * x)");
@@ -766,14 +1131,20 @@ cost C = (y - a3)^2
 
     #[test]
     fn separators_comments_and_blank_lines() {
-        let program = parse_program("input x; param w ;; cost C = w*x # the cost\n\n# end\n").unwrap();
+        let program =
+            parse_program("input x; param w ;; cost C = w*x # the cost\n\n# end\n").unwrap();
         assert_eq!(program.statements.len(), 3);
         let crlf = parse_program("input x\r\nparam w\r\n\r\n# c\r\ncost C = w x\r\n").unwrap();
         assert_eq!(crlf.statements.len(), 3);
-        let Stmt::Assign { value, .. } = &crlf.statements[2] else { panic!() };
+        let Stmt::Assign { value, .. } = &crlf.statements[2] else {
+            panic!()
+        };
         assert_eq!(shape(value), "(w * x)");
         assert_eq!(parse_program("input x   ").unwrap().statements.len(), 1);
-        assert_eq!(parse_program("\u{FEFF}input x").unwrap().statements.len(), 1);
+        assert_eq!(
+            parse_program("\u{FEFF}input x").unwrap().statements.len(),
+            1
+        );
     }
 
     #[test]
@@ -795,7 +1166,10 @@ cost C = (y - a3)^2
         check("a*b + c", "((a * b) + c)");
         check("2x^2", "(2 * (x ^ 2))");
         check("a3(1 - a3)^2", "(a3 * ((1 - a3) ^ 2))");
-        check("-2(y - a3) a3(1 - a3) a2", "(((((-2) * (y - a3)) * a3) * (1 - a3)) * a2)");
+        check(
+            "-2(y - a3) a3(1 - a3) a2",
+            "(((((-2) * (y - a3)) * a3) * (1 - a3)) * a2)",
+        );
         check("- -x", "(-(-x))");
         check("x**2", "(x ^ 2)");
         check("(y - a3)²", "((y - a3) ^ 2)");
@@ -809,7 +1183,10 @@ cost C = (y - a3)^2
         check("σ(z)", "σ[z]");
         check("σ'(z) σ(z)", "(σ'[z] * σ[z])");
         check("tanh (z)", "tanh[z]");
-        check("ln(x) + log(x) + exp(x) + sqrt(x) + abs(x)", "((((ln[x] + log[x]) + exp[x]) + sqrt[x]) + abs[x])");
+        check(
+            "ln(x) + log(x) + exp(x) + sqrt(x) + abs(x)",
+            "((((ln[x] + log[x]) + exp[x]) + sqrt[x]) + abs[x])",
+        );
         check("2exp(x)", "(2 * exp[x])");
         check("2e", "(2 * e)");
         check("foo(x)", "(foo * x)");
@@ -820,12 +1197,19 @@ cost C = (y - a3)^2
         for func in Func::ALL {
             let source = format!("{}(z)", func.name());
             let expr = parse_expr(&source).unwrap();
-            let Expr::Call { name, .. } = expr else { panic!("{source} is not a call") };
+            let Expr::Call { name, .. } = expr else {
+                panic!("{source} is not a call")
+            };
             assert_eq!(Func::from_name(&name.name), Some(func));
         }
-        for alias in ["σ", "ln", "ReLU", "√", "σ'", "σ′", "tanh′", "relu′", "ReLU'"] {
+        for alias in [
+            "σ", "ln", "ReLU", "√", "σ'", "σ′", "tanh′", "relu′", "ReLU'",
+        ] {
             let source = format!("{alias}(z)");
-            assert!(matches!(parse_expr(&source), Ok(Expr::Call { .. })), "{source}");
+            assert!(
+                matches!(parse_expr(&source), Ok(Expr::Call { .. })),
+                "{source}"
+            );
         }
     }
 
@@ -843,7 +1227,13 @@ cost C = (y - a3)^2
     fn numbers() {
         for text in ["2", "0.5", ".5", "1e-3", "6.02E23", "2.", "1E+3", "007"] {
             let expr = parse_expr(text).unwrap();
-            assert_eq!(expr, Expr::Number { text: text.to_string(), span: Span::new(0, text.len()) });
+            assert_eq!(
+                expr,
+                Expr::Number {
+                    text: text.to_string(),
+                    span: Span::new(0, text.len())
+                }
+            );
         }
         let e = expr_error("1e999");
         assert!(e.message.contains("out of range"), "{e:?}");
@@ -854,9 +1244,18 @@ cost C = (y - a3)^2
     #[test]
     fn derivatives() {
         let expr = parse_expr("dC/dw3").unwrap();
-        assert_eq!(expr, Expr::DerivRef { of: ident("C", 1), wrt: ident("w3", 4), span: Span::new(0, 6) });
+        assert_eq!(
+            expr,
+            Expr::DerivRef {
+                of: ident("C", 1),
+                wrt: ident("w3", 4),
+                span: Span::new(0, 6)
+            }
+        );
         let source = "∂C/∂w3";
-        let Expr::DerivRef { of, wrt, span } = parse_expr(source).unwrap() else { panic!() };
+        let Expr::DerivRef { of, wrt, span } = parse_expr(source).unwrap() else {
+            panic!()
+        };
         assert_eq!(&source[of.span.start..of.span.end], "C");
         assert_eq!(&source[wrt.span.start..wrt.span.end], "w3");
         assert_eq!(span, Span::new(0, source.len()));
@@ -864,7 +1263,9 @@ cost C = (y - a3)^2
         check("d/dx(x^2)", "d/dx[(x ^ 2)]");
         check("∂/∂w(w x)", "d/dw[(w * x)]");
         check("d/dx (x)", "d/dx[x]");
-        let Expr::DerivOf { wrt, .. } = parse_expr("d/dx(x^2)").unwrap() else { panic!() };
+        let Expr::DerivOf { wrt, .. } = parse_expr("d/dx(x^2)").unwrap() else {
+            panic!()
+        };
         assert_eq!(wrt, ident("x", 3));
         // Plain names that start with `d`.
         check("d", "d");
@@ -943,7 +1344,10 @@ cost C = (y - a3)^2
         let source = "y = (x + )";
         let e = program_error(source);
         assert_eq!(spot(source, &e), ")");
-        assert!(e.message.contains("expected an expression, found `)`"), "{e:?}");
+        assert!(
+            e.message.contains("expected an expression, found `)`"),
+            "{e:?}"
+        );
 
         // A missing name after a comma.
         let source = "param w,";
@@ -1018,7 +1422,7 @@ cost C = (y - a3)^2
                 assert!(parse_expr(&neg).is_ok());
                 let calls = format!("{}x{}", "x^sigmoid(".repeat(n / 2), ")".repeat(n / 2));
                 assert!(parse_expr(&calls).is_ok());
-                let calls = format!("{}x{}", "x^d/dx(".repeat(n), ")".repeat(n));
+                let calls = format!("{}x{}", "x^d/dx(".repeat(n / 2), ")".repeat(n / 2));
                 assert!(parse_expr(&calls).is_ok());
                 let implicit = format!("{}x{}", "a(".repeat(n), ")".repeat(n));
                 assert!(parse_expr(&implicit).is_ok());
@@ -1038,7 +1442,10 @@ cost C = (y - a3)^2
                 let implicit = vec!["x^2"; 1000].join(" ");
                 assert!(parse_expr(&implicit).is_ok());
                 // A layer of 784 inputs as one sum.
-                let sum = (1..=784).map(|k| format!("w{k}*a{k}")).collect::<Vec<_>>().join(" + ");
+                let sum = (1..=784)
+                    .map(|k| format!("w{k}*a{k}"))
+                    .collect::<Vec<_>>()
+                    .join(" + ");
                 assert!(parse_expr(&format!("{sum} + b")).is_ok());
                 let long = vec!["x"; MAX_EXPR_DEPTH].join("+");
                 let expr = parse_expr(&long).unwrap();
@@ -1068,5 +1475,28 @@ cost C = (y - a3)^2
         }
         assert_eq!(parse_program(&many).unwrap().statements.len(), 20_001);
         assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// No input panics, and every error renders.
+        #[test]
+        fn never_panics(source in "[-+*/^()xyd 0-9.e;=#\"\n\r,σ′'²−·∂/a-z_]{0,40}") {
+            for error in [parse_program(&source).err(), parse_expr(&source).err()].into_iter().flatten() {
+                let text = error.render("f.bp", &source, false);
+                proptest::prop_assert!(text.starts_with("error: "));
+            }
+        }
+
+        /// Spans of a parsed expression lie inside the source, on character boundaries.
+        #[test]
+        fn spans_are_in_bounds(source in "[-+*/^()xyzσ′'²−·∂d 0-9.]{1,30}") {
+            if let Ok(expr) = parse_expr(&source) {
+                let span = expr.span();
+                proptest::prop_assert!(span.start <= span.end && span.end <= source.len());
+                proptest::prop_assert!(source.is_char_boundary(span.start) && source.is_char_boundary(span.end));
+            }
+        }
     }
 }

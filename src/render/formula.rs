@@ -15,11 +15,13 @@
 //! products of non-numeric factors. Nothing is reordered or simplified otherwise: a derivation
 //! step shows exactly the form the rules produced.
 //!
-//! Juxtaposition: in plain, a number or a name directly followed by a parenthesised factor is
-//! juxtaposed (`-2(y - a3)*a3(1 - a3)*a2`), every other product gets `*`. Text also juxtaposes a
-//! call or a parenthesised factor with a following parenthesised one (`σ(z3)(1 − σ(z3))`) and a
-//! number with a following name or power of a name (`2x`, `2x^2`). LaTeX juxtaposes everything
-//! (`-2(y - a_{3}) a_{3}(1 - a_{3}) a_{2}`) except a number factor after another factor (`\cdot`).
+//! Juxtaposition: in plain, a leading coefficient or a name directly followed by a parenthesised
+//! factor is juxtaposed (`-2(y - a3)*a3(1 - a3)*a2`), every other product gets `*`. Text also
+//! juxtaposes a call or a parenthesised factor with a following parenthesised one
+//! (`σ(z3)(1 − σ(z3))`) and a leading coefficient with a following name or power of a name (`2x`,
+//! `2x^2`). LaTeX juxtaposes everything (`-2(y - a_{3}) a_{3}(1 - a_{3}) a_{2}`, `2x`) except a
+//! number after another factor (`x \cdot 2`). A name that could read as a call when followed by
+//! `(` (an `output` name such as `f`, or a function name) is never juxtaposed in plain or text.
 //!
 //! Numbers: plain and text use [`Num`]'s `Display`; a non-terminating rational coefficient is
 //! split into numerator and denominator (`x/3`, `2*x/3`). LaTeX writes a rational as `\frac{p}{q}`
@@ -81,28 +83,38 @@ impl<'a> FormulaPrinter<'a> {
     /// Works bottom-up over the nodes reachable from `id` (children have smaller ids), so deep
     /// expressions cannot overflow the stack; each shared subterm is printed once.
     pub fn render(&self, id: Id, notation: Notation) -> String {
+        let order = self.graph.reachable(&[id]);
+        // How many parents still need each node's entry; an entry is dropped after its last
+        // parent is printed, so a deep chain does not keep every intermediate string alive.
+        let mut uses: HashMap<Id, u32> = HashMap::with_capacity(order.len());
+        for &node in &order {
+            for child in self.graph.children(node) {
+                *uses.entry(child).or_default() += 1;
+            }
+        }
         let mut pass = Pass {
             graph: self.graph,
             symbols: self.symbols,
             notation,
             memo: HashMap::new(),
-            simple: HashMap::new(),
         };
-        for node in self.graph.reachable(&[id]) {
-            let r = pass.node(node);
-            pass.memo.insert(node, r);
+        for node in order {
+            let entry = pass.node(node);
+            pass.memo.insert(node, entry);
+            for child in self.graph.children(node) {
+                let left = uses.get_mut(&child).expect("counted above");
+                *left -= 1;
+                if *left == 0 && child != id {
+                    pass.memo.remove(&child);
+                }
+            }
         }
-        pass.memo.remove(&id).map(|r| r.s).unwrap_or_default()
+        pass.memo.remove(&id).map(|e| e.r.s).unwrap_or_default()
     }
 
     /// A name in the given notation (`w3`, `w3`, `w_{3}` or its display form).
     pub fn name(&self, sym: Sym, notation: Notation) -> String {
-        match (self.symbols.get(sym.index()), notation) {
-            (Some(s), Notation::Plain) => s.name.clone(),
-            (Some(s), Notation::Text) => name_text(s),
-            (Some(s), Notation::Latex) => name_latex(s),
-            (None, _) => format!("sym{}", sym.0),
-        }
+        symbol_name(self.symbols, sym, notation)
     }
 
     /// The derivative of one name with respect to another, as a target is labelled:
@@ -114,6 +126,16 @@ impl<'a> FormulaPrinter<'a> {
             Notation::Text => format!("∂{of}/∂{wrt}"),
             Notation::Latex => format!("\\frac{{\\partial {of}}}{{\\partial {wrt}}}"),
         }
+    }
+}
+
+fn symbol_name(symbols: &[Symbol], sym: Sym, notation: Notation) -> String {
+    match (symbols.get(sym.index()), notation) {
+        (Some(s), Notation::Plain) => s.name.clone(),
+        (Some(s), Notation::Text) => name_text(s),
+        (Some(s), Notation::Latex) => name_latex(s),
+        // Not a name of this table: still something that reads back as a name.
+        (None, _) => format!("sym{}", sym.0),
     }
 }
 
@@ -204,7 +226,11 @@ struct Greek {
 }
 
 const fn gk(ascii: &'static str, letter: char, latex: &'static str) -> Greek {
-    Greek { ascii, letter, latex }
+    Greek {
+        ascii,
+        letter,
+        latex,
+    }
 }
 
 const GREEK: &[Greek] = &[
@@ -258,7 +284,9 @@ fn greek(word: &str) -> Option<&'static Greek> {
         (Some(c), None) => Some(c),
         _ => None,
     };
-    GREEK.iter().find(|g| g.ascii == word || Some(g.letter) == single)
+    GREEK
+        .iter()
+        .find(|g| g.ascii == word || Some(g.letter) == single)
 }
 
 /// Binding strength of a printed formula, loosest first.
@@ -302,14 +330,36 @@ struct Item {
     kind: Kind,
 }
 
-/// One printing pass: the printed form of every node met so far.
+/// A factor as placed in a product: printed (parenthesised if it had to be), and whether it
+/// comes first.
+struct Placed<'i> {
+    item: &'i Item,
+    s: String,
+    wrapped: bool,
+    first: bool,
+}
+
+/// What the printer keeps of a node until its parents are printed.
+struct Entry {
+    r: R,
+    /// A negative number, or a product with a negative leading coefficient, without its sign
+    /// (what a sum writes after ` - `).
+    negated: Option<R>,
+    /// A product that a product containing it splices in: its factors.
+    factors: Option<Vec<Item>>,
+    /// A power with a negative numeric exponent: the factor it puts in a denominator.
+    den: Option<Item>,
+    /// For LaTeX `exp`: tree size of a sum or product of numbers and names ([`NOT_SIMPLE`] for
+    /// anything else).
+    simple: u8,
+}
+
+/// One printing pass: the entries of the nodes whose parents are not all printed yet.
 struct Pass<'a> {
     graph: &'a Graph,
     symbols: &'a [Symbol],
     notation: Notation,
-    memo: HashMap<Id, R>,
-    /// For LaTeX `exp`: tree size of sums and products of numbers and names (255: not simple).
-    simple: HashMap<Id, u8>,
+    memo: HashMap<Id, Entry>,
 }
 
 const NOT_SIMPLE: u8 = u8::MAX;
@@ -321,8 +371,12 @@ fn negative_num(graph: &Graph, id: Id) -> Option<Num> {
 }
 
 impl Pass<'_> {
-    fn got(&self, id: Id) -> &R {
+    fn entry(&self, id: Id) -> &Entry {
         &self.memo[&id]
+    }
+
+    fn got(&self, id: Id) -> &R {
+        &self.entry(id).r
     }
 
     fn minus(&self) -> &'static str {
@@ -332,43 +386,51 @@ impl Pass<'_> {
         }
     }
 
-    fn node(&mut self, id: Id) -> R {
-        if self.notation == Notation::Latex {
-            let size = match self.graph.node(id) {
-                Node::Num(_) | Node::Var(_) => 1,
-                Node::Add(xs) | Node::Mul(xs) => xs.iter().fold(1u8, |acc, x| {
-                    let s = self.simple[x];
-                    if s == NOT_SIMPLE { NOT_SIMPLE } else { acc.saturating_add(s) }
-                }),
-                _ => NOT_SIMPLE,
-            };
-            self.simple.insert(id, size);
-        }
-        match self.graph.node(id) {
-            Node::Num(n) => self.num(*n),
-            Node::Var(s) => self.var(*s),
-            Node::Add(terms) => self.sum(terms),
-            Node::Mul(factors) => self.mul(factors),
-            Node::Pow(b, e) => {
-                if negative_num(self.graph, *e).is_some() {
-                    self.product(false, None, &[id])
-                } else {
-                    let (base, exp) = (self.got(*b).clone(), self.got(*e).clone());
-                    self.pow(&base, &exp)
-                }
+    /// Prints one node from the entries of its children.
+    fn node(&self, id: Id) -> Entry {
+        let simple = match self.graph.node(id) {
+            Node::Num(_) | Node::Var(_) => 1,
+            Node::Add(xs) | Node::Mul(xs) => {
+                xs.iter().fold(1u8, |acc, x| match self.entry(*x).simple {
+                    NOT_SIMPLE => NOT_SIMPLE,
+                    s => acc.saturating_add(s).min(NOT_SIMPLE - 1),
+                })
             }
-            Node::Call(f, a) => self.call(*f, *a),
-            Node::Deriv(of, wrt) => self.deriv(*of, *wrt),
+            _ => NOT_SIMPLE,
+        };
+        let plain = |r: R| Entry {
+            r,
+            negated: None,
+            factors: None,
+            den: None,
+            simple,
+        };
+        match self.graph.node(id) {
+            Node::Num(n) => Entry {
+                negated: n.is_negative().then(|| self.num(n.neg())),
+                ..plain(self.num(*n))
+            },
+            Node::Var(s) => plain(self.var(*s)),
+            Node::Add(terms) => plain(self.sum(terms)),
+            Node::Mul(factors) => self.mul(factors, simple),
+            Node::Pow(b, e) => match negative_num(self.graph, *e) {
+                Some(k) => {
+                    let den = self.den_item(*b, k.neg());
+                    let r = self.product(false, None, vec![], vec![den.clone()]);
+                    Entry {
+                        den: Some(den),
+                        ..plain(r)
+                    }
+                }
+                None => plain(self.pow(self.got(*b), self.got(*e))),
+            },
+            Node::Call(f, a) => plain(self.call(*f, *a)),
+            Node::Deriv(of, wrt) => plain(self.deriv(*of, *wrt)),
         }
     }
 
     fn symbol_name(&self, s: Sym) -> String {
-        match (self.symbols.get(s.index()), self.notation) {
-            (Some(sym), Notation::Plain) => sym.name.clone(),
-            (Some(sym), Notation::Text) => name_text(sym),
-            (Some(sym), Notation::Latex) => name_latex(sym),
-            (None, _) => format!("sym{}", s.0),
-        }
+        symbol_name(self.symbols, s, self.notation)
     }
 
     /// Whether a name followed by `(` could read as a call (`f(x)` for an output, `σ(x)`).
@@ -425,51 +487,31 @@ impl Pass<'_> {
 
     /// The formula, in parentheses if it binds looser than `need`; and whether it got them.
     fn wrap(&self, x: &R, need: Prec) -> (String, bool) {
-        if x.prec < need { (self.paren(&x.s), true) } else { (x.s.clone(), false) }
+        if x.prec < need {
+            (self.paren(&x.s), true)
+        } else {
+            (x.s.clone(), false)
+        }
     }
 
     fn sum(&self, terms: &[Id]) -> R {
         let mut s = String::new();
         for (i, &t) in terms.iter().enumerate() {
+            let entry = self.entry(t);
             if i == 0 {
                 // A sum is left-associative, so a leading sum needs no parentheses.
-                s.push_str(&self.got(t).s);
-            } else if let Some(rest) = self.negated(t) {
+                s.push_str(&entry.r.s);
+            } else if let Some(rest) = &entry.negated {
                 s.push(' ');
                 s.push_str(self.minus());
                 s.push(' ');
-                s.push_str(&self.wrap(&rest, Prec::Product).0);
+                s.push_str(&self.wrap(rest, Prec::Product).0);
             } else {
                 s.push_str(" + ");
-                s.push_str(&self.wrap(self.got(t), Prec::Neg).0);
+                s.push_str(&self.wrap(&entry.r, Prec::Neg).0);
             }
         }
         r(s, Prec::Sum)
-    }
-
-    /// A negative term without its sign, if the term is negative (a negative number, or a
-    /// product with a negative leading coefficient).
-    fn negated(&self, t: Id) -> Option<R> {
-        match self.graph.node(t) {
-            Node::Num(n) if n.is_negative() => Some(self.num(n.neg())),
-            Node::Mul(fs) => {
-                let c = negative_num(self.graph, fs[0])?;
-                let coef = if c == Num::MINUS_ONE { None } else { Some(c.neg()) };
-                Some(self.product(false, coef, &fs[1..]))
-            }
-            _ => None,
-        }
-    }
-
-    fn mul(&self, fs: &[Id]) -> R {
-        match self.graph.as_num(fs[0]) {
-            Some(c) if c.is_negative() => {
-                let coef = if c == Num::MINUS_ONE { None } else { Some(c.neg()) };
-                self.product(true, coef, &fs[1..])
-            }
-            Some(c) => self.product(false, Some(c), &fs[1..]),
-            None => self.product(false, None, fs),
-        }
     }
 
     fn kind(&self, id: Id) -> Kind {
@@ -482,48 +524,88 @@ impl Pass<'_> {
         }
     }
 
-    /// A product nested in a product is spliced in when it is a plain product of non-numeric
-    /// factors without a denominator; otherwise it stays a parenthesised factor.
-    fn spliceable(&self, factors: &[Id]) -> bool {
-        factors.iter().all(|&f| match self.graph.node(f) {
-            Node::Num(_) => false,
-            Node::Pow(_, e) => negative_num(self.graph, *e).is_none(),
-            _ => true,
-        })
-    }
-
-    /// `sign coef * factors`, with factors of negative numeric exponent in a denominator.
-    /// `coef`, if given, is not negative; `None` means no coefficient is written.
-    fn product(&self, negative: bool, coef: Option<Num>, factors: &[Id]) -> R {
+    /// A product node: the leading number is the coefficient; a nested product of non-numeric
+    /// factors without a denominator is spliced in, any other stays a parenthesised factor.
+    fn mul(&self, fs: &[Id], simple: u8) -> Entry {
+        let (lead, rest) = match self.graph.as_num(fs[0]) {
+            Some(c) => (Some(c), &fs[1..]),
+            None => (None, fs),
+        };
         let mut num: Vec<Item> = Vec::new();
         let mut den: Vec<Item> = Vec::new();
-        let mut stack: Vec<Id> = factors.iter().rev().copied().collect();
-        while let Some(f) = stack.pop() {
-            match self.graph.node(f) {
-                Node::Mul(inner) if self.spliceable(inner) => stack.extend(inner.iter().rev()),
-                Node::Pow(b, e) if negative_num(self.graph, *e).is_some() => {
-                    let k = self.graph.as_num(*e).map(Num::neg).unwrap_or(Num::ONE);
-                    den.push(self.den_item(*b, k));
-                }
-                _ => num.push(Item { r: self.got(f).clone(), kind: self.kind(f) }),
+        for &f in rest {
+            let entry = self.entry(f);
+            if let Some(items) = &entry.factors {
+                num.extend(items.iter().cloned());
+            } else if let Some(item) = &entry.den {
+                den.push(item.clone());
+            } else {
+                num.push(Item {
+                    r: entry.r.clone(),
+                    kind: self.kind(f),
+                });
             }
         }
+        let spliceable = lead.is_none()
+            && den.is_empty()
+            && rest.iter().all(|&f| self.graph.as_num(f).is_none());
+        let factors = spliceable.then(|| num.clone());
+        let (r, negated) = match lead {
+            Some(c) if c.is_negative() => {
+                let coef = if c == Num::MINUS_ONE {
+                    None
+                } else {
+                    Some(c.neg())
+                };
+                let negated = self.product(false, coef, num.clone(), den.clone());
+                (self.product(true, coef, num, den), Some(negated))
+            }
+            coef => (self.product(false, coef, num, den), None),
+        };
+        Entry {
+            r,
+            negated,
+            factors,
+            den: None,
+            simple,
+        }
+    }
+
+    /// `sign coef num / den`. `coef`, if given, is not negative; `None` means none is written.
+    fn product(
+        &self,
+        negative: bool,
+        coef: Option<Num>,
+        mut num: Vec<Item>,
+        mut den: Vec<Item>,
+    ) -> R {
         if let Some(c) = coef {
             self.place_coefficient(c, &mut num, &mut den);
         }
         let sign = if negative { self.minus() } else { "" };
         let latex = self.notation == Notation::Latex;
         if den.is_empty() {
-            let body = self.join(&num, Prec::Frac);
-            let prec = match num.as_slice() {
-                _ if negative => Prec::Neg,
-                // A lone factor was parenthesised if it binds looser than a factor.
-                [one] if one.r.prec < Prec::Frac => Prec::Atom,
-                [one] => one.r.prec,
-                _ => Prec::Product,
+            return match num.as_slice() {
+                [] => r(
+                    format!("{sign}1"),
+                    if negative { Prec::Neg } else { Prec::Atom },
+                ),
+                // A lone factor (what is left of `-x` or of a negative term) needs parentheses
+                // only if it is a sum or itself starts with a minus: `-2*b`, `-(y - a3)`.
+                [one] => {
+                    let (body, wrapped) = self.wrap(&one.r, Prec::Product);
+                    let prec = match () {
+                        _ if negative => Prec::Neg,
+                        _ if wrapped => Prec::Atom,
+                        _ => one.r.prec,
+                    };
+                    r(format!("{sign}{body}"), prec)
+                }
+                _ => {
+                    let prec = if negative { Prec::Neg } else { Prec::Product };
+                    r(format!("{sign}{}", self.join(&num, Prec::Frac)), prec)
+                }
             };
-            let body = if body.is_empty() { "1".to_string() } else { body };
-            return r(format!("{sign}{body}"), prec);
         }
         if latex {
             let part = |items: &[Item]| match items {
@@ -534,11 +616,20 @@ impl Pass<'_> {
             let s = format!("{sign}\\frac{{{}}}{{{}}}", part(&num), part(&den));
             return r(s, if negative { Prec::Neg } else { Prec::Frac });
         }
-        let numerator = if num.is_empty() { "1".to_string() } else { self.join(&num, Prec::Pow) };
-        let denominator = match den.as_slice() {
+        let numerator = if num.is_empty() {
+            "1".to_string()
+        } else {
+            self.join(&num, Prec::Pow)
+        };
+        let mut denominator = match den.as_slice() {
             [one] => self.wrap(&one.r, Prec::Pow).0,
             _ => self.paren(&self.join(&den, Prec::Frac)),
         };
+        // `delta/dx` would read as the derivative of `elta` with respect to `x`, and so would
+        // `y^dx/dC`: the parser tries `dY/dX` wherever an operand starts.
+        if ends_with_d_name(&numerator) && denominator.starts_with('d') {
+            denominator = self.paren(&denominator);
+        }
         let s = format!("{sign}{numerator}/{denominator}");
         r(s, if negative { Prec::Neg } else { Prec::Product })
     }
@@ -546,7 +637,10 @@ impl Pass<'_> {
     /// Puts a leading coefficient in front of the numerator, or splits a fraction `p/q` into
     /// the numerator and the denominator.
     fn place_coefficient(&self, c: Num, num: &mut Vec<Item>, den: &mut Vec<Item>) {
-        let item = |n: Num| Item { r: self.num(n), kind: Kind::Num };
+        let item = |n: Num| Item {
+            r: self.num(n),
+            kind: Kind::Num,
+        };
         if let Num::Rat(p, q) = c
             && q != 1
         {
@@ -562,7 +656,13 @@ impl Pass<'_> {
                 return;
             }
             if self.notation == Notation::Latex && latex_fraction(p, q) {
-                num.insert(0, Item { r: latex_num(c), kind: Kind::Other });
+                num.insert(
+                    0,
+                    Item {
+                        r: latex_num(c),
+                        kind: Kind::Other,
+                    },
+                );
                 return;
             }
         }
@@ -572,68 +672,87 @@ impl Pass<'_> {
     /// A denominator factor: `base`, or `base^k` for a numeric exponent `k` other than 1.
     fn den_item(&self, base: Id, k: Num) -> Item {
         if k.is_one() {
-            return Item { r: self.got(base).clone(), kind: self.kind(base) };
+            return Item {
+                r: self.got(base).clone(),
+                kind: self.kind(base),
+            };
         }
         let kind = match self.graph.node(base) {
             Node::Var(_) => Kind::PowOfVar,
             _ => Kind::Other,
         };
-        Item { r: self.pow(self.got(base), &self.num(k)), kind }
+        Item {
+            r: self.pow(self.got(base), &self.num(k)),
+            kind,
+        }
     }
 
     /// Factors written one after another, each parenthesised if it binds looser than `need`.
     fn join(&self, items: &[Item], need: Prec) -> String {
         let mut out = String::new();
-        let mut prev: Option<(&Item, String, bool)> = None;
-        for item in items {
+        let mut prev: Option<Placed> = None;
+        for (i, item) in items.iter().enumerate() {
             let (s, wrapped) = self.wrap(&item.r, need);
-            if let Some((p, ps, pw)) = &prev {
-                out.push_str(self.separator(p, ps, *pw, item, &s, wrapped));
+            let next = Placed {
+                item,
+                s,
+                wrapped,
+                first: i == 0,
+            };
+            if let Some(prev) = &prev {
+                out.push_str(self.separator(prev, &next));
             }
-            out.push_str(&s);
-            prev = Some((item, s, wrapped));
+            out.push_str(&next.s);
+            prev = Some(next);
         }
         out
     }
 
     /// What goes between two factors of a product.
-    fn separator(&self, prev: &Item, prev_s: &str, prev_wrapped: bool, next: &Item, next_s: &str, next_wrapped: bool) -> &'static str {
-        let prev_bare = !prev_wrapped && prev.r.prec == Prec::Atom;
-        let name_or_number = |k: Kind| match k {
-            Kind::Num => true,
-            Kind::Var(s) => !self.reads_as_call(s),
-            _ => false,
-        };
+    fn separator(&self, prev: &Placed, next: &Placed) -> &'static str {
+        let prev_bare = !prev.wrapped && prev.item.r.prec == Prec::Atom;
+        // Only a leading number (the coefficient) is juxtaposed: `2x`, `2(y - a3)`, not `x*2*y`.
+        let coefficient = prev_bare && prev.first && prev.item.kind == Kind::Num;
+        let name = prev_bare && matches!(prev.item.kind, Kind::Var(s) if !self.reads_as_call(s));
+        let next_paren = next.s.starts_with('(');
+        if next.item.kind == Kind::Num {
+            // A number after another factor is always an explicit product: `x*2`, `x*(-2)`.
+            return match self.notation {
+                Notation::Plain => "*",
+                Notation::Text => "·",
+                Notation::Latex => " \\cdot ",
+            };
+        }
         match self.notation {
             Notation::Plain => {
-                if next_s.starts_with('(') && prev_bare && name_or_number(prev.kind) {
+                if next_paren && (coefficient || name) {
                     ""
                 } else {
                     "*"
                 }
             }
             Notation::Text => {
-                let prev_juxtaposes =
-                    prev_wrapped || prev_bare && (name_or_number(prev.kind) || prev.kind == Kind::Call);
-                if next_s.starts_with('(') && prev_juxtaposes {
-                    ""
-                } else if prev_bare
-                    && prev.kind == Kind::Num
-                    && !next_wrapped
-                    && matches!(next.kind, Kind::Var(_) | Kind::PowOfVar)
-                    && !next_s.starts_with(['e', 'E'])
-                {
+                let call = prev_bare && prev.item.kind == Kind::Call;
+                let before_paren = next_paren && (coefficient || name || call || prev.wrapped);
+                // `2x`, `2x^2`; but `2·e3`, which would read as the number 2000.
+                let before_name = coefficient
+                    && !next.wrapped
+                    && matches!(next.item.kind, Kind::Var(_) | Kind::PowOfVar)
+                    && !next.s.starts_with(['e', 'E']);
+                if before_paren || before_name {
                     ""
                 } else {
                     "·"
                 }
             }
             Notation::Latex => {
-                if next.kind == Kind::Num || next_s.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+                let after_digits = prev.first
+                    && prev.item.kind == Kind::Num
+                    && !prev.wrapped
+                    && prev.s.ends_with(|c: char| c.is_ascii_digit());
+                if next.s.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
                     " \\cdot "
-                } else if next_s.starts_with('(') || next_s.starts_with("\\left(") {
-                    ""
-                } else if prev.kind == Kind::Num && !prev_wrapped && prev_s.ends_with(|c: char| c.is_ascii_digit()) {
+                } else if next_paren || next.s.starts_with("\\left(") || after_digits {
                     ""
                 } else {
                     " "
@@ -668,7 +787,7 @@ impl Pass<'_> {
                 let head = match f {
                     Func::Sqrt => return r(format!("\\sqrt{{{a}}}"), Prec::Atom),
                     Func::Abs => return r(format!("\\left|{a}\\right|"), Prec::Atom),
-                    Func::Exp if self.simple[&arg] <= EXP_AS_POWER_MAX_SIZE => {
+                    Func::Exp if self.entry(arg).simple <= EXP_AS_POWER_MAX_SIZE => {
                         return r(format!("e^{{{a}}}"), Prec::Pow);
                     }
                     Func::Sigmoid => "\\sigma",
@@ -693,16 +812,35 @@ impl Pass<'_> {
             (Node::Var(v), Notation::Plain) => format!("d{}/d{w}", self.symbol_name(*v)),
             (Node::Var(v), Notation::Text) => format!("∂{}/∂{w}", self.symbol_name(*v)),
             (Node::Var(v), Notation::Latex) => {
-                format!("\\frac{{\\partial {}}}{{\\partial {w}}}", self.symbol_name(*v))
+                format!(
+                    "\\frac{{\\partial {}}}{{\\partial {w}}}",
+                    self.symbol_name(*v)
+                )
             }
             (_, Notation::Plain) => format!("d/d{w}({})", self.got(of).s),
             (_, Notation::Text) => format!("∂/∂{w} ({})", self.got(of).s),
             (_, Notation::Latex) => {
-                format!("\\frac{{\\partial}}{{\\partial {w}}}\\left({}\\right)", self.got(of).s)
+                format!(
+                    "\\frac{{\\partial}}{{\\partial {w}}}\\left({}\\right)",
+                    self.got(of).s
+                )
             }
         };
         r(s, Prec::Frac)
     }
+}
+
+/// Whether the text ends with a name starting with `d` (`delta`, `y^dx`, `2dx`).
+fn ends_with_d_name(s: &str) -> bool {
+    let start = s
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+        .last()
+        .map_or(s.len(), |(i, _)| i);
+    s[start..]
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .starts_with('d')
 }
 
 /// Whether LaTeX writes the rational `p/q` (q > 1) as `\frac{p}{q}` rather than a decimal.
@@ -715,9 +853,10 @@ fn latex_num(n: Num) -> R {
     let neg_or = |prec| if n.is_negative() { Prec::Neg } else { prec };
     match n {
         Num::Rat(p, 1) => r(p.to_string(), neg_or(Prec::Atom)),
-        Num::Rat(p, q) if latex_fraction(p, q) => {
-            r(format!("{sign}\\frac{{{}}}{{{q}}}", p.unsigned_abs()), neg_or(Prec::Frac))
-        }
+        Num::Rat(p, q) if latex_fraction(p, q) => r(
+            format!("{sign}\\frac{{{}}}{{{q}}}", p.unsigned_abs()),
+            neg_or(Prec::Frac),
+        ),
         Num::Rat(..) => r(n.to_string(), neg_or(Prec::Atom)),
         Num::Float(x) if x.is_nan() => r("\\mathrm{NaN}".to_string(), Prec::Atom),
         Num::Float(x) if x.is_infinite() => r(format!("{sign}\\infty"), neg_or(Prec::Atom)),
@@ -733,6 +872,606 @@ fn latex_num(n: Num) -> R {
                     r(format!("{m}10^{{{e}}}"), prec)
                 }
                 None => r(s, neg_or(Prec::Atom)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::Span;
+
+    const NAMES: &[&str] = &[
+        "x", "y", "z", "a", "b", "c", "a2", "a3", "w3", "b3", "z3", "C", "eta", "η", "w2_13",
+        "w_jk", "loss", "f", "delta", "dx", "dC", "dw3", "d",
+    ];
+
+    fn symbols() -> Vec<Symbol> {
+        NAMES
+            .iter()
+            .map(|&name| Symbol {
+                name: name.to_string(),
+                kind: if name == "f" {
+                    SymKind::Output
+                } else {
+                    SymKind::Param
+                },
+                display: None,
+                span: Span::default(),
+            })
+            .collect()
+    }
+
+    /// A graph and a symbol table, with each name available as a variable node.
+    struct Fixture {
+        g: Graph,
+        symbols: Vec<Symbol>,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture {
+                g: Graph::new(),
+                symbols: symbols(),
+            }
+        }
+
+        fn sym(&self, name: &str) -> Sym {
+            Sym(self
+                .symbols
+                .iter()
+                .position(|s| s.name == name)
+                .expect("known name") as u32)
+        }
+
+        fn v(&mut self, name: &str) -> Id {
+            let s = self.sym(name);
+            self.g.var(s)
+        }
+
+        fn n(&mut self, n: i64) -> Id {
+            self.g.int(n)
+        }
+
+        fn rat(&mut self, p: i64, q: i64) -> Id {
+            self.g.num(Num::Rat(p, q))
+        }
+
+        /// Plain, text and LaTeX.
+        fn all(&self, id: Id) -> [String; 3] {
+            let p = FormulaPrinter::new(&self.g, &self.symbols);
+            [p.plain(id), p.text(id), p.latex(id)]
+        }
+
+        #[track_caller]
+        fn check(&self, id: Id, plain: &str, text: &str, latex: &str) {
+            assert_eq!(self.all(id), [plain, text, latex]);
+        }
+    }
+
+    #[test]
+    fn chain_rule_result() {
+        let mut f = Fixture::new();
+        let (y, a3, a2) = (f.v("y"), f.v("a3"), f.v("a2"));
+        let m2 = f.n(-2);
+        let one = f.n(1);
+        let y_a3 = f.g.sub(y, a3);
+        let one_a3 = f.g.sub(one, a3);
+        let e = f.g.product(vec![m2, y_a3, a3, one_a3, a2]);
+        f.check(
+            e,
+            "-2(y - a3)*a3(1 - a3)*a2",
+            "−2(y − a3)·a3(1 − a3)·a2",
+            "-2(y - a_{3}) a_{3}(1 - a_{3}) a_{2}",
+        );
+    }
+
+    #[test]
+    fn affine() {
+        let mut f = Fixture::new();
+        let (w3, a2, b3) = (f.v("w3"), f.v("a2"), f.v("b3"));
+        let wa = f.g.product(vec![w3, a2]);
+        let e = f.g.sum(vec![wa, b3]);
+        f.check(e, "w3*a2 + b3", "w3·a2 + b3", "w_{3} a_{2} + b_{3}");
+    }
+
+    #[test]
+    fn sigmoid_derivative_form() {
+        let mut f = Fixture::new();
+        let z3 = f.v("z3");
+        let s = f.g.call(Func::Sigmoid, z3);
+        let one = f.n(1);
+        let d = f.g.sub(one, s);
+        let e = f.g.product(vec![s, d]);
+        f.check(
+            e,
+            "sigmoid(z3)*(1 - sigmoid(z3))",
+            "σ(z3)(1 − σ(z3))",
+            "\\sigma(z_{3})(1 - \\sigma(z_{3}))",
+        );
+        let p = f.g.call(Func::SigmoidPrime, z3);
+        f.check(p, "sigmoid'(z3)", "σ'(z3)", "\\sigma'(z_{3})");
+    }
+
+    #[test]
+    fn minus_and_powers() {
+        let mut f = Fixture::new();
+        let (x, y, z) = (f.v("x"), f.v("y"), f.v("z"));
+        let two = f.n(2);
+        let x2 = f.g.pow(x, two);
+        let neg_x2 = f.g.neg(x2);
+        f.check(neg_x2, "-x^2", "−x^2", "-x^{2}");
+        let neg_x = f.g.neg(x);
+        let sq = f.g.pow(neg_x, two);
+        f.check(sq, "(-x)^2", "(−x)^2", "(-x)^{2}");
+        let yz = f.g.pow(y, z);
+        let right = f.g.pow(x, yz);
+        f.check(right, "x^y^z", "x^y^z", "x^{y^{z}}");
+        let xy = f.g.pow(x, y);
+        let left = f.g.pow(xy, z);
+        f.check(left, "(x^y)^z", "(x^y)^z", "(x^{y})^{z}");
+        let neg_y = f.g.neg(y);
+        let e = f.g.pow(x, neg_y);
+        f.check(e, "x^(-y)", "x^(−y)", "x^{-y}");
+        let m2 = f.n(-2);
+        let e = f.g.pow(m2, x);
+        f.check(e, "(-2)^x", "(−2)^x", "(-2)^{x}");
+    }
+
+    #[test]
+    fn differences() {
+        let mut f = Fixture::new();
+        let (a, b, c) = (f.v("a"), f.v("b"), f.v("c"));
+        let bc = f.g.sub(b, c);
+        let e = f.g.sub(a, bc);
+        f.check(e, "a - (b - c)", "a − (b − c)", "a - (b - c)");
+        let prod = f.g.product(vec![b, c]);
+        let e = f.g.sub(a, prod);
+        f.check(e, "a - b*c", "a − b·c", "a - b c");
+        let m3 = f.n(-3);
+        let t = f.g.product(vec![m3, b]);
+        let e = f.g.sum(vec![a, t]);
+        f.check(e, "a - 3*b", "a − 3b", "a - 3b");
+        let neg_a = f.g.neg(a);
+        let e = f.g.sum(vec![neg_a, b]);
+        f.check(e, "-a + b", "−a + b", "-a + b");
+        let neg_neg = f.g.neg(neg_a);
+        f.check(neg_neg, "-(-a)", "−(−a)", "-(-a)");
+        let e = f.g.sub(a, neg_a);
+        f.check(e, "a - (-a)", "a − (−a)", "a - (-a)");
+        let m1 = f.n(-1);
+        let e = f.g.sum(vec![a, m1]);
+        f.check(e, "a - 1", "a − 1", "a - 1");
+        let bc_sum = f.g.sum(vec![b, c]);
+        let e = f.g.sum(vec![a, bc_sum]);
+        f.check(e, "a + (b + c)", "a + (b + c)", "a + (b + c)");
+        let e = f.g.neg(bc_sum);
+        f.check(e, "-(b + c)", "−(b + c)", "-(b + c)");
+    }
+
+    #[test]
+    fn quotients() {
+        let mut f = Fixture::new();
+        let (x, y, z) = (f.v("x"), f.v("y"), f.v("z"));
+        let one = f.n(1);
+        let neg_z = f.g.neg(z);
+        let ez = f.g.call(Func::Exp, neg_z);
+        let den = f.g.sum(vec![one, ez]);
+        let e = f.g.div(one, den);
+        f.check(
+            e,
+            "1/(1 + exp(-z))",
+            "1/(1 + exp(−z))",
+            "\\frac{1}{1 + e^{-z}}",
+        );
+        let m1 = f.n(-1);
+        let inv = f.g.pow(x, m1);
+        f.check(inv, "1/x", "1/x", "\\frac{1}{x}");
+        let e = f.g.div(x, y);
+        f.check(e, "x/y", "x/y", "\\frac{x}{y}");
+        let m2 = f.n(-2);
+        let inv2 = f.g.pow(y, m2);
+        let e = f.g.product(vec![x, inv2]);
+        f.check(e, "x/y^2", "x/y^2", "\\frac{x}{y^{2}}");
+        let e = f.g.product(vec![inv, inv2]);
+        f.check(e, "1/(x*y^2)", "1/(x·y^2)", "\\frac{1}{x y^{2}}");
+        let e = f.g.neg(inv);
+        f.check(e, "-1/x", "−1/x", "-\\frac{1}{x}");
+        let three = f.n(3);
+        let e = f.g.div(x, three);
+        f.check(e, "x/3", "x/3", "\\frac{x}{3}");
+    }
+
+    #[test]
+    fn rational_coefficients() {
+        let mut f = Fixture::new();
+        let (x, y, a) = (f.v("x"), f.v("y"), f.v("a"));
+        let half = f.rat(1, 2);
+        let two = f.n(2);
+        let d = f.g.sub(y, a);
+        let sq = f.g.pow(d, two);
+        let e = f.g.product(vec![half, sq]);
+        f.check(e, "0.5(y - a)^2", "0.5(y − a)^2", "\\frac{1}{2}(y - a)^{2}");
+        let third = f.rat(1, 3);
+        let e = f.g.product(vec![third, x]);
+        f.check(e, "x/3", "x/3", "\\frac{1}{3} x");
+        let two_thirds = f.rat(2, 3);
+        let e = f.g.product(vec![two_thirds, x]);
+        f.check(e, "2*x/3", "2x/3", "\\frac{2}{3} x");
+        let m_two_thirds = f.rat(-2, 3);
+        let e = f.g.product(vec![m_two_thirds, x]);
+        f.check(e, "-2*x/3", "−2x/3", "-\\frac{2}{3} x");
+        let m1 = f.n(-1);
+        let inv_y = f.g.pow(y, m1);
+        let e = f.g.product(vec![two_thirds, x, inv_y]);
+        f.check(e, "2*x/(3*y)", "2x/(3y)", "\\frac{2x}{3y}");
+        let e = f.g.product(vec![third, inv_y]);
+        f.check(e, "1/(3*y)", "1/(3y)", "\\frac{1}{3y}");
+        let milli = f.rat(1, 1000);
+        let e = f.g.product(vec![milli, x]);
+        f.check(e, "0.001*x", "0.001x", "0.001x");
+        f.check(third, "1/3", "1/3", "\\frac{1}{3}");
+        let e = f.g.pow(third, x);
+        f.check(e, "(1/3)^x", "(1/3)^x", "\\left(\\frac{1}{3}\\right)^{x}");
+        let e = f.g.product(vec![x, third]);
+        f.check(e, "x*(1/3)", "x·(1/3)", "x \\cdot \\frac{1}{3}");
+        let m2 = f.n(-2);
+        let e = f.g.product(vec![x, m2]);
+        f.check(e, "x*(-2)", "x·(−2)", "x \\cdot (-2)");
+        let e = f.g.product(vec![two, x]);
+        f.check(e, "2*x", "2x", "2x");
+        let x2 = f.g.pow(x, two);
+        let e = f.g.product(vec![two, x2]);
+        f.check(e, "2*x^2", "2x^2", "2x^{2}");
+    }
+
+    #[test]
+    fn floats_parse_back() {
+        let mut f = Fixture::new();
+        let x = f.v("x");
+        let tiny = f.g.num(Num::Float(1e-300));
+        let e = f.g.product(vec![tiny, x]);
+        f.check(e, "1e-300*x", "1e-300·x", "10^{-300} x");
+        let e = f.g.pow(tiny, x);
+        f.check(e, "(1e-300)^x", "(1e-300)^x", "(10^{-300})^{x}");
+        let big = f.g.num(Num::Float(-1.5e300));
+        f.check(big, "-1.5e300", "−1.5e300", "-1.5 \\times 10^{300}");
+    }
+
+    #[test]
+    fn derivatives() {
+        let mut f = Fixture::new();
+        let (c, x) = (f.v("C"), f.v("x"));
+        let w3 = f.sym("w3");
+        let d = f.g.deriv(c, w3);
+        f.check(
+            d,
+            "dC/dw3",
+            "∂C/∂w3",
+            "\\frac{\\partial C}{\\partial w_{3}}",
+        );
+        let two = f.n(2);
+        let x2 = f.g.pow(x, two);
+        let xs = f.sym("x");
+        let d = f.g.deriv(x2, xs);
+        f.check(
+            d,
+            "d/dx(x^2)",
+            "∂/∂x (x^2)",
+            "\\frac{\\partial}{\\partial x}\\left(x^{2}\\right)",
+        );
+        let a3 = f.v("a3");
+        let a3s = f.sym("a3");
+        let z3s = f.sym("z3");
+        let d1 = f.g.deriv(c, a3s);
+        let d2 = f.g.deriv(a3, z3s);
+        let e = f.g.product(vec![d1, d2]);
+        f.check(
+            e,
+            "dC/da3*da3/dz3",
+            "∂C/∂a3·∂a3/∂z3",
+            "\\frac{\\partial C}{\\partial a_{3}} \\frac{\\partial a_{3}}{\\partial z_{3}}",
+        );
+        let e = f.g.pow(d1, two);
+        f.check(
+            e,
+            "(dC/da3)^2",
+            "(∂C/∂a3)^2",
+            "\\left(\\frac{\\partial C}{\\partial a_{3}}\\right)^{2}",
+        );
+        let p = FormulaPrinter::new(&f.g, &f.symbols);
+        let cs = f.sym("C");
+        assert_eq!(p.deriv_label(cs, w3, Notation::Text), "∂C/∂w3");
+    }
+
+    #[test]
+    fn functions() {
+        let mut f = Fixture::new();
+        let (x, z3) = (f.v("x"), f.v("z3"));
+        let cases = [
+            (Func::Tanh, "tanh(x)", "tanh(x)", "\\tanh(x)"),
+            (Func::TanhPrime, "tanh'(x)", "tanh'(x)", "\\tanh'(x)"),
+            (Func::Relu, "relu(x)", "relu(x)", "\\operatorname{relu}(x)"),
+            (
+                Func::ReluPrime,
+                "relu'(x)",
+                "relu'(x)",
+                "\\operatorname{relu}'(x)",
+            ),
+            (
+                Func::Softplus,
+                "softplus(x)",
+                "softplus(x)",
+                "\\operatorname{softplus}(x)",
+            ),
+            (Func::Exp, "exp(x)", "exp(x)", "e^{x}"),
+            (Func::Log, "log(x)", "log(x)", "\\log(x)"),
+            (Func::Sqrt, "sqrt(x)", "sqrt(x)", "\\sqrt{x}"),
+            (Func::Abs, "abs(x)", "abs(x)", "\\left|x\\right|"),
+        ];
+        for (func, plain, text, latex) in cases {
+            let e = f.g.call(func, x);
+            f.check(e, plain, text, latex);
+        }
+        let s = f.g.call(Func::Sigmoid, z3);
+        let e = f.g.call(Func::Exp, s);
+        f.check(e, "exp(sigmoid(z3))", "exp(σ(z3))", "\\exp(\\sigma(z_{3}))");
+        let two = f.n(2);
+        let ex = f.g.call(Func::Exp, x);
+        let e = f.g.pow(ex, two);
+        f.check(e, "exp(x)^2", "exp(x)^2", "(e^{x})^{2}");
+        let half = f.g.div(x, two);
+        let e = f.g.call(Func::Log, half);
+        f.check(
+            e,
+            "log(x/2)",
+            "log(x/2)",
+            "\\log\\left(\\frac{x}{2}\\right)",
+        );
+    }
+
+    #[test]
+    fn names() {
+        let mut f = Fixture::new();
+        let w3_index = f.sym("w3").index();
+        f.symbols[w3_index].display = Some("w^{(3)}".to_string());
+        let (w3, eta, eta_letter, x) = (f.v("w3"), f.v("eta"), f.v("η"), f.v("x"));
+        f.check(w3, "w3", "w3", "w^{(3)}");
+        let two = f.n(2);
+        let sq = f.g.pow(w3, two);
+        f.check(sq, "w3^2", "w3^2", "(w^{(3)})^{2}");
+        f.check(eta, "eta", "η", "\\eta");
+        f.check(eta_letter, "η", "η", "\\eta");
+        let e = f.g.product(vec![eta, x]);
+        f.check(e, "eta*x", "η·x", "\\eta x");
+        let (w, jk, loss) = (f.v("w2_13"), f.v("w_jk"), f.v("loss"));
+        f.check(w, "w2_13", "w2_13", "w_{2,13}");
+        f.check(jk, "w_jk", "w_jk", "w_{jk}");
+        f.check(loss, "loss", "loss", "\\mathit{loss}");
+        for (name, latex, text) in [
+            ("eta2", "\\eta_{2}", "η2"),
+            ("delta3", "\\delta_{3}", "δ3"),
+            ("w_j_k", "w_{j,k}", "w_j_k"),
+            ("w_alpha", "w_{\\alpha}", "w_α"),
+            ("Eo1", "\\mathit{Eo}_{1}", "Eo1"),
+            ("Delta", "\\Delta", "Δ"),
+            ("δ3", "\\delta_{3}", "δ3"),
+            ("x", "x", "x"),
+        ] {
+            assert_eq!(default_name_latex(name), latex, "{name}");
+            assert_eq!(default_name_text(name), text, "{name}");
+        }
+    }
+
+    #[test]
+    fn output_name_is_not_juxtaposed() {
+        let mut f = Fixture::new();
+        let (out, x) = (f.v("f"), f.v("x"));
+        let one = f.n(1);
+        let d = f.g.sub(one, x);
+        let e = f.g.product(vec![out, d]);
+        f.check(e, "f*(1 - x)", "f·(1 − x)", "f(1 - x)");
+    }
+
+    #[test]
+    fn nested_products() {
+        let mut f = Fixture::new();
+        let (a, b, c) = (f.v("a"), f.v("b"), f.v("c"));
+        let bc = f.g.product(vec![b, c]);
+        let e = f.g.product(vec![a, bc]);
+        f.check(e, "a*b*c", "a·b·c", "a b c");
+        let two = f.n(2);
+        let two_b = f.g.product(vec![two, b]);
+        let e = f.g.product(vec![a, two_b]);
+        f.check(e, "a(2*b)", "a(2b)", "a(2b)");
+        let e = f.g.neg(two_b);
+        f.check(e, "-2*b", "−2b", "-2b");
+    }
+
+    #[test]
+    fn deep_expressions_do_not_overflow() {
+        let mut f = Fixture::new();
+        let (mut e, x) = (f.v("x"), f.v("x"));
+        for i in 0..20_000 {
+            e = if i % 2 == 0 {
+                f.g.call(Func::Sigmoid, e)
+            } else {
+                f.g.product(vec![x, e])
+            };
+        }
+        let s = FormulaPrinter::new(&f.g, &f.symbols).plain(e);
+        assert!(s.starts_with("x*sigmoid(x*sigmoid("));
+    }
+
+    // ---- Round trip: the plain and text outputs read back, through the real parser, to the
+    // same value (and a derivative to the same node). ----
+
+    /// Parses `source` and lowers it into a copy of the fixture's graph, resolving names by
+    /// their plain or text form.
+    fn read_back(f: &Fixture, source: &str, notation: Notation) -> (Graph, Id) {
+        let expr = crate::syntax::parse_expr(source)
+            .unwrap_or_else(|d| panic!("{source:?} does not parse: {}", d.message));
+        let mut g = f.g.clone();
+        let mut lookup = |g: &mut Graph, ident: &crate::ast::Ident| {
+            let p = FormulaPrinter::new(&f.g, &f.symbols);
+            match (0..f.symbols.len()).find(|&i| p.name(Sym(i as u32), notation) == ident.name) {
+                Some(i) => Ok(g.var(Sym(i as u32))),
+                None => Err(ident.clone()),
+            }
+        };
+        match crate::lower::lower_expr_with(&mut g, &expr, &mut lookup) {
+            Ok(id) => (g, id),
+            Err(_) => panic!("{source:?} does not lower"),
+        }
+    }
+
+    fn value(g: &Graph, id: Id) -> f64 {
+        let at = |s: Sym| Some(0.37 + 0.29 * s.0 as f64);
+        crate::eval::eval_f64(g, &[id], &at).expect("evaluates")[0]
+    }
+
+    /// A deterministic generator (xorshift), so failures reproduce.
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+
+        fn expr(&mut self, f: &mut Fixture, depth: u32) -> Id {
+            let nums = [
+                Num::int(2),
+                Num::int(-1),
+                Num::int(-2),
+                Num::int(3),
+                Num::Rat(1, 2),
+                Num::Rat(1, 3),
+                Num::Rat(-2, 3),
+                Num::Float(1.5e-3),
+                Num::int(1),
+                Num::Rat(-1, 4),
+            ];
+            let vars = [
+                "x", "y", "z", "a3", "w2_13", "eta", "f", "delta", "dx", "dC", "dw3", "d",
+            ];
+            let leaf = depth == 0 || self.next(4) == 0;
+            if leaf {
+                return if self.next(3) == 0 {
+                    let n = nums[self.next(nums.len() as u64) as usize];
+                    f.g.num(n)
+                } else {
+                    let v = vars[self.next(vars.len() as u64) as usize];
+                    f.v(v)
+                };
+            }
+            match self.next(7) {
+                0 | 1 => {
+                    let k = 2 + self.next(3);
+                    let terms = (0..k).map(|_| self.expr(f, depth - 1)).collect();
+                    f.g.sum(terms)
+                }
+                2 | 3 => {
+                    let k = 2 + self.next(3);
+                    let factors = (0..k).map(|_| self.expr(f, depth - 1)).collect();
+                    f.g.product(factors)
+                }
+                4 => {
+                    let b = self.expr(f, depth - 1);
+                    let e = if self.next(2) == 0 {
+                        let n = [
+                            Num::int(2),
+                            Num::int(-1),
+                            Num::int(-2),
+                            Num::Rat(1, 2),
+                            Num::Rat(-1, 3),
+                        ][self.next(5) as usize];
+                        f.g.num(n)
+                    } else {
+                        self.expr(f, depth - 1)
+                    };
+                    f.g.pow(b, e)
+                }
+                5 => {
+                    let x = self.expr(f, depth - 1);
+                    f.g.neg(x)
+                }
+                _ => {
+                    let func = Func::ALL[self.next(Func::ALL.len() as u64) as usize];
+                    let x = self.expr(f, depth - 1);
+                    f.g.call(func, x)
+                }
+            }
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        if a.is_nan() || b.is_nan() {
+            return a.is_nan() && b.is_nan();
+        }
+        if a.is_infinite() || b.is_infinite() {
+            return a == b;
+        }
+        (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+    }
+
+    #[test]
+    fn plain_and_text_read_back_to_the_same_value() {
+        let mut gen_ = Gen(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..1500 {
+            let mut f = Fixture::new();
+            let e = gen_.expr(&mut f, 4);
+            let want = value(&f.g, e);
+            let p = FormulaPrinter::new(&f.g, &f.symbols);
+            for (notation, source) in [(Notation::Plain, p.plain(e)), (Notation::Text, p.text(e))] {
+                let (g, id) = read_back(&f, &source, notation);
+                let got =
+                    crate::eval::eval_f64(&g, &[id], &|s: Sym| Some(0.37 + 0.29 * s.0 as f64))
+                        .unwrap_or_else(|e| panic!("{source}: {e:?}"))[0];
+                assert!(close(want, got), "{source}: {got} != {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn quotients_of_d_names_do_not_read_as_derivatives() {
+        let mut f = Fixture::new();
+        let (delta, dx, dc, dw3) = (f.v("delta"), f.v("dx"), f.v("dC"), f.v("dw3"));
+        let e1 = f.g.div(delta, dx);
+        f.check(e1, "delta/(dx)", "δ/dx", "\\frac{\\delta}{\\mathit{dx}}");
+        let e2 = f.g.div(dc, dw3);
+        f.check(
+            e2,
+            "dC/(dw3)",
+            "dC/(dw3)",
+            "\\frac{\\mathit{dC}}{\\mathit{dw}_{3}}",
+        );
+        let p = FormulaPrinter::new(&f.g, &f.symbols);
+        for e in [e1, e2] {
+            for notation in [Notation::Plain, Notation::Text] {
+                let (g, id) = read_back(&f, &p.render(e, notation), notation);
+                assert!(close(value(&f.g, e), value(&g, id)));
+            }
+        }
+    }
+
+    #[test]
+    fn derivatives_read_back_to_the_same_node() {
+        let mut f = Fixture::new();
+        let (c, x) = (f.v("C"), f.v("x"));
+        let (w3, xs) = (f.sym("w3"), f.sym("x"));
+        let two = f.n(2);
+        let x2 = f.g.pow(x, two);
+        let d1 = f.g.deriv(c, w3);
+        let d2 = f.g.deriv(x2, xs);
+        let p = FormulaPrinter::new(&f.g, &f.symbols);
+        for e in [d1, d2] {
+            for notation in [Notation::Plain, Notation::Text] {
+                let (_, id) = read_back(&f, &p.render(e, notation), notation);
+                assert_eq!(id, e, "{}", p.render(e, notation));
             }
         }
     }
