@@ -79,6 +79,9 @@ fn bench(c: &mut Criterion) {
             derivative_graph as f64 / cost_graph as f64
         );
         group.bench_function(&name, |b| b.iter(|| derive_all(black_box(&source))));
+        group.bench_function(format!("{name} (parse and lower only)"), |b| {
+            b.iter(|| explain::load(black_box(&source)).expect("parses"))
+        });
     }
     group.finish();
 }

@@ -8,9 +8,9 @@
 //! stays a graph a small multiple of the cost's size. When steps are asked for, each rule
 //! application is written down as it happens; the derivation shown is the trace taken.
 
-use std::collections::{HashMap, HashSet};
 
-use crate::expr::{Func, Graph, Id, Node, Num, Sym};
+
+use crate::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
 use crate::model::{Model, SymKind};
 use crate::simplify::{self, Options, Snapshot};
 
@@ -98,17 +98,20 @@ struct Engine<'m> {
     /// For each name, the computed names whose definitions mention it.
     users: Vec<Vec<Sym>>,
     /// Free variables of nodes, sorted.
-    vars: HashMap<Id, Box<[Sym]>>,
+    vars: FastMap<Id, Box<[Sym]>>,
     /// For large sums: which terms mention each variable.
-    term_index: HashMap<Id, HashMap<Sym, Vec<u32>>>,
-    has_deriv: HashMap<Id, bool>,
-    raw_cache: HashMap<(Id, Sym), Id>,
-    local_cache: HashMap<(Sym, Sym), Id>,
+    term_index: FastMap<Id, FastMap<Sym, Vec<u32>>>,
+    has_deriv: FastMap<Id, bool>,
+    raw_cache: FastMap<(Id, Sym), Id>,
+    local_cache: FastMap<(Sym, Sym), Id>,
     /// Adjoints ∂Y/∂v, raw, per (Y, v).
-    adjoint_cache: HashMap<(Sym, Sym), Id>,
+    adjoint_cache: FastMap<(Sym, Sym), Id>,
     /// The names each name depends on, transitively, itself included.
-    down_cache: HashMap<Sym, HashSet<Sym>>,
+    down_cache: FastMap<Sym, FastSet<Sym>>,
     expanded_defs: Vec<Option<Id>>,
+    recognise: Option<Options>,
+    /// Formulas simplified under the `recognise` options: raw to simplified.
+    simplified_cache: FastMap<Id, Id>,
 }
 
 const LARGE_SUM: usize = 8;
@@ -119,14 +122,16 @@ impl<'m> Engine<'m> {
         let mut engine = Engine {
             model,
             users: vec![Vec::new(); n],
-            vars: HashMap::new(),
-            term_index: HashMap::new(),
-            has_deriv: HashMap::new(),
-            raw_cache: HashMap::new(),
-            local_cache: HashMap::new(),
-            adjoint_cache: HashMap::new(),
-            down_cache: HashMap::new(),
+            vars: FastMap::default(),
+            term_index: FastMap::default(),
+            has_deriv: FastMap::default(),
+            raw_cache: FastMap::default(),
+            local_cache: FastMap::default(),
+            adjoint_cache: FastMap::default(),
+            down_cache: FastMap::default(),
             expanded_defs: Vec::new(),
+            recognise: None,
+            simplified_cache: FastMap::default(),
         };
         let order = engine.model.order.clone();
         for u in order {
@@ -181,9 +186,9 @@ impl<'m> Engine<'m> {
     }
 
     /// The names `y` depends on (through definitions), itself included.
-    fn down(&mut self, y: Sym) -> &HashSet<Sym> {
+    fn down(&mut self, y: Sym) -> &FastSet<Sym> {
         if !self.down_cache.contains_key(&y) {
-            let mut seen = HashSet::new();
+            let mut seen = FastSet::default();
             let mut stack = vec![y];
             while let Some(s) = stack.pop() {
                 if !seen.insert(s) {
@@ -210,7 +215,12 @@ impl<'m> Engine<'m> {
     }
 
     fn recognise_options(&mut self) -> Options {
-        let mut recognise = HashMap::new();
+        if let Some(options) = &self.recognise {
+            return options.clone();
+        }
+        // Every definition and its simplified form, simplified together (shared subterms are
+        // rewritten once); inserted in program order, first one wins.
+        let mut named: Vec<(Id, Id)> = Vec::new();
         for s in self.model.order.clone() {
             if !matches!(self.model.symbol(s).kind, SymKind::Intermediate | SymKind::Output) {
                 continue;
@@ -220,11 +230,18 @@ impl<'m> Engine<'m> {
                 continue;
             }
             let var = self.g().var(s);
+            named.push((def, var));
+        }
+        let defs: Vec<Id> = named.iter().map(|&(def, _)| def).collect();
+        let simplified = simplify::simplify_all(self.g(), &defs, &Options::default());
+        let mut recognise = FastMap::default();
+        for (&(def, var), &simplified) in named.iter().zip(&simplified) {
             recognise.entry(def).or_insert(var);
-            let simplified = simplify::simplify(self.g(), def, &Options::default());
             recognise.entry(simplified).or_insert(var);
         }
-        Options { recognise }
+        let options = Options { recognise: std::sync::Arc::new(recognise) };
+        self.recognise = Some(options.clone());
+        options
     }
 
     fn run(&mut self, targets: &[Target], config: &Config) -> Derivations {
@@ -249,7 +266,7 @@ impl<'m> Engine<'m> {
             }
             return out;
         }
-        let mut shown_locals: HashSet<(Sym, Sym)> = HashSet::new();
+        let mut shown_locals: FastSet<(Sym, Sym)> = FastSet::default();
         if config.style == Style::Backprop {
             self.backprop_error_terms(targets, &options, &mut shown_locals, &mut out);
         }
@@ -268,7 +285,7 @@ impl<'m> Engine<'m> {
             } else {
                 match config.style {
                     Style::Chain => {
-                        let mut local_steps_shown = HashSet::new();
+                        let mut local_steps_shown = FastSet::default();
                         self.chain_steps(t, &options, &mut local_steps_shown, &mut steps);
                     }
                     Style::Backprop => self.backprop_target_steps(t, &options, &mut shown_locals, &mut steps),
@@ -321,13 +338,14 @@ impl<'m> Engine<'m> {
         (current, edges)
     }
 
-    fn chain_steps(&mut self, t: Target, options: &Options, shown: &mut HashSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
+    fn chain_steps(&mut self, t: Target, options: &Options, shown: &mut FastSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
         let mut edges_in_order: Vec<(Sym, Sym)> = Vec::new();
-        let mut forks_done: HashSet<Sym> = HashSet::new();
+        let mut forks_done: FastSet<Sym> = FastSet::default();
         let mut pending: Vec<(Sym, Option<Sym>)> = vec![(t.wrt, None)];
         while let Some((name, _)) = pending.pop() {
             let lhs = self.deriv_name(t.of, name);
-            let rhs = if name == t.wrt {
+            let starts_a_chain = name == t.wrt && self.consumers(t.of, name).len() == 1;
+            let rhs = if starts_a_chain {
                 let (top, edges) = self.single_user_chain(t.of, name);
                 let formula = self.chain_formula(t.of, top, &edges);
                 edges_in_order.extend(edges.iter().copied());
@@ -422,7 +440,7 @@ impl<'m> Engine<'m> {
         &mut self,
         targets: &[Target],
         options: &Options,
-        shown: &mut HashSet<(Sym, Sym)>,
+        shown: &mut FastSet<(Sym, Sym)>,
         out: &mut Derivations,
     ) {
         let mut ys: Vec<Sym> = targets.iter().map(|t| t.of).collect();
@@ -449,7 +467,7 @@ impl<'m> Engine<'m> {
         }
     }
 
-    fn backprop_target_steps(&mut self, t: Target, options: &Options, shown: &mut HashSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
+    fn backprop_target_steps(&mut self, t: Target, options: &Options, shown: &mut FastSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
         let deltas = self.pre_activations(t.of);
         let lhs = self.deriv_name(t.of, t.wrt);
         let formula = if deltas.contains(&t.wrt) {
@@ -472,7 +490,7 @@ impl<'m> Engine<'m> {
     }
 
     /// Writes the steps of each local derivative `∂u/∂v` that appears in `formula`, once.
-    fn show_locals_of(&mut self, formula: Id, options: &Options, shown: &mut HashSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
+    fn show_locals_of(&mut self, formula: Id, options: &Options, shown: &mut FastSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
         for id in self.model.graph.reachable(&[formula]) {
             if let Node::Deriv(of, v) = *self.model.graph.node(id)
                 && let Node::Var(u) = *self.model.graph.node(of)
@@ -487,7 +505,7 @@ impl<'m> Engine<'m> {
 
     /// Replaces unevaluated local derivatives by their values, keeping the δ's of `deltas`.
     fn substitute_locals(&mut self, formula: Id, y: Sym, deltas: &[Sym]) -> Id {
-        let mut map = HashMap::new();
+        let mut map = FastMap::default();
         for id in self.model.graph.reachable(&[formula]) {
             if let Node::Deriv(of, v) = *self.model.graph.node(id)
                 && let Node::Var(u) = *self.model.graph.node(of)
@@ -510,7 +528,22 @@ impl<'m> Engine<'m> {
             }
             let raw = self.d(def, v, None);
             let options = if options.recognise.is_empty() { self.recognise_options() } else { options.clone() };
-            let result = simplify::simplify(self.g(), raw, &options);
+            // Many local derivatives are the same formula (`∂z_j/∂w_jk = a_k` for every j):
+            // simplify each formula once. The cache holds results under the engine's options.
+            let engine_options = self
+                .recognise
+                .as_ref()
+                .is_some_and(|o| std::sync::Arc::ptr_eq(&o.recognise, &options.recognise));
+            let result = match self.simplified_cache.get(&raw) {
+                Some(&r) if engine_options => r,
+                _ => {
+                    let r = simplify::simplify(self.g(), raw, &options);
+                    if engine_options {
+                        self.simplified_cache.insert(raw, r);
+                    }
+                    r
+                }
+            };
             self.local_cache.insert((u, v), result);
             return result;
         };
@@ -576,7 +609,7 @@ impl<'m> Engine<'m> {
     }
 
     fn resolve_derivatives(&mut self, expr: Id) -> Id {
-        let mut map = HashMap::new();
+        let mut map = FastMap::default();
         for id in self.model.graph.reachable(&[expr]) {
             if let Node::Deriv(of, wrt) = *self.model.graph.node(id) {
                 let inner = self.substitute(of, &map);
@@ -626,7 +659,7 @@ impl<'m> Engine<'m> {
     }
 
     /// Replaces the `Deriv` nodes of `map` inside `e`, leaving derivative-free subterms alone.
-    fn substitute(&mut self, e: Id, map: &HashMap<Id, Id>) -> Id {
+    fn substitute(&mut self, e: Id, map: &FastMap<Id, Id>) -> Id {
         if let Some(&m) = map.get(&e) {
             return m;
         }
@@ -836,7 +869,7 @@ impl<'m> Engine<'m> {
             }
         };
         let formula = *views.last().expect("every rule gives a formula");
-        let mut leaves = HashMap::new();
+        let mut leaves = FastMap::default();
         let mut inner = Vec::new();
         for &c in &children {
             match self.leaf_derivative(c, x) {
@@ -869,7 +902,7 @@ impl<'m> Engine<'m> {
 
     fn dependent_terms(&mut self, sum: Id, terms: &[Id], x: Sym) -> Vec<usize> {
         if !self.term_index.contains_key(&sum) {
-            let mut index: HashMap<Sym, Vec<u32>> = HashMap::new();
+            let mut index: FastMap<Sym, Vec<u32>> = FastMap::default();
             for (i, &t) in terms.iter().enumerate() {
                 for &s in self.vars_of(t).to_vec().iter() {
                     index.entry(s).or_default().push(i as u32);

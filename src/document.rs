@@ -88,7 +88,8 @@ pub fn render_derivations(
         Format::Json => printer.plain(id),
     };
     let escape_rule = |rule: &str| match format {
-        Format::Latex | Format::Markdown => latex_text(rule),
+        Format::Latex => latex_text(rule),
+        Format::Markdown => markdown_text(rule),
         _ => rule.to_string(),
     };
     let step_view = |s: &Step| StepView {
@@ -98,7 +99,8 @@ pub fn render_derivations(
     };
     let view = DocumentView {
         source: match format {
-            Format::Latex | Format::Markdown => latex_text(&layout.source_name),
+            Format::Latex => latex_text(&layout.source_name),
+            Format::Markdown => markdown_text(&layout.source_name),
             _ => layout.source_name.clone(),
         },
         style: match style {
@@ -157,6 +159,23 @@ fn print_target(model: &Model, t: Target, format: Format) -> String {
 /// The target as the JSON `target` field spells it: `dC/dw3`.
 pub fn target_plain(model: &Model, t: Target) -> String {
     format!("d{}/d{}", model.name(t.of), model.name(t.wrt))
+}
+
+/// Escapes text for Markdown prose (outside math), so `_` and `<` show as themselves.
+pub fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '*' | '_' | '`' | '[' | ']' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Escapes text for LaTeX text mode (rule names, file names).

@@ -643,6 +643,65 @@ fn ln_sech2(d: f64) -> f64 {
     (4.0f64).ln() - 2.0 * d - 2.0 * lse(-2.0 * d)
 }
 
+/// `ln x` for `x > 0` at `bits`. dashu reduces the argument by an `f32` estimate of its binary
+/// exponent, which for exponents beyond ~2^24 can be off by many units and leaves a series that
+/// barely converges; so far from 1, split off the exact power of two first.
+fn ln_pos(bits: usize, x: &Big) -> Rounded<Big> {
+    let r = x.repr();
+    let k = r.exponent() as i64 + r.digits() as i64 - 1; // x / 2^k is in [1, 2)
+    if k.unsigned_abs() <= 1 << 20 {
+        return Ctx::new(bits).ln(r);
+    }
+    // |k ln 2| is far above ln m < ln 2, so the sum cannot cancel
+    let extra = 64 - k.unsigned_abs().leading_zeros() as usize;
+    let w = Ctx::new(bits + extra + 8);
+    let m = x.clone() >> k as isize;
+    let ln_m = w.ln(m.repr()).value();
+    let ln2 = w.ln(Big::from(2).repr()).value();
+    let k_ln2 = w.mul(ln2.repr(), Big::from(k).repr()).value();
+    let sum = w.add(k_ln2.repr(), ln_m.repr()).value();
+    match round_to(&sum, bits) {
+        Approximation::Exact(v) => Approximation::Inexact(v, dashu_float::round::Rounding::NoOp),
+        inexact => inexact,
+    }
+}
+
+/// The binary order of `|x|`: `|x|` is in `[2^(top-1), 2^top)`.
+fn top(x: &Big) -> i64 {
+    let r = x.repr();
+    r.exponent() as i64 + r.digits() as i64
+}
+
+/// `a + b` rounded by `ctx`. When one operand lies wholly below half an ulp of the other the
+/// sum is the larger one, rounded: dashu would otherwise align the operands across the whole
+/// gap, which for magnitudes 2^±10^8 apart costs a 10^8-bit shift.
+fn add(ctx: &Ctx, a: &Big, b: &Big) -> Rounded<Big> {
+    if !is_zero(a) && !is_zero(b) {
+        let gap = ctx.precision() as i64 + 2;
+        let (ta, tb) = (top(a), top(b));
+        let larger = if ta - tb > gap {
+            Some(a)
+        } else if tb - ta > gap {
+            Some(b)
+        } else {
+            None
+        };
+        if let Some(l) = larger {
+            let v = round_to(l, ctx.precision()).value();
+            return Approximation::Inexact(v, dashu_float::round::Rounding::NoOp);
+        }
+    }
+    ctx.add(a.repr(), b.repr())
+}
+
+/// `ln(1 + t)` for `t > 0` at the precision of `ctx` (just `t` when `t` is below that precision).
+fn ln_1p(ctx: &Ctx, t: &Big) -> Big {
+    if top(t) < -(ctx.precision() as i64) - 2 {
+        return round_to(t, ctx.precision()).value();
+    }
+    ctx.ln_1p(t.repr()).value()
+}
+
 fn round_to(x: &Big, bits: usize) -> Rounded<Big> {
     Ctx::new(bits).add(x.repr(), &Repr::zero())
 }
@@ -735,7 +794,7 @@ impl Prec {
         let mut acc: Big = (*first).clone();
         let mut roundings: Vec<f64> = Vec::new();
         for t in rest {
-            let r = ctx.add(acc.repr(), t.repr());
+            let r = add(&ctx, &acc, t);
             if let Approximation::Inexact(v, _) = &r {
                 roundings.push(ln_abs(v) + self.lu);
             }
@@ -844,7 +903,7 @@ impl Prec {
                     let Some(t) = self.exp_work(&-ax.clone()) else {
                         return Val::out_of_range();
                     };
-                    let den = w.add(one.repr(), t.repr()).value();
+                    let den = add(&w, &one, &t).value();
                     let num = if is_neg(b) { t } else { one };
                     self.round(&w.div(num.repr(), den.repr()).value())
                 };
@@ -876,11 +935,11 @@ impl Prec {
                     let Some(t) = self.exp_work(b) else {
                         return Val::out_of_range();
                     };
-                    w.ln_1p(t.repr()).value()
+                    ln_1p(&w, &t)
                 } else {
                     let t = self.exp_work(&-b.clone()).expect("within the limit");
-                    let l = w.ln_1p(t.repr()).value();
-                    w.add(b.repr(), l.repr()).value()
+                    let l = ln_1p(&w, &t);
+                    add(&w, b, &l).value()
                 };
                 let xd = if x.lerr >= 0.0 {
                     INF
@@ -903,7 +962,7 @@ impl Prec {
                 if zero || is_neg(b) {
                     return Val::undefined(x.sign_certain());
                 }
-                let value = w.ln(b.repr());
+                let value = ln_pos(self.work, b);
                 let exact = matches!(value, Approximation::Exact(_));
                 let value = self.round(&value.value());
                 self.finish(value, ln_neg_ln1p_neg(x.lerr), exact)
@@ -942,7 +1001,7 @@ impl Prec {
                 let Some(t) = self.exp_work(&-ax.clone()) else {
                     return Val::out_of_range();
                 };
-                let den = w.sqr(w.add(one.repr(), t.repr()).value().repr()).value();
+                let den = w.sqr(add(&w, &one, &t).value().repr()).value();
                 let value = self.round(&w.div(t.repr(), den.repr()).value());
                 self.finish(value, ld + ln_sigmoid_prime(d), false)
             }
@@ -954,7 +1013,7 @@ impl Prec {
                 let Some(t) = self.exp_work(&-(ax.clone() << 1)) else {
                     return Val::out_of_range();
                 };
-                let den = w.sqr(w.add(one.repr(), t.repr()).value().repr()).value();
+                let den = w.sqr(add(&w, &one, &t).value().repr()).value();
                 let num = t << 2;
                 let value = self.round(&w.div(num.repr(), den.repr()).value());
                 self.finish(value, LN_2 + ld + ln_sech2(d), false)
@@ -1051,7 +1110,7 @@ impl Prec {
         } else {
             let extra = (ef.abs() * log2a.abs() + 1.0).log2().ceil().max(0.0) as usize;
             let w = Ctx::new(self.work + extra);
-            let l = w.ln(base.repr()).value();
+            let l = ln_pos(w.precision(), base).value();
             let t = w.mul(l.repr(), exp.repr()).value();
             let Some(v) = self.exp_work(&t) else {
                 return Val::out_of_range().shaky_if(doubt);
@@ -1688,7 +1747,7 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig {
-            cases: 4000,
+            cases: 3000,
             failure_persistence: None,
             ..ProptestConfig::default()
         })]
@@ -1697,13 +1756,10 @@ mod tests {
         fn wild_expressions_never_panic(e in wild_expr()) {
             let mut g = Graph::new();
             let root = build_wild(&mut g, &e);
-            let t0 = std::time::Instant::now();
             let _ = eval_f64(&g, &[root], &vals64).unwrap();
             let p = eval_precise(&g, &[root], &no_vars, 64).unwrap().remove(0);
             let st = eval_precise_stable_upto(&g, &[root], &no_vars, 512).unwrap();
             let _ = (p.to_decimal_string(17), st.values[0].to_decimal_string(17));
-            let el = t0.elapsed();
-            if el.as_millis() > 300 { eprintln!("SLOW {:?} bits {} {:?}", el, st.precision_bits, e); }
             // a converged answer does not move at four times the precision
             if st.converged {
                 let hi = eval_precise(&g, &[root], &no_vars, st.precision_bits * 4).unwrap();

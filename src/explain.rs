@@ -104,3 +104,24 @@ pub fn kind_word(kind: SymKind) -> &'static str {
         SymKind::Output => "output",
     }
 }
+
+/// Parses a formula in the input language against the model's names: `--expr`, claims and
+/// the round trip of printed results. Derivative references (`dC/dw3`) are kept as
+/// unevaluated derivatives; `diff::resolve_derivatives` evaluates them.
+pub fn parse_formula(model: &mut Model, text: &str) -> Result<crate::expr::Id> {
+    let expr = syntax::parse_expr(text)?;
+    let symbols = &model.symbols;
+    let result = lower::lower_expr_with(&mut model.graph, &expr, &mut |graph, ident| {
+        match symbols.iter().position(|s| s.name == ident.name) {
+            Some(i) => Ok(graph.var(crate::expr::Sym(i as u32))),
+            None => Err(ident.clone()),
+        }
+    });
+    match result {
+        Ok(id) => Ok(id),
+        Err(lower::LowerFailure::Name(ident)) => {
+            Err(lower::unknown_name(&ident, model.symbols.iter().map(|s| &s.name)))
+        }
+        Err(lower::LowerFailure::Error(d)) => Err(d),
+    }
+}

@@ -7,8 +7,71 @@
 //! simplification beyond unwrapping one-element sums and products), so a derivation step can show
 //! the unsimplified form the rules produced; `simplify` is where forms are rewritten.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast, non-cryptographic hasher for the graph's maps (the keys are small integers and
+/// nodes built from them; no input is adversarial enough to need SipHash's flood resistance).
+/// The multiply-rotate scheme of rustc's `FxHasher`.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A `HashMap` with [`FastHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// A `HashSet` with [`FastHasher`].
+pub type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
 /// A node of the graph.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -360,7 +423,7 @@ pub enum Node {
 #[derive(Default, Clone)]
 pub struct Graph {
     nodes: Vec<Node>,
-    memo: HashMap<Node, Id>,
+    memo: FastMap<Node, Id>,
 }
 
 impl Graph {
@@ -467,28 +530,32 @@ impl Graph {
 
     /// Every node reachable from `roots`, in increasing id order (so children come first).
     pub fn reachable(&self, roots: &[Id]) -> Vec<Id> {
-        let mut seen = vec![false; self.nodes.len()];
+        // A set rather than a bitmap over the whole graph: the cost is the size of the reached
+        // part, which matters when many small formulas of a large graph are visited.
+        let mut seen: FastSet<Id> = FastSet::default();
         let mut stack: Vec<Id> = roots.to_vec();
         while let Some(id) = stack.pop() {
-            if std::mem::replace(&mut seen[id.index()], true) {
-                continue;
+            if seen.insert(id) {
+                match self.node(id) {
+                    Node::Num(_) | Node::Var(_) => {}
+                    Node::Add(xs) | Node::Mul(xs) => stack.extend(xs.iter().copied()),
+                    Node::Pow(a, b) => stack.extend([*a, *b]),
+                    Node::Call(_, a) | Node::Deriv(a, _) => stack.push(*a),
+                }
             }
-            stack.extend(self.children(id));
         }
-        seen.iter()
-            .enumerate()
-            .filter(|(_, s)| **s)
-            .map(|(i, _)| Id(i as u32))
-            .collect()
+        let mut out: Vec<Id> = seen.into_iter().collect();
+        out.sort_unstable();
+        out
     }
 
     /// Rebuilds `root` bottom-up, replacing each node by `f(graph, node, rebuilt-children node)`.
     ///
     /// Iterative over the reachable set, so arbitrarily deep expressions cannot overflow the
     /// stack. `f` gets the node with its children already mapped and returns its replacement.
-    pub fn rewrite(&mut self, roots: &[Id], mut f: impl FnMut(&mut Graph, Node) -> Id) -> HashMap<Id, Id> {
+    pub fn rewrite(&mut self, roots: &[Id], mut f: impl FnMut(&mut Graph, Node) -> Id) -> FastMap<Id, Id> {
         let order = self.reachable(roots);
-        let mut mapped: HashMap<Id, Id> = HashMap::with_capacity(order.len());
+        let mut mapped: FastMap<Id, Id> = FastMap::with_capacity_and_hasher(order.len(), Default::default());
         for id in order {
             let m = |x: &Id| mapped[x];
             let node = match self.node(id).clone() {
@@ -507,7 +574,7 @@ impl Graph {
 
     /// The number of nodes the expression would have printed as a tree (saturating).
     pub fn tree_size(&self, root: Id) -> u64 {
-        let mut size: HashMap<Id, u64> = HashMap::new();
+        let mut size: FastMap<Id, u64> = FastMap::default();
         for id in self.reachable(&[root]) {
             let s = self
                 .children(id)

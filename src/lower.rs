@@ -330,38 +330,15 @@ pub fn lower_expr_with(
                 None => graph.neg(x),
             }
         }
-        Expr::Binary { op, lhs, rhs, .. } => {
+        Expr::Binary { op: BinOp::Pow, lhs, rhs, .. } => {
             let a = lower_expr_with(graph, lhs, name)?;
             let b = lower_expr_with(graph, rhs, name)?;
-            if let Some(folded) = fold_literals(*op, graph.as_num(a), graph.as_num(b)) {
-                return Ok(graph.num(folded));
-            }
-            // A chain `a + b - c` is one sum and `a b / c` one product, as it is read.
-            let spliced = |graph: &Graph, id: Id, sum: bool| -> Vec<Id> {
-                match (graph.node(id), sum) {
-                    (Node::Add(xs), true) | (Node::Mul(xs), false) => xs.to_vec(),
-                    _ => vec![id],
-                }
-            };
-            match op {
-                BinOp::Add | BinOp::Sub => {
-                    let mut terms = spliced(graph, a, true);
-                    terms.push(if *op == BinOp::Sub { graph.neg(b) } else { b });
-                    graph.sum(terms)
-                }
-                BinOp::Mul | BinOp::Div => {
-                    let mut factors = spliced(graph, a, false);
-                    if *op == BinOp::Div {
-                        let m1 = graph.int(-1);
-                        factors.push(graph.pow(b, m1));
-                    } else {
-                        factors.extend(spliced(graph, b, false));
-                    }
-                    graph.product(factors)
-                }
-                BinOp::Pow => graph.pow(a, b),
+            match fold_literals(BinOp::Pow, graph.as_num(a), graph.as_num(b)) {
+                Some(folded) => graph.num(folded),
+                None => graph.pow(a, b),
             }
         }
+        Expr::Binary { op, .. } => lower_chain(graph, expr, *op, name)?,
         Expr::Call { name: fname, arg, .. } => {
             let Some(f) = Func::from_name(&fname.name) else {
                 return Err(Diagnostic::at(fname.span, format!("unknown function `{}`", fname.name), "not a built-in function")
@@ -387,6 +364,79 @@ pub fn lower_expr_with(
             let e = lower_expr_with(graph, inner, name)?;
             graph.deriv(e, xs)
         }
+    })
+}
+
+/// Lowers a left-nested chain `a + b - c + ...` (or `a b / c ...`) of the operator family of
+/// `top`: one sum (product), as it is read.
+///
+/// The result is the one of lowering each `Binary` node in turn (literal operands folded, the
+/// sum so far spliced into the next), but the partial sums are not built: a sum of n terms
+/// costs O(n), not O(n²) nodes and hashing.
+fn lower_chain(
+    graph: &mut Graph,
+    expr: &Expr,
+    top: BinOp,
+    name: &mut dyn FnMut(&mut Graph, &Ident) -> std::result::Result<Id, Ident>,
+) -> std::result::Result<Id, LowerFailure> {
+    let sum = matches!(top, BinOp::Add | BinOp::Sub);
+    let in_family = |op: BinOp| {
+        if sum {
+            matches!(op, BinOp::Add | BinOp::Sub)
+        } else {
+            matches!(op, BinOp::Mul | BinOp::Div)
+        }
+    };
+    // The right operands from the last to the first, and the leftmost operand.
+    let mut spine: Vec<(BinOp, &Expr)> = Vec::new();
+    let mut leftmost = expr;
+    while let Expr::Binary { op, lhs, rhs, .. } = leftmost
+        && in_family(*op)
+    {
+        spine.push((*op, rhs));
+        leftmost = lhs;
+    }
+    // The value so far: `acc[0]` when it has one element, else the sum (product) of `acc`,
+    // not yet added to the graph.
+    let first = lower_expr_with(graph, leftmost, name)?;
+    let mut acc: Vec<Id> = vec![first];
+    // The terms (factors) of a node when it is a sum (product), else the node alone.
+    let spliced = |graph: &Graph, id: Id| -> Vec<Id> {
+        match (graph.node(id), sum) {
+            (Node::Add(xs), true) | (Node::Mul(xs), false) => xs.to_vec(),
+            _ => vec![id],
+        }
+    };
+    for &(op, rhs) in spine.iter().rev() {
+        let b = lower_expr_with(graph, rhs, name)?;
+        let a = if acc.len() == 1 { graph.as_num(acc[0]) } else { None };
+        if let Some(folded) = fold_literals(op, a, graph.as_num(b)) {
+            acc = vec![graph.num(folded)];
+            continue;
+        }
+        if acc.len() == 1 {
+            acc = spliced(graph, acc[0]);
+        }
+        match op {
+            BinOp::Add => acc.push(b),
+            BinOp::Sub => {
+                let nb = graph.neg(b);
+                acc.push(nb);
+            }
+            BinOp::Div => {
+                let m1 = graph.int(-1);
+                let inv = graph.pow(b, m1);
+                acc.push(inv);
+            }
+            _ => acc.extend(spliced(graph, b)),
+        }
+    }
+    Ok(if acc.len() == 1 {
+        acc[0]
+    } else if sum {
+        graph.sum(acc)
+    } else {
+        graph.product(acc)
     })
 }
 

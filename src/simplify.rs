@@ -8,9 +8,7 @@
 //! distributed over sums: `-2(y - a3) a3(1 - a3) a2` stays factored, as textbooks write it.
 //! The same rules run whether or not snapshots are kept, so `--no-steps` gives the same result.
 
-use std::collections::HashMap;
-
-use crate::expr::{Func, Graph, Id, Node, Num};
+use crate::expr::{FastMap, Func, Graph, Id, Node, Num};
 
 /// A rule group: its name in the derivation and the local rewrite it performs.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -56,7 +54,7 @@ impl Rule {
 pub struct Options {
     /// Subterms to replace by a name: the definition of an intermediate maps to its `Var`.
     /// Empty when a formula must stay in inputs and parameters (the `--expand` form).
-    pub recognise: HashMap<Id, Id>,
+    pub recognise: std::sync::Arc<FastMap<Id, Id>>,
 }
 
 /// One rewrite that changed the formula: the rule group and the whole formula after it.
@@ -71,19 +69,12 @@ const MAX_ROUNDS: usize = 16;
 /// Simplifies several formulas at once (shared subterms are rewritten once).
 pub fn simplify_all(graph: &mut Graph, roots: &[Id], options: &Options) -> Vec<Id> {
     let mut current = roots.to_vec();
-    for _ in 0..MAX_ROUNDS {
-        let mut changed = false;
-        for rule in Rule::ORDER {
-            let next = apply(graph, rule, &current, options);
-            if next != current {
-                changed = true;
-                current = next;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    run_rounds(|rule| {
+        let next = apply(graph, rule, &current, options);
+        let changed = next != current;
+        current = next;
+        changed
+    });
     current
 }
 
@@ -91,21 +82,43 @@ pub fn simplify_all(graph: &mut Graph, roots: &[Id], options: &Options) -> Vec<I
 pub fn simplify_traced(graph: &mut Graph, root: Id, options: &Options) -> (Id, Vec<Snapshot>) {
     let mut current = root;
     let mut trace = Vec::new();
+    run_rounds(|rule| {
+        let next = apply(graph, rule, &[current], options)[0];
+        let changed = next != current;
+        if changed {
+            current = next;
+            trace.push(Snapshot { rule, after: current });
+        }
+        changed
+    });
+    (current, trace)
+}
+
+/// Runs the rule groups in order, in rounds, until a whole round changes nothing (or for
+/// [`MAX_ROUNDS`] rounds). `apply` runs one group and tells whether it changed the formula.
+///
+/// A group's result depends on the formula alone, so once every group in turn has left the
+/// formula as it is, every later one would too: the rounds stop there, after the same groups
+/// have changed the formula as in a run that finishes its last round and does one more.
+fn run_rounds(mut apply: impl FnMut(Rule) -> bool) {
+    let mut unchanged_in_a_row = 0;
     for _ in 0..MAX_ROUNDS {
-        let mut changed = false;
+        let mut changed_this_round = false;
         for rule in Rule::ORDER {
-            let next = apply(graph, rule, &[current], options)[0];
-            if next != current {
-                changed = true;
-                current = next;
-                trace.push(Snapshot { rule, after: current });
+            if unchanged_in_a_row >= Rule::ORDER.len() {
+                return;
+            }
+            if apply(rule) {
+                unchanged_in_a_row = 0;
+                changed_this_round = true;
+            } else {
+                unchanged_in_a_row += 1;
             }
         }
-        if !changed {
-            break;
+        if !changed_this_round {
+            return;
         }
     }
-    (current, trace)
 }
 
 /// Simplifies one formula without a trace.
@@ -329,7 +342,7 @@ fn collect_like_terms(g: &mut Graph, node: Node) -> Id {
         return g.add(node);
     };
     let mut order: Vec<Option<Id>> = Vec::new();
-    let mut coefficients: HashMap<Option<Id>, Num> = HashMap::new();
+    let mut coefficients: FastMap<Option<Id>, Num> = FastMap::default();
     for &t in terms.iter() {
         let (c, rest) = split_coefficient(g, t);
         match coefficients.get_mut(&rest) {
@@ -372,7 +385,7 @@ fn collect_powers(g: &mut Graph, node: Node) -> Id {
     match node {
         Node::Mul(factors) => {
             let mut order: Vec<Id> = Vec::new();
-            let mut exponents: HashMap<Id, Num> = HashMap::new();
+            let mut exponents: FastMap<Id, Num> = FastMap::default();
             let mut merged = false;
             let mut out_plain: Vec<(usize, Id)> = Vec::new();
             for (i, &f) in factors.iter().enumerate() {

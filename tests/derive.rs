@@ -1,0 +1,248 @@
+//! The derivatives themselves: the seed network's gradients in textbook form, and, over
+//! random programs, agreement with high-precision finite differences (the independent route),
+//! for the intermediate form, the expanded form and every step written down.
+
+mod common;
+
+use std::collections::HashMap;
+
+use chainrule::diff::{self, Config, Style, Target};
+use chainrule::explain;
+use chainrule::render::FormulaPrinter;
+use chainrule::simplify::{self, Options};
+use common::{central_difference, close, load, point, value_at};
+use proptest::prelude::*;
+
+fn derive_all(source: &str, config: Config) -> (chainrule::model::Model, diff::Derivations) {
+    let mut model = load(source);
+    let targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
+    let out = diff::derive(&mut model, &targets, &config);
+    (model, out)
+}
+
+#[test]
+fn seed_gradients_read_as_the_textbook_writes_them() {
+    let (model, out) = derive_all(explain::BUILTIN_EXAMPLE, Config { steps: true, ..Config::default() });
+    let printer = FormulaPrinter::new(&model.graph, &model.symbols);
+    let results: HashMap<String, String> = out
+        .derivations
+        .iter()
+        .map(|d| (model.name(d.target.wrt).to_string(), printer.text(d.result)))
+        .collect();
+    assert_eq!(results["w3"], "−2(y − a3)·a3(1 − a3)·a2");
+    assert_eq!(results["b3"], "−2(y − a3)·a3(1 − a3)");
+    assert_eq!(results["w2"], "−2(y − a3)·a3(1 − a3)·w3·a2(1 − a2)·x");
+    assert_eq!(results["b2"], "−2(y − a3)·a3(1 − a3)·w3·a2(1 − a2)");
+}
+
+#[test]
+fn results_with_and_without_steps_are_the_same_formula() {
+    let printed = |model: &chainrule::model::Model, out: &diff::Derivations| -> Vec<(String, String)> {
+        let p = FormulaPrinter::new(&model.graph, &model.symbols);
+        out.derivations.iter().map(|d| (p.plain(d.result), p.plain(d.expanded.unwrap()))).collect()
+    };
+    for source in [explain::BUILTIN_EXAMPLE, include_str!("../examples/mazur_2_2_2.bp")] {
+        for style in [Style::Chain, Style::Backprop] {
+            let (m1, traced) = derive_all(source, Config { steps: true, style, expand: true });
+            let (m2, bare) = derive_all(source, Config { steps: false, style, expand: true });
+            assert_eq!(printed(&m1, &traced), printed(&m2, &bare));
+        }
+    }
+}
+
+#[test]
+fn seed_gradients_equal_the_finite_difference_at_random_points() {
+    let (mut model, out) = derive_all(explain::BUILTIN_EXAMPLE, Config { steps: false, expand: true, ..Config::default() });
+    for values in [[0.3, -1.2, 0.7, 0.05, 1.9, -0.4], [2.0, 0.1, -0.8, 1.1, 0.0, 0.9], [-1.5, 0.6, 0.2, -2.2, 0.4, 0.33]] {
+        let at = point(&model, &values);
+        for d in &out.derivations {
+            let fd = central_difference(&mut model, d.target.of, d.target.wrt, &at);
+            let symbolic = value_at(&mut model, d.result, &at);
+            let expanded = value_at(&mut model, d.expanded.unwrap(), &at);
+            assert!(close(&symbolic, &fd, 1e-12), "{:?}: {} vs {}", d.target, symbolic.to_f64(), fd.to_f64());
+            assert!(close(&expanded, &fd, 1e-12), "{:?} expanded", d.target);
+        }
+    }
+}
+
+/// Every step `lhs = rhs1 = rhs2 ...` is a true equation: all sides have one value.
+fn assert_steps_hold(source: &str, style: Style, values: &[f64]) {
+    let (mut model, out) = derive_all(source, Config { steps: true, style, expand: true });
+    let at = point(&model, values);
+    let mut steps: Vec<diff::Step> = out.shared_steps.clone();
+    for d in &out.derivations {
+        steps.extend(d.steps.iter().cloned());
+    }
+    assert!(!steps.is_empty());
+    for step in steps {
+        let lhs = value_at(&mut model, step.lhs, &at);
+        for &side in &step.rhs {
+            let rhs = value_at(&mut model, side, &at);
+            let printer = FormulaPrinter::new(&model.graph, &model.symbols);
+            assert!(
+                close(&lhs, &rhs, 1e-12),
+                "step `{}` does not hold: {} = {} ({} vs {})",
+                step.rule,
+                printer.text(step.lhs),
+                printer.text(side),
+                lhs.to_f64(),
+                rhs.to_f64()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_step_of_the_examples_is_a_true_equation() {
+    let values = [0.35, -0.6, 0.9, 0.15, -1.3, 0.45, 0.8, -0.25, 0.55, 1.2, -0.7, 0.05];
+    for source in [
+        explain::BUILTIN_EXAMPLE,
+        include_str!("../examples/mazur_2_2_2.bp"),
+        include_str!("../examples/cs231n_neuron.bp"),
+    ] {
+        assert_steps_hold(source, Style::Chain, &values);
+        assert_steps_hold(source, Style::Backprop, &values);
+    }
+}
+
+#[test]
+fn a_pair_target_differentiates_one_name_by_another() {
+    let mut model = load(include_str!("../examples/mazur_2_2_2.bp"));
+    let targets = explain::targets(&model, &explain::TargetSpec::List(vec!["dEo1/douth1".into(), "∂neto1/∂w5".into()])).unwrap();
+    let out = diff::derive(&mut model, &targets, &Config { steps: true, ..Config::default() });
+    let printer = FormulaPrinter::new(&model.graph, &model.symbols);
+    assert_eq!(printer.text(out.derivations[0].result), "−(t1 − outo1)·outo1(1 − outo1)·w5");
+    assert_eq!(printer.text(out.derivations[1].result), "outh1");
+}
+
+#[test]
+fn a_name_the_cost_does_not_depend_on_has_derivative_zero() {
+    let mut model = load("input x\nparam w, v\nz = w*x\ncost C = z^2\n");
+    let targets = explain::targets(&model, &explain::TargetSpec::List(vec!["v".into()])).unwrap();
+    let out = diff::derive(&mut model, &targets, &Config { steps: true, ..Config::default() });
+    assert_eq!(model.graph.as_num(out.derivations[0].result), Some(chainrule::expr::Num::ZERO));
+    assert!(out.derivations[0].steps[0].rule.contains("does not depend on v"));
+}
+
+#[test]
+fn an_unknown_target_suggests_the_nearest_name() {
+    let model = load(explain::BUILTIN_EXAMPLE);
+    let err = explain::targets(&model, &explain::TargetSpec::List(vec!["w33".into()])).unwrap_err();
+    assert_eq!(err.diagnostic.message, "unknown name `w33`");
+    assert_eq!(err.diagnostic.help.as_deref(), Some("did you mean `w3`?"));
+}
+
+// ---- random programs -------------------------------------------------------------------------
+
+/// A random expression over the given names, as source text. Functions are applied only where
+/// they are smooth and defined for every value (log and sqrt of 1 + u^2, no relu or abs kinks).
+fn expression(names: Vec<String>, depth: u32) -> BoxedStrategy<String> {
+    let leaf = prop_oneof![
+        3 => proptest::sample::select(names.clone()),
+        1 => (1i32..5).prop_map(|n| n.to_string()),
+        1 => proptest::sample::select(vec!["0.5".to_string(), "1e-1".to_string(), "2.5".to_string()]),
+    ];
+    leaf.prop_recursive(depth, 24, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} + {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} - {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}*{b}")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a})(1 + {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a})/(2 + ({b})^2)")),
+            (inner.clone(), 2u32..4).prop_map(|(a, n)| format!("({a})^{n}")),
+            inner.clone().prop_map(|a| format!("-{a}")),
+            inner.clone().prop_map(|a| format!("sigmoid({a})")),
+            inner.clone().prop_map(|a| format!("tanh({a})")),
+            inner.clone().prop_map(|a| format!("softplus({a})")),
+            inner.clone().prop_map(|a| format!("exp(tanh({a}))")),
+            inner.clone().prop_map(|a| format!("log(1 + ({a})^2)")),
+            inner.clone().prop_map(|a| format!("sqrt(1 + ({a})^2)")),
+            inner.clone().prop_map(|a| format!("sigmoid'({a})")),
+            inner.clone().prop_map(|a| format!("tanh'({a})")),
+        ]
+    })
+    .boxed()
+}
+
+/// A random straight-line program: two inputs, three parameters, a target, up to four
+/// intermediates each using the names before it, and a cost.
+fn program() -> impl Strategy<Value = String> {
+    let base: Vec<String> = ["x1", "x2", "p1", "p2", "p3", "y"].iter().map(|s| s.to_string()).collect();
+    (1usize..5).prop_flat_map(move |count| {
+        let mut strategy: BoxedStrategy<Vec<String>> = Just(Vec::new()).boxed();
+        for i in 0..count {
+            let base = base.clone();
+            strategy = strategy
+                .prop_flat_map(move |defs: Vec<String>| {
+                    let mut names = base.clone();
+                    names.extend((0..i).map(|j| format!("h{j}")));
+                    (Just(defs), expression(names, 2))
+                })
+                .prop_map(|(mut defs, e)| {
+                    defs.push(e);
+                    defs
+                })
+                .boxed();
+        }
+        let names_for_cost: Vec<String> = (0..count).map(|j| format!("h{j}")).collect();
+        (strategy, expression(names_for_cost.into_iter().chain(["y".to_string(), "p1".to_string()]).collect(), 2))
+            .prop_map(|(defs, cost)| {
+                let mut src = String::from("input x1, x2\nparam p1, p2, p3\ntarget y\n");
+                for (j, d) in defs.iter().enumerate() {
+                    src.push_str(&format!("h{j} = {d}\n"));
+                }
+                src.push_str(&format!("cost C = {cost}\n"));
+                src
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn derivatives_of_random_programs_match_finite_differences(
+        source in program(),
+        values in proptest::collection::vec(-1.5f64..1.5, 6),
+        with_steps in any::<bool>(),
+    ) {
+        let mut model = load(&source);
+        let mut targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
+        let x1 = model.lookup("x1").unwrap();
+        targets.push(Target { of: model.cost, wrt: x1 });
+        let out = diff::derive(&mut model, &targets, &Config { steps: with_steps, expand: true, style: Style::Chain });
+        let at = point(&model, &values);
+        for d in &out.derivations {
+            let fd = central_difference(&mut model, d.target.of, d.target.wrt, &at);
+            let symbolic = value_at(&mut model, d.result, &at);
+            let expanded = value_at(&mut model, d.expanded.unwrap(), &at);
+            prop_assert!(close(&symbolic, &fd, 1e-9), "{source}\n{:?}: {} vs fd {}", d.target, symbolic.to_f64(), fd.to_f64());
+            prop_assert!(close(&expanded, &fd, 1e-9), "{source}\n{:?} expanded: {} vs fd {}", d.target, expanded.to_f64(), fd.to_f64());
+        }
+    }
+
+    #[test]
+    fn steps_of_random_programs_are_true_equations(
+        source in program(),
+        values in proptest::collection::vec(-1.5f64..1.5, 6),
+        backprop in any::<bool>(),
+    ) {
+        assert_steps_hold(&source, if backprop { Style::Backprop } else { Style::Chain }, &values);
+    }
+
+    #[test]
+    fn simplification_never_changes_a_value(
+        source in program(),
+        values in proptest::collection::vec(-1.5f64..1.5, 6),
+    ) {
+        let mut model = load(&source);
+        let at = point(&model, &values);
+        for s in model.order.clone() {
+            let def = model.definition(s).unwrap();
+            let simplified = simplify::simplify(&mut model.graph, def, &Options::default());
+            let before = value_at(&mut model, def, &at);
+            let after = value_at(&mut model, simplified, &at);
+            prop_assert!(close(&before, &after, 1e-12), "{source}\n{}: {} vs {}", model.name(s), before.to_f64(), after.to_f64());
+        }
+    }
+}
