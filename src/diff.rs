@@ -8,8 +8,6 @@
 //! stays a graph a small multiple of the cost's size. When steps are asked for, each rule
 //! application is written down as it happens; the derivation shown is the trace taken.
 
-
-
 use crate::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
 use crate::model::{Model, SymKind};
 use crate::simplify::{self, Options, Snapshot};
@@ -222,10 +220,15 @@ impl<'m> Engine<'m> {
         // rewritten once); inserted in program order, first one wins.
         let mut named: Vec<(Id, Id)> = Vec::new();
         for s in self.model.order.clone() {
-            if !matches!(self.model.symbol(s).kind, SymKind::Intermediate | SymKind::Output) {
+            if !matches!(
+                self.model.symbol(s).kind,
+                SymKind::Intermediate | SymKind::Output
+            ) {
                 continue;
             }
-            let Some(def) = self.model.definition(s) else { continue };
+            let Some(def) = self.model.definition(s) else {
+                continue;
+            };
             if matches!(self.model.graph.node(def), Node::Var(_) | Node::Num(_)) {
                 continue;
             }
@@ -239,7 +242,9 @@ impl<'m> Engine<'m> {
             recognise.entry(def).or_insert(var);
             recognise.entry(simplified).or_insert(var);
         }
-        let options = Options { recognise: std::sync::Arc::new(recognise) };
+        let options = Options {
+            recognise: std::sync::Arc::new(recognise),
+        };
         self.recognise = Some(options.clone());
         options
     }
@@ -275,12 +280,24 @@ impl<'m> Engine<'m> {
             let lhs = self.deriv_name(t.of, t.wrt);
             let raw = if t.of == t.wrt {
                 let one = self.g().int(1);
-                steps.push(Step { rule: "identity".into(), lhs, rhs: vec![one] });
+                steps.push(Step {
+                    rule: "identity".into(),
+                    lhs,
+                    rhs: vec![one],
+                });
                 one
             } else if !self.depends(t.of, t.wrt) {
                 let zero = self.g().int(0);
-                let rule = format!("constant: {} does not depend on {}", self.model.name(t.of), self.model.name(t.wrt));
-                steps.push(Step { rule, lhs, rhs: vec![zero] });
+                let rule = format!(
+                    "constant: {} does not depend on {}",
+                    self.model.name(t.of),
+                    self.model.name(t.wrt)
+                );
+                steps.push(Step {
+                    rule,
+                    lhs,
+                    rhs: vec![zero],
+                });
                 zero
             } else {
                 match config.style {
@@ -288,12 +305,18 @@ impl<'m> Engine<'m> {
                         let mut local_steps_shown = FastSet::default();
                         self.chain_steps(t, &options, &mut local_steps_shown, &mut steps);
                     }
-                    Style::Backprop => self.backprop_target_steps(t, &options, &mut shown_locals, &mut steps),
+                    Style::Backprop => {
+                        self.backprop_target_steps(t, &options, &mut shown_locals, &mut steps)
+                    }
                 }
                 let raw = self.adjoint(t.of, t.wrt);
                 let last = steps.last().and_then(|s| s.rhs.last().copied());
                 if last != Some(raw) {
-                    steps.push(Step { rule: "substitute the local derivatives".into(), lhs, rhs: vec![raw] });
+                    steps.push(Step {
+                        rule: "substitute the local derivatives".into(),
+                        lhs,
+                        rhs: vec![raw],
+                    });
                 }
                 raw
             };
@@ -304,14 +327,23 @@ impl<'m> Engine<'m> {
                 let mut rhs = vec![e];
                 let (x, snaps) = simplify::simplify_traced(self.g(), e, &Options::default());
                 if e != result {
-                    steps.push(Step { rule: "expand: substitute the definitions".into(), lhs, rhs: std::mem::take(&mut rhs) });
+                    steps.push(Step {
+                        rule: "expand: substitute the definitions".into(),
+                        lhs,
+                        rhs: std::mem::take(&mut rhs),
+                    });
                     push_snapshots(&mut steps, lhs, &snaps);
                 }
                 Some(x)
             } else {
                 None
             };
-            out.derivations.push(Derivation { target: t, steps, result, expanded });
+            out.derivations.push(Derivation {
+                target: t,
+                steps,
+                result,
+                expanded,
+            });
         }
         out
     }
@@ -338,7 +370,13 @@ impl<'m> Engine<'m> {
         (current, edges)
     }
 
-    fn chain_steps(&mut self, t: Target, options: &Options, shown: &mut FastSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
+    fn chain_steps(
+        &mut self,
+        t: Target,
+        options: &Options,
+        shown: &mut FastSet<(Sym, Sym)>,
+        steps: &mut Vec<Step>,
+    ) {
         let mut edges_in_order: Vec<(Sym, Sym)> = Vec::new();
         let mut forks_done: FastSet<Sym> = FastSet::default();
         let mut pending: Vec<(Sym, Option<Sym>)> = vec![(t.wrt, None)];
@@ -367,9 +405,16 @@ impl<'m> Engine<'m> {
                         pending.push((top, None));
                     }
                 }
-                (self.g().sum(terms), "chain rule: sum over the names that use it")
+                (
+                    self.g().sum(terms),
+                    "chain rule: sum over the names that use it",
+                )
             };
-            steps.push(Step { rule: rhs.1.into(), lhs, rhs: vec![rhs.0] });
+            steps.push(Step {
+                rule: rhs.1.into(),
+                lhs,
+                rhs: vec![rhs.0],
+            });
         }
         for (u, v) in edges_in_order {
             if shown.insert((u, v)) {
@@ -394,7 +439,9 @@ impl<'m> Engine<'m> {
     fn pre_activations(&mut self, y: Sym) -> Vec<Sym> {
         let mut out = Vec::new();
         for u in self.model.order.clone().into_iter().rev() {
-            let Some(def) = self.model.definition(u) else { continue };
+            let Some(def) = self.model.definition(u) else {
+                continue;
+            };
             if let Node::Call(f, arg) = *self.model.graph.node(def)
                 && matches!(f, Func::Sigmoid | Func::Tanh | Func::Relu | Func::Softplus)
                 && let Node::Var(z) = *self.model.graph.node(arg)
@@ -461,13 +508,23 @@ impl<'m> Engine<'m> {
                     }
                 }
                 out.shared_steps.extend(steps);
-                out.shared_steps.push(Step { rule: "backprop: error term".into(), lhs, rhs });
+                out.shared_steps.push(Step {
+                    rule: "backprop: error term".into(),
+                    lhs,
+                    rhs,
+                });
                 out.error_terms.push(Target { of: y, wrt: z });
             }
         }
     }
 
-    fn backprop_target_steps(&mut self, t: Target, options: &Options, shown: &mut FastSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
+    fn backprop_target_steps(
+        &mut self,
+        t: Target,
+        options: &Options,
+        shown: &mut FastSet<(Sym, Sym)>,
+        steps: &mut Vec<Step>,
+    ) {
         let deltas = self.pre_activations(t.of);
         let lhs = self.deriv_name(t.of, t.wrt);
         let formula = if deltas.contains(&t.wrt) {
@@ -485,12 +542,22 @@ impl<'m> Engine<'m> {
             }
         }
         if rhs.len() > 1 || formula != lhs {
-            steps.push(Step { rule: "backprop: gradient through the error terms".into(), lhs, rhs });
+            steps.push(Step {
+                rule: "backprop: gradient through the error terms".into(),
+                lhs,
+                rhs,
+            });
         }
     }
 
     /// Writes the steps of each local derivative `∂u/∂v` that appears in `formula`, once.
-    fn show_locals_of(&mut self, formula: Id, options: &Options, shown: &mut FastSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
+    fn show_locals_of(
+        &mut self,
+        formula: Id,
+        options: &Options,
+        shown: &mut FastSet<(Sym, Sym)>,
+        steps: &mut Vec<Step>,
+    ) {
         for id in self.model.graph.reachable(&[formula]) {
             if let Node::Deriv(of, v) = *self.model.graph.node(id)
                 && let Node::Var(u) = *self.model.graph.node(of)
@@ -520,14 +587,27 @@ impl<'m> Engine<'m> {
     }
 
     /// The simplified local derivative `∂u/∂v` of u's definition, recording its steps if asked.
-    fn local_derivative(&mut self, u: Sym, v: Sym, options: &Options, steps: Option<&mut Vec<Step>>) -> Id {
-        let def = self.model.definition(u).expect("a local derivative of a computed name");
+    fn local_derivative(
+        &mut self,
+        u: Sym,
+        v: Sym,
+        options: &Options,
+        steps: Option<&mut Vec<Step>>,
+    ) -> Id {
+        let def = self
+            .model
+            .definition(u)
+            .expect("a local derivative of a computed name");
         let Some(steps) = steps else {
             if let Some(&cached) = self.local_cache.get(&(u, v)) {
                 return cached;
             }
             let raw = self.d(def, v, None);
-            let options = if options.recognise.is_empty() { self.recognise_options() } else { options.clone() };
+            let options = if options.recognise.is_empty() {
+                self.recognise_options()
+            } else {
+                options.clone()
+            };
             // Many local derivatives are the same formula (`∂z_j/∂w_jk = a_k` for every j):
             // simplify each formula once. The cache holds results under the engine's options.
             let engine_options = self
@@ -552,14 +632,28 @@ impl<'m> Engine<'m> {
         let raw = self.d(def, v, Some(steps));
         let whole = self.g().deriv(def, v);
         if steps.len() == start {
-            let rule = if raw == def { "identity" } else if self.mentions(def, v) { "identity" } else { "constant" };
-            steps.push(Step { rule: rule.into(), lhs, rhs: vec![whole, raw] });
+            let rule = if raw == def {
+                "identity"
+            } else if self.mentions(def, v) {
+                "identity"
+            } else {
+                "constant"
+            };
+            steps.push(Step {
+                rule: rule.into(),
+                lhs,
+                rhs: vec![whole, raw],
+            });
         } else {
             let first = &mut steps[start];
             first.lhs = lhs;
             first.rhs.insert(0, whole);
             if steps.len() - start > 1 || steps.last().and_then(|s| s.rhs.last()) != Some(&raw) {
-                steps.push(Step { rule: "substitute".into(), lhs, rhs: vec![raw] });
+                steps.push(Step {
+                    rule: "substitute".into(),
+                    lhs,
+                    rhs: vec![raw],
+                });
             }
         }
         let (result, snapshots) = simplify::simplify_traced(self.g(), raw, options);
@@ -580,7 +674,11 @@ impl<'m> Engine<'m> {
         for u in self.consumers(y, v) {
             let local = self.local_derivative(u, v, &Options::default(), None);
             let upstream = self.adjoint(y, u);
-            terms.push(if u == y { local } else { self.g().product(vec![upstream, local]) });
+            terms.push(if u == y {
+                local
+            } else {
+                self.g().product(vec![upstream, local])
+            });
         }
         let a = self.g().sum(terms);
         self.adjoint_cache.insert((y, v), a);
@@ -626,7 +724,10 @@ impl<'m> Engine<'m> {
         if self.expanded_defs.is_empty() {
             self.expanded_defs = vec![None; self.model.symbols.len()];
             for s in self.model.order.clone() {
-                let def = self.model.definition(s).expect("computed names have definitions");
+                let def = self
+                    .model
+                    .definition(s)
+                    .expect("computed names have definitions");
                 let expanded_defs = &self.expanded_defs;
                 let mapped = self.model.graph.rewrite(&[def], |g, node| match node {
                     Node::Var(t) => expanded_defs[t.index()].unwrap_or_else(|| g.var(t)),
@@ -652,7 +753,12 @@ impl<'m> Engine<'m> {
                 continue;
             }
             let b = matches!(self.model.graph.node(id), Node::Deriv(..))
-                || self.model.graph.children(id).iter().any(|c| self.has_deriv[c]);
+                || self
+                    .model
+                    .graph
+                    .children(id)
+                    .iter()
+                    .any(|c| self.has_deriv[c]);
             self.has_deriv.insert(id, b);
         }
         self.has_deriv[&e]
@@ -711,7 +817,9 @@ impl<'m> Engine<'m> {
                 let dependent: Vec<usize> = if terms.len() > LARGE_SUM {
                     self.dependent_terms(e, &terms, x)
                 } else {
-                    (0..terms.len()).filter(|&i| self.mentions(terms[i], x)).collect()
+                    (0..terms.len())
+                        .filter(|&i| self.mentions(terms[i], x))
+                        .collect()
                 };
                 let mut formula_terms = Vec::new();
                 let mut children = Vec::new();
@@ -724,7 +832,11 @@ impl<'m> Engine<'m> {
                     formula_terms.push(simplify::scale(self.g(), c, placeholder));
                 }
                 let formula = self.g().sum(formula_terms);
-                let rule = if difference { "difference rule" } else { "sum rule" };
+                let rule = if difference {
+                    "difference rule"
+                } else {
+                    "sum rule"
+                };
                 (rule.into(), vec![formula], children)
             }
             Node::Mul(factors) => self.d_product(&factors, x),
@@ -756,8 +868,16 @@ impl<'m> Engine<'m> {
                         f.push(db);
                     }
                     let formula = self.g().product(f);
-                    let rule = if chain { "power rule, chain rule" } else { "power rule" };
-                    (rule.into(), vec![formula], if chain { vec![base] } else { vec![] })
+                    let rule = if chain {
+                        "power rule, chain rule"
+                    } else {
+                        "power rule"
+                    };
+                    (
+                        rule.into(),
+                        vec![formula],
+                        if chain { vec![base] } else { vec![] },
+                    )
                 } else if !base_varies {
                     let ln = self.g().call(Func::Log, base);
                     let formula = self.g().product(vec![e, ln, dp]);
@@ -770,7 +890,11 @@ impl<'m> Engine<'m> {
                     let t2 = self.g().product(vec![exponent, db, inv]);
                     let s = self.g().sum(vec![t1, t2]);
                     let formula = self.g().product(vec![e, s]);
-                    ("general power rule".into(), vec![formula], vec![base, exponent])
+                    (
+                        "general power rule".into(),
+                        vec![formula],
+                        vec![base, exponent],
+                    )
                 }
             }
             Node::Call(f, u) => {
@@ -863,7 +987,11 @@ impl<'m> Engine<'m> {
                             self.g().product(v)
                         })
                         .collect();
-                    let rule = if chain { format!("{name}, chain rule") } else { name.to_string() };
+                    let rule = if chain {
+                        format!("{name}, chain rule")
+                    } else {
+                        name.to_string()
+                    };
                     (rule, formulas, if chain { vec![u] } else { vec![] })
                 }
             }
@@ -910,7 +1038,10 @@ impl<'m> Engine<'m> {
             }
             self.term_index.insert(sum, index);
         }
-        self.term_index[&sum].get(&x).map(|v| v.iter().map(|&i| i as usize).collect()).unwrap_or_default()
+        self.term_index[&sum]
+            .get(&x)
+            .map(|v| v.iter().map(|&i| i as usize).collect())
+            .unwrap_or_default()
     }
 
     fn d_product(&mut self, factors: &[Id], x: Sym) -> (String, Vec<Id>, Vec<Id>) {
@@ -926,7 +1057,9 @@ impl<'m> Engine<'m> {
             let mut denominator = Vec::new();
             for &f in factors {
                 if is_denominator(&self.model.graph, f) {
-                    let Node::Pow(b, e) = *self.model.graph.node(f) else { unreachable!() };
+                    let Node::Pow(b, e) = *self.model.graph.node(f) else {
+                        unreachable!()
+                    };
                     let n = self.g().as_num(e).expect("checked numeric").neg();
                     denominator.push(if n.is_one() {
                         b
@@ -950,10 +1083,17 @@ impl<'m> Engine<'m> {
             let formula = self.g().div(top, bottom);
             return ("quotient rule".into(), vec![formula], vec![u, v]);
         }
-        let dependent: Vec<usize> = (0..factors.len()).filter(|&i| self.mentions(factors[i], x)).collect();
+        let dependent: Vec<usize> = (0..factors.len())
+            .filter(|&i| self.mentions(factors[i], x))
+            .collect();
         if dependent.len() == 1 {
             let i = dependent[0];
-            let mut f: Vec<Id> = factors.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, &f)| f).collect();
+            let mut f: Vec<Id> = factors
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, &f)| f)
+                .collect();
             let d = self.g().deriv(factors[i], x);
             f.push(d);
             let formula = self.g().product(f);
@@ -989,6 +1129,10 @@ fn split_coefficient(g: &mut Graph, term: Id) -> (Num, Id) {
 
 fn push_snapshots(steps: &mut Vec<Step>, lhs: Id, snapshots: &[Snapshot]) {
     for s in snapshots {
-        steps.push(Step { rule: format!("simplify: {}", s.rule.name()), lhs, rhs: vec![s.after] });
+        steps.push(Step {
+            rule: format!("simplify: {}", s.rule.name()),
+            lhs,
+            rhs: vec![s.after],
+        });
     }
 }

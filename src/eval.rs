@@ -1747,7 +1747,7 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig {
-            cases: 3000,
+            cases: 300,
             failure_persistence: None,
             ..ProptestConfig::default()
         })]
@@ -1775,5 +1775,31 @@ mod tests {
                 }
             }
         }
+    }
+}
+#[cfg(test)]
+mod perf_tmp {
+    use super::*;
+    #[test]
+    fn perf() {
+        let mut g = Graph::new();
+        let mut a = g.var(Sym(0));
+        let mut roots = vec![];
+        for i in 0..400 {
+            let w = g.num(Num::Rat(3 + (i % 5), 4));
+            let b = g.num(Num::Rat(-1, 10));
+            let z0 = g.product(vec![w, a]);
+            let z = g.sum(vec![z0, b]);
+            a = g.call(if i % 2 == 0 { Func::Sigmoid } else { Func::Tanh }, z);
+            let d = g.call(if i % 2 == 0 { Func::SigmoidPrime } else { Func::TanhPrime }, z);
+            roots.push(d);
+        }
+        let d = g.product(roots.clone());
+        let t0 = std::time::Instant::now();
+        let f = eval_f64(&g, &[a, d], &|_| Some(0.3)).unwrap();
+        eprintln!("f64 {:?} {:?} nodes {}", t0.elapsed(), f, g.len());
+        let t0 = std::time::Instant::now();
+        let st = eval_precise_stable(&g, &[a, d], &|_| Some(Precise::from_f64(0.3))).unwrap();
+        eprintln!("stable {:?} bits {} conv {} {} {}", t0.elapsed(), st.precision_bits, st.converged, st.values[0], st.values[1]);
     }
 }

@@ -254,7 +254,11 @@ impl Num {
         if digits.len() > 18 || scale.abs() > 18 {
             return Some(Num::Float(value));
         }
-        let n: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+        let n: i128 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().ok()?
+        };
         let p = 10i128.pow(scale.unsigned_abs());
         Some(if scale >= 0 {
             Num::ratio(n * p, 1)
@@ -291,9 +295,10 @@ impl Num {
 
     pub fn add(self, other: Num) -> Num {
         match (self, other) {
-            (Num::Rat(a, b), Num::Rat(c, d)) => {
-                Num::ratio(a as i128 * d as i128 + c as i128 * b as i128, b as i128 * d as i128)
-            }
+            (Num::Rat(a, b), Num::Rat(c, d)) => Num::ratio(
+                a as i128 * d as i128 + c as i128 * b as i128,
+                b as i128 * d as i128,
+            ),
             _ => Num::Float(self.to_f64() + other.to_f64()),
         }
     }
@@ -553,9 +558,14 @@ impl Graph {
     ///
     /// Iterative over the reachable set, so arbitrarily deep expressions cannot overflow the
     /// stack. `f` gets the node with its children already mapped and returns its replacement.
-    pub fn rewrite(&mut self, roots: &[Id], mut f: impl FnMut(&mut Graph, Node) -> Id) -> FastMap<Id, Id> {
+    pub fn rewrite(
+        &mut self,
+        roots: &[Id],
+        mut f: impl FnMut(&mut Graph, Node) -> Id,
+    ) -> FastMap<Id, Id> {
         let order = self.reachable(roots);
-        let mut mapped: FastMap<Id, Id> = FastMap::with_capacity_and_hasher(order.len(), Default::default());
+        let mut mapped: FastMap<Id, Id> =
+            FastMap::with_capacity_and_hasher(order.len(), Default::default());
         for id in order {
             let m = |x: &Id| mapped[x];
             let node = match self.node(id).clone() {

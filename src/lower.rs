@@ -12,7 +12,9 @@ use crate::error::{Diagnostic, Result};
 use crate::expr::{Func, Graph, Id, Node, Num, Sym};
 use crate::model::{Model, SymKind, Symbol};
 
-const KEYWORDS: [&str; 8] = ["input", "target", "param", "show", "cost", "output", "as", "network"];
+const KEYWORDS: [&str; 8] = [
+    "input", "target", "param", "show", "cost", "output", "as", "network",
+];
 
 /// The built-in functions as a help line lists them.
 pub fn builtin_list() -> String {
@@ -64,7 +66,8 @@ impl Lowering {
                     .with_note(*first, "first assigned here")
                     .with_help("each name is assigned once; give the second value a new name"));
                 }
-                self.assigned_at.insert(name.name.clone(), (name.span, value.clone()));
+                self.assigned_at
+                    .insert(name.name.clone(), (name.span, value.clone()));
             }
         }
         Ok(())
@@ -81,7 +84,10 @@ impl Lowering {
         if Func::from_name(&ident.name).is_some() {
             return Err(Diagnostic::at(
                 ident.span,
-                format!("`{}` is a built-in function and cannot name a value", ident.name),
+                format!(
+                    "`{}` is a built-in function and cannot name a value",
+                    ident.name
+                ),
                 "built-in function",
             ));
         }
@@ -106,7 +112,12 @@ impl Lowering {
     fn define(&mut self, ident: &Ident, kind: SymKind, display: Option<String>) -> Result<Sym> {
         self.check_new_name(ident)?;
         let s = Sym(self.symbols.len() as u32);
-        self.symbols.push(Symbol { name: ident.name.clone(), kind, display, span: ident.span });
+        self.symbols.push(Symbol {
+            name: ident.name.clone(),
+            kind,
+            display,
+            span: ident.span,
+        });
         self.definitions.push(None);
         self.by_name.insert(ident.name.clone(), s);
         self.graph.var(s);
@@ -126,7 +137,12 @@ impl Lowering {
                 }
             }
             Stmt::Show { .. } => {}
-            Stmt::Assign { kind, name, value, span } => {
+            Stmt::Assign {
+                kind,
+                name,
+                value,
+                span,
+            } => {
                 let value_id = self.expr(value, Some(name))?;
                 let sym_kind = match kind {
                     AssignKind::Intermediate => SymKind::Intermediate,
@@ -143,9 +159,15 @@ impl Lowering {
                 };
                 if let Some((slot, what)) = slot {
                     if let Some((_, first)) = slot {
-                        return Err(Diagnostic::at(*span, format!("a second {what} is given"), format!("second {what}"))
-                            .with_note(*first, format!("the first {what} is here"))
-                            .with_help(format!("a program has one {what}; make the other an intermediate")));
+                        return Err(Diagnostic::at(
+                            *span,
+                            format!("a second {what} is given"),
+                            format!("second {what}"),
+                        )
+                        .with_note(*first, format!("the first {what} is here"))
+                        .with_help(format!(
+                            "a program has one {what}; make the other an intermediate"
+                        )));
                     }
                     *slot = Some((s, *span));
                 }
@@ -171,7 +193,10 @@ impl Lowering {
     }
 
     fn known(&self, ident: &Ident) -> Result<Sym> {
-        self.by_name.get(&ident.name).copied().ok_or_else(|| unknown_name(ident, self.by_name.keys()))
+        self.by_name
+            .get(&ident.name)
+            .copied()
+            .ok_or_else(|| unknown_name(ident, self.by_name.keys()))
     }
 
     /// Resolves a name used inside the definition of `defining`.
@@ -187,7 +212,10 @@ impl Lowering {
             if let Some((later, value)) = self.assigned_at.get(&ident.name) {
                 let cycle = self.reaches(value, &defining.name, &mut Vec::new());
                 let message = if cycle {
-                    format!("cycle: `{}` and `{}` are defined in terms of each other", defining.name, ident.name)
+                    format!(
+                        "cycle: `{}` and `{}` are defined in terms of each other",
+                        defining.name, ident.name
+                    )
                 } else {
                     format!("`{}` is used before its assignment", ident.name)
                 };
@@ -196,7 +224,10 @@ impl Lowering {
                     .with_help("assign each name before the lines that use it"));
             }
         }
-        Err(unknown_name(ident, self.by_name.keys().chain(self.assigned_at.keys())))
+        Err(unknown_name(
+            ident,
+            self.by_name.keys().chain(self.assigned_at.keys()),
+        ))
     }
 
     /// Whether the expression mentions `target`, directly or through later assignments.
@@ -224,7 +255,9 @@ impl Lowering {
                 .with_help("derivatives are what chainrule computes; ask for them with `derive --wrt` or write them in a claim"));
         }
         let by_name = &self.by_name;
-        let result = lower_expr_with(&mut self.graph, expr, &mut |graph, ident| match by_name.get(&ident.name) {
+        let result = lower_expr_with(&mut self.graph, expr, &mut |graph, ident| match by_name
+            .get(&ident.name)
+        {
             Some(&s) => Ok(graph.var(s)),
             None => Err(ident.clone()),
         });
@@ -273,7 +306,11 @@ pub fn unknown_name<'a>(ident: &Ident, known: impl Iterator<Item = &'a String>) 
         .map(|k| (strsim::damerau_levenshtein(&ident.name, k), k))
         .filter(|(d, k)| *d <= 2.max(k.chars().count() / 3))
         .min();
-    let d = Diagnostic::at(ident.span, format!("unknown name `{}`", ident.name), "not declared or assigned");
+    let d = Diagnostic::at(
+        ident.span,
+        format!("unknown name `{}`", ident.name),
+        "not declared or assigned",
+    );
     match nearest {
         Some((_, k)) => d.with_help(format!("did you mean `{k}`?")),
         None => d.with_help(format!(
@@ -308,7 +345,12 @@ pub fn lower_expr_with(
         Expr::Number { text, span } => match Num::parse(text) {
             Some(n) => graph.num(n),
             None => {
-                return Err(Diagnostic::at(*span, format!("`{text}` is not a finite number"), "number out of range").into());
+                return Err(Diagnostic::at(
+                    *span,
+                    format!("`{text}` is not a finite number"),
+                    "number out of range",
+                )
+                .into());
             }
         },
         Expr::Name(ident) => {
@@ -330,7 +372,12 @@ pub fn lower_expr_with(
                 None => graph.neg(x),
             }
         }
-        Expr::Binary { op: BinOp::Pow, lhs, rhs, .. } => {
+        Expr::Binary {
+            op: BinOp::Pow,
+            lhs,
+            rhs,
+            ..
+        } => {
             let a = lower_expr_with(graph, lhs, name)?;
             let b = lower_expr_with(graph, rhs, name)?;
             match fold_literals(BinOp::Pow, graph.as_num(a), graph.as_num(b)) {
@@ -339,11 +386,17 @@ pub fn lower_expr_with(
             }
         }
         Expr::Binary { op, .. } => lower_chain(graph, expr, *op, name)?,
-        Expr::Call { name: fname, arg, .. } => {
+        Expr::Call {
+            name: fname, arg, ..
+        } => {
             let Some(f) = Func::from_name(&fname.name) else {
-                return Err(Diagnostic::at(fname.span, format!("unknown function `{}`", fname.name), "not a built-in function")
-                    .with_help(format!("the built-in functions are {}", builtin_list()))
-                    .into());
+                return Err(Diagnostic::at(
+                    fname.span,
+                    format!("unknown function `{}`", fname.name),
+                    "not a built-in function",
+                )
+                .with_help(format!("the built-in functions are {}", builtin_list()))
+                .into());
             };
             let x = lower_expr_with(graph, arg, name)?;
             graph.call(f, x)
@@ -352,14 +405,26 @@ pub fn lower_expr_with(
             let y = name(graph, of).map_err(LowerFailure::Name)?;
             let x = name(graph, wrt).map_err(LowerFailure::Name)?;
             let crate::expr::Node::Var(xs) = *graph.node(x) else {
-                return Err(Diagnostic::at(wrt.span, "a derivative is taken with respect to a name", "not a name").into());
+                return Err(Diagnostic::at(
+                    wrt.span,
+                    "a derivative is taken with respect to a name",
+                    "not a name",
+                )
+                .into());
             };
             graph.deriv(y, xs)
         }
-        Expr::DerivOf { wrt, expr: inner, .. } => {
+        Expr::DerivOf {
+            wrt, expr: inner, ..
+        } => {
             let x = name(graph, wrt).map_err(LowerFailure::Name)?;
             let crate::expr::Node::Var(xs) = *graph.node(x) else {
-                return Err(Diagnostic::at(wrt.span, "a derivative is taken with respect to a name", "not a name").into());
+                return Err(Diagnostic::at(
+                    wrt.span,
+                    "a derivative is taken with respect to a name",
+                    "not a name",
+                )
+                .into());
             };
             let e = lower_expr_with(graph, inner, name)?;
             graph.deriv(e, xs)
@@ -398,6 +463,14 @@ fn lower_chain(
     }
     // The value so far: `acc[0]` when it has one element, else the sum (product) of `acc`,
     // not yet added to the graph.
+    if let (Expr::Name(ident), Some((BinOp::Mul, rhs))) = (leftmost, spine.last())
+        // A parenthesised operand's span starts inside the `(`: `sigmod(w*x)` is one apart.
+        && rhs.span().start <= ident.span.end + 1
+        && let Some(d) = misspelt_function(ident)
+        && name(graph, ident).is_err()
+    {
+        return Err(d.into());
+    }
     let first = lower_expr_with(graph, leftmost, name)?;
     let mut acc: Vec<Id> = vec![first];
     // The terms (factors) of a node when it is a sum (product), else the node alone.
@@ -409,7 +482,11 @@ fn lower_chain(
     };
     for &(op, rhs) in spine.iter().rev() {
         let b = lower_expr_with(graph, rhs, name)?;
-        let a = if acc.len() == 1 { graph.as_num(acc[0]) } else { None };
+        let a = if acc.len() == 1 {
+            graph.as_num(acc[0])
+        } else {
+            None
+        };
         if let Some(folded) = fold_literals(op, a, graph.as_num(b)) {
             acc = vec![graph.num(folded)];
             continue;
@@ -452,4 +529,27 @@ fn fold_literals(op: BinOp, a: Option<Num>, b: Option<Num>) -> Option<Num> {
         BinOp::Pow => exact(a.pow(b)?),
         BinOp::Div => None,
     }
+}
+
+/// `sigmod(z)`: an unknown name written like a call, close to a built-in function's name.
+fn misspelt_function(ident: &Ident) -> Option<Diagnostic> {
+    let nearest = Func::ALL
+        .iter()
+        .map(|f| f.name())
+        .filter(|f| !f.ends_with('\''))
+        .map(|f| (strsim::damerau_levenshtein(&ident.name, f), f))
+        .filter(|(d, _)| *d <= 2)
+        .min()?;
+    Some(
+        Diagnostic::at(
+            ident.span,
+            format!("unknown function `{}`", ident.name),
+            "not a built-in function",
+        )
+        .with_help(format!(
+            "did you mean `{}`? The built-in functions are {}",
+            nearest.1,
+            builtin_list()
+        )),
+    )
 }

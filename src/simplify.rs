@@ -87,7 +87,10 @@ pub fn simplify_traced(graph: &mut Graph, root: Id, options: &Options) -> (Id, V
         let changed = next != current;
         if changed {
             current = next;
-            trace.push(Snapshot { rule, after: current });
+            trace.push(Snapshot {
+                rule,
+                after: current,
+            });
         }
         changed
     });
@@ -201,7 +204,10 @@ fn fold_constants(g: &mut Graph, node: Node) -> Id {
             }
             let total = numbers.iter().fold(Num::ZERO, |a, &b| a.add(b));
             let total = g.num(total);
-            let first = terms.iter().position(|&t| g.as_num(t).is_some()).unwrap_or(0);
+            let first = terms
+                .iter()
+                .position(|&t| g.as_num(t).is_some())
+                .unwrap_or(0);
             let mut out = Vec::with_capacity(terms.len());
             for (i, &t) in terms.iter().enumerate() {
                 if g.as_num(t).is_none() {
@@ -219,7 +225,11 @@ fn fold_constants(g: &mut Graph, node: Node) -> Id {
                 return g.add(Node::Mul(factors));
             }
             let coefficient = numbers.iter().fold(Num::ONE, |a, &b| a.mul(b));
-            let mut out = if coefficient.is_one() { vec![] } else { vec![g.num(coefficient)] };
+            let mut out = if coefficient.is_one() {
+                vec![]
+            } else {
+                vec![g.num(coefficient)]
+            };
             out.extend(factors.iter().copied().filter(|&f| g.as_num(f).is_none()));
             g.product(out)
         }
@@ -250,7 +260,11 @@ fn exact_call(f: Func, x: Num) -> Option<Num> {
         Func::Exp if zero => Some(Num::ONE),
         Func::Log if x.is_one() => Some(Num::ZERO),
         Func::Relu if rational => Some(if x.is_negative() { Num::ZERO } else { x }),
-        Func::ReluPrime if rational => Some(if x.to_f64() > 0.0 { Num::ONE } else { Num::ZERO }),
+        Func::ReluPrime if rational => Some(if x.to_f64() > 0.0 {
+            Num::ONE
+        } else {
+            Num::ZERO
+        }),
         Func::Abs if rational => Some(if x.is_negative() { x.neg() } else { x }),
         Func::Sqrt => match x {
             Num::Rat(n, d) if n >= 0 => {
@@ -279,7 +293,10 @@ fn identities(g: &mut Graph, node: Node) -> Id {
             g.sum(kept)
         }
         Node::Mul(factors) => {
-            if factors.iter().any(|&f| g.as_num(f).is_some_and(Num::is_zero)) {
+            if factors
+                .iter()
+                .any(|&f| g.as_num(f).is_some_and(Num::is_zero))
+            {
                 return g.int(0);
             }
             let kept: Vec<Id> = factors
@@ -429,7 +446,8 @@ fn collect_powers(g: &mut Graph, node: Node) -> Id {
         }
         Node::Pow(base, exponent) => {
             // (b^m)^n = b^(mn) holds for every real b only when n is an integer.
-            if let (Node::Pow(inner_base, inner_exp), Some(n)) = (g.node(base).clone(), g.as_num(exponent))
+            if let (Node::Pow(inner_base, inner_exp), Some(n)) =
+                (g.node(base).clone(), g.as_num(exponent))
                 && n.as_integer().is_some()
                 && let Some(m) = g.as_num(inner_exp)
             {
@@ -457,7 +475,13 @@ fn normalise_signs(g: &mut Graph, node: Node) -> Id {
             match terms.iter().position(|&t| !is_negative_term(g, t)) {
                 Some(p) => {
                     let mut out = vec![terms[p]];
-                    out.extend(terms.iter().enumerate().filter(|(i, _)| *i != p).map(|(_, &t)| t));
+                    out.extend(
+                        terms
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i != p)
+                            .map(|(_, &t)| t),
+                    );
                     g.sum(out)
                 }
                 None => g.add(Node::Add(terms)),
@@ -465,7 +489,9 @@ fn normalise_signs(g: &mut Graph, node: Node) -> Id {
         }
         // (−u)^2 = u^2
         Node::Pow(base, exponent)
-            if g.as_num(exponent).and_then(Num::as_integer).is_some_and(|n| n % 2 == 0)
+            if g.as_num(exponent)
+                .and_then(Num::as_integer)
+                .is_some_and(|n| n % 2 == 0)
                 && is_negative_term(g, base)
                 && g.as_num(base).is_none() =>
         {
