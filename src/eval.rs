@@ -1158,9 +1158,9 @@ fn scaled_integer(x: &Big, k: i64, digits: usize) -> IBig {
         let mut num = m;
         let mut den = IBig::ONE;
         if e >= 0 {
-            num = num << e as usize;
+            num <<= e as usize;
         } else {
-            den = den << e.unsigned_abs();
+            den <<= e.unsigned_abs();
         }
         let ten = IBig::from(10u8).pow(k.unsigned_abs() as usize);
         if k >= 0 {
@@ -1262,7 +1262,7 @@ mod tests {
         let roots = [d, p, r, s, t, sp, sgp, thp, relu, relup];
         let v = eval_f64(&g, &roots, &vals64).unwrap();
         let sig2 = 1.0 / (1.0 + (-2.0f64).exp());
-        assert_eq!(v[0], 2.0 * 3.0 + -1.0 * (2.0 * 3.0f64.powi(-1)));
+        assert_eq!(v[0], 2.0 * 3.0 - 2.0 * 3.0f64.powi(-1));
         assert_eq!(v[1], 9.0);
         assert_eq!(v[2], 2.0f64.powf(0.5));
         assert_eq!(v[3], sig2);
@@ -1358,7 +1358,11 @@ mod tests {
             "128 bits cannot resolve 1 - σ(50) to 17 digits"
         );
         assert_eq!(st.values[0].to_decimal_string(17), "2.4109373099548972e-20");
-        assert!(close(st.values[0].to_f64(), 2.4109373099548972e-20, 1e-16));
+        assert!(close(
+            st.values[0].to_f64(),
+            2.410_937_309_954_897e-20,
+            1e-16
+        ));
         // a single evaluation at 128 bits is already right to 15 digits
         let v = precise1(&g, root, 128);
         assert_eq!(v.to_decimal_string(15), "2.4109373099549e-20", "{v}");
@@ -1371,7 +1375,7 @@ mod tests {
         let st = eval_precise_stable(&g, &[root], &f).unwrap();
         assert!(st.converged);
         assert!(
-            close(st.values[0].to_f64(), 2.4109373099548972e-20, 1e-13),
+            close(st.values[0].to_f64(), 2.410_937_309_954_897e-20, 1e-13),
             "{}",
             st.values[0]
         );
@@ -1559,7 +1563,13 @@ mod tests {
         assert_eq!(p(1.25).to_decimal_string(2), "1.2e0");
         assert_eq!(p(1.35).to_decimal_string(2), "1.4e0");
         assert_eq!(p(9.999).to_decimal_string(2), "1e1");
-        for x in [0.1, 2.4109373099548972e-20, 1e300, -7.5e-310, 123456789.0] {
+        for x in [
+            0.1,
+            2.410_937_309_954_897e-20,
+            1e300,
+            -7.5e-310,
+            123456789.0,
+        ] {
             let back: f64 = p(x).to_decimal_string(17).parse().unwrap();
             assert_eq!(back, x);
         }
@@ -1568,7 +1578,7 @@ mod tests {
         assert_eq!(p(123456789.0).to_decimal_string(17), "1.23456789e8");
         assert_eq!(
             // the float64's exact value is 2.41093730995489711818...e-20
-            p(2.4109373099548972e-20).to_decimal_string(17),
+            p(2.410_937_309_954_897e-20).to_decimal_string(17),
             "2.4109373099548971e-20"
         );
         let third = Precise::from_num(Num::Rat(1, 3), 128);
@@ -1775,31 +1785,5 @@ mod tests {
                 }
             }
         }
-    }
-}
-#[cfg(test)]
-mod perf_tmp {
-    use super::*;
-    #[test]
-    fn perf() {
-        let mut g = Graph::new();
-        let mut a = g.var(Sym(0));
-        let mut roots = vec![];
-        for i in 0..400 {
-            let w = g.num(Num::Rat(3 + (i % 5), 4));
-            let b = g.num(Num::Rat(-1, 10));
-            let z0 = g.product(vec![w, a]);
-            let z = g.sum(vec![z0, b]);
-            a = g.call(if i % 2 == 0 { Func::Sigmoid } else { Func::Tanh }, z);
-            let d = g.call(if i % 2 == 0 { Func::SigmoidPrime } else { Func::TanhPrime }, z);
-            roots.push(d);
-        }
-        let d = g.product(roots.clone());
-        let t0 = std::time::Instant::now();
-        let f = eval_f64(&g, &[a, d], &|_| Some(0.3)).unwrap();
-        eprintln!("f64 {:?} {:?} nodes {}", t0.elapsed(), f, g.len());
-        let t0 = std::time::Instant::now();
-        let st = eval_precise_stable(&g, &[a, d], &|_| Some(Precise::from_f64(0.3))).unwrap();
-        eprintln!("stable {:?} bits {} conv {} {} {}", t0.elapsed(), st.precision_bits, st.converged, st.values[0], st.values[1]);
     }
 }

@@ -35,7 +35,7 @@ pub enum TargetSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ArgumentError {
     pub argument: String,
-    pub diagnostic: Diagnostic,
+    pub diagnostic: Box<Diagnostic>,
 }
 
 /// Resolves the targets against the model. Names that are not in the program are errors with
@@ -48,7 +48,7 @@ pub fn targets(model: &Model, spec: &TargetSpec) -> std::result::Result<Vec<Targ
             for item in items {
                 let target = parse_target(model, item).map_err(|diagnostic| ArgumentError {
                     argument: item.clone(),
-                    diagnostic,
+                    diagnostic: Box::new(diagnostic),
                 })?;
                 if !out.contains(&target) {
                     out.push(target);

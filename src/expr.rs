@@ -202,6 +202,9 @@ fn gcd(mut a: i128, mut b: i128) -> i128 {
     a
 }
 
+// `add`, `mul`, `neg` and `pow` are exact-where-possible arithmetic with their own rules
+// (falling back to floats); operator traits would hide that at the call sites.
+#[allow(clippy::should_implement_trait)]
 impl Num {
     pub const ZERO: Num = Num::Rat(0, 1);
     pub const ONE: Num = Num::Rat(1, 1);

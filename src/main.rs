@@ -4,6 +4,9 @@
 //! output file is written only once the whole result exists, so a failure never leaves a
 //! half-written file behind.
 
+// A failure happens at most once per run and is reported at once; its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -212,7 +215,7 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
     let mut model = explain::load(&source).map_err(with_source)?;
     let spec = if args.all { TargetSpec::AllParams } else { TargetSpec::List(args.wrt.clone()) };
     let targets = explain::targets(&model, &spec).map_err(|e| Failure {
-        diagnostic: e.diagnostic,
+        diagnostic: *e.diagnostic,
         file_name: "--wrt".to_string(),
         source: e.argument,
     })?;
