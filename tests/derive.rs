@@ -227,6 +227,11 @@ proptest! {
         values in proptest::collection::vec(-1.5f64..1.5, 6),
         backprop in any::<bool>(),
     ) {
+        // A chain-rule factor ∂u/∂v is the local partial derivative of u's definition. When u
+        // depends on v both directly and through another name (a skip connection), that
+        // partial and the total derivative share one notation, so the step cannot be checked
+        // by evaluating its notation; those programs are left to the result tests above.
+        prop_assume!(!has_skip_connection(&load(&source)));
         assert_steps_hold(&source, if backprop { Style::Backprop } else { Style::Chain }, &values);
     }
 
@@ -245,4 +250,34 @@ proptest! {
             prop_assert!(close(&before, &after, 1e-12), "{source}\n{}: {} vs {}", model.name(s), before.to_f64(), after.to_f64());
         }
     }
+}
+
+/// Whether some name uses another both directly and through a third name.
+fn has_skip_connection(model: &chainrule::model::Model) -> bool {
+    let direct = |u: chainrule::expr::Sym| -> Vec<chainrule::expr::Sym> {
+        match model.definition(u) {
+            Some(def) => model
+                .syms()
+                .filter(|&v| v != u && model.graph.mentions(def, v))
+                .collect(),
+            None => vec![],
+        }
+    };
+    let reaches = |from: chainrule::expr::Sym, to: chainrule::expr::Sym| {
+        let mut stack = vec![from];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(s) = stack.pop() {
+            if s == to {
+                return true;
+            }
+            if seen.insert(s) {
+                stack.extend(direct(s));
+            }
+        }
+        false
+    };
+    model.order.iter().any(|&u| {
+        let uses = direct(u);
+        uses.iter().any(|&v| uses.iter().any(|&w| w != v && reaches(w, v)))
+    })
 }
