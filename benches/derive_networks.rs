@@ -30,27 +30,49 @@ fn layered_network(widths: &[usize]) -> String {
         src.push_str(&format!("param {}\n", params.join(", ")));
         let mut current = Vec::new();
         for j in 0..widths[l] {
-            let terms: Vec<String> =
-                previous.iter().enumerate().map(|(k, a)| format!("w{l}_{j}_{k}*{a}")).collect();
+            let terms: Vec<String> = previous
+                .iter()
+                .enumerate()
+                .map(|(k, a)| format!("w{l}_{j}_{k}*{a}"))
+                .collect();
             src.push_str(&format!("z{l}_{j} = {} + b{l}_{j}\n", terms.join(" + ")));
             src.push_str(&format!("a{l}_{j} = sigmoid(z{l}_{j})\n"));
             current.push(format!("a{l}_{j}"));
         }
         previous = current;
     }
-    let errors: Vec<String> =
-        previous.iter().enumerate().map(|(j, a)| format!("(y_{j} - {a})^2")).collect();
+    let errors: Vec<String> = previous
+        .iter()
+        .enumerate()
+        .map(|(j, a)| format!("(y_{j} - {a})^2"))
+        .collect();
     src.push_str(&format!("cost C = {}\n", errors.join(" + ")));
     src
 }
 
 fn derive_all(source: &str) -> (usize, usize) {
     let mut model = explain::load(source).expect("the generated network parses");
-    let cost_nodes = model.graph.reachable(&[model.definition(model.cost).unwrap()]).len();
-    let defs: Vec<_> = model.order.iter().filter_map(|&s| model.definition(s)).collect();
+    let cost_nodes = model
+        .graph
+        .reachable(&[model.definition(model.cost).unwrap()])
+        .len();
+    let defs: Vec<_> = model
+        .order
+        .iter()
+        .filter_map(|&s| model.definition(s))
+        .collect();
     let cost_graph = model.graph.reachable(&defs).len().max(cost_nodes);
-    let targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
-    let config = Config { steps: false, ..Config::default() };
+    let targets: Vec<Target> = model
+        .params()
+        .map(|p| Target {
+            of: model.cost,
+            wrt: p,
+        })
+        .collect();
+    let config = Config {
+        steps: false,
+        ..Config::default()
+    };
     let out = diff::derive(&mut model, &targets, &config);
     let roots: Vec<_> = out.derivations.iter().map(|d| d.result).collect();
     (cost_graph, model.graph.reachable(&roots).len())
@@ -61,8 +83,17 @@ fn networks() -> Vec<(String, Vec<usize>)> {
     for depth in [8usize, 32, 128, 256] {
         out.push((format!("chain-depth-{depth}"), vec![1; depth + 1]));
     }
-    for widths in [vec![4, 8, 8, 1], vec![16, 16, 16, 1], vec![32, 32, 1], vec![784, 30, 10]] {
-        let name = widths.iter().map(usize::to_string).collect::<Vec<_>>().join("-");
+    for widths in [
+        vec![4, 8, 8, 1],
+        vec![16, 16, 16, 1],
+        vec![32, 32, 1],
+        vec![784, 30, 10],
+    ] {
+        let name = widths
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join("-");
         out.push((name, widths));
     }
     out

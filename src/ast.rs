@@ -40,16 +40,39 @@ pub enum BinOp {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
     /// A numeric literal exactly as written (`0.5`, `1e-3`).
-    Number { text: String, span: Span },
+    Number {
+        text: String,
+        span: Span,
+    },
     Name(Ident),
-    Neg { operand: Box<Expr>, span: Span },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr>, span: Span },
+    Neg {
+        operand: Box<Expr>,
+        span: Span,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        span: Span,
+    },
     /// A call of a built-in function; `name` is as written (`σ`, `ln`, `sigmoid'`).
-    Call { name: Ident, arg: Box<Expr>, span: Span },
+    Call {
+        name: Ident,
+        arg: Box<Expr>,
+        span: Span,
+    },
     /// `dY/dX` (also `∂Y/∂X`): the derivative of one name with respect to another.
-    DerivRef { of: Ident, wrt: Ident, span: Span },
+    DerivRef {
+        of: Ident,
+        wrt: Ident,
+        span: Span,
+    },
     /// `d/dX(expr)`: the derivative of an expression with respect to a name.
-    DerivOf { wrt: Ident, expr: Box<Expr>, span: Span },
+    DerivOf {
+        wrt: Ident,
+        expr: Box<Expr>,
+        span: Span,
+    },
 }
 
 impl Expr {
@@ -92,9 +115,21 @@ pub enum AssignKind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
-    Declare { kind: DeclKind, names: Vec<Declared>, span: Span },
-    Show { names: Vec<Declared>, span: Span },
-    Assign { kind: AssignKind, name: Ident, value: Expr, span: Span },
+    Declare {
+        kind: DeclKind,
+        names: Vec<Declared>,
+        span: Span,
+    },
+    Show {
+        names: Vec<Declared>,
+        span: Span,
+    },
+    Assign {
+        kind: AssignKind,
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -632,7 +632,11 @@ impl<'m> Engine<'m> {
         let raw = self.d(def, v, Some(steps));
         let whole = self.g().deriv(def, v);
         if steps.len() == start {
-            let rule = if self.mentions(def, v) { "identity" } else { "constant" };
+            let rule = if self.mentions(def, v) {
+                "identity"
+            } else {
+                "constant"
+            };
             steps.push(Step {
                 rule: rule.into(),
                 lhs,

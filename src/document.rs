@@ -30,7 +30,10 @@ pub const TEMPLATES: [(&str, &str); 4] = [
     ("derive.txt", include_str!("../templates/derive.txt")),
     ("derive.md", include_str!("../templates/derive.md")),
     ("derive.tex", include_str!("../templates/derive.tex")),
-    ("standalone.tex", include_str!("../templates/standalone.tex")),
+    (
+        "standalone.tex",
+        include_str!("../templates/standalone.tex"),
+    ),
 ];
 
 /// How a document is laid out.
@@ -111,16 +114,20 @@ pub fn render_derivations(
         derivations: derivations
             .derivations
             .iter()
-            .map(|d| {
-                DerivationView {
-                    target: target_plain(model, d.target),
-                    heading: print_target(model, d.target, format),
-                    kind: crate::explain::kind_word(model.symbol(d.target.wrt).kind).to_string(),
-                    wrt: model.name(d.target.wrt).to_string(),
-                    steps: d.steps.iter().map(step_view).collect(),
-                    result: format!("{} = {}", print_target(model, d.target, format), print(d.result)),
-                    expanded: d.expanded.map(|e| format!("{} = {}", print_target(model, d.target, format), print(e))),
-                }
+            .map(|d| DerivationView {
+                target: target_plain(model, d.target),
+                heading: print_target(model, d.target, format),
+                kind: crate::explain::kind_word(model.symbol(d.target.wrt).kind).to_string(),
+                wrt: model.name(d.target.wrt).to_string(),
+                steps: d.steps.iter().map(step_view).collect(),
+                result: format!(
+                    "{} = {}",
+                    print_target(model, d.target, format),
+                    print(d.result)
+                ),
+                expanded: d
+                    .expanded
+                    .map(|e| format!("{} = {}", print_target(model, d.target, format), print(e))),
             })
             .collect(),
     };
@@ -137,7 +144,9 @@ pub fn render_derivations(
         let mut context = tera::Context::new();
         context.insert("body", &body);
         context.insert("source", &view.source);
-        return tera.render("standalone.tex", &context).map_err(template_error);
+        return tera
+            .render("standalone.tex", &context)
+            .map_err(template_error);
     }
     Ok(body)
 }
@@ -213,7 +222,11 @@ fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
     let chosen: Vec<(String, String)> = TEMPLATES
         .iter()
         .map(|(name, builtin)| {
-            let text = layout.overrides.get(*name).cloned().unwrap_or_else(|| builtin.to_string());
+            let text = layout
+                .overrides
+                .get(*name)
+                .cloned()
+                .unwrap_or_else(|| builtin.to_string());
             (name.to_string(), text)
         })
         .collect();
@@ -259,9 +272,16 @@ struct JsonDocument {
 
 fn json_step(printer: &FormulaPrinter, s: &Step) -> JsonStep {
     let chain = |f: &dyn Fn(Id) -> String| {
-        std::iter::once(f(s.lhs)).chain(s.rhs.iter().map(|&r| f(r))).collect::<Vec<_>>().join(" = ")
+        std::iter::once(f(s.lhs))
+            .chain(s.rhs.iter().map(|&r| f(r)))
+            .collect::<Vec<_>>()
+            .join(" = ")
     };
-    JsonStep { rule: s.rule.clone(), text: chain(&|i| printer.plain(i)), latex: chain(&|i| printer.latex(i)) }
+    JsonStep {
+        rule: s.rule.clone(),
+        text: chain(&|i| printer.plain(i)),
+        latex: chain(&|i| printer.latex(i)),
+    }
 }
 
 fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivations) -> String {
@@ -279,7 +299,11 @@ fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivati
                 steps: d.steps.iter().map(|s| json_step(printer, s)).collect(),
             })
             .collect(),
-        shared_steps: derivations.shared_steps.iter().map(|s| json_step(printer, s)).collect(),
+        shared_steps: derivations
+            .shared_steps
+            .iter()
+            .map(|s| json_step(printer, s))
+            .collect(),
     };
     let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
     text.push('\n');

@@ -40,9 +40,18 @@ pub struct ArgumentError {
 
 /// Resolves the targets against the model. Names that are not in the program are errors with
 /// the nearest known name suggested; the diagnostic's span points into the argument text.
-pub fn targets(model: &Model, spec: &TargetSpec) -> std::result::Result<Vec<Target>, ArgumentError> {
+pub fn targets(
+    model: &Model,
+    spec: &TargetSpec,
+) -> std::result::Result<Vec<Target>, ArgumentError> {
     match spec {
-        TargetSpec::AllParams => Ok(model.params().map(|p| Target { of: model.cost, wrt: p }).collect()),
+        TargetSpec::AllParams => Ok(model
+            .params()
+            .map(|p| Target {
+                of: model.cost,
+                wrt: p,
+            })
+            .collect()),
         TargetSpec::List(items) => {
             let mut out = Vec::new();
             for item in items {
@@ -70,19 +79,32 @@ fn parse_target(model: &Model, text: &str) -> Result<Target> {
         return Ok(Target { of, wrt });
     }
     let wrt = resolve(model, trimmed, offset)?;
-    Ok(Target { of: model.cost, wrt })
+    Ok(Target {
+        of: model.cost,
+        wrt,
+    })
 }
 
 /// `dY/dX` or `∂Y/∂X` split into `Y` and `X`.
 fn split_pair(text: &str) -> Option<(&str, &str)> {
     let (top, bottom) = text.split_once('/')?;
-    let of = top.strip_prefix('d').or_else(|| top.strip_prefix('∂'))?.trim();
-    let wrt = bottom.trim().strip_prefix('d').or_else(|| bottom.trim().strip_prefix('∂'))?.trim();
+    let of = top
+        .strip_prefix('d')
+        .or_else(|| top.strip_prefix('∂'))?
+        .trim();
+    let wrt = bottom
+        .trim()
+        .strip_prefix('d')
+        .or_else(|| bottom.trim().strip_prefix('∂'))?
+        .trim();
     (!of.is_empty() && !wrt.is_empty()).then_some((of, wrt))
 }
 
 fn resolve(model: &Model, name: &str, start: usize) -> Result<crate::expr::Sym> {
-    let ident = Ident { name: name.to_string(), span: Span::new(start, start + name.len()) };
+    let ident = Ident {
+        name: name.to_string(),
+        span: Span::new(start, start + name.len()),
+    };
     model
         .lookup(name)
         .ok_or_else(|| lower::unknown_name(&ident, model.symbols.iter().map(|s| &s.name)))
@@ -111,17 +133,19 @@ pub fn kind_word(kind: SymKind) -> &'static str {
 pub fn parse_formula(model: &mut Model, text: &str) -> Result<crate::expr::Id> {
     let expr = syntax::parse_expr(text)?;
     let symbols = &model.symbols;
-    let result = lower::lower_expr_with(&mut model.graph, &expr, &mut |graph, ident| {
-        match symbols.iter().position(|s| s.name == ident.name) {
-            Some(i) => Ok(graph.var(crate::expr::Sym(i as u32))),
-            None => Err(ident.clone()),
-        }
+    let result = lower::lower_expr_with(&mut model.graph, &expr, &mut |graph, ident| match symbols
+        .iter()
+        .position(|s| s.name == ident.name)
+    {
+        Some(i) => Ok(graph.var(crate::expr::Sym(i as u32))),
+        None => Err(ident.clone()),
     });
     match result {
         Ok(id) => Ok(id),
-        Err(lower::LowerFailure::Name(ident)) => {
-            Err(lower::unknown_name(&ident, model.symbols.iter().map(|s| &s.name)))
-        }
+        Err(lower::LowerFailure::Name(ident)) => Err(lower::unknown_name(
+            &ident,
+            model.symbols.iter().map(|s| &s.name),
+        )),
         Err(lower::LowerFailure::Error(d)) => Err(d),
     }
 }

@@ -20,7 +20,11 @@ use chainrule::error::Diagnostic;
 use chainrule::explain::{self, TargetSpec};
 
 #[derive(Parser)]
-#[command(name = "chainrule", version, about = "Symbolic backpropagation, explained step by step")]
+#[command(
+    name = "chainrule",
+    version,
+    about = "Symbolic backpropagation, explained step by step"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -94,7 +98,11 @@ struct Failure {
 
 impl Failure {
     fn plain(diagnostic: Diagnostic) -> Failure {
-        Failure { diagnostic, file_name: String::new(), source: String::new() }
+        Failure {
+            diagnostic,
+            file_name: String::new(),
+            source: String::new(),
+        }
     }
 }
 
@@ -114,7 +122,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(failure) => {
             let color = std::io::stderr().is_terminal();
-            let text = failure.diagnostic.render(&failure.file_name, &failure.source, color);
+            let text = failure
+                .diagnostic
+                .render(&failure.file_name, &failure.source, color);
             let _ = std::io::stderr().write_all(text.as_bytes());
             ExitCode::from(2)
         }
@@ -130,17 +140,25 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 /// The program text and the name to show for it.
 fn read_source(file: Option<&Path>) -> Result<(String, String), Failure> {
     let (name, bytes) = match file {
-        None => return Ok((explain::BUILTIN_NAME.to_string(), explain::BUILTIN_EXAMPLE.to_string())),
+        None => {
+            return Ok((
+                explain::BUILTIN_NAME.to_string(),
+                explain::BUILTIN_EXAMPLE.to_string(),
+            ));
+        }
         Some(p) if p == Path::new("-") => {
             let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| Failure::plain(Diagnostic::new(format!("cannot read standard input: {e}"))))?;
+            std::io::stdin().read_to_end(&mut bytes).map_err(|e| {
+                Failure::plain(Diagnostic::new(format!("cannot read standard input: {e}")))
+            })?;
             ("<stdin>".to_string(), bytes)
         }
         Some(p) => {
             let bytes = std::fs::read(p).map_err(|e| {
-                Failure::plain(Diagnostic::new(format!("cannot read `{}`: {e}", p.display())))
+                Failure::plain(Diagnostic::new(format!(
+                    "cannot read `{}`: {e}",
+                    p.display()
+                )))
             })?;
             (p.display().to_string(), bytes)
         }
@@ -151,10 +169,15 @@ fn read_source(file: Option<&Path>) -> Result<(String, String), Failure> {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
             let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
+            let column = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count()
+                + 1;
             Err(Failure::plain(
-                Diagnostic::new(format!("{name}:{line}:{column}: the file is not UTF-8 text"))
-                    .with_help("save the file as UTF-8; chainrule reads `σ`, `η` and `−` in UTF-8"),
+                Diagnostic::new(format!(
+                    "{name}:{line}:{column}: the file is not UTF-8 text"
+                ))
+                .with_help("save the file as UTF-8; chainrule reads `σ`, `η` and `−` in UTF-8"),
             ))
         }
     }
@@ -173,13 +196,20 @@ fn layout(output: &OutputArgs, source_name: &str) -> Result<Layout, Failure> {
             let path = dir.join(name);
             if path.exists() {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    Failure::plain(Diagnostic::new(format!("cannot read template `{}`: {e}", path.display())))
+                    Failure::plain(Diagnostic::new(format!(
+                        "cannot read template `{}`: {e}",
+                        path.display()
+                    )))
                 })?;
                 overrides.insert(name.to_string(), text);
             }
         }
     }
-    Ok(Layout { overrides, standalone: output.standalone, source_name: source_name.to_string() })
+    Ok(Layout {
+        overrides,
+        standalone: output.standalone,
+        source_name: source_name.to_string(),
+    })
 }
 
 fn format_of(arg: FormatArg) -> Format {
@@ -194,12 +224,17 @@ fn format_of(arg: FormatArg) -> Format {
 fn emit(text: &str, out: Option<&Path>) -> Result<ExitCode, Failure> {
     match out {
         Some(path) => std::fs::write(path, text).map_err(|e| {
-            Failure::plain(Diagnostic::new(format!("cannot write `{}`: {e}", path.display())))
+            Failure::plain(Diagnostic::new(format!(
+                "cannot write `{}`: {e}",
+                path.display()
+            )))
         })?,
         None => {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a message.
-            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -213,7 +248,11 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
         source: source.clone(),
     };
     let mut model = explain::load(&source).map_err(with_source)?;
-    let spec = if args.all { TargetSpec::AllParams } else { TargetSpec::List(args.wrt.clone()) };
+    let spec = if args.all {
+        TargetSpec::AllParams
+    } else {
+        TargetSpec::List(args.wrt.clone())
+    };
     let targets = explain::targets(&model, &spec).map_err(|e| Failure {
         diagnostic: *e.diagnostic,
         file_name: "--wrt".to_string(),
@@ -223,10 +262,20 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
         StyleArg::Chain => Style::Chain,
         StyleArg::Backprop => Style::Backprop,
     };
-    let config = Config { style, expand: args.expand, steps: !args.no_steps };
+    let config = Config {
+        style,
+        expand: args.expand,
+        steps: !args.no_steps,
+    };
     let derivations = explain::derive(&mut model, &targets, &config);
     let layout = layout(&args.output, &name)?;
-    let text = document::render_derivations(&model, &derivations, style, format_of(args.output.format), &layout)
-        .map_err(Failure::plain)?;
+    let text = document::render_derivations(
+        &model,
+        &derivations,
+        style,
+        format_of(args.output.format),
+        &layout,
+    )
+    .map_err(Failure::plain)?;
     emit(&text, args.output.out.as_deref())
 }

@@ -57,7 +57,10 @@ impl Model {
     }
 
     pub fn lookup(&self, name: &str) -> Option<Sym> {
-        self.symbols.iter().position(|s| s.name == name).map(|i| Sym(i as u32))
+        self.symbols
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| Sym(i as u32))
     }
 
     pub fn definition(&self, s: Sym) -> Option<Id> {
@@ -65,7 +68,8 @@ impl Model {
     }
 
     pub fn params(&self) -> impl Iterator<Item = Sym> + '_ {
-        self.syms().filter(|&s| self.symbol(s).kind == SymKind::Param)
+        self.syms()
+            .filter(|&s| self.symbol(s).kind == SymKind::Param)
     }
 
     pub fn syms(&self) -> impl Iterator<Item = Sym> + use<'_> {

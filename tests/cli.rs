@@ -11,8 +11,15 @@ fn chainrule() -> Command {
 
 /// Runs `derive` on a program from standard input and returns (exit code, stderr).
 fn derive_stdin(program: &str) -> (i32, String) {
-    let out = chainrule().args(["derive", "-", "--all"]).write_stdin(program).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = chainrule()
+        .args(["derive", "-", "--all"])
+        .write_stdin(program)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -21,53 +28,102 @@ fn the_built_in_example_derives_without_a_file() {
         .args(["derive", "--all"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("∂C/∂w2 = −2(y − a3)·a3(1 − a3)·w3·a2(1 − a2)·x"));
+        .stdout(predicate::str::contains(
+            "∂C/∂w2 = −2(y − a3)·a3(1 − a3)·w3·a2(1 − a2)·x",
+        ));
 }
 
 #[test]
 fn snapshot_text() {
-    let out = chainrule().args(["derive", "--wrt", "w3"]).output().unwrap();
+    let out = chainrule()
+        .args(["derive", "--wrt", "w3"])
+        .output()
+        .unwrap();
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]
 fn snapshot_markdown() {
-    let out = chainrule().args(["derive", "--wrt", "w2", "--format", "markdown"]).output().unwrap();
+    let out = chainrule()
+        .args(["derive", "--wrt", "w2", "--format", "markdown"])
+        .output()
+        .unwrap();
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]
 fn snapshot_latex() {
-    let out = chainrule().args(["derive", "--wrt", "b3", "--format", "latex", "--standalone"]).output().unwrap();
+    let out = chainrule()
+        .args(["derive", "--wrt", "b3", "--format", "latex", "--standalone"])
+        .output()
+        .unwrap();
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]
 fn snapshot_json() {
-    let out = chainrule().args(["derive", "--all", "--no-steps", "--expand", "--format", "json"]).output().unwrap();
+    let out = chainrule()
+        .args([
+            "derive",
+            "--all",
+            "--no-steps",
+            "--expand",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]
 fn snapshot_backprop_style() {
-    let out = chainrule().args(["derive", "examples/mazur_2_2_2.bp", "--wrt", "w1,w5", "--style", "backprop"]).output().unwrap();
+    let out = chainrule()
+        .args([
+            "derive",
+            "examples/mazur_2_2_2.bp",
+            "--wrt",
+            "w1,w5",
+            "--style",
+            "backprop",
+        ])
+        .output()
+        .unwrap();
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]
 fn every_plain_formula_in_json_parses_back_to_the_same_value() {
-    let out = chainrule().args(["derive", "--all", "--expand", "--format", "json"]).output().unwrap();
+    let out = chainrule()
+        .args(["derive", "--all", "--expand", "--format", "json"])
+        .output()
+        .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut model = chainrule::explain::load(chainrule::explain::BUILTIN_EXAMPLE).unwrap();
-    let leaves: Vec<_> = model.syms().filter(|&s| model.symbol(s).kind.is_leaf()).collect();
+    let leaves: Vec<_> = model
+        .syms()
+        .filter(|&s| model.symbol(s).kind.is_leaf())
+        .collect();
     let point = |s: chainrule::expr::Sym| {
-        leaves.iter().position(|&l| l == s).map(|i| chainrule::eval::Precise::from_f64([0.4, -0.7, 1.3, 0.2, -0.9, 0.6][i % 6]))
+        leaves
+            .iter()
+            .position(|&l| l == s)
+            .map(|i| chainrule::eval::Precise::from_f64([0.4, -0.7, 1.3, 0.2, -0.9, 0.6][i % 6]))
     };
     let mut checked = 0;
     for d in doc["derivations"].as_array().unwrap() {
-        let mut formulas = vec![d["result"].as_str().unwrap().to_string(), d["expanded"].as_str().unwrap().to_string()];
+        let mut formulas = vec![
+            d["result"].as_str().unwrap().to_string(),
+            d["expanded"].as_str().unwrap().to_string(),
+        ];
         for step in d["steps"].as_array().unwrap() {
-            formulas.extend(step["text"].as_str().unwrap().split(" = ").map(str::to_string));
+            formulas.extend(
+                step["text"]
+                    .as_str()
+                    .unwrap()
+                    .split(" = ")
+                    .map(str::to_string),
+            );
         }
         let target = d["target"].as_str().unwrap();
         let expected = chainrule::explain::parse_formula(&mut model, target).unwrap();
@@ -78,13 +134,18 @@ fn every_plain_formula_in_json_parses_back_to_the_same_value() {
         };
         let want = value(&mut model, expected);
         for f in [&formulas[0], &formulas[1]] {
-            let id = chainrule::explain::parse_formula(&mut model, f).unwrap_or_else(|e| panic!("`{f}` does not parse: {e}"));
+            let id = chainrule::explain::parse_formula(&mut model, f)
+                .unwrap_or_else(|e| panic!("`{f}` does not parse: {e}"));
             let got = value(&mut model, id);
-            assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0), "`{f}` = {got}, want {want}");
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "`{f}` = {got}, want {want}"
+            );
             checked += 1;
         }
         for f in &formulas[2..] {
-            chainrule::explain::parse_formula(&mut model, f).unwrap_or_else(|e| panic!("step text `{f}` does not parse: {e}"));
+            chainrule::explain::parse_formula(&mut model, f)
+                .unwrap_or_else(|e| panic!("step text `{f}` does not parse: {e}"));
             checked += 1;
         }
     }
@@ -98,14 +159,22 @@ fn standard_input_is_read_with_a_dash() {
         .write_stdin("input x\nparam w\ncost C = (w*x)^2\n")
         .assert()
         .success()
-        .stdout(predicate::str::contains("∂C/∂w = 2w·x·x").or(predicate::str::contains("∂C/∂w = 2w·x^2")));
+        .stdout(
+            predicate::str::contains("∂C/∂w = 2w·x·x")
+                .or(predicate::str::contains("∂C/∂w = 2w·x^2")),
+        );
 }
 
 #[test]
 fn output_file_is_written_on_success_only() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.txt");
-    chainrule().args(["derive", "--all", "-o"]).arg(&good).assert().success().stdout("");
+    chainrule()
+        .args(["derive", "--all", "-o"])
+        .arg(&good)
+        .assert()
+        .success()
+        .stdout("");
     assert!(std::fs::read_to_string(&good).unwrap().contains("∂C/∂w3"));
     let bad = dir.path().join("bad.txt");
     chainrule()
@@ -120,7 +189,11 @@ fn output_file_is_written_on_success_only() {
 #[test]
 fn a_template_directory_overrides_a_built_in_template() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("derive.txt"), "<% for d in derivations %>[<< d.target >>] << d.result >>\n<% endfor %>").unwrap();
+    std::fs::write(
+        dir.path().join("derive.txt"),
+        "<% for d in derivations %>[<< d.target >>] << d.result >>\n<% endfor %>",
+    )
+    .unwrap();
     chainrule()
         .args(["derive", "--wrt", "b3", "--template-dir"])
         .arg(dir.path())
@@ -132,9 +205,19 @@ fn a_template_directory_overrides_a_built_in_template() {
 #[test]
 fn usage_errors_exit_2() {
     chainrule().args(["derive"]).assert().code(2);
-    chainrule().args(["derive", "--all", "--wrt", "w3"]).assert().code(2);
-    chainrule().args(["derive", "--all", "--format", "pdf"]).assert().code(2);
-    chainrule().args(["derive", "no/such/file.bp", "--all"]).assert().code(2).stderr(predicate::str::contains("cannot read"));
+    chainrule()
+        .args(["derive", "--all", "--wrt", "w3"])
+        .assert()
+        .code(2);
+    chainrule()
+        .args(["derive", "--all", "--format", "pdf"])
+        .assert()
+        .code(2);
+    chainrule()
+        .args(["derive", "no/such/file.bp", "--all"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read"));
 }
 
 #[test]
@@ -143,7 +226,10 @@ fn an_unknown_target_names_the_nearest_one() {
         .args(["derive", "--wrt", "w33"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown name `w33`").and(predicate::str::contains("did you mean `w3`?")));
+        .stderr(
+            predicate::str::contains("unknown name `w33`")
+                .and(predicate::str::contains("did you mean `w3`?")),
+        );
 }
 
 #[test]
@@ -196,14 +282,22 @@ fn empty_no_cost_and_non_utf8_inputs_are_errors() {
     let (code, err) = derive_stdin("input x\nparam w\nz = w*x\n");
     assert_eq!(code, 2);
     assert!(err.contains("no cost"), "{err}");
-    let out = chainrule().args(["derive", "-", "--all"]).write_stdin(b"input x\ncost C = x\xff\n".to_vec()).output().unwrap();
+    let out = chainrule()
+        .args(["derive", "-", "--all"])
+        .write_stdin(b"input x\ncost C = x\xff\n".to_vec())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
 }
 
 #[test]
 fn deep_nesting_and_long_lines_end_in_an_error_or_a_result_never_a_crash() {
-    let deep = format!("input x\ncost C = {}x{}\n", "(".repeat(100_000), ")".repeat(100_000));
+    let deep = format!(
+        "input x\ncost C = {}x{}\n",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
     let (code, err) = derive_stdin(&deep);
     assert_eq!(code, 2);
     assert!(err.contains("nested too deeply"), "{err}");

@@ -15,14 +15,26 @@ use proptest::prelude::*;
 
 fn derive_all(source: &str, config: Config) -> (chainrule::model::Model, diff::Derivations) {
     let mut model = load(source);
-    let targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
+    let targets: Vec<Target> = model
+        .params()
+        .map(|p| Target {
+            of: model.cost,
+            wrt: p,
+        })
+        .collect();
     let out = diff::derive(&mut model, &targets, &config);
     (model, out)
 }
 
 #[test]
 fn seed_gradients_read_as_the_textbook_writes_them() {
-    let (model, out) = derive_all(explain::BUILTIN_EXAMPLE, Config { steps: true, ..Config::default() });
+    let (model, out) = derive_all(
+        explain::BUILTIN_EXAMPLE,
+        Config {
+            steps: true,
+            ..Config::default()
+        },
+    );
     let printer = FormulaPrinter::new(&model.graph, &model.symbols);
     let results: HashMap<String, String> = out
         .derivations
@@ -37,14 +49,35 @@ fn seed_gradients_read_as_the_textbook_writes_them() {
 
 #[test]
 fn results_with_and_without_steps_are_the_same_formula() {
-    let printed = |model: &chainrule::model::Model, out: &diff::Derivations| -> Vec<(String, String)> {
-        let p = FormulaPrinter::new(&model.graph, &model.symbols);
-        out.derivations.iter().map(|d| (p.plain(d.result), p.plain(d.expanded.unwrap()))).collect()
-    };
-    for source in [explain::BUILTIN_EXAMPLE, include_str!("../examples/mazur_2_2_2.bp")] {
+    let printed =
+        |model: &chainrule::model::Model, out: &diff::Derivations| -> Vec<(String, String)> {
+            let p = FormulaPrinter::new(&model.graph, &model.symbols);
+            out.derivations
+                .iter()
+                .map(|d| (p.plain(d.result), p.plain(d.expanded.unwrap())))
+                .collect()
+        };
+    for source in [
+        explain::BUILTIN_EXAMPLE,
+        include_str!("../examples/mazur_2_2_2.bp"),
+    ] {
         for style in [Style::Chain, Style::Backprop] {
-            let (m1, traced) = derive_all(source, Config { steps: true, style, expand: true });
-            let (m2, bare) = derive_all(source, Config { steps: false, style, expand: true });
+            let (m1, traced) = derive_all(
+                source,
+                Config {
+                    steps: true,
+                    style,
+                    expand: true,
+                },
+            );
+            let (m2, bare) = derive_all(
+                source,
+                Config {
+                    steps: false,
+                    style,
+                    expand: true,
+                },
+            );
             assert_eq!(printed(&m1, &traced), printed(&m2, &bare));
         }
     }
@@ -52,14 +85,31 @@ fn results_with_and_without_steps_are_the_same_formula() {
 
 #[test]
 fn seed_gradients_equal_the_finite_difference_at_random_points() {
-    let (mut model, out) = derive_all(explain::BUILTIN_EXAMPLE, Config { steps: false, expand: true, ..Config::default() });
-    for values in [[0.3, -1.2, 0.7, 0.05, 1.9, -0.4], [2.0, 0.1, -0.8, 1.1, 0.0, 0.9], [-1.5, 0.6, 0.2, -2.2, 0.4, 0.33]] {
+    let (mut model, out) = derive_all(
+        explain::BUILTIN_EXAMPLE,
+        Config {
+            steps: false,
+            expand: true,
+            ..Config::default()
+        },
+    );
+    for values in [
+        [0.3, -1.2, 0.7, 0.05, 1.9, -0.4],
+        [2.0, 0.1, -0.8, 1.1, 0.0, 0.9],
+        [-1.5, 0.6, 0.2, -2.2, 0.4, 0.33],
+    ] {
         let at = point(&model, &values);
         for d in &out.derivations {
             let fd = central_difference(&mut model, d.target.of, d.target.wrt, &at);
             let symbolic = value_at(&mut model, d.result, &at);
             let expanded = value_at(&mut model, d.expanded.unwrap(), &at);
-            assert!(close(&symbolic, &fd, 1e-12), "{:?}: {} vs {}", d.target, symbolic.to_f64(), fd.to_f64());
+            assert!(
+                close(&symbolic, &fd, 1e-12),
+                "{:?}: {} vs {}",
+                d.target,
+                symbolic.to_f64(),
+                fd.to_f64()
+            );
             assert!(close(&expanded, &fd, 1e-12), "{:?} expanded", d.target);
         }
     }
@@ -67,7 +117,14 @@ fn seed_gradients_equal_the_finite_difference_at_random_points() {
 
 /// Every step `lhs = rhs1 = rhs2 ...` is a true equation: all sides have one value.
 fn assert_steps_hold(source: &str, style: Style, values: &[f64]) {
-    let (mut model, out) = derive_all(source, Config { steps: true, style, expand: true });
+    let (mut model, out) = derive_all(
+        source,
+        Config {
+            steps: true,
+            style,
+            expand: true,
+        },
+    );
     let at = point(&model, values);
     let mut steps: Vec<diff::Step> = out.shared_steps.clone();
     for d in &out.derivations {
@@ -94,7 +151,9 @@ fn assert_steps_hold(source: &str, style: Style, values: &[f64]) {
 
 #[test]
 fn every_step_of_the_examples_is_a_true_equation() {
-    let values = [0.35, -0.6, 0.9, 0.15, -1.3, 0.45, 0.8, -0.25, 0.55, 1.2, -0.7, 0.05];
+    let values = [
+        0.35, -0.6, 0.9, 0.15, -1.3, 0.45, 0.8, -0.25, 0.55, 1.2, -0.7, 0.05,
+    ];
     for source in [
         explain::BUILTIN_EXAMPLE,
         include_str!("../examples/mazur_2_2_2.bp"),
@@ -108,10 +167,24 @@ fn every_step_of_the_examples_is_a_true_equation() {
 #[test]
 fn a_pair_target_differentiates_one_name_by_another() {
     let mut model = load(include_str!("../examples/mazur_2_2_2.bp"));
-    let targets = explain::targets(&model, &explain::TargetSpec::List(vec!["dEo1/douth1".into(), "∂neto1/∂w5".into()])).unwrap();
-    let out = diff::derive(&mut model, &targets, &Config { steps: true, ..Config::default() });
+    let targets = explain::targets(
+        &model,
+        &explain::TargetSpec::List(vec!["dEo1/douth1".into(), "∂neto1/∂w5".into()]),
+    )
+    .unwrap();
+    let out = diff::derive(
+        &mut model,
+        &targets,
+        &Config {
+            steps: true,
+            ..Config::default()
+        },
+    );
     let printer = FormulaPrinter::new(&model.graph, &model.symbols);
-    assert_eq!(printer.text(out.derivations[0].result), "−(t1 − outo1)·outo1(1 − outo1)·w5");
+    assert_eq!(
+        printer.text(out.derivations[0].result),
+        "−(t1 − outo1)·outo1(1 − outo1)·w5"
+    );
     assert_eq!(printer.text(out.derivations[1].result), "outh1");
 }
 
@@ -119,9 +192,23 @@ fn a_pair_target_differentiates_one_name_by_another() {
 fn a_name_the_cost_does_not_depend_on_has_derivative_zero() {
     let mut model = load("input x\nparam w, v\nz = w*x\ncost C = z^2\n");
     let targets = explain::targets(&model, &explain::TargetSpec::List(vec!["v".into()])).unwrap();
-    let out = diff::derive(&mut model, &targets, &Config { steps: true, ..Config::default() });
-    assert_eq!(model.graph.as_num(out.derivations[0].result), Some(chainrule::expr::Num::ZERO));
-    assert!(out.derivations[0].steps[0].rule.contains("does not depend on v"));
+    let out = diff::derive(
+        &mut model,
+        &targets,
+        &Config {
+            steps: true,
+            ..Config::default()
+        },
+    );
+    assert_eq!(
+        model.graph.as_num(out.derivations[0].result),
+        Some(chainrule::expr::Num::ZERO)
+    );
+    assert!(
+        out.derivations[0].steps[0]
+            .rule
+            .contains("does not depend on v")
+    );
 }
 
 #[test]
@@ -167,7 +254,10 @@ fn expression(names: Vec<String>, depth: u32) -> BoxedStrategy<String> {
 /// A random straight-line program: two inputs, three parameters, a target, up to four
 /// intermediates each using the names before it, and a cost.
 fn program() -> impl Strategy<Value = String> {
-    let base: Vec<String> = ["x1", "x2", "p1", "p2", "p3", "y"].iter().map(|s| s.to_string()).collect();
+    let base: Vec<String> = ["x1", "x2", "p1", "p2", "p3", "y"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     (1usize..5).prop_flat_map(move |count| {
         let mut strategy: BoxedStrategy<Vec<String>> = Just(Vec::new()).boxed();
         for i in 0..count {
@@ -185,7 +275,16 @@ fn program() -> impl Strategy<Value = String> {
                 .boxed();
         }
         let names_for_cost: Vec<String> = (0..count).map(|j| format!("h{j}")).collect();
-        (strategy, expression(names_for_cost.into_iter().chain(["y".to_string(), "p1".to_string()]).collect(), 2))
+        (
+            strategy,
+            expression(
+                names_for_cost
+                    .into_iter()
+                    .chain(["y".to_string(), "p1".to_string()])
+                    .collect(),
+                2,
+            ),
+        )
             .prop_map(|(defs, cost)| {
                 let mut src = String::from("input x1, x2\nparam p1, p2, p3\ntarget y\n");
                 for (j, d) in defs.iter().enumerate() {
@@ -278,6 +377,7 @@ fn has_skip_connection(model: &chainrule::model::Model) -> bool {
     };
     model.order.iter().any(|&u| {
         let uses = direct(u);
-        uses.iter().any(|&v| uses.iter().any(|&w| w != v && reaches(w, v)))
+        uses.iter()
+            .any(|&v| uses.iter().any(|&w| w != v && reaches(w, v)))
     })
 }

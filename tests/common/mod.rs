@@ -13,7 +13,8 @@ use chainrule::model::Model;
 pub const BITS: usize = 320;
 
 pub fn load(source: &str) -> Model {
-    chainrule::explain::load(source).unwrap_or_else(|d| panic!("{source}\n{}", d.render("test", source, false)))
+    chainrule::explain::load(source)
+        .unwrap_or_else(|d| panic!("{source}\n{}", d.render("test", source, false)))
 }
 
 /// The value of any formula of the model at a point given for inputs, targets and parameters:
@@ -22,11 +23,17 @@ pub fn value_at(model: &mut Model, formula: Id, point: &HashMap<Sym, f64>) -> Pr
     let resolved = diff::resolve_derivatives(model, formula);
     let expanded = diff::expand(model, &[resolved])[0];
     let value_of = |s: Sym| point.get(&s).map(|&v| Precise::from_f64(v));
-    eval_precise(&model.graph, &[expanded], &value_of, BITS).expect("every leaf has a value")[0].clone()
+    eval_precise(&model.graph, &[expanded], &value_of, BITS).expect("every leaf has a value")[0]
+        .clone()
 }
 
 /// ∂of/∂wrt by a central difference at high precision: (f(x + h) − f(x − h)) / 2h, h = 2^-60.
-pub fn central_difference(model: &mut Model, of: Sym, wrt: Sym, point: &HashMap<Sym, f64>) -> Precise {
+pub fn central_difference(
+    model: &mut Model,
+    of: Sym,
+    wrt: Sym,
+    point: &HashMap<Sym, f64>,
+) -> Precise {
     let var = model.graph.var(of);
     let expanded = diff::expand(model, &[var])[0];
     let h = Precise::from_f64(2f64.powi(-60));
@@ -37,7 +44,8 @@ pub fn central_difference(model: &mut Model, of: Sym, wrt: Sym, point: &HashMap<
                 if s == wrt { v.add(shift, BITS) } else { v }
             })
         };
-        eval_precise(&model.graph, &[expanded], &value_of, BITS).expect("every leaf has a value")[0].clone()
+        eval_precise(&model.graph, &[expanded], &value_of, BITS).expect("every leaf has a value")[0]
+            .clone()
     };
     let up = at(&h);
     let down = at(&h.neg());
