@@ -403,29 +403,13 @@ pub fn lower_expr_with(
         }
         Expr::DerivRef { of, wrt, .. } => {
             let y = name(graph, of).map_err(LowerFailure::Name)?;
-            let x = name(graph, wrt).map_err(LowerFailure::Name)?;
-            let crate::expr::Node::Var(xs) = *graph.node(x) else {
-                return Err(Diagnostic::at(
-                    wrt.span,
-                    "a derivative is taken with respect to a name",
-                    "not a name",
-                )
-                .into());
-            };
+            let xs = with_respect_to(graph, wrt, name)?;
             graph.deriv(y, xs)
         }
         Expr::DerivOf {
             wrt, expr: inner, ..
         } => {
-            let x = name(graph, wrt).map_err(LowerFailure::Name)?;
-            let crate::expr::Node::Var(xs) = *graph.node(x) else {
-                return Err(Diagnostic::at(
-                    wrt.span,
-                    "a derivative is taken with respect to a name",
-                    "not a name",
-                )
-                .into());
-            };
+            let xs = with_respect_to(graph, wrt, name)?;
             let e = lower_expr_with(graph, inner, name)?;
             graph.deriv(e, xs)
         }
@@ -552,4 +536,22 @@ fn misspelt_function(ident: &Ident) -> Option<Diagnostic> {
             builtin_list()
         )),
     )
+}
+
+/// The name a derivative is taken with respect to.
+fn with_respect_to(
+    graph: &mut Graph,
+    wrt: &Ident,
+    name: &mut dyn FnMut(&mut Graph, &Ident) -> std::result::Result<Id, Ident>,
+) -> std::result::Result<Sym, LowerFailure> {
+    let x = name(graph, wrt).map_err(LowerFailure::Name)?;
+    match *graph.node(x) {
+        Node::Var(s) => Ok(s),
+        _ => Err(Diagnostic::at(
+            wrt.span,
+            "a derivative is taken with respect to a name",
+            "not a name",
+        )
+        .into()),
+    }
 }
