@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use chainrule::diff::{self, Config, Target};
+use chainrule::diff::{self, Config};
 use chainrule::explain;
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -62,13 +62,8 @@ fn derive_all(source: &str) -> (usize, usize) {
         .filter_map(|&s| model.definition(s))
         .collect();
     let cost_graph = model.graph.reachable(&defs).len().max(cost_nodes);
-    let targets: Vec<Target> = model
-        .params()
-        .map(|p| Target {
-            of: model.cost,
-            wrt: p,
-        })
-        .collect();
+    let targets = explain::targets(&model, &explain::TargetSpec::AllParams)
+        .expect("every parameter is a target");
     let config = Config {
         steps: false,
         ..Config::default()

@@ -303,11 +303,9 @@ impl<'m> Engine<'m> {
                 match config.style {
                     Style::Chain => {
                         let mut local_steps_shown = FastSet::default();
-                        self.chain_steps(t, &options, &mut local_steps_shown, &mut steps);
+                        self.chain_steps(t, &mut local_steps_shown, &mut steps);
                     }
-                    Style::Backprop => {
-                        self.backprop_target_steps(t, &options, &mut shown_locals, &mut steps)
-                    }
+                    Style::Backprop => self.backprop_target_steps(t, &mut shown_locals, &mut steps),
                 }
                 let raw = self.adjoint(t.of, t.wrt);
                 let last = steps.last().and_then(|s| s.rhs.last().copied());
@@ -324,13 +322,12 @@ impl<'m> Engine<'m> {
             push_snapshots(&mut steps, lhs, &snapshots);
             let expanded = if config.expand {
                 let e = self.expand_all(&[result])[0];
-                let mut rhs = vec![e];
                 let (x, snaps) = simplify::simplify_traced(self.g(), e, &Options::default());
                 if e != result {
                     steps.push(Step {
                         rule: "expand: substitute the definitions".into(),
                         lhs,
-                        rhs: std::mem::take(&mut rhs),
+                        rhs: vec![e],
                     });
                     push_snapshots(&mut steps, lhs, &snaps);
                 }
@@ -370,17 +367,11 @@ impl<'m> Engine<'m> {
         (current, edges)
     }
 
-    fn chain_steps(
-        &mut self,
-        t: Target,
-        options: &Options,
-        shown: &mut FastSet<(Sym, Sym)>,
-        steps: &mut Vec<Step>,
-    ) {
+    fn chain_steps(&mut self, t: Target, shown: &mut FastSet<(Sym, Sym)>, steps: &mut Vec<Step>) {
         let mut edges_in_order: Vec<(Sym, Sym)> = Vec::new();
         let mut forks_done: FastSet<Sym> = FastSet::default();
-        let mut pending: Vec<(Sym, Option<Sym>)> = vec![(t.wrt, None)];
-        while let Some((name, _)) = pending.pop() {
+        let mut pending: Vec<Sym> = vec![t.wrt];
+        while let Some(name) = pending.pop() {
             let lhs = self.deriv_name(t.of, name);
             let starts_a_chain = name == t.wrt && self.consumers(t.of, name).len() == 1;
             let rhs = if starts_a_chain {
@@ -388,7 +379,7 @@ impl<'m> Engine<'m> {
                 let formula = self.chain_formula(t.of, top, &edges);
                 edges_in_order.extend(edges.iter().copied());
                 if top != t.of {
-                    pending.push((top, None));
+                    pending.push(top);
                 }
                 (formula, "chain rule")
             } else {
@@ -402,7 +393,7 @@ impl<'m> Engine<'m> {
                     terms.push(self.chain_formula(t.of, top, &edges));
                     edges_in_order.extend(edges.iter().copied());
                     if top != t.of {
-                        pending.push((top, None));
+                        pending.push(top);
                     }
                 }
                 (
@@ -418,7 +409,7 @@ impl<'m> Engine<'m> {
         }
         for (u, v) in edges_in_order {
             if shown.insert((u, v)) {
-                self.local_derivative(u, v, options, Some(steps));
+                self.local_derivative(u, v, Some(steps));
             }
         }
     }
@@ -490,17 +481,21 @@ impl<'m> Engine<'m> {
         shown: &mut FastSet<(Sym, Sym)>,
         out: &mut Derivations,
     ) {
-        let mut ys: Vec<Sym> = targets.iter().map(|t| t.of).collect();
-        ys.dedup();
+        let mut ys: Vec<Sym> = Vec::new();
+        for t in targets {
+            if !ys.contains(&t.of) {
+                ys.push(t.of);
+            }
+        }
         for y in ys {
             let deltas = self.pre_activations(y);
             for &z in &deltas {
                 let lhs = self.deriv_name(y, z);
                 let formula = self.backprop_formula(y, z, &deltas);
                 let mut steps = Vec::new();
-                self.show_locals_of(formula, options, shown, &mut steps);
+                self.show_locals_of(formula, shown, &mut steps);
                 let substituted = self.substitute_locals(formula, y, &deltas);
-                let (simplified, _) = simplify::simplify_traced(self.g(), substituted, options);
+                let (simplified, _) = simplify::simplify_traced(self.g(), substituted, &options);
                 let mut rhs = vec![formula];
                 for f in [substituted, simplified] {
                     if rhs.last() != Some(&f) {
@@ -521,10 +516,10 @@ impl<'m> Engine<'m> {
     fn backprop_target_steps(
         &mut self,
         t: Target,
-        options: &Options,
         shown: &mut FastSet<(Sym, Sym)>,
         steps: &mut Vec<Step>,
     ) {
+        let options = self.recognise_options();
         let deltas = self.pre_activations(t.of);
         let lhs = self.deriv_name(t.of, t.wrt);
         let formula = if deltas.contains(&t.wrt) {
@@ -532,9 +527,9 @@ impl<'m> Engine<'m> {
         } else {
             self.backprop_formula(t.of, t.wrt, &deltas)
         };
-        self.show_locals_of(formula, options, shown, steps);
+        self.show_locals_of(formula, shown, steps);
         let substituted = self.substitute_locals(formula, t.of, &deltas);
-        let (simplified, _) = simplify::simplify_traced(self.g(), substituted, options);
+        let (simplified, _) = simplify::simplify_traced(self.g(), substituted, &options);
         let mut rhs = vec![formula];
         for f in [substituted, simplified] {
             if rhs.last() != Some(&f) {
@@ -554,7 +549,6 @@ impl<'m> Engine<'m> {
     fn show_locals_of(
         &mut self,
         formula: Id,
-        options: &Options,
         shown: &mut FastSet<(Sym, Sym)>,
         steps: &mut Vec<Step>,
     ) {
@@ -565,7 +559,7 @@ impl<'m> Engine<'m> {
                 && self.users[v.index()].contains(&u)
                 && shown.insert((u, v))
             {
-                self.local_derivative(u, v, options, Some(steps));
+                self.local_derivative(u, v, Some(steps));
             }
         }
     }
@@ -579,7 +573,7 @@ impl<'m> Engine<'m> {
                 && !(u == y && deltas.contains(&v))
                 && self.users[v.index()].contains(&u)
             {
-                let local = self.local_derivative(u, v, &Options::default(), None);
+                let local = self.local_derivative(u, v, None);
                 map.insert(id, local);
             }
         }
@@ -587,40 +581,24 @@ impl<'m> Engine<'m> {
     }
 
     /// The simplified local derivative `∂u/∂v` of u's definition, recording its steps if asked.
-    fn local_derivative(
-        &mut self,
-        u: Sym,
-        v: Sym,
-        options: &Options,
-        steps: Option<&mut Vec<Step>>,
-    ) -> Id {
+    fn local_derivative(&mut self, u: Sym, v: Sym, steps: Option<&mut Vec<Step>>) -> Id {
         let def = self
             .model
             .definition(u)
             .expect("a local derivative of a computed name");
+        let options = self.recognise_options();
         let Some(steps) = steps else {
             if let Some(&cached) = self.local_cache.get(&(u, v)) {
                 return cached;
             }
             let raw = self.d(def, v, None);
-            let options = if options.recognise.is_empty() {
-                self.recognise_options()
-            } else {
-                options.clone()
-            };
             // Many local derivatives are the same formula (`∂z_j/∂w_jk = a_k` for every j):
-            // simplify each formula once. The cache holds results under the engine's options.
-            let engine_options = self
-                .recognise
-                .as_ref()
-                .is_some_and(|o| std::sync::Arc::ptr_eq(&o.recognise, &options.recognise));
+            // simplify each formula once.
             let result = match self.simplified_cache.get(&raw) {
-                Some(&r) if engine_options => r,
-                _ => {
+                Some(&r) => r,
+                None => {
                     let r = simplify::simplify(self.g(), raw, &options);
-                    if engine_options {
-                        self.simplified_cache.insert(raw, r);
-                    }
+                    self.simplified_cache.insert(raw, r);
                     r
                 }
             };
@@ -654,7 +632,7 @@ impl<'m> Engine<'m> {
                 });
             }
         }
-        let (result, snapshots) = simplify::simplify_traced(self.g(), raw, options);
+        let (result, snapshots) = simplify::simplify_traced(self.g(), raw, &options);
         push_snapshots(steps, lhs, &snapshots);
         self.local_cache.entry((u, v)).or_insert(result);
         result
@@ -670,7 +648,7 @@ impl<'m> Engine<'m> {
         }
         let mut terms = Vec::new();
         for u in self.consumers(y, v) {
-            let local = self.local_derivative(u, v, &Options::default(), None);
+            let local = self.local_derivative(u, v, None);
             let upstream = self.adjoint(y, u);
             terms.push(if u == y {
                 local

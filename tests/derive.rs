@@ -14,14 +14,25 @@ use common::{central_difference, close, load, point, value_at};
 use proptest::prelude::*;
 
 fn derive_all(source: &str, config: Config) -> (chainrule::model::Model, diff::Derivations) {
+    derive_targets(source, explain::TargetSpec::AllParams, config)
+}
+
+fn derive_named(source: &str, names: &[&str]) -> (chainrule::model::Model, diff::Derivations) {
+    let names = names.iter().map(|n| n.to_string()).collect();
+    let config = Config {
+        steps: true,
+        ..Config::default()
+    };
+    derive_targets(source, explain::TargetSpec::List(names), config)
+}
+
+fn derive_targets(
+    source: &str,
+    spec: explain::TargetSpec,
+    config: Config,
+) -> (chainrule::model::Model, diff::Derivations) {
     let mut model = load(source);
-    let targets: Vec<Target> = model
-        .params()
-        .map(|p| Target {
-            of: model.cost,
-            wrt: p,
-        })
-        .collect();
+    let targets = explain::targets(&model, &spec).expect("the targets are names of the program");
     let out = diff::derive(&mut model, &targets, &config);
     (model, out)
 }
@@ -166,19 +177,9 @@ fn every_step_of_the_examples_is_a_true_equation() {
 
 #[test]
 fn a_pair_target_differentiates_one_name_by_another() {
-    let mut model = load(include_str!("../examples/mazur_2_2_2.bp"));
-    let targets = explain::targets(
-        &model,
-        &explain::TargetSpec::List(vec!["dEo1/douth1".into(), "∂neto1/∂w5".into()]),
-    )
-    .unwrap();
-    let out = diff::derive(
-        &mut model,
-        &targets,
-        &Config {
-            steps: true,
-            ..Config::default()
-        },
+    let (model, out) = derive_named(
+        include_str!("../examples/mazur_2_2_2.bp"),
+        &["dEo1/douth1", "∂neto1/∂w5"],
     );
     let printer = FormulaPrinter::new(&model.graph, &model.symbols);
     assert_eq!(
@@ -190,16 +191,7 @@ fn a_pair_target_differentiates_one_name_by_another() {
 
 #[test]
 fn a_name_the_cost_does_not_depend_on_has_derivative_zero() {
-    let mut model = load("input x\nparam w, v\nz = w*x\ncost C = z^2\n");
-    let targets = explain::targets(&model, &explain::TargetSpec::List(vec!["v".into()])).unwrap();
-    let out = diff::derive(
-        &mut model,
-        &targets,
-        &Config {
-            steps: true,
-            ..Config::default()
-        },
-    );
+    let (model, out) = derive_named("input x\nparam w, v\nz = w*x\ncost C = z^2\n", &["v"]);
     assert_eq!(
         model.graph.as_num(out.derivations[0].result),
         Some(chainrule::expr::Num::ZERO)
