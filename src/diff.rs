@@ -495,7 +495,7 @@ impl<'m> Engine<'m> {
                 let mut steps = Vec::new();
                 self.show_locals_of(formula, shown, &mut steps);
                 let substituted = self.substitute_locals(formula, y, &deltas);
-                let (simplified, _) = simplify::simplify_traced(self.g(), substituted, &options);
+                let (simplified, _) = simplify::simplify_traced(self.g(), substituted, options);
                 let mut rhs = vec![formula];
                 for f in [substituted, simplified] {
                     if rhs.last() != Some(&f) {
