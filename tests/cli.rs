@@ -112,7 +112,7 @@ fn every_plain_formula_in_json_parses_back_to_the_same_value() {
     };
     let mut checked = 0;
     for d in doc["derivations"].as_array().unwrap() {
-        let mut formulas = vec![
+        let formulas = [
             d["result"].as_str().unwrap().to_string(),
             d["expanded"].as_str().unwrap().to_string(),
         ];
