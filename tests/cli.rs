@@ -323,3 +323,55 @@ fn deep_nesting_and_long_lines_end_in_an_error_or_a_result_never_a_crash() {
     assert!(code == 0 || code == 2, "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// `--standalone` LaTeX compiles with pdflatex. CI installs pdflatex (`.ci/run`); elsewhere
+/// the test runs when pdflatex is on the PATH and says so when it is not.
+#[test]
+fn standalone_latex_compiles_with_pdflatex() {
+    let have_pdflatex = std::process::Command::new("pdflatex")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !have_pdflatex {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have pdflatex (see .ci/run)"
+        );
+        eprintln!("pdflatex is not installed: the standalone LaTeX compile test did not run");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, args) in [
+        ("seed", vec!["derive", "--all", "--expand"]),
+        (
+            "mazur",
+            vec![
+                "derive",
+                "examples/mazur_2_2_2.bp",
+                "--all",
+                "--style",
+                "backprop",
+            ],
+        ),
+    ] {
+        let tex = dir.path().join(format!("{name}.tex"));
+        chainrule()
+            .args(&args)
+            .args(["--format", "latex", "--standalone", "-o"])
+            .arg(&tex)
+            .assert()
+            .success();
+        let out = std::process::Command::new("pdflatex")
+            .args(["-interaction=nonstopmode", "-halt-on-error"])
+            .arg(&tex)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pdflatex failed on {name}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(dir.path().join(format!("{name}.pdf")).exists());
+    }
+}
