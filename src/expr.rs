@@ -566,20 +566,45 @@ impl Graph {
         roots: &[Id],
         mut f: impl FnMut(&mut Graph, Node) -> Id,
     ) -> FastMap<Id, Id> {
+        self.rewrite_tracked(roots, |g, id, node| {
+            let node = node.unwrap_or_else(|| g.node(id).clone());
+            f(g, node)
+        })
+    }
+
+    /// [`Graph::rewrite`] for callers that can often keep a node as it is: `f` gets the
+    /// node's original id and, only when some child changed, the node with its children
+    /// replaced (`None` when the node is still the original, which `f` can read in the graph
+    /// without a copy).
+    pub fn rewrite_tracked(
+        &mut self,
+        roots: &[Id],
+        mut f: impl FnMut(&mut Graph, Id, Option<Node>) -> Id,
+    ) -> FastMap<Id, Id> {
         let order = self.reachable(roots);
         let mut mapped: FastMap<Id, Id> =
             FastMap::with_capacity_and_hasher(order.len(), Default::default());
         for id in order {
-            let m = |x: &Id| mapped[x];
-            let node = match self.node(id).clone() {
-                n @ (Node::Num(_) | Node::Var(_)) => n,
-                Node::Add(xs) => Node::Add(xs.iter().map(m).collect()),
-                Node::Mul(xs) => Node::Mul(xs.iter().map(m).collect()),
-                Node::Pow(a, b) => Node::Pow(m(&a), m(&b)),
-                Node::Call(g, a) => Node::Call(g, m(&a)),
-                Node::Deriv(a, s) => Node::Deriv(m(&a), s),
+            let unchanged = match self.node(id) {
+                Node::Num(_) | Node::Var(_) => true,
+                Node::Add(xs) | Node::Mul(xs) => xs.iter().all(|x| mapped[x] == *x),
+                Node::Pow(a, b) => mapped[a] == *a && mapped[b] == *b,
+                Node::Call(_, a) | Node::Deriv(a, _) => mapped[a] == *a,
             };
-            let new = f(self, node);
+            let node = if unchanged {
+                None
+            } else {
+                let m = |x: &Id| mapped[x];
+                Some(match self.node(id).clone() {
+                    n @ (Node::Num(_) | Node::Var(_)) => n,
+                    Node::Add(xs) => Node::Add(xs.iter().map(m).collect()),
+                    Node::Mul(xs) => Node::Mul(xs.iter().map(m).collect()),
+                    Node::Pow(a, b) => Node::Pow(m(&a), m(&b)),
+                    Node::Call(g, a) => Node::Call(g, m(&a)),
+                    Node::Deriv(a, s) => Node::Deriv(m(&a), s),
+                })
+            };
+            let new = f(self, id, node);
             mapped.insert(id, new);
         }
         mapped

@@ -450,8 +450,8 @@ fn lower_chain(
     if let (Expr::Name(ident), Some((BinOp::Mul, rhs))) = (leftmost, spine.last())
         // A parenthesised operand's span starts inside the `(`: `sigmod(w*x)` is one apart.
         && rhs.span().start <= ident.span.end + 1
-        && let Some(d) = misspelt_function(ident)
         && name(graph, ident).is_err()
+        && let Some(d) = misspelt_function(ident)
     {
         return Err(d.into());
     }

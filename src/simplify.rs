@@ -11,7 +11,7 @@
 use crate::expr::{FastMap, Func, Graph, Id, Node, Num};
 
 /// A rule group: its name in the derivation and the local rewrite it performs.
-#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Rule {
     ExpandActivationDerivative,
     Flatten,
@@ -69,8 +69,9 @@ const MAX_ROUNDS: usize = 16;
 /// Simplifies several formulas at once (shared subterms are rewritten once).
 pub fn simplify_all(graph: &mut Graph, roots: &[Id], options: &Options) -> Vec<Id> {
     let mut current = roots.to_vec();
+    let mut memo = Memo::default();
     run_rounds(|rule| {
-        let next = apply(graph, rule, &current, options);
+        let next = apply(graph, rule, &current, options, &mut memo);
         let changed = next != current;
         current = next;
         changed
@@ -82,8 +83,9 @@ pub fn simplify_all(graph: &mut Graph, roots: &[Id], options: &Options) -> Vec<I
 pub fn simplify_traced(graph: &mut Graph, root: Id, options: &Options) -> (Id, Vec<Snapshot>) {
     let mut current = root;
     let mut trace = Vec::new();
+    let mut memo = Memo::default();
     run_rounds(|rule| {
-        let next = apply(graph, rule, &[current], options)[0];
+        let next = apply(graph, rule, &[current], options, &mut memo)[0];
         let changed = next != current;
         if changed {
             current = next;
@@ -129,8 +131,41 @@ pub fn simplify(graph: &mut Graph, root: Id, options: &Options) -> Id {
     simplify_all(graph, &[root], options)[0]
 }
 
-fn apply(graph: &mut Graph, rule: Rule, roots: &[Id], options: &Options) -> Vec<Id> {
-    let mapped = graph.rewrite(roots, |g, node| {
+/// What each rule group did to each node already visited in this simplification. Rounds
+/// revisit the same nodes; a node whose children are unchanged gets the same answer again.
+type Memo = crate::expr::FastMap<(Rule, Id), Id>;
+
+fn apply(
+    graph: &mut Graph,
+    rule: Rule,
+    roots: &[Id],
+    options: &Options,
+    memo: &mut Memo,
+) -> Vec<Id> {
+    if rule == Rule::RecogniseIntermediates && options.recognise.is_empty() {
+        return roots.to_vec();
+    }
+    let mapped = graph.rewrite_tracked(roots, |g, original, node| {
+        let unchanged = node.is_none();
+        let node = match node {
+            Some(node) => node,
+            None => {
+                if let Some(&known) = memo.get(&(rule, original)) {
+                    return known;
+                }
+                if rule == Rule::RecogniseIntermediates {
+                    return options
+                        .recognise
+                        .get(&original)
+                        .copied()
+                        .unwrap_or(original);
+                }
+                if !may_change(g, rule, g.node(original)) {
+                    return original;
+                }
+                g.node(original).clone()
+            }
+        };
         let id = match rule {
             Rule::ExpandActivationDerivative => expand_activation_derivative(g, node),
             Rule::Flatten => flatten(g, node),
@@ -139,15 +174,54 @@ fn apply(graph: &mut Graph, rule: Rule, roots: &[Id], options: &Options) -> Vec<
             Rule::CollectLikeTerms => collect_like_terms(g, node),
             Rule::CollectPowers => collect_powers(g, node),
             Rule::NormaliseSigns => normalise_signs(g, node),
-            Rule::RecogniseIntermediates => g.add(node),
+            Rule::RecogniseIntermediates => {
+                let id = g.add(node);
+                options.recognise.get(&id).copied().unwrap_or(id)
+            }
         };
-        if rule == Rule::RecogniseIntermediates {
-            options.recognise.get(&id).copied().unwrap_or(id)
-        } else {
-            id
+        if unchanged {
+            memo.insert((rule, original), id);
         }
+        id
     });
     roots.iter().map(|r| mapped[r]).collect()
+}
+
+/// Whether `rule` can rewrite this node at all; `false` lets an unchanged node be kept
+/// without rebuilding it. It must never say `false` where the rule would change the node.
+fn may_change(g: &Graph, rule: Rule, node: &Node) -> bool {
+    let is_num = |id: &Id| g.as_num(*id).is_some();
+    match (rule, node) {
+        (_, Node::Num(_) | Node::Var(_)) => false,
+        (Rule::ExpandActivationDerivative, n) => {
+            matches!(n, Node::Call(Func::SigmoidPrime | Func::TanhPrime, _))
+        }
+        (Rule::Flatten, Node::Add(xs)) => xs.iter().any(|x| matches!(g.node(*x), Node::Add(_))),
+        (Rule::Flatten, Node::Mul(xs)) => xs.iter().any(|x| matches!(g.node(*x), Node::Mul(_))),
+        (Rule::Flatten, _) => false,
+        (Rule::FoldConstants, Node::Add(xs)) => xs.iter().filter(|x| is_num(x)).count() >= 2,
+        (Rule::FoldConstants, Node::Mul(xs)) => {
+            xs.iter().skip(1).any(is_num)
+                || xs
+                    .first()
+                    .is_some_and(|x| g.as_num(*x).is_some_and(Num::is_one))
+        }
+        (Rule::FoldConstants, Node::Pow(a, b)) => is_num(a) && is_num(b),
+        (Rule::FoldConstants, Node::Call(_, a)) => is_num(a),
+        (Rule::FoldConstants, Node::Deriv(..)) => false,
+        (Rule::Identities, Node::Add(xs)) => {
+            xs.iter().any(|x| g.as_num(*x).is_some_and(Num::is_zero))
+        }
+        (Rule::Identities, Node::Mul(xs)) => xs
+            .iter()
+            .any(|x| g.as_num(*x).is_some_and(|n| n.is_zero() || n.is_one())),
+        (Rule::Identities, Node::Pow(..)) => true,
+        (Rule::Identities, _) => false,
+        (Rule::CollectLikeTerms, n) => matches!(n, Node::Add(_)),
+        (Rule::CollectPowers, n) => matches!(n, Node::Mul(_) | Node::Pow(..)),
+        (Rule::NormaliseSigns, n) => matches!(n, Node::Add(_) | Node::Pow(..)),
+        (Rule::RecogniseIntermediates, _) => true,
+    }
 }
 
 fn expand_activation_derivative(g: &mut Graph, node: Node) -> Id {
