@@ -577,3 +577,89 @@ fn normalise_signs(g: &mut Graph, node: Node) -> Id {
         other => g.add(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `may_change` lets the simplifier skip a node; it must never skip one a rule rewrites.
+    #[test]
+    fn may_change_never_hides_a_rewrite() {
+        let sources = [
+            "x + 0",
+            "0 + x + 0",
+            "x*1",
+            "1*x",
+            "0*x",
+            "x^1",
+            "x^0",
+            "1^x",
+            "0^2",
+            "2 + 3 + x",
+            "x*2*3",
+            "x*2",
+            "2^3",
+            "(x + y) + z",
+            "(x*y)*z",
+            "x + x",
+            "2x + 3x",
+            "x*x",
+            "x^2*x^-1",
+            "(x^2)^3",
+            "-x + y",
+            "(-x)^2",
+            "sigmoid'(x)",
+            "tanh'(x)",
+            "exp(0)",
+            "sigmoid(0)",
+            "relu(-3)",
+            "sqrt(4)",
+            "log(1)",
+            "abs(-2)",
+            "x - x",
+            "(y - x)*(y - x)",
+            "d/dx(x^2)",
+        ];
+        for source in sources {
+            let mut graph = Graph::new();
+            let expr = crate::syntax::parse_expr(source).unwrap();
+            let names = ["x", "y", "z"];
+            let root =
+                crate::lower::lower_expr_with(&mut graph, &expr, &mut |g, ident| match names
+                    .iter()
+                    .position(|n| *n == ident.name)
+                {
+                    Some(i) => Ok(g.var(crate::expr::Sym(i as u32))),
+                    None => Err(ident.clone()),
+                })
+                .ok()
+                .unwrap();
+            for id in graph.reachable(&[root]) {
+                for rule in Rule::ORDER {
+                    if rule == Rule::RecogniseIntermediates
+                        || may_change(&graph, rule, graph.node(id))
+                    {
+                        continue;
+                    }
+                    let node = graph.node(id).clone();
+                    let rewritten = match rule {
+                        Rule::ExpandActivationDerivative => {
+                            expand_activation_derivative(&mut graph, node)
+                        }
+                        Rule::Flatten => flatten(&mut graph, node),
+                        Rule::FoldConstants => fold_constants(&mut graph, node),
+                        Rule::Identities => identities(&mut graph, node),
+                        Rule::CollectLikeTerms => collect_like_terms(&mut graph, node),
+                        Rule::CollectPowers => collect_powers(&mut graph, node),
+                        Rule::NormaliseSigns => normalise_signs(&mut graph, node),
+                        Rule::RecogniseIntermediates => unreachable!(),
+                    };
+                    assert_eq!(
+                        rewritten, id,
+                        "{rule:?} rewrites a node of `{source}` that may_change skips"
+                    );
+                }
+            }
+        }
+    }
+}
