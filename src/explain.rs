@@ -149,3 +149,73 @@ pub fn parse_formula(model: &mut Model, text: &str) -> Result<crate::expr::Id> {
         Err(lower::LowerFailure::Error(d)) => Err(d),
     }
 }
+
+/// A value given on the command line (`--at w3=0.5`) or in a values file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Given {
+    pub sym: crate::expr::Sym,
+    /// The number as written, so the high-precision reference starts from the exact decimal
+    /// (`0.8` is 4/5, not the float64 nearest to it).
+    pub text: String,
+    pub value: f64,
+}
+
+/// Parses `NAME=VALUE` pairs separated by commas or newlines (`#` starts a comment), as
+/// `--at` and `--values` take them. Spans in the diagnostic point into `text`.
+pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
+    let mut out: Vec<Given> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.split('#').next().unwrap_or("");
+        let mut item_start = offset;
+        for item in content.split(',') {
+            let start = item_start + (item.len() - item.trim_start().len());
+            item_start += item.len() + 1;
+            let item = item.trim();
+            if item.is_empty() {
+                continue;
+            }
+            let Some((name, value)) = item.split_once('=') else {
+                return Err(Diagnostic::at(
+                    Span::new(start, start + item.len()),
+                    format!("`{item}` is not of the form NAME=VALUE"),
+                    "expected `NAME=VALUE`",
+                )
+                .with_help("give values like `--at x=0.5,w3=-1.2`"));
+            };
+            let name_trimmed = name.trim();
+            let name_start = start + (name.len() - name.trim_start().len());
+            let sym = resolve(model, name_trimmed, name_start)?;
+            let value_text = value.trim();
+            let value_start = start + name.len() + 1 + (value.len() - value.trim_start().len());
+            let parsed = value_text
+                .replace('−', "-")
+                .parse::<f64>()
+                .ok()
+                .filter(|v| {
+                    v.is_finite()
+                        && crate::eval::Precise::parse_decimal(&value_text.replace('−', "-"), 64)
+                            .is_some()
+                });
+            let Some(number) = parsed else {
+                return Err(Diagnostic::at(
+                    Span::new(value_start, value_start + value_text.len().max(1)),
+                    format!("`{value_text}` is not a number"),
+                    "expected a number such as `0.5`, `-2` or `1e-3`",
+                ));
+            };
+            if let Some(previous) = out.iter_mut().find(|g| g.sym == sym) {
+                previous.text = value_text.replace('−', "-");
+                previous.value = number;
+            } else {
+                out.push(Given {
+                    sym,
+                    text: value_text.replace('−', "-"),
+                    value: number,
+                });
+            }
+        }
+        offset += line.len();
+    }
+    Ok(out)
+}

@@ -12,6 +12,7 @@ pub mod explain;
 pub mod expr;
 pub mod lower;
 pub mod model;
+pub mod numeric;
 pub mod render;
 pub mod simplify;
 pub mod syntax;
