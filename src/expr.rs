@@ -462,6 +462,11 @@ impl Graph {
         id
     }
 
+    /// The id of a node already in the graph.
+    pub fn find(&self, node: &Node) -> Option<Id> {
+        self.memo.get(node).copied()
+    }
+
     pub fn num(&mut self, n: Num) -> Id {
         self.add(Node::Num(n))
     }

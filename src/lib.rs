@@ -4,8 +4,10 @@
 //! touches files or the terminal. The binary in `main.rs` does the I/O.
 
 pub mod ast;
+pub mod descent;
 pub mod diff;
 pub mod document;
+pub mod document_step;
 pub mod error;
 pub mod eval;
 pub mod explain;
@@ -14,5 +16,6 @@ pub mod lower;
 pub mod model;
 pub mod numeric;
 pub mod render;
+pub mod report;
 pub mod simplify;
 pub mod syntax;

@@ -34,6 +34,69 @@ struct Cli {
 enum Command {
     /// Differentiate the cost (or any name) step by step with the chain rule.
     Derive(DeriveArgs),
+    /// Evaluate the network and its derivatives at given values, in float64 and exactly,
+    /// and say where float64 loses the answer.
+    Eval(EvalArgs),
+    /// Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
+    Step(StepArgs),
+}
+
+#[derive(Args)]
+struct StepArgs {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    file: Option<PathBuf>,
+    /// Starting values for every input, target and parameter.
+    #[command(flatten)]
+    point: PointArgs,
+    /// The learning rate η (a positive number).
+    #[arg(
+        long = "lr",
+        value_name = "ETA",
+        value_parser = positive_rate,
+        allow_hyphen_values = true
+    )]
+    lr: f64,
+    /// How many steps to take.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    steps: u32,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    point: PointArgs,
+    /// Derivatives to evaluate: names (the cost with respect to them) or pairs (`dY/dX`).
+    #[arg(long, value_delimiter = ',')]
+    wrt: Vec<String>,
+    /// The cost with respect to every parameter.
+    #[arg(long, conflicts_with = "wrt")]
+    all: bool,
+    /// Any formula in the input language (`dC/dw3` allowed); repeatable.
+    #[arg(long)]
+    expr: Vec<String>,
+    /// Also evaluate through stable rewrites (σ'(z) = σ(z)·σ(−z)) and say which were used.
+    #[arg(long)]
+    stable: bool,
+    /// Compare each derivative with a float64 central finite difference.
+    #[arg(long)]
+    check_grad: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Where the values come from: `--at` and/or a values file.
+#[derive(Args)]
+struct PointArgs {
+    /// Values for names: `--at x=0.5,w3=-1.2` (any name; an intermediate cuts the graph there).
+    #[arg(long)]
+    at: Vec<String>,
+    /// A file with one `name = value` a line (`#` comments).
+    #[arg(long)]
+    values: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -134,6 +197,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Derive(args) => derive(args),
+        Command::Eval(args) => eval(args),
+        Command::Step(args) => step(args),
     }
 }
 
@@ -277,5 +342,119 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
         &layout,
     )
     .map_err(Failure::plain)?;
+    emit(&text, args.output.out.as_deref())
+}
+
+/// The values of `--at` (all of them) and `--values`, later ones overriding earlier.
+fn given_values(
+    model: &chainrule::model::Model,
+    point: &PointArgs,
+) -> Result<Vec<explain::Given>, Failure> {
+    let mut sources: Vec<(String, String)> = Vec::new();
+    if let Some(path) = &point.values {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::plain(Diagnostic::new(format!(
+                "cannot read `{}`: {e}",
+                path.display()
+            )))
+        })?;
+        sources.push((path.display().to_string(), text));
+    }
+    for at in &point.at {
+        sources.push(("--at".to_string(), at.clone()));
+    }
+    let mut given: Vec<explain::Given> = Vec::new();
+    for (name, text) in sources {
+        let parsed = explain::parse_assignments(model, &text).map_err(|diagnostic| Failure {
+            diagnostic,
+            file_name: name.clone(),
+            source: text.clone(),
+        })?;
+        for g in parsed {
+            given.retain(|old| old.sym != g.sym);
+            given.push(g);
+        }
+    }
+    Ok(given)
+}
+
+fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let with_source = |diagnostic: Diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    };
+    let mut model = explain::load(&source).map_err(with_source)?;
+    let given = given_values(&model, &args.point)?;
+    let spec = if args.all {
+        TargetSpec::AllParams
+    } else {
+        TargetSpec::List(args.wrt.clone())
+    };
+    let targets = explain::targets(&model, &spec).map_err(|e| Failure {
+        diagnostic: *e.diagnostic,
+        file_name: "--wrt".to_string(),
+        source: e.argument,
+    })?;
+    let mut exprs = Vec::new();
+    for text in &args.expr {
+        let id = explain::parse_formula(&mut model, text).map_err(|diagnostic| Failure {
+            diagnostic,
+            file_name: "--expr".to_string(),
+            source: text.clone(),
+        })?;
+        exprs.push((text.clone(), id));
+    }
+    let request = chainrule::numeric::Request {
+        targets,
+        exprs,
+        stable: args.stable,
+        check_grad: args.check_grad,
+    };
+    let report =
+        chainrule::numeric::evaluate(&mut model, &given, &request).map_err(Failure::plain)?;
+    let text = chainrule::report::render_eval(&report, format_of(args.output.format));
+    emit(&text, args.output.out.as_deref())
+}
+
+/// `--lr`: a positive, finite number.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .replace('−', "-")
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number; give a learning rate such as 0.5"))?;
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "the learning rate must be a positive number, not {text}"
+        ))
+    }
+}
+
+fn step(args: StepArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let mut model = explain::load(&source).map_err(|diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    })?;
+    if args.output.template_dir.is_some() {
+        return Err(Failure::plain(Diagnostic::new(
+            "`--template-dir` applies to `derive` only; `step` is not templated",
+        )));
+    }
+    let given = given_values(&model, &args.point)?;
+    let descent = chainrule::descent::descend(&mut model, &given, args.lr, args.steps as usize)
+        .map_err(Failure::plain)?;
+    let text = chainrule::document_step::render_descent(
+        &model,
+        &descent,
+        format_of(args.output.format),
+        &name,
+        args.output.standalone,
+    );
     emit(&text, args.output.out.as_deref())
 }

@@ -63,6 +63,13 @@ impl Model {
             .map(|i| Sym(i as u32))
     }
 
+    /// The `Var` node of a name (lowering adds one for every name).
+    pub fn graph_var(&self, s: Sym) -> Id {
+        self.graph
+            .find(&crate::expr::Node::Var(s))
+            .expect("every name has its Var node")
+    }
+
     pub fn definition(&self, s: Sym) -> Option<Id> {
         self.definitions[s.index()]
     }

@@ -10,7 +10,7 @@ use chainrule::diff::{self, Config, Style, Target};
 use chainrule::explain;
 use chainrule::render::FormulaPrinter;
 use chainrule::simplify::{self, Options};
-use common::{central_difference, close, load, point, value_at};
+use common::{central_difference, close, load, point, program, value_at};
 use proptest::prelude::*;
 
 fn derive_all(source: &str, config: Config) -> (chainrule::model::Model, diff::Derivations) {
@@ -209,83 +209,6 @@ fn an_unknown_target_suggests_the_nearest_name() {
     let err = explain::targets(&model, &explain::TargetSpec::List(vec!["w33".into()])).unwrap_err();
     assert_eq!(err.diagnostic.message, "unknown name `w33`");
     assert_eq!(err.diagnostic.help.as_deref(), Some("did you mean `w3`?"));
-}
-
-// ---- random programs -------------------------------------------------------------------------
-
-/// A random expression over the given names, as source text. Functions are applied only where
-/// they are smooth and defined for every value (log and sqrt of 1 + u^2, no relu or abs kinks).
-fn expression(names: Vec<String>, depth: u32) -> BoxedStrategy<String> {
-    let leaf = prop_oneof![
-        3 => proptest::sample::select(names.clone()),
-        1 => (1i32..5).prop_map(|n| n.to_string()),
-        1 => proptest::sample::select(vec!["0.5".to_string(), "1e-1".to_string(), "2.5".to_string()]),
-    ];
-    leaf.prop_recursive(depth, 24, 2, |inner| {
-        prop_oneof![
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} + {b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} - {b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}*{b}")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a})(1 + {b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a})/(2 + ({b})^2)")),
-            (inner.clone(), 2u32..4).prop_map(|(a, n)| format!("({a})^{n}")),
-            inner.clone().prop_map(|a| format!("-{a}")),
-            inner.clone().prop_map(|a| format!("sigmoid({a})")),
-            inner.clone().prop_map(|a| format!("tanh({a})")),
-            inner.clone().prop_map(|a| format!("softplus({a})")),
-            inner.clone().prop_map(|a| format!("exp(tanh({a}))")),
-            inner.clone().prop_map(|a| format!("log(1 + ({a})^2)")),
-            inner.clone().prop_map(|a| format!("sqrt(1 + ({a})^2)")),
-            inner.clone().prop_map(|a| format!("sigmoid'({a})")),
-            inner.clone().prop_map(|a| format!("tanh'({a})")),
-        ]
-    })
-    .boxed()
-}
-
-/// A random straight-line program: two inputs, three parameters, a target, up to four
-/// intermediates each using the names before it, and a cost.
-fn program() -> impl Strategy<Value = String> {
-    let base: Vec<String> = ["x1", "x2", "p1", "p2", "p3", "y"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    (1usize..5).prop_flat_map(move |count| {
-        let mut strategy: BoxedStrategy<Vec<String>> = Just(Vec::new()).boxed();
-        for i in 0..count {
-            let base = base.clone();
-            strategy = strategy
-                .prop_flat_map(move |defs: Vec<String>| {
-                    let mut names = base.clone();
-                    names.extend((0..i).map(|j| format!("h{j}")));
-                    (Just(defs), expression(names, 2))
-                })
-                .prop_map(|(mut defs, e)| {
-                    defs.push(e);
-                    defs
-                })
-                .boxed();
-        }
-        let names_for_cost: Vec<String> = (0..count).map(|j| format!("h{j}")).collect();
-        (
-            strategy,
-            expression(
-                names_for_cost
-                    .into_iter()
-                    .chain(["y".to_string(), "p1".to_string()])
-                    .collect(),
-                2,
-            ),
-        )
-            .prop_map(|(defs, cost)| {
-                let mut src = String::from("input x1, x2\nparam p1, p2, p3\ntarget y\n");
-                for (j, d) in defs.iter().enumerate() {
-                    src.push_str(&format!("h{j} = {d}\n"));
-                }
-                src.push_str(&format!("cost C = {cost}\n"));
-                src
-            })
-    })
 }
 
 proptest! {

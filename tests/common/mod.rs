@@ -9,6 +9,7 @@ use chainrule::diff;
 use chainrule::eval::{Precise, eval_precise};
 use chainrule::expr::{Id, Sym};
 use chainrule::model::Model;
+use proptest::prelude::*;
 
 pub const BITS: usize = 320;
 
@@ -73,4 +74,81 @@ pub fn point(model: &Model, values: &[f64]) -> HashMap<Sym, f64> {
         .enumerate()
         .map(|(i, s)| (s, values[i % values.len()]))
         .collect()
+}
+
+// ---- random programs -------------------------------------------------------------------------
+
+/// A random expression over the given names, as source text. Functions are applied only where
+/// they are smooth and defined for every value (log and sqrt of 1 + u^2, no relu or abs kinks).
+pub fn expression(names: Vec<String>, depth: u32) -> BoxedStrategy<String> {
+    let leaf = prop_oneof![
+        3 => proptest::sample::select(names.clone()),
+        1 => (1i32..5).prop_map(|n| n.to_string()),
+        1 => proptest::sample::select(vec!["0.5".to_string(), "1e-1".to_string(), "2.5".to_string()]),
+    ];
+    leaf.prop_recursive(depth, 24, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} + {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} - {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}*{b}")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a})(1 + {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a})/(2 + ({b})^2)")),
+            (inner.clone(), 2u32..4).prop_map(|(a, n)| format!("({a})^{n}")),
+            inner.clone().prop_map(|a| format!("-{a}")),
+            inner.clone().prop_map(|a| format!("sigmoid({a})")),
+            inner.clone().prop_map(|a| format!("tanh({a})")),
+            inner.clone().prop_map(|a| format!("softplus({a})")),
+            inner.clone().prop_map(|a| format!("exp(tanh({a}))")),
+            inner.clone().prop_map(|a| format!("log(1 + ({a})^2)")),
+            inner.clone().prop_map(|a| format!("sqrt(1 + ({a})^2)")),
+            inner.clone().prop_map(|a| format!("sigmoid'({a})")),
+            inner.clone().prop_map(|a| format!("tanh'({a})")),
+        ]
+    })
+    .boxed()
+}
+
+/// A random straight-line program: two inputs, three parameters, a target, up to four
+/// intermediates each using the names before it, and a cost.
+pub fn program() -> impl Strategy<Value = String> {
+    let base: Vec<String> = ["x1", "x2", "p1", "p2", "p3", "y"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    (1usize..5).prop_flat_map(move |count| {
+        let mut strategy: BoxedStrategy<Vec<String>> = Just(Vec::new()).boxed();
+        for i in 0..count {
+            let base = base.clone();
+            strategy = strategy
+                .prop_flat_map(move |defs: Vec<String>| {
+                    let mut names = base.clone();
+                    names.extend((0..i).map(|j| format!("h{j}")));
+                    (Just(defs), expression(names, 2))
+                })
+                .prop_map(|(mut defs, e)| {
+                    defs.push(e);
+                    defs
+                })
+                .boxed();
+        }
+        let names_for_cost: Vec<String> = (0..count).map(|j| format!("h{j}")).collect();
+        (
+            strategy,
+            expression(
+                names_for_cost
+                    .into_iter()
+                    .chain(["y".to_string(), "p1".to_string()])
+                    .collect(),
+                2,
+            ),
+        )
+            .prop_map(|(defs, cost)| {
+                let mut src = String::from("input x1, x2\nparam p1, p2, p3\ntarget y\n");
+                for (j, d) in defs.iter().enumerate() {
+                    src.push_str(&format!("h{j} = {d}\n"));
+                }
+                src.push_str(&format!("cost C = {cost}\n"));
+                src
+            })
+    })
 }
