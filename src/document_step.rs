@@ -412,3 +412,20 @@ fn latex_number(v: f64) -> String {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn numbers_have_nine_significant_digits() {
+        assert_eq!(number(0.35891647971788465), "0.35891648");
+        assert_eq!(number(0.15), "0.15");
+        assert_eq!(number(-0.02260254047747507), "-0.0226025405");
+        assert_eq!(number(2.410937309954897e-20), "2.41093731e-20");
+        assert_eq!(number(123456789012.0), "1.23456789e11");
+        assert_eq!(number(30.0), "30");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(f64::NAN), "NaN");
+    }
+}

@@ -187,7 +187,7 @@ pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut V
     };
     let printer = crate::render::FormulaPrinter::new(graph, &model.symbols);
     let bits = |id: Id| error_bits(f64s[&id], &precise[&id]);
-    let show = |x: f64| format!("{x:e}");
+    let show = float;
     let reference = |id: Id| plain_decimal(&precise[&id].to_decimal_string(5));
     for id in graph.reachable(&[formula]) {
         let value = f64s[&id];
@@ -405,7 +405,8 @@ fn cancellation(
                 kind: "saturation",
                 at,
                 message: format!(
-                    "{who} = {fname}({arg_value}) rounds to exactly {v} in float64, so {text} cancels to {value:e} (true value {true_value}); {remedy}"
+                    "{who} = {fname}({arg_value}) rounds to exactly {v} in float64, so {text} cancels to {} (true value {true_value}); {remedy}",
+                    float(value)
                 ),
             };
             if !out.contains(&w) {
@@ -414,7 +415,8 @@ fn cancellation(
             return;
         }
         None => format!(
-            "{text} cancels in float64: its terms agree in most of their digits, leaving {value:e} (true value {true_value}); rearrange the formula to avoid subtracting close values"
+            "{text} cancels in float64: its terms agree in most of their digits, leaving {} (true value {true_value}); rearrange the formula to avoid subtracting close values",
+            float(value)
         ),
     };
     let w = Warning {
@@ -773,5 +775,14 @@ mod tests {
             "2.4109373099548972e-20"
         );
         assert_eq!(plain_decimal("1.5e3"), "1500");
+    }
+}
+
+/// A float64 as a reader wants it: plain in the usual range, scientific outside it.
+pub fn float(x: f64) -> String {
+    if x == 0.0 || (1e-4..1e16).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
     }
 }

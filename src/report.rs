@@ -10,21 +10,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::document::{Format, latex_text, markdown_text};
-use crate::numeric::{Quantity, Report, plain_decimal};
+use crate::numeric::{Quantity, Report, float, plain_decimal};
 
 /// Digits of the reference shown and written.
 const REFERENCE_DIGITS: usize = 17;
 
 fn number(x: f64) -> Value {
     if x.is_finite() { json!(x) } else { Value::Null }
-}
-
-fn float(x: f64) -> String {
-    if x == 0.0 || (1e-4..1e16).contains(&x.abs()) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
-    }
 }
 
 /// Writes the report in the format asked for.
@@ -37,8 +29,15 @@ pub fn render_eval(report: &Report, format: Format) -> String {
     }
 }
 
+/// The reference to 17 digits, or to as many as it takes (up to 40) to tell it from the
+/// float64 value when the two differ only beyond the 17th digit (σ(50) = 1 − 1.9e−22).
 fn reference(q: &Quantity) -> String {
-    plain_decimal(&q.reference.to_decimal_string(REFERENCE_DIGITS))
+    let short = q.reference.to_decimal_string(REFERENCE_DIGITS);
+    let differs = q.reference.rel_error(q.f64).is_some_and(|e| e > 0.0);
+    if differs && short.parse::<f64>().ok() == Some(q.f64) {
+        return plain_decimal(&q.reference.to_decimal_string(40));
+    }
+    plain_decimal(&short)
 }
 
 #[derive(Serialize)]

@@ -238,3 +238,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_tiny_but_correct_gradient_gets_a_vanishing_gradient_note_and_nothing_else() {
+    let doc = eval_json(
+        &["-", "--at", "x=1,w=-25,y=1", "--wrt", "w"],
+        Some("input x\ntarget y\nparam w\na = sigmoid(w*x)\ncost C = (y - a)^2\n"),
+    );
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["kind"], "vanishing gradient");
+    assert_eq!(warnings[0]["at"], "dC/dw");
+}
+
+#[test]
+fn division_by_zero_is_named() {
+    let doc = eval_json(&["-", "--at", "x=0"], Some("input x\ncost C = 1/x\n"));
+    assert_eq!(doc["warnings"][0]["kind"], "division by zero");
+    assert_eq!(doc["reference"]["C"], "undefined");
+}
