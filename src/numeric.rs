@@ -61,12 +61,16 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
         let def = model
             .definition(s)
             .expect("computed names have definitions");
-        let v = eval::eval_f64(&model.graph, &[def], &|t| f64s.get(&t).copied())
-            .expect("the forward pass has every earlier value")[0];
-        let p = eval::eval_precise_stable(&model.graph, &[def], &|t| precise.get(&t).cloned())
-            .expect("the forward pass has every earlier value")
-            .values
-            .remove(0);
+        // A name off the cost's path may depend on a leaf with no value: it has none either.
+        let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| f64s.get(&t).copied()) else {
+            continue;
+        };
+        let Ok(mut p) =
+            eval::eval_precise_stable(&model.graph, &[def], &|t| precise.get(&t).cloned())
+        else {
+            continue;
+        };
+        let (v, p) = (v[0], p.values.remove(0));
         f64s.insert(s, v);
         precise.insert(s, p);
     }
@@ -496,6 +500,23 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         let resolved = crate::diff::resolve_derivatives(model, *id);
         formulas.push((text.clone(), resolved));
     }
+    for (label, formula) in &formulas {
+        let missing = model
+            .graph
+            .reachable(&[*formula])
+            .into_iter()
+            .find_map(|id| match model.graph.node(id) {
+                crate::expr::Node::Var(s) if !point.f64.contains_key(s) => Some(*s),
+                _ => None,
+            });
+        if let Some(s) = missing {
+            return Err(Diagnostic::new(format!(
+                "`{label}` needs a value for `{}`",
+                model.name(s)
+            ))
+            .with_help(format!("add it to --at, e.g. `--at {}=0.5`", model.name(s))));
+        }
+    }
     let mut rewrites_used = Vec::new();
     let stable_forms: Vec<Option<Id>> = formulas
         .iter()
@@ -759,6 +780,15 @@ pub fn plain_decimal(scientific: &str) -> String {
     format!("{sign}{body}")
 }
 
+/// A float64 as a reader wants it: plain in the usual range, scientific outside it.
+pub fn float(x: f64) -> String {
+    if x == 0.0 || (1e-4..1e16).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::plain_decimal;
@@ -775,14 +805,5 @@ mod tests {
             "2.4109373099548972e-20"
         );
         assert_eq!(plain_decimal("1.5e3"), "1500");
-    }
-}
-
-/// A float64 as a reader wants it: plain in the usual range, scientific outside it.
-pub fn float(x: f64) -> String {
-    if x == 0.0 || (1e-4..1e16).contains(&x.abs()) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
     }
 }

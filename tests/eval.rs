@@ -257,3 +257,20 @@ fn division_by_zero_is_named() {
     assert_eq!(doc["warnings"][0]["kind"], "division by zero");
     assert_eq!(doc["reference"]["C"], "undefined");
 }
+
+/// Regression: a name off the cost's path whose input has no value used to crash the
+/// forward pass; now it simply has no value, and a formula that needs it says so.
+#[test]
+fn a_name_off_the_cost_path_without_a_value_is_not_a_crash() {
+    let program = "input x, u\nparam w\nh = u*2\ncost C = (w*x)^2\n";
+    let doc = eval_json(&["-", "--at", "x=1,w=2", "--all"], Some(program));
+    assert_eq!(doc["derivatives"]["dC/dw"].as_f64(), Some(4.0));
+    let out = Command::cargo_bin("chainrule")
+        .unwrap()
+        .args(["eval", "-", "--at", "x=1,w=2", "--expr", "h + 1"])
+        .write_stdin(program)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a value for `h`"));
+}
