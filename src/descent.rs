@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use crate::diff::Config;
 use crate::error::{Diagnostic, Result};
-use crate::eval;
 use crate::explain::{self, Given, TargetSpec};
 use crate::expr::{Id, Sym};
 use crate::model::{Model, SymKind};
@@ -159,21 +158,8 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
 /// The forward pass in float64 alone (the reference is not needed to descend). The leaves
 /// were checked by [`numeric::forward`] on the first step.
 fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
-    let mut values: HashMap<Sym, f64> = leaves.iter().copied().collect();
-    for &s in &model.order {
-        if values.contains_key(&s) {
-            continue;
-        }
-        let def = model
-            .definition(s)
-            .expect("computed names have definitions");
-        // A name off the cost's path may lack a value (an unused input): leave it out.
-        if let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| values.get(&t).copied()) {
-            values.insert(s, v[0]);
-        }
-    }
     Point {
-        f64: values,
+        f64: numeric::forward_f64(model, leaves),
         precise: HashMap::new(),
         given: leaves.iter().map(|(s, _)| *s).collect(),
     }

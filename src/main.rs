@@ -306,23 +306,7 @@ fn emit(text: &str, out: Option<&Path>) -> Result<ExitCode, Failure> {
 }
 
 fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
-    let (name, source) = read_source(args.file.as_deref())?;
-    let with_source = |diagnostic: Diagnostic| Failure {
-        diagnostic,
-        file_name: name.clone(),
-        source: source.clone(),
-    };
-    let mut model = explain::load(&source).map_err(with_source)?;
-    let spec = if args.all {
-        TargetSpec::AllParams
-    } else {
-        TargetSpec::List(args.wrt.clone())
-    };
-    let targets = explain::targets(&model, &spec).map_err(|e| Failure {
-        diagnostic: *e.diagnostic,
-        file_name: "--wrt".to_string(),
-        source: e.argument,
-    })?;
+    let (name, mut model, targets) = load_with_targets(args.file.as_deref(), args.all, &args.wrt)?;
     let style = match args.style {
         StyleArg::Chain => Style::Chain,
         StyleArg::Backprop => Style::Backprop,
@@ -379,24 +363,8 @@ fn given_values(
 }
 
 fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
-    let (name, source) = read_source(args.file.as_deref())?;
-    let with_source = |diagnostic: Diagnostic| Failure {
-        diagnostic,
-        file_name: name.clone(),
-        source: source.clone(),
-    };
-    let mut model = explain::load(&source).map_err(with_source)?;
+    let (_, mut model, targets) = load_with_targets(args.file.as_deref(), args.all, &args.wrt)?;
     let given = given_values(&model, &args.point)?;
-    let spec = if args.all {
-        TargetSpec::AllParams
-    } else {
-        TargetSpec::List(args.wrt.clone())
-    };
-    let targets = explain::targets(&model, &spec).map_err(|e| Failure {
-        diagnostic: *e.diagnostic,
-        file_name: "--wrt".to_string(),
-        source: e.argument,
-    })?;
     let mut exprs = Vec::new();
     for text in &args.expr {
         let id = explain::parse_formula(&mut model, text).map_err(|diagnostic| Failure {
@@ -457,4 +425,37 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
         args.output.standalone,
     );
     emit(&text, args.output.out.as_deref())
+}
+
+/// Reads and lowers the program and resolves `--wrt`/`--all`: the common start of `derive`
+/// and `eval`. Returns the name to show for the program too.
+fn load_with_targets(
+    file: Option<&Path>,
+    all: bool,
+    wrt: &[String],
+) -> Result<
+    (
+        String,
+        chainrule::model::Model,
+        Vec<chainrule::diff::Target>,
+    ),
+    Failure,
+> {
+    let (name, source) = read_source(file)?;
+    let model = explain::load(&source).map_err(|diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    })?;
+    let spec = if all {
+        TargetSpec::AllParams
+    } else {
+        TargetSpec::List(wrt.to_vec())
+    };
+    let targets = explain::targets(&model, &spec).map_err(|e| Failure {
+        diagnostic: *e.diagnostic,
+        file_name: "--wrt".to_string(),
+        source: e.argument,
+    })?;
+    Ok((name, model, targets))
 }

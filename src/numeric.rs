@@ -267,32 +267,6 @@ pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut V
                     "{text} overflows to {value} in float64 (true value {true_value}); float64 ends near 1.8e308: normalise the inputs, or compute in log space"
                 ),
             );
-        } else if value == 0.0 || value.abs() < f64::MIN_POSITIVE {
-            if let Node::Add(terms) = graph.node(id) {
-                cancellation(
-                    model,
-                    &printer,
-                    id,
-                    terms,
-                    at,
-                    value,
-                    &true_value,
-                    &node_reference,
-                    &f64s,
-                    point,
-                    out,
-                );
-            } else {
-                push(
-                    out,
-                    "underflow",
-                    at.to_string(),
-                    format!(
-                        "{text} underflows to {} in float64 (true value {true_value}); work with logarithms or rescale",
-                        show(value)
-                    ),
-                );
-            }
         } else if let Node::Add(terms) = graph.node(id) {
             cancellation(
                 model,
@@ -306,6 +280,16 @@ pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut V
                 &f64s,
                 point,
                 out,
+            );
+        } else if value == 0.0 || value.abs() < f64::MIN_POSITIVE {
+            push(
+                out,
+                "underflow",
+                at.to_string(),
+                format!(
+                    "{text} underflows to {} in float64 (true value {true_value}); work with logarithms or rescale",
+                    show(value)
+                ),
             );
         } else if let Node::Call(f @ (Func::SigmoidPrime | Func::TanhPrime), arg) = graph.node(id) {
             let stable = if *f == Func::SigmoidPrime {
@@ -669,22 +653,13 @@ fn gradient_checks(
         let analytic = at_f64(model, &[d.result], point)[0];
         let h = 1e-5 * theta.abs().max(1.0);
         let cost_at = |x: f64| {
-            let shifted: Vec<Given> = given
+            let shifted: Vec<(Sym, f64)> = given
                 .iter()
-                .map(|g| {
-                    if g.sym == wrt {
-                        Given {
-                            sym: wrt,
-                            text: format!("{x:?}"),
-                            value: x,
-                        }
-                    } else {
-                        g.clone()
-                    }
-                })
+                .map(|g| (g.sym, if g.sym == wrt { x } else { g.value }))
                 .collect();
-            forward_f64_only(model, &shifted)
-                .and_then(|v| v.get(&model.cost).copied())
+            forward_f64(model, &shifted)
+                .get(&model.cost)
+                .copied()
                 .unwrap_or(f64::NAN)
         };
         let numeric = (cost_at(theta + h) - cost_at(theta - h)) / (2.0 * h);
@@ -735,18 +710,23 @@ fn gradient_checks(
     out
 }
 
-/// The forward pass in float64 alone (for finite differences).
-fn forward_f64_only(model: &Model, given: &[Given]) -> Option<HashMap<Sym, f64>> {
-    let mut values: HashMap<Sym, f64> = given.iter().map(|g| (g.sym, g.value)).collect();
+/// The forward pass in float64 alone, from values for the leaves (finite differences and
+/// gradient descent need no reference). A name off the cost's path whose leaves have no
+/// value is left out.
+pub fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> HashMap<Sym, f64> {
+    let mut values: HashMap<Sym, f64> = leaves.iter().copied().collect();
     for &s in &model.order {
         if values.contains_key(&s) {
             continue;
         }
-        let def = model.definition(s)?;
-        let v = eval::eval_f64(&model.graph, &[def], &|t| values.get(&t).copied()).ok()?[0];
-        values.insert(s, v);
+        let def = model
+            .definition(s)
+            .expect("computed names have definitions");
+        if let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| values.get(&t).copied()) {
+            values.insert(s, v[0]);
+        }
     }
-    Some(values)
+    values
 }
 
 /// `6.25e1` as `62.5`: scientific notation only for very large or small magnitudes.
