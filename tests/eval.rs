@@ -274,3 +274,38 @@ fn a_name_off_the_cost_path_without_a_value_is_not_a_crash() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a value for `h`"));
 }
+
+#[test]
+fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
+    for (format, row, warning) in [
+        (
+            "markdown",
+            "| `dC/dw2` | 0 | 2.4109373099548972e-20 |",
+            "> **saturation** at `a2`",
+        ),
+        (
+            "latex",
+            "\\texttt{dC/dw2} & 0 & 2.4109373099548972e-20 \\\\",
+            "\\paragraph{saturation at a2}",
+        ),
+    ] {
+        let out = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args([
+                "eval",
+                "-",
+                "--at",
+                "a1=62.5,w2=0.8,y=0",
+                "--wrt",
+                "w2",
+                "--format",
+                format,
+            ])
+            .write_stdin(SEED_QUESTION)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(row), "{format}:\n{text}");
+        assert!(text.contains(warning), "{format}:\n{text}");
+    }
+}
