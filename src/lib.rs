@@ -14,6 +14,7 @@ pub mod explain;
 pub mod expr;
 pub mod lower;
 pub mod model;
+pub mod network;
 pub mod numeric;
 pub mod render;
 pub mod report;

@@ -189,6 +189,7 @@ impl Lowering {
             order: self.order,
             cost,
             output: self.output.map(|(s, _)| s),
+            network: None,
         })
     }
 

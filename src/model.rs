@@ -45,6 +45,8 @@ pub struct Model {
     pub order: Vec<Sym>,
     pub cost: Sym,
     pub output: Option<Sym>,
+    /// The layered description, when the program was written with the `network` shorthand.
+    pub network: Option<crate::network::NetworkSpec>,
 }
 
 impl Model {

@@ -184,15 +184,45 @@ pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut V
     let Ok(f64s) = eval::eval_f64_all(graph, &[formula], &|s| point.f64.get(&s).copied()) else {
         return;
     };
-    let Ok(precise) =
-        eval::eval_precise_all(graph, &[formula], &|s| point.precise.get(&s).cloned(), 512)
-    else {
+    let leaf_value = |s| point.precise.get(&s).cloned();
+    // The sums are where a fixed precision runs out (1 − tanh(200)^2 is 0 at 512 bits), so
+    // the precision is the one at which they and the formula are stable.
+    let mut sums: Vec<Id> = graph
+        .reachable(&[formula])
+        .into_iter()
+        .filter(|&id| matches!(graph.node(id), Node::Add(_)))
+        .collect();
+    sums.push(formula);
+    let Ok(stable) = eval::eval_precise_stable(graph, &sums, &leaf_value) else {
+        return;
+    };
+    let Ok(precise) = eval::eval_precise_all(
+        graph,
+        &[formula],
+        &leaf_value,
+        stable.precision_bits.max(512),
+    ) else {
         return;
     };
     let printer = crate::render::FormulaPrinter::new(graph, &model.symbols);
     let bits = |id: Id| error_bits(f64s[&id], &precise[&id]);
     let show = float;
-    let reference = |id: Id| plain_decimal(&precise[&id].to_decimal_string(5));
+    // Five digits unless the float64 value agrees with them: a warning must show the difference.
+    let reference = |id: Id| {
+        let digits = (5..=17)
+            .find(|&n| {
+                let computed: f64 = format!("{:.*e}", n - 1, f64s[&id])
+                    .parse()
+                    .unwrap_or(f64::NAN);
+                let true_value: f64 = precise[&id]
+                    .to_decimal_string(n)
+                    .parse()
+                    .unwrap_or(f64::NAN);
+                computed != true_value
+            })
+            .unwrap_or(17);
+        plain_decimal(&precise[&id].to_decimal_string(digits))
+    };
     for id in graph.reachable(&[formula]) {
         let value = f64s[&id];
         let exact = &precise[&id];
@@ -351,6 +381,12 @@ fn cancellation(
             && graph.as_num(fs[0]).is_some()
         {
             base = fs[1];
+        }
+        // 1 − tanh(z)^2, 1 − a^2: the square of the saturated value.
+        if let Node::Pow(b, e) = graph.node(base)
+            && graph.as_num(*e).is_some()
+        {
+            base = *b;
         }
         let (name, call) = match graph.node(base) {
             Node::Var(s) => match model.definition(*s).map(|d| (d, graph.node(d))) {

@@ -225,7 +225,10 @@ proptest! {
                 continue;
             }
             // The node the warning names really is wrong in float64: compared here with the
-            // reference it carries, not with the measure that raised it.
+            // reference it carries, not with the measure that raised it. A warning means more
+            // than 12 bits lost, that is more than 2^12 ulps, and an ulp is at least 2^-53 of
+            // the value: a relative error above 2^-41 (less half an ulp for the rounded
+            // reference).
             let reference: f64 = w.reference.parse().unwrap_or(f64::NAN);
             let beyond_float64 = w.reference == "undefined"
                 || w.reference == "out of range"
@@ -233,7 +236,7 @@ proptest! {
                 || (reference == 0.0 && w.reference != "0e0");
             let wrong = beyond_float64
                 || !w.float64.is_finite()
-                || (w.float64 - reference).abs() > 1e-12 * reference.abs();
+                || (w.float64 - reference).abs() > 0.999 * 2f64.powi(-41) * reference.abs();
             prop_assert!(wrong, "{source}\nwarning without a wrong value: {w:?}");
         }
     }
@@ -308,4 +311,22 @@ fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
         assert!(text.contains(row), "{format}:\n{text}");
         assert!(text.contains(warning), "{format}:\n{text}");
     }
+}
+
+/// 1 − tanh(z)^2 at z = −205 is about 2e−178: beyond 512 bits of working precision, so the
+/// reference must raise its precision to see that float64's 0 is wrong.
+#[test]
+fn a_deeply_saturated_tanh_is_found_even_where_fixed_precision_would_miss_it() {
+    let doc = eval_json(
+        &["-", "--at", "p=-10.25,y=20", "--wrt", "p"],
+        Some("param p\ntarget y\ncost C = exp(tanh(p*y))\n"),
+    );
+    assert_eq!(doc["derivatives"]["dC/dp"], 0.0);
+    let reference: f64 = doc["reference"]["dC/dp"].as_str().unwrap().parse().unwrap();
+    assert!(reference > 1e-180 && reference < 1e-170, "{reference}");
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["kind"], "saturation");
+    let message = warnings[0]["message"].as_str().unwrap();
+    assert!(message.contains("rounds to exactly -1"), "{message}");
 }
