@@ -265,7 +265,8 @@ struct JsonDerivation {
 
 #[derive(Serialize)]
 struct JsonDocument {
-    derivations: Vec<JsonDerivation>,
+    /// SPEC section 3 names the list `derivatives`.
+    derivatives: Vec<JsonDerivation>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     shared_steps: Vec<JsonStep>,
 }
@@ -286,7 +287,7 @@ fn json_step(printer: &FormulaPrinter, s: &Step) -> JsonStep {
 
 fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivations) -> String {
     let doc = JsonDocument {
-        derivations: derivations
+        derivatives: derivations
             .derivations
             .iter()
             .map(|d: &Derivation| JsonDerivation {

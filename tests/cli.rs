@@ -111,7 +111,7 @@ fn every_plain_formula_in_json_parses_back_to_the_same_value() {
             .map(|i| chainrule::eval::Precise::from_f64([0.4, -0.7, 1.3, 0.2, -0.9, 0.6][i % 6]))
     };
     let mut checked = 0;
-    for d in doc["derivations"].as_array().unwrap() {
+    for d in doc["derivatives"].as_array().unwrap() {
         let formulas = [
             d["result"].as_str().unwrap().to_string(),
             d["expanded"].as_str().unwrap().to_string(),
