@@ -26,8 +26,11 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 4] = [
+pub const TEMPLATES: [(&str, &str); 7] = [
     ("derive.txt", include_str!("../templates/derive.txt")),
+    ("check.txt", include_str!("../templates/check.txt")),
+    ("check.md", include_str!("../templates/check.md")),
+    ("check.tex", include_str!("../templates/check.tex")),
     ("derive.md", include_str!("../templates/derive.md")),
     ("derive.tex", include_str!("../templates/derive.tex")),
     (
@@ -207,7 +210,7 @@ pub fn latex_text(text: &str) -> String {
     out
 }
 
-fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
+pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(Vec::<&str>::new());
     tera.set_delimiters(tera::Delimiters {
@@ -235,7 +238,7 @@ fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
 }
 
 /// Tera's error with its whole cause chain, so a broken template says where and why.
-fn template_error(e: tera::Error) -> Diagnostic {
+pub(crate) fn template_error(e: tera::Error) -> Diagnostic {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {

@@ -4,9 +4,11 @@
 //! touches files or the terminal. The binary in `main.rs` does the I/O.
 
 pub mod ast;
+pub mod check;
 pub mod descent;
 pub mod diff;
 pub mod document;
+pub mod document_check;
 pub mod document_step;
 pub mod error;
 pub mod eval;

@@ -37,8 +37,28 @@ enum Command {
     /// Evaluate the network and its derivatives at given values, in float64 and exactly,
     /// and say where float64 loses the answer.
     Eval(EvalArgs),
+    /// Check claimed derivatives, values and update rules, and name the likeliest mistake.
+    Check(CheckArgs),
     /// Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
     Step(StepArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    file: Option<PathBuf>,
+    /// A claim: `dC/dw3 = EXPR`, `a3 = 0.73`, `f(2) = 0`, `w3' = w3 - eta*dC/dw3`, plain or
+    /// LaTeX; repeatable.
+    #[arg(long, required_unless_present = "claims")]
+    claim: Vec<String>,
+    /// A file with one claim a line (`#` comments, blank lines skipped).
+    #[arg(long, value_name = "CLAIMFILE")]
+    claims: Option<PathBuf>,
+    /// The point for value claims and counterexamples (the learning rate `eta` too).
+    #[command(flatten)]
+    point: PointArgs,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Args)]
@@ -198,6 +218,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Derive(args) => derive(args),
         Command::Eval(args) => eval(args),
+        Command::Check(args) => check(args),
         Command::Step(args) => step(args),
     }
 }
@@ -384,6 +405,96 @@ fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
         chainrule::numeric::evaluate(&mut model, &given, &request).map_err(Failure::plain)?;
     let text = chainrule::report::render_eval(&report, format_of(args.output.format));
     emit(&text, args.output.out.as_deref())
+}
+
+/// A claim and where it came from, so an error can point into its file or argument.
+struct ClaimSource {
+    text: String,
+    file_name: String,
+    /// The whole text the claim is part of, and the claim's byte offset in it.
+    source: std::rc::Rc<String>,
+    offset: usize,
+}
+
+/// The claims of a claims file: one a line, `#` comments and blank lines skipped.
+fn claims_in_file(name: &str, text: std::rc::Rc<String>) -> Vec<ClaimSource> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.split('#').next().unwrap_or("");
+        let trimmed = content.trim_end_matches(['\n', '\r']);
+        if !trimmed.trim().is_empty() {
+            out.push(ClaimSource {
+                text: trimmed.to_string(),
+                file_name: name.to_string(),
+                source: text.clone(),
+                offset,
+            });
+        }
+        offset += line.len();
+    }
+    out
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let model = explain::load(&source).map_err(|diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    })?;
+    let mut claims: Vec<ClaimSource> = Vec::new();
+    if let Some(path) = &args.claims {
+        let (file_name, text) = read_source(Some(path))?;
+        claims.extend(claims_in_file(&file_name, std::rc::Rc::new(text)));
+    }
+    for text in &args.claim {
+        claims.push(ClaimSource {
+            text: text.clone(),
+            file_name: "--claim".to_string(),
+            source: std::rc::Rc::new(text.clone()),
+            offset: 0,
+        });
+    }
+    if claims.is_empty() {
+        return Err(Failure::plain(
+            Diagnostic::new("no claims to check").with_help(
+                "give claims with `--claim 'dC/dw3 = ...'` or a file with `--claims FILE`",
+            ),
+        ));
+    }
+    let model = chainrule::check::with_learning_rate(&model);
+    let given = given_values(&model, &args.point)?;
+    let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
+    let checked = chainrule::check::check(&model, &texts, &given).map_err(|e| {
+        let claim = &claims[e.index];
+        let mut diagnostic = *e.diagnostic;
+        let shift = |s: chainrule::ast::Span| {
+            chainrule::ast::Span::new(s.start + claim.offset, s.end + claim.offset)
+        };
+        diagnostic.span = diagnostic.span.map(shift);
+        for note in &mut diagnostic.notes {
+            note.span = shift(note.span);
+        }
+        Failure {
+            diagnostic,
+            file_name: claim.file_name.clone(),
+            source: claim.source.as_ref().clone(),
+        }
+    })?;
+    let layout = layout(&args.output, &name)?;
+    let text =
+        chainrule::document_check::render_check(&checked, format_of(args.output.format), &layout)
+            .map_err(Failure::plain)?;
+    let all_correct = checked
+        .iter()
+        .all(|c| c.verdict == chainrule::check::Verdict::Correct);
+    emit(&text, args.output.out.as_deref())?;
+    Ok(if all_correct {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `--lr`: a positive, finite number.

@@ -1,0 +1,218 @@
+//! The check report: each claim's verdict, method, counterexample, diagnosis and corrected
+//! formula, as a worksheet in text, Markdown or LaTeX (tera templates `check.txt`,
+//! `check.md`, `check.tex`, overridable like the derivation's), or as the JSON of SPEC
+//! section 3. Prose from the checker is plain Unicode; here it is escaped for each format.
+
+use serde::Serialize;
+
+use crate::check::{Checked, summary};
+use crate::document::{Format, Layout, latex_text, markdown_text, template_error, templates};
+use crate::error::Diagnostic;
+use crate::numeric::float;
+
+#[derive(Serialize)]
+struct ClaimView {
+    number: usize,
+    claim: String,
+    verdict: &'static str,
+    method: String,
+    counterexample: Option<String>,
+    claimed_value: Option<String>,
+    true_value: Option<String>,
+    diagnosis: Option<String>,
+    corrected: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ReportView {
+    source: String,
+    claims: Vec<ClaimView>,
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct JsonClaim<'a> {
+    claim: &'a str,
+    verdict: &'static str,
+    method: &'a str,
+    counterexample: Option<serde_json::Map<String, serde_json::Value>>,
+    diagnosis: Option<&'a str>,
+    claimed_value: Option<f64>,
+    true_value: Option<f64>,
+    corrected: Option<&'a str>,
+    corrected_latex: Option<&'a str>,
+    expected: Option<&'a str>,
+    expected_latex: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    claims: Vec<JsonClaim<'a>>,
+    summary: String,
+}
+
+/// Writes the report in the format asked for.
+pub fn render_check(
+    checked: &[Checked],
+    format: Format,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    if format == Format::Json {
+        return Ok(json(checked));
+    }
+    let prose = |text: &str| match format {
+        Format::Latex => latex_prose(text),
+        Format::Markdown => markdown_prose(text),
+        _ => text.to_string(),
+    };
+    let view = ReportView {
+        source: prose(&layout.source_name),
+        claims: checked
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ClaimView {
+                number: i + 1,
+                claim: match format {
+                    Format::Latex => latex_text(&c.claim),
+                    // Inside a code span nothing needs escaping but the backtick itself.
+                    Format::Markdown => c.claim.replace('`', "'"),
+                    _ => c.claim.clone(),
+                },
+                verdict: c.verdict.word(),
+                method: prose(&c.method),
+                counterexample: c.counterexample.as_ref().map(|point| {
+                    let text = point
+                        .iter()
+                        .map(|(name, v)| format!("{name} = {}", float(*v)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    prose(&text)
+                }),
+                claimed_value: c.claimed_value.map(|v| prose(&float(v))),
+                true_value: c.true_value.map(|v| prose(&float(v))),
+                diagnosis: c.diagnosis.as_deref().map(prose),
+                corrected: c.corrected.as_ref().map(|(plain, latex)| match format {
+                    Format::Text => plain.clone(),
+                    _ => latex.clone(),
+                }),
+            })
+            .collect(),
+        summary: summary(checked),
+    };
+    let template = match format {
+        Format::Text => "check.txt",
+        Format::Markdown => "check.md",
+        Format::Latex => "check.tex",
+        Format::Json => unreachable!("JSON is written above"),
+    };
+    let tera = templates(layout)?;
+    let context = tera::Context::from_serialize(&view).map_err(template_error)?;
+    let body = tera.render(template, &context).map_err(template_error)?;
+    if format == Format::Latex && layout.standalone {
+        let mut context = tera::Context::new();
+        context.insert("body", &body);
+        context.insert("source", &view.source);
+        return tera
+            .render("standalone.tex", &context)
+            .map_err(template_error);
+    }
+    Ok(body)
+}
+
+fn json(checked: &[Checked]) -> String {
+    let report = JsonReport {
+        claims: checked
+            .iter()
+            .map(|c| JsonClaim {
+                claim: &c.claim,
+                verdict: c.verdict.word(),
+                method: &c.method,
+                counterexample: c.counterexample.as_ref().map(|point| {
+                    point
+                        .iter()
+                        .map(|(name, v)| (name.clone(), serde_json::json!(v)))
+                        .collect()
+                }),
+                diagnosis: c.diagnosis.as_deref(),
+                claimed_value: c.claimed_value,
+                true_value: c.true_value,
+                corrected: c.corrected.as_ref().map(|(p, _)| p.as_str()),
+                corrected_latex: c.corrected.as_ref().map(|(_, l)| l.as_str()),
+                expected: c.expected.as_ref().map(|(p, _)| p.as_str()),
+                expected_latex: c.expected.as_ref().map(|(_, l)| l.as_str()),
+            })
+            .collect(),
+        summary: summary(checked),
+    };
+    let mut text = serde_json::to_string_pretty(&report).expect("plain data serialises");
+    text.push('\n');
+    text
+}
+
+/// Markdown prose: formulas between backticks stay code spans; the rest is escaped.
+fn markdown_prose(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("`{part}`")
+            } else {
+                markdown_text(part)
+            }
+        })
+        .collect()
+}
+
+/// LaTeX prose: special characters escaped, the Unicode of formulas as math, and formulas
+/// between backticks in typewriter type, so that pdflatex compiles it.
+pub fn latex_prose(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            let escaped = latex_unicode(&latex_text(part));
+            if i % 2 == 1 {
+                format!("\\texttt{{{escaped}}}")
+            } else {
+                escaped
+            }
+        })
+        .collect()
+}
+
+fn latex_unicode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let math = match c {
+            'σ' => "\\sigma",
+            'η' => "\\eta",
+            'λ' => "\\lambda",
+            'δ' => "\\delta",
+            'Δ' => "\\Delta",
+            'θ' => "\\theta",
+            'α' => "\\alpha",
+            '∂' => "\\partial",
+            '·' | '⋅' => "\\cdot",
+            '×' => "\\times",
+            '−' => "-",
+            '±' => "\\pm",
+            '½' => "\\frac{1}{2}",
+            '²' => "^2",
+            '³' => "^3",
+            '⊙' => "\\odot",
+            '′' => "'",
+            '∑' | 'Σ' => "\\Sigma",
+            '→' => "\\to",
+            '≈' => "\\approx",
+            '∞' => "\\infty",
+            '√' => "\\surd",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str("\\ensuremath{");
+        out.push_str(math);
+        out.push('}');
+    }
+    out
+}
