@@ -1301,13 +1301,13 @@ impl Checker {
         truth: Id,
         claimed: Id,
     ) -> Option<(String, Option<Id>)> {
-        if let Some(found) = self.sign_or_constant(screen, truth) {
+        if let Some(found) = self.sign_or_constant(screen) {
             return Some(found);
         }
         self.single_edit(screen, claimed)
     }
 
-    fn sign_or_constant(&mut self, screen: &Screen, truth: Id) -> Option<(String, Option<Id>)> {
+    fn sign_or_constant(&mut self, screen: &Screen) -> Option<(String, Option<Id>)> {
         let ratios: Vec<f64> = screen
             .claimed
             .iter()
@@ -1325,7 +1325,6 @@ impl Checker {
             ));
         }
         let c = approximate_ratio(first);
-        let _ = truth;
         let convention = if fits(first, 2.0) || fits(first, 0.5) {
             " A factor of 2 or ½ usually comes from the cost's convention: ½(y − a)² has derivative (a − y), while (y − a)² has 2(a − y)."
         } else {
@@ -1335,6 +1334,20 @@ impl Checker {
             format!("Off by a constant factor: the claim is {c} times the true value.{convention}"),
             None,
         ))
+    }
+
+    /// Only a constant ratio (the sign aside): a factor like 2 or ½.
+    fn constant_ratio(&mut self, screen: &Screen) -> Option<(String, Option<Id>)> {
+        let first = screen.claimed[0] / screen.truth[0];
+        let constant = screen
+            .claimed
+            .iter()
+            .zip(&screen.truth)
+            .all(|(k, t)| fits(k / t, first));
+        if constant && !fits(first, -1.0) {
+            return self.sign_or_constant(screen);
+        }
+        None
     }
 
     fn diagnose_update(
@@ -1459,12 +1472,15 @@ impl Checker {
             .map(|(k, t)| k / t)
             .collect();
         if ratios.iter().all(|&r| fits(r, -1.0)) {
-            return self.sign_or_constant(screen, truth);
+            return self.sign_or_constant(screen);
         }
-        if let Some(found) = self.cost_term(screen, target) {
+        if let Some(found) = self.constant_ratio(screen) {
             return Some(found);
         }
         if let Some(found) = self.missing_path(screen, target) {
+            return Some(found);
+        }
+        if let Some(found) = self.cost_term(screen, target) {
             return Some(found);
         }
         if let Some(found) = self.chain_stopped(screen, target) {
@@ -1476,7 +1492,7 @@ impl Checker {
         if let Some(found) = self.single_edit(screen, claimed) {
             return Some(found);
         }
-        self.sign_or_constant(screen, truth)
+        self.sign_or_constant(screen)
     }
 
     /// Names that depend on `x` (itself included) and that `y` depends on: the path.
@@ -1681,6 +1697,9 @@ impl Checker {
                     ),
                     None,
                 ));
+            }
+            if !regulariser {
+                continue;
             }
             for (factor, text) in [(Num::int(2), "twice"), (Num::ratio(1, 2), "half")] {
                 let g = &mut self.model.graph;

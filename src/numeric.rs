@@ -223,6 +223,8 @@ pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut V
             .unwrap_or(17);
         plain_decimal(&precise[&id].to_decimal_string(digits))
     };
+    // Whether some node of this formula was found where the answer is lost.
+    let mut found = false;
     for id in graph.reachable(&[formula]) {
         let value = f64s[&id];
         let exact = &precise[&id];
@@ -256,6 +258,7 @@ pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut V
                 }
                 _ => ("nan", "a value that is not a real number".to_string()),
             };
+            found = true;
             push(
                 out,
                 kind,
@@ -278,6 +281,7 @@ pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut V
             continue;
         }
         let Precise::Finite(_) = exact else { continue };
+        found = true;
         let true_value = reference(id);
         if value.is_nan() {
             push(
@@ -348,6 +352,38 @@ pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut V
                     show(value)
                 ),
             );
+        }
+    }
+    // Bits lost a few at a time, no single node to blame: say so at the value itself.
+    let value = f64s[&formula];
+    // Bits lost upstream were reported where the upstream name is computed.
+    let inherited = graph
+        .reachable(&[formula])
+        .into_iter()
+        .filter(|&id| matches!(graph.node(id), Node::Var(_)))
+        .map(bits)
+        .fold(0.0, f64::max);
+    if !found
+        && value.is_finite()
+        && bits(formula) > LOST_BITS
+        && inherited <= LOST_BITS
+        && let Precise::Finite(_) = &precise[&formula]
+    {
+        let w = Warning {
+            kind: "precision loss",
+            at: at.to_string(),
+            message: format!(
+                "{} loses {:.0} of float64's 53 bits over several operations, none of which loses many alone: float64 gives {} but the true value is {}",
+                printer.text(formula),
+                bits(formula),
+                show(value),
+                reference(formula)
+            ),
+            float64: value,
+            reference: precise[&formula].to_decimal_string(17),
+        };
+        if !out.contains(&w) {
+            out.push(w);
         }
     }
 }

@@ -330,3 +330,23 @@ fn a_deeply_saturated_tanh_is_found_even_where_fixed_precision_would_miss_it() {
     let message = warnings[0]["message"].as_str().unwrap();
     assert!(message.contains("rounds to exactly -1"), "{message}");
 }
+
+/// tanh'(p) loses 11 bits and squaring it one or two more: no single node loses the answer,
+/// but the value ends more than 12 bits off, so it is reported where it ends.
+#[test]
+fn bits_lost_a_few_at_a_time_are_reported_at_the_value() {
+    let doc = eval_json(
+        &["-", "--at", "p=-5.838582446453664"],
+        Some("param p\nh = tanh'(p)^2\ncost C = h\n"),
+    );
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["kind"], "precision loss");
+    assert_eq!(warnings[0]["at"], "h");
+    let float64 = doc["values"]["h"].as_f64().unwrap();
+    let reference: f64 = doc["reference"]["h"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (float64 - reference).abs() > 2f64.powi(-41) * reference,
+        "{float64} {reference}"
+    );
+}

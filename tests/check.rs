@@ -1,0 +1,441 @@
+//! `chainrule check`: verdicts, counterexamples and the likeliest mistake, each on a
+//! realistic wrong answer (from the seed question, Mazur's worked example, Nielsen's book,
+//! CS231n's notes), correct-but-different forms accepted, and no false alarms over random
+//! programs.
+
+mod common;
+
+use assert_cmd::Command;
+use chainrule::check::{self, Checked, Verdict};
+use chainrule::diff::{self, Config, Target};
+use chainrule::render::FormulaPrinter;
+use proptest::prelude::*;
+
+const SEED: &str = include_str!("../examples/seed.bp");
+const SEED_QUESTION: &str = include_str!("../examples/seed_question.bp");
+const MAZUR: &str = include_str!("../examples/mazur_2_2_2.bp");
+
+/// Nielsen's single sigmoid neuron with the cross-entropy cost and an L2 term (chapter 3).
+const CROSS_ENTROPY: &str = "input x, lambda, n
+target y
+param w, b
+z = w*x + b
+a = sigmoid(z)
+cost C = -(y*log(a) + (1 - y)*log(1 - a)) + lambda/(2*n) * w^2
+";
+
+/// CS231n's staged example f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²): x feeds three names.
+const CS231N_STAGED: &str = "input x, y
+sigy = sigmoid(y)
+num = x + sigy
+sigx = sigmoid(x)
+xpy = x + y
+xpysqr = xpy^2
+den = sigx + xpysqr
+invden = 1/den
+cost f = num*invden
+";
+
+const TANH: &str = "input x
+target y
+param w
+z = w*x
+a = tanh(z)
+cost C = (y - a)^2
+";
+
+fn judge(source: &str, claim: &str, at: &str) -> Checked {
+    let model = check::with_learning_rate(&common::load(source));
+    let given = if at.is_empty() {
+        Vec::new()
+    } else {
+        chainrule::explain::parse_assignments(&model, at).unwrap()
+    };
+    let mut out = check::check(&model, &[claim.to_string()], &given)
+        .unwrap_or_else(|e| panic!("{claim}: {}", e.diagnostic.render("claim", claim, false)));
+    out.remove(0)
+}
+
+fn wrong(source: &str, claim: &str, at: &str) -> String {
+    let c = judge(source, claim, at);
+    assert_eq!(c.verdict, Verdict::Incorrect, "{claim}: {c:?}");
+    assert!(c.counterexample.is_some(), "{c:?}");
+    let (claimed, truth) = (c.claimed_value.unwrap(), c.true_value.unwrap());
+    assert!(
+        (claimed - truth).abs() > 1e-9 * truth.abs().max(claimed.abs()),
+        "{c:?}"
+    );
+    c.diagnosis.unwrap()
+}
+
+fn right(source: &str, claim: &str) -> Checked {
+    let c = judge(source, claim, "");
+    assert_eq!(c.verdict, Verdict::Correct, "{claim}: {c:?}");
+    c
+}
+
+/// The corrected formula really is right: checked again as a claim of its own.
+fn corrected_is_right(source: &str, claim: &str, lhs: &str) {
+    let c = judge(source, claim, "");
+    let (plain, _) = c.corrected.expect("a corrected formula");
+    right(source, &format!("{lhs} = {plain}"));
+}
+
+#[test]
+fn the_seed_typo_is_a_difference_written_for_a_product() {
+    let claim = "dC/dw2 = 2(a2 - y)(sigmoid(z2) - (1 - sigmoid(z2))) a1";
+    let d = wrong(SEED_QUESTION, claim, "");
+    assert!(
+        d.contains("`σ(z2) − (1 − σ(z2))` should be `σ(z2)(1 − σ(z2))`"),
+        "{d}"
+    );
+    assert!(d.contains("a difference written for a product"), "{d}");
+    corrected_is_right(SEED_QUESTION, claim, "dC/dw2");
+}
+
+#[test]
+fn mazur_dw1_without_the_path_through_o2_is_a_path_left_out() {
+    // Mazur's ∂E_total/∂out_h1 must add ∂E_o1/∂out_h1 and ∂E_o2/∂out_h1.
+    let claim = "dEtotal/dw1 = (outo1 - t1) outo1(1 - outo1) w5 outh1(1 - outh1) i1";
+    let d = wrong(MAZUR, claim, "");
+    assert!(d.contains("path through `neto2` is missing"), "{d}");
+    assert!(d.contains("`outh1` feeds `neto1` and `neto2`"), "{d}");
+    right(
+        MAZUR,
+        "dEtotal/dw1 = ((outo1 - t1) outo1(1 - outo1) w5 + (outo2 - t2) outo2(1 - outo2) w7) outh1(1 - outh1) i1",
+    );
+}
+
+#[test]
+fn the_cs231n_overwrite_at_a_fork_counts_one_path_only() {
+    // `dx = dnum` overwrites instead of accumulating: only the path through num survives.
+    let d = wrong(CS231N_STAGED, "df/dx = invden", "");
+    assert!(d.contains("Only the path through `num` is counted"), "{d}");
+    assert!(d.contains("+="), "{d}");
+}
+
+#[test]
+fn nielsen_cross_entropy_with_sigma_prime_kept_is_named() {
+    let d = wrong(CROSS_ENTROPY, "dC/db = (a - y) sigmoid'(z)", "");
+    assert!(d.contains("cross-entropy cost cancels it"), "{d}");
+    // With the regulariser beside it, the data term's extra σ' is still found.
+    let d = wrong(CROSS_ENTROPY, "dC/dw = (a - y) a(1 - a) x + lambda/n w", "");
+    assert!(d.contains("cross-entropy cost cancels it"), "{d}");
+    right(CROSS_ENTROPY, "dC/dw = (a - y) x + lambda/n w");
+    right(CROSS_ENTROPY, "dC/db = a - y");
+}
+
+#[test]
+fn a_regulariser_with_the_wrong_factor_or_left_out_is_named() {
+    let d = wrong(CROSS_ENTROPY, "dC/dw = (a - y) x + lambda/(2n) w", "");
+    assert!(d.contains("factor of the regularisation term"), "{d}");
+    assert!(d.contains("half"), "{d}");
+    let d = wrong(CROSS_ENTROPY, "dC/dw = (a - y) x", "");
+    assert!(d.contains("regularisation term"), "{d}");
+    assert!(d.contains("left out"), "{d}");
+}
+
+#[test]
+fn a_sign_error_is_named() {
+    let d = wrong(SEED, "dC/dw3 = 2(y - a3) a3(1 - a3) a2", "");
+    assert!(d.starts_with("A sign error"), "{d}");
+}
+
+#[test]
+fn a_factor_of_two_from_the_half_convention_is_named() {
+    // Mazur's cost carries the ½; the claim differentiates as if it did not.
+    let d = wrong(
+        MAZUR,
+        "dEtotal/dw5 = 2(outo1 - t1) outo1(1 - outo1) outh1",
+        "",
+    );
+    assert!(d.contains("2 times the true value"), "{d}");
+    assert!(d.contains("½(y − a)²"), "{d}");
+    let d = wrong(SEED, "dC/dw3 = (a3 - y) a3(1 - a3) a2", "");
+    assert!(d.contains("1/2 times the true value"), "{d}");
+}
+
+#[test]
+fn a_missing_or_extra_chain_rule_factor_is_named() {
+    let d = wrong(SEED, "dC/dw3 = 2(a3 - y) a3(1 - a3)", "");
+    assert!(d.contains("factor is missing: a2"), "{d}");
+    let d = wrong(SEED, "dC/dw2 = 2(a3 - y) a3(1 - a3) a2(1 - a2) x", "");
+    assert!(d.contains("factor is missing: w3"), "{d}");
+    let d = wrong(SEED, "dC/dw2 = 2(a3 - y) a3(1 - a3) w3 x", "");
+    assert!(d.contains("factor is missing: σ'(z2)"), "{d}");
+    let d = wrong(SEED, "dC/dw3 = 2(a3 - y) a3(1 - a3) a2 x", "");
+    assert!(d.contains("extra factor x"), "{d}");
+}
+
+#[test]
+fn sigma_prime_at_the_wrong_node_is_named() {
+    let d = wrong(SEED, "dC/dw3 = 2(a3 - y) sigmoid'(a3) a2", "");
+    assert!(d.contains("`σ'(a3)` should be `σ'(z3)`"), "{d}");
+    assert!(d.contains("wrong node"), "{d}");
+    let d = wrong(SEED, "dC/dw3 = 2(a3 - y) sigmoid'(z2) a2", "");
+    assert!(d.contains("`σ'(z2)` should be `σ'(z3)`"), "{d}");
+}
+
+#[test]
+fn a_name_from_the_wrong_layer_is_named() {
+    let d = wrong(SEED, "dC/dw3 = 2(a3 - y) a3(1 - a3) x", "");
+    assert!(d.contains("`x` should be `a2`"), "{d}");
+    assert!(d.contains("one name written for another"), "{d}");
+}
+
+#[test]
+fn a_local_derivative_without_its_upstream_factor_is_the_chain_rule_stopped() {
+    let d = wrong(SEED, "dC/dw3 = a2", "");
+    assert!(d.contains("chain rule stops early"), "{d}");
+    assert!(d.contains("∂z3/∂w3 alone"), "{d}");
+}
+
+#[test]
+fn one_minus_tanh_squared_written_as_a_square_is_named() {
+    let d = wrong(TANH, "dC/dw = -2(y - a)(1 - tanh(z))^2 x", "");
+    assert!(
+        d.contains("the square of a difference written for one minus a square"),
+        "{d}"
+    );
+    right(TANH, "dC/dw = -2(y - a)(1 - tanh(z)^2) x");
+    right(TANH, "dC/dw = -2(y - a) tanh'(z) x");
+}
+
+#[test]
+fn gradient_ascent_is_named_and_confirmed_by_the_cost_rising() {
+    let d = wrong(SEED, "w3' = w3 + eta*dC/dw3", "");
+    assert!(d.contains("Gradient ascent written for descent"), "{d}");
+    assert!(d.contains("raises the cost from"), "{d}");
+    right(SEED, "w3' = w3 - eta*dC/dw3");
+    right(SEED, "w3' = w3 - η*2(a3 - y) a3(1 - a3) a2");
+    let d = wrong(SEED, "w3' = w3 - 2(a3 - y) a3(1 - a3) a2", "");
+    assert!(d.contains("learning rate is missing"), "{d}");
+    // A wrong gradient inside a right rule is diagnosed as a gradient.
+    let d = wrong(SEED, "w3' = w3 - eta*2(a3 - y) a3(1 - a3)", "");
+    assert!(d.contains("factor is missing: a2"), "{d}");
+}
+
+#[test]
+fn the_seed_zero_is_float64_rounding_not_the_mathematics() {
+    let c = judge(SEED_QUESTION, "dC/dw2 = 0", "a1=62.5,w2=0.8,y=0");
+    assert_eq!(c.verdict, Verdict::Incorrect);
+    let d = c.diagnosis.unwrap();
+    assert!(d.contains("float64 rounding, not the mathematics"), "{d}");
+    let truth = c.true_value.unwrap();
+    assert!((truth - 2.4109373099548972e-20).abs() < 1e-30, "{truth}");
+    let c = judge(SEED_QUESTION, "dC/dw2 = 2.41e-20", "a1=62.5,w2=0.8,y=0");
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+}
+
+#[test]
+fn a_forward_value_claim_is_judged_to_its_digits() {
+    let at = "x=1,w2=0.5,b2=0,w3=-0.5,b3=0.25";
+    assert_eq!(judge(SEED, "a2 = 0.62", at).verdict, Verdict::Correct);
+    assert_eq!(judge(SEED, "a2 = 0.6224593", at).verdict, Verdict::Correct);
+    // 0.6224593312 rounds to 0.6224593, not 0.6224594, nor to 0.7 at one decimal.
+    assert_eq!(
+        judge(SEED, "a2 = 0.6224594", at).verdict,
+        Verdict::Incorrect
+    );
+    assert_eq!(judge(SEED, "a2 = 0.7", at).verdict, Verdict::Incorrect);
+    let d = wrong(SEED, "a2 = 0.5", at);
+    assert!(
+        d.contains("0.5 is z2, the value before the activation"),
+        "{d}"
+    );
+    // Not the value before the activation, but another name's value.
+    let d = wrong(SEED, "a3 = 0.6224593", at);
+    assert!(d.contains("the value of a2"), "{d}");
+}
+
+#[test]
+fn f_of_2_equal_to_0_is_the_value_before_the_activation() {
+    let d = wrong(SEED, "f(2) = 0", "w2=1,b2=0,w3=0,b3=0");
+    assert!(
+        d.contains("0 is z3, the value before the activation"),
+        "{d}"
+    );
+    assert!(d.contains("σ(0) = 0.5"), "{d}");
+    assert_eq!(
+        judge(SEED, "f(2) = 0.5", "w2=1,b2=0,w3=0,b3=0").verdict,
+        Verdict::Correct
+    );
+}
+
+#[test]
+fn correct_but_different_forms_are_accepted() {
+    right(SEED, "dC/dw3 = -2(y - a3) a3(1 - a3) a2");
+    right(SEED, "dC/dw3 = 2(a3 - y) sigmoid(z3)(1 - sigmoid(z3)) a2");
+    right(SEED, "dC/dw3 = 2(a3 - y) exp(-z3)/(1 + exp(-z3))^2 a2");
+    right(SEED, "∂C/∂w3 = 2(a3 − y)·σ'(z3)·a2");
+    right(
+        SEED,
+        "dC/dw3 = 2 a2 a3^2 - 2 a2 a3^3 - 2 y a2 a3 + 2 y a2 a3^2",
+    );
+    right(SEED, "dC/dw3 = dC/dz3 * a2");
+    right(SEED, "delta3 = 2(a3 - y) a3(1 - a3)");
+    right(SEED, "δ3 = dC/db3");
+    right(SEED, "dz3/dw3 = a2");
+    let c = right(SEED, "dC/dw3 = -2(y - a3) a3(1 - a3) a2");
+    assert_eq!(c.method, "symbolic");
+}
+
+#[test]
+fn a_claim_that_cannot_be_evaluated_is_unknown_not_guessed() {
+    let c = judge(SEED, "dC/dw3 = sqrt(-1 - w3^2)", "");
+    assert_eq!(c.verdict, Verdict::Unknown, "{c:?}");
+    assert!(c.method.contains("undecided"), "{c:?}");
+}
+
+#[test]
+fn a_claim_that_holds_at_the_given_point_only_says_so() {
+    // At a3 = 1/2, a3(1 − a3) = 1/4: the claim's 0.25 is right there but not in general.
+    let c = judge(
+        SEED,
+        "dC/dw3 = 2(a3 - y)*0.25*a2",
+        "x=1,w2=0,b2=0,w3=0,b3=0,y=1",
+    );
+    assert_eq!(c.verdict, Verdict::Incorrect);
+    assert!(
+        c.diagnosis
+            .unwrap()
+            .contains("holds at the given point, but not in general")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------------------------
+
+fn chainrule(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::cargo_bin("chainrule").unwrap();
+    cmd.args(args);
+    if let Some(s) = stdin {
+        cmd.write_stdin(s);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn exit_codes_are_0_when_all_are_correct_1_otherwise_and_2_on_bad_input() {
+    let ok = chainrule(
+        &["check", "--claim", "dC/dw3 = -2(y - a3) a3(1 - a3) a2"],
+        None,
+    );
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(text.contains("1 correct, 0 incorrect, 0 unknown"), "{text}");
+    let bad = chainrule(
+        &["check", "--claim", "dC/dw3 = 2(y - a3) a3(1 - a3) a2"],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let error = chainrule(&["check", "--claim", "dC/dw3 = 2(y - a33) a3"], None);
+    assert_eq!(error.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&error.stderr);
+    assert!(stderr.contains("unknown name `a33`"), "{stderr}");
+    assert!(stderr.contains("--claim:1:16"), "{stderr}");
+    assert!(error.stdout.is_empty());
+}
+
+#[test]
+fn a_claims_file_skips_comments_and_blank_lines_and_errors_point_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("claims.txt");
+    std::fs::write(
+        &path,
+        "# worksheet 1\n\ndC/dw3 = -2(y - a3) a3(1 - a3) a2  # right\nw3' = w3 + eta*dC/dw3\n",
+    )
+    .unwrap();
+    let out = chainrule(
+        &[
+            "check",
+            "--claims",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let claims = doc["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 2);
+    assert_eq!(claims[0]["verdict"], "correct");
+    assert_eq!(claims[0]["counterexample"], serde_json::Value::Null);
+    assert_eq!(claims[0]["diagnosis"], serde_json::Value::Null);
+    assert_eq!(claims[1]["verdict"], "incorrect");
+    assert_eq!(claims[1]["claim"], "w3' = w3 + eta*dC/dw3");
+    assert!(claims[1]["counterexample"]["w3"].is_number());
+    assert!(claims[1]["diagnosis"].as_str().unwrap().contains("ascent"));
+    assert!(claims[1]["method"].as_str().unwrap().contains("numeric"));
+    std::fs::write(&path, "# one\ndC/dw3 = a3 +\n").unwrap();
+    let out = chainrule(&["check", "--claims", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("claims.txt:2:"), "{stderr}");
+}
+
+#[test]
+fn the_worksheet_reads_in_markdown_and_latex() {
+    let args = [
+        "check",
+        "--claim",
+        "dC/dw3 = 2(a3 - y) sigmoid'(a3) a2",
+        "--claim",
+        "dC/db3 = 2(a3 - y) a3(1 - a3)",
+    ];
+    let md = chainrule(&[&args[..], &["--format", "markdown"]].concat(), None);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("## 1. `dC/dw3 = 2(a3 - y) sigmoid'(a3) a2`"),
+        "{md}"
+    );
+    assert!(md.contains("**incorrect**"), "{md}");
+    assert!(md.contains("*Likeliest mistake:*"), "{md}");
+    assert!(md.contains("$$"), "{md}");
+    assert!(md.contains("**1 correct, 1 incorrect, 0 unknown**"), "{md}");
+    let tex = chainrule(&[&args[..], &["--format", "latex"]].concat(), None);
+    let tex = String::from_utf8_lossy(&tex.stdout);
+    assert!(tex.contains("\\begin{enumerate}"), "{tex}");
+    assert!(
+        tex.contains("\\texttt{\\ensuremath{\\sigma}'(a3)}"),
+        "{tex}"
+    );
+    assert!(!tex.contains('σ'), "unicode left in LaTeX: {tex}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// No false alarms
+// ---------------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// A program's own derivatives, printed (in intermediates, and expanded into inputs and
+    /// parameters) and parsed back as claims, are always judged correct.
+    #[test]
+    fn printed_derivatives_are_judged_correct(source in common::program()) {
+        let mut model = common::load(&source);
+        let targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
+        let derivations = diff::derive(&mut model, &targets, &Config { expand: true, ..Config::default() });
+        let printer = FormulaPrinter::new(&model.graph, &model.symbols);
+        let mut claims = Vec::new();
+        for d in &derivations.derivations {
+            let label = format!("d{}/d{}", model.name(d.target.of), model.name(d.target.wrt));
+            claims.push(format!("{label} = {}", printer.plain(d.result)));
+            if let Some(e) = d.expanded {
+                claims.push(format!("{label} = {}", printer.plain(e)));
+            }
+        }
+        let checked = check::check(&check::with_learning_rate(&model), &claims, &[]).unwrap();
+        for c in checked {
+            prop_assert!(c.verdict != Verdict::Incorrect, "{source}\n{c:?}");
+        }
+    }
+}
