@@ -1291,16 +1291,11 @@ impl Checker {
             Subject::Derivative(target) => {
                 self.diagnose_derivative(&screen, target, truth, claimed)
             }
-            _ => self.diagnose_formula(&screen, truth, claimed),
+            _ => self.diagnose_formula(&screen, claimed),
         }
     }
 
-    fn diagnose_formula(
-        &mut self,
-        screen: &Screen,
-        truth: Id,
-        claimed: Id,
-    ) -> Option<(String, Option<Id>)> {
+    fn diagnose_formula(&mut self, screen: &Screen, claimed: Id) -> Option<(String, Option<Id>)> {
         if let Some(found) = self.sign_or_constant(screen) {
             return Some(found);
         }
