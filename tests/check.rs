@@ -222,7 +222,7 @@ fn the_seed_zero_is_float64_rounding_not_the_mathematics() {
     let d = c.diagnosis.unwrap();
     assert!(d.contains("float64 rounding, not the mathematics"), "{d}");
     let truth = c.true_value.unwrap();
-    assert!((truth - 2.4109373099548972e-20).abs() < 1e-30, "{truth}");
+    assert!((truth - 2.410_937_309_954_897e-20).abs() < 1e-30, "{truth}");
     let c = judge(SEED_QUESTION, "dC/dw2 = 2.41e-20", "a1=62.5,w2=0.8,y=0");
     assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
 }
