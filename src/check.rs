@@ -33,7 +33,7 @@ pub const POINTS: usize = 24;
 /// Random points tried before giving up as `unknown`.
 const ATTEMPTS: usize = 96;
 /// Working precision of the reference evaluations (bits).
-const PRECISION: usize = 192;
+const PRECISION: usize = 128;
 /// Two high-precision values agree when they differ by less than this, relatively.
 const SAME: f64 = 1e-12;
 /// A hypothesis screened in float64 fits when it agrees to this, relatively.
@@ -201,6 +201,11 @@ const RATE_NAMES: [&str; 5] = ["eta", "η", "lr", "alpha", "α"];
 
 struct Checker {
     model: Model,
+    derivatives: FastMap<(Id, Sym), Id>,
+    truth_values: FastMap<(Id, Vec<Sym>, usize), Option<Precise>>,
+    cut_derivatives: FastMap<(Target, Sym, Vec<Sym>), Option<(Sym, Id)>>,
+    /// Random points by the leaves they give values to.
+    samples: FastMap<Vec<Sym>, std::rc::Rc<Vec<Sample>>>,
     /// The learning rate: the program's own `eta`, or a symbol added for the claims.
     rate: Sym,
     given: Vec<Given>,
@@ -226,6 +231,10 @@ impl Checker {
         };
         Checker {
             model,
+            samples: FastMap::default(),
+            derivatives: FastMap::default(),
+            truth_values: FastMap::default(),
+            cut_derivatives: FastMap::default(),
             rate,
             given: Vec::new(),
         }
@@ -379,7 +388,7 @@ impl Checker {
         match *subject {
             Subject::Derivative(target) => {
                 let of = self.model.graph_var(target.of);
-                diff::differentiate_expr(&mut self.model, of, target.wrt)
+                self.derivative(of, target.wrt)
             }
             Subject::Update(theta) => {
                 let gradient = self.gradient(theta);
@@ -394,9 +403,20 @@ impl Checker {
         }
     }
 
+    /// A derivative in names, simplified; each taken once per checker (many claims of a
+    /// worksheet ask about the same target, and diagnoses reuse the local derivatives).
+    fn derivative(&mut self, expr: Id, wrt: Sym) -> Id {
+        if let Some(&d) = self.derivatives.get(&(expr, wrt)) {
+            return d;
+        }
+        let d = diff::differentiate_expr(&mut self.model, expr, wrt);
+        self.derivatives.insert((expr, wrt), d);
+        d
+    }
+
     fn gradient(&mut self, wrt: Sym) -> Id {
         let cost = self.model.graph_var(self.model.cost);
-        diff::differentiate_expr(&mut self.model, cost, wrt)
+        self.derivative(cost, wrt)
     }
 
     fn resolve_plain_name(&self, name: &str, offset: usize) -> Result<Sym, Diagnostic> {
@@ -702,6 +722,28 @@ impl Checker {
         leaves
     }
 
+    /// The random points for a set of leaves, drawn and evaluated once per checker: every
+    /// claim about the same names is judged at the same points.
+    fn random_samples(&mut self, leaves: &[Sym]) -> std::rc::Rc<Vec<Sample>> {
+        if let Some(cached) = self.samples.get(leaves) {
+            return cached.clone();
+        }
+        let mut rng = fastrand::Rng::with_seed(0x5eed_c1a1);
+        let mut samples = Vec::new();
+        for _ in 0..ATTEMPTS {
+            let values: Vec<(Sym, f64)> = leaves
+                .iter()
+                .map(|&s| (s, self.draw(&mut rng, s)))
+                .collect();
+            if let Some(sample) = self.sample(&values) {
+                samples.push(sample);
+            }
+        }
+        let samples = std::rc::Rc::new(samples);
+        self.samples.insert(leaves.to_vec(), samples.clone());
+        samples
+    }
+
     /// A random value for a leaf from a domain that makes sense for its kind.
     fn draw(&self, rng: &mut fastrand::Rng, s: Sym) -> f64 {
         let u = rng.f64();
@@ -884,33 +926,36 @@ impl Checker {
             return Decision::Symbolic;
         }
         let leaves = self.leaves_of(&[truth, claimed]);
-        let mut rng = fastrand::Rng::with_seed(0x5eed_c1a1);
         let mut valid = 0;
+        let random = self.random_samples(&leaves);
         // The given point first: a counterexample there reads best.
-        let mut first: Option<Sample> = self.given_sample(&leaves);
-        for _ in 0..ATTEMPTS {
-            let sample = match first.take() {
-                Some(s) => s,
-                None => {
-                    let values: Vec<(Sym, f64)> = leaves
-                        .iter()
-                        .map(|&s| (s, self.draw(&mut rng, s)))
-                        .collect();
-                    match self.sample(&values) {
-                        Some(s) => s,
-                        None => continue,
+        let given = self.given_sample(&leaves);
+        let given_count = given.iter().count();
+        for (index, sample) in given.iter().chain(random.iter()).enumerate() {
+            // In names, with the names' values at the point: the same values as the expanded
+            // forms, without evaluating the network again for every formula.
+            // The truth's value is shared by every claim about the same quantity.
+            let tv = if index >= given_count {
+                let key = (truth, leaves.clone(), index - given_count);
+                match self.truth_values.get(&key) {
+                    Some(v) => v.clone(),
+                    None => {
+                        let v = self.precise_at(truth, sample);
+                        self.truth_values.insert(key, v.clone());
+                        v
                     }
                 }
+            } else {
+                self.precise_at(truth, sample)
             };
-            let (Some(tv), Some(kv)) = (self.precise_at(t, &sample), self.precise_at(k, &sample))
-            else {
+            let (Some(tv), Some(kv)) = (tv, self.precise_at(claimed, sample)) else {
                 continue;
             };
             if finite(&tv).is_none() || finite(&kv).is_none() {
                 continue;
             }
             if !same_precise(&tv, &kv) {
-                return Decision::Differs(sample);
+                return Decision::Differs(sample.clone());
             }
             valid += 1;
             if valid >= POINTS {
@@ -1227,22 +1272,15 @@ struct Screen {
 }
 
 impl Checker {
-    fn screen(&self, leaves: &[Sym], truth: Id, claimed: Id) -> Option<Screen> {
-        let mut rng = fastrand::Rng::with_seed(0xd1a9_0515);
+    fn screen(&mut self, leaves: &[Sym], truth: Id, claimed: Id) -> Option<Screen> {
         let mut screen = Screen {
             samples: Vec::new(),
             claimed: Vec::new(),
             truth: Vec::new(),
         };
-        for _ in 0..ATTEMPTS {
-            let values: Vec<(Sym, f64)> = leaves
-                .iter()
-                .map(|&s| (s, self.draw(&mut rng, s)))
-                .collect();
-            let Some(sample) = self.sample(&values) else {
-                continue;
-            };
-            let (Some(t), Some(k)) = (self.f64_at(truth, &sample), self.f64_at(claimed, &sample))
+        let random = self.random_samples(leaves);
+        for sample in random.iter() {
+            let (Some(t), Some(k)) = (self.f64_at(truth, sample), self.f64_at(claimed, sample))
             else {
                 continue;
             };
@@ -1250,7 +1288,7 @@ impl Checker {
             if !(t.is_finite() && k.is_finite()) || t == 0.0 || k == 0.0 {
                 continue;
             }
-            screen.samples.push(sample);
+            screen.samples.push(sample.clone());
             screen.truth.push(t);
             screen.claimed.push(k);
             if screen.samples.len() == SCREEN_POINTS {
@@ -1594,6 +1632,21 @@ impl Checker {
     /// ∂Y/∂X with the edges from `v` into each of `cut` frozen: v is replaced there by a
     /// constant with v's value. Returns the frozen symbol and the derivative (in names).
     fn cut_derivative(&mut self, target: Target, v: Sym, cut: &[Sym]) -> Option<(Sym, Id)> {
+        let key = (target, v, cut.to_vec());
+        if let Some(found) = self.cut_derivatives.get(&key) {
+            return *found;
+        }
+        let found = self.cut_derivative_uncached(target, v, cut);
+        self.cut_derivatives.insert(key, found);
+        found
+    }
+
+    fn cut_derivative_uncached(
+        &mut self,
+        target: Target,
+        v: Sym,
+        cut: &[Sym],
+    ) -> Option<(Sym, Id)> {
         let frozen = Sym(self.model.symbols.len() as u32);
         let mut model = self.model.clone();
         model.symbols.push(Symbol {
@@ -1634,7 +1687,7 @@ impl Checker {
                 continue;
             }
             let y_var = self.model.graph_var(y);
-            let partial = diff::differentiate_expr(&mut self.model, y_var, target.wrt);
+            let partial = self.derivative(y_var, target.wrt);
             if self.fits_everywhere(screen, partial, true) {
                 let (yname, xname, of) = (
                     self.model.name(y).to_string(),
@@ -1663,10 +1716,10 @@ impl Checker {
         };
         let full = {
             let c = self.model.graph_var(self.model.cost);
-            diff::differentiate_expr(&mut self.model, c, target.wrt)
+            self.derivative(c, target.wrt)
         };
         for &term in terms.iter() {
-            let part = diff::differentiate_expr(&mut self.model, term, target.wrt);
+            let part = self.derivative(term, target.wrt);
             if self.model.graph.as_num(part).is_some_and(|n| n.is_zero()) {
                 continue;
             }
@@ -1753,7 +1806,7 @@ impl Checker {
             && let Node::Add(terms) = self.model.graph.node(def).clone()
         {
             for &term in terms.iter() {
-                let part = diff::differentiate_expr(&mut self.model, term, target.wrt);
+                let part = self.derivative(term, target.wrt);
                 if self.model.graph.as_num(part).is_some_and(|n| n.is_zero()) || part == truth {
                     continue;
                 }
@@ -1867,7 +1920,7 @@ impl Checker {
                 if u == v || !self.model.graph.mentions(def, v) {
                     continue;
                 }
-                let local = diff::differentiate_expr(&mut self.model, def, v);
+                let local = self.derivative(def, v);
                 if self.model.graph.as_num(local).is_some() {
                     continue;
                 }

@@ -1,0 +1,43 @@
+//! How long `check` takes on a worksheet of 1,000 claims on the seed network: a realistic
+//! mix of right answers in several forms and wrong ones that need a diagnosis (the goal is
+//! under a second for the whole worksheet).
+
+use std::hint::black_box;
+
+use chainrule::check;
+use chainrule::explain;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// Right and wrong answers a class hands in, in rotation.
+const CLAIMS: [&str; 10] = [
+    "dC/dw3 = -2(y - a3) a3(1 - a3) a2",
+    "dC/dw3 = 2(a3 - y) sigmoid'(z3) a2",
+    "dC/db3 = 2(a3 - y) a3(1 - a3)",
+    "dC/dw2 = 2(a3 - y) a3(1 - a3) w3 a2(1 - a2) x",
+    "w3' = w3 - eta*dC/dw3",
+    "dC/dw3 = 2(y - a3) a3(1 - a3) a2",
+    "dC/dw3 = 2(a3 - y) sigmoid'(a3) a2",
+    "dC/dw2 = 2(a3 - y)(sigmoid(z3) - (1 - sigmoid(z3))) w3 a2(1 - a2) x",
+    "dC/dw2 = 2(a3 - y) a3(1 - a3) a2(1 - a2) x",
+    "w3' = w3 + eta*dC/dw3",
+];
+
+fn worksheet(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| CLAIMS[i % CLAIMS.len()].to_string())
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let model = check::with_learning_rate(&explain::load(explain::BUILTIN_EXAMPLE).unwrap());
+    let claims = worksheet(1000);
+    let mut group = c.benchmark_group("check");
+    group.sample_size(10);
+    group.bench_function("1000 claims on the seed network", |b| {
+        b.iter(|| black_box(check::check(&model, &claims, &[]).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
