@@ -199,11 +199,14 @@ fn looks_latex(text: &str) -> bool {
 /// Names that stand for the learning rate when the program does not define them.
 const RATE_NAMES: [&str; 5] = ["eta", "η", "lr", "alpha", "α"];
 
+/// A derivative with some edges from a name cut: the target, the name, the users cut off.
+type CutKey = (Target, Sym, Vec<Sym>);
+
 struct Checker {
     model: Model,
     derivatives: FastMap<(Id, Sym), Id>,
     truth_values: FastMap<(Id, Vec<Sym>, usize), Option<Precise>>,
-    cut_derivatives: FastMap<(Target, Sym, Vec<Sym>), Option<(Sym, Id)>>,
+    cut_derivatives: FastMap<CutKey, Option<(Sym, Id)>>,
     /// Random points by the leaves they give values to.
     samples: FastMap<Vec<Sym>, std::rc::Rc<Vec<Sample>>>,
     /// The learning rate: the program's own `eta`, or a symbol added for the claims.
