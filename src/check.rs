@@ -193,7 +193,7 @@ fn split_claim(text: &str) -> Result<Split<'_>, Diagnostic> {
 }
 
 fn looks_latex(text: &str) -> bool {
-    text.contains('\\') || text.contains('{')
+    crate::latex::looks_like_latex(text)
 }
 
 /// Names that stand for the learning rate when the program does not define them.
@@ -322,8 +322,12 @@ impl Checker {
                 break;
             }
         }
-        if primed || arrow {
-            let sym = self.resolve_plain_name(unprimed, lead)?;
+        let latex_target = crate::latex::parse_latex_update_target(&self.model, trimmed);
+        if primed || arrow || latex_target.is_some() {
+            let sym = match latex_target {
+                Some(s) => s,
+                None => self.resolve_plain_name(unprimed, lead)?,
+            };
             if self.model.symbol(sym).kind != SymKind::Param {
                 return Err(Diagnostic::at(
                     whole,
@@ -2244,16 +2248,16 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// A name written as LaTeX or in a textbook's notation, resolved to the model's names.
-fn latex_resolve(_model: &Model, _written: &str) -> Option<Sym> {
-    None
+/// A name written as LaTeX or in a textbook's notation (`a_2`, `a^{(2)}`, a display form),
+/// resolved to one of the model's names.
+fn latex_resolve(model: &Model, written: &str) -> Option<Sym> {
+    match crate::latex::resolve_name(model, written) {
+        Ok(crate::latex::Resolved::Symbol(s)) => Some(s),
+        _ => None,
+    }
 }
 
 /// One side of a claim written in LaTeX.
-fn latex_parse(_model: &Model, text: &str) -> Result<Expr, Diagnostic> {
-    Err(Diagnostic::at(
-        Span::new(0, text.len()),
-        "LaTeX claims are not supported yet",
-        "LaTeX",
-    ))
+fn latex_parse(model: &Model, text: &str) -> Result<Expr, Diagnostic> {
+    crate::latex::parse_latex(model, text)
 }

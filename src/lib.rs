@@ -14,6 +14,7 @@ pub mod error;
 pub mod eval;
 pub mod explain;
 pub mod expr;
+pub mod latex;
 pub mod lower;
 pub mod model;
 pub mod network;

@@ -439,3 +439,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn latex_claims_as_textbooks_print_them_are_judged() {
+    right(
+        SEED,
+        r"\frac{\partial C}{\partial w^{(3)}} = -2(y - f(x))\sigma'(z^{(3)})a^{(2)}",
+    );
+    right(
+        SEED,
+        r"dC/dw3 = 2(a_3 - y)\sigma(z_3)\left(1-\sigma(z_3)\right) a_2",
+    );
+    right(SEED, r"w_3' = w_3 - \eta \frac{\partial C}{\partial w_3}");
+    right(SEED, r"\delta^{(3)} = 2(a_{3} - y) a_3 (1 - a_3)");
+    right(SEED, "dC/dw3 = 2(a_3 - y) a_3(1 - a_3) a_2");
+    let d = wrong(
+        SEED,
+        r"\frac{\partial C}{\partial w^{(3)}} = 2(y - f(x))\sigma'(z^{(3)})a^{(2)}",
+        "",
+    );
+    assert!(d.starts_with("A sign error"), "{d}");
+    let d = wrong(
+        MAZUR,
+        r"\frac{\partial E_{total}}{\partial w_{5}} = (out_{o1} - t_{1}) \cdot out_{o1}(1 - out_{o1}) \cdot out_{h2}",
+        "",
+    );
+    assert!(d.contains("`outh2` should be `outh1`"), "{d}");
+}
+
+#[test]
+fn an_unknown_name_in_a_latex_claim_is_an_error_with_a_caret() {
+    let out = chainrule(&["check", "--claim", r"dC/dw3 = 2(a_3 - y) q_{7}"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--claim:1:"), "{stderr}");
+    assert!(stderr.contains('^'), "{stderr}");
+}
