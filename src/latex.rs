@@ -893,15 +893,17 @@ impl<'m> Names<'m> {
             }
         }
         // A Greek letter the model does not declare: a free symbol (`\eta`).
-        if w.sub.is_empty() && w.digits.is_empty() && w.layer().is_none() {
-            if let Some(ascii) = greek_ascii(&w.base) {
-                let power = if w.sup.is_empty() {
-                    None
-                } else {
-                    w.sup_arg.clone()
-                };
-                return Ok((Resolved::Free(ascii.to_string()), power));
-            }
+        if w.sub.is_empty()
+            && w.digits.is_empty()
+            && w.layer().is_none()
+            && let Some(ascii) = greek_ascii(&w.base)
+        {
+            let power = if w.sup.is_empty() {
+                None
+            } else {
+                w.sup_arg.clone()
+            };
+            return Ok((Resolved::Free(ascii.to_string()), power));
         }
         Err(self.unknown(w, span))
     }
@@ -1370,10 +1372,10 @@ impl Builder<'_, '_> {
     ) -> Result<Expr> {
         let model = self.names.model;
         // `sigmoid(z)`, `\text{ReLU}(z)`, `σ(z)`, `σ'(z)`.
-        if let Some(func) = Func::from_name(w).filter(|_| model.lookup(w).is_none()) {
-            if group_at(items, *i).is_some() || self.has_prime(factor) || w != "σ" {
-                return self.apply(func, factor, items, i, whole);
-            }
+        if let Some(func) = Func::from_name(w).filter(|_| model.lookup(w).is_none())
+            && (group_at(items, *i).is_some() || self.has_prime(factor) || w != "σ")
+        {
+            return self.apply(func, factor, items, i, whole);
         }
         // `e^{x}`: the exponential, unless the model has a name `e`.
         if w == "e"
