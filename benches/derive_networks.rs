@@ -1,6 +1,10 @@
 //! How long `derive --all --no-steps` takes on scalar-expanded fully connected sigmoid
 //! networks, from 1-1-…-1 chains to Nielsen's 784-30-10 MNIST network.
 //!
+//! Also times `chainrule expand` on the `network 784-30-10` shorthand (parse the shorthand,
+//! check it, write the straight-line form) and loading the shorthand (expansion parsed and
+//! lowered, what every command does first).
+//!
 //! Besides the timings, it prints each network's cost-graph and derivative-graph sizes, so the
 //! "derivative graph under 4× the cost graph" goal can be read off the same run.
 
@@ -109,6 +113,23 @@ fn bench(c: &mut Criterion) {
             b.iter(|| explain::load(black_box(&source)).expect("parses"))
         });
     }
+    group.finish();
+
+    let mut group = c.benchmark_group("network shorthand");
+    group.sample_size(10);
+    let mnist = include_str!("../examples/mnist_784_30_10.bp");
+    group.bench_function("expand 784-30-10", |b| {
+        b.iter(|| explain::expand(black_box(mnist)).expect("expands"))
+    });
+    group.bench_function("load 784-30-10 (expand, parse, lower)", |b| {
+        b.iter(|| explain::load(black_box(mnist)).expect("loads"))
+    });
+    group.bench_function("derive --all --no-steps 784-30-10 (shorthand)", |b| {
+        b.iter(|| {
+            let expanded = explain::expand(black_box(mnist)).expect("expands");
+            derive_all(&expanded)
+        })
+    });
     group.finish();
 }
 

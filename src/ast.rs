@@ -130,6 +130,31 @@ pub enum Stmt {
         value: Expr,
         span: Span,
     },
+    /// `network 2-3-1`: the widths as written (digits; `network.rs` checks their range).
+    Network {
+        widths: Vec<Ident>,
+        span: Span,
+    },
+    /// An option line of the shorthand: `activation 3 softmax` has key `activation`, layer
+    /// `3` and value `softmax`; `cost quadratic` has no layer.
+    NetworkOption {
+        key: Ident,
+        layer: Option<Ident>,
+        value: Ident,
+        span: Span,
+    },
+}
+
+impl Stmt {
+    pub fn span(&self) -> Span {
+        match self {
+            Stmt::Declare { span, .. }
+            | Stmt::Show { span, .. }
+            | Stmt::Assign { span, .. }
+            | Stmt::Network { span, .. }
+            | Stmt::NetworkOption { span, .. } => *span,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]

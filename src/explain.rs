@@ -8,7 +8,7 @@ use crate::ast::{Ident, Span};
 use crate::diff::{self, Config, Derivations, Target};
 use crate::error::{Diagnostic, Result};
 use crate::model::{Model, SymKind};
-use crate::{lower, syntax};
+use crate::{lower, network, syntax};
 
 /// The seed network, used when no file is given.
 pub const BUILTIN_EXAMPLE: &str = include_str!("../examples/seed.bp");
@@ -16,10 +16,51 @@ pub const BUILTIN_EXAMPLE: &str = include_str!("../examples/seed.bp");
 /// The name the built-in example goes by in messages.
 pub const BUILTIN_NAME: &str = "<built-in example>";
 
-/// Parses and lowers a program.
+/// Parses and lowers a program. A program written with the `network` shorthand is expanded
+/// to its straight-line form first (see [`network::expand`]), and the model remembers the
+/// layered description.
 pub fn load(source: &str) -> Result<Model> {
     let program = syntax::parse_program(source)?;
-    lower::lower(&program)
+    match network::from_program(&program)? {
+        None => lower::lower(&program),
+        Some(spec) => {
+            let expanded = network::expand(&spec);
+            let mut model = load_expansion(&expanded, spec.span)?;
+            model.network = Some(spec);
+            Ok(model)
+        }
+    }
+}
+
+/// The straight-line form of a program: the expansion of a `network` shorthand, or the
+/// program itself when it is already straight-line (after checking that it is valid).
+pub fn expand(source: &str) -> Result<String> {
+    let program = syntax::parse_program(source)?;
+    match network::from_program(&program)? {
+        None => {
+            lower::lower(&program)?;
+            Ok(source.to_string())
+        }
+        Some(spec) => Ok(network::expand(&spec)),
+    }
+}
+
+/// Lowers generated text. Its spans point into that text, not the user's file, so a failure
+/// (a bug of the expansion, never the user's) is reported at the `network` line.
+fn load_expansion(expanded: &str, at: Span) -> Result<Model> {
+    syntax::parse_program(expanded)
+        .and_then(|program| lower::lower(&program))
+        .map_err(|d| {
+            Diagnostic::at(
+                at,
+                format!(
+                    "internal error: the expansion of this network does not read back: {}",
+                    d.message
+                ),
+                "this network",
+            )
+            .with_help("please report this input as a bug")
+        })
 }
 
 /// Which derivatives to take.

@@ -137,6 +137,16 @@ impl Lowering {
                 }
             }
             Stmt::Show { .. } => {}
+            // `explain::load` expands the shorthand before lowering; a program that still
+            // holds it here mixes it with other statements, which `network::from_program`
+            // refuses first. Kept as an error rather than a panic for direct callers.
+            Stmt::Network { span, .. } | Stmt::NetworkOption { span, .. } => {
+                return Err(Diagnostic::at(
+                    *span,
+                    "the network shorthand must be expanded before lowering",
+                    "network shorthand",
+                ));
+            }
             Stmt::Assign {
                 kind,
                 name,

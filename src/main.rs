@@ -41,6 +41,18 @@ enum Command {
     Check(CheckArgs),
     /// Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
     Step(StepArgs),
+    /// Print the straight-line form of a `network` shorthand (a file that parses back to the
+    /// same network); a straight-line program is printed as it is.
+    Expand(ExpandArgs),
+}
+
+#[derive(Args)]
+struct ExpandArgs {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    file: Option<PathBuf>,
+    /// Write to this file (only on success) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -220,7 +232,18 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Eval(args) => eval(args),
         Command::Check(args) => check(args),
         Command::Step(args) => step(args),
+        Command::Expand(args) => expand(args),
     }
+}
+
+fn expand(args: ExpandArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let text = explain::expand(&source).map_err(|diagnostic| Failure {
+        diagnostic,
+        file_name: name,
+        source: source.clone(),
+    })?;
+    emit(&text, args.out.as_deref())
 }
 
 /// The program text and the name to show for it.

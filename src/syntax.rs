@@ -156,6 +156,32 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
                 span,
             })
         }
+        Rule::network => {
+            let widths = inner
+                .filter(|p| p.as_rule() == Rule::width)
+                .map(|p| ident_of(&p))
+                .collect();
+            Ok(Stmt::Network { widths, span })
+        }
+        Rule::net_option => {
+            let key = ident_of(&next(&mut inner, source)?);
+            let mut layer = None;
+            let mut value = None;
+            for part in inner {
+                match part.as_rule() {
+                    Rule::width => layer = Some(ident_of(&part)),
+                    Rule::option_word => value = Some(ident_of(&part)),
+                    _ => {}
+                }
+            }
+            let value = value.ok_or_else(|| internal(span))?;
+            Ok(Stmt::NetworkOption {
+                key,
+                layer,
+                value,
+                span,
+            })
+        }
         Rule::assign => {
             let target = next(&mut inner, source)?;
             if matches!(target.as_str(), "cost" | "output") {
@@ -717,7 +743,14 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         | Rule::kw_show
         | Rule::kw_cost
         | Rule::kw_output
+        | Rule::kw_network
+        | Rule::network
+        | Rule::net_option
+        | Rule::option_key
         | Rule::program => "a statement",
+        Rule::width => "a whole number",
+        Rule::dash => "`-`",
+        Rule::option_word => "a word such as `sigmoid` or `quadratic`",
         Rule::kw_as => "`as`",
         Rule::string | Rule::string_text => "a display form in double quotes",
         Rule::EOI => "the end of the line",
@@ -906,7 +939,9 @@ fn syntax_error(source: &str, err: pest::error::Error<Rule>, whole_expression: b
 }
 
 const STATEMENT_FORMS: &str = "a statement is `input NAME`, `target NAME`, `param NAME, ...`, \
-    `show NAME as \"...\"`, `NAME = EXPR`, `cost NAME = EXPR` or `output NAME = EXPR`";
+    `show NAME as \"...\"`, `NAME = EXPR`, `cost NAME = EXPR` or `output NAME = EXPR`; \
+    or, for the network shorthand, `network 2-3-1` with `activation ...`, `cost ...`, \
+    `biases none` and `regularization l2` lines";
 
 fn statement_expected(source: &str, pos: usize) -> Diagnostic {
     let found = found_at(source, pos);

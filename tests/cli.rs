@@ -375,3 +375,158 @@ fn standalone_latex_compiles_with_pdflatex() {
         assert!(dir.path().join(format!("{name}.pdf")).exists());
     }
 }
+
+// ---- the network shorthand (issue 5) --------------------------------------------------------
+
+const NETWORK_EXAMPLES: [&str; 3] = [
+    "examples/network_2_3_1.bp",
+    "examples/softmax_classifier.bp",
+    "examples/mnist_784_30_10.bp",
+];
+
+/// `--at` values for every input, target and parameter of a program: small, varied, nonzero.
+fn values_for(file: &str) -> String {
+    let source = std::fs::read_to_string(file).unwrap();
+    let model = chainrule::explain::load(&source).unwrap();
+    let leaves: Vec<String> = model
+        .syms()
+        .filter(|&s| model.symbol(s).kind.is_leaf())
+        .enumerate()
+        .map(|(i, s)| {
+            let value = ((i * 7919) % 41) as f64 / 40.0 - 0.5;
+            format!("{}={value}", model.name(s))
+        })
+        .collect();
+    leaves.join(",")
+}
+
+#[test]
+fn expand_prints_a_program_that_parses_back_to_the_same_network() {
+    for file in NETWORK_EXAMPLES {
+        let out = chainrule().args(["expand", file]).output().unwrap();
+        assert!(out.status.success(), "{file}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let from_file = chainrule::explain::load(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let from_expansion = chainrule::explain::load(&text).unwrap();
+        let names = |m: &chainrule::model::Model| -> Vec<String> {
+            m.symbols.iter().map(|s| s.name.clone()).collect()
+        };
+        assert_eq!(names(&from_file), names(&from_expansion), "{file}");
+    }
+    chainrule()
+        .args(["expand", "examples/network_2_3_1.bp"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "z2_3 = w2_3_1*x1 + w2_3_2*x2 + b2_3\n",
+        ))
+        .stdout(predicate::str::contains("cost C = (y1 - a3_1)^2\n"));
+    // A straight-line program is already expanded; without a file, the built-in example.
+    chainrule()
+        .args(["expand"])
+        .assert()
+        .success()
+        .stdout(chainrule::explain::BUILTIN_EXAMPLE);
+}
+
+#[test]
+fn derive_eval_and_step_work_unchanged_on_the_network_examples() {
+    for file in &NETWORK_EXAMPLES[..2] {
+        let at = values_for(file);
+        chainrule()
+            .args(["derive", file, "--all"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("── ∂C/∂w2_1_1"));
+        chainrule()
+            .args([
+                "eval",
+                file,
+                "--at",
+                &at,
+                "--wrt",
+                "w2_1_1,b3_1",
+                "--check-grad",
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("cost C = "));
+        let out = chainrule()
+            .args([
+                "step", file, "--at", &at, "--lr", "0.1", "--steps", "3", "--format", "json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let steps = doc["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 3);
+        let costs: Vec<f64> = steps.iter().map(|s| s["cost"].as_f64().unwrap()).collect();
+        assert!(
+            costs[2] < costs[0],
+            "{file}: descent lowers the cost: {costs:?}"
+        );
+    }
+    chainrule()
+        .args([
+            "derive",
+            "examples/network_2_3_1.bp",
+            "--wrt",
+            "w3_1_2",
+            "--no-steps",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "∂C/∂w3_1_2 = −2(y1 − a3_1)·a3_1(1 − a3_1)·a2_2",
+        ));
+}
+
+#[test]
+fn mnist_784_30_10_derives_every_gradient() {
+    let out = chainrule()
+        .args([
+            "derive",
+            "examples/mnist_784_30_10.bp",
+            "--all",
+            "--no-steps",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The field is `derivations` in the current JSON (SPEC section 3 says `derivatives`).
+    let derivatives = doc["derivations"].as_array().unwrap();
+    assert_eq!(derivatives.len(), 784 * 30 + 30 + 30 * 10 + 10);
+    let b = derivatives
+        .iter()
+        .find(|d| d["target"] == "dC/db3_7")
+        .unwrap();
+    assert_eq!(b["result"], "-2(y7 - a3_7)*a3_7(1 - a3_7)");
+}
+
+#[test]
+fn bad_network_shorthand_exits_2_with_a_caret() {
+    chainrule()
+        .args(["expand", "-"])
+        .write_stdin("network 2-3-1\nactivation 2 softmax\n")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("<stdin>:2:14"))
+        .stderr(predicate::str::contains(
+            "^^^^^^^ softmax is for the output layer only",
+        ));
+    chainrule()
+        .args(["derive", "-", "--all"])
+        .write_stdin("network 2-3-1\ncost quadratik\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `quadratic`?"));
+}
