@@ -501,8 +501,7 @@ fn mnist_784_30_10_derives_every_gradient() {
         .unwrap();
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    // The field is `derivations` in the current JSON (SPEC section 3 says `derivatives`).
-    let derivatives = doc["derivations"].as_array().unwrap();
+    let derivatives = doc["derivatives"].as_array().unwrap();
     assert_eq!(derivatives.len(), 784 * 30 + 30 + 30 * 10 + 10);
     let b = derivatives
         .iter()
