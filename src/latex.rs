@@ -45,6 +45,22 @@ pub enum Resolved {
     Free(String),
 }
 
+impl Resolved {
+    /// The expression a resolved name stands for, with `span` on every part: a name, the
+    /// reference ∂C/∂z for a δ, or the free name.
+    pub fn to_expr(&self, model: &Model, span: Span) -> Expr {
+        match self {
+            Resolved::Symbol(s) => Expr::Name(ident(model.name(*s), span)),
+            Resolved::Delta(z) => Expr::DerivRef {
+                of: ident(model.name(model.cost), span),
+                wrt: ident(model.name(*z), span),
+                span,
+            },
+            Resolved::Free(name) => Expr::Name(ident(name, span)),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Public entry points
 // ---------------------------------------------------------------------------------------
@@ -67,7 +83,11 @@ pub fn parse_latex_with(names: &Names<'_>, text: &str) -> Result<Expr> {
     if let Some(Item::Op(Op::Comma, _)) = items.last() {
         items.pop();
     }
-    let builder = Builder { names, text };
+    let builder = Builder {
+        names,
+        text,
+        depth: std::cell::Cell::new(0),
+    };
     if items.is_empty() {
         return Err(Diagnostic::at(
             Span::new(0, text.len()),
@@ -101,8 +121,9 @@ pub fn parse_latex_update_target(model: &Model, text: &str) -> Option<Sym> {
     }
 }
 
-/// Whether a claim side looks like LaTeX rather than the plain language: a backslash, a
-/// brace, or a subscript or superscript marker that the plain language does not use.
+/// Whether a claim side looks like LaTeX rather than the plain language: it has a backslash
+/// or a brace, which the plain language never uses. (`a_2` and `x^2` are plain too; a plain
+/// side with an unknown name can still try [`resolve_name`].)
 pub fn looks_like_latex(text: &str) -> bool {
     text.contains(['\\', '{', '}'])
 }
@@ -349,6 +370,27 @@ fn atom_of(pair: Pair<'_, Rule>) -> Result<Atom> {
             }
             Atom::Sqrt(index, radicand.ok_or_else(|| internal_at(span))?)
         }
+        Rule::accent => {
+            let mut inner = pair.into_inner();
+            let cmd = inner.next().ok_or_else(|| internal_at(span))?;
+            let arg = inner.next().ok_or_else(|| internal_at(span))?;
+            let letter = normalize(arg.as_str());
+            if letter.is_empty() || !letter.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(Diagnostic::at(
+                    span,
+                    format!("`{}` over a formula is not understood", cmd.as_str()),
+                    "only a decorated letter is a name",
+                ));
+            }
+            // `\hat{y}` is the name `yhat` (`\widehat` and `\overline` as `hat` and `bar`).
+            let decoration = match &cmd.as_str()[1..] {
+                "widehat" => "hat",
+                "overline" => "bar",
+                "widetilde" => "tilde",
+                other => other,
+            };
+            Atom::Word(format!("{letter}{decoration}"))
+        }
         Rule::font => {
             let content = pair
                 .into_inner()
@@ -396,7 +438,15 @@ fn precheck(text: &str) -> Result<()> {
     let mut open: Vec<(char, usize)> = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        // `\{`, `\}`, `\(`, `\|` and the like are escaped characters, not delimiters.
+        // `\{` and `\}` group like `{` and `}`; `\(`, `\|`, `\,` and the like are escaped
+        // characters or spacing, not delimiters.
+        let c = match (c, chars.peek()) {
+            ('\\', Some(&(_, b @ ('{' | '}')))) => {
+                chars.next();
+                b
+            }
+            _ => c,
+        };
         if c == '\\' {
             if chars.next_if(|&(_, c)| !c.is_ascii_alphabetic()).is_none() {
                 let word: String = std::iter::from_fn(|| {
@@ -749,9 +799,7 @@ impl Written {
         let letters = self.raw.trim_end_matches(|c: char| c.is_ascii_digit());
         let bases = [letters.to_string(), self.base.clone()];
         for base in &bases {
-            let mut parts: Vec<&str> = vec![base.as_str()];
             let first = format!("{base}{}", self.digits);
-            parts[0] = first.as_str();
             let subs: Vec<&str> = layer
                 .into_iter()
                 .chain(self.sub.split(',').filter(|s| !s.is_empty()))
@@ -763,7 +811,6 @@ impl Written {
                 underscored.push_str(s);
                 together.push_str(s);
             }
-            // `a_2` when the base has no digits of its own: `a2` is the default rule.
             out.push(underscored);
             out.push(together);
         }
@@ -879,6 +926,8 @@ impl<'m> Names<'m> {
             match self.resolve_symbol(&z) {
                 Lookup::Found((s, power)) => return Ok((Resolved::Delta(s), power)),
                 Lookup::Ambiguous(syms) => return Err(self.ambiguous(&z, span, &syms)),
+                // A bare `\delta` is a Greek letter like any other (below).
+                Lookup::Missing if w.digits.is_empty() && w.sub.is_empty() && w.sup.is_empty() => {}
                 Lookup::Missing => {
                     return Err(Diagnostic::at(
                         span,
@@ -959,6 +1008,14 @@ impl<'m> Names<'m> {
     }
 
     fn unknown(&self, w: &Written, span: Span) -> Diagnostic {
+        // A bare letter where the model has several names of that letter (`a` for `a2`,
+        // `a3`): say which.
+        if w.digits.is_empty() && w.sub.is_empty() && w.sup.is_empty() {
+            let same = self.same_base(&w.base);
+            if same.len() > 1 {
+                return self.ambiguous(w, span, &same);
+            }
+        }
         Diagnostic::at(
             span,
             format!("unknown name `{}`", w.shown),
@@ -969,19 +1026,7 @@ impl<'m> Names<'m> {
 
     /// The names that share a base with what was written (`a` -> `a2`, `a3`), or the nearest.
     fn candidates_help(&self, base: &str) -> String {
-        let same: Vec<Sym> = self
-            .model
-            .syms()
-            .filter(|&s| {
-                self.default[s.index()]
-                    .as_ref()
-                    .is_some_and(|k| k.base == base)
-                    || self.display[s.index()]
-                        .as_ref()
-                        .is_some_and(|k| k.base == base)
-            })
-            .take(12)
-            .collect();
+        let same = self.same_base(base);
         if !same.is_empty() {
             return format!("the candidates are {}", self.describe(&same));
         }
@@ -997,6 +1042,22 @@ impl<'m> Names<'m> {
         }
         let all: Vec<Sym> = self.model.syms().take(12).collect();
         format!("the model's names are {}", self.describe(&all))
+    }
+
+    /// The names written with this base letter or word (at most 12).
+    fn same_base(&self, base: &str) -> Vec<Sym> {
+        self.model
+            .syms()
+            .filter(|&s| {
+                self.default[s.index()]
+                    .as_ref()
+                    .is_some_and(|k| k.base == base)
+                    || self.display[s.index()]
+                        .as_ref()
+                        .is_some_and(|k| k.base == base)
+            })
+            .take(12)
+            .collect()
     }
 
     /// `` `a2` (a^{(2)}), `a3` (a_{3}) ``.
@@ -1066,6 +1127,9 @@ impl<'m> Names<'m> {
 struct Builder<'a, 'm> {
     names: &'a Names<'m>,
     text: &'a str,
+    /// Operands being built inside one another: `\sigma \sigma \sigma ... x` nests without
+    /// any bracket, so [`precheck`] cannot bound it.
+    depth: std::cell::Cell<usize>,
 }
 
 fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
@@ -1193,6 +1257,80 @@ impl Builder<'_, '_> {
 
     /// One operand, with whatever it takes after it (a function its argument, `f` its `(x)`).
     fn operand(&self, items: &[Item], i: &mut usize, whole: Span) -> Result<Expr> {
+        let depth = self.depth.get() + 1;
+        if depth > 2 * MAX_NESTING {
+            let span = match items.get(*i) {
+                Some(Item::Factor(f)) => f.span(),
+                Some(Item::Op(_, span)) => *span,
+                None => whole,
+            };
+            return Err(Diagnostic::at(
+                span,
+                format!(
+                    "formula nested too deeply: more than {} levels",
+                    2 * MAX_NESTING
+                ),
+                "nested too deeply here",
+            ));
+        }
+        self.depth.set(depth);
+        let result = self.operand_at(items, i, whole);
+        self.depth.set(depth - 1);
+        result
+    }
+
+    /// `\partial C/\partial w_3` and `dC/dw_3` written inline.
+    fn inline_derivative(&self, items: &[Item], i: &mut usize) -> Result<Option<Expr>> {
+        let at = *i;
+        let factor = |k: usize| match items.get(k) {
+            Some(Item::Factor(f)) => Some(f),
+            _ => None,
+        };
+        let partial = |f: Option<&Factor>| {
+            f.is_some_and(|f| matches!(f.atom, Atom::Partial) && f.scripts.is_empty())
+        };
+        if partial(factor(at))
+            && matches!(items.get(at + 2), Some(Item::Op(Op::Divide, _)))
+            && partial(factor(at + 3))
+            && let (Some(x), Some(y)) = (factor(at + 1), factor(at + 4))
+        {
+            let of = self.deriv_name(x, "the function")?;
+            let wrt = self.deriv_name(y, "the variable")?;
+            *i = at + 5;
+            let span = items_span(&items[at..at + 5]);
+            return Ok(Some(Expr::DerivRef { of, wrt, span }));
+        }
+        fn d_word(f: Option<&Factor>) -> Option<&Factor> {
+            f.filter(|f| matches!(&f.atom, Atom::Word(w) if w.len() > 1 && w.starts_with('d')))
+        }
+        if let (Some(a), Some(_)) = (d_word(factor(at)), d_word(factor(at + 2)))
+            && items.get(at + 1).is_some_and(|item| matches!(item, Item::Op(Op::Divide, _)))
+            && a.scripts.is_empty()
+            // `dot/dw`: a name that starts with `d` stays a name.
+            && Written::from_factor(a, self.text)
+                .is_some_and(|w| self.names.resolve_parts(&w, a.span()).is_err())
+            && let (Some(top), Some(bottom)) = (
+                differential(&items[at..at + 1]),
+                differential(&items[at + 2..at + 3]),
+            )
+            && let ([Item::Factor(x)], [Item::Factor(y)]) = (top.as_slice(), bottom.as_slice())
+            && let (Ok(of), Ok(wrt)) = (
+                self.deriv_name(x, "the function"),
+                self.deriv_name(y, "the variable"),
+            )
+            && self.names.model.lookup(&of.name).is_some()
+        {
+            *i = at + 3;
+            let span = items_span(&items[at..at + 3]);
+            return Ok(Some(Expr::DerivRef { of, wrt, span }));
+        }
+        Ok(None)
+    }
+
+    fn operand_at(&self, items: &[Item], i: &mut usize, whole: Span) -> Result<Expr> {
+        if let Some(e) = self.inline_derivative(items, i)? {
+            return Ok(e);
+        }
         let factor = match items.get(*i) {
             Some(Item::Factor(f)) => f,
             Some(Item::Op(_, span)) => {
@@ -1377,6 +1515,14 @@ impl Builder<'_, '_> {
         {
             return self.apply(func, factor, items, i, whole);
         }
+        // `e` alone: Euler's number, unless the model has a name `e`.
+        if w == "e" && factor.scripts.is_empty() && model.lookup("e").is_none() {
+            let one = Expr::Number {
+                text: "1".into(),
+                span: factor.atom_span,
+            };
+            return Ok(call(Func::Exp, factor.atom_span, one));
+        }
         // `e^{x}`: the exponential, unless the model has a name `e`.
         if w == "e"
             && model.lookup("e").is_none()
@@ -1402,7 +1548,8 @@ impl Builder<'_, '_> {
             return None;
         }
         let letters = w.trim_end_matches(|c: char| c.is_ascii_digit());
-        if letters.len() < 2 {
+        // A long run of letters is a word, not a product of a dozen single-letter names.
+        if letters.len() < 2 || letters.len() > 8 {
             return None;
         }
         let mut acc: Option<Expr> = None;
@@ -1489,12 +1636,7 @@ impl Builder<'_, '_> {
                 }
                 e
             }
-            Resolved::Delta(z) => Expr::DerivRef {
-                of: ident(model.name(model.cost), span),
-                wrt: ident(model.name(z), span),
-                span,
-            },
-            Resolved::Free(name) => Expr::Name(ident(&name, span)),
+            other => other.to_expr(model, span),
         };
         self.power(e, power)
     }
@@ -1586,6 +1728,17 @@ impl Builder<'_, '_> {
         whole: Span,
     ) -> Result<Expr> {
         let span = factor.span();
+        if let Some(Item::Factor(first)) = num.items.first()
+            && matches!(first.atom, Atom::Partial)
+            && let Some(script) = first.scripts.first()
+        {
+            return Err(Diagnostic::at(
+                script.span(),
+                "second and higher derivatives are not supported",
+                "a power of ∂",
+            )
+            .with_help("claim the first derivative, `\\frac{\\partial C}{\\partial w}`"));
+        }
         if let (Some(top), Some(bottom)) = (differential(&num.items), differential(&den.items)) {
             let model = self.names.model;
             // The variable: one name.
@@ -1675,6 +1828,18 @@ impl Builder<'_, '_> {
                 "a power here",
             )),
         }
+    }
+}
+
+/// The span from the first item to the last.
+fn items_span(items: &[Item]) -> Span {
+    let span = |item: &Item| match item {
+        Item::Op(_, s) => *s,
+        Item::Factor(f) => f.span(),
+    };
+    match (items.first(), items.last()) {
+        (Some(a), Some(b)) => span(a).to(span(b)),
+        _ => Span::default(),
     }
 }
 
@@ -1787,7 +1952,9 @@ mod tests {
                 .message
                 .contains("does not close")
         );
-        assert!(precheck("\\{a").is_ok());
+        assert!(precheck("\\{a\\}").is_ok());
+        assert!(precheck("\\{a").unwrap_err().message.contains("unclosed"));
+        assert!(precheck("\\(a \\|").is_ok());
         let deep = "{".repeat(MAX_NESTING + 1);
         assert!(
             precheck(&deep)

@@ -137,6 +137,10 @@ fn textbook_formulas_equal_the_plain_language() {
         ("\\frac{dC}{dw_3}", "dC/dw3"),
         ("\\dfrac{\\mathrm{d}C}{\\mathrm{d}w_{2}}", "dC/dw2"),
         (
+            "\\partial C/\\partial w_3 + dC/dw_2 - ∂C/∂b_3",
+            "dC/dw3 + dC/dw2 - dC/db3",
+        ),
+        (
             "\\frac{\\partial}{\\partial w_3}\\left(y - a_3\\right)^2",
             "dC/dw3",
         ),
@@ -163,6 +167,11 @@ fn textbook_formulas_equal_the_plain_language() {
             "0.5 x^2 / 3 - 4 w2 / 2",
         ),
         ("\\tfrac12 x^2", "x^2/2"),
+        (
+            "1e-3 x + 2.5E2 - e^{2} + 2e",
+            "0.001 x + 250 - exp(2) + 2 exp(1)",
+        ),
+        ("\\{ x + 1 \\} \\cdot 2", "(x + 1) * 2"),
         ("−(y − a_3)", "-(y - a3)"),
         // Functions.
         (
@@ -184,12 +193,21 @@ fn textbook_formulas_equal_the_plain_language() {
             "relu(z2) + softplus(z3)",
         ),
         ("\\log x^2 + \\ln{a_2}", "log(x^2) + log(a2)"),
+        (
+            "1 - \\tanh^2(z_2) + \\tanh'(z_3)",
+            "1 - tanh(z2)^2 + tanh'(z3)",
+        ),
+        (
+            "\\text{ReLU}'(z_2) + \\mathrm{relu}(z_3)",
+            "relu'(z2) + relu(z3)",
+        ),
         // Implicit multiplication, groups, the output's `f(x)`.
         ("2[y - f(x)]{a_2}", "2 (y - a3) a2"),
         ("f(x)^2 - y f(x)", "a3^2 - y a3"),
         ("\\sigma'(z_3)a_2 w_3", "sigmoid'(z3) a2 w3"),
         ("a_2 w_3 + b_3", "z3"),
         ("z3 - w3 a2", "b3"),
+        ("xy - yx", "0"),
         ("(y - a_3)^{2}.", "C"),
     ];
     for (tex, plain) in cases {
@@ -229,6 +247,116 @@ fn mazur_step_by_step() {
     }
 }
 
+const LAYERED: &str = r#"
+input x1, x2
+target y
+param w2_1_1 as "w^{(2)}_{11}", w2_1_2 as "w^{(2)}_{12}", b2_1 as "b^{(2)}_1"
+show z2_1 as "z^{(2)}_1", a2_1 as "a^{(2)}_1"
+z2_1 = w2_1_1*x1 + w2_1_2*x2 + b2_1
+a2_1 = sigmoid(z2_1)
+cost C = 1/2 (y - a2_1)^2
+"#;
+
+#[test]
+fn layered_names_with_display_forms() {
+    let points = vec![
+        vec![
+            ("x1", 0.3),
+            ("x2", -0.7),
+            ("y", 0.6),
+            ("w2_1_1", 0.2),
+            ("w2_1_2", -1.1),
+            ("b2_1", 0.4),
+        ],
+        vec![
+            ("x1", 1.3),
+            ("x2", 0.5),
+            ("y", 0.1),
+            ("w2_1_1", -0.6),
+            ("w2_1_2", 0.9),
+            ("b2_1", -0.2),
+        ],
+    ];
+    let cases = [
+        ("\\frac{\\partial C}{\\partial w^{(2)}_{12}}", "dC/dw2_1_2"),
+        ("(a^{(2)}_1 - y)\\,\\sigma'(z^{(2)}_1)\\, x_2", "dC/dw2_1_2"),
+        ("\\delta^{(2)}_1 x_2", "dC/dw2_1_2"),
+        ("\\delta^{(2)}_{1}", "dC/db2_1"),
+        ("w_{12}^{(2)} x_2 + w^{(2)}_{11} x_1 + b^{(2)}_{1}", "z2_1"),
+        ("\\frac{\\partial C}{\\partial a^{(2)}_1}", "a2_1 - y"),
+    ];
+    for (tex, plain) in cases {
+        same(LAYERED, tex, plain, &points);
+    }
+}
+
+#[test]
+fn cs231n_neuron() {
+    let source = include_str!("../examples/cs231n_neuron.bp");
+    let points = vec![
+        vec![
+            ("x0", -1.0),
+            ("x1", -2.0),
+            ("w0", 2.0),
+            ("w1", -3.0),
+            ("w2", -3.0),
+        ],
+        vec![
+            ("x0", 0.5),
+            ("x1", 1.5),
+            ("w0", -0.4),
+            ("w1", 0.3),
+            ("w2", 0.8),
+        ],
+    ];
+    let cases = [
+        ("\\frac{1}{1+e^{-(w_0x_0 + w_1x_1 + w_2)}}", "sigmoid(dot)"),
+        ("f(w,x)", "sigmoid(w0 x0 + w1 x1 + w2)"),
+        ("(1 - f(w,x))\\,f(w,x)\\,x_0", "df/dw0"),
+        ("\\frac{\\partial f}{\\partial w_1}", "(1 - f) f x1"),
+        (
+            "\\left(1-\\sigma(\\mathit{dot})\\right)\\sigma(dot)",
+            "(1 - sigmoid(dot)) sigmoid(dot)",
+        ),
+    ];
+    for (tex, plain) in cases {
+        same(source, tex, plain, &points);
+    }
+    // The page's `\sigma(x)` is generic: here `x` could be `x0` or `x1`.
+    let d = latex_err(&load(source), "(1-\\sigma(x))\\sigma(x)");
+    assert!(d.message.contains("ambiguous name `x`"), "{d:?}");
+}
+
+#[test]
+fn decorated_letters_are_names() {
+    let model = load("input x\ntarget y\nparam w\nyhat = sigmoid(w*x)\ncost C = (y - yhat)^2");
+    assert_eq!(name_of(&latex(&model, "\\hat{y}")), "yhat");
+    assert_eq!(name_of(&latex(&model, "\\hat y")), "yhat");
+    let model = load(
+        "input x\ntarget y\nparam w\nshow p as \"\\hat{y}\"\np = sigmoid(w*x)\ncost C = (y - p)^2",
+    );
+    assert_eq!(name_of(&latex(&model, "\\hat{y}")), "p");
+    assert_eq!(name_of(&latex(&model, "\\widehat{y}")), "p");
+    let d = latex_err(&model, "\\hat{x + 1}");
+    assert!(d.message.contains("not understood"), "{d:?}");
+}
+
+#[test]
+fn a_bare_letter_with_several_names_is_ambiguous() {
+    // The seed's typo answer `2(a - y)(\sigma(z) - (1 - \sigma(z)))a` leaves out the layers.
+    let model = load(SEED);
+    let text = "2(a-y)(\\sigma(z) - (1 - \\sigma(z)))a";
+    let d = latex_err(&model, text);
+    assert!(d.message.contains("ambiguous name `a`"), "{d:?}");
+    assert!(
+        d.message.contains("`a2`") && d.message.contains("`a3`"),
+        "{d:?}"
+    );
+    assert_eq!(d.span, Some(Span::new(2, 3)));
+    // A bare `\delta` is a free Greek letter.
+    assert!(matches!(latex(&model, "\\delta"), Expr::Name(i) if i.name == "delta"));
+}
+
 // ---------------------------------------------------------------------------------------
 // The shape of the tree
 // ---------------------------------------------------------------------------------------
@@ -244,6 +372,8 @@ fn deriv_names(e: &Expr) -> (String, String) {
 fn derivative_references() {
     let model = load(SEED);
     for tex in [
+        "\\partial C / \\partial w^{(3)}",
+        "dC/dw_{3}",
         "\\frac{\\partial C}{\\partial w^{(3)}}",
         "\\frac{dC}{dw_3}",
         "\\frac{d C}{d w3}",
@@ -442,6 +572,17 @@ fn resolve_plain_names() {
     let d = resolve_name(&model, "a_7").unwrap_err();
     assert_eq!(d.span, Some(Span::new(0, 3)));
     assert!(d.help.unwrap().contains("`a3`"));
+    let d = resolve_name(&model, "a").unwrap_err();
+    assert!(d.message.contains("ambiguous name `a`"), "{d:?}");
+    assert!(
+        d.message.contains("`a2`") && d.message.contains("`a3`"),
+        "{d:?}"
+    );
+    let delta = resolve_name(&model, "delta_3").unwrap();
+    assert_eq!(
+        deriv_names(&delta.to_expr(&model, Span::new(0, 7))),
+        ("C".into(), "z3".into())
+    );
     assert!(resolve_name(&model, "x^2").is_err());
     assert!(resolve_name(&model, "").is_err());
     let model = load(MAZUR);
@@ -491,6 +632,12 @@ fn errors_are_clear() {
         ("", "empty", (0, 0)),
         ("x^2^3", "double superscript", (3, 5)),
         ("x @ 2", "cannot read", (2, 3)),
+        (
+            "\\frac{\\partial^2 C}{\\partial w_3^2}",
+            "higher derivatives",
+            (14, 16),
+        ),
+        ("x, y", "comma", (1, 2)),
         ("\\frac{\\partial C}{\\partial w_3 x}", "one name", (17, 33)),
     ];
     for &(text, message, (start, end)) in cases {
@@ -506,7 +653,7 @@ fn errors_are_clear() {
 fn deep_nesting_is_an_error_not_a_crash() {
     let model = load(SEED);
     for open in [
-        "{", "(", "[", "\\left(", "\\lvert ", "\\frac{", "\\sqrt{", "x^{",
+        "{", "\\{", "(", "[", "\\left(", "\\lvert ", "\\frac{", "\\sqrt{", "x^{", "\\sigma(",
     ] {
         let text = open.repeat(50_000);
         let d = latex_err(&model, &text);
@@ -515,15 +662,45 @@ fn deep_nesting_is_an_error_not_a_crash() {
             "{open}: {d:?}"
         );
         let text = format!("{}x{}", open.repeat(200), "}".repeat(200));
-        assert!(parse_latex(&model, &text).is_err(), "{open}");
+        let d = latex_err(&model, &text);
+        assert!(d.message.contains("nested too deeply"), "{open}: {d:?}");
     }
+    // Functions applied without brackets nest too.
+    for chain in [
+        "\\sigma ",
+        "\\log ",
+        "\\frac{\\partial}{\\partial x} ",
+        "\\sqrt ",
+    ] {
+        let text = format!("{}x", chain.repeat(400));
+        let text = &text[..text.len().min(chainrule::latex::MAX_LENGTH)];
+        assert!(parse_latex(&model, text).is_err(), "{chain}");
+    }
+    let text = format!("{}x", "\\log ".repeat(100));
+    assert!(parse_latex(&model, &text).is_ok());
     // At the limit, on a small stack, it parses.
-    let text = format!("{}x{}", "(".repeat(60), ")".repeat(60));
+    let n = chainrule::latex::MAX_NESTING - 2;
+    let texts = [
+        format!("{}x{}", "(".repeat(n), ")".repeat(n)),
+        format!("{}x{}", "\\sigma(".repeat(n), ")".repeat(n)),
+        format!("{}x{}", "\\frac{1}{".repeat(n), "}".repeat(n)),
+        format!("{}x{}", "x^{".repeat(n), "}".repeat(n)),
+        format!("{}x{}", "\\left[\\log ".repeat(n), "\\right]".repeat(n)),
+        format!("{}x", "\\log ".repeat(2 * n)),
+    ];
     let handle = std::thread::Builder::new()
         .stack_size(2 << 20)
-        .spawn(move || parse_latex(&load(SEED), &text).is_ok())
+        .spawn(move || {
+            let model = load(SEED);
+            texts
+                .iter()
+                .map(|t| parse_latex(&model, t).map(|_| ()).map_err(|d| d.message))
+                .collect::<Vec<_>>()
+        })
         .unwrap();
-    assert!(handle.join().unwrap());
+    for result in handle.join().unwrap() {
+        assert_eq!(result, Ok(()));
+    }
     // Many bars stay quick.
     let start = std::time::Instant::now();
     let _ = parse_latex(&model, &"|".repeat(3000));
