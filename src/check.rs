@@ -101,12 +101,50 @@ pub fn check(
     claims: &[String],
     given: &[Given],
 ) -> Result<Vec<Checked>, CheckError> {
+    // Claims are independent, so a long worksheet is split over the cores, one checker (and
+    // one copy of the model) each; every judgement is deterministic, so the split changes
+    // nothing but the time.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = if claims.len() >= PARALLEL_FROM && threads > 1 {
+        claims.len().div_ceil(threads)
+    } else {
+        claims.len().max(1)
+    };
+    let results: Vec<Result<Vec<Checked>, CheckError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = claims
+            .chunks(chunk)
+            .enumerate()
+            .map(|(part, claims)| {
+                scope.spawn(move || check_in_order(model, claims, given, part * chunk))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a checking thread panicked"))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(claims.len());
+    for part in results {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+/// Worksheets at least this long are checked on several threads.
+const PARALLEL_FROM: usize = 32;
+
+fn check_in_order(
+    model: &Model,
+    claims: &[String],
+    given: &[Given],
+    first_index: usize,
+) -> Result<Vec<Checked>, CheckError> {
     let mut checker = Checker::new(model);
     checker.given = given.to_vec();
     let mut out = Vec::with_capacity(claims.len());
     for (index, claim) in claims.iter().enumerate() {
         let checked = checker.check(claim).map_err(|d| CheckError {
-            index,
+            index: first_index + index,
             diagnostic: Box::new(d),
         })?;
         out.push(checked);
@@ -205,6 +243,9 @@ type CutKey = (Target, Sym, Vec<Sym>);
 struct Checker {
     model: Model,
     derivatives: FastMap<(Id, Sym), Id>,
+    /// The simple points of counterexamples, by leaves and variant.
+    simple_samples: FastMap<(Vec<Sym>, usize), Option<std::rc::Rc<Sample>>>,
+    recognise: Option<Options>,
     truth_values: FastMap<(Id, Vec<Sym>, usize), Option<Precise>>,
     cut_derivatives: FastMap<CutKey, Option<(Sym, Id)>>,
     /// Random points by the leaves they give values to.
@@ -236,6 +277,8 @@ impl Checker {
             model,
             samples: FastMap::default(),
             derivatives: FastMap::default(),
+            simple_samples: FastMap::default(),
+            recognise: None,
             truth_values: FastMap::default(),
             cut_derivatives: FastMap::default(),
             rate,
@@ -322,7 +365,11 @@ impl Checker {
                 break;
             }
         }
-        let latex_target = crate::latex::parse_latex_update_target(&self.model, trimmed);
+        let latex_target = if trimmed.contains(['\'', '′']) || trimmed.contains("\\prime") {
+            crate::latex::parse_latex_update_target(&self.model, trimmed)
+        } else {
+            None
+        };
         if primed || arrow || latex_target.is_some() {
             let sym = match latex_target {
                 Some(s) => s,
@@ -729,6 +776,15 @@ impl Checker {
         leaves
     }
 
+    fn recognise_options(&mut self) -> Options {
+        if let Some(options) = &self.recognise {
+            return options.clone();
+        }
+        let options = diff::recognise_options(&mut self.model);
+        self.recognise = Some(options.clone());
+        options
+    }
+
     /// The random points for a set of leaves, drawn and evaluated once per checker: every
     /// claim about the same names is judged at the same points.
     fn random_samples(&mut self, leaves: &[Sym]) -> std::rc::Rc<Vec<Sample>> {
@@ -934,6 +990,10 @@ impl Checker {
         }
         let leaves = self.leaves_of(&[truth, claimed]);
         let mut valid = 0;
+        // The claim with its subterms named (σ(z3) is a3, known at each point): the same
+        // values, without recomputing the network's activations at every point.
+        let recognise = self.recognise_options();
+        let claimed = simplify::simplify(&mut self.model.graph, claimed, &recognise);
         let random = self.random_samples(&leaves);
         // The given point first: a counterexample there reads best.
         let given = self.given_sample(&leaves);
@@ -1011,16 +1071,16 @@ impl Checker {
     /// A point to show: the `--at` point if the sides differ there, else a simple point,
     /// else the random one. The note says when the claim holds at the given point.
     fn counterexample(
-        &self,
+        &mut self,
         leaves: &[Sym],
         truth: Id,
         claimed: Id,
         random: Sample,
     ) -> (Sample, Option<String>) {
-        let differs = |sample: &Sample| -> bool {
+        let differs = |this: &Self, sample: &Sample| -> bool {
             match (
-                self.precise_at(truth, sample),
-                self.precise_at(claimed, sample),
+                this.precise_at(truth, sample),
+                this.precise_at(claimed, sample),
             ) {
                 (Some(t), Some(k)) => {
                     finite(&t).is_some()
@@ -1033,7 +1093,7 @@ impl Checker {
         };
         let mut note = None;
         if let Some(given) = self.given_sample(leaves) {
-            if differs(&given) {
+            if differs(self, &given) {
                 return (given, None);
             }
             note = Some("It holds at the given point, but not in general.".to_string());
@@ -1054,10 +1114,19 @@ impl Checker {
                     _ => (s, self.simple_value(s, variant)),
                 })
                 .collect();
-            if let Some(sample) = self.sample(&values)
-                && differs(&sample)
+            let key = (leaves.to_vec(), variant);
+            let sample = match self.simple_samples.get(&key) {
+                Some(cached) => cached.clone(),
+                None => {
+                    let sample = self.sample(&values).map(std::rc::Rc::new);
+                    self.simple_samples.insert(key, sample.clone());
+                    sample
+                }
+            };
+            if let Some(sample) = sample
+                && differs(self, &sample)
             {
-                return (sample, note);
+                return (sample.as_ref().clone(), note);
             }
         }
         (random, note)

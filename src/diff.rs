@@ -86,6 +86,12 @@ pub fn resolve_derivatives(model: &mut Model, expr: Id) -> Id {
     Engine::new(model).resolve_derivatives(expr)
 }
 
+/// The simplifier options that rewrite each intermediate's definition (`σ(z3)`) to its name
+/// (`a3`), as derivation results are written.
+pub fn recognise_options(model: &mut Model) -> Options {
+    Engine::new(model).recognise_options()
+}
+
 /// Substitutes every intermediate by its definition, down to inputs, targets and parameters.
 pub fn expand(model: &mut Model, roots: &[Id]) -> Vec<Id> {
     Engine::new(model).expand_all(roots)
