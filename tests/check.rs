@@ -475,3 +475,38 @@ fn an_unknown_name_in_a_latex_claim_is_an_error_with_a_caret() {
     assert!(stderr.contains("--claim:1:"), "{stderr}");
     assert!(stderr.contains('^'), "{stderr}");
 }
+
+#[test]
+fn a_long_worksheet_split_over_threads_judges_each_claim_as_alone() {
+    let mix = [
+        "dC/dw3 = -2(y - a3) a3(1 - a3) a2",
+        "dC/dw3 = 2(a3 - y) sigmoid'(a3) a2",
+        "w3' = w3 + eta*dC/dw3",
+        "dC/dw2 = 2(a3 - y) a3(1 - a3) a2(1 - a2) x",
+        "dC/db2 = 2(a3 - y) a3(1 - a3) w3 a2(1 - a2)",
+    ];
+    let claims: Vec<String> = (0..40).map(|i| mix[i % mix.len()].to_string()).collect();
+    let model = check::with_learning_rate(&common::load(SEED));
+    let together = check::check(&model, &claims, &[]).unwrap();
+    assert_eq!(together.len(), claims.len());
+    for (claim, judged) in claims.iter().zip(&together) {
+        let alone = check::check(&model, std::slice::from_ref(claim), &[]).unwrap();
+        assert_eq!(&alone[0], judged, "{claim}");
+    }
+}
+
+#[test]
+fn an_error_in_a_long_worksheet_names_the_right_claim() {
+    let mut claims: Vec<String> = (0..40)
+        .map(|_| "dC/db3 = 2(a3 - y) a3(1 - a3)".to_string())
+        .collect();
+    claims[34] = "dC/db3 = 2(a3 - q) a3".to_string();
+    let model = check::with_learning_rate(&common::load(SEED));
+    let error = check::check(&model, &claims, &[]).unwrap_err();
+    assert_eq!(error.index, 34);
+    assert!(
+        error.diagnostic.message.contains("unknown name `q`"),
+        "{}",
+        error.diagnostic.message
+    );
+}
