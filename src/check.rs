@@ -450,7 +450,9 @@ impl Checker {
                 let eta = g.var(self.rate);
                 let step = g.product(vec![eta, gradient]);
                 let theta = g.var(theta);
-                g.sub(theta, step)
+                let rule = g.sub(theta, step);
+                let options = self.recognise_options();
+                simplify::simplify(&mut self.model.graph, rule, &options)
             }
             Subject::Name(s) | Subject::OutputAt { output: s, .. } => self.model.graph_var(s),
             Subject::Formula(id) => diff::resolve_derivatives(&mut self.model, id),

@@ -147,6 +147,7 @@ pub fn render_derivations(
         let mut context = tera::Context::new();
         context.insert("body", &body);
         context.insert("source", &view.source);
+        context.insert("title", &format!("Derivatives of {}", view.source));
         return tera
             .render("standalone.tex", &context)
             .map_err(template_error);

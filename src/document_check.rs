@@ -88,8 +88,12 @@ pub fn render_check(
                         .join(", ");
                     prose(&text)
                 }),
-                claimed_value: c.claimed_value.map(|v| prose(&float(v))),
-                true_value: c.true_value.map(|v| prose(&float(v))),
+                claimed_value: c
+                    .claimed_value
+                    .map(|v| prose(&distinct(v, c.true_value.unwrap_or(v)))),
+                true_value: c
+                    .true_value
+                    .map(|v| prose(&distinct(v, c.claimed_value.unwrap_or(v)))),
                 diagnosis: c.diagnosis.as_deref().map(prose),
                 corrected: c.corrected.as_ref().map(|(plain, latex)| match format {
                     Format::Text => plain.clone(),
@@ -112,6 +116,7 @@ pub fn render_check(
         let mut context = tera::Context::new();
         context.insert("body", &body);
         context.insert("source", &view.source);
+        context.insert("title", &format!("Claims checked against {}", view.source));
         return tera
             .render("standalone.tex", &context)
             .map_err(template_error);
@@ -147,6 +152,17 @@ fn json(checked: &[Checked]) -> String {
     let mut text = serde_json::to_string_pretty(&report).expect("plain data serialises");
     text.push('\n');
     text
+}
+
+/// A value with six significant digits, or as many more as it takes to tell it from
+/// `other` (0.6224594 against 0.62245933), for a reader rather than a parser.
+fn distinct(value: f64, other: f64) -> String {
+    let shown = |x: f64, digits: usize| format!("{:.*e}", digits - 1, x);
+    let digits = (6..=17)
+        .find(|&d| value == other || shown(value, d) != shown(other, d))
+        .unwrap_or(17);
+    let text: f64 = shown(value, digits).parse().unwrap_or(value);
+    float(text)
 }
 
 /// Markdown prose: formulas between backticks stay code spans; the rest is escaped.
