@@ -237,6 +237,15 @@ fn looks_latex(text: &str) -> bool {
 /// Names that stand for the learning rate when the program does not define them.
 const RATE_NAMES: [&str; 5] = ["eta", "η", "lr", "alpha", "α"];
 
+/// What the targets may be at random points: any value in (0, 1), or labels as classifiers
+/// have them (0 or 1; exactly one 1 among several outputs).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+enum Labels {
+    Free,
+    Binary,
+    OneHot,
+}
+
 /// A derivative with some edges from a name cut: the target, the name, the users cut off.
 type CutKey = (Target, Sym, Vec<Sym>);
 
@@ -246,10 +255,10 @@ struct Checker {
     /// The simple points of counterexamples, by leaves and variant.
     simple_samples: FastMap<(Vec<Sym>, usize), Option<std::rc::Rc<Sample>>>,
     recognise: Option<Options>,
-    truth_values: FastMap<(Id, Vec<Sym>, usize), Option<Precise>>,
+    truth_values: FastMap<(Id, Vec<Sym>, Labels, usize), Option<Precise>>,
     cut_derivatives: FastMap<CutKey, Option<(Sym, Id)>>,
     /// Random points by the leaves they give values to.
-    samples: FastMap<Vec<Sym>, std::rc::Rc<Vec<Sample>>>,
+    samples: FastMap<(Vec<Sym>, Labels), std::rc::Rc<Vec<Sample>>>,
     /// The learning rate: the program's own `eta`, or a symbol added for the claims.
     rate: Sym,
     given: Vec<Given>,
@@ -789,28 +798,52 @@ impl Checker {
 
     /// The random points for a set of leaves, drawn and evaluated once per checker: every
     /// claim about the same names is judged at the same points.
-    fn random_samples(&mut self, leaves: &[Sym]) -> std::rc::Rc<Vec<Sample>> {
-        if let Some(cached) = self.samples.get(leaves) {
+    fn random_samples(&mut self, leaves: &[Sym], labels: Labels) -> std::rc::Rc<Vec<Sample>> {
+        let key = (leaves.to_vec(), labels);
+        if let Some(cached) = self.samples.get(&key) {
             return cached.clone();
         }
         let mut rng = fastrand::Rng::with_seed(0x5eed_c1a1);
         let mut samples = Vec::new();
-        for _ in 0..ATTEMPTS {
+        let targets: Vec<Sym> = leaves
+            .iter()
+            .copied()
+            .filter(|&s| self.model.symbol(s).kind == SymKind::Target)
+            .collect();
+        for attempt in 0..ATTEMPTS {
+            // Mostly near the origin, where networks live, but some points far out: a claim
+            // off by relu(x − 3) must not pass for never being tested beyond 3.
+            let scale = [2.0, 2.0, 5.0, 10.0][attempt % 4];
+            let hot = if targets.is_empty() {
+                0
+            } else {
+                rng.usize(..targets.len())
+            };
             let values: Vec<(Sym, f64)> = leaves
                 .iter()
-                .map(|&s| (s, self.draw(&mut rng, s)))
+                .map(|&s| {
+                    let v = self.draw(&mut rng, s, scale);
+                    let v = match (labels, self.model.symbol(s).kind) {
+                        (Labels::Binary, SymKind::Target) => v.round(),
+                        (Labels::OneHot, SymKind::Target) => {
+                            f64::from(u8::from(targets.get(hot) == Some(&s)))
+                        }
+                        _ => v,
+                    };
+                    (s, v)
+                })
                 .collect();
             if let Some(sample) = self.sample(&values) {
                 samples.push(sample);
             }
         }
         let samples = std::rc::Rc::new(samples);
-        self.samples.insert(leaves.to_vec(), samples.clone());
+        self.samples.insert(key, samples.clone());
         samples
     }
 
     /// A random value for a leaf from a domain that makes sense for its kind.
-    fn draw(&self, rng: &mut fastrand::Rng, s: Sym) -> f64 {
+    fn draw(&self, rng: &mut fastrand::Rng, s: Sym, scale: f64) -> f64 {
         let u = rng.f64();
         if s == self.rate {
             if let Some(g) = self.given.iter().find(|g| g.sym == s) {
@@ -821,7 +854,7 @@ impl Checker {
         match self.model.symbol(s).kind {
             SymKind::Target => 0.05 + 0.9 * u,
             _ => {
-                let v = -2.0 + 4.0 * u;
+                let v = scale * (2.0 * u - 1.0);
                 // Round to a few digits so that a counterexample reads well.
                 (v * 1000.0).round() / 1000.0
             }
@@ -904,6 +937,8 @@ fn fits(a: f64, b: f64) -> bool {
 enum Decision {
     Symbolic,
     Numeric(usize),
+    /// Holds at random points whose targets are labels, not for every target value.
+    ForLabels(usize, Labels),
     Differs(Sample),
     Unknown(String),
 }
@@ -930,6 +965,16 @@ impl Checker {
         match decision {
             Decision::Symbolic => checked.method = "symbolic".to_string(),
             Decision::Numeric(n) => checked.method = format!("numeric, {n} points"),
+            Decision::ForLabels(n, labels) => {
+                checked.method = match labels {
+                    Labels::OneHot => format!(
+                        "numeric, {n} points with one-hot targets (one y is 1, the others 0, as classification labels are); it does not hold for every y"
+                    ),
+                    _ => format!(
+                        "numeric, {n} points with targets 0 or 1 (as binary labels are); it does not hold for every y"
+                    ),
+                }
+            }
             Decision::Unknown(why) => {
                 checked.verdict = Verdict::Unknown;
                 checked.method = why;
@@ -973,39 +1018,85 @@ impl Checker {
     }
 
     fn decide(&mut self, truth: Id, claimed: Id) -> Decision {
-        let expanded = diff::expand(&mut self.model, &[truth, claimed]);
-        let options = Options::default();
-        let t = simplify::simplify(&mut self.model.graph, expanded[0], &options);
-        let k = simplify::simplify(&mut self.model.graph, expanded[1], &options);
-        if t == k {
-            return Decision::Symbolic;
-        }
-        let difference = self.model.graph.sub(t, k);
-        let difference = simplify::simplify(&mut self.model.graph, difference, &options);
-        if self
-            .model
-            .graph
-            .as_num(difference)
-            .is_some_and(|n| n.is_zero())
-        {
-            return Decision::Symbolic;
-        }
         let leaves = self.leaves_of(&[truth, claimed]);
+        // Simplification may define what the claim leaves undefined (0/(w − w) is not 0):
+        // the symbolic verdict needs the claim, as written, to have a value somewhere.
+        let defined_somewhere = self
+            .random_samples(&leaves, Labels::Free)
+            .iter()
+            .take(8)
+            .any(|sample| self.f64_at(claimed, sample).is_some_and(f64::is_finite));
+        if defined_somewhere {
+            let expanded = diff::expand(&mut self.model, &[truth, claimed]);
+            let options = Options::default();
+            let t = simplify::simplify(&mut self.model.graph, expanded[0], &options);
+            let k = simplify::simplify(&mut self.model.graph, expanded[1], &options);
+            if t == k {
+                return Decision::Symbolic;
+            }
+            let difference = self.model.graph.sub(t, k);
+            let difference = simplify::simplify(&mut self.model.graph, difference, &options);
+            if self
+                .model
+                .graph
+                .as_num(difference)
+                .is_some_and(|n| n.is_zero())
+            {
+                return Decision::Symbolic;
+            }
+        }
+        let decision = self.numeric(truth, claimed, &leaves, Labels::Free);
+        if !matches!(decision, Decision::Differs(_)) {
+            return decision;
+        }
+        // δ = a − y for softmax with log-likelihood, σ(z) − y for softplus((1 − 2y)z): true
+        // for the labels classifiers are trained on, not for every y.
+        let targets = leaves
+            .iter()
+            .filter(|&&s| self.model.symbol(s).kind == SymKind::Target)
+            .count();
+        let labels = match targets {
+            0 => return decision,
+            1 => Labels::Binary,
+            _ => Labels::OneHot,
+        };
+        match self.numeric(truth, claimed, &leaves, labels) {
+            Decision::Numeric(n) => Decision::ForLabels(n, labels),
+            _ => decision,
+        }
+    }
+
+    /// The two sides at random points (the `--at` point first), at high precision.
+    fn numeric(&mut self, truth: Id, claimed: Id, leaves: &[Sym], labels: Labels) -> Decision {
         let mut valid = 0;
+        let raw = claimed;
         // The claim with its subterms named (σ(z3) is a3, known at each point): the same
         // values, without recomputing the network's activations at every point.
         let recognise = self.recognise_options();
         let claimed = simplify::simplify(&mut self.model.graph, claimed, &recognise);
-        let random = self.random_samples(&leaves);
+        let random = self.random_samples(leaves, labels);
         // The given point first: a counterexample there reads best.
-        let given = self.given_sample(&leaves);
+        let given = if labels == Labels::Free {
+            self.given_sample(leaves)
+        } else {
+            None
+        };
         let given_count = given.iter().count();
         for (index, sample) in given.iter().chain(random.iter()).enumerate() {
+            // Where the claim as written is undefined, the point does not count.
+            if !self.f64_at(raw, sample).is_some_and(f64::is_finite)
+                && !self
+                    .precise_at(raw, sample)
+                    .as_ref()
+                    .is_some_and(|v| finite(v).is_some())
+            {
+                continue;
+            }
             // In names, with the names' values at the point: the same values as the expanded
             // forms, without evaluating the network again for every formula.
             // The truth's value is shared by every claim about the same quantity.
             let tv = if index >= given_count {
-                let key = (truth, leaves.clone(), index - given_count);
+                let key = (truth, leaves.to_vec(), labels, index - given_count);
                 match self.truth_values.get(&key) {
                     Some(v) => v.clone(),
                     None => {
@@ -1356,7 +1447,7 @@ impl Checker {
             claimed: Vec::new(),
             truth: Vec::new(),
         };
-        let random = self.random_samples(leaves);
+        let random = self.random_samples(leaves, Labels::Free);
         for sample in random.iter() {
             let (Some(t), Some(k)) = (self.f64_at(truth, sample), self.f64_at(claimed, sample))
             else {
