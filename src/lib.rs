@@ -12,6 +12,7 @@ pub mod error;
 pub mod eval;
 pub mod explain;
 pub mod expr;
+pub mod layers;
 pub mod lower;
 pub mod model;
 pub mod network;

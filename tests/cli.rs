@@ -530,3 +530,57 @@ fn bad_network_shorthand_exits_2_with_a_caret() {
         .code(2)
         .stderr(predicate::str::contains("did you mean `quadratic`?"));
 }
+
+#[test]
+fn derive_layers_prints_the_backprop_equations_in_every_format() {
+    chainrule()
+        .args(["derive", "examples/network_2_3_1.bp", "--layers"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "result:    δ^L_j = 2(a^L_j − y_j)σ'(z^L_j)",
+        ))
+        .stdout(predicate::str::contains(
+            "BP2: δ^(l) = ((W^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^(l))",
+        ))
+        .stdout(predicate::str::contains(
+            "BP4: ∂C/∂W^(l) = δ^(l) (a^(l−1))ᵀ",
+        ));
+    chainrule()
+        .args(["derive", "examples/softmax_classifier.bp", "--layers"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("result:    δ^L_j = a^L_j − y_j"));
+    for (format, marker) in [
+        (
+            "markdown",
+            "$$ \\delta^{L}_{j} = 2 \\left(a^{L}_{j} - y_{j}\\right)",
+        ),
+        ("latex", "\\begin{align*}"),
+        ("json", "\"label\": \"BP4\""),
+    ] {
+        chainrule()
+            .args([
+                "derive",
+                "examples/network_2_3_1.bp",
+                "--layers",
+                "--format",
+                format,
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(marker));
+    }
+    // The layered derivation needs the shorthand; a straight-line program is refused.
+    chainrule()
+        .args(["derive", "--layers"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "needs a network written with the `network` shorthand",
+        ));
+    chainrule()
+        .args(["derive", "examples/network_2_3_1.bp", "--layers", "--all"])
+        .assert()
+        .code(2);
+}
