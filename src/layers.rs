@@ -2115,6 +2115,14 @@ pub fn show(e: &E, style: Style) -> String {
                     x => nums.push(wrap(x, PRODUCT + 1)),
                 }
             }
+            // A sum over neurons at the end of a product needs no parentheses: Σ reaches to
+            // the right (−Σ_j y_j ln a_j), unless a denominator follows.
+            if dens.is_empty()
+                && let Some(last @ E::Sum(..)) = xs.last()
+                && let Some(printed) = nums.last_mut()
+            {
+                *printed = show(last, style);
+            }
             let sep = if style == Style::Text { "·" } else { " " };
             let joined = |parts: &[String]| {
                 let mut out = String::new();
@@ -2141,6 +2149,10 @@ pub fn show(e: &E, style: Style) -> String {
             }
             let bottom: Vec<String> = dens.iter().map(|d| wrap(d, PRODUCT + 1)).collect();
             match style {
+                // A fraction bar groups its denominator: no parentheses around one factor.
+                Style::Latex if dens.len() == 1 => {
+                    format!("{sign}\\frac{{{top}}}{{{}}}", show(&dens[0], style))
+                }
                 Style::Latex => format!("{sign}\\frac{{{top}}}{{{}}}", bottom.join(" ")),
                 Style::Text => {
                     let b = if bottom.len() > 1 {
@@ -2153,7 +2165,14 @@ pub fn show(e: &E, style: Style) -> String {
             }
         }
         E::Pow(b, n) => {
-            let base = wrap(b, ATOM);
+            let mut base = wrap(b, ATOM);
+            // (w^{(l)}_{jk})^{2}: a decorated name takes no second superscript in LaTeX.
+            if style == Style::Latex
+                && (base.contains('^') || base.contains('_'))
+                && level(b) == ATOM
+            {
+                base = format!("\\left({base}\\right)");
+            }
             match style {
                 Style::Text if *n == 2 => format!("{base}²"),
                 Style::Text => format!("{base}^{n}"),
@@ -2421,6 +2440,16 @@ of layer $l$; in matrix form, $W^{(l)}$ has one row per neuron of layer $l$ and 
 neuron of layer $l-1$, $(W^{(l)})_{jk} = w^{(l)}_{jk}$. Vectors are columns, one entry per \
 neuron; $\\odot$ is the elementwise (Hadamard) product and $f(z)$ applies $f$ to every entry.";
 
+/// A LaTeX fragment made a complete document that compiles with pdflatex.
+pub fn standalone_latex(body: &str, source_name: &str) -> String {
+    format!(
+        "\\documentclass{{article}}\n\\usepackage[utf8]{{inputenc}}\n\\usepackage{{amsmath,amssymb}}\n\
+         \\usepackage[margin=2cm]{{geometry}}\n\\allowdisplaybreaks\n\\title{{Backpropagation, layer by layer: {}}}\n\
+         \\author{{chainrule}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle\n{body}\\end{{document}}\n",
+        latex_rule(source_name)
+    )
+}
+
 /// The layered derivation as a document.
 pub fn render(layered: &Layered, format: Format, source_name: &str) -> String {
     match format {
@@ -2547,7 +2576,7 @@ fn render_markdown(layered: &Layered, source_name: &str) -> String {
             md(&layers_phrase(&eq.layers, spec))
         );
         for s in &eq.steps {
-            let _ = writeln!(out, "- $ {} = {} $ — {}", l(&s.lhs), l(&s.rhs), md(&s.rule));
+            let _ = writeln!(out, "- ${} = {}$ — {}", l(&s.lhs), l(&s.rhs), md(&s.rule));
         }
         let _ = writeln!(
             out,

@@ -376,9 +376,9 @@ fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    if args.output.template_dir.is_some() || args.output.standalone {
+    if args.output.template_dir.is_some() {
         return Err(Failure::plain(Diagnostic::new(
-            "`--template-dir` and `--standalone` do not apply to `--layers`",
+            "`--template-dir` does not apply to `--layers`",
         )));
     }
     let layered = chainrule::layers::derive(spec);
@@ -388,7 +388,10 @@ fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
         FormatArg::Latex => chainrule::layers::Format::Latex,
         FormatArg::Json => chainrule::layers::Format::Json,
     };
-    let text = chainrule::layers::render(&layered, format, &name);
+    let mut text = chainrule::layers::render(&layered, format, &name);
+    if args.output.standalone && format == chainrule::layers::Format::Latex {
+        text = chainrule::layers::standalone_latex(&text, &name);
+    }
     emit(&text, args.output.out.as_deref())
 }
 

@@ -353,12 +353,21 @@ fn standalone_latex_compiles_with_pdflatex() {
                 "backprop",
             ],
         ),
+        (
+            "layers",
+            vec!["derive", "examples/network_2_3_1.bp", "--layers"],
+        ),
+        ("layers_l2", vec!["derive", "-", "--layers"]),
     ] {
         let tex = dir.path().join(format!("{name}.tex"));
         chainrule()
             .args(&args)
             .args(["--format", "latex", "--standalone", "-o"])
             .arg(&tex)
+            .write_stdin(
+                "network 3-4-4-3\nactivation tanh\nactivation 3 relu\nactivation 4 softmax\n\
+                 cost log-likelihood\nregularization l2\n",
+            )
             .assert()
             .success();
         let out = std::process::Command::new("pdflatex")
@@ -583,4 +592,28 @@ fn derive_layers_prints_the_backprop_equations_in_every_format() {
         .args(["derive", "examples/network_2_3_1.bp", "--layers", "--all"])
         .assert()
         .code(2);
+}
+
+#[test]
+fn snapshot_layers_text() {
+    let out = chainrule()
+        .args(["derive", "examples/network_2_3_1.bp", "--layers"])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn snapshot_layers_softmax_markdown() {
+    let out = chainrule()
+        .args([
+            "derive",
+            "examples/softmax_classifier.bp",
+            "--layers",
+            "--format",
+            "markdown",
+        ])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
