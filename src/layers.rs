@@ -1,20 +1,12 @@
-//! The layered derivation (`derive --layers`): the four backpropagation equations (Nielsen's
-//! BP1–BP4) for a general layer l and general neuron indices j, k, derived from the network's
-//! definition by a small symbolic system of its own over *indexed* quantities.
-//!
-//! The scalar engine (`diff`) works on one expanded neuron at a time; here a quantity carries
-//! a layer (l, l−1, l+1, L) and index variables (`w^(l)_jk`), sums run over the neurons of a
-//! layer (`Σ_k`), and differentiating one indexed quantity by another of the same kind gives
-//! Kronecker deltas (∂w_ik/∂w_jm = δ_ij δ_km), which simplification then eliminates from the
-//! sums. Every step is recorded with its rule, as in the scalar derivation. Everything is
-//! driven by the [`NetworkSpec`]: the activation of each layer and the cost decide which
-//! local derivatives appear and whether terms cancel (δ^L = a^L − y for sigmoid with
-//! cross-entropy, softmax with log-likelihood). The index-form results are then translated,
-//! again by named rules, into vector and matrix form (⊙, transposes, outer products).
-//!
-//! Both forms can be evaluated numerically for the actual widths ([`evaluate_index`],
-//! [`evaluate_matrix`]), so tests can hold them against the scalar derivatives of the
-//! expanded network.
+//! The layered derivation (`derive --layers`): Nielsen's four backpropagation equations BP1–BP4
+//! for a general layer l and neurons j, k, derived from the [`NetworkSpec`] by a small symbolic
+//! system over *indexed* quantities — a quantity carries a layer (l, l−1, l+1, L) and index
+//! variables (`w^(l)_jk`), sums run over a layer's neurons, and differentiating an indexed
+//! quantity by another of its kind gives Kronecker deltas that simplification eliminates
+//! (Σ_i f_i δ_ij = f_j) — every step recorded with its rule, as the scalar engine records its
+//! own; the results are then rewritten in vector and matrix form by named rules, and both
+//! forms can be evaluated for the actual widths ([`evaluate_index`], [`evaluate_matrix`]) so
+//! that tests hold them against the scalar derivatives of the expanded network.
 
 use std::fmt::Write as _;
 
@@ -1546,13 +1538,24 @@ impl Point {
         let mut z = vec![vec![]; layers + 1];
         let mut a = vec![vec![]; layers + 1];
         a[1] = x.clone();
+        // Missing entries (a caller's mistake) read as NaN rather than panicking, so a
+        // comparison fails instead.
+        let weight = |l: usize, j: usize, k: usize| {
+            w.get(l)
+                .and_then(|r| r.get(j))
+                .and_then(|r| r.get(k))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        let bias =
+            |l: usize, j: usize| b.get(l).and_then(|r| r.get(j)).copied().unwrap_or(f64::NAN);
         for l in 2..=layers {
             z[l] = (0..spec.width(l))
                 .map(|j| {
                     let s: f64 = (0..spec.width(l - 1))
-                        .map(|k| w[l][j][k] * a[l - 1][k])
+                        .map(|k| weight(l, j, k) * a[l - 1].get(k).copied().unwrap_or(f64::NAN))
                         .sum();
-                    s + if spec.biases { b[l][j] } else { 0.0 }
+                    s + if spec.biases { bias(l, j) } else { 0.0 }
                 })
                 .collect();
             a[l] = if spec.activation(l) == Activation::Softmax {

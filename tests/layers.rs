@@ -201,6 +201,26 @@ fn a_wrong_equation_is_caught() {
     let scalar = scalar_gradients(source, &v);
     let index = layers::evaluate_index(&layered, &p).unwrap();
     assert!(compare("index form", &spec, &index, &scalar).is_err());
+
+    // And the matrix form: BP2 without its factor f'(z^(l)) must disagree too.
+    let source = "network 2-3-2-1";
+    let model = load(source);
+    let spec = model.network.clone().unwrap();
+    let mut layered = layers::derive(&spec);
+    let bp2 = layered
+        .matrix
+        .iter_mut()
+        .find(|e| e.label == "BP2")
+        .unwrap();
+    let layers::M::Hadamard(factors) = &mut bp2.rhs else {
+        panic!("BP2 is a Hadamard product: {:?}", bp2.rhs)
+    };
+    factors.pop();
+    let v = values(&model, &spec, 11);
+    let p = point(&spec, &v);
+    let scalar = scalar_gradients(source, &v);
+    let matrix = layers::evaluate_matrix(&layered, &p).unwrap();
+    assert!(compare("matrix form", &spec, &matrix, &scalar).is_err());
 }
 
 fn result(layered: &layers::Layered, label: &str) -> String {
