@@ -1688,6 +1688,29 @@ fn holds_for(layers: &Layers, l: usize, spec: &NetworkSpec) -> bool {
     }
 }
 
+/// The value of one index expression at a point, for layer `l` and the given values of its
+/// free indices (0-based neuron numbers), with `delta` holding δ^(l) by layer (as
+/// [`Gradients::delta`]). `None` where it has no value: an unevaluated derivative, an index
+/// without a value or out of range.
+pub fn value(
+    spec: &NetworkSpec,
+    point: &Point,
+    delta: &[Vec<f64>],
+    l: usize,
+    indices: &[(Ix, usize)],
+    e: &E,
+) -> Option<f64> {
+    let mut env = Env {
+        spec,
+        point,
+        delta,
+        l,
+        other: 0,
+        ix: indices.to_vec(),
+    };
+    eval_e(e, &mut env)
+}
+
 /// Evaluates the index-form equations at a point: δ^L from BP1, then δ^(l) from BP2 layer by
 /// layer downwards, then the gradients from BP3 and BP4. `None` if an equation cannot be
 /// evaluated (a layer no equation covers, an unevaluated derivative).

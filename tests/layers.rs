@@ -393,3 +393,120 @@ proptest! {
         prop_assert!(check_agreement(&source, &[seed]).is_ok(), "{:?}", check_agreement(&source, &[seed]));
     }
 }
+
+/// The free indices of an expression with the width each ranges over at layer `l`.
+fn free_indices(
+    e: &layers::E,
+    spec: &NetworkSpec,
+    l: usize,
+    bound: &mut Vec<char>,
+    out: &mut Vec<(char, usize)>,
+) {
+    use layers::{E, Layer, Quantity};
+    let layer = |layer: &Option<Layer>| match layer {
+        Some(Layer::Out) => Some(spec.layers()),
+        Some(Layer::Rel(r)) => Some((l as i64 + *r as i64) as usize),
+        _ => None,
+    };
+    let mut add = |i: char, width: usize, bound: &Vec<char>| {
+        if !bound.contains(&i) && !out.iter().any(|(j, _)| *j == i) {
+            out.push((i, width));
+        }
+    };
+    match e {
+        E::At(Quantity::Y, _, ix) => add(ix[0], spec.widths[spec.layers() - 1], bound),
+        E::At(Quantity::W, ly, ix) => {
+            if let Some(ly) = layer(ly) {
+                add(ix[0], spec.width(ly), bound);
+                add(ix[1], spec.width(ly - 1), bound);
+            }
+        }
+        E::At(_, ly, ix) if ix.len() == 1 => {
+            if let Some(ly) = layer(ly) {
+                add(ix[0], spec.width(ly), bound);
+            }
+        }
+        E::Add(xs) | E::Mul(xs) => xs.iter().for_each(|x| free_indices(x, spec, l, bound, out)),
+        E::Pow(b, _) | E::F(_, b) | E::LayerSum(b) => free_indices(b, spec, l, bound, out),
+        E::Sum(i, _, b) => {
+            bound.push(*i);
+            free_indices(b, spec, l, bound, out);
+            bound.pop();
+        }
+        E::D(a, b) => {
+            free_indices(a, spec, l, bound, out);
+            free_indices(b, spec, l, bound, out);
+        }
+        _ => {}
+    }
+}
+
+/// Every assignment of values to the indices.
+fn assignments(ranges: &[(char, usize)]) -> Vec<Vec<(char, usize)>> {
+    let mut all = vec![vec![]];
+    for &(i, width) in ranges {
+        all = all
+            .into_iter()
+            .flat_map(|a: Vec<(char, usize)>| {
+                (0..width).map(move |v| {
+                    let mut a = a.clone();
+                    a.push((i, v));
+                    a
+                })
+            })
+            .collect();
+    }
+    all
+}
+
+/// Every step of the derivation whose sides have numbers (no unevaluated ∂) is a true
+/// equation, for every layer it is stated for and every value of its indices: the steps are
+/// the trace of the derivation, not a story told next to it.
+#[test]
+fn every_evaluable_step_is_a_true_equation() {
+    for source in [
+        "network 2-3-2-2\nactivation tanh\nactivation 4 sigmoid\ncost cross-entropy\nregularization l2",
+        "network 3-4-3\nactivation relu\nactivation 3 softmax\ncost log-likelihood",
+        "network 2-3-3\nactivation softplus\nactivation 3 softmax\ncost half-quadratic\nbiases none",
+        "network 2-2-1\ncost quadratic",
+    ] {
+        let model = load(source);
+        let spec = model.network.clone().unwrap();
+        let layered = layers::derive(&spec);
+        let v = values(&model, &spec, 5);
+        let p = point(&spec, &v);
+        let g = layers::evaluate_index(&layered, &p).unwrap();
+        let mut checked = 0;
+        for eq in &layered.equations {
+            let ls = match &eq.layers {
+                layers::Layers::Output => vec![spec.layers()],
+                layers::Layers::General(ls) => ls.clone(),
+            };
+            for &l in &ls {
+                for s in &eq.steps {
+                    let mut ranges = Vec::new();
+                    free_indices(&s.lhs, &spec, l, &mut vec![], &mut ranges);
+                    free_indices(&s.rhs, &spec, l, &mut vec![], &mut ranges);
+                    for a in assignments(&ranges) {
+                        let lhs = layers::value(&spec, &p, &g.delta, l, &a, &s.lhs);
+                        let rhs = layers::value(&spec, &p, &g.delta, l, &a, &s.rhs);
+                        if let (Some(x), Some(y)) = (lhs, rhs) {
+                            assert!(
+                                agree(x, y),
+                                "{source}\nlayer {l}, {a:?}: step `{} = {}` ({}) gives {x} and {y}",
+                                layers::show(&s.lhs, Style::Text),
+                                layers::show(&s.rhs, Style::Text),
+                                s.rule
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            checked >= 10,
+            "{source}: only {checked} step values checked"
+        );
+    }
+}
