@@ -8,8 +8,10 @@
 //! forms can be evaluated for the actual widths ([`evaluate_index`], [`evaluate_matrix`]) so
 //! that tests hold them against the scalar derivatives of the expanded network.
 
-use std::fmt::Write as _;
+use serde::Serialize;
 
+use crate::document::Layout;
+use crate::error::Diagnostic;
 use crate::network::{Activation, CostKind, NetworkSpec};
 
 // ---------------------------------------------------------------------------------------
@@ -2466,66 +2468,142 @@ of layer $l$; in matrix form, $W^{(l)}$ has one row per neuron of layer $l$ and 
 neuron of layer $l-1$, $(W^{(l)})_{jk} = w^{(l)}_{jk}$. Vectors are columns, one entry per \
 neuron; $\\odot$ is the elementwise (Hadamard) product and $f(z)$ applies $f$ to every entry.";
 
-/// A LaTeX fragment made a complete document that compiles with pdflatex.
-pub fn standalone_latex(body: &str, source_name: &str) -> String {
-    format!(
-        "\\documentclass{{article}}\n\\usepackage[utf8]{{inputenc}}\n\\usepackage{{amsmath,amssymb}}\n\
-         \\usepackage[margin=2cm]{{geometry}}\n\\allowdisplaybreaks\n\\title{{Backpropagation, layer by layer: {}}}\n\
-         \\author{{chainrule}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle\n{body}\\end{{document}}\n",
-        latex_rule(source_name)
-    )
+/// The built-in templates of the layered derivation, by the file name that overrides them
+/// (`--template-dir`); they share the delimiters and the loader of [`crate::document`].
+pub const TEMPLATES: [(&str, &str); 3] = [
+    ("layers.txt", include_str!("../templates/layers.txt")),
+    ("layers.md", include_str!("../templates/layers.md")),
+    ("layers.tex", include_str!("../templates/layers.tex")),
+];
+
+#[derive(Serialize)]
+struct StepView {
+    lhs: String,
+    rhs: String,
+    rule: String,
 }
 
-/// The layered derivation as a document.
-pub fn render(layered: &Layered, format: Format, source_name: &str) -> String {
-    match format {
-        Format::Text => render_text(layered, source_name),
-        Format::Markdown => render_markdown(layered, source_name),
-        Format::Latex => render_latex(layered, source_name),
-        Format::Json => render_json(layered),
-    }
+#[derive(Serialize)]
+struct DefinitionView {
+    lhs: String,
+    rhs: String,
+    note: String,
 }
 
-fn render_text(layered: &Layered, source_name: &str) -> String {
+#[derive(Serialize)]
+struct EquationView {
+    label: &'static str,
+    title: String,
+    layers: String,
+    steps: Vec<StepView>,
+    lhs: String,
+    rhs: String,
+}
+
+#[derive(Serialize)]
+struct MatrixView {
+    label: &'static str,
+    layers: String,
+    lhs: String,
+    rhs: String,
+    rules: String,
+}
+
+/// What a template sees: every formula printed and every piece of prose escaped for the
+/// format, so templates only arrange them.
+#[derive(Serialize)]
+struct DocumentView {
+    source: String,
+    network: String,
+    convention: String,
+    definitions: Vec<DefinitionView>,
+    equations: Vec<EquationView>,
+    matrix: Vec<MatrixView>,
+}
+
+/// The layered derivation as a document; `layout` gives the source name, template overrides
+/// and whether LaTeX is a complete document.
+pub fn render(layered: &Layered, format: Format, layout: &Layout) -> Result<String, Diagnostic> {
     let spec = &layered.spec;
-    let t = |e: &E| show(e, Style::Text);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Backpropagation, layer by layer: {source_name} ({})\n",
-        spec.describe()
-    );
-    let _ = writeln!(out, "{}\n", wrap_text(CONVENTION, 92));
-    let _ = writeln!(out, "Definitions");
-    for def in &layered.definitions {
-        let _ = writeln!(out, "  {} = {}    ({})", t(&def.lhs), t(&def.rhs), def.note);
-    }
-    for eq in &layered.equations {
-        let _ = writeln!(
-            out,
-            "\n── {}: {}   ({})",
-            eq.label,
-            eq.title,
-            layers_phrase(&eq.layers, spec)
-        );
-        for s in &eq.steps {
-            let _ = writeln!(out, "  {} = {}    ({})", t(&s.lhs), t(&s.rhs), s.rule);
+    let (style, template) = match format {
+        Format::Json => return Ok(render_json(layered)),
+        Format::Text => (Style::Text, "layers.txt"),
+        Format::Markdown => (Style::Latex, "layers.md"),
+        Format::Latex => (Style::Latex, "layers.tex"),
+    };
+    // Prose in the document's own escaping; in LaTeX, a layer range is set as math.
+    let prose = |text: &str| match format {
+        Format::Markdown => crate::document::markdown_text(text),
+        Format::Latex => latex_rule(text),
+        _ => text.to_string(),
+    };
+    let range = |layers: &Layers| {
+        let phrase = layers_phrase(layers, spec);
+        match format {
+            Format::Latex => phrase
+                .replace('…', "\\ldots")
+                .replace('∈', "\\in")
+                .replace('−', "-"),
+            _ => prose(&phrase),
         }
-        let _ = writeln!(out, "\n  result:    {} = {}", t(&eq.lhs), t(&eq.rhs));
-    }
-    let _ = writeln!(out, "\n── Matrix form\n");
-    for m in &layered.matrix {
-        let _ = writeln!(
-            out,
-            "  {}: {} = {}    ({})",
-            m.label,
-            show_m(&m.lhs, Style::Text),
-            show_m(&m.rhs, Style::Text),
-            layers_phrase(&m.layers, spec)
-        );
-        let _ = writeln!(out, "       by {}", m.rules.join("; "));
-    }
-    out
+    };
+    let e = |x: &E| show(x, style);
+    let m = |x: &M| show_m(x, style);
+    let view = DocumentView {
+        source: prose(&layout.source_name),
+        network: prose(&spec.describe()),
+        convention: match format {
+            Format::Text => wrap_text(CONVENTION, 92),
+            Format::Latex => CONVENTION_LATEX.to_string(),
+            _ => prose(CONVENTION),
+        },
+        definitions: layered
+            .definitions
+            .iter()
+            .map(|d| DefinitionView {
+                lhs: e(&d.lhs),
+                rhs: e(&d.rhs),
+                // Inside `\text{}` in both Markdown and LaTeX.
+                note: if style == Style::Latex {
+                    latex_rule(&d.note)
+                } else {
+                    d.note.clone()
+                },
+            })
+            .collect(),
+        equations: layered
+            .equations
+            .iter()
+            .map(|eq| EquationView {
+                label: eq.label,
+                title: prose(&eq.title),
+                layers: range(&eq.layers),
+                steps: eq
+                    .steps
+                    .iter()
+                    .map(|s| StepView {
+                        lhs: e(&s.lhs),
+                        rhs: e(&s.rhs),
+                        rule: prose(&s.rule),
+                    })
+                    .collect(),
+                lhs: e(&eq.lhs),
+                rhs: e(&eq.rhs),
+            })
+            .collect(),
+        matrix: layered
+            .matrix
+            .iter()
+            .map(|mq| MatrixView {
+                label: mq.label,
+                layers: range(&mq.layers),
+                lhs: m(&mq.lhs),
+                rhs: m(&mq.rhs),
+                rules: prose(&mq.rules.join("; ")),
+            })
+            .collect(),
+    };
+    crate::document::render_template(template, &view, format == Format::Latex, layout)
 }
 
 fn wrap_text(text: &str, width: usize) -> String {
@@ -2568,122 +2646,6 @@ fn latex_rule(rule: &str) -> String {
             c => out.push(c),
         }
     }
-    out
-}
-
-fn render_markdown(layered: &Layered, source_name: &str) -> String {
-    let spec = &layered.spec;
-    let l = |e: &E| show(e, Style::Latex);
-    let md = crate::document::markdown_text;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# Backpropagation, layer by layer: {}\n",
-        md(source_name)
-    );
-    let _ = writeln!(out, "{}\n", md(&spec.describe()));
-    let _ = writeln!(out, "{}\n", md(CONVENTION));
-    let _ = writeln!(out, "## Definitions\n");
-    for def in &layered.definitions {
-        let _ = writeln!(
-            out,
-            "$$ {} = {} \\qquad \\text{{({})}} $$\n",
-            l(&def.lhs),
-            l(&def.rhs),
-            latex_rule(&def.note)
-        );
-    }
-    for eq in &layered.equations {
-        let _ = writeln!(
-            out,
-            "## {}: {} ({})\n",
-            eq.label,
-            md(&eq.title),
-            md(&layers_phrase(&eq.layers, spec))
-        );
-        for s in &eq.steps {
-            let _ = writeln!(out, "- ${} = {}$ — {}", l(&s.lhs), l(&s.rhs), md(&s.rule));
-        }
-        let _ = writeln!(
-            out,
-            "\n**Result:**\n\n$$ {} = {} $$\n",
-            l(&eq.lhs),
-            l(&eq.rhs)
-        );
-    }
-    let _ = writeln!(out, "## Matrix form\n");
-    for m in &layered.matrix {
-        let _ = writeln!(
-            out,
-            "- **{}** ({}): $$ {} = {} $$\n  by {}",
-            m.label,
-            md(&layers_phrase(&m.layers, spec)),
-            show_m(&m.lhs, Style::Latex),
-            show_m(&m.rhs, Style::Latex),
-            md(&m.rules.join("; "))
-        );
-    }
-    out
-}
-
-fn render_latex(layered: &Layered, source_name: &str) -> String {
-    let spec = &layered.spec;
-    let l = |e: &E| show(e, Style::Latex);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "% Backpropagation, layer by layer: {source_name}, written by chainrule."
-    );
-    let _ = writeln!(out, "\\section*{{Backpropagation, layer by layer}}");
-    let _ = writeln!(out, "{}\n", latex_rule(&spec.describe()));
-    let _ = writeln!(out, "{CONVENTION_LATEX}\n");
-    let _ = writeln!(out, "\\subsection*{{Definitions}}\n\\begin{{align*}}");
-    let n = layered.definitions.len();
-    for (i, def) in layered.definitions.iter().enumerate() {
-        let end = if i + 1 < n { " \\\\" } else { "" };
-        let _ = writeln!(
-            out,
-            "  {} &= {} && \\text{{{}}}{end}",
-            l(&def.lhs),
-            l(&def.rhs),
-            latex_rule(&def.note)
-        );
-    }
-    let _ = writeln!(out, "\\end{{align*}}");
-    for eq in &layered.equations {
-        let _ = writeln!(
-            out,
-            "\\subsection*{{{}: {} (${}$)}}\n\\begin{{align*}}",
-            eq.label,
-            latex_rule(&eq.title),
-            layers_phrase(&eq.layers, spec)
-                .replace('…', "\\ldots")
-                .replace('∈', "\\in")
-        );
-        for s in &eq.steps {
-            let _ = writeln!(
-                out,
-                "  {} &= {} \\tag*{{\\textit{{{}}}}} \\\\",
-                l(&s.lhs),
-                l(&s.rhs),
-                latex_rule(&s.rule)
-            );
-        }
-        let _ = writeln!(out, "  {} &= {}\n\\end{{align*}}", l(&eq.lhs), l(&eq.rhs));
-    }
-    let _ = writeln!(out, "\\subsection*{{Matrix form}}\n\\begin{{align*}}");
-    let n = layered.matrix.len();
-    for (i, m) in layered.matrix.iter().enumerate() {
-        let end = if i + 1 < n { " \\\\" } else { "" };
-        let _ = writeln!(
-            out,
-            "  {} &= {} \\tag*{{\\textit{{{}}}}}{end}",
-            show_m(&m.lhs, Style::Latex),
-            show_m(&m.rhs, Style::Latex),
-            m.label
-        );
-    }
-    let _ = writeln!(out, "\\end{{align*}}");
     out
 }
 

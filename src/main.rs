@@ -142,8 +142,8 @@ struct DeriveArgs {
 struct OutputArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
-    /// A directory whose templates (`derive.txt`, `derive.md`, `derive.tex`, `standalone.tex`)
-    /// replace the built-in ones.
+    /// A directory whose templates (`derive.txt`, `derive.md`, `derive.tex`, `standalone.tex`,
+    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`) replace the built-in ones.
     #[arg(long)]
     template_dir: Option<PathBuf>,
     /// With `--format latex`: a complete document that compiles with pdflatex.
@@ -284,7 +284,10 @@ fn layout(output: &OutputArgs, source_name: &str) -> Result<Layout, Failure> {
                 dir.display()
             ))));
         }
-        for (name, _) in document::TEMPLATES {
+        for (name, _) in document::TEMPLATES
+            .iter()
+            .chain(chainrule::layers::TEMPLATES.iter())
+        {
             let path = dir.join(name);
             if path.exists() {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -376,11 +379,6 @@ fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    if args.output.template_dir.is_some() {
-        return Err(Failure::plain(Diagnostic::new(
-            "`--template-dir` does not apply to `--layers`",
-        )));
-    }
     let layered = chainrule::layers::derive(spec);
     let format = match args.output.format {
         FormatArg::Text => chainrule::layers::Format::Text,
@@ -388,10 +386,8 @@ fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
         FormatArg::Latex => chainrule::layers::Format::Latex,
         FormatArg::Json => chainrule::layers::Format::Json,
     };
-    let mut text = chainrule::layers::render(&layered, format, &name);
-    if args.output.standalone && format == chainrule::layers::Format::Latex {
-        text = chainrule::layers::standalone_latex(&text, &name);
-    }
+    let layout = layout(&args.output, &name)?;
+    let text = chainrule::layers::render(&layered, format, &layout).map_err(Failure::plain)?;
     emit(&text, args.output.out.as_deref())
 }
 

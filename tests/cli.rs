@@ -617,3 +617,29 @@ fn snapshot_layers_softmax_markdown() {
         .unwrap();
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+#[test]
+fn a_template_directory_overrides_the_layers_template() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("layers.txt"),
+        "<% for e in equations %><< e.label >>: << e.lhs >> = << e.rhs >>\n<% endfor %>",
+    )
+    .unwrap();
+    chainrule()
+        .args([
+            "derive",
+            "examples/network_2_3_1.bp",
+            "--layers",
+            "--template-dir",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(
+            "BP1: δ^L_j = 2(a^L_j − y_j)σ'(z^L_j)\n\
+             BP2: δ^(l)_j = (Σ_i w^(l+1)_ij·δ^(l+1)_i)σ'(z^(l)_j)\n\
+             BP3: ∂C/∂b^(l)_j = δ^(l)_j\n\
+             BP4: ∂C/∂w^(l)_jk = a^(l−1)_k·δ^(l)_j\n",
+        );
+}

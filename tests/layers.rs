@@ -317,11 +317,19 @@ fn l2_adds_lambda_over_n_times_w() {
     assert_eq!(result(&l, "BP3"), "∂C/∂b^(l)_j = δ^(l)_j");
 }
 
+fn render(layered: &layers::Layered, format: Format) -> String {
+    let layout = chainrule::document::Layout {
+        source_name: "net.bp".into(),
+        ..Default::default()
+    };
+    layers::render(layered, format, &layout).unwrap()
+}
+
 #[test]
 fn every_format_states_the_layout_convention() {
     let l = derive_source("network 2-3-1");
     for format in [Format::Text, Format::Markdown, Format::Latex] {
-        let doc = layers::render(&l, format, "net.bp");
+        let doc = render(&l, format);
         let words = doc
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -332,14 +340,13 @@ fn every_format_states_the_layout_convention() {
             "{format:?}\n{doc}"
         );
     }
-    let latex = layers::render(&l, Format::Latex, "net.bp");
+    let latex = render(&l, Format::Latex);
     assert!(
         latex.contains("\\delta^{L}_{j} &= 2 \\left(a^{L}_{j} - y_{j}\\right) \\sigma'(z^{L}_{j})"),
         "{latex}"
     );
     assert!(latex.contains("\\odot"), "{latex}");
-    let json: serde_json::Value =
-        serde_json::from_str(&layers::render(&l, Format::Json, "net.bp")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&render(&l, Format::Json)).unwrap();
     assert_eq!(json["equations"][0]["label"], "BP1");
     assert_eq!(json["matrix"][3]["result"], "∂C/∂W^(l) = δ^(l) (a^(l−1))ᵀ");
 }
