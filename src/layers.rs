@@ -651,6 +651,7 @@ fn negative(e: &E) -> bool {
     match e {
         E::Num(p, _) => *p < 0,
         E::Mul(xs) => matches!(xs.first(), Some(E::Num(p, _)) if *p < 0),
+        E::Sum(_, _, body) => negative(body),
         _ => false,
     }
 }
@@ -2113,10 +2114,14 @@ pub fn show(e: &E, style: Style) -> String {
             let mut out = String::new();
             for (n, x) in xs.iter().enumerate() {
                 if n > 0 && negative(x) {
-                    out.push_str(&format!(
-                        " {minus} {}",
-                        wrap(&fold(&neg(x.clone())), PRODUCT)
-                    ));
+                    // − Σ_i f_i rather than + Σ_i −f_i.
+                    let positive = match x {
+                        E::Sum(i, l, body) => {
+                            E::Sum(*i, *l, Box::new(fold(&neg((**body).clone()))))
+                        }
+                        other => fold(&neg(other.clone())),
+                    };
+                    out.push_str(&format!(" {minus} {}", wrap(&positive, PRODUCT)));
                 } else if n > 0 {
                     out.push_str(&format!(" + {}", wrap(x, PRODUCT)));
                 } else {
