@@ -365,12 +365,18 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
 /// `derive --layers`: the layered derivation of a `network` shorthand.
 fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
     let (name, source) = read_source(args.file.as_deref())?;
-    let model = explain::load(&source).map_err(|diagnostic| Failure {
+    let spec = explain::network_spec(&source).map_err(|diagnostic| Failure {
         diagnostic,
         file_name: name.clone(),
         source: source.clone(),
     })?;
-    let Some(spec) = &model.network else {
+    let Some(spec) = &spec else {
+        // A straight-line program must still be valid before being told it is the wrong kind.
+        explain::load(&source).map_err(|diagnostic| Failure {
+            diagnostic,
+            file_name: name.clone(),
+            source: source.clone(),
+        })?;
         return Err(Failure::plain(
             Diagnostic::new(format!(
                 "`--layers` needs a network written with the `network` shorthand; {name} is a \
