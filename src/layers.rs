@@ -1278,8 +1278,9 @@ pub struct MatrixEquation {
     pub rules: Vec<String>,
 }
 
-/// The index form of an equation read as vectors and matrices. An expression the rules do
-/// not cover (none arises from the derivation) keeps its place with `None`.
+/// The index form of an equation read as vectors and matrices. The rules cover every result
+/// the derivation produces for any network the shorthand accepts (a test enumerates them all);
+/// were one not covered, the right-hand side would read 0, which the agreement tests catch.
 fn to_matrix(eq: &Equation) -> MatrixEquation {
     let mut rules: Vec<String> =
         vec!["components to vectors: x_j for every j is the vector x".into()];

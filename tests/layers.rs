@@ -517,3 +517,44 @@ fn every_evaluable_step_is_a_true_equation() {
         );
     }
 }
+
+/// Every combination the shorthand accepts derives a matrix form (the translation to
+/// vectors and matrices never gives up) and both forms evaluate.
+#[test]
+fn every_activation_and_cost_has_a_matrix_form() {
+    let hidden = ["sigmoid", "tanh", "relu", "softplus", "identity"];
+    let outputs = ["sigmoid", "tanh", "relu", "softplus", "identity", "softmax"];
+    let costs = [
+        "quadratic",
+        "half-quadratic",
+        "cross-entropy",
+        "log-likelihood",
+    ];
+    let mut derived = 0;
+    for h in hidden {
+        for o in outputs {
+            for c in costs {
+                for extra in ["", "biases none\nregularization l2\n"] {
+                    let source = format!(
+                        "network 2-3-2\nactivation {h}\nactivation 3 {o}\ncost {c}\n{extra}"
+                    );
+                    let Ok(model) = explain::load(&source) else {
+                        assert!(c == "log-likelihood" && o != "softmax", "{source}");
+                        continue;
+                    };
+                    let spec = model.network.clone().unwrap();
+                    let layered = layers::derive(&spec);
+                    for m in &layered.matrix {
+                        assert_ne!(m.rhs, layers::M::Num(0, 1), "{source}: {}", m.label);
+                    }
+                    let v = values(&model, &spec, 3);
+                    let p = point(&spec, &v);
+                    assert!(layers::evaluate_index(&layered, &p).is_some(), "{source}");
+                    assert!(layers::evaluate_matrix(&layered, &p).is_some(), "{source}");
+                    derived += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(derived, 5 * (6 * 3 + 1) * 2);
+}
