@@ -1084,12 +1084,12 @@ impl Checker {
         let given_count = given.iter().count();
         for (index, sample) in given.iter().chain(random.iter()).enumerate() {
             // Where the claim as written is undefined, the point does not count.
-            if !self.f64_at(raw, sample).is_some_and(f64::is_finite)
-                && !self
+            let defined = self.f64_at(raw, sample).is_some_and(f64::is_finite)
+                || self
                     .precise_at(raw, sample)
                     .as_ref()
-                    .is_some_and(|v| finite(v).is_some())
-            {
+                    .is_some_and(|v| finite(v).is_some());
+            if !defined {
                 continue;
             }
             // In names, with the names' values at the point: the same values as the expanded

@@ -211,6 +211,32 @@ pub fn latex_text(text: &str) -> String {
     out
 }
 
+/// Renders a built-in (or overriding) template with a view; with `standalone_latex`, wrapped
+/// in `standalone.tex`. For documents other than derivations (`derive --layers`).
+pub fn render_template(
+    template: &str,
+    view: &impl Serialize,
+    standalone_latex: bool,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let tera = templates(layout)?;
+    let context = tera::Context::from_serialize(view).map_err(template_error)?;
+    let body = tera.render(template, &context).map_err(template_error)?;
+    if standalone_latex && layout.standalone {
+        let mut context = tera::Context::new();
+        context.insert("body", &body);
+        context.insert("source", &latex_text(&layout.source_name));
+        context.insert(
+            "title",
+            &format!("Derivatives of {}", latex_text(&layout.source_name)),
+        );
+        return tera
+            .render("standalone.tex", &context)
+            .map_err(template_error);
+    }
+    Ok(body)
+}
+
 pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(Vec::<&str>::new());
@@ -225,6 +251,7 @@ pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
     .map_err(template_error)?;
     let chosen: Vec<(String, String)> = TEMPLATES
         .iter()
+        .chain(crate::layers::TEMPLATES.iter())
         .map(|(name, builtin)| {
             let text = layout
                 .overrides

@@ -32,6 +32,13 @@ pub fn load(source: &str) -> Result<Model> {
     }
 }
 
+/// The layered description of a program written with the `network` shorthand (checked, not
+/// expanded: the layered derivation needs no neuron-by-neuron model), or `None`.
+pub fn network_spec(source: &str) -> Result<Option<network::NetworkSpec>> {
+    let program = syntax::parse_program(source)?;
+    network::from_program(&program)
+}
+
 /// The straight-line form of a program: the expansion of a `network` shorthand, or the
 /// program itself when it is already straight-line (after checking that it is valid).
 pub fn expand(source: &str) -> Result<String> {

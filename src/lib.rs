@@ -15,6 +15,7 @@ pub mod eval;
 pub mod explain;
 pub mod expr;
 pub mod latex;
+pub mod layers;
 pub mod lower;
 pub mod model;
 pub mod network;

@@ -136,11 +136,15 @@ struct DeriveArgs {
     /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
     file: Option<PathBuf>,
     /// Derivatives to take: names (`w3`: the cost with respect to it) or pairs (`dY/dX`).
-    #[arg(long, value_delimiter = ',', required_unless_present = "all")]
+    #[arg(long, value_delimiter = ',', required_unless_present_any = ["all", "layers"])]
     wrt: Vec<String>,
     /// The cost with respect to every parameter.
     #[arg(long, conflicts_with = "wrt")]
     all: bool,
+    /// For a `network` shorthand: the backprop equations BP1–BP4 for a general layer l and
+    /// neurons j, k, derived in index form and then written in matrix form.
+    #[arg(long, conflicts_with_all = ["wrt", "all", "style", "expand", "no_steps"])]
+    layers: bool,
     /// `chain`: the chain-rule product per target; `backprop`: shared error terms δ = ∂C/∂z.
     #[arg(long, value_enum, default_value_t = StyleArg::Chain)]
     style: StyleArg,
@@ -158,8 +162,8 @@ struct DeriveArgs {
 struct OutputArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
-    /// A directory whose templates (`derive.txt`, `derive.md`, `derive.tex`, `standalone.tex`)
-    /// replace the built-in ones.
+    /// A directory whose templates (`derive.txt`, `derive.md`, `derive.tex`, `standalone.tex`,
+    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`) replace the built-in ones.
     #[arg(long)]
     template_dir: Option<PathBuf>,
     /// With `--format latex`: a complete document that compiles with pdflatex.
@@ -301,7 +305,10 @@ fn layout(output: &OutputArgs, source_name: &str) -> Result<Layout, Failure> {
                 dir.display()
             ))));
         }
-        for (name, _) in document::TEMPLATES {
+        for (name, _) in document::TEMPLATES
+            .iter()
+            .chain(chainrule::layers::TEMPLATES.iter())
+        {
             let path = dir.join(name);
             if path.exists() {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -350,6 +357,9 @@ fn emit(text: &str, out: Option<&Path>) -> Result<ExitCode, Failure> {
 }
 
 fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
+    if args.layers {
+        return derive_layers(args);
+    }
     let (name, mut model, targets) = load_with_targets(args.file.as_deref(), args.all, &args.wrt)?;
     let style = match args.style {
         StyleArg::Chain => Style::Chain,
@@ -370,6 +380,41 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
         &layout,
     )
     .map_err(Failure::plain)?;
+    emit(&text, args.output.out.as_deref())
+}
+
+/// `derive --layers`: the layered derivation of a `network` shorthand.
+fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let spec = explain::network_spec(&source).map_err(|diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    })?;
+    let Some(spec) = &spec else {
+        // A straight-line program must still be valid before being told it is the wrong kind.
+        explain::load(&source).map_err(|diagnostic| Failure {
+            diagnostic,
+            file_name: name.clone(),
+            source: source.clone(),
+        })?;
+        return Err(Failure::plain(
+            Diagnostic::new(format!(
+                "`--layers` needs a network written with the `network` shorthand; {name} is a \
+                 straight-line program"
+            ))
+            .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
+        ));
+    };
+    let layered = chainrule::layers::derive(spec);
+    let format = match args.output.format {
+        FormatArg::Text => chainrule::layers::Format::Text,
+        FormatArg::Markdown => chainrule::layers::Format::Markdown,
+        FormatArg::Latex => chainrule::layers::Format::Latex,
+        FormatArg::Json => chainrule::layers::Format::Json,
+    };
+    let layout = layout(&args.output, &name)?;
+    let text = chainrule::layers::render(&layered, format, &layout).map_err(Failure::plain)?;
     emit(&text, args.output.out.as_deref())
 }
 

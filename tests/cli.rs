@@ -366,12 +366,21 @@ fn standalone_latex_compiles_with_pdflatex() {
                 "dC/dw3 = -2(y - a3) a3(1 - a3) a2",
             ],
         ),
+        (
+            "layers",
+            vec!["derive", "examples/network_2_3_1.bp", "--layers"],
+        ),
+        ("layers_l2", vec!["derive", "-", "--layers"]),
     ] {
         let tex = dir.path().join(format!("{name}.tex"));
         let status = chainrule()
             .args(&args)
             .args(["--format", "latex", "--standalone", "-o"])
             .arg(&tex)
+            .write_stdin(
+                "network 3-4-4-3\nactivation tanh\nactivation 3 relu\nactivation 4 softmax\n\
+                 cost log-likelihood\nregularization l2\n",
+            )
             .output()
             .unwrap()
             .status;
@@ -544,4 +553,108 @@ fn bad_network_shorthand_exits_2_with_a_caret() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("did you mean `quadratic`?"));
+}
+
+#[test]
+fn derive_layers_prints_the_backprop_equations_in_every_format() {
+    chainrule()
+        .args(["derive", "examples/network_2_3_1.bp", "--layers"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "result:    δ^L_j = 2(a^L_j − y_j)σ'(z^L_j)",
+        ))
+        .stdout(predicate::str::contains(
+            "BP2: δ^(l) = ((W^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^(l))",
+        ))
+        .stdout(predicate::str::contains(
+            "BP4: ∂C/∂W^(l) = δ^(l) (a^(l−1))ᵀ",
+        ));
+    chainrule()
+        .args(["derive", "examples/softmax_classifier.bp", "--layers"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("result:    δ^L_j = a^L_j − y_j"));
+    for (format, marker) in [
+        (
+            "markdown",
+            "$$ \\delta^{L}_{j} = 2 \\left(a^{L}_{j} - y_{j}\\right)",
+        ),
+        ("latex", "\\begin{align*}"),
+        ("json", "\"label\": \"BP4\""),
+    ] {
+        chainrule()
+            .args([
+                "derive",
+                "examples/network_2_3_1.bp",
+                "--layers",
+                "--format",
+                format,
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(marker));
+    }
+    // The layered derivation needs the shorthand; a straight-line program is refused.
+    chainrule()
+        .args(["derive", "--layers"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "needs a network written with the `network` shorthand",
+        ));
+    chainrule()
+        .args(["derive", "examples/network_2_3_1.bp", "--layers", "--all"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn snapshot_layers_text() {
+    let out = chainrule()
+        .args(["derive", "examples/network_2_3_1.bp", "--layers"])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn snapshot_layers_softmax_markdown() {
+    let out = chainrule()
+        .args([
+            "derive",
+            "examples/softmax_classifier.bp",
+            "--layers",
+            "--format",
+            "markdown",
+        ])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn a_template_directory_overrides_the_layers_template() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("layers.txt"),
+        "<% for e in equations %><< e.label >>: << e.lhs >> = << e.rhs >>\n<% endfor %>",
+    )
+    .unwrap();
+    chainrule()
+        .args([
+            "derive",
+            "examples/network_2_3_1.bp",
+            "--layers",
+            "--template-dir",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(
+            "BP1: δ^L_j = 2(a^L_j − y_j)σ'(z^L_j)\n\
+             BP2: δ^(l)_j = (Σ_i w^(l+1)_ij·δ^(l+1)_i)σ'(z^(l)_j)\n\
+             BP3: ∂C/∂b^(l)_j = δ^(l)_j\n\
+             BP4: ∂C/∂w^(l)_jk = a^(l−1)_k·δ^(l)_j\n",
+        );
 }
