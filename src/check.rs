@@ -173,6 +173,8 @@ enum Subject {
     Derivative(Target),
     /// `w3' = ...`: the parameter after one step of gradient descent.
     Update(Sym),
+    /// `Δw3 = ...`: the change one step of gradient descent makes, −η ∂C/∂w3.
+    Change(Sym),
     /// `a3 = ...`: a name.
     Name(Sym),
     /// `f(2) = ...`: the output with its one input set to a value.
@@ -299,11 +301,26 @@ impl Checker {
         let split = split_claim(text)?;
         let lhs_offset = split.lhs.as_ptr() as usize - text.as_ptr() as usize;
         let subject = self.subject(split.lhs, lhs_offset, split.update_arrow)?;
+        if split.rhs.trim().is_empty() {
+            let at = split.rhs_offset;
+            return Err(Diagnostic::at(
+                Span::new(at.saturating_sub(1), at),
+                "the claim has nothing after `=`",
+                "expected a formula or a number after this",
+            )
+            .with_help(
+                "write what the left side equals, e.g. `dC/dw3 = 2(a3 - y) a3(1 - a3) a2`",
+            ));
+        }
         let rhs_expr = self.parse_side(split.rhs, split.rhs_offset)?;
         let claimed = self.lower(&rhs_expr)?;
         let claimed = diff::resolve_derivatives(&mut self.model, claimed);
         let constant = !self.mentions_any_name(claimed);
         let digits = literal_digits(&rhs_expr);
+        let lhs_span = {
+            let lead = split.lhs.len() - split.lhs.trim_start().len();
+            Span::new(lhs_offset + lead, lhs_offset + split.lhs.trim_end().len())
+        };
         let mut checked = match &subject {
             Subject::OutputAt {
                 output,
@@ -318,24 +335,24 @@ impl Checker {
                     value: value.parse().unwrap_or(f64::NAN),
                 });
                 let truth = self.model.graph_var(*output);
-                self.value_claim(
-                    truth,
-                    claimed,
-                    digits,
-                    &given,
-                    Span::new(0, split.lhs.len()),
-                )?
+                self.value_claim(truth, claimed, digits, &given, lhs_span)?
             }
             Subject::Name(s) if constant => {
                 let truth = self.model.graph_var(*s);
-                self.require_point(Span::new(lhs_offset, lhs_offset + split.lhs.len()))?;
+                self.require_point(lhs_span)?;
                 let given = self.given.clone();
-                self.value_claim(truth, claimed, digits, &given, Span::default())?
+                self.value_claim(truth, claimed, digits, &given, lhs_span)?
             }
-            Subject::Derivative(_) | Subject::Formula(_) if constant && !self.given.is_empty() => {
+            // Mazur's w5⁺ = 0.35891648: a number is a value at the given point.
+            Subject::Derivative(_)
+            | Subject::Formula(_)
+            | Subject::Update(_)
+            | Subject::Change(_)
+                if constant && !self.given.is_empty() =>
+            {
                 let truth = self.truth(&subject);
                 let given = self.given.clone();
-                self.value_claim(truth, claimed, digits, &given, Span::default())?
+                self.value_claim(truth, claimed, digits, &given, lhs_span)?
             }
             _ => {
                 let truth = self.truth(&subject);
@@ -364,7 +381,17 @@ impl Checker {
         let lead = offset + (lhs.len() - lhs.trim_start().len());
         let whole = Span::new(lead, lead + trimmed.len());
         // An update: `w3'`, `w3′`, `w_3^{\prime}`, or an arrow.
-        let primes = ["^{\\prime}", "^\\prime", "'", "′", "^{new}", "_{new}"];
+        let primes = [
+            "^{\\prime}",
+            "^\\prime",
+            "'",
+            "′",
+            "^{new}",
+            "_{new}",
+            "^{+}",
+            "^+",
+            "⁺",
+        ];
         let mut unprimed = trimmed;
         let mut primed = false;
         for p in primes {
@@ -372,6 +399,18 @@ impl Checker {
                 unprimed = rest.trim_end();
                 primed = true;
                 break;
+            }
+        }
+        // `Δw3`, `\Delta w_3`: the change of a parameter in one step.
+        for delta in ["\\Delta", "Δ"] {
+            if let Some(rest) = trimmed.strip_prefix(delta) {
+                let name = rest.trim();
+                let start = lead + (trimmed.len() - name.len());
+                if let Ok(sym) = self.resolve_plain_name(name, start)
+                    && self.model.symbol(sym).kind == SymKind::Param
+                {
+                    return Ok(Subject::Change(sym));
+                }
             }
         }
         let latex_target = if trimmed.contains(['\'', '′']) || trimmed.contains("\\prime") {
@@ -462,6 +501,15 @@ impl Checker {
                 let rule = g.sub(theta, step);
                 let options = self.recognise_options();
                 simplify::simplify(&mut self.model.graph, rule, &options)
+            }
+            Subject::Change(theta) => {
+                let gradient = self.gradient(theta);
+                let g = &mut self.model.graph;
+                let eta = g.var(self.rate);
+                let step = g.product(vec![eta, gradient]);
+                let change = g.neg(step);
+                let options = self.recognise_options();
+                simplify::simplify(&mut self.model.graph, change, &options)
             }
             Subject::Name(s) | Subject::OutputAt { output: s, .. } => self.model.graph_var(s),
             Subject::Formula(id) => diff::resolve_derivatives(&mut self.model, id),
@@ -1237,7 +1285,7 @@ impl Checker {
         claimed: Id,
         digits: Option<(f64, String)>,
         given: &[Given],
-        _span: Span,
+        span: Span,
     ) -> Result<Checked, Diagnostic> {
         // Leaves the claim does not depend on need no value (the target, for `f(2) = 0`).
         let needed = self.leaves_of(&[truth, claimed]);
@@ -1254,7 +1302,15 @@ impl Checker {
                 });
             }
         }
-        let point = numeric::forward(&self.model, &given)?;
+        let point = numeric::forward(&self.model, &given).map_err(|d| {
+            // Say which claim needs the value.
+            let mut d = d;
+            if d.span.is_none() {
+                d.span = Some(span);
+                d.label = "a value claim is judged at the `--at` point".to_string();
+            }
+            d
+        })?;
         let sample = Sample {
             f64: point.f64.clone(),
             precise: point.precise.clone(),
@@ -1521,8 +1577,13 @@ impl Checker {
             return None;
         }
         if fits(first, -1.0) {
+            let why = if self.cost_squares_a_difference() {
+                "a minus sign dropped, most often the −1 from differentiating y − a inside the square"
+            } else {
+                "a minus sign dropped or a difference written the wrong way round"
+            };
             return Some((
-                "A sign error: the claim is the negative of the true value (a minus sign dropped, most often the −1 from differentiating y − a inside the square).".to_string(),
+                format!("A sign error: the claim is the negative of the true value ({why})."),
                 None,
             ));
         }
@@ -1568,11 +1629,12 @@ impl Checker {
         let no_rate = g.sub(theta_var, gradient);
         let neg_step = g.neg(step);
         let name = self.model.name(theta).to_string();
+        let cost = self.model.name(self.model.cost).to_string();
         if self.fits_everywhere(screen, ascent, true) {
             let confirmed = self.ascent_raises_cost(&screen.samples[0], theta, gradient);
             return Some((
                 format!(
-                    "Gradient ascent written for descent: {name} + η·∂C/∂{name} moves uphill; descent subtracts the gradient, {name} − η·∂C/∂{name}.{}",
+                    "Gradient ascent written for descent: {name} + η·∂{cost}/∂{name} moves uphill; descent subtracts the gradient, {name} − η·∂{cost}/∂{name}.{}",
                     confirmed
                         .map(|(before, after)| format!(
                             " A small step of the claimed rule raises the cost from {} to {}.",
@@ -1587,7 +1649,7 @@ impl Checker {
         if self.fits_everywhere(screen, no_rate, true) {
             return Some((
                 format!(
-                    "The learning rate is missing: the step is η·∂C/∂{name}, not ∂C/∂{name} alone."
+                    "The learning rate is missing: the step is η·∂{cost}/∂{name}, not ∂{cost}/∂{name} alone."
                 ),
                 None,
             ));
@@ -1595,7 +1657,7 @@ impl Checker {
         if self.fits_everywhere(screen, neg_step, true) {
             return Some((
                 format!(
-                    "This is the change Δ{name} = −η·∂C/∂{name}, not the new value {name} − η·∂C/∂{name}."
+                    "This is the change Δ{name} = −η·∂{cost}/∂{name}, not the new value {name} − η·∂{cost}/∂{name}."
                 ),
                 None,
             ));
@@ -1638,7 +1700,10 @@ impl Checker {
         });
         let _ = truth;
         Some((
-            format!("In the gradient the rule uses: {sentence}"),
+            format!(
+                "In the gradient the rule uses, {}",
+                lowercase_first(&sentence)
+            ),
             corrected,
         ))
     }
@@ -1766,6 +1831,7 @@ impl Checker {
                 let only = self.cut_derivative(target, v, &others);
                 let vname = self.model.name(v).to_string();
                 let uname = self.model.name(u).to_string();
+                let cost = self.model.name(target.of).to_string();
                 let all: Vec<String> = users
                     .iter()
                     .map(|&s| format!("`{}`", self.model.name(s)))
@@ -1775,7 +1841,7 @@ impl Checker {
                 {
                     return Some((
                         format!(
-                            "A path is left out: `{vname}` feeds {}, and the path through `{uname}` is missing; at a fork the contributions of every path add up (∂C/∂{vname} is a sum over the names that use it; in code, accumulate with `+=` rather than overwrite with `=`).",
+                            "A path is left out: `{vname}` feeds {}, and the path through `{uname}` is missing; at a fork the contributions of every path add up (∂{cost}/∂{vname} is a sum over the names that use it; in code, accumulate with `+=` rather than overwrite with `=`).",
                             all.join(" and ")
                         ),
                         None,
@@ -2029,7 +2095,19 @@ impl Checker {
         None
     }
 
+    /// Whether the cost (through its names) squares a difference, like (y − a)².
+    fn cost_squares_a_difference(&self) -> bool {
+        self.cost_mentions(&|graph, id| {
+            matches!(graph.node(id), Node::Pow(base, _) if matches!(graph.node(*base), Node::Add(_)))
+        })
+    }
+
     fn cost_has_log(&self) -> bool {
+        self.cost_mentions(&|graph, id| matches!(graph.node(id), Node::Call(Func::Log, _)))
+    }
+
+    /// Whether a node of the cost's definition, or of the definitions it uses, satisfies `is`.
+    fn cost_mentions(&self, is: &dyn Fn(&Graph, Id) -> bool) -> bool {
         let Some(def) = self.model.definition(self.model.cost) else {
             return false;
         };
@@ -2040,14 +2118,14 @@ impl Checker {
                 continue;
             }
             for r in self.model.graph.reachable(&[n]) {
-                match self.model.graph.node(r) {
-                    Node::Call(Func::Log, _) => return true,
-                    Node::Var(s) if self.model.symbol(*s).kind == SymKind::Intermediate => {
-                        if let Some(d) = self.model.definition(*s) {
-                            stack.push(d);
-                        }
-                    }
-                    _ => {}
+                if is(&self.model.graph, r) {
+                    return true;
+                }
+                if let Node::Var(s) = self.model.graph.node(r)
+                    && self.model.symbol(*s).kind == SymKind::Intermediate
+                    && let Some(d) = self.model.definition(*s)
+                {
+                    stack.push(d);
                 }
             }
         }
@@ -2400,6 +2478,14 @@ fn approximate_ratio(r: f64) -> String {
         }
     }
     numeric::float(r)
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
 }
 
 fn capitalise(s: &str) -> String {

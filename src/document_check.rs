@@ -111,7 +111,10 @@ pub fn render_check(
     };
     let tera = templates(layout)?;
     let context = tera::Context::from_serialize(&view).map_err(template_error)?;
-    let body = tera.render(template, &context).map_err(template_error)?;
+    let mut body = tera.render(template, &context).map_err(template_error)?;
+    if !body.ends_with('\n') {
+        body.push('\n');
+    }
     if format == Format::Latex && layout.standalone {
         let mut context = tera::Context::new();
         context.insert("body", &body);
