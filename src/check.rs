@@ -39,7 +39,7 @@ const SAME: f64 = 1e-12;
 /// A hypothesis screened in float64 fits when it agrees to this, relatively.
 const FITS: f64 = 1e-7;
 /// Points a hypothesis is screened at.
-const SCREEN_POINTS: usize = 6;
+const SCREEN_POINTS: usize = 12;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -1509,8 +1509,9 @@ impl Checker {
             else {
                 continue;
             };
-            // Points where either side is zero or not finite tell ratios nothing.
-            if !(t.is_finite() && k.is_finite()) || t == 0.0 || k == 0.0 {
+            // Zeros stay: where relu'(z) = 0 a missing relu' shows, and a constant ratio must
+            // hold there too.
+            if !(t.is_finite() && k.is_finite()) {
                 continue;
             }
             screen.samples.push(sample.clone());
@@ -1521,6 +1522,32 @@ impl Checker {
             }
         }
         (screen.samples.len() >= 3).then_some(screen)
+    }
+
+    /// The constant c with claim = c·truth at every screening point, if there is one (and
+    /// it is not 1: then the points cannot tell the sides apart).
+    fn constant_of(screen: &Screen) -> Option<f64> {
+        let nonzero = screen
+            .claimed
+            .iter()
+            .zip(&screen.truth)
+            .filter(|(k, t)| **k != 0.0 && **t != 0.0)
+            .count();
+        if nonzero < 3 {
+            return None;
+        }
+        let (k0, t0) = screen
+            .claimed
+            .iter()
+            .zip(&screen.truth)
+            .find(|(k, t)| **k != 0.0 && **t != 0.0)?;
+        let c = k0 / t0;
+        let everywhere = screen
+            .claimed
+            .iter()
+            .zip(&screen.truth)
+            .all(|(k, t)| fits(*k, c * t));
+        (everywhere && !fits(c, 1.0)).then_some(c)
     }
 
     /// Whether `candidate` equals `reference` values at every screening point, confirmed at
@@ -1538,6 +1565,26 @@ impl Checker {
             }
         }
         true
+    }
+
+    /// Whether two formulas agree at every screening point.
+    fn fits_formulas(&self, screen: &Screen, a: Id, b: Id) -> bool {
+        screen.samples.iter().all(|sample| {
+            matches!((self.f64_at(a, sample), self.f64_at(b, sample)), (Some(x), Some(y)) if fits(x, y))
+        })
+    }
+
+    /// Whether a formula is non-zero at `n` screening points at least.
+    fn nonzero_at_least(&self, screen: &Screen, id: Id, n: usize) -> bool {
+        screen
+            .samples
+            .iter()
+            .filter(|sample| {
+                self.f64_at(id, sample)
+                    .is_some_and(|v| v != 0.0 && v.is_finite())
+            })
+            .count()
+            >= n
     }
 
     /// The likeliest mistake: a sentence, and the corrected formula when it is not the truth.
@@ -1566,16 +1613,7 @@ impl Checker {
     }
 
     fn sign_or_constant(&mut self, screen: &Screen) -> Option<(String, Option<Id>)> {
-        let ratios: Vec<f64> = screen
-            .claimed
-            .iter()
-            .zip(&screen.truth)
-            .map(|(k, t)| k / t)
-            .collect();
-        let first = ratios[0];
-        if !ratios.iter().all(|&r| fits(r, first)) {
-            return None;
-        }
+        let first = Self::constant_of(screen)?;
         if fits(first, -1.0) {
             let why = if self.cost_squares_a_difference() {
                 "a minus sign dropped, most often the −1 from differentiating y − a inside the square"
@@ -1601,16 +1639,10 @@ impl Checker {
 
     /// Only a constant ratio (the sign aside): a factor like 2 or ½.
     fn constant_ratio(&mut self, screen: &Screen) -> Option<(String, Option<Id>)> {
-        let first = screen.claimed[0] / screen.truth[0];
-        let constant = screen
-            .claimed
-            .iter()
-            .zip(&screen.truth)
-            .all(|(k, t)| fits(k / t, first));
-        if constant && !fits(first, -1.0) {
-            return self.sign_or_constant(screen);
+        match Self::constant_of(screen) {
+            Some(c) if !fits(c, -1.0) => self.sign_or_constant(screen),
+            _ => None,
         }
-        None
     }
 
     fn diagnose_update(
@@ -1683,7 +1715,7 @@ impl Checker {
             .claimed
             .iter()
             .chain(&inner_screen.truth)
-            .any(|v| !v.is_finite() || *v == 0.0)
+            .any(|v| !v.is_finite())
         {
             return None;
         }
@@ -1732,13 +1764,7 @@ impl Checker {
         truth: Id,
         claimed: Id,
     ) -> Option<(String, Option<Id>)> {
-        let ratios: Vec<f64> = screen
-            .claimed
-            .iter()
-            .zip(&screen.truth)
-            .map(|(k, t)| k / t)
-            .collect();
-        if ratios.iter().all(|&r| fits(r, -1.0)) {
+        if Self::constant_of(screen).is_some_and(|c| fits(c, -1.0)) {
             return self.sign_or_constant(screen);
         }
         if let Some(found) = self.constant_ratio(screen) {
@@ -1753,13 +1779,72 @@ impl Checker {
         if let Some(found) = self.chain_stopped(screen, target) {
             return Some(found);
         }
-        if let Some(found) = self.factor(screen, target, truth) {
+        if let Some(found) = self.activation_for_derivative(screen, claimed) {
+            return Some(found);
+        }
+        if let Some(found) = self.factor(screen, target, truth, claimed) {
             return Some(found);
         }
         if let Some(found) = self.single_edit(screen, claimed) {
             return Some(found);
         }
         self.sign_or_constant(screen)
+    }
+
+    /// An activation written where its derivative belongs: `h1` (= relu(z1)) for relu'(z1),
+    /// `σ(z)` for σ'(z), softplus for its derivative σ.
+    fn activation_for_derivative(
+        &mut self,
+        screen: &Screen,
+        claimed: Id,
+    ) -> Option<(String, Option<Id>)> {
+        let nodes = self.model.graph.reachable(&[claimed]);
+        for node in nodes {
+            let (shown, f, arg) = match *self.model.graph.node(node) {
+                Node::Var(s) => match self.model.definition(s).map(|d| self.model.graph.node(d)) {
+                    Some(&Node::Call(f, arg)) => (self.model.name(s).to_string(), f, arg),
+                    _ => continue,
+                },
+                Node::Call(f, arg) => {
+                    let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
+                    (printer.text(node), f, arg)
+                }
+                _ => continue,
+            };
+            let derivative = match f {
+                Func::Softplus => Func::Sigmoid,
+                other => match other.prime() {
+                    Some(p) => p,
+                    None => continue,
+                },
+            };
+            let replacement = self.model.graph.call(derivative, arg);
+            let mapped = self
+                .model
+                .graph
+                .rewrite_tracked(&[claimed], |g, id, rebuilt| {
+                    if id == node {
+                        replacement
+                    } else {
+                        match rebuilt {
+                            Some(n) => g.add(n),
+                            None => id,
+                        }
+                    }
+                });
+            let candidate = mapped[&claimed];
+            if self.fits_everywhere(screen, candidate, false) {
+                let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
+                return Some((
+                    format!(
+                        "The activation is written where its derivative belongs: `{shown}` should be `{}`.",
+                        printer.text(replacement)
+                    ),
+                    Some(candidate),
+                ));
+            }
+        }
+        None
     }
 
     /// Names that depend on `x` (itself included) and that `y` depends on: the path.
@@ -2030,6 +2115,7 @@ impl Checker {
         screen: &Screen,
         target: Target,
         truth: Id,
+        claimed: Id,
     ) -> Option<(String, Option<Id>)> {
         let factors = self.candidate_factors(target);
         let cross_entropy = self.cost_has_log();
@@ -2058,15 +2144,19 @@ impl Checker {
             );
             for &(rest, part) in &parts {
                 let g = &mut self.model.graph;
-                let inverse = {
-                    let m1 = g.int(-1);
-                    g.pow(factor, m1)
-                };
                 let mut extra = g.product(vec![part, factor]);
-                let mut missing = g.product(vec![part, inverse]);
+                // Missing F: the claim's part times F is the true part (a product, not a
+                // quotient, so that relu'(z) = 0 at some points does not divide by zero).
+                let claimed_part = match rest {
+                    Some(rest) => {
+                        let negated = g.neg(rest);
+                        g.sum(vec![claimed, negated])
+                    }
+                    None => claimed,
+                };
+                let completed = g.product(vec![claimed_part, factor]);
                 if let Some(rest) = rest {
                     extra = g.sum(vec![rest, extra]);
-                    missing = g.sum(vec![rest, missing]);
                 }
                 if self.fits_everywhere(screen, extra, true) {
                     if cross_entropy && is_activation_prime {
@@ -2084,7 +2174,9 @@ impl Checker {
                         None,
                     ));
                 }
-                if self.fits_everywhere(screen, missing, true) {
+                if self.nonzero_at_least(screen, factor, 3)
+                    && self.fits_formulas(screen, completed, part)
+                {
                     return Some((
                         format!("A chain-rule factor is missing: {text} ({description})."),
                         None,
@@ -2373,6 +2465,27 @@ impl Checker {
                         g.product(rest),
                         "a factor that should not be there".to_string(),
                     ));
+                }
+                // a(1 − a), σ's derivative in terms of its value, used for tanh's 1 − a².
+                for (i, &x) in factors.iter().enumerate() {
+                    let one = g.int(1);
+                    let one_minus_x = g.sub(one, x);
+                    if let Some(j) = factors.iter().position(|&f| f == one_minus_x) {
+                        let two = g.int(2);
+                        let square = g.pow(x, two);
+                        let tanh_form = g.sub(one, square);
+                        let rest: Vec<Id> = factors
+                            .iter()
+                            .enumerate()
+                            .filter(|&(k, _)| k != i && k != j)
+                            .map(|(_, &f)| f)
+                            .chain(std::iter::once(tanh_form))
+                            .collect();
+                        out.push((
+                            g.product(rest),
+                            "σ's derivative a(1 − a) used where the activation's derivative is 1 − a² (tanh)".to_string(),
+                        ));
+                    }
                 }
                 if factors.len() == 2 && g.as_num(factors[0]).is_none() {
                     let (x, y) = (factors[0], factors[1]);

@@ -510,3 +510,94 @@ fn an_error_in_a_long_worksheet_names_the_right_claim() {
         error.diagnostic.message
     );
 }
+
+/// A relu and a softplus hidden unit feeding a linear output (Goodfellow ch. 6 style).
+const RELU_SOFTPLUS: &str = "input x
+target y
+param w1, w2, v1, v2, c
+z1 = w1*x
+z2 = w2*x
+h1 = relu(z1)
+h2 = softplus(z2)
+out = v1*h1 + v2*h2 + c
+cost C = (out - y)^2
+";
+
+#[test]
+fn a_missing_relu_prime_is_found_although_it_is_zero_at_half_the_points() {
+    let d = wrong(RELU_SOFTPLUS, "dC/dw1 = 2(out - y) v1 x", "");
+    assert!(d.contains("factor is missing: relu'(z1)"), "{d}");
+    right(RELU_SOFTPLUS, "dC/dw1 = 2(out - y) v1 relu'(z1) x");
+}
+
+#[test]
+fn an_activation_written_for_its_derivative_is_named() {
+    let d = wrong(RELU_SOFTPLUS, "dC/dw1 = 2(out - y) v1 h1 x", "");
+    assert!(d.contains("`h1` should be `relu'(z1)`"), "{d}");
+    // softplus' = σ.
+    let d = wrong(RELU_SOFTPLUS, "dC/dw2 = 2(out - y) v2 h2 x", "");
+    assert!(d.contains("`h2` should be `σ(z2)`"), "{d}");
+    right(RELU_SOFTPLUS, "dC/dw2 = 2(out - y) v2 sigmoid(z2) x");
+}
+
+#[test]
+fn sigmas_derivative_used_for_tanh_is_named() {
+    let d = wrong(TANH, "dC/dw = -2(y - a) a(1 - a) x", "");
+    assert!(
+        d.contains("used where the activation's derivative is 1 − a²"),
+        "{d}"
+    );
+}
+
+#[test]
+fn a_number_for_an_update_rule_is_a_value_at_the_point() {
+    // Mazur's worked example: after one step with η = 0.5, w5 = 0.35891648.
+    let at = "i1=0.05,i2=0.10,t1=0.01,t2=0.99,w1=0.15,w2=0.20,w3=0.25,w4=0.30,b1=0.35,\
+              w5=0.40,w6=0.45,w7=0.50,w8=0.55,b2=0.60,eta=0.5";
+    let c = judge(MAZUR, "w5' = 0.35891648", at);
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+    assert_eq!(
+        judge(MAZUR, "w1^+ = 0.149780716", at).verdict,
+        Verdict::Correct
+    );
+    assert_eq!(judge(MAZUR, "w5' = 0.3589", at).verdict, Verdict::Correct);
+    assert_eq!(
+        judge(MAZUR, "w5' = 0.4410835", at).verdict,
+        Verdict::Incorrect
+    );
+    right(
+        MAZUR,
+        r"\Delta w_5 = -\eta \frac{\partial E_{total}}{\partial w_5}",
+    );
+}
+
+#[test]
+fn softmax_log_likelihood_delta_holds_for_one_hot_targets_and_says_so() {
+    let source = "input x1, x2
+target y1, y2
+param w1, w2, w3, w4
+z1 = w1*x1 + w2*x2
+z2 = w3*x1 + w4*x2
+s = exp(z1) + exp(z2)
+a1 = exp(z1)/s
+a2 = exp(z2)/s
+cost C = -(y1*log(a1) + y2*log(a2))
+";
+    let c = right(source, "dC/dz1 = a1 - y1");
+    assert!(c.method.contains("one-hot targets"), "{}", c.method);
+    // Σy = 1 is all it needs; a sign error is still wrong for one-hot targets.
+    let c = judge(source, "dC/dz1 = y1 - a1", "");
+    assert_eq!(c.verdict, Verdict::Incorrect);
+}
+
+#[test]
+fn a_claim_undefined_everywhere_is_not_made_right_by_simplifying_it() {
+    let c = judge(SEED, "dC/dw3 = -2(y - a3) a3(1 - a3) a2 + 0/(w3 - w3)", "");
+    assert_eq!(c.verdict, Verdict::Unknown, "{c:?}");
+}
+
+#[test]
+fn a_claim_wrong_only_far_from_the_origin_is_caught() {
+    let c = judge(SEED, "dC/dw3 = -2(y - a3) a3(1 - a3) a2 + relu(x - 3)", "");
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+}
