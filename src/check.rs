@@ -254,13 +254,15 @@ type CutKey = (Target, Sym, Vec<Sym>);
 struct Checker {
     model: Model,
     derivatives: FastMap<(Id, Sym), Id>,
+    /// The names the current diagnosis considers (see `nearby_names`).
+    nearby: Vec<Sym>,
     /// The simple points of counterexamples, by leaves and variant.
     simple_samples: FastMap<(Vec<Sym>, usize), Option<std::rc::Rc<Sample>>>,
     recognise: Option<Options>,
     truth_values: FastMap<(Id, Vec<Sym>, Labels, usize), Option<Precise>>,
     cut_derivatives: FastMap<CutKey, Option<(Sym, Id)>>,
     /// Random points by the leaves they give values to.
-    samples: FastMap<(Vec<Sym>, Labels), std::rc::Rc<Vec<Sample>>>,
+    samples: FastMap<(Vec<Sym>, Labels), Vec<Option<std::rc::Rc<Sample>>>>,
     /// The learning rate: the program's own `eta`, or a symbol added for the claims.
     rate: Sym,
     given: Vec<Given>,
@@ -288,6 +290,7 @@ impl Checker {
             model,
             samples: FastMap::default(),
             derivatives: FastMap::default(),
+            nearby: Vec::new(),
             simple_samples: FastMap::default(),
             recognise: None,
             truth_values: FastMap::default(),
@@ -629,9 +632,7 @@ impl Checker {
                 .strip_prefix("delta")
                 .or_else(|| name.strip_prefix('δ'))?;
             let rest = rest.strip_prefix('_').unwrap_or(rest);
-            if rest.is_empty() {
-                return None;
-            }
+            // `delta` alone is ∂C/∂z for a network with one `z`.
             lookup(&format!("z{rest}"))
                 .filter(|&z| symbols[z.index()].kind == SymKind::Intermediate)
         };
@@ -776,21 +777,56 @@ fn shift_expr(expr: Expr, offset: usize) -> Expr {
 /// The resolution of a claimed number: 0.73 claims two decimals, so anything that rounds
 /// to it matches; `None` for integers and formulas, which are compared (nearly) exactly.
 fn literal_digits(expr: &Expr) -> Option<(f64, String)> {
-    let text = match expr {
-        Expr::Number { text, .. } => text,
-        Expr::Neg { operand, .. } => match operand.as_ref() {
-            Expr::Number { text, .. } => text,
-            _ => return None,
-        },
-        _ => return None,
-    };
+    use crate::ast::BinOp;
+    match expr {
+        Expr::Number { text, .. } => number_digits(text, 0),
+        Expr::Neg { operand, .. } => literal_digits(operand),
+        // 8.22 \times 10^{-2}, 8.22·10^-2: scientific notation as books print it.
+        Expr::Binary {
+            op: BinOp::Mul,
+            lhs,
+            rhs,
+            ..
+        } => {
+            let Expr::Number { text, .. } = lhs.as_ref() else {
+                return None;
+            };
+            let Expr::Binary {
+                op: BinOp::Pow,
+                lhs: base,
+                rhs: power,
+                ..
+            } = rhs.as_ref()
+            else {
+                return None;
+            };
+            if !matches!(base.as_ref(), Expr::Number { text, .. } if text == "10") {
+                return None;
+            }
+            let exponent = match power.as_ref() {
+                Expr::Number { text, .. } => text.parse::<i32>().ok()?,
+                Expr::Neg { operand, .. } => match operand.as_ref() {
+                    Expr::Number { text, .. } => -text.parse::<i32>().ok()?,
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            number_digits(text, exponent)
+        }
+        _ => None,
+    }
+}
+
+/// The unit of the last digit of a decimal written with a point (`0.73` → 0.01), scaled by
+/// 10^`scale`; `None` for integers, which claim an exact value.
+fn number_digits(text: &str, scale: i32) -> Option<(f64, String)> {
     let lower = text.to_ascii_lowercase();
     let (mantissa, exponent) = match lower.split_once('e') {
         Some((m, e)) => (m, e.parse::<i32>().ok()?),
         None => (lower.as_str(), 0),
     };
     let decimals = mantissa.split_once('.').map(|(_, f)| f.len() as i32)?;
-    let power = exponent - decimals;
+    let power = exponent + scale - decimals;
     Some((10f64.powi(power), format!("1e{power}")))
 }
 
@@ -846,48 +882,55 @@ impl Checker {
 
     /// The random points for a set of leaves, drawn and evaluated once per checker: every
     /// claim about the same names is judged at the same points.
-    fn random_samples(&mut self, leaves: &[Sym], labels: Labels) -> std::rc::Rc<Vec<Sample>> {
+    fn random_sample(
+        &mut self,
+        leaves: &[Sym],
+        labels: Labels,
+        attempt: usize,
+    ) -> Option<std::rc::Rc<Sample>> {
         let key = (leaves.to_vec(), labels);
-        if let Some(cached) = self.samples.get(&key) {
+        if let Some(cached) = self.samples.get(&key).and_then(|v| v.get(attempt)) {
             return cached.clone();
         }
-        let mut rng = fastrand::Rng::with_seed(0x5eed_c1a1);
-        let mut samples = Vec::new();
+        // Drawn lazily (a large network's forward pass is costly) but each attempt from its
+        // own seed, so the points do not depend on how many were drawn before.
+        let mut rng = fastrand::Rng::with_seed(
+            0x5eed_c1a1 ^ (attempt as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
         let targets: Vec<Sym> = leaves
             .iter()
             .copied()
             .filter(|&s| self.model.symbol(s).kind == SymKind::Target)
             .collect();
-        for attempt in 0..ATTEMPTS {
-            // Mostly near the origin, where networks live, but some points far out: a claim
-            // off by relu(x − 3) must not pass for never being tested beyond 3.
-            let scale = [2.0, 2.0, 5.0, 10.0][attempt % 4];
-            let hot = if targets.is_empty() {
-                0
-            } else {
-                rng.usize(..targets.len())
-            };
-            let values: Vec<(Sym, f64)> = leaves
-                .iter()
-                .map(|&s| {
-                    let v = self.draw(&mut rng, s, scale);
-                    let v = match (labels, self.model.symbol(s).kind) {
-                        (Labels::Binary, SymKind::Target) => v.round(),
-                        (Labels::OneHot, SymKind::Target) => {
-                            f64::from(u8::from(targets.get(hot) == Some(&s)))
-                        }
-                        _ => v,
-                    };
-                    (s, v)
-                })
-                .collect();
-            if let Some(sample) = self.sample(&values) {
-                samples.push(sample);
-            }
+        // Mostly near the origin, where networks live, but some points far out: a claim off
+        // by relu(x − 3) must not pass for never being tested beyond 3.
+        let scale = [2.0, 2.0, 5.0, 10.0][attempt % 4];
+        let hot = if targets.is_empty() {
+            0
+        } else {
+            rng.usize(..targets.len())
+        };
+        let values: Vec<(Sym, f64)> = leaves
+            .iter()
+            .map(|&s| {
+                let v = self.draw(&mut rng, s, scale);
+                let v = match (labels, self.model.symbol(s).kind) {
+                    (Labels::Binary, SymKind::Target) => v.round(),
+                    (Labels::OneHot, SymKind::Target) => {
+                        f64::from(u8::from(targets.get(hot) == Some(&s)))
+                    }
+                    _ => v,
+                };
+                (s, v)
+            })
+            .collect();
+        let sample = self.sample(&values).map(std::rc::Rc::new);
+        let cache = self.samples.entry(key).or_default();
+        if cache.len() <= attempt {
+            cache.resize(attempt + 1, None);
         }
-        let samples = std::rc::Rc::new(samples);
-        self.samples.insert(key, samples.clone());
-        samples
+        cache[attempt] = sample.clone();
+        sample
     }
 
     /// A random value for a leaf from a domain that makes sense for its kind.
@@ -950,6 +993,14 @@ impl Checker {
         )
         .ok()
         .map(|mut v| v.remove(0))
+    }
+
+    fn stable_at(&self, id: Id, sample: &Sample) -> Option<Precise> {
+        eval::eval_precise_stable(&self.model.graph, &[id], &|s| {
+            sample.precise.get(&s).cloned()
+        })
+        .ok()
+        .map(|mut v| v.values.remove(0))
     }
 
     fn f64_at(&self, id: Id, sample: &Sample) -> Option<f64> {
@@ -1032,8 +1083,10 @@ impl Checker {
                 checked.method = "numeric, a point where the sides differ".to_string();
                 let leaves = self.leaves_of(&[truth, claimed]);
                 let (point, note) = self.counterexample(&leaves, truth, claimed, random_point);
-                let t = self.precise_at(truth, &point).as_ref().and_then(finite);
-                let k = self.precise_at(claimed, &point).as_ref().and_then(finite);
+                // Shown to the reader: precision raised until stable, so an exact 0 is not
+                // shown as a 1e−39 residue.
+                let t = self.stable_at(truth, &point).as_ref().and_then(finite);
+                let k = self.stable_at(claimed, &point).as_ref().and_then(finite);
                 checked.counterexample = Some(
                     leaves
                         .iter()
@@ -1069,11 +1122,10 @@ impl Checker {
         let leaves = self.leaves_of(&[truth, claimed]);
         // Simplification may define what the claim leaves undefined (0/(w − w) is not 0):
         // the symbolic verdict needs the claim, as written, to have a value somewhere.
-        let defined_somewhere = self
-            .random_samples(&leaves, Labels::Free)
-            .iter()
-            .take(8)
-            .any(|sample| self.f64_at(claimed, sample).is_some_and(f64::is_finite));
+        let defined_somewhere = (0..8).any(|attempt| {
+            self.random_sample(&leaves, Labels::Free, attempt)
+                .is_some_and(|sample| self.f64_at(claimed, &sample).is_some_and(f64::is_finite))
+        });
         if defined_somewhere {
             let expanded = diff::expand(&mut self.model, &[truth, claimed]);
             let options = Options::default();
@@ -1122,15 +1174,22 @@ impl Checker {
         // values, without recomputing the network's activations at every point.
         let recognise = self.recognise_options();
         let claimed = simplify::simplify(&mut self.model.graph, claimed, &recognise);
-        let random = self.random_samples(leaves, labels);
         // The given point first: a counterexample there reads best.
         let given = if labels == Labels::Free {
-            self.given_sample(leaves)
+            self.given_sample(leaves).map(std::rc::Rc::new)
         } else {
             None
         };
         let given_count = given.iter().count();
-        for (index, sample) in given.iter().chain(random.iter()).enumerate() {
+        for index in 0..given_count + ATTEMPTS {
+            let sample = match (&given, index) {
+                (Some(g), 0) => g.clone(),
+                _ => match self.random_sample(leaves, labels, index - given_count) {
+                    Some(s) => s,
+                    None => continue,
+                },
+            };
+            let sample = sample.as_ref();
             // Where the claim as written is undefined, the point does not count.
             let defined = self.f64_at(raw, sample).is_some_and(f64::is_finite)
                 || self
@@ -1384,6 +1443,18 @@ impl Checker {
                 numeric::float(k),
                 numeric::float(t)
             )
+        } else if let Some((unit, _)) = &digits
+            && (t - k).abs() < *unit
+            && k.abs() < t.abs()
+            && k * t > 0.0
+        {
+            let decimals = (-unit.log10().round()).max(0.0) as usize;
+            format!(
+                "The value is {}: cut off rather than rounded; to these digits it is {:.*}.",
+                numeric::float(t),
+                decimals,
+                t
+            )
         } else {
             format!(
                 "The value is {}, not {}.",
@@ -1451,7 +1522,8 @@ impl Checker {
             Node::Var(s) => Some(*s),
             _ => None,
         };
-        let upstream = |s: Sym| truth_name.is_some_and(|t| self.depends(t, s));
+        let down = truth_name.map(|t| self.down_set(t)).unwrap_or_default();
+        let upstream = |s: Sym| down.contains(&s);
         let mut names: Vec<Sym> = self
             .model
             .order
@@ -1503,8 +1575,11 @@ impl Checker {
             claimed: Vec::new(),
             truth: Vec::new(),
         };
-        let random = self.random_samples(leaves, Labels::Free);
-        for sample in random.iter() {
+        for attempt in 0..ATTEMPTS {
+            let Some(sample) = self.random_sample(leaves, Labels::Free, attempt) else {
+                continue;
+            };
+            let sample = sample.as_ref();
             let (Some(t), Some(k)) = (self.f64_at(truth, sample), self.f64_at(claimed, sample))
             else {
                 continue;
@@ -1596,6 +1671,12 @@ impl Checker {
         leaves: &[Sym],
     ) -> Option<(String, Option<Id>)> {
         let screen = self.screen(leaves, truth, claimed)?;
+        let path = match *subject {
+            Subject::Derivative(target) => self.between(target.of, target.wrt),
+            Subject::Update(theta) | Subject::Change(theta) => self.between(self.model.cost, theta),
+            _ => Vec::new(),
+        };
+        self.nearby = self.nearby_names(&path, &[truth, claimed]);
         match *subject {
             Subject::Update(theta) => self.diagnose_update(&screen, theta, truth, claimed),
             Subject::Derivative(target) => {
@@ -1849,21 +1930,18 @@ impl Checker {
 
     /// Names that depend on `x` (itself included) and that `y` depends on: the path.
     fn between(&self, y: Sym, x: Sym) -> Vec<Sym> {
-        let mut path = Vec::new();
-        for s in self.model.syms() {
-            if self.depends(y, s) && self.depends(s, x) {
-                path.push(s);
-            }
-        }
-        path
+        let down = self.down_set(y);
+        let up = self.up_set(x);
+        self.model
+            .syms()
+            .filter(|s| down.contains(s) && up.contains(s))
+            .collect()
     }
 
-    fn depends(&self, y: Sym, x: Sym) -> bool {
-        if y == x {
-            return true;
-        }
-        let mut stack = vec![y];
+    /// `y` and every name it depends on.
+    fn down_set(&self, y: Sym) -> FastSet<Sym> {
         let mut seen: FastSet<Sym> = FastSet::default();
+        let mut stack = vec![y];
         while let Some(s) = stack.pop() {
             if !seen.insert(s) {
                 continue;
@@ -1871,15 +1949,51 @@ impl Checker {
             if let Some(def) = self.model.definition(s) {
                 for id in self.model.graph.reachable(&[def]) {
                     if let Node::Var(t) = self.model.graph.node(id) {
-                        if *t == x {
-                            return true;
-                        }
                         stack.push(*t);
                     }
                 }
             }
         }
-        false
+        seen
+    }
+
+    /// `x` and every name that depends on it, in one pass over the program.
+    fn up_set(&self, x: Sym) -> FastSet<Sym> {
+        let mut up: FastSet<Sym> = FastSet::default();
+        up.insert(x);
+        for &s in &self.model.order {
+            let Some(def) = self.model.definition(s) else {
+                continue;
+            };
+            let uses = self
+                .model
+                .graph
+                .reachable(&[def])
+                .into_iter()
+                .any(|id| matches!(self.model.graph.node(id), Node::Var(t) if up.contains(t)));
+            if uses {
+                up.insert(s);
+            }
+        }
+        up
+    }
+
+    /// The names a diagnosis considers: those in the two formulas, on the path, and in the
+    /// path's definitions. On a large network this is the neighbourhood of the claim, not
+    /// every weight.
+    fn nearby_names(&self, path: &[Sym], formulas: &[Id]) -> Vec<Sym> {
+        let mut near: FastSet<Sym> = path.iter().copied().collect();
+        let mut roots: Vec<Id> = formulas.to_vec();
+        roots.extend(path.iter().filter_map(|&s| self.model.definition(s)));
+        for id in self.model.graph.reachable(&roots) {
+            if let Node::Var(s) = self.model.graph.node(id) {
+                near.insert(*s);
+            }
+        }
+        near.remove(&self.rate);
+        let mut names: Vec<Sym> = near.into_iter().collect();
+        names.sort();
+        names
     }
 
     /// The users of `v` among `names`.
@@ -2228,6 +2342,7 @@ impl Checker {
     /// derivative at its argument, each local derivative.
     fn candidate_factors(&mut self, target: Target) -> Vec<(Id, String)> {
         let path = self.between(target.of, target.wrt);
+        let nearby = self.nearby.clone();
         let mut out: Vec<(Id, String)> = Vec::new();
         let mut seen: FastSet<Id> = FastSet::default();
         let mut push = |out: &mut Vec<(Id, String)>, id: Id, d: String| {
@@ -2236,7 +2351,7 @@ impl Checker {
             }
         };
         // Activation derivatives first: σ'(z) is the factor most often dropped or kept.
-        for s in self.model.syms().collect::<Vec<_>>() {
+        for &s in &nearby {
             if let Some(def) = self.model.definition(s)
                 && let Node::Call(f, arg) = *self.model.graph.node(def)
                 && let Some(prime) = f.prime()
@@ -2267,10 +2382,7 @@ impl Checker {
                 push(&mut out, local, d);
             }
         }
-        for s in self.model.syms().collect::<Vec<_>>() {
-            if s == self.rate {
-                continue;
-            }
+        for &s in &nearby {
             let id = self.model.graph_var(s);
             let d = format!(
                 "the {} {}",
@@ -2290,7 +2402,7 @@ impl Checker {
         if nodes.len() > 400 {
             return None;
         }
-        let names: Vec<Sym> = self.model.syms().filter(|&s| s != self.rate).collect();
+        let names = self.nearby.clone();
         let parents = parents_of(&self.model.graph, &nodes);
         for &node in nodes.iter().rev() {
             let edits = self.edits(node, &names, &parents);

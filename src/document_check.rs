@@ -80,14 +80,10 @@ pub fn render_check(
                 },
                 verdict: c.verdict.word(),
                 method: prose(&c.method),
-                counterexample: c.counterexample.as_ref().map(|point| {
-                    let text = point
-                        .iter()
-                        .map(|(name, v)| format!("{name} = {}", float(*v)))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    prose(&text)
-                }),
+                counterexample: c
+                    .counterexample
+                    .as_ref()
+                    .map(|point| prose(&describe_point(point))),
                 claimed_value: c
                     .claimed_value
                     .map(|v| prose(&distinct(v, c.true_value.unwrap_or(v)))),
@@ -155,6 +151,47 @@ fn json(checked: &[Checked]) -> String {
     let mut text = serde_json::to_string_pretty(&report).expect("plain data serialises");
     text.push('\n');
     text
+}
+
+/// A point as a reader takes it in: every name, or for a large network each value shared by
+/// many names once ("784 names = 1 (x1, x2, …)") and the rest by name (JSON keeps all).
+fn describe_point(point: &[(String, f64)]) -> String {
+    const LISTED: usize = 12;
+    let entry = |(name, v): &(String, f64)| format!("{name} = {}", float(*v));
+    if point.len() <= LISTED {
+        return point.iter().map(entry).collect::<Vec<_>>().join(", ");
+    }
+    let mut groups: Vec<(f64, Vec<&str>)> = Vec::new();
+    for (name, v) in point {
+        match groups.iter_mut().find(|(c, _)| c.to_bits() == v.to_bits()) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((*v, vec![name])),
+        }
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut single = 0;
+    for (v, names) in &groups {
+        if names.len() > 3 {
+            parts.push(format!(
+                "{} names = {} ({}, {}, …)",
+                names.len(),
+                float(*v),
+                names[0],
+                names[1]
+            ));
+        } else {
+            for name in names {
+                if single < LISTED {
+                    parts.push(format!("{name} = {}", float(*v)));
+                }
+                single += 1;
+            }
+        }
+    }
+    if single > LISTED {
+        parts.push(format!("{} more (all in --format json)", single - LISTED));
+    }
+    parts.join(", ")
 }
 
 /// A value with six significant digits, or as many more as it takes to tell it from

@@ -313,6 +313,29 @@ fn collect_names(expr: &Expr, out: &mut Vec<String>) {
 
 /// An unknown name, with the nearest known one suggested.
 pub fn unknown_name<'a>(ident: &Ident, known: impl Iterator<Item = &'a String>) -> Diagnostic {
+    // Function names from other notations: point at the built-in, or say there is none.
+    let other_notation = match ident.name.as_str() {
+        "sigma" | "sig" | "logistic" | "sigm" => {
+            Some("the logistic function is `sigmoid(z)` (also `σ(z)`)".to_string())
+        }
+        "Relu" | "RELU" => Some("the rectifier is `relu(z)` (also `ReLU(z)`)".to_string()),
+        "expit" => Some("the logistic function is `sigmoid(z)` (also `σ(z)`)".to_string()),
+        "cosh" | "sinh" | "sin" | "cos" | "tan" | "max" | "min" | "erf" | "log10" | "log2"
+        | "softmax" | "elu" | "gelu" | "swish" => Some(format!(
+            "`{}` is not a built-in function; the built-ins are {}",
+            ident.name,
+            builtin_list()
+        )),
+        _ => None,
+    };
+    if let Some(help) = other_notation {
+        return Diagnostic::at(
+            ident.span,
+            format!("unknown name `{}`", ident.name),
+            "not a name or function chainrule knows",
+        )
+        .with_help(help);
+    }
     let nearest = known
         .map(|k| (strsim::damerau_levenshtein(&ident.name, k), k))
         .filter(|(d, k)| *d <= 2.max(k.chars().count() / 3))

@@ -601,3 +601,59 @@ fn a_claim_wrong_only_far_from_the_origin_is_caught() {
     let c = judge(SEED, "dC/dw3 = -2(y - a3) a3(1 - a3) a2 + relu(x - 3)", "");
     assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
 }
+
+#[test]
+fn numbers_in_scientific_notation_as_books_print_them_are_judged_to_their_digits() {
+    let at = "i1=0.05,i2=0.10,t1=0.01,t2=0.99,w1=0.15,w2=0.20,w3=0.25,w4=0.30,b1=0.35,\
+              w5=0.40,w6=0.45,w7=0.50,w8=0.55,b2=0.60";
+    // Mazur: ∂E_total/∂w5 = 0.082167041.
+    assert_eq!(
+        judge(MAZUR, r"dEtotal/dw5 = 8.22 \times 10^{-2}", at).verdict,
+        Verdict::Correct
+    );
+    assert_eq!(
+        judge(MAZUR, r"dEtotal/dw5 = 8.2167 \cdot 10^{-2}", at).verdict,
+        Verdict::Correct
+    );
+    assert_eq!(
+        judge(MAZUR, r"dEtotal/dw5 = 8.3 \times 10^{-2}", at).verdict,
+        Verdict::Incorrect
+    );
+    let d = wrong(MAZUR, "dEtotal/dw5 = 0.0821", at);
+    assert!(
+        d.contains("cut off rather than rounded; to these digits it is 0.0822"),
+        "{d}"
+    );
+}
+
+#[test]
+fn a_function_from_another_notation_gets_a_hint() {
+    let out = chainrule(&["check", "--claim", "dC/dw3 = sigma(z3)"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`sigmoid(z)` (also `σ(z)`)"), "{stderr}");
+}
+
+#[test]
+fn a_large_networks_counterexample_is_summarised_in_text_and_whole_in_json() {
+    let args = [
+        "check",
+        "examples/mnist_784_30_10.bp",
+        "--claim",
+        "dC/db3_1 = 0",
+    ];
+    let out = chainrule(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("784 names = 1 (x1, x2, …)"),
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+    assert!(text.len() < 3000, "{}", text.len());
+    let out = chainrule(&[&args[..], &["--format", "json"]].concat(), None);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let point = doc["claims"][0]["counterexample"].as_object().unwrap();
+    // x, y1, the weights and biases of layer 2, and the 30 weights and one bias into a3_1.
+    assert_eq!(point.len(), 784 + 1 + 784 * 30 + 30 + 30 + 1);
+}
