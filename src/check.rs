@@ -239,6 +239,9 @@ fn looks_latex(text: &str) -> bool {
 /// Names that stand for the learning rate when the program does not define them.
 const RATE_NAMES: [&str; 5] = ["eta", "η", "lr", "alpha", "α"];
 
+/// A point shared by every claim that uses it; `None` where the network is undefined.
+type SharedSample = std::rc::Rc<Sample>;
+
 /// What the targets may be at random points: any value in (0, 1), or labels as classifiers
 /// have them (0 or 1; exactly one 1 among several outputs).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -262,7 +265,7 @@ struct Checker {
     truth_values: FastMap<(Id, Vec<Sym>, Labels, usize), Option<Precise>>,
     cut_derivatives: FastMap<CutKey, Option<(Sym, Id)>>,
     /// Random points by the leaves they give values to.
-    samples: FastMap<(Vec<Sym>, Labels), Vec<Option<std::rc::Rc<Sample>>>>,
+    samples: FastMap<(Vec<Sym>, Labels), Vec<Option<SharedSample>>>,
     /// The learning rate: the program's own `eta`, or a symbol added for the claims.
     rate: Sym,
     given: Vec<Given>,
