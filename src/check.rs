@@ -257,6 +257,8 @@ type CutKey = (Target, Sym, Vec<Sym>);
 struct Checker {
     model: Model,
     derivatives: FastMap<(Id, Sym), Id>,
+    /// The current claim's right side before its derivatives were worked out.
+    unresolved: Id,
     /// The names the current diagnosis considers (see `nearby_names`).
     nearby: Vec<Sym>,
     /// The simple points of counterexamples, by leaves and variant.
@@ -294,6 +296,7 @@ impl Checker {
             samples: FastMap::default(),
             derivatives: FastMap::default(),
             nearby: Vec::new(),
+            unresolved: Id(0),
             simple_samples: FastMap::default(),
             recognise: None,
             truth_values: FastMap::default(),
@@ -320,6 +323,7 @@ impl Checker {
         }
         let rhs_expr = self.parse_side(split.rhs, split.rhs_offset)?;
         let claimed = self.lower(&rhs_expr)?;
+        self.unresolved = claimed;
         let claimed = diff::resolve_derivatives(&mut self.model, claimed);
         let constant = !self.mentions_any_name(claimed);
         let digits = literal_digits(&rhs_expr);
@@ -1418,6 +1422,15 @@ impl Checker {
         if matches(t) {
             if let Some((_, unit)) = &digits {
                 checked.method = format!("value at the given point, to the digits given (±{unit})");
+            } else if let (Some(reference), Some(claimed)) = (&reference, &claimed_precise)
+                && !reference.sub(claimed, 4 * PRECISION).is_zero()
+            {
+                // `a2 = 1` for σ(50): right to 22 digits, and float64 even says exactly 1, but
+                // the reader should know it is not.
+                checked.method = format!(
+                    "value at the given point, to 1e-9 relative; not exactly: the true value is {}",
+                    numeric::plain_decimal(&reference.to_decimal_string(25))
+                );
             }
             return Ok(checked);
         }
@@ -1872,7 +1885,55 @@ impl Checker {
         if let Some(found) = self.single_edit(screen, claimed) {
             return Some(found);
         }
+        if let Some(found) = self.derivative_edit(screen) {
+            return Some(found);
+        }
         self.sign_or_constant(screen)
+    }
+
+    /// A derivative in the claim taken with respect to the wrong name: `δ3` (∂C/∂z3) for
+    /// `δ2`, `dC/da2` for `dC/dz2`.
+    fn derivative_edit(&mut self, screen: &Screen) -> Option<(String, Option<Id>)> {
+        let unresolved = self.unresolved;
+        let nodes = self.model.graph.reachable(&[unresolved]);
+        for node in nodes {
+            let Node::Deriv(of, wrt) = *self.model.graph.node(node) else {
+                continue;
+            };
+            let kind = self.model.symbol(wrt).kind;
+            for other in self.nearby.clone() {
+                if other == wrt || self.model.symbol(other).kind != kind {
+                    continue;
+                }
+                let replacement = self.model.graph.deriv(of, other);
+                let mapped = self
+                    .model
+                    .graph
+                    .rewrite_tracked(&[unresolved], |g, id, rebuilt| {
+                        if id == node {
+                            replacement
+                        } else {
+                            match rebuilt {
+                                Some(n) => g.add(n),
+                                None => id,
+                            }
+                        }
+                    });
+                let candidate = diff::resolve_derivatives(&mut self.model, mapped[&unresolved]);
+                if self.fits_everywhere(screen, candidate, false) {
+                    let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
+                    return Some((
+                        format!(
+                            "`{}` should be `{}`: the derivative is taken with respect to the wrong name (a different layer or neuron).",
+                            printer.text(node),
+                            printer.text(replacement)
+                        ),
+                        Some(candidate),
+                    ));
+                }
+            }
+        }
+        None
     }
 
     /// An activation written where its derivative belongs: `h1` (= relu(z1)) for relu'(z1),

@@ -657,3 +657,35 @@ fn a_large_networks_counterexample_is_summarised_in_text_and_whole_in_json() {
     // x, y1, the weights and biases of layer 2, and the 30 weights and one bias into a3_1.
     assert_eq!(point.len(), 784 + 1 + 784 * 30 + 30 + 30 + 1);
 }
+
+#[test]
+fn delta_of_the_wrong_layer_is_named() {
+    // Nielsen's BP3 for a 2-2-1 network: ∂C/∂b^(2)_1 = δ^(2)_1, not δ^(3)_1.
+    let source = "network 2-2-1\nactivation sigmoid\ncost quadratic\n";
+    let d = wrong(source, "dC/db2_1 = delta3_1", "");
+    assert!(d.contains("`∂C/∂z3_1` should be `∂C/∂z2_1`"), "{d}");
+    let d = wrong(
+        source,
+        r"\frac{\partial C}{\partial w^{(2)}_{11}} = x_1 \delta^{(3)}_{1}",
+        "",
+    );
+    assert!(d.contains("wrong name"), "{d}");
+    right(
+        source,
+        r"\frac{\partial C}{\partial w^{(2)}_{11}} = x_1 \delta^{(2)}_{1}",
+    );
+}
+
+#[test]
+fn a_whole_number_that_float64_gives_exactly_is_accepted_but_not_as_exact() {
+    let c = judge(SEED_QUESTION, "a2 = 1", "a1=62.5,w2=0.8,y=0");
+    assert_eq!(c.verdict, Verdict::Correct);
+    assert!(
+        c.method
+            .contains("not exactly: the true value is 0.99999999999999999999980"),
+        "{}",
+        c.method
+    );
+    let c = judge(SEED_QUESTION, "z2 = 50", "a1=62.5,w2=0.8,y=0");
+    assert_eq!(c.method, "value at the given point");
+}
