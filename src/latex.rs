@@ -857,6 +857,37 @@ impl<'m> Names<'m> {
         }
     }
 
+    /// The letters that name pre-activations (the arguments of σ, tanh, relu, softplus):
+    /// `z` first, then whatever the program uses (`net` in Mazur's example).
+    fn pre_activation_bases(&self) -> Vec<String> {
+        let mut bases = vec!["z".to_string()];
+        let graph = &self.model.graph;
+        for def in self.model.definitions.iter().flatten() {
+            let crate::expr::Node::Call(f, arg) = graph.node(*def) else {
+                continue;
+            };
+            if f.prime().is_none() && *f != Func::Softplus {
+                continue;
+            }
+            if let crate::expr::Node::Var(z) = graph.node(*arg) {
+                let symbol = &self.model.symbols[z.index()];
+                let shown = symbol
+                    .display
+                    .clone()
+                    .unwrap_or_else(|| default_name_latex(&symbol.name));
+                let base: String = shown
+                    .trim_start_matches('{')
+                    .chars()
+                    .take_while(|c| c.is_alphabetic() || *c == '\\')
+                    .collect();
+                if !base.is_empty() && !bases.contains(&base) {
+                    bases.push(base);
+                }
+            }
+        }
+        bases
+    }
+
     pub fn model(&self) -> &'m Model {
         self.model
     }
@@ -916,11 +947,24 @@ impl<'m> Names<'m> {
             Lookup::Ambiguous(syms) => return Err(self.ambiguous(w, span, &syms)),
             Lookup::Missing => {}
         }
-        // `δ3`, `\delta^{(3)}`: ∂C/∂z3.
+        // `δ3`, `\delta^{(3)}`: ∂C/∂z3; with Mazur's names, `\delta_{o1}` is ∂E/∂net_{o1}.
         if w.base == "delta" {
+            let mut found_base = None;
+            for base in self.pre_activation_bases() {
+                let candidate = Written {
+                    raw: format!("{base}{}", w.digits),
+                    base: base.clone(),
+                    ..w.clone()
+                };
+                if !matches!(self.resolve_symbol(&candidate), Lookup::Missing) {
+                    found_base = Some(base);
+                    break;
+                }
+            }
+            let base = found_base.unwrap_or_else(|| "z".to_string());
             let z = Written {
-                raw: format!("z{}", w.digits),
-                base: "z".into(),
+                raw: format!("{base}{}", w.digits),
+                base,
                 ..w.clone()
             };
             match self.resolve_symbol(&z) {

@@ -689,3 +689,11 @@ fn a_whole_number_that_float64_gives_exactly_is_accepted_but_not_as_exact() {
     let c = judge(SEED_QUESTION, "z2 = 50", "a1=62.5,w2=0.8,y=0");
     assert_eq!(c.method, "value at the given point");
 }
+
+#[test]
+fn mazurs_delta_of_net_o1_resolves_through_his_display_forms() {
+    let source = format!(
+        "{MAZUR}show neto1 as \"net_{{o1}}\", outo1 as \"out_{{o1}}\"\nshow t1 as \"target_{{o1}}\"\n"
+    );
+    right(&source, r"\delta_{o1} = (out_{o1} - target_{o1}) out_{o1}(1 - out_{o1})");
+}
