@@ -695,5 +695,8 @@ fn mazurs_delta_of_net_o1_resolves_through_his_display_forms() {
     let source = format!(
         "{MAZUR}show neto1 as \"net_{{o1}}\", outo1 as \"out_{{o1}}\"\nshow t1 as \"target_{{o1}}\"\n"
     );
-    right(&source, r"\delta_{o1} = (out_{o1} - target_{o1}) out_{o1}(1 - out_{o1})");
+    right(
+        &source,
+        r"\delta_{o1} = (out_{o1} - target_{o1}) out_{o1}(1 - out_{o1})",
+    );
 }
