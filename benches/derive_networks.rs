@@ -54,18 +54,10 @@ fn layered_network(widths: &[usize]) -> String {
     src
 }
 
-fn derive_all(source: &str) -> (usize, usize) {
+/// What `derive --all --no-steps` does: load the program and differentiate the cost with
+/// respect to every parameter, without rendering.
+fn derive_all(source: &str) -> (chainrule::model::Model, diff::Derivations) {
     let mut model = explain::load(source).expect("the generated network parses");
-    let cost_nodes = model
-        .graph
-        .reachable(&[model.definition(model.cost).unwrap()])
-        .len();
-    let defs: Vec<_> = model
-        .order
-        .iter()
-        .filter_map(|&s| model.definition(s))
-        .collect();
-    let cost_graph = model.graph.reachable(&defs).len().max(cost_nodes);
     let targets = explain::targets(&model, &explain::TargetSpec::AllParams)
         .expect("every parameter is a target");
     let config = Config {
@@ -73,6 +65,18 @@ fn derive_all(source: &str) -> (usize, usize) {
         ..Config::default()
     };
     let out = diff::derive(&mut model, &targets, &config);
+    (model, out)
+}
+
+/// The cost graph's and the derivative graph's sizes (outside the timed runs).
+fn graph_sizes(source: &str) -> (usize, usize) {
+    let (model, out) = derive_all(source);
+    let defs: Vec<_> = model
+        .order
+        .iter()
+        .filter_map(|&s| model.definition(s))
+        .collect();
+    let cost_graph = model.graph.reachable(&defs).len();
     let roots: Vec<_> = out.derivations.iter().map(|d| d.result).collect();
     (cost_graph, model.graph.reachable(&roots).len())
 }
@@ -103,7 +107,7 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     for (name, widths) in networks() {
         let source = layered_network(&widths);
-        let (cost_graph, derivative_graph) = derive_all(&source);
+        let (cost_graph, derivative_graph) = graph_sizes(&source);
         eprintln!(
             "{name}: cost graph {cost_graph} nodes, derivative graph {derivative_graph} nodes ({:.2}x)",
             derivative_graph as f64 / cost_graph as f64

@@ -428,10 +428,18 @@ pub enum Node {
 }
 
 /// The graph: nodes in creation order (children first) and the memo that shares them.
+///
+/// The memo holds ids and hashes the nodes they point to, so each node is stored once (a
+/// map from node to id would keep a second copy of every sum's and product's children).
 #[derive(Default, Clone)]
 pub struct Graph {
     nodes: Vec<Node>,
-    memo: FastMap<Node, Id>,
+    memo: hashbrown::HashTable<Id>,
+}
+
+fn hash_node(node: &Node) -> u64 {
+    use std::hash::BuildHasher;
+    BuildHasherDefault::<FastHasher>::default().hash_one(node)
 }
 
 impl Graph {
@@ -453,18 +461,24 @@ impl Graph {
 
     /// Adds a node, or returns the id of the equal node already present.
     pub fn add(&mut self, node: Node) -> Id {
-        if let Some(&id) = self.memo.get(&node) {
+        let hash = hash_node(&node);
+        let nodes = &self.nodes;
+        if let Some(&id) = self.memo.find(hash, |&id| nodes[id.index()] == node) {
             return id;
         }
         let id = Id(u32::try_from(self.nodes.len()).expect("expression graph exceeds 2^32 nodes"));
-        self.nodes.push(node.clone());
-        self.memo.insert(node, id);
+        self.nodes.push(node);
+        let nodes = &self.nodes;
+        self.memo
+            .insert_unique(hash, id, |&id| hash_node(&nodes[id.index()]));
         id
     }
 
     /// The id of a node already in the graph.
     pub fn find(&self, node: &Node) -> Option<Id> {
-        self.memo.get(node).copied()
+        self.memo
+            .find(hash_node(node), |&id| self.nodes[id.index()] == *node)
+            .copied()
     }
 
     pub fn num(&mut self, n: Num) -> Id {
