@@ -84,7 +84,9 @@ pub fn render_derivations(
     format: Format,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
-    let printer = FormulaPrinter::new(&model.graph, &model.symbols);
+    // Gradients share most of their subterms: print each once across all of them.
+    let cache = crate::render::RenderCache::default();
+    let printer = FormulaPrinter::with_cache(&model.graph, &model.symbols, &cache);
     if format == Format::Json {
         return Ok(json_document(model, &printer, derivations));
     }

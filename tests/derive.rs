@@ -296,3 +296,32 @@ fn has_skip_connection(model: &chainrule::model::Model) -> bool {
             .any(|&v| uses.iter().any(|&w| w != v && reaches(w, v)))
     })
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Printing with subterms shared across formulas gives the same text as printing each
+    /// formula on its own, in every notation, for results and every step.
+    #[test]
+    fn a_shared_render_cache_prints_what_a_fresh_printer_prints(source in program()) {
+        let mut model = load(&source);
+        let targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
+        let derivations = diff::derive(&mut model, &targets, &Config { steps: true, expand: true, ..Config::default() });
+        let cache = chainrule::render::RenderCache::default();
+        let shared = FormulaPrinter::with_cache(&model.graph, &model.symbols, &cache);
+        let fresh = FormulaPrinter::new(&model.graph, &model.symbols);
+        for d in &derivations.derivations {
+            let mut ids = vec![d.result];
+            ids.extend(d.expanded);
+            for s in &d.steps {
+                ids.push(s.lhs);
+                ids.extend(&s.rhs);
+            }
+            for id in ids {
+                prop_assert_eq!(shared.plain(id), fresh.plain(id));
+                prop_assert_eq!(shared.text(id), fresh.text(id));
+                prop_assert_eq!(shared.latex(id), fresh.latex(id));
+            }
+        }
+    }
+}

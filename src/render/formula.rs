@@ -51,11 +51,35 @@ pub enum Notation {
 pub struct FormulaPrinter<'a> {
     graph: &'a Graph,
     symbols: &'a [Symbol],
+    cache: Option<&'a RenderCache>,
 }
+
+/// Printed subterms kept across formulas: the gradients of a network share most of their
+/// subterms (every ∂C/∂w^(2)_jk repeats the same sum over the output layer), which are then
+/// printed once rather than once per parameter.
+#[derive(Default)]
+pub struct RenderCache(std::cell::RefCell<HashMap<(Id, Notation), Entry>>);
 
 impl<'a> FormulaPrinter<'a> {
     pub fn new(graph: &'a Graph, symbols: &'a [Symbol]) -> FormulaPrinter<'a> {
-        FormulaPrinter { graph, symbols }
+        FormulaPrinter {
+            graph,
+            symbols,
+            cache: None,
+        }
+    }
+
+    /// A printer that keeps what it printed in `cache`, for many formulas of one graph.
+    pub fn with_cache(
+        graph: &'a Graph,
+        symbols: &'a [Symbol],
+        cache: &'a RenderCache,
+    ) -> FormulaPrinter<'a> {
+        FormulaPrinter {
+            graph,
+            symbols,
+            cache: Some(cache),
+        }
     }
 
     /// A printer for the model's graph and names.
@@ -83,6 +107,9 @@ impl<'a> FormulaPrinter<'a> {
     /// Works bottom-up over the nodes reachable from `id` (children have smaller ids), so deep
     /// expressions cannot overflow the stack; each shared subterm is printed once.
     pub fn render(&self, id: Id, notation: Notation) -> String {
+        if let Some(cache) = self.cache {
+            return self.render_cached(id, notation, cache);
+        }
         let order = self.graph.reachable(&[id]);
         // How many parents still need each node's entry; an entry is dropped after its last
         // parent is printed, so a deep chain does not keep every intermediate string alive.
@@ -108,6 +135,45 @@ impl<'a> FormulaPrinter<'a> {
                     pass.memo.remove(&child);
                 }
             }
+        }
+        pass.memo.remove(&id).map(|e| e.r.s).unwrap_or_default()
+    }
+
+    /// [`FormulaPrinter::render`] that starts from the subterms printed before and keeps
+    /// every subterm it prints.
+    fn render_cached(&self, id: Id, notation: Notation, cache: &RenderCache) -> String {
+        if let Some(entry) = cache.0.borrow().get(&(id, notation)) {
+            return entry.r.s.clone();
+        }
+        let mut pass = Pass {
+            graph: self.graph,
+            symbols: self.symbols,
+            notation,
+            memo: HashMap::new(),
+        };
+        let mut order: Vec<Id> = Vec::new();
+        let mut seen: std::collections::HashSet<Id> = std::collections::HashSet::new();
+        let mut stack = vec![id];
+        {
+            let known = cache.0.borrow();
+            while let Some(node) = stack.pop() {
+                if !seen.insert(node) {
+                    continue;
+                }
+                if let Some(entry) = known.get(&(node, notation)) {
+                    pass.memo.insert(node, entry.clone());
+                    continue;
+                }
+                order.push(node);
+                stack.extend(self.graph.children(node));
+            }
+        }
+        order.sort_unstable();
+        let mut known = cache.0.borrow_mut();
+        for node in order {
+            let entry = pass.node(node);
+            known.insert((node, notation), entry.clone());
+            pass.memo.insert(node, entry);
         }
         pass.memo.remove(&id).map(|e| e.r.s).unwrap_or_default()
     }
@@ -340,6 +406,7 @@ struct Placed<'i> {
 }
 
 /// What the printer keeps of a node until its parents are printed.
+#[derive(Clone)]
 struct Entry {
     r: R,
     /// A negative number, or a product with a negative leading coefficient, without its sign

@@ -5,5 +5,6 @@
 pub mod formula;
 
 pub use formula::{
-    FormulaPrinter, Notation, default_name_latex, default_name_text, name_latex, name_text,
+    FormulaPrinter, Notation, RenderCache, default_name_latex, default_name_text, name_latex,
+    name_text,
 };
