@@ -935,6 +935,26 @@ fn syntax_error(source: &str, err: pest::error::Error<Rule>, whole_expression: b
     if expected == ["`=`"] {
         diagnostic = diagnostic.with_help(STATEMENT_FORMS);
     }
+    // `sigma'(z)`, `f'(x)`: a prime after a name that is not an activation.
+    if source[pos..].starts_with(['\'', '′']) {
+        let name_start = source[..pos]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| is_word_char(c))
+            .last()
+            .map_or(pos, |(i, _)| i);
+        if name_start < pos {
+            let name = &source[name_start..pos];
+            diagnostic = Diagnostic::at(
+                Span::new(name_start, pos + source[pos..].chars().next().map_or(1, char::len_utf8)),
+                format!("`{name}'` is not a derivative chainrule knows"),
+                "a prime only follows an activation",
+            )
+            .with_help(
+                "the activation derivatives are `sigmoid'(z)` (also `σ'(z)`), `tanh'(z)` and `relu'(z)`; for any other derivative write `d/dx(...)` or `dY/dX`",
+            );
+        }
+    }
     diagnostic
 }
 

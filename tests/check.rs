@@ -700,3 +700,18 @@ fn mazurs_delta_of_net_o1_resolves_through_his_display_forms() {
         r"\delta_{o1} = (out_{o1} - target_{o1}) out_{o1}(1 - out_{o1})",
     );
 }
+
+#[test]
+fn a_prime_after_a_name_that_is_not_an_activation_gets_a_hint() {
+    let out = chainrule(
+        &["check", "--claim", "dC/dw3 = 2(a3-y) sigma'(z3) a2"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`sigma'` is not a derivative chainrule knows"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`sigmoid'(z)`"), "{stderr}");
+}
