@@ -2513,7 +2513,13 @@ impl Checker {
                         // A name inside a call reads best with the call (`σ'(a3)`); elsewhere
                         // the name alone.
                         let shown = |n: Id, r: Id| {
-                            if leaf && !matches!(self.model.graph.node(old_node), Node::Call(..)) {
+                            // A number reads best with its term (`−num/den²`), a name alone
+                            // unless inside a call (`σ'(a3)`).
+                            let number = matches!(self.model.graph.node(n), Node::Num(_));
+                            if leaf
+                                && !number
+                                && !matches!(self.model.graph.node(old_node), Node::Call(..))
+                            {
                                 (printer.text(n), printer.text(r))
                             } else {
                                 (printer.text(old_node), printer.text(new_node))
@@ -2562,15 +2568,24 @@ impl Checker {
                 }
             }
             Node::Num(n) => {
-                let mut values = vec![
-                    n.neg(),
-                    Num::int(1),
-                    n.mul(Num::int(2)),
-                    n.mul(Num::ratio(1, 2)),
+                let values = [
+                    (n.neg(), "a sign is wrong here"),
+                    (
+                        n.mul(Num::int(2)),
+                        "a factor 2 is missing here (the power rule: d(u²)/du = 2u)",
+                    ),
+                    (
+                        n.mul(Num::ratio(1, 2)),
+                        "a factor 2 too many here (½(y − a)² has derivative a − y)",
+                    ),
+                    (Num::int(1), "a constant that should not be there"),
                 ];
-                values.retain(|v| *v != n);
-                for v in values {
-                    out.push((g.num(v), "a wrong constant".to_string()));
+                let mut seen = vec![n];
+                for (v, why) in values {
+                    if !seen.contains(&v) {
+                        seen.push(v);
+                        out.push((g.num(v), why.to_string()));
+                    }
                 }
             }
             Node::Call(f, a) => {
