@@ -158,7 +158,8 @@ fn json(checked: &[Checked]) -> String {
 fn describe_point(point: &[(String, f64)]) -> String {
     const LISTED: usize = 12;
     let entry = |(name, v): &(String, f64)| format!("{name} = {}", float(*v));
-    if point.len() <= LISTED {
+    // A small network's point is shown whole: the reader's own `--at` values among it.
+    if point.len() <= 2 * LISTED {
         return point.iter().map(entry).collect::<Vec<_>>().join(", ");
     }
     let mut groups: Vec<(f64, Vec<&str>)> = Vec::new();

@@ -336,17 +336,45 @@ pub fn unknown_name<'a>(ident: &Ident, known: impl Iterator<Item = &'a String>) 
         )
         .with_help(help);
     }
-    let nearest = known
-        .map(|k| (strsim::damerau_levenshtein(&ident.name, k), k))
-        .filter(|(d, k)| *d <= 2.max(k.chars().count() / 3))
-        .min();
+    // Nearest by edit distance; among equals, names that start like the one written (`x`
+    // is nearer `x0` and `x1` than `C`), and all of those that tie.
+    let first = ident.name.chars().next();
+    let mut scored: Vec<(usize, bool, &String)> = known
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&ident.name, k),
+                k.chars().next() != first,
+                k,
+            )
+        })
+        .filter(|(d, _, k)| *d <= 2.max(k.chars().count() / 3))
+        .collect();
+    scored.sort();
+    scored.dedup();
+    let best: Vec<&String> = scored
+        .iter()
+        .take_while(|(d, other, _)| Some((*d, *other)) == scored.first().map(|f| (f.0, f.1)))
+        .take(3)
+        .map(|(_, _, k)| *k)
+        .collect();
     let d = Diagnostic::at(
         ident.span,
         format!("unknown name `{}`", ident.name),
         "not declared or assigned",
     );
+    let nearest = match best.as_slice() {
+        [] => None,
+        [one] => Some(format!("`{one}`")),
+        [init @ .., last] => Some(format!(
+            "{} or `{last}`",
+            init.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    };
     match nearest {
-        Some((_, k)) => d.with_help(format!("did you mean `{k}`?")),
+        Some(k) => d.with_help(format!("did you mean {k}?")),
         None => d.with_help(format!(
             "declare it (`input {0}`, `param {0}`, `target {0}`) or assign it before use (`{0} = ...`)",
             ident.name

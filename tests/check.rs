@@ -715,3 +715,50 @@ fn a_prime_after_a_name_that_is_not_an_activation_gets_a_hint() {
     );
     assert!(stderr.contains("`sigmoid'(z)`"), "{stderr}");
 }
+
+#[test]
+fn right_claims_with_tiny_values_far_out_are_not_rejected_for_want_of_precision() {
+    // log(1 + e^z) at z ≈ −70 is 4e−31: 128 bits cannot tell it from softplus(z), the
+    // precision-raised reference can.
+    let c = right(RELU_SOFTPLUS, "dC/dv2 = 2(out - y) log(1 + exp(z2))");
+    assert!(c.method.starts_with("numeric"), "{}", c.method);
+    right(TANH, "dC/dw = -2(y - a)*4/(exp(z) + exp(-z))^2 x");
+}
+
+#[test]
+fn the_output_times_one_minus_itself_is_a_product_not_a_call() {
+    let cs231n = include_str!("../examples/cs231n_neuron.bp");
+    right(cs231n, "dC/ddot = f(1 - f)");
+    right(cs231n, "dC/dw0 = f(w, x)(1 - f(w, x)) x0");
+    right(SEED, "dC/db3 = 2(f - y) f(1 - f)");
+}
+
+#[test]
+fn a_wrong_update_rule_is_corrected_as_a_rule() {
+    let d = wrong(SEED, "w3' = w3 + eta*2(a3 - y) a3(1 - a3) a2", "");
+    assert!(d.contains("ascent"), "{d}");
+    let c = judge(SEED, "w3' = (1 - eta) w3 + eta*2(a3 - y) a3(1 - a3) a2", "");
+    assert_eq!(c.verdict, Verdict::Incorrect);
+    let (plain, _) = c.corrected.unwrap();
+    assert!(
+        !plain.contains("/eta"),
+        "a corrected rule divides by η: {plain}"
+    );
+}
+
+#[test]
+fn a_missing_square_and_a_nearest_name_tie_are_named() {
+    let d = wrong(TANH, "dC/dw = -2(y - a)(1 - a) x", "");
+    assert!(d.contains("`a` should be `a^2`: a square missing"), "{d}");
+    let out = chainrule(
+        &[
+            "check",
+            "examples/cs231n_neuron.bp",
+            "--claim",
+            "dC/dx = 0.39",
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did you mean `x0` or `x1`?"), "{stderr}");
+}
