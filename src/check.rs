@@ -2529,7 +2529,15 @@ impl Checker {
                     continue;
                 }
                 let d = format!("∂{}/∂{}", self.model.name(u), self.model.name(v));
-                push(&mut out, local, d);
+                push(&mut out, local, d.clone());
+                // Its factors on their own: the inner derivative (1 − 2y) of softplus((1 − 2y)z).
+                if let Node::Mul(factors) = self.model.graph.node(local).clone() {
+                    for f in factors.iter().copied() {
+                        if self.model.graph.as_num(f).is_none() {
+                            push(&mut out, f, format!("a factor of {d}"));
+                        }
+                    }
+                }
             }
         }
         for &s in &nearby {
@@ -2751,6 +2759,44 @@ impl Checker {
                     let neg = g.neg(terms[i]);
                     flipped.insert(i, neg);
                     out.push((g.sum(flipped), "a term with the wrong sign".to_string()));
+                    // One term short of a factor (η in the decay (1 − ηλ/n), the 2 of one
+                    // part of a gradient) or with one too many.
+                    let scalings: Vec<(Id, String)> = {
+                        let mut v = vec![
+                            (g.int(2), "2".to_string()),
+                            (g.num(Num::ratio(1, 2)), "½".to_string()),
+                        ];
+                        // A name the term already has would square it: the leaf edit
+                        // ("a square missing") says that better.
+                        for &name in names.iter().take(40) {
+                            if !g.mentions(terms[i], name) {
+                                v.push((g.var(name), String::new()));
+                            }
+                        }
+                        // The learning rate too (η missing from the decay (1 − ηλ/n)).
+                        v.push((g.var(self.rate), "η".to_string()));
+                        v
+                    };
+                    for (factor, shown) in scalings {
+                        for (scaled, missing) in [
+                            (g.product(vec![terms[i], factor]), true),
+                            (g.div(terms[i], factor), false),
+                        ] {
+                            let mut edited: Vec<Id> = terms.to_vec();
+                            edited[i] = scaled;
+                            let label = if shown.is_empty() {
+                                "a name"
+                            } else {
+                                shown.as_str()
+                            };
+                            let why = if missing {
+                                format!("one term lacks a factor ({label})")
+                            } else {
+                                format!("one term has a factor ({label}) too many")
+                            };
+                            out.push((g.sum(edited), why));
+                        }
+                    }
                 }
             }
             Node::Mul(factors) => {

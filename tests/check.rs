@@ -762,3 +762,27 @@ fn a_missing_square_and_a_nearest_name_tie_are_named() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("did you mean `x0` or `x1`?"), "{stderr}");
 }
+
+#[test]
+fn nielsens_weight_decay_without_eta_in_the_decay_factor_is_named() {
+    let source = "network 2-2-1\nactivation sigmoid\ncost cross-entropy\nregularization l2\n";
+    right(
+        source,
+        "w3_1_1' = (1 - eta lambda/n) w3_1_1 - eta dC0/dw3_1_1",
+    );
+    let d = wrong(
+        source,
+        "w3_1_1' = (1 - lambda/n) w3_1_1 - eta dC0/dw3_1_1",
+        "",
+    );
+    assert!(d.contains("one term lacks a factor (η)"), "{d}");
+}
+
+#[test]
+fn an_inner_derivative_left_out_is_a_missing_factor() {
+    // Goodfellow 6.2.2.2: J = softplus((1 − 2y)z), so dJ/dz = (1 − 2y)σ((1 − 2y)z).
+    let source = "input h\ntarget y\nparam w, b\nz = w*h + b\ncost J = softplus((1 - 2y) z)\n";
+    right(source, "dJ/dz = (1 - 2y) sigmoid((1 - 2y) z)");
+    let d = wrong(source, "dJ/dz = sigmoid((1 - 2y) z)", "");
+    assert!(d.contains("factor is missing: 1 − 2y"), "{d}");
+}
