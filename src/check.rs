@@ -1512,7 +1512,7 @@ impl Checker {
                 numeric::float(k),
                 numeric::float(t)
             )
-        } else if let Some(name) = self.name_with_value(&sample, matches, truth, &needed) {
+        } else if let Some(name) = self.name_with_value(&sample, matches, truth) {
             format!(
                 "{} is the value of {name} here, not of the quantity claimed, which is {}.",
                 numeric::float(k),
@@ -1588,11 +1588,9 @@ impl Checker {
         sample: &Sample,
         matches: impl Fn(f64) -> bool,
         truth: Id,
-        needed: &[Sym],
     ) -> Option<String> {
         // Computed names the claimed quantity depends on, nearest first (z3 before a2 for a
         // claim about a3), then the others.
-        let _ = needed;
         let truth_name = match self.model.graph.node(truth) {
             Node::Var(s) => Some(*s),
             _ => None,
@@ -1758,7 +1756,7 @@ impl Checker {
         };
         self.nearby = self.nearby_names(&path, &[truth, claimed]);
         match *subject {
-            Subject::Update(theta) => self.diagnose_update(&screen, theta, truth, claimed),
+            Subject::Update(theta) => self.diagnose_update(&screen, theta, claimed),
             Subject::Derivative(target) => {
                 self.diagnose_derivative(&screen, target, truth, claimed)
             }
@@ -1810,7 +1808,6 @@ impl Checker {
         &mut self,
         screen: &Screen,
         theta: Sym,
-        truth: Id,
         claimed: Id,
     ) -> Option<(String, Option<Id>)> {
         let gradient = self.gradient(theta);
@@ -1885,7 +1882,6 @@ impl Checker {
             wrt: theta,
         };
         let inner = self.diagnose_derivative(&inner_screen, target, gradient, claimed_gradient);
-        let _ = truth;
         match inner {
             // A finding about the gradient as such (a factor, a path, a sign).
             Some((sentence, None)) => Some((
@@ -1970,20 +1966,8 @@ impl Checker {
                     continue;
                 }
                 let replacement = self.model.graph.deriv(of, other);
-                let mapped = self
-                    .model
-                    .graph
-                    .rewrite_tracked(&[unresolved], |g, id, rebuilt| {
-                        if id == node {
-                            replacement
-                        } else {
-                            match rebuilt {
-                                Some(n) => g.add(n),
-                                None => id,
-                            }
-                        }
-                    });
-                let candidate = diff::resolve_derivatives(&mut self.model, mapped[&unresolved]);
+                let replaced = self.model.graph.replace(unresolved, node, replacement);
+                let candidate = diff::resolve_derivatives(&mut self.model, replaced);
                 if self.fits_everywhere(screen, candidate, false) {
                     let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
                     return Some((
@@ -2028,20 +2012,8 @@ impl Checker {
                 },
             };
             let replacement = self.model.graph.call(derivative, arg);
-            let mapped = self
-                .model
-                .graph
-                .rewrite_tracked(&[claimed], |g, id, rebuilt| {
-                    if id == node {
-                        replacement
-                    } else {
-                        match rebuilt {
-                            Some(n) => g.add(n),
-                            None => id,
-                        }
-                    }
-                });
-            let candidate = mapped[&claimed];
+            let replaced = self.model.graph.replace(claimed, node, replacement);
+            let candidate = replaced;
             if self.fits_everywhere(screen, candidate, false) {
                 let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
                 return Some((
@@ -2222,22 +2194,15 @@ impl Checker {
         let v_var = model.graph.var(v);
         for &u in cut {
             let def = model.definition(u)?;
-            let mapped = model.graph.rewrite(&[def], |g, node| {
-                let id = g.add(node);
-                if id == v_var { frozen_var } else { id }
-            });
-            model.definitions[u.index()] = Some(mapped[&def]);
+            let cut_def = model.graph.replace(def, v_var, frozen_var);
+            model.definitions[u.index()] = Some(cut_def);
         }
         let of = model.graph_var(target.of);
         let derivative = diff::differentiate_expr(&mut model, of, target.wrt);
         // Back into the checker's model: every name keeps its value when an edge is cut, so
         // the frozen constant is v itself once the derivative is taken.
-        let mapped = model.graph.rewrite(&[derivative], |g, node| {
-            let id = g.add(node);
-            if id == frozen_var { v_var } else { id }
-        });
-        let substituted = mapped[&derivative];
-        let id = import(&model.graph, substituted, &mut self.model.graph);
+        let substituted = model.graph.replace(derivative, frozen_var, v_var);
+        let id = self.model.graph.import(&model.graph, substituted);
         Some((frozen, id))
     }
 
@@ -2294,12 +2259,6 @@ impl Checker {
             } else {
                 "the cost's term"
             };
-            let g = &mut self.model.graph;
-            let without = {
-                let neg = g.neg(part);
-                g.sum(vec![full, neg])
-            };
-            let _ = without;
             // claim = full − part, compared with the sizes of full and part in view (a large
             // λw/n taken from a large full leaves a small difference with few digits).
             let left_out = screen
@@ -2609,20 +2568,8 @@ impl Checker {
                     places.push((node, *replacement));
                 }
                 for (old_node, new_node) in places.drain(..) {
-                    let mapped = self
-                        .model
-                        .graph
-                        .rewrite_tracked(&[claimed], |g, id, rebuilt| {
-                            if id == old_node {
-                                new_node
-                            } else {
-                                match rebuilt {
-                                    Some(n) => g.add(n),
-                                    None => id,
-                                }
-                            }
-                        });
-                    let candidate = mapped[&claimed];
+                    let replaced = self.model.graph.replace(claimed, old_node, new_node);
+                    let candidate = replaced;
                     if self.fits_everywhere(screen, candidate, false) {
                         let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
                         // A name inside a call reads best with the call (`σ'(a3)`); elsewhere
@@ -2906,25 +2853,6 @@ fn parents_of(graph: &Graph, nodes: &[Id]) -> FastMap<Id, Vec<Id>> {
         }
     }
     parents
-}
-
-/// Copies an expression from one graph into another with the same symbols.
-fn import(from: &Graph, root: Id, into: &mut Graph) -> Id {
-    let mut mapped: FastMap<Id, Id> = FastMap::default();
-    for id in from.reachable(&[root]) {
-        let m = |x: &Id| mapped[x];
-        let node = match from.node(id).clone() {
-            n @ (Node::Num(_) | Node::Var(_)) => n,
-            Node::Add(xs) => Node::Add(xs.iter().map(m).collect()),
-            Node::Mul(xs) => Node::Mul(xs.iter().map(m).collect()),
-            Node::Pow(a, b) => Node::Pow(m(&a), m(&b)),
-            Node::Call(f, a) => Node::Call(f, m(&a)),
-            Node::Deriv(a, s) => Node::Deriv(m(&a), s),
-        };
-        let new = into.add(node);
-        mapped.insert(id, new);
-    }
-    mapped[&root]
 }
 
 /// A ratio as a reader would write it: 2, ½ → "1/2", −3, 0.37.

@@ -142,19 +142,13 @@ pub fn render_derivations(
         Format::Latex => "derive.tex",
         Format::Json => unreachable!("JSON is written above"),
     };
-    let tera = templates(layout)?;
-    let context = tera::Context::from_serialize(&view).map_err(template_error)?;
-    let body = tera.render(template, &context).map_err(template_error)?;
-    if format == Format::Latex && layout.standalone {
-        let mut context = tera::Context::new();
-        context.insert("body", &body);
-        context.insert("source", &view.source);
-        context.insert("title", &format!("Derivatives of {}", view.source));
-        return tera
-            .render("standalone.tex", &context)
-            .map_err(template_error);
-    }
-    Ok(body)
+    let title = format!("Derivatives of {}", view.source);
+    render_template(
+        template,
+        &view,
+        (format == Format::Latex).then_some(title.as_str()),
+        layout,
+    )
 }
 
 fn print_target(model: &Model, t: Target, format: Format) -> String {
@@ -213,30 +207,28 @@ pub fn latex_text(text: &str) -> String {
     out
 }
 
-/// Renders a built-in (or overriding) template with a view; with `standalone_latex`, wrapped
-/// in `standalone.tex`. For documents other than derivations (`derive --layers`).
+/// Renders a built-in (or overriding) template with a view. With `standalone_title` (LaTeX
+/// output) and `--standalone`, the body is wrapped in `standalone.tex` under that title.
 pub fn render_template(
     template: &str,
     view: &impl Serialize,
-    standalone_latex: bool,
+    standalone_title: Option<&str>,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
     let tera = templates(layout)?;
     let context = tera::Context::from_serialize(view).map_err(template_error)?;
     let body = tera.render(template, &context).map_err(template_error)?;
-    if standalone_latex && layout.standalone {
-        let mut context = tera::Context::new();
-        context.insert("body", &body);
-        context.insert("source", &latex_text(&layout.source_name));
-        context.insert(
-            "title",
-            &format!("Derivatives of {}", latex_text(&layout.source_name)),
-        );
-        return tera
-            .render("standalone.tex", &context)
-            .map_err(template_error);
+    match standalone_title {
+        Some(title) if layout.standalone => {
+            let mut context = tera::Context::new();
+            context.insert("body", &body);
+            context.insert("source", &latex_text(&layout.source_name));
+            context.insert("title", title);
+            tera.render("standalone.tex", &context)
+                .map_err(template_error)
+        }
+        _ => Ok(body),
     }
-    Ok(body)
 }
 
 pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::check::{Checked, summary};
-use crate::document::{Format, Layout, latex_text, markdown_text, template_error, templates};
+use crate::document::{Format, Layout, latex_text, markdown_text, render_template};
 use crate::error::Diagnostic;
 use crate::numeric::float;
 
@@ -105,22 +105,18 @@ pub fn render_check(
         Format::Latex => "check.tex",
         Format::Json => unreachable!("JSON is written above"),
     };
-    let tera = templates(layout)?;
-    let context = tera::Context::from_serialize(&view).map_err(template_error)?;
-    let mut body = tera.render(template, &context).map_err(template_error)?;
-    if !body.ends_with('\n') {
-        body.push('\n');
+    let title = format!("Claims checked against {}", view.source);
+    let mut text = render_template(
+        template,
+        &view,
+        (format == Format::Latex).then_some(title.as_str()),
+        layout,
+    )?;
+    // The report ends its last line, so a shell prompt or an error does not run into it.
+    if !text.ends_with('\n') {
+        text.push('\n');
     }
-    if format == Format::Latex && layout.standalone {
-        let mut context = tera::Context::new();
-        context.insert("body", &body);
-        context.insert("source", &view.source);
-        context.insert("title", &format!("Claims checked against {}", view.source));
-        return tera
-            .render("standalone.tex", &context)
-            .map_err(template_error);
-    }
-    Ok(body)
+    Ok(text)
 }
 
 fn json(checked: &[Checked]) -> String {

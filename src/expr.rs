@@ -427,6 +427,20 @@ pub enum Node {
     Deriv(Id, Sym),
 }
 
+impl Node {
+    /// The same node with each child `c` replaced by `f(c)`.
+    pub fn map_children(&self, mut f: impl FnMut(Id) -> Id) -> Node {
+        match self {
+            n @ (Node::Num(_) | Node::Var(_)) => n.clone(),
+            Node::Add(xs) => Node::Add(xs.iter().map(|&x| f(x)).collect()),
+            Node::Mul(xs) => Node::Mul(xs.iter().map(|&x| f(x)).collect()),
+            Node::Pow(a, b) => Node::Pow(f(*a), f(*b)),
+            Node::Call(g, a) => Node::Call(*g, f(*a)),
+            Node::Deriv(a, s) => Node::Deriv(f(*a), *s),
+        }
+    }
+}
+
 /// The graph: nodes in creation order (children first) and the memo that shares them.
 ///
 /// The memo holds ids and hashes the nodes they point to, so each node is stored once (a
@@ -613,20 +627,38 @@ impl Graph {
             let node = if unchanged {
                 None
             } else {
-                let m = |x: &Id| mapped[x];
-                Some(match self.node(id).clone() {
-                    n @ (Node::Num(_) | Node::Var(_)) => n,
-                    Node::Add(xs) => Node::Add(xs.iter().map(m).collect()),
-                    Node::Mul(xs) => Node::Mul(xs.iter().map(m).collect()),
-                    Node::Pow(a, b) => Node::Pow(m(&a), m(&b)),
-                    Node::Call(g, a) => Node::Call(g, m(&a)),
-                    Node::Deriv(a, s) => Node::Deriv(m(&a), s),
-                })
+                Some(self.node(id).map_children(|x| mapped[&x]))
             };
             let new = f(self, id, node);
             mapped.insert(id, new);
         }
         mapped
+    }
+
+    /// `root` with every occurrence of the subterm `old` replaced by `new`.
+    pub fn replace(&mut self, root: Id, old: Id, new: Id) -> Id {
+        let mapped = self.rewrite_tracked(&[root], |g, id, rebuilt| {
+            if id == old {
+                new
+            } else {
+                match rebuilt {
+                    Some(n) => g.add(n),
+                    None => id,
+                }
+            }
+        });
+        mapped[&root]
+    }
+
+    /// Copies an expression of another graph (over the same symbols) into this one.
+    pub fn import(&mut self, from: &Graph, root: Id) -> Id {
+        let mut mapped: FastMap<Id, Id> = FastMap::default();
+        for id in from.reachable(&[root]) {
+            let node = from.node(id).map_children(|x| mapped[&x]);
+            let new = self.add(node);
+            mapped.insert(id, new);
+        }
+        mapped[&root]
     }
 
     /// The number of nodes the expression would have printed as a tree (saturating).

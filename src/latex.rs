@@ -20,7 +20,7 @@ use crate::ast::{BinOp, Expr, Ident, Span};
 use crate::error::{Diagnostic, Result};
 use crate::expr::{Func, Sym};
 use crate::model::Model;
-use crate::render::formula::default_name_latex;
+use crate::render::formula::{default_name_latex, greek_ascii};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar/latex.pest"]
@@ -570,62 +570,6 @@ fn internal_at(span: Span) -> Diagnostic {
 // ---------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------
-
-/// The Greek letters, spelt out and as characters (as `render::formula` names them).
-const GREEK: &[(&str, char)] = &[
-    ("alpha", 'α'),
-    ("beta", 'β'),
-    ("gamma", 'γ'),
-    ("delta", 'δ'),
-    ("epsilon", 'ε'),
-    ("varepsilon", 'ϵ'),
-    ("zeta", 'ζ'),
-    ("eta", 'η'),
-    ("theta", 'θ'),
-    ("vartheta", 'ϑ'),
-    ("iota", 'ι'),
-    ("kappa", 'κ'),
-    ("lambda", 'λ'),
-    ("mu", 'μ'),
-    ("nu", 'ν'),
-    ("xi", 'ξ'),
-    ("pi", 'π'),
-    ("varpi", 'ϖ'),
-    ("rho", 'ρ'),
-    ("varrho", 'ϱ'),
-    ("sigma", 'σ'),
-    ("varsigma", 'ς'),
-    ("tau", 'τ'),
-    ("upsilon", 'υ'),
-    ("phi", 'φ'),
-    ("varphi", 'ϕ'),
-    ("chi", 'χ'),
-    ("psi", 'ψ'),
-    ("omega", 'ω'),
-    ("Gamma", 'Γ'),
-    ("Delta", 'Δ'),
-    ("Theta", 'Θ'),
-    ("Lambda", 'Λ'),
-    ("Xi", 'Ξ'),
-    ("Pi", 'Π'),
-    ("Sigma", 'Σ'),
-    ("Upsilon", 'Υ'),
-    ("Phi", 'Φ'),
-    ("Psi", 'Ψ'),
-    ("Omega", 'Ω'),
-];
-
-fn greek_ascii(word: &str) -> Option<&'static str> {
-    let mut chars = word.chars();
-    let single = match (chars.next(), chars.next()) {
-        (Some(c), None) => Some(c),
-        _ => None,
-    };
-    GREEK
-        .iter()
-        .find(|(ascii, letter)| *ascii == word || Some(*letter) == single)
-        .map(|(ascii, _)| *ascii)
-}
 
 /// A script's text compared loosely: no spaces, no braces, no font commands; Greek letters
 /// spelt out (`{\alpha}` and `α` are both `alpha`).

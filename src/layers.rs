@@ -10,6 +10,7 @@
 
 use serde::Serialize;
 
+pub use crate::document::Format;
 use crate::document::Layout;
 use crate::error::Diagnostic;
 use crate::network::{Activation, CostKind, NetworkSpec};
@@ -2446,15 +2447,6 @@ pub fn show_m(m: &M, style: Style) -> String {
 // Documents
 // ---------------------------------------------------------------------------------------
 
-/// The output format of a layered derivation.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Markdown,
-    Latex,
-    Json,
-}
-
 fn layers_phrase(layers: &Layers, spec: &NetworkSpec) -> String {
     match layers {
         Layers::Output => format!("l = L = {}", spec.layers()),
@@ -2609,7 +2601,16 @@ pub fn render(layered: &Layered, format: Format, layout: &Layout) -> Result<Stri
             })
             .collect(),
     };
-    crate::document::render_template(template, &view, format == Format::Latex, layout)
+    let title = format!(
+        "Backpropagation layer by layer: {}",
+        crate::document::latex_text(&layout.source_name)
+    );
+    crate::document::render_template(
+        template,
+        &view,
+        (format == Format::Latex).then_some(title.as_str()),
+        layout,
+    )
 }
 
 fn wrap_text(text: &str, width: usize) -> String {

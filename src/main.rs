@@ -407,12 +407,7 @@ fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
         ));
     };
     let layered = chainrule::layers::derive(spec);
-    let format = match args.output.format {
-        FormatArg::Text => chainrule::layers::Format::Text,
-        FormatArg::Markdown => chainrule::layers::Format::Markdown,
-        FormatArg::Latex => chainrule::layers::Format::Latex,
-        FormatArg::Json => chainrule::layers::Format::Json,
-    };
+    let format = format_of(args.output.format);
     let layout = layout(&args.output, &name)?;
     let text = chainrule::layers::render(&layered, format, &layout).map_err(Failure::plain)?;
     emit(&text, args.output.out.as_deref())

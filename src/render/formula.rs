@@ -343,6 +343,12 @@ const GREEK: &[Greek] = &[
     gk("Omega", 'Ω', "\\Omega"),
 ];
 
+/// The spelt-out name (`eta`) of a Greek letter given spelt out or as the letter (`η`);
+/// the LaTeX reader resolves `\eta` and `η` through it too.
+pub(crate) fn greek_ascii(word: &str) -> Option<&'static str> {
+    greek(word).map(|g| g.ascii)
+}
+
 /// A Greek letter spelt out or written as the letter itself.
 fn greek(word: &str) -> Option<&'static Greek> {
     let mut chars = word.chars();
