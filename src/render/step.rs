@@ -10,9 +10,9 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::descent::{Descent, DescentStep};
-use crate::document::{Format, latex_text, markdown_text};
-use crate::model::Model;
+use crate::analysis::descent::{Descent, DescentStep};
+use crate::core::model::Model;
+use crate::render::document::{Format, latex_text, markdown_text};
 use crate::render::{FormulaPrinter, Notation};
 
 /// Significant digits in the tables.
@@ -294,7 +294,7 @@ struct DescentJson {
 }
 
 fn json(model: &Model, descent: &Descent) -> String {
-    let named = |values: &[(crate::expr::Sym, f64)]| -> BTreeMap<String, f64> {
+    let named = |values: &[(crate::core::expr::Sym, f64)]| -> BTreeMap<String, f64> {
         values
             .iter()
             .map(|&(s, v)| (model.name(s).to_string(), v))
@@ -340,7 +340,7 @@ fn json(model: &Model, descent: &Descent) -> String {
 }
 
 /// Each parameter's value before the step, gradient, and value after.
-fn rows(step: &DescentStep) -> impl Iterator<Item = (crate::expr::Sym, f64, f64, f64)> + '_ {
+fn rows(step: &DescentStep) -> impl Iterator<Item = (crate::core::expr::Sym, f64, f64, f64)> + '_ {
     step.params_before
         .iter()
         .zip(&step.gradients)

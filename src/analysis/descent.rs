@@ -8,12 +8,13 @@
 
 use std::collections::HashMap;
 
-use crate::diff::Config;
-use crate::error::{Diagnostic, Result};
-use crate::explain::{self, Given, TargetSpec};
-use crate::expr::{Id, Sym};
-use crate::model::{Model, SymKind};
-use crate::numeric::{self, Point};
+use crate::analysis::numeric::{self, Point};
+use crate::core::diff::Config;
+use crate::core::error::{Diagnostic, Result};
+use crate::core::expr::{Id, Sym};
+use crate::core::model::Given;
+use crate::core::model::{Model, SymKind};
+use crate::lang::load::{self, TargetSpec};
 
 /// One step of gradient descent.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,12 +62,12 @@ pub fn descend(
     check_start(model, start)?;
     let params: Vec<Sym> = model.params().collect();
     let targets =
-        explain::targets(model, &TargetSpec::AllParams).expect("every parameter is a valid target");
+        load::targets(model, &TargetSpec::AllParams).expect("every parameter is a valid target");
     let config = Config {
         steps: false,
         ..Default::default()
     };
-    let derivations = explain::derive(model, &targets, &config);
+    let derivations = crate::core::diff::derive(model, &targets, &config);
     let gradient_of: HashMap<Sym, Id> = derivations
         .derivations
         .iter()

@@ -1,7 +1,7 @@
-//! The parser: `.bp` source text to the syntax tree of [`crate::ast`], with byte spans.
+//! The parser: `.bp` source text to the syntax tree of [`crate::lang::ast`], with byte spans.
 //!
 //! The grammar lives in `grammar/bp.pest`; operator precedence is bound here by a Pratt
-//! parser. pest's types stay in this module: callers see [`ast`](crate::ast) values and
+//! parser. pest's types stay in this module: callers see [`ast`](crate::lang::ast) values and
 //! [`Diagnostic`]s only.
 //!
 //! Representation notes for lowering:
@@ -20,9 +20,9 @@ use pest::error::InputLocation;
 use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
-use crate::ast::{AssignKind, BinOp, DeclKind, Declared, Expr, Ident, Program, Span, Stmt};
-use crate::error::{Diagnostic, Result};
-use crate::expr::{Func, Num};
+use crate::core::error::{Diagnostic, Result};
+use crate::core::expr::{Func, Num};
+use crate::lang::ast::{AssignKind, BinOp, DeclKind, Declared, Expr, Ident, Program, Span, Stmt};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar/bp.pest"]

@@ -4,7 +4,23 @@
 //! into a rustc-style report (file, line, column, the source line, a caret under the spot)
 //! as a string, and only the binary writes that string out.
 
-use crate::ast::Span;
+/// A byte range in the source text.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
 
 /// A secondary spot the message refers to ("first assigned here").
 #[derive(Clone, Debug, PartialEq)]

@@ -7,11 +7,11 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Diagnostic, Result};
-use crate::eval::{self, Precise};
-use crate::explain::Given;
-use crate::expr::{Id, Sym};
-use crate::model::{Model, SymKind};
+use crate::core::error::{Diagnostic, Result};
+use crate::core::eval::{self, Precise};
+use crate::core::expr::{Id, Sym};
+use crate::core::model::Given;
+use crate::core::model::{Model, SymKind};
 
 /// Bits for the starting point of the reference: given decimals are read this precisely.
 pub const INPUT_BITS: usize = 1024;
@@ -100,7 +100,7 @@ fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
         }
         if let Some(def) = model.definition(s) {
             for id in model.graph.reachable(&[def]) {
-                if let crate::expr::Node::Var(t) = model.graph.node(id) {
+                if let crate::core::expr::Node::Var(t) = model.graph.node(id) {
                     stack.push(*t);
                 }
             }
@@ -179,7 +179,7 @@ pub struct Warning {
 /// Finds where float64 loses the answer while evaluating `formula` (labelled `at`): nodes
 /// whose operands are accurate but whose own result is not, named by what went wrong.
 pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut Vec<Warning>) {
-    use crate::expr::{Func, Node};
+    use crate::core::expr::{Func, Node};
     let graph = &model.graph;
     let Ok(f64s) = eval::eval_f64_all(graph, &[formula], &|s| point.f64.get(&s).copied()) else {
         return;
@@ -404,7 +404,7 @@ fn cancellation(
     point: &Point,
     out: &mut Vec<Warning>,
 ) {
-    use crate::expr::{Func, Node};
+    use crate::core::expr::{Func, Node};
     let graph = &model.graph;
     let text = printer.text(id);
     // The saturated activation among the operands: σ(z) or tanh(z) itself, or a name defined
@@ -531,7 +531,7 @@ pub struct Report {
 /// What to evaluate besides the forward pass and the cost.
 #[derive(Clone, Debug, Default)]
 pub struct Request {
-    pub targets: Vec<crate::diff::Target>,
+    pub targets: Vec<crate::core::diff::Target>,
     /// Formulas given with `--expr`: the text as written and the lowered formula.
     pub exprs: Vec<(String, Id)>,
     pub stable: bool,
@@ -542,18 +542,18 @@ pub struct Request {
 /// in float64 and at high precision, and says where float64 loses the answer.
 pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result<Report> {
     let point = forward(model, given)?;
-    let config = crate::diff::Config {
+    let config = crate::core::diff::Config {
         steps: false,
         ..Default::default()
     };
-    let derived = crate::diff::derive(model, &request.targets, &config);
+    let derived = crate::core::diff::derive(model, &request.targets, &config);
     let mut formulas: Vec<(String, Id)> = derived
         .derivations
         .iter()
-        .map(|d| (crate::document::target_plain(model, d.target), d.result))
+        .map(|d| (d.target.plain_label(model), d.result))
         .collect();
     for (text, id) in &request.exprs {
-        let resolved = crate::diff::resolve_derivatives(model, *id);
+        let resolved = crate::core::diff::resolve_derivatives(model, *id);
         formulas.push((text.clone(), resolved));
     }
     for (label, formula) in &formulas {
@@ -562,7 +562,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             .reachable(&[*formula])
             .into_iter()
             .find_map(|id| match model.graph.node(id) {
-                crate::expr::Node::Var(s) if !point.f64.contains_key(s) => Some(*s),
+                crate::core::expr::Node::Var(s) if !point.f64.contains_key(s) => Some(*s),
                 _ => None,
             });
         if let Some(s) = missing {
@@ -665,7 +665,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
 /// Rewrites a formula into forms float64 evaluates well: `1 − σ(z)` (or `1 − a` with
 /// `a = σ(z)`) becomes `σ(−z)`, so `σ'(z) = σ(z)·σ(−z)` keeps its tiny value when σ saturates.
 pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<String>) -> Id {
-    use crate::expr::{Func, Node};
+    use crate::core::expr::{Func, Node};
     let definitions = model.definitions.clone();
     let mut applied = false;
     let mapped = model.graph.rewrite(&[formula], |g, node| {
@@ -675,7 +675,7 @@ pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<String>) -> Id
             && let Node::Mul(fs) = g.node(terms[1]).clone()
             && fs.len() == 2
             && g.as_num(fs[0])
-                .is_some_and(|n| n == crate::expr::Num::MINUS_ONE)
+                .is_some_and(|n| n == crate::core::expr::Num::MINUS_ONE)
         {
             let sigmoid_arg = match g.node(fs[1]).clone() {
                 Node::Call(Func::Sigmoid, u) => Some(u),
@@ -708,11 +708,11 @@ pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<String>) -> Id
 /// itself is unreliable.
 fn gradient_checks(
     model: &Model,
-    derived: &crate::diff::Derivations,
+    derived: &crate::core::diff::Derivations,
     point: &Point,
     given: &[Given],
 ) -> Vec<GradCheck> {
-    use crate::expr::{Func, Node};
+    use crate::core::expr::{Func, Node};
     let mut out = Vec::new();
     for d in &derived.derivations {
         if d.target.of != model.cost || !model.symbol(d.target.wrt).kind.is_leaf() {
@@ -772,7 +772,7 @@ fn gradient_checks(
             }
         }
         out.push(GradCheck {
-            label: crate::document::target_plain(model, d.target),
+            label: d.target.plain_label(model),
             analytic,
             numeric,
             relative_error,

@@ -1,4 +1,4 @@
-//! LaTeX formulas as textbooks print them, read into the syntax tree of [`crate::ast`].
+//! LaTeX formulas as textbooks print them, read into the syntax tree of [`crate::lang::ast`].
 //!
 //! A claim side such as `-2(y - f(x))\sigma'(z^{(3)})a^{(2)}` or
 //! `\frac{\partial E_{total}}{\partial out_{o1}}` is tokenised by `grammar/latex.pest` into
@@ -16,11 +16,11 @@ use pest::Parser as _;
 use pest::error::InputLocation;
 use pest::iterators::Pair;
 
-use crate::ast::{BinOp, Expr, Ident, Span};
-use crate::error::{Diagnostic, Result};
-use crate::expr::{Func, Sym};
-use crate::model::Model;
-use crate::render::formula::{default_name_latex, greek_ascii};
+use crate::core::error::{Diagnostic, Result};
+use crate::core::expr::{Func, Sym};
+use crate::core::model::Model;
+use crate::lang::ast::{BinOp, Expr, Ident, Span};
+use crate::lang::names::{default_name_latex, greek_ascii};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar/latex.pest"]
@@ -807,13 +807,13 @@ impl<'m> Names<'m> {
         let mut bases = vec!["z".to_string()];
         let graph = &self.model.graph;
         for def in self.model.definitions.iter().flatten() {
-            let crate::expr::Node::Call(f, arg) = graph.node(*def) else {
+            let crate::core::expr::Node::Call(f, arg) = graph.node(*def) else {
                 continue;
             };
             if f.prime().is_none() && *f != Func::Softplus {
                 continue;
             }
-            if let crate::expr::Node::Var(z) = graph.node(*arg) {
+            if let crate::core::expr::Node::Var(z) = graph.node(*arg) {
                 let symbol = &self.model.symbols[z.index()];
                 let shown = symbol
                     .display

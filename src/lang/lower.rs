@@ -7,10 +7,10 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
-use crate::error::{Diagnostic, Result};
-use crate::expr::{Func, Graph, Id, Node, Num, Sym};
-use crate::model::{Model, SymKind, Symbol};
+use crate::core::error::{Diagnostic, Result};
+use crate::core::expr::{Func, Graph, Id, Node, Num, Sym};
+use crate::core::model::{Model, SymKind, Symbol};
+use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
 
 const KEYWORDS: [&str; 8] = [
     "input", "target", "param", "show", "cost", "output", "as", "network",
@@ -199,7 +199,6 @@ impl Lowering {
             order: self.order,
             cost,
             output: self.output.map(|(s, _)| s),
-            network: None,
         })
     }
 

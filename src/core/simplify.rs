@@ -8,7 +8,7 @@
 //! distributed over sums: `-2(y - a3) a3(1 - a3) a2` stays factored, as textbooks write it.
 //! The same rules run whether or not snapshots are kept, so `--no-steps` gives the same result.
 
-use crate::expr::{FastMap, Func, Graph, Id, Node, Num};
+use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num};
 
 /// A rule group: its name in the derivation and the local rewrite it performs.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
@@ -133,7 +133,7 @@ pub fn simplify(graph: &mut Graph, root: Id, options: &Options) -> Id {
 
 /// What each rule group did to each node already visited in this simplification. Rounds
 /// revisit the same nodes; a node whose children are unchanged gets the same answer again.
-type Memo = crate::expr::FastMap<(Rule, Id), Id>;
+type Memo = crate::core::expr::FastMap<(Rule, Id), Id>;
 
 fn apply(
     graph: &mut Graph,
@@ -622,14 +622,14 @@ mod tests {
         ];
         for source in sources {
             let mut graph = Graph::new();
-            let expr = crate::syntax::parse_expr(source).unwrap();
+            let expr = crate::lang::syntax::parse_expr(source).unwrap();
             let names = ["x", "y", "z"];
             let root =
-                crate::lower::lower_expr_with(&mut graph, &expr, &mut |g, ident| match names
+                crate::lang::lower::lower_expr_with(&mut graph, &expr, &mut |g, ident| match names
                     .iter()
                     .position(|n| *n == ident.name)
                 {
-                    Some(i) => Ok(g.var(crate::expr::Sym(i as u32))),
+                    Some(i) => Ok(g.var(crate::core::expr::Sym(i as u32))),
                     None => Err(ident.clone()),
                 })
                 .ok()

@@ -4,14 +4,14 @@
 //! `targets` turns `--wrt` arguments into derivatives to take; `derive` runs the engine. Every
 //! failure is a [`Diagnostic`]; the caller decides how to show it.
 
-use crate::ast::{Ident, Span};
-use crate::diff::{self, Config, Derivations, Target};
-use crate::error::{Diagnostic, Result};
-use crate::model::{Model, SymKind};
-use crate::{lower, network, syntax};
+use crate::core::diff::Target;
+use crate::core::error::{Diagnostic, Result};
+use crate::core::model::{Given, Model};
+use crate::lang::ast::{Ident, Span};
+use crate::lang::{lower, network, syntax};
 
 /// The seed network, used when no file is given.
-pub const BUILTIN_EXAMPLE: &str = include_str!("../examples/seed.bp");
+pub const BUILTIN_EXAMPLE: &str = include_str!("../../examples/seed.bp");
 
 /// The name the built-in example goes by in messages.
 pub const BUILTIN_NAME: &str = "<built-in example>";
@@ -25,9 +25,7 @@ pub fn load(source: &str) -> Result<Model> {
         None => lower::lower(&program),
         Some(spec) => {
             let expanded = network::expand(&spec);
-            let mut model = load_expansion(&expanded, spec.span)?;
-            model.network = Some(spec);
-            Ok(model)
+            load_expansion(&expanded, spec.span)
         }
     }
 }
@@ -148,7 +146,7 @@ fn split_pair(text: &str) -> Option<(&str, &str)> {
     (!of.is_empty() && !wrt.is_empty()).then_some((of, wrt))
 }
 
-fn resolve(model: &Model, name: &str, start: usize) -> Result<crate::expr::Sym> {
+fn resolve(model: &Model, name: &str, start: usize) -> Result<crate::core::expr::Sym> {
     let ident = Ident {
         name: name.to_string(),
         span: Span::new(start, start + name.len()),
@@ -158,34 +156,17 @@ fn resolve(model: &Model, name: &str, start: usize) -> Result<crate::expr::Sym> 
         .ok_or_else(|| lower::unknown_name(&ident, model.symbols.iter().map(|s| &s.name)))
 }
 
-/// Differentiates the targets.
-pub fn derive(model: &mut Model, targets: &[Target], config: &Config) -> Derivations {
-    diff::derive(model, targets, config)
-}
-
-/// The kinds a newcomer sees in a heading: "parameter", "input", ...
-pub fn kind_word(kind: SymKind) -> &'static str {
-    match kind {
-        SymKind::Input => "input",
-        SymKind::Target => "target",
-        SymKind::Param => "parameter",
-        SymKind::Intermediate => "intermediate",
-        SymKind::Cost => "cost",
-        SymKind::Output => "output",
-    }
-}
-
 /// Parses a formula in the input language against the model's names: `--expr`, claims and
 /// the round trip of printed results. Derivative references (`dC/dw3`) are kept as
 /// unevaluated derivatives; `diff::resolve_derivatives` evaluates them.
-pub fn parse_formula(model: &mut Model, text: &str) -> Result<crate::expr::Id> {
+pub fn parse_formula(model: &mut Model, text: &str) -> Result<crate::core::expr::Id> {
     let expr = syntax::parse_expr(text)?;
     let symbols = &model.symbols;
     let result = lower::lower_expr_with(&mut model.graph, &expr, &mut |graph, ident| match symbols
         .iter()
         .position(|s| s.name == ident.name)
     {
-        Some(i) => Ok(graph.var(crate::expr::Sym(i as u32))),
+        Some(i) => Ok(graph.var(crate::core::expr::Sym(i as u32))),
         None => Err(ident.clone()),
     });
     match result {
@@ -196,16 +177,6 @@ pub fn parse_formula(model: &mut Model, text: &str) -> Result<crate::expr::Id> {
         )),
         Err(lower::LowerFailure::Error(d)) => Err(d),
     }
-}
-
-/// A value given on the command line (`--at w3=0.5`) or in a values file.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Given {
-    pub sym: crate::expr::Sym,
-    /// The number as written, so the high-precision reference starts from the exact decimal
-    /// (`0.8` is 4/5, not the float64 nearest to it).
-    pub text: String,
-    pub value: f64,
 }
 
 /// Parses `NAME=VALUE` pairs separated by commas or newlines (`#` starts a comment), as
@@ -242,8 +213,11 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
                 .ok()
                 .filter(|v| {
                     v.is_finite()
-                        && crate::eval::Precise::parse_decimal(&value_text.replace('−', "-"), 64)
-                            .is_some()
+                        && crate::core::eval::Precise::parse_decimal(
+                            &value_text.replace('−', "-"),
+                            64,
+                        )
+                        .is_some()
                 });
             let Some(number) = parsed else {
                 return Err(Diagnostic::at(

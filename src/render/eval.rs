@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::document::{Format, latex_text, markdown_text};
-use crate::numeric::{Quantity, Report, float, plain_decimal};
+use crate::analysis::numeric::{Quantity, Report, float, plain_decimal};
+use crate::render::document::{Format, latex_text, markdown_text};
 
 /// Digits of the reference shown and written.
 const REFERENCE_DIGITS: usize = 17;

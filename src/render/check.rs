@@ -5,10 +5,10 @@
 
 use serde::Serialize;
 
-use crate::check::{Checked, summary};
-use crate::document::{Format, Layout, latex_text, markdown_text, render_template};
-use crate::error::Diagnostic;
-use crate::numeric::float;
+use crate::analysis::check::{Checked, summary};
+use crate::analysis::numeric::float;
+use crate::core::error::Diagnostic;
+use crate::render::document::{Format, Layout, latex_text, markdown_text, render_template};
 
 #[derive(Serialize)]
 struct ClaimView {

@@ -15,18 +15,19 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{Expr, Ident, Span};
-use crate::diff::{self, Target};
-use crate::error::Diagnostic;
-use crate::eval::{self, Precise};
-use crate::explain::{self, Given};
-use crate::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
-use crate::lower::{self, LowerFailure};
-use crate::model::{Model, SymKind, Symbol};
-use crate::numeric;
+use crate::core::diff::{self, Target};
+use crate::core::error::Diagnostic;
+use crate::core::eval::{self, Precise};
+use crate::core::model::Given;
+use crate::lang::ast::{Expr, Ident, Span};
+
+use crate::analysis::numeric;
+use crate::core::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
+use crate::core::model::{Model, SymKind, Symbol};
+use crate::core::simplify::{self, Options};
+use crate::lang::lower::{self, LowerFailure};
+use crate::lang::syntax;
 use crate::render::FormulaPrinter;
-use crate::simplify::{self, Options};
-use crate::syntax;
 
 /// How many valid random points an identity must hold at.
 pub const POINTS: usize = 24;
@@ -233,7 +234,7 @@ fn split_claim(text: &str) -> Result<Split<'_>, Diagnostic> {
 }
 
 fn looks_latex(text: &str) -> bool {
-    crate::latex::looks_like_latex(text)
+    crate::lang::latex::looks_like_latex(text)
 }
 
 /// Names that stand for the learning rate when the program does not define them.
@@ -427,7 +428,7 @@ impl Checker {
             }
         }
         let latex_target = if trimmed.contains(['\'', '′']) || trimmed.contains("\\prime") {
-            crate::latex::parse_latex_update_target(&self.model, trimmed)
+            crate::lang::latex::parse_latex_update_target(&self.model, trimmed)
         } else {
             None
         };
@@ -804,7 +805,7 @@ fn shift_expr(expr: Expr, offset: usize) -> Expr {
 /// The resolution of a claimed number: 0.73 claims two decimals, so anything that rounds
 /// to it matches; `None` for integers and formulas, which are compared (nearly) exactly.
 fn literal_digits(expr: &Expr) -> Option<(f64, String)> {
-    use crate::ast::BinOp;
+    use crate::lang::ast::BinOp;
     match expr {
         Expr::Number { text, .. } => number_digits(text, 0),
         Expr::Neg { operand, .. } => literal_digits(operand),
@@ -2503,7 +2504,7 @@ impl Checker {
             let id = self.model.graph_var(s);
             let d = format!(
                 "the {} {}",
-                explain::kind_word(self.model.symbol(s).kind),
+                self.model.symbol(s).kind.word(),
                 self.model.name(s)
             );
             push(&mut out, id, d);
@@ -2889,13 +2890,13 @@ fn capitalise(s: &str) -> String {
 /// A name written as LaTeX or in a textbook's notation (`a_2`, `a^{(2)}`, a display form),
 /// resolved to one of the model's names.
 fn latex_resolve(model: &Model, written: &str) -> Option<Sym> {
-    match crate::latex::resolve_name(model, written) {
-        Ok(crate::latex::Resolved::Symbol(s)) => Some(s),
+    match crate::lang::latex::resolve_name(model, written) {
+        Ok(crate::lang::latex::Resolved::Symbol(s)) => Some(s),
         _ => None,
     }
 }
 
 /// One side of a claim written in LaTeX.
 fn latex_parse(model: &Model, text: &str) -> Result<Expr, Diagnostic> {
-    crate::latex::parse_latex(model, text)
+    crate::lang::latex::parse_latex(model, text)
 }

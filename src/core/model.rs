@@ -5,8 +5,8 @@
 //! and rendering all read it. An intermediate's definition mentions other names as `Var` nodes,
 //! so each definition is the *local* formula a textbook writes (`z3 = w3 a2 + b3`).
 
-use crate::ast::Span;
-use crate::expr::{Graph, Id, Sym};
+use crate::core::error::Span;
+use crate::core::expr::{Graph, Id, Sym};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SymKind {
@@ -19,6 +19,18 @@ pub enum SymKind {
 }
 
 impl SymKind {
+    /// The kind as a newcomer reads it in a heading: "parameter", "input", ...
+    pub fn word(self) -> &'static str {
+        match self {
+            SymKind::Input => "input",
+            SymKind::Target => "target",
+            SymKind::Param => "parameter",
+            SymKind::Intermediate => "intermediate",
+            SymKind::Cost => "cost",
+            SymKind::Output => "output",
+        }
+    }
+
     /// Names that are given values rather than computed.
     pub fn is_leaf(self) -> bool {
         matches!(self, SymKind::Input | SymKind::Target | SymKind::Param)
@@ -45,8 +57,6 @@ pub struct Model {
     pub order: Vec<Sym>,
     pub cost: Sym,
     pub output: Option<Sym>,
-    /// The layered description, when the program was written with the `network` shorthand.
-    pub network: Option<crate::network::NetworkSpec>,
 }
 
 impl Model {
@@ -68,7 +78,7 @@ impl Model {
     /// The `Var` node of a name (lowering adds one for every name).
     pub fn graph_var(&self, s: Sym) -> Id {
         self.graph
-            .find(&crate::expr::Node::Var(s))
+            .find(&crate::core::expr::Node::Var(s))
             .expect("every name has its Var node")
     }
 
@@ -84,4 +94,14 @@ impl Model {
     pub fn syms(&self) -> impl Iterator<Item = Sym> + use<'_> {
         (0..self.symbols.len()).map(|i| Sym(i as u32))
     }
+}
+
+/// A value given on the command line (`--at w3=0.5`) or in a values file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Given {
+    pub sym: crate::core::expr::Sym,
+    /// The number as written, so the high-precision reference starts from the exact decimal
+    /// (`0.8` is 4/5, not the float64 nearest to it).
+    pub text: String,
+    pub value: f64,
 }

@@ -8,9 +8,9 @@
 //! stays a graph a small multiple of the cost's size. When steps are asked for, each rule
 //! application is written down as it happens; the derivation shown is the trace taken.
 
-use crate::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
-use crate::model::{Model, SymKind};
-use crate::simplify::{self, Options, Snapshot};
+use crate::core::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
+use crate::core::model::{Model, SymKind};
+use crate::core::simplify::{self, Options, Snapshot};
 
 /// One line of a derivation: `lhs = rhs[0] = rhs[1] = ...`, justified by `rule`.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +43,13 @@ pub struct Config {
 pub struct Target {
     pub of: Sym,
     pub wrt: Sym,
+}
+
+impl Target {
+    /// The target as the input language and JSON's `target` field spell it: `dC/dw3`.
+    pub fn plain_label(self, model: &Model) -> String {
+        format!("d{}/d{}", model.name(self.of), model.name(self.wrt))
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -3,23 +3,7 @@
 //! Every node carries the byte span it came from, so that lowering and checking can point at
 //! the exact spot of a mistake. Nothing here knows about pest; `syntax` builds these values.
 
-/// A byte range in the source text.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Span {
-    pub fn new(start: usize, end: usize) -> Span {
-        Span { start, end }
-    }
-
-    /// The smallest span covering both.
-    pub fn to(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
-    }
-}
+pub use crate::core::error::Span;
 
 /// A name as written, with where it was written.
 #[derive(Clone, Debug, PartialEq)]

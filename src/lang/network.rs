@@ -5,8 +5,8 @@
 //! expands it into the straight-line form of the core language, and the layered derivation
 //! (`derive --layers`) reads it to derive the backprop equations for a general layer.
 
-use crate::ast::{Ident, Program, Span, Stmt};
-use crate::error::{Diagnostic, Result};
+use crate::core::error::{Diagnostic, Result};
+use crate::lang::ast::{Ident, Program, Span, Stmt};
 
 /// The activation of one layer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::diff::{Derivation, Derivations, Step, Style, Target};
-use crate::error::Diagnostic;
-use crate::expr::Id;
-use crate::model::Model;
+use crate::core::diff::{Derivation, Derivations, Step, Style, Target};
+use crate::core::error::Diagnostic;
+use crate::core::expr::Id;
+use crate::core::model::Model;
 use crate::render::FormulaPrinter;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -26,16 +26,19 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 7] = [
-    ("derive.txt", include_str!("../templates/derive.txt")),
-    ("check.txt", include_str!("../templates/check.txt")),
-    ("check.md", include_str!("../templates/check.md")),
-    ("check.tex", include_str!("../templates/check.tex")),
-    ("derive.md", include_str!("../templates/derive.md")),
-    ("derive.tex", include_str!("../templates/derive.tex")),
+pub const TEMPLATES: [(&str, &str); 10] = [
+    ("derive.txt", include_str!("../../templates/derive.txt")),
+    ("layers.txt", include_str!("../../templates/layers.txt")),
+    ("layers.md", include_str!("../../templates/layers.md")),
+    ("layers.tex", include_str!("../../templates/layers.tex")),
+    ("check.txt", include_str!("../../templates/check.txt")),
+    ("check.md", include_str!("../../templates/check.md")),
+    ("check.tex", include_str!("../../templates/check.tex")),
+    ("derive.md", include_str!("../../templates/derive.md")),
+    ("derive.tex", include_str!("../../templates/derive.tex")),
     (
         "standalone.tex",
-        include_str!("../templates/standalone.tex"),
+        include_str!("../../templates/standalone.tex"),
     ),
 ];
 
@@ -120,9 +123,9 @@ pub fn render_derivations(
             .derivations
             .iter()
             .map(|d| DerivationView {
-                target: target_plain(model, d.target),
+                target: d.target.plain_label(model),
                 heading: print_target(model, d.target, format),
-                kind: crate::explain::kind_word(model.symbol(d.target.wrt).kind).to_string(),
+                kind: model.symbol(d.target.wrt).kind.word().to_string(),
                 wrt: model.name(d.target.wrt).to_string(),
                 steps: d.steps.iter().map(step_view).collect(),
                 result: format!(
@@ -159,15 +162,10 @@ fn print_target(model: &Model, t: Target, format: Format) -> String {
         Format::Json => format!("d{of}/d{wrt}"),
         Format::Markdown | Format::Latex => format!(
             "\\frac{{\\partial {}}}{{\\partial {}}}",
-            crate::render::name_latex(model.symbol(t.of)),
-            crate::render::name_latex(model.symbol(t.wrt))
+            crate::lang::names::name_latex(model.symbol(t.of)),
+            crate::lang::names::name_latex(model.symbol(t.wrt))
         ),
     }
-}
-
-/// The target as the JSON `target` field spells it: `dC/dw3`.
-pub fn target_plain(model: &Model, t: Target) -> String {
-    format!("d{}/d{}", model.name(t.of), model.name(t.wrt))
 }
 
 /// Escapes text for Markdown prose (outside math), so `_` and `<` show as themselves.
@@ -245,7 +243,6 @@ pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
     .map_err(template_error)?;
     let chosen: Vec<(String, String)> = TEMPLATES
         .iter()
-        .chain(crate::layers::TEMPLATES.iter())
         .map(|(name, builtin)| {
             let text = layout
                 .overrides
@@ -316,7 +313,7 @@ fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivati
             .derivations
             .iter()
             .map(|d: &Derivation| JsonDerivation {
-                target: target_plain(model, d.target),
+                target: d.target.plain_label(model),
                 result: printer.plain(d.result),
                 result_latex: printer.latex(d.result),
                 result_text: printer.text(d.result),
