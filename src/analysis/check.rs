@@ -89,6 +89,14 @@ pub struct CheckError {
     pub diagnostic: Box<Diagnostic>,
 }
 
+impl std::fmt::Display for CheckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "claim {}: {}", self.index + 1, self.diagnostic)
+    }
+}
+
+impl std::error::Error for CheckError {}
+
 /// The model as claims see it: the program's names plus the learning rate `eta` (also `η`)
 /// when the program does not define one, so that `--at eta=0.5` and update rules resolve.
 pub fn with_learning_rate(model: &Model) -> Model {

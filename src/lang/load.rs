@@ -84,6 +84,14 @@ pub struct ArgumentError {
     pub diagnostic: Box<Diagnostic>,
 }
 
+impl std::fmt::Display for ArgumentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "in `{}`: {}", self.argument, self.diagnostic)
+    }
+}
+
+impl std::error::Error for ArgumentError {}
+
 /// Resolves the targets against the model. Names that are not in the program are errors with
 /// the nearest known name suggested; the diagnostic's span points into the argument text.
 pub fn targets(

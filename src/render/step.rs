@@ -362,7 +362,7 @@ fn change(step: &DescentStep) -> String {
     }
 }
 
-/// A number to [`DIGITS`] significant digits: fixed-point for everyday magnitudes, scientific
+/// A number to `DIGITS` significant digits: fixed-point for everyday magnitudes, scientific
 /// otherwise; trailing zeros dropped (`0.15`, `0.35891648`, `2.41093731e-20`).
 pub fn number(v: f64) -> String {
     if !v.is_finite() {
