@@ -86,34 +86,53 @@ impl std::error::Error for Diagnostic {}
 
 pub type Result<T> = std::result::Result<T, Diagnostic>;
 
+use crate::core::excerpt::{self, Excerpt};
+
 impl Diagnostic {
     /// The report as rustc prints it: `error: message`, ` --> file:line:col`, the source line
     /// with a caret under the spot and the label, the notes as secondary labels, and
     /// `= help: ...`. With `color`, ANSI escapes style it; without, it is plain text.
     ///
+    /// The source is shown as an [`Excerpt`]: invisible characters spelled out (`<U+200B>`),
+    /// a long line cut to a window around the spot; line and column count the real source.
     /// Spans are clamped to the source and to character boundaries, so any diagnostic renders.
     pub fn render(&self, file_name: &str, source: &str, color: bool) -> String {
         use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
-        use codespan_reporting::files::SimpleFile;
         use codespan_reporting::term::{self, Chars, Config, termcolor};
 
-        let file = SimpleFile::new(file_name, source);
+        let clamp = |mut at: usize| {
+            at = at.min(source.len());
+            while !source.is_char_boundary(at) {
+                at -= 1;
+            }
+            at
+        };
         let range = |span: Span| {
-            let clamp = |mut at: usize| {
-                at = at.min(source.len());
-                while !source.is_char_boundary(at) {
-                    at -= 1;
-                }
-                at
-            };
             let start = clamp(span.start);
             start..clamp(span.end).max(start)
         };
+        let spots: Vec<std::ops::Range<usize>> = self
+            .span
+            .iter()
+            .copied()
+            .chain(self.notes.iter().map(|n| n.span))
+            .map(range)
+            .collect();
+        let excerpt = Excerpt::new(source, if self.span.is_some() { &spots } else { &[] });
+        let file = ExcerptFile::new(file_name, &excerpt);
+        let shown = |span: Span| {
+            let r = range(span);
+            excerpt.to_excerpt(r.start)..excerpt.to_excerpt(r.end)
+        };
         let mut labels = vec![];
         if let Some(span) = self.span {
-            labels.push(Label::primary((), range(span)).with_message(&self.label));
+            labels
+                .push(Label::primary((), shown(span)).with_message(excerpt::message(&self.label)));
             for note in &self.notes {
-                labels.push(Label::secondary((), range(note.span)).with_message(&note.message));
+                labels.push(
+                    Label::secondary((), shown(note.span))
+                        .with_message(excerpt::message(&note.message)),
+                );
             }
         }
         let mut notes = vec![];
@@ -121,12 +140,17 @@ impl Diagnostic {
             notes.extend(
                 self.notes
                     .iter()
-                    .map(|note| format!("note: {}", note.message)),
+                    .map(|note| format!("note: {}", excerpt::message(&note.message))),
             );
         }
-        notes.extend(self.help.iter().map(|help| format!("help: {help}")));
+        notes.extend(
+            self.help
+                .iter()
+                .map(|help| format!("help: {}", excerpt::message(help))),
+        );
+        let message = excerpt::message(&self.message);
         let report = Report::error()
-            .with_message(&self.message)
+            .with_message(&message)
             .with_labels(labels)
             .with_notes(notes);
         let config = Config {
@@ -135,9 +159,9 @@ impl Diagnostic {
         };
 
         let fallback = || {
-            let mut text = format!("error: {}\n", self.message);
+            let mut text = format!("error: {message}\n");
             if let Some(help) = &self.help {
-                text.push_str(&format!("  = help: {help}\n"));
+                text.push_str(&format!("  = help: {}\n", excerpt::message(help)));
             }
             text
         };
@@ -150,6 +174,73 @@ impl Diagnostic {
         } else {
             term::emit_into_string(&config, &file, &report).unwrap_or_else(|_| fallback())
         }
+    }
+}
+
+/// The excerpt as codespan sees a file: lines of the excerpt, columns of the real source.
+struct ExcerptFile<'e, 's> {
+    name: &'e str,
+    excerpt: &'e Excerpt<'s>,
+    line_starts: Vec<usize>,
+}
+
+impl<'e, 's> ExcerptFile<'e, 's> {
+    fn new(name: &'e str, excerpt: &'e Excerpt<'s>) -> Self {
+        ExcerptFile {
+            name,
+            excerpt,
+            line_starts: codespan_reporting::files::line_starts(&excerpt.text).collect(),
+        }
+    }
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for ExcerptFile<'_, '_> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, (): ()) -> std::result::Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.name)
+    }
+
+    fn source(&'a self, (): ()) -> std::result::Result<&'a str, codespan_reporting::files::Error> {
+        Ok(&self.excerpt.text)
+    }
+
+    fn line_index(
+        &'a self,
+        (): (),
+        byte_index: usize,
+    ) -> std::result::Result<usize, codespan_reporting::files::Error> {
+        Ok(self
+            .line_starts
+            .partition_point(|&start| start <= byte_index)
+            .saturating_sub(1))
+    }
+
+    fn line_range(
+        &'a self,
+        (): (),
+        line_index: usize,
+    ) -> std::result::Result<std::ops::Range<usize>, codespan_reporting::files::Error> {
+        let start = |i: usize| match i.cmp(&self.line_starts.len()) {
+            std::cmp::Ordering::Less => Ok(self.line_starts[i]),
+            std::cmp::Ordering::Equal => Ok(self.excerpt.text.len()),
+            std::cmp::Ordering::Greater => Err(codespan_reporting::files::Error::LineTooLarge {
+                given: i,
+                max: self.line_starts.len() - 1,
+            }),
+        };
+        Ok(start(line_index)?..start(line_index + 1)?)
+    }
+
+    fn column_number(
+        &'a self,
+        (): (),
+        _line_index: usize,
+        byte_index: usize,
+    ) -> std::result::Result<usize, codespan_reporting::files::Error> {
+        Ok(self.excerpt.source_column(byte_index))
     }
 }
 

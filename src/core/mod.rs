@@ -5,6 +5,7 @@
 pub mod diff;
 pub mod error;
 pub mod eval;
+pub mod excerpt;
 pub mod expr;
 pub mod model;
 pub mod simplify;

@@ -21,6 +21,7 @@ use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use crate::core::error::{Diagnostic, Result};
+use crate::core::excerpt::{character, describe_char};
 use crate::core::expr::{Func, Num};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Declared, Expr, Ident, Program, Span, Stmt};
 
@@ -774,8 +775,7 @@ fn found_at(source: &str, pos: usize) -> String {
     match source[pos..].chars().next() {
         None => "the end of the input".to_string(),
         Some('\n' | '\r') => "the end of the line".to_string(),
-        Some(c) if c.is_whitespace() => "a space".to_string(),
-        Some(c) => format!("`{c}`"),
+        Some(c) => describe_char(c),
     }
 }
 
@@ -928,7 +928,7 @@ fn syntax_error(source: &str, err: pest::error::Error<Rule>, whole_expression: b
     if let Some(c) = stray {
         diagnostic = Diagnostic::at(
             here,
-            format!("unexpected character `{c}`"),
+            format!("unexpected {}", character(c)),
             format!("expected {list}"),
         );
     }

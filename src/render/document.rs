@@ -42,6 +42,25 @@ pub const TEMPLATES: [(&str, &str); 10] = [
     ),
 ];
 
+/// The templates a command reads (a `--template-dir` overrides these by file name): those
+/// named after the command, `layers.*` for `derive --layers`, and `standalone.tex` for the
+/// commands whose LaTeX it wraps.
+pub fn templates_of(command: &str) -> Vec<&'static str> {
+    let stems: &[&str] = match command {
+        "derive" => &["derive", "layers", "standalone"],
+        "check" => &["check", "standalone"],
+        "eval" => &["eval", "standalone"],
+        "step" => &["step", "standalone"],
+        _ => &[],
+    };
+    let own = |name: &str| name.split('.').next() == Some(command);
+    TEMPLATES
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| own(name) || stems.iter().any(|s| name.split('.').next() == Some(s)))
+        .collect()
+}
+
 /// How a document is laid out.
 #[derive(Clone, Debug, Default)]
 pub struct Layout {
@@ -217,16 +236,35 @@ pub fn render_template(
     let context = tera::Context::from_serialize(view).map_err(template_error)?;
     let body = tera.render(template, &context).map_err(template_error)?;
     match standalone_title {
-        Some(title) if layout.standalone => {
-            let mut context = tera::Context::new();
-            context.insert("body", &body);
-            context.insert("source", &latex_text(&layout.source_name));
-            context.insert("title", title);
-            tera.render("standalone.tex", &context)
-                .map_err(template_error)
-        }
-        _ => Ok(body),
+        Some(title) => wrap_standalone(&tera, body, title, layout),
+        None => Ok(body),
     }
+}
+
+/// With `--standalone`, a LaTeX body wrapped in `standalone.tex` (a document that compiles)
+/// under `title`; without, the body as it is. For documents not laid out by a template.
+pub fn standalone(body: String, title: &str, layout: &Layout) -> Result<String, Diagnostic> {
+    if !layout.standalone {
+        return Ok(body);
+    }
+    wrap_standalone(&templates(layout)?, body, title, layout)
+}
+
+fn wrap_standalone(
+    tera: &tera::Tera,
+    body: String,
+    title: &str,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    if !layout.standalone {
+        return Ok(body);
+    }
+    let mut context = tera::Context::new();
+    context.insert("body", &body);
+    context.insert("source", &latex_text(&layout.source_name));
+    context.insert("title", title);
+    tera.render("standalone.tex", &context)
+        .map_err(template_error)
 }
 
 pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {

@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::analysis::numeric::{Quantity, Report, float, plain_decimal};
-use crate::render::document::{Format, latex_text, markdown_text};
+use crate::core::error::Diagnostic;
+use crate::render::document::{Format, Layout, latex_text, markdown_text, standalone};
 
 /// Digits of the reference shown and written.
 const REFERENCE_DIGITS: usize = 17;
@@ -19,14 +20,18 @@ fn number(x: f64) -> Value {
     if x.is_finite() { json!(x) } else { Value::Null }
 }
 
-/// Writes the report in the format asked for.
-pub fn render_eval(report: &Report, format: Format) -> String {
-    match format {
+/// Writes the report in the format asked for; with `--standalone`, LaTeX is a whole document.
+/// (The layout's template overrides are the hook for `eval`'s own templates.)
+pub fn render_eval(report: &Report, format: Format, layout: &Layout) -> Result<String, Diagnostic> {
+    Ok(match format {
         Format::Json => json_report(report),
         Format::Text => text_report(report),
         Format::Markdown => markdown_report(report),
-        Format::Latex => latex_report(report),
-    }
+        Format::Latex => {
+            let title = format!("Values of {}", latex_text(&layout.source_name));
+            standalone(latex_report(report), &title, layout)?
+        }
+    })
 }
 
 /// The reference to 17 digits, or to as many as it takes (up to 40) to tell it from the

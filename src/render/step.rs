@@ -3,7 +3,7 @@
 //! One table per step (each parameter's value, its gradient at the start of the step, and its
 //! new value), the cost before and after, and a warning whenever the cost rose. Numbers are
 //! printed to 9 significant digits in the tables; JSON carries the full float64 values and
-//! follows SPEC section 3. Plain Rust formatting: no templates.
+//! follows SPEC section 3. Plain Rust formatting, wrapped in `standalone.tex` for a whole document.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -11,28 +11,32 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::analysis::descent::{Descent, DescentStep};
+use crate::core::error::Diagnostic;
 use crate::core::model::Model;
-use crate::render::document::{Format, latex_text, markdown_text};
+use crate::render::document::{Format, Layout, latex_text, markdown_text, standalone};
 use crate::render::{FormulaPrinter, Notation};
 
 /// Significant digits in the tables.
 const DIGITS: usize = 9;
 
-/// Writes the descent in the format asked for. `source_name` names the program in headings;
-/// `standalone` makes the LaTeX a complete document.
+/// Writes the descent in the format asked for. The layout's source name names the program in
+/// headings; with `--standalone` the LaTeX is a complete document (`standalone.tex`).
 pub fn render_descent(
     model: &Model,
     descent: &Descent,
     format: Format,
-    source_name: &str,
-    standalone: bool,
-) -> String {
-    match format {
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let source_name = layout.source_name.as_str();
+    Ok(match format {
         Format::Text => text(model, descent, source_name),
         Format::Markdown => markdown(model, descent, source_name),
-        Format::Latex => latex(model, descent, source_name, standalone),
+        Format::Latex => {
+            let title = format!("Gradient descent on {}", latex_text(source_name));
+            standalone(latex(model, descent), &title, layout)?
+        }
         Format::Json => json(model, descent),
-    }
+    })
 }
 
 /// The warning for a step whose cost rose, in plain words (the formats add their markup).
@@ -194,7 +198,7 @@ fn markdown(model: &Model, descent: &Descent, source_name: &str) -> String {
     out
 }
 
-fn latex(model: &Model, descent: &Descent, source_name: &str, standalone: bool) -> String {
+fn latex(model: &Model, descent: &Descent) -> String {
     let warning = |text: &str| {
         latex_text(text)
             .replace('η', "$\\eta$")
@@ -203,15 +207,6 @@ fn latex(model: &Model, descent: &Descent, source_name: &str, standalone: bool) 
     let printer = FormulaPrinter::for_model(model);
     let cost = printer.name(model.cost, Notation::Latex);
     let mut out = String::new();
-    if standalone {
-        let _ = writeln!(
-            out,
-            "\\documentclass{{article}}\n\\usepackage[utf8]{{inputenc}}\n\\usepackage{{amsmath}}\n\
-             \\usepackage[margin=2cm]{{geometry}}\n\\title{{Gradient descent on {}}}\n\
-             \\author{{chainrule}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle",
-            latex_text(source_name)
-        );
-    }
     let _ = writeln!(
         out,
         "$\\theta \\leftarrow \\theta - \\eta \\, \\partial {cost} / \
@@ -263,9 +258,6 @@ fn latex(model: &Model, descent: &Descent, source_name: &str, standalone: bool) 
         "{}",
         latex_text(&summary(model, descent)).replace('→', "$\\to$")
     );
-    if standalone {
-        out.push_str("\\end{document}\n");
-    }
     out
 }
 

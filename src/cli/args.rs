@@ -1,0 +1,231 @@
+//! The command line as clap reads it: subcommands, their flags, and their help.
+//!
+//! Only the shape of the arguments lives here; what they mean is decided in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "chainrule",
+    version,
+    about = "Symbolic backpropagation, explained step by step"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Colour in error reports: `auto` (when standard error is a terminal and `NO_COLOR` is
+    /// unset), `always` or `never`.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
+    pub color: ColorArg,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Differentiate the cost (or any name) step by step with the chain rule.
+    #[command(mut_arg("template_dir", |a| a.help(template_help("derive"))))]
+    Derive(DeriveArgs),
+    /// Evaluate the network and its derivatives at given values, in float64 and exactly,
+    /// and say where float64 loses the answer.
+    #[command(mut_arg("template_dir", |a| a.help(template_help("eval"))))]
+    Eval(EvalArgs),
+    /// Check claimed derivatives, values and update rules, and name the likeliest mistake.
+    #[command(mut_arg("template_dir", |a| a.help(template_help("check"))))]
+    Check(CheckArgs),
+    /// Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
+    #[command(mut_arg("template_dir", |a| a.help(template_help("step"))))]
+    Step(StepArgs),
+    /// Print the straight-line form of a `network` shorthand (a file that parses back to the
+    /// same network); a straight-line program is printed as it is.
+    Expand(ExpandArgs),
+}
+
+/// The help of `--template-dir` for one command: the templates it reads, from the render
+/// layer's table, so a command that gains templates names them here without a change.
+fn template_help(command: &str) -> String {
+    let names = chainrule::render::document::templates_of(command);
+    if names.is_empty() {
+        return format!(
+            "A directory of templates; `{command}` has no templates yet, so it is only checked \
+             to exist"
+        );
+    }
+    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    format!(
+        "A directory whose templates replace the built-in ones by file name ({})",
+        list.join(", ")
+    )
+}
+
+/// The network file every command reads.
+#[derive(Args)]
+pub struct SourceArg {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ExpandArgs {
+    #[command(flatten)]
+    pub source: SourceArg,
+    /// Write to this file (only on success) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArg,
+    /// A claim: `dC/dw3 = EXPR`, `a3 = 0.73`, `f(2) = 0`, `w3' = w3 - eta*dC/dw3`, plain or
+    /// LaTeX; repeatable.
+    #[arg(long, required_unless_present = "claims")]
+    pub claim: Vec<String>,
+    /// A file with one claim a line (`#` comments, blank lines skipped); `-` reads standard
+    /// input.
+    #[arg(long, value_name = "CLAIMFILE")]
+    pub claims: Option<PathBuf>,
+    /// The point for value claims and counterexamples (the learning rate `eta` too).
+    #[command(flatten)]
+    pub point: PointArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct StepArgs {
+    #[command(flatten)]
+    pub source: SourceArg,
+    /// Starting values for every input, target and parameter.
+    #[command(flatten)]
+    pub point: PointArgs,
+    /// The learning rate η (a positive number).
+    #[arg(
+        long = "lr",
+        value_name = "ETA",
+        value_parser = positive_rate,
+        allow_hyphen_values = true
+    )]
+    pub lr: f64,
+    /// How many steps to take.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub steps: u32,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub source: SourceArg,
+    #[command(flatten)]
+    pub point: PointArgs,
+    /// Derivatives to evaluate: names (the cost with respect to them) or pairs (`dY/dX`).
+    #[arg(long, value_delimiter = ',')]
+    pub wrt: Vec<String>,
+    /// The cost with respect to every parameter.
+    #[arg(long, conflicts_with = "wrt")]
+    pub all: bool,
+    /// Any formula in the input language (`dC/dw3` allowed); repeatable.
+    #[arg(long)]
+    pub expr: Vec<String>,
+    /// Also evaluate through stable rewrites (σ'(z) = σ(z)·σ(−z)) and say which were used.
+    #[arg(long)]
+    pub stable: bool,
+    /// Compare each derivative with a float64 central finite difference.
+    #[arg(long)]
+    pub check_grad: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where the values come from: `--at` and/or a values file.
+#[derive(Args)]
+pub struct PointArgs {
+    /// Values for names: `--at x=0.5,w3=-1.2` (any name; an intermediate cuts the graph there).
+    #[arg(long)]
+    pub at: Vec<String>,
+    /// A file with one `name = value` a line (`#` comments); `-` reads standard input.
+    #[arg(long)]
+    pub values: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct DeriveArgs {
+    #[command(flatten)]
+    pub source: SourceArg,
+    /// Derivatives to take: names (`w3`: the cost with respect to it) or pairs (`dY/dX`).
+    #[arg(long, value_delimiter = ',')]
+    pub wrt: Vec<String>,
+    /// The cost with respect to every parameter.
+    #[arg(long, conflicts_with = "wrt")]
+    pub all: bool,
+    /// For a `network` shorthand: the backprop equations BP1–BP4 for a general layer l and
+    /// neurons j, k, derived in index form and then written in matrix form.
+    #[arg(long, conflicts_with_all = ["wrt", "all", "style", "expand", "no_steps"])]
+    pub layers: bool,
+    /// `chain`: the chain-rule product per target; `backprop`: shared error terms δ = ∂C/∂z.
+    #[arg(long, value_enum, default_value_t = StyleArg::Chain)]
+    pub style: StyleArg,
+    /// Also give each result in inputs and parameters alone.
+    #[arg(long)]
+    pub expand: bool,
+    /// Print the results alone (for large networks).
+    #[arg(long)]
+    pub no_steps: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// A directory whose templates replace the built-in ones by file name.
+    #[arg(long)]
+    pub template_dir: Option<PathBuf>,
+    /// With `--format latex`: a complete document that compiles with pdflatex.
+    #[arg(long)]
+    pub standalone: bool,
+    /// Write to this file (only on success) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+pub enum StyleArg {
+    Chain,
+    Backprop,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Markdown,
+    Latex,
+    Json,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--lr`: a positive, finite number.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .replace('−', "-")
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number; give a learning rate such as 0.5"))?;
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "the learning rate must be a positive number, not {text}"
+        ))
+    }
+}

@@ -1,0 +1,377 @@
+//! One function per subcommand: read the inputs, call the library, and hand back the text to
+//! write. Reading and writing go through `input` and `output`; every error leaves as a
+//! [`Failure`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::rc::Rc;
+
+use chainrule::core::diff::{Config, Style};
+use chainrule::core::error::{Diagnostic, Span};
+use chainrule::core::model::{Given, Model};
+use chainrule::lang::load::{self, TargetSpec};
+use chainrule::render::document::{self, Format, Layout};
+
+use super::Outcome;
+use super::args::{
+    CheckArgs, Command, DeriveArgs, EvalArgs, ExpandArgs, FormatArg, OutputArgs, PointArgs,
+    StepArgs, StyleArg,
+};
+use super::diagnostics::Failure;
+use super::input::{self, InputPaths, Text};
+use super::output;
+
+pub fn run(command: Command) -> Result<Outcome, Failure> {
+    match command {
+        Command::Derive(args) => derive(args),
+        Command::Eval(args) => eval(args),
+        Command::Check(args) => check(args),
+        Command::Step(args) => step(args),
+        Command::Expand(args) => expand(args),
+    }
+}
+
+/// Refuses `-o` onto any input before anything is read.
+fn guard_output(out: Option<&Path>, inputs: &InputPaths) -> Result<(), Failure> {
+    if let Some(out) = out {
+        output::refuse_overwriting_inputs(out, &inputs.0)?;
+    }
+    Ok(())
+}
+
+fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
+    let file = args.source.file.as_deref();
+    guard_output(args.out.as_deref(), InputPaths::default().add(file))?;
+    let source = input::read_program(file)?;
+    let text = load::expand(&source.text).map_err(Failure::in_text(&source))?;
+    Ok(Outcome {
+        text,
+        out: args.out,
+        code: 0,
+    })
+}
+
+/// The templates of `command` that `--template-dir` replaces, as paths that exist.
+fn template_paths(command: &str, output: &OutputArgs) -> Result<Vec<(String, Box<Path>)>, Failure> {
+    let Some(dir) = &output.template_dir else {
+        return Ok(vec![]);
+    };
+    if !dir.is_dir() {
+        return Err(Failure::plain(Diagnostic::new(format!(
+            "the template directory `{}` does not exist",
+            dir.display()
+        ))));
+    }
+    Ok(document::templates_of(command)
+        .into_iter()
+        .map(|name| (name.to_string(), dir.join(name).into_boxed_path()))
+        .filter(|(_, path)| path.exists())
+        .collect())
+}
+
+/// The layout of a command's document: its templates from `--template-dir`, `--standalone`,
+/// and the name of the program for headings.
+fn layout(
+    templates: &[(String, Box<Path>)],
+    output: &OutputArgs,
+    source_name: &str,
+) -> Result<Layout, Failure> {
+    let mut overrides = BTreeMap::new();
+    for (name, path) in templates {
+        let text = input::read_text(path)?;
+        overrides.insert(name.clone(), text.text);
+    }
+    Ok(Layout {
+        overrides,
+        standalone: output.standalone,
+        source_name: source_name.to_string(),
+    })
+}
+
+fn format_of(arg: FormatArg) -> Format {
+    match arg {
+        FormatArg::Text => Format::Text,
+        FormatArg::Markdown => Format::Markdown,
+        FormatArg::Latex => Format::Latex,
+        FormatArg::Json => Format::Json,
+    }
+}
+
+/// The files a command with formats reads: the program, the values, the claims, templates.
+fn inputs_of(
+    file: Option<&Path>,
+    point: Option<&PointArgs>,
+    claims: Option<&Path>,
+    templates: &[(String, Box<Path>)],
+) -> InputPaths {
+    let mut inputs = InputPaths::default();
+    inputs
+        .add(file)
+        .add(point.and_then(|p| p.values.as_deref()))
+        .add(claims);
+    for (_, path) in templates {
+        inputs.add(Some(path));
+    }
+    inputs
+}
+
+fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
+    let file = args.source.file.as_deref();
+    let templates = template_paths("derive", &args.output)?;
+    guard_output(
+        args.output.out.as_deref(),
+        &inputs_of(file, None, None, &templates),
+    )?;
+    if args.layers {
+        return derive_layers(args, &templates);
+    }
+    if args.wrt.is_empty() && !args.all {
+        let mut diagnostic = Diagnostic::new("`derive` needs `--wrt NAME` or `--all`");
+        if let Some(word) = file.filter(|f| !f.exists()) {
+            diagnostic = diagnostic.with_help(format!(
+                "`{0}` was read as the network file (the first argument); to differentiate \
+                 with respect to it, write `--wrt {0}`",
+                word.display()
+            ));
+        } else {
+            diagnostic = diagnostic.with_help(
+                "name the derivatives (`--wrt w3` or `--wrt dC/dw3`), or take every parameter \
+                 with `--all`",
+            );
+        }
+        return Err(Failure::plain(diagnostic));
+    }
+    let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
+    let style = match args.style {
+        StyleArg::Chain => Style::Chain,
+        StyleArg::Backprop => Style::Backprop,
+    };
+    let config = Config {
+        style,
+        expand: args.expand,
+        steps: !args.no_steps,
+    };
+    let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
+    let layout = layout(&templates, &args.output, &source.name)?;
+    let text = document::render_derivations(
+        &model,
+        &derivations,
+        style,
+        format_of(args.output.format),
+        &layout,
+    )
+    .map_err(Failure::plain)?;
+    Ok(Outcome {
+        text,
+        out: args.output.out,
+        code: 0,
+    })
+}
+
+/// `derive --layers`: the layered derivation of a `network` shorthand.
+fn derive_layers(args: DeriveArgs, templates: &[(String, Box<Path>)]) -> Result<Outcome, Failure> {
+    let source = input::read_program(args.source.file.as_deref())?;
+    let spec = load::network_spec(&source.text).map_err(Failure::in_text(&source))?;
+    let Some(spec) = &spec else {
+        // A straight-line program must still be valid before being told it is the wrong kind.
+        load::load(&source.text).map_err(Failure::in_text(&source))?;
+        return Err(Failure::plain(
+            Diagnostic::new(format!(
+                "`--layers` needs a network written with the `network` shorthand; {} is a \
+                 straight-line program",
+                source.name
+            ))
+            .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
+        ));
+    };
+    let layered = chainrule::analysis::layers::derive(spec);
+    let layout = layout(templates, &args.output, &source.name)?;
+    let text = chainrule::render::layers::render(&layered, format_of(args.output.format), &layout)
+        .map_err(Failure::plain)?;
+    Ok(Outcome {
+        text,
+        out: args.output.out,
+        code: 0,
+    })
+}
+
+/// The values of `--values` and `--at` (all of them), later ones overriding earlier.
+fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given>, Failure> {
+    let mut sources: Vec<Text> = Vec::new();
+    if let Some(path) = &point.values {
+        sources.push(input::read_text(path)?);
+    }
+    sources.extend(point.at.iter().map(|at| Text::argument("--at", at)));
+    let mut given: Vec<Given> = Vec::new();
+    for source in &sources {
+        let parsed =
+            load::parse_assignments(model, &source.text).map_err(Failure::in_text(source))?;
+        for g in parsed {
+            given.retain(|old| old.sym != g.sym);
+            given.push(g);
+        }
+    }
+    Ok(given)
+}
+
+fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
+    let file = args.source.file.as_deref();
+    let templates = template_paths("eval", &args.output)?;
+    guard_output(
+        args.output.out.as_deref(),
+        &inputs_of(file, Some(&args.point), None, &templates),
+    )?;
+    let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
+    let given = given_values(&model, &args.point)?;
+    let mut exprs = Vec::new();
+    for text in &args.expr {
+        let argument = Text::argument("--expr", text);
+        let id = load::parse_formula(&mut model, text).map_err(Failure::in_text(&argument))?;
+        exprs.push((text.clone(), id));
+    }
+    let request = chainrule::analysis::numeric::Request {
+        targets,
+        exprs,
+        stable: args.stable,
+        check_grad: args.check_grad,
+    };
+    let report = chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
+        .map_err(Failure::plain)?;
+    let layout = layout(&templates, &args.output, &source.name)?;
+    let text =
+        chainrule::render::eval::render_eval(&report, format_of(args.output.format), &layout)
+            .map_err(Failure::plain)?;
+    Ok(Outcome {
+        text,
+        out: args.output.out,
+        code: 0,
+    })
+}
+
+/// A claim and where it came from, so an error can point into its file or argument.
+struct ClaimSource {
+    text: String,
+    /// The whole text the claim is part of, and the claim's byte offset in it.
+    origin: Rc<Text>,
+    offset: usize,
+}
+
+/// The claims of a claims file: one a line, `#` comments and blank lines skipped.
+fn claims_in_file(file: Rc<Text>) -> Vec<ClaimSource> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in file.text.split_inclusive('\n') {
+        let content = line.split('#').next().unwrap_or("");
+        let trimmed = content.trim_end_matches(['\n', '\r']);
+        if !trimmed.trim().is_empty() {
+            out.push(ClaimSource {
+                text: trimmed.to_string(),
+                origin: file.clone(),
+                offset,
+            });
+        }
+        offset += line.len();
+    }
+    out
+}
+
+fn check(args: CheckArgs) -> Result<Outcome, Failure> {
+    let file = args.source.file.as_deref();
+    let templates = template_paths("check", &args.output)?;
+    guard_output(
+        args.output.out.as_deref(),
+        &inputs_of(file, Some(&args.point), args.claims.as_deref(), &templates),
+    )?;
+    let source = input::read_program(file)?;
+    let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let mut claims: Vec<ClaimSource> = Vec::new();
+    if let Some(path) = &args.claims {
+        claims.extend(claims_in_file(Rc::new(input::read_text(path)?)));
+    }
+    for text in &args.claim {
+        claims.push(ClaimSource {
+            text: text.clone(),
+            origin: Rc::new(Text::argument("--claim", text)),
+            offset: 0,
+        });
+    }
+    if claims.is_empty() {
+        return Err(Failure::plain(
+            Diagnostic::new("no claims to check").with_help(
+                "give claims with `--claim 'dC/dw3 = ...'` or a file with `--claims FILE`",
+            ),
+        ));
+    }
+    let model = chainrule::analysis::check::with_learning_rate(&model);
+    let given = given_values(&model, &args.point)?;
+    let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
+    let checked = chainrule::analysis::check::check(&model, &texts, &given).map_err(|e| {
+        let claim = &claims[e.index];
+        let mut diagnostic = *e.diagnostic;
+        let shift = |s: Span| Span::new(s.start + claim.offset, s.end + claim.offset);
+        diagnostic.span = diagnostic.span.map(shift);
+        for note in &mut diagnostic.notes {
+            note.span = shift(note.span);
+        }
+        Failure::in_text(&claim.origin)(diagnostic)
+    })?;
+    let layout = layout(&templates, &args.output, &source.name)?;
+    let text =
+        chainrule::render::check::render_check(&checked, format_of(args.output.format), &layout)
+            .map_err(Failure::plain)?;
+    let all_correct = checked
+        .iter()
+        .all(|c| c.verdict == chainrule::analysis::check::Verdict::Correct);
+    Ok(Outcome {
+        text,
+        out: args.output.out,
+        code: if all_correct { 0 } else { 1 },
+    })
+}
+
+fn step(args: StepArgs) -> Result<Outcome, Failure> {
+    let file = args.source.file.as_deref();
+    let templates = template_paths("step", &args.output)?;
+    guard_output(
+        args.output.out.as_deref(),
+        &inputs_of(file, Some(&args.point), None, &templates),
+    )?;
+    let source = input::read_program(file)?;
+    let mut model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let given = given_values(&model, &args.point)?;
+    let descent =
+        chainrule::analysis::descent::descend(&mut model, &given, args.lr, args.steps as usize)
+            .map_err(Failure::plain)?;
+    let layout = layout(&templates, &args.output, &source.name)?;
+    let text = chainrule::render::step::render_descent(
+        &model,
+        &descent,
+        format_of(args.output.format),
+        &layout,
+    )
+    .map_err(Failure::plain)?;
+    Ok(Outcome {
+        text,
+        out: args.output.out,
+        code: 0,
+    })
+}
+
+/// Reads and lowers the program and resolves `--wrt`/`--all`: the common start of `derive`
+/// and `eval`.
+fn load_with_targets(
+    file: Option<&Path>,
+    all: bool,
+    wrt: &[String],
+) -> Result<(Text, Model, Vec<chainrule::core::diff::Target>), Failure> {
+    let source = input::read_program(file)?;
+    let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let spec = if all {
+        TargetSpec::AllParams
+    } else {
+        TargetSpec::List(wrt.to_vec())
+    };
+    let targets = load::targets(&model, &spec)
+        .map_err(|e| Failure::in_text(&Text::argument("--wrt", &e.argument))(*e.diagnostic))?;
+    Ok((source, model, targets))
+}

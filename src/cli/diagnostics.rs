@@ -1,0 +1,71 @@
+//! Failures and how they are reported: one type for everything that ends a run with exit 2,
+//! one mapping from a library diagnostic to it, and the choice of colour.
+
+use std::io::IsTerminal;
+
+use chainrule::core::error::Diagnostic;
+
+use super::args::ColorArg;
+use super::input::Text;
+use super::output::WriteError;
+
+/// A failure to report: a diagnostic, and the text its spans point into (a file, an argument),
+/// if any.
+pub struct Failure {
+    pub diagnostic: Diagnostic,
+    pub origin: Option<Text>,
+}
+
+impl Failure {
+    /// A failure about the run as a whole (a file that cannot be read, a missing flag).
+    pub fn plain(diagnostic: Diagnostic) -> Failure {
+        Failure {
+            diagnostic,
+            origin: None,
+        }
+    }
+
+    /// The one mapping from a library diagnostic to a failure: its spans point into `text`.
+    pub fn in_text(text: &Text) -> impl Fn(Diagnostic) -> Failure + '_ {
+        move |diagnostic| Failure {
+            diagnostic,
+            origin: Some(text.clone()),
+        }
+    }
+
+    /// The report as printed on standard error.
+    pub fn render(&self, color: bool) -> String {
+        match &self.origin {
+            Some(text) => self.diagnostic.render(&text.name, &text.text, color),
+            None => self.diagnostic.render("", "", color),
+        }
+    }
+}
+
+impl From<WriteError> for Failure {
+    fn from(error: WriteError) -> Failure {
+        let diagnostic = Diagnostic::new(error.to_string());
+        Failure::plain(match error {
+            WriteError::OutputIsInput { .. } => diagnostic
+                .with_help("write the result to another file; nothing was read or written"),
+            WriteError::File { .. } => diagnostic.with_help(
+                "the file was left as it was: chainrule replaces it only once the whole result \
+                 is written",
+            ),
+            WriteError::Stdout(_) => diagnostic,
+        })
+    }
+}
+
+/// Whether reports are coloured: `--color always|never` decide; `auto` colours a terminal
+/// unless `NO_COLOR` is set to anything non-empty (no-color.org).
+pub fn use_color(choice: ColorArg) -> bool {
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            !no_color && std::io::stderr().is_terminal()
+        }
+    }
+}
