@@ -235,11 +235,14 @@ fn an_unknown_name_in_at_suggests_the_nearest() {
 fn a_missing_parameter_is_named() {
     let stderr = fails(&["--at", "x=1,y=0.5,w2=0.5,b2=0.5,b3=0.5", "--lr", "0.5"]);
     assert!(
-        stderr.contains("no starting value given for the parameter `w3`"),
+        stderr.starts_with("error: no starting value given for `w3`\n"),
         "{stderr}"
     );
     let stderr = fails(&["--at", "x=1,w2=0.5,b2=0.5,w3=0.5,b3=0.5", "--lr", "0.5"]);
-    assert!(stderr.contains("no value given for `y`"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no starting value given for `y`\n"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -132,26 +132,32 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
         ))
         .with_help("give values to inputs, targets and parameters only"));
     }
-    let missing: Vec<String> = model
-        .params()
-        .filter(|p| !start.iter().any(|g| g.sym == *p))
-        .map(|p| format!("`{}`", model.name(p)))
+    // Every parameter, and every leaf the cost needs, named in one report.
+    let given: Vec<Sym> = start.iter().map(|g| g.sym).collect();
+    let needed = numeric::needed_leaves(model, start);
+    let missing: Vec<Sym> = model
+        .syms()
+        .filter(|s| model.symbol(*s).kind.is_leaf() && !given.contains(s))
+        .filter(|s| model.symbol(*s).kind == SymKind::Param || needed.contains(s))
         .collect();
     if !missing.is_empty() {
-        return Err(Diagnostic::new(format!(
-            "no starting value given for the parameter{} {}",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.join(", ")
-        ))
-        .with_help(format!(
-            "gradient descent starts from a value for every parameter, e.g. `--at {}`",
-            model
-                .params()
-                .filter(|p| !start.iter().any(|g| g.sym == *p))
-                .map(|p| format!("{}=0.5", model.name(p)))
-                .collect::<Vec<_>>()
-                .join(",")
-        )));
+        let names: Vec<String> = missing
+            .iter()
+            .map(|&s| format!("`{}`", model.name(s)))
+            .collect();
+        return Err(
+            Diagnostic::new(format!("no starting value given for {}", names.join(", "))).with_help(
+                format!(
+                    "gradient descent starts from a value for every input, target and parameter, \
+             e.g. `--at {}`",
+                    missing
+                        .iter()
+                        .map(|&s| format!("{}=0.5", model.name(s)))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ),
+        );
     }
     Ok(())
 }

@@ -82,7 +82,7 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
 }
 
 /// The leaves the cost depends on when the graph is cut at the given intermediates.
-fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
+pub(crate) fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
     let cut: Vec<Sym> = given.iter().map(|g| g.sym).collect();
     let mut needed = Vec::new();
     let mut stack = vec![model.cost];

@@ -122,7 +122,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub point: PointArgs,
     /// Derivatives to evaluate: names (the cost with respect to them) or pairs (`dY/dX`).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long)]
     pub wrt: Vec<String>,
     /// The cost with respect to every parameter.
     #[arg(long, conflicts_with = "wrt")]
@@ -156,7 +156,7 @@ pub struct DeriveArgs {
     #[command(flatten)]
     pub source: SourceArg,
     /// Derivatives to take: names (`w3`: the cost with respect to it) or pairs (`dY/dX`).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long)]
     pub wrt: Vec<String>,
     /// The cost with respect to every parameter.
     #[arg(long, conflicts_with = "wrt")]

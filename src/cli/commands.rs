@@ -88,6 +88,34 @@ fn layout(
     })
 }
 
+/// The mapping for rendering errors: one about a template points into that template's text
+/// (the user's file, or the built-in one).
+fn in_template<'a>(
+    templates: &'a [(String, Box<Path>)],
+    layout: &'a Layout,
+) -> impl Fn(Diagnostic) -> Failure + 'a {
+    move |diagnostic| {
+        let Some(name) = diagnostic.file.clone() else {
+            return Failure::plain(diagnostic);
+        };
+        let path = templates.iter().find(|(n, _)| *n == name);
+        let text = layout.overrides.get(&name).map(String::as_str).or_else(|| {
+            document::TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, builtin)| *builtin)
+        });
+        let origin = Text {
+            name: path.map_or_else(
+                || format!("<built-in {name}>"),
+                |(_, p)| p.display().to_string(),
+            ),
+            text: text.unwrap_or_default().to_string(),
+        };
+        Failure::in_text(&origin)(diagnostic)
+    }
+}
+
 fn format_of(arg: FormatArg) -> Format {
     match arg {
         FormatArg::Text => Format::Text,
@@ -160,7 +188,7 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
         format_of(args.output.format),
         &layout,
     )
-    .map_err(Failure::plain)?;
+    .map_err(in_template(&templates, &layout))?;
     Ok(Outcome {
         text,
         out: args.output.out,
@@ -187,7 +215,7 @@ fn derive_layers(args: DeriveArgs, templates: &[(String, Box<Path>)]) -> Result<
     let layered = chainrule::analysis::layers::derive(spec);
     let layout = layout(templates, &args.output, &source.name)?;
     let text = chainrule::render::layers::render(&layered, format_of(args.output.format), &layout)
-        .map_err(Failure::plain)?;
+        .map_err(in_template(&templates, &layout))?;
     Ok(Outcome {
         text,
         out: args.output.out,
@@ -240,7 +268,7 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     let layout = layout(&templates, &args.output, &source.name)?;
     let text =
         chainrule::render::eval::render_eval(&report, format_of(args.output.format), &layout)
-            .map_err(Failure::plain)?;
+            .map_err(in_template(&templates, &layout))?;
     Ok(Outcome {
         text,
         out: args.output.out,
@@ -318,7 +346,7 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     let layout = layout(&templates, &args.output, &source.name)?;
     let text =
         chainrule::render::check::render_check(&checked, format_of(args.output.format), &layout)
-            .map_err(Failure::plain)?;
+            .map_err(in_template(&templates, &layout))?;
     let all_correct = checked
         .iter()
         .all(|c| c.verdict == chainrule::analysis::check::Verdict::Correct);
@@ -349,7 +377,7 @@ fn step(args: StepArgs) -> Result<Outcome, Failure> {
         format_of(args.output.format),
         &layout,
     )
-    .map_err(Failure::plain)?;
+    .map_err(in_template(&templates, &layout))?;
     Ok(Outcome {
         text,
         out: args.output.out,
@@ -366,12 +394,56 @@ fn load_with_targets(
 ) -> Result<(Text, Model, Vec<chainrule::core::diff::Target>), Failure> {
     let source = input::read_program(file)?;
     let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
-    let spec = if all {
-        TargetSpec::AllParams
+    let targets = if all {
+        load::targets(&model, &TargetSpec::AllParams)
+            .map_err(|e| Failure::in_text(&Text::argument("--wrt", &e.argument))(*e.diagnostic))?
     } else {
-        TargetSpec::List(wrt.to_vec())
+        wrt_targets(&model, wrt)?
     };
-    let targets = load::targets(&model, &spec)
-        .map_err(|e| Failure::in_text(&Text::argument("--wrt", &e.argument))(*e.diagnostic))?;
     Ok((source, model, targets))
+}
+
+/// The targets of every `--wrt` (each a comma-separated list); errors point into the whole
+/// argument, an empty item included.
+fn wrt_targets(
+    model: &Model,
+    wrt: &[String],
+) -> Result<Vec<chainrule::core::diff::Target>, Failure> {
+    let mut targets = Vec::new();
+    for argument in wrt {
+        let whole = Text::argument("--wrt", argument);
+        let mut offset = 0;
+        for item in argument.split(',') {
+            let at = offset;
+            offset += item.len() + 1;
+            if item.trim().is_empty() {
+                // The comma after the gap, or at the end the one before it.
+                let comma = if at + item.len() < argument.len() {
+                    at + item.len()
+                } else {
+                    at.saturating_sub(1)
+                };
+                return Err(Failure::in_text(&whole)(
+                    Diagnostic::at(
+                        Span::new(comma, (comma + 1).min(argument.len())),
+                        "a name is missing in `--wrt`",
+                        "a name is missing here",
+                    )
+                    .with_help("separate the names with single commas: `--wrt w3,b3`"),
+                ));
+            }
+            let list = TargetSpec::List(vec![item.to_string()]);
+            let found = load::targets(model, &list).map_err(|e| {
+                let mut diagnostic = *e.diagnostic;
+                diagnostic.span = diagnostic.span.map(|s| Span::new(s.start + at, s.end + at));
+                Failure::in_text(&whole)(diagnostic)
+            })?;
+            for target in found {
+                if !targets.contains(&target) {
+                    targets.push(target);
+                }
+            }
+        }
+    }
+    Ok(targets)
 }

@@ -39,6 +39,9 @@ pub struct Diagnostic {
     pub notes: Vec<Note>,
     /// Advice printed at the end (`help: ...`).
     pub help: Option<String>,
+    /// The text the span points into when it is not the input the caller gave: a template,
+    /// by file name (the caller knows its path and text).
+    pub file: Option<String>,
 }
 
 impl Diagnostic {
@@ -49,6 +52,7 @@ impl Diagnostic {
             label: String::new(),
             notes: vec![],
             help: None,
+            file: None,
         }
     }
 
@@ -59,6 +63,7 @@ impl Diagnostic {
             label: label.into(),
             notes: vec![],
             help: None,
+            file: None,
         }
     }
 

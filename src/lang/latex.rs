@@ -1473,6 +1473,23 @@ impl Builder<'_, '_> {
         if greek_ascii(c).is_some() {
             return self.name(factor, items, i, whole);
         }
+        // A command chainrule reads, without the arguments it takes.
+        let needs = match c {
+            "frac" | "dfrac" | "tfrac" | "cfrac" => Some(("two arguments", "\\frac{a}{b}")),
+            "sqrt" => Some(("an argument", "\\sqrt{x}")),
+            "hat" | "widehat" | "bar" | "overline" | "tilde" | "widetilde" | "vec" => {
+                Some(("an argument", "\\hat{y}"))
+            }
+            _ => None,
+        };
+        if let Some((arguments, example)) = needs {
+            return Err(Diagnostic::at(
+                factor.atom_span,
+                format!("`\\{c}` needs {arguments}"),
+                "arguments missing",
+            )
+            .with_help(format!("write its arguments in braces: `{example}`")));
+        }
         Err(Diagnostic::at(
             factor.atom_span,
             format!("unsupported LaTeX command `\\{c}`"),

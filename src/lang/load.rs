@@ -208,7 +208,7 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
                     format!("`{item}` is not of the form NAME=VALUE"),
                     "expected `NAME=VALUE`",
                 )
-                .with_help("give values like `--at x=0.5,w3=-1.2`"));
+                .with_help("write each value as NAME=VALUE, e.g. `x=0.5, w3=-1.2`"));
             };
             let name_trimmed = name.trim();
             let name_start = start + (name.len() - name.trim_start().len());

@@ -683,6 +683,16 @@ fn check_nesting(source: &str) -> Result<usize> {
                     end = j + c.len_utf8();
                 }
                 let word = &source[i..end];
+                // `network 2-3-1`: its dashes separate widths (a repetition, not nesting);
+                // the shorthand reports too many layers itself.
+                let before = source[..i].trim_end_matches([' ', '\t']);
+                if word == "network" && (before.is_empty() || before.ends_with(['\n', '\r', ';'])) {
+                    while chars
+                        .next_if(|&(_, c)| !matches!(c, '\n' | '\r' | ';'))
+                        .is_some()
+                    {}
+                    continue;
+                }
                 // `dC/dw3` is one operand, `d/dx` a function: not a division.
                 if matches!(word.chars().next(), Some('d' | '∂')) {
                     let rest = &source[end..];
@@ -777,6 +787,17 @@ fn found_at(source: &str, pos: usize) -> String {
         Some('\n' | '\r') => "the end of the line".to_string(),
         Some(c) => describe_char(c),
     }
+}
+
+/// The name written right before `at` (a call's `(`), if any.
+fn word_before(source: &str, at: usize) -> Option<&str> {
+    let start = source[..at]
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_word_char(c) || c == '\'' || c == '′')
+        .last()
+        .map(|(i, _)| i)?;
+    Some(&source[start..at])
 }
 
 /// The start of the line holding `pos`.
@@ -905,6 +926,23 @@ fn syntax_error(source: &str, err: pest::error::Error<Rule>, whole_expression: b
             "this `(` is never closed",
         )
         .with_note(Span::new(pos, pos), "expected `)` here");
+    }
+    // `log(w, x)`: a second argument in a call that takes one.
+    if source[pos..].starts_with(',')
+        && let Some(&open) = scan.open_parens.last()
+        && let Some(name) = word_before(source, open)
+    {
+        let name_start = open - name.len();
+        let diagnostic = Diagnostic::at(
+            here,
+            format!("`{name}` takes one argument, not several"),
+            "a second argument",
+        )
+        .with_note(Span::new(name_start, open), "the call");
+        return match Func::from_name(name) {
+            Some(_) => diagnostic.with_help(format!("write `{name}(x)` with one argument")),
+            None => diagnostic,
+        };
     }
     if source[pos..].starts_with(')') && scan.open_parens.is_empty() {
         return Diagnostic::at(here, "unmatched `)`", "this `)` has no matching `(`");

@@ -294,15 +294,55 @@ pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
     Ok(tera)
 }
 
-/// Tera's error with its whole cause chain, so a broken template says where and why.
+/// Tera's error as a diagnostic: a syntax or rendering error points into the template (named
+/// in [`Diagnostic::file`]); others carry their whole cause chain. Tera's delimiters in its
+/// messages are written as this project's (`<< >>`, `<% %>`, `<# #>`).
 pub(crate) fn template_error(e: tera::Error) -> Diagnostic {
+    let ours = |text: &str| {
+        [
+            ("`{{`", "`<<`"),
+            ("`}}`", "`>>`"),
+            ("`{%`", "`<%`"),
+            ("`%}`", "`%>`"),
+            ("`{#`", "`<#`"),
+            ("`#}`", "`#>`"),
+        ]
+        .iter()
+        .fold(text.to_string(), |t, (theirs, ours)| {
+            t.replace(theirs, ours)
+        })
+    };
+    let mut error: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(current) = error {
+        if let Some(e) = current.downcast_ref::<tera::Error>()
+            && let tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) =
+                e.kind()
+        {
+            let range = report.span().range.clone();
+            let mut diagnostic = Diagnostic::at(
+                crate::core::error::Span::new(range.start, range.end),
+                format!(
+                    "in the template `{}`: {}",
+                    report.filename(),
+                    ours(report.message())
+                ),
+                "here",
+            );
+            diagnostic.file = Some(report.filename().to_string());
+            return diagnostic;
+        }
+        error = current.source();
+    }
     let mut message = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         message.push_str(&format!(": {s}"));
         source = s.source();
     }
-    Diagnostic::new(format!("a template failed: {message}"))
+    let message = message
+        .trim_start_matches("error: ")
+        .replace(": error: ", ": ");
+    Diagnostic::new(format!("a template failed: {}", ours(&message)))
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,178 @@
+//! What every fuzzed input must satisfy: nothing panics, and every refusal is a diagnostic
+//! that points into the text it is about and renders. One function per fuzz target; the same
+//! functions run a bounded number of inputs in `cargo test` (`tests/robustness.rs`).
+
+use chainrule::core::diff::{Config, Style};
+use chainrule::core::error::Diagnostic;
+use chainrule::core::model::{Given, Model};
+use chainrule::lang::load::{self, TargetSpec};
+use chainrule::render::document::{Format, Layout};
+
+/// Longest program the whole-command target runs (a derivation grows with the program).
+const MAX_PROGRAM: usize = 400;
+/// Longest claim the claim target checks.
+const MAX_CLAIM: usize = 200;
+
+/// A refusal must say where: a span inside the text, and a report naming line and column.
+pub fn assert_located(diagnostic: &Diagnostic, source: &str) {
+    let span = diagnostic
+        .span
+        .unwrap_or_else(|| panic!("no location for {:?} in {source:?}", diagnostic.message));
+    assert!(
+        span.start <= span.end && span.end <= source.len(),
+        "span {span:?} outside the text ({} bytes) for {:?}",
+        source.len(),
+        diagnostic.message
+    );
+    let report = diagnostic.render("input", source, false);
+    assert!(report.contains("--> input:"), "{report}");
+    let colored = diagnostic.render("input", source, true);
+    assert!(colored.contains("input:"), "{colored}");
+    // No invisible character reaches the terminal raw.
+    assert!(
+        !report.chars().any(|c| c != '\n' && chainrule::core::excerpt::is_invisible(c)),
+        "{report:?}"
+    );
+}
+
+fn text(data: &[u8]) -> String {
+    String::from_utf8_lossy(data).into_owned()
+}
+
+/// The built-in example with the learning rate, as `check` reads claims against it.
+fn example() -> Model {
+    let model = load::load(load::BUILTIN_EXAMPLE).expect("the built-in example loads");
+    chainrule::analysis::check::with_learning_rate(&model)
+}
+
+/// The `.bp` parser, the shorthand's expansion and the layered derivation's reading.
+pub fn parse_bp(data: &[u8]) {
+    let source = text(data);
+    match load::load(&source) {
+        Ok(_) => {}
+        Err(d) => assert_located(&d, &source),
+    }
+    if let Err(d) = load::expand(&source) {
+        assert_located(&d, &source);
+    }
+    if let Err(d) = load::network_spec(&source) {
+        assert_located(&d, &source);
+    }
+}
+
+/// A claim (plain or LaTeX) checked against the built-in example.
+pub fn parse_claim(data: &[u8]) {
+    if data.len() > MAX_CLAIM {
+        return;
+    }
+    let claim = text(data);
+    if claim.contains('\n') {
+        return; // a claims file gives one claim a line
+    }
+    let model = example();
+    match chainrule::analysis::check::check(&model, std::slice::from_ref(&claim), &[]) {
+        Ok(checked) => {
+            for format in [Format::Text, Format::Json] {
+                chainrule::render::check::render_check(&checked, format, &Layout::default())
+                    .expect("built-in templates render");
+            }
+        }
+        Err(e) => assert_located(&e.diagnostic, &claim),
+    }
+}
+
+/// `--at`/values files, `--wrt` targets and `--expr` formulas against the built-in example.
+pub fn parse_values(data: &[u8]) {
+    let input = text(data);
+    let mut model = example();
+    if let Err(d) = load::parse_assignments(&model, &input) {
+        assert_located(&d, &input);
+    }
+    let wrt: Vec<String> = input.split(',').map(str::to_string).collect();
+    if let Err(e) = load::targets(&model, &TargetSpec::List(wrt)) {
+        assert_located(&e.diagnostic, &e.argument);
+    }
+    if let Err(d) = load::parse_formula(&mut model, &input) {
+        assert_located(&d, &input);
+    }
+}
+
+/// Whole commands on a small program: the first byte chooses the options, the rest is the
+/// program. derive (both styles, with and without expansion) in every format, eval, step,
+/// check, expand and, for a shorthand, the layered derivation.
+pub fn commands(data: &[u8]) {
+    let Some((&options, rest)) = data.split_first() else {
+        return;
+    };
+    if rest.len() > MAX_PROGRAM {
+        return;
+    }
+    let source = text(rest);
+    let format = [Format::Text, Format::Markdown, Format::Latex, Format::Json][options as usize % 4];
+    let layout = Layout {
+        standalone: options & 4 != 0,
+        source_name: "input.bp".into(),
+        ..Layout::default()
+    };
+    if let Ok(expanded) = load::expand(&source) {
+        // The expansion parses back.
+        if let Err(d) = load::load(&expanded) {
+            panic!("the expansion of {source:?} does not load: {}", d.message);
+        }
+    }
+    if let Ok(Some(spec)) = load::network_spec(&source) {
+        let layered = chainrule::analysis::layers::derive(&spec);
+        chainrule::render::layers::render(&layered, format, &layout).expect("layers render");
+    }
+    let mut model = match load::load(&source) {
+        Ok(model) => model,
+        Err(d) => return assert_located(&d, &source),
+    };
+    let style = if options & 8 != 0 { Style::Backprop } else { Style::Chain };
+    let config = Config {
+        style,
+        expand: options & 16 != 0,
+        steps: options & 32 == 0,
+    };
+    let targets = load::targets(&model, &TargetSpec::AllParams).expect("--all always resolves");
+    let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
+    chainrule::render::document::render_derivations(&model, &derivations, style, format, &layout)
+        .expect("built-in templates render");
+
+    // Every leaf at a value chosen by the options byte.
+    let value = ["0.5", "-1.25", "3", "0", "1e-3", "40", "-0.75", "2"][(options as usize >> 5) % 8];
+    let point: Vec<String> = model
+        .syms()
+        .filter(|&s| model.symbol(s).kind.is_leaf())
+        .map(|s| format!("{}={value}", model.name(s)))
+        .collect();
+    let given: Vec<Given> = load::parse_assignments(&model, &point.join(","))
+        .expect("the model's own names parse as values");
+    let request = chainrule::analysis::numeric::Request {
+        targets: targets.clone(),
+        exprs: vec![],
+        stable: options & 64 != 0,
+        check_grad: options & 128 != 0,
+    };
+    if let Ok(report) = chainrule::analysis::numeric::evaluate(&mut model, &given, &request) {
+        chainrule::render::eval::render_eval(&report, format, &layout).expect("eval renders");
+    }
+    if let Ok(descent) = chainrule::analysis::descent::descend(&mut model, &given, 0.1, 2) {
+        chainrule::render::step::render_descent(&model, &descent, format, &layout)
+            .expect("step renders");
+    }
+    let checking = chainrule::analysis::check::with_learning_rate(&model);
+    if let Some(p) = model.params().next() {
+        let claims = vec![
+            format!("dC/d{} = 0", model.name(p)),
+            format!("{}' = {} - eta*dC/d{}", model.name(p), model.name(p), model.name(p)),
+        ];
+        match chainrule::analysis::check::check(&checking, &claims, &[]) {
+            Ok(checked) => {
+                chainrule::render::check::render_check(&checked, format, &layout)
+                    .expect("check renders");
+            }
+            Err(e) => assert_located(&e.diagnostic, &claims[e.index]),
+        }
+    }
+}
