@@ -30,7 +30,9 @@ pub fn assert_located(diagnostic: &Diagnostic, source: &str) {
     assert!(colored.contains("input:"), "{colored}");
     // No invisible character reaches the terminal raw.
     assert!(
-        !report.chars().any(|c| c != '\n' && chainrule::core::excerpt::is_invisible(c)),
+        !report
+            .chars()
+            .any(|c| c != '\n' && chainrule::core::excerpt::is_invisible(c)),
         "{report:?}"
     );
 }
@@ -108,7 +110,8 @@ pub fn commands(data: &[u8]) {
         return;
     }
     let source = text(rest);
-    let format = [Format::Text, Format::Markdown, Format::Latex, Format::Json][options as usize % 4];
+    let format =
+        [Format::Text, Format::Markdown, Format::Latex, Format::Json][options as usize % 4];
     let layout = Layout {
         standalone: options & 4 != 0,
         source_name: "input.bp".into(),
@@ -128,7 +131,11 @@ pub fn commands(data: &[u8]) {
         Ok(model) => model,
         Err(d) => return assert_located(&d, &source),
     };
-    let style = if options & 8 != 0 { Style::Backprop } else { Style::Chain };
+    let style = if options & 8 != 0 {
+        Style::Backprop
+    } else {
+        Style::Chain
+    };
     let config = Config {
         style,
         expand: options & 16 != 0,
@@ -165,7 +172,12 @@ pub fn commands(data: &[u8]) {
     if let Some(p) = model.params().next() {
         let claims = vec![
             format!("dC/d{} = 0", model.name(p)),
-            format!("{}' = {} - eta*dC/d{}", model.name(p), model.name(p), model.name(p)),
+            format!(
+                "{}' = {} - eta*dC/d{}",
+                model.name(p),
+                model.name(p),
+                model.name(p)
+            ),
         ];
         match chainrule::analysis::check::check(&checking, &claims, &[]) {
             Ok(checked) => {

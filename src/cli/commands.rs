@@ -31,10 +31,11 @@ pub fn run(command: Command) -> Result<Outcome, Failure> {
     }
 }
 
-/// Refuses `-o` onto any input before anything is read.
+/// Refuses, before anything is read, `-o` onto any input and standard input read twice.
 fn guard_output(out: Option<&Path>, inputs: &InputPaths) -> Result<(), Failure> {
+    inputs.check_stdin()?;
     if let Some(out) = out {
-        output::refuse_overwriting_inputs(out, &inputs.0)?;
+        output::refuse_overwriting_inputs(out, &inputs.files)?;
     }
     Ok(())
 }

@@ -60,12 +60,34 @@ impl From<WriteError> for Failure {
 /// Whether reports are coloured: `--color always|never` decide; `auto` colours a terminal
 /// unless `NO_COLOR` is set to anything non-empty (no-color.org).
 pub fn use_color(choice: ColorArg) -> bool {
+    decide_color(
+        choice,
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::io::stderr().is_terminal(),
+    )
+}
+
+fn decide_color(choice: ColorArg, no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
     match choice {
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => {
-            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            !no_color && std::io::stderr().is_terminal()
-        }
+        ColorArg::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_turns_colour_off_on_a_terminal_unless_the_flag_asks_for_it() {
+        let set = Some(std::ffi::OsStr::new("1"));
+        let empty = Some(std::ffi::OsStr::new(""));
+        assert!(decide_color(ColorArg::Auto, None, true));
+        assert!(decide_color(ColorArg::Auto, empty, true));
+        assert!(!decide_color(ColorArg::Auto, set, true));
+        assert!(!decide_color(ColorArg::Auto, None, false));
+        assert!(decide_color(ColorArg::Always, set, false));
+        assert!(!decide_color(ColorArg::Never, None, true));
     }
 }

@@ -59,10 +59,7 @@ static STDIN_TAKEN: AtomicBool = AtomicBool::new(false);
 pub fn read_text(path: &Path) -> Result<Text, Failure> {
     let (name, bytes) = if path == Path::new("-") {
         if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
-            return Err(Failure::plain(
-                Diagnostic::new("standard input (`-`) is given twice")
-                    .with_help("standard input can be read once; give the other as a file"),
-            ));
+            return Err(stdin_twice());
         }
         let mut bytes = Vec::new();
         std::io::stdin().read_to_end(&mut bytes).map_err(|e| {
@@ -101,15 +98,34 @@ pub fn read_text(path: &Path) -> Result<Text, Failure> {
 /// The files a command reads, for the check that `-o` is none of them (standard input and the
 /// built-in example are not files).
 #[derive(Default)]
-pub struct InputPaths(pub Vec<PathBuf>);
+pub struct InputPaths {
+    pub files: Vec<PathBuf>,
+    /// How many inputs are standard input (`-`).
+    pub stdin: usize,
+}
 
 impl InputPaths {
     pub fn add(&mut self, path: Option<&Path>) -> &mut Self {
-        if let Some(path) = path
-            && path != Path::new("-")
-        {
-            self.0.push(path.to_path_buf());
+        match path {
+            Some(path) if path == Path::new("-") => self.stdin += 1,
+            Some(path) => self.files.push(path.to_path_buf()),
+            None => {}
         }
         self
     }
+
+    /// Refuses, before anything is read, standard input named for two inputs.
+    pub fn check_stdin(&self) -> Result<(), Failure> {
+        if self.stdin > 1 {
+            return Err(stdin_twice());
+        }
+        Ok(())
+    }
+}
+
+fn stdin_twice() -> Failure {
+    Failure::plain(
+        Diagnostic::new("standard input (`-`) is given twice")
+            .with_help("standard input can be read once; give the other as a file"),
+    )
 }

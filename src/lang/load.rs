@@ -227,6 +227,14 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
                         )
                         .is_some()
                 });
+            if value_text.is_empty() {
+                let at = start + name.len();
+                return Err(Diagnostic::at(
+                    Span::new(at, at + 1),
+                    format!("no value after `{name_trimmed}=`"),
+                    "expected a number after this `=`",
+                ));
+            }
             let Some(number) = parsed else {
                 return Err(Diagnostic::at(
                     Span::new(value_start, value_start + value_text.len().max(1)),

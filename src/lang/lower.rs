@@ -188,7 +188,14 @@ impl Lowering {
 
     fn finish(self) -> Result<Model> {
         let Some((cost, _)) = self.cost else {
-            return Err(Diagnostic::new("the program has no cost").with_help(
+            // Pointed at the end of the last name declared or assigned.
+            let end = self.symbols.iter().map(|s| s.span.end).max().unwrap_or(0);
+            return Err(Diagnostic::at(
+                Span::new(end, end),
+                "the program has no cost",
+                "no `cost` line up to here",
+            )
+            .with_help(
                 "name the quantity to differentiate with a line like `cost C = (y - a3)^2`",
             ));
         };

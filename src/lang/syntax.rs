@@ -58,7 +58,12 @@ pub fn parse_program(source: &str) -> Result<Program> {
             .collect::<Result<Vec<_>>>()
     })?;
     if program.is_empty() {
-        return Err(Diagnostic::new("the program is empty").with_help(
+        return Err(Diagnostic::at(
+            Span::new(source.len(), source.len()),
+            "the program is empty",
+            "nothing but blank lines and comments up to here",
+        )
+        .with_help(
             "declare the names and write the cost, e.g. `input x`, `param w`, `cost C = (w*x - 1)^2`",
         ));
     }
@@ -71,7 +76,11 @@ pub fn parse_program(source: &str) -> Result<Program> {
 pub fn parse_expr(source: &str) -> Result<Expr> {
     let nesting = check_nesting(source)?;
     if is_blank(source) {
-        return Err(Diagnostic::new("the expression is empty"));
+        return Err(Diagnostic::at(
+            Span::new(0, source.len()),
+            "the expression is empty",
+            "no formula here",
+        ));
     }
     with_stack(nesting, || {
         let mut pairs =

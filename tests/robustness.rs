@@ -1,0 +1,838 @@
+//! Issue 11's reproducers, each asserting the exit code, the message and that no input was
+//! touched; the atomic write with a writer that fails midway; and a bounded run of the fuzz
+//! targets (`fuzz/src/harness.rs`) over generated and mutated inputs, through the library and,
+//! for a sample, through the binary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+#[path = "../fuzz/src/harness.rs"]
+mod harness;
+#[path = "../src/cli/output.rs"]
+#[allow(dead_code)]
+mod output;
+
+const BIN: &str = env!("CARGO_BIN_EXE_chainrule");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("the binary runs");
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let _ = input.write_all(stdin);
+    drop(input);
+    let out = child.wait_with_output().expect("the binary finishes");
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn run(args: &[&str]) -> Run {
+    run_with(args, b"", &[])
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name),
+    )
+    .expect("the example exists")
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// A refusal to write over an input: exit 2, the message, and every file as it was.
+fn assert_refused(args: &[&str], files: &[(&Path, &str)]) {
+    let out = run(args);
+    assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+    assert!(
+        out.stderr.contains("writing it would destroy the input"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("nothing was read or written"),
+        "{}",
+        out.stderr
+    );
+    for (path, content) in files {
+        assert_eq!(&std::fs::read_to_string(path).unwrap(), content, "{path:?}");
+    }
+}
+
+#[test]
+fn output_onto_an_input_is_refused_through_any_path_or_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("in.bp");
+    let source = example("seed.bp");
+    std::fs::write(&program, &source).unwrap();
+    let files = [(program.as_path(), source.as_str())];
+    // The same path, written differently, absolute, through a symbolic and a hard link.
+    assert_refused(&["derive", s(&program), "--all", "-o", s(&program)], &files);
+    let dotted = dir.path().join(".").join("in.bp");
+    assert_refused(&["derive", s(&program), "--all", "-o", s(&dotted)], &files);
+    let symlink = dir.path().join("link.bp");
+    std::os::unix::fs::symlink(&program, &symlink).unwrap();
+    assert_refused(&["derive", s(&symlink), "--all", "-o", s(&program)], &files);
+    assert_refused(&["derive", s(&program), "--all", "-o", s(&symlink)], &files);
+    let hard = dir.path().join("hard.bp");
+    std::fs::hard_link(&program, &hard).unwrap();
+    assert_refused(&["expand", s(&program), "-o", s(&hard)], &files);
+    let out = run(&["derive", s(&program), "--all", "-o", s(&hard)]);
+    assert!(
+        out.stderr.contains(&format!(
+            "the output `{}` is the same file as the input `{}`",
+            hard.display(),
+            program.display()
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn output_onto_claims_values_or_templates_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims = dir.path().join("c.txt");
+    std::fs::write(&claims, "dC/dw3 = 0\n").unwrap();
+    assert_refused(
+        &["check", "--claims", s(&claims), "-o", s(&claims)],
+        &[(&claims, "dC/dw3 = 0\n")],
+    );
+    let values = dir.path().join("v.txt");
+    let point = "x=1\ny=0\nw2=0.5\nb2=0.1\nw3=-1\nb3=0.2\n";
+    std::fs::write(&values, point).unwrap();
+    assert_refused(
+        &["eval", "--values", s(&values), "--all", "-o", s(&values)],
+        &[(&values, point)],
+    );
+    assert_refused(
+        &[
+            "step",
+            "--values",
+            s(&values),
+            "--lr",
+            "0.1",
+            "-o",
+            s(&values),
+        ],
+        &[(&values, point)],
+    );
+    let template = dir.path().join("derive.txt");
+    std::fs::write(&template, "<< source >>\n").unwrap();
+    assert_refused(
+        &[
+            "derive",
+            "--all",
+            "--template-dir",
+            s(dir.path()),
+            "-o",
+            s(&template),
+        ],
+        &[(&template, "<< source >>\n")],
+    );
+}
+
+/// A writer that accepts `budget` bytes and then fails as a full disk does.
+struct FullDisk<'f> {
+    file: &'f mut std::fs::File,
+    budget: usize,
+}
+
+impl Write for FullDisk<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.budget == 0 {
+            return Err(std::io::Error::from_raw_os_error(28));
+        }
+        let n = buf.len().min(self.budget).min(4096);
+        self.budget -= n;
+        self.file.write(&buf[..n])
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+#[test]
+fn a_write_that_fails_midway_leaves_the_old_file_whole() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.txt");
+    std::fs::write(&target, "the earlier content\n").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let derivation = run(&["derive", "examples/mazur_2_2_2.bp", "--all"]).stdout;
+    assert!(derivation.len() > 25_000, "{}", derivation.len());
+
+    let result = output::write_file_through(&target, derivation.as_bytes(), |file| {
+        Box::new(FullDisk {
+            file,
+            budget: 12_000,
+        })
+    });
+    let error = result.expect_err("the disk filled up").to_string();
+    assert!(
+        error.contains(&format!("cannot write `{}`", target.display())),
+        "{error}"
+    );
+    assert!(error.contains("No space left on device"), "{error}");
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "the earlier content\n"
+    );
+    let left: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(left, vec![target.clone()], "the temporary file is removed");
+
+    // The same path with room on the disk: replaced whole, permissions kept.
+    output::write_file(&target, derivation.as_bytes()).unwrap();
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), derivation);
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640);
+}
+
+#[test]
+fn writing_through_a_symbolic_link_replaces_its_file_not_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.txt");
+    let link = dir.path().join("link.txt");
+    std::fs::write(&real, "old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = run(&["expand", "-o", s(&link)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::read_to_string(&real).unwrap().contains("cost"));
+}
+
+#[test]
+fn an_output_that_cannot_be_created_is_an_error_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("missing").join("out.txt");
+    let out = run(&["derive", "--all", "-o", s(&target)]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains(&format!("cannot write `{}`", target.display())),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path().join("missing").exists());
+}
+
+fn to_dev_full(args: &[&str]) -> Run {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux");
+    let out = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn write_errors_on_standard_output_are_reported() {
+    for args in [
+        &["derive", "--all"][..],
+        &["expand"][..],
+        &["check", "--claim", "dC/dw3 = 0"][..],
+        &["eval", "--at", "x=1,y=0,w2=1,b2=0,w3=1,b3=0", "--all"][..],
+    ] {
+        let out = to_dev_full(args);
+        assert_eq!(out.code, 2, "{args:?}");
+        assert_eq!(
+            out.stderr,
+            "error: cannot write to standard output: No space left on device (os error 28)\n\n",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_silent() {
+    // More output than a pipe holds, so the write meets the closed end.
+    let mut child = Command::new(BIN)
+        .args(["step", "--lr", "0.1", "--steps", "400"])
+        .args(["--at", "x=1,y=0,w2=1,b2=1,w3=1,b3=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// A program with `c` inside its cost line, at line 4, column 18.
+fn program_with(c: char) -> String {
+    format!("input x\ntarget y\nparam w\ncost C = (y - w*x{c})^2\n")
+}
+
+#[test]
+fn invisible_characters_are_named_and_shown_by_code_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("net.bp");
+    for c in [
+        '\u{301}', '\u{200B}', '\u{200D}', '\u{202E}', '\0', '\u{2028}', '\u{B}',
+    ] {
+        let source = program_with(c);
+        std::fs::write(&file, &source).unwrap();
+        let out = run(&["derive", s(&file), "--all"]);
+        assert_eq!(out.code, 2, "{c:?}");
+        let code_point = format!("U+{:04X}", c as u32);
+        assert!(
+            out.stderr
+                .contains(&format!("invisible character `{code_point}`")),
+            "{c:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(&format!("--> {}:4:18", file.display())),
+            "{}",
+            out.stderr
+        );
+        // The line is echoed whole, on one line, with the character spelled out, and the
+        // caret under it.
+        assert!(
+            out.stderr
+                .contains(&format!("4 | cost C = (y - w*x<{code_point}>)^2\n")),
+            "{c:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("  |                  ^^^^^^^^"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains(c), "{c:?} echoed raw");
+        assert!(!out.stderr.contains("a space"), "{}", out.stderr);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), source);
+    }
+}
+
+#[test]
+fn a_long_line_is_shown_as_a_window_around_the_spot() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long.bp");
+    let filler = "x*".repeat(500_000);
+    let source = format!("input x\ntarget y\nparam w\ncost C = (y - w*x)^2 + {filler}) + q\n");
+    std::fs::write(&file, &source).unwrap();
+    let out = run(&["derive", s(&file), "--all"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.len() < 2_000, "{} bytes", out.stderr.len());
+    assert!(
+        out.stderr.contains(&format!("--> {}:4:", file.display())),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("..."), "{}", out.stderr);
+}
+
+#[test]
+fn latex_commands_without_arguments_say_so() {
+    for (claim, command, needs) in [
+        ("dC/dw3 = \\frac{1}", "\\frac", "two arguments"),
+        ("dC/dw3 = \\frac", "\\frac", "two arguments"),
+        ("dC/dw3 = \\sqrt", "\\sqrt", "an argument"),
+    ] {
+        let out = run(&["check", "--claim", claim]);
+        assert_eq!(out.code, 2);
+        assert!(
+            out.stderr
+                .starts_with(&format!("error: `{command}` needs {needs}\n")),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("--> --claim:1:10"), "{}", out.stderr);
+        assert!(!out.stderr.contains("unsupported"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn too_many_layers_is_worded_the_same_at_any_size() {
+    let dir = tempfile::tempdir().unwrap();
+    for layers in [33usize, 40, 2_048, 2_050, 100_000] {
+        let file = dir.path().join("deep.bp");
+        let widths = vec!["1"; layers].join("-");
+        std::fs::write(&file, format!("network {widths}\n")).unwrap();
+        let out = run(&["derive", s(&file), "--layers"]);
+        assert_eq!(out.code, 2);
+        assert!(
+            out.stderr.starts_with(&format!(
+                "error: a network of {layers} layers is more than the shorthand expands (32)\n"
+            )),
+            "{layers}: {}",
+            &out.stderr[..out.stderr.len().min(300)]
+        );
+    }
+}
+
+#[test]
+fn a_second_argument_in_a_call_is_named() {
+    let out = run(&["check", "--claim", "dC/dw3 = log(w3, a2)"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: `log` takes one argument, not several\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--> --claim:1:16"), "{}", out.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("net.bp");
+    std::fs::write(&file, "input x\nparam w\ncost C = log(w, x)\n").unwrap();
+    let out = run(&["derive", s(&file), "--all"]);
+    assert!(
+        out.stderr.starts_with("error: `log` takes one argument"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(":3:15"), "{}", out.stderr);
+}
+
+#[test]
+fn an_empty_name_in_wrt_points_at_its_comma() {
+    let out = run(&["derive", "--wrt", "w3,"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: a name is missing in `--wrt`\n  --> --wrt:1:3\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("1 | w3,\n  |   ^ a name is missing here"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&["derive", "--wrt", "w3,bb3"]);
+    assert!(out.stderr.contains("unknown name `bb3`"), "{}", out.stderr);
+    assert!(out.stderr.contains("--> --wrt:1:4"), "{}", out.stderr);
+}
+
+#[test]
+fn a_name_read_as_the_file_is_explained() {
+    let out = run(&["derive", "w3"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("`derive` needs `--wrt NAME` or `--all`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("`w3` was read as the network file (the first argument)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("write `--wrt w3`"), "{}", out.stderr);
+    let out = run(&["eval", "w3", "--all"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("cannot read `w3`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`w3` was read as the network file"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_bad_line_in_a_values_file_gets_advice_for_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("v.txt");
+    let text = "x = 1\ny 0\n";
+    std::fs::write(&values, text).unwrap();
+    let out = run(&["eval", "--values", s(&values), "--all"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("`y 0` is not of the form NAME=VALUE"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("--> {}:2:1", values.display())),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("--at"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&values).unwrap(), text);
+}
+
+#[test]
+fn step_names_every_missing_value_at_once() {
+    let out = run(&["step", "--lr", "0.5", "--at", "y=0,w2=1,b2=0,b3=0"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: no starting value given for `x`, `w3`\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn values_and_claims_read_standard_input() {
+    let out = run_with(
+        &["eval", "--values", "-", "--all"],
+        b"x=1\ny=0\nw2=0.5\nb2=0.1\nw3=-1\nb3=0.2\n",
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("dC/dw3  0.1199739379826339"),
+        "{}",
+        out.stdout
+    );
+    let out = run_with(&["check", "--claims", "-"], b"dC/dw3 = 0\n", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let out = run_with(&["eval", "-", "--values", "-", "--all"], b"x=1\n", &[]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("standard input (`-`) is given twice"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn template_errors_point_into_the_template_in_its_own_delimiters() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("derive.txt");
+    for (text, message, at) in [
+        (
+            "Hello << 1 + >>\n",
+            "Found `>>` but expected one of",
+            ":1:14",
+        ),
+        ("Hello <% endfor %>\n", "Unknown tag", ":1:10"),
+        (
+            "Hi << nothing.here >>\n",
+            "Variable `nothing` is not defined",
+            ":1:7",
+        ),
+    ] {
+        std::fs::write(&template, text).unwrap();
+        let out = run(&["derive", "--all", "--template-dir", s(dir.path())]);
+        assert_eq!(out.code, 2);
+        assert!(
+            out.stderr
+                .starts_with(&format!("error: in the template `derive.txt`: {message}")),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains(&format!("--> {}{at}", template.display())),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("error: a template failed: error:"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("}}") && !out.stderr.contains("%}"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let bad = ["derive", "--wrt", "w33"];
+    let with = |color: &str, env: &[(&str, &str)]| {
+        let mut args = bad.to_vec();
+        args.extend(["--color", color]);
+        run_with(&args, b"", env).stderr
+    };
+    assert!(with("always", &[]).contains('\u{1b}'));
+    assert!(
+        with("always", &[("NO_COLOR", "1")]).contains('\u{1b}'),
+        "the flag wins"
+    );
+    assert!(!with("never", &[]).contains('\u{1b}'));
+    assert!(!with("auto", &[("NO_COLOR", "1")]).contains('\u{1b}'));
+    assert!(!with("auto", &[]).contains('\u{1b}'), "not a terminal");
+}
+
+#[test]
+fn every_command_with_formats_takes_template_dir_and_standalone() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = "x=1,y=0,w2=0.5,b2=0.1,w3=-1,b3=0.2";
+    std::fs::write(
+        dir.path().join("standalone.tex"),
+        "%% mine\n<< title >>\n<< body >>\n",
+    )
+    .unwrap();
+    let d = s(dir.path());
+    for args in [
+        vec!["derive", "--all"],
+        vec!["eval", "--all", "--at", at],
+        vec!["check", "--claim", "dC/dw3 = 0"],
+        vec!["step", "--lr", "0.1", "--at", at],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--format", "latex", "--standalone", "--template-dir", d]);
+        let out = run(&args);
+        assert!(out.code == 0 || out.code == 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stdout.starts_with("%% mine\n"),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+    for (command, own) in [
+        ("derive", "`derive.txt`"),
+        ("check", "`check.txt`"),
+        ("eval", "`standalone.tex`"),
+        ("step", "`standalone.tex`"),
+    ] {
+        let help = run(&[command, "--help"]).stdout;
+        let line = help
+            .lines()
+            .find(|l| l.contains("--template-dir"))
+            .unwrap_or_else(|| panic!("{command}: {help}"));
+        assert!(line.contains(own), "{command}: {line}");
+        if command != "derive" {
+            assert!(!line.contains("derive.txt"), "{command}: {line}");
+        }
+    }
+}
+
+// ---- Bounded fuzzing: the fuzz targets' properties over generated and mutated inputs ----
+
+/// Characters that mutations insert: the language's operators and words, LaTeX, numbers,
+/// and the characters that have broken reports before (invisible, bidirectional, separators).
+const ALPHABET: &[&str] = &[
+    "(",
+    ")",
+    "+",
+    "-",
+    "*",
+    "/",
+    "^",
+    "=",
+    ",",
+    ";",
+    "#",
+    "\n",
+    " ",
+    "'",
+    "\"",
+    "x",
+    "w3",
+    "a2",
+    "σ",
+    "η",
+    "−",
+    "·",
+    "²",
+    "0",
+    "1",
+    "2.5",
+    "1e308",
+    "-1e-308",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "log",
+    "exp",
+    "sqrt",
+    "abs",
+    "input ",
+    "param ",
+    "target ",
+    "cost ",
+    "output ",
+    "show ",
+    "network ",
+    "activation ",
+    "softmax",
+    "\\frac",
+    "{",
+    "}",
+    "_",
+    "\\partial ",
+    "\\sigma",
+    "\\sqrt",
+    "dC/d",
+    "d/dx",
+    "δ",
+    "\u{200B}",
+    "\u{202E}",
+    "\u{301}",
+    "\u{2028}",
+    "\0",
+    "\u{B}",
+    "\r",
+    "\t",
+    "中",
+    "🙂",
+    "]",
+    "[",
+    "|",
+];
+
+fn mutate(rng: &mut fastrand::Rng, seed: &str) -> String {
+    let mut text: Vec<char> = seed.chars().collect();
+    for _ in 0..rng.usize(1..6) {
+        let at = rng.usize(0..=text.len());
+        match rng.u8(0..5) {
+            0 | 1 => {
+                let piece = ALPHABET[rng.usize(0..ALPHABET.len())];
+                text.splice(at..at, piece.chars());
+            }
+            2 if at < text.len() => {
+                let end = (at + rng.usize(1..8)).min(text.len());
+                text.drain(at..end);
+            }
+            3 if at < text.len() => {
+                let end = (at + rng.usize(1..16)).min(text.len());
+                let copy: Vec<char> = text[at..end].to_vec();
+                text.splice(end..end, copy);
+            }
+            _ if !text.is_empty() => {
+                let other = rng.usize(0..text.len());
+                let to = at.min(text.len() - 1);
+                text.swap(to, other);
+            }
+            _ => {}
+        }
+    }
+    text.into_iter().collect()
+}
+
+fn seeds(target: &str) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut seeds: Vec<String> = std::fs::read_dir(dir)
+        .expect("the fuzz corpus is in the repository")
+        .map(|e| String::from_utf8_lossy(&std::fs::read(e.unwrap().path()).unwrap()).into_owned())
+        .collect();
+    seeds.sort();
+    seeds
+}
+
+/// Runs `property` on every seed and on `count` mutations of them; returns how many ran.
+fn fuzz_bounded(target: &str, count: usize, property: fn(&[u8])) -> usize {
+    let seeds = seeds(target);
+    assert!(!seeds.is_empty(), "{target} has seeds");
+    let mut rng = fastrand::Rng::with_seed(0x11 + count as u64);
+    for seed in &seeds {
+        property(seed.as_bytes());
+    }
+    for _ in 0..count {
+        let seed = &seeds[rng.usize(0..seeds.len())];
+        let input = mutate(&mut rng, seed);
+        let result = std::panic::catch_unwind(|| property(input.as_bytes()));
+        if let Err(panic) = result {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!("{target} failed on {input:?}: {message}");
+        }
+    }
+    seeds.len() + count
+}
+
+#[test]
+fn bounded_fuzz_the_program_parser() {
+    assert!(fuzz_bounded("parse_bp", 3_000, harness::parse_bp) > 3_000);
+}
+
+#[test]
+fn bounded_fuzz_values_targets_and_formulas() {
+    assert!(fuzz_bounded("parse_values", 2_000, harness::parse_values) > 2_000);
+}
+
+#[test]
+fn bounded_fuzz_claims() {
+    assert!(fuzz_bounded("parse_claim", 600, harness::parse_claim) > 600);
+}
+
+#[test]
+fn bounded_fuzz_whole_commands() {
+    assert!(fuzz_bounded("commands", 300, harness::commands) > 300);
+}
+
+#[test]
+fn bounded_fuzz_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fuzzed.bp");
+    let seeds = seeds("parse_bp");
+    let mut rng = fastrand::Rng::with_seed(2026);
+    for round in 0..40 {
+        let source = mutate(&mut rng, &seeds[round % seeds.len()]);
+        std::fs::write(&file, &source).unwrap();
+        let command: &[&str] = match round % 4 {
+            0 => &["derive", "--all"],
+            1 => &["expand"],
+            2 => &["check", "--claim", "dC/dw3 = 0"],
+            _ => &["derive", "--all", "--format", "json"],
+        };
+        let mut args = vec![command[0], s(&file)];
+        args.extend(&command[1..]);
+        let out = run(&args);
+        assert!(
+            [0, 1, 2].contains(&out.code),
+            "{args:?} on {source:?}: exit {}",
+            out.code
+        );
+        if out.code == 2 {
+            let located = out.stderr.contains(&format!("--> {}:", file.display()))
+                || out.stderr.contains("--> --claim:");
+            assert!(located, "no location for {source:?}:\n{}", out.stderr);
+        }
+        assert!(
+            !out.stderr.contains("internal error"),
+            "{source:?}: {}",
+            out.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), source);
+    }
+}
