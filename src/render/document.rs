@@ -16,6 +16,7 @@ use crate::core::error::Diagnostic;
 use crate::core::expr::Id;
 use crate::core::model::Model;
 use crate::render::FormulaPrinter;
+use crate::render::escape::{latex_text, markdown_text};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -166,43 +167,6 @@ fn print_target(model: &Model, t: Target, format: Format) -> String {
             crate::lang::names::name_latex(model.symbol(t.wrt))
         ),
     }
-}
-
-/// Escapes text for Markdown prose (outside math), so `_` and `<` show as themselves.
-pub fn markdown_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '*' | '_' | '`' | '[' | ']' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes text for LaTeX text mode (rule names, file names).
-pub fn latex_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\textbackslash{}"),
-            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '~' => out.push_str("\\textasciitilde{}"),
-            '^' => out.push_str("\\textasciicircum{}"),
-            '<' => out.push_str("\\textless{}"),
-            '>' => out.push_str("\\textgreater{}"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Renders a built-in (or overriding) template with a view. With `standalone_title` (LaTeX

@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::analysis::numeric::{Quantity, Report, float, plain_decimal};
-use crate::render::document::{Format, latex_text, markdown_text};
+use crate::render::document::Format;
+use crate::render::escape::{latex_text, markdown_text};
 
 /// Digits of the reference shown and written.
 const REFERENCE_DIGITS: usize = 17;

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod document;
+pub mod escape;
 pub mod eval;
 pub mod formula;
 pub mod layers;

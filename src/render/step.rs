@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::analysis::descent::{Descent, DescentStep};
 use crate::core::model::Model;
-use crate::render::document::{Format, latex_text, markdown_text};
+use crate::render::document::Format;
+use crate::render::escape::{latex_text, markdown_text};
 use crate::render::{FormulaPrinter, Notation};
 
 /// Significant digits in the tables.
