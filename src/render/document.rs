@@ -27,11 +27,18 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 10] = [
+pub const TEMPLATES: [(&str, &str); 14] = [
     ("derive.txt", include_str!("../../templates/derive.txt")),
     ("layers.txt", include_str!("../../templates/layers.txt")),
     ("layers.md", include_str!("../../templates/layers.md")),
     ("layers.tex", include_str!("../../templates/layers.tex")),
+    (
+        "step_words.txt",
+        include_str!("../../templates/step_words.txt"),
+    ),
+    ("step.txt", include_str!("../../templates/step.txt")),
+    ("step.md", include_str!("../../templates/step.md")),
+    ("step.tex", include_str!("../../templates/step.tex")),
     ("check.txt", include_str!("../../templates/check.txt")),
     ("check.md", include_str!("../../templates/check.md")),
     ("check.tex", include_str!("../../templates/check.tex")),

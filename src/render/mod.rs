@@ -7,6 +7,7 @@ pub mod escape;
 pub mod eval;
 pub mod formula;
 pub mod layers;
+pub mod number;
 pub mod step;
 
 pub use formula::{FormulaPrinter, Notation, RenderCache};
