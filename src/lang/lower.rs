@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Graph, Id, Node, Num, Sym};
-use crate::core::model::{Model, SymKind, Symbol};
+use crate::core::model::{Dependencies, Model, SymKind, Symbol};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
 
 /// The built-in functions as a help line lists them, from the one table of them
@@ -185,6 +185,7 @@ impl Lowering {
                 "name the quantity to differentiate with a line like `cost C = (y - a3)^2`",
             ));
         };
+        let dependencies = Dependencies::of(&self.graph, &self.definitions, &self.order);
         Ok(Model {
             graph: self.graph,
             symbols: self.symbols,
@@ -192,6 +193,7 @@ impl Lowering {
             order: self.order,
             cost,
             output: self.output.map(|(s, _)| s),
+            dependencies,
         })
     }
 
