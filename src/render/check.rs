@@ -145,9 +145,7 @@ fn json(checked: &[Checked]) -> String {
             .collect(),
         summary: summary(checked),
     };
-    let mut text = serde_json::to_string_pretty(&report).expect("plain data serialises");
-    text.push('\n');
-    text
+    crate::render::json::document(&report)
 }
 
 /// A point as a reader takes it in: every name, or for a large network each value shared by

@@ -299,7 +299,5 @@ fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivati
             .map(|s| json_step(printer, s))
             .collect(),
     };
-    let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
-    text.push('\n');
-    text
+    crate::render::json::document(&doc)
 }

@@ -112,9 +112,7 @@ fn json_report(report: &Report) -> String {
     if !checks.is_empty() {
         doc["gradient_check"] = json!(checks);
     }
-    let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
-    text.push('\n');
-    text
+    crate::render::json::document(&doc)
 }
 
 fn text_report(report: &Report) -> String {

@@ -225,5 +225,5 @@ fn render_json(layered: &Layered) -> String {
         "equations": equations,
         "matrix": matrix,
     });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    crate::render::json::document(&doc)
 }

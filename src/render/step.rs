@@ -277,9 +277,7 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
         diverged: descent.diverged,
         warnings,
     };
-    let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
-    text.push('\n');
-    Ok(text)
+    Ok(crate::render::json::document(&doc))
 }
 
 /// Each parameter's value before the step, gradient, and value after.
