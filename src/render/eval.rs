@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::analysis::numeric::{Quantity, Report, float, plain_decimal};
 use crate::core::error::Diagnostic;
-use crate::render::document::{Format, Layout, latex_text, markdown_text, standalone};
+use crate::render::document::{Format, Layout, standalone};
+use crate::render::escape::{latex_text, markdown_text};
 
 /// Digits of the reference shown and written.
 const REFERENCE_DIGITS: usize = 17;
@@ -20,8 +21,8 @@ fn number(x: f64) -> Value {
     if x.is_finite() { json!(x) } else { Value::Null }
 }
 
-/// Writes the report in the format asked for; with `--standalone`, LaTeX is a whole document.
-/// (The layout's template overrides are the hook for `eval`'s own templates.)
+/// Writes the report in the format asked for. With `--standalone`, LaTeX is a whole document (the layout's template overrides are the
+/// hook for `eval`'s own templates).
 pub fn render_eval(report: &Report, format: Format, layout: &Layout) -> Result<String, Diagnostic> {
     Ok(match format {
         Format::Json => json_report(report),
@@ -116,9 +117,7 @@ fn json_report(report: &Report) -> String {
     if !checks.is_empty() {
         doc["gradient_check"] = json!(checks);
     }
-    let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
-    text.push('\n');
-    text
+    crate::render::json::document(&doc)
 }
 
 fn text_report(report: &Report) -> String {
