@@ -158,9 +158,8 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
 /// The forward pass in float64 alone (the reference is not needed to descend). The leaves
 /// were checked by [`numeric::forward`] on the first step.
 fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
-    Point {
-        f64: numeric::forward_f64(model, leaves),
-        precise: HashMap::new(),
-        given: leaves.iter().map(|(s, _)| *s).collect(),
-    }
+    Point::float64_only(
+        numeric::forward_f64(model, leaves),
+        leaves.iter().map(|(s, _)| *s).collect(),
+    )
 }

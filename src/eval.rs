@@ -36,7 +36,7 @@ pub const MAX_PRECISION: usize = 1 << 20;
 /// Where [`eval_precise_stable`] starts.
 pub const STABLE_START_BITS: usize = 128;
 /// Where [`eval_precise_stable`] gives up (reporting `converged: false`).
-pub const STABLE_MAX_BITS: usize = 8192;
+pub const STABLE_MAX_BITS: usize = 16384;
 /// The significant digits two successive precisions must agree on.
 pub const STABLE_DIGITS: usize = 17;
 
@@ -363,7 +363,8 @@ pub fn eval_precise(
     value_of: &dyn Fn(Sym) -> Option<Precise>,
     precision_bits: usize,
 ) -> Result<Vec<Precise>, EvalError> {
-    let all = eval_bounded(graph, roots, value_of, precision_bits)?;
+    let bind = |s| value_of(s).map(Binding::Value);
+    let all = eval_bounded(graph, roots, &bind, precision_bits)?;
     Ok(roots.iter().map(|r| all[r].v.clone()).collect())
 }
 
@@ -374,21 +375,61 @@ pub fn eval_precise_all(
     value_of: &dyn Fn(Sym) -> Option<Precise>,
     precision_bits: usize,
 ) -> Result<HashMap<Id, Precise>, EvalError> {
-    let all = eval_bounded(graph, roots, value_of, precision_bits)?;
+    eval_reference_all(
+        graph,
+        roots,
+        &|s| value_of(s).map(Binding::Value),
+        precision_bits,
+    )
+}
+
+/// [`eval_precise_all`] with names evaluated through their definitions where `bind` says so.
+pub fn eval_reference_all(
+    graph: &Graph,
+    roots: &[Id],
+    bind: &dyn Fn(Sym) -> Option<Binding>,
+    precision_bits: usize,
+) -> Result<HashMap<Id, Precise>, EvalError> {
+    let all = eval_bounded(graph, roots, bind, precision_bits)?;
     Ok(all.into_iter().map(|(id, v)| (id, v.v)).collect())
 }
 
 /// The result of [`eval_precise_stable`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stable {
-    /// One value per root, from the last precision tried.
+    /// One value per root, from the last precision that root was evaluated at.
     pub values: Vec<Precise>,
-    /// The precision (bits) the values were computed at.
+    /// The highest precision (bits) evaluated at.
     pub precision_bits: usize,
-    /// Whether every root is known to be accurate to better than 2^-60 relative (or certainly
-    /// undefined) and agreed to 17 significant digits with the previous precision. False when
-    /// [`STABLE_MAX_BITS`] was reached first.
+    /// Whether every root is [`Resolution::Converged`].
     pub converged: bool,
+    /// How far each root is known.
+    pub resolutions: Vec<Resolution>,
+}
+
+/// How well a reference value is known.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolution {
+    /// Accurate to better than 2^-60 relative (or certainly undefined) and agreeing to 17
+    /// significant digits between two successive precisions.
+    Converged,
+    /// Not resolved at the highest precision allowed: the true value lies within
+    /// `[low, high]` (both finite; the interval may contain 0). Herbie's rule applies: a
+    /// reference that hit the cap is not trusted beyond this interval.
+    Within { low: Big, high: Big },
+    /// Not resolved, and no interval is known (an undefined or out-of-range value in doubt).
+    Unknown,
+}
+
+/// What a variable stands for in a reference evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Binding {
+    /// A value given exactly.
+    Value(Precise),
+    /// The node that defines it: evaluated in the same pass at the same precision, so that
+    /// nothing is rounded between a name and what uses it (a stored σ(400) = 1 would make
+    /// 1 − σ(400) zero downstream).
+    Formula(Id),
 }
 
 /// Ground truth: evaluates at 128, 256, 512, ... bits until the roots agree to 17 significant
@@ -408,33 +449,93 @@ pub fn eval_precise_stable_upto(
     value_of: &dyn Fn(Sym) -> Option<Precise>,
     max_bits: usize,
 ) -> Result<Stable, EvalError> {
+    eval_reference(graph, roots, &|s| value_of(s).map(Binding::Value), max_bits)
+}
+
+/// The reference value of each root, names evaluated through their definitions where `bind`
+/// says so. Each root's precision is raised on its own (128, 256, … bits) until it is
+/// [`Resolution::Converged`] or `max_bits` is reached.
+pub fn eval_reference(
+    graph: &Graph,
+    roots: &[Id],
+    bind: &dyn Fn(Sym) -> Option<Binding>,
+    max_bits: usize,
+) -> Result<Stable, EvalError> {
     let max_bits = max_bits.clamp(MIN_PRECISION, MAX_PRECISION);
     let mut bits = STABLE_START_BITS.min(max_bits);
-    let mut previous: Option<Vec<Precise>> = None;
-    loop {
-        let all = eval_bounded(graph, roots, value_of, bits)?;
-        let vals: Vec<&Val> = roots.iter().map(|r| &all[r]).collect();
-        let values: Vec<Precise> = vals.iter().map(|v| v.v.clone()).collect();
-        let accurate = vals.iter().all(|v| match v.v {
-            Precise::Finite(_) => v.lerr <= STABLE_LN_ERR && !v.shaky,
-            Precise::Undefined => v.lerr == NEG_INF,
-            Precise::OutOfRange => !v.shaky,
+    let mut values: Vec<Precise> = vec![Precise::Undefined; roots.len()];
+    let mut resolutions: Vec<Option<Resolution>> = vec![None; roots.len()];
+    let mut previous: Vec<Option<Precise>> = vec![None; roots.len()];
+    let mut pending: Vec<usize> = (0..roots.len()).collect();
+    let mut used_bits = bits;
+    while !pending.is_empty() {
+        used_bits = bits;
+        let wanted: Vec<Id> = pending.iter().map(|&i| roots[i]).collect();
+        let all = eval_bounded(graph, &wanted, bind, bits)?;
+        let last = bits >= max_bits;
+        pending.retain(|&i| {
+            let v = &all[&roots[i]];
+            let accurate = match v.v {
+                Precise::Finite(_) => v.lerr <= STABLE_LN_ERR && !v.shaky,
+                Precise::Undefined => v.lerr == NEG_INF,
+                Precise::OutOfRange => !v.shaky,
+            };
+            let agree = previous[i]
+                .as_ref()
+                .is_some_and(|p| same_digits(p, &v.v, STABLE_DIGITS));
+            values[i] = v.v.clone();
+            if accurate && agree {
+                resolutions[i] = Some(Resolution::Converged);
+                return false;
+            }
+            if last {
+                resolutions[i] = Some(interval(v));
+                return false;
+            }
+            previous[i] = Some(v.v.clone());
+            true
         });
-        let agree = previous.as_ref().is_some_and(|prev| {
-            prev.iter()
-                .zip(&values)
-                .all(|(a, b)| same_digits(a, b, STABLE_DIGITS))
-        });
-        let converged = accurate && agree;
-        if converged || bits >= max_bits {
-            return Ok(Stable {
-                values,
-                precision_bits: bits,
-                converged,
-            });
-        }
-        previous = Some(values);
         bits = (bits * 2).min(max_bits);
+    }
+    let resolutions: Vec<Resolution> = resolutions
+        .into_iter()
+        .map(|r| r.unwrap_or(Resolution::Converged))
+        .collect();
+    Ok(Stable {
+        converged: resolutions.iter().all(|r| *r == Resolution::Converged),
+        values,
+        precision_bits: used_bits,
+        resolutions,
+    })
+}
+
+/// The interval a value with an error bound is known to lie in.
+fn interval(v: &Val) -> Resolution {
+    let Precise::Finite(b) = &v.v else {
+        return Resolution::Unknown;
+    };
+    if v.shaky || v.lerr.is_nan() {
+        return Resolution::Unknown;
+    }
+    let ld = v.abs_err();
+    if !ld.is_finite() {
+        return if ld == NEG_INF {
+            Resolution::Within {
+                low: b.clone(),
+                high: b.clone(),
+            }
+        } else {
+            Resolution::Unknown
+        };
+    }
+    // δ = e^ld as a binary float: 2^(ld / ln 2), rounded up
+    let e2 = ld / LN_2;
+    let whole = e2.ceil() as isize;
+    let delta = Big::from_parts(IBig::ONE, whole + 1);
+    let ctx = Ctx::new(64);
+    Resolution::Within {
+        low: ctx.sub(b.repr(), delta.repr()).value(),
+        high: ctx.add(b.repr(), delta.repr()).value(),
     }
 }
 
@@ -453,24 +554,23 @@ fn same_digits(a: &Precise, b: &Precise, digits: usize) -> bool {
 fn eval_bounded(
     graph: &Graph,
     roots: &[Id],
-    value_of: &dyn Fn(Sym) -> Option<Precise>,
+    bind: &dyn Fn(Sym) -> Option<Binding>,
     precision_bits: usize,
 ) -> Result<HashMap<Id, Val>, EvalError> {
     let p = Prec::new(precision_bits);
-    let order = graph.reachable(roots);
-    let mut vals: Vec<Option<Val>> = vec![None; graph.len()];
+    let (order, bindings) = evaluation_order(graph, roots, bind)?;
+    let mut vals: HashMap<Id, Val> = HashMap::with_capacity(order.len());
     for &id in &order {
-        let get = |x: &Id| {
-            vals[x.index()]
-                .as_ref()
-                .expect("children are evaluated first")
-        };
+        let get = |x: &Id| vals.get(x).expect("children are evaluated first");
         let v = match graph.node(id) {
             Node::Num(n) => {
                 let (v, exact) = num_value(*n, p.bits);
                 Val::rounded(v, exact, p.lu)
             }
-            Node::Var(s) => Val::rounded(value_of(*s).ok_or(EvalError::Unbound(*s))?, true, p.lu),
+            Node::Var(_) => match &bindings[&id] {
+                Binding::Value(v) => Val::rounded(v.clone(), true, p.lu),
+                Binding::Formula(def) => get(def).clone(),
+            },
             Node::Add(xs) => p.sum(&xs.iter().map(get).collect::<Vec<_>>()),
             Node::Mul(xs) => p.product(&xs.iter().map(get).collect::<Vec<_>>()),
             Node::Pow(a, b) => p.pow(get(a), get(b)),
@@ -478,12 +578,52 @@ fn eval_bounded(
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
         let inherited = graph.children(id).iter().any(|c| get(c).shaky);
-        vals[id.index()] = Some(v.shaky_if(inherited));
+        vals.insert(id, v.shaky_if(inherited));
     }
-    Ok(order
-        .into_iter()
-        .map(|id| (id, vals[id.index()].take().expect("evaluated")))
-        .collect())
+    Ok(vals)
+}
+
+/// The nodes to evaluate, children (and a name's definition) before what uses them, and the
+/// binding of each variable node reached.
+fn evaluation_order(
+    graph: &Graph,
+    roots: &[Id],
+    bind: &dyn Fn(Sym) -> Option<Binding>,
+) -> Result<(Vec<Id>, HashMap<Id, Binding>), EvalError> {
+    let mut bindings: HashMap<Id, Binding> = HashMap::new();
+    let mut done: std::collections::HashSet<Id> = std::collections::HashSet::new();
+    let mut order = Vec::new();
+    // (node, whether its dependencies were pushed already)
+    let mut stack: Vec<(Id, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
+    while let Some((id, expanded)) = stack.pop() {
+        if done.contains(&id) {
+            continue;
+        }
+        if expanded {
+            done.insert(id);
+            order.push(id);
+            continue;
+        }
+        stack.push((id, true));
+        let deps = match graph.node(id) {
+            Node::Var(s) => {
+                let b = bind(*s).ok_or(EvalError::Unbound(*s))?;
+                let deps = match b {
+                    Binding::Formula(def) => vec![def],
+                    Binding::Value(_) => vec![],
+                };
+                bindings.insert(id, b);
+                deps
+            }
+            _ => graph.children(id),
+        };
+        stack.extend(
+            deps.into_iter()
+                .filter(|d| !done.contains(d))
+                .map(|d| (d, false)),
+        );
+    }
+    Ok((order, bindings))
 }
 
 /// A value with `lerr`, the natural log of a bound on its relative error.
@@ -497,6 +637,10 @@ struct Val {
     v: Precise,
     lerr: f64,
     shaky: bool,
+    /// For a zero computed with rounding error: `ln` of a bound on the true value's magnitude
+    /// (`+inf` when none is known). A relative error says nothing about a zero, and an
+    /// identically zero quantity (σ(x) + σ(−x) − 1) is known only through this bound.
+    zero_err: f64,
 }
 
 impl Val {
@@ -505,6 +649,44 @@ impl Val {
             v,
             lerr: NEG_INF,
             shaky: false,
+            zero_err: NEG_INF,
+        }
+    }
+
+    /// A zero whose true value is known to be at most `e^bound` in magnitude.
+    fn zero_within(bound: f64) -> Val {
+        if bound == NEG_INF {
+            return Val::exact(Precise::Finite(Big::ZERO));
+        }
+        Val {
+            v: Precise::Finite(Big::ZERO),
+            lerr: INF,
+            shaky: false,
+            zero_err: if bound.is_nan() { INF } else { bound },
+        }
+    }
+
+    /// `ln` of a bound on the absolute error (`+inf` for a value that is not finite).
+    fn abs_err(&self) -> f64 {
+        match &self.v {
+            Precise::Finite(b) if is_zero(b) => {
+                if self.lerr == NEG_INF {
+                    NEG_INF
+                } else {
+                    self.zero_err
+                }
+            }
+            Precise::Finite(b) => ln_delta(b, self.lerr),
+            _ => INF,
+        }
+    }
+
+    /// `ln` of a bound on the true value's magnitude.
+    fn ln_magnitude_bound(&self) -> f64 {
+        match &self.v {
+            Precise::Finite(b) if is_zero(b) => self.abs_err(),
+            Precise::Finite(b) => ln_abs(b) + lse(self.lerr),
+            _ => INF,
         }
     }
 
@@ -531,6 +713,7 @@ impl Val {
             v: Precise::Finite(b),
             lerr,
             shaky: false,
+            zero_err: INF,
         }
     }
 
@@ -539,6 +722,7 @@ impl Val {
             v: Precise::Undefined,
             lerr: if certain { NEG_INF } else { INF },
             shaky: false,
+            zero_err: INF,
         }
     }
 
@@ -801,11 +985,13 @@ impl Prec {
             acc = r.value();
         }
         let ls = ln_abs(&acc);
-        let mut parts: Vec<f64> = xs
-            .iter()
-            .map(|x| lsub(ln_delta(x.v.as_big().expect("finite"), x.lerr), ls))
-            .collect();
-        parts.extend(roundings.into_iter().map(|r| lsub(r, ls)));
+        let mut parts: Vec<f64> = xs.iter().map(|x| lsub(x.abs_err(), ls)).collect();
+        parts.extend(roundings.iter().map(|&r| lsub(r, ls)));
+        if is_zero(&acc) {
+            let mut absolute: Vec<f64> = xs.iter().map(|x| x.abs_err()).collect();
+            absolute.extend(roundings);
+            return Val::zero_within(logsumexp(&absolute));
+        }
         Val::finite(acc, logsumexp(&parts))
     }
 
@@ -816,6 +1002,10 @@ impl Prec {
         }
         if let Some(v) = special(xs) {
             return v;
+        }
+        if xs.iter().any(|x| x.v.is_zero()) {
+            let bound: f64 = xs.iter().map(|x| x.ln_magnitude_bound()).sum();
+            return Val::zero_within(bound);
         }
         let factors: Vec<&Big> = xs.iter().filter_map(|x| x.v.as_big()).collect();
         let Some((first, rest)) = factors.split_first() else {
@@ -850,6 +1040,9 @@ impl Prec {
     /// A transcendental result: `prop` is `ln` of the absolute error propagated from the
     /// argument; one rounding is added unless the value is exact.
     fn finish(&self, value: Big, prop: f64, exact: bool) -> Val {
+        if is_zero(&value) {
+            return Val::zero_within(prop);
+        }
         let lr = ln_abs(&value);
         let rounding = if exact { NEG_INF } else { self.lu };
         Val::finite(value, logsumexp(&[lsub(prop, lr), rounding]))
@@ -878,7 +1071,7 @@ impl Prec {
         let one = Big::ONE;
         let ax = abs_big(b);
         let xf = approx(&ax);
-        let ld = ln_delta(b, x.lerr);
+        let ld = x.abs_err();
         // the distance from 0 of the nearest point the true argument may be at
         let d = if x.lerr >= 0.0 {
             0.0
@@ -969,13 +1162,15 @@ impl Prec {
                     .shaky_if(!x.sign_certain())
             }
             Func::Sqrt => self.sqrt(x),
+            Func::Abs if zero => x.clone(),
             Func::Abs => Val::finite(ax, x.lerr),
             Func::Relu => {
                 if is_neg(b) || zero {
                     if x.sign_certain() {
                         Val::exact(Precise::Finite(Big::ZERO))
                     } else {
-                        Val::finite(Big::ZERO, INF)
+                        // relu moves nothing further than its argument moves
+                        Val::zero_within(x.abs_err())
                     }
                 } else {
                     Val::finite(b.clone(), x.lerr)
@@ -1026,6 +1221,9 @@ impl Prec {
         if is_neg(b) {
             return Val::undefined(x.sign_certain());
         }
+        if is_zero(b) {
+            return Val::zero_within(x.abs_err() / 2.0).shaky_if(!x.sign_certain());
+        }
         let r = self.ctx().sqrt(b.repr());
         let exact = matches!(r, Approximation::Exact(_));
         // sqrt(1 ± r) is within r of 1 for r < 1
@@ -1053,8 +1251,12 @@ impl Prec {
             return if is_neg(exp) {
                 Val::undefined(certain)
             } else {
-                Val::finite(Big::ZERO, if e.sign_certain() { a.lerr } else { INF })
-                    .shaky_if(!e.sign_certain() || !a.sign_certain())
+                let bound = if e.lerr == NEG_INF && approx(exp) > 0.0 {
+                    a.abs_err() * approx(exp)
+                } else {
+                    INF
+                };
+                Val::zero_within(bound).shaky_if(!e.sign_certain() || !a.sign_certain())
             };
         }
         let integer = exp.repr().is_int();
