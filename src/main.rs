@@ -41,9 +41,63 @@ enum Command {
     Check(CheckArgs),
     /// Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
     Step(StepArgs),
+    /// Write a values file (every input, target and parameter, one `name = value` a line) to
+    /// edit and give back with `--values`.
+    Values(ValuesArgs),
     /// Print the straight-line form of a `network` shorthand (a file that parses back to the
     /// same network); a straight-line program is printed as it is.
     Expand(ExpandArgs),
+}
+
+#[derive(Args)]
+struct ValuesArgs {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    file: Option<PathBuf>,
+    /// Values to keep (the rest of the parameters are filled by `--init`).
+    #[command(flatten)]
+    point: PointArgs,
+    #[command(flatten)]
+    init: InitArgs,
+    /// Write to this file (only on success) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    out: Option<PathBuf>,
+}
+
+/// How to fill the parameters `--at`/`--values` leave out.
+#[derive(Args)]
+struct InitArgs {
+    /// Fill the parameters not given: zeros, random (uniform in [−1, 1]) or xavier
+    /// (uniform in ±√(6/(fan_in + fan_out)), biases 0).
+    #[arg(long, value_enum)]
+    init: Option<InitArg>,
+    /// The seed for `--init random|xavier` (the same seed gives the same values).
+    #[arg(long, default_value_t = 0, requires = "init")]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InitArg {
+    Zeros,
+    Random,
+    Xavier,
+}
+
+impl InitArgs {
+    fn fill(
+        &self,
+        model: &chainrule::model::Model,
+        given: Vec<explain::Given>,
+    ) -> Vec<explain::Given> {
+        let Some(init) = self.init else {
+            return given;
+        };
+        let init = match init {
+            InitArg::Zeros => chainrule::init::Init::Zeros,
+            InitArg::Random => chainrule::init::Init::Random,
+            InitArg::Xavier => chainrule::init::Init::Xavier,
+        };
+        chainrule::init::fill(model, &given, init, self.seed)
+    }
 }
 
 #[derive(Args)]
@@ -88,6 +142,8 @@ struct StepArgs {
         allow_hyphen_values = true
     )]
     lr: f64,
+    #[command(flatten)]
+    init: InitArgs,
     /// How many steps to take.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     steps: u32,
@@ -116,6 +172,11 @@ struct EvalArgs {
     /// Compare each derivative with a float64 central finite difference.
     #[arg(long)]
     check_grad: bool,
+    #[command(flatten)]
+    init: InitArgs,
+    /// Leave out the table of forward values (the cost, derivatives and warnings stay).
+    #[arg(long)]
+    no_values: bool,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -237,6 +298,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check(args) => check(args),
         Command::Step(args) => step(args),
         Command::Expand(args) => expand(args),
+        Command::Values(args) => values(args),
     }
 }
 
@@ -448,7 +510,7 @@ fn given_values(
 
 fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
     let (_, mut model, targets) = load_with_targets(args.file.as_deref(), args.all, &args.wrt)?;
-    let given = given_values(&model, &args.point)?;
+    let given = args.init.fill(&model, given_values(&model, &args.point)?);
     let mut exprs = Vec::new();
     for text in &args.expr {
         let id = explain::parse_formula(&mut model, text).map_err(|diagnostic| Failure {
@@ -463,6 +525,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
         exprs,
         stable: args.stable,
         check_grad: args.check_grad,
+        no_values: args.no_values,
     };
     let report =
         chainrule::numeric::evaluate(&mut model, &given, &request).map_err(Failure::plain)?;
@@ -588,7 +651,7 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
             "`--template-dir` applies to `derive` only; `step` is not templated",
         )));
     }
-    let given = given_values(&model, &args.point)?;
+    let given = args.init.fill(&model, given_values(&model, &args.point)?);
     let descent = chainrule::descent::descend(&mut model, &given, args.lr, args.steps as usize)
         .map_err(Failure::plain)?;
     let text = chainrule::document_step::render_descent(
@@ -599,6 +662,36 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
         args.output.standalone,
     );
     emit(&text, args.output.out.as_deref())
+}
+
+/// `values`: a values file to edit, every leaf listed, parameters filled by `--init`.
+fn values(args: ValuesArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let model = explain::load(&source).map_err(|diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    })?;
+    let given = given_values(&model, &args.point)?;
+    let filled = args.init.fill(&model, given);
+    let header = match args.init.init {
+        Some(init) => format!(
+            "values for {name} (--init {}{}); edit, then give back with --values FILE",
+            init.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+            if matches!(init, InitArg::Zeros) {
+                String::new()
+            } else {
+                format!(" --seed {}", args.init.seed)
+            }
+        ),
+        None => format!(
+            "values for {name}; edit, then give back with --values FILE (parameters not given are 0)"
+        ),
+    };
+    let text = chainrule::init::values_file(&model, &filled, &header);
+    emit(&text, args.out.as_deref())
 }
 
 /// Reads and lowers the program and resolves `--wrt`/`--all`: the common start of `derive`
