@@ -1,0 +1,662 @@
+//! Numbers at a point: the forward pass, and formulas of the model evaluated at given values,
+//! both in float64 (computed exactly as written, as a user's NumPy code would) and as a
+//! high-precision reference.
+//!
+//! A value given to an intermediate cuts the graph there: its definition is not evaluated and
+//! everything downstream uses the given value (the seed question gives a^(l−1) = 62.5).
+
+use std::collections::HashMap;
+
+use crate::core::error::{Diagnostic, Result};
+use crate::core::eval::{self, Precise};
+use crate::core::expr::{Id, Sym};
+use crate::core::model::Given;
+use crate::core::model::{Model, SymKind};
+
+/// Bits for the starting point of the reference: given decimals are read this precisely.
+pub const INPUT_BITS: usize = 1024;
+
+/// The value of every name at a point, in float64 and at high precision.
+#[derive(Clone, Debug)]
+pub struct Point {
+    pub f64: HashMap<Sym, f64>,
+    /// The reference value of each name, for display. Formulas are never evaluated from these
+    /// (they are rounded); see [`Point::binding`].
+    pub precise: HashMap<Sym, Precise>,
+    /// How well each computed name's reference is known.
+    pub resolution: HashMap<Sym, eval::Resolution>,
+    /// The names given a value (leaves, and intermediates that cut the graph).
+    pub given: Vec<Sym>,
+    /// The definition of each computed name that is not cut.
+    definitions: HashMap<Sym, Id>,
+}
+
+impl Point {
+    /// A point with float64 values alone (gradient descent needs no reference).
+    pub fn float64_only(f64: HashMap<Sym, f64>, given: Vec<Sym>) -> Point {
+        Point {
+            f64,
+            precise: HashMap::new(),
+            resolution: HashMap::new(),
+            given,
+            definitions: HashMap::new(),
+        }
+    }
+
+    /// What a name stands for in a reference evaluation: its given value, or its definition,
+    /// evaluated in the same pass so nothing is rounded between a name and its uses.
+    pub fn binding(&self, s: Sym) -> Option<eval::Binding> {
+        match self.definitions.get(&s) {
+            Some(&def) => Some(eval::Binding::Formula(def)),
+            None => self.precise.get(&s).cloned().map(eval::Binding::Value),
+        }
+    }
+}
+
+/// Runs the forward pass from the given values. Every input, target and parameter the cost
+/// needs must have a value (unless the graph is cut above it).
+pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
+    let mut f64s: HashMap<Sym, f64> = HashMap::new();
+    let mut precise: HashMap<Sym, Precise> = HashMap::new();
+    for g in given {
+        f64s.insert(g.sym, g.value);
+        let p = Precise::parse_decimal(&g.text, INPUT_BITS)
+            .unwrap_or_else(|| Precise::from_f64(g.value));
+        precise.insert(g.sym, p);
+    }
+    let needed = needed_leaves(model, given);
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|s| !f64s.contains_key(s))
+        .map(|&s| model.name(s))
+        .collect();
+    if !missing.is_empty() {
+        return Err(
+            Diagnostic::new(format!("no value given for {}", list(&missing))).with_help(format!(
+                "give every input, target and parameter a value, e.g. `--at {}`, or fill the parameters with `--init zeros|random|xavier`",
+                missing
+                    .iter()
+                    .take(LISTED_NAMES)
+                    .map(|m| format!("{m}=0.5"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+        );
+    }
+    let mut definitions = HashMap::new();
+    let mut computed = Vec::new();
+    for &s in &model.order {
+        if f64s.contains_key(&s) {
+            continue;
+        }
+        let def = model
+            .definition(s)
+            .expect("computed names have definitions");
+        // A name off the cost's path may depend on a leaf with no value: it has none either.
+        let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| f64s.get(&t).copied()) else {
+            continue;
+        };
+        f64s.insert(s, v[0]);
+        definitions.insert(s, def);
+        computed.push((s, def));
+    }
+    let mut point = Point {
+        f64: f64s,
+        precise,
+        resolution: HashMap::new(),
+        given: given.iter().map(|g| g.sym).collect(),
+        definitions,
+    };
+    let roots: Vec<Id> = computed.iter().map(|&(_, def)| def).collect();
+    let stable = eval::eval_reference(
+        &model.graph,
+        &roots,
+        &|t| point.binding(t),
+        eval::STABLE_MAX_BITS,
+    )
+    .expect("every name computed in float64 has a value");
+    for ((s, _), (value, resolution)) in computed
+        .into_iter()
+        .zip(stable.values.into_iter().zip(stable.resolutions))
+    {
+        point.precise.insert(s, value);
+        point.resolution.insert(s, resolution);
+    }
+    Ok(point)
+}
+
+/// The leaves the cost depends on when the graph is cut at the given intermediates.
+fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
+    let cut: Vec<Sym> = given.iter().map(|g| g.sym).collect();
+    let mut needed = Vec::new();
+    let mut stack = vec![model.cost];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(s) = stack.pop() {
+        if !seen.insert(s) {
+            continue;
+        }
+        if model.symbol(s).kind.is_leaf() {
+            needed.push(s);
+            continue;
+        }
+        if cut.contains(&s) {
+            continue;
+        }
+        if let Some(def) = model.definition(s) {
+            for id in model.graph.reachable(&[def]) {
+                if let crate::core::expr::Node::Var(t) = model.graph.node(id) {
+                    stack.push(*t);
+                }
+            }
+        }
+    }
+    needed.sort();
+    needed
+}
+
+/// `24654` as `24,654`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// At most this many names are listed in a message; the rest are counted.
+const LISTED_NAMES: usize = 10;
+
+/// `` `a`, `b`, `c` ``, cut after ten names: "… and 24,600 more".
+pub fn list(names: &[&str]) -> String {
+    let quoted: Vec<String> = names
+        .iter()
+        .take(LISTED_NAMES)
+        .map(|n| format!("`{n}`"))
+        .collect();
+    let rest = names.len().saturating_sub(LISTED_NAMES);
+    if rest == 0 {
+        quoted.join(", ")
+    } else {
+        format!("{} and {} more", quoted.join(", "), thousands(rest))
+    }
+}
+
+/// Formulas (in the model's names) at the point, in float64 exactly as written.
+pub fn at_f64(model: &Model, roots: &[Id], point: &Point) -> Vec<f64> {
+    eval::eval_f64(&model.graph, roots, &|s| point.f64.get(&s).copied())
+        .expect("every name has a value at the point")
+}
+
+/// Formulas at the point, as the high-precision reference (precision raised until stable).
+pub fn at_precise(model: &Model, roots: &[Id], point: &Point) -> Vec<Precise> {
+    reference_at(model, roots, point).values
+}
+
+/// Formulas at the point as the reference, with how well each is known.
+pub fn reference_at(model: &Model, roots: &[Id], point: &Point) -> eval::Stable {
+    eval::eval_reference(
+        &model.graph,
+        roots,
+        &|s| point.binding(s),
+        eval::STABLE_MAX_BITS,
+    )
+    .expect("every name has a value at the point")
+}
+
+/// Whether a name is a parameter (what gradient descent updates).
+pub fn is_param(model: &Model, s: Sym) -> bool {
+    model.symbol(s).kind == SymKind::Param
+}
+
+pub use crate::analysis::warnings::{LOST_BITS, Warning, WarningKind, error_bits};
+
+/// One evaluated quantity: float64 as written, the reference, and the error between them.
+#[derive(Clone, Debug)]
+pub struct Quantity {
+    /// `C`, `a2`, `dC/dw2`, or the formula as given with `--expr`.
+    pub label: String,
+    pub formula: Id,
+    pub f64: f64,
+    pub reference: Precise,
+    /// How well the reference is known.
+    pub resolution: eval::Resolution,
+    pub error_bits: f64,
+    /// Whether `error_bits` is only a lower bound (the reference is an interval).
+    pub error_at_least: bool,
+    /// With `--stable`: the float64 value through the stable rewrites.
+    pub stable: Option<f64>,
+}
+
+/// A symbolic derivative against a float64 central difference.
+#[derive(Clone, Debug)]
+pub struct GradCheck {
+    pub label: String,
+    pub analytic: f64,
+    pub numeric: f64,
+    /// |a − n| / (|a| + |n|), 0 when both are 0.
+    pub relative_error: f64,
+    /// Why the finite difference itself may be the unreliable one, if it may.
+    pub caveat: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Every name at the point, in program order: leaves first, then computed names.
+    pub values: Vec<Quantity>,
+    /// Whether the values are to be printed (`--no-values` says no).
+    pub show_values: bool,
+    pub cost: Quantity,
+    pub derivatives: Vec<Quantity>,
+    pub warnings: Vec<Warning>,
+    /// The stable rewrites `--stable` applied, as sentences.
+    pub rewrites_used: Vec<String>,
+    pub grad_checks: Vec<GradCheck>,
+}
+
+/// What to evaluate besides the forward pass and the cost.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub targets: Vec<crate::core::diff::Target>,
+    /// Formulas given with `--expr`: the text as written and the lowered formula.
+    pub exprs: Vec<(String, Id)>,
+    pub stable: bool,
+    pub check_grad: bool,
+    /// Leave the table of forward values out of the report.
+    pub no_values: bool,
+}
+
+/// Evaluates the forward pass, the cost, the requested derivatives and formulas at the point,
+/// in float64 and at high precision, and says where float64 loses the answer.
+pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result<Report> {
+    let point = forward(model, given)?;
+    let config = crate::core::diff::Config {
+        steps: false,
+        ..Default::default()
+    };
+    let derived = crate::core::diff::derive(model, &request.targets, &config);
+    let mut formulas: Vec<(String, Id)> = derived
+        .derivations
+        .iter()
+        .map(|d| (d.target.plain_label(model), d.result))
+        .collect();
+    for (text, id) in &request.exprs {
+        let resolved = crate::core::diff::resolve_derivatives(model, *id);
+        formulas.push((text.clone(), resolved));
+    }
+    for (label, formula) in &formulas {
+        let missing = model
+            .graph
+            .reachable(&[*formula])
+            .into_iter()
+            .find_map(|id| match model.graph.node(id) {
+                crate::core::expr::Node::Var(s) if !point.f64.contains_key(s) => Some(*s),
+                _ => None,
+            });
+        if let Some(s) = missing {
+            return Err(Diagnostic::new(format!(
+                "`{label}` needs a value for `{}`",
+                model.name(s)
+            ))
+            .with_help(format!("add it to --at, e.g. `--at {}=0.5`", model.name(s))));
+        }
+    }
+    let mut rewrites_used = Vec::new();
+    let stable_forms: Vec<Option<Id>> = formulas
+        .iter()
+        .map(|&(_, f)| {
+            request
+                .stable
+                .then(|| stable_form(model, f, &mut rewrites_used))
+        })
+        .collect();
+    let model = &*model;
+    let graph = &model.graph;
+    // Everything printed is evaluated once: each computed name's definition and each formula.
+    let computed: Vec<(Sym, Id)> = model
+        .syms()
+        .filter(|s| point.f64.contains_key(s) && !point.given.contains(s))
+        .filter_map(|s| model.definition(s).map(|d| (s, d)))
+        .collect();
+    let mut roots: Vec<Id> = computed.iter().map(|&(_, d)| d).collect();
+    roots.extend(formulas.iter().map(|&(_, f)| f));
+    let f64s = eval::eval_f64_all(graph, &roots, &|s| point.f64.get(&s).copied())
+        .expect("every name has a value at the point");
+    let reference = reference_at(model, &roots, &point);
+    // The sums are where a fixed precision runs out (1 − tanh(200)^2 is 0 at 512 bits): the
+    // nodes are compared at the precision at which the sums are stable too.
+    let sums: Vec<Id> = graph
+        .reachable(&roots)
+        .into_iter()
+        .filter(|&id| matches!(graph.node(id), crate::core::expr::Node::Add(_)))
+        .collect();
+    let sums_bits = reference_at(model, &sums, &point).precision_bits;
+    let precise = eval::eval_reference_all(
+        graph,
+        &roots,
+        &|s| point.binding(s),
+        reference.precision_bits.max(sums_bits).max(512),
+    )
+    .expect("every name has a value at the point");
+    let evaluated = crate::analysis::warnings::Evaluated {
+        model,
+        f64s: &f64s,
+        precise: &precise,
+        names: &point.f64,
+    };
+    let resolution_of: HashMap<Id, (Precise, eval::Resolution)> = roots
+        .iter()
+        .copied()
+        .zip(reference.values.into_iter().zip(reference.resolutions))
+        .collect();
+    let quantity = |label: String, formula: Id, f: f64, stable: Option<Id>| {
+        let (r, resolution) = resolution_of[&formula].clone();
+        let (bits, at_least) = crate::analysis::warnings::judge(f, &r, &resolution);
+        Quantity {
+            label,
+            formula,
+            error_bits: bits,
+            error_at_least: at_least,
+            f64: f,
+            reference: r,
+            resolution,
+            stable: stable.map(|s| at_f64(model, &[s], &point)[0]),
+        }
+    };
+    let mut warnings = Vec::new();
+    for g in given {
+        if !g.value.is_finite() || (g.value == 0.0) != point.precise[&g.sym].is_zero() {
+            warnings.push(Warning {
+                kind: WarningKind::InputOutOfRange,
+                at: model.name(g.sym).to_string(),
+                message: crate::analysis::warning_text::input_used_exactly(&g.text),
+                float64: g.value,
+                reference: point.precise[&g.sym].to_decimal_string(17),
+            });
+        }
+    }
+    let mut values = Vec::new();
+    for s in model.syms() {
+        let Some(&v) = point.f64.get(&s) else {
+            continue;
+        };
+        match computed.iter().find(|&&(c, _)| c == s) {
+            Some(&(_, def)) => {
+                let mut q = quantity(model.name(s).to_string(), def, v, None);
+                q.formula = model.graph_var(s);
+                crate::analysis::warnings::diagnose(
+                    &evaluated,
+                    def,
+                    model.name(s),
+                    &q.resolution,
+                    &mut warnings,
+                );
+                values.push(q);
+            }
+            None => {
+                let r = point.precise[&s].clone();
+                values.push(Quantity {
+                    label: model.name(s).to_string(),
+                    formula: model.graph_var(s),
+                    error_bits: error_bits(v, &r),
+                    error_at_least: false,
+                    f64: v,
+                    reference: r,
+                    resolution: eval::Resolution::Converged,
+                    stable: None,
+                });
+            }
+        }
+    }
+    let cost_var = model.graph_var(model.cost);
+    let cost = values
+        .iter()
+        .find(|q| q.formula == cost_var)
+        .cloned()
+        .expect("the cost has a value at the point");
+    let mut derivatives = Vec::new();
+    for ((label, formula), stable) in formulas.into_iter().zip(stable_forms) {
+        let q = quantity(label, formula, f64s[&formula], stable);
+        crate::analysis::warnings::diagnose(
+            &evaluated,
+            formula,
+            &q.label,
+            &q.resolution,
+            &mut warnings,
+        );
+        let lost = q.error_bits > LOST_BITS;
+        let cost_scale = cost.reference.to_f64().abs();
+        if !lost
+            && q.f64 != 0.0
+            && cost_scale > 0.0
+            && q.f64.abs() < 1e-8 * cost_scale
+            && q.label.starts_with('d')
+        {
+            warnings.push(Warning {
+                float64: q.f64,
+                reference: q.reference.to_decimal_string(17),
+                kind: WarningKind::VanishingGradient,
+                at: q.label.clone(),
+                message: crate::analysis::warning_text::vanishing_gradient(
+                    &q.label, q.f64, cost_scale,
+                ),
+            });
+        }
+        derivatives.push(q);
+    }
+    let grad_checks = if request.check_grad {
+        gradient_checks(model, &derived, &point, given)
+    } else {
+        Vec::new()
+    };
+    Ok(Report {
+        show_values: !request.no_values,
+        values,
+        cost,
+        derivatives,
+        warnings,
+        rewrites_used,
+        grad_checks,
+    })
+}
+
+/// Rewrites a formula into forms float64 evaluates well: `1 − σ(z)` (or `1 − a` with
+/// `a = σ(z)`) becomes `σ(−z)`, so `σ'(z) = σ(z)·σ(−z)` keeps its tiny value when σ saturates.
+pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<String>) -> Id {
+    use crate::core::expr::{Func, Node};
+    let definitions = model.definitions.clone();
+    let mut applied = false;
+    let mapped = model.graph.rewrite(&[formula], |g, node| {
+        if let Node::Add(terms) = &node
+            && terms.len() == 2
+            && g.as_num(terms[0]).is_some_and(|n| n.is_one())
+            && let Node::Mul(fs) = g.node(terms[1]).clone()
+            && fs.len() == 2
+            && g.as_num(fs[0])
+                .is_some_and(|n| n == crate::core::expr::Num::MINUS_ONE)
+        {
+            let sigmoid_arg = match g.node(fs[1]).clone() {
+                Node::Call(Func::Sigmoid, u) => Some(u),
+                Node::Var(s) => definitions[s.index()].and_then(|d| match g.node(d) {
+                    Node::Call(Func::Sigmoid, u) => Some(*u),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            if let Some(u) = sigmoid_arg {
+                applied = true;
+                let minus_u = g.neg(u);
+                return g.call(Func::Sigmoid, minus_u);
+            }
+        }
+        g.add(node)
+    });
+    if applied {
+        let rule = "1 − σ(z) = σ(−z), so σ'(z) = σ(z)·σ(−z) keeps its value when σ(z) rounds to 1"
+            .to_string();
+        if !used.contains(&rule) {
+            used.push(rule);
+        }
+    }
+    mapped[&formula]
+}
+
+/// `--check-grad`: each symbolic derivative with respect to a leaf against a float64 central
+/// difference of the cost, with the usual thresholds, and a caveat where the difference
+/// itself is unreliable.
+fn gradient_checks(
+    model: &Model,
+    derived: &crate::core::diff::Derivations,
+    point: &Point,
+    given: &[Given],
+) -> Vec<GradCheck> {
+    use crate::core::expr::{Func, Node};
+    let mut out = Vec::new();
+    for d in &derived.derivations {
+        if d.target.of != model.cost || !model.symbol(d.target.wrt).kind.is_leaf() {
+            continue;
+        }
+        let wrt = d.target.wrt;
+        let Some(&theta) = point.f64.get(&wrt) else {
+            continue;
+        };
+        let analytic = at_f64(model, &[d.result], point)[0];
+        let h = 1e-5 * theta.abs().max(1.0);
+        let cost_at = |x: f64| {
+            let shifted: Vec<(Sym, f64)> = given
+                .iter()
+                .map(|g| (g.sym, if g.sym == wrt { x } else { g.value }))
+                .collect();
+            forward_f64(model, &shifted)
+                .get(&model.cost)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        let numeric = (cost_at(theta + h) - cost_at(theta - h)) / (2.0 * h);
+        let relative_error = if analytic == 0.0 && numeric == 0.0 {
+            0.0
+        } else {
+            (analytic - numeric).abs() / (analytic.abs() + numeric.abs())
+        };
+        // Kinks within reach of the step, and saturated activations, make the difference lie.
+        let mut caveat = None;
+        for &s in &model.order {
+            let Some(def) = model.definition(s) else {
+                continue;
+            };
+            for id in model.graph.reachable(&[def]) {
+                let Node::Call(f, arg) = *model.graph.node(id) else {
+                    continue;
+                };
+                let Ok(v) = eval::eval_f64(&model.graph, &[arg], &|t| point.f64.get(&t).copied())
+                else {
+                    continue;
+                };
+                let z = v[0];
+                if matches!(f, Func::Relu | Func::Abs | Func::ReluPrime) && z.abs() < 1e-3 {
+                    caveat = Some(format!(
+                        "{}({z:e}) sits at its kink: the finite difference straddles it and is unreliable here",
+                        f.name()
+                    ));
+                } else if matches!(f, Func::Sigmoid | Func::Tanh)
+                    && z.abs() > 20.0
+                    && caveat.is_none()
+                {
+                    caveat = Some(format!(
+                        "{}({z}) is saturated: the cost barely changes, so the finite difference is mostly rounding noise",
+                        f.name()
+                    ));
+                }
+            }
+        }
+        out.push(GradCheck {
+            label: d.target.plain_label(model),
+            analytic,
+            numeric,
+            relative_error,
+            caveat,
+        });
+    }
+    out
+}
+
+/// The forward pass in float64 alone, from values for the leaves (finite differences and
+/// gradient descent need no reference). A name off the cost's path whose leaves have no
+/// value is left out.
+pub fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> HashMap<Sym, f64> {
+    let mut values: HashMap<Sym, f64> = leaves.iter().copied().collect();
+    for &s in &model.order {
+        if values.contains_key(&s) {
+            continue;
+        }
+        let def = model
+            .definition(s)
+            .expect("computed names have definitions");
+        if let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| values.get(&t).copied()) {
+            values.insert(s, v[0]);
+        }
+    }
+    values
+}
+
+/// `6.25e1` as `62.5`: scientific notation only for very large or small magnitudes.
+pub fn plain_decimal(scientific: &str) -> String {
+    let Some((mantissa, exponent)) = scientific.split_once('e') else {
+        return scientific.to_string();
+    };
+    let Ok(exponent) = exponent.parse::<i32>() else {
+        return scientific.to_string();
+    };
+    if !(-5..17).contains(&exponent) {
+        return scientific.to_string();
+    }
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let point = 1 + exponent;
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        format!(
+            "{}.{}",
+            &digits[..point as usize],
+            &digits[point as usize..]
+        )
+    };
+    format!("{sign}{body}")
+}
+
+/// A float64 as a reader wants it: plain in the usual range, scientific outside it.
+pub fn float(x: f64) -> String {
+    if x == 0.0 || (1e-4..1e16).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_decimal;
+
+    #[test]
+    fn references_print_as_plain_decimals_in_the_usual_range() {
+        assert_eq!(plain_decimal("6.25e1"), "62.5");
+        assert_eq!(plain_decimal("-5e-1"), "-0.5");
+        assert_eq!(plain_decimal("1e0"), "1");
+        assert_eq!(plain_decimal("0e0"), "0");
+        assert_eq!(plain_decimal("1.2345e-3"), "0.0012345");
+        assert_eq!(
+            plain_decimal("2.4109373099548972e-20"),
+            "2.4109373099548972e-20"
+        );
+        assert_eq!(plain_decimal("1.5e3"), "1500");
+    }
+}
