@@ -241,6 +241,9 @@ pub struct GradCheck {
     pub relative_error: f64,
     /// Why the finite difference itself may be the unreliable one, if it may.
     pub caveat: Option<String>,
+    /// Whether the comparison says nothing here (a kink within the step, a value that is not
+    /// finite): the verdict is "unreliable here" rather than a judgement.
+    pub unreliable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -541,13 +544,27 @@ fn gradient_checks(
         } else {
             (analytic - numeric).abs() / (analytic.abs() + numeric.abs())
         };
-        // Kinks within reach of the step, and saturated activations, make the difference lie.
+        // Kinks within reach of the step, and saturated activations, make the difference lie,
+        // where they lie between this leaf and the cost.
+        let mut depends: std::collections::HashSet<Sym> = std::collections::HashSet::from([wrt]);
         let mut caveat = None;
+        let mut unreliable = !(analytic.is_finite() && numeric.is_finite());
+        if unreliable {
+            caveat = Some(crate::analysis::warning_text::grad_check_not_finite());
+        }
         for &s in &model.order {
             let Some(def) = model.definition(s) else {
                 continue;
             };
-            for id in model.graph.reachable(&[def]) {
+            let reached = model.graph.reachable(&[def]);
+            let uses_wrt = reached
+                .iter()
+                .any(|&id| matches!(model.graph.node(id), Node::Var(t) if depends.contains(t)));
+            if !uses_wrt {
+                continue;
+            }
+            depends.insert(s);
+            for id in reached {
                 let Node::Call(f, arg) = *model.graph.node(id) else {
                     continue;
                 };
@@ -556,18 +573,16 @@ fn gradient_checks(
                     continue;
                 };
                 let z = v[0];
-                if matches!(f, Func::Relu | Func::Abs | Func::ReluPrime) && z.abs() < 1e-3 {
-                    caveat = Some(format!(
-                        "{}({z:e}) sits at its kink: the finite difference straddles it and is unreliable here",
-                        f.name()
-                    ));
+                if matches!(f, Func::Relu | Func::Abs | Func::ReluPrime) && z.abs() <= h {
+                    unreliable = true;
+                    caveat = Some(crate::analysis::warning_text::grad_check_kink(f.name(), z));
                 } else if matches!(f, Func::Sigmoid | Func::Tanh)
                     && z.abs() > 20.0
                     && caveat.is_none()
                 {
-                    caveat = Some(format!(
-                        "{}({z}) is saturated: the cost barely changes, so the finite difference is mostly rounding noise",
-                        f.name()
+                    caveat = Some(crate::analysis::warning_text::grad_check_saturated(
+                        f.name(),
+                        z,
                     ));
                 }
             }
@@ -578,6 +593,7 @@ fn gradient_checks(
             numeric,
             relative_error,
             caveat,
+            unreliable,
         });
     }
     out

@@ -161,3 +161,21 @@ pub fn vanishing_gradient(label: &str, float64: f64, cost: f64) -> String {
         "{label} = {float64:e} is right in float64 but tiny next to the cost {cost:e}: a step of gradient descent will barely move it (a vanishing gradient; saturated sigmoids are the usual cause)"
     )
 }
+
+pub fn grad_check_kink(function: &str, argument: f64) -> String {
+    format!(
+        "{function}({}) sits at its kink: the finite difference straddles it and is unreliable here",
+        float(argument)
+    )
+}
+
+pub fn grad_check_saturated(function: &str, argument: f64) -> String {
+    format!(
+        "{function}({}) is saturated: the cost barely changes, so the finite difference is mostly rounding noise",
+        float(argument)
+    )
+}
+
+pub fn grad_check_not_finite() -> String {
+    "the derivative or the finite difference is not a finite number in float64 here, so they cannot be compared (eval's warnings say where float64 fails)".to_string()
+}

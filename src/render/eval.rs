@@ -156,7 +156,11 @@ fn json_report(report: &Report) -> String {
                     analytic: number(c.analytic),
                     numeric: number(c.numeric),
                     relative_error: number(c.relative_error),
-                    verdict: verdict(c.relative_error),
+                    verdict: if c.unreliable {
+                        "unreliable here"
+                    } else {
+                        verdict(c.relative_error)
+                    },
                     caveat: c.caveat.as_deref(),
                 },
             )
@@ -268,7 +272,11 @@ fn text_report(report: &Report) -> String {
                 float(c.analytic),
                 float(c.numeric),
                 c.relative_error,
-                verdict(c.relative_error)
+                if c.unreliable {
+                    "unreliable here"
+                } else {
+                    verdict(c.relative_error)
+                }
             ));
             if let Some(caveat) = &c.caveat {
                 out.push_str(&format!("  {:width$}  note: {caveat}\n", ""));
