@@ -357,9 +357,60 @@ const WS: &[&str] = &["1", "-0.8", "2.5", "10", "0.01"];
 const BS: &[&str] = &["0", "0.1", "-3", "25"];
 const YS: &[&str] = &["0", "1", "0.5"];
 
+/// The leaf values a run draws from.
+struct Magnitudes {
+    xs: &'static [&'static str],
+    ws: &'static [&'static str],
+    bs: &'static [&'static str],
+}
+
 #[test]
 fn references_are_right_and_warnings_are_raised_where_float64_loses_and_only_there() {
-    let mut rng = fastrand::Rng::with_seed(20261128);
+    let counts = differential(
+        20261128,
+        300,
+        &Magnitudes {
+            xs: XS,
+            ws: WS,
+            bs: BS,
+        },
+    );
+    assert!(counts.points >= 200, "{}", counts.points);
+}
+
+/// Magnitudes up to 1e±300 (float64's edges): the references must still agree with the
+/// independent evaluator at every digit printed.
+#[test]
+fn references_are_right_at_magnitudes_up_to_1e300() {
+    let counts = differential(
+        7,
+        200,
+        &Magnitudes {
+            xs: &[
+                "1e300",
+                "-1e300",
+                "1e-300",
+                "-2.5e-300",
+                "1e150",
+                "3e-200",
+                "0.5",
+            ],
+            ws: &["1e-300", "1e300", "-1e-150", "1", "1e-10"],
+            bs: &["0", "1e-300", "-1e300", "0.5"],
+        },
+    );
+    assert!(counts.points >= 100, "{}", counts.points);
+}
+
+struct Counts {
+    points: usize,
+}
+
+/// Runs `programs` random programs; asserts no wrong reference, no silence and false alarms
+/// under 5% of warned points, and prints the counts.
+fn differential(seed: u64, programs: usize, magnitudes: &Magnitudes) -> Counts {
+    let (xs, ws, bs) = (magnitudes.xs, magnitudes.ws, magnitudes.bs);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let low = Exact {
         ctx: Context::new(4096),
         cancelled: Default::default(),
@@ -371,14 +422,14 @@ fn references_are_right_and_warnings_are_raised_where_float64_loses_and_only_the
     let (mut points, mut references, mut wrong, mut warned, mut false_alarms, mut silences) =
         (0usize, 0usize, Vec::new(), 0usize, Vec::new(), Vec::new());
     let mut skipped = 0usize;
-    for _ in 0..300 {
+    for _ in 0..programs {
         let program = Program::random(&mut rng);
         let source = program.source();
         let at = [
-            XS[rng.usize(0..XS.len())],
+            xs[rng.usize(0..xs.len())],
             YS[rng.usize(0..YS.len())],
-            WS[rng.usize(0..WS.len())],
-            BS[rng.usize(0..BS.len())],
+            ws[rng.usize(0..ws.len())],
+            bs[rng.usize(0..bs.len())],
         ];
         let leaves: [F; 4] = at.map(|t| as_big(&Precise::parse_decimal(t, 2048).unwrap()).unwrap());
         low.cancelled.set(false);
@@ -459,7 +510,7 @@ fn references_are_right_and_warnings_are_raised_where_float64_loses_and_only_the
         }
     }
     println!(
-        "differential: {points} points ({skipped} skipped by the independent evaluator), {references} references, {} wrong; {warned} points warned, {} false alarms; {} silences",
+        "differential (seed {seed}): {points} points ({skipped} skipped by the independent evaluator), {references} references, {} wrong; {warned} points warned, {} false alarms; {} silences",
         wrong.len(),
         false_alarms.len(),
         silences.len()
@@ -467,7 +518,6 @@ fn references_are_right_and_warnings_are_raised_where_float64_loses_and_only_the
     for alarm in false_alarms.iter().take(5) {
         println!("false alarm: {alarm}");
     }
-    assert!(points >= 200, "{points}");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert!(silences.is_empty(), "{}", silences.join("\n"));
     assert!(
@@ -476,4 +526,5 @@ fn references_are_right_and_warnings_are_raised_where_float64_loses_and_only_the
         false_alarms.len(),
         false_alarms.join("\n")
     );
+    Counts { points }
 }

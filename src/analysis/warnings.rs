@@ -284,7 +284,13 @@ pub fn diagnose(
         return;
     }
     let printed_lost = lost_bits > LOST_BITS || (!value.is_finite() && reference.is_finite());
-    let subnormal = value != 0.0 && value.is_finite() && value.abs() < f64::MIN_POSITIVE;
+    // a subnormal keeps fewer bits: a warning where that loses more than the threshold
+    let subnormal = value != 0.0
+        && value.is_finite()
+        && value.abs() < f64::MIN_POSITIVE
+        && reference
+            .rel_error(value)
+            .is_some_and(|r| r > (LOST_BITS - 53.0).exp2());
     if !printed_lost && !subnormal {
         return;
     }
