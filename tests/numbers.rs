@@ -251,3 +251,30 @@ fn a_missing_value_on_a_large_network_is_a_short_error() {
         .success()
         .stdout(predicate::str::contains("cost C = "));
 }
+
+#[test]
+fn a_value_too_small_to_hold_poisons_nothing_downstream() {
+    // σ(−1e300) is e^(−1e300): the reference holds it as 0 to within 2^(−2^28); z3, a3 and
+    // the cost are plain numbers
+    let mut cmd = Command::cargo_bin("chainrule").unwrap();
+    let out = cmd
+        .args([
+            "eval",
+            "--at",
+            "w2=-1e300,x=1,y=0,b2=0.1,w3=0.5,b3=0.5",
+            "--wrt",
+            "w2",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["reference"]["z3"], "0.5");
+    assert_eq!(doc["reference"]["a2"], "0");
+    assert_eq!(doc["reference"]["a3"], "0.62245933120185456");
+    assert_eq!(doc["reference"]["dC/dw2"], "0");
+    assert_eq!(doc["error_bits"]["dC/dw2"], 0.0);
+    assert!(doc["warnings"].as_array().unwrap().is_empty(), "{doc}");
+}

@@ -528,8 +528,9 @@ fn interval(v: &Val) -> Resolution {
             Resolution::Unknown
         };
     }
-    // δ = e^ld as a binary float: 2^(ld / ln 2), rounded up
-    let e2 = ld / LN_2;
+    // δ = e^ld as a binary float: 2^(ld / ln 2), rounded up (and no smaller than the
+    // smallest magnitude held)
+    let e2 = (ld / LN_2).max(-(MAG_LIMIT as f64));
     let whole = e2.ceil() as isize;
     let delta = Big::from_parts(IBig::ONE, whole + 1);
     let ctx = Ctx::new(64);
@@ -701,7 +702,12 @@ impl Val {
         let r = b.repr();
         if !r.is_zero() {
             let top = r.exponent() as i128 + r.digits() as i128;
-            if top.abs() > MAG_LIMIT {
+            if top < -MAG_LIMIT {
+                // too small to hold: a zero known to within its magnitude, so that what it
+                // is added to is not lost with it
+                return Val::zero_within(top as f64 * LN_2 + lse(lerr));
+            }
+            if top > MAG_LIMIT {
                 return Val::exact(Precise::OutOfRange);
             }
         }
@@ -1094,7 +1100,8 @@ impl Prec {
                     Big::ONE
                 } else {
                     let Some(t) = self.exp_work(&-ax.clone()) else {
-                        return Val::out_of_range();
+                        // σ(−X) < e^−X: beyond any magnitude held
+                        return Val::zero_within(-d);
                     };
                     let den = add(&w, &one, &t).value();
                     let num = if is_neg(b) { t } else { one };
@@ -1126,7 +1133,8 @@ impl Prec {
                 }
                 let value = if is_neg(b) || zero {
                     let Some(t) = self.exp_work(b) else {
-                        return Val::out_of_range();
+                        // softplus(−X) < e^−X
+                        return Val::zero_within(-d);
                     };
                     ln_1p(&w, &t)
                 } else {
@@ -1146,7 +1154,11 @@ impl Prec {
                     return Val::finite(Big::ONE, ln_expm1_of_ln(ld));
                 }
                 let Some(value) = self.exp_work(b) else {
-                    return Val::out_of_range();
+                    return if is_neg(b) {
+                        Val::zero_within(-d)
+                    } else {
+                        Val::out_of_range()
+                    };
                 };
                 let lerr = logsumexp(&[ln_expm1_of_ln(ld), self.lu]);
                 Val::finite(self.round(&value), lerr)
@@ -1194,7 +1206,8 @@ impl Prec {
                 }
                 // σ'(x) = t / (1 + t)² with t = e^{-|x|}
                 let Some(t) = self.exp_work(&-ax.clone()) else {
-                    return Val::out_of_range();
+                    // σ'(x) < e^−|x|
+                    return Val::zero_within(-d);
                 };
                 let den = w.sqr(add(&w, &one, &t).value().repr()).value();
                 let value = self.round(&w.div(t.repr(), den.repr()).value());
@@ -1206,7 +1219,8 @@ impl Prec {
                 }
                 // sech²(x) = 4t / (1 + t)² with t = e^{-2|x|}
                 let Some(t) = self.exp_work(&-(ax.clone() << 1)) else {
-                    return Val::out_of_range();
+                    // sech²(x) < 4e^−2|x|
+                    return Val::zero_within(4f64.ln() - 2.0 * d);
                 };
                 let den = w.sqr(add(&w, &one, &t).value().repr()).value();
                 let num = t << 2;
@@ -1285,6 +1299,12 @@ impl Prec {
         }
         let ef = approx(exp);
         let estimate = if log2a == 0.0 { 0.0 } else { log2a * ef };
+        if estimate < -(MAG_LIMIT as f64) && a.lerr < -1.0 && e.lerr < -1.0 {
+            // |base|^e below any magnitude held; the estimate comes from 60-bit logarithms,
+            // and the operands' errors move it by at most their share
+            let slack = estimate.abs() * (1e-12 + 2.0 * (a.lerr.exp() + e.lerr.exp())) + 1.0;
+            return Val::zero_within(estimate * LN_2 + slack).shaky_if(doubt);
+        }
         if estimate.is_nan() || estimate.abs() > MAG_LIMIT as f64 {
             return Val::out_of_range().shaky_if(doubt);
         }
@@ -1664,17 +1684,29 @@ mod tests {
         let v = &st.values;
         assert_eq!(v[0], Precise::OutOfRange);
         assert_eq!(v[1], Precise::Finite(Big::ONE));
-        assert_eq!(v[2], Precise::OutOfRange);
+        // σ(−1e30) = e^(−1e30) is below any magnitude held: 0 known to within 2^(−2^28),
+        // not a poison for what it is added to
+        assert!(v[2].is_zero());
+        assert!(matches!(st.resolutions[2], Resolution::Within { .. }));
         assert_eq!(v[3], Precise::Finite(-Big::ONE));
         assert_eq!(v[4].to_f64(), 1e30);
-        assert_eq!(v[5], Precise::OutOfRange);
+        assert!(v[5].is_zero());
         assert!(v[6].to_decimal_string(17).ends_with("e9565"), "{}", v[6]);
         assert_eq!(v[6].to_f64(), f64::INFINITY);
         assert_eq!(v[7], Precise::OutOfRange);
         assert_eq!(v[8], Precise::OutOfRange);
         assert!(v[9].to_decimal_string(5).ends_with("e-9566"), "{}", v[9]);
         assert_eq!(v[9].to_f64(), 0.0);
+        assert!(!st.converged, "the tiny ones are intervals");
+        // one tiny value does not poison a sum: 0.5 + σ(−1e30) is 0.5, resolved
+        let mut g = Graph::new();
+        let neg_huge = g.num(Num::Float(-1e30));
+        let tiny = g.call(Func::Sigmoid, neg_huge);
+        let half = g.num(Num::Rat(1, 2));
+        let sum = g.sum(vec![half, tiny]);
+        let st = eval_precise_stable(&g, &[sum], &no_vars).unwrap();
         assert!(st.converged);
+        assert_eq!(st.values[0], Precise::from_f64(0.5));
     }
 
     #[test]
