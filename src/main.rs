@@ -525,8 +525,10 @@ fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
         check_grad: args.check_grad,
         no_values: args.no_values,
     };
-    let report = chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
-        .map_err(Failure::plain)?;
+    let report = with_progress("evaluating in float64 and at high precision", || {
+        chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
+    })
+    .map_err(Failure::plain)?;
     let text = chainrule::render::eval::render_eval(&report, format_of(args.output.format));
     emit(&text, args.output.out.as_deref())
 }
@@ -646,9 +648,10 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
     })?;
     let layout = layout(&args.output, &name)?;
     let given = args.init.fill(&model, given_values(&model, &args.point)?);
-    let descent =
+    let descent = with_progress("descending", || {
         chainrule::analysis::descent::descend(&mut model, &given, args.lr, args.steps as usize)
-            .map_err(Failure::plain)?;
+    })
+    .map_err(Failure::plain)?;
     let text = chainrule::render::step::render_descent(
         &model,
         &descent,
@@ -720,4 +723,40 @@ fn load_with_targets(
         source: e.argument,
     })?;
     Ok((name, model, targets))
+}
+
+/// Runs `work`; when it takes more than a second and standard error is a terminal, a spinner
+/// with `message` says it is still going (and is cleared at the end).
+fn with_progress<T>(message: &str, work: impl FnOnce() -> T) -> T {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    if !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let spinner = {
+        let done = done.clone();
+        let message = message.to_string();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(1) {
+                if done.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message(message);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            bar.finish_and_clear();
+        })
+    };
+    let out = work();
+    done.store(true, Ordering::Relaxed);
+    let _ = spinner.join();
+    out
 }
