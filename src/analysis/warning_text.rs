@@ -115,13 +115,12 @@ pub fn derivative_as_written(
 pub fn saturated(
     cancels: bool,
     activation: &str,
-    f: Func,
-    argument: f64,
-    rounded_to: f64,
+    s: &crate::analysis::warnings::Saturated,
     node: &str,
     float64: f64,
     true_value: &str,
 ) -> String {
+    let (f, argument, rounded_to) = (s.function, s.argument, s.rounded_to);
     let fname = if f == Func::Sigmoid { "σ" } else { "tanh" };
     let remedy = if f == Func::Sigmoid {
         "the neuron is saturated; use the stable forms 1 − σ(z) = σ(−z), σ'(z) = σ(z)·σ(−z), log σ(z) = −softplus(−z) (--stable evaluates some), or the cross-entropy cost, whose gradient cancels σ'"

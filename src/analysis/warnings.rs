@@ -460,9 +460,7 @@ fn node_warning(
                 text::saturated(
                     matches!(graph.node(id), Node::Add(_)),
                     &name_of(s),
-                    s.function,
-                    s.argument,
-                    s.rounded_to,
+                    s,
                     &node_text,
                     value,
                     &true_value,

@@ -319,9 +319,18 @@ fn reference_json(q: &Quantity) -> String {
     }
 }
 
+/// The values a table lists: none with `--no-values` or past [`TABLE_LIMIT`] names.
+fn listed_values(report: &Report) -> &[Quantity] {
+    if report.show_values && report.values.len() <= TABLE_LIMIT {
+        &report.values
+    } else {
+        &[]
+    }
+}
+
 fn markdown_report(report: &Report) -> String {
     let mut out = String::from("| name | float64 | reference |\n|---|---|---|\n");
-    for q in report.values.iter().chain(&report.derivatives) {
+    for q in listed_values(report).iter().chain(&report.derivatives) {
         out.push_str(&format!(
             "| `{}` | {} | {} |\n",
             q.label,
@@ -350,7 +359,7 @@ fn markdown_report(report: &Report) -> String {
 
 fn latex_report(report: &Report) -> String {
     let mut out = String::from("\\begin{tabular}{lll}\nname & float64 & reference \\\\\n\\hline\n");
-    for q in report.values.iter().chain(&report.derivatives) {
+    for q in listed_values(report).iter().chain(&report.derivatives) {
         out.push_str(&format!(
             "\\texttt{{{}}} & {} & {} \\\\\n",
             latex_text(&q.label),
