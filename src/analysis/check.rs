@@ -1100,7 +1100,20 @@ enum Decision {
 
 impl Checker {
     fn identity_claim(&mut self, subject: &Subject, truth: Id, claimed: Id) -> Checked {
-        let decision = self.decide(truth, claimed);
+        let decision = match self.decide(truth, claimed) {
+            // Holding for labels is not enough where the given point (with its own targets)
+            // is a counterexample.
+            Decision::ForLabels(n, labels) => {
+                let leaves = self.leaves_of(&[truth, claimed]);
+                match self.given_sample(&leaves) {
+                    Some(given) if self.sides_differ(truth, claimed, &given) => {
+                        Decision::Differs(given)
+                    }
+                    _ => Decision::ForLabels(n, labels),
+                }
+            }
+            decision => decision,
+        };
         let printer_pair = |m: &Model, id: Id| {
             let p = FormulaPrinter::new(&m.graph, &m.symbols);
             (p.plain(id), p.latex(id))
@@ -1345,6 +1358,22 @@ impl Checker {
 
     /// A point to show: the `--at` point if the sides differ there, else a simple point,
     /// else the random one. The note says when the claim holds at the given point.
+    /// Whether the two sides differ at a point, beyond what float64 can tell apart.
+    fn sides_differ(&self, truth: Id, claimed: Id, sample: &Sample) -> bool {
+        match (
+            self.precise_at(truth, sample),
+            self.precise_at(claimed, sample),
+        ) {
+            (Some(t), Some(k)) => {
+                finite(&t).is_some()
+                    && finite(&k).is_some()
+                    && !same_precise(&t, &k)
+                    && !fits(t.to_f64(), k.to_f64())
+            }
+            _ => false,
+        }
+    }
+
     fn counterexample(
         &mut self,
         leaves: &[Sym],
@@ -1449,11 +1478,18 @@ impl Checker {
             f64: point.f64.clone(),
             precise: point.precise.clone(),
         };
-        let reference = eval::eval_precise_stable(&self.model.graph, &[truth], &|s| {
-            point.precise.get(&s).cloned()
-        })
-        .ok()
-        .map(|mut s| s.values.remove(0));
+        // Names through their definitions: a stored σ(400) = 1 would make 1 − σ(400) zero.
+        let reference_run = eval::eval_reference(
+            &self.model.graph,
+            &[truth],
+            &|s| point.binding(s),
+            eval::STABLE_MAX_BITS,
+        )
+        .ok();
+        let unresolved = reference_run
+            .as_ref()
+            .is_some_and(|r| r.resolutions[0] != eval::Resolution::Converged);
+        let reference = reference_run.map(|mut s| s.values.remove(0));
         let claimed_precise = self.precise_at(claimed, &sample);
         let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
         let expected = Some((printer.plain(truth), printer.latex(truth)));
@@ -1473,6 +1509,11 @@ impl Checker {
             corrected: None,
             expected,
         };
+        if unresolved {
+            checked.verdict = Verdict::Unknown;
+            checked.method = "undecided: the true value could not be resolved within the precision allowed at the given point".to_string();
+            return Ok(checked);
+        }
         let (Some(t), Some(k)) = (
             reference.as_ref().and_then(finite),
             claimed_precise.as_ref().and_then(finite),

@@ -4,5 +4,8 @@
 
 pub mod check;
 pub mod descent;
+pub mod init;
 pub mod layers;
 pub mod numeric;
+pub mod warning_text;
+pub mod warnings;

@@ -36,6 +36,9 @@ pub enum Command {
     /// Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
     #[command(mut_arg("template_dir", |a| a.help(template_help("step"))))]
     Step(StepArgs),
+    /// Write a values file (every input, target and parameter, one `name = value` a line) to
+    /// edit and give back with `--values`.
+    Values(ValuesArgs),
     /// Print the straight-line form of a `network` shorthand (a file that parses back to the
     /// same network); a straight-line program is printed as it is.
     Expand(ExpandArgs),
@@ -63,6 +66,39 @@ fn template_help(command: &str) -> String {
 pub struct SourceArg {
     /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
     pub file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ValuesArgs {
+    #[command(flatten)]
+    pub source: SourceArg,
+    /// Values to keep (the rest of the parameters are filled by `--init`).
+    #[command(flatten)]
+    pub point: PointArgs,
+    #[command(flatten)]
+    pub init: InitArgs,
+    /// Write to this file (only on success) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub out: Option<PathBuf>,
+}
+
+/// How to fill the parameters `--at`/`--values` leave out.
+#[derive(Args)]
+pub struct InitArgs {
+    /// Fill the parameters not given: zeros, random (uniform in [−1, 1]) or xavier
+    /// (uniform in ±√(6/(fan_in + fan_out)), biases 0).
+    #[arg(long, value_enum)]
+    pub init: Option<InitArg>,
+    /// The seed for `--init random|xavier` (the same seed gives the same values).
+    #[arg(long, default_value_t = 0, requires = "init")]
+    pub seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum InitArg {
+    Zeros,
+    Random,
+    Xavier,
 }
 
 #[derive(Args)]
@@ -108,6 +144,8 @@ pub struct StepArgs {
         allow_hyphen_values = true
     )]
     pub lr: f64,
+    #[command(flatten)]
+    pub init: InitArgs,
     /// How many steps to take.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub steps: u32,
@@ -136,6 +174,11 @@ pub struct EvalArgs {
     /// Compare each derivative with a float64 central finite difference.
     #[arg(long)]
     pub check_grad: bool,
+    #[command(flatten)]
+    pub init: InitArgs,
+    /// Leave out the table of forward values (the cost, derivatives and warnings stay).
+    #[arg(long)]
+    pub no_values: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -14,12 +14,13 @@ use chainrule::render::document::{self, Format, Layout};
 
 use super::Outcome;
 use super::args::{
-    CheckArgs, Command, DeriveArgs, EvalArgs, ExpandArgs, FormatArg, OutputArgs, PointArgs,
-    StepArgs, StyleArg,
+    CheckArgs, Command, DeriveArgs, EvalArgs, ExpandArgs, FormatArg, InitArg, InitArgs, OutputArgs,
+    PointArgs, StepArgs, StyleArg, ValuesArgs,
 };
 use super::diagnostics::Failure;
 use super::input::{self, InputPaths, Text};
 use super::output;
+use super::progress::with_progress;
 
 pub fn run(command: Command) -> Result<Outcome, Failure> {
     match command {
@@ -28,7 +29,56 @@ pub fn run(command: Command) -> Result<Outcome, Failure> {
         Command::Check(args) => check(args),
         Command::Step(args) => step(args),
         Command::Expand(args) => expand(args),
+        Command::Values(args) => values(args),
     }
+}
+
+/// The values given, with the parameters they leave out filled by `--init`, if asked.
+fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Given> {
+    let Some(choice) = init.init else {
+        return given;
+    };
+    let how = match choice {
+        InitArg::Zeros => chainrule::analysis::init::Init::Zeros,
+        InitArg::Random => chainrule::analysis::init::Init::Random,
+        InitArg::Xavier => chainrule::analysis::init::Init::Xavier,
+    };
+    chainrule::analysis::init::fill(model, &given, how, init.seed)
+}
+
+/// `values`: a values file to edit, every leaf listed, parameters filled by `--init`.
+fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
+    let file = args.source.file.as_deref();
+    guard_output(
+        args.out.as_deref(),
+        &inputs_of(file, Some(&args.point), None, &[]),
+    )?;
+    let source = input::read_program(file)?;
+    let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let given = given_values(&model, &args.point)?;
+    let filled = fill(&args.init, &model, given);
+    let name = &source.name;
+    let header = match args.init.init {
+        Some(init) => format!(
+            "values for {name} (--init {}{}); edit, then give back with --values FILE",
+            clap::ValueEnum::to_possible_value(&init)
+                .expect("no skipped values")
+                .get_name(),
+            if matches!(init, InitArg::Zeros) {
+                String::new()
+            } else {
+                format!(" --seed {}", args.init.seed)
+            }
+        ),
+        None => format!(
+            "values for {name}; edit, then give back with --values FILE (parameters not given are 0)"
+        ),
+    };
+    Ok(Outcome {
+        text: chainrule::analysis::init::values_file(&model, &filled, &header),
+        out: args.out,
+        code: 0,
+    })
 }
 
 /// Refuses, before anything is read, `-o` onto any input and standard input read twice.
@@ -251,7 +301,7 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
         &inputs_of(file, Some(&args.point), None, &templates),
     )?;
     let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
-    let given = given_values(&model, &args.point)?;
+    let given = fill(&args.init, &model, given_values(&model, &args.point)?);
     let mut exprs = Vec::new();
     for text in &args.expr {
         let argument = Text::argument("--expr", text);
@@ -263,9 +313,12 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
         exprs,
         stable: args.stable,
         check_grad: args.check_grad,
+        no_values: args.no_values,
     };
-    let report = chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
-        .map_err(Failure::plain)?;
+    let report = with_progress("evaluating in float64 and at high precision", || {
+        chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
+    })
+    .map_err(Failure::plain)?;
     let layout = layout(&templates, &args.output, &source.name)?;
     let text =
         chainrule::render::eval::render_eval(&report, format_of(args.output.format), &layout)
@@ -367,10 +420,11 @@ fn step(args: StepArgs) -> Result<Outcome, Failure> {
     )?;
     let source = input::read_program(file)?;
     let mut model = load::load(&source.text).map_err(Failure::in_text(&source))?;
-    let given = given_values(&model, &args.point)?;
-    let descent =
+    let given = fill(&args.init, &model, given_values(&model, &args.point)?);
+    let descent = with_progress("descending", || {
         chainrule::analysis::descent::descend(&mut model, &given, args.lr, args.steps as usize)
-            .map_err(Failure::plain)?;
+    })
+    .map_err(Failure::plain)?;
     let layout = layout(&templates, &args.output, &source.name)?;
     let text = chainrule::render::step::render_descent(
         &model,

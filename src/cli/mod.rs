@@ -13,6 +13,7 @@ mod commands;
 mod diagnostics;
 mod input;
 mod output;
+mod progress;
 
 use std::io::Write;
 use std::path::PathBuf;
