@@ -160,6 +160,7 @@ pub fn commands(data: &[u8]) {
         exprs: vec![],
         stable: options & 64 != 0,
         check_grad: options & 128 != 0,
+        no_values: false,
     };
     if let Ok(report) = chainrule::analysis::numeric::evaluate(&mut model, &given, &request) {
         chainrule::render::eval::render_eval(&report, format, &layout).expect("eval renders");

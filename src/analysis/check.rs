@@ -1470,7 +1470,7 @@ impl Checker {
             let mut d = d;
             if d.span.is_none() {
                 d.span = Some(span);
-                d.label = "a value claim is judged at the `--at` point".to_string();
+                d.label = "a value claim is judged at the `--at` point".into();
             }
             d
         })?;

@@ -146,7 +146,7 @@ fn in_template<'a>(
     layout: &'a Layout,
 ) -> impl Fn(Diagnostic) -> Failure + 'a {
     move |diagnostic| {
-        let Some(name) = diagnostic.file.clone() else {
+        let Some(name) = diagnostic.file.as_ref().map(|f| f.0.clone()) else {
             return Failure::plain(diagnostic);
         };
         let path = templates.iter().find(|(n, _)| *n == name);
@@ -266,7 +266,7 @@ fn derive_layers(args: DeriveArgs, templates: &[(String, Box<Path>)]) -> Result<
     let layered = chainrule::analysis::layers::derive(spec);
     let layout = layout(templates, &args.output, &source.name)?;
     let text = chainrule::render::layers::render(&layered, format_of(args.output.format), &layout)
-        .map_err(in_template(&templates, &layout))?;
+        .map_err(in_template(templates, &layout))?;
     Ok(Outcome {
         text,
         out: args.output.out,

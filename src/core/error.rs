@@ -35,21 +35,25 @@ pub struct Diagnostic {
     /// Where the problem is; `None` for problems of the input as a whole (not UTF-8, no input).
     pub span: Option<Span>,
     /// The text under the caret.
-    pub label: String,
+    pub label: Box<str>,
     pub notes: Vec<Note>,
     /// Advice printed at the end (`help: ...`).
     pub help: Option<String>,
     /// The text the span points into when it is not the input the caller gave: a template,
-    /// by file name (the caller knows its path and text).
-    pub file: Option<String>,
+    /// by file name (the caller knows its path and text). Boxed: a diagnostic stays small.
+    pub file: Option<Box<FileName>>,
 }
+
+/// The name of a file a diagnostic points into (see [`Diagnostic::file`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileName(pub String);
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             message: message.into(),
             span: None,
-            label: String::new(),
+            label: Box::from(""),
             notes: vec![],
             help: None,
             file: None,
@@ -60,7 +64,7 @@ impl Diagnostic {
         Diagnostic {
             message: message.into(),
             span: Some(span),
-            label: label.into(),
+            label: label.into().into_boxed_str(),
             notes: vec![],
             help: None,
             file: None,

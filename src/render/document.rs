@@ -299,7 +299,9 @@ pub(crate) fn template_error(e: tera::Error) -> Diagnostic {
                 ),
                 "here",
             );
-            diagnostic.file = Some(report.filename().to_string());
+            diagnostic.file = Some(Box::new(crate::core::error::FileName(
+                report.filename().to_string(),
+            )));
             return diagnostic;
         }
         error = current.source();
