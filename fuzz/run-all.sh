@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in turn, one process at a time, for SECONDS each (default 60), with the
 # seeds in fuzz/corpus/<target> and new inputs kept in ${WORK:-/tmp/chainrule-fuzz}/<target>.
-# Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Prints the number of
-# inputs each target ran; a crash or a hang (over 10 s) stops with the reproducer in
-# fuzz/artifacts/<target>/.
+# Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Builds once, then runs
+# the built targets (so editing the sources meanwhile does not rebuild them). Prints the number
+# of inputs each target ran; a crash or a hang (over 10 s) stops that target with the
+# reproducer in fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
 work=${WORK:-/tmp/chainrule-fuzz}
 cargo +nightly fuzz build -O
+bin=target/x86_64-unknown-linux-gnu/release
 for target in parse_bp parse_values parse_claim commands; do
-    mkdir -p "$work/$target"
-    cargo +nightly fuzz run -O "$target" "$work/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -max_len=1024 -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 2>&1 | tee "$work/$target.log" | grep -E "^Done|stat::number_of_executed_units|ERROR|SUMMARY" || true
+    mkdir -p "$work/$target" "artifacts/$target"
+    "$bin/$target" -artifact_prefix="artifacts/$target/" -max_total_time="$seconds" \
+        -max_len=1024 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        "$work/$target" "corpus/$target" > "$work/$target.log" 2>&1 || true
+    echo "$target: $(grep -E 'stat::number_of_executed_units' "$work/$target.log" | awk '{print $2}') inputs"
+    grep -E "^==.*ERROR|^SUMMARY" "$work/$target.log" || true
 done

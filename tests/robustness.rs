@@ -836,3 +836,24 @@ fn bounded_fuzz_through_the_binary() {
         assert_eq!(std::fs::read_to_string(&file).unwrap(), source);
     }
 }
+
+#[test]
+fn a_runaway_template_is_stopped_at_a_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("derive.txt"),
+        "<% for i in range(end=100000) %><% for j in range(end=100000) %>xxxxxxxxxxxxxxxx\
+         <% endfor %><% endfor %>\n",
+    )
+    .unwrap();
+    let out = run(&["derive", "--all", "--template-dir", s(dir.path())]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.starts_with(
+            "error: the template `derive.txt` wrote more than 256 MiB; a loop in it runs away\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+}

@@ -205,10 +205,46 @@ pub fn render_template(
 ) -> Result<String, Diagnostic> {
     let tera = templates(layout)?;
     let context = tera::Context::from_serialize(view).map_err(template_error)?;
-    let body = tera.render(template, &context).map_err(template_error)?;
+    let body = render_bounded(&tera, template, &context)?;
     match standalone_title {
         Some(title) => wrap_standalone(&tera, body, title, layout),
         None => Ok(body),
+    }
+}
+
+/// The most a template may write. The built-in ones write a few megabytes for the largest
+/// networks; a user's template whose loops run away is stopped here instead of filling memory.
+pub const MAX_DOCUMENT_BYTES: usize = 256 << 20;
+
+/// Renders `template`, refusing to write more than [`MAX_DOCUMENT_BYTES`].
+fn render_bounded(
+    tera: &tera::Tera,
+    template: &str,
+    context: &tera::Context,
+) -> Result<String, Diagnostic> {
+    struct Bounded(Vec<u8>, bool);
+    impl std::io::Write for Bounded {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() + buf.len() > MAX_DOCUMENT_BYTES {
+                self.1 = true;
+                return Err(std::io::Error::other("too long"));
+            }
+            self.0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Bounded(Vec::new(), false);
+    match tera.render_to(template, context, &mut out) {
+        Ok(()) => Ok(String::from_utf8_lossy(&out.0).into_owned()),
+        Err(_) if out.1 => Err(Diagnostic::new(format!(
+            "the template `{template}` wrote more than {} MiB; a loop in it runs away",
+            MAX_DOCUMENT_BYTES >> 20
+        ))
+        .with_help("check the template's `for` loops and `range` bounds")),
+        Err(e) => Err(template_error(e)),
     }
 }
 
