@@ -42,7 +42,8 @@ out = v1*h1 + v2*h2 + c
 cost C = (out - y)^2
 ";
 
-const GOODFELLOW: &str = "input h\ntarget y\nparam w, b\nz = w*h + b\ncost J = softplus((1 - 2y) z)\n";
+const GOODFELLOW: &str =
+    "input h\ntarget y\nparam w, b\nz = w*h + b\ncost J = softplus((1 - 2y) z)\n";
 
 const L2_NETWORK: &str =
     "network 2-2-1\nactivation sigmoid\ncost cross-entropy\nregularization l2\n";

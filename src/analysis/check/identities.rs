@@ -5,13 +5,12 @@
 
 use crate::core::diff;
 use crate::core::expr::{Id, Sym};
-use crate::core::model::{Model, SymKind};
+use crate::core::model::SymKind;
 use crate::core::simplify::{self, Options};
-use crate::render::FormulaPrinter;
 
 use super::claims::Subject;
 use super::points::{Sample, finite, same_precise};
-use super::{ATTEMPTS, Checked, Checker, Labels, POINTS, Verdict};
+use super::{ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, POINTS, Verdict};
 
 pub(super) enum Decision {
     Symbolic,
@@ -25,11 +24,7 @@ pub(super) enum Decision {
 impl Checker {
     pub(super) fn identity_claim(&mut self, subject: &Subject, truth: Id, claimed: Id) -> Checked {
         let decision = self.decide(truth, claimed);
-        let printer_pair = |m: &Model, id: Id| {
-            let p = FormulaPrinter::new(&m.graph, &m.symbols);
-            (p.plain(id), p.latex(id))
-        };
-        let expected = Some(printer_pair(&self.model, truth));
+        let expected = Some(truth);
         let mut checked = Checked {
             claim: String::new(),
             verdict: Verdict::Correct,
@@ -40,6 +35,7 @@ impl Checker {
             diagnosis: None,
             corrected: None,
             expected,
+            formulas: Formulas::default(),
         };
         match decision {
             Decision::Symbolic => checked.method = "symbolic".to_string(),
@@ -62,7 +58,8 @@ impl Checker {
                 checked.verdict = Verdict::Incorrect;
                 checked.method = "numeric, a point where the sides differ".to_string();
                 let leaves = self.leaves_of(&[truth, claimed]);
-                let (point, note) = self.counterexample(&leaves, truth, claimed, random_point);
+                let (point, holds_at_given_point) =
+                    self.counterexample(&leaves, truth, claimed, random_point);
                 // Shown to the reader: precision raised until stable, so an exact 0 is not
                 // shown as a 1e−39 residue.
                 let t = self.shown_at(truth, &point);
@@ -80,19 +77,17 @@ impl Checker {
                 );
                 checked.true_value = t;
                 checked.claimed_value = k;
-                let diagnosis = self.diagnose(subject, truth, claimed, &leaves);
-                let (sentence, corrected) = match diagnosis {
-                    Some((sentence, corrected)) => (sentence, corrected.unwrap_or(truth)),
-                    None => (
-                        "No single mistake explains the difference (it is not a sign, a constant factor, one chain-rule factor, one path at a fork, or a one-symbol slip); compare the claim with the derivation step by step (`chainrule derive`).".to_string(),
-                        truth,
-                    ),
+                let found = self.diagnose(subject, truth, claimed, &leaves, &point);
+                let (mistake, corrected) = match found {
+                    Some((mistake, corrected)) => (Some(mistake), corrected.unwrap_or(truth)),
+                    None => (None, truth),
                 };
-                checked.diagnosis = Some(match note {
-                    Some(note) => format!("{sentence} {note}"),
-                    None => sentence,
+                checked.diagnosis = Some(Diagnosis {
+                    mistake,
+                    out_of_budget: false,
+                    holds_at_given_point,
                 });
-                checked.corrected = Some(printer_pair(&self.model, corrected));
+                checked.corrected = Some(corrected);
             }
         }
         checked

@@ -14,13 +14,16 @@
 mod claims;
 mod diagnose;
 mod identities;
+mod mistake;
 mod points;
 mod values;
+
+pub use mistake::{Diagnosis, Edit, FactorRole, Formulas, Mistake, Scaling};
 
 use crate::core::diff::{self, Target};
 use crate::core::error::Diagnostic;
 use crate::core::eval::Precise;
-use crate::core::expr::{FastMap, Id, Sym};
+use crate::core::expr::{FastMap, Graph, Id, Sym};
 use crate::core::model::{Given, Model, SymKind, Symbol};
 use crate::core::simplify::Options;
 use crate::lang::ast::Span;
@@ -65,7 +68,7 @@ impl Verdict {
 }
 
 /// The judgement of one claim.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Checked {
     /// The claim as written.
     pub claim: String,
@@ -77,12 +80,21 @@ pub struct Checked {
     /// The claim's value and the true value there.
     pub claimed_value: Option<f64>,
     pub true_value: Option<f64>,
-    /// The likeliest mistake, in one sentence.
-    pub diagnosis: Option<String>,
-    /// The corrected formula (plain, LaTeX), when one is known.
-    pub corrected: Option<(String, String)>,
-    /// What the left side is, derived (plain, LaTeX): the reference the claim is compared with.
-    pub expected: Option<(String, String)>,
+    /// What is wrong, for an incorrect claim.
+    pub diagnosis: Option<Diagnosis>,
+    /// The corrected formula, when one is known (a node of `formulas`).
+    pub corrected: Option<Id>,
+    /// What the left side is, derived: the reference the claim is compared with.
+    pub expected: Option<Id>,
+    /// The formulas the judgement refers to.
+    pub formulas: Formulas,
+}
+
+impl Checked {
+    /// The likeliest mistake, if one was named.
+    pub fn mistake(&self) -> Option<&Mistake> {
+        self.diagnosis.as_ref().and_then(|d| d.mistake.as_ref())
+    }
 }
 
 /// A claim that does not make sense; the diagnostic's spans point into the claim's text.
@@ -213,6 +225,8 @@ struct Checker {
     /// The learning rate: the program's own `eta`, or a symbol added for the claims.
     rate: Sym,
     given: Vec<Given>,
+    /// The model's names, shared by every judgement's formulas.
+    symbols: std::sync::Arc<[Symbol]>,
 }
 
 impl Checker {
@@ -233,7 +247,9 @@ impl Checker {
                 s
             }
         };
+        let symbols = model.symbols.clone().into();
         Checker {
+            symbols,
             model,
             samples: FastMap::default(),
             derivatives: FastMap::default(),
@@ -313,7 +329,24 @@ impl Checker {
             }
         };
         checked.claim = text.trim().to_string();
+        self.export(&mut checked);
         Ok(checked)
+    }
+
+    /// Copies the formulas a judgement refers to out of the checker's graph (which grows with
+    /// every claim) into the judgement's own.
+    fn export(&self, checked: &mut Checked) {
+        let mut formulas = Formulas {
+            graph: Graph::default(),
+            symbols: self.symbols.clone(),
+        };
+        let mut copy = |id: &mut Id| *id = formulas.graph.import(&self.model.graph, *id);
+        checked.corrected.iter_mut().for_each(&mut copy);
+        checked.expected.iter_mut().for_each(&mut copy);
+        if let Some(mistake) = checked.diagnosis.as_mut().and_then(|d| d.mistake.as_mut()) {
+            mistake.formulas_mut().into_iter().for_each(&mut copy);
+        }
+        checked.formulas = formulas;
     }
 
     fn require_point(&self, span: Span) -> Result<(), Diagnostic> {

@@ -244,14 +244,14 @@ impl Checker {
     }
 
     /// A point to show: the `--at` point if the sides differ there, else a simple point,
-    /// else the random one. The note says when the claim holds at the given point.
+    /// else the random one. Also whether the claim holds at the given point.
     pub(super) fn counterexample(
         &mut self,
         leaves: &[Sym],
         truth: Id,
         claimed: Id,
         random: Sample,
-    ) -> (Sample, Option<String>) {
+    ) -> (Sample, bool) {
         let differs = |this: &Self, sample: &Sample| -> bool {
             match (
                 this.precise_at(truth, sample),
@@ -266,12 +266,12 @@ impl Checker {
                 _ => false,
             }
         };
-        let mut note = None;
+        let mut holds_at_given_point = false;
         if let Some(given) = self.given_sample(leaves) {
             if differs(self, &given) {
-                return (given, None);
+                return (given, false);
             }
-            note = Some("It holds at the given point, but not in general.".to_string());
+            holds_at_given_point = true;
         }
         for variant in 0..6 {
             let values: Vec<(Sym, f64)> = leaves
@@ -301,10 +301,10 @@ impl Checker {
             if let Some(sample) = sample
                 && differs(self, &sample)
             {
-                return (sample.as_ref().clone(), note);
+                return (sample.as_ref().clone(), holds_at_given_point);
             }
         }
-        (random, note)
+        (random, holds_at_given_point)
     }
 }
 

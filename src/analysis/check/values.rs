@@ -9,10 +9,9 @@ use crate::core::eval;
 use crate::core::expr::{Func, Id, Node, Sym};
 use crate::core::model::Given;
 use crate::lang::ast::Span;
-use crate::render::FormulaPrinter;
 
 use super::points::{Sample, finite};
-use super::{Checked, Checker, PRECISION, Verdict};
+use super::{Checked, Checker, Diagnosis, Formulas, Mistake, PRECISION, Verdict};
 
 impl Checker {
     pub(super) fn value_claim(
@@ -57,8 +56,7 @@ impl Checker {
         .ok()
         .map(|mut s| s.values.remove(0));
         let claimed_precise = self.precise_at(claimed, &sample);
-        let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-        let expected = Some((printer.plain(truth), printer.latex(truth)));
+        let expected = Some(truth);
         let counterexample: Vec<(String, f64)> = given
             .iter()
             .filter(|g| needed.contains(&g.sym))
@@ -74,6 +72,7 @@ impl Checker {
             diagnosis: None,
             corrected: None,
             expected,
+            formulas: Formulas::default(),
         };
         let (Some(t), Some(k)) = (
             reference.as_ref().and_then(finite),
@@ -109,68 +108,64 @@ impl Checker {
         checked.true_value = Some(t);
         checked.claimed_value = Some(k);
         let float64 = self.f64_at(truth, &sample);
-        let sentence = if float64.is_some_and(matches) {
-            format!(
-                "{} is what float64 computes here, but the true value is {}: float64 rounding, not the mathematics (run `chainrule eval` at this point to see where the digits are lost).",
-                numeric::float(k),
-                numeric::float(t)
-            )
+        let mistake = if float64.is_some_and(matches) {
+            Mistake::Float64Rounding {
+                claimed: k,
+                truth: t,
+            }
         } else if matches(-t) {
-            format!("The sign is wrong: the value is {}.", numeric::float(t))
-        } else if let Some((name, activation)) = self.activation_skipped(&sample, &matches, truth) {
-            format!(
-                "{} is {name}, the value before the activation: the claimed quantity is {activation} = {}.",
-                numeric::float(k),
-                numeric::float(t)
-            )
-        } else if let Some(name) = self.name_with_value(&sample, matches, truth) {
-            format!(
-                "{} is the value of {name} here, not of the quantity claimed, which is {}.",
-                numeric::float(k),
-                numeric::float(t)
-            )
+            Mistake::ValueSign { truth: t }
+        } else if let Some(skipped) = self.activation_skipped(&sample, &matches, truth, k, t) {
+            skipped
+        } else if let Some((name, definition)) = self.name_with_value(&sample, matches, truth) {
+            Mistake::ValueOfAnotherName {
+                claimed: k,
+                truth: t,
+                name,
+                definition,
+            }
         } else if let Some((unit, _)) = &digits
             && (t - k).abs() < *unit
             && k.abs() < t.abs()
             && k * t > 0.0
         {
             let decimals = (-unit.log10().round()).max(0.0) as usize;
-            format!(
-                "The value is {}: cut off rather than rounded; to these digits it is {:.*}.",
-                numeric::float(t),
-                decimals,
-                t
-            )
+            Mistake::Truncated { truth: t, decimals }
         } else {
-            format!(
-                "The value is {}, not {}.",
-                numeric::float(t),
-                numeric::float(k)
-            )
+            Mistake::WrongValue {
+                claimed: k,
+                truth: t,
+            }
         };
-        checked.diagnosis = Some(sentence);
+        checked.diagnosis = Some(Diagnosis {
+            mistake: Some(mistake),
+            out_of_budget: false,
+            holds_at_given_point: false,
+        });
         Ok(checked)
     }
 
     /// A computed name whose value at the point matches the claim (`z3` claimed for `a3`).
     /// When the claimed name is an activation σ(z) (through aliases like `f = a3`) and the
-    /// claim is z's value: the name z and the activation written out.
-    pub(super) fn activation_skipped(
+    /// claim is z's value: the names down to the activation, and the activation.
+    fn activation_skipped(
         &self,
         sample: &Sample,
         matches: &impl Fn(f64) -> bool,
         truth: Id,
-    ) -> Option<(String, String)> {
+        claimed: f64,
+        true_value: f64,
+    ) -> Option<Mistake> {
         let Node::Var(mut s) = *self.model.graph.node(truth) else {
             return None;
         };
-        let mut chain = vec![self.model.name(s).to_string()];
+        let mut aliases = vec![s];
         for _ in 0..self.model.symbols.len() {
             let def = self.model.definition(s)?;
             match *self.model.graph.node(def) {
                 Node::Var(t) => {
                     s = t;
-                    chain.push(self.model.name(t).to_string());
+                    aliases.push(t);
                 }
                 Node::Call(f, arg) if f.prime().is_some() || f == Func::Softplus => {
                     let Node::Var(z) = *self.model.graph.node(arg) else {
@@ -180,13 +175,14 @@ impl Checker {
                     if !matches(value) {
                         return None;
                     }
-                    let zname = self.model.name(z);
-                    let fname = if f == Func::Sigmoid { "σ" } else { f.name() };
-                    chain.push(format!(
-                        "{fname}({zname}) = {fname}({})",
-                        numeric::float(value)
-                    ));
-                    return Some((zname.to_string(), chain.join(" = ")));
+                    return Some(Mistake::ValueBeforeActivation {
+                        claimed,
+                        truth: true_value,
+                        aliases,
+                        function: f,
+                        argument: z,
+                        argument_value: value,
+                    });
                 }
                 _ => return None,
             }
@@ -194,12 +190,13 @@ impl Checker {
         None
     }
 
-    pub(super) fn name_with_value(
+    /// A computed name whose value matches the claim, with its definition.
+    fn name_with_value(
         &self,
         sample: &Sample,
         matches: impl Fn(f64) -> bool,
         truth: Id,
-    ) -> Option<String> {
+    ) -> Option<(Sym, Option<Id>)> {
         // Computed names the claimed quantity depends on, nearest first (z3 before a2 for a
         // claim about a3), then the others.
         let truth_name = match self.model.graph.node(truth) {
@@ -228,15 +225,6 @@ impl Checker {
             .into_iter()
             .filter(|&s| self.model.graph_var(s) != truth)
             .find(|s| sample.f64.get(s).copied().is_some_and(&matches))
-            .map(|s| {
-                let name = self.model.name(s).to_string();
-                match self.model.definition(s) {
-                    Some(def) => {
-                        let p = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-                        format!("{name} = {}", p.text(def))
-                    }
-                    None => name,
-                }
-            })
+            .map(|s| (s, self.model.definition(s)))
     }
 }

@@ -4,39 +4,29 @@
 use crate::core::expr::{FastSet, Func, Graph, Id, Node};
 use crate::core::model::SymKind;
 
-use super::Screen;
-use super::approximate_ratio;
+use super::{Found, Screen};
 use crate::analysis::check::Checker;
+use crate::analysis::check::Mistake;
 use crate::analysis::check::points::fits;
 
 impl Checker {
-    pub(super) fn sign_or_constant(&mut self, screen: &Screen) -> Option<(String, Option<Id>)> {
+    pub(super) fn sign_or_constant(&mut self, screen: &Screen) -> Option<Found> {
         let first = Self::constant_of(screen)?;
         if fits(first, -1.0) {
-            let why = if self.cost_squares_a_difference() {
-                "a minus sign dropped, most often the −1 from differentiating y − a inside the square"
-            } else {
-                "a minus sign dropped or a difference written the wrong way round"
-            };
-            return Some((
-                format!("A sign error: the claim is the negative of the true value ({why})."),
-                None,
-            ));
+            let squared_difference = self.cost_squares_a_difference();
+            return Some((Mistake::Sign { squared_difference }, None));
         }
-        let c = approximate_ratio(first);
-        let convention = if fits(first, 2.0) || fits(first, 0.5) {
-            " A factor of 2 or ½ usually comes from the cost's convention: ½(y − a)² has derivative (a − y), while (y − a)² has 2(a − y)."
-        } else {
-            ""
-        };
         Some((
-            format!("Off by a constant factor: the claim is {c} times the true value.{convention}"),
+            Mistake::ConstantFactor {
+                ratio: first,
+                two_or_half: fits(first, 2.0) || fits(first, 0.5),
+            },
             None,
         ))
     }
 
     /// Only a constant ratio (the sign aside): a factor like 2 or ½.
-    pub(super) fn constant_ratio(&mut self, screen: &Screen) -> Option<(String, Option<Id>)> {
+    pub(super) fn constant_ratio(&mut self, screen: &Screen) -> Option<Found> {
         match Self::constant_of(screen) {
             Some(c) if !fits(c, -1.0) => self.sign_or_constant(screen),
             _ => None,

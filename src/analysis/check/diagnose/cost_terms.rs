@@ -4,19 +4,15 @@
 use crate::core::diff::Target;
 use crate::core::expr::{FastSet, Id, Node, Num};
 use crate::core::model::SymKind;
-use crate::render::FormulaPrinter;
 
-use super::{Screen, capitalise};
+use super::{Found, Screen};
 use crate::analysis::check::Checker;
 use crate::analysis::check::FITS;
+use crate::analysis::check::Mistake;
 
 impl Checker {
     /// A term of the cost left out, or its factor wrong (the regulariser's λ/n against λ/2n).
-    pub(super) fn cost_term(
-        &mut self,
-        screen: &Screen,
-        target: Target,
-    ) -> Option<(String, Option<Id>)> {
+    pub(super) fn cost_term(&mut self, screen: &Screen, target: Target) -> Option<Found> {
         if target.of != self.model.cost {
             return None;
         }
@@ -33,15 +29,7 @@ impl Checker {
             if self.model.graph.as_num(part).is_some_and(|n| n.is_zero()) {
                 continue;
             }
-            let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-            let term_text = printer.text(term);
-            let part_text = printer.text(part);
             let regulariser = !self.mentions_kind(term, SymKind::Target);
-            let what = if regulariser {
-                "the regularisation term"
-            } else {
-                "the cost's term"
-            };
             // claim = full − part, compared with the sizes of full and part in view (a large
             // λw/n taken from a large full leaves a small difference with few digits).
             let left_out = screen
@@ -57,29 +45,28 @@ impl Checker {
                     },
                 );
             if left_out {
-                return Some((
-                    format!(
-                        "{} `{term_text}` is left out of the derivative: it adds {part_text}.",
-                        capitalise(what)
-                    ),
-                    None,
-                ));
+                let mistake = Mistake::MissingCostTerm {
+                    term,
+                    gradient: part,
+                    regulariser,
+                };
+                return Some((mistake, None));
             }
             if !regulariser {
                 continue;
             }
-            for (factor, text) in [(Num::int(2), "twice"), (Num::ratio(1, 2), "half")] {
+            for (factor, twice) in [(Num::int(2), true), (Num::ratio(1, 2), false)] {
                 let g = &mut self.model.graph;
                 let c = g.num(factor.add(Num::int(-1)));
                 let extra = g.product(vec![c, part]);
                 let candidate = g.sum(vec![full, extra]);
                 if self.fits_everywhere(screen, candidate, true) {
-                    return Some((
-                        format!(
-                            "The factor of {what} `{term_text}` is off: the claim has {text} its gradient {part_text} (λ/(2n)·Σw² has gradient (λ/n)·w)."
-                        ),
-                        None,
-                    ));
+                    let mistake = Mistake::RegulariserFactor {
+                        term,
+                        gradient: part,
+                        twice,
+                    };
+                    return Some((mistake, None));
                 }
             }
         }

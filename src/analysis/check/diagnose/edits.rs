@@ -4,15 +4,15 @@
 
 use crate::core::diff;
 use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num, Sym};
-use crate::render::FormulaPrinter;
 
-use super::Screen;
+use super::{Found, Screen};
 use crate::analysis::check::Checker;
+use crate::analysis::check::{Edit, Mistake, Scaling};
 
 impl Checker {
     /// A derivative in the claim taken with respect to the wrong name: `δ3` (∂C/∂z3) for
     /// `δ2`, `dC/da2` for `dC/dz2`.
-    pub(super) fn derivative_edit(&mut self, screen: &Screen) -> Option<(String, Option<Id>)> {
+    pub(super) fn derivative_edit(&mut self, screen: &Screen) -> Option<Found> {
         let unresolved = self.unresolved;
         let nodes = self.model.graph.reachable(&[unresolved]);
         for node in nodes {
@@ -28,15 +28,11 @@ impl Checker {
                 let replaced = self.model.graph.replace(unresolved, node, replacement);
                 let candidate = diff::resolve_derivatives(&mut self.model, replaced);
                 if self.fits_everywhere(screen, candidate, false) {
-                    let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-                    return Some((
-                        format!(
-                            "`{}` should be `{}`: the derivative is taken with respect to the wrong name (a different layer or neuron).",
-                            printer.text(node),
-                            printer.text(replacement)
-                        ),
-                        Some(candidate),
-                    ));
+                    let mistake = Mistake::WrongDerivative {
+                        written: node,
+                        should_be: replacement,
+                    };
+                    return Some((mistake, Some(candidate)));
                 }
             }
         }
@@ -46,11 +42,7 @@ impl Checker {
     /// One edit of the claim that makes it right: a name for another, a function for
     /// another, a difference for a product, a term or factor dropped, a sign flipped, a
     /// power or constant changed.
-    pub(super) fn single_edit(
-        &mut self,
-        screen: &Screen,
-        claimed: Id,
-    ) -> Option<(String, Option<Id>)> {
+    pub(super) fn single_edit(&mut self, screen: &Screen, claimed: Id) -> Option<Found> {
         let nodes = self.model.graph.reachable(&[claimed]);
         if nodes.len() > 400 {
             return None;
@@ -107,27 +99,23 @@ impl Checker {
                     let replaced = self.model.graph.replace(claimed, old_node, new_node);
                     let candidate = replaced;
                     if self.fits_everywhere(screen, candidate, false) {
-                        let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-                        // A name inside a call reads best with the call (`σ'(a3)`); elsewhere
-                        // the name alone.
-                        let shown = |n: Id, r: Id| {
-                            // A number reads best with its term (`−num/den²`), a name alone
-                            // unless inside a call (`σ'(a3)`).
-                            let number = matches!(self.model.graph.node(n), Node::Num(_));
-                            if leaf
-                                && !number
-                                && !matches!(self.model.graph.node(old_node), Node::Call(..))
-                            {
-                                (printer.text(n), printer.text(r))
-                            } else {
-                                (printer.text(old_node), printer.text(new_node))
-                            }
+                        // A number reads best with its term (`−num/den²`), a name alone
+                        // unless inside a call (`σ'(a3)`).
+                        let number = matches!(self.model.graph.node(node), Node::Num(_));
+                        let (written, should_be) = if leaf
+                            && !number
+                            && !matches!(self.model.graph.node(old_node), Node::Call(..))
+                        {
+                            (node, *replacement)
+                        } else {
+                            (old_node, new_node)
                         };
-                        let (old, new) = shown(node, *replacement);
-                        return Some((
-                            format!("`{old}` should be `{new}`: {why}."),
-                            Some(candidate),
-                        ));
+                        let mistake = Mistake::Edit {
+                            written,
+                            should_be,
+                            edit: why.clone(),
+                        };
+                        return Some((mistake, Some(candidate)));
                     }
                 }
             }
@@ -140,9 +128,9 @@ impl Checker {
         node: Id,
         names: &[Sym],
         parents: &FastMap<Id, Vec<Id>>,
-    ) -> Vec<(Id, String)> {
+    ) -> Vec<(Id, Edit)> {
         let g = &mut self.model.graph;
-        let mut out: Vec<(Id, String)> = Vec::new();
+        let mut out: Vec<(Id, Edit)> = Vec::new();
         let in_activation_prime = parents.get(&node).is_some_and(|ps| {
             ps.iter().any(|p| {
                 matches!(
@@ -158,46 +146,38 @@ impl Checker {
                         continue;
                     }
                     let why = if in_activation_prime {
-                        "the activation's derivative is taken at the wrong node (σ'(z) takes the pre-activation z, the argument of σ)".to_string()
+                        Edit::WrongArgument
                     } else {
-                        "one name written for another (a different layer or neuron)".to_string()
+                        Edit::WrongName
                     };
                     out.push((g.var(t), why));
                 }
                 let two = g.int(2);
-                out.push((
-                    g.pow(node, two),
-                    "a square missing (1 − tanh(z)² is one minus the square)".to_string(),
-                ));
+                out.push((g.pow(node, two), Edit::MissingSquare));
             }
             Node::Num(n) => {
                 let values = [
-                    (n.neg(), "a sign is wrong here"),
-                    (
-                        n.mul(Num::int(2)),
-                        "a factor 2 is missing here (the power rule: d(u²)/du = 2u)",
-                    ),
-                    (
-                        n.mul(Num::ratio(1, 2)),
-                        "a factor 2 too many here (½(y − a)² has derivative a − y)",
-                    ),
-                    (Num::int(1), "a constant that should not be there"),
+                    (n.neg(), Edit::NumberSign),
+                    (n.mul(Num::int(2)), Edit::MissingTwo),
+                    (n.mul(Num::ratio(1, 2)), Edit::ExtraTwo),
+                    (Num::int(1), Edit::ExtraConstant),
                 ];
                 let mut seen = vec![n];
                 for (v, why) in values {
                     if !seen.contains(&v) {
                         seen.push(v);
-                        out.push((g.num(v), why.to_string()));
+                        out.push((g.num(v), why));
                     }
                 }
             }
             Node::Call(f, a) => {
                 for h in Func::ALL {
                     if h != f {
-                        out.push((
-                            g.call(h, a),
-                            format!("{} written for {}", f.name(), h.name()),
-                        ));
+                        let edit = Edit::WrongFunction {
+                            written: f,
+                            meant: h,
+                        };
+                        out.push((g.call(h, a), edit));
                     }
                 }
             }
@@ -211,21 +191,12 @@ impl Checker {
                         _ => None,
                     };
                     if let Some(inner) = negated(g, y) {
-                        out.push((
-                            g.product(vec![x, inner]),
-                            "a difference written for a product".to_string(),
-                        ));
+                        out.push((g.product(vec![x, inner]), Edit::DifferenceForProduct));
                     }
                     if let Some(inner) = negated(g, x) {
-                        out.push((
-                            g.product(vec![y, inner]),
-                            "a difference written for a product".to_string(),
-                        ));
+                        out.push((g.product(vec![y, inner]), Edit::DifferenceForProduct));
                     }
-                    out.push((
-                        g.product(vec![x, y]),
-                        "a sum written for a product".to_string(),
-                    ));
+                    out.push((g.product(vec![x, y]), Edit::SumForProduct));
                 }
                 for i in 0..terms.len() {
                     let rest: Vec<Id> = terms
@@ -234,30 +205,27 @@ impl Checker {
                         .filter(|&(j, _)| j != i)
                         .map(|(_, &t)| t)
                         .collect();
-                    out.push((
-                        g.sum(rest.clone()),
-                        "a term that should not be there".to_string(),
-                    ));
+                    out.push((g.sum(rest.clone()), Edit::ExtraTerm));
                     let mut flipped = rest;
                     let neg = g.neg(terms[i]);
                     flipped.insert(i, neg);
-                    out.push((g.sum(flipped), "a term with the wrong sign".to_string()));
+                    out.push((g.sum(flipped), Edit::TermSign));
                     // One term short of a factor (η in the decay (1 − ηλ/n), the 2 of one
                     // part of a gradient) or with one too many.
-                    let scalings: Vec<(Id, String)> = {
+                    let scalings: Vec<(Id, Scaling)> = {
                         let mut v = vec![
-                            (g.int(2), "2".to_string()),
-                            (g.num(Num::ratio(1, 2)), "½".to_string()),
+                            (g.int(2), Scaling::Two),
+                            (g.num(Num::ratio(1, 2)), Scaling::Half),
                         ];
                         // A name the term already has would square it: the leaf edit
                         // ("a square missing") says that better.
                         for &name in names.iter().take(40) {
                             if !g.mentions(terms[i], name) {
-                                v.push((g.var(name), String::new()));
+                                v.push((g.var(name), Scaling::Name));
                             }
                         }
                         // The learning rate too (η missing from the decay (1 − ηλ/n)).
-                        v.push((g.var(self.rate), "η".to_string()));
+                        v.push((g.var(self.rate), Scaling::LearningRate));
                         v
                     };
                     for (factor, shown) in scalings {
@@ -267,15 +235,10 @@ impl Checker {
                         ] {
                             let mut edited: Vec<Id> = terms.to_vec();
                             edited[i] = scaled;
-                            let label = if shown.is_empty() {
-                                "a name"
-                            } else {
-                                shown.as_str()
-                            };
                             let why = if missing {
-                                format!("one term lacks a factor ({label})")
+                                Edit::TermLacksFactor(shown.clone())
                             } else {
-                                format!("one term has a factor ({label}) too many")
+                                Edit::TermExtraFactor(shown.clone())
                             };
                             out.push((g.sum(edited), why));
                         }
@@ -293,10 +256,7 @@ impl Checker {
                         .filter(|&(j, _)| j != i)
                         .map(|(_, &t)| t)
                         .collect();
-                    out.push((
-                        g.product(rest),
-                        "a factor that should not be there".to_string(),
-                    ));
+                    out.push((g.product(rest), Edit::ExtraFactor));
                 }
                 // a(1 − a), σ's derivative in terms of its value, used for tanh's 1 − a².
                 for (i, &x) in factors.iter().enumerate() {
@@ -313,16 +273,13 @@ impl Checker {
                             .map(|(_, &f)| f)
                             .chain(std::iter::once(tanh_form))
                             .collect();
-                        out.push((
-                            g.product(rest),
-                            "σ's derivative a(1 − a) used where the activation's derivative is 1 − a² (tanh)".to_string(),
-                        ));
+                        out.push((g.product(rest), Edit::SigmoidFormForTanh));
                     }
                 }
                 if factors.len() == 2 && g.as_num(factors[0]).is_none() {
                     let (x, y) = (factors[0], factors[1]);
                     let d = g.sub(x, y);
-                    out.push((d, "a product written for a difference".to_string()));
+                    out.push((d, Edit::ProductForDifference));
                 }
             }
             Node::Pow(base, exponent) => {
@@ -335,16 +292,13 @@ impl Checker {
                 {
                     let squared = g.pow(fs[1], exponent);
                     let negated = g.neg(squared);
-                    out.push((
-                        g.sum(vec![terms[0], negated]),
-                        "the square of a difference written for one minus a square".to_string(),
-                    ));
+                    out.push((g.sum(vec![terms[0], negated]), Edit::SquareOfDifference));
                 }
-                out.push((base, "a power that should not be there".to_string()));
+                out.push((base, Edit::ExtraPower));
                 if let Some(e) = g.as_num(exponent) {
                     for v in [e.add(Num::int(1)), e.add(Num::int(-1)), e.neg()] {
                         let exp = g.num(v);
-                        out.push((g.pow(base, exp), "a wrong exponent".to_string()));
+                        out.push((g.pow(base, exp), Edit::WrongExponent));
                     }
                 }
             }

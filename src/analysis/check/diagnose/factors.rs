@@ -4,10 +4,10 @@
 
 use crate::core::diff::Target;
 use crate::core::expr::{FastSet, Func, Id, Node};
-use crate::render::FormulaPrinter;
 
-use super::Screen;
+use super::{Found, Screen};
 use crate::analysis::check::Checker;
+use crate::analysis::check::{FactorRole, Mistake};
 
 impl Checker {
     /// One chain-rule factor (a name, an activation derivative, a local derivative) missing
@@ -18,7 +18,7 @@ impl Checker {
         target: Target,
         truth: Id,
         claimed: Id,
-    ) -> Option<(String, Option<Id>)> {
+    ) -> Option<Found> {
         let factors = self.candidate_factors(target);
         let cross_entropy = self.cost_has_log();
         // The factor may be wrong in the whole derivative, or in one term of the cost's (the
@@ -37,21 +37,12 @@ impl Checker {
                 parts.push((Some(rest), part, Some(term)));
             }
         }
-        for (factor, description) in factors {
-            let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-            let text = printer.text(factor);
+        for (factor, role) in factors {
             let is_activation_prime = matches!(
                 self.model.graph.node(factor),
                 Node::Call(Func::SigmoidPrime, _)
             );
             for &(rest, part, term) in &parts {
-                // Within one term of the cost, say which.
-                let within = term
-                    .map(|t| {
-                        let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-                        format!(" in the gradient of the cost's term `{}`", printer.text(t))
-                    })
-                    .unwrap_or_default();
                 let g = &mut self.model.graph;
                 let mut extra = g.product(vec![part, factor]);
                 // Missing F: the claim's part times F is the true part (a product, not a
@@ -69,27 +60,24 @@ impl Checker {
                 }
                 if self.fits_everywhere(screen, extra, true) {
                     if cross_entropy && is_activation_prime {
-                        return Some((
-                            format!(
-                                "σ' is kept where the cross-entropy cost cancels it: this is the quadratic cost's gradient. With cross-entropy, ∂C/∂a = (a − y)/(a(1 − a)) cancels σ'(z) = a(1 − a), so the factor {text} must go."
-                            ),
-                            None,
-                        ));
+                        return Some((Mistake::SigmaPrimeKept { factor }, None));
                     }
-                    return Some((
-                        format!(
-                            "An extra factor {text} ({description}){within} that the chain rule does not give."
-                        ),
-                        None,
-                    ));
+                    let mistake = Mistake::ExtraFactor {
+                        factor,
+                        role,
+                        within: term,
+                    };
+                    return Some((mistake, None));
                 }
                 if self.nonzero_at_least(screen, factor, 3)
                     && self.fits_formulas(screen, completed, part)
                 {
-                    return Some((
-                        format!("A chain-rule factor is missing{within}: {text} ({description})."),
-                        None,
-                    ));
+                    let mistake = Mistake::MissingFactor {
+                        factor,
+                        role,
+                        within: term,
+                    };
+                    return Some((mistake, None));
                 }
             }
         }
@@ -98,12 +86,12 @@ impl Checker {
 
     /// The factors a chain-rule product along the path may have: the names, each activation's
     /// derivative at its argument, each local derivative.
-    pub(super) fn candidate_factors(&mut self, target: Target) -> Vec<(Id, String)> {
+    pub(super) fn candidate_factors(&mut self, target: Target) -> Vec<(Id, FactorRole)> {
         let path = self.between(target.of, target.wrt);
         let nearby = self.nearby.clone();
-        let mut out: Vec<(Id, String)> = Vec::new();
+        let mut out: Vec<(Id, FactorRole)> = Vec::new();
         let mut seen: FastSet<Id> = FastSet::default();
-        let mut push = |out: &mut Vec<(Id, String)>, id: Id, d: String| {
+        let mut push = |out: &mut Vec<(Id, FactorRole)>, id: Id, d: FactorRole| {
             if seen.insert(id) {
                 out.push((id, d));
             }
@@ -115,12 +103,10 @@ impl Checker {
                 && let Some(prime) = f.prime()
             {
                 let id = self.model.graph.call(prime, arg);
-                let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-                let d = format!(
-                    "the derivative of {} = {}",
-                    self.model.name(s),
-                    printer.text(def)
-                );
+                let d = FactorRole::ActivationDerivative {
+                    name: s,
+                    definition: def,
+                };
                 push(&mut out, id, d);
             }
         }
@@ -136,13 +122,12 @@ impl Checker {
                 if self.model.graph.as_num(local).is_some() {
                     continue;
                 }
-                let d = format!("∂{}/∂{}", self.model.name(u), self.model.name(v));
-                push(&mut out, local, d.clone());
+                push(&mut out, local, FactorRole::Local { of: u, wrt: v });
                 // Its factors on their own: the inner derivative (1 − 2y) of softplus((1 − 2y)z).
                 if let Node::Mul(factors) = self.model.graph.node(local).clone() {
                     for f in factors.iter().copied() {
                         if self.model.graph.as_num(f).is_none() {
-                            push(&mut out, f, format!("a factor of {d}"));
+                            push(&mut out, f, FactorRole::PartOfLocal { of: u, wrt: v });
                         }
                     }
                 }
@@ -150,12 +135,7 @@ impl Checker {
         }
         for &s in &nearby {
             let id = self.model.graph_var(s);
-            let d = format!(
-                "the {} {}",
-                self.model.symbol(s).kind.word(),
-                self.model.name(s)
-            );
-            push(&mut out, id, d);
+            push(&mut out, id, FactorRole::Name(s));
         }
         out
     }
@@ -166,18 +146,15 @@ impl Checker {
         &mut self,
         screen: &Screen,
         claimed: Id,
-    ) -> Option<(String, Option<Id>)> {
+    ) -> Option<Found> {
         let nodes = self.model.graph.reachable(&[claimed]);
         for node in nodes {
-            let (shown, f, arg) = match *self.model.graph.node(node) {
+            let (f, arg) = match *self.model.graph.node(node) {
                 Node::Var(s) => match self.model.definition(s).map(|d| self.model.graph.node(d)) {
-                    Some(&Node::Call(f, arg)) => (self.model.name(s).to_string(), f, arg),
+                    Some(&Node::Call(f, arg)) => (f, arg),
                     _ => continue,
                 },
-                Node::Call(f, arg) => {
-                    let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-                    (printer.text(node), f, arg)
-                }
+                Node::Call(f, arg) => (f, arg),
                 _ => continue,
             };
             let derivative = match f {
@@ -191,14 +168,11 @@ impl Checker {
             let replaced = self.model.graph.replace(claimed, node, replacement);
             let candidate = replaced;
             if self.fits_everywhere(screen, candidate, false) {
-                let printer = FormulaPrinter::new(&self.model.graph, &self.model.symbols);
-                return Some((
-                    format!(
-                        "The activation is written where its derivative belongs: `{shown}` should be `{}`.",
-                        printer.text(replacement)
-                    ),
-                    Some(candidate),
-                ));
+                let mistake = Mistake::ActivationForDerivative {
+                    written: node,
+                    should_be: replacement,
+                };
+                return Some((mistake, Some(candidate)));
             }
         }
         None

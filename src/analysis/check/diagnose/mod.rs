@@ -11,13 +11,15 @@ mod factors;
 mod paths;
 mod update;
 
-use crate::analysis::numeric;
 use crate::core::diff::Target;
 use crate::core::expr::{FastSet, Id, Node, Sym};
 
 use super::claims::Subject;
 use super::points::{Sample, fits};
-use super::{ATTEMPTS, Checker, Labels, SCREEN_POINTS};
+use super::{ATTEMPTS, Checker, Labels, Mistake, SCREEN_POINTS};
+
+/// A mistake found, and the corrected formula when it is not the truth itself.
+pub(super) type Found = (Mistake, Option<Id>);
 
 /// Screening points with the claim's and the truth's values there.
 pub(super) struct Screen {
@@ -130,14 +132,17 @@ impl Checker {
             >= n
     }
 
-    /// The likeliest mistake: a sentence, and the corrected formula when it is not the truth.
+    /// The likeliest mistake, and the corrected formula when it is not the truth; `shown` is
+    /// the point the reader is shown.
     pub(super) fn diagnose(
         &mut self,
         subject: &Subject,
         truth: Id,
         claimed: Id,
         leaves: &[Sym],
-    ) -> Option<(String, Option<Id>)> {
+        shown: &Sample,
+    ) -> Option<Found> {
+        let _ = shown;
         let screen = self.screen(leaves, truth, claimed)?;
         let path = match *subject {
             Subject::Derivative(target) => self.between(target.of, target.wrt),
@@ -154,11 +159,7 @@ impl Checker {
         }
     }
 
-    pub(super) fn diagnose_formula(
-        &mut self,
-        screen: &Screen,
-        claimed: Id,
-    ) -> Option<(String, Option<Id>)> {
+    pub(super) fn diagnose_formula(&mut self, screen: &Screen, claimed: Id) -> Option<Found> {
         if let Some(found) = self.sign_or_constant(screen) {
             return Some(found);
         }
@@ -171,7 +172,7 @@ impl Checker {
         target: Target,
         truth: Id,
         claimed: Id,
-    ) -> Option<(String, Option<Id>)> {
+    ) -> Option<Found> {
         if Self::constant_of(screen).is_some_and(|c| fits(c, -1.0)) {
             return self.sign_or_constant(screen);
         }
@@ -282,36 +283,5 @@ impl Checker {
                     .is_some_and(|d| self.model.graph.mentions(d, v))
             })
             .collect()
-    }
-}
-
-/// A ratio as a reader would write it: 2, ½ → "1/2", −3, 0.37.
-pub(super) fn approximate_ratio(r: f64) -> String {
-    for d in 1..=12i64 {
-        let n = (r * d as f64).round();
-        if fits(n / d as f64, r) {
-            return if d == 1 {
-                format!("{}", n as i64)
-            } else {
-                format!("{}/{d}", n as i64)
-            };
-        }
-    }
-    numeric::float(r)
-}
-
-pub(super) fn lowercase_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
-}
-
-pub(super) fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
     }
 }

@@ -7,16 +7,13 @@ use crate::core::expr::{Id, Sym};
 use crate::core::model::{SymKind, Symbol};
 use crate::lang::ast::Span;
 
-use super::Screen;
+use super::{Found, Screen};
 use crate::analysis::check::Checker;
+use crate::analysis::check::Mistake;
 
 impl Checker {
     /// A fork on the path where the claim counts only some of the users.
-    pub(super) fn missing_path(
-        &mut self,
-        screen: &Screen,
-        target: Target,
-    ) -> Option<(String, Option<Id>)> {
+    pub(super) fn missing_path(&mut self, screen: &Screen, target: Target) -> Option<Found> {
         let path = self.between(target.of, target.wrt);
         for &v in &path {
             // A name the cost uses directly is a term of the cost: `cost_term` says it better.
@@ -33,35 +30,27 @@ impl Checker {
                 let without = self.cut_derivative(target, v, &[u]);
                 let others: Vec<Sym> = users.iter().copied().filter(|&o| o != u).collect();
                 let only = self.cut_derivative(target, v, &others);
-                let vname = self.model.name(v).to_string();
-                let uname = self.model.name(u).to_string();
-                let cost = self.model.name(target.of).to_string();
-                let all: Vec<String> = users
-                    .iter()
-                    .map(|&s| format!("`{}`", self.model.name(s)))
-                    .collect();
                 if let Some((_, candidate)) = &without
                     && self.fits_everywhere(screen, *candidate, true)
                 {
-                    return Some((
-                        format!(
-                            "A path is left out: `{vname}` feeds {}, and the path through `{uname}` is missing; at a fork the contributions of every path add up (∂{cost}/∂{vname} is a sum over the names that use it; in code, accumulate with `+=` rather than overwrite with `=`).",
-                            all.join(" and ")
-                        ),
-                        None,
-                    ));
+                    let mistake = Mistake::MissingPath {
+                        name: v,
+                        users: users.clone(),
+                        missing: u,
+                        of: target.of,
+                    };
+                    return Some((mistake, None));
                 }
                 if users.len() > 2
                     && let Some((_, candidate)) = &only
                     && self.fits_everywhere(screen, *candidate, true)
                 {
-                    return Some((
-                        format!(
-                            "Only the path through `{uname}` is counted: `{vname}` feeds {}, and the contributions of every path must add up (accumulate with `+=` rather than overwrite with `=`).",
-                            all.join(", ")
-                        ),
-                        None,
-                    ));
+                    let mistake = Mistake::OverwrittenAtFork {
+                        name: v,
+                        users: users.clone(),
+                        kept: u,
+                    };
+                    return Some((mistake, None));
                 }
             }
         }
@@ -117,11 +106,7 @@ impl Checker {
     }
 
     /// The claim is ∂Y/∂X for a name Y between: the chain rule stopped at Y.
-    pub(super) fn chain_stopped(
-        &mut self,
-        screen: &Screen,
-        target: Target,
-    ) -> Option<(String, Option<Id>)> {
+    pub(super) fn chain_stopped(&mut self, screen: &Screen, target: Target) -> Option<Found> {
         let path = self.between(target.of, target.wrt);
         for &y in path.iter().rev() {
             if y == target.of || y == target.wrt {
@@ -130,17 +115,12 @@ impl Checker {
             let y_var = self.model.graph_var(y);
             let partial = self.derivative(y_var, target.wrt);
             if self.fits_everywhere(screen, partial, true) {
-                let (yname, xname, of) = (
-                    self.model.name(y).to_string(),
-                    self.model.name(target.wrt).to_string(),
-                    self.model.name(target.of).to_string(),
-                );
-                return Some((
-                    format!(
-                        "The chain rule stops early: the claim is ∂{yname}/∂{xname} alone, without the upstream factor ∂{of}/∂{yname} (∂{of}/∂{xname} = ∂{of}/∂{yname} · ∂{yname}/∂{xname})."
-                    ),
-                    None,
-                ));
+                let mistake = Mistake::ChainStopped {
+                    at: y,
+                    wrt: target.wrt,
+                    of: target.of,
+                };
+                return Some((mistake, None));
             }
         }
         None

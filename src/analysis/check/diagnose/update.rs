@@ -1,12 +1,12 @@
 //! Mistakes in an update rule: ascent for descent, the learning rate missing, the change
 //! written for the new value; otherwise the gradient the rule uses, diagnosed as a derivative.
 
-use crate::analysis::numeric;
 use crate::core::diff::Target;
 use crate::core::expr::{Id, Sym};
 
-use super::{Screen, lowercase_first};
+use super::{Found, Screen};
 use crate::analysis::check::Checker;
+use crate::analysis::check::Mistake;
 use crate::analysis::check::points::Sample;
 
 impl Checker {
@@ -15,7 +15,7 @@ impl Checker {
         screen: &Screen,
         theta: Sym,
         claimed: Id,
-    ) -> Option<(String, Option<Id>)> {
+    ) -> Option<Found> {
         let gradient = self.gradient(theta);
         let g = &mut self.model.graph;
         let theta_var = g.var(theta);
@@ -24,39 +24,29 @@ impl Checker {
         let ascent = g.sum(vec![theta_var, step]);
         let no_rate = g.sub(theta_var, gradient);
         let neg_step = g.neg(step);
-        let name = self.model.name(theta).to_string();
-        let cost = self.model.name(self.model.cost).to_string();
+        let cost = self.model.cost;
         if self.fits_everywhere(screen, ascent, true) {
-            let confirmed = self.ascent_raises_cost(&screen.samples[0], theta, gradient);
-            return Some((
-                format!(
-                    "Gradient ascent written for descent: {name} + η·∂{cost}/∂{name} moves uphill; descent subtracts the gradient, {name} − η·∂{cost}/∂{name}.{}",
-                    confirmed
-                        .map(|(before, after)| format!(
-                            " A small step of the claimed rule raises the cost from {} to {}.",
-                            numeric::float(before),
-                            numeric::float(after)
-                        ))
-                        .unwrap_or_default()
-                ),
-                None,
-            ));
+            let cost_before_after = self.ascent_raises_cost(&screen.samples[0], theta, gradient);
+            let mistake = Mistake::Ascent {
+                parameter: theta,
+                cost,
+                cost_before_after,
+            };
+            return Some((mistake, None));
         }
         if self.fits_everywhere(screen, no_rate, true) {
-            return Some((
-                format!(
-                    "The learning rate is missing: the step is η·∂{cost}/∂{name}, not ∂{cost}/∂{name} alone."
-                ),
-                None,
-            ));
+            let mistake = Mistake::MissingLearningRate {
+                parameter: theta,
+                cost,
+            };
+            return Some((mistake, None));
         }
         if self.fits_everywhere(screen, neg_step, true) {
-            return Some((
-                format!(
-                    "This is the change Δ{name} = −η·∂{cost}/∂{name}, not the new value {name} − η·∂{cost}/∂{name}."
-                ),
-                None,
-            ));
+            let mistake = Mistake::ChangeForNewValue {
+                parameter: theta,
+                cost,
+            };
+            return Some((mistake, None));
         }
         // The gradient the claim uses: (θ − θ')/η, diagnosed as a derivative claim.
         let g = &mut self.model.graph;
@@ -90,13 +80,7 @@ impl Checker {
         let inner = self.diagnose_derivative(&inner_screen, target, gradient, claimed_gradient);
         match inner {
             // A finding about the gradient as such (a factor, a path, a sign).
-            Some((sentence, None)) => Some((
-                format!(
-                    "In the gradient the rule uses, {}",
-                    lowercase_first(&sentence)
-                ),
-                None,
-            )),
+            Some((mistake, None)) => Some((Mistake::InUpdateGradient(Box::new(mistake)), None)),
             // An edit of (θ − θ')/η is an edit of a formula nobody wrote: edit the rule
             // itself instead.
             _ => self.single_edit(screen, claimed),
