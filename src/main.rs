@@ -581,11 +581,7 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
         file_name: name.clone(),
         source: source.clone(),
     })?;
-    if args.output.template_dir.is_some() {
-        return Err(Failure::plain(Diagnostic::new(
-            "`--template-dir` applies to `derive` only; `step` is not templated",
-        )));
-    }
+    let layout = layout(&args.output, &name)?;
     let given = given_values(&model, &args.point)?;
     let descent =
         chainrule::analysis::descent::descend(&mut model, &given, args.lr, args.steps as usize)
@@ -594,9 +590,9 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
         &model,
         &descent,
         format_of(args.output.format),
-        &name,
-        args.output.standalone,
-    );
+        &layout,
+    )
+    .map_err(Failure::plain)?;
     emit(&text, args.output.out.as_deref())
 }
 

@@ -29,14 +29,16 @@ fn violations(relative: &Path, text: &str) -> Vec<String> {
             break;
         }
         let code = line.split("//").next().unwrap_or("");
-        let mut rest = code;
-        while let Some(at) = rest.find("crate::") {
-            let after = &rest[at + "crate::".len()..];
-            let name: String = after
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if let Some(target) = rank(&name)
+        // Each `crate::NAME`, and each item of a group `use crate::{core::…, render::…}`.
+        let mut imported: Vec<&str> = code
+            .match_indices("crate::")
+            .map(|(at, _)| leading_name(&code[at + "crate::".len()..]))
+            .collect();
+        if let Some(group) = code.split("crate::{").nth(1) {
+            imported.extend(group.split(',').map(|item| leading_name(item.trim())));
+        }
+        for name in imported {
+            if let Some(target) = rank(name)
                 && target > own
             {
                 found.push(format!(
@@ -48,28 +50,17 @@ fn violations(relative: &Path, text: &str) -> Vec<String> {
                     LAYERS[target]
                 ));
             }
-            rest = after;
-        }
-        // `use crate::{core::…, render::…}` lists several layers in one group.
-        if let Some(group) = code.split("crate::{").nth(1) {
-            for item in group.split(',') {
-                let name = item.trim().split("::").next().unwrap_or("").trim();
-                if let Some(target) = rank(name)
-                    && target > own
-                {
-                    found.push(format!(
-                        "{}:{}: the {} layer imports `crate::{}` from the {} layer above it",
-                        relative.display(),
-                        n + 1,
-                        LAYERS[own],
-                        name,
-                        LAYERS[target]
-                    ));
-                }
-            }
         }
     }
     found
+}
+
+/// The first path segment of `text`.
+fn leading_name(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
 }
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -417,10 +417,7 @@ fn the_worksheet_reads_in_markdown_and_latex() {
     let tex = chainrule(&[&args[..], &["--format", "latex"]].concat(), None);
     let tex = String::from_utf8_lossy(&tex.stdout);
     assert!(tex.contains("\\begin{enumerate}"), "{tex}");
-    assert!(
-        tex.contains("\\texttt{\\ensuremath{\\sigma}'(a3)}"),
-        "{tex}"
-    );
+    assert!(tex.contains("\\texttt{$\\sigma$'(a3)}"), "{tex}");
     assert!(!tex.contains('σ'), "unicode left in LaTeX: {tex}");
 }
 

@@ -6,7 +6,7 @@
 //! so each definition is the *local* formula a textbook writes (`z3 = w3 a2 + b3`).
 
 use crate::core::error::Span;
-use crate::core::expr::{Graph, Id, Sym};
+use crate::core::expr::{Graph, Id, Node, Sym};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SymKind {
@@ -57,6 +57,56 @@ pub struct Model {
     pub order: Vec<Sym>,
     pub cost: Sym,
     pub output: Option<Sym>,
+    /// Which names each definition uses, and which definitions use each name.
+    pub dependencies: Dependencies,
+}
+
+/// The index of which names use which: built once from the definitions, so that no pass has
+/// to walk the definitions again to find a name's users (the forks of the chain rule) or the
+/// leaves a name depends on.
+#[derive(Clone, Debug, Default)]
+pub struct Dependencies {
+    uses: Vec<Vec<Sym>>,
+    users: Vec<Vec<Sym>>,
+}
+
+impl Dependencies {
+    /// The index of the definitions (indexed by `Sym`), each a formula of `graph`.
+    pub fn of(graph: &Graph, definitions: &[Option<Id>], order: &[Sym]) -> Dependencies {
+        let n = definitions.len();
+        let mut uses = vec![Vec::new(); n];
+        let mut users = vec![Vec::new(); n];
+        for &u in order {
+            let Some(def) = definitions[u.index()] else {
+                continue;
+            };
+            let mut vars: Vec<Sym> = graph
+                .reachable(&[def])
+                .into_iter()
+                .filter_map(|id| match graph.node(id) {
+                    Node::Var(v) => Some(*v),
+                    _ => None,
+                })
+                .collect();
+            vars.sort();
+            vars.dedup();
+            for &v in &vars {
+                users[v.index()].push(u);
+            }
+            uses[u.index()] = vars;
+        }
+        Dependencies { uses, users }
+    }
+
+    /// The names the definition of `s` mentions (none for a leaf), sorted.
+    pub fn uses(&self, s: Sym) -> &[Sym] {
+        self.uses.get(s.index()).map_or(&[], |v| v.as_slice())
+    }
+
+    /// The computed names whose definitions mention `s`, in program order.
+    pub fn users(&self, s: Sym) -> &[Sym] {
+        self.users.get(s.index()).map_or(&[], |v| v.as_slice())
+    }
 }
 
 impl Model {
@@ -104,4 +154,24 @@ pub struct Given {
     /// (`0.8` is 4/5, not the float64 nearest to it).
     pub text: String,
     pub value: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_dependency_index_names_each_fork() {
+        let model = crate::lang::load::load(
+            "input x\nparam w, b\nh = w*x + b\na = sigmoid(h)\nt = tanh(h)\ncost C = a*t + w\n",
+        )
+        .unwrap();
+        let sym = |n: &str| model.lookup(n).unwrap();
+        let names = |syms: &[super::Sym]| -> Vec<String> {
+            syms.iter().map(|&s| model.name(s).to_string()).collect()
+        };
+        assert_eq!(names(model.dependencies.users(sym("h"))), ["a", "t"]);
+        assert_eq!(names(model.dependencies.users(sym("w"))), ["h", "C"]);
+        assert_eq!(names(model.dependencies.uses(sym("C"))), ["w", "a", "t"]);
+        assert!(model.dependencies.uses(sym("x")).is_empty());
+        assert!(model.dependencies.users(sym("C")).is_empty());
+    }
 }

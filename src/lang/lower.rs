@@ -9,17 +9,26 @@ use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Graph, Id, Node, Num, Sym};
-use crate::core::model::{Model, SymKind, Symbol};
+use crate::core::model::{Dependencies, Model, SymKind, Symbol};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
 
-const KEYWORDS: [&str; 8] = [
-    "input", "target", "param", "show", "cost", "output", "as", "network",
-];
-
-/// The built-in functions as a help line lists them.
+/// The built-in functions as a help line lists them, from the one table of them
+/// ([`Func::ALL`]): `sigmoid (σ), tanh, …, and the derivatives sigmoid', tanh', relu'`.
 pub fn builtin_list() -> String {
-    "sigmoid (σ), tanh, relu, softplus, exp, log (ln), sqrt, abs, and the derivatives sigmoid', tanh', relu'"
-        .to_string()
+    let written = |f: &Func| match f {
+        Func::Sigmoid => "sigmoid (σ)".to_string(),
+        Func::Log => "log (ln)".to_string(),
+        f => f.name().to_string(),
+    };
+    let (derivatives, functions): (Vec<&Func>, Vec<&Func>) =
+        Func::ALL.iter().partition(|f| f.primitive().is_some());
+    let functions: Vec<String> = functions.into_iter().map(written).collect();
+    let derivatives: Vec<String> = derivatives.into_iter().map(written).collect();
+    format!(
+        "{}, and the derivatives {}",
+        functions.join(", "),
+        derivatives.join(", ")
+    )
 }
 
 /// Lowers a parsed program.
@@ -74,23 +83,7 @@ impl Lowering {
     }
 
     fn check_new_name(&self, ident: &Ident) -> Result<()> {
-        if KEYWORDS.contains(&ident.name.as_str()) {
-            return Err(Diagnostic::at(
-                ident.span,
-                format!("`{}` is a keyword and cannot name a value", ident.name),
-                "keyword",
-            ));
-        }
-        if Func::from_name(&ident.name).is_some() {
-            return Err(Diagnostic::at(
-                ident.span,
-                format!(
-                    "`{}` is a built-in function and cannot name a value",
-                    ident.name
-                ),
-                "built-in function",
-            ));
-        }
+        crate::lang::syntax::refuse_reserved(ident)?;
         if let Some(&s) = self.by_name.get(&ident.name) {
             let previous = &self.symbols[s.index()];
             let what = match previous.kind {
@@ -192,6 +185,7 @@ impl Lowering {
                 "name the quantity to differentiate with a line like `cost C = (y - a3)^2`",
             ));
         };
+        let dependencies = Dependencies::of(&self.graph, &self.definitions, &self.order);
         Ok(Model {
             graph: self.graph,
             symbols: self.symbols,
@@ -199,6 +193,7 @@ impl Lowering {
             order: self.order,
             cost,
             output: self.output.map(|(s, _)| s),
+            dependencies,
         })
     }
 

@@ -149,6 +149,11 @@ pub fn greek_ascii(word: &str) -> Option<&'static str> {
     greek(word).map(|g| g.ascii)
 }
 
+/// The LaTeX macro of a Greek letter written as the letter (`η` -> `\eta`).
+pub fn greek_letter_latex(letter: char) -> Option<&'static str> {
+    GREEK.iter().find(|g| g.letter == letter).map(|g| g.latex)
+}
+
 /// A Greek letter spelt out or written as the letter itself.
 fn greek(word: &str) -> Option<&'static Greek> {
     let mut chars = word.chars();

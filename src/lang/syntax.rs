@@ -35,7 +35,9 @@ pub const MAX_NESTING: usize = 256;
 pub const MAX_EXPR_DEPTH: usize = 2048;
 
 /// The words that cannot name a variable.
-pub const KEYWORDS: [&str; 7] = ["input", "target", "param", "show", "cost", "output", "as"];
+pub const KEYWORDS: [&str; 8] = [
+    "input", "target", "param", "show", "cost", "output", "as", "network",
+];
 
 /// Nesting up to this depth is parsed on the caller's stack; deeper input on a thread of
 /// its own with [`PARSER_STACK`] bytes of stack (the tree builder needs a few kilobytes per
@@ -234,6 +236,13 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
 /// A name that is defined or used as a variable: keywords and function names are refused.
 fn variable(pair: Pair<'_, Rule>) -> Result<Ident> {
     let ident = ident_of(&pair);
+    refuse_reserved(&ident)?;
+    Ok(ident)
+}
+
+/// Refuses a keyword or a built-in function's name where a name of the program is expected,
+/// in the same words wherever it is written (an assignment, a declaration, a `show`).
+pub fn refuse_reserved(ident: &Ident) -> Result<()> {
     if KEYWORDS.contains(&ident.name.as_str()) {
         return Err(Diagnostic::at(
             ident.span,
@@ -256,7 +265,7 @@ fn variable(pair: Pair<'_, Rule>) -> Result<Ident> {
             func.name()
         )));
     }
-    Ok(ident)
+    Ok(())
 }
 
 fn ident_of(pair: &Pair<'_, Rule>) -> Ident {

@@ -12,9 +12,8 @@ use crate::analysis::numeric::float;
 use crate::core::error::Diagnostic;
 use crate::core::expr::{Func, Id, Node};
 use crate::render::FormulaPrinter;
-use crate::render::document::{
-    Format, Layout, latex_text, markdown_text, render_template, template_error, templates,
-};
+use crate::render::document::{Format, Layout, render_template, template_error, templates};
+use crate::render::escape::{latex_prose, latex_text, markdown_prose};
 
 #[derive(Serialize)]
 struct ClaimView {
@@ -167,9 +166,7 @@ fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
             .collect(),
         summary: summary(checked),
     };
-    let mut text = serde_json::to_string_pretty(&report).expect("plain data serialises");
-    text.push('\n');
-    text
+    crate::render::json::document(&report)
 }
 
 /// The diagnosis of a judgement in one sentence, worded by the built-in `mistake.txt`.
@@ -608,72 +605,4 @@ fn distinct(value: f64, other: f64) -> String {
         .unwrap_or(17);
     let text: f64 = shown(value, digits).parse().unwrap_or(value);
     float(text)
-}
-
-/// Markdown prose: formulas between backticks stay code spans; the rest is escaped.
-fn markdown_prose(text: &str) -> String {
-    text.split('`')
-        .enumerate()
-        .map(|(i, part)| {
-            if i % 2 == 1 {
-                format!("`{part}`")
-            } else {
-                markdown_text(part)
-            }
-        })
-        .collect()
-}
-
-/// LaTeX prose: special characters escaped, the Unicode of formulas as math, and formulas
-/// between backticks in typewriter type, so that pdflatex compiles it.
-pub fn latex_prose(text: &str) -> String {
-    text.split('`')
-        .enumerate()
-        .map(|(i, part)| {
-            let escaped = latex_unicode(&latex_text(part));
-            if i % 2 == 1 {
-                format!("\\texttt{{{escaped}}}")
-            } else {
-                escaped
-            }
-        })
-        .collect()
-}
-
-fn latex_unicode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let math = match c {
-            'σ' => "\\sigma",
-            'η' => "\\eta",
-            'λ' => "\\lambda",
-            'δ' => "\\delta",
-            'Δ' => "\\Delta",
-            'θ' => "\\theta",
-            'α' => "\\alpha",
-            '∂' => "\\partial",
-            '·' | '⋅' => "\\cdot",
-            '×' => "\\times",
-            '−' => "-",
-            '±' => "\\pm",
-            '½' => "\\frac{1}{2}",
-            '²' => "^2",
-            '³' => "^3",
-            '⊙' => "\\odot",
-            '′' => "'",
-            '∑' | 'Σ' => "\\Sigma",
-            '→' => "\\to",
-            '≈' => "\\approx",
-            '∞' => "\\infty",
-            '√' => "\\surd",
-            _ => {
-                out.push(c);
-                continue;
-            }
-        };
-        out.push_str("\\ensuremath{");
-        out.push_str(math);
-        out.push('}');
-    }
-    out
 }

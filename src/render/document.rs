@@ -16,6 +16,7 @@ use crate::core::error::Diagnostic;
 use crate::core::expr::Id;
 use crate::core::model::Model;
 use crate::render::FormulaPrinter;
+use crate::render::escape::{latex_text, markdown_text};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -26,11 +27,18 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 11] = [
+pub const TEMPLATES: [(&str, &str); 15] = [
     ("derive.txt", include_str!("../../templates/derive.txt")),
     ("layers.txt", include_str!("../../templates/layers.txt")),
     ("layers.md", include_str!("../../templates/layers.md")),
     ("layers.tex", include_str!("../../templates/layers.tex")),
+    (
+        "step_words.txt",
+        include_str!("../../templates/step_words.txt"),
+    ),
+    ("step.txt", include_str!("../../templates/step.txt")),
+    ("step.md", include_str!("../../templates/step.md")),
+    ("step.tex", include_str!("../../templates/step.tex")),
     ("check.txt", include_str!("../../templates/check.txt")),
     ("check.md", include_str!("../../templates/check.md")),
     ("check.tex", include_str!("../../templates/check.tex")),
@@ -169,43 +177,6 @@ fn print_target(model: &Model, t: Target, format: Format) -> String {
     }
 }
 
-/// Escapes text for Markdown prose (outside math), so `_` and `<` show as themselves.
-pub fn markdown_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '*' | '_' | '`' | '[' | ']' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes text for LaTeX text mode (rule names, file names).
-pub fn latex_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\textbackslash{}"),
-            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '~' => out.push_str("\\textasciitilde{}"),
-            '^' => out.push_str("\\textasciicircum{}"),
-            '<' => out.push_str("\\textless{}"),
-            '>' => out.push_str("\\textgreater{}"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// Renders a built-in (or overriding) template with a view. With `standalone_title` (LaTeX
 /// output) and `--standalone`, the body is wrapped in `standalone.tex` under that title.
 pub fn render_template(
@@ -329,7 +300,5 @@ fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivati
             .map(|s| json_step(printer, s))
             .collect(),
     };
-    let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
-    text.push('\n');
-    text
+    crate::render::json::document(&doc)
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::analysis::numeric::{Quantity, Report, float, plain_decimal};
-use crate::render::document::{Format, latex_text, markdown_text};
+use crate::render::document::Format;
+use crate::render::escape::{latex_text, markdown_text};
 
 /// Digits of the reference shown and written.
 const REFERENCE_DIGITS: usize = 17;
@@ -111,9 +112,7 @@ fn json_report(report: &Report) -> String {
     if !checks.is_empty() {
         doc["gradient_check"] = json!(checks);
     }
-    let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
-    text.push('\n');
-    text
+    crate::render::json::document(&doc)
 }
 
 fn text_report(report: &Report) -> String {

@@ -88,20 +88,11 @@ pub fn render(layered: &Layered, format: Format, layout: &Layout) -> Result<Stri
     };
     // Prose in the document's own escaping; in LaTeX, a layer range is set as math.
     let prose = |text: &str| match format {
-        Format::Markdown => crate::render::document::markdown_text(text),
-        Format::Latex => latex_rule(text),
+        Format::Markdown => crate::render::escape::markdown_text(text),
+        Format::Latex => crate::render::escape::latex_text(text),
         _ => text.to_string(),
     };
-    let range = |layers: &Layers| {
-        let phrase = layers_phrase(layers, spec);
-        match format {
-            Format::Latex => phrase
-                .replace('…', "\\ldots")
-                .replace('∈', "\\in")
-                .replace('−', "-"),
-            _ => prose(&phrase),
-        }
-    };
+    let range = |layers: &Layers| prose(&layers_phrase(layers, spec));
     let e = |x: &E| show(x, style);
     let m = |x: &M| show_m(x, style);
     let view = DocumentView {
@@ -120,7 +111,7 @@ pub fn render(layered: &Layered, format: Format, layout: &Layout) -> Result<Stri
                 rhs: e(&d.rhs),
                 // Inside `\text{}` in both Markdown and LaTeX.
                 note: if style == Style::Latex {
-                    latex_rule(&d.note)
+                    crate::render::escape::latex_text(&d.note)
                 } else {
                     d.note.clone()
                 },
@@ -160,7 +151,7 @@ pub fn render(layered: &Layered, format: Format, layout: &Layout) -> Result<Stri
     };
     let title = format!(
         "Backpropagation layer by layer: {}",
-        crate::render::document::latex_text(&layout.source_name)
+        crate::render::escape::latex_text(&layout.source_name)
     );
     crate::render::document::render_template(
         template,
@@ -184,31 +175,6 @@ fn wrap_text(text: &str, width: usize) -> String {
         }
         out.push_str(word);
         line += n;
-    }
-    out
-}
-
-/// Prose (rule names, notes) for LaTeX text mode: escaped, and the few mathematical symbols
-/// it uses set as math, so the document compiles with pdflatex.
-fn latex_rule(rule: &str) -> String {
-    let escaped = crate::render::document::latex_text(rule);
-    let mut out = String::with_capacity(escaped.len());
-    for c in escaped.chars() {
-        match c {
-            'Σ' => out.push_str("$\\Sigma$"),
-            'δ' => out.push_str("$\\delta$"),
-            'σ' => out.push_str("$\\sigma$"),
-            'λ' => out.push_str("$\\lambda$"),
-            '∂' => out.push_str("$\\partial$"),
-            '⊙' => out.push_str("$\\odot$"),
-            '∈' => out.push_str("$\\in$"),
-            'ᵀ' => out.push_str("$^{T}$"),
-            '²' => out.push_str("$^{2}$"),
-            '…' => out.push_str("\\ldots{}"),
-            '−' => out.push('-'),
-            '′' => out.push('\''),
-            c => out.push(c),
-        }
     }
     out
 }
@@ -259,5 +225,5 @@ fn render_json(layered: &Layered) -> String {
         "equations": equations,
         "matrix": matrix,
     });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    crate::render::json::document(&doc)
 }

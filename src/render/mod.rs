@@ -3,9 +3,12 @@
 
 pub mod check;
 pub mod document;
+pub mod escape;
 pub mod eval;
 pub mod formula;
+pub mod json;
 pub mod layers;
+pub mod number;
 pub mod step;
 
 pub use formula::{FormulaPrinter, Notation, RenderCache};

@@ -3,270 +3,214 @@
 //! One table per step (each parameter's value, its gradient at the start of the step, and its
 //! new value), the cost before and after, and a warning whenever the cost rose. Numbers are
 //! printed to 9 significant digits in the tables; JSON carries the full float64 values and
-//! follows SPEC section 3. Plain Rust formatting: no templates.
+//! follows SPEC section 3. The `step.*` templates lay the documents out and hold the wording
+//! (`step_words.txt` the warnings', shared with JSON's messages).
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 use serde::Serialize;
 
 use crate::analysis::descent::{Descent, DescentStep};
+use crate::core::error::Diagnostic;
 use crate::core::model::Model;
-use crate::render::document::{Format, latex_text, markdown_text};
+use crate::render::document::{Format, Layout, render_template};
+use crate::render::escape::{latex_text, markdown_text};
+use crate::render::number::{self, significant};
 use crate::render::{FormulaPrinter, Notation};
 
 /// Significant digits in the tables.
 const DIGITS: usize = 9;
 
-/// Writes the descent in the format asked for. `source_name` names the program in headings;
-/// `standalone` makes the LaTeX a complete document.
+fn number(v: f64) -> String {
+    significant(v, DIGITS)
+}
+
+/// One row of a step's table: a parameter, its value, gradient and new value, each printed for
+/// the format (in text, padded to the column's width so the template only joins them).
+#[derive(Serialize)]
+struct RowView {
+    name: String,
+    value: String,
+    gradient: String,
+    new_value: String,
+}
+
+/// How the cost changed in a step: `fell`, `rose`, `unchanged` or `nan`, and by how much.
+#[derive(Serialize)]
+struct ChangeView {
+    kind: &'static str,
+    by: String,
+}
+
+/// A number as formulas show it (LaTeX math in Markdown and LaTeX) and as prose shows it.
+#[derive(Serialize)]
+struct NumberView {
+    math: String,
+    plain: String,
+}
+
+#[derive(Serialize)]
+struct StepView {
+    number: usize,
+    cost: NumberView,
+    cost_after: NumberView,
+    change: ChangeView,
+    rose: bool,
+    header: RowView,
+    rows: Vec<RowView>,
+}
+
+/// What a `step.*` template sees: numbers and names printed for the format, no prose.
+#[derive(Serialize)]
+struct DescentView {
+    source: String,
+    /// The cost's name in formulas, and as a word in prose.
+    cost: String,
+    cost_name: String,
+    learning_rate: NumberView,
+    steps: Vec<StepView>,
+    diverged: bool,
+    first_cost: Option<String>,
+    last_cost: Option<String>,
+}
+
+/// Writes the descent in the format asked for, laid out by the `step.*` templates (JSON by
+/// serde, as SPEC section 3 fixes it).
 pub fn render_descent(
     model: &Model,
     descent: &Descent,
     format: Format,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let (template, notation) = match format {
+        Format::Json => return json(model, descent, layout),
+        Format::Text => ("step.txt", Notation::Text),
+        Format::Markdown => ("step.md", Notation::Latex),
+        Format::Latex => ("step.tex", Notation::Latex),
+    };
+    let view = view(model, descent, format, notation, &layout.source_name);
+    let title = format!("Gradient descent on {}", latex_text(&layout.source_name));
+    render_template(template, &view, Some(&title), layout)
+}
+
+fn view(
+    model: &Model,
+    descent: &Descent,
+    format: Format,
+    notation: Notation,
     source_name: &str,
-    standalone: bool,
-) -> String {
-    match format {
-        Format::Text => text(model, descent, source_name),
-        Format::Markdown => markdown(model, descent, source_name),
-        Format::Latex => latex(model, descent, source_name, standalone),
-        Format::Json => json(model, descent),
-    }
-}
-
-/// The warning for a step whose cost rose, in plain words (the formats add their markup).
-pub fn rise_warning(descent: &Descent, index: usize) -> String {
-    let step = &descent.steps[index];
-    format!(
-        "the cost rose in step {}, from {} to {}: the learning rate η = {} is probably too \
-         large (the step overshoots the minimum); try a smaller --lr",
-        index + 1,
-        number(step.cost),
-        number(step.cost_after),
-        number(descent.learning_rate)
-    )
-}
-
-/// The warning when the run stopped early.
-pub fn divergence_warning(descent: &Descent) -> String {
-    format!(
-        "the descent diverged in step {}: a parameter or the cost is no longer a finite number, \
-         so it stopped there; try a much smaller --lr",
-        descent.steps.len()
-    )
-}
-
-fn summary(model: &Model, descent: &Descent) -> String {
-    let n = descent.steps.len();
-    let (first, last) = match (descent.steps.first(), descent.steps.last()) {
-        (Some(f), Some(l)) => (f.cost, l.cost_after),
-        _ => return "no steps taken".to_string(),
+) -> DescentView {
+    let printer = FormulaPrinter::for_model(model);
+    let both = |v: f64| NumberView {
+        math: match format {
+            Format::Text => number(v),
+            _ => number::latex(&number(v)),
+        },
+        plain: number(v),
     };
-    format!(
-        "cost {}: {} → {} after {n} step{}",
-        model.name(model.cost),
-        number(first),
-        number(last),
-        if n == 1 { "" } else { "s" }
-    )
-}
-
-fn text(model: &Model, descent: &Descent, source_name: &str) -> String {
-    let printer = FormulaPrinter::for_model(model);
-    let cost = printer.name(model.cost, Notation::Text);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Gradient descent on {source_name}: θ ← θ − η·∂{cost}/∂θ for every parameter at once, \
-         η = {}\n",
-        number(descent.learning_rate)
-    );
-    for (i, step) in descent.steps.iter().enumerate() {
-        let _ = writeln!(out, "── step {}   {cost} = {}", i + 1, number(step.cost));
-        let header = [
-            "parameter".to_string(),
-            "value".to_string(),
-            format!("∂{cost}/∂θ"),
-            "new value".to_string(),
-        ];
-        let rows: Vec<[String; 4]> = rows(step)
-            .map(|(sym, before, grad, after)| {
-                [
-                    printer.name(sym, Notation::Text),
-                    number(before),
-                    number(grad),
-                    number(after),
-                ]
-            })
-            .collect();
-        let mut widths = header.clone().map(|h| h.chars().count());
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        for row in std::iter::once(&header).chain(&rows) {
-            let mut line = String::from("  ");
-            for (k, (cell, w)) in row.iter().zip(widths).enumerate() {
-                let pad = w - cell.chars().count();
-                if k == 0 {
-                    let _ = write!(line, "{cell}{}", " ".repeat(pad));
-                } else {
-                    let _ = write!(line, "   {}{cell}", " ".repeat(pad));
-                }
-            }
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
-        let _ = writeln!(
-            out,
-            "  {cost} after the step = {}  ({})",
-            number(step.cost_after),
-            change(step)
-        );
-        if step.cost_rose {
-            let _ = writeln!(out, "  warning: {}", rise_warning(descent, i));
-        }
-        out.push('\n');
-    }
-    if descent.diverged {
-        let _ = writeln!(out, "warning: {}", divergence_warning(descent));
-    }
-    let _ = writeln!(out, "{}", summary(model, descent));
-    out
-}
-
-fn markdown(model: &Model, descent: &Descent, source_name: &str) -> String {
-    let printer = FormulaPrinter::for_model(model);
-    let cost = printer.name(model.cost, Notation::Latex);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# Gradient descent on {}\n\n$\\theta \\leftarrow \\theta - \\eta \\, \\partial {cost} / \
-         \\partial \\theta$ for every parameter at once, $\\eta = {}$.\n",
-        markdown_text(source_name),
-        latex_number(descent.learning_rate)
-    );
-    for (i, step) in descent.steps.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "## Step {}\n\nCost before the step: ${cost} = {}$\n",
-            i + 1,
-            latex_number(step.cost)
-        );
-        let _ = writeln!(
-            out,
-            "| parameter | value | $\\partial {cost} / \\partial \\theta$ | new value |\n\
-             |---|--:|--:|--:|"
-        );
-        for (sym, before, grad, after) in rows(step) {
-            let _ = writeln!(
-                out,
-                "| ${}$ | {} | {} | {} |",
-                printer.name(sym, Notation::Latex),
-                number(before),
-                number(grad),
-                number(after)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\nCost after the step: ${cost} = {}$ ({}).\n",
-            latex_number(step.cost_after),
-            change(step)
-        );
-        if step.cost_rose {
-            let _ = writeln!(
-                out,
-                "> **Warning:** {}\n",
-                markdown_text(&rise_warning(descent, i))
-            );
-        }
-    }
-    if descent.diverged {
-        let _ = writeln!(
-            out,
-            "> **Warning:** {}\n",
-            markdown_text(&divergence_warning(descent))
-        );
-    }
-    let _ = writeln!(out, "{}", markdown_text(&summary(model, descent)));
-    out
-}
-
-fn latex(model: &Model, descent: &Descent, source_name: &str, standalone: bool) -> String {
-    let warning = |text: &str| {
-        latex_text(text)
-            .replace('η', "$\\eta$")
-            .replace("--lr", "\\texttt{-{}-lr}")
+    // Table cells are math in LaTeX only; Markdown tables keep plain digits.
+    let cell = |v: f64| match format {
+        Format::Latex => number::latex(&number(v)),
+        _ => number(v),
     };
-    let printer = FormulaPrinter::for_model(model);
-    let cost = printer.name(model.cost, Notation::Latex);
-    let mut out = String::new();
-    if standalone {
-        let _ = writeln!(
-            out,
-            "\\documentclass{{article}}\n\\usepackage[utf8]{{inputenc}}\n\\usepackage{{amsmath}}\n\
-             \\usepackage[margin=2cm]{{geometry}}\n\\title{{Gradient descent on {}}}\n\
-             \\author{{chainrule}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle",
-            latex_text(source_name)
-        );
+    let cost = printer.name(model.cost, notation);
+    let steps = descent
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let header = RowView {
+                name: "parameter".into(),
+                value: "value".into(),
+                gradient: match format {
+                    Format::Text => format!("∂{cost}/∂θ"),
+                    _ => format!("$\\partial {cost} / \\partial \\theta$"),
+                },
+                new_value: "new value".into(),
+            };
+            let mut rows: Vec<RowView> = rows(step)
+                .map(|(sym, before, grad, after)| RowView {
+                    name: printer.name(sym, notation),
+                    value: cell(before),
+                    gradient: cell(grad),
+                    new_value: cell(after),
+                })
+                .collect();
+            let mut header = header;
+            if format == Format::Text {
+                pad_columns(&mut header, &mut rows);
+            }
+            StepView {
+                number: i + 1,
+                cost: both(step.cost),
+                cost_after: both(step.cost_after),
+                change: change(step),
+                rose: step.cost_rose,
+                header,
+                rows,
+            }
+        })
+        .collect();
+    let prose = |text: &str| match format {
+        Format::Markdown => markdown_text(text),
+        Format::Latex => latex_text(text),
+        _ => text.to_string(),
+    };
+    DescentView {
+        source: prose(source_name),
+        cost,
+        cost_name: prose(model.name(model.cost)),
+        learning_rate: both(descent.learning_rate),
+        steps,
+        diverged: descent.diverged,
+        first_cost: descent.steps.first().map(|s| number(s.cost)),
+        last_cost: descent.steps.last().map(|s| number(s.cost_after)),
     }
-    let _ = writeln!(
-        out,
-        "$\\theta \\leftarrow \\theta - \\eta \\, \\partial {cost} / \
-         \\partial \\theta$ for every parameter at once, $\\eta = {}$.\n",
-        latex_number(descent.learning_rate)
-    );
-    for (i, step) in descent.steps.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "\\paragraph{{Step {}}} Cost before the step: ${cost} = {}$.\n\n\
-             \\begin{{tabular}}{{lrrr}}\n\
-             parameter & value & $\\partial {cost} / \\partial \\theta$ & new value \\\\\n\\hline",
-            i + 1,
-            latex_number(step.cost)
-        );
-        for (sym, before, grad, after) in rows(step) {
-            let _ = writeln!(
-                out,
-                "${}$ & ${}$ & ${}$ & ${}$ \\\\",
-                printer.name(sym, Notation::Latex),
-                latex_number(before),
-                latex_number(grad),
-                latex_number(after)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\\end{{tabular}}\n\nCost after the step: ${cost} = {}$ ({}).\n",
-            latex_number(step.cost_after),
-            latex_text(&change(step))
-        );
-        if step.cost_rose {
-            let _ = writeln!(
-                out,
-                "\\textbf{{Warning:}} {}\n",
-                warning(&rise_warning(descent, i))
-            );
-        }
+}
+
+/// Pads the text table: names left-aligned, numbers right-aligned, each column as wide as its
+/// widest cell.
+fn pad_columns(header: &mut RowView, rows: &mut [RowView]) {
+    let width = |f: fn(&RowView) -> &String| {
+        std::iter::once(&*header)
+            .chain(rows.iter())
+            .map(|r| f(r).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [
+        width(|r| &r.name),
+        width(|r| &r.value),
+        width(|r| &r.gradient),
+        width(|r| &r.new_value),
+    ];
+    for row in std::iter::once(header).chain(rows.iter_mut()) {
+        row.name = format!("{:<w$}", row.name, w = widths[0]);
+        row.value = format!("{:>w$}", row.value, w = widths[1]);
+        row.gradient = format!("{:>w$}", row.gradient, w = widths[2]);
+        row.new_value = format!("{:>w$}", row.new_value, w = widths[3]);
     }
-    if descent.diverged {
-        let _ = writeln!(
-            out,
-            "\\textbf{{Warning:}} {}\n",
-            warning(&divergence_warning(descent))
-        );
-    }
-    let _ = writeln!(
-        out,
-        "{}",
-        latex_text(&summary(model, descent)).replace('→', "$\\to$")
-    );
-    if standalone {
-        out.push_str("\\end{document}\n");
-    }
-    out
+}
+
+/// The sentence for a warning of `step` (`rose` or `diverged`), from the `step_words.txt`
+/// template, for JSON's `message`.
+fn warning_message(
+    kind: &str,
+    step: usize,
+    descent: &Descent,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let at = &descent.steps[step - 1];
+    let view = serde_json::json!({
+        "kind": kind,
+        "step": step,
+        "cost": number(at.cost),
+        "cost_after": number(at.cost_after),
+        "learning_rate": number(descent.learning_rate),
+    });
+    Ok(render_template("step_words.txt", &view, None, layout)?
+        .trim()
+        .to_string())
 }
 
 #[derive(Serialize)]
@@ -293,29 +237,28 @@ struct DescentJson {
     warnings: Vec<WarningJson>,
 }
 
-fn json(model: &Model, descent: &Descent) -> String {
+fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Diagnostic> {
     let named = |values: &[(crate::core::expr::Sym, f64)]| -> BTreeMap<String, f64> {
         values
             .iter()
             .map(|&(s, v)| (model.name(s).to_string(), v))
             .collect()
     };
-    let mut warnings: Vec<WarningJson> = descent
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.cost_rose)
-        .map(|(i, _)| WarningJson {
-            kind: "cost_rose",
-            step: i + 1,
-            message: rise_warning(descent, i),
-        })
-        .collect();
+    let mut warnings = Vec::new();
+    for (i, step) in descent.steps.iter().enumerate() {
+        if step.cost_rose {
+            warnings.push(WarningJson {
+                kind: "cost_rose",
+                step: i + 1,
+                message: warning_message("rose", i + 1, descent, layout)?,
+            });
+        }
+    }
     if descent.diverged {
         warnings.push(WarningJson {
             kind: "diverged",
             step: descent.steps.len(),
-            message: divergence_warning(descent),
+            message: warning_message("diverged", descent.steps.len(), descent, layout)?,
         });
     }
     let doc = DescentJson {
@@ -334,9 +277,7 @@ fn json(model: &Model, descent: &Descent) -> String {
         diverged: descent.diverged,
         warnings,
     };
-    let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
-    text.push('\n');
-    text
+    Ok(crate::render::json::document(&doc))
 }
 
 /// Each parameter's value before the step, gradient, and value after.
@@ -348,84 +289,17 @@ fn rows(step: &DescentStep) -> impl Iterator<Item = (crate::core::expr::Sym, f64
         .map(|((&(sym, before), &(_, grad)), &(_, after))| (sym, before, grad, after))
 }
 
-/// How the cost changed in a step, in words.
-fn change(step: &DescentStep) -> String {
+/// How the cost changed in a step.
+fn change(step: &DescentStep) -> ChangeView {
     let delta = step.cost_after - step.cost;
-    if delta < 0.0 {
-        format!("fell by {}", number(-delta))
+    let (kind, by) = if delta < 0.0 {
+        ("fell", number(-delta))
     } else if delta > 0.0 {
-        format!("rose by {}", number(delta))
+        ("rose", number(delta))
     } else if step.cost_after.is_nan() || step.cost.is_nan() {
-        "not a number".to_string()
+        ("nan", String::new())
     } else {
-        "unchanged".to_string()
-    }
-}
-
-/// A number to `DIGITS` significant digits: fixed-point for everyday magnitudes, scientific
-/// otherwise; trailing zeros dropped (`0.15`, `0.35891648`, `2.41093731e-20`).
-pub fn number(v: f64) -> String {
-    if !v.is_finite() {
-        return if v.is_nan() {
-            "NaN".to_string()
-        } else if v > 0.0 {
-            "inf".to_string()
-        } else {
-            "-inf".to_string()
-        };
-    }
-    if v == 0.0 {
-        return "0".to_string();
-    }
-    let scientific = format!("{:.*e}", DIGITS - 1, v);
-    let (mantissa, exponent) = scientific
-        .split_once('e')
-        .expect("`e` format has an exponent");
-    let exponent: i32 = exponent.parse().expect("an integer exponent");
-    if (-4..9).contains(&exponent) {
-        let decimals = (DIGITS as i32 - 1 - exponent).max(0) as usize;
-        let fixed = format!("{v:.decimals$}");
-        trim_zeros(&fixed)
-    } else {
-        format!("{}e{exponent}", trim_zeros(mantissa))
-    }
-}
-
-fn trim_zeros(s: &str) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s.to_string()
-    }
-}
-
-/// [`number`] in LaTeX math: `2.41\times 10^{-20}`.
-fn latex_number(v: f64) -> String {
-    let s = number(v);
-    match s.as_str() {
-        "NaN" => "\\mathrm{NaN}".to_string(),
-        "inf" => "\\infty".to_string(),
-        "-inf" => "-\\infty".to_string(),
-        _ => match s.split_once('e') {
-            Some((m, e)) => format!("{m} \\times 10^{{{e}}}"),
-            None => s,
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::number;
-
-    #[test]
-    fn numbers_have_nine_significant_digits() {
-        assert_eq!(number(0.35891647971788465), "0.35891648");
-        assert_eq!(number(0.15), "0.15");
-        assert_eq!(number(-0.02260254047747507), "-0.0226025405");
-        assert_eq!(number(2.410937309954897e-20), "2.41093731e-20");
-        assert_eq!(number(123456789012.0), "1.23456789e11");
-        assert_eq!(number(30.0), "30");
-        assert_eq!(number(0.0), "0");
-        assert_eq!(number(f64::NAN), "NaN");
-    }
+        ("unchanged", String::new())
+    };
+    ChangeView { kind, by }
 }
