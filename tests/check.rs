@@ -797,3 +797,23 @@ fn an_inner_derivative_left_out_is_a_missing_factor() {
     let d = wrong(source, "dJ/dz = sigmoid((1 - 2y) z)", "");
     assert!(d.contains("factor is missing: 1 − 2y"), "{d}");
 }
+
+/// A long wrong claim is diagnosed within a budget that grows with its length: the search
+/// stops and says so (it grew with the cube of the length; the benchmark times it).
+#[test]
+fn a_long_wrong_claim_is_diagnosed_within_a_budget() {
+    let product = vec!["a2"; 300].join("*");
+    let c = judge(SEED, &format!("dC/dw3 = {product}"), "");
+    assert_eq!(c.verdict, Verdict::Incorrect);
+    let diagnosis = c.diagnosis.as_ref().unwrap();
+    assert!(diagnosis.out_of_budget, "{c:?}");
+    assert!(diagnosis.mistake.is_none(), "{c:?}");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(
+        d.contains("within the search allowed for a claim of this length"),
+        "{d}"
+    );
+    // A short claim is searched in full: its mistake is still found.
+    let d = wrong(SEED, "dC/dw3 = 2(a3 - y) a3(1 - a3)", "");
+    assert!(d.contains("factor is missing: a2"), "{d}");
+}

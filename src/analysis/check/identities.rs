@@ -82,9 +82,10 @@ impl Checker {
                     Some((mistake, corrected)) => (Some(mistake), corrected.unwrap_or(truth)),
                     None => (None, truth),
                 };
+                let out_of_budget = mistake.is_none() && self.budget.exhausted();
                 checked.diagnosis = Some(Diagnosis {
                     mistake,
-                    out_of_budget: false,
+                    out_of_budget,
                     holds_at_given_point,
                 });
                 checked.corrected = Some(corrected);

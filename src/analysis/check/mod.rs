@@ -227,6 +227,8 @@ struct Checker {
     given: Vec<Given>,
     /// The model's names, shared by every judgement's formulas.
     symbols: std::sync::Arc<[Symbol]>,
+    /// What the current diagnosis may still spend (see [`diagnose::Budget`]).
+    budget: diagnose::Budget,
 }
 
 impl Checker {
@@ -249,6 +251,7 @@ impl Checker {
         };
         let symbols = model.symbols.clone().into();
         Checker {
+            budget: diagnose::Budget::default(),
             symbols,
             model,
             samples: FastMap::default(),

@@ -50,6 +50,9 @@ impl Checker {
         let names = self.nearby.clone();
         let parents = parents_of(&self.model.graph, &nodes);
         for &node in nodes.iter().rev() {
+            if self.budget.exhausted() {
+                return None;
+            }
             let edits = self.edits(node, &names, &parents);
             // A name or number is shared by every place it occurs: edit it in one parent at a
             // time, so `σ'(a3)` can change without the `a3` of `(a3 − y)`.
@@ -62,6 +65,11 @@ impl Checker {
                         for (i, &c) in children.iter().enumerate() {
                             if c != node {
                                 continue;
+                            }
+                            // A copy of the parent per place: paid for (a name repeated in a
+                            // long product has as many places as factors).
+                            if !self.budget.spend(children.len() as u64) {
+                                return None;
                             }
                             let edited =
                                 replace_child(&mut self.model.graph, parent, i, *replacement);
@@ -182,6 +190,10 @@ impl Checker {
                 }
             }
             Node::Add(terms) => {
+                let n = terms.len() as u64;
+                if !self.budget.spend(2 * n * n) {
+                    return out;
+                }
                 if terms.len() == 2 {
                     let (x, y) = (terms[0], terms[1]);
                     let negated = |g: &mut Graph, t: Id| match g.node(t).clone() {
@@ -228,6 +240,10 @@ impl Checker {
                         v.push((g.var(self.rate), Scaling::LearningRate));
                         v
                     };
+                    // Each scaled sum copies every term: paid for, so a long sum stops early.
+                    if !self.budget.spend(4 * terms.len() as u64) {
+                        break;
+                    }
                     for (factor, shown) in scalings {
                         for (scaled, missing) in [
                             (g.product(vec![terms[i], factor]), true),
@@ -246,6 +262,11 @@ impl Checker {
                 }
             }
             Node::Mul(factors) => {
+                // Each edit copies the product: paid for up front.
+                let n = factors.len() as u64;
+                if !self.budget.spend(2 * n * n) {
+                    return out;
+                }
                 for i in 0..factors.len() {
                     if g.as_num(factors[i]).is_some() {
                         continue;

@@ -18,6 +18,52 @@ use super::claims::Subject;
 use super::points::{Sample, fits};
 use super::{ATTEMPTS, Checker, Labels, Mistake, SCREEN_POINTS};
 
+/// Work a diagnosis may do on a claim of one node, in formula nodes evaluated; each node more
+/// adds [`BUDGET_PER_NODE`]. Every hypothesis costs about the claim's size to evaluate, so a
+/// long claim gets fewer hypotheses and the whole search grows linearly with the claim.
+const BUDGET_BASE: u64 = 1_000_000;
+const BUDGET_PER_NODE: u64 = 1_000;
+
+/// The work left for the current diagnosis, spent as hypotheses are built and evaluated;
+/// when it runs out every further hypothesis fails and the search reports what it found.
+#[derive(Default)]
+pub(super) struct Budget {
+    left: std::cell::Cell<u64>,
+    exhausted: std::cell::Cell<bool>,
+    /// The size of the claim, the cost of evaluating one hypothesis.
+    claim_size: u64,
+}
+
+impl Budget {
+    fn start(&mut self, claim_size: usize) {
+        let size = claim_size as u64;
+        self.claim_size = size.max(1);
+        self.left.set(BUDGET_BASE + BUDGET_PER_NODE * size);
+        self.exhausted.set(false);
+    }
+
+    /// Spends `work`; false once the budget is gone.
+    pub(super) fn spend(&self, work: u64) -> bool {
+        let left = self.left.get();
+        if self.exhausted.get() || left < work {
+            self.exhausted.set(true);
+            self.left.set(0);
+            return false;
+        }
+        self.left.set(left - work);
+        true
+    }
+
+    /// Spends one hypothesis's evaluation.
+    pub(super) fn try_hypothesis(&self) -> bool {
+        self.spend(self.claim_size)
+    }
+
+    pub(super) fn exhausted(&self) -> bool {
+        self.exhausted.get()
+    }
+}
+
 /// A mistake found, and the corrected formula when it is not the truth itself.
 pub(super) type Found = (Mistake, Option<Id>);
 
@@ -98,6 +144,9 @@ impl Checker {
         candidate: Id,
         against_claim: bool,
     ) -> bool {
+        if !self.budget.try_hypothesis() {
+            return false;
+        }
         let reference = if against_claim {
             &screen.claimed
         } else {
@@ -114,6 +163,9 @@ impl Checker {
 
     /// Whether two formulas agree at every screening point.
     pub(super) fn fits_formulas(&self, screen: &Screen, a: Id, b: Id) -> bool {
+        if !self.budget.try_hypothesis() {
+            return false;
+        }
         screen.samples.iter().all(|sample| {
             matches!((self.f64_at(a, sample), self.f64_at(b, sample)), (Some(x), Some(y)) if fits(x, y))
         })
@@ -143,6 +195,14 @@ impl Checker {
         shown: &Sample,
     ) -> Option<Found> {
         let _ = shown;
+        // Nodes and edges: a product of 300 equal factors is one node with 300 edges.
+        let nodes = self.model.graph.reachable(&[claimed]);
+        let size = nodes.len()
+            + nodes
+                .iter()
+                .map(|&n| self.model.graph.children(n).len())
+                .sum::<usize>();
+        self.budget.start(size);
         let screen = self.screen(leaves, truth, claimed)?;
         let path = match *subject {
             Subject::Derivative(target) => self.between(target.of, target.wrt),
