@@ -817,3 +817,29 @@ fn a_long_wrong_claim_is_diagnosed_within_a_budget() {
     let d = wrong(SEED, "dC/dw3 = 2(a3 - y) a3(1 - a3)", "");
     assert!(d.contains("factor is missing: a2"), "{d}");
 }
+
+/// The ascent diagnosis quotes the cost before and after a small step at the point it shows
+/// (the `--at` point), so the reader can check the numbers.
+#[test]
+fn ascent_quotes_the_cost_at_the_point_shown() {
+    let at = "x=1,y=0,w2=0.5,b2=0.5,w3=0.5,b3=0.5,eta=0.1";
+    let c = judge(SEED, "w3' = w3 + eta*dC/dw3", at);
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let a2 = sigmoid(0.5 * 1.0 + 0.5);
+    let a3 = sigmoid(0.5 * a2 + 0.5);
+    let cost = a3 * a3;
+    match c.mistake() {
+        Some(check::Mistake::Ascent {
+            cost_before_after: Some((before, after)),
+            ..
+        }) => {
+            assert!((before - cost).abs() < 1e-12, "{before} vs {cost}");
+            assert!(after > before);
+        }
+        other => panic!("{other:?}"),
+    }
+    let point = c.counterexample.unwrap();
+    assert!(point.contains(&("w3".to_string(), 0.5)), "{point:?}");
+    let d = chainrule::render::check::diagnosis(&judge(SEED, "w3' = w3 + eta*dC/dw3", at)).unwrap();
+    assert!(d.contains(&format!("from {cost}")), "{d}");
+}

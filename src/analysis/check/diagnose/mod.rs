@@ -194,7 +194,6 @@ impl Checker {
         leaves: &[Sym],
         shown: &Sample,
     ) -> Option<Found> {
-        let _ = shown;
         // Nodes and edges: a product of 300 equal factors is one node with 300 edges.
         let nodes = self.model.graph.reachable(&[claimed]);
         let size = nodes.len()
@@ -211,7 +210,7 @@ impl Checker {
         };
         self.nearby = self.nearby_names(&path, &[truth, claimed]);
         match *subject {
-            Subject::Update(theta) => self.diagnose_update(&screen, theta, claimed),
+            Subject::Update(theta) => self.diagnose_update(&screen, theta, claimed, shown),
             Subject::Derivative(target) => {
                 self.diagnose_derivative(&screen, target, truth, claimed)
             }

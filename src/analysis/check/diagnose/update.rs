@@ -15,6 +15,7 @@ impl Checker {
         screen: &Screen,
         theta: Sym,
         claimed: Id,
+        shown: &Sample,
     ) -> Option<Found> {
         let gradient = self.gradient(theta);
         let g = &mut self.model.graph;
@@ -26,7 +27,8 @@ impl Checker {
         let neg_step = g.neg(step);
         let cost = self.model.cost;
         if self.fits_everywhere(screen, ascent, true) {
-            let cost_before_after = self.ascent_raises_cost(&screen.samples[0], theta, gradient);
+            // At the point the reader is shown (the `--at` point when given).
+            let cost_before_after = self.ascent_raises_cost(shown, theta, gradient);
             let mistake = Mistake::Ascent {
                 parameter: theta,
                 cost,
