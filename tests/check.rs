@@ -843,3 +843,59 @@ fn ascent_quotes_the_cost_at_the_point_shown() {
     let d = chainrule::render::check::diagnosis(&judge(SEED, "w3' = w3 + eta*dC/dw3", at)).unwrap();
     assert!(d.contains(&format!("from {cost}")), "{d}");
 }
+
+/// CS231n's staged example as numbers: `dx = dnum` overwrites the gradient where three gates'
+/// contributions must accumulate, so the claimed dx is the path through `num` alone.
+#[test]
+fn a_gradient_overwritten_at_a_fork_is_named_for_numbers() {
+    let (x, y) = (3.0f64, -4.0f64);
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let den = sigmoid(x) + (x + y).powi(2);
+    let num = x + sigmoid(y);
+    let only_num = 1.0 / den;
+    let at = "x=3,y=-4";
+    let c = judge(CS231N_STAGED, &format!("df/dx = {only_num:.12}"), at);
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    match c.mistake() {
+        Some(check::Mistake::OverwrittenAtFork { kept, users, .. }) => {
+            assert_eq!(c.formulas.name(*kept), "num");
+            assert_eq!(users.len(), 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.mistake().unwrap().code(), "overwritten-at-fork");
+    // The accumulated gradient, as the staged code computes it, checks as correct.
+    let sx = sigmoid(x);
+    let dinvden = num;
+    let dden = -dinvden / den.powi(2);
+    let dx = 1.0 / den + dden * sx * (1.0 - sx) + dden * 2.0 * (x + y);
+    let c = judge(CS231N_STAGED, &format!("df/dx = {dx:.12}"), at);
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+}
+
+/// A number for ∂C/∂w3 that is only the local gradient ∂z3/∂w3 = a2, or only the upstream
+/// gradient ∂C/∂z3: the chain rule stopped early.
+#[test]
+fn the_chain_rule_stopped_early_is_named_for_numbers() {
+    let at = "x=1,y=0,w2=0.5,b2=0.5,w3=0.5,b3=0.5";
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let a2 = sigmoid(0.5 + 0.5);
+    let a3 = sigmoid(0.5 * a2 + 0.5);
+    let delta3 = 2.0 * a3 * a3 * (1.0 - a3);
+    let c = judge(SEED, &format!("dC/dw3 = {a2:.10}"), at);
+    match c.mistake() {
+        Some(check::Mistake::ChainStopped { at, .. }) => assert_eq!(c.formulas.name(*at), "z3"),
+        other => panic!("{other:?}"),
+    }
+    let c = judge(SEED, &format!("dC/dw3 = {delta3:.10}"), at);
+    match c.mistake() {
+        Some(check::Mistake::UpstreamOnly { at, .. }) => assert_eq!(c.formulas.name(*at), "z3"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.mistake().unwrap().code(), "chain-stopped");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("the upstream gradient"), "{d}");
+    let whole = delta3 * a2;
+    let c = judge(SEED, &format!("dC/dw3 = {whole:.10}"), at);
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+}

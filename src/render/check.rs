@@ -382,6 +382,13 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("of", name(*of));
             "chain_stopped"
         }
+        Mistake::UpstreamOnly { at, wrt, of } => {
+            put("at", name(*at));
+            put("wrt", name(*wrt));
+            put("of", name(*of));
+            put("upstream_only", json!(true));
+            "upstream_only"
+        }
         Mistake::MissingCostTerm {
             term,
             gradient,

@@ -102,6 +102,8 @@ pub enum Mistake {
     },
     /// The claim is ∂at/∂wrt alone, without the upstream ∂of/∂at.
     ChainStopped { at: Sym, wrt: Sym, of: Sym },
+    /// The claim is ∂of/∂at alone, the upstream gradient, without the local ∂at/∂wrt.
+    UpstreamOnly { at: Sym, wrt: Sym, of: Sym },
     /// A term of the cost left out; `gradient` is what it adds.
     MissingCostTerm {
         term: Id,
@@ -207,7 +209,7 @@ impl Mistake {
             Mistake::InUpdateGradient(inner) => inner.code(),
             Mistake::MissingPath { .. } => "missing-path",
             Mistake::OverwrittenAtFork { .. } => "overwritten-at-fork",
-            Mistake::ChainStopped { .. } => "chain-stopped",
+            Mistake::ChainStopped { .. } | Mistake::UpstreamOnly { .. } => "chain-stopped",
             Mistake::MissingCostTerm { .. } => "missing-cost-term",
             Mistake::RegulariserFactor { .. } => "regulariser-factor",
             Mistake::SigmaPrimeKept { .. } => "sigma-prime-kept",

@@ -307,13 +307,13 @@ impl Checker {
                     value: value.parse().unwrap_or(f64::NAN),
                 });
                 let truth = self.model.graph_var(*output);
-                self.value_claim(truth, claimed, digits, &given, lhs_span)?
+                self.value_claim(truth, claimed, digits, &given, lhs_span, None)?
             }
             Subject::Name(s) if constant => {
                 let truth = self.model.graph_var(*s);
                 self.require_point(lhs_span)?;
                 let given = self.given.clone();
-                self.value_claim(truth, claimed, digits, &given, lhs_span)?
+                self.value_claim(truth, claimed, digits, &given, lhs_span, None)?
             }
             // Mazur's w5⁺ = 0.35891648: a number is a value at the given point.
             Subject::Derivative(_)
@@ -324,7 +324,11 @@ impl Checker {
             {
                 let truth = self.truth(&subject);
                 let given = self.given.clone();
-                self.value_claim(truth, claimed, digits, &given, lhs_span)?
+                let target = match subject {
+                    Subject::Derivative(target) => Some(target),
+                    _ => None,
+                };
+                self.value_claim(truth, claimed, digits, &given, lhs_span, target)?
             }
             _ => {
                 let truth = self.truth(&subject);

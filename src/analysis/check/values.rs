@@ -4,6 +4,7 @@
 //! activation, another name's value, a truncation).
 
 use crate::analysis::numeric;
+use crate::core::diff::Target;
 use crate::core::error::Diagnostic;
 use crate::core::eval;
 use crate::core::expr::{Func, Id, Node, Sym};
@@ -21,6 +22,7 @@ impl Checker {
         digits: Option<(f64, String)>,
         given: &[Given],
         span: Span,
+        target: Option<Target>,
     ) -> Result<Checked, Diagnostic> {
         // Leaves the claim does not depend on need no value (the target, for `f(2) = 0`).
         let needed = self.leaves_of(&[truth, claimed]);
@@ -115,6 +117,10 @@ impl Checker {
             }
         } else if matches(-t) {
             Mistake::ValueSign { truth: t }
+        } else if let Some(found) =
+            target.and_then(|target| self.value_paths(target, &sample, &matches))
+        {
+            found
         } else if let Some(skipped) = self.activation_skipped(&sample, &matches, truth, k, t) {
             skipped
         } else if let Some((name, definition)) = self.name_with_value(&sample, matches, truth) {
@@ -143,6 +149,70 @@ impl Checker {
             holds_at_given_point: false,
         });
         Ok(checked)
+    }
+
+    /// A number for a derivative that the chain rule gives only in part: the local gradient
+    /// alone (∂y/∂x, 1 for an addition gate) or the upstream gradient alone (∂C/∂y), or the
+    /// contribution of only some of the paths at a fork (a gradient overwritten where it
+    /// should accumulate). Checked against the value at the point.
+    fn value_paths(
+        &mut self,
+        target: Target,
+        sample: &Sample,
+        matches: &impl Fn(f64) -> bool,
+    ) -> Option<Mistake> {
+        let value = |this: &Self, id: Id| {
+            this.precise_at(id, sample)
+                .as_ref()
+                .and_then(finite)
+                .filter(|v| matches(*v))
+                .is_some()
+        };
+        let path = self.between(target.of, target.wrt);
+        // A fork first: with a local gradient of 1 (an addition gate) the upstream gradient
+        // alone is also one path's contribution, and the overwrite is the likelier story.
+        for &v in &path {
+            let users = self.users(v, &path);
+            if users.len() < 2 {
+                continue;
+            }
+            for &kept in &users {
+                let others: Vec<Sym> = users.iter().copied().filter(|&o| o != kept).collect();
+                if let Some((_, only)) = self.cut_derivative(target, v, &others)
+                    && value(self, only)
+                {
+                    return Some(Mistake::OverwrittenAtFork {
+                        name: v,
+                        users: users.clone(),
+                        kept,
+                    });
+                }
+            }
+        }
+        for &y in path.iter().rev() {
+            if y == target.of || y == target.wrt {
+                continue;
+            }
+            let y_var = self.model.graph_var(y);
+            let local = self.derivative(y_var, target.wrt);
+            if value(self, local) {
+                return Some(Mistake::ChainStopped {
+                    at: y,
+                    wrt: target.wrt,
+                    of: target.of,
+                });
+            }
+            let of_var = self.model.graph_var(target.of);
+            let upstream = self.derivative(of_var, y);
+            if value(self, upstream) {
+                return Some(Mistake::UpstreamOnly {
+                    at: y,
+                    wrt: target.wrt,
+                    of: target.of,
+                });
+            }
+        }
+        None
     }
 
     /// A computed name whose value at the point matches the claim (`z3` claimed for `a3`).

@@ -59,7 +59,7 @@ impl Checker {
 
     /// ∂Y/∂X with the edges from `v` into each of `cut` frozen: v is replaced there by a
     /// constant with v's value. Returns the frozen symbol and the derivative (in names).
-    pub(super) fn cut_derivative(
+    pub(in crate::analysis::check) fn cut_derivative(
         &mut self,
         target: Target,
         v: Sym,
