@@ -899,3 +899,25 @@ fn the_chain_rule_stopped_early_is_named_for_numbers() {
     let c = judge(SEED, &format!("dC/dw3 = {whole:.10}"), at);
     assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
 }
+
+/// Update rules that leave a parameter out (`b' = b`) or decay a bias as if it were a weight
+/// (Nielsen's L2 rule applies to weights only).
+#[test]
+fn a_parameter_not_updated_and_a_decayed_bias_are_named() {
+    let source = "network 2-2-1\nactivation sigmoid\ncost cross-entropy\nregularization l2\n";
+    let c = judge(source, "b3_1' = b3_1", "");
+    assert_eq!(c.mistake().map(|m| m.code()), Some("not-updated"), "{c:?}");
+    let c = judge(
+        source,
+        "b3_1' = (1 - eta lambda/n) b3_1 - eta dC0/db3_1",
+        "",
+    );
+    assert_eq!(c.mistake().map(|m| m.code()), Some("bias-decayed"), "{c:?}");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("not the biases"), "{d}");
+    right(source, "b3_1' = b3_1 - eta dC0/db3_1");
+    right(
+        source,
+        "w3_1_1' = (1 - eta lambda/n) w3_1_1 - eta dC0/dw3_1_1",
+    );
+}

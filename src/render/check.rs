@@ -337,6 +337,14 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             }
             "ascent"
         }
+        Mistake::NotUpdated { parameter } => {
+            put("parameter", name(*parameter));
+            "not_updated"
+        }
+        Mistake::BiasDecayed { parameter } => {
+            put("parameter", name(*parameter));
+            "bias_decayed"
+        }
         Mistake::MissingLearningRate { parameter, cost } => {
             put("parameter", name(*parameter));
             put("cost", name(*cost));

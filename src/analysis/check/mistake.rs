@@ -80,6 +80,10 @@ pub enum Mistake {
         cost: Sym,
         cost_before_after: Option<(f64, f64)>,
     },
+    /// θ' = θ: the parameter left out of the update.
+    NotUpdated { parameter: Sym },
+    /// A bias decayed by weight decay, which L2 regularisation applies to weights only.
+    BiasDecayed { parameter: Sym },
     /// θ − ∂C/∂θ: the learning rate left out.
     MissingLearningRate { parameter: Sym, cost: Sym },
     /// −η∂C/∂θ, the change, given as the new value.
@@ -204,6 +208,8 @@ impl Mistake {
             Mistake::WrongValue { .. } => "wrong-value",
             Mistake::ConstantFactor { .. } => "constant-factor",
             Mistake::Ascent { .. } => "ascent",
+            Mistake::NotUpdated { .. } => "not-updated",
+            Mistake::BiasDecayed { .. } => "bias-decayed",
             Mistake::MissingLearningRate { .. } => "missing-learning-rate",
             Mistake::ChangeForNewValue { .. } => "change-for-new-value",
             Mistake::InUpdateGradient(inner) => inner.code(),

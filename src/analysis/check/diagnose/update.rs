@@ -2,7 +2,9 @@
 //! written for the new value; otherwise the gradient the rule uses, diagnosed as a derivative.
 
 use crate::core::diff::Target;
-use crate::core::expr::{Id, Sym};
+use crate::core::expr::{Id, Node, Sym};
+use crate::core::model::SymKind;
+use crate::core::simplify;
 
 use super::{Found, Screen};
 use crate::analysis::check::Checker;
@@ -26,6 +28,23 @@ impl Checker {
         let no_rate = g.sub(theta_var, gradient);
         let neg_step = g.neg(step);
         let cost = self.model.cost;
+        // `b' = b`: the parameter left out of the update.
+        if self.fits_everywhere(screen, theta_var, true) {
+            return Some((Mistake::NotUpdated { parameter: theta }, None));
+        }
+        if let Some(decay) = self.weight_decay_rate()
+            && self.model.graph.as_num(gradient).is_none()
+        {
+            // θ − η(∂C/∂θ + kθ) for a θ the regulariser leaves alone (a bias).
+            let g = &mut self.model.graph;
+            let decayed = g.product(vec![eta, decay, theta_var]);
+            let rule = g.sub(theta_var, step);
+            let candidate = g.sub(rule, decayed);
+            let regularised = self.regulariser_gradient(theta);
+            if regularised.is_none() && self.fits_everywhere(screen, candidate, true) {
+                return Some((Mistake::BiasDecayed { parameter: theta }, None));
+            }
+        }
         if self.fits_everywhere(screen, ascent, true) {
             // At the point the reader is shown (the `--at` point when given).
             let cost_before_after = self.ascent_raises_cost(shown, theta, gradient);
@@ -87,6 +106,43 @@ impl Checker {
             // itself instead.
             _ => self.single_edit(screen, claimed),
         }
+    }
+
+    /// The regulariser's gradient with respect to θ, when the cost has a term without targets
+    /// (a regulariser) that depends on θ.
+    fn regulariser_gradient(&mut self, theta: Sym) -> Option<Id> {
+        let def = self.model.definition(self.model.cost)?;
+        let Node::Add(terms) = self.model.graph.node(def).clone() else {
+            return None;
+        };
+        for &term in terms.iter() {
+            if self.mentions_kind(term, SymKind::Target) {
+                continue;
+            }
+            let part = self.derivative(term, theta);
+            if !self.model.graph.as_num(part).is_some_and(|n| n.is_zero()) {
+                return Some(part);
+            }
+        }
+        None
+    }
+
+    /// The weight decay k of an L2 regulariser, whose gradient is k·w for each weight w it
+    /// covers (λ/n for λ/(2n)·Σw²).
+    fn weight_decay_rate(&mut self) -> Option<Id> {
+        let params: Vec<Sym> = self.model.params().collect();
+        for w in params {
+            if let Some(part) = self.regulariser_gradient(w) {
+                let g = &mut self.model.graph;
+                let w_var = g.var(w);
+                let rate = g.div(part, w_var);
+                let rate = simplify::simplify(g, rate, &simplify::Options::default());
+                if !g.mentions(rate, w) {
+                    return Some(rate);
+                }
+            }
+        }
+        None
     }
 
     /// Cost before and after a small step of the ascent rule, at a sample.
