@@ -921,3 +921,72 @@ fn a_parameter_not_updated_and_a_decayed_bias_are_named() {
         "w3_1_1' = (1 - eta lambda/n) w3_1_1 - eta dC0/dw3_1_1",
     );
 }
+
+/// Mistakes planted into random programs' printed derivatives are named as the kind planted
+/// at least 9 times in 10 (a claim the planting leaves right, as −0 = 0, does not count).
+#[test]
+fn planted_mistakes_are_named_as_their_kind() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    use std::collections::BTreeMap;
+    let mut runner = TestRunner::deterministic();
+    // kind → (named right, judged incorrect)
+    let mut tally: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for _ in 0..60 {
+        let source = common::program().new_tree(&mut runner).unwrap().current();
+        let mut model = common::load(&source);
+        let targets: Vec<Target> = model
+            .params()
+            .map(|p| Target {
+                of: model.cost,
+                wrt: p,
+            })
+            .collect();
+        let derivations = diff::derive(&mut model, &targets, &Config::default());
+        let printer = FormulaPrinter::new(&model.graph, &model.symbols);
+        let mut planted: Vec<(&str, String)> = Vec::new();
+        for d in &derivations.derivations {
+            let (of, wrt) = (model.name(d.target.of), model.name(d.target.wrt));
+            let label = format!("d{of}/d{wrt}");
+            let result = printer.plain(d.result);
+            planted.push(("sign", format!("{label} = -({result})")));
+            planted.push(("constant-factor", format!("{label} = 3*({result})")));
+            planted.push(("ascent", format!("{wrt}' = {wrt} + eta*({result})")));
+            planted.push((
+                "missing-learning-rate",
+                format!("{wrt}' = {wrt} - ({result})"),
+            ));
+            planted.push(("not-updated", format!("{wrt}' = {wrt}")));
+            // A chain-rule factor too many: the parameter's own local derivative repeated.
+            planted.push(("extra-factor", format!("{label} = ({result})*{wrt}")));
+            planted.push(("change-for-new-value", format!("{wrt}' = -eta*({result})")));
+        }
+        let claims: Vec<String> = planted.iter().map(|(_, c)| c.clone()).collect();
+        let checked = check::check(&check::with_learning_rate(&model), &claims, &[]).unwrap();
+        for ((kind, claim), c) in planted.iter().zip(&checked) {
+            if c.verdict != Verdict::Incorrect {
+                continue;
+            }
+            let entry = tally.entry(kind).or_default();
+            entry.1 += 1;
+            if c.mistake().map(|m| m.code()) == Some(*kind) {
+                entry.0 += 1;
+            } else {
+                misses.push(format!("{kind}: {claim}: {:?}", c.mistake()));
+            }
+        }
+    }
+    for (kind, (named, judged)) in &tally {
+        assert!(
+            *judged >= 10,
+            "{kind}: only {judged} planted claims were wrong"
+        );
+        assert!(
+            10 * named >= 9 * judged,
+            "{kind}: named {named} of {judged}\n{}",
+            misses.join("\n")
+        );
+    }
+    assert_eq!(tally.len(), 7, "{tally:?}");
+}
