@@ -990,3 +990,41 @@ fn planted_mistakes_are_named_as_their_kind() {
     }
     assert_eq!(tally.len(), 7, "{tally:?}");
 }
+
+/// `f(2)` binds the output's one input whatever `--at` says; the wrong number of arguments, a
+/// formula or an unknown name as an argument is an error with a caret (exit 2).
+#[test]
+fn output_calls_take_their_arguments() {
+    let at = "x=1,w2=1,b2=0,w3=1,b3=0";
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let at_two = sigmoid(sigmoid(2.0));
+    let at_one = sigmoid(sigmoid(1.0));
+    assert_eq!(
+        judge(SEED, &format!("f(2) = {at_two:.9}"), at).verdict,
+        Verdict::Correct
+    );
+    assert_eq!(
+        judge(SEED, &format!("f(x) = {at_one:.9}"), at).verdict,
+        Verdict::Correct
+    );
+    for (claim, message, caret) in [
+        (
+            "f(2, 3) = 0",
+            "`f` takes 1 argument, one per input (x)",
+            "  ^^^^",
+        ),
+        ("f(x+1) = 0.71", "an argument of `f` is a number", "  ^^^"),
+        ("f(q) = 0.71", "unknown name `q`", "  ^ "),
+    ] {
+        let out = chainrule(&["check", "--claim", claim, "--at", at], None);
+        assert_eq!(out.status.code(), Some(2), "{claim}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{claim}: {stderr}");
+        assert!(stderr.contains(&format!("| {caret}")), "{claim}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    // Without `--at` too: the unknown name is reported, not ignored.
+    let out = chainrule(&["check", "--claim", "f(q) = 0.71"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown name `q`"));
+}

@@ -25,11 +25,10 @@ pub(super) enum Subject {
     Change(Sym),
     /// `a3 = ...`: a name.
     Name(Sym),
-    /// `f(2) = ...`: the output with its one input set to a value.
+    /// `f(2) = ...`: the output with inputs set to values (input, value as written).
     OutputAt {
         output: Sym,
-        input: Sym,
-        value: String,
+        bindings: Vec<(Sym, String)>,
     },
     /// Any other formula.
     Formula(Id),
@@ -157,30 +156,8 @@ impl Checker {
                     .strip_prefix('(')
                     .and_then(|r| r.strip_suffix(')'))
             {
-                let inner = inner.trim();
-                if inner.parse::<f64>().is_ok() {
-                    let inputs: Vec<Sym> = self
-                        .model
-                        .syms()
-                        .filter(|&s| self.model.symbol(s).kind == SymKind::Input && s != self.rate)
-                        .collect();
-                    if inputs.len() != 1 {
-                        return Err(Diagnostic::at(
-                            whole,
-                            format!("`{name}({inner})` needs a network with one input"),
-                            format!("this network has {} inputs", inputs.len()),
-                        )
-                        .with_help(
-                            "give the inputs with `--at` and claim the output's value by name",
-                        ));
-                    }
-                    return Ok(Subject::OutputAt {
-                        output,
-                        input: inputs[0],
-                        value: inner.to_string(),
-                    });
-                }
-                return Ok(Subject::Name(output));
+                let inner_start = lead + trimmed.len() - 1 - inner.len();
+                return self.output_call(output, inner, inner_start);
             }
         }
         let expr = self.parse_side(lhs, offset)?;
@@ -198,6 +175,102 @@ impl Checker {
             }
             _ => Subject::Formula(self.lower(&expr)?),
         })
+    }
+
+    /// `f(ARGS)`: the output with its inputs, in the order declared, set to the arguments. An
+    /// argument is a number, the input's own name (left as it is), or another name given a
+    /// value; anything else, or the wrong number of arguments, is an error at its place.
+    fn output_call(&self, output: Sym, inner: &str, start: usize) -> Result<Subject, Diagnostic> {
+        let name = self.model.name(output).to_string();
+        let inputs: Vec<Sym> = self
+            .model
+            .syms()
+            .filter(|&s| self.model.symbol(s).kind == SymKind::Input && s != self.rate)
+            .collect();
+        let input_names: Vec<&str> = inputs.iter().map(|&s| self.model.name(s)).collect();
+        // The arguments with their byte ranges in the claim.
+        let mut args: Vec<(&str, Span)> = Vec::new();
+        let mut at = 0;
+        for piece in inner.split(',') {
+            let lead = piece.len() - piece.trim_start().len();
+            let text = piece.trim();
+            let begin = start + at + lead;
+            args.push((text, Span::new(begin, begin + text.len())));
+            at += piece.len() + 1;
+        }
+        if args.len() == 1 && args[0].0.is_empty() {
+            args.clear();
+        }
+        let whole = Span::new(start, start + inner.len());
+        if args.len() != inputs.len() {
+            return Err(Diagnostic::at(
+                whole,
+                format!(
+                    "`{name}` takes {} argument{}, one per input ({})",
+                    inputs.len(),
+                    if inputs.len() == 1 { "" } else { "s" },
+                    input_names.join(", ")
+                ),
+                format!(
+                    "{} argument{} here",
+                    args.len(),
+                    if args.len() == 1 { "" } else { "s" }
+                ),
+            )
+            .with_help(format!(
+                "write `{name}({})`, or give the inputs with `--at` and claim `{name}` by name",
+                input_names.join(", ")
+            )));
+        }
+        let mut bindings = Vec::new();
+        for ((text, span), &input) in args.iter().zip(&inputs) {
+            if text.parse::<f64>().is_ok() {
+                bindings.push((input, text.to_string()));
+                continue;
+            }
+            let is_name = !text.is_empty()
+                && text
+                    .chars()
+                    .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '\\');
+            match self.lookup(text) {
+                Some(s) if s == input => {}
+                Some(s) if self.model.symbol(s).kind.is_leaf() => {
+                    let Some(g) = self.given.iter().find(|g| g.sym == s) else {
+                        return Err(Diagnostic::at(
+                            *span,
+                            format!("`{text}` has no value here"),
+                            "an argument of the output needs a value",
+                        )
+                        .with_help(format!("give `{text}` a value with `--at`")));
+                    };
+                    bindings.push((input, g.text.clone()));
+                }
+                None if is_name => {
+                    let ident = Ident {
+                        name: text.to_string(),
+                        span: *span,
+                    };
+                    return Err(lower::unknown_name(
+                        &ident,
+                        self.model.symbols.iter().map(|s| &s.name),
+                    ));
+                }
+                _ => {
+                    return Err(Diagnostic::at(
+                        *span,
+                        format!("an argument of `{name}` is a number or an input's name"),
+                        "not a number or a name with a value",
+                    )
+                    .with_help(format!(
+                        "work the argument out first, e.g. `{name}(2)`, or give the inputs with `--at`"
+                    )));
+                }
+            }
+        }
+        if bindings.is_empty() {
+            return Ok(Subject::Name(output));
+        }
+        Ok(Subject::OutputAt { output, bindings })
     }
 
     /// The formula the left side denotes, in the model's names.

@@ -294,18 +294,16 @@ impl Checker {
             Span::new(lhs_offset + lead, lhs_offset + split.lhs.trim_end().len())
         };
         let mut checked = match &subject {
-            Subject::OutputAt {
-                output,
-                input,
-                value,
-            } => {
+            Subject::OutputAt { output, bindings } => {
                 let mut given = self.given.clone();
-                given.retain(|g| g.sym != *input);
-                given.push(Given {
-                    sym: *input,
-                    text: value.clone(),
-                    value: value.parse().unwrap_or(f64::NAN),
-                });
+                for (input, value) in bindings {
+                    given.retain(|g| g.sym != *input);
+                    given.push(Given {
+                        sym: *input,
+                        text: value.clone(),
+                        value: value.parse().unwrap_or(f64::NAN),
+                    });
+                }
                 let truth = self.model.graph_var(*output);
                 self.value_claim(truth, claimed, digits, &given, lhs_span, None)?
             }
