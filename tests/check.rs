@@ -1028,3 +1028,22 @@ fn output_calls_take_their_arguments() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown name `q`"));
 }
+
+/// The derivative evaluated at the wrong argument: σ′(a) for σ′(z) (the activation applied
+/// twice) and tanh′ at the output value; the correction takes the pre-activation.
+#[test]
+fn a_derivative_at_the_wrong_argument_is_named() {
+    for (source, claim, lhs) in [
+        (SEED, "dC/dw3 = 2(a3 - y) sigmoid'(a3) a2", "dC/dw3"),
+        (TANH, "dC/dw = -2(y - a) tanh'(a) x", "dC/dw"),
+    ] {
+        let c = judge(source, claim, "");
+        assert_eq!(c.verdict, Verdict::Incorrect, "{claim}");
+        assert_eq!(
+            c.mistake().map(|m| m.code()),
+            Some("wrong-argument"),
+            "{claim}: {c:?}"
+        );
+        corrected_is_right(source, claim, lhs);
+    }
+}
