@@ -197,7 +197,16 @@ pub enum Scaling {
 }
 
 impl Mistake {
-    /// The stable code of the kind of mistake, as JSON gives it.
+    /// The stable code of the kind of mistake, as JSON gives it. The codes: `sign`,
+    /// `constant-factor`, `missing-factor`, `extra-factor`, `sigma-prime-kept`,
+    /// `missing-path`, `overwritten-at-fork`, `chain-stopped`, `missing-cost-term`,
+    /// `regulariser-factor`, `activation-for-derivative`, `wrong-derivative`,
+    /// `wrong-argument`, `wrong-name`, `wrong-function`, `wrong-activation-derivative`,
+    /// `missing-square`, `square-of-difference`, `difference-for-product`, `sum-for-product`,
+    /// `product-for-difference`, `extra-term`, `extra-constant`, `extra-power`,
+    /// `wrong-exponent`, `ascent`, `missing-learning-rate`, `change-for-new-value`,
+    /// `not-updated`, `bias-decayed`, and for numbers `float64-rounding`,
+    /// `value-before-activation`, `value-of-another-name`, `truncated`, `wrong-value`.
     pub fn code(&self) -> &'static str {
         match self {
             Mistake::Float64Rounding { .. } => "float64-rounding",
