@@ -1482,7 +1482,8 @@ cost C = (y - a3)^2
         for source in ["", "   ", "\n\n", "# only a comment\n  # another\r\n", ";;"] {
             let e = program_error(source);
             assert_eq!(e.message, "the program is empty");
-            assert!(e.span.is_none_or(|s| s.start == 0));
+            // Pointed at the end: everything before it was blank or a comment.
+            assert_eq!(e.span, Some(Span::new(source.len(), source.len())));
         }
         assert!(expr_error("").message.contains("empty"));
         assert!(expr_error("  # nothing").message.contains("empty"));
