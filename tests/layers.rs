@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use chainrule::analysis::layers::{self, Gradients, Point, Style};
 use chainrule::core::diff::{self, Config};
 use chainrule::core::eval::eval_f64;
+use chainrule::core::expr::Num;
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::lang::network::{CostKind, NetworkSpec, names};
 use chainrule::render::document::Format;
@@ -556,7 +557,7 @@ fn every_activation_and_cost_has_a_matrix_form() {
                     let spec = load::network_spec(&source).unwrap().unwrap();
                     let layered = layers::derive(&spec);
                     for m in &layered.matrix {
-                        assert_ne!(m.rhs, layers::M::Num(0, 1), "{source}: {}", m.label);
+                        assert_ne!(m.rhs, layers::M::Num(Num::ZERO), "{source}: {}", m.label);
                     }
                     let v = values(&model, &spec, 3);
                     let p = point(&spec, &v);

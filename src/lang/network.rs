@@ -6,6 +6,7 @@
 //! (`derive --layers`) reads it to derive the backprop equations for a general layer.
 
 use crate::core::error::{Diagnostic, Result};
+use crate::core::expr::Func;
 use crate::lang::ast::{Ident, Program, Span, Stmt};
 
 /// The activation of one layer.
@@ -84,6 +85,18 @@ impl Activation {
     pub fn from_name(word: &str) -> Option<Activation> {
         let word = word.to_ascii_lowercase();
         Activation::ALL.into_iter().find(|a| a.name() == word)
+    }
+
+    /// The core's function applied to each neuron, or `None` where there is none: the
+    /// identity, and softmax, which is not applied neuron by neuron.
+    pub fn func(self) -> Option<Func> {
+        match self {
+            Activation::Sigmoid => Some(Func::Sigmoid),
+            Activation::Tanh => Some(Func::Tanh),
+            Activation::Relu => Some(Func::Relu),
+            Activation::Softplus => Some(Func::Softplus),
+            Activation::Identity | Activation::Softmax => None,
+        }
     }
 }
 

@@ -4,7 +4,10 @@
 //! collecting like terms — each change recorded as a step.
 
 use super::print::{Style, show};
-use super::{Activation, E, Fun, Quantity, Step, add, apply, mul, neg, num, rat, recip, sum};
+use super::{
+    Activation, E, Fun, Quantity, Step, add, apply, mul, neg, num, recip, reciprocal, sum,
+};
+use crate::core::expr::Num;
 
 /// ∂e/∂wrt, where `wrt` is an indexed quantity and every other quantity is independent of it
 /// (the chain rule through intermediates is applied by the derivation, as a step of its own).
@@ -159,17 +162,16 @@ pub(super) fn fold(e: &E) -> E {
     match e {
         E::Add(xs) => {
             let mut terms = Vec::new();
-            let mut constant = (0i64, 1i64);
+            let mut constant = Num::ZERO;
             for x in xs.iter().map(fold) {
                 match x {
                     E::Add(inner) => terms.extend(inner),
-                    E::Num(p, q) => constant = (constant.0 * q + p * constant.1, constant.1 * q),
+                    E::Num(c) => constant = constant.add(c),
                     other => terms.push(other),
                 }
             }
-            let constant = rat(constant.0, constant.1);
-            if constant != num(0) {
-                terms.insert(0, constant);
+            if constant != Num::ZERO {
+                terms.insert(0, E::Num(constant));
             }
             match terms.len() {
                 0 => num(0),
@@ -178,7 +180,7 @@ pub(super) fn fold(e: &E) -> E {
             }
         }
         E::Mul(xs) => {
-            let mut coefficient = (1i64, 1i64);
+            let mut coefficient = Num::ONE;
             let mut factors: Vec<(E, i64)> = Vec::new();
             let push = |f: E, n: i64, factors: &mut Vec<(E, i64)>| match factors
                 .iter_mut()
@@ -190,9 +192,9 @@ pub(super) fn fold(e: &E) -> E {
             let mut stack: Vec<(E, i64)> = xs.iter().map(|x| (fold(x), 1)).collect();
             while let Some((x, n)) = stack.pop() {
                 match x {
-                    E::Num(p, q) if n == 1 => coefficient = (coefficient.0 * p, coefficient.1 * q),
-                    E::Num(p, q) if n == -1 && p != 0 => {
-                        coefficient = (coefficient.0 * q, coefficient.1 * p)
+                    E::Num(c) if n == 1 => coefficient = coefficient.mul(c),
+                    E::Num(c) if n == -1 && c != Num::ZERO => {
+                        coefficient = coefficient.mul(reciprocal(c))
                     }
                     E::Mul(inner) if n == 1 => stack.extend(inner.into_iter().map(|f| (f, 1))),
                     E::Pow(b, m) => push(*b, m * n, &mut factors),
@@ -200,13 +202,12 @@ pub(super) fn fold(e: &E) -> E {
                 }
             }
             factors.reverse();
-            let coefficient = rat(coefficient.0, coefficient.1);
-            if coefficient == num(0) {
+            if coefficient == Num::ZERO {
                 return num(0);
             }
             let mut out: Vec<E> = Vec::new();
-            if coefficient != num(1) {
-                out.push(coefficient);
+            if coefficient != Num::ONE {
+                out.push(E::Num(coefficient));
             }
             for (b, n) in factors {
                 match n {
@@ -228,12 +229,12 @@ pub(super) fn fold(e: &E) -> E {
                 fs.into_iter().map(|f| E::Pow(Box::new(f), *n)).collect(),
             )),
             (b, 1) => b,
-            (E::Num(p, q), -1) if p != 0 => rat(q, p),
+            (E::Num(c), -1) if c != Num::ZERO => E::Num(reciprocal(c)),
             (E::Pow(inner, m), n) => E::Pow(inner, m * n),
             (b, n) => E::Pow(Box::new(b), *n),
         },
         E::Sum(i, l, b) => match fold(b) {
-            E::Num(0, _) => num(0),
+            E::Num(c) if c == Num::ZERO => num(0),
             b => E::Sum(*i, *l, Box::new(b)),
         },
         E::LayerSum(b) => E::LayerSum(Box::new(fold(b))),
@@ -355,16 +356,16 @@ fn order_factors(e: &E) -> E {
         E::Mul(xs) => {
             let mut xs: Vec<E> = xs.iter().map(order_factors).collect();
             xs.sort_by_key(rank);
-            if let (Some(E::Num(p, q)), true) = (xs.first(), xs.len() >= 2) {
+            if let (Some(&E::Num(c)), true) = (xs.first(), xs.len() >= 2) {
                 let flippable = xs
                     .iter()
                     .filter(|x| matches!(x, E::Add(ts) if ts.len() == 2 && negative(&ts[0]) != negative(&ts[1])))
                     .count();
-                if *p < 0 && flippable == 1 {
-                    let (p, q) = (-*p, *q);
+                if c.is_negative() && flippable == 1 {
+                    let c = c.neg();
                     let mut out = Vec::new();
-                    if (p, q) != (1, 1) {
-                        out.push(E::Num(p, q));
+                    if c != Num::ONE {
+                        out.push(E::Num(c));
                     }
                     for x in xs.into_iter().skip(1) {
                         match x {
@@ -403,8 +404,8 @@ fn order_factors(e: &E) -> E {
 
 pub(super) fn negative(e: &E) -> bool {
     match e {
-        E::Num(p, _) => *p < 0,
-        E::Mul(xs) => matches!(xs.first(), Some(E::Num(p, _)) if *p < 0),
+        E::Num(c) => c.is_negative(),
+        E::Mul(xs) => matches!(xs.first(), Some(E::Num(c)) if c.is_negative()),
         E::Sum(_, _, body) => negative(body),
         _ => false,
     }
@@ -452,15 +453,15 @@ pub(super) fn expand_products(e: &E) -> E {
 pub(super) fn collect_terms(e: &E) -> E {
     match e {
         E::Add(xs) => {
-            let mut groups: Vec<(E, (i64, i64))> = Vec::new();
+            let mut groups: Vec<(E, Num)> = Vec::new();
             for x in xs.iter().map(collect_terms) {
                 let (c, rest) = match x {
-                    E::Num(p, q) => ((p, q), num(1)),
+                    E::Num(c) => (c, num(1)),
                     E::Mul(ref fs) => match fs.first() {
-                        Some(E::Num(p, q)) => {
+                        Some(E::Num(c)) => {
                             let rest = fs[1..].to_vec();
                             (
-                                (*p, *q),
+                                *c,
                                 if rest.len() == 1 {
                                     rest[0].clone()
                                 } else {
@@ -468,19 +469,19 @@ pub(super) fn collect_terms(e: &E) -> E {
                                 },
                             )
                         }
-                        _ => ((1, 1), x.clone()),
+                        _ => (Num::ONE, x.clone()),
                     },
-                    other => ((1, 1), other),
+                    other => (Num::ONE, other),
                 };
                 match groups.iter_mut().find(|(r, _)| *r == rest) {
-                    Some(g) => g.1 = (g.1.0 * c.1 + c.0 * g.1.1, g.1.1 * c.1),
+                    Some(g) => g.1 = g.1.add(c),
                     None => groups.push((rest, c)),
                 }
             }
             fold(&E::Add(
                 groups
                     .into_iter()
-                    .map(|(rest, (p, q))| mul(vec![rat(p, q), rest]))
+                    .map(|(rest, c)| mul(vec![E::Num(c), rest]))
                     .collect(),
             ))
         }

@@ -6,8 +6,8 @@
 use super::algebra::{BASIC, collect_terms, diff, expand_products, fold, simplify_with};
 use super::matrix::{MatrixEquation, to_matrix};
 use super::{
-    Activation, E, Fun, Ix, Layer, Quantity, Step, add, apply, at, cost, d, mul, neg, num, rat,
-    recip, scalar, sub, sum, y,
+    Activation, E, Fun, Ix, Layer, Quantity, Step, add, apply, at, cost, d, fraction, mul, neg,
+    num, recip, scalar, sub, sum, y,
 };
 use crate::lang::network::{CostKind, NetworkSpec};
 
@@ -83,7 +83,7 @@ fn data_cost(spec: &NetworkSpec, i: Ix) -> E {
     let total = sum(i, Layer::Out, body);
     match spec.cost {
         CostKind::Quadratic => total,
-        CostKind::HalfQuadratic => mul(vec![rat(1, 2), total]),
+        CostKind::HalfQuadratic => mul(vec![fraction(1, 2), total]),
         CostKind::CrossEntropy | CostKind::LogLikelihood => neg(total),
     }
 }

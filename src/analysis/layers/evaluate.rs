@@ -5,6 +5,8 @@
 use super::derive::{Layered, Layers};
 use super::matrix::M;
 use super::{Activation, E, Fun, Ix, Layer, NetworkSpec, Quantity};
+use crate::core::eval::apply_f64;
+use crate::core::expr::Func;
 
 /// The numbers of one network at one point. Vectors and matrices are indexed from 0 for
 /// neuron 1; `w[l]`, `b[l]`, `z[l]`, `a[l]` for layer l (entries 0 and 1 of `w`, `b`, `z`
@@ -29,41 +31,28 @@ pub struct Gradients {
     pub b: Vec<Vec<f64>>,
 }
 
+/// f(z) by the core's float64 function table (the identity where the core has no function).
 fn act_f64(a: Activation, z: f64) -> f64 {
-    match a {
-        Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
-        Activation::Tanh => z.tanh(),
-        Activation::Relu => z.max(0.0),
-        Activation::Softplus => z.exp().ln_1p(),
-        Activation::Identity | Activation::Softmax => z,
-    }
+    a.func().map_or(z, |f| apply_f64(f, z))
 }
 
+/// f′(z) by the core's float64 table: σ′, tanh′ and relu′ are functions of the core, softplus′
+/// is σ (as the core differentiates softplus), and the identity's derivative is 1.
 fn prime_f64(a: Activation, z: f64) -> f64 {
-    match a {
-        Activation::Sigmoid => {
-            let s = act_f64(a, z);
-            s * (1.0 - s)
-        }
-        Activation::Tanh => 1.0 - z.tanh().powi(2),
-        Activation::Relu => {
-            if z > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        Activation::Softplus => act_f64(Activation::Sigmoid, z),
-        Activation::Identity | Activation::Softmax => 1.0,
-    }
+    let derivative = match a.func() {
+        Some(Func::Softplus) => Some(Func::Sigmoid),
+        Some(f) => f.prime(),
+        None => None,
+    };
+    derivative.map_or(1.0, |f| apply_f64(f, z))
 }
 
 fn fun_f64(f: Fun, v: f64) -> f64 {
     match f {
         Fun::Act(a) => act_f64(a, v),
         Fun::Prime(a) => prime_f64(a, v),
-        Fun::Log => v.ln(),
-        Fun::Exp => v.exp(),
+        Fun::Log => apply_f64(Func::Log, v),
+        Fun::Exp => apply_f64(Func::Exp, v),
     }
 }
 
@@ -104,8 +93,10 @@ impl Point {
                 })
                 .collect();
             a[l] = if spec.activation(l) == Activation::Softmax {
-                let total: f64 = z[l].iter().map(|v| v.exp()).sum();
-                z[l].iter().map(|v| v.exp() / total).collect()
+                let total: f64 = z[l].iter().map(|&v| apply_f64(Func::Exp, v)).sum();
+                z[l].iter()
+                    .map(|&v| apply_f64(Func::Exp, v) / total)
+                    .collect()
             } else {
                 z[l].iter()
                     .map(|&v| act_f64(spec.activation(l), v))
@@ -151,7 +142,7 @@ impl Env<'_> {
 /// of range.
 fn eval_e(e: &E, env: &mut Env<'_>) -> Option<f64> {
     Some(match e {
-        E::Num(p, q) => *p as f64 / *q as f64,
+        E::Num(c) => c.to_f64(),
         E::At(q, l, ix) => {
             let layer = l.map(|l| env.layer(l)).unwrap_or(0);
             let i = match ix.first() {
@@ -370,7 +361,7 @@ fn map_val(v: Val, f: impl Fn(f64) -> f64) -> Val {
 fn eval_m(m: &M, env: &Env<'_>) -> Option<Val> {
     let p = env.point;
     Some(match m {
-        M::Num(a, b) => Val::S(*a as f64 / *b as f64),
+        M::Num(c) => Val::S(c.to_f64()),
         M::Scalar(Quantity::Lambda) => Val::S(p.lambda),
         M::Scalar(Quantity::N) => Val::S(p.n),
         M::Scalar(_) | M::Grad(..) => return None,

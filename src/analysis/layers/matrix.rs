@@ -4,11 +4,12 @@
 
 use super::derive::{Equation, Layers};
 use super::{E, Fun, Ix, Layer, Quantity};
+use crate::core::expr::Num;
 
 /// An expression over vectors (one entry per neuron of a layer) and matrices.
 #[derive(Clone, Debug, PartialEq)]
 pub enum M {
-    Num(i64, i64),
+    Num(Num),
     Scalar(Quantity),
     /// The vector of a quantity over the neurons of a layer (`y` has no layer).
     Vector(Quantity, Option<Layer>),
@@ -54,9 +55,9 @@ pub(super) fn to_matrix(eq: &Equation) -> MatrixEquation {
         E::At(Quantity::Delta, Some(l), _) => M::Vector(Quantity::Delta, Some(*l)),
         E::D(_, wrt) => match &**wrt {
             E::At(q, Some(l), _) => M::Grad(*q, *l),
-            _ => M::Num(0, 1),
+            _ => M::Num(Num::ZERO),
         },
-        _ => M::Num(0, 1),
+        _ => M::Num(Num::ZERO),
     };
     let (row, col) = match &eq.lhs {
         E::D(_, wrt) => match &**wrt {
@@ -67,7 +68,7 @@ pub(super) fn to_matrix(eq: &Equation) -> MatrixEquation {
         E::At(_, _, ix) => (ix.first().copied(), None),
         _ => (None, None),
     };
-    let rhs = translate(&eq.rhs, row, col, &mut rules).unwrap_or(M::Num(0, 1));
+    let rhs = translate(&eq.rhs, row, col, &mut rules).unwrap_or(M::Num(Num::ZERO));
     MatrixEquation {
         label: eq.label,
         layers: eq.layers.clone(),
@@ -92,7 +93,7 @@ fn translate(e: &E, row: Option<Ix>, col: Option<Ix>, rules: &mut Vec<String>) -
         )
     };
     match e {
-        E::Num(p, q) => Some(M::Num(*p, *q)),
+        E::Num(c) => Some(M::Num(*c)),
         E::At(q @ (Quantity::Lambda | Quantity::N), ..) => Some(M::Scalar(*q)),
         E::At(Quantity::W, Some(l), ix) => {
             if Some(ix[0]) == row && Some(ix[1]) == col {
@@ -140,7 +141,7 @@ fn translate(e: &E, row: Option<Ix>, col: Option<Ix>, rules: &mut Vec<String>) -
                     note(rules, "Hadamard product: u_j v_j = (u ⊙ v)_j");
                     M::Hadamard(vs)
                 } else {
-                    vs.pop().unwrap_or(M::Num(1, 1))
+                    vs.pop().unwrap_or(M::Num(Num::ONE))
                 }
             };
             let mut body = Vec::new();

@@ -14,7 +14,11 @@
 //! per neuron, cannot write. And differentiating an indexed quantity by another of its kind
 //! gives *Kronecker deltas* ([`E::Kron`], ∂w_im/∂w_jk = δ_ij δ_mk), which simplification
 //! eliminates by renaming an index (Σ_i f_i δ_ij = f_j) — a rewrite on index variables that the
-//! graph, whose derivatives are of one name by another, never needs.
+//! graph, whose derivatives are of one name by another, never needs. Numbers are the core's
+//! exact rationals ([`Num`]) and functions are evaluated by the core's float64 table
+//! ([`apply_f64`](crate::core::eval::apply_f64)); what is kept here is what the core has no
+//! word for: indexed quantities, sums over a layer, Kronecker deltas, and the derivative of an
+//! activation the core does not name (softplus′, the identity's).
 //!
 //! - [`algebra`]: differentiation of indexed expressions and the simplification passes.
 //! - [`derive`](mod@derive): the definitions of the network and BP1–BP4, step by step.
@@ -33,6 +37,7 @@ pub use evaluate::{Gradients, Point, evaluate_index, evaluate_matrix, value};
 pub use matrix::{M, MatrixEquation};
 pub use print::{Style, show, show_m};
 
+use crate::core::expr::Num;
 use crate::lang::network::{Activation, NetworkSpec};
 
 // ---------------------------------------------------------------------------------------
@@ -67,7 +72,9 @@ pub enum Quantity {
 /// An index variable (`i`, `j`, `k`, `m`).
 pub type Ix = char;
 
-/// A function applied elementwise.
+/// A function applied elementwise. Not the core's [`Func`](crate::core::expr::Func): a step
+/// names the derivative of every activation as such (softplus′, the identity′ that folds to 1),
+/// where the core would write σ or 1 at once; their values come from the core's table.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Fun {
     Act(Activation),
@@ -80,8 +87,8 @@ pub enum Fun {
 /// An expression over indexed quantities.
 #[derive(Clone, Debug, PartialEq)]
 pub enum E {
-    /// A rational number p/q (q > 0, in lowest terms).
-    Num(i64, i64),
+    /// A number: the core's exact rational (p/q in lowest terms, q > 0).
+    Num(Num),
     /// A quantity with its layer (if it has one) and indices.
     At(Quantity, Option<Layer>, Vec<Ix>),
     /// The Kronecker delta δ_ij.
@@ -99,7 +106,7 @@ pub enum E {
 }
 
 fn num(n: i64) -> E {
-    E::Num(n, 1)
+    E::Num(Num::int(n))
 }
 
 fn at(q: Quantity, layer: Layer, ix: &[Ix]) -> E {
@@ -150,18 +157,15 @@ fn d(of: E, wrt: E) -> E {
     E::D(Box::new(of), Box::new(wrt))
 }
 
-fn gcd(a: i64, b: i64) -> i64 {
-    if b == 0 {
-        a.abs().max(1)
-    } else {
-        gcd(b, a % b)
-    }
+/// The number p/q.
+fn fraction(p: i64, q: i64) -> E {
+    E::Num(Num::ratio(p.into(), q.into()))
 }
 
-fn rat(p: i64, q: i64) -> E {
-    let g = gcd(p, q);
-    let s = if q < 0 { -1 } else { 1 };
-    E::Num(s * p / g, s * q / g)
+/// 1/c for a number other than zero (the core's exact power −1).
+fn reciprocal(c: Num) -> Num {
+    c.pow(Num::MINUS_ONE)
+        .unwrap_or_else(|| Num::Float(1.0 / c.to_f64()))
 }
 
 impl E {

@@ -4,6 +4,7 @@
 use super::algebra::{fold, negative};
 use super::matrix::M;
 use super::{Activation, E, Fun, Ix, Layer, Quantity, neg};
+use crate::core::expr::Num;
 
 /// How a formula is printed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -105,12 +106,14 @@ fn fun_name(f: Fun, style: Style) -> String {
     }
 }
 
-fn number(p: i64, q: i64, style: Style) -> String {
-    match (q, style) {
-        (1, _) => p.to_string(),
-        (_, Style::Text) => format!("{p}/{q}"),
-        (_, Style::Latex) if p < 0 => format!("-\\frac{{{}}}{{{q}}}", -p),
-        (_, Style::Latex) => format!("\\frac{{{p}}}{{{q}}}"),
+fn number(c: Num, style: Style) -> String {
+    match (c, style) {
+        (Num::Rat(p, 1), _) => p.to_string(),
+        (Num::Rat(p, q), Style::Text) => format!("{p}/{q}"),
+        (Num::Rat(p, q), Style::Latex) if p < 0 => format!("-\\frac{{{}}}{{{q}}}", -p),
+        (Num::Rat(p, q), Style::Latex) => format!("\\frac{{{p}}}{{{q}}}"),
+        // Only where exact arithmetic would overflow i64, which no derivation comes near.
+        (Num::Float(_), _) => c.to_string(),
     }
 }
 
@@ -123,7 +126,7 @@ fn level(e: &E) -> u8 {
     match e {
         E::Add(xs) if xs.len() > 1 => SUM,
         E::Mul(_) | E::Sum(..) | E::LayerSum(_) => PRODUCT,
-        E::Num(p, q) if *p < 0 || *q != 1 => PRODUCT,
+        E::Num(c) if c.is_negative() || c.as_integer().is_none() => PRODUCT,
         _ => ATOM,
     }
 }
@@ -144,7 +147,7 @@ pub fn show(e: &E, style: Style) -> String {
         }
     };
     match e {
-        E::Num(p, q) => number(*p, *q, style),
+        E::Num(c) => number(*c, style),
         E::At(q, l, ix) => atom(*q, *l, ix, style),
         E::Kron(a, b) => match style {
             Style::Text => format!("δ_{a}{b}"),
@@ -175,10 +178,10 @@ pub fn show(e: &E, style: Style) -> String {
             let mut sign = "";
             for (n, x) in xs.iter().enumerate() {
                 match x {
-                    E::Num(-1, 1) if n == 0 => sign = minus,
-                    E::Num(p, q) if n == 0 && *p < 0 => {
+                    E::Num(c) if n == 0 && *c == Num::MINUS_ONE => sign = minus,
+                    E::Num(c) if n == 0 && c.is_negative() => {
                         sign = minus;
-                        nums.push(number(-p, *q, style));
+                        nums.push(number(c.neg(), style));
                     }
                     E::Pow(b, k) if *k < 0 => dens.push(if *k == -1 {
                         (**b).clone()
@@ -294,33 +297,33 @@ fn m_level(m: &M) -> u8 {
     match m {
         M::Add(xs) if xs.len() > 1 => SUM,
         M::Hadamard(_) | M::Scale(_) | M::Apply(..) | M::Outer(..) | M::Inner(..) => PRODUCT,
-        M::Num(p, q) if *p < 0 || *q != 1 => PRODUCT,
+        M::Num(c) if c.is_negative() || c.as_integer().is_none() => PRODUCT,
         _ => ATOM,
     }
 }
 
 fn m_negative(m: &M) -> bool {
     match m {
-        M::Num(p, _) => *p < 0,
-        M::Scale(xs) => matches!(xs.first(), Some(M::Num(p, _)) if *p < 0),
+        M::Num(c) => c.is_negative(),
+        M::Scale(xs) => matches!(xs.first(), Some(M::Num(c)) if c.is_negative()),
         _ => false,
     }
 }
 
 fn m_neg(m: &M) -> M {
     match m {
-        M::Num(p, q) => M::Num(-p, *q),
+        M::Num(c) => M::Num(c.neg()),
         M::Scale(xs) => match xs.first() {
-            Some(M::Num(-1, 1)) if xs.len() == 2 => xs[1].clone(),
-            Some(M::Num(-1, 1)) => M::Scale(xs[1..].to_vec()),
-            Some(M::Num(p, q)) => {
+            Some(M::Num(c)) if *c == Num::MINUS_ONE && xs.len() == 2 => xs[1].clone(),
+            Some(M::Num(c)) if *c == Num::MINUS_ONE => M::Scale(xs[1..].to_vec()),
+            Some(M::Num(c)) => {
                 let mut v = xs.clone();
-                v[0] = M::Num(-p, *q);
+                v[0] = M::Num(c.neg());
                 M::Scale(v)
             }
-            _ => M::Scale(vec![M::Num(-1, 1), m.clone()]),
+            _ => M::Scale(vec![M::Num(Num::MINUS_ONE), m.clone()]),
         },
-        other => M::Scale(vec![M::Num(-1, 1), other.clone()]),
+        other => M::Scale(vec![M::Num(Num::MINUS_ONE), other.clone()]),
     }
 }
 
@@ -352,7 +355,7 @@ pub fn show_m(m: &M, style: Style) -> String {
         }
     };
     match m {
-        M::Num(p, q) => number(*p, *q, style),
+        M::Num(c) => number(*c, style),
         M::Scalar(q) => quantity_symbol(*q, style).to_string(),
         M::Vector(q, l) => vector(*q, *l),
         M::Matrix(l) => match style {
@@ -410,10 +413,10 @@ pub fn show_m(m: &M, style: Style) -> String {
             let mut dens = Vec::new();
             for (n, x) in xs.iter().enumerate() {
                 match x {
-                    M::Num(-1, 1) if n == 0 => sign = minus,
-                    M::Num(p, q) if n == 0 && *p < 0 => {
+                    M::Num(c) if n == 0 && *c == Num::MINUS_ONE => sign = minus,
+                    M::Num(c) if n == 0 && c.is_negative() => {
                         sign = minus;
-                        nums.push(number(-p, *q, style));
+                        nums.push(number(c.neg(), style));
                     }
                     M::Pow(b, -1) => dens.push(wrap(b, ATOM)),
                     x => nums.push(wrap(x, PRODUCT + 1)),
