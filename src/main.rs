@@ -163,7 +163,8 @@ struct OutputArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
     /// A directory whose templates (`derive.txt`, `derive.md`, `derive.tex`, `standalone.tex`,
-    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`) replace the built-in ones.
+    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`, `layers_convention.txt`)
+    /// replace the built-in ones.
     #[arg(long)]
     template_dir: Option<PathBuf>,
     /// With `--format latex`: a complete document that compiles with pdflatex.

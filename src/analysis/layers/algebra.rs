@@ -22,7 +22,7 @@ pub(super) fn diff(e: &E, wrt: &E, rules: &mut Vec<&'static str>) -> E {
         E::Num(..) | E::Kron(..) => num(0),
         E::At(q, l, ix) => match wrt {
             E::At(wq, wl, wix) if wq == q && wl == l && wix.len() == ix.len() => {
-                used("∂x_i/∂x_j = δ_ij");
+                used("$∂x_i/∂x_j = δ_ij$");
                 let deltas: Vec<E> = ix
                     .iter()
                     .zip(wix)
@@ -67,7 +67,7 @@ pub(super) fn diff(e: &E, wrt: &E, rules: &mut Vec<&'static str>) -> E {
             sum(*i, *l, diff(b, wrt, rules))
         }
         E::LayerSum(b) => {
-            rules.push("only the terms of layer l depend on w^(l)");
+            rules.push("only the terms of layer $l$ depend on $w^(l)$");
             diff(&b.other_to_l(), wrt, rules)
         }
         E::F(f, arg) => {
@@ -75,10 +75,10 @@ pub(super) fn diff(e: &E, wrt: &E, rules: &mut Vec<&'static str>) -> E {
             let outer = match f {
                 Fun::Act(a) => {
                     rules.push(match a {
-                        Activation::Sigmoid => "derivative of σ",
-                        Activation::Tanh => "derivative of tanh",
-                        Activation::Relu => "derivative of relu",
-                        Activation::Softplus => "derivative of softplus",
+                        Activation::Sigmoid => "derivative of $σ$",
+                        Activation::Tanh => "derivative of $tanh$",
+                        Activation::Relu => "derivative of $relu$",
+                        Activation::Softplus => "derivative of $softplus$",
                         Activation::Identity | Activation::Softmax => {
                             "derivative of the activation"
                         }
@@ -86,11 +86,11 @@ pub(super) fn diff(e: &E, wrt: &E, rules: &mut Vec<&'static str>) -> E {
                     apply(Fun::Prime(*a), (**arg).clone())
                 }
                 Fun::Log => {
-                    rules.push("derivative of ln");
+                    rules.push("derivative of $ln$");
                     recip((**arg).clone())
                 }
                 Fun::Exp => {
-                    rules.push("derivative of exp");
+                    rules.push("derivative of $exp$");
                     e.clone()
                 }
                 Fun::Prime(_) => num(0),
@@ -148,7 +148,7 @@ pub(super) const BASIC: [Pass; 4] = [
         "simplify: flatten, fold constants, cancel common factors",
         fold,
     ),
-    ("Kronecker delta: Σ_i f_i δ_ij = f_j", kronecker),
+    ("Kronecker delta: $Σ_i f_i δ_ij = f_j$", kronecker),
     (
         "simplify: constant factors out of the sum",
         factor_out_of_sums,

@@ -37,6 +37,7 @@ pub struct Equation {
 pub struct Definition {
     pub lhs: E,
     pub rhs: E,
+    /// Words and `$`-delimited formulas, as [`Step::rule`](super::Step::rule).
     pub note: String,
 }
 
@@ -117,7 +118,7 @@ pub fn derive(spec: &NetworkSpec) -> Layered {
     let mut definitions = vec![Definition {
         lhs: at(Quantity::Z, Layer::Rel(0), &['j']),
         rhs: weighted_input(spec, Layer::Rel(0), 'j', 'k'),
-        note: "l = 2, …, L; layer 1 holds the inputs".to_string(),
+        note: "$l = 2, …, L$; layer 1 holds the inputs".to_string(),
     }];
     for (act, ls) in activation_groups(spec) {
         let rhs = if act == Activation::Softmax {
@@ -150,7 +151,7 @@ pub fn derive(spec: &NetworkSpec) -> Layered {
     definitions.push(Definition {
         lhs: at(Quantity::Delta, Layer::Rel(0), &['j']),
         rhs: d(cost(), at(Quantity::Z, Layer::Rel(0), &['j'])),
-        note: "the error of neuron j in layer l".to_string(),
+        note: "the error of neuron $j$ in layer $l$".to_string(),
     });
 
     let mut equations = vec![bp1(spec, out_act)];
@@ -187,19 +188,19 @@ fn activation_groups(spec: &NetworkSpec) -> Vec<(Activation, Vec<usize>)> {
     groups
 }
 
-/// "l = 2, …, 4", "l = 3", "l = 2, 4".
+/// "l = 2, …, 4", "l = 3", "l = 2, 4", as a formula between `$` signs.
 pub fn layer_list(ls: &[usize], layers: usize) -> String {
     let contiguous = ls.windows(2).all(|w| w[1] == w[0] + 1);
     match ls {
-        [one] if *one == layers => format!("l = L = {one}"),
-        [one] => format!("l = {one}"),
-        [first, second] => format!("l = {first}, {second}"),
-        [first, .., last] if contiguous && *last == layers => format!("l = {first}, …, L"),
-        [first, .., last] if contiguous && *last + 1 == layers => format!("l = {first}, …, L−1"),
-        [first, .., last] if contiguous => format!("l = {first}, …, {last}"),
+        [one] if *one == layers => format!("$l = L = {one}$"),
+        [one] => format!("$l = {one}$"),
+        [first, second] => format!("$l = {first}, {second}$"),
+        [first, .., last] if contiguous && *last == layers => format!("$l = {first}, …, L$"),
+        [first, .., last] if contiguous && *last + 1 == layers => format!("$l = {first}, …, L−1$"),
+        [first, .., last] if contiguous => format!("$l = {first}, …, {last}$"),
         _ => {
             let s: Vec<String> = ls.iter().map(usize::to_string).collect();
-            format!("l ∈ {{{}}}", s.join(", "))
+            format!("$l ∈ {{{}}}$", s.join(", "))
         }
     }
 }
@@ -232,11 +233,16 @@ fn bp1(spec: &NetworkSpec, act: Activation) -> Equation {
     let z_j = at(Quantity::Z, Layer::Out, &['j']);
     let a_i = at(Quantity::A, Layer::Out, &['i']);
     let dc_da = |i: Ix| d(cost(), at(Quantity::A, Layer::Out, &[i]));
-    step(&mut steps, "definition of δ", &lhs, d(cost(), z_j.clone()));
+    step(
+        &mut steps,
+        "definition of $δ$",
+        &lhs,
+        d(cost(), z_j.clone()),
+    );
     let local = d(a_i.clone(), z_j.clone());
     let mut rhs = step(
         &mut steps,
-        "chain rule: C depends on z^L_j through the activations a^L_i",
+        "chain rule: $C$ depends on $z^L_j$ through the activations $a^L_i$",
         &lhs,
         sum('i', Layer::Out, mul(vec![dc_da('i'), local.clone()])),
     );
@@ -246,7 +252,7 @@ fn bp1(spec: &NetworkSpec, act: Activation) -> Equation {
         let a_j = at(Quantity::A, Layer::Out, &['j']);
         step(
             &mut steps,
-            "derivative of softmax: ∂a_i/∂z_j = a_i(δ_ij − a_j)",
+            "derivative of softmax: $∂a_i/∂z_j = a_i(δ_ij − a_j)$",
             &local,
             mul(vec![a_i.clone(), sub(E::Kron('i', 'j'), a_j)]),
         )
@@ -254,7 +260,7 @@ fn bp1(spec: &NetworkSpec, act: Activation) -> Equation {
         let definition = activation_of(act, Layer::Out, 'i');
         step(
             &mut steps,
-            "definition of a^L_i",
+            "definition of $a^L_i$",
             &local,
             d(definition.clone(), z_j.clone()),
         );
@@ -284,7 +290,7 @@ fn bp1(spec: &NetworkSpec, act: Activation) -> Equation {
     // The derivative is for index j; the chain rule may need it for index i.
     let mut substituted = rhs.replace(&dc_da('j'), &dcost);
     substituted = substituted.replace(&dc_da('i'), &dcost.rename('j', 'i'));
-    rhs = step(&mut steps, "substitute ∂C/∂a^L", &lhs, substituted);
+    rhs = step(&mut steps, "substitute $∂C/∂a^L$", &lhs, substituted);
     rhs = simplify_with(rhs, &BASIC, &mut steps, &lhs);
 
     // Where the cost's derivative has denominators, writing σ' in terms of a may cancel them.
@@ -317,11 +323,11 @@ fn try_cancellation(
     if rhs.has_denominator() || act == Activation::Softmax {
         let in_a = match act {
             Activation::Sigmoid => Some((
-                "σ'(z) = σ(z)(1 − σ(z)) = a(1 − a)",
+                "$σ'(z) = σ(z)(1 − σ(z)) = a(1 − a)$",
                 mul(vec![a.clone(), sub(num(1), a.clone())]),
             )),
             Activation::Tanh => Some((
-                "tanh'(z) = 1 − tanh²(z) = 1 − a²",
+                "$tanh'(z) = 1 − tanh²(z) = 1 − a²$",
                 sub(num(1), E::Pow(Box::new(a.clone()), 2)),
             )),
             _ => None,
@@ -349,7 +355,7 @@ fn try_cancellation(
             if replaced != e {
                 e = step(
                     &mut trial,
-                    "the targets are a distribution: Σ_i y_i = 1",
+                    "the targets are a distribution: $Σ_i y_i = 1$",
                     lhs,
                     replaced,
                 );
@@ -371,11 +377,16 @@ fn bp2(spec: &NetworkSpec, act: Activation, hidden: Vec<usize>) -> Equation {
     let lhs = at(Quantity::Delta, Layer::Rel(0), &['j']);
     let z_j = at(Quantity::Z, Layer::Rel(0), &['j']);
     let z_up = at(Quantity::Z, Layer::Rel(1), &['i']);
-    step(&mut steps, "definition of δ", &lhs, d(cost(), z_j.clone()));
+    step(
+        &mut steps,
+        "definition of $δ$",
+        &lhs,
+        d(cost(), z_j.clone()),
+    );
     let local = d(z_up.clone(), z_j.clone());
     let rhs = step(
         &mut steps,
-        "chain rule: z^(l)_j reaches C only through the weighted inputs z^(l+1)_i",
+        "chain rule: $z^(l)_j$ reaches $C$ only through the weighted inputs $z^(l+1)_i$",
         &lhs,
         sum(
             'i',
@@ -385,7 +396,7 @@ fn bp2(spec: &NetworkSpec, act: Activation, hidden: Vec<usize>) -> Equation {
     );
     let mut rhs = step(
         &mut steps,
-        "definition of δ^(l+1)",
+        "definition of $δ^(l+1)$",
         &lhs,
         rhs.replace(
             &d(cost(), z_up),
@@ -396,7 +407,7 @@ fn bp2(spec: &NetworkSpec, act: Activation, hidden: Vec<usize>) -> Equation {
     let definition = weighted_input(spec, Layer::Rel(1), 'i', 'k');
     step(
         &mut steps,
-        "definition of z^(l+1)_i",
+        "definition of $z^(l+1)_i$",
         &local,
         d(definition.clone(), z_j.clone()),
     );
@@ -404,7 +415,7 @@ fn bp2(spec: &NetworkSpec, act: Activation, hidden: Vec<usize>) -> Equation {
     let through = definition.replace(&a_k, &activation_of(act, Layer::Rel(0), 'k'));
     step(
         &mut steps,
-        "definition of a^(l)_k",
+        "definition of $a^(l)_k$",
         &local,
         d(through.clone(), z_j.clone()),
     );
@@ -458,21 +469,21 @@ fn through_z(
     let direct = d(l2_term(), wrt.clone());
     let rule = if spec.l2 && is_weight {
         terms.push(direct.clone());
-        "chain rule through the weighted inputs z^(l)_i, plus the L2 term, which holds w directly"
+        "chain rule through the weighted inputs $z^(l)_i$, plus the L2 term, which holds $w$ directly"
     } else {
-        "chain rule: the parameter reaches C only through the weighted inputs z^(l)_i"
+        "chain rule: the parameter reaches $C$ only through the weighted inputs $z^(l)_i$"
     };
     let rhs = step(&mut steps, rule, &lhs, add(terms));
     let mut rhs = step(
         &mut steps,
-        "definition of δ^(l)",
+        "definition of $δ^(l)$",
         &lhs,
         rhs.replace(&d(cost(), z_i), &at(Quantity::Delta, Layer::Rel(0), &['i'])),
     );
     let definition = weighted_input(spec, Layer::Rel(0), 'i', 'm');
     step(
         &mut steps,
-        "definition of z^(l)_i",
+        "definition of $z^(l)_i$",
         &local,
         d(definition.clone(), wrt.clone()),
     );

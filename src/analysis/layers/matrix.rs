@@ -42,6 +42,7 @@ pub struct MatrixEquation {
     pub layers: Layers,
     pub lhs: M,
     pub rhs: M,
+    /// Words and `$`-delimited formulas, as [`Step::rule`](super::Step::rule).
     pub rules: Vec<String>,
 }
 
@@ -50,7 +51,7 @@ pub struct MatrixEquation {
 /// were one not covered, the right-hand side would read 0, which the agreement tests catch.
 pub(super) fn to_matrix(eq: &Equation) -> MatrixEquation {
     let mut rules: Vec<String> =
-        vec!["components to vectors: x_j for every j is the vector x".into()];
+        vec!["components to vectors: $x_j$ for every $j$ is the vector $x$".into()];
     let lhs = match &eq.lhs {
         E::At(Quantity::Delta, Some(l), _) => M::Vector(Quantity::Delta, Some(*l)),
         E::D(_, wrt) => match &**wrt {
@@ -99,7 +100,7 @@ fn translate(e: &E, row: Option<Ix>, col: Option<Ix>, rules: &mut Vec<String>) -
             if Some(ix[0]) == row && Some(ix[1]) == col {
                 Some(M::Matrix(*l))
             } else if Some(ix[1]) == row && Some(ix[0]) == col {
-                note(rules, "transpose: (Wᵀ)_jk = w_kj");
+                note(rules, "transpose: $(Wᵀ)_jk = w_kj$");
                 Some(M::T(Box::new(M::Matrix(*l))))
             } else {
                 None
@@ -110,7 +111,7 @@ fn translate(e: &E, row: Option<Ix>, col: Option<Ix>, rules: &mut Vec<String>) -
             if Some(ix[0]) == row {
                 Some(v)
             } else if Some(ix[0]) == col {
-                note(rules, "outer product: u_j v_k = (u vᵀ)_jk");
+                note(rules, "outer product: $u_j v_k = (u vᵀ)_jk$");
                 Some(M::T(Box::new(v)))
             } else {
                 None
@@ -138,7 +139,7 @@ fn translate(e: &E, row: Option<Ix>, col: Option<Ix>, rules: &mut Vec<String>) -
             }
             let hadamard = |mut vs: Vec<M>, rules: &mut Vec<String>| {
                 if vs.len() > 1 {
-                    note(rules, "Hadamard product: u_j v_j = (u ⊙ v)_j");
+                    note(rules, "Hadamard product: $u_j v_j = (u ⊙ v)_j$");
                     M::Hadamard(vs)
                 } else {
                     vs.pop().unwrap_or(M::Num(Num::ONE))
@@ -146,7 +147,7 @@ fn translate(e: &E, row: Option<Ix>, col: Option<Ix>, rules: &mut Vec<String>) -
             };
             let mut body = Vec::new();
             if !rows.is_empty() && !cols.is_empty() {
-                note(rules, "outer product: u_j v_k = (u vᵀ)_jk");
+                note(rules, "outer product: $u_j v_k = (u vᵀ)_jk$");
                 body.push(M::Outer(
                     Box::new(hadamard(rows, rules)),
                     Box::new(hadamard(cols, rules)),
@@ -196,10 +197,10 @@ fn translate(e: &E, row: Option<Ix>, col: Option<Ix>, rules: &mut Vec<String>) -
                 rest.remove(p);
                 let v = translate(&E::Mul(rest), Some(*i), None, rules)?;
                 let w = if ix[0] == *i {
-                    note(rules, "transpose: Σ_i w_ij v_i = (Wᵀ v)_j");
+                    note(rules, "transpose: $Σ_i w_ij v_i = (Wᵀ v)_j$");
                     M::T(Box::new(M::Matrix(*wl)))
                 } else {
-                    note(rules, "matrix product: Σ_k w_jk v_k = (W v)_j");
+                    note(rules, "matrix product: $Σ_k w_jk v_k = (W v)_j$");
                     M::Matrix(*wl)
                 };
                 return Some(M::Apply(Box::new(w), Box::new(v)));
@@ -207,7 +208,7 @@ fn translate(e: &E, row: Option<Ix>, col: Option<Ix>, rules: &mut Vec<String>) -
             if free(body) != (false, false) {
                 return None;
             }
-            note(rules, "inner product: Σ_i u_i v_i = uᵀv");
+            note(rules, "inner product: $Σ_i u_i v_i = uᵀv$");
             let mut vs: Vec<M> = factors
                 .iter()
                 .map(|f| translate(f, Some(*i), None, rules))

@@ -276,6 +276,9 @@ impl E {
 /// One step: `lhs = rhs`, justified by `rule`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
+    /// Words with the formulas among them between `$` signs, in the terminal notation of
+    /// [`print`] (`chain rule: $C$ depends on $z^L_j$ …`), so that a document can set them as
+    /// math; without the signs it reads as plain text.
     pub rule: String,
     pub lhs: E,
     pub rhs: E,
