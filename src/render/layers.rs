@@ -1,5 +1,6 @@
-//! The layered derivation printed: index and matrix formulas in terminal text or LaTeX, and the
-//! `derive --layers` document (text, Markdown, LaTeX through the `layers.*` templates, or JSON).
+//! The layered derivation as a document: `derive --layers` in text, Markdown or LaTeX (laid out
+//! by the `layers.*` templates, which hold its prose) or JSON. The derivation's own prose (rules,
+//! notes, layer ranges) marks its formulas, which the typeset formats set as math.
 
 use serde::Serialize;
 
