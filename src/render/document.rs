@@ -27,7 +27,7 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 15] = [
+pub const TEMPLATES: [(&str, &str); 16] = [
     ("derive.txt", include_str!("../../templates/derive.txt")),
     ("layers.txt", include_str!("../../templates/layers.txt")),
     (
@@ -46,6 +46,7 @@ pub const TEMPLATES: [(&str, &str); 15] = [
     ("check.txt", include_str!("../../templates/check.txt")),
     ("check.md", include_str!("../../templates/check.md")),
     ("check.tex", include_str!("../../templates/check.tex")),
+    ("mistake.txt", include_str!("../../templates/mistake.txt")),
     ("derive.md", include_str!("../../templates/derive.md")),
     ("derive.tex", include_str!("../../templates/derive.tex")),
     (
