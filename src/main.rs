@@ -19,6 +19,11 @@ use chainrule::core::error::Diagnostic;
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::render::document::{self, Format, Layout};
 
+/// The binary's commands that live in files of their own.
+mod cli {
+    pub mod train;
+}
+
 #[derive(Parser)]
 #[command(
     name = "chainrule",
@@ -44,6 +49,9 @@ enum Command {
     /// Print the straight-line form of a `network` shorthand (a file that parses back to the
     /// same network); a straight-line program is printed as it is.
     Expand(ExpandArgs),
+    /// Train over a data set (a CSV file or a `data` block): many descent steps, a table of
+    /// epochs, the loss curve, and why a run diverged or stalled.
+    Train(cli::train::TrainArgs),
 }
 
 #[derive(Args)]
@@ -237,6 +245,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check(args) => check(args),
         Command::Step(args) => step(args),
         Command::Expand(args) => expand(args),
+        Command::Train(args) => cli::train::train(args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the tera templates in `templates/`, plus the JSON of SPEC section 3.
 
 pub mod check;
+pub mod curve;
 pub mod document;
 pub mod escape;
 pub mod eval;
@@ -10,5 +11,6 @@ pub mod json;
 pub mod layers;
 pub mod number;
 pub mod step;
+pub mod train;
 
 pub use formula::{FormulaPrinter, Notation, RenderCache};
