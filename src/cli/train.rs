@@ -142,6 +142,10 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, Failure> {
     let out = args.output.out.as_deref();
     let text = if out.is_some_and(is_svg) {
         chainrule::render::train::render_curve(&model, &training)
+    } else if let crate::FormatArg::Html = args.output.format {
+        let layout = layout(&args.output, &name)?;
+        chainrule::render::train::render_training_page(&model, &training, &layout)
+            .map_err(Failure::plain)?
     } else {
         let layout = layout(&args.output, &name)?;
         chainrule::render::train::render_training(

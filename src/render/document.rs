@@ -27,7 +27,7 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 19] = [
+pub const TEMPLATES: [(&str, &str); 20] = [
     ("derive.txt", include_str!("../../templates/derive.txt")),
     ("layers.txt", include_str!("../../templates/layers.txt")),
     ("layers.md", include_str!("../../templates/layers.md")),
@@ -42,6 +42,7 @@ pub const TEMPLATES: [(&str, &str); 19] = [
         include_str!("../../templates/train_words.txt"),
     ),
     ("train.txt", include_str!("../../templates/train.txt")),
+    ("page.html", include_str!("../../templates/page.html")),
     ("train.md", include_str!("../../templates/train.md")),
     ("train.tex", include_str!("../../templates/train.tex")),
     ("step.md", include_str!("../../templates/step.md")),

@@ -7,6 +7,7 @@ pub mod document;
 pub mod escape;
 pub mod eval;
 pub mod formula;
+pub mod html;
 pub mod json;
 pub mod layers;
 pub mod number;

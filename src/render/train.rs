@@ -17,6 +17,7 @@ use crate::core::model::Model;
 use crate::render::curve::loss_curve;
 use crate::render::document::{Format, Layout, render_template};
 use crate::render::escape::{latex_text, markdown_text};
+use crate::render::html::{self, Figure};
 use crate::render::number::{self, significant};
 use crate::render::{FormulaPrinter, Notation};
 
@@ -109,6 +110,34 @@ pub fn render_training(
     let view = view(model, training, format, notation, &layout.source_name);
     let title = format!("Training on {}", latex_text(&layout.source_name));
     render_template(template, &view, Some(&title), layout)
+}
+
+/// The run as one HTML page: the Markdown document with the loss curve drawn in it.
+pub fn render_training_page(
+    model: &Model,
+    training: &Training,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let mut view = view(
+        model,
+        training,
+        Format::Markdown,
+        Notation::Latex,
+        &layout.source_name,
+    );
+    view.curve = Figure::marker("loss");
+    let markdown = render_template("train.md", &view, None, layout)?;
+    let figure = Figure {
+        name: "loss",
+        svg: loss_curve(training, model.name(model.cost)),
+    };
+    html::page(
+        &format!("Training on {}", layout.source_name),
+        &markdown,
+        &[figure],
+        "",
+        layout,
+    )
 }
 
 /// The loss curve alone (for `-o curve.svg`).
