@@ -21,6 +21,7 @@ use chainrule::render::document::{self, Format, Layout};
 
 /// The binary's commands that live in files of their own.
 mod cli {
+    pub mod graph;
     pub mod train;
 }
 
@@ -52,6 +53,9 @@ enum Command {
     /// Train over a data set (a CSV file or a `data` block): many descent steps, a table of
     /// epochs, the loss curve, and why a run diverged or stalled.
     Train(cli::train::TrainArgs),
+    /// Draw the computation graph as SVG; `--format html`: a page where choosing a parameter
+    /// lights its paths to the cost and shows its derivation.
+    Graph(cli::graph::GraphArgs),
     /// Print a shell completion script: `chainrule completions bash > /etc/bash_completion.d/chainrule`.
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
@@ -253,6 +257,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Step(args) => step(args),
         Command::Expand(args) => expand(args),
         Command::Train(args) => cli::train::train(args),
+        Command::Graph(args) => cli::graph::graph(args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(

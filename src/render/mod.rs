@@ -7,6 +7,7 @@ pub mod document;
 pub mod escape;
 pub mod eval;
 pub mod formula;
+pub mod graph;
 pub mod html;
 pub mod json;
 pub mod layers;
