@@ -24,6 +24,8 @@
     return seen;
   }
   var params = (svg.getAttribute("data-params") || "").split(" ").filter(Boolean);
+  // The parameters whose derivations the page holds (all of a small network's), in order.
+  var derived = (typeof chainruleDerived === "string" ? chainruleDerived : "").split(" ").filter(Boolean);
   var fromCost = reach(svg.getAttribute("data-cost"), backward);
   // The derivation sections: each h2 and what follows it up to the next h2, in parameter order.
   var sections = [];
@@ -33,8 +35,8 @@
     sections.push(part);
   });
   function choose(name) {
-    var i = params.indexOf(name);
-    if (i < 0) return;
+    if (params.indexOf(name) < 0) return;
+    var i = derived.indexOf(name);
     var lit = reach(name, forward);
     Object.keys(nodes).forEach(function (n) { nodes[n].classList.toggle("lit", !!(lit[n] && fromCost[n])); });
     edges.forEach(function (e) {
@@ -42,7 +44,7 @@
       e.classList.toggle("lit", !!(lit[a] && fromCost[a] && lit[b] && fromCost[b]));
     });
     sections.forEach(function (part, j) {
-      part.forEach(function (el) { el.hidden = j !== i; });
+      part.forEach(function (el) { el.hidden = i >= 0 && j !== i; });
     });
     document.body.setAttribute("data-chosen", name);
   }

@@ -31,6 +31,9 @@ pub struct GraphArgs {
     output: OutputArgs,
 }
 
+/// Parameters whose derivations the page holds at most; beyond, the chosen one alone.
+const MAX_DERIVED: usize = 64;
+
 pub fn graph(args: GraphArgs) -> Result<ExitCode, Failure> {
     let (name, source) = read_source(args.file.as_deref())?;
     let mut model = load::load(&source).map_err(|diagnostic| Failure {
@@ -73,8 +76,15 @@ pub fn graph(args: GraphArgs) -> Result<ExitCode, Failure> {
     let FormatArg::Html = args.output.format else {
         return emit(&picture, args.output.out.as_deref());
     };
-    // The page: the picture, then the derivation of every parameter (the script shows one).
-    let targets = load::targets(&model, &TargetSpec::AllParams).map_err(|e| Failure {
+    // The page: the picture, then the derivation of every parameter (the script shows one);
+    // a large network's page derives the chosen parameter alone, so the page stays small.
+    let derived: Vec<String> = if model.params().count() <= MAX_DERIVED {
+        model.params().map(|p| model.name(p).to_string()).collect()
+    } else {
+        let chosen = highlight.or_else(|| model.params().next());
+        chosen.map(|p| model.name(p).to_string()).into_iter().collect()
+    };
+    let targets = load::targets(&model, &TargetSpec::List(derived.clone())).map_err(|e| Failure {
         diagnostic: *e.diagnostic,
         file_name: name.clone(),
         source: source.clone(),
@@ -98,7 +108,11 @@ pub fn graph(args: GraphArgs) -> Result<ExitCode, Failure> {
         "{}\n\nChoose a parameter in the picture: every path from it to the cost lights up, and its derivation is shown below.\n",
         Figure::marker("graph")
     ) + &derivation;
-    let mut script = graph::HIGHLIGHT_SCRIPT.to_string();
+    let mut script = format!(
+        "var chainruleDerived = {:?};\n{}",
+        derived.join(" "),
+        graph::HIGHLIGHT_SCRIPT
+    );
     if let Some(p) = highlight {
         script = format!(
             "if (!location.hash) history.replaceState(null, \"\", \"#{}\");\n{script}",

@@ -44,7 +44,7 @@ fn draw(
     let mut builder = ChartBuilder::on(root);
     builder
         .caption(caption, ("sans-serif", 18))
-        .margin(12)
+        .margin(24)
         .x_label_area_size(36)
         .y_label_area_size(64);
     let line = ShapeStyle::from(&RGBColor(0x1f, 0x6f, 0xb4)).stroke_width(2);
@@ -54,6 +54,7 @@ fn draw(
         chart
             .configure_mesh()
             .x_desc("epoch")
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("cost (log scale)")
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .draw()?;
@@ -73,6 +74,7 @@ fn draw(
         chart
             .configure_mesh()
             .x_desc("epoch")
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("cost")
             .draw()?;
         chart.draw_series(LineSeries::new(points.iter().copied(), line))?;
