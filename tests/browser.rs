@@ -113,7 +113,13 @@ fn every_formula_is_laid_out_as_mathml() {
         ("derive", vec!["derive", "--all"]),
         (
             "backprop",
-            vec!["derive", "--all", "--style", "backprop", "examples/mazur_2_2_2.bp"],
+            vec![
+                "derive",
+                "--all",
+                "--style",
+                "backprop",
+                "examples/mazur_2_2_2.bp",
+            ],
         ),
         (
             "layers",
@@ -123,7 +129,10 @@ fn every_formula_is_laid_out_as_mathml() {
             "check",
             vec!["check", "--claim", "dC/dw3 = -2(y - a3)*a3*(1 - a3)"],
         ),
-        ("step", vec!["step", "--at", AT, "--lr", "0.5", "--steps", "2"]),
+        (
+            "step",
+            vec!["step", "--at", AT, "--lr", "0.5", "--steps", "2"],
+        ),
         (
             "train",
             vec!["train", "examples/seed_training.bp", "--epochs", "40"],
@@ -184,5 +193,8 @@ fn the_screenshot_is_not_blank() {
     let empty = shot(&blank, "blank.png");
     let drawn = shot(&page, "graph.png");
     // A page of one colour compresses to almost nothing; drawn text and lines do not.
-    assert!(drawn > 10 * empty, "graph {drawn} bytes, blank {empty} bytes");
+    assert!(
+        drawn > 10 * empty,
+        "graph {drawn} bytes, blank {empty} bytes"
+    );
 }

@@ -346,7 +346,13 @@ fn standalone_latex_compiles_with_pdflatex() {
         (
             // A run that diverges: its verdict carries η, θ ← θ + η∂C/∂θ and option names.
             "train",
-            vec!["train", "examples/seed_training.bp", "--ascent", "--epochs", "60"],
+            vec![
+                "train",
+                "examples/seed_training.bp",
+                "--ascent",
+                "--epochs",
+                "60",
+            ],
         ),
         (
             "mazur",

@@ -82,13 +82,17 @@ pub fn graph(args: GraphArgs) -> Result<ExitCode, Failure> {
         model.params().map(|p| model.name(p).to_string()).collect()
     } else {
         let chosen = highlight.or_else(|| model.params().next());
-        chosen.map(|p| model.name(p).to_string()).into_iter().collect()
+        chosen
+            .map(|p| model.name(p).to_string())
+            .into_iter()
+            .collect()
     };
-    let targets = load::targets(&model, &TargetSpec::List(derived.clone())).map_err(|e| Failure {
-        diagnostic: *e.diagnostic,
-        file_name: name.clone(),
-        source: source.clone(),
-    })?;
+    let targets =
+        load::targets(&model, &TargetSpec::List(derived.clone())).map_err(|e| Failure {
+            diagnostic: *e.diagnostic,
+            file_name: name.clone(),
+            source: source.clone(),
+        })?;
     let config = Config {
         style: Style::Chain,
         expand: false,
