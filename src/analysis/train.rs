@@ -1,6 +1,6 @@
 //! Training: many gradient-descent steps over a data set, and why a run went wrong.
 //!
-//! The gradient is [`descent::Gradients`]: derived symbolically once, evaluated in float64 at
+//! The gradient is [`Gradients`](crate::analysis::descent::Gradients): derived symbolically once, evaluated in float64 at
 //! each example. An epoch visits every example once, either updating after each example (in
 //! order or shuffled by a seeded generator) or once with the mean gradient of the whole set.
 //! After each epoch the mean cost and the norm of the mean gradient over the whole set are
