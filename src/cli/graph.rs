@@ -78,7 +78,8 @@ pub fn graph(args: GraphArgs) -> Result<ExitCode, Failure> {
     };
     // The page: the picture, then the derivation of every parameter (the script shows one);
     // a large network's page derives the chosen parameter alone, so the page stays small.
-    let derived: Vec<String> = if model.params().count() <= MAX_DERIVED {
+    let small = model.params().count() <= MAX_DERIVED;
+    let derived: Vec<String> = if small {
         model.params().map(|p| model.name(p).to_string()).collect()
     } else {
         let chosen = highlight.or_else(|| model.params().next());
@@ -96,7 +97,8 @@ pub fn graph(args: GraphArgs) -> Result<ExitCode, Failure> {
     let config = Config {
         style: Style::Chain,
         expand: false,
-        steps: true,
+        // A large network's derivation is its result alone: its steps run to hundreds of kB.
+        steps: small,
     };
     let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
     let layout = layout(&args.output, &name)?;
