@@ -223,6 +223,12 @@ fn without_spans(program: &Program) -> Program {
                 value: ident(value),
                 span: NOWHERE,
             },
+            // a network shorthand's expansion has no data block; rows kept as they are
+            Stmt::Data { columns, rows, .. } => Stmt::Data {
+                columns: columns.iter().map(ident).collect(),
+                rows: rows.clone(),
+                span: NOWHERE,
+            },
         })
         .collect();
     Program { statements }
