@@ -47,6 +47,9 @@ enum Command {
     Check(CheckArgs),
     /// Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
     Step(StepArgs),
+    /// Write a values file (every input, target and parameter, one `name = value` a line) to
+    /// edit and give back with `--values`.
+    Values(ValuesArgs),
     /// Print the straight-line form of a `network` shorthand (a file that parses back to the
     /// same network); a straight-line program is printed as it is.
     Expand(ExpandArgs),
@@ -61,6 +64,57 @@ enum Command {
         /// The shell: bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Args)]
+struct ValuesArgs {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    file: Option<PathBuf>,
+    /// Values to keep (the rest of the parameters are filled by `--init`).
+    #[command(flatten)]
+    point: PointArgs,
+    #[command(flatten)]
+    init: InitArgs,
+    /// Write to this file (only on success) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    out: Option<PathBuf>,
+}
+
+/// How to fill the parameters `--at`/`--values` leave out.
+#[derive(Args)]
+struct InitArgs {
+    /// Fill the parameters not given: zeros, random (uniform in [−1, 1]) or xavier
+    /// (uniform in ±√(6/(fan_in + fan_out)), biases 0).
+    #[arg(long, value_enum)]
+    init: Option<InitArg>,
+    /// The seed for `--init random|xavier` (the same seed gives the same values).
+    #[arg(long, default_value_t = 0, requires = "init")]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InitArg {
+    Zeros,
+    Random,
+    Xavier,
+}
+
+impl InitArgs {
+    fn fill(
+        &self,
+        model: &chainrule::Model,
+        given: Vec<chainrule::Given>,
+    ) -> Vec<chainrule::Given> {
+        let Some(init) = self.init else {
+            return given;
+        };
+        let init = match init {
+            InitArg::Zeros => chainrule::analysis::init::Init::Zeros,
+            InitArg::Random => chainrule::analysis::init::Init::Random,
+            InitArg::Xavier => chainrule::analysis::init::Init::Xavier,
+        };
+        chainrule::analysis::init::fill(model, &given, init, self.seed)
+    }
 }
 
 #[derive(Args)]
@@ -105,6 +159,8 @@ struct StepArgs {
         allow_hyphen_values = true
     )]
     lr: f64,
+    #[command(flatten)]
+    init: InitArgs,
     /// How many steps to take.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     steps: u32,
@@ -133,6 +189,11 @@ struct EvalArgs {
     /// Compare each derivative with a float64 central finite difference.
     #[arg(long)]
     check_grad: bool,
+    #[command(flatten)]
+    init: InitArgs,
+    /// Leave out the table of forward values (the cost, derivatives and warnings stay).
+    #[arg(long)]
+    no_values: bool,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -257,6 +318,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check(args) => check(args),
         Command::Step(args) => step(args),
         Command::Expand(args) => expand(args),
+        Command::Values(args) => values(args),
         Command::Train(args) => cli::train::train(args),
         Command::Graph(args) => cli::graph::graph(args),
         Command::Completions { shell } => {
@@ -498,7 +560,7 @@ fn given_values(
 
 fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
     let (name, mut model, targets) = load_with_targets(args.file.as_deref(), args.all, &args.wrt)?;
-    let given = given_values(&model, &args.point)?;
+    let given = args.init.fill(&model, given_values(&model, &args.point)?);
     let mut exprs = Vec::new();
     for text in &args.expr {
         let id = load::parse_formula(&mut model, text).map_err(|diagnostic| Failure {
@@ -513,9 +575,12 @@ fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
         exprs,
         stable: args.stable,
         check_grad: args.check_grad,
+        no_values: args.no_values,
     };
-    let report = chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
-        .map_err(Failure::plain)?;
+    let report = with_progress("evaluating in float64 and at high precision", || {
+        chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
+    })
+    .map_err(Failure::plain)?;
     let text = chainrule::render::eval::render_eval(&report, format_of(args.output.format));
     emit_document(&text, &args.output, &name)
 }
@@ -634,10 +699,11 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
         source: source.clone(),
     })?;
     let layout = layout(&args.output, &name)?;
-    let given = given_values(&model, &args.point)?;
-    let descent =
+    let given = args.init.fill(&model, given_values(&model, &args.point)?);
+    let descent = with_progress("descending", || {
         chainrule::analysis::descent::descend(&mut model, &given, args.lr, args.steps as usize)
-            .map_err(Failure::plain)?;
+    })
+    .map_err(Failure::plain)?;
     let text = chainrule::render::step::render_descent(
         &model,
         &descent,
@@ -646,6 +712,36 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
     )
     .map_err(Failure::plain)?;
     emit_document(&text, &args.output, &name)
+}
+
+/// `values`: a values file to edit, every leaf listed, parameters filled by `--init`.
+fn values(args: ValuesArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let model = load::load(&source).map_err(|diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    })?;
+    let given = given_values(&model, &args.point)?;
+    let filled = args.init.fill(&model, given);
+    let header = match args.init.init {
+        Some(init) => format!(
+            "values for {name} (--init {}{}); edit, then give back with --values FILE",
+            init.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+            if matches!(init, InitArg::Zeros) {
+                String::new()
+            } else {
+                format!(" --seed {}", args.init.seed)
+            }
+        ),
+        None => format!(
+            "values for {name}; edit, then give back with --values FILE (parameters not given are 0)"
+        ),
+    };
+    let text = chainrule::analysis::init::values_file(&model, &filled, &header);
+    emit(&text, args.out.as_deref())
 }
 
 /// Reads and lowers the program and resolves `--wrt`/`--all`: the common start of `derive`
@@ -679,4 +775,40 @@ fn load_with_targets(
         source: e.argument,
     })?;
     Ok((name, model, targets))
+}
+
+/// Runs `work`; when it takes more than a second and standard error is a terminal, a spinner
+/// with `message` says it is still going (and is cleared at the end).
+fn with_progress<T>(message: &str, work: impl FnOnce() -> T) -> T {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    if !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let spinner = {
+        let done = done.clone();
+        let message = message.to_string();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(1) {
+                if done.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message(message);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            bar.finish_and_clear();
+        })
+    };
+    let out = work();
+    done.store(true, Ordering::Relaxed);
+    let _ = spinner.join();
+    out
 }

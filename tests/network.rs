@@ -223,7 +223,7 @@ fn without_spans(program: &Program) -> Program {
                 value: ident(value),
                 span: NOWHERE,
             },
-            // Examples are data, not structure: an expansion carries none of its own.
+            // A network shorthand's expansion has no data block; rows kept as they are.
             Stmt::Data { columns, rows, .. } => Stmt::Data {
                 columns: columns.iter().map(ident).collect(),
                 rows: rows.clone(),

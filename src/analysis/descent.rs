@@ -40,6 +40,9 @@ pub struct Descent {
     pub steps: Vec<DescentStep>,
     /// Set when the run stopped early because a parameter or the cost became infinite or NaN.
     pub diverged: bool,
+    /// Set when the cost or a gradient was not finite at the starting point already: no
+    /// learning rate fixes that.
+    pub not_finite_start: bool,
 }
 
 /// Runs `steps` steps of gradient descent from the given values with learning rate η.
@@ -68,6 +71,7 @@ pub fn descend(
     let mut point = numeric::forward(model, start)?;
     let mut out = Vec::with_capacity(steps.min(1 << 16));
     let mut diverged = false;
+    let mut not_finite_start = false;
     for _ in 0..steps {
         let cost = point.f64[&model.cost];
         let grads = gradients.at(model, &point);
@@ -93,7 +97,11 @@ pub fn descend(
             cost_after,
             cost_rose: cost_after > cost,
         });
-        if !finite {
+        if out.len() == 1 && !(cost.is_finite() && out[0].gradients.iter().all(|g| g.1.is_finite()))
+        {
+            not_finite_start = true;
+        }
+        if !finite || not_finite_start {
             diverged = true;
             break;
         }
@@ -102,6 +110,7 @@ pub fn descend(
         learning_rate,
         steps: out,
         diverged,
+        not_finite_start,
     })
 }
 
@@ -181,9 +190,8 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
 /// The forward pass in float64 alone (the reference is not needed to descend). The leaves
 /// were checked by [`numeric::forward`] on the first step.
 pub fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
-    Point {
-        f64: numeric::forward_f64(model, leaves),
-        precise: HashMap::new(),
-        given: leaves.iter().map(|(s, _)| *s).collect(),
-    }
+    Point::float64_only(
+        numeric::forward_f64(model, leaves),
+        leaves.iter().map(|(s, _)| *s).collect(),
+    )
 }

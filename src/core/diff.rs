@@ -939,9 +939,14 @@ impl<'m> Engine<'m> {
                         ("sqrt", false)
                     }
                     Func::Abs => {
-                        let m1 = self.g().int(-1);
-                        let inv = self.g().pow(e, m1);
-                        views.push(vec![u, inv]);
+                        // sign(u) as relu'(u) − relu'(−u): the convention abs'(0) = 0, as
+                        // relu'(0) = 0, so a flat region (abs of a dead relu) has slope 0
+                        // rather than the 0/0 of u/|u|
+                        let up = self.g().call(Func::ReluPrime, u);
+                        let minus_u = self.g().neg(u);
+                        let down = self.g().call(Func::ReluPrime, minus_u);
+                        let sign = self.g().sub(up, down);
+                        views.push(vec![sign]);
                         ("abs", false)
                     }
                     Func::SigmoidPrime => {

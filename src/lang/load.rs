@@ -238,12 +238,14 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
                 .parse::<f64>()
                 .ok()
                 .filter(|v| {
-                    v.is_finite()
+                    // beyond float64's range (`1e309`, `1e-400`) is accepted: the reference
+                    // uses the decimal exactly and eval warns about float64's reading of it
+                    !v.is_nan()
                         && crate::core::eval::Precise::parse_decimal(
                             &value_text.replace('−', "-"),
                             64,
                         )
-                        .is_some()
+                        .is_some_and(|p| p.is_finite())
                 });
             let Some(number) = parsed else {
                 return Err(Diagnostic::at(

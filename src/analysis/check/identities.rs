@@ -23,7 +23,20 @@ pub(super) enum Decision {
 
 impl Checker {
     pub(super) fn identity_claim(&mut self, subject: &Subject, truth: Id, claimed: Id) -> Checked {
-        let decision = self.decide(truth, claimed);
+        let decision = match self.decide(truth, claimed) {
+            // Holding for labels is not enough where the given point (with its own targets)
+            // is a counterexample.
+            Decision::ForLabels(n, labels) => {
+                let leaves = self.leaves_of(&[truth, claimed]);
+                match self.given_sample(&leaves) {
+                    Some(given) if self.sides_differ(truth, claimed, &given) => {
+                        Decision::Differs(given)
+                    }
+                    _ => Decision::ForLabels(n, labels),
+                }
+            }
+            decision => decision,
+        };
         let expected = Some(truth);
         let mut checked = Checked {
             claim: String::new(),

@@ -243,6 +243,22 @@ impl Checker {
         }
     }
 
+    /// Whether the two sides differ at a point, beyond what float64 can tell apart.
+    pub(super) fn sides_differ(&self, truth: Id, claimed: Id, sample: &Sample) -> bool {
+        match (
+            self.precise_at(truth, sample),
+            self.precise_at(claimed, sample),
+        ) {
+            (Some(t), Some(k)) => {
+                finite(&t).is_some()
+                    && finite(&k).is_some()
+                    && !same_precise(&t, &k)
+                    && !fits(t.to_f64(), k.to_f64())
+            }
+            _ => false,
+        }
+    }
+
     /// A point to show: the `--at` point if the sides differ there, else a simple point,
     /// else the random one. Also whether the claim holds at the given point.
     pub(super) fn counterexample(
