@@ -248,9 +248,12 @@ impl<'m> Engine<'m> {
             recognise.entry(def).or_insert(var);
             recognise.entry(simplified).or_insert(var);
         }
-        let options = Options {
-            recognise: std::sync::Arc::new(recognise),
-        };
+        let one_hot = self.model.one_hot.clone();
+        let one_hot = one_hot
+            .iter()
+            .map(|group| group.iter().map(|&y| self.g().var(y)).collect())
+            .collect();
+        let options = Options::new(recognise, one_hot);
         self.recognise = Some(options.clone());
         options
     }

@@ -20,6 +20,7 @@ pub mod lower;
 pub mod model;
 pub mod network;
 pub mod numeric;
+pub mod rational;
 pub mod render;
 pub mod report;
 pub mod simplify;

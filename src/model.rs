@@ -47,6 +47,8 @@ pub struct Model {
     pub output: Option<Sym>,
     /// The layered description, when the program was written with the `network` shorthand.
     pub network: Option<crate::network::NetworkSpec>,
+    /// Groups of targets declared `one-hot`: each group sums to one.
+    pub one_hot: Vec<Vec<Sym>>,
 }
 
 impl Model {

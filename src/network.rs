@@ -586,7 +586,14 @@ pub fn expand(spec: &NetworkSpec) -> String {
     let targets: Vec<String> = (1..=spec.width(output))
         .map(|j| declared(names::target(j), format!("y_{{{j}}}")))
         .collect();
-    let _ = writeln!(out, "target {}", targets.join(", "));
+    // The log-likelihood cost is written for class labels: the targets sum to one, which is
+    // what lets softmax + log-likelihood simplify to a − y.
+    let one_hot = if spec.cost == CostKind::LogLikelihood {
+        " one-hot"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "target {}{one_hot}", targets.join(", "));
     if spec.l2 {
         let _ = writeln!(
             out,
