@@ -309,7 +309,14 @@ fn flatten(g: &mut Graph, node: Node) -> Id {
             let mut out = Vec::with_capacity(factors.len());
             for &f in factors.iter() {
                 match g.node(f) {
-                    Node::Mul(inner) => out.extend(inner.iter().copied()),
+                    // `−1` prints without the factor 1 of `(−1)·1`; splicing it in would show
+                    // a `·1` no earlier line had.
+                    Node::Mul(inner) => out.extend(
+                        inner
+                            .iter()
+                            .copied()
+                            .filter(|&x| !g.as_num(x).is_some_and(Num::is_one)),
+                    ),
                     _ => out.push(f),
                 }
             }
