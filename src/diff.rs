@@ -77,7 +77,11 @@ pub fn differentiate_expr(model: &mut Model, expr: Id, wrt: Sym) -> Id {
     let mut engine = Engine::new(model);
     let resolved = engine.resolve_derivatives(expr);
     let raw = engine.total_derivative(resolved, wrt);
-    let options = engine.recognise_options();
+    // An identity for every value of the targets: Σy = 1 of one-hot targets is not assumed.
+    let options = Options {
+        one_hot: Default::default(),
+        ..engine.recognise_options()
+    };
     simplify::simplify(&mut engine.model.graph, raw, &options)
 }
 

@@ -51,6 +51,21 @@ pub fn quotients_of(g: &Graph, recognise: &FastMap<Id, Id>) -> Vec<Quotient> {
     out
 }
 
+/// What normalisation knows beyond algebra: the quotient intermediates, and the groups of
+/// targets declared one-hot (a sum of one group counts as the 1 it is when forms are compared).
+pub struct Context<'a> {
+    pub quotients: &'a [Quotient],
+    pub one_hot: &'a [Vec<Id>],
+}
+
+impl Context<'_> {
+    fn is_one_hot(&self, terms: &[Id]) -> bool {
+        self.one_hot
+            .iter()
+            .any(|group| group.len() == terms.len() && group.iter().all(|y| terms.contains(y)))
+    }
+}
+
 /// The most monomials one normalisation may produce; beyond it the formula is left alone.
 const MAX_TERMS: usize = 64;
 /// The highest power of a sum that is multiplied out.
@@ -127,16 +142,16 @@ fn monomial_of(g: &Graph, id: Id) -> Monomial {
 }
 
 /// Multiplies out the sums `mono` holds to a small positive power; `None` past [`MAX_TERMS`].
-fn expand(g: &Graph, mono: Monomial, quotients: &[Quotient], out: &mut Vec<Monomial>) -> bool {
+fn expand(g: &Graph, mono: Monomial, cx: &Context, out: &mut Vec<Monomial>) -> bool {
     // A quotient's denominator stays whole, so that the quotient can still be recognised.
     let sum = mono.powers.iter().position(|&(b, e)| {
         (1..=MAX_EXPANDED_POWER).contains(&e)
             && matches!(g.node(b), Node::Add(_))
-            && !quotients.iter().any(|q| q.denominator == b)
+            && !cx.quotients.iter().any(|q| q.denominator == b)
     });
     let Some(i) = sum else {
         let mut mono = mono;
-        recognise(&mut mono, quotients);
+        recognise(&mut mono, cx);
         out.push(mono);
         return out.len() <= MAX_TERMS;
     };
@@ -151,7 +166,7 @@ fn expand(g: &Graph, mono: Monomial, quotients: &[Quotient], out: &mut Vec<Monom
         let mut m = rest.clone();
         factor_into(g, t, 1, &mut m);
         m.tidy();
-        if !expand(g, m, quotients, out) {
+        if !expand(g, m, cx, out) {
             return false;
         }
     }
@@ -159,8 +174,8 @@ fn expand(g: &Graph, mono: Monomial, quotients: &[Quotient], out: &mut Vec<Monom
 }
 
 /// Replaces `numerator^k / denominator^k` by `name^k` for every quotient intermediate.
-fn recognise(mono: &mut Monomial, quotients: &[Quotient]) {
-    for q in quotients {
+fn recognise(mono: &mut Monomial, cx: &Context) {
+    for q in cx.quotients {
         let up = mono.exponent(q.numerator);
         let down = -mono.exponent(q.denominator);
         let k = up.min(down);
@@ -215,7 +230,7 @@ fn build_monomial(g: &mut Graph, m: &Monomial) -> Id {
 
 /// A sum of monomials, with a base shared by several terms taken out once (`a·y1 + a·y2 +
 /// a·y3 − y1` is `a(y1 + y2 + y3) − y1`).
-fn build_sum(g: &mut Graph, monos: &[Monomial]) -> Id {
+fn build_sum(g: &mut Graph, cx: &Context, monos: &[Monomial]) -> Id {
     if monos.len() < 2 {
         return match monos.first() {
             Some(m) => build_monomial(g, m),
@@ -233,27 +248,38 @@ fn build_sum(g: &mut Graph, monos: &[Monomial]) -> Id {
             }
         }
     }
-    let best = counts
-        .iter()
-        .copied()
-        .fold(None, |best: Option<(Id, usize)>, c| match best {
-            Some(b) if b.1 >= c.1 => Some(b),
-            _ => Some(c),
-        });
-    let Some((base, count)) = best.filter(|b| b.1 >= 2) else {
+    let most = counts.iter().map(|c| c.1).max().unwrap_or(0);
+    if most < 2 {
         let terms = monos.iter().map(|m| build_monomial(g, m)).collect();
         return g.sum(terms);
-    };
+    }
+    // Among the bases shared by the most terms, the one whose sum prints smallest
+    // (`a(y1 + y2) − y1` rather than `y1(a − 1) + y2·a`).
+    let mut best: Option<(u64, Id)> = None;
+    for &(base, _) in counts.iter().filter(|c| c.1 == most).take(MAX_FACTOR_TRIES) {
+        let built = take_out(g, cx, monos, base);
+        let size = size(g, cx, built);
+        if best.is_none_or(|(s, _)| size < s) {
+            best = Some((size, built));
+        }
+    }
+    best.expect("a base shared by the most terms").1
+}
+
+/// How many equally shared bases [`build_sum`] tries to take out.
+const MAX_FACTOR_TRIES: usize = 3;
+
+/// `base · (Σ terms with base, divided by it) + Σ the other terms`.
+fn take_out(g: &mut Graph, cx: &Context, monos: &[Monomial], base: Id) -> Id {
     let (mut with, without): (Vec<Monomial>, Vec<Monomial>) =
         monos.iter().cloned().partition(|m| m.exponent(base) > 0);
-    debug_assert_eq!(with.len(), count);
     for m in &mut with {
         m.times_power(base, -1);
         m.tidy();
     }
     // The terms left inside the parentheses in the order of their names (y1 + y2 + y3).
     with.sort_by_key(|m| m.key());
-    let inner = build_sum(g, &with);
+    let inner = build_sum(g, cx, &with);
     let taken_out = g.product(vec![base, inner]);
     let mut terms = vec![taken_out];
     terms.extend(without.iter().map(|m| build_monomial(g, m)));
@@ -261,8 +287,19 @@ fn build_sum(g: &mut Graph, monos: &[Monomial]) -> Id {
 }
 
 /// The printed size of a formula, in nodes of its tree (shared subterms counted each time).
-fn size(g: &Graph, id: Id) -> u64 {
-    g.tree_size(id)
+fn size(g: &Graph, cx: &Context, id: Id) -> u64 {
+    let mut sizes: FastMap<Id, u64> = FastMap::default();
+    for node in g.reachable(&[id]) {
+        let s = match g.node(node) {
+            Node::Add(terms) if cx.is_one_hot(terms) => 1,
+            _ => g
+                .children(node)
+                .iter()
+                .fold(1u64, |acc, c| acc.saturating_add(sizes[c])),
+        };
+        sizes.insert(node, s);
+    }
+    sizes[&id]
 }
 
 /// Whether a term has a factor under a negative power (directly, or in a sum it multiplies).
@@ -297,21 +334,25 @@ pub fn may_change(g: &Graph, node: &Node) -> bool {
 }
 
 /// The rational normal form of a sum or product when it is smaller; otherwise the node itself.
-pub fn normalise(g: &mut Graph, node: Node, quotients: &[Quotient]) -> Id {
+pub fn normalise(g: &mut Graph, node: Node, cx: &Context) -> Id {
     let replacement = match &node {
         Node::Add(_) if may_change(g, &node) => {
             let original = g.add(node.clone());
-            normalise_sum(g, original, quotients)
+            normalise_sum(g, original, cx)
         }
         Node::Mul(factors) if may_change(g, &node) => {
             // Either the sum of fractions cancels against the other factors, or the product
             // is multiplied out over a sum it holds (a quotient rule's numerator over its
             // denominator); whichever is smaller.
             let original = g.add(node.clone());
-            let kept = normalise_product(g, factors, quotients);
-            let multiplied = normalise_sum(g, original, quotients);
+            let kept = normalise_product(g, factors, cx);
+            let multiplied = normalise_sum(g, original, cx);
             match (kept, multiplied) {
-                (Some(a), Some(b)) => Some(if size(g, b) < size(g, a) { b } else { a }),
+                (Some(a), Some(b)) => Some(if size(g, cx, b) < size(g, cx, a) {
+                    b
+                } else {
+                    a
+                }),
                 (a, b) => a.or(b),
             }
         }
@@ -319,30 +360,30 @@ pub fn normalise(g: &mut Graph, node: Node, quotients: &[Quotient]) -> Id {
     };
     let original = g.add(node);
     match replacement {
-        Some(new) if new != original && size(g, new) < size(g, original) => new,
+        Some(new) if new != original && size(g, cx, new) < size(g, cx, original) => new,
         _ => original,
     }
 }
 
 /// `Σ terms` as monomials, then over a common denominator; the smaller of the two.
-fn normalise_sum(g: &mut Graph, sum: Id, quotients: &[Quotient]) -> Option<Id> {
+fn normalise_sum(g: &mut Graph, sum: Id, cx: &Context) -> Option<Id> {
     let mut monos = Vec::new();
-    if !expand(g, monomial_of(g, sum), quotients, &mut monos) {
+    if !expand(g, monomial_of(g, sum), cx, &mut monos) {
         return None;
     }
     let monos = collect(monos);
-    let separate = build_sum(g, &monos);
+    let separate = build_sum(g, cx, &monos);
     if !monos.iter().any(Monomial::has_denominator) {
         return Some(separate);
     }
     let denominator = common_denominator(&monos);
-    let numerator = over(g, &monos, &denominator, quotients)?;
+    let numerator = over(g, &monos, &denominator, cx)?;
     let mut factors = vec![numerator];
     for &(b, d) in &denominator {
         factors.push(power(g, b, -d));
     }
     let combined = g.product(factors);
-    Some(if size(g, combined) < size(g, separate) {
+    Some(if size(g, cx, combined) < size(g, cx, separate) {
         combined
     } else {
         separate
@@ -364,12 +405,7 @@ fn common_denominator(monos: &[Monomial]) -> Vec<(Id, i64)> {
 }
 
 /// The numerator of `Σ monos` over `denominator`: each monomial times it, multiplied out.
-fn over(
-    g: &mut Graph,
-    monos: &[Monomial],
-    denominator: &[(Id, i64)],
-    quotients: &[Quotient],
-) -> Option<Id> {
+fn over(g: &mut Graph, monos: &[Monomial], denominator: &[(Id, i64)], cx: &Context) -> Option<Id> {
     let mut multiplied = Vec::with_capacity(monos.len());
     for m in monos {
         let mut m = m.clone();
@@ -377,16 +413,16 @@ fn over(
             m.times_power(b, d);
         }
         m.tidy();
-        if !expand(g, m, quotients, &mut multiplied) {
+        if !expand(g, m, cx, &mut multiplied) {
             return None;
         }
     }
-    Some(build_sum(g, &collect(multiplied)))
+    Some(build_sum(g, cx, &collect(multiplied)))
 }
 
 /// A product with a sum of fractions among its factors: the sum over its common denominator,
 /// cancelled against the other factors; quotient intermediates recognised throughout.
-fn normalise_product(g: &mut Graph, factors: &[Id], quotients: &[Quotient]) -> Option<Id> {
+fn normalise_product(g: &mut Graph, factors: &[Id], cx: &Context) -> Option<Id> {
     let sum_at = factors.iter().position(|&f| {
         matches!(g.node(f), Node::Add(terms) if terms.iter().any(|&t| has_denominator(g, t, 1)))
     });
@@ -404,18 +440,18 @@ fn normalise_product(g: &mut Graph, factors: &[Id], quotients: &[Quotient]) -> O
         None => None,
         Some(i) => {
             let mut monos = Vec::new();
-            if !expand(g, monomial_of(g, factors[i]), quotients, &mut monos) {
+            if !expand(g, monomial_of(g, factors[i]), cx, &mut monos) {
                 return None;
             }
             let denominator = common_denominator(&collect(monos.clone()));
-            let numerator = over(g, &monos, &denominator, quotients)?;
+            let numerator = over(g, &monos, &denominator, cx)?;
             for &(b, d) in &denominator {
                 outer.times_power(b, -d);
             }
             Some(numerator)
         }
     };
-    recognise(&mut outer, quotients);
+    recognise(&mut outer, cx);
     outer.tidy();
     let mut out = Vec::with_capacity(outer.powers.len() + 2);
     if !outer.coef.is_one() {

@@ -208,7 +208,14 @@ fn apply(
             Rule::Identities => identities(g, node),
             Rule::CollectLikeTerms => collect_like_terms(g, node),
             Rule::CollectPowers => collect_powers(g, node),
-            Rule::CancelFractions => crate::rational::normalise(g, node, &quotients),
+            Rule::CancelFractions => crate::rational::normalise(
+                g,
+                node,
+                &crate::rational::Context {
+                    quotients: &quotients,
+                    one_hot: &options.one_hot,
+                },
+            ),
             Rule::NormaliseSigns => normalise_signs(g, node),
             Rule::OneHotTargets => one_hot_targets(g, node, &options.one_hot),
             Rule::RecogniseIntermediates => {
@@ -795,7 +802,14 @@ mod tests {
                         Rule::Identities => identities(&mut graph, node),
                         Rule::CollectLikeTerms => collect_like_terms(&mut graph, node),
                         Rule::CollectPowers => collect_powers(&mut graph, node),
-                        Rule::CancelFractions => crate::rational::normalise(&mut graph, node, &[]),
+                        Rule::CancelFractions => crate::rational::normalise(
+                            &mut graph,
+                            node,
+                            &crate::rational::Context {
+                                quotients: &[],
+                                one_hot: &[],
+                            },
+                        ),
                         Rule::NormaliseSigns => normalise_signs(&mut graph, node),
                         Rule::OneHotTargets => one_hot_targets(&mut graph, node, &[]),
                         Rule::RecogniseIntermediates => unreachable!(),
