@@ -444,6 +444,13 @@ fn normalise_product(g: &mut Graph, factors: &[Id], cx: &Context) -> Option<Id> 
                 return None;
             }
             let denominator = common_denominator(&collect(monos.clone()));
+            // −(y − a) is a − y: the sign goes into the sum rather than stand before it.
+            if outer.coef == Num::MINUS_ONE {
+                outer.coef = Num::ONE;
+                for m in &mut monos {
+                    m.coef = m.coef.neg();
+                }
+            }
             let numerator = over(g, &monos, &denominator, cx)?;
             for &(b, d) in &denominator {
                 outer.times_power(b, -d);
@@ -453,6 +460,26 @@ fn normalise_product(g: &mut Graph, factors: &[Id], cx: &Context) -> Option<Id> 
     };
     recognise(&mut outer, cx);
     outer.tidy();
+    // The same for a sum that an earlier rewrite already put over its denominator.
+    let mut negated: Option<(Id, Id)> = None;
+    if numerator.is_none() && outer.coef == Num::MINUS_ONE {
+        let sum = outer
+            .powers
+            .iter()
+            .find(|&&(b, e)| e == 1 && matches!(g.node(b), Node::Add(_)))
+            .map(|p| p.0);
+        if let Some(sum) = sum {
+            let mut monos = Vec::new();
+            if expand(g, monomial_of(g, sum), cx, &mut monos) {
+                for m in &mut monos {
+                    m.coef = m.coef.neg();
+                }
+                let built = build_sum(g, cx, &collect(monos));
+                negated = Some((sum, built));
+                outer.coef = Num::ONE;
+            }
+        }
+    }
     let mut out = Vec::with_capacity(outer.powers.len() + 2);
     if !outer.coef.is_one() {
         out.push(g.num(outer.coef));
@@ -464,8 +491,10 @@ fn normalise_product(g: &mut Graph, factors: &[Id], cx: &Context) -> Option<Id> 
             placed = true;
         }
         let e = outer.exponent(b);
-        if e > 0 {
-            out.push(power(g, b, e));
+        match negated {
+            Some((sum, built)) if sum == b => out.push(built),
+            _ if e > 0 => out.push(power(g, b, e)),
+            _ => {}
         }
     }
     if !placed {
