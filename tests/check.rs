@@ -786,3 +786,19 @@ fn an_inner_derivative_left_out_is_a_missing_factor() {
     let d = wrong(source, "dJ/dz = sigmoid((1 - 2y) z)", "");
     assert!(d.contains("factor is missing: 1 − 2y"), "{d}");
 }
+
+/// A correction is printed as `derive` simplifies it and agrees with the diagnosis: where the
+/// diagnosis says σ′ must go, the correction has no σ′ and no uncancelled fraction; where it
+/// names the regulariser's factor, the correction has λw/n, not 2λw/(2n).
+#[test]
+fn corrections_are_simplified_and_agree_with_their_diagnosis() {
+    let c = judge(CROSS_ENTROPY, "dC/db = (a - y) sigmoid'(z)", "");
+    assert!(c.diagnosis.as_deref().unwrap().contains("must go"), "{c:?}");
+    let (plain, _) = c.corrected.clone().expect("a corrected formula");
+    assert_eq!(plain, "a - y", "{c:?}");
+    let c = judge(CROSS_ENTROPY, "dC/dw = (a - y) x + lambda/(2n) w", "");
+    let (plain, _) = c.corrected.clone().expect("a corrected formula");
+    assert!(!plain.contains("2*n") && !plain.contains("(2"), "{plain}");
+    corrected_is_right(CROSS_ENTROPY, "dC/dw = (a - y) x + lambda/(2n) w", "dC/dw");
+    corrected_is_right(CROSS_ENTROPY, "dC/db = (a - y) sigmoid'(z)", "dC/db");
+}
