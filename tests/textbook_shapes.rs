@@ -13,10 +13,10 @@ mod common;
 
 use std::collections::HashMap;
 
-use chainrule::diff::{Config, Style, Target};
-use chainrule::expr::{FastMap, Graph, Id, Node};
-use chainrule::model::Model;
-use chainrule::network::names;
+use chainrule::core::diff::{Config, Style, Target};
+use chainrule::core::expr::{FastMap, Graph, Id, Node};
+use chainrule::core::model::Model;
+use chainrule::lang::network::names;
 use common::{load, value_at};
 
 /// A small deterministic generator, so that failures reproduce.
@@ -182,7 +182,7 @@ fn operations(graph: &Graph, root: Id) -> u64 {
 
 /// A point: weights and inputs in (−1.5, 1.5), λ and n fixed, targets in (0.05, 0.95) and
 /// summing to one where they are declared one-hot.
-fn point(model: &Model, seed: u64) -> HashMap<chainrule::expr::Sym, f64> {
+fn point(model: &Model, seed: u64) -> HashMap<chainrule::core::expr::Sym, f64> {
     let mut rng = Lcg(seed);
     let mut out = HashMap::new();
     for s in model.syms().filter(|&s| model.symbol(s).kind.is_leaf()) {
@@ -215,7 +215,7 @@ fn every_row_has_the_textbook_shape() {
         for cost in COSTS {
             for l2 in [false, true] {
                 let text = source(activation, cost, l2);
-                if chainrule::explain::load(&text).is_err() {
+                if chainrule::lang::load::load(&text).is_err() {
                     rejected.push(format!(
                         "{activation} × {cost}{}",
                         if l2 { " + L2" } else { "" }
@@ -235,10 +235,10 @@ fn every_row_has_the_textbook_shape() {
                         expand: false,
                         steps: false,
                     };
-                    let derived = chainrule::diff::derive(&mut model, &[target], &config)
+                    let derived = chainrule::core::diff::derive(&mut model, &[target], &config)
                         .derivations[0]
                         .result;
-                    let book = chainrule::explain::parse_formula(&mut model, &formula)
+                    let book = chainrule::lang::load::parse_formula(&mut model, &formula)
                         .unwrap_or_else(|e| panic!("{formula}: {e:?}"));
                     let printed =
                         chainrule::render::FormulaPrinter::for_model(&model).plain(derived);
