@@ -180,6 +180,32 @@ fn operations(graph: &Graph, root: Id) -> u64 {
     count[&root]
 }
 
+/// The result with every name the derivation introduced (named error terms such as `δ3_1`,
+/// defined in the model after the names the program declares) replaced by its definition,
+/// so that the comparison is of the formula in the program's own names, as a textbook's is.
+fn resolve_introduced_names(model: &mut Model, mut formula: Id, loaded: usize) -> Id {
+    for _ in 0..=model.symbols.len() {
+        let introduced: Vec<(Id, Id)> = (loaded..model.symbols.len())
+            .map(|i| chainrule::core::expr::Sym(i as u32))
+            .filter_map(|s| {
+                let var = model.graph.find(&Node::Var(s))?;
+                let definition = model.definition(s)?;
+                model
+                    .graph
+                    .mentions(formula, s)
+                    .then_some((var, definition))
+            })
+            .collect();
+        if introduced.is_empty() {
+            return formula;
+        }
+        for (var, definition) in introduced {
+            formula = model.graph.replace(formula, var, definition);
+        }
+    }
+    formula
+}
+
 /// A point: weights and inputs in (−1.5, 1.5), λ and n fixed, targets in (0.05, 0.95) and
 /// summing to one where they are declared one-hot.
 fn point(model: &Model, seed: u64) -> HashMap<chainrule::core::expr::Sym, f64> {
@@ -235,9 +261,11 @@ fn every_row_has_the_textbook_shape() {
                         expand: false,
                         steps: false,
                     };
+                    let loaded = model.symbols.len();
                     let derived = chainrule::core::diff::derive(&mut model, &[target], &config)
                         .derivations[0]
                         .result;
+                    let derived = resolve_introduced_names(&mut model, derived, loaded);
                     let book = chainrule::lang::load::parse_formula(&mut model, &formula)
                         .unwrap_or_else(|e| panic!("{formula}: {e:?}"));
                     let printed =
