@@ -217,7 +217,7 @@ fn apply(
                 },
             ),
             Rule::NormaliseSigns => normalise_signs(g, node),
-            Rule::OneHotTargets => one_hot_targets(g, node, &options.one_hot),
+            Rule::OneHotTargets => one_hot_targets(g, original, node, &options.one_hot),
             Rule::RecogniseIntermediates => {
                 let id = g.add(node);
                 options.recognise.get(&id).copied().unwrap_or(id)
@@ -641,21 +641,29 @@ fn is_negative_term(g: &Graph, t: Id) -> bool {
 
 /// A sum that is exactly one group of one-hot targets is 1 (and a factor 1 of a product is
 /// left out at once, so the step shows `a − y` rather than `a·1 − y`).
-fn one_hot_targets(g: &mut Graph, node: Node, groups: &[Vec<Id>]) -> Id {
+fn one_hot_targets(g: &mut Graph, original: Id, node: Node, groups: &[Vec<Id>]) -> Id {
     let is_group = |terms: &[Id]| {
         groups
             .iter()
             .any(|group| group.len() == terms.len() && group.iter().all(|y| terms.contains(y)))
     };
-    let is_group_sum =
-        |g: &Graph, id: Id| matches!(g.node(id), Node::Add(terms) if is_group(terms));
     match &node {
         Node::Add(terms) if is_group(terms) => g.int(1),
-        Node::Mul(factors) if factors.iter().any(|&f| is_group_sum(g, f)) => {
-            let kept = factors
+        // A factor that was a group's sum is now 1 (its children are rewritten first).
+        Node::Mul(after) => {
+            let Node::Mul(before) = g.node(original).clone() else {
+                return g.add(node);
+            };
+            let was_group =
+                |g: &Graph, id: Id| matches!(g.node(id), Node::Add(terms) if is_group(terms));
+            if before.len() != after.len() || !before.iter().any(|&f| was_group(g, f)) {
+                return g.add(node);
+            }
+            let kept = after
                 .iter()
-                .copied()
-                .filter(|&f| !is_group_sum(g, f))
+                .zip(before.iter())
+                .filter(|&(_, &b)| !was_group(g, b))
+                .map(|(&a, _)| a)
                 .collect();
             g.product(kept)
         }
@@ -811,7 +819,7 @@ mod tests {
                             },
                         ),
                         Rule::NormaliseSigns => normalise_signs(&mut graph, node),
-                        Rule::OneHotTargets => one_hot_targets(&mut graph, node, &[]),
+                        Rule::OneHotTargets => one_hot_targets(&mut graph, id, node, &[]),
                         Rule::RecogniseIntermediates => unreachable!(),
                     };
                     assert_eq!(
