@@ -419,6 +419,12 @@ fn values_for(file: &str) -> String {
         .enumerate()
         .map(|(i, s)| {
             let value = ((i * 7919) % 41) as f64 / 40.0 - 0.5;
+            // Targets declared one-hot (the log-likelihood shorthand) are a class label.
+            let value = match model.one_hot.iter().find(|group| group.contains(&s)) {
+                Some(group) if group[0] == s => 1.0,
+                Some(_) => 0.0,
+                None => value,
+            };
             format!("{}={value}", model.name(s))
         })
         .collect();

@@ -250,7 +250,10 @@ fn build_sum(g: &mut Graph, cx: &Context, monos: &[Monomial]) -> Id {
     }
     let most = counts.iter().map(|c| c.1).max().unwrap_or(0);
     if most < 2 {
-        let terms = monos.iter().map(|m| build_monomial(g, m)).collect();
+        // A positive term first, as the sum is read (a − y rather than −y + a).
+        let mut ordered: Vec<&Monomial> = monos.iter().collect();
+        ordered.sort_by_key(|m| m.coef.is_negative());
+        let terms = ordered.into_iter().map(|m| build_monomial(g, m)).collect();
         return g.sum(terms);
     }
     // Among the bases shared by the most terms, the one whose sum prints smallest
