@@ -466,11 +466,11 @@ fn normalise_product(g: &mut Graph, factors: &[Id], cx: &Context) -> Option<Id> 
     // The same for a sum that an earlier rewrite already put over its denominator.
     let mut negated: Option<(Id, Id)> = None;
     if numerator.is_none() && outer.coef == Num::MINUS_ONE {
-        let sum = outer
-            .powers
-            .iter()
-            .find(|&&(b, e)| e == 1 && matches!(g.node(b), Node::Add(_)))
-            .map(|p| p.0);
+        // Only a sum that leads the product (the sign normalisation's rule).
+        let sum = order
+            .first()
+            .copied()
+            .filter(|&b| outer.exponent(b) == 1 && matches!(g.node(b), Node::Add(_)));
         if let Some(sum) = sum {
             let mut monos = Vec::new();
             if expand(g, monomial_of(g, sum), cx, &mut monos) {

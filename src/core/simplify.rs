@@ -266,8 +266,7 @@ fn may_change(g: &Graph, rule: Rule, node: &Node, options: &Options) -> bool {
         (Rule::CollectPowers, n) => matches!(n, Node::Mul(_) | Node::Pow(..)),
         (Rule::CancelFractions, n) => crate::core::rational::may_change(g, n),
         (Rule::NormaliseSigns, Node::Mul(xs)) => {
-            g.as_num(xs[0]) == Some(Num::MINUS_ONE)
-                && xs.iter().any(|x| matches!(g.node(*x), Node::Add(_)))
+            g.as_num(xs[0]) == Some(Num::MINUS_ONE) && matches!(g.node(xs[1]), Node::Add(_))
         }
         (Rule::NormaliseSigns, n) => matches!(n, Node::Add(_) | Node::Pow(..)),
         (Rule::OneHotTargets, Node::Add(xs)) => {
@@ -673,13 +672,14 @@ fn one_hot_targets(g: &mut Graph, original: Id, node: Node, groups: &[Vec<Id>]) 
 
 fn normalise_signs(g: &mut Graph, node: Node) -> Id {
     match node {
-        // −(y − a) reads better as (a − y), when negating the sum adds no minus sign.
+        // −(y − a)·x reads better as (a − y)·x, when negating the sum adds no minus sign.
+        // Only a sum that leads the product: −u·v(1 − v) keeps σ′'s (1 − σ) as it is.
         Node::Mul(factors)
-            if g.as_num(factors[0]) == Some(Num::MINUS_ONE)
-                && let Some(at) = factors
-                    .iter()
-                    .position(|f| matches!(g.node(*f), Node::Add(_))) =>
+            if factors.len() >= 2
+                && g.as_num(factors[0]) == Some(Num::MINUS_ONE)
+                && matches!(g.node(factors[1]), Node::Add(_)) =>
         {
+            let at = 1;
             let Node::Add(terms) = g.node(factors[at]).clone() else {
                 unreachable!("found as a sum")
             };

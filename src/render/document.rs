@@ -27,7 +27,7 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 14] = [
+pub const TEMPLATES: [(&str, &str); 15] = [
     ("derive.txt", include_str!("../../templates/derive.txt")),
     ("layers.txt", include_str!("../../templates/layers.txt")),
     ("layers.md", include_str!("../../templates/layers.md")),
@@ -42,6 +42,7 @@ pub const TEMPLATES: [(&str, &str); 14] = [
     ("check.txt", include_str!("../../templates/check.txt")),
     ("check.md", include_str!("../../templates/check.md")),
     ("check.tex", include_str!("../../templates/check.tex")),
+    ("mistake.txt", include_str!("../../templates/mistake.txt")),
     ("derive.md", include_str!("../../templates/derive.md")),
     ("derive.tex", include_str!("../../templates/derive.tex")),
     (
