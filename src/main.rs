@@ -163,7 +163,8 @@ struct OutputArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
     /// A directory whose templates (`derive.txt`, `derive.md`, `derive.tex`, `standalone.tex`,
-    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`) replace the built-in ones.
+    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`, `layers_convention.txt`)
+    /// replace the built-in ones.
     #[arg(long)]
     template_dir: Option<PathBuf>,
     /// With `--format latex`: a complete document that compiles with pdflatex.
@@ -383,18 +384,12 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
 /// `derive --layers`: the layered derivation of a `network` shorthand.
 fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
     let (name, source) = read_source(args.file.as_deref())?;
-    let spec = load::network_spec(&source).map_err(|diagnostic| Failure {
+    let layered = chainrule::layers(&source).map_err(|diagnostic| Failure {
         diagnostic,
         file_name: name.clone(),
         source: source.clone(),
     })?;
-    let Some(spec) = &spec else {
-        // A straight-line program must still be valid before being told it is the wrong kind.
-        load::load(&source).map_err(|diagnostic| Failure {
-            diagnostic,
-            file_name: name.clone(),
-            source: source.clone(),
-        })?;
+    let Some(layered) = layered else {
         return Err(Failure::plain(
             Diagnostic::new(format!(
                 "`--layers` needs a network written with the `network` shorthand; {name} is a \
@@ -403,7 +398,6 @@ fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    let layered = chainrule::analysis::layers::derive(spec);
     let format = format_of(args.output.format);
     let layout = layout(&args.output, &name)?;
     let text =

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use chainrule::core::diff::{Config, Style, Target};
 use chainrule::core::expr::{FastMap, Graph, Id, Node};
 use chainrule::core::model::Model;
-use chainrule::lang::network::names;
+use chainrule::lang::expansion::names;
 use common::{load, value_at};
 
 /// A small deterministic generator, so that failures reproduce.

@@ -4,6 +4,7 @@
 //! printers share live here too.
 
 pub mod ast;
+pub mod expansion;
 pub mod latex;
 pub mod load;
 pub mod lower;
