@@ -51,6 +51,13 @@ pub fn network_spec(source: &str) -> Result<Option<network::NetworkSpec>> {
     })
 }
 
+/// The training examples of a program's `data` block, checked against its model, or `None`
+/// when it has none.
+pub fn training_data(source: &str, model: &Model) -> Result<Option<crate::lang::data::DataSet>> {
+    let program = syntax::parse_program(source)?;
+    crate::lang::data::from_program(&program, model)
+}
+
 /// The straight-line form of a program: the expansion of a `network` shorthand, or the
 /// program itself when it is already straight-line (after checking that it is valid).
 pub fn expand(source: &str) -> Result<String> {

@@ -27,7 +27,7 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 16] = [
+pub const TEMPLATES: &[(&str, &str)] = &[
     ("derive.txt", include_str!("../../templates/derive.txt")),
     ("layers.txt", include_str!("../../templates/layers.txt")),
     (
@@ -41,6 +41,14 @@ pub const TEMPLATES: [(&str, &str); 16] = [
         include_str!("../../templates/step_words.txt"),
     ),
     ("step.txt", include_str!("../../templates/step.txt")),
+    (
+        "train_words.txt",
+        include_str!("../../templates/train_words.txt"),
+    ),
+    ("train.txt", include_str!("../../templates/train.txt")),
+    ("page.html", include_str!("../../templates/page.html")),
+    ("train.md", include_str!("../../templates/train.md")),
+    ("train.tex", include_str!("../../templates/train.tex")),
     ("step.md", include_str!("../../templates/step.md")),
     ("step.tex", include_str!("../../templates/step.tex")),
     ("check.txt", include_str!("../../templates/check.txt")),
