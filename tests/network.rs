@@ -194,9 +194,15 @@ fn without_spans(program: &Program) -> Program {
         .statements
         .iter()
         .map(|s| match s {
-            Stmt::Declare { kind, names, .. } => Stmt::Declare {
+            Stmt::Declare {
+                kind,
+                names,
+                one_hot,
+                ..
+            } => Stmt::Declare {
                 kind: *kind,
                 names: names.iter().map(declared).collect(),
+                one_hot: one_hot.map(|_| NOWHERE),
                 span: NOWHERE,
             },
             Stmt::Show { names, .. } => Stmt::Show {

@@ -69,6 +69,7 @@ pub fn descend(
     let mut leaves: Vec<(Sym, f64)> = start.iter().map(|g| (g.sym, g.value)).collect();
     // The first point goes through the checked forward pass (it names missing values).
     let mut point = numeric::forward(model, start)?;
+    numeric::one_hot_holds(model, &point)?;
     let mut out = Vec::with_capacity(steps.min(1 << 16));
     let mut diverged = false;
     let mut not_finite_start = false;

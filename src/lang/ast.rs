@@ -102,6 +102,8 @@ pub enum Stmt {
     Declare {
         kind: DeclKind,
         names: Vec<Declared>,
+        /// `target y1, y2, y3 one-hot`: the declared names sum to one. The span of the word.
+        one_hot: Option<Span>,
         span: Span,
     },
     Show {

@@ -77,6 +77,7 @@ pub fn program(spec: &NetworkSpec) -> Program {
     let declare = |kind: DeclKind, names: Vec<Declared>| Stmt::Declare {
         kind,
         names,
+        one_hot: None,
         span: spec.span,
     };
     let inputs = (1..=spec.width(1))
@@ -86,7 +87,13 @@ pub fn program(spec: &NetworkSpec) -> Program {
     let targets = (1..=spec.width(output))
         .map(|j| tree.declared(names::target(j), names::target_display(j)))
         .collect();
-    statements.push(declare(DeclKind::Target, targets));
+    // The log-likelihood cost is written for class labels: `target y1, ... one-hot`.
+    statements.push(Stmt::Declare {
+        kind: DeclKind::Target,
+        names: targets,
+        one_hot: (spec.cost == CostKind::LogLikelihood).then_some(spec.span),
+        span: spec.span,
+    });
     if spec.l2 {
         let scalars = vec![
             tree.declared(names::LAMBDA.into(), names::LAMBDA_DISPLAY.into()),
@@ -319,7 +326,14 @@ pub fn text(spec: &NetworkSpec) -> String {
     let targets: Vec<String> = (1..=spec.width(output))
         .map(|j| declared(names::target(j), names::target_display(j)))
         .collect();
-    let _ = writeln!(out, "target {}", targets.join(", "));
+    // The log-likelihood cost is written for class labels: the targets sum to one, which is
+    // what lets softmax + log-likelihood simplify to a − y.
+    let one_hot = if spec.cost == CostKind::LogLikelihood {
+        " one-hot"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "target {}{one_hot}", targets.join(", "));
     if spec.l2 {
         let _ = writeln!(
             out,

@@ -134,8 +134,21 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
                 Rule::kw_target => DeclKind::Target,
                 _ => DeclKind::Param,
             };
-            let names = inner.map(declared).collect::<Result<Vec<_>>>()?;
-            Ok(Stmt::Declare { kind, names, span })
+            let mut one_hot = None;
+            let mut names = Vec::new();
+            for pair in inner {
+                if pair.as_rule() == Rule::kw_one_hot {
+                    one_hot = Some(span_of(&pair));
+                } else {
+                    names.push(declared(pair)?);
+                }
+            }
+            Ok(Stmt::Declare {
+                kind,
+                names,
+                one_hot,
+                span,
+            })
         }
         Rule::show => {
             let names = inner
