@@ -630,10 +630,12 @@ fn every_command_with_formats_takes_template_dir_and_standalone() {
         ("step", "`standalone.tex`"),
     ] {
         let help = run(&[command, "--help"]).stdout;
-        let line = help
-            .lines()
-            .find(|l| l.contains("--template-dir"))
+        // The flag and its help: on one line, or (when clap wraps long help) on the lines
+        // below it up to the blank line.
+        let start = help
+            .find("--template-dir")
             .unwrap_or_else(|| panic!("{command}: {help}"));
+        let line = help[start..].split("\n\n").next().unwrap_or_default();
         assert!(line.contains(own), "{command}: {line}");
         if command != "derive" {
             assert!(!line.contains("derive.txt"), "{command}: {line}");

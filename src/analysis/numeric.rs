@@ -125,6 +125,34 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
     Ok(point)
 }
 
+/// Derivatives of a model with targets declared one-hot are simplified with Σy = 1, so they
+/// are the gradient only where the given targets do sum to one; anywhere else is refused.
+pub fn one_hot_holds(model: &Model, point: &Point) -> Result<()> {
+    for group in &model.one_hot {
+        let Some(values) = group
+            .iter()
+            .map(|y| point.f64.get(y).copied())
+            .collect::<Option<Vec<f64>>>()
+        else {
+            continue;
+        };
+        let total: f64 = values.iter().sum();
+        if (total - 1.0).abs() > 1e-9 {
+            let names: Vec<&str> = group.iter().map(|&y| model.name(y)).collect();
+            return Err(Diagnostic::new(format!(
+                "the targets {} are declared one-hot, so they must sum to 1; the values given sum to {}",
+                names.join(", "),
+                float(total)
+            ))
+            .with_help(
+                "give class labels (one target 1, the others 0) or probabilities that sum to 1; \
+                 the derivatives are simplified with Σy = 1",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The leaves the cost depends on when the graph is cut at the given intermediates.
 pub(crate) fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
     let cut: Vec<Sym> = given.iter().map(|g| g.sym).collect();
@@ -276,6 +304,7 @@ pub struct Request {
 /// in float64 and at high precision, and says where float64 loses the answer.
 pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result<Report> {
     let point = forward(model, given)?;
+    one_hot_holds(model, &point)?;
     let config = crate::core::diff::Config {
         steps: false,
         ..Default::default()

@@ -42,6 +42,19 @@ pub enum Command {
     /// Print the straight-line form of a `network` shorthand (a file that parses back to the
     /// same network); a straight-line program is printed as it is.
     Expand(ExpandArgs),
+    /// Train over a data set (a CSV file or a `data` block): many descent steps, a table of
+    /// epochs, the loss curve, and why a run diverged or stalled.
+    #[command(mut_arg("template_dir", |a| a.help(template_help("train"))))]
+    Train(super::train::TrainArgs),
+    /// Draw the computation graph as SVG; `--format html`: a page where choosing a parameter
+    /// lights its paths to the cost and shows its derivation.
+    #[command(mut_arg("template_dir", |a| a.help(template_help("graph"))))]
+    Graph(super::graph::GraphArgs),
+    /// Print a shell completion script: `chainrule completions bash > /etc/bash_completion.d/chainrule`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The help of `--template-dir` for one command: the templates it reads, from the render
@@ -248,6 +261,8 @@ pub enum FormatArg {
     Markdown,
     Latex,
     Json,
+    /// One self-contained page (math as MathML), made from the Markdown document.
+    Html,
 }
 
 #[derive(Copy, Clone, ValueEnum)]

@@ -30,11 +30,27 @@ pub fn run(command: Command) -> Result<Outcome, Failure> {
         Command::Step(args) => step(args),
         Command::Expand(args) => expand(args),
         Command::Values(args) => values(args),
+        Command::Train(args) => super::train::train(args),
+        Command::Graph(args) => super::graph::graph(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <super::args::Cli as clap::CommandFactory>::command(),
+                "chainrule",
+                &mut script,
+            );
+            Ok(Outcome {
+                text: String::from_utf8_lossy(&script).into_owned(),
+                out: None,
+                code: 0,
+            })
+        }
     }
 }
 
 /// The values given, with the parameters they leave out filled by `--init`, if asked.
-fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Given> {
+pub(super) fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Given> {
     let Some(choice) = init.init else {
         return given;
     };
@@ -82,7 +98,7 @@ fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
 }
 
 /// Refuses, before anything is read, `-o` onto any input and standard input read twice.
-fn guard_output(out: Option<&Path>, inputs: &InputPaths) -> Result<(), Failure> {
+pub(super) fn guard_output(out: Option<&Path>, inputs: &InputPaths) -> Result<(), Failure> {
     inputs.check_stdin()?;
     if let Some(out) = out {
         output::refuse_overwriting_inputs(out, &inputs.files)?;
@@ -103,7 +119,10 @@ fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
 }
 
 /// The templates of `command` that `--template-dir` replaces, as paths that exist.
-fn template_paths(command: &str, output: &OutputArgs) -> Result<Vec<(String, Box<Path>)>, Failure> {
+pub(super) fn template_paths(
+    command: &str,
+    output: &OutputArgs,
+) -> Result<Vec<(String, Box<Path>)>, Failure> {
     let Some(dir) = &output.template_dir else {
         return Ok(vec![]);
     };
@@ -122,7 +141,7 @@ fn template_paths(command: &str, output: &OutputArgs) -> Result<Vec<(String, Box
 
 /// The layout of a command's document: its templates from `--template-dir`, `--standalone`,
 /// and the name of the program for headings.
-fn layout(
+pub(super) fn layout(
     templates: &[(String, Box<Path>)],
     output: &OutputArgs,
     source_name: &str,
@@ -141,7 +160,7 @@ fn layout(
 
 /// The mapping for rendering errors: one about a template points into that template's text
 /// (the user's file, or the built-in one).
-fn in_template<'a>(
+pub(super) fn in_template<'a>(
     templates: &'a [(String, Box<Path>)],
     layout: &'a Layout,
 ) -> impl Fn(Diagnostic) -> Failure + 'a {
@@ -167,17 +186,53 @@ fn in_template<'a>(
     }
 }
 
-fn format_of(arg: FormatArg) -> Format {
+pub(super) fn format_of(arg: FormatArg) -> Format {
     match arg {
         FormatArg::Text => Format::Text,
         FormatArg::Markdown => Format::Markdown,
         FormatArg::Latex => Format::Latex,
         FormatArg::Json => Format::Json,
+        // The page is made from the Markdown document (see `document`).
+        FormatArg::Html => Format::Markdown,
     }
 }
 
+/// A command's document as it is written: as rendered, or with `--format html` an HTML page
+/// made from its Markdown.
+pub(super) fn document(
+    text: String,
+    output: &OutputArgs,
+    templates: &[(String, Box<Path>)],
+    layout: &Layout,
+) -> Result<String, Failure> {
+    let FormatArg::Html = output.format else {
+        return Ok(text);
+    };
+    chainrule::render::html::page(
+        &page_title(&text, &layout.source_name),
+        &text,
+        &[],
+        "",
+        layout,
+    )
+    .map_err(in_template(templates, layout))
+}
+
+/// The page's title: the document's first heading in plain words, or the file's name.
+fn page_title(markdown: &str, source_name: &str) -> String {
+    markdown
+        .lines()
+        .find_map(|l| l.strip_prefix("# "))
+        .map(|h| {
+            h.replace(['$', '\\'], "")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+        })
+        .unwrap_or_else(|| format!("chainrule: {source_name}"))
+}
+
 /// The files a command with formats reads: the program, the values, the claims, templates.
-fn inputs_of(
+pub(super) fn inputs_of(
     file: Option<&Path>,
     point: Option<&PointArgs>,
     claims: Option<&Path>,
@@ -240,6 +295,7 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
         &layout,
     )
     .map_err(in_template(&templates, &layout))?;
+    let text = document(text, &args.output, &templates, &layout)?;
     Ok(Outcome {
         text,
         out: args.output.out,
@@ -250,10 +306,8 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
 /// `derive --layers`: the layered derivation of a `network` shorthand.
 fn derive_layers(args: DeriveArgs, templates: &[(String, Box<Path>)]) -> Result<Outcome, Failure> {
     let source = input::read_program(args.source.file.as_deref())?;
-    let spec = load::network_spec(&source.text).map_err(Failure::in_text(&source))?;
-    let Some(spec) = &spec else {
-        // A straight-line program must still be valid before being told it is the wrong kind.
-        load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let layered = chainrule::layers(&source.text).map_err(Failure::in_text(&source))?;
+    let Some(layered) = layered else {
         return Err(Failure::plain(
             Diagnostic::new(format!(
                 "`--layers` needs a network written with the `network` shorthand; {} is a \
@@ -263,10 +317,10 @@ fn derive_layers(args: DeriveArgs, templates: &[(String, Box<Path>)]) -> Result<
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    let layered = chainrule::analysis::layers::derive(spec);
     let layout = layout(templates, &args.output, &source.name)?;
     let text = chainrule::render::layers::render(&layered, format_of(args.output.format), &layout)
         .map_err(in_template(templates, &layout))?;
+    let text = document(text, &args.output, templates, &layout)?;
     Ok(Outcome {
         text,
         out: args.output.out,
@@ -275,7 +329,7 @@ fn derive_layers(args: DeriveArgs, templates: &[(String, Box<Path>)]) -> Result<
 }
 
 /// The values of `--values` and `--at` (all of them), later ones overriding earlier.
-fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given>, Failure> {
+pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given>, Failure> {
     let mut sources: Vec<Text> = Vec::new();
     if let Some(path) = &point.values {
         sources.push(input::read_text(path)?);
@@ -323,6 +377,7 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     let text =
         chainrule::render::eval::render_eval(&report, format_of(args.output.format), &layout)
             .map_err(in_template(&templates, &layout))?;
+    let text = document(text, &args.output, &templates, &layout)?;
     Ok(Outcome {
         text,
         out: args.output.out,
@@ -401,6 +456,7 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     let text =
         chainrule::render::check::render_check(&checked, format_of(args.output.format), &layout)
             .map_err(in_template(&templates, &layout))?;
+    let text = document(text, &args.output, &templates, &layout)?;
     let all_correct = checked
         .iter()
         .all(|c| c.verdict == chainrule::analysis::check::Verdict::Correct);
@@ -433,6 +489,7 @@ fn step(args: StepArgs) -> Result<Outcome, Failure> {
         &layout,
     )
     .map_err(in_template(&templates, &layout))?;
+    let text = document(text, &args.output, &templates, &layout)?;
     Ok(Outcome {
         text,
         out: args.output.out,

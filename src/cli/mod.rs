@@ -11,9 +11,11 @@
 mod args;
 mod commands;
 mod diagnostics;
+pub mod graph;
 mod input;
 mod output;
 mod progress;
+pub mod train;
 
 use std::io::Write;
 use std::path::PathBuf;

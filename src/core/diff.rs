@@ -84,7 +84,11 @@ pub fn differentiate_expr(model: &mut Model, expr: Id, wrt: Sym) -> Id {
     let mut engine = Engine::new(model);
     let resolved = engine.resolve_derivatives(expr);
     let raw = engine.total_derivative(resolved, wrt);
-    let options = engine.recognise_options();
+    // An identity for every value of the targets: Σy = 1 of one-hot targets is not assumed.
+    let options = Options {
+        one_hot: Default::default(),
+        ..engine.recognise_options()
+    };
     simplify::simplify(&mut engine.model.graph, raw, &options)
 }
 
@@ -255,9 +259,12 @@ impl<'m> Engine<'m> {
             recognise.entry(def).or_insert(var);
             recognise.entry(simplified).or_insert(var);
         }
-        let options = Options {
-            recognise: std::sync::Arc::new(recognise),
-        };
+        let one_hot = self.model.one_hot.clone();
+        let one_hot = one_hot
+            .iter()
+            .map(|group| group.iter().map(|&y| self.g().var(y)).collect())
+            .collect();
+        let options = Options::new(recognise, one_hot);
         self.recognise = Some(options.clone());
         options
     }

@@ -8,4 +8,5 @@ pub mod eval;
 pub mod excerpt;
 pub mod expr;
 pub mod model;
+pub mod rational;
 pub mod simplify;

@@ -101,6 +101,14 @@ impl Checker {
                     out_of_budget,
                     holds_at_given_point,
                 });
+                // The correction simplified by the rules `derive` uses (fractions cancelled,
+                // constants folded), in the names the claim and the diagnosis use: no
+                // intermediate is put for its definition (σ(z3) stays σ(z3)).
+                let corrected = crate::core::simplify::simplify(
+                    &mut self.model.graph,
+                    corrected,
+                    &crate::core::simplify::Options::default(),
+                );
                 checked.corrected = Some(corrected);
             }
         }

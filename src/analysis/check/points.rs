@@ -55,7 +55,12 @@ impl Checker {
         if let Some(options) = &self.recognise {
             return options.clone();
         }
-        let options = diff::recognise_options(&mut self.model);
+        // A claim must hold for every target value; the one-hot identity Σy = 1 is weighed
+        // separately (`Labels`), so it is not used to rewrite either side.
+        let options = Options {
+            one_hot: Default::default(),
+            ..diff::recognise_options(&mut self.model)
+        };
         self.recognise = Some(options.clone());
         options
     }
