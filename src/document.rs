@@ -68,10 +68,21 @@ struct DerivationView {
     expanded: Option<String>,
 }
 
+/// A named error term: its derivation and its definition, `δ3_1 = ...`.
+#[derive(Serialize)]
+struct TermView {
+    name: String,
+    /// The adjoint it names, `∂C/∂z3_1`.
+    adjoint: String,
+    steps: Vec<StepView>,
+    definition: String,
+}
+
 #[derive(Serialize)]
 struct DocumentView {
     source: String,
     style: &'static str,
+    terms: Vec<TermView>,
     shared_steps: Vec<StepView>,
     derivations: Vec<DerivationView>,
 }
@@ -115,6 +126,19 @@ pub fn render_derivations(
             Style::Chain => "chain",
             Style::Backprop => "backprop",
         },
+        terms: derivations
+            .terms
+            .iter()
+            .map(|t| {
+                let name = print(model.graph_var(t.sym));
+                TermView {
+                    adjoint: print_target(model, t.target, format),
+                    steps: t.steps.iter().map(step_view).collect(),
+                    definition: format!("{name} = {}", print(t.definition)),
+                    name,
+                }
+            })
+            .collect(),
         shared_steps: derivations.shared_steps.iter().map(step_view).collect(),
         derivations: derivations
             .derivations
@@ -288,10 +312,26 @@ struct JsonDerivation {
     steps: Vec<JsonStep>,
 }
 
+/// A named error term as JSON: `name` and `definition` parse back in the input language
+/// (`delta3_1 = ...` is an assignment a program may contain), so a `result` written in terms
+/// can be read with them.
+#[derive(Serialize)]
+struct JsonTerm {
+    name: String,
+    /// The adjoint it names: `dC/dz3_1`.
+    target: String,
+    definition: String,
+    definition_latex: String,
+    steps: Vec<JsonStep>,
+}
+
 #[derive(Serialize)]
 struct JsonDocument {
     /// SPEC section 3 names the list `derivatives`.
     derivatives: Vec<JsonDerivation>,
+    /// The named error terms the results use, each defined before the terms that use it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    terms: Vec<JsonTerm>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     shared_steps: Vec<JsonStep>,
 }
@@ -323,6 +363,17 @@ fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivati
                 expanded: d.expanded.map(|e| printer.plain(e)),
                 expanded_latex: d.expanded.map(|e| printer.latex(e)),
                 steps: d.steps.iter().map(|s| json_step(printer, s)).collect(),
+            })
+            .collect(),
+        terms: derivations
+            .terms
+            .iter()
+            .map(|t| JsonTerm {
+                name: model.name(t.sym).to_string(),
+                target: target_plain(model, t.target),
+                definition: printer.plain(t.definition),
+                definition_latex: printer.latex(t.definition),
+                steps: t.steps.iter().map(|s| json_step(printer, s)).collect(),
             })
             .collect(),
         shared_steps: derivations

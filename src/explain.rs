@@ -172,6 +172,7 @@ pub fn kind_word(kind: SymKind) -> &'static str {
         SymKind::Intermediate => "intermediate",
         SymKind::Cost => "cost",
         SymKind::Output => "output",
+        SymKind::ErrorTerm => "error term",
     }
 }
 

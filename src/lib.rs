@@ -14,6 +14,7 @@ pub mod error;
 pub mod eval;
 pub mod explain;
 pub mod expr;
+pub mod factor;
 pub mod latex;
 pub mod layers;
 pub mod lower;

@@ -200,6 +200,7 @@ impl Lowering {
             cost,
             output: self.output.map(|(s, _)| s),
             network: None,
+            named_adjoints: Vec::new(),
         })
     }
 

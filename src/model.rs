@@ -16,6 +16,9 @@ pub enum SymKind {
     Intermediate,
     Cost,
     Output,
+    /// A named adjoint `∂C/∂v` (`δ3_1`, `dC/dh2`) that derivation results are written in:
+    /// computed after the forward pass from its definition, like an intermediate.
+    ErrorTerm,
 }
 
 impl SymKind {
@@ -47,6 +50,8 @@ pub struct Model {
     pub output: Option<Sym>,
     /// The layered description, when the program was written with the `network` shorthand.
     pub network: Option<crate::network::NetworkSpec>,
+    /// The adjoints derivations named, as (of, wrt, the `ErrorTerm` naming ∂of/∂wrt).
+    pub named_adjoints: Vec<(Sym, Sym, Sym)>,
 }
 
 impl Model {

@@ -541,12 +541,14 @@ pub struct Request {
 /// Evaluates the forward pass, the cost, the requested derivatives and formulas at the point,
 /// in float64 and at high precision, and says where float64 loses the answer.
 pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result<Report> {
-    let point = forward(model, given)?;
     let config = crate::diff::Config {
         steps: false,
         ..Default::default()
     };
+    // Derived first: the named error terms the results use join the program, so the forward
+    // pass computes each once (the backward pass) and every gradient reads them.
     let derived = crate::diff::derive(model, &request.targets, &config);
+    let point = forward(model, given)?;
     let mut formulas: Vec<(String, Id)> = derived
         .derivations
         .iter()
@@ -602,6 +604,14 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             continue;
         };
         let r = point.precise[&s].clone();
+        if !point.given.contains(&s)
+            && let Some(def) = model.definition(s)
+        {
+            diagnose(model, def, model.name(s), &point, &mut warnings);
+        }
+        if model.symbol(s).kind == SymKind::ErrorTerm {
+            continue;
+        }
         values.push(Quantity {
             label: model.name(s).to_string(),
             formula: model.graph_var(s),
@@ -610,11 +620,6 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             reference: r,
             stable: None,
         });
-        if !point.given.contains(&s)
-            && let Some(def) = model.definition(s)
-        {
-            diagnose(model, def, model.name(s), &point, &mut warnings);
-        }
     }
     let cost_var = model.graph_var(model.cost);
     let cost = values

@@ -214,7 +214,15 @@ pub fn name_latex(symbol: &Symbol) -> String {
 }
 
 /// The terminal form of a name: [`default_name_text`] (display forms are LaTeX, so unused).
+/// A named error term `dC/dh2` reads `∂C/∂h2`.
 pub fn name_text(symbol: &Symbol) -> String {
+    if let Some((of, wrt)) = symbol
+        .name
+        .strip_prefix('d')
+        .and_then(|rest| rest.split_once("/d"))
+    {
+        return format!("∂{}/∂{}", default_name_text(of), default_name_text(wrt));
+    }
     default_name_text(&symbol.name)
 }
 
