@@ -37,6 +37,10 @@ pub struct Config {
     pub expand: bool,
     /// Record the steps (off for large networks: results alone).
     pub steps: bool,
+    /// Without `expand`: still give each result that uses named terms in inputs and
+    /// parameters alone when that prints in at most [`SMALL_EXPANSION`] bytes (JSON does, so
+    /// a result can be read without its terms).
+    pub expand_if_small: bool,
 }
 
 /// A derivative asked for: `∂of/∂wrt`.
@@ -149,9 +153,16 @@ const LARGE_SUM: usize = 8;
 /// (an expansion repeats every shared subterm and grows with the number of paths).
 pub const EXPAND_LIMIT: u64 = 1_000_000;
 
+/// The most bytes one result's expansion may print to be given unasked (`expand_if_small`).
+pub const SMALL_EXPANSION: u64 = 10_000;
+
 /// An adjoint used by several others whose simplified formula has more nodes than this is
 /// named even along a single path, so long chains stay linear in size.
 const INLINE_LIMIT: u64 = 60;
+
+/// The most tree nodes a resolved derivative may have to be simplified (see
+/// `resolve_derivatives`).
+const SIMPLIFY_LIMIT: u64 = 20_000;
 
 impl<'m> Engine<'m> {
     fn new(model: &'m mut Model) -> Engine<'m> {
@@ -313,6 +324,9 @@ impl<'m> Engine<'m> {
                     expanded: expanded.as_ref().map(|e| e[i]),
                 });
             }
+            if !config.expand && config.expand_if_small {
+                self.expand_small_results(&mut out);
+            }
             return out;
         }
         let mut shown_locals: FastSet<(Sym, Sym)> = FastSet::default();
@@ -372,6 +386,9 @@ impl<'m> Engine<'m> {
                 expanded: None,
             });
         }
+        if !config.expand && config.expand_if_small {
+            self.expand_small_results(&mut out);
+        }
         if config.expand {
             let results: Vec<Id> = out.derivations.iter().map(|d| d.result).collect();
             if let Some(expanded) = self.expand_within_limit(&results, &mut out) {
@@ -393,6 +410,28 @@ impl<'m> Engine<'m> {
             }
         }
         out
+    }
+
+    /// Each result that uses a named term, in inputs and parameters alone when that is small.
+    fn expand_small_results(&mut self, out: &mut Derivations) {
+        if out.terms.is_empty() {
+            return;
+        }
+        let results: Vec<Id> = out.derivations.iter().map(|d| d.result).collect();
+        let expanded = self.expand_all(&results);
+        let mut memo = FastMap::default();
+        let small: Vec<usize> = (0..expanded.len())
+            .filter(|&i| {
+                expanded[i] != results[i]
+                    && factor::printed_bytes_shared(self.model, expanded[i], &mut memo)
+                        <= SMALL_EXPANSION
+            })
+            .collect();
+        let roots: Vec<Id> = small.iter().map(|&i| expanded[i]).collect();
+        let simplified = simplify::simplify_all(self.g(), &roots, &Options::default());
+        for (&i, e) in small.iter().zip(simplified) {
+            out.derivations[i].expanded = Some(e);
+        }
     }
 
     /// The results in inputs and parameters alone, unless they would print more than
@@ -553,7 +592,7 @@ impl<'m> Engine<'m> {
         let mut edges = Vec::new();
         let mut current = from;
         while current != y {
-            if current != from && self.is_named(y, current) {
+            if current != from && self.cut.contains_key(&(y, current)) {
                 break;
             }
             let consumers = self.consumers(y, current);
@@ -588,7 +627,7 @@ impl<'m> Engine<'m> {
                 }
                 let mut terms = Vec::new();
                 for u in self.consumers(t.of, name) {
-                    let (top, mut edges) = if self.is_named(t.of, u) {
+                    let (top, mut edges) = if self.cut.contains_key(&(t.of, u)) {
                         (u, Vec::new())
                     } else {
                         self.single_user_chain(t.of, u)
@@ -600,10 +639,12 @@ impl<'m> Engine<'m> {
                         pending.push(top);
                     }
                 }
-                (
-                    self.g().sum(terms),
-                    "chain rule: sum over the names that use it",
-                )
+                let rule = if terms.len() == 1 {
+                    "chain rule"
+                } else {
+                    "chain rule: sum over the names that use it"
+                };
+                (self.g().sum(terms), rule)
             };
             steps.push(Step {
                 rule: rhs.1.into(),
@@ -825,9 +866,18 @@ impl<'m> Engine<'m> {
                 rhs: vec![whole, raw],
             });
         } else {
+            // A long sum (a neuron of a wide layer) is not written out again for each of its
+            // terms' derivatives: the step keeps the terms that mention v.
+            let long_sum =
+                matches!(self.model.graph.node(def), Node::Add(terms) if terms.len() > LARGE_SUM);
+            let variable = self.model.name(v).to_string();
             let first = &mut steps[start];
             first.lhs = lhs;
-            first.rhs.insert(0, whole);
+            if long_sum {
+                first.rule = format!("{}: the terms that mention {variable}", first.rule);
+            } else {
+                first.rhs.insert(0, whole);
+            }
             if steps.len() - start > 1 || steps.last().and_then(|s| s.rhs.last()) != Some(&raw) {
                 steps.push(Step {
                     rule: "substitute".into(),
@@ -895,8 +945,16 @@ impl<'m> Engine<'m> {
             if let Node::Deriv(of, wrt) = *self.model.graph.node(id) {
                 let inner = self.substitute(of, &map);
                 let d = self.total_derivative(inner, wrt);
-                let options = self.recognise_options();
-                let d = simplify::simplify(self.g(), d, &options);
+                // A derivative of a derivative can be a graph whose tree is exponential in the
+                // nesting (`d/dw(d/dw(...))` 14 deep): simplifying would write the tree out,
+                // so a large one is kept as the shared graph, which evaluates the same.
+                let mut sizes = FastMap::default();
+                let d = if factor::tree_nodes(&self.model.graph, d, &mut sizes) <= SIMPLIFY_LIMIT {
+                    let options = self.recognise_options();
+                    simplify::simplify(self.g(), d, &options)
+                } else {
+                    d
+                };
                 map.insert(id, d);
             }
         }

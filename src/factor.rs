@@ -20,6 +20,13 @@ pub fn tree_nodes(graph: &Graph, root: Id, memo: &mut FastMap<Id, u64>) -> u64 {
 /// About how many bytes the formulas print as plain text, each written out in full.
 pub fn printed_bytes(model: &Model, roots: &[Id]) -> u64 {
     let mut memo = FastMap::default();
+    roots.iter().fold(0u64, |sum, &r| {
+        sum.saturating_add(printed_bytes_shared(model, r, &mut memo))
+    })
+}
+
+/// [`printed_bytes`] of one formula, with a memo shared across calls.
+pub fn printed_bytes_shared(model: &Model, root: Id, memo: &mut FastMap<Id, u64>) -> u64 {
     let own = |node: &Node| -> u64 {
         match node {
             Node::Num(_) => 3,
@@ -31,9 +38,7 @@ pub fn printed_bytes(model: &Model, roots: &[Id]) -> u64 {
             Node::Deriv(..) => 8,
         }
     };
-    roots.iter().fold(0u64, |sum, &r| {
-        sum.saturating_add(tree_measure(&model.graph, r, &mut memo, &own))
-    })
+    tree_measure(&model.graph, root, memo, &own)
 }
 
 fn tree_measure(

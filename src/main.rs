@@ -369,6 +369,7 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
         style,
         expand: args.expand,
         steps: !args.no_steps,
+        expand_if_small: matches!(args.output.format, FormatArg::Json),
     };
     let derivations = explain::derive(&mut model, &targets, &config);
     if let Some(bytes) = derivations.expansion_too_large {
@@ -403,7 +404,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

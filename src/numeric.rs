@@ -128,6 +128,15 @@ pub fn at_precise(model: &Model, roots: &[Id], point: &Point) -> Vec<Precise> {
         .values
 }
 
+/// A subterm's text, printed when a message is formatted.
+struct NodeText<'p>(&'p crate::render::FormulaPrinter<'p>, Id);
+
+impl std::fmt::Display for NodeText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.text(self.1))
+    }
+}
+
 /// Whether a name is a parameter (what gradient descent updates).
 pub fn is_param(model: &Model, s: Sym) -> bool {
     model.symbol(s).kind == SymKind::Param
@@ -228,7 +237,9 @@ pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut V
     for id in graph.reachable(&[formula]) {
         let value = f64s[&id];
         let exact = &precise[&id];
-        let text = printer.text(id);
+        // Printed only for a warning: a large formula's subterms written out one by one
+        // would cost the square of its size (or more, shared subterms repeated).
+        let text = NodeText(&printer, id);
         let node_reference = precise[&id].to_decimal_string(17);
         let push = |out: &mut Vec<Warning>, kind: &'static str, at: String, message: String| {
             let w = Warning {
