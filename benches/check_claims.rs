@@ -4,8 +4,8 @@
 
 use std::hint::black_box;
 
-use chainrule::check;
-use chainrule::explain;
+use chainrule::analysis::check;
+use chainrule::lang::load;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// Right and wrong answers a class hands in, in rotation.
@@ -29,7 +29,7 @@ fn worksheet(n: usize) -> Vec<String> {
 }
 
 fn bench(c: &mut Criterion) {
-    let model = check::with_learning_rate(&explain::load(explain::BUILTIN_EXAMPLE).unwrap());
+    let model = check::with_learning_rate(&load::load(load::BUILTIN_EXAMPLE).unwrap());
     let claims = worksheet(1000);
     let mut group = c.benchmark_group("check");
     group.sample_size(10);

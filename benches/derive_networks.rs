@@ -10,8 +10,8 @@
 
 use std::hint::black_box;
 
-use chainrule::diff::{self, Config};
-use chainrule::explain;
+use chainrule::core::diff::{self, Config};
+use chainrule::lang::load;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// A fully connected sigmoid network with quadratic cost, written out neuron by neuron.
@@ -56,10 +56,10 @@ fn layered_network(widths: &[usize]) -> String {
 
 /// What `derive --all --no-steps` does: load the program and differentiate the cost with
 /// respect to every parameter, without rendering.
-fn derive_all(source: &str) -> (chainrule::model::Model, diff::Derivations) {
-    let mut model = explain::load(source).expect("the generated network parses");
-    let targets = explain::targets(&model, &explain::TargetSpec::AllParams)
-        .expect("every parameter is a target");
+fn derive_all(source: &str) -> (chainrule::core::model::Model, diff::Derivations) {
+    let mut model = load::load(source).expect("the generated network parses");
+    let targets =
+        load::targets(&model, &load::TargetSpec::AllParams).expect("every parameter is a target");
     let config = Config {
         steps: false,
         ..Config::default()
@@ -114,7 +114,7 @@ fn bench(c: &mut Criterion) {
         );
         group.bench_function(&name, |b| b.iter(|| derive_all(black_box(&source))));
         group.bench_function(format!("{name} (parse and lower only)"), |b| {
-            b.iter(|| explain::load(black_box(&source)).expect("parses"))
+            b.iter(|| load::load(black_box(&source)).expect("parses"))
         });
     }
     group.finish();
@@ -123,14 +123,14 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     let mnist = include_str!("../examples/mnist_784_30_10.bp");
     group.bench_function("expand 784-30-10", |b| {
-        b.iter(|| explain::expand(black_box(mnist)).expect("expands"))
+        b.iter(|| load::expand(black_box(mnist)).expect("expands"))
     });
     group.bench_function("load 784-30-10 (expand, parse, lower)", |b| {
-        b.iter(|| explain::load(black_box(mnist)).expect("loads"))
+        b.iter(|| load::load(black_box(mnist)).expect("loads"))
     });
     group.bench_function("derive --all --no-steps 784-30-10 (shorthand)", |b| {
         b.iter(|| {
-            let expanded = explain::expand(black_box(mnist)).expect("expands");
+            let expanded = load::expand(black_box(mnist)).expect("expands");
             derive_all(&expanded)
         })
     });

@@ -8,10 +8,11 @@
 
 use std::hint::black_box;
 
-use chainrule::diff::{self, Config, Style};
-use chainrule::document::{self, Format, Layout};
-use chainrule::explain::{self, Given, TargetSpec};
-use chainrule::numeric::{self, Request};
+use chainrule::analysis::numeric::{self, Request};
+use chainrule::core::diff::{self, Config, Style};
+use chainrule::core::model::Given;
+use chainrule::lang::load::{self as explain, TargetSpec};
+use chainrule::render::document::{self, Format, Layout};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// `network 2-2-…-2` with `layers` layers.
@@ -64,7 +65,7 @@ fn derive_text(source: &str, spec: &TargetSpec) -> String {
     .expect("the built-in templates render")
 }
 
-fn mnist_point(model: &chainrule::model::Model) -> Vec<Given> {
+fn mnist_point(model: &chainrule::core::model::Model) -> Vec<Given> {
     model
         .syms()
         .filter(|&s| model.symbol(s).kind.is_leaf())
@@ -115,7 +116,8 @@ fn bench(c: &mut Criterion) {
     group.bench_function("step (one step)", |b| {
         b.iter(|| {
             let mut model = model.clone();
-            chainrule::descent::descend(&mut model, black_box(&point), 0.1, 1).expect("descends")
+            chainrule::analysis::descent::descend(&mut model, black_box(&point), 0.1, 1)
+                .expect("descends")
         })
     });
     group.finish();

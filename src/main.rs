@@ -14,10 +14,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use chainrule::diff::{Config, Style};
-use chainrule::document::{self, Format, Layout};
-use chainrule::error::Diagnostic;
-use chainrule::explain::{self, TargetSpec};
+use chainrule::core::diff::{Config, Style};
+use chainrule::core::error::Diagnostic;
+use chainrule::lang::load::{self, TargetSpec};
+use chainrule::render::document::{self, Format, Layout};
 
 #[derive(Parser)]
 #[command(
@@ -242,7 +242,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 fn expand(args: ExpandArgs) -> Result<ExitCode, Failure> {
     let (name, source) = read_source(args.file.as_deref())?;
-    let text = explain::expand(&source).map_err(|diagnostic| Failure {
+    let text = load::expand(&source).map_err(|diagnostic| Failure {
         diagnostic,
         file_name: name,
         source: source.clone(),
@@ -255,8 +255,8 @@ fn read_source(file: Option<&Path>) -> Result<(String, String), Failure> {
     let (name, bytes) = match file {
         None => {
             return Ok((
-                explain::BUILTIN_NAME.to_string(),
-                explain::BUILTIN_EXAMPLE.to_string(),
+                load::BUILTIN_NAME.to_string(),
+                load::BUILTIN_EXAMPLE.to_string(),
             ));
         }
         Some(p) if p == Path::new("-") => {
@@ -305,10 +305,7 @@ fn layout(output: &OutputArgs, source_name: &str) -> Result<Layout, Failure> {
                 dir.display()
             ))));
         }
-        for (name, _) in document::TEMPLATES
-            .iter()
-            .chain(chainrule::layers::TEMPLATES.iter())
-        {
+        for (name, _) in document::TEMPLATES.iter() {
             let path = dir.join(name);
             if path.exists() {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -371,7 +368,7 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
         steps: !args.no_steps,
         expand_if_small: matches!(args.output.format, FormatArg::Json),
     };
-    let derivations = explain::derive(&mut model, &targets, &config);
+    let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
     if let Some(bytes) = derivations.expansion_too_large {
         return Err(Failure::plain(
             Diagnostic::new(format!(
@@ -379,7 +376,7 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
                  written in inputs and parameters alone, every shared error term is repeated \
                  along every path",
                 thousands(bytes),
-                thousands(chainrule::diff::EXPAND_LIMIT)
+                thousands(chainrule::core::diff::EXPAND_LIMIT)
             ))
             .with_help(
                 "drop --expand: the results are then written in named error terms (δ), each \
@@ -415,14 +412,14 @@ fn thousands(n: u64) -> String {
 /// `derive --layers`: the layered derivation of a `network` shorthand.
 fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
     let (name, source) = read_source(args.file.as_deref())?;
-    let spec = explain::network_spec(&source).map_err(|diagnostic| Failure {
+    let spec = load::network_spec(&source).map_err(|diagnostic| Failure {
         diagnostic,
         file_name: name.clone(),
         source: source.clone(),
     })?;
     let Some(spec) = &spec else {
         // A straight-line program must still be valid before being told it is the wrong kind.
-        explain::load(&source).map_err(|diagnostic| Failure {
+        load::load(&source).map_err(|diagnostic| Failure {
             diagnostic,
             file_name: name.clone(),
             source: source.clone(),
@@ -435,18 +432,19 @@ fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    let layered = chainrule::layers::derive(spec);
+    let layered = chainrule::analysis::layers::derive(spec);
     let format = format_of(args.output.format);
     let layout = layout(&args.output, &name)?;
-    let text = chainrule::layers::render(&layered, format, &layout).map_err(Failure::plain)?;
+    let text =
+        chainrule::render::layers::render(&layered, format, &layout).map_err(Failure::plain)?;
     emit(&text, args.output.out.as_deref())
 }
 
 /// The values of `--at` (all of them) and `--values`, later ones overriding earlier.
 fn given_values(
-    model: &chainrule::model::Model,
+    model: &chainrule::core::model::Model,
     point: &PointArgs,
-) -> Result<Vec<explain::Given>, Failure> {
+) -> Result<Vec<chainrule::core::model::Given>, Failure> {
     let mut sources: Vec<(String, String)> = Vec::new();
     if let Some(path) = &point.values {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -460,9 +458,9 @@ fn given_values(
     for at in &point.at {
         sources.push(("--at".to_string(), at.clone()));
     }
-    let mut given: Vec<explain::Given> = Vec::new();
+    let mut given: Vec<chainrule::core::model::Given> = Vec::new();
     for (name, text) in sources {
-        let parsed = explain::parse_assignments(model, &text).map_err(|diagnostic| Failure {
+        let parsed = load::parse_assignments(model, &text).map_err(|diagnostic| Failure {
             diagnostic,
             file_name: name.clone(),
             source: text.clone(),
@@ -480,22 +478,22 @@ fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
     let given = given_values(&model, &args.point)?;
     let mut exprs = Vec::new();
     for text in &args.expr {
-        let id = explain::parse_formula(&mut model, text).map_err(|diagnostic| Failure {
+        let id = load::parse_formula(&mut model, text).map_err(|diagnostic| Failure {
             diagnostic,
             file_name: "--expr".to_string(),
             source: text.clone(),
         })?;
         exprs.push((text.clone(), id));
     }
-    let request = chainrule::numeric::Request {
+    let request = chainrule::analysis::numeric::Request {
         targets,
         exprs,
         stable: args.stable,
         check_grad: args.check_grad,
     };
-    let report =
-        chainrule::numeric::evaluate(&mut model, &given, &request).map_err(Failure::plain)?;
-    let text = chainrule::report::render_eval(&report, format_of(args.output.format));
+    let report = chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
+        .map_err(Failure::plain)?;
+    let text = chainrule::render::eval::render_eval(&report, format_of(args.output.format));
     emit(&text, args.output.out.as_deref())
 }
 
@@ -530,7 +528,7 @@ fn claims_in_file(name: &str, text: std::rc::Rc<String>) -> Vec<ClaimSource> {
 
 fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let (name, source) = read_source(args.file.as_deref())?;
-    let model = explain::load(&source).map_err(|diagnostic| Failure {
+    let model = load::load(&source).map_err(|diagnostic| Failure {
         diagnostic,
         file_name: name.clone(),
         source: source.clone(),
@@ -555,14 +553,14 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             ),
         ));
     }
-    let model = chainrule::check::with_learning_rate(&model);
+    let model = chainrule::analysis::check::with_learning_rate(&model);
     let given = given_values(&model, &args.point)?;
     let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
-    let checked = chainrule::check::check(&model, &texts, &given).map_err(|e| {
+    let checked = chainrule::analysis::check::check(&model, &texts, &given).map_err(|e| {
         let claim = &claims[e.index];
         let mut diagnostic = *e.diagnostic;
-        let shift = |s: chainrule::ast::Span| {
-            chainrule::ast::Span::new(s.start + claim.offset, s.end + claim.offset)
+        let shift = |s: chainrule::lang::ast::Span| {
+            chainrule::lang::ast::Span::new(s.start + claim.offset, s.end + claim.offset)
         };
         diagnostic.span = diagnostic.span.map(shift);
         for note in &mut diagnostic.notes {
@@ -576,11 +574,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     })?;
     let layout = layout(&args.output, &name)?;
     let text =
-        chainrule::document_check::render_check(&checked, format_of(args.output.format), &layout)
+        chainrule::render::check::render_check(&checked, format_of(args.output.format), &layout)
             .map_err(Failure::plain)?;
     let all_correct = checked
         .iter()
-        .all(|c| c.verdict == chainrule::check::Verdict::Correct);
+        .all(|c| c.verdict == chainrule::analysis::check::Verdict::Correct);
     emit(&text, args.output.out.as_deref())?;
     Ok(if all_correct {
         ExitCode::SUCCESS
@@ -607,26 +605,23 @@ fn positive_rate(text: &str) -> Result<f64, String> {
 
 fn step(args: StepArgs) -> Result<ExitCode, Failure> {
     let (name, source) = read_source(args.file.as_deref())?;
-    let mut model = explain::load(&source).map_err(|diagnostic| Failure {
+    let mut model = load::load(&source).map_err(|diagnostic| Failure {
         diagnostic,
         file_name: name.clone(),
         source: source.clone(),
     })?;
-    if args.output.template_dir.is_some() {
-        return Err(Failure::plain(Diagnostic::new(
-            "`--template-dir` applies to `derive` only; `step` is not templated",
-        )));
-    }
+    let layout = layout(&args.output, &name)?;
     let given = given_values(&model, &args.point)?;
-    let descent = chainrule::descent::descend(&mut model, &given, args.lr, args.steps as usize)
-        .map_err(Failure::plain)?;
-    let text = chainrule::document_step::render_descent(
+    let descent =
+        chainrule::analysis::descent::descend(&mut model, &given, args.lr, args.steps as usize)
+            .map_err(Failure::plain)?;
+    let text = chainrule::render::step::render_descent(
         &model,
         &descent,
         format_of(args.output.format),
-        &name,
-        args.output.standalone,
-    );
+        &layout,
+    )
+    .map_err(Failure::plain)?;
     emit(&text, args.output.out.as_deref())
 }
 
@@ -639,13 +634,13 @@ fn load_with_targets(
 ) -> Result<
     (
         String,
-        chainrule::model::Model,
-        Vec<chainrule::diff::Target>,
+        chainrule::core::model::Model,
+        Vec<chainrule::core::diff::Target>,
     ),
     Failure,
 > {
     let (name, source) = read_source(file)?;
-    let model = explain::load(&source).map_err(|diagnostic| Failure {
+    let model = load::load(&source).map_err(|diagnostic| Failure {
         diagnostic,
         file_name: name.clone(),
         source: source.clone(),
@@ -655,7 +650,7 @@ fn load_with_targets(
     } else {
         TargetSpec::List(wrt.to_vec())
     };
-    let targets = explain::targets(&model, &spec).map_err(|e| Failure {
+    let targets = load::targets(&model, &spec).map_err(|e| Failure {
         diagnostic: *e.diagnostic,
         file_name: "--wrt".to_string(),
         source: e.argument,

@@ -6,33 +6,36 @@ mod common;
 
 use std::collections::HashMap;
 
-use chainrule::diff::{self, Config, Style, Target};
-use chainrule::explain;
+use chainrule::core::diff::{self, Config, Style, Target};
+use chainrule::core::simplify::{self, Options};
+use chainrule::lang::load;
 use chainrule::render::FormulaPrinter;
-use chainrule::simplify::{self, Options};
 use common::{central_difference, close, load, point, program, value_at};
 use proptest::prelude::*;
 
-fn derive_all(source: &str, config: Config) -> (chainrule::model::Model, diff::Derivations) {
-    derive_targets(source, explain::TargetSpec::AllParams, config)
+fn derive_all(source: &str, config: Config) -> (chainrule::core::model::Model, diff::Derivations) {
+    derive_targets(source, load::TargetSpec::AllParams, config)
 }
 
-fn derive_named(source: &str, names: &[&str]) -> (chainrule::model::Model, diff::Derivations) {
+fn derive_named(
+    source: &str,
+    names: &[&str],
+) -> (chainrule::core::model::Model, diff::Derivations) {
     let names = names.iter().map(|n| n.to_string()).collect();
     let config = Config {
         steps: true,
         ..Config::default()
     };
-    derive_targets(source, explain::TargetSpec::List(names), config)
+    derive_targets(source, load::TargetSpec::List(names), config)
 }
 
 fn derive_targets(
     source: &str,
-    spec: explain::TargetSpec,
+    spec: load::TargetSpec,
     config: Config,
-) -> (chainrule::model::Model, diff::Derivations) {
+) -> (chainrule::core::model::Model, diff::Derivations) {
     let mut model = load(source);
-    let targets = explain::targets(&model, &spec).expect("the targets are names of the program");
+    let targets = load::targets(&model, &spec).expect("the targets are names of the program");
     let out = diff::derive(&mut model, &targets, &config);
     (model, out)
 }
@@ -40,7 +43,7 @@ fn derive_targets(
 #[test]
 fn seed_gradients_read_as_the_textbook_writes_them() {
     let (model, out) = derive_all(
-        explain::BUILTIN_EXAMPLE,
+        load::BUILTIN_EXAMPLE,
         Config {
             steps: true,
             ..Config::default()
@@ -61,7 +64,7 @@ fn seed_gradients_read_as_the_textbook_writes_them() {
 #[test]
 fn results_with_and_without_steps_are_the_same_formula() {
     let printed =
-        |model: &chainrule::model::Model, out: &diff::Derivations| -> Vec<(String, String)> {
+        |model: &chainrule::core::model::Model, out: &diff::Derivations| -> Vec<(String, String)> {
             let p = FormulaPrinter::new(&model.graph, &model.symbols);
             out.derivations
                 .iter()
@@ -69,7 +72,7 @@ fn results_with_and_without_steps_are_the_same_formula() {
                 .collect()
         };
     for source in [
-        explain::BUILTIN_EXAMPLE,
+        load::BUILTIN_EXAMPLE,
         include_str!("../examples/mazur_2_2_2.bp"),
     ] {
         for style in [Style::Chain, Style::Backprop] {
@@ -99,7 +102,7 @@ fn results_with_and_without_steps_are_the_same_formula() {
 #[test]
 fn seed_gradients_equal_the_finite_difference_at_random_points() {
     let (mut model, out) = derive_all(
-        explain::BUILTIN_EXAMPLE,
+        load::BUILTIN_EXAMPLE,
         Config {
             steps: false,
             expand: true,
@@ -169,7 +172,7 @@ fn every_step_of_the_examples_is_a_true_equation() {
         0.35, -0.6, 0.9, 0.15, -1.3, 0.45, 0.8, -0.25, 0.55, 1.2, -0.7, 0.05,
     ];
     for source in [
-        explain::BUILTIN_EXAMPLE,
+        load::BUILTIN_EXAMPLE,
         include_str!("../examples/mazur_2_2_2.bp"),
         include_str!("../examples/cs231n_neuron.bp"),
     ] {
@@ -197,7 +200,7 @@ fn a_name_the_cost_does_not_depend_on_has_derivative_zero() {
     let (model, out) = derive_named("input x\nparam w, v\nz = w*x\ncost C = z^2\n", &["v"]);
     assert_eq!(
         model.graph.as_num(out.derivations[0].result),
-        Some(chainrule::expr::Num::ZERO)
+        Some(chainrule::core::expr::Num::ZERO)
     );
     assert!(
         out.derivations[0].steps[0]
@@ -208,8 +211,8 @@ fn a_name_the_cost_does_not_depend_on_has_derivative_zero() {
 
 #[test]
 fn an_unknown_target_suggests_the_nearest_name() {
-    let model = load(explain::BUILTIN_EXAMPLE);
-    let err = explain::targets(&model, &explain::TargetSpec::List(vec!["w33".into()])).unwrap_err();
+    let model = load(load::BUILTIN_EXAMPLE);
+    let err = load::targets(&model, &load::TargetSpec::List(vec!["w33".into()])).unwrap_err();
     assert_eq!(err.diagnostic.message, "unknown name `w33`");
     assert_eq!(err.diagnostic.help.as_deref(), Some("did you mean `w3`?"));
 }
@@ -270,8 +273,8 @@ proptest! {
 }
 
 /// Whether some name uses another both directly and through a third name.
-fn has_skip_connection(model: &chainrule::model::Model) -> bool {
-    let direct = |u: chainrule::expr::Sym| -> Vec<chainrule::expr::Sym> {
+fn has_skip_connection(model: &chainrule::core::model::Model) -> bool {
+    let direct = |u: chainrule::core::expr::Sym| -> Vec<chainrule::core::expr::Sym> {
         match model.definition(u) {
             Some(def) => model
                 .syms()
@@ -280,7 +283,7 @@ fn has_skip_connection(model: &chainrule::model::Model) -> bool {
             None => vec![],
         }
     };
-    let reaches = |from: chainrule::expr::Sym, to: chainrule::expr::Sym| {
+    let reaches = |from: chainrule::core::expr::Sym, to: chainrule::core::expr::Sym| {
         let mut stack = vec![from];
         let mut seen = std::collections::HashSet::new();
         while let Some(s) = stack.pop() {

@@ -4,9 +4,9 @@
 mod common;
 
 use assert_cmd::Command;
-use chainrule::diff::Target;
-use chainrule::explain::{self, TargetSpec};
-use chainrule::numeric::{self, Request};
+use chainrule::analysis::numeric::{self, Request};
+use chainrule::core::diff::Target;
+use chainrule::lang::load::{self, TargetSpec};
 use common::{load, program};
 use proptest::prelude::*;
 
@@ -205,8 +205,8 @@ proptest! {
         let mut model = load(&source);
         let leaves: Vec<_> = model.syms().filter(|&s| model.symbol(s).kind.is_leaf()).collect();
         let text: Vec<String> = leaves.iter().enumerate().map(|(i, &s)| format!("{}={:?}", model.name(s), values[i % values.len()])).collect();
-        let given = explain::parse_assignments(&model, &text.join(",")).unwrap();
-        let targets: Vec<Target> = explain::targets(&model, &TargetSpec::AllParams).unwrap();
+        let given = load::parse_assignments(&model, &text.join(",")).unwrap();
+        let targets: Vec<Target> = load::targets(&model, &TargetSpec::AllParams).unwrap();
         let report = numeric::evaluate(&mut model, &given, &Request { targets, ..Request::default() }).unwrap();
         let quantities: Vec<_> = report.values.iter().chain(&report.derivatives).collect();
         for q in &quantities {

@@ -10,11 +10,11 @@ mod common;
 use std::collections::HashMap;
 
 use assert_cmd::Command;
-use chainrule::diff::{self, Config, Target};
-use chainrule::explain::{self, Given, TargetSpec};
-use chainrule::expr::Sym;
-use chainrule::model::{Model, SymKind};
-use chainrule::numeric;
+use chainrule::analysis::numeric;
+use chainrule::core::diff::{self, Config, Target};
+use chainrule::core::expr::Sym;
+use chainrule::core::model::{Given, Model, SymKind};
+use chainrule::lang::load::{self as explain, TargetSpec};
 use common::{central_difference, close, load, value_at};
 use proptest::prelude::*;
 
@@ -415,7 +415,8 @@ fn step_and_eval_give_the_same_gradients_on_a_network_with_named_terms() {
             }
         })
         .collect();
-    let descent = chainrule::descent::descend(&mut model.clone(), &given, 0.1, 1).unwrap();
+    let descent =
+        chainrule::analysis::descent::descend(&mut model.clone(), &given, 0.1, 1).unwrap();
     let targets: Vec<Target> = explain::targets(&model, &TargetSpec::AllParams).unwrap();
     let request = numeric::Request {
         targets,

@@ -1,17 +1,17 @@
-//! LaTeX claim sides (`chainrule::latex`): each construct, name resolution, errors, and
+//! LaTeX claim sides (`chainrule::lang::latex`): each construct, name resolution, errors, and
 //! textbook formulas that must equal the same formula written in the plain language.
 
-use chainrule::ast::{Expr, Span};
-use chainrule::expr::{Id, Sym};
-use chainrule::latex::{Resolved, parse_latex, parse_latex_update_target, resolve_name};
-use chainrule::model::Model;
-use chainrule::{diff, eval, explain, lower, numeric, syntax};
+use chainrule::core::expr::{Id, Sym};
+use chainrule::core::model::Model;
+use chainrule::lang::ast::{Expr, Span};
+use chainrule::lang::latex::{Resolved, parse_latex, parse_latex_update_target, resolve_name};
+use chainrule::{analysis::numeric, core::diff, core::eval, lang::load, lang::lower, lang::syntax};
 
-const SEED: &str = chainrule::explain::BUILTIN_EXAMPLE;
+const SEED: &str = chainrule::lang::load::BUILTIN_EXAMPLE;
 const MAZUR: &str = include_str!("../examples/mazur_2_2_2.bp");
 
 fn load(source: &str) -> Model {
-    explain::load(source).unwrap_or_else(|e| panic!("{e:?}"))
+    load::load(source).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 fn latex(model: &Model, text: &str) -> Expr {
@@ -19,7 +19,7 @@ fn latex(model: &Model, text: &str) -> Expr {
         .unwrap_or_else(|e| panic!("{text}: {}", e.render("claim", text, false)))
 }
 
-fn latex_err(model: &Model, text: &str) -> chainrule::error::Diagnostic {
+fn latex_err(model: &Model, text: &str) -> chainrule::core::error::Diagnostic {
     match parse_latex(model, text) {
         Ok(e) => panic!("{text} parsed as {e:?}"),
         Err(d) => d,
@@ -673,13 +673,13 @@ fn deep_nesting_is_an_error_not_a_crash() {
         "\\sqrt ",
     ] {
         let text = format!("{}x", chain.repeat(400));
-        let text = &text[..text.len().min(chainrule::latex::MAX_LENGTH)];
+        let text = &text[..text.len().min(chainrule::lang::latex::MAX_LENGTH)];
         assert!(parse_latex(&model, text).is_err(), "{chain}");
     }
     let text = format!("{}x", "\\log ".repeat(100));
     assert!(parse_latex(&model, &text).is_ok());
     // At the limit, on a small stack, it parses.
-    let n = chainrule::latex::MAX_NESTING - 2;
+    let n = chainrule::lang::latex::MAX_NESTING - 2;
     let texts = [
         format!("{}x{}", "(".repeat(n), ")".repeat(n)),
         format!("{}x{}", "\\sigma(".repeat(n), ")".repeat(n)),

@@ -7,11 +7,12 @@ mod common;
 
 use std::collections::HashMap;
 
-use chainrule::diff::{self, Config};
-use chainrule::eval::eval_f64;
-use chainrule::explain::{self, TargetSpec};
-use chainrule::layers::{self, Format, Gradients, Point, Style};
-use chainrule::network::{CostKind, NetworkSpec, names};
+use chainrule::analysis::layers::{self, Gradients, Point, Style};
+use chainrule::core::diff::{self, Config};
+use chainrule::core::eval::eval_f64;
+use chainrule::lang::load::{self, TargetSpec};
+use chainrule::lang::network::{CostKind, NetworkSpec, names};
+use chainrule::render::document::Format;
 use common::load;
 use proptest::prelude::*;
 
@@ -30,7 +31,11 @@ impl Lcg {
 
 /// Values for every leaf of the expanded network: weights and inputs in (−1.5, 1.5), targets
 /// in (0, 1) and, for the log-likelihood cost, a distribution (the derivation uses Σ y = 1).
-fn values(model: &chainrule::model::Model, spec: &NetworkSpec, seed: u64) -> HashMap<String, f64> {
+fn values(
+    model: &chainrule::core::model::Model,
+    spec: &NetworkSpec,
+    seed: u64,
+) -> HashMap<String, f64> {
     let mut rng = Lcg(seed);
     let mut out = HashMap::new();
     for s in model.syms().filter(|&s| model.symbol(s).kind.is_leaf()) {
@@ -84,7 +89,7 @@ fn point(spec: &NetworkSpec, v: &HashMap<String, f64>) -> Point {
 /// Every parameter's derivative by the scalar engine, evaluated in float64.
 fn scalar_gradients(source: &str, v: &HashMap<String, f64>) -> HashMap<String, f64> {
     let mut model = load(source);
-    let targets = explain::targets(&model, &TargetSpec::AllParams).unwrap();
+    let targets = load::targets(&model, &TargetSpec::AllParams).unwrap();
     let config = Config {
         steps: false,
         ..Config::default()
@@ -93,7 +98,7 @@ fn scalar_gradients(source: &str, v: &HashMap<String, f64>) -> HashMap<String, f
     let results: Vec<_> = out.derivations.iter().map(|d| d.result).collect();
     let expanded = diff::expand(&mut model, &results);
     let symbols = model.symbols.clone();
-    let value_of = |s: chainrule::expr::Sym| v.get(&symbols[s.index()].name).copied();
+    let value_of = |s: chainrule::core::expr::Sym| v.get(&symbols[s.index()].name).copied();
     let numbers = eval_f64(&model.graph, &expanded, &value_of).unwrap();
     out.derivations
         .iter()
@@ -145,7 +150,9 @@ fn compare(
 
 fn check_agreement(source: &str, seeds: &[u64]) -> Result<(), String> {
     let model = load(source);
-    let spec = model.network.clone().expect("a network shorthand");
+    let spec = load::network_spec(source)
+        .unwrap()
+        .expect("a network shorthand");
     let layered = layers::derive(&spec);
     for &seed in seeds {
         let v = values(&model, &spec, seed);
@@ -185,14 +192,14 @@ fn a_wrong_equation_is_caught() {
     // The check can fail: drop σ'(z^L) from BP1 and the forms must disagree with the engine.
     let source = "network 2-3-1";
     let model = load(source);
-    let spec = model.network.clone().unwrap();
+    let spec = load::network_spec(source).unwrap().unwrap();
     let mut layered = layers::derive(&spec);
     let bp1 = layered
         .equations
         .iter_mut()
         .find(|e| e.label == "BP1")
         .unwrap();
-    let chainrule::layers::E::Mul(factors) = &mut bp1.rhs else {
+    let chainrule::analysis::layers::E::Mul(factors) = &mut bp1.rhs else {
         panic!("BP1 is a product: {:?}", bp1.rhs)
     };
     factors.pop();
@@ -205,7 +212,7 @@ fn a_wrong_equation_is_caught() {
     // And the matrix form: BP2 without its factor f'(z^(l)) must disagree too.
     let source = "network 2-3-2-1";
     let model = load(source);
-    let spec = model.network.clone().unwrap();
+    let spec = load::network_spec(source).unwrap().unwrap();
     let mut layered = layers::derive(&spec);
     let bp2 = layered
         .matrix
@@ -242,7 +249,11 @@ fn matrix(layered: &layers::Layered, label: &str) -> String {
 }
 
 fn derive_source(source: &str) -> layers::Layered {
-    layers::derive(load(source).network.as_ref().unwrap())
+    layers::derive(
+        &load::network_spec(source)
+            .unwrap()
+            .expect("a network shorthand"),
+    )
 }
 
 #[test]
@@ -318,11 +329,11 @@ fn l2_adds_lambda_over_n_times_w() {
 }
 
 fn render(layered: &layers::Layered, format: Format) -> String {
-    let layout = chainrule::document::Layout {
+    let layout = chainrule::render::document::Layout {
         source_name: "net.bp".into(),
         ..Default::default()
     };
-    layers::render(layered, format, &layout).unwrap()
+    chainrule::render::layers::render(layered, format, &layout).unwrap()
 }
 
 #[test]
@@ -478,7 +489,7 @@ fn every_evaluable_step_is_a_true_equation() {
         "network 2-2-1\ncost quadratic",
     ] {
         let model = load(source);
-        let spec = model.network.clone().unwrap();
+        let spec = load::network_spec(source).unwrap().unwrap();
         let layered = layers::derive(&spec);
         let v = values(&model, &spec, 5);
         let p = point(&spec, &v);
@@ -538,11 +549,11 @@ fn every_activation_and_cost_has_a_matrix_form() {
                     let source = format!(
                         "network 2-3-2\nactivation {h}\nactivation 3 {o}\ncost {c}\n{extra}"
                     );
-                    let Ok(model) = explain::load(&source) else {
+                    let Ok(model) = load::load(&source) else {
                         assert!(c == "log-likelihood" && o != "softmax", "{source}");
                         continue;
                     };
-                    let spec = model.network.clone().unwrap();
+                    let spec = load::network_spec(&source).unwrap().unwrap();
                     let layered = layers::derive(&spec);
                     for m in &layered.matrix {
                         assert_ne!(m.rhs, layers::M::Num(0, 1), "{source}: {}", m.label);

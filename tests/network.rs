@@ -6,16 +6,16 @@ mod common;
 
 use std::collections::HashMap;
 
-use chainrule::diff::{self, Config};
-use chainrule::explain::{self, TargetSpec};
-use chainrule::model::Model;
-use chainrule::network::{Activation, CostKind};
+use chainrule::core::diff::{self, Config};
+use chainrule::core::model::Model;
+use chainrule::lang::load::{self, TargetSpec};
+use chainrule::lang::network::{Activation, CostKind};
 use chainrule::render::FormulaPrinter;
 use common::{close, load, value_at};
 
 /// Every derivative of the cost with respect to a parameter, by parameter name.
-fn gradients(model: &mut Model) -> Vec<(String, chainrule::expr::Id)> {
-    let targets = explain::targets(model, &TargetSpec::AllParams).unwrap();
+fn gradients(model: &mut Model) -> Vec<(String, chainrule::core::expr::Id)> {
+    let targets = load::targets(model, &TargetSpec::AllParams).unwrap();
     let config = Config {
         steps: false,
         ..Config::default()
@@ -29,7 +29,7 @@ fn gradients(model: &mut Model) -> Vec<(String, chainrule::expr::Id)> {
 
 /// The diagnostic of a bad program, rendered as the user sees it.
 fn error_of(source: &str) -> String {
-    match explain::load(source) {
+    match load::load(source) {
         Ok(_) => panic!("expected an error for:\n{source}"),
         Err(d) => d.render("net.bp", source, false),
     }
@@ -37,7 +37,7 @@ fn error_of(source: &str) -> String {
 
 #[test]
 fn network_1_1_1_has_the_derivatives_of_the_seed_network() {
-    let mut seed = load(explain::BUILTIN_EXAMPLE);
+    let mut seed = load(load::BUILTIN_EXAMPLE);
     let mut net = load("network 1-1-1\nactivation sigmoid\ncost quadratic\n");
     // The seed's names and the expansion's textbook names.
     let names = [
@@ -49,7 +49,8 @@ fn network_1_1_1_has_the_derivatives_of_the_seed_network() {
         ("b3", "b3_1"),
     ];
     let seed_grads = gradients(&mut seed);
-    let net_grads: HashMap<String, chainrule::expr::Id> = gradients(&mut net).into_iter().collect();
+    let net_grads: HashMap<String, chainrule::core::expr::Id> =
+        gradients(&mut net).into_iter().collect();
     assert_eq!(seed_grads.len(), 4);
     assert_eq!(net_grads.len(), 4);
     let points = [
@@ -118,13 +119,16 @@ const SHORTHANDS: [&str; 6] = [
 fn the_expansion_parses_back_to_the_same_model() {
     for source in SHORTHANDS {
         let model = load(source);
-        let expanded = explain::expand(source).unwrap();
+        let expanded = load::expand(source).unwrap();
         let again = load(&expanded);
-        assert!(again.network.is_none(), "the expansion is straight-line");
-        assert!(model.network.is_some());
+        assert!(
+            load::network_spec(&expanded).unwrap().is_none(),
+            "the expansion is straight-line"
+        );
+        assert!(load::network_spec(source).unwrap().is_some());
         assert_eq!(fingerprint(&model), fingerprint(&again), "{source}");
         // Expanding the expansion changes nothing.
-        assert_eq!(explain::expand(&expanded).unwrap(), expanded);
+        assert_eq!(load::expand(&expanded).unwrap(), expanded);
     }
 }
 
@@ -160,7 +164,7 @@ fn the_expansion_uses_textbook_names_and_display_forms() {
 #[test]
 fn options_reach_the_spec_and_the_formulas() {
     let model = load(SHORTHANDS[2]);
-    let spec = model.network.clone().unwrap();
+    let spec = load::network_spec(SHORTHANDS[2]).unwrap().unwrap();
     assert_eq!(spec.widths, vec![2, 3, 3]);
     assert_eq!(
         spec.activations,
@@ -184,7 +188,7 @@ fn options_reach_the_spec_and_the_formulas() {
     // λ and n are inputs, so `--all` does not differentiate them.
     for name in ["lambda", "n"] {
         let s = model.lookup(name).unwrap();
-        assert_eq!(model.symbol(s).kind, chainrule::model::SymKind::Input);
+        assert_eq!(model.symbol(s).kind, chainrule::core::model::SymKind::Input);
     }
     let lambda = model.lookup("lambda").unwrap();
     assert_eq!(model.symbol(lambda).display.as_deref(), Some("\\lambda"));
@@ -303,10 +307,9 @@ fn bad_shorthand_gets_a_caret_and_a_hint() {
 
 #[test]
 fn the_network_words_remain_usable_as_names_in_the_core_language() {
-    let model = load(
-        "input x\nparam activation, biases\nregularization = activation*x\ncost C = (regularization - biases)^2\n",
-    );
-    assert!(model.network.is_none());
+    let source = "input x\nparam activation, biases\nregularization = activation*x\ncost C = (regularization - biases)^2\n";
+    load(source);
+    assert!(load::network_spec(source).unwrap().is_none());
     // `cost C` without its formula is still an unfinished cost, not a network option.
     let text = error_of("input x\ncost C\n");
     assert!(text.contains("expected `=` after `cost C`"), "{text}");
@@ -316,7 +319,7 @@ fn the_network_words_remain_usable_as_names_in_the_core_language() {
 #[test]
 fn nielsens_mnist_network_expands_and_loads() {
     let source = include_str!("../examples/mnist_784_30_10.bp");
-    let expanded = explain::expand(source).unwrap();
+    let expanded = load::expand(source).unwrap();
     let model = load(source);
     assert_eq!(model.params().count(), 784 * 30 + 30 + 30 * 10 + 10);
     assert_eq!(load(&expanded).symbols.len(), model.symbols.len());

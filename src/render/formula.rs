@@ -28,12 +28,13 @@
 //! when its decimal does not terminate or its denominator is 2 or 4 (`\frac{1}{2}(y - a)^{2}`),
 //! as a decimal otherwise (`0.001`), and a float with an exponent as `1.5 \times 10^{-7}`.
 //!
-//! Names: see [`name_latex`] and [`name_text`].
+//! Names: see [`crate::lang::names`].
 
 use std::collections::HashMap;
 
-use crate::expr::{Func, Graph, Id, Node, Num, Sym, terminating_decimal};
-use crate::model::{Model, SymKind, Symbol};
+use crate::core::expr::{Func, Graph, Id, Node, Num, Sym, terminating_decimal};
+use crate::core::model::{Model, SymKind, Symbol};
+use crate::lang::names::{name_latex, name_text};
 
 /// Which notation a formula is printed in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -203,170 +204,6 @@ fn symbol_name(symbols: &[Symbol], sym: Sym, notation: Notation) -> String {
         // Not a name of this table: still something that reads back as a name.
         (None, _) => format!("sym{}", sym.0),
     }
-}
-
-/// The LaTeX form of a name: its display form if it has one, else [`default_name_latex`].
-pub fn name_latex(symbol: &Symbol) -> String {
-    match &symbol.display {
-        Some(display) => display.clone(),
-        None => default_name_latex(&symbol.name),
-    }
-}
-
-/// The terminal form of a name: [`default_name_text`] (display forms are LaTeX, so unused).
-/// A named error term `dC/dh2` reads `∂C/∂h2`.
-pub fn name_text(symbol: &Symbol) -> String {
-    if let Some((of, wrt)) = symbol
-        .name
-        .strip_prefix('d')
-        .and_then(|rest| rest.split_once("/d"))
-    {
-        return format!("∂{}/∂{}", default_name_text(of), default_name_text(wrt));
-    }
-    default_name_text(&symbol.name)
-}
-
-/// The fixed LaTeX rule for a name without a display form.
-///
-/// The name splits at `_`. The first part is a base followed by optional trailing digits; every
-/// later non-empty part is a further subscript; all subscripts are joined with `,`:
-/// `w3` -> `w_{3}`, `w_jk` -> `w_{jk}`, `w2_13` -> `w_{2,13}`, `w_j_k` -> `w_{j,k}`.
-/// A Greek base, spelt out (`eta`, `sigma`, `Delta`, `varepsilon`) or as a letter (`η`), becomes
-/// its macro (`\eta`, `eta2` -> `\eta_{2}`); so does a Greek subscript part (`w_alpha` ->
-/// `w_{\alpha}`). Any other base of one character stays as it is; a longer one is set as a word,
-/// `\mathit{loss}` (`Eo1` -> `\mathit{Eo}_{1}`).
-pub fn default_name_latex(name: &str) -> String {
-    let (base, subscripts) = split_name(name);
-    let base = if base.is_empty() {
-        "{}".to_string()
-    } else if let Some(g) = greek(base) {
-        g.latex.to_string()
-    } else if base.chars().count() == 1 {
-        base.to_string()
-    } else {
-        format!("\\mathit{{{base}}}")
-    };
-    if subscripts.is_empty() {
-        return base;
-    }
-    let subs: Vec<String> = subscripts
-        .iter()
-        .map(|p| greek(p).map_or_else(|| p.to_string(), |g| g.latex.to_string()))
-        .collect();
-    format!("{base}_{{{}}}", subs.join(","))
-}
-
-/// The fixed terminal rule for a name: the name as written, with a spelt-out Greek base or
-/// subscript part replaced by its letter (`eta` -> `η`, `delta3` -> `δ3`, `w_alpha` -> `w_α`).
-pub fn default_name_text(name: &str) -> String {
-    let mut parts = name.split('_');
-    let first = parts.next().unwrap_or("");
-    let base = first.trim_end_matches(|c: char| c.is_ascii_digit());
-    let digits = &first[base.len()..];
-    let mut out = greek_text(base);
-    out.push_str(digits);
-    for part in parts {
-        out.push('_');
-        out.push_str(&greek_text(part));
-    }
-    out
-}
-
-/// The base and the subscripts of a name (see [`default_name_latex`]).
-fn split_name(name: &str) -> (&str, Vec<&str>) {
-    let mut parts = name.split('_');
-    let first = parts.next().unwrap_or("");
-    let base = first.trim_end_matches(|c: char| c.is_ascii_digit());
-    let digits = &first[base.len()..];
-    let mut subs = Vec::new();
-    if !digits.is_empty() {
-        subs.push(digits);
-    }
-    subs.extend(parts.filter(|p| !p.is_empty()));
-    (base, subs)
-}
-
-fn greek_text(word: &str) -> String {
-    match GREEK.iter().find(|g| g.ascii == word) {
-        Some(g) => g.letter.to_string(),
-        None => word.to_string(),
-    }
-}
-
-struct Greek {
-    ascii: &'static str,
-    letter: char,
-    latex: &'static str,
-}
-
-const fn gk(ascii: &'static str, letter: char, latex: &'static str) -> Greek {
-    Greek {
-        ascii,
-        letter,
-        latex,
-    }
-}
-
-const GREEK: &[Greek] = &[
-    gk("alpha", 'α', "\\alpha"),
-    gk("beta", 'β', "\\beta"),
-    gk("gamma", 'γ', "\\gamma"),
-    gk("delta", 'δ', "\\delta"),
-    gk("epsilon", 'ε', "\\epsilon"),
-    gk("varepsilon", 'ϵ', "\\varepsilon"),
-    gk("zeta", 'ζ', "\\zeta"),
-    gk("eta", 'η', "\\eta"),
-    gk("theta", 'θ', "\\theta"),
-    gk("vartheta", 'ϑ', "\\vartheta"),
-    gk("iota", 'ι', "\\iota"),
-    gk("kappa", 'κ', "\\kappa"),
-    gk("lambda", 'λ', "\\lambda"),
-    gk("mu", 'μ', "\\mu"),
-    gk("nu", 'ν', "\\nu"),
-    gk("xi", 'ξ', "\\xi"),
-    gk("omicron", 'ο', "o"),
-    gk("pi", 'π', "\\pi"),
-    gk("varpi", 'ϖ', "\\varpi"),
-    gk("rho", 'ρ', "\\rho"),
-    gk("varrho", 'ϱ', "\\varrho"),
-    gk("sigma", 'σ', "\\sigma"),
-    gk("varsigma", 'ς', "\\varsigma"),
-    gk("tau", 'τ', "\\tau"),
-    gk("upsilon", 'υ', "\\upsilon"),
-    gk("phi", 'φ', "\\phi"),
-    gk("varphi", 'ϕ', "\\varphi"),
-    gk("chi", 'χ', "\\chi"),
-    gk("psi", 'ψ', "\\psi"),
-    gk("omega", 'ω', "\\omega"),
-    gk("Gamma", 'Γ', "\\Gamma"),
-    gk("Delta", 'Δ', "\\Delta"),
-    gk("Theta", 'Θ', "\\Theta"),
-    gk("Lambda", 'Λ', "\\Lambda"),
-    gk("Xi", 'Ξ', "\\Xi"),
-    gk("Pi", 'Π', "\\Pi"),
-    gk("Sigma", 'Σ', "\\Sigma"),
-    gk("Upsilon", 'Υ', "\\Upsilon"),
-    gk("Phi", 'Φ', "\\Phi"),
-    gk("Psi", 'Ψ', "\\Psi"),
-    gk("Omega", 'Ω', "\\Omega"),
-];
-
-/// The spelt-out name (`eta`) of a Greek letter given spelt out or as the letter (`η`);
-/// the LaTeX reader resolves `\eta` and `η` through it too.
-pub(crate) fn greek_ascii(word: &str) -> Option<&'static str> {
-    greek(word).map(|g| g.ascii)
-}
-
-/// A Greek letter spelt out or written as the letter itself.
-fn greek(word: &str) -> Option<&'static Greek> {
-    let mut chars = word.chars();
-    let single = match (chars.next(), chars.next()) {
-        (Some(c), None) => Some(c),
-        _ => None,
-    };
-    GREEK
-        .iter()
-        .find(|g| g.ascii == word || Some(g.letter) == single)
 }
 
 /// Binding strength of a printed formula, loosest first.
@@ -961,7 +798,8 @@ fn latex_num(n: Num) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Span;
+    use crate::lang::ast::Span;
+    use crate::lang::names::{default_name_latex, default_name_text};
 
     const NAMES: &[&str] = &[
         "x", "y", "z", "a", "b", "c", "a2", "a3", "w3", "b3", "z3", "C", "eta", "η", "w2_13",
@@ -1391,17 +1229,17 @@ mod tests {
     /// Parses `source` and lowers it into a copy of the fixture's graph, resolving names by
     /// their plain or text form.
     fn read_back(f: &Fixture, source: &str, notation: Notation) -> (Graph, Id) {
-        let expr = crate::syntax::parse_expr(source)
+        let expr = crate::lang::syntax::parse_expr(source)
             .unwrap_or_else(|d| panic!("{source:?} does not parse: {}", d.message));
         let mut g = f.g.clone();
-        let mut lookup = |g: &mut Graph, ident: &crate::ast::Ident| {
+        let mut lookup = |g: &mut Graph, ident: &crate::lang::ast::Ident| {
             let p = FormulaPrinter::new(&f.g, &f.symbols);
             match (0..f.symbols.len()).find(|&i| p.name(Sym(i as u32), notation) == ident.name) {
                 Some(i) => Ok(g.var(Sym(i as u32))),
                 None => Err(ident.clone()),
             }
         };
-        match crate::lower::lower_expr_with(&mut g, &expr, &mut lookup) {
+        match crate::lang::lower::lower_expr_with(&mut g, &expr, &mut lookup) {
             Ok(id) => (g, id),
             Err(_) => panic!("{source:?} does not lower"),
         }
@@ -1409,7 +1247,7 @@ mod tests {
 
     fn value(g: &Graph, id: Id) -> f64 {
         let at = |s: Sym| Some(0.37 + 0.29 * s.0 as f64);
-        crate::eval::eval_f64(g, &[id], &at).expect("evaluates")[0]
+        crate::core::eval::eval_f64(g, &[id], &at).expect("evaluates")[0]
     }
 
     /// A deterministic generator (xorshift), so failures reproduce.
@@ -1509,9 +1347,10 @@ mod tests {
             let p = FormulaPrinter::new(&f.g, &f.symbols);
             for (notation, source) in [(Notation::Plain, p.plain(e)), (Notation::Text, p.text(e))] {
                 let (g, id) = read_back(&f, &source, notation);
-                let got =
-                    crate::eval::eval_f64(&g, &[id], &|s: Sym| Some(0.37 + 0.29 * s.0 as f64))
-                        .unwrap_or_else(|e| panic!("{source}: {e:?}"))[0];
+                let got = crate::core::eval::eval_f64(&g, &[id], &|s: Sym| {
+                    Some(0.37 + 0.29 * s.0 as f64)
+                })
+                .unwrap_or_else(|e| panic!("{source}: {e:?}"))[0];
                 assert!(close(want, got), "{source}: {got} != {want}");
             }
         }

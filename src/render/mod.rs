@@ -1,10 +1,14 @@
-//! Rendering: formulas in three notations (and, later, whole documents).
-//!
-//! [`formula`] holds the precedence-aware printers; document layout builds on them.
+//! Rendering: formulas in three notations, and documents (one view per command) laid out by
+//! the tera templates in `templates/`, plus the JSON of SPEC section 3.
 
+pub mod check;
+pub mod document;
+pub mod escape;
+pub mod eval;
 pub mod formula;
+pub mod json;
+pub mod layers;
+pub mod number;
+pub mod step;
 
-pub use formula::{
-    FormulaPrinter, Notation, RenderCache, default_name_latex, default_name_text, name_latex,
-    name_text,
-};
+pub use formula::{FormulaPrinter, Notation, RenderCache};

@@ -5,16 +5,16 @@
 
 use std::collections::HashMap;
 
-use chainrule::diff;
-use chainrule::eval::{Precise, eval_precise};
-use chainrule::expr::{Id, Sym};
-use chainrule::model::Model;
+use chainrule::core::diff;
+use chainrule::core::eval::{Precise, eval_precise};
+use chainrule::core::expr::{Id, Sym};
+use chainrule::core::model::Model;
 use proptest::prelude::*;
 
 pub const BITS: usize = 320;
 
 pub fn load(source: &str) -> Model {
-    chainrule::explain::load(source)
+    chainrule::lang::load::load(source)
         .unwrap_or_else(|d| panic!("{source}\n{}", d.render("test", source, false)))
 }
 

@@ -1,0 +1,167 @@
+//! Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
+//!
+//! The gradients are derived symbolically once (in the model's names, intermediates included)
+//! and evaluated in float64 at each step's point; every gradient is taken at the start of the
+//! step, before any parameter changes, as Mazur's worked example does. Each step records the
+//! cost and gradients at its start, the parameters after it, and whether the cost rose. The
+//! descent stops early when a parameter or the cost stops being a finite number.
+
+use std::collections::HashMap;
+
+use crate::analysis::numeric::{self, Point};
+use crate::core::diff::Config;
+use crate::core::error::{Diagnostic, Result};
+use crate::core::expr::{Id, Sym};
+use crate::core::model::Given;
+use crate::core::model::{Model, SymKind};
+use crate::lang::load::{self, TargetSpec};
+
+/// One step of gradient descent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DescentStep {
+    /// The cost at the start of the step.
+    pub cost: f64,
+    /// ∂C/∂θ for every parameter, at the start of the step, in declaration order.
+    pub gradients: Vec<(Sym, f64)>,
+    /// The parameters at the start of the step.
+    pub params_before: Vec<(Sym, f64)>,
+    /// The parameters after the step: θ − η ∂C/∂θ.
+    pub params_after: Vec<(Sym, f64)>,
+    /// The cost at the new parameters.
+    pub cost_after: f64,
+    /// Whether the cost after the step is higher than before it.
+    pub cost_rose: bool,
+}
+
+/// A run of gradient descent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Descent {
+    pub learning_rate: f64,
+    pub steps: Vec<DescentStep>,
+    /// Set when the run stopped early because a parameter or the cost became infinite or NaN.
+    pub diverged: bool,
+}
+
+/// Runs `steps` steps of gradient descent from the given values with learning rate η.
+///
+/// `start` must give every input, target and parameter a value (as `--at` does); values for
+/// computed names are refused, since descent moves the parameters and recomputes everything
+/// downstream of them.
+pub fn descend(
+    model: &mut Model,
+    start: &[Given],
+    learning_rate: f64,
+    steps: usize,
+) -> Result<Descent> {
+    if !(learning_rate.is_finite() && learning_rate > 0.0) {
+        return Err(Diagnostic::new(format!(
+            "the learning rate must be a positive number, not {learning_rate}"
+        ))
+        .with_help("give a small positive rate such as `--lr 0.5`"));
+    }
+    check_start(model, start)?;
+    let params: Vec<Sym> = model.params().collect();
+    let targets =
+        load::targets(model, &TargetSpec::AllParams).expect("every parameter is a valid target");
+    let config = Config {
+        steps: false,
+        ..Default::default()
+    };
+    let derivations = crate::core::diff::derive(model, &targets, &config);
+    let gradient_of: HashMap<Sym, Id> = derivations
+        .derivations
+        .iter()
+        .map(|d| (d.target.wrt, d.result))
+        .collect();
+    let roots: Vec<Id> = params.iter().map(|p| gradient_of[p]).collect();
+
+    let mut leaves: Vec<(Sym, f64)> = start.iter().map(|g| (g.sym, g.value)).collect();
+    // The first point goes through the checked forward pass (it names missing values).
+    let mut point = numeric::forward(model, start)?;
+    let mut out = Vec::with_capacity(steps.min(1 << 16));
+    let mut diverged = false;
+    for _ in 0..steps {
+        let cost = point.f64[&model.cost];
+        let grads = numeric::at_f64(model, &roots, &point);
+        let params_before: Vec<(Sym, f64)> = params.iter().map(|p| (*p, point.f64[p])).collect();
+        let params_after: Vec<(Sym, f64)> = params_before
+            .iter()
+            .zip(&grads)
+            .map(|(&(p, v), g)| (p, v - learning_rate * g))
+            .collect();
+        for (sym, value) in &mut leaves {
+            if let Some(&(_, v)) = params_after.iter().find(|(p, _)| p == sym) {
+                *value = v;
+            }
+        }
+        point = forward_f64(model, &leaves);
+        let cost_after = point.f64[&model.cost];
+        let finite = cost_after.is_finite() && params_after.iter().all(|(_, v)| v.is_finite());
+        out.push(DescentStep {
+            cost,
+            gradients: params.iter().copied().zip(grads).collect(),
+            params_before,
+            params_after,
+            cost_after,
+            cost_rose: cost_after > cost,
+        });
+        if !finite {
+            diverged = true;
+            break;
+        }
+    }
+    Ok(Descent {
+        learning_rate,
+        steps: out,
+        diverged,
+    })
+}
+
+/// Refuses values for computed names and requires one for every parameter.
+fn check_start(model: &Model, start: &[Given]) -> Result<()> {
+    if let Some(g) = start.iter().find(|g| !model.symbol(g.sym).kind.is_leaf()) {
+        let name = model.name(g.sym);
+        return Err(Diagnostic::new(format!(
+            "`{name}` is {}, not a starting value: gradient descent computes it from the \
+             parameters",
+            match model.symbol(g.sym).kind {
+                SymKind::Cost => "the cost",
+                SymKind::Output => "the output",
+                _ => "an intermediate",
+            }
+        ))
+        .with_help("give values to inputs, targets and parameters only"));
+    }
+    let missing: Vec<String> = model
+        .params()
+        .filter(|p| !start.iter().any(|g| g.sym == *p))
+        .map(|p| format!("`{}`", model.name(p)))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Diagnostic::new(format!(
+            "no starting value given for the parameter{} {}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        ))
+        .with_help(format!(
+            "gradient descent starts from a value for every parameter, e.g. `--at {}`",
+            model
+                .params()
+                .filter(|p| !start.iter().any(|g| g.sym == *p))
+                .map(|p| format!("{}=0.5", model.name(p)))
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
+    Ok(())
+}
+
+/// The forward pass in float64 alone (the reference is not needed to descend). The leaves
+/// were checked by [`numeric::forward`] on the first step.
+fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
+    Point {
+        f64: numeric::forward_f64(model, leaves),
+        precise: HashMap::new(),
+        given: leaves.iter().map(|(s, _)| *s).collect(),
+    }
+}

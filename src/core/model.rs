@@ -1,0 +1,184 @@
+//! The lowered program: names, their kinds and display forms, and their definitions as nodes
+//! of one expression graph.
+//!
+//! `lower` builds a [`Model`] from the syntax tree; differentiation, simplification, evaluation
+//! and rendering all read it. An intermediate's definition mentions other names as `Var` nodes,
+//! so each definition is the *local* formula a textbook writes (`z3 = w3 a2 + b3`).
+
+use crate::core::error::Span;
+use crate::core::expr::{Graph, Id, Node, Sym};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SymKind {
+    Input,
+    Target,
+    Param,
+    Intermediate,
+    Cost,
+    Output,
+    /// A named adjoint `∂C/∂v` (`δ3_1`, `dC/dh2`) that derivation results are written in:
+    /// computed after the forward pass from its definition, like an intermediate.
+    ErrorTerm,
+}
+
+impl SymKind {
+    /// The kind as a newcomer reads it in a heading: "parameter", "input", ...
+    pub fn word(self) -> &'static str {
+        match self {
+            SymKind::Input => "input",
+            SymKind::Target => "target",
+            SymKind::Param => "parameter",
+            SymKind::Intermediate => "intermediate",
+            SymKind::Cost => "cost",
+            SymKind::Output => "output",
+            SymKind::ErrorTerm => "error term",
+        }
+    }
+
+    /// Names that are given values rather than computed.
+    pub fn is_leaf(self) -> bool {
+        matches!(self, SymKind::Input | SymKind::Target | SymKind::Param)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Symbol {
+    pub name: String,
+    pub kind: SymKind,
+    /// The LaTeX display form from `as "..."` or `show`, if one was given.
+    pub display: Option<String>,
+    /// Where the name was declared or first assigned.
+    pub span: Span,
+}
+
+#[derive(Clone)]
+pub struct Model {
+    pub graph: Graph,
+    pub symbols: Vec<Symbol>,
+    /// The defining expression of each computed name, indexed by `Sym`.
+    pub definitions: Vec<Option<Id>>,
+    /// Computed names in program order (every name after all it depends on).
+    pub order: Vec<Sym>,
+    pub cost: Sym,
+    pub output: Option<Sym>,
+    /// Which names each definition uses, and which definitions use each name (the program's
+    /// own names: named adjoints added later are not in it, and no program name uses them).
+    pub dependencies: Dependencies,
+    /// The adjoints derivations named, as (of, wrt, the `ErrorTerm` naming ∂of/∂wrt).
+    pub named_adjoints: Vec<(Sym, Sym, Sym)>,
+}
+
+/// The index of which names use which: built once from the definitions, so that no pass has
+/// to walk the definitions again to find a name's users (the forks of the chain rule) or the
+/// leaves a name depends on.
+#[derive(Clone, Debug, Default)]
+pub struct Dependencies {
+    uses: Vec<Vec<Sym>>,
+    users: Vec<Vec<Sym>>,
+}
+
+impl Dependencies {
+    /// The index of the definitions (indexed by `Sym`), each a formula of `graph`.
+    pub fn of(graph: &Graph, definitions: &[Option<Id>], order: &[Sym]) -> Dependencies {
+        let n = definitions.len();
+        let mut uses = vec![Vec::new(); n];
+        let mut users = vec![Vec::new(); n];
+        for &u in order {
+            let Some(def) = definitions[u.index()] else {
+                continue;
+            };
+            let mut vars: Vec<Sym> = graph
+                .reachable(&[def])
+                .into_iter()
+                .filter_map(|id| match graph.node(id) {
+                    Node::Var(v) => Some(*v),
+                    _ => None,
+                })
+                .collect();
+            vars.sort();
+            vars.dedup();
+            for &v in &vars {
+                users[v.index()].push(u);
+            }
+            uses[u.index()] = vars;
+        }
+        Dependencies { uses, users }
+    }
+
+    /// The names the definition of `s` mentions (none for a leaf), sorted.
+    pub fn uses(&self, s: Sym) -> &[Sym] {
+        self.uses.get(s.index()).map_or(&[], |v| v.as_slice())
+    }
+
+    /// The computed names whose definitions mention `s`, in program order.
+    pub fn users(&self, s: Sym) -> &[Sym] {
+        self.users.get(s.index()).map_or(&[], |v| v.as_slice())
+    }
+}
+
+impl Model {
+    pub fn symbol(&self, s: Sym) -> &Symbol {
+        &self.symbols[s.index()]
+    }
+
+    pub fn name(&self, s: Sym) -> &str {
+        &self.symbols[s.index()].name
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<Sym> {
+        self.symbols
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| Sym(i as u32))
+    }
+
+    /// The `Var` node of a name (lowering adds one for every name).
+    pub fn graph_var(&self, s: Sym) -> Id {
+        self.graph
+            .find(&crate::core::expr::Node::Var(s))
+            .expect("every name has its Var node")
+    }
+
+    pub fn definition(&self, s: Sym) -> Option<Id> {
+        self.definitions[s.index()]
+    }
+
+    pub fn params(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.syms()
+            .filter(|&s| self.symbol(s).kind == SymKind::Param)
+    }
+
+    pub fn syms(&self) -> impl Iterator<Item = Sym> + use<'_> {
+        (0..self.symbols.len()).map(|i| Sym(i as u32))
+    }
+}
+
+/// A value given on the command line (`--at w3=0.5`) or in a values file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Given {
+    pub sym: crate::core::expr::Sym,
+    /// The number as written, so the high-precision reference starts from the exact decimal
+    /// (`0.8` is 4/5, not the float64 nearest to it).
+    pub text: String,
+    pub value: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_dependency_index_names_each_fork() {
+        let model = crate::lang::load::load(
+            "input x\nparam w, b\nh = w*x + b\na = sigmoid(h)\nt = tanh(h)\ncost C = a*t + w\n",
+        )
+        .unwrap();
+        let sym = |n: &str| model.lookup(n).unwrap();
+        let names = |syms: &[super::Sym]| -> Vec<String> {
+            syms.iter().map(|&s| model.name(s).to_string()).collect()
+        };
+        assert_eq!(names(model.dependencies.users(sym("h"))), ["a", "t"]);
+        assert_eq!(names(model.dependencies.users(sym("w"))), ["h", "C"]);
+        assert_eq!(names(model.dependencies.uses(sym("C"))), ["w", "a", "t"]);
+        assert!(model.dependencies.uses(sym("x")).is_empty());
+        assert!(model.dependencies.users(sym("C")).is_empty());
+    }
+}

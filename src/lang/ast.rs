@@ -1,0 +1,147 @@
+//! The syntax tree of a `.bp` program, as the parser hands it out.
+//!
+//! Every node carries the byte span it came from, so that lowering and checking can point at
+//! the exact spot of a mistake. Nothing here knows about pest; `syntax` builds these values.
+
+pub use crate::core::error::Span;
+
+/// A name as written, with where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A numeric literal exactly as written (`0.5`, `1e-3`).
+    Number {
+        text: String,
+        span: Span,
+    },
+    Name(Ident),
+    Neg {
+        operand: Box<Expr>,
+        span: Span,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        span: Span,
+    },
+    /// A call of a built-in function; `name` is as written (`σ`, `ln`, `sigmoid'`).
+    Call {
+        name: Ident,
+        arg: Box<Expr>,
+        span: Span,
+    },
+    /// `dY/dX` (also `∂Y/∂X`): the derivative of one name with respect to another.
+    DerivRef {
+        of: Ident,
+        wrt: Ident,
+        span: Span,
+    },
+    /// `d/dX(expr)`: the derivative of an expression with respect to a name.
+    DerivOf {
+        wrt: Ident,
+        expr: Box<Expr>,
+        span: Span,
+    },
+}
+
+impl Expr {
+    pub fn span(&self) -> Span {
+        match self {
+            Expr::Number { span, .. }
+            | Expr::Neg { span, .. }
+            | Expr::Binary { span, .. }
+            | Expr::Call { span, .. }
+            | Expr::DerivRef { span, .. }
+            | Expr::DerivOf { span, .. } => *span,
+            Expr::Name(ident) => ident.span,
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DeclKind {
+    Input,
+    Target,
+    Param,
+}
+
+/// A name with an optional display form (`w3 as "w^{(3)}"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Declared {
+    pub ident: Ident,
+    pub display: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AssignKind {
+    /// `name = expr`
+    Intermediate,
+    /// `cost NAME = expr`
+    Cost,
+    /// `output NAME = expr`
+    Output,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stmt {
+    Declare {
+        kind: DeclKind,
+        names: Vec<Declared>,
+        span: Span,
+    },
+    Show {
+        names: Vec<Declared>,
+        span: Span,
+    },
+    Assign {
+        kind: AssignKind,
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
+    /// `network 2-3-1`: the widths as written (digits; `network.rs` checks their range).
+    Network {
+        widths: Vec<Ident>,
+        span: Span,
+    },
+    /// An option line of the shorthand: `activation 3 softmax` has key `activation`, layer
+    /// `3` and value `softmax`; `cost quadratic` has no layer.
+    NetworkOption {
+        key: Ident,
+        layer: Option<Ident>,
+        value: Ident,
+        span: Span,
+    },
+}
+
+impl Stmt {
+    pub fn span(&self) -> Span {
+        match self {
+            Stmt::Declare { span, .. }
+            | Stmt::Show { span, .. }
+            | Stmt::Assign { span, .. }
+            | Stmt::Network { span, .. }
+            | Stmt::NetworkOption { span, .. } => *span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Program {
+    pub statements: Vec<Stmt>,
+}

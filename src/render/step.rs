@@ -1,0 +1,305 @@
+//! Documents for `step`: a gradient-descent run laid out as text, Markdown, LaTeX or JSON.
+//!
+//! One table per step (each parameter's value, its gradient at the start of the step, and its
+//! new value), the cost before and after, and a warning whenever the cost rose. Numbers are
+//! printed to 9 significant digits in the tables; JSON carries the full float64 values and
+//! follows SPEC section 3. The `step.*` templates lay the documents out and hold the wording
+//! (`step_words.txt` the warnings', shared with JSON's messages).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::analysis::descent::{Descent, DescentStep};
+use crate::core::error::Diagnostic;
+use crate::core::model::Model;
+use crate::render::document::{Format, Layout, render_template};
+use crate::render::escape::{latex_text, markdown_text};
+use crate::render::number::{self, significant};
+use crate::render::{FormulaPrinter, Notation};
+
+/// Significant digits in the tables.
+const DIGITS: usize = 9;
+
+fn number(v: f64) -> String {
+    significant(v, DIGITS)
+}
+
+/// One row of a step's table: a parameter, its value, gradient and new value, each printed for
+/// the format (in text, padded to the column's width so the template only joins them).
+#[derive(Serialize)]
+struct RowView {
+    name: String,
+    value: String,
+    gradient: String,
+    new_value: String,
+}
+
+/// How the cost changed in a step: `fell`, `rose`, `unchanged` or `nan`, and by how much.
+#[derive(Serialize)]
+struct ChangeView {
+    kind: &'static str,
+    by: String,
+}
+
+/// A number as formulas show it (LaTeX math in Markdown and LaTeX) and as prose shows it.
+#[derive(Serialize)]
+struct NumberView {
+    math: String,
+    plain: String,
+}
+
+#[derive(Serialize)]
+struct StepView {
+    number: usize,
+    cost: NumberView,
+    cost_after: NumberView,
+    change: ChangeView,
+    rose: bool,
+    header: RowView,
+    rows: Vec<RowView>,
+}
+
+/// What a `step.*` template sees: numbers and names printed for the format, no prose.
+#[derive(Serialize)]
+struct DescentView {
+    source: String,
+    /// The cost's name in formulas, and as a word in prose.
+    cost: String,
+    cost_name: String,
+    learning_rate: NumberView,
+    steps: Vec<StepView>,
+    diverged: bool,
+    first_cost: Option<String>,
+    last_cost: Option<String>,
+}
+
+/// Writes the descent in the format asked for, laid out by the `step.*` templates (JSON by
+/// serde, as SPEC section 3 fixes it).
+pub fn render_descent(
+    model: &Model,
+    descent: &Descent,
+    format: Format,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let (template, notation) = match format {
+        Format::Json => return json(model, descent, layout),
+        Format::Text => ("step.txt", Notation::Text),
+        Format::Markdown => ("step.md", Notation::Latex),
+        Format::Latex => ("step.tex", Notation::Latex),
+    };
+    let view = view(model, descent, format, notation, &layout.source_name);
+    let title = format!("Gradient descent on {}", latex_text(&layout.source_name));
+    render_template(template, &view, Some(&title), layout)
+}
+
+fn view(
+    model: &Model,
+    descent: &Descent,
+    format: Format,
+    notation: Notation,
+    source_name: &str,
+) -> DescentView {
+    let printer = FormulaPrinter::for_model(model);
+    let both = |v: f64| NumberView {
+        math: match format {
+            Format::Text => number(v),
+            _ => number::latex(&number(v)),
+        },
+        plain: number(v),
+    };
+    // Table cells are math in LaTeX only; Markdown tables keep plain digits.
+    let cell = |v: f64| match format {
+        Format::Latex => number::latex(&number(v)),
+        _ => number(v),
+    };
+    let cost = printer.name(model.cost, notation);
+    let steps = descent
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let header = RowView {
+                name: "parameter".into(),
+                value: "value".into(),
+                gradient: match format {
+                    Format::Text => format!("∂{cost}/∂θ"),
+                    _ => format!("$\\partial {cost} / \\partial \\theta$"),
+                },
+                new_value: "new value".into(),
+            };
+            let mut rows: Vec<RowView> = rows(step)
+                .map(|(sym, before, grad, after)| RowView {
+                    name: printer.name(sym, notation),
+                    value: cell(before),
+                    gradient: cell(grad),
+                    new_value: cell(after),
+                })
+                .collect();
+            let mut header = header;
+            if format == Format::Text {
+                pad_columns(&mut header, &mut rows);
+            }
+            StepView {
+                number: i + 1,
+                cost: both(step.cost),
+                cost_after: both(step.cost_after),
+                change: change(step),
+                rose: step.cost_rose,
+                header,
+                rows,
+            }
+        })
+        .collect();
+    let prose = |text: &str| match format {
+        Format::Markdown => markdown_text(text),
+        Format::Latex => latex_text(text),
+        _ => text.to_string(),
+    };
+    DescentView {
+        source: prose(source_name),
+        cost,
+        cost_name: prose(model.name(model.cost)),
+        learning_rate: both(descent.learning_rate),
+        steps,
+        diverged: descent.diverged,
+        first_cost: descent.steps.first().map(|s| number(s.cost)),
+        last_cost: descent.steps.last().map(|s| number(s.cost_after)),
+    }
+}
+
+/// Pads the text table: names left-aligned, numbers right-aligned, each column as wide as its
+/// widest cell.
+fn pad_columns(header: &mut RowView, rows: &mut [RowView]) {
+    let width = |f: fn(&RowView) -> &String| {
+        std::iter::once(&*header)
+            .chain(rows.iter())
+            .map(|r| f(r).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [
+        width(|r| &r.name),
+        width(|r| &r.value),
+        width(|r| &r.gradient),
+        width(|r| &r.new_value),
+    ];
+    for row in std::iter::once(header).chain(rows.iter_mut()) {
+        row.name = format!("{:<w$}", row.name, w = widths[0]);
+        row.value = format!("{:>w$}", row.value, w = widths[1]);
+        row.gradient = format!("{:>w$}", row.gradient, w = widths[2]);
+        row.new_value = format!("{:>w$}", row.new_value, w = widths[3]);
+    }
+}
+
+/// The sentence for a warning of `step` (`rose` or `diverged`), from the `step_words.txt`
+/// template, for JSON's `message`.
+fn warning_message(
+    kind: &str,
+    step: usize,
+    descent: &Descent,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let at = &descent.steps[step - 1];
+    let view = serde_json::json!({
+        "kind": kind,
+        "step": step,
+        "cost": number(at.cost),
+        "cost_after": number(at.cost_after),
+        "learning_rate": number(descent.learning_rate),
+    });
+    Ok(render_template("step_words.txt", &view, None, layout)?
+        .trim()
+        .to_string())
+}
+
+#[derive(Serialize)]
+struct StepJson {
+    cost: f64,
+    gradients: BTreeMap<String, f64>,
+    params: BTreeMap<String, f64>,
+    cost_after: f64,
+    cost_rose: bool,
+}
+
+#[derive(Serialize)]
+struct WarningJson {
+    kind: &'static str,
+    step: usize,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct DescentJson {
+    learning_rate: f64,
+    steps: Vec<StepJson>,
+    diverged: bool,
+    warnings: Vec<WarningJson>,
+}
+
+fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Diagnostic> {
+    let named = |values: &[(crate::core::expr::Sym, f64)]| -> BTreeMap<String, f64> {
+        values
+            .iter()
+            .map(|&(s, v)| (model.name(s).to_string(), v))
+            .collect()
+    };
+    let mut warnings = Vec::new();
+    for (i, step) in descent.steps.iter().enumerate() {
+        if step.cost_rose {
+            warnings.push(WarningJson {
+                kind: "cost_rose",
+                step: i + 1,
+                message: warning_message("rose", i + 1, descent, layout)?,
+            });
+        }
+    }
+    if descent.diverged {
+        warnings.push(WarningJson {
+            kind: "diverged",
+            step: descent.steps.len(),
+            message: warning_message("diverged", descent.steps.len(), descent, layout)?,
+        });
+    }
+    let doc = DescentJson {
+        learning_rate: descent.learning_rate,
+        steps: descent
+            .steps
+            .iter()
+            .map(|s| StepJson {
+                cost: s.cost,
+                gradients: named(&s.gradients),
+                params: named(&s.params_after),
+                cost_after: s.cost_after,
+                cost_rose: s.cost_rose,
+            })
+            .collect(),
+        diverged: descent.diverged,
+        warnings,
+    };
+    Ok(crate::render::json::document(&doc))
+}
+
+/// Each parameter's value before the step, gradient, and value after.
+fn rows(step: &DescentStep) -> impl Iterator<Item = (crate::core::expr::Sym, f64, f64, f64)> + '_ {
+    step.params_before
+        .iter()
+        .zip(&step.gradients)
+        .zip(&step.params_after)
+        .map(|((&(sym, before), &(_, grad)), &(_, after))| (sym, before, grad, after))
+}
+
+/// How the cost changed in a step.
+fn change(step: &DescentStep) -> ChangeView {
+    let delta = step.cost_after - step.cost;
+    let (kind, by) = if delta < 0.0 {
+        ("fell", number(-delta))
+    } else if delta > 0.0 {
+        ("rose", number(delta))
+    } else if step.cost_after.is_nan() || step.cost.is_nan() {
+        ("nan", String::new())
+    } else {
+        ("unchanged", String::new())
+    };
+    ChangeView { kind, by }
+}
