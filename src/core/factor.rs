@@ -47,20 +47,28 @@ fn tree_measure(
     memo: &mut FastMap<Id, u64>,
     own: &dyn Fn(&Node) -> u64,
 ) -> u64 {
-    if let Some(&known) = memo.get(&root) {
-        return known;
-    }
-    // Children have smaller ids than their parents: increasing order is bottom-up.
-    for id in graph.reachable(&[root]) {
+    // Depth first, stopping at nodes measured before (a memo shared across many roots
+    // keeps the total work linear in the graph).
+    let mut stack = vec![(root, false)];
+    while let Some((id, children_done)) = stack.pop() {
         if memo.contains_key(&id) {
             continue;
         }
-        let node = graph.node(id);
-        let size = graph
-            .children(id)
-            .iter()
-            .fold(own(node), |sum, c| sum.saturating_add(memo[c]));
-        memo.insert(id, size);
+        let children = graph.children(id);
+        if children_done {
+            let size = children
+                .iter()
+                .fold(own(graph.node(id)), |sum, c| sum.saturating_add(memo[c]));
+            memo.insert(id, size);
+        } else {
+            stack.push((id, true));
+            stack.extend(
+                children
+                    .into_iter()
+                    .filter(|c| !memo.contains_key(c))
+                    .map(|c| (c, false)),
+            );
+        }
     }
     memo[&root]
 }
