@@ -19,6 +19,12 @@ use chainrule::core::error::Diagnostic;
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::render::document::{self, Format, Layout};
 
+/// The binary's commands that live in files of their own.
+mod cli {
+    pub mod graph;
+    pub mod train;
+}
+
 #[derive(Parser)]
 #[command(
     name = "chainrule",
@@ -44,6 +50,17 @@ enum Command {
     /// Print the straight-line form of a `network` shorthand (a file that parses back to the
     /// same network); a straight-line program is printed as it is.
     Expand(ExpandArgs),
+    /// Train over a data set (a CSV file or a `data` block): many descent steps, a table of
+    /// epochs, the loss curve, and why a run diverged or stalled.
+    Train(cli::train::TrainArgs),
+    /// Draw the computation graph as SVG; `--format html`: a page where choosing a parameter
+    /// lights its paths to the cost and shows its derivation.
+    Graph(cli::graph::GraphArgs),
+    /// Print a shell completion script: `chainrule completions bash > /etc/bash_completion.d/chainrule`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args)]
@@ -163,7 +180,8 @@ struct OutputArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
     /// A directory whose templates (`derive.txt`, `derive.md`, `derive.tex`, `standalone.tex`,
-    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`) replace the built-in ones.
+    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`, `layers_convention.txt`)
+    /// replace the built-in ones.
     #[arg(long)]
     template_dir: Option<PathBuf>,
     /// With `--format latex`: a complete document that compiles with pdflatex.
@@ -186,6 +204,8 @@ enum FormatArg {
     Markdown,
     Latex,
     Json,
+    /// One self-contained page (math as MathML), made from the Markdown document.
+    Html,
 }
 
 /// A failure to report: a diagnostic about some text (a file, an argument), or a plain one.
@@ -237,6 +257,18 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check(args) => check(args),
         Command::Step(args) => step(args),
         Command::Expand(args) => expand(args),
+        Command::Train(args) => cli::train::train(args),
+        Command::Graph(args) => cli::graph::graph(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "chainrule",
+                &mut script,
+            );
+            emit(&String::from_utf8_lossy(&script), None)
+        }
     }
 }
 
@@ -331,7 +363,34 @@ fn format_of(arg: FormatArg) -> Format {
         FormatArg::Markdown => Format::Markdown,
         FormatArg::Latex => Format::Latex,
         FormatArg::Json => Format::Json,
+        // The page is made from the Markdown document (see `emit_document`).
+        FormatArg::Html => Format::Markdown,
     }
+}
+
+/// Writes a command's document: as it is, or as an HTML page made from its Markdown.
+fn emit_document(text: &str, output: &OutputArgs, source_name: &str) -> Result<ExitCode, Failure> {
+    if let FormatArg::Html = output.format {
+        let layout = layout(output, source_name)?;
+        let page =
+            chainrule::render::html::page(&page_title(text, source_name), text, &[], "", &layout)
+                .map_err(Failure::plain)?;
+        return emit(&page, output.out.as_deref());
+    }
+    emit(text, output.out.as_deref())
+}
+
+/// The page's title: the document's first heading in plain words, or the file's name.
+fn page_title(markdown: &str, source_name: &str) -> String {
+    markdown
+        .lines()
+        .find_map(|l| l.strip_prefix("# "))
+        .map(|h| {
+            h.replace(['$', '\\'], "")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+        })
+        .unwrap_or_else(|| format!("chainrule: {source_name}"))
 }
 
 fn emit(text: &str, out: Option<&Path>) -> Result<ExitCode, Failure> {
@@ -393,7 +452,7 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
         &layout,
     )
     .map_err(Failure::plain)?;
-    emit(&text, args.output.out.as_deref())
+    emit_document(&text, &args.output, &name)
 }
 
 /// `1234567` as `1,234,567`.
@@ -412,18 +471,12 @@ fn thousands(n: u64) -> String {
 /// `derive --layers`: the layered derivation of a `network` shorthand.
 fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
     let (name, source) = read_source(args.file.as_deref())?;
-    let spec = load::network_spec(&source).map_err(|diagnostic| Failure {
+    let layered = chainrule::layers(&source).map_err(|diagnostic| Failure {
         diagnostic,
         file_name: name.clone(),
         source: source.clone(),
     })?;
-    let Some(spec) = &spec else {
-        // A straight-line program must still be valid before being told it is the wrong kind.
-        load::load(&source).map_err(|diagnostic| Failure {
-            diagnostic,
-            file_name: name.clone(),
-            source: source.clone(),
-        })?;
+    let Some(layered) = layered else {
         return Err(Failure::plain(
             Diagnostic::new(format!(
                 "`--layers` needs a network written with the `network` shorthand; {name} is a \
@@ -432,12 +485,11 @@ fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    let layered = chainrule::analysis::layers::derive(spec);
     let format = format_of(args.output.format);
     let layout = layout(&args.output, &name)?;
     let text =
         chainrule::render::layers::render(&layered, format, &layout).map_err(Failure::plain)?;
-    emit(&text, args.output.out.as_deref())
+    emit_document(&text, &args.output, &name)
 }
 
 /// The values of `--at` (all of them) and `--values`, later ones overriding earlier.
@@ -474,7 +526,7 @@ fn given_values(
 }
 
 fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
-    let (_, mut model, targets) = load_with_targets(args.file.as_deref(), args.all, &args.wrt)?;
+    let (name, mut model, targets) = load_with_targets(args.file.as_deref(), args.all, &args.wrt)?;
     let given = given_values(&model, &args.point)?;
     let mut exprs = Vec::new();
     for text in &args.expr {
@@ -494,7 +546,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
     let report = chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
         .map_err(Failure::plain)?;
     let text = chainrule::render::eval::render_eval(&report, format_of(args.output.format));
-    emit(&text, args.output.out.as_deref())
+    emit_document(&text, &args.output, &name)
 }
 
 /// A claim and where it came from, so an error can point into its file or argument.
@@ -579,7 +631,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let all_correct = checked
         .iter()
         .all(|c| c.verdict == chainrule::analysis::check::Verdict::Correct);
-    emit(&text, args.output.out.as_deref())?;
+    emit_document(&text, &args.output, &name)?;
     Ok(if all_correct {
         ExitCode::SUCCESS
     } else {
@@ -622,7 +674,7 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
         &layout,
     )
     .map_err(Failure::plain)?;
-    emit(&text, args.output.out.as_deref())
+    emit_document(&text, &args.output, &name)
 }
 
 /// Reads and lowers the program and resolves `--wrt`/`--all`: the common start of `derive`

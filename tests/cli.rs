@@ -344,6 +344,17 @@ fn standalone_latex_compiles_with_pdflatex() {
     for (name, args) in [
         ("seed", vec!["derive", "--all", "--expand"]),
         (
+            // A run that diverges: its verdict carries η, θ ← θ + η∂C/∂θ and option names.
+            "train",
+            vec![
+                "train",
+                "examples/seed_training.bp",
+                "--ascent",
+                "--epochs",
+                "60",
+            ],
+        ),
+        (
             "mazur",
             vec![
                 "derive",

@@ -60,20 +60,8 @@ pub fn descend(
         .with_help("give a small positive rate such as `--lr 0.5`"));
     }
     check_start(model, start)?;
-    let params: Vec<Sym> = model.params().collect();
-    let targets =
-        load::targets(model, &TargetSpec::AllParams).expect("every parameter is a valid target");
-    let config = Config {
-        steps: false,
-        ..Default::default()
-    };
-    let derivations = crate::core::diff::derive(model, &targets, &config);
-    let gradient_of: HashMap<Sym, Id> = derivations
-        .derivations
-        .iter()
-        .map(|d| (d.target.wrt, d.result))
-        .collect();
-    let roots: Vec<Id> = params.iter().map(|p| gradient_of[p]).collect();
+    let gradients = Gradients::new(model);
+    let params = gradients.params.clone();
 
     let mut leaves: Vec<(Sym, f64)> = start.iter().map(|g| (g.sym, g.value)).collect();
     // The first point goes through the checked forward pass (it names missing values).
@@ -82,7 +70,7 @@ pub fn descend(
     let mut diverged = false;
     for _ in 0..steps {
         let cost = point.f64[&model.cost];
-        let grads = numeric::at_f64(model, &roots, &point);
+        let grads = gradients.at(model, &point);
         let params_before: Vec<(Sym, f64)> = params.iter().map(|p| (*p, point.f64[p])).collect();
         let params_after: Vec<(Sym, f64)> = params_before
             .iter()
@@ -115,6 +103,40 @@ pub fn descend(
         steps: out,
         diverged,
     })
+}
+
+/// ∂C/∂θ for every parameter, derived symbolically once and evaluated in float64 at any point:
+/// the gradient `step` and `train` descend along.
+pub struct Gradients {
+    /// The parameters, in declaration order.
+    pub params: Vec<Sym>,
+    /// Each parameter's derivative as a formula of the model's names.
+    pub roots: Vec<Id>,
+}
+
+impl Gradients {
+    pub fn new(model: &mut Model) -> Gradients {
+        let params: Vec<Sym> = model.params().collect();
+        let targets = load::targets(model, &TargetSpec::AllParams)
+            .expect("every parameter is a valid target");
+        let config = Config {
+            steps: false,
+            ..Default::default()
+        };
+        let derivations = crate::core::diff::derive(model, &targets, &config);
+        let gradient_of: HashMap<Sym, Id> = derivations
+            .derivations
+            .iter()
+            .map(|d| (d.target.wrt, d.result))
+            .collect();
+        let roots = params.iter().map(|p| gradient_of[p]).collect();
+        Gradients { params, roots }
+    }
+
+    /// The gradient at a point of the forward pass, in the order of `params`.
+    pub fn at(&self, model: &Model, point: &Point) -> Vec<f64> {
+        numeric::at_f64(model, &self.roots, point)
+    }
 }
 
 /// Refuses values for computed names and requires one for every parameter.
@@ -158,7 +180,7 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
 
 /// The forward pass in float64 alone (the reference is not needed to descend). The leaves
 /// were checked by [`numeric::forward`] on the first step.
-fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
+pub fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
     Point {
         f64: numeric::forward_f64(model, leaves),
         precise: HashMap::new(),

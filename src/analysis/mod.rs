@@ -6,3 +6,4 @@ pub mod check;
 pub mod descent;
 pub mod layers;
 pub mod numeric;
+pub mod train;

@@ -129,7 +129,8 @@ impl Lowering {
                     self.define(&declared.ident, kind, declared.display.clone())?;
                 }
             }
-            Stmt::Show { .. } => {}
+            // Training examples are read by `data::from_program`; they define no names.
+            Stmt::Show { .. } | Stmt::Data { .. } => {}
             // `explain::load` expands the shorthand before lowering; a program that still
             // holds it here mixes it with other statements, which `network::from_program`
             // refuses first. Kept as an error rather than a panic for direct callers.

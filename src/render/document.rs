@@ -27,9 +27,13 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 14] = [
+pub const TEMPLATES: &[(&str, &str)] = &[
     ("derive.txt", include_str!("../../templates/derive.txt")),
     ("layers.txt", include_str!("../../templates/layers.txt")),
+    (
+        "layers_convention.txt",
+        include_str!("../../templates/layers_convention.txt"),
+    ),
     ("layers.md", include_str!("../../templates/layers.md")),
     ("layers.tex", include_str!("../../templates/layers.tex")),
     (
@@ -37,11 +41,20 @@ pub const TEMPLATES: [(&str, &str); 14] = [
         include_str!("../../templates/step_words.txt"),
     ),
     ("step.txt", include_str!("../../templates/step.txt")),
+    (
+        "train_words.txt",
+        include_str!("../../templates/train_words.txt"),
+    ),
+    ("train.txt", include_str!("../../templates/train.txt")),
+    ("page.html", include_str!("../../templates/page.html")),
+    ("train.md", include_str!("../../templates/train.md")),
+    ("train.tex", include_str!("../../templates/train.tex")),
     ("step.md", include_str!("../../templates/step.md")),
     ("step.tex", include_str!("../../templates/step.tex")),
     ("check.txt", include_str!("../../templates/check.txt")),
     ("check.md", include_str!("../../templates/check.md")),
     ("check.tex", include_str!("../../templates/check.tex")),
+    ("mistake.txt", include_str!("../../templates/mistake.txt")),
     ("derive.md", include_str!("../../templates/derive.md")),
     ("derive.tex", include_str!("../../templates/derive.tex")),
     (

@@ -1,0 +1,367 @@
+//! One edit of the claim that makes it right: a name for another, a function for another, a
+//! difference for a product, a term or factor dropped or scaled, a sign flipped, a power or
+//! constant changed, a derivative taken with respect to the wrong name.
+
+use crate::core::diff;
+use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num, Sym};
+
+use super::{Found, Screen};
+use crate::analysis::check::Checker;
+use crate::analysis::check::{Edit, Mistake, Scaling};
+
+impl Checker {
+    /// A derivative in the claim taken with respect to the wrong name: `δ3` (∂C/∂z3) for
+    /// `δ2`, `dC/da2` for `dC/dz2`.
+    pub(super) fn derivative_edit(&mut self, screen: &Screen) -> Option<Found> {
+        let unresolved = self.unresolved;
+        let nodes = self.model.graph.reachable(&[unresolved]);
+        for node in nodes {
+            let Node::Deriv(of, wrt) = *self.model.graph.node(node) else {
+                continue;
+            };
+            let kind = self.model.symbol(wrt).kind;
+            for other in self.nearby.clone() {
+                if other == wrt || self.model.symbol(other).kind != kind {
+                    continue;
+                }
+                let replacement = self.model.graph.deriv(of, other);
+                let replaced = self.model.graph.replace(unresolved, node, replacement);
+                let candidate = diff::resolve_derivatives(&mut self.model, replaced);
+                if self.fits_everywhere(screen, candidate, false) {
+                    let mistake = Mistake::WrongDerivative {
+                        written: node,
+                        should_be: replacement,
+                    };
+                    return Some((mistake, Some(candidate)));
+                }
+            }
+        }
+        None
+    }
+
+    /// One edit of the claim that makes it right: a name for another, a function for
+    /// another, a difference for a product, a term or factor dropped, a sign flipped, a
+    /// power or constant changed.
+    pub(super) fn single_edit(&mut self, screen: &Screen, claimed: Id) -> Option<Found> {
+        let nodes = self.model.graph.reachable(&[claimed]);
+        if nodes.len() > 400 {
+            return None;
+        }
+        let names = self.nearby.clone();
+        let parents = parents_of(&self.model.graph, &nodes);
+        for &node in nodes.iter().rev() {
+            if self.budget.exhausted() {
+                return None;
+            }
+            let edits = self.edits(node, &names, &parents);
+            // A name or number is shared by every place it occurs: edit it in one parent at a
+            // time, so `σ'(a3)` can change without the `a3` of `(a3 − y)`.
+            let leaf = matches!(self.model.graph.node(node), Node::Var(_) | Node::Num(_));
+            let mut places: Vec<(Id, Id)> = Vec::new();
+            for (replacement, why) in &edits {
+                if leaf {
+                    for &parent in parents.get(&node).map(Vec::as_slice).unwrap_or(&[]) {
+                        let children = self.model.graph.children(parent);
+                        for (i, &c) in children.iter().enumerate() {
+                            if c != node {
+                                continue;
+                            }
+                            // A copy of the parent per place: paid for (a name repeated in a
+                            // long product has as many places as factors).
+                            if !self.budget.spend(children.len() as u64) {
+                                return None;
+                            }
+                            let edited =
+                                replace_child(&mut self.model.graph, parent, i, *replacement);
+                            // The parent may be shared too (`−a` in both `y − a` and `1 − a`):
+                            // then edit it in one grandparent at a time.
+                            let grandparents: Vec<Id> =
+                                parents.get(&parent).cloned().unwrap_or_default();
+                            if grandparents.len() > 1 {
+                                for grandparent in grandparents {
+                                    let uncles = self.model.graph.children(grandparent);
+                                    for (j, &u) in uncles.iter().enumerate() {
+                                        if u == parent {
+                                            let outer = replace_child(
+                                                &mut self.model.graph,
+                                                grandparent,
+                                                j,
+                                                edited,
+                                            );
+                                            places.push((grandparent, outer));
+                                        }
+                                    }
+                                }
+                            } else {
+                                places.push((parent, edited));
+                            }
+                        }
+                    }
+                    if node == claimed {
+                        places.push((node, *replacement));
+                    }
+                } else {
+                    places.push((node, *replacement));
+                }
+                for (old_node, new_node) in places.drain(..) {
+                    let replaced = self.model.graph.replace(claimed, old_node, new_node);
+                    let candidate = replaced;
+                    if self.fits_everywhere(screen, candidate, false) {
+                        // A number reads best with its term (`−num/den²`), a name alone
+                        // unless inside a call (`σ'(a3)`).
+                        let number = matches!(self.model.graph.node(node), Node::Num(_));
+                        let (written, should_be) = if leaf
+                            && !number
+                            && !matches!(self.model.graph.node(old_node), Node::Call(..))
+                        {
+                            (node, *replacement)
+                        } else {
+                            (old_node, new_node)
+                        };
+                        let mistake = Mistake::Edit {
+                            written,
+                            should_be,
+                            edit: why.clone(),
+                        };
+                        return Some((mistake, Some(candidate)));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    pub(super) fn edits(
+        &mut self,
+        node: Id,
+        names: &[Sym],
+        parents: &FastMap<Id, Vec<Id>>,
+    ) -> Vec<(Id, Edit)> {
+        let g = &mut self.model.graph;
+        let mut out: Vec<(Id, Edit)> = Vec::new();
+        let in_activation_prime = parents.get(&node).is_some_and(|ps| {
+            ps.iter().any(|p| {
+                matches!(
+                    g.node(*p),
+                    Node::Call(Func::SigmoidPrime | Func::TanhPrime | Func::ReluPrime, _)
+                )
+            })
+        });
+        match g.node(node).clone() {
+            Node::Var(s) => {
+                for &t in names {
+                    if t == s {
+                        continue;
+                    }
+                    let why = if in_activation_prime {
+                        Edit::WrongArgument
+                    } else {
+                        Edit::WrongName
+                    };
+                    out.push((g.var(t), why));
+                }
+                let two = g.int(2);
+                out.push((g.pow(node, two), Edit::MissingSquare));
+            }
+            Node::Num(n) => {
+                let values = [
+                    (n.neg(), Edit::NumberSign),
+                    (n.mul(Num::int(2)), Edit::MissingTwo),
+                    (n.mul(Num::ratio(1, 2)), Edit::ExtraTwo),
+                    (Num::int(1), Edit::ExtraConstant),
+                ];
+                let mut seen = vec![n];
+                for (v, why) in values {
+                    if !seen.contains(&v) {
+                        seen.push(v);
+                        out.push((g.num(v), why));
+                    }
+                }
+            }
+            Node::Call(f, a) => {
+                for h in Func::ALL {
+                    if h != f {
+                        let edit = Edit::WrongFunction {
+                            written: f,
+                            meant: h,
+                        };
+                        out.push((g.call(h, a), edit));
+                    }
+                }
+            }
+            Node::Add(terms) => {
+                let n = terms.len() as u64;
+                if !self.budget.spend(2 * n * n) {
+                    return out;
+                }
+                if terms.len() == 2 {
+                    let (x, y) = (terms[0], terms[1]);
+                    let negated = |g: &mut Graph, t: Id| match g.node(t).clone() {
+                        Node::Mul(fs) if fs.len() == 2 && g.as_num(fs[0]) == Some(Num::int(-1)) => {
+                            Some(fs[1])
+                        }
+                        _ => None,
+                    };
+                    if let Some(inner) = negated(g, y) {
+                        out.push((g.product(vec![x, inner]), Edit::DifferenceForProduct));
+                    }
+                    if let Some(inner) = negated(g, x) {
+                        out.push((g.product(vec![y, inner]), Edit::DifferenceForProduct));
+                    }
+                    out.push((g.product(vec![x, y]), Edit::SumForProduct));
+                }
+                for i in 0..terms.len() {
+                    let rest: Vec<Id> = terms
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != i)
+                        .map(|(_, &t)| t)
+                        .collect();
+                    out.push((g.sum(rest.clone()), Edit::ExtraTerm));
+                    let mut flipped = rest;
+                    let neg = g.neg(terms[i]);
+                    flipped.insert(i, neg);
+                    out.push((g.sum(flipped), Edit::TermSign));
+                    // One term short of a factor (η in the decay (1 − ηλ/n), the 2 of one
+                    // part of a gradient) or with one too many.
+                    let scalings: Vec<(Id, Scaling)> = {
+                        let mut v = vec![
+                            (g.int(2), Scaling::Two),
+                            (g.num(Num::ratio(1, 2)), Scaling::Half),
+                        ];
+                        // A name the term already has would square it: the leaf edit
+                        // ("a square missing") says that better.
+                        for &name in names.iter().take(40) {
+                            if !g.mentions(terms[i], name) {
+                                v.push((g.var(name), Scaling::Name));
+                            }
+                        }
+                        // The learning rate too (η missing from the decay (1 − ηλ/n)).
+                        v.push((g.var(self.rate), Scaling::LearningRate));
+                        v
+                    };
+                    // Each scaled sum copies every term: paid for, so a long sum stops early.
+                    if !self.budget.spend(4 * terms.len() as u64) {
+                        break;
+                    }
+                    for (factor, shown) in scalings {
+                        for (scaled, missing) in [
+                            (g.product(vec![terms[i], factor]), true),
+                            (g.div(terms[i], factor), false),
+                        ] {
+                            let mut edited: Vec<Id> = terms.to_vec();
+                            edited[i] = scaled;
+                            let why = if missing {
+                                Edit::TermLacksFactor(shown.clone())
+                            } else {
+                                Edit::TermExtraFactor(shown.clone())
+                            };
+                            out.push((g.sum(edited), why));
+                        }
+                    }
+                }
+            }
+            Node::Mul(factors) => {
+                // Each edit copies the product: paid for up front.
+                let n = factors.len() as u64;
+                if !self.budget.spend(2 * n * n) {
+                    return out;
+                }
+                for i in 0..factors.len() {
+                    if g.as_num(factors[i]).is_some() {
+                        continue;
+                    }
+                    let rest: Vec<Id> = factors
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != i)
+                        .map(|(_, &t)| t)
+                        .collect();
+                    out.push((g.product(rest), Edit::ExtraFactor));
+                }
+                // a(1 − a), σ's derivative in terms of its value, used for tanh's 1 − a².
+                for (i, &x) in factors.iter().enumerate() {
+                    let one = g.int(1);
+                    let one_minus_x = g.sub(one, x);
+                    if let Some(j) = factors.iter().position(|&f| f == one_minus_x) {
+                        let two = g.int(2);
+                        let square = g.pow(x, two);
+                        let tanh_form = g.sub(one, square);
+                        let rest: Vec<Id> = factors
+                            .iter()
+                            .enumerate()
+                            .filter(|&(k, _)| k != i && k != j)
+                            .map(|(_, &f)| f)
+                            .chain(std::iter::once(tanh_form))
+                            .collect();
+                        out.push((g.product(rest), Edit::SigmoidFormForTanh));
+                    }
+                }
+                if factors.len() == 2 && g.as_num(factors[0]).is_none() {
+                    let (x, y) = (factors[0], factors[1]);
+                    let d = g.sub(x, y);
+                    out.push((d, Edit::ProductForDifference));
+                }
+            }
+            Node::Pow(base, exponent) => {
+                // (1 − t)² for 1 − t²: the square of a difference for one minus a square.
+                if let Node::Add(terms) = g.node(base).clone()
+                    && terms.len() == 2
+                    && let Node::Mul(fs) = g.node(terms[1]).clone()
+                    && fs.len() == 2
+                    && g.as_num(fs[0]) == Some(Num::int(-1))
+                {
+                    let squared = g.pow(fs[1], exponent);
+                    let negated = g.neg(squared);
+                    out.push((g.sum(vec![terms[0], negated]), Edit::SquareOfDifference));
+                }
+                out.push((base, Edit::ExtraPower));
+                if let Some(e) = g.as_num(exponent) {
+                    for v in [e.add(Num::int(1)), e.add(Num::int(-1)), e.neg()] {
+                        let exp = g.num(v);
+                        out.push((g.pow(base, exp), Edit::WrongExponent));
+                    }
+                }
+            }
+            Node::Deriv(..) => {}
+        }
+        out
+    }
+}
+
+/// The node with its `index`-th child replaced.
+pub(super) fn replace_child(graph: &mut Graph, parent: Id, index: usize, child: Id) -> Id {
+    let node = match graph.node(parent).clone() {
+        Node::Add(xs) => {
+            let mut xs = xs.to_vec();
+            xs[index] = child;
+            Node::Add(xs.into_boxed_slice())
+        }
+        Node::Mul(xs) => {
+            let mut xs = xs.to_vec();
+            xs[index] = child;
+            Node::Mul(xs.into_boxed_slice())
+        }
+        Node::Pow(a, b) => {
+            if index == 0 {
+                Node::Pow(child, b)
+            } else {
+                Node::Pow(a, child)
+            }
+        }
+        Node::Call(f, _) => Node::Call(f, child),
+        Node::Deriv(_, s) => Node::Deriv(child, s),
+        n @ (Node::Num(_) | Node::Var(_)) => n,
+    };
+    graph.add(node)
+}
+
+pub(super) fn parents_of(graph: &Graph, nodes: &[Id]) -> FastMap<Id, Vec<Id>> {
+    let mut parents: FastMap<Id, Vec<Id>> = FastMap::default();
+    for &n in nodes {
+        for c in graph.children(n) {
+            parents.entry(c).or_default().push(n);
+        }
+    }
+    parents
+}

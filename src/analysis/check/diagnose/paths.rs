@@ -1,0 +1,128 @@
+//! Mistakes of the chain rule's paths: a path left out at a fork, only one path counted (an
+//! overwrite where contributions accumulate), the chain rule stopped early; and derivatives
+//! with some edges from a name cut, the hypotheses these compare with.
+
+use crate::core::diff::{self, Target};
+use crate::core::expr::{Id, Sym};
+use crate::core::model::{SymKind, Symbol};
+use crate::lang::ast::Span;
+
+use super::{Found, Screen};
+use crate::analysis::check::Checker;
+use crate::analysis::check::Mistake;
+
+impl Checker {
+    /// A fork on the path where the claim counts only some of the users.
+    pub(super) fn missing_path(&mut self, screen: &Screen, target: Target) -> Option<Found> {
+        let path = self.between(target.of, target.wrt);
+        for &v in &path {
+            // A name the cost uses directly is a term of the cost: `cost_term` says it better.
+            let users: Vec<Sym> = self
+                .users(v, &path)
+                .into_iter()
+                .filter(|&u| u != self.model.cost || target.of != self.model.cost)
+                .collect();
+            if users.len() < 2 {
+                continue;
+            }
+            for &u in &users {
+                // Leave out u's path; then, keep only u's path.
+                let without = self.cut_derivative(target, v, &[u]);
+                let others: Vec<Sym> = users.iter().copied().filter(|&o| o != u).collect();
+                let only = self.cut_derivative(target, v, &others);
+                if let Some((_, candidate)) = &without
+                    && self.fits_everywhere(screen, *candidate, true)
+                {
+                    let mistake = Mistake::MissingPath {
+                        name: v,
+                        users: users.clone(),
+                        missing: u,
+                        of: target.of,
+                    };
+                    return Some((mistake, None));
+                }
+                if users.len() > 2
+                    && let Some((_, candidate)) = &only
+                    && self.fits_everywhere(screen, *candidate, true)
+                {
+                    let mistake = Mistake::OverwrittenAtFork {
+                        name: v,
+                        users: users.clone(),
+                        kept: u,
+                    };
+                    return Some((mistake, None));
+                }
+            }
+        }
+        None
+    }
+
+    /// ∂Y/∂X with the edges from `v` into each of `cut` frozen: v is replaced there by a
+    /// constant with v's value. Returns the frozen symbol and the derivative (in names).
+    pub(in crate::analysis::check) fn cut_derivative(
+        &mut self,
+        target: Target,
+        v: Sym,
+        cut: &[Sym],
+    ) -> Option<(Sym, Id)> {
+        let key = (target, v, cut.to_vec());
+        if let Some(found) = self.cut_derivatives.get(&key) {
+            return *found;
+        }
+        let found = self.cut_derivative_uncached(target, v, cut);
+        self.cut_derivatives.insert(key, found);
+        found
+    }
+
+    pub(super) fn cut_derivative_uncached(
+        &mut self,
+        target: Target,
+        v: Sym,
+        cut: &[Sym],
+    ) -> Option<(Sym, Id)> {
+        let frozen = Sym(self.model.symbols.len() as u32);
+        let mut model = self.model.clone();
+        model.symbols.push(Symbol {
+            name: format!("{}__frozen", self.model.name(v)),
+            kind: SymKind::Input,
+            display: None,
+            span: Span::default(),
+        });
+        model.definitions.push(None);
+        let frozen_var = model.graph.var(frozen);
+        let v_var = model.graph.var(v);
+        for &u in cut {
+            let def = model.definition(u)?;
+            let cut_def = model.graph.replace(def, v_var, frozen_var);
+            model.definitions[u.index()] = Some(cut_def);
+        }
+        let of = model.graph_var(target.of);
+        let derivative = diff::differentiate_expr(&mut model, of, target.wrt);
+        // Back into the checker's model: every name keeps its value when an edge is cut, so
+        // the frozen constant is v itself once the derivative is taken.
+        let substituted = model.graph.replace(derivative, frozen_var, v_var);
+        let id = self.model.graph.import(&model.graph, substituted);
+        Some((frozen, id))
+    }
+
+    /// The claim is ∂Y/∂X for a name Y between: the chain rule stopped at Y.
+    pub(super) fn chain_stopped(&mut self, screen: &Screen, target: Target) -> Option<Found> {
+        let path = self.between(target.of, target.wrt);
+        for &y in path.iter().rev() {
+            if y == target.of || y == target.wrt {
+                continue;
+            }
+            let y_var = self.model.graph_var(y);
+            let partial = self.derivative(y_var, target.wrt);
+            if self.fits_everywhere(screen, partial, true) {
+                let mistake = Mistake::ChainStopped {
+                    at: y,
+                    wrt: target.wrt,
+                    of: target.of,
+                };
+                return Some((mistake, None));
+            }
+        }
+        None
+    }
+}

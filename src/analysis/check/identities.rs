@@ -1,0 +1,237 @@
+//! Judging a derivative or update claim as an identity: symbolically first (both sides
+//! expanded and simplified), then numerically at random points at high precision (the `--at`
+//! point first), with labels for the targets when the claim holds only for them; a claim that
+//! differs is handed a counterexample and a diagnosis.
+
+use crate::core::diff;
+use crate::core::expr::{Id, Sym};
+use crate::core::model::SymKind;
+use crate::core::simplify::{self, Options};
+
+use super::claims::Subject;
+use super::points::{Sample, finite, same_precise};
+use super::{ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, POINTS, Verdict};
+
+pub(super) enum Decision {
+    Symbolic,
+    Numeric(usize),
+    /// Holds at random points whose targets are labels, not for every target value.
+    ForLabels(usize, Labels),
+    Differs(Sample),
+    Unknown(String),
+}
+
+impl Checker {
+    pub(super) fn identity_claim(&mut self, subject: &Subject, truth: Id, claimed: Id) -> Checked {
+        let decision = self.decide(truth, claimed);
+        let expected = Some(truth);
+        let mut checked = Checked {
+            claim: String::new(),
+            verdict: Verdict::Correct,
+            method: String::new(),
+            counterexample: None,
+            claimed_value: None,
+            true_value: None,
+            diagnosis: None,
+            corrected: None,
+            expected,
+            formulas: Formulas::default(),
+        };
+        match decision {
+            Decision::Symbolic => checked.method = "symbolic".to_string(),
+            Decision::Numeric(n) => checked.method = format!("numeric, {n} points"),
+            Decision::ForLabels(n, labels) => {
+                checked.method = match labels {
+                    Labels::OneHot => format!(
+                        "numeric, {n} points with one-hot targets (one y is 1, the others 0, as classification labels are); it does not hold for every y"
+                    ),
+                    _ => format!(
+                        "numeric, {n} points with targets 0 or 1 (as binary labels are); it does not hold for every y"
+                    ),
+                }
+            }
+            Decision::Unknown(why) => {
+                checked.verdict = Verdict::Unknown;
+                checked.method = why;
+            }
+            Decision::Differs(random_point) => {
+                checked.verdict = Verdict::Incorrect;
+                checked.method = "numeric, a point where the sides differ".to_string();
+                let leaves = self.leaves_of(&[truth, claimed]);
+                let (point, holds_at_given_point) =
+                    self.counterexample(&leaves, truth, claimed, random_point);
+                // Shown to the reader: precision raised until stable, so an exact 0 is not
+                // shown as a 1e−39 residue.
+                let t = self.shown_at(truth, &point);
+                let k = self.shown_at(claimed, &point);
+                checked.counterexample = Some(
+                    leaves
+                        .iter()
+                        .filter_map(|&s| {
+                            point
+                                .f64
+                                .get(&s)
+                                .map(|&v| (self.model.name(s).to_string(), v))
+                        })
+                        .collect(),
+                );
+                checked.true_value = t;
+                checked.claimed_value = k;
+                let found = self.diagnose(subject, truth, claimed, &leaves, &point);
+                let (mistake, corrected) = match found {
+                    Some((mistake, corrected)) => (Some(mistake), corrected.unwrap_or(truth)),
+                    None => (None, truth),
+                };
+                let out_of_budget = mistake.is_none() && self.budget.exhausted();
+                checked.diagnosis = Some(Diagnosis {
+                    mistake,
+                    out_of_budget,
+                    holds_at_given_point,
+                });
+                checked.corrected = Some(corrected);
+            }
+        }
+        checked
+    }
+
+    pub(super) fn decide(&mut self, truth: Id, claimed: Id) -> Decision {
+        let leaves = self.leaves_of(&[truth, claimed]);
+        // Simplification may define what the claim leaves undefined (0/(w − w) is not 0):
+        // the symbolic verdict needs the claim, as written, to have a value somewhere.
+        let defined_somewhere = (0..8).any(|attempt| {
+            self.random_sample(&leaves, Labels::Free, attempt)
+                .is_some_and(|sample| self.f64_at(claimed, &sample).is_some_and(f64::is_finite))
+        });
+        if defined_somewhere {
+            let expanded = diff::expand(&mut self.model, &[truth, claimed]);
+            let options = Options::default();
+            let t = simplify::simplify(&mut self.model.graph, expanded[0], &options);
+            let k = simplify::simplify(&mut self.model.graph, expanded[1], &options);
+            if t == k {
+                return Decision::Symbolic;
+            }
+            let difference = self.model.graph.sub(t, k);
+            let difference = simplify::simplify(&mut self.model.graph, difference, &options);
+            if self
+                .model
+                .graph
+                .as_num(difference)
+                .is_some_and(|n| n.is_zero())
+            {
+                return Decision::Symbolic;
+            }
+        }
+        let decision = self.numeric(truth, claimed, &leaves, Labels::Free);
+        if !matches!(decision, Decision::Differs(_)) {
+            return decision;
+        }
+        // δ = a − y for softmax with log-likelihood, σ(z) − y for softplus((1 − 2y)z): true
+        // for the labels classifiers are trained on, not for every y.
+        let targets = leaves
+            .iter()
+            .filter(|&&s| self.model.symbol(s).kind == SymKind::Target)
+            .count();
+        let labels = match targets {
+            0 => return decision,
+            1 => Labels::Binary,
+            _ => Labels::OneHot,
+        };
+        match self.numeric(truth, claimed, &leaves, labels) {
+            Decision::Numeric(n) => Decision::ForLabels(n, labels),
+            _ => decision,
+        }
+    }
+
+    /// The two sides at random points (the `--at` point first), at high precision.
+    pub(super) fn numeric(
+        &mut self,
+        truth: Id,
+        claimed: Id,
+        leaves: &[Sym],
+        labels: Labels,
+    ) -> Decision {
+        let mut valid = 0;
+        let raw = claimed;
+        // The claim with its subterms named (σ(z3) is a3, known at each point): the same
+        // values, without recomputing the network's activations at every point.
+        let recognise = self.recognise_options();
+        let claimed = simplify::simplify(&mut self.model.graph, claimed, &recognise);
+        // The given point first: a counterexample there reads best.
+        let given = if labels == Labels::Free {
+            self.given_sample(leaves).map(std::rc::Rc::new)
+        } else {
+            None
+        };
+        let given_count = given.iter().count();
+        for index in 0..given_count + ATTEMPTS {
+            let sample = match (&given, index) {
+                (Some(g), 0) => g.clone(),
+                _ => match self.random_sample(leaves, labels, index - given_count) {
+                    Some(s) => s,
+                    None => continue,
+                },
+            };
+            let sample = sample.as_ref();
+            // Where the claim as written is undefined, the point does not count.
+            let defined = self.f64_at(raw, sample).is_some_and(f64::is_finite)
+                || self
+                    .precise_at(raw, sample)
+                    .as_ref()
+                    .is_some_and(|v| finite(v).is_some());
+            if !defined {
+                continue;
+            }
+            // In names, with the names' values at the point: the same values as the expanded
+            // forms, without evaluating the network again for every formula.
+            // The truth's value is shared by every claim about the same quantity.
+            let tv = if index >= given_count {
+                let key = (truth, leaves.to_vec(), labels, index - given_count);
+                match self.truth_values.get(&key) {
+                    Some(v) => v.clone(),
+                    None => {
+                        let v = self.precise_at(truth, sample);
+                        self.truth_values.insert(key, v.clone());
+                        v
+                    }
+                }
+            } else {
+                self.precise_at(truth, sample)
+            };
+            let (Some(tv), Some(kv)) = (tv, self.precise_at(claimed, sample)) else {
+                continue;
+            };
+            if finite(&tv).is_none() || finite(&kv).is_none() {
+                continue;
+            }
+            if !same_precise(&tv, &kv) {
+                // 128 bits are not enough where a saturated activation cancels (1 − σ(400),
+                // log(1 + e^−70)): then the values are tiny or nearly agree, and are confirmed
+                // in inputs and parameters alone, the precision raised until the digits are
+                // stable. A plain disagreement needs no confirmation.
+                let (t64, k64) = (tv.to_f64(), kv.to_f64());
+                let doubtful = t64.abs().min(k64.abs()) < 1e-20
+                    || (t64 - k64).abs() <= 1e-6 * t64.abs().max(k64.abs())
+                    || !t64.is_finite()
+                    || !k64.is_finite();
+                if !doubtful {
+                    return Decision::Differs(sample.clone());
+                }
+                let exact = (self.exact_at(truth, sample), self.exact_at(raw, sample));
+                match exact {
+                    (Some(t), Some(k)) if same_precise(&t, &k) => {}
+                    (Some(t), Some(k)) if finite(&t).is_some() && finite(&k).is_some() => {
+                        return Decision::Differs(sample.clone());
+                    }
+                    _ => continue,
+                }
+            }
+            valid += 1;
+            if valid >= POINTS {
+                return Decision::Numeric(valid);
+            }
+        }
+        Decision::Unknown(format!(
+            "undecided: only {valid} of {ATTEMPTS} random points gave both sides a value (at least {POINTS} are needed)"
+        ))
+    }
+}

@@ -1,0 +1,297 @@
+//! The diagnosis as data: which mistake a wrong claim makes, with the names, formulas and
+//! numbers it refers to, and a stable code for each kind (`sign`, `missing-path`, ...). The
+//! wording lives in the templates (`templates/mistake.txt`); formulas are nodes of the claim's
+//! own small graph ([`Formulas`]), which the renderer prints in each notation.
+
+use std::sync::Arc;
+
+use crate::core::expr::{Func, Graph, Id, Sym};
+use crate::core::model::Symbol;
+
+/// The formulas a judgement refers to (the derived reference, the correction and those a
+/// mistake names), copied out of the checker's graph so that a judgement stands alone.
+#[derive(Clone, Default)]
+pub struct Formulas {
+    pub graph: Graph,
+    /// The model's names, the learning rate included.
+    pub symbols: Arc<[Symbol]>,
+}
+
+impl std::fmt::Debug for Formulas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Formulas({} nodes)", self.graph.len())
+    }
+}
+
+impl Formulas {
+    /// A name as the program writes it.
+    pub fn name(&self, s: Sym) -> &str {
+        &self.symbols[s.index()].name
+    }
+}
+
+/// What the diagnosis of a wrong claim found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnosis {
+    /// The likeliest mistake; `None` when no single mistake explains the difference.
+    pub mistake: Option<Mistake>,
+    /// The search ran out of its budget (a claim too long to try every hypothesis on).
+    pub out_of_budget: bool,
+    /// The claim holds at the `--at` point, though not in general.
+    pub holds_at_given_point: bool,
+}
+
+/// One kind of mistake, with what it refers to. Names are symbols of [`Formulas::symbols`],
+/// formulas nodes of [`Formulas::graph`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mistake {
+    /// A value claim: the claimed number is what float64 computes, not the true value.
+    Float64Rounding { claimed: f64, truth: f64 },
+    /// A value claim with the wrong sign.
+    ValueSign { truth: f64 },
+    /// A value claim that gives the pre-activation's value: `aliases` are the claimed name and
+    /// the names it is defined as, down to `function(argument)`.
+    ValueBeforeActivation {
+        claimed: f64,
+        truth: f64,
+        aliases: Vec<Sym>,
+        function: Func,
+        argument: Sym,
+        argument_value: f64,
+    },
+    /// A value claim that gives another name's value (with its definition when it has one).
+    ValueOfAnotherName {
+        claimed: f64,
+        truth: f64,
+        name: Sym,
+        definition: Option<Id>,
+    },
+    /// A value claim cut off rather than rounded to its digits.
+    Truncated { truth: f64, decimals: usize },
+    /// A value claim that is simply wrong.
+    WrongValue { claimed: f64, truth: f64 },
+    /// The negative of the truth; `squared_difference` when the cost squares y − a.
+    Sign { squared_difference: bool },
+    /// A constant times the truth; `two_or_half` when it is 2 or ½ (the cost's convention).
+    ConstantFactor { ratio: f64, two_or_half: bool },
+    /// θ + η∂C/∂θ for θ − η∂C/∂θ; the cost before and after a small step at the point shown.
+    Ascent {
+        parameter: Sym,
+        cost: Sym,
+        cost_before_after: Option<(f64, f64)>,
+    },
+    /// θ' = θ: the parameter left out of the update.
+    NotUpdated { parameter: Sym },
+    /// A bias decayed by weight decay, which L2 regularisation applies to weights only.
+    BiasDecayed { parameter: Sym },
+    /// θ − ∂C/∂θ: the learning rate left out.
+    MissingLearningRate { parameter: Sym, cost: Sym },
+    /// −η∂C/∂θ, the change, given as the new value.
+    ChangeForNewValue { parameter: Sym, cost: Sym },
+    /// A mistake in the gradient an update rule uses.
+    InUpdateGradient(Box<Mistake>),
+    /// At the fork `name` (used by `users`), the path through `missing` is left out.
+    MissingPath {
+        name: Sym,
+        users: Vec<Sym>,
+        missing: Sym,
+        of: Sym,
+    },
+    /// At the fork `name`, only the path through `kept` is counted: overwritten, not
+    /// accumulated.
+    OverwrittenAtFork {
+        name: Sym,
+        users: Vec<Sym>,
+        kept: Sym,
+    },
+    /// The claim is ∂at/∂wrt alone, without the upstream ∂of/∂at.
+    ChainStopped { at: Sym, wrt: Sym, of: Sym },
+    /// The claim is ∂of/∂at alone, the upstream gradient, without the local ∂at/∂wrt.
+    UpstreamOnly { at: Sym, wrt: Sym, of: Sym },
+    /// A term of the cost left out; `gradient` is what it adds.
+    MissingCostTerm {
+        term: Id,
+        gradient: Id,
+        regulariser: bool,
+    },
+    /// A regulariser's gradient twice or half what it is.
+    RegulariserFactor { term: Id, gradient: Id, twice: bool },
+    /// σ' kept where the cross-entropy cost cancels it.
+    SigmaPrimeKept { factor: Id },
+    /// A chain-rule factor the claim has too many (`within` one term of the cost).
+    ExtraFactor {
+        factor: Id,
+        role: FactorRole,
+        within: Option<Id>,
+    },
+    /// A chain-rule factor missing (`within` one term of the cost).
+    MissingFactor {
+        factor: Id,
+        role: FactorRole,
+        within: Option<Id>,
+    },
+    /// An activation written where its derivative belongs.
+    ActivationForDerivative { written: Id, should_be: Id },
+    /// A derivative taken with respect to the wrong name (δ of the wrong layer).
+    WrongDerivative { written: Id, should_be: Id },
+    /// One edit of the claim makes it right.
+    Edit {
+        written: Id,
+        should_be: Id,
+        edit: Edit,
+    },
+}
+
+/// What a candidate chain-rule factor is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FactorRole {
+    /// The derivative of `name = definition`, an activation.
+    ActivationDerivative { name: Sym, definition: Id },
+    /// The local derivative ∂of/∂wrt.
+    Local { of: Sym, wrt: Sym },
+    /// A factor of the local derivative ∂of/∂wrt.
+    PartOfLocal { of: Sym, wrt: Sym },
+    /// A name.
+    Name(Sym),
+}
+
+/// The one edit that makes a claim right.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edit {
+    /// An activation's derivative at the wrong node (σ'(a) for σ'(z)).
+    WrongArgument,
+    /// One name for another.
+    WrongName,
+    MissingSquare,
+    /// One number's sign.
+    NumberSign,
+    MissingTwo,
+    ExtraTwo,
+    ExtraConstant,
+    WrongFunction {
+        written: Func,
+        meant: Func,
+    },
+    DifferenceForProduct,
+    SumForProduct,
+    ExtraTerm,
+    TermSign,
+    TermLacksFactor(Scaling),
+    TermExtraFactor(Scaling),
+    ExtraFactor,
+    /// a(1 − a), σ's derivative from its value, where tanh's 1 − a² belongs.
+    SigmoidFormForTanh,
+    ProductForDifference,
+    SquareOfDifference,
+    ExtraPower,
+    WrongExponent,
+}
+
+/// A factor one term of a sum lacks or has too many.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scaling {
+    Two,
+    Half,
+    Name,
+    LearningRate,
+}
+
+impl Mistake {
+    /// The stable code of the kind of mistake, as JSON gives it. The codes: `sign`,
+    /// `constant-factor`, `missing-factor`, `extra-factor`, `sigma-prime-kept`,
+    /// `missing-path`, `overwritten-at-fork`, `chain-stopped`, `missing-cost-term`,
+    /// `regulariser-factor`, `activation-for-derivative`, `wrong-derivative`,
+    /// `wrong-argument`, `wrong-name`, `wrong-function`, `wrong-activation-derivative`,
+    /// `missing-square`, `square-of-difference`, `difference-for-product`, `sum-for-product`,
+    /// `product-for-difference`, `extra-term`, `extra-constant`, `extra-power`,
+    /// `wrong-exponent`, `ascent`, `missing-learning-rate`, `change-for-new-value`,
+    /// `not-updated`, `bias-decayed`, and for numbers `float64-rounding`,
+    /// `value-before-activation`, `value-of-another-name`, `truncated`, `wrong-value`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Mistake::Float64Rounding { .. } => "float64-rounding",
+            Mistake::ValueSign { .. } | Mistake::Sign { .. } => "sign",
+            Mistake::ValueBeforeActivation { .. } => "value-before-activation",
+            Mistake::ValueOfAnotherName { .. } => "value-of-another-name",
+            Mistake::Truncated { .. } => "truncated",
+            Mistake::WrongValue { .. } => "wrong-value",
+            Mistake::ConstantFactor { .. } => "constant-factor",
+            Mistake::Ascent { .. } => "ascent",
+            Mistake::NotUpdated { .. } => "not-updated",
+            Mistake::BiasDecayed { .. } => "bias-decayed",
+            Mistake::MissingLearningRate { .. } => "missing-learning-rate",
+            Mistake::ChangeForNewValue { .. } => "change-for-new-value",
+            Mistake::InUpdateGradient(inner) => inner.code(),
+            Mistake::MissingPath { .. } => "missing-path",
+            Mistake::OverwrittenAtFork { .. } => "overwritten-at-fork",
+            Mistake::ChainStopped { .. } | Mistake::UpstreamOnly { .. } => "chain-stopped",
+            Mistake::MissingCostTerm { .. } => "missing-cost-term",
+            Mistake::RegulariserFactor { .. } => "regulariser-factor",
+            Mistake::SigmaPrimeKept { .. } => "sigma-prime-kept",
+            Mistake::ExtraFactor { .. } => "extra-factor",
+            Mistake::MissingFactor { .. } => "missing-factor",
+            Mistake::ActivationForDerivative { .. } => "activation-for-derivative",
+            Mistake::WrongDerivative { .. } => "wrong-derivative",
+            Mistake::Edit { edit, .. } => edit.code(),
+        }
+    }
+
+    /// Every formula the mistake refers to, to copy them into another graph.
+    pub fn formulas_mut(&mut self) -> Vec<&mut Id> {
+        match self {
+            Mistake::ValueOfAnotherName { definition, .. } => definition.iter_mut().collect(),
+            Mistake::InUpdateGradient(inner) => inner.formulas_mut(),
+            Mistake::MissingCostTerm { term, gradient, .. }
+            | Mistake::RegulariserFactor { term, gradient, .. } => vec![term, gradient],
+            Mistake::SigmaPrimeKept { factor } => vec![factor],
+            Mistake::ExtraFactor {
+                factor,
+                role,
+                within,
+            }
+            | Mistake::MissingFactor {
+                factor,
+                role,
+                within,
+            } => {
+                let mut out = vec![factor];
+                if let FactorRole::ActivationDerivative { definition, .. } = role {
+                    out.push(definition);
+                }
+                out.extend(within.iter_mut());
+                out
+            }
+            Mistake::ActivationForDerivative { written, should_be }
+            | Mistake::WrongDerivative { written, should_be }
+            | Mistake::Edit {
+                written, should_be, ..
+            } => vec![written, should_be],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Edit {
+    /// The stable code of the kind of mistake the edit undoes.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Edit::WrongArgument => "wrong-argument",
+            Edit::WrongName => "wrong-name",
+            Edit::MissingSquare => "missing-square",
+            Edit::NumberSign | Edit::TermSign => "sign",
+            Edit::MissingTwo | Edit::ExtraTwo => "constant-factor",
+            Edit::ExtraConstant => "extra-constant",
+            Edit::WrongFunction { .. } => "wrong-function",
+            Edit::DifferenceForProduct => "difference-for-product",
+            Edit::SumForProduct => "sum-for-product",
+            Edit::ExtraTerm => "extra-term",
+            Edit::TermLacksFactor(_) => "missing-factor",
+            Edit::TermExtraFactor(_) | Edit::ExtraFactor => "extra-factor",
+            Edit::SigmoidFormForTanh => "wrong-activation-derivative",
+            Edit::ProductForDifference => "product-for-difference",
+            Edit::SquareOfDifference => "square-of-difference",
+            Edit::ExtraPower => "extra-power",
+            Edit::WrongExponent => "wrong-exponent",
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! Checking claims: is a claimed derivative, value or update rule right, and if not, what is
+//! the likeliest mistake?
+//!
+//! A claim is `LHS = RHS`. The left side says what is claimed (a derivative `dC/dw3` or
+//! `δ3`, an update `w3'`, a name's value `a3`, the output at a point `f(2)`, or any formula),
+//! the right side what it is claimed to be, in the plain language or in LaTeX. Derivative and
+//! update claims must hold as identities (`identities`): first the two sides are expanded
+//! and simplified and compared symbolically, then evaluated at random points (`points`) at
+//! high precision. Value claims (`values`) are judged at the `--at` point to the digits they
+//! give. For a wrong claim, `diagnose` tries the mistakes people make, each as a hypothesis
+//! about what the claim equals, and names the first that fits at every point. This module
+//! holds the public entry points and the checker's state; nothing here does I/O.
+
+mod claims;
+mod diagnose;
+mod identities;
+mod mistake;
+mod points;
+mod values;
+
+pub use mistake::{Diagnosis, Edit, FactorRole, Formulas, Mistake, Scaling};
+
+use crate::core::diff::{self, Target};
+use crate::core::error::Diagnostic;
+use crate::core::eval::Precise;
+use crate::core::expr::{FastMap, Graph, Id, Sym};
+use crate::core::model::{Given, Model, SymKind, Symbol};
+use crate::core::simplify::Options;
+use crate::lang::ast::Span;
+
+use claims::{Subject, literal_digits, split_claim};
+use points::Sample;
+
+/// How many valid random points an identity must hold at.
+pub const POINTS: usize = 24;
+
+/// Random points tried before giving up as `unknown`.
+const ATTEMPTS: usize = 96;
+
+/// Working precision of the reference evaluations (bits).
+const PRECISION: usize = 128;
+
+/// Two high-precision values agree when they differ by less than this, relatively.
+const SAME: f64 = 1e-12;
+
+/// A hypothesis screened in float64 fits when it agrees to this, relatively.
+const FITS: f64 = 1e-7;
+
+/// Points a hypothesis is screened at.
+const SCREEN_POINTS: usize = 12;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Correct,
+    Incorrect,
+    Unknown,
+}
+
+impl Verdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Correct => "correct",
+            Verdict::Incorrect => "incorrect",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// The judgement of one claim.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The claim as written.
+    pub claim: String,
+    pub verdict: Verdict,
+    /// How it was decided: "symbolic", "numeric, 24 points", "value at the given point".
+    pub method: String,
+    /// A point where the two sides differ, leaves in program order.
+    pub counterexample: Option<Vec<(String, f64)>>,
+    /// The claim's value and the true value there.
+    pub claimed_value: Option<f64>,
+    pub true_value: Option<f64>,
+    /// What is wrong, for an incorrect claim.
+    pub diagnosis: Option<Diagnosis>,
+    /// The corrected formula, when one is known (a node of `formulas`).
+    pub corrected: Option<Id>,
+    /// What the left side is, derived: the reference the claim is compared with.
+    pub expected: Option<Id>,
+    /// The formulas the judgement refers to.
+    pub formulas: Formulas,
+}
+
+impl Checked {
+    /// The likeliest mistake, if one was named.
+    pub fn mistake(&self) -> Option<&Mistake> {
+        self.diagnosis.as_ref().and_then(|d| d.mistake.as_ref())
+    }
+}
+
+/// A claim that does not make sense; the diagnostic's spans point into the claim's text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckError {
+    /// Which claim.
+    pub index: usize,
+    pub diagnostic: Box<Diagnostic>,
+}
+
+impl std::fmt::Display for CheckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "claim {}: {}", self.index + 1, self.diagnostic)
+    }
+}
+
+impl std::error::Error for CheckError {}
+
+/// The model as claims see it: the program's names plus the learning rate `eta` (also `η`)
+/// when the program does not define one, so that `--at eta=0.5` and update rules resolve.
+pub fn with_learning_rate(model: &Model) -> Model {
+    Checker::new(model).model
+}
+
+/// Checks every claim against the model at the given values (`--at`, the learning rate
+/// included; parse them against [`with_learning_rate`]'s model).
+pub fn check(
+    model: &Model,
+    claims: &[String],
+    given: &[Given],
+) -> Result<Vec<Checked>, CheckError> {
+    // Claims are independent, so a long worksheet is split over the cores, one checker (and
+    // one copy of the model) each; every judgement is deterministic, so the split changes
+    // nothing but the time.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = if claims.len() >= PARALLEL_FROM && threads > 1 {
+        claims.len().div_ceil(threads)
+    } else {
+        claims.len().max(1)
+    };
+    let results: Vec<Result<Vec<Checked>, CheckError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = claims
+            .chunks(chunk)
+            .enumerate()
+            .map(|(part, claims)| {
+                scope.spawn(move || check_in_order(model, claims, given, part * chunk))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a checking thread panicked"))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(claims.len());
+    for part in results {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+/// Worksheets at least this long are checked on several threads.
+const PARALLEL_FROM: usize = 32;
+
+fn check_in_order(
+    model: &Model,
+    claims: &[String],
+    given: &[Given],
+    first_index: usize,
+) -> Result<Vec<Checked>, CheckError> {
+    let mut checker = Checker::new(model);
+    checker.given = given.to_vec();
+    let mut out = Vec::with_capacity(claims.len());
+    for (index, claim) in claims.iter().enumerate() {
+        let checked = checker.check(claim).map_err(|d| CheckError {
+            index: first_index + index,
+            diagnostic: Box::new(d),
+        })?;
+        out.push(checked);
+    }
+    Ok(out)
+}
+
+/// The summary line: `N correct, M incorrect, K unknown`.
+pub fn summary(checked: &[Checked]) -> String {
+    let count = |v| checked.iter().filter(|c| c.verdict == v).count();
+    format!(
+        "{} correct, {} incorrect, {} unknown",
+        count(Verdict::Correct),
+        count(Verdict::Incorrect),
+        count(Verdict::Unknown)
+    )
+}
+
+/// Names that stand for the learning rate when the program does not define them.
+const RATE_NAMES: [&str; 5] = ["eta", "η", "lr", "alpha", "α"];
+
+/// A point shared by every claim that uses it; `None` where the network is undefined.
+type SharedSample = std::rc::Rc<Sample>;
+
+/// What the targets may be at random points: any value in (0, 1), or labels as classifiers
+/// have them (0 or 1; exactly one 1 among several outputs).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+enum Labels {
+    Free,
+    Binary,
+    OneHot,
+}
+
+/// A derivative with some edges from a name cut: the target, the name, the users cut off.
+type CutKey = (Target, Sym, Vec<Sym>);
+
+struct Checker {
+    model: Model,
+    derivatives: FastMap<(Id, Sym), Id>,
+    /// Formulas expanded into inputs and parameters, for [`Checker::exact_at`].
+    expanded: FastMap<Id, Id>,
+    /// The current claim's right side before its derivatives were worked out.
+    unresolved: Id,
+    /// The names the current diagnosis considers (see `nearby_names`).
+    nearby: Vec<Sym>,
+    /// The simple points of counterexamples, by leaves and variant.
+    simple_samples: FastMap<(Vec<Sym>, usize), Option<std::rc::Rc<Sample>>>,
+    recognise: Option<Options>,
+    truth_values: FastMap<(Id, Vec<Sym>, Labels, usize), Option<Precise>>,
+    cut_derivatives: FastMap<CutKey, Option<(Sym, Id)>>,
+    /// Random points by the leaves they give values to.
+    samples: FastMap<(Vec<Sym>, Labels), Vec<Option<SharedSample>>>,
+    /// The learning rate: the program's own `eta`, or a symbol added for the claims.
+    rate: Sym,
+    given: Vec<Given>,
+    /// The model's names, shared by every judgement's formulas.
+    symbols: std::sync::Arc<[Symbol]>,
+    /// What the current diagnosis may still spend (see [`diagnose::Budget`]).
+    budget: diagnose::Budget,
+}
+
+impl Checker {
+    fn new(model: &Model) -> Checker {
+        let mut model = model.clone();
+        let rate = match RATE_NAMES.iter().find_map(|n| model.lookup(n)) {
+            Some(s) => s,
+            None => {
+                let s = Sym(model.symbols.len() as u32);
+                model.symbols.push(Symbol {
+                    name: "eta".to_string(),
+                    kind: SymKind::Input,
+                    display: Some("\\eta".to_string()),
+                    span: Span::default(),
+                });
+                model.definitions.push(None);
+                model.graph.var(s);
+                s
+            }
+        };
+        let symbols = model.symbols.clone().into();
+        Checker {
+            budget: diagnose::Budget::default(),
+            symbols,
+            model,
+            samples: FastMap::default(),
+            derivatives: FastMap::default(),
+            expanded: FastMap::default(),
+            nearby: Vec::new(),
+            unresolved: Id(0),
+            simple_samples: FastMap::default(),
+            recognise: None,
+            truth_values: FastMap::default(),
+            cut_derivatives: FastMap::default(),
+            rate,
+            given: Vec::new(),
+        }
+    }
+
+    fn check(&mut self, text: &str) -> Result<Checked, Diagnostic> {
+        let split = split_claim(text)?;
+        let lhs_offset = split.lhs.as_ptr() as usize - text.as_ptr() as usize;
+        let subject = self.subject(split.lhs, lhs_offset, split.update_arrow)?;
+        if split.rhs.trim().is_empty() {
+            let at = split.rhs_offset;
+            return Err(Diagnostic::at(
+                Span::new(at.saturating_sub(1), at),
+                "the claim has nothing after `=`",
+                "expected a formula or a number after this",
+            )
+            .with_help(
+                "write what the left side equals, e.g. `dC/dw3 = 2(a3 - y) a3(1 - a3) a2`",
+            ));
+        }
+        let rhs_expr = self.parse_side(split.rhs, split.rhs_offset)?;
+        let claimed = self.lower(&rhs_expr)?;
+        self.unresolved = claimed;
+        let claimed = diff::resolve_derivatives(&mut self.model, claimed);
+        let constant = !self.mentions_any_name(claimed);
+        let digits = literal_digits(&rhs_expr);
+        let lhs_span = {
+            let lead = split.lhs.len() - split.lhs.trim_start().len();
+            Span::new(lhs_offset + lead, lhs_offset + split.lhs.trim_end().len())
+        };
+        let mut checked = match &subject {
+            Subject::OutputAt { output, bindings } => {
+                let mut given = self.given.clone();
+                for (input, value) in bindings {
+                    given.retain(|g| g.sym != *input);
+                    given.push(Given {
+                        sym: *input,
+                        text: value.clone(),
+                        value: value.parse().unwrap_or(f64::NAN),
+                    });
+                }
+                let truth = self.model.graph_var(*output);
+                self.value_claim(truth, claimed, digits, &given, lhs_span, None)?
+            }
+            Subject::Name(s) if constant => {
+                let truth = self.model.graph_var(*s);
+                self.require_point(lhs_span)?;
+                let given = self.given.clone();
+                self.value_claim(truth, claimed, digits, &given, lhs_span, None)?
+            }
+            // Mazur's w5⁺ = 0.35891648: a number is a value at the given point.
+            Subject::Derivative(_)
+            | Subject::Formula(_)
+            | Subject::Update(_)
+            | Subject::Change(_)
+                if constant && !self.given.is_empty() =>
+            {
+                let truth = self.truth(&subject);
+                let given = self.given.clone();
+                let target = match subject {
+                    Subject::Derivative(target) => Some(target),
+                    _ => None,
+                };
+                self.value_claim(truth, claimed, digits, &given, lhs_span, target)?
+            }
+            _ => {
+                let truth = self.truth(&subject);
+                self.identity_claim(&subject, truth, claimed)
+            }
+        };
+        checked.claim = text.trim().to_string();
+        self.export(&mut checked);
+        Ok(checked)
+    }
+
+    /// Copies the formulas a judgement refers to out of the checker's graph (which grows with
+    /// every claim) into the judgement's own.
+    fn export(&self, checked: &mut Checked) {
+        let mut formulas = Formulas {
+            graph: Graph::default(),
+            symbols: self.symbols.clone(),
+        };
+        let mut copy = |id: &mut Id| *id = formulas.graph.import(&self.model.graph, *id);
+        checked.corrected.iter_mut().for_each(&mut copy);
+        checked.expected.iter_mut().for_each(&mut copy);
+        if let Some(mistake) = checked.diagnosis.as_mut().and_then(|d| d.mistake.as_mut()) {
+            mistake.formulas_mut().into_iter().for_each(&mut copy);
+        }
+        checked.formulas = formulas;
+    }
+
+    fn require_point(&self, span: Span) -> Result<(), Diagnostic> {
+        if self.given.is_empty() {
+            return Err(Diagnostic::at(
+                span,
+                "a value claim needs a point",
+                "the value of this name depends on the inputs and parameters",
+            )
+            .with_help("give the point with `--at`, e.g. `--at x=1,w2=0.5,...`"));
+        }
+        Ok(())
+    }
+}

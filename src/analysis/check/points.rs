@@ -1,0 +1,328 @@
+//! Points: the leaves a formula depends on, random points drawn from each kind's domain (and
+//! with labels for targets when a claim holds only for them), every name's value there in
+//! float64 and high precision, cached per checker so that claims about the same names share
+//! points; values raised to a stable precision where the fixed one is in doubt; and the
+//! simple point shown to the reader as a counterexample.
+
+use std::collections::HashMap;
+
+use crate::core::diff;
+use crate::core::eval::{self, Precise};
+use crate::core::expr::{FastSet, Id, Node, Sym};
+use crate::core::model::SymKind;
+use crate::core::simplify::Options;
+
+use super::{Checker, FITS, Labels, PRECISION, SAME};
+
+/// Values of every name at one point: leaves as drawn or given, the rest computed.
+#[derive(Clone)]
+pub(super) struct Sample {
+    pub(super) f64: HashMap<Sym, f64>,
+    pub(super) precise: HashMap<Sym, Precise>,
+}
+
+impl Checker {
+    /// The leaves a formula (in names) depends on, through the definitions.
+    pub(super) fn leaves_of(&self, roots: &[Id]) -> Vec<Sym> {
+        let mut seen: FastSet<Sym> = FastSet::default();
+        let mut stack: Vec<Sym> = Vec::new();
+        for id in self.model.graph.reachable(roots) {
+            if let Node::Var(s) = self.model.graph.node(id) {
+                stack.push(*s);
+            }
+        }
+        let mut leaves = Vec::new();
+        while let Some(s) = stack.pop() {
+            if !seen.insert(s) {
+                continue;
+            }
+            match self.model.definition(s) {
+                None => leaves.push(s),
+                Some(def) => {
+                    for id in self.model.graph.reachable(&[def]) {
+                        if let Node::Var(t) = self.model.graph.node(id) {
+                            stack.push(*t);
+                        }
+                    }
+                }
+            }
+        }
+        leaves.sort();
+        leaves
+    }
+
+    pub(super) fn recognise_options(&mut self) -> Options {
+        if let Some(options) = &self.recognise {
+            return options.clone();
+        }
+        let options = diff::recognise_options(&mut self.model);
+        self.recognise = Some(options.clone());
+        options
+    }
+
+    /// The random points for a set of leaves, drawn and evaluated once per checker: every
+    /// claim about the same names is judged at the same points.
+    pub(super) fn random_sample(
+        &mut self,
+        leaves: &[Sym],
+        labels: Labels,
+        attempt: usize,
+    ) -> Option<std::rc::Rc<Sample>> {
+        let key = (leaves.to_vec(), labels);
+        if let Some(cached) = self.samples.get(&key).and_then(|v| v.get(attempt)) {
+            return cached.clone();
+        }
+        // Drawn lazily (a large network's forward pass is costly) but each attempt from its
+        // own seed, so the points do not depend on how many were drawn before.
+        let mut rng = fastrand::Rng::with_seed(
+            0x5eed_c1a1 ^ (attempt as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
+        let targets: Vec<Sym> = leaves
+            .iter()
+            .copied()
+            .filter(|&s| self.model.symbol(s).kind == SymKind::Target)
+            .collect();
+        // Mostly near the origin, where networks live, but some points far out: a claim off
+        // by relu(x − 3) must not pass for never being tested beyond 3.
+        let scale = [2.0, 2.0, 5.0, 10.0][attempt % 4];
+        let hot = if targets.is_empty() {
+            0
+        } else {
+            rng.usize(..targets.len())
+        };
+        let values: Vec<(Sym, f64)> = leaves
+            .iter()
+            .map(|&s| {
+                let v = self.draw(&mut rng, s, scale);
+                let v = match (labels, self.model.symbol(s).kind) {
+                    (Labels::Binary, SymKind::Target) => v.round(),
+                    (Labels::OneHot, SymKind::Target) => {
+                        f64::from(u8::from(targets.get(hot) == Some(&s)))
+                    }
+                    _ => v,
+                };
+                (s, v)
+            })
+            .collect();
+        let sample = self.sample(&values).map(std::rc::Rc::new);
+        let cache = self.samples.entry(key).or_default();
+        if cache.len() <= attempt {
+            cache.resize(attempt + 1, None);
+        }
+        cache[attempt] = sample.clone();
+        sample
+    }
+
+    /// A random value for a leaf from a domain that makes sense for its kind.
+    pub(super) fn draw(&self, rng: &mut fastrand::Rng, s: Sym, scale: f64) -> f64 {
+        let u = rng.f64();
+        if s == self.rate {
+            if let Some(g) = self.given.iter().find(|g| g.sym == s) {
+                return g.value;
+            }
+            return 0.01 + 0.99 * u;
+        }
+        match self.model.symbol(s).kind {
+            SymKind::Target => 0.05 + 0.9 * u,
+            _ => {
+                let v = scale * (2.0 * u - 1.0);
+                // Round to a few digits so that a counterexample reads well.
+                (v * 1000.0).round() / 1000.0
+            }
+        }
+    }
+
+    /// Computes every name at the leaf values (float64 and high precision); `None` where
+    /// something is undefined.
+    pub(super) fn sample(&self, leaves: &[(Sym, f64)]) -> Option<Sample> {
+        let mut f64s: HashMap<Sym, f64> = HashMap::new();
+        let mut precise: HashMap<Sym, Precise> = HashMap::new();
+        for &(s, v) in leaves {
+            f64s.insert(s, v);
+            precise.insert(s, Precise::from_f64(v));
+        }
+        for &s in &self.model.order {
+            if f64s.contains_key(&s) {
+                continue;
+            }
+            let def = self.model.definition(s)?;
+            let Ok(v) = eval::eval_f64(&self.model.graph, &[def], &|t| f64s.get(&t).copied())
+            else {
+                continue;
+            };
+            let Ok(p) = eval::eval_precise(
+                &self.model.graph,
+                &[def],
+                &|t| precise.get(&t).cloned(),
+                PRECISION,
+            ) else {
+                continue;
+            };
+            f64s.insert(s, v[0]);
+            precise.insert(s, p[0].clone());
+        }
+        Some(Sample { f64: f64s, precise })
+    }
+
+    /// The value of a formula at a sample, expanded into the leaves and evaluated with the
+    /// precision raised until stable: the reference when the fixed precision is in doubt.
+    pub(super) fn exact_at(&mut self, id: Id, sample: &Sample) -> Option<Precise> {
+        let expanded = match self.expanded.get(&id) {
+            Some(&e) => e,
+            None => {
+                let e = diff::expand(&mut self.model, &[id])[0];
+                self.expanded.insert(id, e);
+                e
+            }
+        };
+        eval::eval_precise_stable(&self.model.graph, &[expanded], &|s| {
+            sample.precise.get(&s).cloned()
+        })
+        .ok()
+        .map(|mut v| v.values.remove(0))
+    }
+
+    /// A value to show the reader: at the working precision, or where that is in doubt (a
+    /// tiny value, likely the residue of a cancellation) with the precision raised.
+    pub(super) fn shown_at(&mut self, id: Id, sample: &Sample) -> Option<f64> {
+        let quick = self.precise_at(id, sample).as_ref().and_then(finite);
+        match quick {
+            Some(v) if v.abs() >= 1e-20 => Some(v),
+            _ => self.exact_at(id, sample).as_ref().and_then(finite),
+        }
+    }
+
+    pub(super) fn precise_at(&self, id: Id, sample: &Sample) -> Option<Precise> {
+        eval::eval_precise(
+            &self.model.graph,
+            &[id],
+            &|s| sample.precise.get(&s).cloned(),
+            PRECISION,
+        )
+        .ok()
+        .map(|mut v| v.remove(0))
+    }
+
+    pub(super) fn f64_at(&self, id: Id, sample: &Sample) -> Option<f64> {
+        eval::eval_f64(&self.model.graph, &[id], &|s| sample.f64.get(&s).copied())
+            .ok()
+            .map(|v| v[0])
+    }
+
+    /// The `--at` point as a sample, the rest of the leaves filled with simple values.
+    pub(super) fn given_sample(&self, leaves: &[Sym]) -> Option<Sample> {
+        if self.given.is_empty() {
+            return None;
+        }
+        let values: Vec<(Sym, f64)> = leaves
+            .iter()
+            .map(|&s| match self.given.iter().find(|g| g.sym == s) {
+                Some(g) => (s, g.value),
+                None => (s, self.simple_value(s, 0)),
+            })
+            .collect();
+        self.sample(&values)
+    }
+
+    /// Simple values for a counterexample, by kind: the `variant`-th choice.
+    pub(super) fn simple_value(&self, s: Sym, variant: usize) -> f64 {
+        if s == self.rate {
+            return self
+                .given
+                .iter()
+                .find(|g| g.sym == s)
+                .map_or(0.1, |g| g.value);
+        }
+        const PARAMS: [f64; 5] = [0.5, 1.0, -1.0, 2.0, 0.25];
+        const INPUTS: [f64; 5] = [1.0, 1.0, 2.0, 0.5, -1.0];
+        const TARGETS: [f64; 5] = [0.0, 1.0, 0.0, 1.0, 0.5];
+        match self.model.symbol(s).kind {
+            SymKind::Target => TARGETS[variant % 5],
+            SymKind::Param => PARAMS[variant % 5],
+            _ => INPUTS[variant % 5],
+        }
+    }
+
+    /// A point to show: the `--at` point if the sides differ there, else a simple point,
+    /// else the random one. Also whether the claim holds at the given point.
+    pub(super) fn counterexample(
+        &mut self,
+        leaves: &[Sym],
+        truth: Id,
+        claimed: Id,
+        random: Sample,
+    ) -> (Sample, bool) {
+        let differs = |this: &Self, sample: &Sample| -> bool {
+            match (
+                this.precise_at(truth, sample),
+                this.precise_at(claimed, sample),
+            ) {
+                (Some(t), Some(k)) => {
+                    finite(&t).is_some()
+                        && finite(&k).is_some()
+                        && !same_precise(&t, &k)
+                        && !fits(t.to_f64(), k.to_f64())
+                }
+                _ => false,
+            }
+        };
+        let mut holds_at_given_point = false;
+        if let Some(given) = self.given_sample(leaves) {
+            if differs(self, &given) {
+                return (given, false);
+            }
+            holds_at_given_point = true;
+        }
+        for variant in 0..6 {
+            let values: Vec<(Sym, f64)> = leaves
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| match variant {
+                    // Distinct values, for claims that swap two names equal at a symmetric point.
+                    5 if s != self.rate => (
+                        s,
+                        match self.model.symbol(s).kind {
+                            SymKind::Target => (i % 2) as f64,
+                            _ => (i as f64 + 1.0) / 10.0,
+                        },
+                    ),
+                    _ => (s, self.simple_value(s, variant)),
+                })
+                .collect();
+            let key = (leaves.to_vec(), variant);
+            let sample = match self.simple_samples.get(&key) {
+                Some(cached) => cached.clone(),
+                None => {
+                    let sample = self.sample(&values).map(std::rc::Rc::new);
+                    self.simple_samples.insert(key, sample.clone());
+                    sample
+                }
+            };
+            if let Some(sample) = sample
+                && differs(self, &sample)
+            {
+                return (sample.as_ref().clone(), holds_at_given_point);
+            }
+        }
+        (random, holds_at_given_point)
+    }
+}
+
+pub(super) fn finite(p: &Precise) -> Option<f64> {
+    match p {
+        Precise::Finite(_) => Some(p.to_f64()).filter(|v| v.is_finite()),
+        _ => None,
+    }
+}
+
+pub(super) fn same_precise(a: &Precise, b: &Precise) -> bool {
+    let (Some(x), Some(y)) = (finite(a), finite(b)) else {
+        return false;
+    };
+    let difference = a.sub(b, PRECISION).to_f64().abs();
+    difference <= SAME * x.abs().max(y.abs()) || difference < 1e-300
+}
+
+pub(super) fn fits(a: f64, b: f64) -> bool {
+    a.is_finite() && b.is_finite() && (a - b).abs() <= FITS * a.abs().max(b.abs()) + 1e-300
+}
