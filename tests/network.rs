@@ -223,6 +223,12 @@ fn without_spans(program: &Program) -> Program {
                 value: ident(value),
                 span: NOWHERE,
             },
+            // Examples are data, not structure: an expansion carries none of its own.
+            Stmt::Data { columns, rows, .. } => Stmt::Data {
+                columns: columns.iter().map(ident).collect(),
+                rows: rows.clone(),
+                span: NOWHERE,
+            },
         })
         .collect();
     Program { statements }
