@@ -6,6 +6,7 @@ pub mod diff;
 pub mod error;
 pub mod eval;
 pub mod expr;
+pub mod factor;
 pub mod model;
 pub mod rational;
 pub mod simplify;
