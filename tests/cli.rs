@@ -550,7 +550,22 @@ fn mnist_784_30_10_derives_every_gradient() {
         .iter()
         .find(|d| d["target"] == "dC/db3_7")
         .unwrap();
-    assert_eq!(b["result"], "-2(y7 - a3_7)*a3_7(1 - a3_7)");
+    // The output error term is shared by 31 gradients and 30 hidden paths: it is named once.
+    assert_eq!(b["result"], "delta3_7");
+    let terms = doc["terms"].as_array().unwrap();
+    assert_eq!(
+        terms.len(),
+        10 + 30,
+        "one term per output and per hidden neuron"
+    );
+    let delta = terms.iter().find(|t| t["name"] == "delta3_7").unwrap();
+    assert_eq!(delta["target"], "dC/dz3_7");
+    assert_eq!(delta["definition"], "-2(y7 - a3_7)*a3_7(1 - a3_7)");
+    let hidden = derivatives
+        .iter()
+        .find(|d| d["target"] == "dC/dw2_5_100")
+        .unwrap();
+    assert_eq!(hidden["result"], "delta2_5*x100");
 }
 
 #[test]

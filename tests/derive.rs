@@ -82,6 +82,7 @@ fn results_with_and_without_steps_are_the_same_formula() {
                     steps: true,
                     style,
                     expand: true,
+                    ..Config::default()
                 },
             );
             let (m2, bare) = derive_all(
@@ -90,6 +91,7 @@ fn results_with_and_without_steps_are_the_same_formula() {
                     steps: false,
                     style,
                     expand: true,
+                    ..Config::default()
                 },
             );
             assert_eq!(printed(&m1, &traced), printed(&m2, &bare));
@@ -137,6 +139,7 @@ fn assert_steps_hold(source: &str, style: Style, values: &[f64]) {
             steps: true,
             style,
             expand: true,
+            ..Config::default()
         },
     );
     let at = point(&model, values);
@@ -229,7 +232,7 @@ proptest! {
         let mut targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
         let x1 = model.lookup("x1").unwrap();
         targets.push(Target { of: model.cost, wrt: x1 });
-        let out = diff::derive(&mut model, &targets, &Config { steps: with_steps, expand: true, style: Style::Chain });
+        let out = diff::derive(&mut model, &targets, &Config { steps: with_steps, expand: true, style: Style::Chain, ..Config::default() });
         let at = point(&model, &values);
         for d in &out.derivations {
             let fd = central_difference(&mut model, d.target.of, d.target.wrt, &at);

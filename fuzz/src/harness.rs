@@ -140,6 +140,8 @@ pub fn commands(data: &[u8]) {
         style,
         expand: options & 16 != 0,
         steps: options & 32 == 0,
+        // As `derive` does: JSON gives small results in inputs and parameters too.
+        expand_if_small: matches!(format, Format::Json),
     };
     let targets = load::targets(&model, &TargetSpec::AllParams).expect("--all always resolves");
     let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);

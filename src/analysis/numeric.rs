@@ -303,13 +303,15 @@ pub struct Request {
 /// Evaluates the forward pass, the cost, the requested derivatives and formulas at the point,
 /// in float64 and at high precision, and says where float64 loses the answer.
 pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result<Report> {
-    let point = forward(model, given)?;
-    one_hot_holds(model, &point)?;
     let config = crate::core::diff::Config {
         steps: false,
         ..Default::default()
     };
+    // Derived first: the named error terms the results use join the program, so the forward
+    // pass computes each once (the backward pass) and every gradient reads them.
     let derived = crate::core::diff::derive(model, &request.targets, &config);
+    let point = forward(model, given)?;
+    one_hot_holds(model, &point)?;
     let mut formulas: Vec<(String, Id)> = derived
         .derivations
         .iter()
@@ -426,7 +428,10 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                     &q.resolution,
                     &mut warnings,
                 );
-                values.push(q);
+                // A named error term is part of the backward pass, not a value of the network.
+                if model.symbol(s).kind != SymKind::ErrorTerm {
+                    values.push(q);
+                }
             }
             None => {
                 let r = point.precise[&s].clone();

@@ -1,5 +1,5 @@
 //! The words of the numerical warnings: one function per situation, taking the facts
-//! [`crate::warnings`] found (formulas as text, float64 values, references as decimals) and
+//! [`crate::analysis::warnings`] found (formulas as text, float64 values, references as decimals) and
 //! returning a sentence with what happened and what to do about it.
 
 use crate::analysis::numeric::float;

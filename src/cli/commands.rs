@@ -284,8 +284,24 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
         style,
         expand: args.expand,
         steps: !args.no_steps,
+        expand_if_small: matches!(args.output.format, FormatArg::Json),
     };
     let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
+    if let Some(bytes) = derivations.expansion_too_large {
+        return Err(Failure::plain(
+            Diagnostic::new(format!(
+                "--expand would print about {} bytes of formulas, over the limit of {}: \
+                 written in inputs and parameters alone, every shared error term is repeated \
+                 along every path",
+                thousands(bytes),
+                thousands(chainrule::core::diff::EXPAND_LIMIT)
+            ))
+            .with_help(
+                "drop --expand: the results are then written in named error terms (δ), each \
+                 derived once; or expand fewer derivatives with --wrt",
+            ),
+        ));
+    }
     let layout = layout(&templates, &args.output, &source.name)?;
     let text = document::render_derivations(
         &model,
@@ -301,6 +317,19 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
         out: args.output.out,
         code: 0,
     })
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `derive --layers`: the layered derivation of a `network` shorthand.

@@ -105,6 +105,7 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
         expand: false,
         // A large network's derivation is its result alone: its steps run to hundreds of kB.
         steps: small,
+        expand_if_small: false,
     };
     let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
     let layout = layout(&templates, &args.output, name)?;

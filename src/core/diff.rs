@@ -9,6 +9,7 @@
 //! application is written down as it happens; the derivation shown is the trace taken.
 
 use crate::core::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
+use crate::core::factor;
 use crate::core::model::{Model, SymKind};
 use crate::core::simplify::{self, Options, Snapshot};
 
@@ -36,6 +37,10 @@ pub struct Config {
     pub expand: bool,
     /// Record the steps (off for large networks: results alone).
     pub steps: bool,
+    /// Without `expand`: still give each result that uses named terms in inputs and
+    /// parameters alone when that prints in at most [`SMALL_EXPANSION`] bytes (JSON does, so
+    /// a result can be read without its terms).
+    pub expand_if_small: bool,
 }
 
 /// A derivative asked for: `∂of/∂wrt`.
@@ -62,8 +67,28 @@ pub struct Derivation {
     pub expanded: Option<Id>,
 }
 
+/// An adjoint shared by several gradients or paths, given a name the results are written in:
+/// `δ3_1 = ∂C/∂z3_1` (a pre-activation's, named as `check` reads it) or `dC/dh2` (any other).
+/// Its symbol is a computed name of the model (kind `ErrorTerm`), evaluated after the forward
+/// pass from its definition, so every gradient reads it rather than recomputing it.
+#[derive(Clone, Debug)]
+pub struct NamedTerm {
+    pub sym: Sym,
+    /// The adjoint it names: `∂of/∂wrt`.
+    pub target: Target,
+    /// Simplified, in the named intermediates and the named terms before it.
+    pub definition: Id,
+    pub steps: Vec<Step>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Derivations {
+    /// The named adjoints the results use, each derived once, from the output backwards (each
+    /// defined before any term that uses it).
+    pub terms: Vec<NamedTerm>,
+    /// With `Config::expand`: the approximate printed size in bytes of the expanded results
+    /// when it is over [`EXPAND_LIMIT`] (the expansion is then not built).
+    pub expansion_too_large: Option<u64>,
     /// Steps shared by every target: the error terms of `Style::Backprop` and their local
     /// derivatives. Empty in the chain style.
     pub shared_steps: Vec<Step>,
@@ -127,9 +152,28 @@ struct Engine<'m> {
     recognise: Option<Options>,
     /// Formulas simplified under the `recognise` options: raw to simplified.
     simplified_cache: FastMap<Id, Id>,
+    /// Adjoints `∂y/∂u` written as a named term's `Var` or as a constant, per (y, u).
+    cut: FastMap<(Sym, Sym), Id>,
+    /// The names whose adjoint is a named term, per y.
+    named: FastMap<Sym, FastSet<Sym>>,
 }
 
 const LARGE_SUM: usize = 8;
+
+/// The most bytes expanded results may print in one document; beyond it `--expand` refuses
+/// (an expansion repeats every shared subterm and grows with the number of paths).
+pub const EXPAND_LIMIT: u64 = 1_000_000;
+
+/// The most bytes one result's expansion may print to be given unasked (`expand_if_small`).
+pub const SMALL_EXPANSION: u64 = 10_000;
+
+/// An adjoint used by several others whose simplified formula has more nodes than this is
+/// named even along a single path, so long chains stay linear in size.
+const INLINE_LIMIT: u64 = 60;
+
+/// The most tree nodes a resolved derivative may have to be simplified (see
+/// `resolve_derivatives`).
+const SIMPLIFY_LIMIT: u64 = 20_000;
 
 impl<'m> Engine<'m> {
     fn new(model: &'m mut Model) -> Engine<'m> {
@@ -147,6 +191,8 @@ impl<'m> Engine<'m> {
             expanded_defs: Vec::new(),
             recognise: None,
             simplified_cache: FastMap::default(),
+            cut: FastMap::default(),
+            named: FastMap::default(),
         };
         let order = engine.model.order.clone();
         for u in order {
@@ -271,13 +317,16 @@ impl<'m> Engine<'m> {
 
     fn run(&mut self, targets: &[Target], config: &Config) -> Derivations {
         let options = self.recognise_options();
-        let mut out = Derivations::default();
+        let mut out = Derivations {
+            terms: self.name_shared_adjoints(targets, &options),
+            ..Derivations::default()
+        };
         if !config.steps {
             let raws: Vec<Id> = targets.iter().map(|t| self.adjoint(t.of, t.wrt)).collect();
             let results = simplify::simplify_all(self.g(), &raws, &options);
             let expanded = if config.expand {
-                let e = self.expand_all(&results);
-                Some(simplify::simplify_all(self.g(), &e, &Options::default()))
+                self.expand_within_limit(&results, &mut out)
+                    .map(|e| simplify::simplify_all(self.g(), &e, &Options::default()))
             } else {
                 None
             };
@@ -289,9 +338,13 @@ impl<'m> Engine<'m> {
                     expanded: expanded.as_ref().map(|e| e[i]),
                 });
             }
+            if !config.expand && config.expand_if_small {
+                self.expand_small_results(&mut out);
+            }
             return out;
         }
         let mut shown_locals: FastSet<(Sym, Sym)> = FastSet::default();
+        self.term_steps(&mut out.terms, &options);
         if config.style == Style::Backprop {
             self.backprop_error_terms(targets, &options, &mut shown_locals, &mut out);
         }
@@ -340,29 +393,205 @@ impl<'m> Engine<'m> {
             };
             let (result, snapshots) = simplify::simplify_traced(self.g(), raw, &options);
             push_snapshots(&mut steps, lhs, &snapshots);
-            let expanded = if config.expand {
-                let e = self.expand_all(&[result])[0];
-                let (x, snaps) = simplify::simplify_traced(self.g(), e, &Options::default());
-                if e != result {
-                    steps.push(Step {
-                        rule: "expand: substitute the definitions".into(),
-                        lhs,
-                        rhs: vec![e],
-                    });
-                    push_snapshots(&mut steps, lhs, &snaps);
-                }
-                Some(x)
-            } else {
-                None
-            };
             out.derivations.push(Derivation {
                 target: t,
                 steps,
                 result,
-                expanded,
+                expanded: None,
             });
         }
+        if !config.expand && config.expand_if_small {
+            self.expand_small_results(&mut out);
+        }
+        if config.expand {
+            let results: Vec<Id> = out.derivations.iter().map(|d| d.result).collect();
+            if let Some(expanded) = self.expand_within_limit(&results, &mut out) {
+                for (i, e) in expanded.into_iter().enumerate() {
+                    let t = out.derivations[i].target;
+                    let lhs = self.deriv_name(t.of, t.wrt);
+                    let (x, snaps) = simplify::simplify_traced(self.g(), e, &Options::default());
+                    let d = &mut out.derivations[i];
+                    if e != d.result {
+                        d.steps.push(Step {
+                            rule: "expand: substitute the definitions".into(),
+                            lhs,
+                            rhs: vec![e],
+                        });
+                        push_snapshots(&mut d.steps, lhs, &snaps);
+                    }
+                    d.expanded = Some(x);
+                }
+            }
+        }
         out
+    }
+
+    /// Each result that uses a named term, in inputs and parameters alone when that is small.
+    fn expand_small_results(&mut self, out: &mut Derivations) {
+        if out.terms.is_empty() {
+            return;
+        }
+        let results: Vec<Id> = out.derivations.iter().map(|d| d.result).collect();
+        let expanded = self.expand_all(&results);
+        let mut memo = FastMap::default();
+        let small: Vec<usize> = (0..expanded.len())
+            .filter(|&i| {
+                expanded[i] != results[i]
+                    && factor::printed_bytes_shared(self.model, expanded[i], &mut memo)
+                        <= SMALL_EXPANSION
+            })
+            .collect();
+        let roots: Vec<Id> = small.iter().map(|&i| expanded[i]).collect();
+        let simplified = simplify::simplify_all(self.g(), &roots, &Options::default());
+        for (&i, e) in small.iter().zip(simplified) {
+            out.derivations[i].expanded = Some(e);
+        }
+    }
+
+    /// The results in inputs and parameters alone, unless they would print more than
+    /// [`EXPAND_LIMIT`] bytes (measured on the graph, without building the text).
+    fn expand_within_limit(&mut self, results: &[Id], out: &mut Derivations) -> Option<Vec<Id>> {
+        let expanded = self.expand_all(results);
+        let bytes = factor::printed_bytes(self.model, &expanded);
+        if bytes > EXPAND_LIMIT {
+            out.expansion_too_large = Some(bytes);
+            return None;
+        }
+        Some(expanded)
+    }
+
+    fn is_named(&self, y: Sym, u: Sym) -> bool {
+        self.named.get(&y).is_some_and(|n| n.contains(&u))
+    }
+
+    /// Decides which adjoints get a name, from the output backwards, and adds each named term
+    /// to the model. An adjoint `∂y/∂u` of a computed name is named when more than one
+    /// adjoint or gradient uses it and it gathers more than one path (a sum over u's users),
+    /// or more than one path continues through it, or it is longer than [`INLINE_LIMIT`];
+    /// one that simplifies to a number or a name is written as that instead. A chain with no
+    /// fork (the seed's 1-1-1 network) keeps its single product.
+    fn name_shared_adjoints(&mut self, targets: &[Target], options: &Options) -> Vec<NamedTerm> {
+        let mut terms = Vec::new();
+        let mut ys: Vec<Sym> = Vec::new();
+        for t in targets {
+            if !ys.contains(&t.of) {
+                ys.push(t.of);
+            }
+        }
+        for y in ys {
+            let mut starts = Vec::new();
+            for t in targets {
+                if t.of == y && t.wrt != y && self.depends(y, t.wrt) {
+                    starts.push(t.wrt);
+                }
+            }
+            // The names on a path from a target up to y.
+            let mut on_path: FastSet<Sym> = FastSet::default();
+            while let Some(v) = starts.pop() {
+                if v == y || !on_path.insert(v) {
+                    continue;
+                }
+                starts.extend(self.consumers(y, v));
+            }
+            let mut uses: FastMap<Sym, (u32, u32)> = FastMap::default();
+            for &v in &on_path {
+                let computed = self.model.definition(v).is_some();
+                for u in self.consumers(y, v) {
+                    let entry = uses.entry(u).or_default();
+                    entry.0 += 1;
+                    entry.1 += u32::from(computed);
+                }
+            }
+            let mut paths: FastMap<Sym, u64> = FastMap::default();
+            paths.insert(y, 1);
+            let mut sizes = FastMap::default();
+            let top_down: Vec<Sym> = self
+                .model
+                .order
+                .iter()
+                .rev()
+                .copied()
+                .filter(|s| on_path.contains(s))
+                .collect();
+            for u in top_down {
+                let count = self
+                    .consumers(y, u)
+                    .iter()
+                    .fold(0u64, |sum, c| sum.saturating_add(paths[c]));
+                paths.insert(u, count);
+                let (used, used_by_names) = uses.get(&u).copied().unwrap_or_default();
+                if used < 2 {
+                    continue;
+                }
+                let raw = self.adjoint(y, u);
+                let simplified = self.simplify_cached(raw, options);
+                if matches!(
+                    self.model.graph.node(simplified),
+                    Node::Num(_) | Node::Var(_)
+                ) {
+                    self.cut.insert((y, u), simplified);
+                    continue;
+                }
+                let long =
+                    factor::tree_nodes(&self.model.graph, simplified, &mut sizes) > INLINE_LIMIT;
+                if count < 2 && used_by_names < 2 && !long {
+                    continue;
+                }
+                let sym = factor::term_symbol(self.model, y, u, simplified);
+                let var = self.g().var(sym);
+                self.cut.insert((y, u), var);
+                self.named.entry(y).or_default().insert(u);
+                terms.push(NamedTerm {
+                    sym,
+                    target: Target { of: y, wrt: u },
+                    definition: simplified,
+                    steps: Vec::new(),
+                });
+            }
+        }
+        terms
+    }
+
+    fn simplify_cached(&mut self, raw: Id, options: &Options) -> Id {
+        if let Some(&done) = self.simplified_cache.get(&raw) {
+            return done;
+        }
+        let done = simplify::simplify(self.g(), raw, options);
+        self.simplified_cache.insert(raw, done);
+        done
+    }
+
+    /// Each named term's derivation: the chain rule up to the terms above it, its local
+    /// derivatives (each shown once across the terms), substitution and simplification.
+    fn term_steps(&mut self, terms: &mut [NamedTerm], options: &Options) {
+        let mut shown = FastSet::default();
+        for term in terms {
+            let t = term.target;
+            let var = self.g().var(term.sym);
+            let adjoint = self.deriv_name(t.of, t.wrt);
+            let mut steps = Vec::new();
+            self.chain_steps(t, &mut shown, &mut steps);
+            let raw = self.adjoint(t.of, t.wrt);
+            if steps.last().and_then(|s| s.rhs.last()) != Some(&raw) {
+                steps.push(Step {
+                    rule: "substitute the local derivatives and the terms above".into(),
+                    lhs: adjoint,
+                    rhs: vec![raw],
+                });
+            }
+            let (result, snapshots) = simplify::simplify_traced(self.g(), raw, options);
+            push_snapshots(&mut steps, adjoint, &snapshots);
+            for (i, step) in steps.iter_mut().enumerate() {
+                if step.lhs == adjoint {
+                    step.lhs = var;
+                    if i == 0 {
+                        step.rhs.insert(0, adjoint);
+                    }
+                }
+            }
+            term.definition = result;
+            term.steps = steps;
+        }
     }
 
     fn deriv_name(&mut self, of: Sym, wrt: Sym) -> Id {
@@ -372,10 +601,14 @@ impl<'m> Engine<'m> {
 
     /// The chain of single users from `from` upwards: the last name reached (a fork or `y`) and
     /// the local derivatives passed, from the top down.
+    /// A name whose adjoint is a named term ends a chain: the term stands for the rest.
     fn single_user_chain(&mut self, y: Sym, from: Sym) -> (Sym, Vec<(Sym, Sym)>) {
         let mut edges = Vec::new();
         let mut current = from;
         while current != y {
+            if current != from && self.cut.contains_key(&(y, current)) {
+                break;
+            }
             let consumers = self.consumers(y, current);
             if consumers.len() != 1 {
                 break;
@@ -398,7 +631,7 @@ impl<'m> Engine<'m> {
                 let (top, edges) = self.single_user_chain(t.of, name);
                 let formula = self.chain_formula(t.of, top, &edges);
                 edges_in_order.extend(edges.iter().copied());
-                if top != t.of {
+                if top != t.of && !self.is_named(t.of, top) {
                     pending.push(top);
                 }
                 (formula, "chain rule")
@@ -408,18 +641,24 @@ impl<'m> Engine<'m> {
                 }
                 let mut terms = Vec::new();
                 for u in self.consumers(t.of, name) {
-                    let (top, mut edges) = self.single_user_chain(t.of, u);
+                    let (top, mut edges) = if self.cut.contains_key(&(t.of, u)) {
+                        (u, Vec::new())
+                    } else {
+                        self.single_user_chain(t.of, u)
+                    };
                     edges.push((u, name));
                     terms.push(self.chain_formula(t.of, top, &edges));
                     edges_in_order.extend(edges.iter().copied());
-                    if top != t.of {
+                    if top != t.of && !self.is_named(t.of, top) {
                         pending.push(top);
                     }
                 }
-                (
-                    self.g().sum(terms),
-                    "chain rule: sum over the names that use it",
-                )
+                let rule = if terms.len() == 1 {
+                    "chain rule"
+                } else {
+                    "chain rule: sum over the names that use it"
+                };
+                (self.g().sum(terms), rule)
             };
             steps.push(Step {
                 rule: rhs.1.into(),
@@ -641,9 +880,18 @@ impl<'m> Engine<'m> {
                 rhs: vec![whole, raw],
             });
         } else {
+            // A long sum (a neuron of a wide layer) is not written out again for each of its
+            // terms' derivatives: the step keeps the terms that mention v.
+            let long_sum =
+                matches!(self.model.graph.node(def), Node::Add(terms) if terms.len() > LARGE_SUM);
+            let variable = self.model.name(v).to_string();
             let first = &mut steps[start];
             first.lhs = lhs;
-            first.rhs.insert(0, whole);
+            if long_sum {
+                first.rule = format!("{}: the terms that mention {variable}", first.rule);
+            } else {
+                first.rhs.insert(0, whole);
+            }
             if steps.len() - start > 1 || steps.last().and_then(|s| s.rhs.last()) != Some(&raw) {
                 steps.push(Step {
                     rule: "substitute".into(),
@@ -669,7 +917,10 @@ impl<'m> Engine<'m> {
         let mut terms = Vec::new();
         for u in self.consumers(y, v) {
             let local = self.local_derivative(u, v, None);
-            let upstream = self.adjoint(y, u);
+            let upstream = match self.cut.get(&(y, u)) {
+                Some(&named_or_constant) => named_or_constant,
+                None => self.adjoint(y, u),
+            };
             terms.push(if u == y {
                 local
             } else {
@@ -708,8 +959,16 @@ impl<'m> Engine<'m> {
             if let Node::Deriv(of, wrt) = *self.model.graph.node(id) {
                 let inner = self.substitute(of, &map);
                 let d = self.total_derivative(inner, wrt);
-                let options = self.recognise_options();
-                let d = simplify::simplify(self.g(), d, &options);
+                // A derivative of a derivative can be a graph whose tree is exponential in the
+                // nesting (`d/dw(d/dw(...))` 14 deep): simplifying would write the tree out,
+                // so a large one is kept as the shared graph, which evaluates the same.
+                let mut sizes = FastMap::default();
+                let d = if factor::tree_nodes(&self.model.graph, d, &mut sizes) <= SIMPLIFY_LIMIT {
+                    let options = self.recognise_options();
+                    simplify::simplify(self.g(), d, &options)
+                } else {
+                    d
+                };
                 map.insert(id, d);
             }
         }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod eval;
 pub mod excerpt;
 pub mod expr;
+pub mod factor;
 pub mod model;
 pub mod rational;
 pub mod simplify;

@@ -16,6 +16,9 @@ pub enum SymKind {
     Intermediate,
     Cost,
     Output,
+    /// A named adjoint `∂C/∂v` (`δ3_1`, `dC/dh2`) that derivation results are written in:
+    /// computed after the forward pass from its definition, like an intermediate.
+    ErrorTerm,
 }
 
 impl SymKind {
@@ -28,6 +31,7 @@ impl SymKind {
             SymKind::Intermediate => "intermediate",
             SymKind::Cost => "cost",
             SymKind::Output => "output",
+            SymKind::ErrorTerm => "error term",
         }
     }
 
@@ -57,10 +61,13 @@ pub struct Model {
     pub order: Vec<Sym>,
     pub cost: Sym,
     pub output: Option<Sym>,
-    /// Which names each definition uses, and which definitions use each name.
+    /// Which names each definition uses, and which definitions use each name (the program's
+    /// own names: named adjoints added later are not in it, and no program name uses them).
     pub dependencies: Dependencies,
     /// Groups of targets declared `one-hot`: each group sums to one.
     pub one_hot: Vec<Vec<Sym>>,
+    /// The adjoints derivations named, as (of, wrt, the `ErrorTerm` naming ∂of/∂wrt).
+    pub named_adjoints: Vec<(Sym, Sym, Sym)>,
 }
 
 /// The index of which names use which: built once from the definitions, so that no pass has

@@ -225,6 +225,7 @@ impl Lowering {
             output: self.output.map(|(s, _)| s),
             dependencies,
             one_hot: self.one_hot,
+            named_adjoints: Vec::new(),
         })
     }
 

@@ -6,16 +6,31 @@
 use crate::core::model::Symbol;
 
 /// The LaTeX form of a name: its display form if it has one, else [`default_name_latex`].
+/// A named error term `dC/dh2` without one is `\frac{\partial C}{\partial h_{2}}`.
 pub fn name_latex(symbol: &Symbol) -> String {
-    match &symbol.display {
-        Some(display) => display.clone(),
-        None => default_name_latex(&symbol.name),
+    match (&symbol.display, derivative_name(&symbol.name)) {
+        (Some(display), _) => display.clone(),
+        (None, Some((of, wrt))) => format!(
+            "\\frac{{\\partial {}}}{{\\partial {}}}",
+            default_name_latex(of),
+            default_name_latex(wrt)
+        ),
+        (None, None) => default_name_latex(&symbol.name),
     }
 }
 
 /// The terminal form of a name: [`default_name_text`] (display forms are LaTeX, so unused).
+/// A named error term `dC/dh2` reads `∂C/∂h2`.
 pub fn name_text(symbol: &Symbol) -> String {
-    default_name_text(&symbol.name)
+    match derivative_name(&symbol.name) {
+        Some((of, wrt)) => format!("∂{}/∂{}", default_name_text(of), default_name_text(wrt)),
+        None => default_name_text(&symbol.name),
+    }
+}
+
+/// `("C", "h2")` for the name of a named error term `dC/dh2` (no name of a program has a `/`).
+fn derivative_name(name: &str) -> Option<(&str, &str)> {
+    name.strip_prefix('d')?.split_once("/d")
 }
 
 /// The fixed LaTeX rule for a name without a display form.

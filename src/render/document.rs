@@ -119,10 +119,21 @@ struct DerivationView {
     expanded: Option<String>,
 }
 
+/// A named error term: its derivation and its definition, `δ3_1 = ...`.
+#[derive(Serialize)]
+struct TermView {
+    name: String,
+    /// The adjoint it names, `∂C/∂z3_1`.
+    adjoint: String,
+    steps: Vec<StepView>,
+    definition: String,
+}
+
 #[derive(Serialize)]
 struct DocumentView {
     source: String,
     style: &'static str,
+    terms: Vec<TermView>,
     shared_steps: Vec<StepView>,
     derivations: Vec<DerivationView>,
 }
@@ -169,6 +180,19 @@ pub fn render_derivations(
             Style::Chain => "chain",
             Style::Backprop => "backprop",
         },
+        terms: derivations
+            .terms
+            .iter()
+            .map(|t| {
+                let name = print(model.graph_var(t.sym));
+                TermView {
+                    adjoint: print_target(model, t.target, format),
+                    steps: step_views(&t.steps),
+                    definition: format!("{name} = {}", print(t.definition)),
+                    name,
+                }
+            })
+            .collect(),
         shared_steps: step_views(&derivations.shared_steps),
         derivations: derivations
             .derivations
@@ -396,10 +420,26 @@ struct JsonDerivation {
     steps: Vec<JsonStep>,
 }
 
+/// A named error term as JSON: `name` and `definition` parse back in the input language
+/// (`delta3_1 = ...` is an assignment a program may contain), so a `result` written in terms
+/// can be read with them.
+#[derive(Serialize)]
+struct JsonTerm {
+    name: String,
+    /// The adjoint it names: `dC/dz3_1`.
+    target: String,
+    definition: String,
+    definition_latex: String,
+    steps: Vec<JsonStep>,
+}
+
 #[derive(Serialize)]
 struct JsonDocument {
     /// SPEC section 3 names the list `derivatives`.
     derivatives: Vec<JsonDerivation>,
+    /// The named error terms the results use, each defined before the terms that use it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    terms: Vec<JsonTerm>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     shared_steps: Vec<JsonStep>,
 }
@@ -465,6 +505,20 @@ fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivati
                 expanded: d.expanded.map(|e| printer.plain(e)),
                 expanded_latex: d.expanded.map(|e| printer.latex(e)),
                 steps: visible_steps(&d.steps, &|i| printer.plain(i))
+                    .iter()
+                    .map(|s| json_step(printer, s))
+                    .collect(),
+            })
+            .collect(),
+        terms: derivations
+            .terms
+            .iter()
+            .map(|t| JsonTerm {
+                name: model.name(t.sym).to_string(),
+                target: t.target.plain_label(model),
+                definition: printer.plain(t.definition),
+                definition_latex: printer.latex(t.definition),
+                steps: visible_steps(&t.steps, &|i| printer.plain(i))
                     .iter()
                     .map(|s| json_step(printer, s))
                     .collect(),

@@ -172,6 +172,7 @@ fn kind_class(kind: SymKind) -> &'static str {
         SymKind::Intermediate => "intermediate",
         SymKind::Cost => "cost",
         SymKind::Output => "output",
+        SymKind::ErrorTerm => "error-term",
     }
 }
 

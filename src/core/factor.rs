@@ -1,0 +1,148 @@
+//! Sizes of formulas as trees, measured on the graph, and the names of shared error terms.
+//!
+//! A derivative is a graph whose shared subterms a printer writes out again at every use, so
+//! its printed size can grow with the number of paths while the graph stays linear. The
+//! counts here walk each node once (saturating), which is how `--expand` learns that its text
+//! would be too large without building it, and how the engine decides that an adjoint is long
+//! enough to be named. Named error terms follow the notation `check` reads: `δ` of the z-name
+//! with the same decorations (`delta3_1`, shown `δ3_1`, `\delta^{(3)}_{1}`), and `dC/dh2` for
+//! any other name, which parses back as the derivative it stands for.
+
+use crate::core::error::Span;
+use crate::core::expr::{FastMap, Func, Graph, Id, Node, Sym};
+use crate::core::model::{Model, SymKind, Symbol};
+
+/// The number of nodes of `root` written out as a tree (shared subterms counted at each use).
+pub fn tree_nodes(graph: &Graph, root: Id, memo: &mut FastMap<Id, u64>) -> u64 {
+    tree_measure(graph, root, memo, &|_| 1)
+}
+
+/// About how many bytes the formulas print as plain text, each written out in full.
+pub fn printed_bytes(model: &Model, roots: &[Id]) -> u64 {
+    let mut memo = FastMap::default();
+    roots.iter().fold(0u64, |sum, &r| {
+        sum.saturating_add(printed_bytes_shared(model, r, &mut memo))
+    })
+}
+
+/// [`printed_bytes`] of one formula, with a memo shared across calls.
+pub fn printed_bytes_shared(model: &Model, root: Id, memo: &mut FastMap<Id, u64>) -> u64 {
+    let own = |node: &Node| -> u64 {
+        match node {
+            Node::Num(_) => 3,
+            Node::Var(s) => model.symbols.get(s.index()).map_or(4, |s| s.name.len()) as u64,
+            Node::Add(terms) => 3 * terms.len() as u64,
+            Node::Mul(factors) => factors.len() as u64,
+            Node::Pow(..) => 3,
+            Node::Call(f, _) => f.name().len() as u64 + 2,
+            Node::Deriv(..) => 8,
+        }
+    };
+    tree_measure(&model.graph, root, memo, &own)
+}
+
+fn tree_measure(
+    graph: &Graph,
+    root: Id,
+    memo: &mut FastMap<Id, u64>,
+    own: &dyn Fn(&Node) -> u64,
+) -> u64 {
+    // Depth first, stopping at nodes measured before (a memo shared across many roots
+    // keeps the total work linear in the graph).
+    let mut stack = vec![(root, false)];
+    while let Some((id, children_done)) = stack.pop() {
+        if memo.contains_key(&id) {
+            continue;
+        }
+        let children = graph.children(id);
+        if children_done {
+            let size = children
+                .iter()
+                .fold(own(graph.node(id)), |sum, c| sum.saturating_add(memo[c]));
+            memo.insert(id, size);
+        } else {
+            stack.push((id, true));
+            stack.extend(
+                children
+                    .into_iter()
+                    .filter(|c| !memo.contains_key(c))
+                    .map(|c| (c, false)),
+            );
+        }
+    }
+    memo[&root]
+}
+
+/// The symbol naming the adjoint `∂y/∂u`, added to the model as a computed name defined by
+/// `definition` (after every name it uses); an existing one of that name is reused.
+pub fn term_symbol(model: &mut Model, y: Sym, u: Sym, definition: Id) -> Sym {
+    if let Some(&(_, _, existing)) = model
+        .named_adjoints
+        .iter()
+        .find(|&&(of, wrt, _)| (of, wrt) == (y, u))
+    {
+        return existing;
+    }
+    let (name, display) = term_name(model, y, u);
+    let sym = Sym(model.symbols.len() as u32);
+    model.symbols.push(Symbol {
+        name,
+        kind: SymKind::ErrorTerm,
+        display,
+        span: Span::new(0, 0),
+    });
+    model.definitions.push(Some(definition));
+    model.order.push(sym);
+    model.graph.var(sym);
+    model.named_adjoints.push((y, u, sym));
+    sym
+}
+
+/// `delta` and the decorations of a pre-activation named `z…` for its error term when y is
+/// the cost (with the z-name's display form, its letter replaced by `\delta`), as `check`
+/// reads `δ3_1` first; else, and when that name is taken, `dY/dU`.
+fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String>) {
+    let z = model.symbol(u);
+    let decorations = z
+        .name
+        .strip_prefix('z')
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '_'));
+    if y == model.cost
+        && let Some(decorations) = decorations
+        && is_pre_activation(model, u)
+    {
+        let candidate = format!("delta{decorations}");
+        if model.lookup(&candidate).is_none() {
+            let display = z.display.as_ref().and_then(|shown| {
+                let letters: String = shown
+                    .trim_start_matches('{')
+                    .chars()
+                    .take_while(|c| c.is_alphabetic() || *c == '\\')
+                    .collect();
+                let at = shown.find(&letters)?;
+                (letters == "z")
+                    .then(|| format!("{}\\delta{}", &shown[..at], &shown[at + letters.len()..]))
+            });
+            return (candidate, display);
+        }
+    }
+    let name = format!("d{}/d{}", model.name(y), z.name);
+    // Without display forms the renderer writes the fraction from the name.
+    let display = match (&model.symbol(y).display, &z.display) {
+        (Some(of), Some(wrt)) => Some(format!("\\frac{{\\partial {of}}}{{\\partial {wrt}}}")),
+        _ => None,
+    };
+    (name, display)
+}
+
+/// Whether an activation (a function with a derivative of its own, or softplus) is applied
+/// to the name directly: backprop's δ = ∂C/∂z belongs to it.
+fn is_pre_activation(model: &Model, z: Sym) -> bool {
+    model.order.iter().any(|&s| {
+        model.definition(s).is_some_and(|def| {
+            matches!(model.graph.node(def), Node::Call(f, arg)
+                if (f.prime().is_some() || *f == Func::Softplus)
+                    && matches!(model.graph.node(*arg), Node::Var(v) if *v == z))
+        })
+    })
+}
