@@ -260,6 +260,7 @@ fn every_row_has_the_textbook_shape() {
                         style: Style::Chain,
                         expand: false,
                         steps: false,
+                        expand_if_small: false,
                     };
                     let loaded = model.symbols.len();
                     let derived = chainrule::core::diff::derive(&mut model, &[target], &config)
