@@ -534,7 +534,12 @@ impl<'m> Engine<'m> {
                 }
                 let long =
                     factor::tree_nodes(&self.model.graph, simplified, &mut sizes) > INLINE_LIMIT;
-                if count < 2 && used_by_names < 2 && !long {
+                // On a single path a term is named only where the chain rule fans out
+                // linearly (a pre-activation z = Σ w·a + b, whose local derivatives are
+                // names: the textbook's δ). Elsewhere (a softmax output) it stays in place, so
+                // that simplifying the next term cancels across its local factors.
+                if count < 2 && !long && (used_by_names < 2 || !self.fans_out_linearly(u, &on_path))
+                {
                     continue;
                 }
                 let sym = factor::term_symbol(self.model, y, u, simplified);
@@ -550,6 +555,22 @@ impl<'m> Engine<'m> {
             }
         }
         terms
+    }
+
+    /// Whether every local derivative of `u` by a name on the path is a number or a name.
+    fn fans_out_linearly(&mut self, u: Sym, on_path: &FastSet<Sym>) -> bool {
+        let used: Vec<Sym> = self
+            .model
+            .dependencies
+            .uses(u)
+            .iter()
+            .copied()
+            .filter(|v| on_path.contains(v))
+            .collect();
+        used.into_iter().all(|v| {
+            let local = self.local_derivative(u, v, None);
+            matches!(self.model.graph.node(local), Node::Num(_) | Node::Var(_))
+        })
     }
 
     fn simplify_cached(&mut self, raw: Id, options: &Options) -> Id {
