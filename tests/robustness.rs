@@ -111,6 +111,37 @@ fn output_onto_an_input_is_refused_through_any_path_or_link() {
 }
 
 #[test]
+fn train_and_graph_refuse_an_output_onto_their_inputs_and_write_pages_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("net.bp");
+    let source = example("seed_training.bp");
+    std::fs::write(&program, &source).unwrap();
+    let csv = dir.path().join("data.csv");
+    std::fs::write(&csv, "x,y\n1,0\n").unwrap();
+    let files = [
+        (program.as_path(), source.as_str()),
+        (csv.as_path(), "x,y\n1,0\n"),
+    ];
+    let p = s(&program);
+    assert_refused(&["train", p, "--data", s(&csv), "-o", s(&csv)], &files);
+    assert_refused(&["train", p, "--epochs", "2", "-o", p], &files);
+    assert_refused(&["graph", p, "--format", "html", "-o", p], &files);
+    // An HTML page goes through the same writer: complete, and only the file asked for.
+    let page = dir.path().join("page.html");
+    let out = run(&["derive", p, "--all", "--format", "html", "-o", s(&page)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let written = std::fs::read_to_string(&page).unwrap();
+    assert!(written.starts_with("<!DOCTYPE html>"), "{written}");
+    assert!(written.trim_end().ends_with("</html>"), "{written}");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["data.csv", "net.bp", "page.html"]);
+}
+
+#[test]
 fn output_onto_claims_values_or_templates_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let claims = dir.path().join("c.txt");
