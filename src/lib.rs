@@ -116,7 +116,14 @@ pub fn descend(
 }
 
 /// The layered derivation (BP1–BP4 in index and matrix form) of a program written with the
-/// `network` shorthand; `None` for a straight-line program.
+/// `network` shorthand; `None` for a straight-line program (which is read and checked all the
+/// same, so that its mistakes are reported first). The source is parsed once.
 pub fn layers(source: &str) -> Result<Option<Layered>, Diagnostic> {
-    Ok(lang::load::network_spec(source)?.map(|spec| analysis::layers::derive(&spec)))
+    match lang::load::parse(source)? {
+        lang::load::Parsed::Network(spec) => Ok(Some(analysis::layers::derive(&spec))),
+        lang::load::Parsed::StraightLine(program) => {
+            lang::lower::lower(&program)?;
+            Ok(None)
+        }
+    }
 }

@@ -19,6 +19,12 @@ use chainrule::core::error::Diagnostic;
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::render::document::{self, Format, Layout};
 
+/// The binary's commands that live in files of their own.
+mod cli {
+    pub mod graph;
+    pub mod train;
+}
+
 #[derive(Parser)]
 #[command(
     name = "chainrule",
@@ -41,9 +47,74 @@ enum Command {
     Check(CheckArgs),
     /// Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
     Step(StepArgs),
+    /// Write a values file (every input, target and parameter, one `name = value` a line) to
+    /// edit and give back with `--values`.
+    Values(ValuesArgs),
     /// Print the straight-line form of a `network` shorthand (a file that parses back to the
     /// same network); a straight-line program is printed as it is.
     Expand(ExpandArgs),
+    /// Train over a data set (a CSV file or a `data` block): many descent steps, a table of
+    /// epochs, the loss curve, and why a run diverged or stalled.
+    Train(cli::train::TrainArgs),
+    /// Draw the computation graph as SVG; `--format html`: a page where choosing a parameter
+    /// lights its paths to the cost and shows its derivation.
+    Graph(cli::graph::GraphArgs),
+    /// Print a shell completion script: `chainrule completions bash > /etc/bash_completion.d/chainrule`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args)]
+struct ValuesArgs {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    file: Option<PathBuf>,
+    /// Values to keep (the rest of the parameters are filled by `--init`).
+    #[command(flatten)]
+    point: PointArgs,
+    #[command(flatten)]
+    init: InitArgs,
+    /// Write to this file (only on success) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    out: Option<PathBuf>,
+}
+
+/// How to fill the parameters `--at`/`--values` leave out.
+#[derive(Args)]
+struct InitArgs {
+    /// Fill the parameters not given: zeros, random (uniform in [−1, 1]) or xavier
+    /// (uniform in ±√(6/(fan_in + fan_out)), biases 0).
+    #[arg(long, value_enum)]
+    init: Option<InitArg>,
+    /// The seed for `--init random|xavier` (the same seed gives the same values).
+    #[arg(long, default_value_t = 0, requires = "init")]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InitArg {
+    Zeros,
+    Random,
+    Xavier,
+}
+
+impl InitArgs {
+    fn fill(
+        &self,
+        model: &chainrule::Model,
+        given: Vec<chainrule::Given>,
+    ) -> Vec<chainrule::Given> {
+        let Some(init) = self.init else {
+            return given;
+        };
+        let init = match init {
+            InitArg::Zeros => chainrule::analysis::init::Init::Zeros,
+            InitArg::Random => chainrule::analysis::init::Init::Random,
+            InitArg::Xavier => chainrule::analysis::init::Init::Xavier,
+        };
+        chainrule::analysis::init::fill(model, &given, init, self.seed)
+    }
 }
 
 #[derive(Args)]
@@ -88,6 +159,8 @@ struct StepArgs {
         allow_hyphen_values = true
     )]
     lr: f64,
+    #[command(flatten)]
+    init: InitArgs,
     /// How many steps to take.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     steps: u32,
@@ -116,6 +189,11 @@ struct EvalArgs {
     /// Compare each derivative with a float64 central finite difference.
     #[arg(long)]
     check_grad: bool,
+    #[command(flatten)]
+    init: InitArgs,
+    /// Leave out the table of forward values (the cost, derivatives and warnings stay).
+    #[arg(long)]
+    no_values: bool,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -163,7 +241,8 @@ struct OutputArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
     /// A directory whose templates (`derive.txt`, `derive.md`, `derive.tex`, `standalone.tex`,
-    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`) replace the built-in ones.
+    /// and for `--layers` `layers.txt`, `layers.md`, `layers.tex`, `layers_convention.txt`)
+    /// replace the built-in ones.
     #[arg(long)]
     template_dir: Option<PathBuf>,
     /// With `--format latex`: a complete document that compiles with pdflatex.
@@ -186,6 +265,8 @@ enum FormatArg {
     Markdown,
     Latex,
     Json,
+    /// One self-contained page (math as MathML), made from the Markdown document.
+    Html,
 }
 
 /// A failure to report: a diagnostic about some text (a file, an argument), or a plain one.
@@ -237,6 +318,19 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check(args) => check(args),
         Command::Step(args) => step(args),
         Command::Expand(args) => expand(args),
+        Command::Values(args) => values(args),
+        Command::Train(args) => cli::train::train(args),
+        Command::Graph(args) => cli::graph::graph(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "chainrule",
+                &mut script,
+            );
+            emit(&String::from_utf8_lossy(&script), None)
+        }
     }
 }
 
@@ -331,7 +425,34 @@ fn format_of(arg: FormatArg) -> Format {
         FormatArg::Markdown => Format::Markdown,
         FormatArg::Latex => Format::Latex,
         FormatArg::Json => Format::Json,
+        // The page is made from the Markdown document (see `emit_document`).
+        FormatArg::Html => Format::Markdown,
     }
+}
+
+/// Writes a command's document: as it is, or as an HTML page made from its Markdown.
+fn emit_document(text: &str, output: &OutputArgs, source_name: &str) -> Result<ExitCode, Failure> {
+    if let FormatArg::Html = output.format {
+        let layout = layout(output, source_name)?;
+        let page =
+            chainrule::render::html::page(&page_title(text, source_name), text, &[], "", &layout)
+                .map_err(Failure::plain)?;
+        return emit(&page, output.out.as_deref());
+    }
+    emit(text, output.out.as_deref())
+}
+
+/// The page's title: the document's first heading in plain words, or the file's name.
+fn page_title(markdown: &str, source_name: &str) -> String {
+    markdown
+        .lines()
+        .find_map(|l| l.strip_prefix("# "))
+        .map(|h| {
+            h.replace(['$', '\\'], "")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+        })
+        .unwrap_or_else(|| format!("chainrule: {source_name}"))
 }
 
 fn emit(text: &str, out: Option<&Path>) -> Result<ExitCode, Failure> {
@@ -377,24 +498,18 @@ fn derive(args: DeriveArgs) -> Result<ExitCode, Failure> {
         &layout,
     )
     .map_err(Failure::plain)?;
-    emit(&text, args.output.out.as_deref())
+    emit_document(&text, &args.output, &name)
 }
 
 /// `derive --layers`: the layered derivation of a `network` shorthand.
 fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
     let (name, source) = read_source(args.file.as_deref())?;
-    let spec = load::network_spec(&source).map_err(|diagnostic| Failure {
+    let layered = chainrule::layers(&source).map_err(|diagnostic| Failure {
         diagnostic,
         file_name: name.clone(),
         source: source.clone(),
     })?;
-    let Some(spec) = &spec else {
-        // A straight-line program must still be valid before being told it is the wrong kind.
-        load::load(&source).map_err(|diagnostic| Failure {
-            diagnostic,
-            file_name: name.clone(),
-            source: source.clone(),
-        })?;
+    let Some(layered) = layered else {
         return Err(Failure::plain(
             Diagnostic::new(format!(
                 "`--layers` needs a network written with the `network` shorthand; {name} is a \
@@ -403,12 +518,11 @@ fn derive_layers(args: DeriveArgs) -> Result<ExitCode, Failure> {
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    let layered = chainrule::analysis::layers::derive(spec);
     let format = format_of(args.output.format);
     let layout = layout(&args.output, &name)?;
     let text =
         chainrule::render::layers::render(&layered, format, &layout).map_err(Failure::plain)?;
-    emit(&text, args.output.out.as_deref())
+    emit_document(&text, &args.output, &name)
 }
 
 /// The values of `--at` (all of them) and `--values`, later ones overriding earlier.
@@ -445,8 +559,8 @@ fn given_values(
 }
 
 fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
-    let (_, mut model, targets) = load_with_targets(args.file.as_deref(), args.all, &args.wrt)?;
-    let given = given_values(&model, &args.point)?;
+    let (name, mut model, targets) = load_with_targets(args.file.as_deref(), args.all, &args.wrt)?;
+    let given = args.init.fill(&model, given_values(&model, &args.point)?);
     let mut exprs = Vec::new();
     for text in &args.expr {
         let id = load::parse_formula(&mut model, text).map_err(|diagnostic| Failure {
@@ -461,11 +575,14 @@ fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
         exprs,
         stable: args.stable,
         check_grad: args.check_grad,
+        no_values: args.no_values,
     };
-    let report = chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
-        .map_err(Failure::plain)?;
+    let report = with_progress("evaluating in float64 and at high precision", || {
+        chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
+    })
+    .map_err(Failure::plain)?;
     let text = chainrule::render::eval::render_eval(&report, format_of(args.output.format));
-    emit(&text, args.output.out.as_deref())
+    emit_document(&text, &args.output, &name)
 }
 
 /// A claim and where it came from, so an error can point into its file or argument.
@@ -550,7 +667,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let all_correct = checked
         .iter()
         .all(|c| c.verdict == chainrule::analysis::check::Verdict::Correct);
-    emit(&text, args.output.out.as_deref())?;
+    emit_document(&text, &args.output, &name)?;
     Ok(if all_correct {
         ExitCode::SUCCESS
     } else {
@@ -582,10 +699,11 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
         source: source.clone(),
     })?;
     let layout = layout(&args.output, &name)?;
-    let given = given_values(&model, &args.point)?;
-    let descent =
+    let given = args.init.fill(&model, given_values(&model, &args.point)?);
+    let descent = with_progress("descending", || {
         chainrule::analysis::descent::descend(&mut model, &given, args.lr, args.steps as usize)
-            .map_err(Failure::plain)?;
+    })
+    .map_err(Failure::plain)?;
     let text = chainrule::render::step::render_descent(
         &model,
         &descent,
@@ -593,7 +711,37 @@ fn step(args: StepArgs) -> Result<ExitCode, Failure> {
         &layout,
     )
     .map_err(Failure::plain)?;
-    emit(&text, args.output.out.as_deref())
+    emit_document(&text, &args.output, &name)
+}
+
+/// `values`: a values file to edit, every leaf listed, parameters filled by `--init`.
+fn values(args: ValuesArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let model = load::load(&source).map_err(|diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    })?;
+    let given = given_values(&model, &args.point)?;
+    let filled = args.init.fill(&model, given);
+    let header = match args.init.init {
+        Some(init) => format!(
+            "values for {name} (--init {}{}); edit, then give back with --values FILE",
+            init.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+            if matches!(init, InitArg::Zeros) {
+                String::new()
+            } else {
+                format!(" --seed {}", args.init.seed)
+            }
+        ),
+        None => format!(
+            "values for {name}; edit, then give back with --values FILE (parameters not given are 0)"
+        ),
+    };
+    let text = chainrule::analysis::init::values_file(&model, &filled, &header);
+    emit(&text, args.out.as_deref())
 }
 
 /// Reads and lowers the program and resolves `--wrt`/`--all`: the common start of `derive`
@@ -627,4 +775,40 @@ fn load_with_targets(
         source: e.argument,
     })?;
     Ok((name, model, targets))
+}
+
+/// Runs `work`; when it takes more than a second and standard error is a terminal, a spinner
+/// with `message` says it is still going (and is cleared at the end).
+fn with_progress<T>(message: &str, work: impl FnOnce() -> T) -> T {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    if !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let spinner = {
+        let done = done.clone();
+        let message = message.to_string();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(1) {
+                if done.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message(message);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            bar.finish_and_clear();
+        })
+    };
+    let out = work();
+    done.store(true, Ordering::Relaxed);
+    let _ = spinner.join();
+    out
 }

@@ -1174,3 +1174,19 @@ fn an_index_slip_in_a_softmax_gradient_is_named() {
     assert!(d.contains("`e2` should be `e1`"), "{d}");
     corrected_is_right(SOFTMAX, claim, "dC/dz1");
 }
+
+/// A correction is printed as `derive` simplifies it and agrees with the diagnosis: where the
+/// diagnosis says σ′ must go, the correction has no σ′ and no uncancelled fraction; where it
+/// names the regulariser's factor, the correction has λw/n, not 2λw/(2n).
+#[test]
+fn corrections_are_simplified_and_agree_with_their_diagnosis() {
+    let d = wrong(CROSS_ENTROPY, "dC/db = (a - y) sigmoid'(z)", "");
+    assert!(d.contains("must go"), "{d}");
+    let c = judge(CROSS_ENTROPY, "dC/db = (a - y) sigmoid'(z)", "");
+    assert_eq!(corrected(&c), "a - y", "{c:?}");
+    let c = judge(CROSS_ENTROPY, "dC/dw = (a - y) x + lambda/(2n) w", "");
+    let plain = corrected(&c);
+    assert!(!plain.contains("2*n") && !plain.contains("(2"), "{plain}");
+    corrected_is_right(CROSS_ENTROPY, "dC/dw = (a - y) x + lambda/(2n) w", "dC/dw");
+    corrected_is_right(CROSS_ENTROPY, "dC/db = (a - y) sigmoid'(z)", "dC/db");
+}

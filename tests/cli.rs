@@ -344,6 +344,17 @@ fn standalone_latex_compiles_with_pdflatex() {
     for (name, args) in [
         ("seed", vec!["derive", "--all", "--expand"]),
         (
+            // A run that diverges: its verdict carries η, θ ← θ + η∂C/∂θ and option names.
+            "train",
+            vec![
+                "train",
+                "examples/seed_training.bp",
+                "--ascent",
+                "--epochs",
+                "60",
+            ],
+        ),
+        (
             "mazur",
             vec![
                 "derive",
@@ -419,6 +430,12 @@ fn values_for(file: &str) -> String {
         .enumerate()
         .map(|(i, s)| {
             let value = ((i * 7919) % 41) as f64 / 40.0 - 0.5;
+            // Targets declared one-hot (the log-likelihood shorthand) are a class label.
+            let value = match model.one_hot.iter().find(|group| group.contains(&s)) {
+                Some(group) if group[0] == s => 1.0,
+                Some(_) => 0.0,
+                None => value,
+            };
             format!("{}={value}", model.name(s))
         })
         .collect();
@@ -658,4 +675,42 @@ fn a_template_directory_overrides_the_layers_template() {
              BP3: ∂C/∂b^(l)_j = δ^(l)_j\n\
              BP4: ∂C/∂w^(l)_jk = a^(l−1)_k·δ^(l)_j\n",
         );
+}
+
+/// The softmax shorthand declares its targets one-hot and its derivatives use Σy = 1: `eval`
+/// and `step` refuse targets that do not sum to one rather than print a wrong gradient, and
+/// `derive` states the assumption as a step.
+#[test]
+fn one_hot_targets_are_used_and_enforced() {
+    let program = "network 2-2-3\nactivation sigmoid\nactivation 3 softmax\ncost log-likelihood\n";
+    chainrule()
+        .args(["derive", "-", "--wrt", "b3_1"])
+        .write_stdin(program)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "∂C/∂b3_1 = a3_1 − y1    (simplify: the targets are one-hot, so they sum to 1)",
+        ))
+        .stdout(predicate::str::contains("result:    ∂C/∂b3_1 = a3_1 − y1"));
+    let at = "x1=0.5,x2=-1,y1=0.2,y2=0.3,y3=0.2,w2_1_1=0.1,w2_1_2=0.2,w2_2_1=0.3,w2_2_2=0.4,b2_1=0,b2_2=0,w3_1_1=0.1,w3_1_2=0.2,w3_2_1=0.3,w3_2_2=0.4,w3_3_1=0.5,w3_3_2=0.6,b3_1=0,b3_2=0,b3_3=0";
+    for command in [
+        vec!["eval", "-", "--all", "--at", at],
+        vec!["step", "-", "--lr", "0.1", "--at", at],
+    ] {
+        chainrule()
+            .args(&command)
+            .write_stdin(program)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(
+                "the targets y1, y2, y3 are declared one-hot, so they must sum to 1; the values given sum to 0.7",
+            ));
+    }
+    let at = at.replace("y3=0.2", "y3=0.5");
+    chainrule()
+        .args(["eval", "-", "--wrt", "b3_1", "--at", &at])
+        .write_stdin(program)
+        .assert()
+        .success();
 }

@@ -10,8 +10,10 @@ use std::collections::HashMap;
 use chainrule::analysis::layers::{self, Gradients, Point, Style};
 use chainrule::core::diff::{self, Config};
 use chainrule::core::eval::eval_f64;
+use chainrule::core::expr::Num;
+use chainrule::lang::expansion::names;
 use chainrule::lang::load::{self, TargetSpec};
-use chainrule::lang::network::{CostKind, NetworkSpec, names};
+use chainrule::lang::network::{CostKind, NetworkSpec};
 use chainrule::render::document::Format;
 use common::load;
 use proptest::prelude::*;
@@ -362,6 +364,50 @@ fn every_format_states_the_layout_convention() {
     assert_eq!(json["matrix"][3]["result"], "∂C/∂W^(l) = δ^(l) (a^(l−1))ᵀ");
 }
 
+/// Markdown and LaTeX write the prose's formulas as math (`$z^{L}_{j}$`), never as the
+/// terminal's pseudo-TeX (`z^L_j`, escaped to `z^L\_j` or `z\textasciicircum{}L`); text and
+/// JSON keep the terminal notation, with no `$` of the markup left.
+#[test]
+fn prose_sets_its_formulas_as_math() {
+    for source in [
+        "network 2-3-1",
+        "network 4-5-3\nactivation tanh\nactivation 3 softmax\ncost log-likelihood",
+        "network 3-2-2-2\nactivation relu\nactivation 3 tanh\ncost cross-entropy\nregularization l2",
+    ] {
+        let l = derive_source(source);
+        let markdown = render(&l, Format::Markdown);
+        // Prose is what is left of a line without its display math ($$ … $$) and inline math.
+        for line in markdown.lines() {
+            let without_display: String = line.split("$$").step_by(2).collect();
+            for outside_math in without_display.split('$').step_by(2) {
+                assert!(
+                    !outside_math.contains('^') && !outside_math.contains("\\_"),
+                    "{source}: pseudo-TeX in Markdown prose: {outside_math:?} in {line:?}"
+                );
+            }
+        }
+        assert!(
+            markdown.contains("chain rule: $C$ depends on $z^{L}_{j}$"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("($a^{(1)} = x$)"), "{markdown}");
+        let latex = render(&l, Format::Latex);
+        assert!(!latex.contains("textasciicircum"), "{latex}");
+        assert!(
+            latex.contains("\\tag*{\\textit{definition of $z^{(l)}_{i}$}}"),
+            "{latex}"
+        );
+        for format in [Format::Text, Format::Json] {
+            let doc = render(&l, format);
+            assert!(!doc.contains('$'), "{format:?}\n{doc}");
+            assert!(
+                doc.contains("depends on z^L_j through"),
+                "{format:?}\n{doc}"
+            );
+        }
+    }
+}
+
 /// A random shorthand: widths ≤ 5, activations and a cost that fit together.
 fn shorthand() -> impl Strategy<Value = String> {
     let hidden = prop::sample::select(vec!["sigmoid", "tanh", "relu", "softplus", "identity"]);
@@ -556,7 +602,7 @@ fn every_activation_and_cost_has_a_matrix_form() {
                     let spec = load::network_spec(&source).unwrap().unwrap();
                     let layered = layers::derive(&spec);
                     for m in &layered.matrix {
-                        assert_ne!(m.rhs, layers::M::Num(0, 1), "{source}: {}", m.label);
+                        assert_ne!(m.rhs, layers::M::Num(Num::ZERO), "{source}: {}", m.label);
                     }
                     let v = values(&model, &spec, 3);
                     let p = point(&spec, &v);

@@ -1,5 +1,6 @@
 //! The `network` shorthand: its expansion (the same derivatives as the hand-written seed
-//! network, text that parses back to the same model, the names and display forms promised),
+//! network, printed text that reads back as the very tree `load` lowers and as the same model,
+//! the names and display forms promised),
 //! its errors (with file, line, column and caret), and the big MNIST network.
 
 mod common;
@@ -8,8 +9,10 @@ use std::collections::HashMap;
 
 use chainrule::core::diff::{self, Config};
 use chainrule::core::model::Model;
+use chainrule::lang::ast::{Declared, Expr, Ident, Program, Span, Stmt};
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::lang::network::{Activation, CostKind};
+use chainrule::lang::{expansion, syntax};
 use chainrule::render::FormulaPrinter;
 use common::{close, load, value_at};
 
@@ -106,13 +109,16 @@ fn fingerprint(model: &Model) -> Vec<String> {
         .collect()
 }
 
-const SHORTHANDS: [&str; 6] = [
+const SHORTHANDS: [&str; 9] = [
     "network 2-3-1",
     "network 3-4-4-2\nactivation tanh\nactivation 4 sigmoid\ncost cross-entropy",
     "network 2-3-3\nactivation relu\nactivation 3 softmax\ncost log-likelihood\nregularization l2",
     "network 2-2\nactivation identity\ncost half-quadratic\nbiases none",
     "network 1-12-11\nactivation softplus\ncost half-quadratic\nregularization l2",
     "# comments are fine\nnetwork 2-2-2 # here too\n\nactivation 2 tanh; cost quadratic\n",
+    "network 2-3-2\nactivation sigmoid\ncost cross-entropy\nregularization l2",
+    "network 3-2-1\nactivation 3 softmax\ncost log-likelihood",
+    "network 2-3-4-3\nactivation relu\nactivation 4 identity\ncost half-quadratic\nbiases none\nregularization l2",
 ];
 
 #[test]
@@ -130,6 +136,144 @@ fn the_expansion_parses_back_to_the_same_model() {
         // Expanding the expansion changes nothing.
         assert_eq!(load::expand(&expanded).unwrap(), expanded);
     }
+}
+
+/// The tree with every span set to 0..0, so that trees read from different texts compare.
+fn without_spans(program: &Program) -> Program {
+    fn ident(i: &Ident) -> Ident {
+        Ident {
+            name: i.name.clone(),
+            span: NOWHERE,
+        }
+    }
+    fn declared(d: &Declared) -> Declared {
+        Declared {
+            ident: ident(&d.ident),
+            display: d.display.clone(),
+        }
+    }
+    fn expr(e: &Expr) -> Expr {
+        let b = |e: &Expr| Box::new(expr(e));
+        match e {
+            Expr::Number { text, .. } => Expr::Number {
+                text: text.clone(),
+                span: NOWHERE,
+            },
+            Expr::Name(i) => Expr::Name(ident(i)),
+            Expr::Neg { operand, .. } => Expr::Neg {
+                operand: b(operand),
+                span: NOWHERE,
+            },
+            Expr::Binary { op, lhs, rhs, .. } => Expr::Binary {
+                op: *op,
+                lhs: b(lhs),
+                rhs: b(rhs),
+                span: NOWHERE,
+            },
+            Expr::Call { name, arg, .. } => Expr::Call {
+                name: ident(name),
+                arg: b(arg),
+                span: NOWHERE,
+            },
+            Expr::DerivRef { of, wrt, .. } => Expr::DerivRef {
+                of: ident(of),
+                wrt: ident(wrt),
+                span: NOWHERE,
+            },
+            Expr::DerivOf {
+                wrt, expr: inner, ..
+            } => Expr::DerivOf {
+                wrt: ident(wrt),
+                expr: b(inner),
+                span: NOWHERE,
+            },
+        }
+    }
+    const NOWHERE: Span = Span { start: 0, end: 0 };
+    let statements = program
+        .statements
+        .iter()
+        .map(|s| match s {
+            Stmt::Declare {
+                kind,
+                names,
+                one_hot,
+                ..
+            } => Stmt::Declare {
+                kind: *kind,
+                names: names.iter().map(declared).collect(),
+                one_hot: one_hot.map(|_| NOWHERE),
+                span: NOWHERE,
+            },
+            Stmt::Show { names, .. } => Stmt::Show {
+                names: names.iter().map(declared).collect(),
+                span: NOWHERE,
+            },
+            Stmt::Assign {
+                kind, name, value, ..
+            } => Stmt::Assign {
+                kind: *kind,
+                name: ident(name),
+                value: expr(value),
+                span: NOWHERE,
+            },
+            Stmt::Network { widths, .. } => Stmt::Network {
+                widths: widths.iter().map(ident).collect(),
+                span: NOWHERE,
+            },
+            Stmt::NetworkOption {
+                key, layer, value, ..
+            } => Stmt::NetworkOption {
+                key: ident(key),
+                layer: layer.as_ref().map(ident),
+                value: ident(value),
+                span: NOWHERE,
+            },
+            // A network shorthand's expansion has no data block; rows kept as they are.
+            Stmt::Data { columns, rows, .. } => Stmt::Data {
+                columns: columns.iter().map(ident).collect(),
+                rows: rows.clone(),
+                span: NOWHERE,
+            },
+        })
+        .collect();
+    Program { statements }
+}
+
+/// `load` lowers the expansion's tree without printing it; `chainrule expand` prints it. The
+/// text must read back as exactly that tree (every statement, operator, grouping, number and
+/// display form), and every span of the tree must point at the `network` line.
+#[test]
+fn the_printed_expansion_reads_back_as_the_tree_load_lowers() {
+    for source in SHORTHANDS {
+        let spec = load::network_spec(source).unwrap().unwrap();
+        let tree = expansion::program(&spec);
+        let printed = syntax::parse_program(&expansion::text(&spec)).unwrap();
+        assert_eq!(
+            without_spans(&tree),
+            without_spans(&printed),
+            "{source}\n{}",
+            expansion::text(&spec)
+        );
+        let line = &source[spec.span.start..spec.span.end];
+        assert!(line.starts_with("network "), "{line:?}");
+        assert!(
+            tree.statements.iter().all(|s| s.span() == spec.span),
+            "{source}: a statement not at the network line"
+        );
+    }
+    // The comparison can fail: a tree with one operand swapped is not the printed one.
+    let spec = load::network_spec("network 2-2-1").unwrap().unwrap();
+    let mut tree = expansion::program(&spec);
+    let Some(Stmt::Assign { value, .. }) = tree.statements.last_mut() else {
+        panic!("the cost comes last")
+    };
+    let Expr::Binary { lhs, rhs, .. } = value else {
+        panic!("the cost is (y1 - a3_1)^2")
+    };
+    std::mem::swap(lhs, rhs);
+    let printed = syntax::parse_program(&expansion::text(&spec)).unwrap();
+    assert_ne!(without_spans(&tree), without_spans(&printed));
 }
 
 #[test]

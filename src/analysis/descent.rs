@@ -40,6 +40,9 @@ pub struct Descent {
     pub steps: Vec<DescentStep>,
     /// Set when the run stopped early because a parameter or the cost became infinite or NaN.
     pub diverged: bool,
+    /// Set when the cost or a gradient was not finite at the starting point already: no
+    /// learning rate fixes that.
+    pub not_finite_start: bool,
 }
 
 /// Runs `steps` steps of gradient descent from the given values with learning rate η.
@@ -60,29 +63,19 @@ pub fn descend(
         .with_help("give a small positive rate such as `--lr 0.5`"));
     }
     check_start(model, start)?;
-    let params: Vec<Sym> = model.params().collect();
-    let targets =
-        load::targets(model, &TargetSpec::AllParams).expect("every parameter is a valid target");
-    let config = Config {
-        steps: false,
-        ..Default::default()
-    };
-    let derivations = crate::core::diff::derive(model, &targets, &config);
-    let gradient_of: HashMap<Sym, Id> = derivations
-        .derivations
-        .iter()
-        .map(|d| (d.target.wrt, d.result))
-        .collect();
-    let roots: Vec<Id> = params.iter().map(|p| gradient_of[p]).collect();
+    let gradients = Gradients::new(model);
+    let params = gradients.params.clone();
 
     let mut leaves: Vec<(Sym, f64)> = start.iter().map(|g| (g.sym, g.value)).collect();
     // The first point goes through the checked forward pass (it names missing values).
     let mut point = numeric::forward(model, start)?;
+    numeric::one_hot_holds(model, &point)?;
     let mut out = Vec::with_capacity(steps.min(1 << 16));
     let mut diverged = false;
+    let mut not_finite_start = false;
     for _ in 0..steps {
         let cost = point.f64[&model.cost];
-        let grads = numeric::at_f64(model, &roots, &point);
+        let grads = gradients.at(model, &point);
         let params_before: Vec<(Sym, f64)> = params.iter().map(|p| (*p, point.f64[p])).collect();
         let params_after: Vec<(Sym, f64)> = params_before
             .iter()
@@ -105,7 +98,11 @@ pub fn descend(
             cost_after,
             cost_rose: cost_after > cost,
         });
-        if !finite {
+        if out.len() == 1 && !(cost.is_finite() && out[0].gradients.iter().all(|g| g.1.is_finite()))
+        {
+            not_finite_start = true;
+        }
+        if !finite || not_finite_start {
             diverged = true;
             break;
         }
@@ -114,7 +111,42 @@ pub fn descend(
         learning_rate,
         steps: out,
         diverged,
+        not_finite_start,
     })
+}
+
+/// ∂C/∂θ for every parameter, derived symbolically once and evaluated in float64 at any point:
+/// the gradient `step` and `train` descend along.
+pub struct Gradients {
+    /// The parameters, in declaration order.
+    pub params: Vec<Sym>,
+    /// Each parameter's derivative as a formula of the model's names.
+    pub roots: Vec<Id>,
+}
+
+impl Gradients {
+    pub fn new(model: &mut Model) -> Gradients {
+        let params: Vec<Sym> = model.params().collect();
+        let targets = load::targets(model, &TargetSpec::AllParams)
+            .expect("every parameter is a valid target");
+        let config = Config {
+            steps: false,
+            ..Default::default()
+        };
+        let derivations = crate::core::diff::derive(model, &targets, &config);
+        let gradient_of: HashMap<Sym, Id> = derivations
+            .derivations
+            .iter()
+            .map(|d| (d.target.wrt, d.result))
+            .collect();
+        let roots = params.iter().map(|p| gradient_of[p]).collect();
+        Gradients { params, roots }
+    }
+
+    /// The gradient at a point of the forward pass, in the order of `params`.
+    pub fn at(&self, model: &Model, point: &Point) -> Vec<f64> {
+        numeric::at_f64(model, &self.roots, point)
+    }
 }
 
 /// Refuses values for computed names and requires one for every parameter.
@@ -158,10 +190,9 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
 
 /// The forward pass in float64 alone (the reference is not needed to descend). The leaves
 /// were checked by [`numeric::forward`] on the first step.
-fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
-    Point {
-        f64: numeric::forward_f64(model, leaves),
-        precise: HashMap::new(),
-        given: leaves.iter().map(|(s, _)| *s).collect(),
-    }
+pub fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
+    Point::float64_only(
+        numeric::forward_f64(model, leaves),
+        leaves.iter().map(|(s, _)| *s).collect(),
+    )
 }

@@ -4,5 +4,9 @@
 
 pub mod check;
 pub mod descent;
+pub mod init;
 pub mod layers;
 pub mod numeric;
+pub mod train;
+pub mod warning_text;
+pub mod warnings;

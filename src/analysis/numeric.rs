@@ -20,9 +20,37 @@ pub const INPUT_BITS: usize = 1024;
 #[derive(Clone, Debug)]
 pub struct Point {
     pub f64: HashMap<Sym, f64>,
+    /// The reference value of each name, for display. Formulas are never evaluated from these
+    /// (they are rounded); see [`Point::binding`].
     pub precise: HashMap<Sym, Precise>,
+    /// How well each computed name's reference is known.
+    pub resolution: HashMap<Sym, eval::Resolution>,
     /// The names given a value (leaves, and intermediates that cut the graph).
     pub given: Vec<Sym>,
+    /// The definition of each computed name that is not cut.
+    definitions: HashMap<Sym, Id>,
+}
+
+impl Point {
+    /// A point with float64 values alone (gradient descent needs no reference).
+    pub fn float64_only(f64: HashMap<Sym, f64>, given: Vec<Sym>) -> Point {
+        Point {
+            f64,
+            precise: HashMap::new(),
+            resolution: HashMap::new(),
+            given,
+            definitions: HashMap::new(),
+        }
+    }
+
+    /// What a name stands for in a reference evaluation: its given value, or its definition,
+    /// evaluated in the same pass so nothing is rounded between a name and its uses.
+    pub fn binding(&self, s: Sym) -> Option<eval::Binding> {
+        match self.definitions.get(&s) {
+            Some(&def) => Some(eval::Binding::Formula(def)),
+            None => self.precise.get(&s).cloned().map(eval::Binding::Value),
+        }
+    }
 }
 
 /// Runs the forward pass from the given values. Every input, target and parameter the cost
@@ -45,15 +73,18 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
     if !missing.is_empty() {
         return Err(
             Diagnostic::new(format!("no value given for {}", list(&missing))).with_help(format!(
-                "give every input, target and parameter a value, e.g. `--at {}`",
+                "give every input, target and parameter a value, e.g. `--at {}`, or fill the parameters with `--init zeros|random|xavier`",
                 missing
                     .iter()
+                    .take(LISTED_NAMES)
                     .map(|m| format!("{m}=0.5"))
                     .collect::<Vec<_>>()
                     .join(",")
             )),
         );
     }
+    let mut definitions = HashMap::new();
+    let mut computed = Vec::new();
     for &s in &model.order {
         if f64s.contains_key(&s) {
             continue;
@@ -65,20 +96,61 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
         let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| f64s.get(&t).copied()) else {
             continue;
         };
-        let Ok(mut p) =
-            eval::eval_precise_stable(&model.graph, &[def], &|t| precise.get(&t).cloned())
+        f64s.insert(s, v[0]);
+        definitions.insert(s, def);
+        computed.push((s, def));
+    }
+    let mut point = Point {
+        f64: f64s,
+        precise,
+        resolution: HashMap::new(),
+        given: given.iter().map(|g| g.sym).collect(),
+        definitions,
+    };
+    let roots: Vec<Id> = computed.iter().map(|&(_, def)| def).collect();
+    let stable = eval::eval_reference(
+        &model.graph,
+        &roots,
+        &|t| point.binding(t),
+        eval::STABLE_MAX_BITS,
+    )
+    .expect("every name computed in float64 has a value");
+    for ((s, _), (value, resolution)) in computed
+        .into_iter()
+        .zip(stable.values.into_iter().zip(stable.resolutions))
+    {
+        point.precise.insert(s, value);
+        point.resolution.insert(s, resolution);
+    }
+    Ok(point)
+}
+
+/// Derivatives of a model with targets declared one-hot are simplified with Σy = 1, so they
+/// are the gradient only where the given targets do sum to one; anywhere else is refused.
+pub fn one_hot_holds(model: &Model, point: &Point) -> Result<()> {
+    for group in &model.one_hot {
+        let Some(values) = group
+            .iter()
+            .map(|y| point.f64.get(y).copied())
+            .collect::<Option<Vec<f64>>>()
         else {
             continue;
         };
-        let (v, p) = (v[0], p.values.remove(0));
-        f64s.insert(s, v);
-        precise.insert(s, p);
+        let total: f64 = values.iter().sum();
+        if (total - 1.0).abs() > 1e-9 {
+            let names: Vec<&str> = group.iter().map(|&y| model.name(y)).collect();
+            return Err(Diagnostic::new(format!(
+                "the targets {} are declared one-hot, so they must sum to 1; the values given sum to {}",
+                names.join(", "),
+                float(total)
+            ))
+            .with_help(
+                "give class labels (one target 1, the others 0) or probabilities that sum to 1; \
+                 the derivatives are simplified with Σy = 1",
+            ));
+        }
     }
-    Ok(Point {
-        f64: f64s,
-        precise,
-        given: given.iter().map(|g| g.sym).collect(),
-    })
+    Ok(())
 }
 
 /// The leaves the cost depends on when the graph is cut at the given intermediates.
@@ -110,9 +182,35 @@ fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
     needed
 }
 
-fn list(names: &[&str]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    quoted.join(", ")
+/// `24654` as `24,654`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// At most this many names are listed in a message; the rest are counted.
+const LISTED_NAMES: usize = 10;
+
+/// `` `a`, `b`, `c` ``, cut after ten names: "… and 24,600 more".
+pub fn list(names: &[&str]) -> String {
+    let quoted: Vec<String> = names
+        .iter()
+        .take(LISTED_NAMES)
+        .map(|n| format!("`{n}`"))
+        .collect();
+    let rest = names.len().saturating_sub(LISTED_NAMES);
+    if rest == 0 {
+        quoted.join(", ")
+    } else {
+        format!("{} and {} more", quoted.join(", "), thousands(rest))
+    }
 }
 
 /// Formulas (in the model's names) at the point, in float64 exactly as written.
@@ -123,9 +221,18 @@ pub fn at_f64(model: &Model, roots: &[Id], point: &Point) -> Vec<f64> {
 
 /// Formulas at the point, as the high-precision reference (precision raised until stable).
 pub fn at_precise(model: &Model, roots: &[Id], point: &Point) -> Vec<Precise> {
-    eval::eval_precise_stable(&model.graph, roots, &|s| point.precise.get(&s).cloned())
-        .expect("every name has a value at the point")
-        .values
+    reference_at(model, roots, point).values
+}
+
+/// Formulas at the point as the reference, with how well each is known.
+pub fn reference_at(model: &Model, roots: &[Id], point: &Point) -> eval::Stable {
+    eval::eval_reference(
+        &model.graph,
+        roots,
+        &|s| point.binding(s),
+        eval::STABLE_MAX_BITS,
+    )
+    .expect("every name has a value at the point")
 }
 
 /// Whether a name is a parameter (what gradient descent updates).
@@ -133,363 +240,7 @@ pub fn is_param(model: &Model, s: Sym) -> bool {
     model.symbol(s).kind == SymKind::Param
 }
 
-/// Herbie's measure of a float64 result's error: log2 of the number of floats between it and
-/// the correctly rounded reference (0 when it is the correctly rounded value).
-pub fn error_bits(computed: f64, reference: &Precise) -> f64 {
-    let exact = match reference {
-        Precise::Finite(_) => reference.to_f64(),
-        _ => return if computed.is_nan() { 0.0 } else { 64.0 },
-    };
-    // A true value beyond float64's range (it rounds to ∞, or to 0 from a non-zero value)
-    // is lost whatever float64 does.
-    if exact.is_infinite() || (exact == 0.0 && !reference.is_zero()) {
-        return 64.0;
-    }
-    if computed.is_nan() {
-        return 64.0;
-    }
-    let ordered = |x: f64| {
-        let bits = x.to_bits() as i64;
-        if bits < 0 { i64::MIN - bits } else { bits }
-    };
-    let distance = (ordered(computed) as i128 - ordered(exact) as i128).unsigned_abs();
-    ((distance + 1) as f64).log2()
-}
-
-/// Bits of error (of 53) at which a value counts as lost: 2^12 ulps, about 1e-12 relative.
-const LOST_BITS: f64 = 12.0;
-/// Bits a node must add to its operands' error to be where the answer is lost.
-const ADDED_BITS: f64 = 8.0;
-
-/// A place where float64 loses the answer.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Warning {
-    /// `saturation`, `cancellation`, `underflow`, `overflow`, `nan`, `division by zero`,
-    /// `log domain`, `sqrt domain`, `vanishing gradient`.
-    pub kind: &'static str,
-    /// The name (or derivative) where it happens.
-    pub at: String,
-    pub message: String,
-    /// The float64 value of the node where the answer is lost.
-    pub float64: f64,
-    /// Its high-precision value, as a decimal string.
-    pub reference: String,
-}
-
-/// Finds where float64 loses the answer while evaluating `formula` (labelled `at`): nodes
-/// whose operands are accurate but whose own result is not, named by what went wrong.
-pub fn diagnose(model: &Model, formula: Id, at: &str, point: &Point, out: &mut Vec<Warning>) {
-    use crate::core::expr::{Func, Node};
-    let graph = &model.graph;
-    let Ok(f64s) = eval::eval_f64_all(graph, &[formula], &|s| point.f64.get(&s).copied()) else {
-        return;
-    };
-    let leaf_value = |s| point.precise.get(&s).cloned();
-    // The sums are where a fixed precision runs out (1 − tanh(200)^2 is 0 at 512 bits), so
-    // the precision is the one at which they and the formula are stable.
-    let mut sums: Vec<Id> = graph
-        .reachable(&[formula])
-        .into_iter()
-        .filter(|&id| matches!(graph.node(id), Node::Add(_)))
-        .collect();
-    sums.push(formula);
-    let Ok(stable) = eval::eval_precise_stable(graph, &sums, &leaf_value) else {
-        return;
-    };
-    let Ok(precise) = eval::eval_precise_all(
-        graph,
-        &[formula],
-        &leaf_value,
-        stable.precision_bits.max(512),
-    ) else {
-        return;
-    };
-    let printer = crate::render::FormulaPrinter::new(graph, &model.symbols);
-    let bits = |id: Id| error_bits(f64s[&id], &precise[&id]);
-    let show = float;
-    // Five digits unless the float64 value agrees with them: a warning must show the difference.
-    let reference = |id: Id| {
-        let digits = (5..=17)
-            .find(|&n| {
-                let computed: f64 = format!("{:.*e}", n - 1, f64s[&id])
-                    .parse()
-                    .unwrap_or(f64::NAN);
-                let true_value: f64 = precise[&id]
-                    .to_decimal_string(n)
-                    .parse()
-                    .unwrap_or(f64::NAN);
-                computed != true_value
-            })
-            .unwrap_or(17);
-        plain_decimal(&precise[&id].to_decimal_string(digits))
-    };
-    // Whether some node of this formula was found where the answer is lost.
-    let mut found = false;
-    for id in graph.reachable(&[formula]) {
-        let value = f64s[&id];
-        let exact = &precise[&id];
-        let text = printer.text(id);
-        let node_reference = precise[&id].to_decimal_string(17);
-        let push = |out: &mut Vec<Warning>, kind: &'static str, at: String, message: String| {
-            let w = Warning {
-                kind,
-                at,
-                message,
-                float64: value,
-                reference: node_reference.clone(),
-            };
-            if !out.contains(&w) {
-                out.push(w);
-            }
-        };
-        let children = graph.children(id);
-        if matches!(exact, Precise::Undefined) {
-            if children
-                .iter()
-                .any(|c| matches!(precise[c], Precise::Undefined))
-            {
-                continue;
-            }
-            let (kind, why) = match graph.node(id) {
-                Node::Call(Func::Log, a) => ("log domain", format!("log of {}", show(f64s[a]))),
-                Node::Call(Func::Sqrt, a) => ("sqrt domain", format!("sqrt of {}", show(f64s[a]))),
-                Node::Pow(b, _) if f64s[b] == 0.0 => {
-                    ("division by zero", "division by zero".to_string())
-                }
-                _ => ("nan", "a value that is not a real number".to_string()),
-            };
-            found = true;
-            push(
-                out,
-                kind,
-                at.to_string(),
-                format!(
-                    "{text} is undefined here ({why}); float64 gives {}",
-                    show(value)
-                ),
-            );
-            continue;
-        }
-        let inherited = children.iter().map(|&c| bits(c)).fold(0.0, f64::max);
-        // Only where the answer is lost: the node's own error far beyond its operands'.
-        if matches!(graph.node(id), Node::Var(_) | Node::Num(_))
-            || bits(id) < inherited + ADDED_BITS
-        {
-            continue;
-        }
-        if bits(id) <= LOST_BITS {
-            continue;
-        }
-        let Precise::Finite(_) = exact else { continue };
-        found = true;
-        let true_value = reference(id);
-        if value.is_nan() {
-            push(
-                out,
-                "nan",
-                at.to_string(),
-                format!(
-                    "{text} is NaN in float64 (an ∞/∞, ∞ − ∞ or 0·∞ on the way) but is {true_value}; rescale the inputs or use the stable forms (--stable)"
-                ),
-            );
-        } else if value.is_infinite() {
-            push(
-                out,
-                "overflow",
-                at.to_string(),
-                format!(
-                    "{text} overflows to {value} in float64 (true value {true_value}); float64 ends near 1.8e308: normalise the inputs, or compute in log space"
-                ),
-            );
-        } else if let Node::Add(terms) = graph.node(id) {
-            cancellation(
-                model,
-                &printer,
-                id,
-                terms,
-                at,
-                value,
-                &true_value,
-                &node_reference,
-                &f64s,
-                point,
-                out,
-            );
-        } else if value == 0.0 || value.abs() < f64::MIN_POSITIVE {
-            push(
-                out,
-                "underflow",
-                at.to_string(),
-                format!(
-                    "{text} underflows to {} in float64 (true value {true_value}); work with logarithms or rescale",
-                    show(value)
-                ),
-            );
-        } else if let Node::Call(f @ (Func::SigmoidPrime | Func::TanhPrime), arg) = graph.node(id) {
-            let stable = if *f == Func::SigmoidPrime {
-                "σ(z)·σ(−z)"
-            } else {
-                "4/(e^z + e^−z)^2"
-            };
-            push(
-                out,
-                "saturation",
-                at.to_string(),
-                format!(
-                    "{text} at z = {} is computed as written, and the activation is saturated: float64 gives {} but the true value is {true_value}; use the stable form {stable}",
-                    f64s[arg],
-                    show(value)
-                ),
-            );
-        } else {
-            push(
-                out,
-                "precision loss",
-                at.to_string(),
-                format!(
-                    "{text} loses {:.0} of float64's 53 bits here: float64 gives {} but the true value is {true_value}",
-                    bits(id),
-                    show(value)
-                ),
-            );
-        }
-    }
-    // Bits lost a few at a time, no single node to blame: say so at the value itself.
-    let value = f64s[&formula];
-    // Bits lost upstream were reported where the upstream name is computed.
-    let inherited = graph
-        .reachable(&[formula])
-        .into_iter()
-        .filter(|&id| matches!(graph.node(id), Node::Var(_)))
-        .map(bits)
-        .fold(0.0, f64::max);
-    if !found
-        && value.is_finite()
-        && bits(formula) > LOST_BITS
-        && inherited <= LOST_BITS
-        && let Precise::Finite(_) = &precise[&formula]
-    {
-        let w = Warning {
-            kind: "precision loss",
-            at: at.to_string(),
-            message: format!(
-                "{} loses {:.0} of float64's 53 bits over several operations, none of which loses many alone: float64 gives {} but the true value is {}",
-                printer.text(formula),
-                bits(formula),
-                show(value),
-                reference(formula)
-            ),
-            float64: value,
-            reference: precise[&formula].to_decimal_string(17),
-        };
-        if !out.contains(&w) {
-            out.push(w);
-        }
-    }
-}
-
-/// A sum whose terms nearly cancel: say which operand rounded (a saturated sigmoid or tanh,
-/// most often) and what to do.
-#[allow(clippy::too_many_arguments)]
-fn cancellation(
-    model: &Model,
-    printer: &crate::render::FormulaPrinter,
-    id: Id,
-    terms: &[Id],
-    at: &str,
-    value: f64,
-    true_value: &str,
-    node_reference: &str,
-    f64s: &HashMap<Id, f64>,
-    point: &Point,
-    out: &mut Vec<Warning>,
-) {
-    use crate::core::expr::{Func, Node};
-    let graph = &model.graph;
-    let text = printer.text(id);
-    // The saturated activation among the operands: σ(z) or tanh(z) itself, or a name defined
-    // as one.
-    let mut saturated = None;
-    for &t in terms {
-        let mut base = t;
-        if let Node::Mul(fs) = graph.node(t)
-            && fs.len() == 2
-            && graph.as_num(fs[0]).is_some()
-        {
-            base = fs[1];
-        }
-        // 1 − tanh(z)^2, 1 − a^2: the square of the saturated value.
-        if let Node::Pow(b, e) = graph.node(base)
-            && graph.as_num(*e).is_some()
-        {
-            base = *b;
-        }
-        let (name, call) = match graph.node(base) {
-            Node::Var(s) => match model.definition(*s).map(|d| (d, graph.node(d))) {
-                Some((d, Node::Call(Func::Sigmoid | Func::Tanh, _))) => (Some(*s), d),
-                _ => continue,
-            },
-            Node::Call(Func::Sigmoid | Func::Tanh, _) => (None, base),
-            _ => continue,
-        };
-        let v = f64s.get(&base).copied().unwrap_or(f64::NAN);
-        if v == 1.0 || v == 0.0 || v == -1.0 {
-            saturated = Some((name, call, v));
-            break;
-        }
-    }
-    let message = match saturated {
-        Some((name, call, v)) => {
-            let Node::Call(f, arg) = *graph.node(call) else {
-                unreachable!()
-            };
-            let arg_value = eval::eval_f64(graph, &[arg], &|s| point.f64.get(&s).copied())
-                .map(|v| v[0])
-                .unwrap_or(f64::NAN);
-            let fname = if f == Func::Sigmoid { "σ" } else { "tanh" };
-            let who = match name {
-                Some(s) => format!("{} = {}", model.name(s), printer.text(call)),
-                None => printer.text(call),
-            };
-            let remedy = if f == Func::Sigmoid {
-                "the neuron is saturated; use the stable form σ'(z) = σ(z)·σ(−z) (1 − σ(z) = σ(−z)), --stable evaluates it, or the cross-entropy cost, whose gradient cancels σ'"
-            } else {
-                "the neuron is saturated; 1 − tanh(z)^2 is better computed as 4/(e^z + e^−z)^2, or normalise the inputs"
-            };
-            let at = name
-                .map(|s| model.name(s).to_string())
-                .unwrap_or_else(|| at.to_string());
-            let w = Warning {
-                float64: value,
-                reference: node_reference.to_string(),
-                kind: "saturation",
-                at,
-                message: format!(
-                    "{who} = {fname}({arg_value}) rounds to exactly {v} in float64, so {text} cancels to {} (true value {true_value}); {remedy}",
-                    float(value)
-                ),
-            };
-            if !out.contains(&w) {
-                out.push(w);
-            }
-            return;
-        }
-        None => format!(
-            "{text} cancels in float64: its terms agree in most of their digits, leaving {} (true value {true_value}); rearrange the formula to avoid subtracting close values",
-            float(value)
-        ),
-    };
-    let w = Warning {
-        float64: value,
-        reference: node_reference.to_string(),
-        kind: "cancellation",
-        at: at.to_string(),
-        message,
-    };
-    if !out.contains(&w) {
-        out.push(w);
-    }
-}
+pub use crate::analysis::warnings::{LOST_BITS, Warning, WarningKind, error_bits};
 
 /// One evaluated quantity: float64 as written, the reference, and the error between them.
 #[derive(Clone, Debug)]
@@ -499,7 +250,11 @@ pub struct Quantity {
     pub formula: Id,
     pub f64: f64,
     pub reference: Precise,
+    /// How well the reference is known.
+    pub resolution: eval::Resolution,
     pub error_bits: f64,
+    /// Whether `error_bits` is only a lower bound (the reference is an interval).
+    pub error_at_least: bool,
     /// With `--stable`: the float64 value through the stable rewrites.
     pub stable: Option<f64>,
 }
@@ -514,12 +269,17 @@ pub struct GradCheck {
     pub relative_error: f64,
     /// Why the finite difference itself may be the unreliable one, if it may.
     pub caveat: Option<String>,
+    /// Whether the comparison says nothing here (a kink within the step, a value that is not
+    /// finite): the verdict is "unreliable here" rather than a judgement.
+    pub unreliable: bool,
 }
 
 #[derive(Clone, Debug)]
 pub struct Report {
     /// Every name at the point, in program order: leaves first, then computed names.
     pub values: Vec<Quantity>,
+    /// Whether the values are to be printed (`--no-values` says no).
+    pub show_values: bool,
     pub cost: Quantity,
     pub derivatives: Vec<Quantity>,
     pub warnings: Vec<Warning>,
@@ -536,12 +296,15 @@ pub struct Request {
     pub exprs: Vec<(String, Id)>,
     pub stable: bool,
     pub check_grad: bool,
+    /// Leave the table of forward values out of the report.
+    pub no_values: bool,
 }
 
 /// Evaluates the forward pass, the cost, the requested derivatives and formulas at the point,
 /// in float64 and at high precision, and says where float64 loses the answer.
 pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result<Report> {
     let point = forward(model, given)?;
+    one_hot_holds(model, &point)?;
     let config = crate::core::diff::Config {
         steps: false,
         ..Default::default()
@@ -583,37 +346,101 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         })
         .collect();
     let model = &*model;
-    let quantity = |label: String, formula: Id, stable: Option<Id>| {
-        let f = at_f64(model, &[formula], &point)[0];
-        let r = at_precise(model, &[formula], &point).remove(0);
+    let graph = &model.graph;
+    // Everything printed is evaluated once: each computed name's definition and each formula.
+    let computed: Vec<(Sym, Id)> = model
+        .syms()
+        .filter(|s| point.f64.contains_key(s) && !point.given.contains(s))
+        .filter_map(|s| model.definition(s).map(|d| (s, d)))
+        .collect();
+    let mut roots: Vec<Id> = computed.iter().map(|&(_, d)| d).collect();
+    roots.extend(formulas.iter().map(|&(_, f)| f));
+    let f64s = eval::eval_f64_all(graph, &roots, &|s| point.f64.get(&s).copied())
+        .expect("every name has a value at the point");
+    let reference = reference_at(model, &roots, &point);
+    // The sums are where a fixed precision runs out (1 − tanh(200)^2 is 0 at 512 bits): the
+    // nodes are compared at the precision at which the sums are stable too.
+    let sums: Vec<Id> = graph
+        .reachable(&roots)
+        .into_iter()
+        .filter(|&id| matches!(graph.node(id), crate::core::expr::Node::Add(_)))
+        .collect();
+    let sums_bits = reference_at(model, &sums, &point).precision_bits;
+    let precise = eval::eval_reference_all(
+        graph,
+        &roots,
+        &|s| point.binding(s),
+        reference.precision_bits.max(sums_bits).max(512),
+    )
+    .expect("every name has a value at the point");
+    let evaluated = crate::analysis::warnings::Evaluated {
+        model,
+        f64s: &f64s,
+        precise: &precise,
+        names: &point.f64,
+    };
+    let resolution_of: HashMap<Id, (Precise, eval::Resolution)> = roots
+        .iter()
+        .copied()
+        .zip(reference.values.into_iter().zip(reference.resolutions))
+        .collect();
+    let quantity = |label: String, formula: Id, f: f64, stable: Option<Id>| {
+        let (r, resolution) = resolution_of[&formula].clone();
+        let (bits, at_least) = crate::analysis::warnings::judge(f, &r, &resolution);
         Quantity {
             label,
             formula,
-            error_bits: error_bits(f, &r),
+            error_bits: bits,
+            error_at_least: at_least,
             f64: f,
             reference: r,
+            resolution,
             stable: stable.map(|s| at_f64(model, &[s], &point)[0]),
         }
     };
     let mut warnings = Vec::new();
+    for g in given {
+        if !g.value.is_finite() || (g.value == 0.0) != point.precise[&g.sym].is_zero() {
+            warnings.push(Warning {
+                kind: WarningKind::InputOutOfRange,
+                at: model.name(g.sym).to_string(),
+                message: crate::analysis::warning_text::input_used_exactly(&g.text),
+                float64: g.value,
+                reference: point.precise[&g.sym].to_decimal_string(17),
+            });
+        }
+    }
     let mut values = Vec::new();
     for s in model.syms() {
         let Some(&v) = point.f64.get(&s) else {
             continue;
         };
-        let r = point.precise[&s].clone();
-        values.push(Quantity {
-            label: model.name(s).to_string(),
-            formula: model.graph_var(s),
-            error_bits: error_bits(v, &r),
-            f64: v,
-            reference: r,
-            stable: None,
-        });
-        if !point.given.contains(&s)
-            && let Some(def) = model.definition(s)
-        {
-            diagnose(model, def, model.name(s), &point, &mut warnings);
+        match computed.iter().find(|&&(c, _)| c == s) {
+            Some(&(_, def)) => {
+                let mut q = quantity(model.name(s).to_string(), def, v, None);
+                q.formula = model.graph_var(s);
+                crate::analysis::warnings::diagnose(
+                    &evaluated,
+                    def,
+                    model.name(s),
+                    &q.resolution,
+                    &mut warnings,
+                );
+                values.push(q);
+            }
+            None => {
+                let r = point.precise[&s].clone();
+                values.push(Quantity {
+                    label: model.name(s).to_string(),
+                    formula: model.graph_var(s),
+                    error_bits: error_bits(v, &r),
+                    error_at_least: false,
+                    f64: v,
+                    reference: r,
+                    resolution: eval::Resolution::Converged,
+                    stable: None,
+                });
+            }
         }
     }
     let cost_var = model.graph_var(model.cost);
@@ -621,11 +448,17 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         .iter()
         .find(|q| q.formula == cost_var)
         .cloned()
-        .unwrap_or_else(|| quantity(model.name(model.cost).to_string(), cost_var, None));
+        .expect("the cost has a value at the point");
     let mut derivatives = Vec::new();
     for ((label, formula), stable) in formulas.into_iter().zip(stable_forms) {
-        diagnose(model, formula, &label, &point, &mut warnings);
-        let q = quantity(label, formula, stable);
+        let q = quantity(label, formula, f64s[&formula], stable);
+        crate::analysis::warnings::diagnose(
+            &evaluated,
+            formula,
+            &q.label,
+            &q.resolution,
+            &mut warnings,
+        );
         let lost = q.error_bits > LOST_BITS;
         let cost_scale = cost.reference.to_f64().abs();
         if !lost
@@ -637,11 +470,10 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             warnings.push(Warning {
                 float64: q.f64,
                 reference: q.reference.to_decimal_string(17),
-                kind: "vanishing gradient",
+                kind: WarningKind::VanishingGradient,
                 at: q.label.clone(),
-                message: format!(
-                    "{} = {:e} is right in float64 but tiny next to the cost {:e}: a step of gradient descent will barely move it (a vanishing gradient; saturated sigmoids are the usual cause)",
-                    q.label, q.f64, cost_scale
+                message: crate::analysis::warning_text::vanishing_gradient(
+                    &q.label, q.f64, cost_scale,
                 ),
             });
         }
@@ -653,6 +485,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         Vec::new()
     };
     Ok(Report {
+        show_values: !request.no_values,
         values,
         cost,
         derivatives,
@@ -740,13 +573,27 @@ fn gradient_checks(
         } else {
             (analytic - numeric).abs() / (analytic.abs() + numeric.abs())
         };
-        // Kinks within reach of the step, and saturated activations, make the difference lie.
+        // Kinks within reach of the step, and saturated activations, make the difference lie,
+        // where they lie between this leaf and the cost.
+        let mut depends: std::collections::HashSet<Sym> = std::collections::HashSet::from([wrt]);
         let mut caveat = None;
+        let mut unreliable = !(analytic.is_finite() && numeric.is_finite());
+        if unreliable {
+            caveat = Some(crate::analysis::warning_text::grad_check_not_finite());
+        }
         for &s in &model.order {
             let Some(def) = model.definition(s) else {
                 continue;
             };
-            for id in model.graph.reachable(&[def]) {
+            let reached = model.graph.reachable(&[def]);
+            let uses_wrt = reached
+                .iter()
+                .any(|&id| matches!(model.graph.node(id), Node::Var(t) if depends.contains(t)));
+            if !uses_wrt {
+                continue;
+            }
+            depends.insert(s);
+            for id in reached {
                 let Node::Call(f, arg) = *model.graph.node(id) else {
                     continue;
                 };
@@ -755,18 +602,16 @@ fn gradient_checks(
                     continue;
                 };
                 let z = v[0];
-                if matches!(f, Func::Relu | Func::Abs | Func::ReluPrime) && z.abs() < 1e-3 {
-                    caveat = Some(format!(
-                        "{}({z:e}) sits at its kink: the finite difference straddles it and is unreliable here",
-                        f.name()
-                    ));
+                if matches!(f, Func::Relu | Func::Abs | Func::ReluPrime) && z.abs() <= h {
+                    unreliable = true;
+                    caveat = Some(crate::analysis::warning_text::grad_check_kink(f.name(), z));
                 } else if matches!(f, Func::Sigmoid | Func::Tanh)
                     && z.abs() > 20.0
                     && caveat.is_none()
                 {
-                    caveat = Some(format!(
-                        "{}({z}) is saturated: the cost barely changes, so the finite difference is mostly rounding noise",
-                        f.name()
+                    caveat = Some(crate::analysis::warning_text::grad_check_saturated(
+                        f.name(),
+                        z,
                     ));
                 }
             }
@@ -777,6 +622,7 @@ fn gradient_checks(
             numeric,
             relative_error,
             caveat,
+            unreliable,
         });
     }
     out

@@ -84,7 +84,11 @@ pub fn differentiate_expr(model: &mut Model, expr: Id, wrt: Sym) -> Id {
     let mut engine = Engine::new(model);
     let resolved = engine.resolve_derivatives(expr);
     let raw = engine.total_derivative(resolved, wrt);
-    let options = engine.recognise_options();
+    // An identity for every value of the targets: Σy = 1 of one-hot targets is not assumed.
+    let options = Options {
+        one_hot: Default::default(),
+        ..engine.recognise_options()
+    };
     simplify::simplify(&mut engine.model.graph, raw, &options)
 }
 
@@ -255,9 +259,12 @@ impl<'m> Engine<'m> {
             recognise.entry(def).or_insert(var);
             recognise.entry(simplified).or_insert(var);
         }
-        let options = Options {
-            recognise: std::sync::Arc::new(recognise),
-        };
+        let one_hot = self.model.one_hot.clone();
+        let one_hot = one_hot
+            .iter()
+            .map(|group| group.iter().map(|&y| self.g().var(y)).collect())
+            .collect();
+        let options = Options::new(recognise, one_hot);
         self.recognise = Some(options.clone());
         options
     }
@@ -939,9 +946,14 @@ impl<'m> Engine<'m> {
                         ("sqrt", false)
                     }
                     Func::Abs => {
-                        let m1 = self.g().int(-1);
-                        let inv = self.g().pow(e, m1);
-                        views.push(vec![u, inv]);
+                        // sign(u) as relu'(u) − relu'(−u): the convention abs'(0) = 0, as
+                        // relu'(0) = 0, so a flat region (abs of a dead relu) has slope 0
+                        // rather than the 0/0 of u/|u|
+                        let up = self.g().call(Func::ReluPrime, u);
+                        let minus_u = self.g().neg(u);
+                        let down = self.g().call(Func::ReluPrime, minus_u);
+                        let sign = self.g().sub(up, down);
+                        views.push(vec![sign]);
                         ("abs", false)
                     }
                     Func::SigmoidPrime => {

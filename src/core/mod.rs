@@ -7,4 +7,5 @@ pub mod error;
 pub mod eval;
 pub mod expr;
 pub mod model;
+pub mod rational;
 pub mod simplify;

@@ -59,6 +59,8 @@ pub struct Model {
     pub output: Option<Sym>,
     /// Which names each definition uses, and which definitions use each name.
     pub dependencies: Dependencies,
+    /// Groups of targets declared `one-hot`: each group sums to one.
+    pub one_hot: Vec<Vec<Sym>>,
 }
 
 /// The index of which names use which: built once from the definitions, so that no pass has

@@ -9,6 +9,7 @@
 //! The same rules run whether or not snapshots are kept, so `--no-steps` gives the same result.
 
 use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num};
+use crate::core::rational::Quotient;
 
 /// A rule group: its name in the derivation and the local rewrite it performs.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
@@ -19,19 +20,23 @@ pub enum Rule {
     Identities,
     CollectLikeTerms,
     CollectPowers,
+    CancelFractions,
     NormaliseSigns,
+    OneHotTargets,
     RecogniseIntermediates,
 }
 
 impl Rule {
-    pub const ORDER: [Rule; 8] = [
+    pub const ORDER: [Rule; 10] = [
         Rule::ExpandActivationDerivative,
         Rule::Flatten,
         Rule::FoldConstants,
         Rule::Identities,
         Rule::CollectLikeTerms,
+        Rule::CancelFractions,
         Rule::CollectPowers,
         Rule::NormaliseSigns,
+        Rule::OneHotTargets,
         Rule::RecogniseIntermediates,
     ];
 
@@ -43,7 +48,9 @@ impl Rule {
             Rule::Identities => "0 and 1 identities",
             Rule::CollectLikeTerms => "collect like terms",
             Rule::CollectPowers => "collect powers",
+            Rule::CancelFractions => "common denominator, cancel",
             Rule::NormaliseSigns => "normalise signs",
+            Rule::OneHotTargets => "the targets are one-hot, so they sum to 1",
             Rule::RecogniseIntermediates => "recognise intermediates",
         }
     }
@@ -55,6 +62,27 @@ pub struct Options {
     /// Subterms to replace by a name: the definition of an intermediate maps to its `Var`.
     /// Empty when a formula must stay in inputs and parameters (the `--expand` form).
     pub recognise: std::sync::Arc<FastMap<Id, Id>>,
+    /// The `Var` nodes of each group of targets declared one-hot (each group sums to one).
+    pub one_hot: std::sync::Arc<Vec<Vec<Id>>>,
+    /// The quotient intermediates among `recognise`, found once when first needed.
+    pub quotients: std::sync::Arc<std::sync::OnceLock<Vec<Quotient>>>,
+}
+
+impl Options {
+    /// Options that recognise the given definitions (definition → name) and use the one-hot
+    /// groups of targets.
+    pub fn new(recognise: FastMap<Id, Id>, one_hot: Vec<Vec<Id>>) -> Options {
+        Options {
+            recognise: std::sync::Arc::new(recognise),
+            one_hot: std::sync::Arc::new(one_hot),
+            quotients: Default::default(),
+        }
+    }
+
+    fn quotients(&self, g: &Graph) -> &[Quotient] {
+        self.quotients
+            .get_or_init(|| crate::core::rational::quotients_of(g, &self.recognise))
+    }
 }
 
 /// One rewrite that changed the formula: the rule group and the whole formula after it.
@@ -142,9 +170,16 @@ fn apply(
     options: &Options,
     memo: &mut Memo,
 ) -> Vec<Id> {
-    if rule == Rule::RecogniseIntermediates && options.recognise.is_empty() {
+    if rule == Rule::RecogniseIntermediates && options.recognise.is_empty()
+        || rule == Rule::OneHotTargets && options.one_hot.is_empty()
+    {
         return roots.to_vec();
     }
+    let quotients: Vec<Quotient> = if rule == Rule::CancelFractions {
+        options.quotients(graph).to_vec()
+    } else {
+        Vec::new()
+    };
     let mapped = graph.rewrite_tracked(roots, |g, original, node| {
         let unchanged = node.is_none();
         let node = match node {
@@ -160,7 +195,7 @@ fn apply(
                         .copied()
                         .unwrap_or(original);
                 }
-                if !may_change(g, rule, g.node(original)) {
+                if !may_change(g, rule, g.node(original), options) {
                     return original;
                 }
                 g.node(original).clone()
@@ -173,7 +208,16 @@ fn apply(
             Rule::Identities => identities(g, node),
             Rule::CollectLikeTerms => collect_like_terms(g, node),
             Rule::CollectPowers => collect_powers(g, node),
+            Rule::CancelFractions => crate::core::rational::normalise(
+                g,
+                node,
+                &crate::core::rational::Context {
+                    quotients: &quotients,
+                    one_hot: &options.one_hot,
+                },
+            ),
             Rule::NormaliseSigns => normalise_signs(g, node),
+            Rule::OneHotTargets => one_hot_targets(g, original, node, &options.one_hot),
             Rule::RecogniseIntermediates => {
                 let id = g.add(node);
                 options.recognise.get(&id).copied().unwrap_or(id)
@@ -189,7 +233,7 @@ fn apply(
 
 /// Whether `rule` can rewrite this node at all; `false` lets an unchanged node be kept
 /// without rebuilding it. It must never say `false` where the rule would change the node.
-fn may_change(g: &Graph, rule: Rule, node: &Node) -> bool {
+fn may_change(g: &Graph, rule: Rule, node: &Node, options: &Options) -> bool {
     let is_num = |id: &Id| g.as_num(*id).is_some();
     match (rule, node) {
         (_, Node::Num(_) | Node::Var(_)) => false,
@@ -201,7 +245,8 @@ fn may_change(g: &Graph, rule: Rule, node: &Node) -> bool {
         (Rule::Flatten, _) => false,
         (Rule::FoldConstants, Node::Add(xs)) => xs.iter().filter(|x| is_num(x)).count() >= 2,
         (Rule::FoldConstants, Node::Mul(xs)) => {
-            xs.iter().skip(1).any(is_num)
+            xs.iter().any(|&x| is_power_of_scaled(g, x))
+                || xs.iter().skip(1).any(is_num)
                 || xs
                     .first()
                     .is_some_and(|x| g.as_num(*x).is_some_and(Num::is_one))
@@ -219,7 +264,18 @@ fn may_change(g: &Graph, rule: Rule, node: &Node) -> bool {
         (Rule::Identities, _) => false,
         (Rule::CollectLikeTerms, n) => matches!(n, Node::Add(_)),
         (Rule::CollectPowers, n) => matches!(n, Node::Mul(_) | Node::Pow(..)),
+        (Rule::CancelFractions, n) => crate::core::rational::may_change(g, n),
+        (Rule::NormaliseSigns, Node::Mul(xs)) => {
+            g.as_num(xs[0]) == Some(Num::MINUS_ONE) && matches!(g.node(xs[1]), Node::Add(_))
+        }
         (Rule::NormaliseSigns, n) => matches!(n, Node::Add(_) | Node::Pow(..)),
+        (Rule::OneHotTargets, Node::Add(xs)) => {
+            options.one_hot.iter().any(|group| group.len() == xs.len())
+        }
+        (Rule::OneHotTargets, Node::Mul(xs)) => {
+            !options.one_hot.is_empty() && xs.iter().any(|x| matches!(g.node(*x), Node::Add(_)))
+        }
+        (Rule::OneHotTargets, _) => false,
         (Rule::RecogniseIntermediates, _) => true,
     }
 }
@@ -259,7 +315,14 @@ fn flatten(g: &mut Graph, node: Node) -> Id {
             let mut out = Vec::with_capacity(factors.len());
             for &f in factors.iter() {
                 match g.node(f) {
-                    Node::Mul(inner) => out.extend(inner.iter().copied()),
+                    // `−1` prints without the factor 1 of `(−1)·1`; splicing it in would show
+                    // a `·1` no earlier line had.
+                    Node::Mul(inner) => out.extend(
+                        inner
+                            .iter()
+                            .copied()
+                            .filter(|&x| !g.as_num(x).is_some_and(Num::is_one)),
+                    ),
                     _ => out.push(f),
                 }
             }
@@ -293,6 +356,18 @@ fn fold_constants(g: &mut Graph, node: Node) -> Id {
             g.sum(out)
         }
         Node::Mul(factors) => {
+            // (c·u)^k = c^k·u^k for an integer k, so that 2λw/(2n) folds to λw/n.
+            let factors: Box<[Id]> = factors
+                .iter()
+                .flat_map(|&f| match power_of_scaled(g, f) {
+                    Some((c, rest, k)) => {
+                        let k_id = g.num(k);
+                        let c = g.num(c);
+                        vec![c, g.pow(rest, k_id)]
+                    }
+                    None => vec![f],
+                })
+                .collect();
             let numbers: Vec<Num> = factors.iter().filter_map(|&f| g.as_num(f)).collect();
             let already_leading = numbers.len() == 1 && g.as_num(factors[0]).is_some();
             if numbers.is_empty() || already_leading {
@@ -320,6 +395,27 @@ fn fold_constants(g: &mut Graph, node: Node) -> Id {
         },
         other => g.add(other),
     }
+}
+
+fn is_power_of_scaled(g: &Graph, id: Id) -> bool {
+    matches!(g.node(id), Node::Pow(base, k)
+        if g.as_num(*k).is_some_and(|k| k.as_integer().is_some())
+            && matches!(g.node(*base), Node::Mul(fs) if g.as_num(fs[0]).is_some()))
+}
+
+/// `(c·u)^k` with a number `c` and an integer `k` whose `c^k` is exact: `(c^k, u, k)`.
+fn power_of_scaled(g: &mut Graph, id: Id) -> Option<(Num, Id, Num)> {
+    let Node::Pow(base, exponent) = g.node(id).clone() else {
+        return None;
+    };
+    let k = g.as_num(exponent).filter(|k| k.as_integer().is_some())?;
+    let Node::Mul(factors) = g.node(base).clone() else {
+        return None;
+    };
+    let c = g.as_num(factors[0])?;
+    let ck = c.pow(k)?;
+    let rest = g.product(factors[1..].to_vec());
+    Some((ck, rest, k))
 }
 
 /// Function values that are exact rationals: σ(0) = ½, exp(0) = 1, relu(−3) = 0, ...
@@ -542,8 +638,71 @@ fn is_negative_term(g: &Graph, t: Id) -> bool {
     }
 }
 
+/// A sum that is exactly one group of one-hot targets is 1 (and a factor 1 of a product is
+/// left out at once, so the step shows `a − y` rather than `a·1 − y`).
+fn one_hot_targets(g: &mut Graph, original: Id, node: Node, groups: &[Vec<Id>]) -> Id {
+    let is_group = |terms: &[Id]| {
+        groups
+            .iter()
+            .any(|group| group.len() == terms.len() && group.iter().all(|y| terms.contains(y)))
+    };
+    match &node {
+        Node::Add(terms) if is_group(terms) => g.int(1),
+        // A factor that was a group's sum is now 1 (its children are rewritten first).
+        Node::Mul(after) => {
+            let Node::Mul(before) = g.node(original).clone() else {
+                return g.add(node);
+            };
+            let was_group =
+                |g: &Graph, id: Id| matches!(g.node(id), Node::Add(terms) if is_group(terms));
+            if before.len() != after.len() || !before.iter().any(|&f| was_group(g, f)) {
+                return g.add(node);
+            }
+            let kept = after
+                .iter()
+                .zip(before.iter())
+                .filter(|&(_, &b)| !was_group(g, b))
+                .map(|(&a, _)| a)
+                .collect();
+            g.product(kept)
+        }
+        _ => g.add(node),
+    }
+}
+
 fn normalise_signs(g: &mut Graph, node: Node) -> Id {
     match node {
+        // −(y − a)·x reads better as (a − y)·x, when negating the sum adds no minus sign.
+        // Only a sum that leads the product: −u·v(1 − v) keeps σ′'s (1 − σ) as it is.
+        Node::Mul(factors)
+            if factors.len() >= 2
+                && g.as_num(factors[0]) == Some(Num::MINUS_ONE)
+                && matches!(g.node(factors[1]), Node::Add(_)) =>
+        {
+            let at = 1;
+            let Node::Add(terms) = g.node(factors[at]).clone() else {
+                unreachable!("found as a sum")
+            };
+            let negative = terms.iter().filter(|&&t| is_negative_term(g, t)).count();
+            if terms.len() - negative > negative + 1 {
+                return g.add(Node::Mul(factors));
+            }
+            let negated: Vec<Id> = terms
+                .iter()
+                .map(|&t| {
+                    let (c, rest) = split_coefficient(g, t);
+                    match rest {
+                        Some(r) => scale(g, c.neg(), r),
+                        None => g.num(c.neg()),
+                    }
+                })
+                .collect();
+            let negated = g.sum(negated);
+            let negated = normalise_signs(g, g.node(negated).clone());
+            let mut out: Vec<Id> = factors[1..].to_vec();
+            out[at - 1] = negated;
+            g.product(out)
+        }
         // −a + b reads better as b − a.
         Node::Add(terms) if is_negative_term(g, terms[0]) => {
             match terms.iter().position(|&t| !is_negative_term(g, t)) {
@@ -637,7 +796,7 @@ mod tests {
             for id in graph.reachable(&[root]) {
                 for rule in Rule::ORDER {
                     if rule == Rule::RecogniseIntermediates
-                        || may_change(&graph, rule, graph.node(id))
+                        || may_change(&graph, rule, graph.node(id), &Options::default())
                     {
                         continue;
                     }
@@ -651,7 +810,16 @@ mod tests {
                         Rule::Identities => identities(&mut graph, node),
                         Rule::CollectLikeTerms => collect_like_terms(&mut graph, node),
                         Rule::CollectPowers => collect_powers(&mut graph, node),
+                        Rule::CancelFractions => crate::core::rational::normalise(
+                            &mut graph,
+                            node,
+                            &crate::core::rational::Context {
+                                quotients: &[],
+                                one_hot: &[],
+                            },
+                        ),
                         Rule::NormaliseSigns => normalise_signs(&mut graph, node),
+                        Rule::OneHotTargets => one_hot_targets(&mut graph, id, node, &[]),
                         Rule::RecogniseIntermediates => unreachable!(),
                     };
                     assert_eq!(

@@ -102,6 +102,8 @@ pub enum Stmt {
     Declare {
         kind: DeclKind,
         names: Vec<Declared>,
+        /// `target y1, y2, y3 one-hot`: the declared names sum to one. The span of the word.
+        one_hot: Option<Span>,
         span: Span,
     },
     Show {
@@ -127,6 +129,19 @@ pub enum Stmt {
         value: Ident,
         span: Span,
     },
+    /// `data x, y` … `end`: training examples, a row per example, columns named.
+    Data {
+        columns: Vec<Ident>,
+        rows: Vec<DataRow>,
+        span: Span,
+    },
+}
+
+/// One row of a `data` block: a number per column, as written and as read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataRow {
+    pub values: Vec<f64>,
+    pub span: Span,
 }
 
 impl Stmt {
@@ -136,7 +151,8 @@ impl Stmt {
             | Stmt::Show { span, .. }
             | Stmt::Assign { span, .. }
             | Stmt::Network { span, .. }
-            | Stmt::NetworkOption { span, .. } => *span,
+            | Stmt::NetworkOption { span, .. }
+            | Stmt::Data { span, .. } => *span,
         }
     }
 }

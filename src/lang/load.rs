@@ -7,8 +7,8 @@
 use crate::core::diff::Target;
 use crate::core::error::{Diagnostic, Result};
 use crate::core::model::{Given, Model};
-use crate::lang::ast::{Ident, Span};
-use crate::lang::{lower, network, syntax};
+use crate::lang::ast::{Ident, Program, Span};
+use crate::lang::{expansion, lower, network, syntax};
 
 /// The seed network, used when no file is given.
 pub const BUILTIN_EXAMPLE: &str = include_str!("../../examples/seed.bp");
@@ -16,56 +16,74 @@ pub const BUILTIN_EXAMPLE: &str = include_str!("../../examples/seed.bp");
 /// The name the built-in example goes by in messages.
 pub const BUILTIN_NAME: &str = "<built-in example>";
 
-/// Parses and lowers a program. A program written with the `network` shorthand is expanded
-/// to its straight-line form first (see [`network::expand`]), and the model remembers the
-/// layered description.
-pub fn load(source: &str) -> Result<Model> {
+/// A program as read: straight-line, or a network written with the shorthand (checked, not
+/// yet expanded).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Parsed {
+    StraightLine(Program),
+    Network(network::NetworkSpec),
+}
+
+/// Parses a program once and says which kind it is.
+pub fn parse(source: &str) -> Result<Parsed> {
     let program = syntax::parse_program(source)?;
-    match network::from_program(&program)? {
-        None => lower::lower(&program),
-        Some(spec) => {
-            let expanded = network::expand(&spec);
-            load_expansion(&expanded, spec.span)
-        }
+    Ok(match network::from_program(&program)? {
+        Some(spec) => Parsed::Network(spec),
+        None => Parsed::StraightLine(program),
+    })
+}
+
+/// Parses and lowers a program. A program written with the `network` shorthand is lowered
+/// through its expansion, built as a syntax tree ([`expansion::program`]), never as text.
+pub fn load(source: &str) -> Result<Model> {
+    match parse(source)? {
+        Parsed::StraightLine(program) => lower::lower(&program),
+        Parsed::Network(spec) => load_network(&spec),
     }
 }
 
 /// The layered description of a program written with the `network` shorthand (checked, not
 /// expanded: the layered derivation needs no neuron-by-neuron model), or `None`.
 pub fn network_spec(source: &str) -> Result<Option<network::NetworkSpec>> {
+    Ok(match parse(source)? {
+        Parsed::Network(spec) => Some(spec),
+        Parsed::StraightLine(_) => None,
+    })
+}
+
+/// The training examples of a program's `data` block, checked against its model, or `None`
+/// when it has none.
+pub fn training_data(source: &str, model: &Model) -> Result<Option<crate::lang::data::DataSet>> {
     let program = syntax::parse_program(source)?;
-    network::from_program(&program)
+    crate::lang::data::from_program(&program, model)
 }
 
 /// The straight-line form of a program: the expansion of a `network` shorthand, or the
 /// program itself when it is already straight-line (after checking that it is valid).
 pub fn expand(source: &str) -> Result<String> {
-    let program = syntax::parse_program(source)?;
-    match network::from_program(&program)? {
-        None => {
+    match parse(source)? {
+        Parsed::StraightLine(program) => {
             lower::lower(&program)?;
             Ok(source.to_string())
         }
-        Some(spec) => Ok(network::expand(&spec)),
+        Parsed::Network(spec) => Ok(expansion::text(&spec)),
     }
 }
 
-/// Lowers generated text. Its spans point into that text, not the user's file, so a failure
-/// (a bug of the expansion, never the user's) is reported at the `network` line.
-fn load_expansion(expanded: &str, at: Span) -> Result<Model> {
-    syntax::parse_program(expanded)
-        .and_then(|program| lower::lower(&program))
-        .map_err(|d| {
-            Diagnostic::at(
-                at,
-                format!(
-                    "internal error: the expansion of this network does not read back: {}",
-                    d.message
-                ),
-                "this network",
-            )
-            .with_help("please report this input as a bug")
-        })
+/// Lowers the expansion of a network. Its spans all point at the `network` line, and a failure
+/// there is a bug of the expansion, never the user's, so it says so.
+pub fn load_network(spec: &network::NetworkSpec) -> Result<Model> {
+    lower::lower(&expansion::program(spec)).map_err(|d| {
+        Diagnostic::at(
+            spec.span,
+            format!(
+                "internal error: the expansion of this network does not lower: {}",
+                d.message
+            ),
+            "this network",
+        )
+        .with_help("please report this input as a bug")
+    })
 }
 
 /// Which derivatives to take.
@@ -220,12 +238,14 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
                 .parse::<f64>()
                 .ok()
                 .filter(|v| {
-                    v.is_finite()
+                    // beyond float64's range (`1e309`, `1e-400`) is accepted: the reference
+                    // uses the decimal exactly and eval warns about float64's reading of it
+                    !v.is_nan()
                         && crate::core::eval::Precise::parse_decimal(
                             &value_text.replace('−', "-"),
                             64,
                         )
-                        .is_some()
+                        .is_some_and(|p| p.is_finite())
                 });
             let Some(number) = parsed else {
                 return Err(Diagnostic::at(

@@ -60,6 +60,7 @@ struct Lowering {
     assigned_at: HashMap<String, (Span, Expr)>,
     cost: Option<(Sym, Span)>,
     output: Option<(Sym, Span)>,
+    one_hot: Vec<Vec<Sym>>,
 }
 
 impl Lowering {
@@ -119,17 +120,39 @@ impl Lowering {
 
     fn statement(&mut self, stmt: &Stmt) -> Result<()> {
         match stmt {
-            Stmt::Declare { kind, names, .. } => {
+            Stmt::Declare {
+                kind,
+                names,
+                one_hot,
+                ..
+            } => {
+                if let Some(word) = one_hot
+                    && *kind != DeclKind::Target
+                {
+                    return Err(Diagnostic::at(
+                        *word,
+                        "only targets can be declared one-hot",
+                        "not a target declaration",
+                    )
+                    .with_help(
+                        "write `target y1, y2, y3 one-hot` for class labels that sum to one",
+                    ));
+                }
                 let kind = match kind {
                     DeclKind::Input => SymKind::Input,
                     DeclKind::Target => SymKind::Target,
                     DeclKind::Param => SymKind::Param,
                 };
+                let mut group = Vec::with_capacity(names.len());
                 for declared in names {
-                    self.define(&declared.ident, kind, declared.display.clone())?;
+                    group.push(self.define(&declared.ident, kind, declared.display.clone())?);
+                }
+                if one_hot.is_some() {
+                    self.one_hot.push(group);
                 }
             }
-            Stmt::Show { .. } => {}
+            // Training examples are read by `data::from_program`; they define no names.
+            Stmt::Show { .. } | Stmt::Data { .. } => {}
             // `explain::load` expands the shorthand before lowering; a program that still
             // holds it here mixes it with other statements, which `network::from_program`
             // refuses first. Kept as an error rather than a panic for direct callers.
@@ -194,6 +217,7 @@ impl Lowering {
             cost,
             output: self.output.map(|(s, _)| s),
             dependencies,
+            one_hot: self.one_hot,
         })
     }
 

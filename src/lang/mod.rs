@@ -4,6 +4,8 @@
 //! printers share live here too.
 
 pub mod ast;
+pub mod data;
+pub mod expansion;
 pub mod latex;
 pub mod load;
 pub mod lower;

@@ -1,11 +1,13 @@
 //! The layered `network` shorthand: what a fully connected network is (widths, activation of
 //! each layer, cost, biases, L2 term), independent of how it was written.
 //!
-//! The parser fills a [`NetworkSpec`] from `network 2-3-1` and its option lines; lowering
-//! expands it into the straight-line form of the core language, and the layered derivation
-//! (`derive --layers`) reads it to derive the backprop equations for a general layer.
+//! The parser fills a [`NetworkSpec`] from `network 2-3-1` and its option lines;
+//! [`expansion`](crate::lang::expansion) turns it into the straight-line program of the core
+//! language, and the layered derivation (`derive --layers`) reads it to derive the backprop
+//! equations for a general layer.
 
 use crate::core::error::{Diagnostic, Result};
+use crate::core::expr::Func;
 use crate::lang::ast::{Ident, Program, Span, Stmt};
 
 /// The activation of one layer.
@@ -84,6 +86,18 @@ impl Activation {
     pub fn from_name(word: &str) -> Option<Activation> {
         let word = word.to_ascii_lowercase();
         Activation::ALL.into_iter().find(|a| a.name() == word)
+    }
+
+    /// The core's function applied to each neuron, or `None` where there is none: the
+    /// identity, and softmax, which is not applied neuron by neuron.
+    pub fn func(self) -> Option<Func> {
+        match self {
+            Activation::Sigmoid => Some(Func::Sigmoid),
+            Activation::Tanh => Some(Func::Tanh),
+            Activation::Relu => Some(Func::Relu),
+            Activation::Softplus => Some(Func::Softplus),
+            Activation::Identity | Activation::Softmax => None,
+        }
     }
 }
 
@@ -523,182 +537,4 @@ fn quoted<'a>(words: impl Iterator<Item = &'a str>) -> String {
         Some((last, init)) if !init.is_empty() => format!("{} or {last}", init.join(", ")),
         _ => words.join(""),
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// The expansion
-// ---------------------------------------------------------------------------------------
-
-/// The names of the expansion, in one place, so the expansion, the layered derivation and
-/// the tests agree on them. Layers and indices are 1-based, as textbooks count.
-pub mod names {
-    /// The activation of neuron `k` of layer `l`: the input `x{k}` for the input layer.
-    pub fn activation(l: usize, k: usize) -> String {
-        if l == 1 {
-            input(k)
-        } else {
-            format!("a{l}_{k}")
-        }
-    }
-    pub fn input(k: usize) -> String {
-        format!("x{k}")
-    }
-    pub fn target(j: usize) -> String {
-        format!("y{j}")
-    }
-    /// The weight from neuron `k` of layer `l − 1` to neuron `j` of layer `l`.
-    pub fn weight(l: usize, j: usize, k: usize) -> String {
-        format!("w{l}_{j}_{k}")
-    }
-    pub fn bias(l: usize, j: usize) -> String {
-        format!("b{l}_{j}")
-    }
-    pub fn weighted_input(l: usize, j: usize) -> String {
-        format!("z{l}_{j}")
-    }
-    pub const COST: &str = "C";
-    /// The cost before the L2 term, when there is one.
-    pub const DATA_COST: &str = "C0";
-    pub const LAMBDA: &str = "lambda";
-    pub const SAMPLES: &str = "n";
-}
-
-/// The straight-line program the shorthand stands for: declarations with textbook display
-/// forms, then layer by layer `z` and `a` for every neuron, then the cost. It parses with the
-/// ordinary parser (that is how `explain::load` reads a network), so `chainrule expand`
-/// prints a file that reads back as the same model.
-pub fn expand(spec: &NetworkSpec) -> String {
-    use std::fmt::Write as _;
-    let layers = spec.layers();
-    let output = layers;
-    let mut out = String::new();
-    let _ = writeln!(out, "# {}", spec.describe());
-    let _ = writeln!(
-        out,
-        "# expanded by chainrule: w{{l}}_{{j}}_{{k}} is the weight from neuron k of layer l-1 \
-         to neuron j of layer l"
-    );
-    let declared = |name: String, display: String| format!("{name} as \"{display}\"");
-    let inputs: Vec<String> = (1..=spec.width(1))
-        .map(|k| declared(names::input(k), format!("x_{{{k}}}")))
-        .collect();
-    let _ = writeln!(out, "input {}", inputs.join(", "));
-    let targets: Vec<String> = (1..=spec.width(output))
-        .map(|j| declared(names::target(j), format!("y_{{{j}}}")))
-        .collect();
-    let _ = writeln!(out, "target {}", targets.join(", "));
-    if spec.l2 {
-        let _ = writeln!(
-            out,
-            "input {} as \"\\lambda\", {} as \"n\"    # the L2 strength and the number of training examples",
-            names::LAMBDA,
-            names::SAMPLES
-        );
-    }
-    for l in 2..=layers {
-        let (rows, cols) = (spec.width(l), spec.width(l - 1));
-        // `w^{(2)}_{103}` would not say whether it is row 10 or 1; a comma does.
-        let comma = if rows >= 10 || cols >= 10 { "," } else { "" };
-        let _ = writeln!(out, "\n# layer {l}");
-        for j in 1..=rows {
-            let mut params: Vec<String> = (1..=cols)
-                .map(|k| {
-                    declared(
-                        names::weight(l, j, k),
-                        format!("w^{{({l})}}_{{{j}{comma}{k}}}"),
-                    )
-                })
-                .collect();
-            if spec.biases {
-                params.push(declared(names::bias(l, j), format!("b^{{({l})}}_{{{j}}}")));
-            }
-            let _ = writeln!(out, "param {}", params.join(", "));
-        }
-        let shown: Vec<String> = (1..=rows)
-            .flat_map(|j| {
-                [
-                    declared(names::weighted_input(l, j), format!("z^{{({l})}}_{{{j}}}")),
-                    declared(names::activation(l, j), format!("a^{{({l})}}_{{{j}}}")),
-                ]
-            })
-            .collect();
-        let _ = writeln!(out, "show {}", shown.join(", "));
-        for j in 1..=rows {
-            let mut terms: Vec<String> = (1..=cols)
-                .map(|k| format!("{}*{}", names::weight(l, j, k), names::activation(l - 1, k)))
-                .collect();
-            if spec.biases {
-                terms.push(names::bias(l, j));
-            }
-            let _ = writeln!(
-                out,
-                "{} = {}",
-                names::weighted_input(l, j),
-                terms.join(" + ")
-            );
-        }
-        for j in 1..=rows {
-            let z = names::weighted_input(l, j);
-            let value = match spec.activation(l) {
-                Activation::Identity => z,
-                Activation::Softmax => {
-                    let exps: Vec<String> = (1..=rows)
-                        .map(|k| format!("exp({})", names::weighted_input(l, k)))
-                        .collect();
-                    format!("exp({z})/({})", exps.join(" + "))
-                }
-                other => format!("{}({z})", other.name()),
-            };
-            let _ = writeln!(out, "{} = {value}", names::activation(l, j));
-        }
-    }
-
-    let _ = writeln!(out, "\n# cost: {}", spec.cost.name());
-    let per_output: Vec<String> = (1..=spec.width(output))
-        .map(|j| {
-            let (y, a) = (names::target(j), names::activation(output, j));
-            match spec.cost {
-                CostKind::Quadratic | CostKind::HalfQuadratic => format!("({y} - {a})^2"),
-                CostKind::CrossEntropy => format!("{y}*log({a}) + (1 - {y})*log(1 - {a})"),
-                CostKind::LogLikelihood => format!("{y}*log({a})"),
-            }
-        })
-        .collect();
-    let sum = per_output.join(" + ");
-    let data_cost = match spec.cost {
-        CostKind::Quadratic => sum,
-        CostKind::HalfQuadratic if per_output.len() == 1 => format!("1/2 {sum}"),
-        CostKind::HalfQuadratic => format!("1/2 ({sum})"),
-        CostKind::CrossEntropy | CostKind::LogLikelihood => format!("-({sum})"),
-    };
-    if spec.l2 {
-        // Σ_l Σ_j Σ_k (w^(l)_jk)², grouped by row and by layer so that no sum is longer than
-        // one layer's width (the parser bounds the length of a sum).
-        let layer_sums: Vec<String> = (2..=layers)
-            .map(|l| {
-                let rows: Vec<String> = (1..=spec.width(l))
-                    .map(|j| {
-                        let squares: Vec<String> = (1..=spec.width(l - 1))
-                            .map(|k| format!("{}^2", names::weight(l, j, k)))
-                            .collect();
-                        format!("({})", squares.join(" + "))
-                    })
-                    .collect();
-                format!("({})", rows.join(" + "))
-            })
-            .collect();
-        let _ = writeln!(out, "{} = {data_cost}", names::DATA_COST);
-        let _ = writeln!(
-            out,
-            "cost {} = {} + {}/(2 {})*({})",
-            names::COST,
-            names::DATA_COST,
-            names::LAMBDA,
-            names::SAMPLES,
-            layer_sums.join(" + ")
-        );
-    } else {
-        let _ = writeln!(out, "cost {} = {data_cost}", names::COST);
-    }
-    out
 }

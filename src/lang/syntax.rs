@@ -22,7 +22,9 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Num};
-use crate::lang::ast::{AssignKind, BinOp, DeclKind, Declared, Expr, Ident, Program, Span, Stmt};
+use crate::lang::ast::{
+    AssignKind, BinOp, DataRow, DeclKind, Declared, Expr, Ident, Program, Span, Stmt,
+};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar/bp.pest"]
@@ -132,8 +134,21 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
                 Rule::kw_target => DeclKind::Target,
                 _ => DeclKind::Param,
             };
-            let names = inner.map(declared).collect::<Result<Vec<_>>>()?;
-            Ok(Stmt::Declare { kind, names, span })
+            let mut one_hot = None;
+            let mut names = Vec::new();
+            for pair in inner {
+                if pair.as_rule() == Rule::kw_one_hot {
+                    one_hot = Some(span_of(&pair));
+                } else {
+                    names.push(declared(pair)?);
+                }
+            }
+            Ok(Stmt::Declare {
+                kind,
+                names,
+                one_hot,
+                span,
+            })
         }
         Rule::show => {
             let names = inner
@@ -184,6 +199,7 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
                 span,
             })
         }
+        Rule::data => data_block(inner, span),
         Rule::assign => {
             let target = next(&mut inner, source)?;
             if matches!(target.as_str(), "cost" | "output") {
@@ -210,6 +226,68 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
         }
         _ => Err(internal(span)),
     }
+}
+
+/// A `data` block: its columns, then rows each as long as the columns.
+fn data_block<'i>(parts: impl Iterator<Item = Pair<'i, Rule>>, span: Span) -> Result<Stmt> {
+    let mut columns = Vec::new();
+    let mut rows = Vec::new();
+    for part in parts {
+        match part.as_rule() {
+            Rule::ident => columns.push(variable(part)?),
+            Rule::data_row => {
+                let row_span = span_of(&part);
+                let values = part
+                    .into_inner()
+                    .filter(|cell| cell.as_rule() == Rule::signed)
+                    .map(|cell| {
+                        let text = cell.as_str().replace('−', "-");
+                        text.parse::<f64>()
+                            .ok()
+                            .filter(|v| v.is_finite())
+                            .ok_or_else(|| {
+                                Diagnostic::at(
+                                    span_of(&cell),
+                                    format!("`{}` is not a finite number", cell.as_str()),
+                                    "too large for float64",
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<f64>>>()?;
+                if values.len() != columns.len() {
+                    return Err(Diagnostic::at(
+                        row_span,
+                        format!(
+                            "this row has {} value{} but the data block has {} column{}",
+                            values.len(),
+                            if values.len() == 1 { "" } else { "s" },
+                            columns.len(),
+                            if columns.len() == 1 { "" } else { "s" },
+                        ),
+                        "wrong number of values",
+                    )
+                    .with_help(format!(
+                        "give one number for each of {}, separated by commas",
+                        columns
+                            .iter()
+                            .map(|c| format!("`{}`", c.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                rows.push(DataRow {
+                    values,
+                    span: row_span,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(Stmt::Data {
+        columns,
+        rows,
+        span,
+    })
 }
 
 /// `name` or `name as "display"` (a `declared` or `shown` pair).

@@ -27,9 +27,13 @@ pub enum Format {
 }
 
 /// The built-in templates, by the file name that overrides them.
-pub const TEMPLATES: [(&str, &str); 15] = [
+pub const TEMPLATES: &[(&str, &str)] = &[
     ("derive.txt", include_str!("../../templates/derive.txt")),
     ("layers.txt", include_str!("../../templates/layers.txt")),
+    (
+        "layers_convention.txt",
+        include_str!("../../templates/layers_convention.txt"),
+    ),
     ("layers.md", include_str!("../../templates/layers.md")),
     ("layers.tex", include_str!("../../templates/layers.tex")),
     (
@@ -37,6 +41,14 @@ pub const TEMPLATES: [(&str, &str); 15] = [
         include_str!("../../templates/step_words.txt"),
     ),
     ("step.txt", include_str!("../../templates/step.txt")),
+    (
+        "train_words.txt",
+        include_str!("../../templates/train_words.txt"),
+    ),
+    ("train.txt", include_str!("../../templates/train.txt")),
+    ("page.html", include_str!("../../templates/page.html")),
+    ("train.md", include_str!("../../templates/train.md")),
+    ("train.tex", include_str!("../../templates/train.tex")),
     ("step.md", include_str!("../../templates/step.md")),
     ("step.tex", include_str!("../../templates/step.tex")),
     ("check.txt", include_str!("../../templates/check.txt")),
@@ -117,6 +129,9 @@ pub fn render_derivations(
         lhs: print(s.lhs),
         rhs: s.rhs.iter().map(|&r| print(r)).collect(),
     };
+    let step_views = |steps: &[Step]| -> Vec<StepView> {
+        visible_steps(steps, &print).iter().map(step_view).collect()
+    };
     let view = DocumentView {
         source: match format {
             Format::Latex => latex_text(&layout.source_name),
@@ -127,7 +142,7 @@ pub fn render_derivations(
             Style::Chain => "chain",
             Style::Backprop => "backprop",
         },
-        shared_steps: derivations.shared_steps.iter().map(step_view).collect(),
+        shared_steps: step_views(&derivations.shared_steps),
         derivations: derivations
             .derivations
             .iter()
@@ -136,7 +151,7 @@ pub fn render_derivations(
                 heading: print_target(model, d.target, format),
                 kind: model.symbol(d.target.wrt).kind.word().to_string(),
                 wrt: model.name(d.target.wrt).to_string(),
-                steps: d.steps.iter().map(step_view).collect(),
+                steps: step_views(&d.steps),
                 result: format!(
                     "{} = {}",
                     print_target(model, d.target, format),
@@ -265,6 +280,40 @@ struct JsonDocument {
     shared_steps: Vec<JsonStep>,
 }
 
+/// The steps a reader sees: each changes the printed formula. A member of an equality chain
+/// that prints as the member before it is left out, and so is a step that prints as the line
+/// before it (a rewrite such as flattening `(−2(y − a))·a` can change the tree and not the text).
+fn visible_steps(steps: &[Step], print: &dyn Fn(Id) -> String) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::with_capacity(steps.len());
+    let mut last_line: Option<(String, String)> = None;
+    for s in steps {
+        let lhs = print(s.lhs);
+        let mut previous = lhs.clone();
+        let mut rhs = Vec::with_capacity(s.rhs.len());
+        for &r in &s.rhs {
+            let printed = print(r);
+            if printed != previous {
+                rhs.push(r);
+                previous = printed;
+            }
+        }
+        if rhs.is_empty() {
+            continue;
+        }
+        let line = (lhs, previous);
+        if rhs.len() == 1 && last_line.as_ref() == Some(&line) {
+            continue;
+        }
+        last_line = Some(line);
+        out.push(Step {
+            rule: s.rule.clone(),
+            lhs: s.lhs,
+            rhs,
+        });
+    }
+    out
+}
+
 fn json_step(printer: &FormulaPrinter, s: &Step) -> JsonStep {
     let chain = |f: &dyn Fn(Id) -> String| {
         std::iter::once(f(s.lhs))
@@ -291,11 +340,13 @@ fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivati
                 result_text: printer.text(d.result),
                 expanded: d.expanded.map(|e| printer.plain(e)),
                 expanded_latex: d.expanded.map(|e| printer.latex(e)),
-                steps: d.steps.iter().map(|s| json_step(printer, s)).collect(),
+                steps: visible_steps(&d.steps, &|i| printer.plain(i))
+                    .iter()
+                    .map(|s| json_step(printer, s))
+                    .collect(),
             })
             .collect(),
-        shared_steps: derivations
-            .shared_steps
+        shared_steps: visible_steps(&derivations.shared_steps, &|i| printer.plain(i))
             .iter()
             .map(|s| json_step(printer, s))
             .collect(),

@@ -24,6 +24,22 @@ pub fn markdown_text(text: &str) -> String {
     out
 }
 
+/// Escapes text for HTML text and attribute values: `&`, `<`, `>`, `"` and `'` as entities.
+pub fn html_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Escapes text for LaTeX text mode: specials escaped, mathematical Unicode as inline math.
 pub fn latex_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -378,7 +378,11 @@ impl Pass<'_> {
         if self.notation == Notation::Latex {
             return latex_num(n);
         }
-        let s = n.to_string();
+        // ½ is printed as a textbook writes it; a decimal such as 0.001 as the user wrote it.
+        let s = match n {
+            Num::Rat(p, q) if is_small_fraction(q) => format!("{p}/{q}"),
+            _ => n.to_string(),
+        };
         let prec = if n.is_negative() {
             Prec::Neg
         } else if s.contains('/') {
@@ -564,7 +568,7 @@ impl Pass<'_> {
         {
             let split = match self.notation {
                 Notation::Latex => latex_fraction(p, q) && !den.is_empty(),
-                _ => terminating_decimal(p, q).is_none(),
+                _ => terminating_decimal(p, q).is_none() || is_small_fraction(q),
             };
             if split {
                 if p != 1 {
@@ -762,6 +766,12 @@ fn ends_with_d_name(s: &str) -> bool {
 }
 
 /// Whether LaTeX writes the rational `p/q` (q > 1) as `\frac{p}{q}` rather than a decimal.
+/// Denominators small enough that `p/q` reads better than its decimal (½, ¼, ⅛ rather
+/// than 0.5, 0.25, 0.125); larger ones (0.05, 0.001) keep the decimal the user wrote.
+fn is_small_fraction(q: i64) -> bool {
+    (2..=12).contains(&q)
+}
+
 fn latex_fraction(p: i64, q: i64) -> bool {
     q <= 4 || terminating_decimal(p, q).is_none()
 }
@@ -1011,7 +1021,9 @@ mod tests {
         let d = f.g.sub(y, a);
         let sq = f.g.pow(d, two);
         let e = f.g.product(vec![half, sq]);
-        f.check(e, "0.5(y - a)^2", "0.5(y − a)^2", "\\frac{1}{2}(y - a)^{2}");
+        // ½ is a fraction, never 0.5 (a textbook writes ½(y − a)²).
+        f.check(e, "(y - a)^2/2", "(y − a)^2/2", "\\frac{1}{2}(y - a)^{2}");
+        f.check(half, "1/2", "1/2", "\\frac{1}{2}");
         let third = f.rat(1, 3);
         let e = f.g.product(vec![third, x]);
         f.check(e, "x/3", "x/3", "\\frac{1}{3} x");

@@ -2,13 +2,17 @@
 //! the tera templates in `templates/`, plus the JSON of SPEC section 3.
 
 pub mod check;
+pub mod curve;
 pub mod document;
 pub mod escape;
 pub mod eval;
 pub mod formula;
+pub mod graph;
+pub mod html;
 pub mod json;
 pub mod layers;
 pub mod number;
 pub mod step;
+pub mod train;
 
 pub use formula::{FormulaPrinter, Notation, RenderCache};

@@ -70,6 +70,7 @@ struct DescentView {
     learning_rate: NumberView,
     steps: Vec<StepView>,
     diverged: bool,
+    not_finite_start: bool,
     first_cost: Option<String>,
     last_cost: Option<String>,
 }
@@ -163,6 +164,7 @@ fn view(
         learning_rate: both(descent.learning_rate),
         steps,
         diverged: descent.diverged,
+        not_finite_start: descent.not_finite_start,
         first_cost: descent.steps.first().map(|s| number(s.cost)),
         last_cost: descent.steps.last().map(|s| number(s.cost_after)),
     }
@@ -255,10 +257,15 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
         }
     }
     if descent.diverged {
+        let kind = if descent.not_finite_start {
+            "not_finite_start"
+        } else {
+            "diverged"
+        };
         warnings.push(WarningJson {
-            kind: "diverged",
+            kind,
             step: descent.steps.len(),
-            message: warning_message("diverged", descent.steps.len(), descent, layout)?,
+            message: warning_message(kind, descent.steps.len(), descent, layout)?,
         });
     }
     let doc = DescentJson {

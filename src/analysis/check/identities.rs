@@ -23,7 +23,20 @@ pub(super) enum Decision {
 
 impl Checker {
     pub(super) fn identity_claim(&mut self, subject: &Subject, truth: Id, claimed: Id) -> Checked {
-        let decision = self.decide(truth, claimed);
+        let decision = match self.decide(truth, claimed) {
+            // Holding for labels is not enough where the given point (with its own targets)
+            // is a counterexample.
+            Decision::ForLabels(n, labels) => {
+                let leaves = self.leaves_of(&[truth, claimed]);
+                match self.given_sample(&leaves) {
+                    Some(given) if self.sides_differ(truth, claimed, &given) => {
+                        Decision::Differs(given)
+                    }
+                    _ => Decision::ForLabels(n, labels),
+                }
+            }
+            decision => decision,
+        };
         let expected = Some(truth);
         let mut checked = Checked {
             claim: String::new(),
@@ -88,6 +101,14 @@ impl Checker {
                     out_of_budget,
                     holds_at_given_point,
                 });
+                // The correction simplified by the rules `derive` uses (fractions cancelled,
+                // constants folded), in the names the claim and the diagnosis use: no
+                // intermediate is put for its definition (σ(z3) stays σ(z3)).
+                let corrected = crate::core::simplify::simplify(
+                    &mut self.model.graph,
+                    corrected,
+                    &crate::core::simplify::Options::default(),
+                );
                 checked.corrected = Some(corrected);
             }
         }

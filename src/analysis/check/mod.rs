@@ -4,10 +4,10 @@
 //! A claim is `LHS = RHS`. The left side says what is claimed (a derivative `dC/dw3` or
 //! `δ3`, an update `w3'`, a name's value `a3`, the output at a point `f(2)`, or any formula),
 //! the right side what it is claimed to be, in the plain language or in LaTeX. Derivative and
-//! update claims must hold as identities ([`identities`]): first the two sides are expanded
-//! and simplified and compared symbolically, then evaluated at random points ([`points`]) at
-//! high precision. Value claims ([`values`]) are judged at the `--at` point to the digits they
-//! give. For a wrong claim, [`diagnose`] tries the mistakes people make, each as a hypothesis
+//! update claims must hold as identities (`identities`): first the two sides are expanded
+//! and simplified and compared symbolically, then evaluated at random points (`points`) at
+//! high precision. Value claims (`values`) are judged at the `--at` point to the digits they
+//! give. For a wrong claim, `diagnose` tries the mistakes people make, each as a hypothesis
 //! about what the claim equals, and names the first that fits at every point. This module
 //! holds the public entry points and the checker's state; nothing here does I/O.
 

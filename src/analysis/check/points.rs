@@ -55,7 +55,12 @@ impl Checker {
         if let Some(options) = &self.recognise {
             return options.clone();
         }
-        let options = diff::recognise_options(&mut self.model);
+        // A claim must hold for every target value; the one-hot identity Σy = 1 is weighed
+        // separately (`Labels`), so it is not used to rewrite either side.
+        let options = Options {
+            one_hot: Default::default(),
+            ..diff::recognise_options(&mut self.model)
+        };
         self.recognise = Some(options.clone());
         options
     }
@@ -240,6 +245,22 @@ impl Checker {
             SymKind::Target => TARGETS[variant % 5],
             SymKind::Param => PARAMS[variant % 5],
             _ => INPUTS[variant % 5],
+        }
+    }
+
+    /// Whether the two sides differ at a point, beyond what float64 can tell apart.
+    pub(super) fn sides_differ(&self, truth: Id, claimed: Id, sample: &Sample) -> bool {
+        match (
+            self.precise_at(truth, sample),
+            self.precise_at(claimed, sample),
+        ) {
+            (Some(t), Some(k)) => {
+                finite(&t).is_some()
+                    && finite(&k).is_some()
+                    && !same_precise(&t, &k)
+                    && !fits(t.to_f64(), k.to_f64())
+            }
+            _ => false,
         }
     }
 

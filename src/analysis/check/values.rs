@@ -52,11 +52,18 @@ impl Checker {
             f64: point.f64.clone(),
             precise: point.precise.clone(),
         };
-        let reference = eval::eval_precise_stable(&self.model.graph, &[truth], &|s| {
-            point.precise.get(&s).cloned()
-        })
-        .ok()
-        .map(|mut s| s.values.remove(0));
+        // Names through their definitions: a stored σ(400) = 1 would make 1 − σ(400) zero.
+        let reference_run = eval::eval_reference(
+            &self.model.graph,
+            &[truth],
+            &|s| point.binding(s),
+            eval::STABLE_MAX_BITS,
+        )
+        .ok();
+        let unresolved = reference_run
+            .as_ref()
+            .is_some_and(|r| r.resolutions[0] != eval::Resolution::Converged);
+        let reference = reference_run.map(|mut s| s.values.remove(0));
         let claimed_precise = self.precise_at(claimed, &sample);
         let expected = Some(truth);
         let counterexample: Vec<(String, f64)> = given
@@ -76,6 +83,11 @@ impl Checker {
             expected,
             formulas: Formulas::default(),
         };
+        if unresolved {
+            checked.verdict = Verdict::Unknown;
+            checked.method = "undecided: the true value could not be resolved within the precision allowed at the given point".to_string();
+            return Ok(checked);
+        }
         let (Some(t), Some(k)) = (
             reference.as_ref().and_then(finite),
             claimed_precise.as_ref().and_then(finite),

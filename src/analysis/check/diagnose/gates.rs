@@ -19,6 +19,30 @@ impl Checker {
     ) -> Vec<(Id, Func, Id, GateShare)> {
         let g = &mut self.model.graph;
         let mut out = Vec::new();
+        // abs's derivative as steps, sign(u) = relu'(u) − relu'(−u): first, so that its relu'
+        // factors are not taken for relu gates.
+        for node in g.reachable(&[truth]) {
+            let Node::Add(terms) = g.node(node).clone() else {
+                continue;
+            };
+            let [up, down] = terms[..] else {
+                continue;
+            };
+            let (Node::Call(Func::ReluPrime, u), Node::Mul(fs)) =
+                (g.node(up).clone(), g.node(down).clone())
+            else {
+                continue;
+            };
+            let minus_u = g.neg(u);
+            let reversed = g.call(Func::ReluPrime, minus_u);
+            if fs.len() == 2 && g.as_num(fs[0]) == Some(Num::int(-1)) && fs[1] == reversed {
+                let one = g.int(1);
+                let zero = g.int(0);
+                for (local, share) in [(one, GateShare::Whole), (zero, GateShare::Split)] {
+                    out.push((g.replace(truth, node, local), Func::Abs, u, share));
+                }
+            }
+        }
         for node in g.reachable(&[truth]) {
             match g.node(node).clone() {
                 // relu'(u): 1 where u > 0, 0 elsewhere.

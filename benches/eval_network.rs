@@ -1,0 +1,37 @@
+//! How long `eval --init xavier --seed 1 --all --no-values` takes on Nielsen's 784-30-10 MNIST
+//! network: the parameters filled from the seed, the forward pass in float64 and as the
+//! reference, every derivative of the cost in both, and the warnings (the report itself is
+//! not rendered). Inputs and targets are 0, as `--init` leaves them.
+
+use std::hint::black_box;
+
+use chainrule::analysis::init::{self, Init};
+use chainrule::analysis::numeric::{self, Request};
+use chainrule::lang::load::{self, TargetSpec};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const MNIST: &str = include_str!("../examples/mnist_784_30_10.bp");
+
+fn eval_mnist(c: &mut Criterion) {
+    let model = load::load(MNIST).expect("the example loads");
+    let mut group = c.benchmark_group("eval");
+    group.sample_size(10);
+    group.bench_function("784-30-10 --init xavier --seed 1 --all --no-values", |b| {
+        b.iter(|| {
+            let mut model = model.clone();
+            let given = init::fill(&model, &[], Init::Xavier, 1);
+            let targets = load::targets(&model, &TargetSpec::AllParams).expect("targets");
+            let request = Request {
+                targets,
+                no_values: true,
+                ..Default::default()
+            };
+            let report = numeric::evaluate(&mut model, &given, &request).expect("evaluates");
+            black_box(report.derivatives.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, eval_mnist);
+criterion_main!(benches);

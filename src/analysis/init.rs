@@ -1,0 +1,158 @@
+//! Starting values for the names a user did not type (inputs and targets 0; parameters by
+//! the method asked for): `zeros`, `random` (uniform in
+//! [−1, 1]) or `xavier` (Glorot's uniform in ±√(6/(fan_in + fan_out)) for a weight, 0 for a
+//! bias), from a seed, so the same command gives the same numbers. Also the text of a values
+//! file listing every input, target and parameter, which reads back with `--values`.
+
+use crate::core::expr::{Id, Node, Sym};
+use crate::core::model::Given;
+use crate::core::model::{Model, SymKind};
+
+/// How to fill the parameters that were not given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    Zeros,
+    Random,
+    Xavier,
+}
+
+/// Values for the parameters `given` leaves out (given values stay as they are).
+pub fn fill(model: &Model, given: &[Given], init: Init, seed: u64) -> Vec<Given> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut out = given.to_vec();
+    // inputs and targets not given are 0: the network can run without typing them
+    for s in model.syms() {
+        let kind = model.symbol(s).kind;
+        if matches!(kind, SymKind::Input | SymKind::Target) && !given.iter().any(|g| g.sym == s) {
+            out.push(Given {
+                sym: s,
+                text: "0".to_string(),
+                value: 0.0,
+            });
+        }
+    }
+    let fans = Fans::compute(model);
+    for p in model.params() {
+        // the generator advances for every parameter, so a value does not depend on which
+        // others were given
+        let u = rng.f64() * 2.0 - 1.0;
+        if given.iter().any(|g| g.sym == p) {
+            continue;
+        }
+        let value = match init {
+            Init::Zeros => 0.0,
+            Init::Random => u,
+            Init::Xavier => match fans.get(p) {
+                Some((fan_in, fan_out)) => u * (6.0 / (fan_in + fan_out) as f64).sqrt(),
+                None => 0.0,
+            },
+        };
+        out.push(Given {
+            sym: p,
+            text: format!("{value:?}"),
+            value,
+        });
+    }
+    out
+}
+
+/// A values file: every input, target and parameter, one `name = value` a line, with the
+/// given or initial value (inputs and targets not given are 0).
+pub fn values_file(model: &Model, values: &[Given], header: &str) -> String {
+    let mut out = String::new();
+    for line in header.lines() {
+        out.push_str(&format!("# {line}\n"));
+    }
+    for (kind, title) in [
+        (SymKind::Input, "inputs"),
+        (SymKind::Target, "targets"),
+        (SymKind::Param, "parameters"),
+    ] {
+        let names: Vec<Sym> = model
+            .syms()
+            .filter(|&s| model.symbol(s).kind == kind)
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n# {title}\n"));
+        for s in names {
+            let text = values
+                .iter()
+                .find(|g| g.sym == s)
+                .map(|g| g.text.clone())
+                .unwrap_or_else(|| "0".to_string());
+            out.push_str(&format!("{} = {text}\n", model.name(s)));
+        }
+    }
+    out
+}
+
+/// Fan-in and fan-out of each weight: the number of terms of the sum it is a factor in, and
+/// the number of names that use what that sum feeds. A parameter that is a term of a sum on
+/// its own is a bias (no fans).
+struct Fans {
+    of: std::collections::HashMap<Sym, (usize, usize)>,
+}
+
+impl Fans {
+    fn compute(model: &Model) -> Fans {
+        let graph = &model.graph;
+        // users[t]: the names whose definitions mention the name t
+        let mut users: std::collections::HashMap<Sym, Vec<Sym>> = Default::default();
+        for s in model.syms() {
+            if let Some(def) = model.definition(s) {
+                for id in graph.reachable(&[def]) {
+                    if let Node::Var(t) = graph.node(id) {
+                        users.entry(*t).or_default().push(s);
+                    }
+                }
+            }
+        }
+        let count = |t: Sym| users.get(&t).map_or(0, Vec::len);
+        let param = |id: Id| match graph.node(id) {
+            Node::Var(s) if model.symbol(*s).kind == SymKind::Param => Some(*s),
+            _ => None,
+        };
+        let mut of = std::collections::HashMap::new();
+        for s in model.syms() {
+            let Some(def) = model.definition(s) else {
+                continue;
+            };
+            // the sum inside the definition (relu(w·x + b) too), or a lone product
+            let reached = graph.reachable(&[def]);
+            let sum = reached
+                .iter()
+                .rev()
+                .find(|&&id| matches!(graph.node(id), Node::Add(_)));
+            let terms: Vec<Id> = match sum.map(|&id| graph.node(id)) {
+                Some(Node::Add(terms)) => terms.to_vec(),
+                _ => reached
+                    .iter()
+                    .copied()
+                    .filter(|&id| matches!(graph.node(id), Node::Mul(_)))
+                    .collect(),
+            };
+            let fan_in = terms.iter().filter(|&&t| param(t).is_none()).count().max(1);
+            // what the sum feeds: the names using s (its activation), and the names using those
+            let fan_out = users
+                .get(&s)
+                .map_or(0, |us| us.iter().map(|&u| count(u)).sum::<usize>())
+                .max(1);
+            for &t in terms.iter() {
+                if let Node::Mul(fs) = graph.node(t) {
+                    for &f in fs.iter() {
+                        if let Some(p) = param(f) {
+                            of.insert(p, (fan_in, fan_out));
+                        }
+                    }
+                }
+            }
+        }
+        Fans { of }
+    }
+
+    fn get(&self, p: Sym) -> Option<(usize, usize)> {
+        self.of.get(&p).copied()
+    }
+}

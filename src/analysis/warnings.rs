@@ -1,0 +1,498 @@
+//! Where float64 loses the answer: each node of a printed formula compared with the
+//! high-precision reference, the node where the loss starts named by what happened there
+//! (saturation, cancellation, overflow, underflow, ...). A warning is raised only where the
+//! loss reaches a value that is printed; the words of each warning come from
+//! [`crate::analysis::warning_text`], so this module decides *what* happened and nothing about phrasing.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::analysis::warning_text as text;
+use crate::core::eval::{Precise, Resolution};
+use crate::core::expr::{Func, Id, Node, Sym};
+use crate::core::model::Model;
+
+/// Bits of error (of 53) at which a value counts as lost: 2^12 ulps, about 1e-12 relative.
+pub const LOST_BITS: f64 = 12.0;
+/// Bits a node must add to its operands' error to be where the answer is lost.
+const ADDED_BITS: f64 = 8.0;
+
+/// What went wrong, as a stable code (kebab-case in JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarningKind {
+    /// An activation rounded to exactly its limit (σ(50) = 1), and a later step needed the
+    /// difference.
+    Saturation,
+    /// A difference of nearly equal values.
+    Cancellation,
+    /// A true value beyond float64's largest (≈1.8e308), or an intermediate that was.
+    Overflow,
+    /// A true value below float64's smallest normal (≈2.2e-308): flushed to 0 or subnormal.
+    Underflow,
+    /// Bits lost without one of the causes above.
+    PrecisionLoss,
+    /// NaN where the true value is a number.
+    NotANumber,
+    /// A division by zero: the value is not a real number.
+    DivisionByZero,
+    /// The log of a value ≤ 0.
+    LogDomain,
+    /// The square root of a negative value.
+    SqrtDomain,
+    /// Some other value that is not a real number (a negative base to a fractional power).
+    Undefined,
+    /// A value given outside float64's range; the reference uses it exactly.
+    InputOutOfRange,
+    /// The reference could not be resolved within the precision allowed.
+    UnresolvedReference,
+    /// A gradient right in float64 but negligible next to the cost.
+    VanishingGradient,
+}
+
+impl WarningKind {
+    /// The stable code, as in JSON.
+    pub fn code(self) -> &'static str {
+        match self {
+            WarningKind::Saturation => "saturation",
+            WarningKind::Cancellation => "cancellation",
+            WarningKind::Overflow => "overflow",
+            WarningKind::Underflow => "underflow",
+            WarningKind::PrecisionLoss => "precision-loss",
+            WarningKind::NotANumber => "not-a-number",
+            WarningKind::DivisionByZero => "division-by-zero",
+            WarningKind::LogDomain => "log-domain",
+            WarningKind::SqrtDomain => "sqrt-domain",
+            WarningKind::Undefined => "undefined",
+            WarningKind::InputOutOfRange => "input-out-of-range",
+            WarningKind::UnresolvedReference => "unresolved-reference",
+            WarningKind::VanishingGradient => "vanishing-gradient",
+        }
+    }
+}
+
+impl std::fmt::Display for WarningKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A place where float64 loses the answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Warning {
+    pub kind: WarningKind,
+    /// The name (or derivative) whose printed value is affected.
+    pub at: String,
+    pub message: String,
+    /// The float64 value of the node where the answer is lost.
+    pub float64: f64,
+    /// Its high-precision value, as a decimal string.
+    pub reference: String,
+}
+
+/// Herbie's measure of a float64 result's error: log2 of the number of floats between it and
+/// the correctly rounded reference (0 when it is the correctly rounded value).
+pub fn error_bits(computed: f64, reference: &Precise) -> f64 {
+    let exact = match reference {
+        Precise::Finite(_) => reference.to_f64(),
+        _ => return if computed.is_nan() { 0.0 } else { 64.0 },
+    };
+    // A true value beyond float64's range (it rounds to ∞, or to 0 from a non-zero value)
+    // is lost whatever float64 does.
+    if exact.is_infinite() || (exact == 0.0 && !reference.is_zero()) {
+        return 64.0;
+    }
+    float_distance_bits(computed, exact)
+}
+
+/// log2 of one more than the number of floats between two float64 values (64 when either is
+/// NaN and the other is not).
+pub fn float_distance_bits(computed: f64, exact: f64) -> f64 {
+    if computed.is_nan() || exact.is_nan() {
+        return if computed.is_nan() && exact.is_nan() {
+            0.0
+        } else {
+            64.0
+        };
+    }
+    let ordered = |x: f64| {
+        let bits = x.to_bits() as i64;
+        if bits < 0 { i64::MIN - bits } else { bits }
+    };
+    let distance = (ordered(computed) as i128 - ordered(exact) as i128).unsigned_abs();
+    // ±0 are the same value
+    let distance = if computed == 0.0 && exact == 0.0 {
+        0
+    } else {
+        distance
+    };
+    ((distance + 1) as f64).log2()
+}
+
+/// A float64 result judged against a reference that may not be fully resolved: the error in
+/// bits, and whether it is only a lower bound ("at least N bits").
+pub fn judge(computed: f64, reference: &Precise, resolution: &Resolution) -> (f64, bool) {
+    match resolution {
+        Resolution::Converged => (error_bits(computed, reference), false),
+        Resolution::Within { low, high } => {
+            let (lo, hi) = (low.to_f64().value(), high.to_f64().value());
+            if lo == hi {
+                // every real in the interval rounds to this float64
+                return (float_distance_bits(computed, lo), false);
+            }
+            if computed.is_nan() {
+                return (64.0, false);
+            }
+            if computed < lo {
+                (float_distance_bits(computed, lo), true)
+            } else if computed > hi {
+                (float_distance_bits(computed, hi), true)
+            } else {
+                (0.0, true)
+            }
+        }
+        Resolution::Unknown => (0.0, true),
+    }
+}
+
+/// What the diagnosis needs: every node's float64 value and reference, evaluated once for
+/// all the formulas of a report.
+pub struct Evaluated<'a> {
+    pub model: &'a Model,
+    pub f64s: &'a HashMap<Id, f64>,
+    pub precise: &'a HashMap<Id, Precise>,
+    /// The float64 value of each name at the point.
+    pub names: &'a HashMap<Sym, f64>,
+}
+
+impl Evaluated<'_> {
+    fn bits(&self, id: Id) -> f64 {
+        error_bits(self.f64s[&id], &self.precise[&id])
+    }
+
+    /// The node a name stands for, looking through names defined as calls.
+    fn activation(&self, id: Id) -> Option<(Option<Sym>, Id)> {
+        let graph = &self.model.graph;
+        match graph.node(id) {
+            Node::Var(s) => match self.model.definition(*s).map(|d| (d, graph.node(d))) {
+                Some((d, Node::Call(Func::Sigmoid | Func::Tanh, _))) => Some((Some(*s), d)),
+                _ => None,
+            },
+            Node::Call(Func::Sigmoid | Func::Tanh, _) => Some((None, id)),
+            _ => None,
+        }
+    }
+
+    /// A saturated σ or tanh: the node (or a name defined as one) whose float64 value is
+    /// exactly its limit.
+    fn saturated(&self, id: Id) -> Option<Saturated> {
+        let graph = &self.model.graph;
+        let (name, call) = self.activation(id)?;
+        let v = self.f64s.get(&id).copied()?;
+        if !(v == 1.0 || v == 0.0 || v == -1.0) {
+            return None;
+        }
+        let Node::Call(f, arg) = *graph.node(call) else {
+            return None;
+        };
+        let argument = crate::core::eval::eval_f64(graph, &[arg], &|s| self.names.get(&s).copied())
+            .map(|v| v[0])
+            .unwrap_or(f64::NAN);
+        Some(Saturated {
+            name,
+            call,
+            function: f,
+            argument,
+            rounded_to: v,
+        })
+    }
+}
+
+/// An activation whose float64 value rounded to its limit.
+pub struct Saturated {
+    pub name: Option<Sym>,
+    pub call: Id,
+    pub function: Func,
+    pub argument: f64,
+    pub rounded_to: f64,
+}
+
+/// Finds where float64 loses the printed value of `formula` (labelled `at`) and says why.
+/// Nothing is raised when the printed value is right, whatever happened inside.
+pub fn diagnose(
+    ev: &Evaluated,
+    formula: Id,
+    at: &str,
+    resolution: &Resolution,
+    out: &mut Vec<Warning>,
+) {
+    let model = ev.model;
+    let graph = &model.graph;
+    let value = ev.f64s[&formula];
+    let reference = &ev.precise[&formula];
+    let (lost_bits, at_least) = judge(value, reference, resolution);
+    let printer = crate::render::FormulaPrinter::new(graph, &model.symbols);
+    let mut push = |w: Warning| {
+        // one saturation warning per activation, whatever it spoils downstream
+        let repeated = out
+            .iter()
+            .any(|o| o.kind == w.kind && o.at == w.at && w.kind == WarningKind::Saturation);
+        if !repeated && !out.contains(&w) {
+            out.push(w);
+        }
+    };
+    if at_least {
+        push(Warning {
+            kind: WarningKind::UnresolvedReference,
+            at: at.to_string(),
+            message: text::unresolved(&printer.text(formula), lost_bits, at_least),
+            float64: value,
+            reference: reference.to_decimal_string(17),
+        });
+    }
+    if matches!(reference, Precise::Undefined) {
+        // Where the formula stops being a real number, if float64 gives something else or
+        // nobody was told.
+        for id in graph.reachable(&[formula]) {
+            if !matches!(ev.precise[&id], Precise::Undefined)
+                || graph
+                    .children(id)
+                    .iter()
+                    .any(|c| matches!(ev.precise[c], Precise::Undefined))
+            {
+                continue;
+            }
+            let (kind, why) = match graph.node(id) {
+                Node::Call(Func::Log, a) => (WarningKind::LogDomain, text::Why::LogOf(ev.f64s[a])),
+                Node::Call(Func::Sqrt, a) => {
+                    (WarningKind::SqrtDomain, text::Why::SqrtOf(ev.f64s[a]))
+                }
+                Node::Pow(b, _) if ev.f64s[b] == 0.0 => {
+                    (WarningKind::DivisionByZero, text::Why::DivisionByZero)
+                }
+                _ => (WarningKind::Undefined, text::Why::NotReal),
+            };
+            push(Warning {
+                kind,
+                at: at.to_string(),
+                message: text::undefined(&printer.text(id), &why, ev.f64s[&id]),
+                float64: ev.f64s[&id],
+                reference: "undefined".to_string(),
+            });
+        }
+        return;
+    }
+    let printed_lost = lost_bits > LOST_BITS || (!value.is_finite() && reference.is_finite());
+    // a subnormal keeps fewer bits: a warning where that loses more than the threshold
+    let subnormal = value != 0.0
+        && value.is_finite()
+        && value.abs() < f64::MIN_POSITIVE
+        && reference
+            .rel_error(value)
+            .is_some_and(|r| r > (LOST_BITS - 53.0).exp2());
+    if !printed_lost && !subnormal {
+        return;
+    }
+    // The nodes where the loss starts: accurate operands, an inaccurate result.
+    let mut found = false;
+    if printed_lost {
+        for id in graph.reachable(&[formula]) {
+            if matches!(graph.node(id), Node::Var(_) | Node::Num(_)) {
+                continue;
+            }
+            let Precise::Finite(_) = &ev.precise[&id] else {
+                continue;
+            };
+            let inherited = graph
+                .children(id)
+                .iter()
+                .map(|&c| ev.bits(c))
+                .fold(0.0, f64::max);
+            let own = ev.bits(id);
+            if own <= LOST_BITS || own < inherited + ADDED_BITS {
+                continue;
+            }
+            found = true;
+            push(node_warning(ev, &printer, id, at));
+        }
+    }
+    if found {
+        return;
+    }
+    let names_lost = graph
+        .reachable(&[formula])
+        .into_iter()
+        .filter(|&id| matches!(graph.node(id), Node::Var(_)))
+        .any(|id| ev.bits(id) > LOST_BITS);
+    let true_value = shown_reference(value, reference);
+    if subnormal && !printed_lost {
+        push(Warning {
+            kind: WarningKind::Underflow,
+            at: at.to_string(),
+            message: text::subnormal(&printer.text(formula), value, &true_value),
+            float64: value,
+            reference: reference.to_decimal_string(17),
+        });
+    } else if !names_lost {
+        // Bits lost a few at a time, no single node to blame: say so at the value itself.
+        push(value_warning(
+            &printer.text(formula),
+            at,
+            value,
+            reference,
+            lost_bits,
+        ));
+    }
+    // Otherwise the loss comes from a name computed upstream, warned about where it is
+    // computed (that name is printed too).
+}
+
+/// A printed value that is wrong: what kind of wrong, by its magnitudes alone.
+fn value_warning(
+    formula_text: &str,
+    at: &str,
+    value: f64,
+    reference: &Precise,
+    lost_bits: f64,
+) -> Warning {
+    let true_value = shown_reference(value, reference);
+    let exact = reference.to_f64();
+    let (kind, message) = if exact.is_infinite() || value.is_infinite() {
+        (
+            WarningKind::Overflow,
+            text::overflow(formula_text, value, &true_value),
+        )
+    } else if exact.abs() < f64::MIN_POSITIVE && !reference.is_zero() {
+        (
+            WarningKind::Underflow,
+            text::underflow(formula_text, value, &true_value),
+        )
+    } else if value.is_nan() {
+        (
+            WarningKind::NotANumber,
+            text::not_a_number(formula_text, &true_value),
+        )
+    } else {
+        (
+            WarningKind::PrecisionLoss,
+            text::gradual_loss(formula_text, lost_bits, value, &true_value),
+        )
+    };
+    Warning {
+        kind,
+        at: at.to_string(),
+        message,
+        float64: value,
+        reference: reference.to_decimal_string(17),
+    }
+}
+
+/// The warning for the node where the loss starts.
+fn node_warning(
+    ev: &Evaluated,
+    printer: &crate::render::FormulaPrinter,
+    id: Id,
+    at: &str,
+) -> Warning {
+    let graph = &ev.model.graph;
+    let value = ev.f64s[&id];
+    let reference = &ev.precise[&id];
+    let node_text = printer.text(id);
+    let true_value = shown_reference(value, reference);
+    let exact = reference.to_f64();
+    let warning = |kind, message| Warning {
+        kind,
+        at: at.to_string(),
+        message,
+        float64: value,
+        reference: reference.to_decimal_string(17),
+    };
+    let name_of = |s: &Saturated| {
+        let call = printer.text(s.call);
+        match s.name {
+            Some(n) => format!("{} = {call}", ev.model.name(n)),
+            None => call,
+        }
+    };
+    // A saturated activation among the operands (or under the derivative's own formula).
+    let saturated = graph.children(id).into_iter().find_map(|c| {
+        let mut base = c;
+        if let Node::Mul(fs) = graph.node(c)
+            && fs.len() == 2
+            && graph.as_num(fs[0]).is_some()
+        {
+            base = fs[1];
+        }
+        if let Node::Pow(b, e) = graph.node(base)
+            && graph.as_num(*e).is_some()
+        {
+            base = *b;
+        }
+        ev.saturated(base)
+    });
+    if value.is_infinite() || exact.is_infinite() {
+        return warning(
+            WarningKind::Overflow,
+            text::overflow(&node_text, value, &true_value),
+        );
+    }
+    if value.is_nan() {
+        return warning(
+            WarningKind::NotANumber,
+            text::not_a_number(&node_text, &true_value),
+        );
+    }
+    if exact.abs() < f64::MIN_POSITIVE && !reference.is_zero() {
+        return warning(
+            WarningKind::Underflow,
+            text::underflow(&node_text, value, &true_value),
+        );
+    }
+    if let Some(s) = &saturated {
+        return Warning {
+            at: s
+                .name
+                .map(|n| ev.model.name(n).to_string())
+                .unwrap_or_else(|| at.to_string()),
+            ..warning(
+                WarningKind::Saturation,
+                text::saturated(
+                    matches!(graph.node(id), Node::Add(_)),
+                    &name_of(s),
+                    s,
+                    &node_text,
+                    value,
+                    &true_value,
+                ),
+            )
+        };
+    }
+    match graph.node(id) {
+        Node::Add(_) => warning(
+            WarningKind::Cancellation,
+            text::cancellation(&node_text, value, &true_value),
+        ),
+        Node::Call(f @ (Func::SigmoidPrime | Func::TanhPrime), arg) => warning(
+            WarningKind::Cancellation,
+            text::derivative_as_written(*f, &node_text, ev.f64s[arg], value, &true_value),
+        ),
+        _ => warning(
+            WarningKind::PrecisionLoss,
+            text::node_loss(&node_text, ev.bits(id), value, &true_value),
+        ),
+    }
+}
+
+/// The reference with five digits, or as many (up to 17) as it takes to differ from the
+/// float64 value: a warning must show the difference.
+pub fn shown_reference(value: f64, reference: &Precise) -> String {
+    let digits = (5..=17)
+        .find(|&n| {
+            let computed: f64 = format!("{:.*e}", n - 1, value).parse().unwrap_or(f64::NAN);
+            let true_value: f64 = reference.to_decimal_string(n).parse().unwrap_or(f64::NAN);
+            computed != true_value
+        })
+        .unwrap_or(17);
+    crate::analysis::numeric::plain_decimal(&reference.to_decimal_string(digits))
+}

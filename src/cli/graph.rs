@@ -1,0 +1,140 @@
+//! `chainrule graph`: the computation graph as SVG (`-o net.svg`), or with `--format html` a
+//! page where choosing a parameter lights its paths to the cost and shows its derivation.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use chainrule::core::diff::{Config, Style};
+use chainrule::core::error::Diagnostic;
+use chainrule::lang::load::{self, TargetSpec};
+use chainrule::render::document::{self, Format};
+use chainrule::render::graph::{self, GraphOptions};
+use chainrule::render::html::{self, Figure};
+
+use crate::{Failure, FormatArg, OutputArgs, PointArgs, emit, given_values, layout, read_source};
+
+#[derive(Args)]
+pub struct GraphArgs {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    file: Option<PathBuf>,
+    /// A parameter whose paths to the cost are drawn highlighted (in the page: chosen first).
+    #[arg(long, value_name = "NAME")]
+    wrt: Option<String>,
+    /// Values to show in the nodes (saturated σ and tanh neurons are marked).
+    #[command(flatten)]
+    point: PointArgs,
+    /// `--format html`: the page with the derivations; any other format: the SVG picture.
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Parameters whose derivations the page holds at most; beyond, the chosen one alone.
+const MAX_DERIVED: usize = 64;
+
+pub fn graph(args: GraphArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let mut model = load::load(&source).map_err(|diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    })?;
+    let highlight = match &args.wrt {
+        None => None,
+        Some(wanted) => Some(
+            model
+                .lookup(wanted)
+                .filter(|&s| model.symbol(s).kind == chainrule::core::model::SymKind::Param)
+                .ok_or_else(|| {
+                    Failure::plain(
+                        Diagnostic::new(format!("`{wanted}` is not a parameter of {name}"))
+                            .with_help(format!(
+                                "choose one of {}",
+                                model
+                                    .params()
+                                    .map(|p| format!("`{}`", model.name(p)))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )),
+                    )
+                })?,
+        ),
+    };
+    let mut values = HashMap::new();
+    if !args.point.at.is_empty() || args.point.values.is_some() {
+        let given = given_values(&model, &args.point)?;
+        let point =
+            chainrule::analysis::numeric::forward(&model, &given).map_err(Failure::plain)?;
+        values = model
+            .syms()
+            .filter_map(|s| point.f64.get(&s).map(|&v| (s, v)))
+            .collect();
+    }
+    let picture = graph::svg(&model, &GraphOptions { values, highlight });
+    let FormatArg::Html = args.output.format else {
+        return emit(&picture, args.output.out.as_deref());
+    };
+    // The page: the picture, then the derivation of every parameter (the script shows one);
+    // a large network's page derives the chosen parameter alone, so the page stays small.
+    let small = model.params().count() <= MAX_DERIVED;
+    let derived: Vec<String> = if small {
+        model.params().map(|p| model.name(p).to_string()).collect()
+    } else {
+        let chosen = highlight.or_else(|| model.params().next());
+        chosen
+            .map(|p| model.name(p).to_string())
+            .into_iter()
+            .collect()
+    };
+    let targets =
+        load::targets(&model, &TargetSpec::List(derived.clone())).map_err(|e| Failure {
+            diagnostic: *e.diagnostic,
+            file_name: name.clone(),
+            source: source.clone(),
+        })?;
+    let config = Config {
+        style: Style::Chain,
+        expand: false,
+        // A large network's derivation is its result alone: its steps run to hundreds of kB.
+        steps: small,
+    };
+    let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
+    let layout = layout(&args.output, &name)?;
+    let derivation = document::render_derivations(
+        &model,
+        &derivations,
+        Style::Chain,
+        Format::Markdown,
+        &layout,
+    )
+    .map_err(Failure::plain)?;
+    let markdown = format!(
+        "{}\n\nChoose a parameter in the picture: every path from it to the cost lights up, and its derivation is shown below.\n",
+        Figure::marker("graph")
+    ) + &derivation;
+    let mut script = format!(
+        "var chainruleDerived = {:?};\n{}",
+        derived.join(" "),
+        graph::HIGHLIGHT_SCRIPT
+    );
+    if let Some(p) = highlight {
+        script = format!(
+            "if (!location.hash) history.replaceState(null, \"\", \"#{}\");\n{script}",
+            model.name(p)
+        );
+    }
+    let page = html::page(
+        &format!("The graph of {name}"),
+        &markdown,
+        &[Figure {
+            name: "graph",
+            svg: picture,
+        }],
+        &script,
+        &layout,
+    )
+    .map_err(Failure::plain)?;
+    emit(&page, args.output.out.as_deref())
+}

@@ -1,0 +1,179 @@
+//! `chainrule train`: its arguments, reading the data (a CSV file or the program's `data`
+//! block), a progress bar on a terminal, and writing the report or the loss curve.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use chainrule::analysis::train::{self, Direction, Init, TrainConfig};
+use chainrule::core::error::Diagnostic;
+use chainrule::lang::{data, load};
+
+use crate::{Failure, OutputArgs, PointArgs, emit, format_of, given_values, layout, read_source};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// The network (`.bp` file); `-` reads standard input; none uses the built-in example.
+    file: Option<PathBuf>,
+    /// A CSV file of examples: a header naming the inputs and targets, one example a line
+    /// (without it, the program's `data` block).
+    #[arg(long, value_name = "CSV")]
+    data: Option<PathBuf>,
+    /// How many passes over the data.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    epochs: u32,
+    /// The learning rate η (a positive number).
+    #[arg(
+        long = "lr",
+        value_name = "ETA",
+        default_value_t = 0.5,
+        value_parser = training_rate,
+        allow_hyphen_values = true
+    )]
+    lr: f64,
+    /// Add the gradient instead of subtracting it (θ ← θ + η ∂C/∂θ), to watch the cost rise.
+    #[arg(long)]
+    ascent: bool,
+    /// One update per epoch with the mean gradient of all examples (default: one per example).
+    #[arg(long)]
+    batch: bool,
+    /// Visit the examples in a new random order each epoch (per-example updates).
+    #[arg(long, conflicts_with = "batch")]
+    shuffle: bool,
+    /// How parameters without a value in `--at`/`--values` start.
+    #[arg(long, value_enum, default_value_t = InitArg::Random)]
+    init: InitArg,
+    /// The seed of `--init random|xavier` and `--shuffle`: the same seed, the same run.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Starting values for parameters.
+    #[command(flatten)]
+    point: PointArgs,
+    /// `-o FILE.svg` writes the loss curve alone; any other file name, the report.
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum InitArg {
+    Zeros,
+    Random,
+    Xavier,
+}
+
+/// `--lr` for training: positive; a negative rate is refused with the way to ask for ascent.
+fn training_rate(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .replace('−', "-")
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number; give a learning rate such as 0.5"))?;
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else if value < 0.0 {
+        Err(format!(
+            "a negative learning rate ({text}) would turn descent into ascent; to run the rule \
+             θ ← θ + η ∂C/∂θ, say so: `--ascent --lr {}`",
+            text.trim().trim_start_matches(['-', '−'])
+        ))
+    } else {
+        Err(format!(
+            "the learning rate must be a positive number, not {text}"
+        ))
+    }
+}
+
+pub fn train(args: TrainArgs) -> Result<ExitCode, Failure> {
+    let (name, source) = read_source(args.file.as_deref())?;
+    let in_file = |diagnostic| Failure {
+        diagnostic,
+        file_name: name.clone(),
+        source: source.clone(),
+    };
+    let mut model = load::load(&source).map_err(in_file)?;
+    let examples = match &args.data {
+        Some(path) => {
+            let (csv_name, text) = read_source(Some(path))?;
+            data::parse_csv(&text, &model).map_err(|diagnostic| Failure {
+                diagnostic,
+                file_name: csv_name,
+                source: text.clone(),
+            })?
+        }
+        None => load::training_data(&source, &model)
+            .map_err(in_file)?
+            .ok_or_else(|| {
+                Failure::plain(
+                    Diagnostic::new(format!("{name} has no training data"))
+                        .with_help("give a CSV file (`--data examples.csv`, a header naming the inputs and targets) or write a `data` block in the program"),
+                )
+            })?,
+    };
+    let given = given_values(&model, &args.point)?;
+    let config = TrainConfig {
+        epochs: args.epochs as usize,
+        learning_rate: args.lr,
+        direction: if args.ascent {
+            Direction::Ascent
+        } else {
+            Direction::Descent
+        },
+        per_example: !args.batch,
+        shuffle: args.shuffle,
+        init: match args.init {
+            InitArg::Zeros => Init::Zeros,
+            InitArg::Random => Init::Random,
+            InitArg::Xavier => Init::Xavier,
+        },
+        seed: args.seed,
+    };
+    let bar = progress_bar(config.epochs);
+    let training = train::train(&mut model, &examples, &given, &config, |epoch| {
+        if let Some(bar) = &bar {
+            bar.set_position(epoch as u64);
+        }
+    })
+    .map_err(Failure::plain)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let out = args.output.out.as_deref();
+    let text = if out.is_some_and(is_svg) {
+        chainrule::render::train::render_curve(&model, &training)
+    } else if let crate::FormatArg::Html = args.output.format {
+        let layout = layout(&args.output, &name)?;
+        chainrule::render::train::render_training_page(&model, &training, &layout)
+            .map_err(Failure::plain)?
+    } else {
+        let layout = layout(&args.output, &name)?;
+        chainrule::render::train::render_training(
+            &model,
+            &training,
+            format_of(args.output.format),
+            &layout,
+        )
+        .map_err(Failure::plain)?
+    };
+    emit(&text, out)
+}
+
+fn is_svg(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+}
+
+/// A bar on standard error when it is a terminal (never in a pipe, a file or CI's log).
+fn progress_bar(epochs: usize) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(epochs as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("training {bar:40} epoch {pos}/{len} ({eta})")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

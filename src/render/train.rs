@@ -1,0 +1,426 @@
+//! Documents for `train`: a training run laid out as text, Markdown, LaTeX or JSON.
+//!
+//! A table of epochs (mean cost and gradient norm; long runs show evenly spaced epochs and the
+//! last, JSON has them all), the parameters before and after, the output for each example,
+//! and the verdict when the run went wrong. Markdown carries the loss curve as inline SVG. The
+//! `train.*` templates lay the documents out; `train_words.txt` holds the verdict's sentences,
+//! shared with JSON's `diverged` text (SPEC section 3).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::analysis::train::{Direction, Divergence, Init, Training};
+use crate::core::error::Diagnostic;
+use crate::core::expr::Sym;
+use crate::core::model::Model;
+use crate::render::curve::loss_curve;
+use crate::render::document::{Format, Layout, render_template};
+use crate::render::escape::{latex_text, markdown_text};
+use crate::render::html::{self, Figure};
+use crate::render::number::{self, significant};
+use crate::render::{FormulaPrinter, Notation};
+
+/// Significant digits in the tables.
+const DIGITS: usize = 6;
+/// Epochs shown in a table at most (evenly spaced, the last always).
+const SHOWN_EPOCHS: usize = 20;
+/// Examples whose output is listed at most.
+const SHOWN_EXAMPLES: usize = 20;
+
+fn number(v: f64) -> String {
+    significant(v, DIGITS)
+}
+
+#[derive(Serialize)]
+struct EpochView {
+    epoch: String,
+    cost: String,
+    gradient_norm: String,
+}
+
+#[derive(Serialize)]
+struct ParamView {
+    name: String,
+    initial: String,
+    trained: String,
+}
+
+#[derive(Serialize)]
+struct OutputView {
+    inputs: String,
+    output: String,
+}
+
+/// The verdict on a run that went wrong, as the `train_words` component reads it.
+#[derive(Serialize, Default)]
+struct DivergedView {
+    kind: &'static str,
+    epoch: usize,
+    from: String,
+    to: String,
+    rose_in: usize,
+    neuron: String,
+    argument: String,
+    cost: String,
+}
+
+#[derive(Serialize)]
+struct TrainView {
+    source: String,
+    cost: String,
+    cost_name: String,
+    output: String,
+    learning_rate: String,
+    ascent: bool,
+    mode: &'static str,
+    shuffle: bool,
+    init: &'static str,
+    seed: u64,
+    examples: usize,
+    epochs_asked: usize,
+    epochs_run: usize,
+    every: usize,
+    initial_cost: String,
+    final_cost: String,
+    epoch_header: EpochView,
+    epochs: Vec<EpochView>,
+    param_header: ParamView,
+    params: Vec<ParamView>,
+    outputs: Vec<OutputView>,
+    outputs_left: usize,
+    diverged: Option<DivergedView>,
+    curve: String,
+}
+
+/// Writes the run in the format asked for, laid out by the `train.*` templates (JSON by serde,
+/// as SPEC section 3 fixes it).
+pub fn render_training(
+    model: &Model,
+    training: &Training,
+    format: Format,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let (template, notation) = match format {
+        Format::Json => return json(model, training, layout),
+        Format::Text => ("train.txt", Notation::Text),
+        Format::Markdown => ("train.md", Notation::Latex),
+        Format::Latex => ("train.tex", Notation::Latex),
+    };
+    let view = view(model, training, format, notation, &layout.source_name);
+    let title = format!("Training on {}", latex_text(&layout.source_name));
+    render_template(template, &view, Some(&title), layout)
+}
+
+/// The run as one HTML page: the Markdown document with the loss curve drawn in it.
+pub fn render_training_page(
+    model: &Model,
+    training: &Training,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let mut view = view(
+        model,
+        training,
+        Format::Markdown,
+        Notation::Latex,
+        &layout.source_name,
+    );
+    view.curve = Figure::marker("loss");
+    let markdown = render_template("train.md", &view, None, layout)?;
+    let figure = Figure {
+        name: "loss",
+        svg: loss_curve(training, model.name(model.cost)),
+    };
+    html::page(
+        &format!("Training on {}", layout.source_name),
+        &markdown,
+        &[figure],
+        "",
+        layout,
+    )
+}
+
+/// The loss curve alone (for `-o curve.svg`).
+pub fn render_curve(model: &Model, training: &Training) -> String {
+    loss_curve(training, model.name(model.cost))
+}
+
+fn view(
+    model: &Model,
+    training: &Training,
+    format: Format,
+    notation: Notation,
+    source_name: &str,
+) -> TrainView {
+    let printer = FormulaPrinter::for_model(model);
+    let prose = |text: &str| match format {
+        Format::Markdown => markdown_text(text),
+        Format::Latex => latex_text(text),
+        _ => text.to_string(),
+    };
+    // Numbers are math in LaTeX; Markdown tables and text keep plain digits.
+    let cell = |v: f64| match format {
+        Format::Latex => number::latex(&number(v)),
+        _ => number(v),
+    };
+    let name = |s: Sym| printer.name(s, notation);
+    let run = training.epochs.len();
+    let every = run.div_ceil(SHOWN_EPOCHS).max(1);
+    let epochs = training
+        .epochs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (i + 1) % every == 0 || i + 1 == run || *i == 0)
+        .map(|(i, e)| EpochView {
+            epoch: (i + 1).to_string(),
+            cost: cell(e.cost),
+            gradient_norm: cell(e.gradient_norm),
+        })
+        .collect();
+    let mut epoch_header = EpochView {
+        epoch: "epoch".into(),
+        cost: format!("mean {}", name(model.cost)),
+        gradient_norm: "gradient norm".into(),
+    };
+    let mut epochs: Vec<EpochView> = epochs;
+    let params = training
+        .initial
+        .iter()
+        .zip(&training.params)
+        .map(|(&(s, before), &(_, after))| ParamView {
+            name: name(s),
+            initial: cell(before),
+            trained: cell(after),
+        })
+        .collect();
+    let mut param_header = ParamView {
+        name: "parameter".into(),
+        initial: "start".into(),
+        trained: "trained".into(),
+    };
+    let mut params: Vec<ParamView> = params;
+    if format == Format::Text {
+        pad(
+            std::iter::once(&mut epoch_header)
+                .chain(epochs.iter_mut())
+                .map(|e| [&mut e.epoch, &mut e.cost, &mut e.gradient_norm])
+                .collect(),
+            false,
+        );
+        pad(
+            std::iter::once(&mut param_header)
+                .chain(params.iter_mut())
+                .map(|p| [&mut p.name, &mut p.initial, &mut p.trained])
+                .collect(),
+            true,
+        );
+    }
+    let outputs = training
+        .outputs
+        .iter()
+        .take(SHOWN_EXAMPLES)
+        .map(|(inputs, out)| OutputView {
+            inputs: inputs
+                .iter()
+                .map(|&(s, v)| match notation {
+                    Notation::Text => format!("{} = {}", name(s), number(v)),
+                    _ => format!("{} = {}", name(s), number::latex(&number(v))),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            output: cell(*out),
+        })
+        .collect();
+    let diverged = training.diverged.as_ref().map(|d| {
+        diverged_view(model, d, |s| match format {
+            Format::Text => name(s),
+            _ => format!("${}$", name(s)),
+        })
+    });
+    TrainView {
+        source: prose(source_name),
+        cost: name(model.cost),
+        cost_name: prose(model.name(model.cost)),
+        output: name(model.output.unwrap_or(model.cost)),
+        learning_rate: number(training.config.learning_rate),
+        ascent: training.config.direction == Direction::Ascent,
+        mode: if training.config.per_example {
+            "per-example"
+        } else {
+            "batch"
+        },
+        shuffle: training.config.shuffle && training.config.per_example,
+        init: init_word(training.config.init),
+        seed: training.config.seed,
+        examples: training.examples,
+        epochs_asked: training.config.epochs,
+        epochs_run: run,
+        every,
+        initial_cost: cell(training.initial_cost),
+        final_cost: cell(
+            training
+                .epochs
+                .last()
+                .map_or(training.initial_cost, |e| e.cost),
+        ),
+        epoch_header,
+        epochs,
+        param_header,
+        params,
+        outputs,
+        outputs_left: training.outputs.len().saturating_sub(SHOWN_EXAMPLES),
+        diverged,
+        curve: match format {
+            Format::Markdown => loss_curve(training, model.name(model.cost)),
+            _ => String::new(),
+        },
+    }
+}
+
+/// Pads a text table: numbers right-aligned, the first column left-aligned when it holds
+/// names, each column as wide as its widest cell.
+fn pad(mut rows: Vec<[&mut String; 3]>, names_first: bool) {
+    let mut widths = [0; 3];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in &mut rows {
+        for (i, cell) in row.iter_mut().enumerate() {
+            **cell = if i == 0 && names_first {
+                format!("{:<w$}", cell, w = widths[i])
+            } else {
+                format!("{:>w$}", cell, w = widths[i])
+            };
+        }
+    }
+}
+
+fn init_word(init: Init) -> &'static str {
+    match init {
+        Init::Zeros => "zeros",
+        Init::Random => "random",
+        Init::Xavier => "xavier",
+    }
+}
+
+fn diverged_view(model: &Model, d: &Divergence, name: impl Fn(Sym) -> String) -> DivergedView {
+    match *d {
+        Divergence::NotFinite { epoch } => DivergedView {
+            kind: "not-finite",
+            epoch,
+            ..Default::default()
+        },
+        Divergence::Ascent { from, to } => DivergedView {
+            kind: "ascent",
+            from: number(from),
+            to: number(to),
+            ..Default::default()
+        },
+        Divergence::RateTooLarge { from, to, rose_in } => DivergedView {
+            kind: "rate-too-large",
+            from: number(from),
+            to: number(to),
+            rose_in,
+            ..Default::default()
+        },
+        Divergence::Saturated {
+            neuron,
+            epoch,
+            cost,
+        } => {
+            // The pre-activation the neuron is applied to, when it is a name (`z2` of σ(z2)).
+            let argument = model
+                .definition(neuron)
+                .and_then(|def| match model.graph.node(def) {
+                    crate::core::expr::Node::Call(_, arg) => match model.graph.node(*arg) {
+                        crate::core::expr::Node::Var(z) => Some(name(*z)),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .unwrap_or_default();
+            DivergedView {
+                kind: "saturated",
+                epoch,
+                neuron: name(neuron),
+                argument,
+                cost: number(cost),
+                ..Default::default()
+            }
+        }
+    }
+}
+
+/// The verdict's sentence from `train_words.txt`, for JSON's `diverged`.
+fn diverged_message(
+    model: &Model,
+    training: &Training,
+    d: &Divergence,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let printer = FormulaPrinter::for_model(model);
+    let view = diverged_view(model, d, |s| printer.name(s, Notation::Text));
+    let mut context = serde_json::to_value(&view).expect("plain data serialises");
+    context["learning_rate"] = serde_json::json!(number(training.config.learning_rate));
+    Ok(render_template("train_words.txt", &context, None, layout)?
+        .trim()
+        .to_string())
+}
+
+#[derive(Serialize)]
+struct EpochJson {
+    cost: f64,
+    gradient_norm: f64,
+}
+
+#[derive(Serialize)]
+struct TrainJson {
+    epochs: Vec<EpochJson>,
+    params: BTreeMap<String, f64>,
+    diverged: Option<String>,
+    /// A stable code for `diverged`: ascent, rate-too-large, not-finite, saturated.
+    diverged_kind: Option<&'static str>,
+    initial_cost: f64,
+    initial_params: BTreeMap<String, f64>,
+    learning_rate: f64,
+    ascent: bool,
+}
+
+fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, Diagnostic> {
+    let named = |values: &[(Sym, f64)]| -> BTreeMap<String, f64> {
+        values
+            .iter()
+            .map(|&(s, v)| (model.name(s).to_string(), v))
+            .collect()
+    };
+    let diverged = match &training.diverged {
+        Some(d) => Some(diverged_message(model, training, d, layout)?),
+        None => None,
+    };
+    let doc = TrainJson {
+        epochs: training
+            .epochs
+            .iter()
+            .map(|e| EpochJson {
+                cost: e.cost,
+                gradient_norm: e.gradient_norm,
+            })
+            .collect(),
+        params: named(&training.params),
+        diverged,
+        diverged_kind: training
+            .diverged
+            .as_ref()
+            .map(|d| diverged_view(model, d, |_| String::new()).kind),
+        initial_cost: training.initial_cost,
+        initial_params: named(&training.initial),
+        learning_rate: training.config.learning_rate,
+        ascent: training.config.direction == Direction::Ascent,
+    };
+    // NaN and infinities are not JSON: serde_json writes them as null.
+    let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
+    text.push('\n');
+    Ok(text)
+}

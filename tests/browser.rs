@@ -1,0 +1,200 @@
+//! The HTML pages opened in a real browser (headless Chromium): every formula laid out as
+//! MathML with no error element, the screenshot not blank, and in the graph page choosing a
+//! parameter lights exactly its paths to the cost.
+//!
+//! The browser is driven from its command line: a probe script is appended to a copy of the
+//! page, runs after the page's own script, and writes what it measured into the document's
+//! title, which `--dump-dom` prints. With CI=true a missing Chromium fails these tests; elsewhere
+//! they are skipped with a note.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn chainrule() -> Command {
+    Command::cargo_bin("chainrule").expect("the binary builds")
+}
+
+/// The Chromium binary, or `None` (a skip outside CI, a failure under CI=true).
+fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Ok(out) = Process::new("which").arg(name).output()
+            && out.status.success()
+        {
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            return Some(PathBuf::from(path));
+        }
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but Chromium is not installed: .ci/run installs Debian's `chromium`");
+    }
+    eprintln!("note: Chromium is not installed; the browser tests are skipped");
+    None
+}
+
+fn browser_args(browser: &Path) -> Process {
+    let mut process = Process::new(browser);
+    process.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--window-size=900,1200",
+        "--virtual-time-budget=5000",
+    ]);
+    process
+}
+
+/// What the probe measures after the page's scripts ran: MathML elements, those laid out with
+/// no width, error elements, and for a graph the chosen parameter and its lit edges.
+const PROBE: &str = r#"<script>
+window.addEventListener("load", function () {
+  var maths = Array.prototype.slice.call(document.querySelectorAll("math"));
+  var flat = maths.filter(function (m) { var r = m.getBoundingClientRect(); return !(r.width > 0 && r.height > 0) && !m.closest("[hidden]"); });
+  function lit() { return Array.prototype.slice.call(document.querySelectorAll("path.edge.lit")).map(function (e) { return e.getAttribute("data-from") + ">" + e.getAttribute("data-to"); }).sort(); }
+  var result = { math: maths.length, flat: flat.length, errors: document.querySelectorAll(".math-error, merror").length,
+                 chosen: document.body.getAttribute("data-chosen"), lit: lit(), loaded: performance.now() };
+  var b3 = document.querySelector("g.node[data-name='b3']");
+  if (b3) { b3.dispatchEvent(new MouseEvent("click", { bubbles: true })); result.after_click = lit(); result.chosen_after = document.body.getAttribute("data-chosen"); }
+  document.title = "PROBE" + JSON.stringify(result);
+});
+</script>"#;
+
+/// Opens the page with the probe and returns what it measured.
+fn probe(browser: &Path, html: &str, dir: &Path, name: &str) -> Value {
+    let path = dir.join(name);
+    let probed = html.replace("</body>", &format!("{PROBE}\n</body>"));
+    std::fs::write(&path, probed).unwrap();
+    let out = browser_args(browser)
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("Chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("PROBE").unwrap_or_else(|| {
+        panic!(
+            "{name}: the probe did not run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }) + "PROBE".len();
+    let end = dom[start..].find("</title>").unwrap() + start;
+    let json = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&gt;", ">")
+        .replace("&lt;", "<")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{name}: {e}: {json}"))
+}
+
+fn html(args: &[&str]) -> String {
+    let out = chainrule()
+        .args(args)
+        .args(["--format", "html"])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const AT: &str = "x=1,y=0,w2=0.5,b2=0.1,w3=1,b3=0";
+
+#[test]
+fn every_formula_is_laid_out_as_mathml() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pages: [(&str, Vec<&str>); 7] = [
+        ("derive", vec!["derive", "--all"]),
+        (
+            "backprop",
+            vec![
+                "derive",
+                "--all",
+                "--style",
+                "backprop",
+                "examples/mazur_2_2_2.bp",
+            ],
+        ),
+        (
+            "layers",
+            vec!["derive", "--layers", "examples/softmax_classifier.bp"],
+        ),
+        (
+            "check",
+            vec!["check", "--claim", "dC/dw3 = -2(y - a3)*a3*(1 - a3)"],
+        ),
+        (
+            "step",
+            vec!["step", "--at", AT, "--lr", "0.5", "--steps", "2"],
+        ),
+        (
+            "train",
+            vec!["train", "examples/seed_training.bp", "--epochs", "40"],
+        ),
+        ("graph", vec!["graph", "--wrt", "w2", "--at", AT]),
+    ];
+    for (name, args) in pages {
+        let result = probe(&browser, &html(&args), dir.path(), &format!("{name}.html"));
+        assert!(result["math"].as_u64().unwrap() > 0, "{name}: {result}");
+        assert_eq!(result["flat"], 0, "{name}: formulas with no size: {result}");
+        assert_eq!(result["errors"], 0, "{name}: {result}");
+    }
+}
+
+#[test]
+fn choosing_a_parameter_lights_its_paths() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = html(&["graph", "--wrt", "w2", "--at", AT]);
+    let result = probe(&browser, &page, dir.path(), "graph.html");
+    assert_eq!(result["chosen"], "w2");
+    let lit: Vec<&str> = result["lit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(lit, ["a2>z3", "a3>C", "w2>z2", "z2>a2", "z3>a3"]);
+    // A click on b3 lights b3's path alone.
+    assert_eq!(result["chosen_after"], "b3");
+    let after: Vec<&str> = result["after_click"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(after, ["a3>C", "b3>z3", "z3>a3"]);
+}
+
+#[test]
+fn the_screenshot_is_not_blank() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("graph.html");
+    std::fs::write(&page, html(&["graph", "--wrt", "w2", "--at", AT])).unwrap();
+    let blank = dir.path().join("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let shot = |source: &Path, png: &str| {
+        let png = dir.path().join(png);
+        let status = browser_args(&browser)
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("file://{}", source.display()))
+            .output()
+            .unwrap();
+        assert!(status.status.success());
+        std::fs::metadata(&png).unwrap().len()
+    };
+    let empty = shot(&blank, "blank.png");
+    let drawn = shot(&page, "graph.png");
+    // A page of one colour compresses to almost nothing; drawn text and lines do not.
+    assert!(
+        drawn > 10 * empty,
+        "graph {drawn} bytes, blank {empty} bytes"
+    );
+}

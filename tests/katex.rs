@@ -1,0 +1,110 @@
+//! Every formula chainrule prints for `examples/` renders with KaTeX's default settings: the
+//! Markdown of `derive --all` in both styles, `derive --layers`, `check`, `step` and `train`,
+//! each `$…$` and `$$…$$` given to KaTeX (npm `katex`, installed by .ci/run into
+//! `target/npm`) with `throwOnError`. With CI=true a missing node or KaTeX fails the test;
+//! elsewhere it is skipped with a note.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+fn chainrule() -> Command {
+    Command::cargo_bin("chainrule").expect("the binary builds")
+}
+
+fn katex() -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/npm/node_modules/katex");
+    let node = std::process::Command::new("node").arg("--version").output();
+    if path.join("dist/katex.js").exists() && node.is_ok_and(|o| o.status.success()) {
+        return Some(path);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "CI=true but node or KaTeX is missing: .ci/run installs them (`npm install --prefix target/npm katex`)"
+        );
+    }
+    eprintln!("note: node or KaTeX (target/npm) is missing; the KaTeX test is skipped");
+    None
+}
+
+#[test]
+fn every_formula_for_the_examples_renders_in_katex() {
+    let Some(katex) = katex() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    let mut examples: Vec<PathBuf> = std::fs::read_dir("examples")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bp"))
+        .collect();
+    examples.sort();
+    for example in &examples {
+        let file = example.display().to_string();
+        // 784-30-10's --all is 23,860 derivations: its layered form stands for it.
+        if !file.contains("mnist") {
+            for style in ["chain", "backprop"] {
+                runs.push(
+                    ["derive", &file, "--all", "--style", style]
+                        .map(String::from)
+                        .to_vec(),
+                );
+            }
+        }
+        runs.push(["derive", &file, "--layers"].map(String::from).to_vec());
+    }
+    let at = "x=1,y=0,w2=0.5,b2=0.1,w3=1,b3=0";
+    for args in [
+        vec![
+            "check",
+            "--claim",
+            "dC/dw3 = -2(y - a3)*a3*(1 - a3)",
+            "--claim",
+            "w3' = w3 + eta*dC/dw3",
+        ],
+        vec!["step", "--at", at, "--lr", "0.5", "--steps", "2"],
+        vec!["train", "examples/seed_training.bp", "--epochs", "50"],
+        vec![
+            "train",
+            "examples/seed_training.bp",
+            "--epochs",
+            "50",
+            "--ascent",
+        ],
+    ] {
+        runs.push(args.into_iter().map(String::from).collect());
+    }
+    let mut files = Vec::new();
+    for (i, args) in runs.iter().enumerate() {
+        let out = chainrule()
+            .args(args)
+            .args(["--format", "markdown"])
+            .output()
+            .unwrap();
+        // `--layers` on a straight-line program is refused (exit 2): nothing to render.
+        if out.status.code() == Some(2) {
+            continue;
+        }
+        let path = dir.path().join(format!("{i}.md"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        files.push(path);
+    }
+    let out = std::process::Command::new("node")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/katex_check.js"))
+        .args(&files)
+        .env("KATEX_PATH", &katex)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total = report["total"].as_u64().unwrap();
+    assert!(total > 1000, "only {total} formulas found");
+    assert_eq!(
+        report["failed"],
+        serde_json::json!([]),
+        "of {total} formulas"
+    );
+}
