@@ -1048,6 +1048,133 @@ fn a_derivative_at_the_wrong_argument_is_named() {
     }
 }
 
+/// The kind of mistake a judgement names, as the JSON report gives it.
+fn json_kind(c: &Checked) -> String {
+    let report: serde_json::Value = serde_json::from_str(&as_json(c)).unwrap();
+    report["claims"][0]["mistake"]["kind"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no mistake kind in {report}"))
+        .to_string()
+}
+
+/// One relu unit and an L1 penalty on its weight: relu and abs are routing gates.
+const RELU_L1: &str = "input x, lambda
+target y
+param w, b
+z = w*x + b
+a = relu(z)
+cost C = 0.5*(a - y)^2 + lambda*abs(w)
+";
+
+/// CS231n's rule for a max gate (relu = max(0, z)): the whole gradient goes to one side. A
+/// number that passes it through a closed gate, a formula that splits it in half, and an L1
+/// gradient that ignores the sign are each a routing-gate mistake.
+#[test]
+fn a_gradient_routed_wrongly_at_relu_or_abs_is_a_routing_gate_mistake() {
+    // z = −1·2 + 0.5 < 0: relu is closed, so dC/dw is the L1 term's λ·sign(w) alone.
+    let at = "x=2,y=1,w=-1,b=0.5,lambda=0.1";
+    let c = judge(RELU_L1, "dC/dw = -2.1", at);
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    assert_eq!(json_kind(&c), "routing-gate");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("relu routes the gradient"), "{d}");
+    assert!(d.contains("passes it through everywhere"), "{d}");
+    let c = judge(RELU_L1, "dC/dw = -0.1", at);
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+
+    // Half the gradient to z, as if split between relu's sides.
+    let claim = "dC/dw = 0.5 (a - y) x + lambda w/abs(w)";
+    let c = judge(RELU_L1, claim, "");
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    assert_eq!(json_kind(&c), "routing-gate");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("passes half of it"), "{d}");
+    right(RELU_L1, "dC/dw = (a - y) relu'(z) x + lambda w/abs(w)");
+
+    // L1's gradient without the sign: |w| treated as w.
+    let claim = "dC/dw = (a - y) relu'(z) x + lambda";
+    let c = judge(RELU_L1, claim, "");
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    assert_eq!(json_kind(&c), "routing-gate");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("abs routes the gradient by sign"), "{d}");
+    assert!(d.contains("ignores the sign"), "{d}");
+}
+
+/// micrograd's `b = a + a`: with `self.grad = …` for `+=`, the second use overwrites the
+/// first and db/da comes out 1. A fork inside one definition is a fork all the same.
+#[test]
+fn a_use_overwritten_inside_one_definition_is_an_overwrite_at_a_fork() {
+    let source = "input a\ncost b = a + a\n";
+    let c = judge(source, "db/da = 1", "");
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    assert_eq!(json_kind(&c), "overwritten-at-fork");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(
+        d.contains("Only one use of `a` is counted: the definition of `b` uses it 2 times"),
+        "{d}"
+    );
+    assert!(d.contains("+="), "{d}");
+    right(source, "db/da = 2");
+    // The same for a number at a point, and inside a larger formula (a feeds b twice, and
+    // b feeds the cost): one use counted is half of ∂b/∂a's contribution.
+    let c = judge(source, "db/da = 1", "a=3");
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    assert_eq!(json_kind(&c), "overwritten-at-fork");
+    let c = judge(source, "db/da = 2", "a=3");
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+    let source = "input x\nparam w\na = w*x\nb = a*sigmoid(a)\ncost C = b^2\n";
+    let c = judge(source, "dC/dw = 2 b sigmoid(a) x", "");
+    assert_eq!(json_kind(&c), "overwritten-at-fork");
+    right(
+        source,
+        "dC/dw = 2 b (sigmoid(a) + a sigmoid(a)(1 - sigmoid(a))) x",
+    );
+}
+
+/// A softmax layer with cross-entropy; `e1`, `e2` are helpers the cost does not use.
+const SOFTMAX: &str = "input z1, z2, z3
+target y1, y2, y3
+e1 = exp(z1)
+e2 = exp(z2)
+s = exp(z1) + exp(z2) + exp(z3)
+p1 = exp(z1)/s
+p2 = exp(z2)/s
+p3 = exp(z3)/s
+cost C = -(y1*log(p1) + y2*log(p2) + y3*log(p3))
+";
+
+/// Index slips in a softmax gradient, ∂C/∂z_i = Σ_k y_k (p_i − δ_ik): `p_k y_k` for
+/// `p_i y_k` in one term, an input `z_j` for the output `p_j`, and a helper the cost does not
+/// use written with the wrong index.
+#[test]
+fn an_index_slip_in_a_softmax_gradient_is_named() {
+    let claim = "dC/dz1 = y1 (p1 - 1) + y2 p2 + y3 p1";
+    let c = judge(SOFTMAX, claim, "");
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    assert_eq!(json_kind(&c), "index-slip");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("`p2` should be `p1`"), "{d}");
+    assert!(d.contains("an index slip"), "{d}");
+    corrected_is_right(SOFTMAX, claim, "dC/dz1");
+
+    // ∂p1/∂z2 = −p1 p2, with the input z2 written for the output p2.
+    let claim = "dp1/dz2 = -p1 z2";
+    let c = judge(SOFTMAX, claim, "");
+    assert_eq!(json_kind(&c), "index-slip");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("`z2` should be `p2`"), "{d}");
+    corrected_is_right(SOFTMAX, claim, "dp1/dz2");
+
+    // e1 is used by nothing the claim or the cost touches: found all the same.
+    let claim = "dC/dz1 = (y1 + y2 + y3) e2/s - y1";
+    let c = judge(SOFTMAX, claim, "");
+    assert_eq!(json_kind(&c), "index-slip");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("`e2` should be `e1`"), "{d}");
+    corrected_is_right(SOFTMAX, claim, "dC/dz1");
+}
+
 /// A correction is printed as `derive` simplifies it and agrees with the diagnosis: where the
 /// diagnosis says σ′ must go, the correction has no σ′ and no uncancelled fraction; where it
 /// names the regulariser's factor, the correction has λw/n, not 2λw/(2n).

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use serde_json::{Map, Value, json};
 
-use crate::analysis::check::{Checked, Diagnosis, Edit, FactorRole, Mistake, Scaling, summary};
+use crate::analysis::check::{
+    Checked, Diagnosis, Edit, FactorRole, GateShare, Mistake, Scaling, summary,
+};
 use crate::analysis::numeric::float;
 use crate::core::error::Diagnostic;
 use crate::core::expr::{Func, Id, Node};
@@ -384,6 +386,33 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("kept", name(*kept));
             "overwritten_at_fork"
         }
+        Mistake::OverwrittenInDefinition {
+            name: fork,
+            user,
+            occurrences,
+        } => {
+            put("name", name(*fork));
+            put("user", name(*user));
+            put("occurrences", json!(occurrences));
+            "overwritten_in_definition"
+        }
+        Mistake::RoutingGate {
+            function: f,
+            argument,
+            share,
+        } => {
+            put("function", json!(f.name()));
+            put("argument", formula(*argument));
+            put(
+                "share",
+                json!(match share {
+                    GateShare::Whole => "whole",
+                    GateShare::Split => "split",
+                    GateShare::Reversed => "reversed",
+                }),
+            );
+            "routing_gate"
+        }
         Mistake::ChainStopped { at, wrt, of } => {
             put("at", name(*at));
             put("wrt", name(*wrt));
@@ -515,6 +544,7 @@ fn edit_name(edit: &Edit) -> &'static str {
     match edit {
         Edit::WrongArgument => "wrong_argument",
         Edit::WrongName => "wrong_name",
+        Edit::IndexSlip => "index_slip",
         Edit::MissingSquare => "missing_square",
         Edit::NumberSign => "number_sign",
         Edit::MissingTwo => "missing_two",

@@ -104,6 +104,19 @@ pub enum Mistake {
         users: Vec<Sym>,
         kept: Sym,
     },
+    /// At a fork inside one definition (`b = a + a`), only one of the `occurrences` uses of
+    /// `name` in `user`'s definition is counted.
+    OverwrittenInDefinition {
+        name: Sym,
+        user: Sym,
+        occurrences: usize,
+    },
+    /// A routing gate (relu, abs) whose upstream gradient the claim routes wrongly.
+    RoutingGate {
+        function: Func,
+        argument: Id,
+        share: GateShare,
+    },
     /// The claim is ∂at/∂wrt alone, without the upstream ∂of/∂at.
     ChainStopped { at: Sym, wrt: Sym, of: Sym },
     /// The claim is ∂of/∂at alone, the upstream gradient, without the local ∂at/∂wrt.
@@ -142,6 +155,19 @@ pub enum Mistake {
     },
 }
 
+/// How a claim routes the gradient at a gate that sends it all to one side.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GateShare {
+    /// The whole gradient passed on whichever side is chosen (relu's closed side included,
+    /// abs's sign ignored).
+    Whole,
+    /// Split evenly between the sides (half through relu; for abs = max(u, −u) the halves
+    /// cancel).
+    Split,
+    /// Sent to the side the gate did not choose.
+    Reversed,
+}
+
 /// What a candidate chain-rule factor is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FactorRole {
@@ -162,6 +188,9 @@ pub enum Edit {
     WrongArgument,
     /// One name for another.
     WrongName,
+    /// One name for another of the same stem with a different index (`p2` for `p1`), or an
+    /// input for the output with its index (`x1` for `s1`).
+    IndexSlip,
     MissingSquare,
     /// One number's sign.
     NumberSign,
@@ -199,9 +228,9 @@ pub enum Scaling {
 impl Mistake {
     /// The stable code of the kind of mistake, as JSON gives it. The codes: `sign`,
     /// `constant-factor`, `missing-factor`, `extra-factor`, `sigma-prime-kept`,
-    /// `missing-path`, `overwritten-at-fork`, `chain-stopped`, `missing-cost-term`,
+    /// `missing-path`, `overwritten-at-fork`, `routing-gate`, `chain-stopped`, `missing-cost-term`,
     /// `regulariser-factor`, `activation-for-derivative`, `wrong-derivative`,
-    /// `wrong-argument`, `wrong-name`, `wrong-function`, `wrong-activation-derivative`,
+    /// `wrong-argument`, `wrong-name`, `index-slip`, `wrong-function`, `wrong-activation-derivative`,
     /// `missing-square`, `square-of-difference`, `difference-for-product`, `sum-for-product`,
     /// `product-for-difference`, `extra-term`, `extra-constant`, `extra-power`,
     /// `wrong-exponent`, `ascent`, `missing-learning-rate`, `change-for-new-value`,
@@ -223,7 +252,10 @@ impl Mistake {
             Mistake::ChangeForNewValue { .. } => "change-for-new-value",
             Mistake::InUpdateGradient(inner) => inner.code(),
             Mistake::MissingPath { .. } => "missing-path",
-            Mistake::OverwrittenAtFork { .. } => "overwritten-at-fork",
+            Mistake::OverwrittenAtFork { .. } | Mistake::OverwrittenInDefinition { .. } => {
+                "overwritten-at-fork"
+            }
+            Mistake::RoutingGate { .. } => "routing-gate",
             Mistake::ChainStopped { .. } | Mistake::UpstreamOnly { .. } => "chain-stopped",
             Mistake::MissingCostTerm { .. } => "missing-cost-term",
             Mistake::RegulariserFactor { .. } => "regulariser-factor",
@@ -244,6 +276,7 @@ impl Mistake {
             Mistake::MissingCostTerm { term, gradient, .. }
             | Mistake::RegulariserFactor { term, gradient, .. } => vec![term, gradient],
             Mistake::SigmaPrimeKept { factor } => vec![factor],
+            Mistake::RoutingGate { argument, .. } => vec![argument],
             Mistake::ExtraFactor {
                 factor,
                 role,
@@ -277,6 +310,7 @@ impl Edit {
         match self {
             Edit::WrongArgument => "wrong-argument",
             Edit::WrongName => "wrong-name",
+            Edit::IndexSlip => "index-slip",
             Edit::MissingSquare => "missing-square",
             Edit::NumberSign | Edit::TermSign => "sign",
             Edit::MissingTwo | Edit::ExtraTwo => "constant-factor",

@@ -130,7 +130,7 @@ impl Checker {
         } else if matches(-t) {
             Mistake::ValueSign { truth: t }
         } else if let Some(found) =
-            target.and_then(|target| self.value_paths(target, &sample, &matches))
+            target.and_then(|target| self.value_paths(target, truth, &sample, &matches))
         {
             found
         } else if let Some(skipped) = self.activation_skipped(&sample, &matches, truth, k, t) {
@@ -166,10 +166,12 @@ impl Checker {
     /// A number for a derivative that the chain rule gives only in part: the local gradient
     /// alone (∂y/∂x, 1 for an addition gate) or the upstream gradient alone (∂C/∂y), or the
     /// contribution of only some of the paths at a fork (a gradient overwritten where it
-    /// should accumulate). Checked against the value at the point.
+    /// should accumulate), or routed wrongly at a relu or abs gate. Checked against the value
+    /// at the point.
     fn value_paths(
         &mut self,
         target: Target,
+        truth: Id,
         sample: &Sample,
         matches: &impl Fn(f64) -> bool,
     ) -> Option<Mistake> {
@@ -199,6 +201,24 @@ impl Checker {
                         kept,
                     });
                 }
+            }
+        }
+        for (v, user, (occurrences, one_use)) in self.definition_forks(target) {
+            if value(self, one_use) {
+                return Some(Mistake::OverwrittenInDefinition {
+                    name: v,
+                    user,
+                    occurrences,
+                });
+            }
+        }
+        for (variant, function, argument, share) in self.gate_variants(truth) {
+            if value(self, variant) {
+                return Some(Mistake::RoutingGate {
+                    function,
+                    argument,
+                    share,
+                });
             }
         }
         for &y in path.iter().rev() {

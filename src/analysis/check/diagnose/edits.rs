@@ -42,18 +42,53 @@ impl Checker {
     /// One edit of the claim that makes it right: a name for another, a function for
     /// another, a difference for a product, a term or factor dropped, a sign flipped, a
     /// power or constant changed.
+    ///
+    /// Names are tried from the claim's neighbourhood first; then, for a name in the claim,
+    /// every other name of the program with a value at the screening points (an index slip
+    /// may write a name the cost does not use), within the same budget.
     pub(super) fn single_edit(&mut self, screen: &Screen, claimed: Id) -> Option<Found> {
         let nodes = self.model.graph.reachable(&[claimed]);
         if nodes.len() > 400 {
             return None;
         }
-        let names = self.nearby.clone();
+        let near = self.nearby.clone();
         let parents = parents_of(&self.model.graph, &nodes);
+        if let Some(found) = self.edits_of_kind(screen, claimed, &nodes, &parents, &near, false) {
+            return Some(found);
+        }
+        let first = screen.samples.first()?;
+        let far: Vec<Sym> = self
+            .model
+            .syms()
+            .filter(|s| *s != self.rate && !near.contains(s) && first.f64.contains_key(s))
+            .collect();
+        if far.is_empty() {
+            return None;
+        }
+        self.edits_of_kind(screen, claimed, &nodes, &parents, &far, true)
+    }
+
+    /// The edits of each node of the claim tried in turn; `names_only` for name swaps alone.
+    fn edits_of_kind(
+        &mut self,
+        screen: &Screen,
+        claimed: Id,
+        nodes: &[Id],
+        parents: &FastMap<Id, Vec<Id>>,
+        names: &[Sym],
+        names_only: bool,
+    ) -> Option<Found> {
         for &node in nodes.iter().rev() {
             if self.budget.exhausted() {
                 return None;
             }
-            let edits = self.edits(node, &names, &parents);
+            if names_only && !matches!(self.model.graph.node(node), Node::Var(_)) {
+                continue;
+            }
+            let mut edits = self.edits(node, names, parents);
+            if names_only {
+                edits.retain(|(_, why)| matches!(why, Edit::WrongName | Edit::WrongArgument));
+            }
             // A name or number is shared by every place it occurs: edit it in one parent at a
             // time, so `σ'(a3)` can change without the `a3` of `(a3 − y)`.
             let leaf = matches!(self.model.graph.node(node), Node::Var(_) | Node::Num(_));
@@ -118,10 +153,22 @@ impl Checker {
                         } else {
                             (old_node, new_node)
                         };
+                        let edit = match (
+                            why,
+                            self.model.graph.node(node),
+                            self.model.graph.node(*replacement),
+                        ) {
+                            (Edit::WrongName, Node::Var(w), Node::Var(r))
+                                if self.index_slip(*w, *r) =>
+                            {
+                                Edit::IndexSlip
+                            }
+                            _ => why.clone(),
+                        };
                         let mistake = Mistake::Edit {
                             written,
                             should_be,
-                            edit: why.clone(),
+                            edit,
                         };
                         return Some((mistake, Some(candidate)));
                     }
@@ -129,6 +176,21 @@ impl Checker {
             }
         }
         None
+    }
+
+    /// Whether `written` for `meant` is an index slip: the same stem with another index
+    /// (`p2` for `p1`, `y_k` for `y_i`), or an input for the output with its index, computed
+    /// from it (`x1` for `s1`).
+    fn index_slip(&self, written: Sym, meant: Sym) -> bool {
+        let (w_stem, w_index) = stem_and_index(self.model.name(written));
+        let (m_stem, m_index) = stem_and_index(self.model.name(meant));
+        if w_index.is_empty() || m_index.is_empty() {
+            return false;
+        }
+        if w_stem == m_stem {
+            return w_index != m_index;
+        }
+        w_index == m_index && self.down_set(meant).contains(&written)
     }
 
     pub(super) fn edits(
@@ -327,6 +389,16 @@ impl Checker {
         }
         out
     }
+}
+
+/// A name's stem and its index: `p2` → (`p`, `2`), `y_k` and `y_{k}` → (`y`, `k`); a name
+/// without an index has an empty one.
+fn stem_and_index(name: &str) -> (&str, &str) {
+    if let Some((stem, index)) = name.split_once('_') {
+        return (stem, index.trim_start_matches('{').trim_end_matches('}'));
+    }
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    (stem, &name[stem.len()..])
 }
 
 /// The node with its `index`-th child replaced.

@@ -8,6 +8,7 @@ mod constant;
 mod cost_terms;
 mod edits;
 mod factors;
+mod gates;
 mod paths;
 mod update;
 
@@ -235,6 +236,11 @@ impl Checker {
         if Self::constant_of(screen).is_some_and(|c| fits(c, -1.0)) {
             return self.sign_or_constant(screen);
         }
+        // Before a constant ratio: `db/da = 1` for `b = a + a` is half the truth, but the
+        // story is a use overwritten, not a factor 2.
+        if let Some(found) = self.fork_in_definition(screen, target) {
+            return Some(found);
+        }
         if let Some(found) = self.constant_ratio(screen) {
             return Some(found);
         }
@@ -251,6 +257,9 @@ impl Checker {
             return Some(found);
         }
         if let Some(found) = self.factor(screen, target, truth, claimed) {
+            return Some(found);
+        }
+        if let Some(found) = self.routing_gate(screen, truth) {
             return Some(found);
         }
         if let Some(found) = self.single_edit(screen, claimed) {

@@ -57,6 +57,114 @@ impl Checker {
         None
     }
 
+    /// A fork inside one definition (`b = a + a`) where the claim counts one use only.
+    pub(super) fn fork_in_definition(&mut self, screen: &Screen, target: Target) -> Option<Found> {
+        for (v, user, kept) in self.definition_forks(target) {
+            if self.fits_everywhere(screen, kept.1, true) {
+                let mistake = Mistake::OverwrittenInDefinition {
+                    name: v,
+                    user,
+                    occurrences: kept.0,
+                };
+                return Some((mistake, None));
+            }
+        }
+        None
+    }
+
+    /// For each name `v` on the path used more than once in one user's definition, and each
+    /// of those uses: (v, the user, (how many uses, ∂Y/∂X counting that use alone)).
+    pub(in crate::analysis::check) fn definition_forks(
+        &mut self,
+        target: Target,
+    ) -> Vec<(Sym, Sym, (usize, Id))> {
+        let path = self.between(target.of, target.wrt);
+        let mut out = Vec::new();
+        for &v in &path {
+            let v_var = self.model.graph_var(v);
+            for user in self.users(v, &path) {
+                let Some(def) = self.model.definition(user) else {
+                    continue;
+                };
+                let slots: Vec<(Id, usize)> = self
+                    .model
+                    .graph
+                    .reachable(&[def])
+                    .into_iter()
+                    .flat_map(|n| {
+                        self.model
+                            .graph
+                            .children(n)
+                            .iter()
+                            .enumerate()
+                            .filter(|&(_, &c)| c == v_var)
+                            .map(|(i, _)| (n, i))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                if slots.len() < 2 {
+                    continue;
+                }
+                for &slot in &slots {
+                    if let Some(id) = self.one_use_derivative(target, v, user, slot) {
+                        out.push((v, user, (slots.len(), id)));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// ∂Y/∂X with every use of `v` in `user`'s definition frozen but the one at `keep` (a
+    /// parent node and a child index).
+    fn one_use_derivative(
+        &mut self,
+        target: Target,
+        v: Sym,
+        user: Sym,
+        keep: (Id, usize),
+    ) -> Option<Id> {
+        let mut model = self.model.clone();
+        let placeholder = |model: &mut crate::core::model::Model, what: &str| {
+            let s = Sym(model.symbols.len() as u32);
+            model.symbols.push(Symbol {
+                name: format!("{}__{what}", self.model.name(v)),
+                kind: SymKind::Input,
+                display: None,
+                span: Span::default(),
+            });
+            model.definitions.push(None);
+            model.graph.var(s)
+        };
+        let frozen_var = placeholder(&mut model, "frozen");
+        let kept_var = placeholder(&mut model, "kept");
+        let v_var = model.graph.var(v);
+        let def = model.definition(user)?;
+        let (parent, index) = keep;
+        // The kept use is marked, the others frozen, then the mark becomes v again.
+        let mut parent_kept = parent;
+        for (i, c) in model
+            .graph
+            .children(parent)
+            .to_vec()
+            .into_iter()
+            .enumerate()
+        {
+            if c == v_var {
+                let child = if i == index { kept_var } else { frozen_var };
+                parent_kept = super::edits::replace_child(&mut model.graph, parent_kept, i, child);
+            }
+        }
+        let marked = model.graph.replace(def, parent, parent_kept);
+        let frozen = model.graph.replace(marked, v_var, frozen_var);
+        let one_use = model.graph.replace(frozen, kept_var, v_var);
+        model.definitions[user.index()] = Some(one_use);
+        let of = model.graph_var(target.of);
+        let derivative = diff::differentiate_expr(&mut model, of, target.wrt);
+        let substituted = model.graph.replace(derivative, frozen_var, v_var);
+        Some(self.model.graph.import(&model.graph, substituted))
+    }
+
     /// ∂Y/∂X with the edges from `v` into each of `cut` frozen: v is replaced there by a
     /// constant with v's value. Returns the frozen symbol and the derivative (in names).
     pub(in crate::analysis::check) fn cut_derivative(
