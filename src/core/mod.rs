@@ -9,5 +9,6 @@ pub mod excerpt;
 pub mod expr;
 pub mod factor;
 pub mod model;
+pub mod number;
 pub mod rational;
 pub mod simplify;

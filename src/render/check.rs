@@ -10,9 +10,9 @@ use serde_json::{Map, Value, json};
 use crate::analysis::check::{
     Checked, Diagnosis, Edit, FactorRole, GateShare, Mistake, Scaling, summary,
 };
-use crate::analysis::numeric::float;
 use crate::core::error::Diagnostic;
 use crate::core::expr::{Func, Id, Node};
+use crate::core::number::float;
 use crate::render::FormulaPrinter;
 use crate::render::document::{Format, Layout, render_template, template_error, templates};
 use crate::render::escape::{latex_prose, latex_text, markdown_prose};

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::analysis::numeric::{LOST_BITS, Quantity, Report, float, plain_decimal, thousands};
+use crate::analysis::numeric::{LOST_BITS, Quantity, Report, thousands};
 use crate::core::error::Diagnostic;
 use crate::core::eval::{Precise, Resolution};
+use crate::core::number::{float, plain_decimal};
 use crate::render::document::{Format, Layout, standalone};
 use crate::render::escape::{latex_text, markdown_text};
 

@@ -14,8 +14,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::core::expr::{Func, Node, Sym};
 use crate::core::model::{Model, SymKind};
+use crate::core::number::significant;
 use crate::render::escape::html_text;
-use crate::render::number::significant;
 
 /// Names drawn in one column at most; the rest are summarised.
 pub const MAX_SHOWN: usize = 24;

@@ -11,7 +11,6 @@ pub mod graph;
 pub mod html;
 pub mod json;
 pub mod layers;
-pub mod number;
 pub mod step;
 pub mod train;
 

@@ -13,9 +13,9 @@ use serde::Serialize;
 use crate::analysis::descent::{Descent, DescentStep};
 use crate::core::error::Diagnostic;
 use crate::core::model::Model;
+use crate::core::number::{self, significant};
 use crate::render::document::{Format, Layout, render_template};
 use crate::render::escape::{latex_text, markdown_text};
-use crate::render::number::{self, significant};
 use crate::render::{FormulaPrinter, Notation};
 
 /// Significant digits in the tables.

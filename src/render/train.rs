@@ -14,11 +14,11 @@ use crate::analysis::train::{Direction, Divergence, Init, Training};
 use crate::core::error::Diagnostic;
 use crate::core::expr::Sym;
 use crate::core::model::Model;
+use crate::core::number::{self, significant};
 use crate::render::curve::loss_curve;
 use crate::render::document::{Format, Layout, render_template};
 use crate::render::escape::{latex_text, markdown_text};
 use crate::render::html::{self, Figure};
-use crate::render::number::{self, significant};
 use crate::render::{FormulaPrinter, Notation};
 
 /// Significant digits in the tables.

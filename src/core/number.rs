@@ -1,4 +1,5 @@
-//! The one number formatter: how chainrule writes a float64 for a reader, in every format.
+//! The one number formatter: how chainrule writes a float64 for a reader, in every format
+//! (in the core so that analysis and render share it).
 //! [`float`] round-trips (shortest digits, plain in the usual range), [`significant`] rounds to
 //! a fixed number of significant digits for tables, [`plain_decimal`] turns a reference's
 //! scientific digits into a plain decimal where that reads better, and [`latex`] sets any of
