@@ -332,14 +332,19 @@ fn standalone_latex_compiles_with_pdflatex() {
         .arg("--version")
         .output()
         .is_ok();
-    if !have_pdflatex {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have pdflatex (see .ci/run)"
-        );
+    // Under CI a missing pdflatex fails the test; elsewhere it is skipped, and says so.
+    assert!(
+        have_pdflatex || std::env::var_os("CI").is_none(),
+        "CI must have pdflatex (see .ci/run)"
+    );
+    if have_pdflatex {
+        compile_every_standalone_document();
+    } else {
         eprintln!("pdflatex is not installed: the standalone LaTeX compile test did not run");
-        return;
     }
+}
+
+fn compile_every_standalone_document() {
     let dir = tempfile::tempdir().unwrap();
     for (name, args) in [
         ("seed", vec!["derive", "--all", "--expand"]),

@@ -273,7 +273,7 @@ pub enum ColorArg {
 }
 
 /// `--lr`: a positive, finite number.
-fn positive_rate(text: &str) -> Result<f64, String> {
+pub(crate) fn positive_rate(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim()
         .replace('−', "-")

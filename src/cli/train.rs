@@ -70,24 +70,18 @@ enum InitArg {
 
 /// `--lr` for training: positive; a negative rate is refused with the way to ask for ascent.
 fn training_rate(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .trim()
-        .replace('−', "-")
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number; give a learning rate such as 0.5"))?;
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else if value < 0.0 {
-        Err(format!(
-            "a negative learning rate ({text}) would turn descent into ascent; to run the rule \
-             θ ← θ + η ∂C/∂θ, say so: `--ascent --lr {}`",
-            text.trim().trim_start_matches(['-', '−'])
-        ))
-    } else {
-        Err(format!(
-            "the learning rate must be a positive number, not {text}"
-        ))
-    }
+    let negative = text.trim().starts_with(['-', '−']) && text.trim().len() > 1;
+    crate::cli::args::positive_rate(text).map_err(|message| {
+        if negative {
+            format!(
+                "a negative learning rate ({text}) would turn descent into ascent; to run the rule \
+                 θ ← θ + η ∂C/∂θ, say so: `--ascent --lr {}`",
+                text.trim().trim_start_matches(['-', '−'])
+            )
+        } else {
+            message
+        }
+    })
 }
 
 pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
