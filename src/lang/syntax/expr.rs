@@ -1,0 +1,236 @@
+//! Expressions: pest's pairs bound by precedence (the Pratt parser, built once), implicit
+//! multiplication and calls, into the syntax tree.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------
+// Expressions
+// ---------------------------------------------------------------------------------------
+
+/// An expression while it is being built: its tree, its span including any parentheses
+/// around it, and its depth.
+pub(super) struct Node {
+    pub(super) expr: Expr,
+    pub(super) outer: Span,
+    pub(super) depth: usize,
+}
+
+pub(super) static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left)
+            | Op::infix(Rule::div, Assoc::Left)
+            | Op::infix(Rule::implicit, Assoc::Left))
+        .op(Op::prefix(Rule::neg))
+        .op(Op::infix(Rule::pow, Assoc::Right))
+        .op(Op::postfix(Rule::superscript))
+});
+
+/// An `expr` pair to a tree.
+pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
+    PRATT
+        .map_primary(primary)
+        .map_prefix(|op, operand| {
+            let operand = operand?;
+            let span = span_of(&op).to(operand.outer);
+            node(
+                Expr::Neg {
+                    operand: Box::new(operand.expr),
+                    span,
+                },
+                span,
+                operand.depth,
+            )
+        })
+        .map_postfix(|operand, op| {
+            let operand = operand?;
+            let op_span = span_of(&op);
+            let exponent = if op.as_str() == "²" { "2" } else { "3" };
+            let span = operand.outer.to(op_span);
+            let rhs = Expr::Number {
+                text: exponent.to_string(),
+                span: op_span,
+            };
+            let expr = Expr::Binary {
+                op: BinOp::Pow,
+                lhs: Box::new(operand.expr),
+                rhs: Box::new(rhs),
+                span,
+            };
+            node(expr, span, operand.depth)
+        })
+        .map_infix(|lhs, op, rhs| {
+            let (lhs, rhs) = (lhs?, rhs?);
+            let op_kind = match op.as_rule() {
+                Rule::add => BinOp::Add,
+                Rule::sub => BinOp::Sub,
+                Rule::mul | Rule::implicit => BinOp::Mul,
+                Rule::div => BinOp::Div,
+                Rule::pow => BinOp::Pow,
+                _ => return Err(internal(span_of(&op))),
+            };
+            let span = lhs.outer.to(rhs.outer);
+            let depth = lhs.depth.max(rhs.depth);
+            if depth >= MAX_EXPR_DEPTH {
+                return Err(too_long(span_of(&op)));
+            }
+            let expr = Expr::Binary {
+                op: op_kind,
+                lhs: Box::new(lhs.expr),
+                rhs: Box::new(rhs.expr),
+                span,
+            };
+            node(expr, span, depth)
+        })
+        .parse(pair.into_inner())
+}
+
+/// A node one level above children of the given depth.
+pub(super) fn node(expr: Expr, outer: Span, child_depth: usize) -> Result<Node> {
+    if child_depth >= MAX_EXPR_DEPTH {
+        return Err(too_long(outer));
+    }
+    Ok(Node {
+        expr,
+        outer,
+        depth: child_depth + 1,
+    })
+}
+
+pub(super) fn too_long(span: Span) -> Diagnostic {
+    Diagnostic::at(
+        span,
+        format!("expression too large: more than {MAX_EXPR_DEPTH} operations inside one another"),
+        "the limit is reached here",
+    )
+    .with_help("split it into named intermediates (`s1 = ...`, then `s2 = s1 + ...`)")
+}
+
+pub(super) fn primary(pair: Pair<'_, Rule>) -> Result<Node> {
+    match pair.as_rule() {
+        Rule::number => number(pair),
+        Rule::name => Ok(leaf(Expr::Name(variable(pair)?))),
+        Rule::paren => paren(pair),
+        Rule::call => call(pair),
+        Rule::deriv_ref => deriv_ref(pair),
+        Rule::deriv_of => deriv_of(pair),
+        Rule::expr => expression(pair),
+        _ => Err(internal(span_of(&pair))),
+    }
+}
+
+pub(super) fn leaf(expr: Expr) -> Node {
+    let outer = expr.span();
+    Node {
+        expr,
+        outer,
+        depth: 1,
+    }
+}
+
+pub(super) fn number(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let text = pair.as_str();
+    if Num::parse(text).is_none() {
+        return Err(Diagnostic::at(
+            span,
+            format!("the number `{text}` is out of range"),
+            "out of range",
+        )
+        .with_help("numbers must be finite 64-bit floating-point values"));
+    }
+    Ok(leaf(Expr::Number {
+        text: text.to_string(),
+        span,
+    }))
+}
+
+pub(super) fn paren(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let source = pair.get_input();
+    let mut node = expression(next(&mut pair.into_inner(), source)?)?;
+    node.outer = span;
+    Ok(node)
+}
+
+pub(super) fn call(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let source = pair.get_input();
+    let mut inner = pair.into_inner();
+    let callee = next(&mut inner, source)?;
+    let name = ident_of(&callee);
+    let Some(arg) = inner.next() else {
+        return Err(bare_function(callee));
+    };
+    if Func::from_name(&name.name).is_none() {
+        return Err(unknown_function(&name));
+    }
+    let arg = expression(arg)?;
+    node(
+        Expr::Call {
+            name,
+            arg: Box::new(arg.expr),
+            span,
+        },
+        span,
+        arg.depth,
+    )
+}
+
+pub(super) fn unknown_function(name: &Ident) -> Diagnostic {
+    Diagnostic::at(
+        name.span,
+        format!("unknown function `{}`", name.name),
+        "not a built-in function",
+    )
+    .with_help(builtin_help())
+}
+
+pub(super) fn bare_function(pair: Pair<'_, Rule>) -> Diagnostic {
+    let text = pair.as_str();
+    let help = match Func::from_name(text) {
+        Some(func) => format!(
+            "call it with an argument in parentheses: `{}(z)`",
+            func.name()
+        ),
+        None => builtin_help(),
+    };
+    Diagnostic::at(
+        span_of(&pair),
+        format!("`{text}` is a built-in function and needs an argument"),
+        "expected `(` after the function name",
+    )
+    .with_help(help)
+}
+
+pub(super) fn deriv_ref(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let source = pair.get_input();
+    let mut names = pair.into_inner();
+    let of = ident_of(&next(&mut names, source)?);
+    let wrt = ident_of(&next(&mut names, source)?);
+    Ok(leaf(Expr::DerivRef { of, wrt, span }))
+}
+
+pub(super) fn deriv_of(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let source = pair.get_input();
+    let mut inner = pair.into_inner();
+    let op = next(&mut inner, source)?;
+    let wrt = ident_of(&next(&mut op.into_inner(), source)?);
+    let body = expression(next(&mut inner, source)?)?;
+    node(
+        Expr::DerivOf {
+            wrt,
+            expr: Box::new(body.expr),
+            span,
+        },
+        span,
+        body.depth,
+    )
+}
+
+pub(super) fn builtin_help() -> String {
+    let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+    format!("the built-in functions are {}", quoted_list(&names))
+}
