@@ -1,0 +1,77 @@
+//! Decimal output of precise values: the digits of a reference, rounded half to even.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// Decimal output
+// ---------------------------------------------------------------------------------------------
+
+pub(super) fn round_half_even_div(num: IBig, den: IBig) -> IBig {
+    let q = &num / &den;
+    let r = num - &q * &den;
+    let twice = r * IBig::from(2u8);
+    let odd = (&q & IBig::ONE) == IBig::ONE;
+    if twice > den || (twice == den && odd) {
+        q + IBig::ONE
+    } else {
+        q
+    }
+}
+
+/// `round(|x| · 10^k)` as an integer.
+pub(super) fn scaled_integer(x: &Big, k: i64, digits: usize) -> IBig {
+    let (m, e) = x.repr().clone().into_parts();
+    let m = if m < IBig::ZERO { -m } else { m };
+    const EXACT_LIMIT: u64 = 20_000;
+    if (e.unsigned_abs() as u64) <= EXACT_LIMIT && k.unsigned_abs() <= EXACT_LIMIT {
+        let mut num = m;
+        let mut den = IBig::ONE;
+        if e >= 0 {
+            num <<= e as usize;
+        } else {
+            den <<= e.unsigned_abs();
+        }
+        let ten = IBig::from(10u8).pow(k.unsigned_abs() as usize);
+        if k >= 0 {
+            num *= ten;
+        } else {
+            den *= ten;
+        }
+        round_half_even_div(num, den)
+    } else {
+        // far from 1: scale at a precision well beyond the digits wanted
+        let ctx = Ctx::new(digits * 4 + x.repr().digits() + 128);
+        let ten = ctx.powi(Big::from(10).repr(), IBig::from(k)).value();
+        let y = ctx.mul(abs_big(x).repr(), ten.repr()).value();
+        y.to_int().value()
+    }
+}
+
+pub(super) fn decimal_string(x: &Big, digits: usize) -> String {
+    if is_zero(x) {
+        return "0e0".to_string();
+    }
+    let mut e10 = (ln_abs(x) / LN_10).floor() as i64;
+    let lo = IBig::from(10u8).pow(digits - 1);
+    let hi = IBig::from(10u8).pow(digits);
+    let mut n = scaled_integer(x, digits as i64 - 1 - e10, digits);
+    for _ in 0..4 {
+        if n >= hi {
+            e10 += 1;
+        } else if n < lo {
+            e10 -= 1;
+        } else {
+            break;
+        }
+        n = scaled_integer(x, digits as i64 - 1 - e10, digits);
+    }
+    let s = n.to_string();
+    let (first, rest) = s.split_at(1);
+    let rest = rest.trim_end_matches('0');
+    let sign = if is_neg(x) { "-" } else { "" };
+    if rest.is_empty() {
+        format!("{sign}{first}e{e10}")
+    } else {
+        format!("{sign}{first}.{rest}e{e10}")
+    }
+}

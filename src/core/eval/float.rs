@@ -1,0 +1,103 @@
+//! Evaluation in float64, exactly as a textbook implementation computes it (`σ(z) = 1/(1+e^{-z})`,
+//! sums and products left to right), NaN and infinity included.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// float64
+// ---------------------------------------------------------------------------------------------
+
+/// Evaluates the roots in float64; one value per root.
+pub fn eval_f64(
+    graph: &Graph,
+    roots: &[Id],
+    value_of: &dyn Fn(Sym) -> Option<f64>,
+) -> Result<Vec<f64>, EvalError> {
+    let all = eval_f64_all(graph, roots, value_of)?;
+    Ok(roots.iter().map(|r| all[r]).collect())
+}
+
+/// Evaluates every node reachable from the roots in float64, each once, bottom-up.
+pub fn eval_f64_all(
+    graph: &Graph,
+    roots: &[Id],
+    value_of: &dyn Fn(Sym) -> Option<f64>,
+) -> Result<HashMap<Id, f64>, EvalError> {
+    let order = graph.reachable(roots);
+    let mut vals = vec![f64::NAN; graph.len()];
+    for &id in &order {
+        let get = |x: &Id| vals[x.index()];
+        let v = match graph.node(id) {
+            Node::Num(n) => n.to_f64(),
+            Node::Var(s) => value_of(*s).ok_or(EvalError::Unbound(*s))?,
+            Node::Add(xs) => {
+                let mut it = xs.iter().map(get);
+                match it.next() {
+                    Some(first) => it.fold(first, |acc, x| acc + x),
+                    None => 0.0,
+                }
+            }
+            Node::Mul(xs) => {
+                let mut it = xs.iter().map(get);
+                match it.next() {
+                    Some(first) => it.fold(first, |acc, x| acc * x),
+                    None => 1.0,
+                }
+            }
+            Node::Pow(a, b) => pow_f64(get(a), get(b)),
+            Node::Call(f, a) => apply_f64(*f, get(a)),
+            Node::Deriv(..) => return Err(EvalError::Unevaluated),
+        };
+        vals[id.index()] = v;
+    }
+    Ok(order.into_iter().map(|id| (id, vals[id.index()])).collect())
+}
+
+/// `a ^ b` in float64: `powi` for integer exponents, `powf` otherwise.
+pub fn pow_f64(a: f64, b: f64) -> f64 {
+    if b.fract() == 0.0 && b.abs() <= i32::MAX as f64 {
+        a.powi(b as i32)
+    } else {
+        a.powf(b)
+    }
+}
+
+/// A built-in function in float64, computed exactly as written (NaN propagates).
+pub fn apply_f64(f: Func, z: f64) -> f64 {
+    pub(super) fn sigmoid(z: f64) -> f64 {
+        1.0 / (1.0 + (-z).exp())
+    }
+    match f {
+        Func::Sigmoid => sigmoid(z),
+        Func::Tanh => z.tanh(),
+        Func::Relu => {
+            if z > 0.0 || z.is_nan() {
+                z
+            } else {
+                0.0
+            }
+        }
+        Func::Softplus => (1.0 + z.exp()).ln(),
+        Func::Exp => z.exp(),
+        Func::Log => z.ln(),
+        Func::Sqrt => z.sqrt(),
+        Func::Abs => z.abs(),
+        Func::SigmoidPrime => {
+            let s = sigmoid(z);
+            s * (1.0 - s)
+        }
+        Func::TanhPrime => {
+            let t = z.tanh();
+            1.0 - t * t
+        }
+        Func::ReluPrime => {
+            if z.is_nan() {
+                z
+            } else if z > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+    }
+}

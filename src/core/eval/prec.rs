@@ -1,0 +1,410 @@
+//! Arithmetic at one precision: each operation of the graph (sums, products, powers and the
+//! built-in functions) in cancellation-free forms, with its error bound.
+
+use super::*;
+
+/// The arithmetic of one precision.
+pub(super) struct Prec {
+    pub(super) bits: usize,
+    /// The working precision of the transcendental functions.
+    pub(super) work: usize,
+    /// `ln` of the relative error one rounding may add (2^(1-bits), with a factor 2 to spare).
+    pub(super) lu: f64,
+}
+
+impl Prec {
+    pub(super) fn new(bits: usize) -> Prec {
+        let bits = bits.clamp(MIN_PRECISION, MAX_PRECISION);
+        Prec {
+            bits,
+            work: bits + GUARD,
+            lu: (1.0 - bits as f64) * LN_2,
+        }
+    }
+
+    pub(super) fn ctx(&self) -> Ctx {
+        Ctx::new(self.bits)
+    }
+
+    pub(super) fn sum(&self, xs: &[&Val]) -> Val {
+        if let Some(v) = special(xs) {
+            return v;
+        }
+        let terms: Vec<&Big> = xs.iter().filter_map(|x| x.v.as_big()).collect();
+        let Some((first, rest)) = terms.split_first() else {
+            return Val::exact(Precise::Finite(Big::ZERO));
+        };
+        let ctx = self.ctx();
+        let mut acc: Big = (*first).clone();
+        let mut roundings: Vec<f64> = Vec::new();
+        for t in rest {
+            let r = add(&ctx, &acc, t);
+            if let Approximation::Inexact(v, _) = &r {
+                roundings.push(ln_abs(v) + self.lu);
+            }
+            acc = r.value();
+        }
+        let ls = ln_abs(&acc);
+        let mut parts: Vec<f64> = xs.iter().map(|x| lsub(x.abs_err(), ls)).collect();
+        parts.extend(roundings.iter().map(|&r| lsub(r, ls)));
+        if is_zero(&acc) {
+            let mut absolute: Vec<f64> = xs.iter().map(|x| x.abs_err()).collect();
+            absolute.extend(roundings);
+            return Val::zero_within(logsumexp(&absolute));
+        }
+        Val::finite(acc, logsumexp(&parts))
+    }
+
+    pub(super) fn product(&self, xs: &[&Val]) -> Val {
+        let exact_zero = |x: &&Val| x.v.is_zero() && x.lerr == NEG_INF;
+        if !xs.iter().any(|x| x.v == Precise::Undefined) && xs.iter().any(exact_zero) {
+            return Val::exact(Precise::Finite(Big::ZERO));
+        }
+        if let Some(v) = special(xs) {
+            return v;
+        }
+        if xs.iter().any(|x| x.v.is_zero()) {
+            let bound: f64 = xs.iter().map(|x| x.ln_magnitude_bound()).sum();
+            return Val::zero_within(bound);
+        }
+        let factors: Vec<&Big> = xs.iter().filter_map(|x| x.v.as_big()).collect();
+        let Some((first, rest)) = factors.split_first() else {
+            return Val::exact(Precise::Finite(Big::ONE));
+        };
+        let ctx = self.ctx();
+        let mut acc: Big = (*first).clone();
+        let mut inexact = 0usize;
+        for f in rest {
+            let r = ctx.mul(acc.repr(), f.repr());
+            if let Approximation::Inexact(..) = r {
+                inexact += 1;
+            }
+            acc = r.value();
+        }
+        let mut lerrs: Vec<f64> = xs.iter().map(|x| x.lerr).collect();
+        if inexact > 0 {
+            lerrs.push((inexact as f64).ln() + self.lu);
+        }
+        let l = logsumexp(&lerrs);
+        let lerr = if l < 0.0 {
+            // Π(1 + r_i) - 1 <= e^S - 1 <= S(1 + S) for S = Σ r_i <= 1
+            l + l.exp().ln_1p()
+        } else {
+            let s: f64 = xs.iter().map(|x| x.lerr.exp().ln_1p()).sum::<f64>()
+                + inexact as f64 * self.lu.exp().ln_1p();
+            s.exp_m1().ln()
+        };
+        Val::finite(acc, lerr)
+    }
+
+    /// A transcendental result: `prop` is `ln` of the absolute error propagated from the
+    /// argument; one rounding is added unless the value is exact.
+    pub(super) fn finish(&self, value: Big, prop: f64, exact: bool) -> Val {
+        if is_zero(&value) {
+            return Val::zero_within(prop);
+        }
+        let lr = ln_abs(&value);
+        let rounding = if exact { NEG_INF } else { self.lu };
+        Val::finite(value, logsumexp(&[lsub(prop, lr), rounding]))
+    }
+
+    pub(super) fn round(&self, x: &Big) -> Big {
+        round_to(x, self.bits).value()
+    }
+
+    /// `e^x` at the working precision (plus the bits the argument's size costs), or `None`
+    /// beyond the exp limit.
+    pub(super) fn exp_work(&self, x: &Big) -> Option<Big> {
+        if abs_big(x) > limit(EXP_LIMIT) {
+            return None;
+        }
+        let extra = (approx(x).abs() + 1.0).log2().ceil() as usize;
+        Some(Ctx::new(self.work + extra).exp(x.repr()).value())
+    }
+
+    pub(super) fn call(&self, f: Func, x: &Val) -> Val {
+        if let Some(v) = special(&[x]) {
+            return v;
+        }
+        let b = x.v.as_big().expect("finite");
+        let w = Ctx::new(self.work);
+        let one = Big::ONE;
+        let ax = abs_big(b);
+        let xf = approx(&ax);
+        let ld = x.abs_err();
+        // the distance from 0 of the nearest point the true argument may be at
+        let d = if x.lerr >= 0.0 {
+            0.0
+        } else {
+            xf * -(x.lerr.exp_m1())
+        };
+        let zero = is_zero(b);
+        // where the activations saturate
+        let big_arg = ax > limit(SATURATE);
+        match f {
+            Func::Sigmoid => {
+                if zero {
+                    return self.finish(
+                        Big::from_parts(IBig::ONE, -1),
+                        ld + ln_sigmoid_prime(d),
+                        true,
+                    );
+                }
+                let value = if big_arg && !is_neg(b) {
+                    Big::ONE
+                } else {
+                    let Some(t) = self.exp_work(&-ax.clone()) else {
+                        // σ(−X) < e^−X: beyond any magnitude held
+                        return Val::zero_within(-d);
+                    };
+                    let den = add(&w, &one, &t).value();
+                    let num = if is_neg(b) { t } else { one };
+                    self.round(&w.div(num.repr(), den.repr()).value())
+                };
+                self.finish(value, ld + ln_sigmoid_prime(d), false)
+            }
+            Func::Tanh => {
+                if zero {
+                    return self.finish(Big::ZERO, ld, true);
+                }
+                let value = if big_arg {
+                    Big::ONE
+                } else {
+                    // tanh|x| = -m / (2 + m) with m = e^{-2|x|} - 1
+                    let y = -(ax.clone() << 1);
+                    let extra = (xf + 1.0).log2().ceil() as usize + 1;
+                    let m = Ctx::new(self.work + extra).exp_m1(y.repr()).value();
+                    let den = w.add(Big::from(2).repr(), m.repr()).value();
+                    self.round(&w.div((-m).repr(), den.repr()).value())
+                };
+                let value = if is_neg(b) { -value } else { value };
+                self.finish(value, ld + ln_sech2(d), false)
+            }
+            Func::Softplus => {
+                if big_arg && !is_neg(b) {
+                    // ln(1 + e^x) = x + ln(1 + e^-x), and e^-x is far below any precision
+                    return self.finish(self.round(b), ld, false);
+                }
+                let value = if is_neg(b) || zero {
+                    let Some(t) = self.exp_work(b) else {
+                        // softplus(−X) < e^−X
+                        return Val::zero_within(-d);
+                    };
+                    ln_1p(&w, &t)
+                } else {
+                    let t = self.exp_work(&-b.clone()).expect("within the limit");
+                    let l = ln_1p(&w, &t);
+                    add(&w, b, &l).value()
+                };
+                let xd = if x.lerr >= 0.0 {
+                    INF
+                } else {
+                    approx(b) + xf * x.lerr.exp()
+                };
+                self.finish(self.round(&value), ld - lse(-xd), false)
+            }
+            Func::Exp => {
+                if zero {
+                    return Val::finite(Big::ONE, ln_expm1_of_ln(ld));
+                }
+                let Some(value) = self.exp_work(b) else {
+                    return if is_neg(b) {
+                        Val::zero_within(-d)
+                    } else {
+                        Val::out_of_range()
+                    };
+                };
+                let lerr = logsumexp(&[ln_expm1_of_ln(ld), self.lu]);
+                Val::finite(self.round(&value), lerr)
+            }
+            Func::Log => {
+                if zero || is_neg(b) {
+                    return Val::undefined(x.sign_certain());
+                }
+                let value = ln_pos(self.work, b);
+                let exact = matches!(value, Approximation::Exact(_));
+                let value = self.round(&value.value());
+                self.finish(value, ln_neg_ln1p_neg(x.lerr), exact)
+                    .shaky_if(!x.sign_certain())
+            }
+            Func::Sqrt => self.sqrt(x),
+            Func::Abs if zero => x.clone(),
+            Func::Abs => Val::finite(ax, x.lerr),
+            Func::Relu => {
+                if is_neg(b) || zero {
+                    if x.sign_certain() {
+                        Val::exact(Precise::Finite(Big::ZERO))
+                    } else {
+                        // relu moves nothing further than its argument moves
+                        Val::zero_within(x.abs_err())
+                    }
+                } else {
+                    Val::finite(b.clone(), x.lerr)
+                }
+            }
+            Func::ReluPrime => {
+                let value = if is_neg(b) || zero {
+                    Big::ZERO
+                } else {
+                    Big::ONE
+                };
+                Val::finite(value, if x.sign_certain() { NEG_INF } else { INF })
+            }
+            Func::SigmoidPrime => {
+                if zero {
+                    return self.finish(
+                        Big::from_parts(IBig::ONE, -2),
+                        ld + ln_sigmoid_prime(d),
+                        true,
+                    );
+                }
+                // σ'(x) = t / (1 + t)² with t = e^{-|x|}
+                let Some(t) = self.exp_work(&-ax.clone()) else {
+                    // σ'(x) < e^−|x|
+                    return Val::zero_within(-d);
+                };
+                let den = w.sqr(add(&w, &one, &t).value().repr()).value();
+                let value = self.round(&w.div(t.repr(), den.repr()).value());
+                self.finish(value, ld + ln_sigmoid_prime(d), false)
+            }
+            Func::TanhPrime => {
+                if zero {
+                    return self.finish(Big::ONE, LN_2 + ld + ln_sech2(d), true);
+                }
+                // sech²(x) = 4t / (1 + t)² with t = e^{-2|x|}
+                let Some(t) = self.exp_work(&-(ax.clone() << 1)) else {
+                    // sech²(x) < 4e^−2|x|
+                    return Val::zero_within(4f64.ln() - 2.0 * d);
+                };
+                let den = w.sqr(add(&w, &one, &t).value().repr()).value();
+                let num = t << 2;
+                let value = self.round(&w.div(num.repr(), den.repr()).value());
+                self.finish(value, LN_2 + ld + ln_sech2(d), false)
+            }
+        }
+    }
+
+    pub(super) fn sqrt(&self, x: &Val) -> Val {
+        let b = x.v.as_big().expect("finite");
+        if is_neg(b) {
+            return Val::undefined(x.sign_certain());
+        }
+        if is_zero(b) {
+            return Val::zero_within(x.abs_err() / 2.0).shaky_if(!x.sign_certain());
+        }
+        let r = self.ctx().sqrt(b.repr());
+        let exact = matches!(r, Approximation::Exact(_));
+        // sqrt(1 ± r) is within r of 1 for r < 1
+        let prop = if x.lerr >= 0.0 { INF } else { x.lerr };
+        let rounding = if exact { NEG_INF } else { self.lu };
+        Val::finite(r.value(), logsumexp(&[prop, rounding])).shaky_if(!x.sign_certain())
+    }
+
+    pub(super) fn pow(&self, a: &Val, e: &Val) -> Val {
+        if let Some(v) = special(&[a, e]) {
+            return v;
+        }
+        let (base, exp) = (a.v.as_big().expect("finite"), e.v.as_big().expect("finite"));
+        if is_zero(exp) {
+            let exact = e.lerr == NEG_INF;
+            return Val::finite(Big::ONE, if exact { NEG_INF } else { INF })
+                .shaky_if(!exact && (is_neg(base) || !a.sign_certain()));
+        }
+        let half = Big::from_parts(IBig::ONE, -1);
+        if e.lerr == NEG_INF && *exp == half {
+            return self.sqrt(a);
+        }
+        if is_zero(base) {
+            let certain = a.lerr == NEG_INF && e.sign_certain();
+            return if is_neg(exp) {
+                Val::undefined(certain)
+            } else {
+                let bound = if e.lerr == NEG_INF && approx(exp) > 0.0 {
+                    a.abs_err() * approx(exp)
+                } else {
+                    INF
+                };
+                Val::zero_within(bound).shaky_if(!e.sign_certain() || !a.sign_certain())
+            };
+        }
+        let integer = exp.repr().is_int();
+        if !integer && is_neg(base) {
+            // certain when no exponent within the error bound is an integer
+            let frac = approx(&abs_big(&(exp.clone() - exp.round())));
+            let certain = a.sign_certain() && frac.ln() > ln_delta(exp, e.lerr);
+            return Val::undefined(certain);
+        }
+
+        // a negative base needs an exponent that is certainly an integer; a non-integer one
+        // needs a base that is certainly positive
+        let doubt = if integer {
+            is_neg(base) && e.lerr > NEG_INF
+        } else {
+            !a.sign_certain()
+        };
+
+        // log2|base|, accurately also when |base| is near 1
+        let mut log2a = ln_abs(base) / LN_2;
+        if log2a.abs() < 1.0 {
+            let dm1 = Ctx::new(64)
+                .sub(abs_big(base).repr(), Big::ONE.repr())
+                .value();
+            log2a = approx(&dm1).ln_1p() / LN_2;
+        }
+        let ef = approx(exp);
+        let estimate = if log2a == 0.0 { 0.0 } else { log2a * ef };
+        if estimate < -(MAG_LIMIT as f64) && a.lerr < -1.0 && e.lerr < -1.0 {
+            // |base|^e below any magnitude held; the estimate comes from 60-bit logarithms,
+            // and the operands' errors move it by at most their share
+            let slack = estimate.abs() * (1e-12 + 2.0 * (a.lerr.exp() + e.lerr.exp())) + 1.0;
+            return Val::zero_within(estimate * LN_2 + slack).shaky_if(doubt);
+        }
+        if estimate.is_nan() || estimate.abs() > MAG_LIMIT as f64 {
+            return Val::out_of_range().shaky_if(doubt);
+        }
+
+        let (value, exact) = if integer {
+            let r = exp.repr();
+            if r.exponent() as i128 + r.digits() as i128 > 62 {
+                // |base| is (within any precision) 1 here, as the estimate passed: ±1 by
+                // parity, and a normalized significand is odd exactly when the exponent is 0
+                let odd = r.exponent() == 0;
+                (
+                    if odd && is_neg(base) {
+                        -Big::ONE
+                    } else {
+                        Big::ONE
+                    },
+                    true,
+                )
+            } else {
+                let n = exp.to_int().value();
+                let r = self.ctx().powi(base.repr(), n);
+                let exact = matches!(r, Approximation::Exact(_));
+                (r.value(), exact)
+            }
+        } else {
+            let extra = (ef.abs() * log2a.abs() + 1.0).log2().ceil().max(0.0) as usize;
+            let w = Ctx::new(self.work + extra);
+            let l = ln_pos(w.precision(), base).value();
+            let t = w.mul(l.repr(), exp.repr()).value();
+            let Some(v) = self.exp_work(&t) else {
+                return Val::out_of_range().shaky_if(doubt);
+            };
+            (self.round(&v), false)
+        };
+
+        // the exponent of e the true value may differ by: |b|·(-ln(1 - r_a)) + δ_b·|ln a|
+        let lna = (log2a.abs() * LN_2).ln();
+        let t = logsumexp(&[
+            ln_abs(exp) + ln_neg_ln1p_neg(a.lerr),
+            if e.lerr == NEG_INF {
+                NEG_INF
+            } else {
+                ln_delta(exp, e.lerr) + lna
+            },
+        ]);
+        let rounding = if exact { NEG_INF } else { self.lu };
+        Val::finite(value, logsumexp(&[ln_expm1_of_ln(t), rounding])).shaky_if(doubt)
+    }
+}
