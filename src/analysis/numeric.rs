@@ -599,15 +599,27 @@ fn gradient_checks(
             }
             depends.insert(s);
             for id in reached {
+                let value = |arg| {
+                    eval::eval_f64(&model.graph, &[arg], &|t| point.f64.get(&t).copied()).ok()
+                };
+                // max and min have their kink where the arguments tie
+                if let Node::Call2(f, a, b) = *model.graph.node(id)
+                    && let (Some(a), Some(b)) = (value(a), value(b))
+                    && (a[0] - b[0]).abs() <= h
+                {
+                    unreliable = true;
+                    let gap = a[0] - b[0];
+                    caveat = Some(crate::analysis::warning_text::grad_check_tie(f.name(), gap));
+                }
                 let Node::Call(f, arg) = *model.graph.node(id) else {
                     continue;
                 };
-                let Ok(v) = eval::eval_f64(&model.graph, &[arg], &|t| point.f64.get(&t).copied())
-                else {
+                let Some(v) = value(arg) else {
                     continue;
                 };
                 let z = v[0];
-                if matches!(f, Func::Relu | Func::Abs | Func::ReluPrime) && z.abs() <= h {
+                let kinked = matches!(f, Func::Relu | Func::Abs | Func::ReluPrime | Func::Sign);
+                if kinked && z.abs() <= h {
                     unreliable = true;
                     caveat = Some(crate::analysis::warning_text::grad_check_kink(f.name(), z));
                 } else if matches!(f, Func::Sigmoid | Func::Tanh)

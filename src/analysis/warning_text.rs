@@ -168,6 +168,13 @@ pub fn grad_check_kink(function: &str, argument: f64) -> String {
     )
 }
 
+pub fn grad_check_tie(function: &str, gap: f64) -> String {
+    format!(
+        "{function}'s arguments differ by {} and nearly tie: the finite difference straddles the switch between them and is unreliable here",
+        float(gap)
+    )
+}
+
 pub fn grad_check_saturated(function: &str, argument: f64) -> String {
     format!(
         "{function}({}) is saturated: the cost barely changes, so the finite difference is mostly rounding noise",
@@ -177,4 +184,27 @@ pub fn grad_check_saturated(function: &str, argument: f64) -> String {
 
 pub fn grad_check_not_finite() -> String {
     "the derivative or the finite difference is not a finite number in float64 here, so they cannot be compared (eval's warnings say where float64 fails)".to_string()
+}
+
+/// How far a switch's argument is from throwing it: the gap between `max`'s or `min`'s
+/// arguments (`between`), or relu''s and sgn's argument.
+pub struct Gap {
+    pub between: bool,
+    pub float64: f64,
+    /// The exact value, as a decimal.
+    pub exact: String,
+}
+
+pub fn tie(node: &str, float64: f64, true_value: &str, gap: &Gap) -> String {
+    let what = if gap.between {
+        "its arguments differ"
+    } else {
+        "its argument is"
+    };
+    format!(
+        "{node} is {} in float64 but {true_value} exactly: {what} by only {} ({} in float64), so rounding throws the switch the other way and the gradient goes to the other side; compute the difference directly, or in higher precision",
+        float(float64),
+        crate::analysis::numeric::plain_decimal(&gap.exact),
+        float(gap.float64)
+    )
 }

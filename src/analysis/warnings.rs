@@ -49,6 +49,9 @@ pub enum WarningKind {
     UnresolvedReference,
     /// A gradient right in float64 but negligible next to the cost.
     VanishingGradient,
+    /// A switch (max, min, relu', sgn) thrown the other way in float64 than in exact
+    /// arithmetic: arguments that nearly tie, or an argument that nearly is 0.
+    Tie,
 }
 
 impl WarningKind {
@@ -68,6 +71,7 @@ impl WarningKind {
             WarningKind::InputOutOfRange => "input-out-of-range",
             WarningKind::UnresolvedReference => "unresolved-reference",
             WarningKind::VanishingGradient => "vanishing-gradient",
+            WarningKind::Tie => "tie",
         }
     }
 }
@@ -468,6 +472,12 @@ fn node_warning(
             )
         };
     }
+    if let Some(gap) = switched(ev, id) {
+        return warning(
+            WarningKind::Tie,
+            text::tie(&node_text, value, &true_value, &gap),
+        );
+    }
     match graph.node(id) {
         Node::Add(_) => warning(
             WarningKind::Cancellation,
@@ -481,6 +491,46 @@ fn node_warning(
             WarningKind::PrecisionLoss,
             text::node_loss(&node_text, ev.bits(id), value, &true_value),
         ),
+    }
+}
+
+/// A switch that float64 throws the other way than exact arithmetic: for `max`/`min` the
+/// gap between the arguments, for relu' and sgn the argument (float64 and exact values).
+fn switched(ev: &Evaluated, id: Id) -> Option<text::Gap> {
+    use std::cmp::Ordering;
+    let exact_sign = |x: &Id| -> Option<Ordering> {
+        let b = ev.precise[x].as_big()?;
+        b.partial_cmp(&crate::core::eval::Big::ZERO)
+    };
+    let float_sign = |v: f64| v.partial_cmp(&0.0);
+    match *ev.model.graph.node(id) {
+        Node::Call2(f, a, b) => {
+            let (x, y) = (ev.precise[&a].as_big()?, ev.precise[&b].as_big()?);
+            let (fa, fb) = (ev.f64s[&a], ev.f64s[&b]);
+            (f.picks_first(&fa, &fb) != f.picks_first(x, y) && !fa.is_nan() && !fb.is_nan()).then(
+                || text::Gap {
+                    between: true,
+                    float64: fa - fb,
+                    exact: ev.precise[&a].sub(&ev.precise[&b], 64).to_decimal_string(5),
+                },
+            )
+        }
+        Node::Call(Func::ReluPrime | Func::Sign | Func::Relu, arg) => {
+            let float = float_sign(ev.f64s[&arg])?;
+            // relu' and relu treat 0 as negative, sgn gives it its own value
+            let same = |a: Ordering, b: Ordering| {
+                a == b
+                    || (!matches!(ev.model.graph.node(id), Node::Call(Func::Sign, _))
+                        && a != Ordering::Greater
+                        && b != Ordering::Greater)
+            };
+            (!same(float, exact_sign(&arg)?)).then(|| text::Gap {
+                between: false,
+                float64: ev.f64s[&arg],
+                exact: ev.precise[&arg].to_decimal_string(5),
+            })
+        }
+        _ => None,
     }
 }
 

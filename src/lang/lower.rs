@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
-use crate::core::expr::{Func, Graph, Id, Node, Num, Sym};
+use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::model::{Dependencies, Model, SymKind, Symbol};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
 
@@ -311,7 +311,7 @@ fn first_derivative(expr: &Expr) -> Option<Span> {
         Expr::Number { .. } | Expr::Name(_) => None,
         Expr::Neg { operand, .. } => first_derivative(operand),
         Expr::Binary { lhs, rhs, .. } => first_derivative(lhs).or_else(|| first_derivative(rhs)),
-        Expr::Call { arg, .. } => first_derivative(arg),
+        Expr::Call { args, .. } => args.iter().find_map(first_derivative),
         Expr::DerivRef { span, .. } | Expr::DerivOf { span, .. } => Some(*span),
     }
 }
@@ -325,7 +325,11 @@ fn collect_names(expr: &Expr, out: &mut Vec<String>) {
             collect_names(lhs, out);
             collect_names(rhs, out);
         }
-        Expr::Call { arg, .. } => collect_names(arg, out),
+        Expr::Call { args, .. } => {
+            for arg in args {
+                collect_names(arg, out);
+            }
+        }
         Expr::DerivRef { of, wrt, .. } => {
             out.push(of.name.clone());
             out.push(wrt.name.clone());
@@ -475,9 +479,19 @@ pub fn lower_expr_with(
         }
         Expr::Binary { op, .. } => lower_chain(graph, expr, *op, name)?,
         Expr::Call {
-            name: fname, arg, ..
+            name: fname, args, ..
         } => {
-            let Some(f) = Func::from_name(&fname.name) else {
+            if let Some(f) = Func2::from_name(&fname.name)
+                && let [a, b] = args.as_slice()
+            {
+                let a = lower_expr_with(graph, a, name)?;
+                let b = lower_expr_with(graph, b, name)?;
+                return Ok(graph.call2(f, a, b));
+            }
+            if let Some(wrong) = crate::lang::syntax::wrong_arity(fname, args) {
+                return Err(wrong.into());
+            }
+            let (Some(f), [arg]) = (Func::from_name(&fname.name), args.as_slice()) else {
                 return Err(Diagnostic::at(
                     fname.span,
                     format!("unknown function `{}`", fname.name),

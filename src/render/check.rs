@@ -396,19 +396,21 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("occurrences", json!(occurrences));
             "overwritten_in_definition"
         }
-        Mistake::RoutingGate {
-            function: f,
-            argument,
-            share,
-        } => {
-            put("function", json!(f.name()));
-            put("argument", formula(*argument));
+        Mistake::RoutingGate { gate, share } => {
+            put("function", json!(gate.name()));
+            let mut gate = gate.clone();
+            let arguments: Vec<Id> = gate.arguments_mut().into_iter().map(|a| *a).collect();
+            put("argument", formula(arguments[0]));
+            if let Some(&second) = arguments.get(1) {
+                put("second", formula(second));
+            }
             put(
                 "share",
                 json!(match share {
                     GateShare::Whole => "whole",
                     GateShare::Split => "split",
                     GateShare::Reversed => "reversed",
+                    GateShare::WholeToSecond => "whole_to_second",
                 }),
             );
             "routing_gate"

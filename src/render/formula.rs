@@ -32,7 +32,7 @@
 
 use std::collections::HashMap;
 
-use crate::core::expr::{Func, Graph, Id, Node, Num, Sym, terminating_decimal};
+use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Sym, terminating_decimal};
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::lang::names::{name_latex, name_text};
 
@@ -343,6 +343,7 @@ impl Pass<'_> {
                 None => plain(self.pow(self.got(*b), self.got(*e))),
             },
             Node::Call(f, a) => plain(self.call(*f, *a)),
+            Node::Call2(f, a, b) => plain(self.call2(*f, *a, *b)),
             Node::Deriv(of, wrt) => plain(self.deriv(*of, *wrt)),
         }
     }
@@ -441,7 +442,7 @@ impl Pass<'_> {
             Node::Num(_) => Kind::Num,
             Node::Var(s) => Kind::Var(*s),
             Node::Pow(b, _) if matches!(self.graph.node(*b), Node::Var(_)) => Kind::PowOfVar,
-            Node::Call(..) => Kind::Call,
+            Node::Call(..) | Node::Call2(..) => Kind::Call,
             _ => Kind::Other,
         }
     }
@@ -719,11 +720,21 @@ impl Pass<'_> {
                     Func::Relu => "\\operatorname{relu}",
                     Func::ReluPrime => "\\operatorname{relu}'",
                     Func::Softplus => "\\operatorname{softplus}",
+                    Func::Sign => "\\operatorname{sgn}",
                     Func::Exp => "\\exp",
                     Func::Log => "\\log",
                 };
                 format!("{head}{}", self.paren(a))
             }
+        };
+        r(s, Prec::Atom)
+    }
+
+    fn call2(&self, f: Func2, a: Id, b: Id) -> R {
+        let args = format!("{}, {}", self.got(a).s, self.got(b).s);
+        let s = match self.notation {
+            Notation::Plain | Notation::Text => format!("{}({args})", f.name()),
+            Notation::Latex => format!("\\{}{}", f.name(), self.paren(&args)),
         };
         r(s, Prec::Atom)
     }
@@ -1140,6 +1151,7 @@ mod tests {
             (Func::Log, "log(x)", "log(x)", "\\log(x)"),
             (Func::Sqrt, "sqrt(x)", "sqrt(x)", "\\sqrt{x}"),
             (Func::Abs, "abs(x)", "abs(x)", "\\left|x\\right|"),
+            (Func::Sign, "sgn(x)", "sgn(x)", "\\operatorname{sgn}(x)"),
         ];
         for (func, plain, text, latex) in cases {
             let e = f.g.call(func, x);

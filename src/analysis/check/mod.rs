@@ -18,7 +18,7 @@ mod mistake;
 mod points;
 mod values;
 
-pub use mistake::{Diagnosis, Edit, FactorRole, Formulas, GateShare, Mistake, Scaling};
+pub use mistake::{Diagnosis, Edit, FactorRole, Formulas, Gate, GateShare, Mistake, Scaling};
 
 use crate::core::diff::{self, Target};
 use crate::core::error::Diagnostic;

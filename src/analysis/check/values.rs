@@ -212,13 +212,9 @@ impl Checker {
                 });
             }
         }
-        for (variant, function, argument, share) in self.gate_variants(truth) {
+        for (variant, gate, share) in self.gate_variants(truth) {
             if value(self, variant) {
-                return Some(Mistake::RoutingGate {
-                    function,
-                    argument,
-                    share,
-                });
+                return Some(Mistake::RoutingGate { gate, share });
             }
         }
         for &y in path.iter().rev() {

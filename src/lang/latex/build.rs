@@ -44,7 +44,7 @@ pub(super) fn call(func: Func, name_span: Span, arg: Expr) -> Expr {
     let span = name_span.to(arg.span());
     Expr::Call {
         name: ident(func.name(), name_span),
-        arg: Box::new(arg),
+        args: vec![arg],
         span,
     }
 }
@@ -254,7 +254,7 @@ impl Builder<'_, '_> {
                 let e = self.sum(inner, factor.atom_span)?;
                 let e = Expr::Call {
                     name: ident("abs", factor.atom_span),
-                    arg: Box::new(e),
+                    args: vec![e],
                     span: factor.atom_span,
                 };
                 self.scripts(e, factor)
@@ -264,7 +264,7 @@ impl Builder<'_, '_> {
                 let e = match index {
                     None => Expr::Call {
                         name: ident("sqrt", factor.atom_span),
-                        arg: Box::new(x),
+                        args: vec![x],
                         span: factor.atom_span,
                     },
                     Some(index) => {
@@ -344,8 +344,13 @@ impl Builder<'_, '_> {
             "tanh" => Some(Func::Tanh),
             "exp" => Some(Func::Exp),
             "log" | "ln" => Some(Func::Log),
+            // not in plain LaTeX, but common in papers' preambles
+            "sgn" | "sign" => Some(Func::Sign),
             _ => None,
         };
+        if let Some(func) = Func2::from_name(c) {
+            return self.apply2(func, factor, items, i);
+        }
         if let Some(func) = func {
             return self.apply(func, factor, items, i, whole);
         }
@@ -392,7 +397,8 @@ impl Builder<'_, '_> {
         )
         .with_help(
             "chainrule reads \\frac, \\partial, \\sigma, \\tanh, \\exp, \\log, \\ln, \\sqrt, \
-             \\cdot, \\times, Greek letters, sub- and superscripts",
+             \\max, \\min, \\operatorname{…}, \\cdot, \\times, Greek letters, sub- and \
+             superscripts",
         ))
     }
 
@@ -409,6 +415,12 @@ impl Builder<'_, '_> {
         whole: Span,
     ) -> Result<Expr> {
         let model = self.names.model;
+        // `\operatorname{max}(a, b)`, `max(a, b)`.
+        if let Some(func) = Func2::from_name(w).filter(|_| model.lookup(w).is_none())
+            && group_at(items, *i).is_some()
+        {
+            return self.apply2(func, factor, items, i);
+        }
         // `sigmoid(z)`, `\text{ReLU}(z)`, `σ(z)`, `σ'(z)`.
         if let Some(func) = Func::from_name(w).filter(|_| model.lookup(w).is_none())
             && (group_at(items, *i).is_some() || self.has_prime(factor) || w != "σ")
@@ -431,7 +443,7 @@ impl Builder<'_, '_> {
             let x = self.sum(&arg.items, arg.span)?;
             return Ok(Expr::Call {
                 name: ident("exp", factor.atom_span),
-                arg: Box::new(x),
+                args: vec![x],
                 span: factor.span(),
             });
         }
@@ -593,15 +605,15 @@ impl Builder<'_, '_> {
             let Atom::Group(_, inner) = &group.atom else {
                 return Err(internal_at(group.atom_span));
             };
-            let arg = self.sum(inner, group.atom_span)?;
-            let c = call(func, name_span, arg);
-            let c = match c {
-                Expr::Call { name, arg, .. } => Expr::Call {
-                    name,
-                    arg,
-                    span: name_span.to(group.atom_span),
-                },
-                other => other,
+            let args = self.arguments(inner, group.atom_span)?;
+            let name = ident(func.name(), name_span);
+            if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args) {
+                return Err(wrong);
+            }
+            let c = Expr::Call {
+                name,
+                args,
+                span: name_span.to(group.atom_span),
             };
             let rest = Factor {
                 atom: Atom::Number(String::new()),
@@ -621,6 +633,69 @@ impl Builder<'_, '_> {
             .with_help("write its argument in parentheses: `\\sigma(z)`"));
         };
         self.power(result, power)
+    }
+
+    /// A call's arguments: the group's items split at its commas (a comma inside a nested
+    /// group or a subscript belongs there).
+    pub(super) fn arguments(&self, inner: &[Item], whole: Span) -> Result<Vec<Expr>> {
+        let mut args = Vec::new();
+        let mut start = 0;
+        for (k, item) in inner.iter().enumerate() {
+            if let Item::Op(Op::Comma, comma) = item {
+                args.push(self.sum(&inner[start..k], whole.to(*comma))?);
+                start = k + 1;
+            }
+        }
+        args.push(self.sum(&inner[start..], whole)?);
+        Ok(args)
+    }
+
+    /// `\max(a, b)`, `\min\{a, b\}`: a function of two arguments, which must follow in a
+    /// group.
+    pub(super) fn apply2(
+        &self,
+        func: Func2,
+        factor: &Factor,
+        items: &[Item],
+        i: &mut usize,
+    ) -> Result<Expr> {
+        let name_span = factor.span();
+        if let Some(script) = factor.scripts.first() {
+            return Err(Diagnostic::at(
+                script.span(),
+                format!("`{}` cannot take this script", func.name()),
+                "unexpected script",
+            )
+            .with_help(format!("write `\\{}(a, b)`", func.name())));
+        }
+        let Some(group) = group_at(items, *i) else {
+            return Err(Diagnostic::at(
+                name_span,
+                format!("`{}` needs its two arguments in parentheses", func.name()),
+                "function without its arguments",
+            )
+            .with_help(format!("write `\\{}(a, b)`", func.name())));
+        };
+        *i += 1;
+        let Atom::Group(_, inner) = &group.atom else {
+            return Err(internal_at(group.atom_span));
+        };
+        let args = self.arguments(inner, group.atom_span)?;
+        let name = ident(func.name(), name_span);
+        if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args) {
+            return Err(wrong);
+        }
+        let c = Expr::Call {
+            name,
+            args,
+            span: name_span.to(group.atom_span),
+        };
+        let rest = Factor {
+            atom: Atom::Number(String::new()),
+            atom_span: group.atom_span,
+            scripts: group.scripts.clone(),
+        };
+        self.scripts(c, &rest)
     }
 
     /// `\frac{a}{b}`: a derivative when both start with `d` or `\partial`, else a quotient.

@@ -156,25 +156,70 @@ pub(super) fn paren(pair: Pair<'_, Rule>) -> Result<Node> {
 pub(super) fn call(pair: Pair<'_, Rule>) -> Result<Node> {
     let span = span_of(&pair);
     let source = pair.get_input();
-    let mut inner = pair.into_inner();
+    let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::comma);
     let callee = next(&mut inner, source)?;
     let name = ident_of(&callee);
-    let Some(arg) = inner.next() else {
+    let args: Vec<Node> = inner.map(expression).collect::<Result<_>>()?;
+    if args.is_empty() {
         return Err(bare_function(callee));
-    };
-    if Func::from_name(&name.name).is_none() {
+    }
+    if Func::from_name(&name.name).is_none() && Func2::from_name(&name.name).is_none() {
         return Err(unknown_function(&name));
     }
-    let arg = expression(arg)?;
-    node(
-        Expr::Call {
-            name,
-            arg: Box::new(arg.expr),
-            span,
-        },
-        span,
-        arg.depth,
-    )
+    let depth = args.iter().map(|a| a.depth).max().unwrap_or(0);
+    let args: Vec<Expr> = args.into_iter().map(|a| a.expr).collect();
+    if let Some(wrong) = wrong_arity(&name, &args) {
+        return Err(wrong);
+    }
+    node(Expr::Call { name, args, span }, span, depth)
+}
+
+/// The error for a built-in called with the wrong number of arguments (`log(w, x)`,
+/// `max(a)`), or `None` when the count is right. The language's and LaTeX's parsers and
+/// lowering share it, so the message is the same wherever the call was written.
+pub fn wrong_arity(name: &Ident, args: &[Expr]) -> Option<Diagnostic> {
+    let call = |d: Diagnostic| d.with_note(name.span, "the call");
+    if let Some(f) = Func2::from_name(&name.name) {
+        let example = format!("write `{}(a, b)`", f.name());
+        return match args {
+            [_, _] => None,
+            [] | [_] => Some(
+                Diagnostic::at(
+                    name.span.to(args.last().map_or(name.span, Expr::span)),
+                    format!("`{}` takes two arguments", name.name),
+                    "only one argument",
+                )
+                .with_help(example),
+            ),
+            [_, _, third, ..] => Some(
+                call(Diagnostic::at(
+                    third.span(),
+                    format!("`{}` takes two arguments, not more", name.name),
+                    "a third argument",
+                ))
+                .with_help(format!(
+                    "{example}, and nest it for more: `{0}(a, {0}(b, c))`",
+                    f.name()
+                )),
+            ),
+        };
+    }
+    match args {
+        [_, second, ..] => {
+            let diagnostic = call(Diagnostic::at(
+                second.span(),
+                format!("`{}` takes one argument, not several", name.name),
+                "a second argument",
+            ));
+            Some(match Func::from_name(&name.name) {
+                Some(_) => {
+                    diagnostic.with_help(format!("write `{}(x)` with one argument", name.name))
+                }
+                None => diagnostic,
+            })
+        }
+        _ => None,
+    }
 }
 
 pub(super) fn unknown_function(name: &Ident) -> Diagnostic {
