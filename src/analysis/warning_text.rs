@@ -197,12 +197,12 @@ pub struct Gap {
 
 pub fn tie(node: &str, float64: f64, true_value: &str, gap: &Gap) -> String {
     let what = if gap.between {
-        "its arguments differ"
+        "its arguments differ by"
     } else {
         "its argument is"
     };
     format!(
-        "{node} is {} in float64 but {true_value} exactly: {what} by only {} ({} in float64), so rounding throws the switch the other way and the gradient goes to the other side; compute the difference directly, or in higher precision",
+        "{node} is {} in float64 but {true_value} exactly: {what} only {} ({} in float64), so rounding throws the switch the other way and the gradient goes to the other side; compute the difference directly, or in higher precision",
         float(float64),
         crate::analysis::numeric::plain_decimal(&gap.exact),
         float(gap.float64)

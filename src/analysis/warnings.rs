@@ -298,9 +298,32 @@ pub fn diagnose(
     if !printed_lost && !subnormal {
         return;
     }
-    // The nodes where the loss starts: accurate operands, an inaccurate result.
+    // A switch thrown the other way is the story, whatever rounding led to it: the value
+    // jumps rather than loses bits.
     let mut found = false;
     if printed_lost {
+        for id in graph.reachable(&[formula]) {
+            if let Some(gap) = switched(ev, id) {
+                found = true;
+                let reference = &ev.precise[&id];
+                let value = ev.f64s[&id];
+                push(Warning {
+                    kind: WarningKind::Tie,
+                    at: at.to_string(),
+                    message: text::tie(
+                        &printer.text(id),
+                        value,
+                        &shown_reference(value, reference),
+                        &gap,
+                    ),
+                    float64: value,
+                    reference: reference.to_decimal_string(17),
+                });
+            }
+        }
+    }
+    // The nodes where the loss starts: accurate operands, an inaccurate result.
+    if printed_lost && !found {
         for id in graph.reachable(&[formula]) {
             if matches!(graph.node(id), Node::Var(_) | Node::Num(_)) {
                 continue;
@@ -471,12 +494,6 @@ fn node_warning(
                 ),
             )
         };
-    }
-    if let Some(gap) = switched(ev, id) {
-        return warning(
-            WarningKind::Tie,
-            text::tie(&node_text, value, &true_value, &gap),
-        );
     }
     match graph.node(id) {
         Node::Add(_) => warning(

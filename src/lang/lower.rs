@@ -12,21 +12,25 @@ use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::model::{Dependencies, Model, SymKind, Symbol};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
 
-/// The built-in functions as a help line lists them, from the one table of them
-/// ([`Func::ALL`]): `sigmoid (σ), tanh, …, and the derivatives sigmoid', tanh', relu'`.
+/// The built-in functions as a help line lists them, from the tables of them ([`Func::ALL`],
+/// [`Func2::ALL`]): `sigmoid (σ), tanh, …, the two-argument max and min, and the derivatives
+/// sigmoid', tanh', relu'`.
 pub fn builtin_list() -> String {
     let written = |f: &Func| match f {
         Func::Sigmoid => "sigmoid (σ)".to_string(),
         Func::Log => "log (ln)".to_string(),
+        Func::Sign => "sgn (sign)".to_string(),
         f => f.name().to_string(),
     };
+    let two: Vec<&str> = Func2::ALL.iter().map(|f| f.name()).collect();
     let (derivatives, functions): (Vec<&Func>, Vec<&Func>) =
         Func::ALL.iter().partition(|f| f.primitive().is_some());
     let functions: Vec<String> = functions.into_iter().map(written).collect();
     let derivatives: Vec<String> = derivatives.into_iter().map(written).collect();
     format!(
-        "{}, and the derivatives {}",
+        "{}, the two-argument {}, and the derivatives {}",
         functions.join(", "),
+        two.join(" and "),
         derivatives.join(", ")
     )
 }
@@ -479,7 +483,9 @@ pub fn lower_expr_with(
         }
         Expr::Binary { op, .. } => lower_chain(graph, expr, *op, name)?,
         Expr::Call {
-            name: fname, args, ..
+            name: fname,
+            args,
+            span,
         } => {
             if let Some(f) = Func2::from_name(&fname.name)
                 && let [a, b] = args.as_slice()
@@ -488,7 +494,7 @@ pub fn lower_expr_with(
                 let b = lower_expr_with(graph, b, name)?;
                 return Ok(graph.call2(f, a, b));
             }
-            if let Some(wrong) = crate::lang::syntax::wrong_arity(fname, args) {
+            if let Some(wrong) = crate::lang::syntax::wrong_arity(fname, args, *span) {
                 return Err(wrong.into());
             }
             let (Some(f), [arg]) = (Func::from_name(&fname.name), args.as_slice()) else {

@@ -607,7 +607,8 @@ impl Builder<'_, '_> {
             };
             let args = self.arguments(inner, group.atom_span)?;
             let name = ident(func.name(), name_span);
-            if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args) {
+            let whole_call = name_span.to(group.atom_span);
+            if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args, whole_call) {
                 return Err(wrong);
             }
             let c = Expr::Call {
@@ -682,7 +683,9 @@ impl Builder<'_, '_> {
         };
         let args = self.arguments(inner, group.atom_span)?;
         let name = ident(func.name(), name_span);
-        if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args) {
+        if let Some(wrong) =
+            crate::lang::syntax::wrong_arity(&name, &args, name_span.to(group.atom_span))
+        {
             return Err(wrong);
         }
         let c = Expr::Call {

@@ -168,7 +168,7 @@ pub(super) fn call(pair: Pair<'_, Rule>) -> Result<Node> {
     }
     let depth = args.iter().map(|a| a.depth).max().unwrap_or(0);
     let args: Vec<Expr> = args.into_iter().map(|a| a.expr).collect();
-    if let Some(wrong) = wrong_arity(&name, &args) {
+    if let Some(wrong) = wrong_arity(&name, &args, span) {
         return Err(wrong);
     }
     node(Expr::Call { name, args, span }, span, depth)
@@ -177,7 +177,8 @@ pub(super) fn call(pair: Pair<'_, Rule>) -> Result<Node> {
 /// The error for a built-in called with the wrong number of arguments (`log(w, x)`,
 /// `max(a)`), or `None` when the count is right. The language's and LaTeX's parsers and
 /// lowering share it, so the message is the same wherever the call was written.
-pub fn wrong_arity(name: &Ident, args: &[Expr]) -> Option<Diagnostic> {
+pub fn wrong_arity(name: &Ident, args: &[Expr], call: Span) -> Option<Diagnostic> {
+    let whole = call;
     let call = |d: Diagnostic| d.with_note(name.span, "the call");
     if let Some(f) = Func2::from_name(&name.name) {
         let example = format!("write `{}(a, b)`", f.name());
@@ -185,7 +186,7 @@ pub fn wrong_arity(name: &Ident, args: &[Expr]) -> Option<Diagnostic> {
             [_, _] => None,
             [] | [_] => Some(
                 Diagnostic::at(
-                    name.span.to(args.last().map_or(name.span, Expr::span)),
+                    whole,
                     format!("`{}` takes two arguments", name.name),
                     "only one argument",
                 )
@@ -233,12 +234,16 @@ pub(super) fn unknown_function(name: &Ident) -> Diagnostic {
 
 pub(super) fn bare_function(pair: Pair<'_, Rule>) -> Diagnostic {
     let text = pair.as_str();
-    let help = match Func::from_name(text) {
-        Some(func) => format!(
+    let help = match (Func::from_name(text), Func2::from_name(text)) {
+        (Some(func), _) => format!(
             "call it with an argument in parentheses: `{}(z)`",
             func.name()
         ),
-        None => builtin_help(),
+        (None, Some(func)) => format!(
+            "call it with two arguments in parentheses: `{}(a, b)`",
+            func.name()
+        ),
+        (None, None) => builtin_help(),
     };
     Diagnostic::at(
         span_of(&pair),
@@ -276,6 +281,10 @@ pub(super) fn deriv_of(pair: Pair<'_, Rule>) -> Result<Node> {
 }
 
 pub(super) fn builtin_help() -> String {
-    let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+    let names: Vec<&str> = Func::ALL
+        .iter()
+        .map(|f| f.name())
+        .chain(Func2::ALL.iter().map(|f| f.name()))
+        .collect();
     format!("the built-in functions are {}", quoted_list(&names))
 }
