@@ -494,7 +494,7 @@ pub fn lower_expr_with(
                 let b = lower_expr_with(graph, b, name)?;
                 return Ok(graph.call2(f, a, b));
             }
-            if let Some(wrong) = crate::lang::syntax::wrong_arity(fname, args, *span) {
+            if let Some(wrong) = crate::lang::syntax::wrong_arity(fname, args, &[], *span) {
                 return Err(wrong.into());
             }
             let (Some(f), [arg]) = (Func::from_name(&fname.name), args.as_slice()) else {

@@ -605,10 +605,11 @@ impl Builder<'_, '_> {
             let Atom::Group(_, inner) = &group.atom else {
                 return Err(internal_at(group.atom_span));
             };
-            let args = self.arguments(inner, group.atom_span)?;
+            let (args, commas) = self.arguments(inner, group.atom_span)?;
             let name = ident(func.name(), name_span);
             let whole_call = name_span.to(group.atom_span);
-            if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args, whole_call) {
+            if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args, &commas, whole_call)
+            {
                 return Err(wrong);
             }
             let c = Expr::Call {
@@ -636,19 +637,21 @@ impl Builder<'_, '_> {
         self.power(result, power)
     }
 
-    /// A call's arguments: the group's items split at its commas (a comma inside a nested
-    /// group or a subscript belongs there).
-    pub(super) fn arguments(&self, inner: &[Item], whole: Span) -> Result<Vec<Expr>> {
+    /// A call's arguments and the commas between them: the group's items split at its
+    /// commas (a comma inside a nested group or a subscript belongs there).
+    pub(super) fn arguments(&self, inner: &[Item], whole: Span) -> Result<(Vec<Expr>, Vec<Span>)> {
         let mut args = Vec::new();
+        let mut commas = Vec::new();
         let mut start = 0;
         for (k, item) in inner.iter().enumerate() {
             if let Item::Op(Op::Comma, comma) = item {
                 args.push(self.sum(&inner[start..k], whole.to(*comma))?);
+                commas.push(*comma);
                 start = k + 1;
             }
         }
         args.push(self.sum(&inner[start..], whole)?);
-        Ok(args)
+        Ok((args, commas))
     }
 
     /// `\max(a, b)`, `\min\{a, b\}`: a function of two arguments, which must follow in a
@@ -681,11 +684,10 @@ impl Builder<'_, '_> {
         let Atom::Group(_, inner) = &group.atom else {
             return Err(internal_at(group.atom_span));
         };
-        let args = self.arguments(inner, group.atom_span)?;
+        let (args, commas) = self.arguments(inner, group.atom_span)?;
         let name = ident(func.name(), name_span);
-        if let Some(wrong) =
-            crate::lang::syntax::wrong_arity(&name, &args, name_span.to(group.atom_span))
-        {
+        let whole_call = name_span.to(group.atom_span);
+        if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args, &commas, whole_call) {
             return Err(wrong);
         }
         let c = Expr::Call {

@@ -156,7 +156,10 @@ pub(super) fn paren(pair: Pair<'_, Rule>) -> Result<Node> {
 pub(super) fn call(pair: Pair<'_, Rule>) -> Result<Node> {
     let span = span_of(&pair);
     let source = pair.get_input();
-    let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::comma);
+    let (commas, mut inner): (Vec<_>, Vec<_>) =
+        pair.into_inner().partition(|p| p.as_rule() == Rule::comma);
+    let commas: Vec<Span> = commas.iter().map(span_of).collect();
+    let mut inner = inner.drain(..);
     let callee = next(&mut inner, source)?;
     let name = ident_of(&callee);
     let args: Vec<Node> = inner.map(expression).collect::<Result<_>>()?;
@@ -168,16 +171,19 @@ pub(super) fn call(pair: Pair<'_, Rule>) -> Result<Node> {
     }
     let depth = args.iter().map(|a| a.depth).max().unwrap_or(0);
     let args: Vec<Expr> = args.into_iter().map(|a| a.expr).collect();
-    if let Some(wrong) = wrong_arity(&name, &args, span) {
+    if let Some(wrong) = wrong_arity(&name, &args, &commas, span) {
         return Err(wrong);
     }
     node(Expr::Call { name, args, span }, span, depth)
 }
 
 /// The error for a built-in called with the wrong number of arguments (`log(w, x)`,
-/// `max(a)`), or `None` when the count is right. The language's and LaTeX's parsers and
-/// lowering share it, so the message is the same wherever the call was written.
-pub fn wrong_arity(name: &Ident, args: &[Expr], call: Span) -> Option<Diagnostic> {
+/// `max(a)`), or `None` when the count is right; the caret goes under the comma before the
+/// first argument too many (`commas`, where the parser kept them, else under the argument).
+/// The language's and LaTeX's parsers and lowering share it, so the message is the same
+/// wherever the call was written.
+pub fn wrong_arity(name: &Ident, args: &[Expr], commas: &[Span], call: Span) -> Option<Diagnostic> {
+    let before = |k: usize| commas.get(k - 1).copied().unwrap_or_else(|| args[k].span());
     let whole = call;
     let call = |d: Diagnostic| d.with_note(name.span, "the call");
     if let Some(f) = Func2::from_name(&name.name) {
@@ -192,9 +198,9 @@ pub fn wrong_arity(name: &Ident, args: &[Expr], call: Span) -> Option<Diagnostic
                 )
                 .with_help(example),
             ),
-            [_, _, third, ..] => Some(
+            [_, _, _, ..] => Some(
                 call(Diagnostic::at(
-                    third.span(),
+                    before(2),
                     format!("`{}` takes two arguments, not more", name.name),
                     "a third argument",
                 ))
@@ -206,9 +212,9 @@ pub fn wrong_arity(name: &Ident, args: &[Expr], call: Span) -> Option<Diagnostic
         };
     }
     match args {
-        [_, second, ..] => {
+        [_, _, ..] => {
             let diagnostic = call(Diagnostic::at(
-                second.span(),
+                before(1),
                 format!("`{}` takes one argument, not several", name.name),
                 "a second argument",
             ));
