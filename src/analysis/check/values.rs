@@ -133,6 +133,13 @@ impl Checker {
             target.and_then(|target| self.value_paths(target, truth, &sample, &matches))
         {
             found
+        } else if target.is_some() && (matches(2.0 * t) || matches(t / 2.0)) && t != 0.0 {
+            // A number for a derivative twice or half the truth: the cost's ½ convention (after
+            // the paths, so that `db/da = 1` for `b = a + a` stays an overwrite).
+            Mistake::ConstantFactor {
+                ratio: if matches(2.0 * t) { 2.0 } else { 0.5 },
+                two_or_half: true,
+            }
         } else if let Some(skipped) = self.activation_skipped(&sample, &matches, truth, k, t) {
             skipped
         } else if let Some((name, definition)) = self.name_with_value(&sample, matches, truth) {
