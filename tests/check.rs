@@ -1404,3 +1404,49 @@ fn corrections_are_simplified_and_agree_with_their_diagnosis() {
     corrected_is_right(CROSS_ENTROPY, "dC/dw = (a - y) x + lambda/(2n) w", "dC/dw");
     corrected_is_right(CROSS_ENTROPY, "dC/db = (a - y) sigmoid'(z)", "dC/db");
 }
+
+/// Mazur's warning: the hidden layer's gradients use the original weights, not the output
+/// layer's updated ones. A number for w1⁺ computed with w5⁺ and w7⁺ (or w5⁺ alone) in the
+/// backward pass, the forward values unchanged, names the weights used too early; w1⁺ with
+/// the original weights (Mazur's 0.149780716) is right.
+#[test]
+fn an_update_whose_gradient_uses_weights_already_updated_is_named() {
+    let at = "i1=0.05,i2=0.10,t1=0.01,t2=0.99,w1=0.15,w2=0.20,w3=0.25,w4=0.30,\
+              w5=0.40,w6=0.45,w7=0.50,w8=0.55,b1=0.35,b2=0.60,eta=0.5";
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let (i1, i2, t1, t2) = (0.05, 0.10, 0.01, 0.99);
+    let (w1, w2, w3, w4, w5, w6, w7, w8, b1, b2) =
+        (0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55, 0.35, 0.60);
+    let eta = 0.5;
+    let (h1, h2) = (
+        sigmoid(w1 * i1 + w2 * i2 + b1),
+        sigmoid(w3 * i1 + w4 * i2 + b1),
+    );
+    let (o1, o2) = (
+        sigmoid(w5 * h1 + w6 * h2 + b2),
+        sigmoid(w7 * h1 + w8 * h2 + b2),
+    );
+    let (d1, d2) = ((o1 - t1) * o1 * (1.0 - o1), (o2 - t2) * o2 * (1.0 - o2));
+    let (w5_new, w7_new) = (w5 - eta * d1 * h1, w7 - eta * d2 * h1);
+    let w1_new = |w5: f64, w7: f64| w1 - eta * (d1 * w5 + d2 * w7) * h1 * (1.0 - h1) * i1;
+    right_at(MAZUR, &format!("w1' = {:.9}", w1_new(w5, w7)), at);
+    for (claimed, moved) in [
+        (w1_new(w5_new, w7_new), vec!["w5", "w7"]),
+        (w1_new(w5_new, w7), vec!["w5"]),
+    ] {
+        let c = judge(MAZUR, &format!("w1' = {claimed:.9}"), at);
+        assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+        let report: serde_json::Value = serde_json::from_str(&as_json(&c)).unwrap();
+        let mistake = &report["claims"][0]["mistake"];
+        assert_eq!(mistake["kind"], "updated-values-used", "{mistake}");
+        assert_eq!(mistake["moved"], serde_json::json!(moved), "{mistake}");
+        let d = chainrule::render::check::diagnosis(&c).unwrap();
+        assert!(d.contains("already at"), "{d}");
+        assert!(d.contains("before updating any parameter"), "{d}");
+    }
+}
+
+fn right_at(source: &str, claim: &str, at: &str) {
+    let c = judge(source, claim, at);
+    assert_eq!(c.verdict, Verdict::Correct, "{claim}: {c:?}");
+}

@@ -343,6 +343,11 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("parameter", name(*parameter));
             "not_updated"
         }
+        Mistake::UpdatedValuesUsed { parameter, moved } => {
+            put("parameter", name(*parameter));
+            put("moved", moved.iter().map(|&s| name(s)).collect());
+            "updated_values_used"
+        }
         Mistake::BiasDecayed { parameter } => {
             put("parameter", name(*parameter));
             "bias_decayed"

@@ -80,6 +80,9 @@ pub enum Mistake {
         cost: Sym,
         cost_before_after: Option<(f64, f64)>,
     },
+    /// θ − η ∂C/∂θ with the gradient taken where the `moved` parameters already have their
+    /// new values (the layer after updated first and its new weights used going backward).
+    UpdatedValuesUsed { parameter: Sym, moved: Vec<Sym> },
     /// θ' = θ: the parameter left out of the update.
     NotUpdated { parameter: Sym },
     /// A bias decayed by weight decay, which L2 regularisation applies to weights only.
@@ -263,7 +266,7 @@ impl Mistake {
     /// `missing-square`, `square-of-difference`, `difference-for-product`, `sum-for-product`,
     /// `product-for-difference`, `extra-term`, `extra-constant`, `extra-power`,
     /// `wrong-exponent`, `ascent`, `missing-learning-rate`, `change-for-new-value`,
-    /// `not-updated`, `bias-decayed`, and for numbers `float64-rounding`,
+    /// `not-updated`, `bias-decayed`, `updated-values-used`, and for numbers `float64-rounding`,
     /// `value-before-activation`, `value-of-another-name`, `truncated`, `wrong-value`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -276,6 +279,7 @@ impl Mistake {
             Mistake::ConstantFactor { .. } => "constant-factor",
             Mistake::Ascent { .. } => "ascent",
             Mistake::NotUpdated { .. } => "not-updated",
+            Mistake::UpdatedValuesUsed { .. } => "updated-values-used",
             Mistake::BiasDecayed { .. } => "bias-decayed",
             Mistake::MissingLearningRate { .. } => "missing-learning-rate",
             Mistake::ChangeForNewValue { .. } => "change-for-new-value",
