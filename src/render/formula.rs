@@ -1160,6 +1160,22 @@ mod tests {
         let s = f.g.call(Func::Sigmoid, z3);
         let e = f.g.call(Func::Exp, s);
         f.check(e, "exp(sigmoid(z3))", "exp(σ(z3))", "\\exp(\\sigma(z_{3}))");
+        let e = f.g.call2(Func2::Max, x, s);
+        f.check(
+            e,
+            "max(x, sigmoid(z3))",
+            "max(x, σ(z3))",
+            "\\max(x, \\sigma(z_{3}))",
+        );
+        let two = f.n(2);
+        let half_x = f.g.div(x, two);
+        let e = f.g.call2(Func2::Min, half_x, z3);
+        f.check(
+            e,
+            "min(x/2, z3)",
+            "min(x/2, z3)",
+            "\\min\\left(\\frac{x}{2}, z_{3}\\right)",
+        );
         let two = f.n(2);
         let ex = f.g.call(Func::Exp, x);
         let e = f.g.pow(ex, two);
