@@ -426,3 +426,47 @@ fn a_call_with_the_wrong_number_of_arguments_is_a_clear_error() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// A built-in's name set in any font reads as the function (`\mathrm{relu}(z)`,
+/// `\operatorname{tanh}`, `{\rm sgn}`, `\text{ReLU}`, `\operatorname{max}(a, b)`).
+#[test]
+fn built_in_names_in_a_font_read_as_the_function() {
+    let source = "input x, y\nparam w\nz = w*x\ncost C = relu(z) + tanh(z) + max(z, y) + abs(w)\n";
+    for claim in [
+        r"\frac{\partial C}{\partial w} = \mathrm{relu}'(z) x + \operatorname{tanh}'(z) x + \operatorname{relu}'(z - y) x + {\rm sgn}(w)",
+        r"\frac{\partial C}{\partial w} = \text{ReLU}'(z) x + (1 - \tanh^2(z)) x + \mathrm{relu}'(z - y) x + \mathrm{sign}(w)",
+        r"\frac{\partial C}{\partial w} = \operatorname{relu}'(z) x + {\rm tanh}'(z) x + \operatorname{relu}'(z - y) x + \sgn(w)",
+    ] {
+        right(source, claim, "");
+    }
+    right(
+        source,
+        r"C = \operatorname{relu}(z) + \mathrm{tanh}(z) + \operatorname{max}(z, y) + |w|",
+        "x=1,y=2,w=0.5",
+    );
+}
+
+/// max and min in the reference are the exact argument picked: max(x, y) − min(x, y) is
+/// exactly 0.2 at x = 0.1, y = 0.3 (float64's subtraction is a bit off).
+#[test]
+fn max_and_min_evaluate_exactly_in_the_reference() {
+    let doc: serde_json::Value = serde_json::from_str(&stdout_of(
+        &[
+            "eval",
+            "-",
+            "--at",
+            "x=0.1,y=0.3",
+            "--expr",
+            "max(x, y) - min(x, y)",
+            "--format",
+            "json",
+        ],
+        "input x, y\ncost C = x + y\n",
+    ))
+    .unwrap();
+    let (float64, reference) = (&doc["derivatives"], &doc["reference"]);
+    let key = float64.as_object().unwrap().keys().next().unwrap().clone();
+    assert!((float64[&key].as_f64().unwrap() - 0.2).abs() < 1e-15, "{doc}");
+    assert_eq!(reference[&key].as_str(), Some("0.2"), "{doc}");
+    assert_eq!(doc["error_bits"][&key].as_f64(), Some(1.0), "{doc}");
+}
