@@ -470,3 +470,14 @@ fn max_and_min_evaluate_exactly_in_the_reference() {
     assert_eq!(reference[&key].as_str(), Some("0.2"), "{doc}");
     assert_eq!(doc["error_bits"][&key].as_f64(), Some(1.0), "{doc}");
 }
+
+/// A gradient check across max's switch says the finite difference is unreliable there.
+#[test]
+fn a_gradient_check_at_a_tie_says_it_is_unreliable() {
+    let text = stdout_of(
+        &["eval", "-", "--at", "x=1,y=1,w=1,v=1", "--all", "--check-grad"],
+        MAX_GATE,
+    );
+    assert!(text.contains("max's arguments tie"), "{text}");
+    assert!(text.contains("unreliable here"), "{text}");
+}

@@ -169,9 +169,13 @@ pub fn grad_check_kink(function: &str, argument: f64) -> String {
 }
 
 pub fn grad_check_tie(function: &str, gap: f64) -> String {
+    let tie = if gap == 0.0 {
+        "tie".to_string()
+    } else {
+        format!("differ by only {}", float(gap.abs()))
+    };
     format!(
-        "{function}'s arguments differ by {} and nearly tie: the finite difference straddles the switch between them and is unreliable here",
-        float(gap)
+        "{function}'s arguments {tie}: the finite difference straddles the switch between them and is unreliable here"
     )
 }
 
