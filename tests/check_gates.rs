@@ -466,7 +466,10 @@ fn max_and_min_evaluate_exactly_in_the_reference() {
     .unwrap();
     let (float64, reference) = (&doc["derivatives"], &doc["reference"]);
     let key = float64.as_object().unwrap().keys().next().unwrap().clone();
-    assert!((float64[&key].as_f64().unwrap() - 0.2).abs() < 1e-15, "{doc}");
+    assert!(
+        (float64[&key].as_f64().unwrap() - 0.2).abs() < 1e-15,
+        "{doc}"
+    );
     assert_eq!(reference[&key].as_str(), Some("0.2"), "{doc}");
     assert_eq!(doc["error_bits"][&key].as_f64(), Some(1.0), "{doc}");
 }
@@ -475,7 +478,14 @@ fn max_and_min_evaluate_exactly_in_the_reference() {
 #[test]
 fn a_gradient_check_at_a_tie_says_it_is_unreliable() {
     let text = stdout_of(
-        &["eval", "-", "--at", "x=1,y=1,w=1,v=1", "--all", "--check-grad"],
+        &[
+            "eval",
+            "-",
+            "--at",
+            "x=1,y=1,w=1,v=1",
+            "--all",
+            "--check-grad",
+        ],
         MAX_GATE,
     );
     assert!(text.contains("max's arguments tie"), "{text}");

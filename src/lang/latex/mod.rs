@@ -22,6 +22,7 @@ use crate::core::model::Model;
 use crate::lang::ast::{BinOp, Expr, Ident, Span};
 use crate::lang::names::{default_name_latex, greek_ascii};
 
+mod apply;
 mod build;
 mod errors;
 mod names;
