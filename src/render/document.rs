@@ -5,7 +5,7 @@
 //! only lays out headings, lists and environments. The built-in templates are embedded in the
 //! binary; a template directory may override any of them by file name. Templates use `<< >>`,
 //! `<% %>` and `<# #>` as delimiters so LaTeX braces never collide with template syntax.
-//! JSON is not templated: it is the contract of SPEC section 3, written with serde.
+//! JSON is not templated: its fields are a contract with users (docs/json.md), written with serde.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -474,7 +474,7 @@ struct JsonTerm {
 
 #[derive(Serialize)]
 struct JsonDocument {
-    /// SPEC section 3 names the list `derivatives`.
+    /// Named `derivatives` in docs/json.md, which users rely on.
     derivatives: Vec<JsonDerivation>,
     /// The named error terms the results use, each defined before the terms that use it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
