@@ -283,9 +283,23 @@ fn all_correct(file: Option<&str>, claims: &[String]) {
     assert_eq!(doc["claims"].as_array().map(Vec::len), Some(claims.len()));
 }
 
-/// Each derivative and term of a derive document, as claims of the formulas it writes.
+/// Each derivative, term and step of a derive document, as claims of the formulas it writes
+/// (a step `a = b = c` gives `a = b` and `a = c`).
 fn claims_of(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
+    let steps = doc["derivatives"]
+        .as_array()
+        .into_iter()
+        .chain(doc["terms"].as_array())
+        .flatten()
+        .flat_map(|d| d["steps"].as_array().expect("steps"))
+        .chain(doc["shared_steps"].as_array().into_iter().flatten());
+    for step in steps {
+        let sides: Vec<&str> = step["text"].as_str().expect("text").split(" = ").collect();
+        for later in &sides[1..] {
+            out.push(format!("{} = {later}", sides[0]));
+        }
+    }
     for d in doc["derivatives"].as_array().expect("derivatives") {
         let target = d["target"].as_str().expect("target");
         out.push(format!(
@@ -322,8 +336,14 @@ fn derive_documents_have_the_documented_fields_and_parse_back() {
         "derive",
         &[seed.clone(), backprop.clone(), expanded.clone()],
     );
-    // "PLAIN formulas parse back": results, expansions and the error terms' definitions.
-    all_correct(None, &claims_of(&seed));
+    // "PLAIN formulas parse back": results, expansions, the error terms' definitions and
+    // every step.
+    let claims = claims_of(&seed);
+    assert!(
+        claims.iter().any(|c| c.starts_with("dC/da3 = d/da3(")),
+        "{claims:?}"
+    );
+    all_correct(None, &claims);
     all_correct(None, &claims_of(&expanded));
     let claims = claims_of(&backprop);
     assert!(
