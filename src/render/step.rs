@@ -250,7 +250,7 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
     for (i, step) in descent.steps.iter().enumerate() {
         if step.cost_rose {
             warnings.push(WarningJson {
-                kind: "cost_rose",
+                kind: "cost-rose",
                 step: i + 1,
                 message: warning_message("rose", i + 1, descent, layout)?,
             });
@@ -258,7 +258,7 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
     }
     if descent.diverged {
         let kind = if descent.not_finite_start {
-            "not_finite_start"
+            "not-finite-start"
         } else {
             "diverged"
         };
