@@ -8,7 +8,7 @@
 //! stays a graph a small multiple of the cost's size. When steps are asked for, each rule
 //! application is written down as it happens; the derivation shown is the trace taken.
 
-use crate::core::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
+use crate::core::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Partial, Sym};
 use crate::core::factor;
 use crate::core::model::{Model, SymKind};
 use crate::core::simplify::{self, Options, Snapshot};
@@ -219,7 +219,7 @@ impl<'m> Engine<'m> {
                 let set: Box<[Sym]> = match self.model.graph.node(id) {
                     Node::Var(s) => Box::new([*s]),
                     Node::Num(_) => Box::new([]),
-                    Node::Deriv(a, s) => {
+                    Node::Deriv(a, s, _) => {
                         let mut v = self.vars[a].to_vec();
                         v.push(*s);
                         v.sort();
@@ -615,9 +615,51 @@ impl<'m> Engine<'m> {
         }
     }
 
+    /// The total derivative `∂of/∂wrt` of one name with respect to another.
     fn deriv_name(&mut self, of: Sym, wrt: Sym) -> Id {
         let v = self.g().var(of);
         self.g().deriv(v, wrt)
+    }
+
+    /// The local derivative `∂u/∂v` of u's definition, as the chain rule writes its factors:
+    /// marked direct where it is not the total derivative (see [`Engine::partial`]).
+    fn local_name(&mut self, u: Sym, v: Sym) -> Id {
+        let kind = match self.model.definition(u) {
+            Some(def) if self.holds_dependents_fixed(def, v) => Partial::Direct,
+            _ => Partial::Total,
+        };
+        let var = self.g().var(u);
+        self.g().derivative(var, v, kind)
+    }
+
+    /// `∂e/∂x` of one formula with every other name held fixed, as the rules write it: marked
+    /// direct where a name in it other than x depends on x (there the total derivative goes
+    /// through that name too and differs), plain elsewhere (the two are the same).
+    fn partial(&mut self, e: Id, x: Sym) -> Id {
+        let kind = if self.holds_dependents_fixed(e, x) {
+            Partial::Direct
+        } else {
+            Partial::Total
+        };
+        self.g().derivative(e, x, kind)
+    }
+
+    /// Whether `e` mentions a computed name other than `x` that depends on `x`.
+    fn holds_dependents_fixed(&mut self, e: Id, x: Sym) -> bool {
+        let names = self.vars_of(e).to_vec();
+        names
+            .into_iter()
+            .any(|v| v != x && self.model.definition(v).is_some() && self.depends(v, x))
+    }
+
+    /// A derivative placeholder of the rules in [`Engine::d`]: as printed when steps are
+    /// written, plain otherwise (it is substituted away before anyone sees it).
+    fn placeholder(&mut self, e: Id, x: Sym, shown: bool) -> Id {
+        if shown {
+            self.partial(e, x)
+        } else {
+            self.g().deriv(e, x)
+        }
     }
 
     /// The chain of single users from `from` upwards: the last name reached (a fork or `y`) and
@@ -701,7 +743,7 @@ impl<'m> Engine<'m> {
             factors.push(self.deriv_name(y, top));
         }
         for &(u, v) in edges {
-            factors.push(self.deriv_name(u, v));
+            factors.push(self.local_name(u, v));
         }
         self.g().product(factors)
     }
@@ -738,7 +780,7 @@ impl<'m> Engine<'m> {
     fn backprop_formula(&mut self, y: Sym, v: Sym, deltas: &[Sym]) -> Id {
         let mut terms = Vec::new();
         for u in self.consumers(y, v) {
-            let local = self.deriv_name(u, v);
+            let local = self.local_name(u, v);
             let upstream = if u == y {
                 None
             } else if deltas.contains(&u) {
@@ -833,7 +875,7 @@ impl<'m> Engine<'m> {
         steps: &mut Vec<Step>,
     ) {
         for id in self.model.graph.reachable(&[formula]) {
-            if let Node::Deriv(of, v) = *self.model.graph.node(id)
+            if let Node::Deriv(of, v, _) = *self.model.graph.node(id)
                 && let Node::Var(u) = *self.model.graph.node(of)
                 && self.model.definition(u).is_some()
                 && self.users[v.index()].contains(&u)
@@ -848,7 +890,7 @@ impl<'m> Engine<'m> {
     fn substitute_locals(&mut self, formula: Id, y: Sym, deltas: &[Sym]) -> Id {
         let mut map = FastMap::default();
         for id in self.model.graph.reachable(&[formula]) {
-            if let Node::Deriv(of, v) = *self.model.graph.node(id)
+            if let Node::Deriv(of, v, _) = *self.model.graph.node(id)
                 && let Node::Var(u) = *self.model.graph.node(of)
                 && !(u == y && deltas.contains(&v))
                 && self.users[v.index()].contains(&u)
@@ -885,10 +927,10 @@ impl<'m> Engine<'m> {
             self.local_cache.insert((u, v), result);
             return result;
         };
-        let lhs = self.deriv_name(u, v);
+        let lhs = self.local_name(u, v);
         let start = steps.len();
         let raw = self.d(def, v, Some(steps));
-        let whole = self.g().deriv(def, v);
+        let whole = self.partial(def, v);
         if steps.len() == start {
             let rule = if self.mentions(def, v) {
                 "identity"
@@ -974,12 +1016,28 @@ impl<'m> Engine<'m> {
         self.g().sum(terms)
     }
 
+    /// The direct partial of an expression: a name's definition (or the expression itself)
+    /// differentiated with every other name held fixed.
+    fn direct_derivative(&mut self, expr: Id, wrt: Sym) -> Id {
+        let formula = match *self.model.graph.node(expr) {
+            Node::Var(u) if u != wrt => match self.model.definition(u) {
+                Some(def) => def,
+                None => return self.g().int(0),
+            },
+            _ => expr,
+        };
+        self.d(formula, wrt, None)
+    }
+
     fn resolve_derivatives(&mut self, expr: Id) -> Id {
         let mut map = FastMap::default();
         for id in self.model.graph.reachable(&[expr]) {
-            if let Node::Deriv(of, wrt) = *self.model.graph.node(id) {
+            if let Node::Deriv(of, wrt, partial) = *self.model.graph.node(id) {
                 let inner = self.substitute(of, &map);
-                let d = self.total_derivative(inner, wrt);
+                let d = match partial {
+                    Partial::Total => self.total_derivative(inner, wrt),
+                    Partial::Direct => self.direct_derivative(inner, wrt),
+                };
                 // A derivative of a derivative can be a graph whose tree is exponential in the
                 // nesting (`d/dw(d/dw(...))` 14 deep): simplifying would write the tree out,
                 // so a large one is kept as the shared graph, which evaluates the same.
@@ -1054,7 +1112,7 @@ impl<'m> Engine<'m> {
             Node::Mul(xs) => Node::Mul(xs.iter().map(|&x| self.substitute(x, map)).collect()),
             Node::Pow(a, b) => Node::Pow(self.substitute(a, map), self.substitute(b, map)),
             Node::Call(f, a) => Node::Call(f, self.substitute(a, map)),
-            Node::Deriv(a, s) => Node::Deriv(self.substitute(a, map), s),
+            Node::Deriv(a, s, p) => Node::Deriv(self.substitute(a, map), s, p),
             leaf => leaf,
         };
         self.g().add(new)
@@ -1081,6 +1139,7 @@ impl<'m> Engine<'m> {
             return r;
         }
         let is_x = |g: &Graph, id: Id| matches!(g.node(id), Node::Var(s) if *s == x);
+        let shown = steps.is_some();
         let node = self.model.graph.node(e).clone();
         let (rule, views, children): (String, Vec<Id>, Vec<Id>) = match node {
             Node::Num(_) => unreachable!("numbers mention no variable"),
@@ -1103,7 +1162,7 @@ impl<'m> Engine<'m> {
                 for i in dependent {
                     let (c, rest) = split_coefficient(self.g(), terms[i]);
                     difference |= c.is_negative();
-                    let placeholder = self.g().deriv(rest, x);
+                    let placeholder = self.placeholder(rest, x, shown);
                     children.push(rest);
                     formula_terms.push(simplify::scale(self.g(), c, placeholder));
                 }
@@ -1115,12 +1174,12 @@ impl<'m> Engine<'m> {
                 };
                 (rule.into(), vec![formula], children)
             }
-            Node::Mul(factors) => self.d_product(&factors, x),
+            Node::Mul(factors) => self.d_product(&factors, x, shown),
             Node::Pow(base, exponent) => {
                 let base_varies = self.mentions(base, x);
                 let exponent_varies = self.mentions(exponent, x);
-                let db = self.g().deriv(base, x);
-                let dp = self.g().deriv(exponent, x);
+                let db = self.placeholder(base, x, shown);
+                let dp = self.placeholder(exponent, x, shown);
                 if base_varies && !exponent_varies {
                     let lowered = match self.g().as_num(exponent) {
                         Some(n) => {
@@ -1175,7 +1234,7 @@ impl<'m> Engine<'m> {
             }
             Node::Call(f, u) => {
                 let chain = !is_x(&self.model.graph, u);
-                let du = self.g().deriv(u, x);
+                let du = self.placeholder(u, x, shown);
                 let mut views: Vec<Vec<Id>> = Vec::new();
                 let (name, zero) = match f {
                     Func::Sigmoid => {
@@ -1283,7 +1342,7 @@ impl<'m> Engine<'m> {
         for &c in &children {
             match self.leaf_derivative(c, x) {
                 Some(v) => {
-                    let p = self.g().deriv(c, x);
+                    let p = self.placeholder(c, x, shown);
                     leaves.insert(p, v);
                 }
                 None => inner.push(c),
@@ -1291,7 +1350,7 @@ impl<'m> Engine<'m> {
         }
         let leaf_view = self.substitute(formula, &leaves);
         if let Some(steps) = steps.as_deref_mut() {
-            let lhs = self.g().deriv(e, x);
+            let lhs = self.partial(e, x);
             let mut rhs = views.clone();
             if leaf_view != formula {
                 rhs.push(leaf_view);
@@ -1301,7 +1360,7 @@ impl<'m> Engine<'m> {
         let mut map = leaves;
         for c in inner {
             let dc = self.d(c, x, steps.as_deref_mut());
-            let p = self.g().deriv(c, x);
+            let p = self.placeholder(c, x, shown);
             map.insert(p, dc);
         }
         let result = self.substitute(formula, &map);
@@ -1325,7 +1384,7 @@ impl<'m> Engine<'m> {
             .unwrap_or_default()
     }
 
-    fn d_product(&mut self, factors: &[Id], x: Sym) -> (String, Vec<Id>, Vec<Id>) {
+    fn d_product(&mut self, factors: &[Id], x: Sym, shown: bool) -> (String, Vec<Id>, Vec<Id>) {
         let is_denominator = |g: &Graph, f: Id| match g.node(f) {
             Node::Pow(_, e) => g.as_num(*e).is_some_and(Num::is_negative),
             _ => false,
@@ -1354,8 +1413,8 @@ impl<'m> Engine<'m> {
             }
             let u = self.g().product(numerator);
             let v = self.g().product(denominator);
-            let du = self.g().deriv(u, x);
-            let dv = self.g().deriv(v, x);
+            let du = self.placeholder(u, x, shown);
+            let dv = self.placeholder(v, x, shown);
             let a = self.g().product(vec![du, v]);
             let b = self.g().product(vec![u, dv]);
             let top = self.g().sub(a, b);
@@ -1375,7 +1434,7 @@ impl<'m> Engine<'m> {
                 .filter(|(j, _)| *j != i)
                 .map(|(_, &f)| f)
                 .collect();
-            let d = self.g().deriv(factors[i], x);
+            let d = self.placeholder(factors[i], x, shown);
             f.push(d);
             let formula = self.g().product(f);
             return ("constant multiple".into(), vec![formula], vec![factors[i]]);
@@ -1385,7 +1444,7 @@ impl<'m> Engine<'m> {
             let mut f: Vec<Id> = Vec::new();
             for (j, &g) in factors.iter().enumerate() {
                 if j == i {
-                    f.push(self.g().deriv(g, x));
+                    f.push(self.placeholder(g, x, shown));
                 } else {
                     f.push(g);
                 }

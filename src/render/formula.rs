@@ -32,7 +32,7 @@
 
 use std::collections::HashMap;
 
-use crate::core::expr::{Func, Graph, Id, Node, Num, Sym, terminating_decimal};
+use crate::core::expr::{Func, Graph, Id, Node, Num, Partial, Sym, terminating_decimal};
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::lang::names::{name_latex, name_text};
 
@@ -343,7 +343,8 @@ impl Pass<'_> {
                 None => plain(self.pow(self.got(*b), self.got(*e))),
             },
             Node::Call(f, a) => plain(self.call(*f, *a)),
-            Node::Deriv(of, wrt) => plain(self.deriv(*of, *wrt)),
+            Node::Deriv(of, wrt, Partial::Total) => plain(self.deriv(*of, *wrt)),
+            Node::Deriv(of, wrt, Partial::Direct) => plain(self.direct(*of, *wrt)),
         }
     }
 
@@ -750,7 +751,22 @@ impl Pass<'_> {
         };
         r(s, Prec::Frac)
     }
+
+    /// The direct partial: the derivative in parentheses, subscripted "direct" (the shape of
+    /// a partial with names held fixed, `(∂U/∂T)_V`, saying which: all the others).
+    fn direct(&self, of: Id, wrt: Sym) -> R {
+        let total = self.deriv(of, wrt).s;
+        let s = match self.notation {
+            Notation::Latex => format!("\\left({total}\\right)_{{\\mathrm{{direct}}}}"),
+            _ => format!("({total}){DIRECT_SUFFIX}"),
+        };
+        r(s, Prec::Frac)
+    }
 }
+
+/// What marks a direct partial: `(∂C/∂w1)_direct`, `\left(\frac{\partial C}{\partial
+/// w_{1}}\right)_{\mathrm{direct}}`; the input language reads the plain form back.
+pub const DIRECT_SUFFIX: &str = "_direct";
 
 /// Whether the text ends with a name starting with `d` (`delta`, `y^dx`, `2dx`).
 fn ends_with_d_name(s: &str) -> bool {
@@ -1399,8 +1415,18 @@ mod tests {
         let x2 = f.g.pow(x, two);
         let d1 = f.g.deriv(c, w3);
         let d2 = f.g.deriv(x2, xs);
+        // The direct partials read back as direct partials, not as the total derivatives.
+        let d3 = f.g.derivative(c, w3, Partial::Direct);
+        let d4 = f.g.derivative(x2, xs, Partial::Direct);
+        let sum = f.g.sum(vec![d1, d3]);
         let p = FormulaPrinter::new(&f.g, &f.symbols);
-        for e in [d1, d2] {
+        assert_eq!(p.text(sum), "∂C/∂w3 + (∂C/∂w3)_direct");
+        assert_eq!(p.plain(d4), "(d/dx(x^2))_direct");
+        assert_eq!(
+            p.latex(d3),
+            "\\left(\\frac{\\partial C}{\\partial w_{3}}\\right)_{\\mathrm{direct}}"
+        );
+        for e in [d1, d2, d3, d4, sum] {
             for notation in [Notation::Plain, Notation::Text] {
                 let (_, id) = read_back(&f, &p.render(e, notation), notation);
                 assert_eq!(id, e, "{}", p.render(e, notation));

@@ -181,7 +181,12 @@ impl Builder<'_, '_> {
             let wrt = self.deriv_name(y, "the variable")?;
             *i = at + 5;
             let span = items_span(&items[at..at + 5]);
-            return Ok(Some(Expr::DerivRef { of, wrt, span }));
+            return Ok(Some(Expr::DerivRef {
+                of,
+                wrt,
+                partial: Partial::Total,
+                span,
+            }));
         }
         fn d_word(f: Option<&Factor>) -> Option<&Factor> {
             f.filter(|f| matches!(&f.atom, Atom::Word(w) if w.len() > 1 && w.starts_with('d')))
@@ -205,7 +210,12 @@ impl Builder<'_, '_> {
         {
             *i = at + 3;
             let span = items_span(&items[at..at + 3]);
-            return Ok(Some(Expr::DerivRef { of, wrt, span }));
+            return Ok(Some(Expr::DerivRef {
+                of,
+                wrt,
+                partial: Partial::Total,
+                span,
+            }));
         }
         Ok(None)
     }
@@ -674,6 +684,7 @@ impl Builder<'_, '_> {
                     return Ok(Expr::DerivOf {
                         wrt,
                         expr: Box::new(expr),
+                        partial: Partial::Total,
                         span: all,
                     });
                 }
@@ -686,13 +697,19 @@ impl Builder<'_, '_> {
                             "cannot differentiate a free symbol",
                         ));
                     }
-                    Expr::DerivRef { of, wrt, span }
+                    Expr::DerivRef {
+                        of,
+                        wrt,
+                        partial: Partial::Total,
+                        span,
+                    }
                 }
                 rest => {
                     let expr = self.sum(rest, of_span)?;
                     Expr::DerivOf {
                         wrt,
                         expr: Box::new(expr),
+                        partial: Partial::Total,
                         span,
                     }
                 }
