@@ -248,12 +248,9 @@ pub fn render_derivations(
             .collect(),
         shared_steps: step_views(&derivations.shared_steps),
         shared_note: note_for(&derivations.shared_steps),
-        error_of: print(model.graph_var(
-            derivations
-                .error_terms
-                .first()
-                .map_or(model.cost, |t| t.of),
-        )),
+        error_of: print(
+            model.graph_var(derivations.error_terms.first().map_or(model.cost, |t| t.of)),
+        ),
         derivations: derivations
             .derivations
             .iter()
@@ -293,7 +290,9 @@ pub fn render_derivations(
 /// The first direct partial in the steps' formulas.
 fn first_direct_partial(model: &Model, steps: &[Step]) -> Option<Id> {
     steps.iter().find_map(|s| {
-        let roots: Vec<Id> = std::iter::once(s.lhs).chain(s.rhs.iter().copied()).collect();
+        let roots: Vec<Id> = std::iter::once(s.lhs)
+            .chain(s.rhs.iter().copied())
+            .collect();
         model
             .graph
             .reachable(&roots)

@@ -1,0 +1,200 @@
+//! Notation and prose (issue 13, item 0): the direct partial told from the total derivative in
+//! every format and read back by `check`, formulas that do not read as something else, headings
+//! that name the program's own cost, and display forms checked when they are read.
+
+use assert_cmd::Command;
+
+fn chainrule() -> Command {
+    Command::cargo_bin("chainrule").unwrap()
+}
+
+/// `chainrule ARGS` on a program given on standard input: exit code, stdout, stderr.
+fn run(program: &str, args: &[&str]) -> (i32, String, String) {
+    let out = chainrule()
+        .args(args)
+        .write_stdin(program.to_string())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn stdout(program: &str, args: &[&str]) -> String {
+    let (code, out, err) = run(program, args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    out
+}
+
+/// A cost that uses a weight directly and through the loss: the direct partial ∂C/∂w1 (the
+/// regulariser's) differs from the total.
+const REGULARISED: &str = "input x\ntarget y\nparam w1, b1\nz = w1*x + b1\na = sigmoid(z)\n\
+                           C0 = (y - a)^2\ncost C = C0 + 0.01*w1^2\n";
+
+/// The output name used in the cost beside the intermediate it names: `Etotal`'s formula
+/// mentions `h5` directly and through `f`.
+const OUTPUT_IN_COST: &str = "input x\ntarget y\nparam w, b\nh5 = w*x + b\noutput f = h5\n\
+                              cost Etotal = f*(h5 - y)^2\n";
+
+#[test]
+fn a_direct_partial_is_marked_so_no_result_reads_as_circular() {
+    for style in ["chain", "backprop"] {
+        let text = stdout(
+            REGULARISED,
+            &["derive", "-", "--wrt", "w1", "--style", style],
+        );
+        // The sum over the names that use w1 ends in the regulariser's direct partial, not in
+        // the total derivative it is defining.
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with("∂C/∂w1 = ")
+                && l.contains("∂z/∂w1 + (∂C/∂w1)_direct")),
+            "{style}:\n{text}"
+        );
+        for line in text.lines() {
+            let line = line.trim_start();
+            if let Some(rhs) = line.strip_prefix("∂C/∂w1 = ") {
+                assert!(
+                    !rhs.replace("(∂C/∂w1)_direct", "").contains("∂C/∂w1"),
+                    "{style}: circular: {line}"
+                );
+            }
+        }
+        // Its own derivation is labelled direct too.
+        assert!(
+            text.contains("(∂C/∂w1)_direct = (∂/∂w1 (C0 + 0.01w1^2))_direct = "),
+            "{style}:\n{text}"
+        );
+        assert!(text.contains("result:    ∂C/∂w1 = 0.02w1 − 2(y − a)·a(1 − a)·x"));
+    }
+}
+
+#[test]
+fn the_notation_is_explained_once_in_every_format() {
+    let cases = [
+        (
+            "text",
+            "note: (∂C/∂w1)_direct is a direct partial derivative",
+        ),
+        (
+            "markdown",
+            "*Notation:* $\\left(\\frac{\\partial C}{\\partial w_{1}}\\right)_{\\mathrm{direct}}$ is a direct partial derivative",
+        ),
+        (
+            "latex",
+            "\\emph{Notation:} $\\left(\\frac{\\partial C}{\\partial w_{1}}\\right)_{\\mathrm{direct}}$ is a direct partial derivative",
+        ),
+    ];
+    for (format, note) in cases {
+        let out = stdout(
+            REGULARISED,
+            &[
+                "derive", "-", "--all", "--style", "backprop", "--format", format,
+            ],
+        );
+        assert_eq!(out.matches(note).count(), 1, "{format}:\n{out}");
+        assert_eq!(
+            out.matches("is a direct partial derivative").count(),
+            1,
+            "{format}"
+        );
+        // Explained before (or where) it is first used.
+        let first_use = out.find("direct").unwrap();
+        assert!(out.find(note).unwrap() <= first_use, "{format}:\n{out}");
+    }
+    // Where the direct partial and the total are the same, nothing changes.
+    for format in ["text", "markdown", "latex", "json"] {
+        let seed = stdout("", &["derive", "--all", "--format", format]);
+        assert!(!seed.contains("direct"), "{format}:\n{seed}");
+    }
+}
+
+/// Every step derive prints is an equality chain; `check` reads each link back (in the plain
+/// form JSON gives) and finds it an identity, the direct partials included.
+#[test]
+fn every_step_reads_back_in_check_as_correct() {
+    for program in [REGULARISED, OUTPUT_IN_COST] {
+        for style in ["chain", "backprop"] {
+            let json = stdout(
+                program,
+                &["derive", "-", "--all", "--style", style, "--format", "json"],
+            );
+            let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let mut claims = Vec::new();
+            let steps = doc["derivatives"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|d| d["steps"].as_array().unwrap().iter())
+                .chain(
+                    doc["terms"]
+                        .as_array()
+                        .into_iter()
+                        .flat_map(|terms| terms.iter())
+                        .flat_map(|t| t["steps"].as_array().unwrap().iter()),
+                )
+                .chain(
+                    doc["shared_steps"]
+                        .as_array()
+                        .into_iter()
+                        .flat_map(|s| s.iter()),
+                );
+            for step in steps {
+                let text = step["text"].as_str().unwrap();
+                let mut parts = text.split(" = ");
+                let lhs = parts.next().unwrap();
+                claims.extend(parts.map(|rhs| format!("{lhs} = {rhs}")));
+            }
+            assert!(
+                claims.iter().any(|c| c.contains(")_direct")),
+                "{style}: {claims:?}"
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let program_path = dir.path().join("net.bp");
+            let claims_path = dir.path().join("claims.txt");
+            std::fs::write(&program_path, program).unwrap();
+            std::fs::write(&claims_path, claims.join("\n") + "\n").unwrap();
+            let out = chainrule()
+                .args(["check", program_path.to_str().unwrap(), "--claims"])
+                .arg(&claims_path)
+                .output()
+                .unwrap();
+            let report = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(0), "{style}:\n{report}");
+            assert!(report.contains(&format!("{} correct, 0 incorrect", claims.len())));
+        }
+    }
+}
+
+#[test]
+fn check_tells_the_direct_partial_from_the_total() {
+    let (code, out, _) = run(
+        REGULARISED,
+        &[
+            "check",
+            "-",
+            "--claim",
+            "(dC/dw1)_direct = 0.02*w1",
+            "--claim",
+            "(∂/∂w1 (C0 + 0.01w1^2))_direct = 0.02w1",
+            "--claim",
+            "dC/dw1 = dC/dC0*dC0/da*da/dz*dz/dw1 + (dC/dw1)_direct",
+            "--claim",
+            "dC/dw1 = 0.02*w1",
+            "--claim",
+            "d/dw1(C0 + 0.01*w1^2) = 0.02*w1",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("3 correct, 2 incorrect"), "{out}");
+    let verdicts: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.trim().split_whitespace().next())
+        .filter(|w| ["CORRECT", "INCORRECT"].contains(w))
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["CORRECT", "CORRECT", "CORRECT", "INCORRECT", "INCORRECT"]
+    );
+}
