@@ -198,3 +198,52 @@ fn check_tells_the_direct_partial_from_the_total() {
         ["CORRECT", "CORRECT", "CORRECT", "INCORRECT", "INCORRECT"]
     );
 }
+
+#[test]
+fn an_output_name_before_a_parenthesis_is_not_read_as_a_call() {
+    for format in ["latex", "markdown"] {
+        let out = stdout(
+            OUTPUT_IN_COST,
+            &["derive", "-", "--wrt", "w", "--format", format],
+        );
+        assert!(out.contains("2f \\cdot (h_{5} - y)"), "{format}:\n{out}");
+        assert!(!out.contains("f(h_{5}"), "{format}:\n{out}");
+    }
+    let text = stdout(OUTPUT_IN_COST, &["derive", "-", "--wrt", "w"]);
+    assert!(
+        text.contains("2f·(h5 − y)") && !text.contains("f(h5"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_error_terms_heading_names_the_programs_cost() {
+    let mazur = std::fs::read_to_string("examples/mazur_2_2_2.bp").unwrap();
+    let cases = [
+        (
+            "text",
+            "Error terms δ = ∂Etotal/∂z, from the output backwards",
+        ),
+        (
+            "markdown",
+            "## Error terms $\\delta = \\partial \\mathit{Etotal} / \\partial z$",
+        ),
+        (
+            "latex",
+            "\\subsection*{Error terms $\\delta = \\partial \\mathit{Etotal} / \\partial z$}",
+        ),
+    ];
+    for (format, heading) in cases {
+        let out = stdout(
+            &mazur,
+            &[
+                "derive", "-", "--wrt", "w1", "--style", "backprop", "--format", format,
+            ],
+        );
+        assert!(out.contains(heading), "{format}:\n{out}");
+        assert!(
+            !out.contains("∂C/∂z") && !out.contains("\\partial C /"),
+            "{format}"
+        );
+    }
+}

@@ -673,7 +673,13 @@ impl Pass<'_> {
                     && prev.item.kind == Kind::Num
                     && !prev.wrapped
                     && prev.s.ends_with(|c: char| c.is_ascii_digit());
-                if next.s.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+                let call_like =
+                    prev_bare && matches!(prev.item.kind, Kind::Var(s) if self.reads_as_call(s));
+                let opens = next_paren || next.s.starts_with("\\left(");
+                if next.s.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+                    || (call_like && opens)
+                {
+                    // `f \cdot (h_{5} - y)`: juxtaposed, an output's name would read as a call.
                     " \\cdot "
                 } else if next_paren || next.s.starts_with("\\left(") || after_digits {
                     ""
@@ -1218,7 +1224,14 @@ mod tests {
         let one = f.n(1);
         let d = f.g.sub(one, x);
         let e = f.g.product(vec![out, d]);
-        f.check(e, "f*(1 - x)", "f·(1 − x)", "f(1 - x)");
+        f.check(e, "f*(1 - x)", "f·(1 − x)", "f \\cdot (1 - x)");
+        // After a coefficient too (issue 13: `2f(h5 − y)` read as a call of f).
+        let two = f.n(2);
+        let e = f.g.product(vec![two, out, d]);
+        f.check(e, "2*f*(1 - x)", "2f·(1 − x)", "2f \\cdot (1 - x)");
+        // A name that is not an output is still juxtaposed, as textbooks write it.
+        let e = f.g.product(vec![x, d]);
+        f.check(e, "x(1 - x)", "x(1 − x)", "x(1 - x)");
     }
 
     #[test]
