@@ -247,3 +247,78 @@ fn the_error_terms_heading_names_the_programs_cost() {
         );
     }
 }
+
+#[test]
+fn a_display_form_that_would_break_a_format_is_an_error_with_a_caret() {
+    let cases = [
+        (
+            "param w3 as \"w_{3\"",
+            "unbalanced brace in a display form: this `{` is never closed",
+            "2:16",
+            "               ^ opened here",
+        ),
+        (
+            "param w3 as \"w_3}\"",
+            "unbalanced brace in a display form: this `}` closes nothing",
+            "2:17",
+            "                ^ no `{` before it",
+        ),
+        (
+            "param w3\nshow x as \"$x$\"",
+            "`$` in a display form would end the math",
+            "3:12",
+            "           ^ breaks the LaTeX and Markdown output",
+        ),
+        (
+            "param w3 as \"w_{1}_{2}\"",
+            "a second subscript on the same symbol",
+            "2:19",
+            "                  ^ TeX and KaTeX refuse a double script",
+        ),
+        (
+            "param w3 as \"w^\"",
+            "`^` needs a superscript after it",
+            "2:15",
+            "              ^ nothing follows",
+        ),
+        (
+            "param w3 as \"\"",
+            "an empty display form",
+            "2:13",
+            "            ^^ nothing to show",
+        ),
+    ];
+    for (declaration, message, place, caret) in cases {
+        let program = format!("input x\n{declaration}\ncost C = w3*x\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("net.bp");
+        let out_path = dir.path().join("out.tex");
+        std::fs::write(&path, &program).unwrap();
+        for format in ["text", "latex", "markdown", "json", "html"] {
+            let out = chainrule()
+                .args([
+                    "derive",
+                    path.to_str().unwrap(),
+                    "--all",
+                    "--format",
+                    format,
+                ])
+                .arg("-o")
+                .arg(&out_path)
+                .args(["--color", "never"])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{declaration}: {stderr}");
+            assert!(out.stdout.is_empty());
+            assert!(!out_path.exists(), "{declaration}: partial output");
+            assert!(stderr.contains(&format!("error: {message}")), "{stderr}");
+            assert!(stderr.contains(&format!("net.bp:{place}")), "{stderr}");
+            assert!(
+                stderr.lines().any(|l| l.ends_with(caret.trim_start())
+                    && l.trim_start_matches(['|', ' ']).len() >= caret.trim_start().len()),
+                "{declaration}:\n{stderr}"
+            );
+        }
+    }
+}

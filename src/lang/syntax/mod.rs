@@ -317,7 +317,12 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
         match part.as_rule() {
             Rule::ident => ident = Some(variable(part)?),
             Rule::string => {
-                let text = part.into_inner().next().map(|t| t.as_str()).unwrap_or("");
+                let quoted = span_of(&part);
+                let (text, span) = match part.into_inner().next() {
+                    Some(inner) => (inner.as_str(), span_of(&inner)),
+                    None => ("", Span::new(quoted.start + 1, quoted.start + 1)),
+                };
+                crate::lang::display::check_display_form(text, span)?;
                 display = Some(text.to_string());
             }
             _ => {}
