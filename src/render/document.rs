@@ -297,10 +297,7 @@ fn first_direct_partial(model: &Model, steps: &[Step]) -> Option<Id> {
             .graph
             .reachable(&roots)
             .into_iter()
-            .find_map(|id| match *model.graph.node(id) {
-                Node::Deriv(_, _, Partial::Direct) => Some(id),
-                _ => None,
-            })
+            .find(|&id| matches!(model.graph.node(id), Node::Deriv(_, _, Partial::Direct)))
     })
 }
 
