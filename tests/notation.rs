@@ -190,7 +190,7 @@ fn check_tells_the_direct_partial_from_the_total() {
     assert!(out.contains("3 correct, 2 incorrect"), "{out}");
     let verdicts: Vec<&str> = out
         .lines()
-        .filter_map(|l| l.trim().split_whitespace().next())
+        .filter_map(|l| l.split_whitespace().next())
         .filter(|w| ["CORRECT", "INCORRECT"].contains(w))
         .collect();
     assert_eq!(
