@@ -322,3 +322,78 @@ fn a_display_form_that_would_break_a_format_is_an_error_with_a_caret() {
         }
     }
 }
+
+/// Everything outside `$…$` math and code spans of a Markdown or LaTeX line: the prose.
+fn prose_of(line: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in line.split('$').enumerate() {
+        if i % 2 == 0 {
+            out.extend(part.split('`').step_by(2));
+        }
+    }
+    out
+}
+
+#[test]
+fn check_prose_typesets_names_minus_signs_and_powers_of_ten_beside_typeset_formulas() {
+    let at = "x1=1,x2=2,y1=1,w2_1_1=0.1,w2_1_2=-0.2,b2_1=0.3,w2_2_1=0.1,w2_2_2=0.1,b2_2=0.1,\
+              w2_3_1=0.2,w2_3_2=0.1,b2_3=0,w3_1_1=30,w3_1_2=1,w3_1_3=1,b3_1=2,eta=0.5";
+    let program = std::fs::read_to_string("examples/network_2_3_1.bp").unwrap();
+    let args = |format: &'static str| {
+        vec![
+            "check",
+            "-",
+            "--claim",
+            "dC/dw2_1_1 = 2*(a3_1 - y1)*a3_1*(1-a3_1)*w3_1_1*x1",
+            "--claim",
+            "w2_1_1' = w2_1_1 + eta*dC/dw2_1_1",
+            "--at",
+            at,
+            "--format",
+            format,
+        ]
+    };
+    for format in ["markdown", "latex"] {
+        let (code, out, err) = run(&program, &args(format));
+        assert_eq!(code, 1, "{err}");
+        // Names by their display forms, a real minus sign and ×10ⁿ, inside math.
+        assert!(out.contains("$w^{(2)}_{12} = -0.2$"), "{format}:\n{out}");
+        assert!(
+            out.contains("$-9.37804 \\times 10^{-15}$"),
+            "{format}:\n{out}"
+        );
+        assert!(out.contains("$\\eta = 0.5$"), "{format}:\n{out}");
+        assert!(
+            out.contains(
+                "$w^{(2)}_{11} + \\eta \\frac{\\partial C}{\\partial w^{(2)}_{11}}$ moves uphill"
+            ),
+            "{format}:\n{out}"
+        );
+        for line in out
+            .lines()
+            .filter(|l| l.starts_with("At ") || l.contains("Likeliest"))
+        {
+            let prose = prose_of(line);
+            for raw in ["w2_1", "w2\\_1", "e-15", "eta", "= -", "∂C"] {
+                assert!(!prose.contains(raw), "{format}: {raw:?} in prose: {line}");
+            }
+        }
+    }
+    // The terminal keeps the program's own names and the digits as typed.
+    let (_, text, _) = run(&program, &args("text"));
+    assert!(text.contains("w2_1_2 = -0.2"), "{text}");
+    assert!(text.contains("the claim gives -9.37804e-15"), "{text}");
+    assert!(
+        text.contains("w2_1_1 + η·∂C/∂w2_1_1 moves uphill"),
+        "{text}"
+    );
+    // JSON's diagnosis is the terminal's sentence: no markup, no private characters.
+    let (_, json, _) = run(&program, &args("json"));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let diagnosis = doc["claims"][1]["diagnosis"].as_str().unwrap();
+    assert!(
+        diagnosis.starts_with("Gradient ascent written for descent: w2_1_1 + η·∂C/∂w2_1_1"),
+        "{diagnosis}"
+    );
+    assert!(!diagnosis.contains(['$', '\u{E000}', '\u{E001}', '\u{E002}']));
+}

@@ -1,7 +1,9 @@
 //! The check report: each claim's verdict, method, counterexample, diagnosis and corrected
 //! formula, as a worksheet in text, Markdown or LaTeX (tera templates `check.txt`,
 //! `check.md`, `check.tex`, overridable like the derivation's), or as the JSON of SPEC
-//! section 3. Prose from the checker is plain Unicode; here it is escaped for each format.
+//! section 3. Prose is worded once (`mistake.txt`), with every name, number and formula in it
+//! carried in both forms ([`math_span`]): as the terminal writes them in text and JSON, typeset
+//! as math in Markdown and LaTeX, beside the typeset formulas.
 
 use serde::Serialize;
 
@@ -11,11 +13,13 @@ use crate::analysis::check::{
     Checked, Diagnosis, Edit, FactorRole, GateShare, Mistake, Scaling, summary,
 };
 use crate::core::error::Diagnostic;
+use crate::core::expr::Sym;
 use crate::core::expr::{Func, Id, Node};
-use crate::core::number::float;
-use crate::render::FormulaPrinter;
+use crate::core::number::{self, float};
+use crate::lang::names::name_latex;
 use crate::render::document::{Format, Layout, render_template, template_error, templates};
-use crate::render::escape::{latex_prose, latex_text, markdown_prose};
+use crate::render::escape::{latex_prose, latex_text, markdown_prose, math_span, text_prose};
+use crate::render::{FormulaPrinter, Notation};
 
 #[derive(Serialize)]
 struct ClaimView {
@@ -76,7 +80,7 @@ pub fn render_check(
     let prose = |text: &str| match format {
         Format::Latex => latex_prose(text),
         Format::Markdown => markdown_prose(text),
-        _ => text.to_string(),
+        _ => text_prose(text),
     };
     let view = ReportView {
         source: prose(&layout.source_name),
@@ -97,13 +101,13 @@ pub fn render_check(
                 counterexample: c
                     .counterexample
                     .as_ref()
-                    .map(|point| prose(&describe_point(point))),
+                    .map(|point| prose(&describe_point(c, point))),
                 claimed_value: c
                     .claimed_value
-                    .map(|v| prose(&distinct(v, c.true_value.unwrap_or(v)))),
+                    .map(|v| prose(&number_span(&distinct(v, c.true_value.unwrap_or(v))))),
                 true_value: c
                     .true_value
-                    .map(|v| prose(&distinct(v, c.claimed_value.unwrap_or(v)))),
+                    .map(|v| prose(&number_span(&distinct(v, c.claimed_value.unwrap_or(v))))),
                 diagnosis: sentence.as_deref().map(prose),
                 corrected: c.corrected.map(|id| {
                     let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
@@ -153,7 +157,7 @@ fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
                             .map(|(name, v)| (name.clone(), serde_json::json!(v)))
                             .collect()
                     }),
-                    diagnosis: sentence.clone(),
+                    diagnosis: sentence.as_deref().map(text_prose),
                     mistake: c
                         .mistake()
                         .map(|m| Value::Object(mistake_fields(c, m, Style::Json))),
@@ -171,10 +175,17 @@ fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
     crate::render::json::document(&report)
 }
 
-/// The diagnosis of a judgement in one sentence, worded by the built-in `mistake.txt`.
+/// The diagnosis of a judgement in one sentence, worded by the built-in `mistake.txt`, as a
+/// terminal shows it.
 pub fn diagnosis(checked: &Checked) -> Option<String> {
     let tera = templates(&Layout::default()).expect("the built-in templates parse");
-    diagnosis_with(&tera, checked).expect("the built-in templates render")
+    let sentence = diagnosis_with(&tera, checked).expect("the built-in templates render");
+    sentence.as_deref().map(text_prose)
+}
+
+/// A number in prose: as written for a reader, and set as math (`-9.37804 \times 10^{-15}`).
+fn number_span(written: &str) -> String {
+    math_span(written, &number::latex(written))
 }
 
 fn diagnosis_with(tera: &tera::Tera, checked: &Checked) -> Result<Option<String>, Diagnostic> {
@@ -234,26 +245,46 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
     let formula = |id: Id| -> Value {
         match style {
             Style::Json => json!(printer.plain(id)),
-            Style::Words => json!(printer.text(id)),
+            Style::Words => json!(math_span(&printer.text(id), &printer.latex(id))),
         }
     };
-    // A name alone is shown as the program writes it.
+    // A name alone is shown as the program writes it (and typeset by its display form).
+    let name_words =
+        |s: Sym| math_span(formulas.name(s), &name_latex(&formulas.symbols[s.index()]));
     let written = |id: Id| -> Value {
         match formulas.graph.node(id) {
-            Node::Var(s) if style == Style::Words => json!(formulas.name(*s)),
+            Node::Var(s) if style == Style::Words => json!(name_words(*s)),
             _ => formula(id),
         }
     };
     let number = |v: f64| -> Value {
         match style {
             Style::Json => json!(v),
-            Style::Words => json!(float(v)),
+            Style::Words => json!(number_span(&float(v))),
         }
     };
-    let name = |s| json!(formulas.name(s));
-    let function = |f: Func| match (style, f) {
-        (Style::Words, Func::Sigmoid) => "σ",
-        _ => f.name(),
+    let name = |s: Sym| match style {
+        Style::Json => json!(formulas.name(s)),
+        Style::Words => json!(name_words(s)),
+    };
+    // Derivatives and update rules the wording names, composed from the names (words only).
+    let words = Words {
+        printer: &printer,
+        names: formulas,
+    };
+    // A function by itself, as the formula printers write its head (`σ`, `\\sigma`).
+    let function = |f: Func| -> Value {
+        match style {
+            Style::Json => json!(f.name()),
+            Style::Words => {
+                let mut graph = crate::core::expr::Graph::new();
+                let x = graph.int(0);
+                let call = graph.call(f, x);
+                let heads = FormulaPrinter::new(&graph, &[]);
+                let head = |s: String| s.strip_suffix("(0)").map(str::to_string).unwrap_or(s);
+                json!(math_span(&head(heads.text(call)), &head(heads.latex(call)),))
+            }
+        }
     };
     let mut out = Map::new();
     out.insert("kind".into(), json!(mistake.code()));
@@ -281,7 +312,7 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("claimed", number(*claimed));
             put("truth", number(*truth));
             put("aliases", aliases.iter().map(|&s| name(s)).collect());
-            put("function", json!(function(*f)));
+            put("function", function(*f));
             put("argument", name(*argument));
             put("argument_value", number(*argument_value));
             "value_before_activation"
@@ -305,7 +336,10 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("truth", number(*truth));
             match style {
                 Style::Json => put("decimals", json!(decimals)),
-                Style::Words => put("rounded", json!(format!("{truth:.decimals$}"))),
+                Style::Words => put(
+                    "rounded",
+                    json!(number_span(&format!("{truth:.decimals$}"))),
+                ),
             }
             "truncated"
         }
@@ -333,6 +367,10 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
         } => {
             put("parameter", name(*parameter));
             put("cost", name(*cost));
+            if style == Style::Words {
+                put("ascent_rule", json!(words.rule(*parameter, *cost, "+")));
+                put("descent_rule", json!(words.rule(*parameter, *cost, "−")));
+            }
             if let Some((before, after)) = cost_before_after {
                 put("cost_before", number(*before));
                 put("cost_after", number(*after));
@@ -350,11 +388,19 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
         Mistake::MissingLearningRate { parameter, cost } => {
             put("parameter", name(*parameter));
             put("cost", name(*cost));
+            if style == Style::Words {
+                put("gradient", json!(words.derivative(*cost, *parameter)));
+                put("step", json!(words.step(*parameter, *cost)));
+            }
             "missing_learning_rate"
         }
         Mistake::ChangeForNewValue { parameter, cost } => {
             put("parameter", name(*parameter));
             put("cost", name(*cost));
+            if style == Style::Words {
+                put("change", json!(words.change(*parameter, *cost)));
+                put("descent_rule", json!(words.rule(*parameter, *cost, "−")));
+            }
             "change_for_new_value"
         }
         Mistake::InUpdateGradient(inner) => {
@@ -374,6 +420,9 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("users", users.iter().map(|&s| name(s)).collect());
             put("missing", name(*missing));
             put("of", name(*of));
+            if style == Style::Words {
+                put("adjoint", json!(words.derivative(*of, *fork)));
+            }
             "missing_path"
         }
         Mistake::OverwrittenAtFork {
@@ -417,12 +466,18 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("at", name(*at));
             put("wrt", name(*wrt));
             put("of", name(*of));
+            if style == Style::Words {
+                words.put_chain(&mut put, *of, *at, *wrt);
+            }
             "chain_stopped"
         }
         Mistake::UpstreamOnly { at, wrt, of } => {
             put("at", name(*at));
             put("wrt", name(*wrt));
             put("of", name(*of));
+            if style == Style::Words {
+                words.put_chain(&mut put, *of, *at, *wrt);
+            }
             put("upstream_only", json!(true));
             "upstream_only"
         }
@@ -488,6 +543,9 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             }
             if let Some(wrt) = wrt {
                 r.insert("wrt".into(), name(wrt));
+                if let (Some(of), Style::Words) = (of, style) {
+                    r.insert("derivative".into(), json!(words.derivative(of, wrt)));
+                }
             }
             put("role", Value::Object(r));
             put("within", within.map(&formula).unwrap_or(Value::Null));
@@ -537,6 +595,101 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
         out.insert("variant".into(), json!(variant));
     }
     out
+}
+
+/// The derivatives and update rules a sentence names, each one formula in both forms: the
+/// program's names in the text form (`∂C/∂w2`), display forms in LaTeX.
+struct Words<'a> {
+    printer: &'a FormulaPrinter<'a>,
+    names: &'a crate::analysis::check::Formulas,
+}
+
+impl Words<'_> {
+    fn plain(&self, s: Sym) -> &str {
+        self.names.name(s)
+    }
+
+    fn latex(&self, s: Sym) -> String {
+        self.printer.name(s, Notation::Latex)
+    }
+
+    fn d_text(&self, of: Sym, wrt: Sym) -> String {
+        format!("∂{}/∂{}", self.plain(of), self.plain(wrt))
+    }
+
+    fn d_latex(&self, of: Sym, wrt: Sym) -> String {
+        self.printer.deriv_label(of, wrt, Notation::Latex)
+    }
+
+    /// `∂C/∂w2`.
+    fn derivative(&self, of: Sym, wrt: Sym) -> String {
+        math_span(&self.d_text(of, wrt), &self.d_latex(of, wrt))
+    }
+
+    /// `η·∂C/∂w2`.
+    fn step(&self, parameter: Sym, cost: Sym) -> String {
+        math_span(
+            &format!("η·{}", self.d_text(cost, parameter)),
+            &format!("\\eta {}", self.d_latex(cost, parameter)),
+        )
+    }
+
+    /// `w2 + η·∂C/∂w2` (`sign` "+") or `w2 − η·∂C/∂w2` (`sign` "−").
+    fn rule(&self, parameter: Sym, cost: Sym, sign: &str) -> String {
+        let latex_sign = if sign == "+" { "+" } else { "-" };
+        math_span(
+            &format!(
+                "{} {sign} η·{}",
+                self.plain(parameter),
+                self.d_text(cost, parameter)
+            ),
+            &format!(
+                "{} {latex_sign} \\eta {}",
+                self.latex(parameter),
+                self.d_latex(cost, parameter)
+            ),
+        )
+    }
+
+    /// `Δw2 = −η·∂C/∂w2`.
+    fn change(&self, parameter: Sym, cost: Sym) -> String {
+        math_span(
+            &format!(
+                "Δ{} = −η·{}",
+                self.plain(parameter),
+                self.d_text(cost, parameter)
+            ),
+            &format!(
+                "\\Delta {} = -\\eta {}",
+                self.latex(parameter),
+                self.d_latex(cost, parameter)
+            ),
+        )
+    }
+
+    /// The chain rule at one name: the local factor `∂at/∂wrt`, the upstream factor `∂of/∂at`,
+    /// and `∂of/∂wrt = ∂of/∂at · ∂at/∂wrt`.
+    fn put_chain(&self, put: &mut impl FnMut(&str, Value), of: Sym, at: Sym, wrt: Sym) {
+        put("local", json!(self.derivative(at, wrt)));
+        put("upstream", json!(self.derivative(of, at)));
+        put(
+            "chain",
+            json!(math_span(
+                &format!(
+                    "{} = {} · {}",
+                    self.d_text(of, wrt),
+                    self.d_text(of, at),
+                    self.d_text(at, wrt)
+                ),
+                &format!(
+                    "{} = {} {}",
+                    self.d_latex(of, wrt),
+                    self.d_latex(of, at),
+                    self.d_latex(at, wrt)
+                ),
+            )),
+        );
+    }
 }
 
 /// An edit's name, for the wording.
@@ -601,9 +754,22 @@ fn lowercase_first(s: &str) -> String {
 
 /// A point as a reader takes it in: every name, or for a large network each value shared by
 /// many names once ("784 names = 1 (x1, x2, …)") and the rest by name (JSON keeps all).
-fn describe_point(point: &[(String, f64)]) -> String {
+fn describe_point(checked: &Checked, point: &[(String, f64)]) -> String {
     const LISTED: usize = 12;
-    let entry = |(name, v): &(String, f64)| format!("{name} = {}", float(*v));
+    let symbols = &checked.formulas.symbols;
+    // A name in both forms: as the program writes it, and typeset by its display form.
+    let latex_name = |name: &str| match symbols.iter().find(|s| s.name == name) {
+        Some(symbol) => name_latex(symbol),
+        None => latex_text(name),
+    };
+    let entry = |(name, v): &(String, f64)| {
+        let value = float(*v);
+        math_span(
+            &format!("{name} = {value}"),
+            &format!("{} = {}", latex_name(name), number::latex(&value)),
+        )
+    };
+    let name_span = |name: &str| math_span(name, &latex_name(name));
     // A small network's point is shown whole: the reader's own `--at` values among it.
     if point.len() <= 2 * LISTED {
         return point.iter().map(entry).collect::<Vec<_>>().join(", ");
@@ -622,14 +788,14 @@ fn describe_point(point: &[(String, f64)]) -> String {
             parts.push(format!(
                 "{} names = {} ({}, {}, …)",
                 names.len(),
-                float(*v),
-                names[0],
-                names[1]
+                number_span(&float(*v)),
+                name_span(names[0]),
+                name_span(names[1])
             ));
         } else {
             for name in names {
                 if single < LISTED {
-                    parts.push(format!("{name} = {}", float(*v)));
+                    parts.push(entry(&(name.to_string(), *v)));
                 }
                 single += 1;
             }
