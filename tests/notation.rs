@@ -397,3 +397,60 @@ fn check_prose_typesets_names_minus_signs_and_powers_of_ten_beside_typeset_formu
     );
     assert!(!diagnosis.contains(['$', '\u{E000}', '\u{E001}', '\u{E002}']));
 }
+
+/// The prose of a Markdown or LaTeX document: outside `$$…$$`, `$…$`, `\[…\]` and code spans.
+fn document_prose(doc: &str) -> String {
+    let mut out = String::new();
+    for (i, outside_display) in doc.split("$$").enumerate() {
+        if i % 2 == 1 {
+            continue;
+        }
+        for (j, block) in outside_display.split("\\[").enumerate() {
+            let block = if j == 0 {
+                block
+            } else {
+                block.split_once("\\]").map_or("", |(_, rest)| rest)
+            };
+            out.push_str(&prose_of(block));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_layers_documents_write_their_prose_as_prose_and_their_tags_in_math() {
+    for example in [
+        "examples/network_2_3_1.bp",
+        "examples/softmax_classifier.bp",
+    ] {
+        let program = std::fs::read_to_string(example).unwrap();
+        let md = stdout(
+            &program,
+            &["derive", "-", "--layers", "--format", "markdown"],
+        );
+        let prose = document_prose(&md);
+        // No ASCII pseudo-TeX (`a^(1) = x`, `w^(l)\_jk`) and no bare script outside math.
+        for pseudo in ["^(", "\\_jk", "^L", "_j ", "ˆ"] {
+            assert!(
+                !prose.contains(pseudo),
+                "{example}: {pseudo:?} in Markdown prose"
+            );
+        }
+        assert!(md.contains("($a^{(1)} = x$)"), "{example}:\n{md}");
+        let tex = stdout(&program, &["derive", "-", "--layers", "--format", "latex"]);
+        let tags: Vec<&str> = tex
+            .match_indices("\\tag*{\\textit{")
+            .map(|(i, _)| &tex[i..tex[i..].find('\n').map_or(tex.len(), |e| i + e)])
+            .collect();
+        assert!(!tags.is_empty(), "{example}");
+        for tag in tags {
+            // A caret or subscript in a tag is inside math, or pdflatex prints `zˆL_j`.
+            let outside: String = prose_of(tag);
+            assert!(
+                !outside.contains('^') && !outside.replace("\\_", "").contains('_'),
+                "{example}: {tag}"
+            );
+        }
+        assert!(!tex.contains('ˆ'), "{example}");
+    }
+}
