@@ -140,14 +140,23 @@ fn every_step_reads_back_in_check_as_correct() {
                         .into_iter()
                         .flat_map(|s| s.iter()),
                 );
+            // The plain form JSON's `text` gives, and the LaTeX the documents print.
             for step in steps {
-                let text = step["text"].as_str().unwrap();
-                let mut parts = text.split(" = ");
-                let lhs = parts.next().unwrap();
-                claims.extend(parts.map(|rhs| format!("{lhs} = {rhs}")));
+                for form in ["text", "latex"] {
+                    let written = step[form].as_str().unwrap();
+                    let mut parts = written.split(" = ");
+                    let lhs = parts.next().unwrap();
+                    claims.extend(parts.map(|rhs| format!("{lhs} = {rhs}")));
+                }
             }
             assert!(
                 claims.iter().any(|c| c.contains(")_direct")),
+                "{style}: {claims:?}"
+            );
+            assert!(
+                claims
+                    .iter()
+                    .any(|c| c.contains("\\right)_{\\mathrm{direct}}")),
                 "{style}: {claims:?}"
             );
             let dir = tempfile::tempdir().unwrap();
@@ -453,4 +462,35 @@ fn the_layers_documents_write_their_prose_as_prose_and_their_tags_in_math() {
         }
         assert!(!tex.contains('ˆ'), "{example}");
     }
+}
+
+#[test]
+fn direct_marks_only_a_derivative_in_latex_claims() {
+    let (code, _, err) = run(
+        REGULARISED,
+        &[
+            "check",
+            "-",
+            "--claim",
+            "(x)_{\\mathrm{direct}} = 1",
+            "--color",
+            "never",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("only a derivative can be direct"), "{err}");
+    assert!(err.contains("--claim:1:4"), "{err}");
+    let (code, out, err) = run(
+        REGULARISED,
+        &[
+            "check",
+            "-",
+            "--claim",
+            "\\left(\\frac{\\partial C}{\\partial w_{1}}\\right)_{\\mathrm{direct}} = 0.02 w_{1}",
+            "--claim",
+            "\\frac{\\partial C}{\\partial w_{1}} = 0.02 w_{1}",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("1 correct, 1 incorrect"), "{out}");
 }

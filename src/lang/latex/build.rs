@@ -319,6 +319,23 @@ impl Builder<'_, '_> {
                     )
                     .with_help("put braces around the first power: `{x^{2}}^{3}`"));
                 }
+                // `\left(\frac{\partial C}{\partial w}\right)_{\mathrm{direct}}`, as derivations
+                // print the direct partial.
+                Script::Sub(arg) if !powered && self.says_direct(arg.span) => match &mut e {
+                    Expr::DerivRef { partial, .. } | Expr::DerivOf { partial, .. } => {
+                        *partial = Partial::Direct;
+                    }
+                    _ => {
+                        return Err(Diagnostic::at(
+                                arg.span,
+                                "only a derivative can be direct",
+                                "not after a derivative",
+                            )
+                            .with_help(
+                                "the direct partial is written `\\left(\\frac{\\partial C}{\\partial w}\\right)_{\\mathrm{direct}}`",
+                            ));
+                    }
+                },
                 Script::Sub(arg) => {
                     return Err(Diagnostic::at(
                         arg.span,
@@ -340,6 +357,18 @@ impl Builder<'_, '_> {
             }
         }
         Ok(e)
+    }
+
+    /// Whether a subscript reads "direct" (`\mathrm{direct}`, `\text{direct}`, `direct`).
+    fn says_direct(&self, span: Span) -> bool {
+        let written: String = self.text[span.start..span.end]
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '{' | '}' | '_'))
+            .collect();
+        ["direct", "\\mathrm", "\\text", "\\textrm", "\\operatorname"]
+            .iter()
+            .any(|prefix| written.strip_prefix(prefix) == Some("direct"))
+            || written == "direct"
     }
 
     pub(super) fn command(
