@@ -23,6 +23,7 @@ use crate::lang::ast::{BinOp, Expr, Ident, Partial, Span};
 use crate::lang::names::{default_name_latex, greek_ascii};
 
 mod build;
+mod derivatives;
 mod errors;
 mod names;
 mod tokens;
