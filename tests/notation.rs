@@ -2,7 +2,13 @@
 //! every format and read back by `check`, formulas that do not read as something else, headings
 //! that name the program's own cost, and display forms checked when they are read.
 
+mod common;
+
 use assert_cmd::Command;
+use chainrule::analysis::check::{self, Verdict};
+use chainrule::core::diff::{self, Config, Style, Target};
+use chainrule::render::FormulaPrinter;
+use proptest::prelude::*;
 
 fn chainrule() -> Command {
     Command::cargo_bin("chainrule").unwrap()
@@ -493,4 +499,63 @@ fn direct_marks_only_a_derivative_in_latex_claims() {
     );
     assert_eq!(code, 1, "{err}");
     assert!(out.contains("1 correct, 1 incorrect"), "{out}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Over random programs (names used directly and through others alike), every link of
+    /// every step derive writes, read back as a claim in the plain form JSON gives, is an
+    /// identity: a direct partial is never written where the total is meant, nor the reverse.
+    #[test]
+    fn every_step_of_a_random_program_is_an_identity(
+        program in common::program(),
+        backprop in any::<bool>(),
+        direct in any::<bool>(),
+    ) {
+        // Half the programs also use the parameters in the cost directly, beside a name that
+        // depends on one of them too (a regulariser, a skip connection): there the direct and
+        // total partials differ.
+        let source = if direct {
+            let last = program.lines().filter(|l| l.starts_with('h')).count() - 1;
+            program.replace(
+                "\ncost C = ",
+                &format!(
+                    "\nhd = p1*x1 + h{last}\ncost C = 0.01*(p1^2 + p2^2 + p3^2) + p1*hd + "
+                ),
+            )
+        } else {
+            program
+        };
+        let mut model = common::load(&source);
+        let targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
+        let config = Config {
+            steps: true,
+            style: if backprop { Style::Backprop } else { Style::Chain },
+            ..Config::default()
+        };
+        let derivations = diff::derive(&mut model, &targets, &config);
+        let printer = FormulaPrinter::new(&model.graph, &model.symbols);
+        let steps = derivations
+            .terms
+            .iter()
+            .flat_map(|t| t.steps.iter())
+            .chain(derivations.shared_steps.iter())
+            .chain(derivations.derivations.iter().flat_map(|d| d.steps.iter()));
+        let mut claims = Vec::new();
+        for step in steps {
+            let lhs = printer.plain(step.lhs);
+            for &rhs in &step.rhs {
+                claims.push(format!("{lhs} = {}", printer.plain(rhs)));
+            }
+        }
+        let checked = check::check(&check::with_learning_rate(&model), &claims, &[])
+            .unwrap_or_else(|e| panic!("{source}\n{}", e.diagnostic.message));
+        if direct {
+            prop_assert!(claims.iter().any(|c| c.contains(")_direct")), "{source}");
+        }
+        for c in checked {
+            prop_assert!(c.verdict != Verdict::Incorrect, "{source}\n{}\n{c:?}", c.claim);
+        }
+    }
 }
