@@ -193,7 +193,11 @@ pub fn render_derivations(
         rhs: s.rhs.iter().map(|&r| print(r)).collect(),
     };
     let step_views = |steps: &[Step]| -> Vec<StepView> {
-        visible_steps(steps, &print).iter().map(step_view).collect()
+        // Which steps show is decided on one notation, so every format lists the same ones.
+        visible_steps(steps, &|i| printer.plain(i))
+            .iter()
+            .map(step_view)
+            .collect()
     };
     // Sections are built in the order the templates print them, so the note goes with the
     // first section that uses a direct partial.
@@ -559,6 +563,15 @@ struct JsonDocument {
 /// that prints as the member before it is left out, and so is a step that prints as the line
 /// before it (a rewrite such as flattening `(−2(y − a))·a` can change the tree and not the text).
 fn visible_steps(steps: &[Step], print: &dyn Fn(Id) -> String) -> Vec<Step> {
+    // A product beside parentheses prints with or without its dot depending only on how the
+    // tree nests (`2(y − a)(−1)` and, flattened, `2(y − a)·(−1)`): the same formula to a reader.
+    let print = |id: Id| {
+        print(id)
+            .replace(")·(", ")(")
+            .replace(")*(", ")(")
+            .replace("·(", "(")
+            .replace("*(", "(")
+    };
     let mut out: Vec<Step> = Vec::with_capacity(steps.len());
     let mut last_line: Option<(String, String)> = None;
     for s in steps {
