@@ -5,7 +5,7 @@
 //! only lays out headings, lists and environments. The built-in templates are embedded in the
 //! binary; a template directory may override any of them by file name. Templates use `<< >>`,
 //! `<% %>` and `<# #>` as delimiters so LaTeX braces never collide with template syntax.
-//! JSON is not templated: it is the contract of SPEC section 3, written with serde.
+//! JSON is not templated: its fields are a contract with users (docs/json.md), written with serde.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use crate::core::diff::{Derivation, Derivations, Step, Style, Target};
 use crate::core::error::Diagnostic;
-use crate::core::expr::Id;
+use crate::core::expr::{Id, Node, Partial};
 use crate::core::model::Model;
-use crate::render::FormulaPrinter;
 use crate::render::escape::{latex_text, markdown_text};
+use crate::render::{FormulaPrinter, Notation};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -31,6 +31,10 @@ pub enum Format {
 /// The built-in templates, by the file name that overrides them.
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("derive.txt", include_str!("../../templates/derive.txt")),
+    (
+        "derive_words.txt",
+        include_str!("../../templates/derive_words.txt"),
+    ),
     ("layers.txt", include_str!("../../templates/layers.txt")),
     (
         "layers_convention.txt",
@@ -72,6 +76,7 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
     let stems: &[&str] = match command {
         "derive" => &[
             "derive",
+            "derive_words",
             "layers",
             "layers_convention",
             "standalone",
@@ -81,7 +86,7 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
         "eval" => &["eval", "standalone", "page"],
         "step" => &["step", "standalone", "page"],
         "train" => &["train", "train_words", "standalone", "page"],
-        "graph" => &["derive", "page"],
+        "graph" => &["derive", "derive_words", "page"],
         _ => &[],
     };
     let own = |name: &str| name.split('.').next() == Some(command);
@@ -110,10 +115,24 @@ struct StepView {
     rhs: Vec<String>,
 }
 
+/// The first direct partial of a document, for the sentence that says what it means (shown
+/// once, at the section where it first appears): `(∂C/∂w1)_direct`, the same derivative
+/// total (`∂C/∂w1`), the name differentiated (`C`) and the variable (`w1`), printed for the
+/// format.
+#[derive(Serialize)]
+struct DirectNote {
+    direct: String,
+    total: Option<String>,
+    /// The name whose formula is differentiated (none for `∂/∂w (formula)`).
+    of: Option<String>,
+    wrt: String,
+}
+
 #[derive(Serialize)]
 struct DerivationView {
     target: String,
     heading: String,
+    note: Option<DirectNote>,
     kind: String,
     wrt: String,
     steps: Vec<StepView>,
@@ -125,6 +144,7 @@ struct DerivationView {
 #[derive(Serialize)]
 struct TermView {
     name: String,
+    note: Option<DirectNote>,
     /// The adjoint it names, `∂C/∂z3_1`.
     adjoint: String,
     steps: Vec<StepView>,
@@ -137,6 +157,9 @@ struct DocumentView {
     style: &'static str,
     terms: Vec<TermView>,
     shared_steps: Vec<StepView>,
+    shared_note: Option<DirectNote>,
+    /// The name whose error terms the backprop style derives (the cost), as formulas print it.
+    error_of: String,
     derivations: Vec<DerivationView>,
 }
 
@@ -176,6 +199,35 @@ pub fn render_derivations(
             .map(step_view)
             .collect()
     };
+    // Sections are built in the order the templates print them, so the note goes with the
+    // first section that uses a direct partial.
+    let noted = std::cell::Cell::new(false);
+    let note_for = |steps: &[Step]| -> Option<DirectNote> {
+        if noted.get() {
+            return None;
+        }
+        let direct = first_direct_partial(model, steps)?;
+        noted.set(true);
+        let Node::Deriv(of, wrt, _) = *model.graph.node(direct) else {
+            unreachable!("found as a derivative")
+        };
+        let notation = match format {
+            Format::Text => Notation::Text,
+            _ => Notation::Latex,
+        };
+        Some(DirectNote {
+            direct: print(direct),
+            total: match *model.graph.node(of) {
+                Node::Var(y) => Some(printer.deriv_label(y, wrt, notation)),
+                _ => None,
+            },
+            of: match *model.graph.node(of) {
+                Node::Var(y) => Some(printer.name(y, notation)),
+                _ => None,
+            },
+            wrt: printer.name(wrt, notation),
+        })
+    };
     let view = DocumentView {
         source: match format {
             Format::Latex => latex_text(&layout.source_name),
@@ -192,6 +244,7 @@ pub fn render_derivations(
             .map(|t| {
                 let name = print(model.graph_var(t.sym));
                 TermView {
+                    note: note_for(&t.steps),
                     adjoint: print_target(model, t.target, format),
                     steps: step_views(&t.steps),
                     definition: format!("{name} = {}", print(t.definition)),
@@ -200,10 +253,15 @@ pub fn render_derivations(
             })
             .collect(),
         shared_steps: step_views(&derivations.shared_steps),
+        shared_note: note_for(&derivations.shared_steps),
+        error_of: print(
+            model.graph_var(derivations.error_terms.first().map_or(model.cost, |t| t.of)),
+        ),
         derivations: derivations
             .derivations
             .iter()
             .map(|d| DerivationView {
+                note: note_for(&d.steps),
                 target: d.target.plain_label(model),
                 heading: print_target(model, d.target, format),
                 kind: model.symbol(d.target.wrt).kind.word().to_string(),
@@ -233,6 +291,20 @@ pub fn render_derivations(
         (format == Format::Latex).then_some(title.as_str()),
         layout,
     )
+}
+
+/// The first direct partial in the steps' formulas.
+fn first_direct_partial(model: &Model, steps: &[Step]) -> Option<Id> {
+    steps.iter().find_map(|s| {
+        let roots: Vec<Id> = std::iter::once(s.lhs)
+            .chain(s.rhs.iter().copied())
+            .collect();
+        model
+            .graph
+            .reachable(&roots)
+            .into_iter()
+            .find(|&id| matches!(model.graph.node(id), Node::Deriv(_, _, Partial::Direct)))
+    })
 }
 
 fn print_target(model: &Model, t: Target, format: Format) -> String {
@@ -478,7 +550,7 @@ struct JsonTerm {
 
 #[derive(Serialize)]
 struct JsonDocument {
-    /// SPEC section 3 names the list `derivatives`.
+    /// Named `derivatives` in docs/json.md, which users rely on.
     derivatives: Vec<JsonDerivation>,
     /// The named error terms the results use, each defined before the terms that use it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
