@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use chainrule::analysis::train::{self, Direction, Init, TrainConfig};
+use chainrule::analysis::init::Init;
+use chainrule::analysis::train::{self, Direction, TrainConfig};
 use chainrule::core::error::Diagnostic;
 use chainrule::lang::{data, load};
 
