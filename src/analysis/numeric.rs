@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::eval::{self, Precise};
-use crate::core::expr::{Id, Sym};
+use crate::core::expr::{Func, Id, Sym};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
 
@@ -182,18 +182,7 @@ pub(crate) fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
     needed
 }
 
-/// `24654` as `24,654`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::core::number::thousands;
 
 /// At most this many names are listed in a message; the rest are counted.
 const LISTED_NAMES: usize = 10;
@@ -240,13 +229,15 @@ pub fn is_param(model: &Model, s: Sym) -> bool {
     model.symbol(s).kind == SymKind::Param
 }
 
-pub use crate::analysis::warnings::{LOST_BITS, Warning, WarningKind, error_bits};
+pub use crate::analysis::warnings::{Facts, LOST_BITS, Warning, WarningKind, error_bits};
 
 /// One evaluated quantity: float64 as written, the reference, and the error between them.
 #[derive(Clone, Debug)]
 pub struct Quantity {
     /// `C`, `a2`, `dC/dw2`, or the formula as given with `--expr`.
     pub label: String,
+    /// The derivative it is the value of, if it is one.
+    pub target: Option<crate::core::diff::Target>,
     pub formula: Id,
     pub f64: f64,
     pub reference: Precise,
@@ -259,6 +250,17 @@ pub struct Quantity {
     pub stable: Option<f64>,
 }
 
+/// Why a gradient check's finite difference may be the one that is wrong.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Caveat {
+    /// The derivative or the difference is not a finite number: nothing to compare.
+    NotFinite,
+    /// `function` has a kink at `argument`, within the difference's step.
+    Kink { function: Func, argument: f64 },
+    /// `function` is saturated at `argument`: the difference is mostly rounding noise.
+    Saturated { function: Func, argument: f64 },
+}
+
 /// A symbolic derivative against a float64 central difference.
 #[derive(Clone, Debug)]
 pub struct GradCheck {
@@ -268,7 +270,7 @@ pub struct GradCheck {
     /// |a − n| / (|a| + |n|), 0 when both are 0.
     pub relative_error: f64,
     /// Why the finite difference itself may be the unreliable one, if it may.
-    pub caveat: Option<String>,
+    pub caveat: Option<Caveat>,
     /// Whether the comparison says nothing here (a kink within the step, a value that is not
     /// finite): the verdict is "unreliable here" rather than a judgement.
     pub unreliable: bool,
@@ -391,6 +393,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         let (bits, at_least) = crate::analysis::warnings::judge(f, &r, &resolution);
         Quantity {
             label,
+            target: None,
             formula,
             error_bits: bits,
             error_at_least: at_least,
@@ -406,7 +409,10 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             warnings.push(Warning {
                 kind: WarningKind::InputOutOfRange,
                 at: model.name(g.sym).to_string(),
-                message: crate::analysis::warning_text::input_used_exactly(&g.text),
+                facts: Facts::InputOutOfRange {
+                    text: g.text.clone(),
+                    read_as: g.text.trim().parse::<f64>().ok(),
+                },
                 float64: g.value,
                 reference: point.precise[&g.sym].to_decimal_string(17),
             });
@@ -437,6 +443,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                 let r = point.precise[&s].clone();
                 values.push(Quantity {
                     label: model.name(s).to_string(),
+                    target: None,
                     formula: model.graph_var(s),
                     error_bits: error_bits(v, &r),
                     error_at_least: false,
@@ -455,8 +462,12 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         .cloned()
         .expect("the cost has a value at the point");
     let mut derivatives = Vec::new();
-    for ((label, formula), stable) in formulas.into_iter().zip(stable_forms) {
-        let q = quantity(label, formula, f64s[&formula], stable);
+    for (i, ((label, formula), stable)) in formulas.into_iter().zip(stable_forms).enumerate() {
+        // The derivations come first, the `--expr` formulas after them.
+        let q = Quantity {
+            target: derived.derivations.get(i).map(|d| d.target),
+            ..quantity(label, formula, f64s[&formula], stable)
+        };
         crate::analysis::warnings::diagnose(
             &evaluated,
             formula,
@@ -477,9 +488,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                 reference: q.reference.to_decimal_string(17),
                 kind: WarningKind::VanishingGradient,
                 at: q.label.clone(),
-                message: crate::analysis::warning_text::vanishing_gradient(
-                    &q.label, q.f64, cost_scale,
-                ),
+                facts: Facts::VanishingGradient { cost: cost_scale },
             });
         }
         derivatives.push(q);
@@ -584,7 +593,7 @@ fn gradient_checks(
         let mut caveat = None;
         let mut unreliable = !(analytic.is_finite() && numeric.is_finite());
         if unreliable {
-            caveat = Some(crate::analysis::warning_text::grad_check_not_finite());
+            caveat = Some(Caveat::NotFinite);
         }
         for &s in &model.order {
             let Some(def) = model.definition(s) else {
@@ -609,15 +618,18 @@ fn gradient_checks(
                 let z = v[0];
                 if matches!(f, Func::Relu | Func::Abs | Func::ReluPrime) && z.abs() <= h {
                     unreliable = true;
-                    caveat = Some(crate::analysis::warning_text::grad_check_kink(f.name(), z));
+                    caveat = Some(Caveat::Kink {
+                        function: f,
+                        argument: z,
+                    });
                 } else if matches!(f, Func::Sigmoid | Func::Tanh)
                     && z.abs() > 20.0
                     && caveat.is_none()
                 {
-                    caveat = Some(crate::analysis::warning_text::grad_check_saturated(
-                        f.name(),
-                        z,
-                    ));
+                    caveat = Some(Caveat::Saturated {
+                        function: f,
+                        argument: z,
+                    });
                 }
             }
         }

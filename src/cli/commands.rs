@@ -403,9 +403,13 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     })
     .map_err(Failure::plain)?;
     let layout = layout(&templates, &args.output, &source.name)?;
-    let text =
-        chainrule::render::eval::render_eval(&report, format_of(args.output.format), &layout)
-            .map_err(in_template(&templates, &layout))?;
+    let text = chainrule::render::eval::render_eval(
+        &model,
+        &report,
+        format_of(args.output.format),
+        &layout,
+    )
+    .map_err(in_template(&templates, &layout))?;
     let text = document(text, &args.output, &templates, &layout)?;
     Ok(Outcome {
         text,
