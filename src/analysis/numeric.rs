@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use crate::core::error::{Diagnostic, Result};
 use crate::core::eval::{self, Precise};
 use crate::core::expr::{Func, Id, Sym};
+use crate::core::forward::{self, ForwardError};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
 
@@ -32,13 +33,15 @@ pub struct Point {
 }
 
 impl Point {
-    /// A point with float64 values alone (gradient descent needs no reference).
-    pub fn float64_only(f64: HashMap<Sym, f64>, given: Vec<Sym>) -> Point {
+    /// The point of core's forward pass in float64 alone, from values for the leaves
+    /// (gradient descent and training need no reference). A name whose leaves have no value
+    /// is left out.
+    pub fn float64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
         Point {
-            f64,
+            f64: forward::float64(model, leaves),
             precise: HashMap::new(),
             resolution: HashMap::new(),
-            given,
+            given: leaves.iter().map(|(s, _)| *s).collect(),
             definitions: HashMap::new(),
         }
     }
@@ -53,26 +56,26 @@ impl Point {
     }
 }
 
-/// Runs the forward pass from the given values. Every input, target and parameter the cost
-/// needs must have a value (unless the graph is cut above it).
+/// Runs the forward pass from the given values (core's reference pass). Every input, target
+/// and parameter the cost needs must have a value (unless the graph is cut above it).
 pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
-    let mut f64s: HashMap<Sym, f64> = HashMap::new();
-    let mut precise: HashMap<Sym, Precise> = HashMap::new();
-    for g in given {
-        f64s.insert(g.sym, g.value);
-        let p = Precise::parse_decimal(&g.text, INPUT_BITS)
-            .unwrap_or_else(|| Precise::from_f64(g.value));
-        precise.insert(g.sym, p);
-    }
-    let needed = needed_leaves(model, given);
-    let missing: Vec<&str> = needed
+    let exact: Vec<(Sym, f64, Precise)> = given
         .iter()
-        .filter(|s| !f64s.contains_key(s))
-        .map(|&s| model.name(s))
+        .map(|g| {
+            let p = Precise::parse_decimal(&g.text, INPUT_BITS)
+                .unwrap_or_else(|| Precise::from_f64(g.value));
+            (g.sym, g.value, p)
+        })
         .collect();
-    if !missing.is_empty() {
-        return Err(
-            Diagnostic::new(format!("no value given for {}", list(&missing))).with_help(format!(
+    let pass = match forward::reference(model, &exact) {
+        Ok(pass) => pass,
+        Err(ForwardError::Missing(names)) => {
+            let missing: Vec<&str> = names.iter().map(|&s| model.name(s)).collect();
+            return Err(Diagnostic::new(format!(
+                "no value given for {}",
+                list(&missing)
+            ))
+            .with_help(format!(
                 "give every input, target and parameter a value, e.g. `--at {}`, or fill the parameters with `--init zeros|random|xavier`",
                 missing
                     .iter()
@@ -80,49 +83,21 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
                     .map(|m| format!("{m}=0.5"))
                     .collect::<Vec<_>>()
                     .join(",")
-            )),
-        );
-    }
-    let mut definitions = HashMap::new();
-    let mut computed = Vec::new();
-    for &s in &model.order {
-        if f64s.contains_key(&s) {
-            continue;
+            )));
         }
-        let def = model
-            .definition(s)
-            .expect("computed names have definitions");
-        // A name off the cost's path may depend on a leaf with no value: it has none either.
-        let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| f64s.get(&t).copied()) else {
-            continue;
-        };
-        f64s.insert(s, v[0]);
-        definitions.insert(s, def);
-        computed.push((s, def));
-    }
-    let mut point = Point {
-        f64: f64s,
-        precise,
-        resolution: HashMap::new(),
-        given: given.iter().map(|g| g.sym).collect(),
-        definitions,
+        Err(ForwardError::Unevaluated) => {
+            return Err(Diagnostic::new(
+                "a definition holds a derivative that was not taken; differentiate it first",
+            ));
+        }
     };
-    let roots: Vec<Id> = computed.iter().map(|&(_, def)| def).collect();
-    let stable = eval::eval_reference(
-        &model.graph,
-        &roots,
-        &|t| point.binding(t),
-        eval::STABLE_MAX_BITS,
-    )
-    .expect("every name computed in float64 has a value");
-    for ((s, _), (value, resolution)) in computed
-        .into_iter()
-        .zip(stable.values.into_iter().zip(stable.resolutions))
-    {
-        point.precise.insert(s, value);
-        point.resolution.insert(s, resolution);
-    }
-    Ok(point)
+    Ok(Point {
+        f64: pass.values.f64,
+        precise: pass.values.precise,
+        resolution: pass.resolution,
+        given: given.iter().map(|g| g.sym).collect(),
+        definitions: pass.computed.into_iter().collect(),
+    })
 }
 
 /// Derivatives of a model with targets declared one-hot are simplified with Σy = 1, so they
@@ -151,35 +126,6 @@ pub fn one_hot_holds(model: &Model, point: &Point) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The leaves the cost depends on when the graph is cut at the given intermediates.
-pub(crate) fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
-    let cut: Vec<Sym> = given.iter().map(|g| g.sym).collect();
-    let mut needed = Vec::new();
-    let mut stack = vec![model.cost];
-    let mut seen = std::collections::HashSet::new();
-    while let Some(s) = stack.pop() {
-        if !seen.insert(s) {
-            continue;
-        }
-        if model.symbol(s).kind.is_leaf() {
-            needed.push(s);
-            continue;
-        }
-        if cut.contains(&s) {
-            continue;
-        }
-        if let Some(def) = model.definition(s) {
-            for id in model.graph.reachable(&[def]) {
-                if let crate::core::expr::Node::Var(t) = model.graph.node(id) {
-                    stack.push(*t);
-                }
-            }
-        }
-    }
-    needed.sort();
-    needed
 }
 
 pub use crate::core::number::thousands;
@@ -576,7 +522,7 @@ fn gradient_checks(
                 .iter()
                 .map(|g| (g.sym, if g.sym == wrt { x } else { g.value }))
                 .collect();
-            forward_f64(model, &shifted)
+            forward::float64(model, &shifted)
                 .get(&model.cost)
                 .copied()
                 .unwrap_or(f64::NAN)
@@ -643,25 +589,6 @@ fn gradient_checks(
         });
     }
     out
-}
-
-/// The forward pass in float64 alone, from values for the leaves (finite differences and
-/// gradient descent need no reference). A name off the cost's path whose leaves have no
-/// value is left out.
-pub fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> HashMap<Sym, f64> {
-    let mut values: HashMap<Sym, f64> = leaves.iter().copied().collect();
-    for &s in &model.order {
-        if values.contains_key(&s) {
-            continue;
-        }
-        let def = model
-            .definition(s)
-            .expect("computed names have definitions");
-        if let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| values.get(&t).copied()) {
-            values.insert(s, v[0]);
-        }
-    }
-    values
 }
 
 pub use crate::core::number::{float, plain_decimal};

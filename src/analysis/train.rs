@@ -12,8 +12,9 @@
 
 use std::collections::HashMap;
 
-use crate::analysis::descent::{Gradients, forward_f64};
+use crate::analysis::descent::Gradients;
 use crate::analysis::init::{self, Init};
+use crate::analysis::numeric::Point;
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Node, Sym};
 use crate::core::model::{Given, Model, SymKind};
@@ -165,7 +166,7 @@ pub fn train(
                 rng.shuffle(&mut order);
             }
             for &row in &order {
-                let point = forward_f64(model, &leaves(data, row, &params));
+                let point = Point::float64(model, &leaves(data, row, &params));
                 let grads = gradients.at(model, &point);
                 step(&mut params, &grads, sign * config.learning_rate);
             }
@@ -220,7 +221,7 @@ pub fn train(
     let output = model.output.unwrap_or(model.cost);
     let outputs = (0..data.rows.len())
         .map(|row| {
-            let point = forward_f64(model, &leaves(data, row, &params));
+            let point = Point::float64(model, &leaves(data, row, &params));
             let inputs = data
                 .example(row)
                 .filter(|&(s, _)| model.symbol(s).kind == SymKind::Input)
@@ -264,7 +265,7 @@ fn over_set(
     let mut mean = vec![0.0; gradients.params.len()];
     let mut saturated: Vec<Sym> = neurons.iter().map(|(s, _)| *s).collect();
     for row in 0..data.rows.len() {
-        let point = forward_f64(model, &leaves(data, row, params));
+        let point = Point::float64(model, &leaves(data, row, params));
         cost += point.f64[&model.cost] / n;
         for (m, g) in mean.iter_mut().zip(gradients.at(model, &point)) {
             *m += g / n;
