@@ -403,3 +403,22 @@ fn template_dir_lays_out_eval_and_words_its_warnings() {
     assert_eq!(doc["warnings"][0]["message"], "a2 is stuck at 1");
     assert!(run("markdown").contains("> **saturation** at $a_{2}$: a2 is stuck at 1"));
 }
+
+/// A sum whose terms cancel exactly (`h − h`, `2h − h − h`) is exactly zero in the reference,
+/// not a zero of unknown sign: its square, its square root and what uses them are known, and
+/// no warning is raised where float64 is right. (Found by the property test above at
+/// p1 = 6.44668084792463 with `h2 = ((h1 - h1))^2`.)
+#[test]
+fn terms_that_cancel_exactly_are_exactly_zero_in_the_reference() {
+    let doc = eval_json(
+        &["-", "--at", "p1=6.44668084792463", "--all"],
+        Some(
+            "param p1\nh1 = sigmoid(p1)\nh2 = ((h1 - h1))^2\n\
+             h3 = (2*h1 - h1 - h1)^0.5 + sqrt(h1 - h1)\ncost C = h2 + p1 + h3\n",
+        ),
+    );
+    assert_eq!(doc["warnings"], serde_json::json!([]), "{doc}");
+    assert_eq!(doc["reference"]["h2"], "0");
+    assert_eq!(doc["reference"]["h3"], "0");
+    assert_eq!(doc["reference"]["C"], "6.44668084792463");
+}
