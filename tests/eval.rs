@@ -422,3 +422,31 @@ fn terms_that_cancel_exactly_are_exactly_zero_in_the_reference() {
     assert_eq!(doc["reference"]["h3"], "0");
     assert_eq!(doc["reference"]["C"], "6.44668084792463");
 }
+
+/// A value quoted in a warning (as written, between backticks) is code in Markdown and
+/// typewriter type in LaTeX, never an escaped backtick.
+#[test]
+fn a_value_quoted_in_a_warning_is_code_in_markdown_and_latex() {
+    for (format, quoted) in [
+        ("markdown", "`1e400` is beyond"),
+        ("latex", "\\texttt{1e400} is beyond"),
+    ] {
+        let out = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args([
+                "eval",
+                "-",
+                "--at",
+                "x=1e400,w=1",
+                "--all",
+                "--format",
+                format,
+            ])
+            .write_stdin("input x\nparam w\ncost C = w*x\n")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(quoted), "{format}:\n{text}");
+        assert!(!text.contains("\\`"), "{format}:\n{text}");
+    }
+}

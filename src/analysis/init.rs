@@ -125,11 +125,7 @@ impl Fans {
             };
             let fan_in = terms.iter().filter(|&&t| param(t).is_none()).count().max(1);
             // what the sum feeds: the names using s (its activation), and the names using those
-            let fan_out = users(s)
-                .iter()
-                .map(|&u| count(u))
-                .sum::<usize>()
-                .max(1);
+            let fan_out = users(s).iter().map(|&u| count(u)).sum::<usize>().max(1);
             for &t in terms.iter() {
                 if let Node::Mul(fs) = graph.node(t) {
                     for &f in fs.iter() {

@@ -18,7 +18,7 @@ use crate::core::eval::{Precise, Resolution};
 use crate::core::model::Model;
 use crate::core::number::{self, float, plain_decimal, rough, thousands, whole};
 use crate::render::document::{Format, Layout, print_target, render_template};
-use crate::render::escape::{latex_text, markdown_text};
+use crate::render::escape::{latex_prose, latex_text, markdown_prose, markdown_text};
 use crate::render::warning::{caveats, warning_messages};
 use crate::render::{FormulaPrinter, Notation};
 
@@ -180,6 +180,12 @@ fn view(
         Format::Latex => latex_text(text),
         _ => text.to_string(),
     };
+    // Sentences: what they quote between backticks (a value as written) is code.
+    let sentence = |text: &str| match format {
+        Format::Markdown => markdown_prose(text),
+        Format::Latex => latex_prose(text),
+        _ => text.to_string(),
+    };
     // A label names a quantity (a derivative or a name of the model), or is a formula as given.
     let name = |label: &str| {
         if format == Format::Text {
@@ -261,7 +267,7 @@ fn view(
         summary,
         cost: quantity(&report.cost),
         derivatives: report.derivatives.iter().map(quantity).collect(),
-        rewrites: report.rewrites_used.iter().map(|r| prose(r)).collect(),
+        rewrites: report.rewrites_used.iter().map(|r| sentence(r)).collect(),
         grad_checks: report
             .grad_checks
             .iter()
@@ -275,7 +281,7 @@ fn view(
                     math: number::latex(&number::significant(c.relative_error, 2)),
                 },
                 verdict: grad_check_verdict(c.unreliable, c.relative_error),
-                caveat: caveat.as_deref().map(prose),
+                caveat: caveat.as_deref().map(sentence),
             })
             .collect(),
         warnings: report
@@ -285,7 +291,7 @@ fn view(
             .map(|(w, message)| WarningView {
                 kind: w.kind.code(),
                 at: name(&w.at),
-                message: prose(message),
+                message: sentence(message),
             })
             .collect(),
         all_right: report.warnings.is_empty() && all_right(report),
