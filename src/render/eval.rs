@@ -4,8 +4,8 @@
 //! the reference to 17 significant digits, each also as LaTeX math) and its names with the
 //! formula printer; the `eval.*` templates lay them out and hold the words (`eval_words.txt`
 //! how a reference or an error is said, `warning.txt` the warnings' sentences, which JSON
-//! carries too). The JSON document follows SPEC section 3 (`values`, `cost`, `derivatives`,
-//! `reference` as decimal strings, `warnings`) with a few added fields.
+//! carries too). The JSON document has the fields of docs/json.md (`values`, `cost`,
+//! `derivatives`, `reference` as decimal strings, `warnings`) with a few added fields.
 
 use std::collections::BTreeMap;
 
