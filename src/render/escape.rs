@@ -55,6 +55,8 @@ pub fn latex_text(text: &str) -> String {
             '^' => out.push_str("\\textasciicircum{}"),
             '<' => out.push_str("\\textless{}"),
             '>' => out.push_str("\\textgreater{}"),
+            // `--` would set an en dash: `--stable` stays two hyphens
+            '-' if out.ends_with('-') => out.push_str("{}-"),
             _ => match math_of(c) {
                 Some(math) => {
                     out.push('$');
@@ -265,6 +267,8 @@ mod tests {
         assert_eq!(latex_text("ψ and ω"), "$\\psi$ and $\\omega$");
         assert_eq!(latex_text("a_1 & 50%"), "a\\_1 \\& 50\\%");
         assert_eq!(latex_prose("use `w3'` here"), "use \\texttt{w3'} here");
+        assert_eq!(latex_text("--stable"), "-{}-stable");
+        assert_eq!(latex_prose("give `--stable`"), "give \\texttt{-{}-stable}");
     }
 
     #[test]
