@@ -291,7 +291,7 @@ fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
                 "| $\\frac{\\partial C}{\\partial w_{2}}$ | $0$ | $2.4109373099548972 \\times 10^{-20}$ | 62 bits |",
                 "Cost: $C = 1$",
                 "| $\\frac{\\partial C}{\\partial w_{2}}$ | $0$ | $0$ | $0$ | fine |",
-                "> **saturation** at $a_{2}$: a2 = σ(z2) = σ(50) rounds to exactly 1",
+                "> **saturation** at $a_{2}$: $a_{2} = \\sigma(z_{2}) = \\sigma(50)$ rounds to exactly $1$",
             ][..],
         ),
         (
@@ -300,7 +300,7 @@ fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
                 "$\\frac{\\partial C}{\\partial w_{2}}$ & $0$ & $2.4109373099548972 \\times 10^{-20}$ & 62 bits \\\\",
                 "Cost: $C = 1$.",
                 "\\paragraph{Gradient check}",
-                "\\paragraph{saturation at $a_{2}$} a2 = $\\sigma$(z2) = $\\sigma$(50)",
+                "\\paragraph{saturation at $a_{2}$} $a_{2} = \\sigma(z_{2}) = \\sigma(50)$ rounds to exactly $1$",
             ][..],
         ),
     ] {
@@ -401,7 +401,12 @@ fn template_dir_lays_out_eval_and_words_its_warnings() {
     let doc: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
     assert_eq!(doc["warnings"][0]["kind"], "saturation");
     assert_eq!(doc["warnings"][0]["message"], "a2 is stuck at 1");
-    assert!(run("markdown").contains("> **saturation** at $a_{2}$: a2 is stuck at 1"));
+    // The facts a user's sentence quotes are typeset where the format typesets.
+    let markdown = run("markdown");
+    assert!(
+        markdown.contains("> **saturation** at $a_{2}$: $a_{2}$ is stuck at $1$"),
+        "{markdown}"
+    );
 }
 
 /// A sum whose terms cancel exactly (`h − h`, `2h − h − h`) is exactly zero in the reference,
