@@ -115,6 +115,44 @@ pub fn descend(
     })
 }
 
+/// The parameters after `steps` steps of gradient descent in which every step after the first
+/// moves along the gradient taken at the start of the step before, not at its own start: the
+/// stale-gradient mistake `check` recognises (for two steps, θ'' = θ' − η ∇C(θ)). `None` when a
+/// value stops being a finite number on the way.
+pub fn descend_with_stale_gradient(
+    model: &mut Model,
+    start: &[Given],
+    learning_rate: f64,
+    steps: usize,
+) -> Result<Option<Vec<(Sym, f64)>>> {
+    check_start(model, start)?;
+    let gradients = Gradients::new(model);
+    let mut leaves: Vec<(Sym, f64)> = start.iter().map(|g| (g.sym, g.value)).collect();
+    let mut point = numeric::forward(model, start)?;
+    let mut previous: Option<Vec<f64>> = None;
+    for _ in 0..steps {
+        let current = gradients.at(model, &point);
+        let used = previous.as_ref().unwrap_or(&current);
+        for (p, g) in gradients.params.iter().zip(used) {
+            if let Some((_, value)) = leaves.iter_mut().find(|(s, _)| s == p) {
+                *value -= learning_rate * g;
+            }
+        }
+        if leaves.iter().any(|(_, v)| !v.is_finite()) {
+            return Ok(None);
+        }
+        previous = Some(current);
+        point = Point::float64(model, &leaves);
+    }
+    Ok(Some(
+        gradients
+            .params
+            .iter()
+            .map(|p| (*p, point.f64[p]))
+            .collect(),
+    ))
+}
+
 /// ∂C/∂θ for every parameter, derived symbolically once and evaluated in float64 at any point:
 /// the gradient `step` and `train` descend along.
 pub struct Gradients {

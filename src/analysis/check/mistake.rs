@@ -83,6 +83,14 @@ pub enum Mistake {
     /// θ − η ∂C/∂θ with the gradient taken where the `moved` parameters already have their
     /// new values (the layer after updated first and its new weights used going backward).
     UpdatedValuesUsed { parameter: Sym, moved: Vec<Sym> },
+    /// A number for θ after `steps` steps of descent in which each step after the first
+    /// moved along the previous step's gradient (∇C not computed again at the new
+    /// parameters); `truth` is the right value.
+    StaleGradient {
+        parameter: Sym,
+        steps: usize,
+        truth: f64,
+    },
     /// θ' = θ: the parameter left out of the update.
     NotUpdated { parameter: Sym },
     /// A bias decayed by weight decay, which L2 regularisation applies to weights only.
@@ -295,6 +303,7 @@ impl Mistake {
         "not-updated",
         "bias-decayed",
         "updated-values-used",
+        "stale-gradient",
         "float64-rounding",
         "value-before-activation",
         "value-of-another-name",
@@ -315,6 +324,7 @@ impl Mistake {
             Mistake::Ascent { .. } => "ascent",
             Mistake::NotUpdated { .. } => "not-updated",
             Mistake::UpdatedValuesUsed { .. } => "updated-values-used",
+            Mistake::StaleGradient { .. } => "stale-gradient",
             Mistake::BiasDecayed { .. } => "bias-decayed",
             Mistake::MissingLearningRate { .. } => "missing-learning-rate",
             Mistake::ChangeForNewValue { .. } => "change-for-new-value",

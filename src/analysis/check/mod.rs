@@ -16,6 +16,7 @@ mod diagnose;
 mod identities;
 mod mistake;
 mod points;
+mod steps;
 mod values;
 
 pub use mistake::{Diagnosis, Edit, FactorRole, Formulas, Gate, GateShare, Mistake, Scaling};
@@ -294,6 +295,27 @@ impl Checker {
             Span::new(lhs_offset + lead, lhs_offset + split.lhs.trim_end().len())
         };
         let mut checked = match &subject {
+            &Subject::Steps { parameter, steps } => {
+                if !constant {
+                    let at = split.rhs_offset;
+                    let lead = split.rhs.len() - split.rhs.trim_start().len();
+                    return Err(Diagnostic::at(
+                        Span::new(at + lead, at + split.rhs.trim_end().len()),
+                        format!(
+                            "a claim about `{}` after {steps} steps must be a number",
+                            self.model.name(parameter)
+                        ),
+                        "expected a number here",
+                    )
+                    .with_help(
+                        "several steps of gradient descent are judged at the `--at` point, e.g. \
+                         `w3'' = 0.2854` with `--at …,eta=0.5`; write one step as a formula \
+                         (`w3' = w3 - eta*dC/dw3`)",
+                    ));
+                }
+                self.require_point(lhs_span)?;
+                self.steps_claim(parameter, steps, claimed, digits, lhs_span)?
+            }
             Subject::OutputAt { output, bindings } => {
                 let mut given = self.given.clone();
                 for (input, value) in bindings {

@@ -116,17 +116,19 @@ pub fn resolve_name(model: &Model, written: &str) -> Result<Resolved> {
 }
 
 /// The name an update rule assigns, when `text` is a primed name: `w_3'`, `w'_3`,
-/// `w^{(3)\prime}`, `w_{3}^{\prime}`, `w3'`. `None` if it is not a primed name of the model.
-pub fn parse_latex_update_target(model: &Model, text: &str) -> Option<Sym> {
+/// `w^{(3)\prime}`, `w_{3}^{\prime}`, `w3'`, with how many primes it has (`w3''`: two steps).
+/// `None` if it is not a primed name of the model.
+pub fn parse_latex_update_target(model: &Model, text: &str) -> Option<(Sym, usize)> {
     let names = Names::new(model);
     let factor = parse_name_only(text).ok()?;
     let mut written = Written::from_factor(&factor, text)?;
     if written.primes == 0 {
         return None;
     }
+    let primes = written.primes;
     written.primes = 0;
     match names.resolve_parts(&written, Span::new(0, text.len())) {
-        Ok((Resolved::Symbol(s), None)) => Some(s),
+        Ok((Resolved::Symbol(s), None)) => Some((s, primes)),
         _ => None,
     }
 }

@@ -177,6 +177,16 @@ pub(super) fn mistake_fields(
             put("moved", moved.iter().map(|&s| name(s)).collect());
             "updated_values_used"
         }
+        Mistake::StaleGradient {
+            parameter,
+            steps,
+            truth,
+        } => {
+            put("parameter", name(*parameter));
+            put("steps", json!(steps));
+            put("truth", number(*truth));
+            "stale_gradient"
+        }
         Mistake::BiasDecayed { parameter } => {
             put("parameter", name(*parameter));
             "bias_decayed"
