@@ -123,15 +123,19 @@ impl Written {
                 _ => return None,
             }
         }
-        // `w^{(3)\prime}`: primes at the end of a layer superscript.
-        while let Some(rest) = w
-            .sup
+        // `w^{(3)\prime}`, `w^{(3)\prime\prime}`: primes at the end of a layer superscript.
+        let mut sup = w.sup.as_str();
+        let mut primes = 0;
+        while let Some(rest) = sup
             .strip_suffix("\\prime")
-            .or_else(|| w.sup.strip_suffix('\''))
-            .filter(|rest| rest.ends_with(')') || rest.ends_with(']'))
+            .or_else(|| sup.strip_suffix('\''))
         {
-            w.sup = rest.to_string();
-            w.primes += 1;
+            sup = rest.trim_end();
+            primes += 1;
+        }
+        if primes > 0 && (sup.ends_with(')') || sup.ends_with(']')) {
+            w.sup = sup.to_string();
+            w.primes += primes;
         }
         Some(w)
     }
