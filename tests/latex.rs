@@ -605,7 +605,25 @@ fn update_targets() {
         "w3′",
         "w^{(3)'}",
     ] {
-        assert_eq!(parse_latex_update_target(&model, text), w3, "{text}");
+        assert_eq!(
+            parse_latex_update_target(&model, text),
+            w3.map(|s| (s, 1)),
+            "{text}"
+        );
+    }
+    // Two primes: the parameter after two steps.
+    for text in [
+        "w_3''",
+        "w''_3",
+        "w^{(3)\\prime\\prime}",
+        "w^{(3)''}",
+        "w3′′",
+    ] {
+        assert_eq!(
+            parse_latex_update_target(&model, text),
+            w3.map(|s| (s, 2)),
+            "{text}"
+        );
     }
     for text in ["w_3", "w_9'", "x^2", "\\frac{a}{b}", "", "w_3''' + 1"] {
         assert_eq!(parse_latex_update_target(&model, text), None, "{text}");
