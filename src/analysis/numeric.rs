@@ -56,6 +56,35 @@ impl Point {
 /// Runs the forward pass from the given values. Every input, target and parameter the cost
 /// needs must have a value (unless the graph is cut above it).
 pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
+    let (mut point, computed) = forward_parts(model, given)?;
+    let roots: Vec<Id> = computed.iter().map(|&(_, def)| def).collect();
+    let stable = eval::eval_reference(
+        &model.graph,
+        &roots,
+        &|t| point.binding(t),
+        eval::STABLE_MAX_BITS,
+    )
+    .expect("every name computed in float64 has a value");
+    for ((s, _), (value, resolution)) in computed
+        .into_iter()
+        .zip(stable.values.into_iter().zip(stable.resolutions))
+    {
+        point.precise.insert(s, value);
+        point.resolution.insert(s, resolution);
+    }
+    Ok(point)
+}
+
+/// [`forward`] without the computed names' references (gradient descent needs none): the
+/// same checks, float64 values and given values read at high precision.
+pub fn forward_float64(model: &Model, given: &[Given]) -> Result<Point> {
+    forward_parts(model, given).map(|(point, _)| point)
+}
+
+/// The forward pass in float64, the given values read at high precision, and each computed
+/// name with its definition; the computed names' references are left to the caller (eval
+/// evaluates them together with everything else it prints).
+fn forward_parts(model: &Model, given: &[Given]) -> Result<(Point, Vec<(Sym, Id)>)> {
     let mut f64s: HashMap<Sym, f64> = HashMap::new();
     let mut precise: HashMap<Sym, Precise> = HashMap::new();
     for g in given {
@@ -100,29 +129,14 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
         definitions.insert(s, def);
         computed.push((s, def));
     }
-    let mut point = Point {
+    let point = Point {
         f64: f64s,
         precise,
         resolution: HashMap::new(),
         given: given.iter().map(|g| g.sym).collect(),
         definitions,
     };
-    let roots: Vec<Id> = computed.iter().map(|&(_, def)| def).collect();
-    let stable = eval::eval_reference(
-        &model.graph,
-        &roots,
-        &|t| point.binding(t),
-        eval::STABLE_MAX_BITS,
-    )
-    .expect("every name computed in float64 has a value");
-    for ((s, _), (value, resolution)) in computed
-        .into_iter()
-        .zip(stable.values.into_iter().zip(stable.resolutions))
-    {
-        point.precise.insert(s, value);
-        point.resolution.insert(s, resolution);
-    }
-    Ok(point)
+    Ok((point, computed))
 }
 
 /// Derivatives of a model with targets declared one-hot are simplified with Σy = 1, so they
@@ -155,7 +169,7 @@ pub fn one_hot_holds(model: &Model, point: &Point) -> Result<()> {
 
 /// The leaves the cost depends on when the graph is cut at the given intermediates.
 pub(crate) fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
-    let cut: Vec<Sym> = given.iter().map(|g| g.sym).collect();
+    let cut: std::collections::HashSet<Sym> = given.iter().map(|g| g.sym).collect();
     let mut needed = Vec::new();
     let mut stack = vec![model.cost];
     let mut seen = std::collections::HashSet::new();
@@ -310,7 +324,8 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     // Derived first: the named error terms the results use join the program, so the forward
     // pass computes each once (the backward pass) and every gradient reads them.
     let derived = crate::core::diff::derive(model, &request.targets, &config);
-    let point = forward(model, given)?;
+    // The computed names' references are evaluated below, with the formulas, in one pass.
+    let (point, computed) = forward_parts(model, given)?;
     one_hot_holds(model, &point)?;
     let mut formulas: Vec<(String, Id)> = derived
         .derivations
@@ -350,29 +365,30 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     let model = &*model;
     let graph = &model.graph;
     // Everything printed is evaluated once: each computed name's definition and each formula.
-    let computed: Vec<(Sym, Id)> = model
-        .syms()
-        .filter(|s| point.f64.contains_key(s) && !point.given.contains(s))
-        .filter_map(|s| model.definition(s).map(|d| (s, d)))
-        .collect();
+    let definition_of: HashMap<Sym, Id> = computed.iter().copied().collect();
     let mut roots: Vec<Id> = computed.iter().map(|&(_, d)| d).collect();
     roots.extend(formulas.iter().map(|&(_, f)| f));
     let f64s = eval::eval_f64_all(graph, &roots, &|s| point.f64.get(&s).copied())
         .expect("every name has a value at the point");
-    let reference = reference_at(model, &roots, &point);
     // The sums are where a fixed precision runs out (1 − tanh(200)^2 is 0 at 512 bits): the
-    // nodes are compared at the precision at which the sums are stable too.
+    // nodes are compared at the precision at which the sums are stable too. The sums are
+    // checked in the same passes as the roots (each pass evaluates every node below what is
+    // still pending once), so the reference costs two passes and the comparison one.
     let sums: Vec<Id> = graph
         .reachable(&roots)
         .into_iter()
         .filter(|&id| matches!(graph.node(id), crate::core::expr::Node::Add(_)))
         .collect();
-    let sums_bits = reference_at(model, &sums, &point).precision_bits;
+    let mut checked = roots.clone();
+    checked.extend(&sums);
+    let mut reference = reference_at(model, &checked, &point);
+    reference.values.truncate(roots.len());
+    reference.resolutions.truncate(roots.len());
     let precise = eval::eval_reference_all(
         graph,
         &roots,
         &|s| point.binding(s),
-        reference.precision_bits.max(sums_bits).max(512),
+        reference.precision_bits.max(512),
     )
     .expect("every name has a value at the point");
     let evaluated = crate::analysis::warnings::Evaluated {
@@ -417,8 +433,8 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         let Some(&v) = point.f64.get(&s) else {
             continue;
         };
-        match computed.iter().find(|&&(c, _)| c == s) {
-            Some(&(_, def)) => {
+        match definition_of.get(&s) {
+            Some(&def) => {
                 let mut q = quantity(model.name(s).to_string(), def, v, None);
                 q.formula = model.graph_var(s);
                 crate::analysis::warnings::diagnose(
