@@ -314,6 +314,9 @@ pub struct Request {
     pub no_values: bool,
 }
 
+/// The lowest precision (bits) every node is evaluated at to be compared with float64.
+const NODES_FLOOR_BITS: usize = 512;
+
 /// Evaluates the forward pass, the cost, the requested derivatives and formulas at the point,
 /// in float64 and at high precision, and says where float64 loses the answer.
 pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result<Report> {
@@ -373,7 +376,8 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     // The sums are where a fixed precision runs out (1 − tanh(200)^2 is 0 at 512 bits): the
     // nodes are compared at the precision at which the sums are stable too. The sums are
     // checked in the same passes as the roots (each pass evaluates every node below what is
-    // still pending once), so the reference costs two passes and the comparison one.
+    // still pending once), and the nodes are read from the last pass where it covered them
+    // all: two passes in all when everything settles by 512 bits.
     let sums: Vec<Id> = graph
         .reachable(&roots)
         .into_iter()
@@ -381,16 +385,16 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         .collect();
     let mut checked = roots.clone();
     checked.extend(&sums);
-    let mut reference = reference_at(model, &checked, &point);
-    reference.values.truncate(roots.len());
-    reference.resolutions.truncate(roots.len());
-    let precise = eval::eval_reference_all(
+    let (mut reference, precise) = eval::eval_reference_and_nodes(
         graph,
-        &roots,
+        &checked,
         &|s| point.binding(s),
-        reference.precision_bits.max(512),
+        eval::STABLE_MAX_BITS,
+        NODES_FLOOR_BITS,
     )
     .expect("every name has a value at the point");
+    reference.values.truncate(roots.len());
+    reference.resolutions.truncate(roots.len());
     let evaluated = crate::analysis::warnings::Evaluated {
         model,
         f64s: &f64s,
