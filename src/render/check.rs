@@ -1,7 +1,7 @@
 //! The check report: each claim's verdict, method, counterexample, diagnosis and corrected
 //! formula, as a worksheet in text, Markdown or LaTeX (tera templates `check.txt`,
-//! `check.md`, `check.tex`, overridable like the derivation's), or as the JSON of SPEC
-//! section 3. Prose from the checker is plain Unicode; here it is escaped for each format.
+//! `check.md`, `check.tex`, overridable like the derivation's), or as the JSON of
+//! docs/json.md. Prose from the checker is plain Unicode; here it is escaped for each format.
 
 use serde::Serialize;
 
@@ -256,6 +256,11 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
         _ => f.name(),
     };
     let mut out = Map::new();
+    debug_assert!(
+        Mistake::CODES.contains(&mistake.code()),
+        "`{}` is missing from Mistake::CODES (and docs/json.md)",
+        mistake.code()
+    );
     out.insert("kind".into(), json!(mistake.code()));
     let mut put = |key: &str, value: Value| {
         out.insert(key.to_string(), value);

@@ -5,7 +5,7 @@
 //! only lays out headings, lists and environments. The built-in templates are embedded in the
 //! binary; a template directory may override any of them by file name. Templates use `<< >>`,
 //! `<% %>` and `<# #>` as delimiters so LaTeX braces never collide with template syntax.
-//! JSON is not templated: it is the contract of SPEC section 3, written with serde.
+//! JSON is not templated: its fields are a contract with users (docs/json.md), written with serde.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -170,7 +170,11 @@ pub fn render_derivations(
         rhs: s.rhs.iter().map(|&r| print(r)).collect(),
     };
     let step_views = |steps: &[Step]| -> Vec<StepView> {
-        visible_steps(steps, &print).iter().map(step_view).collect()
+        // Which steps show is decided on one notation, so every format lists the same ones.
+        visible_steps(steps, &|i| printer.plain(i))
+            .iter()
+            .map(step_view)
+            .collect()
     };
     let view = DocumentView {
         source: match format {
@@ -474,7 +478,7 @@ struct JsonTerm {
 
 #[derive(Serialize)]
 struct JsonDocument {
-    /// SPEC section 3 names the list `derivatives`.
+    /// Named `derivatives` in docs/json.md, which users rely on.
     derivatives: Vec<JsonDerivation>,
     /// The named error terms the results use, each defined before the terms that use it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -487,6 +491,15 @@ struct JsonDocument {
 /// that prints as the member before it is left out, and so is a step that prints as the line
 /// before it (a rewrite such as flattening `(−2(y − a))·a` can change the tree and not the text).
 fn visible_steps(steps: &[Step], print: &dyn Fn(Id) -> String) -> Vec<Step> {
+    // A product beside parentheses prints with or without its dot depending only on how the
+    // tree nests (`2(y − a)(−1)` and, flattened, `2(y − a)·(−1)`): the same formula to a reader.
+    let print = |id: Id| {
+        print(id)
+            .replace(")·(", ")(")
+            .replace(")*(", ")(")
+            .replace("·(", "(")
+            .replace("*(", "(")
+    };
     let mut out: Vec<Step> = Vec::with_capacity(steps.len());
     let mut last_line: Option<(String, String)> = None;
     for s in steps {
