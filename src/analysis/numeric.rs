@@ -339,7 +339,13 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         let resolved = crate::core::diff::resolve_derivatives(model, *id);
         formulas.push((text.clone(), resolved));
     }
-    for (label, formula) in &formulas {
+    // One walk over every formula finds whether a value is missing; only then is the formula
+    // that needs it looked for (a walk per formula costs as much as evaluating them).
+    let all_formulas: Vec<Id> = formulas.iter().map(|&(_, f)| f).collect();
+    let any_missing = model.graph.reachable(&all_formulas).into_iter().any(|id| {
+        matches!(model.graph.node(id), crate::core::expr::Node::Var(s) if !point.f64.contains_key(s))
+    });
+    for (label, formula) in formulas.iter().filter(|_| any_missing) {
         let missing = model
             .graph
             .reachable(&[*formula])
