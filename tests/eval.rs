@@ -278,18 +278,30 @@ fn a_name_off_the_cost_path_without_a_value_is_not_a_crash() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a value for `h`"));
 }
 
+/// Markdown and LaTeX carry what text does (values, cost, derivatives with their error, the
+/// gradient check, the warning), under a heading, with names as math and numbers as the one
+/// number formatter sets them: never a name as code.
 #[test]
 fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
-    for (format, row, warning) in [
+    for (format, expected) in [
         (
             "markdown",
-            "| `dC/dw2` | 0 | 2.4109373099548972e-20 |",
-            "> **saturation** at `a2`",
+            &[
+                "# Values of &lt;stdin&gt;\n",
+                "| $\\frac{\\partial C}{\\partial w_{2}}$ | $0$ | $2.4109373099548972 \\times 10^{-20}$ | 62 bits |",
+                "Cost: $C = 1$",
+                "| $\\frac{\\partial C}{\\partial w_{2}}$ | $0$ | $0$ | $0$ | fine |",
+                "> **saturation** at $a_{2}$: a2 = σ(z2) = σ(50) rounds to exactly 1",
+            ][..],
         ),
         (
             "latex",
-            "\\texttt{dC/dw2} & 0 & 2.4109373099548972e-20 \\\\",
-            "\\paragraph{saturation at a2}",
+            &[
+                "$\\frac{\\partial C}{\\partial w_{2}}$ & $0$ & $2.4109373099548972 \\times 10^{-20}$ & 62 bits \\\\",
+                "Cost: $C = 1$.",
+                "\\paragraph{Gradient check}",
+                "\\paragraph{saturation at $a_{2}$} a2 = $\\sigma$(z2) = $\\sigma$(50)",
+            ][..],
         ),
     ] {
         let out = Command::cargo_bin("chainrule")
@@ -301,6 +313,7 @@ fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
                 "a1=62.5,w2=0.8,y=0",
                 "--wrt",
                 "w2",
+                "--check-grad",
                 "--format",
                 format,
             ])
@@ -308,8 +321,10 @@ fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
             .output()
             .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains(row), "{format}:\n{text}");
-        assert!(text.contains(warning), "{format}:\n{text}");
+        for line in expected {
+            assert!(text.contains(line), "{format}: no {line:?} in\n{text}");
+        }
+        assert!(!text.contains('`'), "{format}: a name as code:\n{text}");
     }
 }
 
@@ -351,6 +366,44 @@ fn bits_lost_a_few_at_a_time_are_reported_at_the_value() {
     );
 }
 
+/// eval is laid out by its templates and its warnings worded by `warning.txt`: a template
+/// directory replaces either, in every format and in JSON's `message`.
+#[test]
+fn template_dir_lays_out_eval_and_words_its_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("eval.txt"),
+        "mine: << cost.name.text >> = << cost.float64.plain >>, << warnings | length >> warning\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("warning.txt"),
+        "<% if form == \"saturated\" %><< activation >> is stuck at << rounded_to >><% endif %>",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args(["eval", "-", "--at", "a1=62.5,w2=0.8,y=0", "--wrt", "w2"])
+            .args(["--format", format, "--template-dir"])
+            .arg(dir.path())
+            .write_stdin(SEED_QUESTION)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run("text"), "mine: C = 1, 1 warning\n");
+    let doc: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(doc["warnings"][0]["kind"], "saturation");
+    assert_eq!(doc["warnings"][0]["message"], "a2 is stuck at 1");
+    assert!(run("markdown").contains("> **saturation** at $a_{2}$: a2 is stuck at 1"));
+}
+
 /// A sum whose terms cancel exactly (`h − h`, `2h − h − h`) is exactly zero in the reference,
 /// not a zero of unknown sign: its square, its square root and what uses them are known, and
 /// no warning is raised where float64 is right. (Found by the property test above at
@@ -368,4 +421,32 @@ fn terms_that_cancel_exactly_are_exactly_zero_in_the_reference() {
     assert_eq!(doc["reference"]["h2"], "0");
     assert_eq!(doc["reference"]["h3"], "0");
     assert_eq!(doc["reference"]["C"], "6.44668084792463");
+}
+
+/// A value quoted in a warning (as written, between backticks) is code in Markdown and
+/// typewriter type in LaTeX, never an escaped backtick.
+#[test]
+fn a_value_quoted_in_a_warning_is_code_in_markdown_and_latex() {
+    for (format, quoted) in [
+        ("markdown", "`1e400` is beyond"),
+        ("latex", "\\texttt{1e400} is beyond"),
+    ] {
+        let out = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args([
+                "eval",
+                "-",
+                "--at",
+                "x=1e400,w=1",
+                "--all",
+                "--format",
+                format,
+            ])
+            .write_stdin("input x\nparam w\ncost C = w*x\n")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(quoted), "{format}:\n{text}");
+        assert!(!text.contains("\\`"), "{format}:\n{text}");
+    }
 }

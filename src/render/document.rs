@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use crate::core::diff::{Derivation, Derivations, Step, Style, Target};
 use crate::core::error::Diagnostic;
-use crate::core::expr::Id;
+use crate::core::expr::{Id, Node, Partial};
 use crate::core::model::Model;
-use crate::render::FormulaPrinter;
 use crate::render::escape::{latex_text, markdown_text};
+use crate::render::{FormulaPrinter, Notation};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -31,6 +31,10 @@ pub enum Format {
 /// The built-in templates, by the file name that overrides them.
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("derive.txt", include_str!("../../templates/derive.txt")),
+    (
+        "derive_words.txt",
+        include_str!("../../templates/derive_words.txt"),
+    ),
     ("layers.txt", include_str!("../../templates/layers.txt")),
     (
         "layers_convention.txt",
@@ -38,6 +42,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("layers.md", include_str!("../../templates/layers.md")),
     ("layers.tex", include_str!("../../templates/layers.tex")),
+    ("warning.txt", include_str!("../../templates/warning.txt")),
+    (
+        "eval_words.txt",
+        include_str!("../../templates/eval_words.txt"),
+    ),
+    ("eval.txt", include_str!("../../templates/eval.txt")),
+    ("eval.md", include_str!("../../templates/eval.md")),
+    ("eval.tex", include_str!("../../templates/eval.tex")),
     (
         "step_words.txt",
         include_str!("../../templates/step_words.txt"),
@@ -72,16 +84,17 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
     let stems: &[&str] = match command {
         "derive" => &[
             "derive",
+            "derive_words",
             "layers",
             "layers_convention",
             "standalone",
             "page",
         ],
         "check" => &["check", "standalone", "page"],
-        "eval" => &["eval", "standalone", "page"],
+        "eval" => &["eval", "eval_words", "warning", "standalone", "page"],
         "step" => &["step", "standalone", "page"],
         "train" => &["train", "train_words", "standalone", "page"],
-        "graph" => &["derive", "page"],
+        "graph" => &["derive", "derive_words", "page"],
         _ => &[],
     };
     let own = |name: &str| name.split('.').next() == Some(command);
@@ -110,10 +123,24 @@ struct StepView {
     rhs: Vec<String>,
 }
 
+/// The first direct partial of a document, for the sentence that says what it means (shown
+/// once, at the section where it first appears): `(∂C/∂w1)_direct`, the same derivative
+/// total (`∂C/∂w1`), the name differentiated (`C`) and the variable (`w1`), printed for the
+/// format.
+#[derive(Serialize)]
+struct DirectNote {
+    direct: String,
+    total: Option<String>,
+    /// The name whose formula is differentiated (none for `∂/∂w (formula)`).
+    of: Option<String>,
+    wrt: String,
+}
+
 #[derive(Serialize)]
 struct DerivationView {
     target: String,
     heading: String,
+    note: Option<DirectNote>,
     kind: String,
     wrt: String,
     steps: Vec<StepView>,
@@ -125,6 +152,7 @@ struct DerivationView {
 #[derive(Serialize)]
 struct TermView {
     name: String,
+    note: Option<DirectNote>,
     /// The adjoint it names, `∂C/∂z3_1`.
     adjoint: String,
     steps: Vec<StepView>,
@@ -137,6 +165,9 @@ struct DocumentView {
     style: &'static str,
     terms: Vec<TermView>,
     shared_steps: Vec<StepView>,
+    shared_note: Option<DirectNote>,
+    /// The name whose error terms the backprop style derives (the cost), as formulas print it.
+    error_of: String,
     derivations: Vec<DerivationView>,
 }
 
@@ -176,6 +207,35 @@ pub fn render_derivations(
             .map(step_view)
             .collect()
     };
+    // Sections are built in the order the templates print them, so the note goes with the
+    // first section that uses a direct partial.
+    let noted = std::cell::Cell::new(false);
+    let note_for = |steps: &[Step]| -> Option<DirectNote> {
+        if noted.get() {
+            return None;
+        }
+        let direct = first_direct_partial(model, steps)?;
+        noted.set(true);
+        let Node::Deriv(of, wrt, _) = *model.graph.node(direct) else {
+            unreachable!("found as a derivative")
+        };
+        let notation = match format {
+            Format::Text => Notation::Text,
+            _ => Notation::Latex,
+        };
+        Some(DirectNote {
+            direct: print(direct),
+            total: match *model.graph.node(of) {
+                Node::Var(y) => Some(printer.deriv_label(y, wrt, notation)),
+                _ => None,
+            },
+            of: match *model.graph.node(of) {
+                Node::Var(y) => Some(printer.name(y, notation)),
+                _ => None,
+            },
+            wrt: printer.name(wrt, notation),
+        })
+    };
     let view = DocumentView {
         source: match format {
             Format::Latex => latex_text(&layout.source_name),
@@ -192,6 +252,7 @@ pub fn render_derivations(
             .map(|t| {
                 let name = print(model.graph_var(t.sym));
                 TermView {
+                    note: note_for(&t.steps),
                     adjoint: print_target(model, t.target, format),
                     steps: step_views(&t.steps),
                     definition: format!("{name} = {}", print(t.definition)),
@@ -200,10 +261,15 @@ pub fn render_derivations(
             })
             .collect(),
         shared_steps: step_views(&derivations.shared_steps),
+        shared_note: note_for(&derivations.shared_steps),
+        error_of: print(
+            model.graph_var(derivations.error_terms.first().map_or(model.cost, |t| t.of)),
+        ),
         derivations: derivations
             .derivations
             .iter()
             .map(|d| DerivationView {
+                note: note_for(&d.steps),
                 target: d.target.plain_label(model),
                 heading: print_target(model, d.target, format),
                 kind: model.symbol(d.target.wrt).kind.word().to_string(),
@@ -235,7 +301,22 @@ pub fn render_derivations(
     )
 }
 
-fn print_target(model: &Model, t: Target, format: Format) -> String {
+/// The first direct partial in the steps' formulas.
+fn first_direct_partial(model: &Model, steps: &[Step]) -> Option<Id> {
+    steps.iter().find_map(|s| {
+        let roots: Vec<Id> = std::iter::once(s.lhs)
+            .chain(s.rhs.iter().copied())
+            .collect();
+        model
+            .graph
+            .reachable(&roots)
+            .into_iter()
+            .find(|&id| matches!(model.graph.node(id), Node::Deriv(_, _, Partial::Direct)))
+    })
+}
+
+/// `∂C/∂w2` (text), `dC/dw2` (JSON), `\frac{\partial C}{\partial w_2}` (LaTeX and Markdown).
+pub(crate) fn print_target(model: &Model, t: Target, format: Format) -> String {
     let of = model.name(t.of);
     let wrt = model.name(t.wrt);
     match format {
@@ -264,6 +345,23 @@ pub fn render_template(
         Some(title) => wrap_standalone(&tera, body, title, layout),
         None => Ok(body),
     }
+}
+
+/// Renders `template` once for each view, reading the templates once: the sentences of a
+/// document's warnings, each from its facts.
+pub fn render_each<V: Serialize>(
+    template: &str,
+    views: impl IntoIterator<Item = V>,
+    layout: &Layout,
+) -> Result<Vec<String>, Diagnostic> {
+    let tera = templates(layout)?;
+    views
+        .into_iter()
+        .map(|view| {
+            let context = tera::Context::from_serialize(&view).map_err(template_error)?;
+            render_bounded(&tera, template, &context, layout)
+        })
+        .collect()
 }
 
 /// The most a template may write. The built-in ones write a few megabytes for the largest
@@ -377,6 +475,7 @@ pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
         comment_end: "#>".into(),
     })
     .map_err(template_error)?;
+    tera.register_filter("pad", pad);
     let chosen: Vec<(String, String)> = TEMPLATES
         .iter()
         .map(|(name, builtin)| {
@@ -390,6 +489,19 @@ pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
         .collect();
     tera.add_raw_templates(chosen).map_err(template_error)?;
     Ok(tera)
+}
+
+/// The `pad` filter of the text layouts: `<< x | pad(width=24) >>` fills with spaces to 24
+/// characters (`right=true` aligns to the right); longer text is left as it is.
+fn pad(text: &str, kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    // A user's template cannot make a line of a gigabyte of spaces.
+    let width = kwargs.must_get::<usize>("width")?.min(1 << 12);
+    let right = kwargs.get::<bool>("right")?.unwrap_or(false);
+    Ok(if right {
+        format!("{text:>width$}")
+    } else {
+        format!("{text:<width$}")
+    })
 }
 
 /// Tera's error as a diagnostic: a syntax or rendering error points into the template (named

@@ -13,5 +13,6 @@ pub mod json;
 pub mod layers;
 pub mod step;
 pub mod train;
+pub mod warning;
 
 pub use formula::{FormulaPrinter, Notation, RenderCache};
