@@ -17,7 +17,7 @@ use crate::core::diff::{Derivation, Derivations, Step, Style, Target};
 use crate::core::error::Diagnostic;
 use crate::core::expr::{Id, Node, Partial};
 use crate::core::model::Model;
-use crate::render::escape::{latex_text, markdown_text};
+use crate::render::escape::{latex_text, markdown_text, math_span};
 use crate::render::{FormulaPrinter, Notation};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -476,6 +476,8 @@ pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
     })
     .map_err(template_error)?;
     tera.register_filter("pad", pad);
+    tera.register_function("math", math);
+    tera.register_function("number", number);
     let chosen: Vec<(String, String)> = TEMPLATES
         .iter()
         .map(|(name, builtin)| {
@@ -502,6 +504,22 @@ fn pad(text: &str, kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<St
     } else {
         format!("{text:<width$}")
     })
+}
+
+/// The `math` function of sentences: `<< math(text="σ(−z)", latex="\\sigma(-z)") >>` is a
+/// formula the template writes itself, in both forms ([`math_span`]): the text form in a
+/// terminal and JSON, typeset in Markdown and LaTeX.
+fn math(kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    let text = kwargs.must_get::<&str>("text")?;
+    let latex = kwargs.must_get::<&str>("latex")?;
+    Ok(math_span(text, latex))
+}
+
+/// The `number` function of sentences: `<< number(written="2.2e-308") >>` is a number the
+/// template writes itself, as the number formatter sets it in LaTeX (`2.2 \times 10^{-308}`).
+fn number(kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    let written = kwargs.must_get::<&str>("written")?;
+    Ok(math_span(written, &crate::core::number::latex(written)))
 }
 
 /// Tera's error as a diagnostic: a syntax or rendering error points into the template (named

@@ -18,7 +18,7 @@ use crate::core::eval::{Precise, Resolution};
 use crate::core::model::Model;
 use crate::core::number::{self, float, plain_decimal, rough, thousands, whole};
 use crate::render::document::{Format, Layout, print_target, render_template};
-use crate::render::escape::{latex_prose, latex_text, markdown_prose, markdown_text};
+use crate::render::escape::{latex_prose, latex_text, markdown_prose, markdown_text, text_prose};
 use crate::render::warning::{caveats, warning_messages};
 use crate::render::{FormulaPrinter, Notation};
 
@@ -40,10 +40,18 @@ pub fn render_eval(
     format: Format,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
-    let messages = warning_messages(model, &report.warnings, layout)?;
+    let label_latex = |label: &str| label_latex(model, report, label);
+    let messages = warning_messages(model, &report.warnings, &label_latex, layout)?;
     let caveats = caveats(&report.grad_checks, layout)?;
     let template = match format {
-        Format::Json => return Ok(json_report(report, &messages, &caveats)),
+        Format::Json => {
+            let messages: Vec<String> = messages.iter().map(|m| text_prose(m)).collect();
+            let caveats: Vec<Option<String>> = caveats
+                .iter()
+                .map(|c| c.as_deref().map(text_prose))
+                .collect();
+            return Ok(json_report(report, &messages, &caveats));
+        }
         Format::Text => "eval.txt",
         Format::Markdown => "eval.md",
         Format::Latex => "eval.tex",
@@ -58,6 +66,21 @@ pub fn render_eval(
     );
     let title = format!("Values of {}", latex_text(&layout.source_name));
     render_template(template, &view, Some(&title), layout)
+}
+
+/// A label in LaTeX where it names a quantity: a derivative asked for, or a name of the model.
+fn label_latex(model: &Model, report: &Report, label: &str) -> Option<String> {
+    let target = report
+        .derivatives
+        .iter()
+        .find(|q| q.label == label)
+        .and_then(|q| q.target);
+    match target {
+        Some(t) => Some(print_target(model, t, Format::Latex)),
+        None => model
+            .lookup(label)
+            .map(|s| FormulaPrinter::for_model(model).name(s, Notation::Latex)),
+    }
 }
 
 /// A number as prose and tables show it in text (`plain`), and as LaTeX math (`math`).
@@ -174,17 +197,17 @@ fn view(
     messages: &[String],
     caveats: &[Option<String>],
 ) -> EvalView {
-    let printer = FormulaPrinter::for_model(model);
     let prose = |text: &str| match format {
         Format::Markdown => markdown_text(text),
         Format::Latex => latex_text(text),
         _ => text.to_string(),
     };
-    // Sentences: what they quote between backticks (a value as written) is code.
+    // Sentences: formulas in them typeset where the format typesets, what they quote between
+    // backticks (a value as written) code.
     let sentence = |text: &str| match format {
         Format::Markdown => markdown_prose(text),
         Format::Latex => latex_prose(text),
-        _ => text.to_string(),
+        _ => text_prose(text),
     };
     // A label names a quantity (a derivative or a name of the model), or is a formula as given.
     let name = |label: &str| {
@@ -194,20 +217,9 @@ fn view(
                 math: false,
             };
         }
-        let target = report
-            .derivatives
-            .iter()
-            .find(|q| q.label == label)
-            .and_then(|q| q.target);
-        if let Some(t) = target {
-            return NameView {
-                text: print_target(model, t, format),
-                math: true,
-            };
-        }
-        match model.lookup(label) {
-            Some(s) => NameView {
-                text: printer.name(s, Notation::Latex),
+        match label_latex(model, report, label) {
+            Some(latex) => NameView {
+                text: latex,
                 math: true,
             },
             None => NameView {

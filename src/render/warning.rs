@@ -1,19 +1,23 @@
 //! The sentences of numerical warnings and of the gradient check's caveats: the facts the
-//! analysis found (formulas as graph nodes, numbers as numbers) printed here, then worded by
-//! the `warning.txt` template. Every format writes these sentences (escaped for it) and JSON
-//! carries them as `message` and `caveat`.
+//! analysis found (formulas as graph nodes, numbers as numbers) printed here, each formula,
+//! name and number in both its forms ([`math_span`]), then worded by the `warning.txt`
+//! template. Each format writes these sentences through its prose function (text in a terminal
+//! and in JSON's `message` and `caveat`, typeset math in Markdown and LaTeX).
 
 use serde::Serialize;
 
 use crate::analysis::numeric::{Caveat, GradCheck};
 use crate::analysis::warnings::{Facts, Warning, Why};
 use crate::core::error::Diagnostic;
+use crate::core::expr::{Func, Graph};
 use crate::core::model::Model;
-use crate::core::number::{float, whole};
-use crate::render::FormulaPrinter;
+use crate::core::number::{self, float, whole};
 use crate::render::document::{Layout, render_each};
+use crate::render::escape::math_span;
+use crate::render::{FormulaPrinter, Notation};
 
-/// What `warning.txt` sees for one sentence: its form and the facts, printed as text.
+/// What `warning.txt` sees for one sentence: its form and the facts, each formula, name and
+/// number as a [`math_span`] (a count of bits as it is).
 #[derive(Serialize, Default)]
 struct SentenceView {
     form: &'static str,
@@ -28,6 +32,8 @@ struct SentenceView {
     why: &'static str,
     argument: String,
     function: &'static str,
+    /// The function as a formula names it (`relu`, typeset `\operatorname{relu}`).
+    head: String,
     activation: Option<String>,
     call: String,
     rounded_to: String,
@@ -36,16 +42,27 @@ struct SentenceView {
     read_as: Option<String>,
     label: String,
     cost: String,
+    /// How far a switch is from being thrown the other way: max's or min's arguments apart
+    /// (`None` at an exact tie), or relu''s and sgn's argument.
+    gap: Option<String>,
+    /// The same in float64.
+    gap_float64: String,
+    /// Whether the gap is between two arguments (max, min) rather than one argument and 0.
+    between: bool,
 }
 
-/// The sentence of each warning, in order.
+/// The sentence of each warning, in order; `label_latex` sets a warning's label (a name or a
+/// derivative) in LaTeX where it is one.
 pub fn warning_messages(
     model: &Model,
     warnings: &[Warning],
+    label_latex: &dyn Fn(&str) -> Option<String>,
     layout: &Layout,
 ) -> Result<Vec<String>, Diagnostic> {
     let printer = FormulaPrinter::for_model(model);
-    let views = warnings.iter().map(|w| sentence(model, &printer, w));
+    let views = warnings
+        .iter()
+        .map(|w| sentence(model, &printer, label_latex, w));
     Ok(render_each("warning.txt", views, layout)?
         .into_iter()
         .map(|m| m.trim().to_string())
@@ -65,13 +82,22 @@ pub fn caveats(checks: &[GradCheck], layout: &Layout) -> Result<Vec<Option<Strin
             Caveat::Kink { function, argument } => SentenceView {
                 form: "caveat_kink",
                 function: function.name(),
-                argument: float(argument),
+                head: head(function),
+                argument: number_span(argument),
                 ..Default::default()
             },
             Caveat::Saturated { function, argument } => SentenceView {
                 form: "caveat_saturated",
                 function: function.name(),
-                argument: float(argument),
+                head: head(function),
+                argument: number_span(argument),
+                ..Default::default()
+            },
+            Caveat::Tie { function, gap } => SentenceView {
+                form: "caveat_tie",
+                function: function.name(),
+                head: math_span(function.name(), &format!("\\{}", function.name())),
+                gap: (gap != 0.0).then(|| number_span(gap.abs())),
                 ..Default::default()
             },
         })
@@ -87,8 +113,38 @@ pub fn caveats(checks: &[GradCheck], layout: &Layout) -> Result<Vec<Option<Strin
         .collect())
 }
 
-fn sentence(model: &Model, printer: &FormulaPrinter, w: &Warning) -> SentenceView {
-    let value = float(w.float64);
+/// A float64 in both forms: as [`float`] writes it, and set in LaTeX.
+fn number_span(x: f64) -> String {
+    written_span(&float(x))
+}
+
+/// A number already written by the number formatter (a reference's digits), in both forms.
+fn written_span(written: &str) -> String {
+    math_span(written, &number::latex(written))
+}
+
+/// A function by its name, typeset as the formula printer sets its head (`\sigma`,
+/// `\operatorname{relu}`); one the printer does not write as a head (`|x|`) as an operator.
+fn head(f: Func) -> String {
+    let mut graph = Graph::new();
+    let x = graph.int(0);
+    let call = graph.call(f, x);
+    let latex = FormulaPrinter::new(&graph, &[]).latex(call);
+    let head = match latex.strip_suffix("(0)") {
+        Some(head) => head.to_string(),
+        None => format!("\\operatorname{{{}}}", f.name()),
+    };
+    math_span(f.name(), &head)
+}
+
+fn sentence(
+    model: &Model,
+    printer: &FormulaPrinter,
+    label_latex: &dyn Fn(&str) -> Option<String>,
+    w: &Warning,
+) -> SentenceView {
+    let value = number_span(w.float64);
+    let printed = |id| math_span(&printer.text(id), &printer.latex(id));
     let facts = &w.facts;
     let base = SentenceView {
         form: facts.form(),
@@ -101,7 +157,7 @@ fn sentence(model: &Model, printer: &FormulaPrinter, w: &Warning) -> SentenceVie
             lost_bits,
             at_least,
         } => SentenceView {
-            node: printer.text(*formula),
+            node: printed(*formula),
             // "at least 0 bits" says nothing: under one bit, whether float64 is right is unknown.
             bits: if *at_least && *lost_bits < 1.0 {
                 "0".to_string()
@@ -113,13 +169,13 @@ fn sentence(model: &Model, printer: &FormulaPrinter, w: &Warning) -> SentenceVie
         },
         Facts::Undefined { node, why } => {
             let (why, argument) = match why {
-                Why::LogOf(x) => ("log", float(*x)),
-                Why::SqrtOf(x) => ("sqrt", float(*x)),
+                Why::LogOf(x) => ("log", number_span(*x)),
+                Why::SqrtOf(x) => ("sqrt", number_span(*x)),
                 Why::DivisionByZero => ("division_by_zero", String::new()),
                 Why::NotReal => ("not_real", String::new()),
             };
             SentenceView {
-                node: printer.text(*node),
+                node: printed(*node),
                 why,
                 argument,
                 ..base
@@ -130,8 +186,8 @@ fn sentence(model: &Model, printer: &FormulaPrinter, w: &Warning) -> SentenceVie
         | Facts::Subnormal { node, true_value }
         | Facts::NotANumber { node, true_value }
         | Facts::Cancellation { node, true_value } => SentenceView {
-            node: printer.text(*node),
-            true_value: true_value.clone(),
+            node: printed(*node),
+            true_value: written_span(true_value),
             ..base
         },
         Facts::GradualLoss {
@@ -144,9 +200,9 @@ fn sentence(model: &Model, printer: &FormulaPrinter, w: &Warning) -> SentenceVie
             bits,
             true_value,
         } => SentenceView {
-            node: printer.text(*node),
+            node: printed(*node),
             bits: whole(*bits),
-            true_value: true_value.clone(),
+            true_value: written_span(true_value),
             ..base
         },
         Facts::DerivativeAsWritten {
@@ -155,10 +211,10 @@ fn sentence(model: &Model, printer: &FormulaPrinter, w: &Warning) -> SentenceVie
             argument,
             true_value,
         } => SentenceView {
-            node: printer.text(*node),
+            node: printed(*node),
             function: function.name(),
-            argument: float(*argument),
-            true_value: true_value.clone(),
+            argument: number_span(*argument),
+            true_value: written_span(true_value),
             ..base
         },
         Facts::Saturated {
@@ -171,24 +227,42 @@ fn sentence(model: &Model, printer: &FormulaPrinter, w: &Warning) -> SentenceVie
             node,
             true_value,
         } => SentenceView {
-            activation: activation.map(|s| model.name(s).to_string()),
-            call: printer.text(*call),
+            activation: activation
+                .map(|s| math_span(model.name(s), &printer.name(s, Notation::Latex))),
+            call: printed(*call),
             function: function.name(),
-            argument: float(*argument),
-            rounded_to: float(*rounded_to),
+            argument: number_span(*argument),
+            rounded_to: number_span(*rounded_to),
             cancels: *cancels,
-            node: printer.text(*node),
-            true_value: true_value.clone(),
+            node: printed(*node),
+            true_value: written_span(true_value),
             ..base
         },
         Facts::InputOutOfRange { text, read_as } => SentenceView {
             text: text.clone(),
-            read_as: read_as.map(float),
+            read_as: read_as.map(number_span),
             ..base
         },
         Facts::VanishingGradient { cost } => SentenceView {
-            label: w.at.clone(),
-            cost: float(*cost),
+            label: match label_latex(&w.at) {
+                Some(latex) => math_span(&w.at, &latex),
+                None => w.at.clone(),
+            },
+            cost: number_span(*cost),
+            ..base
+        },
+        Facts::Tie {
+            node,
+            true_value,
+            between,
+            gap,
+            gap_float64,
+        } => SentenceView {
+            node: printed(*node),
+            true_value: written_span(true_value),
+            between: *between,
+            gap: Some(written_span(&number::plain_decimal(gap))),
+            gap_float64: number_span(*gap_float64),
             ..base
         },
     }
