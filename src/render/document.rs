@@ -15,8 +15,11 @@ use crate::core::diff::{Derivation, Derivations, Step, Style, Target};
 use crate::core::error::Diagnostic;
 use crate::core::expr::Id;
 use crate::core::model::Model;
-use crate::render::FormulaPrinter;
 use crate::render::escape::{latex_text, markdown_text};
+use crate::render::linebreak::{
+    LATEX_WIDTH, LatexRoom, Printed, TEXT_WIDTH, latex_rows, latex_width, text_lines,
+};
+use crate::render::{FormulaPrinter, Notation};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -106,6 +109,13 @@ struct StepView {
     rule: String,
     lhs: String,
     rhs: Vec<String>,
+    /// The equation `lhs = rhs…` broken to fit the line: text lines (continuations indented
+    /// relative to the first), or LaTeX alignment rows (`lhs &= …`, `&\quad {}+ …`; in
+    /// Markdown one row `lhs = …` when it fits).
+    rows: Vec<String>,
+    /// LaTeX: a new alignment starts at this step (long derivations are set in several, so
+    /// that each stays within KaTeX's limits and LaTeX may break pages between them).
+    new_block: bool,
 }
 
 #[derive(Serialize)]
@@ -116,7 +126,10 @@ struct DerivationView {
     wrt: String,
     steps: Vec<StepView>,
     result: String,
+    /// `result` broken to fit the line (see [`StepView::rows`]).
+    result_rows: Vec<String>,
     expanded: Option<String>,
+    expanded_rows: Option<Vec<String>>,
 }
 
 /// A named error term: its derivation and its definition, `δ3_1 = ...`.
@@ -127,6 +140,7 @@ struct TermView {
     adjoint: String,
     steps: Vec<StepView>,
     definition: String,
+    definition_rows: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -152,23 +166,51 @@ pub fn render_derivations(
     if format == Format::Json {
         return Ok(json_document(model, &printer, derivations));
     }
-    let print = |id: Id| match format {
-        Format::Text => printer.text(id),
-        Format::Markdown | Format::Latex => printer.latex(id),
-        Format::Json => printer.plain(id),
+    let notation = match format {
+        Format::Text => Notation::Text,
+        Format::Markdown | Format::Latex => Notation::Latex,
+        Format::Json => Notation::Plain,
     };
+    let printed = |id: Id| printer.printed(id, notation);
+    let print = |id: Id| printer.render(id, notation);
     let escape_rule = |rule: &str| match format {
         Format::Latex => latex_text(rule),
         Format::Markdown => markdown_text(rule),
         _ => rule.to_string(),
     };
-    let step_view = |s: &Step| StepView {
-        rule: escape_rule(&s.rule),
-        lhs: print(s.lhs),
-        rhs: s.rhs.iter().map(|&r| print(r)).collect(),
-    };
     let step_views = |steps: &[Step]| -> Vec<StepView> {
-        visible_steps(steps, &print).iter().map(step_view).collect()
+        let steps = visible_steps(steps, &print);
+        let equations: Vec<Vec<Printed>> = steps
+            .iter()
+            .map(|s| {
+                std::iter::once(printed(s.lhs))
+                    .chain(s.rhs.iter().map(|&r| printed(r)))
+                    .collect()
+            })
+            .collect();
+        let rules: Vec<String> = steps.iter().map(|s| escape_rule(&s.rule)).collect();
+        let rows = step_rows(format, &equations, &rules);
+        equations
+            .into_iter()
+            .zip(rules)
+            .zip(rows)
+            .enumerate()
+            .map(|(n, ((mut members, rule), rows))| {
+                let lhs = std::mem::take(&mut members[0].s);
+                StepView {
+                    rule,
+                    lhs,
+                    rhs: members.into_iter().skip(1).map(|m| m.s).collect(),
+                    rows,
+                    new_block: n > 0 && n % STEPS_PER_BLOCK == 0,
+                }
+            })
+            .collect()
+    };
+    // A result or definition alone: `label = formula`, broken after a label of `indent`
+    // columns in text.
+    let display = |label: String, id: Id, indent: usize| {
+        display_rows(format, &[plain(label), printed(id)], indent)
     };
     let view = DocumentView {
         source: match format {
@@ -189,6 +231,7 @@ pub fn render_derivations(
                     adjoint: print_target(model, t.target, format),
                     steps: step_views(&t.steps),
                     definition: format!("{name} = {}", print(t.definition)),
+                    definition_rows: display(name.clone(), t.definition, TEXT_LABEL),
                     name,
                 }
             })
@@ -208,9 +251,13 @@ pub fn render_derivations(
                     print_target(model, d.target, format),
                     print(d.result)
                 ),
+                result_rows: display(print_target(model, d.target, format), d.result, TEXT_LABEL),
                 expanded: d
                     .expanded
                     .map(|e| format!("{} = {}", print_target(model, d.target, format), print(e))),
+                expanded_rows: d
+                    .expanded
+                    .map(|e| display(print_target(model, d.target, format), e, TEXT_LABEL)),
             })
             .collect(),
     };
@@ -227,6 +274,82 @@ pub fn render_derivations(
         (format == Format::Latex).then_some(title.as_str()),
         layout,
     )
+}
+
+/// Steps in one LaTeX alignment at most: KaTeX expands each `\tag*` several times and stops
+/// a formula at 1000 expansions.
+const STEPS_PER_BLOCK: usize = 20;
+/// Text columns before a step's formula (the template's indent).
+const TEXT_INDENT: usize = 2;
+/// Text columns kept free for a step's rule at the end of its last line; a longer rule runs
+/// past the width rather than break a formula that fits.
+const RULE_RESERVE: usize = 20;
+/// Text columns before a result or a definition (`  result:    `).
+const TEXT_LABEL: usize = 13;
+
+fn plain(s: String) -> Printed {
+    Printed { s, breaks: vec![] }
+}
+
+/// The rows of each step's equation (see [`StepView::rows`]): in LaTeX the steps of one
+/// alignment share its left column, so each block's widest left side sets the room.
+fn step_rows(format: Format, equations: &[Vec<Printed>], rules: &[String]) -> Vec<Vec<String>> {
+    match format {
+        Format::Text => equations
+            .iter()
+            .zip(rules)
+            .map(|(members, rule)| {
+                // The rule follows the last line: `    (sum rule)`.
+                let reserve = (rule.chars().count() + 6).min(RULE_RESERVE);
+                text_lines(members, TEXT_WIDTH - TEXT_INDENT, reserve)
+            })
+            .collect(),
+        Format::Markdown => equations
+            .iter()
+            .map(|members| display_rows(format, members, 0))
+            .collect(),
+        Format::Latex => {
+            let lefts: Vec<f64> = equations.iter().map(|m| latex_width(&m[0].s)).collect();
+            equations
+                .iter()
+                .enumerate()
+                .map(|(n, members)| {
+                    let block = n / STEPS_PER_BLOCK * STEPS_PER_BLOCK;
+                    let left_column = lefts[block..(block + STEPS_PER_BLOCK).min(lefts.len())]
+                        .iter()
+                        .copied()
+                        .filter(|&w| LatexRoom::short_left(w))
+                        .fold(0.0, f64::max);
+                    let room = LatexRoom {
+                        width: LATEX_WIDTH,
+                        left_column,
+                        aligned: true,
+                    };
+                    latex_rows(members, room)
+                })
+                .collect()
+        }
+        Format::Json => equations
+            .iter()
+            .map(|m| {
+                vec![
+                    m.iter()
+                        .map(|p| p.s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" = "),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// A displayed equation alone: text lines after `indent` columns, or LaTeX rows (one row
+/// without `&` when it fits).
+fn display_rows(format: Format, members: &[Printed], indent: usize) -> Vec<String> {
+    match format {
+        Format::Text => text_lines(members, TEXT_WIDTH - indent, 0),
+        _ => latex_rows(members, LatexRoom::display(&members[0])),
+    }
 }
 
 fn print_target(model: &Model, t: Target, format: Format) -> String {

@@ -35,6 +35,8 @@ use std::collections::HashMap;
 use crate::core::expr::{Func, Graph, Id, Node, Num, Sym, terminating_decimal};
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::lang::names::{name_latex, name_text};
+use crate::render::linebreak::{Break, BreakKind, Printed};
+use crate::render::summation;
 
 /// Which notation a formula is printed in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -108,6 +110,20 @@ impl<'a> FormulaPrinter<'a> {
     /// Works bottom-up over the nodes reachable from `id` (children have smaller ids), so deep
     /// expressions cannot overflow the stack; each shared subterm is printed once.
     pub fn render(&self, id: Id, notation: Notation) -> String {
+        self.printed(id, notation).s
+    }
+
+    /// The expression with the places where a long line of it may be broken
+    /// ([`crate::render::linebreak`] lays it out).
+    pub fn printed(&self, id: Id, notation: Notation) -> Printed {
+        let r = self.render_r(id, notation);
+        Printed {
+            s: r.s,
+            breaks: r.breaks,
+        }
+    }
+
+    fn render_r(&self, id: Id, notation: Notation) -> R {
         if let Some(cache) = self.cache {
             return self.render_cached(id, notation, cache);
         }
@@ -137,14 +153,17 @@ impl<'a> FormulaPrinter<'a> {
                 }
             }
         }
-        pass.memo.remove(&id).map(|e| e.r.s).unwrap_or_default()
+        pass.memo
+            .remove(&id)
+            .map(|e| e.r)
+            .unwrap_or_else(|| r(String::new(), Prec::Atom))
     }
 
     /// [`FormulaPrinter::render`] that starts from the subterms printed before and keeps
     /// every subterm it prints.
-    fn render_cached(&self, id: Id, notation: Notation, cache: &RenderCache) -> String {
+    fn render_cached(&self, id: Id, notation: Notation, cache: &RenderCache) -> R {
         if let Some(entry) = cache.0.borrow().get(&(id, notation)) {
-            return entry.r.s.clone();
+            return entry.r.clone();
         }
         let mut pass = Pass {
             graph: self.graph,
@@ -176,7 +195,10 @@ impl<'a> FormulaPrinter<'a> {
             known.insert((node, notation), entry.clone());
             pass.memo.insert(node, entry);
         }
-        pass.memo.remove(&id).map(|e| e.r.s).unwrap_or_default()
+        pass.memo
+            .remove(&id)
+            .map(|e| e.r)
+            .unwrap_or_else(|| r(String::new(), Prec::Atom))
     }
 
     /// A name in the given notation (`w3`, `w3`, `w_{3}` or its display form).
@@ -219,15 +241,30 @@ enum Prec {
     Atom,
 }
 
-/// A printed subformula and how tightly it binds.
+/// A printed subformula, how tightly it binds, and where a line may break in it.
 #[derive(Clone, Debug)]
 struct R {
     s: String,
     prec: Prec,
+    breaks: Vec<Break>,
 }
 
 fn r(s: String, prec: Prec) -> R {
-    R { s, prec }
+    R {
+        s,
+        prec,
+        breaks: Vec::new(),
+    }
+}
+
+/// The breaks of a part written without parentheses at `offset` of its parent, one level
+/// deeper; a part's own nested breaks are not kept (only the top two levels are broken).
+fn nested(breaks: &[Break], offset: usize) -> impl Iterator<Item = Break> + '_ {
+    breaks.iter().filter(|b| b.depth == 0).map(move |b| Break {
+        at: b.at + offset,
+        depth: 1,
+        ..*b
+    })
 }
 
 /// What a product factor is, for the juxtaposition rules.
@@ -400,7 +437,7 @@ impl Pass<'_> {
     }
 
     fn paren(&self, s: &str) -> String {
-        if self.notation == Notation::Latex && s.contains("\\frac") {
+        if self.notation == Notation::Latex && (s.contains("\\frac") || s.contains("\\sum")) {
             format!("\\left({s}\\right)")
         } else {
             format!("({s})")
@@ -417,23 +454,77 @@ impl Pass<'_> {
     }
 
     fn sum(&self, terms: &[Id]) -> R {
+        let runs = self.summable_runs(terms);
         let mut s = String::new();
-        for (i, &t) in terms.iter().enumerate() {
-            let entry = self.entry(t);
-            if i == 0 {
+        let mut breaks = Vec::new();
+        let mut i = 0;
+        while i < terms.len() {
+            if i > 0 {
+                breaks.push(Break {
+                    at: s.len(),
+                    skip: 0,
+                    depth: 0,
+                    kind: BreakKind::Sum,
+                });
+            }
+            if let Some(run) = runs.iter().find(|run| run.start == i) {
+                let sign = match (run.negative, i) {
+                    (true, 0) => self.minus().to_string(),
+                    (true, _) => format!(" {} ", self.minus()),
+                    (false, 0) => String::new(),
+                    (false, _) => " + ".to_string(),
+                };
+                s.push_str(&sign);
+                s.push_str(&summation::write(run, self.notation == Notation::Latex));
+                i += run.len;
+                continue;
+            }
+            let entry = self.entry(terms[i]);
+            let (written, own) = if i == 0 {
                 // A sum is left-associative, so a leading sum needs no parentheses.
-                s.push_str(&entry.r.s);
+                (entry.r.s.clone(), Some(&entry.r.breaks))
             } else if let Some(rest) = &entry.negated {
                 s.push(' ');
                 s.push_str(self.minus());
                 s.push(' ');
-                s.push_str(&self.wrap(rest, Prec::Product).0);
+                let (w, wrapped) = self.wrap(rest, Prec::Product);
+                (w, (!wrapped).then_some(&rest.breaks))
             } else {
                 s.push_str(" + ");
-                s.push_str(&self.wrap(&entry.r, Prec::Neg).0);
+                let (w, wrapped) = self.wrap(&entry.r, Prec::Neg);
+                (w, (!wrapped).then_some(&entry.r.breaks))
+            };
+            if let Some(own) = own {
+                breaks.extend(nested(own, s.len()));
             }
+            s.push_str(&written);
+            i += 1;
         }
-        r(s, Prec::Sum)
+        R {
+            s,
+            prec: Prec::Sum,
+            breaks,
+        }
+    }
+
+    /// Runs of terms that differ only in one index counting up (`w_{1} x_{1} + … + w_{784}
+    /// x_{784}`), long enough to be written as one `Σ` (never in the plain notation, which
+    /// must parse back).
+    fn summable_runs(&self, terms: &[Id]) -> Vec<summation::Run> {
+        if self.notation == Notation::Plain || terms.len() < summation::MIN_RUN {
+            return Vec::new();
+        }
+        let written: Vec<(bool, String)> = terms
+            .iter()
+            .map(|&t| {
+                let entry = self.entry(t);
+                match &entry.negated {
+                    Some(rest) => (true, self.wrap(rest, Prec::Product).0),
+                    None => (false, self.wrap(&entry.r, Prec::Neg).0),
+                }
+            })
+            .collect();
+        summation::runs(&written, self.notation == Notation::Latex)
     }
 
     fn kind(&self, id: Id) -> Kind {
@@ -521,11 +612,25 @@ impl Pass<'_> {
                         _ if wrapped => Prec::Atom,
                         _ => one.r.prec,
                     };
-                    r(format!("{sign}{body}"), prec)
+                    let breaks = if wrapped {
+                        Vec::new()
+                    } else {
+                        shifted(&one.r.breaks, sign.len())
+                    };
+                    R {
+                        s: format!("{sign}{body}"),
+                        prec,
+                        breaks,
+                    }
                 }
                 _ => {
                     let prec = if negative { Prec::Neg } else { Prec::Product };
-                    r(format!("{sign}{}", self.join(&num, Prec::Frac)), prec)
+                    let (body, breaks) = self.join_breakable(&num, Prec::Frac);
+                    R {
+                        s: format!("{sign}{body}"),
+                        prec,
+                        breaks: shifted(&breaks, sign.len()),
+                    }
                 }
             };
         }
@@ -611,7 +716,13 @@ impl Pass<'_> {
 
     /// Factors written one after another, each parenthesised if it binds looser than `need`.
     fn join(&self, items: &[Item], need: Prec) -> String {
+        self.join_breakable(items, need).0
+    }
+
+    /// [`Pass::join`], and the places between factors where a line may break.
+    fn join_breakable(&self, items: &[Item], need: Prec) -> (String, Vec<Break>) {
         let mut out = String::new();
+        let mut breaks = Vec::new();
         let mut prev: Option<Placed> = None;
         for (i, item) in items.iter().enumerate() {
             let (s, wrapped) = self.wrap(&item.r, need);
@@ -622,12 +733,23 @@ impl Pass<'_> {
                 first: i == 0,
             };
             if let Some(prev) = &prev {
-                out.push_str(self.separator(prev, &next));
+                let separator = self.separator(prev, &next);
+                // A coefficient stays with the factor it multiplies: never `−2` alone.
+                let coefficient = prev.first && prev.item.kind == Kind::Num;
+                if !coefficient {
+                    breaks.push(Break {
+                        at: out.len(),
+                        skip: separator.len() as u8,
+                        depth: 0,
+                        kind: BreakKind::Product,
+                    });
+                }
+                out.push_str(separator);
             }
             out.push_str(&next.s);
             prev = Some(next);
         }
-        out
+        (out, breaks)
     }
 
     /// What goes between two factors of a product.
@@ -716,9 +838,11 @@ impl Pass<'_> {
                     Func::SigmoidPrime => "\\sigma'",
                     Func::Tanh => "\\tanh",
                     Func::TanhPrime => "\\tanh'",
-                    Func::Relu => "\\operatorname{relu}",
-                    Func::ReluPrime => "\\operatorname{relu}'",
-                    Func::Softplus => "\\operatorname{softplus}",
+                    // `\mathrm`, not `\operatorname`: KaTeX counts each `\operatorname` as
+                    // several macro expansions against its limit of 1000 per formula.
+                    Func::Relu => "\\mathrm{relu}",
+                    Func::ReluPrime => "\\mathrm{relu}'",
+                    Func::Softplus => "\\mathrm{softplus}",
                     Func::Exp => "\\exp",
                     Func::Log => "\\log",
                 };
@@ -750,6 +874,16 @@ impl Pass<'_> {
         };
         r(s, Prec::Frac)
     }
+}
+
+fn shifted(breaks: &[Break], offset: usize) -> Vec<Break> {
+    breaks
+        .iter()
+        .map(|b| Break {
+            at: b.at + offset,
+            ..*b
+        })
+        .collect()
 }
 
 /// Whether the text ends with a name starting with `d` (`delta`, `y^dx`, `2dx`).
@@ -1123,18 +1257,18 @@ mod tests {
         let cases = [
             (Func::Tanh, "tanh(x)", "tanh(x)", "\\tanh(x)"),
             (Func::TanhPrime, "tanh'(x)", "tanh'(x)", "\\tanh'(x)"),
-            (Func::Relu, "relu(x)", "relu(x)", "\\operatorname{relu}(x)"),
+            (Func::Relu, "relu(x)", "relu(x)", "\\mathrm{relu}(x)"),
             (
                 Func::ReluPrime,
                 "relu'(x)",
                 "relu'(x)",
-                "\\operatorname{relu}'(x)",
+                "\\mathrm{relu}'(x)",
             ),
             (
                 Func::Softplus,
                 "softplus(x)",
                 "softplus(x)",
-                "\\operatorname{softplus}(x)",
+                "\\mathrm{softplus}(x)",
             ),
             (Func::Exp, "exp(x)", "exp(x)", "e^{x}"),
             (Func::Log, "log(x)", "log(x)", "\\log(x)"),
