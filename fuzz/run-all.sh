@@ -3,8 +3,10 @@
 # seeds in fuzz/corpus/<target> and new inputs kept in ${WORK:-/tmp/chainrule-fuzz}/<target>.
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Builds once, then runs
 # the built targets (so editing the sources meanwhile does not rebuild them). Prints the number
-# of inputs each target ran; a crash or a hang (over 10 s) stops that target with the
-# reproducer in fuzz/artifacts/<target>/.
+# of inputs each target ran; a crash or a hang (over 10 s for a parser, 30 s for whole
+# commands) stops that target with the reproducer in fuzz/artifacts/<target>/. Whole commands
+# on the largest seed (softmax_classifier, saturated, every option) take about 2 s of CPU in
+# a debug build; the address sanitizer and a loaded machine made that pass 10 s once.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
@@ -13,8 +15,10 @@ cargo +nightly fuzz build -O
 bin=target/x86_64-unknown-linux-gnu/release
 for target in parse_bp parse_values parse_claim commands; do
     mkdir -p "$work/$target" "artifacts/$target"
+    timeout=10
+    [ "$target" = commands ] && timeout=30
     "$bin/$target" -artifact_prefix="artifacts/$target/" -max_total_time="$seconds" \
-        -max_len=1024 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -max_len=1024 -timeout="$timeout" -rss_limit_mb=2048 -print_final_stats=1 \
         "$work/$target" "corpus/$target" > "$work/$target.log" 2>&1 || true
     echo "$target: $(grep -E 'stat::number_of_executed_units' "$work/$target.log" | awk '{print $2}') inputs"
     grep -E "^==.*ERROR|^SUMMARY" "$work/$target.log" || true

@@ -2,6 +2,9 @@
 
 mod cli;
 
+#[global_allocator]
+static ALLOCATOR: cli::limits::Bounded = cli::limits::Bounded;
+
 fn main() -> std::process::ExitCode {
     cli::run()
 }

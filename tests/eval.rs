@@ -350,3 +350,22 @@ fn bits_lost_a_few_at_a_time_are_reported_at_the_value() {
         "{float64} {reference}"
     );
 }
+
+/// A sum whose terms cancel exactly (`h − h`, `2h − h − h`) is exactly zero in the reference,
+/// not a zero of unknown sign: its square, its square root and what uses them are known, and
+/// no warning is raised where float64 is right. (Found by the property test above at
+/// p1 = 6.44668084792463 with `h2 = ((h1 - h1))^2`.)
+#[test]
+fn terms_that_cancel_exactly_are_exactly_zero_in_the_reference() {
+    let doc = eval_json(
+        &["-", "--at", "p1=6.44668084792463", "--all"],
+        Some(
+            "param p1\nh1 = sigmoid(p1)\nh2 = ((h1 - h1))^2\n\
+             h3 = (2*h1 - h1 - h1)^0.5 + sqrt(h1 - h1)\ncost C = h2 + p1 + h3\n",
+        ),
+    );
+    assert_eq!(doc["warnings"], serde_json::json!([]), "{doc}");
+    assert_eq!(doc["reference"]["h2"], "0");
+    assert_eq!(doc["reference"]["h3"], "0");
+    assert_eq!(doc["reference"]["C"], "6.44668084792463");
+}

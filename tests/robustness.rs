@@ -898,3 +898,45 @@ fn a_runaway_template_is_stopped_at_a_bound() {
     );
     assert_eq!(out.stdout, "");
 }
+
+/// A user's template that runs away, in memory or in time, is refused with exit 2 before
+/// anything is written: the `-o` target keeps its old content.
+fn assert_template_refused(template: &str, message: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("derive.txt"), template).unwrap();
+    let target = dir.path().join("out.txt");
+    std::fs::write(&target, "earlier work\n").unwrap();
+    let out = run(&[
+        "derive",
+        "--all",
+        "--template-dir",
+        s(dir.path()),
+        "-o",
+        s(&target),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(out.stderr.contains(message), "{}", out.stderr);
+    assert!(out.stderr.contains("= help:"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "earlier work\n");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 2, "no temporary file is left: {left:?}");
+}
+
+#[test]
+fn a_template_whose_string_keeps_doubling_is_refused_before_memory_runs_out() {
+    assert_template_refused(
+        "<% set_global s = \"xxxxxxxx\" %><% for i in range(end=60) %>\
+         <% set_global s = s ~ s %><% endfor %><< s | length >>\n",
+        "this needs more than 2 GiB of memory",
+    );
+}
+
+#[test]
+fn a_template_whose_loops_run_on_without_writing_is_refused() {
+    assert_template_refused(
+        "<% for i in range(end=100000) %><% for j in range(end=100000) %>\
+         <% for k in range(end=100000) %><% endfor %><% endfor %><% endfor %>done\n",
+        "the template `derive.txt` rendered for more than 30 s; a loop in it runs on",
+    );
+}

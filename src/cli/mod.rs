@@ -13,6 +13,7 @@ mod commands;
 mod diagnostics;
 pub mod graph;
 mod input;
+pub mod limits;
 mod output;
 mod progress;
 pub mod train;
@@ -42,15 +43,31 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let color = diagnostics::use_color(cli.color);
     // Deep but legal programs (long chains of names) recurse; give the work a roomy stack.
+    let (done, finished) = std::sync::mpsc::channel();
     let worker = std::thread::Builder::new()
         .stack_size(512 << 20)
-        .spawn(move || commands::run(cli.command).and_then(write))
+        .spawn(move || {
+            let _ = done.send(commands::run(cli.command).and_then(write));
+        })
         .expect("spawning the worker thread");
-    let result = worker.join().unwrap_or_else(|_| {
-        Err(Failure::plain(Diagnostic::new(
-            "internal error: chainrule crashed; please report this input",
-        )))
-    });
+    let result = loop {
+        match finished.recv_timeout(limits::WATCH_INTERVAL) {
+            Ok(result) => break result,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(overdue) = limits::overdue_template() {
+                    // The worker is inside the template engine and cannot be stopped from
+                    // outside; nothing has been written yet, so ending the process is clean.
+                    break Err(Failure::plain(overdue));
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                break Err(Failure::plain(Diagnostic::new(
+                    "internal error: chainrule crashed; please report this input",
+                )));
+            }
+        }
+    };
+    drop(worker);
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {

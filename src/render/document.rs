@@ -8,6 +8,8 @@
 //! JSON is not templated: it is the contract of SPEC section 3, written with serde.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -376,7 +378,7 @@ pub fn render_template(
 ) -> Result<String, Diagnostic> {
     let tera = templates(layout)?;
     let context = tera::Context::from_serialize(view).map_err(template_error)?;
-    let body = render_bounded(&tera, template, &context)?;
+    let body = render_bounded(&tera, template, &context, layout)?;
     match standalone_title {
         Some(title) => wrap_standalone(&tera, body, title, layout),
         None => Ok(body),
@@ -387,12 +389,50 @@ pub fn render_template(
 /// networks; a user's template whose loops run away is stopped here instead of filling memory.
 pub const MAX_DOCUMENT_BYTES: usize = 256 << 20;
 
+/// Which template is rendering while a user's templates (`--template-dir`) are in play, and
+/// since when. A template loop that writes nothing cannot be stopped from inside the template
+/// engine, so the binary watches this from another thread and refuses a template that runs on.
+static USER_TEMPLATE_RENDERING: Mutex<Option<(Instant, String)>> = Mutex::new(None);
+
+/// The template being rendered with a user's templates in play, and when it started.
+pub fn user_template_rendering() -> Option<(Instant, String)> {
+    USER_TEMPLATE_RENDERING
+        .lock()
+        .map(|started| started.clone())
+        .unwrap_or(None)
+}
+
+/// Marks a user's template as rendering until dropped.
+struct RenderingMark;
+
+impl RenderingMark {
+    fn set(template: &str, layout: &Layout) -> Option<RenderingMark> {
+        if layout.overrides.is_empty() {
+            return None;
+        }
+        if let Ok(mut started) = USER_TEMPLATE_RENDERING.lock() {
+            *started = Some((Instant::now(), template.to_string()));
+        }
+        Some(RenderingMark)
+    }
+}
+
+impl Drop for RenderingMark {
+    fn drop(&mut self) {
+        if let Ok(mut started) = USER_TEMPLATE_RENDERING.lock() {
+            *started = None;
+        }
+    }
+}
+
 /// Renders `template`, refusing to write more than [`MAX_DOCUMENT_BYTES`].
 fn render_bounded(
     tera: &tera::Tera,
     template: &str,
     context: &tera::Context,
+    layout: &Layout,
 ) -> Result<String, Diagnostic> {
+    let _mark = RenderingMark::set(template, layout);
     struct Bounded(Vec<u8>, bool);
     impl std::io::Write for Bounded {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -441,8 +481,7 @@ fn wrap_standalone(
     context.insert("body", &body);
     context.insert("source", &latex_text(&layout.source_name));
     context.insert("title", title);
-    tera.render("standalone.tex", &context)
-        .map_err(template_error)
+    render_bounded(tera, "standalone.tex", &context, layout)
 }
 
 pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {

@@ -324,3 +324,42 @@ pub(super) fn special(xs: &[&Val]) -> Option<Val> {
     }
     None
 }
+
+/// The terms of a sum left once the terms of one base whose rational coefficients add to
+/// exactly zero are taken out (`h − h`, `2h − h − h`). Interval arithmetic cannot know that
+/// two terms are one value, so `h − h` would be a zero of unknown sign, and `sqrt(h − h)`
+/// undefined as far as it knows; what cancels exactly is removed before adding.
+pub(super) fn uncancelled_terms(graph: &Graph, terms: &[Id]) -> Option<Vec<Id>> {
+    // (coefficient, the rest of the term) for a term `c·rest`, or (1, the term)
+    fn split<'a>(graph: &'a Graph, t: &'a Id) -> (Num, &'a [Id]) {
+        if let Node::Mul(factors) = graph.node(*t)
+            && let [first, rest @ ..] = &factors[..]
+            && let Node::Num(c) = graph.node(*first)
+        {
+            return (*c, rest);
+        }
+        (Num::ONE, std::slice::from_ref(t))
+    }
+    let mut by_base: crate::core::expr::FastMap<&[Id], (Num, usize)> = Default::default();
+    for t in terms {
+        let (c, base) = split(graph, t);
+        let entry = by_base.entry(base).or_insert((Num::ZERO, 0));
+        entry.0 = entry.0.add(c);
+        entry.1 += 1;
+    }
+    let cancels = |base: &[Id]| {
+        by_base
+            .get(base)
+            .is_some_and(|&(sum, count)| count > 1 && matches!(sum, Num::Rat(0, _)))
+    };
+    if !by_base.keys().any(|b| cancels(b)) {
+        return None;
+    }
+    Some(
+        terms
+            .iter()
+            .filter(|t| !cancels(split(graph, t).1))
+            .copied()
+            .collect(),
+    )
+}

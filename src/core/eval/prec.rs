@@ -324,7 +324,10 @@ impl Prec {
                 } else {
                     INF
                 };
-                Val::zero_within(bound).shaky_if(!e.sign_certain() || !a.sign_certain())
+                // a base near zero is in doubt only where its sign matters: under an
+                // exponent that is not certainly an integer ((h - h)^2 is defined either way)
+                let whole = e.lerr == NEG_INF && exp.repr().is_int();
+                Val::zero_within(bound).shaky_if(!e.sign_certain() || (!a.sign_certain() && !whole))
             };
         }
         let integer = exp.repr().is_int();

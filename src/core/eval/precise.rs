@@ -225,7 +225,10 @@ pub(super) fn eval_bounded(
                 Binding::Value(v) => Val::rounded(v.clone(), true, p.lu),
                 Binding::Formula(def) => get(def).clone(),
             },
-            Node::Add(xs) => p.sum(&xs.iter().map(get).collect::<Vec<_>>()),
+            Node::Add(xs) => match uncancelled_terms(graph, xs) {
+                Some(left) => p.sum(&left.iter().map(get).collect::<Vec<_>>()),
+                None => p.sum(&xs.iter().map(get).collect::<Vec<_>>()),
+            },
             Node::Mul(xs) => p.product(&xs.iter().map(get).collect::<Vec<_>>()),
             Node::Pow(a, b) => p.pow(get(a), get(b)),
             Node::Call(f, a) => p.call(*f, get(a)),

@@ -1,0 +1,91 @@
+//! The program's limits on memory and on a user's templates: what no input may take.
+//!
+//! The library bounds what it can see (the size of a program, of an expansion, of a
+//! document), but two things escape it: an allocation pattern nobody predicted, and a user's
+//! template whose loops run on without writing anything, or double a string until memory is
+//! gone. The first is caught by the global allocator, which refuses the run once the heap
+//! passes [`MEMORY_LIMIT`]; the second by a watchdog on the main thread, which refuses a user's
+//! template that renders for longer than [`TEMPLATE_SECONDS`]. Either way the run ends with a
+//! clear message and exit code 2 before anything is written, as for any other bad input.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chainrule::core::error::Diagnostic;
+use chainrule::render::document;
+
+/// The most heap the program may hold. The largest built-in jobs (784-30-10 derived with
+/// every step, or evaluated with every gradient) stay under 300 MB.
+pub const MEMORY_LIMIT: usize = 2 << 30;
+
+/// How long a user's template may render. The built-in templates lay out the largest
+/// network's derivation in about a second.
+pub const TEMPLATE_SECONDS: u64 = 30;
+
+/// The system allocator, counting the bytes held and refusing the run past [`MEMORY_LIMIT`].
+pub struct Bounded;
+
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+// The message is a constant: the allocator may not allocate to say it has run out.
+const OUT_OF_MEMORY: &[u8] = b"error: this needs more than 2 GiB of memory; chainrule stops here \
+rather than exhaust the machine\n = help: derive or evaluate fewer names at once (`--wrt`), \
+or, with `--template-dir`, check the templates for a string that keeps growing\n";
+
+impl Bounded {
+    fn take(size: usize) {
+        let held = HELD.fetch_add(size, Ordering::Relaxed) + size;
+        if held > MEMORY_LIMIT {
+            let _ = std::io::stderr().write_all(OUT_OF_MEMORY);
+            std::process::exit(2);
+        }
+    }
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; only a count is kept.
+unsafe impl GlobalAlloc for Bounded {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        Self::take(layout.size());
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        Self::take(layout.size());
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) };
+        HELD.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            Self::take(new_size - layout.size());
+        } else {
+            HELD.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// How often the watchdog looks at the template being rendered.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The refusal for a user's template that has rendered for too long, if one has.
+pub fn overdue_template() -> Option<Diagnostic> {
+    let (started, template) = document::user_template_rendering()?;
+    (started.elapsed() > Duration::from_secs(TEMPLATE_SECONDS)).then(|| {
+        Diagnostic::new(format!(
+            "the template `{template}` rendered for more than {TEMPLATE_SECONDS} s; \
+             a loop in it runs on"
+        ))
+        .with_help("check the template's `for` loops and `range` bounds")
+    })
+}

@@ -1,0 +1,259 @@
+//! The derivation as a textbook shows it: the chain of names from a result down to a
+//! parameter, and the backprop style that writes each layer's error term and substitutes it.
+
+use super::{Derivations, Engine, Step, Target};
+use crate::core::expr::{FastMap, FastSet, Func, Id, Node, Sym};
+use crate::core::model::SymKind;
+use crate::core::simplify::{self, Options};
+
+impl Engine<'_> {
+    pub(super) fn deriv_name(&mut self, of: Sym, wrt: Sym) -> Id {
+        let v = self.g().var(of);
+        self.g().deriv(v, wrt)
+    }
+
+    /// The chain of single users from `from` upwards: the last name reached (a fork or `y`) and
+    /// the local derivatives passed, from the top down.
+    /// A name whose adjoint is a named term ends a chain: the term stands for the rest.
+    pub(super) fn single_user_chain(&mut self, y: Sym, from: Sym) -> (Sym, Vec<(Sym, Sym)>) {
+        let mut edges = Vec::new();
+        let mut current = from;
+        while current != y {
+            if current != from && self.cut.contains_key(&(y, current)) {
+                break;
+            }
+            let consumers = self.consumers(y, current);
+            if consumers.len() != 1 {
+                break;
+            }
+            edges.push((consumers[0], current));
+            current = consumers[0];
+        }
+        edges.reverse();
+        (current, edges)
+    }
+
+    pub(super) fn chain_steps(
+        &mut self,
+        t: Target,
+        shown: &mut FastSet<(Sym, Sym)>,
+        steps: &mut Vec<Step>,
+    ) {
+        let mut edges_in_order: Vec<(Sym, Sym)> = Vec::new();
+        let mut forks_done: FastSet<Sym> = FastSet::default();
+        let mut pending: Vec<Sym> = vec![t.wrt];
+        while let Some(name) = pending.pop() {
+            let lhs = self.deriv_name(t.of, name);
+            let starts_a_chain = name == t.wrt && self.consumers(t.of, name).len() == 1;
+            let rhs = if starts_a_chain {
+                let (top, edges) = self.single_user_chain(t.of, name);
+                let formula = self.chain_formula(t.of, top, &edges);
+                edges_in_order.extend(edges.iter().copied());
+                if top != t.of && !self.is_named(t.of, top) {
+                    pending.push(top);
+                }
+                (formula, "chain rule")
+            } else {
+                if !forks_done.insert(name) {
+                    continue;
+                }
+                let mut terms = Vec::new();
+                for u in self.consumers(t.of, name) {
+                    let (top, mut edges) = if self.cut.contains_key(&(t.of, u)) {
+                        (u, Vec::new())
+                    } else {
+                        self.single_user_chain(t.of, u)
+                    };
+                    edges.push((u, name));
+                    terms.push(self.chain_formula(t.of, top, &edges));
+                    edges_in_order.extend(edges.iter().copied());
+                    if top != t.of && !self.is_named(t.of, top) {
+                        pending.push(top);
+                    }
+                }
+                let rule = if terms.len() == 1 {
+                    "chain rule"
+                } else {
+                    "chain rule: sum over the names that use it"
+                };
+                (self.g().sum(terms), rule)
+            };
+            steps.push(Step {
+                rule: rhs.1.into(),
+                lhs,
+                rhs: vec![rhs.0],
+            });
+        }
+        for (u, v) in edges_in_order {
+            if shown.insert((u, v)) {
+                self.local_derivative(u, v, Some(steps));
+            }
+        }
+    }
+
+    /// `∂y/∂top · ∂e1 · ∂e2 ...` with unevaluated derivatives, as the chain rule is written.
+    pub(super) fn chain_formula(&mut self, y: Sym, top: Sym, edges: &[(Sym, Sym)]) -> Id {
+        let mut factors = Vec::new();
+        if top != y {
+            factors.push(self.deriv_name(y, top));
+        }
+        for &(u, v) in edges {
+            factors.push(self.deriv_name(u, v));
+        }
+        self.g().product(factors)
+    }
+
+    /// Names z whose value feeds an activation directly (`a = σ(z)`): backprop's δ nodes.
+    pub(super) fn pre_activations(&mut self, y: Sym) -> Vec<Sym> {
+        let mut out = Vec::new();
+        for u in self.model.order.clone().into_iter().rev() {
+            let Some(def) = self.model.definition(u) else {
+                continue;
+            };
+            if let Node::Call(f, arg) = *self.model.graph.node(def)
+                && matches!(f, Func::Sigmoid | Func::Tanh | Func::Relu | Func::Softplus)
+                && let Node::Var(z) = *self.model.graph.node(arg)
+                && self.model.symbol(z).kind == SymKind::Intermediate
+                && self.depends(y, z)
+                && !self.direct_dependency(y, z)
+                && !out.contains(&z)
+            {
+                out.push(z);
+            }
+        }
+        out
+    }
+
+    pub(super) fn direct_dependency(&mut self, y: Sym, z: Sym) -> bool {
+        match self.model.definition(y) {
+            Some(def) => self.mentions(def, z),
+            None => false,
+        }
+    }
+
+    /// `∂y/∂v` written with δ's of the pre-activations and unevaluated local derivatives.
+    pub(super) fn backprop_formula(&mut self, y: Sym, v: Sym, deltas: &[Sym]) -> Id {
+        let mut terms = Vec::new();
+        for u in self.consumers(y, v) {
+            let local = self.deriv_name(u, v);
+            let upstream = if u == y {
+                None
+            } else if deltas.contains(&u) {
+                Some(self.deriv_name(y, u))
+            } else {
+                Some(self.backprop_formula(y, u, deltas))
+            };
+            terms.push(match upstream {
+                Some(up) => self.g().product(vec![up, local]),
+                None => local,
+            });
+        }
+        self.g().sum(terms)
+    }
+
+    pub(super) fn backprop_error_terms(
+        &mut self,
+        targets: &[Target],
+        options: &Options,
+        shown: &mut FastSet<(Sym, Sym)>,
+        out: &mut Derivations,
+    ) {
+        let mut ys: Vec<Sym> = Vec::new();
+        for t in targets {
+            if !ys.contains(&t.of) {
+                ys.push(t.of);
+            }
+        }
+        for y in ys {
+            let deltas = self.pre_activations(y);
+            for &z in &deltas {
+                let lhs = self.deriv_name(y, z);
+                let formula = self.backprop_formula(y, z, &deltas);
+                let mut steps = Vec::new();
+                self.show_locals_of(formula, shown, &mut steps);
+                let substituted = self.substitute_locals(formula, y, &deltas);
+                let (simplified, _) = simplify::simplify_traced(self.g(), substituted, options);
+                let mut rhs = vec![formula];
+                for f in [substituted, simplified] {
+                    if rhs.last() != Some(&f) {
+                        rhs.push(f);
+                    }
+                }
+                out.shared_steps.extend(steps);
+                out.shared_steps.push(Step {
+                    rule: "backprop: error term".into(),
+                    lhs,
+                    rhs,
+                });
+                out.error_terms.push(Target { of: y, wrt: z });
+            }
+        }
+    }
+
+    pub(super) fn backprop_target_steps(
+        &mut self,
+        t: Target,
+        shown: &mut FastSet<(Sym, Sym)>,
+        steps: &mut Vec<Step>,
+    ) {
+        let options = self.recognise_options();
+        let deltas = self.pre_activations(t.of);
+        let lhs = self.deriv_name(t.of, t.wrt);
+        let formula = if deltas.contains(&t.wrt) {
+            lhs
+        } else {
+            self.backprop_formula(t.of, t.wrt, &deltas)
+        };
+        self.show_locals_of(formula, shown, steps);
+        let substituted = self.substitute_locals(formula, t.of, &deltas);
+        let (simplified, _) = simplify::simplify_traced(self.g(), substituted, &options);
+        let mut rhs = vec![formula];
+        for f in [substituted, simplified] {
+            if rhs.last() != Some(&f) {
+                rhs.push(f);
+            }
+        }
+        if rhs.len() > 1 || formula != lhs {
+            steps.push(Step {
+                rule: "backprop: gradient through the error terms".into(),
+                lhs,
+                rhs,
+            });
+        }
+    }
+
+    /// Writes the steps of each local derivative `∂u/∂v` that appears in `formula`, once.
+    pub(super) fn show_locals_of(
+        &mut self,
+        formula: Id,
+        shown: &mut FastSet<(Sym, Sym)>,
+        steps: &mut Vec<Step>,
+    ) {
+        for id in self.model.graph.reachable(&[formula]) {
+            if let Node::Deriv(of, v) = *self.model.graph.node(id)
+                && let Node::Var(u) = *self.model.graph.node(of)
+                && self.model.definition(u).is_some()
+                && self.users[v.index()].contains(&u)
+                && shown.insert((u, v))
+            {
+                self.local_derivative(u, v, Some(steps));
+            }
+        }
+    }
+
+    /// Replaces unevaluated local derivatives by their values, keeping the δ's of `deltas`.
+    pub(super) fn substitute_locals(&mut self, formula: Id, y: Sym, deltas: &[Sym]) -> Id {
+        let mut map = FastMap::default();
+        for id in self.model.graph.reachable(&[formula]) {
+            if let Node::Deriv(of, v) = *self.model.graph.node(id)
+                && let Node::Var(u) = *self.model.graph.node(of)
+                && !(u == y && deltas.contains(&v))
+                && self.users[v.index()].contains(&u)
+            {
+                let local = self.local_derivative(u, v, None);
+                map.insert(id, local);
+            }
+        }
+        self.substitute(formula, &map)
+    }
+}

@@ -1,0 +1,477 @@
+//! Differentiation through the named intermediates, recording every step it takes.
+//!
+//! A derivative `∂Y/∂X` is computed the way a textbook does it: the chain rule along the names
+//! between Y and X (a sum over the names that use a name where it feeds several), each local
+//! derivative `∂u/∂v` of one definition by the rule that gives it (sum, product, quotient,
+//! power, the derivative of each built-in), then substitution and simplification. The result is
+//! the reverse-mode adjoint, built once per name and shared, so the gradient of a large network
+//! stays a graph a small multiple of the cost's size. When steps are asked for, each rule
+//! application is written down as it happens; the derivation shown is the trace taken.
+
+use crate::core::expr::{FastMap, FastSet, Graph, Id, Node, Sym};
+use crate::core::factor;
+use crate::core::model::{Model, SymKind};
+use crate::core::simplify::{self, Options, Snapshot};
+
+mod adjoint;
+mod chain;
+mod rules;
+mod terms;
+
+/// One line of a derivation: `lhs = rhs[0] = rhs[1] = ...`, justified by `rule`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub rule: String,
+    pub lhs: Id,
+    pub rhs: Vec<Id>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum Style {
+    /// The chain-rule product along the path, per target.
+    #[default]
+    Chain,
+    /// Shared error terms δ = ∂C/∂z from the output backwards, then each gradient through its δ.
+    Backprop,
+}
+
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Config {
+    pub style: Style,
+    /// Also give each result in inputs and parameters alone.
+    pub expand: bool,
+    /// Record the steps (off for large networks: results alone).
+    pub steps: bool,
+    /// Without `expand`: still give each result that uses named terms in inputs and
+    /// parameters alone when that prints in at most [`SMALL_EXPANSION`] bytes (JSON does, so
+    /// a result can be read without its terms).
+    pub expand_if_small: bool,
+}
+
+/// A derivative asked for: `∂of/∂wrt`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Target {
+    pub of: Sym,
+    pub wrt: Sym,
+}
+
+impl Target {
+    /// The target as the input language and JSON's `target` field spell it: `dC/dw3`.
+    pub fn plain_label(self, model: &Model) -> String {
+        format!("d{}/d{}", model.name(self.of), model.name(self.wrt))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Derivation {
+    pub target: Target,
+    pub steps: Vec<Step>,
+    /// Simplified, in terms of the named intermediates.
+    pub result: Id,
+    /// Simplified, in inputs and parameters alone (with `Config::expand`).
+    pub expanded: Option<Id>,
+}
+
+/// An adjoint shared by several gradients or paths, given a name the results are written in:
+/// `δ3_1 = ∂C/∂z3_1` (a pre-activation's, named as `check` reads it) or `dC/dh2` (any other).
+/// Its symbol is a computed name of the model (kind `ErrorTerm`), evaluated after the forward
+/// pass from its definition, so every gradient reads it rather than recomputing it.
+#[derive(Clone, Debug)]
+pub struct NamedTerm {
+    pub sym: Sym,
+    /// The adjoint it names: `∂of/∂wrt`.
+    pub target: Target,
+    /// Simplified, in the named intermediates and the named terms before it.
+    pub definition: Id,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Derivations {
+    /// The named adjoints the results use, each derived once, from the output backwards (each
+    /// defined before any term that uses it).
+    pub terms: Vec<NamedTerm>,
+    /// With `Config::expand`: the approximate printed size in bytes of the expanded results
+    /// when it is over [`EXPAND_LIMIT`] (the expansion is then not built).
+    pub expansion_too_large: Option<u64>,
+    /// Steps shared by every target: the error terms of `Style::Backprop` and their local
+    /// derivatives. Empty in the chain style.
+    pub shared_steps: Vec<Step>,
+    /// The error terms δ = ∂C/∂z of the backprop style, in the order derived.
+    pub error_terms: Vec<Target>,
+    pub derivations: Vec<Derivation>,
+}
+
+/// Differentiates the targets. Every target's `of` must be a computed name or any name.
+pub fn derive(model: &mut Model, targets: &[Target], config: &Config) -> Derivations {
+    let mut engine = Engine::new(model);
+    engine.run(targets, config)
+}
+
+/// The derivative of any expression of the model with respect to a name, simplified and in
+/// terms of the named intermediates; `Deriv` nodes inside are differentiated first.
+pub fn differentiate_expr(model: &mut Model, expr: Id, wrt: Sym) -> Id {
+    let mut engine = Engine::new(model);
+    let resolved = engine.resolve_derivatives(expr);
+    let raw = engine.total_derivative(resolved, wrt);
+    // An identity for every value of the targets: Σy = 1 of one-hot targets is not assumed.
+    let options = Options {
+        one_hot: Default::default(),
+        ..engine.recognise_options()
+    };
+    simplify::simplify(&mut engine.model.graph, raw, &options)
+}
+
+/// Replaces every `Deriv` node in `expr` by the derivative it denotes (simplified).
+pub fn resolve_derivatives(model: &mut Model, expr: Id) -> Id {
+    Engine::new(model).resolve_derivatives(expr)
+}
+
+/// The simplifier options that rewrite each intermediate's definition (`σ(z3)`) to its name
+/// (`a3`), as derivation results are written.
+pub fn recognise_options(model: &mut Model) -> Options {
+    Engine::new(model).recognise_options()
+}
+
+/// Substitutes every intermediate by its definition, down to inputs, targets and parameters.
+pub fn expand(model: &mut Model, roots: &[Id]) -> Vec<Id> {
+    Engine::new(model).expand_all(roots)
+}
+
+struct Engine<'m> {
+    model: &'m mut Model,
+    /// For each name, the computed names whose definitions mention it.
+    users: Vec<Vec<Sym>>,
+    /// Free variables of nodes, sorted.
+    vars: FastMap<Id, Box<[Sym]>>,
+    /// For large sums: which terms mention each variable.
+    term_index: FastMap<Id, FastMap<Sym, Vec<u32>>>,
+    has_deriv: FastMap<Id, bool>,
+    raw_cache: FastMap<(Id, Sym), Id>,
+    local_cache: FastMap<(Sym, Sym), Id>,
+    /// Adjoints ∂Y/∂v, raw, per (Y, v).
+    adjoint_cache: FastMap<(Sym, Sym), Id>,
+    /// The names each name depends on, transitively, itself included.
+    down_cache: FastMap<Sym, FastSet<Sym>>,
+    expanded_defs: Vec<Option<Id>>,
+    recognise: Option<Options>,
+    /// Formulas simplified under the `recognise` options: raw to simplified.
+    simplified_cache: FastMap<Id, Id>,
+    /// Adjoints `∂y/∂u` written as a named term's `Var` or as a constant, per (y, u).
+    cut: FastMap<(Sym, Sym), Id>,
+    /// The names whose adjoint is a named term, per y.
+    named: FastMap<Sym, FastSet<Sym>>,
+}
+
+const LARGE_SUM: usize = 8;
+
+/// The most bytes expanded results may print in one document; beyond it `--expand` refuses
+/// (an expansion repeats every shared subterm and grows with the number of paths).
+pub const EXPAND_LIMIT: u64 = 1_000_000;
+
+/// The most bytes one result's expansion may print to be given unasked (`expand_if_small`).
+pub const SMALL_EXPANSION: u64 = 10_000;
+
+/// An adjoint used by several others whose simplified formula has more nodes than this is
+/// named even along a single path, so long chains stay linear in size.
+const INLINE_LIMIT: u64 = 60;
+
+/// The most tree nodes a resolved derivative may have to be simplified (see
+/// `resolve_derivatives`).
+const SIMPLIFY_LIMIT: u64 = 20_000;
+
+impl<'m> Engine<'m> {
+    fn new(model: &'m mut Model) -> Engine<'m> {
+        let n = model.symbols.len();
+        let mut engine = Engine {
+            model,
+            users: vec![Vec::new(); n],
+            vars: FastMap::default(),
+            term_index: FastMap::default(),
+            has_deriv: FastMap::default(),
+            raw_cache: FastMap::default(),
+            local_cache: FastMap::default(),
+            adjoint_cache: FastMap::default(),
+            down_cache: FastMap::default(),
+            expanded_defs: Vec::new(),
+            recognise: None,
+            simplified_cache: FastMap::default(),
+            cut: FastMap::default(),
+            named: FastMap::default(),
+        };
+        let order = engine.model.order.clone();
+        for u in order {
+            if let Some(def) = engine.model.definition(u) {
+                for v in engine.vars_of(def).to_vec() {
+                    engine.users[v.index()].push(u);
+                }
+            }
+        }
+        engine
+    }
+
+    fn g(&mut self) -> &mut Graph {
+        &mut self.model.graph
+    }
+
+    fn vars_of(&mut self, root: Id) -> &[Sym] {
+        if !self.vars.contains_key(&root) {
+            let order = self.model.graph.reachable(&[root]);
+            for id in order {
+                if self.vars.contains_key(&id) {
+                    continue;
+                }
+                let set: Box<[Sym]> = match self.model.graph.node(id) {
+                    Node::Var(s) => Box::new([*s]),
+                    Node::Num(_) => Box::new([]),
+                    Node::Deriv(a, s) => {
+                        let mut v = self.vars[a].to_vec();
+                        v.push(*s);
+                        v.sort();
+                        v.dedup();
+                        v.into_boxed_slice()
+                    }
+                    _ => {
+                        let mut v: Vec<Sym> = Vec::new();
+                        for c in self.model.graph.children(id) {
+                            v.extend(self.vars[&c].iter().copied());
+                        }
+                        v.sort();
+                        v.dedup();
+                        v.into_boxed_slice()
+                    }
+                };
+                self.vars.insert(id, set);
+            }
+        }
+        &self.vars[&root]
+    }
+
+    fn mentions(&mut self, e: Id, x: Sym) -> bool {
+        self.vars_of(e).binary_search(&x).is_ok()
+    }
+
+    /// The names `y` depends on (through definitions), itself included.
+    fn down(&mut self, y: Sym) -> &FastSet<Sym> {
+        if !self.down_cache.contains_key(&y) {
+            let mut seen = FastSet::default();
+            let mut stack = vec![y];
+            while let Some(s) = stack.pop() {
+                if !seen.insert(s) {
+                    continue;
+                }
+                if let Some(def) = self.model.definition(s) {
+                    stack.extend(self.vars_of(def).iter().copied());
+                }
+            }
+            self.down_cache.insert(y, seen);
+        }
+        &self.down_cache[&y]
+    }
+
+    /// The names using `v` that lie on a path to `y`.
+    fn consumers(&mut self, y: Sym, v: Sym) -> Vec<Sym> {
+        let users = self.users[v.index()].clone();
+        let down = self.down(y);
+        users.into_iter().filter(|u| down.contains(u)).collect()
+    }
+
+    fn depends(&mut self, y: Sym, x: Sym) -> bool {
+        self.down(y).contains(&x)
+    }
+
+    fn recognise_options(&mut self) -> Options {
+        if let Some(options) = &self.recognise {
+            return options.clone();
+        }
+        // Every definition and its simplified form, simplified together (shared subterms are
+        // rewritten once); inserted in program order, first one wins.
+        let mut named: Vec<(Id, Id)> = Vec::new();
+        for s in self.model.order.clone() {
+            if !matches!(
+                self.model.symbol(s).kind,
+                SymKind::Intermediate | SymKind::Output
+            ) {
+                continue;
+            }
+            let Some(def) = self.model.definition(s) else {
+                continue;
+            };
+            if matches!(self.model.graph.node(def), Node::Var(_) | Node::Num(_)) {
+                continue;
+            }
+            let var = self.g().var(s);
+            named.push((def, var));
+        }
+        let defs: Vec<Id> = named.iter().map(|&(def, _)| def).collect();
+        let simplified = simplify::simplify_all(self.g(), &defs, &Options::default());
+        let mut recognise = FastMap::default();
+        for (&(def, var), &simplified) in named.iter().zip(&simplified) {
+            recognise.entry(def).or_insert(var);
+            recognise.entry(simplified).or_insert(var);
+        }
+        let one_hot = self.model.one_hot.clone();
+        let one_hot = one_hot
+            .iter()
+            .map(|group| group.iter().map(|&y| self.g().var(y)).collect())
+            .collect();
+        let options = Options::new(recognise, one_hot);
+        self.recognise = Some(options.clone());
+        options
+    }
+
+    fn run(&mut self, targets: &[Target], config: &Config) -> Derivations {
+        let options = self.recognise_options();
+        let mut out = Derivations {
+            terms: self.name_shared_adjoints(targets, &options),
+            ..Derivations::default()
+        };
+        if !config.steps {
+            let raws: Vec<Id> = targets.iter().map(|t| self.adjoint(t.of, t.wrt)).collect();
+            let results = simplify::simplify_all(self.g(), &raws, &options);
+            let expanded = if config.expand {
+                self.expand_within_limit(&results, &mut out)
+                    .map(|e| simplify::simplify_all(self.g(), &e, &Options::default()))
+            } else {
+                None
+            };
+            for (i, t) in targets.iter().enumerate() {
+                out.derivations.push(Derivation {
+                    target: *t,
+                    steps: Vec::new(),
+                    result: results[i],
+                    expanded: expanded.as_ref().map(|e| e[i]),
+                });
+            }
+            if !config.expand && config.expand_if_small {
+                self.expand_small_results(&mut out);
+            }
+            return out;
+        }
+        let mut shown_locals: FastSet<(Sym, Sym)> = FastSet::default();
+        self.term_steps(&mut out.terms, &options);
+        if config.style == Style::Backprop {
+            self.backprop_error_terms(targets, &options, &mut shown_locals, &mut out);
+        }
+        for &t in targets {
+            let mut steps = Vec::new();
+            let lhs = self.deriv_name(t.of, t.wrt);
+            let raw = if t.of == t.wrt {
+                let one = self.g().int(1);
+                steps.push(Step {
+                    rule: "identity".into(),
+                    lhs,
+                    rhs: vec![one],
+                });
+                one
+            } else if !self.depends(t.of, t.wrt) {
+                let zero = self.g().int(0);
+                let rule = format!(
+                    "constant: {} does not depend on {}",
+                    self.model.name(t.of),
+                    self.model.name(t.wrt)
+                );
+                steps.push(Step {
+                    rule,
+                    lhs,
+                    rhs: vec![zero],
+                });
+                zero
+            } else {
+                match config.style {
+                    Style::Chain => {
+                        let mut local_steps_shown = FastSet::default();
+                        self.chain_steps(t, &mut local_steps_shown, &mut steps);
+                    }
+                    Style::Backprop => self.backprop_target_steps(t, &mut shown_locals, &mut steps),
+                }
+                let raw = self.adjoint(t.of, t.wrt);
+                let last = steps.last().and_then(|s| s.rhs.last().copied());
+                if last != Some(raw) {
+                    steps.push(Step {
+                        rule: "substitute the local derivatives".into(),
+                        lhs,
+                        rhs: vec![raw],
+                    });
+                }
+                raw
+            };
+            let (result, snapshots) = simplify::simplify_traced(self.g(), raw, &options);
+            push_snapshots(&mut steps, lhs, &snapshots);
+            out.derivations.push(Derivation {
+                target: t,
+                steps,
+                result,
+                expanded: None,
+            });
+        }
+        if !config.expand && config.expand_if_small {
+            self.expand_small_results(&mut out);
+        }
+        if config.expand {
+            let results: Vec<Id> = out.derivations.iter().map(|d| d.result).collect();
+            if let Some(expanded) = self.expand_within_limit(&results, &mut out) {
+                for (i, e) in expanded.into_iter().enumerate() {
+                    let t = out.derivations[i].target;
+                    let lhs = self.deriv_name(t.of, t.wrt);
+                    let (x, snaps) = simplify::simplify_traced(self.g(), e, &Options::default());
+                    let d = &mut out.derivations[i];
+                    if e != d.result {
+                        d.steps.push(Step {
+                            rule: "expand: substitute the definitions".into(),
+                            lhs,
+                            rhs: vec![e],
+                        });
+                        push_snapshots(&mut d.steps, lhs, &snaps);
+                    }
+                    d.expanded = Some(x);
+                }
+            }
+        }
+        out
+    }
+
+    /// Each result that uses a named term, in inputs and parameters alone when that is small.
+    fn expand_small_results(&mut self, out: &mut Derivations) {
+        if out.terms.is_empty() {
+            return;
+        }
+        let results: Vec<Id> = out.derivations.iter().map(|d| d.result).collect();
+        let expanded = self.expand_all(&results);
+        let mut memo = FastMap::default();
+        let small: Vec<usize> = (0..expanded.len())
+            .filter(|&i| {
+                expanded[i] != results[i]
+                    && factor::printed_bytes_shared(self.model, expanded[i], &mut memo)
+                        <= SMALL_EXPANSION
+            })
+            .collect();
+        let roots: Vec<Id> = small.iter().map(|&i| expanded[i]).collect();
+        let simplified = simplify::simplify_all(self.g(), &roots, &Options::default());
+        for (&i, e) in small.iter().zip(simplified) {
+            out.derivations[i].expanded = Some(e);
+        }
+    }
+
+    /// The results in inputs and parameters alone, unless they would print more than
+    /// [`EXPAND_LIMIT`] bytes (measured on the graph, without building the text).
+    fn expand_within_limit(&mut self, results: &[Id], out: &mut Derivations) -> Option<Vec<Id>> {
+        let expanded = self.expand_all(results);
+        let bytes = factor::printed_bytes(self.model, &expanded);
+        if bytes > EXPAND_LIMIT {
+            out.expansion_too_large = Some(bytes);
+            return None;
+        }
+        Some(expanded)
+    }
+}
+
+fn push_snapshots(steps: &mut Vec<Step>, lhs: Id, snapshots: &[Snapshot]) {
+    for s in snapshots {
+        steps.push(Step {
+            rule: format!("simplify: {}", s.rule.name()),
+            lhs,
+            rhs: vec![s.after],
+        });
+    }
+}

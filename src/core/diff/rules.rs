@@ -1,0 +1,422 @@
+//! The local rules: the derivative of one definition with respect to one name by the rule that
+//! gives it (sum, product, quotient, power, each built-in), written down as a step when asked.
+
+use super::{Engine, LARGE_SUM, Step, push_snapshots};
+use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num, Sym};
+use crate::core::simplify;
+
+impl Engine<'_> {
+    /// The simplified local derivative `∂u/∂v` of u's definition, recording its steps if asked.
+    pub(super) fn local_derivative(&mut self, u: Sym, v: Sym, steps: Option<&mut Vec<Step>>) -> Id {
+        let def = self
+            .model
+            .definition(u)
+            .expect("a local derivative of a computed name");
+        let options = self.recognise_options();
+        let Some(steps) = steps else {
+            if let Some(&cached) = self.local_cache.get(&(u, v)) {
+                return cached;
+            }
+            let raw = self.d(def, v, None);
+            // Many local derivatives are the same formula (`∂z_j/∂w_jk = a_k` for every j):
+            // simplify each formula once.
+            let result = match self.simplified_cache.get(&raw) {
+                Some(&r) => r,
+                None => {
+                    let r = simplify::simplify(self.g(), raw, &options);
+                    self.simplified_cache.insert(raw, r);
+                    r
+                }
+            };
+            self.local_cache.insert((u, v), result);
+            return result;
+        };
+        let lhs = self.deriv_name(u, v);
+        let start = steps.len();
+        let raw = self.d(def, v, Some(steps));
+        let whole = self.g().deriv(def, v);
+        if steps.len() == start {
+            let rule = if self.mentions(def, v) {
+                "identity"
+            } else {
+                "constant"
+            };
+            steps.push(Step {
+                rule: rule.into(),
+                lhs,
+                rhs: vec![whole, raw],
+            });
+        } else {
+            // A long sum (a neuron of a wide layer) is not written out again for each of its
+            // terms' derivatives: the step keeps the terms that mention v.
+            let long_sum =
+                matches!(self.model.graph.node(def), Node::Add(terms) if terms.len() > LARGE_SUM);
+            let variable = self.model.name(v).to_string();
+            let first = &mut steps[start];
+            first.lhs = lhs;
+            if long_sum {
+                first.rule = format!("{}: the terms that mention {variable}", first.rule);
+            } else {
+                first.rhs.insert(0, whole);
+            }
+            if steps.len() - start > 1 || steps.last().and_then(|s| s.rhs.last()) != Some(&raw) {
+                steps.push(Step {
+                    rule: "substitute".into(),
+                    lhs,
+                    rhs: vec![raw],
+                });
+            }
+        }
+        let (result, snapshots) = simplify::simplify_traced(self.g(), raw, &options);
+        push_snapshots(steps, lhs, &snapshots);
+        self.local_cache.entry((u, v)).or_insert(result);
+        result
+    }
+
+    /// The value of a placeholder `∂child/∂x` when the child is a leaf.
+    pub(super) fn leaf_derivative(&mut self, child: Id, x: Sym) -> Option<Id> {
+        match *self.model.graph.node(child) {
+            Node::Var(s) => Some(self.g().int(if s == x { 1 } else { 0 })),
+            Node::Num(_) => Some(self.g().int(0)),
+            _ => None,
+        }
+    }
+
+    /// `∂e/∂x` of one expression, other names held constant. Records the rule applied at each
+    /// node when `steps` is given; returns the assembled, unsimplified derivative.
+    pub(super) fn d(&mut self, e: Id, x: Sym, mut steps: Option<&mut Vec<Step>>) -> Id {
+        if !self.mentions(e, x) {
+            return self.g().int(0);
+        }
+        if steps.is_none()
+            && let Some(&r) = self.raw_cache.get(&(e, x))
+        {
+            return r;
+        }
+        let is_x = |g: &Graph, id: Id| matches!(g.node(id), Node::Var(s) if *s == x);
+        let node = self.model.graph.node(e).clone();
+        let (rule, views, children): (String, Vec<Id>, Vec<Id>) = match node {
+            Node::Num(_) => unreachable!("numbers mention no variable"),
+            Node::Var(_) => return self.g().int(1),
+            Node::Deriv(..) => {
+                let resolved = self.resolve_derivatives(e);
+                return self.d(resolved, x, steps);
+            }
+            Node::Add(terms) => {
+                let dependent: Vec<usize> = if terms.len() > LARGE_SUM {
+                    self.dependent_terms(e, &terms, x)
+                } else {
+                    (0..terms.len())
+                        .filter(|&i| self.mentions(terms[i], x))
+                        .collect()
+                };
+                let mut formula_terms = Vec::new();
+                let mut children = Vec::new();
+                let mut difference = false;
+                for i in dependent {
+                    let (c, rest) = split_coefficient(self.g(), terms[i]);
+                    difference |= c.is_negative();
+                    let placeholder = self.g().deriv(rest, x);
+                    children.push(rest);
+                    formula_terms.push(simplify::scale(self.g(), c, placeholder));
+                }
+                let formula = self.g().sum(formula_terms);
+                let rule = if difference {
+                    "difference rule"
+                } else {
+                    "sum rule"
+                };
+                (rule.into(), vec![formula], children)
+            }
+            Node::Mul(factors) => self.d_product(&factors, x),
+            Node::Pow(base, exponent) => {
+                let base_varies = self.mentions(base, x);
+                let exponent_varies = self.mentions(exponent, x);
+                let db = self.g().deriv(base, x);
+                let dp = self.g().deriv(exponent, x);
+                if base_varies && !exponent_varies {
+                    let lowered = match self.g().as_num(exponent) {
+                        Some(n) => {
+                            let m = n.add(Num::MINUS_ONE);
+                            if m.is_one() {
+                                base
+                            } else {
+                                let m = self.g().num(m);
+                                self.g().pow(base, m)
+                            }
+                        }
+                        None => {
+                            let m1 = self.g().int(-1);
+                            let m = self.g().sum(vec![exponent, m1]);
+                            self.g().pow(base, m)
+                        }
+                    };
+                    let mut f = vec![exponent, lowered];
+                    let chain = !is_x(&self.model.graph, base);
+                    if chain {
+                        f.push(db);
+                    }
+                    let formula = self.g().product(f);
+                    let rule = if chain {
+                        "power rule, chain rule"
+                    } else {
+                        "power rule"
+                    };
+                    (
+                        rule.into(),
+                        vec![formula],
+                        if chain { vec![base] } else { vec![] },
+                    )
+                } else if !base_varies {
+                    let ln = self.g().call(Func::Log, base);
+                    let formula = self.g().product(vec![e, ln, dp]);
+                    ("exponential rule".into(), vec![formula], vec![exponent])
+                } else {
+                    let ln = self.g().call(Func::Log, base);
+                    let t1 = self.g().product(vec![dp, ln]);
+                    let m1 = self.g().int(-1);
+                    let inv = self.g().pow(base, m1);
+                    let t2 = self.g().product(vec![exponent, db, inv]);
+                    let s = self.g().sum(vec![t1, t2]);
+                    let formula = self.g().product(vec![e, s]);
+                    (
+                        "general power rule".into(),
+                        vec![formula],
+                        vec![base, exponent],
+                    )
+                }
+            }
+            Node::Call(f, u) => {
+                let chain = !is_x(&self.model.graph, u);
+                let du = self.g().deriv(u, x);
+                let mut views: Vec<Vec<Id>> = Vec::new();
+                let (name, zero) = match f {
+                    Func::Sigmoid => {
+                        let p = self.g().call(Func::SigmoidPrime, u);
+                        let s = self.g().call(Func::Sigmoid, u);
+                        let one = self.g().int(1);
+                        let r = self.g().sub(one, s);
+                        views.push(vec![p]);
+                        views.push(vec![s, r]);
+                        ("sigmoid", false)
+                    }
+                    Func::Tanh => {
+                        let p = self.g().call(Func::TanhPrime, u);
+                        let t = self.g().call(Func::Tanh, u);
+                        let two = self.g().int(2);
+                        let sq = self.g().pow(t, two);
+                        let one = self.g().int(1);
+                        let r = self.g().sub(one, sq);
+                        views.push(vec![p]);
+                        views.push(vec![r]);
+                        ("tanh", false)
+                    }
+                    Func::Relu => {
+                        let p = self.g().call(Func::ReluPrime, u);
+                        views.push(vec![p]);
+                        ("relu", false)
+                    }
+                    Func::Softplus => {
+                        let s = self.g().call(Func::Sigmoid, u);
+                        views.push(vec![s]);
+                        ("softplus", false)
+                    }
+                    Func::Exp => {
+                        views.push(vec![e]);
+                        ("exp", false)
+                    }
+                    Func::Log => {
+                        let m1 = self.g().int(-1);
+                        let inv = self.g().pow(u, m1);
+                        views.push(vec![inv]);
+                        ("log", false)
+                    }
+                    Func::Sqrt => {
+                        let half = self.g().num(Num::Rat(1, 2));
+                        let m1 = self.g().int(-1);
+                        let inv = self.g().pow(e, m1);
+                        views.push(vec![half, inv]);
+                        ("sqrt", false)
+                    }
+                    Func::Abs => {
+                        // sign(u) as relu'(u) − relu'(−u): the convention abs'(0) = 0, as
+                        // relu'(0) = 0, so a flat region (abs of a dead relu) has slope 0
+                        // rather than the 0/0 of u/|u|
+                        let up = self.g().call(Func::ReluPrime, u);
+                        let minus_u = self.g().neg(u);
+                        let down = self.g().call(Func::ReluPrime, minus_u);
+                        let sign = self.g().sub(up, down);
+                        views.push(vec![sign]);
+                        ("abs", false)
+                    }
+                    Func::SigmoidPrime => {
+                        let p = self.g().call(Func::SigmoidPrime, u);
+                        let s = self.g().call(Func::Sigmoid, u);
+                        let two = self.g().int(2);
+                        let two_s = self.g().product(vec![two, s]);
+                        let one = self.g().int(1);
+                        let r = self.g().sub(one, two_s);
+                        views.push(vec![p, r]);
+                        ("derivative of sigmoid'", false)
+                    }
+                    Func::TanhPrime => {
+                        let m2 = self.g().int(-2);
+                        let t = self.g().call(Func::Tanh, u);
+                        let p = self.g().call(Func::TanhPrime, u);
+                        views.push(vec![m2, t, p]);
+                        ("derivative of tanh'", false)
+                    }
+                    Func::ReluPrime => ("derivative of relu' (0 away from the kink)", true),
+                };
+                if zero {
+                    let z = self.g().int(0);
+                    (name.into(), vec![z], vec![])
+                } else {
+                    let formulas: Vec<Id> = views
+                        .into_iter()
+                        .map(|mut v| {
+                            if chain {
+                                v.push(du);
+                            }
+                            self.g().product(v)
+                        })
+                        .collect();
+                    let rule = if chain {
+                        format!("{name}, chain rule")
+                    } else {
+                        name.to_string()
+                    };
+                    (rule, formulas, if chain { vec![u] } else { vec![] })
+                }
+            }
+        };
+        let formula = *views.last().expect("every rule gives a formula");
+        let mut leaves = FastMap::default();
+        let mut inner = Vec::new();
+        for &c in &children {
+            match self.leaf_derivative(c, x) {
+                Some(v) => {
+                    let p = self.g().deriv(c, x);
+                    leaves.insert(p, v);
+                }
+                None => inner.push(c),
+            }
+        }
+        let leaf_view = self.substitute(formula, &leaves);
+        if let Some(steps) = steps.as_deref_mut() {
+            let lhs = self.g().deriv(e, x);
+            let mut rhs = views.clone();
+            if leaf_view != formula {
+                rhs.push(leaf_view);
+            }
+            steps.push(Step { rule, lhs, rhs });
+        }
+        let mut map = leaves;
+        for c in inner {
+            let dc = self.d(c, x, steps.as_deref_mut());
+            let p = self.g().deriv(c, x);
+            map.insert(p, dc);
+        }
+        let result = self.substitute(formula, &map);
+        self.raw_cache.insert((e, x), result);
+        result
+    }
+
+    pub(super) fn dependent_terms(&mut self, sum: Id, terms: &[Id], x: Sym) -> Vec<usize> {
+        if !self.term_index.contains_key(&sum) {
+            let mut index: FastMap<Sym, Vec<u32>> = FastMap::default();
+            for (i, &t) in terms.iter().enumerate() {
+                for &s in self.vars_of(t).to_vec().iter() {
+                    index.entry(s).or_default().push(i as u32);
+                }
+            }
+            self.term_index.insert(sum, index);
+        }
+        self.term_index[&sum]
+            .get(&x)
+            .map(|v| v.iter().map(|&i| i as usize).collect())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn d_product(&mut self, factors: &[Id], x: Sym) -> (String, Vec<Id>, Vec<Id>) {
+        let is_denominator = |g: &Graph, f: Id| match g.node(f) {
+            Node::Pow(_, e) => g.as_num(*e).is_some_and(Num::is_negative),
+            _ => false,
+        };
+        let denominator_varies = factors
+            .iter()
+            .any(|&f| is_denominator(&self.model.graph, f) && self.mentions(f, x));
+        if denominator_varies {
+            let mut numerator = Vec::new();
+            let mut denominator = Vec::new();
+            for &f in factors {
+                if is_denominator(&self.model.graph, f) {
+                    let Node::Pow(b, e) = *self.model.graph.node(f) else {
+                        unreachable!()
+                    };
+                    let n = self.g().as_num(e).expect("checked numeric").neg();
+                    denominator.push(if n.is_one() {
+                        b
+                    } else {
+                        let n = self.g().num(n);
+                        self.g().pow(b, n)
+                    });
+                } else {
+                    numerator.push(f);
+                }
+            }
+            let u = self.g().product(numerator);
+            let v = self.g().product(denominator);
+            let du = self.g().deriv(u, x);
+            let dv = self.g().deriv(v, x);
+            let a = self.g().product(vec![du, v]);
+            let b = self.g().product(vec![u, dv]);
+            let top = self.g().sub(a, b);
+            let two = self.g().int(2);
+            let bottom = self.g().pow(v, two);
+            let formula = self.g().div(top, bottom);
+            return ("quotient rule".into(), vec![formula], vec![u, v]);
+        }
+        let dependent: Vec<usize> = (0..factors.len())
+            .filter(|&i| self.mentions(factors[i], x))
+            .collect();
+        if dependent.len() == 1 {
+            let i = dependent[0];
+            let mut f: Vec<Id> = factors
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, &f)| f)
+                .collect();
+            let d = self.g().deriv(factors[i], x);
+            f.push(d);
+            let formula = self.g().product(f);
+            return ("constant multiple".into(), vec![formula], vec![factors[i]]);
+        }
+        let mut terms = Vec::new();
+        for &i in &dependent {
+            let mut f: Vec<Id> = Vec::new();
+            for (j, &g) in factors.iter().enumerate() {
+                if j == i {
+                    f.push(self.g().deriv(g, x));
+                } else {
+                    f.push(g);
+                }
+            }
+            terms.push(self.g().product(f));
+        }
+        let formula = self.g().sum(terms);
+        let children = dependent.iter().map(|&i| factors[i]).collect();
+        ("product rule".into(), vec![formula], children)
+    }
+}
+
+fn split_coefficient(g: &mut Graph, term: Id) -> (Num, Id) {
+    if let Node::Mul(factors) = g.node(term).clone()
+        && let Some(c) = g.as_num(factors[0])
+    {
+        let rest = g.product(factors[1..].to_vec());
+        return (c, rest);
+    }
+    (Num::ONE, term)
+}

@@ -1,0 +1,168 @@
+//! Which adjoints get a name: an error term shared by several gradients or paths is named,
+//! derived once with its steps, and the results are written in it (the textbook's δ).
+
+use super::{Engine, INLINE_LIMIT, NamedTerm, Step, Target, push_snapshots};
+use crate::core::expr::{FastMap, FastSet, Id, Node, Sym};
+use crate::core::factor;
+use crate::core::simplify::{self, Options};
+
+impl Engine<'_> {
+    pub(super) fn is_named(&self, y: Sym, u: Sym) -> bool {
+        self.named.get(&y).is_some_and(|n| n.contains(&u))
+    }
+
+    /// Decides which adjoints get a name, from the output backwards, and adds each named term
+    /// to the model. An adjoint `∂y/∂u` of a computed name is named when more than one
+    /// adjoint or gradient uses it and it gathers more than one path (a sum over u's users),
+    /// or more than one path continues through it, or it is longer than [`INLINE_LIMIT`];
+    /// one that simplifies to a number or a name is written as that instead. A chain with no
+    /// fork (the seed's 1-1-1 network) keeps its single product.
+    pub(super) fn name_shared_adjoints(
+        &mut self,
+        targets: &[Target],
+        options: &Options,
+    ) -> Vec<NamedTerm> {
+        let mut terms = Vec::new();
+        let mut ys: Vec<Sym> = Vec::new();
+        for t in targets {
+            if !ys.contains(&t.of) {
+                ys.push(t.of);
+            }
+        }
+        for y in ys {
+            let mut starts = Vec::new();
+            for t in targets {
+                if t.of == y && t.wrt != y && self.depends(y, t.wrt) {
+                    starts.push(t.wrt);
+                }
+            }
+            // The names on a path from a target up to y.
+            let mut on_path: FastSet<Sym> = FastSet::default();
+            while let Some(v) = starts.pop() {
+                if v == y || !on_path.insert(v) {
+                    continue;
+                }
+                starts.extend(self.consumers(y, v));
+            }
+            let mut uses: FastMap<Sym, (u32, u32)> = FastMap::default();
+            for &v in &on_path {
+                let computed = self.model.definition(v).is_some();
+                for u in self.consumers(y, v) {
+                    let entry = uses.entry(u).or_default();
+                    entry.0 += 1;
+                    entry.1 += u32::from(computed);
+                }
+            }
+            let mut paths: FastMap<Sym, u64> = FastMap::default();
+            paths.insert(y, 1);
+            let mut sizes = FastMap::default();
+            let top_down: Vec<Sym> = self
+                .model
+                .order
+                .iter()
+                .rev()
+                .copied()
+                .filter(|s| on_path.contains(s))
+                .collect();
+            for u in top_down {
+                let count = self
+                    .consumers(y, u)
+                    .iter()
+                    .fold(0u64, |sum, c| sum.saturating_add(paths[c]));
+                paths.insert(u, count);
+                let (used, used_by_names) = uses.get(&u).copied().unwrap_or_default();
+                if used < 2 {
+                    continue;
+                }
+                let raw = self.adjoint(y, u);
+                let simplified = self.simplify_cached(raw, options);
+                if matches!(
+                    self.model.graph.node(simplified),
+                    Node::Num(_) | Node::Var(_)
+                ) {
+                    self.cut.insert((y, u), simplified);
+                    continue;
+                }
+                let long =
+                    factor::tree_nodes(&self.model.graph, simplified, &mut sizes) > INLINE_LIMIT;
+                // On a single path a term is named only where the chain rule fans out
+                // linearly (a pre-activation z = Σ w·a + b, whose local derivatives are
+                // names: the textbook's δ). Elsewhere (a softmax output) it stays in place, so
+                // that simplifying the next term cancels across its local factors.
+                if count < 2 && !long && (used_by_names < 2 || !self.fans_out_linearly(u, &on_path))
+                {
+                    continue;
+                }
+                let sym = factor::term_symbol(self.model, y, u, simplified);
+                let var = self.g().var(sym);
+                self.cut.insert((y, u), var);
+                self.named.entry(y).or_default().insert(u);
+                terms.push(NamedTerm {
+                    sym,
+                    target: Target { of: y, wrt: u },
+                    definition: simplified,
+                    steps: Vec::new(),
+                });
+            }
+        }
+        terms
+    }
+
+    /// Whether every local derivative of `u` by a name on the path is a number or a name.
+    pub(super) fn fans_out_linearly(&mut self, u: Sym, on_path: &FastSet<Sym>) -> bool {
+        let used: Vec<Sym> = self
+            .model
+            .dependencies
+            .uses(u)
+            .iter()
+            .copied()
+            .filter(|v| on_path.contains(v))
+            .collect();
+        used.into_iter().all(|v| {
+            let local = self.local_derivative(u, v, None);
+            matches!(self.model.graph.node(local), Node::Num(_) | Node::Var(_))
+        })
+    }
+
+    pub(super) fn simplify_cached(&mut self, raw: Id, options: &Options) -> Id {
+        if let Some(&done) = self.simplified_cache.get(&raw) {
+            return done;
+        }
+        let done = simplify::simplify(self.g(), raw, options);
+        self.simplified_cache.insert(raw, done);
+        done
+    }
+
+    /// Each named term's derivation: the chain rule up to the terms above it, its local
+    /// derivatives (each shown once across the terms), substitution and simplification.
+    pub(super) fn term_steps(&mut self, terms: &mut [NamedTerm], options: &Options) {
+        let mut shown = FastSet::default();
+        for term in terms {
+            let t = term.target;
+            let var = self.g().var(term.sym);
+            let adjoint = self.deriv_name(t.of, t.wrt);
+            let mut steps = Vec::new();
+            self.chain_steps(t, &mut shown, &mut steps);
+            let raw = self.adjoint(t.of, t.wrt);
+            if steps.last().and_then(|s| s.rhs.last()) != Some(&raw) {
+                steps.push(Step {
+                    rule: "substitute the local derivatives and the terms above".into(),
+                    lhs: adjoint,
+                    rhs: vec![raw],
+                });
+            }
+            let (result, snapshots) = simplify::simplify_traced(self.g(), raw, options);
+            push_snapshots(&mut steps, adjoint, &snapshots);
+            for (i, step) in steps.iter_mut().enumerate() {
+                if step.lhs == adjoint {
+                    step.lhs = var;
+                    if i == 0 {
+                        step.rhs.insert(0, adjoint);
+                    }
+                }
+            }
+            term.definition = result;
+            term.steps = steps;
+        }
+    }
+}
