@@ -257,14 +257,20 @@ fn r(s: String, prec: Prec) -> R {
     }
 }
 
-/// The breaks of a part written without parentheses at `offset` of its parent, one level
-/// deeper; a part's own nested breaks are not kept (only the top two levels are broken).
+/// Levels of nesting a line may break at: the formula's own operators, and those of its
+/// terms and factors down to this depth.
+const MAX_BREAK_DEPTH: u8 = 3;
+
+/// The breaks of a part written at `offset` of its parent, one level deeper.
 fn nested(breaks: &[Break], offset: usize) -> impl Iterator<Item = Break> + '_ {
-    breaks.iter().filter(|b| b.depth == 0).map(move |b| Break {
-        at: b.at + offset,
-        depth: 1,
-        ..*b
-    })
+    breaks
+        .iter()
+        .filter(|b| b.depth < MAX_BREAK_DEPTH)
+        .map(move |b| Break {
+            at: b.at + offset,
+            depth: b.depth + 1,
+            ..*b
+        })
 }
 
 /// What a product factor is, for the juxtaposition rules.
@@ -318,6 +324,8 @@ struct Pass<'a> {
 }
 
 const NOT_SIMPLE: u8 = u8::MAX;
+/// Bytes of LaTeX above which a numerator's sums are written after the fraction.
+const LONG_NUMERATOR: usize = 160;
 /// `exp(arg)` prints as `e^{arg}` when `arg` is a sum/product of numbers and names this small.
 const EXP_AS_POWER_MAX_SIZE: u8 = 8;
 
@@ -445,6 +453,20 @@ impl Pass<'_> {
     }
 
     /// The formula, in parentheses if it binds looser than `need`; and whether it got them.
+    /// [`Pass::wrap`], and the breaks of `x` where they fall in the result (a line may break
+    /// inside parentheses; LaTeX's layout then closes `\left(` on the row with `\right.`).
+    fn wrap_breaks(&self, x: &R, need: Prec) -> (String, Vec<Break>) {
+        let (s, wrapped) = self.wrap(x, need);
+        let open = if !wrapped {
+            0
+        } else if s.starts_with("\\left(") {
+            "\\left(".len()
+        } else {
+            1
+        };
+        (s, shifted(&x.breaks, open))
+    }
+
     fn wrap(&self, x: &R, need: Prec) -> (String, bool) {
         if x.prec < need {
             (self.paren(&x.s), true)
@@ -482,21 +504,17 @@ impl Pass<'_> {
             let entry = self.entry(terms[i]);
             let (written, own) = if i == 0 {
                 // A sum is left-associative, so a leading sum needs no parentheses.
-                (entry.r.s.clone(), Some(&entry.r.breaks))
+                (entry.r.s.clone(), entry.r.breaks.clone())
             } else if let Some(rest) = &entry.negated {
                 s.push(' ');
                 s.push_str(self.minus());
                 s.push(' ');
-                let (w, wrapped) = self.wrap(rest, Prec::Product);
-                (w, (!wrapped).then_some(&rest.breaks))
+                self.wrap_breaks(rest, Prec::Product)
             } else {
                 s.push_str(" + ");
-                let (w, wrapped) = self.wrap(&entry.r, Prec::Neg);
-                (w, (!wrapped).then_some(&entry.r.breaks))
+                self.wrap_breaks(&entry.r, Prec::Neg)
             };
-            if let Some(own) = own {
-                breaks.extend(nested(own, s.len()));
-            }
+            breaks.extend(nested(&own, s.len()));
             s.push_str(&written);
             i += 1;
         }
@@ -612,11 +630,7 @@ impl Pass<'_> {
                         _ if wrapped => Prec::Atom,
                         _ => one.r.prec,
                     };
-                    let breaks = if wrapped {
-                        Vec::new()
-                    } else {
-                        shifted(&one.r.breaks, sign.len())
-                    };
+                    let breaks = shifted(&self.wrap_breaks(&one.r, Prec::Product).1, sign.len());
                     R {
                         s: format!("{sign}{body}"),
                         prec,
@@ -640,7 +654,30 @@ impl Pass<'_> {
                 [one] => one.r.s.clone(),
                 _ => self.join(items, Prec::Frac),
             };
-            let s = format!("{sign}\\frac{{{}}}{{{}}}", part(&num), part(&den));
+            let numerator = part(&num);
+            // A long sum over a fraction bar cannot be broken across lines: as a textbook
+            // writes λ/(2n)·(w² + …), it follows the fraction instead.
+            let (sums, short): (Vec<Item>, Vec<Item>) = num
+                .iter()
+                .cloned()
+                .partition(|item| item.r.prec == Prec::Sum || !item.r.breaks.is_empty());
+            if numerator.len() > LONG_NUMERATOR && !sums.is_empty() {
+                let fraction = Item {
+                    r: r(
+                        format!("\\frac{{{}}}{{{}}}", part(&short), part(&den)),
+                        Prec::Frac,
+                    ),
+                    kind: Kind::Other,
+                };
+                let factors: Vec<Item> = std::iter::once(fraction).chain(sums).collect();
+                let (body, breaks) = self.join_breakable(&factors, Prec::Frac);
+                return R {
+                    s: format!("{sign}{body}"),
+                    prec: if negative { Prec::Neg } else { Prec::Product },
+                    breaks: shifted(&breaks, sign.len()),
+                };
+            }
+            let s = format!("{sign}\\frac{{{numerator}}}{{{}}}", part(&den));
             return r(s, if negative { Prec::Neg } else { Prec::Frac });
         }
         let numerator = if num.is_empty() {
@@ -726,6 +763,7 @@ impl Pass<'_> {
         let mut prev: Option<Placed> = None;
         for (i, item) in items.iter().enumerate() {
             let (s, wrapped) = self.wrap(&item.r, need);
+            let inner = self.wrap_breaks(&item.r, need).1;
             let next = Placed {
                 item,
                 s,
@@ -746,6 +784,7 @@ impl Pass<'_> {
                 }
                 out.push_str(separator);
             }
+            breaks.extend(nested(&inner, out.len()));
             out.push_str(&next.s);
             prev = Some(next);
         }
@@ -849,7 +888,7 @@ impl Pass<'_> {
                 format!("{head}{}", self.paren(a))
             }
         };
-        r(s, Prec::Atom)
+        self.with_inner_breaks(r(s, Prec::Atom), arg)
     }
 
     fn deriv(&self, of: Id, wrt: Sym) -> R {
@@ -872,7 +911,29 @@ impl Pass<'_> {
                 )
             }
         };
-        r(s, Prec::Frac)
+        self.with_inner_breaks(r(s, Prec::Frac), of)
+    }
+
+    /// A call or a derivative whose argument closes it (`σ(…)`, `∂/∂w (…)`) may break inside
+    /// the argument, where the argument may.
+    fn with_inner_breaks(&self, mut out: R, arg: Id) -> R {
+        let inner = self.got(arg);
+        if inner.breaks.is_empty() {
+            return out;
+        }
+        let close = if out.s.ends_with("\\right)") {
+            "\\right)".len()
+        } else if out.s.ends_with(')') {
+            1
+        } else {
+            return out;
+        };
+        if let Some(offset) = out.s.len().checked_sub(inner.s.len() + close)
+            && out.s[offset..].starts_with(&inner.s)
+        {
+            out.breaks = shifted(&inner.breaks, offset);
+        }
+        out
     }
 }
 

@@ -32,8 +32,8 @@ pub struct Break {
     pub at: usize,
     /// Bytes of separator a product break drops (`·`, ` `, ` \cdot `, nothing).
     pub skip: u8,
-    /// 0: an operator of the formula itself; 1: one of a term or factor written without
-    /// parentheses.
+    /// 0: an operator of the formula itself; 1: one of its terms or factors (inside
+    /// parentheses or not); and so on.
     pub depth: u8,
     pub kind: BreakKind,
 }
@@ -51,8 +51,8 @@ struct Segment<'a> {
     after: Option<Break>,
 }
 
-/// Greedy line filling: each line takes the furthest break of the formula's own level that
-/// fits, else the furthest break inside a term that fits, else the first break (the line is
+/// Greedy line filling: each line takes the furthest break of the shallowest level (the
+/// formula's own operators first, then those inside a term, …) that fits, else the first break (the line is
 /// then too long, but no longer than it must be). `room(after)` is the width a line starting
 /// at that break has; the last line leaves `reserve` free.
 fn segments<'a>(
@@ -99,22 +99,20 @@ fn segments<'a>(
         }
         // The line may end before piece `end` (a break), for end in first_piece+1..pieces.
         let mut used = 0.0;
-        let (mut best_own, mut best_inner, mut first) = (None, None, None);
+        // The furthest break that fits at each depth, and the first break at all.
+        let mut best: [Option<usize>; 8] = [None; 8];
+        let mut first = None;
         for end in first_piece + 1..widths.len() {
             used += widths[end - 1];
             let Some(b) = break_at(end) else { continue };
             first.get_or_insert(end);
             if used <= room_here {
-                if b.depth == 0 {
-                    best_own = Some(end);
-                } else {
-                    best_inner = Some(end);
-                }
+                best[(b.depth as usize).min(7)] = Some(end);
             } else {
                 break;
             }
         }
-        let Some(end) = best_own.or(best_inner).or(first) else {
+        let Some(end) = best.iter().flatten().next().copied().or(first) else {
             out.push(Segment {
                 text: &p.s[start..],
                 after,
@@ -286,7 +284,17 @@ fn broken_rows(members: &[Printed], room: LatexRoom, lhs_width: f64) -> Vec<Stri
     let (left, indent) = if short_left {
         (room.left_column.max(lhs_width), "")
     } else {
-        rows.push(format!("& {}", lhs.s));
+        let room_for = |after: Option<Break>| {
+            let quads = after.map_or(0.0, |b| QUAD * (1.0 + b.depth as f64));
+            room.width - room.left_column - quads
+        };
+        for seg in segments(lhs, &latex_piece_width, &room_for, 0.0) {
+            let text = balanced(seg.text);
+            rows.push(match seg.after {
+                None => format!("& {text}"),
+                Some(b) => format!("&\\quad {{}}{}{text}", product_dot(b)),
+            });
+        }
         (room.left_column, "\\quad ")
     };
     for (n, member) in members.iter().enumerate().skip(1) {
@@ -301,17 +309,18 @@ fn broken_rows(members: &[Printed], room: LatexRoom, lhs_width: f64) -> Vec<Stri
             .iter()
             .enumerate()
         {
+            let text = balanced(seg.text);
+            let seg = Segment {
+                text: &text,
+                after: seg.after,
+            };
             let row = match (i, seg.after) {
                 (0, _) if n == 1 && short_left => format!("{} &= {}", lhs.s, seg.text),
                 (0, _) => format!("&{indent}= {}", seg.text),
                 (_, None) => format!("&{indent}{}", seg.text),
                 (_, Some(b)) => {
                     let quads = if b.depth == 0 { "\\quad" } else { "\\qquad" };
-                    let op = if b.kind == BreakKind::Product {
-                        "\\cdot "
-                    } else {
-                        ""
-                    };
+                    let op = product_dot(b);
                     // `{}` makes the leading sign or dot a binary operator, spaced as one.
                     format!("&{indent}{quads} {{}}{op}{}", seg.text)
                 }
@@ -320,6 +329,45 @@ fn broken_rows(members: &[Printed], room: LatexRoom, lhs_width: f64) -> Vec<Stri
         }
     }
     rows
+}
+
+/// A row cut inside `\left( … \right)`: each delimiter left open is closed with `\right.`
+/// at the row's end, and each one closed without its opening gets `\left.` at its start, as
+/// LaTeX and KaTeX require of every row.
+fn balanced(row: &str) -> String {
+    let (mut open, mut unopened) = (0usize, 0usize);
+    let mut rest = row;
+    while let Some(at) = rest.find('\\') {
+        let after = &rest[at + 1..];
+        if after.starts_with("left") && !after[4..].starts_with(|c: char| c.is_ascii_alphabetic()) {
+            open += 1;
+        } else if after.starts_with("right")
+            && !after[5..].starts_with(|c: char| c.is_ascii_alphabetic())
+        {
+            if open > 0 {
+                open -= 1;
+            } else {
+                unopened += 1;
+            }
+        }
+        rest = &rest[at + 1..];
+    }
+    if open == 0 && unopened == 0 {
+        return row.to_string();
+    }
+    format!(
+        "{}{row}{}",
+        "\\left. ".repeat(unopened),
+        " \\right.".repeat(open)
+    )
+}
+
+fn product_dot(b: Break) -> &'static str {
+    if b.kind == BreakKind::Product {
+        "\\cdot "
+    } else {
+        ""
+    }
 }
 
 /// An `=` with its spacing, in points.
@@ -553,6 +601,14 @@ mod tests {
             "{:?}",
             rows.iter().map(|r| latex_width(r)).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn rows_cut_inside_left_right_are_closed() {
+        assert_eq!(balanced("a + \\left(b + c"), "a + \\left(b + c \\right.");
+        assert_eq!(balanced("d\\right) e"), "\\left. d\\right) e");
+        assert_eq!(balanced("\\left(x\\right)"), "\\left(x\\right)");
+        assert_eq!(balanced("\\leftarrow x"), "\\leftarrow x");
     }
 
     #[test]
