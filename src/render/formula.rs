@@ -259,7 +259,7 @@ fn r(s: String, prec: Prec) -> R {
 
 /// Levels of nesting a line may break at: the formula's own operators, and those of its
 /// terms and factors down to this depth.
-const MAX_BREAK_DEPTH: u8 = 3;
+const MAX_BREAK_DEPTH: u8 = 12;
 
 /// The breaks of a part written at `offset` of its parent, one level deeper.
 fn nested(breaks: &[Break], offset: usize) -> impl Iterator<Item = Break> + '_ {
@@ -324,7 +324,8 @@ struct Pass<'a> {
 }
 
 const NOT_SIMPLE: u8 = u8::MAX;
-/// Bytes of LaTeX above which a numerator's sums are written after the fraction.
+/// Bytes of LaTeX above which a numerator's sums are written after the fraction, and a
+/// denominator on the line after `/`.
 const LONG_NUMERATOR: usize = 160;
 /// `exp(arg)` prints as `e^{arg}` when `arg` is a sum/product of numbers and names this small.
 const EXP_AS_POWER_MAX_SIZE: u8 = 8;
@@ -655,6 +656,10 @@ impl Pass<'_> {
                 _ => self.join(items, Prec::Frac),
             };
             let numerator = part(&num);
+            let denominator = part(&den);
+            if denominator.len() > LONG_NUMERATOR {
+                return self.long_quotient(sign, &num, &den);
+            }
             // A long sum over a fraction bar cannot be broken across lines: as a textbook
             // writes λ/(2n)·(w² + …), it follows the fraction instead.
             let (sums, short): (Vec<Item>, Vec<Item>) = num
@@ -664,7 +669,7 @@ impl Pass<'_> {
             if numerator.len() > LONG_NUMERATOR && !sums.is_empty() {
                 let fraction = Item {
                     r: r(
-                        format!("\\frac{{{}}}{{{}}}", part(&short), part(&den)),
+                        format!("\\frac{{{}}}{{{denominator}}}", part(&short)),
                         Prec::Frac,
                     ),
                     kind: Kind::Other,
@@ -677,7 +682,7 @@ impl Pass<'_> {
                     breaks: shifted(&breaks, sign.len()),
                 };
             }
-            let s = format!("{sign}\\frac{{{numerator}}}{{{}}}", part(&den));
+            let s = format!("{sign}\\frac{{{numerator}}}{{{denominator}}}");
             return r(s, if negative { Prec::Neg } else { Prec::Frac });
         }
         let numerator = if num.is_empty() {
@@ -696,6 +701,30 @@ impl Pass<'_> {
         }
         let s = format!("{sign}{numerator}/{denominator}");
         r(s, if negative { Prec::Neg } else { Prec::Product })
+    }
+
+    /// A LaTeX quotient whose denominator is too long for a fraction bar (which cannot be
+    /// broken across lines), written on the line: `num/(den)`, breakable inside both.
+    fn long_quotient(&self, sign: &str, num: &[Item], den: &[Item]) -> R {
+        let (top, mut breaks) = match num {
+            [] => ("1".to_string(), Vec::new()),
+            _ => self.join_breakable(num, Prec::Frac),
+        };
+        let (bottom, bottom_breaks) = self.join_breakable(den, Prec::Frac);
+        let mut s = format!("{sign}{top}/(");
+        breaks = shifted(&breaks, sign.len());
+        breaks.extend(shifted(&bottom_breaks, s.len()));
+        s.push_str(&bottom);
+        s.push(')');
+        R {
+            s,
+            prec: if sign.is_empty() {
+                Prec::Product
+            } else {
+                Prec::Neg
+            },
+            breaks,
+        }
     }
 
     /// Puts a leading coefficient in front of the numerator, or splits a fraction `p/q` into
@@ -845,13 +874,17 @@ impl Pass<'_> {
     }
 
     fn pow(&self, base: &R, exp: &R) -> R {
-        let (b, _) = self.wrap(base, Prec::Atom);
+        let (b, breaks) = self.wrap_breaks(base, Prec::Atom);
         let s = match self.notation {
             Notation::Latex => format!("{b}^{{{}}}", exp.s),
             // `^` is right-associative: `x^y^z` is `x^(y^z)`.
             _ => format!("{b}^{}", self.wrap(exp, Prec::Pow).0),
         };
-        r(s, Prec::Pow)
+        R {
+            s,
+            prec: Prec::Pow,
+            breaks,
+        }
     }
 
     fn call(&self, f: Func, arg: Id) -> R {

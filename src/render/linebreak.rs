@@ -169,7 +169,7 @@ pub fn text_lines(members: &[Printed], width: usize, reserve: usize) -> Vec<Stri
         let col = eq_col + 2;
         let room = |after: Option<Break>| match after {
             None => width - col as f64,
-            Some(b) => width - (col + 2 * b.depth as usize) as f64,
+            Some(b) => width - (col + 2 * (indent_levels(b) - 1)) as f64,
         };
         let reserve = if n + 1 == members.len() {
             reserve as f64
@@ -203,7 +203,11 @@ fn text_continuation(seg: &Segment, col: usize) -> String {
             } else {
                 ""
             };
-            format!("{}{op}{}", " ".repeat(col + 2 * b.depth as usize), seg.text)
+            format!(
+                "{}{op}{}",
+                " ".repeat(col + 2 * (indent_levels(b) - 1)),
+                seg.text
+            )
         }
     }
 }
@@ -285,7 +289,7 @@ fn broken_rows(members: &[Printed], room: LatexRoom, lhs_width: f64) -> Vec<Stri
         (room.left_column.max(lhs_width), "")
     } else {
         let room_for = |after: Option<Break>| {
-            let quads = after.map_or(0.0, |b| QUAD * (1.0 + b.depth as f64));
+            let quads = after.map_or(0.0, |b| QUAD * indent_levels(b) as f64);
             room.width - room.left_column - quads
         };
         for seg in segments(lhs, &latex_piece_width, &room_for, 0.0) {
@@ -301,7 +305,7 @@ fn broken_rows(members: &[Printed], room: LatexRoom, lhs_width: f64) -> Vec<Stri
         let room_for = |after: Option<Break>| {
             let quads = match after {
                 None => 0.0,
-                Some(b) => QUAD * (1.0 + b.depth as f64),
+                Some(b) => QUAD * indent_levels(b) as f64,
             };
             room.width - left - EQUALS - quads - if short_left { 0.0 } else { QUAD }
         };
@@ -319,7 +323,8 @@ fn broken_rows(members: &[Printed], room: LatexRoom, lhs_width: f64) -> Vec<Stri
                 (0, _) => format!("&{indent}= {}", seg.text),
                 (_, None) => format!("&{indent}{}", seg.text),
                 (_, Some(b)) => {
-                    let quads = if b.depth == 0 { "\\quad" } else { "\\qquad" };
+                    // One `\quad` a level: the deeper the break, the further in.
+                    let quads = "\\quad".repeat(indent_levels(b));
                     let op = product_dot(b);
                     // `{}` makes the leading sign or dot a binary operator, spaced as one.
                     format!("&{indent}{quads} {{}}{op}{}", seg.text)
@@ -360,6 +365,12 @@ fn balanced(row: &str) -> String {
         "\\left. ".repeat(unopened),
         " \\right.".repeat(open)
     )
+}
+
+/// How far in a continuation starts: one step a level, at most three (deeper levels would
+/// leave a deeply nested formula no room).
+fn indent_levels(b: Break) -> usize {
+    (1 + b.depth as usize).min(3)
 }
 
 fn product_dot(b: Break) -> &'static str {
