@@ -417,7 +417,15 @@ fn the_worksheet_reads_in_markdown_and_latex() {
     let tex = chainrule(&[&args[..], &["--format", "latex"]].concat(), None);
     let tex = String::from_utf8_lossy(&tex.stdout);
     assert!(tex.contains("\\begin{enumerate}"), "{tex}");
-    assert!(tex.contains("\\texttt{$\\sigma$'(a3)}"), "{tex}");
+    // The formulas the diagnosis names are typeset like the formulas beside them.
+    assert!(
+        tex.contains("$\\sigma'(a_{3})$ should be $\\sigma'(z_{3})$"),
+        "{tex}"
+    );
+    assert!(
+        md.contains("$\\sigma'(a_{3})$ should be $\\sigma'(z_{3})$"),
+        "{md}"
+    );
     assert!(!tex.contains('σ'), "unicode left in LaTeX: {tex}");
 }
 

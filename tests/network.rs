@@ -175,16 +175,23 @@ fn without_spans(program: &Program) -> Program {
                 arg: b(arg),
                 span: NOWHERE,
             },
-            Expr::DerivRef { of, wrt, .. } => Expr::DerivRef {
+            Expr::DerivRef {
+                of, wrt, partial, ..
+            } => Expr::DerivRef {
                 of: ident(of),
                 wrt: ident(wrt),
+                partial: *partial,
                 span: NOWHERE,
             },
             Expr::DerivOf {
-                wrt, expr: inner, ..
+                wrt,
+                expr: inner,
+                partial,
+                ..
             } => Expr::DerivOf {
                 wrt: ident(wrt),
                 expr: b(inner),
+                partial: *partial,
                 span: NOWHERE,
             },
         }

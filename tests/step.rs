@@ -130,7 +130,7 @@ fn a_large_rate_that_raises_the_cost_is_warned_about() {
     let step = &doc["steps"][0];
     assert!(step["cost_after"].as_f64().unwrap() > step["cost"].as_f64().unwrap());
     assert_eq!(step["cost_rose"], Value::Bool(true));
-    assert_eq!(doc["warnings"][0]["kind"], "cost_rose");
+    assert_eq!(doc["warnings"][0]["kind"], "cost-rose");
     assert_eq!(doc["warnings"][0]["step"], 1);
 }
 

@@ -173,7 +173,7 @@ fn operations(graph: &Graph, root: Id) -> u64 {
                     + below.iter().map(|b| count[b]).sum::<u64>()
             }
             Node::Pow(a, b) => 1 + count[a] + count[b],
-            Node::Call(_, a) | Node::Deriv(a, _) => 1 + count[a],
+            Node::Call(_, a) | Node::Deriv(a, ..) => 1 + count[a],
         };
         count.insert(id, total);
     }

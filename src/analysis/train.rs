@@ -32,7 +32,7 @@ pub enum Init {
 /// Which way the update moves the parameters.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Direction {
-    /// θ ← θ − η ∂C/∂θ, as SPEC section 2 fixes it.
+    /// θ ← θ − η ∂C/∂θ, as the README's `step` section states it.
     Descent,
     /// θ ← θ + η ∂C/∂θ: the rule of the seed question's answer, run to show it rising.
     Ascent,

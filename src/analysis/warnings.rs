@@ -52,6 +52,24 @@ pub enum WarningKind {
 }
 
 impl WarningKind {
+    /// Every kind, in the order of the declaration (docs/json.md lists their codes; a test
+    /// keeps the two the same).
+    pub const ALL: [WarningKind; 13] = [
+        WarningKind::Saturation,
+        WarningKind::Cancellation,
+        WarningKind::Overflow,
+        WarningKind::Underflow,
+        WarningKind::PrecisionLoss,
+        WarningKind::NotANumber,
+        WarningKind::DivisionByZero,
+        WarningKind::LogDomain,
+        WarningKind::SqrtDomain,
+        WarningKind::Undefined,
+        WarningKind::InputOutOfRange,
+        WarningKind::UnresolvedReference,
+        WarningKind::VanishingGradient,
+    ];
+
     /// The stable code, as in JSON.
     pub fn code(self) -> &'static str {
         match self {

@@ -423,8 +423,21 @@ pub enum Node {
     Mul(Box<[Id]>),
     Pow(Id, Id),
     Call(Func, Id),
-    /// An unevaluated derivative `d(expr)/d(wrt)`, as a derivation step writes it.
-    Deriv(Id, Sym),
+    /// An unevaluated derivative `d(expr)/d(wrt)`, as a derivation step writes it: the total
+    /// derivative through every name, or the direct partial (see [`Partial`]).
+    Deriv(Id, Sym, Partial),
+}
+
+/// Which derivative a [`Node::Deriv`] denotes. They differ where the formula differentiated
+/// mentions a name that itself depends on the variable: for `C = C0 + w1^2` with `C0` using
+/// `w1`, the total ∂C/∂w1 goes through `C0` as well, the direct partial holds `C0` fixed.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Partial {
+    /// Through every path: what ∂C/∂w means in results, claims and the chain rule's left side.
+    Total,
+    /// The formula's own derivative, every other name in it held fixed (Werbos's simple
+    /// partial beside his ordered derivative): printed `(∂C/∂w1)_direct`.
+    Direct,
 }
 
 impl Node {
@@ -436,7 +449,7 @@ impl Node {
             Node::Mul(xs) => Node::Mul(xs.iter().map(|&x| f(x)).collect()),
             Node::Pow(a, b) => Node::Pow(f(*a), f(*b)),
             Node::Call(g, a) => Node::Call(*g, f(*a)),
-            Node::Deriv(a, s) => Node::Deriv(f(*a), *s),
+            Node::Deriv(a, s, p) => Node::Deriv(f(*a), *s, *p),
         }
     }
 }
@@ -533,8 +546,14 @@ impl Graph {
         self.add(Node::Call(f, arg))
     }
 
+    /// The total derivative `∂of/∂wrt`.
     pub fn deriv(&mut self, of: Id, wrt: Sym) -> Id {
-        self.add(Node::Deriv(of, wrt))
+        self.add(Node::Deriv(of, wrt, Partial::Total))
+    }
+
+    /// The derivative `∂of/∂wrt` of the given kind.
+    pub fn derivative(&mut self, of: Id, wrt: Sym, partial: Partial) -> Id {
+        self.add(Node::Deriv(of, wrt, partial))
     }
 
     pub fn neg(&mut self, x: Id) -> Id {
@@ -565,7 +584,7 @@ impl Graph {
             Node::Num(_) | Node::Var(_) => vec![],
             Node::Add(xs) | Node::Mul(xs) => xs.to_vec(),
             Node::Pow(a, b) => vec![*a, *b],
-            Node::Call(_, a) | Node::Deriv(a, _) => vec![*a],
+            Node::Call(_, a) | Node::Deriv(a, ..) => vec![*a],
         }
     }
 
@@ -581,7 +600,7 @@ impl Graph {
                     Node::Num(_) | Node::Var(_) => {}
                     Node::Add(xs) | Node::Mul(xs) => stack.extend(xs.iter().copied()),
                     Node::Pow(a, b) => stack.extend([*a, *b]),
-                    Node::Call(_, a) | Node::Deriv(a, _) => stack.push(*a),
+                    Node::Call(_, a) | Node::Deriv(a, ..) => stack.push(*a),
                 }
             }
         }
@@ -622,7 +641,7 @@ impl Graph {
                 Node::Num(_) | Node::Var(_) => true,
                 Node::Add(xs) | Node::Mul(xs) => xs.iter().all(|x| mapped[x] == *x),
                 Node::Pow(a, b) => mapped[a] == *a && mapped[b] == *b,
-                Node::Call(_, a) | Node::Deriv(a, _) => mapped[a] == *a,
+                Node::Call(_, a) | Node::Deriv(a, ..) => mapped[a] == *a,
             };
             let node = if unchanged {
                 None

@@ -4,6 +4,7 @@
 //! the exact spot of a mistake. Nothing here knows about pest; `syntax` builds these values.
 
 pub use crate::core::error::Span;
+pub use crate::core::expr::Partial;
 
 /// A name as written, with where it was written.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,16 +46,20 @@ pub enum Expr {
         arg: Box<Expr>,
         span: Span,
     },
-    /// `dY/dX` (also `∂Y/∂X`): the derivative of one name with respect to another.
+    /// `dY/dX` (also `∂Y/∂X`): the derivative of one name with respect to another; total, or
+    /// the direct partial written `(dY/dX)_direct`.
     DerivRef {
         of: Ident,
         wrt: Ident,
+        partial: Partial,
         span: Span,
     },
-    /// `d/dX(expr)`: the derivative of an expression with respect to a name.
+    /// `d/dX(expr)`: the derivative of an expression with respect to a name; total, or the
+    /// direct partial written `(d/dX(expr))_direct`.
     DerivOf {
         wrt: Ident,
         expr: Box<Expr>,
+        partial: Partial,
         span: Span,
     },
 }

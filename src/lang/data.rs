@@ -2,11 +2,11 @@
 //! text of a CSV file, checked against the model's names.
 //!
 //! Every column is named after an input or a target, and every input and target has a column;
-//! each row gives one number per column. A mistake points at its cell, column name or row. The
-//! CSV reader takes what spreadsheets and `numpy.savetxt` write for numbers (a header line,
-//! commas, optional quotes around a header name, blank lines, `#` comments): cells are numbers
-//! only, so quoting rules beyond the header are not needed, and our own reader can point a
-//! caret at the very cell that is wrong.
+//! each row gives one number per column. A mistake points at its cell, column name or row. CSV
+//! is read by `csv-core` (the `csv` crate's parser, which reports how many bytes each cell took,
+//! so a caret can point at the very cell that is wrong): what spreadsheets and `numpy.savetxt`
+//! write (a header line, commas, quoted cells, `\r\n` line ends, blank lines, lines starting
+//! with `#`).
 
 use crate::core::error::{Diagnostic, Result, Span};
 use crate::core::expr::Sym;
@@ -71,40 +71,44 @@ pub fn from_program(program: &Program, model: &Model) -> Result<Option<DataSet>>
 pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
     let mut header: Option<Vec<Ident>> = None;
     let mut rows = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
-        let content = line.split('#').next().unwrap_or("");
-        let content = content.trim_end_matches(['\n', '\r']);
-        if content.trim().is_empty() {
+    for record in records(text) {
+        let Some(first) = record.first() else {
+            continue;
+        };
+        // A line of blanks (`  `) is a record of one empty cell: skipped like an empty line.
+        if record.len() == 1 && first.value.trim().is_empty() {
             continue;
         }
-        let cells = cells(content, start);
         match &header {
             None => {
                 header = Some(
-                    cells
-                        .into_iter()
-                        .map(|(cell, span)| {
-                            let name = cell.trim_matches('"');
-                            let skip = cell.len() - cell.trim_start_matches('"').len();
+                    record
+                        .iter()
+                        .map(|cell| {
+                            let written = &text[cell.span.start..cell.span.end];
+                            let name = written.trim_matches('"');
+                            let skip = written.len() - written.trim_start_matches('"').len();
                             Ident {
                                 name: name.to_string(),
-                                span: Span::new(span.start + skip, span.start + skip + name.len()),
+                                span: Span::new(
+                                    cell.span.start + skip,
+                                    cell.span.start + skip + name.len(),
+                                ),
                             }
                         })
                         .collect(),
                 );
             }
             Some(names) => {
-                if cells.len() != names.len() {
+                if record.len() != names.len() {
+                    let line =
+                        first.line.start..record.last().map_or(first.span.end, |c| c.span.end);
                     return Err(Diagnostic::at(
-                        Span::new(start, start + content.len().max(1)),
+                        Span::new(line.start, line.end.max(line.start + 1)),
                         format!(
                             "this row has {} value{} but the header names {} column{}",
-                            cells.len(),
-                            plural(cells.len()),
+                            record.len(),
+                            plural(record.len()),
                             names.len(),
                             plural(names.len())
                         ),
@@ -112,17 +116,18 @@ pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
                     )
                     .with_help("give one number for each column of the header line"));
                 }
-                let mut row = Vec::with_capacity(cells.len());
-                for (cell, span) in cells {
-                    let value = cell
+                let mut row = Vec::with_capacity(record.len());
+                for cell in &record {
+                    let written = cell.value.trim();
+                    let value = written
                         .replace('−', "-")
                         .parse::<f64>()
                         .ok()
                         .filter(|v| v.is_finite())
                         .ok_or_else(|| {
                             Diagnostic::at(
-                                Span::new(span.start, span.end.max(span.start + 1)),
-                                format!("`{cell}` is not a number"),
+                                Span::new(cell.span.start, cell.span.end.max(cell.span.start + 1)),
+                                format!("`{written}` is not a number"),
                                 "expected a number such as `0.5`, `-2` or `1e-3`",
                             )
                         })?;
@@ -149,17 +154,99 @@ pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
     Ok(DataSet { columns, rows })
 }
 
-/// The cells of a line, trimmed, with their spans in the whole text.
-fn cells(content: &str, line_start: usize) -> Vec<(&str, Span)> {
-    let mut out = Vec::new();
-    let mut at = line_start;
-    for cell in content.split(',') {
-        let lead = cell.len() - cell.trim_start().len();
-        let trimmed = cell.trim();
-        out.push((trimmed, Span::new(at + lead, at + lead + trimmed.len())));
-        at += cell.len() + 1;
+/// One cell of a CSV record: its value (quotes removed) and where it is written, trimmed.
+struct Cell {
+    value: String,
+    span: Span,
+    /// The line the cell's record starts on (for a row's error).
+    line: Span,
+}
+
+/// The records of CSV text, read by `csv-core` (RFC 4180 quoting, `\n` or `\r\n` line ends,
+/// lines starting with `#` and empty lines skipped), each cell with its place in `text`: the
+/// parser reports how many bytes each cell took, which is where its caret goes.
+fn records(text: &str) -> Vec<Vec<Cell>> {
+    let bytes = text.as_bytes();
+    let mut reader = csv_core::ReaderBuilder::new().comment(Some(b'#')).build();
+    // A cell's unquoted value is never longer than the text.
+    let mut out = vec![0u8; bytes.len() + 1];
+    let mut records = Vec::new();
+    let mut record: Vec<Cell> = Vec::new();
+    let mut at = 0;
+    let mut written = 0;
+    let mut cell_start: Option<usize> = None;
+    loop {
+        let start = *cell_start.get_or_insert(at);
+        let (result, read, wrote) = reader.read_field(&bytes[at..], &mut out[written..]);
+        at += read;
+        written += wrote;
+        let record_end = match result {
+            csv_core::ReadFieldResult::InputEmpty => continue,
+            csv_core::ReadFieldResult::OutputFull => {
+                out.resize(out.len() * 2, 0);
+                continue;
+            }
+            csv_core::ReadFieldResult::End => break,
+            csv_core::ReadFieldResult::Field { record_end } => record_end,
+        };
+        // What the parser skipped before a record's first cell: empty lines and comments.
+        let start = if record.is_empty() {
+            skip_blank_and_comment_lines(bytes, start)
+        } else {
+            start
+        };
+        let end = cell_end(bytes, at, record_end);
+        let source = &text[start..end.max(start)];
+        let lead = source.len() - source.trim_start().len();
+        let span = Span::new(start + lead, start + lead + source.trim().len());
+        let line = record
+            .first()
+            .map_or(Span::new(start, start), |c: &Cell| c.line);
+        record.push(Cell {
+            value: String::from_utf8_lossy(&out[..written]).into_owned(),
+            span,
+            line,
+        });
+        written = 0;
+        cell_start = None;
+        if record_end {
+            records.push(std::mem::take(&mut record));
+        }
     }
-    out
+    records
+}
+
+/// Where the record's text starts after `at`: past empty lines and lines starting with `#`.
+fn skip_blank_and_comment_lines(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\n' | b'\r' => at += 1,
+            b'#' => {
+                at = bytes[at..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |i| at + i + 1)
+            }
+            _ => break,
+        }
+    }
+    at
+}
+
+/// Where a cell's text ends, given where the parser stopped after it: before the `,` that
+/// ended it, or before the line end that ended its record (the end of the text has none).
+fn cell_end(bytes: &[u8], at: usize, record_end: bool) -> usize {
+    if !record_end {
+        return at - 1;
+    }
+    let mut end = at;
+    if end > 0 && bytes[end - 1] == b'\n' {
+        end -= 1;
+    }
+    if end > 0 && bytes[end - 1] == b'\r' {
+        end -= 1;
+    }
+    end
 }
 
 /// Each column's name, which must be an input or a target; every input and target needs one.
@@ -232,4 +319,74 @@ fn resolve_columns(names: &[Ident], model: &Model) -> Result<Vec<Sym>> {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Model {
+        crate::lang::load::load("input x\ntarget y\nparam w\ncost C = (y - w*x)^2")
+            .expect("the program loads")
+    }
+
+    /// The error's message and the text its caret is under.
+    fn error(csv: &str) -> (String, String) {
+        let d = parse_csv(csv, &model()).expect_err("the CSV is refused");
+        let span = d.span.expect("the error has a place");
+        (d.message, csv[span.start..span.end].to_string())
+    }
+
+    #[test]
+    fn spreadsheet_and_numpy_csv_read_as_examples() {
+        for csv in [
+            "x,y\n1,0\n2,1\n",
+            "x,y\r\n1,0\r\n2,1",
+            "# written by numpy.savetxt\n\"x\",\"y\"\n\n1 , 0\n  \n# a comment line\n2,1\n",
+            "y,x\n0,1\n1,2\n",
+            "x,y\n\"1\",\"0\"\n2,1\n",
+        ] {
+            let data =
+                parse_csv(csv, &model()).unwrap_or_else(|d| panic!("{csv:?}: {}", d.message));
+            let m = model();
+            let x = m.lookup("x").unwrap();
+            let xs: Vec<f64> = (0..data.rows.len())
+                .map(|r| data.example(r).find(|&(s, _)| s == x).unwrap().1)
+                .collect();
+            assert_eq!(xs, [1.0, 2.0], "{csv:?}");
+        }
+    }
+
+    #[test]
+    fn the_caret_is_under_the_cell_that_is_wrong() {
+        let cases = [
+            ("x,y\n1,one\n", "`one` is not a number", "one"),
+            (
+                "x,y\r\n1,0\r\n2 , oops \r\n",
+                "`oops` is not a number",
+                "oops",
+            ),
+            (
+                "# c\n\nx,y\n1,\"1,5\"\n",
+                "`1,5` is not a number",
+                "\"1,5\"",
+            ),
+            (
+                "x,y\n1,0,3\n",
+                "this row has 3 values but the header names 2 columns",
+                "1,0,3",
+            ),
+            ("x,\"q\"\n1,0\n", "unknown name `q`", "q"),
+            ("x,y\n1,\n", "`` is not a number", "\n"),
+        ];
+        for (csv, message, under) in cases {
+            let (got, caret) = error(csv);
+            assert!(got.contains(message), "{csv:?}: {got}");
+            assert_eq!(caret, under, "{csv:?}");
+        }
+        assert_eq!(
+            error("x,y\n").0,
+            "the CSV file has a header but no examples"
+        );
+    }
 }

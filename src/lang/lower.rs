@@ -489,17 +489,22 @@ pub fn lower_expr_with(
             let x = lower_expr_with(graph, arg, name)?;
             graph.call(f, x)
         }
-        Expr::DerivRef { of, wrt, .. } => {
+        Expr::DerivRef {
+            of, wrt, partial, ..
+        } => {
             let y = name(graph, of).map_err(LowerFailure::Name)?;
             let xs = with_respect_to(graph, wrt, name)?;
-            graph.deriv(y, xs)
+            graph.derivative(y, xs, *partial)
         }
         Expr::DerivOf {
-            wrt, expr: inner, ..
+            wrt,
+            expr: inner,
+            partial,
+            ..
         } => {
             let xs = with_respect_to(graph, wrt, name)?;
             let e = lower_expr_with(graph, inner, name)?;
-            graph.deriv(e, xs)
+            graph.derivative(e, xs, *partial)
         }
     })
 }

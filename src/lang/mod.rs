@@ -5,6 +5,7 @@
 
 pub mod ast;
 pub mod data;
+pub mod display;
 pub mod expansion;
 pub mod latex;
 pub mod load;

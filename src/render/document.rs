@@ -5,7 +5,7 @@
 //! only lays out headings, lists and environments. The built-in templates are embedded in the
 //! binary; a template directory may override any of them by file name. Templates use `<< >>`,
 //! `<% %>` and `<# #>` as delimiters so LaTeX braces never collide with template syntax.
-//! JSON is not templated: it is the contract of SPEC section 3, written with serde.
+//! JSON is not templated: its fields are a contract with users (docs/json.md), written with serde.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::core::diff::{Derivation, Derivations, Step, Style, Target};
 use crate::core::error::Diagnostic;
-use crate::core::expr::Id;
+use crate::core::expr::{Id, Node, Partial};
 use crate::core::model::Model;
 use crate::render::escape::{latex_text, markdown_text};
 use crate::render::linebreak::{
@@ -34,6 +34,10 @@ pub enum Format {
 /// The built-in templates, by the file name that overrides them.
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("derive.txt", include_str!("../../templates/derive.txt")),
+    (
+        "derive_words.txt",
+        include_str!("../../templates/derive_words.txt"),
+    ),
     ("layers.txt", include_str!("../../templates/layers.txt")),
     (
         "layers_convention.txt",
@@ -75,6 +79,7 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
     let stems: &[&str] = match command {
         "derive" => &[
             "derive",
+            "derive_words",
             "layers",
             "layers_convention",
             "standalone",
@@ -84,7 +89,7 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
         "eval" => &["eval", "standalone", "page"],
         "step" => &["step", "standalone", "page"],
         "train" => &["train", "train_words", "standalone", "page"],
-        "graph" => &["derive", "page"],
+        "graph" => &["derive", "derive_words", "page"],
         _ => &[],
     };
     let own = |name: &str| name.split('.').next() == Some(command);
@@ -120,10 +125,24 @@ struct StepView {
     new_block: bool,
 }
 
+/// The first direct partial of a document, for the sentence that says what it means (shown
+/// once, at the section where it first appears): `(∂C/∂w1)_direct`, the same derivative
+/// total (`∂C/∂w1`), the name differentiated (`C`) and the variable (`w1`), printed for the
+/// format.
+#[derive(Serialize)]
+struct DirectNote {
+    direct: String,
+    total: Option<String>,
+    /// The name whose formula is differentiated (none for `∂/∂w (formula)`).
+    of: Option<String>,
+    wrt: String,
+}
+
 #[derive(Serialize)]
 struct DerivationView {
     target: String,
     heading: String,
+    note: Option<DirectNote>,
     kind: String,
     wrt: String,
     steps: Vec<StepView>,
@@ -138,6 +157,7 @@ struct DerivationView {
 #[derive(Serialize)]
 struct TermView {
     name: String,
+    note: Option<DirectNote>,
     /// The adjoint it names, `∂C/∂z3_1`.
     adjoint: String,
     steps: Vec<StepView>,
@@ -151,6 +171,9 @@ struct DocumentView {
     style: &'static str,
     terms: Vec<TermView>,
     shared_steps: Vec<StepView>,
+    shared_note: Option<DirectNote>,
+    /// The name whose error terms the backprop style derives (the cost), as formulas print it.
+    error_of: String,
     derivations: Vec<DerivationView>,
 }
 
@@ -181,7 +204,8 @@ pub fn render_derivations(
         _ => rule.to_string(),
     };
     let step_views = |steps: &[Step]| -> Vec<StepView> {
-        let steps = visible_steps(steps, &print);
+        // Which steps show is decided on one notation, so every format lists the same ones.
+        let steps = visible_steps(steps, &|i| printer.plain(i));
         let equations: Vec<Vec<Printed>> = steps
             .iter()
             .map(|s| {
@@ -214,6 +238,35 @@ pub fn render_derivations(
     let display = |label: String, id: Id, indent: usize| {
         display_rows(format, &[plain(label), printed(id)], indent)
     };
+    // Sections are built in the order the templates print them, so the note goes with the
+    // first section that uses a direct partial.
+    let noted = std::cell::Cell::new(false);
+    let note_for = |steps: &[Step]| -> Option<DirectNote> {
+        if noted.get() {
+            return None;
+        }
+        let direct = first_direct_partial(model, steps)?;
+        noted.set(true);
+        let Node::Deriv(of, wrt, _) = *model.graph.node(direct) else {
+            unreachable!("found as a derivative")
+        };
+        let notation = match format {
+            Format::Text => Notation::Text,
+            _ => Notation::Latex,
+        };
+        Some(DirectNote {
+            direct: print(direct),
+            total: match *model.graph.node(of) {
+                Node::Var(y) => Some(printer.deriv_label(y, wrt, notation)),
+                _ => None,
+            },
+            of: match *model.graph.node(of) {
+                Node::Var(y) => Some(printer.name(y, notation)),
+                _ => None,
+            },
+            wrt: printer.name(wrt, notation),
+        })
+    };
     let view = DocumentView {
         source: match format {
             Format::Latex => latex_text(&layout.source_name),
@@ -230,6 +283,7 @@ pub fn render_derivations(
             .map(|t| {
                 let name = print(model.graph_var(t.sym));
                 TermView {
+                    note: note_for(&t.steps),
                     adjoint: print_target(model, t.target, format),
                     steps: step_views(&t.steps),
                     definition: format!("{name} = {}", print(t.definition)),
@@ -239,10 +293,15 @@ pub fn render_derivations(
             })
             .collect(),
         shared_steps: step_views(&derivations.shared_steps),
+        shared_note: note_for(&derivations.shared_steps),
+        error_of: print(
+            model.graph_var(derivations.error_terms.first().map_or(model.cost, |t| t.of)),
+        ),
         derivations: derivations
             .derivations
             .iter()
             .map(|d| DerivationView {
+                note: note_for(&d.steps),
                 target: d.target.plain_label(model),
                 heading: print_target(model, d.target, format),
                 kind: model.symbol(d.target.wrt).kind.word().to_string(),
@@ -276,6 +335,20 @@ pub fn render_derivations(
         (format == Format::Latex).then_some(title.as_str()),
         layout,
     )
+}
+
+/// The first direct partial in the steps' formulas.
+fn first_direct_partial(model: &Model, steps: &[Step]) -> Option<Id> {
+    steps.iter().find_map(|s| {
+        let roots: Vec<Id> = std::iter::once(s.lhs)
+            .chain(s.rhs.iter().copied())
+            .collect();
+        model
+            .graph
+            .reachable(&roots)
+            .into_iter()
+            .find(|&id| matches!(model.graph.node(id), Node::Deriv(_, _, Partial::Direct)))
+    })
 }
 
 /// Steps in one LaTeX alignment at most: KaTeX expands each `\tag*` several times and stops
@@ -597,7 +670,7 @@ struct JsonTerm {
 
 #[derive(Serialize)]
 struct JsonDocument {
-    /// SPEC section 3 names the list `derivatives`.
+    /// Named `derivatives` in docs/json.md, which users rely on.
     derivatives: Vec<JsonDerivation>,
     /// The named error terms the results use, each defined before the terms that use it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -610,6 +683,15 @@ struct JsonDocument {
 /// that prints as the member before it is left out, and so is a step that prints as the line
 /// before it (a rewrite such as flattening `(−2(y − a))·a` can change the tree and not the text).
 fn visible_steps(steps: &[Step], print: &dyn Fn(Id) -> String) -> Vec<Step> {
+    // A product beside parentheses prints with or without its dot depending only on how the
+    // tree nests (`2(y − a)(−1)` and, flattened, `2(y − a)·(−1)`): the same formula to a reader.
+    let print = |id: Id| {
+        print(id)
+            .replace(")·(", ")(")
+            .replace(")*(", ")(")
+            .replace("·(", "(")
+            .replace("*(", "(")
+    };
     let mut out: Vec<Step> = Vec::with_capacity(steps.len());
     let mut last_line: Option<(String, String)> = None;
     for s in steps {

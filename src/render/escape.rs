@@ -3,7 +3,8 @@
 //! Unicode prose (each Greek letter, `−`, `·`, `→`, `∂`, …) as math, so that pdflatex compiles
 //! any sentence chainrule writes (as `$…$`, which works in text mode and inside `\text{}` in
 //! pdflatex and KaTeX alike). Text between backticks is a formula or a command: code in
-//! Markdown, typewriter type in LaTeX.
+//! Markdown, typewriter type in LaTeX. A formula in a sentence ([`math_span`]) carries its text
+//! and LaTeX forms: text in a terminal and JSON, `$…$` math in Markdown and LaTeX.
 
 use crate::lang::names::greek_letter_latex;
 
@@ -99,30 +100,156 @@ fn math_of(c: char) -> Option<&'static str> {
     })
 }
 
-/// Markdown prose: formulas between backticks stay code spans; the rest is escaped.
+/// Marks where a formula in prose starts, where its LaTeX form starts, and where it ends
+/// (private-use characters, which no sentence of chainrule's own contains).
+const MATH_OPEN: char = '\u{E000}';
+const MATH_LATEX: char = '\u{E001}';
+const MATH_CLOSE: char = '\u{E002}';
+
+/// A formula (a name, a number, a derivative) inside a sentence, in both of its forms: the
+/// prose functions below write the text form in a terminal and JSON, the LaTeX form as math
+/// in Markdown and LaTeX, so a sentence is worded once for every format.
+pub fn math_span(text: &str, latex: &str) -> String {
+    format!("{MATH_OPEN}{text}{MATH_LATEX}{latex}{MATH_CLOSE}")
+}
+
+/// A piece of prose: plain words, or a formula from [`math_span`] (text form, LaTeX form).
+enum Piece<'a> {
+    Words(&'a str),
+    Math(&'a str, &'a str),
+}
+
+/// Splits prose into words and formulas; a marker that is not complete stays words.
+fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find(MATH_OPEN) {
+        let after = &rest[open + MATH_OPEN.len_utf8()..];
+        let Some((math, tail)) = after.split_once(MATH_CLOSE) else {
+            break;
+        };
+        let Some((plain, latex)) = math.split_once(MATH_LATEX) else {
+            break;
+        };
+        if open > 0 {
+            out.push(Piece::Words(&rest[..open]));
+        }
+        out.push(Piece::Math(plain, latex));
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Words(rest));
+    }
+    out
+}
+
+/// Prose for a terminal and for JSON: every formula in its text form.
+pub fn text_prose(text: &str) -> String {
+    pieces(text)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Words(w) => w,
+            Piece::Math(plain, _) => plain,
+        })
+        .collect()
+}
+
+/// The LaTeX form of a code span that is one formula and nothing else.
+fn lone_formula(code: &str) -> Option<&str> {
+    match pieces(code).as_slice() {
+        [Piece::Math(_, latex)] => Some(latex),
+        _ => None,
+    }
+}
+
+/// The pieces of prose with neighbouring formulas joined where only an operator stands between
+/// them (`$a_{2}$ = $\\sigma(z_{2})$` is one formula, `$a_{2} = \\sigma(z_{2})$`), as
+/// (is it math, its text): words verbatim, formulas in LaTeX.
+fn typeset_pieces(text: &str) -> Vec<(bool, String)> {
+    let mut out: Vec<(bool, String)> = Vec::new();
+    let parts = pieces(text);
+    let mut i = 0;
+    while i < parts.len() {
+        match parts[i] {
+            Piece::Words(w) => out.push((false, w.to_string())),
+            Piece::Math(_, latex) => {
+                let mut formula = latex.to_string();
+                while let (Some(Piece::Words(between)), Some(Piece::Math(_, next))) =
+                    (parts.get(i + 1), parts.get(i + 2))
+                {
+                    // Operators, and the parentheses of a call written around a formula
+                    // (`σ(` … `) = `); a parenthesis after a space opens a remark instead.
+                    let operator = match *between {
+                        " = " => " = ",
+                        " + " => " + ",
+                        " − " | " - " => " - ",
+                        "·" | " · " => " \\cdot ",
+                        "(" | ")" | ")(" => between,
+                        ") = " => ") = ",
+                        _ => break,
+                    };
+                    formula.push_str(operator);
+                    formula.push_str(next);
+                    i += 2;
+                }
+                out.push((true, formula));
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Markdown prose: formulas as `$…$` math, a formula between backticks too (the backticks
+/// mark it for the terminal); other text between backticks stays a code span; the rest is
+/// escaped.
 pub fn markdown_prose(text: &str) -> String {
     text.split('`')
         .enumerate()
         .map(|(i, part)| {
             if i % 2 == 1 {
-                format!("`{part}`")
+                match lone_formula(part) {
+                    Some(latex) => format!("${latex}$"),
+                    None => format!("`{}`", text_prose(part)),
+                }
             } else {
-                markdown_text(part)
+                typeset_pieces(part)
+                    .into_iter()
+                    .map(|(math, s)| {
+                        if math {
+                            format!("${s}$")
+                        } else {
+                            markdown_text(&s)
+                        }
+                    })
+                    .collect()
             }
         })
         .collect()
 }
 
-/// LaTeX prose: escaped as [`latex_text`], with formulas between backticks in typewriter type.
+/// LaTeX prose: escaped as [`latex_text`], formulas as `$…$` math (a formula between
+/// backticks too), other text between backticks in typewriter type.
 pub fn latex_prose(text: &str) -> String {
     text.split('`')
         .enumerate()
         .map(|(i, part)| {
-            let escaped = latex_text(part);
             if i % 2 == 1 {
-                format!("\\texttt{{{escaped}}}")
+                match lone_formula(part) {
+                    Some(latex) => format!("${latex}$"),
+                    None => format!("\\texttt{{{}}}", latex_text(&text_prose(part))),
+                }
             } else {
-                escaped
+                typeset_pieces(part)
+                    .into_iter()
+                    .map(|(math, s)| {
+                        if math {
+                            format!("${s}$")
+                        } else {
+                            latex_text(&s)
+                        }
+                    })
+                    .collect()
             }
         })
         .collect()
@@ -143,5 +270,26 @@ mod tests {
     #[test]
     fn markdown_markup_is_escaped_outside_code() {
         assert_eq!(markdown_prose("w_1 is `w_1`"), "w\\_1 is `w_1`");
+    }
+
+    #[test]
+    fn formulas_in_prose_are_text_in_a_terminal_and_math_where_formulas_are_typeset() {
+        let w = math_span("w2_1_1", "w^{(2)}_{11}");
+        let v = math_span("-0.2", "-0.2");
+        let sentence = format!("At {w} = {v}, `{w}` feeds `z_2`.");
+        assert_eq!(
+            text_prose(&sentence),
+            "At w2_1_1 = -0.2, `w2_1_1` feeds `z_2`."
+        );
+        assert_eq!(
+            markdown_prose(&sentence),
+            "At $w^{(2)}_{11} = -0.2$, $w^{(2)}_{11}$ feeds `z_2`."
+        );
+        assert_eq!(
+            latex_prose(&sentence),
+            "At $w^{(2)}_{11} = -0.2$, $w^{(2)}_{11}$ feeds \\texttt{z\\_2}."
+        );
+        // A marker left incomplete is words, not a formula.
+        assert_eq!(text_prose("a\u{E000}b"), "a\u{E000}b");
     }
 }

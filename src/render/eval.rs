@@ -1,7 +1,7 @@
 //! The `eval` report as text, Markdown, LaTeX or JSON.
 //!
 //! Numbers are printed with enough digits to round-trip (float64) and with 17 significant
-//! digits for the reference; the JSON document follows SPEC section 3 (`values`, `cost`,
+//! digits for the reference; the JSON document has the fields of docs/json.md (`values`, `cost`,
 //! `derivatives`, `reference` as decimal strings, `warnings`) with a few added fields.
 
 use std::collections::BTreeMap;

@@ -32,7 +32,7 @@
 
 use std::collections::HashMap;
 
-use crate::core::expr::{Func, Graph, Id, Node, Num, Sym, terminating_decimal};
+use crate::core::expr::{Func, Graph, Id, Node, Num, Partial, Sym, terminating_decimal};
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::lang::names::{name_latex, name_text};
 use crate::render::linebreak::{Break, BreakKind, Printed};
@@ -389,7 +389,8 @@ impl Pass<'_> {
                 None => plain(self.pow(self.got(*b), self.got(*e))),
             },
             Node::Call(f, a) => plain(self.call(*f, *a)),
-            Node::Deriv(of, wrt) => plain(self.deriv(*of, *wrt)),
+            Node::Deriv(of, wrt, Partial::Total) => plain(self.deriv(*of, *wrt)),
+            Node::Deriv(of, wrt, Partial::Direct) => plain(self.direct(*of, *wrt)),
         }
     }
 
@@ -862,7 +863,13 @@ impl Pass<'_> {
                     && prev.item.kind == Kind::Num
                     && !prev.wrapped
                     && prev.s.ends_with(|c: char| c.is_ascii_digit());
-                if next.s.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+                let call_like =
+                    prev_bare && matches!(prev.item.kind, Kind::Var(s) if self.reads_as_call(s));
+                let opens = next_paren || next.s.starts_with("\\left(");
+                if next.s.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+                    || (call_like && opens)
+                {
+                    // `f \cdot (h_{5} - y)`: juxtaposed, an output's name would read as a call.
                     " \\cdot "
                 } else if next_paren || next.s.starts_with("\\left(") || after_digits {
                     ""
@@ -968,6 +975,17 @@ impl Pass<'_> {
         }
         out
     }
+
+    /// The direct partial: the derivative in parentheses, subscripted "direct" (the shape of
+    /// a partial with names held fixed, `(∂U/∂T)_V`, saying which: all the others).
+    fn direct(&self, of: Id, wrt: Sym) -> R {
+        let total = self.deriv(of, wrt).s;
+        let s = match self.notation {
+            Notation::Latex => format!("\\left({total}\\right)_{{\\mathrm{{direct}}}}"),
+            _ => format!("({total}){DIRECT_SUFFIX}"),
+        };
+        r(s, Prec::Frac)
+    }
 }
 
 fn shifted(breaks: &[Break], offset: usize) -> Vec<Break> {
@@ -979,6 +997,10 @@ fn shifted(breaks: &[Break], offset: usize) -> Vec<Break> {
         })
         .collect()
 }
+
+/// What marks a direct partial: `(∂C/∂w1)_direct`, `\left(\frac{\partial C}{\partial
+/// w_{1}}\right)_{\mathrm{direct}}`; the input language reads the plain form back.
+pub const DIRECT_SUFFIX: &str = "_direct";
 
 /// Whether the text ends with a name starting with `d` (`delta`, `y^dx`, `2dx`).
 fn ends_with_d_name(s: &str) -> bool {
@@ -1430,7 +1452,14 @@ mod tests {
         let one = f.n(1);
         let d = f.g.sub(one, x);
         let e = f.g.product(vec![out, d]);
-        f.check(e, "f*(1 - x)", "f·(1 − x)", "f(1 - x)");
+        f.check(e, "f*(1 - x)", "f·(1 − x)", "f \\cdot (1 - x)");
+        // After a coefficient too (issue 13: `2f(h5 − y)` read as a call of f).
+        let two = f.n(2);
+        let e = f.g.product(vec![two, out, d]);
+        f.check(e, "2*f*(1 - x)", "2f·(1 − x)", "2f \\cdot (1 - x)");
+        // A name that is not an output is still juxtaposed, as textbooks write it.
+        let e = f.g.product(vec![x, d]);
+        f.check(e, "x(1 - x)", "x(1 − x)", "x(1 - x)");
     }
 
     #[test]
@@ -1627,8 +1656,18 @@ mod tests {
         let x2 = f.g.pow(x, two);
         let d1 = f.g.deriv(c, w3);
         let d2 = f.g.deriv(x2, xs);
+        // The direct partials read back as direct partials, not as the total derivatives.
+        let d3 = f.g.derivative(c, w3, Partial::Direct);
+        let d4 = f.g.derivative(x2, xs, Partial::Direct);
+        let sum = f.g.sum(vec![d1, d3]);
         let p = FormulaPrinter::new(&f.g, &f.symbols);
-        for e in [d1, d2] {
+        assert_eq!(p.text(sum), "∂C/∂w3 + (∂C/∂w3)_direct");
+        assert_eq!(p.plain(d4), "(d/dx(x^2))_direct");
+        assert_eq!(
+            p.latex(d3),
+            "\\left(\\frac{\\partial C}{\\partial w_{3}}\\right)_{\\mathrm{direct}}"
+        );
+        for e in [d1, d2, d3, d4, sum] {
             for notation in [Notation::Plain, Notation::Text] {
                 let (_, id) = read_back(&f, &p.render(e, notation), notation);
                 assert_eq!(id, e, "{}", p.render(e, notation));

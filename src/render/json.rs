@@ -1,4 +1,4 @@
-//! The JSON writer: every command's `--format json` document (SPEC section 3) goes out through
+//! The JSON writer: every command's `--format json` document (its fields: docs/json.md) goes out through
 //! [`document`], pretty-printed and ending in a newline, so the outputs agree in their layout.
 
 use serde::Serialize;

@@ -1,5 +1,5 @@
 //! Rendering: formulas in three notations, and documents (one view per command) laid out by
-//! the tera templates in `templates/`, plus the JSON of SPEC section 3.
+//! the tera templates in `templates/`, plus the JSON documents of docs/json.md.
 
 pub mod check;
 pub mod curve;

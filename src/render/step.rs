@@ -3,7 +3,7 @@
 //! One table per step (each parameter's value, its gradient at the start of the step, and its
 //! new value), the cost before and after, and a warning whenever the cost rose. Numbers are
 //! printed to 9 significant digits in the tables; JSON carries the full float64 values and
-//! follows SPEC section 3. The `step.*` templates lay the documents out and hold the wording
+//! has the fields of docs/json.md. The `step.*` templates lay the documents out and hold the wording
 //! (`step_words.txt` the warnings', shared with JSON's messages).
 
 use std::collections::BTreeMap;
@@ -76,7 +76,7 @@ struct DescentView {
 }
 
 /// Writes the descent in the format asked for, laid out by the `step.*` templates (JSON by
-/// serde, as SPEC section 3 fixes it).
+/// serde, as docs/json.md fixes it).
 pub fn render_descent(
     model: &Model,
     descent: &Descent,
@@ -250,7 +250,7 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
     for (i, step) in descent.steps.iter().enumerate() {
         if step.cost_rose {
             warnings.push(WarningJson {
-                kind: "cost_rose",
+                kind: "cost-rose",
                 step: i + 1,
                 message: warning_message("rose", i + 1, descent, layout)?,
             });
@@ -258,7 +258,7 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
     }
     if descent.diverged {
         let kind = if descent.not_finite_start {
-            "not_finite_start"
+            "not-finite-start"
         } else {
             "diverged"
         };

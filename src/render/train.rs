@@ -4,7 +4,7 @@
 //! last, JSON has them all), the parameters before and after, the output for each example,
 //! and the verdict when the run went wrong. Markdown carries the loss curve as inline SVG. The
 //! `train.*` templates lay the documents out; `train_words.txt` holds the verdict's sentences,
-//! shared with JSON's `diverged` text (SPEC section 3).
+//! shared with JSON's `diverged` text (docs/json.md).
 
 use std::collections::BTreeMap;
 
@@ -94,7 +94,7 @@ struct TrainView {
 }
 
 /// Writes the run in the format asked for, laid out by the `train.*` templates (JSON by serde,
-/// as SPEC section 3 fixes it).
+/// as docs/json.md fixes it).
 pub fn render_training(
     model: &Model,
     training: &Training,

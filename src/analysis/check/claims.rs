@@ -5,7 +5,7 @@
 
 use crate::core::diff::{self, Target};
 use crate::core::error::Diagnostic;
-use crate::core::expr::{Id, Node, Sym};
+use crate::core::expr::{Id, Node, Partial, Sym};
 use crate::core::model::Model;
 use crate::core::model::SymKind;
 use crate::core::simplify;
@@ -166,7 +166,7 @@ impl Checker {
                 let id = self.lower(&expr)?;
                 match self.model.graph.node(id).clone() {
                     Node::Var(s) => Subject::Name(s),
-                    Node::Deriv(of, wrt) => match self.model.graph.node(of) {
+                    Node::Deriv(of, wrt, Partial::Total) => match self.model.graph.node(of) {
                         Node::Var(y) => Subject::Derivative(Target { of: *y, wrt }),
                         _ => Subject::Formula(id),
                     },
@@ -510,14 +510,26 @@ pub(super) fn rename(expr: &Expr, from: &str, to: &str) -> Expr {
             arg: r(arg),
             span: *span,
         },
-        Expr::DerivRef { of, wrt, span } => Expr::DerivRef {
+        Expr::DerivRef {
+            of,
+            wrt,
+            partial,
+            span,
+        } => Expr::DerivRef {
             of: id(of),
             wrt: id(wrt),
+            partial: *partial,
             span: *span,
         },
-        Expr::DerivOf { wrt, expr, span } => Expr::DerivOf {
+        Expr::DerivOf {
+            wrt,
+            expr,
+            partial,
+            span,
+        } => Expr::DerivOf {
             wrt: id(wrt),
             expr: r(expr),
+            partial: *partial,
             span: *span,
         },
     }
@@ -563,14 +575,26 @@ pub(super) fn shift_expr(expr: Expr, offset: usize) -> Expr {
             arg: b(arg),
             span: s(span),
         },
-        Expr::DerivRef { of, wrt, span } => Expr::DerivRef {
+        Expr::DerivRef {
+            of,
+            wrt,
+            partial,
+            span,
+        } => Expr::DerivRef {
             of: i(of),
             wrt: i(wrt),
+            partial,
             span: s(span),
         },
-        Expr::DerivOf { wrt, expr, span } => Expr::DerivOf {
+        Expr::DerivOf {
+            wrt,
+            expr,
+            partial,
+            span,
+        } => Expr::DerivOf {
             wrt: i(wrt),
             expr: b(expr),
+            partial,
             span: s(span),
         },
     }

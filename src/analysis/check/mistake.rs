@@ -226,16 +226,50 @@ pub enum Scaling {
 }
 
 impl Mistake {
-    /// The stable code of the kind of mistake, as JSON gives it. The codes: `sign`,
-    /// `constant-factor`, `missing-factor`, `extra-factor`, `sigma-prime-kept`,
-    /// `missing-path`, `overwritten-at-fork`, `routing-gate`, `chain-stopped`, `missing-cost-term`,
-    /// `regulariser-factor`, `activation-for-derivative`, `wrong-derivative`,
-    /// `wrong-argument`, `wrong-name`, `index-slip`, `wrong-function`, `wrong-activation-derivative`,
-    /// `missing-square`, `square-of-difference`, `difference-for-product`, `sum-for-product`,
-    /// `product-for-difference`, `extra-term`, `extra-constant`, `extra-power`,
-    /// `wrong-exponent`, `ascent`, `missing-learning-rate`, `change-for-new-value`,
-    /// `not-updated`, `bias-decayed`, and for numbers `float64-rounding`,
-    /// `value-before-activation`, `value-of-another-name`, `truncated`, `wrong-value`.
+    /// Every code [`Mistake::code`] gives, once each (docs/json.md lists them with their
+    /// meaning; a test keeps the two the same, and the renderer asserts in debug builds that
+    /// each code it writes is here).
+    pub const CODES: &[&str] = &[
+        "sign",
+        "constant-factor",
+        "missing-factor",
+        "extra-factor",
+        "sigma-prime-kept",
+        "missing-path",
+        "overwritten-at-fork",
+        "routing-gate",
+        "chain-stopped",
+        "missing-cost-term",
+        "regulariser-factor",
+        "activation-for-derivative",
+        "wrong-derivative",
+        "wrong-argument",
+        "wrong-name",
+        "index-slip",
+        "wrong-function",
+        "wrong-activation-derivative",
+        "missing-square",
+        "square-of-difference",
+        "difference-for-product",
+        "sum-for-product",
+        "product-for-difference",
+        "extra-term",
+        "extra-constant",
+        "extra-power",
+        "wrong-exponent",
+        "ascent",
+        "missing-learning-rate",
+        "change-for-new-value",
+        "not-updated",
+        "bias-decayed",
+        "float64-rounding",
+        "value-before-activation",
+        "value-of-another-name",
+        "truncated",
+        "wrong-value",
+    ];
+
+    /// The stable code of the kind of mistake, as JSON gives it (one of [`Mistake::CODES`]).
     pub fn code(&self) -> &'static str {
         match self {
             Mistake::Float64Rounding { .. } => "float64-rounding",

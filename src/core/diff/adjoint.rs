@@ -2,7 +2,7 @@
 //! resolution and expansion of derivative placeholders that the other parts leave in a formula.
 
 use super::{Engine, SIMPLIFY_LIMIT};
-use crate::core::expr::{FastMap, Id, Node, Num, Sym};
+use crate::core::expr::{FastMap, Id, Node, Num, Partial, Sym};
 use crate::core::factor;
 use crate::core::simplify;
 
@@ -54,12 +54,28 @@ impl Engine<'_> {
         self.g().sum(terms)
     }
 
+    /// The direct partial of an expression: a name's definition (or the expression itself)
+    /// differentiated with every other name held fixed.
+    fn direct_derivative(&mut self, expr: Id, wrt: Sym) -> Id {
+        let formula = match *self.model.graph.node(expr) {
+            Node::Var(u) if u != wrt => match self.model.definition(u) {
+                Some(def) => def,
+                None => return self.g().int(0),
+            },
+            _ => expr,
+        };
+        self.d(formula, wrt, None)
+    }
+
     pub(super) fn resolve_derivatives(&mut self, expr: Id) -> Id {
         let mut map = FastMap::default();
         for id in self.model.graph.reachable(&[expr]) {
-            if let Node::Deriv(of, wrt) = *self.model.graph.node(id) {
+            if let Node::Deriv(of, wrt, partial) = *self.model.graph.node(id) {
                 let inner = self.substitute(of, &map);
-                let d = self.total_derivative(inner, wrt);
+                let d = match partial {
+                    Partial::Total => self.total_derivative(inner, wrt),
+                    Partial::Direct => self.direct_derivative(inner, wrt),
+                };
                 // A derivative of a derivative can be a graph whose tree is exponential in the
                 // nesting (`d/dw(d/dw(...))` 14 deep): simplifying would write the tree out,
                 // so a large one is kept as the shared graph, which evaluates the same.
@@ -134,7 +150,7 @@ impl Engine<'_> {
             Node::Mul(xs) => Node::Mul(xs.iter().map(|&x| self.substitute(x, map)).collect()),
             Node::Pow(a, b) => Node::Pow(self.substitute(a, map), self.substitute(b, map)),
             Node::Call(f, a) => Node::Call(f, self.substitute(a, map)),
-            Node::Deriv(a, s) => Node::Deriv(self.substitute(a, map), s),
+            Node::Deriv(a, s, p) => Node::Deriv(self.substitute(a, map), s, p),
             leaf => leaf,
         };
         self.g().add(new)

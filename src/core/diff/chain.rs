@@ -2,14 +2,46 @@
 //! parameter, and the backprop style that writes each layer's error term and substitutes it.
 
 use super::{Derivations, Engine, Step, Target};
-use crate::core::expr::{FastMap, FastSet, Func, Id, Node, Sym};
+use crate::core::expr::{FastMap, FastSet, Func, Id, Node, Partial, Sym};
 use crate::core::model::SymKind;
 use crate::core::simplify::{self, Options};
 
 impl Engine<'_> {
+    /// The total derivative `∂of/∂wrt` of one name with respect to another.
     pub(super) fn deriv_name(&mut self, of: Sym, wrt: Sym) -> Id {
         let v = self.g().var(of);
         self.g().deriv(v, wrt)
+    }
+
+    /// The local derivative `∂u/∂v` of u's definition, as the chain rule writes its factors:
+    /// marked direct where it is not the total derivative (see [`Engine::partial`]).
+    pub(super) fn local_name(&mut self, u: Sym, v: Sym) -> Id {
+        let kind = match self.model.definition(u) {
+            Some(def) if self.holds_dependents_fixed(def, v) => Partial::Direct,
+            _ => Partial::Total,
+        };
+        let var = self.g().var(u);
+        self.g().derivative(var, v, kind)
+    }
+
+    /// `∂e/∂x` of one formula with every other name held fixed, as the rules write it: marked
+    /// direct where a name in it other than x depends on x (there the total derivative goes
+    /// through that name too and differs), plain elsewhere (the two are the same).
+    pub(super) fn partial(&mut self, e: Id, x: Sym) -> Id {
+        let kind = if self.holds_dependents_fixed(e, x) {
+            Partial::Direct
+        } else {
+            Partial::Total
+        };
+        self.g().derivative(e, x, kind)
+    }
+
+    /// Whether `e` mentions a computed name other than `x` that depends on `x`.
+    fn holds_dependents_fixed(&mut self, e: Id, x: Sym) -> bool {
+        let names = self.vars_of(e).to_vec();
+        names
+            .into_iter()
+            .any(|v| v != x && self.model.definition(v).is_some() && self.depends(v, x))
     }
 
     /// The chain of single users from `from` upwards: the last name reached (a fork or `y`) and
@@ -98,7 +130,7 @@ impl Engine<'_> {
             factors.push(self.deriv_name(y, top));
         }
         for &(u, v) in edges {
-            factors.push(self.deriv_name(u, v));
+            factors.push(self.local_name(u, v));
         }
         self.g().product(factors)
     }
@@ -135,7 +167,7 @@ impl Engine<'_> {
     pub(super) fn backprop_formula(&mut self, y: Sym, v: Sym, deltas: &[Sym]) -> Id {
         let mut terms = Vec::new();
         for u in self.consumers(y, v) {
-            let local = self.deriv_name(u, v);
+            let local = self.local_name(u, v);
             let upstream = if u == y {
                 None
             } else if deltas.contains(&u) {
@@ -230,7 +262,7 @@ impl Engine<'_> {
         steps: &mut Vec<Step>,
     ) {
         for id in self.model.graph.reachable(&[formula]) {
-            if let Node::Deriv(of, v) = *self.model.graph.node(id)
+            if let Node::Deriv(of, v, _) = *self.model.graph.node(id)
                 && let Node::Var(u) = *self.model.graph.node(of)
                 && self.model.definition(u).is_some()
                 && self.users[v.index()].contains(&u)
@@ -245,7 +277,7 @@ impl Engine<'_> {
     pub(super) fn substitute_locals(&mut self, formula: Id, y: Sym, deltas: &[Sym]) -> Id {
         let mut map = FastMap::default();
         for id in self.model.graph.reachable(&[formula]) {
-            if let Node::Deriv(of, v) = *self.model.graph.node(id)
+            if let Node::Deriv(of, v, _) = *self.model.graph.node(id)
                 && let Node::Var(u) = *self.model.graph.node(of)
                 && !(u == y && deltas.contains(&v))
                 && self.users[v.index()].contains(&u)

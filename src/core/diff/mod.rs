@@ -224,7 +224,7 @@ impl<'m> Engine<'m> {
                 let set: Box<[Sym]> = match self.model.graph.node(id) {
                     Node::Var(s) => Box::new([*s]),
                     Node::Num(_) => Box::new([]),
-                    Node::Deriv(a, s) => {
+                    Node::Deriv(a, s, _) => {
                         let mut v = self.vars[a].to_vec();
                         v.push(*s);
                         v.sort();

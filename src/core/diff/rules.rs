@@ -6,6 +6,16 @@ use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num, Sym};
 use crate::core::simplify;
 
 impl Engine<'_> {
+    /// A derivative placeholder of the rules in [`Engine::d`]: as printed when steps are
+    /// written, plain otherwise (it is substituted away before anyone sees it).
+    fn placeholder(&mut self, e: Id, x: Sym, shown: bool) -> Id {
+        if shown {
+            self.partial(e, x)
+        } else {
+            self.g().deriv(e, x)
+        }
+    }
+
     /// The simplified local derivative `∂u/∂v` of u's definition, recording its steps if asked.
     pub(super) fn local_derivative(&mut self, u: Sym, v: Sym, steps: Option<&mut Vec<Step>>) -> Id {
         let def = self
@@ -31,10 +41,10 @@ impl Engine<'_> {
             self.local_cache.insert((u, v), result);
             return result;
         };
-        let lhs = self.deriv_name(u, v);
+        let lhs = self.local_name(u, v);
         let start = steps.len();
         let raw = self.d(def, v, Some(steps));
-        let whole = self.g().deriv(def, v);
+        let whole = self.partial(def, v);
         if steps.len() == start {
             let rule = if self.mentions(def, v) {
                 "identity"
@@ -94,6 +104,7 @@ impl Engine<'_> {
             return r;
         }
         let is_x = |g: &Graph, id: Id| matches!(g.node(id), Node::Var(s) if *s == x);
+        let shown = steps.is_some();
         let node = self.model.graph.node(e).clone();
         let (rule, views, children): (String, Vec<Id>, Vec<Id>) = match node {
             Node::Num(_) => unreachable!("numbers mention no variable"),
@@ -116,7 +127,7 @@ impl Engine<'_> {
                 for i in dependent {
                     let (c, rest) = split_coefficient(self.g(), terms[i]);
                     difference |= c.is_negative();
-                    let placeholder = self.g().deriv(rest, x);
+                    let placeholder = self.placeholder(rest, x, shown);
                     children.push(rest);
                     formula_terms.push(simplify::scale(self.g(), c, placeholder));
                 }
@@ -128,12 +139,12 @@ impl Engine<'_> {
                 };
                 (rule.into(), vec![formula], children)
             }
-            Node::Mul(factors) => self.d_product(&factors, x),
+            Node::Mul(factors) => self.d_product(&factors, x, shown),
             Node::Pow(base, exponent) => {
                 let base_varies = self.mentions(base, x);
                 let exponent_varies = self.mentions(exponent, x);
-                let db = self.g().deriv(base, x);
-                let dp = self.g().deriv(exponent, x);
+                let db = self.placeholder(base, x, shown);
+                let dp = self.placeholder(exponent, x, shown);
                 if base_varies && !exponent_varies {
                     let lowered = match self.g().as_num(exponent) {
                         Some(n) => {
@@ -188,7 +199,7 @@ impl Engine<'_> {
             }
             Node::Call(f, u) => {
                 let chain = !is_x(&self.model.graph, u);
-                let du = self.g().deriv(u, x);
+                let du = self.placeholder(u, x, shown);
                 let mut views: Vec<Vec<Id>> = Vec::new();
                 let (name, zero) = match f {
                     Func::Sigmoid => {
@@ -296,7 +307,7 @@ impl Engine<'_> {
         for &c in &children {
             match self.leaf_derivative(c, x) {
                 Some(v) => {
-                    let p = self.g().deriv(c, x);
+                    let p = self.placeholder(c, x, shown);
                     leaves.insert(p, v);
                 }
                 None => inner.push(c),
@@ -304,7 +315,7 @@ impl Engine<'_> {
         }
         let leaf_view = self.substitute(formula, &leaves);
         if let Some(steps) = steps.as_deref_mut() {
-            let lhs = self.g().deriv(e, x);
+            let lhs = self.partial(e, x);
             let mut rhs = views.clone();
             if leaf_view != formula {
                 rhs.push(leaf_view);
@@ -314,7 +325,7 @@ impl Engine<'_> {
         let mut map = leaves;
         for c in inner {
             let dc = self.d(c, x, steps.as_deref_mut());
-            let p = self.g().deriv(c, x);
+            let p = self.placeholder(c, x, shown);
             map.insert(p, dc);
         }
         let result = self.substitute(formula, &map);
@@ -338,7 +349,12 @@ impl Engine<'_> {
             .unwrap_or_default()
     }
 
-    pub(super) fn d_product(&mut self, factors: &[Id], x: Sym) -> (String, Vec<Id>, Vec<Id>) {
+    pub(super) fn d_product(
+        &mut self,
+        factors: &[Id],
+        x: Sym,
+        shown: bool,
+    ) -> (String, Vec<Id>, Vec<Id>) {
         let is_denominator = |g: &Graph, f: Id| match g.node(f) {
             Node::Pow(_, e) => g.as_num(*e).is_some_and(Num::is_negative),
             _ => false,
@@ -367,8 +383,8 @@ impl Engine<'_> {
             }
             let u = self.g().product(numerator);
             let v = self.g().product(denominator);
-            let du = self.g().deriv(u, x);
-            let dv = self.g().deriv(v, x);
+            let du = self.placeholder(u, x, shown);
+            let dv = self.placeholder(v, x, shown);
             let a = self.g().product(vec![du, v]);
             let b = self.g().product(vec![u, dv]);
             let top = self.g().sub(a, b);
@@ -388,7 +404,7 @@ impl Engine<'_> {
                 .filter(|(j, _)| *j != i)
                 .map(|(_, &f)| f)
                 .collect();
-            let d = self.g().deriv(factors[i], x);
+            let d = self.placeholder(factors[i], x, shown);
             f.push(d);
             let formula = self.g().product(f);
             return ("constant multiple".into(), vec![formula], vec![factors[i]]);
@@ -398,7 +414,7 @@ impl Engine<'_> {
             let mut f: Vec<Id> = Vec::new();
             for (j, &g) in factors.iter().enumerate() {
                 if j == i {
-                    f.push(self.g().deriv(g, x));
+                    f.push(self.placeholder(g, x, shown));
                 } else {
                     f.push(g);
                 }

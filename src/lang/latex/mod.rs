@@ -19,10 +19,11 @@ use pest::iterators::Pair;
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Sym};
 use crate::core::model::Model;
-use crate::lang::ast::{BinOp, Expr, Ident, Span};
+use crate::lang::ast::{BinOp, Expr, Ident, Partial, Span};
 use crate::lang::names::{default_name_latex, greek_ascii};
 
 mod build;
+mod derivatives;
 mod errors;
 mod names;
 mod tokens;
@@ -61,6 +62,7 @@ impl Resolved {
             Resolved::Delta(z) => Expr::DerivRef {
                 of: ident(model.name(model.cost), span),
                 wrt: ident(model.name(*z), span),
+                partial: Partial::Total,
                 span,
             },
             Resolved::Free(name) => Expr::Name(ident(name, span)),

@@ -114,6 +114,7 @@ pub(super) fn primary(pair: Pair<'_, Rule>) -> Result<Node> {
         Rule::call => call(pair),
         Rule::deriv_ref => deriv_ref(pair),
         Rule::deriv_of => deriv_of(pair),
+        Rule::direct => direct(pair),
         Rule::expr => expression(pair),
         _ => Err(internal(span_of(&pair))),
     }
@@ -209,7 +210,33 @@ pub(super) fn deriv_ref(pair: Pair<'_, Rule>) -> Result<Node> {
     let mut names = pair.into_inner();
     let of = ident_of(&next(&mut names, source)?);
     let wrt = ident_of(&next(&mut names, source)?);
-    Ok(leaf(Expr::DerivRef { of, wrt, span }))
+    Ok(leaf(Expr::DerivRef {
+        of,
+        wrt,
+        partial: Partial::Total,
+        span,
+    }))
+}
+
+/// `(dC/dw1)_direct`: the derivative inside, as the direct partial.
+pub(super) fn direct(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let source = pair.get_input();
+    let mut node = primary(next(&mut pair.into_inner(), source)?)?;
+    match &mut node.expr {
+        Expr::DerivRef {
+            partial, span: s, ..
+        }
+        | Expr::DerivOf {
+            partial, span: s, ..
+        } => {
+            *partial = Partial::Direct;
+            *s = span;
+        }
+        _ => return Err(internal(span)),
+    }
+    node.outer = span;
+    Ok(node)
 }
 
 pub(super) fn deriv_of(pair: Pair<'_, Rule>) -> Result<Node> {
@@ -223,6 +250,7 @@ pub(super) fn deriv_of(pair: Pair<'_, Rule>) -> Result<Node> {
         Expr::DerivOf {
             wrt,
             expr: Box::new(body.expr),
+            partial: Partial::Total,
             span,
         },
         span,

@@ -24,7 +24,7 @@ use crate::core::error::{Diagnostic, Result};
 use crate::core::excerpt::{character, describe_char};
 use crate::core::expr::{Func, Num};
 use crate::lang::ast::{
-    AssignKind, BinOp, DataRow, DeclKind, Declared, Expr, Ident, Program, Span, Stmt,
+    AssignKind, BinOp, DataRow, DeclKind, Declared, Expr, Ident, Partial, Program, Span, Stmt,
 };
 
 mod errors;
@@ -317,7 +317,12 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
         match part.as_rule() {
             Rule::ident => ident = Some(variable(part)?),
             Rule::string => {
-                let text = part.into_inner().next().map(|t| t.as_str()).unwrap_or("");
+                let quoted = span_of(&part);
+                let (text, span) = match part.into_inner().next() {
+                    Some(inner) => (inner.as_str(), span_of(&inner)),
+                    None => ("", Span::new(quoted.start + 1, quoted.start + 1)),
+                };
+                crate::lang::display::check_display_form(text, span)?;
                 display = Some(text.to_string());
             }
             _ => {}
@@ -724,11 +729,12 @@ cost C = (y - a3)^2
             Expr::DerivRef {
                 of: ident("C", 1),
                 wrt: ident("w3", 4),
+                partial: Partial::Total,
                 span: Span::new(0, 6)
             }
         );
         let source = "∂C/∂w3";
-        let Expr::DerivRef { of, wrt, span } = parse_expr(source).unwrap() else {
+        let Expr::DerivRef { of, wrt, span, .. } = parse_expr(source).unwrap() else {
             panic!()
         };
         assert_eq!(&source[of.span.start..of.span.end], "C");
@@ -748,6 +754,30 @@ cost C = (y - a3)^2
         check("d / dx", "(d / dx)");
         check("d/dx", "(d / dx)");
         check("d*x + delta3(1 - d)", "((d * x) + (delta3 * (1 - d)))");
+        // The direct partial, as derivations print it; a name `_direct` after any other
+        // parenthesis is still a factor.
+        for (source, of_expr) in [
+            ("(dC/dw1)_direct", false),
+            ("(∂C/∂w1)_direct", false),
+            ("(d/dw1(C0 + w1^2))_direct", true),
+            ("(∂/∂w1 (C0 + w1^2))_direct", true),
+        ] {
+            let parsed = parse_expr(source).unwrap();
+            let (Expr::DerivRef { partial, span, .. } | Expr::DerivOf { partial, span, .. }) =
+                &parsed
+            else {
+                panic!("{source} is not a derivative: {parsed:?}")
+            };
+            assert_eq!(*partial, Partial::Direct, "{source}");
+            assert_eq!(*span, Span::new(0, source.len()), "{source}");
+            assert_eq!(matches!(parsed, Expr::DerivOf { .. }), of_expr, "{source}");
+        }
+        let Expr::DerivRef { partial, .. } = parse_expr("dC/dw1").unwrap() else {
+            panic!()
+        };
+        assert_eq!(partial, Partial::Total);
+        check("(x)_direct", "(x * _direct)");
+        check("(dC/dw1) _direct", "(dC/dw1 * _direct)");
         check("-eta dC/dw3", "((-eta) * dC/dw3)");
         check("w3 - η*dC/dw3", "(w3 - (η * dC/dw3))");
     }

@@ -16,7 +16,7 @@ impl Checker {
         let unresolved = self.unresolved;
         let nodes = self.model.graph.reachable(&[unresolved]);
         for node in nodes {
-            let Node::Deriv(of, wrt) = *self.model.graph.node(node) else {
+            let Node::Deriv(of, wrt, partial) = *self.model.graph.node(node) else {
                 continue;
             };
             let kind = self.model.symbol(wrt).kind;
@@ -24,7 +24,7 @@ impl Checker {
                 if other == wrt || self.model.symbol(other).kind != kind {
                     continue;
                 }
-                let replacement = self.model.graph.deriv(of, other);
+                let replacement = self.model.graph.derivative(of, other, partial);
                 let replaced = self.model.graph.replace(unresolved, node, replacement);
                 let candidate = diff::resolve_derivatives(&mut self.model, replaced);
                 if self.fits_everywhere(screen, candidate, false) {
@@ -422,7 +422,7 @@ pub(super) fn replace_child(graph: &mut Graph, parent: Id, index: usize, child: 
             }
         }
         Node::Call(f, _) => Node::Call(f, child),
-        Node::Deriv(_, s) => Node::Deriv(child, s),
+        Node::Deriv(_, s, p) => Node::Deriv(child, s, p),
         n @ (Node::Num(_) | Node::Var(_)) => n,
     };
     graph.add(node)

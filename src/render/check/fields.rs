@@ -1,261 +1,83 @@
-//! The check report: each claim's verdict, method, counterexample, diagnosis and corrected
-//! formula, as a worksheet in text, Markdown or LaTeX (tera templates `check.txt`,
-//! `check.md`, `check.tex`, overridable like the derivation's), or as the JSON of SPEC
-//! section 3. Prose from the checker is plain Unicode; here it is escaped for each format.
-
-use serde::Serialize;
+//! The fields of a mistake, for the JSON's `mistake` object (formulas plain, numbers as numbers)
+//! and for `mistake.txt`'s wording (every name, number and formula as a reader sees it, in both
+//! of its forms: text for a terminal, LaTeX for the typeset formats).
 
 use serde_json::{Map, Value, json};
 
-use crate::analysis::check::{
-    Checked, Diagnosis, Edit, FactorRole, GateShare, Mistake, Scaling, summary,
-};
-use crate::core::error::Diagnostic;
-use crate::core::expr::{Func, Id, Node};
+use super::number_span;
+use crate::analysis::check::{Checked, Edit, FactorRole, GateShare, Mistake, Scaling};
+use crate::core::expr::{Func, Id, Node, Sym};
 use crate::core::number::float;
-use crate::render::FormulaPrinter;
-use crate::render::document::{Format, Layout, render_template, template_error, templates};
-use crate::render::escape::{latex_prose, latex_text, markdown_prose};
-
-#[derive(Serialize)]
-struct ClaimView {
-    number: usize,
-    claim: String,
-    verdict: &'static str,
-    method: String,
-    counterexample: Option<String>,
-    claimed_value: Option<String>,
-    true_value: Option<String>,
-    diagnosis: Option<String>,
-    corrected: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ReportView {
-    source: String,
-    claims: Vec<ClaimView>,
-    summary: String,
-}
-
-#[derive(Serialize)]
-struct JsonClaim<'a> {
-    claim: &'a str,
-    verdict: &'static str,
-    method: &'a str,
-    counterexample: Option<serde_json::Map<String, serde_json::Value>>,
-    diagnosis: Option<String>,
-    mistake: Option<Value>,
-    claimed_value: Option<f64>,
-    true_value: Option<f64>,
-    corrected: Option<String>,
-    corrected_latex: Option<String>,
-    expected: Option<String>,
-    expected_latex: Option<String>,
-}
-
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    claims: Vec<JsonClaim<'a>>,
-    summary: String,
-}
-
-/// Writes the report in the format asked for.
-pub fn render_check(
-    checked: &[Checked],
-    format: Format,
-    layout: &Layout,
-) -> Result<String, Diagnostic> {
-    let tera = templates(layout)?;
-    let sentences = checked
-        .iter()
-        .map(|c| diagnosis_with(&tera, c))
-        .collect::<Result<Vec<_>, _>>()?;
-    if format == Format::Json {
-        return Ok(json_report(checked, &sentences));
-    }
-    let prose = |text: &str| match format {
-        Format::Latex => latex_prose(text),
-        Format::Markdown => markdown_prose(text),
-        _ => text.to_string(),
-    };
-    let view = ReportView {
-        source: prose(&layout.source_name),
-        claims: checked
-            .iter()
-            .enumerate()
-            .zip(&sentences)
-            .map(|((i, c), sentence)| ClaimView {
-                number: i + 1,
-                claim: match format {
-                    Format::Latex => latex_text(&c.claim),
-                    // Inside a code span nothing needs escaping but the backtick itself.
-                    Format::Markdown => c.claim.replace('`', "'"),
-                    _ => c.claim.clone(),
-                },
-                verdict: c.verdict.word(),
-                method: prose(&c.method),
-                counterexample: c
-                    .counterexample
-                    .as_ref()
-                    .map(|point| prose(&describe_point(point))),
-                claimed_value: c
-                    .claimed_value
-                    .map(|v| prose(&distinct(v, c.true_value.unwrap_or(v)))),
-                true_value: c
-                    .true_value
-                    .map(|v| prose(&distinct(v, c.claimed_value.unwrap_or(v)))),
-                diagnosis: sentence.as_deref().map(prose),
-                corrected: c.corrected.map(|id| {
-                    let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
-                    match format {
-                        Format::Text => printer.plain(id),
-                        _ => printer.latex(id),
-                    }
-                }),
-            })
-            .collect(),
-        summary: summary(checked),
-    };
-    let template = match format {
-        Format::Text => "check.txt",
-        Format::Markdown => "check.md",
-        Format::Latex => "check.tex",
-        Format::Json => unreachable!("JSON is written above"),
-    };
-    let title = format!("Claims checked against {}", view.source);
-    let mut text = render_template(
-        template,
-        &view,
-        (format == Format::Latex).then_some(title.as_str()),
-        layout,
-    )?;
-    // The report ends its last line, so a shell prompt or an error does not run into it.
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    Ok(text)
-}
-
-fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
-    let report = JsonReport {
-        claims: checked
-            .iter()
-            .zip(sentences)
-            .map(|(c, sentence)| {
-                let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
-                JsonClaim {
-                    claim: &c.claim,
-                    verdict: c.verdict.word(),
-                    method: &c.method,
-                    counterexample: c.counterexample.as_ref().map(|point| {
-                        point
-                            .iter()
-                            .map(|(name, v)| (name.clone(), serde_json::json!(v)))
-                            .collect()
-                    }),
-                    diagnosis: sentence.clone(),
-                    mistake: c
-                        .mistake()
-                        .map(|m| Value::Object(mistake_fields(c, m, Style::Json))),
-                    claimed_value: c.claimed_value,
-                    true_value: c.true_value,
-                    corrected: c.corrected.map(|id| printer.plain(id)),
-                    corrected_latex: c.corrected.map(|id| printer.latex(id)),
-                    expected: c.expected.map(|id| printer.plain(id)),
-                    expected_latex: c.expected.map(|id| printer.latex(id)),
-                }
-            })
-            .collect(),
-        summary: summary(checked),
-    };
-    crate::render::json::document(&report)
-}
-
-/// The diagnosis of a judgement in one sentence, worded by the built-in `mistake.txt`.
-pub fn diagnosis(checked: &Checked) -> Option<String> {
-    let tera = templates(&Layout::default()).expect("the built-in templates parse");
-    diagnosis_with(&tera, checked).expect("the built-in templates render")
-}
-
-fn diagnosis_with(tera: &tera::Tera, checked: &Checked) -> Result<Option<String>, Diagnostic> {
-    let Some(diagnosis) = &checked.diagnosis else {
-        return Ok(None);
-    };
-    sentence(tera, checked, diagnosis.mistake.as_ref(), diagnosis).map(Some)
-}
-
-/// One mistake's sentence; a mistake within the gradient of an update rule is worded first
-/// on its own and then framed.
-fn sentence(
-    tera: &tera::Tera,
-    checked: &Checked,
-    mistake: Option<&Mistake>,
-    diagnosis: &Diagnosis,
-) -> Result<String, Diagnostic> {
-    let mut fields = match mistake {
-        Some(m) => mistake_fields(checked, m, Style::Words),
-        None => {
-            let mut none = Map::new();
-            none.insert("variant".into(), json!("unexplained"));
-            none
-        }
-    };
-    if let Some(Mistake::InUpdateGradient(inner)) = mistake {
-        let plain = Diagnosis {
-            mistake: None,
-            out_of_budget: false,
-            holds_at_given_point: false,
-        };
-        let inner = sentence(tera, checked, Some(inner), &plain)?;
-        fields.insert("inner".into(), json!(lowercase_first(&inner)));
-    }
-    let mut context = tera::Context::new();
-    context.insert("m", &fields);
-    context.insert("holds_at_given_point", &diagnosis.holds_at_given_point);
-    context.insert("out_of_budget", &diagnosis.out_of_budget);
-    let text = tera
-        .render("mistake.txt", &context)
-        .map_err(template_error)?;
-    Ok(text.trim().to_string())
-}
+use crate::lang::names::name_latex;
+use crate::render::escape::math_span;
+use crate::render::{FormulaPrinter, Notation};
 
 /// Data for the JSON (formulas plain, numbers as numbers) or for the wording (formulas and
 /// numbers as a reader sees them).
 #[derive(Copy, Clone, PartialEq)]
-enum Style {
+pub(super) enum Style {
     Json,
     Words,
 }
 
 /// A mistake's kind and what it refers to, as named fields.
-fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<String, Value> {
+pub(super) fn mistake_fields(
+    checked: &Checked,
+    mistake: &Mistake,
+    style: Style,
+) -> Map<String, Value> {
     let formulas = &checked.formulas;
     let printer = FormulaPrinter::new(&formulas.graph, &formulas.symbols);
     let formula = |id: Id| -> Value {
         match style {
             Style::Json => json!(printer.plain(id)),
-            Style::Words => json!(printer.text(id)),
+            Style::Words => json!(math_span(&printer.text(id), &printer.latex(id))),
         }
     };
-    // A name alone is shown as the program writes it.
+    // A name alone is shown as the program writes it (and typeset by its display form).
+    let name_words =
+        |s: Sym| math_span(formulas.name(s), &name_latex(&formulas.symbols[s.index()]));
     let written = |id: Id| -> Value {
         match formulas.graph.node(id) {
-            Node::Var(s) if style == Style::Words => json!(formulas.name(*s)),
+            Node::Var(s) if style == Style::Words => json!(name_words(*s)),
             _ => formula(id),
         }
     };
     let number = |v: f64| -> Value {
         match style {
             Style::Json => json!(v),
-            Style::Words => json!(float(v)),
+            Style::Words => json!(number_span(&float(v))),
         }
     };
-    let name = |s| json!(formulas.name(s));
-    let function = |f: Func| match (style, f) {
-        (Style::Words, Func::Sigmoid) => "σ",
-        _ => f.name(),
+    let name = |s: Sym| match style {
+        Style::Json => json!(formulas.name(s)),
+        Style::Words => json!(name_words(s)),
+    };
+    // Derivatives and update rules the wording names, composed from the names (words only).
+    let words = Words {
+        printer: &printer,
+        names: formulas,
+    };
+    // A function by itself, as the formula printers write its head (`σ`, `\\sigma`).
+    let function = |f: Func| -> Value {
+        match style {
+            Style::Json => json!(f.name()),
+            Style::Words => {
+                let mut graph = crate::core::expr::Graph::new();
+                let x = graph.int(0);
+                let call = graph.call(f, x);
+                let heads = FormulaPrinter::new(&graph, &[]);
+                let head = |s: String| s.strip_suffix("(0)").map(str::to_string).unwrap_or(s);
+                json!(math_span(&head(heads.text(call)), &head(heads.latex(call)),))
+            }
+        }
     };
     let mut out = Map::new();
+    debug_assert!(
+        Mistake::CODES.contains(&mistake.code()),
+        "`{}` is missing from Mistake::CODES (and docs/json.md)",
+        mistake.code()
+    );
     out.insert("kind".into(), json!(mistake.code()));
     let mut put = |key: &str, value: Value| {
         out.insert(key.to_string(), value);
@@ -281,7 +103,7 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("claimed", number(*claimed));
             put("truth", number(*truth));
             put("aliases", aliases.iter().map(|&s| name(s)).collect());
-            put("function", json!(function(*f)));
+            put("function", function(*f));
             put("argument", name(*argument));
             put("argument_value", number(*argument_value));
             "value_before_activation"
@@ -305,7 +127,10 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("truth", number(*truth));
             match style {
                 Style::Json => put("decimals", json!(decimals)),
-                Style::Words => put("rounded", json!(format!("{truth:.decimals$}"))),
+                Style::Words => put(
+                    "rounded",
+                    json!(number_span(&format!("{truth:.decimals$}"))),
+                ),
             }
             "truncated"
         }
@@ -333,6 +158,10 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
         } => {
             put("parameter", name(*parameter));
             put("cost", name(*cost));
+            if style == Style::Words {
+                put("ascent_rule", json!(words.rule(*parameter, *cost, "+")));
+                put("descent_rule", json!(words.rule(*parameter, *cost, "−")));
+            }
             if let Some((before, after)) = cost_before_after {
                 put("cost_before", number(*before));
                 put("cost_after", number(*after));
@@ -350,11 +179,19 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
         Mistake::MissingLearningRate { parameter, cost } => {
             put("parameter", name(*parameter));
             put("cost", name(*cost));
+            if style == Style::Words {
+                put("gradient", json!(words.derivative(*cost, *parameter)));
+                put("step", json!(words.step(*parameter, *cost)));
+            }
             "missing_learning_rate"
         }
         Mistake::ChangeForNewValue { parameter, cost } => {
             put("parameter", name(*parameter));
             put("cost", name(*cost));
+            if style == Style::Words {
+                put("change", json!(words.change(*parameter, *cost)));
+                put("descent_rule", json!(words.rule(*parameter, *cost, "−")));
+            }
             "change_for_new_value"
         }
         Mistake::InUpdateGradient(inner) => {
@@ -374,6 +211,9 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("users", users.iter().map(|&s| name(s)).collect());
             put("missing", name(*missing));
             put("of", name(*of));
+            if style == Style::Words {
+                put("adjoint", json!(words.derivative(*of, *fork)));
+            }
             "missing_path"
         }
         Mistake::OverwrittenAtFork {
@@ -417,12 +257,18 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             put("at", name(*at));
             put("wrt", name(*wrt));
             put("of", name(*of));
+            if style == Style::Words {
+                words.put_chain(&mut put, *of, *at, *wrt);
+            }
             "chain_stopped"
         }
         Mistake::UpstreamOnly { at, wrt, of } => {
             put("at", name(*at));
             put("wrt", name(*wrt));
             put("of", name(*of));
+            if style == Style::Words {
+                words.put_chain(&mut put, *of, *at, *wrt);
+            }
             put("upstream_only", json!(true));
             "upstream_only"
         }
@@ -488,6 +334,9 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
             }
             if let Some(wrt) = wrt {
                 r.insert("wrt".into(), name(wrt));
+                if let (Some(of), Style::Words) = (of, style) {
+                    r.insert("derivative".into(), json!(words.derivative(of, wrt)));
+                }
             }
             put("role", Value::Object(r));
             put("within", within.map(&formula).unwrap_or(Value::Null));
@@ -537,6 +386,101 @@ fn mistake_fields(checked: &Checked, mistake: &Mistake, style: Style) -> Map<Str
         out.insert("variant".into(), json!(variant));
     }
     out
+}
+
+/// The derivatives and update rules a sentence names, each one formula in both forms: the
+/// program's names in the text form (`∂C/∂w2`), display forms in LaTeX.
+struct Words<'a> {
+    printer: &'a FormulaPrinter<'a>,
+    names: &'a crate::analysis::check::Formulas,
+}
+
+impl Words<'_> {
+    fn plain(&self, s: Sym) -> &str {
+        self.names.name(s)
+    }
+
+    fn latex(&self, s: Sym) -> String {
+        self.printer.name(s, Notation::Latex)
+    }
+
+    fn d_text(&self, of: Sym, wrt: Sym) -> String {
+        format!("∂{}/∂{}", self.plain(of), self.plain(wrt))
+    }
+
+    fn d_latex(&self, of: Sym, wrt: Sym) -> String {
+        self.printer.deriv_label(of, wrt, Notation::Latex)
+    }
+
+    /// `∂C/∂w2`.
+    fn derivative(&self, of: Sym, wrt: Sym) -> String {
+        math_span(&self.d_text(of, wrt), &self.d_latex(of, wrt))
+    }
+
+    /// `η·∂C/∂w2`.
+    fn step(&self, parameter: Sym, cost: Sym) -> String {
+        math_span(
+            &format!("η·{}", self.d_text(cost, parameter)),
+            &format!("\\eta {}", self.d_latex(cost, parameter)),
+        )
+    }
+
+    /// `w2 + η·∂C/∂w2` (`sign` "+") or `w2 − η·∂C/∂w2` (`sign` "−").
+    fn rule(&self, parameter: Sym, cost: Sym, sign: &str) -> String {
+        let latex_sign = if sign == "+" { "+" } else { "-" };
+        math_span(
+            &format!(
+                "{} {sign} η·{}",
+                self.plain(parameter),
+                self.d_text(cost, parameter)
+            ),
+            &format!(
+                "{} {latex_sign} \\eta {}",
+                self.latex(parameter),
+                self.d_latex(cost, parameter)
+            ),
+        )
+    }
+
+    /// `Δw2 = −η·∂C/∂w2`.
+    fn change(&self, parameter: Sym, cost: Sym) -> String {
+        math_span(
+            &format!(
+                "Δ{} = −η·{}",
+                self.plain(parameter),
+                self.d_text(cost, parameter)
+            ),
+            &format!(
+                "\\Delta {} = -\\eta {}",
+                self.latex(parameter),
+                self.d_latex(cost, parameter)
+            ),
+        )
+    }
+
+    /// The chain rule at one name: the local factor `∂at/∂wrt`, the upstream factor `∂of/∂at`,
+    /// and `∂of/∂wrt = ∂of/∂at · ∂at/∂wrt`.
+    fn put_chain(&self, put: &mut impl FnMut(&str, Value), of: Sym, at: Sym, wrt: Sym) {
+        put("local", json!(self.derivative(at, wrt)));
+        put("upstream", json!(self.derivative(of, at)));
+        put(
+            "chain",
+            json!(math_span(
+                &format!(
+                    "{} = {} · {}",
+                    self.d_text(of, wrt),
+                    self.d_text(of, at),
+                    self.d_text(at, wrt)
+                ),
+                &format!(
+                    "{} = {} {}",
+                    self.d_latex(of, wrt),
+                    self.d_latex(of, at),
+                    self.d_latex(at, wrt)
+                ),
+            )),
+        );
+    }
 }
 
 /// An edit's name, for the wording.
@@ -589,65 +533,4 @@ fn approximate_ratio(r: f64) -> String {
         }
     }
     float(r)
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
-}
-
-/// A point as a reader takes it in: every name, or for a large network each value shared by
-/// many names once ("784 names = 1 (x1, x2, …)") and the rest by name (JSON keeps all).
-fn describe_point(point: &[(String, f64)]) -> String {
-    const LISTED: usize = 12;
-    let entry = |(name, v): &(String, f64)| format!("{name} = {}", float(*v));
-    // A small network's point is shown whole: the reader's own `--at` values among it.
-    if point.len() <= 2 * LISTED {
-        return point.iter().map(entry).collect::<Vec<_>>().join(", ");
-    }
-    let mut groups: Vec<(f64, Vec<&str>)> = Vec::new();
-    for (name, v) in point {
-        match groups.iter_mut().find(|(c, _)| c.to_bits() == v.to_bits()) {
-            Some((_, names)) => names.push(name),
-            None => groups.push((*v, vec![name])),
-        }
-    }
-    let mut parts: Vec<String> = Vec::new();
-    let mut single = 0;
-    for (v, names) in &groups {
-        if names.len() > 3 {
-            parts.push(format!(
-                "{} names = {} ({}, {}, …)",
-                names.len(),
-                float(*v),
-                names[0],
-                names[1]
-            ));
-        } else {
-            for name in names {
-                if single < LISTED {
-                    parts.push(format!("{name} = {}", float(*v)));
-                }
-                single += 1;
-            }
-        }
-    }
-    if single > LISTED {
-        parts.push(format!("{} more (all in --format json)", single - LISTED));
-    }
-    parts.join(", ")
-}
-
-/// A value with six significant digits, or as many more as it takes to tell it from
-/// `other` (0.6224594 against 0.62245933), for a reader rather than a parser.
-fn distinct(value: f64, other: f64) -> String {
-    let shown = |x: f64, digits: usize| format!("{:.*e}", digits - 1, x);
-    let digits = (6..=17)
-        .find(|&d| value == other || shown(value, d) != shown(other, d))
-        .unwrap_or(17);
-    let text: f64 = shown(value, digits).parse().unwrap_or(value);
-    float(text)
 }

@@ -1,0 +1,305 @@
+//! The check report: each claim's verdict, method, counterexample, diagnosis and corrected
+//! formula, as a worksheet in text, Markdown or LaTeX (tera templates `check.txt`,
+//! `check.md`, `check.tex`, overridable like the derivation's), or as the JSON of
+//! docs/json.md. Prose is worded once (`mistake.txt`), with every name, number and formula in it
+//! carried in both forms ([`math_span`]): as the terminal writes them in text and JSON, typeset
+//! as math in Markdown and LaTeX, beside the typeset formulas.
+
+use serde::Serialize;
+
+use serde_json::{Map, Value, json};
+
+use crate::analysis::check::{Checked, Diagnosis, Mistake, summary};
+use crate::core::error::Diagnostic;
+use crate::core::number::{self, float};
+use crate::lang::names::name_latex;
+use crate::render::FormulaPrinter;
+use crate::render::document::{Format, Layout, render_template, template_error, templates};
+use crate::render::escape::{latex_prose, latex_text, markdown_prose, math_span, text_prose};
+
+mod fields;
+
+use fields::{Style, mistake_fields};
+
+#[derive(Serialize)]
+struct ClaimView {
+    number: usize,
+    claim: String,
+    verdict: &'static str,
+    method: String,
+    counterexample: Option<String>,
+    claimed_value: Option<String>,
+    true_value: Option<String>,
+    diagnosis: Option<String>,
+    corrected: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ReportView {
+    source: String,
+    claims: Vec<ClaimView>,
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct JsonClaim<'a> {
+    claim: &'a str,
+    verdict: &'static str,
+    method: &'a str,
+    counterexample: Option<serde_json::Map<String, serde_json::Value>>,
+    diagnosis: Option<String>,
+    mistake: Option<Value>,
+    claimed_value: Option<f64>,
+    true_value: Option<f64>,
+    corrected: Option<String>,
+    corrected_latex: Option<String>,
+    expected: Option<String>,
+    expected_latex: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    claims: Vec<JsonClaim<'a>>,
+    summary: String,
+}
+
+/// Writes the report in the format asked for.
+pub fn render_check(
+    checked: &[Checked],
+    format: Format,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let tera = templates(layout)?;
+    let sentences = checked
+        .iter()
+        .map(|c| diagnosis_with(&tera, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    if format == Format::Json {
+        return Ok(json_report(checked, &sentences));
+    }
+    let prose = |text: &str| match format {
+        Format::Latex => latex_prose(text),
+        Format::Markdown => markdown_prose(text),
+        _ => text_prose(text),
+    };
+    let view = ReportView {
+        source: prose(&layout.source_name),
+        claims: checked
+            .iter()
+            .enumerate()
+            .zip(&sentences)
+            .map(|((i, c), sentence)| ClaimView {
+                number: i + 1,
+                claim: match format {
+                    Format::Latex => latex_text(&c.claim),
+                    // Inside a code span nothing needs escaping but the backtick itself.
+                    Format::Markdown => c.claim.replace('`', "'"),
+                    _ => c.claim.clone(),
+                },
+                verdict: c.verdict.word(),
+                method: prose(&c.method),
+                counterexample: c
+                    .counterexample
+                    .as_ref()
+                    .map(|point| prose(&describe_point(c, point))),
+                claimed_value: c
+                    .claimed_value
+                    .map(|v| prose(&number_span(&distinct(v, c.true_value.unwrap_or(v))))),
+                true_value: c
+                    .true_value
+                    .map(|v| prose(&number_span(&distinct(v, c.claimed_value.unwrap_or(v))))),
+                diagnosis: sentence.as_deref().map(prose),
+                corrected: c.corrected.map(|id| {
+                    let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
+                    match format {
+                        Format::Text => printer.plain(id),
+                        _ => printer.latex(id),
+                    }
+                }),
+            })
+            .collect(),
+        summary: summary(checked),
+    };
+    let template = match format {
+        Format::Text => "check.txt",
+        Format::Markdown => "check.md",
+        Format::Latex => "check.tex",
+        Format::Json => unreachable!("JSON is written above"),
+    };
+    let title = format!("Claims checked against {}", view.source);
+    let mut text = render_template(
+        template,
+        &view,
+        (format == Format::Latex).then_some(title.as_str()),
+        layout,
+    )?;
+    // The report ends its last line, so a shell prompt or an error does not run into it.
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
+    let report = JsonReport {
+        claims: checked
+            .iter()
+            .zip(sentences)
+            .map(|(c, sentence)| {
+                let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
+                JsonClaim {
+                    claim: &c.claim,
+                    verdict: c.verdict.word(),
+                    method: &c.method,
+                    counterexample: c.counterexample.as_ref().map(|point| {
+                        point
+                            .iter()
+                            .map(|(name, v)| (name.clone(), serde_json::json!(v)))
+                            .collect()
+                    }),
+                    diagnosis: sentence.as_deref().map(text_prose),
+                    mistake: c
+                        .mistake()
+                        .map(|m| Value::Object(mistake_fields(c, m, Style::Json))),
+                    claimed_value: c.claimed_value,
+                    true_value: c.true_value,
+                    corrected: c.corrected.map(|id| printer.plain(id)),
+                    corrected_latex: c.corrected.map(|id| printer.latex(id)),
+                    expected: c.expected.map(|id| printer.plain(id)),
+                    expected_latex: c.expected.map(|id| printer.latex(id)),
+                }
+            })
+            .collect(),
+        summary: summary(checked),
+    };
+    crate::render::json::document(&report)
+}
+
+/// The diagnosis of a judgement in one sentence, worded by the built-in `mistake.txt`, as a
+/// terminal shows it.
+pub fn diagnosis(checked: &Checked) -> Option<String> {
+    let tera = templates(&Layout::default()).expect("the built-in templates parse");
+    let sentence = diagnosis_with(&tera, checked).expect("the built-in templates render");
+    sentence.as_deref().map(text_prose)
+}
+
+/// A number in prose: as written for a reader, and set as math (`-9.37804 \times 10^{-15}`).
+fn number_span(written: &str) -> String {
+    math_span(written, &number::latex(written))
+}
+
+fn diagnosis_with(tera: &tera::Tera, checked: &Checked) -> Result<Option<String>, Diagnostic> {
+    let Some(diagnosis) = &checked.diagnosis else {
+        return Ok(None);
+    };
+    sentence(tera, checked, diagnosis.mistake.as_ref(), diagnosis).map(Some)
+}
+
+/// One mistake's sentence; a mistake within the gradient of an update rule is worded first
+/// on its own and then framed.
+fn sentence(
+    tera: &tera::Tera,
+    checked: &Checked,
+    mistake: Option<&Mistake>,
+    diagnosis: &Diagnosis,
+) -> Result<String, Diagnostic> {
+    let mut fields = match mistake {
+        Some(m) => mistake_fields(checked, m, Style::Words),
+        None => {
+            let mut none = Map::new();
+            none.insert("variant".into(), json!("unexplained"));
+            none
+        }
+    };
+    if let Some(Mistake::InUpdateGradient(inner)) = mistake {
+        let plain = Diagnosis {
+            mistake: None,
+            out_of_budget: false,
+            holds_at_given_point: false,
+        };
+        let inner = sentence(tera, checked, Some(inner), &plain)?;
+        fields.insert("inner".into(), json!(lowercase_first(&inner)));
+    }
+    let mut context = tera::Context::new();
+    context.insert("m", &fields);
+    context.insert("holds_at_given_point", &diagnosis.holds_at_given_point);
+    context.insert("out_of_budget", &diagnosis.out_of_budget);
+    let text = tera
+        .render("mistake.txt", &context)
+        .map_err(template_error)?;
+    Ok(text.trim().to_string())
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// A point as a reader takes it in: every name, or for a large network each value shared by
+/// many names once ("784 names = 1 (x1, x2, …)") and the rest by name (JSON keeps all).
+fn describe_point(checked: &Checked, point: &[(String, f64)]) -> String {
+    const LISTED: usize = 12;
+    let symbols = &checked.formulas.symbols;
+    // A name in both forms: as the program writes it, and typeset by its display form.
+    let latex_name = |name: &str| match symbols.iter().find(|s| s.name == name) {
+        Some(symbol) => name_latex(symbol),
+        None => latex_text(name),
+    };
+    let entry = |(name, v): &(String, f64)| {
+        let value = float(*v);
+        math_span(
+            &format!("{name} = {value}"),
+            &format!("{} = {}", latex_name(name), number::latex(&value)),
+        )
+    };
+    let name_span = |name: &str| math_span(name, &latex_name(name));
+    // A small network's point is shown whole: the reader's own `--at` values among it.
+    if point.len() <= 2 * LISTED {
+        return point.iter().map(entry).collect::<Vec<_>>().join(", ");
+    }
+    let mut groups: Vec<(f64, Vec<&str>)> = Vec::new();
+    for (name, v) in point {
+        match groups.iter_mut().find(|(c, _)| c.to_bits() == v.to_bits()) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((*v, vec![name])),
+        }
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut single = 0;
+    for (v, names) in &groups {
+        if names.len() > 3 {
+            parts.push(format!(
+                "{} names = {} ({}, {}, …)",
+                names.len(),
+                number_span(&float(*v)),
+                name_span(names[0]),
+                name_span(names[1])
+            ));
+        } else {
+            for name in names {
+                if single < LISTED {
+                    parts.push(entry(&(name.to_string(), *v)));
+                }
+                single += 1;
+            }
+        }
+    }
+    if single > LISTED {
+        parts.push(format!("{} more (all in --format json)", single - LISTED));
+    }
+    parts.join(", ")
+}
+
+/// A value with six significant digits, or as many more as it takes to tell it from
+/// `other` (0.6224594 against 0.62245933), for a reader rather than a parser.
+fn distinct(value: f64, other: f64) -> String {
+    let shown = |x: f64, digits: usize| format!("{:.*e}", digits - 1, x);
+    let digits = (6..=17)
+        .find(|&d| value == other || shown(value, d) != shown(other, d))
+        .unwrap_or(17);
+    let text: f64 = shown(value, digits).parse().unwrap_or(value);
+    float(text)
+}
