@@ -979,12 +979,19 @@ impl Pass<'_> {
     /// The direct partial: the derivative in parentheses, subscripted "direct" (the shape of
     /// a partial with names held fixed, `(∂U/∂T)_V`, saying which: all the others).
     fn direct(&self, of: Id, wrt: Sym) -> R {
-        let total = self.deriv(of, wrt).s;
-        let s = match self.notation {
-            Notation::Latex => format!("\\left({total}\\right)_{{\\mathrm{{direct}}}}"),
-            _ => format!("({total}){DIRECT_SUFFIX}"),
+        let total = self.deriv(of, wrt);
+        let (s, open) = match self.notation {
+            Notation::Latex => (
+                format!("\\left({}\\right)_{{\\mathrm{{direct}}}}", total.s),
+                "\\left(".len(),
+            ),
+            _ => (format!("({}){DIRECT_SUFFIX}", total.s), 1),
         };
-        r(s, Prec::Frac)
+        R {
+            s,
+            prec: Prec::Frac,
+            breaks: shifted(&total.breaks, open),
+        }
     }
 }
 
