@@ -808,7 +808,9 @@ impl Pass<'_> {
                     breaks.push(Break {
                         at: out.len(),
                         skip: separator.len() as u8,
-                        depth: 0,
+                        // Juxtaposed factors (`a(1 − a)`) read as one: broken apart only
+                        // where no other break fits.
+                        depth: u8::from(separator.is_empty()),
                         kind: BreakKind::Product,
                     });
                 }
