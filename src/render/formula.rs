@@ -458,7 +458,17 @@ impl Pass<'_> {
     /// [`Pass::wrap`], and the breaks of `x` where they fall in the result (a line may break
     /// inside parentheses; LaTeX's layout then closes `\left(` on the row with `\right.`).
     fn wrap_breaks(&self, x: &R, need: Prec) -> (String, Vec<Break>) {
+        let (s, breaks, _) = self.wrap_with_breaks(x, need);
+        (s, breaks)
+    }
+
+    /// [`Pass::wrap_breaks`], and whether it added parentheses.
+    fn wrap_with_breaks(&self, x: &R, need: Prec) -> (String, Vec<Break>, bool) {
         let (s, wrapped) = self.wrap(x, need);
+        // The input language is never laid out: no breaks to keep.
+        if self.notation == Notation::Plain || x.breaks.is_empty() {
+            return (s, Vec::new(), wrapped);
+        }
         let open = if !wrapped {
             0
         } else if s.starts_with("\\left(") {
@@ -466,7 +476,8 @@ impl Pass<'_> {
         } else {
             1
         };
-        (s, shifted(&x.breaks, open))
+        let breaks = shifted(&x.breaks, open);
+        (s, breaks, wrapped)
     }
 
     fn wrap(&self, x: &R, need: Prec) -> (String, bool) {
@@ -483,7 +494,7 @@ impl Pass<'_> {
         let mut breaks = Vec::new();
         let mut i = 0;
         while i < terms.len() {
-            if i > 0 {
+            if i > 0 && self.notation != Notation::Plain {
                 breaks.push(Break {
                     at: s.len(),
                     skip: 0,
@@ -626,13 +637,13 @@ impl Pass<'_> {
                 // A lone factor (what is left of `-x` or of a negative term) needs parentheses
                 // only if it is a sum or itself starts with a minus: `-2*b`, `-(y - a3)`.
                 [one] => {
-                    let (body, wrapped) = self.wrap(&one.r, Prec::Product);
+                    let (body, breaks, wrapped) = self.wrap_with_breaks(&one.r, Prec::Product);
                     let prec = match () {
                         _ if negative => Prec::Neg,
                         _ if wrapped => Prec::Atom,
                         _ => one.r.prec,
                     };
-                    let breaks = shifted(&self.wrap_breaks(&one.r, Prec::Product).1, sign.len());
+                    let breaks = shifted(&breaks, sign.len());
                     R {
                         s: format!("{sign}{body}"),
                         prec,
@@ -792,8 +803,7 @@ impl Pass<'_> {
         let mut breaks = Vec::new();
         let mut prev: Option<Placed> = None;
         for (i, item) in items.iter().enumerate() {
-            let (s, wrapped) = self.wrap(&item.r, need);
-            let inner = self.wrap_breaks(&item.r, need).1;
+            let (s, inner, wrapped) = self.wrap_with_breaks(&item.r, need);
             let next = Placed {
                 item,
                 s,
@@ -804,7 +814,7 @@ impl Pass<'_> {
                 let separator = self.separator(prev, &next);
                 // A coefficient stays with the factor it multiplies: never `−2` alone.
                 let coefficient = prev.first && prev.item.kind == Kind::Num;
-                if !coefficient {
+                if !coefficient && self.notation != Notation::Plain {
                     breaks.push(Break {
                         at: out.len(),
                         skip: separator.len() as u8,
