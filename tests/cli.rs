@@ -387,6 +387,33 @@ fn compile_every_standalone_document() {
             vec!["derive", "examples/network_2_3_1.bp", "--layers"],
         ),
         ("layers_l2", vec!["derive", "-", "--layers"]),
+        (
+            // Values, derivatives, the stable form, a gradient check and a saturation warning
+            // whose sentence carries σ, − and ·.
+            "eval",
+            vec![
+                "eval",
+                "examples/seed_question.bp",
+                "--at",
+                "a1=62.5,w2=0.8,y=0",
+                "--all",
+                "--stable",
+                "--check-grad",
+            ],
+        ),
+        (
+            "eval_shorthand",
+            vec![
+                "eval",
+                "-",
+                "--init",
+                "xavier",
+                "--at",
+                "y1=1",
+                "--all",
+                "--check-grad",
+            ],
+        ),
     ] {
         let tex = dir.path().join(format!("{name}.tex"));
         let status = chainrule()

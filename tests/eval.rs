@@ -278,18 +278,30 @@ fn a_name_off_the_cost_path_without_a_value_is_not_a_crash() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a value for `h`"));
 }
 
+/// Markdown and LaTeX carry what text does (values, cost, derivatives with their error, the
+/// gradient check, the warning), under a heading, with names as math and numbers as the one
+/// number formatter sets them: never a name as code.
 #[test]
 fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
-    for (format, row, warning) in [
+    for (format, expected) in [
         (
             "markdown",
-            "| `dC/dw2` | 0 | 2.4109373099548972e-20 |",
-            "> **saturation** at `a2`",
+            &[
+                "# Values of &lt;stdin&gt;\n",
+                "| $\\frac{\\partial C}{\\partial w_{2}}$ | $0$ | $2.4109373099548972 \\times 10^{-20}$ | 62 bits |",
+                "Cost: $C = 1$",
+                "| $\\frac{\\partial C}{\\partial w_{2}}$ | $0$ | $0$ | $0$ | fine |",
+                "> **saturation** at $a_{2}$: $a_{2} = \\sigma(z_{2}) = \\sigma(50)$ rounds to exactly $1$",
+            ][..],
         ),
         (
             "latex",
-            "\\texttt{dC/dw2} & 0 & 2.4109373099548972e-20 \\\\",
-            "\\paragraph{saturation at a2}",
+            &[
+                "$\\frac{\\partial C}{\\partial w_{2}}$ & $0$ & $2.4109373099548972 \\times 10^{-20}$ & 62 bits \\\\",
+                "Cost: $C = 1$.",
+                "\\paragraph{Gradient check}",
+                "\\paragraph{saturation at $a_{2}$} $a_{2} = \\sigma(z_{2}) = \\sigma(50)$ rounds to exactly $1$",
+            ][..],
         ),
     ] {
         let out = Command::cargo_bin("chainrule")
@@ -301,6 +313,7 @@ fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
                 "a1=62.5,w2=0.8,y=0",
                 "--wrt",
                 "w2",
+                "--check-grad",
                 "--format",
                 format,
             ])
@@ -308,8 +321,10 @@ fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
             .output()
             .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains(row), "{format}:\n{text}");
-        assert!(text.contains(warning), "{format}:\n{text}");
+        for line in expected {
+            assert!(text.contains(line), "{format}: no {line:?} in\n{text}");
+        }
+        assert!(!text.contains('`'), "{format}: a name as code:\n{text}");
     }
 }
 
@@ -351,6 +366,49 @@ fn bits_lost_a_few_at_a_time_are_reported_at_the_value() {
     );
 }
 
+/// eval is laid out by its templates and its warnings worded by `warning.txt`: a template
+/// directory replaces either, in every format and in JSON's `message`.
+#[test]
+fn template_dir_lays_out_eval_and_words_its_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("eval.txt"),
+        "mine: << cost.name.text >> = << cost.float64.plain >>, << warnings | length >> warning\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("warning.txt"),
+        "<% if form == \"saturated\" %><< activation >> is stuck at << rounded_to >><% endif %>",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args(["eval", "-", "--at", "a1=62.5,w2=0.8,y=0", "--wrt", "w2"])
+            .args(["--format", format, "--template-dir"])
+            .arg(dir.path())
+            .write_stdin(SEED_QUESTION)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run("text"), "mine: C = 1, 1 warning\n");
+    let doc: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(doc["warnings"][0]["kind"], "saturation");
+    assert_eq!(doc["warnings"][0]["message"], "a2 is stuck at 1");
+    // The facts a user's sentence quotes are typeset where the format typesets.
+    let markdown = run("markdown");
+    assert!(
+        markdown.contains("> **saturation** at $a_{2}$: $a_{2}$ is stuck at $1$"),
+        "{markdown}"
+    );
+}
+
 /// A sum whose terms cancel exactly (`h − h`, `2h − h − h`) is exactly zero in the reference,
 /// not a zero of unknown sign: its square, its square root and what uses them are known, and
 /// no warning is raised where float64 is right. (Found by the property test above at
@@ -368,4 +426,200 @@ fn terms_that_cancel_exactly_are_exactly_zero_in_the_reference() {
     assert_eq!(doc["reference"]["h2"], "0");
     assert_eq!(doc["reference"]["h3"], "0");
     assert_eq!(doc["reference"]["C"], "6.44668084792463");
+}
+
+/// A value quoted in a warning (as written, between backticks) is code in Markdown and
+/// typewriter type in LaTeX, never an escaped backtick.
+#[test]
+fn a_value_quoted_in_a_warning_is_code_in_markdown_and_latex() {
+    for (format, quoted) in [
+        ("markdown", "`1e400` is beyond"),
+        ("latex", "\\texttt{1e400} is beyond"),
+    ] {
+        let out = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args([
+                "eval",
+                "-",
+                "--at",
+                "x=1e400,w=1",
+                "--all",
+                "--format",
+                format,
+            ])
+            .write_stdin("input x\nparam w\ncost C = w*x\n")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(quoted), "{format}:\n{text}");
+        assert!(!text.contains("\\`"), "{format}:\n{text}");
+    }
+}
+
+/// `chainrule eval` on `source` (stdin) in `format`, its standard output.
+fn eval_output(source: &str, args: &[&str], format: &str) -> String {
+    let out = Command::cargo_bin("chainrule")
+        .unwrap()
+        .args(["eval", "-"])
+        .args(args)
+        .args(["--format", format])
+        .write_stdin(source)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The seed question's saturation warning as a terminal and JSON have always read it.
+const SEED_SATURATION: &str = "a2 = σ(z2) = σ(50) rounds to exactly 1 in float64, so 1 − a2 \
+    cancels to 0 (true value 1.9287e-22); the neuron is saturated; use the stable forms \
+    1 − σ(z) = σ(−z), σ'(z) = σ(z)·σ(−z), log σ(z) = −softplus(−z) (--stable evaluates some), \
+    or the cross-entropy cost, whose gradient cancels σ'";
+
+/// The warning's names, numbers and formulas are typeset in LaTeX and Markdown (`a_{2}`, not
+/// `a2`; `1.9287 \times 10^{-22}`, not `1.9287e-22`; `\sigma(z_{2})` as one formula, not a
+/// `$\sigma$` glued to text), while the terminal and JSON read the same sentence as before.
+#[test]
+fn the_seed_question_warning_is_typeset_in_latex_and_markdown_and_plain_elsewhere() {
+    let source = std::fs::read_to_string("examples/seed_question.bp").unwrap();
+    let args = [
+        "--at",
+        "a1=62.5,w2=0.8,y=0",
+        "--all",
+        "--stable",
+        "--check-grad",
+    ];
+    let typeset = [
+        "$a_{2} = \\sigma(z_{2}) = \\sigma(50)$ rounds to exactly $1$ in float64",
+        "so $1 - a_{2}$ cancels to $0$ (true value $1.9287 \\times 10^{-22}$)",
+        "$\\sigma'(z) = \\sigma(z)\\,\\sigma(-z)$",
+        "$\\log \\sigma(z) = -\\operatorname{softplus}(-z)$",
+    ];
+    for (format, heading, caveat) in [
+        (
+            "latex",
+            "\\paragraph{saturation at $a_{2}$} ",
+            "$\\sigma(50)$ is saturated",
+        ),
+        (
+            "markdown",
+            "> **saturation** at $a_{2}$: ",
+            "$\\sigma(50)$ is saturated",
+        ),
+    ] {
+        let out = eval_output(&source, &args, format);
+        let warning = out
+            .lines()
+            .find_map(|l| l.strip_prefix(heading))
+            .unwrap_or_else(|| panic!("{format}: no saturation warning in\n{out}"));
+        for math in typeset {
+            assert!(
+                warning.contains(math),
+                "{format}: `{math}` not in\n{warning}"
+            );
+        }
+        // Nothing of the text form is left: no e-notation, no bare name, no Greek letter or
+        // minus sign outside math, no half-escaped call.
+        for raw in ["e-22", " a2 ", "σ", "−", "$\\sigma$("] {
+            assert!(!warning.contains(raw), "{format}: `{raw}` in\n{warning}");
+        }
+        assert!(out.contains(caveat), "{format}:\n{out}");
+        assert!(!out.contains("sigmoid(50)"), "{format}:\n{out}");
+    }
+    let text = eval_output(&source, &args, "text");
+    assert!(
+        text.contains(&format!("  saturation at a2: {SEED_SATURATION}\n")),
+        "{text}"
+    );
+    assert!(text.contains("note: sigmoid(50) is saturated: "), "{text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&eval_output(&source, &args, "json")).unwrap();
+    assert_eq!(doc["warnings"][0]["message"], SEED_SATURATION);
+    assert!(
+        doc["gradient_check"]["dC/dw2"]["caveat"]
+            .as_str()
+            .unwrap()
+            .starts_with("sigmoid(50) is saturated: ")
+    );
+    assert!(!doc.to_string().contains('\u{E000}'), "{doc}");
+}
+
+/// Every warning's sentence, whatever its form: in LaTeX no number in e-notation and no
+/// mathematical character outside `$…$`; in a terminal and JSON no private marker, and the
+/// terminal's sentence is JSON's `message`.
+#[test]
+fn every_form_of_warning_typesets_its_formulas_and_numbers() {
+    let cases = [
+        ("1 - sigmoid(x)", "50"),
+        ("1 - sigmoid(x)", "1000"),
+        ("sigmoid'(x)", "40"),
+        ("tanh'(x)", "20"),
+        ("1 - tanh(x)^2", "-20"),
+        ("softplus(x)", "800"),
+        ("softplus(x)", "-40"),
+        ("(exp(x) - 1)/x", "1e-10"),
+        ("exp(x)", "-740"),
+        ("log(x)", "-1"),
+        ("sqrt(x)", "-4"),
+        ("x^0.5", "-2"),
+        ("w*x", "1e400"),
+        ("1/x", "0"),
+    ];
+    for (cost, x) in cases {
+        let source = format!("input x\nparam w\ncost C = {cost}\n");
+        let at = format!("x={x},w=1");
+        let args = ["--at", at.as_str(), "--all"];
+        let doc: serde_json::Value =
+            serde_json::from_str(&eval_output(&source, &args, "json")).unwrap();
+        let messages: Vec<&str> = doc["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["message"].as_str().unwrap())
+            .collect();
+        assert!(!messages.is_empty(), "{cost} at {x}: no warning");
+        let text = eval_output(&source, &args, "text");
+        for m in &messages {
+            assert!(!m.contains(['\u{E000}', '\u{E001}', '\u{E002}']), "{m}");
+            assert!(text.contains(m), "{cost} at {x}: `{m}` not in\n{text}");
+        }
+        let latex = eval_output(&source, &args, "latex");
+        let warnings: Vec<&str> = latex
+            .lines()
+            .filter(|l| l.starts_with("\\paragraph{") && !l.contains("Values"))
+            .filter(|l| !l.contains("Derivatives") && !l.contains("Gradient"))
+            .collect();
+        assert_eq!(warnings.len(), messages.len(), "{latex}");
+        for w in warnings {
+            // Outside math (odd pieces between `$`) only words: no number in e-notation and
+            // no character that would need math.
+            for (i, words) in w.split('$').enumerate().filter(|(i, _)| i % 2 == 0) {
+                assert!(!has_e_notation(words), "{cost} at {x}: e-notation in `{w}`");
+                assert!(
+                    !words.contains(['σ', '−', '·', '∞', '\u{E000}']),
+                    "{cost} at {x}: piece {i} of `{w}`"
+                );
+            }
+        }
+    }
+}
+
+/// Whether `words` holds a number in e-notation (`1.9e-22`, `2e308`) outside typewriter type
+/// (where a value quoted as written stays as written).
+fn has_e_notation(words: &str) -> bool {
+    let mut plain = String::new();
+    let mut rest = words;
+    while let Some((before, code)) = rest.split_once("\\texttt{") {
+        plain.push_str(before);
+        rest = code.split_once('}').map_or("", |(_, after)| after);
+    }
+    plain.push_str(rest);
+    let chars: Vec<char> = plain.chars().collect();
+    chars
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == 'e' && (w[2].is_ascii_digit() || w[2] == '-'))
 }

@@ -369,7 +369,7 @@ fn float_traps_both_ways() {
                 report
                     .warnings
                     .iter()
-                    .map(|w| format!("{} at {}: {}", w.kind, w.at, w.message))
+                    .map(|w| format!("{} at {}: {:?}", w.kind, w.at, w.facts))
                     .collect::<Vec<_>>()
             ));
         }

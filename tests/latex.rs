@@ -5,7 +5,7 @@ use chainrule::core::expr::{Id, Sym};
 use chainrule::core::model::Model;
 use chainrule::lang::ast::{Expr, Span};
 use chainrule::lang::latex::{Resolved, parse_latex, parse_latex_update_target, resolve_name};
-use chainrule::{analysis::numeric, core::diff, core::eval, lang::load, lang::lower, lang::syntax};
+use chainrule::{core::diff, core::eval, lang::load, lang::lower, lang::syntax};
 
 const SEED: &str = chainrule::lang::load::BUILTIN_EXAMPLE;
 const MAZUR: &str = include_str!("../examples/mazur_2_2_2.bp");
@@ -47,7 +47,7 @@ fn value_at(model: &mut Model, expr: &Expr, leaves: &[(&str, f64)]) -> f64 {
         .iter()
         .map(|(n, v)| (model.lookup(n).unwrap_or_else(|| panic!("{n}")), *v))
         .collect();
-    let values = numeric::forward_f64(model, &leaves);
+    let values = chainrule::core::forward::float64(model, &leaves);
     eval::eval_f64(&model.graph, &[id], &|s| values.get(&s).copied()).unwrap()[0]
 }
 

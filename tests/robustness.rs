@@ -665,8 +665,9 @@ fn every_command_with_formats_takes_template_dir_and_standalone() {
     for (command, own) in [
         ("derive", "`derive.txt`"),
         ("check", "`check.txt`"),
-        ("eval", "`standalone.tex`"),
-        ("step", "`standalone.tex`"),
+        ("eval", "`eval.txt`"),
+        ("eval", "`warning.txt`"),
+        ("step", "`step.txt`"),
     ] {
         let help = run(&[command, "--help"]).stdout;
         // The flag and its help: on one line, or (when clap wraps long help) on the lines

@@ -329,3 +329,34 @@ fn a_data_block_may_use_semicolons_and_comments() {
     let doc = json(&[&program, "--lr", "0.05", "--epochs", "300"]);
     assert!((param(&doc, "w") + 2.0).abs() < 1e-9, "{doc}");
 }
+
+#[test]
+fn train_starts_from_the_same_draw_as_values_eval_and_step() {
+    // One initialiser for every command: the parameters `train` starts from are those
+    // `values --init … --seed …` writes, for each rule and seed.
+    for (init, seed) in [("xavier", "3"), ("random", "5"), ("zeros", "1")] {
+        let doc = json(&[
+            SEED_TRAINING,
+            "--init",
+            init,
+            "--seed",
+            seed,
+            "--epochs",
+            "1",
+        ]);
+        let out = chainrule()
+            .args(["values", SEED_TRAINING, "--init", init, "--seed", seed])
+            .output()
+            .unwrap();
+        let values = String::from_utf8(out.stdout).unwrap();
+        for name in ["w2", "b2", "w3", "b3"] {
+            let written: f64 = values
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} = ")))
+                .unwrap_or_else(|| panic!("{name} in {values}"))
+                .parse()
+                .unwrap();
+            assert_eq!(doc["initial_params"][name], written, "{init} {seed} {name}");
+        }
+    }
+}

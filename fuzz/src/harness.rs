@@ -165,7 +165,8 @@ pub fn commands(data: &[u8]) {
         no_values: false,
     };
     if let Ok(report) = chainrule::analysis::numeric::evaluate(&mut model, &given, &request) {
-        chainrule::render::eval::render_eval(&report, format, &layout).expect("eval renders");
+        chainrule::render::eval::render_eval(&model, &report, format, &layout)
+            .expect("eval renders");
     }
     if let Ok(descent) = chainrule::analysis::descent::descend(&mut model, &given, 0.1, 2) {
         chainrule::render::step::render_descent(&model, &descent, format, &layout)

@@ -87,7 +87,7 @@ pub fn descend(
                 *value = v;
             }
         }
-        point = forward_f64(model, &leaves);
+        point = Point::float64(model, &leaves);
         let cost_after = point.f64[&model.cost];
         let finite = cost_after.is_finite() && params_after.iter().all(|(_, v)| v.is_finite());
         out.push(DescentStep {
@@ -166,7 +166,7 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
     }
     // Every parameter, and every leaf the cost needs, named in one report.
     let given: Vec<Sym> = start.iter().map(|g| g.sym).collect();
-    let needed = numeric::needed_leaves(model, start);
+    let needed = crate::core::forward::needed_leaves(model, &given.iter().copied().collect());
     let missing: Vec<Sym> = model
         .syms()
         .filter(|s| model.symbol(*s).kind.is_leaf() && !given.contains(s))
@@ -192,13 +192,4 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The forward pass in float64 alone (the reference is not needed to descend). The leaves
-/// were checked by [`numeric::forward`] on the first step.
-pub fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
-    Point::float64_only(
-        numeric::forward_f64(model, leaves),
-        leaves.iter().map(|(s, _)| *s).collect(),
-    )
 }

@@ -98,18 +98,8 @@ struct Fans {
 impl Fans {
     fn compute(model: &Model) -> Fans {
         let graph = &model.graph;
-        // users[t]: the names whose definitions mention the name t
-        let mut users: std::collections::HashMap<Sym, Vec<Sym>> = Default::default();
-        for s in model.syms() {
-            if let Some(def) = model.definition(s) {
-                for id in graph.reachable(&[def]) {
-                    if let Node::Var(t) = graph.node(id) {
-                        users.entry(*t).or_default().push(s);
-                    }
-                }
-            }
-        }
-        let count = |t: Sym| users.get(&t).map_or(0, Vec::len);
+        let users = |t: Sym| model.dependencies.users(t);
+        let count = |t: Sym| users(t).len();
         let param = |id: Id| match graph.node(id) {
             Node::Var(s) if model.symbol(*s).kind == SymKind::Param => Some(*s),
             _ => None,
@@ -135,10 +125,7 @@ impl Fans {
             };
             let fan_in = terms.iter().filter(|&&t| param(t).is_none()).count().max(1);
             // what the sum feeds: the names using s (its activation), and the names using those
-            let fan_out = users
-                .get(&s)
-                .map_or(0, |us| us.iter().map(|&u| count(u)).sum::<usize>())
-                .max(1);
+            let fan_out = users(s).iter().map(|&u| count(u)).sum::<usize>().max(1);
             for &t in terms.iter() {
                 if let Node::Mul(fs) = graph.node(t) {
                     for &f in fs.iter() {

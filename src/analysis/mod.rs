@@ -8,5 +8,4 @@ pub mod init;
 pub mod layers;
 pub mod numeric;
 pub mod train;
-pub mod warning_text;
 pub mod warnings;

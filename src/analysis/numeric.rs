@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::eval::{self, Precise};
-use crate::core::expr::{Id, Sym};
+use crate::core::expr::{Func, Id, Sym};
+use crate::core::forward::{self, ForwardError};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
 
@@ -32,13 +33,15 @@ pub struct Point {
 }
 
 impl Point {
-    /// A point with float64 values alone (gradient descent needs no reference).
-    pub fn float64_only(f64: HashMap<Sym, f64>, given: Vec<Sym>) -> Point {
+    /// The point of core's forward pass in float64 alone, from values for the leaves
+    /// (gradient descent and training need no reference). A name whose leaves have no value
+    /// is left out.
+    pub fn float64(model: &Model, leaves: &[(Sym, f64)]) -> Point {
         Point {
-            f64,
+            f64: forward::float64(model, leaves),
             precise: HashMap::new(),
             resolution: HashMap::new(),
-            given,
+            given: leaves.iter().map(|(s, _)| *s).collect(),
             definitions: HashMap::new(),
         }
     }
@@ -53,26 +56,26 @@ impl Point {
     }
 }
 
-/// Runs the forward pass from the given values. Every input, target and parameter the cost
-/// needs must have a value (unless the graph is cut above it).
+/// Runs the forward pass from the given values (core's reference pass). Every input, target
+/// and parameter the cost needs must have a value (unless the graph is cut above it).
 pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
-    let mut f64s: HashMap<Sym, f64> = HashMap::new();
-    let mut precise: HashMap<Sym, Precise> = HashMap::new();
-    for g in given {
-        f64s.insert(g.sym, g.value);
-        let p = Precise::parse_decimal(&g.text, INPUT_BITS)
-            .unwrap_or_else(|| Precise::from_f64(g.value));
-        precise.insert(g.sym, p);
-    }
-    let needed = needed_leaves(model, given);
-    let missing: Vec<&str> = needed
+    let exact: Vec<(Sym, f64, Precise)> = given
         .iter()
-        .filter(|s| !f64s.contains_key(s))
-        .map(|&s| model.name(s))
+        .map(|g| {
+            let p = Precise::parse_decimal(&g.text, INPUT_BITS)
+                .unwrap_or_else(|| Precise::from_f64(g.value));
+            (g.sym, g.value, p)
+        })
         .collect();
-    if !missing.is_empty() {
-        return Err(
-            Diagnostic::new(format!("no value given for {}", list(&missing))).with_help(format!(
+    let pass = match forward::reference(model, &exact) {
+        Ok(pass) => pass,
+        Err(ForwardError::Missing(names)) => {
+            let missing: Vec<&str> = names.iter().map(|&s| model.name(s)).collect();
+            return Err(Diagnostic::new(format!(
+                "no value given for {}",
+                list(&missing)
+            ))
+            .with_help(format!(
                 "give every input, target and parameter a value, e.g. `--at {}`, or fill the parameters with `--init zeros|random|xavier`",
                 missing
                     .iter()
@@ -80,49 +83,21 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
                     .map(|m| format!("{m}=0.5"))
                     .collect::<Vec<_>>()
                     .join(",")
-            )),
-        );
-    }
-    let mut definitions = HashMap::new();
-    let mut computed = Vec::new();
-    for &s in &model.order {
-        if f64s.contains_key(&s) {
-            continue;
+            )));
         }
-        let def = model
-            .definition(s)
-            .expect("computed names have definitions");
-        // A name off the cost's path may depend on a leaf with no value: it has none either.
-        let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| f64s.get(&t).copied()) else {
-            continue;
-        };
-        f64s.insert(s, v[0]);
-        definitions.insert(s, def);
-        computed.push((s, def));
-    }
-    let mut point = Point {
-        f64: f64s,
-        precise,
-        resolution: HashMap::new(),
-        given: given.iter().map(|g| g.sym).collect(),
-        definitions,
+        Err(ForwardError::Unevaluated) => {
+            return Err(Diagnostic::new(
+                "a definition holds a derivative that was not taken; differentiate it first",
+            ));
+        }
     };
-    let roots: Vec<Id> = computed.iter().map(|&(_, def)| def).collect();
-    let stable = eval::eval_reference(
-        &model.graph,
-        &roots,
-        &|t| point.binding(t),
-        eval::STABLE_MAX_BITS,
-    )
-    .expect("every name computed in float64 has a value");
-    for ((s, _), (value, resolution)) in computed
-        .into_iter()
-        .zip(stable.values.into_iter().zip(stable.resolutions))
-    {
-        point.precise.insert(s, value);
-        point.resolution.insert(s, resolution);
-    }
-    Ok(point)
+    Ok(Point {
+        f64: pass.values.f64,
+        precise: pass.values.precise,
+        resolution: pass.resolution,
+        given: given.iter().map(|g| g.sym).collect(),
+        definitions: pass.computed.into_iter().collect(),
+    })
 }
 
 /// Derivatives of a model with targets declared one-hot are simplified with Σy = 1, so they
@@ -153,47 +128,7 @@ pub fn one_hot_holds(model: &Model, point: &Point) -> Result<()> {
     Ok(())
 }
 
-/// The leaves the cost depends on when the graph is cut at the given intermediates.
-pub(crate) fn needed_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
-    let cut: Vec<Sym> = given.iter().map(|g| g.sym).collect();
-    let mut needed = Vec::new();
-    let mut stack = vec![model.cost];
-    let mut seen = std::collections::HashSet::new();
-    while let Some(s) = stack.pop() {
-        if !seen.insert(s) {
-            continue;
-        }
-        if model.symbol(s).kind.is_leaf() {
-            needed.push(s);
-            continue;
-        }
-        if cut.contains(&s) {
-            continue;
-        }
-        if let Some(def) = model.definition(s) {
-            for id in model.graph.reachable(&[def]) {
-                if let crate::core::expr::Node::Var(t) = model.graph.node(id) {
-                    stack.push(*t);
-                }
-            }
-        }
-    }
-    needed.sort();
-    needed
-}
-
-/// `24654` as `24,654`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::core::number::thousands;
 
 /// At most this many names are listed in a message; the rest are counted.
 const LISTED_NAMES: usize = 10;
@@ -240,13 +175,15 @@ pub fn is_param(model: &Model, s: Sym) -> bool {
     model.symbol(s).kind == SymKind::Param
 }
 
-pub use crate::analysis::warnings::{LOST_BITS, Warning, WarningKind, error_bits};
+pub use crate::analysis::warnings::{Facts, LOST_BITS, Warning, WarningKind, error_bits};
 
 /// One evaluated quantity: float64 as written, the reference, and the error between them.
 #[derive(Clone, Debug)]
 pub struct Quantity {
     /// `C`, `a2`, `dC/dw2`, or the formula as given with `--expr`.
     pub label: String,
+    /// The derivative it is the value of, if it is one.
+    pub target: Option<crate::core::diff::Target>,
     pub formula: Id,
     pub f64: f64,
     pub reference: Precise,
@@ -259,6 +196,17 @@ pub struct Quantity {
     pub stable: Option<f64>,
 }
 
+/// Why a gradient check's finite difference may be the one that is wrong.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Caveat {
+    /// The derivative or the difference is not a finite number: nothing to compare.
+    NotFinite,
+    /// `function` has a kink at `argument`, within the difference's step.
+    Kink { function: Func, argument: f64 },
+    /// `function` is saturated at `argument`: the difference is mostly rounding noise.
+    Saturated { function: Func, argument: f64 },
+}
+
 /// A symbolic derivative against a float64 central difference.
 #[derive(Clone, Debug)]
 pub struct GradCheck {
@@ -268,7 +216,7 @@ pub struct GradCheck {
     /// |a − n| / (|a| + |n|), 0 when both are 0.
     pub relative_error: f64,
     /// Why the finite difference itself may be the unreliable one, if it may.
-    pub caveat: Option<String>,
+    pub caveat: Option<Caveat>,
     /// Whether the comparison says nothing here (a kink within the step, a value that is not
     /// finite): the verdict is "unreliable here" rather than a judgement.
     pub unreliable: bool,
@@ -391,6 +339,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         let (bits, at_least) = crate::analysis::warnings::judge(f, &r, &resolution);
         Quantity {
             label,
+            target: None,
             formula,
             error_bits: bits,
             error_at_least: at_least,
@@ -406,7 +355,10 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             warnings.push(Warning {
                 kind: WarningKind::InputOutOfRange,
                 at: model.name(g.sym).to_string(),
-                message: crate::analysis::warning_text::input_used_exactly(&g.text),
+                facts: Facts::InputOutOfRange {
+                    text: g.text.clone(),
+                    read_as: g.text.trim().parse::<f64>().ok(),
+                },
                 float64: g.value,
                 reference: point.precise[&g.sym].to_decimal_string(17),
             });
@@ -437,6 +389,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                 let r = point.precise[&s].clone();
                 values.push(Quantity {
                     label: model.name(s).to_string(),
+                    target: None,
                     formula: model.graph_var(s),
                     error_bits: error_bits(v, &r),
                     error_at_least: false,
@@ -455,8 +408,12 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         .cloned()
         .expect("the cost has a value at the point");
     let mut derivatives = Vec::new();
-    for ((label, formula), stable) in formulas.into_iter().zip(stable_forms) {
-        let q = quantity(label, formula, f64s[&formula], stable);
+    for (i, ((label, formula), stable)) in formulas.into_iter().zip(stable_forms).enumerate() {
+        // The derivations come first, the `--expr` formulas after them.
+        let q = Quantity {
+            target: derived.derivations.get(i).map(|d| d.target),
+            ..quantity(label, formula, f64s[&formula], stable)
+        };
         crate::analysis::warnings::diagnose(
             &evaluated,
             formula,
@@ -477,9 +434,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                 reference: q.reference.to_decimal_string(17),
                 kind: WarningKind::VanishingGradient,
                 at: q.label.clone(),
-                message: crate::analysis::warning_text::vanishing_gradient(
-                    &q.label, q.f64, cost_scale,
-                ),
+                facts: Facts::VanishingGradient { cost: cost_scale },
             });
         }
         derivatives.push(q);
@@ -567,7 +522,7 @@ fn gradient_checks(
                 .iter()
                 .map(|g| (g.sym, if g.sym == wrt { x } else { g.value }))
                 .collect();
-            forward_f64(model, &shifted)
+            forward::float64(model, &shifted)
                 .get(&model.cost)
                 .copied()
                 .unwrap_or(f64::NAN)
@@ -584,7 +539,7 @@ fn gradient_checks(
         let mut caveat = None;
         let mut unreliable = !(analytic.is_finite() && numeric.is_finite());
         if unreliable {
-            caveat = Some(crate::analysis::warning_text::grad_check_not_finite());
+            caveat = Some(Caveat::NotFinite);
         }
         for &s in &model.order {
             let Some(def) = model.definition(s) else {
@@ -609,15 +564,18 @@ fn gradient_checks(
                 let z = v[0];
                 if matches!(f, Func::Relu | Func::Abs | Func::ReluPrime) && z.abs() <= h {
                     unreliable = true;
-                    caveat = Some(crate::analysis::warning_text::grad_check_kink(f.name(), z));
+                    caveat = Some(Caveat::Kink {
+                        function: f,
+                        argument: z,
+                    });
                 } else if matches!(f, Func::Sigmoid | Func::Tanh)
                     && z.abs() > 20.0
                     && caveat.is_none()
                 {
-                    caveat = Some(crate::analysis::warning_text::grad_check_saturated(
-                        f.name(),
-                        z,
-                    ));
+                    caveat = Some(Caveat::Saturated {
+                        function: f,
+                        argument: z,
+                    });
                 }
             }
         }
@@ -631,25 +589,6 @@ fn gradient_checks(
         });
     }
     out
-}
-
-/// The forward pass in float64 alone, from values for the leaves (finite differences and
-/// gradient descent need no reference). A name off the cost's path whose leaves have no
-/// value is left out.
-pub fn forward_f64(model: &Model, leaves: &[(Sym, f64)]) -> HashMap<Sym, f64> {
-    let mut values: HashMap<Sym, f64> = leaves.iter().copied().collect();
-    for &s in &model.order {
-        if values.contains_key(&s) {
-            continue;
-        }
-        let def = model
-            .definition(s)
-            .expect("computed names have definitions");
-        if let Ok(v) = eval::eval_f64(&model.graph, &[def], &|t| values.get(&t).copied()) {
-            values.insert(s, v[0]);
-        }
-    }
-    values
 }
 
 pub use crate::core::number::{float, plain_decimal};

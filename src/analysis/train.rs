@@ -7,27 +7,18 @@
 //! recorded. The run is then judged: a cost that stops being a number, a cost that ends above
 //! where it started (ascent, when the rule adds the gradient; a learning rate too large,
 //! when it subtracts it), or a neuron that saturates on every example while the cost stays
-//! high, which stalls learning. Parameters left without a value are filled by an [`Init`] rule
-//! from a seed, so a run is reproducible.
+//! high, which stalls learning. Parameters left without a value are filled by
+//! [`init::fill`](crate::analysis::init::fill) from a seed, so a run is reproducible.
 
 use std::collections::HashMap;
 
-use crate::analysis::descent::{Gradients, forward_f64};
+use crate::analysis::descent::Gradients;
+use crate::analysis::init::{self, Init};
+use crate::analysis::numeric::Point;
 use crate::core::error::{Diagnostic, Result};
-use crate::core::expr::{Func, Id, Node, Sym};
+use crate::core::expr::{Func, Node, Sym};
 use crate::core::model::{Given, Model, SymKind};
 use crate::lang::data::DataSet;
-
-/// How parameters without a given value start.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Init {
-    /// Every parameter 0.
-    Zeros,
-    /// Uniform in [−1, 1].
-    Random,
-    /// Glorot's rule: weights uniform in ±√(6 / (fan-in + fan-out)), biases 0.
-    Xavier,
-}
 
 /// Which way the update moves the parameters.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -116,25 +107,14 @@ const SATURATED_SLOPE: f64 = 1e-3;
 /// A mean cost at or below this is a run that learned; saturation then is not a problem.
 const LEARNED_COST: f64 = 1e-3;
 
-/// The starting values of the parameters: those given, the rest by the rule.
+/// The starting values of the parameters: those given, the rest drawn by [`init::fill`] (the
+/// same draw as `eval`, `step` and `values` make from the same seed).
 pub fn initial_params(model: &Model, given: &[Given], init: Init, seed: u64) -> Vec<(Sym, f64)> {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let fans = fans(model);
+    let filled = init::fill(model, given, init, seed);
     model
         .params()
         .map(|p| {
-            let drawn = match init {
-                Init::Zeros => 0.0,
-                Init::Random => rng.f64() * 2.0 - 1.0,
-                Init::Xavier => match fans.get(&p) {
-                    Some(&(fan_in, fan_out)) => {
-                        let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
-                        (rng.f64() * 2.0 - 1.0) * limit
-                    }
-                    None => 0.0,
-                },
-            };
-            let value = given.iter().find(|g| g.sym == p).map_or(drawn, |g| g.value);
+            let value = filled.iter().find(|g| g.sym == p).map_or(0.0, |g| g.value);
             (p, value)
         })
         .collect()
@@ -186,7 +166,7 @@ pub fn train(
                 rng.shuffle(&mut order);
             }
             for &row in &order {
-                let point = forward_f64(model, &leaves(data, row, &params));
+                let point = Point::float64(model, &leaves(data, row, &params));
                 let grads = gradients.at(model, &point);
                 step(&mut params, &grads, sign * config.learning_rate);
             }
@@ -241,7 +221,7 @@ pub fn train(
     let output = model.output.unwrap_or(model.cost);
     let outputs = (0..data.rows.len())
         .map(|row| {
-            let point = forward_f64(model, &leaves(data, row, &params));
+            let point = Point::float64(model, &leaves(data, row, &params));
             let inputs = data
                 .example(row)
                 .filter(|&(s, _)| model.symbol(s).kind == SymKind::Input)
@@ -285,7 +265,7 @@ fn over_set(
     let mut mean = vec![0.0; gradients.params.len()];
     let mut saturated: Vec<Sym> = neurons.iter().map(|(s, _)| *s).collect();
     for row in 0..data.rows.len() {
-        let point = forward_f64(model, &leaves(data, row, params));
+        let point = Point::float64(model, &leaves(data, row, params));
         cost += point.f64[&model.cost] / n;
         for (m, g) in mean.iter_mut().zip(gradients.at(model, &point)) {
             *m += g / n;
@@ -341,70 +321,4 @@ fn stalled(initial: f64, epochs: &[Epoch]) -> bool {
         initial
     };
     (middle - last.cost).abs() <= 0.01 * middle.abs()
-}
-
-/// Fan-in and fan-out of each weight, for Glorot's rule: a weight is a parameter multiplied
-/// into a definition; its fan-in is the number of weights in that definition, its fan-out the
-/// number of definitions that read the name computed from it. A parameter added alone (a bias)
-/// has no entry and starts at 0.
-fn fans(model: &Model) -> HashMap<Sym, (usize, usize)> {
-    let mut readers: HashMap<Sym, usize> = HashMap::new();
-    for &s in &model.order {
-        if let Some(def) = model.definition(s) {
-            for v in vars_in(model, def) {
-                *readers.entry(v).or_default() += 1;
-            }
-        }
-    }
-    let mut out = HashMap::new();
-    for &s in &model.order {
-        let Some(def) = model.definition(s) else {
-            continue;
-        };
-        let weights: Vec<Sym> = products(model, def)
-            .into_iter()
-            .flat_map(|m| vars_in(model, m))
-            .filter(|&v| model.symbol(v).kind == SymKind::Param)
-            .collect();
-        // The name that reads `s` (its activation) is what the weight's signal feeds.
-        let fan_out = model
-            .order
-            .iter()
-            .find(|&&t| {
-                model
-                    .definition(t)
-                    .is_some_and(|d| vars_in(model, d).contains(&s))
-            })
-            .map_or(1, |&t| readers.get(&t).copied().unwrap_or(1).max(1));
-        for &w in &weights {
-            out.entry(w).or_insert((weights.len(), fan_out));
-        }
-    }
-    out
-}
-
-/// The products at the top of a definition (the terms of a sum, or the definition itself).
-fn products(model: &Model, def: Id) -> Vec<Id> {
-    match model.graph.node(def) {
-        Node::Add(terms) => terms
-            .iter()
-            .copied()
-            .filter(|&t| matches!(model.graph.node(t), Node::Mul(_)))
-            .collect(),
-        Node::Mul(_) => vec![def],
-        _ => Vec::new(),
-    }
-}
-
-/// The names a formula mentions.
-fn vars_in(model: &Model, root: Id) -> Vec<Sym> {
-    model
-        .graph
-        .reachable(&[root])
-        .into_iter()
-        .filter_map(|id| match model.graph.node(id) {
-            Node::Var(s) => Some(*s),
-            _ => None,
-        })
-        .collect()
 }

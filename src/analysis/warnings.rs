@@ -1,14 +1,14 @@
 //! Where float64 loses the answer: each node of a printed formula compared with the
 //! high-precision reference, the node where the loss starts named by what happened there
 //! (saturation, cancellation, overflow, underflow, ...). A warning is raised only where the
-//! loss reaches a value that is printed; the words of each warning come from
-//! [`crate::analysis::warning_text`], so this module decides *what* happened and nothing about phrasing.
+//! loss reaches a value that is printed. A warning is data: its kind and the [`Facts`] its
+//! sentence is made of (formulas as nodes of the graph, numbers as numbers); the words are in
+//! the `warning.txt` template, so this module decides *what* happened and nothing about phrasing.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::analysis::warning_text as text;
 use crate::core::eval::{Precise, Resolution};
 use crate::core::expr::{Func, Id, Node, Sym};
 use crate::core::model::Model;
@@ -97,16 +97,112 @@ impl std::fmt::Display for WarningKind {
 }
 
 /// A place where float64 loses the answer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Warning {
     pub kind: WarningKind,
     /// The name (or derivative) whose printed value is affected.
     pub at: String,
-    pub message: String,
+    /// What the sentence about it says.
+    pub facts: Facts,
     /// The float64 value of the node where the answer is lost.
     pub float64: f64,
     /// Its high-precision value, as a decimal string.
     pub reference: String,
+}
+
+/// Why a value is not a real number.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Why {
+    /// The log of this value (≤ 0).
+    LogOf(f64),
+    /// The square root of this (negative) value.
+    SqrtOf(f64),
+    DivisionByZero,
+    NotReal,
+}
+
+/// The facts a warning's sentence is made of, by the situation found. Formulas are nodes of
+/// the model's graph (render prints them); `true_value` is the reference written with as
+/// many digits as it takes to differ from float64's value ([`shown_reference`]). The value
+/// float64 gives is the warning's own [`Warning::float64`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Facts {
+    /// The reference for `formula` did not settle; float64's error is `lost_bits`, only a lower
+    /// bound when `at_least`.
+    Unresolved {
+        formula: Id,
+        lost_bits: f64,
+        at_least: bool,
+    },
+    /// `node` is not a real number here.
+    Undefined { node: Id, why: Why },
+    /// `node` overflows float64's range (in float64 or in truth).
+    Overflow { node: Id, true_value: String },
+    /// `node`'s true value is below float64's smallest normal number.
+    Underflow { node: Id, true_value: String },
+    /// `node` is subnormal in float64 and loses bits for it.
+    Subnormal { node: Id, true_value: String },
+    /// `node` is NaN in float64 but a number in truth.
+    NotANumber { node: Id, true_value: String },
+    /// `formula` lost `bits` a few at a time, no node to blame.
+    GradualLoss {
+        formula: Id,
+        bits: f64,
+        true_value: String,
+    },
+    /// `node` alone loses `bits`.
+    NodeLoss {
+        node: Id,
+        bits: f64,
+        true_value: String,
+    },
+    /// `node` (a sum) cancels.
+    Cancellation { node: Id, true_value: String },
+    /// `node`, σ' or tanh' at `argument`, computed as written, cancels.
+    DerivativeAsWritten {
+        function: Func,
+        node: Id,
+        argument: f64,
+        true_value: String,
+    },
+    /// The activation `call` (named `activation` when a name is defined as it) rounds to
+    /// `rounded_to` at `argument`, so `node` gives a wrong value (cancels to it, when `cancels`).
+    Saturated {
+        activation: Option<Sym>,
+        call: Id,
+        function: Func,
+        argument: f64,
+        rounded_to: f64,
+        cancels: bool,
+        node: Id,
+        true_value: String,
+    },
+    /// A value written as `text`, beyond float64's range, read by float64 as `read_as`.
+    InputOutOfRange { text: String, read_as: Option<f64> },
+    /// A gradient right in float64 but tiny next to the cost (`cost`).
+    VanishingGradient { cost: f64 },
+}
+
+impl Facts {
+    /// The name of the situation, as the `warning.txt` template's components are keyed
+    /// (`warning_` and this).
+    pub fn form(&self) -> &'static str {
+        match self {
+            Facts::Unresolved { .. } => "unresolved",
+            Facts::Undefined { .. } => "undefined",
+            Facts::Overflow { .. } => "overflow",
+            Facts::Underflow { .. } => "underflow",
+            Facts::Subnormal { .. } => "subnormal",
+            Facts::NotANumber { .. } => "not_a_number",
+            Facts::GradualLoss { .. } => "gradual_loss",
+            Facts::NodeLoss { .. } => "node_loss",
+            Facts::Cancellation { .. } => "cancellation",
+            Facts::DerivativeAsWritten { .. } => "derivative_as_written",
+            Facts::Saturated { .. } => "saturated",
+            Facts::InputOutOfRange { .. } => "input_out_of_range",
+            Facts::VanishingGradient { .. } => "vanishing_gradient",
+        }
+    }
 }
 
 /// Herbie's measure of a float64 result's error: log2 of the number of floats between it and
@@ -250,7 +346,6 @@ pub fn diagnose(
     let value = ev.f64s[&formula];
     let reference = &ev.precise[&formula];
     let (lost_bits, at_least) = judge(value, reference, resolution);
-    let printer = crate::render::FormulaPrinter::new(graph, &model.symbols);
     let mut push = |w: Warning| {
         // one saturation warning per activation, whatever it spoils downstream
         let repeated = out
@@ -264,7 +359,11 @@ pub fn diagnose(
         push(Warning {
             kind: WarningKind::UnresolvedReference,
             at: at.to_string(),
-            message: text::unresolved(&printer.text(formula), lost_bits, at_least),
+            facts: Facts::Unresolved {
+                formula,
+                lost_bits,
+                at_least,
+            },
             float64: value,
             reference: reference.to_decimal_string(17),
         });
@@ -282,19 +381,17 @@ pub fn diagnose(
                 continue;
             }
             let (kind, why) = match graph.node(id) {
-                Node::Call(Func::Log, a) => (WarningKind::LogDomain, text::Why::LogOf(ev.f64s[a])),
-                Node::Call(Func::Sqrt, a) => {
-                    (WarningKind::SqrtDomain, text::Why::SqrtOf(ev.f64s[a]))
-                }
+                Node::Call(Func::Log, a) => (WarningKind::LogDomain, Why::LogOf(ev.f64s[a])),
+                Node::Call(Func::Sqrt, a) => (WarningKind::SqrtDomain, Why::SqrtOf(ev.f64s[a])),
                 Node::Pow(b, _) if ev.f64s[b] == 0.0 => {
-                    (WarningKind::DivisionByZero, text::Why::DivisionByZero)
+                    (WarningKind::DivisionByZero, Why::DivisionByZero)
                 }
-                _ => (WarningKind::Undefined, text::Why::NotReal),
+                _ => (WarningKind::Undefined, Why::NotReal),
             };
             push(Warning {
                 kind,
                 at: at.to_string(),
-                message: text::undefined(&printer.text(id), &why, ev.f64s[&id]),
+                facts: Facts::Undefined { node: id, why },
                 float64: ev.f64s[&id],
                 reference: "undefined".to_string(),
             });
@@ -332,7 +429,7 @@ pub fn diagnose(
                 continue;
             }
             found = true;
-            push(node_warning(ev, &printer, id, at));
+            push(node_warning(ev, id, at));
         }
     }
     if found {
@@ -348,19 +445,16 @@ pub fn diagnose(
         push(Warning {
             kind: WarningKind::Underflow,
             at: at.to_string(),
-            message: text::subnormal(&printer.text(formula), value, &true_value),
+            facts: Facts::Subnormal {
+                node: formula,
+                true_value,
+            },
             float64: value,
             reference: reference.to_decimal_string(17),
         });
     } else if !names_lost {
         // Bits lost a few at a time, no single node to blame: say so at the value itself.
-        push(value_warning(
-            &printer.text(formula),
-            at,
-            value,
-            reference,
-            lost_bits,
-        ));
+        push(value_warning(formula, at, value, reference, lost_bits));
     }
     // Otherwise the loss comes from a name computed upstream, warned about where it is
     // computed (that name is printed too).
@@ -368,7 +462,7 @@ pub fn diagnose(
 
 /// A printed value that is wrong: what kind of wrong, by its magnitudes alone.
 fn value_warning(
-    formula_text: &str,
+    formula: Id,
     at: &str,
     value: f64,
     reference: &Precise,
@@ -376,62 +470,52 @@ fn value_warning(
 ) -> Warning {
     let true_value = shown_reference(value, reference);
     let exact = reference.to_f64();
-    let (kind, message) = if exact.is_infinite() || value.is_infinite() {
-        (
-            WarningKind::Overflow,
-            text::overflow(formula_text, value, &true_value),
-        )
+    let node = formula;
+    let (kind, facts) = if exact.is_infinite() || value.is_infinite() {
+        (WarningKind::Overflow, Facts::Overflow { node, true_value })
     } else if exact.abs() < f64::MIN_POSITIVE && !reference.is_zero() {
         (
             WarningKind::Underflow,
-            text::underflow(formula_text, value, &true_value),
+            Facts::Underflow { node, true_value },
         )
     } else if value.is_nan() {
         (
             WarningKind::NotANumber,
-            text::not_a_number(formula_text, &true_value),
+            Facts::NotANumber { node, true_value },
         )
     } else {
         (
             WarningKind::PrecisionLoss,
-            text::gradual_loss(formula_text, lost_bits, value, &true_value),
+            Facts::GradualLoss {
+                formula,
+                bits: lost_bits,
+                true_value,
+            },
         )
     };
     Warning {
         kind,
         at: at.to_string(),
-        message,
+        facts,
         float64: value,
         reference: reference.to_decimal_string(17),
     }
 }
 
 /// The warning for the node where the loss starts.
-fn node_warning(
-    ev: &Evaluated,
-    printer: &crate::render::FormulaPrinter,
-    id: Id,
-    at: &str,
-) -> Warning {
+fn node_warning(ev: &Evaluated, id: Id, at: &str) -> Warning {
     let graph = &ev.model.graph;
     let value = ev.f64s[&id];
     let reference = &ev.precise[&id];
-    let node_text = printer.text(id);
+    let node = id;
     let true_value = shown_reference(value, reference);
     let exact = reference.to_f64();
-    let warning = |kind, message| Warning {
+    let warning = |kind, facts| Warning {
         kind,
         at: at.to_string(),
-        message,
+        facts,
         float64: value,
         reference: reference.to_decimal_string(17),
-    };
-    let name_of = |s: &Saturated| {
-        let call = printer.text(s.call);
-        match s.name {
-            Some(n) => format!("{} = {call}", ev.model.name(n)),
-            None => call,
-        }
     };
     // A saturated activation among the operands (or under the derivative's own formula).
     let saturated = graph.children(id).into_iter().find_map(|c| {
@@ -450,21 +534,18 @@ fn node_warning(
         ev.saturated(base)
     });
     if value.is_infinite() || exact.is_infinite() {
-        return warning(
-            WarningKind::Overflow,
-            text::overflow(&node_text, value, &true_value),
-        );
+        return warning(WarningKind::Overflow, Facts::Overflow { node, true_value });
     }
     if value.is_nan() {
         return warning(
             WarningKind::NotANumber,
-            text::not_a_number(&node_text, &true_value),
+            Facts::NotANumber { node, true_value },
         );
     }
     if exact.abs() < f64::MIN_POSITIVE && !reference.is_zero() {
         return warning(
             WarningKind::Underflow,
-            text::underflow(&node_text, value, &true_value),
+            Facts::Underflow { node, true_value },
         );
     }
     if let Some(s) = &saturated {
@@ -475,29 +556,40 @@ fn node_warning(
                 .unwrap_or_else(|| at.to_string()),
             ..warning(
                 WarningKind::Saturation,
-                text::saturated(
-                    matches!(graph.node(id), Node::Add(_)),
-                    &name_of(s),
-                    s,
-                    &node_text,
-                    value,
-                    &true_value,
-                ),
+                Facts::Saturated {
+                    activation: s.name,
+                    call: s.call,
+                    function: s.function,
+                    argument: s.argument,
+                    rounded_to: s.rounded_to,
+                    cancels: matches!(graph.node(id), Node::Add(_)),
+                    node,
+                    true_value,
+                },
             )
         };
     }
     match graph.node(id) {
         Node::Add(_) => warning(
             WarningKind::Cancellation,
-            text::cancellation(&node_text, value, &true_value),
+            Facts::Cancellation { node, true_value },
         ),
         Node::Call(f @ (Func::SigmoidPrime | Func::TanhPrime), arg) => warning(
             WarningKind::Cancellation,
-            text::derivative_as_written(*f, &node_text, ev.f64s[arg], value, &true_value),
+            Facts::DerivativeAsWritten {
+                function: *f,
+                node,
+                argument: ev.f64s[arg],
+                true_value,
+            },
         ),
         _ => warning(
             WarningKind::PrecisionLoss,
-            text::node_loss(&node_text, ev.bits(id), value, &true_value),
+            Facts::NodeLoss {
+                node,
+                bits: ev.bits(id),
+                true_value,
+            },
         ),
     }
 }

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use chainrule::core::diff::{Config, Style};
 use chainrule::core::error::{Diagnostic, Span};
 use chainrule::core::model::{Given, Model};
+use chainrule::core::number::thousands;
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::render::document::{self, Format, Layout};
 
@@ -69,8 +70,7 @@ fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
         args.out.as_deref(),
         &inputs_of(file, Some(&args.point), None, &[]),
     )?;
-    let source = input::read_program(file)?;
-    let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let (source, model) = load_program(file)?;
     let given = given_values(&model, &args.point)?;
     let filled = fill(&args.init, &model, given);
     let name = &source.name;
@@ -98,12 +98,89 @@ fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
 }
 
 /// Refuses, before anything is read, `-o` onto any input and standard input read twice.
-pub(super) fn guard_output(out: Option<&Path>, inputs: &InputPaths) -> Result<(), Failure> {
+fn guard_output(out: Option<&Path>, inputs: &InputPaths) -> Result<(), Failure> {
     inputs.check_stdin()?;
     if let Some(out) = out {
         output::refuse_overwriting_inputs(out, &inputs.files)?;
     }
     Ok(())
+}
+
+/// What every command that writes a document does around its own work: before anything is
+/// read, its templates found in `--template-dir` and `-o` checked against every input; after,
+/// the result rendered with the layout (an error in a template points into it), made a page
+/// for `--format html`, and handed back to be written where `-o` says.
+pub(super) struct Documented {
+    output: OutputArgs,
+    templates: Vec<(String, Box<Path>)>,
+}
+
+impl Documented {
+    /// The command's templates and the inputs' check: `point` for `--values`, `more` for any
+    /// other file the command reads (claims, data).
+    pub(super) fn start(
+        command: &str,
+        output: OutputArgs,
+        file: Option<&Path>,
+        point: Option<&PointArgs>,
+        more: &[Option<&Path>],
+    ) -> Result<Documented, Failure> {
+        let templates = template_paths(command, &output)?;
+        let mut inputs = inputs_of(file, point, None, &templates);
+        for path in more {
+            inputs.add(*path);
+        }
+        guard_output(output.out.as_deref(), &inputs)?;
+        Ok(Documented { output, templates })
+    }
+
+    /// The format asked for.
+    pub(super) fn format(&self) -> FormatArg {
+        self.output.format
+    }
+
+    /// Where the output goes (`-o`), if not to standard output.
+    pub(super) fn out(&self) -> Option<&Path> {
+        self.output.out.as_deref()
+    }
+
+    /// The layout for the program named `source_name`, and the mapping of a rendering error
+    /// into the template it comes from: for commands that render more than one document.
+    pub(super) fn layout(&self, source_name: &str) -> Result<Layout, Failure> {
+        layout(&self.templates, &self.output, source_name)
+    }
+
+    /// A rendering error as a failure pointing into its template.
+    pub(super) fn in_template<'a>(
+        &'a self,
+        layout: &'a Layout,
+    ) -> impl Fn(Diagnostic) -> Failure + 'a {
+        in_template(&self.templates, layout)
+    }
+
+    /// The outcome: `text`, to be written where `-o` says, with the exit code.
+    pub(super) fn outcome(self, text: String, code: u8) -> Outcome {
+        Outcome {
+            text,
+            out: self.output.out,
+            code,
+        }
+    }
+
+    /// Renders the result for the format asked for (`render` gets the document format and the
+    /// layout), as a page with `--format html`, with the exit code.
+    pub(super) fn finish(
+        self,
+        source_name: &str,
+        code: u8,
+        render: impl FnOnce(Format, &Layout) -> Result<String, Diagnostic>,
+    ) -> Result<Outcome, Failure> {
+        let layout = self.layout(source_name)?;
+        let text =
+            render(format_of(self.output.format), &layout).map_err(self.in_template(&layout))?;
+        let text = document(text, &self.output, &self.templates, &layout)?;
+        Ok(self.outcome(text, code))
+    }
 }
 
 fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
@@ -119,10 +196,7 @@ fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
 }
 
 /// The templates of `command` that `--template-dir` replaces, as paths that exist.
-pub(super) fn template_paths(
-    command: &str,
-    output: &OutputArgs,
-) -> Result<Vec<(String, Box<Path>)>, Failure> {
+fn template_paths(command: &str, output: &OutputArgs) -> Result<Vec<(String, Box<Path>)>, Failure> {
     let Some(dir) = &output.template_dir else {
         return Ok(vec![]);
     };
@@ -141,7 +215,7 @@ pub(super) fn template_paths(
 
 /// The layout of a command's document: its templates from `--template-dir`, `--standalone`,
 /// and the name of the program for headings.
-pub(super) fn layout(
+fn layout(
     templates: &[(String, Box<Path>)],
     output: &OutputArgs,
     source_name: &str,
@@ -160,7 +234,7 @@ pub(super) fn layout(
 
 /// The mapping for rendering errors: one about a template points into that template's text
 /// (the user's file, or the built-in one).
-pub(super) fn in_template<'a>(
+fn in_template<'a>(
     templates: &'a [(String, Box<Path>)],
     layout: &'a Layout,
 ) -> impl Fn(Diagnostic) -> Failure + 'a {
@@ -199,7 +273,7 @@ pub(super) fn format_of(arg: FormatArg) -> Format {
 
 /// A command's document as it is written: as rendered, or with `--format html` an HTML page
 /// made from its Markdown.
-pub(super) fn document(
+fn document(
     text: String,
     output: &OutputArgs,
     templates: &[(String, Box<Path>)],
@@ -232,7 +306,7 @@ fn page_title(markdown: &str, source_name: &str) -> String {
 }
 
 /// The files a command with formats reads: the program, the values, the claims, templates.
-pub(super) fn inputs_of(
+fn inputs_of(
     file: Option<&Path>,
     point: Option<&PointArgs>,
     claims: Option<&Path>,
@@ -251,13 +325,9 @@ pub(super) fn inputs_of(
 
 fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
-    let templates = template_paths("derive", &args.output)?;
-    guard_output(
-        args.output.out.as_deref(),
-        &inputs_of(file, None, None, &templates),
-    )?;
+    let documented = Documented::start("derive", args.output, file, None, &[])?;
     if args.layers {
-        return derive_layers(args, &templates);
+        return derive_layers(file, documented);
     }
     if args.wrt.is_empty() && !args.all {
         let mut diagnostic = Diagnostic::new("`derive` needs `--wrt NAME` or `--all`");
@@ -284,7 +354,7 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
         style,
         expand: args.expand,
         steps: !args.no_steps,
-        expand_if_small: matches!(args.output.format, FormatArg::Json),
+        expand_if_small: matches!(documented.format(), FormatArg::Json),
     };
     let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
     if let Some(bytes) = derivations.expansion_too_large {
@@ -293,8 +363,8 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
                 "--expand would print about {} bytes of formulas, over the limit of {}: \
                  written in inputs and parameters alone, every shared error term is repeated \
                  along every path",
-                thousands(bytes),
-                thousands(chainrule::core::diff::EXPAND_LIMIT)
+                thousands(bytes as usize),
+                thousands(chainrule::core::diff::EXPAND_LIMIT as usize)
             ))
             .with_help(
                 "drop --expand: the results are then written in named error terms (δ), each \
@@ -302,39 +372,14 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
             ),
         ));
     }
-    let layout = layout(&templates, &args.output, &source.name)?;
-    let text = document::render_derivations(
-        &model,
-        &derivations,
-        style,
-        format_of(args.output.format),
-        &layout,
-    )
-    .map_err(in_template(&templates, &layout))?;
-    let text = document(text, &args.output, &templates, &layout)?;
-    Ok(Outcome {
-        text,
-        out: args.output.out,
-        code: 0,
+    documented.finish(&source.name, 0, |format, layout| {
+        document::render_derivations(&model, &derivations, style, format, layout)
     })
 }
 
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// `derive --layers`: the layered derivation of a `network` shorthand.
-fn derive_layers(args: DeriveArgs, templates: &[(String, Box<Path>)]) -> Result<Outcome, Failure> {
-    let source = input::read_program(args.source.file.as_deref())?;
+fn derive_layers(file: Option<&Path>, documented: Documented) -> Result<Outcome, Failure> {
+    let source = input::read_program(file)?;
     let layered = chainrule::layers(&source.text).map_err(Failure::in_text(&source))?;
     let Some(layered) = layered else {
         return Err(Failure::plain(
@@ -346,14 +391,8 @@ fn derive_layers(args: DeriveArgs, templates: &[(String, Box<Path>)]) -> Result<
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    let layout = layout(templates, &args.output, &source.name)?;
-    let text = chainrule::render::layers::render(&layered, format_of(args.output.format), &layout)
-        .map_err(in_template(templates, &layout))?;
-    let text = document(text, &args.output, templates, &layout)?;
-    Ok(Outcome {
-        text,
-        out: args.output.out,
-        code: 0,
+    documented.finish(&source.name, 0, |format, layout| {
+        chainrule::render::layers::render(&layered, format, layout)
     })
 }
 
@@ -378,11 +417,7 @@ pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given
 
 fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
-    let templates = template_paths("eval", &args.output)?;
-    guard_output(
-        args.output.out.as_deref(),
-        &inputs_of(file, Some(&args.point), None, &templates),
-    )?;
+    let documented = Documented::start("eval", args.output, file, Some(&args.point), &[])?;
     let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
     let given = fill(&args.init, &model, given_values(&model, &args.point)?);
     let mut exprs = Vec::new();
@@ -402,15 +437,8 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
         chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
     })
     .map_err(Failure::plain)?;
-    let layout = layout(&templates, &args.output, &source.name)?;
-    let text =
-        chainrule::render::eval::render_eval(&report, format_of(args.output.format), &layout)
-            .map_err(in_template(&templates, &layout))?;
-    let text = document(text, &args.output, &templates, &layout)?;
-    Ok(Outcome {
-        text,
-        out: args.output.out,
-        code: 0,
+    documented.finish(&source.name, 0, |format, layout| {
+        chainrule::render::eval::render_eval(&model, &report, format, layout)
     })
 }
 
@@ -443,13 +471,14 @@ fn claims_in_file(file: Rc<Text>) -> Vec<ClaimSource> {
 
 fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
-    let templates = template_paths("check", &args.output)?;
-    guard_output(
-        args.output.out.as_deref(),
-        &inputs_of(file, Some(&args.point), args.claims.as_deref(), &templates),
+    let documented = Documented::start(
+        "check",
+        args.output,
+        file,
+        Some(&args.point),
+        &[args.claims.as_deref()],
     )?;
-    let source = input::read_program(file)?;
-    let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let (source, model) = load_program(file)?;
     let mut claims: Vec<ClaimSource> = Vec::new();
     if let Some(path) = &args.claims {
         claims.extend(claims_in_file(Rc::new(input::read_text(path)?)));
@@ -481,49 +510,35 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
         }
         Failure::in_text(&claim.origin)(diagnostic)
     })?;
-    let layout = layout(&templates, &args.output, &source.name)?;
-    let text =
-        chainrule::render::check::render_check(&checked, format_of(args.output.format), &layout)
-            .map_err(in_template(&templates, &layout))?;
-    let text = document(text, &args.output, &templates, &layout)?;
     let all_correct = checked
         .iter()
         .all(|c| c.verdict == chainrule::analysis::check::Verdict::Correct);
-    Ok(Outcome {
-        text,
-        out: args.output.out,
-        code: if all_correct { 0 } else { 1 },
-    })
+    documented.finish(
+        &source.name,
+        if all_correct { 0 } else { 1 },
+        |format, layout| chainrule::render::check::render_check(&checked, format, layout),
+    )
 }
 
 fn step(args: StepArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
-    let templates = template_paths("step", &args.output)?;
-    guard_output(
-        args.output.out.as_deref(),
-        &inputs_of(file, Some(&args.point), None, &templates),
-    )?;
-    let source = input::read_program(file)?;
-    let mut model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let documented = Documented::start("step", args.output, file, Some(&args.point), &[])?;
+    let (source, mut model) = load_program(file)?;
     let given = fill(&args.init, &model, given_values(&model, &args.point)?);
     let descent = with_progress("descending", || {
         chainrule::analysis::descent::descend(&mut model, &given, args.lr, args.steps as usize)
     })
     .map_err(Failure::plain)?;
-    let layout = layout(&templates, &args.output, &source.name)?;
-    let text = chainrule::render::step::render_descent(
-        &model,
-        &descent,
-        format_of(args.output.format),
-        &layout,
-    )
-    .map_err(in_template(&templates, &layout))?;
-    let text = document(text, &args.output, &templates, &layout)?;
-    Ok(Outcome {
-        text,
-        out: args.output.out,
-        code: 0,
+    documented.finish(&source.name, 0, |format, layout| {
+        chainrule::render::step::render_descent(&model, &descent, format, layout)
     })
+}
+
+/// Reads and lowers the program (the built-in example without a file): every command's start.
+pub(super) fn load_program(file: Option<&Path>) -> Result<(Text, Model), Failure> {
+    let source = input::read_program(file)?;
+    let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    Ok((source, model))
 }
 
 /// Reads and lowers the program and resolves `--wrt`/`--all`: the common start of `derive`
@@ -533,8 +548,7 @@ fn load_with_targets(
     all: bool,
     wrt: &[String],
 ) -> Result<(Text, Model, Vec<chainrule::core::diff::Target>), Failure> {
-    let source = input::read_program(file)?;
-    let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let (source, model) = load_program(file)?;
     let targets = if all {
         load::targets(&model, &TargetSpec::AllParams)
             .map_err(|e| Failure::in_text(&Text::argument("--wrt", &e.argument))(*e.diagnostic))?

@@ -15,9 +15,8 @@ use chainrule::render::html::{self, Figure};
 
 use super::Outcome;
 use super::args::{FormatArg, OutputArgs, PointArgs};
-use super::commands::{given_values, guard_output, in_template, inputs_of, layout, template_paths};
+use super::commands::{Documented, given_values, load_program};
 use super::diagnostics::Failure;
-use super::input;
 
 #[derive(Args)]
 pub struct GraphArgs {
@@ -39,14 +38,9 @@ const MAX_DERIVED: usize = 64;
 
 pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
     let file = args.file.as_deref();
-    let templates = template_paths("graph", &args.output)?;
-    guard_output(
-        args.output.out.as_deref(),
-        &inputs_of(file, Some(&args.point), None, &templates),
-    )?;
-    let source = input::read_program(file)?;
+    let documented = Documented::start("graph", args.output, file, Some(&args.point), &[])?;
+    let (source, mut model) = load_program(file)?;
     let name = &source.name;
-    let mut model = load::load(&source.text).map_err(Failure::in_text(&source))?;
     let highlight = match &args.wrt {
         None => None,
         Some(wanted) => Some(
@@ -79,12 +73,8 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
             .collect();
     }
     let picture = graph::svg(&model, &GraphOptions { values, highlight });
-    let FormatArg::Html = args.output.format else {
-        return Ok(Outcome {
-            text: picture,
-            out: args.output.out,
-            code: 0,
-        });
+    let FormatArg::Html = documented.format() else {
+        return Ok(documented.outcome(picture, 0));
     };
     // The page: the picture, then the derivation of every parameter (the script shows one);
     // a large network's page derives the chosen parameter alone, so the page stays small.
@@ -108,7 +98,7 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
         expand_if_small: false,
     };
     let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
-    let layout = layout(&templates, &args.output, name)?;
+    let layout = documented.layout(name)?;
     let derivation = document::render_derivations(
         &model,
         &derivations,
@@ -116,7 +106,7 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
         Format::Markdown,
         &layout,
     )
-    .map_err(in_template(&templates, &layout))?;
+    .map_err(documented.in_template(&layout))?;
     let markdown = format!(
         "{}\n\nChoose a parameter in the picture: every path from it to the cost lights up, and its derivation is shown below.\n",
         Figure::marker("graph")
@@ -142,10 +132,6 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
         &script,
         &layout,
     )
-    .map_err(in_template(&templates, &layout))?;
-    Ok(Outcome {
-        text: page,
-        out: args.output.out,
-        code: 0,
-    })
+    .map_err(documented.in_template(&layout))?;
+    Ok(documented.outcome(page, 0))
 }

@@ -6,15 +6,14 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use chainrule::analysis::train::{self, Direction, Init, TrainConfig};
+use chainrule::analysis::init::Init;
+use chainrule::analysis::train::{self, Direction, TrainConfig};
 use chainrule::core::error::Diagnostic;
 use chainrule::lang::{data, load};
 
 use super::Outcome;
 use super::args::{FormatArg, OutputArgs, PointArgs};
-use super::commands::{
-    format_of, given_values, guard_output, in_template, inputs_of, layout, template_paths,
-};
+use super::commands::{Documented, format_of, given_values, load_program};
 use super::diagnostics::Failure;
 use super::input;
 
@@ -86,13 +85,15 @@ fn training_rate(text: &str) -> Result<f64, String> {
 
 pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     let file = args.file.as_deref();
-    let templates = template_paths("train", &args.output)?;
-    let mut inputs = inputs_of(file, Some(&args.point), None, &templates);
-    inputs.add(args.data.as_deref());
-    guard_output(args.output.out.as_deref(), &inputs)?;
-    let source = input::read_program(file)?;
+    let documented = Documented::start(
+        "train",
+        args.output,
+        file,
+        Some(&args.point),
+        &[args.data.as_deref()],
+    )?;
+    let (source, mut model) = load_program(file)?;
     let name = &source.name;
-    let mut model = load::load(&source.text).map_err(Failure::in_text(&source))?;
     let examples = match &args.data {
         Some(path) => {
             let csv = input::read_text(path)?;
@@ -135,28 +136,23 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let out = args.output.out.as_deref();
-    let text = if out.is_some_and(is_svg) {
+    let text = if documented.out().is_some_and(is_svg) {
         chainrule::render::train::render_curve(&model, &training)
-    } else if let FormatArg::Html = args.output.format {
-        let layout = layout(&templates, &args.output, name)?;
+    } else if let FormatArg::Html = documented.format() {
+        let layout = documented.layout(name)?;
         chainrule::render::train::render_training_page(&model, &training, &layout)
-            .map_err(in_template(&templates, &layout))?
+            .map_err(documented.in_template(&layout))?
     } else {
-        let layout = layout(&templates, &args.output, name)?;
+        let layout = documented.layout(name)?;
         chainrule::render::train::render_training(
             &model,
             &training,
-            format_of(args.output.format),
+            format_of(documented.format()),
             &layout,
         )
-        .map_err(in_template(&templates, &layout))?
+        .map_err(documented.in_template(&layout))?
     };
-    Ok(Outcome {
-        text,
-        out: args.output.out,
-        code: 0,
-    })
+    Ok(documented.outcome(text, 0))
 }
 
 fn is_svg(path: &Path) -> bool {

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod excerpt;
 pub mod expr;
 pub mod factor;
+pub mod forward;
 pub mod model;
 pub mod number;
 pub mod rational;

@@ -83,6 +83,29 @@ pub fn plain_decimal(scientific: &str) -> String {
     format!("{sign}{body}")
 }
 
+/// A count with thousands separated: `24654` as `24,654`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A measure rounded to a whole number (bits of error): `62`.
+pub fn whole(x: f64) -> String {
+    format!("{x:.0}")
+}
+
+/// A ratio to two significant digits in scientific notation (a relative error): `1.2e-9`.
+pub fn rough(x: f64) -> String {
+    format!("{x:.1e}")
+}
+
 /// A number written by this module, set in LaTeX math: `2.41 \times 10^{-20}`, `\infty`.
 pub fn latex(written: &str) -> String {
     match written {

@@ -17,7 +17,7 @@ use crate::core::diff::{Derivation, Derivations, Step, Style, Target};
 use crate::core::error::Diagnostic;
 use crate::core::expr::{Id, Node, Partial};
 use crate::core::model::Model;
-use crate::render::escape::{latex_text, markdown_text};
+use crate::render::escape::{latex_text, markdown_text, math_span};
 use crate::render::linebreak::{
     LATEX_WIDTH, LatexRoom, Printed, TEXT_WIDTH, latex_rows, latex_width, text_lines,
 };
@@ -45,6 +45,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("layers.md", include_str!("../../templates/layers.md")),
     ("layers.tex", include_str!("../../templates/layers.tex")),
+    ("warning.txt", include_str!("../../templates/warning.txt")),
+    (
+        "eval_words.txt",
+        include_str!("../../templates/eval_words.txt"),
+    ),
+    ("eval.txt", include_str!("../../templates/eval.txt")),
+    ("eval.md", include_str!("../../templates/eval.md")),
+    ("eval.tex", include_str!("../../templates/eval.tex")),
     (
         "step_words.txt",
         include_str!("../../templates/step_words.txt"),
@@ -86,7 +94,7 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
             "page",
         ],
         "check" => &["check", "standalone", "page"],
-        "eval" => &["eval", "standalone", "page"],
+        "eval" => &["eval", "eval_words", "warning", "standalone", "page"],
         "step" => &["step", "standalone", "page"],
         "train" => &["train", "train_words", "standalone", "page"],
         "graph" => &["derive", "derive_words", "page"],
@@ -427,7 +435,8 @@ fn display_rows(format: Format, members: &[Printed], indent: usize) -> Vec<Strin
     }
 }
 
-fn print_target(model: &Model, t: Target, format: Format) -> String {
+/// `∂C/∂w2` (text), `dC/dw2` (JSON), `\frac{\partial C}{\partial w_2}` (LaTeX and Markdown).
+pub(crate) fn print_target(model: &Model, t: Target, format: Format) -> String {
     let of = model.name(t.of);
     let wrt = model.name(t.wrt);
     match format {
@@ -456,6 +465,23 @@ pub fn render_template(
         Some(title) => wrap_standalone(&tera, body, title, layout),
         None => Ok(body),
     }
+}
+
+/// Renders `template` once for each view, reading the templates once: the sentences of a
+/// document's warnings, each from its facts.
+pub fn render_each<V: Serialize>(
+    template: &str,
+    views: impl IntoIterator<Item = V>,
+    layout: &Layout,
+) -> Result<Vec<String>, Diagnostic> {
+    let tera = templates(layout)?;
+    views
+        .into_iter()
+        .map(|view| {
+            let context = tera::Context::from_serialize(&view).map_err(template_error)?;
+            render_bounded(&tera, template, &context, layout)
+        })
+        .collect()
 }
 
 /// The most a template may write. The built-in ones write a few megabytes for the largest
@@ -569,6 +595,9 @@ pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
         comment_end: "#>".into(),
     })
     .map_err(template_error)?;
+    tera.register_filter("pad", pad);
+    tera.register_function("math", math);
+    tera.register_function("number", number);
     let chosen: Vec<(String, String)> = TEMPLATES
         .iter()
         .map(|(name, builtin)| {
@@ -582,6 +611,35 @@ pub(crate) fn templates(layout: &Layout) -> Result<tera::Tera, Diagnostic> {
         .collect();
     tera.add_raw_templates(chosen).map_err(template_error)?;
     Ok(tera)
+}
+
+/// The `pad` filter of the text layouts: `<< x | pad(width=24) >>` fills with spaces to 24
+/// characters (`right=true` aligns to the right); longer text is left as it is.
+fn pad(text: &str, kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    // A user's template cannot make a line of a gigabyte of spaces.
+    let width = kwargs.must_get::<usize>("width")?.min(1 << 12);
+    let right = kwargs.get::<bool>("right")?.unwrap_or(false);
+    Ok(if right {
+        format!("{text:>width$}")
+    } else {
+        format!("{text:<width$}")
+    })
+}
+
+/// The `math` function of sentences: `<< math(text="σ(−z)", latex="\\sigma(-z)") >>` is a
+/// formula the template writes itself, in both forms ([`math_span`]): the text form in a
+/// terminal and JSON, typeset in Markdown and LaTeX.
+fn math(kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    let text = kwargs.must_get::<&str>("text")?;
+    let latex = kwargs.must_get::<&str>("latex")?;
+    Ok(math_span(text, latex))
+}
+
+/// The `number` function of sentences: `<< number(written="2.2e-308") >>` is a number the
+/// template writes itself, as the number formatter sets it in LaTeX (`2.2 \times 10^{-308}`).
+fn number(kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    let written = kwargs.must_get::<&str>("written")?;
+    Ok(math_span(written, &crate::core::number::latex(written)))
 }
 
 /// Tera's error as a diagnostic: a syntax or rendering error points into the template (named

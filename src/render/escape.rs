@@ -55,6 +55,8 @@ pub fn latex_text(text: &str) -> String {
             '^' => out.push_str("\\textasciicircum{}"),
             '<' => out.push_str("\\textless{}"),
             '>' => out.push_str("\\textgreater{}"),
+            // `--` would set an en dash: `--stable` stays two hyphens
+            '-' if out.ends_with('-') => out.push_str("{}-"),
             _ => match math_of(c) {
                 Some(math) => {
                     out.push('$');
@@ -192,6 +194,25 @@ fn typeset_pieces(text: &str) -> Vec<(bool, String)> {
                     formula.push_str(next);
                     i += 2;
                 }
+                // A call written around a formula (`σ(` … `) rounds`) closes inside the math.
+                if let Some(Piece::Words(after)) = parts.get(i + 1) {
+                    let unclosed = formula.matches('(').count() as isize
+                        - formula.matches(')').count() as isize;
+                    let closing = after
+                        .chars()
+                        .take_while(|&c| c == ')')
+                        .count()
+                        .min(unclosed.max(0) as usize);
+                    if closing > 0 {
+                        formula.push_str(&after[..closing]);
+                        out.push((true, formula));
+                        if closing < after.len() {
+                            out.push((false, after[closing..].to_string()));
+                        }
+                        i += 2;
+                        continue;
+                    }
+                }
                 out.push((true, formula));
             }
         }
@@ -265,6 +286,8 @@ mod tests {
         assert_eq!(latex_text("ψ and ω"), "$\\psi$ and $\\omega$");
         assert_eq!(latex_text("a_1 & 50%"), "a\\_1 \\& 50\\%");
         assert_eq!(latex_prose("use `w3'` here"), "use \\texttt{w3'} here");
+        assert_eq!(latex_text("--stable"), "-{}-stable");
+        assert_eq!(latex_prose("give `--stable`"), "give \\texttt{-{}-stable}");
     }
 
     #[test]
@@ -289,6 +312,14 @@ mod tests {
             latex_prose(&sentence),
             "At $w^{(2)}_{11} = -0.2$, $w^{(2)}_{11}$ feeds \\texttt{z\\_2}."
         );
+        // A call written around a formula closes inside the math; a remark's parenthesis
+        // after it stays words.
+        let sigma = math_span("σ", "\\sigma");
+        let fifty = math_span("50", "50");
+        let call = format!("so {sigma}({fifty}) rounds ({fifty}))");
+        assert_eq!(text_prose(&call), "so σ(50) rounds (50))");
+        assert_eq!(latex_prose(&call), "so $\\sigma(50)$ rounds ($50$))");
+        assert_eq!(markdown_prose(&call), "so $\\sigma(50)$ rounds ($50$))");
         // A marker left incomplete is words, not a formula.
         assert_eq!(text_prose("a\u{E000}b"), "a\u{E000}b");
     }

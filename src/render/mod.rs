@@ -15,5 +15,6 @@ pub mod linebreak;
 pub mod step;
 pub mod summation;
 pub mod train;
+pub mod warning;
 
 pub use formula::{FormulaPrinter, Notation, RenderCache};

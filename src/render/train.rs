@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::analysis::train::{Direction, Divergence, Init, Training};
+use crate::analysis::init::Init;
+use crate::analysis::train::{Direction, Divergence, Training};
 use crate::core::error::Diagnostic;
 use crate::core::expr::Sym;
 use crate::core::model::Model;

@@ -4,22 +4,18 @@
 //! points; values raised to a stable precision where the fixed one is in doubt; and the
 //! simple point shown to the reader as a counterexample.
 
-use std::collections::HashMap;
-
 use crate::core::diff;
 use crate::core::eval::{self, Precise};
 use crate::core::expr::{FastSet, Id, Node, Sym};
+use crate::core::forward;
 use crate::core::model::SymKind;
 use crate::core::simplify::Options;
 
 use super::{Checker, FITS, Labels, PRECISION, SAME};
 
-/// Values of every name at one point: leaves as drawn or given, the rest computed.
-#[derive(Clone)]
-pub(super) struct Sample {
-    pub(super) f64: HashMap<Sym, f64>,
-    pub(super) precise: HashMap<Sym, Precise>,
-}
+/// Values of every name at one point: leaves as drawn or given, the rest computed by the
+/// core's forward pass.
+pub(super) type Sample = forward::Values;
 
 impl Checker {
     /// The leaves a formula (in names) depends on, through the definitions.
@@ -137,36 +133,10 @@ impl Checker {
         }
     }
 
-    /// Computes every name at the leaf values (float64 and high precision); `None` where
-    /// something is undefined.
+    /// Computes every name at the leaf values (float64, and high precision at the checker's
+    /// working precision); a name that is undefined there has no value.
     pub(super) fn sample(&self, leaves: &[(Sym, f64)]) -> Option<Sample> {
-        let mut f64s: HashMap<Sym, f64> = HashMap::new();
-        let mut precise: HashMap<Sym, Precise> = HashMap::new();
-        for &(s, v) in leaves {
-            f64s.insert(s, v);
-            precise.insert(s, Precise::from_f64(v));
-        }
-        for &s in &self.model.order {
-            if f64s.contains_key(&s) {
-                continue;
-            }
-            let def = self.model.definition(s)?;
-            let Ok(v) = eval::eval_f64(&self.model.graph, &[def], &|t| f64s.get(&t).copied())
-            else {
-                continue;
-            };
-            let Ok(p) = eval::eval_precise(
-                &self.model.graph,
-                &[def],
-                &|t| precise.get(&t).cloned(),
-                PRECISION,
-            ) else {
-                continue;
-            };
-            f64s.insert(s, v[0]);
-            precise.insert(s, p[0].clone());
-        }
-        Some(Sample { f64: f64s, precise })
+        Some(forward::at_precision(&self.model, leaves, PRECISION))
     }
 
     /// The value of a formula at a sample, expanded into the leaves and evaluated with the

@@ -635,6 +635,24 @@ mod tests {
         }
     }
 
+    /// Found by `wild_expressions_never_panic`: an error bound past every magnitude held
+    /// (σ(700)^(1e300 + 0)) made the interval's exponent overflow.
+    #[test]
+    fn an_error_bound_past_every_magnitude_is_an_unknown_interval() {
+        let sigmoid = Func::ALL.iter().position(|&f| f == Func::Sigmoid).unwrap();
+        let e = W::Pow(
+            Box::new(W::Call(sigmoid, Box::new(W::Leaf(700.0)))),
+            Box::new(W::Add(vec![
+                W::Add(vec![W::Leaf(1e300), W::Leaf(0.0)]),
+                W::Leaf(0.0),
+            ])),
+        );
+        let mut g = Graph::new();
+        let root = build_wild(&mut g, &e);
+        let st = eval_precise_stable_upto(&g, &[root], &no_vars, 512).unwrap();
+        let _ = st.values[0].to_decimal_string(17);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig {
             failure_persistence: None,

@@ -184,6 +184,10 @@ pub(super) fn interval(v: &Val) -> Resolution {
     // δ = e^ld as a binary float: 2^(ld / ln 2), rounded up (and no smaller than the
     // smallest magnitude held)
     let e2 = (ld / LN_2).max(-(MAG_LIMIT as f64));
+    if e2 > MAG_LIMIT as f64 {
+        // an error bound beyond any magnitude held says nothing
+        return Resolution::Unknown;
+    }
     let whole = e2.ceil() as isize;
     let delta = Big::from_parts(IBig::ONE, whole + 1);
     let ctx = Ctx::new(64);

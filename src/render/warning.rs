@@ -1,0 +1,241 @@
+//! The sentences of numerical warnings and of the gradient check's caveats: the facts the
+//! analysis found (formulas as graph nodes, numbers as numbers) printed here, each formula,
+//! name and number in both its forms ([`math_span`]), then worded by the `warning.txt`
+//! template. Each format writes these sentences through its prose function (text in a terminal
+//! and in JSON's `message` and `caveat`, typeset math in Markdown and LaTeX).
+
+use serde::Serialize;
+
+use crate::analysis::numeric::{Caveat, GradCheck};
+use crate::analysis::warnings::{Facts, Warning, Why};
+use crate::core::error::Diagnostic;
+use crate::core::expr::{Func, Graph};
+use crate::core::model::Model;
+use crate::core::number::{self, float, whole};
+use crate::render::document::{Layout, render_each};
+use crate::render::escape::math_span;
+use crate::render::{FormulaPrinter, Notation};
+
+/// What `warning.txt` sees for one sentence: its form and the facts, each formula, name and
+/// number as a [`math_span`] (a count of bits as it is).
+#[derive(Serialize, Default)]
+struct SentenceView {
+    form: &'static str,
+    /// The formula where it happens (or the formula whose reference did not settle).
+    node: String,
+    /// float64's value there.
+    value: String,
+    true_value: String,
+    bits: String,
+    at_least: bool,
+    /// `log`, `sqrt`, `division_by_zero` or `not_real`.
+    why: &'static str,
+    argument: String,
+    function: &'static str,
+    /// The function as a formula names it (`relu`, typeset `\operatorname{relu}`).
+    head: String,
+    activation: Option<String>,
+    call: String,
+    rounded_to: String,
+    cancels: bool,
+    text: String,
+    read_as: Option<String>,
+    label: String,
+    cost: String,
+}
+
+/// The sentence of each warning, in order; `label_latex` sets a warning's label (a name or a
+/// derivative) in LaTeX where it is one.
+pub fn warning_messages(
+    model: &Model,
+    warnings: &[Warning],
+    label_latex: &dyn Fn(&str) -> Option<String>,
+    layout: &Layout,
+) -> Result<Vec<String>, Diagnostic> {
+    let printer = FormulaPrinter::for_model(model);
+    let views = warnings
+        .iter()
+        .map(|w| sentence(model, &printer, label_latex, w));
+    Ok(render_each("warning.txt", views, layout)?
+        .into_iter()
+        .map(|m| m.trim().to_string())
+        .collect())
+}
+
+/// The caveat of each gradient check that has one.
+pub fn caveats(checks: &[GradCheck], layout: &Layout) -> Result<Vec<Option<String>>, Diagnostic> {
+    let views: Vec<SentenceView> = checks
+        .iter()
+        .filter_map(|c| c.caveat)
+        .map(|c| match c {
+            Caveat::NotFinite => SentenceView {
+                form: "caveat_not_finite",
+                ..Default::default()
+            },
+            Caveat::Kink { function, argument } => SentenceView {
+                form: "caveat_kink",
+                function: function.name(),
+                head: head(function),
+                argument: number_span(argument),
+                ..Default::default()
+            },
+            Caveat::Saturated { function, argument } => SentenceView {
+                form: "caveat_saturated",
+                function: function.name(),
+                head: head(function),
+                argument: number_span(argument),
+                ..Default::default()
+            },
+        })
+        .collect();
+    let mut sentences = render_each("warning.txt", views, layout)?.into_iter();
+    Ok(checks
+        .iter()
+        .map(|c| {
+            c.caveat
+                .and_then(|_| sentences.next())
+                .map(|s| s.trim().to_string())
+        })
+        .collect())
+}
+
+/// A float64 in both forms: as [`float`] writes it, and set in LaTeX.
+fn number_span(x: f64) -> String {
+    written_span(&float(x))
+}
+
+/// A number already written by the number formatter (a reference's digits), in both forms.
+fn written_span(written: &str) -> String {
+    math_span(written, &number::latex(written))
+}
+
+/// A function by its name, typeset as the formula printer sets its head (`\sigma`,
+/// `\operatorname{relu}`); one the printer does not write as a head (`|x|`) as an operator.
+fn head(f: Func) -> String {
+    let mut graph = Graph::new();
+    let x = graph.int(0);
+    let call = graph.call(f, x);
+    let latex = FormulaPrinter::new(&graph, &[]).latex(call);
+    let head = match latex.strip_suffix("(0)") {
+        Some(head) => head.to_string(),
+        None => format!("\\operatorname{{{}}}", f.name()),
+    };
+    math_span(f.name(), &head)
+}
+
+fn sentence(
+    model: &Model,
+    printer: &FormulaPrinter,
+    label_latex: &dyn Fn(&str) -> Option<String>,
+    w: &Warning,
+) -> SentenceView {
+    let value = number_span(w.float64);
+    let printed = |id| math_span(&printer.text(id), &printer.latex(id));
+    let facts = &w.facts;
+    let base = SentenceView {
+        form: facts.form(),
+        value,
+        ..Default::default()
+    };
+    match facts {
+        Facts::Unresolved {
+            formula,
+            lost_bits,
+            at_least,
+        } => SentenceView {
+            node: printed(*formula),
+            // "at least 0 bits" says nothing: under one bit, whether float64 is right is unknown.
+            bits: if *at_least && *lost_bits < 1.0 {
+                "0".to_string()
+            } else {
+                whole(*lost_bits)
+            },
+            at_least: *at_least,
+            ..base
+        },
+        Facts::Undefined { node, why } => {
+            let (why, argument) = match why {
+                Why::LogOf(x) => ("log", number_span(*x)),
+                Why::SqrtOf(x) => ("sqrt", number_span(*x)),
+                Why::DivisionByZero => ("division_by_zero", String::new()),
+                Why::NotReal => ("not_real", String::new()),
+            };
+            SentenceView {
+                node: printed(*node),
+                why,
+                argument,
+                ..base
+            }
+        }
+        Facts::Overflow { node, true_value }
+        | Facts::Underflow { node, true_value }
+        | Facts::Subnormal { node, true_value }
+        | Facts::NotANumber { node, true_value }
+        | Facts::Cancellation { node, true_value } => SentenceView {
+            node: printed(*node),
+            true_value: written_span(true_value),
+            ..base
+        },
+        Facts::GradualLoss {
+            formula: node,
+            bits,
+            true_value,
+        }
+        | Facts::NodeLoss {
+            node,
+            bits,
+            true_value,
+        } => SentenceView {
+            node: printed(*node),
+            bits: whole(*bits),
+            true_value: written_span(true_value),
+            ..base
+        },
+        Facts::DerivativeAsWritten {
+            function,
+            node,
+            argument,
+            true_value,
+        } => SentenceView {
+            node: printed(*node),
+            function: function.name(),
+            argument: number_span(*argument),
+            true_value: written_span(true_value),
+            ..base
+        },
+        Facts::Saturated {
+            activation,
+            call,
+            function,
+            argument,
+            rounded_to,
+            cancels,
+            node,
+            true_value,
+        } => SentenceView {
+            activation: activation
+                .map(|s| math_span(model.name(s), &printer.name(s, Notation::Latex))),
+            call: printed(*call),
+            function: function.name(),
+            argument: number_span(*argument),
+            rounded_to: number_span(*rounded_to),
+            cancels: *cancels,
+            node: printed(*node),
+            true_value: written_span(true_value),
+            ..base
+        },
+        Facts::InputOutOfRange { text, read_as } => SentenceView {
+            text: text.clone(),
+            read_as: read_as.map(number_span),
+            ..base
+        },
+        Facts::VanishingGradient { cost } => SentenceView {
+            label: match label_latex(&w.at) {
+                Some(latex) => math_span(&w.at, &latex),
+                None => w.at.clone(),
+            },
+            cost: number_span(*cost),
+            ..base
+        },
+    }
+}
