@@ -19,7 +19,7 @@ use crate::core::expr::{Id, Node, Partial};
 use crate::core::model::Model;
 use crate::render::escape::{latex_text, markdown_text, math_span};
 use crate::render::linebreak::{
-    LATEX_WIDTH, LatexRoom, Printed, TEXT_WIDTH, latex_rows, latex_width, text_lines,
+    Printed, STEPS_PER_BLOCK, TEXT_LABEL, display_rows, plain, step_rows,
 };
 use crate::render::{FormulaPrinter, Notation};
 
@@ -357,82 +357,6 @@ fn first_direct_partial(model: &Model, steps: &[Step]) -> Option<Id> {
             .into_iter()
             .find(|&id| matches!(model.graph.node(id), Node::Deriv(_, _, Partial::Direct)))
     })
-}
-
-/// Steps in one LaTeX alignment at most: KaTeX expands each `\tag*` several times and stops
-/// a formula at 1000 expansions.
-const STEPS_PER_BLOCK: usize = 20;
-/// Text columns before a step's formula (the template's indent).
-const TEXT_INDENT: usize = 2;
-/// Text columns kept free for a step's rule at the end of its last line; a longer rule runs
-/// past the width rather than break a formula that fits.
-const RULE_RESERVE: usize = 20;
-/// Text columns before a result or a definition (`  result:    `).
-const TEXT_LABEL: usize = 13;
-
-fn plain(s: String) -> Printed {
-    Printed { s, breaks: vec![] }
-}
-
-/// The rows of each step's equation (see [`StepView::rows`]): in LaTeX the steps of one
-/// alignment share its left column, so each block's widest left side sets the room.
-fn step_rows(format: Format, equations: &[Vec<Printed>], rules: &[String]) -> Vec<Vec<String>> {
-    match format {
-        Format::Text => equations
-            .iter()
-            .zip(rules)
-            .map(|(members, rule)| {
-                // The rule follows the last line: `    (sum rule)`.
-                let reserve = (rule.chars().count() + 6).min(RULE_RESERVE);
-                text_lines(members, TEXT_WIDTH - TEXT_INDENT, reserve)
-            })
-            .collect(),
-        Format::Markdown => equations
-            .iter()
-            .map(|members| display_rows(format, members, 0))
-            .collect(),
-        Format::Latex => {
-            let lefts: Vec<f64> = equations.iter().map(|m| latex_width(&m[0].s)).collect();
-            equations
-                .iter()
-                .enumerate()
-                .map(|(n, members)| {
-                    let block = n / STEPS_PER_BLOCK * STEPS_PER_BLOCK;
-                    let left_column = lefts[block..(block + STEPS_PER_BLOCK).min(lefts.len())]
-                        .iter()
-                        .copied()
-                        .filter(|&w| LatexRoom::short_left(w))
-                        .fold(0.0, f64::max);
-                    let room = LatexRoom {
-                        width: LATEX_WIDTH,
-                        left_column,
-                        aligned: true,
-                    };
-                    latex_rows(members, room)
-                })
-                .collect()
-        }
-        Format::Json => equations
-            .iter()
-            .map(|m| {
-                vec![
-                    m.iter()
-                        .map(|p| p.s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" = "),
-                ]
-            })
-            .collect(),
-    }
-}
-
-/// A displayed equation alone: text lines after `indent` columns, or LaTeX rows (one row
-/// without `&` when it fits).
-fn display_rows(format: Format, members: &[Printed], indent: usize) -> Vec<String> {
-    match format {
-        Format::Text => text_lines(members, TEXT_WIDTH - indent, 0),
-        _ => latex_rows(members, LatexRoom::display(&members[0])),
-    }
 }
 
 /// `∂C/∂w2` (text), `dC/dw2` (JSON), `\frac{\partial C}{\partial w_2}` (LaTeX and Markdown).

@@ -1,7 +1,8 @@
 //! Long formulas broken across lines, at the places a textbook breaks them: before a top-level
 //! `+` or `−` of a sum, between two factors of a product (the continuation starting with `·`),
 //! and, inside a term too long for a line, between its own factors. A formula that fits is
-//! left on one line exactly as printed.
+//! left on one line exactly as printed. The layouts of a derivation's equations in each
+//! format (text lines, LaTeX alignment rows in blocks, Markdown displays) are built here too.
 //!
 //! Widths: text lines are measured in terminal columns ([`TEXT_WIDTH`] a line, the width of a
 //! terminal or a code block most readers have); LaTeX in points of a 10 pt display, estimated
@@ -10,6 +11,8 @@
 //! page rendered by KaTeX or GitHub.
 
 use unicode_width::UnicodeWidthStr;
+
+use crate::render::document::Format;
 
 /// Columns of a text line.
 pub const TEXT_WIDTH: usize = 100;
@@ -541,6 +544,85 @@ fn command(word: &str, chars: &[char], i: &mut usize, operand: bool) -> f64 {
         "leftarrow" | "to" | "rightarrow" => 15.6,
         "mathbb" => argument(chars, i),
         _ => 6.0,
+    }
+}
+
+// ---- The layouts of a document's equations, by format. ----
+
+/// Steps in one LaTeX alignment at most: KaTeX expands each `\tag*` several times and stops
+/// a formula at 1000 expansions.
+pub const STEPS_PER_BLOCK: usize = 20;
+/// Text columns before a step's formula (the template's indent).
+const TEXT_INDENT: usize = 2;
+/// Text columns kept free for a step's rule at the end of its last line; a longer rule runs
+/// past the width rather than break a formula that fits.
+const RULE_RESERVE: usize = 20;
+/// Text columns before a result or a definition (`  result:    `).
+pub const TEXT_LABEL: usize = 13;
+
+/// A formula with nowhere to break (a label).
+pub fn plain(s: String) -> Printed {
+    Printed { s, breaks: vec![] }
+}
+
+/// The rows of each step's equation (see [`StepView::rows`]): in LaTeX the steps of one
+/// alignment share its left column, so each block's widest left side sets the room.
+pub fn step_rows(format: Format, equations: &[Vec<Printed>], rules: &[String]) -> Vec<Vec<String>> {
+    match format {
+        Format::Text => equations
+            .iter()
+            .zip(rules)
+            .map(|(members, rule)| {
+                // The rule follows the last line: `    (sum rule)`.
+                let reserve = (rule.chars().count() + 6).min(RULE_RESERVE);
+                text_lines(members, TEXT_WIDTH - TEXT_INDENT, reserve)
+            })
+            .collect(),
+        Format::Markdown => equations
+            .iter()
+            .map(|members| display_rows(format, members, 0))
+            .collect(),
+        Format::Latex => {
+            let lefts: Vec<f64> = equations.iter().map(|m| latex_width(&m[0].s)).collect();
+            equations
+                .iter()
+                .enumerate()
+                .map(|(n, members)| {
+                    let block = n / STEPS_PER_BLOCK * STEPS_PER_BLOCK;
+                    let left_column = lefts[block..(block + STEPS_PER_BLOCK).min(lefts.len())]
+                        .iter()
+                        .copied()
+                        .filter(|&w| LatexRoom::short_left(w))
+                        .fold(0.0, f64::max);
+                    let room = LatexRoom {
+                        width: LATEX_WIDTH,
+                        left_column,
+                        aligned: true,
+                    };
+                    latex_rows(members, room)
+                })
+                .collect()
+        }
+        Format::Json => equations
+            .iter()
+            .map(|m| {
+                vec![
+                    m.iter()
+                        .map(|p| p.s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" = "),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// A displayed equation alone: text lines after `indent` columns, or LaTeX rows (one row
+/// without `&` when it fits).
+pub fn display_rows(format: Format, members: &[Printed], indent: usize) -> Vec<String> {
+    match format {
+        Format::Text => text_lines(members, TEXT_WIDTH - indent, 0),
+        _ => latex_rows(members, LatexRoom::display(&members[0])),
     }
 }
 
