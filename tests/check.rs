@@ -999,6 +999,220 @@ fn planted_mistakes_are_named_as_their_kind() {
     assert_eq!(tally.len(), 7, "{tally:?}");
 }
 
+/// The value of ∂of/∂wrt at a point, derived and evaluated at high precision.
+fn derivative_value(
+    model: &mut chainrule::core::model::Model,
+    of: chainrule::core::expr::Sym,
+    wrt: chainrule::core::expr::Sym,
+    point: &std::collections::HashMap<chainrule::core::expr::Sym, f64>,
+) -> f64 {
+    let derivations = diff::derive(model, &[Target { of, wrt }], &Config::default());
+    let result = derivations.derivations[0].result;
+    common::value_at(model, result, point).to_f64()
+}
+
+/// The program with `name` replaced by the new input `frozen` in the definitions of `cut`:
+/// the edges from `name` to those users cut, so that the cost's derivative counts only the
+/// other paths (an independent route to a fork's partial sums, through the source).
+fn with_edges_cut(source: &str, name: &str, cut: &[&str]) -> String {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::from("input frozen\n");
+    for line in source.lines() {
+        let defined = line
+            .split_once(" = ")
+            .map(|(lhs, _)| lhs.trim_start_matches("cost ").trim());
+        let Some((lhs, rhs)) = line
+            .split_once(" = ")
+            .filter(|_| defined.is_some_and(|d| cut.contains(&d)))
+        else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let mut replaced = String::new();
+        let mut word = String::new();
+        for c in rhs.chars().chain(std::iter::once(' ')) {
+            if is_word(c) {
+                word.push(c);
+                continue;
+            }
+            replaced.push_str(if word == name { "frozen" } else { &word });
+            word.clear();
+            replaced.push(c);
+        }
+        replaced.pop();
+        out.push_str(&format!("{lhs} = {replaced}\n"));
+    }
+    out
+}
+
+/// Wrong numbers planted for derivatives of random programs at random points (the negative,
+/// twice or half the value, the local gradient or the upstream gradient alone, the
+/// contribution of only some of a fork's paths) are named as the kind planted at least 9
+/// times in 10. Each planted number is computed by an independent route: derivatives of the
+/// names involved, or of the program with a fork's other edges cut in its source.
+#[test]
+fn planted_wrong_numbers_are_named_as_their_kind() {
+    use chainrule::core::expr::Sym;
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    use std::collections::BTreeMap;
+    let mut runner = TestRunner::deterministic();
+    // Twelve significant digits: the point is given in decimal, so the last of 17 digits
+    // of a number computed from its float64 values is not the claim's to get right.
+    let digits = |v: f64| format!("{v:.11e}");
+    // kind → (named right, judged incorrect)
+    let mut tally: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    let mut programs = 0;
+    // Half the programs with forks for certain: p1 feeds h0 and h1, h0 feeds h1 and C.
+    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let base = names(&["x1", "x2", "p1", "p2", "p3", "y"]);
+    let forked = (
+        common::expression(base.clone(), 2),
+        common::expression(base, 2),
+        common::expression(names(&["h0", "h1", "y"]), 2),
+    )
+        .prop_map(|(e0, e1, e2)| {
+            format!(
+                "input x1, x2\nparam p1, p2, p3\ntarget y\nh0 = ({e0})*p1\n\
+                 h1 = ({e1}) + p1*h0\ncost C = ({e2}) + h0*h1\n"
+            )
+        });
+    // Random programs often leave the parameters out of the cost: 40 that use one.
+    while programs < 40 {
+        let source = if programs % 2 == 0 {
+            common::program().new_tree(&mut runner).unwrap().current()
+        } else {
+            forked.new_tree(&mut runner).unwrap().current()
+        };
+        let values = proptest::collection::vec(-2.0f64..2.0, 6)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let mut model = common::load(&source);
+        let point = common::point(&model, &values);
+        let at: Vec<String> = point
+            .iter()
+            .map(|(s, v)| format!("{}={v}", model.name(*s)))
+            .collect();
+        let cost = model.cost;
+        let depends_on = |model: &chainrule::core::model::Model, y: Sym, x: Sym| {
+            let mut stack = vec![y];
+            let mut seen = std::collections::HashSet::new();
+            while let Some(s) = stack.pop() {
+                if s == x {
+                    return true;
+                }
+                if seen.insert(s) {
+                    stack.extend(model.dependencies.uses(s).iter().copied());
+                }
+            }
+            false
+        };
+        let params: Vec<Sym> = model
+            .params()
+            .filter(|&p| depends_on(&model, cost, p))
+            .collect();
+        if params.is_empty() {
+            continue;
+        }
+        programs += 1;
+        let mut planted: Vec<(&str, String)> = Vec::new();
+        for p in params {
+            let label = format!("dC/d{}", model.name(p));
+            let truth = derivative_value(&mut model, cost, p, &point);
+            planted.push(("sign", format!("{label} = {}", digits(-truth))));
+            planted.push((
+                "constant-factor",
+                format!("{label} = {}", digits(2.0 * truth)),
+            ));
+            planted.push((
+                "constant-factor",
+                format!("{label} = {}", digits(truth / 2.0)),
+            ));
+            let path: Vec<Sym> = model
+                .syms()
+                .filter(|&y| depends_on(&model, cost, y) && depends_on(&model, y, p))
+                .collect();
+            for &y in &path {
+                if y == cost || y == p {
+                    continue;
+                }
+                let local = derivative_value(&mut model, y, p, &point);
+                let upstream = derivative_value(&mut model, cost, y, &point);
+                planted.push(("chain-stopped", format!("{label} = {}", digits(local))));
+                planted.push(("chain-stopped", format!("{label} = {}", digits(upstream))));
+            }
+            for &v in &path {
+                let users: Vec<Sym> = model
+                    .dependencies
+                    .users(v)
+                    .iter()
+                    .copied()
+                    .filter(|u| path.contains(u))
+                    .collect();
+                if users.len() < 2 {
+                    continue;
+                }
+                let v_node = model.graph_var(v);
+                let at_v = common::value_at(&mut model, v_node, &point).to_f64();
+                for &kept in &users {
+                    let cut: Vec<&str> = users
+                        .iter()
+                        .filter(|&&u| u != kept)
+                        .map(|&u| model.name(u))
+                        .collect();
+                    let one_path = with_edges_cut(&source, model.name(v), &cut);
+                    let mut cut_model = common::load(&one_path);
+                    let mut cut_point = common::point(&cut_model, &[0.0]);
+                    for (s, value) in &point {
+                        cut_point.insert(cut_model.lookup(model.name(*s)).unwrap(), *value);
+                    }
+                    cut_point.insert(cut_model.lookup("frozen").unwrap(), at_v);
+                    let (cut_cost, cut_p) =
+                        (cut_model.cost, cut_model.lookup(model.name(p)).unwrap());
+                    let only = derivative_value(&mut cut_model, cut_cost, cut_p, &cut_point);
+                    planted.push(("overwritten-at-fork", format!("{label} = {}", digits(only))));
+                }
+            }
+        }
+        let claims: Vec<String> = planted.iter().map(|(_, c)| c.clone()).collect();
+        let checking = check::with_learning_rate(&model);
+        let given = chainrule::lang::load::parse_assignments(&checking, &at.join(",")).unwrap();
+        let checked = check::check(&checking, &claims, &given).unwrap();
+        for ((kind, claim), c) in planted.iter().zip(&checked) {
+            if c.verdict != Verdict::Incorrect {
+                continue;
+            }
+            let entry = tally.entry(kind).or_default();
+            entry.1 += 1;
+            if c.mistake().map(|m| m.code()) == Some(*kind) {
+                entry.0 += 1;
+            } else {
+                misses.push(format!(
+                    "{kind}: {claim} at {}: {:?}\n{source}",
+                    at.join(","),
+                    c.mistake()
+                ));
+            }
+        }
+    }
+    eprintln!("{tally:?}");
+    for (kind, (named, judged)) in &tally {
+        assert!(
+            *judged >= 10,
+            "{kind}: only {judged} planted numbers were wrong"
+        );
+        assert!(
+            10 * named >= 9 * judged,
+            "{kind}: named {named} of {judged}\n{}",
+            misses.join("\n")
+        );
+    }
+    assert_eq!(tally.len(), 4, "{tally:?}");
+}
+
 /// `f(2)` binds the output's one input whatever `--at` says; the wrong number of arguments, a
 /// formula or an unknown name as an argument is an error with a caret (exit 2).
 #[test]
@@ -1197,4 +1411,50 @@ fn corrections_are_simplified_and_agree_with_their_diagnosis() {
     assert!(!plain.contains("2*n") && !plain.contains("(2"), "{plain}");
     corrected_is_right(CROSS_ENTROPY, "dC/dw = (a - y) x + lambda/(2n) w", "dC/dw");
     corrected_is_right(CROSS_ENTROPY, "dC/db = (a - y) sigmoid'(z)", "dC/db");
+}
+
+/// Mazur's warning: the hidden layer's gradients use the original weights, not the output
+/// layer's updated ones. A number for w1⁺ computed with w5⁺ and w7⁺ (or w5⁺ alone) in the
+/// backward pass, the forward values unchanged, names the weights used too early; w1⁺ with
+/// the original weights (Mazur's 0.149780716) is right.
+#[test]
+fn an_update_whose_gradient_uses_weights_already_updated_is_named() {
+    let at = "i1=0.05,i2=0.10,t1=0.01,t2=0.99,w1=0.15,w2=0.20,w3=0.25,w4=0.30,\
+              w5=0.40,w6=0.45,w7=0.50,w8=0.55,b1=0.35,b2=0.60,eta=0.5";
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let (i1, i2, t1, t2) = (0.05, 0.10, 0.01, 0.99);
+    let (w1, w2, w3, w4, w5, w6, w7, w8, b1, b2) =
+        (0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55, 0.35, 0.60);
+    let eta = 0.5;
+    let (h1, h2) = (
+        sigmoid(w1 * i1 + w2 * i2 + b1),
+        sigmoid(w3 * i1 + w4 * i2 + b1),
+    );
+    let (o1, o2) = (
+        sigmoid(w5 * h1 + w6 * h2 + b2),
+        sigmoid(w7 * h1 + w8 * h2 + b2),
+    );
+    let (d1, d2) = ((o1 - t1) * o1 * (1.0 - o1), (o2 - t2) * o2 * (1.0 - o2));
+    let (w5_new, w7_new) = (w5 - eta * d1 * h1, w7 - eta * d2 * h1);
+    let w1_new = |w5: f64, w7: f64| w1 - eta * (d1 * w5 + d2 * w7) * h1 * (1.0 - h1) * i1;
+    right_at(MAZUR, &format!("w1' = {:.9}", w1_new(w5, w7)), at);
+    for (claimed, moved) in [
+        (w1_new(w5_new, w7_new), vec!["w5", "w7"]),
+        (w1_new(w5_new, w7), vec!["w5"]),
+    ] {
+        let c = judge(MAZUR, &format!("w1' = {claimed:.9}"), at);
+        assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+        let report: serde_json::Value = serde_json::from_str(&as_json(&c)).unwrap();
+        let mistake = &report["claims"][0]["mistake"];
+        assert_eq!(mistake["kind"], "updated-values-used", "{mistake}");
+        assert_eq!(mistake["moved"], serde_json::json!(moved), "{mistake}");
+        let d = chainrule::render::check::diagnosis(&c).unwrap();
+        assert!(d.contains("already at"), "{d}");
+        assert!(d.contains("before updating any parameter"), "{d}");
+    }
+}
+
+fn right_at(source: &str, claim: &str, at: &str) {
+    let c = judge(source, claim, at);
+    assert_eq!(c.verdict, Verdict::Correct, "{claim}: {c:?}");
 }

@@ -454,7 +454,8 @@ fn every_warning_kind_is_in_all(kind: WarningKind) -> bool {
         | WarningKind::Undefined
         | WarningKind::InputOutOfRange
         | WarningKind::UnresolvedReference
-        | WarningKind::VanishingGradient => WarningKind::ALL.contains(&kind),
+        | WarningKind::VanishingGradient
+        | WarningKind::Tie => WarningKind::ALL.contains(&kind),
     }
 }
 

@@ -170,9 +170,9 @@ fn without_spans(program: &Program) -> Program {
                 rhs: b(rhs),
                 span: NOWHERE,
             },
-            Expr::Call { name, arg, .. } => Expr::Call {
+            Expr::Call { name, args, .. } => Expr::Call {
                 name: ident(name),
-                arg: b(arg),
+                args: args.iter().map(expr).collect(),
                 span: NOWHERE,
             },
             Expr::DerivRef {

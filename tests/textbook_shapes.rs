@@ -172,7 +172,7 @@ fn operations(graph: &Graph, root: Id) -> u64 {
                         .sum::<u64>()
                     + below.iter().map(|b| count[b]).sum::<u64>()
             }
-            Node::Pow(a, b) => 1 + count[a] + count[b],
+            Node::Pow(a, b) | Node::Call2(_, a, b) => 1 + count[a] + count[b],
             Node::Call(_, a) | Node::Deriv(a, ..) => 1 + count[a],
         };
         count.insert(id, total);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::eval::{self, Precise};
-use crate::core::expr::{Func, Id, Sym};
+use crate::core::expr::{Func, Func2, Id, Sym};
 use crate::core::forward::{self, ForwardError};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
@@ -205,6 +205,8 @@ pub enum Caveat {
     Kink { function: Func, argument: f64 },
     /// `function` is saturated at `argument`: the difference is mostly rounding noise.
     Saturated { function: Func, argument: f64 },
+    /// `max` or `min` with arguments `gap` apart, within the difference's step.
+    Tie { function: Func2, gap: f64 },
 }
 
 /// A symbolic derivative against a float64 central difference.
@@ -554,15 +556,27 @@ fn gradient_checks(
             }
             depends.insert(s);
             for id in reached {
+                let value = |arg| {
+                    eval::eval_f64(&model.graph, &[arg], &|t| point.f64.get(&t).copied()).ok()
+                };
+                // max and min have their kink where the arguments tie
+                if let Node::Call2(f, a, b) = *model.graph.node(id)
+                    && let (Some(a), Some(b)) = (value(a), value(b))
+                    && (a[0] - b[0]).abs() <= h
+                {
+                    unreliable = true;
+                    let gap = a[0] - b[0];
+                    caveat = Some(Caveat::Tie { function: f, gap });
+                }
                 let Node::Call(f, arg) = *model.graph.node(id) else {
                     continue;
                 };
-                let Ok(v) = eval::eval_f64(&model.graph, &[arg], &|t| point.f64.get(&t).copied())
-                else {
+                let Some(v) = value(arg) else {
                     continue;
                 };
                 let z = v[0];
-                if matches!(f, Func::Relu | Func::Abs | Func::ReluPrime) && z.abs() <= h {
+                let kinked = matches!(f, Func::Relu | Func::Abs | Func::ReluPrime | Func::Sign);
+                if kinked && z.abs() <= h {
                     unreliable = true;
                     caveat = Some(Caveat::Kink {
                         function: f,

@@ -49,12 +49,15 @@ pub enum WarningKind {
     UnresolvedReference,
     /// A gradient right in float64 but negligible next to the cost.
     VanishingGradient,
+    /// A switch (max, min, relu', sgn) thrown the other way in float64 than in exact
+    /// arithmetic: arguments that nearly tie, or an argument that nearly is 0.
+    Tie,
 }
 
 impl WarningKind {
     /// Every kind, in the order of the declaration (docs/json.md lists their codes; a test
     /// keeps the two the same).
-    pub const ALL: [WarningKind; 13] = [
+    pub const ALL: [WarningKind; 14] = [
         WarningKind::Saturation,
         WarningKind::Cancellation,
         WarningKind::Overflow,
@@ -68,6 +71,7 @@ impl WarningKind {
         WarningKind::InputOutOfRange,
         WarningKind::UnresolvedReference,
         WarningKind::VanishingGradient,
+        WarningKind::Tie,
     ];
 
     /// The stable code, as in JSON.
@@ -86,6 +90,7 @@ impl WarningKind {
             WarningKind::InputOutOfRange => "input-out-of-range",
             WarningKind::UnresolvedReference => "unresolved-reference",
             WarningKind::VanishingGradient => "vanishing-gradient",
+            WarningKind::Tie => "tie",
         }
     }
 }
@@ -181,6 +186,16 @@ pub enum Facts {
     InputOutOfRange { text: String, read_as: Option<f64> },
     /// A gradient right in float64 but tiny next to the cost (`cost`).
     VanishingGradient { cost: f64 },
+    /// The switch `node` (max, min, relu', sgn) thrown the other way in float64: its
+    /// arguments (`between`) or its argument are `gap` from the switch exactly,
+    /// `gap_float64` in float64.
+    Tie {
+        node: Id,
+        true_value: String,
+        between: bool,
+        gap: String,
+        gap_float64: f64,
+    },
 }
 
 impl Facts {
@@ -201,6 +216,7 @@ impl Facts {
             Facts::Saturated { .. } => "saturated",
             Facts::InputOutOfRange { .. } => "input_out_of_range",
             Facts::VanishingGradient { .. } => "vanishing_gradient",
+            Facts::Tie { .. } => "tie",
         }
     }
 }
@@ -409,9 +425,33 @@ pub fn diagnose(
     if !printed_lost && !subnormal {
         return;
     }
-    // The nodes where the loss starts: accurate operands, an inaccurate result.
+    // A switch thrown the other way is the story, whatever rounding led to it: the value
+    // jumps rather than loses bits.
     let mut found = false;
     if printed_lost {
+        for id in graph.reachable(&[formula]) {
+            if let Some((between, gap, gap_float64)) = switched(ev, id) {
+                found = true;
+                let reference = &ev.precise[&id];
+                let value = ev.f64s[&id];
+                push(Warning {
+                    kind: WarningKind::Tie,
+                    at: at.to_string(),
+                    facts: Facts::Tie {
+                        node: id,
+                        true_value: shown_reference(value, reference),
+                        between,
+                        gap,
+                        gap_float64,
+                    },
+                    float64: value,
+                    reference: reference.to_decimal_string(17),
+                });
+            }
+        }
+    }
+    // The nodes where the loss starts: accurate operands, an inaccurate result.
+    if printed_lost && !found {
         for id in graph.reachable(&[formula]) {
             if matches!(graph.node(id), Node::Var(_) | Node::Num(_)) {
                 continue;
@@ -591,6 +631,43 @@ fn node_warning(ev: &Evaluated, id: Id, at: &str) -> Warning {
                 true_value,
             },
         ),
+    }
+}
+
+/// A switch that float64 throws the other way than exact arithmetic: whether it is between
+/// two arguments (`max`, `min`) or one and 0 (relu', sgn), and how far from the switch it is,
+/// exactly (as a decimal) and in float64.
+fn switched(ev: &Evaluated, id: Id) -> Option<(bool, String, f64)> {
+    use std::cmp::Ordering;
+    let exact_sign = |x: &Id| -> Option<Ordering> {
+        let b = ev.precise[x].as_big()?;
+        b.partial_cmp(&crate::core::eval::Big::ZERO)
+    };
+    let float_sign = |v: f64| v.partial_cmp(&0.0);
+    match *ev.model.graph.node(id) {
+        Node::Call2(f, a, b) => {
+            let (x, y) = (ev.precise[&a].as_big()?, ev.precise[&b].as_big()?);
+            let (fa, fb) = (ev.f64s[&a], ev.f64s[&b]);
+            (f.picks_first(&fa, &fb) != f.picks_first(x, y) && !fa.is_nan() && !fb.is_nan()).then(
+                || {
+                    let exact = ev.precise[&a].sub(&ev.precise[&b], 64);
+                    (true, exact.to_decimal_string(5), fa - fb)
+                },
+            )
+        }
+        Node::Call(Func::ReluPrime | Func::Sign | Func::Relu, arg) => {
+            let float = float_sign(ev.f64s[&arg])?;
+            // relu' and relu treat 0 as negative, sgn gives it its own value
+            let same = |a: Ordering, b: Ordering| {
+                a == b
+                    || (!matches!(ev.model.graph.node(id), Node::Call(Func::Sign, _))
+                        && a != Ordering::Greater
+                        && b != Ordering::Greater)
+            };
+            (!same(float, exact_sign(&arg)?))
+                .then(|| (false, ev.precise[&arg].to_decimal_string(5), ev.f64s[&arg]))
+        }
+        _ => None,
     }
 }
 

@@ -104,6 +104,9 @@ pub enum Func {
     Log,
     Sqrt,
     Abs,
+    /// The sign function, −1, 0 or 1 (`sgn(0)` is 0: the derivative abs has at 0, where
+    /// relu′(0) = 0 is taken too).
+    Sign,
     SigmoidPrime,
     TanhPrime,
     /// The derivative of relu: the unit step (0 for z < 0, 1 for z > 0, taken as 0 at 0).
@@ -111,7 +114,7 @@ pub enum Func {
 }
 
 impl Func {
-    pub const ALL: [Func; 11] = [
+    pub const ALL: [Func; 12] = [
         Func::Sigmoid,
         Func::Tanh,
         Func::Relu,
@@ -120,6 +123,7 @@ impl Func {
         Func::Log,
         Func::Sqrt,
         Func::Abs,
+        Func::Sign,
         Func::SigmoidPrime,
         Func::TanhPrime,
         Func::ReluPrime,
@@ -136,6 +140,7 @@ impl Func {
             Func::Log => "log",
             Func::Sqrt => "sqrt",
             Func::Abs => "abs",
+            Func::Sign => "sgn",
             Func::SigmoidPrime => "sigmoid'",
             Func::TanhPrime => "tanh'",
             Func::ReluPrime => "relu'",
@@ -153,6 +158,7 @@ impl Func {
             "log" | "ln" => Func::Log,
             "sqrt" | "√" => Func::Sqrt,
             "abs" => Func::Abs,
+            "sgn" | "sign" => Func::Sign,
             "sigmoid'" | "σ'" | "sigmoid′" | "σ′" => Func::SigmoidPrime,
             "tanh'" | "tanh′" => Func::TanhPrime,
             "relu'" | "relu′" | "ReLU'" => Func::ReluPrime,
@@ -177,6 +183,43 @@ impl Func {
             Func::Tanh => Some(Func::TanhPrime),
             Func::Relu => Some(Func::ReluPrime),
             _ => None,
+        }
+    }
+}
+
+/// The built-in functions of two arguments: the routing gates that pass one argument on.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum Func2 {
+    Max,
+    Min,
+}
+
+impl Func2 {
+    pub const ALL: [Func2; 2] = [Func2::Max, Func2::Min];
+
+    /// The name in the input language.
+    pub fn name(self) -> &'static str {
+        match self {
+            Func2::Max => "max",
+            Func2::Min => "min",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Func2> {
+        match name {
+            "max" => Some(Func2::Max),
+            "min" => Some(Func2::Min),
+            _ => None,
+        }
+    }
+
+    /// Whether the first argument is the one passed on. At a tie the second one is: so
+    /// `max(z, 0)` has relu's derivative everywhere, relu′(0) = 0 included, and the whole
+    /// gradient goes to one side (the convention the derivative rules follow).
+    pub fn picks_first<T: PartialOrd>(self, a: &T, b: &T) -> bool {
+        match self {
+            Func2::Max => a > b,
+            Func2::Min => a < b,
         }
     }
 }
@@ -423,6 +466,8 @@ pub enum Node {
     Mul(Box<[Id]>),
     Pow(Id, Id),
     Call(Func, Id),
+    /// A call of a built-in function of two arguments (`max(a, b)`).
+    Call2(Func2, Id, Id),
     /// An unevaluated derivative `d(expr)/d(wrt)`, as a derivation step writes it: the total
     /// derivative through every name, or the direct partial (see [`Partial`]).
     Deriv(Id, Sym, Partial),
@@ -449,6 +494,7 @@ impl Node {
             Node::Mul(xs) => Node::Mul(xs.iter().map(|&x| f(x)).collect()),
             Node::Pow(a, b) => Node::Pow(f(*a), f(*b)),
             Node::Call(g, a) => Node::Call(*g, f(*a)),
+            Node::Call2(g, a, b) => Node::Call2(*g, f(*a), f(*b)),
             Node::Deriv(a, s, p) => Node::Deriv(f(*a), *s, *p),
         }
     }
@@ -546,6 +592,10 @@ impl Graph {
         self.add(Node::Call(f, arg))
     }
 
+    pub fn call2(&mut self, f: Func2, a: Id, b: Id) -> Id {
+        self.add(Node::Call2(f, a, b))
+    }
+
     /// The total derivative `∂of/∂wrt`.
     pub fn deriv(&mut self, of: Id, wrt: Sym) -> Id {
         self.add(Node::Deriv(of, wrt, Partial::Total))
@@ -583,7 +633,7 @@ impl Graph {
         match self.node(id) {
             Node::Num(_) | Node::Var(_) => vec![],
             Node::Add(xs) | Node::Mul(xs) => xs.to_vec(),
-            Node::Pow(a, b) => vec![*a, *b],
+            Node::Pow(a, b) | Node::Call2(_, a, b) => vec![*a, *b],
             Node::Call(_, a) | Node::Deriv(a, ..) => vec![*a],
         }
     }
@@ -599,7 +649,7 @@ impl Graph {
                 match self.node(id) {
                     Node::Num(_) | Node::Var(_) => {}
                     Node::Add(xs) | Node::Mul(xs) => stack.extend(xs.iter().copied()),
-                    Node::Pow(a, b) => stack.extend([*a, *b]),
+                    Node::Pow(a, b) | Node::Call2(_, a, b) => stack.extend([*a, *b]),
                     Node::Call(_, a) | Node::Deriv(a, ..) => stack.push(*a),
                 }
             }
@@ -640,7 +690,7 @@ impl Graph {
             let unchanged = match self.node(id) {
                 Node::Num(_) | Node::Var(_) => true,
                 Node::Add(xs) | Node::Mul(xs) => xs.iter().all(|x| mapped[x] == *x),
-                Node::Pow(a, b) => mapped[a] == *a && mapped[b] == *b,
+                Node::Pow(a, b) | Node::Call2(_, a, b) => mapped[a] == *a && mapped[b] == *b,
                 Node::Call(_, a) | Node::Deriv(a, ..) => mapped[a] == *a,
             };
             let node = if unchanged {

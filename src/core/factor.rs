@@ -35,6 +35,7 @@ pub fn printed_bytes_shared(model: &Model, root: Id, memo: &mut FastMap<Id, u64>
             Node::Mul(factors) => factors.len() as u64,
             Node::Pow(..) => 3,
             Node::Call(f, _) => f.name().len() as u64 + 2,
+            Node::Call2(f, ..) => f.name().len() as u64 + 4,
             Node::Deriv(..) => 8,
         }
     };

@@ -8,7 +8,7 @@
 //! distributed over sums: `-2(y - a3) a3(1 - a3) a2` stays factored, as textbooks write it.
 //! The same rules run whether or not snapshots are kept, so `--no-steps` gives the same result.
 
-use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num};
+use crate::core::expr::{FastMap, Func, Func2, Graph, Id, Node, Num};
 use crate::core::rational::Quotient;
 
 /// A rule group: its name in the derivation and the local rewrite it performs.
@@ -253,6 +253,7 @@ fn may_change(g: &Graph, rule: Rule, node: &Node, options: &Options) -> bool {
         }
         (Rule::FoldConstants, Node::Pow(a, b)) => is_num(a) && is_num(b),
         (Rule::FoldConstants, Node::Call(_, a)) => is_num(a),
+        (Rule::FoldConstants, Node::Call2(_, a, b)) => is_num(a) && is_num(b),
         (Rule::FoldConstants, Node::Deriv(..)) => false,
         (Rule::Identities, Node::Add(xs)) => {
             xs.iter().any(|x| g.as_num(*x).is_some_and(Num::is_zero))
@@ -393,6 +394,18 @@ fn fold_constants(g: &mut Graph, node: Node) -> Id {
             Some(v) => g.num(v),
             None => g.call(f, arg),
         },
+        Node::Call2(f, a, b) => match (g.as_num(a), g.as_num(b)) {
+            (Some(Num::Rat(p, q)), Some(Num::Rat(r, s))) => {
+                // p/q against r/s exactly (denominators are positive)
+                let order = (p as i128 * s as i128).cmp(&(r as i128 * q as i128));
+                let first = match f {
+                    Func2::Max => order.is_gt(),
+                    Func2::Min => order.is_lt(),
+                };
+                if first { a } else { b }
+            }
+            _ => g.call2(f, a, b),
+        },
         other => g.add(other),
     }
 }
@@ -436,6 +449,10 @@ fn exact_call(f: Func, x: Num) -> Option<Num> {
             Num::ZERO
         }),
         Func::Abs if rational => Some(if x.is_negative() { x.neg() } else { x }),
+        Func::Sign => match x {
+            Num::Rat(n, _) => Some(Num::int(n.signum())),
+            Num::Float(_) => None,
+        },
         Func::Sqrt => match x {
             Num::Rat(n, d) if n >= 0 => {
                 let (rn, rd) = (isqrt(n)?, isqrt(d)?);

@@ -40,10 +40,11 @@ pub enum Expr {
         rhs: Box<Expr>,
         span: Span,
     },
-    /// A call of a built-in function; `name` is as written (`σ`, `ln`, `sigmoid'`).
+    /// A call of a built-in function; `name` is as written (`σ`, `ln`, `sigmoid'`), and the
+    /// arguments are as many as the function takes (one, or two for `max` and `min`).
     Call {
         name: Ident,
-        arg: Box<Expr>,
+        args: Vec<Expr>,
         span: Span,
     },
     /// `dY/dX` (also `∂Y/∂X`): the derivative of one name with respect to another; total, or

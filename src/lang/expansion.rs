@@ -273,7 +273,7 @@ impl Tree {
     fn call(&self, function: &str, arg: Expr) -> Expr {
         Expr::Call {
             name: self.ident(function.into()),
-            arg: Box::new(arg),
+            args: vec![arg],
             span: self.span,
         }
     }

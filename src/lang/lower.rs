@@ -8,25 +8,29 @@
 use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
-use crate::core::expr::{Func, Graph, Id, Node, Num, Sym};
+use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::model::{Dependencies, Model, SymKind, Symbol};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
 
-/// The built-in functions as a help line lists them, from the one table of them
-/// ([`Func::ALL`]): `sigmoid (σ), tanh, …, and the derivatives sigmoid', tanh', relu'`.
+/// The built-in functions as a help line lists them, from the tables of them ([`Func::ALL`],
+/// [`Func2::ALL`]): `sigmoid (σ), tanh, …, the two-argument max and min, and the derivatives
+/// sigmoid', tanh', relu'`.
 pub fn builtin_list() -> String {
     let written = |f: &Func| match f {
         Func::Sigmoid => "sigmoid (σ)".to_string(),
         Func::Log => "log (ln)".to_string(),
+        Func::Sign => "sgn (sign)".to_string(),
         f => f.name().to_string(),
     };
+    let two: Vec<&str> = Func2::ALL.iter().map(|f| f.name()).collect();
     let (derivatives, functions): (Vec<&Func>, Vec<&Func>) =
         Func::ALL.iter().partition(|f| f.primitive().is_some());
     let functions: Vec<String> = functions.into_iter().map(written).collect();
     let derivatives: Vec<String> = derivatives.into_iter().map(written).collect();
     format!(
-        "{}, and the derivatives {}",
+        "{}, the two-argument {}, and the derivatives {}",
         functions.join(", "),
+        two.join(" and "),
         derivatives.join(", ")
     )
 }
@@ -311,7 +315,7 @@ fn first_derivative(expr: &Expr) -> Option<Span> {
         Expr::Number { .. } | Expr::Name(_) => None,
         Expr::Neg { operand, .. } => first_derivative(operand),
         Expr::Binary { lhs, rhs, .. } => first_derivative(lhs).or_else(|| first_derivative(rhs)),
-        Expr::Call { arg, .. } => first_derivative(arg),
+        Expr::Call { args, .. } => args.iter().find_map(first_derivative),
         Expr::DerivRef { span, .. } | Expr::DerivOf { span, .. } => Some(*span),
     }
 }
@@ -325,7 +329,11 @@ fn collect_names(expr: &Expr, out: &mut Vec<String>) {
             collect_names(lhs, out);
             collect_names(rhs, out);
         }
-        Expr::Call { arg, .. } => collect_names(arg, out),
+        Expr::Call { args, .. } => {
+            for arg in args {
+                collect_names(arg, out);
+            }
+        }
         Expr::DerivRef { of, wrt, .. } => {
             out.push(of.name.clone());
             out.push(wrt.name.clone());
@@ -475,9 +483,21 @@ pub fn lower_expr_with(
         }
         Expr::Binary { op, .. } => lower_chain(graph, expr, *op, name)?,
         Expr::Call {
-            name: fname, arg, ..
+            name: fname,
+            args,
+            span,
         } => {
-            let Some(f) = Func::from_name(&fname.name) else {
+            if let Some(f) = Func2::from_name(&fname.name)
+                && let [a, b] = args.as_slice()
+            {
+                let a = lower_expr_with(graph, a, name)?;
+                let b = lower_expr_with(graph, b, name)?;
+                return Ok(graph.call2(f, a, b));
+            }
+            if let Some(wrong) = crate::lang::syntax::wrong_arity(fname, args, &[], *span) {
+                return Err(wrong.into());
+            }
+            let (Some(f), [arg]) = (Func::from_name(&fname.name), args.as_slice()) else {
                 return Err(Diagnostic::at(
                     fname.span,
                     format!("unknown function `{}`", fname.name),

@@ -42,6 +42,13 @@ struct SentenceView {
     read_as: Option<String>,
     label: String,
     cost: String,
+    /// How far a switch is from being thrown the other way: max's or min's arguments apart
+    /// (`None` at an exact tie), or relu''s and sgn's argument.
+    gap: Option<String>,
+    /// The same in float64.
+    gap_float64: String,
+    /// Whether the gap is between two arguments (max, min) rather than one argument and 0.
+    between: bool,
 }
 
 /// The sentence of each warning, in order; `label_latex` sets a warning's label (a name or a
@@ -84,6 +91,13 @@ pub fn caveats(checks: &[GradCheck], layout: &Layout) -> Result<Vec<Option<Strin
                 function: function.name(),
                 head: head(function),
                 argument: number_span(argument),
+                ..Default::default()
+            },
+            Caveat::Tie { function, gap } => SentenceView {
+                form: "caveat_tie",
+                function: function.name(),
+                head: math_span(function.name(), &format!("\\{}", function.name())),
+                gap: (gap != 0.0).then(|| number_span(gap.abs())),
                 ..Default::default()
             },
         })
@@ -235,6 +249,20 @@ fn sentence(
                 None => w.at.clone(),
             },
             cost: number_span(*cost),
+            ..base
+        },
+        Facts::Tie {
+            node,
+            true_value,
+            between,
+            gap,
+            gap_float64,
+        } => SentenceView {
+            node: printed(*node),
+            true_value: written_span(true_value),
+            between: *between,
+            gap: Some(written_span(&number::plain_decimal(gap))),
+            gap_float64: number_span(*gap_float64),
             ..base
         },
     }

@@ -505,9 +505,9 @@ pub(super) fn rename(expr: &Expr, from: &str, to: &str) -> Expr {
             rhs: r(rhs),
             span: *span,
         },
-        Expr::Call { name, arg, span } => Expr::Call {
+        Expr::Call { name, args, span } => Expr::Call {
             name: name.clone(),
-            arg: r(arg),
+            args: args.iter().map(|a| rename(a, from, to)).collect(),
             span: *span,
         },
         Expr::DerivRef {
@@ -570,9 +570,9 @@ pub(super) fn shift_expr(expr: Expr, offset: usize) -> Expr {
             rhs: b(rhs),
             span: s(span),
         },
-        Expr::Call { name, arg, span } => Expr::Call {
+        Expr::Call { name, args, span } => Expr::Call {
             name: i(name),
-            arg: b(arg),
+            args: args.into_iter().map(|a| shift_expr(a, offset)).collect(),
             span: s(span),
         },
         Expr::DerivRef {

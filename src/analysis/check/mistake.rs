@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::core::expr::{Func, Graph, Id, Sym};
+use crate::core::expr::{Func, Func2, Graph, Id, Sym};
 use crate::core::model::Symbol;
 
 /// The formulas a judgement refers to (the derived reference, the correction and those a
@@ -80,6 +80,9 @@ pub enum Mistake {
         cost: Sym,
         cost_before_after: Option<(f64, f64)>,
     },
+    /// θ − η ∂C/∂θ with the gradient taken where the `moved` parameters already have their
+    /// new values (the layer after updated first and its new weights used going backward).
+    UpdatedValuesUsed { parameter: Sym, moved: Vec<Sym> },
     /// θ' = θ: the parameter left out of the update.
     NotUpdated { parameter: Sym },
     /// A bias decayed by weight decay, which L2 regularisation applies to weights only.
@@ -111,12 +114,8 @@ pub enum Mistake {
         user: Sym,
         occurrences: usize,
     },
-    /// A routing gate (relu, abs) whose upstream gradient the claim routes wrongly.
-    RoutingGate {
-        function: Func,
-        argument: Id,
-        share: GateShare,
-    },
+    /// A routing gate (relu, abs, max, min) whose upstream gradient the claim routes wrongly.
+    RoutingGate { gate: Gate, share: GateShare },
     /// The claim is ∂at/∂wrt alone, without the upstream ∂of/∂at.
     ChainStopped { at: Sym, wrt: Sym, of: Sym },
     /// The claim is ∂of/∂at alone, the upstream gradient, without the local ∂at/∂wrt.
@@ -155,6 +154,36 @@ pub enum Mistake {
     },
 }
 
+/// A gate that sends the whole upstream gradient to one side, with its arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Gate {
+    /// relu(u) = max(0, u): to u where u > 0.
+    Relu(Id),
+    /// |u| = max(u, −u): to u times u's sign.
+    Abs(Id),
+    /// max(a, b) or min(a, b): to the argument picked.
+    Pick(Func2, Id, Id),
+}
+
+impl Gate {
+    /// The function's name in the input language.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Gate::Relu(_) => Func::Relu.name(),
+            Gate::Abs(_) => Func::Abs.name(),
+            Gate::Pick(f, ..) => f.name(),
+        }
+    }
+
+    /// The arguments, first to last.
+    pub fn arguments_mut(&mut self) -> Vec<&mut Id> {
+        match self {
+            Gate::Relu(u) | Gate::Abs(u) => vec![u],
+            Gate::Pick(_, a, b) => vec![a, b],
+        }
+    }
+}
+
 /// How a claim routes the gradient at a gate that sends it all to one side.
 #[derive(Clone, Debug, PartialEq)]
 pub enum GateShare {
@@ -166,6 +195,9 @@ pub enum GateShare {
     Split,
     /// Sent to the side the gate did not choose.
     Reversed,
+    /// For max and min: the whole gradient to the second argument, whichever is picked
+    /// (`Whole` is to the first).
+    WholeToSecond,
 }
 
 /// What a candidate chain-rule factor is.
@@ -262,6 +294,7 @@ impl Mistake {
         "change-for-new-value",
         "not-updated",
         "bias-decayed",
+        "updated-values-used",
         "float64-rounding",
         "value-before-activation",
         "value-of-another-name",
@@ -281,6 +314,7 @@ impl Mistake {
             Mistake::ConstantFactor { .. } => "constant-factor",
             Mistake::Ascent { .. } => "ascent",
             Mistake::NotUpdated { .. } => "not-updated",
+            Mistake::UpdatedValuesUsed { .. } => "updated-values-used",
             Mistake::BiasDecayed { .. } => "bias-decayed",
             Mistake::MissingLearningRate { .. } => "missing-learning-rate",
             Mistake::ChangeForNewValue { .. } => "change-for-new-value",
@@ -310,7 +344,7 @@ impl Mistake {
             Mistake::MissingCostTerm { term, gradient, .. }
             | Mistake::RegulariserFactor { term, gradient, .. } => vec![term, gradient],
             Mistake::SigmaPrimeKept { factor } => vec![factor],
-            Mistake::RoutingGate { argument, .. } => vec![argument],
+            Mistake::RoutingGate { gate, .. } => gate.arguments_mut(),
             Mistake::ExtraFactor {
                 factor,
                 role,

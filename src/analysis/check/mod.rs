@@ -18,7 +18,7 @@ mod mistake;
 mod points;
 mod values;
 
-pub use mistake::{Diagnosis, Edit, FactorRole, Formulas, GateShare, Mistake, Scaling};
+pub use mistake::{Diagnosis, Edit, FactorRole, Formulas, Gate, GateShare, Mistake, Scaling};
 
 use crate::core::diff::{self, Target};
 use crate::core::error::Diagnostic;
@@ -305,13 +305,13 @@ impl Checker {
                     });
                 }
                 let truth = self.model.graph_var(*output);
-                self.value_claim(truth, claimed, digits, &given, lhs_span, None)?
+                self.value_claim(truth, claimed, digits, &given, lhs_span, &subject)?
             }
             Subject::Name(s) if constant => {
                 let truth = self.model.graph_var(*s);
                 self.require_point(lhs_span)?;
                 let given = self.given.clone();
-                self.value_claim(truth, claimed, digits, &given, lhs_span, None)?
+                self.value_claim(truth, claimed, digits, &given, lhs_span, &subject)?
             }
             // Mazur's w5⁺ = 0.35891648: a number is a value at the given point.
             Subject::Derivative(_)
@@ -322,11 +322,7 @@ impl Checker {
             {
                 let truth = self.truth(&subject);
                 let given = self.given.clone();
-                let target = match subject {
-                    Subject::Derivative(target) => Some(target),
-                    _ => None,
-                };
-                self.value_claim(truth, claimed, digits, &given, lhs_span, target)?
+                self.value_claim(truth, claimed, digits, &given, lhs_span, &subject)?
             }
             _ => {
                 let truth = self.truth(&subject);

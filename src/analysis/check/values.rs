@@ -7,12 +7,17 @@ use crate::analysis::numeric;
 use crate::core::diff::Target;
 use crate::core::error::Diagnostic;
 use crate::core::eval;
+use crate::core::eval::Precise;
 use crate::core::expr::{Func, Id, Node, Sym};
-use crate::core::model::Given;
+use crate::core::model::{Given, SymKind};
 use crate::lang::ast::Span;
 
+use super::claims::Subject;
 use super::points::{Sample, finite};
 use super::{Checked, Checker, Diagnosis, Formulas, Mistake, PRECISION, Verdict};
+
+/// How many parameters an update's formula reads whose new values are tried one by one.
+const MOVED_HYPOTHESES: usize = 32;
 
 impl Checker {
     pub(super) fn value_claim(
@@ -22,8 +27,12 @@ impl Checker {
         digits: Option<(f64, String)>,
         given: &[Given],
         span: Span,
-        target: Option<Target>,
+        subject: &Subject,
     ) -> Result<Checked, Diagnostic> {
+        let target = match subject {
+            Subject::Derivative(target) => Some(*target),
+            _ => None,
+        };
         // Leaves the claim does not depend on need no value (the target, for `f(2) = 0`).
         let needed = self.leaves_of(&[truth, claimed]);
         let mut given = given.to_vec();
@@ -129,10 +138,21 @@ impl Checker {
             }
         } else if matches(-t) {
             Mistake::ValueSign { truth: t }
+        } else if let Subject::Update(parameter) = *subject
+            && let Some(moved) = self.updated_values_used(parameter, truth, &sample, &matches)
+        {
+            Mistake::UpdatedValuesUsed { parameter, moved }
         } else if let Some(found) =
             target.and_then(|target| self.value_paths(target, truth, &sample, &matches))
         {
             found
+        } else if target.is_some() && (matches(2.0 * t) || matches(t / 2.0)) && t != 0.0 {
+            // A number for a derivative twice or half the truth: the cost's ½ convention (after
+            // the paths, so that `db/da = 1` for `b = a + a` stays an overwrite).
+            Mistake::ConstantFactor {
+                ratio: if matches(2.0 * t) { 2.0 } else { 0.5 },
+                two_or_half: true,
+            }
         } else if let Some(skipped) = self.activation_skipped(&sample, &matches, truth, k, t) {
             skipped
         } else if let Some((name, definition)) = self.name_with_value(&sample, matches, truth) {
@@ -161,6 +181,62 @@ impl Checker {
             holds_at_given_point: false,
         });
         Ok(checked)
+    }
+
+    /// A number for an update θ' = θ − η ∂C/∂θ whose gradient was taken with some other
+    /// parameters already at their new values (the layer after updated first, then its new
+    /// weights used in the backward pass), the forward values staying the old ones: the
+    /// parameters whose new values explain the number, all of them or one alone.
+    fn updated_values_used(
+        &mut self,
+        parameter: Sym,
+        truth: Id,
+        sample: &Sample,
+        matches: &impl Fn(f64) -> bool,
+    ) -> Option<Vec<Sym>> {
+        let eta = sample.precise.get(&self.rate)?.clone();
+        // The parameters the update's own formula reads (the backward pass's weights), not
+        // those it reaches through the forward values only.
+        let read: Vec<Sym> = self
+            .model
+            .graph
+            .reachable(&[truth])
+            .into_iter()
+            .filter_map(|id| match *self.model.graph.node(id) {
+                Node::Var(s) if s != parameter && self.model.symbol(s).kind == SymKind::Param => {
+                    Some(s)
+                }
+                _ => None,
+            })
+            .take(MOVED_HYPOTHESES)
+            .collect();
+        let mut new_values = Vec::new();
+        for &p in &read {
+            let gradient = self.gradient(p);
+            let step = self.precise_at(gradient, sample)?.mul(&eta, PRECISION);
+            let new = sample.precise.get(&p)?.sub(&step, PRECISION);
+            new_values.push((p, new));
+        }
+        let value_with = |this: &Self, moved: &[(Sym, Precise)]| {
+            let mut at = sample.clone();
+            for (p, v) in moved {
+                at.f64.insert(*p, v.to_f64());
+                at.precise.insert(*p, v.clone());
+            }
+            this.precise_at(truth, &at)
+                .as_ref()
+                .and_then(finite)
+                .is_some_and(matches)
+        };
+        if new_values.len() > 1 && value_with(self, &new_values) {
+            return Some(read);
+        }
+        for (p, v) in &new_values {
+            if value_with(self, std::slice::from_ref(&(*p, v.clone()))) {
+                return Some(vec![*p]);
+            }
+        }
+        None
     }
 
     /// A number for a derivative that the chain rule gives only in part: the local gradient
@@ -212,13 +288,9 @@ impl Checker {
                 });
             }
         }
-        for (variant, function, argument, share) in self.gate_variants(truth) {
+        for (variant, gate, share) in self.gate_variants(truth) {
             if value(self, variant) {
-                return Some(Mistake::RoutingGate {
-                    function,
-                    argument,
-                    share,
-                });
+                return Some(Mistake::RoutingGate { gate, share });
             }
         }
         for &y in path.iter().rev() {

@@ -2,7 +2,7 @@
 //! gives it (sum, product, quotient, power, each built-in), written down as a step when asked.
 
 use super::{Engine, LARGE_SUM, Step, push_snapshots};
-use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num, Sym};
+use crate::core::expr::{FastMap, Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::simplify;
 
 impl Engine<'_> {
@@ -250,16 +250,13 @@ impl Engine<'_> {
                         ("sqrt", false)
                     }
                     Func::Abs => {
-                        // sign(u) as relu'(u) − relu'(−u): the convention abs'(0) = 0, as
-                        // relu'(0) = 0, so a flat region (abs of a dead relu) has slope 0
-                        // rather than the 0/0 of u/|u|
-                        let up = self.g().call(Func::ReluPrime, u);
-                        let minus_u = self.g().neg(u);
-                        let down = self.g().call(Func::ReluPrime, minus_u);
-                        let sign = self.g().sub(up, down);
+                        // sgn(0) = 0: the convention abs'(0) = 0, as relu'(0) = 0, so a flat
+                        // region (abs of a dead relu) has slope 0 rather than the 0/0 of u/|u|
+                        let sign = self.g().call(Func::Sign, u);
                         views.push(vec![sign]);
                         ("abs", false)
                     }
+                    Func::Sign => ("derivative of sgn (0 away from 0, taken as 0 at 0)", true),
                     Func::SigmoidPrime => {
                         let p = self.g().call(Func::SigmoidPrime, u);
                         let s = self.g().call(Func::Sigmoid, u);
@@ -300,6 +297,7 @@ impl Engine<'_> {
                     (rule, formulas, if chain { vec![u] } else { vec![] })
                 }
             }
+            Node::Call2(f, a, b) => self.d_routing(f, a, b, x, shown),
         };
         let formula = *views.last().expect("every rule gives a formula");
         let mut leaves = FastMap::default();
@@ -347,6 +345,42 @@ impl Engine<'_> {
             .get(&x)
             .map(|v| v.iter().map(|&i| i as usize).collect())
             .unwrap_or_default()
+    }
+
+    /// `max` and `min` pass the whole upstream gradient to the argument they pick:
+    /// `∂max(a, b) = relu'(a − b) ∂a + (1 − relu'(a − b)) ∂b`, so a tie (relu'(0) = 0) sends it
+    /// to the second argument, as [`Func2::picks_first`] evaluates.
+    fn d_routing(
+        &mut self,
+        f: Func2,
+        a: Id,
+        b: Id,
+        x: Sym,
+        shown: bool,
+    ) -> (String, Vec<Id>, Vec<Id>) {
+        let (larger, smaller) = match f {
+            Func2::Max => (a, b),
+            Func2::Min => (b, a),
+        };
+        let gap = self.g().sub(larger, smaller);
+        let to_first = self.g().call(Func::ReluPrime, gap);
+        let one = self.g().int(1);
+        let to_second = self.g().sub(one, to_first);
+        let mut terms = Vec::new();
+        let mut children = Vec::new();
+        for (arg, share) in [(a, to_first), (b, to_second)] {
+            if self.mentions(arg, x) {
+                let d_arg = self.placeholder(arg, x, shown);
+                terms.push(self.g().product(vec![share, d_arg]));
+                children.push(arg);
+            }
+        }
+        let formula = self.g().sum(terms);
+        let rule = format!(
+            "{} routes the gradient to the argument it picks (the second at a tie)",
+            f.name()
+        );
+        (rule, vec![formula], children)
     }
 
     pub(super) fn d_product(

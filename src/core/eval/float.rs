@@ -46,6 +46,7 @@ pub fn eval_f64_all(
             }
             Node::Pow(a, b) => pow_f64(get(a), get(b)),
             Node::Call(f, a) => apply_f64(*f, get(a)),
+            Node::Call2(f, a, b) => apply2_f64(*f, get(a), get(b)),
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
         vals[id.index()] = v;
@@ -82,6 +83,13 @@ pub fn apply_f64(f: Func, z: f64) -> f64 {
         Func::Log => z.ln(),
         Func::Sqrt => z.sqrt(),
         Func::Abs => z.abs(),
+        Func::Sign => {
+            if z == 0.0 || z.is_nan() {
+                z
+            } else {
+                z.signum()
+            }
+        }
         Func::SigmoidPrime => {
             let s = sigmoid(z);
             s * (1.0 - s)
@@ -99,5 +107,17 @@ pub fn apply_f64(f: Func, z: f64) -> f64 {
                 0.0
             }
         }
+    }
+}
+
+/// A built-in function of two arguments in float64: the argument it picks (the second at a
+/// tie, see [`Func2::picks_first`]), NaN if either is NaN.
+pub fn apply2_f64(f: Func2, a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if f.picks_first(&a, &b) {
+        a
+    } else {
+        b
     }
 }

@@ -21,7 +21,7 @@ use dashu_base::{Approximation, DivEuclid, Sign};
 use dashu_float::round::mode::HalfEven;
 use dashu_float::{Context, FBig, Repr};
 
-use crate::core::expr::{Func, Graph, Id, Node, Num, Sym};
+use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Sym};
 
 /// The high-precision number type: binary, rounding to nearest (ties to even).
 pub type Big = FBig<HalfEven, 2>;

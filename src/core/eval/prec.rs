@@ -242,6 +242,16 @@ impl Prec {
                     Val::finite(b.clone(), x.lerr)
                 }
             }
+            Func::Sign => {
+                let value = if zero {
+                    Big::ZERO
+                } else if is_neg(b) {
+                    -Big::ONE
+                } else {
+                    Big::ONE
+                };
+                Val::finite(value, if x.sign_certain() { NEG_INF } else { INF })
+            }
             Func::ReluPrime => {
                 let value = if is_neg(b) || zero {
                     Big::ZERO
@@ -281,6 +291,26 @@ impl Prec {
                 let value = self.round(&w.div(num.repr(), den.repr()).value());
                 self.finish(value, LN_2 + ld + ln_sech2(d), false)
             }
+        }
+    }
+
+    /// `max` or `min`: the argument picked, exactly. When the arguments' error bounds
+    /// overlap, the true values may be ordered the other way; the result still moves no
+    /// further than the arguments do, so it is within the larger of their absolute errors.
+    pub(super) fn call2(&self, f: Func2, a: &Val, b: &Val) -> Val {
+        if let Some(v) = special(&[a, b]) {
+            return v;
+        }
+        let (x, y) = (a.v.as_big().expect("finite"), b.v.as_big().expect("finite"));
+        let picked = if f.picks_first(x, y) { a } else { b };
+        let err = logsumexp(&[a.abs_err(), b.abs_err()]);
+        let gap = ln_abs(&add(&Ctx::new(64), x, &-y.clone()).value());
+        if gap > err {
+            return picked.clone();
+        }
+        match picked.v.as_big() {
+            Some(v) if !is_zero(v) => Val::finite(v.clone(), lsub(err, ln_abs(v))),
+            _ => Val::zero_within(err),
         }
     }
 

@@ -236,6 +236,7 @@ pub(super) fn eval_bounded(
             Node::Mul(xs) => p.product(&xs.iter().map(get).collect::<Vec<_>>()),
             Node::Pow(a, b) => p.pow(get(a), get(b)),
             Node::Call(f, a) => p.call(*f, get(a)),
+            Node::Call2(f, a, b) => p.call2(*f, get(a), get(b)),
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
         let inherited = graph.children(id).iter().any(|c| get(c).shaky);

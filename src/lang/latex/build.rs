@@ -1,6 +1,6 @@
-//! Building the syntax tree from the items: precedence, implicit multiplication, function
-//! application (`\sigma'(z)`, `\tanh`), names and their scripts. Fractions and derivative
-//! notation are in `derivatives`.
+//! Building the syntax tree from the items: precedence, implicit multiplication, which
+//! command or word is a function (applied in `apply`), names and their scripts. Fractions and
+//! derivative notation are in `derivatives`.
 
 use super::*;
 
@@ -45,7 +45,7 @@ pub(super) fn call(func: Func, name_span: Span, arg: Expr) -> Expr {
     let span = name_span.to(arg.span());
     Expr::Call {
         name: ident(func.name(), name_span),
-        arg: Box::new(arg),
+        args: vec![arg],
         span,
     }
 }
@@ -207,7 +207,7 @@ impl Builder<'_, '_> {
                 let e = self.sum(inner, factor.atom_span)?;
                 let e = Expr::Call {
                     name: ident("abs", factor.atom_span),
-                    arg: Box::new(e),
+                    args: vec![e],
                     span: factor.atom_span,
                 };
                 self.scripts(e, factor)
@@ -217,7 +217,7 @@ impl Builder<'_, '_> {
                 let e = match index {
                     None => Expr::Call {
                         name: ident("sqrt", factor.atom_span),
-                        arg: Box::new(x),
+                        args: vec![x],
                         span: factor.atom_span,
                     },
                     Some(index) => {
@@ -314,8 +314,13 @@ impl Builder<'_, '_> {
             "tanh" => Some(Func::Tanh),
             "exp" => Some(Func::Exp),
             "log" | "ln" => Some(Func::Log),
+            // not in plain LaTeX, but common in papers' preambles
+            "sgn" | "sign" => Some(Func::Sign),
             _ => None,
         };
+        if let Some(func) = Func2::from_name(c) {
+            return self.apply2(func, factor, items, i);
+        }
         if let Some(func) = func {
             return self.apply(func, factor, items, i, whole);
         }
@@ -362,7 +367,8 @@ impl Builder<'_, '_> {
         )
         .with_help(
             "chainrule reads \\frac, \\partial, \\sigma, \\tanh, \\exp, \\log, \\ln, \\sqrt, \
-             \\cdot, \\times, Greek letters, sub- and superscripts",
+             \\max, \\min, \\operatorname{…}, \\cdot, \\times, Greek letters, sub- and \
+             superscripts",
         ))
     }
 
@@ -379,6 +385,12 @@ impl Builder<'_, '_> {
         whole: Span,
     ) -> Result<Expr> {
         let model = self.names.model;
+        // `\operatorname{max}(a, b)`, `max(a, b)`.
+        if let Some(func) = Func2::from_name(w).filter(|_| model.lookup(w).is_none())
+            && group_at(items, *i).is_some()
+        {
+            return self.apply2(func, factor, items, i);
+        }
         // `sigmoid(z)`, `\text{ReLU}(z)`, `σ(z)`, `σ'(z)`.
         if let Some(func) = Func::from_name(w).filter(|_| model.lookup(w).is_none())
             && (group_at(items, *i).is_some() || self.has_prime(factor) || w != "σ")
@@ -401,7 +413,7 @@ impl Builder<'_, '_> {
             let x = self.sum(&arg.items, arg.span)?;
             return Ok(Expr::Call {
                 name: ident("exp", factor.atom_span),
-                arg: Box::new(x),
+                args: vec![x],
                 span: factor.span(),
             });
         }
@@ -515,82 +527,6 @@ impl Builder<'_, '_> {
             other => other.to_expr(model, span),
         };
         self.power(e, power)
-    }
-
-    /// `func` applied to what follows: a group's content (the group's scripts then apply to
-    /// the call: `\sigma(z)^2`), or the next operand (`\log x`).
-    pub(super) fn apply(
-        &self,
-        func: Func,
-        factor: &Factor,
-        items: &[Item],
-        i: &mut usize,
-        whole: Span,
-    ) -> Result<Expr> {
-        let mut func = func;
-        let mut power = None;
-        for script in &factor.scripts {
-            match script {
-                Script::Prime(span) => {
-                    func = match func.prime() {
-                        Some(p) if func.primitive().is_none() => p,
-                        _ => {
-                            return Err(Diagnostic::at(
-                                *span,
-                                format!(
-                                    "chainrule has no derivative function for `{}`",
-                                    func.name()
-                                ),
-                                "prime",
-                            )
-                            .with_help("the activations with a prime are σ', tanh' and relu'"));
-                        }
-                    };
-                }
-                Script::Sup(arg) if power.is_none() => power = Some(arg.clone()),
-                other => {
-                    return Err(Diagnostic::at(
-                        other.span(),
-                        format!("`{}` cannot take this script", func.name()),
-                        "unexpected script",
-                    ));
-                }
-            }
-        }
-        let name_span = factor.span();
-        let result = if let Some(group) = group_at(items, *i) {
-            *i += 1;
-            let Atom::Group(_, inner) = &group.atom else {
-                return Err(internal_at(group.atom_span));
-            };
-            let arg = self.sum(inner, group.atom_span)?;
-            let c = call(func, name_span, arg);
-            let c = match c {
-                Expr::Call { name, arg, .. } => Expr::Call {
-                    name,
-                    arg,
-                    span: name_span.to(group.atom_span),
-                },
-                other => other,
-            };
-            let rest = Factor {
-                atom: Atom::Number(String::new()),
-                atom_span: group.atom_span,
-                scripts: group.scripts.clone(),
-            };
-            self.scripts(c, &rest)?
-        } else if matches!(items.get(*i), Some(Item::Factor(_))) {
-            let arg = self.operand(items, i, whole)?;
-            call(func, name_span, arg)
-        } else {
-            return Err(Diagnostic::at(
-                name_span,
-                format!("`{}` needs an argument", func.name()),
-                "function without an argument",
-            )
-            .with_help("write its argument in parentheses: `\\sigma(z)`"));
-        };
-        self.power(result, power)
     }
 }
 

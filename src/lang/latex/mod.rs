@@ -17,11 +17,12 @@ use pest::error::InputLocation;
 use pest::iterators::Pair;
 
 use crate::core::error::{Diagnostic, Result};
-use crate::core::expr::{Func, Sym};
+use crate::core::expr::{Func, Func2, Sym};
 use crate::core::model::Model;
 use crate::lang::ast::{BinOp, Expr, Ident, Partial, Span};
 use crate::lang::names::{default_name_latex, greek_ascii};
 
+mod apply;
 mod build;
 mod derivatives;
 mod errors;

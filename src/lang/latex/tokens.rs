@@ -273,7 +273,7 @@ pub(super) fn atom_of(pair: Pair<'_, Rule>) -> Result<Atom> {
         Rule::font => {
             let content = pair
                 .into_inner()
-                .find(|p| p.as_rule() != Rule::font_cmd)
+                .find(|p| !matches!(p.as_rule(), Rule::font_cmd | Rule::font_switch))
                 .ok_or_else(|| internal_at(span))?;
             match content.as_rule() {
                 Rule::font_text => {

@@ -157,25 +157,77 @@ pub(super) fn paren(pair: Pair<'_, Rule>) -> Result<Node> {
 pub(super) fn call(pair: Pair<'_, Rule>) -> Result<Node> {
     let span = span_of(&pair);
     let source = pair.get_input();
-    let mut inner = pair.into_inner();
+    let (commas, mut inner): (Vec<_>, Vec<_>) =
+        pair.into_inner().partition(|p| p.as_rule() == Rule::comma);
+    let commas: Vec<Span> = commas.iter().map(span_of).collect();
+    let mut inner = inner.drain(..);
     let callee = next(&mut inner, source)?;
     let name = ident_of(&callee);
-    let Some(arg) = inner.next() else {
+    let args: Vec<Node> = inner.map(expression).collect::<Result<_>>()?;
+    if args.is_empty() {
         return Err(bare_function(callee));
-    };
-    if Func::from_name(&name.name).is_none() {
+    }
+    if Func::from_name(&name.name).is_none() && Func2::from_name(&name.name).is_none() {
         return Err(unknown_function(&name));
     }
-    let arg = expression(arg)?;
-    node(
-        Expr::Call {
-            name,
-            arg: Box::new(arg.expr),
-            span,
-        },
-        span,
-        arg.depth,
-    )
+    let depth = args.iter().map(|a| a.depth).max().unwrap_or(0);
+    let args: Vec<Expr> = args.into_iter().map(|a| a.expr).collect();
+    if let Some(wrong) = wrong_arity(&name, &args, &commas, span) {
+        return Err(wrong);
+    }
+    node(Expr::Call { name, args, span }, span, depth)
+}
+
+/// The error for a built-in called with the wrong number of arguments (`log(w, x)`,
+/// `max(a)`), or `None` when the count is right; the caret goes under the comma before the
+/// first argument too many (`commas`, where the parser kept them, else under the argument).
+/// The language's and LaTeX's parsers and lowering share it, so the message is the same
+/// wherever the call was written.
+pub fn wrong_arity(name: &Ident, args: &[Expr], commas: &[Span], call: Span) -> Option<Diagnostic> {
+    let before = |k: usize| commas.get(k - 1).copied().unwrap_or_else(|| args[k].span());
+    let whole = call;
+    let call = |d: Diagnostic| d.with_note(name.span, "the call");
+    if let Some(f) = Func2::from_name(&name.name) {
+        let example = format!("write `{}(a, b)`", f.name());
+        return match args {
+            [_, _] => None,
+            [] | [_] => Some(
+                Diagnostic::at(
+                    whole,
+                    format!("`{}` takes two arguments", name.name),
+                    "only one argument",
+                )
+                .with_help(example),
+            ),
+            [_, _, _, ..] => Some(
+                call(Diagnostic::at(
+                    before(2),
+                    format!("`{}` takes two arguments, not more", name.name),
+                    "a third argument",
+                ))
+                .with_help(format!(
+                    "{example}, and nest it for more: `{0}(a, {0}(b, c))`",
+                    f.name()
+                )),
+            ),
+        };
+    }
+    match args {
+        [_, _, ..] => {
+            let diagnostic = call(Diagnostic::at(
+                before(1),
+                format!("`{}` takes one argument, not several", name.name),
+                "a second argument",
+            ));
+            Some(match Func::from_name(&name.name) {
+                Some(_) => {
+                    diagnostic.with_help(format!("write `{}(x)` with one argument", name.name))
+                }
+                None => diagnostic,
+            })
+        }
+        _ => None,
+    }
 }
 
 pub(super) fn unknown_function(name: &Ident) -> Diagnostic {
@@ -189,12 +241,16 @@ pub(super) fn unknown_function(name: &Ident) -> Diagnostic {
 
 pub(super) fn bare_function(pair: Pair<'_, Rule>) -> Diagnostic {
     let text = pair.as_str();
-    let help = match Func::from_name(text) {
-        Some(func) => format!(
+    let help = match (Func::from_name(text), Func2::from_name(text)) {
+        (Some(func), _) => format!(
             "call it with an argument in parentheses: `{}(z)`",
             func.name()
         ),
-        None => builtin_help(),
+        (None, Some(func)) => format!(
+            "call it with two arguments in parentheses: `{}(a, b)`",
+            func.name()
+        ),
+        (None, None) => builtin_help(),
     };
     Diagnostic::at(
         span_of(&pair),
@@ -259,6 +315,10 @@ pub(super) fn deriv_of(pair: Pair<'_, Rule>) -> Result<Node> {
 }
 
 pub(super) fn builtin_help() -> String {
-    let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+    let names: Vec<&str> = Func::ALL
+        .iter()
+        .map(|f| f.name())
+        .chain(Func2::ALL.iter().map(|f| f.name()))
+        .collect();
     format!("the built-in functions are {}", quoted_list(&names))
 }

@@ -22,7 +22,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::excerpt::{character, describe_char};
-use crate::core::expr::{Func, Num};
+use crate::core::expr::{Func, Func2, Num};
 use crate::lang::ast::{
     AssignKind, BinOp, DataRow, DeclKind, Declared, Expr, Ident, Partial, Program, Span, Stmt,
 };
@@ -32,6 +32,7 @@ mod expr;
 mod nesting;
 
 use errors::*;
+pub use expr::wrong_arity;
 use expr::*;
 use nesting::*;
 
@@ -429,7 +430,10 @@ mod tests {
                 };
                 format!("({} {op} {})", shape(lhs), shape(rhs))
             }
-            Expr::Call { name, arg, .. } => format!("{}[{}]", name.name, shape(arg)),
+            Expr::Call { name, args, .. } => {
+                let args: Vec<String> = args.iter().map(shape).collect();
+                format!("{}[{}]", name.name, args.join(", "))
+            }
             Expr::DerivRef { of, wrt, .. } => format!("d{}/d{}", of.name, wrt.name),
             Expr::DerivOf { wrt, expr, .. } => format!("d/d{}[{}]", wrt.name, shape(expr)),
         }

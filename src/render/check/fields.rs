@@ -172,6 +172,11 @@ pub(super) fn mistake_fields(
             put("parameter", name(*parameter));
             "not_updated"
         }
+        Mistake::UpdatedValuesUsed { parameter, moved } => {
+            put("parameter", name(*parameter));
+            put("moved", moved.iter().map(|&s| name(s)).collect());
+            "updated_values_used"
+        }
         Mistake::BiasDecayed { parameter } => {
             put("parameter", name(*parameter));
             "bias_decayed"
@@ -236,19 +241,21 @@ pub(super) fn mistake_fields(
             put("occurrences", json!(occurrences));
             "overwritten_in_definition"
         }
-        Mistake::RoutingGate {
-            function: f,
-            argument,
-            share,
-        } => {
-            put("function", json!(f.name()));
-            put("argument", formula(*argument));
+        Mistake::RoutingGate { gate, share } => {
+            put("function", json!(gate.name()));
+            let mut gate = gate.clone();
+            let arguments: Vec<Id> = gate.arguments_mut().into_iter().map(|a| *a).collect();
+            put("argument", formula(arguments[0]));
+            if let Some(&second) = arguments.get(1) {
+                put("second", formula(second));
+            }
             put(
                 "share",
                 json!(match share {
                     GateShare::Whole => "whole",
                     GateShare::Split => "split",
                     GateShare::Reversed => "reversed",
+                    GateShare::WholeToSecond => "whole_to_second",
                 }),
             );
             "routing_gate"

@@ -32,7 +32,7 @@
 
 use std::collections::HashMap;
 
-use crate::core::expr::{Func, Graph, Id, Node, Num, Partial, Sym, terminating_decimal};
+use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Partial, Sym, terminating_decimal};
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::lang::names::{name_latex, name_text};
 use crate::render::linebreak::{Break, BreakKind, Printed};
@@ -391,6 +391,7 @@ impl Pass<'_> {
                 None => plain(self.pow(self.got(*b), self.got(*e))),
             },
             Node::Call(f, a) => plain(self.call(*f, *a)),
+            Node::Call2(f, a, b) => plain(self.call2(*f, *a, *b)),
             Node::Deriv(of, wrt, Partial::Total) => plain(self.deriv(*of, *wrt)),
             Node::Deriv(of, wrt, Partial::Direct) => plain(self.direct(*of, *wrt)),
         }
@@ -602,6 +603,7 @@ impl Pass<'_> {
                     Func::Relu => "\\mathrm{relu}",
                     Func::ReluPrime => "\\mathrm{relu}'",
                     Func::Softplus => "\\mathrm{softplus}",
+                    Func::Sign => "\\mathrm{sgn}",
                     Func::Exp => "\\exp",
                     Func::Log => "\\log",
                 };
@@ -609,6 +611,15 @@ impl Pass<'_> {
             }
         };
         self.with_inner_breaks(r(s, Prec::Atom), arg)
+    }
+
+    fn call2(&self, f: Func2, a: Id, b: Id) -> R {
+        let args = format!("{}, {}", self.got(a).s, self.got(b).s);
+        let s = match self.notation {
+            Notation::Plain | Notation::Text => format!("{}({args})", f.name()),
+            Notation::Latex => format!("\\{}{}", f.name(), self.paren(&args)),
+        };
+        r(s, Prec::Atom)
     }
 
     fn deriv(&self, of: Id, wrt: Sym) -> R {
@@ -1077,6 +1088,7 @@ mod tests {
             (Func::Log, "log(x)", "log(x)", "\\log(x)"),
             (Func::Sqrt, "sqrt(x)", "sqrt(x)", "\\sqrt{x}"),
             (Func::Abs, "abs(x)", "abs(x)", "\\left|x\\right|"),
+            (Func::Sign, "sgn(x)", "sgn(x)", "\\mathrm{sgn}(x)"),
         ];
         for (func, plain, text, latex) in cases {
             let e = f.g.call(func, x);
@@ -1085,6 +1097,22 @@ mod tests {
         let s = f.g.call(Func::Sigmoid, z3);
         let e = f.g.call(Func::Exp, s);
         f.check(e, "exp(sigmoid(z3))", "exp(σ(z3))", "\\exp(\\sigma(z_{3}))");
+        let e = f.g.call2(Func2::Max, x, s);
+        f.check(
+            e,
+            "max(x, sigmoid(z3))",
+            "max(x, σ(z3))",
+            "\\max(x, \\sigma(z_{3}))",
+        );
+        let two = f.n(2);
+        let half_x = f.g.div(x, two);
+        let e = f.g.call2(Func2::Min, half_x, z3);
+        f.check(
+            e,
+            "min(x/2, z3)",
+            "min(x/2, z3)",
+            "\\min\\left(\\frac{x}{2}, z_{3}\\right)",
+        );
         let two = f.n(2);
         let ex = f.g.call(Func::Exp, x);
         let e = f.g.pow(ex, two);

@@ -11,7 +11,7 @@ impl Pass<'_> {
             Node::Num(_) => Kind::Num,
             Node::Var(s) => Kind::Var(*s),
             Node::Pow(b, _) if matches!(self.graph.node(*b), Node::Var(_)) => Kind::PowOfVar,
-            Node::Call(..) => Kind::Call,
+            Node::Call(..) | Node::Call2(..) => Kind::Call,
             _ => Kind::Other,
         }
     }

@@ -385,7 +385,8 @@ impl Checker {
                     }
                 }
             }
-            Node::Deriv(..) => {}
+            // max for min is a routing gate's mistake, which `gates` names.
+            Node::Deriv(..) | Node::Call2(..) => {}
         }
         out
     }
@@ -422,6 +423,13 @@ pub(super) fn replace_child(graph: &mut Graph, parent: Id, index: usize, child: 
             }
         }
         Node::Call(f, _) => Node::Call(f, child),
+        Node::Call2(f, a, b) => {
+            if index == 0 {
+                Node::Call2(f, child, b)
+            } else {
+                Node::Call2(f, a, child)
+            }
+        }
         Node::Deriv(_, s, p) => Node::Deriv(child, s, p),
         n @ (Node::Num(_) | Node::Var(_)) => n,
     };

@@ -17,7 +17,7 @@ use crate::core::expr::{FastSet, Id, Node, Sym};
 
 use super::claims::Subject;
 use super::points::{Sample, fits};
-use super::{ATTEMPTS, Checker, Labels, Mistake, SCREEN_POINTS};
+use super::{ATTEMPTS, Checker, Gate, Labels, Mistake, SCREEN_POINTS};
 
 /// Work a diagnosis may do on a claim of one node, in formula nodes evaluated; each node more
 /// adds [`BUDGET_PER_NODE`]. Every hypothesis costs about the claim's size to evaluate, so a
@@ -256,10 +256,17 @@ impl Checker {
         if let Some(found) = self.activation_for_derivative(screen, claimed) {
             return Some(found);
         }
+        // Before a missing factor: max's switch relu'(a − b) left out is a factor missing,
+        // but the story is the whole gradient passed to one argument whichever is picked
+        // (relu'(z) missing stays a missing factor, the activation's derivative).
+        if let Some(found) = self.routing_gate(screen, truth, |gate| matches!(gate, Gate::Pick(..)))
+        {
+            return Some(found);
+        }
         if let Some(found) = self.factor(screen, target, truth, claimed) {
             return Some(found);
         }
-        if let Some(found) = self.routing_gate(screen, truth) {
+        if let Some(found) = self.routing_gate(screen, truth, |_| true) {
             return Some(found);
         }
         if let Some(found) = self.single_edit(screen, claimed) {
