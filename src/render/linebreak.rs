@@ -565,8 +565,9 @@ pub fn plain(s: String) -> Printed {
     Printed { s, breaks: vec![] }
 }
 
-/// The rows of each step's equation (a step view's `rows` in `render::document`): in LaTeX the steps of one
-/// alignment share its left column, so each block's widest left side sets the room.
+/// The rows of each step's equation (a step view's `rows` in `render::document`): in LaTeX
+/// the steps of one alignment share its left column, so each block's widest left side sets
+/// the room.
 pub fn step_rows(format: Format, equations: &[Vec<Printed>], rules: &[String]) -> Vec<Vec<String>> {
     match format {
         Format::Text => equations
