@@ -2,6 +2,9 @@
 //! network: the parameters filled from the seed, the forward pass in float64 and as the
 //! reference, every derivative of the cost in both, and the warnings (the report itself is
 //! not rendered). Inputs and targets are 0, as `--init` leaves them.
+//!
+//! Beside it, `step --init xavier --seed 1 --lr 0.1` at the same point (one descent step,
+//! every gradient in float64): issue 9's goal is eval within 2× of step.
 
 use std::hint::black_box;
 
@@ -28,6 +31,15 @@ fn eval_mnist(c: &mut Criterion) {
             };
             let report = numeric::evaluate(&mut model, &given, &request).expect("evaluates");
             black_box(report.derivatives.len())
+        })
+    });
+    group.bench_function("784-30-10 step --init xavier --seed 1 --lr 0.1", |b| {
+        b.iter(|| {
+            let mut model = model.clone();
+            let given = init::fill(&model, &[], Init::Xavier, 1);
+            let descent = chainrule::analysis::descent::descend(&mut model, &given, 0.1, 1)
+                .expect("descends");
+            black_box(descent.steps.len())
         })
     });
     group.finish();

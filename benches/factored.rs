@@ -93,7 +93,10 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("derive with steps (text)");
     group.sample_size(10);
     for (name, source, spec) in &inputs {
-        eprintln!("{name}: {} bytes", derive_text(source, spec).len());
+        eprintln!(
+            "{name}: {} bytes (784-30-10's goal: at most 50 MB)",
+            derive_text(source, spec).len()
+        );
         group.bench_function(*name, |b| b.iter(|| derive_text(black_box(source), spec)));
     }
     group.finish();
@@ -121,6 +124,36 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The goal is a ratio: both are timed here in turn, best of three, so a busy machine
+    // slows both alike.
+    let best_of_three = |run: &dyn Fn()| {
+        (0..3)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                run();
+                started.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let eval_seconds = best_of_three(&|| {
+        let mut model = model.clone();
+        let request = Request {
+            targets: targets.clone(),
+            ..Request::default()
+        };
+        black_box(numeric::evaluate(&mut model, &point, &request).expect("evaluates"));
+    });
+    let step_seconds = best_of_three(&|| {
+        let mut model = model.clone();
+        black_box(
+            chainrule::analysis::descent::descend(&mut model, &point, 0.1, 1).expect("descends"),
+        );
+    });
+    eprintln!(
+        "784-30-10: eval --all {eval_seconds:.3} s, step {step_seconds:.3} s: {:.2}× (goal: at most 2×)",
+        eval_seconds / step_seconds
+    );
 }
 
 criterion_group!(benches, bench);

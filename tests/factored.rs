@@ -433,3 +433,71 @@ fn step_and_eval_give_the_same_gradients_on_a_network_with_named_terms() {
         assert!((gradient - q.f64).abs() <= 1e-12 * gradient.abs().max(1.0));
     }
 }
+
+/// The headings of the named terms (`── δ3_1 = ∂C/∂z3_1`), in the order printed.
+fn term_headings(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("── δ"))
+        .map(|l| format!("δ{}", l.split(' ').next().unwrap()))
+        .collect()
+}
+
+#[test]
+fn named_error_terms_print_by_layer_then_index_as_read() {
+    // Eleven outputs: δ3_10 and δ3_11 come after δ3_9 (numeric order, not by characters), and
+    // the output layer's terms, which the hidden layer's use, come first.
+    let program = "network 2-3-11\nactivation sigmoid\ncost quadratic\n";
+    for style in ["chain", "backprop"] {
+        let text = String::from_utf8(output_bytes(
+            program,
+            &["derive", "-", "--all", "--style", style],
+        ))
+        .unwrap();
+        let mut expected: Vec<String> = (1..=11).map(|j| format!("δ3_{j}")).collect();
+        expected.extend((1..=3).map(|j| format!("δ2_{j}")));
+        assert_eq!(term_headings(&text), expected, "--style {style}");
+    }
+}
+
+#[test]
+fn backprop_style_lists_each_error_term_once() {
+    let program = "network 2-3-2\nactivation sigmoid\ncost quadratic\n";
+    let text = String::from_utf8(output_bytes(
+        program,
+        &["derive", "-", "--all", "--style", "backprop"],
+    ))
+    .unwrap();
+    // Every δ is a named term here, derived in the named terms' section alone.
+    assert_eq!(term_headings(&text).len(), 5, "{text}");
+    assert!(
+        !text.contains("from the output backwards"),
+        "a second error-term section:\n{text}"
+    );
+    assert!(!text.contains("(backprop: error term)"), "{text}");
+    // The gradients go through the named terms by name.
+    assert!(
+        text.contains("∂C/∂w2_1_1 = δ2_1·∂z2_1/∂w2_1_1 = δ2_1·x1    (backprop: gradient through the error terms)"),
+        "{text}"
+    );
+    // 2-2-1: the hidden layer's δ's are not shared, so the backprop section keeps them, once,
+    // written in the named output term.
+    let text = String::from_utf8(output_bytes(
+        "network 2-2-1\nactivation sigmoid\ncost quadratic\n",
+        &["derive", "-", "--all", "--style", "backprop"],
+    ))
+    .unwrap();
+    assert_eq!(term_headings(&text), vec!["δ3_1".to_string()]);
+    let error_term_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.ends_with("(backprop: error term)"))
+        .collect();
+    assert_eq!(error_term_lines.len(), 2, "{text}");
+    assert!(
+        error_term_lines[0].starts_with("  ∂C/∂z2_1 = δ3_1·"),
+        "{text}"
+    );
+    assert!(
+        error_term_lines[1].starts_with("  ∂C/∂z2_2 = δ3_1·"),
+        "{text}"
+    );
+}

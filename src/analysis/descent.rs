@@ -6,7 +6,7 @@
 //! cost and gradients at its start, the parameters after it, and whether the cost rose. The
 //! descent stops early when a parameter or the cost stops being a finite number.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::analysis::numeric::{self, Point};
 use crate::core::diff::Config;
@@ -67,8 +67,9 @@ pub fn descend(
     let params = gradients.params.clone();
 
     let mut leaves: Vec<(Sym, f64)> = start.iter().map(|g| (g.sym, g.value)).collect();
-    // The first point goes through the checked forward pass (it names missing values).
-    let mut point = numeric::forward(model, start)?;
+    // The first point goes through the checked forward pass (it names missing values); the
+    // reference is not needed to descend.
+    let mut point = numeric::forward_float64(model, start)?;
     numeric::one_hot_holds(model, &point)?;
     let mut out = Vec::with_capacity(steps.min(1 << 16));
     let mut diverged = false;
@@ -82,8 +83,9 @@ pub fn descend(
             .zip(&grads)
             .map(|(&(p, v), g)| (p, v - learning_rate * g))
             .collect();
+        let after: HashMap<Sym, f64> = params_after.iter().copied().collect();
         for (sym, value) in &mut leaves {
-            if let Some(&(_, v)) = params_after.iter().find(|(p, _)| p == sym) {
+            if let Some(&v) = after.get(sym) {
                 *value = v;
             }
         }
@@ -165,8 +167,10 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
         .with_help("give values to inputs, targets and parameters only"));
     }
     // Every parameter, and every leaf the cost needs, named in one report.
-    let given: Vec<Sym> = start.iter().map(|g| g.sym).collect();
-    let needed = crate::core::forward::needed_leaves(model, &given.iter().copied().collect());
+    let given: HashSet<Sym> = start.iter().map(|g| g.sym).collect();
+    let needed: HashSet<Sym> = crate::core::forward::needed_leaves(model, &given)
+        .into_iter()
+        .collect();
     let missing: Vec<Sym> = model
         .syms()
         .filter(|s| model.symbol(*s).kind.is_leaf() && !given.contains(s))

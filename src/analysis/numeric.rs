@@ -59,32 +59,9 @@ impl Point {
 /// Runs the forward pass from the given values (core's reference pass). Every input, target
 /// and parameter the cost needs must have a value (unless the graph is cut above it).
 pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
-    let exact: Vec<(Sym, f64, Precise)> = given
-        .iter()
-        .map(|g| {
-            let p = Precise::parse_decimal(&g.text, INPUT_BITS)
-                .unwrap_or_else(|| Precise::from_f64(g.value));
-            (g.sym, g.value, p)
-        })
-        .collect();
-    let pass = match forward::reference(model, &exact) {
+    let pass = match forward::reference(model, &exact_values(given)) {
         Ok(pass) => pass,
-        Err(ForwardError::Missing(names)) => {
-            let missing: Vec<&str> = names.iter().map(|&s| model.name(s)).collect();
-            return Err(Diagnostic::new(format!(
-                "no value given for {}",
-                list(&missing)
-            ))
-            .with_help(format!(
-                "give every input, target and parameter a value, e.g. `--at {}`, or fill the parameters with `--init zeros|random|xavier`",
-                missing
-                    .iter()
-                    .take(LISTED_NAMES)
-                    .map(|m| format!("{m}=0.5"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )));
-        }
+        Err(ForwardError::Missing(names)) => return Err(no_value_given(model, &names)),
         Err(ForwardError::Unevaluated) => {
             return Err(Diagnostic::new(
                 "a definition holds a derivative that was not taken; differentiate it first",
@@ -98,6 +75,61 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
         given: given.iter().map(|g| g.sym).collect(),
         definitions: pass.computed.into_iter().collect(),
     })
+}
+
+/// [`forward`] without the computed names' references: the same check of the leaves, core's
+/// float64 pass, and the given values read exactly. Gradient descent needs no reference, and
+/// eval evaluates the computed names' references with everything else it prints, in one run.
+pub fn forward_float64(model: &Model, given: &[Given]) -> Result<Point> {
+    let missing = forward::missing_leaves(model, given.iter().map(|g| g.sym));
+    if !missing.is_empty() {
+        return Err(no_value_given(model, &missing));
+    }
+    let leaves: Vec<(Sym, f64)> = given.iter().map(|g| (g.sym, g.value)).collect();
+    let f64s = forward::float64(model, &leaves);
+    let given_syms: Vec<Sym> = given.iter().map(|g| g.sym).collect();
+    let is_given: std::collections::HashSet<Sym> = given_syms.iter().copied().collect();
+    let definitions: HashMap<Sym, Id> = model
+        .order
+        .iter()
+        .filter(|s| f64s.contains_key(s) && !is_given.contains(s))
+        .filter_map(|&s| model.definition(s).map(|def| (s, def)))
+        .collect();
+    Ok(Point {
+        f64: f64s,
+        precise: exact_values(given)
+            .into_iter()
+            .map(|(s, _, p)| (s, p))
+            .collect(),
+        resolution: HashMap::new(),
+        given: given_syms,
+        definitions,
+    })
+}
+
+/// Each given value in float64 and exactly (the decimal as written).
+fn exact_values(given: &[Given]) -> Vec<(Sym, f64, Precise)> {
+    given
+        .iter()
+        .map(|g| {
+            let p = Precise::parse_decimal(&g.text, INPUT_BITS)
+                .unwrap_or_else(|| Precise::from_f64(g.value));
+            (g.sym, g.value, p)
+        })
+        .collect()
+}
+
+fn no_value_given(model: &Model, names: &[Sym]) -> Diagnostic {
+    let missing: Vec<&str> = names.iter().map(|&s| model.name(s)).collect();
+    Diagnostic::new(format!("no value given for {}", list(&missing))).with_help(format!(
+        "give every input, target and parameter a value, e.g. `--at {}`, or fill the parameters with `--init zeros|random|xavier`",
+        missing
+            .iter()
+            .take(LISTED_NAMES)
+            .map(|m| format!("{m}=0.5"))
+            .collect::<Vec<_>>()
+            .join(",")
+    ))
 }
 
 /// Derivatives of a model with targets declared one-hot are simplified with Σy = 1, so they
@@ -250,6 +282,9 @@ pub struct Request {
     pub no_values: bool,
 }
 
+/// The lowest precision (bits) every node is evaluated at to be compared with float64.
+const NODES_FLOOR_BITS: usize = 512;
+
 /// Evaluates the forward pass, the cost, the requested derivatives and formulas at the point,
 /// in float64 and at high precision, and says where float64 loses the answer.
 pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result<Report> {
@@ -260,7 +295,8 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     // Derived first: the named error terms the results use join the program, so the forward
     // pass computes each once (the backward pass) and every gradient reads them.
     let derived = crate::core::diff::derive(model, &request.targets, &config);
-    let point = forward(model, given)?;
+    // The computed names' references are evaluated below, with the formulas, in one run.
+    let point = forward_float64(model, given)?;
     one_hot_holds(model, &point)?;
     let mut formulas: Vec<(String, Id)> = derived
         .derivations
@@ -271,7 +307,13 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         let resolved = crate::core::diff::resolve_derivatives(model, *id);
         formulas.push((text.clone(), resolved));
     }
-    for (label, formula) in &formulas {
+    // One walk over every formula finds whether a value is missing; only then is the formula
+    // that needs it looked for (a walk per formula costs as much as evaluating them).
+    let all_formulas: Vec<Id> = formulas.iter().map(|&(_, f)| f).collect();
+    let any_missing = model.graph.reachable(&all_formulas).into_iter().any(|id| {
+        matches!(model.graph.node(id), crate::core::expr::Node::Var(s) if !point.f64.contains_key(s))
+    });
+    for (label, formula) in formulas.iter().filter(|_| any_missing) {
         let missing = model
             .graph
             .reachable(&[*formula])
@@ -302,29 +344,35 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     // Everything printed is evaluated once: each computed name's definition and each formula.
     let computed: Vec<(Sym, Id)> = model
         .syms()
-        .filter(|s| point.f64.contains_key(s) && !point.given.contains(s))
-        .filter_map(|s| model.definition(s).map(|d| (s, d)))
+        .filter_map(|s| point.definitions.get(&s).map(|&d| (s, d)))
         .collect();
+    let definition_of: HashMap<Sym, Id> = computed.iter().copied().collect();
     let mut roots: Vec<Id> = computed.iter().map(|&(_, d)| d).collect();
     roots.extend(formulas.iter().map(|&(_, f)| f));
     let f64s = eval::eval_f64_all(graph, &roots, &|s| point.f64.get(&s).copied())
         .expect("every name has a value at the point");
-    let reference = reference_at(model, &roots, &point);
     // The sums are where a fixed precision runs out (1 − tanh(200)^2 is 0 at 512 bits): the
-    // nodes are compared at the precision at which the sums are stable too.
+    // nodes are compared at the precision at which the sums are stable too. The sums are
+    // checked in the same passes as the roots (each pass evaluates every node below what is
+    // still pending once), and the nodes are read from the last pass where it covered them
+    // all: two passes in all when everything settles by 512 bits.
     let sums: Vec<Id> = graph
         .reachable(&roots)
         .into_iter()
         .filter(|&id| matches!(graph.node(id), crate::core::expr::Node::Add(_)))
         .collect();
-    let sums_bits = reference_at(model, &sums, &point).precision_bits;
-    let precise = eval::eval_reference_all(
+    let mut checked = roots.clone();
+    checked.extend(&sums);
+    let (mut reference, precise) = eval::eval_reference_and_nodes(
         graph,
-        &roots,
+        &checked,
         &|s| point.binding(s),
-        reference.precision_bits.max(sums_bits).max(512),
+        eval::STABLE_MAX_BITS,
+        NODES_FLOOR_BITS,
     )
     .expect("every name has a value at the point");
+    reference.values.truncate(roots.len());
+    reference.resolutions.truncate(roots.len());
     let evaluated = crate::analysis::warnings::Evaluated {
         model,
         f64s: &f64s,
@@ -371,8 +419,8 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         let Some(&v) = point.f64.get(&s) else {
             continue;
         };
-        match computed.iter().find(|&&(c, _)| c == s) {
-            Some(&(_, def)) => {
+        match definition_of.get(&s) {
+            Some(&def) => {
                 let mut q = quantity(model.name(s).to_string(), def, v, None);
                 q.formula = model.graph_var(s);
                 crate::analysis::warnings::diagnose(

@@ -403,15 +403,23 @@ pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given
         sources.push(input::read_text(path)?);
     }
     sources.extend(point.at.iter().map(|at| Text::argument("--at", at)));
+    // A later source overrides an earlier one (`--at` over `--values`); the last value given
+    // for a name keeps that name's last place.
     let mut given: Vec<Given> = Vec::new();
     for source in &sources {
-        let parsed =
-            load::parse_assignments(model, &source.text).map_err(Failure::in_text(source))?;
-        for g in parsed {
-            given.retain(|old| old.sym != g.sym);
-            given.push(g);
-        }
+        given.extend(
+            load::parse_assignments(model, &source.text).map_err(Failure::in_text(source))?,
+        );
     }
+    let mut last_of = std::collections::HashMap::new();
+    for (i, g) in given.iter().enumerate() {
+        last_of.insert(g.sym, i);
+    }
+    let mut i = 0;
+    given.retain(|g| {
+        i += 1;
+        last_of[&g.sym] == i - 1
+    });
     Ok(given)
 }
 

@@ -4,6 +4,8 @@
 //! `targets` turns `--wrt` arguments into derivatives to take; `derive` runs the engine. Every
 //! failure is a [`Diagnostic`]; the caller decides how to show it.
 
+use std::collections::HashMap;
+
 use crate::core::diff::Target;
 use crate::core::error::{Diagnostic, Result};
 use crate::core::model::{Given, Model};
@@ -173,13 +175,21 @@ fn split_pair(text: &str) -> Option<(&str, &str)> {
 }
 
 fn resolve(model: &Model, name: &str, start: usize) -> Result<crate::core::expr::Sym> {
+    known(model, model.lookup(name), name, start)
+}
+
+/// The symbol a name was found to be, or the error for a name the program does not have.
+fn known(
+    model: &Model,
+    found: Option<crate::core::expr::Sym>,
+    name: &str,
+    start: usize,
+) -> Result<crate::core::expr::Sym> {
     let ident = Ident {
         name: name.to_string(),
         span: Span::new(start, start + name.len()),
     };
-    model
-        .lookup(name)
-        .ok_or_else(|| lower::unknown_name(&ident, model.symbols.iter().map(|s| &s.name)))
+    found.ok_or_else(|| lower::unknown_name(&ident, model.symbols.iter().map(|s| &s.name)))
 }
 
 /// Parses a formula in the input language against the model's names: `--expr`, claims and
@@ -208,7 +218,15 @@ pub fn parse_formula(model: &mut Model, text: &str) -> Result<crate::core::expr:
 /// Parses `NAME=VALUE` pairs separated by commas or newlines (`#` starts a comment), as
 /// `--at` and `--values` take them. Spans in the diagnostic point into `text`.
 pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
+    // A values file names every leaf (24,658 lines for 784-30-10): names are found through an
+    // index, not a scan of the symbol table per line.
+    let mut index: HashMap<&str, crate::core::expr::Sym> = HashMap::new();
+    for s in model.syms() {
+        // the first symbol of a name, as `Model::lookup` finds it
+        index.entry(model.name(s)).or_insert(s);
+    }
     let mut out: Vec<Given> = Vec::new();
+    let mut position_of: HashMap<crate::core::expr::Sym, usize> = HashMap::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let content = line.split('#').next().unwrap_or("");
@@ -230,7 +248,8 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
             };
             let name_trimmed = name.trim();
             let name_start = start + (name.len() - name.trim_start().len());
-            let sym = resolve(model, name_trimmed, name_start)?;
+            let found = index.get(name_trimmed).copied();
+            let sym = known(model, found, name_trimmed, name_start)?;
             let value_text = value.trim();
             let value_start = start + name.len() + 1 + (value.len() - value.trim_start().len());
             let parsed = value_text
@@ -262,10 +281,11 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
                     "expected a number such as `0.5`, `-2` or `1e-3`",
                 ));
             };
-            if let Some(previous) = out.iter_mut().find(|g| g.sym == sym) {
-                previous.text = value_text.replace('−', "-");
-                previous.value = number;
+            if let Some(&previous) = position_of.get(&sym) {
+                out[previous].text = value_text.replace('−', "-");
+                out[previous].value = number;
             } else {
+                position_of.insert(sym, out.len());
                 out.push(Given {
                     sym,
                     text: value_text.replace('−', "-"),

@@ -170,6 +170,11 @@ impl Engine<'_> {
             let local = self.local_name(u, v);
             let upstream = if u == y {
                 None
+            } else if let Some(&named) = self.cut.get(&(y, u))
+                && self.is_named(y, u)
+            {
+                // an error term derived in the named terms' section: written by its name
+                Some(named)
             } else if deltas.contains(&u) {
                 Some(self.deriv_name(y, u))
             } else {
@@ -198,7 +203,14 @@ impl Engine<'_> {
         }
         for y in ys {
             let deltas = self.pre_activations(y);
-            for &z in &deltas {
+            let mut listed = deltas.clone();
+            self.reading_order(y, &mut listed);
+            for z in listed {
+                // A named term is the same error term, derived with the named terms: each is
+                // listed once.
+                if self.is_named(y, z) {
+                    continue;
+                }
                 let lhs = self.deriv_name(y, z);
                 let formula = self.backprop_formula(y, z, &deltas);
                 let mut steps = Vec::new();
@@ -238,11 +250,16 @@ impl Engine<'_> {
         };
         self.show_locals_of(formula, shown, steps);
         let substituted = self.substitute_locals(formula, t.of, &deltas);
-        let (simplified, _) = simplify::simplify_traced(self.g(), substituted, &options);
         let mut rhs = vec![formula];
-        for f in [substituted, simplified] {
-            if rhs.last() != Some(&f) {
-                rhs.push(f);
+        if substituted != formula {
+            rhs.push(substituted);
+        }
+        // Where the substituted form is the result before simplifying, the simplifier's
+        // steps follow it; else it is simplified here, and the result is substituted after.
+        if substituted != self.adjoint(t.of, t.wrt) {
+            let (simplified, _) = simplify::simplify_traced(self.g(), substituted, &options);
+            if rhs.last() != Some(&simplified) {
+                rhs.push(simplified);
             }
         }
         if rhs.len() > 1 || formula != lhs {

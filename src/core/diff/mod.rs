@@ -97,7 +97,8 @@ pub struct Derivations {
     /// Steps shared by every target: the error terms of `Style::Backprop` and their local
     /// derivatives. Empty in the chain style.
     pub shared_steps: Vec<Step>,
-    /// The error terms δ = ∂C/∂z of the backprop style, in the order derived.
+    /// The error terms δ = ∂C/∂z of the backprop style that are not among `terms` (those
+    /// are derived there, once), in the order derived.
     pub error_terms: Vec<Target>,
     pub derivations: Vec<Derivation>,
 }

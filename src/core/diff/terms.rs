@@ -105,7 +105,61 @@ impl Engine<'_> {
                 });
             }
         }
-        terms
+        // Found from the output backwards; listed as a reader expects.
+        let mut ordered = Vec::with_capacity(terms.len());
+        let mut ys: Vec<Sym> = Vec::new();
+        for t in &terms {
+            if !ys.contains(&t.target.of) {
+                ys.push(t.target.of);
+            }
+        }
+        for y in ys {
+            let mut wrts: Vec<Sym> = terms
+                .iter()
+                .filter(|t| t.target.of == y)
+                .map(|t| t.target.wrt)
+                .collect();
+            self.reading_order(y, &mut wrts);
+            for u in wrts {
+                let at = terms
+                    .iter()
+                    .position(|t| t.target == Target { of: y, wrt: u })
+                    .expect("each term is listed once");
+                ordered.push(terms.swap_remove(at));
+            }
+        }
+        ordered
+    }
+
+    /// Puts names on the way to `y` in the order a reader expects: by level, the names nearest
+    /// `y` first (a layer's error terms before the layer below, whose terms use them), and
+    /// within a level in program order (`δ3_1, δ3_2, …, δ3_10`, then `δ2_1, …`). A name's
+    /// level is the most names of the list on any path from it up to `y`.
+    pub(super) fn reading_order(&mut self, y: Sym, names: &mut [Sym]) {
+        let listed: FastSet<Sym> = names.iter().copied().collect();
+        let mut level: FastMap<Sym, u32> = FastMap::default();
+        level.insert(y, 0);
+        let mut position: FastMap<Sym, usize> = FastMap::default();
+        let order = self.model.order.clone();
+        for (i, &s) in order.iter().enumerate().rev() {
+            position.insert(s, i);
+            if s == y || self.model.definition(s).is_none() || !self.depends(y, s) {
+                continue;
+            }
+            let above = self
+                .consumers(y, s)
+                .into_iter()
+                .filter_map(|c| level.get(&c).map(|&l| l + u32::from(listed.contains(&c))))
+                .max()
+                .unwrap_or(0);
+            level.insert(s, above);
+        }
+        names.sort_by_key(|s| {
+            (
+                level.get(s).copied().unwrap_or(0),
+                position.get(s).copied().unwrap_or(usize::MAX),
+            )
+        });
     }
 
     /// Whether every local derivative of `u` by a name on the path is a number or a name.

@@ -128,12 +128,13 @@ pub(super) fn ln_abs(x: &Big) -> f64 {
     if x.repr().is_zero() {
         return NEG_INF;
     }
-    let top = round_to(x, 60).value();
-    let (m, e) = top.into_repr().into_parts();
-    let m = i64::try_from(m)
-        .map(|m| m.unsigned_abs() as f64)
-        .unwrap_or(f64::MAX);
-    m.ln() + e as f64 * LN_2
+    // The top 64 bits of the significand (cut, not rounded: the logarithm is good to 2^-63,
+    // finer than the error bounds it feeds), without rounding the whole number.
+    let significand = dashu_base::UnsignedAbs::unsigned_abs(x.repr().significand());
+    let bits = dashu_base::BitTest::bit_len(&significand);
+    let cut = bits.saturating_sub(64);
+    let top = u64::try_from(significand >> cut).unwrap_or(u64::MAX);
+    (top as f64).ln() + (x.repr().exponent() as f64 + cut as f64) * LN_2
 }
 
 /// `ln δ` for `δ = |x|·e^lerr`, the absolute error of a value.

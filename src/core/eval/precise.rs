@@ -18,7 +18,7 @@ pub fn eval_precise(
 ) -> Result<Vec<Precise>, EvalError> {
     let bind = |s| value_of(s).map(Binding::Value);
     let all = eval_bounded(graph, roots, &bind, precision_bits)?;
-    Ok(roots.iter().map(|r| all[r].v.clone()).collect())
+    Ok(roots.iter().map(|&r| all.get(r).v.clone()).collect())
 }
 
 /// Evaluates every node reachable from the roots at `precision_bits`, each once, bottom-up.
@@ -43,8 +43,7 @@ pub fn eval_reference_all(
     bind: &dyn Fn(Sym) -> Option<Binding>,
     precision_bits: usize,
 ) -> Result<HashMap<Id, Precise>, EvalError> {
-    let all = eval_bounded(graph, roots, bind, precision_bits)?;
-    Ok(all.into_iter().map(|(id, v)| (id, v.v)).collect())
+    Ok(eval_bounded(graph, roots, bind, precision_bits)?.into_values())
 }
 
 /// The result of [`eval_precise_stable`].
@@ -114,8 +113,46 @@ pub fn eval_reference(
     bind: &dyn Fn(Sym) -> Option<Binding>,
     max_bits: usize,
 ) -> Result<Stable, EvalError> {
+    Ok(stable_run(graph, roots, bind, STABLE_START_BITS, max_bits)?.0)
+}
+
+/// The reference of each root as [`eval_reference`] gives it, and every node reachable from
+/// the roots at one precision: the highest the roots needed, and at least `floor_bits` (so a
+/// node's value can be compared with float64's even where a root did not need it).
+///
+/// The roots' precision starts at half the floor, so when they settle by the floor the
+/// run's last pass has evaluated every node there, and it is reused rather than repeated.
+pub fn eval_reference_and_nodes(
+    graph: &Graph,
+    roots: &[Id],
+    bind: &dyn Fn(Sym) -> Option<Binding>,
+    max_bits: usize,
+    floor_bits: usize,
+) -> Result<(Stable, HashMap<Id, Precise>), EvalError> {
+    let floor_bits = floor_bits.clamp(MIN_PRECISION, MAX_PRECISION);
+    let start = (floor_bits / 2).max(MIN_PRECISION);
+    let (stable, last_pass) = stable_run(graph, roots, bind, start, max_bits)?;
+    let bits = stable.precision_bits.max(floor_bits);
+    let nodes = match last_pass {
+        Some((pass_bits, nodes)) if pass_bits == bits => nodes,
+        _ => eval_bounded(graph, roots, bind, bits)?,
+    };
+    Ok((stable, nodes.into_values()))
+}
+
+/// The precision-raising loop of [`eval_reference`], from `start_bits`; with the last pass's
+/// node values when that pass evaluated every root (its precision, and the values).
+#[allow(clippy::type_complexity)]
+fn stable_run(
+    graph: &Graph,
+    roots: &[Id],
+    bind: &dyn Fn(Sym) -> Option<Binding>,
+    start_bits: usize,
+    max_bits: usize,
+) -> Result<(Stable, Option<(usize, Nodes)>), EvalError> {
     let max_bits = max_bits.clamp(MIN_PRECISION, MAX_PRECISION);
-    let mut bits = STABLE_START_BITS.min(max_bits);
+    let mut bits = start_bits.clamp(MIN_PRECISION, max_bits);
+    let mut last_pass = None;
     let mut values: Vec<Precise> = vec![Precise::Undefined; roots.len()];
     let mut resolutions: Vec<Option<Resolution>> = vec![None; roots.len()];
     let mut previous: Vec<Option<Precise>> = vec![None; roots.len()];
@@ -123,11 +160,12 @@ pub fn eval_reference(
     let mut used_bits = bits;
     while !pending.is_empty() {
         used_bits = bits;
+        let every_root = pending.len() == roots.len();
         let wanted: Vec<Id> = pending.iter().map(|&i| roots[i]).collect();
         let all = eval_bounded(graph, &wanted, bind, bits)?;
         let last = bits >= max_bits;
         pending.retain(|&i| {
-            let v = &all[&roots[i]];
+            let v = all.get(roots[i]);
             let accurate = match v.v {
                 Precise::Finite(_) => v.lerr <= STABLE_LN_ERR && !v.shaky,
                 Precise::Undefined => v.lerr == NEG_INF,
@@ -148,18 +186,20 @@ pub fn eval_reference(
             previous[i] = Some(v.v.clone());
             true
         });
+        last_pass = every_root.then_some((bits, all));
         bits = (bits * 2).min(max_bits);
     }
     let resolutions: Vec<Resolution> = resolutions
         .into_iter()
         .map(|r| r.unwrap_or(Resolution::Converged))
         .collect();
-    Ok(Stable {
+    let stable = Stable {
         converged: resolutions.iter().all(|r| *r == Resolution::Converged),
         values,
         precision_bits: used_bits,
         resolutions,
-    })
+    };
+    Ok((stable, last_pass))
 }
 
 /// The interval a value with an error bound is known to lie in.
@@ -214,12 +254,18 @@ pub(super) fn eval_bounded(
     roots: &[Id],
     bind: &dyn Fn(Sym) -> Option<Binding>,
     precision_bits: usize,
-) -> Result<HashMap<Id, Val>, EvalError> {
+) -> Result<Nodes, EvalError> {
     let p = Prec::new(precision_bits);
     let (order, bindings) = evaluation_order(graph, roots, bind)?;
-    let mut vals: HashMap<Id, Val> = HashMap::with_capacity(order.len());
+    // Indexed by node: a pass over a large network evaluates tens of thousands of nodes, and
+    // a table by id costs no hashing.
+    let mut vals: Vec<Option<Val>> = vec![None; graph.len()];
     for &id in &order {
-        let get = |x: &Id| vals.get(x).expect("children are evaluated first");
+        let get = |x: &Id| {
+            vals[x.index()]
+                .as_ref()
+                .expect("children are evaluated first")
+        };
         let v = match graph.node(id) {
             Node::Num(n) => {
                 let (v, exact) = num_value(*n, p.bits);
@@ -240,9 +286,35 @@ pub(super) fn eval_bounded(
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
         let inherited = graph.children(id).iter().any(|c| get(c).shaky);
-        vals.insert(id, v.shaky_if(inherited));
+        vals[id.index()] = Some(v.shaky_if(inherited));
     }
-    Ok(vals)
+    Ok(Nodes { vals, order })
+}
+
+/// The values of one pass: every node reachable from its roots, by id.
+pub(super) struct Nodes {
+    vals: Vec<Option<Val>>,
+    /// The nodes evaluated, children first.
+    order: Vec<Id>,
+}
+
+impl Nodes {
+    pub(super) fn get(&self, id: Id) -> &Val {
+        self.vals[id.index()]
+            .as_ref()
+            .expect("the node was evaluated")
+    }
+
+    /// Each node's value, without its error bound.
+    pub(super) fn into_values(mut self) -> HashMap<Id, Precise> {
+        let mut out = HashMap::with_capacity(self.order.len());
+        for id in self.order {
+            if let Some(v) = self.vals[id.index()].take() {
+                out.insert(id, v.v);
+            }
+        }
+        out
+    }
 }
 
 /// The nodes to evaluate, children (and a name's definition) before what uses them, and the
@@ -253,16 +325,16 @@ pub(super) fn evaluation_order(
     bind: &dyn Fn(Sym) -> Option<Binding>,
 ) -> Result<(Vec<Id>, HashMap<Id, Binding>), EvalError> {
     let mut bindings: HashMap<Id, Binding> = HashMap::new();
-    let mut done: std::collections::HashSet<Id> = std::collections::HashSet::new();
+    let mut done = vec![false; graph.len()];
     let mut order = Vec::new();
     // (node, whether its dependencies were pushed already)
     let mut stack: Vec<(Id, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
     while let Some((id, expanded)) = stack.pop() {
-        if done.contains(&id) {
+        if done[id.index()] {
             continue;
         }
         if expanded {
-            done.insert(id);
+            done[id.index()] = true;
             order.push(id);
             continue;
         }
@@ -281,7 +353,7 @@ pub(super) fn evaluation_order(
         };
         stack.extend(
             deps.into_iter()
-                .filter(|d| !done.contains(d))
+                .filter(|d| !done[d.index()])
                 .map(|d| (d, false)),
         );
     }
