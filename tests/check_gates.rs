@@ -287,7 +287,7 @@ fn a_gradient_routed_wrongly_at_max_or_min_is_a_routing_gate_mistake() {
 }
 
 /// Every format prints sgn and max as the other built-ins are printed: plain `sgn(w)` and
-/// `max(a, b)` (which parse back), LaTeX `\operatorname{sgn}` and `\max`.
+/// `max(a, b)` (which parse back), LaTeX `\mathrm{sgn}` (as relu, softplus) and `\max`.
 #[test]
 fn sgn_max_and_min_print_in_every_format() {
     let source = "input x, y\nparam w\nz = w*x\ncost C = min(z, y)^2 + abs(w)\n";
@@ -296,13 +296,13 @@ fn sgn_max_and_min_print_in_every_format() {
     assert!(text.contains("min(z, y)"), "{text}");
     assert!(text.contains("min routes the gradient"), "{text}");
     let latex = stdout_of(&["derive", "-", "--wrt", "w", "--format", "latex"], source);
-    assert!(latex.contains(r"\operatorname{sgn}(w)"), "{latex}");
+    assert!(latex.contains(r"\mathrm{sgn}(w)"), "{latex}");
     assert!(latex.contains(r"\min(z, y)"), "{latex}");
     let markdown = stdout_of(
         &["derive", "-", "--wrt", "w", "--format", "markdown"],
         source,
     );
-    assert!(markdown.contains(r"\operatorname{sgn}(w)"), "{markdown}");
+    assert!(markdown.contains(r"\mathrm{sgn}(w)"), "{markdown}");
     let json: serde_json::Value = serde_json::from_str(&stdout_of(
         &["derive", "-", "--wrt", "w", "--format", "json"],
         source,

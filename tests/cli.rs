@@ -441,6 +441,16 @@ fn compile_every_standalone_document() {
             String::from_utf8_lossy(&out.stdout)
         );
         assert!(dir.path().join(format!("{name}.pdf")).exists());
+        // No line runs past the margin by more than 20 pt (tests/typeset.rs checks many more).
+        let log = std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap();
+        for line in log.lines().filter(|l| l.starts_with("Overfull \\hbox (")) {
+            let points: f64 = line["Overfull \\hbox (".len()..]
+                .split("pt")
+                .next()
+                .and_then(|pt| pt.parse().ok())
+                .unwrap_or(f64::INFINITY);
+            assert!(points <= 20.0, "{name}: {line}");
+        }
     }
 }
 

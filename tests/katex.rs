@@ -1,10 +1,14 @@
-//! Every formula chainrule prints for `examples/` renders with KaTeX's default settings: the
-//! Markdown of `derive --all` in both styles, `derive --layers`, `check`, `step` and `train`,
-//! each `$…$` and `$$…$$` given to KaTeX (npm `katex`, installed by .ci/run into
-//! `target/npm`) with `throwOnError`. With CI=true a missing node or KaTeX fails the test;
-//! elsewhere it is skipped with a note.
+//! Every formula chainrule prints renders with KaTeX's default settings (its limits included:
+//! 1000 macro expansions a formula): for `examples/`, the Markdown and LaTeX of `derive --all`
+//! in both styles, `derive --layers`, `check`, `step` and `train`; for generated shorthand
+//! networks of several shapes, every command with formulas in both styles, with and without
+//! `--expand`, and 784-30-10's largest cases. Each `$…$`, `$$…$$`, `\[…\]` and `align*` is
+//! given to KaTeX (npm `katex`, installed by .ci/run into `target/npm`) with `throwOnError`.
+//! With CI=true a missing node or KaTeX fails the test; elsewhere it is skipped with a note.
 
-use std::path::PathBuf;
+mod common;
+
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
@@ -75,23 +79,69 @@ fn every_formula_for_the_examples_renders_in_katex() {
     }
     let mut files = Vec::new();
     for (i, args) in runs.iter().enumerate() {
-        let out = chainrule()
-            .args(args)
-            .args(["--format", "markdown"])
-            .output()
-            .unwrap();
-        // `--layers` on a straight-line program is refused (exit 2): nothing to render.
-        if out.status.code() == Some(2) {
-            continue;
+        for (format, extension) in [("markdown", "md"), ("latex", "tex")] {
+            let out = chainrule()
+                .args(args)
+                .args(["--format", format])
+                .output()
+                .unwrap();
+            // `--layers` on a straight-line program is refused (exit 2): nothing to render.
+            if out.status.code() == Some(2) {
+                continue;
+            }
+            let path = dir.path().join(format!("{i}.{extension}"));
+            std::fs::write(&path, &out.stdout).unwrap();
+            files.push(path);
         }
-        let path = dir.path().join(format!("{i}.md"));
-        std::fs::write(&path, &out.stdout).unwrap();
-        files.push(path);
     }
+    let total = render_all(&katex, &files);
+    assert!(total > 2000, "only {total} formulas found");
+}
+
+/// Shorthand networks of several shapes, every command and style, Markdown and LaTeX.
+#[test]
+fn every_formula_for_generated_networks_renders_in_katex() {
+    let Some(katex) = katex() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    let mut refused = 0;
+    for run in common::typeset::runs(dir.path()) {
+        for (format, extension) in [("markdown", "md"), ("latex", "tex")] {
+            let out = chainrule()
+                .args(&run.args)
+                .args(["--format", format])
+                .output()
+                .unwrap();
+            let code = out.status.code();
+            if run.may_refuse && code == Some(2) {
+                refused += 1;
+                continue;
+            }
+            // `check` exits 1 when a claim is wrong; its worksheet is written all the same.
+            assert!(
+                matches!(code, Some(0 | 1)),
+                "{}: {}",
+                run.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let path = dir.path().join(format!("{}.{extension}", run.name));
+            std::fs::write(&path, &out.stdout).unwrap();
+            files.push(path);
+        }
+    }
+    // `--expand` is refused only where its result would be too large to print.
+    assert!(refused <= 4, "{refused} --expand runs refused");
+    let total = render_all(&katex, &files);
+    assert!(total > 5000, "only {total} formulas found");
+}
+
+/// Renders every formula of the documents; fails naming each that KaTeX refuses. Returns how
+/// many formulas were rendered.
+fn render_all(katex: &Path, files: &[PathBuf]) -> u64 {
     let out = std::process::Command::new("node")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/katex_check.js"))
-        .args(&files)
-        .env("KATEX_PATH", &katex)
+        .args(files)
+        .env("KATEX_PATH", katex)
         .output()
         .unwrap();
     assert!(
@@ -101,10 +151,10 @@ fn every_formula_for_the_examples_renders_in_katex() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let total = report["total"].as_u64().unwrap();
-    assert!(total > 1000, "only {total} formulas found");
     assert_eq!(
         report["failed"],
         serde_json::json!([]),
         "of {total} formulas"
     );
+    total
 }

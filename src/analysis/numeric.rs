@@ -77,7 +77,7 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
     })
 }
 
-/// [`forward`] without the computed names' references: the same check of the leaves, core's
+/// `forward` without the computed names' references: the same check of the leaves, core's
 /// float64 pass, and the given values read exactly. Gradient descent needs no reference, and
 /// eval evaluates the computed names' references with everything else it prints, in one run.
 pub fn forward_float64(model: &Model, given: &[Given]) -> Result<Point> {

@@ -18,6 +18,9 @@ use crate::core::error::Diagnostic;
 use crate::core::expr::{Id, Node, Partial};
 use crate::core::model::Model;
 use crate::render::escape::{latex_text, markdown_text, math_span};
+use crate::render::linebreak::{
+    Printed, STEPS_PER_BLOCK, TEXT_LABEL, display_rows, plain, step_rows,
+};
 use crate::render::{FormulaPrinter, Notation};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -121,6 +124,13 @@ struct StepView {
     rule: String,
     lhs: String,
     rhs: Vec<String>,
+    /// The equation `lhs = rhs…` broken to fit the line: text lines (continuations indented
+    /// relative to the first), or LaTeX alignment rows (`lhs &= …`, `&\quad {}+ …`; in
+    /// Markdown one row `lhs = …` when it fits).
+    rows: Vec<String>,
+    /// LaTeX: a new alignment starts at this step (long derivations are set in several, so
+    /// that each stays within KaTeX's limits and LaTeX may break pages between them).
+    new_block: bool,
 }
 
 /// The first direct partial of a document, for the sentence that says what it means (shown
@@ -145,7 +155,10 @@ struct DerivationView {
     wrt: String,
     steps: Vec<StepView>,
     result: String,
+    /// `result` broken to fit the line (see [`StepView::rows`]).
+    result_rows: Vec<String>,
     expanded: Option<String>,
+    expanded_rows: Option<Vec<String>>,
 }
 
 /// A named error term: its derivation and its definition, `δ3_1 = ...`.
@@ -157,6 +170,7 @@ struct TermView {
     adjoint: String,
     steps: Vec<StepView>,
     definition: String,
+    definition_rows: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -185,27 +199,52 @@ pub fn render_derivations(
     if format == Format::Json {
         return Ok(json_document(model, &printer, derivations));
     }
-    let print = |id: Id| match format {
-        Format::Text => printer.text(id),
-        Format::Markdown | Format::Latex => printer.latex(id),
-        Format::Json => printer.plain(id),
+    let notation = match format {
+        Format::Text => Notation::Text,
+        Format::Markdown | Format::Latex => Notation::Latex,
+        Format::Json => Notation::Plain,
     };
+    let printed = |id: Id| printer.printed(id, notation);
+    let print = |id: Id| printer.render(id, notation);
     let escape_rule = |rule: &str| match format {
         Format::Latex => latex_text(rule),
         Format::Markdown => markdown_text(rule),
         _ => rule.to_string(),
     };
-    let step_view = |s: &Step| StepView {
-        rule: escape_rule(&s.rule),
-        lhs: print(s.lhs),
-        rhs: s.rhs.iter().map(|&r| print(r)).collect(),
-    };
     let step_views = |steps: &[Step]| -> Vec<StepView> {
         // Which steps show is decided on one notation, so every format lists the same ones.
-        visible_steps(steps, &|i| printer.plain(i))
+        let steps = visible_steps(steps, &|i| printer.plain(i));
+        let equations: Vec<Vec<Printed>> = steps
             .iter()
-            .map(step_view)
+            .map(|s| {
+                std::iter::once(printed(s.lhs))
+                    .chain(s.rhs.iter().map(|&r| printed(r)))
+                    .collect()
+            })
+            .collect();
+        let rules: Vec<String> = steps.iter().map(|s| escape_rule(&s.rule)).collect();
+        let rows = step_rows(format, &equations, &rules);
+        equations
+            .into_iter()
+            .zip(rules)
+            .zip(rows)
+            .enumerate()
+            .map(|(n, ((mut members, rule), rows))| {
+                let lhs = std::mem::take(&mut members[0].s);
+                StepView {
+                    rule,
+                    lhs,
+                    rhs: members.into_iter().skip(1).map(|m| m.s).collect(),
+                    rows,
+                    new_block: n > 0 && n % STEPS_PER_BLOCK == 0,
+                }
+            })
             .collect()
+    };
+    // A result or definition alone: `label = formula`, broken after a label of `indent`
+    // columns in text.
+    let display = |label: String, id: Id, indent: usize| {
+        display_rows(format, &[plain(label), printed(id)], indent)
     };
     // Sections are built in the order the templates print them, so the note goes with the
     // first section that uses a direct partial.
@@ -256,6 +295,7 @@ pub fn render_derivations(
                     adjoint: print_target(model, t.target, format),
                     steps: step_views(&t.steps),
                     definition: format!("{name} = {}", print(t.definition)),
+                    definition_rows: display(name.clone(), t.definition, TEXT_LABEL),
                     name,
                 }
             })
@@ -280,9 +320,13 @@ pub fn render_derivations(
                     print_target(model, d.target, format),
                     print(d.result)
                 ),
+                result_rows: display(print_target(model, d.target, format), d.result, TEXT_LABEL),
                 expanded: d
                     .expanded
                     .map(|e| format!("{} = {}", print_target(model, d.target, format), print(e))),
+                expanded_rows: d
+                    .expanded
+                    .map(|e| display(print_target(model, d.target, format), e, TEXT_LABEL)),
             })
             .collect(),
     };

@@ -95,7 +95,7 @@ fn formula_latex(text: &str) -> String {
                 match word.as_str() {
                     "tanh" | "ln" | "exp" => command(&mut out, &format!("\\{word}"), chars.get(i)),
                     "relu" | "softplus" | "softmax" | "identity" => {
-                        out.push_str(&format!("\\operatorname{{{word}}}"))
+                        out.push_str(&format!("\\mathrm{{{word}}}"))
                     }
                     _ => out.push_str(&word),
                 }

@@ -11,7 +11,9 @@ pub mod graph;
 pub mod html;
 pub mod json;
 pub mod layers;
+pub mod linebreak;
 pub mod step;
+pub mod summation;
 pub mod train;
 pub mod warning;
 

@@ -3,6 +3,8 @@
 //! checked against.
 #![allow(dead_code)]
 
+pub mod typeset;
+
 use std::collections::HashMap;
 
 use chainrule::core::diff;

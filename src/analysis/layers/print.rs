@@ -82,7 +82,7 @@ fn fun_name(f: Fun, style: Style) -> String {
             (Activation::Sigmoid, Style::Text) => "σ".into(),
             (Activation::Sigmoid, Style::Latex) => "\\sigma".into(),
             (Activation::Tanh, Style::Latex) => "\\tanh".into(),
-            (a, Style::Latex) => format!("\\operatorname{{{}}}", a.name()),
+            (a, Style::Latex) => format!("\\mathrm{{{}}}", a.name()),
             (a, Style::Text) => a.name().into(),
         }
     };
@@ -462,10 +462,22 @@ pub fn show_m(m: &M, style: Style) -> String {
             }
             out
         }
-        M::Pow(b, n) => match style {
-            Style::Text => format!("{}^{n}", wrap(b, ATOM)),
-            Style::Latex => format!("{}^{{{n}}}", wrap(b, ATOM)),
-        },
+        M::Pow(b, n) => {
+            // A base that carries a superscript already (`a^L`) is parenthesised: `(a^L)^-1`.
+            let base = wrap(b, ATOM);
+            let base = if base.contains('^') && !base.ends_with(')') {
+                match style {
+                    Style::Text => format!("({base})"),
+                    Style::Latex => format!("\\left({base}\\right)"),
+                }
+            } else {
+                base
+            };
+            match style {
+                Style::Text => format!("{base}^{n}"),
+                Style::Latex => format!("{base}^{{{n}}}"),
+            }
+        }
         M::F(f, arg) => match (f, style) {
             (Fun::Exp, Style::Latex) => format!("e^{{{}}}", show_m(arg, style)),
             _ => format!("{}({})", fun_name(*f, style), show_m(arg, style)),

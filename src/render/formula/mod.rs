@@ -35,6 +35,10 @@ use std::collections::HashMap;
 use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Partial, Sym, terminating_decimal};
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::lang::names::{name_latex, name_text};
+use crate::render::linebreak::{Break, BreakKind, Printed};
+use crate::render::summation;
+
+mod product;
 
 /// Which notation a formula is printed in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -108,6 +112,20 @@ impl<'a> FormulaPrinter<'a> {
     /// Works bottom-up over the nodes reachable from `id` (children have smaller ids), so deep
     /// expressions cannot overflow the stack; each shared subterm is printed once.
     pub fn render(&self, id: Id, notation: Notation) -> String {
+        self.printed(id, notation).s
+    }
+
+    /// The expression with the places where a long line of it may be broken
+    /// ([`crate::render::linebreak`] lays it out).
+    pub fn printed(&self, id: Id, notation: Notation) -> Printed {
+        let r = self.render_r(id, notation);
+        Printed {
+            s: r.s,
+            breaks: r.breaks,
+        }
+    }
+
+    fn render_r(&self, id: Id, notation: Notation) -> R {
         if let Some(cache) = self.cache {
             return self.render_cached(id, notation, cache);
         }
@@ -137,14 +155,17 @@ impl<'a> FormulaPrinter<'a> {
                 }
             }
         }
-        pass.memo.remove(&id).map(|e| e.r.s).unwrap_or_default()
+        pass.memo
+            .remove(&id)
+            .map(|e| e.r)
+            .unwrap_or_else(|| r(String::new(), Prec::Atom))
     }
 
     /// [`FormulaPrinter::render`] that starts from the subterms printed before and keeps
     /// every subterm it prints.
-    fn render_cached(&self, id: Id, notation: Notation, cache: &RenderCache) -> String {
+    fn render_cached(&self, id: Id, notation: Notation, cache: &RenderCache) -> R {
         if let Some(entry) = cache.0.borrow().get(&(id, notation)) {
-            return entry.r.s.clone();
+            return entry.r.clone();
         }
         let mut pass = Pass {
             graph: self.graph,
@@ -176,7 +197,10 @@ impl<'a> FormulaPrinter<'a> {
             known.insert((node, notation), entry.clone());
             pass.memo.insert(node, entry);
         }
-        pass.memo.remove(&id).map(|e| e.r.s).unwrap_or_default()
+        pass.memo
+            .remove(&id)
+            .map(|e| e.r)
+            .unwrap_or_else(|| r(String::new(), Prec::Atom))
     }
 
     /// A name in the given notation (`w3`, `w3`, `w_{3}` or its display form).
@@ -219,15 +243,36 @@ enum Prec {
     Atom,
 }
 
-/// A printed subformula and how tightly it binds.
+/// A printed subformula, how tightly it binds, and where a line may break in it.
 #[derive(Clone, Debug)]
 struct R {
     s: String,
     prec: Prec,
+    breaks: Vec<Break>,
 }
 
 fn r(s: String, prec: Prec) -> R {
-    R { s, prec }
+    R {
+        s,
+        prec,
+        breaks: Vec::new(),
+    }
+}
+
+/// Levels of nesting a line may break at: the formula's own operators, and those of its
+/// terms and factors down to this depth.
+const MAX_BREAK_DEPTH: u8 = 12;
+
+/// The breaks of a part written at `offset` of its parent, one level deeper.
+fn nested(breaks: &[Break], offset: usize) -> impl Iterator<Item = Break> + '_ {
+    breaks
+        .iter()
+        .filter(|b| b.depth < MAX_BREAK_DEPTH)
+        .map(move |b| Break {
+            at: b.at + offset,
+            depth: b.depth + 1,
+            ..*b
+        })
 }
 
 /// What a product factor is, for the juxtaposition rules.
@@ -281,6 +326,9 @@ struct Pass<'a> {
 }
 
 const NOT_SIMPLE: u8 = u8::MAX;
+/// Bytes of LaTeX above which a numerator's sums are written after the fraction, and a
+/// denominator on the line after `/`.
+const LONG_NUMERATOR: usize = 160;
 /// `exp(arg)` prints as `e^{arg}` when `arg` is a sum/product of numbers and names this small.
 const EXP_AS_POWER_MAX_SIZE: u8 = 8;
 
@@ -402,7 +450,7 @@ impl Pass<'_> {
     }
 
     fn paren(&self, s: &str) -> String {
-        if self.notation == Notation::Latex && s.contains("\\frac") {
+        if self.notation == Notation::Latex && (s.contains("\\frac") || s.contains("\\sum")) {
             format!("\\left({s}\\right)")
         } else {
             format!("({s})")
@@ -410,6 +458,31 @@ impl Pass<'_> {
     }
 
     /// The formula, in parentheses if it binds looser than `need`; and whether it got them.
+    /// [`Pass::wrap`], and the breaks of `x` where they fall in the result (a line may break
+    /// inside parentheses; LaTeX's layout then closes `\left(` on the row with `\right.`).
+    fn wrap_breaks(&self, x: &R, need: Prec) -> (String, Vec<Break>) {
+        let (s, breaks, _) = self.wrap_with_breaks(x, need);
+        (s, breaks)
+    }
+
+    /// [`Pass::wrap_breaks`], and whether it added parentheses.
+    fn wrap_with_breaks(&self, x: &R, need: Prec) -> (String, Vec<Break>, bool) {
+        let (s, wrapped) = self.wrap(x, need);
+        // The input language is never laid out: no breaks to keep.
+        if self.notation == Notation::Plain || x.breaks.is_empty() {
+            return (s, Vec::new(), wrapped);
+        }
+        let open = if !wrapped {
+            0
+        } else if s.starts_with("\\left(") {
+            "\\left(".len()
+        } else {
+            1
+        };
+        let breaks = shifted(&x.breaks, open);
+        (s, breaks, wrapped)
+    }
+
     fn wrap(&self, x: &R, need: Prec) -> (String, bool) {
         if x.prec < need {
             (self.paren(&x.s), true)
@@ -419,286 +492,87 @@ impl Pass<'_> {
     }
 
     fn sum(&self, terms: &[Id]) -> R {
+        let runs = self.summable_runs(terms);
         let mut s = String::new();
-        for (i, &t) in terms.iter().enumerate() {
-            let entry = self.entry(t);
-            if i == 0 {
+        let mut breaks = Vec::new();
+        let mut i = 0;
+        while i < terms.len() {
+            if i > 0 && self.notation != Notation::Plain {
+                breaks.push(Break {
+                    at: s.len(),
+                    skip: 0,
+                    depth: 0,
+                    kind: BreakKind::Sum,
+                });
+            }
+            if let Some(run) = runs.iter().find(|run| run.start == i) {
+                let sign = match (run.negative, i) {
+                    (true, 0) => self.minus().to_string(),
+                    (true, _) => format!(" {} ", self.minus()),
+                    (false, 0) => String::new(),
+                    (false, _) => " + ".to_string(),
+                };
+                s.push_str(&sign);
+                s.push_str(&summation::write(run, self.notation == Notation::Latex));
+                i += run.len;
+                continue;
+            }
+            let entry = self.entry(terms[i]);
+            let (written, own) = if i == 0 {
                 // A sum is left-associative, so a leading sum needs no parentheses.
-                s.push_str(&entry.r.s);
+                (entry.r.s.clone(), entry.r.breaks.clone())
             } else if let Some(rest) = &entry.negated {
                 s.push(' ');
                 s.push_str(self.minus());
                 s.push(' ');
-                s.push_str(&self.wrap(rest, Prec::Product).0);
+                self.wrap_breaks(rest, Prec::Product)
             } else {
                 s.push_str(" + ");
-                s.push_str(&self.wrap(&entry.r, Prec::Neg).0);
-            }
-        }
-        r(s, Prec::Sum)
-    }
-
-    fn kind(&self, id: Id) -> Kind {
-        match self.graph.node(id) {
-            Node::Num(_) => Kind::Num,
-            Node::Var(s) => Kind::Var(*s),
-            Node::Pow(b, _) if matches!(self.graph.node(*b), Node::Var(_)) => Kind::PowOfVar,
-            Node::Call(..) | Node::Call2(..) => Kind::Call,
-            _ => Kind::Other,
-        }
-    }
-
-    /// A product node: the leading number is the coefficient; a nested product of non-numeric
-    /// factors without a denominator is spliced in, any other stays a parenthesised factor.
-    fn mul(&self, fs: &[Id], simple: u8) -> Entry {
-        let (lead, rest) = match self.graph.as_num(fs[0]) {
-            Some(c) => (Some(c), &fs[1..]),
-            None => (None, fs),
-        };
-        let mut num: Vec<Item> = Vec::new();
-        let mut den: Vec<Item> = Vec::new();
-        for &f in rest {
-            let entry = self.entry(f);
-            if let Some(items) = &entry.factors {
-                num.extend(items.iter().cloned());
-            } else if let Some(item) = &entry.den {
-                den.push(item.clone());
-            } else {
-                num.push(Item {
-                    r: entry.r.clone(),
-                    kind: self.kind(f),
-                });
-            }
-        }
-        let spliceable = lead.is_none()
-            && den.is_empty()
-            && rest.iter().all(|&f| self.graph.as_num(f).is_none());
-        let factors = spliceable.then(|| num.clone());
-        let (r, negated) = match lead {
-            Some(c) if c.is_negative() => {
-                let coef = if c == Num::MINUS_ONE {
-                    None
-                } else {
-                    Some(c.neg())
-                };
-                let negated = self.product(false, coef, num.clone(), den.clone());
-                (self.product(true, coef, num, den), Some(negated))
-            }
-            coef => (self.product(false, coef, num, den), None),
-        };
-        Entry {
-            r,
-            negated,
-            factors,
-            den: None,
-            simple,
-        }
-    }
-
-    /// `sign coef num / den`. `coef`, if given, is not negative; `None` means none is written.
-    fn product(
-        &self,
-        negative: bool,
-        coef: Option<Num>,
-        mut num: Vec<Item>,
-        mut den: Vec<Item>,
-    ) -> R {
-        if let Some(c) = coef {
-            self.place_coefficient(c, &mut num, &mut den);
-        }
-        let sign = if negative { self.minus() } else { "" };
-        let latex = self.notation == Notation::Latex;
-        if den.is_empty() {
-            return match num.as_slice() {
-                [] => r(
-                    format!("{sign}1"),
-                    if negative { Prec::Neg } else { Prec::Atom },
-                ),
-                // A lone factor (what is left of `-x` or of a negative term) needs parentheses
-                // only if it is a sum or itself starts with a minus: `-2*b`, `-(y - a3)`.
-                [one] => {
-                    let (body, wrapped) = self.wrap(&one.r, Prec::Product);
-                    let prec = match () {
-                        _ if negative => Prec::Neg,
-                        _ if wrapped => Prec::Atom,
-                        _ => one.r.prec,
-                    };
-                    r(format!("{sign}{body}"), prec)
-                }
-                _ => {
-                    let prec = if negative { Prec::Neg } else { Prec::Product };
-                    r(format!("{sign}{}", self.join(&num, Prec::Frac)), prec)
-                }
+                self.wrap_breaks(&entry.r, Prec::Neg)
             };
+            breaks.extend(nested(&own, s.len()));
+            s.push_str(&written);
+            i += 1;
         }
-        if latex {
-            let part = |items: &[Item]| match items {
-                [] => "1".to_string(),
-                [one] => one.r.s.clone(),
-                _ => self.join(items, Prec::Frac),
-            };
-            let s = format!("{sign}\\frac{{{}}}{{{}}}", part(&num), part(&den));
-            return r(s, if negative { Prec::Neg } else { Prec::Frac });
-        }
-        let numerator = if num.is_empty() {
-            "1".to_string()
-        } else {
-            self.join(&num, Prec::Pow)
-        };
-        let mut denominator = match den.as_slice() {
-            [one] => self.wrap(&one.r, Prec::Pow).0,
-            _ => self.paren(&self.join(&den, Prec::Frac)),
-        };
-        // `delta/dx` would read as the derivative of `elta` with respect to `x`, and so would
-        // `y^dx/dC`: the parser tries `dY/dX` wherever an operand starts.
-        if ends_with_d_name(&numerator) && denominator.starts_with('d') {
-            denominator = self.paren(&denominator);
-        }
-        let s = format!("{sign}{numerator}/{denominator}");
-        r(s, if negative { Prec::Neg } else { Prec::Product })
-    }
-
-    /// Puts a leading coefficient in front of the numerator, or splits a fraction `p/q` into
-    /// the numerator and the denominator.
-    fn place_coefficient(&self, c: Num, num: &mut Vec<Item>, den: &mut Vec<Item>) {
-        let item = |n: Num| Item {
-            r: self.num(n),
-            kind: Kind::Num,
-        };
-        if let Num::Rat(p, q) = c
-            && q != 1
-        {
-            let split = match self.notation {
-                Notation::Latex => latex_fraction(p, q) && !den.is_empty(),
-                _ => terminating_decimal(p, q).is_none() || is_small_fraction(q),
-            };
-            if split {
-                if p != 1 {
-                    num.insert(0, item(Num::int(p)));
-                }
-                den.insert(0, item(Num::int(q)));
-                return;
-            }
-            if self.notation == Notation::Latex && latex_fraction(p, q) {
-                num.insert(
-                    0,
-                    Item {
-                        r: latex_num(c),
-                        kind: Kind::Other,
-                    },
-                );
-                return;
-            }
-        }
-        num.insert(0, item(c));
-    }
-
-    /// A denominator factor: `base`, or `base^k` for a numeric exponent `k` other than 1.
-    fn den_item(&self, base: Id, k: Num) -> Item {
-        if k.is_one() {
-            return Item {
-                r: self.got(base).clone(),
-                kind: self.kind(base),
-            };
-        }
-        let kind = match self.graph.node(base) {
-            Node::Var(_) => Kind::PowOfVar,
-            _ => Kind::Other,
-        };
-        Item {
-            r: self.pow(self.got(base), &self.num(k)),
-            kind,
+        R {
+            s,
+            prec: Prec::Sum,
+            breaks,
         }
     }
 
-    /// Factors written one after another, each parenthesised if it binds looser than `need`.
-    fn join(&self, items: &[Item], need: Prec) -> String {
-        let mut out = String::new();
-        let mut prev: Option<Placed> = None;
-        for (i, item) in items.iter().enumerate() {
-            let (s, wrapped) = self.wrap(&item.r, need);
-            let next = Placed {
-                item,
-                s,
-                wrapped,
-                first: i == 0,
-            };
-            if let Some(prev) = &prev {
-                out.push_str(self.separator(prev, &next));
-            }
-            out.push_str(&next.s);
-            prev = Some(next);
+    /// Runs of terms that differ only in one index counting up (`w_{1} x_{1} + … + w_{784}
+    /// x_{784}`), long enough to be written as one `Σ` (never in the plain notation, which
+    /// must parse back).
+    fn summable_runs(&self, terms: &[Id]) -> Vec<summation::Run> {
+        if self.notation == Notation::Plain || terms.len() < summation::MIN_RUN {
+            return Vec::new();
         }
-        out
-    }
-
-    /// What goes between two factors of a product.
-    fn separator(&self, prev: &Placed, next: &Placed) -> &'static str {
-        let prev_bare = !prev.wrapped && prev.item.r.prec == Prec::Atom;
-        // Only a leading number (the coefficient) is juxtaposed: `2x`, `2(y - a3)`, not `x*2*y`.
-        let coefficient = prev_bare && prev.first && prev.item.kind == Kind::Num;
-        let name = prev_bare && matches!(prev.item.kind, Kind::Var(s) if !self.reads_as_call(s));
-        let next_paren = next.s.starts_with('(');
-        if next.item.kind == Kind::Num {
-            // A number after another factor is always an explicit product: `x*2`, `x*(-2)`.
-            return match self.notation {
-                Notation::Plain => "*",
-                Notation::Text => "·",
-                Notation::Latex => " \\cdot ",
-            };
-        }
-        match self.notation {
-            Notation::Plain => {
-                if next_paren && (coefficient || name) {
-                    ""
-                } else {
-                    "*"
+        let written: Vec<(bool, String)> = terms
+            .iter()
+            .map(|&t| {
+                let entry = self.entry(t);
+                match &entry.negated {
+                    Some(rest) => (true, self.wrap(rest, Prec::Product).0),
+                    None => (false, self.wrap(&entry.r, Prec::Neg).0),
                 }
-            }
-            Notation::Text => {
-                let call = prev_bare && prev.item.kind == Kind::Call;
-                let before_paren = next_paren && (coefficient || name || call || prev.wrapped);
-                // `2x`, `2x^2`; but `2·e3`, which would read as the number 2000.
-                let before_name = coefficient
-                    && !next.wrapped
-                    && matches!(next.item.kind, Kind::Var(_) | Kind::PowOfVar)
-                    && !next.s.starts_with(['e', 'E']);
-                if before_paren || before_name {
-                    ""
-                } else {
-                    "·"
-                }
-            }
-            Notation::Latex => {
-                let after_digits = prev.first
-                    && prev.item.kind == Kind::Num
-                    && !prev.wrapped
-                    && prev.s.ends_with(|c: char| c.is_ascii_digit());
-                let call_like =
-                    prev_bare && matches!(prev.item.kind, Kind::Var(s) if self.reads_as_call(s));
-                let opens = next_paren || next.s.starts_with("\\left(");
-                if next.s.starts_with(|c: char| c.is_ascii_digit() || c == '-')
-                    || (call_like && opens)
-                {
-                    // `f \cdot (h_{5} - y)`: juxtaposed, an output's name would read as a call.
-                    " \\cdot "
-                } else if next_paren || next.s.starts_with("\\left(") || after_digits {
-                    ""
-                } else {
-                    " "
-                }
-            }
-        }
+            })
+            .collect();
+        summation::runs(&written, self.notation == Notation::Latex)
     }
 
     fn pow(&self, base: &R, exp: &R) -> R {
-        let (b, _) = self.wrap(base, Prec::Atom);
+        let (b, breaks) = self.wrap_breaks(base, Prec::Atom);
         let s = match self.notation {
             Notation::Latex => format!("{b}^{{{}}}", exp.s),
             // `^` is right-associative: `x^y^z` is `x^(y^z)`.
             _ => format!("{b}^{}", self.wrap(exp, Prec::Pow).0),
         };
-        r(s, Prec::Pow)
+        R {
+            s,
+            prec: Prec::Pow,
+            breaks,
+        }
     }
 
     fn call(&self, f: Func, arg: Id) -> R {
@@ -724,17 +598,19 @@ impl Pass<'_> {
                     Func::SigmoidPrime => "\\sigma'",
                     Func::Tanh => "\\tanh",
                     Func::TanhPrime => "\\tanh'",
-                    Func::Relu => "\\operatorname{relu}",
-                    Func::ReluPrime => "\\operatorname{relu}'",
-                    Func::Softplus => "\\operatorname{softplus}",
-                    Func::Sign => "\\operatorname{sgn}",
+                    // `\mathrm`, not `\operatorname`: KaTeX counts each `\operatorname` as
+                    // several macro expansions against its limit of 1000 per formula.
+                    Func::Relu => "\\mathrm{relu}",
+                    Func::ReluPrime => "\\mathrm{relu}'",
+                    Func::Softplus => "\\mathrm{softplus}",
+                    Func::Sign => "\\mathrm{sgn}",
                     Func::Exp => "\\exp",
                     Func::Log => "\\log",
                 };
                 format!("{head}{}", self.paren(a))
             }
         };
-        r(s, Prec::Atom)
+        self.with_inner_breaks(r(s, Prec::Atom), arg)
     }
 
     fn call2(&self, f: Func2, a: Id, b: Id) -> R {
@@ -766,19 +642,58 @@ impl Pass<'_> {
                 )
             }
         };
-        r(s, Prec::Frac)
+        self.with_inner_breaks(r(s, Prec::Frac), of)
+    }
+
+    /// A call or a derivative whose argument closes it (`σ(…)`, `∂/∂w (…)`) may break inside
+    /// the argument, where the argument may.
+    fn with_inner_breaks(&self, mut out: R, arg: Id) -> R {
+        let inner = self.got(arg);
+        if inner.breaks.is_empty() {
+            return out;
+        }
+        let close = if out.s.ends_with("\\right)") {
+            "\\right)".len()
+        } else if out.s.ends_with(')') {
+            1
+        } else {
+            return out;
+        };
+        if let Some(offset) = out.s.len().checked_sub(inner.s.len() + close)
+            && out.s[offset..].starts_with(&inner.s)
+        {
+            out.breaks = shifted(&inner.breaks, offset);
+        }
+        out
     }
 
     /// The direct partial: the derivative in parentheses, subscripted "direct" (the shape of
     /// a partial with names held fixed, `(∂U/∂T)_V`, saying which: all the others).
     fn direct(&self, of: Id, wrt: Sym) -> R {
-        let total = self.deriv(of, wrt).s;
-        let s = match self.notation {
-            Notation::Latex => format!("\\left({total}\\right)_{{\\mathrm{{direct}}}}"),
-            _ => format!("({total}){DIRECT_SUFFIX}"),
+        let total = self.deriv(of, wrt);
+        let (s, open) = match self.notation {
+            Notation::Latex => (
+                format!("\\left({}\\right)_{{\\mathrm{{direct}}}}", total.s),
+                "\\left(".len(),
+            ),
+            _ => (format!("({}){DIRECT_SUFFIX}", total.s), 1),
         };
-        r(s, Prec::Frac)
+        R {
+            s,
+            prec: Prec::Frac,
+            breaks: shifted(&total.breaks, open),
+        }
     }
+}
+
+fn shifted(breaks: &[Break], offset: usize) -> Vec<Break> {
+    breaks
+        .iter()
+        .map(|b| Break {
+            at: b.at + offset,
+            ..*b
+        })
+        .collect()
 }
 
 /// What marks a direct partial: `(∂C/∂w1)_direct`, `\left(\frac{\partial C}{\partial
@@ -1156,24 +1071,24 @@ mod tests {
         let cases = [
             (Func::Tanh, "tanh(x)", "tanh(x)", "\\tanh(x)"),
             (Func::TanhPrime, "tanh'(x)", "tanh'(x)", "\\tanh'(x)"),
-            (Func::Relu, "relu(x)", "relu(x)", "\\operatorname{relu}(x)"),
+            (Func::Relu, "relu(x)", "relu(x)", "\\mathrm{relu}(x)"),
             (
                 Func::ReluPrime,
                 "relu'(x)",
                 "relu'(x)",
-                "\\operatorname{relu}'(x)",
+                "\\mathrm{relu}'(x)",
             ),
             (
                 Func::Softplus,
                 "softplus(x)",
                 "softplus(x)",
-                "\\operatorname{softplus}(x)",
+                "\\mathrm{softplus}(x)",
             ),
             (Func::Exp, "exp(x)", "exp(x)", "e^{x}"),
             (Func::Log, "log(x)", "log(x)", "\\log(x)"),
             (Func::Sqrt, "sqrt(x)", "sqrt(x)", "\\sqrt{x}"),
             (Func::Abs, "abs(x)", "abs(x)", "\\left|x\\right|"),
-            (Func::Sign, "sgn(x)", "sgn(x)", "\\operatorname{sgn}(x)"),
+            (Func::Sign, "sgn(x)", "sgn(x)", "\\mathrm{sgn}(x)"),
         ];
         for (func, plain, text, latex) in cases {
             let e = f.g.call(func, x);
