@@ -4,34 +4,34 @@
 //!
 //! The browser is driven from its command line: a probe script is appended to a copy of the
 //! page, runs after the page's own script, and writes what it measured into the document's
-//! title, which `--dump-dom` prints. With CI=true a missing Chromium fails these tests; elsewhere
+//! title, which `--dump-dom` prints. Under CI a missing Chromium fails these tests; elsewhere
 //! they are skipped with a note.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
+
+mod common;
 use serde_json::Value;
 
 fn chainrule() -> Command {
     Command::cargo_bin("chainrule").expect("the binary builds")
 }
 
-/// The Chromium binary, or `None` (a skip outside CI, a failure under CI=true).
+/// The Chromium binary, or `None` (a note outside CI, a failure under CI).
 fn chromium() -> Option<PathBuf> {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Ok(out) = Process::new("which").arg(name).output()
-            && out.status.success()
-        {
-            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            return Some(PathBuf::from(path));
-        }
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but Chromium is not installed: .ci/run installs Debian's `chromium`");
-    }
-    eprintln!("note: Chromium is not installed; the browser tests are skipped");
-    None
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(|name| {
+            let out = Process::new("which").arg(name).output().ok()?;
+            out.status
+                .success()
+                .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        });
+    common::tools::available("Chromium", found.is_some(), "Debian's `chromium`")
+        .then_some(found)
+        .flatten()
 }
 
 fn browser_args(browser: &Path) -> Process {

@@ -4,7 +4,7 @@
 //! networks of several shapes, every command with formulas in both styles, with and without
 //! `--expand`, and 784-30-10's largest cases. Each `$…$`, `$$…$$`, `\[…\]` and `align*` is
 //! given to KaTeX (npm `katex`, installed by .ci/run into `target/npm`) with `throwOnError`.
-//! With CI=true a missing node or KaTeX fails the test; elsewhere it is skipped with a note.
+//! Under CI (any `CI` value but empty, `false` or `0`) a missing node or KaTeX fails the test; elsewhere it is skipped with a note.
 
 mod common;
 
@@ -18,17 +18,13 @@ fn chainrule() -> Command {
 
 fn katex() -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/npm/node_modules/katex");
-    let node = std::process::Command::new("node").arg("--version").output();
-    if path.join("dist/katex.js").exists() && node.is_ok_and(|o| o.status.success()) {
-        return Some(path);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CI=true but node or KaTeX is missing: .ci/run installs them (`npm install --prefix target/npm katex`)"
-        );
-    }
-    eprintln!("note: node or KaTeX (target/npm) is missing; the KaTeX test is skipped");
-    None
+    let found = path.join("dist/katex.js").exists() && common::tools::runs("node");
+    common::tools::available(
+        "node or KaTeX",
+        found,
+        "`npm install --prefix target/npm katex`",
+    )
+    .then_some(path)
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! checked against.
 #![allow(dead_code)]
 
+pub mod tools;
 pub mod typeset;
 
 use std::collections::HashMap;
