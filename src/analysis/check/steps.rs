@@ -9,6 +9,7 @@ use crate::core::expr::{Id, Num, Sym};
 use crate::lang::ast::Span;
 
 use super::points::{Sample, finite};
+use super::values::truncated_or_wrong;
 use super::{Checked, Checker, Diagnosis, Formulas, Mistake, Verdict};
 
 impl Checker {
@@ -112,18 +113,8 @@ impl Checker {
             }
         } else if matches(-t) {
             Mistake::ValueSign { truth: t }
-        } else if let Some((unit, _)) = &digits
-            && (t - k).abs() < *unit
-            && k.abs() < t.abs()
-            && k * t > 0.0
-        {
-            let decimals = (-unit.log10().round()).max(0.0) as usize;
-            Mistake::Truncated { truth: t, decimals }
         } else {
-            Mistake::WrongValue {
-                claimed: k,
-                truth: t,
-            }
+            truncated_or_wrong(&digits, k, t)
         };
         checked.diagnosis = Some(Diagnosis {
             mistake: Some(mistake),

@@ -162,18 +162,8 @@ impl Checker {
                 name,
                 definition,
             }
-        } else if let Some((unit, _)) = &digits
-            && (t - k).abs() < *unit
-            && k.abs() < t.abs()
-            && k * t > 0.0
-        {
-            let decimals = (-unit.log10().round()).max(0.0) as usize;
-            Mistake::Truncated { truth: t, decimals }
         } else {
-            Mistake::WrongValue {
-                claimed: k,
-                truth: t,
-            }
+            truncated_or_wrong(&digits, k, t)
         };
         checked.diagnosis = Some(Diagnosis {
             mistake: Some(mistake),
@@ -400,5 +390,25 @@ impl Checker {
             .filter(|&s| self.model.graph_var(s) != truth)
             .find(|s| sample.f64.get(s).copied().is_some_and(&matches))
             .map(|s| (s, self.model.definition(s)))
+    }
+}
+
+/// The last reading of a wrong number: the truth cut short at the digits the claim gives
+/// (`0.7310` for 0.73105…), or simply a wrong value.
+pub(super) fn truncated_or_wrong(
+    digits: &Option<(f64, String)>,
+    claimed: f64,
+    truth: f64,
+) -> Mistake {
+    match digits {
+        Some((unit, _))
+            if (truth - claimed).abs() < *unit
+                && claimed.abs() < truth.abs()
+                && claimed * truth > 0.0 =>
+        {
+            let decimals = (-unit.log10().round()).max(0.0) as usize;
+            Mistake::Truncated { truth, decimals }
+        }
+        _ => Mistake::WrongValue { claimed, truth },
     }
 }
