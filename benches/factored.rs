@@ -15,34 +15,9 @@ use chainrule::lang::load::{self as explain, TargetSpec};
 use chainrule::render::document::{self, Format, Layout};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-/// `network 2-2-…-2` with `layers` layers.
-fn deep_narrow(layers: usize) -> String {
-    let widths = vec!["2"; layers].join("-");
-    format!("network {widths}\nactivation sigmoid\ncost quadratic\n")
-}
-
-/// `a_i = sigmoid(h_{i-1}); b_i = tanh(h_{i-1}); h_i = a_i + b_i`, `levels` times.
-fn named_diamond(levels: usize) -> String {
-    let mut src = String::from("input x\nparam w\nh0 = w*x\n");
-    for i in 1..=levels {
-        src.push_str(&format!(
-            "a{i} = sigmoid(h{p})\nb{i} = tanh(h{p})\nh{i} = a{i} + b{i}\n",
-            p = i - 1
-        ));
-    }
-    src.push_str(&format!("cost C = h{levels}\n"));
-    src
-}
-
-/// `h_i = h_{i-1} + w`, `lines` times.
-fn long_chain(lines: usize) -> String {
-    let mut src = String::from("input x\nparam w\nh0 = x\n");
-    for i in 1..=lines {
-        src.push_str(&format!("h{i} = h{} + w\n", i - 1));
-    }
-    src.push_str(&format!("cost C = h{lines}\n"));
-    src
-}
+#[path = "../tests/common/shapes.rs"]
+mod shapes;
+use shapes::{deep_narrow, long_chain, named_diamond};
 
 /// `derive` with steps as the CLI runs it: load, differentiate, render text.
 fn derive_text(source: &str, spec: &TargetSpec) -> String {

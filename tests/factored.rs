@@ -15,6 +15,7 @@ use chainrule::core::diff::{self, Config, Target};
 use chainrule::core::expr::Sym;
 use chainrule::core::model::{Given, Model, SymKind};
 use chainrule::lang::load::{self as explain, TargetSpec};
+use common::shapes::{deep_narrow, long_chain, named_diamond};
 use common::{central_difference, close, load, value_at};
 use proptest::prelude::*;
 
@@ -35,32 +36,6 @@ fn output_bytes(program: &str, args: &[&str]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-fn deep_narrow(layers: usize) -> String {
-    let widths = vec!["2"; layers].join("-");
-    format!("network {widths}\nactivation sigmoid\ncost quadratic\n")
-}
-
-fn named_diamond(levels: usize) -> String {
-    let mut src = String::from("input x\nparam w\nh0 = w*x\n");
-    for i in 1..=levels {
-        src.push_str(&format!(
-            "a{i} = sigmoid(h{p})\nb{i} = tanh(h{p})\nh{i} = a{i} + b{i}\n",
-            p = i - 1
-        ));
-    }
-    src.push_str(&format!("cost C = h{levels}\n"));
-    src
-}
-
-fn long_chain(lines: usize) -> String {
-    let mut src = String::from("input x\nparam w\nh0 = x\n");
-    for i in 1..=lines {
-        src.push_str(&format!("h{i} = h{} + w\n", i - 1));
-    }
-    src.push_str(&format!("cost C = h{lines}\n"));
-    src
 }
 
 /// Every gradient of the cost, factored, expanded and by finite differences, agree at `point`.
