@@ -9,52 +9,12 @@ use assert_cmd::Command;
 use chainrule::analysis::check::{self, Checked, Verdict};
 use chainrule::core::diff::{self, Config, Target};
 use chainrule::render::FormulaPrinter;
+use common::claims::{CROSS_ENTROPY, CS231N_STAGED, RELU_SOFTPLUS, TANH, corrected, judge};
 use proptest::prelude::*;
 
 const SEED: &str = include_str!("../examples/seed.bp");
 const SEED_QUESTION: &str = include_str!("../examples/seed_question.bp");
 const MAZUR: &str = include_str!("../examples/mazur_2_2_2.bp");
-
-/// Nielsen's single sigmoid neuron with the cross-entropy cost and an L2 term (chapter 3).
-const CROSS_ENTROPY: &str = "input x, lambda, n
-target y
-param w, b
-z = w*x + b
-a = sigmoid(z)
-cost C = -(y*log(a) + (1 - y)*log(1 - a)) + lambda/(2*n) * w^2
-";
-
-/// CS231n's staged example f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²): x feeds three names.
-const CS231N_STAGED: &str = "input x, y
-sigy = sigmoid(y)
-num = x + sigy
-sigx = sigmoid(x)
-xpy = x + y
-xpysqr = xpy^2
-den = sigx + xpysqr
-invden = 1/den
-cost f = num*invden
-";
-
-const TANH: &str = "input x
-target y
-param w
-z = w*x
-a = tanh(z)
-cost C = (y - a)^2
-";
-
-fn judge(source: &str, claim: &str, at: &str) -> Checked {
-    let model = check::with_learning_rate(&common::load(source));
-    let given = if at.is_empty() {
-        Vec::new()
-    } else {
-        chainrule::lang::load::parse_assignments(&model, at).unwrap()
-    };
-    let mut out = check::check(&model, &[claim.to_string()], &given)
-        .unwrap_or_else(|e| panic!("{claim}: {}", e.diagnostic.render("claim", claim, false)));
-    out.remove(0)
-}
 
 fn wrong(source: &str, claim: &str, at: &str) -> String {
     let c = judge(source, claim, at);
@@ -73,12 +33,6 @@ fn as_json(c: &Checked) -> String {
     let layout = chainrule::render::document::Layout::default();
     let format = chainrule::render::document::Format::Json;
     chainrule::render::check::render_check(std::slice::from_ref(c), format, &layout).unwrap()
-}
-
-/// The corrected formula of a judgement, in the plain language.
-fn corrected(c: &Checked) -> String {
-    let id = c.corrected.expect("a corrected formula");
-    FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols).plain(id)
 }
 
 fn right(source: &str, claim: &str) -> Checked {
@@ -529,18 +483,6 @@ fn an_error_in_a_long_worksheet_names_the_right_claim() {
         error.diagnostic.message
     );
 }
-
-/// A relu and a softplus hidden unit feeding a linear output (Goodfellow ch. 6 style).
-const RELU_SOFTPLUS: &str = "input x
-target y
-param w1, w2, v1, v2, c
-z1 = w1*x
-z2 = w2*x
-h1 = relu(z1)
-h2 = softplus(z2)
-out = v1*h1 + v2*h2 + c
-cost C = (out - y)^2
-";
 
 #[test]
 fn a_missing_relu_prime_is_found_although_it_is_zero_at_half_the_points() {

@@ -8,8 +8,8 @@
 mod common;
 
 use assert_cmd::Command;
-use chainrule::analysis::check::{self, Checked, Verdict};
-use chainrule::render::FormulaPrinter;
+use chainrule::analysis::check::{Checked, Verdict};
+use common::claims::{corrected, judge};
 use proptest::prelude::*;
 
 /// Nielsen's chapter 3, L1 regularisation: C = C0 + (λ/n) Σ_w |w|, on one sigmoid neuron
@@ -41,27 +41,9 @@ m = min(z, u)
 cost C = m^2
 ";
 
-fn judge(source: &str, claim: &str, at: &str) -> Checked {
-    let model = check::with_learning_rate(&common::load(source));
-    let given = if at.is_empty() {
-        Vec::new()
-    } else {
-        chainrule::lang::load::parse_assignments(&model, at).unwrap()
-    };
-    let mut out = check::check(&model, &[claim.to_string()], &given)
-        .unwrap_or_else(|e| panic!("{claim}: {}", e.diagnostic.render("claim", claim, false)));
-    out.remove(0)
-}
-
 fn right(source: &str, claim: &str, at: &str) {
     let c = judge(source, claim, at);
     assert_eq!(c.verdict, Verdict::Correct, "{claim}: {c:?}");
-}
-
-/// The correction of a wrong claim, in the plain language.
-fn corrected(c: &Checked) -> String {
-    let id = c.corrected.expect("a corrected formula");
-    FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols).plain(id)
 }
 
 /// The mistake of a judgement as the JSON report gives it.

@@ -2,45 +2,10 @@
 //! kind of diagnosis (each reviewed by eye when accepted): the wording of each mistake, its
 //! escaping for Markdown and LaTeX, and its JSON fields.
 
+mod common;
+
 use assert_cmd::Command;
-
-const CROSS_ENTROPY: &str = "input x, lambda, n
-target y
-param w, b
-z = w*x + b
-a = sigmoid(z)
-cost C = -(y*log(a) + (1 - y)*log(1 - a)) + lambda/(2*n) * w^2
-";
-
-const CS231N_STAGED: &str = "input x, y
-sigy = sigmoid(y)
-num = x + sigy
-sigx = sigmoid(x)
-xpy = x + y
-xpysqr = xpy^2
-den = sigx + xpysqr
-invden = 1/den
-cost f = num*invden
-";
-
-const TANH: &str = "input x
-target y
-param w
-z = w*x
-a = tanh(z)
-cost C = (y - a)^2
-";
-
-const RELU_SOFTPLUS: &str = "input x
-target y
-param w1, w2, v1, v2, c
-z1 = w1*x
-z2 = w2*x
-h1 = relu(z1)
-h2 = softplus(z2)
-out = v1*h1 + v2*h2 + c
-cost C = (out - y)^2
-";
+use common::claims::{CROSS_ENTROPY, CS231N_STAGED, RELU_SOFTPLUS, TANH};
 
 const GOODFELLOW: &str =
     "input h\ntarget y\nparam w, b\nz = w*h + b\ncost J = softplus((1 - 2y) z)\n";

@@ -3,6 +3,7 @@
 //! checked against.
 #![allow(dead_code)]
 
+pub mod claims;
 pub mod shapes;
 pub mod tools;
 pub mod typeset;
