@@ -283,7 +283,7 @@ pub struct Request {
 }
 
 /// The lowest precision (bits) every node is evaluated at to be compared with float64.
-const NODES_FLOOR_BITS: usize = 512;
+const NODES_FLOOR_BITS: usize = 256;
 
 /// Evaluates the forward pass, the cost, the requested derivatives and formulas at the point,
 /// in float64 and at high precision, and says where float64 loses the answer.

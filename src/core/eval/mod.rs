@@ -83,6 +83,7 @@ mod decimal;
 mod float;
 mod prec;
 mod precise;
+mod round;
 mod value;
 
 use bounds::*;
@@ -90,6 +91,7 @@ use decimal::*;
 pub use float::*;
 use prec::*;
 pub use precise::*;
+use round::*;
 pub use value::*;
 
 #[cfg(test)]

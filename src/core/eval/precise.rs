@@ -158,11 +158,38 @@ fn stable_run(
     let mut previous: Vec<Option<Precise>> = vec![None; roots.len()];
     let mut pending: Vec<usize> = (0..roots.len()).collect();
     let mut used_bits = bits;
+    // The pass after this one, when it was evaluated alongside this one.
+    let mut ahead: Option<Result<Nodes, EvalError>> = None;
     while !pending.is_empty() {
         used_bits = bits;
         let every_root = pending.len() == roots.len();
-        let wanted: Vec<Id> = pending.iter().map(|&i| roots[i]).collect();
-        let all = eval_bounded(graph, &wanted, bind, bits)?;
+        let all = match ahead.take() {
+            Some(pass) => pass?,
+            None => {
+                let wanted: Vec<Id> = pending.iter().map(|&i| roots[i]).collect();
+                let plan = plan(graph, &wanted, bind)?;
+                let next_bits = (bits * 2).min(max_bits);
+                // Until a root has been evaluated once none can settle (settling takes two
+                // passes that agree), so the second pass evaluates the same nodes as the
+                // first: on a large graph both run at once, one on another thread, with the
+                // same results as one after the other.
+                let second_known = previous.iter().all(Option::is_none) && bits < max_bits;
+                if second_known && plan.order.len() >= PARALLEL_FROM_NODES {
+                    let (this, next) = std::thread::scope(|scope| {
+                        let next = scope.spawn(|| eval_planned(graph, &plan, next_bits));
+                        let this = eval_planned(graph, &plan, bits);
+                        let next = next
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        (this, next)
+                    });
+                    ahead = Some(next);
+                    this?
+                } else {
+                    eval_planned(graph, &plan, bits)?
+                }
+            }
+        };
         let last = bits >= max_bits;
         pending.retain(|&i| {
             let v = all.get(roots[i]);
@@ -255,23 +282,48 @@ pub(super) fn eval_bounded(
     bind: &dyn Fn(Sym) -> Option<Binding>,
     precision_bits: usize,
 ) -> Result<Nodes, EvalError> {
-    let p = Prec::new(precision_bits);
+    eval_planned(graph, &plan(graph, roots, bind)?, precision_bits)
+}
+
+/// Graphs with at least this many nodes to evaluate have their first two reference passes
+/// run at once: below it a pass takes well under a millisecond, less than a thread costs.
+const PARALLEL_FROM_NODES: usize = 4096;
+
+/// What one pass evaluates: the nodes, children (and a name's definition) first, and the
+/// binding of each variable node reached. The same for every precision.
+pub(super) struct Plan {
+    order: Vec<Id>,
+    bindings: HashMap<Id, Binding>,
+}
+
+pub(super) fn plan(
+    graph: &Graph,
+    roots: &[Id],
+    bind: &dyn Fn(Sym) -> Option<Binding>,
+) -> Result<Plan, EvalError> {
     let (order, bindings) = evaluation_order(graph, roots, bind)?;
+    Ok(Plan { order, bindings })
+}
+
+/// Evaluates the plan's nodes at `precision_bits`, each once, bottom-up.
+fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nodes, EvalError> {
+    let p = Prec::new(precision_bits);
     // Indexed by node: a pass over a large network evaluates tens of thousands of nodes, and
     // a table by id costs no hashing.
     let mut vals: Vec<Option<Val>> = vec![None; graph.len()];
-    for &id in &order {
+    for &id in &plan.order {
         let get = |x: &Id| {
             vals[x.index()]
                 .as_ref()
                 .expect("children are evaluated first")
         };
-        let v = match graph.node(id) {
+        let node = graph.node(id);
+        let v = match node {
             Node::Num(n) => {
                 let (v, exact) = num_value(*n, p.bits);
                 Val::rounded(v, exact, p.lu)
             }
-            Node::Var(_) => match &bindings[&id] {
+            Node::Var(_) => match &plan.bindings[&id] {
                 Binding::Value(v) => Val::rounded(v.clone(), true, p.lu),
                 Binding::Formula(def) => get(def).clone(),
             },
@@ -279,16 +331,22 @@ pub(super) fn eval_bounded(
                 Some(left) => p.sum(&left.iter().map(get).collect::<Vec<_>>()),
                 None => p.sum(&xs.iter().map(get).collect::<Vec<_>>()),
             },
-            Node::Mul(xs) => p.product(&xs.iter().map(get).collect::<Vec<_>>()),
+            Node::Mul(xs) => match &xs[..] {
+                [a, b] => p.product(&[get(a), get(b)]),
+                _ => p.product(&xs.iter().map(get).collect::<Vec<_>>()),
+            },
             Node::Pow(a, b) => p.pow(get(a), get(b)),
             Node::Call(f, a) => p.call(*f, get(a)),
             Node::Call2(f, a, b) => p.call2(*f, get(a), get(b)),
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
-        let inherited = graph.children(id).iter().any(|c| get(c).shaky);
+        let inherited = node.child_ids().any(|c| get(&c).shaky);
         vals[id.index()] = Some(v.shaky_if(inherited));
     }
-    Ok(Nodes { vals, order })
+    Ok(Nodes {
+        vals,
+        order: plan.order.clone(),
+    })
 }
 
 /// The values of one pass: every node reachable from its roots, by id.
