@@ -138,7 +138,7 @@ pub(super) fn ln_abs(x: &Big) -> f64 {
     let mut below = words.len();
     while below > 0 && held_bits < 64 {
         below -= 1;
-        held = (held << word_bits) | u128::from(u64::from(words[below]));
+        held = (held << word_bits) | u128::from(words[below]);
         held_bits = 128 - held.leading_zeros() as usize;
     }
     let dropped = held_bits.saturating_sub(64);
