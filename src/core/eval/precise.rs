@@ -51,6 +51,10 @@ pub fn eval_reference_all(
 pub struct Stable {
     /// One value per root, from the last precision that root was evaluated at.
     pub values: Vec<Precise>,
+    /// Each value to [`STABLE_DIGITS`] significant digits as [`Precise::to_decimal_string`]
+    /// writes it: the digits two passes were compared on, kept so they are not worked out
+    /// again to be printed.
+    pub decimals: Vec<String>,
     /// The highest precision (bits) evaluated at.
     pub precision_bits: usize,
     /// Whether every root is [`Resolution::Converged`].
@@ -155,18 +159,19 @@ fn stable_run(
     let mut last_pass = None;
     let mut values: Vec<Precise> = vec![Precise::Undefined; roots.len()];
     let mut resolutions: Vec<Option<Resolution>> = vec![None; roots.len()];
-    let mut previous: Vec<Option<Precise>> = vec![None; roots.len()];
+    let mut decimals: Vec<String> = vec![String::new(); roots.len()];
+    let mut previous: Vec<Option<String>> = vec![None; roots.len()];
     let mut pending: Vec<usize> = (0..roots.len()).collect();
     let mut used_bits = bits;
     // The pass after this one, when it was evaluated alongside this one.
-    let mut ahead: Option<Result<Nodes, EvalError>> = None;
+    let mut ahead: Option<Result<Pass, EvalError>> = None;
     while !pending.is_empty() {
         used_bits = bits;
         let every_root = pending.len() == roots.len();
-        let all = match ahead.take() {
+        let wanted: Vec<Id> = pending.iter().map(|&i| roots[i]).collect();
+        let (all, mut digits) = match ahead.take() {
             Some(pass) => pass?,
             None => {
-                let wanted: Vec<Id> = pending.iter().map(|&i| roots[i]).collect();
                 let plan = plan(graph, &wanted, bind)?;
                 let next_bits = (bits * 2).min(max_bits);
                 // Until a root has been evaluated once none can settle (settling takes two
@@ -176,8 +181,8 @@ fn stable_run(
                 let second_known = previous.iter().all(Option::is_none) && bits < max_bits;
                 if second_known && plan.order.len() >= PARALLEL_FROM_NODES {
                     let (this, next) = std::thread::scope(|scope| {
-                        let next = scope.spawn(|| eval_planned(graph, &plan, next_bits));
-                        let this = eval_planned(graph, &plan, bits);
+                        let next = scope.spawn(|| pass(graph, &plan, next_bits, &wanted));
+                        let this = pass(graph, &plan, bits, &wanted);
                         let next = next
                             .join()
                             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -186,22 +191,24 @@ fn stable_run(
                     ahead = Some(next);
                     this?
                 } else {
-                    eval_planned(graph, &plan, bits)?
+                    pass(graph, &plan, bits, &wanted)?
                 }
             }
         };
         let last = bits >= max_bits;
+        // `digits` follows `pending`, which `retain` walks in order.
+        let mut digits = digits.drain(..);
         pending.retain(|&i| {
             let v = all.get(roots[i]);
+            let written = digits.next().expect("one decimal for each root evaluated");
             let accurate = match v.v {
                 Precise::Finite(_) => v.lerr <= STABLE_LN_ERR && !v.shaky,
                 Precise::Undefined => v.lerr == NEG_INF,
                 Precise::OutOfRange => !v.shaky,
             };
-            let agree = previous[i]
-                .as_ref()
-                .is_some_and(|p| same_digits(p, &v.v, STABLE_DIGITS));
+            let agree = previous[i].as_ref() == Some(&written);
             values[i] = v.v.clone();
+            decimals[i] = written.clone();
             if accurate && agree {
                 resolutions[i] = Some(Resolution::Converged);
                 return false;
@@ -210,9 +217,10 @@ fn stable_run(
                 resolutions[i] = Some(interval(v));
                 return false;
             }
-            previous[i] = Some(v.v.clone());
+            previous[i] = Some(written);
             true
         });
+        drop(digits);
         last_pass = every_root.then_some((bits, all));
         bits = (bits * 2).min(max_bits);
     }
@@ -223,10 +231,24 @@ fn stable_run(
     let stable = Stable {
         converged: resolutions.iter().all(|r| *r == Resolution::Converged),
         values,
+        decimals,
         precision_bits: used_bits,
         resolutions,
     };
     Ok((stable, last_pass))
+}
+
+/// One pass's node values and each wanted root's value to the digits two passes must agree
+/// on (worked out on the pass's own thread, as they cost about as much as the pass).
+type Pass = (Nodes, Vec<String>);
+
+fn pass(graph: &Graph, plan: &Plan, bits: usize, wanted: &[Id]) -> Result<Pass, EvalError> {
+    let nodes = eval_planned(graph, plan, bits)?;
+    let digits = wanted
+        .iter()
+        .map(|&root| nodes.get(root).v.to_decimal_string(STABLE_DIGITS))
+        .collect();
+    Ok((nodes, digits))
 }
 
 /// The interval a value with an error bound is known to lie in.
@@ -261,18 +283,6 @@ pub(super) fn interval(v: &Val) -> Resolution {
     Resolution::Within {
         low: ctx.sub(b.repr(), delta.repr()).value(),
         high: ctx.add(b.repr(), delta.repr()).value(),
-    }
-}
-
-pub(super) fn same_digits(a: &Precise, b: &Precise, digits: usize) -> bool {
-    match (a, b) {
-        (Precise::Finite(_), Precise::Finite(_)) => {
-            a.to_decimal_string(digits) == b.to_decimal_string(digits)
-        }
-        (Precise::Undefined, Precise::Undefined) | (Precise::OutOfRange, Precise::OutOfRange) => {
-            true
-        }
-        _ => false,
     }
 }
 
