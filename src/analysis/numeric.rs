@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::eval::{self, Precise};
-use crate::core::expr::{Func, Func2, Id, Sym};
+use crate::core::expr::{FastMap, Func, Func2, Id, Sym};
 use crate::core::forward::{self, ForwardError};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
@@ -372,7 +372,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         .syms()
         .filter_map(|s| point.definitions.get(&s).map(|&d| (s, d)))
         .collect();
-    let definition_of: HashMap<Sym, Id> = computed.iter().copied().collect();
+    let definition_of: FastMap<Sym, Id> = computed.iter().copied().collect();
     let mut roots: Vec<Id> = computed.iter().map(|&(_, d)| d).collect();
     roots.extend(formulas.iter().map(|&(_, f)| f));
     let f64s = eval::eval_f64_all(graph, &roots, &|s| point.f64.get(&s).copied())
@@ -382,9 +382,10 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     // checked in the same passes as the roots (each pass evaluates every node below what is
     // still pending once), and the nodes are read from the last pass where it covered them
     // all: two passes in all when everything settles by 512 bits.
-    let sums: Vec<Id> = graph
-        .reachable(&roots)
-        .into_iter()
+    let sums: Vec<Id> = f64s
+        .evaluated()
+        .iter()
+        .copied()
         .filter(|&id| matches!(graph.node(id), crate::core::expr::Node::Add(_)))
         .collect();
     let mut checked = roots.clone();
@@ -405,7 +406,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         precise: &precise,
         names: &point.f64,
     };
-    let resolution_of: HashMap<Id, (Precise, eval::Resolution, String)> = roots
+    let resolution_of: FastMap<Id, (Precise, eval::Resolution, String)> = roots
         .iter()
         .copied()
         .zip(
@@ -450,7 +451,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         }
     }
     // The last value given for a name is the one used.
-    let text_of: HashMap<Sym, &str> = given.iter().map(|g| (g.sym, g.text.as_str())).collect();
+    let text_of: FastMap<Sym, &str> = given.iter().map(|g| (g.sym, g.text.as_str())).collect();
     let mut values = Vec::new();
     for s in model.syms() {
         let Some(&v) = point.f64.get(&s) else {

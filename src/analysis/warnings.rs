@@ -290,7 +290,7 @@ pub fn judge(computed: f64, reference: &Precise, resolution: &Resolution) -> (f6
 /// all the formulas of a report.
 pub struct Evaluated<'a> {
     pub model: &'a Model,
-    pub f64s: &'a HashMap<Id, f64>,
+    pub f64s: &'a crate::core::eval::NodeFloats,
     pub precise: &'a crate::core::eval::NodeValues,
     /// The float64 value of each name at the point.
     pub names: &'a HashMap<Sym, f64>,
@@ -319,7 +319,7 @@ impl Evaluated<'_> {
     fn saturated(&self, id: Id) -> Option<Saturated> {
         let graph = &self.model.graph;
         let (name, call) = self.activation(id)?;
-        let v = self.f64s.get(&id).copied()?;
+        let v = self.f64s.get(id)?;
         if !(v == 1.0 || v == 0.0 || v == -1.0) {
             return None;
         }

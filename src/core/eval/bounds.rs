@@ -67,6 +67,24 @@ impl Val {
         }
     }
 
+    /// The same value with its significand cut to `bits` (half to even), if it is longer; for a
+    /// product, which cuts an operand that long to that many bits anyway (see
+    /// [`mul_rounded`]), it is the same factor.
+    pub(super) fn cut_to(&self, bits: usize) -> Option<Val> {
+        let Precise::Finite(b) = &self.v else {
+            return None;
+        };
+        if dashu_base::BitTest::bit_len(b.repr().significand()) <= bits {
+            return None;
+        }
+        Some(Val {
+            v: Precise::Finite(cut_to_bits(b, bits)),
+            lerr: self.lerr,
+            shaky: self.shaky,
+            zero_err: self.zero_err,
+        })
+    }
+
     pub(super) fn rounded(v: Precise, exact: bool, lu: f64) -> Val {
         match v {
             Precise::Finite(b) => Val::finite(b, if exact { NEG_INF } else { lu }),
@@ -229,7 +247,7 @@ pub(super) fn ln_sech2(d: f64) -> f64 {
 /// barely converges; so far from 1, split off the exact power of two first.
 pub(super) fn ln_pos(bits: usize, x: &Big) -> Rounded<Big> {
     let r = x.repr();
-    let k = r.exponent() as i64 + r.digits() as i64 - 1; // x / 2^k is in [1, 2)
+    let k = r.exponent() as i64 + dashu_base::BitTest::bit_len(r.significand()) as i64 - 1; // x / 2^k is in [1, 2)
     if k.unsigned_abs() <= 1 << 20 {
         return Ctx::new(bits).ln(r);
     }
@@ -250,7 +268,7 @@ pub(super) fn ln_pos(bits: usize, x: &Big) -> Rounded<Big> {
 /// The binary order of `|x|`: `|x|` is in `[2^(top-1), 2^top)`.
 pub(super) fn top(x: &Big) -> i64 {
     let r = x.repr();
-    r.exponent() as i64 + r.digits() as i64
+    r.exponent() as i64 + dashu_base::BitTest::bit_len(r.significand()) as i64
 }
 
 /// `a + b` rounded by `ctx`. When one operand lies wholly below half an ulp of the other the

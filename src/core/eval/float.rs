@@ -22,7 +22,7 @@ pub fn eval_f64_all(
     graph: &Graph,
     roots: &[Id],
     value_of: &dyn Fn(Sym) -> Option<f64>,
-) -> Result<HashMap<Id, f64>, EvalError> {
+) -> Result<NodeFloats, EvalError> {
     let order = graph.reachable(roots);
     let mut vals = vec![f64::NAN; graph.len()];
     for &id in &order {
@@ -51,7 +51,56 @@ pub fn eval_f64_all(
         };
         vals[id.index()] = v;
     }
-    Ok(order.into_iter().map(|id| (id, vals[id.index()])).collect())
+    let mut evaluated = vec![false; graph.len()];
+    for id in &order {
+        evaluated[id.index()] = true;
+    }
+    Ok(NodeFloats {
+        values: vals,
+        evaluated,
+        order,
+    })
+}
+
+/// The float64 value of every node one pass evaluated, in a table by id.
+#[derive(Clone, Debug)]
+pub struct NodeFloats {
+    values: Vec<f64>,
+    /// Whether each node, by id, was evaluated.
+    evaluated: Vec<bool>,
+    /// The nodes evaluated, in increasing id order.
+    order: Vec<Id>,
+}
+
+impl NodeFloats {
+    /// The node's value, if it was evaluated.
+    pub fn get(&self, id: Id) -> Option<f64> {
+        let index = id.index();
+        (*self.evaluated.get(index)?).then(|| self.values[index])
+    }
+
+    /// How many nodes were evaluated.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The nodes evaluated, in increasing id order (children before what uses them).
+    pub fn evaluated(&self) -> &[Id] {
+        &self.order
+    }
+}
+
+impl std::ops::Index<&Id> for NodeFloats {
+    type Output = f64;
+
+    fn index(&self, id: &Id) -> &f64 {
+        assert!(self.evaluated[id.index()], "the node was evaluated");
+        &self.values[id.index()]
+    }
 }
 
 /// `a ^ b` in float64: `powi` for integer exponents, `powf` otherwise.

@@ -36,7 +36,7 @@ impl Prec {
         };
         let ctx = self.ctx();
         let mut acc: Big = (*first).clone();
-        let mut roundings: Vec<f64> = Vec::new();
+        let mut roundings: Vec<f64> = Vec::with_capacity(rest.len());
         for t in rest {
             let r = add(&ctx, &acc, t);
             if let Approximation::Inexact(v, _) = &r {
@@ -397,7 +397,7 @@ impl Prec {
 
         let (value, exact) = if integer {
             let r = exp.repr();
-            if r.exponent() as i128 + r.digits() as i128 > 62 {
+            if r.exponent() as i128 + dashu_base::BitTest::bit_len(r.significand()) as i128 > 62 {
                 // |base| is (within any precision) 1 here, as the estimate passed: ±1 by
                 // parity, and a normalized significand is odd exactly when the exponent is 0
                 let odd = r.exponent() == 0;

@@ -1,7 +1,10 @@
 //! The high-precision reference: evaluation order, bindings of names, and precision raised
 //! until every root is known to the digits asked for (or reported as an interval).
 
+use std::sync::Arc;
+
 use super::*;
+use crate::core::expr::FastMap;
 
 // ---------------------------------------------------------------------------------------------
 // Precise evaluation
@@ -147,13 +150,15 @@ pub fn eval_reference_and_nodes(
 /// The reference value of every node one pass evaluated, by id.
 #[derive(Clone, Debug)]
 pub struct NodeValues {
-    values: Vec<Option<Precise>>,
+    values: Vec<Val>,
+    slots: Arc<Slots>,
+    given: Arc<[Val]>,
 }
 
 impl NodeValues {
     /// The node's value, if the pass evaluated it.
     pub fn get(&self, id: Id) -> Option<&Precise> {
-        self.values.get(id.index())?.as_ref()
+        Some(&value_in(&self.slots, &self.values, &self.given, id)?.v)
     }
 }
 
@@ -320,11 +325,58 @@ pub(super) fn eval_bounded(
 /// run at once: below it a pass takes well under a millisecond, less than a thread costs.
 const PARALLEL_FROM_NODES: usize = 4096;
 
-/// What one pass evaluates: the nodes, children (and a name's definition) first, and the
-/// binding of each variable node reached. The same for every precision.
+/// What one pass evaluates, the same at every precision: the nodes, children (and a name's
+/// definition) first; the value of each variable given one; the terms of each sum left
+/// once exact cancellations are taken out (where any cancel); and where each node's value is
+/// kept (a name defined by a formula shares its definition's).
 pub(super) struct Plan {
-    order: Vec<Id>,
-    bindings: HashMap<Id, Binding>,
+    order: Arc<[Id]>,
+    uncancelled: HashMap<Id, Vec<Id>>,
+    slots: Arc<Slots>,
+    /// The values given exactly, the same at every precision: held once for every pass
+    /// rather than copied into each (a large network's values file gives tens of thousands).
+    given: Arc<[Val]>,
+}
+
+/// Where each node's value is kept: by node id, an index into a pass's values, or (marked
+/// `GIVEN`) into the plan's given values, or `NONE` for a node not evaluated. A pass over a
+/// large graph so holds a value for the nodes it evaluates rather than a place for every node
+/// of the graph.
+#[derive(Debug)]
+pub(super) struct Slots {
+    by_id: Vec<u32>,
+    /// How many values a pass computes.
+    count: usize,
+}
+
+/// Where one node's value is kept.
+#[derive(Copy, Clone)]
+enum Slot {
+    Pass(usize),
+    Given(usize),
+}
+
+impl Slots {
+    const NONE: u32 = u32::MAX;
+    const GIVEN: u32 = 1 << 31;
+
+    fn of(&self, id: Id) -> Option<Slot> {
+        match self.by_id.get(id.index()) {
+            Some(&Slots::NONE) | None => None,
+            Some(&slot) if slot & Slots::GIVEN != 0 => {
+                Some(Slot::Given((slot & !Slots::GIVEN) as usize))
+            }
+            Some(&slot) => Some(Slot::Pass(slot as usize)),
+        }
+    }
+}
+
+/// A node's value in a pass's values or the plan's given ones.
+fn value_in<'a>(slots: &Slots, pass: &'a [Val], given: &'a [Val], id: Id) -> Option<&'a Val> {
+    match slots.of(id)? {
+        Slot::Pass(i) => pass.get(i),
+        Slot::Given(i) => given.get(i),
+    }
 }
 
 pub(super) fn plan(
@@ -333,38 +385,73 @@ pub(super) fn plan(
     bind: &dyn Fn(Sym) -> Option<Binding>,
 ) -> Result<Plan, EvalError> {
     let (order, bindings) = evaluation_order(graph, roots, bind)?;
-    Ok(Plan { order, bindings })
+    let mut by_id = vec![Slots::NONE; graph.len()];
+    let mut count = 0u32;
+    let mut given = Vec::new();
+    let mut uncancelled = HashMap::new();
+    for &id in &order {
+        by_id[id.index()] = match bindings.get(&id) {
+            Some(Binding::Formula(def)) => by_id[def.index()],
+            Some(Binding::Value(v)) => {
+                // exact: the same Val at every precision
+                given.push(Val::rounded(v.clone(), true, NEG_INF));
+                Slots::GIVEN | (given.len() - 1) as u32
+            }
+            None => {
+                count += 1;
+                count - 1
+            }
+        };
+        if let Node::Add(terms) = graph.node(id)
+            && let Some(left) = uncancelled_terms(graph, terms)
+        {
+            uncancelled.insert(id, left);
+        }
+    }
+    Ok(Plan {
+        order: order.into(),
+        uncancelled,
+        slots: Arc::new(Slots {
+            by_id,
+            count: count as usize,
+        }),
+        given: given.into(),
+    })
 }
 
 /// Evaluates the plan's nodes at `precision_bits`, each once, bottom-up.
 fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nodes, EvalError> {
     let p = Prec::new(precision_bits);
-    // Indexed by node: a pass over a large network evaluates tens of thousands of nodes, and
-    // a table by id costs no hashing.
-    let mut vals: Vec<Option<Val>> = vec![None; graph.len()];
-    for &id in &plan.order {
-        let get = |x: &Id| {
-            vals[x.index()]
-                .as_ref()
-                .expect("children are evaluated first")
-        };
+    let slots = &plan.slots;
+    let given = &plan.given;
+    let mut vals: Vec<Val> = Vec::with_capacity(slots.count);
+    // A given value is held exactly (a decimal input read to many bits), and a product cuts
+    // an operand longer than twice its precision to that first: cut once here, not at every
+    // product the value is a factor of.
+    let mut cut_for_products: FastMap<Id, Val> = FastMap::default();
+    for &id in plan.order.iter() {
+        let get = |x: &Id| value_in(slots, &vals, given, *x).expect("children are evaluated first");
+        let factor = |x: &Id| cut_for_products.get(x).unwrap_or_else(|| get(x));
         let node = graph.node(id);
         let v = match node {
             Node::Num(n) => {
                 let (v, exact) = num_value(*n, p.bits);
                 Val::rounded(v, exact, p.lu)
             }
-            Node::Var(_) => match &plan.bindings[&id] {
-                Binding::Value(v) => Val::rounded(v.clone(), true, p.lu),
-                Binding::Formula(def) => get(def).clone(),
-            },
-            Node::Add(xs) => match uncancelled_terms(graph, xs) {
-                Some(left) => p.sum(&left.iter().map(get).collect::<Vec<_>>()),
-                None => p.sum(&xs.iter().map(get).collect::<Vec<_>>()),
-            },
+            Node::Var(_) => {
+                if let Some(cut) = get(&id).cut_to(2 * p.bits) {
+                    cut_for_products.insert(id, cut);
+                }
+                // a given value is the plan's, a name's its definition's
+                continue;
+            }
+            Node::Add(xs) => {
+                let terms = plan.uncancelled.get(&id).map_or(&xs[..], |left| &left[..]);
+                p.sum(&terms.iter().map(get).collect::<Vec<_>>())
+            }
             Node::Mul(xs) => match &xs[..] {
-                [a, b] => p.product(&[get(a), get(b)]),
-                _ => p.product(&xs.iter().map(get).collect::<Vec<_>>()),
+                [a, b] => p.product(&[factor(a), factor(b)]),
+                _ => p.product(&xs.iter().map(factor).collect::<Vec<_>>()),
             },
             Node::Pow(a, b) => p.pow(get(a), get(b)),
             Node::Call(f, a) => p.call(*f, get(a)),
@@ -372,42 +459,44 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
         let inherited = node.child_ids().any(|c| get(&c).shaky);
-        vals[id.index()] = Some(v.shaky_if(inherited));
+        vals.push(v.shaky_if(inherited));
     }
     Ok(Nodes {
         vals,
+        slots: plan.slots.clone(),
+        given: plan.given.clone(),
         order: plan.order.clone(),
     })
 }
 
-/// The values of one pass: every node reachable from its roots, by id.
+/// The values of one pass: every node reachable from its roots.
 pub(super) struct Nodes {
-    vals: Vec<Option<Val>>,
+    vals: Vec<Val>,
+    slots: Arc<Slots>,
+    given: Arc<[Val]>,
     /// The nodes evaluated, children first.
-    order: Vec<Id>,
+    order: Arc<[Id]>,
 }
 
 impl Nodes {
     pub(super) fn get(&self, id: Id) -> &Val {
-        self.vals[id.index()]
-            .as_ref()
-            .expect("the node was evaluated")
+        value_in(&self.slots, &self.vals, &self.given, id).expect("the node was evaluated")
     }
 
     /// Each node's value, without its error bound, in a table by id.
     fn into_table(self) -> NodeValues {
         NodeValues {
-            values: self.vals.into_iter().map(|v| v.map(|v| v.v)).collect(),
+            values: self.vals,
+            slots: self.slots,
+            given: self.given,
         }
     }
 
     /// Each node's value, without its error bound.
-    pub(super) fn into_values(mut self) -> HashMap<Id, Precise> {
+    pub(super) fn into_values(self) -> HashMap<Id, Precise> {
         let mut out = HashMap::with_capacity(self.order.len());
-        for id in self.order {
-            if let Some(v) = self.vals[id.index()].take() {
-                out.insert(id, v.v);
-            }
+        for &id in self.order.iter() {
+            out.insert(id, self.get(id).v.clone());
         }
         out
     }

@@ -40,6 +40,12 @@ fn shrunk(x: &Repr<2>, bits: usize) -> std::borrow::Cow<'_, Repr<2>> {
     std::borrow::Cow::Owned(Repr::new(significand, exponent))
 }
 
+/// `x` with its significand cut to at most `bits` bits (half to even), as [`mul_rounded`] cuts
+/// a long operand.
+pub(super) fn cut_to_bits(x: &Big, bits: usize) -> Big {
+    Big::from_repr(shrunk(x.repr(), bits).into_owned(), Ctx::new(bits))
+}
+
 /// `a · b` rounded to `bits` (half to even), and whether it was rounded: what
 /// `Ctx::new(bits).mul(a, b)` gives, operands longer than twice the precision cut to it first
 /// as dashu does.
