@@ -7,12 +7,12 @@
 //! carries too). The JSON document has the fields of docs/json.md (`values`, `cost`,
 //! `derivatives`, `reference` as decimal strings, `warnings`) with a few added fields.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::analysis::numeric::{LOST_BITS, Quantity, Report};
+use crate::core::diff::Target;
 use crate::core::error::Diagnostic;
 use crate::core::eval::{Precise, Resolution};
 use crate::core::model::Model;
@@ -28,10 +28,6 @@ const TABLE_LIMIT: usize = 300;
 /// Digits of the reference shown and written.
 const REFERENCE_DIGITS: usize = 17;
 
-fn number(x: f64) -> Value {
-    if x.is_finite() { json!(x) } else { Value::Null }
-}
-
 /// Writes the report in the format asked for, laid out by the `eval.*` templates (JSON by
 /// serde, as SPEC section 3 fixes it). With `--standalone`, LaTeX is a whole document.
 pub fn render_eval(
@@ -40,7 +36,8 @@ pub fn render_eval(
     format: Format,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
-    let label_latex = |label: &str| label_latex(model, report, label);
+    let labels = Labels::of(model, report);
+    let label_latex = |label: &str| labels.latex(label);
     let messages = warning_messages(model, &report.warnings, &label_latex, layout)?;
     let caveats = caveats(&report.grad_checks, layout)?;
     let template = match format {
@@ -57,7 +54,7 @@ pub fn render_eval(
         Format::Latex => "eval.tex",
     };
     let view = view(
-        model,
+        &labels,
         report,
         format,
         &layout.source_name,
@@ -68,18 +65,32 @@ pub fn render_eval(
     render_template(template, &view, Some(&title), layout)
 }
 
-/// A label in LaTeX where it names a quantity: a derivative asked for, or a name of the model.
-fn label_latex(model: &Model, report: &Report, label: &str) -> Option<String> {
-    let target = report
-        .derivatives
-        .iter()
-        .find(|q| q.label == label)
-        .and_then(|q| q.target);
-    match target {
-        Some(t) => Some(print_target(model, t, Format::Latex)),
-        None => model
-            .lookup(label)
-            .map(|s| FormulaPrinter::for_model(model).name(s, Notation::Latex)),
+/// The report's labels in LaTeX where they name a quantity: a derivative asked for (found by
+/// its label once, not by a search through tens of thousands of derivatives for each label),
+/// or a name of the model.
+struct Labels<'a> {
+    model: &'a Model,
+    /// Each derivative's label to its target, the first derivative's where two share a label.
+    derivatives: HashMap<&'a str, Option<Target>>,
+}
+
+impl<'a> Labels<'a> {
+    fn of(model: &'a Model, report: &'a Report) -> Labels<'a> {
+        let mut derivatives = HashMap::with_capacity(report.derivatives.len());
+        for q in &report.derivatives {
+            derivatives.entry(q.label.as_str()).or_insert(q.target);
+        }
+        Labels { model, derivatives }
+    }
+
+    fn latex(&self, label: &str) -> Option<String> {
+        match self.derivatives.get(label).copied().flatten() {
+            Some(t) => Some(print_target(self.model, t, Format::Latex)),
+            None => self
+                .model
+                .lookup(label)
+                .map(|s| FormulaPrinter::for_model(self.model).name(s, Notation::Latex)),
+        }
     }
 }
 
@@ -91,15 +102,12 @@ struct NumberView {
 }
 
 impl NumberView {
-    fn written(plain: String) -> NumberView {
+    fn float(x: f64) -> NumberView {
+        let plain = float(x);
         NumberView {
             math: number::latex(&plain),
             plain,
         }
-    }
-
-    fn float(x: f64) -> NumberView {
-        NumberView::written(float(x))
     }
 }
 
@@ -111,35 +119,55 @@ struct NameView {
     math: bool,
 }
 
-/// How well the reference is known: `exact` (every digit of `value` right), `digits` (the
-/// first `digits` of `value` known), `zero_within` (0, to within ±`high`), `between` (`low`
-/// and `high`), or `unknown`.
+/// A row of the table of values or of derivatives. Flat, and each number printed once, for
+/// the format (plain digits in text, LaTeX math in Markdown and LaTeX): a network has tens of
+/// thousands of rows, and a template reads a row's own fields far faster than fields of nested
+/// maps. Fields that are false or absent are left out (a template reads them as false).
+#[derive(Serialize)]
+struct RowView {
+    /// The label as [`NameView::text`], LaTeX math where `math`.
+    name: String,
+    math: bool,
+    float64: String,
+    #[serde(flatten)]
+    reference: ReferenceView,
+    /// The error in float64: `bits` of 53, only a lower bound where `at_least`, and `unknown`
+    /// where that bound is 0.
+    bits: String,
+    #[serde(skip_serializing_if = "is_false")]
+    at_least: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    unknown: bool,
+    /// With `--stable`: float64 through the stable forms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stable: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// How well the reference is known (`known`): `exact` (every digit of `reference` right),
+/// `digits` (the first `digits` of `reference` known), `zero_within` (0, to within ±`high`),
+/// `between` (`low` and `high`), or `unknown`. Numbers as plain digits.
 #[derive(Serialize)]
 struct ReferenceView {
-    kind: &'static str,
-    value: Option<NumberView>,
-    digits: usize,
-    low: Option<NumberView>,
-    high: Option<NumberView>,
+    known: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digits: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    low: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    high: Option<String>,
 }
 
-/// A value's error in float64: `bits` of 53, only a lower bound when `at_least`, and
-/// `unknown` when that bound is 0.
+/// The cost, for the sentence under the values.
 #[derive(Serialize)]
-struct ErrorView {
-    bits: String,
-    at_least: bool,
-    unknown: bool,
-}
-
-#[derive(Serialize)]
-struct QuantityView {
+struct CostView {
     name: NameView,
     float64: NumberView,
-    reference: ReferenceView,
-    error: ErrorView,
-    /// With `--stable`: float64 through the stable forms.
-    stable: Option<NumberView>,
 }
 
 #[derive(Serialize)]
@@ -178,10 +206,10 @@ struct EvalView {
     width: usize,
     /// Whether the values are listed (else `summary` says why not).
     listed: bool,
-    values: Vec<QuantityView>,
+    values: Vec<RowView>,
     summary: Option<SummaryView>,
-    cost: QuantityView,
-    derivatives: Vec<QuantityView>,
+    cost: CostView,
+    derivatives: Vec<RowView>,
     rewrites: Vec<String>,
     grad_checks: Vec<GradCheckView>,
     warnings: Vec<WarningView>,
@@ -190,7 +218,7 @@ struct EvalView {
 }
 
 fn view(
-    model: &Model,
+    labels: &Labels,
     report: &Report,
     format: Format,
     source_name: &str,
@@ -217,7 +245,7 @@ fn view(
                 math: false,
             };
         }
-        match label_latex(model, report, label) {
+        match labels.latex(label) {
             Some(latex) => NameView {
                 text: latex,
                 math: true,
@@ -228,18 +256,27 @@ fn view(
             },
         }
     };
-    let quantity = |q: &Quantity| {
+    // A number in a table: plain digits in text, LaTeX math in Markdown and LaTeX.
+    let cell = |plain: String| match format {
+        Format::Text => plain,
+        _ => number::latex(&plain),
+    };
+    let row = |q: &Quantity| {
         let rounded = q.error_bits.round();
-        QuantityView {
-            name: name(&q.label),
-            float64: NumberView::float(q.f64),
-            reference: reference(q),
-            error: ErrorView {
-                bits: whole(rounded),
-                at_least: q.error_at_least,
-                unknown: q.error_at_least && rounded <= 0.0,
-            },
-            stable: q.stable.map(NumberView::float),
+        let NameView { text, math } = name(&q.label);
+        let mut reference = reference(q);
+        reference.reference = reference.reference.map(cell);
+        reference.low = reference.low.map(cell);
+        reference.high = reference.high.map(cell);
+        RowView {
+            name: text,
+            math,
+            float64: cell(float(q.f64)),
+            reference,
+            bits: whole(rounded),
+            at_least: q.error_at_least,
+            unknown: q.error_at_least && rounded <= 0.0,
+            stable: q.stable.map(|s| cell(float(s))),
         }
     };
     let listed = report.show_values && report.values.len() <= TABLE_LIMIT;
@@ -272,13 +309,16 @@ fn view(
             .max(4),
         listed,
         values: if listed {
-            report.values.iter().map(quantity).collect()
+            report.values.iter().map(row).collect()
         } else {
             Vec::new()
         },
         summary,
-        cost: quantity(&report.cost),
-        derivatives: report.derivatives.iter().map(quantity).collect(),
+        cost: CostView {
+            name: name(&report.cost.label),
+            float64: NumberView::float(report.cost.f64),
+        },
+        derivatives: report.derivatives.iter().map(row).collect(),
         rewrites: report.rewrites_used.iter().map(|r| sentence(r)).collect(),
         grad_checks: report
             .grad_checks
@@ -314,18 +354,18 @@ fn view(
 /// were), or, where it could not be resolved, the digits known or the interval.
 fn reference(q: &Quantity) -> ReferenceView {
     let mut view = ReferenceView {
-        kind: "unknown",
-        value: None,
-        digits: 0,
+        known: "unknown",
+        reference: None,
+        digits: None,
         low: None,
         high: None,
     };
     match &q.resolution {
         Resolution::Converged => {
-            view.kind = "exact";
-            view.value = Some(NumberView::written(plain_decimal(
+            view.known = "exact";
+            view.reference = Some(plain_decimal(
                 &q.reference.to_decimal_string(REFERENCE_DIGITS),
-            )));
+            ));
         }
         Resolution::Within { low, high } => {
             let (low, high) = (Precise::Finite(low.clone()), Precise::Finite(high.clone()));
@@ -334,25 +374,23 @@ fn reference(q: &Quantity) -> ReferenceView {
                 .find(|&n| low.to_decimal_string(n) == high.to_decimal_string(n));
             match known {
                 Some(n) if !low.is_zero() && low.to_f64().signum() == high.to_f64().signum() => {
-                    view.kind = "digits";
-                    view.digits = n;
-                    view.value = Some(NumberView::written(plain_decimal(
-                        &low.to_decimal_string(n),
-                    )));
+                    view.known = "digits";
+                    view.digits = Some(n);
+                    view.reference = Some(plain_decimal(&low.to_decimal_string(n)));
                 }
                 _ if low.to_f64() == 0.0 && high.to_f64() == 0.0 => {
-                    view.kind = "zero_within";
+                    view.known = "zero_within";
                     let bound = if high.to_f64().abs() > 0.0 || !high.is_zero() {
                         high.to_decimal_string(2)
                     } else {
                         low.neg().to_decimal_string(2)
                     };
-                    view.high = Some(NumberView::written(bound));
+                    view.high = Some(bound);
                 }
                 _ => {
-                    view.kind = "between";
-                    view.low = Some(NumberView::written(low.to_decimal_string(2)));
-                    view.high = Some(NumberView::written(high.to_decimal_string(2)));
+                    view.known = "between";
+                    view.low = Some(low.to_decimal_string(2));
+                    view.high = Some(high.to_decimal_string(2));
                 }
             }
         }
@@ -392,109 +430,162 @@ fn grad_check_verdict(unreliable: bool, relative_error: f64) -> &'static str {
     }
 }
 
-/// A warning as SPEC section 3 has it (`kind`, `at`, `message`) with its numbers.
+/// A warning as SPEC section 3 has it (`kind`, `at`, `message`) with its numbers. The fields
+/// of every object of the document are in alphabetical order.
 #[derive(Serialize)]
 struct WarningJson<'a> {
-    kind: &'static str,
     at: &'a str,
+    float64: Option<f64>,
+    kind: &'static str,
     message: &'a str,
-    float64: f64,
     reference: &'a str,
 }
 
 #[derive(Serialize)]
 struct GradCheckJson<'a> {
-    analytic: Value,
-    numeric: Value,
-    relative_error: Value,
-    verdict: &'a str,
+    analytic: Option<f64>,
     caveat: Option<&'a str>,
+    numeric: Option<f64>,
+    relative_error: Option<f64>,
+    verdict: &'a str,
+}
+
+/// The `eval` document of docs/json.md; the optional fields are left out where they would be
+/// empty. Written straight from the report: building it as a `serde_json::Value` (tens of
+/// thousands of entries for a network) took longer than writing it.
+#[derive(Serialize)]
+struct EvalJson<'a> {
+    cost: Option<f64>,
+    derivatives: Entries<'a, Option<f64>>,
+    error_bits: Entries<'a, Option<f64>>,
+    #[serde(skip_serializing_if = "Entries::is_empty")]
+    error_bits_at_least: Entries<'a, Option<f64>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    gradient_check: BTreeMap<&'a str, GradCheckJson<'a>>,
+    reference: Entries<'a, String>,
+    #[serde(skip_serializing_if = "Entries::is_empty")]
+    reference_interval: Entries<'a, [String; 2]>,
+    /// With `--stable` (both present, or neither).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rewrites_used: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stable: Option<Entries<'a, Option<f64>>>,
+    values: Entries<'a, Option<f64>>,
+    warnings: Vec<WarningJson<'a>>,
+}
+
+/// A JSON object from labels to values, in the order of the labels.
+struct Entries<'a, T>(Vec<(&'a str, T)>);
+
+impl<'a, T> Entries<'a, T> {
+    /// Each quantity's value under its label, from quantities in the order of their labels
+    /// ([`by_label`]): a label given twice once, with its last quantity (what inserting them
+    /// one by one into a map would keep).
+    fn of(sorted: impl Iterator<Item = &'a Quantity>, value: impl Fn(&Quantity) -> T) -> Self {
+        let mut entries: Vec<(&str, T)> = Vec::with_capacity(sorted.size_hint().0);
+        for q in sorted {
+            match entries.last_mut() {
+                Some(last) if last.0 == q.label => *last = (&q.label, value(q)),
+                _ => entries.push((&q.label, value(q))),
+            }
+        }
+        Entries(entries)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T: Serialize> Serialize for Entries<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(label, value)| (label, value)))
+    }
+}
+
+/// The quantities in the order of their labels, those of a label in the order given.
+fn by_label<'a>(quantities: impl Iterator<Item = &'a Quantity>) -> Vec<&'a Quantity> {
+    let mut sorted: Vec<&Quantity> = quantities.collect();
+    sorted.sort_by(|a, b| a.label.cmp(&b.label));
+    sorted
+}
+
+/// A float64 as JSON writes it: `null` where it is not a finite number.
+fn number(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 fn json_report(report: &Report, messages: &[String], caveats: &[Option<String>]) -> String {
-    let mut values = serde_json::Map::new();
-    let mut references = serde_json::Map::new();
-    let mut bits = serde_json::Map::new();
-    let mut at_least = serde_json::Map::new();
-    let mut intervals = serde_json::Map::new();
-    for q in report.values.iter().chain(&report.derivatives) {
-        if let Resolution::Within { low, high } = &q.resolution {
-            intervals.insert(
-                q.label.clone(),
-                json!([
-                    Precise::Finite(low.clone()).to_decimal_string(REFERENCE_DIGITS),
-                    Precise::Finite(high.clone()).to_decimal_string(REFERENCE_DIGITS)
-                ]),
-            );
-        }
-    }
-    for q in report.values.iter().filter(|_| report.show_values) {
-        values.insert(q.label.clone(), number(q.f64));
-        references.insert(q.label.clone(), json!(reference_json(q)));
-    }
-    let mut derivatives = serde_json::Map::new();
-    let mut stable = serde_json::Map::new();
-    for q in &report.derivatives {
-        derivatives.insert(q.label.clone(), number(q.f64));
-        references.insert(q.label.clone(), json!(reference_json(q)));
-        bits.insert(q.label.clone(), json!(q.error_bits));
-        if q.error_at_least {
-            at_least.insert(q.label.clone(), json!(q.error_bits));
-        }
-        if let Some(s) = q.stable {
-            stable.insert(q.label.clone(), number(s));
-        }
-    }
-    let checks: BTreeMap<&str, GradCheckJson> = report
-        .grad_checks
-        .iter()
-        .zip(caveats)
-        .map(|(c, caveat)| {
-            (
-                c.label.as_str(),
-                GradCheckJson {
-                    analytic: number(c.analytic),
-                    numeric: number(c.numeric),
-                    relative_error: number(c.relative_error),
-                    verdict: grad_check_verdict(c.unreliable, c.relative_error),
-                    caveat: caveat.as_deref(),
-                },
+    let values = by_label(report.values.iter().filter(|_| report.show_values));
+    let sorted_derivatives = by_label(report.derivatives.iter());
+    let derivatives = || sorted_derivatives.iter().copied();
+    let with_stable = report.derivatives.iter().any(|q| q.stable.is_some());
+    let doc = EvalJson {
+        cost: number(report.cost.f64),
+        derivatives: Entries::of(derivatives(), |q| number(q.f64)),
+        error_bits: Entries::of(derivatives(), |q| number(q.error_bits)),
+        error_bits_at_least: Entries::of(derivatives().filter(|q| q.error_at_least), |q| {
+            number(q.error_bits)
+        }),
+        gradient_check: report
+            .grad_checks
+            .iter()
+            .zip(caveats)
+            .map(|(c, caveat)| {
+                (
+                    c.label.as_str(),
+                    GradCheckJson {
+                        analytic: number(c.analytic),
+                        caveat: caveat.as_deref(),
+                        numeric: number(c.numeric),
+                        relative_error: number(c.relative_error),
+                        verdict: grad_check_verdict(c.unreliable, c.relative_error),
+                    },
+                )
+            })
+            .collect(),
+        reference: Entries::of(
+            by_label(values.iter().chain(&sorted_derivatives).copied()).into_iter(),
+            reference_json,
+        ),
+        reference_interval: Entries::of(
+            by_label(
+                report
+                    .values
+                    .iter()
+                    .chain(&report.derivatives)
+                    .filter(|q| matches!(q.resolution, Resolution::Within { .. })),
             )
-        })
-        .collect();
-    let warnings: Vec<WarningJson> = report
-        .warnings
-        .iter()
-        .zip(messages)
-        .map(|(w, message)| WarningJson {
-            kind: w.kind.code(),
-            at: &w.at,
-            message,
-            float64: w.float64,
-            reference: &w.reference,
-        })
-        .collect();
-    let mut doc = json!({
-        "values": values,
-        "cost": number(report.cost.f64),
-        "derivatives": derivatives,
-        "reference": references,
-        "error_bits": bits,
-        "warnings": warnings,
-    });
-    if !stable.is_empty() || !report.rewrites_used.is_empty() {
-        doc["stable"] = json!(stable);
-        doc["rewrites_used"] = json!(report.rewrites_used);
-    }
-    if !checks.is_empty() {
-        doc["gradient_check"] = json!(checks);
-    }
-    if !at_least.is_empty() {
-        doc["error_bits_at_least"] = json!(at_least);
-    }
-    if !intervals.is_empty() {
-        doc["reference_interval"] = json!(intervals);
-    }
+            .into_iter(),
+            |q| match &q.resolution {
+                Resolution::Within { low, high } => [
+                    Precise::Finite(low.clone()).to_decimal_string(REFERENCE_DIGITS),
+                    Precise::Finite(high.clone()).to_decimal_string(REFERENCE_DIGITS),
+                ],
+                _ => unreachable!("only intervals are listed"),
+            },
+        ),
+        rewrites_used: (with_stable || !report.rewrites_used.is_empty())
+            .then_some(report.rewrites_used.as_slice()),
+        stable: (with_stable || !report.rewrites_used.is_empty()).then(|| {
+            Entries::of(derivatives().filter(|q| q.stable.is_some()), |q| {
+                q.stable.and_then(number)
+            })
+        }),
+        values: Entries::of(values.iter().copied(), |q| number(q.f64)),
+        warnings: report
+            .warnings
+            .iter()
+            .zip(messages)
+            .map(|(w, message)| WarningJson {
+                at: &w.at,
+                float64: number(w.float64),
+                kind: w.kind.code(),
+                message,
+                reference: &w.reference,
+            })
+            .collect(),
+    };
     crate::render::json::document(&doc)
 }
 
