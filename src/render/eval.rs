@@ -28,6 +28,9 @@ const TABLE_LIMIT: usize = 300;
 /// Digits of the reference shown and written.
 const REFERENCE_DIGITS: usize = 17;
 
+/// The text layout's float64 column: the longest float64 written to round-trip, and a space.
+const FLOAT_WIDTH: usize = 24;
+
 /// Writes the report in the format asked for, laid out by the `eval.*` templates (JSON by
 /// serde, as SPEC section 3 fixes it). With `--standalone`, LaTeX is a whole document.
 pub fn render_eval(
@@ -125,12 +128,25 @@ struct NameView {
 /// maps. Fields that are false or absent are left out (a template reads them as false).
 #[derive(Serialize)]
 struct RowView {
-    /// The label as [`NameView::text`], LaTeX math where `math`.
+    /// The label as [`NameView::text`], LaTeX math where `math`; in text, padded to the names'
+    /// column (`width`).
     name: String,
     math: bool,
+    /// In text, padded to the float64 column (`float_width`): the `pad` filter, twice a row,
+    /// took as long as the rest of the row.
     float64: String,
-    #[serde(flatten)]
-    reference: ReferenceView,
+    /// How well the reference is known: `exact` (every digit of `reference` right), `digits`
+    /// (the first `digits` of `reference` known), `zero_within` (0, to within ±`high`),
+    /// `between` (`low` and `high`), or `unknown`.
+    known: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digits: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    low: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    high: Option<String>,
     /// The error in float64: `bits` of 53, only a lower bound where `at_least`, and `unknown`
     /// where that bound is 0.
     bits: String,
@@ -147,19 +163,12 @@ fn is_false(b: &bool) -> bool {
     !b
 }
 
-/// How well the reference is known (`known`): `exact` (every digit of `reference` right),
-/// `digits` (the first `digits` of `reference` known), `zero_within` (0, to within ±`high`),
-/// `between` (`low` and `high`), or `unknown`. Numbers as plain digits.
-#[derive(Serialize)]
+/// How well the reference is known, as [`RowView`] has it, with numbers as plain digits.
 struct ReferenceView {
     known: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     reference: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     digits: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     low: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     high: Option<String>,
 }
 
@@ -204,6 +213,7 @@ struct EvalView {
     lost_bits: String,
     /// The widest label, for the text layout's first column.
     width: usize,
+    float_width: usize,
     /// Whether the values are listed (else `summary` says why not).
     listed: bool,
     values: Vec<RowView>,
@@ -261,18 +271,31 @@ fn view(
         Format::Text => plain,
         _ => number::latex(&plain),
     };
+    let width = report
+        .values
+        .iter()
+        .chain(&report.derivatives)
+        .map(|q| q.label.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let row = |q: &Quantity| {
         let rounded = q.error_bits.round();
         let NameView { text, math } = name(&q.label);
-        let mut reference = reference(q);
-        reference.reference = reference.reference.map(cell);
-        reference.low = reference.low.map(cell);
-        reference.high = reference.high.map(cell);
+        let reference = reference(q);
+        let text_column = |text: String, width: usize| match format {
+            Format::Text => format!("{text:<width$}"),
+            _ => text,
+        };
         RowView {
-            name: text,
+            name: text_column(text, width),
             math,
-            float64: cell(float(q.f64)),
-            reference,
+            float64: text_column(cell(float(q.f64)), FLOAT_WIDTH),
+            known: reference.known,
+            reference: reference.reference.map(cell),
+            digits: reference.digits,
+            low: reference.low.map(cell),
+            high: reference.high.map(cell),
             bits: whole(rounded),
             at_least: q.error_at_least,
             unknown: q.error_at_least && rounded <= 0.0,
@@ -299,14 +322,8 @@ fn view(
         source: prose(source_name),
         reference_digits: REFERENCE_DIGITS,
         lost_bits: whole(LOST_BITS),
-        width: report
-            .values
-            .iter()
-            .chain(&report.derivatives)
-            .map(|q| q.label.chars().count())
-            .max()
-            .unwrap_or(4)
-            .max(4),
+        width,
+        float_width: FLOAT_WIDTH,
         listed,
         values: if listed {
             report.values.iter().map(row).collect()
