@@ -219,6 +219,9 @@ pub struct Quantity {
     pub formula: Id,
     pub f64: f64,
     pub reference: Precise,
+    /// The reference to [`REFERENCE_DIGITS`] significant digits when the evaluation had them
+    /// at hand (see [`Quantity::reference_decimal`]).
+    pub written_reference: Option<String>,
     /// How well the reference is known.
     pub resolution: eval::Resolution,
     pub error_bits: f64,
@@ -226,6 +229,20 @@ pub struct Quantity {
     pub error_at_least: bool,
     /// With `--stable`: the float64 value through the stable rewrites.
     pub stable: Option<f64>,
+}
+
+/// The significant digits a reference is written with.
+pub const REFERENCE_DIGITS: usize = 17;
+
+impl Quantity {
+    /// The reference to [`REFERENCE_DIGITS`] significant digits, as
+    /// [`Precise::to_decimal_string`] writes it.
+    pub fn reference_decimal(&self) -> std::borrow::Cow<'_, str> {
+        match &self.written_reference {
+            Some(written) => std::borrow::Cow::Borrowed(written),
+            None => std::borrow::Cow::Owned(self.reference.to_decimal_string(REFERENCE_DIGITS)),
+        }
+    }
 }
 
 /// Why a gradient check's finite difference may be the one that is wrong.
@@ -283,7 +300,7 @@ pub struct Request {
 }
 
 /// The lowest precision (bits) every node is evaluated at to be compared with float64.
-const NODES_FLOOR_BITS: usize = 512;
+const NODES_FLOOR_BITS: usize = 256;
 
 /// Evaluates the forward pass, the cost, the requested derivatives and formulas at the point,
 /// in float64 and at high precision, and says where float64 loses the answer.
@@ -379,13 +396,20 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         precise: &precise,
         names: &point.f64,
     };
-    let resolution_of: HashMap<Id, (Precise, eval::Resolution)> = roots
+    let resolution_of: HashMap<Id, (Precise, eval::Resolution, String)> = roots
         .iter()
         .copied()
-        .zip(reference.values.into_iter().zip(reference.resolutions))
+        .zip(
+            reference
+                .values
+                .into_iter()
+                .zip(reference.resolutions)
+                .zip(reference.decimals)
+                .map(|((value, resolution), decimal)| (value, resolution, decimal)),
+        )
         .collect();
     let quantity = |label: String, formula: Id, f: f64, stable: Option<Id>| {
-        let (r, resolution) = resolution_of[&formula].clone();
+        let (r, resolution, decimal) = resolution_of[&formula].clone();
         let (bits, at_least) = crate::analysis::warnings::judge(f, &r, &resolution);
         Quantity {
             label,
@@ -395,6 +419,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             error_at_least: at_least,
             f64: f,
             reference: r,
+            written_reference: Some(decimal),
             resolution,
             stable: stable.map(|s| at_f64(model, &[s], &point)[0]),
         }
@@ -414,6 +439,8 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             });
         }
     }
+    // The last value given for a name is the one used.
+    let text_of: HashMap<Sym, &str> = given.iter().map(|g| (g.sym, g.text.as_str())).collect();
     let mut values = Vec::new();
     for s in model.syms() {
         let Some(&v) = point.f64.get(&s) else {
@@ -445,6 +472,9 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                     error_at_least: false,
                     f64: v,
                     reference: r,
+                    written_reference: text_of
+                        .get(&s)
+                        .and_then(|text| eval::written_decimal(text, REFERENCE_DIGITS)),
                     resolution: eval::Resolution::Converged,
                     stable: None,
                 });

@@ -486,6 +486,18 @@ pub enum Partial {
 }
 
 impl Node {
+    /// The node's children in order, as [`Graph::children`] lists them, without allocating:
+    /// evaluation passes read them once per node of graphs of tens of thousands of nodes.
+    pub fn child_ids(&self) -> impl Iterator<Item = Id> + '_ {
+        let (many, few, count): (&[Id], [Id; 2], usize) = match self {
+            Node::Num(_) | Node::Var(_) => (&[], [Id(0); 2], 0),
+            Node::Add(xs) | Node::Mul(xs) => (xs, [Id(0); 2], 0),
+            Node::Pow(a, b) | Node::Call2(_, a, b) => (&[], [*a, *b], 2),
+            Node::Call(_, a) | Node::Deriv(a, ..) => (&[], [*a; 2], 1),
+        };
+        many.iter().copied().chain(few.into_iter().take(count))
+    }
+
     /// The same node with each child `c` replaced by `f(c)`.
     pub fn map_children(&self, mut f: impl FnMut(Id) -> Id) -> Node {
         match self {

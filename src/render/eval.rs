@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::analysis::numeric::{LOST_BITS, Quantity, Report};
+use crate::analysis::numeric::{LOST_BITS, Quantity, REFERENCE_DIGITS, Report};
 use crate::core::diff::Target;
 use crate::core::error::Diagnostic;
 use crate::core::eval::{Precise, Resolution};
@@ -24,9 +24,6 @@ use crate::render::{FormulaPrinter, Notation};
 
 /// Networks with more names than this get a summary instead of the table of values.
 const TABLE_LIMIT: usize = 300;
-
-/// Digits of the reference shown and written.
-const REFERENCE_DIGITS: usize = 17;
 
 /// The text layout's float64 column: the longest float64 written to round-trip, and a space.
 const FLOAT_WIDTH: usize = 24;
@@ -380,9 +377,7 @@ fn reference(q: &Quantity) -> ReferenceView {
     match &q.resolution {
         Resolution::Converged => {
             view.known = "exact";
-            view.reference = Some(plain_decimal(
-                &q.reference.to_decimal_string(REFERENCE_DIGITS),
-            ));
+            view.reference = Some(plain_decimal(&q.reference_decimal()));
         }
         Resolution::Within { low, high } => {
             let (low, high) = (Precise::Finite(low.clone()), Precise::Finite(high.clone()));
@@ -611,7 +606,7 @@ fn json_report(report: &Report, messages: &[String], caveats: &[Option<String>])
 /// float64 cannot tell from zero; `reference_interval` has the bounds).
 fn reference_json(q: &Quantity) -> String {
     match &q.resolution {
-        Resolution::Converged => plain_decimal(&q.reference.to_decimal_string(REFERENCE_DIGITS)),
+        Resolution::Converged => plain_decimal(&q.reference_decimal()),
         Resolution::Within { low, high } => {
             let (low, high) = (Precise::Finite(low.clone()), Precise::Finite(high.clone()));
             let known = (1..=REFERENCE_DIGITS)

@@ -77,7 +77,7 @@ impl Val {
     pub(super) fn finite(b: Big, lerr: f64) -> Val {
         let r = b.repr();
         if !r.is_zero() {
-            let top = r.exponent() as i128 + r.digits() as i128;
+            let top = r.exponent() as i128 + dashu_base::BitTest::bit_len(r.significand()) as i128;
             if top < -MAG_LIMIT {
                 // too small to hold: a zero known to within its magnitude, so that what it
                 // is added to is not lost with it
@@ -130,10 +130,20 @@ pub(super) fn ln_abs(x: &Big) -> f64 {
     }
     // The top 64 bits of the significand (cut, not rounded: the logarithm is good to 2^-63,
     // finer than the error bounds it feeds), without rounding the whole number.
-    let significand = dashu_base::UnsignedAbs::unsigned_abs(x.repr().significand());
-    let bits = dashu_base::BitTest::bit_len(&significand);
-    let cut = bits.saturating_sub(64);
-    let top = u64::try_from(significand >> cut).unwrap_or(u64::MAX);
+    // Read from the significand's words, most significant first, until 64 bits are held.
+    let (_, words) = x.repr().significand().as_sign_words();
+    let word_bits = u64::BITS as usize * std::mem::size_of_val(&words[0]) / 8;
+    let mut held: u128 = 0;
+    let mut held_bits = 0usize;
+    let mut below = words.len();
+    while below > 0 && held_bits < 64 {
+        below -= 1;
+        held = (held << word_bits) | u128::from(words[below]);
+        held_bits = 128 - held.leading_zeros() as usize;
+    }
+    let dropped = held_bits.saturating_sub(64);
+    let top = (held >> dropped) as u64;
+    let cut = dropped + below * word_bits;
     (top as f64).ln() + (x.repr().exponent() as f64 + cut as f64) * LN_2
 }
 
@@ -160,14 +170,18 @@ pub(super) fn lsub(a: f64, lr: f64) -> f64 {
 }
 
 pub(super) fn logsumexp(xs: &[f64]) -> f64 {
+    logsumexp_iter(xs.iter().copied())
+}
+
+/// [`logsumexp`] of the values an iterator gives (it is walked twice).
+pub(super) fn logsumexp_iter(xs: impl Iterator<Item = f64> + Clone) -> f64 {
     let m = xs
-        .iter()
-        .copied()
+        .clone()
         .fold(NEG_INF, |a, b| if b.is_nan() { INF } else { a.max(b) });
     if m == NEG_INF || m == INF {
         return m;
     }
-    m + xs.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+    m + xs.map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
 /// `ln(e^{e^t} - 1)`: the relative error of `e^x` when `x` is off by `e^t`.
@@ -286,7 +300,7 @@ pub(super) fn abs_big(x: &Big) -> Big {
 }
 
 pub(super) fn approx(x: &Big) -> f64 {
-    x.to_f64().value()
+    nearest_f64(x)
 }
 
 pub(super) fn limit(n: i64) -> Big {

@@ -75,3 +75,46 @@ pub(super) fn decimal_string(x: &Big, digits: usize) -> String {
         format!("{sign}{first}.{rest}e{e10}")
     }
 }
+
+/// A decimal literal as written (`0.2380`, `-1.5e-3`, `7`) in the form
+/// [`Precise::to_decimal_string`] gives its value with `digits` significant digits, when it
+/// has no more than that many: such a number is its own rounding, and a values file of a large
+/// network holds tens of thousands of them, each otherwise converted back from binary.
+/// `None` for anything else (more digits, not a plain decimal, out of range).
+pub fn written_decimal(text: &str, digits: usize) -> Option<String> {
+    let text = text.trim();
+    let (sign, body) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], body[i + 1..].parse::<i64>().ok()?),
+        None => (body, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+    if int_part.len() + frac_part.len() == 0 || !all_digits(int_part) || !all_digits(frac_part) {
+        return None;
+    }
+    // the value is `written · 10^scale`
+    let written = format!("{int_part}{frac_part}");
+    let scale = exponent.checked_sub(i64::try_from(frac_part.len()).ok()?)?;
+    let significant = written.trim_start_matches('0');
+    if significant.is_empty() {
+        return Some("0e0".to_string());
+    }
+    if scale.unsigned_abs() > 1_000_000 {
+        return None;
+    }
+    let e10 = scale + i64::try_from(significant.len()).ok()? - 1;
+    let significant = significant.trim_end_matches('0');
+    if significant.len() > digits {
+        return None;
+    }
+    let (first, rest) = significant.split_at(1);
+    Some(if rest.is_empty() {
+        format!("{sign}{first}e{e10}")
+    } else {
+        format!("{sign}{first}.{rest}e{e10}")
+    })
+}

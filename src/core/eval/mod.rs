@@ -83,17 +83,52 @@ mod decimal;
 mod float;
 mod prec;
 mod precise;
+mod round;
 mod value;
 
 use bounds::*;
+pub use decimal::written_decimal;
 use decimal::*;
 pub use float::*;
 use prec::*;
 pub use precise::*;
+use round::*;
 pub use value::*;
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_short_decimal_is_written_as_its_conversion_from_binary_would_be() {
+        let texts = [
+            "0.2380",
+            "-1.5e-3",
+            "7",
+            "+.25",
+            "0",
+            "-0.000",
+            "120000",
+            "1e300",
+            "9.99e-310",
+            "12345678901234567",
+            "0.1",
+            "3.",
+            "-00042.4200e+3",
+        ];
+        for text in texts {
+            let converted = Precise::parse_decimal(text, 1024)
+                .unwrap()
+                .to_decimal_string(17);
+            assert_eq!(
+                written_decimal(text, 17).as_deref(),
+                Some(converted.as_str()),
+                "{text}"
+            );
+        }
+        assert_eq!(written_decimal("0.123456789012345678", 17), None);
+        assert_eq!(written_decimal("1/3", 17), None);
+        assert_eq!(written_decimal("1e2000000", 17), None);
+    }
     use super::*;
     use proptest::prelude::*;
 

@@ -67,25 +67,24 @@ impl Prec {
             let bound: f64 = xs.iter().map(|x| x.ln_magnitude_bound()).sum();
             return Val::zero_within(bound);
         }
-        let factors: Vec<&Big> = xs.iter().filter_map(|x| x.v.as_big()).collect();
-        let Some((first, rest)) = factors.split_first() else {
+        let mut factors = xs.iter().filter_map(|x| x.v.as_big());
+        let Some(first) = factors.next() else {
             return Val::exact(Precise::Finite(Big::ONE));
         };
-        let ctx = self.ctx();
-        let mut acc: Big = (*first).clone();
+        let mut acc: Option<Big> = None;
         let mut inexact = 0usize;
-        for f in rest {
-            let r = ctx.mul(acc.repr(), f.repr());
-            if let Approximation::Inexact(..) = r {
-                inexact += 1;
-            }
-            acc = r.value();
+        for f in factors {
+            let (product, rounded) = mul_rounded(acc.as_ref().unwrap_or(first), f, self.bits);
+            inexact += usize::from(rounded);
+            acc = Some(product);
         }
-        let mut lerrs: Vec<f64> = xs.iter().map(|x| x.lerr).collect();
-        if inexact > 0 {
-            lerrs.push((inexact as f64).ln() + self.lu);
-        }
-        let l = logsumexp(&lerrs);
+        let acc = acc.unwrap_or_else(|| first.clone());
+        let rounding = if inexact > 0 {
+            (inexact as f64).ln() + self.lu
+        } else {
+            NEG_INF
+        };
+        let l = logsumexp_iter(xs.iter().map(|x| x.lerr).chain([rounding]));
         let lerr = if l < 0.0 {
             // Π(1 + r_i) - 1 <= e^S - 1 <= S(1 + S) for S = Σ r_i <= 1
             l + l.exp().ln_1p()

@@ -51,6 +51,10 @@ pub fn eval_reference_all(
 pub struct Stable {
     /// One value per root, from the last precision that root was evaluated at.
     pub values: Vec<Precise>,
+    /// Each value to [`STABLE_DIGITS`] significant digits as [`Precise::to_decimal_string`]
+    /// writes it: the digits two passes were compared on, kept so they are not worked out
+    /// again to be printed.
+    pub decimals: Vec<String>,
     /// The highest precision (bits) evaluated at.
     pub precision_bits: usize,
     /// Whether every root is [`Resolution::Converged`].
@@ -155,26 +159,56 @@ fn stable_run(
     let mut last_pass = None;
     let mut values: Vec<Precise> = vec![Precise::Undefined; roots.len()];
     let mut resolutions: Vec<Option<Resolution>> = vec![None; roots.len()];
-    let mut previous: Vec<Option<Precise>> = vec![None; roots.len()];
+    let mut decimals: Vec<String> = vec![String::new(); roots.len()];
+    let mut previous: Vec<Option<String>> = vec![None; roots.len()];
     let mut pending: Vec<usize> = (0..roots.len()).collect();
     let mut used_bits = bits;
+    // The pass after this one, when it was evaluated alongside this one.
+    let mut ahead: Option<Result<Pass, EvalError>> = None;
     while !pending.is_empty() {
         used_bits = bits;
         let every_root = pending.len() == roots.len();
         let wanted: Vec<Id> = pending.iter().map(|&i| roots[i]).collect();
-        let all = eval_bounded(graph, &wanted, bind, bits)?;
+        let (all, mut digits) = match ahead.take() {
+            Some(pass) => pass?,
+            None => {
+                let plan = plan(graph, &wanted, bind)?;
+                let next_bits = (bits * 2).min(max_bits);
+                // Until a root has been evaluated once none can settle (settling takes two
+                // passes that agree), so the second pass evaluates the same nodes as the
+                // first: on a large graph both run at once, one on another thread, with the
+                // same results as one after the other.
+                let second_known = previous.iter().all(Option::is_none) && bits < max_bits;
+                if second_known && plan.order.len() >= PARALLEL_FROM_NODES {
+                    let (this, next) = std::thread::scope(|scope| {
+                        let next = scope.spawn(|| pass(graph, &plan, next_bits, &wanted));
+                        let this = pass(graph, &plan, bits, &wanted);
+                        let next = next
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        (this, next)
+                    });
+                    ahead = Some(next);
+                    this?
+                } else {
+                    pass(graph, &plan, bits, &wanted)?
+                }
+            }
+        };
         let last = bits >= max_bits;
+        // `digits` follows `pending`, which `retain` walks in order.
+        let mut digits = digits.drain(..);
         pending.retain(|&i| {
             let v = all.get(roots[i]);
+            let written = digits.next().expect("one decimal for each root evaluated");
             let accurate = match v.v {
                 Precise::Finite(_) => v.lerr <= STABLE_LN_ERR && !v.shaky,
                 Precise::Undefined => v.lerr == NEG_INF,
                 Precise::OutOfRange => !v.shaky,
             };
-            let agree = previous[i]
-                .as_ref()
-                .is_some_and(|p| same_digits(p, &v.v, STABLE_DIGITS));
+            let agree = previous[i].as_ref() == Some(&written);
             values[i] = v.v.clone();
+            decimals[i] = written.clone();
             if accurate && agree {
                 resolutions[i] = Some(Resolution::Converged);
                 return false;
@@ -183,9 +217,10 @@ fn stable_run(
                 resolutions[i] = Some(interval(v));
                 return false;
             }
-            previous[i] = Some(v.v.clone());
+            previous[i] = Some(written);
             true
         });
+        drop(digits);
         last_pass = every_root.then_some((bits, all));
         bits = (bits * 2).min(max_bits);
     }
@@ -196,10 +231,24 @@ fn stable_run(
     let stable = Stable {
         converged: resolutions.iter().all(|r| *r == Resolution::Converged),
         values,
+        decimals,
         precision_bits: used_bits,
         resolutions,
     };
     Ok((stable, last_pass))
+}
+
+/// One pass's node values and each wanted root's value to the digits two passes must agree
+/// on (worked out on the pass's own thread, as they cost about as much as the pass).
+type Pass = (Nodes, Vec<String>);
+
+fn pass(graph: &Graph, plan: &Plan, bits: usize, wanted: &[Id]) -> Result<Pass, EvalError> {
+    let nodes = eval_planned(graph, plan, bits)?;
+    let digits = wanted
+        .iter()
+        .map(|&root| nodes.get(root).v.to_decimal_string(STABLE_DIGITS))
+        .collect();
+    Ok((nodes, digits))
 }
 
 /// The interval a value with an error bound is known to lie in.
@@ -237,41 +286,54 @@ pub(super) fn interval(v: &Val) -> Resolution {
     }
 }
 
-pub(super) fn same_digits(a: &Precise, b: &Precise, digits: usize) -> bool {
-    match (a, b) {
-        (Precise::Finite(_), Precise::Finite(_)) => {
-            a.to_decimal_string(digits) == b.to_decimal_string(digits)
-        }
-        (Precise::Undefined, Precise::Undefined) | (Precise::OutOfRange, Precise::OutOfRange) => {
-            true
-        }
-        _ => false,
-    }
-}
-
 pub(super) fn eval_bounded(
     graph: &Graph,
     roots: &[Id],
     bind: &dyn Fn(Sym) -> Option<Binding>,
     precision_bits: usize,
 ) -> Result<Nodes, EvalError> {
-    let p = Prec::new(precision_bits);
+    eval_planned(graph, &plan(graph, roots, bind)?, precision_bits)
+}
+
+/// Graphs with at least this many nodes to evaluate have their first two reference passes
+/// run at once: below it a pass takes well under a millisecond, less than a thread costs.
+const PARALLEL_FROM_NODES: usize = 4096;
+
+/// What one pass evaluates: the nodes, children (and a name's definition) first, and the
+/// binding of each variable node reached. The same for every precision.
+pub(super) struct Plan {
+    order: Vec<Id>,
+    bindings: HashMap<Id, Binding>,
+}
+
+pub(super) fn plan(
+    graph: &Graph,
+    roots: &[Id],
+    bind: &dyn Fn(Sym) -> Option<Binding>,
+) -> Result<Plan, EvalError> {
     let (order, bindings) = evaluation_order(graph, roots, bind)?;
+    Ok(Plan { order, bindings })
+}
+
+/// Evaluates the plan's nodes at `precision_bits`, each once, bottom-up.
+fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nodes, EvalError> {
+    let p = Prec::new(precision_bits);
     // Indexed by node: a pass over a large network evaluates tens of thousands of nodes, and
     // a table by id costs no hashing.
     let mut vals: Vec<Option<Val>> = vec![None; graph.len()];
-    for &id in &order {
+    for &id in &plan.order {
         let get = |x: &Id| {
             vals[x.index()]
                 .as_ref()
                 .expect("children are evaluated first")
         };
-        let v = match graph.node(id) {
+        let node = graph.node(id);
+        let v = match node {
             Node::Num(n) => {
                 let (v, exact) = num_value(*n, p.bits);
                 Val::rounded(v, exact, p.lu)
             }
-            Node::Var(_) => match &bindings[&id] {
+            Node::Var(_) => match &plan.bindings[&id] {
                 Binding::Value(v) => Val::rounded(v.clone(), true, p.lu),
                 Binding::Formula(def) => get(def).clone(),
             },
@@ -279,16 +341,22 @@ pub(super) fn eval_bounded(
                 Some(left) => p.sum(&left.iter().map(get).collect::<Vec<_>>()),
                 None => p.sum(&xs.iter().map(get).collect::<Vec<_>>()),
             },
-            Node::Mul(xs) => p.product(&xs.iter().map(get).collect::<Vec<_>>()),
+            Node::Mul(xs) => match &xs[..] {
+                [a, b] => p.product(&[get(a), get(b)]),
+                _ => p.product(&xs.iter().map(get).collect::<Vec<_>>()),
+            },
             Node::Pow(a, b) => p.pow(get(a), get(b)),
             Node::Call(f, a) => p.call(*f, get(a)),
             Node::Call2(f, a, b) => p.call2(*f, get(a), get(b)),
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
-        let inherited = graph.children(id).iter().any(|c| get(c).shaky);
+        let inherited = node.child_ids().any(|c| get(&c).shaky);
         vals[id.index()] = Some(v.shaky_if(inherited));
     }
-    Ok(Nodes { vals, order })
+    Ok(Nodes {
+        vals,
+        order: plan.order.clone(),
+    })
 }
 
 /// The values of one pass: every node reachable from its roots, by id.

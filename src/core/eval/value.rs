@@ -91,7 +91,7 @@ impl Precise {
     /// The nearest float64 (±inf or ±0 beyond its range; NaN unless finite).
     pub fn to_f64(&self) -> f64 {
         match self {
-            Precise::Finite(b) => b.to_f64().value(),
+            Precise::Finite(b) => nearest_f64(b),
             _ => f64::NAN,
         }
     }
