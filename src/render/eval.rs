@@ -7,6 +7,7 @@
 //! carries too). The JSON document has the fields of docs/json.md (`values`, `cost`,
 //! `derivatives`, `reference` as decimal strings, `warnings`) with a few added fields.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -66,25 +67,33 @@ pub fn render_eval(
 }
 
 /// The report's labels in LaTeX where they name a quantity: a derivative asked for (found by
-/// its label once, not by a search through tens of thousands of derivatives for each label),
-/// or a name of the model.
+/// its label in an index made the first time one is asked for, not by a search through tens
+/// of thousands of derivatives for each label), or a name of the model.
 struct Labels<'a> {
     model: &'a Model,
+    report: &'a Report,
     /// Each derivative's label to its target, the first derivative's where two share a label.
-    derivatives: HashMap<&'a str, Option<Target>>,
+    derivatives: OnceCell<HashMap<&'a str, Option<Target>>>,
 }
 
 impl<'a> Labels<'a> {
     fn of(model: &'a Model, report: &'a Report) -> Labels<'a> {
-        let mut derivatives = HashMap::with_capacity(report.derivatives.len());
-        for q in &report.derivatives {
-            derivatives.entry(q.label.as_str()).or_insert(q.target);
+        Labels {
+            model,
+            report,
+            derivatives: OnceCell::new(),
         }
-        Labels { model, derivatives }
     }
 
     fn latex(&self, label: &str) -> Option<String> {
-        match self.derivatives.get(label).copied().flatten() {
+        let derivatives = self.derivatives.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.report.derivatives.len());
+            for q in &self.report.derivatives {
+                index.entry(q.label.as_str()).or_insert(q.target);
+            }
+            index
+        });
+        match derivatives.get(label).copied().flatten() {
             Some(t) => Some(print_target(self.model, t, Format::Latex)),
             None => self
                 .model
@@ -154,6 +163,13 @@ struct RowView {
     /// With `--stable`: float64 through the stable forms.
     #[serde(skip_serializing_if = "Option::is_none")]
     stable: Option<String>,
+}
+
+/// `text` filled with spaces to `width` characters, as the `pad` filter does.
+fn padded(mut text: String, width: usize) -> String {
+    let length = text.chars().count();
+    text.extend(std::iter::repeat_n(' ', width.saturating_sub(length)));
+    text
 }
 
 fn is_false(b: &bool) -> bool {
@@ -278,16 +294,23 @@ fn view(
         .max(4);
     let row = |q: &Quantity| {
         let rounded = q.error_bits.round();
-        let NameView { text, math } = name(&q.label);
         let reference = reference(q);
-        let text_column = |text: String, width: usize| match format {
-            Format::Text => format!("{text:<width$}"),
-            _ => text,
+        // In text, name and float64 padded to their columns (in place: a network's table has
+        // tens of thousands of rows).
+        let (name, float64) = match format {
+            Format::Text => (
+                NameView {
+                    text: padded(q.label.clone(), width),
+                    math: false,
+                },
+                padded(float(q.f64), FLOAT_WIDTH),
+            ),
+            _ => (name(&q.label), number::latex(&float(q.f64))),
         };
         RowView {
-            name: text_column(text, width),
-            math,
-            float64: text_column(cell(float(q.f64)), FLOAT_WIDTH),
+            name: name.text,
+            math: name.math,
+            float64,
             known: reference.known,
             reference: reference.reference.map(cell),
             digits: reference.digits,
