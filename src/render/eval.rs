@@ -646,3 +646,123 @@ fn reference_json(q: &Quantity) -> String {
         Resolution::Unknown => "unknown".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::init::{self, Init};
+    use crate::analysis::numeric::{self, Request};
+    use crate::core::eval::Big;
+    use crate::lang::load::{self, TargetSpec};
+
+    fn big(x: f64) -> Big {
+        Big::try_from(x).unwrap()
+    }
+
+    /// A 2-2-1 network's report, its first derivatives' references and errors made the unusual
+    /// kinds a long evaluation can end with (no small program reaches them in float64's range).
+    fn unusual() -> (Model, Report) {
+        let mut model = load::load("network 2-2-1\nactivation sigmoid\ncost quadratic\n").unwrap();
+        let given = init::fill(&model, &[], Init::Xavier, 1);
+        let request = Request {
+            targets: load::targets(&model, &TargetSpec::AllParams).unwrap(),
+            ..Default::default()
+        };
+        let mut report = numeric::evaluate(&mut model, &given, &request).unwrap();
+        let tiny = big(1e-300) * big(1e-100);
+        let d = &mut report.derivatives;
+        d[0].resolution = Resolution::Within {
+            low: big(0.00123441),
+            high: big(0.00123449),
+        };
+        d[1].resolution = Resolution::Within {
+            low: -tiny.clone(),
+            high: tiny,
+        };
+        d[2].resolution = Resolution::Within {
+            low: big(-1.0),
+            high: big(2.5),
+        };
+        d[3].resolution = Resolution::Unknown;
+        (d[0].error_bits, d[0].error_at_least) = (12.0, true);
+        (d[1].error_bits, d[1].error_at_least) = (0.0, true);
+        (d[2].error_bits, d[2].error_at_least) = (1.0, false);
+        (model, report)
+    }
+
+    fn render(format: Format) -> String {
+        let (model, report) = unusual();
+        let layout = Layout {
+            overrides: BTreeMap::new(),
+            standalone: false,
+            source_name: "net.bp".to_string(),
+        };
+        render_eval(&model, &report, format, &layout).unwrap()
+    }
+
+    /// The rows of the table of derivatives, in order: after its heading (text) or its header
+    /// and rule (Markdown, LaTeX).
+    fn derivative_rows(document: &str) -> Vec<&str> {
+        let headers = [
+            "Derivatives      float64",
+            "| derivative | float64",
+            "derivative & float64",
+        ];
+        let mut lines = document
+            .lines()
+            .skip_while(|l| !headers.iter().any(|h| l.starts_with(h)));
+        let header = lines.next().unwrap_or_default();
+        if !header.starts_with(headers[0]) {
+            lines.next();
+        }
+        lines.collect()
+    }
+
+    #[test]
+    fn unusual_references_and_errors_are_worded_in_every_format() {
+        for format in [Format::Text, Format::Markdown, Format::Latex] {
+            let document = render(format);
+            let rows = derivative_rows(&document);
+            let number = |written: &str| match format {
+                Format::Text => written.to_string(),
+                _ => format!("${}$", number::latex(written)),
+            };
+            let [first, second, third, fourth, ..] = rows[..] else {
+                panic!("{document}")
+            };
+            assert!(
+                first.contains(&format!("{} (to 4 digits)", number("0.001234"))),
+                "{first}"
+            );
+            assert!(first.contains("at least 12 bits"), "{first}");
+            assert!(
+                second.contains(&format!("0 (to within ±{})", number("1e-400"))),
+                "{second}"
+            );
+            assert!(
+                second.ends_with("unknown") || second.contains("unknown "),
+                "{second}"
+            );
+            assert!(!second.contains("bit"), "{second}");
+            assert!(
+                third.contains(&format!(
+                    "between {} and {}",
+                    number("-1e0"),
+                    number("2.5e0")
+                )),
+                "{third}"
+            );
+            assert!(
+                third.contains("1 bit") && !third.contains("1 bits"),
+                "{third}"
+            );
+            assert!(fourth.contains("unknown"), "{fourth}");
+            assert!(fourth.contains("0 bits"), "{fourth}");
+            assert_eq!(
+                rows.iter().filter(|r| r.contains("unknown")).count(),
+                2,
+                "{document}"
+            );
+        }
+    }
+}
