@@ -222,6 +222,8 @@ pub struct Quantity {
     /// The reference to [`REFERENCE_DIGITS`] significant digits when the evaluation had them
     /// at hand (see [`Quantity::reference_decimal`]).
     pub written_reference: Option<String>,
+    /// For a name given a value (an input, target or parameter): the value as written.
+    pub given_as: Option<String>,
     /// How well the reference is known.
     pub resolution: eval::Resolution,
     pub error_bits: f64,
@@ -238,10 +240,17 @@ impl Quantity {
     /// The reference to [`REFERENCE_DIGITS`] significant digits, as
     /// [`Precise::to_decimal_string`] writes it.
     pub fn reference_decimal(&self) -> std::borrow::Cow<'_, str> {
-        match &self.written_reference {
-            Some(written) => std::borrow::Cow::Borrowed(written),
-            None => std::borrow::Cow::Owned(self.reference.to_decimal_string(REFERENCE_DIGITS)),
+        if let Some(written) = &self.written_reference {
+            return std::borrow::Cow::Borrowed(written);
         }
+        // A value given with at most that many digits is its own reference.
+        let given = self
+            .given_as
+            .as_deref()
+            .and_then(|text| eval::written_decimal(text, REFERENCE_DIGITS));
+        std::borrow::Cow::Owned(
+            given.unwrap_or_else(|| self.reference.to_decimal_string(REFERENCE_DIGITS)),
+        )
     }
 }
 
@@ -420,6 +429,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             f64: f,
             reference: r,
             written_reference: Some(decimal),
+            given_as: None,
             resolution,
             stable: stable.map(|s| at_f64(model, &[s], &point)[0]),
         }
@@ -472,9 +482,8 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                     error_at_least: false,
                     f64: v,
                     reference: r,
-                    written_reference: text_of
-                        .get(&s)
-                        .and_then(|text| eval::written_decimal(text, REFERENCE_DIGITS)),
+                    written_reference: None,
+                    given_as: text_of.get(&s).map(|text| text.to_string()),
                     resolution: eval::Resolution::Converged,
                     stable: None,
                 });

@@ -291,7 +291,7 @@ pub fn judge(computed: f64, reference: &Precise, resolution: &Resolution) -> (f6
 pub struct Evaluated<'a> {
     pub model: &'a Model,
     pub f64s: &'a HashMap<Id, f64>,
-    pub precise: &'a HashMap<Id, Precise>,
+    pub precise: &'a crate::core::eval::NodeValues,
     /// The float64 value of each name at the point.
     pub names: &'a HashMap<Sym, f64>,
 }

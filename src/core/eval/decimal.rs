@@ -96,25 +96,35 @@ pub fn written_decimal(text: &str, digits: usize) -> Option<String> {
     if int_part.len() + frac_part.len() == 0 || !all_digits(int_part) || !all_digits(frac_part) {
         return None;
     }
-    // the value is `written · 10^scale`
-    let written = format!("{int_part}{frac_part}");
-    let scale = exponent.checked_sub(i64::try_from(frac_part.len()).ok()?)?;
-    let significant = written.trim_start_matches('0');
-    if significant.is_empty() {
+    // The digits as one run (the integer part's, then the fraction's), written from the first
+    // non-zero digit, worth 10^e10, to the last.
+    let run_of = |i: usize| {
+        if i < int_part.len() {
+            int_part.as_bytes()[i]
+        } else {
+            frac_part.as_bytes()[i - int_part.len()]
+        }
+    };
+    let length = int_part.len() + frac_part.len();
+    let Some(start) = (0..length).find(|&i| run_of(i) != b'0') else {
         return Some("0e0".to_string());
-    }
-    if scale.unsigned_abs() > 1_000_000 {
+    };
+    let end = (0..length).rev().find(|&i| run_of(i) != b'0')? + 1;
+    let e10 = exponent
+        .checked_add(i64::try_from(int_part.len()).ok()?)?
+        .checked_sub(i64::try_from(start).ok()?)?
+        .checked_sub(1)?;
+    if e10.unsigned_abs() > 1_000_000 || end - start > digits {
         return None;
     }
-    let e10 = scale + i64::try_from(significant.len()).ok()? - 1;
-    let significant = significant.trim_end_matches('0');
-    if significant.len() > digits {
-        return None;
+    let mut out = String::with_capacity(end - start + 8);
+    out.push_str(sign);
+    out.push(char::from(run_of(start)));
+    if end - start > 1 {
+        out.push('.');
+        out.extend((start + 1..end).map(|i| char::from(run_of(i))));
     }
-    let (first, rest) = significant.split_at(1);
-    Some(if rest.is_empty() {
-        format!("{sign}{first}e{e10}")
-    } else {
-        format!("{sign}{first}.{rest}e{e10}")
-    })
+    out.push('e');
+    out.push_str(&e10.to_string());
+    Some(out)
 }

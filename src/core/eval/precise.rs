@@ -132,7 +132,7 @@ pub fn eval_reference_and_nodes(
     bind: &dyn Fn(Sym) -> Option<Binding>,
     max_bits: usize,
     floor_bits: usize,
-) -> Result<(Stable, HashMap<Id, Precise>), EvalError> {
+) -> Result<(Stable, NodeValues), EvalError> {
     let floor_bits = floor_bits.clamp(MIN_PRECISION, MAX_PRECISION);
     let start = (floor_bits / 2).max(MIN_PRECISION);
     let (stable, last_pass) = stable_run(graph, roots, bind, start, max_bits)?;
@@ -141,7 +141,28 @@ pub fn eval_reference_and_nodes(
         Some((pass_bits, nodes)) if pass_bits == bits => nodes,
         _ => eval_bounded(graph, roots, bind, bits)?,
     };
-    Ok((stable, nodes.into_values()))
+    Ok((stable, nodes.into_table()))
+}
+
+/// The reference value of every node one pass evaluated, by id.
+#[derive(Clone, Debug)]
+pub struct NodeValues {
+    values: Vec<Option<Precise>>,
+}
+
+impl NodeValues {
+    /// The node's value, if the pass evaluated it.
+    pub fn get(&self, id: Id) -> Option<&Precise> {
+        self.values.get(id.index())?.as_ref()
+    }
+}
+
+impl std::ops::Index<&Id> for NodeValues {
+    type Output = Precise;
+
+    fn index(&self, id: &Id) -> &Precise {
+        self.get(*id).expect("the node was evaluated")
+    }
 }
 
 /// The precision-raising loop of [`eval_reference`], from `start_bits`; with the last pass's
@@ -371,6 +392,13 @@ impl Nodes {
         self.vals[id.index()]
             .as_ref()
             .expect("the node was evaluated")
+    }
+
+    /// Each node's value, without its error bound, in a table by id.
+    fn into_table(self) -> NodeValues {
+        NodeValues {
+            values: self.vals.into_iter().map(|v| v.map(|v| v.v)).collect(),
+        }
     }
 
     /// Each node's value, without its error bound.

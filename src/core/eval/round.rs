@@ -52,19 +52,48 @@ pub(super) fn mul_rounded(a: &Big, b: &Big, bits: usize) -> (Big, bool) {
 }
 
 /// The nearest float64 to `x`, half to even: what `x.to_f64()` gives, read from the
-/// significand's bits where the result is a normal number (anything else goes to dashu).
+/// significand's words where the result is a normal number (anything else goes to dashu).
 pub(super) fn nearest_f64(x: &Big) -> f64 {
     let repr = x.repr();
     if repr.is_zero() {
         return 0.0;
     }
-    let (significand, exponent, _) = round_parts(repr.significand().clone(), repr.exponent(), 53);
-    // |significand| < 2^53 is exact in float64, and so is its product with a power of two
-    // whose result is a normal number.
-    let top = exponent + significand.bit_len() as isize;
+    let (sign, words) = repr.significand().as_sign_words();
+    // The top 64 to 127 bits (or the whole significand if shorter), and whether any bit
+    // below them is set.
+    let word_bits = u64::BITS as usize * std::mem::size_of_val(&words[0]) / 8;
+    let mut held: u128 = 0;
+    let mut held_bits = 0usize;
+    let mut below = words.len();
+    while below > 0 && held_bits < 64 {
+        below -= 1;
+        held = (held << word_bits) | u128::from(words[below]);
+        held_bits = 128 - held.leading_zeros() as usize;
+    }
+    let sticky = words[..below].iter().any(|&w| w != 0);
+    let mut shift = below * word_bits;
+    let mut kept = held;
+    if held_bits > 53 {
+        let dropped = held_bits - 53;
+        kept = held >> dropped;
+        let remainder = held & ((1u128 << dropped) - 1);
+        let half = 1u128 << (dropped - 1);
+        if remainder > half || (remainder == half && (sticky || kept & 1 == 1)) {
+            kept += 1;
+        }
+        shift += dropped;
+    }
+    let exponent = repr.exponent() + shift as isize;
+    // `kept` < 2^54 is exact in float64, and so is its product with a power of two whose
+    // result is a normal number.
+    let top = exponent + (128 - kept.leading_zeros() as isize);
     if (-1020..=1020).contains(&top) && exponent.abs() < 1000 {
-        let whole = i64::try_from(significand).expect("53 bits fit in i64");
-        return whole as f64 * 2f64.powi(exponent as i32);
+        let magnitude = kept as f64 * 2f64.powi(exponent as i32);
+        return if sign == Sign::Negative {
+            -magnitude
+        } else {
+            magnitude
+        };
     }
     x.to_f64().value()
 }
@@ -132,6 +161,18 @@ mod tests {
         values.push(Big::from_parts(IBig::from(3), -1075));
         values.push(Big::from_parts(IBig::ONE, 1023));
         values.push(Big::from_parts(IBig::from((1u64 << 54) - 1), 970));
+        // ties, and a half with a set bit words below it
+        values.push(Big::from_parts(IBig::from((1u64 << 53) + 1), -3));
+        values.push(Big::from_parts(IBig::from((1u64 << 53) + 3), 5));
+        values.push(Big::from_parts(-IBig::from((1u64 << 53) + 3), 5));
+        values.push(Big::from_parts(
+            (IBig::from((1u64 << 53) + 1) << 130) + IBig::ONE,
+            -150,
+        ));
+        values.push(Big::from_parts(
+            (IBig::from((1u64 << 53) + 1) << 130) - IBig::ONE,
+            -150,
+        ));
         for x in &values {
             assert_eq!(
                 nearest_f64(x).to_bits(),
