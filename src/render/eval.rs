@@ -1,11 +1,13 @@
 //! The `eval` report as text, Markdown, LaTeX or JSON.
 //!
 //! The report's numbers are printed here with the one number formatter (float64 to round-trip,
-//! the reference to 17 significant digits, each also as LaTeX math) and its names with the
-//! formula printer; the `eval.*` templates lay them out and hold the words (`eval_words.txt`
-//! how a reference or an error is said, `warning.txt` the warnings' sentences, which JSON
-//! carries too). The JSON document has the fields of docs/json.md (`values`, `cost`,
-//! `derivatives`, `reference` as decimal strings, `warnings`) with a few added fields.
+//! the reference to 17 significant digits; plain in text, LaTeX math in Markdown and LaTeX) and
+//! its names with the formula printer; the `eval.*` templates lay them out and hold the words
+//! (`eval_words.txt` how a reference or an error is said, `warning.txt` the warnings'
+//! sentences, which JSON carries too). A network's tables run to tens of thousands of rows, so
+//! a row is flat and carries only what its format writes. The JSON document has the fields of
+//! docs/json.md (`values`, `cost`, `derivatives`, `reference` as decimal strings, `warnings`)
+//! with a few added fields.
 
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
@@ -131,7 +133,8 @@ struct NameView {
 /// A row of the table of values or of derivatives. Flat, and each number printed once, for
 /// the format (plain digits in text, LaTeX math in Markdown and LaTeX): a network has tens of
 /// thousands of rows, and a template reads a row's own fields far faster than fields of nested
-/// maps. Fields that are false or absent are left out (a template reads them as false).
+/// maps. Absent numbers and false flags are left out (a template reads them as false); `math`
+/// stays, as `eval_name` takes it.
 #[derive(Serialize)]
 struct RowView {
     /// The label as [`NameView::text`], LaTeX math where `math`; in text, padded to the names'
