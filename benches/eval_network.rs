@@ -5,12 +5,19 @@
 //!
 //! Beside it, `step --init xavier --seed 1 --lr 0.1` at the same point (one descent step,
 //! every gradient in float64): issue 9's goal is eval within 2× of step.
+//!
+//! Then the report of `eval --all` rendered, as text, Markdown and JSON (23,860 derivatives, and
+//! in JSON every value), at a point with inputs in [0, 1) and y1 = 1 so the numbers have their
+//! usual lengths: the whole command's time is the evaluation and this.
 
 use std::hint::black_box;
 
 use chainrule::analysis::init::{self, Init};
 use chainrule::analysis::numeric::{self, Request};
+use chainrule::core::model::{Given, SymKind};
 use chainrule::lang::load::{self, TargetSpec};
+use chainrule::render::document::{Format, Layout};
+use chainrule::render::eval::render_eval;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const MNIST: &str = include_str!("../examples/mnist_784_30_10.bp");
@@ -45,5 +52,51 @@ fn eval_mnist(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, eval_mnist);
+fn render_mnist_report(c: &mut Criterion) {
+    let mut model = load::load(MNIST).expect("the example loads");
+    let mut rng = fastrand::Rng::with_seed(1);
+    let point: Vec<Given> = model
+        .syms()
+        .filter_map(|sym| {
+            let value = match (model.symbol(sym).kind, model.name(sym)) {
+                (SymKind::Input, _) => rng.f64(),
+                (SymKind::Target, "y1") => 1.0,
+                _ => return None,
+            };
+            Some(Given {
+                sym,
+                text: value.to_string(),
+                value,
+            })
+        })
+        .collect();
+    let given = init::fill(&model, &point, Init::Xavier, 1);
+    let request = Request {
+        targets: load::targets(&model, &TargetSpec::AllParams).expect("targets"),
+        ..Default::default()
+    };
+    let report = numeric::evaluate(&mut model, &given, &request).expect("evaluates");
+    let layout = Layout {
+        overrides: Default::default(),
+        standalone: false,
+        source_name: "mnist_784_30_10.bp".to_string(),
+    };
+    let mut group = c.benchmark_group("eval render");
+    group.sample_size(10);
+    for (format, name) in [
+        (Format::Text, "text"),
+        (Format::Markdown, "markdown"),
+        (Format::Json, "json"),
+    ] {
+        group.bench_function(format!("784-30-10 --all, {name}"), |b| {
+            b.iter(|| {
+                let document = render_eval(&model, &report, format, &layout).expect("renders");
+                black_box(document.len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, eval_mnist, render_mnist_report);
 criterion_main!(benches);

@@ -398,9 +398,12 @@ pub fn render_each<V: Serialize>(
     views: impl IntoIterator<Item = V>,
     layout: &Layout,
 ) -> Result<Vec<String>, Diagnostic> {
+    let mut views = views.into_iter().peekable();
+    if views.peek().is_none() {
+        return Ok(Vec::new());
+    }
     let tera = templates(layout)?;
     views
-        .into_iter()
         .map(|view| {
             let context = tera::Context::from_serialize(&view).map_err(template_error)?;
             render_bounded(&tera, template, &context, layout)

@@ -1,18 +1,21 @@
 //! The `eval` report as text, Markdown, LaTeX or JSON.
 //!
 //! The report's numbers are printed here with the one number formatter (float64 to round-trip,
-//! the reference to 17 significant digits, each also as LaTeX math) and its names with the
-//! formula printer; the `eval.*` templates lay them out and hold the words (`eval_words.txt`
-//! how a reference or an error is said, `warning.txt` the warnings' sentences, which JSON
-//! carries too). The JSON document has the fields of docs/json.md (`values`, `cost`,
-//! `derivatives`, `reference` as decimal strings, `warnings`) with a few added fields.
+//! the reference to 17 significant digits; plain in text, LaTeX math in Markdown and LaTeX) and
+//! its names with the formula printer; the `eval.*` templates lay them out and hold the words
+//! (`eval_words.txt` how a reference or an error is said, `warning.txt` the warnings'
+//! sentences, which JSON carries too). A network's tables run to tens of thousands of rows, so
+//! a row is flat and carries only what its format writes. The JSON document has the fields of
+//! docs/json.md (`values`, `cost`, `derivatives`, `reference` as decimal strings, `warnings`)
+//! with a few added fields.
 
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::analysis::numeric::{LOST_BITS, Quantity, REFERENCE_DIGITS, Report};
+use crate::core::diff::Target;
 use crate::core::error::Diagnostic;
 use crate::core::eval::{Precise, Resolution};
 use crate::core::model::Model;
@@ -25,9 +28,8 @@ use crate::render::{FormulaPrinter, Notation};
 /// Networks with more names than this get a summary instead of the table of values.
 const TABLE_LIMIT: usize = 300;
 
-fn number(x: f64) -> Value {
-    if x.is_finite() { json!(x) } else { Value::Null }
-}
+/// The text layout's float64 column: the longest float64 written to round-trip, and a space.
+const FLOAT_WIDTH: usize = 24;
 
 /// Writes the report in the format asked for, laid out by the `eval.*` templates (JSON by
 /// serde, as SPEC section 3 fixes it). With `--standalone`, LaTeX is a whole document.
@@ -37,7 +39,8 @@ pub fn render_eval(
     format: Format,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
-    let label_latex = |label: &str| label_latex(model, report, label);
+    let labels = Labels::of(model, report);
+    let label_latex = |label: &str| labels.latex(label);
     let messages = warning_messages(model, &report.warnings, &label_latex, layout)?;
     let caveats = caveats(&report.grad_checks, layout)?;
     let template = match format {
@@ -54,7 +57,7 @@ pub fn render_eval(
         Format::Latex => "eval.tex",
     };
     let view = view(
-        model,
+        &labels,
         report,
         format,
         &layout.source_name,
@@ -65,18 +68,40 @@ pub fn render_eval(
     render_template(template, &view, Some(&title), layout)
 }
 
-/// A label in LaTeX where it names a quantity: a derivative asked for, or a name of the model.
-fn label_latex(model: &Model, report: &Report, label: &str) -> Option<String> {
-    let target = report
-        .derivatives
-        .iter()
-        .find(|q| q.label == label)
-        .and_then(|q| q.target);
-    match target {
-        Some(t) => Some(print_target(model, t, Format::Latex)),
-        None => model
-            .lookup(label)
-            .map(|s| FormulaPrinter::for_model(model).name(s, Notation::Latex)),
+/// The report's labels in LaTeX where they name a quantity: a derivative asked for (found by
+/// its label in an index made the first time one is asked for, not by a search through tens
+/// of thousands of derivatives for each label), or a name of the model.
+struct Labels<'a> {
+    model: &'a Model,
+    report: &'a Report,
+    /// Each derivative's label to its target, the first derivative's where two share a label.
+    derivatives: OnceCell<HashMap<&'a str, Option<Target>>>,
+}
+
+impl<'a> Labels<'a> {
+    fn of(model: &'a Model, report: &'a Report) -> Labels<'a> {
+        Labels {
+            model,
+            report,
+            derivatives: OnceCell::new(),
+        }
+    }
+
+    fn latex(&self, label: &str) -> Option<String> {
+        let derivatives = self.derivatives.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.report.derivatives.len());
+            for q in &self.report.derivatives {
+                index.entry(q.label.as_str()).or_insert(q.target);
+            }
+            index
+        });
+        match derivatives.get(label).copied().flatten() {
+            Some(t) => Some(print_target(self.model, t, Format::Latex)),
+            None => self
+                .model
+                .lookup(label)
+                .map(|s| FormulaPrinter::for_model(self.model).name(s, Notation::Latex)),
+        }
     }
 }
 
@@ -88,15 +113,12 @@ struct NumberView {
 }
 
 impl NumberView {
-    fn written(plain: String) -> NumberView {
+    fn float(x: f64) -> NumberView {
+        let plain = float(x);
         NumberView {
             math: number::latex(&plain),
             plain,
         }
-    }
-
-    fn float(x: f64) -> NumberView {
-        NumberView::written(float(x))
     }
 }
 
@@ -108,35 +130,69 @@ struct NameView {
     math: bool,
 }
 
-/// How well the reference is known: `exact` (every digit of `value` right), `digits` (the
-/// first `digits` of `value` known), `zero_within` (0, to within ±`high`), `between` (`low`
-/// and `high`), or `unknown`.
+/// A row of the table of values or of derivatives. Flat, and each number printed once, for
+/// the format (plain digits in text, LaTeX math in Markdown and LaTeX): a network has tens of
+/// thousands of rows, and a template reads a row's own fields far faster than fields of nested
+/// maps. Absent numbers and false flags are left out (a template reads them as false); `math`
+/// stays, as `eval_name` takes it.
 #[derive(Serialize)]
-struct ReferenceView {
-    kind: &'static str,
-    value: Option<NumberView>,
-    digits: usize,
-    low: Option<NumberView>,
-    high: Option<NumberView>,
-}
-
-/// A value's error in float64: `bits` of 53, only a lower bound when `at_least`, and
-/// `unknown` when that bound is 0.
-#[derive(Serialize)]
-struct ErrorView {
+struct RowView {
+    /// The label as [`NameView::text`], LaTeX math where `math`; in text, padded to the names'
+    /// column (`width`).
+    name: String,
+    math: bool,
+    /// In text, padded to the float64 column (`float_width`): the `pad` filter, twice a row,
+    /// took as long as the rest of the row.
+    float64: String,
+    /// How well the reference is known: `exact` (every digit of `reference` right), `digits`
+    /// (the first `digits` of `reference` known), `zero_within` (0, to within ±`high`),
+    /// `between` (`low` and `high`), or `unknown`.
+    known: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digits: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    low: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    high: Option<String>,
+    /// The error in float64: `bits` of 53, only a lower bound where `at_least`, and `unknown`
+    /// where that bound is 0.
     bits: String,
+    #[serde(skip_serializing_if = "is_false")]
     at_least: bool,
+    #[serde(skip_serializing_if = "is_false")]
     unknown: bool,
+    /// With `--stable`: float64 through the stable forms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stable: Option<String>,
 }
 
+/// `text` filled with spaces to `width` characters, as the `pad` filter does.
+fn padded(mut text: String, width: usize) -> String {
+    let length = text.chars().count();
+    text.extend(std::iter::repeat_n(' ', width.saturating_sub(length)));
+    text
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// How well the reference is known, as [`RowView`] has it, with numbers as plain digits.
+struct ReferenceView {
+    known: &'static str,
+    reference: Option<String>,
+    digits: Option<usize>,
+    low: Option<String>,
+    high: Option<String>,
+}
+
+/// The cost, for the sentence under the values.
 #[derive(Serialize)]
-struct QuantityView {
+struct CostView {
     name: NameView,
     float64: NumberView,
-    reference: ReferenceView,
-    error: ErrorView,
-    /// With `--stable`: float64 through the stable forms.
-    stable: Option<NumberView>,
 }
 
 #[derive(Serialize)]
@@ -173,12 +229,13 @@ struct EvalView {
     lost_bits: String,
     /// The widest label, for the text layout's first column.
     width: usize,
+    float_width: usize,
     /// Whether the values are listed (else `summary` says why not).
     listed: bool,
-    values: Vec<QuantityView>,
+    values: Vec<RowView>,
     summary: Option<SummaryView>,
-    cost: QuantityView,
-    derivatives: Vec<QuantityView>,
+    cost: CostView,
+    derivatives: Vec<RowView>,
     rewrites: Vec<String>,
     grad_checks: Vec<GradCheckView>,
     warnings: Vec<WarningView>,
@@ -187,7 +244,7 @@ struct EvalView {
 }
 
 fn view(
-    model: &Model,
+    labels: &Labels,
     report: &Report,
     format: Format,
     source_name: &str,
@@ -214,7 +271,7 @@ fn view(
                 math: false,
             };
         }
-        match label_latex(model, report, label) {
+        match labels.latex(label) {
             Some(latex) => NameView {
                 text: latex,
                 math: true,
@@ -225,18 +282,47 @@ fn view(
             },
         }
     };
-    let quantity = |q: &Quantity| {
+    // A number in a table: plain digits in text, LaTeX math in Markdown and LaTeX.
+    let cell = |plain: String| match format {
+        Format::Text => plain,
+        _ => number::latex(&plain),
+    };
+    let width = report
+        .values
+        .iter()
+        .chain(&report.derivatives)
+        .map(|q| q.label.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let row = |q: &Quantity| {
         let rounded = q.error_bits.round();
-        QuantityView {
-            name: name(&q.label),
-            float64: NumberView::float(q.f64),
-            reference: reference(q),
-            error: ErrorView {
-                bits: whole(rounded),
-                at_least: q.error_at_least,
-                unknown: q.error_at_least && rounded <= 0.0,
-            },
-            stable: q.stable.map(NumberView::float),
+        let reference = reference(q);
+        // In text, name and float64 padded to their columns (in place: a network's table has
+        // tens of thousands of rows).
+        let (name, float64) = match format {
+            Format::Text => (
+                NameView {
+                    text: padded(q.label.clone(), width),
+                    math: false,
+                },
+                padded(float(q.f64), FLOAT_WIDTH),
+            ),
+            _ => (name(&q.label), number::latex(&float(q.f64))),
+        };
+        RowView {
+            name: name.text,
+            math: name.math,
+            float64,
+            known: reference.known,
+            reference: reference.reference.map(cell),
+            digits: reference.digits,
+            low: reference.low.map(cell),
+            high: reference.high.map(cell),
+            bits: whole(rounded),
+            at_least: q.error_at_least,
+            unknown: q.error_at_least && rounded <= 0.0,
+            stable: q.stable.map(|s| cell(float(s))),
         }
     };
     let listed = report.show_values && report.values.len() <= TABLE_LIMIT;
@@ -259,23 +345,20 @@ fn view(
         source: prose(source_name),
         reference_digits: REFERENCE_DIGITS,
         lost_bits: whole(LOST_BITS),
-        width: report
-            .values
-            .iter()
-            .chain(&report.derivatives)
-            .map(|q| q.label.chars().count())
-            .max()
-            .unwrap_or(4)
-            .max(4),
+        width,
+        float_width: FLOAT_WIDTH,
         listed,
         values: if listed {
-            report.values.iter().map(quantity).collect()
+            report.values.iter().map(row).collect()
         } else {
             Vec::new()
         },
         summary,
-        cost: quantity(&report.cost),
-        derivatives: report.derivatives.iter().map(quantity).collect(),
+        cost: CostView {
+            name: name(&report.cost.label),
+            float64: NumberView::float(report.cost.f64),
+        },
+        derivatives: report.derivatives.iter().map(row).collect(),
         rewrites: report.rewrites_used.iter().map(|r| sentence(r)).collect(),
         grad_checks: report
             .grad_checks
@@ -311,16 +394,16 @@ fn view(
 /// were), or, where it could not be resolved, the digits known or the interval.
 fn reference(q: &Quantity) -> ReferenceView {
     let mut view = ReferenceView {
-        kind: "unknown",
-        value: None,
-        digits: 0,
+        known: "unknown",
+        reference: None,
+        digits: None,
         low: None,
         high: None,
     };
     match &q.resolution {
         Resolution::Converged => {
-            view.kind = "exact";
-            view.value = Some(NumberView::written(plain_decimal(&q.reference_decimal())));
+            view.known = "exact";
+            view.reference = Some(plain_decimal(&q.reference_decimal()));
         }
         Resolution::Within { low, high } => {
             let (low, high) = (Precise::Finite(low.clone()), Precise::Finite(high.clone()));
@@ -329,25 +412,23 @@ fn reference(q: &Quantity) -> ReferenceView {
                 .find(|&n| low.to_decimal_string(n) == high.to_decimal_string(n));
             match known {
                 Some(n) if !low.is_zero() && low.to_f64().signum() == high.to_f64().signum() => {
-                    view.kind = "digits";
-                    view.digits = n;
-                    view.value = Some(NumberView::written(plain_decimal(
-                        &low.to_decimal_string(n),
-                    )));
+                    view.known = "digits";
+                    view.digits = Some(n);
+                    view.reference = Some(plain_decimal(&low.to_decimal_string(n)));
                 }
                 _ if low.to_f64() == 0.0 && high.to_f64() == 0.0 => {
-                    view.kind = "zero_within";
+                    view.known = "zero_within";
                     let bound = if high.to_f64().abs() > 0.0 || !high.is_zero() {
                         high.to_decimal_string(2)
                     } else {
                         low.neg().to_decimal_string(2)
                     };
-                    view.high = Some(NumberView::written(bound));
+                    view.high = Some(bound);
                 }
                 _ => {
-                    view.kind = "between";
-                    view.low = Some(NumberView::written(low.to_decimal_string(2)));
-                    view.high = Some(NumberView::written(high.to_decimal_string(2)));
+                    view.known = "between";
+                    view.low = Some(low.to_decimal_string(2));
+                    view.high = Some(high.to_decimal_string(2));
                 }
             }
         }
@@ -387,109 +468,162 @@ fn grad_check_verdict(unreliable: bool, relative_error: f64) -> &'static str {
     }
 }
 
-/// A warning as SPEC section 3 has it (`kind`, `at`, `message`) with its numbers.
+/// A warning as SPEC section 3 has it (`kind`, `at`, `message`) with its numbers. The fields
+/// of every object of the document are in alphabetical order.
 #[derive(Serialize)]
 struct WarningJson<'a> {
-    kind: &'static str,
     at: &'a str,
+    float64: Option<f64>,
+    kind: &'static str,
     message: &'a str,
-    float64: f64,
     reference: &'a str,
 }
 
 #[derive(Serialize)]
 struct GradCheckJson<'a> {
-    analytic: Value,
-    numeric: Value,
-    relative_error: Value,
-    verdict: &'a str,
+    analytic: Option<f64>,
     caveat: Option<&'a str>,
+    numeric: Option<f64>,
+    relative_error: Option<f64>,
+    verdict: &'a str,
+}
+
+/// The `eval` document of docs/json.md; the optional fields are left out where they would be
+/// empty. Written straight from the report: building it as a `serde_json::Value` (tens of
+/// thousands of entries for a network) took longer than writing it.
+#[derive(Serialize)]
+struct EvalJson<'a> {
+    cost: Option<f64>,
+    derivatives: Entries<'a, Option<f64>>,
+    error_bits: Entries<'a, Option<f64>>,
+    #[serde(skip_serializing_if = "Entries::is_empty")]
+    error_bits_at_least: Entries<'a, Option<f64>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    gradient_check: BTreeMap<&'a str, GradCheckJson<'a>>,
+    reference: Entries<'a, String>,
+    #[serde(skip_serializing_if = "Entries::is_empty")]
+    reference_interval: Entries<'a, [String; 2]>,
+    /// With `--stable` (both present, or neither).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rewrites_used: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stable: Option<Entries<'a, Option<f64>>>,
+    values: Entries<'a, Option<f64>>,
+    warnings: Vec<WarningJson<'a>>,
+}
+
+/// A JSON object from labels to values, in the order of the labels.
+struct Entries<'a, T>(Vec<(&'a str, T)>);
+
+impl<'a, T> Entries<'a, T> {
+    /// Each quantity's value under its label, from quantities in the order of their labels
+    /// ([`by_label`]): a label given twice once, with its last quantity (what inserting them
+    /// one by one into a map would keep).
+    fn of(sorted: impl Iterator<Item = &'a Quantity>, value: impl Fn(&Quantity) -> T) -> Self {
+        let mut entries: Vec<(&str, T)> = Vec::with_capacity(sorted.size_hint().0);
+        for q in sorted {
+            match entries.last_mut() {
+                Some(last) if last.0 == q.label => *last = (&q.label, value(q)),
+                _ => entries.push((&q.label, value(q))),
+            }
+        }
+        Entries(entries)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T: Serialize> Serialize for Entries<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(label, value)| (label, value)))
+    }
+}
+
+/// The quantities in the order of their labels, those of a label in the order given.
+fn by_label<'a>(quantities: impl Iterator<Item = &'a Quantity>) -> Vec<&'a Quantity> {
+    let mut sorted: Vec<&Quantity> = quantities.collect();
+    sorted.sort_by(|a, b| a.label.cmp(&b.label));
+    sorted
+}
+
+/// A float64 as JSON writes it: `null` where it is not a finite number.
+fn number(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 fn json_report(report: &Report, messages: &[String], caveats: &[Option<String>]) -> String {
-    let mut values = serde_json::Map::new();
-    let mut references = serde_json::Map::new();
-    let mut bits = serde_json::Map::new();
-    let mut at_least = serde_json::Map::new();
-    let mut intervals = serde_json::Map::new();
-    for q in report.values.iter().chain(&report.derivatives) {
-        if let Resolution::Within { low, high } = &q.resolution {
-            intervals.insert(
-                q.label.clone(),
-                json!([
-                    Precise::Finite(low.clone()).to_decimal_string(REFERENCE_DIGITS),
-                    Precise::Finite(high.clone()).to_decimal_string(REFERENCE_DIGITS)
-                ]),
-            );
-        }
-    }
-    for q in report.values.iter().filter(|_| report.show_values) {
-        values.insert(q.label.clone(), number(q.f64));
-        references.insert(q.label.clone(), json!(reference_json(q)));
-    }
-    let mut derivatives = serde_json::Map::new();
-    let mut stable = serde_json::Map::new();
-    for q in &report.derivatives {
-        derivatives.insert(q.label.clone(), number(q.f64));
-        references.insert(q.label.clone(), json!(reference_json(q)));
-        bits.insert(q.label.clone(), json!(q.error_bits));
-        if q.error_at_least {
-            at_least.insert(q.label.clone(), json!(q.error_bits));
-        }
-        if let Some(s) = q.stable {
-            stable.insert(q.label.clone(), number(s));
-        }
-    }
-    let checks: BTreeMap<&str, GradCheckJson> = report
-        .grad_checks
-        .iter()
-        .zip(caveats)
-        .map(|(c, caveat)| {
-            (
-                c.label.as_str(),
-                GradCheckJson {
-                    analytic: number(c.analytic),
-                    numeric: number(c.numeric),
-                    relative_error: number(c.relative_error),
-                    verdict: grad_check_verdict(c.unreliable, c.relative_error),
-                    caveat: caveat.as_deref(),
-                },
+    let values = by_label(report.values.iter().filter(|_| report.show_values));
+    let sorted_derivatives = by_label(report.derivatives.iter());
+    let derivatives = || sorted_derivatives.iter().copied();
+    let with_stable = report.derivatives.iter().any(|q| q.stable.is_some());
+    let doc = EvalJson {
+        cost: number(report.cost.f64),
+        derivatives: Entries::of(derivatives(), |q| number(q.f64)),
+        error_bits: Entries::of(derivatives(), |q| number(q.error_bits)),
+        error_bits_at_least: Entries::of(derivatives().filter(|q| q.error_at_least), |q| {
+            number(q.error_bits)
+        }),
+        gradient_check: report
+            .grad_checks
+            .iter()
+            .zip(caveats)
+            .map(|(c, caveat)| {
+                (
+                    c.label.as_str(),
+                    GradCheckJson {
+                        analytic: number(c.analytic),
+                        caveat: caveat.as_deref(),
+                        numeric: number(c.numeric),
+                        relative_error: number(c.relative_error),
+                        verdict: grad_check_verdict(c.unreliable, c.relative_error),
+                    },
+                )
+            })
+            .collect(),
+        reference: Entries::of(
+            by_label(values.iter().chain(&sorted_derivatives).copied()).into_iter(),
+            reference_json,
+        ),
+        reference_interval: Entries::of(
+            by_label(
+                report
+                    .values
+                    .iter()
+                    .chain(&report.derivatives)
+                    .filter(|q| matches!(q.resolution, Resolution::Within { .. })),
             )
-        })
-        .collect();
-    let warnings: Vec<WarningJson> = report
-        .warnings
-        .iter()
-        .zip(messages)
-        .map(|(w, message)| WarningJson {
-            kind: w.kind.code(),
-            at: &w.at,
-            message,
-            float64: w.float64,
-            reference: &w.reference,
-        })
-        .collect();
-    let mut doc = json!({
-        "values": values,
-        "cost": number(report.cost.f64),
-        "derivatives": derivatives,
-        "reference": references,
-        "error_bits": bits,
-        "warnings": warnings,
-    });
-    if !stable.is_empty() || !report.rewrites_used.is_empty() {
-        doc["stable"] = json!(stable);
-        doc["rewrites_used"] = json!(report.rewrites_used);
-    }
-    if !checks.is_empty() {
-        doc["gradient_check"] = json!(checks);
-    }
-    if !at_least.is_empty() {
-        doc["error_bits_at_least"] = json!(at_least);
-    }
-    if !intervals.is_empty() {
-        doc["reference_interval"] = json!(intervals);
-    }
+            .into_iter(),
+            |q| match &q.resolution {
+                Resolution::Within { low, high } => [
+                    Precise::Finite(low.clone()).to_decimal_string(REFERENCE_DIGITS),
+                    Precise::Finite(high.clone()).to_decimal_string(REFERENCE_DIGITS),
+                ],
+                _ => unreachable!("only intervals are listed"),
+            },
+        ),
+        rewrites_used: (with_stable || !report.rewrites_used.is_empty())
+            .then_some(report.rewrites_used.as_slice()),
+        stable: (with_stable || !report.rewrites_used.is_empty()).then(|| {
+            Entries::of(derivatives().filter(|q| q.stable.is_some()), |q| {
+                q.stable.and_then(number)
+            })
+        }),
+        values: Entries::of(values.iter().copied(), |q| number(q.f64)),
+        warnings: report
+            .warnings
+            .iter()
+            .zip(messages)
+            .map(|(w, message)| WarningJson {
+                at: &w.at,
+                float64: number(w.float64),
+                kind: w.kind.code(),
+                message,
+                reference: &w.reference,
+            })
+            .collect(),
+    };
     crate::render::json::document(&doc)
 }
 
@@ -513,5 +647,125 @@ fn reference_json(q: &Quantity) -> String {
             }
         }
         Resolution::Unknown => "unknown".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::init::{self, Init};
+    use crate::analysis::numeric::{self, Request};
+    use crate::core::eval::Big;
+    use crate::lang::load::{self, TargetSpec};
+
+    fn big(x: f64) -> Big {
+        Big::try_from(x).unwrap()
+    }
+
+    /// A 2-2-1 network's report, its first derivatives' references and errors made the unusual
+    /// kinds a long evaluation can end with (no small program reaches them in float64's range).
+    fn unusual() -> (Model, Report) {
+        let mut model = load::load("network 2-2-1\nactivation sigmoid\ncost quadratic\n").unwrap();
+        let given = init::fill(&model, &[], Init::Xavier, 1);
+        let request = Request {
+            targets: load::targets(&model, &TargetSpec::AllParams).unwrap(),
+            ..Default::default()
+        };
+        let mut report = numeric::evaluate(&mut model, &given, &request).unwrap();
+        let tiny = big(1e-300) * big(1e-100);
+        let d = &mut report.derivatives;
+        d[0].resolution = Resolution::Within {
+            low: big(0.00123441),
+            high: big(0.00123449),
+        };
+        d[1].resolution = Resolution::Within {
+            low: -tiny.clone(),
+            high: tiny,
+        };
+        d[2].resolution = Resolution::Within {
+            low: big(-1.0),
+            high: big(2.5),
+        };
+        d[3].resolution = Resolution::Unknown;
+        (d[0].error_bits, d[0].error_at_least) = (12.0, true);
+        (d[1].error_bits, d[1].error_at_least) = (0.0, true);
+        (d[2].error_bits, d[2].error_at_least) = (1.0, false);
+        (model, report)
+    }
+
+    fn render(format: Format) -> String {
+        let (model, report) = unusual();
+        let layout = Layout {
+            overrides: BTreeMap::new(),
+            standalone: false,
+            source_name: "net.bp".to_string(),
+        };
+        render_eval(&model, &report, format, &layout).unwrap()
+    }
+
+    /// The rows of the table of derivatives, in order: after its heading (text) or its header
+    /// and rule (Markdown, LaTeX).
+    fn derivative_rows(document: &str) -> Vec<&str> {
+        let headers = [
+            "Derivatives      float64",
+            "| derivative | float64",
+            "derivative & float64",
+        ];
+        let mut lines = document
+            .lines()
+            .skip_while(|l| !headers.iter().any(|h| l.starts_with(h)));
+        let header = lines.next().unwrap_or_default();
+        if !header.starts_with(headers[0]) {
+            lines.next();
+        }
+        lines.collect()
+    }
+
+    #[test]
+    fn unusual_references_and_errors_are_worded_in_every_format() {
+        for format in [Format::Text, Format::Markdown, Format::Latex] {
+            let document = render(format);
+            let rows = derivative_rows(&document);
+            let number = |written: &str| match format {
+                Format::Text => written.to_string(),
+                _ => format!("${}$", number::latex(written)),
+            };
+            let [first, second, third, fourth, ..] = rows[..] else {
+                panic!("{document}")
+            };
+            assert!(
+                first.contains(&format!("{} (to 4 digits)", number("0.001234"))),
+                "{first}"
+            );
+            assert!(first.contains("at least 12 bits"), "{first}");
+            assert!(
+                second.contains(&format!("0 (to within ±{})", number("1e-400"))),
+                "{second}"
+            );
+            assert!(
+                second.ends_with("unknown") || second.contains("unknown "),
+                "{second}"
+            );
+            assert!(!second.contains("bit"), "{second}");
+            assert!(
+                third.contains(&format!(
+                    "between {} and {}",
+                    number("-1e0"),
+                    number("2.5e0")
+                )),
+                "{third}"
+            );
+            assert!(
+                third.contains("1 bit") && !third.contains("1 bits"),
+                "{third}"
+            );
+            assert!(fourth.contains("unknown"), "{fourth}");
+            assert!(fourth.contains("0 bits"), "{fourth}");
+            assert_eq!(
+                rows.iter().filter(|r| r.contains("unknown")).count(),
+                2,
+                "{document}"
+            );
+        }
     }
 }
