@@ -97,6 +97,8 @@ pub use value::*;
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn a_short_decimal_is_written_as_its_conversion_from_binary_would_be() {
@@ -129,8 +131,30 @@ mod tests {
         assert_eq!(written_decimal("1/3", 17), None);
         assert_eq!(written_decimal("1e2000000", 17), None);
     }
-    use super::*;
-    use proptest::prelude::*;
+
+    /// A graph large enough that the first two precisions run at once, on two threads: the
+    /// reference is what one pass at the precision it settled at gives.
+    #[test]
+    fn passes_run_at_once_give_what_one_pass_gives() {
+        let mut g = Graph::new();
+        let inputs: Vec<Id> = (0..1500).map(|i| g.var(Sym(i))).collect();
+        let mut terms = Vec::new();
+        for pair in inputs.windows(2) {
+            let product = g.product(vec![pair[0], pair[1]]);
+            terms.push(g.call(Func::Sigmoid, product));
+        }
+        let total = g.sum(terms.clone());
+        let mut roots = vec![total];
+        roots.extend(terms.iter().step_by(100));
+        let value_of = |s: Sym| Precise::parse_decimal(&format!("0.{}7", s.0 % 97), 1024);
+        let stable = eval_precise_stable(&g, &roots, &value_of).unwrap();
+        assert!(stable.converged);
+        let one_pass = eval_precise(&g, &roots, &value_of, stable.precision_bits).unwrap();
+        assert_eq!(stable.values, one_pass);
+        for (value, digits) in stable.values.iter().zip(&stable.decimals) {
+            assert_eq!(*digits, value.to_decimal_string(STABLE_DIGITS));
+        }
+    }
 
     const X: Sym = Sym(0);
     const Y: Sym = Sym(1);
