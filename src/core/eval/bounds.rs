@@ -148,20 +148,15 @@ pub(super) fn ln_abs(x: &Big) -> f64 {
     }
     // The top 64 bits of the significand (cut, not rounded: the logarithm is good to 2^-63,
     // finer than the error bounds it feeds), without rounding the whole number.
-    // Read from the significand's words, most significant first, until 64 bits are held.
-    let (_, words) = x.repr().significand().as_sign_words();
-    let word_bits = u64::BITS as usize * std::mem::size_of_val(&words[0]) / 8;
-    let mut held: u128 = 0;
-    let mut held_bits = 0usize;
-    let mut below = words.len();
-    while below > 0 && held_bits < 64 {
-        below -= 1;
-        held = (held << word_bits) | u128::from(words[below]);
-        held_bits = 128 - held.leading_zeros() as usize;
-    }
+    let TopBits {
+        held,
+        held_bits,
+        below_bits,
+        ..
+    } = top_bits(x.repr().significand());
     let dropped = held_bits.saturating_sub(64);
     let top = (held >> dropped) as u64;
-    let cut = dropped + below * word_bits;
+    let cut = dropped + below_bits;
     (top as f64).ln() + (x.repr().exponent() as f64 + cut as f64) * LN_2
 }
 

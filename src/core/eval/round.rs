@@ -57,16 +57,20 @@ pub(super) fn mul_rounded(a: &Big, b: &Big, bits: usize) -> (Big, bool) {
     (Big::from_repr(repr, Ctx::new(bits)), inexact)
 }
 
-/// The nearest float64 to `x`, half to even: what `x.to_f64()` gives, read from the
-/// significand's words where the result is a normal number (anything else goes to dashu).
-pub(super) fn nearest_f64(x: &Big) -> f64 {
-    let repr = x.repr();
-    if repr.is_zero() {
-        return 0.0;
-    }
-    let (sign, words) = repr.significand().as_sign_words();
-    // The top 64 to 127 bits (or the whole significand if shorter), and whether any bit
-    // below them is set.
+/// A non-zero significand's leading bits, read from its words without copying it.
+pub(super) struct TopBits {
+    /// The leading 64 to 127 bits (the whole magnitude if it is shorter).
+    pub(super) held: u128,
+    /// How many bits `held` has.
+    pub(super) held_bits: usize,
+    /// How many bits lie below them.
+    pub(super) below_bits: usize,
+    /// Whether any bit below them is set.
+    pub(super) sticky: bool,
+}
+
+pub(super) fn top_bits(significand: &IBig) -> TopBits {
+    let (_, words) = significand.as_sign_words();
     let word_bits = u64::BITS as usize * std::mem::size_of_val(&words[0]) / 8;
     let mut held: u128 = 0;
     let mut held_bits = 0usize;
@@ -76,8 +80,29 @@ pub(super) fn nearest_f64(x: &Big) -> f64 {
         held = (held << word_bits) | u128::from(words[below]);
         held_bits = 128 - held.leading_zeros() as usize;
     }
-    let sticky = words[..below].iter().any(|&w| w != 0);
-    let mut shift = below * word_bits;
+    TopBits {
+        held,
+        held_bits,
+        below_bits: below * word_bits,
+        sticky: words[..below].iter().any(|&w| w != 0),
+    }
+}
+
+/// The nearest float64 to `x`, half to even: what `x.to_f64()` gives, read from the
+/// significand's words where the result is a normal number (anything else goes to dashu).
+pub(super) fn nearest_f64(x: &Big) -> f64 {
+    let repr = x.repr();
+    if repr.is_zero() {
+        return 0.0;
+    }
+    let sign = repr.significand().sign();
+    let TopBits {
+        held,
+        held_bits,
+        below_bits,
+        sticky,
+    } = top_bits(repr.significand());
+    let mut shift = below_bits;
     let mut kept = held;
     if held_bits > 53 {
         let dropped = held_bits - 53;
