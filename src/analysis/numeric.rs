@@ -291,8 +291,8 @@ pub struct Report {
     pub cost: Quantity,
     pub derivatives: Vec<Quantity>,
     pub warnings: Vec<Warning>,
-    /// The stable rewrites `--stable` applied, as sentences.
-    pub rewrites_used: Vec<String>,
+    /// The stable rewrites `--stable` applied.
+    pub rewrites_used: Vec<StableRewrite>,
     pub grad_checks: Vec<GradCheck>,
 }
 
@@ -545,9 +545,25 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     })
 }
 
+/// A rewrite `--stable` evaluates through (worded by `warning.txt`, form `rewrite_` and the
+/// code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StableRewrite {
+    /// `1 − σ(z) = σ(−z)`, so `σ'(z) = σ(z)·σ(−z)` keeps its value when σ(z) rounds to 1.
+    SigmoidComplement,
+}
+
+impl StableRewrite {
+    pub fn code(self) -> &'static str {
+        match self {
+            StableRewrite::SigmoidComplement => "sigmoid_complement",
+        }
+    }
+}
+
 /// Rewrites a formula into forms float64 evaluates well: `1 − σ(z)` (or `1 − a` with
 /// `a = σ(z)`) becomes `σ(−z)`, so `σ'(z) = σ(z)·σ(−z)` keeps its tiny value when σ saturates.
-pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<String>) -> Id {
+pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<StableRewrite>) -> Id {
     use crate::core::expr::{Func, Node};
     let definitions = model.definitions.clone();
     let mut applied = false;
@@ -576,12 +592,8 @@ pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<String>) -> Id
         }
         g.add(node)
     });
-    if applied {
-        let rule = "1 − σ(z) = σ(−z), so σ'(z) = σ(z)·σ(−z) keeps its value when σ(z) rounds to 1"
-            .to_string();
-        if !used.contains(&rule) {
-            used.push(rule);
-        }
+    if applied && !used.contains(&StableRewrite::SigmoidComplement) {
+        used.push(StableRewrite::SigmoidComplement);
     }
     mapped[&formula]
 }

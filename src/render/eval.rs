@@ -22,7 +22,7 @@ use crate::core::model::Model;
 use crate::core::number::{self, float, plain_decimal, rough, thousands, whole};
 use crate::render::document::{Format, Layout, print_target, render_template};
 use crate::render::escape::{latex_prose, latex_text, markdown_prose, markdown_text, text_prose};
-use crate::render::warning::{caveats, warning_messages};
+use crate::render::warning::{caveats, rewrite_sentences, warning_messages};
 use crate::render::{FormulaPrinter, Notation};
 
 /// Networks with more names than this get a summary instead of the table of values.
@@ -43,6 +43,7 @@ pub fn render_eval(
     let label_latex = |label: &str| labels.latex(label);
     let messages = warning_messages(model, &report.warnings, &label_latex, layout)?;
     let caveats = caveats(&report.grad_checks, layout)?;
+    let rewrites = rewrite_sentences(&report.rewrites_used, layout)?;
     let template = match format {
         Format::Json => {
             let messages: Vec<String> = messages.iter().map(|m| text_prose(m)).collect();
@@ -50,7 +51,8 @@ pub fn render_eval(
                 .iter()
                 .map(|c| c.as_deref().map(text_prose))
                 .collect();
-            return Ok(json_report(report, &messages, &caveats));
+            let rewrites: Vec<String> = rewrites.iter().map(|r| text_prose(r)).collect();
+            return Ok(json_report(report, &messages, &caveats, &rewrites));
         }
         Format::Text => "eval.txt",
         Format::Markdown => "eval.md",
@@ -63,6 +65,7 @@ pub fn render_eval(
         &layout.source_name,
         &messages,
         &caveats,
+        &rewrites,
     );
     let title = format!("Values of {}", latex_text(&layout.source_name));
     render_template(template, &view, Some(&title), layout)
@@ -250,6 +253,7 @@ fn view(
     source_name: &str,
     messages: &[String],
     caveats: &[Option<String>],
+    rewrites: &[String],
 ) -> EvalView {
     let prose = |text: &str| match format {
         Format::Markdown => markdown_text(text),
@@ -359,7 +363,7 @@ fn view(
             float64: NumberView::float(report.cost.f64),
         },
         derivatives: report.derivatives.iter().map(row).collect(),
-        rewrites: report.rewrites_used.iter().map(|r| sentence(r)).collect(),
+        rewrites: rewrites.iter().map(|r| sentence(r)).collect(),
         grad_checks: report
             .grad_checks
             .iter()
@@ -553,7 +557,12 @@ fn number(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
-fn json_report(report: &Report, messages: &[String], caveats: &[Option<String>]) -> String {
+fn json_report(
+    report: &Report,
+    messages: &[String],
+    caveats: &[Option<String>],
+    rewrites: &[String],
+) -> String {
     let values = by_label(report.values.iter().filter(|_| report.show_values));
     let sorted_derivatives = by_label(report.derivatives.iter());
     let derivatives = || sorted_derivatives.iter().copied();
@@ -603,8 +612,7 @@ fn json_report(report: &Report, messages: &[String], caveats: &[Option<String>])
                 _ => unreachable!("only intervals are listed"),
             },
         ),
-        rewrites_used: (with_stable || !report.rewrites_used.is_empty())
-            .then_some(report.rewrites_used.as_slice()),
+        rewrites_used: (with_stable || !report.rewrites_used.is_empty()).then_some(rewrites),
         stable: (with_stable || !report.rewrites_used.is_empty()).then(|| {
             Entries::of(derivatives().filter(|q| q.stable.is_some()), |q| {
                 q.stable.and_then(number)

@@ -1,4 +1,5 @@
-//! The sentences of numerical warnings and of the gradient check's caveats: the facts the
+//! The sentences of numerical warnings, of the gradient check's caveats and of the stable
+//! rewrites used: the facts the
 //! analysis found (formulas as graph nodes, numbers as numbers) printed here, each formula,
 //! name and number in both its forms ([`math_span`]), then worded by the `warning.txt`
 //! template. Each format writes these sentences through its prose function (text in a terminal
@@ -6,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::analysis::numeric::{Caveat, GradCheck};
+use crate::analysis::numeric::{Caveat, GradCheck, StableRewrite};
 use crate::analysis::warnings::{Facts, Warning, Why};
 use crate::core::error::Diagnostic;
 use crate::core::expr::{Func, Graph};
@@ -49,6 +50,8 @@ struct SentenceView {
     gap_float64: String,
     /// Whether the gap is between two arguments (max, min) rather than one argument and 0.
     between: bool,
+    /// Which stable rewrite (form `rewrite`), by its code.
+    rewrite: &'static str,
 }
 
 /// The sentence of each warning, in order; `label_latex` sets a warning's label (a name or a
@@ -63,6 +66,22 @@ pub fn warning_messages(
     let views = warnings
         .iter()
         .map(|w| sentence(model, &printer, label_latex, w));
+    Ok(render_each("warning.txt", views, layout)?
+        .into_iter()
+        .map(|m| m.trim().to_string())
+        .collect())
+}
+
+/// The sentence of each stable rewrite `--stable` used, in order.
+pub fn rewrite_sentences(
+    rewrites: &[StableRewrite],
+    layout: &Layout,
+) -> Result<Vec<String>, Diagnostic> {
+    let views = rewrites.iter().map(|r| SentenceView {
+        form: "rewrite",
+        rewrite: r.code(),
+        ..Default::default()
+    });
     Ok(render_each("warning.txt", views, layout)?
         .into_iter()
         .map(|m| m.trim().to_string())
