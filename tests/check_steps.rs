@@ -276,4 +276,22 @@ fn several_steps_need_a_number_and_a_learning_rate() {
     let message = String::from_utf8(no_rate.stderr).unwrap();
     assert!(message.contains("needs a learning rate"), "{message}");
     assert!(message.contains("eta=0.5"), "{message}");
+
+    // A rate that is not positive is named as the claim's point's, not as `step`'s option.
+    let negative_rate = chainrule()
+        .args(["check", "examples/seed.bp", "--at"])
+        .arg(format!("{SEED_AT},eta=-0.5"))
+        .args(["--claim", "w3'' = 0.2854"])
+        .output()
+        .unwrap();
+    assert_eq!(negative_rate.status.code(), Some(2));
+    assert!(negative_rate.stdout.is_empty());
+    let message = String::from_utf8(negative_rate.stderr).unwrap();
+    assert!(
+        message.contains("needs a positive learning rate, and `eta` is -0.5"),
+        "{message}"
+    );
+    assert!(message.contains("eta=0.5"), "{message}");
+    assert!(message.contains("^^^"), "{message}");
+    assert!(!message.contains("--lr"), "{message}");
 }

@@ -35,6 +35,17 @@ impl Checker {
             )
             .with_help("give it with the point, e.g. `--at …,eta=0.5`"));
         };
+        if !(eta.is_finite() && eta > 0.0) {
+            let rate = self.model.name(self.rate);
+            return Err(Diagnostic::at(
+                span,
+                format!("gradient descent needs a positive learning rate, and `{rate}` is {eta}"),
+                "the value after several steps is computed with it",
+            )
+            .with_help(format!(
+                "give a small positive rate with the point, e.g. `--at …,{rate}=0.5`"
+            )));
+        }
         let given = self.given.clone();
         let at_claim = |mut d: Diagnostic| {
             if d.span.is_none() {
