@@ -180,6 +180,54 @@ fn a_network_with_two_outputs_names_its_error_terms() {
 }
 
 #[test]
+fn a_weight_shared_by_the_steps_of_an_unrolled_network_names_each_steps_error_term() {
+    // Backpropagation through time (Goodfellow 10.2.2): w and u are used at every step, so
+    // each of their gradients has a path through every z_t and δ_t = ∂C/∂z_t is shared by
+    // them, even though a single path leads on from z_t to the cost.
+    let steps = 4;
+    let mut source = String::from("input h0, x1, x2, x3, x4\ntarget y\nparam w, u\n");
+    for t in 1..=steps {
+        source.push_str(&format!(
+            "z{t} = w*x{t} + u*h{}\nh{t} = tanh(z{t})\n",
+            t - 1
+        ));
+    }
+    source.push_str(&format!("cost C = 1/2*(h{steps} - y)^2\n"));
+    let values = [0.3, -0.7, 0.5, 0.9, -0.4, 0.2, 0.8, 1.1];
+    let terms = assert_three_routes_agree(&source, &values);
+    assert_eq!(terms, 3, "δ4, δ3, δ2 (w reaches z1 once)");
+    let text = String::from_utf8(output_bytes(
+        &source,
+        &["derive", "-", "--wrt", "w", "--no-steps"],
+    ))
+    .unwrap();
+    assert!(text.contains("δ4 = (h4 − y)(1 − h4^2)"), "{text}");
+    assert!(text.contains("δ3 = δ4·u(1 − h3^2)"), "{text}");
+    assert!(
+        text.contains("∂C/∂w = δ2·u(1 − h1^2)·x1 + δ2·x2 + δ3·x3 + δ4·x4"),
+        "{text}"
+    );
+}
+
+#[test]
+fn softmax_outputs_stay_unnamed_when_every_parameter_is_a_target() {
+    // Every hidden weight reaches each softmax output through all of the layer's z: the
+    // outputs' adjoints are not named, so that δ3 cancels to a − y.
+    let text = String::from_utf8(output_bytes(
+        &std::fs::read_to_string("examples/softmax_classifier.bp").unwrap(),
+        &["derive", "-", "--all", "--no-steps"],
+    ))
+    .unwrap();
+    for k in 1..=3 {
+        assert!(
+            text.contains(&format!("∂C/∂z3_{k} = a3_{k} − y{k}")),
+            "{text}"
+        );
+        assert!(!text.contains(&format!("── ∂C/∂a3_{k}")), "{text}");
+    }
+}
+
+#[test]
 fn the_seed_chain_keeps_its_single_product() {
     let json = output_bytes("", &["derive", "--all", "--no-steps", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();

@@ -2,6 +2,9 @@
 //! derived once with its steps, and the results are written in it (the textbook's δ).
 
 use super::{Engine, INLINE_LIMIT, NamedTerm, Step, Target, push_snapshots};
+
+/// The most target entries [`Engine::reached_twice`] gathers before it gives up.
+const REACH_WORK_LIMIT: usize = 20_000_000;
 use crate::core::expr::{FastMap, FastSet, Id, Node, Sym};
 use crate::core::factor;
 use crate::core::simplify::{self, Options};
@@ -14,7 +17,8 @@ impl Engine<'_> {
     /// Decides which adjoints get a name, from the output backwards, and adds each named term
     /// to the model. An adjoint `∂y/∂u` of a computed name is named when more than one
     /// adjoint or gradient uses it and it gathers more than one path (a sum over u's users),
-    /// or more than one path continues through it, or it is longer than [`INLINE_LIMIT`];
+    /// or more than one path continues through it, or one target reaches it by more than one
+    /// path, or it is longer than [`INLINE_LIMIT`];
     /// one that simplifies to a number or a name is written as that instead. A chain with no
     /// fork (the seed's 1-1-1 network) keeps its single product.
     pub(super) fn name_shared_adjoints(
@@ -36,6 +40,8 @@ impl Engine<'_> {
                     starts.push(t.wrt);
                 }
             }
+            let wrts = starts.clone();
+            let mut reached_twice: Option<FastSet<Sym>> = None;
             // The names on a path from a target up to y.
             let mut on_path: FastSet<Sym> = FastSet::default();
             while let Some(v) = starts.pop() {
@@ -87,11 +93,19 @@ impl Engine<'_> {
                     factor::tree_nodes(&self.model.graph, simplified, &mut sizes) > INLINE_LIMIT;
                 // On a single path a term is named only where the chain rule fans out
                 // linearly (a pre-activation z = Σ w·a + b, whose local derivatives are
-                // names: the textbook's δ). Elsewhere (a softmax output) it stays in place, so
-                // that simplifying the next term cancels across its local factors.
-                if count < 2 && !long && (used_by_names < 2 || !self.fans_out_linearly(u, &on_path))
-                {
-                    continue;
+                // names: the textbook's δ) and several paths meet below it: more than one
+                // computed name feeds it, or one target reaches it by more than one path (a
+                // weight shared by the steps of an unrolled network). Elsewhere (a softmax
+                // output) it stays in place, so that simplifying the next term cancels across
+                // its local factors.
+                if count < 2 && !long {
+                    let paths_meet = used_by_names >= 2
+                        || reached_twice
+                            .get_or_insert_with(|| self.reached_twice(&wrts, &on_path))
+                            .contains(&u);
+                    if !paths_meet || !self.fans_out_linearly(u, &on_path) {
+                        continue;
+                    }
                 }
                 let sym = factor::term_symbol(self.model, y, u, simplified);
                 let var = self.g().var(sym);
@@ -129,6 +143,50 @@ impl Engine<'_> {
             }
         }
         ordered
+    }
+
+    /// The names on the way up from `targets` that one target reaches by two paths or more (a
+    /// weight used at every step of an unrolled network, an input feeding neurons that meet
+    /// again): there several paths of one gradient go through the name's adjoint, even where
+    /// a single path leads on from it. Each name gathers the targets reaching it, so the work
+    /// grows with names times the targets below them; past [`REACH_WORK_LIMIT`] entries no
+    /// name is reported (the terms then stay inline, as before this rule).
+    fn reached_twice(&self, targets: &[Sym], on_path: &FastSet<Sym>) -> FastSet<Sym> {
+        let index: FastMap<Sym, u32> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, i as u32))
+            .collect();
+        // A target that is not computed (a parameter, an input) reaches itself.
+        let mut reach: FastMap<Sym, Vec<u32>> = index
+            .iter()
+            .filter(|&(&t, _)| self.model.definition(t).is_none())
+            .map(|(&t, &i)| (t, vec![i]))
+            .collect();
+        let mut twice: FastSet<Sym> = FastSet::default();
+        let mut work = 0usize;
+        for &u in self.model.order.iter().filter(|s| on_path.contains(s)) {
+            let mut gathered: Vec<u32> = index.get(&u).map(|&i| vec![i]).unwrap_or_default();
+            let mut again = false;
+            for v in self.model.dependencies.uses(u) {
+                if let Some(below) = reach.get(v) {
+                    again |= twice.contains(v);
+                    gathered.extend_from_slice(below);
+                }
+            }
+            work += gathered.len();
+            if work > REACH_WORK_LIMIT {
+                return FastSet::default();
+            }
+            gathered.sort_unstable();
+            let before = gathered.len();
+            gathered.dedup();
+            if again || gathered.len() < before {
+                twice.insert(u);
+            }
+            reach.insert(u, gathered);
+        }
+        twice
     }
 
     /// Puts names on the way to `y` in the order a reader expects: by level, the names nearest

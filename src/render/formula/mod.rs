@@ -408,6 +408,8 @@ impl Pass<'_> {
                 sym.kind == SymKind::Output
                     || Func::from_name(&sym.name).is_some()
                     || Func::from_name(&name_text(sym)).is_some()
+                    // `∂C/∂h4(1 − h4)` would read as ∂C/∂ of a call `h4(…)`
+                    || (sym.kind == SymKind::ErrorTerm && sym.name.contains('/'))
             }
             None => false,
         }
