@@ -207,14 +207,18 @@ fn stable_run(
                 let second_known = previous.iter().all(Option::is_none) && bits < max_bits;
                 if second_known && plan.order.len() >= PARALLEL_FROM_NODES {
                     let (this, next) = std::thread::scope(|scope| {
-                        let next = scope.spawn(|| pass(graph, &plan, next_bits, &wanted));
+                        // Where no thread can be had, the next pass waits its turn.
+                        let next = std::thread::Builder::new()
+                            .spawn_scoped(scope, || pass(graph, &plan, next_bits, &wanted))
+                            .ok();
                         let this = pass(graph, &plan, bits, &wanted);
-                        let next = next
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        let next = next.map(|next| {
+                            next.join()
+                                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                        });
                         (this, next)
                     });
-                    ahead = Some(next);
+                    ahead = next;
                     this?
                 } else {
                     pass(graph, &plan, bits, &wanted)?
