@@ -195,16 +195,21 @@ fn a_weight_shared_by_the_steps_of_an_unrolled_network_names_each_steps_error_te
     source.push_str(&format!("cost C = 1/2*(h{steps} - y)^2\n"));
     let values = [0.3, -0.7, 0.5, 0.9, -0.4, 0.2, 0.8, 1.1];
     let terms = assert_three_routes_agree(&source, &values);
-    assert_eq!(terms, 3, "δ4, δ3, δ2 (w reaches z1 once)");
+    assert_eq!(terms, 4, "δ4, δ3, δ2, and δ1 written in δ2");
     let text = String::from_utf8(output_bytes(
         &source,
-        &["derive", "-", "--wrt", "w", "--no-steps"],
+        &["derive", "-", "--all", "--no-steps"],
     ))
     .unwrap();
     assert!(text.contains("δ4 = (h4 − y)(1 − h4^2)"), "{text}");
     assert!(text.contains("δ3 = δ4·u(1 − h3^2)"), "{text}");
+    assert!(text.contains("δ1 = δ2·u(1 − h1^2)"), "{text}");
     assert!(
-        text.contains("∂C/∂w = δ2·u(1 − h1^2)·x1 + δ2·x2 + δ3·x3 + δ4·x4"),
+        text.contains("∂C/∂w = δ1·x1 + δ2·x2 + δ3·x3 + δ4·x4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("∂C/∂u = δ1·h0 + δ2·h1 + δ3·h2 + δ4·h3"),
         "{text}"
     );
 }
@@ -502,25 +507,36 @@ fn backprop_style_lists_each_error_term_once() {
         text.contains("∂C/∂w2_1_1 = δ2_1·∂z2_1/∂w2_1_1 = δ2_1·x1    (backprop: gradient through the error terms)"),
         "{text}"
     );
-    // 2-2-1: the hidden layer's δ's are not shared, so the backprop section keeps them, once,
-    // written in the named output term.
+    // 2-2-1: each hidden δ is written in the named output term (BP2), so it is named too and
+    // derived once in the terms' section, and each hidden gradient is its δ times an input.
     let text = String::from_utf8(output_bytes(
         "network 2-2-1\nactivation sigmoid\ncost quadratic\n",
         &["derive", "-", "--all", "--style", "backprop"],
     ))
     .unwrap();
-    assert_eq!(term_headings(&text), vec!["δ3_1".to_string()]);
+    assert_eq!(term_headings(&text), ["δ3_1", "δ2_1", "δ2_2"], "{text}");
+    assert!(
+        text.contains("term:      δ2_1 = δ3_1·w3_1_1·a2_1(1 − a2_1)"),
+        "{text}"
+    );
+    assert!(text.contains("result:    ∂C/∂w2_2_1 = δ2_2·x1"), "{text}");
+    assert!(!text.contains("(backprop: error term)"), "{text}");
+    // The seed's 1-1-1 chain shares nothing: its error terms stay unnamed, derived once in
+    // backprop style's own section, from the output backwards.
+    let text = String::from_utf8(output_bytes(
+        "",
+        &["derive", "--all", "--style", "backprop"],
+    ))
+    .unwrap();
+    assert!(term_headings(&text).is_empty(), "{text}");
     let error_term_lines: Vec<&str> = text
         .lines()
         .filter(|l| l.ends_with("(backprop: error term)"))
         .collect();
     assert_eq!(error_term_lines.len(), 2, "{text}");
+    assert!(error_term_lines[0].starts_with("  ∂C/∂z3 = "), "{text}");
     assert!(
-        error_term_lines[0].starts_with("  ∂C/∂z2_1 = δ3_1·"),
-        "{text}"
-    );
-    assert!(
-        error_term_lines[1].starts_with("  ∂C/∂z2_2 = δ3_1·"),
+        error_term_lines[1].starts_with("  ∂C/∂z2 = ∂C/∂z3·"),
         "{text}"
     );
 }

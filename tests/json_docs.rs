@@ -332,9 +332,17 @@ fn derive_documents_have_the_documented_fields_and_parse_back() {
         examples(),
     );
     let expanded = run(&["derive", "--all", "--expand", "--no-steps"], examples());
+    // The seed's error terms are not shared, so backprop style derives them in their own
+    // section (`shared_steps`).
+    let seed_backprop = run(&["derive", "--all", "--style", "backprop"], examples());
     check_section(
         "derive",
-        &[seed.clone(), backprop.clone(), expanded.clone()],
+        &[
+            seed.clone(),
+            backprop.clone(),
+            expanded.clone(),
+            seed_backprop,
+        ],
     );
     // "PLAIN formulas parse back": results, expansions, the error terms' definitions and
     // every step.

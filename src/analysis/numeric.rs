@@ -565,6 +565,7 @@ impl StableRewrite {
 /// `a = σ(z)`) becomes `σ(−z)`, so `σ'(z) = σ(z)·σ(−z)` keeps its tiny value when σ saturates.
 pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<StableRewrite>) -> Id {
     use crate::core::expr::{Func, Node};
+    let formula = through_error_terms(model, formula);
     let definitions = model.definitions.clone();
     let mut applied = false;
     let mapped = model.graph.rewrite(&[formula], |g, node| {
@@ -596,6 +597,33 @@ pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<StableRewrite>
         used.push(StableRewrite::SigmoidComplement);
     }
     mapped[&formula]
+}
+
+/// The formula with each named error term replaced by its definition, until none is left:
+/// a gradient written in δ2_1 holds most of its arithmetic there (δ2_1 = δ3_1·w·a(1 − a)),
+/// where the stable rewrites must reach. The graph shares what the terms share, so this stays
+/// the size of the backward pass.
+fn through_error_terms(model: &mut Model, mut formula: Id) -> Id {
+    use crate::core::expr::Node;
+    loop {
+        let terms: Vec<(Id, Id)> = model
+            .graph
+            .reachable(&[formula])
+            .into_iter()
+            .filter_map(|id| match model.graph.node(id) {
+                Node::Var(s) if model.symbol(*s).kind == SymKind::ErrorTerm => {
+                    Some((id, model.definition(*s)?))
+                }
+                _ => None,
+            })
+            .collect();
+        if terms.is_empty() {
+            return formula;
+        }
+        for (var, definition) in terms {
+            formula = model.graph.replace(formula, var, definition);
+        }
+    }
 }
 
 /// `--check-grad`: each symbolic derivative with respect to a leaf against a float64 central

@@ -18,7 +18,8 @@ impl Engine<'_> {
     /// to the model. An adjoint `∂y/∂u` of a computed name is named when more than one
     /// adjoint or gradient uses it and it gathers more than one path (a sum over u's users),
     /// or more than one path continues through it, or one target reaches it by more than one
-    /// path, or it is longer than [`INLINE_LIMIT`];
+    /// path, or (fanning out linearly) it is written in another named term, or it is longer
+    /// than [`INLINE_LIMIT`];
     /// one that simplifies to a number or a name is written as that instead. A chain with no
     /// fork (the seed's 1-1-1 network) keeps its single product.
     pub(super) fn name_shared_adjoints(
@@ -98,11 +99,14 @@ impl Engine<'_> {
                 // weight shared by the steps of an unrolled network). Elsewhere (a softmax
                 // output) it stays in place, so that simplifying the next term cancels across
                 // its local factors.
+                // A term written in another named term continues that term's chain (the
+                // first step of an unrolled network: δ1 = δ2·u(1 − h1^2)) and is named with it.
                 if count < 2 && !long {
                     let paths_meet = used_by_names >= 2
                         || reached_twice
                             .get_or_insert_with(|| self.reached_twice(&wrts, &on_path))
-                            .contains(&u);
+                            .contains(&u)
+                        || self.mentions_named(y, simplified);
                     if !paths_meet || !self.fans_out_linearly(u, &on_path) {
                         continue;
                     }
@@ -187,6 +191,27 @@ impl Engine<'_> {
             reach.insert(u, gathered);
         }
         twice
+    }
+
+    /// Whether `formula` mentions a term named for `y`'s adjoints.
+    fn mentions_named(&self, y: Sym, formula: Id) -> bool {
+        let Some(named) = self.named.get(&y).filter(|n| !n.is_empty()) else {
+            return false;
+        };
+        let terms: FastSet<Sym> = named
+            .iter()
+            .filter_map(
+                |&u| match self.cut.get(&(y, u)).map(|&v| self.model.graph.node(v)) {
+                    Some(Node::Var(term)) => Some(*term),
+                    _ => None,
+                },
+            )
+            .collect();
+        self.model
+            .graph
+            .reachable(&[formula])
+            .into_iter()
+            .any(|id| matches!(self.model.graph.node(id), Node::Var(s) if terms.contains(s)))
     }
 
     /// Puts names on the way to `y` in the order a reader expects: by level, the names nearest
