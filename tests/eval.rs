@@ -623,3 +623,27 @@ fn has_e_notation(words: &str) -> bool {
         .windows(3)
         .any(|w| w[0].is_ascii_digit() && w[1] == 'e' && (w[2].is_ascii_digit() || w[2] == '-'))
 }
+
+#[test]
+fn stable_forms_reach_into_named_error_terms() {
+    // A saturated output neuron of a 2-2-1 network: δ3_1 = −2(y1 − a3_1)·a3_1(1 − a3_1) is a
+    // named term, and every gradient is written in it. In float64 1 − a3_1 is 0, so every
+    // gradient is 0; through the stable forms (1 − σ(z) = σ(−z)) they keep their values.
+    let at = "x1=0.5,x2=-0.3,y1=0,w2_1_1=0.1,w2_1_2=-0.2,b2_1=0.05,w2_2_1=0.4,w2_2_2=0.3,\
+              b2_2=-0.1,w3_1_1=0.7,w3_1_2=-0.5,b3_1=45";
+    let doc = eval_json(
+        &["-", "--at", at, "--all", "--stable"],
+        Some("network 2-2-1\nactivation sigmoid\ncost quadratic\n"),
+    );
+    for label in ["dC/db3_1", "dC/dw3_1_1", "dC/dw2_1_1", "dC/db2_2"] {
+        assert_eq!(doc["derivatives"][label], 0.0, "{label}: float64 loses it");
+        let reference: f64 = doc["reference"][label].as_str().unwrap().parse().unwrap();
+        let stable = doc["stable"][label].as_f64().unwrap();
+        assert!(reference != 0.0, "{label}");
+        assert!(
+            ((stable - reference) / reference).abs() < 1e-12,
+            "{label}: stable {stable} against the reference {reference}"
+        );
+    }
+    assert_eq!(doc["rewrites_used"].as_array().unwrap().len(), 1);
+}

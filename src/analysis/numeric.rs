@@ -357,14 +357,15 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         }
     }
     let mut rewrites_used = Vec::new();
-    let stable_forms: Vec<Option<Id>> = formulas
-        .iter()
-        .map(|&(_, f)| {
-            request
-                .stable
-                .then(|| stable_form(model, f, &mut rewrites_used))
-        })
-        .collect();
+    let stable_forms: Vec<Option<Id>> = if request.stable {
+        let ids: Vec<Id> = formulas.iter().map(|&(_, f)| f).collect();
+        stable_forms(model, &ids, &mut rewrites_used)
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None; formulas.len()]
+    };
     let model = &*model;
     let graph = &model.graph;
     // Everything printed is evaluated once: each computed name's definition and each formula.
@@ -561,14 +562,16 @@ impl StableRewrite {
     }
 }
 
-/// Rewrites a formula into forms float64 evaluates well: `1 − σ(z)` (or `1 − a` with
+/// Rewrites formulas into forms float64 evaluates well: `1 − σ(z)` (or `1 − a` with
 /// `a = σ(z)`) becomes `σ(−z)`, so `σ'(z) = σ(z)·σ(−z)` keeps its tiny value when σ saturates.
-pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<StableRewrite>) -> Id {
+pub fn stable_forms(model: &mut Model, formulas: &[Id], used: &mut Vec<StableRewrite>) -> Vec<Id> {
     use crate::core::expr::{Func, Node};
-    let formula = through_error_terms(model, formula);
+    let formulas = through_error_terms(model, formulas);
     let definitions = model.definitions.clone();
     let mut applied = false;
-    let mapped = model.graph.rewrite(&[formula], |g, node| {
+    // One rewrite for every formula: what they share (the named terms' definitions) is
+    // rewritten once.
+    let mapped = model.graph.rewrite(&formulas, |g, node| {
         if let Node::Add(terms) = &node
             && terms.len() == 2
             && g.as_num(terms[0]).is_some_and(|n| n.is_one())
@@ -596,33 +599,36 @@ pub fn stable_form(model: &mut Model, formula: Id, used: &mut Vec<StableRewrite>
     if applied && !used.contains(&StableRewrite::SigmoidComplement) {
         used.push(StableRewrite::SigmoidComplement);
     }
-    mapped[&formula]
+    formulas.iter().map(|f| mapped[f]).collect()
 }
 
-/// The formula with each named error term replaced by its definition, until none is left:
+/// The formulas with each named error term replaced by its definition, until none is left:
 /// a gradient written in δ2_1 holds most of its arithmetic there (δ2_1 = δ3_1·w·a(1 − a)),
-/// where the stable rewrites must reach. The graph shares what the terms share, so this stays
-/// the size of the backward pass.
-fn through_error_terms(model: &mut Model, mut formula: Id) -> Id {
+/// where the stable rewrites must reach. One rewrite of all the formulas a level of terms,
+/// and the graph shares what the terms share, so this stays the size of the backward pass.
+fn through_error_terms(model: &mut Model, formulas: &[Id]) -> Vec<Id> {
     use crate::core::expr::Node;
+    let mut current = formulas.to_vec();
     loop {
-        let terms: Vec<(Id, Id)> = model
+        let terms: FastMap<Sym, Id> = model
             .graph
-            .reachable(&[formula])
+            .reachable(&current)
             .into_iter()
             .filter_map(|id| match model.graph.node(id) {
                 Node::Var(s) if model.symbol(*s).kind == SymKind::ErrorTerm => {
-                    Some((id, model.definition(*s)?))
+                    Some((*s, model.definition(*s)?))
                 }
                 _ => None,
             })
             .collect();
         if terms.is_empty() {
-            return formula;
+            return current;
         }
-        for (var, definition) in terms {
-            formula = model.graph.replace(formula, var, definition);
-        }
+        let mapped = model.graph.rewrite(&current, |g, node| match node {
+            Node::Var(s) if terms.contains_key(&s) => terms[&s],
+            other => g.add(other),
+        });
+        current = current.iter().map(|f| mapped[f]).collect();
     }
 }
 
