@@ -5,11 +5,11 @@
 
 mod common;
 
-use assert_cmd::Command;
 use chainrule::analysis::check::{self, Checked, Verdict};
 use chainrule::core::diff::{self, Config, Target};
 use chainrule::render::FormulaPrinter;
 use common::claims::{CROSS_ENTROPY, CS231N_STAGED, RELU_SOFTPLUS, TANH, corrected, judge};
+use common::run as chainrule;
 use proptest::prelude::*;
 
 const SEED: &str = include_str!("../examples/seed.bp");
@@ -274,15 +274,6 @@ fn a_claim_that_holds_at_the_given_point_only_says_so() {
 // ---------------------------------------------------------------------------------------------
 // The command line
 // ---------------------------------------------------------------------------------------------
-
-fn chainrule(args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::cargo_bin("chainrule").unwrap();
-    cmd.args(args);
-    if let Some(s) = stdin {
-        cmd.write_stdin(s);
-    }
-    cmd.output().unwrap()
-}
 
 #[test]
 fn exit_codes_are_0_when_all_are_correct_1_otherwise_and_2_on_bad_input() {
@@ -927,10 +918,21 @@ fn planted_mistakes_are_named_as_their_kind() {
             }
         }
     }
-    for (kind, (named, judged)) in &tally {
+    assert_most_named(&tally, &misses, "claims", 7);
+}
+
+/// Planted mistakes of each of `kinds` kinds: at least ten of each judged wrong, and nine in
+/// ten of those named as their kind (`misses` lists the others).
+fn assert_most_named(
+    tally: &std::collections::BTreeMap<&str, (usize, usize)>,
+    misses: &[String],
+    planted: &str,
+    kinds: usize,
+) {
+    for (kind, (named, judged)) in tally {
         assert!(
             *judged >= 10,
-            "{kind}: only {judged} planted claims were wrong"
+            "{kind}: only {judged} planted {planted} were wrong"
         );
         assert!(
             10 * named >= 9 * judged,
@@ -938,7 +940,7 @@ fn planted_mistakes_are_named_as_their_kind() {
             misses.join("\n")
         );
     }
-    assert_eq!(tally.len(), 7, "{tally:?}");
+    assert_eq!(tally.len(), kinds, "{tally:?}");
 }
 
 /// The value of ∂of/∂wrt at a point, derived and evaluated at high precision.
@@ -1141,18 +1143,7 @@ fn planted_wrong_numbers_are_named_as_their_kind() {
         }
     }
     eprintln!("{tally:?}");
-    for (kind, (named, judged)) in &tally {
-        assert!(
-            *judged >= 10,
-            "{kind}: only {judged} planted numbers were wrong"
-        );
-        assert!(
-            10 * named >= 9 * judged,
-            "{kind}: named {named} of {judged}\n{}",
-            misses.join("\n")
-        );
-    }
-    assert_eq!(tally.len(), 4, "{tally:?}");
+    assert_most_named(&tally, &misses, "numbers", 4);
 }
 
 /// `f(2)` binds the output's one input whatever `--at` says; the wrong number of arguments, a

@@ -7,9 +7,9 @@
 
 mod common;
 
-use assert_cmd::Command;
 use chainrule::analysis::check::{Checked, Verdict};
 use common::claims::{corrected, judge};
+use common::{run as chainrule, stdout_of};
 use proptest::prelude::*;
 
 /// Nielsen's chapter 3, L1 regularisation: C = C0 + (λ/n) Σ_w |w|, on one sigmoid neuron
@@ -54,25 +54,6 @@ fn json_mistake(c: &Checked) -> serde_json::Value {
         chainrule::render::check::render_check(std::slice::from_ref(c), format, &layout).unwrap();
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     report["claims"][0]["mistake"].clone()
-}
-
-fn chainrule(args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::cargo_bin("chainrule").unwrap();
-    cmd.args(args);
-    if let Some(s) = stdin {
-        cmd.write_stdin(s);
-    }
-    cmd.output().unwrap()
-}
-
-fn stdout_of(args: &[&str], stdin: &str) -> String {
-    let out = chainrule(args, Some(stdin));
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------

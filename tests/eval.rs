@@ -458,20 +458,10 @@ fn a_value_quoted_in_a_warning_is_code_in_markdown_and_latex() {
 
 /// `chainrule eval` on `source` (stdin) in `format`, its standard output.
 fn eval_output(source: &str, args: &[&str], format: &str) -> String {
-    let out = Command::cargo_bin("chainrule")
-        .unwrap()
-        .args(["eval", "-"])
-        .args(args)
-        .args(["--format", format])
-        .write_stdin(source)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let mut all = vec!["eval", "-"];
+    all.extend_from_slice(args);
+    all.extend(["--format", format]);
+    common::stdout_of(&all, source)
 }
 
 /// The seed question's saturation warning as a terminal and JSON have always read it.

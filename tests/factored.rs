@@ -25,17 +25,7 @@ fn chainrule() -> Command {
 
 /// The bytes `chainrule ARGS` writes for a program given on standard input (exit 0 asserted).
 fn output_bytes(program: &str, args: &[&str]) -> Vec<u8> {
-    let out = chainrule()
-        .args(args)
-        .write_stdin(program.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    common::stdout_of(args, program).into_bytes()
 }
 
 /// Every gradient of the cost, factored, expanded and by finite differences, agree at `point`.

@@ -32,12 +32,7 @@ fn every_formula_for_the_examples_renders_in_katex() {
     let Some(katex) = katex() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut runs: Vec<Vec<String>> = Vec::new();
-    let mut examples: Vec<PathBuf> = std::fs::read_dir("examples")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bp"))
-        .collect();
-    examples.sort();
+    let examples = common::example_programs();
     for example in &examples {
         let file = example.display().to_string();
         // 784-30-10's --all is 23,860 derivations: its layered form stands for it.

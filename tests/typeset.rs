@@ -108,12 +108,7 @@ fn every_standalone_document_compiles_within_the_margins() {
 fn every_standalone_document_within_the_margins() {
     let dir = tempfile::tempdir().unwrap();
     let mut documents = Vec::new();
-    let mut examples: Vec<PathBuf> = std::fs::read_dir("examples")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bp"))
-        .collect();
-    examples.sort();
+    let examples = common::example_programs();
     for example in &examples {
         let file = example.display().to_string();
         let stem = example.file_stem().unwrap().to_string_lossy().to_string();

@@ -233,8 +233,9 @@ pub struct Quantity {
     pub stable: Option<f64>,
 }
 
-/// The significant digits a reference is written with.
-pub const REFERENCE_DIGITS: usize = 17;
+/// The significant digits a reference is written with: those its passes were compared on, so
+/// the digits kept from them are the ones printed.
+pub const REFERENCE_DIGITS: usize = eval::STABLE_DIGITS;
 
 impl Quantity {
     /// The reference to [`REFERENCE_DIGITS`] significant digits, as
@@ -447,7 +448,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                     read_as: g.text.trim().parse::<f64>().ok(),
                 },
                 float64: g.value,
-                reference: point.precise[&g.sym].to_decimal_string(17),
+                reference: point.precise[&g.sym].to_decimal_string(REFERENCE_DIGITS),
             });
         }
     }
@@ -522,7 +523,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         {
             warnings.push(Warning {
                 float64: q.f64,
-                reference: q.reference.to_decimal_string(17),
+                reference: q.reference_decimal().into_owned(),
                 kind: WarningKind::VanishingGradient,
                 at: q.label.clone(),
                 facts: Facts::VanishingGradient { cost: cost_scale },

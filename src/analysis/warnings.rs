@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::analysis::numeric::REFERENCE_DIGITS;
 use crate::core::eval::{Precise, Resolution};
 use crate::core::expr::{Func, Id, Node, Sym};
 use crate::core::model::Model;
@@ -381,7 +382,7 @@ pub fn diagnose(
                 at_least,
             },
             float64: value,
-            reference: reference.to_decimal_string(17),
+            reference: reference.to_decimal_string(REFERENCE_DIGITS),
         });
     }
     if matches!(reference, Precise::Undefined) {
@@ -445,7 +446,7 @@ pub fn diagnose(
                         gap_float64,
                     },
                     float64: value,
-                    reference: reference.to_decimal_string(17),
+                    reference: reference.to_decimal_string(REFERENCE_DIGITS),
                 });
             }
         }
@@ -490,7 +491,7 @@ pub fn diagnose(
                 true_value,
             },
             float64: value,
-            reference: reference.to_decimal_string(17),
+            reference: reference.to_decimal_string(REFERENCE_DIGITS),
         });
     } else if !names_lost {
         // Bits lost a few at a time, no single node to blame: say so at the value itself.
@@ -538,7 +539,7 @@ fn value_warning(
         at: at.to_string(),
         facts,
         float64: value,
-        reference: reference.to_decimal_string(17),
+        reference: reference.to_decimal_string(REFERENCE_DIGITS),
     }
 }
 
@@ -555,7 +556,7 @@ fn node_warning(ev: &Evaluated, id: Id, at: &str) -> Warning {
         at: at.to_string(),
         facts,
         float64: value,
-        reference: reference.to_decimal_string(17),
+        reference: reference.to_decimal_string(REFERENCE_DIGITS),
     };
     // A saturated activation among the operands (or under the derivative's own formula).
     let saturated = graph.children(id).into_iter().find_map(|c| {

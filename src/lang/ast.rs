@@ -66,6 +66,65 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// The same expression with each name (`ident`) and each span (`span`) mapped: a claim's
+    /// name renamed, or a claim moved to its place in a longer text.
+    pub fn mapped(&self, ident: &dyn Fn(&Ident) -> Ident, span: &dyn Fn(Span) -> Span) -> Expr {
+        let sub = |e: &Expr| Box::new(e.mapped(ident, span));
+        match self {
+            Expr::Number { text, span: at } => Expr::Number {
+                text: text.clone(),
+                span: span(*at),
+            },
+            Expr::Name(name) => Expr::Name(ident(name)),
+            Expr::Neg { operand, span: at } => Expr::Neg {
+                operand: sub(operand),
+                span: span(*at),
+            },
+            Expr::Binary {
+                op,
+                lhs,
+                rhs,
+                span: at,
+            } => Expr::Binary {
+                op: *op,
+                lhs: sub(lhs),
+                rhs: sub(rhs),
+                span: span(*at),
+            },
+            Expr::Call {
+                name,
+                args,
+                span: at,
+            } => Expr::Call {
+                name: ident(name),
+                args: args.iter().map(|a| a.mapped(ident, span)).collect(),
+                span: span(*at),
+            },
+            Expr::DerivRef {
+                of,
+                wrt,
+                partial,
+                span: at,
+            } => Expr::DerivRef {
+                of: ident(of),
+                wrt: ident(wrt),
+                partial: *partial,
+                span: span(*at),
+            },
+            Expr::DerivOf {
+                wrt,
+                expr,
+                partial,
+                span: at,
+            } => Expr::DerivOf {
+                wrt: ident(wrt),
+                expr: sub(expr),
+                partial: *partial,
+                span: span(*at),
+            },
+        }
+    }
+
     pub fn span(&self) -> Span {
         match self {
             Expr::Number { span, .. }

@@ -225,51 +225,42 @@ fn typeset_pieces(text: &str) -> Vec<(bool, String)> {
 /// mark it for the terminal); other text between backticks stays a code span; the rest is
 /// escaped.
 pub fn markdown_prose(text: &str) -> String {
-    text.split('`')
-        .enumerate()
-        .map(|(i, part)| {
-            if i % 2 == 1 {
-                match lone_formula(part) {
-                    Some(latex) => format!("${latex}$"),
-                    None => format!("`{}`", text_prose(part)),
-                }
-            } else {
-                typeset_pieces(part)
-                    .into_iter()
-                    .map(|(math, s)| {
-                        if math {
-                            format!("${s}$")
-                        } else {
-                            markdown_text(&s)
-                        }
-                    })
-                    .collect()
-            }
-        })
-        .collect()
+    typeset_prose(
+        text,
+        &|code| format!("`{}`", text_prose(code)),
+        &markdown_text,
+    )
 }
 
 /// LaTeX prose: escaped as [`latex_text`], formulas as `$…$` math (a formula between
 /// backticks too), other text between backticks in typewriter type.
 pub fn latex_prose(text: &str) -> String {
+    typeset_prose(
+        text,
+        &|code| format!("\\texttt{{{}}}", latex_text(&text_prose(code))),
+        &latex_text,
+    )
+}
+
+/// Prose for a format that typesets math: formulas as `$…$`, what stands between backticks
+/// as `code` writes it (unless it is a lone formula), the rest as `escape` writes it.
+fn typeset_prose(
+    text: &str,
+    code: &dyn Fn(&str) -> String,
+    escape: &dyn Fn(&str) -> String,
+) -> String {
     text.split('`')
         .enumerate()
         .map(|(i, part)| {
             if i % 2 == 1 {
                 match lone_formula(part) {
                     Some(latex) => format!("${latex}$"),
-                    None => format!("\\texttt{{{}}}", latex_text(&text_prose(part))),
+                    None => code(part),
                 }
             } else {
                 typeset_pieces(part)
                     .into_iter()
-                    .map(|(math, s)| {
-                        if math {
-                            format!("${s}$")
-                        } else {
-                            latex_text(&s)
-                        }
-                    })
+                    .map(|(math, s)| if math { format!("${s}$") } else { escape(&s) })
                     .collect()
             }
         })

@@ -157,3 +157,36 @@ pub fn program() -> impl Strategy<Value = String> {
             })
     })
 }
+
+/// `chainrule ARGS`, with `stdin` on standard input if given.
+pub fn run(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("chainrule").unwrap();
+    cmd.args(args);
+    if let Some(s) = stdin {
+        cmd.write_stdin(s);
+    }
+    cmd.output().unwrap()
+}
+
+/// What `chainrule ARGS` (with `stdin` on standard input) writes to standard output; the run
+/// must succeed.
+pub fn stdout_of(args: &[&str], stdin: &str) -> String {
+    let out = run(args, Some(stdin));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The example programs (`examples/*.bp`), in name order.
+pub fn example_programs() -> Vec<std::path::PathBuf> {
+    let mut examples: Vec<std::path::PathBuf> = std::fs::read_dir("examples")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bp"))
+        .collect();
+    examples.sort();
+    examples
+}

@@ -515,56 +515,13 @@ impl Checker {
 
 /// Renames every occurrence of a name in an expression.
 pub(super) fn rename(expr: &Expr, from: &str, to: &str) -> Expr {
-    let r = |e: &Expr| Box::new(rename(e, from, to));
-    let id = |i: &Ident| Ident {
-        name: if i.name == from {
-            to.to_string()
-        } else {
-            i.name.clone()
+    expr.mapped(
+        &|i: &Ident| Ident {
+            name: if i.name == from { to } else { &i.name }.to_string(),
+            span: i.span,
         },
-        span: i.span,
-    };
-    match expr {
-        Expr::Number { .. } => expr.clone(),
-        Expr::Name(i) => Expr::Name(id(i)),
-        Expr::Neg { operand, span } => Expr::Neg {
-            operand: r(operand),
-            span: *span,
-        },
-        Expr::Binary { op, lhs, rhs, span } => Expr::Binary {
-            op: *op,
-            lhs: r(lhs),
-            rhs: r(rhs),
-            span: *span,
-        },
-        Expr::Call { name, args, span } => Expr::Call {
-            name: name.clone(),
-            args: args.iter().map(|a| rename(a, from, to)).collect(),
-            span: *span,
-        },
-        Expr::DerivRef {
-            of,
-            wrt,
-            partial,
-            span,
-        } => Expr::DerivRef {
-            of: id(of),
-            wrt: id(wrt),
-            partial: *partial,
-            span: *span,
-        },
-        Expr::DerivOf {
-            wrt,
-            expr,
-            partial,
-            span,
-        } => Expr::DerivOf {
-            wrt: id(wrt),
-            expr: r(expr),
-            partial: *partial,
-            span: *span,
-        },
-    }
+        &|span| span,
+    )
 }
 
 pub(super) fn shift_span(s: Span, offset: usize) -> Span {
@@ -580,56 +537,13 @@ pub(super) fn shifted(mut d: Diagnostic, offset: usize) -> Diagnostic {
 }
 
 pub(super) fn shift_expr(expr: Expr, offset: usize) -> Expr {
-    let b = |e: Box<Expr>| Box::new(shift_expr(*e, offset));
-    let i = |id: Ident| Ident {
-        name: id.name,
-        span: shift_span(id.span, offset),
-    };
-    let s = |span| shift_span(span, offset);
-    match expr {
-        Expr::Number { text, span } => Expr::Number {
-            text,
-            span: s(span),
+    expr.mapped(
+        &|i: &Ident| Ident {
+            name: i.name.clone(),
+            span: shift_span(i.span, offset),
         },
-        Expr::Name(id) => Expr::Name(i(id)),
-        Expr::Neg { operand, span } => Expr::Neg {
-            operand: b(operand),
-            span: s(span),
-        },
-        Expr::Binary { op, lhs, rhs, span } => Expr::Binary {
-            op,
-            lhs: b(lhs),
-            rhs: b(rhs),
-            span: s(span),
-        },
-        Expr::Call { name, args, span } => Expr::Call {
-            name: i(name),
-            args: args.into_iter().map(|a| shift_expr(a, offset)).collect(),
-            span: s(span),
-        },
-        Expr::DerivRef {
-            of,
-            wrt,
-            partial,
-            span,
-        } => Expr::DerivRef {
-            of: i(of),
-            wrt: i(wrt),
-            partial,
-            span: s(span),
-        },
-        Expr::DerivOf {
-            wrt,
-            expr,
-            partial,
-            span,
-        } => Expr::DerivOf {
-            wrt: i(wrt),
-            expr: b(expr),
-            partial,
-            span: s(span),
-        },
-    }
+        &|span| shift_span(span, offset),
+    )
 }
 
 /// The resolution of a claimed number: 0.73 claims two decimals, so anything that rounds

@@ -41,6 +41,17 @@ pub struct Diagnosis {
     pub holds_at_given_point: bool,
 }
 
+impl Diagnosis {
+    /// The diagnosis that names `mistake` (`None`: no single mistake), found within budget.
+    pub fn of(mistake: Option<Mistake>) -> Diagnosis {
+        Diagnosis {
+            mistake,
+            out_of_budget: false,
+            holds_at_given_point: false,
+        }
+    }
+}
+
 /// One kind of mistake, with what it refers to. Names are symbols of [`Formulas::symbols`],
 /// formulas nodes of [`Formulas::graph`].
 #[derive(Clone, Debug, PartialEq)]

@@ -9,7 +9,7 @@ use crate::core::expr::{Id, Num, Sym};
 use crate::lang::ast::Span;
 
 use super::points::{Sample, finite};
-use super::values::truncated_or_wrong;
+use super::values::{claimed_matches, truncated_or_wrong};
 use super::{Checked, Checker, Diagnosis, Formulas, Mistake, Verdict};
 
 impl Checker {
@@ -92,12 +92,8 @@ impl Checker {
             );
             return Ok(checked);
         };
-        // As for other value claims: a claim with d decimals matches a value that rounds to it;
-        // the descent is float64's, so a claim without digits matches to float64's precision.
-        let matches = |v: f64| match &digits {
-            Some((unit, _)) => (v - k).abs() <= unit / 2.0 * (1.0 + 1e-9),
-            None => (v - k).abs() <= 1e-9 * v.abs().max(k.abs()) || (v == 0.0 && k == 0.0),
-        };
+        // As for other value claims (the descent is float64's).
+        let matches = |v: f64| claimed_matches(&digits, k, v);
         if matches(t) {
             if let Some((_, unit)) = &digits {
                 checked.method = format!(
@@ -127,11 +123,7 @@ impl Checker {
         } else {
             truncated_or_wrong(&digits, k, t)
         };
-        checked.diagnosis = Some(Diagnosis {
-            mistake: Some(mistake),
-            out_of_budget: false,
-            holds_at_given_point: false,
-        });
+        checked.diagnosis = Some(Diagnosis::of(Some(mistake)));
         Ok(checked)
     }
 }

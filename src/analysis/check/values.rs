@@ -106,11 +106,7 @@ impl Checker {
                 "undecided: the value is not a real number at the given point".to_string();
             return Ok(checked);
         };
-        // A claim with d decimals matches a value that rounds to it.
-        let matches = |v: f64| match &digits {
-            Some((unit, _)) => (v - k).abs() <= unit / 2.0 * (1.0 + 1e-9),
-            None => (v - k).abs() <= 1e-9 * v.abs().max(k.abs()) || (v == 0.0 && k == 0.0),
-        };
+        let matches = |v: f64| claimed_matches(&digits, k, v);
         if matches(t) {
             if let Some((_, unit)) = &digits {
                 checked.method = format!("value at the given point, to the digits given (±{unit})");
@@ -165,11 +161,7 @@ impl Checker {
         } else {
             truncated_or_wrong(&digits, k, t)
         };
-        checked.diagnosis = Some(Diagnosis {
-            mistake: Some(mistake),
-            out_of_budget: false,
-            holds_at_given_point: false,
-        });
+        checked.diagnosis = Some(Diagnosis::of(Some(mistake)));
         Ok(checked)
     }
 
@@ -390,6 +382,19 @@ impl Checker {
             .filter(|&s| self.model.graph_var(s) != truth)
             .find(|s| sample.f64.get(s).copied().is_some_and(&matches))
             .map(|s| (s, self.model.definition(s)))
+    }
+}
+
+/// Whether `value` is what a claim of `claimed` says: a claim with d decimals (`digits`: the
+/// unit of its last digit, and that unit as written) matches a value that rounds to it, one
+/// without digits matches to float64's precision.
+pub(super) fn claimed_matches(digits: &Option<(f64, String)>, claimed: f64, value: f64) -> bool {
+    match digits {
+        Some((unit, _)) => (value - claimed).abs() <= unit / 2.0 * (1.0 + 1e-9),
+        None => {
+            (value - claimed).abs() <= 1e-9 * value.abs().max(claimed.abs())
+                || (value == 0.0 && claimed == 0.0)
+        }
     }
 }
 

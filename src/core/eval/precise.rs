@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::core::expr::FastMap;
 
 // ---------------------------------------------------------------------------------------------
 // Precise evaluation
@@ -432,23 +431,21 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
     // A given value is held exactly (a decimal input read to many bits), and a product cuts
     // an operand longer than twice its precision to that first: cut once here, not at every
     // product the value is a factor of.
-    let mut cut_for_products: FastMap<Id, Val> = FastMap::default();
+    let cut_for_products: Vec<Option<Val>> = given.iter().map(|v| v.cut_to(2 * p.bits)).collect();
     for &id in plan.order.iter() {
         let get = |x: &Id| value_in(slots, &vals, given, *x).expect("children are evaluated first");
-        let factor = |x: &Id| cut_for_products.get(x).unwrap_or_else(|| get(x));
+        let factor = |x: &Id| match slots.of(*x) {
+            Some(Slot::Given(i)) => cut_for_products[i].as_ref().unwrap_or(&given[i]),
+            _ => get(x),
+        };
         let node = graph.node(id);
         let v = match node {
             Node::Num(n) => {
                 let (v, exact) = num_value(*n, p.bits);
                 Val::rounded(v, exact, p.lu)
             }
-            Node::Var(_) => {
-                if let Some(cut) = get(&id).cut_to(2 * p.bits) {
-                    cut_for_products.insert(id, cut);
-                }
-                // a given value is the plan's, a name's its definition's
-                continue;
-            }
+            // a given value is the plan's, a name's its definition's
+            Node::Var(_) => continue,
             Node::Add(xs) => {
                 let terms = plan.uncancelled.get(&id).map_or(&xs[..], |left| &left[..]);
                 p.sum(&terms.iter().map(get).collect::<Vec<_>>())

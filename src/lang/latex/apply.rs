@@ -49,27 +49,7 @@ impl Builder<'_, '_> {
         let name_span = factor.span();
         let result = if let Some(group) = group_at(items, *i) {
             *i += 1;
-            let Atom::Group(_, inner) = &group.atom else {
-                return Err(internal_at(group.atom_span));
-            };
-            let (args, commas) = self.arguments(inner, group.atom_span)?;
-            let name = ident(func.name(), name_span);
-            let whole_call = name_span.to(group.atom_span);
-            if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args, &commas, whole_call)
-            {
-                return Err(wrong);
-            }
-            let c = Expr::Call {
-                name,
-                args,
-                span: name_span.to(group.atom_span),
-            };
-            let rest = Factor {
-                atom: Atom::Number(String::new()),
-                atom_span: group.atom_span,
-                scripts: group.scripts.clone(),
-            };
-            self.scripts(c, &rest)?
+            self.call_on_group(func.name(), name_span, group)?
         } else if matches!(items.get(*i), Some(Item::Factor(_))) {
             let arg = self.operand(items, i, whole)?;
             call(func, name_span, arg)
@@ -128,25 +108,31 @@ impl Builder<'_, '_> {
             .with_help(format!("write `\\{}(a, b)`", func.name())));
         };
         *i += 1;
+        self.call_on_group(func.name(), name_span, group)
+    }
+
+    /// The function `name` called on a parenthesised group's arguments (checked for their
+    /// number as the language checks them), then the group's scripts (`\sigma(z)^2`).
+    fn call_on_group(&self, name: &str, name_span: Span, group: &Factor) -> Result<Expr> {
         let Atom::Group(_, inner) = &group.atom else {
             return Err(internal_at(group.atom_span));
         };
         let (args, commas) = self.arguments(inner, group.atom_span)?;
-        let name = ident(func.name(), name_span);
+        let name = ident(name, name_span);
         let whole_call = name_span.to(group.atom_span);
         if let Some(wrong) = crate::lang::syntax::wrong_arity(&name, &args, &commas, whole_call) {
             return Err(wrong);
         }
-        let c = Expr::Call {
+        let call = Expr::Call {
             name,
             args,
-            span: name_span.to(group.atom_span),
+            span: whole_call,
         };
         let rest = Factor {
             atom: Atom::Number(String::new()),
             atom_span: group.atom_span,
             scripts: group.scripts.clone(),
         };
-        self.scripts(c, &rest)
+        self.scripts(call, &rest)
     }
 }

@@ -212,11 +212,7 @@ fn sentence(
         }
     };
     if let Some(Mistake::InUpdateGradient(inner)) = mistake {
-        let plain = Diagnosis {
-            mistake: None,
-            out_of_budget: false,
-            holds_at_given_point: false,
-        };
+        let plain = Diagnosis::of(None);
         let inner = sentence(tera, checked, Some(inner), &plain)?;
         fields.insert("inner".into(), json!(lowercase_first(&inner)));
     }
