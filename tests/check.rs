@@ -905,20 +905,32 @@ fn planted_mistakes_are_named_as_their_kind() {
         }
         let claims: Vec<String> = planted.iter().map(|(_, c)| c.clone()).collect();
         let checked = check::check(&check::with_learning_rate(&model), &claims, &[]).unwrap();
-        for ((kind, claim), c) in planted.iter().zip(&checked) {
-            if c.verdict != Verdict::Incorrect {
-                continue;
-            }
-            let entry = tally.entry(kind).or_default();
-            entry.1 += 1;
-            if c.mistake().map(|m| m.code()) == Some(*kind) {
-                entry.0 += 1;
-            } else {
-                misses.push(format!("{kind}: {claim}: {:?}", c.mistake()));
-            }
-        }
+        tally_named(&planted, &checked, "", &mut tally, &mut misses);
     }
     assert_most_named(&tally, &misses, "claims", 7);
+}
+
+/// Counts, for each kind of planted mistake, the claims judged wrong and those named as that
+/// kind; the others are listed in `misses` (with `context`).
+fn tally_named<'k>(
+    planted: &[(&'k str, String)],
+    checked: &[Checked],
+    context: &str,
+    tally: &mut std::collections::BTreeMap<&'k str, (usize, usize)>,
+    misses: &mut Vec<String>,
+) {
+    for ((kind, claim), c) in planted.iter().zip(checked) {
+        if c.verdict != Verdict::Incorrect {
+            continue;
+        }
+        let entry = tally.entry(kind).or_default();
+        entry.1 += 1;
+        if c.mistake().map(|m| m.code()) == Some(*kind) {
+            entry.0 += 1;
+        } else {
+            misses.push(format!("{kind}: {claim}{context}: {:?}", c.mistake()));
+        }
+    }
 }
 
 /// Planted mistakes of each of `kinds` kinds: at least ten of each judged wrong, and nine in
@@ -1125,22 +1137,8 @@ fn planted_wrong_numbers_are_named_as_their_kind() {
         let checking = check::with_learning_rate(&model);
         let given = chainrule::lang::load::parse_assignments(&checking, &at.join(",")).unwrap();
         let checked = check::check(&checking, &claims, &given).unwrap();
-        for ((kind, claim), c) in planted.iter().zip(&checked) {
-            if c.verdict != Verdict::Incorrect {
-                continue;
-            }
-            let entry = tally.entry(kind).or_default();
-            entry.1 += 1;
-            if c.mistake().map(|m| m.code()) == Some(*kind) {
-                entry.0 += 1;
-            } else {
-                misses.push(format!(
-                    "{kind}: {claim} at {}: {:?}\n{source}",
-                    at.join(","),
-                    c.mistake()
-                ));
-            }
-        }
+        let context = format!(" at {} in\n{source}\n", at.join(","));
+        tally_named(&planted, &checked, &context, &mut tally, &mut misses);
     }
     eprintln!("{tally:?}");
     assert_most_named(&tally, &misses, "numbers", 4);

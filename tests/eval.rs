@@ -14,18 +14,10 @@ const SEED_QUESTION: &str =
     "input a1\ntarget y\nparam w2\nz2 = w2*a1\na2 = sigmoid(z2)\ncost C = (a2 - y)^2\n";
 
 fn eval_json(args: &[&str], stdin: Option<&str>) -> serde_json::Value {
-    let mut cmd = Command::cargo_bin("chainrule").unwrap();
-    cmd.arg("eval").args(args).args(["--format", "json"]);
-    if let Some(s) = stdin {
-        cmd.write_stdin(s);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut all = vec!["eval"];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json"]);
+    serde_json::from_str(&common::stdout_of(&all, stdin.unwrap_or(""))).unwrap()
 }
 
 #[test]
@@ -304,23 +296,11 @@ fn markdown_and_latex_reports_carry_the_numbers_and_the_warning() {
             ][..],
         ),
     ] {
-        let out = Command::cargo_bin("chainrule")
-            .unwrap()
-            .args([
-                "eval",
-                "-",
-                "--at",
-                "a1=62.5,w2=0.8,y=0",
-                "--wrt",
-                "w2",
-                "--check-grad",
-                "--format",
-                format,
-            ])
-            .write_stdin(SEED_QUESTION)
-            .output()
-            .unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
+        let text = eval_output(
+            SEED_QUESTION,
+            &["--at", "a1=62.5,w2=0.8,y=0", "--wrt", "w2", "--check-grad"],
+            format,
+        );
         for line in expected {
             assert!(text.contains(line), "{format}: no {line:?} in\n{text}");
         }
@@ -381,21 +361,23 @@ fn template_dir_lays_out_eval_and_words_its_warnings() {
         "<% if form == \"saturated\" %><< activation >> is stuck at << rounded_to >><% endif %>",
     )
     .unwrap();
+    let templates = dir.path().to_str().unwrap();
     let run = |format: &str| {
-        let out = Command::cargo_bin("chainrule")
-            .unwrap()
-            .args(["eval", "-", "--at", "a1=62.5,w2=0.8,y=0", "--wrt", "w2"])
-            .args(["--format", format, "--template-dir"])
-            .arg(dir.path())
-            .write_stdin(SEED_QUESTION)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        common::stdout_of(
+            &[
+                "eval",
+                "-",
+                "--at",
+                "a1=62.5,w2=0.8,y=0",
+                "--wrt",
+                "w2",
+                "--format",
+                format,
+                "--template-dir",
+                templates,
+            ],
+            SEED_QUESTION,
+        )
     };
     assert_eq!(run("text"), "mine: C = 1, 1 warning\n");
     let doc: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
@@ -436,21 +418,11 @@ fn a_value_quoted_in_a_warning_is_code_in_markdown_and_latex() {
         ("markdown", "`1e400` is beyond"),
         ("latex", "\\texttt{1e400} is beyond"),
     ] {
-        let out = Command::cargo_bin("chainrule")
-            .unwrap()
-            .args([
-                "eval",
-                "-",
-                "--at",
-                "x=1e400,w=1",
-                "--all",
-                "--format",
-                format,
-            ])
-            .write_stdin("input x\nparam w\ncost C = w*x\n")
-            .output()
-            .unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
+        let text = eval_output(
+            "input x\nparam w\ncost C = w*x\n",
+            &["--at", "x=1e400,w=1", "--all"],
+            format,
+        );
         assert!(text.contains(quoted), "{format}:\n{text}");
         assert!(!text.contains("\\`"), "{format}:\n{text}");
     }

@@ -2,6 +2,8 @@
 //! his numbers; a learning rate that overshoots is warned about; bad input exits 2 with a
 //! message that names the problem.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
@@ -17,18 +19,10 @@ const MAZUR: &str = "i1=0.05,i2=0.10,t1=0.01,t2=0.99,w1=0.15,w2=0.20,w3=0.25,w4=
 const SEED: &str = "x=1,y=0.5,w2=0.5,b2=0.5,w3=0.5,b3=0.5";
 
 fn json(args: &[&str]) -> Value {
-    let out = chainrule()
-        .args(["step"])
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the output is JSON")
+    let mut all = vec!["step"];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json"]);
+    serde_json::from_str(&common::stdout_of(&all, "")).expect("the output is JSON")
 }
 
 /// Rounds to 9 significant digits, the precision Mazur prints.

@@ -3,6 +3,8 @@
 //! a rate too large, a blow-up and a saturated neuron are each named, batch training agrees
 //! with `step`, and bad data is refused with a caret.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -13,18 +15,10 @@ fn chainrule() -> Command {
 }
 
 fn json(args: &[&str]) -> Value {
-    let out = chainrule()
-        .arg("train")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the output is JSON")
+    let mut all = vec!["train"];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json"]);
+    serde_json::from_str(&common::stdout_of(&all, "")).expect("the output is JSON")
 }
 
 fn failure(args: &[&str]) -> String {
