@@ -223,12 +223,17 @@ fn a_write_that_fails_midway_leaves_the_old_file_whole() {
     .stdout;
     assert!(derivation.len() > 25_000, "{}", derivation.len());
 
-    let result = output::write_file_through(&target, derivation.as_bytes(), |file| {
-        Box::new(FullDisk {
-            file,
-            budget: 12_000,
-        })
-    });
+    let result = output::write_file_through(
+        &target,
+        derivation.as_bytes(),
+        output::ReadOnly::Refuse,
+        |file| {
+            Box::new(FullDisk {
+                file,
+                budget: 12_000,
+            })
+        },
+    );
     let error = result.expect_err("the disk filled up").to_string();
     assert!(
         error.contains(&format!("cannot write `{}`", target.display())),
@@ -246,7 +251,7 @@ fn a_write_that_fails_midway_leaves_the_old_file_whole() {
     assert_eq!(left, vec![target.clone()], "the temporary file is removed");
 
     // The same path with room on the disk: replaced whole, permissions kept.
-    output::write_file(&target, derivation.as_bytes()).unwrap();
+    output::write_file(&target, derivation.as_bytes(), output::ReadOnly::Refuse).unwrap();
     assert_eq!(std::fs::read_to_string(&target).unwrap(), derivation);
     let mode = std::fs::metadata(&target).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o640);

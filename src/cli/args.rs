@@ -90,9 +90,14 @@ pub struct ValuesArgs {
     pub point: PointArgs,
     #[command(flatten)]
     pub init: InitArgs,
-    /// Write to this file (only on success) instead of standard output.
+    /// Write to this file (only on success) instead of standard output: a file is replaced
+    /// whole (through a symbolic link, the file it names), keeping its owner and mode; a device,
+    /// a FIFO or `/dev/stdout` is written directly.
     #[arg(short = 'o', long = "output")]
     pub out: Option<PathBuf>,
+    /// With `-o`: replace the file even if it is read-only.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 /// How to fill the parameters `--at`/`--values` leave out.
@@ -118,9 +123,14 @@ pub enum InitArg {
 pub struct ExpandArgs {
     #[command(flatten)]
     pub source: SourceArg,
-    /// Write to this file (only on success) instead of standard output.
+    /// Write to this file (only on success) instead of standard output: a file is replaced
+    /// whole (through a symbolic link, the file it names), keeping its owner and mode; a device,
+    /// a FIFO or `/dev/stdout` is written directly.
     #[arg(short = 'o', long = "output")]
     pub out: Option<PathBuf>,
+    /// With `-o`: replace the file even if it is read-only.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 #[derive(Args)]
@@ -244,9 +254,14 @@ pub struct OutputArgs {
     /// With `--format latex`: a complete document that compiles with pdflatex.
     #[arg(long)]
     pub standalone: bool,
-    /// Write to this file (only on success) instead of standard output.
+    /// Write to this file (only on success) instead of standard output: a file is replaced
+    /// whole (through a symbolic link, the file it names), keeping its owner and mode; a device,
+    /// a FIFO or `/dev/stdout` is written directly.
     #[arg(short = 'o', long = "output")]
     pub out: Option<PathBuf>,
+    /// With `-o`: replace the file even if it is read-only.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 #[derive(Copy, Clone, ValueEnum)]

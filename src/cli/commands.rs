@@ -20,7 +20,7 @@ use super::args::{
 };
 use super::diagnostics::Failure;
 use super::input::{self, InputPaths, Text};
-use super::output;
+use super::output::{self, ReadOnly};
 use super::progress::with_progress;
 
 pub fn run(command: Command) -> Result<Outcome, Failure> {
@@ -44,6 +44,7 @@ pub fn run(command: Command) -> Result<Outcome, Failure> {
             Ok(Outcome {
                 text: String::from_utf8_lossy(&script).into_owned(),
                 out: None,
+                read_only: ReadOnly::Refuse,
                 code: 0,
             })
         }
@@ -66,8 +67,10 @@ pub(super) fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Giv
 /// `values`: a values file to edit, every leaf listed, parameters filled by `--init`.
 fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
+    let read_only = read_only(args.force);
     guard_output(
         args.out.as_deref(),
+        read_only,
         &inputs_of(file, Some(&args.point), None, &[]),
     )?;
     let (source, model) = load_program(file)?;
@@ -93,15 +96,31 @@ fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
     Ok(Outcome {
         text: chainrule::analysis::init::values_file(&model, &filled, &header),
         out: args.out,
+        read_only,
         code: 0,
     })
 }
 
-/// Refuses, before anything is read, `-o` onto any input and standard input read twice.
-fn guard_output(out: Option<&Path>, inputs: &InputPaths) -> Result<(), Failure> {
+/// What `--force` says about a read-only `-o`.
+fn read_only(force: bool) -> ReadOnly {
+    if force {
+        ReadOnly::Replace
+    } else {
+        ReadOnly::Refuse
+    }
+}
+
+/// Refuses, before anything is read, `-o` onto any input (the file standard input reads
+/// included), a read-only `-o` without `--force`, and standard input read twice.
+fn guard_output(
+    out: Option<&Path>,
+    read_only: ReadOnly,
+    inputs: &InputPaths,
+) -> Result<(), Failure> {
     inputs.check_stdin()?;
     if let Some(out) = out {
-        output::refuse_overwriting_inputs(out, &inputs.files)?;
+        output::refuse_overwriting_inputs(out, &inputs.files, inputs.stdin > 0)?;
+        output::check_target(out, read_only)?;
     }
     Ok(())
 }
@@ -130,7 +149,7 @@ impl Documented {
         for path in more {
             inputs.add(*path);
         }
-        guard_output(output.out.as_deref(), &inputs)?;
+        guard_output(output.out.as_deref(), read_only(output.force), &inputs)?;
         Ok(Documented { output, templates })
     }
 
@@ -162,6 +181,7 @@ impl Documented {
     pub(super) fn outcome(self, text: String, code: u8) -> Outcome {
         Outcome {
             text,
+            read_only: read_only(self.output.force),
             out: self.output.out,
             code,
         }
@@ -185,12 +205,18 @@ impl Documented {
 
 fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
-    guard_output(args.out.as_deref(), InputPaths::default().add(file))?;
+    let read_only = read_only(args.force);
+    guard_output(
+        args.out.as_deref(),
+        read_only,
+        InputPaths::default().add(file),
+    )?;
     let source = input::read_program(file)?;
     let text = load::expand(&source.text).map_err(Failure::in_text(&source))?;
     Ok(Outcome {
         text,
         out: args.out,
+        read_only,
         code: 0,
     })
 }
@@ -203,7 +229,7 @@ fn template_paths(command: &str, output: &OutputArgs) -> Result<Vec<(String, Box
     if !dir.is_dir() {
         return Err(Failure::plain(Diagnostic::new(format!(
             "the template directory `{}` does not exist",
-            dir.display()
+            output::shown(dir)
         ))));
     }
     Ok(document::templates_of(command)
@@ -250,10 +276,7 @@ fn in_template<'a>(
                 .map(|(_, builtin)| *builtin)
         });
         let origin = Text {
-            name: path.map_or_else(
-                || format!("<built-in {name}>"),
-                |(_, p)| p.display().to_string(),
-            ),
+            name: path.map_or_else(|| format!("<built-in {name}>"), |(_, p)| output::shown(p)),
             text: text.unwrap_or_default().to_string(),
         };
         Failure::in_text(&origin)(diagnostic)
@@ -335,7 +358,7 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
             diagnostic = diagnostic.with_help(format!(
                 "`{0}` was read as the network file (the first argument); to differentiate \
                  with respect to it, write `--wrt {0}`",
-                word.display()
+                output::shown(word)
             ));
         } else {
             diagnostic = diagnostic.with_help(

@@ -46,8 +46,19 @@ impl From<WriteError> for Failure {
     fn from(error: WriteError) -> Failure {
         let diagnostic = Diagnostic::new(error.to_string());
         Failure::plain(match error {
-            WriteError::OutputIsInput { .. } => diagnostic
+            WriteError::OutputIsInput { .. } | WriteError::OutputIsStdin { .. } => diagnostic
                 .with_help("write the result to another file; nothing was read or written"),
+            WriteError::ReadOnly { .. } => diagnostic.with_help(
+                "add `--force` to replace it (its mode is kept), or write to another file; \
+                 nothing was written",
+            ),
+            WriteError::Owner { .. } => diagnostic.with_help(
+                "add `--force` to replace it all the same, or write to another file; nothing \
+                 was written",
+            ),
+            WriteError::NoDirectory { .. } => {
+                diagnostic.with_help("create the directory first, or write to another file")
+            }
             WriteError::File { .. } => diagnostic.with_help(
                 "the file was left as it was: chainrule replaces it only once the whole result \
                  is written",

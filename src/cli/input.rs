@@ -10,6 +10,7 @@ use chainrule::core::error::{Diagnostic, Span};
 use chainrule::lang::load;
 
 use super::diagnostics::Failure;
+use super::output::shown;
 
 /// A text read from somewhere, with the name to show for it in reports.
 #[derive(Clone)]
@@ -70,10 +71,10 @@ pub fn read_text(path: &Path) -> Result<Text, Failure> {
         let bytes = std::fs::read(path).map_err(|e| {
             Failure::plain(Diagnostic::new(format!(
                 "cannot read `{}`: {e}",
-                path.display()
+                shown(path)
             )))
         })?;
-        (path.display().to_string(), bytes)
+        (shown(path), bytes)
     };
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Text { name, text }),

@@ -6,7 +6,9 @@
 //! gone. The first is caught by the global allocator, which refuses the run once the heap
 //! passes [`MEMORY_LIMIT`]; the second by a watchdog on the main thread, which refuses a user's
 //! template that renders for longer than [`TEMPLATE_SECONDS`]. Either way the run ends with a
-//! clear message and exit code 2 before anything is written, as for any other bad input.
+//! clear message and exit code 2 before anything is written, as for any other bad input. A
+//! limit set outside (`ulimit -v`) is met the same way: the worker's stack shrinks to fit it,
+//! and memory the system refuses ends the run with a message and exit code 2, not an abort.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
@@ -34,14 +36,35 @@ const OUT_OF_MEMORY: &[u8] = b"error: this needs more than 2 GiB of memory; chai
 rather than exhaust the machine\n = help: derive or evaluate fewer names at once (`--wrt`), \
 or, with `--template-dir`, check the templates for a string that keeps growing\n";
 
+// The system's refusal, under a limit set outside (`ulimit -v`, a container's cap).
+const REFUSED: &[u8] = b"error: the system refused chainrule more memory (a limit such as \
+`ulimit -v` is reached); chainrule stops here\n = help: raise the limit, or derive or evaluate \
+less at once\n";
+
 impl Bounded {
     fn take(size: usize) {
         let held = HELD.fetch_add(size, Ordering::Relaxed) + size;
         if held > MEMORY_LIMIT {
-            let _ = std::io::stderr().write_all(OUT_OF_MEMORY);
-            std::process::exit(2);
+            stop(OUT_OF_MEMORY);
         }
     }
+
+    /// The system allocator's answer, or the end of the run when it has none.
+    fn given(ptr: *mut u8) -> *mut u8 {
+        if ptr.is_null() {
+            stop(REFUSED);
+        }
+        ptr
+    }
+}
+
+/// Ends the run with exit code 2 and `message`, allocating nothing: the temporary file of an
+/// output being written is removed, and `_exit` skips the handlers that might allocate.
+fn stop(message: &[u8]) -> ! {
+    let _ = std::io::stderr().write_all(message);
+    super::output::remove_temporary_now();
+    // SAFETY: `_exit` ends the process at once; nothing of it is used after.
+    unsafe { libc::_exit(2) }
 }
 
 // SAFETY: every call is passed to the system allocator unchanged; only a count is kept.
@@ -49,13 +72,13 @@ unsafe impl GlobalAlloc for Bounded {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         Self::take(layout.size());
         // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(layout) }
+        Self::given(unsafe { System.alloc(layout) })
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         Self::take(layout.size());
         // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
+        Self::given(unsafe { System.alloc_zeroed(layout) })
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -71,7 +94,7 @@ unsafe impl GlobalAlloc for Bounded {
             HELD.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
         }
         // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
+        Self::given(unsafe { System.realloc(ptr, layout, new_size) })
     }
 }
 
@@ -88,4 +111,63 @@ pub fn overdue_template() -> Option<Diagnostic> {
         ))
         .with_help("check the template's `for` loops and `range` bounds")
     })
+}
+
+/// The worker's stack when nothing limits the address space: deep but legal programs (long
+/// chains of names) recurse.
+const WORKER_STACK: usize = 512 << 20;
+
+/// The smallest stack tried before the work runs on the main thread.
+const SMALLEST_STACK: usize = 8 << 20;
+
+/// The stack the worker asks for: [`WORKER_STACK`], or a quarter of the address space a limit
+/// (`ulimit -v`, `ulimit -d`) leaves, so the heap keeps the rest.
+fn worker_stack() -> usize {
+    let mut room = usize::MAX;
+    for resource in [libc::RLIMIT_AS, libc::RLIMIT_DATA] {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid place for the answer.
+        if unsafe { libc::getrlimit(resource, &mut limit) } == 0
+            && limit.rlim_cur != libc::RLIM_INFINITY
+        {
+            room = room.min(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX));
+        }
+    }
+    (room / 4).clamp(SMALLEST_STACK, WORKER_STACK)
+}
+
+/// Runs `work(command)` on a thread with a roomy stack, halving the stack while the system
+/// refuses it; when no thread can be had at all, runs it here and returns `None`.
+pub fn spawn_worker<C, W>(command: C, work: W) -> Option<std::thread::JoinHandle<()>>
+where
+    C: Send + 'static,
+    W: FnOnce(C) + Send + 'static,
+{
+    // Shared so that a refused spawn does not lose the work.
+    let job = std::sync::Arc::new(std::sync::Mutex::new(Some((command, work))));
+    let mut stack = worker_stack();
+    loop {
+        let mine = job.clone();
+        let spawned = std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn(move || {
+                let taken = mine.lock().ok().and_then(|mut job| job.take());
+                if let Some((command, work)) = taken {
+                    work(command);
+                }
+            });
+        match spawned {
+            Ok(handle) => return Some(handle),
+            Err(_) if stack > SMALLEST_STACK => stack /= 2,
+            Err(_) => break,
+        }
+    }
+    let taken = job.lock().ok().and_then(|mut job| job.take());
+    if let Some((command, work)) = taken {
+        work(command);
+    }
+    None
 }

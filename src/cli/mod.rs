@@ -16,6 +16,7 @@ mod input;
 pub mod limits;
 mod output;
 mod progress;
+mod signals;
 pub mod train;
 
 use std::io::Write;
@@ -34,22 +35,29 @@ use diagnostics::Failure;
 pub struct Outcome {
     text: String,
     out: Option<PathBuf>,
+    /// Whether `--force` lets a read-only `out` be replaced.
+    read_only: output::ReadOnly,
     code: u8,
 }
 
 /// Runs the command line and returns the exit code: 0 success, 1 a claim not correct, 2 bad
 /// input or usage (clap reports usage errors itself, with code 2).
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage(&error),
+    };
     let color = diagnostics::use_color(cli.color);
-    // Deep but legal programs (long chains of names) recurse; give the work a roomy stack.
+    signals::remove_temporary_on_signals();
     let (done, finished) = std::sync::mpsc::channel();
-    let worker = std::thread::Builder::new()
-        .stack_size(512 << 20)
-        .spawn(move || {
-            let _ = done.send(commands::run(cli.command).and_then(write));
-        })
-        .expect("spawning the worker thread");
+    let work = move |command: args::Command| {
+        let _ = done.send(commands::run(command).and_then(write));
+    };
+    // Deep but legal programs recurse: the work gets a roomy stack on a thread of its own.
+    let Some(worker) = limits::spawn_worker(cli.command, work) else {
+        // Not even a small thread could be had: the work ran here, without the watchdog.
+        return report(finished.recv().unwrap_or_else(|_| Err(crashed())), color);
+    };
     let result = loop {
         match finished.recv_timeout(limits::WATCH_INTERVAL) {
             Ok(result) => break result,
@@ -60,14 +68,21 @@ pub fn run() -> ExitCode {
                     break Err(Failure::plain(overdue));
                 }
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                break Err(Failure::plain(Diagnostic::new(
-                    "internal error: chainrule crashed; please report this input",
-                )));
-            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break Err(crashed()),
         }
     };
     drop(worker);
+    report(result, color)
+}
+
+fn crashed() -> Failure {
+    Failure::plain(Diagnostic::new(
+        "internal error: chainrule crashed; please report this input",
+    ))
+}
+
+/// The exit code of a finished run, its failure reported on standard error.
+fn report(result: Result<u8, Failure>, color: bool) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
@@ -77,10 +92,25 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// What clap says when it does not run a command: help and the version on standard output
+/// (exit 0, or 2 when they cannot be written, a closed pipe excepted), a usage error on
+/// standard error (exit 2).
+fn usage(error: &clap::Error) -> ExitCode {
+    let printed = error.print().and_then(|()| std::io::stdout().flush());
+    match printed {
+        Err(e) if !error.use_stderr() && e.kind() != std::io::ErrorKind::BrokenPipe => {
+            let failure = Failure::from(output::WriteError::Stdout(e));
+            let _ = std::io::stderr().write_all(failure.render(false).as_bytes());
+            ExitCode::from(2)
+        }
+        _ => ExitCode::from(error.exit_code() as u8),
+    }
+}
+
 /// Writes the result where it goes; only after that is the command's own exit code final.
 fn write(outcome: Outcome) -> Result<u8, Failure> {
     match &outcome.out {
-        Some(path) => output::write_file(path, outcome.text.as_bytes())?,
+        Some(path) => output::write_file(path, outcome.text.as_bytes(), outcome.read_only)?,
         None => output::write_stdout(outcome.text.as_bytes())?,
     }
     Ok(outcome.code)

@@ -128,7 +128,9 @@ impl Diagnostic {
             .map(range)
             .collect();
         let excerpt = Excerpt::new(source, if self.span.is_some() { &spots } else { &[] });
-        let file = ExcerptFile::new(file_name, &excerpt);
+        // The name is shown as the source is: a file named with an escape sequence stays inert.
+        let name = excerpt::visible_name(file_name);
+        let file = ExcerptFile::new(&name, &excerpt);
         let shown = |span: Span| {
             let r = range(span);
             excerpt.to_excerpt(r.start)..excerpt.to_excerpt(r.end)

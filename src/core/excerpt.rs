@@ -50,12 +50,32 @@ pub fn character(c: char) -> String {
     }
 }
 
+/// How an invisible character is written: `<U+200B>`.
+pub fn spelled(c: char) -> String {
+    format!("<U+{:04X}>", c as u32)
+}
+
 /// Text with every invisible character written as `<U+XXXX>`.
 pub fn visible(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if is_invisible(c) && c != '\n' {
-            out.push_str(&format!("<U+{:04X}>", c as u32));
+            out.push_str(&spelled(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A name of one line (a file's name) as a report or a document shows it: every invisible or
+/// control character written as `<U+XXXX>`, line breaks and tabs included, so that a file
+/// named with a terminal's escape sequence cannot retitle the terminal or move its cursor.
+pub fn visible_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if is_invisible(c) || c.is_control() {
+            out.push_str(&spelled(c));
         } else {
             out.push(c);
         }
@@ -129,7 +149,7 @@ impl<'s> Excerpt<'s> {
         let line = &self.source[range.clone()];
         let width = |c: char| {
             if is_invisible(c) {
-                format!("<U+{:04X}>", c as u32).len()
+                spelled(c).len()
             } else {
                 c.width().unwrap_or(1)
             }
@@ -162,7 +182,7 @@ impl<'s> Excerpt<'s> {
         for (i, c) in self.source[from..to].char_indices() {
             self.anchors.push((from + i, self.text.len()));
             if is_invisible(c) {
-                self.text.push_str(&format!("<U+{:04X}>", c as u32));
+                self.text.push_str(&spelled(c));
             } else {
                 self.text.push(c);
             }
