@@ -3,8 +3,11 @@
 //! Markdown `$$…$$`, the HTML page's MathML), so one that would break any of them — an
 //! unbalanced brace, a `$` that ends the math, a special character, a script with nothing to
 //! attach to, a second subscript — is refused where it is written, with a caret under the
-//! spot. The check is structural (braces, scripts, specials), not a LaTeX parser: any macro a
-//! renderer knows (`\hat{y}`, `\mathbf{W}`) passes.
+//! spot. A display form is math only: its commands come from an allow-list of math
+//! ([`MATH_COMMANDS`], Greek letters, spacing and escaped specials), so a TeX primitive that
+//! would read or write a file when the document is compiled (`\input`, `\openout`,
+//! `\write`), or redefine what later text means (`\def`, `\catcode`, `\csname`), never
+//! reaches a document. The check is structural (braces, scripts, commands), not a LaTeX parser.
 
 use crate::core::error::{Diagnostic, Span};
 
@@ -57,6 +60,15 @@ pub fn check_display_form(text: &str, span: Span) -> Result<(), Diagnostic> {
                         format!("`{command}` cannot be part of a display form"),
                         "breaks the formulas the name appears in",
                         "a display form is one piece of math, such as `w^{(3)}_{jk}`: no line breaks, environments or math delimiters",
+                    );
+                }
+                if !is_math_command(command) {
+                    return fail(
+                        i,
+                        len,
+                        format!("`{command}` is not a math command a display form may use"),
+                        "not allowed in a display form",
+                        "a display form is math only: letters and digits, `_` and `^`, braces, Greek letters (`\\sigma`), accents (`\\hat{y}`), fonts (`\\mathrm{out}`, `\\mathbf{W}`), `\\operatorname{…}`, `\\prime` and spacing (`\\,`)",
                     );
                 }
                 scripts.last_mut().expect("one level at least").atom();
@@ -140,6 +152,39 @@ pub fn check_display_form(text: &str, span: Span) -> Result<(), Diagnostic> {
     Ok(())
 }
 
+/// The commands a display form may use besides Greek letters, by kind: fonts and text,
+/// accents, symbols, operators and functions, delimiter sizes and spacing. Every one is a piece
+/// of math that reads and writes nothing and redefines nothing, and that pdflatex (with amsmath)
+/// and KaTeX both know.
+pub const MATH_COMMANDS: [&str; 5] = [
+    "mathrm mathbf mathit mathsf mathtt mathcal mathnormal boldsymbol operatorname text textrm \
+     textit textbf textsf texttt",
+    "hat widehat bar overline underline tilde widetilde vec dot ddot check breve acute grave \
+     mathring",
+    "prime ast star circ bullet cdot times div pm mp ell hbar imath jmath nabla partial infty top \
+     perp dagger ddagger odot oplus otimes ldots cdots dots vdots ddots emptyset in sim approx \
+     equiv le ge leq geq neq to rightarrow leftarrow mapsto langle rangle lvert rvert lVert rVert \
+     vert Vert mid lbrace rbrace lfloor rfloor lceil rceil",
+    "frac tfrac dfrac sqrt sum prod log ln exp sin cos tan sinh cosh tanh max min arg sup inf lim \
+     det",
+    "left right middle big Big bigl bigr Bigl Bigr quad qquad",
+];
+
+/// Whether `command` (with its backslash) may stand in a display form: a Greek letter, one of
+/// [`MATH_COMMANDS`], a space (`\,` `\;` `\:` `\!` `\ `) or an escaped special
+/// (`\{` `\}` `\%` `\#` `\&` `\_` `\|` `\$`).
+fn is_math_command(command: &str) -> bool {
+    let name = &command[1..];
+    crate::lang::names::is_greek_macro(command)
+        || MATH_COMMANDS
+            .iter()
+            .any(|kind| kind.split_whitespace().any(|known| known == name))
+        || matches!(
+            name,
+            "," | ";" | ":" | "!" | " " | "{" | "}" | "%" | "#" | "&" | "_" | "|" | "$"
+        )
+}
+
 /// The scripts the current atom of one brace level carries, and whether a script argument is
 /// still expected (the atom or group right after `_`/`^` is that script's argument, not a new
 /// base).
@@ -217,9 +262,35 @@ mod tests {
             "{w}_{1}^{2}",
             "y_{\\text{out}}",
             "\\%",
+            "\\bar{x}_{\\mathit{in}}",
+            "\\operatorname{out}\\,\\tilde{\\theta}^{\\prime}",
+            "\\vec{v}\\cdot\\dot{\\Omega}",
         ] {
             assert_eq!(error(ok), None, "{ok}");
         }
+    }
+
+    #[test]
+    fn tex_primitives_are_refused_at_the_command() {
+        let cases: [(&str, usize, usize); 9] = [
+            ("\\input{/etc/hostname}", 0, 6),
+            ("x\\immediate\\write18{ls}", 1, 10),
+            ("\\openout", 0, 8),
+            ("a\\def\\x{1}", 1, 4),
+            ("\\catcode`\\^=7", 0, 8),
+            ("w_{\\csname relax\\endcsname}", 3, 7),
+            ("\\text{\\input{x}}", 6, 6),
+            ("\\mathrm{\\jobname}", 8, 8),
+            ("\\@", 0, 2),
+        ];
+        for (text, column, len) in cases {
+            let (got, start, end) = error(text).unwrap_or_else(|| panic!("{text} passed"));
+            assert!(got.contains("is not a math command"), "{text}: {got}");
+            assert_eq!((start, end - start), (column, len), "{text}: {got}");
+        }
+        // `^^5c` is TeX's way to write a backslash: a double script, refused too.
+        let (got, _, _) = error("x^^5cinput{y}").expect("refused");
+        assert!(got.contains("needs a superscript"), "{got}");
     }
 
     #[test]

@@ -164,6 +164,11 @@ pub fn greek_ascii(word: &str) -> Option<&'static str> {
     greek(word).map(|g| g.ascii)
 }
 
+/// Whether `command` (`\sigma`) is the LaTeX macro of a Greek letter.
+pub fn is_greek_macro(command: &str) -> bool {
+    GREEK.iter().any(|g| g.latex == command)
+}
+
 /// The LaTeX macro of a Greek letter written as the letter (`η` -> `\eta`).
 pub fn greek_letter_latex(letter: char) -> Option<&'static str> {
     GREEK.iter().find(|g| g.letter == letter).map(|g| g.latex)
