@@ -381,12 +381,17 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
     };
     let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
     if let Some(bytes) = derivations.expansion_too_large {
+        // The count saturates where it passes what a machine could hold: say "far more".
+        let size = if bytes >= u64::MAX / 2 {
+            "far more than 10^18".to_string()
+        } else {
+            format!("about {}", thousands(bytes as usize))
+        };
         return Err(Failure::plain(
             Diagnostic::new(format!(
-                "--expand would print about {} bytes of formulas, over the limit of {}: \
+                "--expand would print {size} bytes of formulas, over the limit of {}: \
                  written in inputs and parameters alone, every shared error term is repeated \
                  along every path",
-                thousands(bytes as usize),
                 thousands(chainrule::core::diff::EXPAND_LIMIT as usize)
             ))
             .with_help(
@@ -426,13 +431,28 @@ pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given
         sources.push(input::read_text(path)?);
     }
     sources.extend(point.at.iter().map(|at| Text::argument("--at", at)));
-    // A later source overrides an earlier one (`--at` over `--values`); the last value given
-    // for a name keeps that name's last place.
+    // `--at` overrides `--values` (a values file to start from, a few names changed); the last
+    // value given for a name keeps that name's last place. Within either, a name given twice
+    // is refused: which value was meant cannot be told.
+    let first_at = usize::from(point.values.is_some());
     let mut given: Vec<Given> = Vec::new();
-    for source in &sources {
-        given.extend(
-            load::parse_assignments(model, &source.text).map_err(Failure::in_text(source))?,
-        );
+    let mut at_names = std::collections::HashSet::new();
+    for (i, source) in sources.iter().enumerate() {
+        let values =
+            load::parse_assignments(model, &source.text).map_err(Failure::in_text(source))?;
+        if i >= first_at {
+            // Two `--at` give a name two values as surely as one `--at` listing it twice.
+            if let Some(twice) = values.iter().find(|g| !at_names.insert(g.sym)) {
+                return Err(Failure::plain(
+                    Diagnostic::new(format!(
+                        "`{}` is given two values in `--at`",
+                        model.name(twice.sym)
+                    ))
+                    .with_help("give each name one value: remove one of them"),
+                ));
+            }
+        }
+        given.extend(values);
     }
     let mut last_of = std::collections::HashMap::new();
     for (i, g) in given.iter().enumerate() {

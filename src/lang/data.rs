@@ -76,7 +76,8 @@ pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
             continue;
         };
         // A line of blanks (`  `) is a record of one empty cell: skipped like an empty line.
-        if record.len() == 1 && first.value.trim().is_empty() {
+        let blank = |c: char| c.is_whitespace() || c == '\u{FEFF}';
+        if record.len() == 1 && first.value.trim_matches(blank).is_empty() {
             continue;
         }
         match &header {
@@ -85,9 +86,11 @@ pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
                     record
                         .iter()
                         .map(|cell| {
-                            let written = &text[cell.span.start..cell.span.end];
+                            let cell_text = &text[cell.span.start..cell.span.end];
+                            // A byte-order mark (Excel's "CSV UTF-8") is not part of the name.
+                            let written = cell_text.trim_start_matches('\u{FEFF}');
                             let name = written.trim_matches('"');
-                            let skip = written.len() - written.trim_start_matches('"').len();
+                            let skip = cell_text.len() - written.trim_start_matches('"').len();
                             Ident {
                                 name: name.to_string(),
                                 span: Span::new(
@@ -119,18 +122,32 @@ pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
                 let mut row = Vec::with_capacity(record.len());
                 for cell in &record {
                     let written = cell.value.trim();
-                    let value = written
-                        .replace('−', "-")
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|v| v.is_finite())
-                        .ok_or_else(|| {
-                            Diagnostic::at(
-                                Span::new(cell.span.start, cell.span.end.max(cell.span.start + 1)),
+                    let spot = Span::new(cell.span.start, cell.span.end.max(cell.span.start + 1));
+                    let value = match written.replace('−', "-").parse::<f64>() {
+                        Ok(v) if v.is_finite() => v,
+                        // A number past float64's largest, where training would run on inf.
+                        Ok(v)
+                            if v.is_infinite() && !written.to_ascii_lowercase().contains("inf") =>
+                        {
+                            return Err(Diagnostic::at(
+                                spot,
+                                format!(
+                                    "`{written}` is beyond float64's range (about 1.8e308 in \
+                                     magnitude): training computes in float64, where it would \
+                                     be inf"
+                                ),
+                                "too large for float64",
+                            )
+                            .with_help("scale the column so that its values are moderate"));
+                        }
+                        _ => {
+                            return Err(Diagnostic::at(
+                                spot,
                                 format!("`{written}` is not a number"),
                                 "expected a number such as `0.5`, `-2` or `1e-3`",
-                            )
-                        })?;
+                            ));
+                        }
+                    };
                     row.push(value);
                 }
                 rows.push(row);

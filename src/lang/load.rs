@@ -226,11 +226,19 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
         index.entry(model.name(s)).or_insert(s);
     }
     let mut out: Vec<Given> = Vec::new();
-    let mut position_of: HashMap<crate::core::expr::Sym, usize> = HashMap::new();
+    // Where each name was given.
+    let mut given_at: HashMap<crate::core::expr::Sym, Span> = HashMap::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let content = line.split('#').next().unwrap_or("");
-        let mut item_start = offset;
+        // A byte-order mark (Notepad's and Excel's UTF-8) is not part of the first name.
+        let mark = if offset == 0 && content.starts_with('\u{FEFF}') {
+            '\u{FEFF}'.len_utf8()
+        } else {
+            0
+        };
+        let content = &content[mark..];
+        let mut item_start = offset + mark;
         for item in content.split(',') {
             let start = item_start + (item.len() - item.trim_start().len());
             item_start += item.len() + 1;
@@ -281,17 +289,22 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
                     "expected a number such as `0.5`, `-2` or `1e-3`",
                 ));
             };
-            if let Some(&previous) = position_of.get(&sym) {
-                out[previous].text = value_text.replace('−', "-");
-                out[previous].value = number;
-            } else {
-                position_of.insert(sym, out.len());
-                out.push(Given {
-                    sym,
-                    text: value_text.replace('−', "-"),
-                    value: number,
-                });
+            let name_span = Span::new(name_start, name_start + name_trimmed.len());
+            if let Some(&first) = given_at.get(&sym) {
+                return Err(Diagnostic::at(
+                    name_span,
+                    format!("`{name_trimmed}` is given two values"),
+                    "given again here",
+                )
+                .with_note(first, "first given here")
+                .with_help("give each name one value: remove one of them"));
             }
+            given_at.insert(sym, name_span);
+            out.push(Given {
+                sym,
+                text: value_text.replace('−', "-"),
+                value: number,
+            });
         }
         offset += line.len();
     }

@@ -100,10 +100,16 @@ pub(super) fn node(expr: Expr, outer: Span, child_depth: usize) -> Result<Node> 
 pub(super) fn too_long(span: Span) -> Diagnostic {
     Diagnostic::at(
         span,
-        format!("expression too large: more than {MAX_EXPR_DEPTH} operations inside one another"),
+        format!(
+            "expression too large: more than {MAX_EXPR_DEPTH} operations in a row (a sum of n \
+             terms is n of them)"
+        ),
         "the limit is reached here",
     )
-    .with_help("split it into named intermediates (`s1 = ...`, then `s2 = s1 + ...`)")
+    .with_help(format!(
+        "one expression holds at most {MAX_EXPR_DEPTH} terms: split it into named \
+         intermediates (`s1 = ...`, then `s2 = s1 + ...`)"
+    ))
 }
 
 pub(super) fn primary(pair: Pair<'_, Rule>) -> Result<Node> {
