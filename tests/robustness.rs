@@ -1243,13 +1243,13 @@ fn output_onto_the_file_standard_input_reads_is_refused() {
 #[test]
 fn a_signal_during_a_write_removes_the_temporary_file_and_keeps_the_target() {
     use std::os::unix::process::ExitStatusExt;
-    // A network whose JSON derivation is about 23 MB: its temporary file lives long enough
-    // (tens of milliseconds while it is written and synced) to be caught.
+    // A network whose JSON derivation is about 7 MB: its temporary file lives long enough
+    // (milliseconds while it is written and synced) to be caught; a miss is tried again.
     let dir = tempfile::tempdir().unwrap();
     let program = dir.path().join("big.bp");
     std::fs::write(
         &program,
-        "network 300-40-10\nactivation sigmoid\ncost quadratic\n",
+        "network 120-30-10\nactivation sigmoid\ncost quadratic\n",
     )
     .unwrap();
     let out_dir = dir.path().join("out");
@@ -1270,12 +1270,12 @@ fn a_signal_during_a_write_removes_the_temporary_file_and_keeps_the_target() {
                 if let Some(status) = child.try_wait().unwrap() {
                     break status;
                 }
-                let writing = names_in(&out_dir).iter().any(|n| n.ends_with(".tmp"));
-                if writing {
+                if names_in(&out_dir).iter().any(|n| n.ends_with(".tmp")) {
                     // SAFETY: kill has no memory preconditions; the child is ours and alive.
                     unsafe { libc::kill(child.id() as i32, signal) };
                     break child.wait().unwrap();
                 }
+                std::thread::sleep(std::time::Duration::from_micros(200));
             };
             if status.success() {
                 // The write ended before the signal came: the temporary file was already in
