@@ -1743,3 +1743,54 @@ fn help_that_cannot_be_written_is_an_error() {
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("Usage: chainrule"), "{}", out.stdout);
 }
+
+/// Each command a display form may use, written as it is used (with its arguments).
+fn every_allowed_command_in_use() -> Vec<String> {
+    let mut uses = Vec::new();
+    for (kind, names) in chainrule::lang::display::MATH_COMMANDS.iter().enumerate() {
+        for name in names.split_whitespace() {
+            uses.push(match (kind, name) {
+                // Fonts, text and accents take their argument.
+                (0 | 1, _) | (_, "sqrt") => format!("\\{name}{{a}}"),
+                (_, "frac" | "tfrac" | "dfrac") => format!("\\{name}{{a}}{{b}}"),
+                (_, "big" | "Big" | "bigl" | "bigr" | "Bigl" | "Bigr") => format!("\\{name}("),
+                _ => format!("\\{name}"),
+            });
+        }
+    }
+    uses
+}
+
+#[test]
+fn every_allowed_display_command_renders_in_every_format_and_compiles() {
+    let uses = every_allowed_command_in_use();
+    assert!(uses.len() > 100, "{}", uses.len());
+    let form = format!(
+        "{} \\alpha\\Omega\\, \\; \\: \\! \\{{ \\}} \\% \\# \\& \\_ \\|",
+        uses.join(" ")
+    );
+    let program =
+        format!("input x\ntarget y\nparam w\nz = w*x\nshow z as \"{form}\"\ncost C = (y - z)^2\n");
+    for format in ["text", "markdown", "latex", "json", "html"] {
+        let out = run_with(
+            &["derive", "-", "--all", "--format", format],
+            program.as_bytes(),
+            &[],
+        );
+        assert_eq!(out.code, 0, "{format}: {}", out.stderr);
+    }
+    let found = common::tools::runs("pdflatex");
+    if !common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_with(
+        &["derive", "-", "--all", "--format", "latex", "--standalone"],
+        program.as_bytes(),
+        &[],
+    );
+    assert!(out.stdout.contains("\\bigl("), "{}", out.stdout);
+    std::fs::write(dir.path().join("doc.tex"), &out.stdout).unwrap();
+    let (_, written) = compile_recorded(dir.path());
+    assert!(written.iter().all(|f| f.starts_with("doc.")), "{written:?}");
+}

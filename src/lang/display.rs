@@ -155,7 +155,8 @@ pub fn check_display_form(text: &str, span: Span) -> Result<(), Diagnostic> {
 /// The commands a display form may use besides Greek letters, by kind: fonts and text,
 /// accents, symbols, operators and functions, delimiter sizes and spacing. Every one is a piece
 /// of math that reads and writes nothing and redefines nothing, and that pdflatex (with amsmath)
-/// and KaTeX both know.
+/// and KaTeX both know. `\left` and `\right` are left out: the line breaker pairs its own, and
+/// a pair inside a name would be cut where a long formula breaks.
 pub const MATH_COMMANDS: [&str; 5] = [
     "mathrm mathbf mathit mathsf mathtt mathcal mathnormal boldsymbol operatorname text textrm \
      textit textbf textsf texttt",
@@ -167,12 +168,12 @@ pub const MATH_COMMANDS: [&str; 5] = [
      vert Vert mid lbrace rbrace lfloor rfloor lceil rceil",
     "frac tfrac dfrac sqrt sum prod log ln exp sin cos tan sinh cosh tanh max min arg sup inf lim \
      det",
-    "left right middle big Big bigl bigr Bigl Bigr quad qquad",
+    "big Big bigl bigr Bigl Bigr quad qquad",
 ];
 
 /// Whether `command` (with its backslash) may stand in a display form: a Greek letter, one of
 /// [`MATH_COMMANDS`], a space (`\,` `\;` `\:` `\!` `\ `) or an escaped special
-/// (`\{` `\}` `\%` `\#` `\&` `\_` `\|` `\$`).
+/// (`\{` `\}` `\%` `\#` `\&` `\_` `\|`; not `\$`, which Markdown's math would end at).
 fn is_math_command(command: &str) -> bool {
     let name = &command[1..];
     crate::lang::names::is_greek_macro(command)
@@ -181,7 +182,7 @@ fn is_math_command(command: &str) -> bool {
             .any(|kind| kind.split_whitespace().any(|known| known == name))
         || matches!(
             name,
-            "," | ";" | ":" | "!" | " " | "{" | "}" | "%" | "#" | "&" | "_" | "|" | "$"
+            "," | ";" | ":" | "!" | " " | "{" | "}" | "%" | "#" | "&" | "_" | "|"
         )
 }
 
