@@ -1794,3 +1794,49 @@ fn every_allowed_display_command_renders_in_every_format_and_compiles() {
     let (_, written) = compile_recorded(dir.path());
     assert!(written.iter().all(|f| f.starts_with("doc.")), "{written:?}");
 }
+
+#[test]
+fn another_users_file_is_refused_to_an_ordinary_user_unless_forced() {
+    use std::os::unix::process::CommandExt;
+    if !as_root("running chainrule as another user") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let theirs = dir.path().join("root.txt");
+    std::fs::write(&theirs, "root's\n").unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let shared = dir.path().join("shared.txt");
+    std::fs::write(&shared, "shared\n").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // As `nobody`: the directory lets them rename over either file; a shell's `>` would fail
+    // on the first and keep root as the owner of the second.
+    let as_nobody = |args: &[&str]| Command::new(BIN).args(args).uid(65534).gid(65534).output();
+    let out = match as_nobody(&["derive", "--all", "-o", s(&theirs)]) {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("note: the binary cannot run as nobody here ({e}); the test did not run");
+            return;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is not yours to write (mode 0644, owner uid 0)"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "root's\n");
+    let out = as_nobody(&["derive", "--all", "-o", s(&shared)]).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("belongs to another user (uid 0)"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), "shared\n");
+    // `--force` replaces it; the file is then theirs.
+    let out = as_nobody(&["derive", "--all", "-o", s(&theirs), "--force"]).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::metadata(&theirs).unwrap().uid(), 65534);
+    assert_eq!(names_in(dir.path()), ["root.txt", "shared.txt"]);
+}

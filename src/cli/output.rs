@@ -40,7 +40,11 @@ pub enum WriteError {
     /// `-o` names the file that standard input reads (`FILE`, `--values` or `--claims` is `-`).
     OutputIsStdin { output: PathBuf },
     /// `-o` names a file the user may not write; `--force` replaces it.
-    ReadOnly { path: PathBuf, mode: u32 },
+    ReadOnly {
+        path: PathBuf,
+        mode: u32,
+        owner: u32,
+    },
     /// Replacing the file would change its owner, which only the superuser can keep.
     Owner { path: PathBuf, owner: u32 },
     /// The directory of the output does not exist.
@@ -78,10 +82,17 @@ impl std::fmt::Display for WriteError {
                  input",
                 shown(output)
             ),
-            WriteError::ReadOnly { path, mode } => write!(
+            WriteError::ReadOnly { path, mode, .. } if mode & 0o222 == 0 => write!(
                 f,
                 "the output `{}` is read-only (mode {:04o}); chainrule does not replace it \
                  unless told to",
+                shown(path),
+                mode & 0o7777
+            ),
+            WriteError::ReadOnly { path, mode, owner } => write!(
+                f,
+                "the output `{}` is not yours to write (mode {:04o}, owner uid {owner}); \
+                 chainrule does not replace it unless told to",
                 shown(path),
                 mode & 0o7777
             ),
@@ -220,6 +231,7 @@ pub fn check_target(target: &Path, read_only: ReadOnly) -> Result<(), WriteError
         return Err(WriteError::ReadOnly {
             path: target.to_path_buf(),
             mode: meta.mode(),
+            owner: meta.uid(),
         });
     }
     Ok(())
