@@ -105,3 +105,70 @@ proptest! {
         assert_linear_in_steps(&step, 12);
     }
 }
+
+// ---- item 8: `regularization l2` on a wide network -------------------------------------------
+
+fn regularised(widths: &str, l2: bool) -> String {
+    let penalty = if l2 { "regularization l2\n" } else { "" };
+    format!("network {widths}\nactivation sigmoid\ncost quadratic\n{penalty}")
+}
+
+/// Issue 23 item 8: the penalty's sum of squares was copied whole for each weight's direct
+/// derivative and each weight's warning compared with every earlier one (87 s on 784-30-10;
+/// the times are in `benches/growth.rs`). Each gradient gains its own `λ·w/n`, and no more.
+#[test]
+fn issue23_l2_regularisation_adds_one_term_per_weight() {
+    let plain = common::stdout_of(
+        &["derive", "-", "--all", "--no-steps"],
+        &regularised("20-10-5", false),
+    );
+    let penalised = common::stdout_of(
+        &["derive", "-", "--all", "--no-steps"],
+        &regularised("20-10-5", true),
+    );
+    assert!(penalised.contains("λ·w2_1_1/n"), "{penalised}");
+    assert!(penalised.contains("λ·w3_5_10/n"), "{penalised}");
+    // 250 weights, each `+ λ·w…/n` (about 20 bytes) longer.
+    assert!(
+        penalised.len() < plain.len() + 250 * 40,
+        "{} bytes against {} without the penalty",
+        penalised.len(),
+        plain.len()
+    );
+    // With n = 0 every weight's gradient divides by zero: one warning each, none repeated.
+    let eval = common::run(
+        &["eval", "-", "--init", "xavier", "--all"],
+        Some(&regularised("20-10-5", true)),
+    );
+    let text = String::from_utf8(eval.stdout).unwrap();
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("division-by-zero at dC/dw"))
+        .collect();
+    assert_eq!(warnings.len(), 250, "{text}");
+    let mut distinct = warnings.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 250);
+}
+
+// ---- item 9: a wrong claim on a deep network --------------------------------------------------
+
+/// Issue 23 item 9: on 24 layers of width 2 the correction of a wrong claim was printed as the
+/// gradient written out, once per path (2^23 times), and the run exhausted 2 GiB.
+#[test]
+fn issue23_a_wrong_claim_on_a_deep_network_is_corrected_through_named_derivatives() {
+    let program = common::shapes::deep_narrow(24);
+    let out = common::run(&["check", "-", "--claim", "dC/dw2_1_1 = 0"], Some(&program));
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.len() < 4_000, "{} bytes:\n{text}", text.len());
+    assert!(text.contains("INCORRECT"), "{text}");
+    assert!(text.contains("corrected:  dC/dz2_1*x1"), "{text}");
+    // The correction is itself a true claim, judged by the checker's own route.
+    let again = common::stdout_of(
+        &["check", "-", "--claim", "dC/dw2_1_1 = dC/dz2_1*x1"],
+        &program,
+    );
+    assert!(again.contains("1 correct, 0 incorrect"), "{again}");
+}

@@ -438,6 +438,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
         }
     };
     let mut warnings = Vec::new();
+    let mut warning_index = crate::analysis::warnings::WarningIndex::default();
     for g in given {
         if !g.value.is_finite() || (g.value == 0.0) != point.precise[&g.sym].is_zero() {
             warnings.push(Warning {
@@ -469,6 +470,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                     model.name(s),
                     &q.resolution,
                     &mut warnings,
+                    &mut warning_index,
                 );
                 // A named error term is part of the backward pass, not a value of the network.
                 if model.symbol(s).kind != SymKind::ErrorTerm {
@@ -512,6 +514,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             &q.label,
             &q.resolution,
             &mut warnings,
+            &mut warning_index,
         );
         let lost = q.error_bits > LOST_BITS;
         let cost_scale = cost.reference.to_f64().abs();

@@ -217,11 +217,12 @@ impl<'m> Engine<'m> {
 
     fn vars_of(&mut self, root: Id) -> &[Sym] {
         if !self.vars.contains_key(&root) {
-            let order = self.model.graph.reachable(&[root]);
+            let vars = &self.vars;
+            let order = self
+                .model
+                .graph
+                .reachable_unknown(&[root], |id| vars.contains_key(&id));
             for id in order {
-                if self.vars.contains_key(&id) {
-                    continue;
-                }
                 let set: Box<[Sym]> = match self.model.graph.node(id) {
                     Node::Var(s) => Box::new([*s]),
                     Node::Num(_) => Box::new([]),
