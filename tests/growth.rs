@@ -172,3 +172,30 @@ fn issue23_a_wrong_claim_on_a_deep_network_is_corrected_through_named_derivative
     );
     assert!(again.contains("1 correct, 0 incorrect"), "{again}");
 }
+
+// ---- item 11: an out-of-range reference ------------------------------------------------------
+
+/// Issue 23 item 11: float64 NaN beside a reference out of range was "0 bits" and "No
+/// numerical warnings" (the truth, 1 here, is a real number float64 did not give).
+#[test]
+fn issue23_nan_beside_an_out_of_range_reference_is_an_error_and_a_warning() {
+    let program = "input x\nparam w\nz = exp(w*x)\ncost C = z/(1+z)\n";
+    for args in [
+        vec![
+            "eval",
+            "-",
+            "--at",
+            "x=1,w=1",
+            "--expr",
+            "exp(exp(60))/exp(exp(60))",
+        ],
+        vec!["eval", "-", "--at", "x=1e20,w=1", "--all"],
+    ] {
+        let text = common::stdout_of(&args, program);
+        assert!(text.contains("out of range"), "{args:?}\n{text}");
+        assert!(!text.contains(" 0 bits"), "{args:?}\n{text}");
+        assert!(text.contains("64 bits"), "{args:?}\n{text}");
+        assert!(!text.contains("No numerical warnings"), "{args:?}\n{text}");
+        assert!(text.contains("\nWarnings\n"), "{args:?}\n{text}");
+    }
+}

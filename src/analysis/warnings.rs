@@ -227,7 +227,11 @@ impl Facts {
 pub fn error_bits(computed: f64, reference: &Precise) -> f64 {
     let exact = match reference {
         Precise::Finite(_) => reference.to_f64(),
-        _ => return if computed.is_nan() { 0.0 } else { 64.0 },
+        // Not a real number: float64's NaN says so, anything else is wrong.
+        Precise::Undefined => return if computed.is_nan() { 0.0 } else { 64.0 },
+        // A real number, beyond what float64 (or the reference) holds: whatever float64
+        // gives, NaN included, has lost it.
+        Precise::OutOfRange => return 64.0,
     };
     // A true value beyond float64's range (it rounds to ∞, or to 0 from a non-zero value)
     // is lost whatever float64 does.

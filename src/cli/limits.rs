@@ -10,7 +10,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chainrule::core::error::Diagnostic;
@@ -29,16 +29,79 @@ pub struct Bounded;
 
 static HELD: AtomicUsize = AtomicUsize::new(0);
 
-// The message is a constant: the allocator may not allocate to say it has run out.
+// The message is made of constants: the allocator may not allocate to say it has run out.
 const OUT_OF_MEMORY: &[u8] = b"error: this needs more than 2 GiB of memory; chainrule stops here \
-rather than exhaust the machine\n = help: derive or evaluate fewer names at once (`--wrt`), \
-or, with `--template-dir`, check the templates for a string that keeps growing\n";
+rather than exhaust the machine\n = help: ";
+const TEMPLATES: &[u8] =
+    b", or, with `--template-dir`, check the templates for a string that keeps growing\n";
+
+/// What the command being run can do to need less memory, said when it runs out: each
+/// suggests only options that command has.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Advice {
+    /// `derive` and `eval`, which take `--wrt`.
+    FewerNames,
+    Check,
+    Step,
+    Train,
+    Graph,
+    /// A command without templates or a choice of names (`values`, `expand`).
+    SmallerProgram,
+}
+
+impl Advice {
+    const ALL: [Advice; 6] = [
+        Advice::FewerNames,
+        Advice::Check,
+        Advice::Step,
+        Advice::Train,
+        Advice::Graph,
+        Advice::SmallerProgram,
+    ];
+
+    fn words(self) -> (&'static [u8], bool) {
+        match self {
+            Advice::FewerNames => (b"derive or evaluate fewer names at once (`--wrt`)", true),
+            Advice::Check => (b"check fewer claims at once, on a smaller network", true),
+            Advice::Step => (b"take fewer steps at once (`--steps`)", true),
+            Advice::Train => (b"train on fewer rows or for fewer epochs", true),
+            Advice::Graph => (b"draw a smaller network", true),
+            Advice::SmallerProgram => (b"give a smaller program\n", false),
+        }
+    }
+}
+
+static ADVICE: AtomicU8 = AtomicU8::new(Advice::SmallerProgram as u8);
+
+/// Sets what the out-of-memory message suggests, once the command is known.
+pub fn advise(advice: Advice) {
+    ADVICE.store(advice as u8, Ordering::Relaxed);
+}
+
+/// The out-of-memory message for the command being run.
+pub fn out_of_memory_message() -> [&'static [u8]; 3] {
+    let current = ADVICE.load(Ordering::Relaxed);
+    let advice = Advice::ALL
+        .into_iter()
+        .find(|a| *a as u8 == current)
+        .unwrap_or(Advice::SmallerProgram);
+    let (words, templates) = advice.words();
+    [
+        OUT_OF_MEMORY,
+        words,
+        if templates { TEMPLATES } else { b"" },
+    ]
+}
 
 impl Bounded {
     fn take(size: usize) {
         let held = HELD.fetch_add(size, Ordering::Relaxed) + size;
         if held > MEMORY_LIMIT {
-            let _ = std::io::stderr().write_all(OUT_OF_MEMORY);
+            let mut stderr = std::io::stderr();
+            for part in out_of_memory_message() {
+                let _ = stderr.write_all(part);
+            }
             std::process::exit(2);
         }
     }
@@ -88,4 +151,31 @@ pub fn overdue_template() -> Option<Diagnostic> {
         ))
         .with_help("check the template's `for` loops and `range` bounds")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 23: the message suggested `--wrt` to commands that do not have it.
+    #[test]
+    fn the_out_of_memory_help_names_only_options_the_command_has() {
+        let said = |advice: Advice| {
+            advise(advice);
+            String::from_utf8(out_of_memory_message().concat()).unwrap()
+        };
+        assert!(said(Advice::FewerNames).contains("`--wrt`"));
+        for advice in [Advice::Check, Advice::Step, Advice::Train, Advice::Graph] {
+            let text = said(advice);
+            assert!(!text.contains("--wrt"), "{text}");
+            assert!(text.contains("`--template-dir`"), "{text}");
+        }
+        assert!(said(Advice::Step).contains("`--steps`"));
+        let plain = said(Advice::SmallerProgram);
+        assert!(
+            !plain.contains("--wrt") && !plain.contains("--template-dir"),
+            "{plain}"
+        );
+        assert!(plain.ends_with('\n'), "{plain}");
+    }
 }

@@ -42,6 +42,14 @@ pub struct Outcome {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let color = diagnostics::use_color(cli.color);
+    limits::advise(match &cli.command {
+        args::Command::Derive(_) | args::Command::Eval(_) => limits::Advice::FewerNames,
+        args::Command::Check(_) => limits::Advice::Check,
+        args::Command::Step(_) => limits::Advice::Step,
+        args::Command::Train(_) => limits::Advice::Train,
+        args::Command::Graph(_) => limits::Advice::Graph,
+        _ => limits::Advice::SmallerProgram,
+    });
     // Deep but legal programs (long chains of names) recurse; give the work a roomy stack.
     let (done, finished) = std::sync::mpsc::channel();
     let worker = std::thread::Builder::new()
