@@ -199,3 +199,76 @@ fn issue23_nan_beside_an_out_of_range_reference_is_an_error_and_a_warning() {
         assert!(text.contains("\nWarnings\n"), "{args:?}\n{text}");
     }
 }
+
+// ---- item 10: long runs ----------------------------------------------------------------------
+
+/// Issue 23 item 10: a straight-line program of 10,000 lines took 46 s (the set of names each
+/// name depends on was held per name). Doubling the lines at most doubles the output.
+#[test]
+fn issue23_a_long_straight_line_program_derives_in_linear_size() {
+    let lines =
+        |n: usize| common::stdout_of(&["derive", "-", "--all"], &common::shapes::long_chain(n));
+    let (short, long) = (lines(2_000), lines(4_000));
+    assert!(
+        long.contains("result:    ∂C/∂w = 4000"),
+        "{}",
+        &long[..2_000]
+    );
+    assert!(
+        long.len() * 10 <= short.len() * 21,
+        "{} bytes for 2,000 lines, {} for 4,000",
+        short.len(),
+        long.len()
+    );
+}
+
+/// Issue 23 item 10: `--check-grad` on 784-30-10 compared all 23,860 derivatives (17 min);
+/// it compares 64 evenly spaced ones and says so.
+#[test]
+fn issue23_check_grad_on_a_large_network_samples_and_says_so() {
+    let program = "network 100-30-10\nactivation sigmoid\ncost quadratic\n";
+    let text = common::stdout_of(
+        &[
+            "eval",
+            "-",
+            "--init",
+            "xavier",
+            "--all",
+            "--check-grad",
+            "--no-values",
+        ],
+        program,
+    );
+    assert!(
+        text.contains("64 of the 3,340 derivatives, evenly spaced"),
+        "{}",
+        &text[text.find("Gradient check").unwrap_or(0)..]
+    );
+    let checked = text
+        .lines()
+        .filter(|l| l.contains(" analytic ") && l.contains(" numeric "))
+        .count();
+    assert_eq!(checked, 64);
+    let json = common::stdout_of(
+        &[
+            "eval",
+            "-",
+            "--init",
+            "xavier",
+            "--all",
+            "--check-grad",
+            "--format",
+            "json",
+        ],
+        program,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["gradient_check_of"], 3340);
+    assert_eq!(doc["gradient_check"].as_object().unwrap().len(), 64);
+    // A small network is checked whole, and says nothing of a sample.
+    let small = common::stdout_of(
+        &["eval", "-", "--init", "xavier", "--all", "--check-grad"],
+        "network 2-2-1\nactivation sigmoid\ncost quadratic\n",
+    );
+    assert!(!small.contains("evenly spaced"), "{small}");
+}
