@@ -16,6 +16,7 @@ use chainrule::render::document::{self, Format, Layout};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[path = "../tests/common/shapes.rs"]
+#[allow(dead_code)]
 mod shapes;
 use shapes::{deep_narrow, long_chain, named_diamond};
 

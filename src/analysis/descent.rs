@@ -31,7 +31,15 @@ pub struct DescentStep {
     pub cost_after: f64,
     /// Whether the cost after the step is higher than before it.
     pub cost_rose: bool,
+    /// Whether the step's parameters and gradients were left out (the vectors above are
+    /// empty): a long run on a large network keeps only its first and last steps' tables.
+    pub summarised: bool,
 }
+
+/// The most parameter rows a run keeps (steps × parameters). Past it, only the first and the
+/// last step keep their tables and the others their costs: every table of 100 steps of a
+/// 784-30-10 network held more than 2 GiB.
+pub const TABLE_ROWS: usize = 250_000;
 
 /// A run of gradient descent.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,7 +82,8 @@ pub fn descend(
     let mut out = Vec::with_capacity(steps.min(1 << 16));
     let mut diverged = false;
     let mut not_finite_start = false;
-    for _ in 0..steps {
+    let summarise = params.len().saturating_mul(steps) > TABLE_ROWS;
+    for i in 0..steps {
         let cost = point.f64[&model.cost];
         let grads = gradients.at(model, &point);
         let params_before: Vec<(Sym, f64)> = params.iter().map(|p| (*p, point.f64[p])).collect();
@@ -99,6 +108,7 @@ pub fn descend(
             params_after,
             cost_after,
             cost_rose: cost_after > cost,
+            summarised: false,
         });
         if out.len() == 1 && !(cost.is_finite() && out[0].gradients.iter().all(|g| g.1.is_finite()))
         {
@@ -107,6 +117,13 @@ pub fn descend(
         if !finite || not_finite_start {
             diverged = true;
             break;
+        }
+        if summarise && i > 0 && i + 1 < steps {
+            let step = out.last_mut().expect("a step was just taken");
+            step.gradients = Vec::new();
+            step.params_before = Vec::new();
+            step.params_after = Vec::new();
+            step.summarised = true;
         }
     }
     Ok(Descent {

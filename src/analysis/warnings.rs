@@ -227,7 +227,11 @@ impl Facts {
 pub fn error_bits(computed: f64, reference: &Precise) -> f64 {
     let exact = match reference {
         Precise::Finite(_) => reference.to_f64(),
-        _ => return if computed.is_nan() { 0.0 } else { 64.0 },
+        // Not a real number: float64's NaN says so, anything else is wrong.
+        Precise::Undefined => return if computed.is_nan() { 0.0 } else { 64.0 },
+        // A real number, beyond what float64 (or the reference) holds: whatever float64
+        // gives, NaN included, has lost it.
+        Precise::OutOfRange => return 64.0,
     };
     // A true value beyond float64's range (it rounds to ∞, or to 0 from a non-zero value)
     // is lost whatever float64 does.
@@ -349,6 +353,39 @@ pub struct Saturated {
     pub rounded_to: f64,
 }
 
+/// The warnings of a list by kind and place, so that [`diagnose`] recognises one it already
+/// raised without reading the whole list (a network can have a warning at each of its tens of
+/// thousands of gradients). Warnings pushed onto the list by anyone are indexed when next
+/// needed.
+#[derive(Default)]
+pub struct WarningIndex {
+    by_place: HashMap<(WarningKind, String), Vec<usize>>,
+    indexed: usize,
+}
+
+impl WarningIndex {
+    /// Pushes `w` onto `out` unless it is there already, or is a second saturation warning
+    /// at the same place (one per activation, whatever it spoils downstream).
+    fn push_new(&mut self, out: &mut Vec<Warning>, w: Warning) {
+        for (i, o) in out.iter().enumerate().skip(self.indexed) {
+            self.by_place
+                .entry((o.kind, o.at.clone()))
+                .or_default()
+                .push(i);
+        }
+        self.indexed = out.len();
+        let place = (w.kind, w.at.clone());
+        let same_place = self.by_place.get(&place).map_or(&[][..], Vec::as_slice);
+        let repeated = w.kind == WarningKind::Saturation && !same_place.is_empty()
+            || same_place.iter().any(|&i| out[i] == w);
+        if !repeated {
+            self.by_place.entry(place).or_default().push(out.len());
+            out.push(w);
+            self.indexed = out.len();
+        }
+    }
+}
+
 /// Finds where float64 loses the printed value of `formula` (labelled `at`) and says why.
 /// Nothing is raised when the printed value is right, whatever happened inside.
 pub fn diagnose(
@@ -357,21 +394,14 @@ pub fn diagnose(
     at: &str,
     resolution: &Resolution,
     out: &mut Vec<Warning>,
+    index: &mut WarningIndex,
 ) {
     let model = ev.model;
     let graph = &model.graph;
     let value = ev.f64s[&formula];
     let reference = &ev.precise[&formula];
     let (lost_bits, at_least) = judge(value, reference, resolution);
-    let mut push = |w: Warning| {
-        // one saturation warning per activation, whatever it spoils downstream
-        let repeated = out
-            .iter()
-            .any(|o| o.kind == w.kind && o.at == w.at && w.kind == WarningKind::Saturation);
-        if !repeated && !out.contains(&w) {
-            out.push(w);
-        }
-    };
+    let mut push = |w: Warning| index.push_new(out, w);
     if at_least {
         push(Warning {
             kind: WarningKind::UnresolvedReference,

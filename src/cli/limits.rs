@@ -12,7 +12,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chainrule::core::error::Diagnostic;
@@ -31,10 +31,70 @@ pub struct Bounded;
 
 static HELD: AtomicUsize = AtomicUsize::new(0);
 
-// The message is a constant: the allocator may not allocate to say it has run out.
+// The message is made of constants: the allocator may not allocate to say it has run out.
 const OUT_OF_MEMORY: &[u8] = b"error: this needs more than 2 GiB of memory; chainrule stops here \
-rather than exhaust the machine\n = help: derive or evaluate fewer names at once (`--wrt`), \
-or, with `--template-dir`, check the templates for a string that keeps growing\n";
+rather than exhaust the machine\n = help: ";
+const TEMPLATES: &[u8] =
+    b", or, with `--template-dir`, check the templates for a string that keeps growing\n";
+
+/// What the command being run can do to need less memory, said when it runs out: each
+/// suggests only options that command has.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Advice {
+    /// `derive` and `eval`, which take `--wrt`.
+    FewerNames,
+    Check,
+    Step,
+    Train,
+    Graph,
+    /// A command without templates or a choice of names (`values`, `expand`).
+    SmallerProgram,
+}
+
+impl Advice {
+    const ALL: [Advice; 6] = [
+        Advice::FewerNames,
+        Advice::Check,
+        Advice::Step,
+        Advice::Train,
+        Advice::Graph,
+        Advice::SmallerProgram,
+    ];
+
+    fn words(self) -> (&'static [u8], bool) {
+        match self {
+            Advice::FewerNames => (b"derive or evaluate fewer names at once (`--wrt`)", true),
+            Advice::Check => (b"check fewer claims at once, on a smaller network", true),
+            Advice::Step => (b"take fewer steps at once (`--steps`)", true),
+            Advice::Train => (b"train on fewer rows or for fewer epochs", true),
+            Advice::Graph => (b"draw a smaller network", true),
+            Advice::SmallerProgram => (b"give a smaller program\n", false),
+        }
+    }
+}
+
+static ADVICE: AtomicU8 = AtomicU8::new(Advice::SmallerProgram as u8);
+
+/// Sets what the out-of-memory message suggests, once the command is known.
+pub fn advise(advice: Advice) {
+    ADVICE.store(advice as u8, Ordering::Relaxed);
+}
+
+/// The out-of-memory message for the command being run.
+pub fn out_of_memory_message() -> [&'static [u8]; 3] {
+    let current = ADVICE.load(Ordering::Relaxed);
+    let advice = Advice::ALL
+        .into_iter()
+        .find(|a| *a as u8 == current)
+        .unwrap_or(Advice::SmallerProgram);
+    let (words, templates) = advice.words();
+    [
+        OUT_OF_MEMORY,
+        words,
+        if templates { TEMPLATES } else { b"" },
+    ]
+}
 
 // The system's refusal, under a limit set outside (`ulimit -v`, a container's cap).
 const REFUSED: &[u8] = b"error: the system refused chainrule more memory (a limit such as \
@@ -45,14 +105,14 @@ impl Bounded {
     fn take(size: usize) {
         let held = HELD.fetch_add(size, Ordering::Relaxed) + size;
         if held > MEMORY_LIMIT {
-            stop(OUT_OF_MEMORY);
+            stop(&out_of_memory_message());
         }
     }
 
     /// The system allocator's answer, or the end of the run when it has none.
     fn given(ptr: *mut u8) -> *mut u8 {
         if ptr.is_null() {
-            stop(REFUSED);
+            stop(&[REFUSED]);
         }
         ptr
     }
@@ -60,8 +120,10 @@ impl Bounded {
 
 /// Ends the run with exit code 2 and `message`, allocating nothing: the temporary file of an
 /// output being written is removed, and `_exit` skips the handlers that might allocate.
-fn stop(message: &[u8]) -> ! {
-    let _ = std::io::stderr().write_all(message);
+fn stop(message: &[&[u8]]) -> ! {
+    for part in message {
+        let _ = std::io::stderr().write_all(part);
+    }
     super::output::remove_temporary_now();
     // SAFETY: `_exit` ends the process at once; nothing of it is used after.
     unsafe { libc::_exit(2) }
@@ -170,4 +232,31 @@ where
         work(command);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 23: the message suggested `--wrt` to commands that do not have it.
+    #[test]
+    fn the_out_of_memory_help_names_only_options_the_command_has() {
+        let said = |advice: Advice| {
+            advise(advice);
+            String::from_utf8(out_of_memory_message().concat()).unwrap()
+        };
+        assert!(said(Advice::FewerNames).contains("`--wrt`"));
+        for advice in [Advice::Check, Advice::Step, Advice::Train, Advice::Graph] {
+            let text = said(advice);
+            assert!(!text.contains("--wrt"), "{text}");
+            assert!(text.contains("`--template-dir`"), "{text}");
+        }
+        assert!(said(Advice::Step).contains("`--steps`"));
+        let plain = said(Advice::SmallerProgram);
+        assert!(
+            !plain.contains("--wrt") && !plain.contains("--template-dir"),
+            "{plain}"
+        );
+        assert!(plain.ends_with('\n'), "{plain}");
+    }
 }

@@ -49,6 +49,14 @@ pub fn run() -> ExitCode {
     };
     let color = diagnostics::use_color(cli.color);
     signals::remove_temporary_on_signals();
+    limits::advise(match &cli.command {
+        args::Command::Derive(_) | args::Command::Eval(_) => limits::Advice::FewerNames,
+        args::Command::Check(_) => limits::Advice::Check,
+        args::Command::Step(_) => limits::Advice::Step,
+        args::Command::Train(_) => limits::Advice::Train,
+        args::Command::Graph(_) => limits::Advice::Graph,
+        _ => limits::Advice::SmallerProgram,
+    });
     let (done, finished) = std::sync::mpsc::channel();
     let work = move |command: args::Command| {
         let _ = done.send(commands::run(command).and_then(write));

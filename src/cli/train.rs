@@ -127,7 +127,19 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
         seed: args.seed,
     };
     let bar = progress_bar(config.epochs);
+    let started = std::time::Instant::now();
     let training = train::train(&mut model, &examples, &given, &config, |epoch| {
+        if epoch == 1
+            && let Some(note) = expected_duration(started.elapsed(), config.epochs)
+        {
+            let note = format!("note: {note}\n");
+            match &bar {
+                Some(bar) => bar.println(note.trim_end()),
+                None => {
+                    let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
+                }
+            }
+        }
         if let Some(bar) = &bar {
             bar.set_position(epoch as u64);
         }
@@ -172,4 +184,50 @@ fn progress_bar(epochs: usize) -> Option<indicatif::ProgressBar> {
         bar.set_style(style);
     }
     Some(bar)
+}
+
+/// Runs expected to take longer than this are announced after their first epoch.
+const ANNOUNCED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What a run whose first epoch took `first` will take in all, said up front (on standard
+/// error, whatever it is) when that is over [`ANNOUNCED_AFTER`]: a million rows take 22 s an
+/// epoch, and the default 1,000 epochs about 6 h.
+fn expected_duration(first: std::time::Duration, epochs: usize) -> Option<String> {
+    let total = first.as_secs_f64() * epochs as f64;
+    if total <= ANNOUNCED_AFTER.as_secs_f64() {
+        return None;
+    }
+    let (amount, unit) = if total < 3_600.0 {
+        (total / 60.0, "min")
+    } else if total < 172_800.0 {
+        (total / 3_600.0, "h")
+    } else {
+        (total / 86_400.0, "days")
+    };
+    Some(format!(
+        "the first epoch took {:.1} s, so {epochs} epochs will take about {amount:.0} {unit}; \
+         `--epochs` sets fewer (the data's rows, or a smaller sample of them, set the time of one)",
+        first.as_secs_f64()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Issue 23 item 10: a 10⁶-row CSV took 22 s an epoch, about 6 h for the default 1,000
+    /// epochs, and nothing said so.
+    #[test]
+    fn a_long_run_is_announced_with_its_expected_duration() {
+        let note = expected_duration(Duration::from_secs(22), 1000).expect("announced");
+        assert!(note.contains("about 6 h"), "{note}");
+        assert!(note.contains("1000 epochs"), "{note}");
+        assert!(note.contains("`--epochs`"), "{note}");
+        assert!(expected_duration(Duration::from_millis(50), 1000).is_none());
+        let minutes = expected_duration(Duration::from_secs(1), 300).expect("announced");
+        assert!(minutes.contains("about 5 min"), "{minutes}");
+        let days = expected_duration(Duration::from_secs(300), 1000).expect("announced");
+        assert!(days.contains("about 3 days"), "{days}");
+    }
 }

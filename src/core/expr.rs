@@ -671,6 +671,23 @@ impl Graph {
         out
     }
 
+    /// The nodes reachable from `roots` without passing through a node `known` accepts (those
+    /// are left out, and so is everything only they reach), in increasing id order. A cache
+    /// filled bottom-up visits only what it does not hold yet, so asking about many formulas
+    /// that share one large subterm costs the subterm once rather than once per formula.
+    pub fn reachable_unknown(&self, roots: &[Id], known: impl Fn(Id) -> bool) -> Vec<Id> {
+        let mut seen: FastSet<Id> = FastSet::default();
+        let mut stack: Vec<Id> = roots.iter().copied().filter(|&r| !known(r)).collect();
+        while let Some(id) = stack.pop() {
+            if seen.insert(id) {
+                stack.extend(self.children(id).into_iter().filter(|&c| !known(c)));
+            }
+        }
+        let mut out: Vec<Id> = seen.into_iter().collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Rebuilds `root` bottom-up, replacing each node by `f(graph, node, rebuilt-children node)`.
     ///
     /// Iterative over the reachable set, so arbitrarily deep expressions cannot overflow the

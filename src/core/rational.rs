@@ -231,6 +231,23 @@ fn build_monomial(g: &mut Graph, m: &Monomial) -> Id {
 /// A sum of monomials, with a base shared by several terms taken out once (`a·y1 + a·y2 +
 /// a·y3 − y1` is `a(y1 + y2 + y3) − y1`).
 fn build_sum(g: &mut Graph, cx: &Context, monos: &[Monomial]) -> Id {
+    let mut alternatives_left = MAX_FACTOR_ALTERNATIVES;
+    build_sum_within(g, cx, monos, &mut alternatives_left)
+}
+
+/// How many factorings besides the first [`build_sum`] may try and compare in one sum, over
+/// all its levels. Each alternative is searched again at every level below it, so without a
+/// bound the search grows exponentially with the bases the terms share (a sum over the paths
+/// of an unrolled recurrence shares one base per step); past the bound every level takes the
+/// first base shared by the most terms.
+const MAX_FACTOR_ALTERNATIVES: usize = 24;
+
+fn build_sum_within(
+    g: &mut Graph,
+    cx: &Context,
+    monos: &[Monomial],
+    alternatives_left: &mut usize,
+) -> Id {
     if monos.len() < 2 {
         return match monos.first() {
             Some(m) => build_monomial(g, m),
@@ -258,9 +275,31 @@ fn build_sum(g: &mut Graph, cx: &Context, monos: &[Monomial]) -> Id {
     }
     // Among the bases shared by the most terms, the one whose sum prints smallest
     // (`a(y1 + y2) − y1` rather than `y1(a − 1) + y2·a`).
+    // A base every term shares leaves the same terms inside whichever of them is taken out
+    // first (all of them are taken out in turn), so the first is as small as any.
+    let tries = if most == monos.len() {
+        1
+    } else {
+        MAX_FACTOR_TRIES
+    };
+    let candidates: Vec<Id> = counts
+        .iter()
+        .filter(|c| c.1 == most)
+        .map(|c| c.0)
+        .take(tries)
+        .collect();
+    if candidates.len() == 1 || *alternatives_left == 0 {
+        return take_out(g, cx, monos, candidates[0], alternatives_left);
+    }
     let mut best: Option<(u64, Id)> = None;
-    for &(base, _) in counts.iter().filter(|c| c.1 == most).take(MAX_FACTOR_TRIES) {
-        let built = take_out(g, cx, monos, base);
+    for (i, &base) in candidates.iter().enumerate() {
+        if i > 0 {
+            if *alternatives_left == 0 {
+                break;
+            }
+            *alternatives_left -= 1;
+        }
+        let built = take_out(g, cx, monos, base, alternatives_left);
         let size = size(g, cx, built);
         if best.is_none_or(|(s, _)| size < s) {
             best = Some((size, built));
@@ -273,7 +312,13 @@ fn build_sum(g: &mut Graph, cx: &Context, monos: &[Monomial]) -> Id {
 const MAX_FACTOR_TRIES: usize = 3;
 
 /// `base · (Σ terms with base, divided by it) + Σ the other terms`.
-fn take_out(g: &mut Graph, cx: &Context, monos: &[Monomial], base: Id) -> Id {
+fn take_out(
+    g: &mut Graph,
+    cx: &Context,
+    monos: &[Monomial],
+    base: Id,
+    alternatives_left: &mut usize,
+) -> Id {
     let (mut with, without): (Vec<Monomial>, Vec<Monomial>) =
         monos.iter().cloned().partition(|m| m.exponent(base) > 0);
     for m in &mut with {
@@ -282,7 +327,7 @@ fn take_out(g: &mut Graph, cx: &Context, monos: &[Monomial], base: Id) -> Id {
     }
     // The terms left inside the parentheses in the order of their names (y1 + y2 + y3).
     with.sort_by_key(|m| m.key());
-    let inner = build_sum(g, cx, &with);
+    let inner = build_sum_within(g, cx, &with, alternatives_left);
     let taken_out = g.product(vec![base, inner]);
     let mut terms = vec![taken_out];
     terms.extend(without.iter().map(|m| build_monomial(g, m)));

@@ -241,6 +241,8 @@ struct EvalView {
     derivatives: Vec<RowView>,
     rewrites: Vec<String>,
     grad_checks: Vec<GradCheckView>,
+    /// How many derivatives could have been checked, when only some were (printed).
+    grad_checks_of: Option<String>,
     warnings: Vec<WarningView>,
     /// Whether float64 gives every printed value to its last bits (nothing to warn about).
     all_right: bool,
@@ -380,6 +382,8 @@ fn view(
                 caveat: caveat.as_deref().map(sentence),
             })
             .collect(),
+        grad_checks_of: (report.grad_checks_of > report.grad_checks.len())
+            .then(|| thousands(report.grad_checks_of)),
         warnings: report
             .warnings
             .iter()
@@ -504,6 +508,9 @@ struct EvalJson<'a> {
     error_bits_at_least: Entries<'a, Option<f64>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     gradient_check: BTreeMap<&'a str, GradCheckJson<'a>>,
+    /// How many derivatives could have been checked, when `gradient_check` holds a sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gradient_check_of: Option<usize>,
     reference: Entries<'a, String>,
     #[serde(skip_serializing_if = "Entries::is_empty")]
     reference_interval: Entries<'a, [String; 2]>,
@@ -591,6 +598,8 @@ fn json_report(
                 )
             })
             .collect(),
+        gradient_check_of: (report.grad_checks_of > report.grad_checks.len())
+            .then_some(report.grad_checks_of),
         reference: Entries::of(
             by_label(values.iter().chain(&sorted_derivatives).copied()).into_iter(),
             reference_json,

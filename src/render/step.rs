@@ -56,6 +56,8 @@ struct StepView {
     cost_after: NumberView,
     change: ChangeView,
     rose: bool,
+    /// The table was left out of a long run (see `descent::TABLE_ROWS`).
+    summarised: bool,
     header: RowView,
     rows: Vec<RowView>,
 }
@@ -147,6 +149,7 @@ fn view(
                 cost_after: both(step.cost_after),
                 change: change(step),
                 rose: step.cost_rose,
+                summarised: step.summarised,
                 header,
                 rows,
             }
@@ -217,6 +220,8 @@ fn warning_message(
 
 #[derive(Serialize)]
 struct StepJson {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    summarised: bool,
     cost: f64,
     gradients: BTreeMap<String, f64>,
     params: BTreeMap<String, f64>,
@@ -274,6 +279,7 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
             .steps
             .iter()
             .map(|s| StepJson {
+                summarised: s.summarised,
                 cost: s.cost,
                 gradients: named(&s.gradients),
                 params: named(&s.params_after),

@@ -31,3 +31,19 @@ pub fn long_chain(lines: usize) -> String {
     src.push_str(&format!("cost C = h{lines}\n"));
     src
 }
+
+/// `z_i = step; h_i = tanh(z_i)` for `steps` steps, the step formula written in `x{i}` (this
+/// step's input) and `h{p}` (the state before it), with parameters `w`, `u` and `v` shared by
+/// every step; the cost is the last state.
+pub fn unrolled_recurrence(step: &str, steps: usize) -> String {
+    let inputs: Vec<String> = (1..=steps).map(|i| format!("x{i}")).collect();
+    let mut src = format!("input h0, {}\nparam w, u, v\n", inputs.join(", "));
+    for i in 1..=steps {
+        let z = step
+            .replace("{i}", &i.to_string())
+            .replace("{p}", &(i - 1).to_string());
+        src.push_str(&format!("z{i} = {z}\nh{i} = tanh(z{i})\n"));
+    }
+    src.push_str(&format!("cost C = h{steps}\n"));
+    src
+}

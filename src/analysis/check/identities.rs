@@ -4,13 +4,17 @@
 //! differs is handed a counterexample and a diagnosis.
 
 use crate::core::diff;
-use crate::core::expr::{Id, Sym};
+use crate::core::expr::{Id, Partial, Sym};
 use crate::core::model::SymKind;
 use crate::core::simplify::{self, Options};
 
 use super::claims::Subject;
 use super::points::{Sample, finite, same_precise};
 use super::{ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, POINTS, Verdict};
+
+/// The most bytes a corrected formula may print before it is written through the names
+/// of the derivatives it is made of instead (see `factored_truth`).
+const CORRECTED_BYTES: u64 = 4_000;
 
 pub(super) enum Decision {
     Symbolic,
@@ -109,10 +113,74 @@ impl Checker {
                     corrected,
                     &crate::core::simplify::Options::default(),
                 );
-                checked.corrected = Some(corrected);
+                let mut memo = Default::default();
+                let too_long =
+                    crate::core::factor::printed_bytes_shared(&self.model, corrected, &mut memo)
+                        > CORRECTED_BYTES;
+                checked.corrected = Some(match too_long {
+                    true => self.factored_truth(subject).unwrap_or(corrected),
+                    false => corrected,
+                });
             }
         }
         checked
+    }
+
+    /// The truth of a derivative, update or change claim with its gradient written one step
+    /// of the chain rule deep: `Σ ∂C/∂u·(∂u/∂w)_direct` over the names u that use w, each
+    /// upstream derivative left as it is named rather than written out. Written out, a deep
+    /// network's gradient prints once per path (2^layers times); this grows with the names
+    /// that use w. `None` for the other claims.
+    fn factored_truth(&mut self, subject: &Subject) -> Option<Id> {
+        let (target, wrap) = match *subject {
+            Subject::Derivative(target) => (target, None),
+            Subject::Update(theta) => (self.cost_target(theta), Some(true)),
+            Subject::Change(theta) => (self.cost_target(theta), Some(false)),
+            _ => return None,
+        };
+        let path = self.between(target.of, target.wrt);
+        let mut terms = Vec::new();
+        for u in self.users(target.wrt, &path) {
+            let definition = self.model.definition(u)?;
+            let g = &mut self.model.graph;
+            let local = g.derivative(definition, target.wrt, Partial::Direct);
+            let local = diff::resolve_derivatives(&mut self.model, local);
+            let g = &mut self.model.graph;
+            terms.push(if u == target.of {
+                local
+            } else {
+                let of = g.var(target.of);
+                let upstream = g.deriv(of, u);
+                g.product(vec![upstream, local])
+            });
+        }
+        let g = &mut self.model.graph;
+        let gradient = g.sum(terms);
+        let formula = match wrap {
+            None => gradient,
+            Some(update) => {
+                let eta = g.var(self.rate);
+                let step = g.product(vec![eta, gradient]);
+                if update {
+                    let theta = g.var(target.wrt);
+                    g.sub(theta, step)
+                } else {
+                    g.neg(step)
+                }
+            }
+        };
+        Some(simplify::simplify(
+            &mut self.model.graph,
+            formula,
+            &Options::default(),
+        ))
+    }
+
+    fn cost_target(&self, wrt: Sym) -> diff::Target {
+        diff::Target {
+            of: self.model.cost,
+            wrt,
+        }
     }
 
     pub(super) fn decide(&mut self, truth: Id, claimed: Id) -> Decision {

@@ -120,10 +120,12 @@ impl Engine<'_> {
         if let Some(&b) = self.has_deriv.get(&e) {
             return b;
         }
-        for id in self.model.graph.reachable(&[e]) {
-            if self.has_deriv.contains_key(&id) {
-                continue;
-            }
+        let has_deriv = &self.has_deriv;
+        let unknown = self
+            .model
+            .graph
+            .reachable_unknown(&[e], |id| has_deriv.contains_key(&id));
+        for id in unknown {
             let b = matches!(self.model.graph.node(id), Node::Deriv(..))
                 || self
                     .model

@@ -152,8 +152,13 @@ struct Engine<'m> {
     local_cache: FastMap<(Sym, Sym), Id>,
     /// Adjoints ∂Y/∂v, raw, per (Y, v).
     adjoint_cache: FastMap<(Sym, Sym), Id>,
-    /// The names each name depends on, transitively, itself included.
+    /// The names each name depends on, transitively, itself included (for the few names
+    /// asked about often: the cost, the names a derivative is taken of).
     down_cache: FastMap<Sym, FastSet<Sym>>,
+    /// Whether a name depends on another, per (other, name), as `depends` searched it.
+    depends_memo: FastMap<(Sym, Sym), bool>,
+    /// Each computed name's place in program order (`None` for inputs and parameters).
+    position: Vec<Option<u32>>,
     expanded_defs: Vec<Option<Id>>,
     recognise: Option<Options>,
     /// Formulas simplified under the `recognise` options: raw to simplified.
@@ -194,6 +199,8 @@ impl<'m> Engine<'m> {
             local_cache: FastMap::default(),
             adjoint_cache: FastMap::default(),
             down_cache: FastMap::default(),
+            depends_memo: FastMap::default(),
+            position: vec![None; n],
             expanded_defs: Vec::new(),
             recognise: None,
             simplified_cache: FastMap::default(),
@@ -201,6 +208,9 @@ impl<'m> Engine<'m> {
             named: FastMap::default(),
         };
         let order = engine.model.order.clone();
+        for (i, &u) in order.iter().enumerate() {
+            engine.position[u.index()] = Some(i as u32);
+        }
         for u in order {
             if let Some(def) = engine.model.definition(u) {
                 for v in engine.vars_of(def).to_vec() {
@@ -217,11 +227,12 @@ impl<'m> Engine<'m> {
 
     fn vars_of(&mut self, root: Id) -> &[Sym] {
         if !self.vars.contains_key(&root) {
-            let order = self.model.graph.reachable(&[root]);
+            let vars = &self.vars;
+            let order = self
+                .model
+                .graph
+                .reachable_unknown(&[root], |id| vars.contains_key(&id));
             for id in order {
-                if self.vars.contains_key(&id) {
-                    continue;
-                }
                 let set: Box<[Sym]> = match self.model.graph.node(id) {
                     Node::Var(s) => Box::new([*s]),
                     Node::Num(_) => Box::new([]),
@@ -277,8 +288,54 @@ impl<'m> Engine<'m> {
         users.into_iter().filter(|u| down.contains(u)).collect()
     }
 
+    /// Whether `y` depends on `x` (through definitions), or is `x`.
+    ///
+    /// The cost, and any name whose dependencies were listed already, answers from its set
+    /// of dependencies. Any other name is searched downwards from `y`, never below `x` in
+    /// program order, remembering each name's answer for this `x`: listing every name's
+    /// dependencies would hold a set per name, each as long as the program before it (10,000
+    /// lines took seconds and half a gigabyte).
     fn depends(&mut self, y: Sym, x: Sym) -> bool {
-        self.down(y).contains(&x)
+        if y == x {
+            return true;
+        }
+        if y == self.model.cost || self.down_cache.contains_key(&y) {
+            return self.down(y).contains(&x);
+        }
+        let floor = self.position[x.index()];
+        let mut stack = vec![(y, false)];
+        while let Some((v, ready)) = stack.pop() {
+            if self.depends_memo.contains_key(&(x, v)) {
+                continue;
+            }
+            let Some(def) = self.model.definition(v) else {
+                self.depends_memo.insert((x, v), v == x);
+                continue;
+            };
+            if v == x {
+                self.depends_memo.insert((x, v), true);
+                continue;
+            }
+            if floor.is_some_and(|f| self.position[v.index()].is_some_and(|p| p < f)) {
+                self.depends_memo.insert((x, v), false);
+                continue;
+            }
+            let names = self.vars_of(def).to_vec();
+            if ready {
+                let any = names
+                    .iter()
+                    .any(|&c| c == x || self.depends_memo.get(&(x, c)) == Some(&true));
+                self.depends_memo.insert((x, v), any);
+            } else {
+                stack.push((v, true));
+                for c in names {
+                    if c != x && !self.depends_memo.contains_key(&(x, c)) {
+                        stack.push((c, false));
+                    }
+                }
+            }
+        }
+        self.depends_memo[&(x, y)]
     }
 
     fn recognise_options(&mut self) -> Options {

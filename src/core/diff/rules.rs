@@ -105,7 +105,12 @@ impl Engine<'_> {
         }
         let is_x = |g: &Graph, id: Id| matches!(g.node(id), Node::Var(s) if *s == x);
         let shown = steps.is_some();
-        let node = self.model.graph.node(e).clone();
+        // A sum is not copied whole: a wide layer's (or a penalty's) sum is met once per
+        // parameter, and only the terms that mention x are read.
+        let node = match self.model.graph.node(e) {
+            Node::Add(terms) => Node::Add(self.dependent_terms(e, terms.len(), x)),
+            other => other.clone(),
+        };
         let (rule, views, children): (String, Vec<Id>, Vec<Id>) = match node {
             Node::Num(_) => unreachable!("numbers mention no variable"),
             Node::Var(_) => return self.g().int(1),
@@ -113,19 +118,12 @@ impl Engine<'_> {
                 let resolved = self.resolve_derivatives(e);
                 return self.d(resolved, x, steps);
             }
-            Node::Add(terms) => {
-                let dependent: Vec<usize> = if terms.len() > LARGE_SUM {
-                    self.dependent_terms(e, &terms, x)
-                } else {
-                    (0..terms.len())
-                        .filter(|&i| self.mentions(terms[i], x))
-                        .collect()
-                };
+            Node::Add(dependent) => {
                 let mut formula_terms = Vec::new();
                 let mut children = Vec::new();
                 let mut difference = false;
-                for i in dependent {
-                    let (c, rest) = split_coefficient(self.g(), terms[i]);
+                for &term in dependent.iter() {
+                    let (c, rest) = split_coefficient(self.g(), term);
                     difference |= c.is_negative();
                     let placeholder = self.placeholder(rest, x, shown);
                     children.push(rest);
@@ -331,8 +329,27 @@ impl Engine<'_> {
         result
     }
 
-    pub(super) fn dependent_terms(&mut self, sum: Id, terms: &[Id], x: Sym) -> Vec<usize> {
+    /// The terms of the sum `sum` (of `len` terms) that mention `x`, in their order; a large
+    /// sum's are read from an index of its terms by variable, built once.
+    pub(super) fn dependent_terms(&mut self, sum: Id, len: usize, x: Sym) -> Box<[Id]> {
+        let term = |g: &Graph, i: usize| match g.node(sum) {
+            Node::Add(terms) => terms[i],
+            _ => unreachable!("a sum"),
+        };
+        if len <= LARGE_SUM {
+            let mut dependent = Vec::with_capacity(len);
+            for i in 0..len {
+                let t = term(&self.model.graph, i);
+                if self.mentions(t, x) {
+                    dependent.push(t);
+                }
+            }
+            return dependent.into_boxed_slice();
+        }
         if !self.term_index.contains_key(&sum) {
+            let Node::Add(terms) = self.model.graph.node(sum).clone() else {
+                unreachable!("a sum")
+            };
             let mut index: FastMap<Sym, Vec<u32>> = FastMap::default();
             for (i, &t) in terms.iter().enumerate() {
                 for &s in self.vars_of(t).to_vec().iter() {
@@ -341,9 +358,10 @@ impl Engine<'_> {
             }
             self.term_index.insert(sum, index);
         }
+        let graph = &self.model.graph;
         self.term_index[&sum]
             .get(&x)
-            .map(|v| v.iter().map(|&i| i as usize).collect())
+            .map(|v| v.iter().map(|&i| term(graph, i as usize)).collect())
             .unwrap_or_default()
     }
 

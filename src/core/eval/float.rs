@@ -24,59 +24,96 @@ pub fn eval_f64_all(
     value_of: &dyn Fn(Sym) -> Option<f64>,
 ) -> Result<NodeFloats, EvalError> {
     let order = graph.reachable(roots);
-    let mut vals = vec![f64::NAN; graph.len()];
+    // A table over the whole graph when the formula is much of it; otherwise values beside
+    // the sorted nodes, found by search: a small formula of a graph that many claims have
+    // grown would otherwise pay for the whole graph each time it is evaluated.
+    let dense = order.len().saturating_mul(DENSE_FRACTION) >= graph.len();
+    let mut table = NodeFloats {
+        values: if dense {
+            vec![f64::NAN; graph.len()]
+        } else {
+            Vec::with_capacity(order.len())
+        },
+        evaluated: if dense {
+            vec![false; graph.len()]
+        } else {
+            Vec::new()
+        },
+        order: Vec::new(),
+        dense,
+    };
     for &id in &order {
-        let get = |x: &Id| vals[x.index()];
-        let v = match graph.node(id) {
-            Node::Num(n) => n.to_f64(),
-            Node::Var(s) => value_of(*s).ok_or(EvalError::Unbound(*s))?,
-            Node::Add(xs) => {
-                let mut it = xs.iter().map(get);
-                match it.next() {
-                    Some(first) => it.fold(first, |acc, x| acc + x),
-                    None => 0.0,
+        let v = {
+            let get = |x: &Id| table.value_while_filling(*x);
+            match graph.node(id) {
+                Node::Num(n) => n.to_f64(),
+                Node::Var(s) => value_of(*s).ok_or(EvalError::Unbound(*s))?,
+                Node::Add(xs) => {
+                    let mut it = xs.iter().map(get);
+                    match it.next() {
+                        Some(first) => it.fold(first, |acc, x| acc + x),
+                        None => 0.0,
+                    }
                 }
-            }
-            Node::Mul(xs) => {
-                let mut it = xs.iter().map(get);
-                match it.next() {
-                    Some(first) => it.fold(first, |acc, x| acc * x),
-                    None => 1.0,
+                Node::Mul(xs) => {
+                    let mut it = xs.iter().map(get);
+                    match it.next() {
+                        Some(first) => it.fold(first, |acc, x| acc * x),
+                        None => 1.0,
+                    }
                 }
+                Node::Pow(a, b) => pow_f64(get(a), get(b)),
+                Node::Call(f, a) => apply_f64(*f, get(a)),
+                Node::Call2(f, a, b) => apply2_f64(*f, get(a), get(b)),
+                Node::Deriv(..) => return Err(EvalError::Unevaluated),
             }
-            Node::Pow(a, b) => pow_f64(get(a), get(b)),
-            Node::Call(f, a) => apply_f64(*f, get(a)),
-            Node::Call2(f, a, b) => apply2_f64(*f, get(a), get(b)),
-            Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
-        vals[id.index()] = v;
+        if table.dense {
+            table.values[id.index()] = v;
+            table.evaluated[id.index()] = true;
+        } else {
+            table.values.push(v);
+        }
+        table.order.push(id);
     }
-    let mut evaluated = vec![false; graph.len()];
-    for id in &order {
-        evaluated[id.index()] = true;
-    }
-    Ok(NodeFloats {
-        values: vals,
-        evaluated,
-        order,
-    })
+    Ok(table)
 }
 
-/// The float64 value of every node one pass evaluated, in a table by id.
+/// A formula at least 1/`DENSE_FRACTION` of the graph is tabled over the whole graph.
+const DENSE_FRACTION: usize = 8;
+
+/// The float64 value of every node one pass evaluated.
 #[derive(Clone, Debug)]
 pub struct NodeFloats {
+    /// By id when `dense`, else in the order of `order`.
     values: Vec<f64>,
-    /// Whether each node, by id, was evaluated.
+    /// Whether each node, by id, was evaluated (when `dense`).
     evaluated: Vec<bool>,
     /// The nodes evaluated, in increasing id order.
     order: Vec<Id>,
+    dense: bool,
 }
 
 impl NodeFloats {
     /// The node's value, if it was evaluated.
     pub fn get(&self, id: Id) -> Option<f64> {
-        let index = id.index();
-        (*self.evaluated.get(index)?).then(|| self.values[index])
+        if self.dense {
+            let index = id.index();
+            (*self.evaluated.get(index)?).then(|| self.values[index])
+        } else {
+            self.order.binary_search(&id).ok().map(|at| self.values[at])
+        }
+    }
+
+    /// A child's value while the table is filled in increasing id order (children first).
+    fn value_while_filling(&self, id: Id) -> f64 {
+        if self.dense {
+            self.values[id.index()]
+        } else {
+            self.order
+                .binary_search(&id)
+                .map_or(f64::NAN, |at| self.values[at])
+        }
     }
 
     /// How many nodes were evaluated.
@@ -98,8 +135,16 @@ impl std::ops::Index<&Id> for NodeFloats {
     type Output = f64;
 
     fn index(&self, id: &Id) -> &f64 {
-        assert!(self.evaluated[id.index()], "the node was evaluated");
-        &self.values[id.index()]
+        if self.dense {
+            assert!(self.evaluated[id.index()], "the node was evaluated");
+            &self.values[id.index()]
+        } else {
+            let at = self
+                .order
+                .binary_search(id)
+                .expect("the node was evaluated");
+            &self.values[at]
+        }
     }
 }
 
@@ -168,5 +213,45 @@ pub fn apply2_f64(f: Func2, a: f64, b: f64) -> f64 {
         a
     } else {
         b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small formula of a large graph is tabled beside its nodes, not over the graph (issue
+    /// 23: 4,304 distinct claims each paid for the graph all the earlier ones had grown), and
+    /// gives the values a table over the whole graph gives.
+    #[test]
+    fn a_small_formula_of_a_large_graph_evaluates_as_a_large_one_does() {
+        let mut g = Graph::new();
+        let x = g.var(Sym(0));
+        let y = g.var(Sym(1));
+        let two = g.int(2);
+        let square = g.pow(x, two);
+        let s = g.call(Func::Sigmoid, y);
+        let small = g.product(vec![square, s]);
+        let small = g.sum(vec![small, x]);
+        // Many unrelated nodes after it, so it is a small part of the graph.
+        let mut big = Vec::new();
+        for k in 0..500 {
+            let c = g.int(k + 3);
+            big.push(g.product(vec![c, x, y]));
+        }
+        let big = g.sum(big);
+        let both = g.sum(vec![big, small]);
+        let value_of = |s: Sym| Some(if s == Sym(0) { 0.75 } else { -1.5 });
+        let sparse = eval_f64_all(&g, &[small], &value_of).unwrap();
+        let dense = eval_f64_all(&g, &[both], &value_of).unwrap();
+        assert!(!sparse.dense && dense.dense);
+        for &id in sparse.evaluated() {
+            assert_eq!(sparse.get(id), dense.get(id));
+            assert_eq!(sparse[&id], dense[&id]);
+        }
+        let expected = 0.75f64.powi(2) / (1.0 + 1.5f64.exp()) + 0.75;
+        assert!((sparse[&small] - expected).abs() < 1e-15);
+        assert_eq!(sparse.get(big), None);
+        assert_eq!(sparse.len(), 7);
     }
 }

@@ -1,0 +1,143 @@
+//! The inputs of issue 23 whose work grew faster than the program (sizes are asserted in
+//! `tests/growth.rs`):
+//!
+//! - item 7: a recurrence with a quotient inside tanh, derived with steps (5 steps took 51 s,
+//!   6 more than 120 s; the goal is linear in the steps, 6 and 24 steps timed);
+//! - item 8: Nielsen's 784-30-10 with and without `regularization l2`, derived without steps
+//!   and evaluated with every gradient (87 s against 0.5 s; the goal is at most 1.5× the
+//!   network without the penalty, printed as a ratio);
+//! - item 9: `check` of a wrong claim on 24 layers of width 2 and 32 of width 3 (exhausted
+//!   2 GiB after 10 s and 30 s).
+
+use std::hint::black_box;
+
+use chainrule::analysis::check;
+use chainrule::analysis::numeric::{self, Request};
+use chainrule::core::diff::{self, Config, Style};
+use chainrule::core::model::Given;
+use chainrule::lang::load::{self as explain, TargetSpec};
+use chainrule::render::document::{self, Format, Layout};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+#[path = "../tests/common/shapes.rs"]
+#[allow(dead_code)]
+mod shapes;
+use shapes::{deep_narrow, unrolled_recurrence};
+
+/// `derive --all` as the CLI runs it: load, differentiate, render text.
+fn derive_text(source: &str, steps: bool) -> String {
+    let mut model = explain::load(source).expect("the program loads");
+    let targets = explain::targets(&model, &TargetSpec::AllParams).expect("the targets exist");
+    let config = Config {
+        style: Style::Chain,
+        steps,
+        ..Config::default()
+    };
+    let derivations = diff::derive(&mut model, &targets, &config);
+    document::render_derivations(
+        &model,
+        &derivations,
+        Style::Chain,
+        Format::Text,
+        &Layout::default(),
+    )
+    .expect("the built-in templates render")
+}
+
+/// `eval --init xavier --all`-like: every leaf a small value, every gradient evaluated.
+fn eval_all(source: &str) {
+    let mut model = explain::load(source).expect("the program loads");
+    let targets = explain::targets(&model, &TargetSpec::AllParams).expect("parameters");
+    let point: Vec<Given> = model
+        .syms()
+        .filter(|&s| model.symbol(s).kind.is_leaf())
+        .enumerate()
+        .map(|(i, sym)| {
+            let value = ((i % 17) as f64 - 8.0) / 40.0 + 0.5;
+            Given {
+                sym,
+                text: value.to_string(),
+                value,
+            }
+        })
+        .collect();
+    let request = Request {
+        targets,
+        ..Request::default()
+    };
+    black_box(numeric::evaluate(&mut model, &point, &request).expect("evaluates"));
+}
+
+fn mnist(l2: bool) -> String {
+    let penalty = if l2 { "regularization l2\n" } else { "" };
+    format!("network 784-30-10\nactivation sigmoid\ncost quadratic\n{penalty}")
+}
+
+fn best_of_three(run: &dyn Fn()) -> f64 {
+    (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            run();
+            started.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("issue 23 item 7: w*x_i/u*h_(i-1) inside tanh");
+    group.sample_size(10);
+    for steps in [6, 24] {
+        let source = unrolled_recurrence("w*x{i}/u*h{p}", steps);
+        group.bench_function(format!("derive --all, {steps} steps"), |b| {
+            b.iter(|| derive_text(black_box(&source), true))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("issue 23 item 8: 784-30-10, regularization l2");
+    group.sample_size(10);
+    for l2 in [false, true] {
+        let source = mnist(l2);
+        let label = if l2 { "with l2" } else { "without" };
+        group.bench_function(format!("derive --all --no-steps, {label}"), |b| {
+            b.iter(|| derive_text(black_box(&source), false))
+        });
+        group.bench_function(format!("eval --all, {label}"), |b| {
+            b.iter(|| eval_all(black_box(&source)))
+        });
+    }
+    group.finish();
+    // The goal is a ratio: both timed here in turn, best of three, so a busy machine slows
+    // both alike.
+    let (plain, penalised) = (mnist(false), mnist(true));
+    let derive_ratio = best_of_three(&|| drop(derive_text(&penalised, false)))
+        / best_of_three(&|| drop(derive_text(&plain, false)));
+    let eval_ratio = best_of_three(&|| eval_all(&penalised)) / best_of_three(&|| eval_all(&plain));
+    eprintln!(
+        "784-30-10 with l2 against without: derive {derive_ratio:.2}×, eval {eval_ratio:.2}× (goal: at most 1.5×)"
+    );
+
+    let mut group = c.benchmark_group("issue 23 item 9: a wrong claim on a deep network");
+    group.sample_size(10);
+    let claims = vec!["dC/dw2_1_1 = 0".to_string()];
+    let deep = [
+        ("24 layers of width 2", deep_narrow(24)),
+        (
+            "32 layers of width 3",
+            format!(
+                "network {}\nactivation sigmoid\ncost quadratic\n",
+                vec!["3"; 32].join("-")
+            ),
+        ),
+    ];
+    for (name, source) in &deep {
+        let model = check::with_learning_rate(&explain::load(source).expect("loads"));
+        group.bench_function(*name, |b| {
+            b.iter(|| black_box(check::check(&model, &claims, &[]).expect("checks")))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
