@@ -1389,3 +1389,58 @@ fn right_at(source: &str, claim: &str, at: &str) {
     let c = judge(source, claim, at);
     assert_eq!(c.verdict, Verdict::Correct, "{claim}: {c:?}");
 }
+
+/// The usual softmax homework: a 2-3-2 network with a softmax output and the log-likelihood
+/// cost, whose targets the shorthand declares one-hot.
+const SOFTMAX_232: &str = "network 2-3-2\nactivation 3 softmax\ncost log-likelihood\n";
+
+#[test]
+fn softmax_log_likelihood_claims_are_judged_at_one_hot_targets_and_named() {
+    // σ' kept: the quadratic cost's δ written for the log-likelihood cost.
+    let c = judge(SOFTMAX_232, "delta3_1 = (a3_1 - y1) a3_1 (1 - a3_1)", "");
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    let point: std::collections::HashMap<&str, f64> = c
+        .counterexample
+        .iter()
+        .flatten()
+        .map(|(n, v)| (n.as_str(), *v))
+        .collect();
+    assert_eq!(point["y1"] + point["y2"], 1.0, "{point:?}");
+    assert!(point["y1"] == 0.0 || point["y1"] == 1.0, "{point:?}");
+    assert_eq!(c.mistake().unwrap().code(), "sigma-prime-kept", "{c:?}");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("log-likelihood cost cancels it"), "{d}");
+    // The correction uses Σy = 1, as `derive` does.
+    assert_eq!(corrected(&c), "a3_1 - y1");
+
+    // The index slip: a2_1 for a2_2.
+    let d = wrong(SOFTMAX_232, "dC/dw3_1_2 = (a3_1 - y1) a2_1", "");
+    assert!(d.contains("`a2_1` should be `a2_2`"), "{d}");
+    assert!(d.contains("index slip"), "{d}");
+    let c = judge(SOFTMAX_232, "dC/dw3_1_2 = (a3_1 - y1) a2_1", "");
+    assert_eq!(corrected(&c), "(a3_1 - y1)*a2_2");
+
+    // What `derive` prints holds at every one-hot point, and the method says so.
+    let c = right(SOFTMAX_232, "delta3_1 = a3_1 - y1");
+    assert!(c.method.contains("one-hot targets, as the program declares"), "{}", c.method);
+    right(SOFTMAX_232, "dC/dw3_1_2 = (a3_1 - y1) a2_2");
+}
+
+#[test]
+fn a_counterexample_completes_the_given_one_hot_targets() {
+    // y1 = 0 given, y2 left out: the point shown makes y2 the hot class.
+    let c = judge(
+        SOFTMAX_232,
+        "delta3_2 = (a3_2 - y2) a3_2 (1 - a3_2)",
+        "x1=0.3,x2=-0.2,y1=0",
+    );
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    let point: std::collections::HashMap<&str, f64> = c
+        .counterexample
+        .iter()
+        .flatten()
+        .map(|(n, v)| (n.as_str(), *v))
+        .collect();
+    assert_eq!((point["y1"], point["y2"]), (0.0, 1.0), "{point:?}");
+    assert_eq!(point["x1"], 0.3, "{point:?}");
+}

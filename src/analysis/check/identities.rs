@@ -52,7 +52,14 @@ impl Checker {
         };
         match decision {
             Decision::Symbolic => checked.method = "symbolic".to_string(),
-            Decision::Numeric(n) => checked.method = format!("numeric, {n} points"),
+            Decision::Numeric(n) => {
+                let leaves = self.leaves_of(&[truth, claimed]);
+                checked.method = if leaves.iter().any(|&s| self.one_hot_place(s).is_some()) {
+                    format!("numeric, {n} points with one-hot targets, as the program declares")
+                } else {
+                    format!("numeric, {n} points")
+                }
+            }
             Decision::ForLabels(n, labels) => {
                 checked.method = match labels {
                     Labels::OneHot => format!(
@@ -102,13 +109,12 @@ impl Checker {
                     holds_at_given_point,
                 });
                 // The correction simplified by the rules `derive` uses (fractions cancelled,
-                // constants folded), in the names the claim and the diagnosis use: no
-                // intermediate is put for its definition (σ(z3) stays σ(z3)).
-                let corrected = crate::core::simplify::simplify(
-                    &mut self.model.graph,
-                    corrected,
-                    &crate::core::simplify::Options::default(),
-                );
+                // constants folded, Σy = 1 for targets declared one-hot), in the names the
+                // claim and the diagnosis use: no intermediate is put for its definition
+                // (σ(z3) stays σ(z3)).
+                let options = self.declared_options();
+                let corrected =
+                    crate::core::simplify::simplify(&mut self.model.graph, corrected, &options);
                 checked.corrected = Some(corrected);
             }
         }

@@ -61,6 +61,17 @@ impl Checker {
         options
     }
 
+    /// The simplifier's options for what the program declares and nothing more: the one-hot
+    /// groups (Σy = 1), no names put for definitions.
+    pub(super) fn declared_options(&mut self) -> Options {
+        let groups = self.model.one_hot.clone();
+        let one_hot = groups
+            .iter()
+            .map(|group| group.iter().map(|&y| self.model.graph.var(y)).collect())
+            .collect();
+        Options::new(Default::default(), one_hot)
+    }
+
     /// The random points for a set of leaves, drawn and evaluated once per checker: every
     /// claim about the same names is judged at the same points.
     pub(super) fn random_sample(
@@ -105,6 +116,15 @@ impl Checker {
                 (s, v)
             })
             .collect();
+        // Targets declared one-hot are labels at every point, whatever `labels` asks: the
+        // program's derivatives hold only there (Σy = 1), as for `eval` and `step`.
+        let hot_in_group: Vec<usize> = self
+            .model
+            .one_hot
+            .iter()
+            .map(|group| rng.usize(..group.len().max(1)))
+            .collect();
+        let values = self.with_declared_labels(values, |group| hot_in_group[group]);
         let sample = self.sample(&values).map(std::rc::Rc::new);
         let cache = self.samples.entry(key).or_default();
         if cache.len() <= attempt {
@@ -112,6 +132,30 @@ impl Checker {
         }
         cache[attempt] = sample.clone();
         sample
+    }
+
+    /// The leaf values with each target declared one-hot set to a label: 1 for the group's
+    /// `hot(group)`-th member, 0 for the others.
+    pub(super) fn with_declared_labels(
+        &self,
+        mut values: Vec<(Sym, f64)>,
+        hot: impl Fn(usize) -> usize,
+    ) -> Vec<(Sym, f64)> {
+        for (s, v) in values.iter_mut() {
+            if let Some((group, place)) = self.one_hot_place(*s) {
+                *v = f64::from(u8::from(place == hot(group)));
+            }
+        }
+        values
+    }
+
+    /// The one-hot group a target was declared in, and its place in the group.
+    pub(super) fn one_hot_place(&self, s: Sym) -> Option<(usize, usize)> {
+        self.model
+            .one_hot
+            .iter()
+            .enumerate()
+            .find_map(|(g, group)| group.iter().position(|&y| y == s).map(|p| (g, p)))
     }
 
     /// A random value for a leaf from a domain that makes sense for its kind.
@@ -189,11 +233,31 @@ impl Checker {
         if self.given.is_empty() {
             return None;
         }
+        let given = |s: Sym| self.given.iter().find(|g| g.sym == s);
         let values: Vec<(Sym, f64)> = leaves
             .iter()
-            .map(|&s| match self.given.iter().find(|g| g.sym == s) {
+            .map(|&s| match given(s) {
                 Some(g) => (s, g.value),
                 None => (s, self.simple_value(s, 0)),
+            })
+            .collect();
+        // A one-hot group's targets left out are labels completing those given: 1 for the
+        // first one left out unless a given one is already 1.
+        let hot = |group: usize| {
+            let members = &self.model.one_hot[group];
+            members
+                .iter()
+                .position(|&y| given(y).is_some_and(|g| g.value == 1.0))
+                .or_else(|| members.iter().position(|&y| given(y).is_none()))
+                .unwrap_or(0)
+        };
+        let values: Vec<(Sym, f64)> = self
+            .with_declared_labels(values, hot)
+            .into_iter()
+            .zip(leaves)
+            .map(|((s, v), &leaf)| match given(leaf) {
+                Some(g) => (s, g.value),
+                None => (s, v),
             })
             .collect();
         self.sample(&values)
@@ -280,6 +344,10 @@ impl Checker {
                     _ => (s, self.simple_value(s, variant)),
                 })
                 .collect();
+            // Labels for targets declared one-hot: each simple point makes another class hot.
+            let values = self.with_declared_labels(values, |group| {
+                variant % self.model.one_hot[group].len().max(1)
+            });
             let key = (leaves.to_vec(), variant);
             let sample = match self.simple_samples.get(&key) {
                 Some(cached) => cached.clone(),
