@@ -1444,3 +1444,25 @@ fn a_counterexample_completes_the_given_one_hot_targets() {
     assert_eq!((point["y1"], point["y2"]), (0.0, 1.0), "{point:?}");
     assert_eq!(point["x1"], 0.3, "{point:?}");
 }
+
+#[test]
+fn a_number_for_an_update_rule_is_read_as_the_rule_slips_are() {
+    // Mazur's point, η = 0.5: ∂E/∂w5 = 0.082167041, so w5 + η·∂E/∂w5 = 0.44108352 (ascent),
+    // w5 − ∂E/∂w5 = 0.31783296 (no learning rate) and −η·∂E/∂w5 = −0.04108352 (the change).
+    let at = "i1=0.05,i2=0.10,t1=0.01,t2=0.99,w1=0.15,w2=0.20,w3=0.25,w4=0.30,b1=0.35,\
+              w5=0.40,w6=0.45,w7=0.50,w8=0.55,b2=0.60,eta=0.5";
+    let kind = |claim: &str| {
+        let c = judge(MAZUR, claim, at);
+        assert_eq!(c.verdict, Verdict::Incorrect, "{claim}: {c:?}");
+        c.mistake().map(|m| m.code()).unwrap_or("none")
+    };
+    assert_eq!(kind("w5' = 0.4410835"), "ascent");
+    assert_eq!(kind("w5' = 0.317833"), "missing-learning-rate");
+    assert_eq!(kind("w5' = -0.0410835"), "change-for-new-value");
+    // As the formula form of the same claim is.
+    assert_eq!(kind("w5' = w5 + eta*dEtotal/dw5"), "ascent");
+    let c = judge(MAZUR, "w5' = 0.4410835", at);
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("Gradient ascent written for descent"), "{d}");
+    assert!(d.contains("raises the cost"), "{d}");
+}
