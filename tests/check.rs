@@ -336,8 +336,76 @@ fn a_claims_file_skips_comments_and_blank_lines_and_errors_point_into_it() {
     std::fs::write(&path, "# one\ndC/dw3 = a3 +\n").unwrap();
     let out = chainrule(&["check", "--claims", path.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("claims.txt:2:"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("claims.txt:2:"), "{stdout}");
+}
+
+#[test]
+fn a_worksheet_survives_one_unreadable_line() {
+    // Line 4 does not parse: it gets an `unreadable` verdict with its caret, the others are
+    // judged, and the exit code is the worst verdict's (2, bad input).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sheet.txt");
+    std::fs::write(
+        &path,
+        "dC/dw3 = -2(y - a3) a3(1 - a3) a2\n# a comment\nw3' = w3 + eta*dC/dw3\ndC/db3 = 2(a3 - y a3\ndC/db3 = 2(a3 - y) a3(1 - a3)\n",
+    )
+    .unwrap();
+    let out = chainrule(&["check", "--claims", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3. dC/db3 = 2(a3 - y a3\n   UNREADABLE"),
+        "{text}"
+    );
+    assert!(text.contains("sheet.txt:4:11"), "{text}");
+    assert!(text.contains("4 | dC/db3 = 2(a3 - y a3"), "{text}");
+    assert!(
+        text.contains("|           ^         - expected `)` here"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4. dC/db3 = 2(a3 - y) a3(1 - a3)\n   CORRECT"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 correct, 1 incorrect, 0 unknown, 1 unreadable"),
+        "{text}"
+    );
+    let out = chainrule(
+        &[
+            "check",
+            "--claims",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts: Vec<&str> = doc["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["correct", "incorrect", "unreadable", "correct"]);
+    let error = doc["claims"][2]["error"].as_str().unwrap();
+    assert!(error.contains("unclosed parenthesis"), "{error}");
+    assert_eq!(doc["claims"][0]["error"], serde_json::Value::Null);
+    // Without the bad line the worst verdict is an incorrect claim: 1.
+    std::fs::write(
+        &path,
+        "dC/dw3 = -2(y - a3) a3(1 - a3) a2\nw3' = w3 + eta*dC/dw3\n",
+    )
+    .unwrap();
+    let out = chainrule(&["check", "--claims", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    // A bad `--claim` argument is still refused outright.
+    let out = chainrule(&["check", "--claim", "dC/dw3 = (a3"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
@@ -1422,7 +1490,12 @@ fn softmax_log_likelihood_claims_are_judged_at_one_hot_targets_and_named() {
 
     // What `derive` prints holds at every one-hot point, and the method says so.
     let c = right(SOFTMAX_232, "delta3_1 = a3_1 - y1");
-    assert!(c.method.contains("one-hot targets, as the program declares"), "{}", c.method);
+    assert!(
+        c.method
+            .contains("one-hot targets, as the program declares"),
+        "{}",
+        c.method
+    );
     right(SOFTMAX_232, "dC/dw3_1_2 = (a3_1 - y1) a2_2");
 }
 

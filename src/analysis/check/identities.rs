@@ -49,6 +49,7 @@ impl Checker {
             corrected: None,
             expected,
             formulas: Formulas::default(),
+            unreadable: None,
         };
         match decision {
             Decision::Symbolic => checked.method = "symbolic".to_string(),

@@ -91,6 +91,7 @@ impl Checker {
             corrected: None,
             expected,
             formulas: Formulas::default(),
+            unreadable: None,
         };
         if unresolved {
             checked.verdict = Verdict::Unknown;
