@@ -1539,3 +1539,80 @@ fn a_number_for_an_update_rule_is_read_as_the_rule_slips_are() {
     assert!(d.contains("Gradient ascent written for descent"), "{d}");
     assert!(d.contains("raises the cost"), "{d}");
 }
+
+/// A sigmoid saturated by a factor 50 with the cross-entropy cost (issue 22's reproducer).
+const SATURATED_50: &str = "input x; target y; param w, b; z = 50*(w*x + b); a = sigmoid(z); cost C = -(y*log(a) + (1 - y)*log(1 - a))";
+const SATURATED: &str = "input x; target y; param w, b; z = w*x + b; a = sigmoid(z); cost C = -(y*log(a) + (1 - y)*log(1 - a))";
+
+#[test]
+fn a_true_identity_where_both_sides_saturate_is_judged_through_the_reference() {
+    // At x = −0.177, w = −1.852, b = 1.308, z = 81.79 and 1 − a ≈ 2.7e−36: 128 bits lose the
+    // difference, float64 gives −5.68797 for the claim. Both sides are −5.686881850499687.
+    let claim = "dC/dw = 50*((1 - y)/(1 - a) - y/a)*exp(-z)/(1 + exp(-z))^2*x";
+    let c = judge(SATURATED_50, claim, "");
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+    let at = "x=-0.177,y=0.3574144801695269,w=-1.852,b=1.308";
+    assert_eq!(judge(SATURATED_50, claim, at).verdict, Verdict::Correct);
+    // The true value there, by hand: 50(a − y)x with a = σ(81.79) = 1 − 2.7e−36.
+    let value = judge(SATURATED_50, "dC/dw = -5.686881850499687", at);
+    assert_eq!(value.verdict, Verdict::Correct, "{value:?}");
+    // At x = 80 (z = 81, 1 − a ≈ 6.6e−36) float64 said 40.0065 against 40 = (a − y)x.
+    let c = judge(
+        SATURATED,
+        "dC/dw = ((1 - y)/(1 - a) - y/a)*exp(-z)/(1 + exp(-z))^2*x",
+        "x=80,w=1,b=1,y=0.5",
+    );
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+    // A wrong claim at the same saturated point is still wrong.
+    let c = judge(
+        SATURATED,
+        "dC/dw = ((1 - y)/(1 - a) + y/a)*exp(-z)/(1 + exp(-z))^2*x",
+        "x=80,w=1,b=1,y=0.5",
+    );
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+}
+
+#[test]
+fn claims_whose_sides_underflow_or_overflow_in_float64_are_told_apart() {
+    // C = x·exp(−625000(1 + w²)): every gradient is below 1e−271430, 0 in float64. The
+    // truth at x = 1.704, w = −0.25 is 1250000·0.25·1.704·exp(−664062.5) =
+    // 1.114116827827197e−288393 (by 40-digit decimal arithmetic).
+    let tiny = "input x\nparam w\ncost C = x*exp(-625000*(1 + w^2))\n";
+    let exp = "exp(-625000*(1 + w^2))";
+    assert_eq!(
+        judge(tiny, &format!("dC/dw = -1250000*w*x*{exp}"), "").verdict,
+        Verdict::Correct
+    );
+    for wrong_claim in [
+        format!("dC/dw = -1250001*w*x*{exp}"),
+        format!("dC/dw = -2500000*w*x*{exp}"),
+        format!("dC/dw = 1250000*w*x*{exp}"),
+        "dC/dw = 0".to_string(),
+    ] {
+        let c = judge(tiny, &wrong_claim, "");
+        assert_eq!(c.verdict, Verdict::Incorrect, "{wrong_claim}: {c:?}");
+    }
+    let c = judge(
+        tiny,
+        &format!("dC/dw = -2500000*w*x*{exp}"),
+        "x=1.704,w=-0.25",
+    );
+    assert!(
+        c.method.contains(
+            "beyond float64's range: the claim gives 2.22823e-288393, the true value is 1.11412e-288393"
+        ),
+        "{}",
+        c.method
+    );
+    // Beyond float64's range upward: exp(1000(1 + w²)) > 1e434.
+    let huge = "input x\nparam w\ncost C = x*exp(1000*(1 + w^2))\n";
+    let exp = "exp(1000*(1 + w^2))";
+    let right_claim = judge(huge, &format!("dC/dw = 2000*w*x*{exp}"), "");
+    assert_eq!(right_claim.verdict, Verdict::Correct, "{right_claim:?}");
+    let wrong_claim = judge(huge, &format!("dC/dw = 2001*w*x*{exp}"), "");
+    assert_eq!(wrong_claim.verdict, Verdict::Incorrect, "{wrong_claim:?}");
+    // Where not even the reference holds the values (exp of 2e9), the answer is unknown.
+    let beyond = "input x\nparam w\ncost C = x*exp(1e9*(2 + w^2))\n";
+    let c = judge(beyond, "dC/dw = 3e9*w*x*exp(1e9*(2 + w^2))", "");
+    assert_eq!(c.verdict, Verdict::Unknown, "{c:?}");
+}

@@ -282,20 +282,38 @@ impl Checker {
         }
     }
 
-    /// Whether the two sides differ at a point, beyond what float64 can tell apart.
-    pub(super) fn sides_differ(&self, truth: Id, claimed: Id, sample: &Sample) -> bool {
-        match (
+    /// Whether the two sides differ at a point, confirmed by the reference (see
+    /// [`Checker::confirmed_difference`]); false where that cannot settle it.
+    pub(super) fn sides_differ(&mut self, truth: Id, claimed: Id, sample: &Sample) -> bool {
+        let quick = match (
             self.precise_at(truth, sample),
             self.precise_at(claimed, sample),
         ) {
             (Some(t), Some(k)) => {
-                finite(&t).is_some()
-                    && finite(&k).is_some()
-                    && !same_precise(&t, &k)
-                    && !fits(t.to_f64(), k.to_f64())
+                finite(&t).is_some() && finite(&k).is_some() && !same_precise(&t, &k)
             }
             _ => false,
+        };
+        quick && self.confirmed_difference(truth, claimed, sample) == Some(true)
+    }
+
+    /// Whether the two sides differ at a point, by the reference: both expanded into the
+    /// leaves and evaluated with the precision raised until stable, so that neither float64's
+    /// range nor a cancellation at the working precision decides. `None` where the reference
+    /// cannot settle it (a side not a finite real number there, or not stable within the
+    /// precision allowed).
+    pub(super) fn confirmed_difference(
+        &mut self,
+        truth: Id,
+        claimed: Id,
+        sample: &Sample,
+    ) -> Option<bool> {
+        let t = self.exact_at(truth, sample)?;
+        let k = self.exact_at(claimed, sample)?;
+        if !t.is_finite() || !k.is_finite() {
+            return None;
         }
+        Some(!same_precise(&t, &k))
     }
 
     /// A point to show: the `--at` point if the sides differ there, else a simple point,
@@ -307,19 +325,16 @@ impl Checker {
         claimed: Id,
         random: Sample,
     ) -> (Sample, bool) {
-        let differs = |this: &Self, sample: &Sample| -> bool {
-            match (
+        // Shown to the reader, so the sides must differ visibly, and by the reference.
+        let differs = |this: &mut Self, sample: &Sample| -> bool {
+            let visible = match (
                 this.precise_at(truth, sample),
                 this.precise_at(claimed, sample),
             ) {
-                (Some(t), Some(k)) => {
-                    finite(&t).is_some()
-                        && finite(&k).is_some()
-                        && !same_precise(&t, &k)
-                        && !fits(t.to_f64(), k.to_f64())
-                }
+                (Some(t), Some(k)) => !fits(t.to_f64(), k.to_f64()),
                 _ => false,
-            }
+            };
+            visible && this.sides_differ(truth, claimed, sample)
         };
         let mut holds_at_given_point = false;
         if let Some(given) = self.given_sample(leaves) {
@@ -374,12 +389,15 @@ pub(super) fn finite(p: &Precise) -> Option<f64> {
     }
 }
 
+/// Whether two values agree to [`SAME`], relatively, at any magnitude: two gradients near
+/// 1e−271428 that float64 rounds both to 0 (or two near 1e400 it takes for infinite) are told
+/// apart as two near 1 are.
 pub(super) fn same_precise(a: &Precise, b: &Precise) -> bool {
-    let (Some(x), Some(y)) = (finite(a), finite(b)) else {
+    if !a.is_finite() || !b.is_finite() {
         return false;
-    };
-    let difference = a.sub(b, PRECISION).to_f64().abs();
-    difference <= SAME * x.abs().max(y.abs()) || difference < 1e-300
+    }
+    a.relative_difference(b, PRECISION)
+        .is_some_and(|relative| relative <= SAME)
 }
 
 pub(super) fn fits(a: f64, b: f64) -> bool {
