@@ -285,3 +285,26 @@ fn a_value_too_small_to_hold_poisons_nothing_downstream() {
     assert_eq!(doc["error_bits"]["dC/dw2"], 0.0);
     assert!(doc["warnings"].as_array().unwrap().is_empty(), "{doc}");
 }
+
+#[test]
+fn an_exact_decimal_difference_is_exactly_zero() {
+    // x − 0.1 at x = 0.1 is 0: not the 1.39e−310 residue of 0.1 read once to 1,024 bits and
+    // 1/10 rounded to more, and no underflow warning.
+    let doc = eval_json(&["--at", "x=0.1"], "input x\ncost C = x - 0.1\n");
+    assert_eq!(doc["reference"]["C"], "0");
+    assert_eq!(doc["values"]["C"], 0.0);
+    assert!(kinds(&doc).is_empty(), "{doc}");
+    // 0.1 + 0.2 − 0.3 is exactly 0 too; float64's 5.55e−17 is its cancellation.
+    let doc = eval_json(
+        &["--at", "x=0.1,y=0.2"],
+        "input x, y\ncost C = x + y - 0.3\n",
+    );
+    assert_eq!(doc["reference"]["C"], "0");
+    assert_eq!(kinds(&doc), ["cancellation"]);
+    // Not every difference is zero: 0.3 − 0.1 is 0.2 exactly as a decimal.
+    let doc = eval_json(&["--at", "x=0.3"], "input x\ncost C = x - 0.1\n");
+    assert_eq!(doc["reference"]["C"], "0.2");
+    // A decimal times a constant cancels too: 3x − 0.3 at x = 0.1.
+    let doc = eval_json(&["--at", "x=0.1"], "input x\ncost C = 3*x - 0.3\n");
+    assert_eq!(doc["reference"]["C"], "0");
+}

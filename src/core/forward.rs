@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::core::eval::{self, Binding, Precise, Resolution};
-use crate::core::expr::{Id, Node, Sym};
+use crate::core::expr::{Id, Node, Num, Sym};
 use crate::core::model::Model;
 
 /// Every name's value at one point: float64, and the high-precision value where computed.
@@ -85,6 +85,17 @@ pub fn at_precision(model: &Model, given: &[(Sym, f64)], bits: usize) -> Values 
 /// definition, in one evaluation, at the precision that makes each stable. Every leaf the
 /// cost needs must have a value.
 pub fn reference(model: &Model, given: &[(Sym, f64, Precise)]) -> Result<Reference, ForwardError> {
+    reference_with_decimals(model, given, &HashMap::new())
+}
+
+/// [`reference`], with the given values that are exact decimals (`0.1` as 1/10) rounded at
+/// each precision as the program's constants are ([`Binding::Decimal`]), so that a difference
+/// of two equal decimals is exactly 0 at every precision.
+pub fn reference_with_decimals(
+    model: &Model,
+    given: &[(Sym, f64, Precise)],
+    decimals: &HashMap<Sym, Num>,
+) -> Result<Reference, ForwardError> {
     let missing = missing_leaves(model, given.iter().map(|g| g.0));
     if !missing.is_empty() {
         return Err(ForwardError::Missing(missing));
@@ -96,7 +107,10 @@ pub fn reference(model: &Model, given: &[(Sym, f64, Precise)]) -> Result<Referen
     let definitions: HashMap<Sym, Id> = computed.iter().copied().collect();
     let bind = |t: Sym| match definitions.get(&t) {
         Some(&def) => Some(Binding::Formula(def)),
-        None => precise.get(&t).cloned().map(Binding::Value),
+        None => match decimals.get(&t) {
+            Some(&n) => Some(Binding::Decimal(n)),
+            None => precise.get(&t).cloned().map(Binding::Value),
+        },
     };
     let roots: Vec<Id> = computed.iter().map(|&(_, def)| def).collect();
     let stable =

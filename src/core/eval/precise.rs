@@ -88,6 +88,10 @@ pub enum Binding {
     /// nothing is rounded between a name and what uses it (a stored σ(400) = 1 would make
     /// 1 − σ(400) zero downstream).
     Formula(Id),
+    /// A value given as a decimal that is a ratio of integers (`0.1` is 1/10): rounded at each
+    /// precision as a constant of the graph is, so that `x − 0.1` at x = 0.1 is exactly 0
+    /// rather than the residue of a value read once to fixed bits.
+    Decimal(Num),
 }
 
 /// Ground truth: evaluates at 128, 256, 512, ... bits until the roots agree to 17 significant
@@ -339,6 +343,8 @@ pub(super) struct Plan {
     /// The values given exactly, the same at every precision: held once for every pass
     /// rather than copied into each (a large network's values file gives tens of thousands).
     given: Arc<[Val]>,
+    /// The variables given as exact decimals ([`Binding::Decimal`]), evaluated in each pass.
+    decimals: HashMap<Id, Num>,
 }
 
 /// Where each node's value is kept: by node id, an index into a pass's values, or (marked
@@ -392,8 +398,14 @@ pub(super) fn plan(
     let mut count = 0u32;
     let mut given = Vec::new();
     let mut uncancelled = HashMap::new();
+    let mut decimals = HashMap::new();
     for &id in &order {
         by_id[id.index()] = match bindings.get(&id) {
+            Some(Binding::Decimal(n)) => {
+                decimals.insert(id, *n);
+                count += 1;
+                count - 1
+            }
             Some(Binding::Formula(def)) => by_id[def.index()],
             Some(Binding::Value(v)) => {
                 // exact: the same Val at every precision
@@ -406,7 +418,7 @@ pub(super) fn plan(
             }
         };
         if let Node::Add(terms) = graph.node(id)
-            && let Some(left) = uncancelled_terms(graph, terms)
+            && let Some(left) = uncancelled_terms(graph, terms, &|t| decimals.get(&t).copied())
         {
             uncancelled.insert(id, left);
         }
@@ -419,6 +431,7 @@ pub(super) fn plan(
             count: count as usize,
         }),
         given: given.into(),
+        decimals,
     })
 }
 
@@ -444,8 +457,15 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
                 let (v, exact) = num_value(*n, p.bits);
                 Val::rounded(v, exact, p.lu)
             }
-            // a given value is the plan's, a name's its definition's
-            Node::Var(_) => continue,
+            // an exact decimal rounded as a constant is; another given value is the plan's,
+            // a name's its definition's
+            Node::Var(_) => match plan.decimals.get(&id) {
+                Some(&n) => {
+                    let (v, exact) = num_value(n, p.bits);
+                    Val::rounded(v, exact, p.lu)
+                }
+                None => continue,
+            },
             Node::Add(xs) => {
                 let terms = plan.uncancelled.get(&id).map_or(&xs[..], |left| &left[..]);
                 p.sum(&terms.iter().map(get).collect::<Vec<_>>())
@@ -530,7 +550,7 @@ pub(super) fn evaluation_order(
                 let b = bind(*s).ok_or(EvalError::Unbound(*s))?;
                 let deps = match b {
                     Binding::Formula(def) => vec![def],
-                    Binding::Value(_) => vec![],
+                    Binding::Value(_) | Binding::Decimal(_) => vec![],
                 };
                 bindings.insert(id, b);
                 deps
