@@ -308,3 +308,47 @@ fn an_exact_decimal_difference_is_exactly_zero() {
     let doc = eval_json(&["--at", "x=0.1"], "input x\ncost C = 3*x - 0.3\n");
     assert_eq!(doc["reference"]["C"], "0");
 }
+
+#[test]
+fn quotients_and_logs_of_values_beyond_every_magnitude_are_worked_in_log_form() {
+    // e^(1e200) has a binary exponent no float holds; the quotient is 1 (a = 1, C = a + 1 = 2)
+    // and float64's NaN is warned about, not left in silence.
+    let doc = eval_json(
+        &["--at", "x=1e200,w=1"],
+        "input x\nparam w\na = exp(w*x)/exp(w*x)\ncost C = a + 1\n",
+    );
+    assert_eq!(doc["reference"]["a"], "1");
+    assert_eq!(doc["reference"]["C"], "2");
+    assert_eq!(kinds(&doc), ["not-a-number"]);
+    // A 2-class softmax at x1 = x2 = 1e200: p1 = 1/2, and ∂p1/∂w1 = x1·p1(1 − p1) = 2.5e199.
+    let softmax = "input x1, x2\nparam w1, w2\nz1 = w1*x1\nz2 = w2*x2\np1 = exp(z1)/(exp(z1) + exp(z2))\ncost C = p1\n";
+    let doc = eval_json(
+        &["--at", "x1=1e200,x2=1e200,w1=1,w2=1", "--wrt", "w1"],
+        softmax,
+    );
+    assert_eq!(doc["reference"]["p1"], "0.5");
+    assert_eq!(doc["reference"]["dC/dw1"], "2.5e199");
+    // One class far ahead (z1 − z2 = 1.3e200): p1 = 1 − e^(−1.3e200), 1 to every digit.
+    let doc = eval_json(&["--at", "x1=1e200,x2=3e199,w1=1,w2=-1"], softmax);
+    assert_eq!(doc["reference"]["p1"], "1");
+    // log(exp(x)) = x at x = 1e9 (e^(1e9) is beyond the magnitudes held, its log is not).
+    let doc = eval_json(&["--at", "x=1e9"], "input x\ncost C = log(exp(x))\n");
+    assert_eq!(doc["reference"]["C"], "1000000000");
+    assert_eq!(kinds(&doc), ["overflow"]);
+}
+
+#[test]
+fn a_value_not_even_the_reference_holds_is_unknown_with_a_warning() {
+    // e^(1e200) − e^(2e200) = −e^(2e200)(1 − e^(−1e200)): no float holds it; float64 gives NaN.
+    let doc = eval_json(
+        &["--at", "x=1e200,w=1"],
+        "input x\nparam w\ncost C = exp(w*x) - exp(2*w*x)\n",
+    );
+    assert_eq!(doc["reference"]["C"], "out of range");
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{doc}");
+    assert_eq!(warnings[0]["kind"], "unresolved-reference");
+    let message = warnings[0]["message"].as_str().unwrap();
+    assert!(message.contains("cannot hold the value"), "{message}");
+    assert!(message.contains("unknown"), "{message}");
+}

@@ -445,6 +445,9 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
     // an operand longer than twice its precision to that first: cut once here, not at every
     // product the value is a factor of.
     let cut_for_products: Vec<Option<Val>> = given.iter().map(|v| v.cut_to(2 * p.bits)).collect();
+    // Values out of range kept in log form, by their place in the pass (rare: empty unless
+    // a value passes the magnitudes held).
+    let mut logs: HashMap<usize, logform::LogForm> = HashMap::new();
     for &id in plan.order.iter() {
         let get = |x: &Id| value_in(slots, &vals, given, *x).expect("children are evaluated first");
         let factor = |x: &Id| match slots.of(*x) {
@@ -480,7 +483,41 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
         let inherited = node.child_ids().any(|c| get(&c).shaky);
-        vals.push(v.shaky_if(inherited));
+        let mut v = v.shaky_if(inherited);
+        // Out of range: worked again in log form, where a quotient or logarithm of values
+        // beyond the magnitudes held comes back into range.
+        let operand_in_log_form = || {
+            node.child_ids()
+                .any(|c| matches!(slots.of(c), Some(Slot::Pass(i)) if logs.contains_key(&i)))
+        };
+        // e^x below every magnitude held is a zero within it, but kept in log form too: a
+        // sum or quotient may bring it back (e^z2/(e^z1 + e^z2) for z ≈ −1e200).
+        let underflowed_exp =
+            matches!(node, Node::Call(Func::Exp, _)) && v.v.is_zero() && v.lerr != NEG_INF;
+        if v.v == Precise::OutOfRange
+            || underflowed_exp
+            || (!logs.is_empty() && operand_in_log_form())
+        {
+            let operand = |c: Id| {
+                let own = match slots.of(c) {
+                    Some(Slot::Pass(i)) => logs.get(&i),
+                    _ => None,
+                };
+                (get(&c), own)
+            };
+            match logform::log_form(node, &p, &operand) {
+                Some(logform::Found::Value(found)) => v = found,
+                Some(logform::Found::Form(form)) => {
+                    let (found, keep) = logform::value_of(&form, &p);
+                    v = found;
+                    if keep {
+                        logs.insert(vals.len(), form);
+                    }
+                }
+                None => {}
+            }
+        }
+        vals.push(v);
     }
     Ok(Nodes {
         vals,
