@@ -1616,3 +1616,12 @@ fn claims_whose_sides_underflow_or_overflow_in_float64_are_told_apart() {
     let c = judge(beyond, "dC/dw = 3e9*w*x*exp(1e9*(2 + w^2))", "");
     assert_eq!(c.verdict, Verdict::Unknown, "{c:?}");
 }
+
+#[test]
+fn claims_about_a_function_of_a_value_below_every_magnitude_are_judged_by_its_sign() {
+    // z = e^(−1e9(1 + x²)) is 0 to within its bound at every point, but positive: h = relu'(z)
+    // is 1, so dC/dw = 1 is right and dC/dw = 0 wrong (a bound taken for z had it backwards).
+    let program = "input x\nparam w\nz = exp(-1000000000*(1 + x^2))\nh = relu'(z)\ncost C = w*h\n";
+    assert_eq!(judge(program, "dC/dw = 1", "").verdict, Verdict::Correct);
+    assert_eq!(judge(program, "dC/dw = 0", "").verdict, Verdict::Incorrect);
+}

@@ -352,3 +352,22 @@ fn a_value_not_even_the_reference_holds_is_unknown_with_a_warning() {
     assert!(message.contains("cannot hold the value"), "{message}");
     assert!(message.contains("unknown"), "{message}");
 }
+
+#[test]
+fn a_function_of_a_value_the_reference_only_bounds_is_not_computed_from_the_bound() {
+    // z = e^(−2e9) is below every magnitude held: 0 to within its bound, but positive, so
+    // h = relu'(z) = 1 and C = w·h = 1e550 (not h = 0 from the bound taken for the value).
+    let program = "input x\nparam w\nz = exp(-1000000000*(1 + x^2))\nh = relu'(z)\ncost C = w*h\n";
+    let doc = eval_json(&["--at", "x=1,w=1e550", "--wrt", "w"], program);
+    assert_eq!(doc["reference"]["h"], "1");
+    assert_eq!(doc["reference"]["C"], "1e550");
+    assert_eq!(doc["reference"]["dC/dw"], "1");
+    // The difference of two such values is worked in log form too: e^(−2e9) − e^(−3e9) > 0.
+    let difference = "input x\nparam w\nz = exp(-1000000000*(1 + x^2)) - exp(-1000000000*(1 + 2*x^2))\nh = relu'(z)\ncost C = w*h\n";
+    let doc = eval_json(&["--at", "x=1,w=1e550"], difference);
+    assert_eq!(doc["reference"]["h"], "1", "{doc}");
+    // Where only a bound is known (σ(−2e9), with no log form), h is unknown, never 0.
+    let unsettled = "input x\nparam w\nz = sigmoid(-1000000000*(1 + x^2))\nh = relu'(z)\ncost C = w*h\n";
+    let doc = eval_json(&["--at", "x=1,w=1e550"], unsettled);
+    assert_eq!(doc["reference"]["h"], "unknown", "{doc}");
+}

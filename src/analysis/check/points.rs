@@ -194,10 +194,13 @@ impl Checker {
                 e
             }
         };
+        // Only a settled value: a bound (relu' of a zero known to within its magnitude) is
+        // no value to judge a claim by.
         eval::eval_precise_stable(&self.model.graph, &[expanded], &|s| {
             sample.precise.get(&s).cloned()
         })
         .ok()
+        .filter(|v| v.resolutions[0] == eval::Resolution::Converged)
         .map(|mut v| v.values.remove(0))
     }
 

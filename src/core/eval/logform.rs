@@ -73,6 +73,22 @@ pub(super) fn log_form<'a>(
                 err: u.abs_err(),
             }
         }
+        // The sign of a value in log form is known, however small or large it is.
+        Node::Call(f @ (Func::ReluPrime | Func::Sign | Func::Relu | Func::Abs), x) => {
+            let (_, Some(x)) = operand(*x) else {
+                return None;
+            };
+            let exact = |v: i8| Found::Value(Val::exact(Precise::Finite(Big::from(v))));
+            return Some(match (f, x.negative) {
+                (Func::ReluPrime, negative) => exact(if negative { 0 } else { 1 }),
+                (Func::Sign, negative) => exact(if negative { -1 } else { 1 }),
+                (Func::Relu, true) => exact(0),
+                _ => Found::Form(LogForm {
+                    negative: false,
+                    ..x.clone()
+                }),
+            });
+        }
         Node::Call(Func::Log, x) => {
             let x = LogForm::of(operand(*x), p)?;
             if x.negative {

@@ -23,6 +23,36 @@ pub fn eval_precise(
     Ok(roots.iter().map(|&r| all.get(r).v.clone()).collect())
 }
 
+/// [`eval_precise`], each root's value given only where its error bound settles it: a finite
+/// value known to 2^-60 relative, a value certainly undefined, or one out of range without
+/// doubt. `None` for a value the pass only bounds (a zero known to within its magnitude, relu'
+/// of a value whose sign is not known): what is computed from it would stand on a guess.
+pub fn eval_precise_settled(
+    graph: &Graph,
+    roots: &[Id],
+    value_of: &dyn Fn(Sym) -> Option<Precise>,
+    precision_bits: usize,
+) -> Result<Vec<Option<Precise>>, EvalError> {
+    let bind = |s| value_of(s).map(Binding::Value);
+    let all = eval_bounded(graph, roots, &bind, precision_bits)?;
+    Ok(roots
+        .iter()
+        .map(|&r| {
+            let v = all.get(r);
+            settled(v).then(|| v.v.clone())
+        })
+        .collect())
+}
+
+/// Whether a value's error bound settles it (see [`eval_precise_settled`]).
+fn settled(v: &Val) -> bool {
+    match v.v {
+        Precise::Finite(_) => v.lerr <= STABLE_LN_ERR && !v.shaky,
+        Precise::Undefined => v.lerr == NEG_INF,
+        Precise::OutOfRange => !v.shaky,
+    }
+}
+
 /// Evaluates every node reachable from the roots at `precision_bits`, each once, bottom-up.
 pub fn eval_precise_all(
     graph: &Graph,
@@ -234,11 +264,7 @@ fn stable_run(
         pending.retain(|&i| {
             let v = all.get(roots[i]);
             let written = digits.next().expect("one decimal for each root evaluated");
-            let accurate = match v.v {
-                Precise::Finite(_) => v.lerr <= STABLE_LN_ERR && !v.shaky,
-                Precise::Undefined => v.lerr == NEG_INF,
-                Precise::OutOfRange => !v.shaky,
-            };
+            let accurate = settled(v);
             let agree = previous[i].as_ref() == Some(&written);
             values[i] = v.v.clone();
             decimals[i] = written.clone();
