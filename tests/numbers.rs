@@ -367,7 +367,8 @@ fn a_function_of_a_value_the_reference_only_bounds_is_not_computed_from_the_boun
     let doc = eval_json(&["--at", "x=1,w=1e550"], difference);
     assert_eq!(doc["reference"]["h"], "1", "{doc}");
     // Where only a bound is known (σ(−2e9), with no log form), h is unknown, never 0.
-    let unsettled = "input x\nparam w\nz = sigmoid(-1000000000*(1 + x^2))\nh = relu'(z)\ncost C = w*h\n";
+    let unsettled =
+        "input x\nparam w\nz = sigmoid(-1000000000*(1 + x^2))\nh = relu'(z)\ncost C = w*h\n";
     let doc = eval_json(&["--at", "x=1,w=1e550"], unsettled);
     assert_eq!(doc["reference"]["h"], "unknown", "{doc}");
 }

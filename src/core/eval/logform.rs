@@ -138,11 +138,11 @@ pub(super) fn log_form<'a>(
         Node::Add(xs) => {
             let forms: Vec<LogForm> = xs
                 .iter()
-                .map(|&x| match operand(x) {
+                .filter_map(|&x| match operand(x) {
+                    // an exact zero adds nothing
                     (v, None) if v.v.is_zero() && v.lerr == NEG_INF => None,
                     o => Some(LogForm::of(o, p)),
                 })
-                .filter_map(|f| f)
                 .collect::<Option<Vec<_>>>()?;
             let largest = forms.iter().map(|f| &f.ln).max()?.clone();
             let largest_err = forms
@@ -207,8 +207,15 @@ pub(super) enum Found {
 /// `ln` as a relative error), and beyond the magnitudes held a zero within its magnitude
 /// (far below) or out of range (far above), the form kept (`true`) for what uses it.
 pub(super) fn value_of(form: &LogForm, p: &Prec) -> (Val, bool) {
+    // an upper bound on ln|value|
     let bound = approx(&form.ln);
+    let upper = bound + form.err.exp();
+    if bound == NEG_INF || upper < -(EXP_LIMIT as f64) {
+        // far below: a zero within its magnitude, however uncertain its log
+        return (Val::zero_within(upper.max(-f64::MAX)), true);
+    }
     if form.err >= 0.0 || !bound.is_finite() {
+        // the magnitude is not known to a factor e, or is beyond e^(1.8e308)
         return (Val::out_of_range().shaky_if(form.err >= 0.0), true);
     }
     match p.exp_work(&form.ln) {
@@ -217,8 +224,7 @@ pub(super) fn value_of(form: &LogForm, p: &Prec) -> (Val, bool) {
             let lerr = logsumexp(&[ln_expm1_of_ln(form.err), p.lu]);
             (Val::finite(p.round(&e), lerr), false)
         }
-        // kept in log form too: a quotient by it may come back into range
-        None if bound < 0.0 => (Val::zero_within(bound + form.err.exp()), true),
+        None if bound < 0.0 => (Val::zero_within(upper), true),
         None => (Val::out_of_range(), true),
     }
 }
