@@ -336,8 +336,76 @@ fn a_claims_file_skips_comments_and_blank_lines_and_errors_point_into_it() {
     std::fs::write(&path, "# one\ndC/dw3 = a3 +\n").unwrap();
     let out = chainrule(&["check", "--claims", path.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("claims.txt:2:"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("claims.txt:2:"), "{stdout}");
+}
+
+#[test]
+fn a_worksheet_survives_one_unreadable_line() {
+    // Line 4 does not parse: it gets an `unreadable` verdict with its caret, the others are
+    // judged, and the exit code is the worst verdict's (2, bad input).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sheet.txt");
+    std::fs::write(
+        &path,
+        "dC/dw3 = -2(y - a3) a3(1 - a3) a2\n# a comment\nw3' = w3 + eta*dC/dw3\ndC/db3 = 2(a3 - y a3\ndC/db3 = 2(a3 - y) a3(1 - a3)\n",
+    )
+    .unwrap();
+    let out = chainrule(&["check", "--claims", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3. dC/db3 = 2(a3 - y a3\n   UNREADABLE"),
+        "{text}"
+    );
+    assert!(text.contains("sheet.txt:4:11"), "{text}");
+    assert!(text.contains("4 | dC/db3 = 2(a3 - y a3"), "{text}");
+    assert!(
+        text.contains("|           ^         - expected `)` here"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4. dC/db3 = 2(a3 - y) a3(1 - a3)\n   CORRECT"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 correct, 1 incorrect, 0 unknown, 1 unreadable"),
+        "{text}"
+    );
+    let out = chainrule(
+        &[
+            "check",
+            "--claims",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts: Vec<&str> = doc["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["correct", "incorrect", "unreadable", "correct"]);
+    let error = doc["claims"][2]["error"].as_str().unwrap();
+    assert!(error.contains("unclosed parenthesis"), "{error}");
+    assert_eq!(doc["claims"][0]["error"], serde_json::Value::Null);
+    // Without the bad line the worst verdict is an incorrect claim: 1.
+    std::fs::write(
+        &path,
+        "dC/dw3 = -2(y - a3) a3(1 - a3) a2\nw3' = w3 + eta*dC/dw3\n",
+    )
+    .unwrap();
+    let out = chainrule(&["check", "--claims", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    // A bad `--claim` argument is still refused outright.
+    let out = chainrule(&["check", "--claim", "dC/dw3 = (a3"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
@@ -1388,4 +1456,172 @@ fn an_update_whose_gradient_uses_weights_already_updated_is_named() {
 fn right_at(source: &str, claim: &str, at: &str) {
     let c = judge(source, claim, at);
     assert_eq!(c.verdict, Verdict::Correct, "{claim}: {c:?}");
+}
+
+/// The usual softmax homework: a 2-3-2 network with a softmax output and the log-likelihood
+/// cost, whose targets the shorthand declares one-hot.
+const SOFTMAX_232: &str = "network 2-3-2\nactivation 3 softmax\ncost log-likelihood\n";
+
+#[test]
+fn softmax_log_likelihood_claims_are_judged_at_one_hot_targets_and_named() {
+    // σ' kept: the quadratic cost's δ written for the log-likelihood cost.
+    let c = judge(SOFTMAX_232, "delta3_1 = (a3_1 - y1) a3_1 (1 - a3_1)", "");
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    let point: std::collections::HashMap<&str, f64> = c
+        .counterexample
+        .iter()
+        .flatten()
+        .map(|(n, v)| (n.as_str(), *v))
+        .collect();
+    assert_eq!(point["y1"] + point["y2"], 1.0, "{point:?}");
+    assert!(point["y1"] == 0.0 || point["y1"] == 1.0, "{point:?}");
+    assert_eq!(c.mistake().unwrap().code(), "sigma-prime-kept", "{c:?}");
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("log-likelihood cost cancels it"), "{d}");
+    // The correction uses Σy = 1, as `derive` does.
+    assert_eq!(corrected(&c), "a3_1 - y1");
+
+    // The index slip: a2_1 for a2_2.
+    let d = wrong(SOFTMAX_232, "dC/dw3_1_2 = (a3_1 - y1) a2_1", "");
+    assert!(d.contains("`a2_1` should be `a2_2`"), "{d}");
+    assert!(d.contains("index slip"), "{d}");
+    let c = judge(SOFTMAX_232, "dC/dw3_1_2 = (a3_1 - y1) a2_1", "");
+    assert_eq!(corrected(&c), "(a3_1 - y1)*a2_2");
+
+    // What `derive` prints holds at every one-hot point, and the method says so.
+    let c = right(SOFTMAX_232, "delta3_1 = a3_1 - y1");
+    assert!(
+        c.method
+            .contains("one-hot targets, as the program declares"),
+        "{}",
+        c.method
+    );
+    right(SOFTMAX_232, "dC/dw3_1_2 = (a3_1 - y1) a2_2");
+}
+
+#[test]
+fn a_counterexample_completes_the_given_one_hot_targets() {
+    // y1 = 0 given, y2 left out: the point shown makes y2 the hot class.
+    let c = judge(
+        SOFTMAX_232,
+        "delta3_2 = (a3_2 - y2) a3_2 (1 - a3_2)",
+        "x1=0.3,x2=-0.2,y1=0",
+    );
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+    let point: std::collections::HashMap<&str, f64> = c
+        .counterexample
+        .iter()
+        .flatten()
+        .map(|(n, v)| (n.as_str(), *v))
+        .collect();
+    assert_eq!((point["y1"], point["y2"]), (0.0, 1.0), "{point:?}");
+    assert_eq!(point["x1"], 0.3, "{point:?}");
+}
+
+#[test]
+fn a_number_for_an_update_rule_is_read_as_the_rule_slips_are() {
+    // Mazur's point, η = 0.5: ∂E/∂w5 = 0.082167041, so w5 + η·∂E/∂w5 = 0.44108352 (ascent),
+    // w5 − ∂E/∂w5 = 0.31783296 (no learning rate) and −η·∂E/∂w5 = −0.04108352 (the change).
+    let at = "i1=0.05,i2=0.10,t1=0.01,t2=0.99,w1=0.15,w2=0.20,w3=0.25,w4=0.30,b1=0.35,\
+              w5=0.40,w6=0.45,w7=0.50,w8=0.55,b2=0.60,eta=0.5";
+    let kind = |claim: &str| {
+        let c = judge(MAZUR, claim, at);
+        assert_eq!(c.verdict, Verdict::Incorrect, "{claim}: {c:?}");
+        c.mistake().map(|m| m.code()).unwrap_or("none")
+    };
+    assert_eq!(kind("w5' = 0.4410835"), "ascent");
+    assert_eq!(kind("w5' = 0.317833"), "missing-learning-rate");
+    assert_eq!(kind("w5' = -0.0410835"), "change-for-new-value");
+    // As the formula form of the same claim is.
+    assert_eq!(kind("w5' = w5 + eta*dEtotal/dw5"), "ascent");
+    let c = judge(MAZUR, "w5' = 0.4410835", at);
+    let d = chainrule::render::check::diagnosis(&c).unwrap();
+    assert!(d.contains("Gradient ascent written for descent"), "{d}");
+    assert!(d.contains("raises the cost"), "{d}");
+}
+
+/// A sigmoid saturated by a factor 50 with the cross-entropy cost (issue 22's reproducer).
+const SATURATED_50: &str = "input x; target y; param w, b; z = 50*(w*x + b); a = sigmoid(z); cost C = -(y*log(a) + (1 - y)*log(1 - a))";
+const SATURATED: &str = "input x; target y; param w, b; z = w*x + b; a = sigmoid(z); cost C = -(y*log(a) + (1 - y)*log(1 - a))";
+
+#[test]
+fn a_true_identity_where_both_sides_saturate_is_judged_through_the_reference() {
+    // At x = −0.177, w = −1.852, b = 1.308, z = 81.79 and 1 − a ≈ 2.7e−36: 128 bits lose the
+    // difference, float64 gives −5.68797 for the claim. Both sides are −5.686881850499687.
+    let claim = "dC/dw = 50*((1 - y)/(1 - a) - y/a)*exp(-z)/(1 + exp(-z))^2*x";
+    let c = judge(SATURATED_50, claim, "");
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+    let at = "x=-0.177,y=0.3574144801695269,w=-1.852,b=1.308";
+    assert_eq!(judge(SATURATED_50, claim, at).verdict, Verdict::Correct);
+    // The true value there, by hand: 50(a − y)x with a = σ(81.79) = 1 − 2.7e−36.
+    let value = judge(SATURATED_50, "dC/dw = -5.686881850499687", at);
+    assert_eq!(value.verdict, Verdict::Correct, "{value:?}");
+    // At x = 80 (z = 81, 1 − a ≈ 6.6e−36) float64 said 40.0065 against 40 = (a − y)x.
+    let c = judge(
+        SATURATED,
+        "dC/dw = ((1 - y)/(1 - a) - y/a)*exp(-z)/(1 + exp(-z))^2*x",
+        "x=80,w=1,b=1,y=0.5",
+    );
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+    // A wrong claim at the same saturated point is still wrong.
+    let c = judge(
+        SATURATED,
+        "dC/dw = ((1 - y)/(1 - a) + y/a)*exp(-z)/(1 + exp(-z))^2*x",
+        "x=80,w=1,b=1,y=0.5",
+    );
+    assert_eq!(c.verdict, Verdict::Incorrect, "{c:?}");
+}
+
+#[test]
+fn claims_whose_sides_underflow_or_overflow_in_float64_are_told_apart() {
+    // C = x·exp(−625000(1 + w²)): every gradient is below 1e−271430, 0 in float64. The
+    // truth at x = 1.704, w = −0.25 is 1250000·0.25·1.704·exp(−664062.5) =
+    // 1.114116827827197e−288393 (by 40-digit decimal arithmetic).
+    let tiny = "input x\nparam w\ncost C = x*exp(-625000*(1 + w^2))\n";
+    let exp = "exp(-625000*(1 + w^2))";
+    assert_eq!(
+        judge(tiny, &format!("dC/dw = -1250000*w*x*{exp}"), "").verdict,
+        Verdict::Correct
+    );
+    for wrong_claim in [
+        format!("dC/dw = -1250001*w*x*{exp}"),
+        format!("dC/dw = -2500000*w*x*{exp}"),
+        format!("dC/dw = 1250000*w*x*{exp}"),
+        "dC/dw = 0".to_string(),
+    ] {
+        let c = judge(tiny, &wrong_claim, "");
+        assert_eq!(c.verdict, Verdict::Incorrect, "{wrong_claim}: {c:?}");
+    }
+    let c = judge(
+        tiny,
+        &format!("dC/dw = -2500000*w*x*{exp}"),
+        "x=1.704,w=-0.25",
+    );
+    assert!(
+        c.method.contains(
+            "beyond float64's range: the claim gives 2.22823e-288393, the true value is 1.11412e-288393"
+        ),
+        "{}",
+        c.method
+    );
+    // Beyond float64's range upward: exp(1000(1 + w²)) > 1e434.
+    let huge = "input x\nparam w\ncost C = x*exp(1000*(1 + w^2))\n";
+    let exp = "exp(1000*(1 + w^2))";
+    let right_claim = judge(huge, &format!("dC/dw = 2000*w*x*{exp}"), "");
+    assert_eq!(right_claim.verdict, Verdict::Correct, "{right_claim:?}");
+    let wrong_claim = judge(huge, &format!("dC/dw = 2001*w*x*{exp}"), "");
+    assert_eq!(wrong_claim.verdict, Verdict::Incorrect, "{wrong_claim:?}");
+    // Where not even the reference holds the values (exp of 2e9), the answer is unknown.
+    let beyond = "input x\nparam w\ncost C = x*exp(1e9*(2 + w^2))\n";
+    let c = judge(beyond, "dC/dw = 3e9*w*x*exp(1e9*(2 + w^2))", "");
+    assert_eq!(c.verdict, Verdict::Unknown, "{c:?}");
+}
+
+#[test]
+fn claims_about_a_function_of_a_value_below_every_magnitude_are_judged_by_its_sign() {
+    // z = e^(−1e9(1 + x²)) is 0 to within its bound at every point, but positive: h = relu'(z)
+    // is 1, so dC/dw = 1 is right and dC/dw = 0 wrong (a bound taken for z had it backwards).
+    let program = "input x\nparam w\nz = exp(-1000000000*(1 + x^2))\nh = relu'(z)\ncost C = w*h\n";
+    assert_eq!(judge(program, "dC/dw = 1", "").verdict, Verdict::Correct);
+    assert_eq!(judge(program, "dC/dw = 0", "").verdict, Verdict::Incorrect);
 }

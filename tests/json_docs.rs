@@ -374,10 +374,12 @@ fn derive_layers_documents_have_the_documented_fields() {
 fn eval_documents_have_the_documented_fields_and_kinds() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let unsettled = dir.path().join("unsettled.bp");
-    // relu at a value within e^(−1e30) of its kink: the reference cannot settle.
+    // relu at σ(−1e30), a value the reference only bounds (0 to within its magnitude, with
+    // no log form to give its sign): relu' there cannot settle. (`(1 + e^(−1e30)) − 1` no
+    // longer serves: the constants cancel exactly and e^(−1e30) is known positive.)
     std::fs::write(
         &unsettled,
-        "input x\nparam w\ncost C = relu((1 + exp(-w*x)) - 1)\n",
+        "input x\nparam w\ncost C = relu(sigmoid(-w*x))\n",
     )
     .expect("the program is written");
     let saturated = run(

@@ -285,3 +285,90 @@ fn a_value_too_small_to_hold_poisons_nothing_downstream() {
     assert_eq!(doc["error_bits"]["dC/dw2"], 0.0);
     assert!(doc["warnings"].as_array().unwrap().is_empty(), "{doc}");
 }
+
+#[test]
+fn an_exact_decimal_difference_is_exactly_zero() {
+    // x − 0.1 at x = 0.1 is 0: not the 1.39e−310 residue of 0.1 read once to 1,024 bits and
+    // 1/10 rounded to more, and no underflow warning.
+    let doc = eval_json(&["--at", "x=0.1"], "input x\ncost C = x - 0.1\n");
+    assert_eq!(doc["reference"]["C"], "0");
+    assert_eq!(doc["values"]["C"], 0.0);
+    assert!(kinds(&doc).is_empty(), "{doc}");
+    // 0.1 + 0.2 − 0.3 is exactly 0 too; float64's 5.55e−17 is its cancellation.
+    let doc = eval_json(
+        &["--at", "x=0.1,y=0.2"],
+        "input x, y\ncost C = x + y - 0.3\n",
+    );
+    assert_eq!(doc["reference"]["C"], "0");
+    assert_eq!(kinds(&doc), ["cancellation"]);
+    // Not every difference is zero: 0.3 − 0.1 is 0.2 exactly as a decimal.
+    let doc = eval_json(&["--at", "x=0.3"], "input x\ncost C = x - 0.1\n");
+    assert_eq!(doc["reference"]["C"], "0.2");
+    // A decimal times a constant cancels too: 3x − 0.3 at x = 0.1.
+    let doc = eval_json(&["--at", "x=0.1"], "input x\ncost C = 3*x - 0.3\n");
+    assert_eq!(doc["reference"]["C"], "0");
+}
+
+#[test]
+fn quotients_and_logs_of_values_beyond_every_magnitude_are_worked_in_log_form() {
+    // e^(1e200) has a binary exponent no float holds; the quotient is 1 (a = 1, C = a + 1 = 2)
+    // and float64's NaN is warned about, not left in silence.
+    let doc = eval_json(
+        &["--at", "x=1e200,w=1"],
+        "input x\nparam w\na = exp(w*x)/exp(w*x)\ncost C = a + 1\n",
+    );
+    assert_eq!(doc["reference"]["a"], "1");
+    assert_eq!(doc["reference"]["C"], "2");
+    assert_eq!(kinds(&doc), ["not-a-number"]);
+    // A 2-class softmax at x1 = x2 = 1e200: p1 = 1/2, and ∂p1/∂w1 = x1·p1(1 − p1) = 2.5e199.
+    let softmax = "input x1, x2\nparam w1, w2\nz1 = w1*x1\nz2 = w2*x2\np1 = exp(z1)/(exp(z1) + exp(z2))\ncost C = p1\n";
+    let doc = eval_json(
+        &["--at", "x1=1e200,x2=1e200,w1=1,w2=1", "--wrt", "w1"],
+        softmax,
+    );
+    assert_eq!(doc["reference"]["p1"], "0.5");
+    assert_eq!(doc["reference"]["dC/dw1"], "2.5e199");
+    // One class far ahead (z1 − z2 = 1.3e200): p1 = 1 − e^(−1.3e200), 1 to every digit.
+    let doc = eval_json(&["--at", "x1=1e200,x2=3e199,w1=1,w2=-1"], softmax);
+    assert_eq!(doc["reference"]["p1"], "1");
+    // log(exp(x)) = x at x = 1e9 (e^(1e9) is beyond the magnitudes held, its log is not).
+    let doc = eval_json(&["--at", "x=1e9"], "input x\ncost C = log(exp(x))\n");
+    assert_eq!(doc["reference"]["C"], "1000000000");
+    assert_eq!(kinds(&doc), ["overflow"]);
+}
+
+#[test]
+fn a_value_not_even_the_reference_holds_is_unknown_with_a_warning() {
+    // e^(1e200) − e^(2e200) = −e^(2e200)(1 − e^(−1e200)): no float holds it; float64 gives NaN.
+    let doc = eval_json(
+        &["--at", "x=1e200,w=1"],
+        "input x\nparam w\ncost C = exp(w*x) - exp(2*w*x)\n",
+    );
+    assert_eq!(doc["reference"]["C"], "out of range");
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{doc}");
+    assert_eq!(warnings[0]["kind"], "unresolved-reference");
+    let message = warnings[0]["message"].as_str().unwrap();
+    assert!(message.contains("cannot hold the value"), "{message}");
+    assert!(message.contains("unknown"), "{message}");
+}
+
+#[test]
+fn a_function_of_a_value_the_reference_only_bounds_is_not_computed_from_the_bound() {
+    // z = e^(−2e9) is below every magnitude held: 0 to within its bound, but positive, so
+    // h = relu'(z) = 1 and C = w·h = 1e550 (not h = 0 from the bound taken for the value).
+    let program = "input x\nparam w\nz = exp(-1000000000*(1 + x^2))\nh = relu'(z)\ncost C = w*h\n";
+    let doc = eval_json(&["--at", "x=1,w=1e550", "--wrt", "w"], program);
+    assert_eq!(doc["reference"]["h"], "1");
+    assert_eq!(doc["reference"]["C"], "1e550");
+    assert_eq!(doc["reference"]["dC/dw"], "1");
+    // The difference of two such values is worked in log form too: e^(−2e9) − e^(−3e9) > 0.
+    let difference = "input x\nparam w\nz = exp(-1000000000*(1 + x^2)) - exp(-1000000000*(1 + 2*x^2))\nh = relu'(z)\ncost C = w*h\n";
+    let doc = eval_json(&["--at", "x=1,w=1e550"], difference);
+    assert_eq!(doc["reference"]["h"], "1", "{doc}");
+    // Where only a bound is known (σ(−2e9), with no log form), h is unknown, never 0.
+    let unsettled =
+        "input x\nparam w\nz = sigmoid(-1000000000*(1 + x^2))\nh = relu'(z)\ncost C = w*h\n";
+    let doc = eval_json(&["--at", "x=1,w=1e550"], unsettled);
+    assert_eq!(doc["reference"]["h"], "unknown", "{doc}");
+}

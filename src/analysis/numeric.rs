@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::eval::{self, Precise};
-use crate::core::expr::{FastMap, Func, Func2, Id, Sym};
+use crate::core::expr::{FastMap, Func, Func2, Id, Num, Sym};
 use crate::core::forward::{self, ForwardError};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
@@ -30,6 +30,8 @@ pub struct Point {
     pub given: Vec<Sym>,
     /// The definition of each computed name that is not cut.
     definitions: HashMap<Sym, Id>,
+    /// The given values that are exact decimals, as ratios (see [`eval::Binding::Decimal`]).
+    decimals: HashMap<Sym, Num>,
 }
 
 impl Point {
@@ -43,6 +45,7 @@ impl Point {
             resolution: HashMap::new(),
             given: leaves.iter().map(|(s, _)| *s).collect(),
             definitions: HashMap::new(),
+            decimals: HashMap::new(),
         }
     }
 
@@ -51,7 +54,10 @@ impl Point {
     pub fn binding(&self, s: Sym) -> Option<eval::Binding> {
         match self.definitions.get(&s) {
             Some(&def) => Some(eval::Binding::Formula(def)),
-            None => self.precise.get(&s).cloned().map(eval::Binding::Value),
+            None => match self.decimals.get(&s) {
+                Some(&n) => Some(eval::Binding::Decimal(n)),
+                None => self.precise.get(&s).cloned().map(eval::Binding::Value),
+            },
         }
     }
 }
@@ -59,7 +65,8 @@ impl Point {
 /// Runs the forward pass from the given values (core's reference pass). Every input, target
 /// and parameter the cost needs must have a value (unless the graph is cut above it).
 pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
-    let pass = match forward::reference(model, &exact_values(given)) {
+    let decimals = exact_decimals(given);
+    let pass = match forward::reference_with_decimals(model, &exact_values(given), &decimals) {
         Ok(pass) => pass,
         Err(ForwardError::Missing(names)) => return Err(no_value_given(model, &names)),
         Err(ForwardError::Unevaluated) => {
@@ -74,6 +81,7 @@ pub fn forward(model: &Model, given: &[Given]) -> Result<Point> {
         resolution: pass.resolution,
         given: given.iter().map(|g| g.sym).collect(),
         definitions: pass.computed.into_iter().collect(),
+        decimals,
     })
 }
 
@@ -104,6 +112,7 @@ pub fn forward_float64(model: &Model, given: &[Given]) -> Result<Point> {
         resolution: HashMap::new(),
         given: given_syms,
         definitions,
+        decimals: exact_decimals(given),
     })
 }
 
@@ -115,6 +124,18 @@ fn exact_values(given: &[Given]) -> Vec<(Sym, f64, Precise)> {
             let p = Precise::parse_decimal(&g.text, INPUT_BITS)
                 .unwrap_or_else(|| Precise::from_f64(g.value));
             (g.sym, g.value, p)
+        })
+        .collect()
+}
+
+/// The given values that are ratios of integers as written (`0.1` is 1/10): the reference
+/// rounds them at each precision, as it does the program's constants.
+fn exact_decimals(given: &[Given]) -> HashMap<Sym, Num> {
+    given
+        .iter()
+        .filter_map(|g| match Num::parse(g.text.trim()) {
+            Some(n @ Num::Rat(..)) => Some((g.sym, n)),
+            _ => None,
         })
         .collect()
 }

@@ -140,6 +140,8 @@ pub enum Facts {
         lost_bits: f64,
         at_least: bool,
     },
+    /// The reference cannot hold `formula` here, even in log form: its value is unknown.
+    OutOfRange { formula: Id },
     /// `node` is not a real number here.
     Undefined { node: Id, why: Why },
     /// `node` overflows float64's range (in float64 or in truth).
@@ -205,6 +207,7 @@ impl Facts {
     pub fn form(&self) -> &'static str {
         match self {
             Facts::Unresolved { .. } => "unresolved",
+            Facts::OutOfRange { .. } => "out_of_range",
             Facts::Undefined { .. } => "undefined",
             Facts::Overflow { .. } => "overflow",
             Facts::Underflow { .. } => "underflow",
@@ -414,6 +417,18 @@ pub fn diagnose(
             float64: value,
             reference: reference.to_decimal_string(REFERENCE_DIGITS),
         });
+    }
+    if matches!(reference, Precise::OutOfRange) && !value.is_infinite() {
+        // Never silence: a value beyond what even the reference holds is unknown, and float64
+        // (NaN, or a number) cannot be judged. An infinite float64 gets the overflow warning.
+        push(Warning {
+            kind: WarningKind::UnresolvedReference,
+            at: at.to_string(),
+            facts: Facts::OutOfRange { formula },
+            float64: value,
+            reference: reference.to_decimal_string(REFERENCE_DIGITS),
+        });
+        return;
     }
     if matches!(reference, Precise::Undefined) {
         // Where the formula stops being a real number, if float64 gives something else or

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
+use chainrule::analysis::check::{Checked, Verdict};
 use chainrule::core::diff::{Config, Style};
 use chainrule::core::error::{Diagnostic, Span};
 use chainrule::core::model::{Given, Model};
@@ -499,6 +500,8 @@ struct ClaimSource {
     /// The whole text the claim is part of, and the claim's byte offset in it.
     origin: Rc<Text>,
     offset: usize,
+    /// A line of a `--claims` file rather than a `--claim` argument.
+    in_file: bool,
 }
 
 /// The claims of a claims file: one a line, `#` comments and blank lines skipped.
@@ -513,6 +516,7 @@ fn claims_in_file(file: Rc<Text>) -> Vec<ClaimSource> {
                 text: trimmed.to_string(),
                 origin: file.clone(),
                 offset,
+                in_file: true,
             });
         }
         offset += line.len();
@@ -539,6 +543,7 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
             text: text.clone(),
             origin: Rc::new(Text::argument("--claim", text)),
             offset: 0,
+            in_file: false,
         });
     }
     if claims.is_empty() {
@@ -551,24 +556,43 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     let model = chainrule::analysis::check::with_learning_rate(&model);
     let given = given_values(&model, &args.point)?;
     let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
-    let checked = chainrule::analysis::check::check(&model, &texts, &given).map_err(|e| {
-        let claim = &claims[e.index];
-        let mut diagnostic = *e.diagnostic;
-        let shift = |s: Span| Span::new(s.start + claim.offset, s.end + claim.offset);
-        diagnostic.span = diagnostic.span.map(shift);
-        for note in &mut diagnostic.notes {
-            note.span = shift(note.span);
+    let mut checked = Vec::with_capacity(claims.len());
+    for (result, claim) in chainrule::analysis::check::check_each(&model, &texts, &given)
+        .into_iter()
+        .zip(&claims)
+    {
+        match result {
+            Ok(c) => checked.push(c),
+            Err(e) => {
+                let mut diagnostic = *e.diagnostic;
+                let shift = |s: Span| Span::new(s.start + claim.offset, s.end + claim.offset);
+                diagnostic.span = diagnostic.span.map(shift);
+                for note in &mut diagnostic.notes {
+                    note.span = shift(note.span);
+                }
+                // A line of a worksheet that cannot be read is a verdict of its own, the rest
+                // judged; a claim on the command line is refused, as any bad argument is.
+                if !claim.in_file {
+                    return Err(Failure::in_text(&claim.origin)(diagnostic));
+                }
+                let shown = diagnostic.render(&claim.origin.name, &claim.origin.text, false);
+                checked.push(Checked::unreadable(&claim.text, shown));
+            }
         }
-        Failure::in_text(&claim.origin)(diagnostic)
-    })?;
-    let all_correct = checked
+    }
+    // The worst verdict: an unreadable claim is bad input (2), an incorrect or undecided one 1.
+    let code = checked
         .iter()
-        .all(|c| c.verdict == chainrule::analysis::check::Verdict::Correct);
-    documented.finish(
-        &source.name,
-        if all_correct { 0 } else { 1 },
-        |format, layout| chainrule::render::check::render_check(&checked, format, layout),
-    )
+        .map(|c| match c.verdict {
+            Verdict::Correct => 0,
+            Verdict::Incorrect | Verdict::Unknown => 1,
+            Verdict::Unreadable => 2,
+        })
+        .max()
+        .unwrap_or(0);
+    documented.finish(&source.name, code, |format, layout| {
+        chainrule::render::check::render_check(&checked, format, layout)
+    })
 }
 
 fn step(args: StepArgs) -> Result<Outcome, Failure> {

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::core::eval::{self, Binding, Precise, Resolution};
-use crate::core::expr::{Id, Node, Sym};
+use crate::core::expr::{Id, Node, Num, Sym};
 use crate::core::model::Model;
 
 /// Every name's value at one point: float64, and the high-precision value where computed.
@@ -61,30 +61,71 @@ pub fn float64(model: &Model, given: &[(Sym, f64)]) -> HashMap<Sym, f64> {
 }
 
 /// The forward pass in float64 and at `bits` of precision, each name computed from the values
-/// of the names it uses (the given values taken as exact).
+/// of the names it uses (the given values taken as exact). A name that `bits` only bounds (a
+/// zero within its magnitude, 1 − σ(400) cancelled) is computed again through its definitions
+/// with the precision raised until stable; where even that does not settle it, it has no
+/// high-precision value, and neither has anything computed from it: a function of an
+/// unsettled value is unsettled, never computed from a bound standing in for the value.
 pub fn at_precision(model: &Model, given: &[(Sym, f64)], bits: usize) -> Values {
     let mut precise: HashMap<Sym, Precise> = given
         .iter()
         .map(|&(s, v)| (s, Precise::from_f64(v)))
         .collect();
+    let leaves: HashSet<Sym> = given.iter().map(|&(s, _)| s).collect();
     let mut f64s: HashMap<Sym, f64> = given.iter().copied().collect();
+    let mut rescues = 0;
     walk(model, &mut f64s, |s, def, _| {
-        match eval::eval_precise(&model.graph, &[def], &|t| precise.get(&t).cloned(), bits) {
-            Ok(mut v) => {
-                precise.insert(s, v.remove(0));
-                true
+        let value_of = |t: Sym| precise.get(&t).cloned();
+        let settled = match eval::eval_precise_settled(&model.graph, &[def], &value_of, bits) {
+            Ok(mut v) => v.remove(0),
+            // A name it uses is unsettled (its float64 value was found, or this one would not
+            // be computed): this one is unless the reference settles it; its float64 stays.
+            Err(eval::EvalError::Unbound(_)) => None,
+            Err(_) => return false,
+        };
+        // Through the definitions, the precision raised until stable (relu' of a value below
+        // every magnitude held is 1 when the value is known positive); a few names a point.
+        let value = settled.or_else(|| {
+            rescues += 1;
+            if rescues > RESCUES {
+                return None;
             }
-            Err(_) => false,
+            let bind = |t: Sym| match model.definition(t) {
+                Some(d) if !leaves.contains(&t) => Some(Binding::Formula(d)),
+                _ => precise.get(&t).cloned().map(Binding::Value),
+            };
+            let stable =
+                eval::eval_reference(&model.graph, &[def], &bind, eval::STABLE_MAX_BITS).ok()?;
+            (stable.resolutions[0] == Resolution::Converged).then(|| stable.values[0].clone())
+        });
+        if let Some(value) = value {
+            precise.insert(s, value);
         }
+        true
     });
     Values { f64: f64s, precise }
 }
+
+/// The names of one point [`at_precision`] computes again through their definitions at most:
+/// past them an unsettled name stays so, and the pass stays linear in the network.
+const RESCUES: usize = 16;
 
 /// The reference forward pass from values given as float64 and as their exact high-precision
 /// value (a decimal as written): float64 as written, and every computed name through its
 /// definition, in one evaluation, at the precision that makes each stable. Every leaf the
 /// cost needs must have a value.
 pub fn reference(model: &Model, given: &[(Sym, f64, Precise)]) -> Result<Reference, ForwardError> {
+    reference_with_decimals(model, given, &HashMap::new())
+}
+
+/// [`reference`], with the given values that are exact decimals (`0.1` as 1/10) rounded at
+/// each precision as the program's constants are ([`Binding::Decimal`]), so that a difference
+/// of two equal decimals is exactly 0 at every precision.
+pub fn reference_with_decimals(
+    model: &Model,
+    given: &[(Sym, f64, Precise)],
+    decimals: &HashMap<Sym, Num>,
+) -> Result<Reference, ForwardError> {
     let missing = missing_leaves(model, given.iter().map(|g| g.0));
     if !missing.is_empty() {
         return Err(ForwardError::Missing(missing));
@@ -96,7 +137,10 @@ pub fn reference(model: &Model, given: &[(Sym, f64, Precise)]) -> Result<Referen
     let definitions: HashMap<Sym, Id> = computed.iter().copied().collect();
     let bind = |t: Sym| match definitions.get(&t) {
         Some(&def) => Some(Binding::Formula(def)),
-        None => precise.get(&t).cloned().map(Binding::Value),
+        None => match decimals.get(&t) {
+            Some(&n) => Some(Binding::Decimal(n)),
+            None => precise.get(&t).cloned().map(Binding::Value),
+        },
     };
     let roots: Vec<Id> = computed.iter().map(|&(_, def)| def).collect();
     let stable =

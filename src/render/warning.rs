@@ -171,6 +171,10 @@ fn sentence(
         ..Default::default()
     };
     match facts {
+        Facts::OutOfRange { formula } => SentenceView {
+            node: printed(*formula),
+            ..base
+        },
         Facts::Unresolved {
             formula,
             lost_bits,

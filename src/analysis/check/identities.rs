@@ -4,12 +4,13 @@
 //! differs is handed a counterexample and a diagnosis.
 
 use crate::core::diff;
+use crate::core::eval::Precise;
 use crate::core::expr::{Id, Partial, Sym};
 use crate::core::model::SymKind;
 use crate::core::simplify::{self, Options};
 
 use super::claims::Subject;
-use super::points::{Sample, finite, same_precise};
+use super::points::{Sample, fits, same_precise};
 use super::{ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, POINTS, Verdict};
 
 /// The most bytes a corrected formula may print before it is written through the names
@@ -53,10 +54,18 @@ impl Checker {
             corrected: None,
             expected,
             formulas: Formulas::default(),
+            unreadable: None,
         };
         match decision {
             Decision::Symbolic => checked.method = "symbolic".to_string(),
-            Decision::Numeric(n) => checked.method = format!("numeric, {n} points"),
+            Decision::Numeric(n) => {
+                let leaves = self.leaves_of(&[truth, claimed]);
+                checked.method = if leaves.iter().any(|&s| self.one_hot_place(s).is_some()) {
+                    format!("numeric, {n} points with one-hot targets, as the program declares")
+                } else {
+                    format!("numeric, {n} points")
+                }
+            }
             Decision::ForLabels(n, labels) => {
                 checked.method = match labels {
                     Labels::OneHot => format!(
@@ -94,6 +103,18 @@ impl Checker {
                 );
                 checked.true_value = t;
                 checked.claimed_value = k;
+                // Where float64 cannot show the difference (both sides underflow to 0 or
+                // overflow), the method gives the reference's values.
+                if t.zip(k).is_none_or(|(t, k)| fits(t, k))
+                    && let (Some(tr), Some(kr)) =
+                        (self.exact_at(truth, &point), self.exact_at(claimed, &point))
+                {
+                    checked.method = format!(
+                        "numeric, a point where the sides differ beyond float64's range: the claim gives {}, the true value is {}",
+                        crate::analysis::numeric::plain_decimal(&kr.to_decimal_string(6)),
+                        crate::analysis::numeric::plain_decimal(&tr.to_decimal_string(6))
+                    );
+                }
                 let found = self.diagnose(subject, truth, claimed, &leaves, &point);
                 let (mistake, corrected) = match found {
                     Some((mistake, corrected)) => (Some(mistake), corrected.unwrap_or(truth)),
@@ -106,13 +127,12 @@ impl Checker {
                     holds_at_given_point,
                 });
                 // The correction simplified by the rules `derive` uses (fractions cancelled,
-                // constants folded), in the names the claim and the diagnosis use: no
-                // intermediate is put for its definition (σ(z3) stays σ(z3)).
-                let corrected = crate::core::simplify::simplify(
-                    &mut self.model.graph,
-                    corrected,
-                    &crate::core::simplify::Options::default(),
-                );
+                // constants folded, Σy = 1 for targets declared one-hot), in the names the
+                // claim and the diagnosis use: no intermediate is put for its definition
+                // (σ(z3) stays σ(z3)).
+                let options = self.declared_options();
+                let corrected =
+                    crate::core::simplify::simplify(&mut self.model.graph, corrected, &options);
                 let mut memo = Default::default();
                 let too_long =
                     crate::core::factor::printed_bytes_shared(&self.model, corrected, &mut memo)
@@ -240,6 +260,7 @@ impl Checker {
         labels: Labels,
     ) -> Decision {
         let mut valid = 0;
+        let mut unsettled = 0;
         let raw = claimed;
         // The claim with its subterms named (σ(z3) is a3, known at each point): the same
         // values, without recomputing the network's activations at every point.
@@ -266,7 +287,7 @@ impl Checker {
                 || self
                     .precise_at(raw, sample)
                     .as_ref()
-                    .is_some_and(|v| finite(v).is_some());
+                    .is_some_and(Precise::is_finite);
             if !defined {
                 continue;
             }
@@ -289,35 +310,34 @@ impl Checker {
             let (Some(tv), Some(kv)) = (tv, self.precise_at(claimed, sample)) else {
                 continue;
             };
-            if finite(&tv).is_none() || finite(&kv).is_none() {
+            // Beyond float64's range is no reason to skip a point: the reference compares.
+            if !tv.is_finite() || !kv.is_finite() {
                 continue;
             }
             if !same_precise(&tv, &kv) {
-                // 128 bits are not enough where a saturated activation cancels (1 − σ(400),
-                // log(1 + e^−70)): then the values are tiny or nearly agree, and are confirmed
+                // The working precision says the sides differ, but it cannot be trusted where
+                // float64 and 128 bits cannot tell them apart (a saturated σ whose 1 − a
+                // cancels, values that underflow or overflow): every disagreement is confirmed
                 // in inputs and parameters alone, the precision raised until the digits are
-                // stable. A plain disagreement needs no confirmation.
-                let (t64, k64) = (tv.to_f64(), kv.to_f64());
-                let doubtful = t64.abs().min(k64.abs()) < 1e-20
-                    || (t64 - k64).abs() <= 1e-6 * t64.abs().max(k64.abs())
-                    || !t64.is_finite()
-                    || !k64.is_finite();
-                if !doubtful {
-                    return Decision::Differs(sample.clone());
-                }
-                let exact = (self.exact_at(truth, sample), self.exact_at(raw, sample));
-                match exact {
-                    (Some(t), Some(k)) if same_precise(&t, &k) => {}
-                    (Some(t), Some(k)) if finite(&t).is_some() && finite(&k).is_some() => {
-                        return Decision::Differs(sample.clone());
+                // stable. Where even that cannot settle, the point decides nothing.
+                match self.confirmed_difference(truth, raw, sample) {
+                    Some(true) => return Decision::Differs(sample.clone()),
+                    Some(false) => {}
+                    None => {
+                        unsettled += 1;
+                        continue;
                     }
-                    _ => continue,
                 }
             }
             valid += 1;
             if valid >= POINTS {
                 return Decision::Numeric(valid);
             }
+        }
+        if unsettled > 0 {
+            return Decision::Unknown(format!(
+                "undecided: only {valid} of {ATTEMPTS} random points gave both sides a value (at least {POINTS} are needed); at {unsettled} the high-precision reference could not settle whether the sides differ"
+            ));
         }
         Decision::Unknown(format!(
             "undecided: only {valid} of {ATTEMPTS} random points gave both sides a value (at least {POINTS} are needed)"

@@ -147,8 +147,13 @@ pub enum Mistake {
     },
     /// A regulariser's gradient twice or half what it is.
     RegulariserFactor { term: Id, gradient: Id, twice: bool },
-    /// σ' kept where the cross-entropy cost cancels it.
-    SigmaPrimeKept { factor: Id },
+    /// σ' kept where the cross-entropy cost cancels it; `local` is (a, z) when the factor
+    /// kept is the local derivative ∂a/∂z of an output whose log the cost takes (a softmax
+    /// output under the log-likelihood cost) rather than σ'(z) itself.
+    SigmaPrimeKept {
+        factor: Id,
+        local: Option<(Sym, Sym)>,
+    },
     /// A chain-rule factor the claim has too many (`within` one term of the cost).
     ExtraFactor {
         factor: Id,
@@ -364,7 +369,7 @@ impl Mistake {
             Mistake::InUpdateGradient(inner) => inner.formulas_mut(),
             Mistake::MissingCostTerm { term, gradient, .. }
             | Mistake::RegulariserFactor { term, gradient, .. } => vec![term, gradient],
-            Mistake::SigmaPrimeKept { factor } => vec![factor],
+            Mistake::SigmaPrimeKept { factor, .. } => vec![factor],
             Mistake::RoutingGate { gate, .. } => gate.arguments_mut(),
             Mistake::ExtraFactor {
                 factor,

@@ -56,6 +56,9 @@ pub enum Verdict {
     Correct,
     Incorrect,
     Unknown,
+    /// The claim could not be read (a line of a worksheet that does not parse); the others
+    /// are judged all the same.
+    Unreadable,
 }
 
 impl Verdict {
@@ -64,6 +67,7 @@ impl Verdict {
             Verdict::Correct => "correct",
             Verdict::Incorrect => "incorrect",
             Verdict::Unknown => "unknown",
+            Verdict::Unreadable => "unreadable",
         }
     }
 }
@@ -89,9 +93,28 @@ pub struct Checked {
     pub expected: Option<Id>,
     /// The formulas the judgement refers to.
     pub formulas: Formulas,
+    /// For an unreadable claim, what is wrong with it as the caret diagnostic shows it.
+    pub unreadable: Option<String>,
 }
 
 impl Checked {
+    /// The judgement of a claim that could not be read: `shown` is its caret diagnostic.
+    pub fn unreadable(claim: &str, shown: String) -> Checked {
+        Checked {
+            claim: claim.trim().to_string(),
+            verdict: Verdict::Unreadable,
+            method: "the claim could not be read".to_string(),
+            counterexample: None,
+            claimed_value: None,
+            true_value: None,
+            diagnosis: None,
+            corrected: None,
+            expected: None,
+            formulas: Formulas::default(),
+            unreadable: Some(shown),
+        }
+    }
+
     /// The likeliest mistake, if one was named.
     pub fn mistake(&self) -> Option<&Mistake> {
         self.diagnosis.as_ref().and_then(|d| d.mistake.as_ref())
@@ -127,6 +150,16 @@ pub fn check(
     claims: &[String],
     given: &[Given],
 ) -> Result<Vec<Checked>, CheckError> {
+    check_each(model, claims, given).into_iter().collect()
+}
+
+/// Checks every claim as [`check`] does, each on its own: a claim that cannot be read is an
+/// error in its place, and the others are judged all the same (a worksheet with one bad line).
+pub fn check_each(
+    model: &Model,
+    claims: &[String],
+    given: &[Given],
+) -> Vec<Result<Checked, CheckError>> {
     // Claims are independent, so a long worksheet is split over the cores, one checker (and
     // one copy of the model) each; every judgement is deterministic, so the split changes
     // nothing but the time.
@@ -136,7 +169,7 @@ pub fn check(
     } else {
         claims.len().max(1)
     };
-    let results: Vec<Result<Vec<Checked>, CheckError>> = std::thread::scope(|scope| {
+    let results: Vec<Vec<Result<Checked, CheckError>>> = std::thread::scope(|scope| {
         let workers: Vec<_> = claims
             .chunks(chunk)
             .enumerate()
@@ -149,11 +182,7 @@ pub fn check(
             .map(|w| w.join().expect("a checking thread panicked"))
             .collect()
     });
-    let mut out = Vec::with_capacity(claims.len());
-    for part in results {
-        out.extend(part?);
-    }
-    Ok(out)
+    results.into_iter().flatten().collect()
 }
 
 /// Worksheets at least this long are checked on several threads.
@@ -164,29 +193,34 @@ fn check_in_order(
     claims: &[String],
     given: &[Given],
     first_index: usize,
-) -> Result<Vec<Checked>, CheckError> {
+) -> Vec<Result<Checked, CheckError>> {
     let mut checker = Checker::new(model);
     checker.given = given.to_vec();
-    let mut out = Vec::with_capacity(claims.len());
-    for (index, claim) in claims.iter().enumerate() {
-        let checked = checker.check(claim).map_err(|d| CheckError {
-            index: first_index + index,
-            diagnostic: Box::new(d),
-        })?;
-        out.push(checked);
-    }
-    Ok(out)
+    claims
+        .iter()
+        .enumerate()
+        .map(|(index, claim)| {
+            checker.check(claim).map_err(|d| CheckError {
+                index: first_index + index,
+                diagnostic: Box::new(d),
+            })
+        })
+        .collect()
 }
 
-/// The summary line: `N correct, M incorrect, K unknown`.
+/// The summary line: `N correct, M incorrect, K unknown` (and `, U unreadable` when any are).
 pub fn summary(checked: &[Checked]) -> String {
     let count = |v| checked.iter().filter(|c| c.verdict == v).count();
-    format!(
+    let mut line = format!(
         "{} correct, {} incorrect, {} unknown",
         count(Verdict::Correct),
         count(Verdict::Incorrect),
         count(Verdict::Unknown)
-    )
+    );
+    if count(Verdict::Unreadable) > 0 {
+        line.push_str(&format!(", {} unreadable", count(Verdict::Unreadable)));
+    }
+    line
 }
 
 /// Names that stand for the learning rate when the program does not define them.

@@ -61,6 +61,17 @@ impl Checker {
         options
     }
 
+    /// The simplifier's options for what the program declares and nothing more: the one-hot
+    /// groups (Σy = 1), no names put for definitions.
+    pub(super) fn declared_options(&mut self) -> Options {
+        let groups = self.model.one_hot.clone();
+        let one_hot = groups
+            .iter()
+            .map(|group| group.iter().map(|&y| self.model.graph.var(y)).collect())
+            .collect();
+        Options::new(Default::default(), one_hot)
+    }
+
     /// The random points for a set of leaves, drawn and evaluated once per checker: every
     /// claim about the same names is judged at the same points.
     pub(super) fn random_sample(
@@ -105,6 +116,15 @@ impl Checker {
                 (s, v)
             })
             .collect();
+        // Targets declared one-hot are labels at every point, whatever `labels` asks: the
+        // program's derivatives hold only there (Σy = 1), as for `eval` and `step`.
+        let hot_in_group: Vec<usize> = self
+            .model
+            .one_hot
+            .iter()
+            .map(|group| rng.usize(..group.len().max(1)))
+            .collect();
+        let values = self.with_declared_labels(values, |group| hot_in_group[group]);
         let sample = self.sample(&values).map(std::rc::Rc::new);
         let cache = self.samples.entry(key).or_default();
         if cache.len() <= attempt {
@@ -112,6 +132,30 @@ impl Checker {
         }
         cache[attempt] = sample.clone();
         sample
+    }
+
+    /// The leaf values with each target declared one-hot set to a label: 1 for the group's
+    /// `hot(group)`-th member, 0 for the others.
+    pub(super) fn with_declared_labels(
+        &self,
+        mut values: Vec<(Sym, f64)>,
+        hot: impl Fn(usize) -> usize,
+    ) -> Vec<(Sym, f64)> {
+        for (s, v) in values.iter_mut() {
+            if let Some((group, place)) = self.one_hot_place(*s) {
+                *v = f64::from(u8::from(place == hot(group)));
+            }
+        }
+        values
+    }
+
+    /// The one-hot group a target was declared in, and its place in the group.
+    pub(super) fn one_hot_place(&self, s: Sym) -> Option<(usize, usize)> {
+        self.model
+            .one_hot
+            .iter()
+            .enumerate()
+            .find_map(|(g, group)| group.iter().position(|&y| y == s).map(|p| (g, p)))
     }
 
     /// A random value for a leaf from a domain that makes sense for its kind.
@@ -150,10 +194,13 @@ impl Checker {
                 e
             }
         };
+        // Only a settled value: a bound (relu' of a zero known to within its magnitude) is
+        // no value to judge a claim by.
         eval::eval_precise_stable(&self.model.graph, &[expanded], &|s| {
             sample.precise.get(&s).cloned()
         })
         .ok()
+        .filter(|v| v.resolutions[0] == eval::Resolution::Converged)
         .map(|mut v| v.values.remove(0))
     }
 
@@ -189,11 +236,31 @@ impl Checker {
         if self.given.is_empty() {
             return None;
         }
+        let given = |s: Sym| self.given.iter().find(|g| g.sym == s);
         let values: Vec<(Sym, f64)> = leaves
             .iter()
-            .map(|&s| match self.given.iter().find(|g| g.sym == s) {
+            .map(|&s| match given(s) {
                 Some(g) => (s, g.value),
                 None => (s, self.simple_value(s, 0)),
+            })
+            .collect();
+        // A one-hot group's targets left out are labels completing those given: 1 for the
+        // first one left out unless a given one is already 1.
+        let hot = |group: usize| {
+            let members = &self.model.one_hot[group];
+            members
+                .iter()
+                .position(|&y| given(y).is_some_and(|g| g.value == 1.0))
+                .or_else(|| members.iter().position(|&y| given(y).is_none()))
+                .unwrap_or(0)
+        };
+        let values: Vec<(Sym, f64)> = self
+            .with_declared_labels(values, hot)
+            .into_iter()
+            .zip(leaves)
+            .map(|((s, v), &leaf)| match given(leaf) {
+                Some(g) => (s, g.value),
+                None => (s, v),
             })
             .collect();
         self.sample(&values)
@@ -218,20 +285,38 @@ impl Checker {
         }
     }
 
-    /// Whether the two sides differ at a point, beyond what float64 can tell apart.
-    pub(super) fn sides_differ(&self, truth: Id, claimed: Id, sample: &Sample) -> bool {
-        match (
+    /// Whether the two sides differ at a point, confirmed by the reference (see
+    /// [`Checker::confirmed_difference`]); false where that cannot settle it.
+    pub(super) fn sides_differ(&mut self, truth: Id, claimed: Id, sample: &Sample) -> bool {
+        let quick = match (
             self.precise_at(truth, sample),
             self.precise_at(claimed, sample),
         ) {
             (Some(t), Some(k)) => {
-                finite(&t).is_some()
-                    && finite(&k).is_some()
-                    && !same_precise(&t, &k)
-                    && !fits(t.to_f64(), k.to_f64())
+                finite(&t).is_some() && finite(&k).is_some() && !same_precise(&t, &k)
             }
             _ => false,
+        };
+        quick && self.confirmed_difference(truth, claimed, sample) == Some(true)
+    }
+
+    /// Whether the two sides differ at a point, by the reference: both expanded into the
+    /// leaves and evaluated with the precision raised until stable, so that neither float64's
+    /// range nor a cancellation at the working precision decides. `None` where the reference
+    /// cannot settle it (a side not a finite real number there, or not stable within the
+    /// precision allowed).
+    pub(super) fn confirmed_difference(
+        &mut self,
+        truth: Id,
+        claimed: Id,
+        sample: &Sample,
+    ) -> Option<bool> {
+        let t = self.exact_at(truth, sample)?;
+        let k = self.exact_at(claimed, sample)?;
+        if !t.is_finite() || !k.is_finite() {
+            return None;
         }
+        Some(!same_precise(&t, &k))
     }
 
     /// A point to show: the `--at` point if the sides differ there, else a simple point,
@@ -243,19 +328,16 @@ impl Checker {
         claimed: Id,
         random: Sample,
     ) -> (Sample, bool) {
-        let differs = |this: &Self, sample: &Sample| -> bool {
-            match (
+        // Shown to the reader, so the sides must differ visibly, and by the reference.
+        let differs = |this: &mut Self, sample: &Sample| -> bool {
+            let visible = match (
                 this.precise_at(truth, sample),
                 this.precise_at(claimed, sample),
             ) {
-                (Some(t), Some(k)) => {
-                    finite(&t).is_some()
-                        && finite(&k).is_some()
-                        && !same_precise(&t, &k)
-                        && !fits(t.to_f64(), k.to_f64())
-                }
+                (Some(t), Some(k)) => !fits(t.to_f64(), k.to_f64()),
                 _ => false,
-            }
+            };
+            visible && this.sides_differ(truth, claimed, sample)
         };
         let mut holds_at_given_point = false;
         if let Some(given) = self.given_sample(leaves) {
@@ -280,6 +362,10 @@ impl Checker {
                     _ => (s, self.simple_value(s, variant)),
                 })
                 .collect();
+            // Labels for targets declared one-hot: each simple point makes another class hot.
+            let values = self.with_declared_labels(values, |group| {
+                variant % self.model.one_hot[group].len().max(1)
+            });
             let key = (leaves.to_vec(), variant);
             let sample = match self.simple_samples.get(&key) {
                 Some(cached) => cached.clone(),
@@ -306,12 +392,15 @@ pub(super) fn finite(p: &Precise) -> Option<f64> {
     }
 }
 
+/// Whether two values agree to [`SAME`], relatively, at any magnitude: two gradients near
+/// 1e−271428 that float64 rounds both to 0 (or two near 1e400 it takes for infinite) are told
+/// apart as two near 1 are.
 pub(super) fn same_precise(a: &Precise, b: &Precise) -> bool {
-    let (Some(x), Some(y)) = (finite(a), finite(b)) else {
+    if !a.is_finite() || !b.is_finite() {
         return false;
-    };
-    let difference = a.sub(b, PRECISION).to_f64().abs();
-    difference <= SAME * x.abs().max(y.abs()) || difference < 1e-300
+    }
+    a.relative_difference(b, PRECISION)
+        .is_some_and(|relative| relative <= SAME)
 }
 
 pub(super) fn fits(a: f64, b: f64) -> bool {

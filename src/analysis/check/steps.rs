@@ -70,6 +70,7 @@ impl Checker {
             corrected: None,
             expected: None,
             formulas: Formulas::default(),
+            unreadable: None,
         };
         let truth = run
             .steps

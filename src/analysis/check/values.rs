@@ -91,6 +91,7 @@ impl Checker {
             corrected: None,
             expected,
             formulas: Formulas::default(),
+            unreadable: None,
         };
         if unresolved {
             checked.verdict = Verdict::Unknown;
@@ -134,6 +135,10 @@ impl Checker {
             }
         } else if matches(-t) {
             Mistake::ValueSign { truth: t }
+        } else if let Subject::Update(parameter) = *subject
+            && let Some(slip) = self.update_rule_slip(parameter, &sample, &matches)
+        {
+            slip
         } else if let Subject::Update(parameter) = *subject
             && let Some(moved) = self.updated_values_used(parameter, truth, &sample, &matches)
         {

@@ -356,8 +356,35 @@ pub(super) fn special(xs: &[&Val]) -> Option<Val> {
 /// The terms of a sum left once the terms of one base whose rational coefficients add to
 /// exactly zero are taken out (`h − h`, `2h − h − h`). Interval arithmetic cannot know that
 /// two terms are one value, so `h − h` would be a zero of unknown sign, and `sqrt(h − h)`
-/// undefined as far as it knows; what cancels exactly is removed before adding.
-pub(super) fn uncancelled_terms(graph: &Graph, terms: &[Id]) -> Option<Vec<Id>> {
+/// undefined as far as it knows; what cancels exactly is removed before adding. Constant
+/// terms cancel too, a variable given as an exact decimal (`decimal`) counted as the constant
+/// it is: `x − 0.1` at x = 0.1 is exactly 0, not a zero within the two roundings of 1/10.
+pub(super) fn uncancelled_terms(
+    graph: &Graph,
+    terms: &[Id],
+    decimal: &dyn Fn(Id) -> Option<Num>,
+) -> Option<Vec<Id>> {
+    // The rational value of a constant term: a number, an exact decimal, or their product.
+    let constant = |t: &Id| -> Option<Num> {
+        let value = |f: &Id| match graph.node(*f) {
+            Node::Num(n @ Num::Rat(..)) => Some(*n),
+            Node::Var(_) => decimal(*f),
+            _ => None,
+        };
+        match graph.node(*t) {
+            Node::Mul(factors) => factors
+                .iter()
+                .try_fold(Num::ONE, |product, f| Some(product.mul(value(f)?)))
+                .filter(|n| matches!(n, Num::Rat(..))),
+            _ => value(t),
+        }
+    };
+    let constants: Vec<Num> = terms.iter().filter_map(constant).collect();
+    let constants_cancel = constants.len() > 1
+        && matches!(
+            constants.iter().fold(Num::ZERO, |sum, &c| sum.add(c)),
+            Num::Rat(0, _)
+        );
     // (coefficient, the rest of the term) for a term `c·rest`, or (1, the term)
     fn split<'a>(graph: &'a Graph, t: &'a Id) -> (Num, &'a [Id]) {
         if let Node::Mul(factors) = graph.node(*t)
@@ -380,13 +407,14 @@ pub(super) fn uncancelled_terms(graph: &Graph, terms: &[Id]) -> Option<Vec<Id>> 
             .get(base)
             .is_some_and(|&(sum, count)| count > 1 && matches!(sum, Num::Rat(0, _)))
     };
-    if !by_base.keys().any(|b| cancels(b)) {
+    if !constants_cancel && !by_base.keys().any(|b| cancels(b)) {
         return None;
     }
     Some(
         terms
             .iter()
             .filter(|t| !cancels(split(graph, t).1))
+            .filter(|t| !(constants_cancel && constant(t).is_some()))
             .copied()
             .collect(),
     )

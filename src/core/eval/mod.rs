@@ -81,6 +81,7 @@ impl std::error::Error for EvalError {}
 mod bounds;
 mod decimal;
 mod float;
+mod logform;
 mod prec;
 mod precise;
 mod round;

@@ -23,6 +23,36 @@ pub fn eval_precise(
     Ok(roots.iter().map(|&r| all.get(r).v.clone()).collect())
 }
 
+/// [`eval_precise`], each root's value given only where its error bound settles it: a finite
+/// value known to 2^-60 relative, a value certainly undefined, or one out of range without
+/// doubt. `None` for a value the pass only bounds (a zero known to within its magnitude, relu'
+/// of a value whose sign is not known): what is computed from it would stand on a guess.
+pub fn eval_precise_settled(
+    graph: &Graph,
+    roots: &[Id],
+    value_of: &dyn Fn(Sym) -> Option<Precise>,
+    precision_bits: usize,
+) -> Result<Vec<Option<Precise>>, EvalError> {
+    let bind = |s| value_of(s).map(Binding::Value);
+    let all = eval_bounded(graph, roots, &bind, precision_bits)?;
+    Ok(roots
+        .iter()
+        .map(|&r| {
+            let v = all.get(r);
+            settled(v).then(|| v.v.clone())
+        })
+        .collect())
+}
+
+/// Whether a value's error bound settles it (see [`eval_precise_settled`]).
+fn settled(v: &Val) -> bool {
+    match v.v {
+        Precise::Finite(_) => v.lerr <= STABLE_LN_ERR && !v.shaky,
+        Precise::Undefined => v.lerr == NEG_INF,
+        Precise::OutOfRange => !v.shaky,
+    }
+}
+
 /// Evaluates every node reachable from the roots at `precision_bits`, each once, bottom-up.
 pub fn eval_precise_all(
     graph: &Graph,
@@ -88,6 +118,10 @@ pub enum Binding {
     /// nothing is rounded between a name and what uses it (a stored σ(400) = 1 would make
     /// 1 − σ(400) zero downstream).
     Formula(Id),
+    /// A value given as a decimal that is a ratio of integers (`0.1` is 1/10): rounded at each
+    /// precision as a constant of the graph is, so that `x − 0.1` at x = 0.1 is exactly 0
+    /// rather than the residue of a value read once to fixed bits.
+    Decimal(Num),
 }
 
 /// Ground truth: evaluates at 128, 256, 512, ... bits until the roots agree to 17 significant
@@ -230,11 +264,7 @@ fn stable_run(
         pending.retain(|&i| {
             let v = all.get(roots[i]);
             let written = digits.next().expect("one decimal for each root evaluated");
-            let accurate = match v.v {
-                Precise::Finite(_) => v.lerr <= STABLE_LN_ERR && !v.shaky,
-                Precise::Undefined => v.lerr == NEG_INF,
-                Precise::OutOfRange => !v.shaky,
-            };
+            let accurate = settled(v);
             let agree = previous[i].as_ref() == Some(&written);
             values[i] = v.v.clone();
             decimals[i] = written.clone();
@@ -339,6 +369,8 @@ pub(super) struct Plan {
     /// The values given exactly, the same at every precision: held once for every pass
     /// rather than copied into each (a large network's values file gives tens of thousands).
     given: Arc<[Val]>,
+    /// The variables given as exact decimals ([`Binding::Decimal`]), evaluated in each pass.
+    decimals: HashMap<Id, Num>,
 }
 
 /// Where each node's value is kept: by node id, an index into a pass's values, or (marked
@@ -392,8 +424,14 @@ pub(super) fn plan(
     let mut count = 0u32;
     let mut given = Vec::new();
     let mut uncancelled = HashMap::new();
+    let mut decimals = HashMap::new();
     for &id in &order {
         by_id[id.index()] = match bindings.get(&id) {
+            Some(Binding::Decimal(n)) => {
+                decimals.insert(id, *n);
+                count += 1;
+                count - 1
+            }
             Some(Binding::Formula(def)) => by_id[def.index()],
             Some(Binding::Value(v)) => {
                 // exact: the same Val at every precision
@@ -406,7 +444,7 @@ pub(super) fn plan(
             }
         };
         if let Node::Add(terms) = graph.node(id)
-            && let Some(left) = uncancelled_terms(graph, terms)
+            && let Some(left) = uncancelled_terms(graph, terms, &|t| decimals.get(&t).copied())
         {
             uncancelled.insert(id, left);
         }
@@ -419,6 +457,7 @@ pub(super) fn plan(
             count: count as usize,
         }),
         given: given.into(),
+        decimals,
     })
 }
 
@@ -432,6 +471,9 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
     // an operand longer than twice its precision to that first: cut once here, not at every
     // product the value is a factor of.
     let cut_for_products: Vec<Option<Val>> = given.iter().map(|v| v.cut_to(2 * p.bits)).collect();
+    // Values out of range kept in log form, by their place in the pass (rare: empty unless
+    // a value passes the magnitudes held).
+    let mut logs: HashMap<usize, logform::LogForm> = HashMap::new();
     for &id in plan.order.iter() {
         let get = |x: &Id| value_in(slots, &vals, given, *x).expect("children are evaluated first");
         let factor = |x: &Id| match slots.of(*x) {
@@ -444,8 +486,15 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
                 let (v, exact) = num_value(*n, p.bits);
                 Val::rounded(v, exact, p.lu)
             }
-            // a given value is the plan's, a name's its definition's
-            Node::Var(_) => continue,
+            // an exact decimal rounded as a constant is; another given value is the plan's,
+            // a name's its definition's
+            Node::Var(_) => match plan.decimals.get(&id) {
+                Some(&n) => {
+                    let (v, exact) = num_value(n, p.bits);
+                    Val::rounded(v, exact, p.lu)
+                }
+                None => continue,
+            },
             Node::Add(xs) => {
                 let terms = plan.uncancelled.get(&id).map_or(&xs[..], |left| &left[..]);
                 p.sum(&terms.iter().map(get).collect::<Vec<_>>())
@@ -460,7 +509,41 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
         };
         let inherited = node.child_ids().any(|c| get(&c).shaky);
-        vals.push(v.shaky_if(inherited));
+        let mut v = v.shaky_if(inherited);
+        // Out of range: worked again in log form, where a quotient or logarithm of values
+        // beyond the magnitudes held comes back into range.
+        let operand_in_log_form = || {
+            node.child_ids()
+                .any(|c| matches!(slots.of(c), Some(Slot::Pass(i)) if logs.contains_key(&i)))
+        };
+        // e^x below every magnitude held is a zero within it, but kept in log form too: a
+        // sum or quotient may bring it back (e^z2/(e^z1 + e^z2) for z ≈ −1e200).
+        let underflowed_exp =
+            matches!(node, Node::Call(Func::Exp, _)) && v.v.is_zero() && v.lerr != NEG_INF;
+        if v.v == Precise::OutOfRange
+            || underflowed_exp
+            || (!logs.is_empty() && operand_in_log_form())
+        {
+            let operand = |c: Id| {
+                let own = match slots.of(c) {
+                    Some(Slot::Pass(i)) => logs.get(&i),
+                    _ => None,
+                };
+                (get(&c), own)
+            };
+            match logform::log_form(node, &p, &operand) {
+                Some(logform::Found::Value(found)) => v = found,
+                Some(logform::Found::Form(form)) => {
+                    let (found, keep) = logform::value_of(&form, &p);
+                    v = found;
+                    if keep {
+                        logs.insert(vals.len(), form);
+                    }
+                }
+                None => {}
+            }
+        }
+        vals.push(v);
     }
     Ok(Nodes {
         vals,
@@ -530,7 +613,7 @@ pub(super) fn evaluation_order(
                 let b = bind(*s).ok_or(EvalError::Unbound(*s))?;
                 let deps = match b {
                     Binding::Formula(def) => vec![def],
-                    Binding::Value(_) => vec![],
+                    Binding::Value(_) | Binding::Decimal(_) => vec![],
                 };
                 bindings.insert(id, b);
                 deps

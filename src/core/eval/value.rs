@@ -121,6 +121,23 @@ impl Precise {
         Some(rel.to_f64().value().abs())
     }
 
+    /// |self − other| / max(|self|, |other|) to a few digits, whatever the magnitudes (two
+    /// values near 1e−271428 are compared as well as two near 1): a number in [0, 2], 0 when
+    /// both are zero; `None` unless both are finite.
+    pub fn relative_difference(&self, other: &Precise, bits: usize) -> Option<f64> {
+        let (a, b) = (self.as_big()?, other.as_big()?);
+        if a.repr().is_zero() && b.repr().is_zero() {
+            return Some(0.0);
+        }
+        let difference = self.sub(other, bits);
+        let difference = difference.as_big()?;
+        let (a, b) = (super::bounds::abs_big(a), super::bounds::abs_big(b));
+        let larger = if a >= b { a } else { b };
+        let ctx = Ctx::new(64);
+        let relative = ctx.div(difference.repr(), larger.repr()).value();
+        Some(nearest_f64(&relative).abs())
+    }
+
     pub fn neg(&self) -> Precise {
         match self {
             Precise::Finite(b) => Precise::Finite(-b.clone()),

@@ -309,8 +309,17 @@ pub(super) fn mistake_fields(
             put("twice", json!(twice));
             "regulariser_factor"
         }
-        Mistake::SigmaPrimeKept { factor } => {
+        Mistake::SigmaPrimeKept { factor, local } => {
             put("factor", formula(*factor));
+            if let Some((of, wrt)) = local {
+                let mut l = Map::new();
+                l.insert("name".into(), name(*of));
+                l.insert("wrt".into(), name(*wrt));
+                if let Style::Words = style {
+                    l.insert("derivative".into(), json!(words.derivative(*of, *wrt)));
+                }
+                put("local", Value::Object(l));
+            }
             "sigma_prime_kept"
         }
         Mistake::ExtraFactor {

@@ -32,6 +32,8 @@ struct ClaimView {
     true_value: Option<String>,
     diagnosis: Option<String>,
     corrected: Option<String>,
+    /// An unreadable claim's caret diagnostic, laid out for the format (indented in text).
+    unreadable: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -55,6 +57,8 @@ struct JsonClaim<'a> {
     corrected_latex: Option<String>,
     expected: Option<String>,
     expected_latex: Option<String>,
+    /// An unreadable claim's caret diagnostic.
+    error: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -116,6 +120,7 @@ pub fn render_check(
                         _ => printer.latex(id),
                     }
                 }),
+                unreadable: c.unreadable.as_deref().map(|shown| excerpt(shown, format)),
             })
             .collect(),
         summary: summary(checked),
@@ -167,6 +172,7 @@ fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
                     corrected_latex: c.corrected.map(|id| printer.latex(id)),
                     expected: c.expected.map(|id| printer.plain(id)),
                     expected_latex: c.expected.map(|id| printer.latex(id)),
+                    error: c.unreadable.as_deref(),
                 }
             })
             .collect(),
@@ -181,6 +187,24 @@ pub fn diagnosis(checked: &Checked) -> Option<String> {
     let tera = templates(&Layout::default()).expect("the built-in templates parse");
     let sentence = diagnosis_with(&tera, checked).expect("the built-in templates render");
     sentence.as_deref().map(text_prose)
+}
+
+/// A caret diagnostic laid out for a format: its lines indented under the verdict in text,
+/// as they are in Markdown's code block, in typewriter type with every space kept in LaTeX
+/// (where the columns of the caret must line up).
+fn excerpt(shown: &str, format: Format) -> String {
+    let lines = shown.trim_end().lines();
+    match format {
+        Format::Latex => lines
+            .map(|line| format!("\\texttt{{{}}}", latex_text(line).replace(' ', "\\ ")))
+            .collect::<Vec<_>>()
+            .join("\\\\\n"),
+        Format::Markdown => lines.collect::<Vec<_>>().join("\n"),
+        _ => lines
+            .map(|line| format!("   {line}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
 }
 
 /// A number in prose: as written for a reader, and set as math (`-9.37804 \times 10^{-15}`).

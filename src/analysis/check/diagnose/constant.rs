@@ -1,7 +1,7 @@
 //! A sign or a constant factor: the claim is c times the truth at every point (the −1 from
 //! differentiating y − a inside a square, the ½ convention of the quadratic cost).
 
-use crate::core::expr::{FastSet, Func, Graph, Id, Node};
+use crate::core::expr::{FastSet, Func, Graph, Id, Node, Sym};
 use crate::core::model::SymKind;
 
 use super::{Found, Screen};
@@ -42,6 +42,13 @@ impl Checker {
 
     pub(super) fn cost_has_log(&self) -> bool {
         self.cost_mentions(&|graph, id| matches!(graph.node(id), Node::Call(Func::Log, _)))
+    }
+
+    /// Whether the cost (through its names) takes the log of a formula of `s`.
+    pub(super) fn cost_takes_log_of(&self, s: Sym) -> bool {
+        self.cost_mentions(&|graph, id| {
+            matches!(graph.node(id), Node::Call(Func::Log, arg) if graph.mentions(*arg, s))
+        })
     }
 
     /// Whether a node of the cost's definition, or of the definitions it uses, satisfies `is`.

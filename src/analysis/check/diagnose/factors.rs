@@ -42,6 +42,14 @@ impl Checker {
                 self.model.graph.node(factor),
                 Node::Call(Func::SigmoidPrime, _)
             );
+            // ∂a/∂z of an output whose log the cost takes: the softmax's a(1 − a) under the
+            // log-likelihood cost, cancelled as σ' is by cross-entropy.
+            let cancelled_local = match role {
+                FactorRole::Local { of, wrt } if cross_entropy && self.cost_takes_log_of(of) => {
+                    Some((of, wrt))
+                }
+                _ => None,
+            };
             for &(rest, part, term) in &parts {
                 let g = &mut self.model.graph;
                 let mut extra = g.product(vec![part, factor]);
@@ -59,8 +67,9 @@ impl Checker {
                     extra = g.sum(vec![rest, extra]);
                 }
                 if self.fits_everywhere(screen, extra, true) {
-                    if cross_entropy && is_activation_prime {
-                        return Some((Mistake::SigmaPrimeKept { factor }, None));
+                    if cross_entropy && is_activation_prime || cancelled_local.is_some() {
+                        let local = cancelled_local;
+                        return Some((Mistake::SigmaPrimeKept { factor, local }, None));
                     }
                     let mistake = Mistake::ExtraFactor {
                         factor,

@@ -105,10 +105,17 @@ impl Checker {
             screen.truth.push(t);
             screen.claimed.push(k);
             if screen.samples.len() == SCREEN_POINTS {
-                return Some(screen);
+                break;
             }
         }
-        (screen.samples.len() >= 3).then_some(screen)
+        // Where float64 gives 0 for both sides everywhere (values beyond its range), every
+        // hypothesis would fit: no diagnosis rather than a wrong one.
+        let seen = screen
+            .truth
+            .iter()
+            .chain(&screen.claimed)
+            .any(|&v| v != 0.0);
+        (screen.samples.len() >= 3 && seen).then_some(screen)
     }
 
     /// The constant c with claim = c·truth at every screening point, if there is one (and

@@ -10,6 +10,7 @@ use super::{Found, Screen};
 use crate::analysis::check::Checker;
 use crate::analysis::check::Mistake;
 use crate::analysis::check::points::Sample;
+use crate::core::eval::Precise;
 
 impl Checker {
     pub(super) fn diagnose_update(
@@ -141,6 +142,46 @@ impl Checker {
                     return Some(rate);
                 }
             }
+        }
+        None
+    }
+
+    /// A number for an update θ' that a slip in the rule explains at the point: ascent
+    /// (θ + η ∂C/∂θ), the learning rate left out (θ − ∂C/∂θ), or the change −η ∂C/∂θ for the
+    /// new value; the same readings as for an update written as a formula.
+    pub(in crate::analysis::check) fn update_rule_slip(
+        &mut self,
+        theta: Sym,
+        sample: &Sample,
+        matches: &impl Fn(f64) -> bool,
+    ) -> Option<Mistake> {
+        let gradient = self.gradient(theta);
+        let gradient_value = self.precise_at(gradient, sample)?;
+        let theta_value = sample.precise.get(&theta)?;
+        let eta = sample.precise.get(&self.rate)?;
+        let precision = crate::analysis::check::PRECISION;
+        let step = gradient_value.mul(eta, precision);
+        let cost = self.model.cost;
+        let holds = |v: Precise| crate::analysis::check::points::finite(&v).is_some_and(matches);
+        if holds(theta_value.add(&step, precision)) {
+            let cost_before_after = self.ascent_raises_cost(sample, theta, gradient);
+            return Some(Mistake::Ascent {
+                parameter: theta,
+                cost,
+                cost_before_after,
+            });
+        }
+        if holds(theta_value.sub(&gradient_value, precision)) {
+            return Some(Mistake::MissingLearningRate {
+                parameter: theta,
+                cost,
+            });
+        }
+        if holds(step.neg()) {
+            return Some(Mistake::ChangeForNewValue {
+                parameter: theta,
+                cost,
+            });
         }
         None
     }
