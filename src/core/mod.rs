@@ -13,3 +13,4 @@ pub mod model;
 pub mod number;
 pub mod rational;
 pub mod simplify;
+pub mod tensor;

@@ -49,6 +49,9 @@ pub struct Symbol {
     pub display: Option<String>,
     /// Where the name was declared or first assigned.
     pub span: Span,
+    /// Rows × columns; every name of a scalar program (and every entry name a tensor program
+    /// is scalarised into) is 1×1.
+    pub shape: crate::core::tensor::Shape,
 }
 
 #[derive(Clone)]

@@ -115,6 +115,7 @@ impl Lowering {
             kind,
             display,
             span: ident.span,
+            shape: crate::core::tensor::Shape::SCALAR,
         });
         self.definitions.push(None);
         self.by_name.insert(ident.name.clone(), s);
