@@ -575,10 +575,7 @@ fn wrt_targets(
     let mut targets = Vec::new();
     for argument in wrt {
         let whole = Text::argument("--wrt", argument);
-        let mut offset = 0;
-        for item in argument.split(',') {
-            let at = offset;
-            offset += item.len() + 1;
+        for (at, item) in load::split_items(argument) {
             if item.trim().is_empty() {
                 // The comma after the gap, or at the end the one before it.
                 let comma = if at + item.len() < argument.len() {

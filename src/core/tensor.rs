@@ -165,6 +165,82 @@ impl TensorOp {
     }
 }
 
+/// The functions of vectors and matrices as the language spells them; lowering turns each
+/// into [`TensorOp`]s and elementwise nodes.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum TensorFn {
+    /// `sum(v)`: every entry; `sum(M, 1)` down each column, `sum(M, 2)` across each row.
+    Sum,
+    /// `mean(v)`, `mean(M, axis)`: the sum divided by the number of entries summed.
+    Mean,
+    /// `dot(u, v)`: the sum of the elementwise product.
+    Dot,
+    Softmax,
+    LogSumExp,
+    Transpose,
+    Hadamard,
+    /// `norm(v)`, `‖v‖`: the square root of the sum of squares.
+    Norm,
+    /// `norm2(v)`, `‖v‖²`: the sum of squares.
+    Norm2,
+}
+
+impl TensorFn {
+    pub const ALL: [TensorFn; 9] = [
+        TensorFn::Sum,
+        TensorFn::Mean,
+        TensorFn::Dot,
+        TensorFn::Softmax,
+        TensorFn::LogSumExp,
+        TensorFn::Transpose,
+        TensorFn::Hadamard,
+        TensorFn::Norm,
+        TensorFn::Norm2,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TensorFn::Sum => "sum",
+            TensorFn::Mean => "mean",
+            TensorFn::Dot => "dot",
+            TensorFn::Softmax => "softmax",
+            TensorFn::LogSumExp => "logsumexp",
+            TensorFn::Transpose => "transpose",
+            TensorFn::Hadamard => "hadamard",
+            TensorFn::Norm => "norm",
+            TensorFn::Norm2 => "norm2",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TensorFn> {
+        TensorFn::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The fewest and the most arguments.
+    pub fn arity(self) -> (usize, usize) {
+        match self {
+            TensorFn::Sum | TensorFn::Mean => (1, 2),
+            TensorFn::Dot | TensorFn::Hadamard => (2, 2),
+            _ => (1, 1),
+        }
+    }
+
+    /// A call as a help line shows it.
+    pub fn example(self) -> &'static str {
+        match self {
+            TensorFn::Sum => "sum(v), or sum(M, 2) to sum across each row",
+            TensorFn::Mean => "mean(v), or mean(M, 2) to average across each row",
+            TensorFn::Dot => "dot(u, v)",
+            TensorFn::Softmax => "softmax(z)",
+            TensorFn::LogSumExp => "logsumexp(z)",
+            TensorFn::Transpose => "transpose(W)",
+            TensorFn::Hadamard => "hadamard(a, b)",
+            TensorFn::Norm => "norm(v)",
+            TensorFn::Norm2 => "norm2(v)",
+        }
+    }
+}
+
 /// Why a tensor operation does not apply to its operands' shapes.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub enum ShapeMismatch {
@@ -328,6 +404,7 @@ pub fn scalarise(model: &Model, layout: Layout) -> Result<(Model, Vec<Array>)> {
         dependencies,
         one_hot,
         named_adjoints: Vec::new(),
+        arrays: arrays.clone(),
     };
     Ok((scalar, arrays))
 }

@@ -20,6 +20,10 @@ pub enum BinOp {
     Mul,
     Div,
     Pow,
+    /// `W @ x`: the matrix product, written explicitly.
+    MatMul,
+    /// `a ⊙ b`, `a .* b`: the elementwise product.
+    Hadamard,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +67,16 @@ pub enum Expr {
         partial: Partial,
         span: Span,
     },
+    /// `z[2]`, `W[1, 2]`: one entry of a vector or matrix, 1-based, as written (one index or
+    /// two).
+    Index {
+        operand: Box<Expr>,
+        indices: Vec<u32>,
+        span: Span,
+    },
+    /// `W^⊤`, `Wᵀ`, `W.T`: the transpose (`W^T` and `transpose(W)` are read as one when
+    /// lowering, where shapes are known).
+    Transpose { operand: Box<Expr>, span: Span },
 }
 
 impl Expr {
@@ -122,6 +136,19 @@ impl Expr {
                 partial: *partial,
                 span: span(*at),
             },
+            Expr::Index {
+                operand,
+                indices,
+                span: at,
+            } => Expr::Index {
+                operand: sub(operand),
+                indices: indices.clone(),
+                span: span(*at),
+            },
+            Expr::Transpose { operand, span: at } => Expr::Transpose {
+                operand: sub(operand),
+                span: span(*at),
+            },
         }
     }
 
@@ -132,7 +159,9 @@ impl Expr {
             | Expr::Binary { span, .. }
             | Expr::Call { span, .. }
             | Expr::DerivRef { span, .. }
-            | Expr::DerivOf { span, .. } => *span,
+            | Expr::DerivOf { span, .. }
+            | Expr::Index { span, .. }
+            | Expr::Transpose { span, .. } => *span,
             Expr::Name(ident) => ident.span,
         }
     }
@@ -150,6 +179,9 @@ pub enum DeclKind {
 pub struct Declared {
     pub ident: Ident,
     pub display: Option<String>,
+    /// The shape as written (`W2[3, 2]`, `X[2, m]`): each dimension a number or a declared
+    /// size; empty for a scalar.
+    pub dims: Vec<Ident>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -194,6 +226,14 @@ pub enum Stmt {
         value: Ident,
         span: Span,
     },
+    /// `size m = 4`: a named dimension.
+    Size {
+        name: Ident,
+        value: Ident,
+        span: Span,
+    },
+    /// `layout rows` (`rows` true) or `layout columns`.
+    Layout { rows: bool, span: Span },
     /// `data x, y` … `end`: training examples, a row per example, columns named.
     Data {
         columns: Vec<Ident>,
@@ -217,7 +257,9 @@ impl Stmt {
             | Stmt::Assign { span, .. }
             | Stmt::Network { span, .. }
             | Stmt::NetworkOption { span, .. }
-            | Stmt::Data { span, .. } => *span,
+            | Stmt::Data { span, .. }
+            | Stmt::Size { span, .. }
+            | Stmt::Layout { span, .. } => *span,
         }
     }
 }

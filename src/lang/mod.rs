@@ -12,4 +12,5 @@ pub mod load;
 pub mod lower;
 pub mod names;
 pub mod network;
+pub mod shaped;
 pub mod syntax;

@@ -23,6 +23,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use crate::core::error::{Diagnostic, Result};
 use crate::core::excerpt::{character, describe_char};
 use crate::core::expr::{Func, Func2, Num};
+use crate::core::tensor::TensorFn;
 use crate::lang::ast::{
     AssignKind, BinOp, DataRow, DeclKind, Declared, Expr, Ident, Partial, Program, Span, Stmt,
 };
@@ -219,6 +220,20 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
             })
         }
         Rule::data => data_block(inner, span),
+        Rule::size_decl => {
+            let _keyword = next(&mut inner, source)?;
+            let name = variable(next(&mut inner, source)?)?;
+            let value = ident_of(&next(&mut inner, source)?);
+            Ok(Stmt::Size { name, value, span })
+        }
+        Rule::layout_decl => {
+            let _keyword = next(&mut inner, source)?;
+            let word = next(&mut inner, source)?;
+            Ok(Stmt::Layout {
+                rows: word.as_str() == "rows",
+                span,
+            })
+        }
         Rule::assign => {
             let target = next(&mut inner, source)?;
             if matches!(target.as_str(), "cost" | "output") {
@@ -314,9 +329,17 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
     let source = pair.get_input();
     let mut ident = None;
     let mut display = None;
+    let mut dims = Vec::new();
     for part in pair.into_inner() {
         match part.as_rule() {
             Rule::ident => ident = Some(variable(part)?),
+            Rule::dims => {
+                dims = part
+                    .into_inner()
+                    .filter(|d| d.as_rule() != Rule::comma)
+                    .map(|d| ident_of(&d))
+                    .collect()
+            }
             Rule::string => {
                 let quoted = span_of(&part);
                 let (text, span) = match part.into_inner().next() {
@@ -330,7 +353,11 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
         }
     }
     match ident {
-        Some(ident) => Ok(Declared { ident, display }),
+        Some(ident) => Ok(Declared {
+            ident,
+            display,
+            dims,
+        }),
         None => Err(internal(Span::new(0, source.len()))),
     }
 }
@@ -427,6 +454,8 @@ mod tests {
                     BinOp::Mul => "*",
                     BinOp::Div => "/",
                     BinOp::Pow => "^",
+                    BinOp::MatMul => "@",
+                    BinOp::Hadamard => "⊙",
                 };
                 format!("({} {op} {})", shape(lhs), shape(rhs))
             }
@@ -436,6 +465,10 @@ mod tests {
             }
             Expr::DerivRef { of, wrt, .. } => format!("d{}/d{}", of.name, wrt.name),
             Expr::DerivOf { wrt, expr, .. } => format!("d/d{}[{}]", wrt.name, shape(expr)),
+            Expr::Index {
+                operand, indices, ..
+            } => format!("{}{indices:?}", shape(operand)),
+            Expr::Transpose { operand, .. } => format!("{}ᵀ", shape(operand)),
         }
     }
 
@@ -583,7 +616,8 @@ cost C = (y - a3)^2
             names[0],
             Declared {
                 ident: ident("w3", 6),
-                display: Some("w^{(3)}".into())
+                display: Some("w^{(3)}".into()),
+                dims: Vec::new(),
             }
         );
         assert_eq!(names[1].display, None);
