@@ -413,7 +413,12 @@ pub fn scalarise(model: &Model, layout: Layout) -> Result<(Model, Vec<Array>)> {
 /// target is one group, a batch of them one group per example.
 fn one_hot_groups(group: &[Sym], arrays: &[Array], layout: Layout) -> Vec<Vec<Sym>> {
     if group.iter().all(|&s| arrays[s.index()].shape.is_scalar()) {
-        return vec![group.iter().map(|&s| arrays[s.index()].entries[0]).collect()];
+        return vec![
+            group
+                .iter()
+                .map(|&s| arrays[s.index()].entries[0])
+                .collect(),
+        ];
     }
     let mut out = Vec::new();
     for &s in group {
@@ -583,9 +588,18 @@ mod tests {
     fn entry_names_follow_the_layout() {
         let m = Shape::new(3, 2);
         assert_eq!(entry_name("W2", m, Layout::Columns, 1, 2), "W2[1,2]");
-        assert_eq!(entry_name("b", Shape::new(3, 1), Layout::Columns, 3, 1), "b[3]");
-        assert_eq!(entry_name("b", Shape::new(1, 3), Layout::Rows, 1, 3), "b[3]");
-        assert_eq!(entry_name("b", Shape::new(1, 3), Layout::Columns, 1, 3), "b[1,3]");
+        assert_eq!(
+            entry_name("b", Shape::new(3, 1), Layout::Columns, 3, 1),
+            "b[3]"
+        );
+        assert_eq!(
+            entry_name("b", Shape::new(1, 3), Layout::Rows, 1, 3),
+            "b[3]"
+        );
+        assert_eq!(
+            entry_name("b", Shape::new(1, 3), Layout::Columns, 1, 3),
+            "b[1,3]"
+        );
         assert_eq!(entry_name("c", Shape::SCALAR, Layout::Columns, 1, 1), "c");
         assert_eq!(
             entry_display("W^{(2)}", m, Layout::Columns, 1, 2),
@@ -606,8 +620,14 @@ mod tests {
             TensorOp::MatMul.shape(&[w, Shape::new(3, 1)]),
             Err(ShapeMismatch::Inner(w, Shape::new(3, 1)))
         );
-        assert_eq!(TensorOp::Sum(Some(Axis::Across)).shape(&[w]), Ok(Shape::new(3, 1)));
-        assert_eq!(TensorOp::Sum(Some(Axis::Down)).shape(&[w]), Ok(Shape::new(1, 2)));
+        assert_eq!(
+            TensorOp::Sum(Some(Axis::Across)).shape(&[w]),
+            Ok(Shape::new(3, 1))
+        );
+        assert_eq!(
+            TensorOp::Sum(Some(Axis::Down)).shape(&[w]),
+            Ok(Shape::new(1, 2))
+        );
         assert!(TensorOp::Entry(4, 1).shape(&[w]).is_err());
     }
 }

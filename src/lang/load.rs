@@ -440,7 +440,11 @@ fn array_cells(
         t.strip_prefix('[').and_then(|t| t.strip_suffix(']'))
     }
     let Some(body) = inner(text) else {
-        return Err(Diagnostic::at(whole, "this array is not closed", "expected `]` at the end"));
+        return Err(Diagnostic::at(
+            whole,
+            "this array is not closed",
+            "expected `]` at the end",
+        ));
     };
     let body_start = start + 1;
     let shape = array.shape;
@@ -453,7 +457,10 @@ fn array_cells(
             let row_text = row.trim();
             let Some(cells) = inner(row_text) else {
                 return Err(Diagnostic::at(
-                    Span::new(body_start + at + lead, body_start + at + lead + row_text.len().max(1)),
+                    Span::new(
+                        body_start + at + lead,
+                        body_start + at + lead + row_text.len().max(1),
+                    ),
                     "expected a row `[..]` of numbers",
                     "not a row",
                 ));
@@ -477,7 +484,11 @@ fn array_cells(
     let given = if nested {
         let cols = rows.first().map_or(0, Vec::len);
         if rows.iter().any(|r| r.len() != cols) {
-            return Err(Diagnostic::at(whole, "the rows of this array differ in length", "ragged rows"));
+            return Err(Diagnostic::at(
+                whole,
+                "the rows of this array differ in length",
+                "ragged rows",
+            ));
         }
         crate::core::tensor::Shape::new(rows.len() as u32, cols as u32)
     } else {

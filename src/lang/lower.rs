@@ -62,7 +62,10 @@ pub fn lower_tensor(program: &Program) -> Result<Option<(Model, Layout)>> {
         tensor: Some(TensorScope::of(program)?),
         ..Lowering::default()
     };
-    let layout = lowering.tensor.as_ref().map_or(Layout::Columns, |t| t.layout);
+    let layout = lowering
+        .tensor
+        .as_ref()
+        .map_or(Layout::Columns, |t| t.layout);
     lowering.run(program)?;
     Ok(Some((lowering.finish()?, layout)))
 }
@@ -86,8 +89,12 @@ impl TensorScope {
             match stmt {
                 Stmt::Layout { rows, span } => {
                     if let Some(first) = layout_at {
-                        return Err(Diagnostic::at(*span, "a second `layout` is given", "second layout")
-                            .with_note(first, "the first is here"));
+                        return Err(Diagnostic::at(
+                            *span,
+                            "a second `layout` is given",
+                            "second layout",
+                        )
+                        .with_note(first, "the first is here"));
                     }
                     layout_at = Some(*span);
                     scope.layout = if *rows { Layout::Rows } else { Layout::Columns };
@@ -246,7 +253,11 @@ impl Lowering {
 
     fn check_new_name(&self, ident: &Ident) -> Result<()> {
         crate::lang::syntax::refuse_reserved(ident)?;
-        if let Some(first) = self.tensor.as_ref().and_then(|t| t.size_spans.get(&ident.name)) {
+        if let Some(first) = self
+            .tensor
+            .as_ref()
+            .and_then(|t| t.size_spans.get(&ident.name))
+        {
             return Err(Diagnostic::at(
                 ident.span,
                 format!("`{}` is a size", ident.name),
@@ -353,7 +364,11 @@ impl Lowering {
                     (self.expr(value, Some(name))?, Shape::SCALAR)
                 };
                 if *kind != AssignKind::Intermediate && !shape.is_scalar() {
-                    let what = if *kind == AssignKind::Cost { "cost" } else { "output" };
+                    let what = if *kind == AssignKind::Cost {
+                        "cost"
+                    } else {
+                        "output"
+                    };
                     return Err(Diagnostic::at(
                         value.span(),
                         format!("the {what} `{}` must be a scalar, but this is {shape}", name.name),
@@ -486,7 +501,11 @@ impl Lowering {
                 .with_help("derivatives are what chainrule computes; ask for them with `derive --wrt` or write them in a claim"));
         }
         let Some(tensor) = &self.tensor else {
-            return Err(Diagnostic::at(expr.span(), "internal error: not a vector program", "here"));
+            return Err(Diagnostic::at(
+                expr.span(),
+                "internal error: not a vector program",
+                "here",
+            ));
         };
         let (by_name, symbols) = (&self.by_name, &self.symbols);
         let mut name = |graph: &mut Graph, ident: &Ident| match by_name.get(&ident.name) {
@@ -500,7 +519,9 @@ impl Lowering {
         };
         match crate::lang::shaped::lower(&mut self.graph, expr, &mut scope) {
             Ok(shaped) => Ok(shaped),
-            Err(LowerFailure::Name(ident)) => self.use_name(&ident, defining).map(|_| unreachable_shape()),
+            Err(LowerFailure::Name(ident)) => {
+                self.use_name(&ident, defining).map(|_| unreachable_shape())
+            }
             Err(LowerFailure::Error(d)) => Err(d),
         }
     }
@@ -789,7 +810,10 @@ fn lower_chain(
         if sum {
             matches!(op, BinOp::Add | BinOp::Sub)
         } else {
-            matches!(op, BinOp::Mul | BinOp::Div | BinOp::MatMul | BinOp::Hadamard)
+            matches!(
+                op,
+                BinOp::Mul | BinOp::Div | BinOp::MatMul | BinOp::Hadamard
+            )
         }
     };
     // The right operands from the last to the first, and the leftmost operand.

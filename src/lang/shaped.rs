@@ -118,7 +118,9 @@ pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
                 _ => (graph.pow(base.0, exponent.0), shape),
             }
         }
-        Expr::Binary { op, .. } if matches!(op, BinOp::Add | BinOp::Sub) => sum(graph, expr, scope)?,
+        Expr::Binary { op, .. } if matches!(op, BinOp::Add | BinOp::Sub) => {
+            sum(graph, expr, scope)?
+        }
         Expr::Binary { .. } => product(graph, expr, scope)?,
         Expr::Call { name, args, span } => call(graph, name, args, *span, scope)?,
         Expr::Index {
@@ -127,10 +129,11 @@ pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
             span,
         } => {
             let (x, shape) = lower(graph, operand, scope)?;
-            let (row, col) = match (indices.as_slice(), shape.is_vector(scope.layout)) {
-                ([i], true) if scope.layout == Layout::Columns => (*i, 1),
-                ([j], true) => (1, *j),
-                ([i, j], _) => (*i, *j),
+            // One index for a vector either way it stands (a column first).
+            let (row, col) = match (indices.as_slice(), shape.cols == 1, shape.rows == 1) {
+                ([i], true, _) => (*i, 1),
+                ([j], _, true) => (1, *j),
+                ([i, j], ..) => (*i, *j),
                 _ => {
                     return Err(Diagnostic::at(
                         *span,
@@ -147,9 +150,7 @@ pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
                     .into());
                 }
             };
-            if let Err(ShapeMismatch::OutOfRange(..)) =
-                TensorOp::Entry(row, col).shape(&[shape])
-            {
+            if let Err(ShapeMismatch::OutOfRange(..)) = TensorOp::Entry(row, col).shape(&[shape]) {
                 return Err(Diagnostic::at(
                     *span,
                     format!(
@@ -230,7 +231,11 @@ fn source_text_of_binary(lhs: &Expr, rhs: &Expr, verb: &str) -> String {
         "hadamard" => (" ⊙ ", 2),
         _ => (", ", 0),
     };
-    format!("{}{op}{}", child_text(lhs, level), child_text(rhs, level + 1))
+    format!(
+        "{}{op}{}",
+        child_text(lhs, level),
+        child_text(rhs, level + 1)
+    )
 }
 
 /// A sum `a + b − c ...`: one `Add` node, each term checked against the shape so far.
@@ -313,11 +318,13 @@ fn product(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
                     ),
                     format!("{shape} times {b_shape}"),
                 )
-                .with_help(if shape.rows == b_shape.rows || shape.cols == b_shape.cols {
-                    "transpose one of them (`^T`), or write `⊙` for the entrywise product"
-                } else {
-                    "check the declared shapes: an r×k matrix multiplies a k×c one"
-                })
+                .with_help(
+                    if shape.rows == b_shape.rows || shape.cols == b_shape.cols {
+                        "transpose one of them (`^T`), or write `⊙` for the entrywise product"
+                    } else {
+                        "check the declared shapes: an r×k matrix multiplies a k×c one"
+                    },
+                )
                 .into());
             }
             let a = graph.product(factors);
@@ -326,7 +333,11 @@ fn product(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
             shape = new_shape;
             continue;
         }
-        let verb = if op == BinOp::Div { "divide" } else { "hadamard" };
+        let verb = if op == BinOp::Div {
+            "divide"
+        } else {
+            "hadamard"
+        };
         shape = elementwise(lhs, shape, rhs, b_shape, span, verb)?;
         if factors.len() == 1
             && let (Some(x), Some(y)) = (graph.as_num(factors[0]), graph.as_num(b))
@@ -356,7 +367,13 @@ fn product(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
     Ok((graph.product(factors), shape))
 }
 
-fn call(graph: &mut Graph, name: &Ident, args: &[Expr], span: Span, scope: &mut Scope<'_>) -> Outcome {
+fn call(
+    graph: &mut Graph,
+    name: &Ident,
+    args: &[Expr],
+    span: Span,
+    scope: &mut Scope<'_>,
+) -> Outcome {
     if let Some(wrong) = crate::lang::syntax::wrong_arity(name, args, &[], span) {
         return Err(wrong.into());
     }

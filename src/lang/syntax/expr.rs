@@ -46,56 +46,7 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
                 operand.depth,
             )
         })
-        .map_postfix(|operand, op| {
-            let operand = operand?;
-            let op_span = span_of(&op);
-            let span = operand.outer.to(op_span);
-            match op.as_rule() {
-                Rule::transposed => {
-                    let expr = Expr::Transpose {
-                        operand: Box::new(operand.expr),
-                        span,
-                    };
-                    return node(expr, span, operand.depth);
-                }
-                Rule::index => {
-                    let indices = op
-                        .into_inner()
-                        .filter(|p| p.as_rule() == Rule::index_number)
-                        .map(|p| {
-                            p.as_str().parse::<u32>().ok().filter(|&i| i >= 1).ok_or_else(|| {
-                                Diagnostic::at(
-                                    span_of(&p),
-                                    format!("`{}` is not an index", p.as_str()),
-                                    "indices count from 1",
-                                )
-                                .with_help("write `z[1]` for the first entry, `W[1, 2]` for row 1, column 2")
-                            })
-                        })
-                        .collect::<Result<Vec<u32>>>()?;
-                    let expr = Expr::Index {
-                        operand: Box::new(operand.expr),
-                        indices,
-                        span,
-                    };
-                    return node(expr, span, operand.depth);
-                }
-                _ => {}
-            }
-            let exponent = if op.as_str() == "²" { "2" } else { "3" };
-            let span = operand.outer.to(op_span);
-            let rhs = Expr::Number {
-                text: exponent.to_string(),
-                span: op_span,
-            };
-            let expr = Expr::Binary {
-                op: BinOp::Pow,
-                lhs: Box::new(operand.expr),
-                rhs: Box::new(rhs),
-                span,
-            };
-            node(expr, span, operand.depth)
-        })
+        .map_postfix(|operand, op| postfix(operand?, op))
         .map_infix(|lhs, op, rhs| {
             let (lhs, rhs) = (lhs?, rhs?);
             let op_kind = match op.as_rule() {
@@ -122,6 +73,65 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
             node(expr, span, depth)
         })
         .parse(pair.into_inner())
+}
+
+/// A postfix operator applied: `x²`, `Wᵀ`, `z[2]`. Not inlined into the Pratt parser's
+/// closures, so that the frame of each level of a long chain stays small.
+#[inline(never)]
+fn postfix(operand: Node, op: Pair<'_, Rule>) -> Result<Node> {
+    let op_span = span_of(&op);
+    let span = operand.outer.to(op_span);
+    match op.as_rule() {
+        Rule::transposed => {
+            let expr = Expr::Transpose {
+                operand: Box::new(operand.expr),
+                span,
+            };
+            return node(expr, span, operand.depth);
+        }
+        Rule::index => {
+            let indices = op
+                .into_inner()
+                .filter(|p| p.as_rule() == Rule::index_number)
+                .map(|p| {
+                    p.as_str()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|&i| i >= 1)
+                        .ok_or_else(|| {
+                            Diagnostic::at(
+                                span_of(&p),
+                                format!("`{}` is not an index", p.as_str()),
+                                "indices count from 1",
+                            )
+                            .with_help(
+                                "write `z[1]` for the first entry, `W[1, 2]` for row 1, column 2",
+                            )
+                        })
+                })
+                .collect::<Result<Vec<u32>>>()?;
+            let expr = Expr::Index {
+                operand: Box::new(operand.expr),
+                indices,
+                span,
+            };
+            return node(expr, span, operand.depth);
+        }
+        _ => {}
+    }
+    let exponent = if op.as_str() == "²" { "2" } else { "3" };
+    let span = operand.outer.to(op_span);
+    let rhs = Expr::Number {
+        text: exponent.to_string(),
+        span: op_span,
+    };
+    let expr = Expr::Binary {
+        op: BinOp::Pow,
+        lhs: Box::new(operand.expr),
+        rhs: Box::new(rhs),
+        span,
+    };
+    node(expr, span, operand.depth)
 }
 
 /// A node one level above children of the given depth.
