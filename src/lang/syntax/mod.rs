@@ -732,6 +732,38 @@ cost C = (y - a3)^2
     }
 
     #[test]
+    fn vector_notation() {
+        check("W @ x", "(W @ x)");
+        check("a ⊙ b", "(a ⊙ b)");
+        check("a .* b", "(a ⊙ b)");
+        check("2.*x", "(2. * x)");
+        check("Wᵀ δ", "(Wᵀ * δ)");
+        check("W^⊤ δ", "(Wᵀ * δ)");
+        check("W.T @ d", "(Wᵀ @ d)");
+        check("W^T d", "((W ^ T) * d)");
+        check("z[2] + W[1, 3]", "(z[2] + W[1, 3])");
+        check("softmax(z)[1]", "softmax[z][1]");
+        check("sum(M, 2)", "sum[M, 2]");
+        check("‖v‖²", "(norm[v] ^ 2)");
+        // alone, the names of the functions of vectors are names
+        check("sum + dot", "(sum + dot)");
+        let e = expr_error("z[0]");
+        assert!(e.message.contains("not an index"), "{e:?}");
+        let e = expr_error("sum(a, b, c)");
+        assert!(e.message.contains("takes 1 or 2 arguments"), "{e:?}");
+        let program = parse_program("size m = 4\nlayout rows\ninput X[m, 2]\ncost C = sum(X)").unwrap();
+        let Stmt::Declare { names, .. } = &program.statements[2] else {
+            panic!("{program:?}")
+        };
+        let dims: Vec<&str> = names[0].dims.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(dims, ["m", "2"]);
+        assert!(matches!(&program.statements[0], Stmt::Size { value, .. } if value.name == "4"));
+        assert!(matches!(program.statements[1], Stmt::Layout { rows: true, .. }));
+        // `size` and `layout` stay names of assignments
+        assert!(parse_program("size = 3\nlayout = 2\ncost C = size").is_ok());
+    }
+
+    #[test]
     fn unicode_operators() {
         check("x − y", "(x - y)");
         check("−x", "(-x)");
@@ -871,11 +903,11 @@ cost C = (y - a3)^2
         let e = program_error("x = ");
         assert!(e.message.contains("expected an expression"), "{e:?}");
 
-        // A bad character.
-        let source = "input x\ny = x @ 2";
+        // A bad character (`@` is the matrix product).
+        let source = "input x\ny = x $ 2";
         let e = program_error(source);
-        assert_eq!(spot(source, &e), "@");
-        assert!(e.message.contains("`@`"), "{e:?}");
+        assert_eq!(spot(source, &e), "$");
+        assert!(e.message.contains("`$`"), "{e:?}");
 
         // An unmatched `)`.
         let source = "y = x)";
