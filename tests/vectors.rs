@@ -463,3 +463,81 @@ fn scalar_programs_are_not_scalarised() {
     let model = load("input x\nparam dot\ncost C = dot x\n");
     assert!(model.lookup("dot").is_some());
 }
+
+/// The commands on a vector program: entries named in `--wrt`, `--at` and claims, a whole
+/// array in `--wrt`, and a shape error reported with its caret.
+#[test]
+fn commands_name_entries_and_arrays() {
+    let ng = "examples/ng_planar.bp";
+    let at = "X=[[1, 2, -1, 0.5], [0.5, -1, 2, 1]], Y=[1, 0, 1, 0]";
+    let out = common::stdout_of(
+        &[
+            "eval",
+            ng,
+            "--wrt",
+            "W2[1, 3],b2",
+            "--at",
+            at,
+            "--init",
+            "xavier",
+        ],
+        "",
+    );
+    assert!(out.contains("dJ/dW2[1,3]"), "{out}");
+    assert!(out.contains("dJ/db2"), "{out}");
+    let out = common::stdout_of(&["derive", ng, "--wrt", "W1", "--no-steps"], "");
+    for entry in ["W1[1,1]", "W1[4,2]"] {
+        assert!(out.contains(&format!("∂J/∂{entry}")), "{out}");
+    }
+    assert!(!out.contains("∂J/∂b1"), "{out}");
+    // Ng's db2 = (1/m) Σ (A2 − Y), one claim over the entries; without the 1/m it is wrong.
+    let sum = "A2[1,1] - Y[1,1] + A2[1,2] - Y[1,2] + A2[1,3] - Y[1,3] + A2[1,4] - Y[1,4]";
+    let right = format!("dJ/db2 = (1/4)({sum})");
+    let out = common::run(&["check", ng, "--claim", &right], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("CORRECT"), "{text}");
+    let wrong = format!("dJ/db2 = {sum}");
+    let out = common::run(&["check", ng, "--claim", &wrong], None);
+    assert_eq!(out.status.code(), Some(1));
+    let out = common::run(
+        &["eval", "-", "--at", "x=[1, 2, 3]"],
+        Some("input x[2]\ncost C = sum(x)\n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`x` is 2×1, but this array has 3 numbers"),
+        "{stderr}"
+    );
+    let out = common::run(
+        &["derive", "-", "--all"],
+        Some("input x[3]\nparam W2[3, 2]\ncost C = sum(W2 x)\n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("W2 is 3×2 and x is 3×1; the columns of W2 must match the rows of x"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("^^^^"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+/// Programs whose scalarisation would not fit are refused quickly, at the spot.
+#[test]
+fn programs_too_large_to_write_out_are_refused() {
+    let (message, spot) =
+        error_of("input x[800]\nparam W[800, 800], V[800, 800]\ncost C = sum(V W x)\n");
+    assert!(
+        message.contains("more than 8000000 operations"),
+        "{message}"
+    );
+    assert_eq!(spot, "C");
+    let (message, _) =
+        error_of("size m = 1000\ninput X[1000, m], Y[1000, m], Z[1000, m]\ncost C = sum(X)\n");
+    assert!(message.contains("more than 2000000 names"), "{message}");
+    let (message, spot) = error_of("input X[2000000, 1]\ncost C = sum(X)\n");
+    assert!(message.contains("at most 1000000"), "{message}");
+    assert_eq!(spot, "X");
+}

@@ -320,6 +320,21 @@ pub fn scalarise(model: &Model, layout: Layout) -> Result<(Model, Vec<Array>)> {
     let mut graph = Graph::new();
     let mut symbols: Vec<Symbol> = Vec::new();
     let mut arrays: Vec<Array> = Vec::with_capacity(model.symbols.len());
+    let mut total = 0usize;
+    for symbol in &model.symbols {
+        total = total.saturating_add(symbol.shape.len());
+        if total > MAX_SCALAR_NAMES {
+            return Err(Diagnostic::at(
+                symbol.span,
+                format!(
+                    "written out entry by entry, this program has more than {MAX_SCALAR_NAMES} \
+                     names"
+                ),
+                "the limit is reached here",
+            )
+            .with_help("use smaller widths or a smaller batch"));
+        }
+    }
     for (index, symbol) in model.symbols.iter().enumerate() {
         let shape = symbol.shape;
         let mut entries = Vec::with_capacity(shape.len());
@@ -358,6 +373,9 @@ pub fn scalarise(model: &Model, layout: Layout) -> Result<(Model, Vec<Array>)> {
         for id in model.graph.reachable(&[def]) {
             if grids.contains_key(&id) {
                 continue;
+            }
+            if graph.len() > MAX_SCALAR_NODES {
+                return Err(too_large(span));
             }
             let grid = scalarise_node(&model.graph, id, &grids, &arrays, &mut graph, span)?;
             grids.insert(id, grid);
@@ -437,6 +455,25 @@ fn one_hot_groups(group: &[Sym], arrays: &[Array], layout: Layout) -> Vec<Vec<Sy
     out
 }
 
+/// How many scalar nodes the scalarisation of a program may build (a 784-30-10 network over a
+/// batch of 32 needs under a million).
+pub const MAX_SCALAR_NODES: usize = 8_000_000;
+
+/// How many scalar names (entries of every name together) the scalarisation may have.
+pub const MAX_SCALAR_NAMES: usize = 2_000_000;
+
+fn too_large(span: Span) -> Diagnostic {
+    Diagnostic::at(
+        span,
+        format!(
+            "written out entry by entry, this program needs more than {MAX_SCALAR_NODES} \
+             operations"
+        ),
+        "the limit is reached in this definition",
+    )
+    .with_help("use smaller widths or a smaller batch")
+}
+
 fn internal(span: Span, what: &str) -> Diagnostic {
     Diagnostic::at(
         span,
@@ -483,8 +520,16 @@ fn scalarise_node(
                 entries: array.entries.iter().map(|&e| graph.var(e)).collect(),
             }
         }
-        Node::Add(xs) => elementwise(graph, xs, &|p| Node::Add(p.into()))?,
-        Node::Mul(xs) => elementwise(graph, xs, &|p| Node::Mul(p.into()))?,
+        // A matrix product's entries are sums (products): a sum of them is one flat sum, as
+        // the scalar language writes `z = w1 x1 + w2 x2 + b`.
+        Node::Add(xs) => {
+            let grid = elementwise(graph, xs, &|p| Node::Add(p.into()))?;
+            flattened(graph, grid, |n| matches!(n, Node::Add(_)))
+        }
+        Node::Mul(xs) => {
+            let grid = elementwise(graph, xs, &|p| Node::Mul(p.into()))?;
+            flattened(graph, grid, |n| matches!(n, Node::Mul(_)))
+        }
         Node::Pow(a, b) => elementwise(graph, &[*a, *b], &|p| Node::Pow(p[0], p[1]))?,
         Node::Call(f, a) => elementwise(graph, &[*a], &|p| Node::Call(*f, p[0]))?,
         Node::Call2(f, a, b) => elementwise(graph, &[*a, *b], &|p| Node::Call2(*f, p[0], p[1]))?,
@@ -500,6 +545,9 @@ fn scalarise_node(
             match op {
                 TensorOp::MatMul => {
                     let b = operands[1];
+                    if shape.len().saturating_mul(a.shape.cols as usize) > MAX_SCALAR_NODES {
+                        return Err(too_large(span));
+                    }
                     for i in 0..shape.rows {
                         for j in 0..shape.cols {
                             let terms: Vec<Id> = (0..a.shape.cols)
@@ -554,6 +602,42 @@ fn scalarise_node(
             Grid { shape, entries }
         }
     })
+}
+
+/// Each entry of the grid, a sum (product) whose terms (factors) that are sums (products)
+/// themselves are spliced in.
+fn flattened(graph: &mut Graph, grid: Grid, same: impl Fn(&Node) -> bool) -> Grid {
+    let entries = grid
+        .entries
+        .iter()
+        .map(|&entry| {
+            let node = graph.node(entry).clone();
+            let (Node::Add(parts) | Node::Mul(parts)) = &node else {
+                return entry;
+            };
+            if !parts.iter().any(|&p| same(graph.node(p))) {
+                return entry;
+            }
+            let mut flat = Vec::with_capacity(parts.len());
+            for &p in parts.iter() {
+                match graph.node(p) {
+                    Node::Add(inner) | Node::Mul(inner) if same(graph.node(p)) => {
+                        flat.extend(inner.iter().copied())
+                    }
+                    _ => flat.push(p),
+                }
+            }
+            let rebuilt = match node {
+                Node::Add(_) => Node::Add(flat.into_boxed_slice()),
+                _ => Node::Mul(flat.into_boxed_slice()),
+            };
+            graph.add(rebuilt)
+        })
+        .collect();
+    Grid {
+        shape: grid.shape,
+        entries,
+    }
 }
 
 /// The positions (0-based) of each line an operation over `axis` runs along, in the order of

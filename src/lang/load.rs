@@ -129,6 +129,21 @@ pub fn targets(
         TargetSpec::List(items) => {
             let mut out = Vec::new();
             for item in items {
+                // A whole vector or matrix (`--wrt W2`): the cost with respect to each entry.
+                if model.lookup(item.trim()).is_none()
+                    && let Some(array) = model.array(item.trim())
+                {
+                    for &wrt in &array.entries {
+                        let target = Target {
+                            of: model.cost,
+                            wrt,
+                        };
+                        if !out.contains(&target) {
+                            out.push(target);
+                        }
+                    }
+                    continue;
+                }
                 let target = parse_target(model, item).map_err(|diagnostic| ArgumentError {
                     argument: item.clone(),
                     diagnostic: Box::new(diagnostic),

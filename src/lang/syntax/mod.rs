@@ -751,14 +751,18 @@ cost C = (y - a3)^2
         assert!(e.message.contains("not an index"), "{e:?}");
         let e = expr_error("sum(a, b, c)");
         assert!(e.message.contains("takes 1 or 2 arguments"), "{e:?}");
-        let program = parse_program("size m = 4\nlayout rows\ninput X[m, 2]\ncost C = sum(X)").unwrap();
+        let program =
+            parse_program("size m = 4\nlayout rows\ninput X[m, 2]\ncost C = sum(X)").unwrap();
         let Stmt::Declare { names, .. } = &program.statements[2] else {
             panic!("{program:?}")
         };
         let dims: Vec<&str> = names[0].dims.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(dims, ["m", "2"]);
         assert!(matches!(&program.statements[0], Stmt::Size { value, .. } if value.name == "4"));
-        assert!(matches!(program.statements[1], Stmt::Layout { rows: true, .. }));
+        assert!(matches!(
+            program.statements[1],
+            Stmt::Layout { rows: true, .. }
+        ));
         // `size` and `layout` stay names of assignments
         assert!(parse_program("size = 3\nlayout = 2\ncost C = size").is_ok());
     }
