@@ -537,7 +537,13 @@ fn programs_too_large_to_write_out_are_refused() {
     let (message, _) =
         error_of("size m = 1000\ninput X[1000, m], Y[1000, m], Z[1000, m]\ncost C = sum(X)\n");
     assert!(message.contains("more than 2000000 names"), "{message}");
-    let (message, spot) = error_of("input X[2000000, 1]\ncost C = sum(X)\n");
-    assert!(message.contains("at most 1000000"), "{message}");
+    let (message, spot) = error_of("input X[2000, 1000]\ncost C = sum(X)\n");
+    assert!(message.contains("2000000 entries; at most 1000000"), "{message}");
     assert_eq!(spot, "X");
+    let (message, spot) = error_of("input X[2000000, 1]\ncost C = sum(X)\n");
+    assert!(message.contains("from 1 to 1000000"), "{message}");
+    assert_eq!(spot, "2000000");
+    let (message, spot) = error_of("input X[0]\ncost C = sum(X)\n");
+    assert!(message.contains("from 1 to 1000000"), "{message}");
+    assert_eq!(spot, "0");
 }
