@@ -333,15 +333,15 @@ fn matrices_sum_over_an_axis_and_broadcast_a_bias_over_the_batch() {
     let xs = [[1.0, -2.0], [0.5, 3.0], [-1.5, 0.75]];
     let b = [0.1, -0.3];
     let mut at: Vec<(String, f64)> = Vec::new();
-    for i in 0..2 {
-        for k in 0..3 {
-            at.push((format!("W[{},{}]", i + 1, k + 1), w[i][k]));
+    for (i, row) in w.iter().enumerate() {
+        for (k, v) in row.iter().enumerate() {
+            at.push((format!("W[{},{}]", i + 1, k + 1), *v));
         }
         at.push((format!("b[{}]", i + 1), b[i]));
     }
-    for k in 0..3 {
-        for j in 0..2 {
-            at.push((format!("X[{},{}]", k + 1, j + 1), xs[k][j]));
+    for (k, row) in xs.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            at.push((format!("X[{},{}]", k + 1, j + 1), *v));
         }
     }
     let at: Vec<(&str, f64)> = at.iter().map(|(n, v)| (n.as_str(), *v)).collect();
@@ -538,7 +538,10 @@ fn programs_too_large_to_write_out_are_refused() {
         error_of("size m = 1000\ninput X[1000, m], Y[1000, m], Z[1000, m]\ncost C = sum(X)\n");
     assert!(message.contains("more than 2000000 names"), "{message}");
     let (message, spot) = error_of("input X[2000, 1000]\ncost C = sum(X)\n");
-    assert!(message.contains("2000000 entries; at most 1000000"), "{message}");
+    assert!(
+        message.contains("2000000 entries; at most 1000000"),
+        "{message}"
+    );
     assert_eq!(spot, "X");
     let (message, spot) = error_of("input X[2000000, 1]\ncost C = sum(X)\n");
     assert!(message.contains("from 1 to 1000000"), "{message}");

@@ -118,9 +118,10 @@ pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
                 _ => (graph.pow(base.0, exponent.0), shape),
             }
         }
-        Expr::Binary { op, .. } if matches!(op, BinOp::Add | BinOp::Sub) => {
-            sum(graph, expr, scope)?
-        }
+        Expr::Binary {
+            op: BinOp::Add | BinOp::Sub,
+            ..
+        } => sum(graph, expr, scope)?,
         Expr::Binary { .. } => product(graph, expr, scope)?,
         Expr::Call { name, args, span } => call(graph, name, args, *span, scope)?,
         Expr::Index {
