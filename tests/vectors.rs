@@ -500,6 +500,20 @@ fn commands_name_entries_and_arrays() {
     let wrong = format!("dJ/db2 = {sum}");
     let out = common::run(&["check", ng, "--claim", &wrong], None);
     assert_eq!(out.status.code(), Some(1));
+    // A values file of every entry reads back to the values it was written from.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ng.values");
+    let file = file.to_str().unwrap();
+    common::stdout_of(
+        &["values", ng, "--at", at, "--init", "xavier", "-o", file],
+        "",
+    );
+    let written = std::fs::read_to_string(file).unwrap();
+    assert!(written.contains("\nW1[4,2] = "), "{written}");
+    assert!(written.contains("\nX[2,3] = 2\n"), "{written}");
+    let from_file = common::stdout_of(&["eval", ng, "--all", "--values", file], "");
+    let from_init = common::stdout_of(&["eval", ng, "--all", "--at", at, "--init", "xavier"], "");
+    assert_eq!(from_file, from_init);
     let out = common::run(
         &["eval", "-", "--at", "x=[1, 2, 3]"],
         Some("input x[2]\ncost C = sum(x)\n"),
@@ -549,4 +563,81 @@ fn programs_too_large_to_write_out_are_refused() {
     let (message, spot) = error_of("input X[0]\ncost C = sum(X)\n");
     assert!(message.contains("from 1 to 1000000"), "{message}");
     assert_eq!(spot, "0");
+}
+
+/// A random expression over names of assorted shapes, with every operation of vectors; most
+/// do not fit their shapes, which is the point: each is read, refused with a spot in the
+/// source, or scalarised and evaluated, and none panics.
+fn shaped_expression(depth: u32) -> BoxedStrategy<String> {
+    let leaf = prop::sample::select(vec!["s", "u", "v", "w", "M", "N", "B", "2", "0.5"])
+        .prop_map(String::from);
+    leaf.prop_recursive(depth, 24, 2, |inner| {
+        prop_oneof![
+            (
+                inner.clone(),
+                prop::sample::select(vec!["+", "-", "⊙", "@", " ", "*", "/", ".*"]),
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("({a}){op}({b})")),
+            (
+                inner.clone(),
+                prop::sample::select(vec!["^T", "ᵀ", ".T", "[1]", "[2, 1]", "[3]", "^2"])
+            )
+                .prop_map(|(a, post)| format!("({a}){post}")),
+            (
+                prop::sample::select(vec![
+                    "sum",
+                    "mean",
+                    "softmax",
+                    "logsumexp",
+                    "sigmoid",
+                    "tanh",
+                    "transpose",
+                    "norm2",
+                    "exp"
+                ]),
+                inner.clone()
+            )
+                .prop_map(|(f, a)| format!("{f}({a})")),
+            (
+                prop::sample::select(vec!["sum", "mean", "dot", "hadamard", "max"]),
+                inner.clone(),
+                prop::sample::select(vec!["1", "2", "3", "u"])
+            )
+                .prop_map(|(f, a, b)| format!("{f}({a}, {b})")),
+            inner.prop_map(|a| format!("‖{a}‖²")),
+        ]
+    })
+    .boxed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn vector_programs_never_panic(expr in shaped_expression(4), rows in prop::bool::ANY) {
+        let layout = if rows { "layout rows\n" } else { "" };
+        let source = format!(
+            "{layout}size m = 2\ninput s, u[2], v[2], w[3]\nparam M[2, 3], N[3, 2], B[2, m]\nZ = {expr}\ncost C = sum(Z)\n"
+        );
+        match chainrule::lang::load::load(&source) {
+            Err(d) => {
+                let text = d.render("f.bp", &source, false);
+                prop_assert!(text.starts_with("error: "), "{}", text);
+                if let Some(span) = d.span {
+                    prop_assert!(span.end <= source.len() && source.is_char_boundary(span.start));
+                }
+            }
+            Ok(mut model) => {
+                let at: HashMap<Sym, f64> = model
+                    .syms()
+                    .filter(|&s| model.symbol(s).kind.is_leaf())
+                    .map(|s| (s, 0.25 + s.0 as f64 / 16.0))
+                    .collect();
+                let cost = model.graph_var(model.cost);
+                let value = value_at(&mut model, cost, &at);
+                let _ = value.to_f64();
+            }
+        }
+    }
 }
