@@ -641,3 +641,79 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The gradient in matrix form (δ's and transposes over the tensor nodes, a bias summed over
+    /// the batch), written out entry by entry, equals the scalar engine's gradient of the
+    /// scalarised program, entry by entry, at random points.
+    #[test]
+    fn matrix_form_gradients_equal_the_scalarised_gradients(net in net(), seed in 0u64..1000) {
+        let source = net.vector_source();
+        let program = chainrule::lang::syntax::parse_program(&source).unwrap();
+        let (mut tensor_model, layout) =
+            chainrule::lang::lower::lower_tensor(&program).unwrap().unwrap();
+        let matrix = chainrule::core::matrix_diff::gradients(&mut tensor_model).unwrap();
+        let roots: Vec<chainrule::core::expr::Id> = matrix.iter().map(|&(_, g)| g).collect();
+        let (mut scalar, arrays, written) =
+            chainrule::core::tensor::scalarise_with(&tensor_model, layout, &roots).unwrap();
+        let at = random_point(&scalar, seed);
+        let by_name: HashMap<String, chainrule::core::eval::Precise> =
+            gradients(&mut scalar, &at).into_iter().collect();
+        let mut compared = 0;
+        for ((p, _), entries) in matrix.iter().zip(&written) {
+            let array = &arrays[p.index()];
+            prop_assert_eq!(entries.len(), array.entries.len());
+            for (&entry, &sym) in entries.iter().zip(&array.entries) {
+                let value = value_at(&mut scalar, entry, &at);
+                let name = scalar.name(sym).to_string();
+                prop_assert!(
+                    close(&value, &by_name[&name], 1e-12),
+                    "{}\n∂C/∂{}: matrix form {} vs scalar {}", source, name, value.to_f64(), by_name[&name].to_f64()
+                );
+                compared += 1;
+            }
+        }
+        prop_assert_eq!(compared, by_name.len());
+    }
+}
+
+/// The matrix form reads as the courses write it: ∂J/∂W2 is a product with A1ᵀ (Ng's
+/// `dZ2 @ A1.T`), and ∂J/∂b2 is a sum across each row, over the batch (Ng's
+/// `np.sum(dZ2, axis=1, keepdims=True)`; so is ∂J/∂b1).
+#[test]
+fn matrix_form_gradients_have_the_textbook_structure() {
+    use chainrule::core::expr::{Node, TensorOp};
+    use chainrule::core::tensor::Axis;
+    let source = std::fs::read_to_string("examples/ng_planar.bp").unwrap();
+    let program = chainrule::lang::syntax::parse_program(&source).unwrap();
+    let (mut model, _) = chainrule::lang::lower::lower_tensor(&program)
+        .unwrap()
+        .unwrap();
+    let gradients = chainrule::core::matrix_diff::gradients(&mut model).unwrap();
+    let of = |name: &str| {
+        gradients[gradients
+            .iter()
+            .position(|&(p, _)| model.name(p) == name)
+            .unwrap()]
+        .1
+    };
+    let a1 = model.graph_var(model.lookup("A1").unwrap());
+    let Node::Tensor(TensorOp::MatMul, operands) = model.graph.node(of("W2")) else {
+        panic!("{:?}", model.graph.node(of("W2")))
+    };
+    assert_eq!(
+        model.graph.node(operands[1]),
+        &Node::Tensor(TensorOp::Transpose, Box::new([a1]))
+    );
+    // b2 is 1×1: its gradient sums every entry of the 1×m δ
+    assert!(matches!(
+        model.graph.node(of("b2")),
+        Node::Tensor(TensorOp::Sum(None), _)
+    ));
+    assert!(matches!(
+        model.graph.node(of("b1")),
+        Node::Tensor(TensorOp::Sum(Some(Axis::Across)), _)
+    ));
+}

@@ -124,6 +124,9 @@ pub enum TensorOp {
     Softmax(Axis),
     /// log Σ exp over an axis.
     LogSumExp(Axis),
+    /// The operand stretched to rows × columns (a dimension of 1 repeated): the adjoint of a
+    /// sum, written where a derivation spreads a total back over the entries.
+    Broadcast(u32, u32),
 }
 
 impl TensorOp {
@@ -161,6 +164,13 @@ impl TensorOp {
                 Shape::SCALAR
             }
             TensorOp::Softmax(_) => a,
+            TensorOp::Broadcast(rows, cols) => {
+                let target = Shape::new(rows, cols);
+                if a.broadcast(target) != Some(target) {
+                    return Err(ShapeMismatch::Inner(a, target));
+                }
+                target
+            }
         })
     }
 }
@@ -317,6 +327,17 @@ impl Grid {
 /// each name became ([`Array`]). A program without tensors comes back with the same names and
 /// an equal graph.
 pub fn scalarise(model: &Model, layout: Layout) -> Result<(Model, Vec<Array>)> {
+    let (scalar, arrays, _) = scalarise_with(model, layout, &[])?;
+    Ok((scalar, arrays))
+}
+
+/// [`scalarise`], with further formulas of the tensor program (derivatives in matrix form)
+/// written out too: the entries of each, row-major, as formulas of the scalar model.
+pub fn scalarise_with(
+    model: &Model,
+    layout: Layout,
+    formulas: &[Id],
+) -> Result<(Model, Vec<Array>, Vec<Vec<Id>>)> {
     let mut graph = Graph::new();
     let mut symbols: Vec<Symbol> = Vec::new();
     let mut arrays: Vec<Array> = Vec::with_capacity(model.symbols.len());
@@ -404,6 +425,21 @@ pub fn scalarise(model: &Model, layout: Layout) -> Result<(Model, Vec<Array>)> {
             )),
         }
     };
+    let span = model.symbol(model.cost).span;
+    let mut written = Vec::with_capacity(formulas.len());
+    for &formula in formulas {
+        for id in model.graph.reachable(&[formula]) {
+            if grids.contains_key(&id) {
+                continue;
+            }
+            if graph.len() > MAX_SCALAR_NODES {
+                return Err(too_large(span));
+            }
+            let grid = scalarise_node(&model.graph, id, &grids, &arrays, &mut graph, span)?;
+            grids.insert(id, grid);
+        }
+        written.push(grids[&formula].entries.clone());
+    }
     let cost = scalar_of(model.cost)?;
     let output = model.output.map(scalar_of).transpose()?;
     let one_hot = model
@@ -424,7 +460,7 @@ pub fn scalarise(model: &Model, layout: Layout) -> Result<(Model, Vec<Array>)> {
         named_adjoints: Vec::new(),
         arrays: arrays.clone(),
     };
-    Ok((scalar, arrays))
+    Ok((scalar, arrays, written))
 }
 
 /// The one-hot groups of scalar targets: a group of scalar names stays as it is; a vector
@@ -565,6 +601,13 @@ fn scalarise_node(
                     }
                 }
                 TensorOp::Entry(i, j) => entries.push(a.at(i - 1, j - 1)),
+                TensorOp::Broadcast(..) => {
+                    for i in 0..shape.rows {
+                        for j in 0..shape.cols {
+                            entries.push(a.at(i, j));
+                        }
+                    }
+                }
                 TensorOp::Sum(None) => entries.push(graph.sum(a.entries.clone())),
                 TensorOp::Sum(Some(axis)) => {
                     for line in lines(a.shape, *axis) {
