@@ -96,8 +96,8 @@ impl Net {
         match &base[..1] {
             "W" => format!("w{layer}_{i}_{j}"),
             "b" => format!("b{layer}_{i}"),
-            "X" => format!("x{i}"),
-            "Y" => format!("y{i}"),
+            "X" | "x" => format!("x{i}"),
+            "Y" | "y" => format!("y{i}"),
             _ => entry.to_string(),
         }
     }
@@ -716,4 +716,74 @@ fn matrix_form_gradients_have_the_textbook_structure() {
         model.graph.node(of("b1")),
         Node::Tensor(TensorOp::Sum(Some(Axis::Across)), _)
     ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// `expand --vector` writes the shorthand as a vector program (with a batch of one, too)
+    /// whose gradients equal those of the shorthand's own expansion, entry by entry, for every
+    /// activation, cost, biases or none, and the L2 term.
+    #[test]
+    fn the_vector_form_of_the_shorthand_has_its_gradients(
+        widths in prop::collection::vec(1usize..=3, 2..=4),
+        hidden in prop::sample::select(vec!["sigmoid", "tanh", "relu", "softplus", "identity"]),
+        cost in prop::sample::select(vec!["quadratic", "half-quadratic", "cross-entropy", "log-likelihood"]),
+        biases in prop::bool::ANY,
+        l2 in prop::bool::ANY,
+        batch in prop::bool::ANY,
+        seed in 0u64..1000,
+    ) {
+        let output = match cost {
+            "log-likelihood" => "softmax",
+            "cross-entropy" => "sigmoid",
+            _ => hidden,
+        };
+        let layers = widths.len();
+        let mut shorthand = format!(
+            "network {}\nactivation {hidden}\nactivation {layers} {output}\ncost {cost}\n",
+            widths.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-")
+        );
+        if !biases {
+            shorthand += "biases none\n";
+        }
+        if l2 {
+            shorthand += "regularization l2\n";
+        }
+        let vector = load::expand_vector(&shorthand, batch.then_some(1)).unwrap();
+        let mut model = load(&vector);
+        let mut scalar = load(&shorthand);
+        let at = random_point(&model, seed);
+        let scalar_at: HashMap<Sym, f64> = at
+            .iter()
+            .map(|(&s, &v)| {
+                let name = Net::shorthand_name(model.name(s));
+                (scalar.lookup(&name).unwrap_or_else(|| panic!("{name} in\n{vector}")), v)
+            })
+            .collect();
+        let grads = gradients(&mut model, &at);
+        let theirs: HashMap<String, chainrule::core::eval::Precise> =
+            gradients(&mut scalar, &scalar_at).into_iter().collect();
+        prop_assert_eq!(grads.len(), theirs.len());
+        for (name, value) in &grads {
+            let other = &theirs[&Net::shorthand_name(name)];
+            prop_assert!(
+                close(value, other, 1e-12),
+                "{}\n∂C/∂{}: {} vs the shorthand's {}", vector, name, value.to_f64(), other.to_f64()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_vector_form_needs_a_shorthand() {
+    let e = load::expand_vector("input x\nparam w\ncost C = (w x - 1)^2\n", None).unwrap_err();
+    assert!(
+        e.message
+            .contains("vector form is written for a `network` shorthand"),
+        "{e:?}"
+    );
+    let text = load::expand_vector("network 2-3-1\n", Some(4)).unwrap();
+    assert!(text.contains("size m = 4\ninput x[2, m]"), "{text}");
+    assert!(text.contains("cost C = (1/m) (sum((y - a3)^2))"), "{text}");
 }

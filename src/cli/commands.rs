@@ -187,7 +187,12 @@ fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     guard_output(args.out.as_deref(), InputPaths::default().add(file))?;
     let source = input::read_program(file)?;
-    let text = load::expand(&source.text).map_err(Failure::in_text(&source))?;
+    let text = if args.vector {
+        load::expand_vector(&source.text, args.batch)
+    } else {
+        load::expand(&source.text)
+    }
+    .map_err(Failure::in_text(&source))?;
     Ok(Outcome {
         text,
         out: args.out,

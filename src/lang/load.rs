@@ -72,6 +72,23 @@ pub fn expand(source: &str) -> Result<String> {
     }
 }
 
+/// The vector form of a program written with the `network` shorthand (`expand --vector`),
+/// over one example or a batch of `batch` examples (the cost averaged over them). A
+/// straight-line program has none: the error says so.
+pub fn expand_vector(source: &str, batch: Option<u32>) -> Result<String> {
+    match parse(source)? {
+        Parsed::Network(spec) => Ok(crate::lang::vector_form::text(&spec, batch)),
+        Parsed::StraightLine(program) => {
+            lower::lower(&program)?;
+            Err(Diagnostic::new(
+                "the vector form is written for a `network` shorthand; this is a straight-line \
+                 program",
+            )
+            .with_help("describe the network as `network 2-3-1` with its option lines"))
+        }
+    }
+}
+
 /// Lowers the expansion of a network. Its spans all point at the `network` line, and a failure
 /// there is a bug of the expansion, never the user's, so it says so.
 pub fn load_network(spec: &network::NetworkSpec) -> Result<Model> {

@@ -14,3 +14,4 @@ pub mod names;
 pub mod network;
 pub mod shaped;
 pub mod syntax;
+pub mod vector_form;
