@@ -150,6 +150,7 @@ fn without_spans(program: &Program) -> Program {
         Declared {
             ident: ident(&d.ident),
             display: d.display.clone(),
+            dims: d.dims.iter().map(ident).collect(),
         }
     }
     fn expr(e: &Expr) -> Expr {
@@ -192,6 +193,17 @@ fn without_spans(program: &Program) -> Program {
                 wrt: ident(wrt),
                 expr: b(inner),
                 partial: *partial,
+                span: NOWHERE,
+            },
+            Expr::Index {
+                operand, indices, ..
+            } => Expr::Index {
+                operand: b(operand),
+                indices: indices.clone(),
+                span: NOWHERE,
+            },
+            Expr::Transpose { operand, .. } => Expr::Transpose {
+                operand: b(operand),
                 span: NOWHERE,
             },
         }
@@ -240,6 +252,15 @@ fn without_spans(program: &Program) -> Program {
             Stmt::Data { columns, rows, .. } => Stmt::Data {
                 columns: columns.iter().map(ident).collect(),
                 rows: rows.clone(),
+                span: NOWHERE,
+            },
+            Stmt::Size { name, value, .. } => Stmt::Size {
+                name: ident(name),
+                value: ident(value),
+                span: NOWHERE,
+            },
+            Stmt::Layout { rows, .. } => Stmt::Layout {
+                rows: *rows,
                 span: NOWHERE,
             },
         })

@@ -174,6 +174,7 @@ fn operations(graph: &Graph, root: Id) -> u64 {
             }
             Node::Pow(a, b) | Node::Call2(_, a, b) => 1 + count[a] + count[b],
             Node::Call(_, a) | Node::Deriv(a, ..) => 1 + count[a],
+            Node::Tensor(_, xs) => 1 + xs.iter().map(|x| count[x]).sum::<u64>(),
         };
         count.insert(id, total);
     }

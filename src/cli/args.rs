@@ -123,6 +123,14 @@ pub enum InitArg {
 pub struct ExpandArgs {
     #[command(flatten)]
     pub source: SourceArg,
+    /// Write the network in vector form (one weight matrix and bias vector a layer,
+    /// `z2 = W2 x + b2`) instead of neuron by neuron.
+    #[arg(long)]
+    pub vector: bool,
+    /// With `--vector`: a batch of this many examples (the columns of `x` and `y`), the cost
+    /// averaged over them.
+    #[arg(long, requires = "vector", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: Option<u32>,
     /// Write to this file (only on success) instead of standard output: a file is replaced
     /// whole (through a symbolic link, the file it names), keeping its owner and mode; a device,
     /// a FIFO or `/dev/stdout` is written directly.

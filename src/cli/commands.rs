@@ -213,7 +213,12 @@ fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
         InputPaths::default().add(file),
     )?;
     let source = input::read_program(file)?;
-    let text = load::expand(&source.text).map_err(Failure::in_text(&source))?;
+    let text = if args.vector {
+        load::expand_vector(&source.text, args.batch)
+    } else {
+        load::expand(&source.text)
+    }
+    .map_err(Failure::in_text(&source))?;
     Ok(Outcome {
         text,
         out: args.out,
@@ -642,10 +647,7 @@ fn wrt_targets(
     let mut targets = Vec::new();
     for argument in wrt {
         let whole = Text::argument("--wrt", argument);
-        let mut offset = 0;
-        for item in argument.split(',') {
-            let at = offset;
-            offset += item.len() + 1;
+        for (at, item) in load::split_items(argument) {
             if item.trim().is_empty() {
                 // The comma after the gap, or at the end the one before it.
                 let comma = if at + item.len() < argument.len() {

@@ -11,6 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
+pub use crate::core::tensor::TensorOp;
+
 /// A fast, non-cryptographic hasher for the graph's maps (the keys are small integers and
 /// nodes built from them; no input is adversarial enough to need SipHash's flood resistance).
 /// The multiply-rotate scheme of rustc's `FxHasher`.
@@ -471,6 +473,10 @@ pub enum Node {
     /// An unevaluated derivative `d(expr)/d(wrt)`, as a derivation step writes it: the total
     /// derivative through every name, or the direct partial (see [`Partial`]).
     Deriv(Id, Sym, Partial),
+    /// An operation of vectors and matrices (a matrix product, a transpose, a sum over an
+    /// axis, ...) on its operands. Only a tensor program holds these; `tensor::scalarise`
+    /// writes them out entry by entry, so every pass over scalar graphs never meets one.
+    Tensor(TensorOp, Box<[Id]>),
 }
 
 /// Which derivative a [`Node::Deriv`] denotes. They differ where the formula differentiated
@@ -491,7 +497,7 @@ impl Node {
     pub fn child_ids(&self) -> impl Iterator<Item = Id> + '_ {
         let (many, few, count): (&[Id], [Id; 2], usize) = match self {
             Node::Num(_) | Node::Var(_) => (&[], [Id(0); 2], 0),
-            Node::Add(xs) | Node::Mul(xs) => (xs, [Id(0); 2], 0),
+            Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => (xs, [Id(0); 2], 0),
             Node::Pow(a, b) | Node::Call2(_, a, b) => (&[], [*a, *b], 2),
             Node::Call(_, a) | Node::Deriv(a, ..) => (&[], [*a; 2], 1),
         };
@@ -508,6 +514,7 @@ impl Node {
             Node::Call(g, a) => Node::Call(*g, f(*a)),
             Node::Call2(g, a, b) => Node::Call2(*g, f(*a), f(*b)),
             Node::Deriv(a, s, p) => Node::Deriv(f(*a), *s, *p),
+            Node::Tensor(op, xs) => Node::Tensor(*op, xs.iter().map(|&x| f(x)).collect()),
         }
     }
 }
@@ -644,7 +651,7 @@ impl Graph {
     pub fn children(&self, id: Id) -> Vec<Id> {
         match self.node(id) {
             Node::Num(_) | Node::Var(_) => vec![],
-            Node::Add(xs) | Node::Mul(xs) => xs.to_vec(),
+            Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => xs.to_vec(),
             Node::Pow(a, b) | Node::Call2(_, a, b) => vec![*a, *b],
             Node::Call(_, a) | Node::Deriv(a, ..) => vec![*a],
         }
@@ -660,7 +667,9 @@ impl Graph {
             if seen.insert(id) {
                 match self.node(id) {
                     Node::Num(_) | Node::Var(_) => {}
-                    Node::Add(xs) | Node::Mul(xs) => stack.extend(xs.iter().copied()),
+                    Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => {
+                        stack.extend(xs.iter().copied())
+                    }
                     Node::Pow(a, b) | Node::Call2(_, a, b) => stack.extend([*a, *b]),
                     Node::Call(_, a) | Node::Deriv(a, ..) => stack.push(*a),
                 }
@@ -718,7 +727,9 @@ impl Graph {
         for id in order {
             let unchanged = match self.node(id) {
                 Node::Num(_) | Node::Var(_) => true,
-                Node::Add(xs) | Node::Mul(xs) => xs.iter().all(|x| mapped[x] == *x),
+                Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => {
+                    xs.iter().all(|x| mapped[x] == *x)
+                }
                 Node::Pow(a, b) | Node::Call2(_, a, b) => mapped[a] == *a && mapped[b] == *b,
                 Node::Call(_, a) | Node::Deriv(a, ..) => mapped[a] == *a,
             };

@@ -37,6 +37,7 @@ pub fn printed_bytes_shared(model: &Model, root: Id, memo: &mut FastMap<Id, u64>
             Node::Call(f, _) => f.name().len() as u64 + 2,
             Node::Call2(f, ..) => f.name().len() as u64 + 4,
             Node::Deriv(..) => 8,
+            Node::Tensor(_, xs) => 4 * xs.len() as u64,
         }
     };
     tree_measure(&model.graph, root, memo, &own)
@@ -91,6 +92,7 @@ pub fn term_symbol(model: &mut Model, y: Sym, u: Sym, definition: Id) -> Sym {
         kind: SymKind::ErrorTerm,
         display,
         span: Span::new(0, 0),
+        shape: crate::core::tensor::Shape::SCALAR,
     });
     model.definitions.push(Some(definition));
     model.order.push(sym);

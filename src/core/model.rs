@@ -49,6 +49,9 @@ pub struct Symbol {
     pub display: Option<String>,
     /// Where the name was declared or first assigned.
     pub span: Span,
+    /// Rows × columns; every name of a scalar program (and every entry name a tensor program
+    /// is scalarised into) is 1×1.
+    pub shape: crate::core::tensor::Shape,
 }
 
 #[derive(Clone)]
@@ -68,6 +71,10 @@ pub struct Model {
     pub one_hot: Vec<Vec<Sym>>,
     /// The adjoints derivations named, as (of, wrt, the `ErrorTerm` naming ∂of/∂wrt).
     pub named_adjoints: Vec<(Sym, Sym, Sym)>,
+    /// For the scalarisation of a program with vectors and matrices: each name of the vector
+    /// program with its shape and the scalar names of its entries (empty for a program
+    /// written in scalars), so that values can be given and shown as arrays.
+    pub arrays: Vec<crate::core::tensor::Array>,
 }
 
 /// The index of which names use which: built once from the definitions, so that no pass has
@@ -143,6 +150,12 @@ impl Model {
 
     pub fn definition(&self, s: Sym) -> Option<Id> {
         self.definitions[s.index()]
+    }
+
+    /// The array a name of the vector program became, if the model is the scalarisation of
+    /// one and it has that name.
+    pub fn array(&self, name: &str) -> Option<&crate::core::tensor::Array> {
+        self.arrays.iter().find(|a| a.name == name)
     }
 
     pub fn params(&self) -> impl Iterator<Item = Sym> + '_ {

@@ -254,7 +254,7 @@ fn may_change(g: &Graph, rule: Rule, node: &Node, options: &Options) -> bool {
         (Rule::FoldConstants, Node::Pow(a, b)) => is_num(a) && is_num(b),
         (Rule::FoldConstants, Node::Call(_, a)) => is_num(a),
         (Rule::FoldConstants, Node::Call2(_, a, b)) => is_num(a) && is_num(b),
-        (Rule::FoldConstants, Node::Deriv(..)) => false,
+        (Rule::FoldConstants, Node::Deriv(..) | Node::Tensor(..)) => false,
         (Rule::Identities, Node::Add(xs)) => {
             xs.iter().any(|x| g.as_num(*x).is_some_and(Num::is_zero))
         }

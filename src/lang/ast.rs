@@ -20,9 +20,16 @@ pub enum BinOp {
     Mul,
     Div,
     Pow,
+    /// `W @ x`: the matrix product, written explicitly.
+    MatMul,
+    /// `a ⊙ b`, `a .* b`: the elementwise product.
+    Hadamard,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// An expression. `Clone` and `PartialEq` walk the left spine of a chain `a + b + c …` (a
+/// sum of n terms is n levels deep) in a loop, so that they recurse only as deeply as the
+/// expression nests otherwise.
+#[derive(Debug)]
 pub enum Expr {
     /// A numeric literal exactly as written (`0.5`, `1e-3`).
     Number {
@@ -63,9 +70,218 @@ pub enum Expr {
         partial: Partial,
         span: Span,
     },
+    /// `z[2]`, `W[1, 2]`: one entry of a vector or matrix, 1-based, as written (one index or
+    /// two).
+    Index {
+        operand: Box<Expr>,
+        indices: Vec<u32>,
+        span: Span,
+    },
+    /// `W^⊤`, `Wᵀ`, `W.T`: the transpose (`W^T` and `transpose(W)` are read as one when
+    /// lowering, where shapes are known).
+    Transpose {
+        operand: Box<Expr>,
+        span: Span,
+    },
+}
+
+impl Clone for Expr {
+    fn clone(&self) -> Expr {
+        let mut spine = Vec::new();
+        let mut at = self;
+        while let Expr::Binary { op, lhs, rhs, span } = at {
+            spine.push((*op, rhs, *span));
+            at = lhs;
+        }
+        let mut out = at.clone_node();
+        for (op, rhs, span) in spine.into_iter().rev() {
+            out = Expr::Binary {
+                op,
+                lhs: Box::new(out),
+                rhs: rhs.clone(),
+                span,
+            };
+        }
+        out
+    }
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            match (a, b) {
+                (
+                    Expr::Binary {
+                        op: o1,
+                        lhs: l1,
+                        rhs: r1,
+                        span: s1,
+                    },
+                    Expr::Binary {
+                        op: o2,
+                        lhs: l2,
+                        rhs: r2,
+                        span: s2,
+                    },
+                ) => {
+                    if o1 != o2 || s1 != s2 || r1 != r2 {
+                        return false;
+                    }
+                    (a, b) = (l1, l2);
+                }
+                _ => return a.eq_node(b),
+            }
+        }
+    }
 }
 
 impl Expr {
+    /// A copy of a node that is not a `Binary` (whose children are cloned as usual).
+    fn clone_node(&self) -> Expr {
+        match self {
+            Expr::Number { text, span } => Expr::Number {
+                text: text.clone(),
+                span: *span,
+            },
+            Expr::Name(ident) => Expr::Name(ident.clone()),
+            Expr::Neg { operand, span } => Expr::Neg {
+                operand: operand.clone(),
+                span: *span,
+            },
+            Expr::Binary { op, lhs, rhs, span } => Expr::Binary {
+                op: *op,
+                lhs: lhs.clone(),
+                rhs: rhs.clone(),
+                span: *span,
+            },
+            Expr::Call { name, args, span } => Expr::Call {
+                name: name.clone(),
+                args: args.clone(),
+                span: *span,
+            },
+            Expr::DerivRef {
+                of,
+                wrt,
+                partial,
+                span,
+            } => Expr::DerivRef {
+                of: of.clone(),
+                wrt: wrt.clone(),
+                partial: *partial,
+                span: *span,
+            },
+            Expr::DerivOf {
+                wrt,
+                expr,
+                partial,
+                span,
+            } => Expr::DerivOf {
+                wrt: wrt.clone(),
+                expr: expr.clone(),
+                partial: *partial,
+                span: *span,
+            },
+            Expr::Index {
+                operand,
+                indices,
+                span,
+            } => Expr::Index {
+                operand: operand.clone(),
+                indices: indices.clone(),
+                span: *span,
+            },
+            Expr::Transpose { operand, span } => Expr::Transpose {
+                operand: operand.clone(),
+                span: *span,
+            },
+        }
+    }
+
+    /// Equality of two nodes, where a `Binary` pair is compared by [`PartialEq`].
+    fn eq_node(&self, other: &Expr) -> bool {
+        match (self, other) {
+            (Expr::Number { text: a, span: s }, Expr::Number { text: b, span: t }) => {
+                a == b && s == t
+            }
+            (Expr::Name(a), Expr::Name(b)) => a == b,
+            (
+                Expr::Neg {
+                    operand: a,
+                    span: s,
+                },
+                Expr::Neg {
+                    operand: b,
+                    span: t,
+                },
+            ) => a == b && s == t,
+            (Expr::Binary { .. }, Expr::Binary { .. }) => self == other,
+            (
+                Expr::Call {
+                    name: a,
+                    args: x,
+                    span: s,
+                },
+                Expr::Call {
+                    name: b,
+                    args: y,
+                    span: t,
+                },
+            ) => a == b && x == y && s == t,
+            (
+                Expr::DerivRef {
+                    of: a,
+                    wrt: x,
+                    partial: p,
+                    span: s,
+                },
+                Expr::DerivRef {
+                    of: b,
+                    wrt: y,
+                    partial: q,
+                    span: t,
+                },
+            ) => a == b && x == y && p == q && s == t,
+            (
+                Expr::DerivOf {
+                    wrt: a,
+                    expr: x,
+                    partial: p,
+                    span: s,
+                },
+                Expr::DerivOf {
+                    wrt: b,
+                    expr: y,
+                    partial: q,
+                    span: t,
+                },
+            ) => a == b && x == y && p == q && s == t,
+            (
+                Expr::Index {
+                    operand: a,
+                    indices: x,
+                    span: s,
+                },
+                Expr::Index {
+                    operand: b,
+                    indices: y,
+                    span: t,
+                },
+            ) => a == b && x == y && s == t,
+            (
+                Expr::Transpose {
+                    operand: a,
+                    span: s,
+                },
+                Expr::Transpose {
+                    operand: b,
+                    span: t,
+                },
+            ) => a == b && s == t,
+            _ => false,
+        }
+    }
+
     /// The same expression with each name (`ident`) and each span (`span`) mapped: a claim's
     /// name renamed, or a claim moved to its place in a longer text.
     pub fn mapped(&self, ident: &dyn Fn(&Ident) -> Ident, span: &dyn Fn(Span) -> Span) -> Expr {
@@ -122,6 +338,19 @@ impl Expr {
                 partial: *partial,
                 span: span(*at),
             },
+            Expr::Index {
+                operand,
+                indices,
+                span: at,
+            } => Expr::Index {
+                operand: sub(operand),
+                indices: indices.clone(),
+                span: span(*at),
+            },
+            Expr::Transpose { operand, span: at } => Expr::Transpose {
+                operand: sub(operand),
+                span: span(*at),
+            },
         }
     }
 
@@ -132,7 +361,9 @@ impl Expr {
             | Expr::Binary { span, .. }
             | Expr::Call { span, .. }
             | Expr::DerivRef { span, .. }
-            | Expr::DerivOf { span, .. } => *span,
+            | Expr::DerivOf { span, .. }
+            | Expr::Index { span, .. }
+            | Expr::Transpose { span, .. } => *span,
             Expr::Name(ident) => ident.span,
         }
     }
@@ -150,6 +381,9 @@ pub enum DeclKind {
 pub struct Declared {
     pub ident: Ident,
     pub display: Option<String>,
+    /// The shape as written (`W2[3, 2]`, `X[2, m]`): each dimension a number or a declared
+    /// size; empty for a scalar.
+    pub dims: Vec<Ident>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -194,6 +428,17 @@ pub enum Stmt {
         value: Ident,
         span: Span,
     },
+    /// `size m = 4`: a named dimension.
+    Size {
+        name: Ident,
+        value: Ident,
+        span: Span,
+    },
+    /// `layout rows` (`rows` true) or `layout columns`.
+    Layout {
+        rows: bool,
+        span: Span,
+    },
     /// `data x, y` … `end`: training examples, a row per example, columns named.
     Data {
         columns: Vec<Ident>,
@@ -217,7 +462,9 @@ impl Stmt {
             | Stmt::Assign { span, .. }
             | Stmt::Network { span, .. }
             | Stmt::NetworkOption { span, .. }
-            | Stmt::Data { span, .. } => *span,
+            | Stmt::Data { span, .. }
+            | Stmt::Size { span, .. }
+            | Stmt::Layout { span, .. } => *span,
         }
     }
 }

@@ -256,6 +256,7 @@ impl Tree {
         Declared {
             ident: self.ident(name),
             display: Some(display),
+            dims: Vec::new(),
         }
     }
 

@@ -72,6 +72,23 @@ pub fn expand(source: &str) -> Result<String> {
     }
 }
 
+/// The vector form of a program written with the `network` shorthand (`expand --vector`),
+/// over one example or a batch of `batch` examples (the cost averaged over them). A
+/// straight-line program has none: the error says so.
+pub fn expand_vector(source: &str, batch: Option<u32>) -> Result<String> {
+    match parse(source)? {
+        Parsed::Network(spec) => Ok(crate::lang::vector_form::text(&spec, batch)),
+        Parsed::StraightLine(program) => {
+            lower::lower(&program)?;
+            Err(Diagnostic::new(
+                "the vector form is written for a `network` shorthand; this is a straight-line \
+                 program",
+            )
+            .with_help("describe the network as `network 2-3-1` with its option lines"))
+        }
+    }
+}
+
 /// Lowers the expansion of a network. Its spans all point at the `network` line, and a failure
 /// there is a bug of the expansion, never the user's, so it says so.
 pub fn load_network(spec: &network::NetworkSpec) -> Result<Model> {
@@ -129,6 +146,21 @@ pub fn targets(
         TargetSpec::List(items) => {
             let mut out = Vec::new();
             for item in items {
+                // A whole vector or matrix (`--wrt W2`): the cost with respect to each entry.
+                if model.lookup(item.trim()).is_none()
+                    && let Some(array) = model.array(item.trim())
+                {
+                    for &wrt in &array.entries {
+                        let target = Target {
+                            of: model.cost,
+                            wrt,
+                        };
+                        if !out.contains(&target) {
+                            out.push(target);
+                        }
+                    }
+                    continue;
+                }
                 let target = parse_target(model, item).map_err(|diagnostic| ArgumentError {
                     argument: item.clone(),
                     diagnostic: Box::new(diagnostic),
@@ -175,7 +207,57 @@ fn split_pair(text: &str) -> Option<(&str, &str)> {
 }
 
 fn resolve(model: &Model, name: &str, start: usize) -> Result<crate::core::expr::Sym> {
-    known(model, model.lookup(name), name, start)
+    known(model, lookup_entry(model, name), name, start)
+}
+
+/// A name of the model, or an entry of an array written with its indices: `W2[1, 2]` (spaces
+/// allowed), and `b2[1]` for an array of one entry (which is named `b2`).
+pub fn lookup_entry(model: &Model, name: &str) -> Option<crate::core::expr::Sym> {
+    if let Some(s) = model.lookup(name) {
+        return Some(s);
+    }
+    let (base, rest) = name.split_once('[')?;
+    let inside = rest.strip_suffix(']')?;
+    let indices: Vec<u32> = inside
+        .split(',')
+        .map(|i| i.trim().parse::<u32>().ok().filter(|&i| i >= 1))
+        .collect::<Option<_>>()?;
+    let array = model.array(base.trim())?;
+    let shape = array.shape;
+    let (row, col) = match indices.as_slice() {
+        [i] if shape.cols == 1 => (*i, 1),
+        [j] if shape.rows == 1 => (1, *j),
+        [i, j] => (*i, *j),
+        _ => return None,
+    };
+    if row > shape.rows || col > shape.cols {
+        return None;
+    }
+    array
+        .entries
+        .get(((row - 1) * shape.cols + (col - 1)) as usize)
+        .copied()
+}
+
+/// The items of a comma-separated list, each with its byte offset; a comma inside brackets
+/// (`W2[1,2]`, `[[1, 2], [3, 4]]`) does not separate.
+pub fn split_items(text: &str) -> Vec<(usize, &str)> {
+    let mut items = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                items.push((start, &text[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push((start, &text[start..]));
+    items
 }
 
 /// The symbol a name was found to be, or the error for a name the program does not have.
@@ -217,6 +299,10 @@ pub fn parse_formula(model: &mut Model, text: &str) -> Result<crate::core::expr:
 
 /// Parses `NAME=VALUE` pairs separated by commas or newlines (`#` starts a comment), as
 /// `--at` and `--values` take them. Spans in the diagnostic point into `text`.
+///
+/// The value of a vector or matrix may be an array (`x=[1, 2]`, `W2=[[0.1, 0.2], [0.3, 0.4]]`,
+/// over several lines too) of the declared shape, and an entry may be named with its indices
+/// (`W2[1, 2]=0.5`).
 pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
     // A values file names every leaf (24,658 lines for 784-30-10): names are found through an
     // index, not a scan of the symbol table per line.
@@ -225,88 +311,275 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
         // the first symbol of a name, as `Model::lookup` finds it
         index.entry(model.name(s)).or_insert(s);
     }
-    let mut out: Vec<Given> = Vec::new();
-    // Where each name was given.
-    let mut given_at: HashMap<crate::core::expr::Sym, Span> = HashMap::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let content = line.split('#').next().unwrap_or("");
-        // A byte-order mark (Notepad's and Excel's UTF-8) is not part of the first name.
-        let mark = if offset == 0 && content.starts_with('\u{FEFF}') {
-            '\u{FEFF}'.len_utf8()
-        } else {
-            0
-        };
-        let content = &content[mark..];
-        let mut item_start = offset + mark;
-        for item in content.split(',') {
-            let start = item_start + (item.len() - item.trim_start().len());
-            item_start += item.len() + 1;
-            let item = item.trim();
-            if item.is_empty() {
-                continue;
-            }
-            let Some((name, value)) = item.split_once('=') else {
-                return Err(Diagnostic::at(
-                    Span::new(start, start + item.len()),
-                    format!("`{item}` is not of the form NAME=VALUE"),
-                    "expected `NAME=VALUE`",
-                )
-                .with_help("write each value as NAME=VALUE, e.g. `x=0.5, w3=-1.2`"));
-            };
-            let name_trimmed = name.trim();
-            let name_start = start + (name.len() - name.trim_start().len());
-            let found = index.get(name_trimmed).copied();
-            let sym = known(model, found, name_trimmed, name_start)?;
-            let value_text = value.trim();
-            let value_start = start + name.len() + 1 + (value.len() - value.trim_start().len());
-            let parsed = value_text
-                .replace('−', "-")
-                .parse::<f64>()
-                .ok()
-                .filter(|v| {
-                    // beyond float64's range (`1e309`, `1e-400`) is accepted: the reference
-                    // uses the decimal exactly and eval warns about float64's reading of it
-                    !v.is_nan()
-                        && crate::core::eval::Precise::parse_decimal(
-                            &value_text.replace('−', "-"),
-                            64,
-                        )
-                        .is_some_and(|p| p.is_finite())
-                });
-            if value_text.is_empty() {
-                let at = start + name.len();
-                return Err(Diagnostic::at(
-                    Span::new(at, at + 1),
-                    format!("no value after `{name_trimmed}=`"),
-                    "expected a number after this `=`",
-                ));
-            }
-            let Some(number) = parsed else {
-                return Err(Diagnostic::at(
-                    Span::new(value_start, value_start + value_text.len().max(1)),
-                    format!("`{value_text}` is not a number"),
-                    "expected a number such as `0.5`, `-2` or `1e-3`",
-                ));
-            };
-            let name_span = Span::new(name_start, name_start + name_trimmed.len());
-            if let Some(&first) = given_at.get(&sym) {
-                return Err(Diagnostic::at(
-                    name_span,
-                    format!("`{name_trimmed}` is given two values"),
-                    "given again here",
-                )
-                .with_note(first, "first given here")
-                .with_help("give each name one value: remove one of them"));
-            }
-            given_at.insert(sym, name_span);
-            out.push(Given {
-                sym,
-                text: value_text.replace('−', "-"),
-                value: number,
-            });
+    // Comments blanked out (offsets kept), then items split at commas and line breaks outside
+    // brackets.
+    let mut blanked = String::with_capacity(text.len());
+    // A byte-order mark (Notepad's and Excel's UTF-8) is not part of the first name: blanked
+    // like a comment, one space a byte.
+    let text_after_mark = match text.strip_prefix('\u{FEFF}') {
+        Some(rest) => {
+            blanked.push_str(&" ".repeat('\u{FEFF}'.len_utf8()));
+            rest
         }
-        offset += line.len();
+        None => text,
+    };
+    for line in text_after_mark.split_inclusive('\n') {
+        match line.find('#') {
+            Some(at) => {
+                blanked.push_str(&line[..at]);
+                // one space a byte, so that offsets into the text stay right
+                blanked.extend(
+                    line[at..]
+                        .bytes()
+                        .map(|b| if b == b'\n' { '\n' } else { ' ' }),
+                );
+            }
+            None => blanked.push_str(line),
+        }
+    }
+    let mut out: Vec<Given> = Vec::new();
+    // Where each name (or entry) was given: a second value is refused, not silently taken.
+    let mut given_at: HashMap<crate::core::expr::Sym, Span> = HashMap::new();
+    let mut push = |given: Given, name_span: Span| -> Result<()> {
+        if let Some(&first) = given_at.get(&given.sym) {
+            return Err(Diagnostic::at(
+                name_span,
+                format!("`{}` is given two values", model.name(given.sym)),
+                "given again here",
+            )
+            .with_note(first, "first given here")
+            .with_help("give each name one value: remove one of them"));
+        }
+        given_at.insert(given.sym, name_span);
+        out.push(given);
+        Ok(())
+    };
+    for (item_start, raw) in split_items_and_lines(&blanked) {
+        let start = item_start + (raw.len() - raw.trim_start().len());
+        let item = raw.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = item.split_once('=') else {
+            return Err(Diagnostic::at(
+                Span::new(start, start + item.len()),
+                format!("`{item}` is not of the form NAME=VALUE"),
+                "expected `NAME=VALUE`",
+            )
+            .with_help("write each value as NAME=VALUE, e.g. `x=0.5, w3=-1.2`"));
+        };
+        let name_trimmed = name.trim();
+        let name_start = start + (name.len() - name.trim_start().len());
+        let name_span = Span::new(name_start, name_start + name_trimmed.len());
+        let value_text = value.trim();
+        let value_start = start + name.len() + 1 + (value.len() - value.trim_start().len());
+        if value_text.is_empty() {
+            let at = start + name.len();
+            return Err(Diagnostic::at(
+                Span::new(at, at + 1),
+                format!("no value after `{name_trimmed}=`"),
+                "expected a number after this `=`",
+            ));
+        }
+        if value_text.starts_with('[') {
+            let Some(array) = model.array(name_trimmed) else {
+                let found = index
+                    .get(name_trimmed)
+                    .copied()
+                    .or_else(|| lookup_entry(model, name_trimmed));
+                known(model, found, name_trimmed, name_start)?;
+                return Err(Diagnostic::at(
+                    Span::new(value_start, value_start + value_text.len()),
+                    format!("`{name_trimmed}` is a scalar and takes one number"),
+                    "an array",
+                ));
+            };
+            let cells = array_cells(value_text, value_start, array)?;
+            for (&sym, (text, number)) in array.entries.iter().zip(cells) {
+                push(
+                    Given {
+                        sym,
+                        text,
+                        value: number,
+                    },
+                    name_span,
+                )?;
+            }
+            continue;
+        }
+        let found = index
+            .get(name_trimmed)
+            .copied()
+            .or_else(|| lookup_entry(model, name_trimmed));
+        if found.is_none()
+            && let Some(array) = model.array(name_trimmed)
+        {
+            return Err(Diagnostic::at(
+                Span::new(value_start, value_start + value_text.len()),
+                format!(
+                    "`{name_trimmed}` is {} and takes an array of that shape",
+                    array.shape
+                ),
+                "one number",
+            )
+            .with_help(format!(
+                "write `{name_trimmed}=[...]` ({} rows of {} numbers, `[[..], [..]]`), or name \
+                 one entry: `{}=...`",
+                array.shape.rows,
+                array.shape.cols,
+                model.name(array.entries[0])
+            )));
+        }
+        let sym = known(model, found, name_trimmed, name_start)?;
+        let (text, number) = number_at(value_text, value_start)?;
+        push(
+            Given {
+                sym,
+                text,
+                value: number,
+            },
+            name_span,
+        )?;
     }
     Ok(out)
+}
+
+/// A number as written in a values list: its text (`−` read as `-`) and its float64 value.
+fn number_at(value_text: &str, value_start: usize) -> Result<(String, f64)> {
+    let normal = value_text.replace('−', "-");
+    let parsed = normal.parse::<f64>().ok().filter(|v| {
+        // beyond float64's range (`1e309`, `1e-400`) is accepted: the reference
+        // uses the decimal exactly and eval warns about float64's reading of it
+        !v.is_nan()
+            && crate::core::eval::Precise::parse_decimal(&normal, 64).is_some_and(|p| p.is_finite())
+    });
+    match parsed {
+        Some(number) => Ok((normal, number)),
+        None => Err(Diagnostic::at(
+            Span::new(value_start, value_start + value_text.len().max(1)),
+            format!("`{value_text}` is not a number"),
+            "expected a number such as `0.5`, `-2` or `1e-3`",
+        )),
+    }
+}
+
+/// The items of a values list: split at commas and line breaks outside brackets.
+fn split_items_and_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut items = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ',' | '\n' if depth == 0 => {
+                items.push((start, &text[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push((start, &text[start..]));
+    items
+}
+
+/// The numbers of an array value, row-major, checked against the array's shape: a flat list
+/// for a vector (`[1, 2, 3]`), a list of rows for a matrix (`[[1, 2], [3, 4]]`).
+fn array_cells(
+    text: &str,
+    start: usize,
+    array: &crate::core::tensor::Array,
+) -> Result<Vec<(String, f64)>> {
+    let whole = Span::new(start, start + text.len());
+    fn inner(t: &str) -> Option<&str> {
+        t.strip_prefix('[').and_then(|t| t.strip_suffix(']'))
+    }
+    let Some(body) = inner(text) else {
+        return Err(Diagnostic::at(
+            whole,
+            "this array is not closed",
+            "expected `]` at the end",
+        ));
+    };
+    let body_start = start + 1;
+    let shape = array.shape;
+    // rows, each a list of (text, offset)
+    let mut rows: Vec<Vec<(usize, &str)>> = Vec::new();
+    let nested = body.trim_start().starts_with('[');
+    if nested {
+        for (at, row) in split_items(body) {
+            let lead = row.len() - row.trim_start().len();
+            let row_text = row.trim();
+            let Some(cells) = inner(row_text) else {
+                return Err(Diagnostic::at(
+                    Span::new(
+                        body_start + at + lead,
+                        body_start + at + lead + row_text.len().max(1),
+                    ),
+                    "expected a row `[..]` of numbers",
+                    "not a row",
+                ));
+            };
+            let cells_start = body_start + at + lead + 1;
+            rows.push(
+                split_items(cells)
+                    .into_iter()
+                    .map(|(k, c)| (cells_start + k, c))
+                    .collect(),
+            );
+        }
+    } else {
+        rows.push(
+            split_items(body)
+                .into_iter()
+                .map(|(k, c)| (body_start + k, c))
+                .collect(),
+        );
+    }
+    let given = if nested {
+        let cols = rows.first().map_or(0, Vec::len);
+        if rows.iter().any(|r| r.len() != cols) {
+            return Err(Diagnostic::at(
+                whole,
+                "the rows of this array differ in length",
+                "ragged rows",
+            ));
+        }
+        crate::core::tensor::Shape::new(rows.len() as u32, cols as u32)
+    } else {
+        // a flat list fills a vector, whichever way it stands
+        let n = rows[0].len() as u32;
+        if shape.rows == 1 {
+            crate::core::tensor::Shape::new(1, n)
+        } else {
+            crate::core::tensor::Shape::new(n, 1)
+        }
+    };
+    if given != shape {
+        let written = if nested {
+            format!("{} rows of {}", given.rows, given.cols)
+        } else {
+            format!("{} numbers", given.len())
+        };
+        return Err(Diagnostic::at(
+            whole,
+            format!("`{}` is {shape}, but this array has {written}", array.name),
+            format!("{given}, not {shape}"),
+        )
+        .with_help(if shape.cols == 1 || shape.rows == 1 {
+            format!("give {} numbers: `{}=[...]`", shape.len(), array.name)
+        } else {
+            format!(
+                "give {} rows of {} numbers: `{}=[[..], [..]]`",
+                shape.rows, shape.cols, array.name
+            )
+        }));
+    }
+    rows.into_iter()
+        .flatten()
+        .map(|(at, cell)| {
+            let lead = cell.len() - cell.trim_start().len();
+            number_at(cell.trim(), at + lead)
+        })
+        .collect()
 }

@@ -10,7 +10,14 @@ use std::collections::HashMap;
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::model::{Dependencies, Model, SymKind, Symbol};
+use crate::core::tensor::{Layout, Shape};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
+
+/// `use_name` only returns for a name that resolves, which the lowering of the expression
+/// already did; kept as a value rather than a panic.
+fn unreachable_shape() -> (Id, Shape) {
+    (Id(0), Shape::SCALAR)
+}
 
 /// The built-in functions as a help line lists them, from the tables of them ([`Func::ALL`],
 /// [`Func2::ALL`]): `sigmoid (σ), tanh, …, the two-argument max and min, and the derivatives
@@ -35,22 +42,177 @@ pub fn builtin_list() -> String {
     )
 }
 
-/// Lowers a parsed program.
+/// Lowers a parsed program. A program with vectors and matrices is lowered to its tensor
+/// form ([`lower_tensor`]) and handed out scalarised: one scalar name per entry, the form
+/// every command works on.
 pub fn lower(program: &Program) -> Result<Model> {
-    let mut lowering = Lowering::default();
-    lowering.collect_assignments(program)?;
-    for stmt in &program.statements {
-        lowering.statement(stmt)?;
+    match lower_tensor(program)? {
+        Some((model, layout)) => Ok(crate::core::tensor::scalarise(&model, layout)?.0),
+        None => lower_scalar(program),
     }
-    for stmt in &program.statements {
-        if let Stmt::Show { names, .. } = stmt {
-            for declared in names {
-                let s = lowering.known(&declared.ident)?;
-                lowering.symbols[s.index()].display = declared.display.clone();
+}
+
+/// The tensor form of a program that uses vectors or matrices (names carry their shapes,
+/// operations of matrices are `Tensor` nodes), with its layout; `None` for a scalar program.
+pub fn lower_tensor(program: &Program) -> Result<Option<(Model, Layout)>> {
+    if !crate::lang::shaped::uses_tensors(program) {
+        return Ok(None);
+    }
+    let mut lowering = Lowering {
+        tensor: Some(TensorScope::of(program)?),
+        ..Lowering::default()
+    };
+    let layout = lowering
+        .tensor
+        .as_ref()
+        .map_or(Layout::Columns, |t| t.layout);
+    lowering.run(program)?;
+    Ok(Some((lowering.finish()?, layout)))
+}
+
+/// The sizes and the layout a vector program declares.
+#[derive(Default)]
+struct TensorScope {
+    layout: Layout,
+    sizes: HashMap<String, u32>,
+    size_spans: HashMap<String, Span>,
+}
+
+/// The most entries one name may have (its scalarisation is a name per entry).
+pub const MAX_ENTRIES: u64 = 1_000_000;
+
+impl TensorScope {
+    fn of(program: &Program) -> Result<TensorScope> {
+        let mut scope = TensorScope::default();
+        let mut layout_at: Option<Span> = None;
+        for stmt in &program.statements {
+            match stmt {
+                Stmt::Layout { rows, span } => {
+                    if let Some(first) = layout_at {
+                        return Err(Diagnostic::at(
+                            *span,
+                            "a second `layout` is given",
+                            "second layout",
+                        )
+                        .with_note(first, "the first is here"));
+                    }
+                    layout_at = Some(*span);
+                    scope.layout = if *rows { Layout::Rows } else { Layout::Columns };
+                }
+                Stmt::Size { name, value, .. } => {
+                    crate::lang::syntax::refuse_reserved(name)?;
+                    if let Some(first) = scope.size_spans.get(&name.name) {
+                        return Err(Diagnostic::at(
+                            name.span,
+                            format!("the size `{}` is declared twice", name.name),
+                            "declared again here",
+                        )
+                        .with_note(*first, "first declared here"));
+                    }
+                    let n = value
+                        .name
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|&n| n >= 1 && u64::from(n) <= MAX_ENTRIES)
+                        .ok_or_else(|| {
+                            Diagnostic::at(
+                                value.span,
+                                format!("a size is a whole number from 1 to {MAX_ENTRIES}"),
+                                "not a size",
+                            )
+                        })?;
+                    scope.sizes.insert(name.name.clone(), n);
+                    scope.size_spans.insert(name.name.clone(), name.span);
+                }
+                _ => {}
             }
         }
+        Ok(scope)
     }
+
+    /// The shape of a declaration's dimensions (`[3]`, `[3, 2]`, `[2, m]`).
+    fn shape(&self, ident: &Ident, dims: &[Ident]) -> Result<Shape> {
+        let dim = |d: &Ident| -> Result<u32> {
+            if let Some(&n) = self.sizes.get(&d.name) {
+                return Ok(n);
+            }
+            match d.name.parse::<u32>() {
+                Ok(n) if n >= 1 && u64::from(n) <= MAX_ENTRIES => Ok(n),
+                Ok(_) | Err(_) if d.name.starts_with(|c: char| c.is_ascii_digit()) => {
+                    Err(Diagnostic::at(
+                        d.span,
+                        format!("a dimension is a whole number from 1 to {MAX_ENTRIES}"),
+                        "not a dimension",
+                    ))
+                }
+                _ => Err(Diagnostic::at(
+                    d.span,
+                    format!("unknown size `{}`", d.name),
+                    "not a declared size",
+                )
+                .with_help(format!(
+                    "declare it before: `size {} = 4`, or write the number",
+                    d.name
+                ))),
+            }
+        };
+        let shape = match dims {
+            [n] => {
+                let n = dim(n)?;
+                match self.layout {
+                    Layout::Columns => Shape::new(n, 1),
+                    Layout::Rows => Shape::new(1, n),
+                }
+            }
+            [r, c] => Shape::new(dim(r)?, dim(c)?),
+            [_, _, extra, ..] => {
+                return Err(Diagnostic::at(
+                    extra.span,
+                    "a name has at most two dimensions (rows, columns)",
+                    "a third dimension",
+                ));
+            }
+            [] => Shape::SCALAR,
+        };
+        if shape.len() as u64 > MAX_ENTRIES {
+            return Err(Diagnostic::at(
+                ident.span,
+                format!(
+                    "`{}` would have {} entries; at most {MAX_ENTRIES} are written out",
+                    ident.name,
+                    shape.len()
+                ),
+                "too large",
+            ));
+        }
+        Ok(shape)
+    }
+}
+
+/// Lowers a program written in scalars.
+fn lower_scalar(program: &Program) -> Result<Model> {
+    let mut lowering = Lowering::default();
+    lowering.run(program)?;
     lowering.finish()
+}
+
+impl Lowering {
+    fn run(&mut self, program: &Program) -> Result<()> {
+        let lowering = self;
+        lowering.collect_assignments(program)?;
+        for stmt in &program.statements {
+            lowering.statement(stmt)?;
+        }
+        for stmt in &program.statements {
+            if let Stmt::Show { names, .. } = stmt {
+                for declared in names {
+                    let s = lowering.known(&declared.ident)?;
+                    lowering.symbols[s.index()].display = declared.display.clone();
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -65,6 +227,8 @@ struct Lowering {
     cost: Option<(Sym, Span)>,
     output: Option<(Sym, Span)>,
     one_hot: Vec<Vec<Sym>>,
+    /// For a program with vectors and matrices: its sizes and layout.
+    tensor: Option<TensorScope>,
 }
 
 impl Lowering {
@@ -89,6 +253,18 @@ impl Lowering {
 
     fn check_new_name(&self, ident: &Ident) -> Result<()> {
         crate::lang::syntax::refuse_reserved(ident)?;
+        if let Some(first) = self
+            .tensor
+            .as_ref()
+            .and_then(|t| t.size_spans.get(&ident.name))
+        {
+            return Err(Diagnostic::at(
+                ident.span,
+                format!("`{}` is a size", ident.name),
+                "already declared as a size",
+            )
+            .with_note(*first, "declared a size here"));
+        }
         if let Some(&s) = self.by_name.get(&ident.name) {
             let previous = &self.symbols[s.index()];
             let what = match previous.kind {
@@ -115,6 +291,7 @@ impl Lowering {
             kind,
             display,
             span: ident.span,
+            shape: crate::core::tensor::Shape::SCALAR,
         });
         self.definitions.push(None);
         self.by_name.insert(ident.name.clone(), s);
@@ -149,7 +326,13 @@ impl Lowering {
                 };
                 let mut group = Vec::with_capacity(names.len());
                 for declared in names {
-                    group.push(self.define(&declared.ident, kind, declared.display.clone())?);
+                    let shape = match &self.tensor {
+                        Some(scope) => scope.shape(&declared.ident, &declared.dims)?,
+                        None => Shape::SCALAR,
+                    };
+                    let s = self.define(&declared.ident, kind, declared.display.clone())?;
+                    self.symbols[s.index()].shape = shape;
+                    group.push(s);
                 }
                 if one_hot.is_some() {
                     self.one_hot.push(group);
@@ -157,6 +340,8 @@ impl Lowering {
             }
             // Training examples are read by `data::from_program`; they define no names.
             Stmt::Show { .. } | Stmt::Data { .. } => {}
+            // Read before the statements (`TensorScope::of`).
+            Stmt::Size { .. } | Stmt::Layout { .. } => {}
             // `explain::load` expands the shorthand before lowering; a program that still
             // holds it here mixes it with other statements, which `network::from_program`
             // refuses first. Kept as an error rather than a panic for direct callers.
@@ -173,13 +358,31 @@ impl Lowering {
                 value,
                 span,
             } => {
-                let value_id = self.expr(value, Some(name))?;
+                let (value_id, shape) = if self.tensor.is_some() {
+                    self.shaped_expr(value, Some(name))?
+                } else {
+                    (self.expr(value, Some(name))?, Shape::SCALAR)
+                };
+                if *kind != AssignKind::Intermediate && !shape.is_scalar() {
+                    let what = if *kind == AssignKind::Cost {
+                        "cost"
+                    } else {
+                        "output"
+                    };
+                    return Err(Diagnostic::at(
+                        value.span(),
+                        format!("the {what} `{}` must be a scalar, but this is {shape}", name.name),
+                        format!("{shape}"),
+                    )
+                    .with_help("sum or average it over the entries: `sum(...)`, `mean(...)`, or `(1/m) sum(...)` over a batch"));
+                }
                 let sym_kind = match kind {
                     AssignKind::Intermediate => SymKind::Intermediate,
                     AssignKind::Cost => SymKind::Cost,
                     AssignKind::Output => SymKind::Output,
                 };
                 let s = self.define(name, sym_kind, None)?;
+                self.symbols[s.index()].shape = shape;
                 self.definitions[s.index()] = Some(value_id);
                 self.order.push(s);
                 let slot = match kind {
@@ -230,6 +433,7 @@ impl Lowering {
             dependencies,
             one_hot: self.one_hot,
             named_adjoints: Vec::new(),
+            arrays: Vec::new(),
         })
     }
 
@@ -290,6 +494,38 @@ impl Lowering {
         })
     }
 
+    /// [`Lowering::expr`] for a vector program: the node and its shape.
+    fn shaped_expr(&mut self, expr: &Expr, defining: Option<&Ident>) -> Result<(Id, Shape)> {
+        if let Some(span) = first_derivative(expr) {
+            return Err(Diagnostic::at(span, "a program cannot contain a derivative", "derivative")
+                .with_help("derivatives are what chainrule computes; ask for them with `derive --wrt` or write them in a claim"));
+        }
+        let Some(tensor) = &self.tensor else {
+            return Err(Diagnostic::at(
+                expr.span(),
+                "internal error: not a vector program",
+                "here",
+            ));
+        };
+        let (by_name, symbols) = (&self.by_name, &self.symbols);
+        let mut name = |graph: &mut Graph, ident: &Ident| match by_name.get(&ident.name) {
+            Some(&s) => Ok((graph.var(s), symbols[s.index()].shape)),
+            None => Err(ident.clone()),
+        };
+        let mut scope = crate::lang::shaped::Scope {
+            name: &mut name,
+            sizes: &tensor.sizes,
+            layout: tensor.layout,
+        };
+        match crate::lang::shaped::lower(&mut self.graph, expr, &mut scope) {
+            Ok(shaped) => Ok(shaped),
+            Err(LowerFailure::Name(ident)) => {
+                self.use_name(&ident, defining).map(|_| unreachable_shape())
+            }
+            Err(LowerFailure::Error(d)) => Err(d),
+        }
+    }
+
     fn expr(&mut self, expr: &Expr, defining: Option<&Ident>) -> Result<Id> {
         if let Some(span) = first_derivative(expr) {
             return Err(Diagnostic::at(span, "a program cannot contain a derivative", "derivative")
@@ -313,7 +549,9 @@ impl Lowering {
 fn first_derivative(expr: &Expr) -> Option<Span> {
     match expr {
         Expr::Number { .. } | Expr::Name(_) => None,
-        Expr::Neg { operand, .. } => first_derivative(operand),
+        Expr::Neg { operand, .. }
+        | Expr::Index { operand, .. }
+        | Expr::Transpose { operand, .. } => first_derivative(operand),
         Expr::Binary { lhs, rhs, .. } => first_derivative(lhs).or_else(|| first_derivative(rhs)),
         Expr::Call { args, .. } => args.iter().find_map(first_derivative),
         Expr::DerivRef { span, .. } | Expr::DerivOf { span, .. } => Some(*span),
@@ -324,7 +562,9 @@ fn collect_names(expr: &Expr, out: &mut Vec<String>) {
     match expr {
         Expr::Number { .. } => {}
         Expr::Name(ident) => out.push(ident.name.clone()),
-        Expr::Neg { operand, .. } => collect_names(operand, out),
+        Expr::Neg { operand, .. }
+        | Expr::Index { operand, .. }
+        | Expr::Transpose { operand, .. } => collect_names(operand, out),
         Expr::Binary { lhs, rhs, .. } => {
             collect_names(lhs, out);
             collect_names(rhs, out);
@@ -482,6 +722,30 @@ pub fn lower_expr_with(
             }
         }
         Expr::Binary { op, .. } => lower_chain(graph, expr, *op, name)?,
+        // In a scalar formula (a claim, `--expr`, the scalarisation of a vector program), an
+        // entry is the scalar name it was written out as: `W2[1, 2]` is the name `W2[1,2]`.
+        Expr::Index {
+            operand,
+            indices,
+            span,
+        } => {
+            let Expr::Name(base) = &**operand else {
+                return Err(Diagnostic::at(
+                    *span,
+                    "only a name can be indexed in a scalar formula",
+                    "not a name",
+                )
+                .into());
+            };
+            let index: Vec<String> = indices.iter().map(|i| i.to_string()).collect();
+            let entry = Ident {
+                name: format!("{}[{}]", base.name, index.join(",")),
+                span: *span,
+            };
+            name(graph, &entry).map_err(LowerFailure::Name)?
+        }
+        // The transpose of a scalar is itself.
+        Expr::Transpose { operand, .. } => lower_expr_with(graph, operand, name)?,
         Expr::Call {
             name: fname,
             args,
@@ -546,7 +810,10 @@ fn lower_chain(
         if sum {
             matches!(op, BinOp::Add | BinOp::Sub)
         } else {
-            matches!(op, BinOp::Mul | BinOp::Div)
+            matches!(
+                op,
+                BinOp::Mul | BinOp::Div | BinOp::MatMul | BinOp::Hadamard
+            )
         }
     };
     // The right operands from the last to the first, and the leftmost operand.
@@ -621,7 +888,7 @@ fn fold_literals(op: BinOp, a: Option<Num>, b: Option<Num>) -> Option<Num> {
     match op {
         BinOp::Add => exact(a.add(b)),
         BinOp::Sub => exact(a.add(b.neg())),
-        BinOp::Mul => exact(a.mul(b)),
+        BinOp::Mul | BinOp::MatMul | BinOp::Hadamard => exact(a.mul(b)),
         BinOp::Div if !b.is_zero() => exact(a.mul(b.pow(Num::MINUS_ONE)?)),
         BinOp::Pow => exact(a.pow(b)?),
         BinOp::Div => None,

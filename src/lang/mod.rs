@@ -12,4 +12,6 @@ pub mod load;
 pub mod lower;
 pub mod names;
 pub mod network;
+pub mod shaped;
 pub mod syntax;
+pub mod vector_form;

@@ -43,6 +43,19 @@ fn derivative_name(name: &str) -> Option<(&str, &str)> {
 /// `w_{\alpha}`). Any other base of one character stays as it is; a longer one is set as a word,
 /// `\mathit{loss}` (`Eo1` -> `\mathit{Eo}_{1}`).
 pub fn default_name_latex(name: &str) -> String {
+    // An entry of a vector or matrix (`W2[1,2]`, from the scalarisation of a vector program):
+    // the array's name with the indices as a subscript, `(W_{2})_{1,2}`.
+    if let Some((base, rest)) = name.split_once('[')
+        && let Some(indices) = rest.strip_suffix(']')
+        && !base.is_empty()
+    {
+        let base = default_name_latex(base);
+        return if base.contains('_') {
+            format!("({base})_{{{indices}}}")
+        } else {
+            format!("{base}_{{{indices}}}")
+        };
+    }
     let (base, subscripts) = split_name(name);
     let base = if base.is_empty() {
         "{}".to_string()

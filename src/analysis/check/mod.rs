@@ -278,6 +278,7 @@ impl Checker {
                     kind: SymKind::Input,
                     display: Some("\\eta".to_string()),
                     span: Span::default(),
+                    shape: crate::core::tensor::Shape::SCALAR,
                 });
                 model.definitions.push(None);
                 model.graph.var(s);

@@ -114,6 +114,9 @@ impl Engine<'_> {
         let (rule, views, children): (String, Vec<Id>, Vec<Id>) = match node {
             Node::Num(_) => unreachable!("numbers mention no variable"),
             Node::Var(_) => return self.g().int(1),
+            Node::Tensor(..) => {
+                unreachable!("tensor operations are scalarised before any scalar pass")
+            }
             Node::Deriv(..) => {
                 let resolved = self.resolve_derivatives(e);
                 return self.d(resolved, x, steps);

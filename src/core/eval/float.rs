@@ -66,6 +66,9 @@ pub fn eval_f64_all(
                 Node::Call(f, a) => apply_f64(*f, get(a)),
                 Node::Call2(f, a, b) => apply2_f64(*f, get(a), get(b)),
                 Node::Deriv(..) => return Err(EvalError::Unevaluated),
+                // A tensor program is evaluated through its scalarisation
+                // (`tensor::scalarise`); refused like any other node that is not a number yet.
+                Node::Tensor(..) => return Err(EvalError::Unevaluated),
             }
         };
         if table.dense {

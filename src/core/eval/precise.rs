@@ -507,6 +507,8 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
             Node::Call(f, a) => p.call(*f, get(a)),
             Node::Call2(f, a, b) => p.call2(*f, get(a), get(b)),
             Node::Deriv(..) => return Err(EvalError::Unevaluated),
+            // Evaluated through the scalarisation (`tensor::scalarise`), never here.
+            Node::Tensor(..) => return Err(EvalError::Unevaluated),
         };
         let inherited = node.child_ids().any(|c| get(&c).shaky);
         let mut v = v.shaky_if(inherited);

@@ -20,10 +20,14 @@ pub(super) static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
         .op(Op::infix(Rule::mul, Assoc::Left)
             | Op::infix(Rule::div, Assoc::Left)
-            | Op::infix(Rule::implicit, Assoc::Left))
+            | Op::infix(Rule::implicit, Assoc::Left)
+            | Op::infix(Rule::matmul, Assoc::Left)
+            | Op::infix(Rule::hadamard, Assoc::Left))
         .op(Op::prefix(Rule::neg))
         .op(Op::infix(Rule::pow, Assoc::Right))
-        .op(Op::postfix(Rule::superscript))
+        .op(Op::postfix(Rule::superscript)
+            | Op::postfix(Rule::transposed)
+            | Op::postfix(Rule::index))
 });
 
 /// An `expr` pair to a tree.
@@ -42,23 +46,7 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
                 operand.depth,
             )
         })
-        .map_postfix(|operand, op| {
-            let operand = operand?;
-            let op_span = span_of(&op);
-            let exponent = if op.as_str() == "²" { "2" } else { "3" };
-            let span = operand.outer.to(op_span);
-            let rhs = Expr::Number {
-                text: exponent.to_string(),
-                span: op_span,
-            };
-            let expr = Expr::Binary {
-                op: BinOp::Pow,
-                lhs: Box::new(operand.expr),
-                rhs: Box::new(rhs),
-                span,
-            };
-            node(expr, span, operand.depth)
-        })
+        .map_postfix(|operand, op| postfix(operand?, op))
         .map_infix(|lhs, op, rhs| {
             let (lhs, rhs) = (lhs?, rhs?);
             let op_kind = match op.as_rule() {
@@ -67,6 +55,8 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
                 Rule::mul | Rule::implicit => BinOp::Mul,
                 Rule::div => BinOp::Div,
                 Rule::pow => BinOp::Pow,
+                Rule::matmul => BinOp::MatMul,
+                Rule::hadamard => BinOp::Hadamard,
                 _ => return Err(internal(span_of(&op))),
             };
             let span = lhs.outer.to(rhs.outer);
@@ -83,6 +73,65 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
             node(expr, span, depth)
         })
         .parse(pair.into_inner())
+}
+
+/// A postfix operator applied: `x²`, `Wᵀ`, `z[2]`. Not inlined into the Pratt parser's
+/// closures, so that the frame of each level of a long chain stays small.
+#[inline(never)]
+fn postfix(operand: Node, op: Pair<'_, Rule>) -> Result<Node> {
+    let op_span = span_of(&op);
+    let span = operand.outer.to(op_span);
+    match op.as_rule() {
+        Rule::transposed => {
+            let expr = Expr::Transpose {
+                operand: Box::new(operand.expr),
+                span,
+            };
+            return node(expr, span, operand.depth);
+        }
+        Rule::index => {
+            let indices = op
+                .into_inner()
+                .filter(|p| p.as_rule() == Rule::index_number)
+                .map(|p| {
+                    p.as_str()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|&i| i >= 1)
+                        .ok_or_else(|| {
+                            Diagnostic::at(
+                                span_of(&p),
+                                format!("`{}` is not an index", p.as_str()),
+                                "indices count from 1",
+                            )
+                            .with_help(
+                                "write `z[1]` for the first entry, `W[1, 2]` for row 1, column 2",
+                            )
+                        })
+                })
+                .collect::<Result<Vec<u32>>>()?;
+            let expr = Expr::Index {
+                operand: Box::new(operand.expr),
+                indices,
+                span,
+            };
+            return node(expr, span, operand.depth);
+        }
+        _ => {}
+    }
+    let exponent = if op.as_str() == "²" { "2" } else { "3" };
+    let span = operand.outer.to(op_span);
+    let rhs = Expr::Number {
+        text: exponent.to_string(),
+        span: op_span,
+    };
+    let expr = Expr::Binary {
+        op: BinOp::Pow,
+        lhs: Box::new(operand.expr),
+        rhs: Box::new(rhs),
+        span,
+    };
+    node(expr, span, operand.depth)
 }
 
 /// A node one level above children of the given depth.
@@ -117,7 +166,8 @@ pub(super) fn primary(pair: Pair<'_, Rule>) -> Result<Node> {
         Rule::number => number(pair),
         Rule::name => Ok(leaf(Expr::Name(variable(pair)?))),
         Rule::paren => paren(pair),
-        Rule::call => call(pair),
+        Rule::call | Rule::tensor_call => call(pair),
+        Rule::norm => norm(pair),
         Rule::deriv_ref => deriv_ref(pair),
         Rule::deriv_of => deriv_of(pair),
         Rule::direct => direct(pair),
@@ -173,7 +223,10 @@ pub(super) fn call(pair: Pair<'_, Rule>) -> Result<Node> {
     if args.is_empty() {
         return Err(bare_function(callee));
     }
-    if Func::from_name(&name.name).is_none() && Func2::from_name(&name.name).is_none() {
+    if Func::from_name(&name.name).is_none()
+        && Func2::from_name(&name.name).is_none()
+        && TensorFn::from_name(&name.name).is_none()
+    {
         return Err(unknown_function(&name));
     }
     let depth = args.iter().map(|a| a.depth).max().unwrap_or(0);
@@ -193,6 +246,25 @@ pub fn wrong_arity(name: &Ident, args: &[Expr], commas: &[Span], call: Span) -> 
     let before = |k: usize| commas.get(k - 1).copied().unwrap_or_else(|| args[k].span());
     let whole = call;
     let call = |d: Diagnostic| d.with_note(name.span, "the call");
+    if let Some(f) = TensorFn::from_name(&name.name) {
+        let (least, most) = f.arity();
+        if (least..=most).contains(&args.len()) {
+            return None;
+        }
+        let counted = match (least, most) {
+            (1, 1) => "one argument".to_string(),
+            (2, 2) => "two arguments".to_string(),
+            _ => format!("{least} or {most} arguments"),
+        };
+        return Some(
+            Diagnostic::at(
+                whole,
+                format!("`{}` takes {counted}", name.name),
+                format!("{} given", args.len()),
+            )
+            .with_help(format!("write `{}`", f.example())),
+        );
+    }
     if let Some(f) = Func2::from_name(&name.name) {
         let example = format!("write `{}(a, b)`", f.name());
         return match args {
@@ -264,6 +336,26 @@ pub(super) fn bare_function(pair: Pair<'_, Rule>) -> Diagnostic {
         "expected `(` after the function name",
     )
     .with_help(help)
+}
+
+/// `‖v‖`: the norm, as the call `norm(v)`.
+pub(super) fn norm(pair: Pair<'_, Rule>) -> Result<Node> {
+    let span = span_of(&pair);
+    let source = pair.get_input();
+    let inner = expression(next(&mut pair.into_inner(), source)?)?;
+    let name = Ident {
+        name: "norm".to_string(),
+        span: Span::new(span.start, span.start + "‖".len()),
+    };
+    node(
+        Expr::Call {
+            name,
+            args: vec![inner.expr],
+            span,
+        },
+        span,
+        inner.depth,
+    )
 }
 
 pub(super) fn deriv_ref(pair: Pair<'_, Rule>) -> Result<Node> {

@@ -23,6 +23,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use crate::core::error::{Diagnostic, Result};
 use crate::core::excerpt::{character, describe_char};
 use crate::core::expr::{Func, Func2, Num};
+use crate::core::tensor::TensorFn;
 use crate::lang::ast::{
     AssignKind, BinOp, DataRow, DeclKind, Declared, Expr, Ident, Partial, Program, Span, Stmt,
 };
@@ -219,6 +220,20 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
             })
         }
         Rule::data => data_block(inner, span),
+        Rule::size_decl => {
+            let _keyword = next(&mut inner, source)?;
+            let name = variable(next(&mut inner, source)?)?;
+            let value = ident_of(&next(&mut inner, source)?);
+            Ok(Stmt::Size { name, value, span })
+        }
+        Rule::layout_decl => {
+            let _keyword = next(&mut inner, source)?;
+            let word = next(&mut inner, source)?;
+            Ok(Stmt::Layout {
+                rows: word.as_str() == "rows",
+                span,
+            })
+        }
         Rule::assign => {
             let target = next(&mut inner, source)?;
             if matches!(target.as_str(), "cost" | "output") {
@@ -314,9 +329,17 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
     let source = pair.get_input();
     let mut ident = None;
     let mut display = None;
+    let mut dims = Vec::new();
     for part in pair.into_inner() {
         match part.as_rule() {
             Rule::ident => ident = Some(variable(part)?),
+            Rule::dims => {
+                dims = part
+                    .into_inner()
+                    .filter(|d| d.as_rule() != Rule::comma)
+                    .map(|d| ident_of(&d))
+                    .collect()
+            }
             Rule::string => {
                 let quoted = span_of(&part);
                 let (text, span) = match part.into_inner().next() {
@@ -330,7 +353,11 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
         }
     }
     match ident {
-        Some(ident) => Ok(Declared { ident, display }),
+        Some(ident) => Ok(Declared {
+            ident,
+            display,
+            dims,
+        }),
         None => Err(internal(Span::new(0, source.len()))),
     }
 }
@@ -427,6 +454,8 @@ mod tests {
                     BinOp::Mul => "*",
                     BinOp::Div => "/",
                     BinOp::Pow => "^",
+                    BinOp::MatMul => "@",
+                    BinOp::Hadamard => "⊙",
                 };
                 format!("({} {op} {})", shape(lhs), shape(rhs))
             }
@@ -436,6 +465,10 @@ mod tests {
             }
             Expr::DerivRef { of, wrt, .. } => format!("d{}/d{}", of.name, wrt.name),
             Expr::DerivOf { wrt, expr, .. } => format!("d/d{}[{}]", wrt.name, shape(expr)),
+            Expr::Index {
+                operand, indices, ..
+            } => format!("{}{indices:?}", shape(operand)),
+            Expr::Transpose { operand, .. } => format!("{}ᵀ", shape(operand)),
         }
     }
 
@@ -583,7 +616,8 @@ cost C = (y - a3)^2
             names[0],
             Declared {
                 ident: ident("w3", 6),
-                display: Some("w^{(3)}".into())
+                display: Some("w^{(3)}".into()),
+                dims: Vec::new(),
             }
         );
         assert_eq!(names[1].display, None);
@@ -695,6 +729,42 @@ cost C = (y - a3)^2
                 "{source}"
             );
         }
+    }
+
+    #[test]
+    fn vector_notation() {
+        check("W @ x", "(W @ x)");
+        check("a ⊙ b", "(a ⊙ b)");
+        check("a .* b", "(a ⊙ b)");
+        check("2.*x", "(2. * x)");
+        check("Wᵀ δ", "(Wᵀ * δ)");
+        check("W^⊤ δ", "(Wᵀ * δ)");
+        check("W.T @ d", "(Wᵀ @ d)");
+        check("W^T d", "((W ^ T) * d)");
+        check("z[2] + W[1, 3]", "(z[2] + W[1, 3])");
+        check("softmax(z)[1]", "softmax[z][1]");
+        check("sum(M, 2)", "sum[M, 2]");
+        check("‖v‖²", "(norm[v] ^ 2)");
+        // alone, the names of the functions of vectors are names
+        check("sum + dot", "(sum + dot)");
+        let e = expr_error("z[0]");
+        assert!(e.message.contains("not an index"), "{e:?}");
+        let e = expr_error("sum(a, b, c)");
+        assert!(e.message.contains("takes 1 or 2 arguments"), "{e:?}");
+        let program =
+            parse_program("size m = 4\nlayout rows\ninput X[m, 2]\ncost C = sum(X)").unwrap();
+        let Stmt::Declare { names, .. } = &program.statements[2] else {
+            panic!("{program:?}")
+        };
+        let dims: Vec<&str> = names[0].dims.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(dims, ["m", "2"]);
+        assert!(matches!(&program.statements[0], Stmt::Size { value, .. } if value.name == "4"));
+        assert!(matches!(
+            program.statements[1],
+            Stmt::Layout { rows: true, .. }
+        ));
+        // `size` and `layout` stay names of assignments
+        assert!(parse_program("size = 3\nlayout = 2\ncost C = size").is_ok());
     }
 
     #[test]
@@ -837,11 +907,11 @@ cost C = (y - a3)^2
         let e = program_error("x = ");
         assert!(e.message.contains("expected an expression"), "{e:?}");
 
-        // A bad character.
-        let source = "input x\ny = x @ 2";
+        // A bad character (`@` is the matrix product).
+        let source = "input x\ny = x $ 2";
         let e = program_error(source);
-        assert_eq!(spot(source, &e), "@");
-        assert!(e.message.contains("`@`"), "{e:?}");
+        assert_eq!(spot(source, &e), "$");
+        assert!(e.message.contains("`$`"), "{e:?}");
 
         // An unmatched `)`.
         let source = "y = x)";

@@ -394,6 +394,9 @@ impl Pass<'_> {
             Node::Call2(f, a, b) => plain(self.call2(*f, *a, *b)),
             Node::Deriv(of, wrt, Partial::Total) => plain(self.deriv(*of, *wrt)),
             Node::Deriv(of, wrt, Partial::Direct) => plain(self.direct(*of, *wrt)),
+            Node::Tensor(..) => {
+                unreachable!("tensor operations are scalarised before any scalar pass")
+            }
         }
     }
 
@@ -778,6 +781,7 @@ mod tests {
                 },
                 display: None,
                 span: Span::default(),
+                shape: crate::core::tensor::Shape::SCALAR,
             })
             .collect()
     }

@@ -386,7 +386,8 @@ impl Checker {
                 }
             }
             // max for min is a routing gate's mistake, which `gates` names.
-            Node::Deriv(..) | Node::Call2(..) => {}
+            // Claims are judged on scalar graphs; a tensor node has no edits of its own yet.
+            Node::Deriv(..) | Node::Call2(..) | Node::Tensor(..) => {}
         }
         out
     }
@@ -432,6 +433,11 @@ pub(super) fn replace_child(graph: &mut Graph, parent: Id, index: usize, child: 
         }
         Node::Deriv(_, s, p) => Node::Deriv(child, s, p),
         n @ (Node::Num(_) | Node::Var(_)) => n,
+        Node::Tensor(op, xs) => {
+            let mut xs = xs.to_vec();
+            xs[index] = child;
+            Node::Tensor(op, xs.into_boxed_slice())
+        }
     };
     graph.add(node)
 }

@@ -132,6 +132,7 @@ impl Checker {
                 kind: SymKind::Input,
                 display: None,
                 span: Span::default(),
+                shape: crate::core::tensor::Shape::SCALAR,
             });
             model.definitions.push(None);
             model.graph.var(s)
