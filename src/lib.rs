@@ -59,12 +59,13 @@ pub mod render;
 #[cfg(feature = "python")]
 mod python;
 
-pub use crate::analysis::check::{CheckError, Checked, Verdict};
+pub use crate::analysis::check::{CheckError, Checked, Diagnosis, Mistake, Verdict};
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
 pub use crate::analysis::layers::Layered;
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
+pub use crate::analysis::warnings::{Warning, WarningKind};
 pub use crate::core::diff::{Config as DeriveConfig, Derivation, Derivations, Style, Target};
 pub use crate::core::error::Diagnostic;
 pub use crate::core::model::{Given, Model};
@@ -200,7 +201,7 @@ pub fn graph(model: &Model, values: &[Given], highlight: Option<&str>) -> String
 
 /// A result to render, with what its document needs from the model it came from.
 pub enum Document<'a> {
-    /// What [`derive`] found, written in the given style.
+    /// What [`derive()`] found, written in the given style.
     Derivations {
         /// The model the derivations were made in (they add named terms to it).
         model: &'a Model,

@@ -51,6 +51,8 @@ pub struct Symbol {
     pub span: Span,
 }
 
+/// A lowered program: its names with their kinds and display forms, the expression graph of
+/// their definitions, and which name uses which. Derivations add named terms to it.
 #[derive(Clone)]
 pub struct Model {
     pub graph: Graph,
