@@ -21,7 +21,7 @@
 //!
 //! // Its value at a point, in float64 and as a high-precision reference.
 //! let at = chainrule::values(&model, "x=1.5, y=0, w2=0.8, b2=0.1, w3=-0.5, b3=0.2")?;
-//! let targets = chainrule::lang::load::targets(&model, &wrt)?;
+//! let targets = chainrule::targets(&model, &wrt)?;
 //! let request = chainrule::EvalRequest { targets, ..Default::default() };
 //! let report = chainrule::evaluate(&mut model, &at, &request)?;
 //! assert!(report.derivatives[0].f64 > 0.0);
@@ -56,15 +56,23 @@ pub mod lang;
 #[doc(hidden)]
 pub mod render;
 
-pub use crate::analysis::check::{CheckError, Checked, Verdict};
+#[cfg(feature = "python")]
+mod python;
+
+pub use crate::analysis::check::{CheckError, Checked, Diagnosis, Mistake, Verdict};
 pub use crate::analysis::descent::{Descent, DescentStep};
+pub use crate::analysis::init::Init;
 pub use crate::analysis::layers::Layered;
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
+pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
+pub use crate::analysis::warnings::{Warning, WarningKind};
 pub use crate::core::diff::{Config as DeriveConfig, Derivation, Derivations, Style, Target};
 pub use crate::core::error::Diagnostic;
 pub use crate::core::model::{Given, Model};
-pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, TargetSpec};
+pub use crate::lang::data::DataSet;
+pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, BUILTIN_NAME, TargetSpec};
 pub use crate::render::FormulaPrinter;
+pub use crate::render::document::Layout;
 
 /// Parses and lowers a `.bp` program (the `network` shorthand is expanded first).
 pub fn load(source: &str) -> Result<Model, Diagnostic> {
@@ -125,5 +133,175 @@ pub fn layers(source: &str) -> Result<Option<Layered>, Diagnostic> {
             lang::lower::lower(&program)?;
             Ok(None)
         }
+    }
+}
+
+/// The derivatives a specification names (every parameter, or names and `dY/dX` pairs), for
+/// [`EvalRequest::targets`]; an error points into the name that is not in the program.
+pub fn targets(model: &Model, wrt: &TargetSpec) -> Result<Vec<Target>, ArgumentError> {
+    lang::load::targets(model, wrt)
+}
+
+/// Reads a formula in the program's names (`--expr`) into the model, to evaluate it with
+/// [`EvalRequest::exprs`].
+pub fn formula(model: &mut Model, text: &str) -> Result<core::expr::Id, Diagnostic> {
+    lang::load::parse_formula(model, text)
+}
+
+/// The parameters the values in `given` leave out, filled as `init` draws them from `seed`
+/// (the values `eval`, `step`, `train` and `values` start from with `--init`).
+pub fn initialise(model: &Model, given: &[Given], init: Init, seed: u64) -> Vec<Given> {
+    analysis::init::fill(model, given, init, seed)
+}
+
+/// The model claims are read against: the program's names plus the learning rate `eta` (also
+/// `η`) when the program does not define one. Parse the values given to [`check`] against it,
+/// so that an update rule's rate can be given a value.
+pub fn with_learning_rate(model: &Model) -> Model {
+    analysis::check::with_learning_rate(model)
+}
+
+/// The training examples of a program's `data` block, if it has one.
+pub fn training_data(source: &str, model: &Model) -> Result<Option<DataSet>, Diagnostic> {
+    lang::load::training_data(source, model)
+}
+
+/// Training examples from CSV text: a header naming inputs and targets, one example a line.
+pub fn csv_data(text: &str, model: &Model) -> Result<DataSet, Diagnostic> {
+    lang::data::parse_csv(text, model)
+}
+
+/// Trains the model on the examples from the given parameters (the rest filled as the
+/// configuration's `init` draws them); `progress` is told each finished epoch.
+pub fn train(
+    model: &mut Model,
+    data: &DataSet,
+    start: &[Given],
+    config: &TrainConfig,
+    progress: impl FnMut(usize),
+) -> Result<Training, Diagnostic> {
+    analysis::train::train(model, data, start, config, progress)
+}
+
+/// The straight-line program a `network` shorthand stands for, as `chainrule expand` prints
+/// it (a straight-line program comes back as it is).
+pub fn expand(source: &str) -> Result<String, Diagnostic> {
+    lang::load::expand(source)
+}
+
+/// The network's picture as an SVG document: every name a node, the given values shown in
+/// them, and the paths from `highlight` (a parameter) to the cost drawn highlighted.
+pub fn graph(model: &Model, values: &[Given], highlight: Option<&str>) -> String {
+    let options = render::graph::GraphOptions {
+        values: values.iter().map(|g| (g.sym, g.value)).collect(),
+        highlight: highlight.and_then(|name| model.lookup(name)),
+    };
+    render::graph::svg(model, &options)
+}
+
+/// A result to render, with what its document needs from the model it came from.
+pub enum Document<'a> {
+    /// What [`derive()`] found, written in the given style.
+    Derivations {
+        /// The model the derivations were made in (they add named terms to it).
+        model: &'a Model,
+        /// The derivations.
+        derivations: &'a Derivations,
+        /// Chain-rule steps or backpropagation's error terms.
+        style: Style,
+    },
+    /// What [`evaluate`] found.
+    Evaluation {
+        /// The model evaluated.
+        model: &'a Model,
+        /// The report.
+        report: &'a Report,
+    },
+    /// The verdicts of [`check`].
+    Checks(&'a [Checked]),
+    /// The steps of [`descend`].
+    Descent {
+        /// The model descended.
+        model: &'a Model,
+        /// The steps.
+        descent: &'a Descent,
+    },
+    /// A run of [`train`].
+    Training {
+        /// The model trained.
+        model: &'a Model,
+        /// The run.
+        training: &'a Training,
+    },
+    /// The layered derivation of [`layers`].
+    Layers(&'a Layered),
+}
+
+/// The formats a document is written in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DocumentFormat {
+    /// Terminal text, formulas in Unicode.
+    Text,
+    /// Markdown with `$…$` math.
+    Markdown,
+    /// A LaTeX fragment (a whole document with [`Layout::standalone`]).
+    Latex,
+    /// One JSON document (the fields docs/json.md lists).
+    Json,
+    /// One self-contained HTML page, math as MathML, nothing loaded from the network.
+    Html,
+    /// The HTML page's body alone (the same MathML), to embed in another page or a notebook.
+    HtmlFragment,
+}
+
+/// Writes a result as a document in the format asked for, laid out by the templates (the
+/// built-in ones, or those `layout` overrides).
+pub fn render(
+    document: &Document<'_>,
+    format: DocumentFormat,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    use render::document::Format;
+    let written = match format {
+        DocumentFormat::Text => Format::Text,
+        DocumentFormat::Markdown | DocumentFormat::Html | DocumentFormat::HtmlFragment => {
+            Format::Markdown
+        }
+        DocumentFormat::Latex => Format::Latex,
+        DocumentFormat::Json => Format::Json,
+    };
+    if let Document::Training { model, training } = *document {
+        match format {
+            DocumentFormat::Html => {
+                return render::train::render_training_page(model, training, layout);
+            }
+            DocumentFormat::HtmlFragment => {
+                return render::train::render_training_fragment(model, training, layout);
+            }
+            _ => {}
+        }
+    }
+    let text = match *document {
+        Document::Derivations {
+            model,
+            derivations,
+            style,
+        } => render::document::render_derivations(model, derivations, style, written, layout)?,
+        Document::Evaluation { model, report } => {
+            render::eval::render_eval(model, report, written, layout)?
+        }
+        Document::Checks(checked) => render::check::render_check(checked, written, layout)?,
+        Document::Descent { model, descent } => {
+            render::step::render_descent(model, descent, written, layout)?
+        }
+        Document::Training { model, training } => {
+            render::train::render_training(model, training, written, layout)?
+        }
+        Document::Layers(layered) => render::layers::render(layered, written, layout)?,
+    };
+    match format {
+        DocumentFormat::Html => render::html::markdown_page(&text, layout),
+        DocumentFormat::HtmlFragment => render::html::fragment(&text, &[]),
+        _ => Ok(text),
     }
 }

@@ -304,6 +304,8 @@ pub struct GradCheck {
     pub unreliable: bool,
 }
 
+/// What `eval` found at a point: every value and the requested derivatives and formulas in
+/// float64 beside their high-precision references, with the numerical warnings.
 #[derive(Clone, Debug)]
 pub struct Report {
     /// Every name at the point, in program order: leaves first, then computed names.

@@ -311,27 +311,7 @@ fn document(
     let FormatArg::Html = output.format else {
         return Ok(text);
     };
-    chainrule::render::html::page(
-        &page_title(&text, &layout.source_name),
-        &text,
-        &[],
-        "",
-        layout,
-    )
-    .map_err(in_template(templates, layout))
-}
-
-/// The page's title: the document's first heading in plain words, or the file's name.
-fn page_title(markdown: &str, source_name: &str) -> String {
-    markdown
-        .lines()
-        .find_map(|l| l.strip_prefix("# "))
-        .map(|h| {
-            h.replace(['$', '\\'], "")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-        })
-        .unwrap_or_else(|| format!("chainrule: {source_name}"))
+    chainrule::render::html::markdown_page(&text, layout).map_err(in_template(templates, layout))
 }
 
 /// The files a command with formats reads: the program, the values, the claims, templates.

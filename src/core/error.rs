@@ -29,6 +29,8 @@ pub struct Note {
     pub message: String,
 }
 
+/// A problem with an input: a message, the span it points at (with a label), notes pointing
+/// elsewhere and a help line; [`Diagnostic::render`] prints it with a caret under the spot.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
     pub message: String,

@@ -54,6 +54,8 @@ pub struct Symbol {
     pub shape: crate::core::tensor::Shape,
 }
 
+/// A lowered program: its names with their kinds and display forms, the expression graph of
+/// their definitions, and which name uses which. Derivations add named terms to it.
 #[derive(Clone)]
 pub struct Model {
     pub graph: Graph,

@@ -48,6 +48,40 @@ pub fn page(
     script: &str,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
+    let view = PageView {
+        title: html_text(title),
+        body: body(markdown, figures)?,
+        script: script.to_string(),
+    };
+    render_template("page.html", &view, None, layout)
+}
+
+/// A command's Markdown document as a page titled by its first heading (in plain words), or
+/// by the program's name when it has none.
+pub fn markdown_page(markdown: &str, layout: &Layout) -> Result<String, Diagnostic> {
+    let title = markdown
+        .lines()
+        .find_map(|l| l.strip_prefix("# "))
+        .map(|h| {
+            h.replace(['$', '\\'], "")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+        })
+        .unwrap_or_else(|| format!("chainrule: {}", layout.source_name));
+    page(&title, markdown, &[], "", layout)
+}
+
+/// The page's body alone, in one `<div class="chainrule">`: the same MathML and figures as
+/// [`page`], without the page's styles, to embed in another page (a notebook's output cell).
+pub fn fragment(markdown: &str, figures: &[Figure]) -> Result<String, Diagnostic> {
+    Ok(format!(
+        "<div class=\"chainrule\">\n{}</div>\n",
+        body(markdown, figures)?
+    ))
+}
+
+/// The Markdown as HTML: math as MathML, raw HTML shown as text, our figures in place.
+fn body(markdown: &str, figures: &[Figure]) -> Result<String, Diagnostic> {
     let converter = LatexToMathML::new(MathCoreConfig::default())
         .map_err(|_| Diagnostic::new("internal error: the MathML converter did not start"))?;
     let options = Options::ENABLE_MATH | Options::ENABLE_TABLES;
@@ -61,12 +95,7 @@ pub fn page(
     });
     let mut body = String::with_capacity(markdown.len() * 2);
     pulldown_cmark::html::push_html(&mut body, events);
-    let view = PageView {
-        title: html_text(title),
-        body,
-        script: script.to_string(),
-    };
-    render_template("page.html", &view, None, layout)
+    Ok(body)
 }
 
 /// A formula as MathML, or its source in an error element when it cannot be converted.

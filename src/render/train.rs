@@ -119,6 +119,32 @@ pub fn render_training_page(
     training: &Training,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
+    let (markdown, figure) = markdown_with_curve(model, training, layout)?;
+    html::page(
+        &format!("Training on {}", layout.source_name),
+        &markdown,
+        &[figure],
+        "",
+        layout,
+    )
+}
+
+/// The run as the body of that page alone, to embed in another page or a notebook.
+pub fn render_training_fragment(
+    model: &Model,
+    training: &Training,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    let (markdown, figure) = markdown_with_curve(model, training, layout)?;
+    html::fragment(&markdown, &[figure])
+}
+
+/// The Markdown document with the loss curve's marker, and the curve to put there.
+fn markdown_with_curve(
+    model: &Model,
+    training: &Training,
+    layout: &Layout,
+) -> Result<(String, Figure), Diagnostic> {
     let mut view = view(
         model,
         training,
@@ -132,13 +158,7 @@ pub fn render_training_page(
         name: "loss",
         svg: loss_curve(training, model.name(model.cost)),
     };
-    html::page(
-        &format!("Training on {}", layout.source_name),
-        &markdown,
-        &[figure],
-        "",
-        layout,
-    )
+    Ok((markdown, figure))
 }
 
 /// The loss curve alone (for `-o curve.svg`).

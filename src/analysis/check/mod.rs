@@ -50,6 +50,8 @@ const FITS: f64 = 1e-7;
 /// Points a hypothesis is screened at.
 const SCREEN_POINTS: usize = 12;
 
+/// How a claim was judged (`correct`, `incorrect`, `unknown` in JSON; the exit code is 1
+/// unless every claim is correct).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {

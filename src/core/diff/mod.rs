@@ -26,6 +26,8 @@ pub struct Step {
     pub rhs: Vec<Id>,
 }
 
+/// How a derivation is written: chain-rule steps for each derivative, or backpropagation's
+/// shared error terms δ = ∂C/∂z layer by layer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum Style {
     /// The chain-rule product along the path, per target.
@@ -35,6 +37,8 @@ pub enum Style {
     Backprop,
 }
 
+/// What a derivation records: its style, whether results are expanded into inputs and
+/// parameters, and whether every step is kept.
 #[derive(Copy, Clone, Debug, Default)]
 pub struct Config {
     pub style: Style,
@@ -62,6 +66,8 @@ impl Target {
     }
 }
 
+/// One derivative: its target, the result (a node of the model's graph, simplified and written
+/// in named intermediates) and the steps that led to it.
 #[derive(Clone, Debug)]
 pub struct Derivation {
     pub target: Target,
@@ -86,6 +92,7 @@ pub struct NamedTerm {
     pub steps: Vec<Step>,
 }
 
+/// Every derivative asked for, with the named error terms they share (each derived once).
 #[derive(Clone, Debug, Default)]
 pub struct Derivations {
     /// The named adjoints the results use, each derived once, from the output backwards (each

@@ -1,0 +1,163 @@
+"""The Python package against the command line: the same example through both must give the
+same JSON document, and what only Python has (attributes, NumPy values, notebook displays,
+exceptions) is checked on real output.
+
+The command line is the binary cargo built (`target/release/chainrule`, else
+`target/debug/chainrule`), or the one named by CHAINRULE_BIN.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+
+import numpy
+import pytest
+
+import chainrule
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+SEED_POINT = {"x": 1.5, "y": 0, "w2": 0.8, "b2": 0.1, "w3": -0.5, "b3": 0.2}
+
+
+def binary() -> str:
+    named = os.environ.get("CHAINRULE_BIN")
+    if named:
+        return named
+    for profile in ("release", "debug"):
+        path = ROOT / "target" / profile / "chainrule"
+        if path.exists():
+            return str(path)
+    pytest.fail("no chainrule binary: build it with `cargo build --release` first")
+
+
+def cli_json(*args: str) -> dict:
+    run = subprocess.run([binary(), *args, "--format", "json"], capture_output=True, text=True)
+    assert run.returncode in (0, 1), run.stderr
+    return json.loads(run.stdout)
+
+
+def at_text(point: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in point.items())
+
+
+def test_derive_matches_the_command_line_and_reads_as_attributes():
+    net = chainrule.load()
+    derived = net.derive(wrt="w3")
+    assert derived.command == "derive"
+    assert derived.derivatives[0].target == "dC/dw3"
+    assert derived.derivatives[0].result == "-2(y - a3)*a3(1 - a3)*a2"
+    assert derived.to_dict() == cli_json("derive", "--wrt", "w3")
+    every = net.derive()
+    assert [d.target for d in every.derivatives] == [f"dC/d{p}" for p in net.params]
+    assert every.to_dict() == cli_json("derive", "--all")
+
+
+def test_eval_warns_where_float64_rounds_the_sigmoid_to_one():
+    net = chainrule.load(EXAMPLES / "seed_question.bp")
+    point = {"a1": 62.5, "y": 0, "w2": numpy.float64(0.8)}
+    report = net.eval(at=point)
+    kinds = {w.kind for w in report.warnings}
+    assert "saturation" in kinds, report.warnings
+    # float64 says 0; the reference knows the gradient is about 2.4e-20 (the seed question).
+    assert report.derivatives["dC/dw2"] == 0.0
+    assert float(report.reference["dC/dw2"]) == pytest.approx(2.4e-20, rel=0.05)
+    assert report.to_dict() == cli_json(
+        "eval", str(EXAMPLES / "seed_question.bp"), "--at", "a1=62.5,y=0,w2=0.8", "--all"
+    )
+
+
+def test_check_names_the_sigma_slip_with_its_kind_code():
+    net = chainrule.load()
+    claim = "dC/dw3 = -2(y - a3)*(a3 - (1 - a3))*a2"
+    checked = net.check(claim, at=SEED_POINT)
+    assert checked.all_correct is False
+    verdict = checked.claims[0]
+    assert verdict.verdict == "incorrect"
+    assert verdict.mistake is not None and verdict.mistake.kind
+    assert checked.to_dict() == cli_json("check", "--claim", claim, "--at", at_text(SEED_POINT))
+    right = net.check("dC/dw3 = -2(y - a3)*a3(1 - a3)*a2")
+    assert right.all_correct is True and right.claims[0].verdict == "correct"
+
+
+def test_step_costs_come_back_as_a_numpy_array_and_fall():
+    net = chainrule.load()
+    descent = net.step(at=SEED_POINT, lr=0.5, steps=3)
+    costs = descent.costs
+    assert isinstance(costs, numpy.ndarray) and costs.shape == (3,)
+    assert costs[2] < costs[0]
+    assert descent.to_dict() == cli_json(
+        "step", "--at", at_text(SEED_POINT), "--lr", "0.5", "--steps", "3"
+    )
+
+
+def test_train_takes_numpy_columns_as_the_command_line_takes_a_csv(tmp_path):
+    net = chainrule.load(EXAMPLES / "seed_training.bp")
+    data = {"x": numpy.array([2.0, 4.0, 6.0, 8.0]), "y": numpy.ones(4)}
+    run = net.train(data, epochs=50, lr=0.5, seed=3)
+    assert run.command == "train"
+    assert len(run.epochs) == 50 and run.costs[-1] < run.initial_cost
+    csv = tmp_path / "even.csv"
+    csv.write_text("x,y\n2,1\n4,1\n6,1\n8,1\n")
+    assert run.to_dict() == cli_json(
+        "train", str(EXAMPLES / "seed_training.bp"), "--data", str(csv),
+        "--epochs", "50", "--lr", "0.5", "--seed", "3",
+    )
+    # Without data, the program's own data block.
+    assert net.train(epochs=50, lr=0.5, seed=3).to_dict() == run.to_dict()
+
+
+def test_bad_input_raises_with_the_caret_diagnostic():
+    with pytest.raises(chainrule.ChainruleError) as error:
+        chainrule.load("input x\ncost C = x +* 2", name="broken.bp")
+    message = str(error.value)
+    assert "broken.bp:2:13" in message
+    assert "^" in message
+    net = chainrule.load()
+    with pytest.raises(chainrule.ChainruleError) as error:
+        net.eval(at={"w9": 1.0})
+    assert "w9" in str(error.value)
+    with pytest.raises(chainrule.ChainruleError):
+        net.derive(wrt="nope")
+
+
+def test_notebook_displays_are_the_documents_of_the_command_line():
+    net = chainrule.load()
+    derived = net.derive(wrt="w3")
+    html = derived._repr_html_()
+    assert html.startswith('<div class="chainrule">')
+    assert "<math" in html and "<merror" not in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert derived._repr_markdown_() == derived.render("markdown")
+    assert "\\frac{\\partial C}{\\partial w_{3}}" in derived._repr_latex_()
+    assert str(derived) == derived.render("text")
+    page = derived.render("html")
+    assert page.startswith("<!DOCTYPE html>")
+    run = subprocess.run([binary(), "derive", "--wrt", "w3", "--format", "html"],
+                         capture_output=True, text=True)
+    assert page == run.stdout
+
+
+def test_train_displays_its_loss_curve_inline():
+    net = chainrule.load(EXAMPLES / "seed_training.bp")
+    html = net.train(epochs=20)._repr_html_()
+    assert "<svg" in html and "<math" in html
+
+
+def test_graph_is_svg_with_the_values_in_its_nodes():
+    net = chainrule.load()
+    picture = chainrule.graph(net, at=SEED_POINT, highlight="w2")
+    svg = picture._repr_svg_()
+    assert svg.startswith("<svg") and "w2" in svg
+    with pytest.raises(chainrule.ChainruleError):
+        chainrule.graph(net, highlight="w9")
+
+
+def test_shorthand_layers_and_expansion():
+    net = chainrule.load("network 2-3-1\nactivation sigmoid\ncost quadratic")
+    assert "w2_1_1" in net.params
+    assert net.expand().startswith("#")
+    layered = net.layers()
+    assert layered is not None and layered.command == "layers"
+    assert chainrule.load().layers() is None

@@ -1,0 +1,416 @@
+//! The Python module `chainrule._native` (feature `python`, built by maturin): thin PyO3
+//! classes over the facade in `lib.rs`. A [`Network`] holds a loaded program; each command
+//! returns an [`Outcome`] that keeps the library's result and renders it on demand in any
+//! format, so Python's `to_dict()` is the JSON the command line prints and the notebook
+//! displays are the same documents. No logic of the library is repeated here; values, claims
+//! and data arrive as the text the library already reads (`name=value` lines, CSV), which the
+//! Python layer (`python/chainrule/__init__.py`) writes from dicts and NumPy arrays.
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::{
+    Checked, Derivations, DeriveConfig, Descent, Diagnostic, Direction, Document, DocumentFormat,
+    EvalRequest, Given, Init, Layered, Layout, Model, Report, Style, TargetSpec, TrainConfig,
+    Training,
+};
+
+create_exception!(
+    _native,
+    ChainruleError,
+    PyValueError,
+    "Bad input to chainrule: the message is the diagnostic with its caret, as the command line prints it."
+);
+
+/// A diagnostic as the command line prints it, pointing into `text` (named `name`).
+fn failed(diagnostic: &Diagnostic, name: &str, text: &str) -> PyErr {
+    ChainruleError::new_err(diagnostic.render(name, text, false))
+}
+
+/// A loaded program.
+#[pyclass(unsendable, module = "chainrule._native")]
+pub struct Network {
+    source: String,
+    name: String,
+    model: Model,
+}
+
+/// What a command produced, kept whole so that it can be written in every format.
+// One lives per Python result; the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum Held {
+    Derivations {
+        model: Box<Model>,
+        derivations: Derivations,
+        style: Style,
+    },
+    Evaluation {
+        model: Box<Model>,
+        report: Report,
+    },
+    Checks(Vec<Checked>),
+    Descent {
+        model: Box<Model>,
+        descent: Descent,
+    },
+    Training {
+        model: Box<Model>,
+        training: Training,
+    },
+    Layers(Box<Layered>),
+}
+
+/// A command's result.
+#[pyclass(unsendable, module = "chainrule._native")]
+pub struct Outcome {
+    held: Held,
+    name: String,
+}
+
+fn format_named(format: &str) -> PyResult<DocumentFormat> {
+    Ok(match format {
+        "text" => DocumentFormat::Text,
+        "markdown" => DocumentFormat::Markdown,
+        "latex" => DocumentFormat::Latex,
+        "json" => DocumentFormat::Json,
+        "html" => DocumentFormat::Html,
+        "html-fragment" => DocumentFormat::HtmlFragment,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown format `{other}`: text, markdown, latex, json, html or html-fragment"
+            )));
+        }
+    })
+}
+
+fn init_named(init: &str) -> PyResult<Init> {
+    Ok(match init {
+        "zeros" => Init::Zeros,
+        "random" => Init::Random,
+        "xavier" => Init::Xavier,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown init `{other}`: zeros, random or xavier"
+            )));
+        }
+    })
+}
+
+#[pymethods]
+impl Outcome {
+    /// The command whose result this is: derive, eval, check, step, train or layers.
+    #[getter]
+    fn command(&self) -> &'static str {
+        match self.held {
+            Held::Derivations { .. } => "derive",
+            Held::Evaluation { .. } => "eval",
+            Held::Checks(_) => "check",
+            Held::Descent { .. } => "step",
+            Held::Training { .. } => "train",
+            Held::Layers(_) => "layers",
+        }
+    }
+
+    /// The result as a document: `text`, `markdown`, `latex`, `json`, `html` (a whole page)
+    /// or `html-fragment` (its body, for a notebook); `standalone` makes LaTeX a document.
+    #[pyo3(signature = (format, standalone = false))]
+    fn render(&self, format: &str, standalone: bool) -> PyResult<String> {
+        let layout = Layout {
+            standalone,
+            source_name: self.name.clone(),
+            ..Layout::default()
+        };
+        let document = match &self.held {
+            Held::Derivations {
+                model,
+                derivations,
+                style,
+            } => Document::Derivations {
+                model,
+                derivations,
+                style: *style,
+            },
+            Held::Evaluation { model, report } => Document::Evaluation { model, report },
+            Held::Checks(checked) => Document::Checks(checked),
+            Held::Descent { model, descent } => Document::Descent { model, descent },
+            Held::Training { model, training } => Document::Training { model, training },
+            Held::Layers(layered) => Document::Layers(layered),
+        };
+        crate::render(&document, format_named(format)?, &layout)
+            .map_err(|d| failed(&d, "<template>", ""))
+    }
+
+    /// Whether every claim checked is correct (`None` for other commands).
+    #[getter]
+    fn all_correct(&self) -> Option<bool> {
+        match &self.held {
+            Held::Checks(checked) => {
+                Some(checked.iter().all(|c| c.verdict == crate::Verdict::Correct))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Network {
+    fn given(&self, model: &Model, at: &str) -> PyResult<Vec<Given>> {
+        crate::values(model, at).map_err(|d| failed(&d, "at", at))
+    }
+
+    fn filled(&self, at: &str, init: Option<&str>, seed: u64) -> PyResult<Vec<Given>> {
+        let given = self.given(&self.model, at)?;
+        Ok(match init {
+            Some(init) => crate::initialise(&self.model, &given, init_named(init)?, seed),
+            None => given,
+        })
+    }
+
+    fn targets(&self, wrt: Option<Vec<String>>) -> PyResult<Vec<crate::Target>> {
+        let spec = match wrt {
+            Some(names) => TargetSpec::List(names),
+            None => TargetSpec::AllParams,
+        };
+        crate::targets(&self.model, &spec).map_err(|e| failed(&e.diagnostic, "wrt", &e.argument))
+    }
+
+    fn outcome(&self, held: Held) -> Outcome {
+        Outcome {
+            held,
+            name: self.name.clone(),
+        }
+    }
+}
+
+#[pymethods]
+impl Network {
+    /// The program's source text.
+    #[getter]
+    fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The names of the program's parameters, in program order.
+    #[getter]
+    fn params(&self) -> Vec<String> {
+        self.model
+            .params()
+            .map(|p| self.model.name(p).to_string())
+            .collect()
+    }
+
+    /// The names that take values (inputs, targets and parameters), in program order.
+    #[getter]
+    fn leaves(&self) -> Vec<String> {
+        self.model
+            .syms()
+            .filter(|&s| self.model.symbol(s).kind.is_leaf())
+            .map(|s| self.model.name(s).to_string())
+            .collect()
+    }
+
+    /// The derivatives of the cost with respect to `wrt` (every parameter when `None`).
+    #[pyo3(signature = (wrt = None, style = "chain", expand = false, steps = true))]
+    fn derive(
+        &self,
+        wrt: Option<Vec<String>>,
+        style: &str,
+        expand: bool,
+        steps: bool,
+    ) -> PyResult<Outcome> {
+        let style = match style {
+            "chain" => Style::Chain,
+            "backprop" => Style::Backprop,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown style `{other}`: chain or backprop"
+                )));
+            }
+        };
+        let mut model = self.model.clone();
+        let spec = match wrt {
+            Some(names) => TargetSpec::List(names),
+            None => TargetSpec::AllParams,
+        };
+        let config = DeriveConfig {
+            style,
+            expand,
+            steps,
+            expand_if_small: true,
+        };
+        let derivations = crate::derive(&mut model, &spec, &config)
+            .map_err(|e| failed(&e.diagnostic, "wrt", &e.argument))?;
+        Ok(self.outcome(Held::Derivations {
+            model: Box::new(model),
+            derivations,
+            style,
+        }))
+    }
+
+    /// The forward values, the cost and the derivatives at a point (`at`: `name=value` lines),
+    /// in float64 and as a high-precision reference, with every numerical warning.
+    #[pyo3(signature = (at, wrt = None, exprs = Vec::new(), stable = false, init = None, seed = 1))]
+    fn evaluate(
+        &self,
+        at: &str,
+        wrt: Option<Vec<String>>,
+        exprs: Vec<String>,
+        stable: bool,
+        init: Option<&str>,
+        seed: u64,
+    ) -> PyResult<Outcome> {
+        let given = self.filled(at, init, seed)?;
+        let targets = self.targets(wrt)?;
+        let mut model = self.model.clone();
+        let mut formulas = Vec::new();
+        for text in exprs {
+            let id = crate::formula(&mut model, &text).map_err(|d| failed(&d, "expr", &text))?;
+            formulas.push((text, id));
+        }
+        let request = EvalRequest {
+            targets,
+            exprs: formulas,
+            stable,
+            ..Default::default()
+        };
+        let report =
+            crate::evaluate(&mut model, &given, &request).map_err(|d| failed(&d, "at", at))?;
+        Ok(self.outcome(Held::Evaluation {
+            model: Box::new(model),
+            report,
+        }))
+    }
+
+    /// Judges claims (derivatives, values, update rules; plain or LaTeX); `at` gives the
+    /// point for value claims and counterexamples, the learning rate `eta` included.
+    #[pyo3(signature = (claims, at = ""))]
+    fn check(&self, claims: Vec<String>, at: &str) -> PyResult<Outcome> {
+        let model = crate::with_learning_rate(&self.model);
+        let given = self.given(&model, at)?;
+        let checked = crate::check(&model, &claims, &given)
+            .map_err(|e| failed(&e.diagnostic, "claim", &claims[e.index]))?;
+        Ok(self.outcome(Held::Checks(checked)))
+    }
+
+    /// `steps` steps of gradient descent with learning rate `lr` from the point `at`.
+    #[pyo3(signature = (at, lr, steps = 1, init = None, seed = 1))]
+    fn step(
+        &self,
+        at: &str,
+        lr: f64,
+        steps: usize,
+        init: Option<&str>,
+        seed: u64,
+    ) -> PyResult<Outcome> {
+        let given = self.filled(at, init, seed)?;
+        let mut model = self.model.clone();
+        let descent =
+            crate::descend(&mut model, &given, lr, steps).map_err(|d| failed(&d, "at", at))?;
+        Ok(self.outcome(Held::Descent {
+            model: Box::new(model),
+            descent,
+        }))
+    }
+
+    /// Trains on CSV examples (`data`, a header naming inputs and targets) or, without them,
+    /// the program's `data` block.
+    #[pyo3(signature = (data = None, at = "", epochs = 1000, lr = 0.5, batch = false,
+                        shuffle = false, ascent = false, init = "random", seed = 1))]
+    #[allow(clippy::too_many_arguments)]
+    fn train(
+        &self,
+        data: Option<&str>,
+        at: &str,
+        epochs: usize,
+        lr: f64,
+        batch: bool,
+        shuffle: bool,
+        ascent: bool,
+        init: &str,
+        seed: u64,
+    ) -> PyResult<Outcome> {
+        let mut model = self.model.clone();
+        let examples = match data {
+            Some(csv) => crate::csv_data(csv, &model).map_err(|d| failed(&d, "data", csv))?,
+            None => crate::training_data(&self.source, &model)
+                .map_err(|d| failed(&d, &self.name, &self.source))?
+                .ok_or_else(|| {
+                    ChainruleError::new_err(format!(
+                        "{} has no training data: give `data` (a dict of columns, or CSV text) \
+                         or write a `data` block in the program",
+                        self.name
+                    ))
+                })?,
+        };
+        let given = self.given(&model, at)?;
+        let config = TrainConfig {
+            epochs,
+            learning_rate: lr,
+            direction: if ascent {
+                Direction::Ascent
+            } else {
+                Direction::Descent
+            },
+            per_example: !batch,
+            shuffle,
+            init: init_named(init)?,
+            seed,
+        };
+        let training = crate::train(&mut model, &examples, &given, &config, |_| {})
+            .map_err(|d| failed(&d, "at", at))?;
+        Ok(self.outcome(Held::Training {
+            model: Box::new(model),
+            training,
+        }))
+    }
+
+    /// BP1–BP4 for a network written in the `network` shorthand (`None` for a straight-line
+    /// program).
+    fn layers(&self) -> PyResult<Option<Outcome>> {
+        let layered =
+            crate::layers(&self.source).map_err(|d| failed(&d, &self.name, &self.source))?;
+        Ok(layered.map(|l| self.outcome(Held::Layers(Box::new(l)))))
+    }
+
+    /// The straight-line program a `network` shorthand stands for.
+    fn expand(&self) -> PyResult<String> {
+        crate::expand(&self.source).map_err(|d| failed(&d, &self.name, &self.source))
+    }
+
+    /// The network's picture as SVG, values from `at` shown in the nodes, the paths from the
+    /// parameter `highlight` to the cost highlighted.
+    #[pyo3(signature = (at = "", highlight = None))]
+    fn graph(&self, at: &str, highlight: Option<&str>) -> PyResult<String> {
+        let given = self.given(&self.model, at)?;
+        if let Some(name) = highlight.filter(|n| self.model.lookup(n).is_none()) {
+            return Err(ChainruleError::new_err(format!(
+                "`{name}` is not a name of {}",
+                self.name
+            )));
+        }
+        Ok(crate::graph(&self.model, &given, highlight))
+    }
+}
+
+/// Reads a program (`source` is its text; `name` names it in headings and diagnostics).
+#[pyfunction]
+#[pyo3(signature = (source, name = "<program>"))]
+fn load(source: &str, name: &str) -> PyResult<Network> {
+    let model = crate::load(source).map_err(|d| failed(&d, name, source))?;
+    Ok(Network {
+        source: source.to_string(),
+        name: name.to_string(),
+        model,
+    })
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_class::<Network>()?;
+    m.add_class::<Outcome>()?;
+    m.add("ChainruleError", m.py().get_type::<ChainruleError>())?;
+    m.add("BUILTIN_EXAMPLE", crate::BUILTIN_EXAMPLE)?;
+    m.add("BUILTIN_NAME", crate::BUILTIN_NAME)?;
+    Ok(())
+}

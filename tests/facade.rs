@@ -1,0 +1,172 @@
+//! The library's door serves every command: the same example run through the facade's public
+//! names and through the binary gives the same document, byte for byte (the Python package's
+//! tests hold its JSON against the binary's too, so all three agree).
+
+use assert_cmd::Command;
+use chainrule::{
+    DeriveConfig, Document, DocumentFormat, EvalRequest, Layout, Style, TargetSpec, TrainConfig,
+};
+
+const POINT: &str = "x=1.5, y=0, w2=0.8, b2=0.1, w3=-0.5, b3=0.2";
+
+fn cli(args: &[&str]) -> String {
+    let out = Command::cargo_bin("chainrule")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn layout() -> Layout {
+    Layout {
+        source_name: chainrule::BUILTIN_NAME.to_string(),
+        ..Layout::default()
+    }
+}
+
+#[test]
+fn derive_through_the_facade_is_what_the_binary_prints_in_every_format() {
+    let mut model = chainrule::load(chainrule::BUILTIN_EXAMPLE).unwrap();
+    let wrt = TargetSpec::List(vec!["w3".into(), "b2".into()]);
+    for (format, name) in [
+        (DocumentFormat::Text, "text"),
+        (DocumentFormat::Markdown, "markdown"),
+        (DocumentFormat::Latex, "latex"),
+        (DocumentFormat::Json, "json"),
+        (DocumentFormat::Html, "html"),
+    ] {
+        let config = DeriveConfig {
+            steps: true,
+            expand_if_small: format == DocumentFormat::Json,
+            ..DeriveConfig::default()
+        };
+        let derivations = chainrule::derive(&mut model, &wrt, &config).unwrap();
+        let document = Document::Derivations {
+            model: &model,
+            derivations: &derivations,
+            style: Style::Chain,
+        };
+        let written = chainrule::render(&document, format, &layout()).unwrap();
+        assert_eq!(
+            written,
+            cli(&["derive", "--wrt", "w3,b2", "--format", name]),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn eval_check_step_and_train_through_the_facade_are_what_the_binary_prints() {
+    let mut model = chainrule::load(chainrule::BUILTIN_EXAMPLE).unwrap();
+    let at = chainrule::values(&model, POINT).unwrap();
+    let request = EvalRequest {
+        targets: chainrule::targets(&model, &TargetSpec::AllParams).unwrap(),
+        ..Default::default()
+    };
+    let report = chainrule::evaluate(&mut model, &at, &request).unwrap();
+    let json =
+        |document: &Document| chainrule::render(document, DocumentFormat::Json, &layout()).unwrap();
+    assert_eq!(
+        json(&Document::Evaluation {
+            model: &model,
+            report: &report
+        }),
+        cli(&["eval", "--at", POINT, "--all", "--format", "json"])
+    );
+
+    let claims_model = chainrule::with_learning_rate(&model);
+    let claim = "w3' = w3 + eta*dC/dw3";
+    let given = chainrule::values(&claims_model, &format!("{POINT}, eta=0.5")).unwrap();
+    let checked = chainrule::check(&claims_model, &[claim.to_string()], &given).unwrap();
+    assert_eq!(checked[0].verdict, chainrule::Verdict::Incorrect);
+    assert_eq!(
+        json(&Document::Checks(&checked)),
+        cli(&[
+            "check",
+            "--claim",
+            claim,
+            "--at",
+            &format!("{POINT}, eta=0.5"),
+            "--format",
+            "json"
+        ])
+    );
+
+    let descent = chainrule::descend(&mut model, &at, 0.5, 3).unwrap();
+    assert_eq!(
+        json(&Document::Descent {
+            model: &model,
+            descent: &descent
+        }),
+        cli(&[
+            "step", "--at", POINT, "--lr", "0.5", "--steps", "3", "--format", "json"
+        ])
+    );
+
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed_training.bp"),
+    )
+    .unwrap();
+    let mut trained = chainrule::load(&source).unwrap();
+    let data = chainrule::training_data(&source, &trained)
+        .unwrap()
+        .expect("the example has a data block");
+    let config = TrainConfig {
+        epochs: 40,
+        ..TrainConfig::default()
+    };
+    let training = chainrule::train(&mut trained, &data, &[], &config, |_| {}).unwrap();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed_training.bp");
+    let train_layout = Layout {
+        source_name: file.to_string(),
+        ..Layout::default()
+    };
+    assert_eq!(
+        chainrule::render(
+            &Document::Training {
+                model: &trained,
+                training: &training
+            },
+            DocumentFormat::Json,
+            &train_layout
+        )
+        .unwrap(),
+        cli(&[
+            "train", file, "--epochs", "40", "--lr", "0.5", "--format", "json"
+        ])
+    );
+}
+
+#[test]
+fn the_html_fragment_is_the_pages_body_with_the_same_mathml() {
+    let mut model = chainrule::load(chainrule::BUILTIN_EXAMPLE).unwrap();
+    let wrt = TargetSpec::List(vec!["w3".into()]);
+    let config = DeriveConfig {
+        steps: true,
+        ..DeriveConfig::default()
+    };
+    let derivations = chainrule::derive(&mut model, &wrt, &config).unwrap();
+    let document = Document::Derivations {
+        model: &model,
+        derivations: &derivations,
+        style: Style::Chain,
+    };
+    let page = chainrule::render(&document, DocumentFormat::Html, &layout()).unwrap();
+    let fragment = chainrule::render(&document, DocumentFormat::HtmlFragment, &layout()).unwrap();
+    let body = fragment
+        .strip_prefix("<div class=\"chainrule\">\n")
+        .and_then(|f| f.strip_suffix("</div>\n"))
+        .expect("one div around the body");
+    assert!(body.contains("<math"), "{body}");
+    assert!(
+        page.contains(body),
+        "the page holds the fragment's body as it is"
+    );
+    assert!(!fragment.contains("<style") && !fragment.contains("<script"));
+}
