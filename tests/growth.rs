@@ -313,3 +313,29 @@ fn issue23_a_long_run_on_a_large_network_keeps_the_first_and_last_tables() {
     assert!(steps[0].get("summarised").is_none());
     assert_eq!(steps[74]["params"].as_object().unwrap().len(), 3340);
 }
+
+/// Issue 23 item 9 for an update rule: the correction keeps the gradient one chain-rule step
+/// deep inside `θ − η·∂C/∂θ`, and is itself a true claim.
+#[test]
+fn issue23_a_wrong_update_on_a_deep_network_is_corrected_through_named_derivatives() {
+    let program = common::shapes::deep_narrow(24);
+    let out = common::run(
+        &["check", "-", "--claim", "w2_1_1' = w2_1_1"],
+        Some(&program),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.len() < 4_000, "{} bytes:\n{text}", text.len());
+    let corrected = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("corrected:"))
+        .expect("a correction")
+        .trim()
+        .to_string();
+    assert!(corrected.contains("dC/dz2_1"), "{corrected}");
+    let again = common::stdout_of(
+        &["check", "-", "--claim", &format!("w2_1_1' = {corrected}")],
+        &program,
+    );
+    assert!(again.contains("1 correct, 0 incorrect"), "{again}");
+}

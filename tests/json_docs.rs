@@ -417,7 +417,22 @@ fn eval_documents_have_the_documented_fields_and_kinds() {
         ],
         examples(),
     );
-    let documents = [saturated, unsettled, plain];
+    // More derivatives than `--check-grad` compares: a sample, and how many it is of.
+    let wide = dir.path().join("wide.bp");
+    std::fs::write(&wide, "network 9-9-1\nactivation sigmoid\ncost quadratic\n")
+        .expect("the program is written");
+    let sampled = run(
+        &[
+            "eval",
+            &wide.display().to_string(),
+            "--init",
+            "xavier",
+            "--all",
+            "--check-grad",
+        ],
+        examples(),
+    );
+    let documents = [saturated, unsettled, plain, sampled];
     check_section("eval", &documents);
 
     let page = sections(PAGE);
@@ -558,6 +573,26 @@ fn step_documents_have_the_documented_fields_and_kinds() {
         ],
         examples(),
     );
+    // Past 250,000 parameter rows the steps between the first and last are summarised.
+    let wide = dir.path().join("wide.bp");
+    std::fs::write(
+        &wide,
+        "network 100-30-10\nactivation sigmoid\ncost quadratic\n",
+    )
+    .expect("the program is written");
+    let long = run(
+        &[
+            "step",
+            &wide.display().to_string(),
+            "--init",
+            "xavier",
+            "--lr",
+            "0.5",
+            "--steps",
+            "75",
+        ],
+        examples(),
+    );
     let page = sections(PAGE);
     let (documented, _) = kinds_table(&page["step"], "Step warning kinds");
     let mut kinds = BTreeSet::new();
@@ -570,7 +605,7 @@ fn step_documents_have_the_documented_fields_and_kinds() {
     for kind in &kinds {
         assert!(documented.contains(kind), "`{kind}` undocumented");
     }
-    check_section("step", &[rising, diverging]);
+    check_section("step", &[rising, diverging, long]);
 }
 
 #[test]
