@@ -1,0 +1,88 @@
+//! Issue 22's notation and typesetting, each from its reproducer: one number notation per
+//! sentence, a multi-letter name set as one word, derivation order and labels, and the
+//! typesetting of check's corrected formula, its sentences and the layered derivation.
+
+mod common;
+
+const MAZUR: &str = "examples/mazur_2_2_2.bp";
+const MAZUR_AT: &str = "i1=0.05,i2=0.10,t1=0.01,t2=0.99,w1=0.15,w2=0.20,w3=0.25,w4=0.30,\
+                        w5=0.40,w6=0.45,w7=0.50,w8=0.55,b1=0.35,b2=0.60";
+
+fn run(args: &[&str]) -> String {
+    let out = common::run(args, None);
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The numbers of a sentence: every run of digits with its point and exponent.
+fn numbers_in(sentence: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in sentence.chars() {
+        if c.is_ascii_digit() || (c == '.' && !current.is_empty()) {
+            current.push(c);
+        } else if !current.is_empty() {
+            out.push(current.trim_end_matches('.').to_string());
+            current.clear();
+        }
+    }
+    if !current.is_empty() {
+        out.push(current.trim_end_matches('.').to_string());
+    }
+    out
+}
+
+#[test]
+fn the_ascent_sentence_gives_six_digits_as_the_rest_of_check() {
+    let text = run(&[
+        "check",
+        "--claim",
+        "w3' = w3 + eta*dC/dw3",
+        "--at",
+        "x=1,y=0,w2=0.5,b2=0.5,w3=0.5,b3=0.5",
+    ]);
+    let sentence = text
+        .lines()
+        .find(|l| l.contains("raises the cost from"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let costs: Vec<String> = numbers_in(sentence.split("raises the cost from").nth(1).unwrap());
+    assert_eq!(costs.len(), 2, "{sentence}");
+    for cost in &costs {
+        let digits = cost.trim_start_matches("0.").trim_start_matches('0').len();
+        assert!(digits <= 6, "{cost} in {sentence}");
+    }
+    assert_ne!(costs[0], costs[1], "{sentence}");
+}
+
+#[test]
+fn a_multi_letter_name_is_one_word_in_latex_and_one_mi_in_html() {
+    let at = format!("{MAZUR_AT},eta=0.5");
+    for args in [
+        vec!["derive", MAZUR, "--wrt", "w5"],
+        vec!["eval", MAZUR, "--wrt", "w5", "--at", MAZUR_AT],
+        vec!["step", MAZUR, "--lr", "0.5", "--at", MAZUR_AT],
+        vec![
+            "check",
+            MAZUR,
+            "--claim",
+            "dEtotal/dw5 = outh1",
+            "--at",
+            &at,
+        ],
+    ] {
+        let latex = run(&[&args[..], &["--format", "latex"]].concat());
+        assert!(latex.contains("\\mathit{Etotal}"), "{args:?}:\n{latex}");
+        // No letter of it stands alone as a factor.
+        assert!(!latex.contains(" Etotal"), "{args:?}:\n{latex}");
+        let html = run(&[&args[..], &["--format", "html"]].concat());
+        assert!(
+            html.contains("<mi>𝐸𝑡𝑜𝑡𝑎𝑙</mi>") || html.contains("<mi>Etotal</mi>"),
+            "{args:?}"
+        );
+        assert!(!html.contains("<mi>E</mi><mi>t</mi>"), "{args:?}");
+    }
+}
