@@ -86,3 +86,55 @@ fn a_multi_letter_name_is_one_word_in_latex_and_one_mi_in_html() {
         assert!(!html.contains("<mi>E</mi><mi>t</mi>"), "{args:?}");
     }
 }
+
+/// Issue 22, item 17: a derivation document is rendered in pieces of a few derivations each
+/// (so that 784-30-10's 13.5 MB never holds every step's text and template context at once).
+/// The pieces join to exactly the document rendered whole, as a template of the user's is.
+#[test]
+fn a_document_rendered_in_pieces_is_the_document_rendered_whole() {
+    use chainrule::core::diff::{self, Config, Style};
+    use chainrule::lang::load::{self, TargetSpec};
+    use chainrule::render::document::{self, Format, Layout, TEMPLATES};
+    // 139 parameters: three pieces.
+    let source = "network 4-8-8-3\nactivation 4 softmax\ncost log-likelihood\n";
+    for style in [Style::Chain, Style::Backprop] {
+        let mut model = load::load(source).unwrap();
+        let targets = load::targets(&model, &TargetSpec::AllParams).unwrap();
+        assert!(targets.len() > 128);
+        let config = Config {
+            style,
+            steps: true,
+            ..Config::default()
+        };
+        let derivations = diff::derive(&mut model, &targets, &config);
+        for (format, template) in [
+            (Format::Text, "derive.txt"),
+            (Format::Markdown, "derive.md"),
+            (Format::Latex, "derive.tex"),
+        ] {
+            for standalone in [false, true] {
+                let pieces = Layout {
+                    standalone,
+                    source_name: "net.bp".into(),
+                    ..Layout::default()
+                };
+                let builtin = TEMPLATES.iter().find(|(n, _)| *n == template).unwrap().1;
+                let mut whole = pieces.clone();
+                whole
+                    .overrides
+                    .insert(template.to_string(), builtin.to_string());
+                let render = |layout: &Layout| {
+                    document::render_derivations(&model, &derivations, style, format, layout)
+                        .unwrap()
+                };
+                let (in_pieces, in_one) = (render(&pieces), render(&whole));
+                assert_eq!(in_pieces, in_one, "{template}, standalone {standalone}");
+                if format == Format::Text {
+                    // Every piece is there: the last parameter's section ends the document.
+                    assert!(in_pieces.contains("── ∂C/∂b4_3"), "{in_pieces}");
+                    assert_eq!(in_pieces.matches(": parameter)").count(), targets.len());
+                }
+            }
+        }
+    }
+}
