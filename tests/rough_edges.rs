@@ -138,3 +138,40 @@ fn a_document_rendered_in_pieces_is_the_document_rendered_whole() {
         }
     }
 }
+
+#[test]
+fn the_layered_derivation_keeps_math_out_of_its_text() {
+    for file in ["examples/network_2_3_1.bp", "examples/softmax_classifier.bp"] {
+        let latex = run(&["derive", file, "--layers", "--format", "latex"]);
+        // A formula inside `\textit{…}` is set in an italic font without `∂` (KaTeX's strict
+        // mode warns); inside `\text{…}` of display math a `$` is not LaTeX at all.
+        for opening in ["\\textit{", "\\text{"] {
+            for (at, _) in latex.match_indices(opening) {
+                let inside = &latex[at + opening.len()..];
+                let end = inside.find('}').unwrap();
+                assert!(
+                    !inside[..end].contains('$'),
+                    "{file}: math inside {opening}…}}: {}",
+                    &latex[at..at + opening.len() + end + 1]
+                );
+            }
+        }
+        assert!(latex.contains("\\tag*{\\textit{definition of }$\\delta$}"), "{latex}");
+        let html = run(&["derive", file, "--layers", "--format", "html"]);
+        for (at, _) in html.match_indices("<mtext>") {
+            let inside = &html[at..at + html[at..].find("</mtext>").unwrap()];
+            assert!(!inside.contains('$'), "{file}: {inside}");
+        }
+    }
+}
+
+#[test]
+fn the_stale_gradient_sentence_sets_nabla_as_math() {
+    let at = format!("{MAZUR_AT},eta=0.5");
+    let claim = "w5'' = 0.31783";
+    let latex = run(&["check", MAZUR, "--claim", claim, "--at", &at, "--format", "latex"]);
+    assert!(latex.contains("$\\nabla C$ must be computed again"), "{latex}");
+    assert!(!latex.contains('∇'), "{latex}");
+    let text = run(&["check", MAZUR, "--claim", claim, "--at", &at]);
+    assert!(text.contains("∇C must be computed again"), "{text}");
+}
