@@ -141,7 +141,10 @@ fn a_document_rendered_in_pieces_is_the_document_rendered_whole() {
 
 #[test]
 fn the_layered_derivation_keeps_math_out_of_its_text() {
-    for file in ["examples/network_2_3_1.bp", "examples/softmax_classifier.bp"] {
+    for file in [
+        "examples/network_2_3_1.bp",
+        "examples/softmax_classifier.bp",
+    ] {
         let latex = run(&["derive", file, "--layers", "--format", "latex"]);
         // A formula inside `\textit{…}` is set in an italic font without `∂` (KaTeX's strict
         // mode warns); inside `\text{…}` of display math a `$` is not LaTeX at all.
@@ -156,7 +159,10 @@ fn the_layered_derivation_keeps_math_out_of_its_text() {
                 );
             }
         }
-        assert!(latex.contains("\\tag*{\\textit{definition of }$\\delta$}"), "{latex}");
+        assert!(
+            latex.contains("\\tag*{\\textit{definition of }$\\delta$}"),
+            "{latex}"
+        );
         let html = run(&["derive", file, "--layers", "--format", "html"]);
         for (at, _) in html.match_indices("<mtext>") {
             let inside = &html[at..at + html[at..].find("</mtext>").unwrap()];
@@ -169,9 +175,48 @@ fn the_layered_derivation_keeps_math_out_of_its_text() {
 fn the_stale_gradient_sentence_sets_nabla_as_math() {
     let at = format!("{MAZUR_AT},eta=0.5");
     let claim = "w5'' = 0.31783";
-    let latex = run(&["check", MAZUR, "--claim", claim, "--at", &at, "--format", "latex"]);
-    assert!(latex.contains("$\\nabla C$ must be computed again"), "{latex}");
+    let latex = run(&[
+        "check", MAZUR, "--claim", claim, "--at", &at, "--format", "latex",
+    ]);
+    assert!(
+        latex.contains("$\\nabla C$ must be computed again"),
+        "{latex}"
+    );
     assert!(!latex.contains('∇'), "{latex}");
     let text = run(&["check", MAZUR, "--claim", claim, "--at", &at]);
     assert!(text.contains("∇C must be computed again"), "{text}");
+}
+
+/// Issue 22, item 9: a softmax output's error terms are its δ, as every shorthand z-term is,
+/// and a heading writes one name in one form.
+#[test]
+fn softmax_error_terms_are_named_delta_with_one_form_per_name() {
+    let program = "network 2-3-2\nactivation 3 softmax\ncost log-likelihood\n";
+    let text = common::stdout_of(&["derive", "-", "--all", "--no-steps"], program);
+    assert!(
+        text.contains("── δ3_1 = ∂C/∂z3_1\n  term:      δ3_1 = a3_1 − y1"),
+        "{text}"
+    );
+    assert!(!text.contains("── ∂C/∂z3_1"), "{text}");
+    assert!(
+        text.contains("δ2_1 = (δ3_1·w3_1_1 + δ3_2·w3_2_1)"),
+        "{text}"
+    );
+    let latex = common::stdout_of(
+        &["derive", "-", "--all", "--no-steps", "--format", "latex"],
+        program,
+    );
+    assert!(
+        latex.contains(
+            "\\subsubsection*{$\\delta^{(3)}_{1} = \\frac{\\partial C}{\\partial z^{(3)}_{1}}$}"
+        ),
+        "{latex}"
+    );
+    // z3_1 is written z^{(3)}_{1} wherever it appears.
+    assert!(!latex.contains("z_{3,1}"), "{latex}");
+    let json = common::stdout_of(
+        &["derive", "-", "--all", "--no-steps", "--format", "json"],
+        program,
+    );
+    assert!(json.contains("\"name\": \"delta3_1\""), "{json}");
 }
