@@ -220,3 +220,54 @@ fn softmax_error_terms_are_named_delta_with_one_form_per_name() {
     );
     assert!(json.contains("\"name\": \"delta3_1\""), "{json}");
 }
+
+/// Issue 22, item 11: in `--style backprop`, a factor the gradient's step dropped
+/// (`∂C/∂z2·1 = ∂C/∂z2`) does not come back when the error terms are substituted.
+#[test]
+fn a_dropped_factor_stays_dropped_in_backprop() {
+    let text = common::stdout_of(&["derive", "--wrt", "b2", "--style", "backprop"], "");
+    let section = text.split("── ∂C/∂b2").nth(1).unwrap();
+    let lines: Vec<&str> = section.lines().collect();
+    let through = lines
+        .iter()
+        .position(|l| l.contains("∂C/∂b2 = ∂C/∂z2·∂z2/∂b2 = ∂C/∂z2·1 = ∂C/∂z2"))
+        .unwrap_or_else(|| panic!("{section}"));
+    for line in &lines[through + 1..] {
+        assert!(
+            !line.contains("·1 ") && !line.ends_with("·1"),
+            "{line}\n{section}"
+        );
+        assert!(!line.contains("·1    ("), "{line}\n{section}");
+    }
+}
+
+/// Issue 22, item 11: each step of the layered derivation labelled with the Kronecker delta
+/// removes one (Σ_i f_i δ_ij = f_j); splitting a sum over a difference is a step of its own.
+#[test]
+fn a_kronecker_step_collapses_a_delta_and_a_distribution_says_so() {
+    for file in [
+        "examples/softmax_classifier.bp",
+        "examples/network_2_3_1.bp",
+    ] {
+        let text = run(&["derive", file, "--layers"]);
+        let mut previous = String::new();
+        for line in text.lines() {
+            let formula = line.split("    (").next().unwrap_or("");
+            let rhs = formula.split(" = ").last().unwrap_or("").to_string();
+            if line.ends_with("(Kronecker delta: Σ_i f_i δ_ij = f_j)") {
+                let deltas = |s: &str| s.matches("δ_").count();
+                assert!(
+                    deltas(&rhs) < deltas(&previous),
+                    "{file}: no delta collapsed:\n{previous}\n{line}"
+                );
+            }
+            previous = rhs;
+        }
+        if file.contains("softmax") {
+            assert!(
+                text.contains("(distribute: Σ_i (f_i + g_i) = Σ_i f_i + Σ_i g_i)"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -290,6 +290,23 @@ impl Engine<'_> {
         }
     }
 
+    /// Replaces each unevaluated error term `∂y/∂z` in `formula` by its value.
+    pub(super) fn substitute_error_terms(&mut self, formula: Id, y: Sym) -> Id {
+        let mut map = FastMap::default();
+        for id in self.model.graph.reachable(&[formula]) {
+            if let Node::Deriv(of, z, _) = *self.model.graph.node(id)
+                && matches!(*self.model.graph.node(of), Node::Var(u) if u == y)
+            {
+                let value = self.adjoint(y, z);
+                map.insert(id, value);
+            }
+        }
+        if map.is_empty() {
+            return formula;
+        }
+        self.substitute(formula, &map)
+    }
+
     /// Replaces unevaluated local derivatives by their values, keeping the δ's of `deltas`.
     pub(super) fn substitute_locals(&mut self, formula: Id, y: Sym, deltas: &[Sym]) -> Id {
         let mut map = FastMap::default();
