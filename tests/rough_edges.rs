@@ -271,3 +271,29 @@ fn a_kronecker_step_collapses_a_delta_and_a_distribution_says_so() {
         }
     }
 }
+
+/// Issue 22, item 11: the chain rule's steps go by layer, then by index (∂C/∂z3_1 before
+/// ∂C/∂z3_2), from the variable up.
+#[test]
+fn chain_steps_go_by_layer_then_index() {
+    let program = "network 2-3-2\nactivation 3 softmax\ncost log-likelihood\n";
+    let text = common::stdout_of(&["derive", "-", "--wrt", "w2_1_1"], program);
+    let chain_lhs: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("(chain rule"))
+        .map(|l| l.trim().split(" = ").next().unwrap())
+        .collect();
+    assert_eq!(
+        chain_lhs,
+        ["∂C/∂w2_1_1", "∂C/∂a2_1", "∂C/∂z3_1", "∂C/∂z3_2"],
+        "{text}"
+    );
+    let first = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in\n{text}"))
+    };
+    // The local derivatives follow in the same order.
+    assert!(first("  ∂a2_1/∂z2_1 = ") < first("  ∂z3_1/∂a2_1 = "));
+    assert!(first("  ∂z3_1/∂a2_1 = ") < first("  ∂z3_2/∂a2_1 = "));
+    assert!(first("  ∂a3_1/∂z3_1 = ") < first("  ∂a3_1/∂z3_2 = "));
+}
