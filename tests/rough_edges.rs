@@ -297,3 +297,55 @@ fn chain_steps_go_by_layer_then_index() {
     assert!(first("  ∂z3_1/∂a2_1 = ") < first("  ∂z3_2/∂a2_1 = "));
     assert!(first("  ∂a3_1/∂z3_1 = ") < first("  ∂a3_1/∂z3_2 = "));
 }
+
+/// Issue 22, item 12: check's corrected formula is broken as derive breaks its results: text
+/// within the line, LaTeX as alignment rows (one line once ran past pdflatex's margin).
+#[test]
+fn a_long_corrected_formula_is_broken_to_fit() {
+    let program = "network 2-3-3-2\n";
+    let json = common::stdout_of(
+        &[
+            "derive",
+            "-",
+            "--wrt",
+            "w2_1_1",
+            "--no-steps",
+            "--format",
+            "json",
+        ],
+        program,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let result = doc["derivatives"][0]["result"].as_str().unwrap();
+    let claim = format!("dC/dw2_1_1 = -({result})");
+    let out = common::run(&["check", "-", "--claim", &claim], Some(program));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let at = text
+        .find("   corrected:  ")
+        .unwrap_or_else(|| panic!("{text}"));
+    let lines: Vec<&str> = text[at..]
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert!(lines.len() > 1, "{text}");
+    for line in &lines {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
+    // Continuations sit under the formula.
+    assert!(
+        lines[1..].iter().all(|l| l.starts_with("               ")),
+        "{text}"
+    );
+    let out = common::run(
+        &["check", "-", "--claim", &claim, "--format", "latex"],
+        Some(program),
+    );
+    let latex = String::from_utf8(out.stdout).unwrap();
+    let block = latex
+        .split("\\emph{Corrected:}")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{latex}"));
+    assert!(block.trim_start().starts_with("\\begin{align*}"), "{latex}");
+    let rows = block.split("\\end{align*}").next().unwrap();
+    assert!(rows.matches(" \\\\").count() >= 2, "{rows}");
+}
