@@ -349,3 +349,19 @@ fn a_long_corrected_formula_is_broken_to_fit() {
     let rows = block.split("\\end{align*}").next().unwrap();
     assert!(rows.matches(" \\\\").count() >= 2, "{rows}");
 }
+
+/// Every shorthand z-term is its δ, an identity layer's too (`a2_1 = z2_1`), so that no
+/// heading writes z2_1 in two notations.
+#[test]
+fn an_identity_layers_error_terms_are_named_delta() {
+    let program = "network 2-2-2\nactivation 2 identity\n";
+    let latex = common::stdout_of(
+        &["derive", "-", "--all", "--no-steps", "--format", "latex"],
+        program,
+    );
+    assert!(
+        latex.contains("\\delta^{(2)}_{1} = \\frac{\\partial C}{\\partial z^{(2)}_{1}}"),
+        "{latex}"
+    );
+    assert!(!latex.contains("z_{2,1}"), "{latex}");
+}

@@ -137,14 +137,16 @@ fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String>) {
 }
 
 /// Whether an activation is applied to the name: a function with a derivative of its own, or
-/// softplus, as `a = σ(z)`; or the exponential of the name inside a definition, as softmax's
+/// softplus, as `a = σ(z)`; the identity, `a = z`; or the exponential of the name inside a definition, as softmax's
 /// `a_j = exp(z_j)/Σ_k exp(z_k)`. Backprop's δ = ∂C/∂z belongs to it.
 fn is_pre_activation(model: &Model, z: Sym) -> bool {
     let is_z = |arg: &Id| matches!(model.graph.node(*arg), Node::Var(v) if *v == z);
     let definitions = || model.order.iter().filter_map(|&s| model.definition(s));
-    definitions().any(|def| {
-        matches!(model.graph.node(def), Node::Call(f, arg)
-            if (f.prime().is_some() || *f == Func::Softplus) && is_z(arg))
+    definitions().any(|def| match model.graph.node(def) {
+        Node::Call(f, arg) => (f.prime().is_some() || *f == Func::Softplus) && is_z(arg),
+        // The identity activation: `a = z`.
+        Node::Var(v) => *v == z,
+        _ => false,
     }) || definitions().any(|def| {
         model
             .graph
