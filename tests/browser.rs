@@ -198,3 +198,54 @@ fn the_screenshot_is_not_blank() {
         "graph {drawn} bytes, blank {empty} bytes"
     );
 }
+
+/// What the phone probe measures at 390 px: headings wider than the page, and whether the
+/// page itself scrolls sideways.
+const PHONE_PROBE: &str = r#"<script>
+window.addEventListener("load", function () {
+  // Headless Chromium's window is at least 500 px wide: the page is given a phone's 390.
+  document.documentElement.style.width = "390px";
+  var width = 390;
+  var heads = Array.prototype.slice.call(document.querySelectorAll("h1, h2, h3"));
+  var wide = heads.filter(function (h) { return h.scrollWidth > h.clientWidth + 1 || h.getBoundingClientRect().right > width + 1; })
+                  .map(function (h) { return h.textContent.slice(0, 80); });
+  document.title = "PROBE" + JSON.stringify({ width: width, headings: heads.length, wide: wide,
+                                              page_scrolls: document.body.scrollWidth > document.body.clientWidth + 1 });
+});
+</script>"#;
+
+/// Issue 22: at a phone's width (390 px) a long title wraps instead of running off the page.
+#[test]
+fn long_titles_wrap_at_a_phones_width() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir
+        .path()
+        .join("a_network_file_with_a_rather_long_name_for_a_phone_screen.bp");
+    std::fs::copy("examples/softmax_classifier.bp", &long).unwrap();
+    let long = long.to_str().unwrap();
+    for (name, args) in [
+        ("derive", vec!["derive", long, "--wrt", "w2_1_1,b3_1"]),
+        ("layers", vec!["derive", long, "--layers"]),
+    ] {
+        let page = html(&args).replace("</body>", &format!("{PHONE_PROBE}\n</body>"));
+        let path = dir.path().join(format!("{name}.html"));
+        std::fs::write(&path, page).unwrap();
+        let out = browser_args(&browser)
+            .arg("--window-size=390,844")
+            .arg("--dump-dom")
+            .arg(format!("file://{}", path.display()))
+            .output()
+            .expect("Chromium runs");
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let start = dom.find("PROBE").expect("the probe ran") + "PROBE".len();
+        let end = dom[start..].find("</title>").unwrap() + start;
+        let json = dom[start..end]
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&");
+        let result: Value = serde_json::from_str(&json).unwrap();
+        assert!(result["headings"].as_u64().unwrap() > 0, "{name}: {result}");
+        assert_eq!(result["wide"], serde_json::json!([]), "{name}: {result}");
+        assert_eq!(result["page_scrolls"], false, "{name}: {result}");
+    }
+}

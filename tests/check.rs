@@ -850,7 +850,9 @@ fn ascent_quotes_the_cost_at_the_point_shown() {
     let point = c.counterexample.unwrap();
     assert!(point.contains(&("w3".to_string(), 0.5)), "{point:?}");
     let d = chainrule::render::check::diagnosis(&judge(SEED, "w3' = w3 + eta*dC/dw3", at)).unwrap();
-    assert!(d.contains(&format!("from {cost}")), "{d}");
+    // To 6 digits, as the rest of the report (issue 22).
+    let shown = chainrule::core::number::significant(cost, 6);
+    assert!(d.contains(&format!("from {shown} ")), "{d}");
 }
 
 /// CS231n's staged example as numbers: `dx = dnum` overwrites the gradient where three gates'

@@ -215,7 +215,8 @@ fn softmax_outputs_stay_unnamed_when_every_parameter_is_a_target() {
     .unwrap();
     for k in 1..=3 {
         assert!(
-            text.contains(&format!("∂C/∂z3_{k} = a3_{k} − y{k}")),
+            // A softmax output's error term is its δ, as every shorthand z-term (issue 22).
+            text.contains(&format!("δ3_{k} = a3_{k} − y{k}")),
             "{text}"
         );
         assert!(!text.contains(&format!("── ∂C/∂a3_{k}")), "{text}");

@@ -394,7 +394,7 @@ fn prose_sets_its_formulas_as_math() {
         let latex = render(&l, Format::Latex);
         assert!(!latex.contains("textasciicircum"), "{latex}");
         assert!(
-            latex.contains("\\tag*{\\textit{definition of $z^{(l)}_{i}$}}"),
+            latex.contains("\\tag*{\\textit{definition of }$z^{(l)}_{i}$}"),
             "{latex}"
         );
         for format in [Format::Text, Format::Json] {

@@ -307,7 +307,8 @@ fn a_display_form_that_would_break_a_format_is_an_error_with_a_caret() {
         let program = format!("input x\n{declaration}\ncost C = w3*x\n");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("net.bp");
-        let out_path = dir.path().join("out.tex");
+        // No extension: the format is `--format`'s alone.
+        let out_path = dir.path().join("out");
         std::fs::write(&path, &program).unwrap();
         for format in ["text", "latex", "markdown", "json", "html"] {
             let out = chainrule()

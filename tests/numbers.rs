@@ -372,3 +372,39 @@ fn a_function_of_a_value_the_reference_only_bounds_is_not_computed_from_the_boun
     let doc = eval_json(&["--at", "x=1,w=1e550"], unsettled);
     assert_eq!(doc["reference"]["h"], "unknown", "{doc}");
 }
+
+/// Issue 22: a row of `eval` writes its float64 and its reference in one notation, and a
+/// zero has no sign.
+#[test]
+fn a_row_has_one_notation_and_zero_no_sign() {
+    let out = run(
+        &[
+            "eval",
+            "-",
+            "--at",
+            "a1=0,y=0,w2=0.5",
+            "--expr=-a1",
+            "--expr",
+            "w2*2.0559049150730948e-5",
+        ],
+        SEED_QUESTION,
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let row = |start: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no row {start}:\n{text}"))
+            .split_whitespace()
+            .skip(1)
+            .take(2)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        row("w2*2.0559049150730948e-5"),
+        ["1.0279524575365474e-5", "1.0279524575365474e-5"]
+    );
+    assert_eq!(row("-a1"), ["0", "0"]);
+    assert!(!text.contains(" -0 "), "{text}");
+}

@@ -163,3 +163,126 @@ fn a_continued_line_is_joined_as_a_shell_joins_it() {
     );
     assert_eq!(found[0].shown, ["out"]);
 }
+
+/// The fenced blocks of the README: the word after the opening fence, and the lines inside.
+fn blocks(readme: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut open = false;
+    for line in readme.lines() {
+        if let Some(fence) = line.trim_start().strip_prefix("```") {
+            if open {
+                open = false;
+            } else {
+                open = true;
+                out.push((fence.trim().to_string(), Vec::new()));
+            }
+        } else if open {
+            out.last_mut().unwrap().1.push(line.to_string());
+        }
+    }
+    out
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+}
+
+#[test]
+fn every_cargo_run_in_the_readme_builds_in_release_mode() {
+    let readme = readme();
+    let mut found = 0;
+    for (n, line) in readme.lines().enumerate() {
+        for (at, _) in line.match_indices("cargo run ") {
+            found += 1;
+            assert!(
+                line[at..].starts_with("cargo run --release"),
+                "README line {}: `cargo run` without --release: {line}",
+                n + 1
+            );
+        }
+    }
+    assert!(
+        found >= 2,
+        "the README's `cargo run` examples were found ({found})"
+    );
+}
+
+/// The README's completion commands, pasted into `sh` by a user whose home holds nothing yet,
+/// write each script where its shell looks.
+#[test]
+fn the_completion_commands_work_on_a_fresh_account() {
+    let readme = readme();
+    let commands: Vec<String> = blocks(&readme)
+        .into_iter()
+        .flat_map(|(_, lines)| lines)
+        .filter(|l| l.contains("chainrule completions"))
+        .collect();
+    assert!(commands.len() >= 3, "{commands:?}");
+    let home = tempfile::tempdir().unwrap();
+    let binary = Path::new(env!("CARGO_BIN_EXE_chainrule"));
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for command in &commands {
+        let out = Command::new("sh")
+            .args(["-c", command])
+            .env("HOME", home.path())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{command}` failed on a fresh account: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for (script, shell_word) in [
+        (
+            ".local/share/bash-completion/completions/chainrule",
+            "complete",
+        ),
+        (
+            ".config/fish/completions/chainrule.fish",
+            "complete -c chainrule",
+        ),
+        (".zfunc/_chainrule", "#compdef chainrule"),
+    ] {
+        let text = std::fs::read_to_string(home.path().join(script))
+            .unwrap_or_else(|e| panic!("{script}: {e}"));
+        assert!(text.contains(shell_word), "{script}:\n{text}");
+    }
+}
+
+/// A network in the README is one a reader may copy: it loads, and draws no warning (the
+/// options example once built a softmax over a single neuron, whose gradients all vanish).
+#[test]
+fn every_shorthand_in_the_readme_loads_without_a_warning() {
+    let readme = readme();
+    let mut checked = 0;
+    for (_, lines) in blocks(&readme) {
+        let program: Vec<&str> = lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .collect();
+        if !program.first().is_some_and(|l| l.starts_with("network ")) {
+            continue;
+        }
+        checked += 1;
+        let text = lines.join("\n") + "\n";
+        let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_chainrule"))
+            .args(["expand", "-"])
+            .write_stdin(text.clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{text}");
+        assert!(
+            out.stderr.is_empty(),
+            "{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(checked >= 1, "the README's shorthand examples were found");
+}

@@ -208,19 +208,11 @@ impl Gradients {
 
 /// Refuses values for computed names and requires one for every parameter.
 fn check_start(model: &Model, start: &[Given]) -> Result<()> {
-    if let Some(g) = start.iter().find(|g| !model.symbol(g.sym).kind.is_leaf()) {
-        let name = model.name(g.sym);
-        return Err(Diagnostic::new(format!(
-            "`{name}` is {}, not a starting value: gradient descent computes it from the \
-             parameters",
-            match model.symbol(g.sym).kind {
-                SymKind::Cost => "the cost",
-                SymKind::Output => "the output",
-                _ => "an intermediate",
-            }
-        ))
-        .with_help("give values to inputs, targets and parameters only"));
-    }
+    crate::analysis::init::leaves_only(
+        model,
+        start,
+        "gradient descent computes it from the parameters",
+    )?;
     // Every parameter, and every leaf the cost needs, named in one report.
     let given: HashSet<Sym> = start.iter().map(|g| g.sym).collect();
     let needed: HashSet<Sym> = crate::core::forward::needed_leaves(model, &given)

@@ -4,6 +4,7 @@
 //! bias), from a seed, so the same command gives the same numbers. Also the text of a values
 //! file listing every input, target and parameter, which reads back with `--values`.
 
+use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Id, Node, Sym};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
@@ -54,6 +55,29 @@ pub fn fill(model: &Model, given: &[Given], init: Init, seed: u64) -> Vec<Given>
         });
     }
     out
+}
+
+/// Refuses a value for a computed name (an intermediate, the output, the cost) where values
+/// are a starting point: a values file and gradient descent hold inputs, targets and
+/// parameters, and compute the rest from them. `why` ends the sentence. (`eval` and `check` take any name: there a value
+/// for an intermediate cuts the graph.)
+pub fn leaves_only(model: &Model, given: &[Given], why: &str) -> Result<()> {
+    let Some(g) = given.iter().find(|g| !model.symbol(g.sym).kind.is_leaf()) else {
+        return Ok(());
+    };
+    let name = model.name(g.sym);
+    let what = match model.symbol(g.sym).kind {
+        SymKind::Cost => "the cost",
+        SymKind::Output => "the output",
+        _ => "an intermediate",
+    };
+    Err(Diagnostic::new(format!(
+        "`{name}` is {what}, not a starting value: {why}"
+    ))
+    .with_help(
+        "give values to inputs, targets and parameters only (`eval --at` takes an intermediate, \
+         and cuts the graph there)",
+    ))
 }
 
 /// A values file: every input, target and parameter, one `name = value` a line, with the

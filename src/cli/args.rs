@@ -24,38 +24,75 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Differentiate the cost (or any name) step by step with the chain rule.
-    #[command(mut_arg("template_dir", |a| a.help(template_help("derive"))))]
+    #[command(
+        mut_arg("template_dir", |a| a.help(template_help("derive"))),
+        mut_arg("format", |a| format_arg(a, "derive"))
+    )]
     Derive(DeriveArgs),
     /// Evaluate the network and its derivatives at given values, in float64 and exactly,
     /// and say where float64 loses the answer.
-    #[command(mut_arg("template_dir", |a| a.help(template_help("eval"))))]
+    #[command(
+        mut_arg("template_dir", |a| a.help(template_help("eval"))),
+        mut_arg("format", |a| format_arg(a, "eval")),
+        mut_arg("at", |a| a.help(AT_ANY_NAME))
+    )]
     Eval(EvalArgs),
     /// Check claimed derivatives, values and update rules, and name the likeliest mistake.
-    #[command(mut_arg("template_dir", |a| a.help(template_help("check"))))]
+    #[command(
+        mut_arg("template_dir", |a| a.help(template_help("check"))),
+        mut_arg("format", |a| format_arg(a, "check")),
+        mut_arg("at", |a| a.help(AT_ANY_NAME))
+    )]
     Check(CheckArgs),
     /// Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
-    #[command(mut_arg("template_dir", |a| a.help(template_help("step"))))]
+    #[command(
+        mut_arg("template_dir", |a| a.help(template_help("step"))),
+        mut_arg("format", |a| format_arg(a, "step")),
+        mut_arg("at", |a| a.help(AT_LEAVES))
+    )]
     Step(StepArgs),
     /// Write a values file (every input, target and parameter, one `name = value` a line) to
     /// edit and give back with `--values`.
+    #[command(mut_arg("at", |a| a.help(AT_LEAVES)))]
     Values(ValuesArgs),
     /// Print the straight-line form of a `network` shorthand (a file that parses back to the
     /// same network); a straight-line program is printed as it is.
     Expand(ExpandArgs),
     /// Train over a data set (a CSV file or a `data` block): many descent steps, a table of
     /// epochs, the loss curve, and why a run diverged or stalled.
-    #[command(mut_arg("template_dir", |a| a.help(template_help("train"))))]
+    #[command(
+        mut_arg("template_dir", |a| a.help(template_help("train"))),
+        mut_arg("format", |a| format_arg(a, "train")),
+        mut_arg("at", |a| a.help(
+            "Starting values for parameters: `--at w2=0.5` (inputs and targets come from the \
+             data; any other name is refused)"
+        ))
+    )]
     Train(super::train::TrainArgs),
     /// Draw the computation graph as SVG; `--format html`: a page where choosing a parameter
     /// lights its paths to the cost and shows its derivation.
-    #[command(mut_arg("template_dir", |a| a.help(template_help("graph"))))]
+    #[command(
+        mut_arg("template_dir", |a| a.help(template_help("graph"))),
+        mut_arg("format", |a| format_arg(a, "graph")),
+        mut_arg("at", |a| a.help(AT_ANY_NAME))
+    )]
     Graph(super::graph::GraphArgs),
-    /// Print a shell completion script: `chainrule completions bash > /etc/bash_completion.d/chainrule`.
+    /// Print a shell completion script, e.g. `mkdir -p ~/.local/share/bash-completion/completions
+    /// && chainrule completions bash > ~/.local/share/bash-completion/completions/chainrule`.
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
 }
+
+/// `--at` where a value may cut the graph (`eval`, `check`, `graph`).
+const AT_ANY_NAME: &str = "Values for names: `--at x=0.5,w3=-1.2`; any name, and a value given to \
+     an intermediate cuts the graph there (what it is computed from is not used)";
+
+/// `--at` where values are a starting point (`step`, `values`).
+const AT_LEAVES: &str = "Values for inputs, targets and parameters: `--at x=0.5,w3=-1.2`; a \
+     computed name (an intermediate, the output, the cost) is refused, since these are \
+     computed from the rest";
 
 /// The help of `--template-dir` for one command: the templates it reads, from the render
 /// layer's table, so a command that gains templates names them here without a change.
@@ -217,7 +254,7 @@ pub struct EvalArgs {
 /// Where the values come from: `--at` and/or a values file.
 #[derive(Args)]
 pub struct PointArgs {
-    /// Values for names: `--at x=0.5,w3=-1.2` (any name; an intermediate cuts the graph there).
+    /// Values for names: `--at x=0.5,w3=-1.2` (each command says which names it takes).
     #[arg(long)]
     pub at: Vec<String>,
     /// A file with one `name = value` a line (`#` comments); `-` reads standard input.
@@ -254,8 +291,9 @@ pub struct DeriveArgs {
 
 #[derive(Args)]
 pub struct OutputArgs {
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    /// The output format (each command names its own; see `format_arg`).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
     /// A directory whose templates replace the built-in ones by file name.
     #[arg(long)]
     pub template_dir: Option<PathBuf>,
@@ -278,7 +316,7 @@ pub enum StyleArg {
     Backprop,
 }
 
-#[derive(Copy, Clone, ValueEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     Text,
     Markdown,
@@ -286,6 +324,101 @@ pub enum FormatArg {
     Json,
     /// One self-contained page (math as MathML), made from the Markdown document.
     Html,
+    /// A picture: the computation graph, or the loss curve of `train`.
+    Svg,
+}
+
+impl FormatArg {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormatArg::Text => "text",
+            FormatArg::Markdown => "markdown",
+            FormatArg::Latex => "latex",
+            FormatArg::Json => "json",
+            FormatArg::Html => "html",
+            FormatArg::Svg => "svg",
+        }
+    }
+}
+
+/// The formats a command writes, its default first: `--format` offers these alone, and `-o`'s
+/// extension may name only these.
+pub fn formats_of(command: &str) -> &'static [FormatArg] {
+    use FormatArg::*;
+    match command {
+        "graph" => &[Svg, Html],
+        "train" => &[Text, Markdown, Latex, Json, Html, Svg],
+        _ => &[Text, Markdown, Latex, Json, Html],
+    }
+}
+
+/// `--format` for one command: the values it has (clap refuses any other, listing these),
+/// and help that says how the default follows `-o`.
+fn format_arg(arg: clap::Arg, command: &'static str) -> clap::Arg {
+    let formats = formats_of(command);
+    use clap::builder::TypedValueParser;
+    let names: Vec<&'static str> = formats.iter().map(|f| f.name()).collect();
+    arg.value_parser(
+        clap::builder::PossibleValuesParser::new(names.clone()).map(|name: String| {
+            <FormatArg as ValueEnum>::from_str(&name, true).expect("a format's own name")
+        }),
+    )
+    .help(format!(
+        "The output format: {} [default: the one `-o`'s extension names (.{}), else {}]",
+        names.join(", "),
+        formats
+            .iter()
+            .map(|&f| extension_of(f))
+            .collect::<Vec<_>>()
+            .join(", ."),
+        names[0]
+    ))
+}
+
+/// The usual file extension of a format.
+pub fn extension_of(format: FormatArg) -> &'static str {
+    match format {
+        FormatArg::Text => "txt",
+        FormatArg::Markdown => "md",
+        FormatArg::Latex => "tex",
+        FormatArg::Json => "json",
+        FormatArg::Html => "html",
+        FormatArg::Svg => "svg",
+    }
+}
+
+/// What an output file's extension says about its format.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Extension {
+    /// One of chainrule's formats.
+    Names(FormatArg),
+    /// A format chainrule does not write (a bitmap, a PDF): written as it is, the file would
+    /// lie about its content.
+    Foreign(String),
+    /// No extension, or one that names no format (`.out`, `.log`).
+    Silent,
+}
+
+/// The format `path`'s extension names.
+pub fn extension(path: &std::path::Path) -> Extension {
+    let Some(ext) = path.extension().map(|e| e.to_string_lossy().to_lowercase()) else {
+        return Extension::Silent;
+    };
+    let format = match ext.as_str() {
+        "txt" | "text" => FormatArg::Text,
+        "md" | "markdown" => FormatArg::Markdown,
+        "tex" | "latex" => FormatArg::Latex,
+        "json" => FormatArg::Json,
+        "html" | "htm" | "xhtml" => FormatArg::Html,
+        "svg" => FormatArg::Svg,
+        "png" | "jpg" | "jpeg" | "gif" | "webp" | "bmp" | "tif" | "tiff" | "pdf" | "ps" | "eps"
+        | "dvi" | "docx" | "odt" | "rtf" | "csv" | "xml" | "yaml" | "yml" => {
+            return Extension::Foreign(ext);
+        }
+        _ => return Extension::Silent,
+    };
+    Extension::Names(format)
 }
 
 #[derive(Copy, Clone, ValueEnum)]

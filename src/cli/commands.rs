@@ -16,8 +16,8 @@ use chainrule::render::document::{self, Format, Layout};
 
 use super::Outcome;
 use super::args::{
-    CheckArgs, Command, DeriveArgs, EvalArgs, ExpandArgs, FormatArg, InitArg, InitArgs, OutputArgs,
-    PointArgs, StepArgs, StyleArg, ValuesArgs,
+    CheckArgs, Command, DeriveArgs, EvalArgs, ExpandArgs, Extension, FormatArg, InitArg, InitArgs,
+    OutputArgs, PointArgs, StepArgs, StyleArg, ValuesArgs,
 };
 use super::diagnostics::Failure;
 use super::input::{self, InputPaths, Text};
@@ -76,6 +76,12 @@ fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
     )?;
     let (source, model) = load_program(file)?;
     let given = given_values(&model, &args.point)?;
+    chainrule::analysis::init::leaves_only(
+        &model,
+        &given,
+        "a values file lists inputs, targets and parameters, and the rest is computed from them",
+    )
+    .map_err(Failure::plain)?;
     let filled = fill(&args.init, &model, given);
     let name = &source.name;
     let header = match args.init.init {
@@ -132,6 +138,8 @@ fn guard_output(
 /// for `--format html`, and handed back to be written where `-o` says.
 pub(super) struct Documented {
     output: OutputArgs,
+    /// `--format`, or the one `-o`'s extension names, or the command's default.
+    format: FormatArg,
     templates: Vec<(String, Box<Path>)>,
 }
 
@@ -151,17 +159,17 @@ impl Documented {
             inputs.add(*path);
         }
         guard_output(output.out.as_deref(), read_only(output.force), &inputs)?;
-        Ok(Documented { output, templates })
+        let format = resolve_format(command, output.format, output.out.as_deref())?;
+        Ok(Documented {
+            output,
+            format,
+            templates,
+        })
     }
 
-    /// The format asked for.
+    /// The format to write.
     pub(super) fn format(&self) -> FormatArg {
-        self.output.format
-    }
-
-    /// Where the output goes (`-o`), if not to standard output.
-    pub(super) fn out(&self) -> Option<&Path> {
-        self.output.out.as_deref()
+        self.format
     }
 
     /// The layout for the program named `source_name`, and the mapping of a rendering error
@@ -197,9 +205,8 @@ impl Documented {
         render: impl FnOnce(Format, &Layout) -> Result<String, Diagnostic>,
     ) -> Result<Outcome, Failure> {
         let layout = self.layout(source_name)?;
-        let text =
-            render(format_of(self.output.format), &layout).map_err(self.in_template(&layout))?;
-        let text = document(text, &self.output, &self.templates, &layout)?;
+        let text = render(format_of(self.format), &layout).map_err(self.in_template(&layout))?;
+        let text = document(text, self.format, &self.templates, &layout)?;
         Ok(self.outcome(text, code))
     }
 }
@@ -219,6 +226,7 @@ fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
         load::expand(&source.text)
     }
     .map_err(Failure::in_text(&source))?;
+    warn_about(&source);
     Ok(Outcome {
         text,
         out: args.out,
@@ -297,18 +305,81 @@ pub(super) fn format_of(arg: FormatArg) -> Format {
         FormatArg::Json => Format::Json,
         // The page is made from the Markdown document (see `document`).
         FormatArg::Html => Format::Markdown,
+        // Only `graph` and `train` write pictures, and they draw them before any document.
+        FormatArg::Svg => unreachable!("`resolve_format` refuses svg for a document"),
     }
+}
+
+/// The format a command writes: `--format` if given, else the one `-o`'s extension names,
+/// else the command's default. A format the command does not have, an extension that names
+/// another format than `--format`, or one that names a format chainrule does not write
+/// (`-o loss.png`) is refused before anything is read.
+fn resolve_format(
+    command: &str,
+    asked: Option<FormatArg>,
+    out: Option<&Path>,
+) -> Result<FormatArg, Failure> {
+    let formats = super::args::formats_of(command);
+    let names = || {
+        formats
+            .iter()
+            .map(|f| format!("`{}` (.{})", f.name(), super::args::extension_of(*f)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let extension = out.map_or(Extension::Silent, super::args::extension);
+    let shown = |path: &Path| path.display().to_string();
+    let format = match (asked, extension) {
+        (_, Extension::Foreign(ext)) => {
+            return Err(Failure::plain(
+                Diagnostic::new(format!(
+                    "`{command}` cannot write a .{ext} file: `{}` would hold another format \
+                     under that name",
+                    shown(out.expect("an extension comes from -o"))
+                ))
+                .with_help(format!("`{command}` writes {}", names())),
+            ));
+        }
+        (Some(asked), Extension::Names(named)) if asked != named => {
+            return Err(Failure::plain(
+                Diagnostic::new(format!(
+                    "`--format {}` and `-o {}` disagree: the extension names {}",
+                    asked.name(),
+                    shown(out.expect("an extension comes from -o")),
+                    named.name()
+                ))
+                .with_help(format!(
+                    "drop `--format` (the extension decides), or name the file `.{}`",
+                    super::args::extension_of(asked)
+                )),
+            ));
+        }
+        (Some(asked), _) => asked,
+        (None, Extension::Names(named)) => named,
+        (None, Extension::Silent) => formats[0],
+    };
+    if !formats.contains(&format) {
+        return Err(Failure::plain(
+            Diagnostic::new(format!(
+                "`{command}` has no {} output (`-o {}`)",
+                format.name(),
+                out.map(shown).unwrap_or_default()
+            ))
+            .with_help(format!("`{command}` writes {}", names())),
+        ));
+    }
+    Ok(format)
 }
 
 /// A command's document as it is written: as rendered, or with `--format html` an HTML page
 /// made from its Markdown.
 fn document(
     text: String,
-    output: &OutputArgs,
+    format: FormatArg,
     templates: &[(String, Box<Path>)],
     layout: &Layout,
 ) -> Result<String, Failure> {
-    let FormatArg::Html = output.format else {
+    let FormatArg::Html = format else {
         return Ok(text);
     };
     chainrule::render::html::markdown_page(&text, layout).map_err(in_template(templates, layout))
@@ -395,6 +466,7 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
 fn derive_layers(file: Option<&Path>, documented: Documented) -> Result<Outcome, Failure> {
     let source = input::read_program(file)?;
     let layered = chainrule::layers(&source.text).map_err(Failure::in_text(&source))?;
+    warn_about(&source);
     let Some(layered) = layered else {
         return Err(Failure::plain(
             Diagnostic::new(format!(
@@ -594,10 +666,18 @@ fn step(args: StepArgs) -> Result<Outcome, Failure> {
     })
 }
 
+/// Warns about what a program that loads may still get wrong (a softmax over one neuron).
+fn warn_about(source: &Text) {
+    for caveat in load::caveats(&source.text) {
+        super::diagnostics::warn(&caveat, source);
+    }
+}
+
 /// Reads and lowers the program (the built-in example without a file): every command's start.
 pub(super) fn load_program(file: Option<&Path>) -> Result<(Text, Model), Failure> {
     let source = input::read_program(file)?;
     let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    warn_about(&source);
     Ok((source, model))
 }
 

@@ -69,13 +69,26 @@ impl From<WriteError> for Failure {
 }
 
 /// Whether reports are coloured: `--color always|never` decide; `auto` colours a terminal
-/// unless `NO_COLOR` is set to anything non-empty (no-color.org).
+/// unless `NO_COLOR` is set to anything non-empty (no-color.org). The first answer is kept
+/// for the warnings the commands write as they read ([`warn`]).
 pub fn use_color(choice: ColorArg) -> bool {
-    decide_color(
-        choice,
-        std::env::var_os("NO_COLOR").as_deref(),
-        std::io::stderr().is_terminal(),
-    )
+    *COLOR.get_or_init(|| {
+        decide_color(
+            choice,
+            std::env::var_os("NO_COLOR").as_deref(),
+            std::io::stderr().is_terminal(),
+        )
+    })
+}
+
+static COLOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Writes a warning about an input to standard error at once (the result still follows).
+pub fn warn(diagnostic: &chainrule::core::error::Diagnostic, text: &super::input::Text) {
+    use std::io::Write;
+    let color = COLOR.get().copied().unwrap_or(false);
+    let report = diagnostic.render_warning(&text.name, &text.text, color);
+    let _ = std::io::stderr().write_all(report.as_bytes());
 }
 
 fn decide_color(choice: ColorArg, no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {

@@ -28,7 +28,8 @@ pub struct GraphArgs {
     /// Values to show in the nodes (saturated σ and tanh neurons are marked).
     #[command(flatten)]
     point: PointArgs,
-    /// `--format html`: the page with the derivations; any other format: the SVG picture.
+    /// `--format svg` (the default, or `-o FILE.svg`): the picture; `html`: the page with the
+    /// derivations.
     #[command(flatten)]
     output: OutputArgs,
 }

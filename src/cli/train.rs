@@ -2,7 +2,7 @@
 //! block), a progress bar on a terminal, and writing the report or the loss curve.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
@@ -55,7 +55,8 @@ pub struct TrainArgs {
     /// Starting values for parameters.
     #[command(flatten)]
     point: PointArgs,
-    /// `-o FILE.svg` writes the loss curve alone; any other file name, the report.
+    /// `--format svg` (or `-o FILE.svg`) writes the loss curve alone; the other formats, the
+    /// report.
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -148,7 +149,7 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let text = if documented.out().is_some_and(is_svg) {
+    let text = if let FormatArg::Svg = documented.format() {
         chainrule::render::train::render_curve(&model, &training)
     } else if let FormatArg::Html = documented.format() {
         let layout = documented.layout(name)?;
@@ -165,11 +166,6 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
         .map_err(documented.in_template(&layout))?
     };
     Ok(documented.outcome(text, 0))
-}
-
-fn is_svg(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
 }
 
 /// A bar on standard error when it is a terminal (never in a pipe, a file or CI's log).

@@ -108,6 +108,16 @@ impl Diagnostic {
     /// a long line cut to a window around the spot; line and column count the real source.
     /// Spans are clamped to the source and to character boundaries, so any diagnostic renders.
     pub fn render(&self, file_name: &str, source: &str, color: bool) -> String {
+        self.render_as(false, file_name, source, color)
+    }
+
+    /// The report as [`Diagnostic::render`] writes it, headed `warning:`: for an input that is
+    /// read, but probably not as meant.
+    pub fn render_warning(&self, file_name: &str, source: &str, color: bool) -> String {
+        self.render_as(true, file_name, source, color)
+    }
+
+    fn render_as(&self, warning: bool, file_name: &str, source: &str, color: bool) -> String {
         use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
         use codespan_reporting::term::{self, Chars, Config, termcolor};
 
@@ -162,17 +172,22 @@ impl Diagnostic {
                 .map(|help| format!("help: {}", excerpt::message(help))),
         );
         let message = excerpt::message(&self.message);
-        let report = Report::error()
-            .with_message(&message)
-            .with_labels(labels)
-            .with_notes(notes);
+        let report = if warning {
+            Report::warning()
+        } else {
+            Report::error()
+        }
+        .with_message(&message)
+        .with_labels(labels)
+        .with_notes(notes);
         let config = Config {
             chars: Chars::ascii(),
             ..Config::default()
         };
 
         let fallback = || {
-            let mut text = format!("error: {message}\n");
+            let severity = if warning { "warning" } else { "error" };
+            let mut text = format!("{severity}: {message}\n");
             if let Some(help) = &self.help {
                 text.push_str(&format!("  = help: {}\n", excerpt::message(help)));
             }

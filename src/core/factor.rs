@@ -138,14 +138,22 @@ fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String>) {
     (name, display)
 }
 
-/// Whether an activation (a function with a derivative of its own, or softplus) is applied
-/// to the name directly: backprop's δ = ∂C/∂z belongs to it.
+/// Whether an activation is applied to the name: a function with a derivative of its own, or
+/// softplus, as `a = σ(z)`; the identity, `a = z`; or the exponential of the name inside a definition, as softmax's
+/// `a_j = exp(z_j)/Σ_k exp(z_k)`. Backprop's δ = ∂C/∂z belongs to it.
 fn is_pre_activation(model: &Model, z: Sym) -> bool {
-    model.order.iter().any(|&s| {
-        model.definition(s).is_some_and(|def| {
-            matches!(model.graph.node(def), Node::Call(f, arg)
-                if (f.prime().is_some() || *f == Func::Softplus)
-                    && matches!(model.graph.node(*arg), Node::Var(v) if *v == z))
-        })
+    let is_z = |arg: &Id| matches!(model.graph.node(*arg), Node::Var(v) if *v == z);
+    let definitions = || model.order.iter().filter_map(|&s| model.definition(s));
+    definitions().any(|def| match model.graph.node(def) {
+        Node::Call(f, arg) => (f.prime().is_some() || *f == Func::Softplus) && is_z(arg),
+        // The identity activation: `a = z`.
+        Node::Var(v) => *v == z,
+        _ => false,
+    }) || definitions().any(|def| {
+        model
+            .graph
+            .reachable(&[def])
+            .into_iter()
+            .any(|id| matches!(model.graph.node(id), Node::Call(Func::Exp, arg) if is_z(arg)))
     })
 }

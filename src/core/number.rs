@@ -8,11 +8,28 @@
 /// A float64 as a reader wants it: the shortest digits that round-trip, plain in the usual
 /// range, scientific outside it.
 pub fn float(x: f64) -> String {
-    if x == 0.0 || (1e-4..1e16).contains(&x.abs()) {
+    // −0 is 0 to a reader (IEEE keeps the sign only for what a later division would do).
+    if x == 0.0 {
+        return "0".to_string();
+    }
+    if PLAIN_EXPONENTS.contains(&decimal_exponent(x)) {
         format!("{x}")
     } else {
         format!("{x:e}")
     }
+}
+
+/// The decimal exponents written as plain decimals, by [`float`] and [`plain_decimal`] alike,
+/// so that a row with a float64 and its reference uses one notation: 0.0001 to 10¹⁶.
+const PLAIN_EXPONENTS: std::ops::Range<i32> = -4..16;
+
+/// The exponent of `x` in scientific notation (`1.5e-5` → −5), as Rust writes it.
+fn decimal_exponent(x: f64) -> i32 {
+    let scientific = format!("{x:e}");
+    scientific
+        .split_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .unwrap_or(0)
 }
 
 /// A number to `digits` significant digits: fixed-point for everyday magnitudes, scientific
@@ -60,7 +77,7 @@ pub fn plain_decimal(scientific: &str) -> String {
     let Ok(exponent) = exponent.parse::<i32>() else {
         return scientific.to_string();
     };
-    if !(-5..17).contains(&exponent) {
+    if !PLAIN_EXPONENTS.contains(&exponent) {
         return scientific.to_string();
     }
     let (sign, mantissa) = match mantissa.strip_prefix('-') {
@@ -80,6 +97,10 @@ pub fn plain_decimal(scientific: &str) -> String {
             &digits[point as usize..]
         )
     };
+    // A zero has no sign to a reader.
+    if body.chars().all(|c| c == '0' || c == '.') {
+        return body;
+    }
     format!("{sign}{body}")
 }
 
@@ -148,6 +169,43 @@ mod tests {
             "2.4109373099548972e-20"
         );
         assert_eq!(plain_decimal("1.5e3"), "1500");
+        assert_eq!(plain_decimal("-0e0"), "0");
+    }
+
+    /// A float64 and its reference side by side are written in one notation: the reference's
+    /// 17 digits of 1.0279524575365474e-5 are not written 0.0000102795….
+    #[test]
+    fn a_value_and_its_reference_share_a_notation() {
+        for x in [
+            1.0279524575365474e-5,
+            1.5e-4,
+            9.5e-5,
+            0.00012,
+            1.2e15,
+            1.2e16,
+            -3.7e-5,
+            -4.2e16,
+            123.0,
+        ] {
+            let reference = plain_decimal(&format!("{x:.16e}"));
+            assert_eq!(
+                float(x).contains('e'),
+                reference.contains('e'),
+                "{x}: {} against {reference}",
+                float(x)
+            );
+        }
+        assert_eq!(
+            plain_decimal("1.0279524575365474e-5"),
+            "1.0279524575365474e-5"
+        );
+    }
+
+    #[test]
+    fn zero_has_no_sign() {
+        assert_eq!(float(-0.0), "0");
+        assert_eq!(float(0.0), "0");
+        assert_eq!(significant(-0.0, 6), "0");
     }
 
     #[test]

@@ -53,6 +53,35 @@ pub fn network_spec(source: &str) -> Result<Option<network::NetworkSpec>> {
     })
 }
 
+/// What a program that loads may still get wrong: a softmax over a single output neuron is 1
+/// whatever its input, so every gradient through it is 0 (the cost cannot learn from the
+/// data). Empty for a program without such a trap, or one that does not load.
+pub fn caveats(source: &str) -> Vec<Diagnostic> {
+    let Ok(Some(spec)) = network_spec(source) else {
+        return Vec::new();
+    };
+    let layers = spec.widths.len();
+    let mut found = Vec::new();
+    if spec.activation(layers) == network::Activation::Softmax && spec.widths[layers - 1] == 1 {
+        found.push(
+            Diagnostic::at(
+                spec.span,
+                format!(
+                    "the softmax of layer {layers} has one neuron, so its output is exactly 1 \
+                     whatever its input: every gradient through it is 0, and the network \
+                     cannot learn"
+                ),
+                "one output neuron under softmax",
+            )
+            .with_help(
+                "softmax needs two or more outputs (one per class, `network 2-3-2`); for one \
+                 output, use `activation sigmoid` with `cost cross-entropy`",
+            ),
+        );
+    }
+    found
+}
+
 /// The training examples of a program's `data` block, checked against its model, or `None`
 /// when it has none.
 pub fn training_data(source: &str, model: &Model) -> Result<Option<crate::lang::data::DataSet>> {

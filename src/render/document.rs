@@ -93,9 +93,9 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
             "standalone",
             "page",
         ],
-        "check" => &["check", "standalone", "page"],
+        "check" => &["check", "mistake", "standalone", "page"],
         "eval" => &["eval", "eval_words", "warning", "standalone", "page"],
-        "step" => &["step", "standalone", "page"],
+        "step" => &["step", "step_words", "standalone", "page"],
         "train" => &["train", "train_words", "standalone", "page"],
         "graph" => &["derive", "derive_words", "page"],
         _ => &[],
@@ -175,6 +175,13 @@ struct TermView {
 
 #[derive(Serialize)]
 struct DocumentView {
+    /// Whether this piece carries the document's head (its title, the error terms and the
+    /// shared steps). The built-in templates are rendered in pieces, the head and then a few
+    /// derivations at a time, so that no more than a few derivations' formulas are held at
+    /// once; a template of the user's is rendered whole, in one piece with `head` set.
+    head: bool,
+    /// Whether this piece ends the document (with its last line's end).
+    tail: bool,
     source: String,
     style: &'static str,
     terms: Vec<TermView>,
@@ -275,60 +282,36 @@ pub fn render_derivations(
             wrt: printer.name(wrt, notation),
         })
     };
-    let view = DocumentView {
-        source: match format {
-            Format::Latex => latex_text(&layout.source_name),
-            Format::Markdown => markdown_text(&layout.source_name),
-            _ => layout.source_name.clone(),
-        },
-        style: match style {
-            Style::Chain => "chain",
-            Style::Backprop => "backprop",
-        },
-        terms: derivations
-            .terms
-            .iter()
-            .map(|t| {
-                let name = print(model.graph_var(t.sym));
-                TermView {
-                    note: note_for(&t.steps),
-                    adjoint: print_target(model, t.target, format),
-                    steps: step_views(&t.steps),
-                    definition: format!("{name} = {}", print(t.definition)),
-                    definition_rows: display(name.clone(), t.definition, TEXT_LABEL),
-                    name,
-                }
-            })
-            .collect(),
-        shared_steps: step_views(&derivations.shared_steps),
-        shared_note: note_for(&derivations.shared_steps),
-        error_of: print(
-            model.graph_var(derivations.error_terms.first().map_or(model.cost, |t| t.of)),
+    let source = match format {
+        Format::Latex => latex_text(&layout.source_name),
+        Format::Markdown => markdown_text(&layout.source_name),
+        _ => layout.source_name.clone(),
+    };
+    let style = match style {
+        Style::Chain => "chain",
+        Style::Backprop => "backprop",
+    };
+    let error_of =
+        print(model.graph_var(derivations.error_terms.first().map_or(model.cost, |t| t.of)));
+    let derivation_view = |d: &Derivation| DerivationView {
+        note: note_for(&d.steps),
+        target: d.target.plain_label(model),
+        heading: print_target(model, d.target, format),
+        kind: model.symbol(d.target.wrt).kind.word().to_string(),
+        wrt: model.name(d.target.wrt).to_string(),
+        steps: step_views(&d.steps),
+        result: format!(
+            "{} = {}",
+            print_target(model, d.target, format),
+            print(d.result)
         ),
-        derivations: derivations
-            .derivations
-            .iter()
-            .map(|d| DerivationView {
-                note: note_for(&d.steps),
-                target: d.target.plain_label(model),
-                heading: print_target(model, d.target, format),
-                kind: model.symbol(d.target.wrt).kind.word().to_string(),
-                wrt: model.name(d.target.wrt).to_string(),
-                steps: step_views(&d.steps),
-                result: format!(
-                    "{} = {}",
-                    print_target(model, d.target, format),
-                    print(d.result)
-                ),
-                result_rows: display(print_target(model, d.target, format), d.result, TEXT_LABEL),
-                expanded: d
-                    .expanded
-                    .map(|e| format!("{} = {}", print_target(model, d.target, format), print(e))),
-                expanded_rows: d
-                    .expanded
-                    .map(|e| display(print_target(model, d.target, format), e, TEXT_LABEL)),
-            })
-            .collect(),
+        result_rows: display(print_target(model, d.target, format), d.result, TEXT_LABEL),
+        expanded: d
+            .expanded
+            .map(|e| format!("{} = {}", print_target(model, d.target, format), print(e))),
+        expanded_rows: d
+            .expanded
+            .map(|e| display(print_target(model, d.target, format), e, TEXT_LABEL)),
     };
     let template = match format {
         Format::Text => "derive.txt",
@@ -336,14 +319,89 @@ pub fn render_derivations(
         Format::Latex => "derive.tex",
         Format::Json => unreachable!("JSON is written above"),
     };
-    let title = format!("Derivatives of {}", view.source);
-    render_template(
-        template,
-        &view,
-        (format == Format::Latex).then_some(title.as_str()),
-        layout,
-    )
+    let in_pieces = !layout.overrides.contains_key(template);
+    let tera = templates(layout)?;
+    let mut out = Vec::new();
+    let render_piece = |view: &DocumentView, out: &mut Vec<u8>| {
+        let context = tera::Context::from_serialize(view).map_err(template_error)?;
+        render_into(&tera, template, &context, layout, out)
+    };
+    let terms = derivations
+        .terms
+        .iter()
+        .map(|t| {
+            let name = print(model.graph_var(t.sym));
+            TermView {
+                note: note_for(&t.steps),
+                adjoint: print_target(model, t.target, format),
+                steps: step_views(&t.steps),
+                definition: format!("{name} = {}", print(t.definition)),
+                definition_rows: display(name.clone(), t.definition, TEXT_LABEL),
+                name,
+            }
+        })
+        .collect();
+    let shared_steps = step_views(&derivations.shared_steps);
+    let shared_note = note_for(&derivations.shared_steps);
+    let head = DocumentView {
+        head: true,
+        tail: !in_pieces || derivations.derivations.is_empty(),
+        source: source.clone(),
+        style,
+        terms,
+        shared_steps,
+        shared_note,
+        error_of: error_of.clone(),
+        derivations: if in_pieces {
+            Vec::new()
+        } else {
+            derivations
+                .derivations
+                .iter()
+                .map(derivation_view)
+                .collect()
+        },
+    };
+    render_piece(&head, &mut out)?;
+    drop(head);
+    if in_pieces {
+        let pieces = derivations
+            .derivations
+            .len()
+            .div_ceil(DERIVATIONS_PER_PIECE);
+        for (n, piece) in derivations
+            .derivations
+            .chunks(DERIVATIONS_PER_PIECE)
+            .enumerate()
+        {
+            // What was printed for the pieces before is not needed again (their shared
+            // subterms are the named terms, printed in the head).
+            cache.clear();
+            let view = DocumentView {
+                head: false,
+                tail: n + 1 == pieces,
+                source: source.clone(),
+                style,
+                terms: Vec::new(),
+                shared_steps: Vec::new(),
+                shared_note: None,
+                error_of: error_of.clone(),
+                derivations: piece.iter().map(derivation_view).collect(),
+            };
+            render_piece(&view, &mut out)?;
+        }
+    }
+    let body = String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    if format == Format::Latex {
+        wrap_standalone(&tera, body, &format!("Derivatives of {source}"), layout)
+    } else {
+        Ok(body)
+    }
 }
+
+/// How many derivations one piece of a derivation document holds (see [`DocumentView::head`]).
+const DERIVATIONS_PER_PIECE: usize = 64;
 
 /// The first direct partial in the steps' formulas.
 fn first_direct_partial(model: &Model, steps: &[Step]) -> Option<Id> {
@@ -458,9 +516,24 @@ fn render_bounded(
     context: &tera::Context,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
+    let mut out = Vec::new();
+    render_into(tera, template, context, layout, &mut out)?;
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// Renders `template` onto the end of `out`, refusing to let `out` pass
+/// [`MAX_DOCUMENT_BYTES`] (a document rendered in pieces is bounded as a whole).
+fn render_into(
+    tera: &tera::Tera,
+    template: &str,
+    context: &tera::Context,
+    layout: &Layout,
+    out: &mut Vec<u8>,
+) -> Result<(), Diagnostic> {
     let _mark = RenderingMark::set(template, layout);
-    struct Bounded(Vec<u8>, bool);
-    impl std::io::Write for Bounded {
+    struct Bounded<'o>(&'o mut Vec<u8>, bool);
+    impl std::io::Write for Bounded<'_> {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             if self.0.len() + buf.len() > MAX_DOCUMENT_BYTES {
                 self.1 = true;
@@ -473,9 +546,9 @@ fn render_bounded(
             Ok(())
         }
     }
-    let mut out = Bounded(Vec::new(), false);
+    let mut out = Bounded(out, false);
     match tera.render_to(template, context, &mut out) {
-        Ok(()) => Ok(String::from_utf8_lossy(&out.0).into_owned()),
+        Ok(()) => Ok(()),
         Err(_) if out.1 => Err(Diagnostic::new(format!(
             "the template `{template}` wrote more than {} MiB; a loop in it runs away",
             MAX_DOCUMENT_BYTES >> 20

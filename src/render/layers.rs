@@ -36,6 +36,39 @@ fn prose(text: &str, format: Format) -> String {
         .collect()
 }
 
+/// Prose set inside display math (Markdown and LaTeX): its words in `\text{…}`, its formulas
+/// as math among them, `\text{(}l = 2, \ldots, L\text{; layer 1 holds the inputs)}`. A `$` inside
+/// `\text{}` would reach a MathML page as a raw dollar.
+fn in_math(text: &str) -> String {
+    text.split('$')
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("{{{}}}", formula_latex(part))
+            } else {
+                format!("\\text{{{}}}", latex_text(part))
+            }
+        })
+        .collect()
+}
+
+/// Prose for a LaTeX `\tag*{…}` (text mode): its words in italics, its formulas as `$…$`
+/// beside them rather than inside `\textit`, whose italic font has no `∂`.
+fn in_tag(text: &str) -> String {
+    text.split('$')
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("${}$", formula_latex(part))
+            } else {
+                format!("\\textit{{{}}}", latex_text(part))
+            }
+        })
+        .collect()
+}
+
 /// A formula of the derivation's prose, written in the terminal notation of
 /// [`show`](crate::analysis::layers::show) (`z^(l+1)_i`, `Σ_i f_i δ_ij`, `(Wᵀ)_jk`, `tanh²(z)`),
 /// as LaTeX math (`z^{(l+1)}_{i}`, `\sum_{i} f_{i} \delta_{ij}`, …).
@@ -204,10 +237,10 @@ pub fn render(layered: &Layered, format: Format, layout: &Layout) -> Result<Stri
             .map(|d| DefinitionView {
                 lhs: e(&d.lhs),
                 rhs: e(&d.rhs),
-                // Inside `\text{}` in both Markdown and LaTeX.
+                // Inside display math in both Markdown and LaTeX.
                 note: match format {
                     Format::Text => prose(&d.note, format),
-                    _ => prose(&d.note, Format::Latex),
+                    _ => in_math(&d.note),
                 },
             })
             .collect(),
@@ -224,7 +257,10 @@ pub fn render(layered: &Layered, format: Format, layout: &Layout) -> Result<Stri
                     .map(|s| StepView {
                         lhs: e(&s.lhs),
                         rhs: e(&s.rhs),
-                        rule: prose(&s.rule, format),
+                        rule: match format {
+                            Format::Latex => in_tag(&s.rule),
+                            _ => prose(&s.rule, format),
+                        },
                     })
                     .collect(),
                 lhs: e(&eq.lhs),

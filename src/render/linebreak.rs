@@ -627,6 +627,22 @@ pub fn display_rows(format: Format, members: &[Printed], indent: usize) -> Vec<S
     }
 }
 
+/// A formula alone, without a left side (check's corrected formula): text lines after
+/// `indent` columns, or LaTeX alignment rows (`& …`, `&\quad {}+ …`; one row when it fits).
+pub fn formula_rows(format: Format, formula: Printed, indent: usize) -> Vec<String> {
+    match format {
+        Format::Text => text_lines(&[formula], TEXT_WIDTH - indent, 0),
+        _ => latex_rows(
+            &[formula],
+            LatexRoom {
+                width: LATEX_WIDTH,
+                left_column: 0.0,
+                aligned: false,
+            },
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,10 +143,14 @@ pub(super) fn simplify_with(e: E, passes: &[Pass], steps: &mut Vec<Step>, lhs: &
     current
 }
 
-pub(super) const BASIC: [Pass; 4] = [
+pub(super) const BASIC: [Pass; 5] = [
     (
         "simplify: flatten, fold constants, cancel common factors",
         fold,
+    ),
+    (
+        "distribute: $Σ_i (f_i + g_i) = Σ_i f_i + Σ_i g_i$",
+        distribute_sums,
     ),
     ("Kronecker delta: $Σ_i f_i δ_ij = f_j$", kronecker),
     (
@@ -242,6 +246,45 @@ pub(super) fn fold(e: &E) -> E {
         E::F(f, b) => E::F(*f, Box::new(fold(b))),
         E::Kron(a, b) if a == b => num(1),
         E::D(a, b) => E::D(Box::new(fold(a)), Box::new(fold(b))),
+        _ => e.clone(),
+    }
+}
+
+/// Σ_i (f_i + g_i) = Σ_i f_i + Σ_i g_i, and a factor (… δ_ij …) + (…) in a product
+/// distributed over it, so that each term meets its Kronecker delta on its own: the
+/// distribution is a step of its own, named for what it is, before the deltas collapse.
+fn distribute_sums(e: &E) -> E {
+    match e {
+        E::Sum(i, l, body) => match distribute_sums(body) {
+            E::Add(terms) => E::Add(terms.into_iter().map(|t| sum(*i, *l, t)).collect()),
+            other => sum(*i, *l, other),
+        },
+        E::Add(xs) => E::Add(xs.iter().map(distribute_sums).collect()),
+        E::Mul(xs) => {
+            let xs: Vec<E> = xs.iter().map(distribute_sums).collect();
+            if let Some(p) = xs
+                .iter()
+                .position(|x| matches!(x, E::Add(ts) if ts.iter().any(E::contains_kron)))
+            {
+                let E::Add(terms) = &xs[p] else {
+                    return E::Mul(xs);
+                };
+                return E::Add(
+                    terms
+                        .iter()
+                        .map(|t| {
+                            let mut f = xs.clone();
+                            f[p] = t.clone();
+                            E::Mul(f)
+                        })
+                        .collect(),
+                );
+            }
+            E::Mul(xs)
+        }
+        E::Pow(b, n) => E::Pow(Box::new(distribute_sums(b)), *n),
+        E::LayerSum(b) => E::LayerSum(Box::new(distribute_sums(b))),
+        E::F(f, b) => E::F(*f, Box::new(distribute_sums(b))),
         _ => e.clone(),
     }
 }

@@ -74,7 +74,11 @@ impl Engine<'_> {
         let mut edges_in_order: Vec<(Sym, Sym)> = Vec::new();
         let mut forks_done: FastSet<Sym> = FastSet::default();
         let mut pending: Vec<Sym> = vec![t.wrt];
-        while let Some(name) = pending.pop() {
+        // The name declared first goes first (names are numbered as the program declares
+        // them): the layer nearest the variable before the ones above it, and within a layer
+        // by index, so that ∂C/∂z3_1 comes before ∂C/∂z3_2.
+        while let Some(first) = (0..pending.len()).min_by_key(|&i| pending[i].index()) {
+            let name = pending.remove(first);
             let lhs = self.deriv_name(t.of, name);
             let starts_a_chain = name == t.wrt && self.consumers(t.of, name).len() == 1;
             let rhs = if starts_a_chain {
@@ -288,6 +292,23 @@ impl Engine<'_> {
                 self.local_derivative(u, v, Some(steps));
             }
         }
+    }
+
+    /// Replaces each unevaluated error term `∂y/∂z` in `formula` by its value.
+    pub(super) fn substitute_error_terms(&mut self, formula: Id, y: Sym) -> Id {
+        let mut map = FastMap::default();
+        for id in self.model.graph.reachable(&[formula]) {
+            if let Node::Deriv(of, z, _) = *self.model.graph.node(id)
+                && matches!(*self.model.graph.node(of), Node::Var(u) if u == y)
+            {
+                let value = self.adjoint(y, z);
+                map.insert(id, value);
+            }
+        }
+        if map.is_empty() {
+            return formula;
+        }
+        self.substitute(formula, &map)
     }
 
     /// Replaces unevaluated local derivatives by their values, keeping the δ's of `deltas`.

@@ -450,8 +450,15 @@ impl<'m> Engine<'m> {
                     }
                     Style::Backprop => self.backprop_target_steps(t, &mut shown_locals, &mut steps),
                 }
-                let raw = self.adjoint(t.of, t.wrt);
+                let mut raw = self.adjoint(t.of, t.wrt);
                 let last = steps.last().and_then(|s| s.rhs.last().copied());
+                if config.style == Style::Backprop
+                    && let Some(shown) = last.filter(|_| steps.last().is_some_and(|s| s.lhs == lhs))
+                {
+                    // The error terms go into the form just shown, so that a factor it
+                    // already dropped (`∂C/∂z2·1 = ∂C/∂z2`) does not come back.
+                    raw = self.substitute_error_terms(shown, t.of);
+                }
                 if last != Some(raw) {
                     steps.push(Step {
                         rule: "substitute the local derivatives".into(),

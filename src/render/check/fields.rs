@@ -163,8 +163,14 @@ pub(super) fn mistake_fields(
                 put("descent_rule", json!(words.rule(*parameter, *cost, "−")));
             }
             if let Some((before, after)) = cost_before_after {
-                put("cost_before", number(*before));
-                put("cost_after", number(*after));
+                // Words give the costs to 6 digits, as the rest of the report (more only
+                // where 6 would not tell them apart).
+                let pair = |v: f64, other: f64| match style {
+                    Style::Json => json!(v),
+                    Style::Words => json!(number_span(&super::distinct(v, other))),
+                };
+                put("cost_before", pair(*before, *after));
+                put("cost_after", pair(*after, *before));
             }
             "ascent"
         }

@@ -13,9 +13,10 @@ use crate::analysis::check::{Checked, Diagnosis, Mistake, summary};
 use crate::core::error::Diagnostic;
 use crate::core::number::{self, float};
 use crate::lang::names::name_latex;
-use crate::render::FormulaPrinter;
 use crate::render::document::{Format, Layout, render_template, template_error, templates};
 use crate::render::escape::{latex_prose, latex_text, markdown_prose, math_span, text_prose};
+use crate::render::linebreak::formula_rows;
+use crate::render::{FormulaPrinter, Notation};
 
 mod fields;
 
@@ -34,6 +35,9 @@ struct ClaimView {
     corrected: Option<String>,
     /// An unreadable claim's caret diagnostic, laid out for the format (indented in text).
     unreadable: Option<String>,
+    /// `corrected` broken to fit the line as derive breaks its results: text lines
+    /// (continuations indented relative to the first), or LaTeX alignment rows.
+    corrected_rows: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -121,6 +125,16 @@ pub fn render_check(
                     }
                 }),
                 unreadable: c.unreadable.as_deref().map(|shown| excerpt(shown, format)),
+                corrected_rows: c.corrected.map(|id| {
+                    let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
+                    // Text as derive writes its results (the input language is never laid
+                    // out; JSON's `corrected` has it).
+                    let notation = match format {
+                        Format::Text => Notation::Text,
+                        _ => Notation::Latex,
+                    };
+                    formula_rows(format, printer.printed(id, notation), CORRECTED_LABEL)
+                }),
             })
             .collect(),
         summary: summary(checked),
@@ -144,6 +158,9 @@ pub fn render_check(
     }
     Ok(text)
 }
+
+/// The columns before the corrected formula in the text report (`   corrected:  `).
+const CORRECTED_LABEL: usize = 15;
 
 fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
     let report = JsonReport {

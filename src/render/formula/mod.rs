@@ -65,6 +65,13 @@ pub struct FormulaPrinter<'a> {
 #[derive(Default)]
 pub struct RenderCache(std::cell::RefCell<HashMap<(Id, Notation), Entry>>);
 
+impl RenderCache {
+    /// Forgets what was printed (a document printed in pieces keeps one piece's subterms).
+    pub fn clear(&self) {
+        self.0.borrow_mut().clear();
+    }
+}
+
 impl<'a> FormulaPrinter<'a> {
     pub fn new(graph: &'a Graph, symbols: &'a [Symbol]) -> FormulaPrinter<'a> {
         FormulaPrinter {
