@@ -421,7 +421,7 @@ fn arrays_are_given_as_values_with_their_shapes_checked() {
     let model = load("input x[2]\nparam W2[3, 2], b2[3], c\nz = W2 x + b2\ncost C = sum(z) + c\n");
     let given = load::parse_assignments(
         &model,
-        "W2=[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], x=[1, −2]\nb2 = [1,\n  2, 3]  # a comment\nc=4, W2[3, 1]=9",
+        "W2=[[0.1, 0.2], [0.3, 0.4], [9, 0.6]], x=[1, −2]\nb2 = [1,\n  2, 3]  # a comment\nc=4",
     )
     .unwrap();
     let by_name: HashMap<&str, (&str, f64)> = given
@@ -435,6 +435,12 @@ fn arrays_are_given_as_values_with_their_shapes_checked() {
     assert_eq!(by_name["b2[3]"], ("3", 3.0));
     assert_eq!(by_name["c"], ("4", 4.0));
     assert_eq!(given.len(), 6 + 2 + 3 + 1);
+    // An entry given again after its whole array is a name given two values: refused, as any
+    // name given twice is, pointing at the second.
+    let twice = "W2=[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], W2[3, 1]=9";
+    let e = load::parse_assignments(&model, twice).unwrap_err();
+    assert!(e.message.contains("given two values"), "{}", e.message);
+    assert_eq!(e.span.map(|s| &twice[s.start..s.end]), Some("W2[3, 1]"));
 
     let text = "W2=[[0.1, 0.2], [0.3, 0.4]]";
     let e = load::parse_assignments(&model, text).unwrap_err();
