@@ -245,8 +245,17 @@ fn node_shapes(model: &Model) -> FastMap<Id, Shape> {
         .iter()
         .filter_map(|&s| model.definition(s))
         .collect();
+    shapes_of(model, &roots)
+}
+
+/// The shape of every node reachable from `roots` (formulas of `model`'s graph: definitions,
+/// gradients), from the shapes of the names; what a printer needs to tell `⊙` from a scaling.
+pub fn shapes_of(model: &Model, roots: &[Id]) -> FastMap<Id, Shape> {
     let mut shapes: FastMap<Id, Shape> = FastMap::default();
-    for id in model.graph.reachable(&roots) {
+    let mut order = model.graph.reachable(roots);
+    // children have smaller ids than their parents
+    order.sort_unstable();
+    for id in order {
         let shape_of = |c: &Id| shapes.get(c).copied().unwrap_or(Shape::SCALAR);
         let shape = match model.graph.node(id) {
             Node::Num(_) => Shape::SCALAR,
@@ -263,4 +272,167 @@ fn node_shapes(model: &Model) -> FastMap<Id, Shape> {
         shapes.insert(id, shape);
     }
     shapes
+}
+
+/// The gradients rewritten to read as a textbook writes them, by rewrites that keep every
+/// entry's value (checked entry by entry against the scalar engine in `tests/vectors.rs`):
+/// a product's factors 1 dropped and its numbers gathered into one leading coefficient, a
+/// sum's zero terms dropped (both only for scalar numbers, which stretch), `(Aᵀ)ᵀ = A`, the
+/// transpose of a 1×1, a sum over a dimension of 1 (`Σ` of a row is the sum across it), a
+/// stretch to the shape a value already has, a matrix product with a 1×1 operand as a
+/// scaling, and a scalar coefficient moved out of a matrix product (`(cA)B = c(AB)`).
+pub fn readable(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
+    let roots: Vec<Id> = gradients.iter().map(|&(_, g)| g).collect();
+    let mut shapes = shapes_of(model, &roots);
+    let mut order = model.graph.reachable(&roots);
+    order.sort_unstable();
+    let mut rewritten: FastMap<Id, Id> = FastMap::default();
+    for id in order {
+        let node = model.graph.node(id).map_children(|c| rewritten[&c]);
+        let new = rewrite(&mut model.graph, &mut shapes, node);
+        rewritten.insert(id, new);
+    }
+    gradients.iter().map(|&(p, g)| (p, rewritten[&g])).collect()
+}
+
+/// One node, its children already rewritten.
+fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
+    let shape_of =
+        |shapes: &FastMap<Id, Shape>, x: Id| shapes.get(&x).copied().unwrap_or(Shape::SCALAR);
+    match node {
+        // A stretched scalar inside an elementwise operation stretches by the operation's own
+        // rule: it is unwrapped, and the result stretched again only if its shape would shrink.
+        Node::Mul(xs) => {
+            let target = broadcast_of(shapes, &xs);
+            let mut coefficient = Num::ONE;
+            let mut factors: Vec<Id> = Vec::new();
+            let mut pending: Vec<Id> = xs.to_vec();
+            pending.reverse();
+            while let Some(x) = pending.pop() {
+                match g.node(x) {
+                    Node::Num(n) => coefficient = coefficient.mul(*n),
+                    Node::Mul(inner) => pending.extend(inner.iter().rev().copied()),
+                    Node::Tensor(TensorOp::Broadcast(..), inner)
+                        if shape_of(shapes, inner[0]).is_scalar() =>
+                    {
+                        pending.push(inner[0])
+                    }
+                    _ => factors.push(x),
+                }
+            }
+            if coefficient != Num::ONE || factors.is_empty() {
+                let c = g.num(coefficient);
+                factors.insert(0, c);
+            }
+            let id = product(g, shapes, factors);
+            stretched(g, shapes, id, target)
+        }
+        Node::Add(xs) => {
+            let target = broadcast_of(shapes, &xs);
+            let mut terms: Vec<Id> = Vec::new();
+            let mut pending: Vec<Id> = xs.to_vec();
+            pending.reverse();
+            while let Some(x) = pending.pop() {
+                match g.node(x) {
+                    Node::Num(n) if n.is_zero() => {}
+                    Node::Add(inner) => pending.extend(inner.iter().rev().copied()),
+                    Node::Tensor(TensorOp::Broadcast(..), inner)
+                        if shape_of(shapes, inner[0]).is_scalar() =>
+                    {
+                        pending.push(inner[0])
+                    }
+                    _ => terms.push(x),
+                }
+            }
+            let shape = broadcast_of(shapes, &terms);
+            let id = g.sum(terms);
+            shapes.insert(id, shape);
+            stretched(g, shapes, id, target)
+        }
+        Node::Tensor(op, xs) => {
+            let a = xs[0];
+            let a_shape = shape_of(shapes, a);
+            match op {
+                TensorOp::Transpose => {
+                    if a_shape.is_scalar() {
+                        return a;
+                    }
+                    if let Node::Tensor(TensorOp::Transpose, inner) = g.node(a) {
+                        return inner[0];
+                    }
+                }
+                TensorOp::Sum(None) if a_shape.is_scalar() => return a,
+                TensorOp::Sum(None) if a_shape.rows == 1 => {
+                    return tensor(g, shapes, TensorOp::Sum(Some(Axis::Across)), &[a]);
+                }
+                TensorOp::Sum(None) if a_shape.cols == 1 => {
+                    return tensor(g, shapes, TensorOp::Sum(Some(Axis::Down)), &[a]);
+                }
+                TensorOp::Sum(Some(Axis::Across)) if a_shape.cols == 1 => return a,
+                TensorOp::Sum(Some(Axis::Down)) if a_shape.rows == 1 => return a,
+                TensorOp::Broadcast(rows, cols) if a_shape == Shape::new(rows, cols) => return a,
+                TensorOp::MatMul => {
+                    let b = xs[1];
+                    if a_shape.is_scalar() || shape_of(shapes, b).is_scalar() {
+                        return rewrite(g, shapes, Node::Mul(Box::new([a, b])));
+                    }
+                    let (ca, a) = split_scalars(g, shapes, a);
+                    let (cb, b) = split_scalars(g, shapes, b);
+                    if !ca.is_empty() || !cb.is_empty() {
+                        let inner = tensor(g, shapes, TensorOp::MatMul, &[a, b]);
+                        let mut factors = ca;
+                        factors.extend(cb);
+                        factors.push(inner);
+                        return rewrite(g, shapes, Node::Mul(factors.into()));
+                    }
+                }
+                _ => {}
+            }
+            tensor(g, shapes, op, &xs)
+        }
+        node => {
+            let shape = node
+                .child_ids()
+                .map(|c| shape_of(shapes, c))
+                .fold(Shape::SCALAR, |acc, s| acc.broadcast(s).unwrap_or(acc));
+            let id = g.add(node);
+            // a name keeps its declared shape
+            shapes.entry(id).or_insert(shape);
+            id
+        }
+    }
+}
+
+/// The shape of an elementwise combination of `xs`.
+fn broadcast_of(shapes: &FastMap<Id, Shape>, xs: &[Id]) -> Shape {
+    xs.iter()
+        .map(|x| shapes.get(x).copied().unwrap_or(Shape::SCALAR))
+        .fold(Shape::SCALAR, |acc, s| acc.broadcast(s).unwrap_or(acc))
+}
+
+/// `x` stretched to `target` when it is smaller.
+fn stretched(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, x: Id, target: Shape) -> Id {
+    if shapes.get(&x).copied().unwrap_or(Shape::SCALAR) == target {
+        return x;
+    }
+    tensor(
+        g,
+        shapes,
+        TensorOp::Broadcast(target.rows, target.cols),
+        &[x],
+    )
+}
+
+/// A product's 1×1 factors and the product of the rest (itself when it is no product or has
+/// no 1×1 factor).
+fn split_scalars(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, x: Id) -> (Vec<Id>, Id) {
+    let Node::Mul(factors) = g.node(x).clone() else {
+        return (Vec::new(), x);
+    };
+    let scalar = |f: &Id| shapes.get(f).is_none_or(|s| s.is_scalar());
+    let (scalars, rest): (Vec<Id>, Vec<Id>) = factors.iter().partition(|f| scalar(f));
+    if scalars.is_empty() || rest.is_empty() {
+        return (Vec::new(), x);
+    }
+    (scalars, product(g, shapes, rest))
 }

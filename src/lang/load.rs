@@ -44,6 +44,25 @@ pub fn load(source: &str) -> Result<Model> {
     }
 }
 
+/// The gradients of a vector program's cost in matrix form (one formula a parameter, made
+/// readable: [`crate::core::matrix_diff::readable`]), with the program's tensor model they are
+/// formulas of; `None` for a scalar program or the `network` shorthand. An operation the
+/// matrix-form derivation does not handle yet is an error (the entry-by-entry derivation
+/// handles every program).
+pub fn matrix_form(
+    source: &str,
+) -> Result<Option<(Model, Vec<(crate::core::expr::Sym, crate::core::expr::Id)>)>> {
+    let Parsed::StraightLine(program) = parse(source)? else {
+        return Ok(None);
+    };
+    let Some((mut model, _layout)) = lower::lower_tensor(&program)? else {
+        return Ok(None);
+    };
+    let gradients = crate::core::matrix_diff::gradients(&mut model)?;
+    let readable = crate::core::matrix_diff::readable(&mut model, &gradients);
+    Ok(Some((model, readable)))
+}
+
 /// The layered description of a program written with the `network` shorthand (checked, not
 /// expanded: the layered derivation needs no neuron-by-neuron model), or `None`.
 pub fn network_spec(source: &str) -> Result<Option<network::NetworkSpec>> {
