@@ -656,7 +656,7 @@ proptest! {
             chainrule::lang::lower::lower_tensor(&program).unwrap().unwrap();
         let matrix = chainrule::core::matrix_diff::gradients(&mut tensor_model).unwrap();
         // The form `derive --all` prints: rewritten to read as a textbook writes it.
-        let readable = chainrule::core::matrix_diff::readable(&mut tensor_model, &matrix);
+        let readable = chainrule::core::matrix_diff::simplified(&mut tensor_model, &matrix);
         let both: Vec<_> = matrix.iter().chain(&readable).copied().collect();
         let roots: Vec<chainrule::core::expr::Id> = both.iter().map(|&(_, g)| g).collect();
         let (mut scalar, arrays, written) =

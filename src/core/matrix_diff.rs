@@ -295,6 +295,61 @@ pub fn readable(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
     gradients.iter().map(|&(p, g)| (p, rewritten[&g])).collect()
 }
 
+/// [`readable`], then the elementwise algebra simplified by the scalar simplifier, with the
+/// program's names recognised (`σ′(Z2)` is `A2 ⊙ (1 − A2)`, and Ng's `(1/m)(A2 − Y)` comes
+/// out of the cross-entropy's quotients). Its rules hold entry by entry, and the tensor nodes
+/// are atoms to it; a rule that would change a shape (a ones-matrix `X ⊙ X⁻¹` folded to the
+/// number 1 under a matrix product) is caught by checking every shape of the result, and that
+/// gradient keeps its [`readable`] form.
+pub fn simplified(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
+    let first = readable(model, gradients);
+    let recognise: FastMap<Id, Id> = model
+        .order
+        .clone()
+        .into_iter()
+        .filter(|&u| u != model.cost)
+        .filter_map(|u| Some((model.definition(u)?, model.graph_var(u))))
+        .collect();
+    let options = crate::core::simplify::Options::new(recognise, Vec::new());
+    let roots: Vec<Id> = first.iter().map(|&(_, g)| g).collect();
+    let simple = crate::core::simplify::simplify_all(&mut model.graph, &roots, &options);
+    let candidate: Vec<(Sym, Id)> = first.iter().map(|&(p, _)| p).zip(simple).collect();
+    let candidate = readable(model, &candidate);
+    first
+        .into_iter()
+        .zip(candidate)
+        .map(|(kept, (p, g))| {
+            if checked_shape(model, g) == Some(model.symbol(p).shape) {
+                (p, g)
+            } else {
+                kept
+            }
+        })
+        .collect()
+}
+
+/// The shape of a formula, every operation checked to fit its operands; `None` if one does not.
+fn checked_shape(model: &Model, root: Id) -> Option<Shape> {
+    let mut shapes: FastMap<Id, Shape> = FastMap::default();
+    let mut order = model.graph.reachable(&[root]);
+    order.sort_unstable();
+    for id in order {
+        let node = model.graph.node(id);
+        let operands: Vec<Shape> = node.child_ids().map(|c| shapes[&c]).collect();
+        let shape = match node {
+            Node::Num(_) => Shape::SCALAR,
+            Node::Var(s) => model.symbol(*s).shape,
+            Node::Tensor(op, _) => op.shape(&operands).ok()?,
+            Node::Deriv(..) => return None,
+            _ => operands
+                .iter()
+                .try_fold(Shape::SCALAR, |acc, &s| acc.broadcast(s))?,
+        };
+        shapes.insert(id, shape);
+    }
+    shapes.get(&root).copied()
+}
+
 /// One node, its children already rewritten.
 fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
     let shape_of =
@@ -345,8 +400,31 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
                 }
             }
             let shape = broadcast_of(shapes, &terms);
-            let id = g.sum(terms);
-            shapes.insert(id, shape);
+            let id = match common_coefficient(g, &terms) {
+                // `A2/4 − Y/4` is `(1/4)(A2 − Y)`
+                Some(c) if terms.len() > 1 => {
+                    let Num::Rat(p, q) = c else {
+                        unreachable!("only exact coefficients are factored out")
+                    };
+                    let inverse = Num::ratio(q as i128, p as i128);
+                    let inner: Vec<Id> = terms
+                        .iter()
+                        .map(|&t| {
+                            let k = g.num(inverse);
+                            rewrite(g, shapes, Node::Mul(Box::new([k, t])))
+                        })
+                        .collect();
+                    let sum = g.sum(inner);
+                    shapes.insert(sum, shape);
+                    let c = g.num(c);
+                    product(g, shapes, vec![c, sum])
+                }
+                _ => {
+                    let id = g.sum(terms);
+                    shapes.insert(id, shape);
+                    id
+                }
+            };
             stretched(g, shapes, id, target)
         }
         Node::Tensor(op, xs) => {
@@ -367,6 +445,13 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
                 }
                 TensorOp::Sum(None) if a_shape.cols == 1 => {
                     return tensor(g, shapes, TensorOp::Sum(Some(Axis::Down)), &[a]);
+                }
+                TensorOp::Sum(_) if !split_scalars(g, shapes, a).0.is_empty() => {
+                    // a sum is linear: `Σ(cA) = c ΣA`
+                    let (mut factors, rest) = split_scalars(g, shapes, a);
+                    let inner = rewrite(g, shapes, Node::Tensor(op, Box::new([rest])));
+                    factors.push(inner);
+                    return rewrite(g, shapes, Node::Mul(factors.into()));
                 }
                 TensorOp::Sum(Some(Axis::Across)) if a_shape.cols == 1 => return a,
                 TensorOp::Sum(Some(Axis::Down)) if a_shape.rows == 1 => return a,
@@ -401,6 +486,28 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
             id
         }
     }
+}
+
+/// The number every term of a sum is a multiple of (each term's leading coefficient, up to
+/// its sign), when it is the same for all and not 1.
+fn common_coefficient(g: &Graph, terms: &[Id]) -> Option<Num> {
+    let mut common: Option<Num> = None;
+    for &t in terms {
+        let Node::Mul(factors) = g.node(t) else {
+            return None;
+        };
+        // only exact numbers: dividing a float back out need not give the term again
+        let c @ Num::Rat(..) = g.as_num(factors[0])? else {
+            return None;
+        };
+        let c = if c.is_negative() { c.neg() } else { c };
+        match common {
+            None => common = Some(c),
+            Some(k) if k == c => {}
+            Some(_) => return None,
+        }
+    }
+    common.filter(|&c| c != Num::ONE && !c.is_zero())
 }
 
 /// The shape of an elementwise combination of `xs`.

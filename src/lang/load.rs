@@ -45,7 +45,7 @@ pub fn load(source: &str) -> Result<Model> {
 }
 
 /// The gradients of a vector program's cost in matrix form (one formula a parameter, made
-/// readable: [`crate::core::matrix_diff::readable`]), with the program's tensor model they are
+/// simplified: [`crate::core::matrix_diff::simplified`]), with the program's tensor model they are
 /// formulas of; `None` for a scalar program or the `network` shorthand. An operation the
 /// matrix-form derivation does not handle yet is an error (the entry-by-entry derivation
 /// handles every program).
@@ -59,7 +59,7 @@ pub fn matrix_form(
         return Ok(None);
     };
     let gradients = crate::core::matrix_diff::gradients(&mut model)?;
-    let readable = crate::core::matrix_diff::readable(&mut model, &gradients);
+    let readable = crate::core::matrix_diff::simplified(&mut model, &gradients);
     Ok(Some((model, readable)))
 }
 

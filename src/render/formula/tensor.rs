@@ -101,11 +101,22 @@ impl Pass<'_> {
     }
 
     /// A product of two or more arrays, entry by entry: `c (A ⊙ B)`, the 1×1 factors first as
-    /// a coefficient; `None` for a product with at most one array (a scaling).
+    /// a coefficient; or one array scaled by numbers, the coefficient first: `(1/4)(A2 − Y)`.
+    /// `None` for any other product (a scaling by names prints as products do).
     pub(super) fn hadamard(&self, factors: &[Id]) -> Option<Entry> {
-        let (arrays, scalars): (Vec<Id>, Vec<Id>) =
-            factors.iter().partition(|&&f| self.is_array(f));
-        if arrays.len() < 2 {
+        let names: Vec<Id> = factors
+            .iter()
+            .copied()
+            .filter(|&f| self.graph.as_num(f).is_none())
+            .collect();
+        // a number times an array, or times a sum over one (`(1/m) Δ𝟙`, a 1×1)
+        let scaled = factors.len() > 1
+            && names.len() == 1
+            && (self.is_array(names[0]) || matches!(self.graph.node(names[0]), Node::Tensor(..)));
+        let (arrays, scalars): (Vec<Id>, Vec<Id>) = factors
+            .iter()
+            .partition(|&&f| self.is_array(f) || (scaled && f == names[0]));
+        if arrays.len() < 2 && !scaled {
             return None;
         }
         let op = match self.notation {
@@ -113,11 +124,11 @@ impl Pass<'_> {
             Notation::Text => " ⊙ ",
             Notation::Latex => " \\odot ",
         };
-        let body: Vec<String> = arrays
+        let joined: Vec<String> = arrays
             .iter()
             .map(|&f| self.wrap(self.got(f), Prec::Frac).0)
             .collect();
-        let body = body.join(op);
+        let joined = joined.join(op);
         let mut coefficient: Vec<String> = Vec::new();
         let mut negative = false;
         for &f in &scalars {
@@ -131,15 +142,29 @@ impl Pass<'_> {
             }
         }
         let unsigned = if coefficient.is_empty() {
-            r(body, Prec::Neg)
+            if scaled {
+                self.got(arrays[0]).clone()
+            } else {
+                r(joined, Prec::Neg)
+            }
         } else {
-            let sep = if self.notation == Notation::Plain {
+            let body = if scaled {
+                self.wrap(self.got(arrays[0]), Prec::Product).0
+            } else {
+                self.paren(&joined)
+            };
+            let join = if self.notation == Notation::Plain {
                 "*"
             } else {
                 " "
             };
+            let sep = match self.notation {
+                Notation::Plain => "*",
+                _ if body.starts_with('(') => "",
+                _ => " ",
+            };
             r(
-                format!("{}{sep}{}", coefficient.join(sep), self.paren(&body)),
+                format!("{}{sep}{body}", coefficient.join(join)),
                 Prec::Product,
             )
         };
