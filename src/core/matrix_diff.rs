@@ -456,6 +456,15 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
                 TensorOp::Sum(Some(Axis::Across)) if a_shape.cols == 1 => return a,
                 TensorOp::Sum(Some(Axis::Down)) if a_shape.rows == 1 => return a,
                 TensorOp::Broadcast(rows, cols) if a_shape == Shape::new(rows, cols) => return a,
+                // a stretch of a stretch is one stretch
+                TensorOp::Broadcast(..)
+                    if matches!(g.node(a), Node::Tensor(TensorOp::Broadcast(..), _)) =>
+                {
+                    let Node::Tensor(_, inner) = g.node(a).clone() else {
+                        unreachable!("matched above")
+                    };
+                    return rewrite(g, shapes, Node::Tensor(op, inner));
+                }
                 TensorOp::MatMul => {
                     let b = xs[1];
                     if a_shape.is_scalar() || shape_of(shapes, b).is_scalar() {

@@ -100,6 +100,16 @@ impl Pass<'_> {
         }
     }
 
+    /// A positive number scaling an array: a fraction as a fraction whatever its denominator
+    /// (`(1/m)` with m = 64 is `(1/64)`, not `0.015625`), as courses write the batch mean.
+    fn coefficient(&self, n: Num) -> String {
+        match (n, self.notation) {
+            (Num::Rat(p, q), Notation::Latex) if q != 1 => format!("\\frac{{{p}}}{{{q}}}"),
+            (Num::Rat(p, q), _) if q != 1 => format!("({p}/{q})"),
+            _ => self.wrap(&self.num(n), Prec::Frac).0,
+        }
+    }
+
     /// A product of two or more arrays, entry by entry: `c (A ⊙ B)`, the 1×1 factors first as
     /// a coefficient; or one array scaled by numbers, the coefficient first: `(1/4)(A2 − Y)`.
     /// `None` for any other product (a scaling by names prints as products do).
@@ -136,8 +146,9 @@ impl Pass<'_> {
                 Some(n) if n == Num::MINUS_ONE => negative = !negative,
                 Some(n) if n.is_negative() => {
                     negative = !negative;
-                    coefficient.push(self.wrap(&self.num(n.neg()), Prec::Frac).0);
+                    coefficient.push(self.coefficient(n.neg()));
                 }
+                Some(n) => coefficient.push(self.coefficient(n)),
                 _ => coefficient.push(self.wrap(self.got(f), Prec::Frac).0),
             }
         }
