@@ -44,14 +44,16 @@ pub fn load(source: &str) -> Result<Model> {
     }
 }
 
+/// A vector program's tensor model and the gradient of its cost for each parameter, a formula
+/// of that model's graph.
+pub type MatrixForm = (Model, Vec<(crate::core::expr::Sym, crate::core::expr::Id)>);
+
 /// The gradients of a vector program's cost in matrix form (one formula a parameter, made
 /// simplified: [`crate::core::matrix_diff::simplified`]), with the program's tensor model they are
 /// formulas of; `None` for a scalar program or the `network` shorthand. An operation the
 /// matrix-form derivation does not handle yet is an error (the entry-by-entry derivation
 /// handles every program).
-pub fn matrix_form(
-    source: &str,
-) -> Result<Option<(Model, Vec<(crate::core::expr::Sym, crate::core::expr::Id)>)>> {
+pub fn matrix_form(source: &str) -> Result<Option<MatrixForm>> {
     let Parsed::StraightLine(program) = parse(source)? else {
         return Ok(None);
     };
