@@ -335,6 +335,8 @@ fn derive_documents_have_the_documented_fields_and_parse_back() {
     // The seed's error terms are not shared, so backprop style derives them in their own
     // section (`shared_steps`).
     let seed_backprop = run(&["derive", "--all", "--style", "backprop"], examples());
+    // A vector program's gradients in matrix form, each with its shape.
+    let matrix_form = run(&["derive", "examples/ng_planar.bp", "--all"], examples());
     check_section(
         "derive",
         &[
@@ -342,6 +344,7 @@ fn derive_documents_have_the_documented_fields_and_parse_back() {
             backprop.clone(),
             expanded.clone(),
             seed_backprop,
+            matrix_form,
         ],
     );
     // "PLAIN formulas parse back": results, expansions, the error terms' definitions and

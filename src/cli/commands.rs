@@ -426,6 +426,17 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
         return Err(Failure::plain(diagnostic));
     }
     let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
+    // `--all` on a vector program: one formula a parameter, in matrix form, rather than one
+    // an entry (which `--wrt NAME` still gives). What the matrix form does not handle yet
+    // falls back to the entries.
+    if args.all
+        && !args.expand
+        && let Ok(Some((tensor_model, gradients))) = load::matrix_form(&source.text)
+    {
+        return documented.finish(&source.name, 0, |format, layout| {
+            chainrule::render::matrix_form::render(&tensor_model, &gradients, format, layout)
+        });
+    }
     let style = match args.style {
         StyleArg::Chain => Style::Chain,
         StyleArg::Backprop => Style::Backprop,

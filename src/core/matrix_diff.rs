@@ -245,8 +245,17 @@ fn node_shapes(model: &Model) -> FastMap<Id, Shape> {
         .iter()
         .filter_map(|&s| model.definition(s))
         .collect();
+    shapes_of(model, &roots)
+}
+
+/// The shape of every node reachable from `roots` (formulas of `model`'s graph: definitions,
+/// gradients), from the shapes of the names; what a printer needs to tell `⊙` from a scaling.
+pub fn shapes_of(model: &Model, roots: &[Id]) -> FastMap<Id, Shape> {
     let mut shapes: FastMap<Id, Shape> = FastMap::default();
-    for id in model.graph.reachable(&roots) {
+    let mut order = model.graph.reachable(roots);
+    // children have smaller ids than their parents
+    order.sort_unstable();
+    for id in order {
         let shape_of = |c: &Id| shapes.get(c).copied().unwrap_or(Shape::SCALAR);
         let shape = match model.graph.node(id) {
             Node::Num(_) => Shape::SCALAR,
@@ -263,4 +272,283 @@ fn node_shapes(model: &Model) -> FastMap<Id, Shape> {
         shapes.insert(id, shape);
     }
     shapes
+}
+
+/// The gradients rewritten to read as a textbook writes them, by rewrites that keep every
+/// entry's value (checked entry by entry against the scalar engine in `tests/vectors.rs`):
+/// a product's factors 1 dropped and its numbers gathered into one leading coefficient, a
+/// sum's zero terms dropped (both only for scalar numbers, which stretch), `(Aᵀ)ᵀ = A`, the
+/// transpose of a 1×1, a sum over a dimension of 1 (`Σ` of a row is the sum across it), a
+/// stretch to the shape a value already has, a matrix product with a 1×1 operand as a
+/// scaling, and a scalar coefficient moved out of a matrix product (`(cA)B = c(AB)`).
+pub fn readable(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
+    let roots: Vec<Id> = gradients.iter().map(|&(_, g)| g).collect();
+    let mut shapes = shapes_of(model, &roots);
+    let mut order = model.graph.reachable(&roots);
+    order.sort_unstable();
+    let mut rewritten: FastMap<Id, Id> = FastMap::default();
+    for id in order {
+        let node = model.graph.node(id).map_children(|c| rewritten[&c]);
+        let new = rewrite(&mut model.graph, &mut shapes, node);
+        rewritten.insert(id, new);
+    }
+    gradients.iter().map(|&(p, g)| (p, rewritten[&g])).collect()
+}
+
+/// [`readable`], then the elementwise algebra simplified by the scalar simplifier, with the
+/// program's names recognised (`σ′(Z2)` is `A2 ⊙ (1 − A2)`, and Ng's `(1/m)(A2 − Y)` comes
+/// out of the cross-entropy's quotients). Its rules hold entry by entry, and the tensor nodes
+/// are atoms to it; a rule that would change a shape (a ones-matrix `X ⊙ X⁻¹` folded to the
+/// number 1 under a matrix product) is caught by checking every shape of the result, and that
+/// gradient keeps its [`readable`] form.
+pub fn simplified(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
+    let first = readable(model, gradients);
+    let recognise: FastMap<Id, Id> = model
+        .order
+        .clone()
+        .into_iter()
+        .filter(|&u| u != model.cost)
+        .filter_map(|u| Some((model.definition(u)?, model.graph_var(u))))
+        .collect();
+    let options = crate::core::simplify::Options::new(recognise, Vec::new());
+    let roots: Vec<Id> = first.iter().map(|&(_, g)| g).collect();
+    let simple = crate::core::simplify::simplify_all(&mut model.graph, &roots, &options);
+    let candidate: Vec<(Sym, Id)> = first.iter().map(|&(p, _)| p).zip(simple).collect();
+    let candidate = readable(model, &candidate);
+    first
+        .into_iter()
+        .zip(candidate)
+        .map(|(kept, (p, g))| {
+            if checked_shape(model, g) == Some(model.symbol(p).shape) {
+                (p, g)
+            } else {
+                kept
+            }
+        })
+        .collect()
+}
+
+/// The shape of a formula, every operation checked to fit its operands; `None` if one does not.
+fn checked_shape(model: &Model, root: Id) -> Option<Shape> {
+    let mut shapes: FastMap<Id, Shape> = FastMap::default();
+    let mut order = model.graph.reachable(&[root]);
+    order.sort_unstable();
+    for id in order {
+        let node = model.graph.node(id);
+        let operands: Vec<Shape> = node.child_ids().map(|c| shapes[&c]).collect();
+        let shape = match node {
+            Node::Num(_) => Shape::SCALAR,
+            Node::Var(s) => model.symbol(*s).shape,
+            Node::Tensor(op, _) => op.shape(&operands).ok()?,
+            Node::Deriv(..) => return None,
+            _ => operands
+                .iter()
+                .try_fold(Shape::SCALAR, |acc, &s| acc.broadcast(s))?,
+        };
+        shapes.insert(id, shape);
+    }
+    shapes.get(&root).copied()
+}
+
+/// One node, its children already rewritten.
+fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
+    let shape_of =
+        |shapes: &FastMap<Id, Shape>, x: Id| shapes.get(&x).copied().unwrap_or(Shape::SCALAR);
+    match node {
+        // A stretched scalar inside an elementwise operation stretches by the operation's own
+        // rule: it is unwrapped, and the result stretched again only if its shape would shrink.
+        Node::Mul(xs) => {
+            let target = broadcast_of(shapes, &xs);
+            let mut coefficient = Num::ONE;
+            let mut factors: Vec<Id> = Vec::new();
+            let mut pending: Vec<Id> = xs.to_vec();
+            pending.reverse();
+            while let Some(x) = pending.pop() {
+                match g.node(x) {
+                    Node::Num(n) => coefficient = coefficient.mul(*n),
+                    Node::Mul(inner) => pending.extend(inner.iter().rev().copied()),
+                    Node::Tensor(TensorOp::Broadcast(..), inner)
+                        if shape_of(shapes, inner[0]).is_scalar() =>
+                    {
+                        pending.push(inner[0])
+                    }
+                    _ => factors.push(x),
+                }
+            }
+            if coefficient != Num::ONE || factors.is_empty() {
+                let c = g.num(coefficient);
+                factors.insert(0, c);
+            }
+            let id = product(g, shapes, factors);
+            stretched(g, shapes, id, target)
+        }
+        Node::Add(xs) => {
+            let target = broadcast_of(shapes, &xs);
+            let mut terms: Vec<Id> = Vec::new();
+            let mut pending: Vec<Id> = xs.to_vec();
+            pending.reverse();
+            while let Some(x) = pending.pop() {
+                match g.node(x) {
+                    Node::Num(n) if n.is_zero() => {}
+                    Node::Add(inner) => pending.extend(inner.iter().rev().copied()),
+                    Node::Tensor(TensorOp::Broadcast(..), inner)
+                        if shape_of(shapes, inner[0]).is_scalar() =>
+                    {
+                        pending.push(inner[0])
+                    }
+                    _ => terms.push(x),
+                }
+            }
+            let shape = broadcast_of(shapes, &terms);
+            let id = match common_coefficient(g, &terms) {
+                // `A2/4 − Y/4` is `(1/4)(A2 − Y)`
+                Some(c) if terms.len() > 1 => {
+                    let Num::Rat(p, q) = c else {
+                        unreachable!("only exact coefficients are factored out")
+                    };
+                    let inverse = Num::ratio(q as i128, p as i128);
+                    let inner: Vec<Id> = terms
+                        .iter()
+                        .map(|&t| {
+                            let k = g.num(inverse);
+                            rewrite(g, shapes, Node::Mul(Box::new([k, t])))
+                        })
+                        .collect();
+                    let sum = g.sum(inner);
+                    shapes.insert(sum, shape);
+                    let c = g.num(c);
+                    product(g, shapes, vec![c, sum])
+                }
+                _ => {
+                    let id = g.sum(terms);
+                    shapes.insert(id, shape);
+                    id
+                }
+            };
+            stretched(g, shapes, id, target)
+        }
+        Node::Tensor(op, xs) => {
+            let a = xs[0];
+            let a_shape = shape_of(shapes, a);
+            match op {
+                TensorOp::Transpose => {
+                    if a_shape.is_scalar() {
+                        return a;
+                    }
+                    if let Node::Tensor(TensorOp::Transpose, inner) = g.node(a) {
+                        return inner[0];
+                    }
+                }
+                TensorOp::Sum(None) if a_shape.is_scalar() => return a,
+                TensorOp::Sum(None) if a_shape.rows == 1 => {
+                    return tensor(g, shapes, TensorOp::Sum(Some(Axis::Across)), &[a]);
+                }
+                TensorOp::Sum(None) if a_shape.cols == 1 => {
+                    return tensor(g, shapes, TensorOp::Sum(Some(Axis::Down)), &[a]);
+                }
+                TensorOp::Sum(_) if !split_scalars(g, shapes, a).0.is_empty() => {
+                    // a sum is linear: `Σ(cA) = c ΣA`
+                    let (mut factors, rest) = split_scalars(g, shapes, a);
+                    let inner = rewrite(g, shapes, Node::Tensor(op, Box::new([rest])));
+                    factors.push(inner);
+                    return rewrite(g, shapes, Node::Mul(factors.into()));
+                }
+                TensorOp::Sum(Some(Axis::Across)) if a_shape.cols == 1 => return a,
+                TensorOp::Sum(Some(Axis::Down)) if a_shape.rows == 1 => return a,
+                TensorOp::Broadcast(rows, cols) if a_shape == Shape::new(rows, cols) => return a,
+                // a stretch of a stretch is one stretch
+                TensorOp::Broadcast(..)
+                    if matches!(g.node(a), Node::Tensor(TensorOp::Broadcast(..), _)) =>
+                {
+                    let Node::Tensor(_, inner) = g.node(a).clone() else {
+                        unreachable!("matched above")
+                    };
+                    return rewrite(g, shapes, Node::Tensor(op, inner));
+                }
+                TensorOp::MatMul => {
+                    let b = xs[1];
+                    if a_shape.is_scalar() || shape_of(shapes, b).is_scalar() {
+                        return rewrite(g, shapes, Node::Mul(Box::new([a, b])));
+                    }
+                    let (ca, a) = split_scalars(g, shapes, a);
+                    let (cb, b) = split_scalars(g, shapes, b);
+                    if !ca.is_empty() || !cb.is_empty() {
+                        let inner = tensor(g, shapes, TensorOp::MatMul, &[a, b]);
+                        let mut factors = ca;
+                        factors.extend(cb);
+                        factors.push(inner);
+                        return rewrite(g, shapes, Node::Mul(factors.into()));
+                    }
+                }
+                _ => {}
+            }
+            tensor(g, shapes, op, &xs)
+        }
+        node => {
+            let shape = node
+                .child_ids()
+                .map(|c| shape_of(shapes, c))
+                .fold(Shape::SCALAR, |acc, s| acc.broadcast(s).unwrap_or(acc));
+            let id = g.add(node);
+            // a name keeps its declared shape
+            shapes.entry(id).or_insert(shape);
+            id
+        }
+    }
+}
+
+/// The number every term of a sum is a multiple of (each term's leading coefficient, up to
+/// its sign), when it is the same for all and not 1.
+fn common_coefficient(g: &Graph, terms: &[Id]) -> Option<Num> {
+    let mut common: Option<Num> = None;
+    for &t in terms {
+        let Node::Mul(factors) = g.node(t) else {
+            return None;
+        };
+        // only exact numbers: dividing a float back out need not give the term again
+        let c @ Num::Rat(..) = g.as_num(factors[0])? else {
+            return None;
+        };
+        let c = if c.is_negative() { c.neg() } else { c };
+        match common {
+            None => common = Some(c),
+            Some(k) if k == c => {}
+            Some(_) => return None,
+        }
+    }
+    common.filter(|&c| c != Num::ONE && !c.is_zero())
+}
+
+/// The shape of an elementwise combination of `xs`.
+fn broadcast_of(shapes: &FastMap<Id, Shape>, xs: &[Id]) -> Shape {
+    xs.iter()
+        .map(|x| shapes.get(x).copied().unwrap_or(Shape::SCALAR))
+        .fold(Shape::SCALAR, |acc, s| acc.broadcast(s).unwrap_or(acc))
+}
+
+/// `x` stretched to `target` when it is smaller.
+fn stretched(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, x: Id, target: Shape) -> Id {
+    if shapes.get(&x).copied().unwrap_or(Shape::SCALAR) == target {
+        return x;
+    }
+    tensor(
+        g,
+        shapes,
+        TensorOp::Broadcast(target.rows, target.cols),
+        &[x],
+    )
+}
+
+/// A product's 1×1 factors and the product of the rest (itself when it is no product or has
+/// no 1×1 factor).
+fn split_scalars(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, x: Id) -> (Vec<Id>, Id) {
+    let Node::Mul(factors) = g.node(x).clone() else {
+        return (Vec::new(), x);
+    };
+    let scalar = |f: &Id| shapes.get(f).is_none_or(|s| s.is_scalar());
+    let (scalars, rest): (Vec<Id>, Vec<Id>) = factors.iter().partition(|f| scalar(f));
+    if scalars.is_empty() || rest.is_empty() {
+        return (Vec::new(), x);
+    }
+    (scalars, product(g, shapes, rest))
 }

@@ -44,6 +44,27 @@ pub fn load(source: &str) -> Result<Model> {
     }
 }
 
+/// A vector program's tensor model and the gradient of its cost for each parameter, a formula
+/// of that model's graph.
+pub type MatrixForm = (Model, Vec<(crate::core::expr::Sym, crate::core::expr::Id)>);
+
+/// The gradients of a vector program's cost in matrix form (one formula a parameter, made
+/// simplified: [`crate::core::matrix_diff::simplified`]), with the program's tensor model they are
+/// formulas of; `None` for a scalar program or the `network` shorthand. An operation the
+/// matrix-form derivation does not handle yet is an error (the entry-by-entry derivation
+/// handles every program).
+pub fn matrix_form(source: &str) -> Result<Option<MatrixForm>> {
+    let Parsed::StraightLine(program) = parse(source)? else {
+        return Ok(None);
+    };
+    let Some((mut model, _layout)) = lower::lower_tensor(&program)? else {
+        return Ok(None);
+    };
+    let gradients = crate::core::matrix_diff::gradients(&mut model)?;
+    let readable = crate::core::matrix_diff::simplified(&mut model, &gradients);
+    Ok(Some((model, readable)))
+}
+
 /// The layered description of a program written with the `network` shorthand (checked, not
 /// expanded: the layered derivation needs no neuron-by-neuron model), or `None`.
 pub fn network_spec(source: &str) -> Result<Option<network::NetworkSpec>> {

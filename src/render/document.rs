@@ -73,6 +73,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("check.tex", include_str!("../../templates/check.tex")),
     ("mistake.txt", include_str!("../../templates/mistake.txt")),
     ("derive.md", include_str!("../../templates/derive.md")),
+    (
+        "matrix_form.txt",
+        include_str!("../../templates/matrix_form.txt"),
+    ),
+    (
+        "matrix_form.md",
+        include_str!("../../templates/matrix_form.md"),
+    ),
+    (
+        "matrix_form.tex",
+        include_str!("../../templates/matrix_form.tex"),
+    ),
     ("derive.tex", include_str!("../../templates/derive.tex")),
     (
         "standalone.tex",
@@ -88,6 +100,7 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
         "derive" => &[
             "derive",
             "derive_words",
+            "matrix_form",
             "layers",
             "layers_convention",
             "standalone",

@@ -12,6 +12,7 @@ pub mod html;
 pub mod json;
 pub mod layers;
 pub mod linebreak;
+pub mod matrix_form;
 pub mod step;
 pub mod summation;
 pub mod train;

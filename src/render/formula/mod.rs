@@ -32,13 +32,17 @@
 
 use std::collections::HashMap;
 
-use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Partial, Sym, terminating_decimal};
+use crate::core::expr::{
+    FastMap, Func, Func2, Graph, Id, Node, Num, Partial, Sym, terminating_decimal,
+};
 use crate::core::model::{Model, SymKind, Symbol};
+use crate::core::tensor::Shape;
 use crate::lang::names::{name_latex, name_text};
 use crate::render::linebreak::{Break, BreakKind, Printed};
 use crate::render::summation;
 
 mod product;
+mod tensor;
 
 /// Which notation a formula is printed in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -57,6 +61,8 @@ pub struct FormulaPrinter<'a> {
     graph: &'a Graph,
     symbols: &'a [Symbol],
     cache: Option<&'a RenderCache>,
+    /// The shapes of a tensor program's nodes: a product of two arrays is then `⊙`.
+    shapes: Option<&'a FastMap<Id, Shape>>,
 }
 
 /// Printed subterms kept across formulas: the gradients of a network share most of their
@@ -78,6 +84,16 @@ impl<'a> FormulaPrinter<'a> {
             graph,
             symbols,
             cache: None,
+            shapes: None,
+        }
+    }
+
+    /// The printer, told the shapes of a tensor program's nodes
+    /// ([`crate::core::matrix_diff::shapes_of`]).
+    pub fn with_shapes(self, shapes: &'a FastMap<Id, Shape>) -> FormulaPrinter<'a> {
+        FormulaPrinter {
+            shapes: Some(shapes),
+            ..self
         }
     }
 
@@ -91,6 +107,7 @@ impl<'a> FormulaPrinter<'a> {
             graph,
             symbols,
             cache: Some(cache),
+            shapes: None,
         }
     }
 
@@ -148,6 +165,7 @@ impl<'a> FormulaPrinter<'a> {
         let mut pass = Pass {
             graph: self.graph,
             symbols: self.symbols,
+            shapes: self.shapes,
             notation,
             memo: HashMap::new(),
         };
@@ -177,6 +195,7 @@ impl<'a> FormulaPrinter<'a> {
         let mut pass = Pass {
             graph: self.graph,
             symbols: self.symbols,
+            shapes: self.shapes,
             notation,
             memo: HashMap::new(),
         };
@@ -328,6 +347,7 @@ struct Entry {
 struct Pass<'a> {
     graph: &'a Graph,
     symbols: &'a [Symbol],
+    shapes: Option<&'a FastMap<Id, Shape>>,
     notation: Notation,
     memo: HashMap<Id, Entry>,
 }
@@ -385,7 +405,10 @@ impl Pass<'_> {
             },
             Node::Var(s) => plain(self.var(*s)),
             Node::Add(terms) => plain(self.sum(terms)),
-            Node::Mul(factors) => self.mul(factors, simple),
+            Node::Mul(factors) => match self.hadamard(factors) {
+                Some(entry) => entry,
+                None => self.mul(factors, simple),
+            },
             Node::Pow(b, e) => match negative_num(self.graph, *e) {
                 Some(k) => {
                     let den = self.den_item(*b, k.neg());
@@ -401,9 +424,7 @@ impl Pass<'_> {
             Node::Call2(f, a, b) => plain(self.call2(*f, *a, *b)),
             Node::Deriv(of, wrt, Partial::Total) => plain(self.deriv(*of, *wrt)),
             Node::Deriv(of, wrt, Partial::Direct) => plain(self.direct(*of, *wrt)),
-            Node::Tensor(..) => {
-                unreachable!("tensor operations are scalarised before any scalar pass")
-            }
+            Node::Tensor(op, xs) => plain(self.tensor(*op, xs)),
         }
     }
 
