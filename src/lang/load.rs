@@ -292,6 +292,12 @@ pub fn lookup_entry(model: &Model, name: &str) -> Option<crate::core::expr::Sym>
 /// The items of a comma-separated list, each with its byte offset; a comma inside brackets
 /// (`W2[1,2]`, `[[1, 2], [3, 4]]`) does not separate.
 pub fn split_items(text: &str) -> Vec<(usize, &str)> {
+    split_outside_brackets(text, false)
+}
+
+/// The items of `text` split at commas (and at line breaks when `lines`) outside brackets,
+/// each with its byte offset.
+fn split_outside_brackets(text: &str, lines: bool) -> Vec<(usize, &str)> {
     let mut items = Vec::new();
     let mut depth = 0usize;
     let mut start = 0;
@@ -300,6 +306,10 @@ pub fn split_items(text: &str) -> Vec<(usize, &str)> {
             '[' => depth += 1,
             ']' => depth = depth.saturating_sub(1),
             ',' if depth == 0 => {
+                items.push((start, &text[start..i]));
+                start = i + 1;
+            }
+            '\n' if lines && depth == 0 => {
                 items.push((start, &text[start..i]));
                 start = i + 1;
             }
@@ -515,22 +525,7 @@ fn number_at(value_text: &str, value_start: usize) -> Result<(String, f64)> {
 
 /// The items of a values list: split at commas and line breaks outside brackets.
 fn split_items_and_lines(text: &str) -> Vec<(usize, &str)> {
-    let mut items = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth = depth.saturating_sub(1),
-            ',' | '\n' if depth == 0 => {
-                items.push((start, &text[start..i]));
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    items.push((start, &text[start..]));
-    items
+    split_outside_brackets(text, true)
 }
 
 /// The numbers of an array value, row-major, checked against the array's shape: a flat list

@@ -672,23 +672,25 @@ impl From<Diagnostic> for LowerFailure {
 ///
 /// Derivative references (`dC/dw3`, `d/dx(...)`) become `Deriv` nodes; the caller decides
 /// whether they are allowed and differentiates them.
+/// A numeric literal as a node, or the error for one past float64's range.
+pub fn number(graph: &mut Graph, text: &str, span: Span) -> Result<Id> {
+    match Num::parse(text) {
+        Some(n) => Ok(graph.num(n)),
+        None => Err(Diagnostic::at(
+            span,
+            format!("`{text}` is not a finite number"),
+            "number out of range",
+        )),
+    }
+}
+
 pub fn lower_expr_with(
     graph: &mut Graph,
     expr: &Expr,
     name: &mut dyn FnMut(&mut Graph, &Ident) -> std::result::Result<Id, Ident>,
 ) -> std::result::Result<Id, LowerFailure> {
     Ok(match expr {
-        Expr::Number { text, span } => match Num::parse(text) {
-            Some(n) => graph.num(n),
-            None => {
-                return Err(Diagnostic::at(
-                    *span,
-                    format!("`{text}` is not a finite number"),
-                    "number out of range",
-                )
-                .into());
-            }
-        },
+        Expr::Number { text, span } => number(graph, text, *span)?,
         Expr::Name(ident) => {
             if Func::from_name(&ident.name).is_some() {
                 return Err(Diagnostic::at(

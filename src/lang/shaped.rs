@@ -62,17 +62,10 @@ fn expr_uses_tensors(expr: &Expr) -> bool {
 /// Lowers an expression of a vector program.
 pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
     Ok(match expr {
-        Expr::Number { text, span } => match Num::parse(text) {
-            Some(n) => (graph.num(n), Shape::SCALAR),
-            None => {
-                return Err(Diagnostic::at(
-                    *span,
-                    format!("`{text}` is not a finite number"),
-                    "number out of range",
-                )
-                .into());
-            }
-        },
+        Expr::Number { text, span } => (
+            crate::lang::lower::number(graph, text, *span)?,
+            Shape::SCALAR,
+        ),
         Expr::Name(ident) => {
             if let Some(&size) = scope.sizes.get(&ident.name) {
                 return Ok((graph.int(size as i64), Shape::SCALAR));
