@@ -254,9 +254,7 @@ pub struct Quantity {
     pub stable: Option<f64>,
 }
 
-/// The significant digits a reference is written with: those its passes were compared on, so
-/// the digits kept from them are the ones printed.
-pub const REFERENCE_DIGITS: usize = eval::STABLE_DIGITS;
+pub use crate::core::eval::REFERENCE_DIGITS;
 
 impl Quantity {
     /// The reference to [`REFERENCE_DIGITS`] significant digits, as

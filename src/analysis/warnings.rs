@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::analysis::numeric::REFERENCE_DIGITS;
+use crate::core::eval::REFERENCE_DIGITS;
 use crate::core::eval::{Precise, Resolution};
 use crate::core::expr::{Func, Id, Node, Sym};
 use crate::core::model::Model;
@@ -727,5 +727,5 @@ pub fn shown_reference(value: f64, reference: &Precise) -> String {
             computed != true_value
         })
         .unwrap_or(17);
-    crate::analysis::numeric::plain_decimal(&reference.to_decimal_string(digits))
+    crate::core::number::plain_decimal(&reference.to_decimal_string(digits))
 }

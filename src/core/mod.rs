@@ -13,5 +13,6 @@ pub mod matrix_diff;
 pub mod model;
 pub mod number;
 pub mod rational;
+pub mod shape;
 pub mod simplify;
 pub mod tensor;

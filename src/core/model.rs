@@ -51,7 +51,7 @@ pub struct Symbol {
     pub span: Span,
     /// Rows × columns; every name of a scalar program (and every entry name a tensor program
     /// is scalarised into) is 1×1.
-    pub shape: crate::core::tensor::Shape,
+    pub shape: crate::core::shape::Shape,
 }
 
 /// A lowered program: its names with their kinds and display forms, the expression graph of
@@ -76,7 +76,7 @@ pub struct Model {
     /// For the scalarisation of a program with vectors and matrices: each name of the vector
     /// program with its shape and the scalar names of its entries (empty for a program
     /// written in scalars), so that values can be given and shown as arrays.
-    pub arrays: Vec<crate::core::tensor::Array>,
+    pub arrays: Vec<crate::core::shape::Array>,
 }
 
 /// The index of which names use which: built once from the definitions, so that no pass has
@@ -156,7 +156,7 @@ impl Model {
 
     /// The array a name of the vector program became, if the model is the scalarisation of
     /// one and it has that name.
-    pub fn array(&self, name: &str) -> Option<&crate::core::tensor::Array> {
+    pub fn array(&self, name: &str) -> Option<&crate::core::shape::Array> {
         self.arrays.iter().find(|a| a.name == name)
     }
 

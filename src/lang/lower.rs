@@ -12,6 +12,7 @@ use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::model::{Dependencies, Model, SymKind, Symbol};
 use crate::core::tensor::{Layout, Shape};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
+pub use crate::lang::expr_lowering::{LowerFailure, number};
 
 /// `use_name` only returns for a name that resolves, which the lowering of the expression
 /// already did; kept as a value rather than a panic.
@@ -656,33 +657,10 @@ pub fn unknown_name<'a>(ident: &Ident, known: impl Iterator<Item = &'a String>) 
     }
 }
 
-/// Why lowering an expression stopped: a name the caller must resolve, or an error.
-pub enum LowerFailure {
-    Name(Ident),
-    Error(Diagnostic),
-}
-
-impl From<Diagnostic> for LowerFailure {
-    fn from(d: Diagnostic) -> LowerFailure {
-        LowerFailure::Error(d)
-    }
-}
-
 /// Lowers an expression, asking `name` for the node of each name (an error names the unknown one).
 ///
 /// Derivative references (`dC/dw3`, `d/dx(...)`) become `Deriv` nodes; the caller decides
 /// whether they are allowed and differentiates them.
-/// A numeric literal as a node, or the error for one past float64's range.
-pub fn number(graph: &mut Graph, text: &str, span: Span) -> Result<Id> {
-    match Num::parse(text) {
-        Some(n) => Ok(graph.num(n)),
-        None => Err(Diagnostic::at(
-            span,
-            format!("`{text}` is not a finite number"),
-            "number out of range",
-        )),
-    }
-}
 
 pub fn lower_expr_with(
     graph: &mut Graph,

@@ -7,6 +7,7 @@ pub mod ast;
 pub mod data;
 pub mod display;
 pub mod expansion;
+pub mod expr_lowering;
 pub mod latex;
 pub mod load;
 pub mod lower;

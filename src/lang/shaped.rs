@@ -15,7 +15,7 @@ use crate::core::error::{Diagnostic, Span};
 use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, TensorOp};
 use crate::core::tensor::{Axis, Layout, Shape, ShapeMismatch, TensorFn};
 use crate::lang::ast::{BinOp, Expr, Ident, Program, Stmt};
-use crate::lang::lower::LowerFailure;
+use crate::lang::expr_lowering::LowerFailure;
 
 /// A lowered operand: its node and its shape.
 pub type Shaped = (Id, Shape);
@@ -63,7 +63,7 @@ fn expr_uses_tensors(expr: &Expr) -> bool {
 pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
     Ok(match expr {
         Expr::Number { text, span } => (
-            crate::lang::lower::number(graph, text, *span)?,
+            crate::lang::expr_lowering::number(graph, text, *span)?,
             Shape::SCALAR,
         ),
         Expr::Name(ident) => {

@@ -23,13 +23,7 @@ use crate::render::linebreak::{
 };
 use crate::render::{FormulaPrinter, Notation};
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Markdown,
-    Latex,
-    Json,
-}
+pub use crate::render::format::Format;
 
 /// The built-in templates, by the file name that overrides them.
 pub const TEMPLATES: &[(&str, &str)] = &[

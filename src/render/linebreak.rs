@@ -12,7 +12,7 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::render::document::Format;
+use crate::render::format::Format;
 
 /// Columns of a text line.
 pub const TEXT_WIDTH: usize = 100;

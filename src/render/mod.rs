@@ -6,6 +6,7 @@ pub mod curve;
 pub mod document;
 pub mod escape;
 pub mod eval;
+pub mod format;
 pub mod formula;
 pub mod graph;
 pub mod html;

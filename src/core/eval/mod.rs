@@ -39,6 +39,9 @@ pub const STABLE_START_BITS: usize = 128;
 pub const STABLE_MAX_BITS: usize = 16384;
 /// The significant digits two successive precisions must agree on.
 pub const STABLE_DIGITS: usize = 17;
+/// The significant digits a reference is written with: those its passes were compared on, so
+/// the digits kept from them are the ones printed.
+pub const REFERENCE_DIGITS: usize = STABLE_DIGITS;
 
 /// Values of magnitude beyond 2^±this are [`Precise::OutOfRange`] (keeps exponents far from
 /// `isize` overflow and big integers from exhausting memory).
