@@ -661,7 +661,6 @@ pub fn unknown_name<'a>(ident: &Ident, known: impl Iterator<Item = &'a String>) 
 ///
 /// Derivative references (`dC/dw3`, `d/dx(...)`) become `Deriv` nodes; the caller decides
 /// whether they are allowed and differentiates them.
-
 pub fn lower_expr_with(
     graph: &mut Graph,
     expr: &Expr,
