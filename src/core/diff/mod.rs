@@ -163,7 +163,10 @@ struct Engine<'m> {
     /// asked about often: the cost, the names a derivative is taken of).
     down_cache: FastMap<Sym, FastSet<Sym>>,
     /// Whether a name depends on another, per (other, name), as `depends` searched it.
-    depends_memo: FastMap<(Sym, Sym), bool>,
+    depends_memo: FastMap<Sym, bool>,
+    /// The `x` whose answers `depends_memo` holds: answers for one name only, since keeping
+    /// every pair held hundreds of megabytes on 784-30-10 with steps.
+    depends_memo_of: Option<Sym>,
     /// Each computed name's place in program order (`None` for inputs and parameters).
     position: Vec<Option<u32>>,
     expanded_defs: Vec<Option<Id>>,
@@ -207,6 +210,7 @@ impl<'m> Engine<'m> {
             adjoint_cache: FastMap::default(),
             down_cache: FastMap::default(),
             depends_memo: FastMap::default(),
+            depends_memo_of: None,
             position: vec![None; n],
             expanded_defs: Vec::new(),
             recognise: None,
@@ -299,7 +303,7 @@ impl<'m> Engine<'m> {
     ///
     /// The cost, and any name whose dependencies were listed already, answers from its set
     /// of dependencies. Any other name is searched downwards from `y`, never below `x` in
-    /// program order, remembering each name's answer for this `x`: listing every name's
+    /// program order, remembering each name's answer for this `x` (and only this `x`): listing every name's
     /// dependencies would hold a set per name, each as long as the program before it (10,000
     /// lines took seconds and half a gigabyte).
     fn depends(&mut self, y: Sym, x: Sym) -> bool {
@@ -309,40 +313,44 @@ impl<'m> Engine<'m> {
         if y == self.model.cost || self.down_cache.contains_key(&y) {
             return self.down(y).contains(&x);
         }
+        if self.depends_memo_of != Some(x) {
+            self.depends_memo.clear();
+            self.depends_memo_of = Some(x);
+        }
         let floor = self.position[x.index()];
         let mut stack = vec![(y, false)];
         while let Some((v, ready)) = stack.pop() {
-            if self.depends_memo.contains_key(&(x, v)) {
+            if self.depends_memo.contains_key(&v) {
                 continue;
             }
             let Some(def) = self.model.definition(v) else {
-                self.depends_memo.insert((x, v), v == x);
+                self.depends_memo.insert(v, v == x);
                 continue;
             };
             if v == x {
-                self.depends_memo.insert((x, v), true);
+                self.depends_memo.insert(v, true);
                 continue;
             }
             if floor.is_some_and(|f| self.position[v.index()].is_some_and(|p| p < f)) {
-                self.depends_memo.insert((x, v), false);
+                self.depends_memo.insert(v, false);
                 continue;
             }
             let names = self.vars_of(def).to_vec();
             if ready {
                 let any = names
                     .iter()
-                    .any(|&c| c == x || self.depends_memo.get(&(x, c)) == Some(&true));
-                self.depends_memo.insert((x, v), any);
+                    .any(|&c| c == x || self.depends_memo.get(&c) == Some(&true));
+                self.depends_memo.insert(v, any);
             } else {
                 stack.push((v, true));
                 for c in names {
-                    if c != x && !self.depends_memo.contains_key(&(x, c)) {
+                    if c != x && !self.depends_memo.contains_key(&c) {
                         stack.push((c, false));
                     }
                 }
             }
         }
-        self.depends_memo[&(x, y)]
+        self.depends_memo[&y]
     }
 
     fn recognise_options(&mut self) -> Options {
