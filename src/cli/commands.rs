@@ -9,10 +9,10 @@ use std::rc::Rc;
 use chainrule::analysis::check::{Checked, Verdict};
 use chainrule::core::diff::{Config, Style};
 use chainrule::core::error::{Diagnostic, Span};
-use chainrule::core::model::{Given, Model};
 use chainrule::core::number::thousands;
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::render::document::{self, Format, Layout};
+use chainrule::{Given, Model};
 
 use super::Outcome;
 use super::args::{
@@ -58,11 +58,11 @@ pub(super) fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Giv
         return given;
     };
     let how = match choice {
-        InitArg::Zeros => chainrule::analysis::init::Init::Zeros,
-        InitArg::Random => chainrule::analysis::init::Init::Random,
-        InitArg::Xavier => chainrule::analysis::init::Init::Xavier,
+        InitArg::Zeros => chainrule::Init::Zeros,
+        InitArg::Random => chainrule::Init::Random,
+        InitArg::Xavier => chainrule::Init::Xavier,
     };
-    chainrule::analysis::init::fill(model, &given, how, init.seed)
+    chainrule::initialise(model, &given, how, init.seed)
 }
 
 /// `values`: a values file to edit, every leaf listed, parameters filled by `--init`.
@@ -546,7 +546,7 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
         let id = load::parse_formula(&mut model, text).map_err(Failure::in_text(&argument))?;
         exprs.push((text.clone(), id));
     }
-    let request = chainrule::analysis::numeric::Request {
+    let request = chainrule::EvalRequest {
         targets,
         exprs,
         stable: args.stable,
@@ -554,7 +554,7 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
         no_values: args.no_values,
     };
     let report = with_progress("evaluating in float64 and at high precision", || {
-        chainrule::analysis::numeric::evaluate(&mut model, &given, &request)
+        chainrule::evaluate(&mut model, &given, &request)
     })
     .map_err(Failure::plain)?;
     documented.finish(&source.name, 0, |format, layout| {
@@ -621,7 +621,7 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
             ),
         ));
     }
-    let model = chainrule::analysis::check::with_learning_rate(&model);
+    let model = chainrule::with_learning_rate(&model);
     let given = given_values(&model, &args.point)?;
     let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
     let mut checked = Vec::with_capacity(claims.len());
@@ -669,7 +669,7 @@ fn step(args: StepArgs) -> Result<Outcome, Failure> {
     let (source, mut model) = load_program(file)?;
     let given = fill(&args.init, &model, given_values(&model, &args.point)?);
     let descent = with_progress("descending", || {
-        chainrule::analysis::descent::descend(&mut model, &given, args.lr, args.steps as usize)
+        chainrule::descend(&mut model, &given, args.lr, args.steps as usize)
     })
     .map_err(Failure::plain)?;
     documented.finish(&source.name, 0, |format, layout| {
@@ -698,7 +698,7 @@ fn load_with_targets(
     file: Option<&Path>,
     all: bool,
     wrt: &[String],
-) -> Result<(Text, Model, Vec<chainrule::core::diff::Target>), Failure> {
+) -> Result<(Text, Model, Vec<chainrule::Target>), Failure> {
     let (source, model) = load_program(file)?;
     let targets = if all {
         load::targets(&model, &TargetSpec::AllParams)
@@ -711,10 +711,7 @@ fn load_with_targets(
 
 /// The targets of every `--wrt` (each a comma-separated list); errors point into the whole
 /// argument, an empty item included.
-fn wrt_targets(
-    model: &Model,
-    wrt: &[String],
-) -> Result<Vec<chainrule::core::diff::Target>, Failure> {
+fn wrt_targets(model: &Model, wrt: &[String]) -> Result<Vec<chainrule::Target>, Failure> {
     let mut targets = Vec::new();
     for argument in wrt {
         let whole = Text::argument("--wrt", argument);

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use chainrule::core::error::Diagnostic;
+use chainrule::Diagnostic;
 
 use super::args::ColorArg;
 use super::input::Text;
@@ -84,7 +84,7 @@ pub fn use_color(choice: ColorArg) -> bool {
 static COLOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Writes a warning about an input to standard error at once (the result still follows).
-pub fn warn(diagnostic: &chainrule::core::error::Diagnostic, text: &super::input::Text) {
+pub fn warn(diagnostic: &chainrule::Diagnostic, text: &super::input::Text) {
     use std::io::Write;
     let color = COLOR.get().copied().unwrap_or(false);
     let report = diagnostic.render_warning(&text.name, &text.text, color);

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use chainrule::Diagnostic;
 use chainrule::core::diff::{Config, Style};
-use chainrule::core::error::Diagnostic;
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::render::document::{self, Format};
 use chainrule::render::graph::{self, GraphOptions};

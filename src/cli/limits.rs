@@ -15,7 +15,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chainrule::core::error::Diagnostic;
+use chainrule::Diagnostic;
 use chainrule::render::document;
 
 /// The most heap the program may hold. The largest built-in jobs (784-30-10 derived with

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use chainrule::core::error::Diagnostic;
+use chainrule::Diagnostic;
 
 use args::Cli;
 use diagnostics::Failure;

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use chainrule::analysis::init::Init;
-use chainrule::analysis::train::{self, Direction, TrainConfig};
-use chainrule::core::error::Diagnostic;
-use chainrule::lang::{data, load};
+use chainrule::Diagnostic;
+use chainrule::Init;
+use chainrule::{Direction, TrainConfig};
 
 use super::Outcome;
 use super::args::{FormatArg, OutputArgs, PointArgs};
@@ -98,9 +97,9 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     let examples = match &args.data {
         Some(path) => {
             let csv = input::read_text(path)?;
-            data::parse_csv(&csv.text, &model).map_err(Failure::in_text(&csv))?
+            chainrule::csv_data(&csv.text, &model).map_err(Failure::in_text(&csv))?
         }
-        None => load::training_data(&source.text, &model)
+        None => chainrule::training_data(&source.text, &model)
             .map_err(Failure::in_text(&source))?
             .ok_or_else(|| {
                 Failure::plain(
@@ -129,7 +128,7 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     };
     let bar = progress_bar(config.epochs);
     let started = std::time::Instant::now();
-    let training = train::train(&mut model, &examples, &given, &config, |epoch| {
+    let training = chainrule::train(&mut model, &examples, &given, &config, |epoch| {
         if epoch == 1
             && let Some(note) = expected_duration(started.elapsed(), config.epochs)
         {
