@@ -1368,8 +1368,16 @@ fn a_memory_limit_gives_a_smaller_stack_or_a_message_never_a_panic_or_an_abort()
     let out = run_limited(300_000, &["derive", "--all"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, run(&["derive", "--all"]).stdout);
-    // 150 MB: 784-30-10 needs more; the refusal is a message and exit code 2, not exit 134.
-    let out = run_limited(150_000, &["derive", "examples/mnist_784_30_10.bp", "--all"]);
+    // 150 MB: a 784-200-10 network needs several times more (784-30-10 alone needs about
+    // that much); the refusal is a message and exit code 2, not exit 134.
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("wide.bp");
+    std::fs::write(
+        &program,
+        "network 784-200-10\nactivation sigmoid\ncost quadratic\n",
+    )
+    .unwrap();
+    let out = run_limited(150_000, &["derive", program.to_str().unwrap(), "--all"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr
