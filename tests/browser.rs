@@ -209,10 +209,56 @@ window.addEventListener("load", function () {
   var heads = Array.prototype.slice.call(document.querySelectorAll("h1, h2, h3"));
   var wide = heads.filter(function (h) { return h.scrollWidth > h.clientWidth + 1 || h.getBoundingClientRect().right > width + 1; })
                   .map(function (h) { return h.textContent.slice(0, 80); });
+  // Display formulas: whole ones, and those cut into parts that wrap (a span of parts).
+  var formulas = Array.prototype.slice.call(document.querySelectorAll("math[display=block], .formula"));
+  var scrolling = formulas.filter(function (f) { var box = f.parentElement.tagName == "P" && !f.classList.contains("formula") ? f.parentElement : f;
+                                                 return f.scrollWidth > f.clientWidth + 1 || box.scrollWidth > box.clientWidth + 1 || f.getBoundingClientRect().right > width + 1; });
   document.title = "PROBE" + JSON.stringify({ width: width, headings: heads.length, wide: wide,
+                                              formulas: formulas.length, cut: document.querySelectorAll(".formula").length,
+                                              scrolling: scrolling.length,
                                               page_scrolls: document.body.scrollWidth > document.body.clientWidth + 1 });
 });
 </script>"#;
+
+/// The phone probe's findings on a page, opened at 390 px.
+fn phone_probe(browser: &Path, page: &str, path: &std::path::Path) -> Value {
+    let page = page.replace("</body>", &format!("{PHONE_PROBE}\n</body>"));
+    std::fs::write(path, page).unwrap();
+    let out = browser_args(browser)
+        .arg("--window-size=390,844")
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("Chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("PROBE").expect("the probe ran") + "PROBE".len();
+    let end = dom[start..].find("</title>").unwrap() + start;
+    let json = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap()
+}
+
+/// Issue 22: at a phone's width the long formulas of a 2-3-2 softmax network's derivation
+/// (36 of its 199 scrolled inside their box) wrap between their parts instead; on a wide
+/// screen the same parts stand on one line.
+#[test]
+fn long_formulas_wrap_at_a_phones_width() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("softmax.bp");
+    std::fs::write(
+        &program,
+        "network 2-3-2\nactivation 3 softmax\ncost log-likelihood\n",
+    )
+    .unwrap();
+    let page = html(&["derive", program.to_str().unwrap(), "--all"]);
+    let result = phone_probe(&browser, &page, &dir.path().join("derive.html"));
+    assert!(result["formulas"].as_u64().unwrap() > 150, "{result}");
+    assert!(result["cut"].as_u64().unwrap() >= 30, "{result}");
+    assert_eq!(result["scrolling"], 0, "{result}");
+    assert_eq!(result["page_scrolls"], false, "{result}");
+}
 
 /// Issue 22: at a phone's width (390 px) a long title wraps instead of running off the page.
 #[test]
@@ -228,22 +274,8 @@ fn long_titles_wrap_at_a_phones_width() {
         ("derive", vec!["derive", long, "--wrt", "w2_1_1,b3_1"]),
         ("layers", vec!["derive", long, "--layers"]),
     ] {
-        let page = html(&args).replace("</body>", &format!("{PHONE_PROBE}\n</body>"));
         let path = dir.path().join(format!("{name}.html"));
-        std::fs::write(&path, page).unwrap();
-        let out = browser_args(&browser)
-            .arg("--window-size=390,844")
-            .arg("--dump-dom")
-            .arg(format!("file://{}", path.display()))
-            .output()
-            .expect("Chromium runs");
-        let dom = String::from_utf8_lossy(&out.stdout);
-        let start = dom.find("PROBE").expect("the probe ran") + "PROBE".len();
-        let end = dom[start..].find("</title>").unwrap() + start;
-        let json = dom[start..end]
-            .replace("&quot;", "\"")
-            .replace("&amp;", "&");
-        let result: Value = serde_json::from_str(&json).unwrap();
+        let result = phone_probe(&browser, &html(&args), &path);
         assert!(result["headings"].as_u64().unwrap() > 0, "{name}: {result}");
         assert_eq!(result["wide"], serde_json::json!([]), "{name}: {result}");
         assert_eq!(result["page_scrolls"], false, "{name}: {result}");

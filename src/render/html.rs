@@ -15,6 +15,8 @@ use serde::Serialize;
 use crate::core::error::Diagnostic;
 use crate::render::document::{Layout, render_template};
 use crate::render::escape::html_text;
+use crate::render::linebreak::latex_width;
+use std::ops::Range;
 
 /// The class of a formula that `math-core` could not convert (shown as its LaTeX source).
 pub const MATH_ERROR_CLASS: &str = "math-error";
@@ -87,7 +89,7 @@ fn body(markdown: &str, figures: &[Figure]) -> Result<String, Diagnostic> {
     let options = Options::ENABLE_MATH | Options::ENABLE_TABLES;
     let events = Parser::new_ext(markdown, options).map(|event| match event {
         Event::InlineMath(latex) => Event::InlineHtml(mathml(&converter, &latex, false).into()),
-        Event::DisplayMath(latex) => Event::InlineHtml(mathml(&converter, &latex, true).into()),
+        Event::DisplayMath(latex) => Event::InlineHtml(display_math(&converter, &latex).into()),
         Event::Html(raw) | Event::InlineHtml(raw) => trusted_figure(&raw, figures)
             .map(|svg| Event::Html(CowStr::from(svg)))
             .unwrap_or(Event::Text(raw)),
@@ -115,10 +117,315 @@ fn mathml(converter: &LatexToMathML, latex: &str, block: bool) -> String {
     }
 }
 
+/// Points of a 10 pt display that fit a phone's width (390 px, less the page's margins, at the
+/// page's math size): a wider display formula is cut into parts the browser can wrap.
+const PHONE_POINTS: f64 = 140.0;
+
+/// A display formula as MathML. One too wide for a phone is cut where a textbook breaks a
+/// line ([`phone_parts`]) and each part becomes its own MathML element in a wrapping row, so
+/// the browser breaks the formula again at whatever width the reader has; on a wide screen the
+/// parts stand on one line as the whole formula did.
+fn display_math(converter: &LatexToMathML, latex: &str) -> String {
+    let parts = phone_parts(latex);
+    if parts.len() < 2 {
+        return mathml(converter, latex, true);
+    }
+    let mut row = String::from("<span class=\"formula\">");
+    for part in &parts {
+        let math = mathml(converter, part, true);
+        // Display style, but laid out inline so the row can wrap between the parts.
+        row.push_str(&math.replacen("<math display=\"block\"", "<math displaystyle=\"true\"", 1));
+    }
+    row.push_str("</span>");
+    row
+}
+
+/// Where a formula's printed LaTeX may be cut: a binary `=`, `+` or `-` (the printer sets
+/// them between spaces) outside any `{…}` group, and the parentheses it stands in.
+struct Cuts {
+    /// Byte offset of each operator, and the pair of parentheses (an index into `pairs`) it
+    /// stands directly in.
+    operators: Vec<(usize, Option<usize>)>,
+    /// Parentheses outside any group, plain `(…)` or sized `\left…\right`.
+    pairs: Vec<Pair>,
+}
+
+struct Pair {
+    /// The opening and the closing delimiter (`\left(` or `(`).
+    left: Range<usize>,
+    right: Range<usize>,
+    /// `\left…\right`, which cannot be split between two MathML elements as it is.
+    sized: bool,
+    parent: Option<usize>,
+    depth: usize,
+}
+
+fn cuts(latex: &str) -> Cuts {
+    let bytes = latex.as_bytes();
+    let mut cuts = Cuts {
+        operators: Vec::new(),
+        pairs: Vec::new(),
+    };
+    let mut braces = 0usize;
+    // Open pairs: where the opening delimiter is, and whether it is sized.
+    let mut open: Vec<(Range<usize>, bool)> = Vec::new();
+    let mut operators_in_open: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut children_in_open: Vec<Vec<usize>> = vec![Vec::new()];
+    let close = |cuts: &mut Cuts,
+                 open: &mut Vec<(Range<usize>, bool)>,
+                 operators: &mut Vec<Vec<usize>>,
+                 children: &mut Vec<Vec<usize>>,
+                 right: Range<usize>| {
+        let Some((left, sized)) = open.pop() else {
+            return;
+        };
+        let index = cuts.pairs.len();
+        for op in operators.pop().unwrap_or_default() {
+            cuts.operators[op].1 = Some(index);
+        }
+        for child in children.pop().unwrap_or_default() {
+            cuts.pairs[child].parent = Some(index);
+        }
+        cuts.pairs.push(Pair {
+            left,
+            right,
+            sized,
+            parent: None,
+            depth: open.len(),
+        });
+        if let Some(siblings) = children.last_mut() {
+            siblings.push(index);
+        }
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => {
+                let start = i;
+                i += 1;
+                let letters = bytes[i..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphabetic())
+                    .count();
+                let name = &latex[i..i + letters];
+                i = if letters == 0 {
+                    (i + 1).min(bytes.len())
+                } else {
+                    i + letters
+                };
+                if braces == 0 && (name == "left" || name == "right") {
+                    let end = delimiter_end(latex, i);
+                    if name == "left" {
+                        open.push((start..end, true));
+                        operators_in_open.push(Vec::new());
+                        children_in_open.push(Vec::new());
+                    } else {
+                        close(
+                            &mut cuts,
+                            &mut open,
+                            &mut operators_in_open,
+                            &mut children_in_open,
+                            start..end,
+                        );
+                    }
+                    i = end;
+                }
+            }
+            b'{' => {
+                braces += 1;
+                i += 1;
+            }
+            b'}' => {
+                braces = braces.saturating_sub(1);
+                i += 1;
+            }
+            b'(' if braces == 0 => {
+                open.push((i..i + 1, false));
+                operators_in_open.push(Vec::new());
+                children_in_open.push(Vec::new());
+                i += 1;
+            }
+            b')' if braces == 0 => {
+                close(
+                    &mut cuts,
+                    &mut open,
+                    &mut operators_in_open,
+                    &mut children_in_open,
+                    i..i + 1,
+                );
+                i += 1;
+            }
+            b'=' | b'+' | b'-'
+                if braces == 0
+                    && i > 0
+                    && bytes[i - 1] == b' '
+                    && bytes.get(i + 1) == Some(&b' ') =>
+            {
+                if let Some(list) = operators_in_open.last_mut() {
+                    list.push(cuts.operators.len());
+                }
+                cuts.operators.push((i, None));
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    // Operators inside a pair that never closed cannot be cut at: they would leave it open.
+    if let Some(first) = open.first() {
+        let unclosed = first.0.start;
+        cuts.operators.retain(|&(at, _)| at < unclosed);
+    }
+    cuts
+}
+
+/// The end of the delimiter after `\left` or `\right` at `at`: one character, or a command.
+fn delimiter_end(latex: &str, at: usize) -> usize {
+    let rest = &latex[at..];
+    match rest.strip_prefix('\\') {
+        Some(after) => {
+            let letters = after.chars().take_while(char::is_ascii_alphabetic).count();
+            at + 1 + letters.max(after.chars().next().map_or(0, char::len_utf8))
+        }
+        None => at + rest.chars().next().map_or(0, char::len_utf8),
+    }
+}
+
+/// A display formula too wide for a phone cut into parts: before each `=`, `+` and `−` of the
+/// formula itself, then, in a part still too wide, before those of the outermost parentheses
+/// inside it that hold any (the widest, when several), and so on inward. A sized pair that a
+/// cut crosses loses `\left…\right` (one pair cannot span two MathML elements) for a fixed
+/// large size. Each part after the first starts with its operator after an empty group, so
+/// the operator keeps its spacing as a binary one. A formula that fits is one part.
+fn phone_parts(latex: &str) -> Vec<String> {
+    if latex_width(latex) <= PHONE_POINTS {
+        return vec![latex.to_string()];
+    }
+    let cuts = cuts(latex);
+    let mut parts = Vec::new();
+    cut_part(latex, &cuts, 0..latex.len(), None, &[], &mut parts);
+    parts
+}
+
+/// Cuts `part` at the operators directly in `pair` (the formula's own when `None`), and each
+/// piece still too wide inside its outermost parentheses, in turn.
+fn cut_part(
+    latex: &str,
+    cuts: &Cuts,
+    part: Range<usize>,
+    pair: Option<usize>,
+    crossed: &[usize],
+    parts: &mut Vec<String>,
+) {
+    let mut crossed = crossed.to_vec();
+    crossed.extend(
+        std::iter::successors(pair, |&i| cuts.pairs[i].parent).filter(|&i| cuts.pairs[i].sized),
+    );
+    crossed.sort_unstable();
+    crossed.dedup();
+    let operators = cuts
+        .operators
+        .iter()
+        .filter(|&&(at, p)| p == pair && part.contains(&at) && at > part.start)
+        .map(|&(at, _)| at);
+    let mut from = part.start;
+    for to in operators.chain([part.end]) {
+        let piece = from..to;
+        from = to;
+        let text = part_text(latex, piece.clone(), cuts, &crossed);
+        let inner = (latex_width(&text) > PHONE_POINTS)
+            .then(|| {
+                (0..cuts.pairs.len())
+                    .filter(|&index| {
+                        let candidate = &cuts.pairs[index];
+                        candidate.left.start >= piece.start
+                            && candidate.right.end <= piece.end
+                            && cuts.operators.iter().any(|(_, p)| *p == Some(index))
+                    })
+                    .min_by_key(|&index| {
+                        let candidate = &cuts.pairs[index];
+                        let width = candidate.right.end - candidate.left.start;
+                        (candidate.depth, std::cmp::Reverse(width))
+                    })
+            })
+            .flatten();
+        match inner {
+            Some(index) => cut_part(latex, cuts, piece, Some(index), &crossed, parts),
+            None => parts.push(text),
+        }
+    }
+}
+
+/// One part's LaTeX: an operator it starts with set binary, and the delimiters of the sized
+/// pairs a cut crosses set at a fixed large size.
+fn part_text(latex: &str, part: Range<usize>, cuts: &Cuts, crossed: &[usize]) -> String {
+    let mut replacements: Vec<(Range<usize>, String)> = crossed
+        .iter()
+        .map(|&i| &cuts.pairs[i])
+        .flat_map(|pair| {
+            [
+                (pair.left.clone(), "\\Bigl", "\\left".len()),
+                (pair.right.clone(), "\\Bigr", "\\right".len()),
+            ]
+        })
+        .filter(|(range, _, _)| range.start >= part.start && range.end <= part.end)
+        .map(|(range, size, command)| {
+            let delimiter = &latex[range.start + command..range.end];
+            (range, format!("{size}{delimiter}"))
+        })
+        .collect();
+    replacements.sort_by_key(|(range, _)| range.start);
+    let mut text = String::new();
+    if part.start > 0 && matches!(latex.as_bytes()[part.start], b'=' | b'+' | b'-') {
+        text.push_str("{}");
+    }
+    let mut at = part.start;
+    for (range, replacement) in replacements {
+        text.push_str(&latex[at..range.start]);
+        text.push_str(&replacement);
+        at = range.end;
+    }
+    text.push_str(&latex[at..part.end]);
+    text
+}
+
 fn trusted_figure(raw: &str, figures: &[Figure]) -> Option<String> {
     let raw = raw.trim();
     figures
         .iter()
         .find(|f| raw == Figure::marker(f.name))
         .map(|f| format!("<figure class=\"figure\">{}</figure>\n", f.svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parts put back together are the formula: nothing lost, repeated or reordered, and
+    /// each part's groups closed.
+    #[test]
+    fn a_formula_cut_for_a_phone_is_its_parts_in_order() {
+        let quotient = r"\frac{\partial a^{(3)}_{1}}{\partial z^{(3)}_{1}} = \frac{\partial}{\partial z^{(3)}_{1}}\left(\frac{e^{z^{(3)}_{1}}}{e^{z^{(3)}_{1}} + e^{z^{(3)}_{2}}}\right) = \frac{1}{(e^{z^{(3)}_{1}} + e^{z^{(3)}_{2}})^{2}}\left(\frac{\partial}{\partial z^{(3)}_{1}}\left(e^{z^{(3)}_{1}}\right)(e^{z^{(3)}_{1}} + e^{z^{(3)}_{2}}) - e^{z^{(3)}_{1}} \frac{\partial}{\partial z^{(3)}_{1}}\left(e^{z^{(3)}_{1}} + e^{z^{(3)}_{2}}\right)\right)";
+        let short = r"\frac{\partial C}{\partial b} = \delta";
+        assert_eq!(phone_parts(short), vec![short.to_string()]);
+        let parts = phone_parts(quotient);
+        assert!(parts.len() >= 4, "{parts:?}");
+        for part in &parts {
+            let opened = part.matches('{').count() - part.matches(r"\{").count();
+            let closed = part.matches('}').count() - part.matches(r"\}").count();
+            assert_eq!(opened, closed, "{part}");
+            assert_eq!(
+                part.matches(r"\left").count(),
+                part.matches(r"\right").count(),
+                "{part}"
+            );
+        }
+        let joined: String = parts
+            .iter()
+            .map(|p| p.strip_prefix("{}").unwrap_or(p))
+            .collect::<String>()
+            .replace(r"\Bigl", r"\left")
+            .replace(r"\Bigr", r"\right");
+        assert_eq!(joined, quotient);
+        assert!(parts[1..].iter().all(|p| p.starts_with("{}")), "{parts:?}");
+    }
 }
