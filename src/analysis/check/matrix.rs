@@ -256,7 +256,12 @@ impl MatrixProgram {
     pub fn check(&self, text: &str) -> Option<Result<Checked, Diagnostic>> {
         let split = split_claim(text).ok()?;
         let quantity = self.quantity(split.lhs)?;
-        Some(self.judge(text, quantity, split.rhs, split.rhs_offset))
+        // A code name on the left (`dZ1 = …`) says the right side is code: `*` entry by entry.
+        let lhs = bare_name(split.lhs);
+        let code = derivative_parts(split.lhs.trim()).is_none()
+            && delta_layer(split.lhs).is_none()
+            && self.program_name(&lhs).is_none();
+        Some(self.judge(text, quantity, split.rhs, split.rhs_offset, code))
     }
 
     fn judge(
@@ -265,8 +270,9 @@ impl MatrixProgram {
         quantity: Quantity,
         rhs: &str,
         offset: usize,
+        code: bool,
     ) -> Result<Checked, Diagnostic> {
-        let expr = self.parse_side(rhs).map_err(|d| shifted(d, offset))?;
+        let expr = self.parse_side(rhs, code).map_err(|d| shifted(d, offset))?;
         let expr = shift_expr(expr, offset);
         let mut tensor = self.tensor.clone();
         // Strictly first: a claim whose operands do not fit is named by the lowering's message.
@@ -379,11 +385,13 @@ impl MatrixProgram {
         })
     }
 
-    fn parse_side(&self, rhs: &str) -> Result<Expr, Diagnostic> {
+    fn parse_side(&self, rhs: &str, code: bool) -> Result<Expr, Diagnostic> {
         let parsed = if code_claim::looks_like_code(rhs) {
             code_claim::parse_code(rhs)
         } else if latex::looks_like_latex(rhs) {
             latex::parse_latex(&self.tensor, rhs)
+        } else if code {
+            code_claim::parse_code(rhs)
         } else {
             syntax::parse_expr(rhs)
         }?;
