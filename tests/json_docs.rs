@@ -539,7 +539,7 @@ fn check_documents_have_the_documented_fields_and_kinds() {
     );
     let claim = &mut matrix["claims"][0];
     assert_eq!(claim["mistake"]["kind"], "dropped-keepdims", "{claim}");
-    assert!(documented.contains("dropped-keepdims"));
+    assert!(documented.iter().any(|k| k == "dropped-keepdims"));
     claim["mistake"]
         .as_object_mut()
         .expect("a mistake")

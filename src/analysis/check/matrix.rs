@@ -629,6 +629,8 @@ impl Judgement {
             let truth_values = eval::eval_f64(&scalar.graph, &truth, &value_of)
                 .map_err(|_| Diagnostic::new("the true value cannot be evaluated"))?;
             let scale = truth_values.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            // NaN is never close.
+            let close = |c: f64, t: f64| (c - t).abs() <= SAME * scale;
             for (k, entries) in written.iter().enumerate() {
                 let index = k + skip;
                 if !agrees[index] {
@@ -641,7 +643,7 @@ impl Judgement {
                 let differing = claimed
                     .iter()
                     .zip(&truth_values)
-                    .find(|(c, t)| !((*c - *t).abs() <= SAME * scale));
+                    .find(|&(&c, &t)| !close(c, t));
                 if let Some((&c, &t)) = differing {
                     agrees[index] = false;
                     if index == 0 && first_difference.is_none() {
