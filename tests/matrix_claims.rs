@@ -284,6 +284,39 @@ fn json_carries_the_kind_codes() {
 fn claims_that_are_not_matrix_claims_go_to_the_entry_checker() {
     let program = chainrule::matrix_program(NG_PLANAR).unwrap().unwrap();
     assert!(program.check("dJ/dW1[1,2] = 0").is_none());
+    // numbers are values at the `--at` point, and a scalar's value is the scalar checker's
+    assert!(program.check("dJ/db2 = 0.05").is_none());
+    assert!(program.check("J = 0.69").is_none());
+    let value = program.check("A1 = np.tanh(Z1)").unwrap().unwrap();
+    assert_eq!(value.verdict, Verdict::Correct);
     let unknown = program.check("dW1 = np.dot(dZ9, X.T)").unwrap();
     assert!(unknown.unwrap_err().message.contains("unknown name `dZ9`"));
+}
+
+#[test]
+fn a_claim_too_large_to_judge_entry_by_entry_is_refused_clearly() {
+    let wide = "
+size m = 2
+input X[60, m]
+target Y[40, m]
+param W1[40, 60]
+cost J = (1/m) sum((W1 X - Y) ⊙ (W1 X - Y))
+";
+    let program = chainrule::matrix_program(wide).unwrap().unwrap();
+    let refused = program
+        .check("dW1 = 2/m * np.dot(W1 @ X - Y, X.T)")
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        refused.message.contains("2400 entries"),
+        "{}",
+        refused.message
+    );
+    assert!(
+        refused
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .contains("smaller batch")
+    );
 }

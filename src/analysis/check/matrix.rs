@@ -38,6 +38,10 @@ const POINTS: usize = 5;
 /// the true matrix (and at least 1).
 const SAME: f64 = 1e-9;
 
+/// The most gradient entries a claim's judgement differentiates (each one derivative of the
+/// scalarised program).
+const MAX_GRADIENT_ENTRIES: usize = 2000;
+
 /// Names that stand for the cost in a claim when the program does not define them.
 const COST_NAMES: [&str; 6] = ["C", "J", "L", "E", "cost", "loss"];
 
@@ -256,6 +260,17 @@ impl MatrixProgram {
     pub fn check(&self, text: &str) -> Option<Result<Checked, Diagnostic>> {
         let split = split_claim(text).ok()?;
         let quantity = self.quantity(split.lhs)?;
+        // A number is a value at the `--at` point, which the entry-by-entry checker judges
+        // (`dJ/db2 = 0.05`, `J = 0.69`), as it does a scalar's value.
+        let number = !split
+            .rhs
+            .chars()
+            .any(|c| c.is_alphabetic() && !matches!(c, 'e' | 'E'));
+        let scalar_value =
+            matches!(quantity, Quantity::Value(s) if self.tensor.symbol(s).shape.is_scalar());
+        if number || scalar_value {
+            return None;
+        }
         // A code name on the left (`dZ1 = …`) says the right side is code: `*` entry by entry.
         let lhs = bare_name(split.lhs);
         let code = derivative_parts(split.lhs.trim()).is_none()
@@ -579,6 +594,20 @@ impl Judgement {
                     needed.push(of);
                 }
             }
+        }
+        let entries: usize = needed
+            .iter()
+            .map(|of| arrays[of.index()].entries.len())
+            .sum();
+        if entries > MAX_GRADIENT_ENTRIES {
+            return Err(Diagnostic::new(format!(
+                "judging this claim entry by entry takes the derivatives of {entries} entries; \
+                 at most {MAX_GRADIENT_ENTRIES} are taken"
+            ))
+            .with_help(
+                "check the claim on the program with a smaller batch or narrower layers: a \
+                 formula in matrix notation holds for every size or for none",
+            ));
         }
         for &of in &needed {
             let entries: Vec<Id> = arrays[of.index()]
