@@ -62,10 +62,11 @@ pub fn parse_code(text: &str) -> Result<Expr> {
             ')' => (deepest, open.saturating_sub(1)),
             _ => (deepest, open),
         });
-    if depth.0 > MAX_NESTING {
+    // `a ** b ** c` and `W.T.T` nest to the right as parentheses do.
+    if depth.0 + text.matches("**").count() + text.matches(".T").count() > MAX_NESTING {
         return Err(Diagnostic::at(
             Span::new(0, text.len()),
-            format!("parentheses are nested more than {MAX_NESTING} deep"),
+            format!("the expression is nested more than {MAX_NESTING} deep"),
             "nested too deeply",
         ));
     }
@@ -504,5 +505,7 @@ mod tests {
         let e = parse_code("np.sum(W, axis=2)").unwrap_err();
         assert!(e.message.contains("axes 0 and 1"), "{e:?}");
         assert!(parse_code(&"(".repeat(100)).is_err());
+        let tower = format!("{}a", "a**".repeat(100));
+        assert!(parse_code(&tower).unwrap_err().message.contains("nested"));
     }
 }
