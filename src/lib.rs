@@ -59,7 +59,9 @@ pub mod render;
 #[cfg(feature = "python")]
 mod python;
 
-pub use crate::analysis::check::{CheckError, Checked, Diagnosis, Mistake, Verdict};
+pub use crate::analysis::check::{
+    CheckError, Checked, Diagnosis, MatrixProgram, Mistake, ShapeEdit, ShapeReport, Verdict,
+};
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
 pub use crate::analysis::layers::Layered;
@@ -111,6 +113,24 @@ pub fn evaluate(
 /// model when they give the learning rate `eta`).
 pub fn check(model: &Model, claims: &[String], at: &[Given]) -> Result<Vec<Checked>, CheckError> {
     analysis::check::check(model, claims, at)
+}
+
+/// The tensor form of a program written with vectors and matrices, which judges claims in
+/// matrix notation (`dW1 = 1/m * np.dot(dZ1, X.T)`); `None` for any other program.
+pub fn matrix_program(source: &str) -> Result<Option<MatrixProgram>, Diagnostic> {
+    analysis::check::matrix::MatrixProgram::from_source(source)
+}
+
+/// Judges every claim, each on its own: claims in matrix notation by `program` (when the
+/// program has vectors and matrices), the others as [`check`] does; a claim that cannot be
+/// read is an error in its place.
+pub fn check_claims(
+    program: Option<&MatrixProgram>,
+    model: &Model,
+    claims: &[String],
+    at: &[Given],
+) -> Vec<Result<Checked, CheckError>> {
+    analysis::check::matrix::check_claims(program, model, claims, at)
 }
 
 /// Runs `steps` steps of gradient descent θ ← θ − η ∂C/∂θ from the values in `start`.

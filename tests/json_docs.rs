@@ -527,7 +527,24 @@ fn check_documents_have_the_documented_fields_and_kinds() {
         });
     }
     assert!(mistakes >= 2, "{doc}");
-    check_section("check", &[doc]);
+    // A claim in matrix notation whose shape is wrong carries `shape`.
+    let mut matrix = run(
+        &[
+            "check",
+            "examples/ng_planar.bp",
+            "--claim",
+            "db1 = 1/m * np.sum(dZ1, axis=1)",
+        ],
+        examples(),
+    );
+    let claim = &mut matrix["claims"][0];
+    assert_eq!(claim["mistake"]["kind"], "dropped-keepdims", "{claim}");
+    assert!(documented.iter().any(|k| k == "dropped-keepdims"));
+    claim["mistake"]
+        .as_object_mut()
+        .expect("a mistake")
+        .retain(|key, _| key == "kind");
+    check_section("check", &[doc, matrix]);
 
     let codes: BTreeSet<&str> = Mistake::CODES.iter().copied().collect();
     assert_eq!(codes.len(), Mistake::CODES.len(), "a code listed twice");

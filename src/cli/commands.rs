@@ -625,7 +625,8 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     let given = given_values(&model, &args.point)?;
     let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
     let mut checked = Vec::with_capacity(claims.len());
-    for (result, claim) in chainrule::analysis::check::check_each(&model, &texts, &given)
+    let matrices = chainrule::matrix_program(&source.text).map_err(Failure::in_text(&source))?;
+    for (result, claim) in chainrule::check_claims(matrices.as_ref(), &model, &texts, &given)
         .into_iter()
         .zip(&claims)
     {

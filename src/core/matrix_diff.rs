@@ -251,15 +251,25 @@ fn node_shapes(model: &Model) -> FastMap<Id, Shape> {
 /// The shape of every node reachable from `roots` (formulas of `model`'s graph: definitions,
 /// gradients), from the shapes of the names; what a printer needs to tell `⊙` from a scaling.
 pub fn shapes_of(model: &Model, roots: &[Id]) -> FastMap<Id, Shape> {
+    shapes_in(&model.graph, &model.symbols, roots)
+}
+
+/// [`shapes_of`] for formulas of any graph whose names are `symbols` (a judgement's own
+/// formulas).
+pub fn shapes_in(
+    graph: &Graph,
+    symbols: &[crate::core::model::Symbol],
+    roots: &[Id],
+) -> FastMap<Id, Shape> {
     let mut shapes: FastMap<Id, Shape> = FastMap::default();
-    let mut order = model.graph.reachable(roots);
+    let mut order = graph.reachable(roots);
     // children have smaller ids than their parents
     order.sort_unstable();
     for id in order {
         let shape_of = |c: &Id| shapes.get(c).copied().unwrap_or(Shape::SCALAR);
-        let shape = match model.graph.node(id) {
+        let shape = match graph.node(id) {
             Node::Num(_) => Shape::SCALAR,
-            Node::Var(s) => model.symbol(*s).shape,
+            Node::Var(s) => symbols[s.index()].shape,
             Node::Tensor(op, xs) => {
                 let operands: Vec<Shape> = xs.iter().map(shape_of).collect();
                 op.shape(&operands).unwrap_or(Shape::SCALAR)
@@ -329,7 +339,7 @@ pub fn simplified(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> 
 }
 
 /// The shape of a formula, every operation checked to fit its operands; `None` if one does not.
-fn checked_shape(model: &Model, root: Id) -> Option<Shape> {
+pub fn checked_shape(model: &Model, root: Id) -> Option<Shape> {
     let mut shapes: FastMap<Id, Shape> = FastMap::default();
     let mut order = model.graph.reachable(&[root]);
     order.sort_unstable();

@@ -517,6 +517,7 @@ impl Lowering {
             name: &mut name,
             sizes: &tensor.sizes,
             layout: tensor.layout,
+            lenient: false,
         };
         match crate::lang::shaped::lower(&mut self.graph, expr, &mut scope) {
             Ok(shaped) => Ok(shaped),

@@ -4,6 +4,7 @@
 //! printers share live here too.
 
 pub mod ast;
+pub mod code_claim;
 pub mod data;
 pub mod display;
 pub mod expansion;

@@ -28,6 +28,11 @@ pub struct Scope<'a> {
     pub name: &'a mut dyn FnMut(&mut Graph, &Ident) -> std::result::Result<Shaped, Ident>,
     pub sizes: &'a HashMap<String, u32>,
     pub layout: Layout,
+    /// Combine operands whose shapes do not fit all the same (a matrix product takes the rows
+    /// of its left operand and the columns of its right, an entrywise operation the larger
+    /// dimensions) instead of refusing them: a wrong claim is lowered so that the checker can
+    /// name its mistake. A program is never lowered so.
+    pub lenient: bool,
 }
 
 /// Whether the program uses anything of vectors and matrices: a declared shape, a size, a
@@ -103,7 +108,7 @@ pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
                 return Ok(tensor(graph, TensorOp::Transpose, &[base]));
             }
             let exponent = lower(graph, rhs, scope)?;
-            let shape = elementwise(lhs, base.1, rhs, exponent.1, *span, "raise")?;
+            let shape = elementwise(lhs, base.1, rhs, exponent.1, *span, "raise", scope.lenient)?;
             match (graph.as_num(base.0), graph.as_num(exponent.0)) {
                 (Some(a), Some(b)) if a.pow(b).is_some_and(|n| matches!(n, Num::Rat(..))) => {
                     (graph.num(a.pow(b).unwrap_or(Num::ZERO)), shape)
@@ -195,7 +200,11 @@ fn elementwise(
     b: Shape,
     span: Span,
     verb: &str,
+    lenient: bool,
 ) -> std::result::Result<Shape, LowerFailure> {
+    if lenient && a.broadcast(b).is_none() {
+        return Ok(Shape::new(a.rows.max(b.rows), a.cols.max(b.cols)));
+    }
     a.broadcast(b).ok_or_else(|| {
         let (l, r) = (operand_text(lhs), operand_text(rhs));
         Diagnostic::at(
@@ -247,7 +256,7 @@ fn sum(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
     for &(op, lhs, rhs, span) in spine.iter().rev() {
         let (b, b_shape) = lower(graph, rhs, scope)?;
         let verb = if op == BinOp::Add { "add" } else { "subtract" };
-        shape = elementwise(lhs, shape, rhs, b_shape, span, verb)?;
+        shape = elementwise(lhs, shape, rhs, b_shape, span, verb, scope.lenient)?;
         if terms.len() == 1
             && let (Some(x), Some(y)) = (graph.as_num(terms[0]), graph.as_num(b))
             && let folded @ Num::Rat(..) = x.add(if op == BinOp::Add { y } else { y.neg() })
@@ -296,7 +305,7 @@ fn product(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
             _ => false,
         };
         if matrix_product {
-            if shape.cols != b_shape.rows {
+            if shape.cols != b_shape.rows && !scope.lenient {
                 let (l, r) = (operand_text(lhs), operand_text(rhs));
                 let written = format!(
                     "{}{}{}",
@@ -322,9 +331,9 @@ fn product(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
                 .into());
             }
             let a = graph.product(factors);
-            let (id, new_shape) = tensor(graph, TensorOp::MatMul, &[(a, shape), (b, b_shape)]);
+            let (id, _) = tensor(graph, TensorOp::MatMul, &[(a, shape), (b, b_shape)]);
             factors = vec![id];
-            shape = new_shape;
+            shape = Shape::new(shape.rows, b_shape.cols);
             continue;
         }
         let verb = if op == BinOp::Div {
@@ -332,7 +341,7 @@ fn product(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
         } else {
             "hadamard"
         };
-        shape = elementwise(lhs, shape, rhs, b_shape, span, verb)?;
+        shape = elementwise(lhs, shape, rhs, b_shape, span, verb, scope.lenient)?;
         if factors.len() == 1
             && let (Some(x), Some(y)) = (graph.as_num(factors[0]), graph.as_num(b))
         {
@@ -376,7 +385,7 @@ fn call(
     {
         let x = lower(graph, a, scope)?;
         let y = lower(graph, b, scope)?;
-        let shape = elementwise(a, x.1, b, y.1, span, "combine")?;
+        let shape = elementwise(a, x.1, b, y.1, span, "combine", scope.lenient)?;
         return Ok((graph.call2(f, x.0, y.0), shape));
     }
     if let Some(f) = Func::from_name(&name.name)
@@ -459,7 +468,15 @@ fn call(
                 }
                 first.1
             } else {
-                elementwise(&args[0], first.1, &args[1], second.1, span, verb)?
+                elementwise(
+                    &args[0],
+                    first.1,
+                    &args[1],
+                    second.1,
+                    span,
+                    verb,
+                    scope.lenient,
+                )?
             };
             let product = graph.product(vec![first.0, second.0]);
             if f == TensorFn::Dot {

@@ -55,6 +55,7 @@ impl Checker {
             expected,
             formulas: Formulas::default(),
             unreadable: None,
+            shape: None,
         };
         match decision {
             Decision::Symbolic => checked.method = "symbolic".to_string(),

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::core::expr::{Func, Func2, Graph, Id, Sym};
+use crate::core::expr::{FastMap, Func, Func2, Graph, Id, Sym};
 use crate::core::model::Symbol;
+use crate::core::shape::Shape;
 
 /// The formulas a judgement refers to (the derived reference, the correction and those a
 /// mistake names), copied out of the checker's graph so that a judgement stands alone.
@@ -15,6 +16,9 @@ pub struct Formulas {
     pub graph: Graph,
     /// The model's names, the learning rate included.
     pub symbols: Arc<[Symbol]>,
+    /// The shapes of the formulas' nodes when they are formulas of a vector program (a
+    /// product of two arrays is then printed `⊙`); empty for a scalar program.
+    pub shapes: FastMap<Id, Shape>,
 }
 
 impl std::fmt::Debug for Formulas {
@@ -176,6 +180,73 @@ pub enum Mistake {
         should_be: Id,
         edit: Edit,
     },
+    /// One edit of a claim in matrix notation makes it right (in shape and in value).
+    Shape {
+        edit: ShapeEdit,
+        written: Id,
+        should_be: Id,
+    },
+}
+
+/// The mistakes of vectorised backpropagation, in the order a diagnosis prefers them when
+/// more than one edit makes the claim right.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ShapeEdit {
+    /// `np.sum(dZ, axis=1)` without `keepdims=True`: a 1-D array, which broadcasts as a row.
+    DroppedKeepdims,
+    ExtraTranspose,
+    /// A sum over the wrong axis.
+    WrongAxis,
+    /// The factors of a matrix product swapped (`Xᵀ dZ` for `dZ Xᵀ`, or `dZᵀ X` for `Xᵀ dZ`).
+    ProductOrder,
+    MissingTranspose,
+    /// `*` (entry by entry) written where the matrix product belongs.
+    ElementwiseForMatmul,
+    /// The matrix product written where the entrywise product belongs.
+    MatmulForElementwise,
+    /// σ′(A) for σ′(Z): a function of the activation written where it takes the
+    /// pre-activation.
+    ActivationForPreActivation,
+    /// The 1/m of a cost averaged over m examples left out.
+    MissingMean,
+    /// 1/m applied twice.
+    MeanTwice,
+    /// A bias gradient not summed over the examples of the batch.
+    BiasNotSummed,
+}
+
+impl ShapeEdit {
+    /// Every kind, in order.
+    pub const ALL: [ShapeEdit; 11] = [
+        ShapeEdit::DroppedKeepdims,
+        ShapeEdit::ExtraTranspose,
+        ShapeEdit::WrongAxis,
+        ShapeEdit::ProductOrder,
+        ShapeEdit::MissingTranspose,
+        ShapeEdit::ElementwiseForMatmul,
+        ShapeEdit::MatmulForElementwise,
+        ShapeEdit::ActivationForPreActivation,
+        ShapeEdit::MissingMean,
+        ShapeEdit::MeanTwice,
+        ShapeEdit::BiasNotSummed,
+    ];
+
+    /// The stable code of the kind, as JSON gives it.
+    pub fn code(self) -> &'static str {
+        match self {
+            ShapeEdit::DroppedKeepdims => "dropped-keepdims",
+            ShapeEdit::ExtraTranspose => "extra-transpose",
+            ShapeEdit::ProductOrder => "product-order",
+            ShapeEdit::MissingTranspose => "missing-transpose",
+            ShapeEdit::ElementwiseForMatmul => "elementwise-for-matmul",
+            ShapeEdit::MatmulForElementwise => "matmul-for-elementwise",
+            ShapeEdit::WrongAxis => "wrong-axis",
+            ShapeEdit::ActivationForPreActivation => "activation-for-pre-activation",
+            ShapeEdit::MissingMean => "missing-mean",
+            ShapeEdit::MeanTwice => "mean-twice",
+            ShapeEdit::BiasNotSummed => "bias-not-summed",
+        }
+    }
 }
 
 /// A gate that sends the whole upstream gradient to one side, with its arguments.
@@ -325,6 +396,17 @@ impl Mistake {
         "value-of-another-name",
         "truncated",
         "wrong-value",
+        "dropped-keepdims",
+        "extra-transpose",
+        "product-order",
+        "missing-transpose",
+        "elementwise-for-matmul",
+        "matmul-for-elementwise",
+        "wrong-axis",
+        "activation-for-pre-activation",
+        "missing-mean",
+        "mean-twice",
+        "bias-not-summed",
     ];
 
     /// The stable code of the kind of mistake, as JSON gives it (one of [`Mistake::CODES`]).
@@ -359,6 +441,7 @@ impl Mistake {
             Mistake::ActivationForDerivative { .. } => "activation-for-derivative",
             Mistake::WrongDerivative { .. } => "wrong-derivative",
             Mistake::Edit { edit, .. } => edit.code(),
+            Mistake::Shape { edit, .. } => edit.code(),
         }
     }
 
@@ -391,6 +474,9 @@ impl Mistake {
             Mistake::ActivationForDerivative { written, should_be }
             | Mistake::WrongDerivative { written, should_be }
             | Mistake::Edit {
+                written, should_be, ..
+            }
+            | Mistake::Shape {
                 written, should_be, ..
             } => vec![written, should_be],
             _ => Vec::new(),

@@ -14,12 +14,16 @@
 mod claims;
 mod diagnose;
 mod identities;
+pub mod matrix;
 mod mistake;
 mod points;
 mod steps;
 mod values;
 
-pub use mistake::{Diagnosis, Edit, FactorRole, Formulas, Gate, GateShare, Mistake, Scaling};
+pub use matrix::{MatrixProgram, ShapeReport};
+pub use mistake::{
+    Diagnosis, Edit, FactorRole, Formulas, Gate, GateShare, Mistake, Scaling, ShapeEdit,
+};
 
 use crate::core::diff::{self, Target};
 use crate::core::error::Diagnostic;
@@ -97,6 +101,8 @@ pub struct Checked {
     pub formulas: Formulas,
     /// For an unreadable claim, what is wrong with it as the caret diagnostic shows it.
     pub unreadable: Option<String>,
+    /// For a claim in matrix notation whose shape is not the quantity's: both shapes.
+    pub shape: Option<ShapeReport>,
 }
 
 impl Checked {
@@ -114,6 +120,7 @@ impl Checked {
             expected: None,
             formulas: Formulas::default(),
             unreadable: Some(shown),
+            shape: None,
         }
     }
 
@@ -399,6 +406,7 @@ impl Checker {
         let mut formulas = Formulas {
             graph: Graph::default(),
             symbols: self.symbols.clone(),
+            shapes: FastMap::default(),
         };
         let mut copy = |id: &mut Id| *id = formulas.graph.import(&self.model.graph, *id);
         checked.corrected.iter_mut().for_each(&mut copy);

@@ -71,6 +71,7 @@ impl Checker {
             expected: None,
             formulas: Formulas::default(),
             unreadable: None,
+            shape: None,
         };
         let truth = run
             .steps

@@ -92,6 +92,7 @@ impl Checker {
             expected,
             formulas: Formulas::default(),
             unreadable: None,
+            shape: None,
         };
         if unresolved {
             checked.verdict = Verdict::Unknown;

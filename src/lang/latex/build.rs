@@ -112,10 +112,10 @@ impl Builder<'_, '_> {
                     .with_help("write one formula per side; `w_{1,1}` is a name"));
                 }
                 Item::Op(op, _) => {
-                    let op = if *op == Op::Times {
-                        BinOp::Mul
-                    } else {
-                        BinOp::Div
+                    let op = match op {
+                        Op::Times => BinOp::Mul,
+                        Op::Hadamard => BinOp::Hadamard,
+                        _ => BinOp::Div,
                     };
                     *i += 1;
                     // `a \cdot -b`.
@@ -164,6 +164,22 @@ impl Builder<'_, '_> {
     }
 
     pub(super) fn operand_at(&self, items: &[Item], i: &mut usize, whole: Span) -> Result<Expr> {
+        // `W^T`, `(W^{(3)})^\top`, `x^{\mathsf{T}}`: the transpose of the operand without it.
+        if let Some(Item::Factor(f)) = items.get(*i)
+            && let Some(Script::Sup(arg)) = f.scripts.last()
+            && is_transpose_mark(&arg.text)
+        {
+            let span = f.span();
+            let mut stripped = items.to_vec();
+            if let Item::Factor(f) = &mut stripped[*i] {
+                f.scripts.pop();
+            }
+            let operand = self.operand_at(&stripped, i, whole)?;
+            return Ok(Expr::Transpose {
+                operand: Box::new(operand),
+                span,
+            });
+        }
         if let Some(e) = self.inline_derivative(items, i)? {
             return Ok(e);
         }
@@ -528,6 +544,18 @@ impl Builder<'_, '_> {
         };
         self.power(e, power)
     }
+}
+
+/// Whether a superscript is the transpose: `T`, `\top`, `\intercal`, `\mathsf{T}`, `⊤`.
+fn is_transpose_mark(text: &str) -> bool {
+    let bare: String = text
+        .replace("\\mathsf", "")
+        .replace("\\mathrm", "")
+        .replace("\\!", "")
+        .chars()
+        .filter(|c| !matches!(c, '{' | '}' | ' '))
+        .collect();
+    matches!(bare.as_str(), "T" | "\\top" | "\\intercal" | "⊤")
 }
 
 /// The span from the first item to the last.

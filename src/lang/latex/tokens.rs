@@ -16,6 +16,8 @@ pub(super) enum Op {
     Plus,
     Minus,
     Times,
+    /// `\odot`: entry by entry.
+    Hadamard,
     Divide,
     Comma,
 }
@@ -123,6 +125,7 @@ pub(super) fn items_of(expr: Pair<'_, Rule>) -> Result<Vec<Item>> {
                 Rule::plus => Item::Op(Op::Plus, span),
                 Rule::minus => Item::Op(Op::Minus, span),
                 Rule::times => Item::Op(Op::Times, span),
+                Rule::hadamard => Item::Op(Op::Hadamard, span),
                 Rule::divide => Item::Op(Op::Divide, span),
                 Rule::comma => Item::Op(Op::Comma, span),
                 _ => Item::Factor(factor_of(p)?),

@@ -28,6 +28,11 @@ pub(super) fn mistake_fields(
 ) -> Map<String, Value> {
     let formulas = &checked.formulas;
     let printer = FormulaPrinter::new(&formulas.graph, &formulas.symbols);
+    let printer = if formulas.shapes.is_empty() {
+        printer
+    } else {
+        printer.with_shapes(&formulas.shapes)
+    };
     let formula = |id: Id| -> Value {
         match style {
             Style::Json => json!(printer.plain(id)),
@@ -412,6 +417,16 @@ pub(super) fn mistake_fields(
                 _ => {}
             }
             "edit"
+        }
+        Mistake::Shape {
+            written: w,
+            should_be,
+            edit,
+        } => {
+            put("written", formula(*w));
+            put("should_be", formula(*should_be));
+            put("edit", json!(edit.code()));
+            "shape"
         }
     };
     if style == Style::Words {

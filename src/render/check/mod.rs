@@ -38,6 +38,17 @@ struct ClaimView {
     /// `corrected` broken to fit the line as derive breaks its results: text lines
     /// (continuations indented relative to the first), or LaTeX alignment rows.
     corrected_rows: Option<Vec<String>>,
+    /// A claim in matrix notation whose shape is not its quantity's.
+    shape: Option<ShapeView>,
+}
+
+#[derive(Serialize)]
+struct ShapeView {
+    /// `3×1`; `None` when the claim's operands do not fit (then `unfit` says why).
+    claimed: Option<String>,
+    expected: String,
+    quantity: String,
+    unfit: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -63,6 +74,9 @@ struct JsonClaim<'a> {
     expected_latex: Option<String>,
     /// An unreadable claim's caret diagnostic.
     error: Option<&'a str>,
+    /// A claim in matrix notation whose shape is not its quantity's: both as [rows, columns].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shape: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -118,15 +132,24 @@ pub fn render_check(
                     .map(|v| prose(&number_span(&distinct(v, c.claimed_value.unwrap_or(v))))),
                 diagnosis: sentence.as_deref().map(prose),
                 corrected: c.corrected.map(|id| {
-                    let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
+                    let printer = printer_of(c);
                     match format {
                         Format::Text => printer.plain(id),
                         _ => printer.latex(id),
                     }
                 }),
                 unreadable: c.unreadable.as_deref().map(|shown| excerpt(shown, format)),
+                shape: c.shape.as_ref().map(|report| ShapeView {
+                    claimed: report.claimed.map(|s| s.to_string()),
+                    expected: report.expected.to_string(),
+                    quantity: prose(&crate::render::escape::math_span(
+                        &report.quantity,
+                        &report.quantity_latex,
+                    )),
+                    unfit: report.unfit.as_deref().map(prose),
+                }),
                 corrected_rows: c.corrected.map(|id| {
-                    let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
+                    let printer = printer_of(c);
                     // Text as derive writes its results (the input language is never laid
                     // out; JSON's `corrected` has it).
                     let notation = match format {
@@ -159,6 +182,17 @@ pub fn render_check(
     Ok(text)
 }
 
+/// The printer of a judgement's formulas, told their shapes when they are a vector
+/// program's.
+fn printer_of(c: &Checked) -> FormulaPrinter<'_> {
+    let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
+    if c.formulas.shapes.is_empty() {
+        printer
+    } else {
+        printer.with_shapes(&c.formulas.shapes)
+    }
+}
+
 /// The columns before the corrected formula in the text report (`   corrected:  `).
 const CORRECTED_LABEL: usize = 15;
 
@@ -168,7 +202,7 @@ fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
             .iter()
             .zip(sentences)
             .map(|(c, sentence)| {
-                let printer = FormulaPrinter::new(&c.formulas.graph, &c.formulas.symbols);
+                let printer = printer_of(c);
                 JsonClaim {
                     claim: &c.claim,
                     verdict: c.verdict.word(),
@@ -190,6 +224,13 @@ fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
                     expected: c.expected.map(|id| printer.plain(id)),
                     expected_latex: c.expected.map(|id| printer.latex(id)),
                     error: c.unreadable.as_deref(),
+                    shape: c.shape.as_ref().map(|report| {
+                        json!({
+                            "claimed": report.claimed.map(|s| [s.rows, s.cols]),
+                            "expected": [report.expected.rows, report.expected.cols],
+                            "quantity": report.quantity,
+                        })
+                    }),
                 }
             })
             .collect(),

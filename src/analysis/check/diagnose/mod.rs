@@ -10,6 +10,7 @@ mod edits;
 mod factors;
 mod gates;
 mod paths;
+pub(super) mod shapes;
 mod update;
 
 use crate::core::diff::Target;
