@@ -39,6 +39,9 @@ pub struct Diagnosis {
     pub out_of_budget: bool,
     /// The claim holds at the `--at` point, though not in general.
     pub holds_at_given_point: bool,
+    /// Other mistakes that explain the claim's value as well as `mistake` does, likeliest
+    /// first (see `diagnose`'s prior).
+    pub alternatives: Vec<Mistake>,
 }
 
 impl Diagnosis {
@@ -48,6 +51,7 @@ impl Diagnosis {
             mistake,
             out_of_budget: false,
             holds_at_given_point: false,
+            alternatives: Vec::new(),
         }
     }
 }
@@ -118,6 +122,20 @@ pub enum Mistake {
         users: Vec<Sym>,
         missing: Sym,
         of: Sym,
+    },
+    /// `name` used directly by `user` and also through the `through` names that `user` uses:
+    /// the direct use is left out (the single-variable chain rule keeps the indirect path).
+    MissingDirectUse {
+        name: Sym,
+        user: Sym,
+        through: Vec<Sym>,
+    },
+    /// A function's argument with the wrong sign, `occurrences` times the same way: `written`
+    /// (σ(x)) where `should_be` (σ(−x)) belongs.
+    FlippedArgument {
+        written: Id,
+        should_be: Id,
+        occurrences: usize,
     },
     /// At the fork `name`, only the path through `kept` is counted: overwritten, not
     /// accumulated.
@@ -222,6 +240,9 @@ pub enum GateShare {
     /// For max and min: the whole gradient to the second argument, whichever is picked
     /// (`Whole` is to the first).
     WholeToSecond,
+    /// For max and min: the whole gradient to both arguments, the side not picked included
+    /// (the gate treated as a sum).
+    Both,
 }
 
 /// What a candidate chain-rule factor is.
@@ -292,6 +313,7 @@ impl Mistake {
         "extra-factor",
         "sigma-prime-kept",
         "missing-path",
+        "flipped-argument",
         "overwritten-at-fork",
         "routing-gate",
         "chain-stopped",
@@ -345,7 +367,8 @@ impl Mistake {
             Mistake::MissingLearningRate { .. } => "missing-learning-rate",
             Mistake::ChangeForNewValue { .. } => "change-for-new-value",
             Mistake::InUpdateGradient(inner) => inner.code(),
-            Mistake::MissingPath { .. } => "missing-path",
+            Mistake::MissingPath { .. } | Mistake::MissingDirectUse { .. } => "missing-path",
+            Mistake::FlippedArgument { .. } => "flipped-argument",
             Mistake::OverwrittenAtFork { .. } | Mistake::OverwrittenInDefinition { .. } => {
                 "overwritten-at-fork"
             }
@@ -390,6 +413,9 @@ impl Mistake {
             }
             Mistake::ActivationForDerivative { written, should_be }
             | Mistake::WrongDerivative { written, should_be }
+            | Mistake::FlippedArgument {
+                written, should_be, ..
+            }
             | Mistake::Edit {
                 written, should_be, ..
             } => vec![written, should_be],

@@ -77,6 +77,15 @@ impl Checker {
                     for (local, share) in shares {
                         out.push((g.replace(truth, node, local), gate.clone(), share));
                     }
+                    // Both sides given the whole gradient (max as a sum): every path through
+                    // the gate carries relu'(u) or 1 − relu'(u) once, so the truth is affine
+                    // in the switch, and the gradient with both shares 1 is the truth with
+                    // the switch 1 plus the truth with it 0.
+                    if matches!(gate, Gate::Pick(..)) {
+                        let first = g.replace(truth, node, one);
+                        let second = g.replace(truth, node, zero);
+                        out.push((g.sum(vec![first, second]), gate.clone(), GateShare::Both));
+                    }
                 }
                 // sgn(u), abs's derivative (when the program has abs(u)).
                 Node::Call(Func::Sign, u) if g.find(&Node::Call(Func::Abs, u)).is_some() => {
