@@ -98,8 +98,8 @@ fn sigma_prime_at_the_activation_is_a_wrong_argument_before_a_function_swap() {
     let c = wrong(&source, claim);
     assert_eq!(kinds(&c), ["wrong-argument", "wrong-function"], "{claim}");
     let doc = json(&c);
-    assert_eq!(doc["mistake"]["written"], "σ(a3)", "{doc}");
-    assert_eq!(doc["mistake"]["should_be"], "σ(z3)", "{doc}");
+    assert_eq!(doc["mistake"]["written"], "sigmoid(a3)", "{doc}");
+    assert_eq!(doc["mistake"]["should_be"], "sigmoid(z3)", "{doc}");
     assert_eq!(doc["alternatives"][0]["function_meant"], "relu", "{doc}");
     let text = chainrule::render::check::diagnosis(&c).unwrap();
     assert!(text.starts_with("`σ(a3)` should be `σ(z3)`"), "{text}");
@@ -125,17 +125,11 @@ fn a_function_swap_offers_only_functions_in_use() {
         "delta3_1 = 2(a3_1 - y1) sigmoid(a3_1)(1 - sigmoid(a3_1))",
     );
     assert_eq!(kinds(&c), ["wrong-argument"]);
-    // tanh is not in this program: tanh for σ is not a diagnosis here.
-    let c = judge(
-        source,
-        "delta3_1 = 2(a3_1 - y1) tanh(z3_1)(1 - tanh(z3_1))",
-        "",
-    );
-    assert!(
-        !kinds(&c).contains(&"wrong-function".to_string()),
-        "{:?}",
-        kinds(&c)
-    );
+    // tanh written where the program has σ: the swap back to σ, a function in use, is offered.
+    let c = wrong(source, "delta3_1 = 2(a3_1 - y1) tanh(z3_1)(1 - tanh(z3_1))");
+    let doc = json(&c);
+    assert_eq!(doc["mistake"]["kind"], "wrong-function", "{doc}");
+    assert_eq!(doc["mistake"]["function_meant"], "sigmoid", "{doc}");
 }
 
 /// CS224n's flipped sign inside σ, σ(u_k·v_c) for σ(−u_k·v_c): with one negative sample a
@@ -146,7 +140,7 @@ fn a_flipped_sign_inside_sigma_is_a_flipped_argument_in_every_term() {
     let c = wrong(&negative_sampling(1), &negative_sampling_claim(1, &[1]));
     assert_eq!(kinds(&c), ["flipped-argument", "difference-for-product"]);
     let doc = json(&c);
-    assert_eq!(doc["mistake"]["written"], "σ(u1·v)", "{doc}");
+    assert_eq!(doc["mistake"]["written"], "sigmoid(u1*v)", "{doc}");
     assert_eq!(doc["mistake"]["occurrences"], 1, "{doc}");
     let c = wrong(&negative_sampling(2), &negative_sampling_claim(2, &[1, 2]));
     assert_eq!(kinds(&c)[0], "flipped-argument");
@@ -168,7 +162,8 @@ fn a_flipped_sign_inside_sigma_is_a_flipped_argument_in_every_term() {
 fn a_direct_use_missed_is_a_missing_path_not_a_regulariser() {
     let source = "input x\nu1 = x^2\ncost y = x + u1\n";
     let c = wrong(source, "dy/dx = 2x");
-    assert_eq!(kinds(&c), ["missing-path", "missing-cost-term"]);
+    // The chain stopped at u1 (∂u1/∂x = 2x) fits too, and comes after both.
+    assert_eq!(kinds(&c)[..2], ["missing-path", "missing-cost-term"]);
     let doc = json(&c);
     assert_eq!(doc["mistake"]["name"], "x", "{doc}");
     assert_eq!(doc["mistake"]["user"], "y", "{doc}");
@@ -323,6 +318,8 @@ fn planted_patterns_beat_generic_edits_that_fit_as_well() {
         let claim = format!("dC/d{w} = 2*{factor}(z - y) {slip}");
         tally("index-slip", &source, &claim, &judge(&source, &claim, ""));
     }
+    // Shown with --nocapture: how often each pattern was named first.
+    println!("named first, of {TRIALS}: {named:?}");
     for kind in [
         "wrong-argument",
         "flipped-argument",

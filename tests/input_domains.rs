@@ -35,7 +35,11 @@ fn a_claim_true_only_on_the_domain_is_correct_with_the_declaration_and_not_witho
         let c = judge(&source, claim, "");
         assert_eq!(c.verdict, Verdict::Correct, "{declaration}: {claim}: {c:?}");
         let c = judge("input x\ncost C = x\n", claim, "");
-        assert_eq!(c.verdict, Verdict::Incorrect, "{claim} without {declaration}: {c:?}");
+        assert_eq!(
+            c.verdict,
+            Verdict::Incorrect,
+            "{claim} without {declaration}: {c:?}"
+        );
     }
 }
 
@@ -76,8 +80,14 @@ fn a_vector_s_domain_is_each_entry_s() {
 #[test]
 fn an_empty_domain_or_one_on_a_one_hot_target_is_refused() {
     for (source, message) in [
-        ("input x in [1, 0]\ncost C = x\n", "this domain holds no value"),
-        ("input x in (1, 1]\ncost C = x\n", "this domain holds no value"),
+        (
+            "input x in [1, 0]\ncost C = x\n",
+            "this domain holds no value",
+        ),
+        (
+            "input x in (1, 1]\ncost C = x\n",
+            "this domain holds no value",
+        ),
         (
             "input x\ntarget y1, y2 in [0, 1] one-hot\ncost C = x*y1\n",
             "a one-hot target takes no domain",
