@@ -326,7 +326,10 @@ impl Checker {
                         .filter(|&(j, _)| j != i)
                         .map(|(_, &t)| t)
                         .collect();
-                    out.push((g.sum(rest.clone()), Edit::ExtraTerm));
+                    // A generic edit changes one symbol: a term of one name or number.
+                    if is_symbol(g, terms[i]) {
+                        out.push((g.sum(rest.clone()), Edit::ExtraTerm));
+                    }
                     let mut flipped = rest;
                     let neg = g.neg(terms[i]);
                     flipped.insert(i, neg);
@@ -377,7 +380,7 @@ impl Checker {
                     return out;
                 }
                 for i in 0..factors.len() {
-                    if g.as_num(factors[i]).is_some() {
+                    if g.as_num(factors[i]).is_some() || !is_symbol(g, factors[i]) {
                         continue;
                     }
                     let rest: Vec<Id> = factors
@@ -437,6 +440,17 @@ impl Checker {
             Node::Deriv(..) | Node::Call2(..) | Node::Tensor(..) => {}
         }
         out
+    }
+}
+
+/// Whether a term or factor is one symbol: a name or a number, or its negative.
+fn is_symbol(g: &Graph, id: Id) -> bool {
+    match g.node(id) {
+        Node::Var(_) | Node::Num(_) => true,
+        Node::Mul(fs) => {
+            fs.len() == 2 && g.as_num(fs[0]) == Some(Num::MINUS_ONE) && is_symbol(g, fs[1])
+        }
+        _ => false,
     }
 }
 

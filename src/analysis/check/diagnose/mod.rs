@@ -260,7 +260,11 @@ impl Checker {
         let mut found: Vec<Found> = Vec::new();
         found.extend(self.sign_or_constant(screen));
         found.extend(self.wrong_argument(screen, claimed));
-        found.extend(self.flipped_argument(screen, claimed));
+        // A claim that is a constant times the truth is a sign or a factor: flipping an odd
+        // function's argument (tanh(−x) = −tanh(x)) would fit it only as a sign does.
+        if Self::constant_of(screen).is_none() {
+            found.extend(self.flipped_argument(screen, claimed));
+        }
         found.extend(self.fork_in_definition(screen, target));
         found.extend(self.missing_path(screen, target));
         found.extend(self.missing_direct_use(screen, target));

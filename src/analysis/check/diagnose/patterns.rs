@@ -68,8 +68,9 @@ impl Checker {
             let Node::Call(f, arg) = *self.model.graph.node(node) else {
                 continue;
             };
-            // Both are even or odd in their argument: a flip is a sign or nothing.
-            if matches!(f, Func::Abs | Func::Sign) {
+            // abs and sgn are even or odd in their argument: a flip is a sign or nothing;
+            // relu′ flipped is a routing gate reversed, which `gates` names.
+            if matches!(f, Func::Abs | Func::Sign | Func::ReluPrime) {
                 continue;
             }
             match by_function.iter_mut().find(|(h, _)| *h == f) {
