@@ -8,6 +8,10 @@ use crate::core::expr::{Func, Id, Node};
 use super::{Found, Screen};
 use crate::analysis::check::{Checker, Edit, Mistake};
 
+/// An activation's name (its `Var`), the argument of its function, and the calls the claim
+/// makes at the name (with the function called).
+type CallsAtActivation = (Id, Id, Vec<(Id, Func)>);
+
 /// At most this many calls of one function are flipped in every combination; beyond it, one
 /// at a time and all together.
 const SUBSETS_UP_TO: usize = 6;
@@ -17,8 +21,7 @@ impl Checker {
     /// argument, in every place the claim does so: `σ(a3)` for `σ(z3)` where `a3 = σ(z3)`.
     pub(super) fn wrong_argument(&mut self, screen: &Screen, claimed: Id) -> Option<Found> {
         let g = &self.model.graph;
-        // (the activation's name, its argument, the calls at the name)
-        let mut by_name: Vec<(Id, Id, Vec<(Id, Func)>)> = Vec::new();
+        let mut by_name: Vec<CallsAtActivation> = Vec::new();
         for node in g.reachable(&[claimed]) {
             let Node::Call(f, arg) = *g.node(node) else {
                 continue;
