@@ -117,16 +117,10 @@ impl Checker {
         out
     }
 
-    /// The claim routes the gradient wrongly at a relu, abs, max or min gate (of those
-    /// `considered`).
-    pub(super) fn routing_gate(
-        &mut self,
-        screen: &Screen,
-        truth: Id,
-        considered: impl Fn(&Gate) -> bool,
-    ) -> Option<Found> {
+    /// The claim routes the gradient wrongly at a relu, abs, max or min gate.
+    pub(super) fn routing_gate(&mut self, screen: &Screen, truth: Id) -> Option<Found> {
         for (variant, gate, share) in self.gate_variants(truth) {
-            if considered(&gate) && self.fits_everywhere(screen, variant, true) {
+            if self.fits_everywhere(screen, variant, true) {
                 return Some((Mistake::RoutingGate { gate, share }, None));
             }
         }

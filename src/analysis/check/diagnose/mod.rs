@@ -271,7 +271,7 @@ impl Checker {
         found.extend(self.cost_term(screen, target));
         found.extend(self.chain_stopped(screen, target));
         found.extend(self.activation_for_derivative(screen, claimed));
-        found.extend(self.routing_gate(screen, truth, |_| true));
+        found.extend(self.routing_gate(screen, truth));
         found.extend(self.factor(screen, target, truth, claimed));
         found.extend(self.single_edit(screen, claimed));
         found.extend(self.derivative_edit(screen));
