@@ -500,6 +500,9 @@ fn check_documents_have_the_documented_fields_and_kinds() {
             "w3' = w3 + eta*dC/dw3",
             "--claim",
             "a3 = 0.5",
+            // A flipped argument, and a difference for a product as well (1 − σ(−z3) = σ(z3)).
+            "--claim",
+            "dC/dw3 = 2(a3 - y) sigmoid(z3)(1 - sigmoid(-z3)) a2",
             "--at",
             "x=1,y=0,w2=0.5,b2=0.5,w3=0.5,b3=0.5",
         ],
@@ -511,10 +514,8 @@ fn check_documents_have_the_documented_fields_and_kinds() {
     let (documented, other_fields) = kinds_table(&page["check"], "Mistake kinds");
     let mut doc = doc;
     let mut mistakes = 0;
-    for claim in doc["claims"].as_array_mut().expect("claims") {
-        let Some(mistake) = claim["mistake"].as_object_mut() else {
-            continue;
-        };
+    let mut alternatives = 0;
+    let mut strip = |mistake: &mut serde_json::Map<String, Value>| {
         mistakes += 1;
         let kind = mistake["kind"].as_str().expect("a kind").to_string();
         assert!(documented.contains(&kind), "`{kind}` undocumented");
@@ -525,8 +526,21 @@ fn check_documents_have_the_documented_fields_and_kinds() {
             );
             key == "kind"
         });
+    };
+    for claim in doc["claims"].as_array_mut().expect("claims") {
+        let claim = claim.as_object_mut().expect("a claim");
+        if let Some(mistake) = claim.get_mut("mistake").and_then(Value::as_object_mut) {
+            strip(mistake);
+        }
+        // Each alternative is a mistake too, with the fields of its kind.
+        if let Some(listed) = claim.get_mut("alternatives").and_then(Value::as_array_mut) {
+            alternatives += listed.len();
+            for mistake in listed.iter_mut().filter_map(Value::as_object_mut) {
+                strip(mistake);
+            }
+        }
     }
-    assert!(mistakes >= 2, "{doc}");
+    assert!(mistakes >= 2 && alternatives >= 1, "{doc}");
     // A claim in matrix notation whose shape is wrong carries `shape`.
     let mut matrix = run(
         &[

@@ -151,6 +151,7 @@ fn without_spans(program: &Program) -> Program {
             ident: ident(&d.ident),
             display: d.display.clone(),
             dims: d.dims.iter().map(ident).collect(),
+            domain: d.domain.map(|(domain, _)| (domain, NOWHERE)),
         }
     }
     fn expr(e: &Expr) -> Expr {

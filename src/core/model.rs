@@ -54,6 +54,92 @@ pub struct Symbol {
     pub shape: crate::core::shape::Shape,
 }
 
+/// The values a name given a value may take, as its declaration states them
+/// (`input x in [0, 1]`, `input p > 0`): each end a bound or none. Checking draws its points
+/// and picks its simple points inside, so a claim true only on the domain is judged there.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Domain {
+    pub low: Option<Bound>,
+    pub high: Option<Bound>,
+}
+
+/// One end of a [`Domain`]: the value, and whether the domain includes it.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Bound {
+    pub value: f64,
+    pub closed: bool,
+}
+
+impl Domain {
+    pub fn contains(&self, v: f64) -> bool {
+        let above = self
+            .low
+            .is_none_or(|b| v > b.value || b.closed && v == b.value);
+        let below = self
+            .high
+            .is_none_or(|b| v < b.value || b.closed && v == b.value);
+        v.is_finite() && above && below
+    }
+
+    /// Whether no value lies inside (`[1, 0]`, `(1, 1)`).
+    pub fn is_empty(&self) -> bool {
+        match (self.low, self.high) {
+            (Some(low), Some(high)) => {
+                low.value > high.value || low.value == high.value && !(low.closed && high.closed)
+            }
+            _ => false,
+        }
+    }
+
+    /// A value inside for `u` in [0, 1): spread over a bounded domain, `scale·u` away from a
+    /// single bound, and `scale·(2u − 1)` when unbounded. An open end is never reached.
+    pub fn place(&self, u: f64, scale: f64) -> f64 {
+        let v = match (self.low, self.high) {
+            (Some(low), Some(high)) => low.value + (high.value - low.value) * u,
+            (Some(low), None) => low.value + scale * u,
+            (None, Some(high)) => high.value - scale * u,
+            (None, None) => scale * (2.0 * u - 1.0),
+        };
+        if self.contains(v) {
+            v
+        } else {
+            self.simple(v, 0)
+        }
+    }
+
+    /// `v` when it lies inside, else a simple value inside, the `variant`-th: across a
+    /// bounded domain at a half, a quarter, three quarters...; beyond a single bound, `v`
+    /// mirrored in it (or 1 past it).
+    pub fn simple(&self, v: f64, variant: usize) -> f64 {
+        const FRACTIONS: [f64; 5] = [0.5, 0.25, 0.75, 0.1, 0.9];
+        if self.contains(v) {
+            return v;
+        }
+        match (self.low, self.high) {
+            (Some(low), Some(high)) => {
+                low.value + (high.value - low.value) * FRACTIONS[variant % FRACTIONS.len()]
+            }
+            (Some(low), None) => {
+                let mirrored = 2.0 * low.value - v;
+                if self.contains(mirrored) {
+                    mirrored
+                } else {
+                    low.value + 1.0
+                }
+            }
+            (None, Some(high)) => {
+                let mirrored = 2.0 * high.value - v;
+                if self.contains(mirrored) {
+                    mirrored
+                } else {
+                    high.value - 1.0
+                }
+            }
+            (None, None) => v,
+        }
+    }
+}
+
 /// A lowered program: its names with their kinds and display forms, the expression graph of
 /// their definitions, and which name uses which. Derivations add named terms to it.
 #[derive(Clone)]
@@ -71,6 +157,8 @@ pub struct Model {
     pub dependencies: Dependencies,
     /// Groups of targets declared `one-hot`: each group sums to one.
     pub one_hot: Vec<Vec<Sym>>,
+    /// The domains declared for names given values (`input x in [0, 1]`).
+    pub domains: Vec<(Sym, Domain)>,
     /// The adjoints derivations named, as (of, wrt, the `ErrorTerm` naming ∂of/∂wrt).
     pub named_adjoints: Vec<(Sym, Sym, Sym)>,
     /// For the scalarisation of a program with vectors and matrices: each name of the vector
@@ -148,6 +236,11 @@ impl Model {
         self.graph
             .find(&crate::core::expr::Node::Var(s))
             .expect("every name has its Var node")
+    }
+
+    /// The domain declared for `s`, if one was.
+    pub fn domain(&self, s: Sym) -> Option<&Domain> {
+        self.domains.iter().find(|(t, _)| *t == s).map(|(_, d)| d)
     }
 
     pub fn definition(&self, s: Sym) -> Option<Id> {

@@ -363,6 +363,12 @@ pub fn scalarise_with(
         .iter()
         .flat_map(|group| one_hot_groups(group, &arrays, layout))
         .collect();
+    // A vector's domain is each entry's.
+    let domains = model
+        .domains
+        .iter()
+        .flat_map(|&(s, domain)| arrays[s.index()].entries.iter().map(move |&e| (e, domain)))
+        .collect();
     let dependencies = Dependencies::of(&graph, &definitions, &order);
     let scalar = Model {
         graph,
@@ -373,6 +379,7 @@ pub fn scalarise_with(
         output,
         dependencies,
         one_hot,
+        domains,
         named_adjoints: Vec::new(),
         arrays: arrays.clone(),
     };

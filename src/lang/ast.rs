@@ -384,6 +384,8 @@ pub struct Declared {
     /// The shape as written (`W2[3, 2]`, `X[2, m]`): each dimension a number or a declared
     /// size; empty for a scalar.
     pub dims: Vec<Ident>,
+    /// The domain as written (`x in [0, 1]`, `p > 0`), with its span.
+    pub domain: Option<(crate::core::model::Domain, Span)>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -257,6 +257,7 @@ impl Tree {
             ident: self.ident(name),
             display: Some(display),
             dims: Vec::new(),
+            domain: None,
         }
     }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Sym};
-use crate::core::model::{Dependencies, Model, SymKind, Symbol};
+use crate::core::model::{Dependencies, Domain, Model, SymKind, Symbol};
 use crate::core::tensor::{Layout, Shape};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
 pub use crate::lang::expr_lowering::{LowerFailure, number};
@@ -228,6 +228,7 @@ struct Lowering {
     cost: Option<(Sym, Span)>,
     output: Option<(Sym, Span)>,
     one_hot: Vec<Vec<Sym>>,
+    domains: Vec<(Sym, Domain)>,
     /// For a program with vectors and matrices: its sizes and layout.
     tensor: Option<TensorScope>,
 }
@@ -333,6 +334,20 @@ impl Lowering {
                     };
                     let s = self.define(&declared.ident, kind, declared.display.clone())?;
                     self.symbols[s.index()].shape = shape;
+                    if let Some((domain, span)) = declared.domain {
+                        // A label is 0 or 1 by its declaration: no other domain applies.
+                        if one_hot.is_some() {
+                            return Err(Diagnostic::at(
+                                span,
+                                "a one-hot target takes no domain",
+                                "its values are labels, 0 or 1",
+                            )
+                            .with_help(
+                                "leave out the domain, or declare the target without `one-hot`",
+                            ));
+                        }
+                        self.domains.push((s, domain));
+                    }
                     group.push(s);
                 }
                 if one_hot.is_some() {
@@ -433,6 +448,7 @@ impl Lowering {
             output: self.output.map(|(s, _)| s),
             dependencies,
             one_hot: self.one_hot,
+            domains: self.domains,
             named_adjoints: Vec::new(),
             arrays: Vec::new(),
         })

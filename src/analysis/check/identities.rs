@@ -116,8 +116,10 @@ impl Checker {
                         crate::analysis::numeric::plain_decimal(&tr.to_decimal_string(6))
                     );
                 }
-                let found = self.diagnose(subject, truth, claimed, &leaves, &point);
-                let (mistake, corrected) = match found {
+                let mut found = self
+                    .diagnose(subject, truth, claimed, &leaves, &point)
+                    .into_iter();
+                let (mistake, corrected) = match found.next() {
                     Some((mistake, corrected)) => (Some(mistake), corrected.unwrap_or(truth)),
                     None => (None, truth),
                 };
@@ -126,6 +128,7 @@ impl Checker {
                     mistake,
                     out_of_budget,
                     holds_at_given_point,
+                    alternatives: found.map(|(mistake, _)| mistake).collect(),
                 });
                 // The correction simplified by the rules `derive` uses (fractions cancelled,
                 // constants folded, Σy = 1 for targets declared one-hot), in the names the

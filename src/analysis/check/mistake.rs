@@ -43,6 +43,9 @@ pub struct Diagnosis {
     pub out_of_budget: bool,
     /// The claim holds at the `--at` point, though not in general.
     pub holds_at_given_point: bool,
+    /// Other mistakes that explain the claim's value as well as `mistake` does, likeliest
+    /// first (see `diagnose`'s prior).
+    pub alternatives: Vec<Mistake>,
 }
 
 impl Diagnosis {
@@ -52,6 +55,7 @@ impl Diagnosis {
             mistake,
             out_of_budget: false,
             holds_at_given_point: false,
+            alternatives: Vec::new(),
         }
     }
 }
@@ -122,6 +126,20 @@ pub enum Mistake {
         users: Vec<Sym>,
         missing: Sym,
         of: Sym,
+    },
+    /// `name` used directly by `user` and also through the `through` names that `user` uses:
+    /// the direct use is left out (the single-variable chain rule keeps the indirect path).
+    MissingDirectUse {
+        name: Sym,
+        user: Sym,
+        through: Vec<Sym>,
+    },
+    /// A function's argument with the wrong sign, `occurrences` times the same way: `written`
+    /// (σ(x)) where `should_be` (σ(−x)) belongs.
+    FlippedArgument {
+        written: Id,
+        should_be: Id,
+        occurrences: usize,
     },
     /// At the fork `name`, only the path through `kept` is counted: overwritten, not
     /// accumulated.
@@ -293,6 +311,9 @@ pub enum GateShare {
     /// For max and min: the whole gradient to the second argument, whichever is picked
     /// (`Whole` is to the first).
     WholeToSecond,
+    /// For max and min: the whole gradient to both arguments, the side not picked included
+    /// (the gate treated as a sum).
+    Both,
 }
 
 /// What a candidate chain-rule factor is.
@@ -363,6 +384,7 @@ impl Mistake {
         "extra-factor",
         "sigma-prime-kept",
         "missing-path",
+        "flipped-argument",
         "overwritten-at-fork",
         "routing-gate",
         "chain-stopped",
@@ -427,7 +449,8 @@ impl Mistake {
             Mistake::MissingLearningRate { .. } => "missing-learning-rate",
             Mistake::ChangeForNewValue { .. } => "change-for-new-value",
             Mistake::InUpdateGradient(inner) => inner.code(),
-            Mistake::MissingPath { .. } => "missing-path",
+            Mistake::MissingPath { .. } | Mistake::MissingDirectUse { .. } => "missing-path",
+            Mistake::FlippedArgument { .. } => "flipped-argument",
             Mistake::OverwrittenAtFork { .. } | Mistake::OverwrittenInDefinition { .. } => {
                 "overwritten-at-fork"
             }
@@ -473,6 +496,9 @@ impl Mistake {
             }
             Mistake::ActivationForDerivative { written, should_be }
             | Mistake::WrongDerivative { written, should_be }
+            | Mistake::FlippedArgument {
+                written, should_be, ..
+            }
             | Mistake::Edit {
                 written, should_be, ..
             }

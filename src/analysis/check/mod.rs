@@ -411,8 +411,14 @@ impl Checker {
         let mut copy = |id: &mut Id| *id = formulas.graph.import(&self.model.graph, *id);
         checked.corrected.iter_mut().for_each(&mut copy);
         checked.expected.iter_mut().for_each(&mut copy);
-        if let Some(mistake) = checked.diagnosis.as_mut().and_then(|d| d.mistake.as_mut()) {
-            mistake.formulas_mut().into_iter().for_each(&mut copy);
+        if let Some(diagnosis) = checked.diagnosis.as_mut() {
+            for mistake in diagnosis
+                .mistake
+                .iter_mut()
+                .chain(&mut diagnosis.alternatives)
+            {
+                mistake.formulas_mut().into_iter().for_each(&mut copy);
+            }
         }
         checked.formulas = formulas;
     }

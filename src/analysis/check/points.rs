@@ -1,5 +1,5 @@
-//! Points: the leaves a formula depends on, random points drawn from each kind's domain (and
-//! with labels for targets when a claim holds only for them), every name's value there in
+//! Points: the leaves a formula depends on, random points drawn from each leaf's declared
+//! domain or else its kind's (and with labels for targets when a claim holds only for them), every name's value there in
 //! float64 and high precision, cached per checker so that claims about the same names share
 //! points; values raised to a stable precision where the fixed one is in doubt; and the
 //! simple point shown to the reader as a counterexample.
@@ -167,6 +167,11 @@ impl Checker {
             }
             return 0.01 + 0.99 * u;
         }
+        if let Some(domain) = self.model.domain(s) {
+            let v = domain.place(u, scale);
+            let rounded = (v * 1000.0).round() / 1000.0;
+            return if domain.contains(rounded) { rounded } else { v };
+        }
         match self.model.symbol(s).kind {
             SymKind::Target => 0.05 + 0.9 * u,
             _ => {
@@ -175,6 +180,14 @@ impl Checker {
                 (v * 1000.0).round() / 1000.0
             }
         }
+    }
+
+    /// `v` for the leaf `s`, or where `s` has a declared domain that does not hold `v`, a
+    /// simple value inside it (the `variant`-th).
+    fn inside_domain(&self, s: Sym, v: f64, variant: usize) -> f64 {
+        self.model
+            .domain(s)
+            .map_or(v, |domain| domain.simple(v, variant))
     }
 
     /// Computes every name at the leaf values (float64, and high precision at the checker's
@@ -300,11 +313,12 @@ impl Checker {
         const PARAMS: [f64; 5] = [0.5, 1.0, -1.0, 2.0, 0.25];
         const INPUTS: [f64; 5] = [1.0, 1.0, 2.0, 0.5, -1.0];
         const TARGETS: [f64; 5] = [0.0, 1.0, 0.0, 1.0, 0.5];
-        match self.model.symbol(s).kind {
+        let v = match self.model.symbol(s).kind {
             SymKind::Target => TARGETS[variant % 5],
             SymKind::Param => PARAMS[variant % 5],
             _ => INPUTS[variant % 5],
-        }
+        };
+        self.inside_domain(s, v, variant)
     }
 
     /// Whether the two sides differ at a point, confirmed by the reference (see
@@ -399,13 +413,13 @@ impl Checker {
                 .enumerate()
                 .map(|(i, &s)| match variant {
                     // Distinct values, for claims that swap two names equal at a symmetric point.
-                    5 if s != self.rate => (
-                        s,
-                        match self.model.symbol(s).kind {
+                    5 if s != self.rate => {
+                        let v = match self.model.symbol(s).kind {
                             SymKind::Target => (i % 2) as f64,
                             _ => (i as f64 + 1.0) / 10.0,
-                        },
-                    ),
+                        };
+                        (s, self.inside_domain(s, v, i))
+                    }
                     _ => (s, self.simple_value(s, variant)),
                 })
                 .collect();

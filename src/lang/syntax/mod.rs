@@ -23,6 +23,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use crate::core::error::{Diagnostic, Result};
 use crate::core::excerpt::{character, describe_char};
 use crate::core::expr::{Func, Func2, Num};
+use crate::core::model::{Bound, Domain};
 use crate::core::tensor::TensorFn;
 use crate::lang::ast::{
     AssignKind, BinOp, DataRow, DeclKind, Declared, Expr, Ident, Partial, Program, Span, Stmt,
@@ -330,7 +331,9 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
     let mut ident = None;
     let mut display = None;
     let mut dims = Vec::new();
+    let mut domain = None;
     for part in pair.into_inner() {
+        let span = span_of(&part);
         match part.as_rule() {
             Rule::ident => ident = Some(variable(part)?),
             Rule::dims => {
@@ -340,6 +343,7 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
                     .map(|d| ident_of(&d))
                     .collect()
             }
+            Rule::domain => domain = Some((domain_of(part)?, span)),
             Rule::string => {
                 let quoted = span_of(&part);
                 let (text, span) = match part.into_inner().next() {
@@ -357,9 +361,76 @@ fn declared(pair: Pair<'_, Rule>) -> Result<Declared> {
             ident,
             display,
             dims,
+            domain,
         }),
         None => Err(internal(Span::new(0, source.len()))),
     }
+}
+
+/// A declared domain: `in [a, b]` (each end closed by `[`/`]`, open by `(`/`)`) or one bound
+/// (`> a`, `>= a`, `< b`, `<= b`); an interval must not be empty.
+fn domain_of(pair: Pair<'_, Rule>) -> Result<Domain> {
+    let span = span_of(&pair);
+    let mut closed = Vec::new();
+    let mut values = Vec::new();
+    let mut compare = None;
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::interval_open => closed.push(part.as_str() == "["),
+            Rule::interval_close => closed.push(part.as_str() == "]"),
+            Rule::signed => values.push(signed_value(&part)?),
+            Rule::compare => compare = Some(part.as_str().to_string()),
+            _ => {}
+        }
+    }
+    let bound = |value: f64, closed: bool| Some(Bound { value, closed });
+    let domain = match (compare.as_deref(), &values[..], &closed[..]) {
+        (Some(">"), &[v], _) => Domain {
+            low: bound(v, false),
+            high: None,
+        },
+        (Some(">=" | "≥"), &[v], _) => Domain {
+            low: bound(v, true),
+            high: None,
+        },
+        (Some("<"), &[v], _) => Domain {
+            low: None,
+            high: bound(v, false),
+        },
+        (Some("<=" | "≤"), &[v], _) => Domain {
+            low: None,
+            high: bound(v, true),
+        },
+        (None, &[a, b], &[left, right]) => Domain {
+            low: bound(a, left),
+            high: bound(b, right),
+        },
+        _ => return Err(internal(span)),
+    };
+    if domain.is_empty() {
+        return Err(
+            Diagnostic::at(span, "this domain holds no value", "an empty interval")
+                .with_help("write the lower end first, e.g. `input x in [0, 1]`"),
+        );
+    }
+    Ok(domain)
+}
+
+/// A signed number as written (`-0.5`, `−2`, `1e-3`); past float64's range is refused.
+fn signed_value(pair: &Pair<'_, Rule>) -> Result<f64> {
+    let value: f64 = pair
+        .as_str()
+        .replace('−', "-")
+        .parse()
+        .map_err(|_| internal(span_of(pair)))?;
+    if !value.is_finite() {
+        return Err(Diagnostic::at(
+            span_of(pair),
+            "this number is past float64's range",
+            "too large for a domain's end",
+        ));
+    }
+    Ok(value)
 }
 
 /// A name that is defined or used as a variable: keywords and function names are refused.
@@ -618,6 +689,7 @@ cost C = (y - a3)^2
                 ident: ident("w3", 6),
                 display: Some("w^{(3)}".into()),
                 dims: Vec::new(),
+                domain: None,
             }
         );
         assert_eq!(names[1].display, None);

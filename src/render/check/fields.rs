@@ -242,6 +242,29 @@ pub(super) fn mistake_fields(
             }
             "missing_path"
         }
+        Mistake::MissingDirectUse {
+            name: fork,
+            user,
+            through,
+        } => {
+            put("name", name(*fork));
+            put("user", name(*user));
+            put("through", through.iter().map(|&s| name(s)).collect());
+            if style == Style::Words {
+                put("adjoint", json!(words.derivative(*user, *fork)));
+            }
+            "missing_direct_use"
+        }
+        Mistake::FlippedArgument {
+            written: w,
+            should_be,
+            occurrences,
+        } => {
+            put("written", formula(*w));
+            put("should_be", formula(*should_be));
+            put("occurrences", json!(occurrences));
+            "flipped_argument"
+        }
         Mistake::OverwrittenAtFork {
             name: fork,
             users,
@@ -277,6 +300,7 @@ pub(super) fn mistake_fields(
                     GateShare::Split => "split",
                     GateShare::Reversed => "reversed",
                     GateShare::WholeToSecond => "whole_to_second",
+                    GateShare::Both => "both",
                 }),
             );
             "routing_gate"

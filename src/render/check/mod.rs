@@ -66,6 +66,9 @@ struct JsonClaim<'a> {
     counterexample: Option<serde_json::Map<String, serde_json::Value>>,
     diagnosis: Option<String>,
     mistake: Option<Value>,
+    /// Other mistakes that fit as well, likeliest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    alternatives: Vec<Value>,
     claimed_value: Option<f64>,
     true_value: Option<f64>,
     corrected: Option<String>,
@@ -217,6 +220,12 @@ fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
                     mistake: c
                         .mistake()
                         .map(|m| Value::Object(mistake_fields(c, m, Style::Json))),
+                    alternatives: c
+                        .diagnosis
+                        .iter()
+                        .flat_map(|d| &d.alternatives)
+                        .map(|m| Value::Object(mistake_fields(c, m, Style::Json)))
+                        .collect(),
                     claimed_value: c.claimed_value,
                     true_value: c.true_value,
                     corrected: c.corrected.map(|id| printer.plain(id)),
@@ -274,16 +283,28 @@ fn diagnosis_with(tera: &tera::Tera, checked: &Checked) -> Result<Option<String>
     let Some(diagnosis) = &checked.diagnosis else {
         return Ok(None);
     };
-    sentence(tera, checked, diagnosis.mistake.as_ref(), diagnosis).map(Some)
+    // The runner-up is mentioned after the likeliest, worded on its own.
+    let also = match diagnosis.alternatives.first() {
+        Some(second) => Some(sentence(
+            tera,
+            checked,
+            Some(second),
+            &Diagnosis::of(None),
+            None,
+        )?),
+        None => None,
+    };
+    sentence(tera, checked, diagnosis.mistake.as_ref(), diagnosis, also).map(Some)
 }
 
 /// One mistake's sentence; a mistake within the gradient of an update rule is worded first
-/// on its own and then framed.
+/// on its own and then framed. `also` is the sentence of a mistake that fits as well.
 fn sentence(
     tera: &tera::Tera,
     checked: &Checked,
     mistake: Option<&Mistake>,
     diagnosis: &Diagnosis,
+    also: Option<String>,
 ) -> Result<String, Diagnostic> {
     let mut fields = match mistake {
         Some(m) => mistake_fields(checked, m, Style::Words),
@@ -295,13 +316,14 @@ fn sentence(
     };
     if let Some(Mistake::InUpdateGradient(inner)) = mistake {
         let plain = Diagnosis::of(None);
-        let inner = sentence(tera, checked, Some(inner), &plain)?;
+        let inner = sentence(tera, checked, Some(inner), &plain, None)?;
         fields.insert("inner".into(), json!(lowercase_first(&inner)));
     }
     let mut context = tera::Context::new();
     context.insert("m", &fields);
     context.insert("holds_at_given_point", &diagnosis.holds_at_given_point);
     context.insert("out_of_budget", &diagnosis.out_of_budget);
+    context.insert("also", &also.as_deref().map(lowercase_first));
     let text = tera
         .render("mistake.txt", &context)
         .map_err(template_error)?;

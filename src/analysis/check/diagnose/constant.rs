@@ -25,14 +25,6 @@ impl Checker {
         ))
     }
 
-    /// Only a constant ratio (the sign aside): a factor like 2 or ½.
-    pub(super) fn constant_ratio(&mut self, screen: &Screen) -> Option<Found> {
-        match Self::constant_of(screen) {
-            Some(c) if !fits(c, -1.0) => self.sign_or_constant(screen),
-            _ => None,
-        }
-    }
-
     /// Whether the cost (through its names) squares a difference, like (y − a)².
     pub(super) fn cost_squares_a_difference(&self) -> bool {
         self.cost_mentions(&|graph, id| {

@@ -29,7 +29,7 @@ impl Checker {
             if self.model.graph.as_num(part).is_some_and(|n| n.is_zero()) {
                 continue;
             }
-            let regulariser = !self.mentions_kind(term, SymKind::Target);
+            let regulariser = self.is_regulariser(term);
             // claim = full − part, compared with the sizes of full and part in view (a large
             // λw/n taken from a large full leaves a small difference with few digits).
             let left_out = screen
@@ -71,6 +71,12 @@ impl Checker {
             }
         }
         None
+    }
+
+    /// Whether a term of the cost is a regulariser: a penalty on parameters, without targets
+    /// (`λ/(2n)·w²`); a term of inputs alone (`x` in `y = x + x²`) is not one.
+    pub(super) fn is_regulariser(&self, term: Id) -> bool {
+        !self.mentions_kind(term, SymKind::Target) && self.mentions_kind(term, SymKind::Param)
     }
 
     pub(super) fn mentions_kind(&self, id: Id, kind: SymKind) -> bool {

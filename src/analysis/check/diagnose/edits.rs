@@ -41,52 +41,91 @@ impl Checker {
 
     /// One edit of the claim that makes it right: a name for another, a function for
     /// another, a difference for a product, a term or factor dropped, a sign flipped, a
-    /// power or constant changed.
+    /// power or constant changed. The first edit that fits, and the first of the recognised
+    /// patterns among them (a wrong argument, an index slip) if it is another: a generic
+    /// edit that fits by coincidence must not hide one.
     ///
     /// Names are tried from the claim's neighbourhood first; then, for a name in the claim,
     /// every other name of the program with a value at the screening points (an index slip
     /// may write a name the cost does not use), within the same budget.
-    pub(super) fn single_edit(&mut self, screen: &Screen, claimed: Id) -> Option<Found> {
+    pub(super) fn single_edit(&mut self, screen: &Screen, claimed: Id) -> Vec<Found> {
         let nodes = self.model.graph.reachable(&[claimed]);
         if nodes.len() > 400 {
-            return None;
+            return Vec::new();
         }
         let near = self.nearby.clone();
         let parents = parents_of(&self.model.graph, &nodes);
-        if let Some(found) = self.edits_of_kind(screen, claimed, &nodes, &parents, &near, false) {
-            return Some(found);
+        let functions = self.functions_in_use(claimed);
+        let mut found = Vec::new();
+        let search = Search {
+            nodes: &nodes,
+            parents: &parents,
+            functions: &functions,
+        };
+        if self.edits_of_kind(screen, claimed, &search, &near, false, &mut found) {
+            return found;
         }
-        let first = screen.samples.first()?;
+        let Some(first) = screen.samples.first() else {
+            return found;
+        };
         let far: Vec<Sym> = self
             .model
             .syms()
             .filter(|s| *s != self.rate && !near.contains(s) && first.f64.contains_key(s))
             .collect();
-        if far.is_empty() {
-            return None;
+        if !far.is_empty() {
+            self.edits_of_kind(screen, claimed, &search, &far, true, &mut found);
         }
-        self.edits_of_kind(screen, claimed, &nodes, &parents, &far, true)
+        found
+    }
+
+    /// The functions a generic edit may swap in: those the program's definitions or the
+    /// claim use, with their derivatives (σ′ belongs to a program that uses σ).
+    fn functions_in_use(&self, claimed: Id) -> Vec<Func> {
+        let mut roots: Vec<Id> = self
+            .model
+            .order
+            .iter()
+            .filter_map(|&s| self.model.definition(s))
+            .collect();
+        roots.push(claimed);
+        let mut used: Vec<Func> = Vec::new();
+        for id in self.model.graph.reachable(&roots) {
+            if let Node::Call(f, _) = *self.model.graph.node(id) {
+                for g in std::iter::once(f).chain(f.prime()) {
+                    if !used.contains(&g) {
+                        used.push(g);
+                    }
+                }
+            }
+        }
+        used
     }
 
     /// The edits of each node of the claim tried in turn; `names_only` for name swaps alone.
+    /// An edit that fits is added to `found` while none is there, or when it is a recognised
+    /// pattern; true once a recognised pattern is found (the search stops there).
     fn edits_of_kind(
         &mut self,
         screen: &Screen,
         claimed: Id,
-        nodes: &[Id],
-        parents: &FastMap<Id, Vec<Id>>,
+        search: &Search<'_>,
         names: &[Sym],
         names_only: bool,
-    ) -> Option<Found> {
-        for &node in nodes.iter().rev() {
+        found: &mut Vec<Found>,
+    ) -> bool {
+        let parents = search.parents;
+        for &node in search.nodes.iter().rev() {
             if self.budget.exhausted() {
-                return None;
+                return false;
             }
             if names_only && !matches!(self.model.graph.node(node), Node::Var(_)) {
                 continue;
             }
-            let mut edits = self.edits(node, names, parents);
-            if names_only {
+            let mut edits = self.edits(node, names, parents, search.functions);
+            // Name swaps alone far out; and once a generic edit is found, only the edits that
+            // may be a recognised pattern are worth the rest of the search.
+            if names_only || !found.is_empty() {
                 edits.retain(|(_, why)| matches!(why, Edit::WrongName | Edit::WrongArgument));
             }
             // A name or number is shared by every place it occurs: edit it in one parent at a
@@ -104,7 +143,7 @@ impl Checker {
                             // A copy of the parent per place: paid for (a name repeated in a
                             // long product has as many places as factors).
                             if !self.budget.spend(children.len() as u64) {
-                                return None;
+                                return false;
                             }
                             let edited =
                                 replace_child(&mut self.model.graph, parent, i, *replacement);
@@ -165,17 +204,24 @@ impl Checker {
                             }
                             _ => why.clone(),
                         };
+                        let recognised = matches!(edit, Edit::IndexSlip | Edit::WrongArgument);
+                        if !found.is_empty() && !recognised {
+                            continue;
+                        }
                         let mistake = Mistake::Edit {
                             written,
                             should_be,
                             edit,
                         };
-                        return Some((mistake, Some(candidate)));
+                        found.push((mistake, Some(candidate)));
+                        if recognised {
+                            return true;
+                        }
                     }
                 }
             }
         }
-        None
+        false
     }
 
     /// Whether `written` for `meant` is an index slip: the same stem with another index
@@ -198,6 +244,7 @@ impl Checker {
         node: Id,
         names: &[Sym],
         parents: &FastMap<Id, Vec<Id>>,
+        functions: &[Func],
     ) -> Vec<(Id, Edit)> {
         let g = &mut self.model.graph;
         let mut out: Vec<(Id, Edit)> = Vec::new();
@@ -241,7 +288,7 @@ impl Checker {
                 }
             }
             Node::Call(f, a) => {
-                for h in Func::ALL {
+                for &h in functions {
                     if h != f {
                         let edit = Edit::WrongFunction {
                             written: f,
@@ -279,7 +326,10 @@ impl Checker {
                         .filter(|&(j, _)| j != i)
                         .map(|(_, &t)| t)
                         .collect();
-                    out.push((g.sum(rest.clone()), Edit::ExtraTerm));
+                    // A generic edit changes one symbol: a term of one name or number.
+                    if is_symbol(g, terms[i]) {
+                        out.push((g.sum(rest.clone()), Edit::ExtraTerm));
+                    }
                     let mut flipped = rest;
                     let neg = g.neg(terms[i]);
                     flipped.insert(i, neg);
@@ -330,7 +380,7 @@ impl Checker {
                     return out;
                 }
                 for i in 0..factors.len() {
-                    if g.as_num(factors[i]).is_some() {
+                    if g.as_num(factors[i]).is_some() || !is_symbol(g, factors[i]) {
                         continue;
                     }
                     let rest: Vec<Id> = factors
@@ -391,6 +441,25 @@ impl Checker {
         }
         out
     }
+}
+
+/// Whether a term or factor is one symbol: a name or a number, or its negative.
+fn is_symbol(g: &Graph, id: Id) -> bool {
+    match g.node(id) {
+        Node::Var(_) | Node::Num(_) => true,
+        Node::Mul(fs) => {
+            fs.len() == 2 && g.as_num(fs[0]) == Some(Num::MINUS_ONE) && is_symbol(g, fs[1])
+        }
+        _ => false,
+    }
+}
+
+/// What one search for single edits walks: the claim's nodes, their parents, and the
+/// functions an edit may swap in.
+struct Search<'a> {
+    nodes: &'a [Id],
+    parents: &'a FastMap<Id, Vec<Id>>,
+    functions: &'a [Func],
 }
 
 /// A name's stem and its index: `p2` → (`p`, `2`), `y_k` and `y_{k}` → (`y`, `k`); a name

@@ -77,6 +77,15 @@ impl Checker {
                     for (local, share) in shares {
                         out.push((g.replace(truth, node, local), gate.clone(), share));
                     }
+                    // Both sides given the whole gradient (max as a sum): every path through
+                    // the gate carries relu'(u) or 1 − relu'(u) once, so the truth is affine
+                    // in the switch, and the gradient with both shares 1 is the truth with
+                    // the switch 1 plus the truth with it 0.
+                    if matches!(gate, Gate::Pick(..)) {
+                        let first = g.replace(truth, node, one);
+                        let second = g.replace(truth, node, zero);
+                        out.push((g.sum(vec![first, second]), gate.clone(), GateShare::Both));
+                    }
                 }
                 // sgn(u), abs's derivative (when the program has abs(u)).
                 Node::Call(Func::Sign, u) if g.find(&Node::Call(Func::Abs, u)).is_some() => {
@@ -108,16 +117,10 @@ impl Checker {
         out
     }
 
-    /// The claim routes the gradient wrongly at a relu, abs, max or min gate (of those
-    /// `considered`).
-    pub(super) fn routing_gate(
-        &mut self,
-        screen: &Screen,
-        truth: Id,
-        considered: impl Fn(&Gate) -> bool,
-    ) -> Option<Found> {
+    /// The claim routes the gradient wrongly at a relu, abs, max or min gate.
+    pub(super) fn routing_gate(&mut self, screen: &Screen, truth: Id) -> Option<Found> {
         for (variant, gate, share) in self.gate_variants(truth) {
-            if considered(&gate) && self.fits_everywhere(screen, variant, true) {
+            if self.fits_everywhere(screen, variant, true) {
                 return Some((Mistake::RoutingGate { gate, share }, None));
             }
         }

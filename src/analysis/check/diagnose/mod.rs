@@ -1,8 +1,10 @@
 //! Diagnosis of a wrong formula: the claim and the truth screened at points near the origin,
 //! and each kind of mistake (one submodule per family) tried as a hypothesis about what the
-//! claim equals, in the order a teacher would suspect them; the first that fits at every
-//! screening point is named. Also the walks of the program the hypotheses share: the names
-//! between two names, a name's users, the neighbourhood of a claim.
+//! claim equals. Every family's explanation that fits at every screening point is gathered
+//! and ranked by a stated prior ([`prior`]), how likely a person is to make the mistake: the
+//! likeliest is named, the others that fit as well are offered after it. Also the walks of
+//! the program the hypotheses share: the names between two names, a name's users, the
+//! neighbourhood of a claim.
 
 mod constant;
 mod cost_terms;
@@ -10,6 +12,7 @@ mod edits;
 mod factors;
 mod gates;
 mod paths;
+mod patterns;
 pub(super) mod shapes;
 mod update;
 
@@ -18,7 +21,7 @@ use crate::core::expr::{FastSet, Id, Node, Sym};
 
 use super::claims::Subject;
 use super::points::{Sample, fits};
-use super::{ATTEMPTS, Checker, Gate, Labels, Mistake, SCREEN_POINTS};
+use super::{ATTEMPTS, Checker, Edit, Gate, Labels, Mistake, SCREEN_POINTS};
 
 /// Work a diagnosis may do on a claim of one node, in formula nodes evaluated; each node more
 /// adds [`BUDGET_PER_NODE`]. Every hypothesis costs about the claim's size to evaluate, so a
@@ -193,8 +196,8 @@ impl Checker {
             >= n
     }
 
-    /// The likeliest mistake, and the corrected formula when it is not the truth; `shown` is
-    /// the point the reader is shown.
+    /// The mistakes that explain the claim, likeliest first, each with the corrected formula
+    /// when it is not the truth; `shown` is the point the reader is shown.
     pub(super) fn diagnose(
         &mut self,
         subject: &Subject,
@@ -202,7 +205,7 @@ impl Checker {
         claimed: Id,
         leaves: &[Sym],
         shown: &Sample,
-    ) -> Option<Found> {
+    ) -> Vec<Found> {
         // Nodes and edges: a product of 300 equal factors is one node with 300 edges.
         let nodes = self.model.graph.reachable(&[claimed]);
         let size = nodes.len()
@@ -211,7 +214,9 @@ impl Checker {
                 .map(|&n| self.model.graph.children(n).len())
                 .sum::<usize>();
         self.budget.start(size);
-        let screen = self.screen(leaves, truth, claimed)?;
+        let Some(screen) = self.screen(leaves, truth, claimed) else {
+            return Vec::new();
+        };
         let path = match *subject {
             Subject::Derivative(target) => self.between(target.of, target.wrt),
             Subject::Update(theta) | Subject::Change(theta) => self.between(self.model.cost, theta),
@@ -219,11 +224,17 @@ impl Checker {
         };
         self.nearby = self.nearby_names(&path, &[truth, claimed]);
         match *subject {
-            Subject::Update(theta) => self.diagnose_update(&screen, theta, claimed, shown),
+            Subject::Update(theta) => self
+                .diagnose_update(&screen, theta, claimed, shown)
+                .into_iter()
+                .collect(),
             Subject::Derivative(target) => {
                 self.diagnose_derivative(&screen, target, truth, claimed)
             }
-            _ => self.diagnose_formula(&screen, claimed),
+            _ => self
+                .diagnose_formula(&screen, claimed)
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -231,59 +242,41 @@ impl Checker {
         if let Some(found) = self.sign_or_constant(screen) {
             return Some(found);
         }
-        self.single_edit(screen, claimed)
+        self.single_edit(screen, claimed).into_iter().next()
     }
 
+    /// Every family's explanation of a wrong derivative, ranked by [`prior`]: the mistakes
+    /// people are known to make (a wrong argument, a flipped sign, a path left out, an index
+    /// slip, a constant factor, a sign) before the chain rule's other slips, and those before
+    /// a generic one-symbol edit that happens to fit the value. Families are tried in full
+    /// (each gives its own likeliest), so an unlikely edit found early no longer hides a
+    /// likely mistake found late.
     pub(super) fn diagnose_derivative(
         &mut self,
         screen: &Screen,
         target: Target,
         truth: Id,
         claimed: Id,
-    ) -> Option<Found> {
-        if Self::constant_of(screen).is_some_and(|c| fits(c, -1.0)) {
-            return self.sign_or_constant(screen);
+    ) -> Vec<Found> {
+        let mut found: Vec<Found> = Vec::new();
+        found.extend(self.sign_or_constant(screen));
+        found.extend(self.wrong_argument(screen, claimed));
+        // A claim that is a constant times the truth is a sign or a factor: flipping an odd
+        // function's argument (tanh(−x) = −tanh(x)) would fit it only as a sign does.
+        if Self::constant_of(screen).is_none() {
+            found.extend(self.flipped_argument(screen, claimed));
         }
-        // Before a constant ratio: `db/da = 1` for `b = a + a` is half the truth, but the
-        // story is a use overwritten, not a factor 2.
-        if let Some(found) = self.fork_in_definition(screen, target) {
-            return Some(found);
-        }
-        if let Some(found) = self.constant_ratio(screen) {
-            return Some(found);
-        }
-        if let Some(found) = self.missing_path(screen, target) {
-            return Some(found);
-        }
-        if let Some(found) = self.cost_term(screen, target) {
-            return Some(found);
-        }
-        if let Some(found) = self.chain_stopped(screen, target) {
-            return Some(found);
-        }
-        if let Some(found) = self.activation_for_derivative(screen, claimed) {
-            return Some(found);
-        }
-        // Before a missing factor: max's switch relu'(a − b) left out is a factor missing,
-        // but the story is the whole gradient passed to one argument whichever is picked
-        // (relu'(z) missing stays a missing factor, the activation's derivative).
-        if let Some(found) = self.routing_gate(screen, truth, |gate| matches!(gate, Gate::Pick(..)))
-        {
-            return Some(found);
-        }
-        if let Some(found) = self.factor(screen, target, truth, claimed) {
-            return Some(found);
-        }
-        if let Some(found) = self.routing_gate(screen, truth, |_| true) {
-            return Some(found);
-        }
-        if let Some(found) = self.single_edit(screen, claimed) {
-            return Some(found);
-        }
-        if let Some(found) = self.derivative_edit(screen) {
-            return Some(found);
-        }
-        self.sign_or_constant(screen)
+        found.extend(self.fork_in_definition(screen, target));
+        found.extend(self.missing_path(screen, target));
+        found.extend(self.missing_direct_use(screen, target));
+        found.extend(self.cost_term(screen, target));
+        found.extend(self.chain_stopped(screen, target));
+        found.extend(self.activation_for_derivative(screen, claimed));
+        found.extend(self.routing_gate(screen, truth));
+        found.extend(self.factor(screen, target, truth, claimed));
+        found.extend(self.single_edit(screen, claimed));
+        found.extend(self.derivative_edit(screen));
+        ranked(found)
     }
 
     /// Names that depend on `x` (itself included) and that `y` depends on: the path.
@@ -367,4 +360,62 @@ impl Checker {
             })
             .collect()
     }
+}
+
+/// How likely a person is to make a mistake, lower first: the recognised patterns in the
+/// order the course material meets them (an activation's derivative at the wrong node, an
+/// argument's sign flipped, a path left out, an index slip, a constant factor, a sign), then
+/// the other chain-rule slips (a factor, a cost term, a chain stopped early, a routing gate),
+/// and last a generic one-symbol edit, which fits a value by coincidence more often than any
+/// of these.
+pub(super) fn prior(mistake: &Mistake) -> u8 {
+    match mistake {
+        Mistake::Edit {
+            edit: Edit::WrongArgument,
+            ..
+        } => 0,
+        Mistake::FlippedArgument { .. } => 1,
+        Mistake::MissingPath { .. }
+        | Mistake::MissingDirectUse { .. }
+        | Mistake::OverwrittenAtFork { .. }
+        | Mistake::OverwrittenInDefinition { .. } => 2,
+        Mistake::Edit {
+            edit: Edit::IndexSlip,
+            ..
+        } => 3,
+        Mistake::ConstantFactor { .. } => 5,
+        Mistake::Sign { .. } => 6,
+        // A max or min passing the whole gradient to one side is max's own story; relu'
+        // missing is first a missing factor, the activation's derivative.
+        Mistake::RoutingGate {
+            gate: Gate::Pick(..),
+            ..
+        } => 7,
+        Mistake::MissingCostTerm { .. } | Mistake::RegulariserFactor { .. } => 8,
+        Mistake::ChainStopped { .. } | Mistake::UpstreamOnly { .. } => 9,
+        Mistake::ActivationForDerivative { .. } => 10,
+        Mistake::SigmaPrimeKept { .. }
+        | Mistake::ExtraFactor { .. }
+        | Mistake::MissingFactor { .. } => 11,
+        Mistake::RoutingGate { .. } => 12,
+        Mistake::Edit {
+            edit: Edit::SigmoidFormForTanh | Edit::MissingSquare | Edit::SquareOfDifference,
+            ..
+        } => 13,
+        Mistake::WrongDerivative { .. } => 14,
+        _ => 20,
+    }
+}
+
+/// The explanations found, likeliest first (a stable sort: within one prior, the order the
+/// families were tried), each kind named once.
+fn ranked(mut found: Vec<Found>) -> Vec<Found> {
+    found.sort_by_key(|(mistake, _)| prior(mistake));
+    let mut seen: Vec<&'static str> = Vec::new();
+    found.retain(|(mistake, _)| {
+        let fresh = !seen.contains(&mistake.code());
+        seen.push(mistake.code());
+        fresh
+    });
+    found
 }

@@ -3,7 +3,7 @@
 //! with some edges from a name cut, the hypotheses these compare with.
 
 use crate::core::diff::{self, Target};
-use crate::core::expr::{Id, Partial, Sym};
+use crate::core::expr::{Id, Node, Partial, Sym};
 use crate::core::model::{SymKind, Symbol};
 use crate::lang::ast::Span;
 
@@ -55,6 +55,60 @@ impl Checker {
             }
         }
         None
+    }
+
+    /// A direct use left out beside an indirect one: `y = x + u1` with `u1 = x²`, where the
+    /// single-variable chain rule keeps only the path through u1 (∂y/∂x = 2x for 1 + 2x).
+    /// A regulariser's term of the cost is left to `cost_term`, which names it as such.
+    pub(super) fn missing_direct_use(&mut self, screen: &Screen, target: Target) -> Option<Found> {
+        let path = self.between(target.of, target.wrt);
+        for &v in &path {
+            for user in self.users(v, &path) {
+                // The names `user` uses that depend on v: the indirect paths beside the direct.
+                let through: Vec<Sym> = self
+                    .model
+                    .dependencies
+                    .uses(user)
+                    .iter()
+                    .copied()
+                    .filter(|&s| s != v && path.contains(&s) && self.down_set(s).contains(&v))
+                    .collect();
+                if through.is_empty() || self.regulariser_use(user, v) {
+                    continue;
+                }
+                let Some((_, candidate)) = self.cut_derivative(target, v, &[user]) else {
+                    continue;
+                };
+                if self.fits_everywhere(screen, candidate, true) {
+                    let mistake = Mistake::MissingDirectUse {
+                        name: v,
+                        user,
+                        through,
+                    };
+                    return Some((mistake, None));
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether every term of the cost that uses `v` directly is a regulariser (when `user` is
+    /// the cost; a name other than the cost is no regulariser).
+    fn regulariser_use(&self, user: Sym, v: Sym) -> bool {
+        if user != self.model.cost {
+            return false;
+        }
+        let Some(def) = self.model.definition(user) else {
+            return false;
+        };
+        let terms = match self.model.graph.node(def) {
+            Node::Add(terms) => terms.to_vec(),
+            _ => vec![def],
+        };
+        terms
+            .into_iter()
+            .filter(|&t| self.model.graph.mentions(t, v))
+            .all(|t| self.is_regulariser(t))
     }
 
     /// A fork inside one definition (`b = a + a`) where the claim counts one use only.

@@ -99,13 +99,16 @@ impl Checker {
             of: self.model.cost,
             wrt: theta,
         };
-        let inner = self.diagnose_derivative(&inner_screen, target, gradient, claimed_gradient);
+        let inner = self
+            .diagnose_derivative(&inner_screen, target, gradient, claimed_gradient)
+            .into_iter()
+            .next();
         match inner {
             // A finding about the gradient as such (a factor, a path, a sign).
             Some((mistake, None)) => Some((Mistake::InUpdateGradient(Box::new(mistake)), None)),
             // An edit of (θ − θ')/η is an edit of a formula nobody wrote: edit the rule
             // itself instead.
-            _ => self.single_edit(screen, claimed),
+            _ => self.single_edit(screen, claimed).into_iter().next(),
         }
     }
 

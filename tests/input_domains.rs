@@ -1,0 +1,103 @@
+//! Declared domains (`input x > 0`, `input x in [0, 1]`): `check` draws its random points and
+//! picks its counterexamples and simple points inside them, so a claim true only on the
+//! domain is correct with the declaration and incorrect without it; a domain that holds no
+//! value, or one on a one-hot target, is refused with a caret.
+
+mod common;
+
+use chainrule::analysis::check::Verdict;
+use common::claims::judge;
+use common::run as chainrule;
+
+/// The reproducer: sqrt(x²) = |x| is x only for x ≥ 0.
+#[test]
+fn a_claim_true_only_on_the_domain_is_correct_with_the_declaration_and_not_without() {
+    let declared = "input x > 0\nparam w\ncost C = w*sqrt(x^2)\n";
+    let undeclared = "input x\nparam w\ncost C = w*sqrt(x^2)\n";
+    for claim in ["dC/dw = x", "sqrt(x^2) = x"] {
+        let c = judge(declared, claim, "");
+        assert_eq!(c.verdict, Verdict::Correct, "{claim}: {c:?}");
+        let c = judge(undeclared, claim, "");
+        assert_eq!(c.verdict, Verdict::Incorrect, "{claim}: {c:?}");
+        let (_, x) = c.counterexample.as_ref().unwrap()[0].clone();
+        assert!(x < 0.0, "{claim}: a counterexample at x = {x}");
+    }
+    // Intervals, open and closed ends, each notation.
+    for (declaration, claim) in [
+        ("input x in [0, 1]", "relu(x) = x"),
+        ("input x ∈ (-1, 0)", "abs(x) = -x"),
+        ("input x >= 0", "sqrt(x^2) = x"),
+        ("input x ≤ 0", "sqrt(x^2) = -x"),
+        ("input x < -2", "max(x, -2) = -2"),
+        ("input x in (0.5, 0.6]", "min(x, 0.5) = 0.5"),
+    ] {
+        let source = format!("{declaration}\ncost C = x\n");
+        let c = judge(&source, claim, "");
+        assert_eq!(c.verdict, Verdict::Correct, "{declaration}: {claim}: {c:?}");
+        let c = judge("input x\ncost C = x\n", claim, "");
+        assert_eq!(
+            c.verdict,
+            Verdict::Incorrect,
+            "{claim} without {declaration}: {c:?}"
+        );
+    }
+}
+
+/// A wrong claim's counterexample, simple point or random, lies inside the domain.
+#[test]
+fn counterexamples_lie_inside_the_domain() {
+    for (declaration, inside) in [
+        ("input x in [2, 3]", (2.0, 3.0)),
+        ("input x > 5", (5.0, f64::INFINITY)),
+        ("input x < -4", (f64::NEG_INFINITY, -4.0)),
+        ("input x in (0, 0.001)", (0.0, 0.001)),
+    ] {
+        let source = format!("{declaration}\nparam w\ncost C = w*x^2\n");
+        let c = judge(&source, "dC/dw = 2x", "");
+        assert_eq!(c.verdict, Verdict::Incorrect, "{declaration}: {c:?}");
+        let point = c.counterexample.as_ref().unwrap();
+        let x = point.iter().find(|(name, _)| name == "x").unwrap().1;
+        assert!(
+            inside.0 < x && x <= inside.1,
+            "{declaration}: a counterexample at x = {x}"
+        );
+    }
+}
+
+/// Each entry of a vector declared with a domain has it.
+#[test]
+fn a_vector_s_domain_is_each_entry_s() {
+    let model = common::load("input x[2] in [0, 1]\nparam w[2]\ncost C = dot(w, x)\n");
+    assert_eq!(model.domains.len(), 2);
+    for (s, domain) in &model.domains {
+        assert!(model.name(*s).starts_with('x'), "{}", model.name(*s));
+        assert!(domain.contains(0.0) && domain.contains(1.0) && !domain.contains(1.5));
+    }
+}
+
+/// A domain that holds no value, or one on a one-hot target, is bad input: exit 2, a caret
+/// under the domain.
+#[test]
+fn an_empty_domain_or_one_on_a_one_hot_target_is_refused() {
+    for (source, message) in [
+        (
+            "input x in [1, 0]\ncost C = x\n",
+            "this domain holds no value",
+        ),
+        (
+            "input x in (1, 1]\ncost C = x\n",
+            "this domain holds no value",
+        ),
+        (
+            "input x\ntarget y1, y2 in [0, 1] one-hot\ncost C = x*y1\n",
+            "a one-hot target takes no domain",
+        ),
+    ] {
+        let out = chainrule(&["derive", "-", "--all"], Some(source));
+        assert_eq!(out.status.code(), Some(2), "{source}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{source}: {stderr}");
+        assert!(stderr.contains('^'), "{source}: {stderr}");
+        assert!(out.stdout.is_empty(), "{source}: no partial output");
+    }
+}
