@@ -62,6 +62,7 @@ mod python;
 pub use crate::analysis::check::{CheckError, Checked, Diagnosis, Mistake, Verdict};
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
+pub use crate::analysis::layer_view::{Cause, Finding, FindingKind, LayerStats, LayerView};
 pub use crate::analysis::layers::Layered;
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
@@ -152,6 +153,24 @@ pub fn formula(model: &mut Model, text: &str) -> Result<core::expr::Id, Diagnost
 /// (the values `eval`, `step`, `train` and `values` start from with `--init`).
 pub fn initialise(model: &Model, given: &[Given], init: Init, seed: u64) -> Vec<Given> {
     analysis::init::fill(model, given, init, seed)
+}
+
+/// The names of the inputs and targets the cost needs that `given` leaves without a value.
+pub fn unset_data(model: &Model, given: &[Given]) -> Vec<String> {
+    analysis::init::unset_data(model, given)
+        .into_iter()
+        .map(|s| model.name(s).to_string())
+        .collect()
+}
+
+/// `given` with the inputs and targets it leaves out set to 0, and how many: only on request.
+pub fn zero_data(model: &Model, given: &[Given]) -> (Vec<Given>, usize) {
+    analysis::init::zero_data(model, given)
+}
+
+/// Names quoted for a message, cut after ten: "`a`, `b` and 24,600 more".
+pub fn listed(names: &[&str]) -> String {
+    analysis::numeric::list(names)
 }
 
 /// The model claims are read against: the program's names plus the learning rate `eta` (also
