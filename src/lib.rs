@@ -173,6 +173,17 @@ pub fn listed(names: &[&str]) -> String {
     analysis::numeric::list(names)
 }
 
+/// A values file of a training run's trained parameters (`name = value` a line), which reads
+/// back with `--values`.
+pub fn trained_values(model: &Model, training: &Training, header: &str) -> String {
+    let mut text: String = header.lines().map(|l| format!("# {l}\n")).collect();
+    text.push_str("\n# parameters\n");
+    for &(sym, value) in &training.params {
+        text.push_str(&format!("{} = {value:?}\n", model.name(sym)));
+    }
+    text
+}
+
 /// The model claims are read against: the program's names plus the learning rate `eta` (also
 /// `η`) when the program does not define one. Parse the values given to [`check`] against it,
 /// so that an update rule's rate can be given a value.
