@@ -24,7 +24,11 @@ fn eval_json(source: &str, extra: &[&str]) -> Value {
 }
 
 fn findings(doc: &Value) -> Vec<&Value> {
-    doc["findings"].as_array().expect("findings").iter().collect()
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .collect()
 }
 
 fn number(v: &Value) -> f64 {
@@ -62,17 +66,33 @@ fn ten_sigmoid_layers_vanish_and_the_quarter_bound_is_named_with_its_product() {
     assert!(remedy.contains("relu or tanh"), "{remedy}");
     assert!(remedy.contains("--init xavier"), "{remedy}");
     // Nothing is saturated, so saturation is not blamed.
-    assert!(layers.iter().all(|l| l["saturated"] == serde_json::json!([])));
+    assert!(
+        layers
+            .iter()
+            .all(|l| l["saturated"] == serde_json::json!([]))
+    );
     assert!(!message.contains("saturat"), "{message}");
 
     let text = stdout_of(
         &[
-            "eval", "-", "--init", "xavier", "--seed", "2", "--at", AT, "--all", "--no-values",
+            "eval",
+            "-",
+            "--init",
+            "xavier",
+            "--seed",
+            "2",
+            "--at",
+            AT,
+            "--all",
+            "--no-values",
         ],
         TEN_SIGMOID,
     );
     assert!(text.contains("Gradient by layer"), "{text}");
-    assert!(text.contains("vanishing-gradient: the gradient norm of layer 2 is"), "{text}");
+    assert!(
+        text.contains("vanishing-gradient: the gradient norm of layer 2 is"),
+        "{text}"
+    );
     assert!(text.contains("remedy: use relu or tanh"), "{text}");
 }
 
@@ -85,11 +105,27 @@ fn the_same_network_with_tanh_and_xavier_has_no_finding() {
     assert_eq!(doc["layers"].as_array().unwrap().len(), 9);
     assert!(findings(&doc).is_empty(), "{}", doc["findings"]);
     let text = stdout_of(
-        &["eval", "-", "--init", "xavier", "--seed", "2", "--at", AT, "--per-layer"],
+        &[
+            "eval",
+            "-",
+            "--init",
+            "xavier",
+            "--seed",
+            "2",
+            "--at",
+            AT,
+            "--per-layer",
+        ],
         TEN_TANH,
     );
-    assert!(text.contains("No vanishing or exploding gradient"), "{text}");
-    assert!(!text.contains("Derivatives"), "--per-layer shows the layer view alone: {text}");
+    assert!(
+        text.contains("No vanishing or exploding gradient"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Derivatives"),
+        "--per-layer shows the layer view alone: {text}"
+    );
 }
 
 /// The layer view's norms are those of eval's own gradients: ‖∂C/∂W^l‖ and ‖∂C/∂b^l‖ over the
@@ -119,7 +155,10 @@ fn the_norms_per_layer_are_the_norms_of_evals_own_gradients() {
         assert!(close(number(&layer["grad_norm_W"]), w), "layer {l}");
         assert!(close(number(&layer["grad_norm_b"]), b), "layer {l}");
         assert!(close(number(&layer["delta_norm"]), b), "layer {l}");
-        assert!(close(number(&layer["ratio_to_last"]), w.hypot(b) / last), "layer {l}");
+        assert!(
+            close(number(&layer["ratio_to_last"]), w.hypot(b) / last),
+            "layer {l}"
+        );
     }
 }
 
@@ -129,7 +168,10 @@ fn dead_relus_are_named() {
     let at = "x1=0.5,x2=0.25,y1=1,b2_1=-5,b2_2=-5,b2_3=-5,b2_4=-5";
     let doc = eval_json(source, &["--init", "xavier", "--seed", "1", "--at", at]);
     let layers = doc["layers"].as_array().unwrap();
-    assert_eq!(layers[0]["dead"], serde_json::json!(["a2_1", "a2_2", "a2_3", "a2_4"]));
+    assert_eq!(
+        layers[0]["dead"],
+        serde_json::json!(["a2_1", "a2_2", "a2_3", "a2_4"])
+    );
     assert_eq!(number(&layers[0]["mean_activation_derivative"]), 0.0);
     let dead = findings(&doc)
         .into_iter()
@@ -166,14 +208,20 @@ fn a_saturated_sigmoid_output_is_named_and_cross_entropy_suggested() {
     let cross_entropy = quadratic.replace("quadratic", "cross-entropy");
     let doc = eval_json(&cross_entropy, &["--at", at]);
     assert!(
-        findings(&doc).iter().all(|f| f["kind"] != "saturated-output"),
+        findings(&doc)
+            .iter()
+            .all(|f| f["kind"] != "saturated-output"),
         "{}",
         doc["findings"]
     );
     // A unit the network has right (y = 1) is saturated but not stuck.
     let right = at.replace("y1=0", "y1=1");
     let doc = eval_json(quadratic, &["--at", &right]);
-    assert!(findings(&doc).iter().all(|f| f["kind"] != "saturated-output"));
+    assert!(
+        findings(&doc)
+            .iter()
+            .all(|f| f["kind"] != "saturated-output")
+    );
 }
 
 const FOUR_ROWS: &str = "x1,x2,x3,y1,y2,y3\n0.5,-0.3,0.8,1,0,0\n0.1,0.9,-0.4,0,1,0\n\
@@ -218,7 +266,11 @@ fn training_the_ten_layer_network_notes_the_stall_and_its_cause() {
     // Per-layer norms every epoch, one a layer.
     let epochs = doc["epochs"].as_array().unwrap();
     assert_eq!(epochs.len(), 300);
-    assert!(epochs.iter().all(|e| e["layer_norms"].as_array().unwrap().len() == 9));
+    assert!(
+        epochs
+            .iter()
+            .all(|e| e["layer_norms"].as_array().unwrap().len() == 9)
+    );
     // The first layer's norm is the smallest at the end: it vanished.
     let last: Vec<f64> = epochs[299]["layer_norms"]
         .as_array()
@@ -241,17 +293,26 @@ fn the_per_layer_plot_is_drawn_beside_the_loss_curve() {
     assert!(second.contains("gradient norm per layer"));
     assert!(second.contains("log scale"));
     for layer in 2..=10 {
-        assert!(second.contains(&format!("layer {layer}")), "layer {layer}'s line");
+        assert!(
+            second.contains(&format!("layer {layer}")),
+            "layer {layer}'s line"
+        );
     }
 }
 
 #[test]
 fn init_fills_parameters_only_and_unset_inputs_are_an_error() {
-    let out = run(&["eval", "-", "--init", "xavier", "--at", "x1=0.5"], Some(TEN_SIGMOID));
+    let out = run(
+        &["eval", "-", "--init", "xavier", "--at", "x1=0.5"],
+        Some(TEN_SIGMOID),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no value given for 5 of the inputs and targets"), "{err}");
+    assert!(
+        err.contains("no value given for 5 of the inputs and targets"),
+        "{err}"
+    );
     assert!(err.contains("`x2`"), "{err}");
     assert!(err.contains("--example N"), "{err}");
     assert!(err.contains("--values FILE"), "{err}");
@@ -259,13 +320,32 @@ fn init_fills_parameters_only_and_unset_inputs_are_an_error() {
 
     // Asked for, zeros are used and the report says so.
     let text = stdout_of(
-        &["eval", "-", "--init", "xavier", "--at", "x1=0.5", "--init-inputs", "zero"],
+        &[
+            "eval",
+            "-",
+            "--init",
+            "xavier",
+            "--at",
+            "x1=0.5",
+            "--init-inputs",
+            "zero",
+        ],
         TEN_SIGMOID,
     );
-    assert!(text.contains("note: 5 inputs and targets were set to 0 on request"), "{text}");
+    assert!(
+        text.contains("note: 5 inputs and targets were set to 0 on request"),
+        "{text}"
+    );
     let doc = eval_json(
         TEN_SIGMOID,
-        &["--init", "xavier", "--at", "x1=0.5", "--init-inputs", "zero"],
+        &[
+            "--init",
+            "xavier",
+            "--at",
+            "x1=0.5",
+            "--init-inputs",
+            "zero",
+        ],
     );
     assert_eq!(doc["inputs_zeroed"], 5);
     assert_eq!(doc["values"]["x2"], 0.0);
@@ -278,18 +358,43 @@ fn an_example_row_gives_the_inputs_and_targets() {
     std::fs::write(&csv, FOUR_ROWS).unwrap();
     let doc = eval_json(
         TEN_SIGMOID,
-        &["--init", "xavier", "--example", "3", "--data", csv.to_str().unwrap()],
+        &[
+            "--init",
+            "xavier",
+            "--example",
+            "3",
+            "--data",
+            csv.to_str().unwrap(),
+        ],
     );
     assert_eq!(doc["values"]["x1"], -0.7);
     assert_eq!(doc["values"]["y3"], 1.0);
     // `--at` overrides one value of the example.
     let doc = eval_json(
         TEN_SIGMOID,
-        &["--init", "xavier", "--example", "3", "--data", csv.to_str().unwrap(), "--at", "x1=2"],
+        &[
+            "--init",
+            "xavier",
+            "--example",
+            "3",
+            "--data",
+            csv.to_str().unwrap(),
+            "--at",
+            "x1=2",
+        ],
     );
     assert_eq!(doc["values"]["x1"], 2.0);
     let out = run(
-        &["eval", "-", "--init", "xavier", "--example", "9", "--data", csv.to_str().unwrap()],
+        &[
+            "eval",
+            "-",
+            "--init",
+            "xavier",
+            "--example",
+            "9",
+            "--data",
+            csv.to_str().unwrap(),
+        ],
         Some(TEN_SIGMOID),
     );
     assert_eq!(out.status.code(), Some(2));
@@ -321,8 +426,19 @@ fn mnist_with_an_example_has_first_layer_gradients_and_a_short_report() {
     let csv = csv.to_str().unwrap();
     let doc = json_of(
         &[
-            "eval", MNIST, "--init", "xavier", "--seed", "1", "--example", "1", "--data", csv,
-            "--all", "--format", "json",
+            "eval",
+            MNIST,
+            "--init",
+            "xavier",
+            "--seed",
+            "1",
+            "--example",
+            "1",
+            "--data",
+            csv,
+            "--all",
+            "--format",
+            "json",
         ],
         "",
     );
@@ -337,7 +453,19 @@ fn mnist_with_an_example_has_first_layer_gradients_and_a_short_report() {
     assert!(number(&doc["layers"][0]["grad_norm_W"]) > 0.0);
 
     let report = stdout_of(
-        &["eval", MNIST, "--init", "xavier", "--seed", "1", "--example", "1", "--data", csv, "--all"],
+        &[
+            "eval",
+            MNIST,
+            "--init",
+            "xavier",
+            "--seed",
+            "1",
+            "--example",
+            "1",
+            "--data",
+            csv,
+            "--all",
+        ],
         "",
     );
     assert!(report.len() < 50_000, "{} bytes", report.len());
@@ -347,13 +475,24 @@ fn mnist_with_an_example_has_first_layer_gradients_and_a_short_report() {
     let saved = dir.path().join("trained.values");
     let training = stdout_of(
         &[
-            "train", MNIST, "--data", csv, "--epochs", "2", "--init", "xavier", "--save-values",
+            "train",
+            MNIST,
+            "--data",
+            csv,
+            "--epochs",
+            "2",
+            "--init",
+            "xavier",
+            "--save-values",
             saved.to_str().unwrap(),
         ],
         "",
     );
     assert!(training.len() < 50_000, "{} bytes", training.len());
-    assert!(training.contains("the 23,860 parameters are left out"), "{training}");
+    assert!(
+        training.contains("the 23,860 parameters are left out"),
+        "{training}"
+    );
     assert!(training.contains("accuracy:"), "{training}");
     assert!(training.contains("example 1  →"), "{training}");
     // The values file holds every trained parameter and reads back.

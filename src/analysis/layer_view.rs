@@ -61,7 +61,9 @@ pub struct Layering {
 /// A name that says its layer: its letter, the layer, and the unit indices after it.
 fn layered_name(name: &str) -> Option<(char, usize, Vec<usize>)> {
     let mut chars = name.chars();
-    let letter = chars.next().filter(|c| matches!(c, 'w' | 'b' | 'z' | 'a'))?;
+    let letter = chars
+        .next()
+        .filter(|c| matches!(c, 'w' | 'b' | 'z' | 'a'))?;
     let rest = chars.as_str();
     let mut parts = rest.split('_');
     let layer = parts.next().filter(|p| !p.is_empty())?;
@@ -126,11 +128,7 @@ impl Layering {
                 match model.graph.node(def) {
                     Node::Call(f, arg) if *model.graph.node(*arg) == Node::Var(z) => Some(Some(*f)),
                     Node::Var(v) if *v == z => Some(None),
-                    _ => model
-                        .dependencies
-                        .uses(a)
-                        .contains(&z)
-                        .then_some(None),
+                    _ => model.dependencies.uses(a).contains(&z).then_some(None),
                 }
             };
             let functions: Option<Vec<Option<Func>>> = as_
@@ -255,8 +253,18 @@ pub enum Cause {
     DeadRelu { units: Vec<Sym>, count: usize },
     /// A layer's weights far below (or above) the scale of the initialisation that fits its
     /// activation.
-    SmallWeights { layer: usize, rms: f64, scale: f64, he: bool },
-    LargeWeights { layer: usize, rms: f64, scale: f64, he: bool },
+    SmallWeights {
+        layer: usize,
+        rms: f64,
+        scale: f64,
+        he: bool,
+    },
+    LargeWeights {
+        layer: usize,
+        rms: f64,
+        scale: f64,
+        he: bool,
+    },
     /// No single cause: the product of each layer's ‖W^{l+1}‖·mean|f′(z^l)| from the last to
     /// the first.
     LayerProduct { product: f64 },
@@ -320,7 +328,13 @@ impl LayerGradients {
         let last = layering.layers.last().expect("two layers at least");
         let mut targets: Vec<Target> = Vec::new();
         for layer in &layering.layers {
-            targets.extend(layer.weights.iter().chain(&layer.biases).map(|&p| target(p)));
+            targets.extend(
+                layer
+                    .weights
+                    .iter()
+                    .chain(&layer.biases)
+                    .map(|&p| target(p)),
+            );
         }
         let params = targets.len();
         for layer in &layering.layers {
@@ -360,8 +374,10 @@ impl LayerGradients {
         let mut param_grads = vec![0.0; self.params.len()];
         let mut deltas: Vec<Vec<f64>> = self.deltas.iter().map(|d| vec![0.0; d.len()]).collect();
         let mut slope_sum = vec![0.0; layers.len()];
-        let mut saturated: Vec<Vec<bool>> =
-            layers.iter().map(|l| vec![true; l.pre_activations.len()]).collect();
+        let mut saturated: Vec<Vec<bool>> = layers
+            .iter()
+            .map(|l| vec![true; l.pre_activations.len()])
+            .collect();
         let mut dead = saturated.clone();
         let mut stuck_outputs = vec![true; self.output_pull.len()];
         let mut weights: HashMap<Sym, f64> = HashMap::new();
@@ -371,10 +387,9 @@ impl LayerGradients {
             let mut roots = self.params.clone();
             roots.extend(self.deltas.iter().flatten());
             roots.extend(&self.output_pull);
-            let values = crate::core::eval::eval_f64(&model.graph, &roots, &|s| {
-                point.f64.get(&s).copied()
-            })
-            .unwrap_or_else(|_| vec![f64::NAN; roots.len()]);
+            let values =
+                crate::core::eval::eval_f64(&model.graph, &roots, &|s| point.f64.get(&s).copied())
+                    .unwrap_or_else(|_| vec![f64::NAN; roots.len()]);
             let (grads, rest) = values.split_at(self.params.len());
             for (sum, g) in param_grads.iter_mut().zip(grads) {
                 *sum += g / n;
@@ -383,7 +398,12 @@ impl LayerGradients {
             let mut unit_deltas = unit_deltas.iter();
             let last = layers.len() - 1;
             for (i, layer) in layers.iter().enumerate() {
-                for (j, (&z, &a)) in layer.pre_activations.iter().zip(&layer.activations).enumerate() {
+                for (j, (&z, &a)) in layer
+                    .pre_activations
+                    .iter()
+                    .zip(&layer.activations)
+                    .enumerate()
+                {
                     let delta = *unit_deltas.next().expect("one δ a unit");
                     deltas[i][j] += delta / n;
                     let slope = slope(layer.function, value(z), value(a));
@@ -423,7 +443,11 @@ impl LayerGradients {
                 let weight_rms = if layer.weights.is_empty() {
                     0.0
                 } else {
-                    (layer.weights.iter().map(|w| weights[w].powi(2)).sum::<f64>()
+                    (layer
+                        .weights
+                        .iter()
+                        .map(|w| weights[w].powi(2))
+                        .sum::<f64>()
                         / layer.weights.len() as f64)
                         .sqrt()
                 };

@@ -189,8 +189,15 @@ pub fn train(
         .flat_map(|l| l.layers.iter().map(|layer| layer.layer))
         .collect();
     let layer_of_param: Vec<Option<usize>> = {
-        let of = layering.as_ref().map(Layering::layer_of_params).unwrap_or_default();
-        gradients.params.iter().map(|p| of.get(p).copied()).collect()
+        let of = layering
+            .as_ref()
+            .map(Layering::layer_of_params)
+            .unwrap_or_default();
+        gradients
+            .params
+            .iter()
+            .map(|p| of.get(p).copied())
+            .collect()
     };
     let layer_norms = |gradient: &[f64]| {
         let mut squares = vec![0.0; layer_numbers.len()];
@@ -466,7 +473,11 @@ fn predictions(
     data: &DataSet,
     params: &[(Sym, f64)],
 ) -> (Vec<Vec<f64>>, Option<f64>) {
-    let outputs = &layering.layers.last().expect("two layers at least").activations;
+    let outputs = &layering
+        .layers
+        .last()
+        .expect("two layers at least")
+        .activations;
     let targets: Vec<usize> = data
         .columns
         .iter()
@@ -483,7 +494,12 @@ fn predictions(
         let wanted: Vec<f64> = targets.iter().map(|&i| data.rows[row][i]).collect();
         let binary = wanted.iter().all(|&y| y == 0.0 || y == 1.0);
         let classes = wanted.iter().filter(|&&y| y == 1.0).count();
-        match (binary, wanted.len() == predicted.len(), wanted.len(), classes) {
+        match (
+            binary,
+            wanted.len() == predicted.len(),
+            wanted.len(),
+            classes,
+        ) {
             (true, true, 1, _) => right += usize::from((predicted[0] > 0.5) == (wanted[0] == 1.0)),
             (true, true, _, 1) => {
                 let argmax = |v: &[f64]| {

@@ -16,8 +16,8 @@ use chainrule::{Given, Model};
 
 use super::Outcome;
 use super::args::{
-    CheckArgs, Command, DeriveArgs, EvalArgs, ExampleArgs, ExpandArgs, Extension, FormatArg, InitArg, InitArgs,
-    OutputArgs, PointArgs, StepArgs, StyleArg, ValuesArgs,
+    CheckArgs, Command, DeriveArgs, EvalArgs, ExampleArgs, ExpandArgs, Extension, FormatArg,
+    InitArg, InitArgs, OutputArgs, PointArgs, StepArgs, StyleArg, ValuesArgs,
 };
 use super::diagnostics::Failure;
 use super::input::{self, InputPaths, Text};

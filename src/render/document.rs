@@ -40,9 +40,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("layers.md", include_str!("../../templates/layers.md")),
     ("layers.tex", include_str!("../../templates/layers.tex")),
     ("warning.txt", include_str!("../../templates/warning.txt")),
-    ("layer_view.txt", include_str!("../../templates/layer_view.txt")),
-    ("layer_view.md", include_str!("../../templates/layer_view.md")),
-    ("layer_view.tex", include_str!("../../templates/layer_view.tex")),
+    (
+        "layer_view.txt",
+        include_str!("../../templates/layer_view.txt"),
+    ),
+    (
+        "layer_view.md",
+        include_str!("../../templates/layer_view.md"),
+    ),
+    (
+        "layer_view.tex",
+        include_str!("../../templates/layer_view.tex"),
+    ),
     (
         "layer_view_words.txt",
         include_str!("../../templates/layer_view_words.txt"),
@@ -65,6 +74,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("train.txt", include_str!("../../templates/train.txt")),
     ("page.html", include_str!("../../templates/page.html")),
+    (
+        "graph_layers.md",
+        include_str!("../../templates/graph_layers.md"),
+    ),
     ("train.md", include_str!("../../templates/train.md")),
     ("train.tex", include_str!("../../templates/train.tex")),
     ("step.md", include_str!("../../templates/step.md")),
@@ -133,7 +146,7 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
             "standalone",
             "page",
         ],
-        "graph" => &["derive", "derive_words", "page"],
+        "graph" => &["derive", "derive_words", "graph_layers", "page"],
         _ => &[],
     };
     let own = |name: &str| name.split('.').next() == Some(command);

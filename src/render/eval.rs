@@ -76,9 +76,7 @@ pub fn render_eval(
                     "findings": findings,
                 })));
             }
-            return Ok(json_report(
-                report, &messages, &caveats, &rewrites, layers,
-            ));
+            return Ok(json_report(report, &messages, &caveats, &rewrites, layers));
         }
         Format::Text => "eval.txt",
         Format::Markdown => "eval.md",
@@ -94,7 +92,7 @@ pub fn render_eval(
         &rewrites,
     );
     // A large network's report is a summary: the layer view stands for its derivatives.
-    if layer_view.is_some() && report.values.len() > TABLE_LIMIT && !report.all_values {
+    if layer_view.is_some() && view.derivatives.len() > TABLE_LIMIT && !report.all_values {
         view.derivatives_left = Some(thousands(view.derivatives.len()));
         view.derivatives.clear();
     }

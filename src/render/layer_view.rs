@@ -51,12 +51,7 @@ pub fn finding_sentences(
     layout: &Layout,
 ) -> Result<Vec<(String, String)>, Diagnostic> {
     let printer = FormulaPrinter::for_model(model);
-    let name = |s: Sym| {
-        math_span(
-            model.name(s),
-            &printer.name(s, Notation::Latex),
-        )
-    };
+    let name = |s: Sym| math_span(model.name(s), &printer.name(s, Notation::Latex));
     let num = |x: f64| {
         let written = significant(x, 3);
         math_span(&written, &number::latex(&written))
@@ -74,15 +69,16 @@ pub fn finding_sentences(
         match &f.cause {
             Cause::SigmoidSlope { layers, product } => {
                 view.layers = *layers;
-                view.bound = math_span(
-                    &format!("4^-{layers}"),
-                    &format!("4^{{-{layers}}}"),
-                );
+                view.bound = math_span(&format!("4^-{layers}"), &format!("4^{{-{layers}}}"));
                 view.bound_value = num(0.25f64.powi(*layers as i32));
                 view.product = num(*product);
             }
             Cause::Saturation { units, count } | Cause::DeadRelu { units, count } => {
-                view.units = units.iter().map(|&s| name(s)).collect::<Vec<_>>().join(", ");
+                view.units = units
+                    .iter()
+                    .map(|&s| name(s))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 view.count = thousands(*count);
                 view.more = count - units.len();
             }
@@ -231,7 +227,11 @@ pub fn render_section(
 }
 
 /// JSON's `layers` and `findings` (docs/json.md).
-pub fn json(model: &Model, view: &LayerView, layout: &Layout) -> Result<(Value, Value), Diagnostic> {
+pub fn json(
+    model: &Model,
+    view: &LayerView,
+    layout: &Layout,
+) -> Result<(Value, Value), Diagnostic> {
     let number = |x: f64| if x.is_finite() { json!(x) } else { Value::Null };
     let names = |syms: &[Sym]| syms.iter().map(|&s| model.name(s)).collect::<Vec<_>>();
     let layers = view
@@ -308,4 +308,90 @@ pub fn finding_json(model: &Model, f: &Finding, message: &str, remedy: &str) -> 
         out.extend(facts);
     }
     out
+}
+
+#[derive(Serialize)]
+struct BlockView {
+    layer: usize,
+    next: usize,
+    previous: usize,
+    units: String,
+    activation: &'static str,
+    first_units: String,
+    last: bool,
+    /// `\delta^{(L-1)} \to … \to \delta^{(l)}`, the recursion from the output down to l.
+    chain: String,
+    row: Option<RowView>,
+}
+
+#[derive(Serialize)]
+struct BlocksView {
+    marker: String,
+    last: usize,
+    layers: Vec<BlockView>,
+}
+
+/// The graph page's Markdown for a network drawn as one block a layer (`graph_layers.md`):
+/// each layer's units, the δ recursion that reaches it, and its row of the layer view when
+/// values were given. `marker` is where the picture goes.
+pub fn graph_sections(
+    model: &Model,
+    layering: &crate::analysis::layer_view::Layering,
+    view: Option<&LayerView>,
+    marker: &str,
+    layout: &Layout,
+) -> Result<String, Diagnostic> {
+    const FIRST_UNITS: usize = 4;
+    let last = layering.layers.last().map_or(0, |l| l.layer);
+    let cell = |x: f64| format!("${}$", number::latex(&significant(x, 3)));
+    let layers = layering
+        .layers
+        .iter()
+        .map(|l| {
+            let chain: Vec<String> = (l.layer..last)
+                .rev()
+                .map(|k| format!("\\delta^{{({k})}}"))
+                .collect();
+            let row = view
+                .and_then(|v| v.layers.iter().find(|s| s.layer == l.layer))
+                .map(|s| RowView {
+                    layer: s.layer.to_string(),
+                    units: thousands(s.units),
+                    activation: activation_name(s.function),
+                    grad_w: cell(s.grad_norm_w),
+                    grad_b: cell(s.grad_norm_b),
+                    delta: cell(s.delta_norm),
+                    slope: s
+                        .mean_activation_derivative
+                        .map_or_else(|| "—".into(), cell),
+                    saturated: s.saturated.len().to_string(),
+                    dead: s.dead.len().to_string(),
+                    ratio: cell(s.ratio_to_last),
+                });
+            BlockView {
+                layer: l.layer,
+                next: l.layer + 1,
+                previous: l.layer - 1,
+                units: thousands(l.pre_activations.len()),
+                activation: activation_name(l.function),
+                first_units: l
+                    .weights
+                    .iter()
+                    .take(FIRST_UNITS)
+                    .chain(l.biases.iter().take(1))
+                    .map(|&p| format!("`{}`", model.name(p)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                last: l.layer == last,
+                chain: chain.join(" \\to "),
+                row,
+            }
+        })
+        .collect();
+    let view = BlocksView {
+        marker: marker.to_string(),
+        last,
+        layers,
+    };
+    render_template("graph_layers.md", &view, None, layout)
 }

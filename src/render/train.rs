@@ -17,11 +17,11 @@ use crate::core::expr::Sym;
 use crate::core::model::Model;
 use crate::core::number::{self, significant, thousands};
 use crate::render::curve::{layer_curves, loss_curve};
-use crate::render::escape::{latex_prose, markdown_prose, text_prose};
-use crate::render::layer_view::finding_sentences;
 use crate::render::document::{Format, Layout, render_template};
+use crate::render::escape::{latex_prose, markdown_prose, text_prose};
 use crate::render::escape::{latex_text, markdown_text};
 use crate::render::html::{self, Figure};
+use crate::render::layer_view::finding_sentences;
 use crate::render::{FormulaPrinter, Notation};
 
 /// Significant digits in the tables.
@@ -233,7 +233,10 @@ fn markdown_with_curve(
     }];
     if let Some(svg) = layer_curves(training) {
         view.layer_curve = Some(Figure::marker("layers"));
-        figures.push(Figure { name: "layers", svg });
+        figures.push(Figure {
+            name: "layers",
+            svg,
+        });
     }
     let markdown = render_template("train.md", &view, None, layout)?;
     Ok((markdown, figures))
@@ -344,8 +347,11 @@ fn view(
             },
             output: match training.predictions.get(i) {
                 Some(predicted) => {
-                    let mut shown: Vec<String> =
-                        predicted.iter().take(SHOWN_OUTPUTS).map(|&v| cell(v)).collect();
+                    let mut shown: Vec<String> = predicted
+                        .iter()
+                        .take(SHOWN_OUTPUTS)
+                        .map(|&v| cell(v))
+                        .collect();
                     if predicted.len() > SHOWN_OUTPUTS {
                         shown.push("…".into());
                     }
