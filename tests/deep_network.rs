@@ -49,13 +49,13 @@ fn ten_sigmoid_layers_vanish_and_the_quarter_bound_is_named_with_its_product() {
     assert_eq!(f["kind"], "vanishing-gradient");
     assert_eq!(f["cause"], "sigmoid-slope");
     // δ passes σ′ of layers 2..9 on its way back from layer 10: eight factors of at most ¼.
-    assert_eq!(f["layers"], 8);
-    assert_eq!(number(&f["bound"]), 0.25f64.powi(8));
+    assert_eq!(f["facts"]["layers"], 8);
+    assert_eq!(number(&f["facts"]["bound"]), 0.25f64.powi(8));
     let product: f64 = layers[..8]
         .iter()
         .map(|l| number(&l["mean_activation_derivative"]))
         .product();
-    assert!((number(&f["product"]) - product).abs() <= 1e-12 * product);
+    assert!((number(&f["facts"]["product"]) - product).abs() <= 1e-12 * product);
     assert!(number(&f["ratio"]) < 1e-3);
     let ratio = number(&layers[0]["grad_norm"]) / number(&layers[8]["grad_norm"]);
     assert!((number(&f["ratio"]) - ratio).abs() <= 1e-12 * ratio);
@@ -180,7 +180,7 @@ fn dead_relus_are_named() {
     assert_eq!(dead["kind"], "vanishing-gradient");
     // Layer 3 then sees z = b = 0 (Xavier's biases are 0): relu′(0) = 0, dead too.
     assert_eq!(layers[1]["dead"].as_array().unwrap().len(), 4);
-    assert_eq!(dead["count"].as_u64(), Some(8));
+    assert_eq!(dead["facts"]["count"].as_u64(), Some(8));
     let message = dead["message"].as_str().unwrap();
     assert!(
         message.contains("a2_1, a2_2, a2_3, a2_4, a3_1, a3_2 and 2 more (8 in all)"),
@@ -201,7 +201,7 @@ fn a_saturated_sigmoid_output_is_named_and_cross_entropy_suggested() {
         .find(|f| f["kind"] == "saturated-output")
         .expect("a saturated-output finding");
     assert_eq!(saturated["cause"], "saturation");
-    assert_eq!(saturated["units"], serde_json::json!(["a3_1"]));
+    assert_eq!(saturated["facts"]["units"], serde_json::json!(["a3_1"]));
     let remedy = saturated["remedy"].as_str().unwrap();
     assert!(remedy.contains("cross-entropy"), "{remedy}");
     // The cross-entropy cost cancels σ′: the same point has no such finding.

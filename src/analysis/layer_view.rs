@@ -36,6 +36,9 @@ const OUTPUT_STUCK_DELTA: f64 = 0.1;
 /// At most this many units are named in a cause; the rest are counted.
 pub const NAMED_UNITS: usize = 6;
 
+/// Names that say their layer, by letter and layer, each with its unit indices (to sort by).
+type NamesByLayer = HashMap<(char, usize), Vec<(Vec<usize>, Sym)>>;
+
 /// The names of one layer l ≥ 2 (the input layer is 1).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
@@ -85,7 +88,7 @@ impl Layering {
     /// `a` defined from its `z`) and parameters.
     pub fn of(model: &Model) -> Option<Layering> {
         let mut by_layer: std::collections::BTreeMap<usize, Layer> = Default::default();
-        let mut units: HashMap<(char, usize), Vec<(Vec<usize>, Sym)>> = HashMap::new();
+        let mut units: NamesByLayer = HashMap::new();
         for s in model.syms() {
             let kind = model.symbol(s).kind;
             let Some((letter, layer, index)) = layered_name(model.name(s)) else {
@@ -105,7 +108,7 @@ impl Layering {
         for list in units.values_mut() {
             list.sort();
         }
-        let take = |units: &mut HashMap<(char, usize), Vec<(Vec<usize>, Sym)>>, key| {
+        let take = |units: &mut NamesByLayer, key| {
             units
                 .remove(&key)
                 .map(|l| l.into_iter().map(|(_, s)| s).collect::<Vec<Sym>>())

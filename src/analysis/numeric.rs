@@ -143,7 +143,7 @@ fn exact_decimals(given: &[Given]) -> HashMap<Sym, Num> {
 fn no_value_given(model: &Model, names: &[Sym]) -> Diagnostic {
     let missing: Vec<&str> = names.iter().map(|&s| model.name(s)).collect();
     Diagnostic::new(format!("no value given for {}", list(&missing))).with_help(format!(
-        "give every input, target and parameter a value, e.g. `--at {}`, or fill the parameters with `--init zeros|random|xavier`",
+        "give every input, target and parameter a value, e.g. `--at {}`; fill the parameters with `--init zeros|random|xavier`, and take the inputs and targets from a data set with `--example N`",
         missing
             .iter()
             .take(LISTED_NAMES)

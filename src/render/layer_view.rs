@@ -304,9 +304,7 @@ pub fn finding_json(model: &Model, f: &Finding, message: &str, remedy: &str) -> 
         Cause::LearningRate { rate } => json!({ "learning_rate": rate }),
         Cause::SmallGradient { norm } => json!({ "gradient_norm": number(*norm) }),
     };
-    if let (Value::Object(out), Value::Object(facts)) = (&mut out, facts) {
-        out.extend(facts);
-    }
+    out["facts"] = facts;
     out
 }
 

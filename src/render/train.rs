@@ -345,7 +345,12 @@ fn view(
                     .collect::<Vec<_>>()
                     .join(", ")
             },
-            output: match training.predictions.get(i) {
+            // A program that names its output shows it; otherwise the output layer.
+            output: match training
+                .predictions
+                .get(i)
+                .filter(|_| model.output.is_none())
+            {
                 Some(predicted) => {
                     let mut shown: Vec<String> = predicted
                         .iter()
@@ -371,7 +376,7 @@ fn view(
         source: prose(source_name),
         cost: name(model.cost),
         cost_name: prose(model.name(model.cost)),
-        output: match training.predictions.is_empty() {
+        output: match training.predictions.is_empty() || model.output.is_some() {
             true => name(model.output.unwrap_or(model.cost)),
             false => match notation {
                 Notation::Text => "the output layer".into(),
