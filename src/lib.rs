@@ -155,12 +155,15 @@ pub fn initialise(model: &Model, given: &[Given], init: Init, seed: u64) -> Vec<
     analysis::init::fill(model, given, init, seed)
 }
 
-/// The names of the inputs and targets the cost needs that `given` leaves without a value.
-pub fn unset_data(model: &Model, given: &[Given]) -> Vec<String> {
-    analysis::init::unset_data(model, given)
+/// The names of the inputs, targets and parameters the cost needs that `given` leaves without
+/// a value, and how many of them are inputs and targets.
+pub fn unset_leaves(model: &Model, given: &[Given]) -> (Vec<String>, usize) {
+    let data = analysis::init::unset_data(model, given).len();
+    let names = analysis::init::unset_leaves(model, given)
         .into_iter()
         .map(|s| model.name(s).to_string())
-        .collect()
+        .collect();
+    (names, data)
 }
 
 /// `given` with the inputs and targets it leaves out set to 0, and how many: only on request.

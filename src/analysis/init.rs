@@ -18,10 +18,15 @@ pub enum Init {
     Xavier,
 }
 
-/// The inputs and targets the cost needs that `given` leaves without a value (a value given
-/// to an intermediate cuts the graph above it).
-pub fn unset_data(model: &Model, given: &[Given]) -> Vec<Sym> {
+/// The inputs, targets and parameters the cost needs that `given` leaves without a value (a
+/// value given to an intermediate cuts the graph above it).
+pub fn unset_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
     crate::core::forward::missing_leaves(model, given.iter().map(|g| g.sym))
+}
+
+/// The inputs and targets among [`unset_leaves`].
+pub fn unset_data(model: &Model, given: &[Given]) -> Vec<Sym> {
+    unset_leaves(model, given)
         .into_iter()
         .filter(|&s| matches!(model.symbol(s).kind, SymKind::Input | SymKind::Target))
         .collect()

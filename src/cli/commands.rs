@@ -130,13 +130,14 @@ pub(super) fn starting_point(
     if example.init_inputs.is_some() {
         (given, zeroed) = chainrule::zero_data(model, &given);
     }
-    let unset = chainrule::unset_data(model, &given);
-    if !unset.is_empty() {
+    // Every value still missing is named at once, when inputs or targets are among them (a
+    // parameter alone missing is the library's to name, with `--init`).
+    let (unset, data) = chainrule::unset_leaves(model, &given);
+    if data > 0 {
         let names: Vec<&str> = unset.iter().map(String::as_str).collect();
         return Err(Failure::plain(
             Diagnostic::new(format!(
-                "no value given for {} of the inputs and targets: {}",
-                thousands(unset.len()),
+                "no value given for {}",
                 chainrule::listed(&names)
             ))
             .with_help(format!(
