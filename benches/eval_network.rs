@@ -29,7 +29,7 @@ fn eval_mnist(c: &mut Criterion) {
     group.bench_function("784-30-10 --init xavier --seed 1 --all --no-values", |b| {
         b.iter(|| {
             let mut model = model.clone();
-            let given = init::fill(&model, &[], Init::Xavier, 1);
+            let given = init::zero_data(&model, &init::fill(&model, &[], Init::Xavier, 1)).0;
             let targets = load::targets(&model, &TargetSpec::AllParams).expect("targets");
             let request = Request {
                 targets,
@@ -43,7 +43,7 @@ fn eval_mnist(c: &mut Criterion) {
     group.bench_function("784-30-10 step --init xavier --seed 1 --lr 0.1", |b| {
         b.iter(|| {
             let mut model = model.clone();
-            let given = init::fill(&model, &[], Init::Xavier, 1);
+            let given = init::zero_data(&model, &init::fill(&model, &[], Init::Xavier, 1)).0;
             let descent = chainrule::analysis::descent::descend(&mut model, &given, 0.1, 1)
                 .expect("descends");
             black_box(descent.steps.len())
@@ -70,7 +70,7 @@ fn render_mnist_report(c: &mut Criterion) {
             })
         })
         .collect();
-    let given = init::fill(&model, &point, Init::Xavier, 1);
+    let given = init::zero_data(&model, &init::fill(&model, &point, Init::Xavier, 1)).0;
     let request = Request {
         targets: load::targets(&model, &TargetSpec::AllParams).expect("targets"),
         ..Default::default()

@@ -64,6 +64,7 @@ pub use crate::analysis::check::{
 };
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
+pub use crate::analysis::layer_view::{Cause, Finding, FindingKind, LayerStats, LayerView};
 pub use crate::analysis::layers::Layered;
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
@@ -172,6 +173,38 @@ pub fn formula(model: &mut Model, text: &str) -> Result<core::expr::Id, Diagnost
 /// (the values `eval`, `step`, `train` and `values` start from with `--init`).
 pub fn initialise(model: &Model, given: &[Given], init: Init, seed: u64) -> Vec<Given> {
     analysis::init::fill(model, given, init, seed)
+}
+
+/// The names of the inputs, targets and parameters the cost needs that `given` leaves without
+/// a value, and how many of them are inputs and targets.
+pub fn unset_leaves(model: &Model, given: &[Given]) -> (Vec<String>, usize) {
+    let data = analysis::init::unset_data(model, given).len();
+    let names = analysis::init::unset_leaves(model, given)
+        .into_iter()
+        .map(|s| model.name(s).to_string())
+        .collect();
+    (names, data)
+}
+
+/// `given` with the inputs and targets it leaves out set to 0, and how many: only on request.
+pub fn zero_data(model: &Model, given: &[Given]) -> (Vec<Given>, usize) {
+    analysis::init::zero_data(model, given)
+}
+
+/// Names quoted for a message, cut after ten: "`a`, `b` and 24,600 more".
+pub fn listed(names: &[&str]) -> String {
+    analysis::numeric::list(names)
+}
+
+/// A values file of a training run's trained parameters (`name = value` a line), which reads
+/// back with `--values`.
+pub fn trained_values(model: &Model, training: &Training, header: &str) -> String {
+    let mut text: String = header.lines().map(|l| format!("# {l}\n")).collect();
+    text.push_str("\n# parameters\n");
+    for &(sym, value) in &training.params {
+        text.push_str(&format!("{} = {value:?}\n", model.name(sym)));
+    }
+    text
 }
 
 /// The model claims are read against: the program's names plus the learning rate `eta` (also

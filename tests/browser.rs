@@ -56,7 +56,8 @@ window.addEventListener("load", function () {
   var flat = maths.filter(function (m) { var r = m.getBoundingClientRect(); return !(r.width > 0 && r.height > 0) && !m.closest("[hidden]"); });
   function lit() { return Array.prototype.slice.call(document.querySelectorAll("path.edge.lit")).map(function (e) { return e.getAttribute("data-from") + ">" + e.getAttribute("data-to"); }).sort(); }
   var result = { math: maths.length, flat: flat.length, errors: document.querySelectorAll(".math-error, merror").length,
-                 chosen: document.body.getAttribute("data-chosen"), lit: lit(), loaded: performance.now() };
+                 chosen: document.body.getAttribute("data-chosen"), lit: lit(), loaded: performance.now(),
+                 pictures: Array.prototype.map.call(document.querySelectorAll("svg"), function (s) { var r = s.getBoundingClientRect(); return { width: r.width, height: r.height, text: s.textContent, lines: s.querySelectorAll("polyline").length }; }) };
   var b3 = document.querySelector("g.node[data-name='b3']");
   if (b3) { b3.dispatchEvent(new MouseEvent("click", { bubbles: true })); result.after_click = lit(); result.chosen_after = document.body.getAttribute("data-chosen"); }
   document.title = "PROBE" + JSON.stringify(result);
@@ -280,4 +281,66 @@ fn long_titles_wrap_at_a_phones_width() {
         assert_eq!(result["wide"], serde_json::json!([]), "{name}: {result}");
         assert_eq!(result["page_scrolls"], false, "{name}: {result}");
     }
+}
+
+/// Issue 21: `train` on a network with layers draws each layer's gradient norm beside the
+/// loss curve, and both pictures are laid out on the page.
+#[test]
+fn the_per_layer_norms_are_drawn_beside_the_loss_curve() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = html(&[
+        "train",
+        "examples/deep_sigmoid_10.bp",
+        "--data",
+        "examples/deep_sigmoid_10.csv",
+        "--epochs",
+        "30",
+        "--init",
+        "xavier",
+    ]);
+    let result = probe(&browser, &page, dir.path(), "train.html");
+    let pictures = result["pictures"].as_array().unwrap();
+    assert_eq!(pictures.len(), 2, "{result}");
+    for picture in pictures {
+        assert!(picture["width"].as_f64().unwrap() > 100.0, "{picture}");
+        assert!(picture["height"].as_f64().unwrap() > 100.0, "{picture}");
+    }
+    let layers = &pictures[1];
+    let text = layers["text"].as_str().unwrap();
+    assert!(text.contains("gradient norm per layer"), "{text}");
+    assert!(text.contains("log scale"), "{text}");
+    for l in 2..=10 {
+        assert!(text.contains(&format!("layer {l}")), "{text}");
+    }
+    // One line a layer (the legend's samples are paths, not polylines).
+    assert!(layers["lines"].as_u64().unwrap() >= 9, "{layers}");
+    assert_eq!(result["errors"], 0, "{result}");
+}
+
+/// Issue 21: a network too wide to draw name by name (MNIST's 784-30-10) is drawn as one block
+/// a layer, and the page chooses a layer (the first, unless the address names another).
+#[test]
+fn a_wide_network_is_drawn_as_layers_and_a_layer_is_chosen() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = html(&["graph", "examples/mnist_784_30_10.bp"]);
+    assert!(page.len() < 400_000, "{} bytes", page.len());
+    let result = probe(&browser, &page, dir.path(), "mnist_graph.html");
+    assert_eq!(result["chosen"], "layer-2", "{result}");
+    let pictures = result["pictures"].as_array().unwrap();
+    assert_eq!(pictures.len(), 1, "{result}");
+    let text = pictures[0]["text"].as_str().unwrap();
+    for block in [
+        "layer 1",
+        "784 inputs",
+        "layer 2",
+        "30 sigmoid",
+        "layer 3",
+        "10 sigmoid",
+    ] {
+        assert!(text.contains(block), "{block}: {text}");
+    }
+    assert!(pictures[0]["width"].as_f64().unwrap() > 100.0);
+    assert_eq!(result["errors"], 0, "{result}");
 }

@@ -401,7 +401,7 @@ fn compile_every_standalone_document() {
                 "--init",
                 "xavier",
                 "--at",
-                "y1=1",
+                "x1=0.5,x2=-0.2,x3=0.1,y1=1,y2=0,y3=0,lambda=0.1,n=4",
                 "--all",
                 "--check-grad",
             ],

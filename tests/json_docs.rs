@@ -430,12 +430,28 @@ fn eval_documents_have_the_documented_fields_and_kinds() {
             &wide.display().to_string(),
             "--init",
             "xavier",
+            "--init-inputs",
+            "zero",
             "--all",
             "--check-grad",
         ],
         examples(),
     );
-    let documents = [saturated, unsettled, plain, sampled];
+    // Ten sigmoid layers: the layer view and its vanishing-gradient finding (issue 21).
+    let deep = run(
+        &[
+            "eval",
+            "examples/deep_sigmoid_10.bp",
+            "--init",
+            "xavier",
+            "--example",
+            "1",
+            "--data",
+            "examples/deep_sigmoid_10.csv",
+        ],
+        examples(),
+    );
+    let documents = [saturated, unsettled, plain, sampled, deep];
     check_section("eval", &documents);
 
     let page = sections(PAGE);
@@ -620,6 +636,8 @@ fn step_documents_have_the_documented_fields_and_kinds() {
             &wide.display().to_string(),
             "--init",
             "xavier",
+            "--init-inputs",
+            "zero",
             "--lr",
             "0.5",
             "--steps",

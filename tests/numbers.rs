@@ -205,27 +205,61 @@ fn init_fills_parameters_and_values_files_read_back() {
     assert!(w2 != 0.0 && w2.abs() <= 3f64.sqrt(), "{w2}");
     // the file reads back, and gives what --init gives
     let from_file = eval_json(&["--values", file.to_str().unwrap()], SEED_QUESTION);
-    let from_init = eval_json(&["--init", "xavier", "--seed", "7"], SEED_QUESTION);
+    let from_init = eval_json(
+        &["--init-inputs", "zero", "--init", "xavier", "--seed", "7"],
+        SEED_QUESTION,
+    );
     assert_eq!(from_file["values"]["w2"], from_init["values"]["w2"]);
     assert_eq!(from_file["values"]["w2"].as_f64(), Some(w2));
     // another seed, another start; zeros are zeros
-    let other = eval_json(&["--init", "xavier", "--seed", "8"], SEED_QUESTION);
+    let other = eval_json(
+        &["--init-inputs", "zero", "--init", "xavier", "--seed", "8"],
+        SEED_QUESTION,
+    );
     assert_ne!(other["values"]["w2"], from_init["values"]["w2"]);
-    let zeros = eval_json(&["--init", "zeros"], SEED_QUESTION);
+    let zeros = eval_json(&["--init-inputs", "zero", "--init", "zeros"], SEED_QUESTION);
     assert_eq!(zeros["values"]["w2"], 0.0);
     // a given value is kept
-    let kept = eval_json(&["--init", "random", "--at", "w2=0.25"], SEED_QUESTION);
+    let kept = eval_json(
+        &[
+            "--init-inputs",
+            "zero",
+            "--init",
+            "random",
+            "--at",
+            "w2=0.25",
+        ],
+        SEED_QUESTION,
+    );
     assert_eq!(kept["values"]["w2"], 0.25);
 }
 
 #[test]
 fn no_values_leaves_the_table_out() {
-    let doc = eval_json(&["--init", "zeros", "--no-values", "--all"], SEED_QUESTION);
+    let doc = eval_json(
+        &[
+            "--init-inputs",
+            "zero",
+            "--init",
+            "zeros",
+            "--no-values",
+            "--all",
+        ],
+        SEED_QUESTION,
+    );
     assert!(doc["values"].as_object().unwrap().is_empty());
     assert!(doc["cost"].is_number());
     assert!(doc["derivatives"]["dC/dw2"].is_number());
     let out = run(
-        &["eval", "-", "--init", "zeros", "--no-values"],
+        &[
+            "eval",
+            "-",
+            "--init",
+            "zeros",
+            "--init-inputs",
+            "zero",
+            "--no-values",
+        ],
         SEED_QUESTION,
     );
     let text = String::from_utf8(out.stdout).unwrap();
@@ -251,6 +285,8 @@ fn a_missing_value_on_a_large_network_is_a_short_error() {
             "xavier",
             "--seed",
             "1",
+            "--init-inputs",
+            "zero",
             "--no-values",
         ])
         .write_stdin(mnist)

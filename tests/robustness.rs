@@ -553,7 +553,7 @@ fn step_names_every_missing_value_at_once() {
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .starts_with("error: no starting value given for `x`, `w3`\n"),
+            .starts_with("error: no value given for `x`, `w3`\n"),
         "{}",
         out.stderr
     );

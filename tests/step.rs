@@ -234,7 +234,7 @@ fn a_missing_parameter_is_named() {
     );
     let stderr = fails(&["--at", "x=1,w2=0.5,b2=0.5,w3=0.5,b3=0.5", "--lr", "0.5"]);
     assert!(
-        stderr.starts_with("error: no starting value given for `y`\n"),
+        stderr.starts_with("error: no value given for `y`\n"),
         "{stderr}"
     );
 }

@@ -163,6 +163,7 @@ pub fn commands(data: &[u8]) {
         stable: options & 64 != 0,
         check_grad: options & 128 != 0,
         no_values: false,
+        ..Default::default()
     };
     if let Ok(report) = chainrule::analysis::numeric::evaluate(&mut model, &given, &request) {
         chainrule::render::eval::render_eval(&model, &report, format, &layout)

@@ -51,6 +51,14 @@ pub struct Descent {
     /// Set when the cost or a gradient was not finite at the starting point already: no
     /// learning rate fixes that.
     pub not_finite_start: bool,
+    /// The gradient layer by layer at the starting point, for a program with layers.
+    pub layer_view: Option<crate::analysis::layer_view::LayerView>,
+    /// How many inputs and targets were set to 0 on request.
+    pub inputs_zeroed: usize,
+    /// Show only the layer view.
+    pub per_layer: bool,
+    /// List every parameter even for a large network.
+    pub all_values: bool,
 }
 
 /// Runs `steps` steps of gradient descent from the given values with learning rate η.
@@ -75,6 +83,8 @@ pub fn descend(
     let params = gradients.params.clone();
 
     let mut leaves: Vec<(Sym, f64)> = start.iter().map(|g| (g.sym, g.value)).collect();
+    let layer_view = crate::analysis::layer_view::LayerGradients::new(model)
+        .map(|lg| lg.view(model, std::slice::from_ref(&leaves)));
     // The first point goes through the checked forward pass (it names missing values); the
     // reference is not needed to descend.
     let mut point = numeric::forward_float64(model, start)?;
@@ -131,6 +141,10 @@ pub fn descend(
         steps: out,
         diverged,
         not_finite_start,
+        layer_view,
+        inputs_zeroed: 0,
+        per_layer: false,
+        all_values: false,
     })
 }
 
@@ -224,23 +238,22 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
         .filter(|s| model.symbol(*s).kind == SymKind::Param || needed.contains(s))
         .collect();
     if !missing.is_empty() {
-        let names: Vec<String> = missing
-            .iter()
-            .map(|&s| format!("`{}`", model.name(s)))
-            .collect();
-        return Err(
-            Diagnostic::new(format!("no starting value given for {}", names.join(", "))).with_help(
-                format!(
-                    "gradient descent starts from a value for every input, target and parameter, \
-             e.g. `--at {}`",
-                    missing
-                        .iter()
-                        .map(|&s| format!("{}=0.5", model.name(s)))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
-            ),
-        );
+        let names: Vec<&str> = missing.iter().map(|&s| model.name(s)).collect();
+        return Err(Diagnostic::new(format!(
+            "no starting value given for {}",
+            numeric::list(&names)
+        ))
+        .with_help(format!(
+            "gradient descent starts from a value for every input, target and parameter, \
+             e.g. `--at {}`; `--init xavier` fills the parameters, `--example N` takes the \
+             inputs and targets from a data set",
+            names
+                .iter()
+                .take(3)
+                .map(|n| format!("{n}=0.5"))
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
     }
     Ok(())
 }

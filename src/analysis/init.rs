@@ -1,8 +1,9 @@
-//! Starting values for the names a user did not type (inputs and targets 0; parameters by
-//! the method asked for): `zeros`, `random` (uniform in
-//! [−1, 1]) or `xavier` (Glorot's uniform in ±√(6/(fan_in + fan_out)) for a weight, 0 for a
-//! bias), from a seed, so the same command gives the same numbers. Also the text of a values
-//! file listing every input, target and parameter, which reads back with `--values`.
+//! Starting values for the parameters a user did not type, by the method asked for: `zeros`,
+//! `random` (uniform in [−1, 1]) or `xavier` (Glorot's uniform in ±√(6/(fan_in + fan_out)) for a weight, 0 for a
+//! bias), from a seed, so the same command gives the same numbers. Inputs and targets are data,
+//! never invented: [`unset_data`] names those still without a value, and [`zero_data`] sets
+//! them to 0 only when asked. Also the text of a values file listing every input, target and
+//! parameter, which reads back with `--values`.
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Id, Node, Sym};
@@ -17,21 +18,38 @@ pub enum Init {
     Xavier,
 }
 
-/// Values for the parameters `given` leaves out (given values stay as they are).
+/// The inputs, targets and parameters the cost needs that `given` leaves without a value (a
+/// value given to an intermediate cuts the graph above it).
+pub fn unset_leaves(model: &Model, given: &[Given]) -> Vec<Sym> {
+    crate::core::forward::missing_leaves(model, given.iter().map(|g| g.sym))
+}
+
+/// The inputs and targets among [`unset_leaves`].
+pub fn unset_data(model: &Model, given: &[Given]) -> Vec<Sym> {
+    unset_leaves(model, given)
+        .into_iter()
+        .filter(|&s| matches!(model.symbol(s).kind, SymKind::Input | SymKind::Target))
+        .collect()
+}
+
+/// `given` with every input and target it leaves out set to 0, and how many that was: only
+/// on request (`--init-inputs zero`), and the report says so.
+pub fn zero_data(model: &Model, given: &[Given]) -> (Vec<Given>, usize) {
+    let mut out = given.to_vec();
+    let unset = unset_data(model, given);
+    out.extend(unset.iter().map(|&sym| Given {
+        sym,
+        text: "0".to_string(),
+        value: 0.0,
+    }));
+    (out, unset.len())
+}
+
+/// Values for the parameters `given` leaves out (given values stay as they are; inputs and
+/// targets are left to the data).
 pub fn fill(model: &Model, given: &[Given], init: Init, seed: u64) -> Vec<Given> {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut out = given.to_vec();
-    // inputs and targets not given are 0: the network can run without typing them
-    for s in model.syms() {
-        let kind = model.symbol(s).kind;
-        if matches!(kind, SymKind::Input | SymKind::Target) && !given.iter().any(|g| g.sym == s) {
-            out.push(Given {
-                sym: s,
-                text: "0".to_string(),
-                value: 0.0,
-            });
-        }
-    }
     let fans = Fans::compute(model);
     for p in model.params() {
         // the generator advances for every parameter, so a value does not depend on which

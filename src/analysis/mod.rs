@@ -5,6 +5,7 @@
 pub mod check;
 pub mod descent;
 pub mod init;
+pub mod layer_view;
 pub mod layers;
 pub mod numeric;
 pub mod train;

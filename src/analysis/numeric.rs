@@ -143,7 +143,7 @@ fn exact_decimals(given: &[Given]) -> HashMap<Sym, Num> {
 fn no_value_given(model: &Model, names: &[Sym]) -> Diagnostic {
     let missing: Vec<&str> = names.iter().map(|&s| model.name(s)).collect();
     Diagnostic::new(format!("no value given for {}", list(&missing))).with_help(format!(
-        "give every input, target and parameter a value, e.g. `--at {}`, or fill the parameters with `--init zeros|random|xavier`",
+        "give every input, target and parameter a value, e.g. `--at {}`; fill the parameters with `--init zeros|random|xavier`, and take the inputs and targets from a data set with `--example N`",
         missing
             .iter()
             .take(LISTED_NAMES)
@@ -319,6 +319,14 @@ pub struct Report {
     /// How many derivatives `--check-grad` could compare; more than `grad_checks` holds when
     /// they were sampled (see [`GRAD_CHECK_SAMPLE`]).
     pub grad_checks_of: usize,
+    /// The gradient layer by layer, for a program with layers.
+    pub layer_view: Option<crate::analysis::layer_view::LayerView>,
+    /// Show only the layer view (`--per-layer`).
+    pub per_layer: bool,
+    /// List every value and derivative even for a large network (`--all-values`).
+    pub all_values: bool,
+    /// How many inputs and targets were set to 0 on request (`--init-inputs zero`).
+    pub inputs_zeroed: usize,
 }
 
 /// What to evaluate besides the forward pass and the cost.
@@ -331,6 +339,10 @@ pub struct Request {
     pub check_grad: bool,
     /// Leave the table of forward values out of the report.
     pub no_values: bool,
+    /// Show only the layer view of the gradient.
+    pub per_layer: bool,
+    /// List every value and derivative even where a large network gets a summary.
+    pub all_values: bool,
 }
 
 /// The lowest precision (bits) every node is evaluated at to be compared with float64.
@@ -346,6 +358,8 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     // Derived first: the named error terms the results use join the program, so the forward
     // pass computes each once (the backward pass) and every gradient reads them.
     let derived = crate::core::diff::derive(model, &request.targets, &config);
+    // The layer view's derivatives too, before the forward pass computes the error terms.
+    let layer_gradients = crate::analysis::layer_view::LayerGradients::new(model);
     // The computed names' references are evaluated below, with the formulas, in one run.
     let point = forward_float64(model, given)?;
     one_hot_holds(model, &point)?;
@@ -563,7 +577,15 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     } else {
         (Vec::new(), 0)
     };
+    let layer_view = layer_gradients.map(|lg| {
+        let leaves: Vec<(Sym, f64)> = given.iter().map(|g| (g.sym, g.value)).collect();
+        lg.view(model, &[leaves])
+    });
     Ok(Report {
+        layer_view,
+        per_layer: request.per_layer,
+        all_values: request.all_values,
+        inputs_zeroed: 0,
         show_values: !request.no_values,
         values,
         cost,

@@ -14,6 +14,9 @@ use std::collections::HashMap;
 
 use crate::analysis::descent::Gradients;
 use crate::analysis::init::{self, Init};
+use crate::analysis::layer_view::{
+    Cause, Finding, FindingKind, LayerGradients, LayerView, Layering, SATURATED_SLOPE,
+};
 use crate::analysis::numeric::Point;
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Node, Sym};
@@ -64,6 +67,9 @@ pub struct Epoch {
     pub cost: f64,
     /// The Euclidean norm of the mean gradient.
     pub gradient_norm: f64,
+    /// The norm of the mean gradient over each layer's parameters, for a program with layers
+    /// (in the order of [`Training::layer_numbers`]).
+    pub layer_norms: Vec<f64>,
 }
 
 /// Why a run is judged to have gone wrong.
@@ -100,10 +106,31 @@ pub struct Training {
     /// training: (example's inputs, output).
     pub outputs: Vec<(Vec<(Sym, f64)>, f64)>,
     pub examples: usize,
+    /// The layers of a program with layers (empty otherwise), and each layer's gradient norm
+    /// before the first epoch.
+    pub layer_numbers: Vec<usize>,
+    pub initial_layer_norms: Vec<f64>,
+    /// The gradient layer by layer after training, over (at most [`VIEWED_EXAMPLES`] of) the
+    /// examples.
+    pub layer_view: Option<LayerView>,
+    /// A stall, an oscillation or a divergence, each with its cause.
+    pub findings: Vec<Finding>,
+    /// For a program with layers: the output layer's activations for each example after
+    /// training, and the share of examples classified right where the targets are one-hot
+    /// or 0/1 (the largest output, or an output past ½, against the target).
+    pub predictions: Vec<Vec<f64>>,
+    pub accuracy: Option<f64>,
+    /// Show only the layer view (`--per-layer`).
+    pub per_layer: bool,
+    /// List every parameter even for a large network (`--all-values`).
+    pub all_values: bool,
 }
 
-/// Slope of an activation below which it counts as saturated: σ' < 10⁻³ (|z| > 6.9).
-const SATURATED_SLOPE: f64 = 1e-3;
+/// Examples the layer view after training is averaged over at most.
+pub const VIEWED_EXAMPLES: usize = 100;
+/// A run rising in more than this share of its epochs oscillates.
+const OSCILLATING_SHARE: f64 = 0.25;
+
 /// A mean cost at or below this is a run that learned; saturation then is not a problem.
 const LEARNED_COST: f64 = 1e-3;
 
@@ -156,7 +183,33 @@ pub fn train(
     let mut rng = fastrand::Rng::with_seed(config.seed.wrapping_add(0x9E37_79B9));
     let mut order: Vec<usize> = (0..data.rows.len()).collect();
 
+    let layering = Layering::of(model);
+    let layer_numbers: Vec<usize> = layering
+        .iter()
+        .flat_map(|l| l.layers.iter().map(|layer| layer.layer))
+        .collect();
+    let layer_of_param: Vec<Option<usize>> = {
+        let of = layering
+            .as_ref()
+            .map(Layering::layer_of_params)
+            .unwrap_or_default();
+        gradients
+            .params
+            .iter()
+            .map(|p| of.get(p).copied())
+            .collect()
+    };
+    let layer_norms = |gradient: &[f64]| {
+        let mut squares = vec![0.0; layer_numbers.len()];
+        for (layer, g) in layer_of_param.iter().zip(gradient) {
+            if let Some(i) = layer {
+                squares[*i] += g * g;
+            }
+        }
+        squares.into_iter().map(f64::sqrt).collect::<Vec<f64>>()
+    };
     let (initial_cost, mut mean_gradient, _) = over_set(model, &gradients, data, &params, &[]);
+    let initial_layer_norms = layer_norms(&mean_gradient);
     let mut epochs = Vec::with_capacity(config.epochs.min(1 << 16));
     let mut saturated_since: HashMap<Sym, usize> = HashMap::new();
     let mut diverged = None;
@@ -183,6 +236,7 @@ pub fn train(
         epochs.push(Epoch {
             cost,
             gradient_norm,
+            layer_norms: layer_norms(&mean_gradient),
         });
         progress(epoch);
         if !cost.is_finite() || params.iter().any(|(_, v)| !v.is_finite()) {
@@ -229,7 +283,30 @@ pub fn train(
             (inputs, point.f64[&output])
         })
         .collect();
+    let viewed: Vec<Vec<(Sym, f64)>> = (0..data.rows.len().min(VIEWED_EXAMPLES))
+        .map(|row| leaves(data, row, &params))
+        .collect();
+    let layer_view = LayerGradients::new(model).map(|lg| lg.view(model, &viewed));
+    let findings = run_findings(
+        config,
+        initial_cost,
+        &epochs,
+        diverged.as_ref(),
+        layer_view.as_ref(),
+    );
+    let (predictions, accuracy) = match &layering {
+        Some(layering) => predictions(model, layering, data, &params),
+        None => (Vec::new(), None),
+    };
     Ok(Training {
+        layer_numbers,
+        initial_layer_norms,
+        layer_view,
+        findings,
+        predictions,
+        accuracy,
+        per_layer: false,
+        all_values: false,
         config: config.clone(),
         initial,
         initial_cost,
@@ -321,4 +398,122 @@ fn stalled(initial: f64, epochs: &[Epoch]) -> bool {
         initial
     };
     (middle - last.cost).abs() <= 0.01 * middle.abs()
+}
+
+/// What went wrong in a run, with the cause: a divergence (the learning rate), an oscillation
+/// (the same), a stall (what the layer view after training found, a neuron saturated on every
+/// example, or a gradient that is small everywhere).
+fn run_findings(
+    config: &TrainConfig,
+    initial: f64,
+    epochs: &[Epoch],
+    diverged: Option<&Divergence>,
+    view: Option<&LayerView>,
+) -> Vec<Finding> {
+    let about_rate = |kind| Finding {
+        kind,
+        ratio: f64::NAN,
+        first_layer: 0,
+        last_layer: 0,
+        cause: Cause::LearningRate {
+            rate: config.learning_rate,
+        },
+    };
+    let last = epochs.last().map_or(initial, |e| e.cost);
+    match diverged {
+        Some(Divergence::NotFinite { .. } | Divergence::RateTooLarge { .. }) => {
+            return vec![about_rate(FindingKind::Divergence)];
+        }
+        Some(Divergence::Ascent { .. }) => return Vec::new(),
+        _ => {}
+    }
+    let mut out = Vec::new();
+    if epochs.len() >= 10 && rises(initial, epochs) as f64 > OSCILLATING_SHARE * epochs.len() as f64
+    {
+        out.push(about_rate(FindingKind::Oscillation));
+    }
+    if last > LEARNED_COST && stalled(initial, epochs) {
+        let from_view = view.and_then(|v| v.findings.first());
+        let finding = match (diverged, from_view) {
+            (Some(Divergence::Saturated { neuron, .. }), _) => Finding {
+                kind: FindingKind::Stall,
+                ratio: f64::NAN,
+                first_layer: 0,
+                last_layer: 0,
+                cause: Cause::Saturation {
+                    units: vec![*neuron],
+                    count: 1,
+                },
+            },
+            (_, Some(f)) => Finding {
+                kind: FindingKind::Stall,
+                ..f.clone()
+            },
+            _ => Finding {
+                kind: FindingKind::Stall,
+                ratio: f64::NAN,
+                first_layer: 0,
+                last_layer: 0,
+                cause: Cause::SmallGradient {
+                    norm: epochs.last().map_or(0.0, |e| e.gradient_norm),
+                },
+            },
+        };
+        out.push(finding);
+    }
+    out
+}
+
+/// The output layer's activations for each example, and the accuracy where each example's
+/// targets are one-hot (the largest output is the class) or a single 0/1 (an output past ½
+/// is 1).
+fn predictions(
+    model: &Model,
+    layering: &Layering,
+    data: &DataSet,
+    params: &[(Sym, f64)],
+) -> (Vec<Vec<f64>>, Option<f64>) {
+    let outputs = &layering
+        .layers
+        .last()
+        .expect("two layers at least")
+        .activations;
+    let targets: Vec<usize> = data
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|&(_, &s)| model.symbol(s).kind == SymKind::Target)
+        .map(|(i, _)| i)
+        .collect();
+    let mut right = 0;
+    let mut judged = true;
+    let mut all = Vec::with_capacity(data.rows.len());
+    for row in 0..data.rows.len() {
+        let point = Point::float64(model, &leaves(data, row, params));
+        let predicted: Vec<f64> = outputs.iter().map(|a| point.f64[a]).collect();
+        let wanted: Vec<f64> = targets.iter().map(|&i| data.rows[row][i]).collect();
+        let binary = wanted.iter().all(|&y| y == 0.0 || y == 1.0);
+        let classes = wanted.iter().filter(|&&y| y == 1.0).count();
+        match (
+            binary,
+            wanted.len() == predicted.len(),
+            wanted.len(),
+            classes,
+        ) {
+            (true, true, 1, _) => right += usize::from((predicted[0] > 0.5) == (wanted[0] == 1.0)),
+            (true, true, _, 1) => {
+                let argmax = |v: &[f64]| {
+                    v.iter()
+                        .enumerate()
+                        .max_by(|a, b| a.1.total_cmp(b.1))
+                        .map(|(i, _)| i)
+                };
+                right += usize::from(argmax(&predicted) == argmax(&wanted));
+            }
+            _ => judged = false,
+        }
+        all.push(predicted);
+    }
+    let accuracy = (judged && !all.is_empty()).then(|| right as f64 / all.len() as f64);
+    (all, accuracy)
 }

@@ -140,13 +140,47 @@ pub struct ValuesArgs {
 /// How to fill the parameters `--at`/`--values` leave out.
 #[derive(Args)]
 pub struct InitArgs {
-    /// Fill the parameters not given: zeros, random (uniform in [−1, 1]) or xavier
-    /// (uniform in ±√(6/(fan_in + fan_out)), biases 0).
+    /// Fill the parameters not given (never inputs or targets: see `--example`): zeros,
+    /// random (uniform in [−1, 1]) or xavier (uniform in ±√(6/(fan_in + fan_out)), biases 0).
     #[arg(long, value_enum)]
     pub init: Option<InitArg>,
     /// The seed for `--init random|xavier` (the same seed gives the same values).
     #[arg(long, default_value_t = 0, requires = "init")]
     pub seed: u64,
+}
+
+/// Where inputs and targets come from besides `--at`/`--values`: one example of a data set,
+/// or zeros on request.
+#[derive(Args)]
+pub struct ExampleArgs {
+    /// Take the inputs and targets from example N (1 is the first row) of `--data` or of the
+    /// program's `data` block; `--at` overrides single values.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub example: Option<u64>,
+    /// A CSV file of examples for `--example` (a header naming inputs and targets).
+    #[arg(long, value_name = "CSV", requires = "example")]
+    pub data: Option<PathBuf>,
+    /// `zero`: set the inputs and targets left without a value to 0 (the report says so);
+    /// without it, they are an error.
+    #[arg(long, value_enum, value_name = "zero")]
+    pub init_inputs: Option<InitInputsArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum InitInputsArg {
+    Zero,
+}
+
+/// How much of a report to show.
+#[derive(Args)]
+pub struct ShownArgs {
+    /// Show only the gradient layer by layer (for programs with layers).
+    #[arg(long)]
+    pub per_layer: bool,
+    /// List every value and derivative even for a large network, whose report is otherwise a
+    /// summary (JSON always lists them).
+    #[arg(long, conflicts_with = "per_layer")]
+    pub all_values: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -214,6 +248,10 @@ pub struct StepArgs {
     pub lr: f64,
     #[command(flatten)]
     pub init: InitArgs,
+    #[command(flatten)]
+    pub example: ExampleArgs,
+    #[command(flatten)]
+    pub shown: ShownArgs,
     /// How many steps to take.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub steps: u32,
@@ -244,6 +282,10 @@ pub struct EvalArgs {
     pub check_grad: bool,
     #[command(flatten)]
     pub init: InitArgs,
+    #[command(flatten)]
+    pub example: ExampleArgs,
+    #[command(flatten)]
+    pub shown: ShownArgs,
     /// Leave out the table of forward values (the cost, derivatives and warnings stay).
     #[arg(long)]
     pub no_values: bool,

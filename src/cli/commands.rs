@@ -16,8 +16,8 @@ use chainrule::{Given, Model};
 
 use super::Outcome;
 use super::args::{
-    CheckArgs, Command, DeriveArgs, EvalArgs, ExpandArgs, Extension, FormatArg, InitArg, InitArgs,
-    OutputArgs, PointArgs, StepArgs, StyleArg, ValuesArgs,
+    CheckArgs, Command, DeriveArgs, EvalArgs, ExampleArgs, ExpandArgs, Extension, FormatArg,
+    InitArg, InitArgs, OutputArgs, PointArgs, StepArgs, StyleArg, ValuesArgs,
 };
 use super::diagnostics::Failure;
 use super::input::{self, InputPaths, Text};
@@ -63,6 +63,93 @@ pub(super) fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Giv
         InitArg::Xavier => chainrule::Init::Xavier,
     };
     chainrule::initialise(model, &given, how, init.seed)
+}
+
+/// Where a point's values came from, for the report: how many inputs and targets were set to
+/// 0 on request.
+pub(super) struct Start {
+    pub given: Vec<Given>,
+    pub zeroed: usize,
+}
+
+/// The values `eval` and `step` start from: `--values`, then one `--example` of the data for
+/// the inputs and targets `--at` leaves out, then `--at`; the parameters left out filled by
+/// `--init`; inputs and targets still without a value set to 0 with `--init-inputs zero`, and
+/// otherwise refused, naming a few and the ways to give them.
+pub(super) fn starting_point(
+    source: &Text,
+    model: &Model,
+    point: &PointArgs,
+    init: &InitArgs,
+    example: &ExampleArgs,
+) -> Result<Start, Failure> {
+    let mut given = given_values(model, point)?;
+    if let Some(n) = example.example {
+        let data = match &example.data {
+            Some(path) => {
+                let csv = input::read_text(path)?;
+                chainrule::csv_data(&csv.text, model).map_err(Failure::in_text(&csv))?
+            }
+            None => chainrule::training_data(&source.text, model)
+                .map_err(Failure::in_text(source))?
+                .ok_or_else(|| {
+                    Failure::plain(
+                        Diagnostic::new(format!(
+                            "`--example {n}` needs examples, and {} has no `data` block",
+                            source.name
+                        ))
+                        .with_help("give a CSV file with `--data FILE` (a header naming the inputs and targets)"),
+                    )
+                })?,
+        };
+        let row = usize::try_from(n - 1).unwrap_or(usize::MAX);
+        if row >= data.rows.len() {
+            return Err(Failure::plain(
+                Diagnostic::new(format!(
+                    "`--example {n}`: the data has {} example{}",
+                    thousands(data.rows.len()),
+                    if data.rows.len() == 1 { "" } else { "s" }
+                ))
+                .with_help("examples are counted from 1, the first row after the header"),
+            ));
+        }
+        let at: std::collections::HashSet<_> = given.iter().map(|g| g.sym).collect();
+        let from_data: Vec<Given> = data
+            .example(row)
+            .filter(|(sym, _)| !at.contains(sym))
+            .map(|(sym, value)| Given {
+                sym,
+                text: format!("{value:?}"),
+                value,
+            })
+            .collect();
+        given.splice(0..0, from_data);
+    }
+    let mut given = fill(init, model, given);
+    let mut zeroed = 0;
+    if example.init_inputs.is_some() {
+        (given, zeroed) = chainrule::zero_data(model, &given);
+    }
+    // Every value still missing is named at once, when inputs or targets are among them (a
+    // parameter alone missing is the library's to name, with `--init`).
+    let (unset, data) = chainrule::unset_leaves(model, &given);
+    if data > 0 {
+        let names: Vec<&str> = unset.iter().map(String::as_str).collect();
+        return Err(Failure::plain(
+            Diagnostic::new(format!(
+                "no value given for {}",
+                chainrule::listed(&names)
+            ))
+            .with_help(format!(
+                "inputs and targets are data, and `--init` fills only parameters: give them with \
+                 `--at {}=0.5`, a values file (`--values FILE`; `chainrule values` writes one to \
+                 edit), or one example of a data set with `--example N` (`--data FILE.csv`, or \
+                 the program's `data` block); `--init-inputs zero` sets them to 0 on purpose",
+                names[0]
+            )),
+        ));
+    }
+    Ok(Start { given, zeroed })
 }
 
 /// `values`: a values file to edit, every leaf listed, parameters filled by `--init`.
@@ -537,9 +624,15 @@ pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given
 
 fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
-    let documented = Documented::start("eval", args.output, file, Some(&args.point), &[])?;
+    let documented = Documented::start(
+        "eval",
+        args.output,
+        file,
+        Some(&args.point),
+        &[args.example.data.as_deref()],
+    )?;
     let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
-    let given = fill(&args.init, &model, given_values(&model, &args.point)?);
+    let start = starting_point(&source, &model, &args.point, &args.init, &args.example)?;
     let mut exprs = Vec::new();
     for text in &args.expr {
         let argument = Text::argument("--expr", text);
@@ -552,11 +645,14 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
         stable: args.stable,
         check_grad: args.check_grad,
         no_values: args.no_values,
+        per_layer: args.shown.per_layer,
+        all_values: args.shown.all_values,
     };
-    let report = with_progress("evaluating in float64 and at high precision", || {
-        chainrule::evaluate(&mut model, &given, &request)
+    let mut report = with_progress("evaluating in float64 and at high precision", || {
+        chainrule::evaluate(&mut model, &start.given, &request)
     })
     .map_err(Failure::plain)?;
+    report.inputs_zeroed = start.zeroed;
     documented.finish(&source.name, 0, |format, layout| {
         chainrule::render::eval::render_eval(&model, &report, format, layout)
     })
@@ -666,13 +762,22 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
 
 fn step(args: StepArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
-    let documented = Documented::start("step", args.output, file, Some(&args.point), &[])?;
+    let documented = Documented::start(
+        "step",
+        args.output,
+        file,
+        Some(&args.point),
+        &[args.example.data.as_deref()],
+    )?;
     let (source, mut model) = load_program(file)?;
-    let given = fill(&args.init, &model, given_values(&model, &args.point)?);
-    let descent = with_progress("descending", || {
-        chainrule::descend(&mut model, &given, args.lr, args.steps as usize)
+    let start = starting_point(&source, &model, &args.point, &args.init, &args.example)?;
+    let mut descent = with_progress("descending", || {
+        chainrule::descend(&mut model, &start.given, args.lr, args.steps as usize)
     })
     .map_err(Failure::plain)?;
+    descent.inputs_zeroed = start.zeroed;
+    descent.per_layer = args.shown.per_layer;
+    descent.all_values = args.shown.all_values;
     documented.finish(&source.name, 0, |format, layout| {
         chainrule::render::step::render_descent(&model, &descent, format, layout)
     })

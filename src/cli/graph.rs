@@ -73,7 +73,19 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
             .filter_map(|s| point.f64.get(&s).map(|&v| (s, v)))
             .collect();
     }
-    let picture = graph::svg(&model, &GraphOptions { values, highlight });
+    // A network too wide to draw name by name is drawn as one block a layer on the page.
+    let layering = chainrule::analysis::layer_view::Layering::of(&model)
+        .filter(|_| matches!(documented.format(), FormatArg::Html) && graph::too_wide(&model));
+    let picture = match &layering {
+        Some(layering) => graph::layer_blocks(&model, layering),
+        None => graph::svg(
+            &model,
+            &GraphOptions {
+                values: values.clone(),
+                highlight,
+            },
+        ),
+    };
     let FormatArg::Html = documented.format() else {
         return Ok(documented.outcome(picture, 0));
     };
@@ -108,16 +120,46 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
         &layout,
     )
     .map_err(documented.in_template(&layout))?;
-    let markdown = format!(
-        "{}\n\nChoose a parameter in the picture: every path from it to the cost lights up, and its derivation is shown below.\n",
-        Figure::marker("graph")
-    ) + &derivation;
-    let mut script = format!(
-        "var chainruleDerived = {:?};\n{}",
-        derived.join(" "),
-        graph::HIGHLIGHT_SCRIPT
-    );
-    if let Some(p) = highlight {
+    let (markdown, mut script) = match &layering {
+        Some(layering) => {
+            // With values, each layer's section shows its row of the layer view.
+            let view = (!values.is_empty())
+                .then(|| chainrule::analysis::layer_view::LayerGradients::new(&mut model))
+                .flatten()
+                .map(|lg| {
+                    let leaves: Vec<_> = values
+                        .iter()
+                        .filter(|(s, _)| model.symbol(**s).kind.is_leaf())
+                        .map(|(s, v)| (*s, *v))
+                        .collect();
+                    lg.view(&model, &[leaves])
+                });
+            let sections = chainrule::render::layer_view::graph_sections(
+                &model,
+                layering,
+                view.as_ref(),
+                &Figure::marker("graph"),
+                &layout,
+            )
+            .map_err(documented.in_template(&layout))?;
+            (
+                sections + "\n" + &derivation,
+                graph::LAYER_SCRIPT.to_string(),
+            )
+        }
+        None => (
+            format!(
+                "{}\n\nChoose a parameter in the picture: every path from it to the cost lights up, and its derivation is shown below.\n",
+                Figure::marker("graph")
+            ) + &derivation,
+            format!(
+                "var chainruleDerived = {:?};\n{}",
+                derived.join(" "),
+                graph::HIGHLIGHT_SCRIPT
+            ),
+        ),
+    };
+    if let Some(p) = highlight.filter(|_| layering.is_none()) {
         script = format!(
             "if (!location.hash) history.replaceState(null, \"\", \"#{}\");\n{script}",
             model.name(p)

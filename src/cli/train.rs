@@ -54,6 +54,16 @@ pub struct TrainArgs {
     /// Starting values for parameters.
     #[command(flatten)]
     point: PointArgs,
+    /// Show only the gradient layer by layer after training (for programs with layers).
+    #[arg(long)]
+    per_layer: bool,
+    /// List every parameter even for a large network, whose report is otherwise a summary.
+    #[arg(long, conflicts_with = "per_layer")]
+    all_values: bool,
+    /// Write the trained parameters to this values file (`name = value` a line; give it back
+    /// with `--values`).
+    #[arg(long, value_name = "FILE")]
+    save_values: Option<PathBuf>,
     /// `--format svg` (or `-o FILE.svg`) writes the loss curve alone; the other formats, the
     /// report.
     #[command(flatten)]
@@ -85,6 +95,7 @@ fn training_rate(text: &str) -> Result<f64, String> {
 
 pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     let file = args.file.as_deref();
+    let report_out = args.output.out.clone();
     let documented = Documented::start(
         "train",
         args.output,
@@ -92,6 +103,21 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
         Some(&args.point),
         &[args.data.as_deref()],
     )?;
+    if let Some(save) = &args.save_values {
+        let mut inputs: Vec<PathBuf> = [file, args.data.as_deref(), args.point.values.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::from)
+            .collect();
+        inputs.extend(report_out.clone());
+        super::output::refuse_overwriting_inputs(save, &inputs, false)?;
+        if report_out.as_deref() == Some(save.as_path()) {
+            return Err(Failure::plain(Diagnostic::new(
+                "`--save-values` and `-o` name the same file",
+            )));
+        }
+        super::output::check_target(save, super::output::ReadOnly::Refuse)?;
+    }
     let (source, mut model) = load_program(file)?;
     let name = &source.name;
     let examples = match &args.data {
@@ -145,8 +171,19 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
         }
     })
     .map_err(Failure::plain)?;
+    let mut training = training;
+    training.per_layer = args.per_layer;
+    training.all_values = args.all_values;
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if let Some(save) = &args.save_values {
+        let header = format!(
+            "parameters of {name} after {} epochs of training; give back with --values FILE",
+            training.epochs.len()
+        );
+        let text = chainrule::trained_values(&model, &training, &header);
+        super::output::write_file(save, text.as_bytes(), super::output::ReadOnly::Refuse)?;
     }
     let text = if let FormatArg::Svg = documented.format() {
         chainrule::render::train::render_curve(&model, &training)

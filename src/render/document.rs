@@ -41,6 +41,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("layers.tex", include_str!("../../templates/layers.tex")),
     ("warning.txt", include_str!("../../templates/warning.txt")),
     (
+        "layer_view.txt",
+        include_str!("../../templates/layer_view.txt"),
+    ),
+    (
+        "layer_view.md",
+        include_str!("../../templates/layer_view.md"),
+    ),
+    (
+        "layer_view.tex",
+        include_str!("../../templates/layer_view.tex"),
+    ),
+    (
+        "layer_view_words.txt",
+        include_str!("../../templates/layer_view_words.txt"),
+    ),
+    (
         "eval_words.txt",
         include_str!("../../templates/eval_words.txt"),
     ),
@@ -58,6 +74,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("train.txt", include_str!("../../templates/train.txt")),
     ("page.html", include_str!("../../templates/page.html")),
+    (
+        "graph_layers.md",
+        include_str!("../../templates/graph_layers.md"),
+    ),
     ("train.md", include_str!("../../templates/train.md")),
     ("train.tex", include_str!("../../templates/train.tex")),
     ("step.md", include_str!("../../templates/step.md")),
@@ -101,10 +121,32 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
             "page",
         ],
         "check" => &["check", "mistake", "standalone", "page"],
-        "eval" => &["eval", "eval_words", "warning", "standalone", "page"],
-        "step" => &["step", "step_words", "standalone", "page"],
-        "train" => &["train", "train_words", "standalone", "page"],
-        "graph" => &["derive", "derive_words", "page"],
+        "eval" => &[
+            "eval",
+            "eval_words",
+            "warning",
+            "layer_view",
+            "layer_view_words",
+            "standalone",
+            "page",
+        ],
+        "step" => &[
+            "step",
+            "step_words",
+            "layer_view",
+            "layer_view_words",
+            "standalone",
+            "page",
+        ],
+        "train" => &[
+            "train",
+            "train_words",
+            "layer_view",
+            "layer_view_words",
+            "standalone",
+            "page",
+        ],
+        "graph" => &["derive", "derive_words", "graph_layers", "page"],
         _ => &[],
     };
     let own = |name: &str| name.split('.').next() == Some(command);

@@ -44,6 +44,17 @@ pub fn render_eval(
     let messages = warning_messages(model, &report.warnings, &label_latex, layout)?;
     let caveats = caveats(&report.grad_checks, layout)?;
     let rewrites = rewrite_sentences(&report.rewrites_used, layout)?;
+    let layer_view = match (&report.layer_view, format) {
+        (Some(view), Format::Text | Format::Markdown | Format::Latex) => Some(
+            crate::render::layer_view::render_section(model, view, format, layout)?,
+        ),
+        _ => None,
+    };
+    if report.per_layer
+        && let Some(section) = &layer_view
+    {
+        return Ok(section.clone());
+    }
     let template = match format {
         Format::Json => {
             let messages: Vec<String> = messages.iter().map(|m| text_prose(m)).collect();
@@ -52,13 +63,26 @@ pub fn render_eval(
                 .map(|c| c.as_deref().map(text_prose))
                 .collect();
             let rewrites: Vec<String> = rewrites.iter().map(|r| text_prose(r)).collect();
-            return Ok(json_report(report, &messages, &caveats, &rewrites));
+            let layers = match &report.layer_view {
+                Some(view) => Some(crate::render::layer_view::json(model, view, layout)?),
+                None => None,
+            };
+            if report.per_layer
+                && let Some((layers, findings)) = layers
+            {
+                return Ok(crate::render::json::document(&serde_json::json!({
+                    "cost": number(report.cost.f64),
+                    "layers": layers,
+                    "findings": findings,
+                })));
+            }
+            return Ok(json_report(report, &messages, &caveats, &rewrites, layers));
         }
         Format::Text => "eval.txt",
         Format::Markdown => "eval.md",
         Format::Latex => "eval.tex",
     };
-    let view = view(
+    let mut view = view(
         &labels,
         report,
         format,
@@ -67,6 +91,13 @@ pub fn render_eval(
         &caveats,
         &rewrites,
     );
+    // A large network's report is a summary: the layer view stands for its derivatives.
+    if layer_view.is_some() && view.derivatives.len() > TABLE_LIMIT && !report.all_values {
+        view.derivatives_left = Some(thousands(view.derivatives.len()));
+        view.derivatives.clear();
+    }
+    view.layer_view = layer_view;
+    view.inputs_zeroed = (report.inputs_zeroed > 0).then(|| thousands(report.inputs_zeroed));
     let title = format!("Values of {}", latex_text(&layout.source_name));
     render_template(template, &view, Some(&title), layout)
 }
@@ -246,6 +277,12 @@ struct EvalView {
     warnings: Vec<WarningView>,
     /// Whether float64 gives every printed value to its last bits (nothing to warn about).
     all_right: bool,
+    /// The layer view's section, rendered for the format.
+    layer_view: Option<String>,
+    /// How many derivatives a large network's summary leaves out.
+    derivatives_left: Option<String>,
+    /// How many inputs and targets were set to 0 on request.
+    inputs_zeroed: Option<String>,
 }
 
 fn view(
@@ -395,6 +432,9 @@ fn view(
             })
             .collect(),
         all_right: report.warnings.is_empty() && all_right(report),
+        layer_view: None,
+        derivatives_left: None,
+        inputs_zeroed: None,
     }
 }
 
@@ -521,6 +561,17 @@ struct EvalJson<'a> {
     stable: Option<Entries<'a, Option<f64>>>,
     values: Entries<'a, Option<f64>>,
     warnings: Vec<WarningJson<'a>>,
+    /// The layer view, for a program with layers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layers: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "is_zero")]
+    inputs_zeroed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A JSON object from labels to values, in the order of the labels.
@@ -569,6 +620,7 @@ fn json_report(
     messages: &[String],
     caveats: &[Option<String>],
     rewrites: &[String],
+    layers: Option<(serde_json::Value, serde_json::Value)>,
 ) -> String {
     let values = by_label(report.values.iter().filter(|_| report.show_values));
     let sorted_derivatives = by_label(report.derivatives.iter());
@@ -640,6 +692,9 @@ fn json_report(
                 reference: &w.reference,
             })
             .collect(),
+        inputs_zeroed: report.inputs_zeroed,
+        findings: layers.as_ref().map(|(_, f)| f.clone()),
+        layers: layers.map(|(l, _)| l),
     };
     crate::render::json::document(&doc)
 }
@@ -683,7 +738,7 @@ mod tests {
     /// kinds a long evaluation can end with (no small program reaches them in float64's range).
     fn unusual() -> (Model, Report) {
         let mut model = load::load("network 2-2-1\nactivation sigmoid\ncost quadratic\n").unwrap();
-        let given = init::fill(&model, &[], Init::Xavier, 1);
+        let given = init::zero_data(&model, &init::fill(&model, &[], Init::Xavier, 1)).0;
         let request = Request {
             targets: load::targets(&model, &TargetSpec::AllParams).unwrap(),
             ..Default::default()

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::analysis::layer_view::Layering;
 use crate::core::expr::{Func, Node, Sym};
 use crate::core::model::{Model, SymKind};
 use crate::core::number::significant;
@@ -159,6 +160,101 @@ pub fn svg(model: &Model, options: &GraphOptions) -> String {
     out.push_str("</svg>\n");
     out
 }
+
+/// Whether the picture of every name would summarise a column: a network too wide to draw
+/// neuron by neuron, which the page draws as one block a layer instead.
+pub fn too_wide(model: &Model) -> bool {
+    let readers = readers(model);
+    let mut per_column: HashMap<usize, usize> = HashMap::new();
+    for c in columns(model, &readers).into_values() {
+        *per_column.entry(c).or_default() += 1;
+    }
+    per_column.values().any(|&n| n > MAX_SHOWN + 1)
+}
+
+/// A network with layers drawn as one block a layer (the inputs first), each block a node the
+/// page's script can choose (`data-layer`), with an arrow from each layer to the next. The
+/// svg carries every parameter, by layer, for the script's search box.
+pub fn layer_blocks(model: &Model, layering: &Layering) -> String {
+    let blocks = layering.layers.len() + 1;
+    let height = MARGIN * 2.0 + NODE_HEIGHT * 2.0;
+    let width = MARGIN * 2.0 + NODE_WIDTH + (blocks - 1) as f64 * COLUMN;
+    let y = height / 2.0;
+    let units: Vec<String> = layering
+        .layers
+        .iter()
+        .map(|l| {
+            let names: Vec<String> = l
+                .weights
+                .iter()
+                .chain(&l.biases)
+                .map(|&p| html_text(model.name(p)))
+                .collect();
+            format!("{}:{}", l.layer, names.join(","))
+        })
+        .collect();
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chainrule-layers\" data-units=\"{}\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"13\">\n\
+         <style>.edge{{stroke:#8a93a3;stroke-width:1.2;fill:none}} .edge.lit{{stroke:#d9480f;stroke-width:3}} \
+         .node rect{{fill:#e7f0fa;stroke:#1f6fb4;stroke-width:1.2}} .node.input rect{{fill:#f1f3f5;stroke:#5b6270}} \
+         .node.lit rect{{stroke:#d9480f;stroke-width:3}} .node text{{fill:#1d1f23}} .node.layer{{cursor:pointer}}</style>\n",
+        units.join(" ")
+    );
+    let x_of = |i: usize| MARGIN + NODE_WIDTH / 2.0 + i as f64 * COLUMN;
+    for i in 1..blocks {
+        let (sx, ex) = (x_of(i - 1) + NODE_WIDTH / 2.0, x_of(i) - NODE_WIDTH / 2.0);
+        let layer = layering.layers[i - 1].layer;
+        out.push_str(&format!(
+            "<path class=\"edge\" data-from=\"{}\" data-to=\"{layer}\" d=\"M{sx:.1},{y:.1} L{ex:.1},{y:.1}\"/>\n",
+            layer - 1
+        ));
+    }
+    let inputs = model
+        .syms()
+        .filter(|&s| model.symbol(s).kind == SymKind::Input)
+        .count();
+    let first = layering.layers[0].layer - 1;
+    let mut block = |i: usize, class: &str, layer: usize, label: String, detail: String| {
+        let x = x_of(i);
+        out.push_str(&format!(
+            "<g class=\"node {class}\" data-layer=\"{layer}\"><title>{}</title><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{NODE_WIDTH}\" height=\"{:.1}\" rx=\"8\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>\n",
+            html_text(&format!("{label}: {detail}")),
+            x - NODE_WIDTH / 2.0,
+            y - NODE_HEIGHT,
+            NODE_HEIGHT * 2.0,
+            y - 4.0,
+            html_text(&label),
+            y + 13.0,
+            html_text(&detail),
+        ));
+    };
+    block(
+        0,
+        "input",
+        first,
+        format!("layer {first}"),
+        format!("{inputs} inputs"),
+    );
+    for (i, layer) in layering.layers.iter().enumerate() {
+        block(
+            i + 1,
+            "layer",
+            layer.layer,
+            format!("layer {}", layer.layer),
+            format!(
+                "{} {}",
+                layer.pre_activations.len(),
+                layer.function.map_or("units", Func::name)
+            ),
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The page script of the layer picture: choosing a layer (a click on its block, the address
+/// ending in #layer-L, or a unit found with the search box) shows that layer's section.
+pub const LAYER_SCRIPT: &str = include_str!("../../templates/graph_layers.js");
 
 /// The page script: choosing a parameter lights every path from it to the cost and shows its
 /// derivation (the document's sections, one per parameter in order, follow the picture).

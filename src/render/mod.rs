@@ -11,6 +11,7 @@ pub mod formula;
 pub mod graph;
 pub mod html;
 pub mod json;
+pub mod layer_view;
 pub mod layers;
 pub mod linebreak;
 pub mod matrix_form;

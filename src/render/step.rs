@@ -13,10 +13,13 @@ use serde::Serialize;
 use crate::analysis::descent::{Descent, DescentStep};
 use crate::core::error::Diagnostic;
 use crate::core::model::Model;
-use crate::core::number::{self, significant};
+use crate::core::number::{self, significant, thousands};
 use crate::render::document::{Format, Layout, render_template};
 use crate::render::escape::{latex_text, markdown_text};
 use crate::render::{FormulaPrinter, Notation};
+
+/// Networks with more parameters than this get the layer view instead of the tables.
+const TABLE_LIMIT: usize = 300;
 
 /// Significant digits in the tables.
 const DIGITS: usize = 9;
@@ -75,6 +78,12 @@ struct DescentView {
     not_finite_start: bool,
     first_cost: Option<String>,
     last_cost: Option<String>,
+    /// The layer view's section, rendered for the format.
+    layer_view: Option<String>,
+    /// The tables are left out for a network this size.
+    big: bool,
+    /// How many inputs and targets were set to 0 on request.
+    inputs_zeroed: Option<String>,
 }
 
 /// Writes the descent in the format asked for, laid out by the `step.*` templates (JSON by
@@ -91,7 +100,27 @@ pub fn render_descent(
         Format::Markdown => ("step.md", Notation::Latex),
         Format::Latex => ("step.tex", Notation::Latex),
     };
-    let view = view(model, descent, format, notation, &layout.source_name);
+    let layer_view = match &descent.layer_view {
+        Some(v) => Some(crate::render::layer_view::render_section(
+            model, v, format, layout,
+        )?),
+        None => None,
+    };
+    if descent.per_layer
+        && let Some(section) = layer_view
+    {
+        return Ok(section);
+    }
+    let mut view = view(model, descent, format, notation, &layout.source_name);
+    // A large network's steps are a summary: the layer view stands for the tables.
+    view.big = layer_view.is_some() && !descent.all_values && model.params().count() > TABLE_LIMIT;
+    if view.big {
+        for step in &mut view.steps {
+            step.rows.clear();
+        }
+    }
+    view.layer_view = layer_view;
+    view.inputs_zeroed = (descent.inputs_zeroed > 0).then(|| thousands(descent.inputs_zeroed));
     let title = format!("Gradient descent on {}", latex_text(&layout.source_name));
     render_template(template, &view, Some(&title), layout)
 }
@@ -170,6 +199,9 @@ fn view(
         not_finite_start: descent.not_finite_start,
         first_cost: descent.steps.first().map(|s| number(s.cost)),
         last_cost: descent.steps.last().map(|s| number(s.cost_after)),
+        layer_view: None,
+        big: false,
+        inputs_zeroed: None,
     }
 }
 
@@ -242,6 +274,11 @@ struct DescentJson {
     steps: Vec<StepJson>,
     diverged: bool,
     warnings: Vec<WarningJson>,
+    /// The layer view at the start, for a program with layers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layers: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings: Option<serde_json::Value>,
 }
 
 fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Diagnostic> {
@@ -289,7 +326,21 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
             .collect(),
         diverged: descent.diverged,
         warnings,
+        layers: None,
+        findings: None,
     };
+    let mut doc = doc;
+    if let Some(view) = &descent.layer_view {
+        let (layers, findings) = crate::render::layer_view::json(model, view, layout)?;
+        if descent.per_layer {
+            return Ok(crate::render::json::document(&serde_json::json!({
+                "layers": layers,
+                "findings": findings,
+            })));
+        }
+        doc.layers = Some(layers);
+        doc.findings = Some(findings);
+    }
     Ok(crate::render::json::document(&doc))
 }
 

@@ -15,11 +15,13 @@ use crate::analysis::train::{Direction, Divergence, Training};
 use crate::core::error::Diagnostic;
 use crate::core::expr::Sym;
 use crate::core::model::Model;
-use crate::core::number::{self, significant};
-use crate::render::curve::loss_curve;
+use crate::core::number::{self, significant, thousands};
+use crate::render::curve::{layer_curves, loss_curve};
 use crate::render::document::{Format, Layout, render_template};
+use crate::render::escape::{latex_prose, markdown_prose, text_prose};
 use crate::render::escape::{latex_text, markdown_text};
 use crate::render::html::{self, Figure};
+use crate::render::layer_view::finding_sentences;
 use crate::render::{FormulaPrinter, Notation};
 
 /// Significant digits in the tables.
@@ -92,7 +94,32 @@ struct TrainView {
     outputs_left: usize,
     diverged: Option<DivergedView>,
     curve: String,
+    /// The per-layer gradient norms' picture (Markdown), or its marker on a page.
+    layer_curve: Option<String>,
+    /// The layer view after training, rendered for the format.
+    layer_view: Option<String>,
+    /// The run's stall, oscillation or divergence, each with its cause and remedy.
+    findings: Vec<FindingView>,
+    /// How many parameters a large network's summary leaves out of the table.
+    params_left: Option<String>,
+    /// The share of examples classified right, where the targets are one-hot or 0/1.
+    accuracy: Option<String>,
 }
+
+#[derive(Serialize)]
+struct FindingView {
+    kind: &'static str,
+    message: String,
+    remedy: String,
+}
+
+/// Networks with more parameters than this get a summary: the table of parameters only with
+/// `--all-values` (or written with `--save-values`).
+const TABLE_LIMIT: usize = 300;
+/// Inputs listed for an example at most; past it, the example is named by its number.
+const SHOWN_INPUTS: usize = 6;
+/// Outputs listed for an example at most.
+const SHOWN_OUTPUTS: usize = 10;
 
 /// Writes the run in the format asked for, laid out by the `train.*` templates (JSON by serde,
 /// as docs/json.md fixes it).
@@ -108,9 +135,52 @@ pub fn render_training(
         Format::Markdown => ("train.md", Notation::Latex),
         Format::Latex => ("train.tex", Notation::Latex),
     };
-    let view = view(model, training, format, notation, &layout.source_name);
+    let mut view = view(model, training, format, notation, &layout.source_name);
+    if let Some(section) = add_layers(&mut view, model, training, format, layout)? {
+        return Ok(section);
+    }
     let title = format!("Training on {}", latex_text(&layout.source_name));
     render_template(template, &view, Some(&title), layout)
+}
+
+/// The layer view's section and the run's findings into the view; with `--per-layer`, the
+/// section alone is the document (returned).
+fn add_layers(
+    view: &mut TrainView,
+    model: &Model,
+    training: &Training,
+    format: Format,
+    layout: &Layout,
+) -> Result<Option<String>, Diagnostic> {
+    let section = match &training.layer_view {
+        Some(v) => Some(crate::render::layer_view::render_section(
+            model, v, format, layout,
+        )?),
+        None => None,
+    };
+    if training.per_layer
+        && let Some(section) = section
+    {
+        return Ok(Some(section));
+    }
+    view.layer_view = section;
+    let prose = |text: &str| match format {
+        Format::Markdown => markdown_prose(text),
+        Format::Latex => latex_prose(text),
+        _ => text_prose(text),
+    };
+    let sentences = finding_sentences(model, &training.findings, layout)?;
+    view.findings = training
+        .findings
+        .iter()
+        .zip(sentences)
+        .map(|(f, (message, remedy))| FindingView {
+            kind: f.kind.code(),
+            message: prose(&message),
+            remedy: prose(&remedy),
+        })
+        .collect();
+    Ok(None)
 }
 
 /// The run as one HTML page: the Markdown document with the loss curve drawn in it.
@@ -119,11 +189,11 @@ pub fn render_training_page(
     training: &Training,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
-    let (markdown, figure) = markdown_with_curve(model, training, layout)?;
+    let (markdown, figures) = markdown_with_curve(model, training, layout)?;
     html::page(
         &format!("Training on {}", layout.source_name),
         &markdown,
-        &[figure],
+        &figures,
         "",
         layout,
     )
@@ -135,16 +205,17 @@ pub fn render_training_fragment(
     training: &Training,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
-    let (markdown, figure) = markdown_with_curve(model, training, layout)?;
-    html::fragment(&markdown, &[figure])
+    let (markdown, figures) = markdown_with_curve(model, training, layout)?;
+    html::fragment(&markdown, &figures)
 }
 
-/// The Markdown document with the loss curve's marker, and the curve to put there.
+/// The Markdown document with the loss curve's marker (and the per-layer norms' marker), and
+/// the pictures to put there.
 fn markdown_with_curve(
     model: &Model,
     training: &Training,
     layout: &Layout,
-) -> Result<(String, Figure), Diagnostic> {
+) -> Result<(String, Vec<Figure>), Diagnostic> {
     let mut view = view(
         model,
         training,
@@ -153,12 +224,22 @@ fn markdown_with_curve(
         &layout.source_name,
     );
     view.curve = Figure::marker("loss");
-    let markdown = render_template("train.md", &view, None, layout)?;
-    let figure = Figure {
+    if let Some(section) = add_layers(&mut view, model, training, Format::Markdown, layout)? {
+        return Ok((section, Vec::new()));
+    }
+    let mut figures = vec![Figure {
         name: "loss",
         svg: loss_curve(training, model.name(model.cost)),
-    };
-    Ok((markdown, figure))
+    }];
+    if let Some(svg) = layer_curves(training) {
+        view.layer_curve = Some(Figure::marker("layers"));
+        figures.push(Figure {
+            name: "layers",
+            svg,
+        });
+    }
+    let markdown = render_template("train.md", &view, None, layout)?;
+    Ok((markdown, figures))
 }
 
 /// The loss curve alone (for `-o curve.svg`).
@@ -220,6 +301,13 @@ fn view(
         trained: "trained".into(),
     };
     let mut params: Vec<ParamView> = params;
+    // A large network's report is a summary: its parameters go to a values file.
+    let big = training.layer_view.is_some()
+        && training.params.len() > TABLE_LIMIT
+        && !training.all_values;
+    if big {
+        params.clear();
+    }
     if format == Format::Text {
         pad(
             std::iter::once(&mut epoch_header)
@@ -239,17 +327,43 @@ fn view(
     let outputs = training
         .outputs
         .iter()
+        .enumerate()
         .take(SHOWN_EXAMPLES)
-        .map(|(inputs, out)| OutputView {
-            inputs: inputs
-                .iter()
-                .map(|&(s, v)| match notation {
-                    Notation::Text => format!("{} = {}", name(s), number(v)),
-                    _ => format!("{} = {}", name(s), number::latex(&number(v))),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-            output: cell(*out),
+        .map(|(i, (inputs, out))| OutputView {
+            inputs: if inputs.len() > SHOWN_INPUTS {
+                match notation {
+                    Notation::Text => format!("example {}", i + 1),
+                    _ => format!("\\text{{example {}}}", i + 1),
+                }
+            } else {
+                inputs
+                    .iter()
+                    .map(|&(s, v)| match notation {
+                        Notation::Text => format!("{} = {}", name(s), number(v)),
+                        _ => format!("{} = {}", name(s), number::latex(&number(v))),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            // A program that names its output shows it; otherwise the output layer.
+            output: match training
+                .predictions
+                .get(i)
+                .filter(|_| model.output.is_none())
+            {
+                Some(predicted) => {
+                    let mut shown: Vec<String> = predicted
+                        .iter()
+                        .take(SHOWN_OUTPUTS)
+                        .map(|&v| cell(v))
+                        .collect();
+                    if predicted.len() > SHOWN_OUTPUTS {
+                        shown.push("…".into());
+                    }
+                    shown.join(", ")
+                }
+                None => cell(*out),
+            },
         })
         .collect();
     let diverged = training.diverged.as_ref().map(|d| {
@@ -262,7 +376,13 @@ fn view(
         source: prose(source_name),
         cost: name(model.cost),
         cost_name: prose(model.name(model.cost)),
-        output: name(model.output.unwrap_or(model.cost)),
+        output: match training.predictions.is_empty() || model.output.is_some() {
+            true => name(model.output.unwrap_or(model.cost)),
+            false => match notation {
+                Notation::Text => "the output layer".into(),
+                _ => "\\text{the output layer}".into(),
+            },
+        },
         learning_rate: number(training.config.learning_rate),
         ascent: training.config.direction == Direction::Ascent,
         mode: if training.config.per_example {
@@ -295,6 +415,16 @@ fn view(
             Format::Markdown => loss_curve(training, model.name(model.cost)),
             _ => String::new(),
         },
+        layer_curve: match format {
+            Format::Markdown => layer_curves(training),
+            _ => None,
+        },
+        layer_view: None,
+        findings: Vec::new(),
+        params_left: big.then(|| thousands(training.params.len())),
+        accuracy: training
+            .accuracy
+            .map(|a| format!("{}%", significant(100.0 * a, 4))),
     }
 }
 
@@ -394,6 +524,9 @@ fn diverged_message(
 struct EpochJson {
     cost: f64,
     gradient_norm: f64,
+    /// Each layer's gradient norm, for a program with layers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    layer_norms: Vec<f64>,
 }
 
 #[derive(Serialize)]
@@ -407,6 +540,11 @@ struct TrainJson {
     initial_params: BTreeMap<String, f64>,
     learning_rate: f64,
     ascent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layers: Option<serde_json::Value>,
+    findings: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accuracy: Option<f64>,
 }
 
 fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, Diagnostic> {
@@ -420,6 +558,26 @@ fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, D
         Some(d) => Some(diverged_message(model, training, d, layout)?),
         None => None,
     };
+    // The layer view's findings after training, then the run's own.
+    let (layers, mut findings) = match &training.layer_view {
+        Some(view) => {
+            let (layers, findings) = crate::render::layer_view::json(model, view, layout)?;
+            let findings = match findings {
+                serde_json::Value::Array(f) => f,
+                _ => Vec::new(),
+            };
+            (Some(layers), findings)
+        }
+        None => (None, Vec::new()),
+    };
+    let sentences = finding_sentences(model, &training.findings, layout)?;
+    findings.extend(
+        training
+            .findings
+            .iter()
+            .zip(sentences)
+            .map(|(f, (m, r))| crate::render::layer_view::finding_json(model, f, &m, &r)),
+    );
     let doc = TrainJson {
         epochs: training
             .epochs
@@ -427,6 +585,7 @@ fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, D
             .map(|e| EpochJson {
                 cost: e.cost,
                 gradient_norm: e.gradient_norm,
+                layer_norms: e.layer_norms.clone(),
             })
             .collect(),
         params: named(&training.params),
@@ -439,6 +598,9 @@ fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, D
         initial_params: named(&training.initial),
         learning_rate: training.config.learning_rate,
         ascent: training.config.direction == Direction::Ascent,
+        layers,
+        findings,
+        accuracy: training.accuracy,
     };
     // NaN and infinities are not JSON: serde_json writes them as null.
     let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
