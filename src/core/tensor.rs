@@ -465,6 +465,10 @@ fn scalarise_node(
             shape: Shape::SCALAR,
             entries: vec![graph.num(*n)],
         },
+        Node::Const(c) => Grid {
+            shape: Shape::SCALAR,
+            entries: vec![graph.constant(*c)],
+        },
         Node::Var(s) => {
             let array = &arrays[s.index()];
             Grid {

@@ -88,6 +88,7 @@ mod logform;
 mod prec;
 mod precise;
 mod round;
+mod special;
 mod value;
 
 use bounds::*;
