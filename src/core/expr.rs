@@ -274,6 +274,11 @@ impl Func2 {
         }
     }
 
+    /// Whether the function is the derivative of another (`leaky_relu'`, `elu'`).
+    pub fn is_derivative(self) -> bool {
+        matches!(self, Func2::LeakyReluPrime | Func2::EluPrime)
+    }
+
     /// Whether the function is a routing gate (`max`, `min`) that passes one argument on.
     pub fn is_gate(self) -> bool {
         matches!(self, Func2::Max | Func2::Min)
