@@ -602,8 +602,7 @@ pub fn unknown_name<'a>(ident: &Ident, known: impl Iterator<Item = &'a String>) 
         }
         "Relu" | "RELU" => Some("the rectifier is `relu(z)` (also `ReLU(z)`)".to_string()),
         "expit" => Some("the logistic function is `sigmoid(z)` (also `σ(z)`)".to_string()),
-        "cosh" | "sinh" | "sin" | "cos" | "tan" | "max" | "min" | "erf" | "log10" | "log2"
-        | "softmax" | "elu" | "gelu" | "swish" => Some(format!(
+        "cosh" | "sinh" | "tan" | "max" | "min" | "log10" | "log2" | "softmax" => Some(format!(
             "`{}` is not a built-in function; the built-ins are {}",
             ident.name,
             builtin_list()
@@ -831,6 +830,7 @@ fn lower_chain(
         // A parenthesised operand's span starts inside the `(`: `sigmod(w*x)` is one apart.
         && rhs.span().start <= ident.span.end + 1
         && name(graph, ident).is_err()
+        && Constant::from_name(&ident.name).is_none()
         && let Some(d) = misspelt_function(ident)
     {
         return Err(d.into());
