@@ -190,11 +190,8 @@ fn a_declared_name_wins_over_the_constant_it_spells() {
     let mut model = load("input x\nparam e\ncost C = e*x\n");
     let e = model.lookup("e").unwrap();
     let x = model.lookup("x").unwrap();
-    let out = diff::derive(
-        &mut model,
-        &[Target { of: model.cost, wrt: e }],
-        &Config::default(),
-    );
+    let cost = model.cost;
+    let out = diff::derive(&mut model, &[Target { of: cost, wrt: e }], &Config::default());
     let at = [(e, 3.0), (x, 2.0)].into_iter().collect();
     // ∂(e·x)/∂e = x with e a parameter, not 0 as for Euler's number
     assert_eq!(value_at(&mut model, out.derivations[0].result, &at).to_f64(), 2.0);
@@ -211,7 +208,7 @@ fn the_new_functions_print_by_their_names_in_every_notation() {
     assert_eq!(
         printer.text(def),
         "erf(z) + erfc(z) + gelu(z) + silu(z) + sin(z) + cos(z) + leaky_relu(z, 0.01) + elu(z, 1) \
-         + huber(z, 1) + πz + e"
+         + huber(z, 1) + π·z + e"
     );
     assert_eq!(
         printer.latex(def),

@@ -59,6 +59,12 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
                 Rule::hadamard => BinOp::Hadamard,
                 _ => return Err(internal(span_of(&op))),
             };
+            if op.as_rule() == Rule::implicit
+                && ends_with_number(&lhs.expr)
+                && starts_with_number(&rhs.expr)
+            {
+                return Err(numbers_side_by_side(lhs.outer.to(rhs.outer)));
+            }
             let span = lhs.outer.to(rhs.outer);
             let depth = lhs.depth.max(rhs.depth);
             if depth >= MAX_EXPR_DEPTH {
@@ -73,6 +79,35 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
             node(expr, span, depth)
         })
         .parse(pair.into_inner())
+}
+
+/// Whether the last thing written in `e` is a number (`2`, `x^2`): a number after it with
+/// only a space between would read as one number with a gap, or as an exponent going on.
+fn ends_with_number(e: &Expr) -> bool {
+    match e {
+        Expr::Number { .. } => true,
+        Expr::Binary { rhs, .. } => ends_with_number(rhs),
+        Expr::Neg { operand, .. } => ends_with_number(operand),
+        _ => false,
+    }
+}
+
+/// Whether `e` starts with a number (`2`, `2x`, `3^2`).
+fn starts_with_number(e: &Expr) -> bool {
+    match e {
+        Expr::Number { .. } => true,
+        Expr::Binary { lhs, .. } => starts_with_number(lhs),
+        _ => false,
+    }
+}
+
+fn numbers_side_by_side(span: Span) -> Diagnostic {
+    Diagnostic::at(
+        span,
+        "two numbers side by side",
+        "is this one number, or a product?",
+    )
+    .with_help("write the product with `*` (`2*3`), or the number without a space")
 }
 
 /// A postfix operator applied: `x²`, `Wᵀ`, `z[2]`. Not inlined into the Pratt parser's
