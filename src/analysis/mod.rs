@@ -7,5 +7,6 @@ pub mod descent;
 pub mod init;
 pub mod layers;
 pub mod numeric;
+pub mod optimizer;
 pub mod train;
 pub mod warnings;

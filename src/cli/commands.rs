@@ -669,7 +669,13 @@ fn step(args: StepArgs) -> Result<Outcome, Failure> {
     let (source, mut model) = load_program(file)?;
     let given = fill(&args.init, &model, given_values(&model, &args.point)?);
     let descent = with_progress("descending", || {
-        chainrule::descend(&mut model, &given, args.lr, args.steps as usize)
+        chainrule::descend_with(
+            &mut model,
+            &given,
+            args.lr,
+            args.steps as usize,
+            &args.optimizer.optimizer(),
+        )
     })
     .map_err(Failure::plain)?;
     documented.finish(&source.name, 0, |format, layout| {
