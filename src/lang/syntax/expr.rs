@@ -59,10 +59,7 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
                 Rule::hadamard => BinOp::Hadamard,
                 _ => return Err(internal(span_of(&op))),
             };
-            if op.as_rule() == Rule::implicit
-                && ends_with_number(&lhs.expr)
-                && starts_with_number(&rhs.expr)
-            {
+            if op.as_rule() == Rule::implicit && numbers_meet(&op, &lhs.expr) {
                 return Err(numbers_side_by_side(lhs.outer.to(rhs.outer)));
             }
             let span = lhs.outer.to(rhs.outer);
@@ -81,22 +78,24 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
         .parse(pair.into_inner())
 }
 
-/// Whether the last thing written in `e` is a number (`2`, `x^2`): a number after it with
-/// only a space between would read as one number with a gap, or as an exponent going on.
+/// Whether an implicit product (the empty token `op`, where its right operand starts) puts a
+/// number right after a number (`2 3`, `x^2 3`): that reads as one number with a gap, or as
+/// an exponent going on. The source decides, since parentheses leave no trace in the tree:
+/// `(y - 2) 3` and `a3 2` are products.
+fn numbers_meet(op: &Pair<'_, Rule>, lhs: &Expr) -> bool {
+    let source = op.get_input();
+    let at = op.as_span().start();
+    let next_is_digit = source[at..].starts_with(|c: char| c.is_ascii_digit());
+    let before = source[..at].trim_end().chars().last();
+    next_is_digit && before.is_some_and(|c| c.is_ascii_digit()) && ends_with_number(lhs)
+}
+
+/// Whether the last operand of `e` is a number (`2`, `x^2`).
 fn ends_with_number(e: &Expr) -> bool {
     match e {
         Expr::Number { .. } => true,
         Expr::Binary { rhs, .. } => ends_with_number(rhs),
         Expr::Neg { operand, .. } => ends_with_number(operand),
-        _ => false,
-    }
-}
-
-/// Whether `e` starts with a number (`2`, `2x`, `3^2`).
-fn starts_with_number(e: &Expr) -> bool {
-    match e {
-        Expr::Number { .. } => true,
-        Expr::Binary { lhs, .. } => starts_with_number(lhs),
         _ => false,
     }
 }
