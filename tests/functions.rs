@@ -217,3 +217,25 @@ fn the_new_functions_print_by_their_names_in_every_notation() {
          + \\pi z + e"
     );
 }
+
+#[test]
+fn the_huber_cost_of_the_shorthand_derives_as_its_expansion_does() {
+    let source = "network 2-2-1\nactivation sigmoid\ncost huber\n";
+    let expanded = chainrule::expand(source).unwrap();
+    assert!(expanded.contains("cost C = huber(a3_1 - y1, 1)"), "{expanded}");
+    let mut model = load(source);
+    let targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
+    let out = diff::derive(&mut model, &targets, &Config::default());
+    // residuals on both sides of δ = 1: the quadratic part and the linear part
+    for values in [[0.3, -0.8, 0.5, 2.0, -1.1, 0.4], [0.9, 0.2, -0.6, -1.5, 0.7, 0.1]] {
+        let at = point(&model, &values);
+        for d in &out.derivations {
+            let fd = central_difference(&mut model, d.target.of, d.target.wrt, &at);
+            let symbolic = value_at(&mut model, d.result, &at);
+            assert!(close(&symbolic, &fd, 1e-9), "{:?}: {} vs {}", d.target, symbolic.to_f64(), fd.to_f64());
+        }
+    }
+    let layered = chainrule::layers(source).unwrap().unwrap();
+    let text = format!("{layered:?}");
+    assert!(text.contains("Huber"), "the layered derivation goes through huber");
+}

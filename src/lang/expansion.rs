@@ -193,10 +193,9 @@ pub fn program(spec: &NetworkSpec) -> Program {
                 CostKind::LogLikelihood => {
                     vec![tree.binary(BinOp::Mul, y(), tree.call("log", a()))]
                 }
-                CostKind::Huber => vec![tree.call2(
-                    Func2::Huber.name(),
-                    tree.binary(BinOp::Sub, a(), y()),
-                    one(),
+                CostKind::Huber => vec![tree.call_with(
+                    "huber",
+                    vec![tree.binary(BinOp::Sub, a(), y()), one()],
                 )],
             }
         })
@@ -277,9 +276,13 @@ impl Tree {
     }
 
     fn call(&self, function: &str, arg: Expr) -> Expr {
+        self.call_with(function, vec![arg])
+    }
+
+    fn call_with(&self, function: &str, args: Vec<Expr>) -> Expr {
         Expr::Call {
             name: self.ident(function.into()),
-            args: vec![arg],
+            args,
             span: self.span,
         }
     }
