@@ -118,10 +118,18 @@ fn the_reference_matches_published_values_at_any_magnitude() {
         }
         let want: Precise = Precise::parse_decimal(want, 320).unwrap();
         let rel = got.relative_difference(&want, 320).unwrap();
-        assert!(rel < 1e-16, "{expr}: {} against {}", got.to_decimal_string(20), want.to_decimal_string(20));
+        assert!(
+            rel < 1e-16,
+            "{expr}: {} against {}",
+            got.to_decimal_string(20),
+            want.to_decimal_string(20)
+        );
         // a higher-precision re-run agrees far past the digits printed
         let again = got.relative_difference(&higher, 640).unwrap();
-        assert!(again < 1e-80, "{expr}: 320 and 640 bits differ by {again:e}");
+        assert!(
+            again < 1e-80,
+            "{expr}: 320 and 640 bits differ by {again:e}"
+        );
     }
 }
 
@@ -132,16 +140,34 @@ fn warnings(expr: &str, x: f64) -> Vec<(String, String)> {
     std::fs::write(&file, "input x\nparam w\ncost C = w*x\n").unwrap();
     let out = Command::cargo_bin("chainrule")
         .unwrap()
-        .args(["eval", file.to_str().unwrap(), "--at", &format!("x={x},w=1"), "--expr", expr, "--format", "json"])
+        .args([
+            "eval",
+            file.to_str().unwrap(),
+            "--at",
+            &format!("x={x},w=1"),
+            "--expr",
+            expr,
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     json["warnings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| (w["kind"].as_str().unwrap().to_string(), w["message"].as_str().unwrap().to_string()))
+        .map(|w| {
+            (
+                w["kind"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -191,10 +217,17 @@ fn a_declared_name_wins_over_the_constant_it_spells() {
     let e = model.lookup("e").unwrap();
     let x = model.lookup("x").unwrap();
     let cost = model.cost;
-    let out = diff::derive(&mut model, &[Target { of: cost, wrt: e }], &Config::default());
+    let out = diff::derive(
+        &mut model,
+        &[Target { of: cost, wrt: e }],
+        &Config::default(),
+    );
     let at = [(e, 3.0), (x, 2.0)].into_iter().collect();
     // ∂(e·x)/∂e = x with e a parameter, not 0 as for Euler's number
-    assert_eq!(value_at(&mut model, out.derivations[0].result, &at).to_f64(), 2.0);
+    assert_eq!(
+        value_at(&mut model, out.derivations[0].result, &at).to_f64(),
+        2.0
+    );
 }
 
 #[test]
@@ -222,20 +255,41 @@ fn the_new_functions_print_by_their_names_in_every_notation() {
 fn the_huber_cost_of_the_shorthand_derives_as_its_expansion_does() {
     let source = "network 2-2-1\nactivation sigmoid\ncost huber\n";
     let expanded = chainrule::expand(source).unwrap();
-    assert!(expanded.contains("cost C = huber(a3_1 - y1, 1)"), "{expanded}");
+    assert!(
+        expanded.contains("cost C = huber(a3_1 - y1, 1)"),
+        "{expanded}"
+    );
     let mut model = load(source);
-    let targets: Vec<Target> = model.params().map(|p| Target { of: model.cost, wrt: p }).collect();
+    let targets: Vec<Target> = model
+        .params()
+        .map(|p| Target {
+            of: model.cost,
+            wrt: p,
+        })
+        .collect();
     let out = diff::derive(&mut model, &targets, &Config::default());
     // residuals on both sides of δ = 1: the quadratic part and the linear part
-    for values in [[0.3, -0.8, 0.5, 2.0, -1.1, 0.4], [0.9, 0.2, -0.6, -1.5, 0.7, 0.1]] {
+    for values in [
+        [0.3, -0.8, 0.5, 2.0, -1.1, 0.4],
+        [0.9, 0.2, -0.6, -1.5, 0.7, 0.1],
+    ] {
         let at = point(&model, &values);
         for d in &out.derivations {
             let fd = central_difference(&mut model, d.target.of, d.target.wrt, &at);
             let symbolic = value_at(&mut model, d.result, &at);
-            assert!(close(&symbolic, &fd, 1e-9), "{:?}: {} vs {}", d.target, symbolic.to_f64(), fd.to_f64());
+            assert!(
+                close(&symbolic, &fd, 1e-9),
+                "{:?}: {} vs {}",
+                d.target,
+                symbolic.to_f64(),
+                fd.to_f64()
+            );
         }
     }
     let layered = chainrule::layers(source).unwrap().unwrap();
     let text = format!("{layered:?}");
-    assert!(text.contains("Huber"), "the layered derivation goes through huber");
+    assert!(
+        text.contains("Huber"),
+        "the layered derivation goes through huber"
+    );
 }

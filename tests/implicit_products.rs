@@ -29,11 +29,12 @@ fn plain(model: &mut Model, text: &str) -> f64 {
 fn latex_value(model: &mut Model, text: &str) -> f64 {
     let expr = latex::parse_latex(model, text).unwrap_or_else(|d| panic!("{text}: {}", d.message));
     let symbols = model.symbols.clone();
-    let id = lower::lower_expr_with(&mut model.graph, &expr, &mut |graph, ident| {
-        match symbols.iter().position(|s| s.name == ident.name) {
-            Some(i) => Ok(graph.var(chainrule::core::expr::Sym(i as u32))),
-            None => Err(ident.clone()),
-        }
+    let id = lower::lower_expr_with(&mut model.graph, &expr, &mut |graph, ident| match symbols
+        .iter()
+        .position(|s| s.name == ident.name)
+    {
+        Some(i) => Ok(graph.var(chainrule::core::expr::Sym(i as u32))),
+        None => Err(ident.clone()),
     })
     .unwrap_or_else(|_| panic!("{text} lowers"));
     let at = point(model);
@@ -66,7 +67,10 @@ fn textbook_spellings_of_products_read_as_their_explicit_forms() {
     let mut model = load(PROGRAM);
     for (written, explicit) in table {
         let (a, b) = (plain(&mut model, written), plain(&mut model, explicit));
-        assert!((a - b).abs() <= 1e-15 * b.abs().max(1.0), "{written}: {a} against {b}");
+        assert!(
+            (a - b).abs() <= 1e-15 * b.abs().max(1.0),
+            "{written}: {a} against {b}"
+        );
     }
 }
 
@@ -86,7 +90,10 @@ fn textbook_spellings_in_latex_claims_read_as_their_explicit_forms() {
     for (written, explicit) in table {
         let a = latex_value(&mut model, written);
         let b = plain(&mut model, explicit);
-        assert!((a - b).abs() <= 1e-15 * b.abs().max(1.0), "{written}: {a} against {b}");
+        assert!(
+            (a - b).abs() <= 1e-15 * b.abs().max(1.0),
+            "{written}: {a} against {b}"
+        );
     }
 }
 
@@ -102,9 +109,12 @@ fn two_numbers_side_by_side_are_refused_as_ambiguous() {
 #[test]
 fn programs_read_implicit_products_before_numbers_too() {
     let model = load("input x\nparam w\nz = w x 2\ncost C = z (1 - z) + x 3\n");
-    let at: HashMap<_, _> = [(model.lookup("x").unwrap(), 0.5), (model.lookup("w").unwrap(), 0.25)]
-        .into_iter()
-        .collect();
+    let at: HashMap<_, _> = [
+        (model.lookup("x").unwrap(), 0.5),
+        (model.lookup("w").unwrap(), 0.25),
+    ]
+    .into_iter()
+    .collect();
     let mut model = model;
     let cost = model.graph.var(model.cost);
     let z: f64 = 0.25 * 0.5 * 2.0;

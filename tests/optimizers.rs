@@ -6,7 +6,8 @@ use assert_cmd::Command;
 use chainrule::{Given, Optimizer, OptimizerKind};
 use serde_json::Value;
 
-const PROGRAM: &str = "input x\ntarget y\nparam w, b\nz = w*x + b\na = sigmoid(z)\ncost C = (y - a)^2\n";
+const PROGRAM: &str =
+    "input x\ntarget y\nparam w, b\nz = w*x + b\na = sigmoid(z)\ncost C = (y - a)^2\n";
 const X: f64 = 1.5;
 const Y: f64 = 0.2;
 
@@ -31,11 +32,19 @@ fn by_hand(o: &Optimizer, lr: f64, steps: usize) -> Vec<[f64; 2]> {
             let direction = match o.kind {
                 OptimizerKind::Sgd => g[i],
                 OptimizerKind::Momentum => {
-                    buf[i] = if t == 1 { g[i] } else { o.momentum * buf[i] + g[i] };
+                    buf[i] = if t == 1 {
+                        g[i]
+                    } else {
+                        o.momentum * buf[i] + g[i]
+                    };
                     buf[i]
                 }
                 OptimizerKind::Nesterov => {
-                    buf[i] = if t == 1 { g[i] } else { o.momentum * buf[i] + g[i] };
+                    buf[i] = if t == 1 {
+                        g[i]
+                    } else {
+                        o.momentum * buf[i] + g[i]
+                    };
                     g[i] + o.momentum * buf[i]
                 }
                 OptimizerKind::RmsProp => {
@@ -117,11 +126,31 @@ fn adam_reports_its_moments_bias_corrected_in_json() {
     std::fs::write(&file, PROGRAM).unwrap();
     let out = Command::cargo_bin("chainrule")
         .unwrap()
-        .args(["step", file.to_str().unwrap(), "--at", "x=1.5,y=0.2,w=0.8,b=-0.4", "--lr", "0.3"])
-        .args(["--steps", "2", "--optimizer", "adam", "--beta1", "0.8", "--format", "json"])
+        .args([
+            "step",
+            file.to_str().unwrap(),
+            "--at",
+            "x=1.5,y=0.2,w=0.8,b=-0.4",
+            "--lr",
+            "0.3",
+        ])
+        .args([
+            "--steps",
+            "2",
+            "--optimizer",
+            "adam",
+            "--beta1",
+            "0.8",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["optimizer"]["name"], "adam");
     assert_eq!(json["optimizer"]["beta1"], 0.8);
@@ -131,8 +160,14 @@ fn adam_reports_its_moments_bias_corrected_in_json() {
     let first = &json["steps"][0]["state"]["w"];
     // after one step m = (1 − β₁)g, and the correction undoes the factor: m̂ = g
     assert!(agree(first["first_moment"].as_f64().unwrap(), 0.2 * g[0]));
-    assert!(agree(first["first_moment_corrected"].as_f64().unwrap(), g[0]));
-    assert!(agree(first["second_moment_corrected"].as_f64().unwrap(), g[0] * g[0]));
+    assert!(agree(
+        first["first_moment_corrected"].as_f64().unwrap(),
+        g[0]
+    ));
+    assert!(agree(
+        first["second_moment_corrected"].as_f64().unwrap(),
+        g[0] * g[0]
+    ));
     assert_eq!(first["decayed"], false);
 }
 
@@ -144,23 +179,51 @@ fn every_format_writes_the_rule_and_the_state_columns() {
     let run = |optimizer: &str, format: &str| {
         let out = Command::cargo_bin("chainrule")
             .unwrap()
-            .args(["step", file.to_str().unwrap(), "--at", "x=1.5,y=0.2,w=0.8,b=-0.4"])
-            .args(["--lr", "0.3", "--optimizer", optimizer, "--weight-decay", "0.01"])
+            .args([
+                "step",
+                file.to_str().unwrap(),
+                "--at",
+                "x=1.5,y=0.2,w=0.8,b=-0.4",
+            ])
+            .args([
+                "--lr",
+                "0.3",
+                "--optimizer",
+                optimizer,
+                "--weight-decay",
+                "0.01",
+            ])
             .args(["--format", format])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let text = run("adam", "text");
     assert!(text.contains("θ ← θ − η·m̂/(√v̂ + ε)"), "{text}");
-    assert!(text.contains("Weight decay λ = 0.01 is decoupled from the cost"), "{text}");
-    assert!(text.lines().any(|l| l.contains(" m ") && l.contains(" v̂ ")), "{text}");
+    assert!(
+        text.contains("Weight decay λ = 0.01 is decoupled from the cost"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains(" m ") && l.contains(" v̂ ")),
+        "{text}"
+    );
     let markdown = run("rmsprop", "markdown");
-    assert!(markdown.contains("\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt{v} + \\epsilon)"), "{markdown}");
+    assert!(
+        markdown.contains("\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt{v} + \\epsilon)"),
+        "{markdown}"
+    );
     assert!(markdown.contains("| $v$ |"), "{markdown}");
     let latex = run("nesterov", "latex");
-    assert!(latex.contains("\\theta \\leftarrow \\theta - \\eta\\,(g + \\mu b)"), "{latex}");
+    assert!(
+        latex.contains("\\theta \\leftarrow \\theta - \\eta\\,(g + \\mu b)"),
+        "{latex}"
+    );
     assert!(latex.contains("\\begin{tabular}{lrrrr}"), "{latex}");
     let html = run("momentum", "html");
     assert!(html.contains("<math"), "{html}");

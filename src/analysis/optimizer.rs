@@ -199,9 +199,9 @@ pub fn decayed_parameters(model: &Model, params: &[Sym]) -> Vec<bool> {
             let var = model.graph_var(p);
             let users = model.dependencies.users(p);
             let added = users.iter().all(|&u| {
-                model.definition(u).is_some_and(|d| {
-                    matches!(model.graph.node(d), Node::Add(terms) if terms.contains(&var))
-                })
+                model.definition(u).is_some_and(
+                    |d| matches!(model.graph.node(d), Node::Add(terms) if terms.contains(&var)),
+                )
             });
             users.is_empty() || !added
         })

@@ -727,7 +727,9 @@ fn as_written(ev: &Evaluated, id: Id, at: &str, formula: Id) -> Option<Warning> 
     let graph = &ev.model.graph;
     let erf_of = |t: Id| match graph.node(t) {
         Node::Call(Func::Erf, u) => Some(*u),
-        Node::Mul(fs) if fs.len() == 2 && graph.as_num(fs[0]).is_some_and(|n| n.to_f64() == -1.0) => {
+        Node::Mul(fs)
+            if fs.len() == 2 && graph.as_num(fs[0]).is_some_and(|n| n.to_f64() == -1.0) =>
+        {
             match graph.node(fs[1]) {
                 Node::Call(Func::Erf, u) => Some(*u),
                 _ => None,
@@ -767,10 +769,17 @@ fn as_written(ev: &Evaluated, id: Id, at: &str, formula: Id) -> Option<Warning> 
         }
         Node::Add(ts)
             if ts.len() == 2
-                && ts.iter().any(|&t| graph.as_num(t).is_some_and(|n| n.is_one())) =>
+                && ts
+                    .iter()
+                    .any(|&t| graph.as_num(t).is_some_and(|n| n.is_one())) =>
         {
             let u = ts.iter().find_map(|&t| erf_of(t))?;
-            (StableForm::ErfTail, id, ev.f64s[&u], WarningKind::Cancellation)
+            (
+                StableForm::ErfTail,
+                id,
+                ev.f64s[&u],
+                WarningKind::Cancellation,
+            )
         }
         _ => return None,
     };

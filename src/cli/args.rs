@@ -486,7 +486,9 @@ fn unit_interval(text: &str) -> Result<f64, String> {
     if (0.0..1.0).contains(&value) {
         Ok(value)
     } else {
-        Err(format!("a decay rate is at least 0 and below 1, not {text}"))
+        Err(format!(
+            "a decay rate is at least 0 and below 1, not {text}"
+        ))
     }
 }
 

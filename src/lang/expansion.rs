@@ -193,10 +193,9 @@ pub fn program(spec: &NetworkSpec) -> Program {
                 CostKind::LogLikelihood => {
                     vec![tree.binary(BinOp::Mul, y(), tree.call("log", a()))]
                 }
-                CostKind::Huber => vec![tree.call_with(
-                    "huber",
-                    vec![tree.binary(BinOp::Sub, a(), y()), one()],
-                )],
+                CostKind::Huber => {
+                    vec![tree.call_with("huber", vec![tree.binary(BinOp::Sub, a(), y()), one()])]
+                }
             }
         })
         .collect();

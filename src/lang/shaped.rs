@@ -417,7 +417,10 @@ fn call(
             }
             terms.push(term);
         }
-        return Ok((crate::core::tensor::log_sum_exp(graph, &terms), Shape::SCALAR));
+        return Ok((
+            crate::core::tensor::log_sum_exp(graph, &terms),
+            Shape::SCALAR,
+        ));
     }
     let first = lower(graph, &args[0], scope)?;
     let along = |shape: Shape| {

@@ -145,7 +145,11 @@ fn view(
                 new_value: "new value".into(),
             };
             let mut rows: Vec<RowView> = rows(step)
-                .zip(step.state.iter().chain(std::iter::repeat(&ParamState::default())))
+                .zip(
+                    step.state
+                        .iter()
+                        .chain(std::iter::repeat(&ParamState::default())),
+                )
                 .map(|((sym, before, grad, after), state)| RowView {
                     name: printer.name(sym, notation),
                     value: cell(before),
@@ -392,8 +396,8 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
             message: warning_message(kind, descent.steps.len(), descent, layout)?,
         });
     }
-    let with_state = descent.optimizer.kind != OptimizerKind::Sgd
-        || descent.optimizer.weight_decay != 0.0;
+    let with_state =
+        descent.optimizer.kind != OptimizerKind::Sgd || descent.optimizer.weight_decay != 0.0;
     let doc = DescentJson {
         learning_rate: descent.learning_rate,
         optimizer: OptimizerJson::of(&descent.optimizer),

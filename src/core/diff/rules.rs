@@ -501,7 +501,10 @@ impl Engine<'_> {
             Func2::LeakyReluPrime => (zero, below),
             Func2::EluPrime => {
                 let e = self.g().call(Func::Exp, z);
-                (self.g().product(vec![below, p, e]), self.g().product(vec![below, e]))
+                (
+                    self.g().product(vec![below, p, e]),
+                    self.g().product(vec![below, e]),
+                )
             }
             Func2::Max | Func2::Min => unreachable!("gates route"),
         };

@@ -367,7 +367,11 @@ impl Prec {
                 } else {
                     b.clone()
                 };
-                self.finish(self.round(&w.div(num.repr(), den.repr()).value()), prop, false)
+                self.finish(
+                    self.round(&w.div(num.repr(), den.repr()).value()),
+                    prop,
+                    false,
+                )
             }
         }
     }

@@ -18,7 +18,8 @@ pub(super) fn constant(c: Constant, bits: usize) -> Big {
 /// π by Machin's formula, 16·atan(1/5) − 4·atan(1/239), in fixed point with 16 bits to spare.
 pub(super) fn pi(bits: usize) -> Big {
     let scale = bits + 16;
-    let fixed = atan_of_inverse(5, scale) * IBig::from(16u8) - atan_of_inverse(239, scale) * IBig::from(4u8);
+    let fixed = atan_of_inverse(5, scale) * IBig::from(16u8)
+        - atan_of_inverse(239, scale) * IBig::from(4u8);
     round_to(&Big::from_parts(fixed, -(scale as isize)), bits).value()
 }
 
@@ -82,8 +83,12 @@ fn sin_cos_series(r: &Big, bits: usize) -> (Big, Big) {
     while !(small(&t, &s) && small(&u, &c)) {
         let grow_sin = Big::from((2 * k + 2) * (2 * k + 3));
         let grow_cos = Big::from((2 * k + 1) * (2 * k + 2));
-        t = -w.div(w.mul(t.repr(), r2.repr()).value().repr(), grow_sin.repr()).value();
-        u = -w.div(w.mul(u.repr(), r2.repr()).value().repr(), grow_cos.repr()).value();
+        t = -w
+            .div(w.mul(t.repr(), r2.repr()).value().repr(), grow_sin.repr())
+            .value();
+        u = -w
+            .div(w.mul(u.repr(), r2.repr()).value().repr(), grow_cos.repr())
+            .value();
         s = add(&w, &s, &t).value();
         c = add(&w, &c, &u).value();
         k += 1;
@@ -124,7 +129,9 @@ fn erf_series(x: &Big, bits: usize) -> Big {
         n += 1;
     }
     let decay = w.exp((-x2).repr()).value();
-    let scale = w.mul(two_over_root_pi(bits + 16).repr(), decay.repr()).value();
+    let scale = w
+        .mul(two_over_root_pi(bits + 16).repr(), decay.repr())
+        .value();
     w.mul(scale.repr(), sum.repr()).value()
 }
 
@@ -139,7 +146,9 @@ fn erfc_tail(x: &Big, bits: usize) -> Big {
     while !is_zero(&term) && top(&term) >= -(bits as i64) - 8 {
         term = -w
             .div(
-                w.mul(term.repr(), Big::from(2 * n - 1).repr()).value().repr(),
+                w.mul(term.repr(), Big::from(2 * n - 1).repr())
+                    .value()
+                    .repr(),
                 two_x2.repr(),
             )
             .value();
@@ -166,7 +175,9 @@ pub(super) fn erfc(x: &Big, bits: usize) -> Big {
     let xf = approx(x);
     let extra = (xf * xf / LN_2).ceil() as usize + 8;
     let e = erf_series(x, bits + extra);
-    Ctx::new(bits + extra).sub(Big::ONE.repr(), e.repr()).value()
+    Ctx::new(bits + extra)
+        .sub(Big::ONE.repr(), e.repr())
+        .value()
 }
 
 /// erf(x) at `bits`.

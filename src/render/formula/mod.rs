@@ -33,7 +33,7 @@
 use std::collections::HashMap;
 
 use crate::core::expr::{
-    FastMap, Func, Func2, Constant, Graph, Id, Node, Num, Partial, Sym, terminating_decimal,
+    Constant, FastMap, Func, Func2, Graph, Id, Node, Num, Partial, Sym, terminating_decimal,
 };
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::core::tensor::Shape;
