@@ -228,3 +228,58 @@ fn every_format_writes_the_rule_and_the_state_columns() {
     let html = run("momentum", "html");
     assert!(html.contains("<math"), "{html}");
 }
+
+#[test]
+fn train_in_batches_on_one_example_moves_as_step_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("n.bp");
+    std::fs::write(&file, format!("{PROGRAM}data x, y\n1.5, 0.2\nend\n")).unwrap();
+    let run = |args: &[&str]| -> Value {
+        let out = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args(args)
+            .args([
+                "--optimizer",
+                "adam",
+                "--weight-decay",
+                "0.1",
+                "--lr",
+                "0.3",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let path = file.to_str().unwrap();
+    let trained = run(&[
+        "train",
+        path,
+        "--batch",
+        "--epochs",
+        "3",
+        "--at",
+        "w=0.8,b=-0.4",
+    ]);
+    let stepped = run(&[
+        "step",
+        path,
+        "--steps",
+        "3",
+        "--at",
+        "x=1.5,y=0.2,w=0.8,b=-0.4",
+    ]);
+    assert_eq!(trained["optimizer"]["name"], "adam");
+    assert_eq!(trained["optimizer"]["weight_decay"], 0.1);
+    for name in ["w", "b"] {
+        let a = trained["params"][name].as_f64().unwrap();
+        let b = stepped["steps"][2]["params"][name].as_f64().unwrap();
+        assert!(agree(a, b), "{name}: train {a}, step {b}");
+    }
+}

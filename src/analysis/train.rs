@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use crate::analysis::descent::Gradients;
 use crate::analysis::init::{self, Init};
 use crate::analysis::numeric::Point;
+use crate::analysis::optimizer::{Optimizer, State, decayed_parameters};
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Node, Sym};
 use crate::core::model::{Given, Model, SymKind};
@@ -41,6 +42,8 @@ pub struct TrainConfig {
     pub shuffle: bool,
     pub init: Init,
     pub seed: u64,
+    /// The update rule (plain descent by default), its state kept across the whole run.
+    pub optimizer: Optimizer,
 }
 
 impl Default for TrainConfig {
@@ -53,6 +56,7 @@ impl Default for TrainConfig {
             shuffle: false,
             init: Init::Random,
             seed: 1,
+            optimizer: Optimizer::sgd(),
         }
     }
 }
@@ -155,6 +159,20 @@ pub fn train(
     let neurons = activations(model);
     let mut rng = fastrand::Rng::with_seed(config.seed.wrapping_add(0x9E37_79B9));
     let mut order: Vec<usize> = (0..data.rows.len()).collect();
+    let syms: Vec<Sym> = params.iter().map(|&(s, _)| s).collect();
+    let decays = decayed_parameters(model, &syms);
+    let mut state = State::new(params.len());
+    let mut step = |params: &mut [(Sym, f64)], gradient: &[f64]| {
+        let values: Vec<f64> = params.iter().map(|&(_, v)| v).collect();
+        // ascent moves the other way: the rate's sign carries the direction
+        let rate = -sign * config.learning_rate;
+        let (moved, _) = config
+            .optimizer
+            .step(&mut state, rate, &values, gradient, &decays);
+        for ((_, value), new) in params.iter_mut().zip(moved) {
+            *value = new;
+        }
+    };
 
     let (initial_cost, mut mean_gradient, _) = over_set(model, &gradients, data, &params, &[]);
     let mut epochs = Vec::with_capacity(config.epochs.min(1 << 16));
@@ -168,10 +186,10 @@ pub fn train(
             for &row in &order {
                 let point = Point::float64(model, &leaves(data, row, &params));
                 let grads = gradients.at(model, &point);
-                step(&mut params, &grads, sign * config.learning_rate);
+                step(&mut params, &grads);
             }
         } else {
-            step(&mut params, &mean_gradient, sign * config.learning_rate);
+            step(&mut params, &mean_gradient);
         }
         let (cost, gradient, saturated) = over_set(model, &gradients, data, &params, &neurons);
         mean_gradient = gradient;
@@ -244,12 +262,6 @@ pub fn train(
 /// The example's values and the parameters: every leaf of the model.
 fn leaves(data: &DataSet, row: usize, params: &[(Sym, f64)]) -> Vec<(Sym, f64)> {
     data.example(row).chain(params.iter().copied()).collect()
-}
-
-fn step(params: &mut [(Sym, f64)], gradient: &[f64], signed_rate: f64) {
-    for ((_, value), g) in params.iter_mut().zip(gradient) {
-        *value += signed_rate * g;
-    }
 }
 
 /// The mean cost and mean gradient over the set, and the activations saturated on every example.

@@ -321,9 +321,9 @@ struct StateJson {
     decayed: bool,
 }
 
-/// The optimizer and the hyperparameters its rule uses.
+/// The optimizer and the hyperparameters its rule uses (in `step`'s and `train`'s JSON).
 #[derive(Serialize)]
-struct OptimizerJson {
+pub(crate) struct OptimizerJson {
     name: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     momentum: Option<f64>,
@@ -337,7 +337,7 @@ struct OptimizerJson {
 }
 
 impl OptimizerJson {
-    fn of(o: &Optimizer) -> OptimizerJson {
+    pub(crate) fn of(o: &Optimizer) -> OptimizerJson {
         use OptimizerKind::*;
         let used = |yes: bool, v: f64| yes.then_some(v);
         OptimizerJson {

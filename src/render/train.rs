@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::render::step::OptimizerJson;
+
 use crate::analysis::init::Init;
 use crate::analysis::train::{Direction, Divergence, Training};
 use crate::core::error::Diagnostic;
@@ -74,6 +76,15 @@ struct TrainView {
     output: String,
     learning_rate: String,
     ascent: bool,
+    /// The optimizer's code and hyperparameters, as `step_rule` (in `step_words.txt`) takes
+    /// them; `decay` when weight decay is not 0.
+    optimizer: &'static str,
+    momentum: String,
+    beta1: String,
+    beta2: String,
+    eps: String,
+    weight_decay: String,
+    decay: bool,
     mode: &'static str,
     shuffle: bool,
     init: &'static str,
@@ -265,6 +276,13 @@ fn view(
         output: name(model.output.unwrap_or(model.cost)),
         learning_rate: number(training.config.learning_rate),
         ascent: training.config.direction == Direction::Ascent,
+        optimizer: training.config.optimizer.kind.code(),
+        momentum: number(training.config.optimizer.momentum),
+        beta1: number(training.config.optimizer.beta1),
+        beta2: number(training.config.optimizer.beta2),
+        eps: number(training.config.optimizer.eps),
+        weight_decay: number(training.config.optimizer.weight_decay),
+        decay: training.config.optimizer.weight_decay != 0.0,
         mode: if training.config.per_example {
             "per-example"
         } else {
@@ -407,6 +425,7 @@ struct TrainJson {
     initial_params: BTreeMap<String, f64>,
     learning_rate: f64,
     ascent: bool,
+    optimizer: OptimizerJson,
 }
 
 fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, Diagnostic> {
@@ -439,6 +458,7 @@ fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, D
         initial_params: named(&training.initial),
         learning_rate: training.config.learning_rate,
         ascent: training.config.direction == Direction::Ascent,
+        optimizer: OptimizerJson::of(&training.config.optimizer),
     };
     // NaN and infinities are not JSON: serde_json writes them as null.
     let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");
