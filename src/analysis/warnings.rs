@@ -810,7 +810,7 @@ fn switched(ev: &Evaluated, id: Id) -> Option<(bool, String, f64)> {
     };
     let float_sign = |v: f64| v.partial_cmp(&0.0);
     match *ev.model.graph.node(id) {
-        Node::Call2(f, a, b) => {
+        Node::Call2(f, a, b) if f.is_gate() => {
             let (x, y) = (ev.precise[&a].as_big()?, ev.precise[&b].as_big()?);
             let (fa, fb) = (ev.f64s[&a], ev.f64s[&b]);
             (f.picks_first(&fa, &fb) != f.picks_first(x, y) && !fa.is_nan() && !fb.is_nan()).then(

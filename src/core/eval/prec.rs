@@ -291,18 +291,19 @@ impl Prec {
                 self.finish(value, LN_2 + ld + ln_sech2(d), false)
             }
             Func::Sin | Func::Cos => {
-                if top(b) > MAG_LIMIT as i64 / 4 {
-                    // no reduction by π/2 is affordable: the value is known only as within 1
+                if top(b) > SIN_COS_LIMIT {
+                    // past float64's range no reduction by π/2 is worth its bits: the value is
+                    // known only as within 1
                     return Val::zero_within(0.0);
+                }
+                if zero {
+                    let value = if f == Func::Sin { Big::ZERO } else { Big::ONE };
+                    return self.finish(value, ld, true);
                 }
                 let (s, c) = special::sin_cos(b, self.work);
                 let value = if f == Func::Sin { s } else { c };
-                let exact = zero && f == Func::Sin;
-                if zero && f == Func::Cos {
-                    return self.finish(Big::ONE, ld, true);
-                }
                 // |sin′|, |cos′| ≤ 1
-                self.finish(self.round(&value), ld, exact)
+                self.finish(self.round(&value), ld, false)
             }
             Func::Erf | Func::Erfc => {
                 // |erf′(ξ)| = 2/√π·e^(−ξ²) ≤ 2/√π·e^(−d²)
@@ -348,7 +349,8 @@ impl Prec {
                 };
                 let prop = ld + slope;
                 if f == Func::Gelu {
-                    if is_neg(b) && special::erfc_beyond_range(&(b.clone() >> 1)) {
+                    // x·Φ(x) < e^(−x²/2) for x ≪ 0, past the magnitudes held
+                    if is_neg(b) && xf * xf / 2.0 > EXP_LIMIT as f64 {
                         return Val::zero_within(-xf * xf / 2.0 + xf.ln());
                     }
                     return self.finish(self.round(&special::gelu(b, self.work)), prop, false);
@@ -418,6 +420,9 @@ impl Prec {
                 // α(e^z − 1), with e^z − 1 computed without cancelling; |(e^z − 1)′| ≤ 1
                 let em1 = if is_zero(x) {
                     Val::zero_within(z.abs_err())
+                } else if abs_big(x) > limit(EXP_LIMIT) {
+                    // e^z − 1 = −1 within e^z, far below any precision
+                    Val::finite(-Big::ONE, self.lu)
                 } else {
                     let v = Ctx::new(self.work).exp_m1(x.repr()).value();
                     self.finish(self.round(&v), z.abs_err(), false)

@@ -138,6 +138,10 @@ fn erf_series(x: &Big, bits: usize) -> Big {
 /// erfc(x) in the tail, `x > 0`: e^(−x²)/(x√π)·Σ (−1)ⁿ(2n − 1)!!/(2x²)ⁿ, summed until its terms
 /// fall below the precision.
 fn erfc_tail(x: &Big, bits: usize) -> Big {
+    if erfc_beyond_range(x) {
+        // below every magnitude held; callers bound it
+        return Big::ZERO;
+    }
     let w = Ctx::new(bits + 16);
     let x2 = w.sqr(x.repr()).value();
     let two_x2 = x2.clone() << 1;
@@ -201,8 +205,8 @@ pub(super) fn gelu(x: &Big, bits: usize) -> Big {
     w.mul(x.repr(), c.repr()).value() >> 1
 }
 
-/// The number of bits below 1 that e^(−x²) reaches: past the magnitudes held, erfc(x) is
-/// known only as below it.
+/// Whether e^(−x²) is past the magnitudes the reference holds, so that erfc(|x|) is known only
+/// as below it.
 pub(super) fn erfc_beyond_range(x: &Big) -> bool {
     let xf = approx(x);
     xf * xf > EXP_LIMIT as f64
