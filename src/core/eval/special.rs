@@ -31,7 +31,7 @@ fn atan_of_inverse(n: u32, scale: usize) -> IBig {
     let mut k = 0u64;
     while power != IBig::ZERO {
         let term = &power / IBig::from(2 * k + 1);
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             sum += term;
         } else {
             sum -= term;
