@@ -498,7 +498,12 @@ mod tests {
                     assert_eq!(got, Precise::Undefined, "{f:?}({z})");
                     continue;
                 }
-                let tol = 1e-14;
+                // libm's erfc is a few hundred ulps off deep in the tail (GELU at −30)
+                let tol = if matches!(f, Func::Erfc | Func::Gelu) {
+                    1e-12
+                } else {
+                    1e-14
+                };
                 assert!(
                     close(got.to_f64(), want, tol),
                     "{f:?}({z}) = {got}, float64 {want}"
