@@ -67,6 +67,7 @@ pub use crate::analysis::init::Init;
 pub use crate::analysis::layer_view::{Cause, Finding, FindingKind, LayerStats, LayerView};
 pub use crate::analysis::layers::Layered;
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
+pub use crate::analysis::optimizer::{Optimizer, OptimizerKind, ParamState};
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
 pub use crate::analysis::warnings::{Warning, WarningKind};
 pub use crate::core::diff::{Config as DeriveConfig, Derivation, Derivations, Style, Target};
@@ -142,6 +143,18 @@ pub fn descend(
     steps: usize,
 ) -> Result<Descent, Diagnostic> {
     analysis::descent::descend(model, start, learning_rate, steps)
+}
+
+/// [`descend`] with another optimizer's update rule (momentum, Nesterov, RMSProp, Adam), its
+/// state reported after every step.
+pub fn descend_with(
+    model: &mut Model,
+    start: &[Given],
+    learning_rate: f64,
+    steps: usize,
+    optimizer: &Optimizer,
+) -> Result<Descent, Diagnostic> {
+    analysis::descent::descend_with(model, start, learning_rate, steps, optimizer)
 }
 
 /// The layered derivation (BP1–BP4 in index and matrix form) of a program written with the

@@ -355,6 +355,7 @@ impl Network {
             shuffle,
             init: init_named(init)?,
             seed,
+            optimizer: crate::Optimizer::sgd(),
         };
         let training = crate::train(&mut model, &examples, &given, &config, |_| {})
             .map_err(|d| failed(&d, "at", at))?;

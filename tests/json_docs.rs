@@ -657,7 +657,28 @@ fn step_documents_have_the_documented_fields_and_kinds() {
     for kind in &kinds {
         assert!(documented.contains(kind), "`{kind}` undocumented");
     }
-    check_section("step", &[rising, diverging, long]);
+    // Every optimizer's state and hyperparameters: Adam with weight decay, and momentum.
+    let optimizer = |name: &str| {
+        run(
+            &[
+                "step",
+                &line,
+                "--at",
+                "x=1,y=0,w=1",
+                "--lr",
+                "0.1",
+                "--steps",
+                "2",
+                "--optimizer",
+                name,
+                "--weight-decay",
+                "0.01",
+            ],
+            examples(),
+        )
+    };
+    let (adam, momentum) = (optimizer("adam"), optimizer("momentum"));
+    check_section("step", &[rising, diverging, long, adam, momentum]);
 }
 
 #[test]

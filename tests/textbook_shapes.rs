@@ -157,7 +157,7 @@ fn operations(graph: &Graph, root: Id) -> u64 {
     let mut count: FastMap<Id, u64> = FastMap::default();
     for id in graph.reachable(&[root]) {
         let total = match graph.node(id) {
-            Node::Num(_) | Node::Var(_) => 0,
+            Node::Num(_) | Node::Const(_) | Node::Var(_) => 0,
             Node::Add(xs) => xs.len() as u64 - 1 + xs.iter().map(|x| count[x]).sum::<u64>(),
             // n/d: the numerator's n − 1 products, then one division and d − 1 products in
             // the denominator; a factor x^−1 is written x below the line.

@@ -1,4 +1,5 @@
-//! Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step.
+//! Gradient descent: θ ← θ − η ∂C/∂θ for every parameter at once, step by step, or the
+//! step of another optimizer (momentum, Nesterov, RMSProp, Adam: `optimizer`).
 //!
 //! The gradients are derived symbolically once (in the model's names, intermediates included)
 //! and evaluated in float64 at each step's point; every gradient is taken at the start of the
@@ -9,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::analysis::numeric::{self, Point};
+use crate::analysis::optimizer::{Optimizer, ParamState, State, decayed_parameters};
 use crate::core::diff::Config;
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Id, Sym};
@@ -31,6 +33,9 @@ pub struct DescentStep {
     pub cost_after: f64,
     /// Whether the cost after the step is higher than before it.
     pub cost_rose: bool,
+    /// Each parameter's optimizer state after the step (velocity, moments), in declaration
+    /// order; empty when summarised.
+    pub state: Vec<ParamState>,
     /// Whether the step's parameters and gradients were left out (the vectors above are
     /// empty): a long run on a large network keeps only its first and last steps' tables.
     pub summarised: bool,
@@ -45,6 +50,7 @@ pub const TABLE_ROWS: usize = 250_000;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Descent {
     pub learning_rate: f64,
+    pub optimizer: Optimizer,
     pub steps: Vec<DescentStep>,
     /// Set when the run stopped early because a parameter or the cost became infinite or NaN.
     pub diverged: bool,
@@ -72,6 +78,17 @@ pub fn descend(
     learning_rate: f64,
     steps: usize,
 ) -> Result<Descent> {
+    descend_with(model, start, learning_rate, steps, &Optimizer::sgd())
+}
+
+/// [`descend`] with the given optimizer's update rule in place of plain descent.
+pub fn descend_with(
+    model: &mut Model,
+    start: &[Given],
+    learning_rate: f64,
+    steps: usize,
+    optimizer: &Optimizer,
+) -> Result<Descent> {
     if !(learning_rate.is_finite() && learning_rate > 0.0) {
         return Err(Diagnostic::new(format!(
             "the learning rate must be a positive number, not {learning_rate}"
@@ -93,15 +110,16 @@ pub fn descend(
     let mut diverged = false;
     let mut not_finite_start = false;
     let summarise = params.len().saturating_mul(steps) > TABLE_ROWS;
+    let decays = decayed_parameters(model, &params);
+    let mut state = State::new(params.len());
     for i in 0..steps {
         let cost = point.f64[&model.cost];
         let grads = gradients.at(model, &point);
         let params_before: Vec<(Sym, f64)> = params.iter().map(|p| (*p, point.f64[p])).collect();
-        let params_after: Vec<(Sym, f64)> = params_before
-            .iter()
-            .zip(&grads)
-            .map(|(&(p, v), g)| (p, v - learning_rate * g))
-            .collect();
+        let values: Vec<f64> = params_before.iter().map(|&(_, v)| v).collect();
+        let (moved, param_states) =
+            optimizer.step(&mut state, learning_rate, &values, &grads, &decays);
+        let params_after: Vec<(Sym, f64)> = params.iter().copied().zip(moved).collect();
         let after: HashMap<Sym, f64> = params_after.iter().copied().collect();
         for (sym, value) in &mut leaves {
             if let Some(&v) = after.get(sym) {
@@ -118,6 +136,7 @@ pub fn descend(
             params_after,
             cost_after,
             cost_rose: cost_after > cost,
+            state: param_states,
             summarised: false,
         });
         if out.len() == 1 && !(cost.is_finite() && out[0].gradients.iter().all(|g| g.1.is_finite()))
@@ -133,11 +152,13 @@ pub fn descend(
             step.gradients = Vec::new();
             step.params_before = Vec::new();
             step.params_after = Vec::new();
+            step.state = Vec::new();
             step.summarised = true;
         }
     }
     Ok(Descent {
         learning_rate,
+        optimizer: *optimizer,
         steps: out,
         diverged,
         not_finite_start,

@@ -8,5 +8,6 @@ pub mod init;
 pub mod layer_view;
 pub mod layers;
 pub mod numeric;
+pub mod optimizer;
 pub mod train;
 pub mod warnings;

@@ -18,6 +18,7 @@ use crate::analysis::layer_view::{
     Cause, Finding, FindingKind, LayerGradients, LayerView, Layering, SATURATED_SLOPE,
 };
 use crate::analysis::numeric::Point;
+use crate::analysis::optimizer::{Optimizer, State, decayed_parameters};
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{Func, Node, Sym};
 use crate::core::model::{Given, Model, SymKind};
@@ -44,6 +45,8 @@ pub struct TrainConfig {
     pub shuffle: bool,
     pub init: Init,
     pub seed: u64,
+    /// The update rule (plain descent by default), its state kept across the whole run.
+    pub optimizer: Optimizer,
 }
 
 impl Default for TrainConfig {
@@ -56,6 +59,7 @@ impl Default for TrainConfig {
             shuffle: false,
             init: Init::Random,
             seed: 1,
+            optimizer: Optimizer::sgd(),
         }
     }
 }
@@ -182,6 +186,20 @@ pub fn train(
     let neurons = activations(model);
     let mut rng = fastrand::Rng::with_seed(config.seed.wrapping_add(0x9E37_79B9));
     let mut order: Vec<usize> = (0..data.rows.len()).collect();
+    let syms: Vec<Sym> = params.iter().map(|&(s, _)| s).collect();
+    let decays = decayed_parameters(model, &syms);
+    let mut state = State::new(params.len());
+    let mut step = |params: &mut [(Sym, f64)], gradient: &[f64]| {
+        let values: Vec<f64> = params.iter().map(|&(_, v)| v).collect();
+        // ascent moves the other way: the rate's sign carries the direction
+        let rate = -sign * config.learning_rate;
+        let (moved, _) = config
+            .optimizer
+            .step(&mut state, rate, &values, gradient, &decays);
+        for ((_, value), new) in params.iter_mut().zip(moved) {
+            *value = new;
+        }
+    };
 
     let layering = Layering::of(model);
     let layer_numbers: Vec<usize> = layering
@@ -221,10 +239,10 @@ pub fn train(
             for &row in &order {
                 let point = Point::float64(model, &leaves(data, row, &params));
                 let grads = gradients.at(model, &point);
-                step(&mut params, &grads, sign * config.learning_rate);
+                step(&mut params, &grads);
             }
         } else {
-            step(&mut params, &mean_gradient, sign * config.learning_rate);
+            step(&mut params, &mean_gradient);
         }
         let (cost, gradient, saturated) = over_set(model, &gradients, data, &params, &neurons);
         mean_gradient = gradient;
@@ -321,12 +339,6 @@ pub fn train(
 /// The example's values and the parameters: every leaf of the model.
 fn leaves(data: &DataSet, row: usize, params: &[(Sym, f64)]) -> Vec<(Sym, f64)> {
     data.example(row).chain(params.iter().copied()).collect()
-}
-
-fn step(params: &mut [(Sym, f64)], gradient: &[f64], signed_rate: f64) {
-    for ((_, value), g) in params.iter_mut().zip(gradient) {
-        *value += signed_rate * g;
-    }
 }
 
 /// The mean cost and mean gradient over the set, and the activations saturated on every example.

@@ -127,6 +127,33 @@ pub enum Why {
     NotReal,
 }
 
+/// A formula float64 loses as it is usually written, where another form of the same value
+/// keeps it: the remedy a warning names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StableForm {
+    /// `1 − erf(z)` (or `1 + erf(z)`) cancels in erf's tail: `erfc(z)` (`erfc(−z)`) does not.
+    ErfTail,
+    /// GELU written `z/2·(1 + erf(z/√2))` cancels for z ≪ 0: `z/2·erfc(−z/√2)` keeps it.
+    Gelu,
+    /// SiLU written `z/(1 + e^(−z))` overflows for z < −709: `z·e^z/(1 + e^z)` keeps it.
+    Silu,
+    /// `log(e^a + e^b + …)` overflows once an argument passes 709: the shifted form
+    /// `m + log(e^(a−m) + e^(b−m) + …)` with `m` the largest argument does not.
+    LogSumExp,
+}
+
+impl StableForm {
+    /// The code `warning.txt` is keyed by.
+    pub fn code(self) -> &'static str {
+        match self {
+            StableForm::ErfTail => "erf_tail",
+            StableForm::Gelu => "gelu",
+            StableForm::Silu => "silu",
+            StableForm::LogSumExp => "logsumexp",
+        }
+    }
+}
+
 /// The facts a warning's sentence is made of, by the situation found. Formulas are nodes of
 /// the model's graph (render prints them); `true_value` is the reference written with as
 /// many digits as it takes to differ from float64's value ([`shown_reference`]). The value
@@ -169,6 +196,14 @@ pub enum Facts {
     /// `node`, σ' or tanh' at `argument`, computed as written, cancels.
     DerivativeAsWritten {
         function: Func,
+        node: Id,
+        argument: f64,
+        true_value: String,
+    },
+    /// `node`, computed in the usual form (`form` says which and names the stable one), at
+    /// `argument` (the largest argument for log-sum-exp) loses its value.
+    AsWritten {
+        form: StableForm,
         node: Id,
         argument: f64,
         true_value: String,
@@ -217,6 +252,7 @@ impl Facts {
             Facts::NodeLoss { .. } => "node_loss",
             Facts::Cancellation { .. } => "cancellation",
             Facts::DerivativeAsWritten { .. } => "derivative_as_written",
+            Facts::AsWritten { .. } => "as_written",
             Facts::Saturated { .. } => "saturated",
             Facts::InputOutOfRange { .. } => "input_out_of_range",
             Facts::VanishingGradient { .. } => "vanishing_gradient",
@@ -515,7 +551,7 @@ pub fn diagnose(
                 continue;
             }
             found = true;
-            push(node_warning(ev, id, at));
+            push(node_warning(ev, id, at, formula));
         }
     }
     if found {
@@ -589,8 +625,11 @@ fn value_warning(
 }
 
 /// The warning for the node where the loss starts.
-fn node_warning(ev: &Evaluated, id: Id, at: &str) -> Warning {
+fn node_warning(ev: &Evaluated, id: Id, at: &str, formula: Id) -> Warning {
     let graph = &ev.model.graph;
+    if let Some(w) = as_written(ev, id, at, formula) {
+        return w;
+    }
     let value = ev.f64s[&id];
     let reference = &ev.precise[&id];
     let node = id;
@@ -680,6 +719,86 @@ fn node_warning(ev: &Evaluated, id: Id, at: &str) -> Warning {
     }
 }
 
+/// The warning for a node that float64 loses only because of the form it is written in: a
+/// log-sum-exp over an exponential that overflows, GELU or SiLU far below 0, `1 ∓ erf(z)` in
+/// erf's tail. The warning is about the whole form (the log, for log-sum-exp), with the
+/// stable form named.
+fn as_written(ev: &Evaluated, id: Id, at: &str, formula: Id) -> Option<Warning> {
+    let graph = &ev.model.graph;
+    let erf_of = |t: Id| match graph.node(t) {
+        Node::Call(Func::Erf, u) => Some(*u),
+        Node::Mul(fs)
+            if fs.len() == 2 && graph.as_num(fs[0]).is_some_and(|n| n.to_f64() == -1.0) =>
+        {
+            match graph.node(fs[1]) {
+                Node::Call(Func::Erf, u) => Some(*u),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let (form, node, argument, kind) = match graph.node(id) {
+        Node::Call(Func::Exp, _) if ev.f64s[&id].is_infinite() => {
+            // the log of a sum of exponentials this one is a term of
+            let log = graph.reachable(&[formula]).into_iter().find(|&n| {
+                matches!(graph.node(n), Node::Call(Func::Log, s)
+                    if matches!(graph.node(*s), Node::Add(ts)
+                        if ts.contains(&id)
+                            && ts.iter().all(|&t| matches!(graph.node(t), Node::Call(Func::Exp, _)))))
+            })?;
+            let Node::Call(_, sum) = graph.node(log) else {
+                return None;
+            };
+            let largest = graph
+                .children(*sum)
+                .iter()
+                .flat_map(|&t| graph.children(t))
+                .map(|a| ev.f64s[&a])
+                .fold(f64::NEG_INFINITY, f64::max);
+            (StableForm::LogSumExp, log, largest, WarningKind::Overflow)
+        }
+        Node::Call(Func::Gelu, u) => (StableForm::Gelu, id, ev.f64s[u], WarningKind::Cancellation),
+        Node::Call(Func::Silu, u) => {
+            let overflows = (-ev.f64s[u]).exp().is_infinite();
+            let kind = if overflows {
+                WarningKind::Overflow
+            } else {
+                WarningKind::PrecisionLoss
+            };
+            (StableForm::Silu, id, ev.f64s[u], kind)
+        }
+        Node::Add(ts)
+            if ts.len() == 2
+                && ts
+                    .iter()
+                    .any(|&t| graph.as_num(t).is_some_and(|n| n.is_one())) =>
+        {
+            let u = ts.iter().find_map(|&t| erf_of(t))?;
+            (
+                StableForm::ErfTail,
+                id,
+                ev.f64s[&u],
+                WarningKind::Cancellation,
+            )
+        }
+        _ => return None,
+    };
+    let value = ev.f64s[&node];
+    let reference = &ev.precise[&node];
+    Some(Warning {
+        kind,
+        at: at.to_string(),
+        facts: Facts::AsWritten {
+            form,
+            node,
+            argument,
+            true_value: shown_reference(value, reference),
+        },
+        float64: value,
+        reference: reference.to_decimal_string(REFERENCE_DIGITS),
+    })
+}
+
 /// A switch that float64 throws the other way than exact arithmetic: whether it is between
 /// two arguments (`max`, `min`) or one and 0 (relu', sgn), and how far from the switch it is,
 /// exactly (as a decimal) and in float64.
@@ -691,7 +810,7 @@ fn switched(ev: &Evaluated, id: Id) -> Option<(bool, String, f64)> {
     };
     let float_sign = |v: f64| v.partial_cmp(&0.0);
     match *ev.model.graph.node(id) {
-        Node::Call2(f, a, b) => {
+        Node::Call2(f, a, b) if f.is_gate() => {
             let (x, y) = (ev.precise[&a].as_big()?, ev.precise[&b].as_big()?);
             let (fa, fb) = (ev.f64s[&a], ev.f64s[&b]);
             (f.picks_first(&fa, &fb) != f.picks_first(x, y) && !fa.is_nan() && !fb.is_nan()).then(

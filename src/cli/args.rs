@@ -256,6 +256,8 @@ pub struct StepArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub steps: u32,
     #[command(flatten)]
+    pub optimizer: OptimizerArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -471,6 +473,76 @@ pub enum ColorArg {
 }
 
 /// `--lr`: a positive, finite number.
+/// The optimizer and its hyperparameters, with PyTorch's names and defaults.
+#[derive(Args)]
+pub struct OptimizerArgs {
+    /// The update rule: sgd (θ − η∂C/∂θ), momentum, nesterov, rmsprop or adam.
+    #[arg(long, default_value = "sgd", value_parser = ["sgd", "momentum", "nesterov", "rmsprop", "adam"])]
+    pub optimizer: String,
+    /// μ of momentum and nesterov (default 0.9).
+    #[arg(long, value_name = "MU", value_parser = unit_interval)]
+    pub momentum: Option<f64>,
+    /// β₁ of adam (default 0.9).
+    #[arg(long, value_name = "BETA1", value_parser = unit_interval)]
+    pub beta1: Option<f64>,
+    /// β₂ of adam (default 0.999) and rmsprop's smoothing constant (PyTorch's alpha, default 0.99).
+    #[arg(long, value_name = "BETA2", value_parser = unit_interval)]
+    pub beta2: Option<f64>,
+    /// ε added outside the square root of rmsprop and adam (default 1e-8).
+    #[arg(long, value_name = "EPS", value_parser = non_negative)]
+    pub eps: Option<f64>,
+    /// λ of weight decay, decoupled from the cost (AdamW's θ ← θ − ηλθ), biases spared (default 0).
+    #[arg(long = "weight-decay", value_name = "LAMBDA", value_parser = non_negative)]
+    pub weight_decay: Option<f64>,
+}
+
+impl OptimizerArgs {
+    /// The optimizer asked for, defaults filled in.
+    pub fn optimizer(&self) -> chainrule::Optimizer {
+        let kind = chainrule::OptimizerKind::from_code(&self.optimizer)
+            .expect("clap admits only the optimizers' codes");
+        let defaults = chainrule::Optimizer::with_defaults(kind);
+        chainrule::Optimizer {
+            momentum: self.momentum.unwrap_or(defaults.momentum),
+            beta1: self.beta1.unwrap_or(defaults.beta1),
+            beta2: self.beta2.unwrap_or(defaults.beta2),
+            eps: self.eps.unwrap_or(defaults.eps),
+            weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
+            ..defaults
+        }
+    }
+}
+
+fn number(text: &str) -> Result<f64, String> {
+    text.trim()
+        .replace('−', "-")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("`{text}` is not a number"))
+}
+
+/// A decay rate: at least 0 and below 1.
+fn unit_interval(text: &str) -> Result<f64, String> {
+    let value = number(text)?;
+    if (0.0..1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "a decay rate is at least 0 and below 1, not {text}"
+        ))
+    }
+}
+
+fn non_negative(text: &str) -> Result<f64, String> {
+    let value = number(text)?;
+    if value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("must be 0 or more, not {text}"))
+    }
+}
+
 pub(crate) fn positive_rate(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim()

@@ -772,7 +772,13 @@ fn step(args: StepArgs) -> Result<Outcome, Failure> {
     let (source, mut model) = load_program(file)?;
     let start = starting_point(&source, &model, &args.point, &args.init, &args.example)?;
     let mut descent = with_progress("descending", || {
-        chainrule::descend(&mut model, &start.given, args.lr, args.steps as usize)
+        chainrule::descend_with(
+            &mut model,
+            &start.given,
+            args.lr,
+            args.steps as usize,
+            &args.optimizer.optimizer(),
+        )
     })
     .map_err(Failure::plain)?;
     descent.inputs_zeroed = start.zeroed;

@@ -27,6 +27,8 @@ pub struct TrainArgs {
     /// How many passes over the data.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     epochs: u32,
+    #[command(flatten)]
+    optimizer: super::args::OptimizerArgs,
     /// The learning rate η (a positive number).
     #[arg(
         long = "lr",
@@ -151,6 +153,7 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
             InitArg::Xavier => Init::Xavier,
         },
         seed: args.seed,
+        optimizer: args.optimizer.optimizer(),
     };
     let bar = progress_bar(config.epochs);
     let started = std::time::Instant::now();

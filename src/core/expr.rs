@@ -113,10 +113,21 @@ pub enum Func {
     TanhPrime,
     /// The derivative of relu: the unit step (0 for z < 0, 1 for z > 0, taken as 0 at 0).
     ReluPrime,
+    /// The error function, 2/√π ∫₀ˣ e^(−t²) dt.
+    Erf,
+    /// The complementary error function 1 − erf(x), written as its own function because it
+    /// stays accurate in the tail where 1 − erf(x) cancels.
+    Erfc,
+    /// The exact GELU, x·Φ(x) with Φ the standard normal distribution function.
+    Gelu,
+    /// SiLU (swish), x·σ(x).
+    Silu,
+    Sin,
+    Cos,
 }
 
 impl Func {
-    pub const ALL: [Func; 12] = [
+    pub const ALL: [Func; 18] = [
         Func::Sigmoid,
         Func::Tanh,
         Func::Relu,
@@ -129,6 +140,12 @@ impl Func {
         Func::SigmoidPrime,
         Func::TanhPrime,
         Func::ReluPrime,
+        Func::Erf,
+        Func::Erfc,
+        Func::Gelu,
+        Func::Silu,
+        Func::Sin,
+        Func::Cos,
     ];
 
     /// The name in the input language.
@@ -146,6 +163,12 @@ impl Func {
             Func::SigmoidPrime => "sigmoid'",
             Func::TanhPrime => "tanh'",
             Func::ReluPrime => "relu'",
+            Func::Erf => "erf",
+            Func::Erfc => "erfc",
+            Func::Gelu => "gelu",
+            Func::Silu => "silu",
+            Func::Sin => "sin",
+            Func::Cos => "cos",
         }
     }
 
@@ -164,6 +187,12 @@ impl Func {
             "sigmoid'" | "σ'" | "sigmoid′" | "σ′" => Func::SigmoidPrime,
             "tanh'" | "tanh′" => Func::TanhPrime,
             "relu'" | "relu′" | "ReLU'" => Func::ReluPrime,
+            "erf" => Func::Erf,
+            "erfc" => Func::Erfc,
+            "gelu" | "GELU" => Func::Gelu,
+            "silu" | "SiLU" | "swish" => Func::Silu,
+            "sin" => Func::Sin,
+            "cos" => Func::Cos,
             _ => return None,
         })
     }
@@ -189,21 +218,46 @@ impl Func {
     }
 }
 
-/// The built-in functions of two arguments: the routing gates that pass one argument on.
+/// The built-in functions of two arguments: the routing gates that pass one argument on, and
+/// the activations and cost with a parameter (`leaky_relu(z, α)`, `elu(z, α)`, `huber(r, δ)`)
+/// with the derivatives of the activations in their first argument.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum Func2 {
     Max,
     Min,
+    /// z for z > 0, αz otherwise.
+    LeakyRelu,
+    /// z for z > 0, α(eᶻ − 1) otherwise.
+    Elu,
+    /// r²/2 for |r| ≤ δ, δ(|r| − δ/2) otherwise (PyTorch's `HuberLoss` with `delta`).
+    Huber,
+    /// ∂ leaky_relu(z, α)/∂z: 1 for z > 0, α otherwise (α at 0, as PyTorch takes it).
+    LeakyReluPrime,
+    /// ∂ elu(z, α)/∂z: 1 for z > 0, αeᶻ otherwise.
+    EluPrime,
 }
 
 impl Func2 {
-    pub const ALL: [Func2; 2] = [Func2::Max, Func2::Min];
+    pub const ALL: [Func2; 7] = [
+        Func2::Max,
+        Func2::Min,
+        Func2::LeakyRelu,
+        Func2::Elu,
+        Func2::Huber,
+        Func2::LeakyReluPrime,
+        Func2::EluPrime,
+    ];
 
     /// The name in the input language.
     pub fn name(self) -> &'static str {
         match self {
             Func2::Max => "max",
             Func2::Min => "min",
+            Func2::LeakyRelu => "leaky_relu",
+            Func2::Elu => "elu",
+            Func2::Huber => "huber",
+            Func2::LeakyReluPrime => "leaky_relu'",
+            Func2::EluPrime => "elu'",
         }
     }
 
@@ -211,17 +265,42 @@ impl Func2 {
         match name {
             "max" => Some(Func2::Max),
             "min" => Some(Func2::Min),
+            "leaky_relu" | "LeakyReLU" => Some(Func2::LeakyRelu),
+            "elu" | "ELU" => Some(Func2::Elu),
+            "huber" => Some(Func2::Huber),
+            "leaky_relu'" | "leaky_relu′" => Some(Func2::LeakyReluPrime),
+            "elu'" | "elu′" => Some(Func2::EluPrime),
+            _ => None,
+        }
+    }
+
+    /// Whether the function is the derivative of another (`leaky_relu'`, `elu'`).
+    pub fn is_derivative(self) -> bool {
+        matches!(self, Func2::LeakyReluPrime | Func2::EluPrime)
+    }
+
+    /// Whether the function is a routing gate (`max`, `min`) that passes one argument on.
+    pub fn is_gate(self) -> bool {
+        matches!(self, Func2::Max | Func2::Min)
+    }
+
+    /// The derivative function in the first argument, for an activation that has one.
+    pub fn prime(self) -> Option<Func2> {
+        match self {
+            Func2::LeakyRelu => Some(Func2::LeakyReluPrime),
+            Func2::Elu => Some(Func2::EluPrime),
             _ => None,
         }
     }
 
     /// Whether the first argument is the one passed on. At a tie the second one is: so
     /// `max(z, 0)` has relu's derivative everywhere, relu′(0) = 0 included, and the whole
-    /// gradient goes to one side (the convention the derivative rules follow).
+    /// gradient goes to one side (the convention the derivative rules follow). Only the
+    /// gates ([`Func2::is_gate`]) pick; the others are computed from both arguments.
     pub fn picks_first<T: PartialOrd>(self, a: &T, b: &T) -> bool {
         match self {
-            Func2::Max => a > b,
             Func2::Min => a < b,
+            _ => a > b,
         }
     }
 }
@@ -459,10 +538,41 @@ pub fn terminating_decimal(n: i64, d: i64) -> Option<String> {
     })
 }
 
+/// A mathematical constant that is not a rational: kept as itself so the reference computes
+/// it to any precision and formulas print its letter.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum Constant {
+    Pi,
+    E,
+}
+
+impl Constant {
+    pub const ALL: [Constant; 2] = [Constant::Pi, Constant::E];
+
+    /// The constant a name of the language denotes (`pi`, `π`, `e`) when no name of the
+    /// program is spelled so.
+    pub fn from_name(name: &str) -> Option<Constant> {
+        match name {
+            "pi" | "π" => Some(Constant::Pi),
+            "e" => Some(Constant::E),
+            _ => None,
+        }
+    }
+
+    pub fn to_f64(self) -> f64 {
+        match self {
+            Constant::Pi => std::f64::consts::PI,
+            Constant::E => std::f64::consts::E,
+        }
+    }
+}
+
 /// One node. Subtraction is a sum with a term times −1; division a product with a power −1.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Node {
     Num(Num),
+    /// π or e.
+    Const(Constant),
     Var(Sym),
     Add(Box<[Id]>),
     Mul(Box<[Id]>),
@@ -496,7 +606,7 @@ impl Node {
     /// evaluation passes read them once per node of graphs of tens of thousands of nodes.
     pub fn child_ids(&self) -> impl Iterator<Item = Id> + '_ {
         let (many, few, count): (&[Id], [Id; 2], usize) = match self {
-            Node::Num(_) | Node::Var(_) => (&[], [Id(0); 2], 0),
+            Node::Num(_) | Node::Const(_) | Node::Var(_) => (&[], [Id(0); 2], 0),
             Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => (xs, [Id(0); 2], 0),
             Node::Pow(a, b) | Node::Call2(_, a, b) => (&[], [*a, *b], 2),
             Node::Call(_, a) | Node::Deriv(a, ..) => (&[], [*a; 2], 1),
@@ -507,7 +617,7 @@ impl Node {
     /// The same node with each child `c` replaced by `f(c)`.
     pub fn map_children(&self, mut f: impl FnMut(Id) -> Id) -> Node {
         match self {
-            n @ (Node::Num(_) | Node::Var(_)) => n.clone(),
+            n @ (Node::Num(_) | Node::Const(_) | Node::Var(_)) => n.clone(),
             Node::Add(xs) => Node::Add(xs.iter().map(|&x| f(x)).collect()),
             Node::Mul(xs) => Node::Mul(xs.iter().map(|&x| f(x)).collect()),
             Node::Pow(a, b) => Node::Pow(f(*a), f(*b)),
@@ -581,6 +691,10 @@ impl Graph {
         self.num(Num::int(n))
     }
 
+    pub fn constant(&mut self, c: Constant) -> Id {
+        self.add(Node::Const(c))
+    }
+
     pub fn var(&mut self, s: Sym) -> Id {
         self.add(Node::Var(s))
     }
@@ -650,7 +764,7 @@ impl Graph {
 
     pub fn children(&self, id: Id) -> Vec<Id> {
         match self.node(id) {
-            Node::Num(_) | Node::Var(_) => vec![],
+            Node::Num(_) | Node::Const(_) | Node::Var(_) => vec![],
             Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => xs.to_vec(),
             Node::Pow(a, b) | Node::Call2(_, a, b) => vec![*a, *b],
             Node::Call(_, a) | Node::Deriv(a, ..) => vec![*a],
@@ -666,7 +780,7 @@ impl Graph {
         while let Some(id) = stack.pop() {
             if seen.insert(id) {
                 match self.node(id) {
-                    Node::Num(_) | Node::Var(_) => {}
+                    Node::Num(_) | Node::Const(_) | Node::Var(_) => {}
                     Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => {
                         stack.extend(xs.iter().copied())
                     }
@@ -726,7 +840,7 @@ impl Graph {
             FastMap::with_capacity_and_hasher(order.len(), Default::default());
         for id in order {
             let unchanged = match self.node(id) {
-                Node::Num(_) | Node::Var(_) => true,
+                Node::Num(_) | Node::Const(_) | Node::Var(_) => true,
                 Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => {
                     xs.iter().all(|x| mapped[x] == *x)
                 }

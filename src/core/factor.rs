@@ -29,7 +29,7 @@ pub fn printed_bytes(model: &Model, roots: &[Id]) -> u64 {
 pub fn printed_bytes_shared(model: &Model, root: Id, memo: &mut FastMap<Id, u64>) -> u64 {
     let own = |node: &Node| -> u64 {
         match node {
-            Node::Num(_) => 3,
+            Node::Num(_) | Node::Const(_) => 3,
             Node::Var(s) => model.symbols.get(s.index()).map_or(4, |s| s.name.len()) as u64,
             Node::Add(terms) => 3 * terms.len() as u64,
             Node::Mul(factors) => factors.len() as u64,

@@ -49,7 +49,7 @@ pub fn gradients(model: &mut Model) -> Result<Vec<(Sym, Id)>> {
                 bars.entry(child).or_default().push(term);
             };
             match node {
-                Node::Num(_) => {}
+                Node::Num(_) | Node::Const(_) => {}
                 Node::Var(v) => {
                     adjoint.entry(v).or_default().push(bar);
                 }

@@ -8,7 +8,7 @@
 //! distributed over sums: `-2(y - a3) a3(1 - a3) a2` stays factored, as textbooks write it.
 //! The same rules run whether or not snapshots are kept, so `--no-steps` gives the same result.
 
-use crate::core::expr::{FastMap, Func, Func2, Graph, Id, Node, Num};
+use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num};
 use crate::core::rational::Quotient;
 
 /// A rule group: its name in the derivation and the local rewrite it performs.
@@ -236,7 +236,7 @@ fn apply(
 fn may_change(g: &Graph, rule: Rule, node: &Node, options: &Options) -> bool {
     let is_num = |id: &Id| g.as_num(*id).is_some();
     match (rule, node) {
-        (_, Node::Num(_) | Node::Var(_)) => false,
+        (_, Node::Num(_) | Node::Const(_) | Node::Var(_)) => false,
         (Rule::ExpandActivationDerivative, n) => {
             matches!(n, Node::Call(Func::SigmoidPrime | Func::TanhPrime, _))
         }
@@ -395,13 +395,10 @@ fn fold_constants(g: &mut Graph, node: Node) -> Id {
             None => g.call(f, arg),
         },
         Node::Call2(f, a, b) => match (g.as_num(a), g.as_num(b)) {
-            (Some(Num::Rat(p, q)), Some(Num::Rat(r, s))) => {
+            (Some(Num::Rat(p, q)), Some(Num::Rat(r, s))) if f.is_gate() => {
                 // p/q against r/s exactly (denominators are positive)
                 let order = (p as i128 * s as i128).cmp(&(r as i128 * q as i128));
-                let first = match f {
-                    Func2::Max => order.is_gt(),
-                    Func2::Min => order.is_lt(),
-                };
+                let first = f.picks_first(&order, &std::cmp::Ordering::Equal);
                 if first { a } else { b }
             }
             _ => g.call2(f, a, b),

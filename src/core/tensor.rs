@@ -157,6 +157,8 @@ impl TensorFn {
         match self {
             TensorFn::Sum | TensorFn::Mean => (1, 2),
             TensorFn::Dot | TensorFn::Hadamard => (2, 2),
+            // `logsumexp(z)` of a vector, or `logsumexp(a, b, …)` of scalars
+            TensorFn::LogSumExp => (1, usize::MAX),
             _ => (1, 1),
         }
     }
@@ -168,7 +170,7 @@ impl TensorFn {
             TensorFn::Mean => "mean(v), or mean(M, 2) to average across each row",
             TensorFn::Dot => "dot(u, v)",
             TensorFn::Softmax => "softmax(z)",
-            TensorFn::LogSumExp => "logsumexp(z)",
+            TensorFn::LogSumExp => "logsumexp(z), or logsumexp(a, b) of scalars",
             TensorFn::Transpose => "transpose(W)",
             TensorFn::Hadamard => "hadamard(a, b)",
             TensorFn::Norm => "norm(v)",
@@ -472,6 +474,10 @@ fn scalarise_node(
             shape: Shape::SCALAR,
             entries: vec![graph.num(*n)],
         },
+        Node::Const(c) => Grid {
+            shape: Shape::SCALAR,
+            entries: vec![graph.constant(*c)],
+        },
         Node::Var(s) => {
             let array = &arrays[s.index()];
             Grid {
@@ -540,12 +546,8 @@ fn scalarise_node(
                 }
                 TensorOp::LogSumExp(axis) => {
                     for line in lines(a.shape, *axis) {
-                        let terms = line
-                            .iter()
-                            .map(|&(i, j)| graph.call(crate::core::expr::Func::Exp, a.at(i, j)))
-                            .collect();
-                        let total = graph.sum(terms);
-                        entries.push(graph.call(crate::core::expr::Func::Log, total));
+                        let terms: Vec<Id> = line.iter().map(|&(i, j)| a.at(i, j)).collect();
+                        entries.push(log_sum_exp(graph, &terms));
                     }
                 }
                 TensorOp::Softmax(axis) => {
@@ -568,6 +570,17 @@ fn scalarise_node(
             Grid { shape, entries }
         }
     })
+}
+
+/// `log(e^a + e^b + …)` of scalars, as written: the reference keeps its value where float64's
+/// e^a overflows, and the warnings name the shifted form as the remedy.
+pub fn log_sum_exp(graph: &mut Graph, terms: &[Id]) -> Id {
+    let exps = terms
+        .iter()
+        .map(|&t| graph.call(crate::core::expr::Func::Exp, t))
+        .collect();
+    let total = graph.sum(exps);
+    graph.call(crate::core::expr::Func::Log, total)
 }
 
 /// Each entry of the grid, a sum (product) whose terms (factors) that are sums (products)

@@ -193,12 +193,15 @@ pub fn program(spec: &NetworkSpec) -> Program {
                 CostKind::LogLikelihood => {
                     vec![tree.binary(BinOp::Mul, y(), tree.call("log", a()))]
                 }
+                CostKind::Huber => {
+                    vec![tree.call_with("huber", vec![tree.binary(BinOp::Sub, a(), y()), one()])]
+                }
             }
         })
         .collect();
     let sum = tree.sum(summands);
     let data_cost = match spec.cost {
-        CostKind::Quadratic => sum,
+        CostKind::Quadratic | CostKind::Huber => sum,
         CostKind::HalfQuadratic => {
             tree.binary(BinOp::Mul, tree.binary(BinOp::Div, one(), two()), sum)
         }
@@ -273,9 +276,13 @@ impl Tree {
     }
 
     fn call(&self, function: &str, arg: Expr) -> Expr {
+        self.call_with(function, vec![arg])
+    }
+
+    fn call_with(&self, function: &str, args: Vec<Expr>) -> Expr {
         Expr::Call {
             name: self.ident(function.into()),
-            args: vec![arg],
+            args,
             span: self.span,
         }
     }
@@ -412,12 +419,13 @@ pub fn text(spec: &NetworkSpec) -> String {
                 CostKind::Quadratic | CostKind::HalfQuadratic => format!("({y} - {a})^2"),
                 CostKind::CrossEntropy => format!("{y}*log({a}) + (1 - {y})*log(1 - {a})"),
                 CostKind::LogLikelihood => format!("{y}*log({a})"),
+                CostKind::Huber => format!("huber({a} - {y}, 1)"),
             }
         })
         .collect();
     let sum = per_output.join(" + ");
     let data_cost = match spec.cost {
-        CostKind::Quadratic => sum,
+        CostKind::Quadratic | CostKind::Huber => sum,
         CostKind::HalfQuadratic if per_output.len() == 1 => format!("1/2 {sum}"),
         CostKind::HalfQuadratic => format!("1/2 ({sum})"),
         CostKind::CrossEntropy | CostKind::LogLikelihood => format!("-({sum})"),

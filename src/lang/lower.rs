@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Result};
-use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, Sym};
+use crate::core::expr::{Constant, Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::model::{Dependencies, Domain, Model, SymKind, Symbol};
 use crate::core::tensor::{Layout, Shape};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
@@ -30,15 +30,22 @@ pub fn builtin_list() -> String {
         Func::Sign => "sgn (sign)".to_string(),
         f => f.name().to_string(),
     };
-    let two: Vec<&str> = Func2::ALL.iter().map(|f| f.name()).collect();
+    let (derivatives2, two): (Vec<&Func2>, Vec<&Func2>) =
+        Func2::ALL.iter().partition(|f| f.is_derivative());
+    let two: Vec<String> = two.iter().map(|f| format!("{}(a, b)", f.name())).collect();
     let (derivatives, functions): (Vec<&Func>, Vec<&Func>) =
         Func::ALL.iter().partition(|f| f.primitive().is_some());
     let functions: Vec<String> = functions.into_iter().map(written).collect();
-    let derivatives: Vec<String> = derivatives.into_iter().map(written).collect();
+    let derivatives: Vec<String> = derivatives
+        .into_iter()
+        .map(written)
+        .chain(derivatives2.iter().map(|f| f.name().to_string()))
+        .collect();
     format!(
-        "{}, the two-argument {}, and the derivatives {}",
+        "{}, logsumexp(a, b, ...), the two-argument {}, the derivatives {}, and the constants \
+         pi (π) and e",
         functions.join(", "),
-        two.join(" and "),
+        two.join(", "),
         derivatives.join(", ")
     )
 }
@@ -612,8 +619,7 @@ pub fn unknown_name<'a>(ident: &Ident, known: impl Iterator<Item = &'a String>) 
         }
         "Relu" | "RELU" => Some("the rectifier is `relu(z)` (also `ReLU(z)`)".to_string()),
         "expit" => Some("the logistic function is `sigmoid(z)` (also `σ(z)`)".to_string()),
-        "cosh" | "sinh" | "sin" | "cos" | "tan" | "max" | "min" | "erf" | "log10" | "log2"
-        | "softmax" | "elu" | "gelu" | "swish" => Some(format!(
+        "cosh" | "sinh" | "tan" | "max" | "min" | "log10" | "log2" | "softmax" => Some(format!(
             "`{}` is not a built-in function; the built-ins are {}",
             ident.name,
             builtin_list()
@@ -695,7 +701,14 @@ pub fn lower_expr_with(
                 .with_help(format!("write `{}(z)`", ident.name))
                 .into());
             }
-            name(graph, ident).map_err(LowerFailure::Name)?
+            match name(graph, ident) {
+                Ok(id) => id,
+                // `pi`, `π` and `e` are constants unless the program names something so
+                Err(unknown) => match Constant::from_name(&ident.name) {
+                    Some(c) => graph.constant(c),
+                    None => return Err(LowerFailure::Name(unknown)),
+                },
+            }
         }
         Expr::Neg { operand, .. } => {
             let x = lower_expr_with(graph, operand, name)?;
@@ -756,6 +769,13 @@ pub fn lower_expr_with(
             }
             if let Some(wrong) = crate::lang::syntax::wrong_arity(fname, args, &[], *span) {
                 return Err(wrong.into());
+            }
+            if fname.name == crate::core::tensor::TensorFn::LogSumExp.name() && args.len() > 1 {
+                let terms = args
+                    .iter()
+                    .map(|a| lower_expr_with(graph, a, name))
+                    .collect::<std::result::Result<Vec<Id>, _>>()?;
+                return Ok(crate::core::tensor::log_sum_exp(graph, &terms));
             }
             let (Some(f), [arg]) = (Func::from_name(&fname.name), args.as_slice()) else {
                 return Err(Diagnostic::at(
@@ -827,6 +847,7 @@ fn lower_chain(
         // A parenthesised operand's span starts inside the `(`: `sigmod(w*x)` is one apart.
         && rhs.span().start <= ident.span.end + 1
         && name(graph, ident).is_err()
+        && Constant::from_name(&ident.name).is_none()
         && let Some(d) = misspelt_function(ident)
     {
         return Err(d.into());

@@ -33,6 +33,8 @@ pub enum CostKind {
     CrossEntropy,
     /// −Σ_j y_j ln a_j (with a softmax output)
     LogLikelihood,
+    /// Σ_j huber(a_j − y_j, 1): PyTorch's `HuberLoss` with δ = 1, summed.
+    Huber,
 }
 
 /// A fully connected network as the shorthand describes it.
@@ -102,11 +104,12 @@ impl Activation {
 }
 
 impl CostKind {
-    pub const ALL: [CostKind; 4] = [
+    pub const ALL: [CostKind; 5] = [
         CostKind::Quadratic,
         CostKind::HalfQuadratic,
         CostKind::CrossEntropy,
         CostKind::LogLikelihood,
+        CostKind::Huber,
     ];
 
     /// The word of the shorthand (`cost cross-entropy`).
@@ -116,6 +119,7 @@ impl CostKind {
             CostKind::HalfQuadratic => "half-quadratic",
             CostKind::CrossEntropy => "cross-entropy",
             CostKind::LogLikelihood => "log-likelihood",
+            CostKind::Huber => "huber",
         }
     }
 

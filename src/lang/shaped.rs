@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Span};
-use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, TensorOp};
+use crate::core::expr::{Constant, Func, Func2, Graph, Id, Node, Num, TensorOp};
 use crate::core::tensor::{Axis, Layout, Shape, ShapeMismatch, TensorFn};
 use crate::lang::ast::{BinOp, Expr, Ident, Program, Stmt};
 use crate::lang::expr_lowering::LowerFailure;
@@ -58,7 +58,9 @@ fn expr_uses_tensors(expr: &Expr) -> bool {
                 || expr_uses_tensors(rhs)
         }
         Expr::Call { name, args, .. } => {
-            TensorFn::from_name(&name.name).is_some() || args.iter().any(expr_uses_tensors)
+            let of_scalars = name.name == TensorFn::LogSumExp.name() && args.len() > 1;
+            (TensorFn::from_name(&name.name).is_some() && !of_scalars)
+                || args.iter().any(expr_uses_tensors)
         }
         Expr::DerivOf { expr, .. } => expr_uses_tensors(expr),
     }
@@ -75,7 +77,14 @@ pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
             if let Some(&size) = scope.sizes.get(&ident.name) {
                 return Ok((graph.int(size as i64), Shape::SCALAR));
             }
-            (scope.name)(graph, ident).map_err(LowerFailure::Name)?
+            match (scope.name)(graph, ident) {
+                Ok(named) => named,
+                // `pi`, `π` and `e` are constants unless the program names something so
+                Err(unknown) => match Constant::from_name(&ident.name) {
+                    Some(c) => (graph.constant(c), Shape::SCALAR),
+                    None => return Err(LowerFailure::Name(unknown)),
+                },
+            }
         }
         Expr::Neg { operand, .. } => {
             let (x, shape) = lower(graph, operand, scope)?;
@@ -402,6 +411,26 @@ fn call(
         )
         .into());
     };
+    if f == TensorFn::LogSumExp && args.len() > 1 {
+        let mut terms = Vec::with_capacity(args.len());
+        for arg in args {
+            let (term, shape) = lower(graph, arg, scope)?;
+            if !shape.is_scalar() {
+                return Err(Diagnostic::at(
+                    arg.span(),
+                    "`logsumexp` of several arguments takes scalars",
+                    format!("{shape}"),
+                )
+                .with_help("write `logsumexp(z)` for a vector `z`")
+                .into());
+            }
+            terms.push(term);
+        }
+        return Ok((
+            crate::core::tensor::log_sum_exp(graph, &terms),
+            Shape::SCALAR,
+        ));
+    }
     let first = lower(graph, &args[0], scope)?;
     let along = |shape: Shape| {
         if shape.cols == 1 {

@@ -81,6 +81,7 @@ pub fn text(spec: &NetworkSpec, batch: Option<u32>) -> String {
         CostKind::HalfQuadratic => format!("1/2 sum((y - {a})^2)"),
         CostKind::CrossEntropy => format!("-sum(y ⊙ log({a}) + (1 - y) ⊙ log(1 - {a}))"),
         CostKind::LogLikelihood => format!("-sum(y ⊙ log({a}))"),
+        CostKind::Huber => format!("sum(huber({a} - y, 1))"),
     };
     let data_cost = match batch {
         Some(_) => format!("(1/m) ({total})"),

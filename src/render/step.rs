@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::analysis::descent::{Descent, DescentStep};
+use crate::analysis::optimizer::{Optimizer, OptimizerKind, ParamState};
 use crate::core::error::Diagnostic;
 use crate::core::model::Model;
 use crate::core::number::{self, significant, thousands};
@@ -35,6 +36,8 @@ struct RowView {
     name: String,
     value: String,
     gradient: String,
+    /// The optimizer's state after the step (velocity, moments), in the header's order.
+    state: Vec<String>,
     new_value: String,
 }
 
@@ -73,6 +76,15 @@ struct DescentView {
     cost: String,
     cost_name: String,
     learning_rate: NumberView,
+    /// The optimizer's code (`sgd`, `momentum`, `nesterov`, `rmsprop`, `adam`) and its
+    /// hyperparameters; `decay` when weight decay is not 0.
+    optimizer: &'static str,
+    momentum: NumberView,
+    beta1: NumberView,
+    beta2: NumberView,
+    eps: NumberView,
+    weight_decay: NumberView,
+    decay: bool,
     steps: Vec<StepView>,
     diverged: bool,
     not_finite_start: bool,
@@ -158,13 +170,20 @@ fn view(
                     Format::Text => format!("∂{cost}/∂θ"),
                     _ => format!("$\\partial {cost} / \\partial \\theta$"),
                 },
+                state: state_header(descent.optimizer.kind, format),
                 new_value: "new value".into(),
             };
             let mut rows: Vec<RowView> = rows(step)
-                .map(|(sym, before, grad, after)| RowView {
+                .zip(
+                    step.state
+                        .iter()
+                        .chain(std::iter::repeat(&ParamState::default())),
+                )
+                .map(|((sym, before, grad, after), state)| RowView {
                     name: printer.name(sym, notation),
                     value: cell(before),
                     gradient: cell(grad),
+                    state: state_values(state).into_iter().map(cell).collect(),
                     new_value: cell(after),
                 })
                 .collect();
@@ -194,6 +213,13 @@ fn view(
         cost,
         cost_name: prose(model.name(model.cost)),
         learning_rate: both(descent.learning_rate),
+        optimizer: descent.optimizer.kind.code(),
+        momentum: both(descent.optimizer.momentum),
+        beta1: both(descent.optimizer.beta1),
+        beta2: both(descent.optimizer.beta2),
+        eps: both(descent.optimizer.eps),
+        weight_decay: both(descent.optimizer.weight_decay),
+        decay: descent.optimizer.weight_decay != 0.0,
         steps,
         diverged: descent.diverged,
         not_finite_start: descent.not_finite_start,
@@ -221,12 +247,60 @@ fn pad_columns(header: &mut RowView, rows: &mut [RowView]) {
         width(|r| &r.gradient),
         width(|r| &r.new_value),
     ];
+    let state_widths: Vec<usize> = (0..header.state.len())
+        .map(|k| {
+            std::iter::once(&*header)
+                .chain(rows.iter())
+                .map(|r| r.state.get(k).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     for row in std::iter::once(header).chain(rows.iter_mut()) {
         row.name = format!("{:<w$}", row.name, w = widths[0]);
         row.value = format!("{:>w$}", row.value, w = widths[1]);
         row.gradient = format!("{:>w$}", row.gradient, w = widths[2]);
         row.new_value = format!("{:>w$}", row.new_value, w = widths[3]);
+        for (cell, &w) in row.state.iter_mut().zip(&state_widths) {
+            *cell = format!("{cell:>w$}");
+        }
     }
+}
+
+/// The names of the state columns an optimizer's table has, as the update rule writes them.
+fn state_header(kind: OptimizerKind, format: Format) -> Vec<String> {
+    let names: &[(&str, &str)] = match kind {
+        OptimizerKind::Sgd => &[],
+        OptimizerKind::Momentum | OptimizerKind::Nesterov => &[("b", "$b$")],
+        OptimizerKind::RmsProp => &[("v", "$v$")],
+        OptimizerKind::Adam => &[
+            ("m", "$m$"),
+            ("v", "$v$"),
+            ("m̂", "$\\hat{m}$"),
+            ("v̂", "$\\hat{v}$"),
+        ],
+    };
+    names
+        .iter()
+        .map(|&(text, latex)| match format {
+            Format::Text => text.to_string(),
+            _ => latex.to_string(),
+        })
+        .collect()
+}
+
+/// A parameter's state as the table's columns list it.
+fn state_values(state: &ParamState) -> Vec<f64> {
+    [
+        state.velocity,
+        state.first,
+        state.second,
+        state.first_corrected,
+        state.second_corrected,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The sentence for a warning of `step` (`rose` or `diverged`), from the `step_words.txt`
@@ -257,8 +331,56 @@ struct StepJson {
     cost: f64,
     gradients: BTreeMap<String, f64>,
     params: BTreeMap<String, f64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    state: BTreeMap<String, StateJson>,
     cost_after: f64,
     cost_rose: bool,
+}
+
+/// One parameter's optimizer state after a step; only what the optimizer keeps.
+#[derive(Serialize)]
+struct StateJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    velocity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_moment: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    second_moment: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_moment_corrected: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    second_moment_corrected: Option<f64>,
+    decayed: bool,
+}
+
+/// The optimizer and the hyperparameters its rule uses (in `step`'s and `train`'s JSON).
+#[derive(Serialize)]
+pub(crate) struct OptimizerJson {
+    name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    momentum: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beta1: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beta2: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eps: Option<f64>,
+    weight_decay: f64,
+}
+
+impl OptimizerJson {
+    pub(crate) fn of(o: &Optimizer) -> OptimizerJson {
+        use OptimizerKind::*;
+        let used = |yes: bool, v: f64| yes.then_some(v);
+        OptimizerJson {
+            name: o.kind.code(),
+            momentum: used(matches!(o.kind, Momentum | Nesterov), o.momentum),
+            beta1: used(o.kind == Adam, o.beta1),
+            beta2: used(matches!(o.kind, Adam | RmsProp), o.beta2),
+            eps: used(matches!(o.kind, Adam | RmsProp), o.eps),
+            weight_decay: o.weight_decay,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -271,6 +393,7 @@ struct WarningJson {
 #[derive(Serialize)]
 struct DescentJson {
     learning_rate: f64,
+    optimizer: OptimizerJson,
     steps: Vec<StepJson>,
     diverged: bool,
     warnings: Vec<WarningJson>,
@@ -310,8 +433,11 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
             message: warning_message(kind, descent.steps.len(), descent, layout)?,
         });
     }
+    let with_state =
+        descent.optimizer.kind != OptimizerKind::Sgd || descent.optimizer.weight_decay != 0.0;
     let doc = DescentJson {
         learning_rate: descent.learning_rate,
+        optimizer: OptimizerJson::of(&descent.optimizer),
         steps: descent
             .steps
             .iter()
@@ -320,6 +446,25 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
                 cost: s.cost,
                 gradients: named(&s.gradients),
                 params: named(&s.params_after),
+                state: if with_state {
+                    s.params_after
+                        .iter()
+                        .zip(&s.state)
+                        .map(|(&(sym, _), st)| {
+                            let json = StateJson {
+                                velocity: st.velocity,
+                                first_moment: st.first,
+                                second_moment: st.second,
+                                first_moment_corrected: st.first_corrected,
+                                second_moment_corrected: st.second_corrected,
+                                decayed: st.decayed,
+                            };
+                            (model.name(sym).to_string(), json)
+                        })
+                        .collect()
+                } else {
+                    BTreeMap::new()
+                },
                 cost_after: s.cost_after,
                 cost_rose: s.cost_rose,
             })

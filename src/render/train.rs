@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::render::step::OptimizerJson;
+
 use crate::analysis::init::Init;
 use crate::analysis::train::{Direction, Divergence, Training};
 use crate::core::error::Diagnostic;
@@ -76,6 +78,15 @@ struct TrainView {
     output: String,
     learning_rate: String,
     ascent: bool,
+    /// The optimizer's code and hyperparameters, as `step_rule` (in `step_words.txt`) takes
+    /// them; `decay` when weight decay is not 0.
+    optimizer: &'static str,
+    momentum: String,
+    beta1: String,
+    beta2: String,
+    eps: String,
+    weight_decay: String,
+    decay: bool,
     mode: &'static str,
     shuffle: bool,
     init: &'static str,
@@ -385,6 +396,13 @@ fn view(
         },
         learning_rate: number(training.config.learning_rate),
         ascent: training.config.direction == Direction::Ascent,
+        optimizer: training.config.optimizer.kind.code(),
+        momentum: number(training.config.optimizer.momentum),
+        beta1: number(training.config.optimizer.beta1),
+        beta2: number(training.config.optimizer.beta2),
+        eps: number(training.config.optimizer.eps),
+        weight_decay: number(training.config.optimizer.weight_decay),
+        decay: training.config.optimizer.weight_decay != 0.0,
         mode: if training.config.per_example {
             "per-example"
         } else {
@@ -545,6 +563,7 @@ struct TrainJson {
     findings: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     accuracy: Option<f64>,
+    optimizer: OptimizerJson,
 }
 
 fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, Diagnostic> {
@@ -601,6 +620,7 @@ fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, D
         layers,
         findings,
         accuracy: training.accuracy,
+        optimizer: OptimizerJson::of(&training.config.optimizer),
     };
     // NaN and infinities are not JSON: serde_json writes them as null.
     let mut text = serde_json::to_string_pretty(&doc).expect("plain data serialises");

@@ -52,6 +52,8 @@ struct SentenceView {
     between: bool,
     /// Which stable rewrite (form `rewrite`), by its code.
     rewrite: &'static str,
+    /// Which stable form a formula written the usual way should take (form `as_written`).
+    stable: &'static str,
 }
 
 /// The sentence of each warning, in order; `label_latex` sets a warning's label (a name or a
@@ -236,6 +238,18 @@ fn sentence(
         } => SentenceView {
             node: printed(*node),
             function: function.name(),
+            argument: number_span(*argument),
+            true_value: written_span(true_value),
+            ..base
+        },
+        Facts::AsWritten {
+            form,
+            node,
+            argument,
+            true_value,
+        } => SentenceView {
+            node: printed(*node),
+            stable: form.code(),
             argument: number_span(*argument),
             true_value: written_span(true_value),
             ..base

@@ -93,7 +93,11 @@ pub(super) fn diff(e: &E, wrt: &E, rules: &mut Vec<&'static str>) -> E {
                     rules.push("derivative of $exp$");
                     e.clone()
                 }
-                Fun::Prime(_) => num(0),
+                Fun::Huber => {
+                    rules.push("derivative of $huber$");
+                    apply(Fun::HuberPrime, (**arg).clone())
+                }
+                Fun::Prime(_) | Fun::HuberPrime => num(0),
             };
             if !matches!(**arg, E::At(..)) {
                 rules.push("chain rule");

@@ -80,10 +80,11 @@ fn data_cost(spec: &NetworkSpec, i: Ix) -> E {
             mul(vec![sub(num(1), y(i)), apply(Fun::Log, sub(num(1), a))]),
         ]),
         CostKind::LogLikelihood => mul(vec![y(i), apply(Fun::Log, a)]),
+        CostKind::Huber => apply(Fun::Huber, sub(a, y(i))),
     };
     let total = sum(i, Layer::Out, body);
     match spec.cost {
-        CostKind::Quadratic => total,
+        CostKind::Quadratic | CostKind::Huber => total,
         CostKind::HalfQuadratic => mul(vec![fraction(1, 2), total]),
         CostKind::CrossEntropy | CostKind::LogLikelihood => neg(total),
     }

@@ -53,6 +53,8 @@ fn fun_f64(f: Fun, v: f64) -> f64 {
         Fun::Prime(a) => prime_f64(a, v),
         Fun::Log => apply_f64(Func::Log, v),
         Fun::Exp => apply_f64(Func::Exp, v),
+        Fun::Huber => crate::core::eval::apply2_f64(crate::core::expr::Func2::Huber, v, 1.0),
+        Fun::HuberPrime => v.clamp(-1.0, 1.0),
     }
 }
 

@@ -82,6 +82,9 @@ pub enum Fun {
     Prime(Activation),
     Log,
     Exp,
+    /// The Huber cost with δ = 1, and its derivative, the residual clipped to [−1, 1].
+    Huber,
+    HuberPrime,
 }
 
 /// An expression over indexed quantities.

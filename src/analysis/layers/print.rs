@@ -103,6 +103,14 @@ fn fun_name(f: Fun, style: Style) -> String {
                 "\\exp".into()
             }
         }
+        Fun::Huber | Fun::HuberPrime => {
+            let prime = if f == Fun::Huber { "" } else { "'" };
+            if style == Style::Text {
+                format!("huber{prime}")
+            } else {
+                format!("\\mathrm{{huber}}{prime}")
+            }
+        }
     }
 }
 

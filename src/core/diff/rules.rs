@@ -2,7 +2,7 @@
 //! gives it (sum, product, quotient, power, each built-in), written down as a step when asked.
 
 use super::{Engine, LARGE_SUM, Step, push_snapshots};
-use crate::core::expr::{FastMap, Func, Func2, Graph, Id, Node, Num, Sym};
+use crate::core::expr::{Constant, FastMap, Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::simplify;
 
 impl Engine<'_> {
@@ -112,7 +112,7 @@ impl Engine<'_> {
             other => other.clone(),
         };
         let (rule, views, children): (String, Vec<Id>, Vec<Id>) = match node {
-            Node::Num(_) => unreachable!("numbers mention no variable"),
+            Node::Num(_) | Node::Const(_) => unreachable!("numbers mention no variable"),
             Node::Var(_) => return self.g().int(1),
             Node::Tensor(..) => {
                 unreachable!("tensor operations are scalarised before any scalar pass")
@@ -276,6 +276,46 @@ impl Engine<'_> {
                         ("derivative of tanh'", false)
                     }
                     Func::ReluPrime => ("derivative of relu' (0 away from the kink)", true),
+                    Func::Erf | Func::Erfc => {
+                        let sign = self.g().int(if f == Func::Erf { 2 } else { -2 });
+                        let bell = self.gaussian(u, Num::ONE);
+                        let root_pi = self.root_pi(Num::ONE);
+                        views.push(vec![sign, root_pi, bell]);
+                        (if f == Func::Erf { "erf" } else { "erfc" }, false)
+                    }
+                    Func::Gelu => {
+                        // Φ(u) + u·φ(u), Φ written with erfc so it keeps its value for u ≪ 0
+                        let half = self.g().num(Num::Rat(1, 2));
+                        let m1 = self.g().int(-1);
+                        let two = self.g().int(2);
+                        let m_half = self.g().num(Num::Rat(-1, 2));
+                        let inv_root2 = self.g().pow(two, m_half);
+                        let scaled = self.g().product(vec![m1, u, inv_root2]);
+                        let tail = self.g().call(Func::Erfc, scaled);
+                        let cdf = self.g().product(vec![half, tail]);
+                        let bell = self.gaussian(u, Num::Rat(1, 2));
+                        let root_two_pi = self.root_pi(Num::int(2));
+                        let density = self.g().product(vec![u, root_two_pi, bell]);
+                        views.push(vec![self.g().sum(vec![cdf, density])]);
+                        ("gelu", false)
+                    }
+                    Func::Silu => {
+                        let s = self.g().call(Func::Sigmoid, u);
+                        let p = self.g().call(Func::SigmoidPrime, u);
+                        let up = self.g().product(vec![u, p]);
+                        views.push(vec![self.g().sum(vec![s, up])]);
+                        ("silu", false)
+                    }
+                    Func::Sin => {
+                        views.push(vec![self.g().call(Func::Cos, u)]);
+                        ("sin", false)
+                    }
+                    Func::Cos => {
+                        let m1 = self.g().int(-1);
+                        let s = self.g().call(Func::Sin, u);
+                        views.push(vec![m1, s]);
+                        ("cos", false)
+                    }
                 };
                 if zero {
                     let z = self.g().int(0);
@@ -298,7 +338,8 @@ impl Engine<'_> {
                     (rule, formulas, if chain { vec![u] } else { vec![] })
                 }
             }
-            Node::Call2(f, a, b) => self.d_routing(f, a, b, x, shown),
+            Node::Call2(f, a, b) if f.is_gate() => self.d_routing(f, a, b, x, shown),
+            Node::Call2(f, a, b) => self.d_activation2(f, a, b, x, shown),
         };
         let formula = *views.last().expect("every rule gives a formula");
         let mut leaves = FastMap::default();
@@ -379,10 +420,7 @@ impl Engine<'_> {
         x: Sym,
         shown: bool,
     ) -> (String, Vec<Id>, Vec<Id>) {
-        let (larger, smaller) = match f {
-            Func2::Max => (a, b),
-            Func2::Min => (b, a),
-        };
+        let (larger, smaller) = if f == Func2::Min { (b, a) } else { (a, b) };
         let gap = self.g().sub(larger, smaller);
         let to_first = self.g().call(Func::ReluPrime, gap);
         let one = self.g().int(1);
@@ -402,6 +440,85 @@ impl Engine<'_> {
             f.name()
         );
         (rule, vec![formula], children)
+    }
+
+    /// `e^(−c·u²)`, the Gaussian the derivatives of erf and GELU carry.
+    fn gaussian(&mut self, u: Id, c: Num) -> Id {
+        let two = self.g().int(2);
+        let square = self.g().pow(u, two);
+        let coefficient = self.g().num(c.neg());
+        let exponent = self.g().product(vec![coefficient, square]);
+        self.g().call(Func::Exp, exponent)
+    }
+
+    /// `(k·π)^(−1/2)`.
+    fn root_pi(&mut self, k: Num) -> Id {
+        let pi = self.g().constant(Constant::Pi);
+        let base = if k.is_one() {
+            pi
+        } else {
+            let k = self.g().num(k);
+            self.g().product(vec![k, pi])
+        };
+        let m_half = self.g().num(Num::Rat(-1, 2));
+        self.g().pow(base, m_half)
+    }
+
+    /// The activations and the cost with a parameter: the derivative in each argument that
+    /// mentions `x`, times that argument's derivative (the chain rule through both).
+    fn d_activation2(
+        &mut self,
+        f: Func2,
+        z: Id,
+        p: Id,
+        x: Sym,
+        shown: bool,
+    ) -> (String, Vec<Id>, Vec<Id>) {
+        let zero = self.g().int(0);
+        let one = self.g().int(1);
+        let step = self.g().call(Func::ReluPrime, z);
+        let below = self.g().sub(one, step);
+        let (in_z, in_p) = match f {
+            Func2::LeakyRelu => {
+                let dz = self.g().call2(Func2::LeakyReluPrime, z, p);
+                (dz, self.g().call2(Func2::Min, z, zero))
+            }
+            Func2::Elu => {
+                let dz = self.g().call2(Func2::EluPrime, z, p);
+                let e = self.g().call(Func::Exp, z);
+                let em1 = self.g().sub(e, one);
+                (dz, self.g().call2(Func2::Min, em1, zero))
+            }
+            Func2::Huber => {
+                // the residual clipped to [−δ, δ]; in δ, the excess of |r| over δ
+                let upper = self.g().call2(Func2::Min, z, p);
+                let minus_p = self.g().neg(p);
+                let clip = self.g().call2(Func2::Max, minus_p, upper);
+                let r = self.g().call(Func::Abs, z);
+                let excess = self.g().sub(r, p);
+                (clip, self.g().call2(Func2::Max, excess, zero))
+            }
+            Func2::LeakyReluPrime => (zero, below),
+            Func2::EluPrime => {
+                let e = self.g().call(Func::Exp, z);
+                (
+                    self.g().product(vec![below, p, e]),
+                    self.g().product(vec![below, e]),
+                )
+            }
+            Func2::Max | Func2::Min => unreachable!("gates route"),
+        };
+        let mut terms = Vec::new();
+        let mut children = Vec::new();
+        for (arg, partial) in [(z, in_z), (p, in_p)] {
+            if self.mentions(arg, x) {
+                let d_arg = self.placeholder(arg, x, shown);
+                terms.push(self.g().product(vec![partial, d_arg]));
+                children.push(arg);
+            }
+        }
+        let formula = self.g().sum(terms);
+        (format!("{}, chain rule", f.name()), vec![formula], children)
     }
 
     pub(super) fn d_product(

@@ -47,6 +47,7 @@ pub fn eval_f64_all(
             let get = |x: &Id| table.value_while_filling(*x);
             match graph.node(id) {
                 Node::Num(n) => n.to_f64(),
+                Node::Const(c) => c.to_f64(),
                 Node::Var(s) => value_of(*s).ok_or(EvalError::Unbound(*s))?,
                 Node::Add(xs) => {
                     let mut it = xs.iter().map(get);
@@ -204,18 +205,44 @@ pub fn apply_f64(f: Func, z: f64) -> f64 {
                 0.0
             }
         }
+        Func::Erf => libm::erf(z),
+        Func::Erfc => libm::erfc(z),
+        // as PyTorch writes the exact GELU: 1 + erf cancels for z ≪ 0
+        Func::Gelu => 0.5 * z * (1.0 + libm::erf(z / std::f64::consts::SQRT_2)),
+        // as PyTorch writes SiLU, z·σ(z): e^−z overflows for z < −709
+        Func::Silu => z * sigmoid(z),
+        Func::Sin => z.sin(),
+        Func::Cos => z.cos(),
     }
 }
 
-/// A built-in function of two arguments in float64: the argument it picks (the second at a
-/// tie, see [`Func2::picks_first`]), NaN if either is NaN.
+/// A built-in function of two arguments in float64: for a gate, the argument it picks (the
+/// second at a tie, see [`Func2::picks_first`]); NaN if either is NaN.
 pub fn apply2_f64(f: Func2, a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if f.picks_first(&a, &b) {
-        a
-    } else {
-        b
+        return f64::NAN;
+    }
+    match f {
+        Func2::Max | Func2::Min => {
+            if f.picks_first(&a, &b) {
+                a
+            } else {
+                b
+            }
+        }
+        _ if a > 0.0 && f != Func2::Huber => {
+            if matches!(f, Func2::LeakyRelu | Func2::Elu) {
+                a
+            } else {
+                1.0
+            }
+        }
+        Func2::LeakyRelu => b * a,
+        Func2::Elu => b * a.exp_m1(),
+        Func2::LeakyReluPrime => b,
+        Func2::EluPrime => b * a.exp(),
+        Func2::Huber if a.abs() <= b => 0.5 * a * a,
+        Func2::Huber => b * (a.abs() - 0.5 * b),
     }
 }
 

@@ -290,6 +290,91 @@ impl Prec {
                 let value = self.round(&w.div(num.repr(), den.repr()).value());
                 self.finish(value, LN_2 + ld + ln_sech2(d), false)
             }
+            Func::Sin | Func::Cos => {
+                if top(b) > SIN_COS_LIMIT {
+                    // past float64's range no reduction by π/2 is worth its bits: the value is
+                    // known only as within 1
+                    return Val::zero_within(0.0);
+                }
+                if zero {
+                    let value = if f == Func::Sin { Big::ZERO } else { Big::ONE };
+                    return self.finish(value, ld, true);
+                }
+                let (s, c) = special::sin_cos(b, self.work);
+                let value = if f == Func::Sin { s } else { c };
+                // |sin′|, |cos′| ≤ 1
+                self.finish(self.round(&value), ld, false)
+            }
+            Func::Erf | Func::Erfc => {
+                // |erf′(ξ)| = 2/√π·e^(−ξ²) ≤ 2/√π·e^(−d²)
+                let prop = ld + LN_2 - 0.5 * std::f64::consts::PI.ln() - d * d;
+                if zero {
+                    let value = if f == Func::Erf { Big::ZERO } else { Big::ONE };
+                    return self.finish(value, prop, true);
+                }
+                if special::erfc_beyond_range(b) {
+                    let tail = -xf * xf;
+                    return match (f, is_neg(b)) {
+                        (Func::Erfc, false) => Val::zero_within(tail),
+                        (Func::Erfc, true) => self.finish(Big::from(2), prop, false),
+                        (_, negative) => {
+                            let one = if negative { -Big::ONE } else { Big::ONE };
+                            self.finish(one, logsumexp(&[prop, tail]), false)
+                        }
+                    };
+                }
+                let value = if f == Func::Erf {
+                    special::erf(b, self.work)
+                } else {
+                    special::erfc(b, self.work)
+                };
+                self.finish(self.round(&value), prop, false)
+            }
+            Func::Gelu | Func::Silu => {
+                if zero {
+                    return self.finish(Big::ZERO, ld, true);
+                }
+                // GELU′ = Φ + ξφ(ξ) and SiLU′ = σ(ξ)(1 + ξ(1 − σ(ξ))) are at most 1.2; for
+                // ξ ≤ −d ≤ −1 they are below (1 + |ξ|)·φ(d) and (1 + |ξ|)·e^(−d)
+                let reach = (1.0 + xf + ld.exp()).ln();
+                let tail = if f == Func::Gelu {
+                    reach - d * d / 2.0 - 0.5 * (2.0 * std::f64::consts::PI).ln()
+                } else {
+                    reach - d
+                };
+                let slope = if is_neg(b) && d >= 1.0 {
+                    tail.min(1.2f64.ln())
+                } else {
+                    1.2f64.ln()
+                };
+                let prop = ld + slope;
+                if f == Func::Gelu {
+                    // x·Φ(x) < e^(−x²/2) for x ≪ 0, past the magnitudes held
+                    if is_neg(b) && xf * xf / 2.0 > EXP_LIMIT as f64 {
+                        return Val::zero_within(-xf * xf / 2.0 + xf.ln());
+                    }
+                    return self.finish(self.round(&special::gelu(b, self.work)), prop, false);
+                }
+                // x·σ(x), with e^(−|x|) so that nothing overflows
+                let Some(t) = self.exp_work(&-ax.clone()) else {
+                    return if is_neg(b) {
+                        Val::zero_within(xf.ln() - d)
+                    } else {
+                        self.finish(self.round(b), prop, false)
+                    };
+                };
+                let den = add(&w, &one, &t).value();
+                let num = if is_neg(b) {
+                    w.mul(b.repr(), t.repr()).value()
+                } else {
+                    b.clone()
+                };
+                self.finish(
+                    self.round(&w.div(num.repr(), den.repr()).value()),
+                    prop,
+                    false,
+                )
+            }
         }
     }
 
@@ -299,6 +384,9 @@ impl Prec {
     pub(super) fn call2(&self, f: Func2, a: &Val, b: &Val) -> Val {
         if let Some(v) = special(&[a, b]) {
             return v;
+        }
+        if !f.is_gate() {
+            return self.activation2(f, a, b);
         }
         let (x, y) = (a.v.as_big().expect("finite"), b.v.as_big().expect("finite"));
         let picked = if f.picks_first(x, y) { a } else { b };
@@ -310,6 +398,55 @@ impl Prec {
         match picked.v.as_big() {
             Some(v) if !is_zero(v) => Val::finite(v.clone(), lsub(err, ln_abs(v))),
             _ => Val::zero_within(err),
+        }
+    }
+
+    /// leaky_relu, elu, their derivatives and huber from the operations they are made of,
+    /// on the branch the first argument's value picks (in doubt when its sign, or huber's
+    /// `|r| ≤ δ`, is: each is continuous there but for the derivatives).
+    fn activation2(&self, f: Func2, z: &Val, p: &Val) -> Val {
+        let x = z.v.as_big().expect("finite");
+        let positive = !is_neg(x) && !is_zero(x);
+        let doubt = !z.sign_certain();
+        let one = Val::exact(Precise::Finite(Big::ONE));
+        let half = Val::exact(Precise::Finite(Big::from_parts(IBig::ONE, -1)));
+        match f {
+            Func2::LeakyRelu if positive => z.clone(),
+            Func2::LeakyRelu => self.product(&[p, z]),
+            Func2::LeakyReluPrime if positive => one.shaky_if(doubt),
+            Func2::LeakyReluPrime => p.clone().shaky_if(doubt),
+            Func2::Elu if positive => z.clone(),
+            Func2::Elu => {
+                // α(e^z − 1), with e^z − 1 computed without cancelling; |(e^z − 1)′| ≤ 1
+                let em1 = if is_zero(x) {
+                    Val::zero_within(z.abs_err())
+                } else if abs_big(x) > limit(EXP_LIMIT) {
+                    // e^z − 1 = −1 within e^z, far below any precision
+                    Val::finite(-Big::ONE, self.lu)
+                } else {
+                    let v = Ctx::new(self.work).exp_m1(x.repr()).value();
+                    self.finish(self.round(&v), z.abs_err(), false)
+                };
+                self.product(&[p, &em1])
+            }
+            Func2::EluPrime if positive => one.shaky_if(doubt),
+            Func2::EluPrime => {
+                let e = self.call(Func::Exp, z);
+                self.product(&[p, &e]).shaky_if(doubt)
+            }
+            Func2::Huber => {
+                let r = self.call(Func::Abs, z);
+                let delta = p.v.as_big().expect("finite");
+                if abs_big(x) <= *delta {
+                    self.product(&[&half, &r, &r])
+                } else {
+                    let minus_half = Val::exact(Precise::Finite(-Big::from_parts(IBig::ONE, -1)));
+                    let shift = self.product(&[&minus_half, p]);
+                    let gap = self.sum(&[&r, &shift]);
+                    self.product(&[p, &gap])
+                }
+            }
+            Func2::Max | Func2::Min => unreachable!("the gates pick an argument"),
         }
     }
 

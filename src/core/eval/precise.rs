@@ -486,6 +486,11 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
                 let (v, exact) = num_value(*n, p.bits);
                 Val::rounded(v, exact, p.lu)
             }
+            Node::Const(c) => Val::rounded(
+                Precise::Finite(p.round(&special::constant(*c, p.work))),
+                false,
+                p.lu,
+            ),
             // an exact decimal rounded as a constant is; another given value is the plan's,
             // a name's its definition's
             Node::Var(_) => match plan.decimals.get(&id) {

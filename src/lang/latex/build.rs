@@ -330,6 +330,8 @@ impl Builder<'_, '_> {
             "tanh" => Some(Func::Tanh),
             "exp" => Some(Func::Exp),
             "log" | "ln" => Some(Func::Log),
+            "sin" => Some(Func::Sin),
+            "cos" => Some(Func::Cos),
             // not in plain LaTeX, but common in papers' preambles
             "sgn" | "sign" => Some(Func::Sign),
             _ => None,
@@ -382,9 +384,9 @@ impl Builder<'_, '_> {
             "not understood",
         )
         .with_help(
-            "chainrule reads \\frac, \\partial, \\sigma, \\tanh, \\exp, \\log, \\ln, \\sqrt, \
-             \\max, \\min, \\operatorname{…}, \\cdot, \\times, Greek letters, sub- and \
-             superscripts",
+            "chainrule reads \\frac, \\partial, \\sigma, \\tanh, \\exp, \\log, \\ln, \\sin, \
+             \\cos, \\sqrt, \\max, \\min, \\pi, \\operatorname{…} (erf, GELU, …), \\cdot, \
+             \\times, Greek letters, sub- and superscripts",
         ))
     }
 

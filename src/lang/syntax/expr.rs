@@ -59,6 +59,9 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
                 Rule::hadamard => BinOp::Hadamard,
                 _ => return Err(internal(span_of(&op))),
             };
+            if op.as_rule() == Rule::implicit && numbers_meet(&op, &lhs.expr) {
+                return Err(numbers_side_by_side(lhs.outer.to(rhs.outer)));
+            }
             let span = lhs.outer.to(rhs.outer);
             let depth = lhs.depth.max(rhs.depth);
             if depth >= MAX_EXPR_DEPTH {
@@ -73,6 +76,37 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
             node(expr, span, depth)
         })
         .parse(pair.into_inner())
+}
+
+/// Whether an implicit product (the empty token `op`, where its right operand starts) puts a
+/// number right after a number (`2 3`, `x^2 3`): that reads as one number with a gap, or as
+/// an exponent going on. The source decides, since parentheses leave no trace in the tree:
+/// `(y - 2) 3` and `a3 2` are products.
+fn numbers_meet(op: &Pair<'_, Rule>, lhs: &Expr) -> bool {
+    let source = op.get_input();
+    let at = op.as_span().start();
+    let next_is_digit = source[at..].starts_with(|c: char| c.is_ascii_digit());
+    let before = source[..at].trim_end().chars().last();
+    next_is_digit && before.is_some_and(|c| c.is_ascii_digit()) && ends_with_number(lhs)
+}
+
+/// Whether the last operand of `e` is a number (`2`, `x^2`).
+fn ends_with_number(e: &Expr) -> bool {
+    match e {
+        Expr::Number { .. } => true,
+        Expr::Binary { rhs, .. } => ends_with_number(rhs),
+        Expr::Neg { operand, .. } => ends_with_number(operand),
+        _ => false,
+    }
+}
+
+fn numbers_side_by_side(span: Span) -> Diagnostic {
+    Diagnostic::at(
+        span,
+        "two numbers side by side",
+        "is this one number, or a product?",
+    )
+    .with_help("write the product with `*` (`2*3`), or the number without a space")
 }
 
 /// A postfix operator applied: `x²`, `Wᵀ`, `z[2]`. Not inlined into the Pratt parser's

@@ -33,7 +33,7 @@
 use std::collections::HashMap;
 
 use crate::core::expr::{
-    FastMap, Func, Func2, Graph, Id, Node, Num, Partial, Sym, terminating_decimal,
+    Constant, FastMap, Func, Func2, Graph, Id, Node, Num, Partial, Sym, terminating_decimal,
 };
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::core::tensor::Shape;
@@ -404,6 +404,7 @@ impl Pass<'_> {
                 ..plain(self.num(*n))
             },
             Node::Var(s) => plain(self.var(*s)),
+            Node::Const(c) => plain(self.constant(*c)),
             Node::Add(terms) => plain(self.sum(terms)),
             Node::Mul(factors) => match self.hadamard(factors) {
                 Some(entry) => entry,
@@ -455,6 +456,16 @@ impl Pass<'_> {
             Prec::Atom
         };
         r(name, prec)
+    }
+
+    fn constant(&self, c: Constant) -> R {
+        let s = match (c, self.notation) {
+            (Constant::Pi, Notation::Plain) => "pi",
+            (Constant::Pi, Notation::Text) => "π",
+            (Constant::Pi, Notation::Latex) => "\\pi",
+            (Constant::E, _) => "e",
+        };
+        r(s.to_string(), Prec::Atom)
     }
 
     fn num(&self, n: Num) -> R {
@@ -639,6 +650,12 @@ impl Pass<'_> {
                     Func::Sign => "\\mathrm{sgn}",
                     Func::Exp => "\\exp",
                     Func::Log => "\\log",
+                    Func::Erf => "\\mathrm{erf}",
+                    Func::Erfc => "\\mathrm{erfc}",
+                    Func::Gelu => "\\mathrm{GELU}",
+                    Func::Silu => "\\mathrm{SiLU}",
+                    Func::Sin => "\\sin",
+                    Func::Cos => "\\cos",
                 };
                 format!("{head}{}", self.paren(a))
             }
@@ -650,7 +667,18 @@ impl Pass<'_> {
         let args = format!("{}, {}", self.got(a).s, self.got(b).s);
         let s = match self.notation {
             Notation::Plain | Notation::Text => format!("{}({args})", f.name()),
-            Notation::Latex => format!("\\{}{}", f.name(), self.paren(&args)),
+            Notation::Latex => {
+                let head = match f {
+                    Func2::Max => "\\max",
+                    Func2::Min => "\\min",
+                    Func2::LeakyRelu => "\\mathrm{LeakyReLU}",
+                    Func2::Elu => "\\mathrm{ELU}",
+                    Func2::Huber => "\\mathrm{huber}",
+                    Func2::LeakyReluPrime => "\\mathrm{LeakyReLU}'",
+                    Func2::EluPrime => "\\mathrm{ELU}'",
+                };
+                format!("{head}{}", self.paren(&args))
+            }
         };
         r(s, Prec::Atom)
     }

@@ -437,7 +437,7 @@ impl Checker {
             }
             // max for min is a routing gate's mistake, which `gates` names.
             // Claims are judged on scalar graphs; a tensor node has no edits of its own yet.
-            Node::Deriv(..) | Node::Call2(..) | Node::Tensor(..) => {}
+            Node::Deriv(..) | Node::Call2(..) | Node::Const(_) | Node::Tensor(..) => {}
         }
         out
     }
@@ -501,7 +501,7 @@ pub(super) fn replace_child(graph: &mut Graph, parent: Id, index: usize, child: 
             }
         }
         Node::Deriv(_, s, p) => Node::Deriv(child, s, p),
-        n @ (Node::Num(_) | Node::Var(_)) => n,
+        n @ (Node::Num(_) | Node::Const(_) | Node::Var(_)) => n,
         Node::Tensor(op, xs) => {
             let mut xs = xs.to_vec();
             xs[index] = child;
