@@ -62,12 +62,14 @@ mod python;
 pub use crate::analysis::check::{CheckError, Checked, Diagnosis, Mistake, Verdict};
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
-pub use crate::analysis::layers::Layered;
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
 pub use crate::analysis::warnings::{Warning, WarningKind};
 pub use crate::core::diff::{Config as DeriveConfig, Derivation, Derivations, Style, Target};
 pub use crate::core::error::Diagnostic;
+/// The derivation in matrix form of a vector program, or of a `network` shorthand's vector
+/// form ([`layers`]).
+pub use crate::lang::load::MatrixForm as Layered;
 pub use crate::core::model::{Given, Model};
 pub use crate::lang::data::DataSet;
 pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, BUILTIN_NAME, TargetSpec};
@@ -123,17 +125,18 @@ pub fn descend(
     analysis::descent::descend(model, start, learning_rate, steps)
 }
 
-/// The layered derivation (BP1–BP4 in index and matrix form) of a program written with the
-/// `network` shorthand; `None` for a straight-line program (which is read and checked all the
-/// same, so that its mistakes are reported first). The source is parsed once.
+/// The layered derivation (BP1–BP4 in matrix form, step by step) of a program written with
+/// the `network` shorthand: the derivation of its vector form; `None` for a straight-line
+/// program (which is read and checked all the same, so that its mistakes are reported
+/// first).
 pub fn layers(source: &str) -> Result<Option<Layered>, Diagnostic> {
-    match lang::load::parse(source)? {
-        lang::load::Parsed::Network(spec) => Ok(Some(analysis::layers::derive(&spec))),
-        lang::load::Parsed::StraightLine(program) => {
-            lang::lower::lower(&program)?;
-            Ok(None)
-        }
-    }
+    lang::load::layered(source)
+}
+
+/// The derivation in matrix form of a vector program's gradients (`derive --all` on a program
+/// with shapes); `None` for a scalar program or the `network` shorthand.
+pub fn matrix_form(source: &str) -> Result<Option<Layered>, Diagnostic> {
+    lang::load::matrix_form(source)
 }
 
 /// The derivatives a specification names (every parameter, or names and `dY/dX` pairs), for
@@ -297,7 +300,7 @@ pub fn render(
         Document::Training { model, training } => {
             render::train::render_training(model, training, written, layout)?
         }
-        Document::Layers(layered) => render::layers::render(layered, written, layout)?,
+        Document::Layers(layered) => render::matrix_form::render(layered, written, layout)?,
     };
     match format {
         DocumentFormat::Html => render::html::markdown_page(&text, layout),

@@ -5,7 +5,6 @@
 pub mod check;
 pub mod descent;
 pub mod init;
-pub mod layers;
 pub mod numeric;
 pub mod train;
 pub mod warnings;

@@ -427,14 +427,15 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
     }
     let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
     // `--all` on a vector program: one formula a parameter, in matrix form, rather than one
-    // an entry (which `--wrt NAME` still gives). What the matrix form does not handle yet
-    // falls back to the entries.
+    // an entry (which `--wrt NAME` and `--scalar` give). What the matrix form does not handle
+    // yet falls back to the entries.
     if args.all
         && !args.expand
-        && let Ok(Some((tensor_model, gradients))) = load::matrix_form(&source.text)
+        && !args.scalar
+        && let Ok(Some(form)) = chainrule::matrix_form(&source.text)
     {
         return documented.finish(&source.name, 0, |format, layout| {
-            chainrule::render::matrix_form::render(&tensor_model, &gradients, format, layout)
+            chainrule::render::matrix_form::render(&form, format, layout)
         });
     }
     let style = match args.style {
@@ -489,7 +490,7 @@ fn derive_layers(file: Option<&Path>, documented: Documented) -> Result<Outcome,
         ));
     };
     documented.finish(&source.name, 0, |format, layout| {
-        chainrule::render::layers::render(&layered, format, layout)
+        chainrule::render::matrix_form::render(&layered, format, layout)
     })
 }
 

@@ -1,28 +1,151 @@
-//! The gradient of a tensor program in matrix form: reverse mode over the tensor nodes of the
-//! one graph, each name's adjoint one matrix expression (`∂C/∂W2 = δ2 A1ᵀ`), never an entry at
-//! a time.
+//! The gradient of a tensor program in matrix form, step by step: reverse mode over the
+//! tensor nodes of the one graph, each name's adjoint one matrix expression (`∂C/∂W2 = δ2 A1ᵀ`),
+//! never an entry at a time.
 //!
-//! The layout convention: the gradient of a name has the name's shape. The rules: the matrix
-//! chain rule for a product (`∂/∂A = Ḡ Bᵀ`, `∂/∂B = Aᵀ Ḡ`), the
-//! transpose (`Ḡᵀ`), the elementwise rule for functions and ⊙ (`Ḡ ⊙ f′(Z)`), and the
-//! broadcast, whose adjoint is a sum over the stretched dimension (a bias's gradient is a sum
-//! over the batch). The result's scalarisation is checked against the scalar engine's
-//! gradients of the scalarised program (`tests/vectors.rs`); the step-by-step presentation of
-//! these rules is still to come.
+//! The layout convention: the gradient of a name has the name's shape. Every step applies one
+//! [`MatrixRule`]: the matrix chain rule (a name's gradient gathered from every name that uses
+//! it), the product rule for matrix products (`∂/∂A = Ḡ Bᵀ`, `∂/∂B = Aᵀ Ḡ`), the transpose
+//! (`Ḡᵀ`), the elementwise rule for functions, ⊙ and powers (`Ḡ ⊙ f′(Z)`), and the broadcast,
+//! whose adjoint is a sum over the stretched dimension (a bias's gradient is a sum over the
+//! batch). The adjoint of every pre-activation is a named error term, one matrix a layer
+//! (`δ2 = (W3ᵀ δ3) ⊙ σ′(z2)`; over a batch the mean's `1/m` stays outside it, so that
+//! `∂C/∂W = (1/m) Δ Xᵀ`, with Δ the examples' errors side by side, as Ng's `dZ`). The results'
+//! scalarisation is checked against the scalar engine's gradients of the scalarised program
+//! (`tests/vectors.rs`).
 
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num, Sym, TensorOp};
-use crate::core::model::Model;
+use crate::core::model::{Model, SymKind};
 use crate::core::tensor::{Axis, Shape};
 
-/// `∂C/∂p` for each parameter of the tensor program, in matrix form (a formula of `model`'s
-/// graph of the parameter's shape).
-pub fn gradients(model: &mut Model) -> Result<Vec<(Sym, Id)>> {
-    let shapes = node_shapes(model);
+/// A rule of matrix calculus that a step applies, as data: the words are the templates'.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum MatrixRule {
+    /// A name's gradient is the sum of what reaches it through every name that uses it.
+    ChainRule,
+    /// The product rule for a matrix product `A B`: `∂C/∂A = Ḡ Bᵀ`, `∂C/∂B = Aᵀ Ḡ`.
+    MatrixProduct,
+    /// A function or a product applied entry by entry: `Ḡ ⊙ f′(Z)`, `Ḡ ⊙ B`, `n Ḡ ⊙ Aⁿ⁻¹`.
+    Elementwise,
+    /// `∂C/∂A = Ḡᵀ` for `Aᵀ`.
+    Transpose,
+    /// An operand stretched over a dimension (a bias over the batch): its gradient is summed
+    /// back over it.
+    BroadcastSum,
+    /// A sum's gradient spread back over every entry summed.
+    SumSpread,
+    /// Each term of a sum receives the sum's gradient.
+    SumRule,
+    /// A constant multiple stays a multiple.
+    Scaling,
+    /// Softmax: `s ⊙ (Ḡ − Σ(Ḡ ⊙ s))` over each normalised line.
+    Softmax,
+    /// log Σ exp: its gradient spread and multiplied by the softmax.
+    LogSumExp,
+    /// The gradient of a pre-activation is named: an error term.
+    NamedError,
+    /// Rewritten to read as a textbook writes it, every entry's value kept.
+    Simplify,
+}
+
+impl MatrixRule {
+    /// The rule's code (in JSON, and what templates look up).
+    pub fn code(self) -> &'static str {
+        match self {
+            MatrixRule::ChainRule => "matrix-chain-rule",
+            MatrixRule::MatrixProduct => "matrix-product",
+            MatrixRule::Elementwise => "elementwise",
+            MatrixRule::Transpose => "transpose",
+            MatrixRule::BroadcastSum => "broadcast-sum",
+            MatrixRule::SumSpread => "sum-spread",
+            MatrixRule::SumRule => "sum-rule",
+            MatrixRule::Scaling => "scaling",
+            MatrixRule::Softmax => "softmax",
+            MatrixRule::LogSumExp => "logsumexp",
+            MatrixRule::NamedError => "named-error",
+            MatrixRule::Simplify => "simplify",
+        }
+    }
+}
+
+/// What a derived gradient is in a network, as Nielsen's four equations sort them.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Role {
+    /// BP1: the error of a pre-activation whose error uses no other error term.
+    OutputError,
+    /// BP2: the error of a pre-activation, from the errors of the layer above.
+    HiddenError,
+    /// BP3: a parameter added to a product (and stretched over the batch).
+    Bias,
+    /// BP4: a parameter that is an operand of a matrix product.
+    Weight,
+    /// Any other parameter.
+    Other,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::OutputError => "output-error",
+            Role::HiddenError => "hidden-error",
+            Role::Bias => "bias",
+            Role::Weight => "weight",
+            Role::Other => "parameter",
+        }
+    }
+}
+
+/// One step: `∂C/∂of = result`, by `rule`.
+#[derive(Copy, Clone, Debug)]
+pub struct MatrixStep {
+    pub rule: MatrixRule,
+    /// The name or subexpression whose gradient the step gives (a node of the model's graph).
+    pub of: Id,
+    pub result: Id,
+}
+
+/// The derivation of one gradient: a parameter's, or a pre-activation's named error term.
+#[derive(Clone, Debug)]
+pub struct MatrixQuantity {
+    /// The parameter, or the pre-activation the error term belongs to.
+    pub wrt: Sym,
+    /// The error term's name (`δ2`, of `wrt`'s shape), defined as `definition`.
+    pub term: Option<(Sym, Id)>,
+    pub role: Role,
+    pub steps: Vec<MatrixStep>,
+    /// `∂C/∂wrt`, in named error terms (for an error term: the term, times the mean's `1/m`).
+    pub result: Id,
+}
+
+/// Every parameter's gradient with the error terms they are written in, from the output
+/// backwards (each term derived before any quantity that uses it).
+#[derive(Clone, Debug, Default)]
+pub struct MatrixDerivation {
+    pub quantities: Vec<MatrixQuantity>,
+}
+
+impl MatrixDerivation {
+    /// `∂C/∂p` for each parameter, in the program's order of parameters.
+    pub fn gradients(&self, model: &Model) -> Vec<(Sym, Id)> {
+        model
+            .params()
+            .filter_map(|p| {
+                let q = self.quantities.iter().find(|q| q.wrt == p && q.term.is_none())?;
+                Some((p, q.result))
+            })
+            .collect()
+    }
+}
+
+/// The derivation in matrix form of `∂C/∂p` for every parameter of the tensor program, with
+/// the named error terms (added to `model` as names of kind `ErrorTerm`).
+pub fn derive(model: &mut Model) -> Result<MatrixDerivation> {
+    let mut shapes = node_shapes(model);
     let mut adjoint: FastMap<Sym, Vec<Id>> = FastMap::default();
+    let mut pending: FastMap<Sym, Vec<MatrixStep>> = FastMap::default();
     let one = model.graph.int(1);
     adjoint.insert(model.cost, vec![one]);
-    let mut shapes = shapes;
+    let mut quantities = Vec::new();
     for &u in model.order.clone().iter().rev() {
         let Some(terms) = adjoint.remove(&u) else {
             continue;
@@ -30,157 +153,41 @@ pub fn gradients(model: &mut Model) -> Result<Vec<(Sym, Id)>> {
         let Some(def) = model.definition(u) else {
             continue;
         };
-        let bar = model.graph.sum(terms);
-        shapes.insert(bar, model.symbol(u).shape);
-        let mut bars: FastMap<Id, Vec<Id>> = FastMap::default();
-        bars.insert(def, vec![bar]);
-        let order = model.graph.reachable(&[def]);
-        for &id in order.iter().rev() {
-            let Some(terms) = bars.remove(&id) else {
-                continue;
-            };
-            let g = &mut model.graph;
-            let bar = g.sum(terms);
-            let shape = shapes[&id];
-            shapes.insert(bar, shape);
-            let node = g.node(id).clone();
-            let mut push = |g: &mut Graph, shapes: &mut FastMap<Id, Shape>, child: Id, term: Id| {
-                let term = unbroadcast(g, shapes, term, shapes[&child]);
-                bars.entry(child).or_default().push(term);
-            };
-            match node {
-                Node::Num(_) => {}
-                Node::Var(v) => {
-                    adjoint.entry(v).or_default().push(bar);
-                }
-                Node::Add(xs) => {
-                    for &x in xs.iter() {
-                        push(g, &mut shapes, x, bar);
-                    }
-                }
-                Node::Mul(xs) => {
-                    for (i, &x) in xs.iter().enumerate() {
-                        if g.as_num(x).is_some() {
-                            continue;
-                        }
-                        let mut factors = vec![bar];
-                        factors.extend(
-                            xs.iter()
-                                .enumerate()
-                                .filter(|&(k, _)| k != i)
-                                .map(|(_, &f)| f),
-                        );
-                        let term = product(g, &mut shapes, factors);
-                        push(g, &mut shapes, x, term);
-                    }
-                }
-                Node::Pow(a, b) => {
-                    let Some(n) = g.as_num(b) else {
-                        return Err(refused("a power with a variable exponent"));
-                    };
-                    let lower = g.num(n.add(Num::MINUS_ONE));
-                    let power = g.pow(a, lower);
-                    shapes.insert(power, shapes[&a]);
-                    let exponent = g.num(n);
-                    let term = product(g, &mut shapes, vec![exponent, bar, power]);
-                    push(g, &mut shapes, a, term);
-                }
-                Node::Call(f, a) => {
-                    let derivative = match f {
-                        Func::Sigmoid | Func::Tanh | Func::Relu => {
-                            let prime = f.prime().unwrap_or(f);
-                            g.call(prime, a)
-                        }
-                        Func::Exp => g.call(Func::Exp, a),
-                        Func::Log => {
-                            let minus_one = g.int(-1);
-                            g.pow(a, minus_one)
-                        }
-                        Func::Softplus => g.call(Func::Sigmoid, a),
-                        Func::Abs => g.call(Func::Sign, a),
-                        Func::Sqrt => {
-                            let half = g.num(Num::ratio(1, 2));
-                            let minus_half = g.num(Num::ratio(-1, 2));
-                            let power = g.pow(a, minus_half);
-                            g.product(vec![half, power])
-                        }
-                        _ => return Err(refused("a second derivative or sign")),
-                    };
-                    shapes.insert(derivative, shapes[&a]);
-                    let term = product(g, &mut shapes, vec![bar, derivative]);
-                    push(g, &mut shapes, a, term);
-                }
-                Node::Call2(..) => return Err(refused("max and min")),
-                Node::Deriv(..) => return Err(refused("a derivative inside a program")),
-                Node::Tensor(op, xs) => match op {
-                    TensorOp::MatMul => {
-                        let (a, b) = (xs[0], xs[1]);
-                        let bt = tensor(g, &mut shapes, TensorOp::Transpose, &[b]);
-                        let da = tensor(g, &mut shapes, TensorOp::MatMul, &[bar, bt]);
-                        push(g, &mut shapes, a, da);
-                        let at = tensor(g, &mut shapes, TensorOp::Transpose, &[a]);
-                        let db = tensor(g, &mut shapes, TensorOp::MatMul, &[at, bar]);
-                        push(g, &mut shapes, b, db);
-                    }
-                    TensorOp::Transpose => {
-                        let t = tensor(g, &mut shapes, TensorOp::Transpose, &[bar]);
-                        push(g, &mut shapes, xs[0], t);
-                    }
-                    TensorOp::Sum(_) => {
-                        let target = shapes[&xs[0]];
-                        let spread = tensor(
-                            g,
-                            &mut shapes,
-                            TensorOp::Broadcast(target.rows, target.cols),
-                            &[bar],
-                        );
-                        push(g, &mut shapes, xs[0], spread);
-                    }
-                    // summed back over the stretched dimensions by `push`
-                    TensorOp::Broadcast(..) => push(g, &mut shapes, xs[0], bar),
-                    TensorOp::Softmax(axis) => {
-                        // z̄ = s ⊙ (s̄ − Σ(s̄ ⊙ s)), the sum over each normalised line
-                        let z = xs[0];
-                        let shape = shapes[&z];
-                        let weighted = product(g, &mut shapes, vec![bar, id]);
-                        let total = tensor(g, &mut shapes, TensorOp::Sum(Some(axis)), &[weighted]);
-                        let spread = tensor(
-                            g,
-                            &mut shapes,
-                            TensorOp::Broadcast(shape.rows, shape.cols),
-                            &[total],
-                        );
-                        let minus = g.neg(spread);
-                        shapes.insert(minus, shape);
-                        let difference = g.sum(vec![bar, minus]);
-                        shapes.insert(difference, shape);
-                        let term = product(g, &mut shapes, vec![id, difference]);
-                        push(g, &mut shapes, z, term);
-                    }
-                    TensorOp::LogSumExp(axis) => {
-                        let z = xs[0];
-                        let shape = shapes[&z];
-                        let s = tensor(g, &mut shapes, TensorOp::Softmax(axis), &[z]);
-                        let spread = tensor(
-                            g,
-                            &mut shapes,
-                            TensorOp::Broadcast(shape.rows, shape.cols),
-                            &[bar],
-                        );
-                        let term = product(g, &mut shapes, vec![spread, s]);
-                        push(g, &mut shapes, z, term);
-                    }
-                    TensorOp::Entry(..) => return Err(refused("an entry `z[j]`")),
-                },
+        let mut steps = pending.remove(&u).unwrap_or_default();
+        let bar = if u == model.cost {
+            one
+        } else {
+            let (bar, term) = gathered(model, &mut shapes, u, terms, &mut steps);
+            if let Some((sym, definition)) = term {
+                let role = if model
+                    .graph
+                    .reachable(&[definition])
+                    .iter()
+                    .any(|&id| matches!(model.graph.node(id), Node::Var(v) if model.symbol(*v).kind == SymKind::ErrorTerm))
+                {
+                    Role::HiddenError
+                } else {
+                    Role::OutputError
+                };
+                quantities.push(MatrixQuantity {
+                    wrt: u,
+                    term: Some((sym, definition)),
+                    role,
+                    steps: std::mem::take(&mut steps),
+                    result: bar,
+                });
             }
-        }
+            bar
+        };
+        shapes.insert(bar, model.symbol(u).shape);
+        backward(model, &mut shapes, def, bar, steps, &mut adjoint, &mut pending)?;
     }
     let params: Vec<Sym> = model.params().collect();
-    let mut out = Vec::with_capacity(params.len());
     for p in params {
         let shape = model.symbol(p).shape;
-        let gradient = match adjoint.remove(&p) {
-            Some(terms) => model.graph.sum(terms),
+        let mut steps = pending.remove(&p).unwrap_or_default();
+        let result = match adjoint.remove(&p) {
+            Some(terms) => gathered(model, &mut shapes, p, terms, &mut steps).0,
             None => {
                 let zero = model.graph.int(0);
                 model.graph.add(Node::Tensor(
@@ -189,9 +196,338 @@ pub fn gradients(model: &mut Model) -> Result<Vec<(Sym, Id)>> {
                 ))
             }
         };
-        out.push((p, gradient));
+        quantities.push(MatrixQuantity {
+            wrt: p,
+            term: None,
+            role: parameter_role(model, p),
+            steps,
+            result,
+        });
     }
-    Ok(out)
+    Ok(MatrixDerivation { quantities })
+}
+
+/// `∂C/∂u` from what reached it (the matrix chain rule when several names use `u`), made
+/// readable; for a pre-activation, named as an error term, the factors of the mean over the
+/// batch (`1/m`) kept outside it: the gradient and the term.
+fn gathered(
+    model: &mut Model,
+    shapes: &mut FastMap<Id, Shape>,
+    u: Sym,
+    terms: Vec<Id>,
+    steps: &mut Vec<MatrixStep>,
+) -> (Id, Option<(Sym, Id)>) {
+    let of = model.graph_var(u);
+    let several = terms.len() > 1;
+    let bar = model.graph.sum(terms);
+    shapes.insert(bar, model.symbol(u).shape);
+    let plain = readable(model, &[(u, bar)])[0].1;
+    if several {
+        steps.push(MatrixStep {
+            rule: MatrixRule::ChainRule,
+            of,
+            result: plain,
+        });
+    }
+    let simple = simplified(model, &[(u, bar)])[0].1;
+    if simple != plain {
+        steps.push(MatrixStep {
+            rule: MatrixRule::Simplify,
+            of,
+            result: simple,
+        });
+    }
+    if !crate::core::factor::is_pre_activation(model, u) {
+        return (simple, None);
+    }
+    let shape = model.symbol(u).shape;
+    let mut all_shapes = shapes_of(model, &[simple]);
+    let (outside, inside) = split_scalars(&mut model.graph, &mut all_shapes, simple);
+    let (batch, others): (Vec<Id>, Vec<Id>) = outside
+        .into_iter()
+        .partition(|&f| mentions_size(model, f));
+    let definition = if batch.is_empty() {
+        simple
+    } else {
+        let mut factors = others;
+        factors.push(inside);
+        let id = model.graph.product(factors);
+        readable(model, &[(u, id)])[0].1
+    };
+    let cost = model.cost;
+    let term = crate::core::factor::term_symbol(model, cost, u, definition);
+    model.symbols[term.index()].shape = shape;
+    let mut factors = batch;
+    factors.push(model.graph_var(term));
+    let named = model.graph.product(factors);
+    shapes.insert(named, shape);
+    steps.push(MatrixStep {
+        rule: MatrixRule::NamedError,
+        of,
+        result: named,
+    });
+    (named, Some((term, definition)))
+}
+
+/// Whether a formula is a number of the program's sizes alone (`1/m`), with one size in it.
+fn mentions_size(model: &Model, id: Id) -> bool {
+    let mut sizes = 0;
+    for x in model.graph.reachable(&[id]) {
+        match model.graph.node(x) {
+            Node::Var(s) if matches!(model.symbol(*s).kind, SymKind::Size(_)) => sizes += 1,
+            Node::Var(_) | Node::Tensor(..) | Node::Deriv(..) => return false,
+            _ => {}
+        }
+    }
+    sizes > 0
+}
+
+/// A parameter's part in the program: an operand of a matrix product (a weight), or a term of
+/// a sum (a bias).
+fn parameter_role(model: &Model, p: Sym) -> Role {
+    let var = model.graph_var(p);
+    let roots: Vec<Id> = model.order.iter().filter_map(|&s| model.definition(s)).collect();
+    let nodes = model.graph.reachable(&roots);
+    let used_by = |pattern: &dyn Fn(&Node) -> bool| nodes.iter().any(|&id| pattern(model.graph.node(id)));
+    if used_by(&|n| matches!(n, Node::Tensor(TensorOp::MatMul, xs) if xs.contains(&var))) {
+        Role::Weight
+    } else if used_by(&|n| matches!(n, Node::Add(xs) if xs.contains(&var))) {
+        Role::Bias
+    } else {
+        Role::Other
+    }
+}
+
+/// Whether the gradient need not flow into `id`: no parameter or computed name is below it
+/// (numbers, sizes, inputs and targets only).
+fn is_fixed(model: &Model, id: Id) -> bool {
+    model.graph.reachable(&[id]).into_iter().all(|x| match model.graph.node(x) {
+        Node::Var(s) => matches!(
+            model.symbol(*s).kind,
+            SymKind::Input | SymKind::Target | SymKind::Size(_)
+        ),
+        _ => true,
+    })
+}
+
+/// The reverse pass over one definition `def` of gradient `bar`: what reaches each name it
+/// uses goes to `adjoint`, and the steps on the way to each name to `pending` (`carried`, the
+/// steps that led to `bar`, go to the first name reached, so none is repeated).
+fn backward(
+    model: &mut Model,
+    shapes: &mut FastMap<Id, Shape>,
+    def: Id,
+    bar: Id,
+    carried: Vec<MatrixStep>,
+    adjoint: &mut FastMap<Sym, Vec<Id>>,
+    pending: &mut FastMap<Sym, Vec<MatrixStep>>,
+) -> Result<()> {
+    let mut bars: FastMap<Id, Vec<Id>> = FastMap::default();
+    bars.insert(def, vec![bar]);
+    let order = model.graph.reachable(&[def]);
+    let fixed: FastMap<Id, bool> = order.iter().map(|&id| (id, is_fixed(model, id))).collect();
+    let mut walked: Vec<MatrixStep> = Vec::new();
+    let mut reached: Vec<Sym> = Vec::new();
+    for &id in order.iter().rev() {
+        let Some(terms) = bars.remove(&id) else {
+            continue;
+        };
+        let g = &mut model.graph;
+        let bar = g.sum(terms);
+        let shape = shapes[&id];
+        shapes.insert(bar, shape);
+        let node = g.node(id).clone();
+        let mut push = |g: &mut Graph,
+                        shapes: &mut FastMap<Id, Shape>,
+                        rule: MatrixRule,
+                        child: Id,
+                        term: Id| {
+            if fixed[&child] {
+                return;
+            }
+            let summed = unbroadcast(g, shapes, term, shapes[&child]);
+            let rule = if summed == term {
+                rule
+            } else {
+                MatrixRule::BroadcastSum
+            };
+            walked.push(MatrixStep {
+                rule,
+                of: child,
+                result: summed,
+            });
+            bars.entry(child).or_default().push(summed);
+        };
+        match node {
+            Node::Num(_) => {}
+            Node::Var(v) => {
+                adjoint.entry(v).or_default().push(bar);
+                reached.push(v);
+            }
+            Node::Add(xs) => {
+                for &x in xs.iter() {
+                    push(g, shapes, MatrixRule::SumRule, x, bar);
+                }
+            }
+            Node::Mul(xs) => {
+                for (i, &x) in xs.iter().enumerate() {
+                    let mut factors = vec![bar];
+                    factors.extend(
+                        xs.iter()
+                            .enumerate()
+                            .filter(|&(k, _)| k != i)
+                            .map(|(_, &f)| f),
+                    );
+                    let constant = xs
+                        .iter()
+                        .enumerate()
+                        .all(|(k, &f)| k == i || shapes[&f].is_scalar() && fixed[&f]);
+                    let rule = if constant {
+                        MatrixRule::Scaling
+                    } else {
+                        MatrixRule::Elementwise
+                    };
+                    let term = product(g, shapes, factors);
+                    push(g, shapes, rule, x, term);
+                }
+            }
+            Node::Pow(a, b) => {
+                let Some(n) = g.as_num(b) else {
+                    return Err(refused("a power with a variable exponent"));
+                };
+                let lower = g.num(n.add(Num::MINUS_ONE));
+                let power = g.pow(a, lower);
+                shapes.insert(power, shapes[&a]);
+                let exponent = g.num(n);
+                let term = product(g, shapes, vec![exponent, bar, power]);
+                push(g, shapes, MatrixRule::Elementwise, a, term);
+            }
+            Node::Call(f, a) => {
+                let derivative = match f {
+                    Func::Sigmoid | Func::Tanh | Func::Relu => {
+                        let prime = f.prime().unwrap_or(f);
+                        g.call(prime, a)
+                    }
+                    Func::Exp => g.call(Func::Exp, a),
+                    Func::Log => {
+                        let minus_one = g.int(-1);
+                        g.pow(a, minus_one)
+                    }
+                    Func::Softplus => g.call(Func::Sigmoid, a),
+                    Func::Abs => g.call(Func::Sign, a),
+                    Func::Sqrt => {
+                        let half = g.num(Num::ratio(1, 2));
+                        let minus_half = g.num(Num::ratio(-1, 2));
+                        let power = g.pow(a, minus_half);
+                        g.product(vec![half, power])
+                    }
+                    _ => return Err(refused("a second derivative or sign")),
+                };
+                shapes.insert(derivative, shapes[&a]);
+                let term = product(g, shapes, vec![bar, derivative]);
+                push(g, shapes, MatrixRule::Elementwise, a, term);
+            }
+            Node::Call2(..) => return Err(refused("max and min")),
+            Node::Deriv(..) => return Err(refused("a derivative inside a program")),
+            Node::Tensor(op, xs) => match op {
+                TensorOp::MatMul => {
+                    let (a, b) = (xs[0], xs[1]);
+                    let bt = tensor(g, shapes, TensorOp::Transpose, &[b]);
+                    let da = tensor(g, shapes, TensorOp::MatMul, &[bar, bt]);
+                    push(g, shapes, MatrixRule::MatrixProduct, a, da);
+                    let at = tensor(g, shapes, TensorOp::Transpose, &[a]);
+                    let db = tensor(g, shapes, TensorOp::MatMul, &[at, bar]);
+                    push(g, shapes, MatrixRule::MatrixProduct, b, db);
+                }
+                TensorOp::Transpose => {
+                    let t = tensor(g, shapes, TensorOp::Transpose, &[bar]);
+                    push(g, shapes, MatrixRule::Transpose, xs[0], t);
+                }
+                TensorOp::Sum(_) => {
+                    let target = shapes[&xs[0]];
+                    let spread = tensor(
+                        g,
+                        shapes,
+                        TensorOp::Broadcast(target.rows, target.cols),
+                        &[bar],
+                    );
+                    push(g, shapes, MatrixRule::SumSpread, xs[0], spread);
+                }
+                // summed back over the stretched dimensions by `push`
+                TensorOp::Broadcast(..) => push(g, shapes, MatrixRule::BroadcastSum, xs[0], bar),
+                TensorOp::Softmax(axis) => {
+                    // z̄ = s ⊙ (s̄ − Σ(s̄ ⊙ s)), the sum over each normalised line
+                    let z = xs[0];
+                    let shape = shapes[&z];
+                    let weighted = product(g, shapes, vec![bar, id]);
+                    let total = tensor(g, shapes, TensorOp::Sum(Some(axis)), &[weighted]);
+                    let spread = tensor(
+                        g,
+                        shapes,
+                        TensorOp::Broadcast(shape.rows, shape.cols),
+                        &[total],
+                    );
+                    let minus = g.neg(spread);
+                    shapes.insert(minus, shape);
+                    let difference = g.sum(vec![bar, minus]);
+                    shapes.insert(difference, shape);
+                    let term = product(g, shapes, vec![id, difference]);
+                    push(g, shapes, MatrixRule::Softmax, z, term);
+                }
+                TensorOp::LogSumExp(axis) => {
+                    let z = xs[0];
+                    let shape = shapes[&z];
+                    let s = tensor(g, shapes, TensorOp::Softmax(axis), &[z]);
+                    let spread = tensor(
+                        g,
+                        shapes,
+                        TensorOp::Broadcast(shape.rows, shape.cols),
+                        &[bar],
+                    );
+                    let term = product(g, shapes, vec![spread, s]);
+                    push(g, shapes, MatrixRule::LogSumExp, z, term);
+                }
+                TensorOp::Entry(..) => return Err(refused("an entry `z[j]`")),
+            },
+        }
+    }
+    // Each name's steps: those on the way to it, written readably.
+    let below = names_below(model, &order);
+    let mut carried = Some(carried);
+    for v in reached {
+        let var = model.graph_var(v);
+        let mut steps = pending.remove(&v).unwrap_or_default();
+        if let Some(first) = carried.take() {
+            steps.extend(first);
+        }
+        for step in walked.iter().filter(|s| below[&s.of].contains(&var)) {
+            let result = readable(model, &[(v, step.result)])[0].1;
+            steps.push(MatrixStep { result, ..*step });
+        }
+        pending.insert(v, steps);
+    }
+    Ok(())
+}
+
+/// For each node of `order` (a formula's nodes), the `Var` nodes below it.
+fn names_below(model: &Model, order: &[Id]) -> FastMap<Id, Vec<Id>> {
+    let mut sorted = order.to_vec();
+    sorted.sort_unstable();
+    let mut below: FastMap<Id, Vec<Id>> = FastMap::default();
+    for id in sorted {
+        let node = model.graph.node(id);
+        let mut vars: Vec<Id> = match node {
+            Node::Var(_) => vec![id],
+            _ => Vec::new(),
+        };
+        for c in node.child_ids() {
+            vars.extend(below[&c].iter().copied());
+        }
+        vars.sort_unstable();
+        vars.dedup();
+        below.insert(id, vars);
+    }
+    below
 }
 
 fn refused(what: &str) -> Diagnostic {
@@ -276,7 +612,7 @@ pub fn shapes_of(model: &Model, roots: &[Id]) -> FastMap<Id, Shape> {
 
 /// The gradients rewritten to read as a textbook writes them, by rewrites that keep every
 /// entry's value (checked entry by entry against the scalar engine in `tests/vectors.rs`):
-/// a product's factors 1 dropped and its numbers gathered into one leading coefficient, a
+/// a first power dropped, a product's factors 1 dropped and its numbers gathered into one leading coefficient, a
 /// sum's zero terms dropped (both only for scalar numbers, which stretch), `(Aᵀ)ᵀ = A`, the
 /// transpose of a 1×1, a sum over a dimension of 1 (`Σ` of a row is the sum across it), a
 /// stretch to the shape a value already has, a matrix product with a 1×1 operand as a
@@ -484,6 +820,8 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
             }
             tensor(g, shapes, op, &xs)
         }
+        // `A^1` (left by the power rule on a square) is `A`
+        Node::Pow(a, e) if g.as_num(e) == Some(Num::ONE) => a,
         node => {
             let shape = node
                 .child_ids()

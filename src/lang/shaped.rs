@@ -9,7 +9,6 @@
 //! each column and `sum(M, 2)` across each row. A shape mismatch is a [`Diagnostic`] naming
 //! both operands and their shapes, with the caret under the operation.
 
-use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Span};
 use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, TensorOp};
@@ -22,11 +21,10 @@ pub type Shaped = (Id, Shape);
 
 type Outcome = std::result::Result<Shaped, LowerFailure>;
 
-/// What names mean while lowering: the program's names with their shapes, the declared sizes
-/// (numbers in formulas) and the layout.
+/// What names mean while lowering: the program's names (declared sizes among them) with their
+/// shapes, and the layout.
 pub struct Scope<'a> {
     pub name: &'a mut dyn FnMut(&mut Graph, &Ident) -> std::result::Result<Shaped, Ident>,
-    pub sizes: &'a HashMap<String, u32>,
     pub layout: Layout,
 }
 
@@ -67,9 +65,7 @@ pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
             Shape::SCALAR,
         ),
         Expr::Name(ident) => {
-            if let Some(&size) = scope.sizes.get(&ident.name) {
-                return Ok((graph.int(size as i64), Shape::SCALAR));
-            }
+            // a declared size is a name of its own (kept as `m` in formulas)
             (scope.name)(graph, ident).map_err(LowerFailure::Name)?
         }
         Expr::Neg { operand, .. } => {

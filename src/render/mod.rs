@@ -11,7 +11,6 @@ pub mod formula;
 pub mod graph;
 pub mod html;
 pub mod json;
-pub mod layers;
 pub mod linebreak;
 pub mod matrix_form;
 pub mod step;

@@ -119,13 +119,14 @@ impl Pass<'_> {
             .copied()
             .filter(|&f| self.graph.as_num(f).is_none())
             .collect();
-        // a number times an array, or times a sum over one (`(1/m) Δ𝟙`, a 1×1)
-        let scaled = factors.len() > 1
-            && names.len() == 1
-            && (self.is_array(names[0]) || matches!(self.graph.node(names[0]), Node::Tensor(..)));
+        // scalars (numbers, `1/m`) times an array, or times a sum over one (`(1/m) Δ𝟙`, a 1×1)
+        let array_like =
+            |f: Id| self.is_array(f) || matches!(self.graph.node(f), Node::Tensor(..));
+        let lone = names.iter().copied().filter(|&f| array_like(f)).collect::<Vec<_>>();
+        let scaled = factors.len() > 1 && lone.len() == 1;
         let (arrays, scalars): (Vec<Id>, Vec<Id>) = factors
             .iter()
-            .partition(|&&f| self.is_array(f) || (scaled && f == names[0]));
+            .partition(|&&f| self.is_array(f) || (scaled && f == lone[0]));
         if arrays.len() < 2 && !scaled {
             return None;
         }
@@ -149,6 +150,12 @@ impl Pass<'_> {
                     coefficient.push(self.coefficient(n.neg()));
                 }
                 Some(n) => coefficient.push(self.coefficient(n)),
+                // `(1/m)` before the array, as the courses write the mean
+                _ if self.notation != Notation::Latex
+                    && matches!(self.graph.node(f), Node::Pow(_, e) if negative_num(self.graph, *e).is_some()) =>
+                {
+                    coefficient.push(self.paren(&self.got(f).s))
+                }
                 _ => coefficient.push(self.wrap(self.got(f), Prec::Frac).0),
             }
         }
