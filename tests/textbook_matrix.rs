@@ -416,7 +416,7 @@ fn derived_gradients_are_the_textbook_formulas() {
         let (mut model, layout) = chainrule::lang::lower::lower_tensor(&program)
             .unwrap()
             .unwrap();
-        let derivation = chainrule::core::matrix_diff::derive(&mut model).unwrap();
+        let derivation = chainrule::core::matrix_diff::derive(&mut model, layout).unwrap();
         let mut pairs = Vec::new();
         for f in case.formulas {
             let mut ours = derived(&model, &derivation, f.of);

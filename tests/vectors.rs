@@ -668,7 +668,7 @@ proptest! {
         let program = chainrule::lang::syntax::parse_program(&source).unwrap();
         let (mut tensor_model, layout) =
             chainrule::lang::lower::lower_tensor(&program).unwrap().unwrap();
-        let derivation = chainrule::core::matrix_diff::derive(&mut tensor_model).unwrap();
+        let derivation = chainrule::core::matrix_diff::derive(&mut tensor_model, layout).unwrap();
         let matrix = derivation.gradients(&tensor_model);
         // Every error term is named: one a layer.
         let terms = derivation.quantities.iter().filter(|q| q.term.is_some()).count();
@@ -713,10 +713,10 @@ fn matrix_form_gradients_have_the_textbook_structure() {
     use chainrule::core::tensor::Axis;
     let source = std::fs::read_to_string("examples/ng_planar.bp").unwrap();
     let program = chainrule::lang::syntax::parse_program(&source).unwrap();
-    let (mut model, _) = chainrule::lang::lower::lower_tensor(&program)
+    let (mut model, layout) = chainrule::lang::lower::lower_tensor(&program)
         .unwrap()
         .unwrap();
-    let gradients = chainrule::core::matrix_diff::derive(&mut model)
+    let gradients = chainrule::core::matrix_diff::derive(&mut model, layout)
         .unwrap()
         .gradients(&model);
     let of = |name: &str| {

@@ -16,7 +16,7 @@
 use crate::core::error::{Diagnostic, Result};
 use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num, Sym, TensorOp};
 use crate::core::model::{Model, SymKind};
-use crate::core::tensor::{Axis, Shape};
+use crate::core::tensor::{Axis, Layout, Shape};
 
 /// A rule of matrix calculus that a step applies, as data: the words are the templates'.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
@@ -139,7 +139,16 @@ impl MatrixDerivation {
 
 /// The derivation in matrix form of `∂C/∂p` for every parameter of the tensor program, with
 /// the named error terms (added to `model` as names of kind `ErrorTerm`).
-pub fn derive(model: &mut Model) -> Result<MatrixDerivation> {
+pub fn derive(model: &mut Model, layout: Layout) -> Result<MatrixDerivation> {
+    let hot = OneHot {
+        targets: model
+            .one_hot
+            .iter()
+            .flatten()
+            .map(|&s| model.graph_var(s))
+            .collect(),
+        axis: Axis::within_example(layout),
+    };
     let mut shapes = node_shapes(model);
     let mut adjoint: FastMap<Sym, Vec<Id>> = FastMap::default();
     let mut pending: FastMap<Sym, Vec<MatrixStep>> = FastMap::default();
@@ -157,7 +166,7 @@ pub fn derive(model: &mut Model) -> Result<MatrixDerivation> {
         let bar = if u == model.cost {
             one
         } else {
-            let (bar, term) = gathered(model, &mut shapes, u, terms, &mut steps);
+            let (bar, term) = gathered(model, &hot, &mut shapes, u, terms, &mut steps);
             if let Some((sym, definition)) = term {
                 let role = if model
                     .graph
@@ -180,14 +189,14 @@ pub fn derive(model: &mut Model) -> Result<MatrixDerivation> {
             bar
         };
         shapes.insert(bar, model.symbol(u).shape);
-        backward(model, &mut shapes, def, bar, steps, &mut adjoint, &mut pending)?;
+        backward(model, &hot, &mut shapes, def, bar, steps, &mut adjoint, &mut pending)?;
     }
     let params: Vec<Sym> = model.params().collect();
     for p in params {
         let shape = model.symbol(p).shape;
         let mut steps = pending.remove(&p).unwrap_or_default();
         let result = match adjoint.remove(&p) {
-            Some(terms) => gathered(model, &mut shapes, p, terms, &mut steps).0,
+            Some(terms) => gathered(model, &hot, &mut shapes, p, terms, &mut steps).0,
             None => {
                 let zero = model.graph.int(0);
                 model.graph.add(Node::Tensor(
@@ -207,11 +216,19 @@ pub fn derive(model: &mut Model) -> Result<MatrixDerivation> {
     Ok(MatrixDerivation { quantities })
 }
 
+/// What the readable rewrites know of the program: its one-hot targets (each example's
+/// entries sum to 1) and the axis along one example.
+struct OneHot {
+    targets: Vec<Id>,
+    axis: Axis,
+}
+
 /// `∂C/∂u` from what reached it (the matrix chain rule when several names use `u`), made
 /// readable; for a pre-activation, named as an error term, the factors of the mean over the
 /// batch (`1/m`) kept outside it: the gradient and the term.
 fn gathered(
     model: &mut Model,
+    hot: &OneHot,
     shapes: &mut FastMap<Id, Shape>,
     u: Sym,
     terms: Vec<Id>,
@@ -221,7 +238,7 @@ fn gathered(
     let several = terms.len() > 1;
     let bar = model.graph.sum(terms);
     shapes.insert(bar, model.symbol(u).shape);
-    let plain = readable(model, &[(u, bar)])[0].1;
+    let plain = readable(model, hot, &[(u, bar)])[0].1;
     if several {
         steps.push(MatrixStep {
             rule: MatrixRule::ChainRule,
@@ -229,7 +246,7 @@ fn gathered(
             result: plain,
         });
     }
-    let simple = simplified(model, &[(u, bar)])[0].1;
+    let simple = simplified(model, hot, &[(u, bar)])[0].1;
     if simple != plain {
         steps.push(MatrixStep {
             rule: MatrixRule::Simplify,
@@ -252,7 +269,7 @@ fn gathered(
         let mut factors = others;
         factors.push(inside);
         let id = model.graph.product(factors);
-        readable(model, &[(u, id)])[0].1
+        readable(model, hot, &[(u, id)])[0].1
     };
     let cost = model.cost;
     let term = crate::core::factor::term_symbol(model, cost, u, definition);
@@ -315,6 +332,7 @@ fn is_fixed(model: &Model, id: Id) -> bool {
 /// steps that led to `bar`, go to the first name reached, so none is repeated).
 fn backward(
     model: &mut Model,
+    hot: &OneHot,
     shapes: &mut FastMap<Id, Shape>,
     def: Id,
     bar: Id,
@@ -501,7 +519,7 @@ fn backward(
             steps.extend(first);
         }
         for step in walked.iter().filter(|s| below[&s.of].contains(&var)) {
-            let result = readable(model, &[(v, step.result)])[0].1;
+            let result = readable(model, hot, &[(v, step.result)])[0].1;
             steps.push(MatrixStep { result, ..*step });
         }
         pending.insert(v, steps);
@@ -612,12 +630,12 @@ pub fn shapes_of(model: &Model, roots: &[Id]) -> FastMap<Id, Shape> {
 
 /// The gradients rewritten to read as a textbook writes them, by rewrites that keep every
 /// entry's value (checked entry by entry against the scalar engine in `tests/vectors.rs`):
-/// a first power dropped, a product's factors 1 dropped and its numbers gathered into one leading coefficient, a
+/// a first power dropped, `(A Bᵀ)ᵀ = B Aᵀ`, a product's factors 1 dropped and its numbers gathered into one leading coefficient, a
 /// sum's zero terms dropped (both only for scalar numbers, which stretch), `(Aᵀ)ᵀ = A`, the
 /// transpose of a 1×1, a sum over a dimension of 1 (`Σ` of a row is the sum across it), a
 /// stretch to the shape a value already has, a matrix product with a 1×1 operand as a
 /// scaling, and a scalar coefficient moved out of a matrix product (`(cA)B = c(AB)`).
-pub fn readable(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
+fn readable(model: &mut Model, hot: &OneHot, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
     let roots: Vec<Id> = gradients.iter().map(|&(_, g)| g).collect();
     let mut shapes = shapes_of(model, &roots);
     let mut order = model.graph.reachable(&roots);
@@ -625,7 +643,7 @@ pub fn readable(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
     let mut rewritten: FastMap<Id, Id> = FastMap::default();
     for id in order {
         let node = model.graph.node(id).map_children(|c| rewritten[&c]);
-        let new = rewrite(&mut model.graph, &mut shapes, node);
+        let new = rewrite(&mut model.graph, &mut shapes, hot, node);
         rewritten.insert(id, new);
     }
     gradients.iter().map(|&(p, g)| (p, rewritten[&g])).collect()
@@ -637,8 +655,8 @@ pub fn readable(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
 /// are atoms to it; a rule that would change a shape (a ones-matrix `X ⊙ X⁻¹` folded to the
 /// number 1 under a matrix product) is caught by checking every shape of the result, and that
 /// gradient keeps its [`readable`] form.
-pub fn simplified(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
-    let first = readable(model, gradients);
+fn simplified(model: &mut Model, hot: &OneHot, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
+    let first = readable(model, hot, gradients);
     let recognise: FastMap<Id, Id> = model
         .order
         .clone()
@@ -650,7 +668,7 @@ pub fn simplified(model: &mut Model, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> 
     let roots: Vec<Id> = first.iter().map(|&(_, g)| g).collect();
     let simple = crate::core::simplify::simplify_all(&mut model.graph, &roots, &options);
     let candidate: Vec<(Sym, Id)> = first.iter().map(|&(p, _)| p).zip(simple).collect();
-    let candidate = readable(model, &candidate);
+    let candidate = readable(model, hot, &candidate);
     first
         .into_iter()
         .zip(candidate)
@@ -687,7 +705,7 @@ fn checked_shape(model: &Model, root: Id) -> Option<Shape> {
 }
 
 /// One node, its children already rewritten.
-fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
+fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, hot: &OneHot, node: Node) -> Id {
     let shape_of =
         |shapes: &FastMap<Id, Shape>, x: Id| shapes.get(&x).copied().unwrap_or(Shape::SCALAR);
     match node {
@@ -736,6 +754,38 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
                 }
             }
             let shape = broadcast_of(shapes, &terms);
+            // `−(1/m) Y + (1/m) P` is `(1/m)(P − Y)`: a scalar factor every term has, outside
+            let common = common_scalars(g, shapes, &terms);
+            if !common.is_empty() && terms.len() > 1 {
+                let inner: Vec<Id> = terms
+                    .iter()
+                    .map(|&t| {
+                        let Node::Mul(factors) = g.node(t).clone() else {
+                            unreachable!("every term is a product with the common factors")
+                        };
+                        let rest: Vec<Id> = factors
+                            .iter()
+                            .copied()
+                            .filter(|f| !common.contains(f))
+                            .collect();
+                        rewrite(g, shapes, hot, Node::Mul(rest.into()))
+                    })
+                    .collect();
+                let sum = rewrite(g, shapes, hot, Node::Add(inner.into()));
+                let mut factors = common;
+                factors.push(sum);
+                let id = rewrite(g, shapes, hot, Node::Mul(factors.into()));
+                return stretched(g, shapes, id, target);
+            }
+            // the positive terms first, as `P − Y` is written
+            let negative = |g: &Graph, t: Id| match g.node(t) {
+                Node::Num(n) => n.is_negative(),
+                Node::Mul(factors) => g.as_num(factors[0]).is_some_and(|n| n.is_negative()),
+                _ => false,
+            };
+            let (positive, negatives): (Vec<Id>, Vec<Id>) =
+                terms.iter().partition(|&&t| !negative(g, t));
+            let terms: Vec<Id> = positive.into_iter().chain(negatives).collect();
             let id = match common_coefficient(g, &terms) {
                 // `A2/4 − Y/4` is `(1/4)(A2 − Y)`
                 Some(c) if terms.len() > 1 => {
@@ -747,7 +797,7 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
                         .iter()
                         .map(|&t| {
                             let k = g.num(inverse);
-                            rewrite(g, shapes, Node::Mul(Box::new([k, t])))
+                            rewrite(g, shapes, hot, Node::Mul(Box::new([k, t])))
                         })
                         .collect();
                     let sum = g.sum(inner);
@@ -774,6 +824,16 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
                     if let Node::Tensor(TensorOp::Transpose, inner) = g.node(a) {
                         return inner[0];
                     }
+                    // `(A Bᵀ)ᵀ = B Aᵀ`: a transpose fewer when an operand is one
+                    if let Node::Tensor(TensorOp::MatMul, operands) = g.node(a).clone()
+                        && operands.iter().any(|&x| {
+                            matches!(g.node(x), Node::Tensor(TensorOp::Transpose, _))
+                        })
+                    {
+                        let left = rewrite(g, shapes, hot, Node::Tensor(op, Box::new([operands[1]])));
+                        let right = rewrite(g, shapes, hot, Node::Tensor(op, Box::new([operands[0]])));
+                        return rewrite(g, shapes, hot, Node::Tensor(TensorOp::MatMul, Box::new([left, right])));
+                    }
                 }
                 TensorOp::Sum(None) if a_shape.is_scalar() => return a,
                 TensorOp::Sum(None) if a_shape.rows == 1 => {
@@ -785,9 +845,18 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
                 TensorOp::Sum(_) if !split_scalars(g, shapes, a).0.is_empty() => {
                     // a sum is linear: `Σ(cA) = c ΣA`
                     let (mut factors, rest) = split_scalars(g, shapes, a);
-                    let inner = rewrite(g, shapes, Node::Tensor(op, Box::new([rest])));
+                    let inner = rewrite(g, shapes, hot, Node::Tensor(op, Box::new([rest])));
                     factors.push(inner);
-                    return rewrite(g, shapes, Node::Mul(factors.into()));
+                    return rewrite(g, shapes, hot, Node::Mul(factors.into()));
+                }
+                // each example of a one-hot target sums to 1 (`𝟙ᵀY = 𝟙ᵀ`)
+                TensorOp::Sum(Some(axis)) if axis == hot.axis && hot.targets.contains(&a) => {
+                    let one = g.int(1);
+                    shapes.insert(one, Shape::SCALAR);
+                    let target = TensorOp::Sum(Some(axis))
+                        .shape(&[a_shape])
+                        .unwrap_or(Shape::SCALAR);
+                    return stretched(g, shapes, one, target);
                 }
                 TensorOp::Sum(Some(Axis::Across)) if a_shape.cols == 1 => return a,
                 TensorOp::Sum(Some(Axis::Down)) if a_shape.rows == 1 => return a,
@@ -799,12 +868,12 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
                     let Node::Tensor(_, inner) = g.node(a).clone() else {
                         unreachable!("matched above")
                     };
-                    return rewrite(g, shapes, Node::Tensor(op, inner));
+                    return rewrite(g, shapes, hot, Node::Tensor(op, inner));
                 }
                 TensorOp::MatMul => {
                     let b = xs[1];
                     if a_shape.is_scalar() || shape_of(shapes, b).is_scalar() {
-                        return rewrite(g, shapes, Node::Mul(Box::new([a, b])));
+                        return rewrite(g, shapes, hot, Node::Mul(Box::new([a, b])));
                     }
                     let (ca, a) = split_scalars(g, shapes, a);
                     let (cb, b) = split_scalars(g, shapes, b);
@@ -813,7 +882,7 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, node: Node) -> Id {
                         let mut factors = ca;
                         factors.extend(cb);
                         factors.push(inner);
-                        return rewrite(g, shapes, Node::Mul(factors.into()));
+                        return rewrite(g, shapes, hot, Node::Mul(factors.into()));
                     }
                 }
                 _ => {}
@@ -855,6 +924,26 @@ fn common_coefficient(g: &Graph, terms: &[Id]) -> Option<Num> {
         }
     }
     common.filter(|&c| c != Num::ONE && !c.is_zero())
+}
+
+/// The 1×1 factors other than numbers (`1/m`, `λ`) that every term of a sum has, each a
+/// product.
+fn common_scalars(g: &Graph, shapes: &FastMap<Id, Shape>, terms: &[Id]) -> Vec<Id> {
+    let factors_of = |t: Id| match g.node(t) {
+        Node::Mul(factors) => factors.to_vec(),
+        _ => Vec::new(),
+    };
+    let Some(&first) = terms.first() else {
+        return Vec::new();
+    };
+    factors_of(first)
+        .into_iter()
+        .filter(|&f| {
+            g.as_num(f).is_none()
+                && shapes.get(&f).is_none_or(|s| s.is_scalar())
+                && terms.iter().all(|&t| factors_of(t).contains(&f))
+        })
+        .collect()
 }
 
 /// The shape of an elementwise combination of `xs`.

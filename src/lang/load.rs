@@ -81,10 +81,10 @@ pub fn layered(source: &str) -> Result<Option<MatrixForm>> {
 }
 
 fn derived(program: &Program, network: Option<network::NetworkSpec>) -> Result<Option<MatrixForm>> {
-    let Some((mut model, _layout)) = lower::lower_tensor(program)? else {
+    let Some((mut model, layout)) = lower::lower_tensor(program)? else {
         return Ok(None);
     };
-    let derivation = crate::core::matrix_diff::derive(&mut model)?;
+    let derivation = crate::core::matrix_diff::derive(&mut model, layout)?;
     Ok(Some(MatrixForm {
         model,
         derivation,
