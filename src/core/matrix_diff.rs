@@ -150,10 +150,10 @@ pub fn derive(model: &mut Model, layout: Layout) -> Result<MatrixDerivation> {
         axis: Axis::within_example(layout),
     };
     let mut shapes = node_shapes(model);
-    let mut adjoint: FastMap<Sym, Vec<Id>> = FastMap::default();
+    let mut adjoint: FastMap<Sym, Vec<(Id, MatrixRule)>> = FastMap::default();
     let mut pending: FastMap<Sym, Vec<MatrixStep>> = FastMap::default();
     let one = model.graph.int(1);
-    adjoint.insert(model.cost, vec![one]);
+    adjoint.insert(model.cost, vec![(one, MatrixRule::ChainRule)]);
     let mut quantities = Vec::new();
     for &u in model.order.clone().iter().rev() {
         let Some(terms) = adjoint.remove(&u) else {
@@ -231,21 +231,22 @@ fn gathered(
     hot: &OneHot,
     shapes: &mut FastMap<Id, Shape>,
     u: Sym,
-    terms: Vec<Id>,
+    terms: Vec<(Id, MatrixRule)>,
     steps: &mut Vec<MatrixStep>,
 ) -> (Id, Option<(Sym, Id)>) {
     let of = model.graph_var(u);
-    let several = terms.len() > 1;
-    let bar = model.graph.sum(terms);
+    let rule = match terms.as_slice() {
+        [(_, rule)] => *rule,
+        _ => MatrixRule::ChainRule,
+    };
+    let bar = model.graph.sum(terms.into_iter().map(|(t, _)| t).collect());
     shapes.insert(bar, model.symbol(u).shape);
     let plain = readable(model, hot, &[(u, bar)])[0].1;
-    if several {
-        steps.push(MatrixStep {
-            rule: MatrixRule::ChainRule,
-            of,
-            result: plain,
-        });
-    }
+    steps.push(MatrixStep {
+        rule,
+        of,
+        result: plain,
+    });
     let simple = simplified(model, hot, &[(u, bar)])[0].1;
     if simple != plain {
         steps.push(MatrixStep {
@@ -337,11 +338,11 @@ fn backward(
     def: Id,
     bar: Id,
     carried: Vec<MatrixStep>,
-    adjoint: &mut FastMap<Sym, Vec<Id>>,
+    adjoint: &mut FastMap<Sym, Vec<(Id, MatrixRule)>>,
     pending: &mut FastMap<Sym, Vec<MatrixStep>>,
 ) -> Result<()> {
-    let mut bars: FastMap<Id, Vec<Id>> = FastMap::default();
-    bars.insert(def, vec![bar]);
+    let mut bars: FastMap<Id, Vec<(Id, MatrixRule)>> = FastMap::default();
+    bars.insert(def, vec![(bar, MatrixRule::ChainRule)]);
     let order = model.graph.reachable(&[def]);
     let fixed: FastMap<Id, bool> = order.iter().map(|&id| (id, is_fixed(model, id))).collect();
     let mut walked: Vec<MatrixStep> = Vec::new();
@@ -351,7 +352,13 @@ fn backward(
             continue;
         };
         let g = &mut model.graph;
-        let bar = g.sum(terms);
+        if let Node::Var(v) = g.node(id) {
+            // each contribution with its rule: the name's gradient gathers them
+            adjoint.entry(*v).or_default().extend(terms);
+            reached.push(*v);
+            continue;
+        }
+        let bar = g.sum(terms.into_iter().map(|(t, _)| t).collect());
         let shape = shapes[&id];
         shapes.insert(bar, shape);
         let node = g.node(id).clone();
@@ -369,19 +376,19 @@ fn backward(
             } else {
                 MatrixRule::BroadcastSum
             };
-            walked.push(MatrixStep {
-                rule,
-                of: child,
-                result: summed,
-            });
-            bars.entry(child).or_default().push(summed);
+            // a name's own step is written when its contributions are gathered
+            if !matches!(g.node(child), Node::Var(_)) {
+                walked.push(MatrixStep {
+                    rule,
+                    of: child,
+                    result: summed,
+                });
+            }
+            bars.entry(child).or_default().push((summed, rule));
         };
         match node {
             Node::Num(_) => {}
-            Node::Var(v) => {
-                adjoint.entry(v).or_default().push(bar);
-                reached.push(v);
-            }
+            Node::Var(_) => unreachable!("names are handled above"),
             Node::Add(xs) => {
                 for &x in xs.iter() {
                     push(g, shapes, MatrixRule::SumRule, x, bar);
