@@ -324,7 +324,7 @@ fn l2_adds_lambda_over_n_times_w() {
     let out = text("network 2-3-1\nactivation sigmoid\ncost quadratic\nregularization l2\n");
     // Nielsen's (λ/n) w + δ aᵀ
     let bp4 = summary(&out, "BP4", "∂C/∂W3");
-    assert!(bp4.ends_with("= λ (1/n) W3 + δ3 a2ᵀ"), "{out}");
+    assert!(bp4.ends_with("= (λ/n) W3 + δ3 a2ᵀ"), "{out}");
     // the biases are not penalised
     assert!(summary(&out, "BP3", "∂C/∂b3").ends_with("= δ3"), "{out}");
 }

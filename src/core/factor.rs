@@ -105,7 +105,7 @@ pub fn term_symbol(model: &mut Model, y: Sym, u: Sym, definition: Id) -> Sym {
 /// the cost (with the z-name's display form, its letter replaced by `\delta`), as `check`
 /// reads `δ3_1` first; `Delta` for a matrix of them named `Z…` (a batch, as Ng writes `Z1`);
 /// else, and when that name is taken, `dY/dU`.
-fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String>) {
+pub(crate) fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String>) {
     let z = model.symbol(u);
     let (letter, greek) = match z.name.chars().next() {
         Some('Z') => ('Z', "Delta"),

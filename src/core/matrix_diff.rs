@@ -261,9 +261,13 @@ fn gathered(
     let shape = model.symbol(u).shape;
     let mut all_shapes = shapes_of(model, &[simple]);
     let (outside, inside) = split_scalars(&mut model.graph, &mut all_shapes, simple);
+    // only a term named δ or Δ, not `dC/dZ`, which says it is the whole gradient
+    let greek = !crate::core::factor::term_name(model, model.cost, u)
+        .0
+        .contains('/');
     let (batch, others): (Vec<Id>, Vec<Id>) = outside
         .into_iter()
-        .partition(|&f| mentions_size(model, f));
+        .partition(|&f| greek && mentions_size(model, f));
     let definition = if batch.is_empty() {
         simple
     } else {

@@ -141,6 +141,9 @@ impl Pass<'_> {
             .collect();
         let joined = joined.join(op);
         let mut coefficient: Vec<String> = Vec::new();
+        // the bases of reciprocal factors: `2 · m⁻¹` is written `(2/m)`, as the courses write
+        // the mean
+        let mut below: Vec<String> = Vec::new();
         let mut negative = false;
         for &f in &scalars {
             match self.graph.as_num(f) {
@@ -150,14 +153,25 @@ impl Pass<'_> {
                     coefficient.push(self.coefficient(n.neg()));
                 }
                 Some(n) => coefficient.push(self.coefficient(n)),
-                // `(1/m)` before the array, as the courses write the mean
-                _ if self.notation != Notation::Latex
-                    && matches!(self.graph.node(f), Node::Pow(_, e) if negative_num(self.graph, *e).is_some()) =>
-                {
-                    coefficient.push(self.paren(&self.got(f).s))
-                }
-                _ => coefficient.push(self.wrap(self.got(f), Prec::Frac).0),
+                _ => match &self.entry(f).den {
+                    Some(under) => below.push(under.r.s.clone()),
+                    None => coefficient.push(self.wrap(self.got(f), Prec::Frac).0),
+                },
             }
+        }
+        if !below.is_empty() {
+            let join = |parts: &[String]| match parts {
+                [] => "1".to_string(),
+                _ => parts.join(if self.notation == Notation::Plain { "*" } else { " " }),
+            };
+            let (over, mut under) = (join(&coefficient), join(&below));
+            if below.len() > 1 && self.notation != Notation::Latex {
+                under = self.paren(&under);
+            }
+            coefficient = vec![match self.notation {
+                Notation::Latex => format!("\\frac{{{over}}}{{{under}}}"),
+                _ => self.paren(&format!("{over}/{under}")),
+            }];
         }
         let unsigned = if coefficient.is_empty() {
             if scaled {
