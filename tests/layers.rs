@@ -342,7 +342,7 @@ fn every_format_states_the_layout_convention() {
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["convention"], "gradient-has-parameter-shape");
     assert_eq!(doc["network"], "network 2-3-1, activation sigmoid, cost quadratic");
-    let labels: Vec<&str> = doc["error_terms"]
+    let labels: Vec<&str> = doc["terms"]
         .as_array()
         .unwrap()
         .iter()

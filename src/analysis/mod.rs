@@ -1,5 +1,5 @@
 //! What chainrule concludes about a model: numbers at a point with their float64 warnings,
-//! gradient descent, the layered derivation (BP1–BP4) and the checking of claims. Built on
+//! gradient descent and the checking of claims. Built on
 //! the core and the languages; knows nothing of how results are printed.
 
 pub mod check;

@@ -99,12 +99,11 @@ struct JsonTerm {
     /// The term's name, `delta2`.
     name: String,
     /// The gradient it names, `dC/dz2`.
-    of: String,
+    target: String,
     role: &'static str,
     label: &'static str,
     definition: String,
     definition_latex: String,
-    definition_text: String,
     /// The gradient in the term: `(1/m) Delta2` over a batch, else the term itself.
     gradient: String,
     shape: [u32; 2],
@@ -118,7 +117,7 @@ struct JsonDocument {
     network: Option<String>,
     /// The layout convention, as a code: `gradient-has-parameter-shape`.
     convention: &'static str,
-    error_terms: Vec<JsonTerm>,
+    terms: Vec<JsonTerm>,
     derivatives: Vec<JsonGradient>,
 }
 
@@ -174,8 +173,8 @@ pub fn render(form: &MatrixForm, format: Format, layout: &Layout) -> Result<Stri
                     rule: s.rule.code(),
                     text: format!(
                         "{} = {}",
-                        gradient_label(model, &printer, s.of, Notation::Text),
-                        printer.text(s.result)
+                        gradient_label(model, &printer, s.of, Notation::Plain),
+                        printer.plain(s.result)
                     ),
                     latex: format!(
                         "{} = {}",
@@ -189,18 +188,17 @@ pub fn render(form: &MatrixForm, format: Format, layout: &Layout) -> Result<Stri
         let doc = JsonDocument {
             network,
             convention: "gradient-has-parameter-shape",
-            error_terms: quantities
+            terms: quantities
                 .iter()
                 .filter_map(|q| {
                     let (term, definition) = q.term?;
                     Some(JsonTerm {
                         name: model.name(term).to_string(),
-                        of: printer.deriv_label(model.cost, q.wrt, Notation::Plain),
+                        target: printer.deriv_label(model.cost, q.wrt, Notation::Plain),
                         role: q.role.code(),
                         label: label(q.role),
                         definition: printer.plain(definition),
                         definition_latex: printer.latex(definition),
-                        definition_text: printer.text(definition),
                         gradient: printer.plain(q.result),
                         shape: pair(model.symbol(q.wrt).shape),
                         steps: json_steps(q),
