@@ -35,7 +35,7 @@
 //! let descent = chainrule::descend(&mut model, &at, 0.5, 3)?;
 //! assert!(descent.steps[2].cost_after < descent.steps[0].cost);
 //!
-//! // BP1–BP4 for a general layer of a network written in the shorthand.
+//! // BP1–BP4 in matrix form for a network written in the shorthand.
 //! let layered = chainrule::layers("network 2-3-1\nactivation sigmoid\ncost quadratic")?;
 //! assert!(layered.is_some());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
