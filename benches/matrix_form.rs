@@ -25,8 +25,12 @@ fn document(source: &str) -> String {
         source_name: "mnist_784_30_10_batch_32.bp".into(),
         ..Default::default()
     };
-    chainrule::render::matrix_form::render(&form, chainrule::render::document::Format::Text, &layout)
-        .expect("rendered")
+    chainrule::render::matrix_form::render(
+        &form,
+        chainrule::render::document::Format::Text,
+        &layout,
+    )
+    .expect("rendered")
 }
 
 /// One run of the release binary, the program on standard input: the bytes it wrote.
@@ -52,13 +56,18 @@ fn bench(c: &mut Criterion) {
     let source = vector_form();
     let text = document(&source);
     assert!(text.contains("(1/m) Δ2 xᵀ") || text.contains("(1/m) Δ2 Xᵀ") || text.contains("δ2"));
-    println!("matrix form of 784-30-10 over a batch of 32: {} bytes", text.len());
-    c.bench_function("derive --all, matrix form with steps, 784-30-10 batch 32 (library)", |b| {
-        b.iter(|| black_box(document(black_box(&source))))
-    });
-    c.bench_function("derive --all, matrix form with steps, 784-30-10 batch 32 (binary)", |b| {
-        b.iter(|| black_box(run(black_box(&source))))
-    });
+    println!(
+        "matrix form of 784-30-10 over a batch of 32: {} bytes",
+        text.len()
+    );
+    c.bench_function(
+        "derive --all, matrix form with steps, 784-30-10 batch 32 (library)",
+        |b| b.iter(|| black_box(document(black_box(&source)))),
+    );
+    c.bench_function(
+        "derive --all, matrix form with steps, 784-30-10 batch 32 (binary)",
+        |b| b.iter(|| black_box(run(black_box(&source)))),
+    );
 }
 
 criterion_group! {

@@ -67,11 +67,11 @@ pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Trai
 pub use crate::analysis::warnings::{Warning, WarningKind};
 pub use crate::core::diff::{Config as DeriveConfig, Derivation, Derivations, Style, Target};
 pub use crate::core::error::Diagnostic;
+pub use crate::core::model::{Given, Model};
+pub use crate::lang::data::DataSet;
 /// The derivation in matrix form of a vector program, or of a `network` shorthand's vector
 /// form ([`layers`]).
 pub use crate::lang::load::MatrixForm as Layered;
-pub use crate::core::model::{Given, Model};
-pub use crate::lang::data::DataSet;
 pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, BUILTIN_NAME, TargetSpec};
 pub use crate::render::FormulaPrinter;
 pub use crate::render::document::Layout;

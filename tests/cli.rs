@@ -628,10 +628,10 @@ fn derive_layers_prints_the_backprop_equations_in_every_format() {
         .args(["derive", "examples/network_2_3_1.bp", "--layers"])
         .assert()
         .success()
+        .stdout(predicate::str::contains("BP1: δ3 = −2(y − a3)·a3(1 − a3)"))
         .stdout(predicate::str::contains(
-            "BP1: δ3 = −2(y − a3)·a3(1 − a3)",
+            "BP2: δ2 = δ3(W3ᵀ ⊙ a2 ⊙ (1 − a2))",
         ))
-        .stdout(predicate::str::contains("BP2: δ2 = δ3(W3ᵀ ⊙ a2 ⊙ (1 − a2))"))
         .stdout(predicate::str::contains("BP4: ∂C/∂W2 = δ2 xᵀ"));
     chainrule()
         .args(["derive", "examples/softmax_classifier.bp", "--layers"])

@@ -105,7 +105,10 @@ fn check(source: &str, seed: u64) -> Result<(), String> {
             at.insert(s, if k == hot { 1.0 } else { 0.0 });
         }
     }
-    for s in scalar.syms().filter(|&s| scalar.name(s) == "lambda" || scalar.name(s) == "n") {
+    for s in scalar
+        .syms()
+        .filter(|&s| scalar.name(s) == "lambda" || scalar.name(s) == "n")
+    {
         at.insert(s, 0.5 + rng.f64());
     }
     let mut expanded = load(source);
@@ -121,7 +124,9 @@ fn check(source: &str, seed: u64) -> Result<(), String> {
             let name = shorthand_name(scalar.name(sym));
             let other = theirs[&name];
             if (ours - other).abs() > 1e-9 * ours.abs().max(other.abs()).max(1e-3) {
-                return Err(format!("∂C/∂{name}: {ours} by the layers, {other} by the scalar engine"));
+                return Err(format!(
+                    "∂C/∂{name}: {ours} by the layers, {other} by the scalar engine"
+                ));
             }
             compared += 1;
         }
@@ -136,7 +141,10 @@ fn check(source: &str, seed: u64) -> Result<(), String> {
         let chainrule::core::expr::Node::Var(v) = model.graph.node(of) else {
             continue;
         };
-        if !matches!(model.symbol(*v).kind, SymKind::Intermediate | SymKind::Output) {
+        if !matches!(
+            model.symbol(*v).kind,
+            SymKind::Intermediate | SymKind::Output
+        ) {
             continue;
         }
         let result = &written[gradients.len() + 2 * k + 1];
@@ -155,7 +163,9 @@ fn check(source: &str, seed: u64) -> Result<(), String> {
             let out = diff::derive(&mut expanded, &targets, &config);
             let other = value_at(&mut expanded, out.derivations[0].result, &expanded_at).to_f64();
             if (ours - other).abs() > 1e-9 * ours.abs().max(other.abs()).max(1e-3) {
-                return Err(format!("step ∂C/∂{name}: {ours} by the layers, {other} by the scalar engine"));
+                return Err(format!(
+                    "step ∂C/∂{name}: {ours} by the layers, {other} by the scalar engine"
+                ));
             }
         }
     }
@@ -292,7 +302,10 @@ fn nielsens_equations_appear_for_sigmoid_and_quadratic() {
     // BP3: ∂C/∂b^l = δ^l
     assert!(summary(&out, "BP3", "∂C/∂b2").ends_with("= δ2"), "{out}");
     // BP4: ∂C/∂W^l = δ^l (a^{l−1})ᵀ
-    assert!(summary(&out, "BP4", "∂C/∂W3").ends_with("= δ3 a2ᵀ"), "{out}");
+    assert!(
+        summary(&out, "BP4", "∂C/∂W3").ends_with("= δ3 a2ᵀ"),
+        "{out}"
+    );
     assert!(summary(&out, "BP4", "∂C/∂W2").ends_with("= δ2 xᵀ"), "{out}");
     // The rules are named, each quantity has its shape.
     for rule in [
@@ -335,13 +348,19 @@ fn every_format_states_the_layout_convention() {
     assert!(render(&form, Format::Text).contains("Each gradient has the shape of its parameter"));
     for format in [Format::Markdown, Format::Latex] {
         let out = render(&form, format);
-        assert!(out.contains("Each gradient has the shape of its parameter"), "{out}");
+        assert!(
+            out.contains("Each gradient has the shape of its parameter"),
+            "{out}"
+        );
         assert!(out.contains("\\odot"), "{out}");
     }
     let json = render(&form, Format::Json);
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["convention"], "gradient-has-parameter-shape");
-    assert_eq!(doc["network"], "network 2-3-1, activation sigmoid, cost quadratic");
+    assert_eq!(
+        doc["network"],
+        "network 2-3-1, activation sigmoid, cost quadratic"
+    );
     let labels: Vec<&str> = doc["terms"]
         .as_array()
         .unwrap()
@@ -362,8 +381,10 @@ fn the_document_does_not_grow_with_the_widths() {
             .map(|c| if c.is_ascii_digit() { '#' } else { c })
             .collect()
     };
-    let small = masked("network 2-3-2\nactivation tanh\ncost cross-entropy\nactivation 3 sigmoid\n");
-    let large = masked("network 20-30-10\nactivation tanh\ncost cross-entropy\nactivation 3 sigmoid\n");
+    let small =
+        masked("network 2-3-2\nactivation tanh\ncost cross-entropy\nactivation 3 sigmoid\n");
+    let large =
+        masked("network 20-30-10\nactivation tanh\ncost cross-entropy\nactivation 3 sigmoid\n");
     // one digit against two in the widths' shapes
     let squeeze = |s: &str| s.replace("##", "#");
     assert_eq!(squeeze(&small), squeeze(&large));

@@ -215,14 +215,26 @@ fn an_entry_falls_back_to_the_entries() {
 #[test]
 fn scalar_gives_the_entries_derivations() {
     let one = stdout_of(
-        &["derive", "examples/ng_planar.bp", "--wrt", "W2[1,3]", "--scalar"],
+        &[
+            "derive",
+            "examples/ng_planar.bp",
+            "--wrt",
+            "W2[1,3]",
+            "--scalar",
+        ],
         "",
     );
     assert!(one.contains("result:    ∂J/∂W2[1,3] = "), "{one}");
     assert!(!one.contains("in matrix form"), "{one}");
-    let every = stdout_of(&["derive", "examples/ng_planar.bp", "--all", "--scalar"], "");
+    let every = stdout_of(
+        &["derive", "examples/ng_planar.bp", "--all", "--scalar"],
+        "",
+    );
     for entry in ["∂J/∂W1[4,2]", "∂J/∂b1[3]", "∂J/∂W2[1,4]", "∂J/∂b2"] {
-        assert!(every.contains(&format!("result:    {entry} = ")), "{entry} in\n{every}");
+        assert!(
+            every.contains(&format!("result:    {entry} = ")),
+            "{entry} in\n{every}"
+        );
     }
     let matrix = stdout_of(&["derive", "examples/ng_planar.bp", "--all"], "");
     assert!(matrix.contains("in matrix form"), "{matrix}");

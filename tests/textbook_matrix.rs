@@ -327,7 +327,11 @@ const CASES: &[Case] = &[
 
 /// The formula of `name` in the derivation: a parameter's gradient, or an error term's
 /// definition.
-fn derived(model: &Model, derivation: &chainrule::core::matrix_diff::MatrixDerivation, name: &str) -> Id {
+fn derived(
+    model: &Model,
+    derivation: &chainrule::core::matrix_diff::MatrixDerivation,
+    name: &str,
+) -> Id {
     let sym = model
         .lookup(name)
         .unwrap_or_else(|| panic!("no name `{name}`"));
@@ -394,7 +398,12 @@ fn random_point(model: &Model, seed: u64) -> HashMap<Sym, f64> {
     let mut out: HashMap<Sym, f64> = model
         .syms()
         .filter(|&s| model.symbol(s).kind.is_leaf())
-        .map(|s| (s, (0.1 + 1.4 * rng.f64()) * if rng.bool() { 1.0 } else { -1.0 }))
+        .map(|s| {
+            (
+                s,
+                (0.1 + 1.4 * rng.f64()) * if rng.bool() { 1.0 } else { -1.0 },
+            )
+        })
         .collect();
     for group in &model.one_hot {
         let hot = rng.usize(..group.len());

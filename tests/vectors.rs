@@ -63,9 +63,9 @@ impl Net {
         }
         s += &match self.cost {
             "quadratic" => format!("cost C = (1/m) sum((Y - A{last})^2)\n"),
-            "cross-entropy" => format!(
-                "cost C = -(1/m) sum(Y ⊙ log(A{last}) + (1 - Y) ⊙ log(1 - A{last}))\n"
-            ),
+            "cross-entropy" => {
+                format!("cost C = -(1/m) sum(Y ⊙ log(A{last}) + (1 - Y) ⊙ log(1 - A{last}))\n")
+            }
             _ => format!("cost C = -(1/m) sum(Y ⊙ log(A{last}))\n"),
         };
         s
@@ -744,7 +744,8 @@ fn matrix_form_gradients_have_the_textbook_structure() {
         model.graph.node(operands[1]),
         &Node::Tensor(TensorOp::Transpose, Box::new([var("A1")]))
     );
-    let Node::Tensor(TensorOp::Sum(Some(Axis::Across)), summed) = model.graph.node(scaled(of("b1")))
+    let Node::Tensor(TensorOp::Sum(Some(Axis::Across)), summed) =
+        model.graph.node(scaled(of("b1")))
     else {
         panic!("{:?}", model.graph.node(of("b1")))
     };

@@ -128,9 +128,8 @@ pub(crate) fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String
                     .take_while(|c| c.is_alphabetic() || *c == '\\')
                     .collect();
                 let at = shown.find(&letters)?;
-                (letters == letter.to_string()).then(|| {
-                    format!("{}\\{greek}{}", &shown[..at], &shown[at + letters.len()..])
-                })
+                (letters == letter.to_string())
+                    .then(|| format!("{}\\{greek}{}", &shown[..at], &shown[at + letters.len()..]))
             });
             return (candidate, display);
         }

@@ -130,7 +130,10 @@ impl MatrixDerivation {
         model
             .params()
             .filter_map(|p| {
-                let q = self.quantities.iter().find(|q| q.wrt == p && q.term.is_none())?;
+                let q = self
+                    .quantities
+                    .iter()
+                    .find(|q| q.wrt == p && q.term.is_none())?;
                 Some((p, q.result))
             })
             .collect()
@@ -150,19 +153,20 @@ pub fn derive(model: &mut Model, layout: Layout) -> Result<MatrixDerivation> {
         axis: Axis::within_example(layout),
     };
     let mut shapes = node_shapes(model);
-    let mut adjoint: FastMap<Sym, Vec<(Id, MatrixRule)>> = FastMap::default();
-    let mut pending: FastMap<Sym, Vec<MatrixStep>> = FastMap::default();
+    let mut reached = Reached::default();
     let one = model.graph.int(1);
-    adjoint.insert(model.cost, vec![(one, MatrixRule::ChainRule)]);
+    reached
+        .adjoint
+        .insert(model.cost, vec![(one, MatrixRule::ChainRule)]);
     let mut quantities = Vec::new();
     for &u in model.order.clone().iter().rev() {
-        let Some(terms) = adjoint.remove(&u) else {
+        let Some(terms) = reached.adjoint.remove(&u) else {
             continue;
         };
         let Some(def) = model.definition(u) else {
             continue;
         };
-        let mut steps = pending.remove(&u).unwrap_or_default();
+        let mut steps = reached.pending.remove(&u).unwrap_or_default();
         let bar = if u == model.cost {
             one
         } else {
@@ -189,13 +193,13 @@ pub fn derive(model: &mut Model, layout: Layout) -> Result<MatrixDerivation> {
             bar
         };
         shapes.insert(bar, model.symbol(u).shape);
-        backward(model, &hot, &mut shapes, def, bar, steps, &mut adjoint, &mut pending)?;
+        backward(model, &hot, &mut shapes, def, bar, steps, &mut reached)?;
     }
     let params: Vec<Sym> = model.params().collect();
     for p in params {
         let shape = model.symbol(p).shape;
-        let mut steps = pending.remove(&p).unwrap_or_default();
-        let result = match adjoint.remove(&p) {
+        let mut steps = reached.pending.remove(&p).unwrap_or_default();
+        let result = match reached.adjoint.remove(&p) {
             Some(terms) => gathered(model, &hot, &mut shapes, p, terms, &mut steps).0,
             None => {
                 let zero = model.graph.int(0);
@@ -214,6 +218,14 @@ pub fn derive(model: &mut Model, layout: Layout) -> Result<MatrixDerivation> {
         });
     }
     Ok(MatrixDerivation { quantities })
+}
+
+/// What the reverse pass has carried to the names not yet derived: the gradients reaching
+/// each (with the rule that brought each), and the steps that led there.
+#[derive(Default)]
+struct Reached {
+    adjoint: FastMap<Sym, Vec<(Id, MatrixRule)>>,
+    pending: FastMap<Sym, Vec<MatrixStep>>,
 }
 
 /// What the readable rewrites know of the program: its one-hot targets (each example's
@@ -308,9 +320,14 @@ fn mentions_size(model: &Model, id: Id) -> bool {
 /// a sum (a bias).
 fn parameter_role(model: &Model, p: Sym) -> Role {
     let var = model.graph_var(p);
-    let roots: Vec<Id> = model.order.iter().filter_map(|&s| model.definition(s)).collect();
+    let roots: Vec<Id> = model
+        .order
+        .iter()
+        .filter_map(|&s| model.definition(s))
+        .collect();
     let nodes = model.graph.reachable(&roots);
-    let used_by = |pattern: &dyn Fn(&Node) -> bool| nodes.iter().any(|&id| pattern(model.graph.node(id)));
+    let used_by =
+        |pattern: &dyn Fn(&Node) -> bool| nodes.iter().any(|&id| pattern(model.graph.node(id)));
     if used_by(&|n| matches!(n, Node::Tensor(TensorOp::MatMul, xs) if xs.contains(&var))) {
         Role::Weight
     } else if used_by(&|n| matches!(n, Node::Add(xs) if xs.contains(&var))) {
@@ -323,17 +340,21 @@ fn parameter_role(model: &Model, p: Sym) -> Role {
 /// Whether the gradient need not flow into `id`: no parameter or computed name is below it
 /// (numbers, sizes, inputs and targets only).
 fn is_fixed(model: &Model, id: Id) -> bool {
-    model.graph.reachable(&[id]).into_iter().all(|x| match model.graph.node(x) {
-        Node::Var(s) => matches!(
-            model.symbol(*s).kind,
-            SymKind::Input | SymKind::Target | SymKind::Size(_)
-        ),
-        _ => true,
-    })
+    model
+        .graph
+        .reachable(&[id])
+        .into_iter()
+        .all(|x| match model.graph.node(x) {
+            Node::Var(s) => matches!(
+                model.symbol(*s).kind,
+                SymKind::Input | SymKind::Target | SymKind::Size(_)
+            ),
+            _ => true,
+        })
 }
 
 /// The reverse pass over one definition `def` of gradient `bar`: what reaches each name it
-/// uses goes to `adjoint`, and the steps on the way to each name to `pending` (`carried`, the
+/// uses goes to its `adjoint`, and the steps on the way to each name to `pending` (`carried`, the
 /// steps that led to `bar`, go to the first name reached, so none is repeated).
 fn backward(
     model: &mut Model,
@@ -342,15 +363,14 @@ fn backward(
     def: Id,
     bar: Id,
     carried: Vec<MatrixStep>,
-    adjoint: &mut FastMap<Sym, Vec<(Id, MatrixRule)>>,
-    pending: &mut FastMap<Sym, Vec<MatrixStep>>,
+    reached: &mut Reached,
 ) -> Result<()> {
     let mut bars: FastMap<Id, Vec<(Id, MatrixRule)>> = FastMap::default();
     bars.insert(def, vec![(bar, MatrixRule::ChainRule)]);
     let order = model.graph.reachable(&[def]);
     let fixed: FastMap<Id, bool> = order.iter().map(|&id| (id, is_fixed(model, id))).collect();
     let mut walked: Vec<MatrixStep> = Vec::new();
-    let mut reached: Vec<Sym> = Vec::new();
+    let mut names: Vec<Sym> = Vec::new();
     for &id in order.iter().rev() {
         let Some(terms) = bars.remove(&id) else {
             continue;
@@ -358,8 +378,8 @@ fn backward(
         let g = &mut model.graph;
         if let Node::Var(v) = g.node(id) {
             // each contribution with its rule: the name's gradient gathers them
-            adjoint.entry(*v).or_default().extend(terms);
-            reached.push(*v);
+            reached.adjoint.entry(*v).or_default().extend(terms);
+            names.push(*v);
             continue;
         }
         let bar = g.sum(terms.into_iter().map(|(t, _)| t).collect());
@@ -523,9 +543,9 @@ fn backward(
     // Each name's steps: those on the way to it, written readably.
     let below = names_below(model, &order);
     let mut carried = Some(carried);
-    for v in reached {
+    for v in names {
         let var = model.graph_var(v);
-        let mut steps = pending.remove(&v).unwrap_or_default();
+        let mut steps = reached.pending.remove(&v).unwrap_or_default();
         if let Some(first) = carried.take() {
             steps.extend(first);
         }
@@ -533,7 +553,7 @@ fn backward(
             let result = readable(model, hot, &[(v, step.result)])[0].1;
             steps.push(MatrixStep { result, ..*step });
         }
-        pending.insert(v, steps);
+        reached.pending.insert(v, steps);
     }
     Ok(())
 }
@@ -837,13 +857,20 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, hot: &OneHot, node: N
                     }
                     // `(A Bᵀ)ᵀ = B Aᵀ`: a transpose fewer when an operand is one
                     if let Node::Tensor(TensorOp::MatMul, operands) = g.node(a).clone()
-                        && operands.iter().any(|&x| {
-                            matches!(g.node(x), Node::Tensor(TensorOp::Transpose, _))
-                        })
+                        && operands
+                            .iter()
+                            .any(|&x| matches!(g.node(x), Node::Tensor(TensorOp::Transpose, _)))
                     {
-                        let left = rewrite(g, shapes, hot, Node::Tensor(op, Box::new([operands[1]])));
-                        let right = rewrite(g, shapes, hot, Node::Tensor(op, Box::new([operands[0]])));
-                        return rewrite(g, shapes, hot, Node::Tensor(TensorOp::MatMul, Box::new([left, right])));
+                        let left =
+                            rewrite(g, shapes, hot, Node::Tensor(op, Box::new([operands[1]])));
+                        let right =
+                            rewrite(g, shapes, hot, Node::Tensor(op, Box::new([operands[0]])));
+                        return rewrite(
+                            g,
+                            shapes,
+                            hot,
+                            Node::Tensor(TensorOp::MatMul, Box::new([left, right])),
+                        );
                     }
                 }
                 TensorOp::Sum(None) if a_shape.is_scalar() => return a,

@@ -9,7 +9,6 @@
 //! each column and `sum(M, 2)` across each row. A shape mismatch is a [`Diagnostic`] naming
 //! both operands and their shapes, with the caret under the operation.
 
-
 use crate::core::error::{Diagnostic, Span};
 use crate::core::expr::{Func, Func2, Graph, Id, Node, Num, TensorOp};
 use crate::core::tensor::{Axis, Layout, Shape, ShapeMismatch, TensorFn};

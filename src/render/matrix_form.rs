@@ -241,7 +241,8 @@ pub fn render(form: &MatrixForm, format: Format, layout: &Layout) -> Result<Stri
             shape: shape_text(model.symbol(s).shape, format),
         })
         .collect();
-    let equation = |lhs: String, rhs: Id| -> Vec<Printed> { vec![plain(lhs), printer.printed(rhs, notation)] };
+    let equation =
+        |lhs: String, rhs: Id| -> Vec<Printed> { vec![plain(lhs), printer.printed(rhs, notation)] };
     let quantity_views = quantities
         .iter()
         .map(|q| {

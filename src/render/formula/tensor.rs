@@ -120,9 +120,12 @@ impl Pass<'_> {
             .filter(|&f| self.graph.as_num(f).is_none())
             .collect();
         // scalars (numbers, `1/m`) times an array, or times a sum over one (`(1/m) Δ𝟙`, a 1×1)
-        let array_like =
-            |f: Id| self.is_array(f) || matches!(self.graph.node(f), Node::Tensor(..));
-        let lone = names.iter().copied().filter(|&f| array_like(f)).collect::<Vec<_>>();
+        let array_like = |f: Id| self.is_array(f) || matches!(self.graph.node(f), Node::Tensor(..));
+        let lone = names
+            .iter()
+            .copied()
+            .filter(|&f| array_like(f))
+            .collect::<Vec<_>>();
         let scaled = factors.len() > 1 && lone.len() == 1;
         let (arrays, scalars): (Vec<Id>, Vec<Id>) = factors
             .iter()
@@ -162,7 +165,11 @@ impl Pass<'_> {
         if !below.is_empty() {
             let join = |parts: &[String]| match parts {
                 [] => "1".to_string(),
-                _ => parts.join(if self.notation == Notation::Plain { "*" } else { " " }),
+                _ => parts.join(if self.notation == Notation::Plain {
+                    "*"
+                } else {
+                    " "
+                }),
             };
             let (over, mut under) = (join(&coefficient), join(&below));
             if below.len() > 1 && self.notation != Notation::Latex {
