@@ -68,8 +68,9 @@ impl MatrixRule {
     }
 }
 
-/// What a derived gradient is in a network, as Nielsen's four equations sort them.
-#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+/// What a derived gradient is in a network, as Nielsen's four equations sort them (in their
+/// order).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum Role {
     /// BP1: the error of a pre-activation whose error uses no other error term.
     OutputError,

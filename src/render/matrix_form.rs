@@ -146,10 +146,7 @@ pub fn render(form: &MatrixForm, format: Format, layout: &Layout) -> Result<Stri
     let quantities: Vec<&MatrixQuantity> = match &form.network {
         Some(_) => {
             let mut sorted: Vec<&MatrixQuantity> = form.derivation.quantities.iter().collect();
-            sorted.sort_by_key(|q| match label(q.role) {
-                "" => "BP9",
-                l => l,
-            });
+            sorted.sort_by_key(|q| q.role);
             sorted
         }
         None => form.derivation.quantities.iter().collect(),
