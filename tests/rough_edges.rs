@@ -251,10 +251,7 @@ fn every_layered_step_names_its_rule_and_a_distribution_sums_to_one() {
         "examples/network_2_3_1.bp",
     ] {
         let text = run(&["derive", file, "--layers"]);
-        let steps: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("  ∂C/∂"))
-            .collect();
+        let steps: Vec<&str> = text.lines().filter(|l| l.starts_with("  ∂C/∂")).collect();
         assert!(steps.len() > 10, "{text}");
         for step in steps {
             let (_, rest) = step.rsplit_once("    [").expect(step);
