@@ -35,7 +35,7 @@
 //! let descent = chainrule::descend(&mut model, &at, 0.5, 3)?;
 //! assert!(descent.steps[2].cost_after < descent.steps[0].cost);
 //!
-//! // BP1–BP4 for a general layer of a network written in the shorthand.
+//! // BP1–BP4 in matrix form for a network written in the shorthand.
 //! let layered = chainrule::layers("network 2-3-1\nactivation sigmoid\ncost quadratic")?;
 //! assert!(layered.is_some());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -65,7 +65,6 @@ pub use crate::analysis::check::{
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
 pub use crate::analysis::layer_view::{Cause, Finding, FindingKind, LayerStats, LayerView};
-pub use crate::analysis::layers::Layered;
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::optimizer::{Optimizer, OptimizerKind, ParamState};
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
@@ -74,6 +73,9 @@ pub use crate::core::diff::{Config as DeriveConfig, Derivation, Derivations, Sty
 pub use crate::core::error::Diagnostic;
 pub use crate::core::model::{Given, Model};
 pub use crate::lang::data::DataSet;
+/// The derivation in matrix form of a vector program, or of a `network` shorthand's vector
+/// form ([`layers`]).
+pub use crate::lang::load::MatrixForm as Layered;
 pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, BUILTIN_NAME, TargetSpec};
 pub use crate::render::FormulaPrinter;
 pub use crate::render::document::Layout;
@@ -157,17 +159,18 @@ pub fn descend_with(
     analysis::descent::descend_with(model, start, learning_rate, steps, optimizer)
 }
 
-/// The layered derivation (BP1–BP4 in index and matrix form) of a program written with the
-/// `network` shorthand; `None` for a straight-line program (which is read and checked all the
-/// same, so that its mistakes are reported first). The source is parsed once.
+/// The layered derivation (BP1–BP4 in matrix form, step by step) of a program written with
+/// the `network` shorthand: the derivation of its vector form; `None` for a straight-line
+/// program (which is read and checked all the same, so that its mistakes are reported
+/// first).
 pub fn layers(source: &str) -> Result<Option<Layered>, Diagnostic> {
-    match lang::load::parse(source)? {
-        lang::load::Parsed::Network(spec) => Ok(Some(analysis::layers::derive(&spec))),
-        lang::load::Parsed::StraightLine(program) => {
-            lang::lower::lower(&program)?;
-            Ok(None)
-        }
-    }
+    lang::load::layered(source)
+}
+
+/// The derivation in matrix form of a vector program's gradients (`derive --all` on a program
+/// with shapes); `None` for a scalar program or the `network` shorthand.
+pub fn matrix_form(source: &str) -> Result<Option<Layered>, Diagnostic> {
+    lang::load::matrix_form(source)
 }
 
 /// The derivatives a specification names (every parameter, or names and `dY/dX` pairs), for
@@ -363,7 +366,7 @@ pub fn render(
         Document::Training { model, training } => {
             render::train::render_training(model, training, written, layout)?
         }
-        Document::Layers(layered) => render::layers::render(layered, written, layout)?,
+        Document::Layers(layered) => render::matrix_form::render(layered, written, layout)?,
     };
     match format {
         DocumentFormat::Html => render::html::markdown_page(&text, layout),

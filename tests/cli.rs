@@ -628,25 +628,19 @@ fn derive_layers_prints_the_backprop_equations_in_every_format() {
         .args(["derive", "examples/network_2_3_1.bp", "--layers"])
         .assert()
         .success()
+        .stdout(predicate::str::contains("BP1: δ3 = −2(y − a3)·a3(1 − a3)"))
         .stdout(predicate::str::contains(
-            "result:    δ^L_j = 2(a^L_j − y_j)σ'(z^L_j)",
+            "BP2: δ2 = δ3(W3ᵀ ⊙ a2 ⊙ (1 − a2))",
         ))
-        .stdout(predicate::str::contains(
-            "BP2: δ^(l) = ((W^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^(l))",
-        ))
-        .stdout(predicate::str::contains(
-            "BP4: ∂C/∂W^(l) = δ^(l) (a^(l−1))ᵀ",
-        ));
+        .stdout(predicate::str::contains("BP4: ∂C/∂W2 = δ2 xᵀ"));
     chainrule()
         .args(["derive", "examples/softmax_classifier.bp", "--layers"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("result:    δ^L_j = a^L_j − y_j"));
+        .stdout(predicate::str::contains("BP1: δ3 = a3 − y"))
+        .stdout(predicate::str::contains("BP2: δ2 = (W3ᵀ δ3) ⊙ (1 − a2^2)"));
     for (format, marker) in [
-        (
-            "markdown",
-            "$$ \\delta^{L}_{j} = 2 \\left(a^{L}_{j} - y_{j}\\right)",
-        ),
+        ("markdown", "\\delta^{(2)} = \\delta^{(3)}"),
         ("latex", "\\begin{align*}"),
         ("json", "\"label\": \"BP4\""),
     ] {
@@ -705,7 +699,7 @@ fn a_template_directory_overrides_the_layers_template() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("layers.txt"),
-        "<% for e in equations %><< e.label >>: << e.lhs >> = << e.rhs >>\n<% endfor %>",
+        "<% for q in quantities %><< q.label >>: << q.rows | join(sep=\" \") >>\n<% endfor %>",
     )
     .unwrap();
     chainrule()
@@ -719,10 +713,12 @@ fn a_template_directory_overrides_the_layers_template() {
         .assert()
         .success()
         .stdout(
-            "BP1: δ^L_j = 2(a^L_j − y_j)σ'(z^L_j)\n\
-             BP2: δ^(l)_j = (Σ_i w^(l+1)_ij·δ^(l+1)_i)σ'(z^(l)_j)\n\
-             BP3: ∂C/∂b^(l)_j = δ^(l)_j\n\
-             BP4: ∂C/∂w^(l)_jk = a^(l−1)_k·δ^(l)_j\n",
+            "BP1: δ3 = −2(y − a3)·a3(1 − a3)\n\
+             BP2: δ2 = δ3(W3ᵀ ⊙ a2 ⊙ (1 − a2))\n\
+             BP3: ∂C/∂b2 = δ2\n\
+             BP3: ∂C/∂b3 = δ3\n\
+             BP4: ∂C/∂W2 = δ2 xᵀ\n\
+             BP4: ∂C/∂W3 = δ3 a2ᵀ\n",
         );
 }
 

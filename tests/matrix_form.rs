@@ -38,18 +38,24 @@ fn ng_planar_in_matrix_form_as_markdown() {
 #[test]
 fn ng_planar_gradients_read_as_the_course_writes_them() {
     let out = derive_all("examples/ng_planar.bp", "text");
-    let line = |label: &str| {
-        out.lines()
-            .find(|l| l.trim_start().starts_with(&format!("{label} = ")))
-            .unwrap_or_else(|| panic!("no {label} in\n{out}"))
-            .to_string()
-    };
-    assert!(line("∂J/∂W2").ends_with("A1ᵀ"), "{out}");
-    let w1 = line("∂J/∂W1");
-    assert!(w1.ends_with("Xᵀ"), "{out}");
-    assert!(w1.contains("W2ᵀ") && w1.contains(" ⊙ "), "{out}");
-    assert!(line("∂J/∂b2").contains("𝟙"), "{out}");
-    assert!(line("∂J/∂b1").contains("𝟙"), "{out}");
+    let line = |label: &str| result_line(&out, label).to_string();
+    // Ng: dZ2 = A2 - Y, dW2 = 1/m dZ2 A1.T, db2 = 1/m np.sum(dZ2, axis=1),
+    // dZ1 = W2.T dZ2 * (1 - A1**2), dW1 = 1/m dZ1 X.T, db1 = 1/m np.sum(dZ1, axis=1)
+    assert_eq!(line("Δ2"), "Δ2 = A2 − Y", "{out}");
+    assert_eq!(line("∂J/∂Z2"), "∂J/∂Z2 = (1/m) Δ2", "{out}");
+    assert_eq!(line("∂J/∂W2"), "∂J/∂W2 = (1/m) Δ2 A1ᵀ", "{out}");
+    assert_eq!(line("∂J/∂b2"), "∂J/∂b2 = (1/m) Δ2 𝟙", "{out}");
+    assert_eq!(line("Δ1"), "Δ1 = (W2ᵀ Δ2) ⊙ (1 − A1^2)", "{out}");
+    assert_eq!(line("∂J/∂W1"), "∂J/∂W1 = (1/m) Δ1 Xᵀ", "{out}");
+    assert_eq!(line("∂J/∂b1"), "∂J/∂b1 = (1/m) Δ1 𝟙", "{out}");
+    for rule in [
+        "product rule for a matrix product",
+        "elementwise rule",
+        "broadcast: stretched over the batch, so its gradient is summed over it",
+        "matrix chain rule",
+    ] {
+        assert!(out.contains(rule), "{rule} in\n{out}");
+    }
     for shape in [
         "── ∂J/∂W1   [4×2]",
         "── ∂J/∂b1   [4×1]",
@@ -155,6 +161,8 @@ fn derive_all_of(program: &str) -> String {
 fn result_line<'a>(out: &'a str, label: &str) -> &'a str {
     out.lines()
         .map(str::trim_start)
+        .filter_map(|l| l.strip_prefix("result:").or_else(|| l.strip_prefix("so:")))
+        .map(str::trim_start)
         .find(|l| l.starts_with(&format!("{label} = ")))
         .unwrap_or_else(|| panic!("no {label} in\n{out}"))
 }
@@ -169,16 +177,17 @@ fn softmax_loss_gradient_is_the_cs231n_formula() {
     );
     assert_eq!(
         result_line(&out, "∂J/∂W"),
-        "∂J/∂W = (1/3)(softmax(Z) − Y) Xᵀ"
+        "∂J/∂W = (1/m)(softmax(Z) − Y) Xᵀ"
     );
     assert_eq!(
         result_line(&out, "∂J/∂b"),
-        "∂J/∂b = (1/3)(softmax(Z) − Y) 𝟙"
+        "∂J/∂b = (1/m)(softmax(Z) − Y) 𝟙"
     );
 }
 
 /// With examples as rows (`layout rows`, CS231n's `X W + b`), the transposes and the sum over
-/// the batch fall on the other side: `Xᵀ Δ` and `𝟙ᵀ Δ`.
+/// the batch fall on the other side: `Xᵀ Δ` and `𝟙ᵀ Δ`. A pre-activation not named `z…` or
+/// `Z…` has its gradient named as such, `∂C/∂Z`, the mean's `1/m` inside it.
 #[test]
 fn rows_layout_puts_the_transpose_and_the_batch_sum_first() {
     let out = derive_all_of(
@@ -186,13 +195,11 @@ fn rows_layout_puts_the_transpose_and_the_batch_sum_first() {
          Z = X W + b\nA = sigmoid(Z)\ncost C = (1/m) sum((A - Y)^2)\n",
     );
     assert_eq!(
-        result_line(&out, "∂C/∂W"),
-        "∂C/∂W = (2/5) Xᵀ ((A − Y) ⊙ A ⊙ (1 − A))"
+        result_line(&out, "∂C/∂Z"),
+        "∂C/∂Z = (2/m)((A − Y) ⊙ A ⊙ (1 − A))"
     );
-    assert_eq!(
-        result_line(&out, "∂C/∂b"),
-        "∂C/∂b = (2/5) 𝟙ᵀ ((A − Y) ⊙ A ⊙ (1 − A))"
-    );
+    assert_eq!(result_line(&out, "∂C/∂W"), "∂C/∂W = Xᵀ ∂C/∂Z");
+    assert_eq!(result_line(&out, "∂C/∂b"), "∂C/∂b = 𝟙ᵀ ∂C/∂Z");
 }
 
 /// What the matrix form does not derive yet (an entry `z[1]`) is given entry by entry.
@@ -201,4 +208,34 @@ fn an_entry_falls_back_to_the_entries() {
     let out = derive_all_of("input x[3]\nparam W[2, 3]\nz = W x\ncost C = z[1]^2\n");
     assert!(out.contains("── ∂C/∂W[1,1]"), "{out}");
     assert!(!out.contains("matrix form"), "{out}");
+}
+
+/// `--scalar` gives the scalar derivation of entries: one entry with `--wrt`, every entry with
+/// `--all`, where `--all` alone gives the matrix form.
+#[test]
+fn scalar_gives_the_entries_derivations() {
+    let one = stdout_of(
+        &[
+            "derive",
+            "examples/ng_planar.bp",
+            "--wrt",
+            "W2[1,3]",
+            "--scalar",
+        ],
+        "",
+    );
+    assert!(one.contains("result:    ∂J/∂W2[1,3] = "), "{one}");
+    assert!(!one.contains("in matrix form"), "{one}");
+    let every = stdout_of(
+        &["derive", "examples/ng_planar.bp", "--all", "--scalar"],
+        "",
+    );
+    for entry in ["∂J/∂W1[4,2]", "∂J/∂b1[3]", "∂J/∂W2[1,4]", "∂J/∂b2"] {
+        assert!(
+            every.contains(&format!("result:    {entry} = ")),
+            "{entry} in\n{every}"
+        );
+    }
+    let matrix = stdout_of(&["derive", "examples/ng_planar.bp", "--all"], "");
+    assert!(matrix.contains("in matrix form"), "{matrix}");
 }

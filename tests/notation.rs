@@ -452,7 +452,10 @@ fn the_layers_documents_write_their_prose_as_prose_and_their_tags_in_math() {
                 "{example}: {pseudo:?} in Markdown prose"
             );
         }
-        assert!(md.contains("($a^{(1)} = x$)"), "{example}:\n{md}");
+        assert!(
+            md.contains("so $z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}$"),
+            "{example}:\n{md}"
+        );
         let tex = stdout(&program, &["derive", "-", "--layers", "--format", "latex"]);
         let tags: Vec<&str> = tex
             .match_indices("\\tag*{\\textit{")

@@ -22,7 +22,8 @@ struct Net {
     widths: Vec<usize>,
     /// The activation of each layer after the input (`softmax` only on the last).
     activations: Vec<&'static str>,
-    /// `quadratic` or `log-likelihood` (with a softmax output).
+    /// `quadratic`, `cross-entropy` (with a sigmoid output) or `log-likelihood` (with a
+    /// softmax output).
     cost: &'static str,
     batch: usize,
 }
@@ -62,6 +63,9 @@ impl Net {
         }
         s += &match self.cost {
             "quadratic" => format!("cost C = (1/m) sum((Y - A{last})^2)\n"),
+            "cross-entropy" => {
+                format!("cost C = -(1/m) sum(Y ⊙ log(A{last}) + (1 - Y) ⊙ log(1 - A{last}))\n")
+            }
             _ => format!("cost C = -(1/m) sum(Y ⊙ log(A{last}))\n"),
         };
         s
@@ -103,21 +107,23 @@ impl Net {
     }
 }
 
+/// Widths 1–4 (two or three layers after the input), sigmoid, tanh or relu hidden layers,
+/// one of three costs with its output, and batches of 1–5.
 fn net() -> impl Strategy<Value = Net> {
     (
         prop::collection::vec(1usize..=4, 3..=4),
         prop::collection::vec(prop::sample::select(vec!["sigmoid", "tanh", "relu"]), 3),
-        prop::bool::ANY,
-        1usize..=3,
+        prop::sample::select(vec!["quadratic", "cross-entropy", "log-likelihood"]),
+        1usize..=5,
     )
-        .prop_map(|(widths, mut activations, softmax, batch)| {
+        .prop_map(|(widths, mut activations, cost, batch)| {
             activations.truncate(widths.len() - 1);
-            let cost = if softmax {
-                *activations.last_mut().unwrap() = "softmax";
-                "log-likelihood"
-            } else {
-                "quadratic"
-            };
+            let output = activations.last_mut().unwrap();
+            match cost {
+                "log-likelihood" => *output = "softmax",
+                "cross-entropy" => *output = "sigmoid",
+                _ => {}
+            }
             Net {
                 widths,
                 activations,
@@ -174,8 +180,8 @@ fn gradients(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
-    /// Random vector programs (widths 1–4, sigmoid/tanh/relu, quadratic or softmax with the
-    /// log-likelihood, batches of 1–3): every scalarised gradient equals the 320-bit central
+    /// Random vector programs (widths 1–4, sigmoid/tanh/relu, quadratic, cross-entropy or
+    /// softmax with the log-likelihood, batches of 1–5): every scalarised gradient equals the 320-bit central
     /// difference, and with one example the gradient of the same network written with the
     /// shorthand.
     #[test]
@@ -651,27 +657,30 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
-    /// The gradient in matrix form (δ's and transposes over the tensor nodes, a bias summed over
-    /// the batch), written out entry by entry, equals the scalar engine's gradient of the
-    /// scalarised program, entry by entry, at random points.
+    /// The gradients in matrix form (written in the named error terms δ, with transposes over
+    /// the tensor nodes, a bias summed over the batch, `1/m` kept as the size's name), written
+    /// out entry by entry, equal the scalar engine's gradients of the scalarised program and
+    /// the 320-bit central differences of its cost, entry by entry, at random points: random
+    /// widths, activations and costs, softmax outputs, batches of 1–5.
     #[test]
     fn matrix_form_gradients_equal_the_scalarised_gradients(net in net(), seed in 0u64..1000) {
         let source = net.vector_source();
         let program = chainrule::lang::syntax::parse_program(&source).unwrap();
         let (mut tensor_model, layout) =
             chainrule::lang::lower::lower_tensor(&program).unwrap().unwrap();
-        let matrix = chainrule::core::matrix_diff::gradients(&mut tensor_model).unwrap();
-        // The form `derive --all` prints: rewritten to read as a textbook writes it.
-        let readable = chainrule::core::matrix_diff::simplified(&mut tensor_model, &matrix);
-        let both: Vec<_> = matrix.iter().chain(&readable).copied().collect();
-        let roots: Vec<chainrule::core::expr::Id> = both.iter().map(|&(_, g)| g).collect();
+        let derivation = chainrule::core::matrix_diff::derive(&mut tensor_model, layout).unwrap();
+        let matrix = derivation.gradients(&tensor_model);
+        // Every error term is named: one a layer.
+        let terms = derivation.quantities.iter().filter(|q| q.term.is_some()).count();
+        prop_assert_eq!(terms, net.layers() - 1, "{}", source);
+        let roots: Vec<chainrule::core::expr::Id> = matrix.iter().map(|&(_, g)| g).collect();
         let (mut scalar, arrays, written) =
             chainrule::core::tensor::scalarise_with(&tensor_model, layout, &roots).unwrap();
         let at = random_point(&scalar, seed);
         let by_name: HashMap<String, chainrule::core::eval::Precise> =
             gradients(&mut scalar, &at).into_iter().collect();
         let mut compared = 0;
-        for ((p, _), entries) in both.iter().zip(&written) {
+        for ((p, _), entries) in matrix.iter().zip(&written) {
             let array = &arrays[p.index()];
             prop_assert_eq!(entries.len(), array.entries.len());
             for (&entry, &sym) in entries.iter().zip(&array.entries) {
@@ -681,26 +690,35 @@ proptest! {
                     close(&value, &by_name[&name], 1e-12),
                     "{}\n∂C/∂{}: matrix form {} vs scalar {}", source, name, value.to_f64(), by_name[&name].to_f64()
                 );
+                let cost = scalar.cost;
+                let fd = central_difference(&mut scalar, cost, sym, &at);
+                prop_assert!(
+                    close(&value, &fd, 1e-12),
+                    "{}\n∂C/∂{}: matrix form {} vs finite difference {}", source, name, value.to_f64(), fd.to_f64()
+                );
                 compared += 1;
             }
         }
-        prop_assert_eq!(compared, 2 * by_name.len());
+        prop_assert_eq!(compared, by_name.len());
     }
 }
 
 /// The matrix form reads as the courses write it: ∂J/∂W2 is a product with A1ᵀ (Ng's
-/// `dZ2 @ A1.T`), and ∂J/∂b2 is a sum across each row, over the batch (Ng's
-/// `np.sum(dZ2, axis=1, keepdims=True)`; so is ∂J/∂b1).
+/// `dZ2 @ A1.T`), and ∂J/∂b1 is a sum across each row, over the batch (Ng's
+/// `np.sum(dZ1, axis=1, keepdims=True)`), each of the named error term Δ of its layer, times
+/// the mean's 1/m.
 #[test]
 fn matrix_form_gradients_have_the_textbook_structure() {
     use chainrule::core::expr::{Node, TensorOp};
     use chainrule::core::tensor::Axis;
     let source = std::fs::read_to_string("examples/ng_planar.bp").unwrap();
     let program = chainrule::lang::syntax::parse_program(&source).unwrap();
-    let (mut model, _) = chainrule::lang::lower::lower_tensor(&program)
+    let (mut model, layout) = chainrule::lang::lower::lower_tensor(&program)
         .unwrap()
         .unwrap();
-    let gradients = chainrule::core::matrix_diff::gradients(&mut model).unwrap();
+    let gradients = chainrule::core::matrix_diff::derive(&mut model, layout)
+        .unwrap()
+        .gradients(&model);
     let of = |name: &str| {
         gradients[gradients
             .iter()
@@ -708,23 +726,30 @@ fn matrix_form_gradients_have_the_textbook_structure() {
             .unwrap()]
         .1
     };
-    let a1 = model.graph_var(model.lookup("A1").unwrap());
-    let Node::Tensor(TensorOp::MatMul, operands) = model.graph.node(of("W2")) else {
+    let var = |name: &str| model.graph_var(model.lookup(name).unwrap());
+    // (1/m) times the rest
+    let scaled = |id| {
+        let Node::Mul(factors) = model.graph.node(id) else {
+            panic!("{:?}", model.graph.node(id))
+        };
+        assert_eq!(factors.len(), 2, "{factors:?}");
+        assert!(model.graph.reachable(&[factors[0]]).contains(&var("m")));
+        factors[1]
+    };
+    let Node::Tensor(TensorOp::MatMul, operands) = model.graph.node(scaled(of("W2"))) else {
         panic!("{:?}", model.graph.node(of("W2")))
     };
+    assert_eq!(operands[0], var("Delta2"));
     assert_eq!(
         model.graph.node(operands[1]),
-        &Node::Tensor(TensorOp::Transpose, Box::new([a1]))
+        &Node::Tensor(TensorOp::Transpose, Box::new([var("A1")]))
     );
-    // b2 is 1×1: its gradient sums every entry of the 1×m δ
-    assert!(matches!(
-        model.graph.node(of("b2")),
-        Node::Tensor(TensorOp::Sum(None), _)
-    ));
-    assert!(matches!(
-        model.graph.node(of("b1")),
-        Node::Tensor(TensorOp::Sum(Some(Axis::Across)), _)
-    ));
+    let Node::Tensor(TensorOp::Sum(Some(Axis::Across)), summed) =
+        model.graph.node(scaled(of("b1")))
+    else {
+        panic!("{:?}", model.graph.node(of("b1")))
+    };
+    assert_eq!(summed[0], var("Delta1"));
 }
 
 proptest! {

@@ -123,9 +123,12 @@ pub fn commands(data: &[u8]) {
             panic!("the expansion of {source:?} does not load: {}", d.message);
         }
     }
-    if let Ok(Some(spec)) = load::network_spec(&source) {
-        let layered = chainrule::analysis::layers::derive(&spec);
-        chainrule::render::layers::render(&layered, format, &layout).expect("layers render");
+    if let Ok(Some(layered)) = chainrule::layers(&source) {
+        chainrule::render::matrix_form::render(&layered, format, &layout).expect("layers render");
+    }
+    if let Ok(Some(form)) = chainrule::matrix_form(&source) {
+        chainrule::render::matrix_form::render(&form, format, &layout)
+            .expect("the matrix form renders");
     }
     let mut model = match load::load(&source) {
         Ok(model) => model,

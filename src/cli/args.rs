@@ -316,10 +316,14 @@ pub struct DeriveArgs {
     /// The cost with respect to every parameter.
     #[arg(long, conflicts_with = "wrt")]
     pub all: bool,
-    /// For a `network` shorthand: the backprop equations BP1–BP4 for a general layer l and
-    /// neurons j, k, derived in index form and then written in matrix form.
-    #[arg(long, conflicts_with_all = ["wrt", "all", "style", "expand", "no_steps"])]
+    /// For a `network` shorthand: the backprop equations BP1–BP4 in matrix form, derived step
+    /// by step from its vector form.
+    #[arg(long, conflicts_with_all = ["wrt", "all", "style", "expand", "no_steps", "scalar"])]
     pub layers: bool,
+    /// For a vector program: derive entries in scalars, one name an entry (`--wrt 'W2[1,2]'
+    /// --scalar`; with `--all`, every entry) rather than in matrix form.
+    #[arg(long)]
+    pub scalar: bool,
     /// `chain`: the chain-rule product per target; `backprop`: shared error terms δ = ∂C/∂z.
     #[arg(long, value_enum, default_value_t = StyleArg::Chain)]
     pub style: StyleArg,

@@ -512,18 +512,22 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
         }
         return Err(Failure::plain(diagnostic));
     }
-    let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
+    let source = input::read_program(file)?;
     // `--all` on a vector program: one formula a parameter, in matrix form, rather than one
-    // an entry (which `--wrt NAME` still gives). What the matrix form does not handle yet
-    // falls back to the entries.
+    // an entry (which `--wrt NAME` and `--scalar` give). What the matrix form does not handle
+    // yet falls back to the entries. It is tried before the program is written out entry by
+    // entry, which it does not need (784-30-10 over a batch of 32 has a million entries).
     if args.all
         && !args.expand
-        && let Ok(Some((tensor_model, gradients))) = load::matrix_form(&source.text)
+        && !args.scalar
+        && let Ok(Some(form)) = chainrule::matrix_form(&source.text)
     {
+        warn_about(&source);
         return documented.finish(&source.name, 0, |format, layout| {
-            chainrule::render::matrix_form::render(&tensor_model, &gradients, format, layout)
+            chainrule::render::matrix_form::render(&form, format, layout)
         });
     }
+    let (source, mut model, targets) = load_with_targets(source, args.all, &args.wrt)?;
     let style = match args.style {
         StyleArg::Chain => Style::Chain,
         StyleArg::Backprop => Style::Backprop,
@@ -576,7 +580,7 @@ fn derive_layers(file: Option<&Path>, documented: Documented) -> Result<Outcome,
         ));
     };
     documented.finish(&source.name, 0, |format, layout| {
-        chainrule::render::layers::render(&layered, format, layout)
+        chainrule::render::matrix_form::render(&layered, format, layout)
     })
 }
 
@@ -631,7 +635,8 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
         Some(&args.point),
         &[args.example.data.as_deref()],
     )?;
-    let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
+    let (source, mut model, targets) =
+        load_with_targets(input::read_program(file)?, args.all, &args.wrt)?;
     let start = starting_point(&source, &model, &args.point, &args.init, &args.example)?;
     let mut exprs = Vec::new();
     for text in &args.expr {
@@ -799,19 +804,25 @@ fn warn_about(source: &Text) {
 /// Reads and lowers the program (the built-in example without a file): every command's start.
 pub(super) fn load_program(file: Option<&Path>) -> Result<(Text, Model), Failure> {
     let source = input::read_program(file)?;
-    let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
-    warn_about(&source);
+    let model = lowered(&source)?;
     Ok((source, model))
+}
+
+/// Lowers a program read, with its caveats on standard error.
+fn lowered(source: &Text) -> Result<Model, Failure> {
+    let model = load::load(&source.text).map_err(Failure::in_text(source))?;
+    warn_about(source);
+    Ok(model)
 }
 
 /// Reads and lowers the program and resolves `--wrt`/`--all`: the common start of `derive`
 /// and `eval`.
 fn load_with_targets(
-    file: Option<&Path>,
+    source: Text,
     all: bool,
     wrt: &[String],
 ) -> Result<(Text, Model, Vec<chainrule::Target>), Failure> {
-    let (source, model) = load_program(file)?;
+    let model = lowered(&source)?;
     let targets = if all {
         load::targets(&model, &TargetSpec::AllParams)
             .map_err(|e| Failure::in_text(&Text::argument("--wrt", &e.argument))(*e.diagnostic))?

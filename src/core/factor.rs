@@ -9,7 +9,7 @@
 //! any other name, which parses back as the derivative it stands for.
 
 use crate::core::error::Span;
-use crate::core::expr::{FastMap, Func, Graph, Id, Node, Sym};
+use crate::core::expr::{FastMap, Func, Graph, Id, Node, Sym, TensorOp};
 use crate::core::model::{Model, SymKind, Symbol};
 
 /// The number of nodes of `root` written out as a tree (shared subterms counted at each use).
@@ -103,18 +103,23 @@ pub fn term_symbol(model: &mut Model, y: Sym, u: Sym, definition: Id) -> Sym {
 
 /// `delta` and the decorations of a pre-activation named `z…` for its error term when y is
 /// the cost (with the z-name's display form, its letter replaced by `\delta`), as `check`
-/// reads `δ3_1` first; else, and when that name is taken, `dY/dU`.
-fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String>) {
+/// reads `δ3_1` first; `Delta` for a matrix of them named `Z…` (a batch, as Ng writes `Z1`);
+/// else, and when that name is taken, `dY/dU`.
+pub(crate) fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String>) {
     let z = model.symbol(u);
+    let (letter, greek) = match z.name.chars().next() {
+        Some('Z') => ('Z', "Delta"),
+        _ => ('z', "delta"),
+    };
     let decorations = z
         .name
-        .strip_prefix('z')
+        .strip_prefix(letter)
         .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '_'));
     if y == model.cost
         && let Some(decorations) = decorations
         && is_pre_activation(model, u)
     {
-        let candidate = format!("delta{decorations}");
+        let candidate = format!("{greek}{decorations}");
         if model.lookup(&candidate).is_none() {
             let display = z.display.as_ref().and_then(|shown| {
                 let letters: String = shown
@@ -123,8 +128,8 @@ fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String>) {
                     .take_while(|c| c.is_alphabetic() || *c == '\\')
                     .collect();
                 let at = shown.find(&letters)?;
-                (letters == "z")
-                    .then(|| format!("{}\\delta{}", &shown[..at], &shown[at + letters.len()..]))
+                (letters == letter.to_string())
+                    .then(|| format!("{}\\{greek}{}", &shown[..at], &shown[at + letters.len()..]))
             });
             return (candidate, display);
         }
@@ -140,12 +145,14 @@ fn term_name(model: &Model, y: Sym, u: Sym) -> (String, Option<String>) {
 
 /// Whether an activation is applied to the name: a function with a derivative of its own, or
 /// softplus, as `a = σ(z)`; the identity, `a = z`; or the exponential of the name inside a definition, as softmax's
-/// `a_j = exp(z_j)/Σ_k exp(z_k)`. Backprop's δ = ∂C/∂z belongs to it.
-fn is_pre_activation(model: &Model, z: Sym) -> bool {
+/// `a_j = exp(z_j)/Σ_k exp(z_k)`, or the softmax of a vector. Backprop's δ = ∂C/∂z belongs
+/// to it.
+pub(crate) fn is_pre_activation(model: &Model, z: Sym) -> bool {
     let is_z = |arg: &Id| matches!(model.graph.node(*arg), Node::Var(v) if *v == z);
     let definitions = || model.order.iter().filter_map(|&s| model.definition(s));
     definitions().any(|def| match model.graph.node(def) {
         Node::Call(f, arg) => (f.prime().is_some() || *f == Func::Softplus) && is_z(arg),
+        Node::Tensor(TensorOp::Softmax(_), args) => is_z(&args[0]),
         // The identity activation: `a = z`.
         Node::Var(v) => *v == z,
         _ => false,

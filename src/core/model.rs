@@ -19,6 +19,10 @@ pub enum SymKind {
     /// A named adjoint `∂C/∂v` (`δ3_1`, `dC/dh2`) that derivation results are written in:
     /// computed after the forward pass from its definition, like an intermediate.
     ErrorTerm,
+    /// A declared size of a vector program (`size m = 4`): a whole number that formulas of
+    /// matrices keep as its name, so `(1/m)` prints as the textbooks write it; scalarisation
+    /// writes the number.
+    Size(u32),
 }
 
 impl SymKind {
@@ -32,6 +36,7 @@ impl SymKind {
             SymKind::Cost => "cost",
             SymKind::Output => "output",
             SymKind::ErrorTerm => "error term",
+            SymKind::Size(_) => "size",
         }
     }
 

@@ -13,7 +13,7 @@
 
 use crate::core::error::{Diagnostic, Result, Span};
 use crate::core::expr::{FastMap, Graph, Id, Node, Sym};
-use crate::core::model::{Dependencies, Model, Symbol};
+use crate::core::model::{Dependencies, Model, SymKind, Symbol};
 
 pub use crate::core::shape::{Array, Layout, Shape};
 
@@ -304,6 +304,19 @@ pub fn scalarise_with(
     let mut definitions: Vec<Option<Id>> = vec![None; symbols.len()];
     let mut order = Vec::new();
     let mut grids: FastMap<Id, Grid> = FastMap::default();
+    // a declared size is its number entry by entry
+    for s in model.syms() {
+        if let SymKind::Size(n) = model.symbol(s).kind {
+            let number = graph.int(i64::from(n));
+            grids.insert(
+                model.graph_var(s),
+                Grid {
+                    shape: Shape::SCALAR,
+                    entries: vec![number],
+                },
+            );
+        }
+    }
     for &s in &model.order {
         let Some(def) = model.definition(s) else {
             continue;

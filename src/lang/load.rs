@@ -44,25 +44,52 @@ pub fn load(source: &str) -> Result<Model> {
     }
 }
 
-/// A vector program's tensor model and the gradient of its cost for each parameter, a formula
-/// of that model's graph.
-pub type MatrixForm = (Model, Vec<(crate::core::expr::Sym, crate::core::expr::Id)>);
+/// A vector program's tensor model with the derivation in matrix form of its cost's gradients
+/// (whose formulas and named error terms are of that model).
+#[derive(Clone)]
+pub struct MatrixForm {
+    pub model: Model,
+    pub derivation: crate::core::matrix_diff::MatrixDerivation,
+    /// The `network` shorthand the program is the vector form of (`derive --layers`).
+    pub network: Option<network::NetworkSpec>,
+}
 
-/// The gradients of a vector program's cost in matrix form (one formula a parameter, made
-/// simplified: [`crate::core::matrix_diff::simplified`]), with the program's tensor model they are
-/// formulas of; `None` for a scalar program or the `network` shorthand. An operation the
-/// matrix-form derivation does not handle yet is an error (the entry-by-entry derivation
-/// handles every program).
+/// The derivation in matrix form of a vector program's gradients
+/// ([`crate::core::matrix_diff::derive`]); `None` for a scalar program or the `network`
+/// shorthand. An operation the matrix-form derivation does not handle yet is an error (the
+/// entry-by-entry derivation handles every program).
 pub fn matrix_form(source: &str) -> Result<Option<MatrixForm>> {
     let Parsed::StraightLine(program) = parse(source)? else {
         return Ok(None);
     };
-    let Some((mut model, _layout)) = lower::lower_tensor(&program)? else {
+    derived(&program, None)
+}
+
+/// The derivation in matrix form of a `network` shorthand: of its vector form over one example
+/// ([`crate::lang::vector_form`]), as `derive --layers` presents it; `None` for a straight-line
+/// program (which is read and checked all the same, so that its mistakes are reported first).
+pub fn layered(source: &str) -> Result<Option<MatrixForm>> {
+    let spec = match parse(source)? {
+        Parsed::Network(spec) => spec,
+        Parsed::StraightLine(program) => {
+            lower::lower(&program)?;
+            return Ok(None);
+        }
+    };
+    let vector = syntax::parse_program(&crate::lang::vector_form::text(&spec, None))?;
+    derived(&vector, Some(spec))
+}
+
+fn derived(program: &Program, network: Option<network::NetworkSpec>) -> Result<Option<MatrixForm>> {
+    let Some((mut model, layout)) = lower::lower_tensor(program)? else {
         return Ok(None);
     };
-    let gradients = crate::core::matrix_diff::gradients(&mut model)?;
-    let readable = crate::core::matrix_diff::simplified(&mut model, &gradients);
-    Ok(Some((model, readable)))
+    let derivation = crate::core::matrix_diff::derive(&mut model, layout)?;
+    Ok(Some(MatrixForm {
+        model,
+        derivation,
+        network,
+    }))
 }
 
 /// The layered description of a program written with the `network` shorthand (checked, not

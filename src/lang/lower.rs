@@ -74,6 +74,7 @@ pub fn lower_tensor(program: &Program) -> Result<Option<(Model, Layout)>> {
         .tensor
         .as_ref()
         .map_or(Layout::Columns, |t| t.layout);
+    lowering.declare_sizes();
     lowering.run(program)?;
     Ok(Some((lowering.finish()?, layout)))
 }
@@ -290,6 +291,29 @@ impl Lowering {
             .with_note(previous.span, format!("first {what} here")));
         }
         Ok(())
+    }
+
+    /// A name for each declared size, in the order declared: formulas keep `m` (scalarisation
+    /// writes its number).
+    fn declare_sizes(&mut self) {
+        let Some(tensor) = &self.tensor else {
+            return;
+        };
+        let mut sizes: Vec<(&String, &Span)> = tensor.size_spans.iter().collect();
+        sizes.sort_by_key(|&(_, span)| span.start);
+        for (name, &span) in sizes {
+            let s = Sym(self.symbols.len() as u32);
+            self.symbols.push(Symbol {
+                name: name.clone(),
+                kind: SymKind::Size(tensor.sizes[name]),
+                display: None,
+                span,
+                shape: crate::core::tensor::Shape::SCALAR,
+            });
+            self.definitions.push(None);
+            self.by_name.insert(name.clone(), s);
+            self.graph.var(s);
+        }
     }
 
     fn define(&mut self, ident: &Ident, kind: SymKind, display: Option<String>) -> Result<Sym> {
@@ -538,7 +562,6 @@ impl Lowering {
         };
         let mut scope = crate::lang::shaped::Scope {
             name: &mut name,
-            sizes: &tensor.sizes,
             layout: tensor.layout,
             lenient: false,
         };

@@ -9,8 +9,6 @@
 //! each column and `sum(M, 2)` across each row. A shape mismatch is a [`Diagnostic`] naming
 //! both operands and their shapes, with the caret under the operation.
 
-use std::collections::HashMap;
-
 use crate::core::error::{Diagnostic, Span};
 use crate::core::expr::{Constant, Func, Func2, Graph, Id, Node, Num, TensorOp};
 use crate::core::tensor::{Axis, Layout, Shape, ShapeMismatch, TensorFn};
@@ -22,11 +20,10 @@ pub type Shaped = (Id, Shape);
 
 type Outcome = std::result::Result<Shaped, LowerFailure>;
 
-/// What names mean while lowering: the program's names with their shapes, the declared sizes
-/// (numbers in formulas) and the layout.
+/// What names mean while lowering: the program's names (declared sizes among them) with their
+/// shapes, and the layout.
 pub struct Scope<'a> {
     pub name: &'a mut dyn FnMut(&mut Graph, &Ident) -> std::result::Result<Shaped, Ident>,
-    pub sizes: &'a HashMap<String, u32>,
     pub layout: Layout,
     /// Combine operands whose shapes do not fit all the same (a matrix product takes the rows
     /// of its left operand and the columns of its right, an entrywise operation the larger
@@ -74,12 +71,10 @@ pub fn lower(graph: &mut Graph, expr: &Expr, scope: &mut Scope<'_>) -> Outcome {
             Shape::SCALAR,
         ),
         Expr::Name(ident) => {
-            if let Some(&size) = scope.sizes.get(&ident.name) {
-                return Ok((graph.int(size as i64), Shape::SCALAR));
-            }
+            // a declared size is a name of its own (kept as `m` in formulas); `pi`, `π` and `e`
+            // are constants unless the program names something so
             match (scope.name)(graph, ident) {
                 Ok(named) => named,
-                // `pi`, `π` and `e` are constants unless the program names something so
                 Err(unknown) => match Constant::from_name(&ident.name) {
                     Some(c) => (graph.constant(c), Shape::SCALAR),
                     None => return Err(LowerFailure::Name(unknown)),

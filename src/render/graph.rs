@@ -269,6 +269,7 @@ fn kind_class(kind: SymKind) -> &'static str {
         SymKind::Cost => "cost",
         SymKind::Output => "output",
         SymKind::ErrorTerm => "error-term",
+        SymKind::Size(_) => "size",
     }
 }
 

@@ -12,7 +12,6 @@ pub mod graph;
 pub mod html;
 pub mod json;
 pub mod layer_view;
-pub mod layers;
 pub mod linebreak;
 pub mod matrix_form;
 pub mod step;

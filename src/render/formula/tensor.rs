@@ -119,13 +119,17 @@ impl Pass<'_> {
             .copied()
             .filter(|&f| self.graph.as_num(f).is_none())
             .collect();
-        // a number times an array, or times a sum over one (`(1/m) Δ𝟙`, a 1×1)
-        let scaled = factors.len() > 1
-            && names.len() == 1
-            && (self.is_array(names[0]) || matches!(self.graph.node(names[0]), Node::Tensor(..)));
+        // scalars (numbers, `1/m`) times an array, or times a sum over one (`(1/m) Δ𝟙`, a 1×1)
+        let array_like = |f: Id| self.is_array(f) || matches!(self.graph.node(f), Node::Tensor(..));
+        let lone = names
+            .iter()
+            .copied()
+            .filter(|&f| array_like(f))
+            .collect::<Vec<_>>();
+        let scaled = factors.len() > 1 && lone.len() == 1;
         let (arrays, scalars): (Vec<Id>, Vec<Id>) = factors
             .iter()
-            .partition(|&&f| self.is_array(f) || (scaled && f == names[0]));
+            .partition(|&&f| self.is_array(f) || (scaled && f == lone[0]));
         if arrays.len() < 2 && !scaled {
             return None;
         }
@@ -140,6 +144,9 @@ impl Pass<'_> {
             .collect();
         let joined = joined.join(op);
         let mut coefficient: Vec<String> = Vec::new();
+        // the bases of reciprocal factors: `2 · m⁻¹` is written `(2/m)`, as the courses write
+        // the mean
+        let mut below: Vec<String> = Vec::new();
         let mut negative = false;
         for &f in &scalars {
             match self.graph.as_num(f) {
@@ -149,8 +156,29 @@ impl Pass<'_> {
                     coefficient.push(self.coefficient(n.neg()));
                 }
                 Some(n) => coefficient.push(self.coefficient(n)),
-                _ => coefficient.push(self.wrap(self.got(f), Prec::Frac).0),
+                _ => match &self.entry(f).den {
+                    Some(under) => below.push(under.r.s.clone()),
+                    None => coefficient.push(self.wrap(self.got(f), Prec::Frac).0),
+                },
             }
+        }
+        if !below.is_empty() {
+            let join = |parts: &[String]| match parts {
+                [] => "1".to_string(),
+                _ => parts.join(if self.notation == Notation::Plain {
+                    "*"
+                } else {
+                    " "
+                }),
+            };
+            let (over, mut under) = (join(&coefficient), join(&below));
+            if below.len() > 1 && self.notation != Notation::Latex {
+                under = self.paren(&under);
+            }
+            coefficient = vec![match self.notation {
+                Notation::Latex => format!("\\frac{{{over}}}{{{under}}}"),
+                _ => self.paren(&format!("{over}/{under}")),
+            }];
         }
         let unsigned = if coefficient.is_empty() {
             if scaled {
