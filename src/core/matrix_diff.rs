@@ -14,7 +14,7 @@
 //! (`tests/vectors.rs`).
 
 use crate::core::error::{Diagnostic, Result};
-use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num, Sym, TensorOp};
+use crate::core::expr::{FastMap, Func, Func2, Graph, Id, Node, Num, Sym, TensorOp};
 use crate::core::model::{Model, SymKind};
 use crate::core::tensor::{Axis, Layout, Shape};
 
@@ -471,11 +471,39 @@ fn backward(
                         let power = g.pow(a, minus_half);
                         g.product(vec![half, power])
                     }
-                    _ => return Err(refused("a second derivative or sign")),
+                    Func::Sin => g.call(Func::Cos, a),
+                    Func::Cos => {
+                        let sine = g.call(Func::Sin, a);
+                        g.neg(sine)
+                    }
+                    Func::Silu => {
+                        let s = g.call(Func::Sigmoid, a);
+                        let slope = g.call(Func::SigmoidPrime, a);
+                        let rest = g.product(vec![a, slope]);
+                        g.sum(vec![s, rest])
+                    }
+                    _ => return Err(refused("this function")),
                 };
                 shapes.insert(derivative, shapes[&a]);
                 let term = product(g, shapes, vec![bar, derivative]);
                 push(g, shapes, MatrixRule::Elementwise, a, term);
+            }
+            // An activation or a cost with a fixed parameter, entry by entry in its first
+            // argument: leaky ReLU, ELU, Huber's residual clipped to [−δ, δ].
+            Node::Call2(f, z, p) if fixed[&p] && shapes[&p].is_scalar() => {
+                let derivative = match f {
+                    Func2::LeakyRelu => g.call2(Func2::LeakyReluPrime, z, p),
+                    Func2::Elu => g.call2(Func2::EluPrime, z, p),
+                    Func2::Huber => {
+                        let upper = g.call2(Func2::Min, z, p);
+                        let minus_p = g.neg(p);
+                        g.call2(Func2::Max, minus_p, upper)
+                    }
+                    _ => return Err(refused("max and min")),
+                };
+                shapes.insert(derivative, shapes[&z]);
+                let term = product(g, shapes, vec![bar, derivative]);
+                push(g, shapes, MatrixRule::Elementwise, z, term);
             }
             Node::Call2(..) => return Err(refused("max and min")),
             Node::Deriv(..) => return Err(refused("a derivative inside a program")),

@@ -474,7 +474,6 @@ impl MatrixProgram {
         };
         let mut scope = shaped::Scope {
             name: &mut name,
-            sizes: &self.sizes,
             layout: self.layout,
             lenient,
         };
