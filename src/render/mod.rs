@@ -2,6 +2,7 @@
 //! the tera templates in `templates/`, plus the JSON documents of docs/json.md.
 
 pub mod check;
+pub mod arrays;
 pub mod curve;
 pub mod document;
 pub mod escape;
