@@ -56,8 +56,14 @@ fn json_nests_every_array_as_its_rows_with_its_shape() {
             let Some(rows) = value.as_array() else {
                 continue;
             };
-            let shape = shapes[label].as_array().unwrap_or_else(|| panic!("{label}"));
-            assert_eq!(rows.len() as u64, shape[0].as_u64().unwrap(), "{field} {label}");
+            let shape = shapes[label]
+                .as_array()
+                .unwrap_or_else(|| panic!("{label}"));
+            assert_eq!(
+                rows.len() as u64,
+                shape[0].as_u64().unwrap(),
+                "{field} {label}"
+            );
             for row in rows {
                 assert_eq!(
                     row.as_array().unwrap().len() as u64,
@@ -75,13 +81,14 @@ fn json_nests_every_array_as_its_rows_with_its_shape() {
         .collect();
     let wrt = entries.join(",");
     let one_by_one = eval_json(&[&wrt]);
-    assert!(one_by_one.get("shapes").is_none(), "{one_by_one}");
+    assert!(one_by_one["shapes"].get("dJ/dW1").is_none(), "{one_by_one}");
     for i in 1..=4 {
         for j in 1..=2 {
             let label = format!("dJ/dW1[{i},{j}]");
             for field in ["derivatives", "reference", "error_bits"] {
                 assert_eq!(
-                    doc[field]["dJ/dW1"][i - 1][j - 1], one_by_one[field][&label],
+                    doc[field]["dJ/dW1"][i - 1][j - 1],
+                    one_by_one[field][&label],
                     "{field} {label}"
                 );
             }
@@ -139,7 +146,10 @@ fn text_lines_up_each_matrix_in_its_rows_and_columns() {
     // Values given are shown once: their references read as they do.
     let x = block(&text, "  X  (2×4), float64 and the reference alike");
     assert_eq!(x.len(), 2, "{text}");
-    assert_eq!(x[1].split_whitespace().collect::<Vec<_>>(), ["[", "0.5", "-1", "2", "1", "]"]);
+    assert_eq!(
+        x[1].split_whitespace().collect::<Vec<_>>(),
+        ["[", "0.5", "-1", "2", "1", "]"]
+    );
     // A computed matrix shows its references, which differ from float64 in the last digits.
     assert_eq!(block(&text, "  A1  (4×4)").len(), 8, "{text}");
 }
@@ -173,8 +183,7 @@ fn each_entry_keeps_its_float64_warning_under_its_own_name() {
 fn markdown_latex_and_the_page_write_matrices() {
     let args = |format: &'static str| {
         vec![
-            "eval", NG, "--at", AT, "--init", "xavier", "--seed", "3", "--all", "--format",
-            format,
+            "eval", NG, "--at", AT, "--init", "xavier", "--seed", "3", "--all", "--format", format,
         ]
     };
     let md = common::stdout_of(&args("markdown"), "");
@@ -228,12 +237,7 @@ fn numpy_archives_and_files_give_the_values_numpy_saved() {
         &rest.replace("b1=[0.01, 0.02, -0.03, 0.04], ", ""),
     ]);
     assert_eq!(files, by_hand);
-    let mixed = eval_with(&[
-        "--values",
-        "tests/numpy/ng_planar.npz",
-        "--at",
-        "b2=0.5",
-    ]);
+    let mixed = eval_with(&["--values", "tests/numpy/ng_planar.npz", "--at", "b2=0.5"]);
     assert_ne!(mixed["derivatives"], by_hand["derivatives"]);
     assert_eq!(mixed["values"]["b2"], serde_json::json!(0.5));
 }
@@ -278,4 +282,37 @@ fn a_numpy_array_of_the_wrong_shape_is_refused_naming_file_array_and_both_shapes
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn step_shows_each_parameter_array_as_matrices_and_json_as_rows() {
+    let mut args = vec![
+        "step", NG, "--at", AT, "--init", "xavier", "--seed", "3", "--lr", "0.5",
+    ];
+    let text = common::stdout_of(&args, "");
+    let w1 = block(&text, "  W1  (4×2)");
+    assert_eq!(w1.len(), 12, "{text}");
+    assert!(w1[0].starts_with("    value "), "{text}");
+    assert!(w1[4].starts_with("    gradient "), "{text}");
+    assert!(w1[8].starts_with("    new value "), "{text}");
+    args.extend(["--format", "json"]);
+    let step = json_of(&args);
+    assert_eq!(step["shapes"]["W1"], serde_json::json!([4, 2]));
+    // The gradient is eval's, and the new value θ − η ∂J/∂θ, entry by entry.
+    let eval = eval_json(&[]);
+    let first = &step["steps"][0];
+    assert_eq!(first["gradients"]["W1"], eval["derivatives"]["dJ/dW1"]);
+    for i in 0..4 {
+        for j in 0..2 {
+            let before = eval["values"]["W1"][i][j].as_f64().unwrap();
+            let gradient = first["gradients"]["W1"][i][j].as_f64().unwrap();
+            let after = first["params"]["W1"][i][j].as_f64().unwrap();
+            let expected = before - 0.5 * gradient;
+            assert!(
+                (after - expected).abs() <= 1e-15 * expected.abs(),
+                "W1[{i},{j}]: {after} against {expected}"
+            );
+        }
+    }
+    assert!(first["gradients"]["b2"].is_f64());
 }

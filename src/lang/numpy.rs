@@ -134,7 +134,11 @@ fn array_values<R: Read>(
     let order = npy.order();
     let numbers = numbers(npy).map_err(|e| unreadable(file, in_archive, &e))?;
     if numbers.len() != entries.len() {
-        return Err(unreadable(file, in_archive, &"the data is shorter than its shape"));
+        return Err(unreadable(
+            file,
+            in_archive,
+            &"the data is shorter than its shape",
+        ));
     }
     (0..entries.len())
         .map(|k| {

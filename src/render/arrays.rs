@@ -110,6 +110,14 @@ pub fn derivative_latex(model: &Model, of: Sym, array: &Array) -> String {
     )
 }
 
+/// A value in JSON: one number (a scalar, an entry), or an array's rows ([`nested`]).
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub enum Nested<T> {
+    One(T),
+    Rows(Vec<Vec<T>>),
+}
+
 /// An array's values nested as its rows (`[[1, 2], [3, 4]]`, a column vector `[[1], [2]]`),
 /// so that NumPy's `np.array(v)` has the declared shape; the entries come row-major.
 pub fn nested<T>(shape: Shape, entries: impl IntoIterator<Item = T>) -> Vec<Vec<T>> {
@@ -148,7 +156,10 @@ mod tests {
         );
         // one entry missing, or another family in the middle: rows
         let partial: Vec<Key> = vec![key("W[1,1]"), key("W[1,2]"), key("W[2,1]")];
-        assert_eq!(runs(&model, &partial), vec![Run::Row(0), Run::Row(1), Run::Row(2)]);
+        assert_eq!(
+            runs(&model, &partial),
+            vec![Run::Row(0), Run::Row(1), Run::Row(2)]
+        );
         let mut mixed = whole.clone();
         mixed[2] = Some((1, model.lookup("W[2,1]").unwrap()));
         assert!(matches!(runs(&model, &mixed)[0], Run::Row(0)));

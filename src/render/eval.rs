@@ -21,9 +21,9 @@ use crate::core::error::Diagnostic;
 use crate::core::eval::{Precise, Resolution};
 use crate::core::expr::Node;
 use crate::core::model::Model;
-use crate::core::shape::Shape;
 use crate::core::number::{self, float, plain_decimal, rough, thousands, whole};
-use crate::render::arrays::{self, Key, Run, runs};
+use crate::core::shape::Shape;
+use crate::render::arrays::{self, Key, Nested, Run, runs};
 use crate::render::document::{Format, Layout, print_target, render_template};
 use crate::render::escape::{latex_prose, latex_text, markdown_prose, markdown_text, text_prose};
 use crate::render::warning::{caveats, rewrite_sentences, warning_messages};
@@ -490,8 +490,7 @@ fn array_views(
                 .iter()
                 .map(|r| reference_cell(r, &number, format))
                 .collect();
-            let float64_cells: Vec<String> =
-                entries.iter().map(|q| number(float(q.f64))).collect();
+            let float64_cells: Vec<String> = entries.iter().map(|q| number(float(q.f64))).collect();
             let error_cells = entries
                 .iter()
                 .map(|q| {
@@ -535,7 +534,11 @@ fn reference_cell(r: &ReferenceView, number: &dyn Fn(String) -> String, format: 
     let given = |n: &Option<String>| number(n.clone().unwrap_or_default());
     match r.known {
         "exact" => given(&r.reference),
-        "digits" => format!("{}{}", given(&r.reference), if text { "…" } else { "\\ldots" }),
+        "digits" => format!(
+            "{}{}",
+            given(&r.reference),
+            if text { "…" } else { "\\ldots" }
+        ),
         "zero_within" => format!("0{}{}", if text { "±" } else { "\\pm " }, given(&r.high)),
         "between" => format!("[{}, {}]", given(&r.low), given(&r.high)),
         _ => "?".to_string(),
@@ -705,14 +708,6 @@ impl<T: Serialize> Serialize for Entries<'_, T> {
     }
 }
 
-/// A value in JSON: one number, or an array's rows (see [`arrays::nested`]).
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Nested<T> {
-    One(T),
-    Rows(Vec<Vec<T>>),
-}
-
 /// The quantities of a report, each row as it is and each whole array as one labelled item
 /// (`W1`, or `dJ/dW1` for `derivatives`), with its shape.
 struct Grouped<'a> {
@@ -815,9 +810,7 @@ fn json_report(
     let doc = EvalJson {
         cost: number(report.cost.f64),
         derivatives: Grouped::entries(grouped_derivatives.items.iter(), |q| number(q.f64)),
-        error_bits: Grouped::entries(grouped_derivatives.items.iter(), |q| {
-            number(q.error_bits)
-        }),
+        error_bits: Grouped::entries(grouped_derivatives.items.iter(), |q| number(q.error_bits)),
         error_bits_at_least: Entries::of(derivatives().filter(|q| q.error_at_least), |q| {
             number(q.error_bits)
         }),
@@ -862,7 +855,10 @@ fn json_report(
             },
         ),
         rewrites_used: (with_stable || !report.rewrites_used.is_empty()).then_some(rewrites),
-        shapes: values.shapes().chain(grouped_derivatives.shapes()).collect(),
+        shapes: values
+            .shapes()
+            .chain(grouped_derivatives.shapes())
+            .collect(),
         stable: (with_stable || !report.rewrites_used.is_empty()).then(|| {
             Entries::of(derivatives().filter(|q| q.stable.is_some()), |q| {
                 q.stable.and_then(number)
