@@ -272,7 +272,7 @@ fn a_numpy_array_of_the_wrong_shape_is_refused_naming_file_array_and_both_shapes
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("`Y` in `tests/numpy/ng_planar.npz` is named `Y`, which is not an input"),
+        stderr.contains("`Y` in `tests/numpy/ng_planar.npz` is named `Y`, which is not a name"),
         "{stderr}"
     );
     let out = common::run(&["eval", NG, "--at", "W1=@examples/ng_planar.bp"], None);

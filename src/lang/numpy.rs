@@ -78,17 +78,14 @@ fn array_values<R: Read>(
         Some(array) => format!("`{array}` in `{file}`"),
         None => format!("`{file}`"),
     };
-    // The entries the name has, row-major: an array's, or a scalar name's one.
+    // The entries the name has, row-major: an array's, or a scalar program's name's one.
     let (shape, entries) = match model.array(name) {
         Some(array) => (array.shape, array.entries.clone()),
         None => match model.lookup(name) {
-            Some(s) if model.symbol(s).kind.is_leaf() && model.arrays.is_empty() => {
-                (Shape::SCALAR, vec![s])
-            }
+            Some(s) if model.arrays.is_empty() => (Shape::SCALAR, vec![s]),
             _ => {
                 return Err(Diagnostic::new(format!(
-                    "{place} is named `{name}`, which is not an input, target or parameter of \
-                     the program"
+                    "{place} is named `{name}`, which is not a name of the program"
                 ))
                 .with_help("name each array after the program's name it gives values to"));
             }

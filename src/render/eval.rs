@@ -323,21 +323,8 @@ fn view<'q>(
     };
     let model = labels.model;
     // A vector program's arrays are shown as matrices; the other quantities stay rows.
-    let value_keys: Vec<Key> = report
-        .values
-        .iter()
-        .map(|q| match model.graph.node(q.formula) {
-            Node::Var(s) => Some((u32::MAX, *s)),
-            _ => None,
-        })
-        .collect();
-    let derivative_keys: Vec<Key> = report
-        .derivatives
-        .iter()
-        .map(|q| q.target.map(|t| (t.of.0, t.wrt)))
-        .collect();
-    let value_runs = runs(model, &value_keys);
-    let derivative_runs = runs(model, &derivative_keys);
+    let value_runs = runs(model, &keys(model, &report.values, false));
+    let derivative_runs = runs(model, &keys(model, &report.derivatives, true));
     let singles = |runs: &[Run], quantities: &'q [Quantity]| -> Vec<&'q Quantity> {
         runs.iter()
             .filter_map(|r| match r {
@@ -456,6 +443,21 @@ fn view<'q>(
             .collect(),
         all_right: report.warnings.is_empty() && all_right(report),
     }
+}
+
+/// What each quantity is of, for finding the arrays among them: a value is of its name, a
+/// derivative (`derivatives`) of its `of` and `wrt`; an `--expr` formula of nothing.
+fn keys(model: &Model, quantities: &[Quantity], derivatives: bool) -> Vec<Key> {
+    quantities
+        .iter()
+        .map(|q| match (derivatives, q.target) {
+            (true, t) => t.map(|t| (t.of.0, t.wrt)),
+            (false, _) => match model.graph.node(q.formula) {
+                Node::Var(s) => Some((u32::MAX, *s)),
+                _ => None,
+            },
+        })
+        .collect()
 }
 
 /// The matrices of the runs that are whole arrays: values, or (`derivatives`) the derivatives
@@ -721,17 +723,7 @@ enum Item<'a> {
 
 impl<'a> Grouped<'a> {
     fn of(model: &Model, quantities: &'a [Quantity], derivatives: bool) -> Grouped<'a> {
-        let keys: Vec<Key> = quantities
-            .iter()
-            .map(|q| match (derivatives, q.target) {
-                (true, t) => t.map(|t| (t.of.0, t.wrt)),
-                (false, _) => match model.graph.node(q.formula) {
-                    Node::Var(s) => Some((u32::MAX, *s)),
-                    _ => None,
-                },
-            })
-            .collect();
-        let items = runs(model, &keys)
+        let items = runs(model, &keys(model, quantities, derivatives))
             .into_iter()
             .map(|run| match run {
                 Run::Row(i) => {
