@@ -98,5 +98,54 @@ fn render_mnist_report(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, eval_mnist, render_mnist_report);
+/// Issue 18's goal: the same network written in vector form over a batch of 32 examples
+/// (`expand --vector --batch 32`), inputs in [0, 1) and the first class the target of every
+/// example; eval of every gradient entry (float64 and the reference) within 2× of `step`.
+fn eval_vector_batch(c: &mut Criterion) {
+    let source = load::expand_vector(MNIST, Some(32)).expect("the vector form");
+    let model = load::load(&source).expect("the vector form loads");
+    let mut rng = fastrand::Rng::with_seed(1);
+    let point: Vec<Given> = model
+        .syms()
+        .filter_map(|sym| {
+            let value = match (model.symbol(sym).kind, model.name(sym).starts_with("y[1,")) {
+                (SymKind::Input, _) => rng.f64(),
+                (SymKind::Target, first) => f64::from(u8::from(first)),
+                _ => return None,
+            };
+            Some(Given {
+                sym,
+                text: value.to_string(),
+                value,
+            })
+        })
+        .collect();
+    let given = init::fill(&model, &point, Init::Xavier, 1);
+    let mut group = c.benchmark_group("eval vector batch");
+    group.sample_size(10);
+    group.bench_function("784-30-10 × 32 --all --no-values", |b| {
+        b.iter(|| {
+            let mut model = model.clone();
+            let targets = load::targets(&model, &TargetSpec::AllParams).expect("targets");
+            let request = Request {
+                targets,
+                no_values: true,
+                ..Default::default()
+            };
+            let report = numeric::evaluate(&mut model, &given, &request).expect("evaluates");
+            black_box(report.derivatives.len())
+        })
+    });
+    group.bench_function("784-30-10 × 32 step --lr 0.1", |b| {
+        b.iter(|| {
+            let mut model = model.clone();
+            let descent = chainrule::analysis::descent::descend(&mut model, &given, 0.1, 1)
+                .expect("descends");
+            black_box(descent.steps.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, eval_mnist, render_mnist_report, eval_vector_batch);
 criterion_main!(benches);

@@ -91,6 +91,26 @@ pub fn values(model: &Model, text: &str) -> Result<Vec<Given>, Diagnostic> {
     lang::load::parse_assignments(model, text)
 }
 
+/// The values a NumPy archive (`np.savez("weights.npz", W1=W1, b1=b1)`) gives the program's
+/// names, each array under its name and its shape checked against the declaration (`file`
+/// names the archive in messages); see [`is_npz`].
+pub fn npz_values(model: &Model, file: &str, bytes: &[u8]) -> Result<Vec<Given>, Diagnostic> {
+    lang::numpy::npz_values(model, file, bytes)
+}
+
+/// The values a NumPy file (`np.save("w1.npy", W1)`) gives the program's name `name`, its
+/// shape checked against the declaration.
+pub fn npy_values(
+    model: &Model,
+    file: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Vec<Given>, Diagnostic> {
+    lang::numpy::npy_values(model, file, name, bytes)
+}
+
+pub use crate::lang::numpy::{is_npy, is_npz};
+
 /// Differentiates the cost (or any name, with `dY/dX` targets) with respect to the targets,
 /// recording every step when the configuration asks for steps.
 pub fn derive(

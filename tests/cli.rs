@@ -394,6 +394,19 @@ fn compile_every_standalone_document() {
             ],
         ),
         (
+            // A vector program's arrays as matrices (pmatrix), with their references.
+            "eval_arrays",
+            vec![
+                "eval",
+                "examples/ng_planar.bp",
+                "--at",
+                "X=[[1, 2, -1, 0.5], [0.5, -1, 2, 1]], Y=[1, 0, 1, 0]",
+                "--init",
+                "xavier",
+                "--all",
+            ],
+        ),
+        (
             "eval_shorthand",
             vec![
                 "eval",

@@ -678,7 +678,21 @@ fn step_documents_have_the_documented_fields_and_kinds() {
         )
     };
     let (adam, momentum) = (optimizer("adam"), optimizer("momentum"));
-    check_section("step", &[rising, diverging, long, adam, momentum]);
+    // A vector program: its parameter arrays as rows, with their shapes.
+    let vector = run(
+        &[
+            "step",
+            "examples/ng_planar.bp",
+            "--at",
+            "X=[[1, 2, -1, 0.5], [0.5, -1, 2, 1]], Y=[1, 0, 1, 0]",
+            "--init",
+            "xavier",
+            "--lr",
+            "0.5",
+        ],
+        examples(),
+    );
+    check_section("step", &[rising, diverging, long, adam, momentum, vector]);
 }
 
 #[test]

@@ -472,6 +472,14 @@ fn document(
     chainrule::render::html::markdown_page(&text, layout).map_err(in_template(templates, layout))
 }
 
+/// The name and the file of an `--at NAME=@FILE` (a NumPy `.npy` file: the rest of the
+/// argument is the file's path, commas and all).
+fn numpy_file(at: &str) -> Option<(&str, &Path)> {
+    let (name, value) = at.split_once('=')?;
+    let path = value.trim_start().strip_prefix('@')?;
+    Some((name.trim(), Path::new(path)))
+}
+
 /// The files a command with formats reads: the program, the values, the claims, templates.
 fn inputs_of(
     file: Option<&Path>,
@@ -484,6 +492,9 @@ fn inputs_of(
         .add(file)
         .add(point.and_then(|p| p.values.as_deref()))
         .add(claims);
+    for at in point.iter().flat_map(|p| &p.at) {
+        inputs.add(numpy_file(at).map(|(_, path)| path));
+    }
     for (_, path) in templates {
         inputs.add(Some(path));
     }
@@ -586,20 +597,47 @@ fn derive_layers(file: Option<&Path>, documented: Documented) -> Result<Outcome,
 
 /// The values of `--values` and `--at` (all of them), later ones overriding earlier.
 pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given>, Failure> {
-    let mut sources: Vec<Text> = Vec::new();
+    // Each source is a text to parse, or values already read from a NumPy file.
+    let mut sources: Vec<Result<Text, Vec<Given>>> = Vec::new();
     if let Some(path) = &point.values {
-        sources.push(input::read_text(path)?);
+        let (name, bytes) = input::read_bytes(path)?;
+        sources.push(if chainrule::is_npz(&bytes) {
+            Err(chainrule::npz_values(model, &name, &bytes).map_err(Failure::plain)?)
+        } else {
+            Ok(input::text_of(name, bytes)?)
+        });
     }
-    sources.extend(point.at.iter().map(|at| Text::argument("--at", at)));
+    for at in &point.at {
+        sources.push(match numpy_file(at) {
+            Some((name, path)) => {
+                let (file, bytes) = input::read_bytes(path)?;
+                if !chainrule::is_npy(&bytes) {
+                    return Err(Failure::plain(
+                        Diagnostic::new(format!(
+                            "`{file}` is not a NumPy `.npy` file (`--at {name}=@FILE` reads one \
+                             array saved by `np.save`)"
+                        ))
+                        .with_help("give the numbers themselves: `--at NAME=[...]`"),
+                    ));
+                }
+                Err(chainrule::npy_values(model, &file, name, &bytes).map_err(Failure::plain)?)
+            }
+            None => Ok(Text::argument("--at", at)),
+        });
+    }
     // `--at` overrides `--values` (a values file to start from, a few names changed); the last
     // value given for a name keeps that name's last place. Within either, a name given twice
     // is refused: which value was meant cannot be told.
     let first_at = usize::from(point.values.is_some());
     let mut given: Vec<Given> = Vec::new();
     let mut at_names = std::collections::HashSet::new();
-    for (i, source) in sources.iter().enumerate() {
-        let values =
-            load::parse_assignments(model, &source.text).map_err(Failure::in_text(source))?;
+    for (i, source) in sources.into_iter().enumerate() {
+        let values = match source {
+            Ok(text) => {
+                load::parse_assignments(model, &text.text).map_err(Failure::in_text(&text))?
+            }
+            Err(values) => values,
+        };
         if i >= first_at {
             // Two `--at` give a name two values as surely as one `--at` listing it twice.
             if let Some(twice) = values.iter().find(|g| !at_names.insert(g.sym)) {

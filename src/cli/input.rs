@@ -58,7 +58,13 @@ static STDIN_TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// A file as UTF-8 text; `-` is standard input, which can be read once per run.
 pub fn read_text(path: &Path) -> Result<Text, Failure> {
-    let (name, bytes) = if path == Path::new("-") {
+    let (name, bytes) = read_bytes(path)?;
+    text_of(name, bytes)
+}
+
+/// A file's bytes and the name to show for it; `-` is standard input, read once per run.
+pub fn read_bytes(path: &Path) -> Result<(String, Vec<u8>), Failure> {
+    Ok(if path == Path::new("-") {
         if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
             return Err(stdin_twice());
         }
@@ -75,7 +81,11 @@ pub fn read_text(path: &Path) -> Result<Text, Failure> {
             )))
         })?;
         (shown(path), bytes)
-    };
+    })
+}
+
+/// Bytes read from `name` as UTF-8 text, or an error with a caret on the first byte that is not.
+pub fn text_of(name: String, bytes: Vec<u8>) -> Result<Text, Failure> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Text { name, text }),
         Err(e) => {

@@ -84,6 +84,8 @@ pub enum Layout {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Array {
     pub name: String,
+    /// The LaTeX display form the name was given (`as "W^{(2)}"`), if any.
+    pub display: Option<String>,
     /// The name in the tensor program.
     pub sym: Sym,
     pub shape: Shape,

@@ -296,6 +296,7 @@ pub fn scalarise_with(
         }
         arrays.push(Array {
             name: symbol.name.clone(),
+            display: symbol.display.clone(),
             sym: Sym(index as u32),
             shape,
             entries,

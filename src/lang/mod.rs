@@ -14,6 +14,7 @@ pub mod load;
 pub mod lower;
 pub mod names;
 pub mod network;
+pub mod numpy;
 pub mod shaped;
 pub mod syntax;
 pub mod vector_form;

@@ -9,6 +9,7 @@
 //! docs/json.md (`values`, `cost`, `derivatives`, `reference` as decimal strings, `warnings`)
 //! with a few added fields.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,8 +19,11 @@ use crate::analysis::numeric::{LOST_BITS, Quantity, REFERENCE_DIGITS, Report};
 use crate::core::diff::Target;
 use crate::core::error::Diagnostic;
 use crate::core::eval::{Precise, Resolution};
+use crate::core::expr::Node;
 use crate::core::model::Model;
 use crate::core::number::{self, float, plain_decimal, rough, thousands, whole};
+use crate::core::shape::Shape;
+use crate::render::arrays::{self, Key, Nested, Run, runs};
 use crate::render::document::{Format, Layout, print_target, render_template};
 use crate::render::escape::{latex_prose, latex_text, markdown_prose, markdown_text, text_prose};
 use crate::render::warning::{caveats, rewrite_sentences, warning_messages};
@@ -76,7 +80,7 @@ pub fn render_eval(
                     "findings": findings,
                 })));
             }
-            return Ok(json_report(report, &messages, &caveats, &rewrites, layers));
+            return Ok(json_report(model, report, &messages, &caveats, &rewrites, layers));
         }
         Format::Text => "eval.txt",
         Format::Markdown => "eval.md",
@@ -255,6 +259,26 @@ struct SummaryView {
     reason: &'static str,
 }
 
+/// An array of a vector program (its values, or the derivatives with respect to it) as a
+/// matrix: each cell printed for the format and padded to its column. A reference known only
+/// in part is marked in its cell (`0.00123…` the digits known, `0±1e-400` zero to within a
+/// bound, `[-1, 2.5]` an interval, `?` unknown; an error `≥12` at least that many bits), and
+/// `inexact` says the template should explain the marks.
+#[derive(Serialize)]
+struct ArrayView {
+    name: String,
+    math: bool,
+    rows: u32,
+    cols: u32,
+    float64: Vec<Vec<String>>,
+    /// Empty where every reference reads as its float64 (the matrix is shown once).
+    reference: Vec<Vec<String>>,
+    /// The error in bits of each entry (derivatives only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    error: Vec<Vec<String>>,
+    inexact: bool,
+}
+
 /// What an `eval.*` template sees: names and numbers printed for the format, no prose.
 #[derive(Serialize)]
 struct EvalView {
@@ -267,9 +291,13 @@ struct EvalView {
     /// Whether the values are listed (else `summary` says why not).
     listed: bool,
     values: Vec<RowView>,
+    /// The arrays of a vector program's values, after the table of the other values.
+    value_arrays: Vec<ArrayView>,
     summary: Option<SummaryView>,
     cost: CostView,
     derivatives: Vec<RowView>,
+    /// The derivatives with respect to whole arrays, after the table of the others.
+    derivative_arrays: Vec<ArrayView>,
     rewrites: Vec<String>,
     grad_checks: Vec<GradCheckView>,
     /// How many derivatives could have been checked, when only some were (printed).
@@ -285,9 +313,9 @@ struct EvalView {
     inputs_zeroed: Option<String>,
 }
 
-fn view(
+fn view<'q>(
     labels: &Labels,
-    report: &Report,
+    report: &'q Report,
     format: Format,
     source_name: &str,
     messages: &[String],
@@ -330,10 +358,23 @@ fn view(
         Format::Text => plain,
         _ => number::latex(&plain),
     };
-    let width = report
-        .values
+    let model = labels.model;
+    // A vector program's arrays are shown as matrices; the other quantities stay rows.
+    let value_runs = runs(model, &keys(model, &report.values, false));
+    let derivative_runs = runs(model, &keys(model, &report.derivatives, true));
+    let singles = |runs: &[Run], quantities: &'q [Quantity]| -> Vec<&'q Quantity> {
+        runs.iter()
+            .filter_map(|r| match r {
+                Run::Row(i) => Some(&quantities[*i]),
+                Run::Array { .. } => None,
+            })
+            .collect()
+    };
+    let value_rows = singles(&value_runs, &report.values);
+    let derivative_rows = singles(&derivative_runs, &report.derivatives);
+    let width = value_rows
         .iter()
-        .chain(&report.derivatives)
+        .chain(&derivative_rows)
         .map(|q| q.label.chars().count())
         .max()
         .unwrap_or(4)
@@ -392,7 +433,12 @@ fn view(
         float_width: FLOAT_WIDTH,
         listed,
         values: if listed {
-            report.values.iter().map(row).collect()
+            value_rows.iter().map(|q| row(q)).collect()
+        } else {
+            Vec::new()
+        },
+        value_arrays: if listed {
+            array_views(model, &value_runs, &report.values, format, false)
         } else {
             Vec::new()
         },
@@ -401,7 +447,8 @@ fn view(
             name: name(&report.cost.label),
             float64: NumberView::float(report.cost.f64),
         },
-        derivatives: report.derivatives.iter().map(row).collect(),
+        derivatives: derivative_rows.iter().map(|q| row(q)).collect(),
+        derivative_arrays: array_views(model, &derivative_runs, &report.derivatives, format, true),
         rewrites: rewrites.iter().map(|r| sentence(r)).collect(),
         grad_checks: report
             .grad_checks
@@ -435,6 +482,108 @@ fn view(
         layer_view: None,
         derivatives_left: None,
         inputs_zeroed: None,
+    }
+}
+
+/// What each quantity is of, for finding the arrays among them: a value is of its name, a
+/// derivative (`derivatives`) of its `of` and `wrt`; an `--expr` formula of nothing.
+fn keys(model: &Model, quantities: &[Quantity], derivatives: bool) -> Vec<Key> {
+    quantities
+        .iter()
+        .map(|q| match (derivatives, q.target) {
+            (true, t) => t.map(|t| (t.of.0, t.wrt)),
+            (false, _) => match model.graph.node(q.formula) {
+                Node::Var(s) => Some((u32::MAX, *s)),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+/// The matrices of the runs that are whole arrays: values, or (`derivatives`) the derivatives
+/// of one quantity with respect to every entry of an array, with their errors.
+fn array_views(
+    model: &Model,
+    runs: &[Run],
+    quantities: &[Quantity],
+    format: Format,
+    derivatives: bool,
+) -> Vec<ArrayView> {
+    let number = |plain: String| match format {
+        Format::Text => plain,
+        _ => number::latex(&plain),
+    };
+    runs.iter()
+        .filter_map(|run| {
+            let Run::Array { array, rows } = run else {
+                return None;
+            };
+            let entries = &quantities[rows.clone()];
+            let (name, math) = match (format, entries[0].target) {
+                (Format::Text, Some(t)) if derivatives => {
+                    (arrays::derivative_label(model, t.of, array), false)
+                }
+                (_, Some(t)) if derivatives => (arrays::derivative_latex(model, t.of, array), true),
+                (Format::Text, _) => (array.name.clone(), false),
+                _ => (arrays::name_latex(array), true),
+            };
+            let references: Vec<ReferenceView> = entries.iter().map(reference).collect();
+            let reference_cells: Vec<String> = references
+                .iter()
+                .map(|r| reference_cell(r, &number, format))
+                .collect();
+            let float64_cells: Vec<String> = entries.iter().map(|q| number(float(q.f64))).collect();
+            let error_cells = entries
+                .iter()
+                .map(|q| {
+                    let bits = whole(q.error_bits.round());
+                    match (q.error_at_least, q.error_bits.round() <= 0.0) {
+                        (true, true) => "?".to_string(),
+                        (true, false) if format == Format::Text => format!("≥{bits}"),
+                        (true, false) => format!("\\geq {bits}"),
+                        (false, _) => bits,
+                    }
+                })
+                .collect();
+            // A derivative's reference is always shown beside its error.
+            let same = !derivatives && float64_cells == reference_cells;
+            Some(ArrayView {
+                name,
+                math,
+                rows: array.shape.rows,
+                cols: array.shape.cols,
+                float64: arrays::grid(array.shape, float64_cells),
+                // Left out where every entry's reference reads as its float64 (values given).
+                reference: if same {
+                    Vec::new()
+                } else {
+                    arrays::grid(array.shape, reference_cells)
+                },
+                error: if derivatives {
+                    arrays::grid(array.shape, error_cells)
+                } else {
+                    Vec::new()
+                },
+                inexact: references.iter().any(|r| r.known != "exact"),
+            })
+        })
+        .collect()
+}
+
+/// A reference in a matrix's cell: its digits, or the mark of how little is known of it.
+fn reference_cell(r: &ReferenceView, number: &dyn Fn(String) -> String, format: Format) -> String {
+    let text = format == Format::Text;
+    let given = |n: &Option<String>| number(n.clone().unwrap_or_default());
+    match r.known {
+        "exact" => given(&r.reference),
+        "digits" => format!(
+            "{}{}",
+            given(&r.reference),
+            if text { "…" } else { "\\ldots" }
+        ),
+        "zero_within" => format!("0{}{}", if text { "±" } else { "\\pm " }, given(&r.high)),
+        "between" => format!("[{}, {}]", given(&r.low), given(&r.high)),
+        _ => "?".to_string(),
     }
 }
 
@@ -542,8 +691,8 @@ struct GradCheckJson<'a> {
 #[derive(Serialize)]
 struct EvalJson<'a> {
     cost: Option<f64>,
-    derivatives: Entries<'a, Option<f64>>,
-    error_bits: Entries<'a, Option<f64>>,
+    derivatives: Entries<'a, Nested<Option<f64>>>,
+    error_bits: Entries<'a, Nested<Option<f64>>>,
     #[serde(skip_serializing_if = "Entries::is_empty")]
     error_bits_at_least: Entries<'a, Option<f64>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -551,15 +700,18 @@ struct EvalJson<'a> {
     /// How many derivatives could have been checked, when `gradient_check` holds a sample.
     #[serde(skip_serializing_if = "Option::is_none")]
     gradient_check_of: Option<usize>,
-    reference: Entries<'a, String>,
+    reference: Entries<'a, Nested<String>>,
     #[serde(skip_serializing_if = "Entries::is_empty")]
     reference_interval: Entries<'a, [String; 2]>,
     /// With `--stable` (both present, or neither).
     #[serde(skip_serializing_if = "Option::is_none")]
     rewrites_used: Option<&'a [String]>,
+    /// The shape `[rows, columns]` of each array above, for a vector program.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    shapes: BTreeMap<Cow<'a, str>, [u32; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stable: Option<Entries<'a, Option<f64>>>,
-    values: Entries<'a, Option<f64>>,
+    values: Entries<'a, Nested<Option<f64>>>,
     warnings: Vec<WarningJson<'a>>,
     /// The layer view, for a program with layers.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -575,18 +727,24 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// A JSON object from labels to values, in the order of the labels.
-struct Entries<'a, T>(Vec<(&'a str, T)>);
+struct Entries<'a, T>(Vec<(Cow<'a, str>, T)>);
 
 impl<'a, T> Entries<'a, T> {
     /// Each quantity's value under its label, from quantities in the order of their labels
     /// ([`by_label`]): a label given twice once, with its last quantity (what inserting them
     /// one by one into a map would keep).
     fn of(sorted: impl Iterator<Item = &'a Quantity>, value: impl Fn(&Quantity) -> T) -> Self {
-        let mut entries: Vec<(&str, T)> = Vec::with_capacity(sorted.size_hint().0);
-        for q in sorted {
+        Entries::sorted(sorted.map(|q| (Cow::Borrowed(q.label.as_str()), value(q))))
+    }
+
+    /// Labelled values already in the order of their labels, a label given twice kept once
+    /// with its last value.
+    fn sorted(items: impl Iterator<Item = (Cow<'a, str>, T)>) -> Self {
+        let mut entries: Vec<(Cow<'a, str>, T)> = Vec::with_capacity(items.size_hint().0);
+        for (label, value) in items {
             match entries.last_mut() {
-                Some(last) if last.0 == q.label => *last = (&q.label, value(q)),
-                _ => entries.push((&q.label, value(q))),
+                Some(last) if last.0 == label => *last = (label, value),
+                _ => entries.push((label, value)),
             }
         }
         Entries(entries)
@@ -603,6 +761,66 @@ impl<T: Serialize> Serialize for Entries<'_, T> {
     }
 }
 
+/// The quantities of a report, each row as it is and each whole array as one labelled item
+/// (`W1`, or `dJ/dW1` for `derivatives`), with its shape.
+struct Grouped<'a> {
+    items: Vec<(Cow<'a, str>, Item<'a>)>,
+}
+
+enum Item<'a> {
+    One(&'a Quantity),
+    Array(Shape, &'a [Quantity]),
+}
+
+impl<'a> Grouped<'a> {
+    fn of(model: &Model, quantities: &'a [Quantity], derivatives: bool) -> Grouped<'a> {
+        let items = runs(model, &keys(model, quantities, derivatives))
+            .into_iter()
+            .map(|run| match run {
+                Run::Row(i) => {
+                    let q = &quantities[i];
+                    (Cow::Borrowed(q.label.as_str()), Item::One(q))
+                }
+                Run::Array { array, rows } => {
+                    let entries = &quantities[rows];
+                    let label = match entries[0].target {
+                        Some(t) if derivatives => arrays::derivative_label(model, t.of, array),
+                        _ => array.name.clone(),
+                    };
+                    (Cow::Owned(label), Item::Array(array.shape, entries))
+                }
+            })
+            .collect();
+        Grouped { items }
+    }
+
+    /// Each item's value, in the order of the labels (the quantities of a label in the order
+    /// given).
+    fn entries<T>(
+        items: impl Iterator<Item = &'a (Cow<'a, str>, Item<'a>)>,
+        value: impl Fn(&Quantity) -> T,
+    ) -> Entries<'a, Nested<T>> {
+        let mut sorted: Vec<&(Cow<str>, Item)> = items.collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        Entries::sorted(sorted.into_iter().map(|(label, item)| {
+            let value = match item {
+                Item::One(q) => Nested::One(value(q)),
+                Item::Array(shape, entries) => {
+                    Nested::Rows(arrays::nested(*shape, entries.iter().map(&value)))
+                }
+            };
+            (label.clone(), value)
+        }))
+    }
+
+    fn shapes(&self) -> impl Iterator<Item = (Cow<'a, str>, [u32; 2])> + '_ {
+        self.items.iter().filter_map(|(label, item)| match item {
+            Item::Array(shape, _) => Some((label.clone(), [shape.rows, shape.cols])),
+            Item::One(_) => None,
+        })
+    }
+}
+
 /// The quantities in the order of their labels, those of a label in the order given.
 fn by_label<'a>(quantities: impl Iterator<Item = &'a Quantity>) -> Vec<&'a Quantity> {
     let mut sorted: Vec<&Quantity> = quantities.collect();
@@ -616,20 +834,27 @@ fn number(x: f64) -> Option<f64> {
 }
 
 fn json_report(
+    model: &Model,
     report: &Report,
     messages: &[String],
     caveats: &[Option<String>],
     rewrites: &[String],
     layers: Option<(serde_json::Value, serde_json::Value)>,
 ) -> String {
-    let values = by_label(report.values.iter().filter(|_| report.show_values));
+    let shown: &[Quantity] = if report.show_values {
+        &report.values
+    } else {
+        &[]
+    };
+    let values = Grouped::of(model, shown, false);
+    let grouped_derivatives = Grouped::of(model, &report.derivatives, true);
     let sorted_derivatives = by_label(report.derivatives.iter());
     let derivatives = || sorted_derivatives.iter().copied();
     let with_stable = report.derivatives.iter().any(|q| q.stable.is_some());
     let doc = EvalJson {
         cost: number(report.cost.f64),
-        derivatives: Entries::of(derivatives(), |q| number(q.f64)),
-        error_bits: Entries::of(derivatives(), |q| number(q.error_bits)),
+        derivatives: Grouped::entries(grouped_derivatives.items.iter(), |q| number(q.f64)),
+        error_bits: Grouped::entries(grouped_derivatives.items.iter(), |q| number(q.error_bits)),
         error_bits_at_least: Entries::of(derivatives().filter(|q| q.error_at_least), |q| {
             number(q.error_bits)
         }),
@@ -652,8 +877,8 @@ fn json_report(
             .collect(),
         gradient_check_of: (report.grad_checks_of > report.grad_checks.len())
             .then_some(report.grad_checks_of),
-        reference: Entries::of(
-            by_label(values.iter().chain(&sorted_derivatives).copied()).into_iter(),
+        reference: Grouped::entries(
+            values.items.iter().chain(&grouped_derivatives.items),
             reference_json,
         ),
         reference_interval: Entries::of(
@@ -674,12 +899,16 @@ fn json_report(
             },
         ),
         rewrites_used: (with_stable || !report.rewrites_used.is_empty()).then_some(rewrites),
+        shapes: values
+            .shapes()
+            .chain(grouped_derivatives.shapes())
+            .collect(),
         stable: (with_stable || !report.rewrites_used.is_empty()).then(|| {
             Entries::of(derivatives().filter(|q| q.stable.is_some()), |q| {
                 q.stable.and_then(number)
             })
         }),
-        values: Entries::of(values.iter().copied(), |q| number(q.f64)),
+        values: Grouped::entries(values.items.iter(), |q| number(q.f64)),
         warnings: report
             .warnings
             .iter()

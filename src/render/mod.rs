@@ -1,6 +1,7 @@
 //! Rendering: formulas in three notations, and documents (one view per command) laid out by
 //! the tera templates in `templates/`, plus the JSON documents of docs/json.md.
 
+pub mod arrays;
 pub mod check;
 pub mod curve;
 pub mod document;

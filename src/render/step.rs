@@ -15,6 +15,7 @@ use crate::analysis::optimizer::{Optimizer, OptimizerKind, ParamState};
 use crate::core::error::Diagnostic;
 use crate::core::model::Model;
 use crate::core::number::{self, significant, thousands};
+use crate::render::arrays::{self, Key, Nested, Run, runs};
 use crate::render::document::{Format, Layout, render_template};
 use crate::render::escape::{latex_text, markdown_text};
 use crate::render::{FormulaPrinter, Notation};
@@ -55,6 +56,18 @@ struct NumberView {
     plain: String,
 }
 
+/// A parameter of a vector program as matrices: its values, gradients and new values, each
+/// cell printed for the format and padded to its column.
+#[derive(Serialize)]
+struct ArrayView {
+    name: String,
+    rows: u32,
+    cols: u32,
+    value: Vec<Vec<String>>,
+    gradient: Vec<Vec<String>>,
+    new_value: Vec<Vec<String>>,
+}
+
 #[derive(Serialize)]
 struct StepView {
     number: usize,
@@ -66,6 +79,8 @@ struct StepView {
     summarised: bool,
     header: RowView,
     rows: Vec<RowView>,
+    /// The parameters that are whole arrays, after the table of the others.
+    arrays: Vec<ArrayView>,
 }
 
 /// What a `step.*` template sees: numbers and names printed for the format, no prose.
@@ -157,6 +172,11 @@ fn view(
         Format::Latex => number::latex(&number(v)),
         _ => number(v),
     };
+    // A matrix's cells are math in Markdown too.
+    let number_cell = |v: f64| match format {
+        Format::Text => number(v),
+        _ => number::latex(&number(v)),
+    };
     let cost = printer.name(model.cost, notation);
     let steps = descent
         .steps
@@ -173,20 +193,46 @@ fn view(
                 state: state_header(descent.optimizer.kind, format),
                 new_value: "new value".into(),
             };
-            let mut rows: Vec<RowView> = rows(step)
-                .zip(
-                    step.state
-                        .iter()
-                        .chain(std::iter::repeat(&ParamState::default())),
-                )
-                .map(|((sym, before, grad, after), state)| RowView {
-                    name: printer.name(sym, notation),
-                    value: cell(before),
-                    gradient: cell(grad),
-                    state: state_values(state).into_iter().map(cell).collect(),
-                    new_value: cell(after),
-                })
-                .collect();
+            let all: Vec<_> = rows(step).collect();
+            let keys: Vec<Key> = all.iter().map(|r| Some((0, r.0))).collect();
+            let runs = runs(model, &keys);
+            let mut rows: Vec<RowView> = Vec::new();
+            let mut arrays = Vec::new();
+            for run in runs {
+                match run {
+                    Run::Row(i) => {
+                        let (sym, before, grad, after) = all[i];
+                        let state = step.state.get(i).copied().unwrap_or_default();
+                        rows.push(RowView {
+                            name: printer.name(sym, notation),
+                            value: cell(before),
+                            gradient: cell(grad),
+                            state: state_values(&state).into_iter().map(cell).collect(),
+                            new_value: cell(after),
+                        });
+                    }
+                    Run::Array { array, rows: range } => {
+                        let entries = &all[range];
+                        let matrix = |f: fn(&(_, f64, f64, f64)) -> f64| {
+                            arrays::grid(
+                                array.shape,
+                                entries.iter().map(|e| number_cell(f(e))).collect(),
+                            )
+                        };
+                        arrays.push(ArrayView {
+                            name: match format {
+                                Format::Text => array.name.clone(),
+                                _ => arrays::name_latex(array),
+                            },
+                            rows: array.shape.rows,
+                            cols: array.shape.cols,
+                            value: matrix(|e| e.1),
+                            gradient: matrix(|e| e.2),
+                            new_value: matrix(|e| e.3),
+                        });
+                    }
+                }
+            }
             let mut header = header;
             if format == Format::Text {
                 pad_columns(&mut header, &mut rows);
@@ -200,6 +246,7 @@ fn view(
                 summarised: step.summarised,
                 header,
                 rows,
+                arrays,
             }
         })
         .collect();
@@ -329,8 +376,8 @@ struct StepJson {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     summarised: bool,
     cost: f64,
-    gradients: BTreeMap<String, f64>,
-    params: BTreeMap<String, f64>,
+    gradients: BTreeMap<String, Nested<f64>>,
+    params: BTreeMap<String, Nested<f64>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     state: BTreeMap<String, StateJson>,
     cost_after: f64,
@@ -394,6 +441,9 @@ struct WarningJson {
 struct DescentJson {
     learning_rate: f64,
     optimizer: OptimizerJson,
+    /// The shape `[rows, columns]` of each parameter that is an array (a vector program).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    shapes: BTreeMap<String, [u32; 2]>,
     steps: Vec<StepJson>,
     diverged: bool,
     warnings: Vec<WarningJson>,
@@ -405,10 +455,26 @@ struct DescentJson {
 }
 
 fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Diagnostic> {
-    let named = |values: &[(crate::core::expr::Sym, f64)]| -> BTreeMap<String, f64> {
-        values
-            .iter()
-            .map(|&(s, v)| (model.name(s).to_string(), v))
+    let mut shapes = BTreeMap::new();
+    // Each parameter's value, a whole array under its name as its rows.
+    let mut named = |values: &[(crate::core::expr::Sym, f64)]| -> BTreeMap<String, Nested<f64>> {
+        let keys: Vec<Key> = values.iter().map(|&(s, _)| Some((0, s))).collect();
+        runs(model, &keys)
+            .into_iter()
+            .map(|run| match run {
+                Run::Row(i) => {
+                    let (s, v) = values[i];
+                    (model.name(s).to_string(), Nested::One(v))
+                }
+                Run::Array { array, rows } => {
+                    shapes.insert(array.name.clone(), [array.shape.rows, array.shape.cols]);
+                    let entries = values[rows].iter().map(|&(_, v)| v);
+                    (
+                        array.name.clone(),
+                        Nested::Rows(arrays::nested(array.shape, entries)),
+                    )
+                }
+            })
             .collect()
     };
     let mut warnings = Vec::new();
@@ -435,40 +501,42 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
     }
     let with_state =
         descent.optimizer.kind != OptimizerKind::Sgd || descent.optimizer.weight_decay != 0.0;
+    let steps = descent
+        .steps
+        .iter()
+        .map(|s| StepJson {
+            summarised: s.summarised,
+            cost: s.cost,
+            gradients: named(&s.gradients),
+            params: named(&s.params_after),
+            state: if with_state {
+                s.params_after
+                    .iter()
+                    .zip(&s.state)
+                    .map(|(&(sym, _), st)| {
+                        let json = StateJson {
+                            velocity: st.velocity,
+                            first_moment: st.first,
+                            second_moment: st.second,
+                            first_moment_corrected: st.first_corrected,
+                            second_moment_corrected: st.second_corrected,
+                            decayed: st.decayed,
+                        };
+                        (model.name(sym).to_string(), json)
+                    })
+                    .collect()
+            } else {
+                BTreeMap::new()
+            },
+            cost_after: s.cost_after,
+            cost_rose: s.cost_rose,
+        })
+        .collect();
     let doc = DescentJson {
         learning_rate: descent.learning_rate,
         optimizer: OptimizerJson::of(&descent.optimizer),
-        steps: descent
-            .steps
-            .iter()
-            .map(|s| StepJson {
-                summarised: s.summarised,
-                cost: s.cost,
-                gradients: named(&s.gradients),
-                params: named(&s.params_after),
-                state: if with_state {
-                    s.params_after
-                        .iter()
-                        .zip(&s.state)
-                        .map(|(&(sym, _), st)| {
-                            let json = StateJson {
-                                velocity: st.velocity,
-                                first_moment: st.first,
-                                second_moment: st.second,
-                                first_moment_corrected: st.first_corrected,
-                                second_moment_corrected: st.second_corrected,
-                                decayed: st.decayed,
-                            };
-                            (model.name(sym).to_string(), json)
-                        })
-                        .collect()
-                } else {
-                    BTreeMap::new()
-                },
-                cost_after: s.cost_after,
-                cost_rose: s.cost_rose,
-            })
-            .collect(),
+        shapes,
+        steps,
         diverged: descent.diverged,
         warnings,
         layers: None,
