@@ -386,6 +386,7 @@ fn lowered(model: &mut Model, layout: Layout, text: &str) -> (Id, Shape) {
     let mut scope = chainrule::lang::shaped::Scope {
         name: &mut name,
         layout,
+        lenient: false,
     };
     match chainrule::lang::shaped::lower(&mut model.graph, &expr, &mut scope) {
         Ok(shaped) => shaped,
