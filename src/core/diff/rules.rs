@@ -33,7 +33,7 @@ impl Engine<'_> {
             let result = match self.simplified_cache.get(&raw) {
                 Some(&r) => r,
                 None => {
-                    let r = simplify::simplify(self.g(), raw, &options);
+                    let r = self.simplify_recognising(&[raw])[0];
                     self.simplified_cache.insert(raw, r);
                     r
                 }
