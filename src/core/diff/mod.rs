@@ -591,6 +591,9 @@ impl<'m> Engine<'m> {
             .filter(|&i| results[i].is_none())
             .map(|i| raws[i])
             .collect();
+        if rest.is_empty() {
+            return results.into_iter().flatten().collect();
+        }
         let mut simplified = simplify::simplify_all(self.g(), &rest, &options).into_iter();
         for result in &mut results {
             if result.is_none() {
