@@ -7,7 +7,9 @@
 //!   and evaluated with every gradient (87 s against 0.5 s; the goal is at most 1.5× the
 //!   network without the penalty, printed as a ratio);
 //! - item 9: `check` of a wrong claim on 24 layers of width 2 and 32 of width 3 (exhausted
-//!   2 GiB after 10 s and 30 s).
+//!   2 GiB after 10 s and 30 s);
+//! - a wider hidden layer, 100-30-10 and 100-120-10 derived with steps (each target's chain
+//!   asked a question of every name of a neuron's sum: quadratic in the width).
 
 use std::hint::black_box;
 
@@ -116,6 +118,18 @@ fn bench(c: &mut Criterion) {
     eprintln!(
         "784-30-10 with l2 against without: derive {derive_ratio:.2}×, eval {eval_ratio:.2}× (goal: at most 1.5×)"
     );
+
+    // Linear in the parameters: 30 and 120 hidden neurons are 3,340 and 13,330 parameters
+    // (4.0 times as many); the time should be about 4 times, not 16.
+    let mut group = c.benchmark_group("a wider hidden layer: 100-w-10 derive --all with steps");
+    group.sample_size(10);
+    for width in [30, 120] {
+        let source = format!("network 100-{width}-10\nactivation sigmoid\ncost quadratic\n");
+        group.bench_function(format!("{width} hidden"), |b| {
+            b.iter(|| derive_text(black_box(&source), true))
+        });
+    }
+    group.finish();
 
     let mut group = c.benchmark_group("issue 23 item 9: a wrong claim on a deep network");
     group.sample_size(10);

@@ -160,6 +160,30 @@ fn issue23_l2_regularisation_adds_one_term_per_weight() {
     assert_eq!(distinct.len(), 250);
 }
 
+// ---- a wider hidden layer -------------------------------------------------------------------
+
+/// `derive --all` on a wider hidden layer: every target asked, for each computed name in each
+/// local derivative's definition, whether it depends on the name differentiated by (for a
+/// neuron of the output layer, every activation of the hidden layer), so 784-200-10 took
+/// minutes where 784-30-10 takes a second. Now what is built grows with the parameters:
+/// four times the width, four times the bytes and the graph.
+#[test]
+fn a_wider_hidden_layer_derives_in_size_linear_in_its_parameters() {
+    let network =
+        |width: usize| format!("network 20-{width}-4\nactivation sigmoid\ncost quadratic\n");
+    // 25w + 4 parameters: 204 and 804, 3.94 times as many.
+    let (bytes, nodes) = derive_size(&network(8));
+    let (bytes4, nodes4) = derive_size(&network(32));
+    assert!(
+        bytes4 * 10 <= bytes * 42,
+        "width 8: {bytes} bytes, width 32: {bytes4}"
+    );
+    assert!(
+        nodes4 * 10 <= nodes * 42,
+        "width 8: {nodes} graph nodes, width 32: {nodes4}"
+    );
+}
+
 // ---- item 9: a wrong claim on a deep network --------------------------------------------------
 
 /// Issue 23 item 9: on 24 layers of width 2 the correction of a wrong claim was printed as the

@@ -8,7 +8,7 @@
 //! distributed over sums: `-2(y - a3) a3(1 - a3) a2` stays factored, as textbooks write it.
 //! The same rules run whether or not snapshots are kept, so `--no-steps` gives the same result.
 
-use crate::core::expr::{FastMap, Func, Graph, Id, Node, Num};
+use crate::core::expr::{FastMap, FastSet, Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::rational::Quotient;
 
 /// A rule group: its name in the derivation and the local rewrite it performs.
@@ -159,6 +159,108 @@ pub fn simplify(graph: &mut Graph, root: Id, options: &Options) -> Id {
     simplify_all(graph, &[root], options)[0]
 }
 
+/// Simplification up to the names in a formula. A small formula is simplified as its shape,
+/// each name replaced by a placeholder in the order of the names' ids, and the simplified
+/// shape given the names back. A regularised network's penalty differentiates to `λ·w/n` for
+/// every weight and each gradient is `δ·x + λ·w/n`: one shape, simplified once however many
+/// parameters share it. The rules treat every name alike, except where a name is recognised
+/// inside a definition or is a one-hot target; a formula with such a name, or with more than
+/// [`SHAPE_NAMES`] names, has no shape here and is simplified as it is.
+pub struct Shapes {
+    options: Options,
+    /// The names a formula with a shape may not have: those of the recognised definitions
+    /// with at most [`SHAPE_NAMES`] names (one with more cannot be formed from a shape's
+    /// names), and the one-hot targets.
+    kept: FastSet<Sym>,
+    /// The placeholder of each position, in increasing id order as the names they stand for.
+    slots: Vec<Id>,
+    /// Each shape simplified.
+    simplified: FastMap<Id, Id>,
+}
+
+/// The most names a formula simplified by its shape may have.
+const SHAPE_NAMES: usize = 8;
+
+impl Shapes {
+    pub fn new(graph: &Graph, options: &Options) -> Shapes {
+        let mut kept = FastSet::default();
+        for &definition in options.recognise.keys() {
+            if let Some(names) = names_within(graph, definition, SHAPE_NAMES) {
+                kept.extend(names);
+            }
+        }
+        for &target in options.one_hot.iter().flatten() {
+            if let Node::Var(s) = *graph.node(target) {
+                kept.insert(s);
+            }
+        }
+        Shapes {
+            options: options.clone(),
+            kept,
+            slots: Vec::new(),
+            simplified: FastMap::default(),
+        }
+    }
+
+    /// `root` simplified through its shape, or `None` when it has none.
+    pub fn simplify(&mut self, graph: &mut Graph, root: Id) -> Option<Id> {
+        let order = graph.reachable(&[root]);
+        let mut names: Vec<Id> = Vec::new();
+        for &id in &order {
+            if let Node::Var(s) = *graph.node(id) {
+                if names.len() == SHAPE_NAMES || self.kept.contains(&s) {
+                    return None;
+                }
+                names.push(id);
+            }
+        }
+        while self.slots.len() < names.len() {
+            let slot = Sym(u32::MAX - self.slots.len() as u32);
+            self.slots.push(graph.var(slot));
+        }
+        let to_slot: FastMap<Id, Id> = names.iter().copied().zip(self.slots.clone()).collect();
+        let shape = graph.rewrite(&[root], |g, node| match node {
+            Node::Var(_) => to_slot[&g.add(node)],
+            other => g.add(other),
+        })[&root];
+        let simplified = match self.simplified.get(&shape) {
+            Some(&known) => known,
+            None => {
+                let done = simplify(graph, shape, &self.options);
+                self.simplified.insert(shape, done);
+                done
+            }
+        };
+        let back = graph.rewrite(&[simplified], |g, node| match node {
+            Node::Var(s) if s.0 > u32::MAX - SHAPE_NAMES as u32 => names[(u32::MAX - s.0) as usize],
+            other => g.add(other),
+        });
+        Some(back[&simplified])
+    }
+}
+
+/// The names of a formula when it has at most `most` of them.
+fn names_within(graph: &Graph, root: Id, most: usize) -> Option<Vec<Sym>> {
+    let mut names = Vec::new();
+    let mut seen: FastSet<Id> = FastSet::default();
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        match graph.node(id) {
+            Node::Var(s) => {
+                if names.len() == most {
+                    return None;
+                }
+                names.push(*s);
+            }
+            _ => stack.extend(graph.children(id).iter().copied()),
+        }
+    }
+    Some(names)
+}
+
 /// What each rule group did to each node already visited in this simplification. Rounds
 /// revisit the same nodes; a node whose children are unchanged gets the same answer again.
 type Memo = crate::core::expr::FastMap<(Rule, Id), Id>;
@@ -298,6 +400,73 @@ fn expand_activation_derivative(g: &mut Graph, node: Node) -> Id {
         }
         other => g.add(other),
     }
+}
+
+/// `root` as a reader reads it: each product inside a product without a denominator spliced
+/// into it where the nesting does not show. A product of plain factors (no denominator, and no
+/// number but a leading positive one that stays in front) reads the same nested or spliced: `2(y − a)` times
+/// `−1` is `2(y − a)·(−1)` either way. A nested sum, a fraction, a sign or a coefficient in
+/// the middle shows (`(−2(y − a))·a`, `x·2y`), and so does every other nesting. `memo`
+/// keeps every node's answer, so formulas that share subterms are read once.
+pub fn as_read(graph: &mut Graph, root: Id, memo: &mut FastMap<Id, Id>) -> Id {
+    if let Some(&known) = memo.get(&root) {
+        return known;
+    }
+    // Increasing ids: a node's children come before it.
+    for id in graph.reachable_unknown(&[root], |n| memo.contains_key(&n)) {
+        let read = match graph.node(id).map_children(|c| memo[&c]) {
+            // The sign of `−∂b/∂b` once the derivative is 1: `−1` as printed.
+            Node::Mul(factors)
+                if factors.len() == 2
+                    && graph.as_num(factors[0]) == Some(Num::MINUS_ONE)
+                    && graph.as_num(factors[1]).is_some_and(Num::is_one) =>
+            {
+                factors[0]
+            }
+            // A sign before a product: `−y/a` however the product nests.
+            Node::Mul(factors)
+                if factors.len() == 2
+                    && graph.as_num(factors[0]) == Some(Num::MINUS_ONE)
+                    && matches!(graph.node(factors[1]), Node::Mul(inner)
+                        if graph.as_num(inner[0]).is_none()) =>
+            {
+                let Node::Mul(inner) = graph.node(factors[1]) else {
+                    unreachable!("matched as a product")
+                };
+                let spliced = std::iter::once(factors[0])
+                    .chain(inner.iter().copied())
+                    .collect();
+                graph.product(spliced)
+            }
+            Node::Mul(factors) if !factors.iter().any(|&f| is_denominator(graph, f)) => {
+                let mut out = Vec::with_capacity(factors.len());
+                for (i, &f) in factors.iter().enumerate() {
+                    match graph.node(f) {
+                        Node::Mul(inner) if reads_spliced(graph, inner, i == 0) => {
+                            out.extend(inner.iter().copied())
+                        }
+                        _ => out.push(f),
+                    }
+                }
+                graph.product(out)
+            }
+            other => graph.add(other),
+        };
+        memo.insert(id, read);
+    }
+    memo[&root]
+}
+
+/// Whether a product inside another reads the same spliced into it (see [`as_read`]).
+fn reads_spliced(g: &Graph, inner: &[Id], leading: bool) -> bool {
+    inner.iter().enumerate().all(|(j, &f)| match g.node(f) {
+        Node::Num(n) => leading && j == 0 && !n.is_negative(),
+        _ => !is_denominator(g, f),
+    })
+}
+
+fn is_denominator(g: &Graph, f: Id) -> bool {
+    matches!(g.node(f), Node::Pow(_, e) if g.as_num(*e).is_some_and(Num::is_negative))
 }
 
 fn flatten(g: &mut Graph, node: Node) -> Id {

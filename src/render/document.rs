@@ -268,8 +268,6 @@ pub fn render_derivations(
         _ => rule.to_string(),
     };
     let step_views = |steps: &[Step]| -> Vec<StepView> {
-        // Which steps show is decided on one notation, so every format lists the same ones.
-        let steps = visible_steps(steps, &|i| printer.plain(i));
         let equations: Vec<Vec<Printed>> = steps
             .iter()
             .map(|s| {
@@ -786,49 +784,6 @@ struct JsonDocument {
     shared_steps: Vec<JsonStep>,
 }
 
-/// The steps a reader sees: each changes the printed formula. A member of an equality chain
-/// that prints as the member before it is left out, and so is a step that prints as the line
-/// before it (a rewrite such as flattening `(−2(y − a))·a` can change the tree and not the text).
-fn visible_steps(steps: &[Step], print: &dyn Fn(Id) -> String) -> Vec<Step> {
-    // A product beside parentheses prints with or without its dot depending only on how the
-    // tree nests (`2(y − a)(−1)` and, flattened, `2(y − a)·(−1)`): the same formula to a reader.
-    let print = |id: Id| {
-        print(id)
-            .replace(")·(", ")(")
-            .replace(")*(", ")(")
-            .replace("·(", "(")
-            .replace("*(", "(")
-    };
-    let mut out: Vec<Step> = Vec::with_capacity(steps.len());
-    let mut last_line: Option<(String, String)> = None;
-    for s in steps {
-        let lhs = print(s.lhs);
-        let mut previous = lhs.clone();
-        let mut rhs = Vec::with_capacity(s.rhs.len());
-        for &r in &s.rhs {
-            let printed = print(r);
-            if printed != previous {
-                rhs.push(r);
-                previous = printed;
-            }
-        }
-        if rhs.is_empty() {
-            continue;
-        }
-        let line = (lhs, previous);
-        if rhs.len() == 1 && last_line.as_ref() == Some(&line) {
-            continue;
-        }
-        last_line = Some(line);
-        out.push(Step {
-            rule: s.rule.clone(),
-            lhs: s.lhs,
-            rhs,
-        });
-    }
-    out
-}
-
 fn json_step(printer: &FormulaPrinter, s: &Step) -> JsonStep {
     let chain = |f: &dyn Fn(Id) -> String| {
         std::iter::once(f(s.lhs))
@@ -855,10 +810,7 @@ fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivati
                 result_text: printer.text(d.result),
                 expanded: d.expanded.map(|e| printer.plain(e)),
                 expanded_latex: d.expanded.map(|e| printer.latex(e)),
-                steps: visible_steps(&d.steps, &|i| printer.plain(i))
-                    .iter()
-                    .map(|s| json_step(printer, s))
-                    .collect(),
+                steps: d.steps.iter().map(|s| json_step(printer, s)).collect(),
             })
             .collect(),
         terms: derivations
@@ -869,13 +821,11 @@ fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivati
                 target: t.target.plain_label(model),
                 definition: printer.plain(t.definition),
                 definition_latex: printer.latex(t.definition),
-                steps: visible_steps(&t.steps, &|i| printer.plain(i))
-                    .iter()
-                    .map(|s| json_step(printer, s))
-                    .collect(),
+                steps: t.steps.iter().map(|s| json_step(printer, s)).collect(),
             })
             .collect(),
-        shared_steps: visible_steps(&derivations.shared_steps, &|i| printer.plain(i))
+        shared_steps: derivations
+            .shared_steps
             .iter()
             .map(|s| json_step(printer, s))
             .collect(),

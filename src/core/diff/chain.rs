@@ -38,10 +38,13 @@ impl Engine<'_> {
 
     /// Whether `e` mentions a computed name other than `x` that depends on `x`.
     fn holds_dependents_fixed(&mut self, e: Id, x: Sym) -> bool {
-        let names = self.vars_of(e).to_vec();
-        names
-            .into_iter()
-            .any(|v| v != x && self.model.definition(v).is_some() && self.depends(v, x))
+        if let Some(&known) = self.held_fixed.get(&(e, x)) {
+            return known;
+        }
+        let names = self.computed_vars_of(e).to_vec();
+        let held = names.into_iter().any(|v| v != x && self.depends(v, x));
+        self.held_fixed.insert((e, x), held);
+        held
     }
 
     /// The chain of single users from `from` upwards: the last name reached (a fork or `y`) and

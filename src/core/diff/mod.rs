@@ -11,7 +11,7 @@
 use crate::core::expr::{FastMap, FastSet, Graph, Id, Node, Sym};
 use crate::core::factor;
 use crate::core::model::{Model, SymKind};
-use crate::core::simplify::{self, Options, Snapshot};
+use crate::core::simplify::{self, Options, Shapes, Snapshot};
 
 mod adjoint;
 mod chain;
@@ -152,6 +152,14 @@ struct Engine<'m> {
     users: Vec<Vec<Sym>>,
     /// Free variables of nodes, sorted.
     vars: FastMap<Id, Box<[Sym]>>,
+    /// The computed names (those with a definition) among a node's free variables, sorted:
+    /// the only names through which it can depend on another. A wide layer's neuron mentions
+    /// hundreds of inputs and weights and no computed name, so a search over dependencies
+    /// that reads these does not walk its leaves.
+    computed_vars: FastMap<Id, Box<[Sym]>>,
+    /// Whether a formula mentions a computed name other than x that depends on x, per
+    /// (formula, x): every target's chain asks it of the same local derivatives again.
+    held_fixed: FastMap<(Id, Sym), bool>,
     /// For large sums: which terms mention each variable.
     term_index: FastMap<Id, FastMap<Sym, Vec<u32>>>,
     has_deriv: FastMap<Id, bool>,
@@ -173,6 +181,10 @@ struct Engine<'m> {
     recognise: Option<Options>,
     /// Formulas simplified under the `recognise` options: raw to simplified.
     simplified_cache: FastMap<Id, Id>,
+    /// Small formulas simplified under the `recognise` options once per shape.
+    shapes: Option<Shapes>,
+    /// Each formula a step shows, as it reads (see [`simplify::as_read`]).
+    read_as: FastMap<Id, Id>,
     /// Adjoints `∂y/∂u` written as a named term's `Var` or as a constant, per (y, u).
     cut: FastMap<(Sym, Sym), Id>,
     /// The names whose adjoint is a named term, per y.
@@ -203,6 +215,8 @@ impl<'m> Engine<'m> {
             model,
             users: vec![Vec::new(); n],
             vars: FastMap::default(),
+            computed_vars: FastMap::default(),
+            held_fixed: FastMap::default(),
             term_index: FastMap::default(),
             has_deriv: FastMap::default(),
             raw_cache: FastMap::default(),
@@ -215,6 +229,8 @@ impl<'m> Engine<'m> {
             expanded_defs: Vec::new(),
             recognise: None,
             simplified_cache: FastMap::default(),
+            shapes: None,
+            read_as: FastMap::default(),
             cut: FastMap::default(),
             named: FastMap::default(),
         };
@@ -272,6 +288,20 @@ impl<'m> Engine<'m> {
 
     fn mentions(&mut self, e: Id, x: Sym) -> bool {
         self.vars_of(e).binary_search(&x).is_ok()
+    }
+
+    /// The computed names `e` mentions, sorted (see [`Engine::computed_vars`]).
+    fn computed_vars_of(&mut self, e: Id) -> &[Sym] {
+        if !self.computed_vars.contains_key(&e) {
+            let computed: Box<[Sym]> = self
+                .vars_of(e)
+                .to_vec()
+                .into_iter()
+                .filter(|&v| self.model.definition(v).is_some())
+                .collect();
+            self.computed_vars.insert(e, computed);
+        }
+        &self.computed_vars[&e]
     }
 
     /// The names `y` depends on (through definitions), itself included.
@@ -335,11 +365,13 @@ impl<'m> Engine<'m> {
                 self.depends_memo.insert(v, false);
                 continue;
             }
-            let names = self.vars_of(def).to_vec();
+            // Only computed names can lead further down; a leaf answers by being x.
+            let names = self.computed_vars_of(def).to_vec();
             if ready {
-                let any = names
-                    .iter()
-                    .any(|&c| c == x || self.depends_memo.get(&c) == Some(&true));
+                let any = self.mentions(def, x)
+                    || names
+                        .iter()
+                        .any(|&c| self.depends_memo.get(&c) == Some(&true));
                 self.depends_memo.insert(v, any);
             } else {
                 stack.push((v, true));
@@ -401,7 +433,7 @@ impl<'m> Engine<'m> {
         };
         if !config.steps {
             let raws: Vec<Id> = targets.iter().map(|t| self.adjoint(t.of, t.wrt)).collect();
-            let results = simplify::simplify_all(self.g(), &raws, &options);
+            let results = self.simplify_recognising(&raws);
             let expanded = if config.expand {
                 self.expand_within_limit(&results, &mut out)
                     .map(|e| simplify::simplify_all(self.g(), &e, &Options::default()))
@@ -508,7 +540,70 @@ impl<'m> Engine<'m> {
                 }
             }
         }
+        for d in &mut out.derivations {
+            d.steps = self.visible(std::mem::take(&mut d.steps));
+        }
+        for t in &mut out.terms {
+            t.steps = self.visible(std::mem::take(&mut t.steps));
+        }
+        out.shared_steps = self.visible(std::mem::take(&mut out.shared_steps));
         out
+    }
+
+    /// The steps a reader sees change the formula: a member of an equation that reads as the
+    /// one before it is left out (a rewrite that only changed how the tree nests), then a step
+    /// left with nothing on its right, and a step that repeats the line before it.
+    fn visible(&mut self, steps: Vec<Step>) -> Vec<Step> {
+        let mut out = Vec::with_capacity(steps.len());
+        let mut last_line: Option<(Id, Id)> = None;
+        for step in steps {
+            let lhs = simplify::as_read(&mut self.model.graph, step.lhs, &mut self.read_as);
+            let mut previous = lhs;
+            let mut rhs = Vec::with_capacity(step.rhs.len());
+            for r in step.rhs {
+                let read = simplify::as_read(&mut self.model.graph, r, &mut self.read_as);
+                if read != previous {
+                    rhs.push(r);
+                    previous = read;
+                }
+            }
+            if rhs.is_empty() || rhs.len() == 1 && last_line == Some((lhs, previous)) {
+                continue;
+            }
+            last_line = Some((lhs, previous));
+            out.push(Step { rhs, ..step });
+        }
+        out
+    }
+
+    /// Formulas simplified under the `recognise` options: a small one through its shape (see
+    /// [`Shapes`]), the others together, sharing their common subterms.
+    fn simplify_recognising(&mut self, raws: &[Id]) -> Vec<Id> {
+        let options = self.recognise_options();
+        let shapes = self
+            .shapes
+            .get_or_insert_with(|| Shapes::new(&self.model.graph, &options));
+        let mut results: Vec<Option<Id>> = raws
+            .iter()
+            .map(|&raw| shapes.simplify(&mut self.model.graph, raw))
+            .collect();
+        let rest: Vec<Id> = (0..raws.len())
+            .filter(|&i| results[i].is_none())
+            .map(|i| raws[i])
+            .collect();
+        if rest.is_empty() {
+            return results.into_iter().flatten().collect();
+        }
+        let mut simplified = simplify::simplify_all(self.g(), &rest, &options).into_iter();
+        for result in &mut results {
+            if result.is_none() {
+                *result = simplified.next();
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every formula simplified"))
+            .collect()
     }
 
     /// Each result that uses a named term, in inputs and parameters alone when that is small.

@@ -290,10 +290,12 @@ impl Engine<'_> {
             }
             let (result, snapshots) = simplify::simplify_traced(self.g(), raw, options);
             push_snapshots(&mut steps, adjoint, &snapshots);
+            // A term named `dC/dh` is written as the adjoint it names, not `dC/dh = dC/dh`.
+            let named_as_adjoint = self.model.name(term.sym) == t.plain_label(self.model);
             for (i, step) in steps.iter_mut().enumerate() {
                 if step.lhs == adjoint {
                     step.lhs = var;
-                    if i == 0 {
+                    if i == 0 && !named_as_adjoint {
                         step.rhs.insert(0, adjoint);
                     }
                 }
