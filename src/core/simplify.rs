@@ -8,7 +8,7 @@
 //! distributed over sums: `-2(y - a3) a3(1 - a3) a2` stays factored, as textbooks write it.
 //! The same rules run whether or not snapshots are kept, so `--no-steps` gives the same result.
 
-use crate::core::expr::{FastMap, FastSet, Func, Func2, Graph, Id, Node, Num, Sym};
+use crate::core::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
 use crate::core::rational::Quotient;
 
 /// A rule group: its name in the derivation and the local rewrite it performs.
