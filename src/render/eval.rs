@@ -80,7 +80,9 @@ pub fn render_eval(
                     "findings": findings,
                 })));
             }
-            return Ok(json_report(model, report, &messages, &caveats, &rewrites, layers));
+            return Ok(json_report(
+                model, report, &messages, &caveats, &rewrites, layers,
+            ));
         }
         Format::Text => "eval.txt",
         Format::Markdown => "eval.md",
