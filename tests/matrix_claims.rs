@@ -274,7 +274,7 @@ fn json_carries_the_kind_codes() {
     assert_eq!(claims[0]["verdict"], "correct");
     assert_eq!(claims[1]["mistake"]["kind"], "product-order");
     assert_eq!(claims[1]["shape"]["claimed"], serde_json::Value::Null);
-    assert_eq!(claims[1]["corrected"], "(1/4)*dZ1 @ X^T");
+    assert_eq!(claims[1]["corrected"], "(1/m)*dZ1 @ X^T");
     assert_eq!(claims[2]["mistake"]["kind"], "bias-not-summed");
     assert_eq!(claims[2]["shape"]["claimed"], serde_json::json!([4, 4]));
     assert_eq!(claims[2]["shape"]["expected"], serde_json::json!([4, 1]));
