@@ -165,11 +165,11 @@ pub fn simplify(graph: &mut Graph, root: Id, options: &Options) -> Id {
 /// every weight and each gradient is `δ·x + λ·w/n`: one shape, simplified once however many
 /// parameters share it. The rules treat every name alike, except where a name is recognised
 /// inside a definition or is a one-hot target; a formula with such a name, or with more than
-/// [`SHAPE_NAMES`] names, has no shape here and is simplified as it is.
+/// `SHAPE_NAMES` (8) names, has no shape here and is simplified as it is.
 pub struct Shapes {
     options: Options,
     /// The names a formula with a shape may not have: those of the recognised definitions
-    /// with at most [`SHAPE_NAMES`] names (one with more cannot be formed from a shape's
+    /// with at most `SHAPE_NAMES` names (one with more cannot be formed from a shape's
     /// names), and the one-hot targets.
     kept: FastSet<Sym>,
     /// The placeholder of each position, in increasing id order as the names they stand for.
