@@ -59,20 +59,22 @@ pub mod render;
 #[cfg(feature = "python")]
 mod python;
 
-pub use crate::analysis::check::{CheckError, Checked, Diagnosis, Mistake, Verdict};
+pub use crate::analysis::check::{CheckError, Checked, Diagnosis, Method, Mistake, Verdict};
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
 pub use crate::analysis::layers::Layered;
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
 pub use crate::analysis::warnings::{Warning, WarningKind};
-pub use crate::core::diff::{Config as DeriveConfig, Derivation, Derivations, Style, Target};
-pub use crate::core::error::Diagnostic;
+pub use crate::core::diff::{
+    Config as DeriveConfig, Derivation, Derivations, Rule, Step, Style, Target,
+};
+pub use crate::core::error::{Diagnostic, Input};
 pub use crate::core::model::{Given, Model};
 pub use crate::lang::data::DataSet;
 pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, BUILTIN_NAME, TargetSpec};
 pub use crate::render::FormulaPrinter;
-pub use crate::render::document::Layout;
+pub use crate::render::document::{Layout, TemplateWatch};
 
 /// Parses and lowers a `.bp` program (the `network` shorthand is expanded first).
 pub fn load(source: &str) -> Result<Model, Diagnostic> {

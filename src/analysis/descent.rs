@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::analysis::numeric::{self, Point};
 use crate::core::diff::Config;
-use crate::core::error::{Diagnostic, Result};
+use crate::core::error::{Diagnostic, Input, Result};
 use crate::core::expr::{Id, Sym};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
@@ -68,7 +68,8 @@ pub fn descend(
         return Err(Diagnostic::new(format!(
             "the learning rate must be a positive number, not {learning_rate}"
         ))
-        .with_help("give a small positive rate such as `--lr 0.5`"));
+        .with_help("give a small positive rate such as 0.5")
+        .about(Input::LearningRate));
     }
     check_start(model, start)?;
     let gradients = Gradients::new(model);
@@ -232,14 +233,15 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
             Diagnostic::new(format!("no starting value given for {}", names.join(", "))).with_help(
                 format!(
                     "gradient descent starts from a value for every input, target and parameter, \
-             e.g. `--at {}`",
+             e.g. `{}`",
                     missing
                         .iter()
                         .map(|&s| format!("{}=0.5", model.name(s)))
                         .collect::<Vec<_>>()
                         .join(",")
                 ),
-            ),
+            )
+            .about(Input::Point),
         );
     }
     Ok(())

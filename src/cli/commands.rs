@@ -269,6 +269,7 @@ fn layout(
         overrides,
         standalone: output.standalone,
         source_name: source_name.to_string(),
+        watch: super::limits::TEMPLATE_WATCH.clone(),
     })
 }
 

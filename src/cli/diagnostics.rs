@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use chainrule::Diagnostic;
+use chainrule::{Diagnostic, Input};
 
 use super::args::ColorArg;
 use super::input::Text;
@@ -33,12 +33,34 @@ impl Failure {
         }
     }
 
-    /// The report as printed on standard error.
+    /// The report as printed on standard error: a diagnostic about one of the inputs given
+    /// beside the program says which options give it.
     pub fn render(&self, color: bool) -> String {
-        match &self.origin {
-            Some(text) => self.diagnostic.render(&text.name, &text.text, color),
-            None => self.diagnostic.render("", "", color),
+        let mut diagnostic = self.diagnostic.clone();
+        if let Some(input) = diagnostic.input {
+            let how = how_given(input);
+            diagnostic.help = Some(match diagnostic.help {
+                Some(help) => format!("{help}; {how}"),
+                None => how.to_string(),
+            });
         }
+        match &self.origin {
+            Some(text) => diagnostic.render(&text.name, &text.text, color),
+            None => diagnostic.render("", "", color),
+        }
+    }
+}
+
+/// The options that give an input the library's diagnostics name without knowing the
+/// command line.
+fn how_given(input: Input) -> &'static str {
+    match input {
+        Input::Point => {
+            "the values are given with `--at NAME=VALUE,...` or `--values FILE`, and \
+             `--init zeros|random|xavier` draws the parameters"
+        }
+        Input::LearningRate => "the learning rate is given with `--lr`",
+        Input::Targets => "the derivatives are asked for with `--wrt NAME,...` or `--all`",
     }
 }
 
