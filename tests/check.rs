@@ -753,11 +753,7 @@ fn right_claims_with_tiny_values_far_out_are_not_rejected_for_want_of_precision(
     // log(1 + e^z) at z ≈ −70 is 4e−31: 128 bits cannot tell it from softplus(z), the
     // precision-raised reference can.
     let c = right(RELU_SOFTPLUS, "dC/dv2 = 2(out - y) log(1 + exp(z2))");
-    assert!(
-        matches!(c.method, Method::Numeric { .. }),
-        "{:?}",
-        c.method
-    );
+    assert!(matches!(c.method, Method::Numeric { .. }), "{:?}", c.method);
     right(TANH, "dC/dw = -2(y - a)*4/(exp(z) + exp(-z))^2 x");
 }
 

@@ -230,8 +230,8 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
             .map(|&s| format!("`{}`", model.name(s)))
             .collect();
         return Err(
-            Diagnostic::new(format!("no starting value given for {}", names.join(", "))).with_help(
-                format!(
+            Diagnostic::new(format!("no starting value given for {}", names.join(", ")))
+                .with_help(format!(
                     "gradient descent starts from a value for every input, target and parameter, \
              e.g. `{}`",
                     missing
@@ -239,9 +239,8 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
                         .map(|&s| format!("{}=0.5", model.name(s)))
                         .collect::<Vec<_>>()
                         .join(",")
-                ),
-            )
-            .about(Input::Point),
+                ))
+                .about(Input::Point),
         );
     }
     Ok(())

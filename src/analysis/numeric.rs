@@ -381,7 +381,10 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                 "`{label}` needs a value for `{}`",
                 model.name(s)
             ))
-            .with_help(format!("give it a value with the point, e.g. `{}=0.5`", model.name(s)))
+            .with_help(format!(
+                "give it a value with the point, e.g. `{}=0.5`",
+                model.name(s)
+            ))
             .about(Input::Point));
         }
     }

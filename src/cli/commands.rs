@@ -14,43 +14,14 @@ use chainrule::lang::load::{self, TargetSpec};
 use chainrule::render::document::{self, Format, Layout};
 use chainrule::{Given, Model};
 
-use super::Outcome;
-use super::args::{
-    CheckArgs, Command, DeriveArgs, EvalArgs, ExpandArgs, Extension, FormatArg, InitArg, InitArgs,
+use super::diagnostics::{Failure, Text};
+use super::input::{self, InputPaths};
+use super::options::{
+    CheckArgs, DeriveArgs, EvalArgs, ExpandArgs, Extension, FormatArg, InitArg, InitArgs,
     OutputArgs, PointArgs, StepArgs, StyleArg, ValuesArgs,
 };
-use super::diagnostics::Failure;
-use super::input::{self, InputPaths, Text};
-use super::output::{self, ReadOnly};
+use super::output::{self, Outcome, ReadOnly};
 use super::progress::with_progress;
-
-pub fn run(command: Command) -> Result<Outcome, Failure> {
-    match command {
-        Command::Derive(args) => derive(args),
-        Command::Eval(args) => eval(args),
-        Command::Check(args) => check(args),
-        Command::Step(args) => step(args),
-        Command::Expand(args) => expand(args),
-        Command::Values(args) => values(args),
-        Command::Train(args) => super::train::train(args),
-        Command::Graph(args) => super::graph::graph(args),
-        Command::Completions { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(
-                shell,
-                &mut <super::args::Cli as clap::CommandFactory>::command(),
-                "chainrule",
-                &mut script,
-            );
-            Ok(Outcome {
-                text: String::from_utf8_lossy(&script).into_owned(),
-                out: None,
-                read_only: ReadOnly::Refuse,
-                code: 0,
-            })
-        }
-    }
-}
 
 /// The values given, with the parameters they leave out filled by `--init`, if asked.
 pub(super) fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Given> {
@@ -66,7 +37,7 @@ pub(super) fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Giv
 }
 
 /// `values`: a values file to edit, every leaf listed, parameters filled by `--init`.
-fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
+pub(super) fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let read_only = read_only(args.force);
     guard_output(
@@ -211,7 +182,7 @@ impl Documented {
     }
 }
 
-fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
+pub(super) fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let read_only = read_only(args.force);
     guard_output(
@@ -320,15 +291,15 @@ fn resolve_format(
     asked: Option<FormatArg>,
     out: Option<&Path>,
 ) -> Result<FormatArg, Failure> {
-    let formats = super::args::formats_of(command);
+    let formats = super::options::formats_of(command);
     let names = || {
         formats
             .iter()
-            .map(|f| format!("`{}` (.{})", f.name(), super::args::extension_of(*f)))
+            .map(|f| format!("`{}` (.{})", f.name(), super::options::extension_of(*f)))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let extension = out.map_or(Extension::Silent, super::args::extension);
+    let extension = out.map_or(Extension::Silent, super::options::extension);
     let shown = |path: &Path| path.display().to_string();
     let format = match (asked, extension) {
         (_, Extension::Foreign(ext)) => {
@@ -351,7 +322,7 @@ fn resolve_format(
                 ))
                 .with_help(format!(
                     "drop `--format` (the extension decides), or name the file `.{}`",
-                    super::args::extension_of(asked)
+                    super::options::extension_of(asked)
                 )),
             ));
         }
@@ -404,7 +375,7 @@ fn inputs_of(
     inputs
 }
 
-fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
+pub(super) fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let documented = Documented::start("derive", args.output, file, None, &[])?;
     if args.layers {
@@ -536,7 +507,7 @@ pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given
     Ok(given)
 }
 
-fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
+pub(super) fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let documented = Documented::start("eval", args.output, file, Some(&args.point), &[])?;
     let (source, mut model, targets) = load_with_targets(file, args.all, &args.wrt)?;
@@ -593,7 +564,7 @@ fn claims_in_file(file: Rc<Text>) -> Vec<ClaimSource> {
     out
 }
 
-fn check(args: CheckArgs) -> Result<Outcome, Failure> {
+pub(super) fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let documented = Documented::start(
         "check",
@@ -664,7 +635,7 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     })
 }
 
-fn step(args: StepArgs) -> Result<Outcome, Failure> {
+pub(super) fn step(args: StepArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let documented = Documented::start("step", args.output, file, Some(&args.point), &[])?;
     let (source, mut model) = load_program(file)?;

@@ -5,9 +5,25 @@ use std::io::IsTerminal;
 
 use chainrule::{Diagnostic, Input};
 
-use super::args::ColorArg;
-use super::input::Text;
+use super::options::ColorArg;
 use super::output::WriteError;
+
+/// A text read from somewhere, with the name to show for it in reports.
+#[derive(Clone)]
+pub struct Text {
+    pub name: String,
+    pub text: String,
+}
+
+impl Text {
+    /// A command-line argument (`--at`, `--wrt`, `--claim`) as a text a report can point into.
+    pub fn argument(flag: &str, value: &str) -> Text {
+        Text {
+            name: flag.to_string(),
+            text: value.to_string(),
+        }
+    }
+}
 
 /// A failure to report: a diagnostic, and the text its spans point into (a file, an argument),
 /// if any.
@@ -106,7 +122,7 @@ pub fn use_color(choice: ColorArg) -> bool {
 static COLOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Writes a warning about an input to standard error at once (the result still follows).
-pub fn warn(diagnostic: &chainrule::Diagnostic, text: &super::input::Text) {
+pub fn warn(diagnostic: &chainrule::Diagnostic, text: &Text) {
     use std::io::Write;
     let color = COLOR.get().copied().unwrap_or(false);
     let report = diagnostic.render_warning(&text.name, &text.text, color);

@@ -13,10 +13,10 @@ use chainrule::render::document::{self, Format};
 use chainrule::render::graph::{self, GraphOptions};
 use chainrule::render::html::{self, Figure};
 
-use super::Outcome;
-use super::args::{FormatArg, OutputArgs, PointArgs};
 use super::commands::{Documented, given_values, load_program};
 use super::diagnostics::Failure;
+use super::options::{FormatArg, OutputArgs, PointArgs};
+use super::output::Outcome;
 
 #[derive(Args)]
 pub struct GraphArgs {

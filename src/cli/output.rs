@@ -446,3 +446,13 @@ pub fn write_to(stream: &mut dyn Write, bytes: &[u8]) -> Result<(), WriteError> 
         Ok(()) => Ok(()),
     }
 }
+
+/// What a command produced: the text, where it goes, and the exit code once it is written
+/// (1 when `check` found a claim that is not correct).
+pub struct Outcome {
+    pub text: String,
+    pub out: Option<PathBuf>,
+    /// Whether `--force` lets a read-only `out` be replaced.
+    pub read_only: ReadOnly,
+    pub code: u8,
+}

@@ -10,11 +10,11 @@ use chainrule::Diagnostic;
 use chainrule::Init;
 use chainrule::{Direction, TrainConfig};
 
-use super::Outcome;
-use super::args::{FormatArg, OutputArgs, PointArgs};
 use super::commands::{Documented, format_of, given_values, load_program};
 use super::diagnostics::Failure;
 use super::input;
+use super::options::{FormatArg, OutputArgs, PointArgs};
+use super::output::Outcome;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -70,7 +70,7 @@ enum InitArg {
 /// `--lr` for training: positive; a negative rate is refused with the way to ask for ascent.
 fn training_rate(text: &str) -> Result<f64, String> {
     let negative = text.trim().starts_with(['-', '−']) && text.trim().len() > 1;
-    crate::cli::args::positive_rate(text).map_err(|message| {
+    super::options::positive_rate(text).map_err(|message| {
         if negative {
             format!(
                 "a negative learning rate ({text}) would turn descent into ascent; to run the rule \

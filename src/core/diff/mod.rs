@@ -36,7 +36,10 @@ pub enum Rule {
     /// A definition that does not mention the variable.
     Constant,
     /// `∂of/∂wrt = 0`: no path leads from `wrt` to `of`.
-    Independent { of: Sym, wrt: Sym },
+    Independent {
+        of: Sym,
+        wrt: Sym,
+    },
     /// The chain rule along a path of names each used once.
     Chain,
     /// The chain rule at a fork: a sum over the names that use a name.
@@ -55,20 +58,28 @@ pub enum Rule {
     ThroughErrorTerms,
     /// The sum (or, with a negative term, difference) rule; of a long sum only the terms that
     /// mention `mentioning` are written.
-    Sum { difference: bool, mentioning: Option<Sym> },
+    Sum {
+        difference: bool,
+        mentioning: Option<Sym>,
+    },
     /// A product in which one factor depends on the variable.
     ConstantMultiple,
     Product,
     Quotient,
     /// `∂uⁿ = n uⁿ⁻¹ ∂u`, with the chain rule when the base is not the variable itself.
-    Power { chain: bool },
+    Power {
+        chain: bool,
+    },
     /// `∂aᵘ = aᵘ ln a ∂u`.
     Exponential,
     /// `∂uᵛ` with both varying.
     GeneralPower,
     /// The derivative of a built-in function, with the chain rule when its argument is not
     /// the variable itself.
-    Function { func: Func, chain: bool },
+    Function {
+        func: Func,
+        chain: bool,
+    },
     /// `max`/`min` pass the gradient to the argument they pick.
     Routing(Func2),
     /// A simplification that changed the formula.

@@ -270,7 +270,10 @@ impl Engine<'_> {
                 };
                 if zero {
                     let z = self.g().int(0);
-                    let rule = Rule::Function { func: f, chain: false };
+                    let rule = Rule::Function {
+                        func: f,
+                        chain: false,
+                    };
                     (rule, vec![z], vec![])
                 } else {
                     let formulas: Vec<Id> = views

@@ -240,7 +240,9 @@ fn number_span(written: &str) -> String {
 fn method_words(tera: &tera::Tera, checked: &Checked) -> Result<String, Diagnostic> {
     let mut context = tera::Context::new();
     context.insert("m", &checked.method);
-    let text = tera.render("method.txt", &context).map_err(template_error)?;
+    let text = tera
+        .render("method.txt", &context)
+        .map_err(template_error)?;
     Ok(text.trim().to_string())
 }
 
