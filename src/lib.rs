@@ -66,15 +66,23 @@ pub use crate::analysis::layers::Layered;
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
 pub use crate::analysis::warnings::{Warning, WarningKind};
+pub use crate::core::diff::EXPAND_LIMIT;
 pub use crate::core::diff::{
     Config as DeriveConfig, Derivation, Derivations, Rule, Step, Style, Target,
 };
+pub use crate::core::error::Span;
 pub use crate::core::error::{Diagnostic, Input};
+pub use crate::core::excerpt::visible_name;
+pub use crate::core::expr::{Id, Sym};
 pub use crate::core::model::{Given, Model};
+pub use crate::core::number::thousands;
 pub use crate::lang::data::DataSet;
 pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, BUILTIN_NAME, TargetSpec};
+pub use crate::lang::load::{MatrixForm, caveats, expand_vector, matrix_form, split_items};
 pub use crate::render::FormulaPrinter;
-pub use crate::render::document::{Layout, TemplateWatch};
+pub use crate::render::document::{Layout, TEMPLATES, TemplateWatch, templates_of};
+pub use crate::render::graph::{GraphOptions, HIGHLIGHT_SCRIPT, svg as graph_svg};
+pub use crate::render::html::{Figure, page as html_page};
 
 /// Parses and lowers a `.bp` program (the `network` shorthand is expanded first).
 pub fn load(source: &str) -> Result<Model, Diagnostic> {
@@ -136,6 +144,48 @@ pub fn layers(source: &str) -> Result<Option<Layered>, Diagnostic> {
             Ok(None)
         }
     }
+}
+
+/// Differentiates with respect to targets already found (by [`targets`]): [`derive()`] for a
+/// caller that keeps the targets, to point into the text that named them.
+pub fn derive_targets(model: &mut Model, targets: &[Target], config: &DeriveConfig) -> Derivations {
+    core::diff::derive(model, targets, config)
+}
+
+/// Judges each claim on its own: one claim that does not make sense does not stop the others
+/// (as [`check`] does for a worksheet).
+pub fn check_each(
+    model: &Model,
+    claims: &[String],
+    at: &[Given],
+) -> Vec<Result<Checked, CheckError>> {
+    analysis::check::check_each(model, claims, at)
+}
+
+/// The float64 value of every name at a point (the forward pass alone), in program order.
+pub fn forward_values(model: &Model, at: &[Given]) -> Result<Vec<(Sym, f64)>, Diagnostic> {
+    let point = analysis::numeric::forward(model, at)?;
+    Ok(model
+        .syms()
+        .filter_map(|s| point.f64.get(&s).map(|&v| (s, v)))
+        .collect())
+}
+
+/// Refuses a value given to a name that is not an input, target or parameter, saying `why`
+/// only those may start a run.
+pub fn leaves_only(model: &Model, given: &[Given], why: &str) -> Result<(), Diagnostic> {
+    analysis::init::leaves_only(model, given, why)
+}
+
+/// A values file: every input, target and parameter, one `name = value` a line, under the
+/// `header` lines as comments (what `chainrule values` writes).
+pub fn values_file(model: &Model, values: &[Given], header: &str) -> String {
+    analysis::init::values_file(model, values, header)
+}
+
+/// The loss curve of a training run as an SVG picture.
+pub fn loss_curve(model: &Model, training: &Training) -> String {
+    render::train::render_curve(model, training)
 }
 
 /// The derivatives a specification names (every parameter, or names and `dY/dX` pairs), for
@@ -237,6 +287,8 @@ pub enum Document<'a> {
     },
     /// The layered derivation of [`layers`].
     Layers(&'a Layered),
+    /// The gradients of a vector program in matrix form ([`matrix_form`]).
+    MatrixForm(&'a MatrixForm),
 }
 
 /// The formats a document is written in.
@@ -300,6 +352,9 @@ pub fn render(
             render::train::render_training(model, training, written, layout)?
         }
         Document::Layers(layered) => render::layers::render(layered, written, layout)?,
+        Document::MatrixForm((model, gradients)) => {
+            render::matrix_form::render(model, gradients, written, layout)?
+        }
     };
     match format {
         DocumentFormat::Html => render::html::markdown_page(&text, layout),

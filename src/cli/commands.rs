@@ -6,12 +6,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
-use chainrule::analysis::check::{Checked, Verdict};
-use chainrule::core::diff::{Config, Style};
-use chainrule::core::error::{Diagnostic, Span};
-use chainrule::core::number::thousands;
-use chainrule::lang::load::{self, TargetSpec};
-use chainrule::render::document::{self, Format, Layout};
+use chainrule::{
+    Checked, DeriveConfig, Diagnostic, Document, DocumentFormat, Layout, Span, Style, TargetSpec,
+    Verdict, thousands,
+};
 use chainrule::{Given, Model};
 
 use super::diagnostics::{Failure, Text};
@@ -47,7 +45,7 @@ pub(super) fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
     )?;
     let (source, model) = load_program(file)?;
     let given = given_values(&model, &args.point)?;
-    chainrule::analysis::init::leaves_only(
+    chainrule::leaves_only(
         &model,
         &given,
         "a values file lists inputs, targets and parameters, and the rest is computed from them",
@@ -72,7 +70,7 @@ pub(super) fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
         ),
     };
     Ok(Outcome {
-        text: chainrule::analysis::init::values_file(&model, &filled, &header),
+        text: chainrule::values_file(&model, &filled, &header),
         out: args.out,
         read_only,
         code: 0,
@@ -167,17 +165,17 @@ impl Documented {
         }
     }
 
-    /// Renders the result for the format asked for (`render` gets the document format and the
-    /// layout), as a page with `--format html`, with the exit code.
+    /// Renders the result in the format asked for (a page with `--format html`), with the
+    /// exit code.
     pub(super) fn finish(
         self,
         source_name: &str,
         code: u8,
-        render: impl FnOnce(Format, &Layout) -> Result<String, Diagnostic>,
+        document: Document<'_>,
     ) -> Result<Outcome, Failure> {
         let layout = self.layout(source_name)?;
-        let text = render(format_of(self.format), &layout).map_err(self.in_template(&layout))?;
-        let text = document(text, self.format, &self.templates, &layout)?;
+        let text = chainrule::render(&document, format_of(self.format), &layout)
+            .map_err(self.in_template(&layout))?;
         Ok(self.outcome(text, code))
     }
 }
@@ -192,9 +190,9 @@ pub(super) fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
     )?;
     let source = input::read_program(file)?;
     let text = if args.vector {
-        load::expand_vector(&source.text, args.batch)
+        chainrule::expand_vector(&source.text, args.batch)
     } else {
-        load::expand(&source.text)
+        chainrule::expand(&source.text)
     }
     .map_err(Failure::in_text(&source))?;
     warn_about(&source);
@@ -217,7 +215,7 @@ fn template_paths(command: &str, output: &OutputArgs) -> Result<Vec<(String, Box
             output::shown(dir)
         ))));
     }
-    Ok(document::templates_of(command)
+    Ok(chainrule::templates_of(command)
         .into_iter()
         .map(|name| (name.to_string(), dir.join(name).into_boxed_path()))
         .filter(|(_, path)| path.exists())
@@ -256,7 +254,7 @@ fn in_template<'a>(
         };
         let path = templates.iter().find(|(n, _)| *n == name);
         let text = layout.overrides.get(&name).map(String::as_str).or_else(|| {
-            document::TEMPLATES
+            chainrule::TEMPLATES
                 .iter()
                 .find(|(n, _)| *n == name)
                 .map(|(_, builtin)| *builtin)
@@ -269,14 +267,13 @@ fn in_template<'a>(
     }
 }
 
-pub(super) fn format_of(arg: FormatArg) -> Format {
+pub(super) fn format_of(arg: FormatArg) -> DocumentFormat {
     match arg {
-        FormatArg::Text => Format::Text,
-        FormatArg::Markdown => Format::Markdown,
-        FormatArg::Latex => Format::Latex,
-        FormatArg::Json => Format::Json,
-        // The page is made from the Markdown document (see `document`).
-        FormatArg::Html => Format::Markdown,
+        FormatArg::Text => DocumentFormat::Text,
+        FormatArg::Markdown => DocumentFormat::Markdown,
+        FormatArg::Latex => DocumentFormat::Latex,
+        FormatArg::Json => DocumentFormat::Json,
+        FormatArg::Html => DocumentFormat::Html,
         // Only `graph` and `train` write pictures, and they draw them before any document.
         FormatArg::Svg => unreachable!("`resolve_format` refuses svg for a document"),
     }
@@ -343,20 +340,6 @@ fn resolve_format(
     Ok(format)
 }
 
-/// A command's document as it is written: as rendered, or with `--format html` an HTML page
-/// made from its Markdown.
-fn document(
-    text: String,
-    format: FormatArg,
-    templates: &[(String, Box<Path>)],
-    layout: &Layout,
-) -> Result<String, Failure> {
-    let FormatArg::Html = format else {
-        return Ok(text);
-    };
-    chainrule::render::html::markdown_page(&text, layout).map_err(in_template(templates, layout))
-}
-
 /// The files a command with formats reads: the program, the values, the claims, templates.
 fn inputs_of(
     file: Option<&Path>,
@@ -403,23 +386,21 @@ pub(super) fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
     // falls back to the entries.
     if args.all
         && !args.expand
-        && let Ok(Some((tensor_model, gradients))) = load::matrix_form(&source.text)
+        && let Ok(Some(matrix_form)) = chainrule::matrix_form(&source.text)
     {
-        return documented.finish(&source.name, 0, |format, layout| {
-            chainrule::render::matrix_form::render(&tensor_model, &gradients, format, layout)
-        });
+        return documented.finish(&source.name, 0, Document::MatrixForm(&matrix_form));
     }
     let style = match args.style {
         StyleArg::Chain => Style::Chain,
         StyleArg::Backprop => Style::Backprop,
     };
-    let config = Config {
+    let config = DeriveConfig {
         style,
         expand: args.expand,
         steps: !args.no_steps,
         expand_if_small: matches!(documented.format(), FormatArg::Json),
     };
-    let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
+    let derivations = chainrule::derive_targets(&mut model, &targets, &config);
     if let Some(bytes) = derivations.expansion_too_large {
         // The count saturates where it passes what a machine could hold: say "far more".
         let size = if bytes >= u64::MAX / 2 {
@@ -432,7 +413,7 @@ pub(super) fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
                 "--expand would print {size} bytes of formulas, over the limit of {}: \
                  written in inputs and parameters alone, every shared error term is repeated \
                  along every path",
-                thousands(chainrule::core::diff::EXPAND_LIMIT as usize)
+                thousands(chainrule::EXPAND_LIMIT as usize)
             ))
             .with_help(
                 "drop --expand: the results are then written in named error terms (δ), each \
@@ -440,9 +421,12 @@ pub(super) fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
             ),
         ));
     }
-    documented.finish(&source.name, 0, |format, layout| {
-        document::render_derivations(&model, &derivations, style, format, layout)
-    })
+    let document = Document::Derivations {
+        model: &model,
+        derivations: &derivations,
+        style,
+    };
+    documented.finish(&source.name, 0, document)
 }
 
 /// `derive --layers`: the layered derivation of a `network` shorthand.
@@ -460,9 +444,7 @@ fn derive_layers(file: Option<&Path>, documented: Documented) -> Result<Outcome,
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    documented.finish(&source.name, 0, |format, layout| {
-        chainrule::render::layers::render(&layered, format, layout)
-    })
+    documented.finish(&source.name, 0, Document::Layers(&layered))
 }
 
 /// The values of `--values` and `--at` (all of them), later ones overriding earlier.
@@ -479,8 +461,7 @@ pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given
     let mut given: Vec<Given> = Vec::new();
     let mut at_names = std::collections::HashSet::new();
     for (i, source) in sources.iter().enumerate() {
-        let values =
-            load::parse_assignments(model, &source.text).map_err(Failure::in_text(source))?;
+        let values = chainrule::values(model, &source.text).map_err(Failure::in_text(source))?;
         if i >= first_at {
             // Two `--at` give a name two values as surely as one `--at` listing it twice.
             if let Some(twice) = values.iter().find(|g| !at_names.insert(g.sym)) {
@@ -515,7 +496,7 @@ pub(super) fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     let mut exprs = Vec::new();
     for text in &args.expr {
         let argument = Text::argument("--expr", text);
-        let id = load::parse_formula(&mut model, text).map_err(Failure::in_text(&argument))?;
+        let id = chainrule::formula(&mut model, text).map_err(Failure::in_text(&argument))?;
         exprs.push((text.clone(), id));
     }
     let request = chainrule::EvalRequest {
@@ -529,9 +510,11 @@ pub(super) fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
         chainrule::evaluate(&mut model, &given, &request)
     })
     .map_err(Failure::plain)?;
-    documented.finish(&source.name, 0, |format, layout| {
-        chainrule::render::eval::render_eval(&model, &report, format, layout)
-    })
+    let document = Document::Evaluation {
+        model: &model,
+        report: &report,
+    };
+    documented.finish(&source.name, 0, document)
 }
 
 /// A claim and where it came from, so an error can point into its file or argument.
@@ -597,7 +580,7 @@ pub(super) fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     let given = given_values(&model, &args.point)?;
     let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
     let mut checked = Vec::with_capacity(claims.len());
-    for (result, claim) in chainrule::analysis::check::check_each(&model, &texts, &given)
+    for (result, claim) in chainrule::check_each(&model, &texts, &given)
         .into_iter()
         .zip(&claims)
     {
@@ -630,9 +613,7 @@ pub(super) fn check(args: CheckArgs) -> Result<Outcome, Failure> {
         })
         .max()
         .unwrap_or(0);
-    documented.finish(&source.name, code, |format, layout| {
-        chainrule::render::check::render_check(&checked, format, layout)
-    })
+    documented.finish(&source.name, code, Document::Checks(&checked))
 }
 
 pub(super) fn step(args: StepArgs) -> Result<Outcome, Failure> {
@@ -644,14 +625,16 @@ pub(super) fn step(args: StepArgs) -> Result<Outcome, Failure> {
         chainrule::descend(&mut model, &given, args.lr, args.steps as usize)
     })
     .map_err(Failure::plain)?;
-    documented.finish(&source.name, 0, |format, layout| {
-        chainrule::render::step::render_descent(&model, &descent, format, layout)
-    })
+    let document = Document::Descent {
+        model: &model,
+        descent: &descent,
+    };
+    documented.finish(&source.name, 0, document)
 }
 
 /// Warns about what a program that loads may still get wrong (a softmax over one neuron).
 fn warn_about(source: &Text) {
-    for caveat in load::caveats(&source.text) {
+    for caveat in chainrule::caveats(&source.text) {
         super::diagnostics::warn(&caveat, source);
     }
 }
@@ -659,7 +642,7 @@ fn warn_about(source: &Text) {
 /// Reads and lowers the program (the built-in example without a file): every command's start.
 pub(super) fn load_program(file: Option<&Path>) -> Result<(Text, Model), Failure> {
     let source = input::read_program(file)?;
-    let model = load::load(&source.text).map_err(Failure::in_text(&source))?;
+    let model = chainrule::load(&source.text).map_err(Failure::in_text(&source))?;
     warn_about(&source);
     Ok((source, model))
 }
@@ -673,7 +656,7 @@ fn load_with_targets(
 ) -> Result<(Text, Model, Vec<chainrule::Target>), Failure> {
     let (source, model) = load_program(file)?;
     let targets = if all {
-        load::targets(&model, &TargetSpec::AllParams)
+        chainrule::targets(&model, &TargetSpec::AllParams)
             .map_err(|e| Failure::in_text(&Text::argument("--wrt", &e.argument))(*e.diagnostic))?
     } else {
         wrt_targets(&model, wrt)?
@@ -687,7 +670,7 @@ fn wrt_targets(model: &Model, wrt: &[String]) -> Result<Vec<chainrule::Target>, 
     let mut targets = Vec::new();
     for argument in wrt {
         let whole = Text::argument("--wrt", argument);
-        for (at, item) in load::split_items(argument) {
+        for (at, item) in chainrule::split_items(argument) {
             if item.trim().is_empty() {
                 // The comma after the gap, or at the end the one before it.
                 let comma = if at + item.len() < argument.len() {
@@ -705,7 +688,7 @@ fn wrt_targets(model: &Model, wrt: &[String]) -> Result<Vec<chainrule::Target>, 
                 ));
             }
             let list = TargetSpec::List(vec![item.to_string()]);
-            let found = load::targets(model, &list).map_err(|e| {
+            let found = chainrule::targets(model, &list).map_err(|e| {
                 let mut diagnostic = *e.diagnostic;
                 diagnostic.span = diagnostic.span.map(|s| Span::new(s.start + at, s.end + at));
                 Failure::in_text(&whole)(diagnostic)

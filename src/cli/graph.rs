@@ -6,12 +6,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use chainrule::Diagnostic;
-use chainrule::core::diff::{Config, Style};
-use chainrule::lang::load::{self, TargetSpec};
-use chainrule::render::document::{self, Format};
-use chainrule::render::graph::{self, GraphOptions};
-use chainrule::render::html::{self, Figure};
+use chainrule::{
+    DeriveConfig, Diagnostic, Document, DocumentFormat, Figure, GraphOptions, Style, TargetSpec,
+};
 
 use super::commands::{Documented, given_values, load_program};
 use super::diagnostics::Failure;
@@ -47,7 +44,7 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
         Some(wanted) => Some(
             model
                 .lookup(wanted)
-                .filter(|&s| model.symbol(s).kind == chainrule::core::model::SymKind::Param)
+                .filter(|&s| model.params().any(|p| p == s))
                 .ok_or_else(|| {
                     Failure::plain(
                         Diagnostic::new(format!("`{wanted}` is not a parameter of {name}"))
@@ -66,14 +63,12 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
     let mut values = HashMap::new();
     if !args.point.at.is_empty() || args.point.values.is_some() {
         let given = given_values(&model, &args.point)?;
-        let point =
-            chainrule::analysis::numeric::forward(&model, &given).map_err(Failure::plain)?;
-        values = model
-            .syms()
-            .filter_map(|s| point.f64.get(&s).map(|&v| (s, v)))
+        values = chainrule::forward_values(&model, &given)
+            .map_err(Failure::plain)?
+            .into_iter()
             .collect();
     }
-    let picture = graph::svg(&model, &GraphOptions { values, highlight });
+    let picture = chainrule::graph_svg(&model, &GraphOptions { values, highlight });
     let FormatArg::Html = documented.format() else {
         return Ok(documented.outcome(picture, 0));
     };
@@ -89,25 +84,24 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
             .into_iter()
             .collect()
     };
-    let targets = load::targets(&model, &TargetSpec::List(derived.clone()))
+    let targets = chainrule::targets(&model, &TargetSpec::List(derived.clone()))
         .map_err(|e| Failure::in_text(&source)(*e.diagnostic))?;
-    let config = Config {
+    let config = DeriveConfig {
         style: Style::Chain,
         expand: false,
         // A large network's derivation is its result alone: its steps run to hundreds of kB.
         steps: small,
         expand_if_small: false,
     };
-    let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
+    let derivations = chainrule::derive_targets(&mut model, &targets, &config);
     let layout = documented.layout(name)?;
-    let derivation = document::render_derivations(
-        &model,
-        &derivations,
-        Style::Chain,
-        Format::Markdown,
-        &layout,
-    )
-    .map_err(documented.in_template(&layout))?;
+    let document = Document::Derivations {
+        model: &model,
+        derivations: &derivations,
+        style: Style::Chain,
+    };
+    let derivation = chainrule::render(&document, DocumentFormat::Markdown, &layout)
+        .map_err(documented.in_template(&layout))?;
     let markdown = format!(
         "{}\n\nChoose a parameter in the picture: every path from it to the cost lights up, and its derivation is shown below.\n",
         Figure::marker("graph")
@@ -115,7 +109,7 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
     let mut script = format!(
         "var chainruleDerived = {:?};\n{}",
         derived.join(" "),
-        graph::HIGHLIGHT_SCRIPT
+        chainrule::HIGHLIGHT_SCRIPT
     );
     if let Some(p) = highlight {
         script = format!(
@@ -123,7 +117,7 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
             model.name(p)
         );
     }
-    let page = html::page(
+    let page = chainrule::html_page(
         &format!("The graph of {name}"),
         &markdown,
         &[Figure {

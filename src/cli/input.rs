@@ -6,8 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chainrule::core::error::{Diagnostic, Span};
-use chainrule::lang::load;
+use chainrule::{Diagnostic, Span};
 
 use super::diagnostics::{Failure, Text};
 use super::output::shown;
@@ -16,8 +15,8 @@ use super::output::shown;
 pub fn read_program(file: Option<&Path>) -> Result<Text, Failure> {
     match file {
         None => Ok(Text {
-            name: load::BUILTIN_NAME.to_string(),
-            text: load::BUILTIN_EXAMPLE.to_string(),
+            name: chainrule::BUILTIN_NAME.to_string(),
+            text: chainrule::BUILTIN_EXAMPLE.to_string(),
         }),
         Some(path) => read_text(path).map_err(|mut failure| {
             let word = path.to_string_lossy();

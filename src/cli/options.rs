@@ -17,7 +17,7 @@ pub(super) const AT_LEAVES: &str = "Values for inputs, targets and parameters: `
 /// The help of `--template-dir` for one command: the templates it reads, from the render
 /// layer's table, so a command that gains templates names them here without a change.
 pub(super) fn template_help(command: &str) -> String {
-    let names = chainrule::render::document::templates_of(command);
+    let names = chainrule::templates_of(command);
     if names.is_empty() {
         return format!(
             "A directory of templates; `{command}` has no templates yet, so it is only checked \

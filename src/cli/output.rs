@@ -58,7 +58,7 @@ pub enum WriteError {
 /// A path as a report shows it: control and invisible characters spelled as `<U+…>`, so a file
 /// name cannot move the cursor or retitle the terminal.
 pub fn shown(path: &Path) -> String {
-    chainrule::core::excerpt::visible_name(&path.to_string_lossy())
+    chainrule::visible_name(&path.to_string_lossy())
 }
 
 impl std::fmt::Display for WriteError {

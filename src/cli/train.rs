@@ -10,7 +10,7 @@ use chainrule::Diagnostic;
 use chainrule::Init;
 use chainrule::{Direction, TrainConfig};
 
-use super::commands::{Documented, format_of, given_values, load_program};
+use super::commands::{Documented, given_values, load_program};
 use super::diagnostics::Failure;
 use super::input;
 use super::options::{FormatArg, OutputArgs, PointArgs};
@@ -148,23 +148,15 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let text = if let FormatArg::Svg = documented.format() {
-        chainrule::render::train::render_curve(&model, &training)
-    } else if let FormatArg::Html = documented.format() {
-        let layout = documented.layout(name)?;
-        chainrule::render::train::render_training_page(&model, &training, &layout)
-            .map_err(documented.in_template(&layout))?
-    } else {
-        let layout = documented.layout(name)?;
-        chainrule::render::train::render_training(
-            &model,
-            &training,
-            format_of(documented.format()),
-            &layout,
-        )
-        .map_err(documented.in_template(&layout))?
+    if let FormatArg::Svg = documented.format() {
+        let curve = chainrule::loss_curve(&model, &training);
+        return Ok(documented.outcome(curve, 0));
+    }
+    let document = chainrule::Document::Training {
+        model: &model,
+        training: &training,
     };
-    Ok(documented.outcome(text, 0))
+    documented.finish(name, 0, document)
 }
 
 /// A bar on standard error when it is a terminal (never in a pipe, a file or CI's log).
