@@ -613,7 +613,7 @@ cost C = -(y1*log(a1) + y2*log(a2))
 ";
     let c = right(source, "dC/dz1 = a1 - y1");
     assert!(
-        matches!(c.method, Method::Numeric { one_hot: true, .. }),
+        matches!(c.method, Method::NumericForLabels { one_hot: true, .. }),
         "{:?}",
         c.method
     );

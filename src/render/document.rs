@@ -226,7 +226,7 @@ pub fn render_derivations(
     let printed = |id: Id| printer.printed(id, notation);
     let print = |id: Id| printer.render(id, notation);
     let tera = templates(layout)?;
-    let wording = rule_words(&tera, model, derivations)?;
+    let wording = rule_words(&tera, model, derivations, layout)?;
     let escape_rule = |rule: &Rule| {
         let words = &wording[rule];
         match format {
@@ -424,6 +424,7 @@ fn rule_words(
     tera: &tera::Tera,
     model: &Model,
     derivations: &Derivations,
+    layout: &Layout,
 ) -> Result<FastMap<Rule, String>, Diagnostic> {
     let steps = derivations
         .terms
@@ -458,7 +459,7 @@ fn rule_words(
         });
         let mut context = tera::Context::new();
         context.insert("r", &facts);
-        let text = tera.render("rule.txt", &context).map_err(template_error)?;
+        let text = render_bounded(tera, "rule.txt", &context, layout)?;
         words.insert(step.rule.clone(), text.trim().to_string());
     }
     Ok(words)
