@@ -34,8 +34,8 @@ fn failed(diagnostic: &Diagnostic, name: &str, text: &str) -> PyErr {
             crate::Input::Targets => "the derivatives are asked for with the `wrt` argument",
         };
         diagnostic.help = Some(match diagnostic.help {
-            Some(help) => format!("{help}; {how}"),
-            None => how.to_string(),
+            Some(help) => format!("{help}; {how}").into(),
+            None => how.into(),
         });
     }
     ChainruleError::new_err(diagnostic.render(name, text, false))

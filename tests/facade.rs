@@ -181,14 +181,20 @@ fn library_errors_name_what_is_wrong_and_the_binary_adds_its_option() {
     };
     let missing = chainrule::evaluate(&mut model, &at, &request).unwrap_err();
     assert_eq!(missing.input, Some(chainrule::Input::Point));
-    assert!(missing.message.starts_with("no value given for"), "{missing:?}");
+    assert!(
+        missing.message.starts_with("no value given for"),
+        "{missing:?}"
+    );
     let help = missing.help.clone().unwrap();
     assert!(help.contains("w2=0.5"), "{help}");
     assert!(!help.contains("--"), "the library names no flag: {help}");
     let full = chainrule::values(&model, POINT).unwrap();
     let rate = chainrule::descend(&mut model, &full, 0.0, 1).unwrap_err();
     assert_eq!(rate.input, Some(chainrule::Input::LearningRate));
-    assert!(rate.message.contains("learning rate must be a positive number"));
+    assert!(
+        rate.message
+            .contains("learning rate must be a positive number")
+    );
     assert!(!format!("{rate:?}").contains("--"), "{rate:?}");
     // The binary says how the point is given.
     let out = Command::cargo_bin("chainrule")

@@ -56,8 +56,8 @@ impl Failure {
         if let Some(input) = diagnostic.input {
             let how = how_given(input);
             diagnostic.help = Some(match diagnostic.help {
-                Some(help) => format!("{help}; {how}"),
-                None => how.to_string(),
+                Some(help) => format!("{help}; {how}").into(),
+                None => how.into(),
             });
         }
         match &self.origin {

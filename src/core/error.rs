@@ -39,8 +39,8 @@ pub struct Diagnostic {
     /// The text under the caret.
     pub label: Box<str>,
     pub notes: Vec<Note>,
-    /// Advice printed at the end (`help: ...`).
-    pub help: Option<String>,
+    /// Advice printed at the end (`help: ...`). Boxed: a diagnostic stays small.
+    pub help: Option<Box<str>>,
     /// The text the span points into when it is not the input the caller gave: a template,
     /// by file name (the caller knows its path and text). Boxed: a diagnostic stays small.
     pub file: Option<Box<FileName>>,
@@ -106,7 +106,7 @@ impl Diagnostic {
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
 }
