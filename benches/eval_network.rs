@@ -77,9 +77,8 @@ fn render_mnist_report(c: &mut Criterion) {
     };
     let report = numeric::evaluate(&mut model, &given, &request).expect("evaluates");
     let layout = Layout {
-        overrides: Default::default(),
-        standalone: false,
         source_name: "mnist_784_30_10.bp".to_string(),
+        ..Layout::default()
     };
     let mut group = c.benchmark_group("eval render");
     group.sample_size(10);

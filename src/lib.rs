@@ -60,7 +60,8 @@ pub mod render;
 mod python;
 
 pub use crate::analysis::check::{
-    CheckError, Checked, Diagnosis, MatrixProgram, Mistake, ShapeEdit, ShapeReport, Verdict,
+    CheckError, Checked, Diagnosis, MatrixProgram, Method, Mistake, ShapeEdit, ShapeReport,
+    Verdict,
 };
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
@@ -69,16 +70,26 @@ pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::optimizer::{Optimizer, OptimizerKind, ParamState};
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
 pub use crate::analysis::warnings::{Warning, WarningKind};
-pub use crate::core::diff::{Config as DeriveConfig, Derivation, Derivations, Style, Target};
-pub use crate::core::error::Diagnostic;
+pub use crate::core::diff::EXPAND_LIMIT;
+pub use crate::core::diff::{
+    Config as DeriveConfig, Derivation, Derivations, Rule, Step, Style, Target,
+};
+pub use crate::core::error::Span;
+pub use crate::core::error::{Diagnostic, Input};
+pub use crate::core::excerpt::visible_name;
+pub use crate::core::expr::{Id, Sym};
 pub use crate::core::model::{Given, Model};
+pub use crate::core::number::thousands;
 pub use crate::lang::data::DataSet;
 /// The derivation in matrix form of a vector program, or of a `network` shorthand's vector
 /// form ([`layers`]).
 pub use crate::lang::load::MatrixForm as Layered;
 pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, BUILTIN_NAME, TargetSpec};
+pub use crate::lang::load::{MatrixForm, caveats, expand_vector, split_items};
 pub use crate::render::FormulaPrinter;
-pub use crate::render::document::Layout;
+pub use crate::render::document::{Layout, TEMPLATES, TemplateWatch, templates_of};
+pub use crate::render::graph::{GraphOptions, HIGHLIGHT_SCRIPT, LAYER_SCRIPT, svg as graph_svg};
+pub use crate::render::html::{Figure, page as html_page};
 
 /// Parses and lowers a `.bp` program (the `network` shorthand is expanded first).
 pub fn load(source: &str) -> Result<Model, Diagnostic> {
@@ -191,6 +202,81 @@ pub fn layers(source: &str) -> Result<Option<Layered>, Diagnostic> {
 /// with shapes); `None` for a scalar program or the `network` shorthand.
 pub fn matrix_form(source: &str) -> Result<Option<Layered>, Diagnostic> {
     lang::load::matrix_form(source)
+}
+
+/// Differentiates with respect to targets already found (by [`targets`]): [`derive()`] for a
+/// caller that keeps the targets, to point into the text that named them.
+pub fn derive_targets(model: &mut Model, targets: &[Target], config: &DeriveConfig) -> Derivations {
+    core::diff::derive(model, targets, config)
+}
+
+/// Judges each claim on its own: one claim that does not make sense does not stop the others
+/// (as [`check`] does for a worksheet).
+pub fn check_each(
+    model: &Model,
+    claims: &[String],
+    at: &[Given],
+) -> Vec<Result<Checked, CheckError>> {
+    analysis::check::check_each(model, claims, at)
+}
+
+/// The float64 value of every name at a point (the forward pass alone), in program order.
+pub fn forward_values(model: &Model, at: &[Given]) -> Result<Vec<(Sym, f64)>, Diagnostic> {
+    let point = analysis::numeric::forward(model, at)?;
+    Ok(model
+        .syms()
+        .filter_map(|s| point.f64.get(&s).map(|&v| (s, v)))
+        .collect())
+}
+
+/// Refuses a value given to a name that is not an input, target or parameter, saying `why`
+/// only those may start a run.
+pub fn leaves_only(model: &Model, given: &[Given], why: &str) -> Result<(), Diagnostic> {
+    analysis::init::leaves_only(model, given, why)
+}
+
+/// A values file: every input, target and parameter, one `name = value` a line, under the
+/// `header` lines as comments (what `chainrule values` writes).
+pub fn values_file(model: &Model, values: &[Given], header: &str) -> String {
+    analysis::init::values_file(model, values, header)
+}
+
+/// A network too wide to draw name by name, drawn as one block a layer: the picture, and the
+/// page's section for each layer (with `values`, each layer's row of the layer view; the
+/// picture goes where `marker` stands). `None` for a network without layers or narrow enough
+/// to draw name by name ([`graph_svg`]).
+pub fn graph_layer_blocks(
+    model: &mut Model,
+    values: &std::collections::HashMap<Sym, f64>,
+    marker: &str,
+    layout: &Layout,
+) -> Result<Option<(String, String)>, Diagnostic> {
+    let Some(layering) =
+        analysis::layer_view::Layering::of(model).filter(|_| render::graph::too_wide(model))
+    else {
+        return Ok(None);
+    };
+    let picture = render::graph::layer_blocks(model, &layering);
+    let view = if values.is_empty() {
+        None
+    } else {
+        analysis::layer_view::LayerGradients::new(model).map(|gradients| {
+            let leaves: Vec<(Sym, f64)> = values
+                .iter()
+                .filter(|(s, _)| model.symbol(**s).kind.is_leaf())
+                .map(|(s, v)| (*s, *v))
+                .collect();
+            gradients.view(model, &[leaves])
+        })
+    };
+    let sections =
+        render::layer_view::graph_sections(model, &layering, view.as_ref(), marker, layout)?;
+    Ok(Some((picture, sections)))
+}
+
+/// The loss curve of a training run as an SVG picture.
+pub fn loss_curve(model: &Model, training: &Training) -> String {
+    render::train::render_curve(model, training)
 }
 
 /// The derivatives a specification names (every parameter, or names and `dY/dX` pairs), for

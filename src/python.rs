@@ -25,6 +25,19 @@ create_exception!(
 
 /// A diagnostic as the command line prints it, pointing into `text` (named `name`).
 fn failed(diagnostic: &Diagnostic, name: &str, text: &str) -> PyErr {
+    let mut diagnostic = diagnostic.clone();
+    // The library names what is wrong; which argument gives it is the package's to say.
+    if let Some(input) = diagnostic.input {
+        let how = match input {
+            crate::Input::Point => "the values are the `at` argument (`init` draws the parameters)",
+            crate::Input::LearningRate => "the learning rate is the `lr` argument",
+            crate::Input::Targets => "the derivatives are asked for with the `wrt` argument",
+        };
+        diagnostic.help = Some(match diagnostic.help {
+            Some(help) => format!("{help}; {how}").into(),
+            None => how.into(),
+        });
+    }
     ChainruleError::new_err(diagnostic.render(name, text, false))
 }
 

@@ -130,8 +130,12 @@ fn the_parameters_step_prints_after_two_and_three_steps_check_as_correct() {
                 verdicts(&report).iter().all(|v| *v == "correct"),
                 "{report}"
             );
+            assert_eq!(
+                report["claims"][0]["method"], "descent-to-digits",
+                "{report}"
+            );
             assert!(
-                report["claims"][0]["method"]
+                report["claims"][0]["method_text"]
                     .as_str()
                     .unwrap()
                     .contains(&format!("after {steps} steps of gradient descent")),

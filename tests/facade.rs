@@ -170,3 +170,40 @@ fn the_html_fragment_is_the_pages_body_with_the_same_mathml() {
     );
     assert!(!fragment.contains("<style") && !fragment.contains("<script"));
 }
+
+#[test]
+fn library_errors_name_what_is_wrong_and_the_binary_adds_its_option() {
+    let mut model = chainrule::load(chainrule::BUILTIN_EXAMPLE).unwrap();
+    let at = chainrule::values(&model, "x=1.5, y=0").unwrap();
+    let request = EvalRequest {
+        targets: chainrule::targets(&model, &TargetSpec::AllParams).unwrap(),
+        ..Default::default()
+    };
+    let missing = chainrule::evaluate(&mut model, &at, &request).unwrap_err();
+    assert_eq!(missing.input, Some(chainrule::Input::Point));
+    assert!(
+        missing.message.starts_with("no value given for"),
+        "{missing:?}"
+    );
+    let help = missing.help.clone().unwrap();
+    assert!(help.contains("w2=0.5"), "{help}");
+    assert!(!help.contains("--"), "the library names no flag: {help}");
+    let full = chainrule::values(&model, POINT).unwrap();
+    let rate = chainrule::descend(&mut model, &full, 0.0, 1).unwrap_err();
+    assert_eq!(rate.input, Some(chainrule::Input::LearningRate));
+    assert!(
+        rate.message
+            .contains("learning rate must be a positive number")
+    );
+    assert!(!format!("{rate:?}").contains("--"), "{rate:?}");
+    // The binary says how the point is given.
+    let out = Command::cargo_bin("chainrule")
+        .unwrap()
+        .args(["eval", "--at", "x=1.5,y=0", "--all"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no value given for"), "{stderr}");
+    assert!(stderr.contains("`--at NAME=VALUE,...`"), "{stderr}");
+}

@@ -175,6 +175,41 @@ fn every_template_named_after_a_command_is_listed_in_its_help() {
         }
     }
     assert!(listed_templates("check").contains("`mistake.txt`"));
+    assert!(listed_templates("check").contains("`method.txt`"));
+    assert!(listed_templates("derive").contains("`rule.txt`"));
+}
+
+#[test]
+fn a_rule_txt_and_a_method_txt_of_ones_own_reword_the_rules_and_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.txt"), "RULE << r.code >>").unwrap();
+    std::fs::write(dir.path().join("method.txt"), "HOW << m.code >>").unwrap();
+    let derive = ["derive", "--wrt", "w3", "--template-dir", s(dir.path())];
+    let ran = chainrule(&derive);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains("RULE chain"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("RULE simplify-flatten"),
+        "{}",
+        ran.stdout
+    );
+    let plain = chainrule(&derive[..3]);
+    assert!(plain.stdout.contains("chain rule"), "{}", plain.stdout);
+    assert!(!plain.stdout.contains("RULE "), "{}", plain.stdout);
+    // The codes stay in the JSON whatever the words.
+    let json = chainrule(&[&derive[..], &["--format", "json"]].concat());
+    assert!(
+        json.stdout.contains("\"rule\": \"chain\""),
+        "{}",
+        json.stdout
+    );
+    let claim = "dC/dw3 = 2(y - a3)*a3(1 - a3)*a2";
+    let ran = chainrule(&["check", "--claim", claim, "--template-dir", s(dir.path())]);
+    assert!(
+        ran.stdout.contains("(HOW counterexample)"),
+        "{}",
+        ran.stdout
+    );
 }
 
 #[test]

@@ -122,6 +122,21 @@ def test_bad_input_raises_with_the_caret_diagnostic():
         net.derive(wrt="nope")
 
 
+def test_an_error_about_an_argument_names_the_argument_not_a_flag():
+    net = chainrule.load()
+    point = {"x": 1.5, "y": 0, "w2": 0.8, "b2": 0.1, "w3": -0.5, "b3": 0.2}
+    with pytest.raises(chainrule.ChainruleError) as error:
+        net.step(at=point, lr=0)
+    message = str(error.value)
+    assert "the learning rate must be a positive number" in message
+    assert "the `lr` argument" in message
+    assert "--lr" not in message
+    with pytest.raises(chainrule.ChainruleError) as error:
+        net.eval(at={"x": 1.5})
+    assert "the `at` argument" in str(error.value)
+    assert "--at" not in str(error.value)
+
+
 def test_notebook_displays_are_the_documents_of_the_command_line():
     net = chainrule.load()
     derived = net.derive(wrt="w3")

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use crate::analysis::numeric::{self, Point};
 use crate::analysis::optimizer::{Optimizer, ParamState, State, decayed_parameters};
 use crate::core::diff::Config;
-use crate::core::error::{Diagnostic, Result};
+use crate::core::error::{Diagnostic, Input, Result};
 use crate::core::expr::{Id, Sym};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
@@ -93,7 +93,8 @@ pub fn descend_with(
         return Err(Diagnostic::new(format!(
             "the learning rate must be a positive number, not {learning_rate}"
         ))
-        .with_help("give a small positive rate such as `--lr 0.5`"));
+        .with_help("give a small positive rate such as 0.5")
+        .about(Input::LearningRate));
     }
     check_start(model, start)?;
     let gradients = Gradients::new(model);
@@ -260,21 +261,20 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
         .collect();
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|&s| model.name(s)).collect();
-        return Err(Diagnostic::new(format!(
-            "no starting value given for {}",
-            numeric::list(&names)
-        ))
-        .with_help(format!(
-            "gradient descent starts from a value for every input, target and parameter, \
-             e.g. `--at {}`; `--init xavier` fills the parameters, `--example N` takes the \
-             inputs and targets from a data set",
-            names
-                .iter()
-                .take(3)
-                .map(|n| format!("{n}=0.5"))
-                .collect::<Vec<_>>()
-                .join(",")
-        )));
+        return Err(
+            Diagnostic::new(format!("no starting value given for {}", numeric::list(&names)))
+                .with_help(format!(
+                    "gradient descent starts from a value for every input, target and \
+                     parameter, e.g. `{}`",
+                    names
+                        .iter()
+                        .take(3)
+                        .map(|n| format!("{n}=0.5"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ))
+                .about(Input::Point),
+        );
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! them to 0 only when asked. Also the text of a values file listing every input, target and
 //! parameter, which reads back with `--values`.
 
-use crate::core::error::{Diagnostic, Result};
+use crate::core::error::{Diagnostic, Input, Result};
 use crate::core::expr::{Id, Node, Sym};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
@@ -93,9 +93,10 @@ pub fn leaves_only(model: &Model, given: &[Given], why: &str) -> Result<()> {
         "`{name}` is {what}, not a starting value: {why}"
     ))
     .with_help(
-        "give values to inputs, targets and parameters only (`eval --at` takes an intermediate, \
-         and cuts the graph there)",
-    ))
+        "give values to inputs, targets and parameters only (the point of an evaluation may give \
+         an intermediate, and cuts the graph there)",
+    )
+    .about(Input::Point))
 }
 
 /// A values file: every input, target and parameter, one `name = value` a line, with the

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::core::error::{Diagnostic, Result};
+use crate::core::error::{Diagnostic, Input, Result};
 use crate::core::eval::{self, Precise};
 use crate::core::expr::{FastMap, Func, Func2, Id, Num, Sym};
 use crate::core::forward::{self, ForwardError};
@@ -142,15 +142,18 @@ fn exact_decimals(given: &[Given]) -> HashMap<Sym, Num> {
 
 fn no_value_given(model: &Model, names: &[Sym]) -> Diagnostic {
     let missing: Vec<&str> = names.iter().map(|&s| model.name(s)).collect();
-    Diagnostic::new(format!("no value given for {}", list(&missing))).with_help(format!(
-        "give every input, target and parameter a value, e.g. `--at {}`; fill the parameters with `--init zeros|random|xavier`, and take the inputs and targets from a data set with `--example N`",
+    let help = format!(
+        "give every input, target and parameter a value, e.g. `{}`, or draw the parameters from an initialisation (zeros, random or xavier) and take the inputs and targets from an example of a data set",
         missing
             .iter()
             .take(LISTED_NAMES)
             .map(|m| format!("{m}=0.5"))
             .collect::<Vec<_>>()
             .join(",")
-    ))
+    );
+    Diagnostic::new(format!("no value given for {}", list(&missing)))
+        .with_help(help)
+        .about(Input::Point)
 }
 
 /// Derivatives of a model with targets declared one-hot are simplified with Σy = 1, so they
@@ -392,7 +395,11 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
                 "`{label}` needs a value for `{}`",
                 model.name(s)
             ))
-            .with_help(format!("add it to --at, e.g. `--at {}=0.5`", model.name(s))));
+            .with_help(format!(
+                "give it a value with the point, e.g. `{}=0.5`",
+                model.name(s)
+            ))
+            .about(Input::Point));
         }
     }
     let mut rewrites_used = Vec::new();

@@ -19,7 +19,7 @@ use crate::analysis::layer_view::{
 };
 use crate::analysis::numeric::Point;
 use crate::analysis::optimizer::{Optimizer, State, decayed_parameters};
-use crate::core::error::{Diagnostic, Result};
+use crate::core::error::{Diagnostic, Input, Result};
 use crate::core::expr::{Func, Node, Sym};
 use crate::core::model::{Given, Model, SymKind};
 use crate::lang::data::DataSet;
@@ -164,7 +164,8 @@ pub fn train(
             "the learning rate must be a positive number, not {}",
             config.learning_rate
         ))
-        .with_help("give a small positive rate such as `--lr 0.5`; `--ascent` adds the gradient"));
+        .with_help("give a small positive rate such as 0.5 (ascent is a direction of its own, not a negative rate)")
+        .about(Input::LearningRate));
     }
     if let Some(g) = given
         .iter()
@@ -174,7 +175,8 @@ pub fn train(
             "`{}` is not a parameter: training takes inputs and targets from the data",
             model.name(g.sym)
         ))
-        .with_help("`--at` gives starting values to parameters only when training"));
+        .with_help("when training, the point gives starting values to parameters only")
+        .about(Input::Point));
     }
     let gradients = Gradients::new(model);
     let mut params = initial_params(model, given, config.init, config.seed);

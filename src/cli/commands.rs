@@ -6,51 +6,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
-use chainrule::analysis::check::{Checked, Verdict};
-use chainrule::core::diff::{Config, Style};
-use chainrule::core::error::{Diagnostic, Span};
-use chainrule::core::number::thousands;
-use chainrule::lang::load::{self, TargetSpec};
-use chainrule::render::document::{self, Format, Layout};
+use chainrule::{
+    Checked, DeriveConfig, Diagnostic, Document, DocumentFormat, Layout, Span, Style, TargetSpec,
+    Verdict, thousands,
+};
 use chainrule::{Given, Model};
 
-use super::Outcome;
-use super::args::{
-    CheckArgs, Command, DeriveArgs, EvalArgs, ExampleArgs, ExpandArgs, Extension, FormatArg,
-    InitArg, InitArgs, OutputArgs, PointArgs, StepArgs, StyleArg, ValuesArgs,
+use super::diagnostics::{Failure, Text};
+use super::input::{self, InputPaths};
+use super::options::{
+    CheckArgs, DeriveArgs, EvalArgs, ExampleArgs, ExpandArgs, Extension, FormatArg, InitArg,
+    InitArgs, OutputArgs, PointArgs, StepArgs, StyleArg, ValuesArgs,
 };
-use super::diagnostics::Failure;
-use super::input::{self, InputPaths, Text};
-use super::output::{self, ReadOnly};
+use super::output::{self, Outcome, ReadOnly};
 use super::progress::with_progress;
-
-pub fn run(command: Command) -> Result<Outcome, Failure> {
-    match command {
-        Command::Derive(args) => derive(args),
-        Command::Eval(args) => eval(args),
-        Command::Check(args) => check(args),
-        Command::Step(args) => step(args),
-        Command::Expand(args) => expand(args),
-        Command::Values(args) => values(args),
-        Command::Train(args) => super::train::train(args),
-        Command::Graph(args) => super::graph::graph(args),
-        Command::Completions { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(
-                shell,
-                &mut <super::args::Cli as clap::CommandFactory>::command(),
-                "chainrule",
-                &mut script,
-            );
-            Ok(Outcome {
-                text: String::from_utf8_lossy(&script).into_owned(),
-                out: None,
-                read_only: ReadOnly::Refuse,
-                code: 0,
-            })
-        }
-    }
-}
 
 /// The values given, with the parameters they leave out filled by `--init`, if asked.
 pub(super) fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Given> {
@@ -153,7 +122,7 @@ pub(super) fn starting_point(
 }
 
 /// `values`: a values file to edit, every leaf listed, parameters filled by `--init`.
-fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
+pub(super) fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let read_only = read_only(args.force);
     guard_output(
@@ -163,7 +132,7 @@ fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
     )?;
     let (source, model) = load_program(file)?;
     let given = given_values(&model, &args.point)?;
-    chainrule::analysis::init::leaves_only(
+    chainrule::leaves_only(
         &model,
         &given,
         "a values file lists inputs, targets and parameters, and the rest is computed from them",
@@ -188,7 +157,7 @@ fn values(args: ValuesArgs) -> Result<Outcome, Failure> {
         ),
     };
     Ok(Outcome {
-        text: chainrule::analysis::init::values_file(&model, &filled, &header),
+        text: chainrule::values_file(&model, &filled, &header),
         out: args.out,
         read_only,
         code: 0,
@@ -283,22 +252,22 @@ impl Documented {
         }
     }
 
-    /// Renders the result for the format asked for (`render` gets the document format and the
-    /// layout), as a page with `--format html`, with the exit code.
+    /// Renders the result in the format asked for (a page with `--format html`), with the
+    /// exit code.
     pub(super) fn finish(
         self,
         source_name: &str,
         code: u8,
-        render: impl FnOnce(Format, &Layout) -> Result<String, Diagnostic>,
+        document: Document<'_>,
     ) -> Result<Outcome, Failure> {
         let layout = self.layout(source_name)?;
-        let text = render(format_of(self.format), &layout).map_err(self.in_template(&layout))?;
-        let text = document(text, self.format, &self.templates, &layout)?;
+        let text = chainrule::render(&document, format_of(self.format), &layout)
+            .map_err(self.in_template(&layout))?;
         Ok(self.outcome(text, code))
     }
 }
 
-fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
+pub(super) fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let read_only = read_only(args.force);
     guard_output(
@@ -308,9 +277,9 @@ fn expand(args: ExpandArgs) -> Result<Outcome, Failure> {
     )?;
     let source = input::read_program(file)?;
     let text = if args.vector {
-        load::expand_vector(&source.text, args.batch)
+        chainrule::expand_vector(&source.text, args.batch)
     } else {
-        load::expand(&source.text)
+        chainrule::expand(&source.text)
     }
     .map_err(Failure::in_text(&source))?;
     warn_about(&source);
@@ -333,7 +302,7 @@ fn template_paths(command: &str, output: &OutputArgs) -> Result<Vec<(String, Box
             output::shown(dir)
         ))));
     }
-    Ok(document::templates_of(command)
+    Ok(chainrule::templates_of(command)
         .into_iter()
         .map(|name| (name.to_string(), dir.join(name).into_boxed_path()))
         .filter(|(_, path)| path.exists())
@@ -356,6 +325,7 @@ fn layout(
         overrides,
         standalone: output.standalone,
         source_name: source_name.to_string(),
+        watch: super::limits::TEMPLATE_WATCH.clone(),
     })
 }
 
@@ -371,7 +341,7 @@ fn in_template<'a>(
         };
         let path = templates.iter().find(|(n, _)| *n == name);
         let text = layout.overrides.get(&name).map(String::as_str).or_else(|| {
-            document::TEMPLATES
+            chainrule::TEMPLATES
                 .iter()
                 .find(|(n, _)| *n == name)
                 .map(|(_, builtin)| *builtin)
@@ -384,14 +354,13 @@ fn in_template<'a>(
     }
 }
 
-pub(super) fn format_of(arg: FormatArg) -> Format {
+pub(super) fn format_of(arg: FormatArg) -> DocumentFormat {
     match arg {
-        FormatArg::Text => Format::Text,
-        FormatArg::Markdown => Format::Markdown,
-        FormatArg::Latex => Format::Latex,
-        FormatArg::Json => Format::Json,
-        // The page is made from the Markdown document (see `document`).
-        FormatArg::Html => Format::Markdown,
+        FormatArg::Text => DocumentFormat::Text,
+        FormatArg::Markdown => DocumentFormat::Markdown,
+        FormatArg::Latex => DocumentFormat::Latex,
+        FormatArg::Json => DocumentFormat::Json,
+        FormatArg::Html => DocumentFormat::Html,
         // Only `graph` and `train` write pictures, and they draw them before any document.
         FormatArg::Svg => unreachable!("`resolve_format` refuses svg for a document"),
     }
@@ -406,15 +375,15 @@ fn resolve_format(
     asked: Option<FormatArg>,
     out: Option<&Path>,
 ) -> Result<FormatArg, Failure> {
-    let formats = super::args::formats_of(command);
+    let formats = super::options::formats_of(command);
     let names = || {
         formats
             .iter()
-            .map(|f| format!("`{}` (.{})", f.name(), super::args::extension_of(*f)))
+            .map(|f| format!("`{}` (.{})", f.name(), super::options::extension_of(*f)))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let extension = out.map_or(Extension::Silent, super::args::extension);
+    let extension = out.map_or(Extension::Silent, super::options::extension);
     let shown = |path: &Path| path.display().to_string();
     let format = match (asked, extension) {
         (_, Extension::Foreign(ext)) => {
@@ -437,7 +406,7 @@ fn resolve_format(
                 ))
                 .with_help(format!(
                     "drop `--format` (the extension decides), or name the file `.{}`",
-                    super::args::extension_of(asked)
+                    super::options::extension_of(asked)
                 )),
             ));
         }
@@ -456,20 +425,6 @@ fn resolve_format(
         ));
     }
     Ok(format)
-}
-
-/// A command's document as it is written: as rendered, or with `--format html` an HTML page
-/// made from its Markdown.
-fn document(
-    text: String,
-    format: FormatArg,
-    templates: &[(String, Box<Path>)],
-    layout: &Layout,
-) -> Result<String, Failure> {
-    let FormatArg::Html = format else {
-        return Ok(text);
-    };
-    chainrule::render::html::markdown_page(&text, layout).map_err(in_template(templates, layout))
 }
 
 /// The name and the file of an `--at NAME=@FILE` (a NumPy `.npy` file: the rest of the
@@ -501,7 +456,7 @@ fn inputs_of(
     inputs
 }
 
-fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
+pub(super) fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let documented = Documented::start("derive", args.output, file, None, &[])?;
     if args.layers {
@@ -534,22 +489,20 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
         && let Ok(Some(form)) = chainrule::matrix_form(&source.text)
     {
         warn_about(&source);
-        return documented.finish(&source.name, 0, |format, layout| {
-            chainrule::render::matrix_form::render(&form, format, layout)
-        });
+        return documented.finish(&source.name, 0, Document::Layers(&form));
     }
     let (source, mut model, targets) = load_with_targets(source, args.all, &args.wrt)?;
     let style = match args.style {
         StyleArg::Chain => Style::Chain,
         StyleArg::Backprop => Style::Backprop,
     };
-    let config = Config {
+    let config = DeriveConfig {
         style,
         expand: args.expand,
         steps: !args.no_steps,
         expand_if_small: matches!(documented.format(), FormatArg::Json),
     };
-    let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
+    let derivations = chainrule::derive_targets(&mut model, &targets, &config);
     if let Some(bytes) = derivations.expansion_too_large {
         // The count saturates where it passes what a machine could hold: say "far more".
         let size = if bytes >= u64::MAX / 2 {
@@ -562,7 +515,7 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
                 "--expand would print {size} bytes of formulas, over the limit of {}: \
                  written in inputs and parameters alone, every shared error term is repeated \
                  along every path",
-                thousands(chainrule::core::diff::EXPAND_LIMIT as usize)
+                thousands(chainrule::EXPAND_LIMIT as usize)
             ))
             .with_help(
                 "drop --expand: the results are then written in named error terms (δ), each \
@@ -570,9 +523,12 @@ fn derive(args: DeriveArgs) -> Result<Outcome, Failure> {
             ),
         ));
     }
-    documented.finish(&source.name, 0, |format, layout| {
-        document::render_derivations(&model, &derivations, style, format, layout)
-    })
+    let document = Document::Derivations {
+        model: &model,
+        derivations: &derivations,
+        style,
+    };
+    documented.finish(&source.name, 0, document)
 }
 
 /// `derive --layers`: the layered derivation of a `network` shorthand.
@@ -590,9 +546,7 @@ fn derive_layers(file: Option<&Path>, documented: Documented) -> Result<Outcome,
             .with_help("describe the network as `network 2-3-1` with its option lines, or use `--wrt`/`--all`"),
         ));
     };
-    documented.finish(&source.name, 0, |format, layout| {
-        chainrule::render::matrix_form::render(&layered, format, layout)
-    })
+    documented.finish(&source.name, 0, Document::Layers(&layered))
 }
 
 /// The values of `--values` and `--at` (all of them), later ones overriding earlier.
@@ -633,9 +587,7 @@ pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given
     let mut at_names = std::collections::HashSet::new();
     for (i, source) in sources.into_iter().enumerate() {
         let values = match source {
-            Ok(text) => {
-                load::parse_assignments(model, &text.text).map_err(Failure::in_text(&text))?
-            }
+            Ok(text) => chainrule::values(model, &text.text).map_err(Failure::in_text(&text))?,
             Err(values) => values,
         };
         if i >= first_at {
@@ -664,7 +616,7 @@ pub(super) fn given_values(model: &Model, point: &PointArgs) -> Result<Vec<Given
     Ok(given)
 }
 
-fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
+pub(super) fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let documented = Documented::start(
         "eval",
@@ -679,7 +631,7 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     let mut exprs = Vec::new();
     for text in &args.expr {
         let argument = Text::argument("--expr", text);
-        let id = load::parse_formula(&mut model, text).map_err(Failure::in_text(&argument))?;
+        let id = chainrule::formula(&mut model, text).map_err(Failure::in_text(&argument))?;
         exprs.push((text.clone(), id));
     }
     let request = chainrule::EvalRequest {
@@ -696,9 +648,11 @@ fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     })
     .map_err(Failure::plain)?;
     report.inputs_zeroed = start.zeroed;
-    documented.finish(&source.name, 0, |format, layout| {
-        chainrule::render::eval::render_eval(&model, &report, format, layout)
-    })
+    let document = Document::Evaluation {
+        model: &model,
+        report: &report,
+    };
+    documented.finish(&source.name, 0, document)
 }
 
 /// A claim and where it came from, so an error can point into its file or argument.
@@ -731,7 +685,7 @@ fn claims_in_file(file: Rc<Text>) -> Vec<ClaimSource> {
     out
 }
 
-fn check(args: CheckArgs) -> Result<Outcome, Failure> {
+pub(super) fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let documented = Documented::start(
         "check",
@@ -798,12 +752,10 @@ fn check(args: CheckArgs) -> Result<Outcome, Failure> {
         })
         .max()
         .unwrap_or(0);
-    documented.finish(&source.name, code, |format, layout| {
-        chainrule::render::check::render_check(&checked, format, layout)
-    })
+    documented.finish(&source.name, code, Document::Checks(&checked))
 }
 
-fn step(args: StepArgs) -> Result<Outcome, Failure> {
+pub(super) fn step(args: StepArgs) -> Result<Outcome, Failure> {
     let file = args.source.file.as_deref();
     let documented = Documented::start(
         "step",
@@ -827,14 +779,16 @@ fn step(args: StepArgs) -> Result<Outcome, Failure> {
     descent.inputs_zeroed = start.zeroed;
     descent.per_layer = args.shown.per_layer;
     descent.all_values = args.shown.all_values;
-    documented.finish(&source.name, 0, |format, layout| {
-        chainrule::render::step::render_descent(&model, &descent, format, layout)
-    })
+    let document = Document::Descent {
+        model: &model,
+        descent: &descent,
+    };
+    documented.finish(&source.name, 0, document)
 }
 
 /// Warns about what a program that loads may still get wrong (a softmax over one neuron).
 fn warn_about(source: &Text) {
-    for caveat in load::caveats(&source.text) {
+    for caveat in chainrule::caveats(&source.text) {
         super::diagnostics::warn(&caveat, source);
     }
 }
@@ -848,7 +802,7 @@ pub(super) fn load_program(file: Option<&Path>) -> Result<(Text, Model), Failure
 
 /// Lowers a program read, with its caveats on standard error.
 fn lowered(source: &Text) -> Result<Model, Failure> {
-    let model = load::load(&source.text).map_err(Failure::in_text(source))?;
+    let model = chainrule::load(&source.text).map_err(Failure::in_text(source))?;
     warn_about(source);
     Ok(model)
 }
@@ -862,7 +816,7 @@ fn load_with_targets(
 ) -> Result<(Text, Model, Vec<chainrule::Target>), Failure> {
     let model = lowered(&source)?;
     let targets = if all {
-        load::targets(&model, &TargetSpec::AllParams)
+        chainrule::targets(&model, &TargetSpec::AllParams)
             .map_err(|e| Failure::in_text(&Text::argument("--wrt", &e.argument))(*e.diagnostic))?
     } else {
         wrt_targets(&model, wrt)?
@@ -876,7 +830,7 @@ fn wrt_targets(model: &Model, wrt: &[String]) -> Result<Vec<chainrule::Target>, 
     let mut targets = Vec::new();
     for argument in wrt {
         let whole = Text::argument("--wrt", argument);
-        for (at, item) in load::split_items(argument) {
+        for (at, item) in chainrule::split_items(argument) {
             if item.trim().is_empty() {
                 // The comma after the gap, or at the end the one before it.
                 let comma = if at + item.len() < argument.len() {
@@ -894,7 +848,7 @@ fn wrt_targets(model: &Model, wrt: &[String]) -> Result<Vec<chainrule::Target>, 
                 ));
             }
             let list = TargetSpec::List(vec![item.to_string()]);
-            let found = load::targets(model, &list).map_err(|e| {
+            let found = chainrule::targets(model, &list).map_err(|e| {
                 let mut diagnostic = *e.diagnostic;
                 diagnostic.span = diagnostic.span.map(|s| Span::new(s.start + at, s.end + at));
                 Failure::in_text(&whole)(diagnostic)

@@ -3,11 +3,27 @@
 
 use std::io::IsTerminal;
 
-use chainrule::Diagnostic;
+use chainrule::{Diagnostic, Input};
 
-use super::args::ColorArg;
-use super::input::Text;
+use super::options::ColorArg;
 use super::output::WriteError;
+
+/// A text read from somewhere, with the name to show for it in reports.
+#[derive(Clone)]
+pub struct Text {
+    pub name: String,
+    pub text: String,
+}
+
+impl Text {
+    /// A command-line argument (`--at`, `--wrt`, `--claim`) as a text a report can point into.
+    pub fn argument(flag: &str, value: &str) -> Text {
+        Text {
+            name: flag.to_string(),
+            text: value.to_string(),
+        }
+    }
+}
 
 /// A failure to report: a diagnostic, and the text its spans point into (a file, an argument),
 /// if any.
@@ -33,12 +49,34 @@ impl Failure {
         }
     }
 
-    /// The report as printed on standard error.
+    /// The report as printed on standard error: a diagnostic about one of the inputs given
+    /// beside the program says which options give it.
     pub fn render(&self, color: bool) -> String {
-        match &self.origin {
-            Some(text) => self.diagnostic.render(&text.name, &text.text, color),
-            None => self.diagnostic.render("", "", color),
+        let mut diagnostic = self.diagnostic.clone();
+        if let Some(input) = diagnostic.input {
+            let how = how_given(input);
+            diagnostic.help = Some(match diagnostic.help {
+                Some(help) => format!("{help}; {how}").into(),
+                None => how.into(),
+            });
         }
+        match &self.origin {
+            Some(text) => diagnostic.render(&text.name, &text.text, color),
+            None => diagnostic.render("", "", color),
+        }
+    }
+}
+
+/// The options that give an input the library's diagnostics name without knowing the
+/// command line.
+fn how_given(input: Input) -> &'static str {
+    match input {
+        Input::Point => {
+            "the values are given with `--at NAME=VALUE,...` or `--values FILE`, and \
+             `--init zeros|random|xavier` draws the parameters"
+        }
+        Input::LearningRate => "the learning rate is given with `--lr`",
+        Input::Targets => "the derivatives are asked for with `--wrt NAME,...` or `--all`",
     }
 }
 
@@ -84,7 +122,7 @@ pub fn use_color(choice: ColorArg) -> bool {
 static COLOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Writes a warning about an input to standard error at once (the result still follows).
-pub fn warn(diagnostic: &chainrule::Diagnostic, text: &super::input::Text) {
+pub fn warn(diagnostic: &chainrule::Diagnostic, text: &Text) {
     use std::io::Write;
     let color = COLOR.get().copied().unwrap_or(false);
     let report = diagnostic.render_warning(&text.name, &text.text, color);

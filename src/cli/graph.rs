@@ -6,17 +6,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use chainrule::Diagnostic;
-use chainrule::core::diff::{Config, Style};
-use chainrule::lang::load::{self, TargetSpec};
-use chainrule::render::document::{self, Format};
-use chainrule::render::graph::{self, GraphOptions};
-use chainrule::render::html::{self, Figure};
+use chainrule::{
+    DeriveConfig, Diagnostic, Document, DocumentFormat, Figure, GraphOptions, Style, TargetSpec,
+};
 
-use super::Outcome;
-use super::args::{FormatArg, OutputArgs, PointArgs};
 use super::commands::{Documented, given_values, load_program};
 use super::diagnostics::Failure;
+use super::options::{FormatArg, OutputArgs, PointArgs};
+use super::output::Outcome;
 
 #[derive(Args)]
 pub struct GraphArgs {
@@ -47,7 +44,7 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
         Some(wanted) => Some(
             model
                 .lookup(wanted)
-                .filter(|&s| model.symbol(s).kind == chainrule::core::model::SymKind::Param)
+                .filter(|&s| model.params().any(|p| p == s))
                 .ok_or_else(|| {
                     Failure::plain(
                         Diagnostic::new(format!("`{wanted}` is not a parameter of {name}"))
@@ -66,28 +63,27 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
     let mut values = HashMap::new();
     if !args.point.at.is_empty() || args.point.values.is_some() {
         let given = given_values(&model, &args.point)?;
-        let point =
-            chainrule::analysis::numeric::forward(&model, &given).map_err(Failure::plain)?;
-        values = model
-            .syms()
-            .filter_map(|s| point.f64.get(&s).map(|&v| (s, v)))
+        values = chainrule::forward_values(&model, &given)
+            .map_err(Failure::plain)?
+            .into_iter()
             .collect();
     }
-    // A network too wide to draw name by name is drawn as one block a layer on the page.
-    let layering = chainrule::analysis::layer_view::Layering::of(&model)
-        .filter(|_| matches!(documented.format(), FormatArg::Html) && graph::too_wide(&model));
-    let picture = match &layering {
-        Some(layering) => graph::layer_blocks(&model, layering),
-        None => graph::svg(
-            &model,
-            &GraphOptions {
-                values: values.clone(),
-                highlight,
-            },
-        ),
-    };
     let FormatArg::Html = documented.format() else {
+        let picture = chainrule::graph_svg(&model, &GraphOptions { values, highlight });
         return Ok(documented.outcome(picture, 0));
+    };
+    let layout = documented.layout(name)?;
+    // A network too wide to draw name by name is drawn as one block a layer on the page.
+    let blocks =
+        chainrule::graph_layer_blocks(&mut model, &values, &Figure::marker("graph"), &layout)
+            .map_err(documented.in_template(&layout))?;
+    let layered = blocks.is_some();
+    let (picture, sections) = match blocks {
+        Some((picture, sections)) => (picture, Some(sections)),
+        None => (
+            chainrule::graph_svg(&model, &GraphOptions { values, highlight }),
+            None,
+        ),
     };
     // The page: the picture, then the derivation of every parameter (the script shows one);
     // a large network's page derives the chosen parameter alone, so the page stays small.
@@ -101,52 +97,28 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
             .into_iter()
             .collect()
     };
-    let targets = load::targets(&model, &TargetSpec::List(derived.clone()))
+    let targets = chainrule::targets(&model, &TargetSpec::List(derived.clone()))
         .map_err(|e| Failure::in_text(&source)(*e.diagnostic))?;
-    let config = Config {
+    let config = DeriveConfig {
         style: Style::Chain,
         expand: false,
         // A large network's derivation is its result alone: its steps run to hundreds of kB.
         steps: small,
         expand_if_small: false,
     };
-    let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
-    let layout = documented.layout(name)?;
-    let derivation = document::render_derivations(
-        &model,
-        &derivations,
-        Style::Chain,
-        Format::Markdown,
-        &layout,
-    )
-    .map_err(documented.in_template(&layout))?;
-    let (markdown, mut script) = match &layering {
-        Some(layering) => {
-            // With values, each layer's section shows its row of the layer view.
-            let view = (!values.is_empty())
-                .then(|| chainrule::analysis::layer_view::LayerGradients::new(&mut model))
-                .flatten()
-                .map(|lg| {
-                    let leaves: Vec<_> = values
-                        .iter()
-                        .filter(|(s, _)| model.symbol(**s).kind.is_leaf())
-                        .map(|(s, v)| (*s, *v))
-                        .collect();
-                    lg.view(&model, &[leaves])
-                });
-            let sections = chainrule::render::layer_view::graph_sections(
-                &model,
-                layering,
-                view.as_ref(),
-                &Figure::marker("graph"),
-                &layout,
-            )
-            .map_err(documented.in_template(&layout))?;
-            (
-                sections + "\n" + &derivation,
-                graph::LAYER_SCRIPT.to_string(),
-            )
-        }
+    let derivations = chainrule::derive_targets(&mut model, &targets, &config);
+    let document = Document::Derivations {
+        model: &model,
+        derivations: &derivations,
+        style: Style::Chain,
+    };
+    let derivation = chainrule::render(&document, DocumentFormat::Markdown, &layout)
+        .map_err(documented.in_template(&layout))?;
+    let (markdown, mut script) = match sections {
+        Some(sections) => (
+            sections + "\n" + &derivation,
+            chainrule::LAYER_SCRIPT.to_string(),
+        ),
         None => (
             format!(
                 "{}\n\nChoose a parameter in the picture: every path from it to the cost lights up, and its derivation is shown below.\n",
@@ -155,17 +127,17 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
             format!(
                 "var chainruleDerived = {:?};\n{}",
                 derived.join(" "),
-                graph::HIGHLIGHT_SCRIPT
+                chainrule::HIGHLIGHT_SCRIPT
             ),
         ),
     };
-    if let Some(p) = highlight.filter(|_| layering.is_none()) {
+    if let Some(p) = highlight.filter(|_| !layered) {
         script = format!(
             "if (!location.hash) history.replaceState(null, \"\", \"#{}\");\n{script}",
             model.name(p)
         );
     }
-    let page = html::page(
+    let page = chainrule::html_page(
         &format!("The graph of {name}"),
         &markdown,
         &[Figure {

@@ -6,35 +6,17 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chainrule::core::error::{Diagnostic, Span};
-use chainrule::lang::load;
+use chainrule::{Diagnostic, Span};
 
-use super::diagnostics::Failure;
+use super::diagnostics::{Failure, Text};
 use super::output::shown;
-
-/// A text read from somewhere, with the name to show for it in reports.
-#[derive(Clone)]
-pub struct Text {
-    pub name: String,
-    pub text: String,
-}
-
-impl Text {
-    /// A command-line argument (`--at`, `--wrt`, `--claim`) as a text a report can point into.
-    pub fn argument(flag: &str, value: &str) -> Text {
-        Text {
-            name: flag.to_string(),
-            text: value.to_string(),
-        }
-    }
-}
 
 /// The network: a file, standard input (`-`), or with none the built-in example.
 pub fn read_program(file: Option<&Path>) -> Result<Text, Failure> {
     match file {
         None => Ok(Text {
-            name: load::BUILTIN_NAME.to_string(),
-            text: load::BUILTIN_EXAMPLE.to_string(),
+            name: chainrule::BUILTIN_NAME.to_string(),
+            text: chainrule::BUILTIN_EXAMPLE.to_string(),
         }),
         Some(path) => read_text(path).map_err(|mut failure| {
             let word = path.to_string_lossy();

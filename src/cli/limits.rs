@@ -12,11 +12,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chainrule::Diagnostic;
-use chainrule::render::document;
+use chainrule::TemplateWatch;
 
 /// The most heap the program may hold. The largest built-in jobs (784-30-10 derived with
 /// every step, or evaluated with every gradient) stay under 300 MB.
@@ -163,9 +164,13 @@ unsafe impl GlobalAlloc for Bounded {
 /// How often the watchdog looks at the template being rendered.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(100);
 
+/// The watch every layout of this run reports its user's templates on (the library keeps no
+/// state of its own: the binary, which runs one command, holds it here).
+pub static TEMPLATE_WATCH: LazyLock<TemplateWatch> = LazyLock::new(TemplateWatch::default);
+
 /// The refusal for a user's template that has rendered for too long, if one has.
 pub fn overdue_template() -> Option<Diagnostic> {
-    let (started, template) = document::user_template_rendering()?;
+    let (started, template) = TEMPLATE_WATCH.rendering()?;
     (started.elapsed() > Duration::from_secs(TEMPLATE_SECONDS)).then(|| {
         Diagnostic::new(format!(
             "the template `{template}` rendered for more than {TEMPLATE_SECONDS} s; \

@@ -14,31 +14,22 @@ mod diagnostics;
 pub mod graph;
 mod input;
 pub mod limits;
+mod options;
 mod output;
 mod progress;
 mod signals;
 pub mod train;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use chainrule::Diagnostic;
 
-use args::Cli;
+use args::{Cli, Command};
 use diagnostics::Failure;
-
-/// What a command produced: the text, where it goes, and the exit code once it is written
-/// (1 when `check` found a claim that is not correct).
-pub struct Outcome {
-    text: String,
-    out: Option<PathBuf>,
-    /// Whether `--force` lets a read-only `out` be replaced.
-    read_only: output::ReadOnly,
-    code: u8,
-}
+use output::{Outcome, ReadOnly};
 
 /// Runs the command line and returns the exit code: 0 success, 1 a claim not correct, 2 bad
 /// input or usage (clap reports usage errors itself, with code 2).
@@ -59,7 +50,7 @@ pub fn run() -> ExitCode {
     });
     let (done, finished) = std::sync::mpsc::channel();
     let work = move |command: args::Command| {
-        let _ = done.send(commands::run(command).and_then(write));
+        let _ = done.send(run_command(command).and_then(write));
     };
     // Deep but legal programs recurse: the work gets a roomy stack on a thread of its own.
     let Some(worker) = limits::spawn_worker(cli.command, work) else {
@@ -81,6 +72,35 @@ pub fn run() -> ExitCode {
     };
     drop(worker);
     report(result, color)
+}
+
+/// Runs one command.
+fn run_command(command: Command) -> Result<Outcome, Failure> {
+    match command {
+        Command::Derive(args) => commands::derive(args),
+        Command::Eval(args) => commands::eval(args),
+        Command::Check(args) => commands::check(args),
+        Command::Step(args) => commands::step(args),
+        Command::Expand(args) => commands::expand(args),
+        Command::Values(args) => commands::values(args),
+        Command::Train(args) => train::train(args),
+        Command::Graph(args) => graph::graph(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "chainrule",
+                &mut script,
+            );
+            Ok(Outcome {
+                text: String::from_utf8_lossy(&script).into_owned(),
+                out: None,
+                read_only: ReadOnly::Refuse,
+                code: 0,
+            })
+        }
+    }
 }
 
 fn crashed() -> Failure {

@@ -58,7 +58,7 @@ pub enum WriteError {
 /// A path as a report shows it: control and invisible characters spelled as `<U+…>`, so a file
 /// name cannot move the cursor or retitle the terminal.
 pub fn shown(path: &Path) -> String {
-    chainrule::core::excerpt::visible_name(&path.to_string_lossy())
+    chainrule::visible_name(&path.to_string_lossy())
 }
 
 impl std::fmt::Display for WriteError {
@@ -445,4 +445,14 @@ pub fn write_to(stream: &mut dyn Write, bytes: &[u8]) -> Result<(), WriteError> 
         Err(e) => Err(WriteError::Stdout(e)),
         Ok(()) => Ok(()),
     }
+}
+
+/// What a command produced: the text, where it goes, and the exit code once it is written
+/// (1 when `check` found a claim that is not correct).
+pub struct Outcome {
+    pub text: String,
+    pub out: Option<PathBuf>,
+    /// Whether `--force` lets a read-only `out` be replaced.
+    pub read_only: ReadOnly,
+    pub code: u8,
 }

@@ -10,11 +10,11 @@ use chainrule::Diagnostic;
 use chainrule::Init;
 use chainrule::{Direction, TrainConfig};
 
-use super::Outcome;
-use super::args::{FormatArg, OutputArgs, PointArgs};
-use super::commands::{Documented, format_of, given_values, load_program};
+use super::commands::{Documented, given_values, load_program};
 use super::diagnostics::Failure;
 use super::input;
+use super::options::{FormatArg, OutputArgs, PointArgs};
+use super::output::Outcome;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -28,7 +28,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     epochs: u32,
     #[command(flatten)]
-    optimizer: super::args::OptimizerArgs,
+    optimizer: super::options::OptimizerArgs,
     /// The learning rate η (a positive number).
     #[arg(
         long = "lr",
@@ -82,7 +82,7 @@ enum InitArg {
 /// `--lr` for training: positive; a negative rate is refused with the way to ask for ascent.
 fn training_rate(text: &str) -> Result<f64, String> {
     let negative = text.trim().starts_with(['-', '−']) && text.trim().len() > 1;
-    crate::cli::args::positive_rate(text).map_err(|message| {
+    super::options::positive_rate(text).map_err(|message| {
         if negative {
             format!(
                 "a negative learning rate ({text}) would turn descent into ascent; to run the rule \
@@ -188,23 +188,15 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
         let text = chainrule::trained_values(&model, &training, &header);
         super::output::write_file(save, text.as_bytes(), super::output::ReadOnly::Refuse)?;
     }
-    let text = if let FormatArg::Svg = documented.format() {
-        chainrule::render::train::render_curve(&model, &training)
-    } else if let FormatArg::Html = documented.format() {
-        let layout = documented.layout(name)?;
-        chainrule::render::train::render_training_page(&model, &training, &layout)
-            .map_err(documented.in_template(&layout))?
-    } else {
-        let layout = documented.layout(name)?;
-        chainrule::render::train::render_training(
-            &model,
-            &training,
-            format_of(documented.format()),
-            &layout,
-        )
-        .map_err(documented.in_template(&layout))?
+    if let FormatArg::Svg = documented.format() {
+        let curve = chainrule::loss_curve(&model, &training);
+        return Ok(documented.outcome(curve, 0));
+    }
+    let document = chainrule::Document::Training {
+        model: &model,
+        training: &training,
     };
-    Ok(documented.outcome(text, 0))
+    documented.finish(name, 0, document)
 }
 
 /// A bar on standard error when it is a terminal (never in a pipe, a file or CI's log).

@@ -39,11 +39,27 @@ pub struct Diagnostic {
     /// The text under the caret.
     pub label: Box<str>,
     pub notes: Vec<Note>,
-    /// Advice printed at the end (`help: ...`).
-    pub help: Option<String>,
+    /// Advice printed at the end (`help: ...`). Boxed: a diagnostic stays small.
+    pub help: Option<Box<str>>,
     /// The text the span points into when it is not the input the caller gave: a template,
     /// by file name (the caller knows its path and text). Boxed: a diagnostic stays small.
     pub file: Option<Box<FileName>>,
+    /// Which of the caller's inputs beside the program is at fault, if one is: the library
+    /// names what is wrong, and the caller says how that input is given (the binary's
+    /// option, the Python package's argument).
+    pub input: Option<Input>,
+}
+
+/// An input a caller gives beside the program, named in a [`Diagnostic`] that is about it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// The point: values of inputs, targets and parameters (or parameters drawn by an
+    /// initialisation).
+    Point,
+    /// The learning rate η.
+    LearningRate,
+    /// The derivatives asked for.
+    Targets,
 }
 
 /// The name of a file a diagnostic points into (see [`Diagnostic::file`]).
@@ -59,6 +75,7 @@ impl Diagnostic {
             notes: vec![],
             help: None,
             file: None,
+            input: None,
         }
     }
 
@@ -70,7 +87,14 @@ impl Diagnostic {
             notes: vec![],
             help: None,
             file: None,
+            input: None,
         }
+    }
+
+    /// The diagnostic, marked as about one of the caller's inputs.
+    pub fn about(mut self, input: Input) -> Diagnostic {
+        self.input = Some(input);
+        self
     }
 
     pub fn with_note(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
@@ -82,7 +106,7 @@ impl Diagnostic {
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
-pub use crate::core::tensor::TensorOp;
+pub use crate::core::shape::TensorOp;
 
 /// A fast, non-cryptographic hasher for the graph's maps (the keys are small integers and
 /// nodes built from them; no input is adversarial enough to need SipHash's flood resistance).

@@ -169,7 +169,7 @@ pub struct Model {
     /// For the scalarisation of a program with vectors and matrices: each name of the vector
     /// program with its shape and the scalar names of its entries (empty for a program
     /// written in scalars), so that values can be given and shown as arrays.
-    pub arrays: Vec<crate::core::shape::Array>,
+    pub arrays: Vec<Array>,
 }
 
 /// The index of which names use which: built once from the definitions, so that no pass has
@@ -254,7 +254,7 @@ impl Model {
 
     /// The array a name of the vector program became, if the model is the scalarisation of
     /// one and it has that name.
-    pub fn array(&self, name: &str) -> Option<&crate::core::shape::Array> {
+    pub fn array(&self, name: &str) -> Option<&Array> {
         self.arrays.iter().find(|a| a.name == name)
     }
 
@@ -296,4 +296,16 @@ mod tests {
         assert!(model.dependencies.uses(sym("x")).is_empty());
         assert!(model.dependencies.users(sym("C")).is_empty());
     }
+}
+
+/// A name of a vector program and the scalar names of its entries (row-major).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array {
+    pub name: String,
+    /// The LaTeX display form the name was given (`as "W^{(2)}"`), if any.
+    pub display: Option<String>,
+    /// The name in the tensor program.
+    pub sym: Sym,
+    pub shape: crate::core::shape::Shape,
+    pub entries: Vec<Sym>,
 }

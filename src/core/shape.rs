@@ -1,10 +1,8 @@
 //! Shapes of the values of a vector program (rows × columns, a 1×1 is a scalar), the layout
-//! convention that says which way examples run, and the record of which scalar names a
-//! tensor name became. The model holds these; `tensor` works with them.
+//! convention that says which way examples run, and the tensor operations with the shapes
+//! they give. The expression graph and the model hold these; `tensor` works with them.
 
 use std::fmt;
-
-use crate::core::expr::Sym;
 
 /// The shape of a value: rows × columns; 1×1 is a scalar.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
@@ -80,14 +78,96 @@ pub enum Layout {
     Rows,
 }
 
-/// A name of a vector program and the scalar names of its entries (row-major).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Array {
-    pub name: String,
-    /// The LaTeX display form the name was given (`as "W^{(2)}"`), if any.
-    pub display: Option<String>,
-    /// The name in the tensor program.
-    pub sym: Sym,
-    pub shape: Shape,
-    pub entries: Vec<Sym>,
+/// An index of a matrix that an operation runs over: `Down` is the first index (over the rows
+/// of each column, `sum(M, 1)`), `Across` the second (over the columns of each row,
+/// `sum(M, 2)`). The numbers are 1-based like the language's indices (MATLAB's `sum(M, dim)`).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum Axis {
+    Down,
+    Across,
+}
+
+impl Axis {
+    /// The axis that runs along one example's entries: down a column, or across a row.
+    pub fn within_example(layout: Layout) -> Axis {
+        match layout {
+            Layout::Columns => Axis::Down,
+            Layout::Rows => Axis::Across,
+        }
+    }
+}
+
+/// The operations that only tensors have; their operands are the node's children.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum TensorOp {
+    /// The matrix product of two operands.
+    MatMul,
+    Transpose,
+    /// The sum of every entry (`None`) or over one axis (the result keeps the other one).
+    Sum(Option<Axis>),
+    /// One entry: 1-based row and column.
+    Entry(u32, u32),
+    /// Softmax over an axis: every column (`Down`) or row (`Across`) is normalised.
+    Softmax(Axis),
+    /// log Σ exp over an axis.
+    LogSumExp(Axis),
+    /// The operand stretched to rows × columns (a dimension of 1 repeated): the adjoint of a
+    /// sum, written where a derivation spreads a total back over the entries.
+    Broadcast(u32, u32),
+}
+
+impl TensorOp {
+    /// How many operands the operation takes.
+    pub fn arity(self) -> usize {
+        match self {
+            TensorOp::MatMul => 2,
+            _ => 1,
+        }
+    }
+
+    /// The shape of the result, or why the operands do not fit (as a reason code).
+    pub fn shape(self, operands: &[Shape]) -> std::result::Result<Shape, ShapeMismatch> {
+        let a = operands.first().copied().ok_or(ShapeMismatch::Arity)?;
+        Ok(match self {
+            TensorOp::MatMul => {
+                let b = operands.get(1).copied().ok_or(ShapeMismatch::Arity)?;
+                if a.cols != b.rows {
+                    return Err(ShapeMismatch::Inner(a, b));
+                }
+                Shape::new(a.rows, b.cols)
+            }
+            TensorOp::Transpose => a.transposed(),
+            TensorOp::Sum(None) => Shape::SCALAR,
+            TensorOp::Sum(Some(Axis::Down)) | TensorOp::LogSumExp(Axis::Down) => {
+                Shape::new(1, a.cols)
+            }
+            TensorOp::Sum(Some(Axis::Across)) | TensorOp::LogSumExp(Axis::Across) => {
+                Shape::new(a.rows, 1)
+            }
+            TensorOp::Entry(i, j) => {
+                if i == 0 || j == 0 || i > a.rows || j > a.cols {
+                    return Err(ShapeMismatch::OutOfRange(a, i, j));
+                }
+                Shape::SCALAR
+            }
+            TensorOp::Softmax(_) => a,
+            TensorOp::Broadcast(rows, cols) => {
+                let target = Shape::new(rows, cols);
+                if a.broadcast(target) != Some(target) {
+                    return Err(ShapeMismatch::Inner(a, target));
+                }
+                target
+            }
+        })
+    }
+}
+
+/// Why a tensor operation does not apply to its operands' shapes.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum ShapeMismatch {
+    Arity,
+    /// A matrix product whose inner dimensions differ (left, right).
+    Inner(Shape, Shape),
+    /// An entry outside the matrix (shape, row, column).
+    OutOfRange(Shape, u32, u32),
 }

@@ -11,7 +11,7 @@
 use crate::core::expr::{FastMap, FastSet, Func, Graph, Id, Node, Num, Sym};
 use crate::core::rational::Quotient;
 
-/// A rule group: its name in the derivation and the local rewrite it performs.
+/// A rule group: its code in the derivation and the local rewrite it performs.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Rule {
     ExpandActivationDerivative,
@@ -40,18 +40,20 @@ impl Rule {
         Rule::RecogniseIntermediates,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// The stable code of the rule group (`simplify-` and this in a derivation step's JSON);
+    /// its wording lives in the templates (`rule.txt`).
+    pub fn code(self) -> &'static str {
         match self {
-            Rule::ExpandActivationDerivative => "expand activation derivative",
+            Rule::ExpandActivationDerivative => "expand-activation-derivative",
             Rule::Flatten => "flatten",
-            Rule::FoldConstants => "fold constants",
-            Rule::Identities => "0 and 1 identities",
-            Rule::CollectLikeTerms => "collect like terms",
-            Rule::CollectPowers => "collect powers",
-            Rule::CancelFractions => "common denominator, cancel",
-            Rule::NormaliseSigns => "normalise signs",
-            Rule::OneHotTargets => "the targets are one-hot, so they sum to 1",
-            Rule::RecogniseIntermediates => "recognise intermediates",
+            Rule::FoldConstants => "fold-constants",
+            Rule::Identities => "zero-one-identities",
+            Rule::CollectLikeTerms => "collect-like-terms",
+            Rule::CollectPowers => "collect-powers",
+            Rule::CancelFractions => "cancel-fractions",
+            Rule::NormaliseSigns => "normalise-signs",
+            Rule::OneHotTargets => "one-hot-targets",
+            Rule::RecogniseIntermediates => "recognise-intermediates",
         }
     }
 }

@@ -8,7 +8,7 @@
 //! write (a header line, commas, quoted cells, `\r\n` line ends, blank lines, lines starting
 //! with `#`).
 
-use crate::core::error::{Diagnostic, Result, Span};
+use crate::core::error::{Diagnostic, Input, Result, Span};
 use crate::core::expr::Sym;
 use crate::core::model::{Model, SymKind};
 use crate::lang::ast::{DataRow, Ident, Program, Stmt};
@@ -298,10 +298,12 @@ fn resolve_columns(names: &[Ident], model: &Model) -> Result<Vec<Sym>> {
             )
             .with_help(match kind {
                 SymKind::Param => {
-                    "training learns the parameters: start them with `--init` or `--at`"
+                    "training learns the parameters: give them starting values, or draw them \
+                     from an initialisation"
                 }
                 _ => "data gives values to inputs and targets; the rest is computed from them",
-            }));
+            })
+            .about(Input::Point));
         }
         if let Some(i) = columns.iter().position(|&c| c == sym) {
             return Err(Diagnostic::at(

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::core::error::{Diagnostic, Result};
+use crate::core::error::{Diagnostic, Input, Result};
 use crate::core::expr::{Constant, Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::model::{Dependencies, Domain, Model, SymKind, Symbol};
 use crate::core::tensor::{Layout, Shape};
@@ -546,7 +546,8 @@ impl Lowering {
     fn shaped_expr(&mut self, expr: &Expr, defining: Option<&Ident>) -> Result<(Id, Shape)> {
         if let Some(span) = first_derivative(expr) {
             return Err(Diagnostic::at(span, "a program cannot contain a derivative", "derivative")
-                .with_help("derivatives are what chainrule computes; ask for them with `derive --wrt` or write them in a claim"));
+                .with_help("derivatives are what chainrule computes: ask for them by name, or write them in a claim")
+                .about(Input::Targets));
         }
         let Some(tensor) = &self.tensor else {
             return Err(Diagnostic::at(
@@ -577,7 +578,8 @@ impl Lowering {
     fn expr(&mut self, expr: &Expr, defining: Option<&Ident>) -> Result<Id> {
         if let Some(span) = first_derivative(expr) {
             return Err(Diagnostic::at(span, "a program cannot contain a derivative", "derivative")
-                .with_help("derivatives are what chainrule computes; ask for them with `derive --wrt` or write them in a claim"));
+                .with_help("derivatives are what chainrule computes: ask for them by name, or write them in a claim")
+                .about(Input::Targets));
         }
         let by_name = &self.by_name;
         let result = lower_expr_with(&mut self.graph, expr, &mut |graph, ident| match by_name

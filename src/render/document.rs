@@ -8,14 +8,14 @@
 //! JSON is not templated: its fields are a contract with users (docs/json.md), written with serde.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::core::diff::{Derivation, Derivations, Step, Style, Target};
+use crate::core::diff::{Derivation, Derivations, Rule, Step, Style, Target};
 use crate::core::error::Diagnostic;
-use crate::core::expr::{Id, Node, Partial};
+use crate::core::expr::{FastMap, Id, Node, Partial, Sym};
 use crate::core::model::Model;
 use crate::render::escape::{latex_text, markdown_text, math_span};
 use crate::render::linebreak::{
@@ -86,6 +86,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("check.md", include_str!("../../templates/check.md")),
     ("check.tex", include_str!("../../templates/check.tex")),
     ("mistake.txt", include_str!("../../templates/mistake.txt")),
+    ("method.txt", include_str!("../../templates/method.txt")),
+    ("rule.txt", include_str!("../../templates/rule.txt")),
     ("derive.md", include_str!("../../templates/derive.md")),
     (
         "matrix_form.txt",
@@ -112,6 +114,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 pub fn templates_of(command: &str) -> Vec<&'static str> {
     let stems: &[&str] = match command {
         "derive" => &[
+            "rule",
             "derive",
             "derive_words",
             "matrix_form",
@@ -120,7 +123,7 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
             "standalone",
             "page",
         ],
-        "check" => &["check", "mistake", "standalone", "page"],
+        "check" => &["check", "mistake", "method", "standalone", "page"],
         "eval" => &[
             "eval",
             "eval_words",
@@ -146,7 +149,7 @@ pub fn templates_of(command: &str) -> Vec<&'static str> {
             "standalone",
             "page",
         ],
-        "graph" => &["derive", "derive_words", "graph_layers", "page"],
+        "graph" => &["derive", "derive_words", "rule", "graph_layers", "page"],
         _ => &[],
     };
     let own = |name: &str| name.split('.').next() == Some(command);
@@ -166,6 +169,8 @@ pub struct Layout {
     pub standalone: bool,
     /// The name of the program shown in the heading.
     pub source_name: String,
+    /// Where rendering with the user's templates is reported, for a caller that watches it.
+    pub watch: TemplateWatch,
 }
 
 #[derive(Serialize)]
@@ -262,10 +267,15 @@ pub fn render_derivations(
     };
     let printed = |id: Id| printer.printed(id, notation);
     let print = |id: Id| printer.render(id, notation);
-    let escape_rule = |rule: &str| match format {
-        Format::Latex => latex_text(rule),
-        Format::Markdown => markdown_text(rule),
-        _ => rule.to_string(),
+    let tera = templates(layout)?;
+    let wording = rule_words(&tera, model, derivations, layout)?;
+    let escape_rule = |rule: &Rule| {
+        let words = &wording[rule];
+        match format {
+            Format::Latex => latex_text(words),
+            Format::Markdown => markdown_text(words),
+            _ => words.clone(),
+        }
     };
     let step_views = |steps: &[Step]| -> Vec<StepView> {
         let equations: Vec<Vec<Printed>> = steps
@@ -367,7 +377,6 @@ pub fn render_derivations(
         Format::Json => unreachable!("JSON is written above"),
     };
     let in_pieces = !layout.overrides.contains_key(template);
-    let tera = templates(layout)?;
     let mut out = Vec::new();
     let render_piece = |view: &DocumentView, out: &mut Vec<u8>| {
         let context = tera::Context::from_serialize(view).map_err(template_error)?;
@@ -450,6 +459,52 @@ pub fn render_derivations(
 /// How many derivations one piece of a derivation document holds (see [`DocumentView::head`]).
 const DERIVATIONS_PER_PIECE: usize = 64;
 
+/// The words of every rule the derivations' steps use, each worded once by `rule.txt`.
+fn rule_words(
+    tera: &tera::Tera,
+    model: &Model,
+    derivations: &Derivations,
+    layout: &Layout,
+) -> Result<FastMap<Rule, String>, Diagnostic> {
+    let steps = derivations
+        .terms
+        .iter()
+        .flat_map(|t| &t.steps)
+        .chain(&derivations.shared_steps)
+        .chain(derivations.derivations.iter().flat_map(|d| &d.steps));
+    let mut words = FastMap::default();
+    for step in steps {
+        if words.contains_key(&step.rule) {
+            continue;
+        }
+        let name = |s: Sym| model.name(s).to_string();
+        let (of, wrt) = match step.rule {
+            Rule::Independent { of, wrt } => (Some(name(of)), Some(name(wrt))),
+            _ => (None, None),
+        };
+        let facts = serde_json::json!({
+            "code": step.rule.code(),
+            "chain": step.rule.with_chain_rule(),
+            "mentioning": match step.rule {
+                Rule::Sum { mentioning, .. } => mentioning.map(name),
+                _ => None,
+            },
+            "of": of,
+            "wrt": wrt,
+            "function": match step.rule {
+                Rule::Function { func, .. } => Some(func.name()),
+                Rule::Routing(f) => Some(f.name()),
+                _ => None,
+            },
+        });
+        let mut context = tera::Context::new();
+        context.insert("r", &facts);
+        let text = render_bounded(tera, "rule.txt", &context, layout)?;
+        words.insert(step.rule.clone(), text.trim().to_string());
+    }
+    Ok(words)
+}
+
 /// The first direct partial in the steps' formulas.
 fn first_direct_partial(model: &Model, steps: &[Step]) -> Option<Id> {
     steps.iter().find_map(|s| {
@@ -522,35 +577,36 @@ pub const MAX_DOCUMENT_BYTES: usize = 256 << 20;
 
 /// Which template is rendering while a user's templates (`--template-dir`) are in play, and
 /// since when. A template loop that writes nothing cannot be stopped from inside the template
-/// engine, so the binary watches this from another thread and refuses a template that runs on.
-static USER_TEMPLATE_RENDERING: Mutex<Option<(Instant, String)>> = Mutex::new(None);
+/// engine, so a caller (the binary) keeps a clone of its layout's watch and looks at it from
+/// another thread, refusing a template that runs on.
+#[derive(Clone, Debug, Default)]
+pub struct TemplateWatch(Arc<Mutex<Option<(Instant, String)>>>);
 
-/// The template being rendered with a user's templates in play, and when it started.
-pub fn user_template_rendering() -> Option<(Instant, String)> {
-    USER_TEMPLATE_RENDERING
-        .lock()
-        .map(|started| started.clone())
-        .unwrap_or(None)
-}
-
-/// Marks a user's template as rendering until dropped.
-struct RenderingMark;
-
-impl RenderingMark {
-    fn set(template: &str, layout: &Layout) -> Option<RenderingMark> {
-        if layout.overrides.is_empty() {
-            return None;
-        }
-        if let Ok(mut started) = USER_TEMPLATE_RENDERING.lock() {
-            *started = Some((Instant::now(), template.to_string()));
-        }
-        Some(RenderingMark)
+impl TemplateWatch {
+    /// The template being rendered with a user's templates in play, and when it started.
+    pub fn rendering(&self) -> Option<(Instant, String)> {
+        self.0.lock().map(|started| started.clone()).unwrap_or(None)
     }
 }
 
-impl Drop for RenderingMark {
+/// Marks a user's template as rendering on the layout's watch until dropped.
+struct RenderingMark<'a>(&'a TemplateWatch);
+
+impl<'a> RenderingMark<'a> {
+    fn set(template: &str, layout: &'a Layout) -> Option<RenderingMark<'a>> {
+        if layout.overrides.is_empty() {
+            return None;
+        }
+        if let Ok(mut started) = layout.watch.0.lock() {
+            *started = Some((Instant::now(), template.to_string()));
+        }
+        Some(RenderingMark(&layout.watch))
+    }
+}
+
+impl Drop for RenderingMark<'_> {
     fn drop(&mut self) {
-        if let Ok(mut started) = USER_TEMPLATE_RENDERING.lock() {
+        if let Ok(mut started) = self.0.0.lock() {
             *started = None;
         }
     }
@@ -744,7 +800,11 @@ pub(crate) fn template_error(e: tera::Error) -> Diagnostic {
 
 #[derive(Serialize)]
 struct JsonStep {
+    /// The rule's code (its words are the templates').
     rule: String,
+    /// The chain rule is applied together with `rule`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    chain: bool,
     text: String,
     latex: String,
 }
@@ -792,7 +852,8 @@ fn json_step(printer: &FormulaPrinter, s: &Step) -> JsonStep {
             .join(" = ")
     };
     JsonStep {
-        rule: s.rule.clone(),
+        rule: s.rule.code(),
+        chain: s.rule.with_chain_rule(),
         text: chain(&|i| printer.plain(i)),
         latex: chain(&|i| printer.latex(i)),
     }

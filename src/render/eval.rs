@@ -1002,6 +1002,7 @@ mod tests {
             overrides: BTreeMap::new(),
             standalone: false,
             source_name: "net.bp".to_string(),
+            ..Layout::default()
         };
         render_eval(&model, &report, format, &layout).unwrap()
     }

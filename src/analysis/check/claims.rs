@@ -4,7 +4,7 @@
 //! textbook's notation, and the formula the left side denotes in the model's names.
 
 use crate::core::diff::{self, Target};
-use crate::core::error::Diagnostic;
+use crate::core::error::{Diagnostic, Input};
 use crate::core::expr::{Id, Node, Partial, Sym};
 use crate::core::model::Model;
 use crate::core::model::SymKind;
@@ -247,9 +247,10 @@ impl Checker {
                 ),
             )
             .with_help(format!(
-                "write `{name}({})`, or give the inputs with `--at` and claim `{name}` by name",
+                "write `{name}({})`, or give the inputs with the point and claim `{name}` by name",
                 input_names.join(", ")
-            )));
+            ))
+            .about(Input::Point));
         }
         let mut bindings = Vec::new();
         for ((text, span), &input) in args.iter().zip(&inputs) {
@@ -270,7 +271,8 @@ impl Checker {
                             format!("`{text}` has no value here"),
                             "an argument of the output needs a value",
                         )
-                        .with_help(format!("give `{text}` a value with `--at`")));
+                        .with_help(format!("give `{text}` a value with the point"))
+                        .about(Input::Point));
                     };
                     bindings.push((input, g.text.clone()));
                 }
@@ -291,8 +293,9 @@ impl Checker {
                         "not a number or a name with a value",
                     )
                     .with_help(format!(
-                        "work the argument out first, e.g. `{name}(2)`, or give the inputs with `--at`"
-                    )));
+                        "work the argument out first, e.g. `{name}(2)`, or give the inputs with the point"
+                    ))
+                    .about(Input::Point));
                 }
             }
         }

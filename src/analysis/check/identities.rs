@@ -11,7 +11,7 @@ use crate::core::simplify::{self, Options};
 
 use super::claims::Subject;
 use super::points::{Sample, fits, same_precise};
-use super::{ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, POINTS, Verdict};
+use super::{ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, Method, POINTS, Verdict};
 
 /// The most bytes a corrected formula may print before it is written through the names
 /// of the derivatives it is made of instead (see `factored_truth`).
@@ -23,7 +23,7 @@ pub(super) enum Decision {
     /// Holds at random points whose targets are labels, not for every target value.
     ForLabels(usize, Labels),
     Differs(Sample),
-    Unknown(String),
+    Unknown(Method),
 }
 
 impl Checker {
@@ -46,7 +46,7 @@ impl Checker {
         let mut checked = Checked {
             claim: String::new(),
             verdict: Verdict::Correct,
-            method: String::new(),
+            method: Method::Symbolic,
             counterexample: None,
             claimed_value: None,
             true_value: None,
@@ -58,23 +58,18 @@ impl Checker {
             shape: None,
         };
         match decision {
-            Decision::Symbolic => checked.method = "symbolic".to_string(),
-            Decision::Numeric(n) => {
+            Decision::Symbolic => checked.method = Method::Symbolic,
+            Decision::Numeric(points) => {
                 let leaves = self.leaves_of(&[truth, claimed]);
-                checked.method = if leaves.iter().any(|&s| self.one_hot_place(s).is_some()) {
-                    format!("numeric, {n} points with one-hot targets, as the program declares")
-                } else {
-                    format!("numeric, {n} points")
+                checked.method = Method::Numeric {
+                    points,
+                    one_hot: leaves.iter().any(|&s| self.one_hot_place(s).is_some()),
                 }
             }
-            Decision::ForLabels(n, labels) => {
-                checked.method = match labels {
-                    Labels::OneHot => format!(
-                        "numeric, {n} points with one-hot targets (one y is 1, the others 0, as classification labels are); it does not hold for every y"
-                    ),
-                    _ => format!(
-                        "numeric, {n} points with targets 0 or 1 (as binary labels are); it does not hold for every y"
-                    ),
+            Decision::ForLabels(points, labels) => {
+                checked.method = Method::NumericForLabels {
+                    points,
+                    one_hot: matches!(labels, Labels::OneHot),
                 }
             }
             Decision::Unknown(why) => {
@@ -83,7 +78,7 @@ impl Checker {
             }
             Decision::Differs(random_point) => {
                 checked.verdict = Verdict::Incorrect;
-                checked.method = "numeric, a point where the sides differ".to_string();
+                checked.method = Method::Counterexample;
                 let leaves = self.leaves_of(&[truth, claimed]);
                 let (point, holds_at_given_point) =
                     self.counterexample(&leaves, truth, claimed, random_point);
@@ -110,11 +105,10 @@ impl Checker {
                     && let (Some(tr), Some(kr)) =
                         (self.exact_at(truth, &point), self.exact_at(claimed, &point))
                 {
-                    checked.method = format!(
-                        "numeric, a point where the sides differ beyond float64's range: the claim gives {}, the true value is {}",
-                        crate::analysis::numeric::plain_decimal(&kr.to_decimal_string(6)),
-                        crate::analysis::numeric::plain_decimal(&tr.to_decimal_string(6))
-                    );
+                    checked.method = Method::CounterexampleBeyondFloat64 {
+                        claimed: crate::analysis::numeric::plain_decimal(&kr.to_decimal_string(6)),
+                        truth: crate::analysis::numeric::plain_decimal(&tr.to_decimal_string(6)),
+                    };
                 }
                 let mut found = self
                     .diagnose(subject, truth, claimed, &leaves, &point)
@@ -338,13 +332,11 @@ impl Checker {
                 return Decision::Numeric(valid);
             }
         }
-        if unsettled > 0 {
-            return Decision::Unknown(format!(
-                "undecided: only {valid} of {ATTEMPTS} random points gave both sides a value (at least {POINTS} are needed); at {unsettled} the high-precision reference could not settle whether the sides differ"
-            ));
-        }
-        Decision::Unknown(format!(
-            "undecided: only {valid} of {ATTEMPTS} random points gave both sides a value (at least {POINTS} are needed)"
-        ))
+        Decision::Unknown(Method::TooFewPoints {
+            valid,
+            attempts: ATTEMPTS,
+            needed: POINTS,
+            unsettled,
+        })
     }
 }

@@ -29,7 +29,7 @@ use crate::lang::{code_claim, latex, shaped, syntax};
 
 use super::claims::{shift_expr, shifted, split_claim};
 use super::diagnose::shapes::{Candidate, Context, candidates};
-use super::{CheckError, Checked, Diagnosis, Formulas, Mistake, Verdict};
+use super::{CheckError, Checked, Diagnosis, Formulas, Method, Mistake, Verdict};
 
 /// Random points every entry is compared at.
 const POINTS: usize = 5;
@@ -383,7 +383,7 @@ impl MatrixProgram {
             } else {
                 Verdict::Incorrect
             },
-            method: format!("numeric, every entry at {POINTS} points"),
+            method: Method::NumericEveryEntry { points: POINTS },
             counterexample: None,
             claimed_value: judged.first_difference.map(|d| d.0),
             true_value: judged.first_difference.map(|d| d.1),

@@ -26,7 +26,7 @@ pub use mistake::{
 };
 
 use crate::core::diff::{self, Target};
-use crate::core::error::Diagnostic;
+use crate::core::error::{Diagnostic, Input};
 use crate::core::eval::Precise;
 use crate::core::expr::{FastMap, Graph, Id, Sym};
 use crate::core::model::{Given, Model, SymKind, Symbol};
@@ -78,14 +78,87 @@ impl Verdict {
     }
 }
 
+/// How a claim was decided: data with a stable code (`method` in the JSON, docs/json.md); the
+/// words a reader sees are the templates' (`method.txt`), given these fields (`m.points`, ...).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(tag = "code", rename_all = "kebab-case")]
+pub enum Method {
+    /// Both sides simplify to the same formula.
+    Symbolic,
+    /// The sides agree at `points` random points (drawn with one-hot targets where the
+    /// program declares them).
+    Numeric { points: usize, one_hot: bool },
+    /// The sides agree at `points` random points whose targets are labels (one-hot, or else 0
+    /// or 1), and not for every target.
+    NumericForLabels { points: usize, one_hot: bool },
+    /// A claim in matrix notation: every entry of both sides compared at `points` random
+    /// points.
+    NumericEveryEntry { points: usize },
+    /// A point was found where the sides differ.
+    Counterexample,
+    /// The sides differ where float64 cannot show it (both underflow or overflow): the
+    /// reference's values, as decimals.
+    CounterexampleBeyondFloat64 { claimed: String, truth: String },
+    /// Too few random points gave both sides a value; at `unsettled` of them the reference
+    /// could not settle whether the sides differ.
+    TooFewPoints {
+        valid: usize,
+        attempts: usize,
+        needed: usize,
+        unsettled: usize,
+    },
+    /// A value claim judged at the given point.
+    Value,
+    /// A value claim judged to the digits written (± `unit`).
+    ValueToDigits { unit: String },
+    /// A value claim right to 1e-9 relative but not exactly: the true value, as a decimal.
+    ValueNotExact { truth: String },
+    /// The true value could not be resolved within the precision allowed.
+    ValueUnresolved,
+    /// The value is not a real number at the given point.
+    ValueNotReal,
+    /// The value after `steps` steps of gradient descent from the given point.
+    Descent { steps: usize },
+    /// As [`Method::Descent`], to the digits written (± `unit`).
+    DescentToDigits { steps: usize, unit: String },
+    /// The value after `steps` steps is not a real number.
+    DescentNotReal { steps: usize },
+    /// The claim could not be read.
+    Unreadable,
+}
+
+impl Method {
+    /// The stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Method::Symbolic => "symbolic",
+            Method::Numeric { .. } => "numeric",
+            Method::NumericForLabels { .. } => "numeric-for-labels",
+            Method::NumericEveryEntry { .. } => "numeric-every-entry",
+            Method::Counterexample => "counterexample",
+            Method::CounterexampleBeyondFloat64 { .. } => "counterexample-beyond-float64",
+            Method::TooFewPoints { .. } => "too-few-points",
+            Method::Value => "value",
+            Method::ValueToDigits { .. } => "value-to-digits",
+            Method::ValueNotExact { .. } => "value-not-exact",
+            Method::ValueUnresolved => "value-unresolved",
+            Method::ValueNotReal => "value-not-real",
+            Method::Descent { .. } => "descent",
+            Method::DescentToDigits { .. } => "descent-to-digits",
+            Method::DescentNotReal { .. } => "descent-not-real",
+            Method::Unreadable => "unreadable",
+        }
+    }
+}
+
 /// The judgement of one claim.
 #[derive(Clone, Debug)]
 pub struct Checked {
     /// The claim as written.
     pub claim: String,
     pub verdict: Verdict,
-    /// How it was decided: "symbolic", "numeric, 24 points", "value at the given point".
-    pub method: String,
+    /// How it was decided.
+    pub method: Method,
     /// A point where the two sides differ, leaves in program order.
     pub counterexample: Option<Vec<(String, f64)>>,
     /// The claim's value and the true value there.
@@ -111,7 +184,7 @@ impl Checked {
         Checked {
             claim: claim.trim().to_string(),
             verdict: Verdict::Unreadable,
-            method: "the claim could not be read".to_string(),
+            method: Method::Unreadable,
             counterexample: None,
             claimed_value: None,
             true_value: None,
@@ -352,10 +425,11 @@ impl Checker {
                         "expected a number here",
                     )
                     .with_help(
-                        "several steps of gradient descent are judged at the `--at` point, e.g. \
-                         `w3'' = 0.2854` with `--at …,eta=0.5`; write one step as a formula \
-                         (`w3' = w3 - eta*dC/dw3`)",
-                    ));
+                        "several steps of gradient descent are judged at the given point, e.g. \
+                         `w3'' = 0.2854` with `eta=0.5` among the values; write one step as a \
+                         formula (`w3' = w3 - eta*dC/dw3`)",
+                    )
+                    .about(Input::Point));
                 }
                 self.require_point(lhs_span)?;
                 self.steps_claim(parameter, steps, claimed, digits, lhs_span)?
@@ -430,7 +504,8 @@ impl Checker {
                 "a value claim needs a point",
                 "the value of this name depends on the inputs and parameters",
             )
-            .with_help("give the point with `--at`, e.g. `--at x=1,w2=0.5,...`"));
+            .with_help("give the values of the inputs and parameters, e.g. `x=1,w2=0.5,...`")
+            .about(Input::Point));
         }
         Ok(())
     }

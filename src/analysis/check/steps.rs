@@ -4,13 +4,13 @@
 //! wrong number, whether each step after the first reused the previous step's gradient.
 
 use crate::analysis::descent;
-use crate::core::error::Diagnostic;
+use crate::core::error::{Diagnostic, Input};
 use crate::core::expr::{Id, Num, Sym};
 use crate::lang::ast::Span;
 
 use super::points::{Sample, finite};
 use super::values::{claimed_matches, truncated_or_wrong};
-use super::{Checked, Checker, Diagnosis, Formulas, Mistake, Verdict};
+use super::{Checked, Checker, Diagnosis, Formulas, Method, Mistake, Verdict};
 
 impl Checker {
     pub(super) fn steps_claim(
@@ -33,7 +33,8 @@ impl Checker {
                 format!("`{name}` after {steps} steps needs a learning rate"),
                 "the value after several steps depends on η",
             )
-            .with_help("give it with the point, e.g. `--at …,eta=0.5`"));
+            .with_help("give it with the point, e.g. `…,eta=0.5`")
+            .about(Input::Point));
         };
         if !(eta.is_finite() && eta > 0.0) {
             let rate = self.model.name(self.rate);
@@ -43,16 +44,17 @@ impl Checker {
                 "the value after several steps is computed with it",
             )
             .with_help(format!(
-                "give a small positive rate with the point, e.g. `--at …,{rate}=0.5`"
-            )));
+                "give a small positive rate with the point, e.g. `…,{rate}=0.5`"
+            ))
+            .about(Input::Point));
         }
         let given = self.given.clone();
         let at_claim = |mut d: Diagnostic| {
             if d.span.is_none() {
                 d.span = Some(span);
-                d.label = "steps of gradient descent start at the `--at` point".into();
+                d.label = "steps of gradient descent start at the given point".into();
             }
-            d
+            d.about(Input::Point)
         };
         let run = descent::descend(&mut self.model, &given, eta, steps).map_err(at_claim)?;
         let counterexample: Vec<(String, f64)> = given
@@ -62,7 +64,7 @@ impl Checker {
         let mut checked = Checked {
             claim: String::new(),
             verdict: Verdict::Correct,
-            method: format!("value after {steps} steps of gradient descent from the given point"),
+            method: Method::Descent { steps },
             counterexample: None,
             claimed_value: None,
             true_value: None,
@@ -89,19 +91,17 @@ impl Checker {
             .and_then(finite);
         let (Some(t), Some(k)) = (truth, claimed_value) else {
             checked.verdict = Verdict::Unknown;
-            checked.method = format!(
-                "undecided: the value after {steps} steps is not a real number at the given point"
-            );
+            checked.method = Method::DescentNotReal { steps };
             return Ok(checked);
         };
         // As for other value claims (the descent is float64's).
         let matches = |v: f64| claimed_matches(&digits, k, v);
         if matches(t) {
             if let Some((_, unit)) = &digits {
-                checked.method = format!(
-                    "value after {steps} steps of gradient descent from the given point, to the \
-                     digits given (±{unit})"
-                );
+                checked.method = Method::DescentToDigits {
+                    steps,
+                    unit: unit.clone(),
+                };
             }
             return Ok(checked);
         }

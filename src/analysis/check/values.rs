@@ -5,7 +5,7 @@
 
 use crate::analysis::numeric;
 use crate::core::diff::Target;
-use crate::core::error::Diagnostic;
+use crate::core::error::{Diagnostic, Input};
 use crate::core::eval;
 use crate::core::eval::Precise;
 use crate::core::expr::{Func, Id, Node, Sym};
@@ -14,7 +14,7 @@ use crate::lang::ast::Span;
 
 use super::claims::Subject;
 use super::points::{Sample, finite};
-use super::{Checked, Checker, Diagnosis, Formulas, Mistake, PRECISION, Verdict};
+use super::{Checked, Checker, Diagnosis, Formulas, Method, Mistake, PRECISION, Verdict};
 
 /// How many parameters an update's formula reads whose new values are tried one by one.
 const MOVED_HYPOTHESES: usize = 32;
@@ -53,9 +53,9 @@ impl Checker {
             let mut d = d;
             if d.span.is_none() {
                 d.span = Some(span);
-                d.label = "a value claim is judged at the `--at` point".into();
+                d.label = "a value claim is judged at the given point".into();
             }
-            d
+            d.about(Input::Point)
         })?;
         let sample = Sample {
             f64: point.f64.clone(),
@@ -83,7 +83,7 @@ impl Checker {
         let mut checked = Checked {
             claim: String::new(),
             verdict: Verdict::Correct,
-            method: "value at the given point".to_string(),
+            method: Method::Value,
             counterexample: None,
             claimed_value: None,
             true_value: None,
@@ -96,7 +96,7 @@ impl Checker {
         };
         if unresolved {
             checked.verdict = Verdict::Unknown;
-            checked.method = "undecided: the true value could not be resolved within the precision allowed at the given point".to_string();
+            checked.method = Method::ValueUnresolved;
             return Ok(checked);
         }
         let (Some(t), Some(k)) = (
@@ -104,23 +104,21 @@ impl Checker {
             claimed_precise.as_ref().and_then(finite),
         ) else {
             checked.verdict = Verdict::Unknown;
-            checked.method =
-                "undecided: the value is not a real number at the given point".to_string();
+            checked.method = Method::ValueNotReal;
             return Ok(checked);
         };
         let matches = |v: f64| claimed_matches(&digits, k, v);
         if matches(t) {
             if let Some((_, unit)) = &digits {
-                checked.method = format!("value at the given point, to the digits given (±{unit})");
+                checked.method = Method::ValueToDigits { unit: unit.clone() };
             } else if let (Some(reference), Some(claimed)) = (&reference, &claimed_precise)
                 && !reference.sub(claimed, 4 * PRECISION).is_zero()
             {
                 // `a2 = 1` for σ(50): right to 22 digits, and float64 even says exactly 1, but
                 // the reader should know it is not.
-                checked.method = format!(
-                    "value at the given point, to 1e-9 relative; not exactly: the true value is {}",
-                    numeric::plain_decimal(&reference.to_decimal_string(25))
-                );
+                checked.method = Method::ValueNotExact {
+                    truth: numeric::plain_decimal(&reference.to_decimal_string(25)),
+                };
             }
             return Ok(checked);
         }

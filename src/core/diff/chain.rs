@@ -1,7 +1,7 @@
 //! The derivation as a textbook shows it: the chain of names from a result down to a
 //! parameter, and the backprop style that writes each layer's error term and substitutes it.
 
-use super::{Derivations, Engine, Step, Target};
+use super::{Derivations, Engine, Rule, Step, Target};
 use crate::core::expr::{FastMap, FastSet, Func, Id, Node, Partial, Sym};
 use crate::core::model::SymKind;
 use crate::core::simplify::{self, Options};
@@ -91,7 +91,7 @@ impl Engine<'_> {
                 if top != t.of && !self.is_named(t.of, top) {
                     pending.push(top);
                 }
-                (formula, "chain rule")
+                (formula, Rule::Chain)
             } else {
                 if !forks_done.insert(name) {
                     continue;
@@ -111,14 +111,14 @@ impl Engine<'_> {
                     }
                 }
                 let rule = if terms.len() == 1 {
-                    "chain rule"
+                    Rule::Chain
                 } else {
-                    "chain rule: sum over the names that use it"
+                    Rule::ChainSum
                 };
                 (self.g().sum(terms), rule)
             };
             steps.push(Step {
-                rule: rhs.1.into(),
+                rule: rhs.1,
                 lhs,
                 rhs: vec![rhs.0],
             });
@@ -232,7 +232,7 @@ impl Engine<'_> {
                 }
                 out.shared_steps.extend(steps);
                 out.shared_steps.push(Step {
-                    rule: "backprop: error term".into(),
+                    rule: Rule::ErrorTerm,
                     lhs,
                     rhs,
                 });
@@ -271,7 +271,7 @@ impl Engine<'_> {
         }
         if rhs.len() > 1 || formula != lhs {
             steps.push(Step {
-                rule: "backprop: gradient through the error terms".into(),
+                rule: Rule::ThroughErrorTerms,
                 lhs,
                 rhs,
             });

@@ -8,7 +8,7 @@
 //! stays a graph a small multiple of the cost's size. When steps are asked for, each rule
 //! application is written down as it happens; the derivation shown is the trace taken.
 
-use crate::core::expr::{FastMap, FastSet, Graph, Id, Node, Sym};
+use crate::core::expr::{FastMap, FastSet, Func, Func2, Graph, Id, Node, Sym};
 use crate::core::factor;
 use crate::core::model::{Model, SymKind};
 use crate::core::simplify::{self, Options, Shapes, Snapshot};
@@ -21,9 +21,121 @@ mod terms;
 /// One line of a derivation: `lhs = rhs[0] = rhs[1] = ...`, justified by `rule`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
-    pub rule: String,
+    pub rule: Rule,
     pub lhs: Id,
     pub rhs: Vec<Id>,
+}
+
+/// What justifies a step: data with a stable code ([`Rule::code`], the `rule` of a step in
+/// the JSON); the words a reader sees are the templates' (`rule.txt`), so that they can be
+/// reworded or translated without touching the derivation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// `∂x/∂x = 1`, or a definition that is the name itself.
+    Identity,
+    /// A definition that does not mention the variable.
+    Constant,
+    /// `∂of/∂wrt = 0`: no path leads from `wrt` to `of`.
+    Independent {
+        of: Sym,
+        wrt: Sym,
+    },
+    /// The chain rule along a path of names each used once.
+    Chain,
+    /// The chain rule at a fork: a sum over the names that use a name.
+    ChainSum,
+    /// The derivatives of the pieces put into the rule's formula.
+    Substitute,
+    /// The local derivatives put into the chain-rule product.
+    SubstituteLocalDerivatives,
+    /// The local derivatives and the named terms above put into a named term's chain.
+    SubstituteLocalDerivativesAndTerms,
+    /// `--expand`: the definitions put in for the names, down to inputs and parameters.
+    ExpandDefinitions,
+    /// Backpropagation: an error term δ from the ones above it.
+    ErrorTerm,
+    /// Backpropagation: a gradient through the error terms.
+    ThroughErrorTerms,
+    /// The sum (or, with a negative term, difference) rule; of a long sum only the terms that
+    /// mention `mentioning` are written.
+    Sum {
+        difference: bool,
+        mentioning: Option<Sym>,
+    },
+    /// A product in which one factor depends on the variable.
+    ConstantMultiple,
+    Product,
+    Quotient,
+    /// `∂uⁿ = n uⁿ⁻¹ ∂u`, with the chain rule when the base is not the variable itself.
+    Power {
+        chain: bool,
+    },
+    /// `∂aᵘ = aᵘ ln a ∂u`.
+    Exponential,
+    /// `∂uᵛ` with both varying.
+    GeneralPower,
+    /// The derivative of a built-in function, with the chain rule when its argument is not
+    /// the variable itself.
+    Function {
+        func: Func,
+        chain: bool,
+    },
+    /// The derivative of a built-in function of two arguments (an activation with a parameter,
+    /// a cost with a threshold), with the chain rule through each argument that mentions the
+    /// variable.
+    Function2(Func2),
+    /// `max`/`min` pass the gradient to the argument they pick.
+    Routing(Func2),
+    /// A simplification that changed the formula.
+    Simplify(simplify::Rule),
+}
+
+impl Rule {
+    /// The stable kebab-case code (docs/json.md lists them all). A built-in function's rule is
+    /// coded by its name, a prime spelled `-prime` (`sigmoid-prime`); a simplification by its
+    /// group after `simplify-`.
+    pub fn code(&self) -> String {
+        match self {
+            Rule::Identity => "identity".into(),
+            Rule::Constant => "constant".into(),
+            Rule::Independent { .. } => "independent".into(),
+            Rule::Chain => "chain".into(),
+            Rule::ChainSum => "chain-sum".into(),
+            Rule::Substitute => "substitute".into(),
+            Rule::SubstituteLocalDerivatives => "substitute-local-derivatives".into(),
+            Rule::SubstituteLocalDerivativesAndTerms => {
+                "substitute-local-derivatives-and-terms".into()
+            }
+            Rule::ExpandDefinitions => "expand-definitions".into(),
+            Rule::ErrorTerm => "backprop-error-term".into(),
+            Rule::ThroughErrorTerms => "backprop-through-error-terms".into(),
+            Rule::Sum {
+                difference: false, ..
+            } => "sum".into(),
+            Rule::Sum {
+                difference: true, ..
+            } => "difference".into(),
+            Rule::ConstantMultiple => "constant-multiple".into(),
+            Rule::Product => "product".into(),
+            Rule::Quotient => "quotient".into(),
+            Rule::Power { .. } => "power".into(),
+            Rule::Exponential => "exponential".into(),
+            Rule::GeneralPower => "general-power".into(),
+            Rule::Function { func, .. } => func.name().replace('\'', "-prime"),
+            Rule::Function2(func) => func.name().replace('\'', "-prime"),
+            Rule::Routing(f) => f.name().into(),
+            Rule::Simplify(rule) => format!("simplify-{}", rule.code()),
+        }
+    }
+
+    /// Whether the chain rule is applied together with this one (its argument is not the
+    /// variable itself).
+    pub fn with_chain_rule(&self) -> bool {
+        matches!(
+            self,
+            Rule::Power { chain: true } | Rule::Function { chain: true, .. } | Rule::Function2(_)
+        )
+    }
 }
 
 /// How a derivation is written: chain-rule steps for each derivative, or backpropagation's
@@ -464,20 +576,18 @@ impl<'m> Engine<'m> {
             let raw = if t.of == t.wrt {
                 let one = self.g().int(1);
                 steps.push(Step {
-                    rule: "identity".into(),
+                    rule: Rule::Identity,
                     lhs,
                     rhs: vec![one],
                 });
                 one
             } else if !self.depends(t.of, t.wrt) {
                 let zero = self.g().int(0);
-                let rule = format!(
-                    "constant: {} does not depend on {}",
-                    self.model.name(t.of),
-                    self.model.name(t.wrt)
-                );
                 steps.push(Step {
-                    rule,
+                    rule: Rule::Independent {
+                        of: t.of,
+                        wrt: t.wrt,
+                    },
                     lhs,
                     rhs: vec![zero],
                 });
@@ -501,7 +611,7 @@ impl<'m> Engine<'m> {
                 }
                 if last != Some(raw) {
                     steps.push(Step {
-                        rule: "substitute the local derivatives".into(),
+                        rule: Rule::SubstituteLocalDerivatives,
                         lhs,
                         rhs: vec![raw],
                     });
@@ -530,7 +640,7 @@ impl<'m> Engine<'m> {
                     let d = &mut out.derivations[i];
                     if e != d.result {
                         d.steps.push(Step {
-                            rule: "expand: substitute the definitions".into(),
+                            rule: Rule::ExpandDefinitions,
                             lhs,
                             rhs: vec![e],
                         });
@@ -644,7 +754,7 @@ impl<'m> Engine<'m> {
 fn push_snapshots(steps: &mut Vec<Step>, lhs: Id, snapshots: &[Snapshot]) {
     for s in snapshots {
         steps.push(Step {
-            rule: format!("simplify: {}", s.rule.name()),
+            rule: Rule::Simplify(s.rule),
             lhs,
             rhs: vec![s.after],
         });

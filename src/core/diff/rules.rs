@@ -1,7 +1,7 @@
 //! The local rules: the derivative of one definition with respect to one name by the rule that
 //! gives it (sum, product, quotient, power, each built-in), written down as a step when asked.
 
-use super::{Engine, LARGE_SUM, Step, push_snapshots};
+use super::{Engine, LARGE_SUM, Rule, Step, push_snapshots};
 use crate::core::expr::{Constant, FastMap, Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::simplify;
 
@@ -47,12 +47,12 @@ impl Engine<'_> {
         let whole = self.partial(def, v);
         if steps.len() == start {
             let rule = if self.mentions(def, v) {
-                "identity"
+                Rule::Identity
             } else {
-                "constant"
+                Rule::Constant
             };
             steps.push(Step {
-                rule: rule.into(),
+                rule,
                 lhs,
                 rhs: vec![whole, raw],
             });
@@ -61,17 +61,18 @@ impl Engine<'_> {
             // terms' derivatives: the step keeps the terms that mention v.
             let long_sum =
                 matches!(self.model.graph.node(def), Node::Add(terms) if terms.len() > LARGE_SUM);
-            let variable = self.model.name(v).to_string();
             let first = &mut steps[start];
             first.lhs = lhs;
             if long_sum {
-                first.rule = format!("{}: the terms that mention {variable}", first.rule);
+                if let Rule::Sum { mentioning, .. } = &mut first.rule {
+                    *mentioning = Some(v);
+                }
             } else {
                 first.rhs.insert(0, whole);
             }
             if steps.len() - start > 1 || steps.last().and_then(|s| s.rhs.last()) != Some(&raw) {
                 steps.push(Step {
-                    rule: "substitute".into(),
+                    rule: Rule::Substitute,
                     lhs,
                     rhs: vec![raw],
                 });
@@ -124,7 +125,7 @@ impl Engine<'_> {
             self.raw_cache.insert((e, x), result);
             return result;
         }
-        let (rule, views, children): (String, Vec<Id>, Vec<Id>) = match node {
+        let (rule, views, children): (Rule, Vec<Id>, Vec<Id>) = match node {
             Node::Num(_) | Node::Const(_) => unreachable!("numbers mention no variable"),
             Node::Var(_) => return self.g().int(1),
             Node::Tensor(..) => {
@@ -146,12 +147,11 @@ impl Engine<'_> {
                     formula_terms.push(simplify::scale(self.g(), c, placeholder));
                 }
                 let formula = self.g().sum(formula_terms);
-                let rule = if difference {
-                    "difference rule"
-                } else {
-                    "sum rule"
+                let rule = Rule::Sum {
+                    difference,
+                    mentioning: None,
                 };
-                (rule.into(), vec![formula], children)
+                (rule, vec![formula], children)
             }
             Node::Mul(factors) => self.d_product(&factors, x, shown),
             Node::Pow(base, exponent) => {
@@ -182,20 +182,15 @@ impl Engine<'_> {
                         f.push(db);
                     }
                     let formula = self.g().product(f);
-                    let rule = if chain {
-                        "power rule, chain rule"
-                    } else {
-                        "power rule"
-                    };
                     (
-                        rule.into(),
+                        Rule::Power { chain },
                         vec![formula],
                         if chain { vec![base] } else { vec![] },
                     )
                 } else if !base_varies {
                     let ln = self.g().call(Func::Log, base);
                     let formula = self.g().product(vec![e, ln, dp]);
-                    ("exponential rule".into(), vec![formula], vec![exponent])
+                    (Rule::Exponential, vec![formula], vec![exponent])
                 } else {
                     let ln = self.g().call(Func::Log, base);
                     let t1 = self.g().product(vec![dp, ln]);
@@ -204,18 +199,14 @@ impl Engine<'_> {
                     let t2 = self.g().product(vec![exponent, db, inv]);
                     let s = self.g().sum(vec![t1, t2]);
                     let formula = self.g().product(vec![e, s]);
-                    (
-                        "general power rule".into(),
-                        vec![formula],
-                        vec![base, exponent],
-                    )
+                    (Rule::GeneralPower, vec![formula], vec![base, exponent])
                 }
             }
             Node::Call(f, u) => {
                 let chain = !is_x(&self.model.graph, u);
                 let du = self.placeholder(u, x, shown);
                 let mut views: Vec<Vec<Id>> = Vec::new();
-                let (name, zero) = match f {
+                let zero = match f {
                     Func::Sigmoid => {
                         let p = self.g().call(Func::SigmoidPrime, u);
                         let s = self.g().call(Func::Sigmoid, u);
@@ -223,7 +214,7 @@ impl Engine<'_> {
                         let r = self.g().sub(one, s);
                         views.push(vec![p]);
                         views.push(vec![s, r]);
-                        ("sigmoid", false)
+                        false
                     }
                     Func::Tanh => {
                         let p = self.g().call(Func::TanhPrime, u);
@@ -234,43 +225,43 @@ impl Engine<'_> {
                         let r = self.g().sub(one, sq);
                         views.push(vec![p]);
                         views.push(vec![r]);
-                        ("tanh", false)
+                        false
                     }
                     Func::Relu => {
                         let p = self.g().call(Func::ReluPrime, u);
                         views.push(vec![p]);
-                        ("relu", false)
+                        false
                     }
                     Func::Softplus => {
                         let s = self.g().call(Func::Sigmoid, u);
                         views.push(vec![s]);
-                        ("softplus", false)
+                        false
                     }
                     Func::Exp => {
                         views.push(vec![e]);
-                        ("exp", false)
+                        false
                     }
                     Func::Log => {
                         let m1 = self.g().int(-1);
                         let inv = self.g().pow(u, m1);
                         views.push(vec![inv]);
-                        ("log", false)
+                        false
                     }
                     Func::Sqrt => {
                         let half = self.g().num(Num::Rat(1, 2));
                         let m1 = self.g().int(-1);
                         let inv = self.g().pow(e, m1);
                         views.push(vec![half, inv]);
-                        ("sqrt", false)
+                        false
                     }
                     Func::Abs => {
                         // sgn(0) = 0: the convention abs'(0) = 0, as relu'(0) = 0, so a flat
                         // region (abs of a dead relu) has slope 0 rather than the 0/0 of u/|u|
                         let sign = self.g().call(Func::Sign, u);
                         views.push(vec![sign]);
-                        ("abs", false)
+                        false
                     }
-                    Func::Sign => ("derivative of sgn (0 away from 0, taken as 0 at 0)", true),
+                    Func::Sign => true,
                     Func::SigmoidPrime => {
                         let p = self.g().call(Func::SigmoidPrime, u);
                         let s = self.g().call(Func::Sigmoid, u);
@@ -279,22 +270,22 @@ impl Engine<'_> {
                         let one = self.g().int(1);
                         let r = self.g().sub(one, two_s);
                         views.push(vec![p, r]);
-                        ("derivative of sigmoid'", false)
+                        false
                     }
                     Func::TanhPrime => {
                         let m2 = self.g().int(-2);
                         let t = self.g().call(Func::Tanh, u);
                         let p = self.g().call(Func::TanhPrime, u);
                         views.push(vec![m2, t, p]);
-                        ("derivative of tanh'", false)
+                        false
                     }
-                    Func::ReluPrime => ("derivative of relu' (0 away from the kink)", true),
+                    Func::ReluPrime => true,
                     Func::Erf | Func::Erfc => {
                         let sign = self.g().int(if f == Func::Erf { 2 } else { -2 });
                         let bell = self.gaussian(u, Num::ONE);
                         let root_pi = self.root_pi(Num::ONE);
                         views.push(vec![sign, root_pi, bell]);
-                        (if f == Func::Erf { "erf" } else { "erfc" }, false)
+                        false
                     }
                     Func::Gelu => {
                         // Φ(u) + u·φ(u), Φ written with erfc so it keeps its value for u ≪ 0
@@ -310,29 +301,33 @@ impl Engine<'_> {
                         let root_two_pi = self.root_pi(Num::int(2));
                         let density = self.g().product(vec![u, root_two_pi, bell]);
                         views.push(vec![self.g().sum(vec![cdf, density])]);
-                        ("gelu", false)
+                        false
                     }
                     Func::Silu => {
                         let s = self.g().call(Func::Sigmoid, u);
                         let p = self.g().call(Func::SigmoidPrime, u);
                         let up = self.g().product(vec![u, p]);
                         views.push(vec![self.g().sum(vec![s, up])]);
-                        ("silu", false)
+                        false
                     }
                     Func::Sin => {
                         views.push(vec![self.g().call(Func::Cos, u)]);
-                        ("sin", false)
+                        false
                     }
                     Func::Cos => {
                         let m1 = self.g().int(-1);
                         let s = self.g().call(Func::Sin, u);
                         views.push(vec![m1, s]);
-                        ("cos", false)
+                        false
                     }
                 };
                 if zero {
                     let z = self.g().int(0);
-                    (name.into(), vec![z], vec![])
+                    let rule = Rule::Function {
+                        func: f,
+                        chain: false,
+                    };
+                    (rule, vec![z], vec![])
                 } else {
                     let formulas: Vec<Id> = views
                         .into_iter()
@@ -343,11 +338,7 @@ impl Engine<'_> {
                             self.g().product(v)
                         })
                         .collect();
-                    let rule = if chain {
-                        format!("{name}, chain rule")
-                    } else {
-                        name.to_string()
-                    };
+                    let rule = Rule::Function { func: f, chain };
                     (rule, formulas, if chain { vec![u] } else { vec![] })
                 }
             }
@@ -432,7 +423,7 @@ impl Engine<'_> {
         b: Id,
         x: Sym,
         shown: bool,
-    ) -> (String, Vec<Id>, Vec<Id>) {
+    ) -> (Rule, Vec<Id>, Vec<Id>) {
         let (larger, smaller) = if f == Func2::Min { (b, a) } else { (a, b) };
         let gap = self.g().sub(larger, smaller);
         let to_first = self.g().call(Func::ReluPrime, gap);
@@ -448,11 +439,7 @@ impl Engine<'_> {
             }
         }
         let formula = self.g().sum(terms);
-        let rule = format!(
-            "{} routes the gradient to the argument it picks (the second at a tie)",
-            f.name()
-        );
-        (rule, vec![formula], children)
+        (Rule::Routing(f), vec![formula], children)
     }
 
     /// `e^(−c·u²)`, the Gaussian the derivatives of erf and GELU carry.
@@ -486,7 +473,7 @@ impl Engine<'_> {
         p: Id,
         x: Sym,
         shown: bool,
-    ) -> (String, Vec<Id>, Vec<Id>) {
+    ) -> (Rule, Vec<Id>, Vec<Id>) {
         let zero = self.g().int(0);
         let one = self.g().int(1);
         let step = self.g().call(Func::ReluPrime, z);
@@ -531,7 +518,7 @@ impl Engine<'_> {
             }
         }
         let formula = self.g().sum(terms);
-        (format!("{}, chain rule", f.name()), vec![formula], children)
+        (Rule::Function2(f), vec![formula], children)
     }
 
     pub(super) fn d_product(
@@ -539,7 +526,7 @@ impl Engine<'_> {
         factors: &[Id],
         x: Sym,
         shown: bool,
-    ) -> (String, Vec<Id>, Vec<Id>) {
+    ) -> (Rule, Vec<Id>, Vec<Id>) {
         let is_denominator = |g: &Graph, f: Id| match g.node(f) {
             Node::Pow(_, e) => g.as_num(*e).is_some_and(Num::is_negative),
             _ => false,
@@ -576,7 +563,7 @@ impl Engine<'_> {
             let two = self.g().int(2);
             let bottom = self.g().pow(v, two);
             let formula = self.g().div(top, bottom);
-            return ("quotient rule".into(), vec![formula], vec![u, v]);
+            return (Rule::Quotient, vec![formula], vec![u, v]);
         }
         let dependent: Vec<usize> = (0..factors.len())
             .filter(|&i| self.mentions(factors[i], x))
@@ -592,7 +579,7 @@ impl Engine<'_> {
             let d = self.placeholder(factors[i], x, shown);
             f.push(d);
             let formula = self.g().product(f);
-            return ("constant multiple".into(), vec![formula], vec![factors[i]]);
+            return (Rule::ConstantMultiple, vec![formula], vec![factors[i]]);
         }
         let mut terms = Vec::new();
         for &i in &dependent {
@@ -608,7 +595,7 @@ impl Engine<'_> {
         }
         let formula = self.g().sum(terms);
         let children = dependent.iter().map(|&i| factors[i]).collect();
-        ("product rule".into(), vec![formula], children)
+        (Rule::Product, vec![formula], children)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Which adjoints get a name: an error term shared by several gradients or paths is named,
 //! derived once with its steps, and the results are written in it (the textbook's δ).
 
-use super::{Engine, INLINE_LIMIT, NamedTerm, Step, Target, push_snapshots};
+use super::{Engine, INLINE_LIMIT, NamedTerm, Rule, Step, Target, push_snapshots};
 
 /// The most target entries [`Engine::reached_twice`] gathers before it gives up.
 const REACH_WORK_LIMIT: usize = 20_000_000;
@@ -283,7 +283,7 @@ impl Engine<'_> {
             let raw = self.adjoint(t.of, t.wrt);
             if steps.last().and_then(|s| s.rhs.last()) != Some(&raw) {
                 steps.push(Step {
-                    rule: "substitute the local derivatives and the terms above".into(),
+                    rule: Rule::SubstituteLocalDerivativesAndTerms,
                     lhs: adjoint,
                     rhs: vec![raw],
                 });

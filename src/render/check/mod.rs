@@ -62,7 +62,9 @@ struct ReportView {
 struct JsonClaim<'a> {
     claim: &'a str,
     verdict: &'static str,
-    method: &'a str,
+    /// The method's code (docs/json.md), and its words.
+    method: &'static str,
+    method_text: String,
     counterexample: Option<serde_json::Map<String, serde_json::Value>>,
     diagnosis: Option<String>,
     mistake: Option<Value>,
@@ -99,8 +101,12 @@ pub fn render_check(
         .iter()
         .map(|c| diagnosis_with(&tera, c))
         .collect::<Result<Vec<_>, _>>()?;
+    let methods = checked
+        .iter()
+        .map(|c| method_words(&tera, c))
+        .collect::<Result<Vec<_>, _>>()?;
     if format == Format::Json {
-        return Ok(json_report(checked, &sentences));
+        return Ok(json_report(checked, &sentences, &methods));
     }
     let prose = |text: &str| match format {
         Format::Latex => latex_prose(text),
@@ -112,8 +118,8 @@ pub fn render_check(
         claims: checked
             .iter()
             .enumerate()
-            .zip(&sentences)
-            .map(|((i, c), sentence)| ClaimView {
+            .zip(sentences.iter().zip(&methods))
+            .map(|((i, c), (sentence, method))| ClaimView {
                 number: i + 1,
                 claim: match format {
                     Format::Latex => latex_text(&c.claim),
@@ -122,7 +128,7 @@ pub fn render_check(
                     _ => c.claim.clone(),
                 },
                 verdict: c.verdict.word(),
-                method: prose(&c.method),
+                method: prose(method),
                 counterexample: c
                     .counterexample
                     .as_ref()
@@ -199,17 +205,18 @@ fn printer_of(c: &Checked) -> FormulaPrinter<'_> {
 /// The columns before the corrected formula in the text report (`   corrected:  `).
 const CORRECTED_LABEL: usize = 15;
 
-fn json_report(checked: &[Checked], sentences: &[Option<String>]) -> String {
+fn json_report(checked: &[Checked], sentences: &[Option<String>], methods: &[String]) -> String {
     let report = JsonReport {
         claims: checked
             .iter()
-            .zip(sentences)
-            .map(|(c, sentence)| {
+            .zip(sentences.iter().zip(methods))
+            .map(|(c, (sentence, method))| {
                 let printer = printer_of(c);
                 JsonClaim {
                     claim: &c.claim,
                     verdict: c.verdict.word(),
-                    method: &c.method,
+                    method: c.method.code(),
+                    method_text: text_prose(method),
                     counterexample: c.counterexample.as_ref().map(|point| {
                         point
                             .iter()
@@ -277,6 +284,16 @@ fn excerpt(shown: &str, format: Format) -> String {
 /// A number in prose: as written for a reader, and set as math (`-9.37804 \times 10^{-15}`).
 fn number_span(written: &str) -> String {
     math_span(written, &number::latex(written))
+}
+
+/// How a claim was decided, worded by `method.txt` from the method's fields.
+fn method_words(tera: &tera::Tera, checked: &Checked) -> Result<String, Diagnostic> {
+    let mut context = tera::Context::new();
+    context.insert("m", &checked.method);
+    let text = tera
+        .render("method.txt", &context)
+        .map_err(template_error)?;
+    Ok(text.trim().to_string())
 }
 
 fn diagnosis_with(tera: &tera::Tera, checked: &Checked) -> Result<Option<String>, Diagnostic> {
