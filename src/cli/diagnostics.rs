@@ -72,8 +72,9 @@ impl Failure {
 fn how_given(input: Input) -> &'static str {
     match input {
         Input::Point => {
-            "the values are given with `--at NAME=VALUE,...` or `--values FILE`, and \
-             `--init zeros|random|xavier` draws the parameters"
+            "the values are given with `--at NAME=VALUE,...` or `--values FILE`, \
+             `--init zeros|random|xavier` draws the parameters, and `--example N` takes the \
+             inputs and targets from a data set"
         }
         Input::LearningRate => "the learning rate is given with `--lr`",
         Input::Targets => "the derivatives are asked for with `--wrt NAME,...` or `--all`",
