@@ -209,16 +209,6 @@ pub fn derive_targets(model: &mut Model, targets: &[Target], config: &DeriveConf
     core::diff::derive(model, targets, config)
 }
 
-/// Judges each claim on its own: one claim that does not make sense does not stop the others
-/// (as [`check`] does for a worksheet).
-pub fn check_each(
-    model: &Model,
-    claims: &[String],
-    at: &[Given],
-) -> Vec<Result<Checked, CheckError>> {
-    analysis::check::check_each(model, claims, at)
-}
-
 /// The float64 value of every name at a point (the forward pass alone), in program order.
 pub fn forward_values(model: &Model, at: &[Given]) -> Result<Vec<(Sym, f64)>, Diagnostic> {
     let point = analysis::numeric::forward(model, at)?;
