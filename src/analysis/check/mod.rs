@@ -16,6 +16,7 @@ mod diagnose;
 mod identities;
 pub mod matrix;
 mod mistake;
+mod optimizer;
 mod points;
 mod steps;
 mod values;
@@ -251,12 +252,14 @@ pub fn check_each(
     } else {
         claims.len().max(1)
     };
+    // One reading of `v` for the whole worksheet (see `optimizer`).
+    let v_is_second = optimizer::writes_m_moment(claims, |name| model.lookup(name).is_some());
     let results: Vec<Vec<Result<Checked, CheckError>>> = std::thread::scope(|scope| {
         let workers: Vec<_> = claims
             .chunks(chunk)
             .enumerate()
             .map(|(part, claims)| {
-                scope.spawn(move || check_in_order(model, claims, given, part * chunk))
+                scope.spawn(move || check_in_order(model, claims, given, part * chunk, v_is_second))
             })
             .collect();
         workers
@@ -275,9 +278,11 @@ fn check_in_order(
     claims: &[String],
     given: &[Given],
     first_index: usize,
+    v_is_second: bool,
 ) -> Vec<Result<Checked, CheckError>> {
     let mut checker = Checker::new(model);
     checker.given = given.to_vec();
+    checker.optimizer.v_is_second = v_is_second;
     claims
         .iter()
         .enumerate()
@@ -346,6 +351,8 @@ struct Checker {
     symbols: std::sync::Arc<[Symbol]>,
     /// What the current diagnosis may still spend (see [`diagnose::Budget`]).
     budget: diagnose::Budget,
+    /// The names claims gave an optimizer's state and hyperparameters.
+    optimizer: optimizer::OptimizerNames,
 }
 
 impl Checker {
@@ -383,6 +390,7 @@ impl Checker {
             cut_derivatives: FastMap::default(),
             rate,
             given: Vec::new(),
+            optimizer: optimizer::OptimizerNames::default(),
         }
     }
 
@@ -405,6 +413,13 @@ impl Checker {
         let claimed = self.lower(&rhs_expr)?;
         self.unresolved = claimed;
         let claimed = diff::resolve_derivatives(&mut self.model, claimed);
+        // `w1 <- w1 - eta*v_w1`: an update rule in an optimizer's names.
+        let subject = match subject {
+            Subject::Update(theta) if !self.optimizer_names_in(claimed).is_empty() => {
+                Subject::OptimizerUpdate(theta)
+            }
+            subject => subject,
+        };
         let constant = !self.mentions_any_name(claimed);
         let digits = literal_digits(&rhs_expr);
         let lhs_span = {

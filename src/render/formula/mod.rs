@@ -620,6 +620,11 @@ impl Pass<'_> {
     }
 
     fn call(&self, f: Func, arg: Id) -> R {
+        if f == Func::Log
+            && let Some(terms) = self.exponentials(arg)
+        {
+            return self.log_sum_exp(&terms);
+        }
         let a = &self.got(arg).s;
         let s = match self.notation {
             Notation::Plain => format!("{}({a})", f.name()),
@@ -661,6 +666,38 @@ impl Pass<'_> {
             }
         };
         self.with_inner_breaks(r(s, Prec::Atom), arg)
+    }
+
+    /// The exponents of a sum of two or more exponentials, `e^a + e^b + …`.
+    fn exponentials(&self, sum: Id) -> Option<Vec<Id>> {
+        let Node::Add(terms) = self.graph.node(sum) else {
+            return None;
+        };
+        if terms.len() < 2 {
+            return None;
+        }
+        terms
+            .iter()
+            .map(|&t| match self.graph.node(t) {
+                Node::Call(Func::Exp, x) => Some(*x),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `log(e^a + e^b + …)` as textbooks and libraries name it, `logsumexp(a, b, …)` (which the
+    /// input language reads back as the same formula).
+    fn log_sum_exp(&self, exponents: &[Id]) -> R {
+        let args = exponents
+            .iter()
+            .map(|&x| self.got(x).s.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let s = match self.notation {
+            Notation::Plain | Notation::Text => format!("logsumexp({args})"),
+            Notation::Latex => format!("\\mathrm{{logsumexp}}{}", self.paren(&args)),
+        };
+        r(s, Prec::Atom)
     }
 
     fn call2(&self, f: Func2, a: Id, b: Id) -> R {
