@@ -158,9 +158,10 @@ fn adam_in_latex_is_read() {
     ]);
 }
 
-/// Other wrong rules still get a diagnosis of their own: a sign, a one-symbol edit.
+/// Other wrong rules still get a diagnosis of their own: here the step's sign.
 #[test]
 fn a_wrong_sign_in_an_optimizer_rule_is_still_named() {
-    let (kind, _) = named(&["w2 <- w2 + eta*m_hat_w2/(sqrt(v_hat_w2) + eps)"]);
-    assert!(!kind.is_empty());
+    let (kind, words) = named(&["w2 <- w2 + eta*m_hat_w2/(sqrt(v_hat_w2) + eps)"]);
+    assert_eq!(kind, "sign", "{words}");
+    assert!(words.contains("a term with the wrong sign"), "{words}");
 }

@@ -2,8 +2,9 @@
 //! the likeliest mistake?
 //!
 //! A claim is `LHS = RHS`. The left side says what is claimed (a derivative `dC/dw3` or
-//! `δ3`, an update `w3'`, a name's value `a3`, the output at a point `f(2)`, or any formula),
-//! the right side what it is claimed to be, in the plain language or in LaTeX. Derivative and
+//! `δ3`, an update `w3'`, an optimizer's state `m_w3` (`optimizer`), a name's value `a3`, the
+//! output at a point `f(2)`, or any formula), the right side what it is claimed to be, in the
+//! plain language or in LaTeX. Derivative and
 //! update claims must hold as identities (`identities`): first the two sides are expanded
 //! and simplified and compared symbolically, then evaluated at random points (`points`) at
 //! high precision. Value claims (`values`) are judged at the `--at` point to the digits they

@@ -231,7 +231,10 @@ impl Checker {
             .find_map(|n| {
                 self.model
                     .lookup(n)
-                    .or_else(|| super::claims::latex_resolve(&self.model, n))
+                    .or_else(|| match crate::lang::latex::resolve_name(&self.model, n) {
+                        Ok(crate::lang::latex::Resolved::Symbol(s)) => Some(s),
+                        _ => None,
+                    })
                     .or_else(|| {
                         let lower = n.to_lowercase();
                         self.model.params().find(|&p| self.model.name(p) == lower)
