@@ -298,3 +298,62 @@ fn the_huber_cost_of_the_shorthand_derives_as_its_expansion_does() {
         "the layered derivation goes through huber: {text}"
     );
 }
+
+/// A log of a sum of exponentials prints as textbooks name it, `logsumexp(a, b)` and
+/// `\mathrm{logsumexp}(a, b)`, whether written so or spelled out; the plain form reads back as
+/// the same formula (judged equal by `check`).
+#[test]
+fn log_sum_exp_prints_as_logsumexp_in_text_and_latex() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lse.bp");
+    std::fs::write(
+        &file,
+        "input a, b\ncost C = logsumexp(a, 2*b) + log(exp(a) + exp(b) + exp(a*b))\n",
+    )
+    .unwrap();
+    let derive = |format: &str| {
+        let out = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args([
+                "derive",
+                file.to_str().unwrap(),
+                "--wrt",
+                "a",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = derive("text");
+    assert!(
+        text.contains("∂/∂a (logsumexp(a, 2b) + logsumexp(a, b, a·b))"),
+        "{text}"
+    );
+    let latex = derive("latex");
+    assert!(
+        latex.contains("\\mathrm{logsumexp}(a, 2b) + \\mathrm{logsumexp}(a, b, a b)"),
+        "{latex}"
+    );
+    // A single exponential stays a log of an exponential.
+    std::fs::write(
+        &file,
+        "input a, b\ncost C = log(exp(a)) + log(exp(a) + b)\n",
+    )
+    .unwrap();
+    let text = derive("text");
+    assert!(!text.contains("logsumexp"), "{text}");
+    let check = Command::cargo_bin("chainrule")
+        .unwrap()
+        .args([
+            "check",
+            file.to_str().unwrap(),
+            "--claim",
+            "logsumexp(a, 2*b) = log(exp(a) + exp(2b))",
+        ])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+}

@@ -3,7 +3,7 @@
 //! to at least 12 significant digits, and the state every format and JSON report.
 
 use assert_cmd::Command;
-use chainrule::{Given, Optimizer, OptimizerKind};
+use chainrule::{Given, Optimizer, OptimizerKind, OptimizerState};
 use serde_json::Value;
 
 const PROGRAM: &str =
@@ -282,4 +282,259 @@ fn train_in_batches_on_one_example_moves_as_step_does() {
         let b = stepped["steps"][2]["params"][name].as_f64().unwrap();
         assert!(agree(a, b), "{name}: train {a}, step {b}");
     }
+}
+
+// Ng's "Optimization methods" assignment (Improving Deep Neural Networks, week 2): its test
+// cases draw the parameters W1 (2×3), b1 (2×1), W2 (3×3), b2 (3×1) and then their gradients
+// dW1, db1, dW2, db2 from `np.random.seed(1)` with `np.random.randn`, in that order; these are
+// those draws as NumPy gives them (every digit of the double), row by row, parameters then
+// gradients.
+const NG_PARAMETERS: [f64; 20] = [
+    1.6243453636632417,
+    -0.6117564136500754,
+    -0.5281717522634557,
+    -1.0729686221561705,
+    0.8654076293246785,
+    -2.3015386968802827,
+    1.74481176421648,
+    -0.7612069008951028,
+    0.31903909605709857,
+    -0.2493703754774101,
+    1.462107937044974,
+    -2.060140709497654,
+    -0.3224172040135075,
+    -0.38405435466841564,
+    1.1337694423354374,
+    -1.0998912673140309,
+    -0.17242820755043575,
+    -0.8778584179213718,
+    0.04221374671559283,
+    0.5828152137158222,
+];
+const NG_GRADIENTS: [f64; 20] = [
+    -1.1006191772129212,
+    1.1447237098396141,
+    0.9015907205927955,
+    0.5024943389018682,
+    0.9008559492644118,
+    -0.6837278591743331,
+    -0.12289022551864817,
+    -0.9357694342590688,
+    -0.2678880796260159,
+    0.530355466738186,
+    -0.691660751725309,
+    -0.39675352685597737,
+    -0.6871727001195994,
+    -0.8452056414987196,
+    -0.671246130836819,
+    -0.01266459891890136,
+    -1.1173103486352778,
+    0.23441569781709215,
+    1.6598021771098705,
+    0.7420441605773356,
+];
+/// Which of the 20 are biases (b1, b2): weight decay is not in these cases, but the rule asks.
+const NG_IS_WEIGHT: [bool; 20] = [
+    true, true, true, true, true, true, false, false, true, true, true, true, true, true, true,
+    true, true, false, false, false,
+];
+
+/// Whether `value` prints as `printed` (NumPy's 8 decimals, or 8 after the point of a
+/// mantissa): within half a unit of its last digit.
+fn prints_as(value: f64, printed: &str) -> bool {
+    let (mantissa, exponent) = match printed.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap()),
+        None => (printed, 0),
+    };
+    let decimals = mantissa.split_once('.').map_or(0, |(_, f)| f.len()) as i32;
+    let unit = 10f64.powi(exponent - decimals);
+    (value - printed.parse::<f64>().unwrap()).abs() <= 0.5 * unit * (1.0 + 1e-9)
+}
+
+fn assert_prints(what: &str, values: &[f64], printed: &[&str]) {
+    assert_eq!(values.len(), printed.len());
+    for (i, (&v, p)) in values.iter().zip(printed).enumerate() {
+        assert!(
+            prints_as(v, p),
+            "{what}[{i}] = {v:.12}, the notebook prints {p}"
+        );
+    }
+}
+
+/// `update_parameters_with_adam` with t = 2 from zero moments, learning rate 0.01, β₁ = 0.9,
+/// β₂ = 0.999, ε = 1e-8, against the values the notebook prints for it (W1, b1, W2, b2,
+/// v["dW1"] … s["db2"]; Ng's v and s are Adam's m and v). The optimizer counts its own steps,
+/// so t = 2 is reached by a first step with a zero gradient, which leaves the moments at 0 and
+/// the parameters where they are (0/(√0 + ε) = 0).
+#[test]
+fn adam_reproduces_the_values_ngs_notebook_prints() {
+    let mut adam = Optimizer::with_defaults(OptimizerKind::Adam);
+    adam.beta1 = 0.9;
+    adam.beta2 = 0.999;
+    adam.eps = 1e-8;
+    let mut state = OptimizerState::new(20);
+    let (unmoved, _) = adam.step(&mut state, 0.01, &NG_PARAMETERS, &[0.0; 20], &NG_IS_WEIGHT);
+    assert_eq!(unmoved, NG_PARAMETERS);
+    let (moved, states) = adam.step(&mut state, 0.01, &unmoved, &NG_GRADIENTS, &NG_IS_WEIGHT);
+    assert_prints(
+        "W1, b1, W2, b2",
+        &moved,
+        &[
+            "1.63178673",
+            "-0.61919778",
+            "-0.53561312",
+            "-1.08040999",
+            "0.85796626",
+            "-2.29409733",
+            "1.75225313",
+            "-0.75376553",
+            "0.32648046",
+            "-0.25681174",
+            "1.46954931",
+            "-2.05269934",
+            "-0.31497584",
+            "-0.37661299",
+            "1.14121081",
+            "-1.09244991",
+            "-0.16498684",
+            "-0.88529979",
+            "0.03477238",
+            "0.57537385",
+        ],
+    );
+    let first: Vec<f64> = states.iter().map(|s| s.first.unwrap()).collect();
+    assert_prints(
+        "v",
+        &first,
+        &[
+            "-0.11006192",
+            "0.11447237",
+            "0.09015907",
+            "0.05024943",
+            "0.09008559",
+            "-0.06837279",
+            "-0.01228902",
+            "-0.09357694",
+            "-0.02678881",
+            "0.05303555",
+            "-0.06916608",
+            "-0.03967535",
+            "-0.06871727",
+            "-0.08452056",
+            "-0.06712461",
+            "-0.00126646",
+            "-0.11173103",
+            "0.02344157",
+            "0.16598022",
+            "0.07420442",
+        ],
+    );
+    let second: Vec<f64> = states.iter().map(|s| s.second.unwrap()).collect();
+    assert_prints(
+        "s",
+        &second,
+        &[
+            "0.00121136",
+            "0.00131039",
+            "0.00081287",
+            "0.0002525",
+            "0.00081154",
+            "0.00046748",
+            "1.51020075e-05",
+            "8.75664434e-04",
+            "7.17640232e-05",
+            "2.81276921e-04",
+            "4.78394595e-04",
+            "1.57413361e-04",
+            "4.72206320e-04",
+            "7.14372576e-04",
+            "4.50571368e-04",
+            "1.60392066e-07",
+            "1.24838242e-03",
+            "5.49507194e-05",
+            "2.75494327e-03",
+            "5.50629536e-04",
+        ],
+    );
+    // The first printing's "Expected Output" table gave W2[3, 2] = -1.09245036 and
+    // b2[1] = -0.88529978: those are ε inside the square root, √(ŝ + ε), which `check` names
+    // `epsilon-inside-root` (the later printings and the graded tests give the values above).
+    let inside = |i: usize| {
+        let (g, t) = (NG_GRADIENTS[i], 2);
+        let m_hat = 0.1 * g / (1.0 - 0.9f64.powi(t));
+        let v_hat = 0.001 * g * g / (1.0 - 0.999f64.powi(t));
+        NG_PARAMETERS[i] - 0.01 * m_hat / (v_hat + 1e-8).sqrt()
+    };
+    assert!(prints_as(inside(15), "-1.09245036") && !prints_as(moved[15], "-1.09245036"));
+    assert!(prints_as(inside(17), "-0.88529978") && !prints_as(moved[17], "-0.88529978"));
+}
+
+/// `update_parameters_with_momentum` with β = 0.9 and learning rate α = 0.01 from a zero
+/// velocity. Ng averages, v ← βv + (1 − β)g; PyTorch's buffer b ← μb + g is the same sum
+/// without the (1 − β), so b = v/(1 − β) at every step and Ng's step α·v is PyTorch's with the
+/// learning rate α(1 − β).
+#[test]
+fn momentum_reproduces_the_values_ngs_notebook_prints() {
+    let mut momentum = Optimizer::with_defaults(OptimizerKind::Momentum);
+    momentum.momentum = 0.9;
+    let mut state = OptimizerState::new(20);
+    let lr = 0.01 * (1.0 - 0.9);
+    let (moved, states) =
+        momentum.step(&mut state, lr, &NG_PARAMETERS, &NG_GRADIENTS, &NG_IS_WEIGHT);
+    assert_prints(
+        "W1, b1, W2, b2",
+        &moved,
+        &[
+            "1.62544598",
+            "-0.61290114",
+            "-0.52907334",
+            "-1.07347112",
+            "0.86450677",
+            "-2.30085497",
+            "1.74493465",
+            "-0.76027113",
+            "0.31930698",
+            "-0.24990073",
+            "1.4627996",
+            "-2.05974396",
+            "-0.32173003",
+            "-0.38320915",
+            "1.13444069",
+            "-1.0998786",
+            "-0.1713109",
+            "-0.87809283",
+            "0.04055394",
+            "0.58207317",
+        ],
+    );
+    let velocity: Vec<f64> = states
+        .iter()
+        .map(|s| (1.0 - 0.9) * s.velocity.unwrap())
+        .collect();
+    assert_prints(
+        "v",
+        &velocity,
+        &[
+            "-0.11006192",
+            "0.11447237",
+            "0.09015907",
+            "0.05024943",
+            "0.09008559",
+            "-0.06837279",
+            "-0.01228902",
+            "-0.09357694",
+            "-0.02678881",
+            "0.05303555",
+            "-0.06916608",
+            "-0.03967535",
+            "-0.06871727",
+            "-0.08452056",
+            "-0.06712461",
+            "-0.00126646",
+            "-0.11173103",
+            "0.02344157",
+            "0.16598022",
+            "0.07420442",
+        ],
+    );
 }

@@ -13,6 +13,7 @@ use crate::lang::ast::{Expr, Ident, Span};
 use crate::lang::lower::{self, LowerFailure};
 use crate::lang::syntax;
 
+use super::optimizer::{OptimizerName, StateName};
 use super::{Checker, RATE_NAMES};
 
 /// What the left side of a claim says is claimed.
@@ -38,6 +39,12 @@ pub(super) enum Subject {
     },
     /// Any other formula.
     Formula(Id),
+    /// `v_w1 = beta*v_w1 + (1 - beta)*dC/dw1`, `m_hat_w1 = …`: an optimizer's state after one
+    /// step (see `optimizer`).
+    OptimizerState(StateName),
+    /// `w1 <- w1 - eta*m_hat_w1/(sqrt(v_hat_w1) + eps)`: an update written with an
+    /// optimizer's state or hyperparameters.
+    OptimizerUpdate(Sym),
 }
 
 /// `LHS = RHS` split at the top-level `=` (or `←`, `:=`, `\leftarrow` for an update).
@@ -155,6 +162,9 @@ impl Checker {
         } else {
             None
         };
+        if arrow && let Some(state) = self.optimizer_state_named(unprimed) {
+            return Ok(Subject::OptimizerState(state));
+        }
         if primed || arrow || latex_target.is_some() {
             let (sym, primes) = match latex_target {
                 Some((s, written)) => (s, written.max(primes)),
@@ -194,7 +204,10 @@ impl Checker {
             Expr::DerivRef { .. } | Expr::DerivOf { .. } | Expr::Name(_) => {
                 let id = self.lower(&expr)?;
                 match self.model.graph.node(id).clone() {
-                    Node::Var(s) => Subject::Name(s),
+                    Node::Var(s) => match self.optimizer.get(s) {
+                        Some(OptimizerName::State(state)) => Subject::OptimizerState(state),
+                        _ => Subject::Name(s),
+                    },
                     Node::Deriv(of, wrt, Partial::Total) => match self.model.graph.node(of) {
                         Node::Var(y) => Subject::Derivative(Target { of: *y, wrt }),
                         _ => Subject::Formula(id),
@@ -214,7 +227,11 @@ impl Checker {
         let inputs: Vec<Sym> = self
             .model
             .syms()
-            .filter(|&s| self.model.symbol(s).kind == SymKind::Input && s != self.rate)
+            .filter(|&s| {
+                self.model.symbol(s).kind == SymKind::Input
+                    && s != self.rate
+                    && !self.optimizer.contains(s)
+            })
             .collect();
         let input_names: Vec<&str> = inputs.iter().map(|&s| self.model.name(s)).collect();
         // The arguments with their byte ranges in the claim.
@@ -336,6 +353,29 @@ impl Checker {
             }
             Subject::Name(s) | Subject::OutputAt { output: s, .. } => self.model.graph_var(s),
             Subject::Formula(id) => diff::resolve_derivatives(&mut self.model, id),
+            Subject::OptimizerState(state) => {
+                let claimed = self.unresolved;
+                self.state_truth(state, claimed)
+            }
+            Subject::OptimizerUpdate(theta) => {
+                let claimed = self.unresolved;
+                let step = self.optimizer_step(theta, claimed, false, [false, false]);
+                let rule = self.optimizer_update(theta, step, claimed, false);
+                let options = self.recognise_options();
+                simplify::simplify(&mut self.model.graph, rule, &options)
+            }
+        }
+    }
+
+    /// The optimizer state a name written on the left of an arrow spells (`v_w1 <- …`).
+    fn optimizer_state_named(&mut self, written: &str) -> Option<StateName> {
+        if self.lookup(written).is_some() {
+            return None;
+        }
+        let s = self.optimizer_name(written)?;
+        match self.optimizer.get(s)? {
+            OptimizerName::State(state) => Some(state),
+            OptimizerName::Hyper(_) => None,
         }
     }
 
@@ -379,16 +419,41 @@ impl Checker {
     }
 
     /// One side as a syntax tree: the plain language, or LaTeX as a textbook prints it.
-    pub(super) fn parse_side(&self, text: &str, offset: usize) -> Result<Expr, Diagnostic> {
+    pub(super) fn parse_side(&mut self, text: &str, offset: usize) -> Result<Expr, Diagnostic> {
         let text = self.erase_output_arguments(text);
         let parsed = if looks_latex(&text) {
-            latex_parse(&self.model, &text)
+            self.latex_with_optimizer_names(&text)
         } else {
             syntax::parse_expr(&text)
         };
         parsed
             .map_err(|d| shifted(d, offset))
             .map(|e| shift_expr(e, offset))
+    }
+
+    /// LaTeX resolves its names as it reads them: a name it does not know that spells an
+    /// optimizer's state or hyperparameter (`\hat{m}_{w_2}`, `\beta_1`) is made a name of the
+    /// model, and the side read again.
+    fn latex_with_optimizer_names(&mut self, text: &str) -> Result<Expr, Diagnostic> {
+        loop {
+            let error = match latex_parse(&self.model, text) {
+                Ok(expr) => return Ok(expr),
+                Err(error) => error,
+            };
+            let unknown = error
+                .message
+                .starts_with("unknown name")
+                .then_some(error.span)
+                .flatten()
+                .and_then(|span| text.get(span.start..span.end));
+            let before = self.model.symbols.len();
+            match unknown.and_then(|written| self.optimizer_name(written)) {
+                // A name made just now: read again. One already made did not resolve, so it
+                // will not the next time either.
+                Some(_) if self.model.symbols.len() > before => {}
+                _ => return Err(error),
+            }
+        }
     }
 
     /// `f(x)` for the declared output `f` is the output itself: blank out the argument
@@ -493,9 +558,8 @@ impl Checker {
                     .chars()
                     .filter(|&c| c != '_' && c != '{' && c != '}')
                     .collect();
-                if let Some(s) =
-                    lookup(&squeezed).or_else(|| latex_resolve(&self.model, &ident.name))
-                {
+                let found = lookup(&squeezed).or_else(|| latex_resolve(&self.model, &ident.name));
+                if let Some(s) = found.or_else(|| self.optimizer_name(&ident.name)) {
                     let renamed = rename(expr, &ident.name, self.model.name(s));
                     return self.lower(&renamed);
                 }

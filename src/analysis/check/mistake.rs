@@ -114,6 +114,25 @@ pub enum Mistake {
     NotUpdated { parameter: Sym },
     /// A bias decayed by weight decay, which L2 regularisation applies to weights only.
     BiasDecayed { parameter: Sym },
+    /// An optimizer's running average with β and 1 − β swapped: (1 − β)·s + β·g for
+    /// β·s + (1 − β)·g; `state` is the average, `decay` its β.
+    DecaySwapped { state: Sym, decay: Sym },
+    /// An optimizer's running average weighed with the other moment's decay (β₁ for β₂).
+    WrongDecay {
+        state: Sym,
+        written: Sym,
+        should_be: Sym,
+    },
+    /// A second moment averaging the gradient rather than its square.
+    GradientNotSquared { state: Sym },
+    /// Adam's bias correction left out: the raw `moments` used where m̂ = m/(1 − β₁ᵗ) and
+    /// v̂ = v/(1 − β₂ᵗ) belong, or (`power_dropped`) divided by 1 − β rather than 1 − βᵗ.
+    BiasCorrectionMissing {
+        moments: Vec<Sym>,
+        power_dropped: bool,
+    },
+    /// ε added inside the square root, √(v̂ + ε), where the rule adds it outside, √v̂ + ε.
+    EpsilonInsideRoot { parameter: Sym, epsilon: Sym },
     /// θ − ∂C/∂θ: the learning rate left out.
     MissingLearningRate { parameter: Sym, cost: Sym },
     /// −η∂C/∂θ, the change, given as the new value.
@@ -411,6 +430,11 @@ impl Mistake {
         "change-for-new-value",
         "not-updated",
         "bias-decayed",
+        "decay-swapped",
+        "wrong-decay",
+        "gradient-not-squared",
+        "bias-correction-missing",
+        "epsilon-inside-root",
         "updated-values-used",
         "stale-gradient",
         "float64-rounding",
@@ -446,6 +470,11 @@ impl Mistake {
             Mistake::UpdatedValuesUsed { .. } => "updated-values-used",
             Mistake::StaleGradient { .. } => "stale-gradient",
             Mistake::BiasDecayed { .. } => "bias-decayed",
+            Mistake::DecaySwapped { .. } => "decay-swapped",
+            Mistake::WrongDecay { .. } => "wrong-decay",
+            Mistake::GradientNotSquared { .. } => "gradient-not-squared",
+            Mistake::BiasCorrectionMissing { .. } => "bias-correction-missing",
+            Mistake::EpsilonInsideRoot { .. } => "epsilon-inside-root",
             Mistake::MissingLearningRate { .. } => "missing-learning-rate",
             Mistake::ChangeForNewValue { .. } => "change-for-new-value",
             Mistake::InUpdateGradient(inner) => inner.code(),

@@ -2,8 +2,9 @@
 //! the likeliest mistake?
 //!
 //! A claim is `LHS = RHS`. The left side says what is claimed (a derivative `dC/dw3` or
-//! `δ3`, an update `w3'`, a name's value `a3`, the output at a point `f(2)`, or any formula),
-//! the right side what it is claimed to be, in the plain language or in LaTeX. Derivative and
+//! `δ3`, an update `w3'`, an optimizer's state `m_w3` (`optimizer`), a name's value `a3`, the
+//! output at a point `f(2)`, or any formula), the right side what it is claimed to be, in the
+//! plain language or in LaTeX. Derivative and
 //! update claims must hold as identities (`identities`): first the two sides are expanded
 //! and simplified and compared symbolically, then evaluated at random points (`points`) at
 //! high precision. Value claims (`values`) are judged at the `--at` point to the digits they
@@ -16,6 +17,7 @@ mod diagnose;
 mod identities;
 pub mod matrix;
 mod mistake;
+mod optimizer;
 mod points;
 mod steps;
 mod values;
@@ -251,12 +253,14 @@ pub fn check_each(
     } else {
         claims.len().max(1)
     };
+    // One reading of `v` for the whole worksheet (see `optimizer`).
+    let v_is_second = optimizer::writes_m_moment(claims, |name| model.lookup(name).is_some());
     let results: Vec<Vec<Result<Checked, CheckError>>> = std::thread::scope(|scope| {
         let workers: Vec<_> = claims
             .chunks(chunk)
             .enumerate()
             .map(|(part, claims)| {
-                scope.spawn(move || check_in_order(model, claims, given, part * chunk))
+                scope.spawn(move || check_in_order(model, claims, given, part * chunk, v_is_second))
             })
             .collect();
         workers
@@ -275,9 +279,11 @@ fn check_in_order(
     claims: &[String],
     given: &[Given],
     first_index: usize,
+    v_is_second: bool,
 ) -> Vec<Result<Checked, CheckError>> {
     let mut checker = Checker::new(model);
     checker.given = given.to_vec();
+    checker.optimizer.v_is_second = v_is_second;
     claims
         .iter()
         .enumerate()
@@ -346,6 +352,8 @@ struct Checker {
     symbols: std::sync::Arc<[Symbol]>,
     /// What the current diagnosis may still spend (see [`diagnose::Budget`]).
     budget: diagnose::Budget,
+    /// The names claims gave an optimizer's state and hyperparameters.
+    optimizer: optimizer::OptimizerNames,
 }
 
 impl Checker {
@@ -383,6 +391,7 @@ impl Checker {
             cut_derivatives: FastMap::default(),
             rate,
             given: Vec::new(),
+            optimizer: optimizer::OptimizerNames::default(),
         }
     }
 
@@ -405,6 +414,13 @@ impl Checker {
         let claimed = self.lower(&rhs_expr)?;
         self.unresolved = claimed;
         let claimed = diff::resolve_derivatives(&mut self.model, claimed);
+        // `w1 <- w1 - eta*v_w1`: an update rule in an optimizer's names.
+        let subject = match subject {
+            Subject::Update(theta) if !self.optimizer_names_in(claimed).is_empty() => {
+                Subject::OptimizerUpdate(theta)
+            }
+            subject => subject,
+        };
         let constant = !self.mentions_any_name(claimed);
         let digits = literal_digits(&rhs_expr);
         let lhs_span = {

@@ -202,6 +202,38 @@ pub(super) fn mistake_fields(
             put("parameter", name(*parameter));
             "bias_decayed"
         }
+        Mistake::DecaySwapped { state, decay } => {
+            put("state", name(*state));
+            put("decay", name(*decay));
+            "decay_swapped"
+        }
+        Mistake::WrongDecay {
+            state,
+            written: w,
+            should_be,
+        } => {
+            put("state", name(*state));
+            put("written", name(*w));
+            put("should_be", name(*should_be));
+            "wrong_decay"
+        }
+        Mistake::GradientNotSquared { state } => {
+            put("state", name(*state));
+            "gradient_not_squared"
+        }
+        Mistake::BiasCorrectionMissing {
+            moments,
+            power_dropped,
+        } => {
+            put("moments", moments.iter().map(|&s| name(s)).collect());
+            put("power_dropped", json!(power_dropped));
+            "bias_correction_missing"
+        }
+        Mistake::EpsilonInsideRoot { parameter, epsilon } => {
+            put("parameter", name(*parameter));
+            put("epsilon", name(*epsilon));
+            "epsilon_inside_root"
+        }
         Mistake::MissingLearningRate { parameter, cost } => {
             put("parameter", name(*parameter));
             put("cost", name(*cost));

@@ -341,6 +341,9 @@ struct Entry {
     /// For LaTeX `exp`: tree size of a sum or product of numbers and names ([`NOT_SIMPLE`] for
     /// anything else).
     simple: u8,
+    /// For `exp(x)`, x; for a sum of exponentials, the exponents of its terms: what
+    /// `logsumexp(…)` prints when a log takes the sum (a node's grandchildren are gone by then).
+    exponents: Option<Vec<R>>,
 }
 
 /// One printing pass: the entries of the nodes whose parents are not all printed yet.
@@ -397,8 +400,9 @@ impl Pass<'_> {
             factors: None,
             den: None,
             simple,
+            exponents: None,
         };
-        match self.graph.node(id) {
+        let entry = match self.graph.node(id) {
             Node::Num(n) => Entry {
                 negated: n.is_negative().then(|| self.num(n.neg())),
                 ..plain(self.num(*n))
@@ -426,6 +430,10 @@ impl Pass<'_> {
             Node::Deriv(of, wrt, Partial::Total) => plain(self.deriv(*of, *wrt)),
             Node::Deriv(of, wrt, Partial::Direct) => plain(self.direct(*of, *wrt)),
             Node::Tensor(op, xs) => plain(self.tensor(*op, xs)),
+        };
+        Entry {
+            exponents: self.exponents(id),
+            ..entry
         }
     }
 
@@ -620,6 +628,12 @@ impl Pass<'_> {
     }
 
     fn call(&self, f: Func, arg: Id) -> R {
+        if f == Func::Log
+            && let Some(exponents) = &self.entry(arg).exponents
+            && exponents.len() >= 2
+        {
+            return self.log_sum_exp(exponents);
+        }
         let a = &self.got(arg).s;
         let s = match self.notation {
             Notation::Plain => format!("{}({a})", f.name()),
@@ -661,6 +675,36 @@ impl Pass<'_> {
             }
         };
         self.with_inner_breaks(r(s, Prec::Atom), arg)
+    }
+
+    /// What `Entry::exponents` holds for a node.
+    fn exponents(&self, id: Id) -> Option<Vec<R>> {
+        match self.graph.node(id) {
+            Node::Call(Func::Exp, x) => Some(vec![self.got(*x).clone()]),
+            Node::Add(terms) if terms.len() >= 2 => terms
+                .iter()
+                .map(|&t| match self.graph.node(t) {
+                    Node::Call(Func::Exp, _) => self.entry(t).exponents.as_ref()?.first().cloned(),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    }
+
+    /// `log(e^a + e^b + …)` as textbooks and libraries name it, `logsumexp(a, b, …)` (which the
+    /// input language reads back as the same formula).
+    fn log_sum_exp(&self, exponents: &[R]) -> R {
+        let args = exponents
+            .iter()
+            .map(|x| x.s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let s = match self.notation {
+            Notation::Plain | Notation::Text => format!("logsumexp({args})"),
+            Notation::Latex => format!("\\mathrm{{logsumexp}}{}", self.paren(&args)),
+        };
+        r(s, Prec::Atom)
     }
 
     fn call2(&self, f: Func2, a: Id, b: Id) -> R {

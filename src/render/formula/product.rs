@@ -60,6 +60,7 @@ impl Pass<'_> {
             factors,
             den: None,
             simple,
+            exponents: None,
         }
     }
 

@@ -213,6 +213,7 @@ impl Pass<'_> {
             factors: None,
             den: None,
             simple: NOT_SIMPLE,
+            exponents: None,
         };
         if !negative {
             return Some(entry(unsigned));

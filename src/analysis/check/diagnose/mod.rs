@@ -11,6 +11,7 @@ mod cost_terms;
 mod edits;
 mod factors;
 mod gates;
+mod optimizer;
 mod paths;
 mod patterns;
 pub(super) mod shapes;
@@ -230,6 +231,9 @@ impl Checker {
                 .collect(),
             Subject::Derivative(target) => {
                 self.diagnose_derivative(&screen, target, truth, claimed)
+            }
+            Subject::OptimizerState(_) | Subject::OptimizerUpdate(_) => {
+                self.diagnose_optimizer(&screen, subject, claimed)
             }
             _ => self
                 .diagnose_formula(&screen, claimed)

@@ -1,0 +1,537 @@
+//! Claims about an optimizer's update rule: the names a claim may use for an optimizer's state
+//! (velocity, first and second moments, their bias-corrected forms) and hyperparameters (β,
+//! β₁, β₂, μ, ρ, ε, the step t, weight decay λ), each made a name of the checker's model the
+//! first time a claim uses it; and the formula each left side denotes, the optimizer's true
+//! update in the names the claim uses. Momentum's velocity, Adam's moments and RMSProp's
+//! square average follow Ng's notes and PyTorch's documentation: a velocity may be Ng's
+//! exponential average `v ← βv + (1 − β)g` or PyTorch's buffer `b ← μb + g`; Adam's update
+//! divides the bias-corrected first moment by the square root of the bias-corrected second
+//! plus ε; decoupled weight decay (AdamW's −ηλθ) spares the biases, as `step` does.
+
+use crate::core::expr::{FastMap, Func, Id, Node, Sym};
+use crate::core::model::{Bound, Domain, SymKind, Symbol};
+use crate::lang::ast::Span;
+
+use super::points::fits;
+use super::{Checker, Labels};
+
+/// Which running average a state name holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Moment {
+    /// The exponential average of the gradient: momentum's velocity, Adam's first moment.
+    First,
+    /// The exponential average of the squared gradient: RMSProp's and Adam's second moment.
+    Second,
+}
+
+/// A name for one parameter's optimizer state: `m_w1`, `v_w1`, `s_w1`, `m_hat_w1`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct StateName {
+    /// As written: `m`, `v`, `s`, or PyTorch's momentum buffer `b`.
+    pub letter: char,
+    pub param: Sym,
+    /// The bias-corrected form (`m_hat_w1`, `v_corrected_w1`).
+    pub corrected: bool,
+}
+
+/// An optimizer's hyperparameter.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Hyper {
+    /// β of Ng's momentum and RMSProp.
+    Beta,
+    Beta1,
+    Beta2,
+    /// μ, PyTorch's `momentum`.
+    Mu,
+    /// ρ, the square average's decay in Hinton's and Keras's RMSProp.
+    Rho,
+    Eps,
+    /// t, the number of the step, in the bias correction.
+    Step,
+    /// λ of decoupled weight decay.
+    Decay,
+}
+
+impl Hyper {
+    const ALL: [Hyper; 8] = [
+        Hyper::Beta,
+        Hyper::Beta1,
+        Hyper::Beta2,
+        Hyper::Mu,
+        Hyper::Rho,
+        Hyper::Eps,
+        Hyper::Step,
+        Hyper::Decay,
+    ];
+
+    /// The name the checker gives it, and its LaTeX.
+    fn name(self) -> (&'static str, &'static str) {
+        match self {
+            Hyper::Beta => ("beta", "\\beta"),
+            Hyper::Beta1 => ("beta1", "\\beta_1"),
+            Hyper::Beta2 => ("beta2", "\\beta_2"),
+            Hyper::Mu => ("mu", "\\mu"),
+            Hyper::Rho => ("rho", "\\rho"),
+            Hyper::Eps => ("eps", "\\epsilon"),
+            Hyper::Step => ("t", "t"),
+            Hyper::Decay => ("weight_decay", "\\lambda"),
+        }
+    }
+
+    /// The spellings a claim may use (a name the program declares wins over all of them).
+    fn spellings(self) -> &'static [&'static str] {
+        match self {
+            Hyper::Beta => &["beta", "β"],
+            Hyper::Beta1 => &["beta1", "beta_1", "β1", "β_1"],
+            Hyper::Beta2 => &["beta2", "beta_2", "β2", "β_2"],
+            Hyper::Mu => &["mu", "μ", "momentum"],
+            Hyper::Rho => &["rho", "ρ"],
+            Hyper::Eps => &["eps", "epsilon", "ε", "ϵ", "varepsilon"],
+            Hyper::Step => &["t"],
+            Hyper::Decay => &["weight_decay", "wd", "lambda", "λ"],
+        }
+    }
+
+    /// Where random points draw it from: decays in (0, 1), ε and λ positive, t ≥ 1.
+    fn domain(self) -> Domain {
+        let open = |value| {
+            Some(Bound {
+                value,
+                closed: false,
+            })
+        };
+        match self {
+            Hyper::Beta | Hyper::Beta1 | Hyper::Beta2 | Hyper::Mu | Hyper::Rho => Domain {
+                low: open(0.0),
+                high: open(1.0),
+            },
+            Hyper::Eps | Hyper::Decay => Domain {
+                low: open(0.0),
+                high: None,
+            },
+            Hyper::Step => Domain {
+                low: Some(Bound {
+                    value: 1.0,
+                    closed: true,
+                }),
+                high: Some(Bound {
+                    value: 10.0,
+                    closed: true,
+                }),
+            },
+        }
+    }
+
+    /// The decays that may weigh a moment, in the order a claim's own choice is looked for.
+    fn decays_of(moment: Moment) -> [Hyper; 3] {
+        match moment {
+            Moment::First => [Hyper::Beta1, Hyper::Beta, Hyper::Mu],
+            Moment::Second => [Hyper::Beta2, Hyper::Rho, Hyper::Beta],
+        }
+    }
+}
+
+/// What a name the checker made for optimizer claims stands for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum OptimizerName {
+    State(StateName),
+    Hyper(Hyper),
+}
+
+/// The optimizer names of one checker: made on first use, remembered both ways.
+#[derive(Default)]
+pub(super) struct OptimizerNames {
+    by_sym: FastMap<Sym, OptimizerName>,
+    by_name: FastMap<OptimizerName, Sym>,
+    /// The spelling a claim first gave each hyperparameter.
+    written: FastMap<Hyper, String>,
+    /// `v` is the second moment (PyTorch's Adam, which writes `m` and `v`) rather than the
+    /// velocity or first moment (Ng's `v` beside `s`).
+    pub v_is_second: bool,
+}
+
+impl OptimizerNames {
+    pub(super) fn get(&self, s: Sym) -> Option<OptimizerName> {
+        self.by_sym.get(&s).copied()
+    }
+
+    pub(super) fn contains(&self, s: Sym) -> bool {
+        self.by_sym.contains_key(&s)
+    }
+
+    pub(super) fn moment(&self, state: StateName) -> Moment {
+        match state.letter {
+            'm' | 'b' => Moment::First,
+            'v' if !self.v_is_second => Moment::First,
+            _ => Moment::Second,
+        }
+    }
+}
+
+/// Whether a worksheet writes Adam's first moment as `m` (PyTorch's names: `m` and `v`), read
+/// from its words: a word `m_…`, `mhat…` or a `\hat{m}`, where the program has no such name.
+pub(super) fn writes_m_moment(claims: &[String], is_program_name: impl Fn(&str) -> bool) -> bool {
+    claims.iter().any(|claim| {
+        claim.contains("\\hat{m}")
+            || claim.contains("\\hat m")
+            || claim
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| {
+                    (word.starts_with("m_") || word.starts_with("mhat")) && !is_program_name(word)
+                })
+    })
+}
+
+impl Checker {
+    /// The optimizer name `written` spells, made a name of the model on first use; `None` when
+    /// it spells none. A name the program declares never reaches here.
+    pub(super) fn optimizer_name(&mut self, written: &str) -> Option<Sym> {
+        let plain: String = written
+            .chars()
+            .filter(|c| !matches!(c, '\\' | '{' | '}' | ' '))
+            .collect();
+        let plain = plain.replace("^", "_");
+        let name = match Hyper::ALL
+            .into_iter()
+            .find(|h| h.spellings().contains(&plain.as_str()))
+        {
+            Some(h) => {
+                // Named as first written (`lambda`, `ε`), so a counterexample reads as the claim.
+                self.optimizer.written.entry(h).or_insert(plain);
+                OptimizerName::Hyper(h)
+            }
+            None => OptimizerName::State(self.state_named(&plain)?),
+        };
+        Some(self.optimizer_symbol(name))
+    }
+
+    /// `m_w1`, `m_hat_w1`, `mhat_w1`, `v_corrected_w1`, `v_dw1` (Ng's `v["dW1"]`), `b_w1`, and the
+    /// plain forms of LaTeX's `m_{w_1}`, `\hat{m}_{w_1}`.
+    fn state_named(&self, plain: &str) -> Option<StateName> {
+        let mut parts = plain.split('_').filter(|p| !p.is_empty());
+        let head = parts.next()?;
+        let (letter, mut corrected) = match head {
+            "m" | "v" | "s" | "b" => (head.chars().next()?, false),
+            "hatm" | "hatv" | "hats" | "mhat" | "vhat" | "shat" => {
+                (head.chars().find(|c| matches!(c, 'm' | 'v' | 's'))?, true)
+            }
+            _ => return None,
+        };
+        let mut rest = Vec::new();
+        for part in parts {
+            match part {
+                "hat" | "corrected" | "corr" => corrected = true,
+                _ => rest.push(part),
+            }
+        }
+        let written = rest.join("_");
+        let param = [written.as_str(), written.strip_prefix('d').unwrap_or("")]
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .find_map(|n| {
+                self.model
+                    .lookup(n)
+                    .or_else(|| match crate::lang::latex::resolve_name(&self.model, n) {
+                        Ok(crate::lang::latex::Resolved::Symbol(s)) => Some(s),
+                        _ => None,
+                    })
+                    .or_else(|| {
+                        let lower = n.to_lowercase();
+                        self.model.params().find(|&p| self.model.name(p) == lower)
+                    })
+            })
+            .filter(|&p| self.model.symbol(p).kind == SymKind::Param)?;
+        Some(StateName {
+            letter,
+            param,
+            corrected,
+        })
+    }
+
+    /// The model's name for an optimizer name, made on first use.
+    pub(super) fn optimizer_symbol(&mut self, name: OptimizerName) -> Sym {
+        if let Some(&s) = self.optimizer.by_name.get(&name) {
+            return s;
+        }
+        let (text, display, domain) = match name {
+            OptimizerName::Hyper(h) => {
+                let (text, latex) = h.name();
+                let text = self.optimizer.written.get(&h).map_or(text, String::as_str);
+                (text.to_string(), latex.to_string(), Some(h.domain()))
+            }
+            OptimizerName::State(state) => {
+                let param = self.model.name(state.param).to_string();
+                let param_latex = crate::lang::names::name_latex(self.model.symbol(state.param));
+                let (text, latex) = if state.corrected {
+                    (
+                        format!("{}_hat_{param}", state.letter),
+                        format!("\\hat{{{}}}_{{{param_latex}}}", state.letter),
+                    )
+                } else {
+                    (
+                        format!("{}_{param}", state.letter),
+                        format!("{}_{{{param_latex}}}", state.letter),
+                    )
+                };
+                // A second moment is never negative.
+                let domain = (self.optimizer.moment(state) == Moment::Second).then_some(Domain {
+                    low: Some(Bound {
+                        value: 0.0,
+                        closed: false,
+                    }),
+                    high: None,
+                });
+                (text, latex, domain)
+            }
+        };
+        let s = Sym(self.model.symbols.len() as u32);
+        self.model.symbols.push(Symbol {
+            name: text,
+            kind: SymKind::Input,
+            display: Some(display),
+            span: Span::default(),
+            shape: crate::core::tensor::Shape::SCALAR,
+        });
+        self.model.definitions.push(None);
+        self.model.graph.var(s);
+        if let Some(domain) = domain {
+            self.model.domains.push((s, domain));
+        }
+        self.symbols = self.model.symbols.clone().into();
+        self.optimizer.by_sym.insert(s, name);
+        self.optimizer.by_name.insert(name, s);
+        s
+    }
+
+    pub(super) fn hyper(&mut self, h: Hyper) -> Id {
+        let s = self.optimizer_symbol(OptimizerName::Hyper(h));
+        self.model.graph.var(s)
+    }
+
+    fn state(&mut self, letter: char, param: Sym, corrected: bool) -> Id {
+        let s = self.optimizer_symbol(OptimizerName::State(StateName {
+            letter,
+            param,
+            corrected,
+        }));
+        self.model.graph.var(s)
+    }
+
+    /// The optimizer names a formula mentions.
+    pub(super) fn optimizer_names_in(&self, id: Id) -> Vec<OptimizerName> {
+        self.model
+            .graph
+            .reachable(&[id])
+            .into_iter()
+            .filter_map(|n| match self.model.graph.node(n) {
+                Node::Var(s) => self.optimizer.get(*s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The decay a claim weighs `moment` with: the first of the moment's decays it mentions,
+    /// else the usual one (β₁ for Adam's `m`, β for Ng's velocity `v`, β₂ for a second moment).
+    pub(super) fn decay_for(&self, moment: Moment, letter: char, claimed: Id) -> Hyper {
+        let mentioned = self.optimizer_names_in(claimed);
+        let candidates = Hyper::decays_of(moment);
+        candidates
+            .into_iter()
+            .find(|h| mentioned.contains(&OptimizerName::Hyper(*h)))
+            .unwrap_or(match (moment, letter) {
+                (Moment::First, 'v') => Hyper::Beta,
+                (Moment::First, 'b') => Hyper::Mu,
+                _ => candidates[0],
+            })
+    }
+
+    /// The decay of the other moment (β₂ for β₁, β₁ for β₂), a slip between the two.
+    pub(super) fn other_decay(decay: Hyper) -> Hyper {
+        match decay {
+            Hyper::Beta2 | Hyper::Rho => Hyper::Beta1,
+            _ => Hyper::Beta2,
+        }
+    }
+
+    /// `d·previous + (1 − d)·signal`, an exponential average with decay `d`.
+    pub(super) fn average(&mut self, d: Id, previous: Id, signal: Id) -> Id {
+        let g = &mut self.model.graph;
+        let one = g.int(1);
+        let rest = g.sub(one, d);
+        let kept = g.product(vec![d, previous]);
+        let added = g.product(vec![rest, signal]);
+        g.sum(vec![kept, added])
+    }
+
+    /// The signal a moment averages: the gradient, or its square.
+    pub(super) fn signal(&mut self, moment: Moment, param: Sym) -> Id {
+        let gradient = self.gradient(param);
+        match moment {
+            Moment::First => gradient,
+            Moment::Second => {
+                let g = &mut self.model.graph;
+                let two = g.int(2);
+                g.pow(gradient, two)
+            }
+        }
+    }
+
+    /// `raw / (1 − d^t)`, the bias correction.
+    pub(super) fn corrected(&mut self, raw: Id, d: Id) -> Id {
+        let t = self.hyper(Hyper::Step);
+        let g = &mut self.model.graph;
+        let power = g.pow(d, t);
+        let one = g.int(1);
+        let denominator = g.sub(one, power);
+        g.div(raw, denominator)
+    }
+
+    /// What a state name's new value is: its running average one step on, or, bias-corrected,
+    /// the raw moment divided by 1 − dᵗ.
+    pub(super) fn state_truth(&mut self, state: StateName, claimed: Id) -> Id {
+        let moment = self.optimizer.moment(state);
+        let decay = self.decay_for(moment, state.letter, claimed);
+        let d = self.hyper(decay);
+        if state.corrected {
+            let raw = self.state(state.letter, state.param, false);
+            return self.corrected(raw, d);
+        }
+        let previous = self.state(state.letter, state.param, false);
+        let signal = self.signal(moment, state.param);
+        let average = self.average(d, previous, signal);
+        // A velocity may also be PyTorch's buffer μb + g, with no (1 − μ) on the gradient.
+        if moment == Moment::First && matches!(state.letter, 'v' | 'b') {
+            let claimed = crate::core::diff::resolve_derivatives(&mut self.model, claimed);
+            let g = &mut self.model.graph;
+            let kept = g.product(vec![d, previous]);
+            let buffer = g.sum(vec![kept, signal]);
+            if self.agrees_at_random_points(buffer, claimed) {
+                return buffer;
+            }
+        }
+        average
+    }
+
+    /// The parts of an update rule a claim's names choose: the first moment's and the second
+    /// moment's names (each `None` when the claim uses none), plain or bias-corrected.
+    fn moments_used(&self, theta: Sym, claimed: Id) -> [Option<StateName>; 2] {
+        let mut used = [None, None];
+        for name in self.optimizer_names_in(claimed) {
+            if let OptimizerName::State(state) = name
+                && state.param == theta
+            {
+                let slot = match self.optimizer.moment(state) {
+                    Moment::First => 0,
+                    Moment::Second => 1,
+                };
+                // A corrected name wins: the rule is written in it.
+                if used[slot].is_none_or(|u: StateName| !u.corrected) {
+                    used[slot] = Some(state);
+                }
+            }
+        }
+        used
+    }
+
+    /// The step an optimizer's update takes for θ, written in the claim's names: momentum
+    /// `v`, RMSProp `g/(√s + ε)`, Adam `m̂/(√v̂ + ε)` (each moment bias-corrected through its
+    /// raw name when the claim does not name the corrected one), or the gradient itself.
+    /// `eps_inside` puts ε inside the square root and `uncorrected` leaves the corrections out
+    /// of the moments listed there, the two slips the diagnosis tries.
+    pub(super) fn optimizer_step(
+        &mut self,
+        theta: Sym,
+        claimed: Id,
+        eps_inside: bool,
+        uncorrected: [bool; 2],
+    ) -> Id {
+        let [first, second] = self.moments_used(theta, claimed);
+        let adam = first.is_some() && second.is_some();
+        let moment_value = |checker: &mut Checker, state: StateName, slot: usize| -> Id {
+            let moment = checker.optimizer.moment(state);
+            if state.corrected {
+                return checker.state(state.letter, theta, true);
+            }
+            let raw = checker.state(state.letter, theta, false);
+            if !adam || uncorrected[slot] {
+                return raw;
+            }
+            let decay = checker.decay_for(moment, state.letter, claimed);
+            let d = checker.hyper(decay);
+            checker.corrected(raw, d)
+        };
+        let numerator = match first {
+            Some(state) => moment_value(self, state, 0),
+            None => self.gradient(theta),
+        };
+        let Some(second) = second else {
+            return numerator;
+        };
+        let v = moment_value(self, second, 1);
+        let eps = self.hyper(Hyper::Eps);
+        let g = &mut self.model.graph;
+        let denominator = if eps_inside {
+            let inside = g.sum(vec![v, eps]);
+            g.call(Func::Sqrt, inside)
+        } else {
+            let root = g.call(Func::Sqrt, v);
+            g.sum(vec![root, eps])
+        };
+        g.div(numerator, denominator)
+    }
+
+    /// θ − η·step, and −ηλθ beside it when the claim uses weight decay and θ is not a bias
+    /// (`decay_bias`: decayed whatever θ is, the slip the diagnosis tries).
+    pub(super) fn optimizer_update(
+        &mut self,
+        theta: Sym,
+        step: Id,
+        claimed: Id,
+        decay_bias: bool,
+    ) -> Id {
+        let uses_decay = self
+            .optimizer_names_in(claimed)
+            .contains(&OptimizerName::Hyper(Hyper::Decay));
+        let decayed = uses_decay
+            && (decay_bias
+                || crate::analysis::optimizer::decayed_parameters(&self.model, &[theta])[0]);
+        let eta = self.model.graph.var(self.rate);
+        let lambda = decayed.then(|| self.hyper(Hyper::Decay));
+        let g = &mut self.model.graph;
+        let theta_var = g.var(theta);
+        let moved = g.product(vec![eta, step]);
+        let mut rule = g.sub(theta_var, moved);
+        if let Some(lambda) = lambda {
+            let decay = g.product(vec![eta, lambda, theta_var]);
+            rule = g.sub(rule, decay);
+        }
+        rule
+    }
+
+    /// Whether the update claim of θ decays it though θ is a bias (weight decay spares them).
+    pub(super) fn spares_decay(&self, theta: Sym) -> bool {
+        !crate::analysis::optimizer::decayed_parameters(&self.model, &[theta])[0]
+    }
+
+    /// Whether two formulas agree in float64 at a few random points (to choose between two
+    /// conventions that are both right; the identity itself is judged afterwards).
+    fn agrees_at_random_points(&mut self, a: Id, b: Id) -> bool {
+        let leaves = self.leaves_of(&[a, b]);
+        let mut compared = 0;
+        for attempt in 0..8 {
+            let Some(sample) = self.random_sample(&leaves, Labels::Free, attempt) else {
+                continue;
+            };
+            match (self.f64_at(a, &sample), self.f64_at(b, &sample)) {
+                (Some(x), Some(y)) if x.is_finite() && y.is_finite() => {
+                    if !fits(x, y) {
+                        return false;
+                    }
+                    compared += 1;
+                }
+                _ => {}
+            }
+        }
+        compared >= 3
+    }
+}
