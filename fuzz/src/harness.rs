@@ -40,10 +40,15 @@ fn text(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()
 }
 
-/// The built-in example with the learning rate, as `check` reads claims against it.
+/// The built-in example with the learning rate, as `check` reads claims against it: loaded
+/// once a thread and copied (loading it was most of the time a values input took).
 fn example() -> Model {
-    let model = chainrule::load(chainrule::BUILTIN_EXAMPLE).expect("the built-in example loads");
-    chainrule::with_learning_rate(&model)
+    thread_local! {
+        static EXAMPLE: Model = chainrule::with_learning_rate(
+            &chainrule::load(chainrule::BUILTIN_EXAMPLE).expect("the built-in example loads"),
+        );
+    }
+    EXAMPLE.with(Model::clone)
 }
 
 /// The `.bp` parser, the shorthand's expansion and the layered derivation.
