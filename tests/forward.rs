@@ -98,3 +98,22 @@ fn eval_and_step_read_the_same_forward_pass() {
         forward::float64(&model, &moved)[&model.cost]
     );
 }
+
+#[test]
+fn the_working_precision_pass_leaves_a_cancelled_name_unset_where_the_other_raises_it() {
+    // 1 − σ(400) ≈ 1.9e−174: cancelled to nothing at 128 bits, settled by raising the
+    // precision. A point that is only tried is passed over on it instead (an exact zero by
+    // cancellation, at a symmetric point, would be raised to the ceiling and never settle).
+    let model =
+        chainrule::load("input x\nparam w\ngap = 1 - sigmoid(w*x)\ncost C = gap\n").unwrap();
+    let name = |n: &str| model.lookup(n).unwrap();
+    let leaves = [(name("x"), 400.0), (name("w"), 1.0)];
+    let raised = forward::at_precision(&model, &leaves, 128);
+    let working = forward::at_working_precision(&model, &leaves, 128);
+    assert_eq!(working.f64, raised.f64, "float64 is the same pass");
+    let gap = raised.precise[&name("gap")].to_f64();
+    assert!((gap / (-400f64).exp() - 1.0).abs() < 1e-12, "{gap}");
+    for unset in ["gap", "C"] {
+        assert!(!working.precise.contains_key(&name(unset)), "{unset}");
+    }
+}

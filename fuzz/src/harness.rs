@@ -2,11 +2,10 @@
 //! that points into the text it is about and renders. One function per fuzz target; the same
 //! functions run a bounded number of inputs in `cargo test` (`tests/robustness.rs`).
 
-use chainrule::core::diff::{Config, Style};
-use chainrule::core::error::Diagnostic;
-use chainrule::core::model::{Given, Model};
-use chainrule::lang::load::{self, TargetSpec};
-use chainrule::render::document::{Format, Layout};
+use chainrule::{
+    DeriveConfig, Diagnostic, Document, DocumentFormat, EvalRequest, Given, Layout, Model, Style,
+    TargetSpec,
+};
 
 /// Longest program the whole-command target runs (a derivation grows with the program).
 const MAX_PROGRAM: usize = 400;
@@ -41,23 +40,28 @@ fn text(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()
 }
 
-/// The built-in example with the learning rate, as `check` reads claims against it.
+/// The built-in example with the learning rate, as `check` reads claims against it: loaded
+/// once a thread and copied (loading it was most of the time a values input took).
 fn example() -> Model {
-    let model = load::load(load::BUILTIN_EXAMPLE).expect("the built-in example loads");
-    chainrule::analysis::check::with_learning_rate(&model)
+    thread_local! {
+        static EXAMPLE: Model = chainrule::with_learning_rate(
+            &chainrule::load(chainrule::BUILTIN_EXAMPLE).expect("the built-in example loads"),
+        );
+    }
+    EXAMPLE.with(Model::clone)
 }
 
-/// The `.bp` parser, the shorthand's expansion and the layered derivation's reading.
+/// The `.bp` parser, the shorthand's expansion and the layered derivation.
 pub fn parse_bp(data: &[u8]) {
     let source = text(data);
-    match load::load(&source) {
+    match chainrule::load(&source) {
         Ok(_) => {}
         Err(d) => assert_located(&d, &source),
     }
-    if let Err(d) = load::expand(&source) {
+    if let Err(d) = chainrule::expand(&source) {
         assert_located(&d, &source);
     }
-    if let Err(d) = load::network_spec(&source) {
+    if let Err(d) = chainrule::layers(&source) {
         assert_located(&d, &source);
     }
 }
@@ -72,10 +76,10 @@ pub fn parse_claim(data: &[u8]) {
         return; // a claims file gives one claim a line
     }
     let model = example();
-    match chainrule::analysis::check::check(&model, std::slice::from_ref(&claim), &[]) {
+    match chainrule::check(&model, std::slice::from_ref(&claim), &[]) {
         Ok(checked) => {
-            for format in [Format::Text, Format::Json] {
-                chainrule::render::check::render_check(&checked, format, &Layout::default())
+            for format in [DocumentFormat::Text, DocumentFormat::Json] {
+                chainrule::render(&Document::Checks(&checked), format, &Layout::default())
                     .expect("built-in templates render");
             }
         }
@@ -87,21 +91,22 @@ pub fn parse_claim(data: &[u8]) {
 pub fn parse_values(data: &[u8]) {
     let input = text(data);
     let mut model = example();
-    if let Err(d) = load::parse_assignments(&model, &input) {
+    if let Err(d) = chainrule::values(&model, &input) {
         assert_located(&d, &input);
     }
     let wrt: Vec<String> = input.split(',').map(str::to_string).collect();
-    if let Err(e) = load::targets(&model, &TargetSpec::List(wrt)) {
+    if let Err(e) = chainrule::targets(&model, &TargetSpec::List(wrt)) {
         assert_located(&e.diagnostic, &e.argument);
     }
-    if let Err(d) = load::parse_formula(&mut model, &input) {
+    if let Err(d) = chainrule::formula(&mut model, &input) {
         assert_located(&d, &input);
     }
 }
 
 /// Whole commands on a small program: the first byte chooses the options, the rest is the
-/// program. derive (both styles, with and without expansion) in every format, eval, step,
-/// check, expand and, for a shorthand, the layered derivation.
+/// program. derive (both styles, with and without expansion) in every format (HTML standing
+/// for Markdown, which it is written from), eval, step, check, expand and, for a shorthand or
+/// a vector program, the derivation in matrix form.
 pub fn commands(data: &[u8]) {
     let Some((&options, rest)) = data.split_first() else {
         return;
@@ -110,27 +115,35 @@ pub fn commands(data: &[u8]) {
         return;
     }
     let source = text(rest);
-    let format =
-        [Format::Text, Format::Markdown, Format::Latex, Format::Json][options as usize % 4];
+    let format = [
+        DocumentFormat::Text,
+        DocumentFormat::Html,
+        DocumentFormat::Latex,
+        DocumentFormat::Json,
+    ][options as usize % 4];
     let layout = Layout {
         standalone: options & 4 != 0,
         source_name: "input.bp".into(),
         ..Layout::default()
     };
-    if let Ok(expanded) = load::expand(&source) {
+    let render = |document: Document<'_>, what: &str| {
+        if let Err(d) = chainrule::render(&document, format, &layout) {
+            panic!("{what} does not render: {}", d.message);
+        }
+    };
+    if let Ok(expanded) = chainrule::expand(&source) {
         // The expansion parses back.
-        if let Err(d) = load::load(&expanded) {
+        if let Err(d) = chainrule::load(&expanded) {
             panic!("the expansion of {source:?} does not load: {}", d.message);
         }
     }
     if let Ok(Some(layered)) = chainrule::layers(&source) {
-        chainrule::render::matrix_form::render(&layered, format, &layout).expect("layers render");
+        render(Document::Layers(&layered), "the layered derivation");
     }
     if let Ok(Some(form)) = chainrule::matrix_form(&source) {
-        chainrule::render::matrix_form::render(&form, format, &layout)
-            .expect("the matrix form renders");
+        render(Document::Layers(&form), "the matrix form");
     }
-    let mut model = match load::load(&source) {
+    let mut model = match chainrule::load(&source) {
         Ok(model) => model,
         Err(d) => return assert_located(&d, &source),
     };
@@ -139,17 +152,23 @@ pub fn commands(data: &[u8]) {
     } else {
         Style::Chain
     };
-    let config = Config {
+    let config = DeriveConfig {
         style,
         expand: options & 16 != 0,
         steps: options & 32 == 0,
         // As `derive` does: JSON gives small results in inputs and parameters too.
-        expand_if_small: matches!(format, Format::Json),
+        expand_if_small: format == DocumentFormat::Json,
     };
-    let targets = load::targets(&model, &TargetSpec::AllParams).expect("--all always resolves");
-    let derivations = chainrule::core::diff::derive(&mut model, &targets, &config);
-    chainrule::render::document::render_derivations(&model, &derivations, style, format, &layout)
-        .expect("built-in templates render");
+    let derivations = chainrule::derive(&mut model, &TargetSpec::AllParams, &config)
+        .expect("--all always resolves");
+    render(
+        Document::Derivations {
+            model: &model,
+            derivations: &derivations,
+            style,
+        },
+        "derive",
+    );
 
     // Every leaf at a value chosen by the options byte.
     let value = ["0.5", "-1.25", "3", "0", "1e-3", "40", "-0.75", "2"][(options as usize >> 5) % 8];
@@ -158,25 +177,35 @@ pub fn commands(data: &[u8]) {
         .filter(|&s| model.symbol(s).kind.is_leaf())
         .map(|s| format!("{}={value}", model.name(s)))
         .collect();
-    let given: Vec<Given> = load::parse_assignments(&model, &point.join(","))
-        .expect("the model's own names parse as values");
-    let request = chainrule::analysis::numeric::Request {
-        targets: targets.clone(),
+    let given: Vec<Given> =
+        chainrule::values(&model, &point.join(",")).expect("the model's own names parse as values");
+    let request = EvalRequest {
+        targets: chainrule::targets(&model, &TargetSpec::AllParams).expect("--all always resolves"),
         exprs: vec![],
         stable: options & 64 != 0,
         check_grad: options & 128 != 0,
         no_values: false,
         ..Default::default()
     };
-    if let Ok(report) = chainrule::analysis::numeric::evaluate(&mut model, &given, &request) {
-        chainrule::render::eval::render_eval(&model, &report, format, &layout)
-            .expect("eval renders");
+    if let Ok(report) = chainrule::evaluate(&mut model, &given, &request) {
+        render(
+            Document::Evaluation {
+                model: &model,
+                report: &report,
+            },
+            "eval",
+        );
     }
-    if let Ok(descent) = chainrule::analysis::descent::descend(&mut model, &given, 0.1, 2) {
-        chainrule::render::step::render_descent(&model, &descent, format, &layout)
-            .expect("step renders");
+    if let Ok(descent) = chainrule::descend(&mut model, &given, 0.1, 2) {
+        render(
+            Document::Descent {
+                model: &model,
+                descent: &descent,
+            },
+            "step",
+        );
     }
-    let checking = chainrule::analysis::check::with_learning_rate(&model);
+    let checking = chainrule::with_learning_rate(&model);
     if let Some(p) = model.params().next() {
         let claims = vec![
             format!("dC/d{} = 0", model.name(p)),
@@ -187,11 +216,8 @@ pub fn commands(data: &[u8]) {
                 model.name(p)
             ),
         ];
-        match chainrule::analysis::check::check(&checking, &claims, &[]) {
-            Ok(checked) => {
-                chainrule::render::check::render_check(&checked, format, &layout)
-                    .expect("check renders");
-            }
+        match chainrule::check(&checking, &claims, &[]) {
+            Ok(checked) => render(Document::Checks(&checked), "check"),
             Err(e) => assert_located(&e.diagnostic, &claims[e.index]),
         }
     }

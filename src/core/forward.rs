@@ -67,6 +67,22 @@ pub fn float64(model: &Model, given: &[(Sym, f64)]) -> HashMap<Sym, f64> {
 /// high-precision value, and neither has anything computed from it: a function of an
 /// unsettled value is unsettled, never computed from a bound standing in for the value.
 pub fn at_precision(model: &Model, given: &[(Sym, f64)], bits: usize) -> Values {
+    forward_at(model, given, bits, RESCUES)
+}
+
+/// [`at_precision`] without raising the precision for any name: a name `bits` only bounds
+/// has no high-precision value, nor has anything computed from it. For points that are only
+/// tried (a nicer counterexample than one already confirmed), where a name the working
+/// precision cannot settle is reason enough to pass the point over: at a symmetric point a
+/// gradient is often exactly 0 by cancellation, and raising the precision never settles an
+/// exact zero, so each such name would be evaluated again at every precision to the ceiling.
+pub fn at_working_precision(model: &Model, given: &[(Sym, f64)], bits: usize) -> Values {
+    forward_at(model, given, bits, 0)
+}
+
+/// The forward pass at `bits`, at most `rescues` names computed again with the precision
+/// raised.
+fn forward_at(model: &Model, given: &[(Sym, f64)], bits: usize, rescues_allowed: usize) -> Values {
     let mut precise: HashMap<Sym, Precise> = given
         .iter()
         .map(|&(s, v)| (s, Precise::from_f64(v)))
@@ -87,7 +103,7 @@ pub fn at_precision(model: &Model, given: &[(Sym, f64)], bits: usize) -> Values 
         // every magnitude held is 1 when the value is known positive); a few names a point.
         let value = settled.or_else(|| {
             rescues += 1;
-            if rescues > RESCUES {
+            if rescues > rescues_allowed {
                 return None;
             }
             let bind = |t: Sym| match model.definition(t) {

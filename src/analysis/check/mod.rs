@@ -339,7 +339,7 @@ struct Checker {
     /// The names the current diagnosis considers (see `nearby_names`).
     nearby: Vec<Sym>,
     /// The simple points of counterexamples, by leaves and variant.
-    simple_samples: FastMap<(Vec<Sym>, usize), Option<std::rc::Rc<Sample>>>,
+    simple_samples: FastMap<(Vec<Sym>, usize), SharedSample>,
     recognise: Option<Options>,
     truth_values: FastMap<(Id, Vec<Sym>, Labels, usize), Option<Precise>>,
     cut_derivatives: FastMap<CutKey, Option<(Sym, Id)>>,

@@ -196,6 +196,12 @@ impl Checker {
         Some(forward::at_precision(&self.model, leaves, PRECISION))
     }
 
+    /// [`Checker::sample`] at the working precision alone, for a point that is only tried
+    /// (see [`forward::at_working_precision`]).
+    fn tried_sample(&self, leaves: &[(Sym, f64)]) -> Sample {
+        forward::at_working_precision(&self.model, leaves, PRECISION)
+    }
+
     /// The value of a formula at a sample, expanded into the leaves and evaluated with the
     /// precision raised until stable: the reference when the fixed precision is in doubt.
     pub(super) fn exact_at(&mut self, id: Id, sample: &Sample) -> Option<Precise> {
@@ -431,14 +437,12 @@ impl Checker {
             let sample = match self.simple_samples.get(&key) {
                 Some(cached) => cached.clone(),
                 None => {
-                    let sample = self.sample(&values).map(std::rc::Rc::new);
+                    let sample = std::rc::Rc::new(self.tried_sample(&values));
                     self.simple_samples.insert(key, sample.clone());
                     sample
                 }
             };
-            if let Some(sample) = sample
-                && settled_and_differs(self, &sample)
-            {
+            if settled_and_differs(self, &sample) {
                 return (sample.as_ref().clone(), holds_at_given_point);
             }
         }
