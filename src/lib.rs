@@ -60,8 +60,7 @@ pub mod render;
 mod python;
 
 pub use crate::analysis::check::{
-    CheckError, Checked, Diagnosis, MatrixProgram, Method, Mistake, ShapeEdit, ShapeReport,
-    Verdict,
+    CheckError, Checked, Diagnosis, MatrixProgram, Method, Mistake, ShapeEdit, ShapeReport, Verdict,
 };
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
