@@ -14,7 +14,7 @@ use crate::core::tensor::{Axis, Shape};
 /// sum's zero terms dropped (both only for scalar numbers, which stretch), `(Aᵀ)ᵀ = A`, the
 /// transpose of a 1×1, a sum over a dimension of 1 (`Σ` of a row is the sum across it), a
 /// stretch to the shape a value already has, a matrix product with a 1×1 operand as a
-/// scaling (unless that operand is a name beside an array), and a scalar coefficient moved out of a matrix product (`(cA)B = c(AB)`).
+/// scaling, and a scalar coefficient moved out of a matrix product (`(cA)B = c(AB)`).
 pub(super) fn readable(model: &mut Model, hot: &OneHot, gradients: &[(Sym, Id)]) -> Vec<(Sym, Id)> {
     let roots: Vec<Id> = gradients.iter().map(|&(_, g)| g).collect();
     let mut shapes = shapes_of(model, &roots);
@@ -241,17 +241,7 @@ fn rewrite(g: &mut Graph, shapes: &mut FastMap<Id, Shape>, hot: &OneHot, node: N
                 }
                 TensorOp::MatMul => {
                     let b = xs[1];
-                    let b_shape = shape_of(shapes, b);
-                    // A vector of one entry by name stays a matrix product beside an array
-                    // (`W3ᵀ δ3` with one output unit, as BP2 reads for any width); any other
-                    // 1×1 operand is a scaling.
-                    let named_vector = |x: Id, other: Shape| {
-                        matches!(g.node(x), Node::Var(_)) && !other.is_scalar()
-                    };
-                    if (a_shape.is_scalar() || b_shape.is_scalar())
-                        && !named_vector(a, b_shape)
-                        && !named_vector(b, a_shape)
-                    {
+                    if a_shape.is_scalar() || shape_of(shapes, b).is_scalar() {
                         return rewrite(g, shapes, hot, Node::Mul(Box::new([a, b])));
                     }
                     let (ca, a) = split_scalars(g, shapes, a);

@@ -796,6 +796,8 @@ cost C = (y - a3)^2
         check("x**2", "(x ^ 2)");
         check("(y - a3)²", "((y - a3) ^ 2)");
         check("-x³", "(-(x ^ 3))");
+        // any run of superscript digits, as the text output prints a power
+        check("A1⁴ + x¹⁰", "((A1 ^ 4) + (x ^ 10))");
     }
 
     #[test]

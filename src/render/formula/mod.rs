@@ -359,15 +359,6 @@ const LONG_NUMERATOR: usize = 160;
 /// `exp(arg)` prints as `e^{arg}` when `arg` is a sum/product of numbers and names this small.
 const EXP_AS_POWER_MAX_SIZE: u8 = 8;
 
-/// Decimal digits as superscripts: `12` → `¹²`.
-fn superscript_digits(digits: &str) -> String {
-    const SUPERSCRIPTS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
-    digits
-        .chars()
-        .filter_map(|c| c.to_digit(10).map(|d| SUPERSCRIPTS[d as usize]))
-        .collect()
-}
-
 fn negative_num(graph: &Graph, id: Id) -> Option<Num> {
     graph.as_num(id).filter(|n| n.is_negative())
 }
@@ -618,11 +609,6 @@ impl Pass<'_> {
         let (b, breaks) = self.wrap_breaks(base, Prec::Atom);
         let s = match self.notation {
             Notation::Latex => format!("{b}^{{{}}}", exp.s),
-            // A whole-number power reads as books print it, `(y − a)²`, `A1²` (the input
-            // language reads superscript digits back).
-            Notation::Text if !exp.s.is_empty() && exp.s.chars().all(|c| c.is_ascii_digit()) => {
-                format!("{b}{}", superscript_digits(&exp.s))
-            }
             // `^` is right-associative: `x^y^z` is `x^(y^z)`.
             _ => format!("{b}^{}", self.wrap(exp, Prec::Pow).0),
         };
