@@ -564,16 +564,26 @@ fn check_documents_have_the_documented_fields_and_kinds() {
             "examples/ng_planar.bp",
             "--claim",
             "db1 = 1/m * np.sum(dZ1, axis=1)",
+            // and one of the right shape but wrong: its point and both values as arrays
+            "--claim",
+            "dW1 = np.dot(dZ1, X.T)",
         ],
         examples(),
     );
-    let claim = &mut matrix["claims"][0];
-    assert_eq!(claim["mistake"]["kind"], "dropped-keepdims", "{claim}");
-    assert!(documented.iter().any(|k| k == "dropped-keepdims"));
-    claim["mistake"]
-        .as_object_mut()
-        .expect("a mistake")
-        .retain(|key, _| key == "kind");
+    assert_eq!(matrix["claims"][0]["mistake"]["kind"], "dropped-keepdims");
+    assert_eq!(matrix["claims"][1]["mistake"]["kind"], "missing-mean");
+    assert!(matrix["claims"][1]["claimed_matrix"].is_array());
+    for claim in matrix["claims"].as_array_mut().expect("claims") {
+        let kind = claim["mistake"]["kind"]
+            .as_str()
+            .expect("a kind")
+            .to_string();
+        assert!(documented.contains(&kind), "`{kind}` undocumented");
+        claim["mistake"]
+            .as_object_mut()
+            .expect("a mistake")
+            .retain(|key, _| key == "kind");
+    }
     check_section("check", &[doc, matrix]);
 
     let codes: BTreeSet<&str> = Mistake::CODES.iter().copied().collect();
@@ -718,7 +728,23 @@ fn train_documents_have_the_documented_fields_and_kinds() {
         documented.iter().any(|d| d == kind),
         "`{kind}` undocumented"
     );
-    check_section("train", &[descent, ascent]);
+    // A vector program: its parameter arrays as rows, with their shapes.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(
+        dir.path().join("layer.bp"),
+        "input x[2]\ntarget y[2]\nparam W[2, 2], b[2]\na = sigmoid(W x + b)\ncost C = sum((a - y)^2)\n",
+    )
+    .expect("the program is written");
+    std::fs::write(
+        dir.path().join("layer.csv"),
+        "x[1],x[2],y[1],y[2]\n0.5,0.2,1,0\n0.1,0.9,0,1\n",
+    )
+    .expect("the data are written");
+    let vector = run(
+        &["train", "layer.bp", "--data", "layer.csv", "--epochs", "2"],
+        dir.path(),
+    );
+    check_section("train", &[descent, ascent, vector]);
 }
 
 #[test]

@@ -320,3 +320,197 @@ cost J = (1/m) sum((W1 X - Y) ⊙ (W1 X - Y))
             .contains("smaller batch")
     );
 }
+
+/// Ng's planar program with code names of its own: a gradient, the per-example `dZ1` written
+/// as the derivative (so without the convention's m), a scaled one and another name for X.
+fn ng_with_code_names(declarations: &str) -> String {
+    format!("{NG_PLANAR}\n{declarations}\n")
+}
+
+#[test]
+fn a_code_name_declared_in_the_program_is_judged() {
+    let source = ng_with_code_names(
+        "code grad_W1 = dJ/dW1\ncode delta1 = m dJ/dZ1\ncode dZ1 = dJ/dZ1\ncode A0 = X",
+    );
+    let program = chainrule::matrix_program(&source).unwrap().unwrap();
+    for claim in [
+        // the declared name on the left, the convention's on the right
+        "grad_W1 = (1 / m) * np.dot(delta1, X.T)",
+        // another name of X
+        "grad_W1 = np.dot(dZ1, A0.T)",
+        // `dZ1` declared as ∂J/∂Z1 itself: no 1/m left to apply
+        "dW1 = np.dot(dZ1, X.T)",
+        "delta1 = np.dot(W2.T, dZ2) * (1 - np.power(A1, 2))",
+    ] {
+        let checked = judge_with(&program, claim);
+        assert_eq!(checked.verdict, Verdict::Correct, "{claim}: {checked:?}");
+    }
+    // the same claims with the 1/m misplaced are judged wrong, by the mistake made
+    let wrong = judge_with(&program, "grad_W1 = np.dot(delta1, X.T)");
+    assert_eq!(wrong.verdict, Verdict::Incorrect);
+    assert_eq!(wrong.mistake().map(|m| m.code()), Some("missing-mean"));
+    let twice = judge_with(&program, "dW1 = (1 / m) * np.dot(dZ1, X.T)");
+    assert_eq!(twice.verdict, Verdict::Incorrect);
+    assert_eq!(twice.mistake().map(|m| m.code()), Some("mean-twice"));
+    // without the declarations the convention reads `dZ1` as m ∂J/∂Z1 again
+    let plain = chainrule::matrix_program(NG_PLANAR).unwrap().unwrap();
+    assert_eq!(
+        judge_with(&plain, "dW1 = np.dot(dZ1, X.T)").verdict,
+        Verdict::Incorrect
+    );
+    assert!(plain.check("grad_W1 = np.dot(dZ1, X.T)").is_none());
+}
+
+#[test]
+fn a_bad_code_name_declaration_is_an_error_with_a_caret() {
+    let cases = [
+        ("code dW1 = dJ/dW9", "W9", "unknown name `W9`"),
+        ("code W1 = dJ/dW1", "W1 =", "`W1` is defined twice"),
+        ("code g = dA1/dW1", "A1/", "`A1` is not the cost"),
+        ("code g = n dJ/dW1", "n dJ", "`n` is not a declared size"),
+        (
+            "code g = dJ/dW1\ncode g = dJ/db1",
+            "g = dJ/db1",
+            "declared twice",
+        ),
+        ("code A0 = Q", "Q", "unknown name `Q`"),
+    ];
+    for (declaration, at, message) in cases {
+        let source = ng_with_code_names(declaration);
+        let output = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args(["check", "-", "--claim", "dW1 = dZ1 @ X.T / m"])
+            .write_stdin(source.clone())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{declaration}: {stderr}");
+        assert!(output.stdout.is_empty(), "{declaration}: no partial output");
+        assert!(stderr.contains(message), "{declaration}: {stderr}");
+        // the caret is under the offending part of the declaration's line
+        let line = declaration.lines().last().unwrap();
+        let column = line.find(at).unwrap() + 1;
+        let number = source.lines().position(|l| l == line).unwrap() + 1;
+        assert!(
+            stderr.contains(&format!("<stdin>:{number}:{column}")),
+            "{declaration}: expected line {number} column {column}: {stderr}"
+        );
+        assert!(stderr.contains('^'), "{stderr}");
+    }
+}
+
+/// Runs `check` on Ng's planar program with a claim missing the batch mean.
+fn missing_mean_report(format: &str) -> String {
+    let output = Command::cargo_bin("chainrule")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "check",
+            "examples/ng_planar.bp",
+            "--claim",
+            "dW1 = np.dot(dZ1, X.T)",
+            "--format",
+            format,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn a_wrong_matrix_claim_shows_its_point_and_both_values_as_matrices() {
+    let report: serde_json::Value = serde_json::from_str(&missing_mean_report("json")).unwrap();
+    let claim = &report["claims"][0];
+    let rows = |v: &serde_json::Value| -> Vec<Vec<f64>> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("rows: {v}"))
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    let claimed = rows(&claim["claimed_matrix"]);
+    let truth = rows(&claim["true_matrix"]);
+    // ∂J/∂W1 is 4×2, and the claim leaves out the 1/m of a batch of 4: 4 times each entry
+    assert_eq!((claimed.len(), claimed[0].len()), (4, 2));
+    assert_eq!((truth.len(), truth[0].len()), (4, 2));
+    for (c, t) in claimed.iter().flatten().zip(truth.iter().flatten()) {
+        assert!(
+            (c - 4.0 * t).abs() <= 1e-12 * c.abs().max(1.0),
+            "{c} vs {t}"
+        );
+    }
+    // the first differing entry is the first entry
+    assert_eq!(claim["claimed_value"].as_f64(), Some(claimed[0][0]));
+    // the point: every input, target and parameter whole, in the declared shapes
+    let point = &claim["counterexample"];
+    assert_eq!(rows(&point["X"]).len(), 2);
+    assert_eq!(rows(&point["X"])[0].len(), 4);
+    assert_eq!(rows(&point["W1"]).len(), 4);
+    assert_eq!(
+        rows(&point["b1"]).iter().map(Vec::len).collect::<Vec<_>>(),
+        [1; 4]
+    );
+    assert!(point["b2"].is_number(), "a 1×1 is a number: {point}");
+    assert!(
+        point.get("A1").is_none(),
+        "intermediates are not part of the point"
+    );
+
+    // text: the values printed as aligned rows, the claim's beside the truth
+    let text = missing_mean_report("text");
+    let after = |label: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| l.trim() != label)
+            .skip(1)
+            .take_while(|l| l.trim_start().starts_with('['))
+            .map(str::to_string)
+            .collect()
+    };
+    let claimed_rows = after("the claim gives");
+    let true_rows = after("the true value is");
+    assert_eq!(claimed_rows.len(), 4, "{text}");
+    assert_eq!(true_rows.len(), 4, "{text}");
+    for (row, values) in claimed_rows.iter().zip(&claimed) {
+        let cells: Vec<f64> = row
+            .trim()
+            .trim_matches(['[', ']'])
+            .split_whitespace()
+            .map(|c| c.parse().unwrap())
+            .collect();
+        assert_eq!(cells.len(), 2, "{row}");
+        for (cell, value) in cells.iter().zip(values) {
+            assert!(
+                (cell - value).abs() <= 1e-5 * value.abs().max(1e-3),
+                "{row}"
+            );
+        }
+    }
+    // the columns line up: each row's `]` at the same place
+    let ends: Vec<usize> = claimed_rows.iter().map(|r| r.chars().count()).collect();
+    assert!(ends.windows(2).all(|w| w[0] == w[1]), "{claimed_rows:?}");
+    assert!(text.contains("     X =\n       [ "), "{text}");
+
+    // Markdown and LaTeX: pmatrix, 4 rows of 2 for each value
+    for format in ["markdown", "latex"] {
+        let document = missing_mean_report(format);
+        let claimed_matrix = document
+            .split("\\text{the claim gives } \\begin{pmatrix}")
+            .nth(1)
+            .and_then(|rest| rest.split("\\end{pmatrix}").next())
+            .unwrap_or_else(|| panic!("{format}: {document}"));
+        let matrix_rows: Vec<&str> = claimed_matrix.trim().split("\\\\").collect();
+        assert_eq!(matrix_rows.len(), 4, "{format}: {claimed_matrix}");
+        assert!(matrix_rows.iter().all(|r| r.matches('&').count() == 1));
+        assert!(
+            document.contains("X = \\begin{pmatrix}"),
+            "{format}: {document}"
+        );
+    }
+}

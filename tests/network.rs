@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chainrule::core::diff::{self, Config};
 use chainrule::core::model::Model;
-use chainrule::lang::ast::{Declared, Expr, Ident, Program, Span, Stmt};
+use chainrule::lang::ast::{CodeMeaning, Declared, Expr, Ident, Program, Span, Stmt};
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::lang::network::{Activation, CostKind};
 use chainrule::lang::{expansion, syntax};
@@ -262,6 +262,18 @@ fn without_spans(program: &Program) -> Program {
             },
             Stmt::Layout { rows, .. } => Stmt::Layout {
                 rows: *rows,
+                span: NOWHERE,
+            },
+            Stmt::CodeName { name, meaning, .. } => Stmt::CodeName {
+                name: ident(name),
+                meaning: match meaning {
+                    CodeMeaning::Gradient { of, wrt, scale } => CodeMeaning::Gradient {
+                        of: ident(of),
+                        wrt: ident(wrt),
+                        scale: scale.as_ref().map(ident),
+                    },
+                    CodeMeaning::Alias(of) => CodeMeaning::Alias(ident(of)),
+                },
                 span: NOWHERE,
             },
         })

@@ -354,3 +354,139 @@ fn train_starts_from_the_same_draw_as_values_eval_and_step() {
         }
     }
 }
+
+/// A one-layer vector program trained on two examples of a CSV file.
+const VECTOR_PROGRAM: &str = "input x[2]
+target y[2]
+param W[2, 2], b[2]
+a = sigmoid(W x + b)
+cost C = sum((a - y)^2)
+";
+const VECTOR_DATA: &str = "x[1],x[2],y[1],y[2]\n0.5,0.2,1,0\n0.1,0.9,0,1\n";
+
+/// `train` on [`VECTOR_PROGRAM`]: one batch step of η = 0.5 from a given start.
+fn vector_training(format: &str) -> String {
+    let (_dir, program) = temp_file("layer.bp", VECTOR_PROGRAM);
+    let data = program.replace("layer.bp", "layer.csv");
+    std::fs::write(&data, VECTOR_DATA).unwrap();
+    let out = chainrule()
+        .args([
+            "train", &program, "--data", &data, "--epochs", "1", "--batch",
+        ])
+        .args([
+            "--lr",
+            "0.5",
+            "--at",
+            "W=[[0.1, 0.2], [0.3, -0.4]], b=[0.05, -0.05]",
+        ])
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_vector_programs_parameters_are_printed_as_arrays() {
+    // The step by hand: a = σ(W x + b), ∂C/∂z = 2(a − y) a(1 − a), ∂C/∂W = ∂C/∂z xᵀ, the
+    // mean over the two examples.
+    let w = [[0.1, 0.2], [0.3, -0.4]];
+    let b = [0.05, -0.05];
+    let examples = [([0.5, 0.2], [1.0, 0.0]), ([0.1, 0.9], [0.0, 1.0])];
+    let mut grad_w = [[0.0; 2]; 2];
+    let mut grad_b = [0.0; 2];
+    for (x, y) in examples {
+        for i in 0..2 {
+            let a = sigmoid(w[i][0] * x[0] + w[i][1] * x[1] + b[i]);
+            let dz = 2.0 * (a - y[i]) * a * (1.0 - a) / 2.0;
+            grad_b[i] += dz;
+            for j in 0..2 {
+                grad_w[i][j] += dz * x[j];
+            }
+        }
+    }
+    let trained_w: Vec<Vec<f64>> = (0..2)
+        .map(|i| (0..2).map(|j| w[i][j] - 0.5 * grad_w[i][j]).collect())
+        .collect();
+    let trained_b: Vec<Vec<f64>> = (0..2).map(|i| vec![b[i] - 0.5 * grad_b[i]]).collect();
+
+    // JSON: each array whole, as its rows, with its shape
+    let doc: Value = serde_json::from_str(&vector_training("json")).unwrap();
+    let rows = |v: &Value| -> Vec<Vec<f64>> {
+        serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"))
+    };
+    assert_eq!(
+        rows(&doc["initial_params"]["W"]),
+        vec![vec![0.1, 0.2], vec![0.3, -0.4]]
+    );
+    assert_eq!(
+        rows(&doc["initial_params"]["b"]),
+        vec![vec![0.05], vec![-0.05]]
+    );
+    for (got, want) in [
+        (rows(&doc["params"]["W"]), &trained_w),
+        (rows(&doc["params"]["b"]), &trained_b),
+    ] {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().flatten().zip(want.iter().flatten()) {
+            assert!((g - w).abs() < 1e-12, "{got:?} vs {want:?}");
+        }
+    }
+    assert_eq!(doc["shapes"]["W"], serde_json::json!([2, 2]));
+    assert_eq!(doc["shapes"]["b"], serde_json::json!([2, 1]));
+    assert!(doc["params"].get("W[1,1]").is_none());
+
+    // text: a block per array, the start and the trained rows aligned in brackets
+    let text = vector_training("text");
+    let block: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("W  (2×2)"))
+        .take(5)
+        .collect();
+    assert_eq!(block.len(), 5, "{text}");
+    assert!(block[1].trim_start().starts_with("start"), "{block:?}");
+    assert!(block[3].trim_start().starts_with("trained"), "{block:?}");
+    let cells = |line: &str| -> Vec<f64> {
+        let inside = &line[line.find('[').unwrap() + 1..line.rfind(']').unwrap()];
+        inside
+            .split_whitespace()
+            .map(|c| c.parse().unwrap())
+            .collect()
+    };
+    assert_eq!(cells(block[1]), vec![0.1, 0.2]);
+    assert_eq!(cells(block[2]), vec![0.3, -0.4]);
+    for (line, want) in block[3..].iter().zip(&trained_w) {
+        for (cell, w) in cells(line).iter().zip(want) {
+            assert!((cell - w).abs() < 1e-5, "{line} vs {want:?}");
+        }
+    }
+    assert!(
+        block[1..]
+            .iter()
+            .all(|l| l.rfind(']') == block[1].rfind(']')),
+        "{block:?}"
+    );
+    assert!(text.contains("b  (2×1)"), "{text}");
+    assert!(!text.contains("W[1,1]"), "no entry rows: {text}");
+
+    // Markdown and LaTeX: each array as a pmatrix, start → trained
+    for format in ["markdown", "latex"] {
+        let document = vector_training(format);
+        assert_eq!(
+            document.matches("\\begin{pmatrix}").count(),
+            4,
+            "{format}: {document}"
+        );
+        let first = document
+            .split("\\begin{pmatrix}")
+            .nth(1)
+            .and_then(|m| m.split("\\end{pmatrix}").next())
+            .unwrap();
+        assert_eq!(first.trim().split("\\\\").count(), 2, "{format}: {first}");
+        assert!(document.contains("\\quad \\to \\quad"), "{format}");
+        assert!(
+            !document.contains("W[1,1]") && !document.contains("W_{1,1}"),
+            "{format}"
+        );
+    }
+}

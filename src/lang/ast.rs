@@ -441,12 +441,32 @@ pub enum Stmt {
         rows: bool,
         span: Span,
     },
+    /// `code dW1 = dJ/dW1`: a name for claims to use (`crate::analysis::check`'s matrix
+    /// claims), declared beside the convention.
+    CodeName {
+        name: Ident,
+        meaning: CodeMeaning,
+        span: Span,
+    },
     /// `data x, y` … `end`: training examples, a row per example, columns named.
     Data {
         columns: Vec<Ident>,
         rows: Vec<DataRow>,
         span: Span,
     },
+}
+
+/// What a declared code name stands for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CodeMeaning {
+    /// `dJ/dW1`, or `m dJ/dZ2` with a declared size as its factor.
+    Gradient {
+        of: Ident,
+        wrt: Ident,
+        scale: Option<Ident>,
+    },
+    /// `A0 = X`: another name for a name of the program.
+    Alias(Ident),
 }
 
 /// One row of a `data` block: a number per column, as written and as read.
@@ -466,7 +486,8 @@ impl Stmt {
             | Stmt::NetworkOption { span, .. }
             | Stmt::Data { span, .. }
             | Stmt::Size { span, .. }
-            | Stmt::Layout { span, .. } => *span,
+            | Stmt::Layout { span, .. }
+            | Stmt::CodeName { span, .. } => *span,
         }
     }
 }

@@ -11,7 +11,9 @@ use crate::core::error::{Diagnostic, Input, Result};
 use crate::core::expr::{Constant, Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::model::{Dependencies, Domain, Model, SymKind, Symbol};
 use crate::core::tensor::{Layout, Shape};
-use crate::lang::ast::{AssignKind, BinOp, DeclKind, Expr, Ident, Program, Span, Stmt};
+use crate::lang::ast::{
+    AssignKind, BinOp, CodeMeaning, DeclKind, Expr, Ident, Program, Span, Stmt,
+};
 pub use crate::lang::expr_lowering::{LowerFailure, number};
 
 /// `use_name` only returns for a name that resolves, which the lowering of the expression
@@ -220,6 +222,92 @@ impl Lowering {
                 }
             }
         }
+        lowering.check_code_names(program)
+    }
+
+    /// `code dW1 = dJ/dW1`: the name is new (neither the program's nor declared twice), the
+    /// derivative is the cost's with respect to a name of the program, its factor a declared
+    /// size; `code A0 = X` names a name of the program. Code names are for claims in matrix
+    /// notation, so a program written in scalars has none.
+    fn check_code_names(&self, program: &Program) -> Result<()> {
+        let mut declared: HashMap<&str, Span> = HashMap::new();
+        for stmt in &program.statements {
+            let Stmt::CodeName {
+                name,
+                meaning,
+                span,
+            } = stmt
+            else {
+                continue;
+            };
+            if self.tensor.is_none() {
+                return Err(Diagnostic::at(
+                    *span,
+                    "code names are for programs with vectors and matrices",
+                    "in a program written in scalars",
+                )
+                .with_help("a claim about a scalar program uses the program's own names"));
+            }
+            self.check_new_name(name)?;
+            if let Some(first) = declared.insert(&name.name, name.span) {
+                return Err(Diagnostic::at(
+                    name.span,
+                    format!("the code name `{}` is declared twice", name.name),
+                    "declared again here",
+                )
+                .with_note(first, "first declared here"));
+            }
+            match meaning {
+                CodeMeaning::Alias(of) => {
+                    self.known(of)?;
+                }
+                CodeMeaning::Gradient { of, wrt, scale } => {
+                    if let Some((cost, _)) = self.cost
+                        && self.known(of)? != cost
+                    {
+                        return Err(Diagnostic::at(
+                            of.span,
+                            format!("`{}` is not the cost", of.name),
+                            "a code name is a gradient of the cost",
+                        )
+                        .with_help(format!(
+                            "write `code {} = d{}/d{}`",
+                            name.name,
+                            self.symbols[cost.index()].name,
+                            wrt.name
+                        )));
+                    }
+                    let wrt_sym = self.known(wrt)?;
+                    if let SymKind::Size(_) = self.symbols[wrt_sym.index()].kind {
+                        return Err(Diagnostic::at(
+                            wrt.span,
+                            format!(
+                                "`{}` is a size, which the cost has no gradient for",
+                                wrt.name
+                            ),
+                            "a size",
+                        ));
+                    }
+                    if let Some(scale) = scale
+                        && !self
+                            .tensor
+                            .as_ref()
+                            .is_some_and(|t| t.sizes.contains_key(&scale.name))
+                    {
+                        return Err(Diagnostic::at(
+                            scale.span,
+                            format!("`{}` is not a declared size", scale.name),
+                            "the factor of a code name is a size",
+                        )
+                        .with_help(format!(
+                            "write `code {} = m d{}/d{}` with `size m = …` declared, or leave \
+                             out the factor",
+                            name.name, of.name, wrt.name
+                        )));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -389,6 +477,8 @@ impl Lowering {
             Stmt::Show { .. } | Stmt::Data { .. } => {}
             // Read before the statements (`TensorScope::of`).
             Stmt::Size { .. } | Stmt::Layout { .. } => {}
+            // Checked once every name is known (`check_code_names`).
+            Stmt::CodeName { .. } => {}
             // `explain::load` expands the shorthand before lowering; a program that still
             // holds it here mixes it with other statements, which `network::from_program`
             // refuses first. Kept as an error rather than a panic for direct callers.

@@ -5,7 +5,7 @@
 //! scalar program's reports are unchanged. Cells arrive printed for the format; the templates
 //! add the brackets and the words.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::core::expr::Sym;
 use crate::core::model::Array;
@@ -133,6 +133,33 @@ pub fn nested<T>(shape: Shape, entries: impl IntoIterator<Item = T>) -> Vec<Vec<
         }
     }
     rows
+}
+
+/// Values by name for JSON: a scalar's under its name, an array's whole under the array's
+/// name as its rows ([`nested`]), its shape `[rows, columns]` added to `shapes`.
+pub fn by_name(
+    model: &Model,
+    values: &[(Sym, f64)],
+    shapes: &mut BTreeMap<String, [u32; 2]>,
+) -> BTreeMap<String, Nested<f64>> {
+    let keys: Vec<Key> = values.iter().map(|&(s, _)| Some((0, s))).collect();
+    runs(model, &keys)
+        .into_iter()
+        .map(|run| match run {
+            Run::Row(i) => {
+                let (s, v) = values[i];
+                (model.name(s).to_string(), Nested::One(v))
+            }
+            Run::Array { array, rows } => {
+                shapes.insert(array.name.clone(), [array.shape.rows, array.shape.cols]);
+                let entries = values[rows].iter().map(|&(_, v)| v);
+                (
+                    array.name.clone(),
+                    Nested::Rows(nested(array.shape, entries)),
+                )
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

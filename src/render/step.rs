@@ -456,27 +456,6 @@ struct DescentJson {
 
 fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Diagnostic> {
     let mut shapes = BTreeMap::new();
-    // Each parameter's value, a whole array under its name as its rows.
-    let mut named = |values: &[(crate::core::expr::Sym, f64)]| -> BTreeMap<String, Nested<f64>> {
-        let keys: Vec<Key> = values.iter().map(|&(s, _)| Some((0, s))).collect();
-        runs(model, &keys)
-            .into_iter()
-            .map(|run| match run {
-                Run::Row(i) => {
-                    let (s, v) = values[i];
-                    (model.name(s).to_string(), Nested::One(v))
-                }
-                Run::Array { array, rows } => {
-                    shapes.insert(array.name.clone(), [array.shape.rows, array.shape.cols]);
-                    let entries = values[rows].iter().map(|&(_, v)| v);
-                    (
-                        array.name.clone(),
-                        Nested::Rows(arrays::nested(array.shape, entries)),
-                    )
-                }
-            })
-            .collect()
-    };
     let mut warnings = Vec::new();
     for (i, step) in descent.steps.iter().enumerate() {
         if step.cost_rose {
@@ -507,8 +486,8 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
         .map(|s| StepJson {
             summarised: s.summarised,
             cost: s.cost,
-            gradients: named(&s.gradients),
-            params: named(&s.params_after),
+            gradients: arrays::by_name(model, &s.gradients, &mut shapes),
+            params: arrays::by_name(model, &s.params_after, &mut shapes),
             state: if with_state {
                 s.params_after
                     .iter()

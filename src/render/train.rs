@@ -18,6 +18,8 @@ use crate::core::error::Diagnostic;
 use crate::core::expr::Sym;
 use crate::core::model::Model;
 use crate::core::number::{self, significant, thousands};
+use crate::core::shape::Shape;
+use crate::render::arrays::{self, Key, Nested, Run, runs};
 use crate::render::curve::{layer_curves, loss_curve};
 use crate::render::document::{Format, Layout, render_template};
 use crate::render::escape::{latex_prose, markdown_prose, text_prose};
@@ -49,6 +51,17 @@ struct ParamView {
     name: String,
     initial: String,
     trained: String,
+}
+
+/// A parameter that is a whole vector or matrix (a vector program), its cells printed and
+/// aligned in its rows.
+#[derive(Serialize)]
+struct ParamArrayView {
+    name: String,
+    rows: u32,
+    cols: u32,
+    initial: Vec<Vec<String>>,
+    trained: Vec<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -101,6 +114,8 @@ struct TrainView {
     epochs: Vec<EpochView>,
     param_header: ParamView,
     params: Vec<ParamView>,
+    /// The parameters that are whole arrays, after the table of the others.
+    arrays: Vec<ParamArrayView>,
     outputs: Vec<OutputView>,
     outputs_left: usize,
     diverged: Option<DivergedView>,
@@ -296,28 +311,63 @@ fn view(
         gradient_norm: "gradient norm".into(),
     };
     let mut epochs: Vec<EpochView> = epochs;
-    let params = training
+    // A matrix's cells are math in Markdown too.
+    let matrix_cell = |v: f64| match format {
+        Format::Text => number(v),
+        _ => number::latex(&number(v)),
+    };
+    let keys: Vec<Key> = training
         .initial
         .iter()
-        .zip(&training.params)
-        .map(|(&(s, before), &(_, after))| ParamView {
-            name: name(s),
-            initial: cell(before),
-            trained: cell(after),
-        })
+        .map(|&(s, _)| Some((0, s)))
         .collect();
+    let mut params = Vec::new();
+    let mut arrays = Vec::new();
+    for run in runs(model, &keys) {
+        match run {
+            Run::Row(i) => {
+                let ((s, before), (_, after)) = (training.initial[i], training.params[i]);
+                params.push(ParamView {
+                    name: name(s),
+                    initial: cell(before),
+                    trained: cell(after),
+                });
+            }
+            Run::Array { array, rows } => {
+                // Both values in one grid, so that their columns line up with each other.
+                let cells = training.initial[rows.clone()]
+                    .iter()
+                    .chain(&training.params[rows])
+                    .map(|&(_, v)| matrix_cell(v))
+                    .collect();
+                let both = Shape::new(2 * array.shape.rows, array.shape.cols);
+                let mut initial = arrays::grid(both, cells);
+                let trained = initial.split_off(array.shape.rows as usize);
+                arrays.push(ParamArrayView {
+                    name: match format {
+                        Format::Text => array.name.clone(),
+                        _ => arrays::name_latex(array),
+                    },
+                    rows: array.shape.rows,
+                    cols: array.shape.cols,
+                    initial,
+                    trained,
+                });
+            }
+        }
+    }
     let mut param_header = ParamView {
         name: "parameter".into(),
         initial: "start".into(),
         trained: "trained".into(),
     };
-    let mut params: Vec<ParamView> = params;
     // A large network's report is a summary: its parameters go to a values file.
     let big = training.layer_view.is_some()
         && training.params.len() > TABLE_LIMIT
         && !training.all_values;
     if big {
         params.clear();
+        arrays.clear();
     }
     if format == Format::Text {
         pad(
@@ -426,6 +476,7 @@ fn view(
         epochs,
         param_header,
         params,
+        arrays,
         outputs,
         outputs_left: training.outputs.len().saturating_sub(SHOWN_EXAMPLES),
         diverged,
@@ -550,12 +601,15 @@ struct EpochJson {
 #[derive(Serialize)]
 struct TrainJson {
     epochs: Vec<EpochJson>,
-    params: BTreeMap<String, f64>,
+    /// The shape `[rows, columns]` of each parameter that is an array (a vector program).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    shapes: BTreeMap<String, [u32; 2]>,
+    params: BTreeMap<String, Nested<f64>>,
     diverged: Option<String>,
     /// A stable code for `diverged`: ascent, rate-too-large, not-finite, saturated.
     diverged_kind: Option<&'static str>,
     initial_cost: f64,
-    initial_params: BTreeMap<String, f64>,
+    initial_params: BTreeMap<String, Nested<f64>>,
     learning_rate: f64,
     ascent: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -567,12 +621,9 @@ struct TrainJson {
 }
 
 fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, Diagnostic> {
-    let named = |values: &[(Sym, f64)]| -> BTreeMap<String, f64> {
-        values
-            .iter()
-            .map(|&(s, v)| (model.name(s).to_string(), v))
-            .collect()
-    };
+    let mut shapes = BTreeMap::new();
+    let params = arrays::by_name(model, &training.params, &mut shapes);
+    let initial_params = arrays::by_name(model, &training.initial, &mut shapes);
     let diverged = match &training.diverged {
         Some(d) => Some(diverged_message(model, training, d, layout)?),
         None => None,
@@ -607,14 +658,15 @@ fn json(model: &Model, training: &Training, layout: &Layout) -> Result<String, D
                 layer_norms: e.layer_norms.clone(),
             })
             .collect(),
-        params: named(&training.params),
+        shapes,
+        params,
         diverged,
         diverged_kind: training
             .diverged
             .as_ref()
             .map(|d| diverged_view(model, d, |_| String::new()).kind),
         initial_cost: training.initial_cost,
-        initial_params: named(&training.initial),
+        initial_params,
         learning_rate: training.config.learning_rate,
         ascent: training.config.direction == Direction::Ascent,
         layers,

@@ -48,6 +48,7 @@ impl Checker {
             verdict: Verdict::Correct,
             method: Method::Symbolic,
             counterexample: None,
+            matrix_counterexample: None,
             claimed_value: None,
             true_value: None,
             diagnosis: None,

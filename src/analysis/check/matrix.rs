@@ -23,7 +23,7 @@ use crate::core::forward;
 use crate::core::matrix_diff::{checked_shape, shapes_in};
 use crate::core::model::{Given, Model, SymKind, Symbol};
 use crate::core::tensor::{Layout, Shape, scalarise_with};
-use crate::lang::ast::{Expr, Ident, Program, Stmt};
+use crate::lang::ast::{CodeMeaning, Expr, Ident, Program, Stmt};
 use crate::lang::expr_lowering::LowerFailure;
 use crate::lang::{code_claim, latex, shaped, syntax};
 
@@ -58,6 +58,24 @@ pub struct ShapeReport {
     pub unfit: Option<String>,
 }
 
+/// A name's value at a point: its entries row-major (one for a scalar).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedValue {
+    pub name: String,
+    pub shape: Shape,
+    pub values: Vec<f64>,
+}
+
+/// Where a claim in matrix notation differs: the point (every input, target and parameter of
+/// the program, whole), and the claim's and the true value there, whole, of `shape`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatrixCounterexample {
+    pub point: Vec<NamedValue>,
+    pub shape: Shape,
+    pub claimed: Vec<f64>,
+    pub truth: Vec<f64>,
+}
+
 /// A vector program ready to judge claims in matrix notation: its tensor model, with a name
 /// `d<name>` (of the name's shape) for the gradient of the cost with respect to each name.
 pub struct MatrixProgram {
@@ -68,6 +86,8 @@ pub struct MatrixProgram {
     gradients: Vec<Gradient>,
     /// The names of the program (the gradient names come after them).
     program_names: usize,
+    /// Names declared for names of the program (`code A0 = X`).
+    aliases: HashMap<String, Sym>,
 }
 
 /// A name for the gradient of the cost with respect to a name of the program, times `scale`
@@ -86,6 +106,15 @@ enum Quantity {
     Gradient(Sym, u32),
     /// The name's value.
     Value(Sym),
+}
+
+impl Quantity {
+    /// The name the quantity is of, whose shape it has.
+    fn subject(self) -> Sym {
+        match self {
+            Quantity::Gradient(s, _) | Quantity::Value(s) => s,
+        }
+    }
 }
 
 impl MatrixProgram {
@@ -137,10 +166,49 @@ impl MatrixProgram {
             tensor.symbols[index].display = Some(format!("{swapped}^{{({digits})}}"));
         }
         let batch = batch_size(&tensor, layout, &sizes);
+        // Declared code names (`code dW1 = dJ/dW1`) come before the convention's, which
+        // give way to them; the lowering has checked every name.
+        let mut declared = Vec::new();
+        let mut aliases = HashMap::new();
+        for stmt in &program.statements {
+            let Stmt::CodeName { name, meaning, .. } = stmt else {
+                continue;
+            };
+            match meaning {
+                CodeMeaning::Alias(of) => {
+                    if let Some(s) = tensor.lookup(&of.name) {
+                        aliases.insert(name.name.clone(), s);
+                    }
+                }
+                CodeMeaning::Gradient { wrt, scale, .. } => {
+                    let scale = scale
+                        .as_ref()
+                        .and_then(|s| sizes.get(&s.name).copied())
+                        .unwrap_or(1);
+                    if let Some(of) = tensor.lookup(&wrt.name) {
+                        declared.push((name.name.clone(), of, scale));
+                    }
+                }
+            }
+        }
+        let mut gradients = Vec::new();
+        for (name, of, scale) in declared {
+            let symbol = tensor.symbol(of).clone();
+            let sym = Sym(tensor.symbols.len() as u32);
+            tensor.symbols.push(Symbol {
+                name,
+                kind: SymKind::Input,
+                display: None,
+                span: symbol.span,
+                shape: symbol.shape,
+            });
+            tensor.definitions.push(None);
+            tensor.graph.var(sym);
+            gradients.push(Gradient { sym, of, scale });
+        }
         // Code names follow Ng's notebooks: `dW1`, `db1` are ∂J/∂W1, ∂J/∂b1; `dZ2`, `dA1` are
         // the per-example loss's, m ∂J/∂Z2 (the 1/m of the averaged cost is applied once, in
         // dW and db). `δ2` and `∂J/∂Z2` written out are ∂J/∂Z2 itself.
-        let mut gradients = Vec::new();
         for index in 0..program_names {
             let of = Sym(index as u32);
             let symbol = tensor.symbol(of).clone();
@@ -157,7 +225,7 @@ impl MatrixProgram {
                 names.push((format!("∂{cost}/∂{}", symbol.name), 1));
             }
             for (name, scale) in names {
-                if tensor.lookup(&name).is_some() {
+                if tensor.lookup(&name).is_some() || aliases.contains_key(&name) {
                     continue;
                 }
                 let sym = Sym(tensor.symbols.len() as u32);
@@ -179,6 +247,7 @@ impl MatrixProgram {
             sizes,
             gradients,
             program_names,
+            aliases,
         }))
     }
 
@@ -201,6 +270,7 @@ impl MatrixProgram {
             self.tensor
                 .lookup(name)
                 .filter(|s| s.index() < self.program_names)
+                .or_else(|| self.aliases.get(name).copied())
         };
         found(written).or_else(|| {
             let mut chars = written.chars();
@@ -235,12 +305,16 @@ impl MatrixProgram {
             }
             return self.written_name(wrt).map(|s| Quantity::Gradient(s, 1));
         }
+        let bare = bare_name(text);
+        // A gradient name as written (declared ones before `δ2`'s reading).
+        if let Some(g) = self.gradient_named(text) {
+            return Some(Quantity::Gradient(g.of, g.scale));
+        }
         if let Some(layer) = delta_layer(text) {
             return self
                 .pre_activation(&layer)
                 .map(|s| Quantity::Gradient(s, 1));
         }
-        let bare = bare_name(text);
         if let Some(s) = self.program_name(&bare) {
             return Some(Quantity::Value(s));
         }
@@ -248,6 +322,16 @@ impl MatrixProgram {
         let code = self.gradient_name(of, true)?;
         let scale = self.gradients.iter().find(|g| g.sym == code)?.scale;
         Some(Quantity::Gradient(of, scale))
+    }
+
+    /// The gradient name written so (`dZ2`, `d_{Z2}`, or one the program declares, `grad_W1`).
+    fn gradient_named(&self, written: &str) -> Option<&Gradient> {
+        let named = |name: &str| {
+            self.gradients
+                .iter()
+                .find(|g| self.tensor.name(g.sym) == name)
+        };
+        named(written.trim()).or_else(|| named(&bare_name(written)))
     }
 
     /// A name written in LaTeX or plain (`W^{(2)}`, `\mathbf{W}^{[2]}`, `W_2`, `W2`).
@@ -274,8 +358,8 @@ impl MatrixProgram {
         // A code name on the left (`dZ1 = …`) says the right side is code: `*` entry by entry.
         let lhs = bare_name(split.lhs);
         let code = derivative_parts(split.lhs.trim()).is_none()
-            && delta_layer(split.lhs).is_none()
-            && self.program_name(&lhs).is_none();
+            && (self.gradient_named(split.lhs).is_some()
+                || (delta_layer(split.lhs).is_none() && self.program_name(&lhs).is_none()));
         Some(self.judge(text, quantity, split.rhs, split.rhs_offset, code))
     }
 
@@ -302,10 +386,7 @@ impl MatrixProgram {
                 LowerFailure::Error(d) => d,
                 LowerFailure::Name(ident) => self.unknown_name(&ident),
             })?;
-        let subject = match quantity {
-            Quantity::Gradient(s, _) | Quantity::Value(s) => s,
-        };
-        let expected = tensor.symbol(subject).shape;
+        let expected = tensor.symbol(quantity.subject()).shape;
         let claimed = if unfit.is_some() {
             None
         } else {
@@ -385,6 +466,7 @@ impl MatrixProgram {
             },
             method: Method::NumericEveryEntry { points: POINTS },
             counterexample: None,
+            matrix_counterexample: judged.counterexample,
             claimed_value: judged.first_difference.map(|d| d.0),
             true_value: judged.first_difference.map(|d| d.1),
             diagnosis,
@@ -502,9 +584,40 @@ impl MatrixProgram {
         )
         .with_help(
             "a claim uses the program's names (`W1`, `A1`, `X`), `dW1` or `dZ2` for the \
-             gradient of the cost with respect to `W1` or `Z2`, `delta2` for that of `z2`, and \
-             the declared sizes (`m`)",
+             gradient of the cost with respect to `W1` or `Z2`, `delta2` for that of `z2`, the \
+             declared sizes (`m`), and the names the program declares with `code` \
+             (`code grad_W1 = dJ/dW1`)",
         )
+    }
+
+    /// The inputs, targets and parameters of the program at a point of its scalarisation
+    /// (`arrays` gives each name's entries there), each whole.
+    fn point_values(
+        &self,
+        tensor: &Model,
+        arrays: &[crate::core::model::Array],
+        point: &[(Sym, f64)],
+    ) -> Vec<NamedValue> {
+        let at: FastMap<Sym, f64> = point.iter().copied().collect();
+        (0..self.program_names)
+            .map(|index| tensor.symbol(Sym(index as u32)))
+            .zip(arrays)
+            .filter(|(symbol, _)| {
+                matches!(
+                    symbol.kind,
+                    SymKind::Input | SymKind::Target | SymKind::Param
+                )
+            })
+            .map(|(symbol, array)| NamedValue {
+                name: symbol.name.clone(),
+                shape: symbol.shape,
+                values: array
+                    .entries
+                    .iter()
+                    .map(|e| at.get(e).copied().unwrap_or(f64::NAN))
+                    .collect(),
+            })
+            .collect()
     }
 
     /// The activations of the program: `A1 = tanh(Z1)` gives (A1, Z1).
@@ -559,6 +672,7 @@ impl MatrixProgram {
 struct Judgement {
     agrees: Vec<bool>,
     first_difference: Option<(f64, f64)>,
+    counterexample: Option<MatrixCounterexample>,
 }
 
 impl Judgement {
@@ -639,6 +753,7 @@ impl Judgement {
         let mut rng = fastrand::Rng::with_seed(0x6d61_7472_6978);
         let mut agrees = vec![true; formulas.len()];
         let mut first_difference = None;
+        let mut counterexample = None;
         for _ in 0..POINTS {
             let point = random_point(&scalar, &gradient_leaves, &mut rng);
             let mut values = forward::float64(&scalar, &point);
@@ -676,6 +791,12 @@ impl Judgement {
                     agrees[index] = false;
                     if index == 0 && first_difference.is_none() {
                         first_difference = Some((c, t));
+                        counterexample = Some(MatrixCounterexample {
+                            point: program.point_values(tensor, &arrays, &point),
+                            shape: tensor.symbol(quantity.subject()).shape,
+                            claimed,
+                            truth: truth_values.clone(),
+                        });
                     }
                 }
             }
@@ -686,6 +807,7 @@ impl Judgement {
         Ok(Judgement {
             agrees,
             first_difference,
+            counterexample,
         })
     }
 }

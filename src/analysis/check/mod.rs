@@ -22,7 +22,7 @@ mod points;
 mod steps;
 mod values;
 
-pub use matrix::{MatrixProgram, ShapeReport};
+pub use matrix::{MatrixCounterexample, MatrixProgram, NamedValue, ShapeReport};
 pub use mistake::{
     Diagnosis, Edit, FactorRole, Formulas, Gate, GateShare, Mistake, Scaling, ShapeEdit,
 };
@@ -163,6 +163,8 @@ pub struct Checked {
     pub method: Method,
     /// A point where the two sides differ, leaves in program order.
     pub counterexample: Option<Vec<(String, f64)>>,
+    /// For a claim in matrix notation: where it differs, each name and value whole.
+    pub matrix_counterexample: Option<MatrixCounterexample>,
     /// The claim's value and the true value there.
     pub claimed_value: Option<f64>,
     pub true_value: Option<f64>,
@@ -188,6 +190,7 @@ impl Checked {
             verdict: Verdict::Unreadable,
             method: Method::Unreadable,
             counterexample: None,
+            matrix_counterexample: None,
             claimed_value: None,
             true_value: None,
             diagnosis: None,

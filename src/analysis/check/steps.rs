@@ -66,6 +66,7 @@ impl Checker {
             verdict: Verdict::Correct,
             method: Method::Descent { steps },
             counterexample: None,
+            matrix_counterexample: None,
             claimed_value: None,
             true_value: None,
             diagnosis: None,

@@ -85,6 +85,7 @@ impl Checker {
             verdict: Verdict::Correct,
             method: Method::Value,
             counterexample: None,
+            matrix_counterexample: None,
             claimed_value: None,
             true_value: None,
             diagnosis: None,

@@ -253,7 +253,7 @@ pub(super) fn syntax_error(
         !c.is_whitespace()
             && !is_word_char(c)
             && !c.is_ascii_digit()
-            && !"()+-−*/^·×⋅÷=,;.#\"²³".contains(c)
+            && !"()+-−*/^·×⋅÷=,;.#\"⁰¹²³⁴⁵⁶⁷⁸⁹".contains(c)
     });
     if let Some(c) = stray {
         diagnostic = Diagnostic::at(

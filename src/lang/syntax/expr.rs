@@ -153,10 +153,15 @@ fn postfix(operand: Node, op: Pair<'_, Rule>) -> Result<Node> {
         }
         _ => {}
     }
-    let exponent = if op.as_str() == "²" { "2" } else { "3" };
+    let exponent: String = op
+        .as_str()
+        .chars()
+        .filter_map(|c| "⁰¹²³⁴⁵⁶⁷⁸⁹".chars().position(|s| s == c))
+        .map(|d| char::from(b'0' + d as u8))
+        .collect();
     let span = operand.outer.to(op_span);
     let rhs = Expr::Number {
-        text: exponent.to_string(),
+        text: exponent,
         span: op_span,
     };
     let expr = Expr::Binary {

@@ -26,7 +26,8 @@ use crate::core::expr::{Func, Func2, Num};
 use crate::core::model::{Bound, Domain};
 use crate::core::tensor::TensorFn;
 use crate::lang::ast::{
-    AssignKind, BinOp, DataRow, DeclKind, Declared, Expr, Ident, Partial, Program, Span, Stmt,
+    AssignKind, BinOp, CodeMeaning, DataRow, DeclKind, Declared, Expr, Ident, Partial, Program,
+    Span, Stmt,
 };
 
 mod errors;
@@ -226,6 +227,16 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Stmt> {
             let name = variable(next(&mut inner, source)?)?;
             let value = ident_of(&next(&mut inner, source)?);
             Ok(Stmt::Size { name, value, span })
+        }
+        Rule::code_decl => {
+            let _keyword = next(&mut inner, source)?;
+            let name = variable(next(&mut inner, source)?)?;
+            let meaning = code_meaning(next(&mut inner, source)?)?;
+            Ok(Stmt::CodeName {
+                name,
+                meaning,
+                span,
+            })
         }
         Rule::layout_decl => {
             let _keyword = next(&mut inner, source)?;
@@ -434,6 +445,27 @@ fn signed_value(pair: &Pair<'_, Rule>) -> Result<f64> {
 }
 
 /// A name that is defined or used as a variable: keywords and function names are refused.
+/// `dJ/dW1`, `m dJ/dZ2`, `m * dJ/dZ2` or a name: what a `code` declaration's name stands for.
+fn code_meaning(pair: Pair<'_, Rule>) -> Result<CodeMeaning> {
+    let span = span_of(&pair);
+    let mut scale = None;
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::code_scale => scale = Some(ident_of(&part)),
+            Rule::ident => return Ok(CodeMeaning::Alias(ident_of(&part))),
+            Rule::deriv_ref => {
+                let node = deriv_ref(part)?;
+                let Expr::DerivRef { of, wrt, .. } = node.expr else {
+                    return Err(internal(span));
+                };
+                return Ok(CodeMeaning::Gradient { of, wrt, scale });
+            }
+            _ => {}
+        }
+    }
+    Err(internal(span))
+}
+
 fn variable(pair: Pair<'_, Rule>) -> Result<Ident> {
     let ident = ident_of(&pair);
     refuse_reserved(&ident)?;
@@ -764,6 +796,8 @@ cost C = (y - a3)^2
         check("x**2", "(x ^ 2)");
         check("(y - a3)²", "((y - a3) ^ 2)");
         check("-x³", "(-(x ^ 3))");
+        // any run of superscript digits, as the text output prints a power
+        check("A1⁴ + x¹⁰", "((A1 ^ 4) + (x ^ 10))");
     }
 
     #[test]

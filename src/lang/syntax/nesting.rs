@@ -179,7 +179,9 @@ pub(super) fn check_nesting(source: &str) -> Result<usize> {
                 after_function |= Func::from_name(word).is_some();
                 expect_operand = false;
             }
-            '²' | '³' => expect_operand = false,
+            '⁰' | '¹' | '²' | '³' | '⁴' | '⁵' | '⁶' | '⁷' | '⁸' | '⁹' => {
+                expect_operand = false
+            }
             c if c.is_whitespace() => after_function = function_before,
             _ => {}
         }

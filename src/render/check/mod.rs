@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use serde_json::{Map, Value, json};
 
-use crate::analysis::check::{Checked, Diagnosis, Mistake, summary};
+use crate::analysis::check::{Checked, Diagnosis, MatrixCounterexample, Mistake, summary};
 use crate::core::error::Diagnostic;
-use crate::core::number::{self, float};
+use crate::core::number::{self, float, significant};
 use crate::lang::names::name_latex;
+use crate::render::arrays;
 use crate::render::document::{Format, Layout, render_template, template_error, templates};
 use crate::render::escape::{latex_prose, latex_text, markdown_prose, math_span, text_prose};
 use crate::render::linebreak::formula_rows;
@@ -40,6 +41,27 @@ struct ClaimView {
     corrected_rows: Option<Vec<String>>,
     /// A claim in matrix notation whose shape is not its quantity's.
     shape: Option<ShapeView>,
+    /// A claim in matrix notation found wrong: the point and both values, as arrays.
+    matrix: Option<MatrixView>,
+}
+
+/// Where a claim in matrix notation differs, each value an array's cells in its rows
+/// (`crate::render::arrays::grid`), printed for the format.
+#[derive(Serialize)]
+struct MatrixView {
+    point: Vec<PointView>,
+    claimed: Vec<Vec<String>>,
+    truth: Vec<Vec<String>>,
+}
+
+/// A name at the point: one number (`number`), or its rows; an array too wide to print has
+/// neither (JSON has its values).
+#[derive(Serialize)]
+struct PointView {
+    name: String,
+    shape: String,
+    number: Option<String>,
+    rows: Vec<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -73,6 +95,12 @@ struct JsonClaim<'a> {
     alternatives: Vec<Value>,
     claimed_value: Option<f64>,
     true_value: Option<f64>,
+    /// A claim in matrix notation found wrong: its value and the true value at the
+    /// counterexample, whole, as rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claimed_matrix: Option<Vec<Vec<f64>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    true_matrix: Option<Vec<Vec<f64>>>,
     corrected: Option<String>,
     corrected_latex: Option<String>,
     expected: Option<String>,
@@ -157,6 +185,10 @@ pub fn render_check(
                     )),
                     unfit: report.unfit.as_deref().map(prose),
                 }),
+                matrix: c
+                    .matrix_counterexample
+                    .as_ref()
+                    .and_then(|m| matrix_view(c, m, format)),
                 corrected_rows: c.corrected.map(|id| {
                     let printer = printer_of(c);
                     // Text as derive writes its results (the input language is never laid
@@ -217,12 +249,29 @@ fn json_report(checked: &[Checked], sentences: &[Option<String>], methods: &[Str
                     verdict: c.verdict.word(),
                     method: c.method.code(),
                     method_text: text_prose(method),
-                    counterexample: c.counterexample.as_ref().map(|point| {
-                        point
-                            .iter()
-                            .map(|(name, v)| (name.clone(), serde_json::json!(v)))
-                            .collect()
-                    }),
+                    counterexample: match (&c.counterexample, &c.matrix_counterexample) {
+                        (Some(point), _) => Some(
+                            point
+                                .iter()
+                                .map(|(name, v)| (name.clone(), serde_json::json!(v)))
+                                .collect(),
+                        ),
+                        // Each name whole: a number, or its rows.
+                        (None, Some(found)) => Some(
+                            found
+                                .point
+                                .iter()
+                                .map(|value| {
+                                    let nested = match &value.values[..] {
+                                        [one] => json!(one),
+                                        values => json!(arrays::nested(value.shape, values)),
+                                    };
+                                    (value.name.clone(), nested)
+                                })
+                                .collect(),
+                        ),
+                        (None, None) => None,
+                    },
                     diagnosis: sentence.as_deref().map(text_prose),
                     mistake: c
                         .mistake()
@@ -235,6 +284,14 @@ fn json_report(checked: &[Checked], sentences: &[Option<String>], methods: &[Str
                         .collect(),
                     claimed_value: c.claimed_value,
                     true_value: c.true_value,
+                    claimed_matrix: c
+                        .matrix_counterexample
+                        .as_ref()
+                        .map(|m| arrays::nested(m.shape, m.claimed.iter().copied())),
+                    true_matrix: c
+                        .matrix_counterexample
+                        .as_ref()
+                        .map(|m| arrays::nested(m.shape, m.truth.iter().copied())),
                     corrected: c.corrected.map(|id| printer.plain(id)),
                     corrected_latex: c.corrected.map(|id| printer.latex(id)),
                     expected: c.expected.map(|id| printer.plain(id)),
@@ -357,6 +414,74 @@ fn lowercase_first(s: &str) -> String {
 
 /// A point as a reader takes it in: every name, or for a large network each value shared by
 /// many names once ("784 names = 1 (x1, x2, …)") and the rest by name (JSON keeps all).
+/// A wrong claim in matrix notation's point and values laid out as arrays, or `None` when
+/// its value is too wide to print as a matrix (JSON has every value).
+fn matrix_view(
+    checked: &Checked,
+    found: &MatrixCounterexample,
+    format: Format,
+) -> Option<MatrixView> {
+    if found.shape.cols > arrays::MAX_COLUMNS {
+        return None;
+    }
+    let cell = |text: String| match format {
+        Format::Text => text,
+        _ => number::latex(&text),
+    };
+    let both = |values: &[f64], others: &[f64]| {
+        let cells = values
+            .iter()
+            .zip(others)
+            .map(|(&v, &other)| cell(distinct(v, other)))
+            .collect();
+        arrays::grid(found.shape, cells)
+    };
+    let point = found
+        .point
+        .iter()
+        .map(|value| {
+            let name = match format {
+                Format::Text => value.name.clone(),
+                _ => match checked
+                    .formulas
+                    .symbols
+                    .iter()
+                    .find(|s| s.name == value.name)
+                {
+                    Some(symbol) => name_latex(symbol),
+                    None => latex_text(&value.name),
+                },
+            };
+            let printed = |&v: &f64| cell(significant(v, POINT_DIGITS));
+            let (number, rows) = match &value.values[..] {
+                [one] => (Some(printed(one)), Vec::new()),
+                _ if value.shape.cols > arrays::MAX_COLUMNS => (None, Vec::new()),
+                values => (
+                    None,
+                    arrays::grid(value.shape, values.iter().map(printed).collect()),
+                ),
+            };
+            PointView {
+                name,
+                shape: match format {
+                    Format::Text => value.shape.to_string(),
+                    _ => format!("{} \\times {}", value.shape.rows, value.shape.cols),
+                },
+                number,
+                rows,
+            }
+        })
+        .collect();
+    Some(MatrixView {
+        point,
+        claimed: both(&found.claimed, &found.truth),
+        truth: both(&found.truth, &found.claimed),
+    })
+}
+
+/// Significant digits of the values at a matrix claim's point (JSON has them whole).
+const POINT_DIGITS: usize = 6;
+
 fn describe_point(checked: &Checked, point: &[(String, f64)]) -> String {
     const LISTED: usize = 12;
     let symbols = &checked.formulas.symbols;
