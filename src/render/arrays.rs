@@ -14,8 +14,8 @@ use crate::core::shape::Shape;
 
 /// The most columns an array may have to be printed as a matrix: a wider one (a weight matrix
 /// with a column per input pixel) would make lines of thousands of characters, and keeps one
-/// entry a row.
-pub const MAX_COLUMNS: u32 = 12;
+/// entry a row. Ten is also the most amsmath's `pmatrix` takes without `MaxMatrixCols`.
+pub const MAX_COLUMNS: u32 = 10;
 
 /// A run of a report's rows: one row, or the rows holding the entries of an array.
 #[derive(Clone, Debug, PartialEq)]
