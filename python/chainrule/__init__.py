@@ -35,7 +35,7 @@ __all__ = [
     "graph",
 ]
 
-Values = Optional[Mapping[str, Any]]
+Values = Union[None, str, Mapping[str, Any]]
 
 
 def _point(at: Values) -> Union[None, str, dict]:
@@ -234,7 +234,8 @@ class Network:
 
     def eval(self, at: Values = None, wrt=None, exprs: Sequence[str] = (), stable: bool = False,
              init: Optional[str] = None, seed: int = 1) -> Result:
-        """Values, the cost and the derivatives at ``at`` (a dict of name → number or array),
+        """Values, the cost and the derivatives at ``at`` (a dict of name → number, list or
+        NumPy array; an entry may be named alone, ``"W1[2, 1]"``),
         in float64 and as a high-precision reference, with every numerical warning.
         ``init`` ("zeros", "random", "xavier") fills the parameters ``at`` leaves out."""
         return Result(self._native.evaluate(_point(at), _names(wrt), list(exprs), stable, init, seed))
