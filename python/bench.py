@@ -2,7 +2,9 @@
 calls from Rust): load, derive every gradient (no steps), eval every gradient, check one claim,
 on the seed network and on 784-30-10. Prints the median of each, in milliseconds.
 
-Run after `maturin develop --release`: python python/bench.py
+Run after `maturin develop --release --locked`: python -P python/bench.py (`-P`: the built
+package, not the source folder beside the script). Interleave runs with the Rust side on the
+same machine state and compare medians.
 """
 
 import pathlib

@@ -85,7 +85,7 @@ pub use crate::lang::data::DataSet;
 /// The derivation in matrix form of a vector program, or of a `network` shorthand's vector
 /// form ([`layers`]).
 pub use crate::lang::load::MatrixForm as Layered;
-pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, BUILTIN_NAME, TargetSpec};
+pub use crate::lang::load::{ArgumentError, BUILTIN_EXAMPLE, BUILTIN_NAME, TargetSpec, Value};
 pub use crate::lang::load::{MatrixForm, caveats, expand_vector, split_items};
 pub use crate::render::FormulaPrinter;
 pub use crate::render::document::{Layout, TEMPLATES, TemplateWatch, templates_of};
@@ -101,6 +101,13 @@ pub fn load(source: &str) -> Result<Model, Diagnostic> {
 /// write them) against the model's names.
 pub fn values(model: &Model, text: &str) -> Result<Vec<Given>, Diagnostic> {
     lang::load::parse_assignments(model, text)
+}
+
+/// The values a program gives by name as numbers (`[("w3".into(), Value::Number(0.5))]`), as
+/// [`values`] reads them from text but without writing and parsing text; an error points into
+/// the name at fault.
+pub fn values_of(model: &Model, values: &[(String, Value)]) -> Result<Vec<Given>, ArgumentError> {
+    lang::load::values_of(model, values)
 }
 
 /// The values a NumPy archive (`np.savez("weights.npz", W1=W1, b1=b1)`) gives the program's

@@ -2,18 +2,20 @@
 //! classes over the facade in `lib.rs`. A [`Network`] holds a loaded program; each command
 //! returns an [`Outcome`] that keeps the library's result and renders it on demand in any
 //! format, so Python's `to_dict()` is the JSON the command line prints and the notebook
-//! displays are the same documents. No logic of the library is repeated here; values, claims
-//! and data arrive as the text the library already reads (`name=value` lines, CSV), which the
-//! Python layer (`python/chainrule/__init__.py`) writes from dicts and NumPy arrays.
+//! displays are the same documents. No logic of the library is repeated here: values arrive as
+//! numbers by name (a dict of floats, lists and NumPy arrays) or as the `name=value` text the
+//! command line reads; claims as text; data as the CSV the Python layer
+//! (`python/chainrule/__init__.py`) writes from columns.
 
 use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple};
 
 use crate::{
     Checked, Derivations, DeriveConfig, Descent, Diagnostic, Direction, Document, DocumentFormat,
     EvalRequest, Given, Init, Layered, Layout, Model, Report, Style, TargetSpec, TrainConfig,
-    Training,
+    Training, Value,
 };
 
 create_exception!(
@@ -166,12 +168,85 @@ impl Outcome {
     }
 }
 
+/// One number of a value: a float or an int (NumPy's scalars among them), never a bool.
+fn number(item: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
+    if let Ok(x) = item.cast::<PyFloat>() {
+        return Ok(x.value());
+    }
+    if item.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "the value of `{name}` must be a number, not a bool"
+        )));
+    }
+    item.extract::<f64>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "the value of `{name}` must be a number, a list of numbers, a list of rows or a \
+             NumPy array, not {}",
+            item.get_type()
+        ))
+    })
+}
+
+/// A value of the `at` dict: a number, a list (a vector's entries, or a matrix's rows) or a
+/// NumPy array (read through its `tolist`).
+fn value(item: &Bound<'_, PyAny>, name: &str) -> PyResult<Value> {
+    if item.is_instance_of::<PyFloat>() {
+        return number(item, name).map(Value::Number);
+    }
+    if item.hasattr("tolist")? {
+        return value(&item.call_method0("tolist")?, name);
+    }
+    if !(item.is_instance_of::<PyList>() || item.is_instance_of::<PyTuple>()) {
+        return number(item, name).map(Value::Number);
+    }
+    let entries: Vec<Bound<'_, PyAny>> = item.try_iter()?.collect::<PyResult<_>>()?;
+    let nested = entries
+        .first()
+        .is_some_and(|e| e.is_instance_of::<PyList>() || e.is_instance_of::<PyTuple>());
+    if nested {
+        let rows = entries
+            .iter()
+            .map(|row| {
+                row.try_iter()?
+                    .map(|cell| number(&cell?, name))
+                    .collect::<PyResult<Vec<f64>>>()
+            })
+            .collect::<PyResult<_>>()?;
+        return Ok(Value::Matrix(rows));
+    }
+    let cells = entries.iter().map(|cell| number(cell, name));
+    Ok(Value::Vector(cells.collect::<PyResult<_>>()?))
+}
+
 impl Network {
-    fn given(&self, model: &Model, at: &str) -> PyResult<Vec<Given>> {
-        crate::values(model, at).map_err(|d| failed(&d, "at", at))
+    /// The values `at` gives: a dict of numbers, lists and arrays by name, `name=value` text
+    /// as the command line reads it, or nothing (`None`).
+    fn given(&self, model: &Model, at: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Given>> {
+        let Some(at) = at else {
+            return Ok(Vec::new());
+        };
+        if let Ok(text) = at.cast::<PyString>() {
+            let text = text.to_str()?;
+            return crate::values(model, text).map_err(|d| failed(&d, "at", text));
+        }
+        let dict = at.cast::<PyDict>().map_err(|_| {
+            PyTypeError::new_err("`at` must be a dict of values by name, or `name=value` text")
+        })?;
+        let mut values = Vec::with_capacity(dict.len());
+        for (name, item) in dict.iter() {
+            let name: String = name.extract()?;
+            let value = value(&item, &name)?;
+            values.push((name, value));
+        }
+        crate::values_of(model, &values).map_err(|e| failed(&e.diagnostic, "at", &e.argument))
     }
 
-    fn filled(&self, at: &str, init: Option<&str>, seed: u64) -> PyResult<Vec<Given>> {
+    fn filled(
+        &self,
+        at: Option<&Bound<'_, PyAny>>,
+        init: Option<&str>,
+        seed: u64,
+    ) -> PyResult<Vec<Given>> {
         let given = self.given(&self.model, at)?;
         Ok(match init {
             Some(init) => crate::initialise(&self.model, &given, init_named(init)?, seed),
@@ -260,12 +335,13 @@ impl Network {
         }))
     }
 
-    /// The forward values, the cost and the derivatives at a point (`at`: `name=value` lines),
-    /// in float64 and as a high-precision reference, with every numerical warning.
-    #[pyo3(signature = (at, wrt = None, exprs = Vec::new(), stable = false, init = None, seed = 1))]
+    /// The forward values, the cost and the derivatives at a point (`at`: a dict of values by
+    /// name, or `name=value` lines), in float64 and as a high-precision reference, with every
+    /// numerical warning.
+    #[pyo3(signature = (at = None, wrt = None, exprs = Vec::new(), stable = false, init = None, seed = 1))]
     fn evaluate(
         &self,
-        at: &str,
+        at: Option<&Bound<'_, PyAny>>,
         wrt: Option<Vec<String>>,
         exprs: Vec<String>,
         stable: bool,
@@ -287,7 +363,7 @@ impl Network {
             ..Default::default()
         };
         let report =
-            crate::evaluate(&mut model, &given, &request).map_err(|d| failed(&d, "at", at))?;
+            crate::evaluate(&mut model, &given, &request).map_err(|d| failed(&d, "at", ""))?;
         Ok(self.outcome(Held::Evaluation {
             model: Box::new(model),
             report,
@@ -296,8 +372,8 @@ impl Network {
 
     /// Judges claims (derivatives, values, update rules; plain or LaTeX); `at` gives the
     /// point for value claims and counterexamples, the learning rate `eta` included.
-    #[pyo3(signature = (claims, at = ""))]
-    fn check(&self, claims: Vec<String>, at: &str) -> PyResult<Outcome> {
+    #[pyo3(signature = (claims, at = None))]
+    fn check(&self, claims: Vec<String>, at: Option<&Bound<'_, PyAny>>) -> PyResult<Outcome> {
         let model = crate::with_learning_rate(&self.model);
         let given = self.given(&model, at)?;
         let checked = crate::check(&model, &claims, &given)
@@ -309,7 +385,7 @@ impl Network {
     #[pyo3(signature = (at, lr, steps = 1, init = None, seed = 1))]
     fn step(
         &self,
-        at: &str,
+        at: Option<&Bound<'_, PyAny>>,
         lr: f64,
         steps: usize,
         init: Option<&str>,
@@ -318,7 +394,7 @@ impl Network {
         let given = self.filled(at, init, seed)?;
         let mut model = self.model.clone();
         let descent =
-            crate::descend(&mut model, &given, lr, steps).map_err(|d| failed(&d, "at", at))?;
+            crate::descend(&mut model, &given, lr, steps).map_err(|d| failed(&d, "at", ""))?;
         Ok(self.outcome(Held::Descent {
             model: Box::new(model),
             descent,
@@ -327,13 +403,13 @@ impl Network {
 
     /// Trains on CSV examples (`data`, a header naming inputs and targets) or, without them,
     /// the program's `data` block.
-    #[pyo3(signature = (data = None, at = "", epochs = 1000, lr = 0.5, batch = false,
+    #[pyo3(signature = (data = None, at = None, epochs = 1000, lr = 0.5, batch = false,
                         shuffle = false, ascent = false, init = "random", seed = 1))]
     #[allow(clippy::too_many_arguments)]
     fn train(
         &self,
         data: Option<&str>,
-        at: &str,
+        at: Option<&Bound<'_, PyAny>>,
         epochs: usize,
         lr: f64,
         batch: bool,
@@ -371,7 +447,7 @@ impl Network {
             optimizer: crate::Optimizer::sgd(),
         };
         let training = crate::train(&mut model, &examples, &given, &config, |_| {})
-            .map_err(|d| failed(&d, "at", at))?;
+            .map_err(|d| failed(&d, "at", ""))?;
         Ok(self.outcome(Held::Training {
             model: Box::new(model),
             training,
@@ -393,8 +469,8 @@ impl Network {
 
     /// The network's picture as SVG, values from `at` shown in the nodes, the paths from the
     /// parameter `highlight` to the cost highlighted.
-    #[pyo3(signature = (at = "", highlight = None))]
-    fn graph(&self, at: &str, highlight: Option<&str>) -> PyResult<String> {
+    #[pyo3(signature = (at = None, highlight = None))]
+    fn graph(&self, at: Option<&Bound<'_, PyAny>>, highlight: Option<&str>) -> PyResult<String> {
         let given = self.given(&self.model, at)?;
         if let Some(name) = highlight.filter(|n| self.model.lookup(n).is_none()) {
             return Err(ChainruleError::new_err(format!(

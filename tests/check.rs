@@ -5,10 +5,10 @@
 
 mod common;
 
+use chainrule::FormulaPrinter;
 use chainrule::Method;
 use chainrule::analysis::check::{self, Checked, Verdict};
 use chainrule::core::diff::{self, Config, Target};
-use chainrule::render::FormulaPrinter;
 use common::claims::{CROSS_ENTROPY, CS231N_STAGED, RELU_SOFTPLUS, TANH, corrected, judge};
 use common::run as chainrule;
 use proptest::prelude::*;
@@ -31,9 +31,9 @@ fn wrong(source: &str, claim: &str, at: &str) -> String {
 
 /// A judgement as the JSON report gives it.
 fn as_json(c: &Checked) -> String {
-    let layout = chainrule::render::document::Layout::default();
-    let format = chainrule::render::document::Format::Json;
-    chainrule::render::check::render_check(std::slice::from_ref(c), format, &layout).unwrap()
+    let layout = chainrule::Layout::default();
+    let document = chainrule::Document::Checks(std::slice::from_ref(c));
+    chainrule::render(&document, chainrule::DocumentFormat::Json, &layout).unwrap()
 }
 
 fn right(source: &str, claim: &str) -> Checked {
@@ -1039,10 +1039,10 @@ fn assert_most_named(
 
 /// The value of ∂of/∂wrt at a point, derived and evaluated at high precision.
 fn derivative_value(
-    model: &mut chainrule::core::model::Model,
-    of: chainrule::core::expr::Sym,
-    wrt: chainrule::core::expr::Sym,
-    point: &std::collections::HashMap<chainrule::core::expr::Sym, f64>,
+    model: &mut chainrule::Model,
+    of: chainrule::Sym,
+    wrt: chainrule::Sym,
+    point: &std::collections::HashMap<chainrule::Sym, f64>,
 ) -> f64 {
     let derivations = diff::derive(model, &[Target { of, wrt }], &Config::default());
     let result = derivations.derivations[0].result;
@@ -1091,7 +1091,7 @@ fn with_edges_cut(source: &str, name: &str, cut: &[&str]) -> String {
 /// names involved, or of the program with a fork's other edges cut in its source.
 #[test]
 fn planted_wrong_numbers_are_named_as_their_kind() {
-    use chainrule::core::expr::Sym;
+    use chainrule::Sym;
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::TestRunner;
     use std::collections::BTreeMap;
@@ -1135,7 +1135,7 @@ fn planted_wrong_numbers_are_named_as_their_kind() {
             .map(|(s, v)| format!("{}={v}", model.name(*s)))
             .collect();
         let cost = model.cost;
-        let depends_on = |model: &chainrule::core::model::Model, y: Sym, x: Sym| {
+        let depends_on = |model: &chainrule::Model, y: Sym, x: Sym| {
             let mut stack = vec![y];
             let mut seen = std::collections::HashSet::new();
             while let Some(s) = stack.pop() {
@@ -1217,7 +1217,7 @@ fn planted_wrong_numbers_are_named_as_their_kind() {
         }
         let claims: Vec<String> = planted.iter().map(|(_, c)| c.clone()).collect();
         let checking = check::with_learning_rate(&model);
-        let given = chainrule::lang::load::parse_assignments(&checking, &at.join(",")).unwrap();
+        let given = chainrule::values(&checking, &at.join(",")).unwrap();
         let checked = check::check(&checking, &claims, &given).unwrap();
         let context = format!(" at {} in\n{source}\n", at.join(","));
         tally_named(&planted, &checked, &context, &mut tally, &mut misses);

@@ -7,7 +7,7 @@
 
 mod common;
 
-use chainrule::analysis::check::{Checked, Verdict};
+use chainrule::{Checked, Verdict};
 use common::claims::{corrected, judge};
 use common::{run as chainrule, stdout_of};
 use proptest::prelude::*;
@@ -48,10 +48,9 @@ fn right(source: &str, claim: &str, at: &str) {
 
 /// The mistake of a judgement as the JSON report gives it.
 fn json_mistake(c: &Checked) -> serde_json::Value {
-    let layout = chainrule::render::document::Layout::default();
-    let format = chainrule::render::document::Format::Json;
-    let text =
-        chainrule::render::check::render_check(std::slice::from_ref(c), format, &layout).unwrap();
+    let layout = chainrule::Layout::default();
+    let document = chainrule::Document::Checks(std::slice::from_ref(c));
+    let text = chainrule::render(&document, chainrule::DocumentFormat::Json, &layout).unwrap();
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     report["claims"][0]["mistake"].clone()
 }
@@ -181,10 +180,10 @@ proptest! {
         for name in ["w", "v"] {
             let wrt = model.lookup(name).unwrap();
             let cost = model.cost;
-            let derivations = chainrule::core::diff::derive(
+            let derivations = chainrule::derive_targets(
                 &mut model,
-                &[chainrule::core::diff::Target { of: cost, wrt }],
-                &chainrule::core::diff::Config::default(),
+                &[chainrule::Target { of: cost, wrt }],
+                &chainrule::DeriveConfig::default(),
             );
             let result = derivations.derivations[0].result;
             let symbolic = common::value_at(&mut model, result, &point);

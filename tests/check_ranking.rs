@@ -7,7 +7,7 @@
 
 mod common;
 
-use chainrule::analysis::check::{self, Checked, Verdict};
+use chainrule::{Checked, Verdict};
 use common::claims::judge;
 use serde_json::Value;
 
@@ -53,10 +53,9 @@ fn negative_sampling_claim(k: usize, flipped: &[usize]) -> String {
 
 /// The JSON report of one judgement.
 fn json(c: &Checked) -> Value {
-    let layout = chainrule::render::document::Layout::default();
-    let format = chainrule::render::document::Format::Json;
-    let text =
-        chainrule::render::check::render_check(std::slice::from_ref(c), format, &layout).unwrap();
+    let layout = chainrule::Layout::default();
+    let document = chainrule::Document::Checks(std::slice::from_ref(c));
+    let text = chainrule::render(&document, chainrule::DocumentFormat::Json, &layout).unwrap();
     let report: Value = serde_json::from_str(&text).unwrap();
     report["claims"][0].clone()
 }
@@ -284,10 +283,10 @@ fn planted_patterns_beat_generic_edits_that_fit_as_well() {
             ),
         ];
         let claims: Vec<String> = planted.iter().map(|(_, c)| c.clone()).collect();
-        let model = check::with_learning_rate(&common::load(&source));
+        let model = chainrule::with_learning_rate(&common::load(&source));
         for ((kind, claim), c) in planted
             .iter()
-            .zip(check::check(&model, &claims, &[]).unwrap())
+            .zip(chainrule::check(&model, &claims, &[]).unwrap())
         {
             tally(kind, &source, claim, &c);
         }

@@ -101,12 +101,12 @@ fn every_plain_formula_in_json_parses_back_to_the_same_value() {
         .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut model = chainrule::lang::load::load(chainrule::lang::load::BUILTIN_EXAMPLE).unwrap();
+    let mut model = chainrule::load(chainrule::BUILTIN_EXAMPLE).unwrap();
     let leaves: Vec<_> = model
         .syms()
         .filter(|&s| model.symbol(s).kind.is_leaf())
         .collect();
-    let point = |s: chainrule::core::expr::Sym| {
+    let point = |s: chainrule::Sym| {
         leaves.iter().position(|&l| l == s).map(|i| {
             chainrule::core::eval::Precise::from_f64([0.4, -0.7, 1.3, 0.2, -0.9, 0.6][i % 6])
         })
@@ -131,8 +131,8 @@ fn every_plain_formula_in_json_parses_back_to_the_same_value() {
             })
             .collect();
         let target = d["target"].as_str().unwrap();
-        let expected = chainrule::lang::load::parse_formula(&mut model, target).unwrap();
-        let value = |model: &mut chainrule::core::model::Model, id| {
+        let expected = chainrule::formula(&mut model, target).unwrap();
+        let value = |model: &mut chainrule::Model, id| {
             let r = chainrule::core::diff::resolve_derivatives(model, id);
             let e = chainrule::core::diff::expand(model, &[r])[0];
             chainrule::core::eval::eval_precise(&model.graph, &[e], &point, 256).unwrap()[0]
@@ -140,7 +140,7 @@ fn every_plain_formula_in_json_parses_back_to_the_same_value() {
         };
         let want = value(&mut model, expected);
         for f in [&formulas[0], &formulas[1]] {
-            let id = chainrule::lang::load::parse_formula(&mut model, f)
+            let id = chainrule::formula(&mut model, f)
                 .unwrap_or_else(|e| panic!("`{f}` does not parse: {e}"));
             let got = value(&mut model, id);
             assert!(
@@ -155,7 +155,7 @@ fn every_plain_formula_in_json_parses_back_to_the_same_value() {
             let values: Vec<f64> = sides
                 .iter()
                 .map(|f| {
-                    let id = chainrule::lang::load::parse_formula(&mut model, f)
+                    let id = chainrule::formula(&mut model, f)
                         .unwrap_or_else(|e| panic!("step text `{f}` does not parse: {e}"));
                     value(&mut model, id)
                 })
@@ -470,7 +470,7 @@ const NETWORK_EXAMPLES: [&str; 3] = [
 /// `--at` values for every input, target and parameter of a program: small, varied, nonzero.
 fn values_for(file: &str) -> String {
     let source = std::fs::read_to_string(file).unwrap();
-    let model = chainrule::lang::load::load(&source).unwrap();
+    let model = chainrule::load(&source).unwrap();
     let leaves: Vec<String> = model
         .syms()
         .filter(|&s| model.symbol(s).kind.is_leaf())
@@ -495,10 +495,9 @@ fn expand_prints_a_program_that_parses_back_to_the_same_network() {
         let out = chainrule().args(["expand", file]).output().unwrap();
         assert!(out.status.success(), "{file}");
         let text = String::from_utf8(out.stdout).unwrap();
-        let from_file =
-            chainrule::lang::load::load(&std::fs::read_to_string(file).unwrap()).unwrap();
-        let from_expansion = chainrule::lang::load::load(&text).unwrap();
-        let names = |m: &chainrule::core::model::Model| -> Vec<String> {
+        let from_file = chainrule::load(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let from_expansion = chainrule::load(&text).unwrap();
+        let names = |m: &chainrule::Model| -> Vec<String> {
             m.symbols.iter().map(|s| s.name.clone()).collect()
         };
         assert_eq!(names(&from_file), names(&from_expansion), "{file}");
@@ -516,7 +515,7 @@ fn expand_prints_a_program_that_parses_back_to_the_same_network() {
         .args(["expand"])
         .assert()
         .success()
-        .stdout(chainrule::lang::load::BUILTIN_EXAMPLE);
+        .stdout(chainrule::BUILTIN_EXAMPLE);
 }
 
 #[test]

@@ -6,21 +6,18 @@ mod common;
 
 use std::collections::HashMap;
 
+use chainrule::FormulaPrinter;
 use chainrule::core::diff::{self, Config, Style, Target};
 use chainrule::core::simplify::{self, Options};
 use chainrule::lang::load;
-use chainrule::render::FormulaPrinter;
 use common::{central_difference, close, load, point, program, value_at};
 use proptest::prelude::*;
 
-fn derive_all(source: &str, config: Config) -> (chainrule::core::model::Model, diff::Derivations) {
+fn derive_all(source: &str, config: Config) -> (chainrule::Model, diff::Derivations) {
     derive_targets(source, load::TargetSpec::AllParams, config)
 }
 
-fn derive_named(
-    source: &str,
-    names: &[&str],
-) -> (chainrule::core::model::Model, diff::Derivations) {
+fn derive_named(source: &str, names: &[&str]) -> (chainrule::Model, diff::Derivations) {
     let names = names.iter().map(|n| n.to_string()).collect();
     let config = Config {
         steps: true,
@@ -33,7 +30,7 @@ fn derive_targets(
     source: &str,
     spec: load::TargetSpec,
     config: Config,
-) -> (chainrule::core::model::Model, diff::Derivations) {
+) -> (chainrule::Model, diff::Derivations) {
     let mut model = load(source);
     let targets = load::targets(&model, &spec).expect("the targets are names of the program");
     let out = diff::derive(&mut model, &targets, &config);
@@ -63,14 +60,13 @@ fn seed_gradients_read_as_the_textbook_writes_them() {
 
 #[test]
 fn results_with_and_without_steps_are_the_same_formula() {
-    let printed =
-        |model: &chainrule::core::model::Model, out: &diff::Derivations| -> Vec<(String, String)> {
-            let p = FormulaPrinter::new(&model.graph, &model.symbols);
-            out.derivations
-                .iter()
-                .map(|d| (p.plain(d.result), p.plain(d.expanded.unwrap())))
-                .collect()
-        };
+    let printed = |model: &chainrule::Model, out: &diff::Derivations| -> Vec<(String, String)> {
+        let p = FormulaPrinter::new(&model.graph, &model.symbols);
+        out.derivations
+            .iter()
+            .map(|d| (p.plain(d.result), p.plain(d.expanded.unwrap())))
+            .collect()
+    };
     for source in [
         load::BUILTIN_EXAMPLE,
         include_str!("../examples/mazur_2_2_2.bp"),
@@ -275,8 +271,8 @@ proptest! {
 }
 
 /// Whether some name uses another both directly and through a third name.
-fn has_skip_connection(model: &chainrule::core::model::Model) -> bool {
-    let direct = |u: chainrule::core::expr::Sym| -> Vec<chainrule::core::expr::Sym> {
+fn has_skip_connection(model: &chainrule::Model) -> bool {
+    let direct = |u: chainrule::Sym| -> Vec<chainrule::Sym> {
         match model.definition(u) {
             Some(def) => model
                 .syms()
@@ -285,7 +281,7 @@ fn has_skip_connection(model: &chainrule::core::model::Model) -> bool {
             None => vec![],
         }
     };
-    let reaches = |from: chainrule::core::expr::Sym, to: chainrule::core::expr::Sym| {
+    let reaches = |from: chainrule::Sym, to: chainrule::Sym| {
         let mut stack = vec![from];
         let mut seen = std::collections::HashSet::new();
         while let Some(s) = stack.pop() {

@@ -14,10 +14,10 @@
 //! and requires 0 wrong references, 0 silences and false alarms under 5% of warned points.
 //! Run with `--nocapture` to see the counts.
 
-use chainrule::analysis::numeric::Request;
-use chainrule::analysis::warnings::WarningKind;
+use chainrule::EvalRequest;
+use chainrule::TargetSpec;
+use chainrule::WarningKind;
 use chainrule::core::eval::{Precise, Resolution};
-use chainrule::lang::load::TargetSpec;
 use dashu_base::Sign;
 use dashu_float::Context;
 use dashu_float::round::mode::HalfEven;
@@ -456,8 +456,8 @@ fn differential(seed: u64, programs: usize, magnitudes: &Magnitudes) -> Counts {
         let mut model = chainrule::load(&source).unwrap();
         let text = format!("x={},y={},w={},b={}", at[0], at[1], at[2], at[3]);
         let given = chainrule::values(&model, &text).unwrap();
-        let targets = chainrule::lang::load::targets(&model, &TargetSpec::AllParams).unwrap();
-        let request = Request {
+        let targets = chainrule::targets(&model, &TargetSpec::AllParams).unwrap();
+        let request = EvalRequest {
             targets,
             ..Default::default()
         };

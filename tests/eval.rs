@@ -4,9 +4,7 @@
 mod common;
 
 use assert_cmd::Command;
-use chainrule::analysis::numeric::{self, Request};
-use chainrule::core::diff::Target;
-use chainrule::lang::load::{self, TargetSpec};
+use chainrule::{EvalRequest, Target, TargetSpec};
 use common::{load, program};
 use proptest::prelude::*;
 
@@ -197,9 +195,9 @@ proptest! {
         let mut model = load(&source);
         let leaves: Vec<_> = model.syms().filter(|&s| model.symbol(s).kind.is_leaf()).collect();
         let text: Vec<String> = leaves.iter().enumerate().map(|(i, &s)| format!("{}={:?}", model.name(s), values[i % values.len()])).collect();
-        let given = load::parse_assignments(&model, &text.join(",")).unwrap();
-        let targets: Vec<Target> = load::targets(&model, &TargetSpec::AllParams).unwrap();
-        let report = numeric::evaluate(&mut model, &given, &Request { targets, ..Request::default() }).unwrap();
+        let given = chainrule::values(&model, &text.join(",")).unwrap();
+        let targets: Vec<Target> = chainrule::targets(&model, &TargetSpec::AllParams).unwrap();
+        let report = chainrule::evaluate(&mut model, &given, &EvalRequest { targets, ..EvalRequest::default() }).unwrap();
         let quantities: Vec<_> = report.values.iter().chain(&report.derivatives).collect();
         for q in &quantities {
             let reference = q.reference.to_f64();
@@ -213,7 +211,7 @@ proptest! {
             );
         }
         for w in &report.warnings {
-            if w.kind == chainrule::analysis::warnings::WarningKind::VanishingGradient {
+            if w.kind == chainrule::WarningKind::VanishingGradient {
                 continue;
             }
             // The node the warning names really is wrong in float64: compared here with the

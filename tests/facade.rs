@@ -207,3 +207,114 @@ fn library_errors_name_what_is_wrong_and_the_binary_adds_its_option() {
     assert!(stderr.contains("no value given for"), "{stderr}");
     assert!(stderr.contains("`--at NAME=VALUE,...`"), "{stderr}");
 }
+
+#[test]
+fn values_given_as_numbers_evaluate_as_the_same_values_written_as_text() {
+    use chainrule::Value;
+    let source = include_str!("../examples/ng_planar.bp");
+    let text = "X=[[1, 2, -1, 0.5], [0.5, -1, 2, 1]], Y=[1, 0, 1, 0], \
+                W1=[[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6], [0.7, -0.8]], \
+                b1=[0.01, 0.02, 0.03, 0.04], W2=[[0.5, -0.5, 0.25, -0.25]], b2=[1e-7]";
+    let numbers: Vec<(String, Value)> = vec![
+        (
+            "X".into(),
+            Value::Matrix(vec![vec![1.0, 2.0, -1.0, 0.5], vec![0.5, -1.0, 2.0, 1.0]]),
+        ),
+        ("Y".into(), Value::Vector(vec![1.0, 0.0, 1.0, 0.0])),
+        (
+            "W1".into(),
+            Value::Matrix(vec![
+                vec![0.1, -0.2],
+                vec![0.3, 0.4],
+                vec![-0.5, 0.6],
+                vec![0.7, -0.8],
+            ]),
+        ),
+        // Entries named one by one, as `--at` names them.
+        ("b1[1]".into(), Value::Number(0.01)),
+        ("b1[2]".into(), Value::Number(0.02)),
+        ("b1[3]".into(), Value::Number(0.03)),
+        ("b1[4]".into(), Value::Number(0.04)),
+        (
+            "W2".into(),
+            Value::Matrix(vec![vec![0.5, -0.5, 0.25, -0.25]]),
+        ),
+        ("b2".into(), Value::Vector(vec![1e-7])),
+    ];
+    let report_json = |given: &[chainrule::Given]| {
+        let mut model = chainrule::load(source).unwrap();
+        let request = EvalRequest {
+            targets: chainrule::targets(&model, &TargetSpec::AllParams).unwrap(),
+            ..Default::default()
+        };
+        let report = chainrule::evaluate(&mut model, given, &request).unwrap();
+        let document = Document::Evaluation {
+            model: &model,
+            report: &report,
+        };
+        chainrule::render(&document, DocumentFormat::Json, &layout()).unwrap()
+    };
+    let model = chainrule::load(source).unwrap();
+    let from_text = chainrule::values(&model, text).unwrap();
+    let from_numbers = chainrule::values_of(&model, &numbers).unwrap();
+    assert_eq!(from_numbers.len(), 2 * 4 + 4 + 4 * 2 + 4 + 4 + 1);
+    let json = report_json(&from_numbers);
+    assert!(json.contains("\"dJ/dW1\""), "{json}");
+    assert_eq!(json, report_json(&from_text));
+}
+
+#[test]
+fn a_value_given_as_a_number_that_does_not_fit_names_the_name() {
+    use chainrule::Value;
+    let refused = |source: &str, values: Vec<(&str, Value)>| {
+        let model = chainrule::load(source).unwrap();
+        let values: Vec<(String, Value)> = values
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect();
+        let error = chainrule::values_of(&model, &values).unwrap_err();
+        assert_eq!(error.diagnostic.input, Some(chainrule::Input::Point));
+        let shown = error.diagnostic.render("at", &error.argument, false);
+        (error.argument, shown)
+    };
+    let seed = chainrule::BUILTIN_EXAMPLE;
+    let (name, shown) = refused(
+        seed,
+        vec![("x", Value::Number(1.0)), ("w9", Value::Number(1.0))],
+    );
+    assert_eq!(name, "w9");
+    assert!(shown.contains("unknown name `w9`"), "{shown}");
+    assert!(shown.contains("1 | w9\n  | ^^"), "{shown}");
+    let (_, shown) = refused(seed, vec![("w3", Value::Vector(vec![1.0, 2.0]))]);
+    assert!(
+        shown.contains("`w3` is a scalar and takes one number"),
+        "{shown}"
+    );
+    let (_, shown) = refused(seed, vec![("b2", Value::Number(f64::NAN))]);
+    assert!(shown.contains("`b2` is given NaN"), "{shown}");
+
+    let ng = include_str!("../examples/ng_planar.bp");
+    let (name, shown) = refused(ng, vec![("W1", Value::Vector(vec![1.0, 2.0, 3.0]))]);
+    assert_eq!(name, "W1");
+    assert!(
+        shown.contains("`W1` is 4×2, but this array has 3 numbers"),
+        "{shown}"
+    );
+    let (_, shown) = refused(ng, vec![("X", Value::Number(1.0))]);
+    assert!(shown.contains("`X` is 2×4 and takes an array"), "{shown}");
+    let (_, shown) = refused(
+        ng,
+        vec![("W2", Value::Matrix(vec![vec![1.0, 2.0], vec![3.0]]))],
+    );
+    assert!(shown.contains("differ in length"), "{shown}");
+    let (name, shown) = refused(
+        ng,
+        vec![
+            ("b1", Value::Vector(vec![0.0; 4])),
+            ("b1[2]", Value::Number(1.0)),
+        ],
+    );
+    assert_eq!(name, "b1[2]");
+    assert!(shown.contains("is given two values"), "{shown}");
+    assert!(shown.contains("also given as `b1`"), "{shown}");
+}

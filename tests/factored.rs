@@ -10,9 +10,9 @@ mod common;
 use std::collections::HashMap;
 
 use assert_cmd::Command;
+use chainrule::Sym;
 use chainrule::analysis::numeric;
 use chainrule::core::diff::{self, Config, Target};
-use chainrule::core::expr::Sym;
 use chainrule::core::model::{Given, Model, SymKind};
 use chainrule::lang::load::{self as explain, TargetSpec};
 use common::shapes::{deep_narrow, long_chain, named_diamond};

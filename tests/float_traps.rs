@@ -12,7 +12,7 @@
 //! written in Python (same libm), judged against that truth; the test recomputes it from the
 //! float64 value chainrule reports.
 
-use chainrule::analysis::numeric::Request;
+use chainrule::EvalRequest;
 use chainrule::core::eval::{Precise, Resolution};
 
 struct Trap {
@@ -338,7 +338,7 @@ fn float_traps_both_ways() {
         let source = format!("input x\ncost C = {}\n", trap.cost);
         let mut model = chainrule::load(&source).unwrap();
         let at = chainrule::values(&model, &format!("x={}", trap.x)).unwrap();
-        let report = chainrule::evaluate(&mut model, &at, &Request::default()).unwrap();
+        let report = chainrule::evaluate(&mut model, &at, &EvalRequest::default()).unwrap();
         let cost = &report.cost;
         // the reference is right to every digit printed (16 of the 17, to be safe from ties)
         assert_eq!(cost.resolution, Resolution::Converged, "{}", trap.name);

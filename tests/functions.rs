@@ -236,7 +236,7 @@ fn the_new_functions_print_by_their_names_in_every_notation() {
         "input x\nparam w\nz = w*x\ncost C = erf(z) + erfc(z) + gelu(z) + swish(z) + sin(z) + cos(z) \
          + leaky_relu(z, 0.01) + elu(z, 1) + huber(z, 1) + pi*z + e\n",
     );
-    let printer = chainrule::render::FormulaPrinter::new(&model.graph, &model.symbols);
+    let printer = chainrule::FormulaPrinter::new(&model.graph, &model.symbols);
     let def = model.definition(model.cost).unwrap();
     assert_eq!(
         printer.text(def),
@@ -287,9 +287,9 @@ fn the_huber_cost_of_the_shorthand_derives_as_its_expansion_does() {
         }
     }
     let layered = chainrule::layers(source).unwrap().unwrap();
-    let text = chainrule::render::matrix_form::render(
-        &layered,
-        chainrule::render::document::Format::Text,
+    let text = chainrule::render(
+        &chainrule::Document::Layers(&layered),
+        chainrule::DocumentFormat::Text,
         &chainrule::Layout::default(),
     )
     .unwrap();

@@ -7,13 +7,13 @@ mod common;
 
 use std::collections::HashMap;
 
-use chainrule::core::model::Model;
+use chainrule::Model;
 use chainrule::lang::{latex, lower};
 use common::{close, load, value_at};
 
 const PROGRAM: &str = "input x, u_1, a3, y\ncost C = x + u_1 + a3 + y\n";
 
-fn point(model: &Model) -> HashMap<chainrule::core::expr::Sym, f64> {
+fn point(model: &Model) -> HashMap<chainrule::Sym, f64> {
     [("x", 0.7), ("u_1", -1.3), ("a3", 0.35), ("y", 2.5)]
         .into_iter()
         .map(|(n, v)| (model.lookup(n).unwrap(), v))
@@ -33,7 +33,7 @@ fn latex_value(model: &mut Model, text: &str) -> f64 {
         .iter()
         .position(|s| s.name == ident.name)
     {
-        Some(i) => Ok(graph.var(chainrule::core::expr::Sym(i as u32))),
+        Some(i) => Ok(graph.var(chainrule::Sym(i as u32))),
         None => Err(ident.clone()),
     })
     .unwrap_or_else(|_| panic!("{text} lowers"));

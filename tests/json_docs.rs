@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use assert_cmd::Command;
+use chainrule::WarningKind;
 use chainrule::analysis::check::Mistake;
-use chainrule::analysis::warnings::WarningKind;
 use serde_json::Value;
 
 const PAGE: &str = include_str!("../docs/json.md");

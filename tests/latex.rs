@@ -1,13 +1,13 @@
 //! LaTeX claim sides (`chainrule::lang::latex`): each construct, name resolution, errors, and
 //! textbook formulas that must equal the same formula written in the plain language.
 
+use chainrule::Model;
 use chainrule::core::expr::{Id, Sym};
-use chainrule::core::model::Model;
 use chainrule::lang::ast::{Expr, Span};
 use chainrule::lang::latex::{Resolved, parse_latex, parse_latex_update_target, resolve_name};
 use chainrule::{core::diff, core::eval, lang::load, lang::lower, lang::syntax};
 
-const SEED: &str = chainrule::lang::load::BUILTIN_EXAMPLE;
+const SEED: &str = chainrule::BUILTIN_EXAMPLE;
 const MAZUR: &str = include_str!("../examples/mazur_2_2_2.bp");
 
 fn load(source: &str) -> Model {

@@ -162,10 +162,10 @@ fn a_wrong_shape_is_said_before_anything_else() {
     let shape = checked.shape.as_ref().expect("a shape report");
     assert_eq!(shape.claimed.map(|s| s.to_string()).as_deref(), Some("3×2"));
     assert_eq!(shape.expected.to_string(), "2×3");
-    let text = chainrule::render::check::render_check(
-        &[checked],
-        chainrule::render::document::Format::Text,
-        &chainrule::render::document::Layout::default(),
+    let text = chainrule::render(
+        &chainrule::Document::Checks(&[checked]),
+        chainrule::DocumentFormat::Text,
+        &chainrule::Layout::default(),
     )
     .expect("the report renders");
     let lines: Vec<&str> = text.lines().collect();

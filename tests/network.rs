@@ -7,17 +7,17 @@ mod common;
 
 use std::collections::HashMap;
 
+use chainrule::FormulaPrinter;
+use chainrule::Model;
 use chainrule::core::diff::{self, Config};
-use chainrule::core::model::Model;
 use chainrule::lang::ast::{CodeMeaning, Declared, Expr, Ident, Program, Span, Stmt};
 use chainrule::lang::load::{self, TargetSpec};
 use chainrule::lang::network::{Activation, CostKind};
 use chainrule::lang::{expansion, syntax};
-use chainrule::render::FormulaPrinter;
 use common::{close, load, value_at};
 
 /// Every derivative of the cost with respect to a parameter, by parameter name.
-fn gradients(model: &mut Model) -> Vec<(String, chainrule::core::expr::Id)> {
+fn gradients(model: &mut Model) -> Vec<(String, chainrule::Id)> {
     let targets = load::targets(model, &TargetSpec::AllParams).unwrap();
     let config = Config {
         steps: false,
@@ -52,8 +52,7 @@ fn network_1_1_1_has_the_derivatives_of_the_seed_network() {
         ("b3", "b3_1"),
     ];
     let seed_grads = gradients(&mut seed);
-    let net_grads: HashMap<String, chainrule::core::expr::Id> =
-        gradients(&mut net).into_iter().collect();
+    let net_grads: HashMap<String, chainrule::Id> = gradients(&mut net).into_iter().collect();
     assert_eq!(seed_grads.len(), 4);
     assert_eq!(net_grads.len(), 4);
     let points = [

@@ -5,9 +5,9 @@
 mod common;
 
 use assert_cmd::Command;
+use chainrule::FormulaPrinter;
 use chainrule::analysis::check::{self, Verdict};
 use chainrule::core::diff::{self, Config, Style, Target};
-use chainrule::render::FormulaPrinter;
 use proptest::prelude::*;
 
 fn chainrule() -> Command {

@@ -66,7 +66,7 @@ proptest! {
         t1 in 0.05f64..0.95,
     ) {
         let mut model = load(PROGRAM);
-        let raw = chainrule::lang::load::parse_formula(&mut model, &text).unwrap();
+        let raw = chainrule::formula(&mut model, &text).unwrap();
         // The one-hot identity holds only where the targets sum to one: the point says so.
         let options = diff::recognise_options(&mut model);
         let simplified = simplify::simplify(&mut model.graph, raw, &options);
@@ -115,9 +115,9 @@ fn sums_of_fractions_cancel_against_their_denominators() {
         ("1/2*x", "x/2"),
     ];
     for (text, expected) in cases {
-        let raw = chainrule::lang::load::parse_formula(&mut model, text).unwrap();
+        let raw = chainrule::formula(&mut model, text).unwrap();
         let simplified = simplify::simplify(&mut model.graph, raw, &options);
-        let printed = chainrule::render::FormulaPrinter::for_model(&model).text(simplified);
+        let printed = chainrule::FormulaPrinter::for_model(&model).text(simplified);
         assert_eq!(printed, expected, "{text}");
     }
 }

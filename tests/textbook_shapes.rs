@@ -13,9 +13,9 @@ mod common;
 
 use std::collections::HashMap;
 
+use chainrule::Model;
 use chainrule::core::diff::{Config, Style, Target};
 use chainrule::core::expr::{FastMap, Graph, Id, Node};
-use chainrule::core::model::Model;
 use chainrule::lang::expansion::names;
 use common::{load, value_at};
 
@@ -187,7 +187,7 @@ fn operations(graph: &Graph, root: Id) -> u64 {
 fn resolve_introduced_names(model: &mut Model, mut formula: Id, loaded: usize) -> Id {
     for _ in 0..=model.symbols.len() {
         let introduced: Vec<(Id, Id)> = (loaded..model.symbols.len())
-            .map(|i| chainrule::core::expr::Sym(i as u32))
+            .map(|i| chainrule::Sym(i as u32))
             .filter_map(|s| {
                 let var = model.graph.find(&Node::Var(s))?;
                 let definition = model.definition(s)?;
@@ -209,7 +209,7 @@ fn resolve_introduced_names(model: &mut Model, mut formula: Id, loaded: usize) -
 
 /// A point: weights and inputs in (−1.5, 1.5), λ and n fixed, targets in (0.05, 0.95) and
 /// summing to one where they are declared one-hot.
-fn point(model: &Model, seed: u64) -> HashMap<chainrule::core::expr::Sym, f64> {
+fn point(model: &Model, seed: u64) -> HashMap<chainrule::Sym, f64> {
     let mut rng = Lcg(seed);
     let mut out = HashMap::new();
     for s in model.syms().filter(|&s| model.symbol(s).kind.is_leaf()) {
@@ -242,7 +242,7 @@ fn every_row_has_the_textbook_shape() {
         for cost in COSTS {
             for l2 in [false, true] {
                 let text = source(activation, cost, l2);
-                if chainrule::lang::load::load(&text).is_err() {
+                if chainrule::load(&text).is_err() {
                     rejected.push(format!(
                         "{activation} × {cost}{}",
                         if l2 { " + L2" } else { "" }
@@ -264,14 +264,13 @@ fn every_row_has_the_textbook_shape() {
                         expand_if_small: false,
                     };
                     let loaded = model.symbols.len();
-                    let derived = chainrule::core::diff::derive(&mut model, &[target], &config)
+                    let derived = chainrule::derive_targets(&mut model, &[target], &config)
                         .derivations[0]
                         .result;
                     let derived = resolve_introduced_names(&mut model, derived, loaded);
-                    let book = chainrule::lang::load::parse_formula(&mut model, &formula)
+                    let book = chainrule::formula(&mut model, &formula)
                         .unwrap_or_else(|e| panic!("{formula}: {e:?}"));
-                    let printed =
-                        chainrule::render::FormulaPrinter::for_model(&model).plain(derived);
+                    let printed = chainrule::FormulaPrinter::for_model(&model).plain(derived);
                     let row = format!("{activation} × {cost}, L2 {l2}, ∂C/∂{wrt}");
                     // Points where the textbook's formula is undefined (relu's a = 0 under
                     // cross-entropy's 1/a) are skipped; enough others must remain.

@@ -8,9 +8,9 @@ mod common;
 
 use std::collections::HashMap;
 
+use chainrule::Model;
+use chainrule::Sym;
 use chainrule::core::diff::{self, Config};
-use chainrule::core::expr::Sym;
-use chainrule::core::model::Model;
 use chainrule::lang::load;
 use common::{central_difference, close, load, value_at};
 use proptest::prelude::*;
@@ -243,7 +243,7 @@ fn cost_at(source: &str, values: &[(&str, f64)]) -> f64 {
 }
 
 fn error_of(source: &str) -> (String, String) {
-    let d = chainrule::lang::load::load(source).err().expect("an error");
+    let d = chainrule::load(source).err().expect("an error");
     let span = d.span.expect("a spot");
     (d.message.clone(), source[span.start..span.end].to_string())
 }
@@ -632,7 +632,7 @@ proptest! {
         let source = format!(
             "{layout}size m = 2\ninput s, u[2], v[2], w[3]\nparam M[2, 3], N[3, 2], B[2, m]\nZ = {expr}\ncost C = sum(Z)\n"
         );
-        match chainrule::lang::load::load(&source) {
+        match chainrule::load(&source) {
             Err(d) => {
                 let text = d.render("f.bp", &source, false);
                 prop_assert!(text.starts_with("error: "), "{}", text);
@@ -673,7 +673,7 @@ proptest! {
         // Every error term is named: one a layer.
         let terms = derivation.quantities.iter().filter(|q| q.term.is_some()).count();
         prop_assert_eq!(terms, net.layers() - 1, "{}", source);
-        let roots: Vec<chainrule::core::expr::Id> = matrix.iter().map(|&(_, g)| g).collect();
+        let roots: Vec<chainrule::Id> = matrix.iter().map(|&(_, g)| g).collect();
         let (mut scalar, arrays, written) =
             chainrule::core::tensor::scalarise_with(&tensor_model, layout, &roots).unwrap();
         let at = random_point(&scalar, seed);

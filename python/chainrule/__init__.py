@@ -9,8 +9,9 @@
 Every result keeps the library's own result: ``to_dict()`` is the JSON document that
 ``chainrule ... --format json`` prints, its fields are attributes, and in a notebook it shows
 itself as the same document ``--format html`` writes (math as MathML, nothing loaded from the
-network). This layer only turns Python values (dicts, lists, NumPy arrays, pandas columns) into
-the text the library reads; all the work is done by the Rust library.
+network). Values go to the library as numbers by name (dicts of floats, lists and NumPy
+arrays); this layer only writes training columns as CSV; all the work is done by the Rust
+library.
 """
 
 from __future__ import annotations
@@ -34,27 +35,17 @@ __all__ = [
     "graph",
 ]
 
-Values = Optional[Mapping[str, Any]]
+Values = Union[None, str, Mapping[str, Any]]
 
 
-def _number(value: Any) -> str:
-    """A value as the library reads it: a float's shortest round-trip digits, or a nested
-    list in brackets for an array."""
-    if hasattr(value, "tolist"):  # NumPy arrays and scalars
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_number(v) for v in value) + "]"
-    if isinstance(value, bool):
-        raise TypeError("a value must be a number, not a bool")
-    return repr(float(value))
-
-
-def _values_text(at: Values) -> str:
-    if at is None:
-        return ""
-    if isinstance(at, str):
+def _point(at: Values) -> Union[None, str, dict]:
+    """The values as the library takes them: a dict of numbers, lists and NumPy arrays by
+    name (any mapping becomes one), or ``name=value`` text as the command line reads it."""
+    if at is None or isinstance(at, (str, dict)):
         return at
-    return "\n".join(f"{name}={_number(value)}" for name, value in at.items())
+    if isinstance(at, Mapping):
+        return dict(at)
+    raise TypeError("at must be a mapping of name to value, or name=value text")
 
 
 def _names(wrt: Union[None, str, Iterable[str]]) -> Optional[list]:
@@ -243,29 +234,30 @@ class Network:
 
     def eval(self, at: Values = None, wrt=None, exprs: Sequence[str] = (), stable: bool = False,
              init: Optional[str] = None, seed: int = 1) -> Result:
-        """Values, the cost and the derivatives at ``at`` (a dict of name → number or array),
+        """Values, the cost and the derivatives at ``at`` (a dict of name → number, list or
+        NumPy array; an entry may be named alone, ``"W1[2, 1]"``),
         in float64 and as a high-precision reference, with every numerical warning.
         ``init`` ("zeros", "random", "xavier") fills the parameters ``at`` leaves out."""
-        return Result(self._native.evaluate(_values_text(at), _names(wrt), list(exprs), stable, init, seed))
+        return Result(self._native.evaluate(_point(at), _names(wrt), list(exprs), stable, init, seed))
 
     def check(self, claims: Union[str, Sequence[str]], at: Values = None) -> Result:
         """Judges one claim or several (``"dC/dw3 = ..."``, ``"a3 = 0.5"``, an update rule,
         plain or LaTeX); ``at`` gives the point, the learning rate ``eta`` included."""
         if isinstance(claims, str):
             claims = [claims]
-        return Result(self._native.check(list(claims), _values_text(at)))
+        return Result(self._native.check(list(claims), _point(at)))
 
     def step(self, at: Values = None, lr: float = 0.5, steps: int = 1, init: Optional[str] = None,
              seed: int = 1) -> Result:
         """``steps`` steps of gradient descent θ ← θ − η ∂C/∂θ from ``at``."""
-        return Result(self._native.step(_values_text(at), lr, steps, init, seed))
+        return Result(self._native.step(_point(at), lr, steps, init, seed))
 
     def train(self, data: Any = None, at: Values = None, epochs: int = 1000, lr: float = 0.5,
               batch: bool = False, shuffle: bool = False, ascent: bool = False,
               init: str = "random", seed: int = 1) -> Result:
         """Trains on ``data`` (a mapping of columns, a DataFrame, CSV text or a CSV path; the
         program's ``data`` block when omitted)."""
-        return Result(self._native.train(_csv(data), _values_text(at), epochs, lr, batch, shuffle,
+        return Result(self._native.train(_csv(data), _point(at), epochs, lr, batch, shuffle,
                                          ascent, init, seed))
 
     def layers(self) -> Optional[Result]:
@@ -300,4 +292,4 @@ def load(source: Union[None, str, "os.PathLike[str]"] = None, name: Optional[str
 def graph(network: Network, at: Values = None, highlight: Optional[str] = None) -> Graph:
     """The network's picture, shown inline in a notebook: values from ``at`` in the nodes, the
     paths from the parameter ``highlight`` to the cost highlighted."""
-    return Graph(network._native.graph(_values_text(at), highlight))
+    return Graph(network._native.graph(_point(at), highlight))

@@ -8,7 +8,7 @@ import numpy
 BUILTIN_EXAMPLE: str
 BUILTIN_NAME: str
 
-Values = Optional[Mapping[str, Any]]
+Values = Union[None, str, Mapping[str, Any]]
 Names = Union[None, str, Iterable[str]]
 
 class ChainruleError(ValueError):

@@ -176,3 +176,42 @@ def test_shorthand_layers_and_expansion():
     layered = net.layers()
     assert layered is not None and layered.command == "layers"
     assert chainrule.load().layers() is None
+
+
+def test_numpy_arrays_and_entries_are_values_as_the_command_line_reads_them():
+    net = chainrule.load(EXAMPLES / "ng_planar.bp")
+    point = {
+        "X": numpy.array([[1, 2, -1, 0.5], [0.5, -1, 2, 1]]),
+        "Y": [1, 0, 1, 0],
+        "W1": numpy.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6], [0.7, -0.8]]),
+        "b1[1]": 0.01, "b1[2]": numpy.float32(0.5), "b1[3]": 0.03, "b1[4]": 4,
+        "W2": ((0.5, -0.5, 0.25, -0.25),),
+        "b2": numpy.array([1e-7]),
+    }
+    report = net.eval(at=point)
+    assert numpy.asarray(report["values"]["W1"]).shape == (4, 2)
+    text = ("X=[[1, 2, -1, 0.5], [0.5, -1, 2, 1]], Y=[1, 0, 1, 0], "
+            "W1=[[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6], [0.7, -0.8]], "
+            "b1=[0.01, 0.5, 0.03, 4], W2=[[0.5, -0.5, 0.25, -0.25]], b2=[1e-7]")
+    assert report.to_dict() == net.eval(at=text).to_dict()
+    assert report.to_dict() == cli_json("eval", str(EXAMPLES / "ng_planar.bp"), "--at", text, "--all")
+
+
+def test_a_value_that_does_not_fit_names_its_name():
+    net = chainrule.load(EXAMPLES / "ng_planar.bp")
+    with pytest.raises(chainrule.ChainruleError) as error:
+        net.eval(at={"W1": numpy.zeros(3)})
+    message = str(error.value)
+    assert "`W1` is 4×2, but this array has 3 numbers" in message
+    assert "W1\n" in message and "^^" in message
+    assert "the `at` argument" in message
+    with pytest.raises(chainrule.ChainruleError) as error:
+        net.eval(at={"W1": numpy.zeros((4, 2)), "W1[1, 2]": 1.0})
+    assert "is given two values" in str(error.value)
+    seed = chainrule.load()
+    with pytest.raises(chainrule.ChainruleError) as error:
+        seed.eval(at={"x": float("nan")})
+    assert "`x` is given NaN" in str(error.value)
+    with pytest.raises(TypeError) as error:
+        seed.eval(at={"x": True})
+    assert "`x` must be a number, not a bool" in str(error.value)

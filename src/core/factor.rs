@@ -17,30 +17,93 @@ pub fn tree_nodes(graph: &Graph, root: Id, memo: &mut FastMap<Id, u64>) -> u64 {
     tree_measure(graph, root, memo, &|_| 1)
 }
 
-/// About how many bytes the formulas print as plain text, each written out in full.
-pub fn printed_bytes(model: &Model, roots: &[Id]) -> u64 {
-    let mut memo = FastMap::default();
-    roots.iter().fold(0u64, |sum, &r| {
-        sum.saturating_add(printed_bytes_shared(model, r, &mut memo))
-    })
+/// About how many bytes a formula prints as plain text, written out in full (each shared
+/// subterm at every use), with a memo shared across calls.
+pub fn printed_bytes_shared(model: &Model, root: Id, memo: &mut FastMap<Id, u64>) -> u64 {
+    tree_measure(&model.graph, root, memo, &|node| own_bytes(model, node))
 }
 
-/// [`printed_bytes`] of one formula, with a memo shared across calls.
-pub fn printed_bytes_shared(model: &Model, root: Id, memo: &mut FastMap<Id, u64>) -> u64 {
-    let own = |node: &Node| -> u64 {
-        match node {
-            Node::Num(_) | Node::Const(_) => 3,
-            Node::Var(s) => model.symbols.get(s.index()).map_or(4, |s| s.name.len()) as u64,
-            Node::Add(terms) => 3 * terms.len() as u64,
-            Node::Mul(factors) => factors.len() as u64,
-            Node::Pow(..) => 3,
-            Node::Call(f, _) => f.name().len() as u64 + 2,
-            Node::Call2(f, ..) => f.name().len() as u64 + 4,
-            Node::Deriv(..) => 8,
-            Node::Tensor(_, xs) => 4 * xs.len() as u64,
-        }
+/// A formula's expansion (every computed name written as its definition, down to inputs,
+/// targets and parameters) as [`expanded_sizes`] measures it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ExpandedSize {
+    /// [`printed_bytes_shared`] of the expansion.
+    pub bytes: u64,
+    /// Whether the formula mentions a computed name (else its expansion is itself).
+    pub changes: bool,
+}
+
+/// How large each formula's expansion prints, measured on the graph as it is: a computed
+/// name counts what its definition's expansion counts, so the expansion (which repeats every
+/// shared subterm once per path) is never built to learn that it is too large. Each node and
+/// each name is measured once; the counts saturate.
+pub fn expanded_sizes(model: &Model, roots: &[Id]) -> Vec<ExpandedSize> {
+    let mut computed = vec![false; model.symbols.len()];
+    for &s in &model.order {
+        computed[s.index()] = true;
+    }
+    // The definition a node stands for when it is a computed name's `Var`.
+    let definition_of = |id: Id| match model.graph.node(id) {
+        Node::Var(s) if computed[s.index()] => model.definition(*s),
+        _ => None,
     };
-    tree_measure(&model.graph, root, memo, &own)
+    let mut memo: FastMap<Id, ExpandedSize> = FastMap::default();
+    let mut stack = Vec::new();
+    for &root in roots {
+        stack.push((root, false));
+        while let Some((id, children_done)) = stack.pop() {
+            if memo.contains_key(&id) {
+                continue;
+            }
+            if !children_done {
+                stack.push((id, true));
+                let children = match definition_of(id) {
+                    Some(definition) => vec![definition],
+                    None => model.graph.children(id),
+                };
+                stack.extend(
+                    children
+                        .into_iter()
+                        .filter(|c| !memo.contains_key(c))
+                        .map(|c| (c, false)),
+                );
+                continue;
+            }
+            let size = match definition_of(id) {
+                Some(definition) => ExpandedSize {
+                    changes: true,
+                    ..memo[&definition]
+                },
+                None => model.graph.children(id).iter().fold(
+                    ExpandedSize {
+                        bytes: own_bytes(model, model.graph.node(id)),
+                        changes: false,
+                    },
+                    |sum, c| ExpandedSize {
+                        bytes: sum.bytes.saturating_add(memo[c].bytes),
+                        changes: sum.changes || memo[c].changes,
+                    },
+                ),
+            };
+            memo.insert(id, size);
+        }
+    }
+    roots.iter().map(|r| memo[r]).collect()
+}
+
+/// The bytes a node prints itself, beside its children.
+fn own_bytes(model: &Model, node: &Node) -> u64 {
+    match node {
+        Node::Num(_) | Node::Const(_) => 3,
+        Node::Var(s) => model.symbols.get(s.index()).map_or(4, |s| s.name.len()) as u64,
+        Node::Add(terms) => 3 * terms.len() as u64,
+        Node::Mul(factors) => factors.len() as u64,
+        Node::Pow(..) => 3,
+        Node::Call(f, _) => f.name().len() as u64 + 2,
+        Node::Call2(f, ..) => f.name().len() as u64 + 4,
+        Node::Deriv(..) => 8,
+        Node::Tensor(_, xs) => 4 * xs.len() as u64,
+    }
 }
 
 fn tree_measure(
@@ -163,4 +226,42 @@ pub(crate) fn is_pre_activation(model: &Model, z: Sym) -> bool {
             .into_iter()
             .any(|id| matches!(model.graph.node(id), Node::Call(Func::Exp, arg) if is_z(arg)))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sizes measured on the graph as it is are those of the expansions built: every
+    /// example's gradients, with their named terms, and the named terms themselves.
+    #[test]
+    fn expanded_sizes_measure_the_expansion_without_building_it() {
+        let mut changed = 0;
+        for source in [
+            include_str!("../../examples/seed.bp"),
+            include_str!("../../examples/mazur_2_2_2.bp"),
+            include_str!("../../examples/softmax_classifier.bp"),
+            include_str!("../../examples/cross_entropy_2_2_1.bp"),
+            include_str!("../../examples/rnn_unrolled.bp"),
+            include_str!("../../examples/deep_sigmoid_10.bp"),
+        ] {
+            let mut model = crate::lang::load::load(source).unwrap();
+            let targets =
+                crate::lang::load::targets(&model, &crate::lang::load::TargetSpec::AllParams)
+                    .unwrap();
+            let config = crate::core::diff::Config::default();
+            let derived = crate::core::diff::derive(&mut model, &targets, &config);
+            let mut roots: Vec<Id> = derived.derivations.iter().map(|d| d.result).collect();
+            roots.extend(derived.terms.iter().map(|t| t.definition));
+            let sizes = expanded_sizes(&model, &roots);
+            let expanded = crate::core::diff::expand(&mut model, &roots);
+            let mut memo = FastMap::default();
+            for ((&root, &built), size) in roots.iter().zip(&expanded).zip(sizes) {
+                assert_eq!(size.changes, built != root);
+                changed += usize::from(size.changes);
+                assert_eq!(size.bytes, printed_bytes_shared(&model, built, &mut memo));
+            }
+        }
+        assert!(changed > 50, "{changed} formulas mention a computed name");
+    }
 }

@@ -391,13 +391,7 @@ pub fn parse_formula(model: &mut Model, text: &str) -> Result<crate::core::expr:
 /// over several lines too) of the declared shape, and an entry may be named with its indices
 /// (`W2[1, 2]=0.5`).
 pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
-    // A values file names every leaf (24,658 lines for 784-30-10): names are found through an
-    // index, not a scan of the symbol table per line.
-    let mut index: HashMap<&str, crate::core::expr::Sym> = HashMap::new();
-    for s in model.syms() {
-        // the first symbol of a name, as `Model::lookup` finds it
-        index.entry(model.name(s)).or_insert(s);
-    }
+    let index = name_index(model);
     // Comments blanked out (offsets kept), then items split at commas and line breaks outside
     // brackets.
     let mut blanked = String::with_capacity(text.len());
@@ -531,6 +525,17 @@ pub fn parse_assignments(model: &Model, text: &str) -> Result<Vec<Given>> {
     Ok(out)
 }
 
+/// Each name's symbol: values name every leaf (24,658 for 784-30-10), found through an index
+/// rather than a scan of the symbol table per value.
+fn name_index(model: &Model) -> HashMap<&str, crate::core::expr::Sym> {
+    let mut index = HashMap::with_capacity(model.symbols.len());
+    for s in model.syms() {
+        // the first symbol of a name, as `Model::lookup` finds it
+        index.entry(model.name(s)).or_insert(s);
+    }
+    index
+}
+
 /// A number as written in a values list: its text (`−` read as `-`) and its float64 value.
 fn number_at(value_text: &str, value_start: usize) -> Result<(String, f64)> {
     let normal = value_text.replace('−', "-");
@@ -548,6 +553,135 @@ fn number_at(value_text: &str, value_start: usize) -> Result<(String, f64)> {
             "expected a number such as `0.5`, `-2` or `1e-3`",
         )),
     }
+}
+
+/// A value a program gives a name as a number rather than as text ([`values_of`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A scalar's value, or one entry's named on its own (`W1_2_3`, `W1[2, 3]`).
+    Number(f64),
+    /// A vector's entries, whichever way it stands.
+    Vector(Vec<f64>),
+    /// A matrix's rows.
+    Matrix(Vec<Vec<f64>>),
+}
+
+/// The values given by name as numbers (a Python dict, NumPy arrays among them), read as
+/// [`parse_assignments`] reads `NAME=VALUE` text, with no text to write and parse again: the
+/// reference starts from each float64's shortest decimal. An error's caret points into the
+/// name at fault (the error's `argument`).
+pub fn values_of(
+    model: &Model,
+    values: &[(String, Value)],
+) -> std::result::Result<Vec<Given>, ArgumentError> {
+    let index = name_index(model);
+    let mut out: Vec<Given> = Vec::with_capacity(values.len());
+    let mut given: HashMap<crate::core::expr::Sym, &str> = HashMap::with_capacity(values.len());
+    for (name, value) in values {
+        let refuse = |diagnostic: Diagnostic| ArgumentError {
+            argument: name.clone(),
+            diagnostic: Box::new(diagnostic.about(crate::core::error::Input::Point)),
+        };
+        let whole = Span::new(0, name.len());
+        let found = index
+            .get(name.as_str())
+            .copied()
+            .or_else(|| lookup_entry(model, name));
+        let cells: Vec<(crate::core::expr::Sym, f64)> = match (value, model.array(name)) {
+            (Value::Number(x), None) => vec![(known(model, found, name, 0).map_err(refuse)?, *x)],
+            (Value::Number(x), Some(array)) => match found {
+                Some(sym) => vec![(sym, *x)],
+                None => {
+                    return Err(refuse(Diagnostic::at(
+                        whole,
+                        format!(
+                            "`{name}` is {} and takes an array of that shape",
+                            array.shape
+                        ),
+                        "given one number",
+                    )));
+                }
+            },
+            (Value::Vector(_) | Value::Matrix(_), None) => {
+                known(model, found, name, 0).map_err(refuse)?;
+                return Err(refuse(Diagnostic::at(
+                    whole,
+                    format!("`{name}` is a scalar and takes one number"),
+                    "given an array",
+                )));
+            }
+            (Value::Vector(xs), Some(array)) => {
+                let shape = array.shape;
+                if shape.rows != 1 && shape.cols != 1 || xs.len() != shape.len() {
+                    return Err(refuse(Diagnostic::at(
+                        whole,
+                        format!(
+                            "`{name}` is {shape}, but this array has {} numbers",
+                            xs.len()
+                        ),
+                        format!("given {} numbers", xs.len()),
+                    )));
+                }
+                array
+                    .entries
+                    .iter()
+                    .copied()
+                    .zip(xs.iter().copied())
+                    .collect()
+            }
+            (Value::Matrix(rows), Some(array)) => {
+                let shape = array.shape;
+                let cols = rows.first().map_or(0, Vec::len);
+                if rows.iter().any(|r| r.len() != cols) {
+                    return Err(refuse(Diagnostic::at(
+                        whole,
+                        format!("the rows of the array given `{name}` differ in length"),
+                        "ragged rows",
+                    )));
+                }
+                if rows.len() != shape.rows as usize || cols != shape.cols as usize {
+                    return Err(refuse(Diagnostic::at(
+                        whole,
+                        format!(
+                            "`{name}` is {shape}, but this array has {} rows of {cols}",
+                            rows.len()
+                        ),
+                        format!("given {} rows of {cols}", rows.len()),
+                    )));
+                }
+                array
+                    .entries
+                    .iter()
+                    .copied()
+                    .zip(rows.iter().flatten().copied())
+                    .collect()
+            }
+        };
+        for (sym, x) in cells {
+            if !x.is_finite() {
+                return Err(refuse(Diagnostic::at(
+                    whole,
+                    format!("`{name}` is given {x}, not a number chainrule can evaluate at"),
+                    "not a finite number",
+                )));
+            }
+            if let Some(first) = given.insert(sym, name) {
+                return Err(refuse(Diagnostic::at(
+                    whole,
+                    format!("`{}` is given two values", model.name(sym)),
+                    format!("also given as `{first}`"),
+                )));
+            }
+            out.push(Given {
+                sym,
+                // Rust's shortest round-trip digits, exponent and all (`1e-7`), as an `.npy`
+                // file's numbers are written.
+                text: format!("{x:?}"),
+                value: x,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The items of a values list: split at commas and line breaks outside brackets.

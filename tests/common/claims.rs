@@ -1,8 +1,8 @@
 //! The programs and the judging that the `check` tests share: textbook networks whose claims
 //! reach every kind of diagnosis, and one claim judged through the library.
 
-use chainrule::analysis::check::{self, Checked};
-use chainrule::render::FormulaPrinter;
+use chainrule::Checked;
+use chainrule::FormulaPrinter;
 
 /// Nielsen's single sigmoid neuron with the cross-entropy cost and an L2 term (chapter 3).
 pub const CROSS_ENTROPY: &str = "input x, lambda, n
@@ -46,13 +46,13 @@ cost C = (out - y)^2
 ";
 
 pub fn judge(source: &str, claim: &str, at: &str) -> Checked {
-    let model = check::with_learning_rate(&super::load(source));
+    let model = chainrule::with_learning_rate(&super::load(source));
     let given = if at.is_empty() {
         Vec::new()
     } else {
-        chainrule::lang::load::parse_assignments(&model, at).unwrap()
+        chainrule::values(&model, at).unwrap()
     };
-    let mut out = check::check(&model, &[claim.to_string()], &given)
+    let mut out = chainrule::check(&model, &[claim.to_string()], &given)
         .unwrap_or_else(|e| panic!("{claim}: {}", e.diagnostic.render("claim", claim, false)));
     out.remove(0)
 }

@@ -10,16 +10,16 @@ pub mod typeset;
 
 use std::collections::HashMap;
 
+use chainrule::Model;
 use chainrule::core::diff;
 use chainrule::core::eval::{Precise, eval_precise};
 use chainrule::core::expr::{Id, Sym};
-use chainrule::core::model::Model;
 use proptest::prelude::*;
 
 pub const BITS: usize = 320;
 
 pub fn load(source: &str) -> Model {
-    chainrule::lang::load::load(source)
+    chainrule::load(source)
         .unwrap_or_else(|d| panic!("{source}\n{}", d.render("test", source, false)))
 }
 

@@ -717,37 +717,39 @@ impl<'m> Engine<'m> {
     }
 
     /// Each result that uses a named term, in inputs and parameters alone when that is small.
+    /// Sizes are measured before anything is expanded: on a large network every expansion is
+    /// large, and building them all to learn it cost more than the derivation.
     fn expand_small_results(&mut self, out: &mut Derivations) {
         if out.terms.is_empty() {
             return;
         }
         let results: Vec<Id> = out.derivations.iter().map(|d| d.result).collect();
-        let expanded = self.expand_all(&results);
-        let mut memo = FastMap::default();
-        let small: Vec<usize> = (0..expanded.len())
-            .filter(|&i| {
-                expanded[i] != results[i]
-                    && factor::printed_bytes_shared(self.model, expanded[i], &mut memo)
-                        <= SMALL_EXPANSION
-            })
+        let sizes = factor::expanded_sizes(self.model, &results);
+        let small: Vec<usize> = (0..results.len())
+            .filter(|&i| sizes[i].changes && sizes[i].bytes <= SMALL_EXPANSION)
             .collect();
-        let roots: Vec<Id> = small.iter().map(|&i| expanded[i]).collect();
-        let simplified = simplify::simplify_all(self.g(), &roots, &Options::default());
+        if small.is_empty() {
+            return;
+        }
+        let roots: Vec<Id> = small.iter().map(|&i| results[i]).collect();
+        let expanded = self.expand_all(&roots);
+        let simplified = simplify::simplify_all(self.g(), &expanded, &Options::default());
         for (&i, e) in small.iter().zip(simplified) {
             out.derivations[i].expanded = Some(e);
         }
     }
 
     /// The results in inputs and parameters alone, unless they would print more than
-    /// [`EXPAND_LIMIT`] bytes (measured on the graph, without building the text).
+    /// [`EXPAND_LIMIT`] bytes (measured on the graph, without building the expansion).
     fn expand_within_limit(&mut self, results: &[Id], out: &mut Derivations) -> Option<Vec<Id>> {
-        let expanded = self.expand_all(results);
-        let bytes = factor::printed_bytes(self.model, &expanded);
+        let bytes = factor::expanded_sizes(self.model, results)
+            .iter()
+            .fold(0u64, |sum, size| sum.saturating_add(size.bytes));
         if bytes > EXPAND_LIMIT {
             out.expansion_too_large = Some(bytes);
             return None;
         }
-        Some(expanded)
+        Some(self.expand_all(results))
     }
 }
 
