@@ -60,8 +60,7 @@ pub mod render;
 mod python;
 
 pub use crate::analysis::check::{
-    CheckError, Checked, Diagnosis, MatrixProgram, Method, Mistake, ShapeEdit, ShapeReport,
-    Verdict,
+    CheckError, Checked, Diagnosis, MatrixProgram, Method, Mistake, ShapeEdit, ShapeReport, Verdict,
 };
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
@@ -260,7 +259,9 @@ pub fn graph_layer_blocks(
     let view = if values.is_empty() {
         None
     } else {
-        analysis::layer_view::LayerGradients::new(model).map(|gradients| {
+        // The page derives nothing else for the view to reuse.
+        let known = std::collections::HashMap::new();
+        analysis::layer_view::LayerGradients::new(model, &known).map(|gradients| {
             let leaves: Vec<(Sym, f64)> = values
                 .iter()
                 .filter(|(s, _)| model.symbol(**s).kind.is_leaf())

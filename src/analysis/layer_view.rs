@@ -313,8 +313,9 @@ pub struct LayerView {
     pub examples: usize,
 }
 
-/// The derivatives the view needs, derived once: ∂C/∂θ for the layered parameters, ∂C/∂z for
-/// every unit, ∂C/∂a for the output units.
+/// The derivatives the view needs: ∂C/∂θ for the layered parameters, ∂C/∂z for every unit,
+/// ∂C/∂a for the output units; those the command derived already are reused, the rest derived
+/// once.
 pub struct LayerGradients {
     pub layering: Layering,
     params: Vec<Id>,
@@ -323,8 +324,11 @@ pub struct LayerGradients {
 }
 
 impl LayerGradients {
-    /// `None` for a program without layers.
-    pub fn new(model: &mut Model) -> Option<LayerGradients> {
+    /// `None` for a program without layers. `known` holds the derivatives the command derived
+    /// already (eval's requested derivatives, the gradient of descent and training): the view
+    /// reads those rather than deriving them a second time, so its norms are of the very
+    /// gradients the report prints.
+    pub fn new(model: &mut Model, known: &HashMap<Target, Id>) -> Option<LayerGradients> {
         let layering = Layering::of(model)?;
         let cost = model.cost;
         let target = |wrt| Target { of: cost, wrt };
@@ -348,8 +352,24 @@ impl LayerGradients {
             steps: false,
             ..Default::default()
         };
-        let derived = crate::core::diff::derive(model, &targets, &config);
-        let results: Vec<Id> = derived.derivations.iter().map(|d| d.result).collect();
+        let unknown: Vec<Target> = targets
+            .iter()
+            .filter(|t| !known.contains_key(t))
+            .copied()
+            .collect();
+        let derived = if unknown.is_empty() {
+            Vec::new()
+        } else {
+            crate::core::diff::derive(model, &unknown, &config).derivations
+        };
+        let mut fresh = derived.iter().map(|d| d.result);
+        let results: Vec<Id> = targets
+            .iter()
+            .map(|t| match known.get(t) {
+                Some(&id) => id,
+                None => fresh.next().expect("one derivation a target"),
+            })
+            .collect();
         let mut at = params;
         let deltas = layering
             .layers
