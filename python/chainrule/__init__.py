@@ -245,7 +245,7 @@ class Network:
              init: Optional[str] = None, seed: int = 1) -> Result:
         """Values, the cost and the derivatives at ``at`` (a dict of name → number or array),
         in float64 and as a high-precision reference, with every numerical warning.
-        ``init`` ("zeros", "random", "xavier") fills the parameters ``at`` leaves out."""
+        ``init`` ("zeros", "random", "xavier", "he") fills the parameters ``at`` leaves out."""
         return Result(self._native.evaluate(_values_text(at), _names(wrt), list(exprs), stable, init, seed))
 
     def check(self, claims: Union[str, Sequence[str]], at: Values = None) -> Result:

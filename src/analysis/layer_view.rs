@@ -55,6 +55,22 @@ pub struct Layer {
     pub fan_in: usize,
 }
 
+/// Weights of a layer a page names (and derives) before any search, besides its first bias.
+pub const FIRST_UNITS: usize = 4;
+
+impl Layer {
+    /// The parameters a page names for the layer without a search: its first
+    /// [`FIRST_UNITS`] weights and its first bias.
+    pub fn first_parameters(&self) -> Vec<Sym> {
+        self.weights
+            .iter()
+            .take(FIRST_UNITS)
+            .chain(self.biases.iter().take(1))
+            .copied()
+            .collect()
+    }
+}
+
 /// Which names of a program form layers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layering {
@@ -609,7 +625,9 @@ fn findings(stats: &[LayerStats], stuck_outputs: &[Sym]) -> Vec<Finding> {
         }
     } else if ratio.is_finite() && ratio > EXPLODING_RATIO {
         let kind = FindingKind::ExplodingGradient;
-        for s in stats {
+        // δ^l = (W^{l+1})ᵀδ^{l+1} ⊙ f′(z^l): the weights the error term is multiplied by on its
+        // way back to the first layer are those of the layers after it.
+        for s in &stats[1..] {
             let (scale, he) = fitting_scale(s);
             if s.weight_rms > scale * WEIGHT_SCALE_FACTOR {
                 out.push(finding(
