@@ -186,7 +186,9 @@ fn dead_relus_are_named() {
         message.contains("a2_1, a2_2, a2_3, a2_4, a3_1, a3_2 and 2 more (8 in all)"),
         "{message}"
     );
-    assert!(dead["remedy"].as_str().unwrap().contains("leaky_relu"));
+    let remedy = dead["remedy"].as_str().unwrap();
+    assert!(remedy.contains("leaky_relu"), "{remedy}");
+    assert!(remedy.contains("(`--init he`)"), "{remedy}");
 }
 
 #[test]
