@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 
-use crate::analysis::numeric::Point;
 use crate::core::diff::{Config, Target};
 use crate::core::expr::{Func, Id, Node, Sym};
 use crate::core::model::{Model, SymKind};
@@ -421,13 +420,13 @@ impl LayerGradients {
         let mut stuck_outputs = vec![true; self.output_pull.len()];
         let mut weights: HashMap<Sym, f64> = HashMap::new();
         for leaves in examples {
-            let point = Point::float64(model, leaves);
-            let value = |s: Sym| point.f64.get(&s).copied().unwrap_or(f64::NAN);
+            let point = crate::core::forward::float64(model, leaves);
+            let value = |s: Sym| point.get(&s).copied().unwrap_or(f64::NAN);
             let mut roots = self.params.clone();
             roots.extend(self.deltas.iter().flatten());
             roots.extend(&self.output_pull);
             let values =
-                crate::core::eval::eval_f64(&model.graph, &roots, &|s| point.f64.get(&s).copied())
+                crate::core::eval::eval_f64(&model.graph, &roots, &|s| point.get(&s).copied())
                     .unwrap_or_else(|_| vec![f64::NAN; roots.len()]);
             let (grads, rest) = values.split_at(self.params.len());
             for (sum, g) in param_grads.iter_mut().zip(grads) {
