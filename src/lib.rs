@@ -239,16 +239,17 @@ pub fn values_file(model: &Model, values: &[Given], header: &str) -> String {
     analysis::init::values_file(model, values, header)
 }
 
-/// A network too wide to draw name by name, drawn as one block a layer: the picture, and the
+/// A network too wide to draw name by name, drawn as one block a layer: the picture, the
 /// page's section for each layer (with `values`, each layer's row of the layer view; the
-/// picture goes where `marker` stands). `None` for a network without layers or narrow enough
-/// to draw name by name ([`graph_svg`]).
+/// picture goes where `marker` stands), and the parameters the page offers without a search
+/// (each layer's first units), whose derivations it should hold. `None` for a network without
+/// layers or narrow enough to draw name by name ([`graph_svg`]).
 pub fn graph_layer_blocks(
     model: &mut Model,
     values: &std::collections::HashMap<Sym, f64>,
     marker: &str,
     layout: &Layout,
-) -> Result<Option<(String, String)>, Diagnostic> {
+) -> Result<Option<(String, String, Vec<String>)>, Diagnostic> {
     let Some(layering) =
         analysis::layer_view::Layering::of(model).filter(|_| render::graph::too_wide(model))
     else {
@@ -258,7 +259,9 @@ pub fn graph_layer_blocks(
     let view = if values.is_empty() {
         None
     } else {
-        analysis::layer_view::LayerGradients::new(model).map(|gradients| {
+        // The page derives nothing else for the view to reuse.
+        let known = std::collections::HashMap::new();
+        analysis::layer_view::LayerGradients::new(model, &known).map(|gradients| {
             let leaves: Vec<(Sym, f64)> = values
                 .iter()
                 .filter(|(s, _)| model.symbol(**s).kind.is_leaf())
@@ -269,7 +272,19 @@ pub fn graph_layer_blocks(
     };
     let sections =
         render::layer_view::graph_sections(model, &layering, view.as_ref(), marker, layout)?;
-    Ok(Some((picture, sections)))
+    let offered = layering
+        .layers
+        .iter()
+        .flat_map(|l| l.first_parameters())
+        .map(|p| model.name(p).to_string())
+        .collect();
+    Ok(Some((picture, sections, offered)))
+}
+
+/// Whether the program has layers the layer view reads (the `network` shorthand, or names
+/// that say their layer: `z2_1`, `a2_1`, `w2_1_1`, `b2_1`), two with parameters at least.
+pub fn has_layers(model: &Model) -> bool {
+    analysis::layer_view::Layering::of(model).is_some()
 }
 
 /// The loss curve of a training run as an SVG picture.

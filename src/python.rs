@@ -104,9 +104,10 @@ fn init_named(init: &str) -> PyResult<Init> {
         "zeros" => Init::Zeros,
         "random" => Init::Random,
         "xavier" => Init::Xavier,
+        "he" => Init::He,
         other => {
             return Err(PyValueError::new_err(format!(
-                "unknown init `{other}`: zeros, random or xavier"
+                "unknown init `{other}`: zeros, random, xavier or he"
             )));
         }
     })

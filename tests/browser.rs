@@ -66,8 +66,13 @@ window.addEventListener("load", function () {
 
 /// Opens the page with the probe and returns what it measured.
 fn probe(browser: &Path, html: &str, dir: &Path, name: &str) -> Value {
+    probe_with(browser, html, dir, name, PROBE)
+}
+
+/// Opens the page with a probe script that writes its JSON into the title after `PROBE`.
+fn probe_with(browser: &Path, html: &str, dir: &Path, name: &str, script: &str) -> Value {
     let path = dir.join(name);
-    let probed = html.replace("</body>", &format!("{PROBE}\n</body>"));
+    let probed = html.replace("</body>", &format!("{script}\n</body>"));
     std::fs::write(&path, probed).unwrap();
     let out = browser_args(browser)
         .arg("--dump-dom")
@@ -343,4 +348,102 @@ fn a_wide_network_is_drawn_as_layers_and_a_layer_is_chosen() {
     }
     assert!(pictures[0]["width"].as_f64().unwrap() > 100.0);
     assert_eq!(result["errors"], 0, "{result}");
+}
+
+/// What the page of a network drawn as layers shows as units are chosen: the chosen layer and
+/// unit, the layer sections and derivation headings left visible (their text), and the note
+/// under the search box; first as loaded, then after the search box picks a unit whose
+/// derivation the page holds, one it does not hold, and after a click on layer 3's block.
+const UNIT_PROBE: &str = r#"<script>
+window.addEventListener("load", function () {
+  function visible(pattern, keep) {
+    return Array.prototype.filter.call(document.querySelectorAll("h2"), function (h) { return !h.hidden && pattern.test(h.textContent) === keep; })
+      .map(function (h) { return h.textContent; });
+  }
+  function state() {
+    return { chosen: document.body.getAttribute("data-chosen"), unit: document.body.getAttribute("data-unit"),
+             layers: visible(/layer \d+/i, true), derivations: visible(/layer \d+/i, false),
+             found: (document.querySelector("p.unit-found") || {}).textContent,
+             offered: Array.prototype.map.call(document.querySelectorAll("datalist option"), function (o) { return o.value; }) };
+  }
+  var search = document.querySelector("input.unit-search");
+  function pick(unit) { search.value = unit; search.dispatchEvent(new Event("change")); return state(); }
+  var result = { start: state(), offered: pick("w2_1_3"), elsewhere: pick("w2_30_784") };
+  document.querySelector("g.node.layer[data-layer='3']").dispatchEvent(new MouseEvent("click", { bubbles: true }));
+  result.layer = state();
+  document.title = "PROBE" + JSON.stringify(result);
+});
+</script>"#;
+
+/// Issue 21: on the page of a network too wide to draw, choosing a unit shows that unit's own
+/// derivation, not only its layer: the page holds the derivations of `--wrt` and of each
+/// layer's first units, and names the command that writes any other unit's.
+#[test]
+fn a_unit_chosen_on_a_wide_networks_page_shows_its_own_derivation() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = html(&["graph", "examples/mnist_784_30_10.bp", "--wrt", "w3_2_5"]);
+    assert!(page.len() < 400_000, "{} bytes", page.len());
+    let result = probe_with(&browser, &page, dir.path(), "mnist_unit.html", UNIT_PROBE);
+    // MathML's text of ∂C/∂w3_2_5 reads `w`, its indices `2,5`, then the layer `(3)`.
+    let only = |state: &Value, wanted: &str| {
+        let shown: Vec<&str> = state["derivations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .filter(|d| d.contains("(parameter)"))
+            .collect();
+        assert_eq!(shown.len(), 1, "{state}");
+        assert!(shown[0].contains(wanted), "{wanted}: {state}");
+    };
+    // Loaded with `--wrt w3_2_5`: its layer and its derivation.
+    let start = &result["start"];
+    assert_eq!(start["chosen"], "layer-3", "{result}");
+    assert_eq!(start["unit"], "w3_2_5", "{result}");
+    assert_eq!(start["layers"].as_array().unwrap().len(), 1, "{start}");
+    only(start, "w2,5(3)");
+    let offered: Vec<&str> = start["offered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    for unit in ["w3_2_5", "w2_1_1", "w2_1_4", "b2_1", "w3_1_1", "b3_1"] {
+        assert!(offered.contains(&unit), "{unit}: {offered:?}");
+    }
+    // A first unit of layer 2, from the search box: layer 2, and its own derivation.
+    let picked = &result["offered"];
+    assert_eq!(picked["chosen"], "layer-2", "{result}");
+    assert_eq!(picked["unit"], "w2_1_3", "{result}");
+    only(picked, "w1,3(2)");
+    assert!(
+        picked["found"]
+            .as_str()
+            .unwrap()
+            .contains("its derivation is below"),
+        "{picked}"
+    );
+    // A unit the page does not derive: its layer, no derivation, and the command.
+    let elsewhere = &result["elsewhere"];
+    assert_eq!(elsewhere["chosen"], "layer-2", "{result}");
+    assert!(elsewhere["unit"].is_null(), "{elsewhere}");
+    assert!(
+        elsewhere["derivations"].as_array().unwrap().is_empty(),
+        "{elsewhere}"
+    );
+    assert!(
+        elsewhere["found"]
+            .as_str()
+            .unwrap()
+            .contains("`chainrule derive examples/mnist_784_30_10.bp --wrt w2_30_784`"),
+        "{elsewhere}"
+    );
+    // A layer's block: the layer alone.
+    let layer = &result["layer"];
+    assert_eq!(layer["chosen"], "layer-3", "{result}");
+    assert!(
+        layer["derivations"].as_array().unwrap().is_empty(),
+        "{layer}"
+    );
 }

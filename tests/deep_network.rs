@@ -186,7 +186,9 @@ fn dead_relus_are_named() {
         message.contains("a2_1, a2_2, a2_3, a2_4, a3_1, a3_2 and 2 more (8 in all)"),
         "{message}"
     );
-    assert!(dead["remedy"].as_str().unwrap().contains("leaky_relu"));
+    let remedy = dead["remedy"].as_str().unwrap();
+    assert!(remedy.contains("leaky_relu"), "{remedy}");
+    assert!(remedy.contains("(`--init he`)"), "{remedy}");
 }
 
 #[test]
@@ -497,4 +499,260 @@ fn mnist_with_an_example_has_first_layer_gradients_and_a_short_report() {
     // The values file holds every trained parameter and reads back.
     let values = std::fs::read_to_string(&saved).unwrap();
     assert_eq!(values.lines().filter(|l| l.contains(" = ")).count(), 23_860);
+}
+
+/// Nielsen's unstable-gradient chain (Neural Networks and Deep Learning, chapter 5): one
+/// sigmoid neuron a layer, every weight 100 and each bias chosen so that z = 0, where
+/// σ′(0) = ¼. Each layer back multiplies δ by w·σ′(0) = 25, so the gradient explodes.
+const NIELSEN_CHAIN: &str = "network 1-1-1-1-1\nactivation sigmoid\ncost quadratic\n";
+/// x = 1: b2 = −100·x; every a after is σ(0) = ½, so b = −100·½ = −50 keeps z = 0.
+const NIELSEN_AT: &str = "x1=1,y1=0,w2_1_1=100,w3_1_1=100,w4_1_1=100,w5_1_1=100,\
+                          b2_1=-100,b3_1=-50,b4_1=-50,b5_1=-50";
+
+#[test]
+fn nielsens_chain_of_large_weights_explodes_and_names_the_weights() {
+    let doc = eval_json(NIELSEN_CHAIN, &["--at", NIELSEN_AT]);
+    let layers = doc["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 4);
+    // By hand: the quadratic cost is (y − a)², so δ5 = 2(a5 − y)·σ′(0) = 2·½·¼, and
+    // δ^l = 25·δ^(l+1); ∂C/∂w^l = δ^l·a^(l−1) with a^1 = x = 1 and a = ½ after, so
+    // ‖∇^l‖ = |δ^l|·√(a² + 1).
+    let delta5 = 2.0 * 0.5 * 0.25;
+    for (i, layer) in layers.iter().enumerate() {
+        let delta = delta5 * 25f64.powi(3 - i as i32);
+        let input: f64 = if i == 0 { 1.0 } else { 0.5 };
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+        assert!(close(number(&layer["delta_norm"]), delta), "{layer}");
+        assert!(
+            close(number(&layer["grad_norm"]), delta * input.hypot(1.0)),
+            "{layer}"
+        );
+        assert_eq!(number(&layer["mean_activation_derivative"]), 0.25);
+        assert_eq!(number(&layer["weight_rms"]), 100.0);
+    }
+    let ratio = 25f64.powi(3) * 2f64.sqrt() / 1.25f64.sqrt();
+    let found = findings(&doc);
+    // The weights δ passes on its way back to layer 2 are those of layers 3, 4 and 5.
+    assert_eq!(found.len(), 3, "{found:?}");
+    for (f, layer) in found.iter().zip(3..) {
+        assert_eq!(f["kind"], "exploding-gradient");
+        assert_eq!(f["cause"], "large-weights");
+        assert!((number(&f["ratio"]) - ratio).abs() <= 1e-9 * ratio, "{f}");
+        assert_eq!(f["first_layer"], 2);
+        assert_eq!(f["last_layer"], 5);
+        assert_eq!(f["facts"]["layer"], layer);
+        assert_eq!(number(&f["facts"]["weight_rms"]), 100.0);
+        // Xavier's √(2/(fan_in + fan_out)) for one unit feeding one.
+        assert_eq!(number(&f["facts"]["scale"]), 1.0);
+        assert_eq!(f["facts"]["scale_of"], "xavier");
+        let message = f["message"].as_str().unwrap();
+        assert!(message.contains("1.98e4 times"), "{message}");
+        assert!(message.contains("it explodes"), "{message}");
+        assert!(
+            f["remedy"].as_str().unwrap().contains("clip the gradient"),
+            "{f}"
+        );
+    }
+
+    let text = stdout_of(
+        &["eval", "-", "--at", NIELSEN_AT, "--per-layer"],
+        NIELSEN_CHAIN,
+    );
+    assert!(
+        text.contains(
+            "exploding-gradient: the gradient norm of layer 2 is 1.98e4 times that of layer 5 \
+             (above 10^3: it explodes); the weights of layer 3 are large: their root mean square \
+             is 100 against the Xavier scale 1"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("the weights of layer 2"), "{text}");
+}
+
+/// Trains `program` on `csv` and returns the JSON report and the text one.
+fn train_both(program: &str, csv: &str, extra: &[&str]) -> (Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.csv");
+    std::fs::write(&data, csv).unwrap();
+    let mut args = vec!["train", program, "--data", data.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let json = stdout_of(&[&args[..], &["--format", "json"]].concat(), "");
+    (serde_json::from_str(&json).unwrap(), stdout_of(&args, ""))
+}
+
+/// In how many epochs the JSON's mean cost rose over the epoch before (the first against the
+/// initial cost).
+fn rises(doc: &Value) -> (usize, Vec<f64>) {
+    let costs: Vec<f64> = std::iter::once(number(&doc["initial_cost"]))
+        .chain(
+            doc["epochs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| number(&e["cost"])),
+        )
+        .collect();
+    (costs.windows(2).filter(|w| w[1] > w[0]).count(), costs)
+}
+
+const XOR: &str = "x1,x2,y1\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n";
+const OR: &str = "x1,x2,y1\n0,0,0\n0,1,1\n1,0,1\n1,1,1\n";
+
+#[test]
+fn xor_with_too_large_a_learning_rate_oscillates() {
+    let (doc, text) = train_both(
+        "examples/network_2_3_1.bp",
+        XOR,
+        &[
+            "--epochs", "60", "--lr", "15", "--init", "xavier", "--seed", "1",
+        ],
+    );
+    let (rose, costs) = rises(&doc);
+    // Up and down, yet lower at the end: not a divergence.
+    assert!(rose > 60 / 4, "rose in {rose} of 60 epochs: {costs:?}");
+    assert!(costs[60] < costs[0], "{costs:?}");
+    assert!(doc["diverged"].is_null(), "{}", doc["diverged"]);
+    let found = findings(&doc);
+    let oscillation = found
+        .iter()
+        .find(|f| f["kind"] == "oscillation")
+        .unwrap_or_else(|| panic!("an oscillation: {found:?}"));
+    assert_eq!(oscillation["cause"], "learning-rate");
+    assert_eq!(number(&oscillation["facts"]["learning_rate"]), 15.0);
+    assert!(found.iter().all(|f| f["kind"] != "divergence"), "{found:?}");
+    assert!(
+        text.contains(
+            "oscillation: the cost went up and down: it rose in many epochs although it ended \
+             lower; the learning rate 15 overshoots"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("remedy: lower the learning rate"), "{text}");
+
+    // A tenth of the rate learns smoothly.
+    let (doc, _) = train_both(
+        "examples/network_2_3_1.bp",
+        XOR,
+        &[
+            "--epochs", "60", "--lr", "1.5", "--init", "xavier", "--seed", "1",
+        ],
+    );
+    assert!(
+        findings(&doc).iter().all(|f| f["kind"] != "oscillation"),
+        "{}",
+        doc["findings"]
+    );
+}
+
+#[test]
+fn or_with_far_too_large_a_learning_rate_diverges() {
+    let (doc, text) = train_both(
+        "examples/cross_entropy_2_2_1.bp",
+        OR,
+        &[
+            "--epochs", "60", "--lr", "15", "--init", "xavier", "--seed", "1",
+        ],
+    );
+    let (_, costs) = rises(&doc);
+    assert!(costs[60] > costs[0], "{costs:?}");
+    assert_eq!(doc["diverged_kind"], "rate-too-large");
+    let found = findings(&doc);
+    let divergence = found
+        .iter()
+        .find(|f| f["kind"] == "divergence")
+        .unwrap_or_else(|| panic!("a divergence: {found:?}"));
+    assert_eq!(divergence["cause"], "learning-rate");
+    assert_eq!(number(&divergence["facts"]["learning_rate"]), 15.0);
+    assert!(
+        found.iter().all(|f| f["kind"] != "oscillation"),
+        "a divergence is not also an oscillation: {found:?}"
+    );
+    assert!(
+        text.contains(
+            "divergence: the cost diverged: the learning rate 15 is too large for the curvature \
+             of the cost"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("remedy: lower the learning rate"), "{text}");
+}
+
+/// `--init he` is PyTorch's `kaiming_uniform_` with the relu gain: weights uniform in
+/// ±√(6/fan_in), variance 2/fan_in, biases 0.
+#[test]
+fn he_init_has_variance_two_over_fan_in_on_a_wide_layer() {
+    let source = "network 300-100-1\nactivation relu\nactivation 3 sigmoid\ncost quadratic\n";
+    let text = stdout_of(&["values", "-", "--init", "he", "--seed", "5"], source);
+    assert!(text.contains("(--init he --seed 5)"), "{}", &text[..200]);
+    let values = |prefix: &str| -> Vec<f64> {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| l.split(" = ").nth(1).unwrap().parse().unwrap())
+            .collect()
+    };
+    let first = values("w2_");
+    assert_eq!(first.len(), 300 * 100);
+    let n = first.len() as f64;
+    let mean = first.iter().sum::<f64>() / n;
+    let variance = first.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let expected = 2.0 / 300.0;
+    // The sample variance of n uniform draws has relative standard deviation √(0.8/n) ≈ 0.5%
+    // here; 3% is six of them.
+    assert!(
+        (variance / expected - 1.0).abs() < 0.03,
+        "variance {variance} against {expected}"
+    );
+    // The mean's standard deviation is √(2/300/n) ≈ 4.7e-4.
+    assert!(mean.abs() < 3e-3, "mean {mean}");
+    let bound = (6.0f64 / 300.0).sqrt();
+    let largest = first.iter().fold(0.0f64, |m, w| m.max(w.abs()));
+    assert!(
+        largest <= bound && largest > 0.99 * bound,
+        "{largest} against {bound}"
+    );
+    // The output layer's fan-in is 100.
+    let second = values("w3_");
+    assert_eq!(second.len(), 100);
+    assert!(second.iter().all(|w| w.abs() <= (6.0f64 / 100.0).sqrt()));
+    assert!(second.iter().any(|w| w.abs() > (6.0f64 / 300.0).sqrt()));
+    assert!(values("b").iter().all(|&b| b == 0.0));
+}
+
+#[test]
+fn per_layer_on_a_program_without_layers_is_refused_with_what_layers_are() {
+    let no_layers = "input x\ntarget y\nparam w, b\noutput f = w*x + b\ncost C = (y - f)^2\n\
+                     data x, y\n  1, 3\n  2, 5\nend\n";
+    for command in [
+        vec!["eval", "-", "--at", "x=1,y=3,w=0.5,b=0", "--per-layer"],
+        vec![
+            "step",
+            "-",
+            "--at",
+            "x=1,y=3,w=0.5,b=0",
+            "--lr",
+            "0.1",
+            "--per-layer",
+        ],
+        vec!["train", "-", "--epochs", "3", "--per-layer"],
+    ] {
+        let out = run(&command, Some(no_layers));
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        assert!(out.stdout.is_empty(), "{command:?}: no partial output");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(
+                "`--per-layer` shows the gradient layer by layer, and <stdin> has no layers"
+            ),
+            "{command:?}: {err}"
+        );
+        assert!(err.contains("`network` shorthand"), "{err}");
+        assert!(err.contains("`w2_1_1`"), "{err}");
+        // Without the flag, the same command runs.
+        let whole: Vec<&str> = command
+            .iter()
+            .copied()
+            .filter(|a| *a != "--per-layer")
+            .collect();
+        assert!(run(&whole, Some(no_layers)).status.success(), "{whole:?}");
+    }
 }

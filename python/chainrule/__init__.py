@@ -237,7 +237,7 @@ class Network:
         """Values, the cost and the derivatives at ``at`` (a dict of name → number, list or
         NumPy array; an entry may be named alone, ``"W1[2, 1]"``),
         in float64 and as a high-precision reference, with every numerical warning.
-        ``init`` ("zeros", "random", "xavier") fills the parameters ``at`` leaves out."""
+        ``init`` ("zeros", "random", "xavier", "he") fills the parameters ``at`` leaves out."""
         return Result(self._native.evaluate(_point(at), _names(wrt), list(exprs), stable, init, seed))
 
     def check(self, claims: Union[str, Sequence[str]], at: Values = None) -> Result:

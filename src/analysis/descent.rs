@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::analysis::numeric::{self, Point};
 use crate::analysis::optimizer::{Optimizer, ParamState, State, decayed_parameters};
-use crate::core::diff::Config;
+use crate::core::diff::{Config, Target};
 use crate::core::error::{Diagnostic, Input, Result};
 use crate::core::expr::{Id, Sym};
 use crate::core::model::Given;
@@ -101,8 +101,9 @@ pub fn descend_with(
     let params = gradients.params.clone();
 
     let mut leaves: Vec<(Sym, f64)> = start.iter().map(|g| (g.sym, g.value)).collect();
-    let layer_view = crate::analysis::layer_view::LayerGradients::new(model)
-        .map(|lg| lg.view(model, std::slice::from_ref(&leaves)));
+    let layer_view =
+        crate::analysis::layer_view::LayerGradients::new(model, &gradients.known(model))
+            .map(|lg| lg.view(model, std::slice::from_ref(&leaves)));
     // The first point goes through the checked forward pass (it names missing values); the
     // reference is not needed to descend.
     let mut point = numeric::forward_float64(model, start)?;
@@ -234,6 +235,24 @@ impl Gradients {
             .collect();
         let roots = params.iter().map(|p| gradient_of[p]).collect();
         Gradients { params, roots }
+    }
+
+    /// Each parameter's derivative by its target `∂C/∂θ`, for a view that reads the same
+    /// gradients (the layer view).
+    pub fn known(&self, model: &Model) -> HashMap<Target, Id> {
+        self.params
+            .iter()
+            .zip(&self.roots)
+            .map(|(&wrt, &root)| {
+                (
+                    Target {
+                        of: model.cost,
+                        wrt,
+                    },
+                    root,
+                )
+            })
+            .collect()
     }
 
     /// The gradient at a point of the forward pass, in the order of `params`.

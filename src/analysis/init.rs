@@ -1,6 +1,7 @@
 //! Starting values for the parameters a user did not type, by the method asked for: `zeros`,
-//! `random` (uniform in [−1, 1]) or `xavier` (Glorot's uniform in ±√(6/(fan_in + fan_out)) for a weight, 0 for a
-//! bias), from a seed, so the same command gives the same numbers. Inputs and targets are data,
+//! `random` (uniform in [−1, 1]), `xavier` (Glorot's uniform in ±√(6/(fan_in + fan_out)) for a
+//! weight, 0 for a bias) or `he` (He's uniform in ±√(6/fan_in) for a weight, 0 for a bias), from
+//! a seed, so the same command gives the same numbers. Inputs and targets are data,
 //! never invented: [`unset_data`] names those still without a value, and [`zero_data`] sets
 //! them to 0 only when asked. Also the text of a values file listing every input, target and
 //! parameter, which reads back with `--values`.
@@ -16,6 +17,10 @@ pub enum Init {
     Zeros,
     Random,
     Xavier,
+    /// He (Kaiming) uniform, as PyTorch's `kaiming_uniform_(w, a=0, mode="fan_in",
+    /// nonlinearity="relu")` draws it: the gain √2 times √(3/fan_in), so the variance is
+    /// 2/fan_in, which keeps the variance of relu layers' outputs from layer to layer.
+    He,
 }
 
 /// The inputs, targets and parameters the cost needs that `given` leaves without a value (a
@@ -63,6 +68,10 @@ pub fn fill(model: &Model, given: &[Given], init: Init, seed: u64) -> Vec<Given>
             Init::Random => u,
             Init::Xavier => match fans.get(p) {
                 Some((fan_in, fan_out)) => u * (6.0 / (fan_in + fan_out) as f64).sqrt(),
+                None => 0.0,
+            },
+            Init::He => match fans.get(p) {
+                Some((fan_in, _)) => u * (6.0 / fan_in as f64).sqrt(),
                 None => 0.0,
             },
         };

@@ -54,6 +54,22 @@ pub struct Layer {
     pub fan_in: usize,
 }
 
+/// Weights of a layer a page names (and derives) before any search, besides its first bias.
+pub const FIRST_UNITS: usize = 4;
+
+impl Layer {
+    /// The parameters a page names for the layer without a search: its first
+    /// [`FIRST_UNITS`] weights and its first bias.
+    pub fn first_parameters(&self) -> Vec<Sym> {
+        self.weights
+            .iter()
+            .take(FIRST_UNITS)
+            .chain(self.biases.iter().take(1))
+            .copied()
+            .collect()
+    }
+}
+
 /// Which names of a program form layers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layering {
@@ -312,8 +328,9 @@ pub struct LayerView {
     pub examples: usize,
 }
 
-/// The derivatives the view needs, derived once: ∂C/∂θ for the layered parameters, ∂C/∂z for
-/// every unit, ∂C/∂a for the output units.
+/// The derivatives the view needs: ∂C/∂θ for the layered parameters, ∂C/∂z for every unit,
+/// ∂C/∂a for the output units; those the command derived already are reused, the rest derived
+/// once.
 pub struct LayerGradients {
     pub layering: Layering,
     params: Vec<Id>,
@@ -322,8 +339,11 @@ pub struct LayerGradients {
 }
 
 impl LayerGradients {
-    /// `None` for a program without layers.
-    pub fn new(model: &mut Model) -> Option<LayerGradients> {
+    /// `None` for a program without layers. `known` holds the derivatives the command derived
+    /// already (eval's requested derivatives, the gradient of descent and training): the view
+    /// reads those rather than deriving them a second time, so its norms are of the very
+    /// gradients the report prints.
+    pub fn new(model: &mut Model, known: &HashMap<Target, Id>) -> Option<LayerGradients> {
         let layering = Layering::of(model)?;
         let cost = model.cost;
         let target = |wrt| Target { of: cost, wrt };
@@ -347,8 +367,24 @@ impl LayerGradients {
             steps: false,
             ..Default::default()
         };
-        let derived = crate::core::diff::derive(model, &targets, &config);
-        let results: Vec<Id> = derived.derivations.iter().map(|d| d.result).collect();
+        let unknown: Vec<Target> = targets
+            .iter()
+            .filter(|t| !known.contains_key(t))
+            .copied()
+            .collect();
+        let derived = if unknown.is_empty() {
+            Vec::new()
+        } else {
+            crate::core::diff::derive(model, &unknown, &config).derivations
+        };
+        let mut fresh = derived.iter().map(|d| d.result);
+        let results: Vec<Id> = targets
+            .iter()
+            .map(|t| match known.get(t) {
+                Some(&id) => id,
+                None => fresh.next().expect("one derivation a target"),
+            })
+            .collect();
         let mut at = params;
         let deltas = layering
             .layers
@@ -588,7 +624,9 @@ fn findings(stats: &[LayerStats], stuck_outputs: &[Sym]) -> Vec<Finding> {
         }
     } else if ratio.is_finite() && ratio > EXPLODING_RATIO {
         let kind = FindingKind::ExplodingGradient;
-        for s in stats {
+        // δ^l = (W^{l+1})ᵀδ^{l+1} ⊙ f′(z^l): the weights the error term is multiplied by on its
+        // way back to the first layer are those of the layers after it.
+        for s in &stats[1..] {
             let (scale, he) = fitting_scale(s);
             if s.weight_rms > scale * WEIGHT_SCALE_FACTOR {
                 out.push(finding(

@@ -361,8 +361,14 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     // Derived first: the named error terms the results use join the program, so the forward
     // pass computes each once (the backward pass) and every gradient reads them.
     let derived = crate::core::diff::derive(model, &request.targets, &config);
-    // The layer view's derivatives too, before the forward pass computes the error terms.
-    let layer_gradients = crate::analysis::layer_view::LayerGradients::new(model);
+    // The layer view's derivatives too, before the forward pass computes the error terms; it
+    // reads the gradients just derived rather than deriving them again.
+    let known: HashMap<crate::core::diff::Target, Id> = derived
+        .derivations
+        .iter()
+        .map(|d| (d.target, d.result))
+        .collect();
+    let layer_gradients = crate::analysis::layer_view::LayerGradients::new(model, &known);
     // The computed names' references are evaluated below, with the formulas, in one run.
     let point = forward_float64(model, given)?;
     one_hot_holds(model, &point)?;

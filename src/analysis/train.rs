@@ -306,7 +306,8 @@ pub fn train(
     let viewed: Vec<Vec<(Sym, f64)>> = (0..data.rows.len().min(VIEWED_EXAMPLES))
         .map(|row| leaves(data, row, &params))
         .collect();
-    let layer_view = LayerGradients::new(model).map(|lg| lg.view(model, &viewed));
+    let layer_view =
+        LayerGradients::new(model, &gradients.known(model)).map(|lg| lg.view(model, &viewed));
     let findings = run_findings(
         config,
         initial_cost,

@@ -30,6 +30,7 @@ pub(super) fn fill(init: &InitArgs, model: &Model, given: Vec<Given>) -> Vec<Giv
         InitArg::Zeros => chainrule::Init::Zeros,
         InitArg::Random => chainrule::Init::Random,
         InitArg::Xavier => chainrule::Init::Xavier,
+        InitArg::He => chainrule::Init::He,
     };
     chainrule::initialise(model, &given, how, init.seed)
 }
@@ -627,6 +628,7 @@ pub(super) fn eval(args: EvalArgs) -> Result<Outcome, Failure> {
     )?;
     let (source, mut model, targets) =
         load_with_targets(input::read_program(file)?, args.all, &args.wrt)?;
+    per_layer_needs_layers(args.shown.per_layer, &model, &source.name)?;
     let start = starting_point(&source, &model, &args.point, &args.init, &args.example)?;
     let mut exprs = Vec::new();
     for text in &args.expr {
@@ -765,6 +767,7 @@ pub(super) fn step(args: StepArgs) -> Result<Outcome, Failure> {
         &[args.example.data.as_deref()],
     )?;
     let (source, mut model) = load_program(file)?;
+    per_layer_needs_layers(args.shown.per_layer, &model, &source.name)?;
     let start = starting_point(&source, &model, &args.point, &args.init, &args.example)?;
     let mut descent = with_progress("descending", || {
         chainrule::descend_with(
@@ -784,6 +787,29 @@ pub(super) fn step(args: StepArgs) -> Result<Outcome, Failure> {
         descent: &descent,
     };
     documented.finish(&source.name, 0, document)
+}
+
+/// Refuses `--per-layer` for a program without layers before any work: the report it asks
+/// for does not exist there, and the whole report in its place would not be what was asked.
+pub(super) fn per_layer_needs_layers(
+    per_layer: bool,
+    model: &Model,
+    name: &str,
+) -> Result<(), Failure> {
+    if !per_layer || chainrule::has_layers(model) {
+        return Ok(());
+    }
+    Err(Failure::plain(
+        Diagnostic::new(format!(
+            "`--per-layer` shows the gradient layer by layer, and {name} has no layers"
+        ))
+        .with_help(
+            "a program has layers when it is written with the `network` shorthand, or when its \
+             names say their layer (`z2_1`, `a2_1 = sigmoid(z2_1)`, `w2_1_1`, `b2_1`), two \
+             layers with weights or biases at least; without `--per-layer`, the report lists \
+             every value and derivative",
+        ),
+    ))
 }
 
 /// Warns about what a program that loads may still get wrong (a softmax over one neuron).

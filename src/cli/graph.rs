@@ -31,7 +31,25 @@ pub struct GraphArgs {
     output: OutputArgs,
 }
 
-/// Parameters whose derivations the page holds at most; beyond, the chosen one alone.
+/// The command that writes a unit's derivation (`NAME` stands for the unit), for a unit the
+/// page does not derive.
+fn derive_command(file: Option<&std::path::Path>) -> String {
+    let file = file.map(|f| {
+        let shown = f.display().to_string();
+        if shown
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c))
+        {
+            format!(" {shown}")
+        } else {
+            format!(" '{}'", shown.replace('\'', "'\\''"))
+        }
+    });
+    format!("chainrule derive{} --wrt NAME", file.unwrap_or_default())
+}
+
+/// Parameters whose derivations the page holds at most; beyond, the chosen one and the units
+/// offered first.
 const MAX_DERIVED: usize = 64;
 
 pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
@@ -77,25 +95,32 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
     let blocks =
         chainrule::graph_layer_blocks(&mut model, &values, &Figure::marker("graph"), &layout)
             .map_err(documented.in_template(&layout))?;
-    let layered = blocks.is_some();
-    let (picture, sections) = match blocks {
-        Some((picture, sections)) => (picture, Some(sections)),
+    let (picture, sections, offered) = match blocks {
+        Some((picture, sections, offered)) => (picture, Some(sections), offered),
         None => (
             chainrule::graph_svg(&model, &GraphOptions { values, highlight }),
             None,
+            Vec::new(),
         ),
     };
     // The page: the picture, then the derivation of every parameter (the script shows one);
-    // a large network's page derives the chosen parameter alone, so the page stays small.
+    // a large network's page derives the chosen parameter and, drawn as layers, the units
+    // each layer offers without a search, so the page stays small.
     let small = model.params().count() <= MAX_DERIVED;
     let derived: Vec<String> = if small {
         model.params().map(|p| model.name(p).to_string()).collect()
     } else {
         let chosen = highlight.or_else(|| model.params().next());
-        chosen
+        let mut derived: Vec<String> = chosen
             .map(|p| model.name(p).to_string())
             .into_iter()
-            .collect()
+            .collect();
+        for unit in offered {
+            if !derived.contains(&unit) {
+                derived.push(unit);
+            }
+        }
+        derived
     };
     let targets = chainrule::targets(&model, &TargetSpec::List(derived.clone()))
         .map_err(|e| Failure::in_text(&source)(*e.diagnostic))?;
@@ -117,7 +142,12 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
     let (markdown, mut script) = match sections {
         Some(sections) => (
             sections + "\n" + &derivation,
-            chainrule::LAYER_SCRIPT.to_string(),
+            format!(
+                "var chainruleDerived = {:?};\nvar chainruleDeriveCommand = {:?};\n{}",
+                derived.join(" "),
+                derive_command(file),
+                chainrule::LAYER_SCRIPT
+            ),
         ),
         None => (
             format!(
@@ -131,7 +161,7 @@ pub fn graph(args: GraphArgs) -> Result<Outcome, Failure> {
             ),
         ),
     };
-    if let Some(p) = highlight.filter(|_| !layered) {
+    if let Some(p) = highlight {
         script = format!(
             "if (!location.hash) history.replaceState(null, \"\", \"#{}\");\n{script}",
             model.name(p)

@@ -61,10 +61,12 @@ pub struct ValuesArgs {
 #[derive(Args)]
 pub struct InitArgs {
     /// Fill the parameters not given (never inputs or targets: see `--example`): zeros,
-    /// random (uniform in [−1, 1]) or xavier (uniform in ±√(6/(fan_in + fan_out)), biases 0).
+    /// random (uniform in [−1, 1]), xavier (Glorot uniform in ±√(6/(fan_in + fan_out)), biases
+    /// 0) or he (He/Kaiming uniform in ±√(6/fan_in), variance 2/fan_in, biases 0; PyTorch's
+    /// `kaiming_uniform_` with its relu gain, for relu layers).
     #[arg(long, value_enum)]
     pub init: Option<InitArg>,
-    /// The seed for `--init random|xavier` (the same seed gives the same values).
+    /// The seed for `--init random|xavier|he` (the same seed gives the same values).
     #[arg(long, default_value_t = 0, requires = "init")]
     pub seed: u64,
 }
@@ -108,6 +110,7 @@ pub enum InitArg {
     Zeros,
     Random,
     Xavier,
+    He,
 }
 
 #[derive(Args)]

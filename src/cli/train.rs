@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use chainrule::Diagnostic;
 use chainrule::Init;
@@ -13,7 +13,7 @@ use chainrule::{Direction, TrainConfig};
 use super::commands::{Documented, given_values, load_program};
 use super::diagnostics::Failure;
 use super::input;
-use super::options::{FormatArg, OutputArgs, PointArgs};
+use super::options::{FormatArg, InitArg, OutputArgs, PointArgs};
 use super::output::Outcome;
 
 #[derive(Args)]
@@ -47,10 +47,12 @@ pub struct TrainArgs {
     /// Visit the examples in a new random order each epoch (per-example updates).
     #[arg(long, conflicts_with = "batch")]
     shuffle: bool,
-    /// How parameters without a value in `--at`/`--values` start.
+    /// How parameters without a value in `--at`/`--values` start: zeros, random (uniform in
+    /// [−1, 1]), xavier (Glorot uniform, ±√(6/(fan_in + fan_out))) or he (He/Kaiming uniform,
+    /// ±√(6/fan_in)); biases start at 0 with xavier and he.
     #[arg(long, value_enum, default_value_t = InitArg::Random)]
     init: InitArg,
-    /// The seed of `--init random|xavier` and `--shuffle`: the same seed, the same run.
+    /// The seed of `--init random|xavier|he` and `--shuffle`: the same seed, the same run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Starting values for parameters.
@@ -70,13 +72,6 @@ pub struct TrainArgs {
     /// report.
     #[command(flatten)]
     output: OutputArgs,
-}
-
-#[derive(Copy, Clone, ValueEnum)]
-enum InitArg {
-    Zeros,
-    Random,
-    Xavier,
 }
 
 /// `--lr` for training: positive; a negative rate is refused with the way to ask for ascent.
@@ -122,6 +117,7 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     }
     let (source, mut model) = load_program(file)?;
     let name = &source.name;
+    super::commands::per_layer_needs_layers(args.per_layer, &model, name)?;
     let examples = match &args.data {
         Some(path) => {
             let csv = input::read_text(path)?;
@@ -151,6 +147,7 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
             InitArg::Zeros => Init::Zeros,
             InitArg::Random => Init::Random,
             InitArg::Xavier => Init::Xavier,
+            InitArg::He => Init::He,
         },
         seed: args.seed,
         optimizer: args.optimizer.optimizer(),

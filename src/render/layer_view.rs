@@ -339,7 +339,6 @@ pub fn graph_sections(
     marker: &str,
     layout: &Layout,
 ) -> Result<String, Diagnostic> {
-    const FIRST_UNITS: usize = 4;
     let last = layering.layers.last().map_or(0, |l| l.layer);
     let cell = |x: f64| format!("${}$", number::latex(&significant(x, 3)));
     let layers = layering
@@ -373,11 +372,9 @@ pub fn graph_sections(
                 units: thousands(l.pre_activations.len()),
                 activation: activation_name(l.function),
                 first_units: l
-                    .weights
-                    .iter()
-                    .take(FIRST_UNITS)
-                    .chain(l.biases.iter().take(1))
-                    .map(|&p| format!("`{}`", model.name(p)))
+                    .first_parameters()
+                    .into_iter()
+                    .map(|p| format!("`{}`", model.name(p)))
                     .collect::<Vec<_>>()
                     .join(", "),
                 last: l.layer == last,

@@ -522,6 +522,7 @@ fn init_word(init: Init) -> &'static str {
         Init::Zeros => "zeros",
         Init::Random => "random",
         Init::Xavier => "xavier",
+        Init::He => "he",
     }
 }
 
