@@ -124,6 +124,22 @@ impl Engine<'_> {
             self.raw_cache.insert((e, x), result);
             return result;
         }
+        // One factor of a product mentions x, and is no varying denominator (that takes the
+        // quotient rule): unwritten, the constant multiple rule is the other factors times
+        // that factor's derivative, built directly rather than substituted into a formula
+        // (a penalty's `λ·Σw²/(2n)` is met once per weight).
+        if steps.is_none()
+            && let Node::Mul(factors) = &node
+            && let Some(i) = self.single_dependent_factor(factors, x)
+        {
+            let inner = self.d(factors[i], x, None);
+            let mut product = factors.to_vec();
+            product.remove(i);
+            product.push(inner);
+            let result = self.g().product(product);
+            self.raw_cache.insert((e, x), result);
+            return result;
+        }
         let (rule, views, children): (String, Vec<Id>, Vec<Id>) = match node {
             Node::Num(_) | Node::Const(_) => unreachable!("numbers mention no variable"),
             Node::Var(_) => return self.g().int(1),
@@ -355,6 +371,11 @@ impl Engine<'_> {
             Node::Call2(f, a, b) => self.d_activation2(f, a, b, x, shown),
         };
         let formula = *views.last().expect("every rule gives a formula");
+        if !shown && children.is_empty() {
+            // No placeholder to substitute: the formula is the derivative.
+            self.raw_cache.insert((e, x), formula);
+            return formula;
+        }
         let mut leaves = FastMap::default();
         let mut inner = Vec::new();
         for &c in &children {
@@ -534,16 +555,28 @@ impl Engine<'_> {
         (format!("{}, chain rule", f.name()), vec![formula], children)
     }
 
+    /// The factor of a product that alone mentions `x`, unless it is a denominator (a
+    /// negative power), whose variation takes the quotient rule.
+    fn single_dependent_factor(&mut self, factors: &[Id], x: Sym) -> Option<usize> {
+        let mut dependent = None;
+        for (i, &f) in factors.iter().enumerate() {
+            if self.mentions(f, x) {
+                if dependent.is_some() {
+                    return None;
+                }
+                dependent = Some(i);
+            }
+        }
+        let i = dependent?;
+        (!is_denominator(&self.model.graph, factors[i])).then_some(i)
+    }
+
     pub(super) fn d_product(
         &mut self,
         factors: &[Id],
         x: Sym,
         shown: bool,
     ) -> (String, Vec<Id>, Vec<Id>) {
-        let is_denominator = |g: &Graph, f: Id| match g.node(f) {
-            Node::Pow(_, e) => g.as_num(*e).is_some_and(Num::is_negative),
-            _ => false,
-        };
         let denominator_varies = factors
             .iter()
             .any(|&f| is_denominator(&self.model.graph, f) && self.mentions(f, x));
@@ -609,6 +642,14 @@ impl Engine<'_> {
         let formula = self.g().sum(terms);
         let children = dependent.iter().map(|&i| factors[i]).collect();
         ("product rule".into(), vec![formula], children)
+    }
+}
+
+/// Whether a factor is a denominator: a power with a negative number for its exponent.
+fn is_denominator(g: &Graph, f: Id) -> bool {
+    match g.node(f) {
+        Node::Pow(_, e) => g.as_num(*e).is_some_and(Num::is_negative),
+        _ => false,
     }
 }
 
