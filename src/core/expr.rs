@@ -790,6 +790,17 @@ impl Graph {
         }
     }
 
+    /// Pushes the children of `id` onto `out` (without a vector of its own, for walks over
+    /// many small formulas).
+    pub fn push_children(&self, id: Id, out: &mut Vec<Id>) {
+        match self.node(id) {
+            Node::Num(_) | Node::Const(_) | Node::Var(_) => {}
+            Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => out.extend(xs.iter().copied()),
+            Node::Pow(a, b) | Node::Call2(_, a, b) => out.extend([*a, *b]),
+            Node::Call(_, a) | Node::Deriv(a, ..) => out.push(*a),
+        }
+    }
+
     /// Every node reachable from `roots`, in increasing id order (so children come first).
     pub fn reachable(&self, roots: &[Id]) -> Vec<Id> {
         // A set rather than a bitmap over the whole graph: the cost is the size of the reached
@@ -798,14 +809,7 @@ impl Graph {
         let mut stack: Vec<Id> = roots.to_vec();
         while let Some(id) = stack.pop() {
             if seen.insert(id) {
-                match self.node(id) {
-                    Node::Num(_) | Node::Const(_) | Node::Var(_) => {}
-                    Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => {
-                        stack.extend(xs.iter().copied())
-                    }
-                    Node::Pow(a, b) | Node::Call2(_, a, b) => stack.extend([*a, *b]),
-                    Node::Call(_, a) | Node::Deriv(a, ..) => stack.push(*a),
-                }
+                self.push_children(id, &mut stack);
             }
         }
         let mut out: Vec<Id> = seen.into_iter().collect();

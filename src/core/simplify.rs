@@ -249,7 +249,10 @@ impl Shapes {
                 let simplified = self.simplified_shape(graph, shape);
                 let nodes = graph.reachable(&[simplified]);
                 let at = |c: Id| Id(nodes.binary_search(&c).expect("a child is reached") as u32);
-                let filled: Layout = nodes.iter().map(|&id| graph.node(id).map_children(at)).collect();
+                let filled: Layout = nodes
+                    .iter()
+                    .map(|&id| graph.node(id).map_children(at))
+                    .collect();
                 self.by_layout.entry(layout).or_insert(filled)
             }
         };
@@ -330,12 +333,7 @@ fn small_formula(graph: &Graph, root: Id) -> Option<Vec<Id>> {
             return None;
         }
         seen.push(id);
-        match graph.node(id) {
-            Node::Num(_) | Node::Const(_) | Node::Var(_) => {}
-            Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => stack.extend(xs.iter()),
-            Node::Pow(a, b) | Node::Call2(_, a, b) => stack.extend([*a, *b]),
-            Node::Call(_, a) | Node::Deriv(a, ..) => stack.push(*a),
-        }
+        graph.push_children(id, &mut stack);
     }
     seen.sort_unstable();
     Some(seen)

@@ -31,7 +31,8 @@
 //! Names: see [`crate::lang::names`].
 
 use crate::core::expr::{
-    Constant, FastMap, FastSet, Func, Func2, Graph, Id, Node, Num, Partial, Sym, terminating_decimal,
+    Constant, FastMap, FastSet, Func, Func2, Graph, Id, Node, Num, Partial, Sym,
+    terminating_decimal,
 };
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::core::tensor::Shape;
@@ -205,7 +206,7 @@ impl<'a> FormulaPrinter<'a> {
                 continue;
             }
             order.push(node);
-            stack.extend(self.graph.children(node));
+            self.graph.push_children(node, &mut stack);
         }
         order.sort_unstable();
         // Each subterm is printed from its children's entries in the cache, where it stays.
@@ -220,9 +221,11 @@ impl<'a> FormulaPrinter<'a> {
             .node(node);
             known.insert((node, notation), entry);
         }
+        // The formula itself is taken, not kept: a result is rarely part of another, and is
+        // printed again from its children's entries if it is.
         known
-            .get(&(id, notation))
-            .map(|e| e.r.clone())
+            .remove(&(id, notation))
+            .map(|e| e.r)
             .unwrap_or_else(|| r(String::new(), Prec::Atom))
     }
 
