@@ -221,15 +221,7 @@ impl Shapes {
         let Some(order) = small_formula(graph, root) else {
             return self.simplify_by_rewriting(graph, root);
         };
-        let mut names: Vec<Id> = Vec::new();
-        for &id in &order {
-            if let Node::Var(s) = *graph.node(id) {
-                if names.len() == SHAPE_NAMES || self.kept.contains(&s) {
-                    return None;
-                }
-                names.push(id);
-            }
-        }
+        let names = self.names(graph, &order)?;
         let position = |c: Id| Id(order.binary_search(&c).expect("a child is reached") as u32);
         let mut slot = 0;
         let layout: Layout = order
@@ -259,9 +251,10 @@ impl Shapes {
         let mut built: Vec<Id> = Vec::with_capacity(simplified.len());
         for node in simplified.iter() {
             let id = match *node {
-                Node::Var(s) if s.0 > u32::MAX - SHAPE_NAMES as u32 => {
-                    names[(u32::MAX - s.0) as usize]
-                }
+                Node::Var(s) => match slot_of(s) {
+                    Some(slot) => names[slot],
+                    None => graph.var(s),
+                },
                 ref other => graph.add(other.map_children(|c| built[c.index()])),
             };
             built.push(id);
@@ -273,8 +266,24 @@ impl Shapes {
     /// shape in the graph and back.
     fn simplify_by_rewriting(&mut self, graph: &mut Graph, root: Id) -> Option<Id> {
         let order = graph.reachable(&[root]);
+        let names = self.names(graph, &order)?;
+        let shape = self.shape(graph, root, &names);
+        let simplified = self.simplified_shape(graph, shape);
+        let back = graph.rewrite(&[simplified], |g, node| match node {
+            Node::Var(s) => match slot_of(s) {
+                Some(slot) => names[slot],
+                None => g.var(s),
+            },
+            other => g.add(other),
+        });
+        Some(back[&simplified])
+    }
+
+    /// The names among a formula's nodes (given in increasing id order), or `None` when the
+    /// formula has no shape: more than `SHAPE_NAMES` names, or a name kept.
+    fn names(&self, graph: &Graph, order: &[Id]) -> Option<Vec<Id>> {
         let mut names: Vec<Id> = Vec::new();
-        for &id in &order {
+        for &id in order {
             if let Node::Var(s) = *graph.node(id) {
                 if names.len() == SHAPE_NAMES || self.kept.contains(&s) {
                     return None;
@@ -282,13 +291,7 @@ impl Shapes {
                 names.push(id);
             }
         }
-        let shape = self.shape(graph, root, &names);
-        let simplified = self.simplified_shape(graph, shape);
-        let back = graph.rewrite(&[simplified], |g, node| match node {
-            Node::Var(s) if s.0 > u32::MAX - SHAPE_NAMES as u32 => names[(u32::MAX - s.0) as usize],
-            other => g.add(other),
-        });
-        Some(back[&simplified])
+        Some(names)
     }
 
     /// `root` with each of its names (in increasing id order) replaced by its placeholder.
@@ -319,6 +322,11 @@ impl Shapes {
 /// The name a shape has in position `slot`.
 fn placeholder(slot: usize) -> Sym {
     Sym(u32::MAX - slot as u32)
+}
+
+/// The position a placeholder stands for, or `None` for a name of the program.
+fn slot_of(s: Sym) -> Option<usize> {
+    (s.0 > u32::MAX - SHAPE_NAMES as u32).then(|| (u32::MAX - s.0) as usize)
 }
 
 /// The nodes of a formula of at most [`LAYOUT_NODES`] nodes, in increasing id order.
