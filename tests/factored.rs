@@ -116,18 +116,20 @@ fn forked_program() -> impl Strategy<Value = String> {
     })
 }
 
-/// A random small shorthand network.
+/// A random small shorthand network, with or without the L2 penalty.
 fn shorthand_network() -> impl Strategy<Value = String> {
     (
         proptest::collection::vec(1usize..4, 2..5),
         proptest::sample::select(vec!["sigmoid", "tanh", "softplus"]),
         proptest::sample::select(vec!["quadratic", "half-quadratic", "cross-entropy"]),
+        any::<bool>(),
     )
-        .prop_map(|(widths, hidden, cost)| {
+        .prop_map(|(widths, hidden, cost, l2)| {
             let layers = widths.len();
             let widths: Vec<String> = widths.iter().map(usize::to_string).collect();
+            let penalty = if l2 { "regularization l2\n" } else { "" };
             format!(
-                "network {}\nactivation {hidden}\nactivation {layers} sigmoid\ncost {cost}\n",
+                "network {}\nactivation {hidden}\nactivation {layers} sigmoid\ncost {cost}\n{penalty}",
                 widths.join("-")
             )
         })
@@ -160,6 +162,18 @@ proptest! {
         let expanded = explain::expand(&source).unwrap();
         assert_three_routes_agree(&expanded, &values);
     }
+}
+
+/// The penalty's sums longer than the differentiator reads term by term (a row of 10
+/// squares, a layer of 9 rows) and a neuron's sum of 11 terms: each weight's gradient, through
+/// the index of each sum's terms and the shortcuts past sums and products with one varying
+/// term, still equals the finite difference.
+#[test]
+fn l2_gradients_through_long_sums_match_finite_differences() {
+    let source = explain::expand("network 10-9-2\nactivation tanh\nregularization l2\n").unwrap();
+    assert!(source.contains("cost C = C0 + lambda/(2 n)*"), "{source}");
+    let values = [0.3, -0.7, 0.5, 0.9, -0.4, 0.2, 0.8, 0.15, -0.25, 0.6, 0.45];
+    assert_three_routes_agree(&source, &values);
 }
 
 #[test]

@@ -632,16 +632,31 @@ impl Node {
 /// The graph: nodes in creation order (children first) and the memo that shares them.
 ///
 /// The memo holds ids and hashes the nodes they point to, so each node is stored once (a
-/// map from node to id would keep a second copy of every sum's and product's children).
+/// map from node to id would keep a second copy of every sum's and product's children). Each
+/// entry keeps its node's hash beside the id: growing the table then moves entries without
+/// hashing every node again (a sum of a wide layer is hundreds of children), and a lookup
+/// reads a node only when the hashes agree.
 #[derive(Default, Clone)]
 pub struct Graph {
     nodes: Vec<Node>,
-    memo: hashbrown::HashTable<Id>,
+    memo: hashbrown::HashTable<(NodeHash, Id)>,
 }
 
-fn hash_node(node: &Node) -> u64 {
-    use std::hash::BuildHasher;
-    BuildHasherDefault::<FastHasher>::default().hash_one(node)
+/// A node's hash as the memo keeps it: 32 bits, spread to the 64 the table reads.
+#[derive(Copy, Clone, PartialEq, Eq)]
+struct NodeHash(u32);
+
+impl NodeHash {
+    fn of(node: &Node) -> NodeHash {
+        use std::hash::BuildHasher;
+        let full = BuildHasherDefault::<FastHasher>::default().hash_one(node);
+        NodeHash((full >> 32) as u32 ^ full as u32)
+    }
+
+    /// The table takes its bucket from the low bits and a tag from the top seven.
+    fn spread(self) -> u64 {
+        u64::from(self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
 }
 
 impl Graph {
@@ -663,24 +678,28 @@ impl Graph {
 
     /// Adds a node, or returns the id of the equal node already present.
     pub fn add(&mut self, node: Node) -> Id {
-        let hash = hash_node(&node);
+        let hash = NodeHash::of(&node);
         let nodes = &self.nodes;
-        if let Some(&id) = self.memo.find(hash, |&id| nodes[id.index()] == node) {
+        if let Some(&(_, id)) = self.memo.find(hash.spread(), |&(h, id)| {
+            h == hash && nodes[id.index()] == node
+        }) {
             return id;
         }
         let id = Id(u32::try_from(self.nodes.len()).expect("expression graph exceeds 2^32 nodes"));
         self.nodes.push(node);
-        let nodes = &self.nodes;
         self.memo
-            .insert_unique(hash, id, |&id| hash_node(&nodes[id.index()]));
+            .insert_unique(hash.spread(), (hash, id), |&(h, _)| h.spread());
         id
     }
 
     /// The id of a node already in the graph.
     pub fn find(&self, node: &Node) -> Option<Id> {
+        let hash = NodeHash::of(node);
         self.memo
-            .find(hash_node(node), |&id| self.nodes[id.index()] == *node)
-            .copied()
+            .find(hash.spread(), |&(h, id)| {
+                h == hash && self.nodes[id.index()] == *node
+            })
+            .map(|&(_, id)| id)
     }
 
     pub fn num(&mut self, n: Num) -> Id {
@@ -771,6 +790,17 @@ impl Graph {
         }
     }
 
+    /// Pushes the children of `id` onto `out` (without a vector of its own, for walks over
+    /// many small formulas).
+    pub fn push_children(&self, id: Id, out: &mut Vec<Id>) {
+        match self.node(id) {
+            Node::Num(_) | Node::Const(_) | Node::Var(_) => {}
+            Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => out.extend(xs.iter().copied()),
+            Node::Pow(a, b) | Node::Call2(_, a, b) => out.extend([*a, *b]),
+            Node::Call(_, a) | Node::Deriv(a, ..) => out.push(*a),
+        }
+    }
+
     /// Every node reachable from `roots`, in increasing id order (so children come first).
     pub fn reachable(&self, roots: &[Id]) -> Vec<Id> {
         // A set rather than a bitmap over the whole graph: the cost is the size of the reached
@@ -779,14 +809,7 @@ impl Graph {
         let mut stack: Vec<Id> = roots.to_vec();
         while let Some(id) = stack.pop() {
             if seen.insert(id) {
-                match self.node(id) {
-                    Node::Num(_) | Node::Const(_) | Node::Var(_) => {}
-                    Node::Add(xs) | Node::Mul(xs) | Node::Tensor(_, xs) => {
-                        stack.extend(xs.iter().copied())
-                    }
-                    Node::Pow(a, b) | Node::Call2(_, a, b) => stack.extend([*a, *b]),
-                    Node::Call(_, a) | Node::Deriv(a, ..) => stack.push(*a),
-                }
+                self.push_children(id, &mut stack);
             }
         }
         let mut out: Vec<Id> = seen.into_iter().collect();

@@ -178,10 +178,23 @@ pub struct Shapes {
     slots: Vec<Id>,
     /// Each shape simplified.
     simplified: FastMap<Id, Id>,
+    /// Each small formula's layout (see [`Layout`]) and its shape simplified, as a layout to
+    /// fill with the names: a formula met again in another's names is neither rewritten to
+    /// its shape nor its simplified shape searched node by node.
+    by_layout: FastMap<Layout, Layout>,
 }
+
+/// A small formula's nodes in increasing id order, each child the position of its node in
+/// the list and each name its placeholder: the formula up to its names, read without adding
+/// anything to the graph.
+type Layout = Box<[Node]>;
 
 /// The most names a formula simplified by its shape may have.
 const SHAPE_NAMES: usize = 8;
+
+/// The most nodes a formula read as a [`Layout`] may have; a larger one is rewritten to its
+/// shape in the graph.
+const LAYOUT_NODES: usize = 48;
 
 impl Shapes {
     pub fn new(graph: &Graph, options: &Options) -> Shapes {
@@ -201,14 +214,78 @@ impl Shapes {
             kept,
             slots: Vec::new(),
             simplified: FastMap::default(),
+            by_layout: FastMap::default(),
         }
     }
 
     /// `root` simplified through its shape, or `None` when it has none.
     pub fn simplify(&mut self, graph: &mut Graph, root: Id) -> Option<Id> {
+        let Some(order) = small_formula(graph, root) else {
+            return self.simplify_by_rewriting(graph, root);
+        };
+        let names = self.names(graph, &order)?;
+        let position = |c: Id| Id(order.binary_search(&c).expect("a child is reached") as u32);
+        let mut slot = 0;
+        let layout: Layout = order
+            .iter()
+            .map(|&id| match graph.node(id) {
+                Node::Var(_) => {
+                    slot += 1;
+                    Node::Var(placeholder(slot - 1))
+                }
+                node => node.map_children(position),
+            })
+            .collect();
+        let simplified = match self.by_layout.get(&layout) {
+            Some(known) => known,
+            None => {
+                let shape = self.shape(graph, root, &names);
+                let simplified = self.simplified_shape(graph, shape);
+                let nodes = graph.reachable(&[simplified]);
+                let at = |c: Id| Id(nodes.binary_search(&c).expect("a child is reached") as u32);
+                let filled: Layout = nodes
+                    .iter()
+                    .map(|&id| graph.node(id).map_children(at))
+                    .collect();
+                self.by_layout.entry(layout).or_insert(filled)
+            }
+        };
+        let mut built: Vec<Id> = Vec::with_capacity(simplified.len());
+        for node in simplified.iter() {
+            let id = match *node {
+                Node::Var(s) => match slot_of(s) {
+                    Some(slot) => names[slot],
+                    None => graph.var(s),
+                },
+                ref other => graph.add(other.map_children(|c| built[c.index()])),
+            };
+            built.push(id);
+        }
+        built.last().copied()
+    }
+
+    /// [`Shapes::simplify`] for a formula too large to read as a layout: rewritten to its
+    /// shape in the graph and back.
+    fn simplify_by_rewriting(&mut self, graph: &mut Graph, root: Id) -> Option<Id> {
         let order = graph.reachable(&[root]);
+        let names = self.names(graph, &order)?;
+        let shape = self.shape(graph, root, &names);
+        let simplified = self.simplified_shape(graph, shape);
+        let back = graph.rewrite(&[simplified], |g, node| match node {
+            Node::Var(s) => match slot_of(s) {
+                Some(slot) => names[slot],
+                None => g.var(s),
+            },
+            other => g.add(other),
+        });
+        Some(back[&simplified])
+    }
+
+    /// The names among a formula's nodes (given in increasing id order), or `None` when the
+    /// formula has no shape: more than `SHAPE_NAMES` names, or a name kept.
+    fn names(&self, graph: &Graph, order: &[Id]) -> Option<Vec<Id>> {
         let mut names: Vec<Id> = Vec::new();
-        for &id in &order {
+        for &id in order {
             if let Node::Var(s) = *graph.node(id) {
                 if names.len() == SHAPE_NAMES || self.kept.contains(&s) {
                     return None;
@@ -216,29 +293,60 @@ impl Shapes {
                 names.push(id);
             }
         }
+        Some(names)
+    }
+
+    /// `root` with each of its names (in increasing id order) replaced by its placeholder.
+    fn shape(&mut self, graph: &mut Graph, root: Id, names: &[Id]) -> Id {
         while self.slots.len() < names.len() {
-            let slot = Sym(u32::MAX - self.slots.len() as u32);
+            let slot = placeholder(self.slots.len());
             self.slots.push(graph.var(slot));
         }
         let to_slot: FastMap<Id, Id> = names.iter().copied().zip(self.slots.clone()).collect();
-        let shape = graph.rewrite(&[root], |g, node| match node {
+        graph.rewrite(&[root], |g, node| match node {
             Node::Var(_) => to_slot[&g.add(node)],
             other => g.add(other),
-        })[&root];
-        let simplified = match self.simplified.get(&shape) {
+        })[&root]
+    }
+
+    fn simplified_shape(&mut self, graph: &mut Graph, shape: Id) -> Id {
+        match self.simplified.get(&shape) {
             Some(&known) => known,
             None => {
                 let done = simplify(graph, shape, &self.options);
                 self.simplified.insert(shape, done);
                 done
             }
-        };
-        let back = graph.rewrite(&[simplified], |g, node| match node {
-            Node::Var(s) if s.0 > u32::MAX - SHAPE_NAMES as u32 => names[(u32::MAX - s.0) as usize],
-            other => g.add(other),
-        });
-        Some(back[&simplified])
+        }
     }
+}
+
+/// The name a shape has in position `slot`.
+fn placeholder(slot: usize) -> Sym {
+    Sym(u32::MAX - slot as u32)
+}
+
+/// The position a placeholder stands for, or `None` for a name of the program.
+fn slot_of(s: Sym) -> Option<usize> {
+    (s.0 > u32::MAX - SHAPE_NAMES as u32).then(|| (u32::MAX - s.0) as usize)
+}
+
+/// The nodes of a formula of at most [`LAYOUT_NODES`] nodes, in increasing id order.
+fn small_formula(graph: &Graph, root: Id) -> Option<Vec<Id>> {
+    let mut seen: Vec<Id> = Vec::new();
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        if seen.contains(&id) {
+            continue;
+        }
+        if seen.len() == LAYOUT_NODES {
+            return None;
+        }
+        seen.push(id);
+        graph.push_children(id, &mut stack);
+    }
+    seen.sort_unstable();
+    Some(seen)
 }
 
 /// The names of a formula when it has at most `most` of them.

@@ -272,8 +272,9 @@ struct Engine<'m> {
     /// Whether a formula mentions a computed name other than x that depends on x, per
     /// (formula, x): every target's chain asks it of the same local derivatives again.
     held_fixed: FastMap<(Id, Sym), bool>,
-    /// For large sums: which terms mention each variable.
-    term_index: FastMap<Id, FastMap<Sym, Vec<u32>>>,
+    /// For large sums: each variable beside each term that mentions it, sorted (one list a
+    /// sum, rather than a list a variable).
+    term_index: FastMap<Id, Vec<(Sym, u32)>>,
     has_deriv: FastMap<Id, bool>,
     raw_cache: FastMap<(Id, Sym), Id>,
     local_cache: FastMap<(Sym, Sym), Id>,

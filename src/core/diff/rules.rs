@@ -22,7 +22,6 @@ impl Engine<'_> {
             .model
             .definition(u)
             .expect("a local derivative of a computed name");
-        let options = self.recognise_options();
         let Some(steps) = steps else {
             if let Some(&cached) = self.local_cache.get(&(u, v)) {
                 return cached;
@@ -41,6 +40,7 @@ impl Engine<'_> {
             self.local_cache.insert((u, v), result);
             return result;
         };
+        let options = self.recognise_options();
         let lhs = self.local_name(u, v);
         let start = steps.len();
         let raw = self.d(def, v, Some(steps));
@@ -95,33 +95,55 @@ impl Engine<'_> {
 
     /// `∂e/∂x` of one expression, other names held constant. Records the rule applied at each
     /// node when `steps` is given; returns the assembled, unsimplified derivative.
-    pub(super) fn d(&mut self, e: Id, x: Sym, mut steps: Option<&mut Vec<Step>>) -> Id {
+    pub(super) fn d(&mut self, e: Id, x: Sym, steps: Option<&mut Vec<Step>>) -> Id {
         if !self.mentions(e, x) {
             return self.g().int(0);
         }
-        if steps.is_none()
-            && let Some(&r) = self.raw_cache.get(&(e, x))
-        {
-            return r;
-        }
-        let is_x = |g: &Graph, id: Id| matches!(g.node(id), Node::Var(s) if *s == x);
+        self.d_mentioning(e, x, steps)
+    }
+
+    /// [`Engine::d`] of an expression known to mention `x` (a term or factor just found to,
+    /// whose list of names need not be searched again).
+    fn d_mentioning(&mut self, e: Id, x: Sym, mut steps: Option<&mut Vec<Step>>) -> Id {
         let shown = steps.is_some();
         // A sum is not copied whole: a wide layer's (or a penalty's) sum is met once per
         // parameter, and only the terms that mention x are read.
-        let node = match self.model.graph.node(e) {
-            Node::Add(terms) => Node::Add(self.dependent_terms(e, terms.len(), x)),
-            other => other.clone(),
+        let dependent = match self.model.graph.node(e) {
+            Node::Add(terms) => Some(self.dependent_terms(e, terms.len(), x)),
+            _ => None,
         };
         // One term of a sum mentions x, with no coefficient: the sum rule's formula is that
-        // term's derivative alone. Unwritten, it is that derivative, without building the
-        // formula to substitute into (a penalty's sum of sums is met once per weight).
-        if steps.is_none()
-            && let Node::Add(dependent) = &node
-            && let [term] = dependent[..]
-            && !matches!(self.model.graph.node(term), Node::Mul(fs)
+        // term's derivative alone. Unwritten, it is that derivative, passed on without a
+        // formula or a cache entry of its own (a penalty's sum of sums is met once per
+        // weight, once a level).
+        if !shown
+            && let Some([term]) = dependent.as_deref()
+            && !matches!(self.model.graph.node(*term), Node::Mul(fs)
                 if self.model.graph.as_num(fs[0]).is_some())
         {
-            let result = self.d(term, x, None);
+            return self.d_mentioning(*term, x, None);
+        }
+        if !shown && let Some(&r) = self.raw_cache.get(&(e, x)) {
+            return r;
+        }
+        let is_x = |g: &Graph, id: Id| matches!(g.node(id), Node::Var(s) if *s == x);
+        let node = match dependent {
+            Some(terms) => Node::Add(terms.into_boxed_slice()),
+            None => self.model.graph.node(e).clone(),
+        };
+        // One factor of a product mentions x, and is no varying denominator (that takes the
+        // quotient rule): unwritten, the constant multiple rule is the other factors times
+        // that factor's derivative, built directly rather than substituted into a formula
+        // (a penalty's `λ·Σw²/(2n)` is met once per weight).
+        if !shown
+            && let Node::Mul(factors) = &node
+            && let Some(i) = self.single_dependent_factor(factors, x)
+        {
+            let inner = self.d_mentioning(factors[i], x, None);
+            let mut product = factors.to_vec();
+            product.remove(i);
+            product.push(inner);
+            let result = self.g().product(product);
             self.raw_cache.insert((e, x), result);
             return result;
         }
@@ -346,6 +368,11 @@ impl Engine<'_> {
             Node::Call2(f, a, b) => self.d_activation2(f, a, b, x, shown),
         };
         let formula = *views.last().expect("every rule gives a formula");
+        if !shown && children.is_empty() {
+            // No placeholder to substitute: the formula is the derivative.
+            self.raw_cache.insert((e, x), formula);
+            return formula;
+        }
         let mut leaves = FastMap::default();
         let mut inner = Vec::new();
         for &c in &children {
@@ -379,38 +406,39 @@ impl Engine<'_> {
 
     /// The terms of the sum `sum` (of `len` terms) that mention `x`, in their order; a large
     /// sum's are read from an index of its terms by variable, built once.
-    pub(super) fn dependent_terms(&mut self, sum: Id, len: usize, x: Sym) -> Box<[Id]> {
+    pub(super) fn dependent_terms(&mut self, sum: Id, len: usize, x: Sym) -> Vec<Id> {
         let term = |g: &Graph, i: usize| match g.node(sum) {
             Node::Add(terms) => terms[i],
             _ => unreachable!("a sum"),
         };
         if len <= LARGE_SUM {
-            let mut dependent = Vec::with_capacity(len);
+            let mut dependent = Vec::new();
             for i in 0..len {
                 let t = term(&self.model.graph, i);
                 if self.mentions(t, x) {
                     dependent.push(t);
                 }
             }
-            return dependent.into_boxed_slice();
+            return dependent;
         }
         if !self.term_index.contains_key(&sum) {
             let Node::Add(terms) = self.model.graph.node(sum).clone() else {
                 unreachable!("a sum")
             };
-            let mut index: FastMap<Sym, Vec<u32>> = FastMap::default();
+            let mut index: Vec<(Sym, u32)> = Vec::new();
             for (i, &t) in terms.iter().enumerate() {
-                for &s in self.vars_of(t).to_vec().iter() {
-                    index.entry(s).or_default().push(i as u32);
-                }
+                index.extend(self.vars_of(t).iter().map(|&s| (s, i as u32)));
             }
+            index.sort_unstable();
             self.term_index.insert(sum, index);
         }
-        let graph = &self.model.graph;
-        self.term_index[&sum]
-            .get(&x)
-            .map(|v| v.iter().map(|&i| term(graph, i as usize)).collect())
-            .unwrap_or_default()
+        let index = &self.term_index[&sum];
+        let first = index.partition_point(|&(s, _)| s < x);
+        index[first..]
+            .iter()
+            .take_while(|&&(s, _)| s == x)
+            .map(|&(_, i)| term(&self.model.graph, i as usize))
+            .collect()
     }
 
     /// `max` and `min` pass the whole upstream gradient to the argument they pick:
@@ -521,16 +549,28 @@ impl Engine<'_> {
         (Rule::Function2(f), vec![formula], children)
     }
 
+    /// The factor of a product that alone mentions `x`, unless it is a denominator (a
+    /// negative power), whose variation takes the quotient rule.
+    fn single_dependent_factor(&mut self, factors: &[Id], x: Sym) -> Option<usize> {
+        let mut dependent = None;
+        for (i, &f) in factors.iter().enumerate() {
+            if self.mentions(f, x) {
+                if dependent.is_some() {
+                    return None;
+                }
+                dependent = Some(i);
+            }
+        }
+        let i = dependent?;
+        (!is_denominator(&self.model.graph, factors[i])).then_some(i)
+    }
+
     pub(super) fn d_product(
         &mut self,
         factors: &[Id],
         x: Sym,
         shown: bool,
     ) -> (Rule, Vec<Id>, Vec<Id>) {
-        let is_denominator = |g: &Graph, f: Id| match g.node(f) {
-            Node::Pow(_, e) => g.as_num(*e).is_some_and(Num::is_negative),
-            _ => false,
-        };
         let denominator_varies = factors
             .iter()
             .any(|&f| is_denominator(&self.model.graph, f) && self.mentions(f, x));
@@ -596,6 +636,14 @@ impl Engine<'_> {
         let formula = self.g().sum(terms);
         let children = dependent.iter().map(|&i| factors[i]).collect();
         (Rule::Product, vec![formula], children)
+    }
+}
+
+/// Whether a factor is a denominator: a power with a negative number for its exponent.
+fn is_denominator(g: &Graph, f: Id) -> bool {
+    match g.node(f) {
+        Node::Pow(_, e) => g.as_num(*e).is_some_and(Num::is_negative),
+        _ => false,
     }
 }
 

@@ -30,10 +30,9 @@
 //!
 //! Names: see [`crate::lang::names`].
 
-use std::collections::HashMap;
-
 use crate::core::expr::{
-    Constant, FastMap, Func, Func2, Graph, Id, Node, Num, Partial, Sym, terminating_decimal,
+    Constant, FastMap, FastSet, Func, Func2, Graph, Id, Node, Num, Partial, Sym,
+    terminating_decimal,
 };
 use crate::core::model::{Model, SymKind, Symbol};
 use crate::core::tensor::Shape;
@@ -69,7 +68,7 @@ pub struct FormulaPrinter<'a> {
 /// subterms (every ∂C/∂w^(2)_jk repeats the same sum over the output layer), which are then
 /// printed once rather than once per parameter.
 #[derive(Default)]
-pub struct RenderCache(std::cell::RefCell<HashMap<(Id, Notation), Entry>>);
+pub struct RenderCache(std::cell::RefCell<FastMap<(Id, Notation), Entry>>);
 
 impl RenderCache {
     /// Forgets what was printed (a document printed in pieces keeps one piece's subterms).
@@ -156,7 +155,8 @@ impl<'a> FormulaPrinter<'a> {
         let order = self.graph.reachable(&[id]);
         // How many parents still need each node's entry; an entry is dropped after its last
         // parent is printed, so a deep chain does not keep every intermediate string alive.
-        let mut uses: HashMap<Id, u32> = HashMap::with_capacity(order.len());
+        let mut uses: FastMap<Id, u32> =
+            FastMap::with_capacity_and_hasher(order.len(), Default::default());
         for &node in &order {
             for child in self.graph.children(node) {
                 *uses.entry(child).or_default() += 1;
@@ -167,21 +167,26 @@ impl<'a> FormulaPrinter<'a> {
             symbols: self.symbols,
             shapes: self.shapes,
             notation,
-            memo: HashMap::new(),
+            memo: Memo::Own(FastMap::default()),
         };
         for node in order {
             let entry = pass.node(node);
-            pass.memo.insert(node, entry);
+            let Memo::Own(memo) = &mut pass.memo else {
+                unreachable!("an uncached pass keeps its own entries")
+            };
+            memo.insert(node, entry);
             for child in self.graph.children(node) {
                 let left = uses.get_mut(&child).expect("counted above");
                 *left -= 1;
                 if *left == 0 && child != id {
-                    pass.memo.remove(&child);
+                    memo.remove(&child);
                 }
             }
         }
-        pass.memo
-            .remove(&id)
+        let Memo::Own(mut memo) = pass.memo else {
+            unreachable!("an uncached pass keeps its own entries")
+        };
+        memo.remove(&id)
             .map(|e| e.r)
             .unwrap_or_else(|| r(String::new(), Prec::Atom))
     }
@@ -192,39 +197,34 @@ impl<'a> FormulaPrinter<'a> {
         if let Some(entry) = cache.0.borrow().get(&(id, notation)) {
             return entry.r.clone();
         }
-        let mut pass = Pass {
-            graph: self.graph,
-            symbols: self.symbols,
-            shapes: self.shapes,
-            notation,
-            memo: HashMap::new(),
-        };
         let mut order: Vec<Id> = Vec::new();
-        let mut seen: std::collections::HashSet<Id> = std::collections::HashSet::new();
+        let mut seen: FastSet<Id> = FastSet::default();
         let mut stack = vec![id];
-        {
-            let known = cache.0.borrow();
-            while let Some(node) = stack.pop() {
-                if !seen.insert(node) {
-                    continue;
-                }
-                if let Some(entry) = known.get(&(node, notation)) {
-                    pass.memo.insert(node, entry.clone());
-                    continue;
-                }
-                order.push(node);
-                stack.extend(self.graph.children(node));
+        let mut known = cache.0.borrow_mut();
+        while let Some(node) = stack.pop() {
+            if !seen.insert(node) || known.contains_key(&(node, notation)) {
+                continue;
             }
+            order.push(node);
+            self.graph.push_children(node, &mut stack);
         }
         order.sort_unstable();
-        let mut known = cache.0.borrow_mut();
+        // Each subterm is printed from its children's entries in the cache, where it stays.
         for node in order {
-            let entry = pass.node(node);
-            known.insert((node, notation), entry.clone());
-            pass.memo.insert(node, entry);
+            let entry = Pass {
+                graph: self.graph,
+                symbols: self.symbols,
+                shapes: self.shapes,
+                notation,
+                memo: Memo::Cache(&known),
+            }
+            .node(node);
+            known.insert((node, notation), entry);
         }
-        pass.memo
-            .remove(&id)
+        // The formula itself is taken, not kept: a result is rarely part of another, and is
+        // printed again from its children's entries if it is.
+        known
+            .remove(&(id, notation))
             .map(|e| e.r)
             .unwrap_or_else(|| r(String::new(), Prec::Atom))
     }
@@ -352,7 +352,15 @@ struct Pass<'a> {
     symbols: &'a [Symbol],
     shapes: Option<&'a FastMap<Id, Shape>>,
     notation: Notation,
-    memo: HashMap<Id, Entry>,
+    memo: Memo<'a>,
+}
+
+/// Where a pass finds the entries of the children it prints.
+enum Memo<'a> {
+    /// Its own, each dropped after its last parent is printed.
+    Own(FastMap<Id, Entry>),
+    /// A [`RenderCache`]'s, in the pass's notation.
+    Cache(&'a FastMap<(Id, Notation), Entry>),
 }
 
 const NOT_SIMPLE: u8 = u8::MAX;
@@ -368,7 +376,10 @@ fn negative_num(graph: &Graph, id: Id) -> Option<Num> {
 
 impl Pass<'_> {
     fn entry(&self, id: Id) -> &Entry {
-        &self.memo[&id]
+        match &self.memo {
+            Memo::Own(memo) => &memo[&id],
+            Memo::Cache(cache) => &cache[&(id, self.notation)],
+        }
     }
 
     fn got(&self, id: Id) -> &R {
