@@ -5,13 +5,15 @@
 
 use crate::core::diff;
 use crate::core::eval::Precise;
-use crate::core::expr::{Id, Partial, Sym};
+use crate::core::expr::{Id, Node, Partial, Sym};
 use crate::core::model::SymKind;
 use crate::core::simplify::{self, Options};
 
 use super::claims::Subject;
 use super::points::{Sample, fits, same_precise};
-use super::{ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, Method, POINTS, Verdict};
+use super::{
+    ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, Method, Mistake, POINTS, Verdict,
+};
 
 /// The most bytes a corrected formula may print before it is written through the names
 /// of the derivatives it is made of instead (see `factored_truth`).
@@ -124,24 +126,68 @@ impl Checker {
                     holds_at_given_point,
                     alternatives: found.map(|(mistake, _)| mistake).collect(),
                 });
-                // The correction simplified by the rules `derive` uses (fractions cancelled,
-                // constants folded, Σy = 1 for targets declared one-hot), in the names the
-                // claim and the diagnosis use: no intermediate is put for its definition
-                // (σ(z3) stays σ(z3)).
-                let options = self.declared_options();
-                let corrected =
-                    crate::core::simplify::simplify(&mut self.model.graph, corrected, &options);
-                let mut memo = Default::default();
-                let too_long =
-                    crate::core::factor::printed_bytes_shared(&self.model, corrected, &mut memo)
-                        > CORRECTED_BYTES;
-                checked.corrected = Some(match too_long {
-                    true => self.factored_truth(subject).unwrap_or(corrected),
-                    false => corrected,
+                let edited = checked
+                    .diagnosis
+                    .as_ref()
+                    .and_then(|d| d.mistake.as_ref())
+                    .and_then(|mistake| self.edited_claim(mistake, truth));
+                checked.corrected = Some(match edited {
+                    Some(edited) => edited,
+                    None => self.correction(subject, corrected),
                 });
             }
         }
         checked
+    }
+
+    /// The claim with the diagnosed edit applied to its own terms, as the claim wrote them
+    /// (`δ2_1·x2` corrected to `δ2_1·x1`, not to δ2_1 written out): the diagnosis edits the
+    /// claim with its derivatives worked out, and the edit is carried back where what it
+    /// changed is one of the claim's own terms. Confirmed to equal the truth; `None` for a
+    /// mistake that is not one edit, or an edit inside a derivative the claim names.
+    fn edited_claim(&mut self, mistake: &Mistake, truth: Id) -> Option<Id> {
+        let (written, should_be) = match mistake {
+            Mistake::Edit {
+                written, should_be, ..
+            }
+            | Mistake::WrongDerivative { written, should_be } => (*written, *should_be),
+            Mistake::InUpdateGradient(inner) => return self.edited_claim(inner, truth),
+            _ => return None,
+        };
+        let unresolved = self.unresolved;
+        if !self.model.graph.reachable(&[unresolved]).contains(&written) {
+            return None;
+        }
+        let edited = self.model.graph.replace(unresolved, written, should_be);
+        let resolved = diff::resolve_derivatives(&mut self.model, edited);
+        matches!(
+            self.decide(truth, resolved),
+            Decision::Symbolic | Decision::Numeric(_)
+        )
+        .then_some(edited)
+    }
+
+    /// The correction where no single edit of the claim's own terms gives it: the diagnosis's
+    /// formula (or the truth) simplified by the rules `derive` uses (fractions cancelled,
+    /// constants folded, Σy = 1 for targets declared one-hot), in the names the claim and the
+    /// diagnosis use (σ(z3) stays σ(z3)). Where the claim names derivatives (`δ2_1`), or the
+    /// formula would print long, it is the truth one chain-rule step deep with the upstream
+    /// derivatives named ([`Checker::factored_truth`]), as `derive` writes a result.
+    fn correction(&mut self, subject: &Subject, corrected: Id) -> Id {
+        let options = self.declared_options();
+        let corrected = simplify::simplify(&mut self.model.graph, corrected, &options);
+        let graph = &self.model.graph;
+        let names_derivatives = graph
+            .reachable(&[self.unresolved])
+            .into_iter()
+            .any(|id| matches!(graph.node(id), Node::Deriv(..)));
+        let mut memo = Default::default();
+        let too_long = crate::core::factor::printed_bytes_shared(&self.model, corrected, &mut memo)
+            > CORRECTED_BYTES;
+        match names_derivatives || too_long {
+            true => self.factored_truth(subject).unwrap_or(corrected),
+            false => corrected,
+        }
     }
 
     /// The truth of a derivative, update or change claim with its gradient written one step
@@ -187,11 +233,8 @@ impl Checker {
                 }
             }
         };
-        Some(simplify::simplify(
-            &mut self.model.graph,
-            formula,
-            &Options::default(),
-        ))
+        let options = self.declared_options();
+        Some(simplify::simplify(&mut self.model.graph, formula, &options))
     }
 
     fn cost_target(&self, wrt: Sym) -> diff::Target {
