@@ -143,7 +143,8 @@ impl Checker {
     /// The claim with the diagnosed edit applied to its own terms, as the claim wrote them
     /// (`δ2_1·x2` corrected to `δ2_1·x1`, not to δ2_1 written out): the diagnosis edits the
     /// claim with its derivatives worked out, and the edit is carried back where what it
-    /// changed is one of the claim's own terms. Confirmed to equal the truth; `None` for a
+    /// changed is one of the claim's own terms. Confirmed to equal the truth (for labels,
+    /// where the claim is judged for them); `None` for a
     /// mistake that is not one edit, or an edit inside a derivative the claim names.
     fn edited_claim(&mut self, mistake: &Mistake, truth: Id) -> Option<Id> {
         let (written, should_be) = match mistake {
@@ -160,11 +161,15 @@ impl Checker {
         }
         let edited = self.model.graph.replace(unresolved, written, should_be);
         let resolved = diff::resolve_derivatives(&mut self.model, edited);
-        matches!(
+        if !matches!(
             self.decide(truth, resolved),
-            Decision::Symbolic | Decision::Numeric(_)
-        )
-        .then_some(edited)
+            Decision::Symbolic | Decision::Numeric(_) | Decision::ForLabels(..)
+        ) {
+            return None;
+        }
+        // Tidied as derive tidies (`1·(a − y)` is `a − y`); derivatives stay named.
+        let options = self.declared_options();
+        Some(simplify::simplify(&mut self.model.graph, edited, &options))
     }
 
     /// The correction where no single edit of the claim's own terms gives it: the diagnosis's
@@ -194,7 +199,8 @@ impl Checker {
     /// of the chain rule deep: `Σ ∂C/∂u·(∂u/∂w)_direct` over the names u that use w, each
     /// upstream derivative left as it is named rather than written out. Written out, a deep
     /// network's gradient prints once per path (2^layers times); this grows with the names
-    /// that use w. `None` for the other claims.
+    /// that use w. An update rule whose claim names its gradient (`w3 + η·dC/dw3`) keeps it
+    /// named (`w3 − η·∂C/∂w3`). `None` for the other claims.
     fn factored_truth(&mut self, subject: &Subject) -> Option<Id> {
         let (target, wrap) = match *subject {
             Subject::Derivative(target) => (target, None),
@@ -202,6 +208,34 @@ impl Checker {
             Subject::Change(theta) => (self.cost_target(theta), Some(false)),
             _ => return None,
         };
+        let g = &mut self.model.graph;
+        let of = g.var(target.of);
+        let named = g.deriv(of, target.wrt);
+        let gradient = if wrap.is_some() && g.reachable(&[self.unresolved]).contains(&named) {
+            named
+        } else {
+            self.one_step_gradient(target)?
+        };
+        let g = &mut self.model.graph;
+        let formula = match wrap {
+            None => gradient,
+            Some(update) => {
+                let eta = g.var(self.rate);
+                let step = g.product(vec![eta, gradient]);
+                if update {
+                    let theta = g.var(target.wrt);
+                    g.sub(theta, step)
+                } else {
+                    g.neg(step)
+                }
+            }
+        };
+        let options = self.declared_options();
+        Some(simplify::simplify(&mut self.model.graph, formula, &options))
+    }
+
+    /// `Σ ∂of/∂u·(∂u/∂wrt)_direct` over the names u that use `wrt` on the way to `of`.
+    fn one_step_gradient(&mut self, target: diff::Target) -> Option<Id> {
         let path = self.between(target.of, target.wrt);
         let mut terms = Vec::new();
         for u in self.users(target.wrt, &path) {
@@ -218,23 +252,7 @@ impl Checker {
                 g.product(vec![upstream, local])
             });
         }
-        let g = &mut self.model.graph;
-        let gradient = g.sum(terms);
-        let formula = match wrap {
-            None => gradient,
-            Some(update) => {
-                let eta = g.var(self.rate);
-                let step = g.product(vec![eta, gradient]);
-                if update {
-                    let theta = g.var(target.wrt);
-                    g.sub(theta, step)
-                } else {
-                    g.neg(step)
-                }
-            }
-        };
-        let options = self.declared_options();
-        Some(simplify::simplify(&mut self.model.graph, formula, &options))
+        Some(self.model.graph.sum(terms))
     }
 
     fn cost_target(&self, wrt: Sym) -> diff::Target {
