@@ -60,8 +60,7 @@ pub mod render;
 mod python;
 
 pub use crate::analysis::check::{
-    CheckError, Checked, Diagnosis, MatrixProgram, Method, Mistake, ShapeEdit, ShapeReport,
-    Verdict,
+    CheckError, Checked, Diagnosis, MatrixProgram, Method, Mistake, ShapeEdit, ShapeReport, Verdict,
 };
 pub use crate::analysis::descent::{Descent, DescentStep};
 pub use crate::analysis::init::Init;
@@ -241,7 +240,8 @@ pub fn domain_warnings(
     let sentences = render::warning::warning_messages(model, &warnings, &|_| None, layout)?;
     Ok(sentences
         .iter()
-        .map(|s| render::escape::text_prose(s))
+        .map(String::as_str)
+        .map(render::escape::text_prose)
         .collect())
 }
 

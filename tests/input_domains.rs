@@ -135,7 +135,14 @@ fn a_value_outside_the_declared_domain_is_warned_about() {
     assert!(shown.contains("x = 1.5 lies outside"), "{shown}");
 
     for args in [
-        vec!["check", "-", "--at", "x=1,p=0,w=1", "--claim", "dC/dw = x*p"],
+        vec![
+            "check",
+            "-",
+            "--at",
+            "x=1,p=0,w=1",
+            "--claim",
+            "dC/dw = x*p",
+        ],
         vec!["step", "-", "--lr", "0.1", "--at", "x=-0.5,p=1,w=1"],
     ] {
         let out = chainrule(&args, Some(program));
@@ -146,6 +153,9 @@ fn a_value_outside_the_declared_domain_is_warned_about() {
         assert!(!out.stdout.is_empty());
     }
     // Inside every domain (an end included where it is closed): nothing to say.
-    let out = chainrule(&["step", "-", "--lr", "0.1", "--at", "x=0,p=2,w=1"], Some(program));
+    let out = chainrule(
+        &["step", "-", "--lr", "0.1", "--at", "x=0,p=2,w=1"],
+        Some(program),
+    );
     assert!(String::from_utf8(out.stderr).unwrap().is_empty());
 }

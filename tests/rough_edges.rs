@@ -294,7 +294,9 @@ fn chain_steps_go_by_layer_then_index() {
 /// within the line, LaTeX as alignment rows (one line once ran past pdflatex's margin).
 #[test]
 fn a_long_corrected_formula_is_broken_to_fit() {
-    let program = "network 2-3-3-2\n";
+    // Written out in activations (a deeper network's result names its error terms, and a
+    // correction of a claim in them is as short as the claim's own).
+    let program = "network 2-4-4\n";
     let json = common::stdout_of(
         &[
             "derive",
@@ -414,7 +416,7 @@ fn deltas_as_derivatives(formula: &str) -> String {
 #[test]
 fn a_correction_is_written_in_the_claims_named_terms() {
     let program = "network 2-2-1\nactivation sigmoid\ncost quadratic\n";
-    let text = common::stdout_of(
+    let out = common::run(
         &[
             "check",
             "-",
@@ -425,8 +427,9 @@ fn a_correction_is_written_in_the_claims_named_terms() {
             "--claim",
             "dC/dw2_1_1 = delta3_1 * x1",
         ],
-        program,
+        Some(program),
     );
+    let text = String::from_utf8(out.stdout).unwrap();
     let corrections: Vec<&str> = text
         .lines()
         .filter_map(|l| l.trim_start().strip_prefix("corrected:"))
@@ -437,7 +440,7 @@ fn a_correction_is_written_in_the_claims_named_terms() {
         ["δ2_1·x1", "w2_1_1 − η·δ2_1·x1", "δ2_1·x1"],
         "{text}"
     );
-    let latex = common::stdout_of(
+    let latex = common::run(
         &[
             "check",
             "-",
@@ -446,8 +449,9 @@ fn a_correction_is_written_in_the_claims_named_terms() {
             "--format",
             "latex",
         ],
-        program,
+        Some(program),
     );
+    let latex = String::from_utf8(latex.stdout).unwrap();
     assert!(latex.contains("\\delta^{(2)}_{1} x_{1}"), "{latex}");
     for claim in [
         "dC/dw2_1_1 = delta2_1 * x2",
@@ -461,7 +465,12 @@ fn a_correction_is_written_in_the_claims_named_terms() {
         equals_the_derivative(program, "w2_1_1", &corrected);
         // And the checker's own route agrees.
         let again = common::stdout_of(
-            &["check", "-", "--claim", &format!("dC/dw2_1_1 = {corrected}")],
+            &[
+                "check",
+                "-",
+                "--claim",
+                &format!("dC/dw2_1_1 = {corrected}"),
+            ],
             program,
         );
         assert!(again.contains("1 correct, 0 incorrect"), "{claim}: {again}");

@@ -261,20 +261,21 @@ fn check_start(model: &Model, start: &[Given]) -> Result<()> {
         .collect();
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|&s| model.name(s)).collect();
-        return Err(
-            Diagnostic::new(format!("no starting value given for {}", numeric::list(&names)))
-                .with_help(format!(
-                    "gradient descent starts from a value for every input, target and \
+        return Err(Diagnostic::new(format!(
+            "no starting value given for {}",
+            numeric::list(&names)
+        ))
+        .with_help(format!(
+            "gradient descent starts from a value for every input, target and \
                      parameter, e.g. `{}`",
-                    names
-                        .iter()
-                        .take(3)
-                        .map(|n| format!("{n}=0.5"))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ))
-                .about(Input::Point),
-        );
+            names
+                .iter()
+                .take(3)
+                .map(|n| format!("{n}=0.5"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ))
+        .about(Input::Point));
     }
     Ok(())
 }

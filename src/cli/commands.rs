@@ -243,8 +243,8 @@ impl Documented {
         source_name: &str,
     ) -> Result<(), Failure> {
         let layout = self.layout(source_name)?;
-        let sentences = chainrule::domain_warnings(model, given, &layout)
-            .map_err(self.in_template(&layout))?;
+        let sentences =
+            chainrule::domain_warnings(model, given, &layout).map_err(self.in_template(&layout))?;
         for sentence in sentences {
             eprintln!("warning: {sentence}");
         }

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use crate::core::expr::Sym;
-use crate::core::model::Model;
 use crate::core::model::Array;
+use crate::core::model::Model;
 use crate::core::shape::Shape;
 
 /// The most columns an array may have to be printed as a matrix: a wider one (a weight matrix

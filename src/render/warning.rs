@@ -173,7 +173,10 @@ fn domain_span(name: &str, name_latex: &str, domain: &Domain) -> String {
                 format!("{name_latex} {latex_op} {}", number::latex(&value)),
             )
         }
-        (None, None) => (format!("{name} ∈ ℝ"), format!("{name_latex} \\in \\mathbb{{R}}")),
+        (None, None) => (
+            format!("{name} ∈ ℝ"),
+            format!("{name_latex} \\in \\mathbb{{R}}"),
+        ),
     };
     math_span(&text, &latex)
 }

@@ -15,8 +15,8 @@ use super::{
     ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, Method, Mistake, POINTS, Verdict,
 };
 
-/// The most bytes a corrected formula may print before it is written through the names
-/// of the derivatives it is made of instead (see `factored_truth`).
+/// The most bytes a corrected or expected formula may print before it is written through the
+/// names of the derivatives it is made of instead (see `factored_truth`).
 const CORRECTED_BYTES: u64 = 4_000;
 
 pub(super) enum Decision {
@@ -44,7 +44,7 @@ impl Checker {
             }
             decision => decision,
         };
-        let expected = Some(truth);
+        let expected = Some(self.bounded(subject, truth));
         let mut checked = Checked {
             claim: String::new(),
             verdict: Verdict::Correct,
@@ -186,12 +186,21 @@ impl Checker {
             .reachable(&[self.unresolved])
             .into_iter()
             .any(|id| matches!(graph.node(id), Node::Deriv(..)));
-        let mut memo = Default::default();
-        let too_long = crate::core::factor::printed_bytes_shared(&self.model, corrected, &mut memo)
-            > CORRECTED_BYTES;
-        match names_derivatives || too_long {
+        match names_derivatives {
             true => self.factored_truth(subject).unwrap_or(corrected),
-            false => corrected,
+            false => self.bounded(subject, corrected),
+        }
+    }
+
+    /// A formula equal to the truth as it is, or where it would print longer than
+    /// `CORRECTED_BYTES` (a deep network's gradient written out once per path), the truth
+    /// one chain-rule step deep: what a report shows stays small.
+    fn bounded(&mut self, subject: &Subject, formula: Id) -> Id {
+        let mut memo = Default::default();
+        let bytes = crate::core::factor::printed_bytes_shared(&self.model, formula, &mut memo);
+        match bytes > CORRECTED_BYTES {
+            true => self.factored_truth(subject).unwrap_or(formula),
+            false => formula,
         }
     }
 

@@ -502,7 +502,12 @@ impl Checker {
             }
         }
         if !error_terms.added.is_empty() {
-            formulas.symbols = self.symbols.iter().cloned().chain(error_terms.added).collect();
+            formulas.symbols = self
+                .symbols
+                .iter()
+                .cloned()
+                .chain(error_terms.added)
+                .collect();
         }
         checked.formulas = formulas;
     }
