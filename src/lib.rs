@@ -227,6 +227,23 @@ pub fn forward_values(model: &Model, at: &[Given]) -> Result<Vec<(Sym, f64)>, Di
         .collect())
 }
 
+/// The sentences, as a terminal writes them, of the values given outside the domains their
+/// names are declared with (`x=1.5` for `input x in [0, 1]`): warnings, not refusals, since
+/// every formula still has a value there. `eval` carries them among its own warnings.
+pub fn domain_warnings(
+    model: &Model,
+    given: &[Given],
+    layout: &Layout,
+) -> Result<Vec<String>, Diagnostic> {
+    let warnings = analysis::warnings::outside_domain(model, given);
+    let sentences = render::warning::warning_messages(model, &warnings, &|_| None, layout)?;
+    Ok(sentences
+        .iter()
+        .map(String::as_str)
+        .map(render::escape::text_prose)
+        .collect())
+}
+
 /// Refuses a value given to a name that is not an input, target or parameter, saying `why`
 /// only those may start a run.
 pub fn leaves_only(model: &Model, given: &[Given], why: &str) -> Result<(), Diagnostic> {

@@ -101,3 +101,61 @@ fn an_empty_domain_or_one_on_a_one_hot_target_is_refused() {
         assert!(out.stdout.is_empty(), "{source}: no partial output");
     }
 }
+
+/// Issue 22, item 1's last half: a value given outside a declared domain is a warning (kind
+/// `outside-domain`), not a refusal: `eval` carries it among its warnings (text and JSON),
+/// `step` and `check` write it on standard error, and every command still answers.
+#[test]
+fn a_value_outside_the_declared_domain_is_warned_about() {
+    let program = "input x in [0, 1]\ninput p > 0\nparam w\ncost C = w*x*p\n";
+    let json = chainrule(
+        &["eval", "-", "--at", "x=1.5,p=-2,w=1", "--format", "json"],
+        Some(program),
+    );
+    assert_eq!(json.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let outside: Vec<(&str, &str)> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "outside-domain")
+        .map(|w| (w["at"].as_str().unwrap(), w["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outside.len(), 2, "{doc}");
+    assert_eq!(outside[0].0, "x");
+    assert!(outside[0].1.contains("x = 1.5"), "{}", outside[0].1);
+    assert!(outside[0].1.contains("x ∈ [0, 1]"), "{}", outside[0].1);
+    assert_eq!(outside[1].0, "p");
+    assert!(outside[1].1.contains("p > 0"), "{}", outside[1].1);
+    // The value is still computed: C = 1·1.5·(−2).
+    assert_eq!(doc["cost"].as_f64(), Some(-3.0), "{doc}");
+
+    let text = chainrule(&["eval", "-", "--at", "x=1.5,p=2,w=1"], Some(program));
+    let shown = String::from_utf8(text.stdout).unwrap();
+    assert!(shown.contains("x = 1.5 lies outside"), "{shown}");
+
+    for args in [
+        vec![
+            "check",
+            "-",
+            "--at",
+            "x=1,p=0,w=1",
+            "--claim",
+            "dC/dw = x*p",
+        ],
+        vec!["step", "-", "--lr", "0.1", "--at", "x=-0.5,p=1,w=1"],
+    ] {
+        let out = chainrule(&args, Some(program));
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.matches("warning:").count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("outside the domain"), "{stderr}");
+        assert!(!out.stdout.is_empty());
+    }
+    // Inside every domain (an end included where it is closed): nothing to say.
+    let out = chainrule(
+        &["step", "-", "--lr", "0.1", "--at", "x=0,p=2,w=1"],
+        Some(program),
+    );
+    assert!(String::from_utf8(out.stderr).unwrap().is_empty());
+}

@@ -497,6 +497,7 @@ fn every_warning_kind_is_in_all(kind: WarningKind) -> bool {
         | WarningKind::SqrtDomain
         | WarningKind::Undefined
         | WarningKind::InputOutOfRange
+        | WarningKind::OutsideDomain
         | WarningKind::UnresolvedReference
         | WarningKind::VanishingGradient
         | WarningKind::Tie => WarningKind::ALL.contains(&kind),

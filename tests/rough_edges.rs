@@ -294,7 +294,9 @@ fn chain_steps_go_by_layer_then_index() {
 /// within the line, LaTeX as alignment rows (one line once ran past pdflatex's margin).
 #[test]
 fn a_long_corrected_formula_is_broken_to_fit() {
-    let program = "network 2-3-3-2\n";
+    // Written out in activations (a deeper network's result names its error terms, and a
+    // correction of a claim in them is as short as the claim's own).
+    let program = "network 2-6-6\n";
     let json = common::stdout_of(
         &[
             "derive",
@@ -356,4 +358,217 @@ fn an_identity_layers_error_terms_are_named_delta() {
         "{latex}"
     );
     assert!(!latex.contains("z_{2,1}"), "{latex}");
+}
+
+/// The `corrected` of a claim as JSON has it (in the input language), and the exit code.
+fn json_correction(program: &str, claim: &str) -> String {
+    let out = common::run(
+        &["check", "-", "--claim", claim, "--format", "json"],
+        Some(program),
+    );
+    assert_eq!(out.status.code(), Some(1), "{claim}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["claims"][0]["corrected"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{claim}: {doc}"))
+        .to_string()
+}
+
+/// A correction's value against the true derivative by an independent route: its error terms
+/// read back as the derivatives they name (`delta2_1` is ∂C/∂z2_1), everything expanded into
+/// inputs and parameters and evaluated at 320 bits, against a central difference of the cost,
+/// at random points.
+fn equals_the_derivative(program: &str, wrt: &str, corrected: &str) {
+    let mut model = common::load(program);
+    let written = deltas_as_derivatives(corrected);
+    let formula = chainrule::lang::load::parse_formula(&mut model, &written)
+        .unwrap_or_else(|d| panic!("{written}: {}", d.message));
+    let wrt = model.lookup(wrt).unwrap();
+    let cost = model.cost;
+    for seed in 0..5u32 {
+        let values: Vec<f64> = (0..13)
+            .map(|i| {
+                let u = ((seed * 7919 + i * 104_729) % 1000) as f64 / 1000.0;
+                2.0 * u - 1.0
+            })
+            .collect();
+        let point = common::point(&model, &values);
+        let claimed = common::value_at(&mut model, formula, &point);
+        let truth = common::central_difference(&mut model, cost, wrt, &point);
+        assert!(
+            common::close(&claimed, &truth, 1e-9),
+            "{corrected}: {} against {}",
+            claimed.to_f64(),
+            truth.to_f64()
+        );
+    }
+}
+
+/// `delta2_1` written as the derivative it names, `dC/dz2_1`.
+fn deltas_as_derivatives(formula: &str) -> String {
+    formula.replace("delta", "dC/dz")
+}
+
+/// Issue 22, items 1 and 12: a claim written with named error terms is corrected in them, by
+/// its one edit (`x2` for `x1`), not by δ2_1 written out through the layers after it; a
+/// mistake that is no single edit is corrected one chain-rule step deep with δ named, as
+/// `derive` writes a result. Each correction is the true derivative.
+#[test]
+fn a_correction_is_written_in_the_claims_named_terms() {
+    let program = "network 2-2-1\nactivation sigmoid\ncost quadratic\n";
+    let out = common::run(
+        &[
+            "check",
+            "-",
+            "--claim",
+            "dC/dw2_1_1 = delta2_1 * x2",
+            "--claim",
+            "w2_1_1' = w2_1_1 - eta*delta2_1*x2",
+            "--claim",
+            "dC/dw2_1_1 = delta3_1 * x1",
+        ],
+        Some(program),
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let corrections: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("corrected:"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        corrections,
+        ["δ2_1·x1", "w2_1_1 − η·δ2_1·x1", "δ2_1·x1"],
+        "{text}"
+    );
+    let latex = common::run(
+        &[
+            "check",
+            "-",
+            "--claim",
+            "dC/dw2_1_1 = delta2_1 * x2",
+            "--format",
+            "latex",
+        ],
+        Some(program),
+    );
+    let latex = String::from_utf8(latex.stdout).unwrap();
+    assert!(latex.contains("\\delta^{(2)}_{1} x_{1}"), "{latex}");
+    for claim in [
+        "dC/dw2_1_1 = delta2_1 * x2",
+        "dC/dw2_1_1 = delta3_1 * x1",
+        "dC/dw2_1_1 = 2 delta2_1 * x1",
+        "dC/dw2_1_1 = delta2_1 * a2_1",
+        "dC/dw2_1_1 = 0",
+    ] {
+        let corrected = json_correction(program, claim);
+        // A claim without named terms gets the truth as derive writes this small one.
+        assert_eq!(
+            corrected.contains("delta2_1"),
+            claim.contains("delta"),
+            "{claim}: {corrected}"
+        );
+        equals_the_derivative(program, "w2_1_1", &corrected);
+        // And the checker's own route agrees.
+        let again = common::stdout_of(
+            &[
+                "check",
+                "-",
+                "--claim",
+                &format!("dC/dw2_1_1 = {corrected}"),
+            ],
+            program,
+        );
+        assert!(again.contains("1 correct, 0 incorrect"), "{claim}: {again}");
+    }
+}
+
+/// Issue 22, item 12: one wrong claim on a 10-layer network once printed a correction of
+/// 547 KB. Every format's whole report stays small, the correction in named terms, and is
+/// the true derivative.
+#[test]
+fn a_correction_on_a_ten_layer_network_stays_small() {
+    let program = std::fs::read_to_string("examples/deep_sigmoid_10.bp").unwrap();
+    for (claim, wrt) in [
+        ("dC/dw2_1_1 = 0", "w2_1_1"),
+        ("dC/dw2_1_1 = (a10_1 - y1)*x1", "w2_1_1"),
+        ("dC/dw2_1_1 = delta2_1 * x2", "w2_1_1"),
+        ("dC/db3_2 = delta3_1", "b3_2"),
+    ] {
+        for format in ["text", "markdown", "latex", "json"] {
+            let out = common::run(
+                &["check", "-", "--claim", claim, "--format", format],
+                Some(&program),
+            );
+            assert_eq!(out.status.code(), Some(1), "{claim}");
+            assert!(
+                out.stdout.len() < 6_000,
+                "{claim} as {format}: {} bytes",
+                out.stdout.len()
+            );
+        }
+        let corrected = json_correction(&program, claim);
+        assert!(corrected.len() < 200, "{claim}: {corrected}");
+        assert!(corrected.contains("delta"), "{claim}: {corrected}");
+        equals_the_derivative(&program, wrt, &corrected);
+    }
+}
+
+/// The printed steps of a text derivation, each as `(left side, last right side)` with its
+/// rule's label and shape left off and its continuation lines joined, in order; `None`
+/// between derivations (a result line or a heading ends a run of steps).
+fn printed_steps(text: &str) -> Vec<Option<(String, String)>> {
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let continuation = line.starts_with("   ") && !line.trim_start().starts_with("result:");
+        match lines.last_mut() {
+            Some(last) if continuation => {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
+            _ => lines.push(line.to_string()),
+        }
+    }
+    lines
+        .iter()
+        .map(|line| {
+            let step = line.strip_prefix("  ")?;
+            if step.starts_with(' ') || step.starts_with("result:") || step.starts_with("expanded:")
+            {
+                return None;
+            }
+            // The rule's label (and a matrix step's shape) sits after four spaces.
+            let (equation, _label) = step.rsplit_once("    ")?;
+            let equation = equation.split("    [").next().unwrap_or(equation);
+            let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            let sides: Vec<&str> = equation.split(" = ").collect();
+            Some((words(sides[0]), words(sides[sides.len() - 1])))
+        })
+        .collect()
+}
+
+/// Issue 22, item 17: a step that reads as the one before it (a flatten shown again, a fold
+/// repeated) is not printed. Every example's derivation, in both styles, with its steps.
+#[test]
+fn no_printed_step_repeats_the_one_before_it() {
+    for program in common::example_programs() {
+        let path = program.to_str().unwrap();
+        for style in ["chain", "backprop"] {
+            let text = run(&["derive", path, "--all", "--style", style]);
+            let steps = printed_steps(&text);
+            assert!(
+                steps.iter().flatten().count() > 0,
+                "{path} ({style}): no steps read\n{text}"
+            );
+            for pair in steps.windows(2) {
+                if let [Some(before), Some(after)] = pair {
+                    assert!(
+                        before != after,
+                        "{path} ({style}): `{} = {}` printed twice",
+                        after.0,
+                        after.1
+                    );
+                }
+            }
+        }
+    }
 }

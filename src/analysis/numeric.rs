@@ -504,6 +504,7 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
             });
         }
     }
+    warnings.extend(crate::analysis::warnings::outside_domain(model, given));
     // The last value given for a name is the one used.
     let text_of: FastMap<Sym, &str> = given.iter().map(|g| (g.sym, g.text.as_str())).collect();
     let mut values = Vec::new();

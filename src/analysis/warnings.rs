@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::core::eval::REFERENCE_DIGITS;
 use crate::core::eval::{Precise, Resolution};
 use crate::core::expr::{Func, Id, Node, Sym};
-use crate::core::model::Model;
+use crate::core::model::{Domain, Given, Model};
 
 /// Bits of error (of 53) at which a value counts as lost: 2^12 ulps, about 1e-12 relative.
 pub const LOST_BITS: f64 = 12.0;
@@ -46,6 +46,8 @@ pub enum WarningKind {
     Undefined,
     /// A value given outside float64's range; the reference uses it exactly.
     InputOutOfRange,
+    /// A value given outside the domain its name is declared with (`input x in [0, 1]`).
+    OutsideDomain,
     /// The reference could not be resolved within the precision allowed.
     UnresolvedReference,
     /// A gradient right in float64 but negligible next to the cost.
@@ -58,7 +60,7 @@ pub enum WarningKind {
 impl WarningKind {
     /// Every kind, in the order of the declaration (docs/json.md lists their codes; a test
     /// keeps the two the same).
-    pub const ALL: [WarningKind; 14] = [
+    pub const ALL: [WarningKind; 15] = [
         WarningKind::Saturation,
         WarningKind::Cancellation,
         WarningKind::Overflow,
@@ -70,6 +72,7 @@ impl WarningKind {
         WarningKind::SqrtDomain,
         WarningKind::Undefined,
         WarningKind::InputOutOfRange,
+        WarningKind::OutsideDomain,
         WarningKind::UnresolvedReference,
         WarningKind::VanishingGradient,
         WarningKind::Tie,
@@ -89,6 +92,7 @@ impl WarningKind {
             WarningKind::SqrtDomain => "sqrt-domain",
             WarningKind::Undefined => "undefined",
             WarningKind::InputOutOfRange => "input-out-of-range",
+            WarningKind::OutsideDomain => "outside-domain",
             WarningKind::UnresolvedReference => "unresolved-reference",
             WarningKind::VanishingGradient => "vanishing-gradient",
             WarningKind::Tie => "tie",
@@ -222,6 +226,9 @@ pub enum Facts {
     },
     /// A value written as `text`, beyond float64's range, read by float64 as `read_as`.
     InputOutOfRange { text: String, read_as: Option<f64> },
+    /// A value written as `text`, given to a name declared with `domain`, which does not
+    /// hold it.
+    OutsideDomain { text: String, domain: Domain },
     /// A gradient right in float64 but tiny next to the cost (`cost`).
     VanishingGradient { cost: f64 },
     /// The switch `node` (max, min, relu', sgn) thrown the other way in float64: its
@@ -255,10 +262,33 @@ impl Facts {
             Facts::AsWritten { .. } => "as_written",
             Facts::Saturated { .. } => "saturated",
             Facts::InputOutOfRange { .. } => "input_out_of_range",
+            Facts::OutsideDomain { .. } => "outside_domain",
             Facts::VanishingGradient { .. } => "vanishing_gradient",
             Facts::Tie { .. } => "tie",
         }
     }
+}
+
+/// Each value given outside the domain its name is declared with (`x=1.5` for
+/// `input x in [0, 1]`). A warning rather than a refusal: every formula still has a value
+/// there, only not one the program says it will meet.
+pub fn outside_domain(model: &Model, given: &[Given]) -> Vec<Warning> {
+    given
+        .iter()
+        .filter_map(|g| {
+            let domain = *model.domain(g.sym)?;
+            (!domain.contains(g.value)).then(|| Warning {
+                kind: WarningKind::OutsideDomain,
+                at: model.name(g.sym).to_string(),
+                facts: Facts::OutsideDomain {
+                    text: g.text.trim().to_string(),
+                    domain,
+                },
+                float64: g.value,
+                reference: g.text.trim().to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Herbie's measure of a float64 result's error: log2 of the number of floats between it and

@@ -235,6 +235,23 @@ impl Documented {
         layout(&self.templates, &self.output, source_name)
     }
 
+    /// Values given outside their names' declared domains, on standard error: the command
+    /// still answers (the formulas have values there), so they are warnings, not refusals.
+    pub(super) fn warn_outside_domain(
+        &self,
+        model: &Model,
+        given: &[Given],
+        source_name: &str,
+    ) -> Result<(), Failure> {
+        let layout = self.layout(source_name)?;
+        let sentences =
+            chainrule::domain_warnings(model, given, &layout).map_err(self.in_template(&layout))?;
+        for sentence in sentences {
+            eprintln!("warning: {sentence}");
+        }
+        Ok(())
+    }
+
     /// A rendering error as a failure pointing into its template.
     pub(super) fn in_template<'a>(
         &'a self,
@@ -718,6 +735,7 @@ pub(super) fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     }
     let model = chainrule::with_learning_rate(&model);
     let given = given_values(&model, &args.point)?;
+    documented.warn_outside_domain(&model, &given, &source.name)?;
     let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
     let mut checked = Vec::with_capacity(claims.len());
     let matrices = chainrule::matrix_program(&source.text).map_err(Failure::in_text(&source))?;
@@ -769,6 +787,7 @@ pub(super) fn step(args: StepArgs) -> Result<Outcome, Failure> {
     let (source, mut model) = load_program(file)?;
     per_layer_needs_layers(args.shown.per_layer, &model, &source.name)?;
     let start = starting_point(&source, &model, &args.point, &args.init, &args.example)?;
+    documented.warn_outside_domain(&model, &start.given, &source.name)?;
     let mut descent = with_progress("descending", || {
         chainrule::descend_with(
             &mut model,

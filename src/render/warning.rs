@@ -11,7 +11,7 @@ use crate::analysis::numeric::{Caveat, GradCheck, StableRewrite};
 use crate::analysis::warnings::{Facts, Warning, Why};
 use crate::core::error::Diagnostic;
 use crate::core::expr::{Func, Graph};
-use crate::core::model::Model;
+use crate::core::model::{Bound, Domain, Model};
 use crate::core::number::{self, float, whole};
 use crate::render::document::{Layout, render_each};
 use crate::render::escape::math_span;
@@ -54,6 +54,8 @@ struct SentenceView {
     rewrite: &'static str,
     /// Which stable form a formula written the usual way should take (form `as_written`).
     stable: &'static str,
+    /// A declared domain as the program states it (`x ∈ [0, 1]`, `p > 0`).
+    domain: String,
 }
 
 /// The sentence of each warning, in order; `label_latex` sets a warning's label (a name or a
@@ -137,6 +139,46 @@ pub fn caveats(checks: &[GradCheck], layout: &Layout) -> Result<Vec<Option<Strin
 /// A float64 in both forms: as [`float`] writes it, and set in LaTeX.
 fn number_span(x: f64) -> String {
     written_span(&float(x))
+}
+
+/// A name's declared domain in both forms: an interval `x ∈ [0, 1]` (open ends in
+/// parentheses), or the one bound `p > 0`.
+fn domain_span(name: &str, name_latex: &str, domain: &Domain) -> String {
+    let end = |b: &Bound| float(b.value);
+    let (text, latex) = match (&domain.low, &domain.high) {
+        (Some(low), Some(high)) => {
+            let open = if low.closed { "[" } else { "(" };
+            let close = if high.closed { "]" } else { ")" };
+            let (low, high) = (end(low), end(high));
+            (
+                format!("{name} ∈ {open}{low}, {high}{close}"),
+                format!(
+                    "{name_latex} \\in {open}{}, {}{close}",
+                    number::latex(&low),
+                    number::latex(&high)
+                ),
+            )
+        }
+        (Some(b), None) | (None, Some(b)) => {
+            let above = domain.low.is_some();
+            let (text_op, latex_op) = match (above, b.closed) {
+                (true, false) => (">", ">"),
+                (true, true) => ("≥", "\\geq"),
+                (false, false) => ("<", "<"),
+                (false, true) => ("≤", "\\leq"),
+            };
+            let value = end(b);
+            (
+                format!("{name} {text_op} {value}"),
+                format!("{name_latex} {latex_op} {}", number::latex(&value)),
+            )
+        }
+        (None, None) => (
+            format!("{name} ∈ ℝ"),
+            format!("{name_latex} \\in \\mathbb{{R}}"),
+        ),
+    };
+    math_span(&text, &latex)
 }
 
 /// A number already written by the number formatter (a reference's digits), in both forms.
@@ -280,6 +322,18 @@ fn sentence(
             read_as: read_as.map(number_span),
             ..base
         },
+        Facts::OutsideDomain { text, domain } => {
+            let (name, name_latex) = match model.lookup(&w.at) {
+                Some(s) => (w.at.clone(), printer.name(s, Notation::Latex)),
+                None => (w.at.clone(), crate::render::escape::latex_text(&w.at)),
+            };
+            SentenceView {
+                label: math_span(&name, &name_latex),
+                text: written_span(text),
+                domain: domain_span(&name, &name_latex, domain),
+                ..base
+            }
+        }
         Facts::VanishingGradient { cost } => SentenceView {
             label: match label_latex(&w.at) {
                 Some(latex) => math_span(&w.at, &latex),

@@ -5,16 +5,18 @@
 
 use crate::core::diff;
 use crate::core::eval::Precise;
-use crate::core::expr::{Id, Partial, Sym};
+use crate::core::expr::{Id, Node, Partial, Sym};
 use crate::core::model::SymKind;
 use crate::core::simplify::{self, Options};
 
 use super::claims::Subject;
 use super::points::{Sample, fits, same_precise};
-use super::{ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, Method, POINTS, Verdict};
+use super::{
+    ATTEMPTS, Checked, Checker, Diagnosis, Formulas, Labels, Method, Mistake, POINTS, Verdict,
+};
 
-/// The most bytes a corrected formula may print before it is written through the names
-/// of the derivatives it is made of instead (see `factored_truth`).
+/// The most bytes a corrected or expected formula may print before it is written through the
+/// names of the derivatives it is made of instead (see `factored_truth`).
 const CORRECTED_BYTES: u64 = 4_000;
 
 pub(super) enum Decision {
@@ -42,7 +44,7 @@ impl Checker {
             }
             decision => decision,
         };
-        let expected = Some(truth);
+        let expected = Some(self.bounded(subject, truth));
         let mut checked = Checked {
             claim: String::new(),
             verdict: Verdict::Correct,
@@ -125,31 +127,90 @@ impl Checker {
                     holds_at_given_point,
                     alternatives: found.map(|(mistake, _)| mistake).collect(),
                 });
-                // The correction simplified by the rules `derive` uses (fractions cancelled,
-                // constants folded, Σy = 1 for targets declared one-hot), in the names the
-                // claim and the diagnosis use: no intermediate is put for its definition
-                // (σ(z3) stays σ(z3)).
-                let options = self.declared_options();
-                let corrected =
-                    crate::core::simplify::simplify(&mut self.model.graph, corrected, &options);
-                let mut memo = Default::default();
-                let too_long =
-                    crate::core::factor::printed_bytes_shared(&self.model, corrected, &mut memo)
-                        > CORRECTED_BYTES;
-                checked.corrected = Some(match too_long {
-                    true => self.factored_truth(subject).unwrap_or(corrected),
-                    false => corrected,
+                let edited = checked
+                    .diagnosis
+                    .as_ref()
+                    .and_then(|d| d.mistake.as_ref())
+                    .and_then(|mistake| self.edited_claim(mistake, truth));
+                checked.corrected = Some(match edited {
+                    Some(edited) => edited,
+                    None => self.correction(subject, corrected),
                 });
             }
         }
         checked
     }
 
+    /// The claim with the diagnosed edit applied to its own terms, as the claim wrote them
+    /// (`δ2_1·x2` corrected to `δ2_1·x1`, not to δ2_1 written out): the diagnosis edits the
+    /// claim with its derivatives worked out, and the edit is carried back where what it
+    /// changed is one of the claim's own terms. Confirmed to equal the truth (for labels,
+    /// where the claim is judged for them); `None` for a
+    /// mistake that is not one edit, or an edit inside a derivative the claim names.
+    fn edited_claim(&mut self, mistake: &Mistake, truth: Id) -> Option<Id> {
+        let (written, should_be) = match mistake {
+            Mistake::Edit {
+                written, should_be, ..
+            }
+            | Mistake::WrongDerivative { written, should_be } => (*written, *should_be),
+            Mistake::InUpdateGradient(inner) => return self.edited_claim(inner, truth),
+            _ => return None,
+        };
+        let unresolved = self.unresolved;
+        if !self.model.graph.reachable(&[unresolved]).contains(&written) {
+            return None;
+        }
+        let edited = self.model.graph.replace(unresolved, written, should_be);
+        let resolved = diff::resolve_derivatives(&mut self.model, edited);
+        if !matches!(
+            self.decide(truth, resolved),
+            Decision::Symbolic | Decision::Numeric(_) | Decision::ForLabels(..)
+        ) {
+            return None;
+        }
+        // Tidied as derive tidies (`1·(a − y)` is `a − y`); derivatives stay named.
+        let options = self.declared_options();
+        Some(simplify::simplify(&mut self.model.graph, edited, &options))
+    }
+
+    /// The correction where no single edit of the claim's own terms gives it: the diagnosis's
+    /// formula (or the truth) simplified by the rules `derive` uses (fractions cancelled,
+    /// constants folded, Σy = 1 for targets declared one-hot), in the names the claim and the
+    /// diagnosis use (σ(z3) stays σ(z3)). Where the claim names derivatives (`δ2_1`), or the
+    /// formula would print long, it is the truth one chain-rule step deep with the upstream
+    /// derivatives named ([`Checker::factored_truth`]), as `derive` writes a result.
+    fn correction(&mut self, subject: &Subject, corrected: Id) -> Id {
+        let options = self.declared_options();
+        let corrected = simplify::simplify(&mut self.model.graph, corrected, &options);
+        let graph = &self.model.graph;
+        let names_derivatives = graph
+            .reachable(&[self.unresolved])
+            .into_iter()
+            .any(|id| matches!(graph.node(id), Node::Deriv(..)));
+        match names_derivatives {
+            true => self.factored_truth(subject).unwrap_or(corrected),
+            false => self.bounded(subject, corrected),
+        }
+    }
+
+    /// A formula equal to the truth as it is, or where it would print longer than
+    /// `CORRECTED_BYTES` (a deep network's gradient written out once per path), the truth
+    /// one chain-rule step deep: what a report shows stays small.
+    fn bounded(&mut self, subject: &Subject, formula: Id) -> Id {
+        let mut memo = Default::default();
+        let bytes = crate::core::factor::printed_bytes_shared(&self.model, formula, &mut memo);
+        match bytes > CORRECTED_BYTES {
+            true => self.factored_truth(subject).unwrap_or(formula),
+            false => formula,
+        }
+    }
+
     /// The truth of a derivative, update or change claim with its gradient written one step
     /// of the chain rule deep: `Σ ∂C/∂u·(∂u/∂w)_direct` over the names u that use w, each
     /// upstream derivative left as it is named rather than written out. Written out, a deep
     /// network's gradient prints once per path (2^layers times); this grows with the names
-    /// that use w. `None` for the other claims.
+    /// that use w. An update rule whose claim names its gradient (`w3 + η·dC/dw3`) keeps it
+    /// named (`w3 − η·∂C/∂w3`). `None` for the other claims.
     fn factored_truth(&mut self, subject: &Subject) -> Option<Id> {
         let (target, wrap) = match *subject {
             Subject::Derivative(target) => (target, None),
@@ -157,6 +218,34 @@ impl Checker {
             Subject::Change(theta) => (self.cost_target(theta), Some(false)),
             _ => return None,
         };
+        let g = &mut self.model.graph;
+        let of = g.var(target.of);
+        let named = g.deriv(of, target.wrt);
+        let gradient = if wrap.is_some() && g.reachable(&[self.unresolved]).contains(&named) {
+            named
+        } else {
+            self.one_step_gradient(target)?
+        };
+        let g = &mut self.model.graph;
+        let formula = match wrap {
+            None => gradient,
+            Some(update) => {
+                let eta = g.var(self.rate);
+                let step = g.product(vec![eta, gradient]);
+                if update {
+                    let theta = g.var(target.wrt);
+                    g.sub(theta, step)
+                } else {
+                    g.neg(step)
+                }
+            }
+        };
+        let options = self.declared_options();
+        Some(simplify::simplify(&mut self.model.graph, formula, &options))
+    }
+
+    /// `Σ ∂of/∂u·(∂u/∂wrt)_direct` over the names u that use `wrt` on the way to `of`.
+    fn one_step_gradient(&mut self, target: diff::Target) -> Option<Id> {
         let path = self.between(target.of, target.wrt);
         let mut terms = Vec::new();
         for u in self.users(target.wrt, &path) {
@@ -173,26 +262,7 @@ impl Checker {
                 g.product(vec![upstream, local])
             });
         }
-        let g = &mut self.model.graph;
-        let gradient = g.sum(terms);
-        let formula = match wrap {
-            None => gradient,
-            Some(update) => {
-                let eta = g.var(self.rate);
-                let step = g.product(vec![eta, gradient]);
-                if update {
-                    let theta = g.var(target.wrt);
-                    g.sub(theta, step)
-                } else {
-                    g.neg(step)
-                }
-            }
-        };
-        Some(simplify::simplify(
-            &mut self.model.graph,
-            formula,
-            &Options::default(),
-        ))
+        Some(self.model.graph.sum(terms))
     }
 
     fn cost_target(&self, wrt: Sym) -> diff::Target {

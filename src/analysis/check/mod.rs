@@ -30,7 +30,7 @@ pub use mistake::{
 use crate::core::diff::{self, Target};
 use crate::core::error::{Diagnostic, Input};
 use crate::core::eval::Precise;
-use crate::core::expr::{FastMap, Graph, Id, Sym};
+use crate::core::expr::{FastMap, Graph, Id, Node, Partial, Sym};
 use crate::core::model::{Given, Model, SymKind, Symbol};
 use crate::core::simplify::Options;
 use crate::lang::ast::Span;
@@ -501,7 +501,14 @@ impl Checker {
             symbols: self.symbols.clone(),
             shapes: FastMap::default(),
         };
-        let mut copy = |id: &mut Id| *id = formulas.graph.import(&self.model.graph, *id);
+        let mut error_terms = ErrorTerms {
+            base: self.symbols.len(),
+            ..ErrorTerms::default()
+        };
+        let mut copy = |id: &mut Id| {
+            let imported = formulas.graph.import(&self.model.graph, *id);
+            *id = error_terms.named(&self.model, &mut formulas.graph, imported);
+        };
         checked.corrected.iter_mut().for_each(&mut copy);
         checked.expected.iter_mut().for_each(&mut copy);
         if let Some(diagnosis) = checked.diagnosis.as_mut() {
@@ -512,6 +519,14 @@ impl Checker {
             {
                 mistake.formulas_mut().into_iter().for_each(&mut copy);
             }
+        }
+        if !error_terms.added.is_empty() {
+            formulas.symbols = self
+                .symbols
+                .iter()
+                .cloned()
+                .chain(error_terms.added)
+                .collect();
         }
         checked.formulas = formulas;
     }
@@ -527,5 +542,59 @@ impl Checker {
             .about(Input::Point));
         }
         Ok(())
+    }
+}
+
+/// The error terms of a judgement's formulas named as `derive` names them and `check` reads
+/// them: `∂C/∂z2_1` of a pre-activation written `δ2_1` (`\delta^{(2)}_{1}` with the z-name's
+/// decorations), one name for one quantity in the claim, its correction and its diagnosis.
+/// Each is a name of the judgement's own symbol table, after the model's.
+#[derive(Default)]
+struct ErrorTerms {
+    /// The number of names before the first added.
+    base: usize,
+    added: Vec<Symbol>,
+    /// The name given to each (of, wrt), or `None` where it keeps its derivative form.
+    names: FastMap<(Sym, Sym), Option<Sym>>,
+}
+
+impl ErrorTerms {
+    /// `root` (of `graph`) with every error term named.
+    fn named(&mut self, model: &Model, graph: &mut Graph, root: Id) -> Id {
+        let mapped = graph.rewrite(&[root], |g, node| match node {
+            Node::Deriv(of, wrt, Partial::Total) => {
+                let named = match g.node(of) {
+                    Node::Var(y) => self.name_of(model, *y, wrt),
+                    _ => None,
+                };
+                match named {
+                    Some(sym) => g.var(sym),
+                    None => g.add(node),
+                }
+            }
+            other => g.add(other),
+        });
+        mapped[&root]
+    }
+
+    fn name_of(&mut self, model: &Model, y: Sym, u: Sym) -> Option<Sym> {
+        if let Some(&named) = self.names.get(&(y, u)) {
+            return named;
+        }
+        let named = (y == model.cost && crate::core::factor::is_pre_activation(model, u))
+            .then(|| crate::core::factor::term_name(model, y, u))
+            .filter(|(name, _)| !name.contains('/'))
+            .map(|(name, display)| {
+                self.added.push(Symbol {
+                    name,
+                    kind: SymKind::ErrorTerm,
+                    display,
+                    span: Span::default(),
+                    shape: model.symbol(u).shape,
+                });
+                Sym((self.base + self.added.len() - 1) as u32)
+            });
+        self.names.insert((y, u), named);
+        named
     }
 }
