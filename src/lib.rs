@@ -173,7 +173,20 @@ pub fn check_claims(
     claims: &[String],
     at: &[Given],
 ) -> Vec<Result<Checked, CheckError>> {
-    analysis::check::matrix::check_claims(program, model, claims, at)
+    analysis::check::matrix::check_claims(program, model, claims, at, None)
+}
+
+/// [`check_claims`] for claims about `optimizer` (`check --optimizer`): every update rule is
+/// judged against the update `step` takes with it, whatever names the rule uses, so that
+/// momentum's step written where Nesterov's belongs is a mistake rather than another rule.
+pub fn check_claims_for(
+    optimizer: OptimizerKind,
+    program: Option<&MatrixProgram>,
+    model: &Model,
+    claims: &[String],
+    at: &[Given],
+) -> Vec<Result<Checked, CheckError>> {
+    analysis::check::matrix::check_claims(program, model, claims, at, Some(optimizer))
 }
 
 /// Runs `steps` steps of gradient descent θ ← θ − η ∂C/∂θ from the values in `start`.

@@ -6,6 +6,7 @@
 
 mod common;
 
+use chainrule::OptimizerKind;
 use chainrule::analysis::check::{self, Checked, Verdict};
 use common::claims::judge;
 
@@ -164,4 +165,157 @@ fn a_wrong_sign_in_an_optimizer_rule_is_still_named() {
     let (kind, words) = named(&["w2 <- w2 + eta*m_hat_w2/(sqrt(v_hat_w2) + eps)"]);
     assert_eq!(kind, "sign", "{words}");
     assert!(words.contains("a term with the wrong sign"), "{words}");
+}
+
+/// A worksheet judged for one optimizer, as `check --optimizer` does: every update rule
+/// against the update `step` takes with it.
+fn for_optimizer(kind: OptimizerKind, claims: &[&str]) -> Vec<Checked> {
+    let model = chainrule::with_learning_rate(&common::load(SEED));
+    let claims: Vec<String> = claims.iter().map(|c| c.to_string()).collect();
+    chainrule::check_claims_for(kind, None, &model, &claims, &[])
+        .into_iter()
+        .zip(&claims)
+        .map(|(judged, claim)| {
+            judged.unwrap_or_else(|e| panic!("{}", e.diagnostic.render("claim", claim, false)))
+        })
+        .collect()
+}
+
+/// The kind named for a wrong Nesterov update, with its sentence.
+fn named_for_nesterov(claim: &str) -> (String, String) {
+    let c = for_optimizer(OptimizerKind::Nesterov, &[claim]).pop().unwrap();
+    assert_eq!(c.verdict, Verdict::Incorrect, "{}: {c:?}", c.claim);
+    let kind = c
+        .mistake()
+        .map(|m| m.code().to_string())
+        .unwrap_or_default();
+    let words = chainrule::render::check::diagnosis(&c).unwrap();
+    (kind, words)
+}
+
+/// Nesterov's momentum as PyTorch's documentation writes it (b ← μb + g, θ ← θ − η(g + μb)),
+/// as Sutskever et al. and CS231n write it with a velocity that is the step itself
+/// (v ← μv − η∇f, θ ← θ + μv − η∇f: `step`'s parameter is their look-ahead point, where
+/// the gradient is taken), and the rewrite θ ← θ − μv_prev + (1 + μ)v of Bengio et al.; plain
+/// and LaTeX, read from the names alone and with Nesterov asked for.
+#[test]
+fn nesterov_in_each_usual_spelling_is_judged_correct() {
+    let spellings: [&[&str]; 4] = [
+        &[
+            "b_w2 = mu*b_w2 + dC/dw2",
+            "w2 <- w2 - eta*(dC/dw2 + mu*b_w2)",
+            "b3 <- b3 - lr*dC/db3 - lr*momentum*b_b3",
+        ],
+        &[
+            "v_w3 = mu*v_w3 - eta*dC/dw3",
+            "w3 <- w3 + mu*v_w3 - eta*dC/dw3",
+            "w3 := w3 - mu*v_prev_w3 + (1 + mu)*v_w3",
+            "v_w2 = μ v_prev_w2 - η dC/dw2",
+        ],
+        &[
+            "b_{w_2} = \\mu b_{w_2} + \\frac{\\partial C}{\\partial w_2}",
+            "w_2 \\leftarrow w_2 - \\eta \\left( \\frac{\\partial C}{\\partial w_2} + \\mu b_{w_2} \\right)",
+            "w_3 \\leftarrow w_3 - \\mu v^{prev}_{w_3} + (1 + \\mu) v_{w_3}",
+        ],
+        // With weight decay, a weight decays and a bias does not.
+        &[
+            "w2 <- w2 - eta*lambda*w2 - eta*(dC/dw2 + mu*b_w2)",
+            "b2 <- b2 - eta*(dC/db2 + mu*b_b2)",
+        ],
+    ];
+    for claims in spellings {
+        all_correct(claims);
+        for c in for_optimizer(OptimizerKind::Nesterov, claims) {
+            assert_eq!(c.verdict, Verdict::Correct, "{}: {c:?}", c.claim);
+        }
+    }
+    // CS231n's momentum in the same velocity is momentum's rule, and right as such.
+    all_correct(&["v_w3 = mu*v_w3 - eta*dC/dw3", "w3 <- w3 + v_w3"]);
+    for c in for_optimizer(OptimizerKind::Momentum, &["w3 <- w3 + v_w3", "w2 <- w2 - eta*b_w2"]) {
+        assert_eq!(c.verdict, Verdict::Correct, "{}: {c:?}", c.claim);
+    }
+}
+
+/// Momentum's update handed in for Nesterov's: the gradient taken at the current point, in
+/// PyTorch's buffer and in CS231n's velocity.
+#[test]
+fn momentum_written_where_nesterov_was_asked_is_named() {
+    for claim in ["w2 <- w2 - eta*b_w2", "w3 <- w3 + v_w3", "w_3 \\leftarrow w_3 + v_{w_3}"] {
+        let (kind, words) = named_for_nesterov(claim);
+        assert_eq!(kind, "momentum-for-nesterov", "{claim}: {words}");
+        assert!(words.contains("look-ahead point"), "{words}");
+    }
+    // Asked for momentum, the same line is right.
+    let c = for_optimizer(OptimizerKind::Momentum, &["w2 <- w2 - eta*b_w2"]).remove(0);
+    assert_eq!(c.verdict, Verdict::Correct, "{c:?}");
+}
+
+/// PyTorch's form with μb left out: plain gradient descent.
+#[test]
+fn the_lookahead_term_left_out_is_named() {
+    let (kind, words) = named_for_nesterov("w2 <- w2 - eta*dC/dw2");
+    assert_eq!(kind, "lookahead-missing", "{words}");
+    assert!(words.contains("look-ahead term is left out"), "{words}");
+    assert!(words.contains("b_w2"), "{words}");
+    let (kind, _) = named_for_nesterov("w3 <- w3 - eta*dC/dw3 - eta*lambda*w3");
+    assert_eq!(kind, "lookahead-missing");
+}
+
+/// μ and 1 − μ swapped in the look-ahead, its sign flipped, and weight decay on a bias, read
+/// from the names alone (μ beside the velocity in the update is Nesterov's) and asked for.
+#[test]
+fn nesterovs_decay_sign_and_bias_slips_are_named() {
+    let cases = [
+        ("w2 <- w2 - eta*(dC/dw2 + (1 - mu)*b_w2)", "decay-swapped"),
+        ("w3 <- w3 + (1 - mu)*v_w3 - eta*dC/dw3", "decay-swapped"),
+        ("w2 <- w2 - eta*(dC/dw2 - mu*b_w2)", "sign"),
+        ("w3 <- w3 - mu*v_w3 - eta*dC/dw3", "sign"),
+        (
+            "b3 <- b3 - eta*(dC/db3 + mu*b_b3) - eta*lambda*b3",
+            "bias-decayed",
+        ),
+    ];
+    for (claim, expected) in cases {
+        let (kind, words) = named(&[claim]);
+        assert_eq!(kind, expected, "{claim}: {words}");
+        let (kind, words) = named_for_nesterov(claim);
+        assert_eq!(kind, expected, "{claim} (asked): {words}");
+    }
+}
+
+/// `check --optimizer nesterov` in LaTeX, wrong lines and right ones, compiles with pdflatex.
+#[test]
+fn a_nesterov_worksheet_in_latex_compiles() {
+    let found = common::tools::runs("pdflatex");
+    if !common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tex = dir.path().join("nesterov.tex");
+    let status = assert_cmd::Command::cargo_bin("chainrule")
+        .unwrap()
+        .args(["check", "examples/seed.bp", "--optimizer", "nesterov"])
+        .args(["--claim", "w2 <- w2 - eta*b_w2"])
+        .args(["--claim", "w2 <- w2 - eta*dC/dw2"])
+        .args(["--claim", "w2 <- w2 - eta*(dC/dw2 + (1 - mu)*b_w2)"])
+        .args(["--claim", "w3 := w3 - mu*v_prev_w3 + (1 + mu)*v_w3"])
+        .args(["--format", "latex", "--standalone", "-o"])
+        .arg(&tex)
+        .output()
+        .unwrap()
+        .status;
+    assert_eq!(status.code(), Some(1), "{status}");
+    let text = std::fs::read_to_string(&tex).unwrap();
+    assert!(text.contains("look-ahead"), "{text}");
+    let out = std::process::Command::new("pdflatex")
+        .args(["-interaction=nonstopmode", "-halt-on-error"])
+        .arg(&tex)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pdflatex failed:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -739,10 +739,15 @@ pub(super) fn check(args: CheckArgs) -> Result<Outcome, Failure> {
     let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
     let mut checked = Vec::with_capacity(claims.len());
     let matrices = chainrule::matrix_program(&source.text).map_err(Failure::in_text(&source))?;
-    for (result, claim) in chainrule::check_claims(matrices.as_ref(), &model, &texts, &given)
-        .into_iter()
-        .zip(&claims)
-    {
+    let judged = match args.optimizer.as_deref() {
+        Some(code) => {
+            let kind = chainrule::OptimizerKind::from_code(code)
+                .expect("clap admits only the optimizers' codes");
+            chainrule::check_claims_for(kind, matrices.as_ref(), &model, &texts, &given)
+        }
+        None => chainrule::check_claims(matrices.as_ref(), &model, &texts, &given),
+    };
+    for (result, claim) in judged.into_iter().zip(&claims) {
         match result {
             Ok(c) => checked.push(c),
             Err(e) => {

@@ -150,6 +150,10 @@ pub struct CheckArgs {
     /// The point for value claims and counterexamples (the learning rate `eta` too).
     #[command(flatten)]
     pub point: PointArgs,
+    /// Judge update rules against this optimizer's rule, as `step --optimizer` takes it:
+    /// sgd, momentum, nesterov, rmsprop or adam.
+    #[arg(long, value_parser = ["sgd", "momentum", "nesterov", "rmsprop", "adam"])]
+    pub optimizer: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

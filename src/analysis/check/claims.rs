@@ -359,8 +359,8 @@ impl Checker {
             }
             Subject::OptimizerUpdate(theta) => {
                 let claimed = self.unresolved;
-                let step = self.optimizer_step(theta, claimed, false, [false, false]);
-                let rule = self.optimizer_update(theta, step, claimed, false);
+                let moved = self.optimizer_move(theta, claimed, false, [false, false]);
+                let rule = self.optimizer_update(theta, moved, claimed, false);
                 let options = self.recognise_options();
                 simplify::simplify(&mut self.model.graph, rule, &options)
             }

@@ -15,6 +15,8 @@
 
 use std::collections::HashMap;
 
+use crate::analysis::optimizer::OptimizerKind;
+
 use crate::core::diff;
 use crate::core::error::Diagnostic;
 use crate::core::eval;
@@ -928,12 +930,14 @@ fn bare_name(text: &str) -> String {
 }
 
 /// Judges every claim about a program: claims in matrix notation about a vector program
-/// here, the others by [`super::check_each`] on the scalarised model; in the claims' order.
+/// here, the others by [`super::check_each`] on the scalarised model (update rules against
+/// `asked`'s rule where an optimizer is asked for); in the claims' order.
 pub fn check_claims(
     program: Option<&MatrixProgram>,
     model: &Model,
     claims: &[String],
     given: &[Given],
+    asked: Option<OptimizerKind>,
 ) -> Vec<Result<Checked, CheckError>> {
     let mut results: Vec<Option<Result<Checked, CheckError>>> = claims
         .iter()
@@ -951,7 +955,7 @@ pub fn check_claims(
         .filter(|&i| results[i].is_none())
         .collect();
     let texts: Vec<String> = rest.iter().map(|&i| claims[i].clone()).collect();
-    for (&i, judged) in rest.iter().zip(super::check_each(model, &texts, given)) {
+    for (&i, judged) in rest.iter().zip(super::check_each(model, &texts, given, asked)) {
         results[i] = Some(judged.map_err(|e| CheckError { index: i, ..e }));
     }
     results.into_iter().flatten().collect()

@@ -117,6 +117,15 @@ pub enum Mistake {
     /// An optimizer's running average with β and 1 − β swapped: (1 − β)·s + β·g for
     /// β·s + (1 − β)·g; `state` is the average, `decay` its β.
     DecaySwapped { state: Sym, decay: Sym },
+    /// Nesterov's update asked for and momentum's written: the step along the velocity alone,
+    /// the gradient taken at the current point rather than at the look-ahead point.
+    MomentumForNesterov { parameter: Sym, velocity: Sym },
+    /// Nesterov's update with its look-ahead term (`decay` times `velocity`) left out.
+    LookAheadMissing {
+        parameter: Sym,
+        velocity: Sym,
+        decay: Sym,
+    },
     /// An optimizer's running average weighed with the other moment's decay (β₁ for β₂).
     WrongDecay {
         state: Sym,
@@ -431,6 +440,8 @@ impl Mistake {
         "not-updated",
         "bias-decayed",
         "decay-swapped",
+        "momentum-for-nesterov",
+        "lookahead-missing",
         "wrong-decay",
         "gradient-not-squared",
         "bias-correction-missing",
@@ -471,6 +482,8 @@ impl Mistake {
             Mistake::StaleGradient { .. } => "stale-gradient",
             Mistake::BiasDecayed { .. } => "bias-decayed",
             Mistake::DecaySwapped { .. } => "decay-swapped",
+            Mistake::MomentumForNesterov { .. } => "momentum-for-nesterov",
+            Mistake::LookAheadMissing { .. } => "lookahead-missing",
             Mistake::WrongDecay { .. } => "wrong-decay",
             Mistake::GradientNotSquared { .. } => "gradient-not-squared",
             Mistake::BiasCorrectionMissing { .. } => "bias-correction-missing",

@@ -27,6 +27,7 @@ pub use mistake::{
     Diagnosis, Edit, FactorRole, Formulas, Gate, GateShare, Mistake, Scaling, ShapeEdit,
 };
 
+use crate::analysis::optimizer::OptimizerKind;
 use crate::core::diff::{self, Target};
 use crate::core::error::{Diagnostic, Input};
 use crate::core::eval::Precise;
@@ -237,15 +238,18 @@ pub fn check(
     claims: &[String],
     given: &[Given],
 ) -> Result<Vec<Checked>, CheckError> {
-    check_each(model, claims, given).into_iter().collect()
+    check_each(model, claims, given, None).into_iter().collect()
 }
 
 /// Checks every claim as [`check`] does, each on its own: a claim that cannot be read is an
 /// error in its place, and the others are judged all the same (a worksheet with one bad line).
+/// With `asked`, update rules are judged against that optimizer's rule (as `step` takes it),
+/// whatever names they use.
 pub fn check_each(
     model: &Model,
     claims: &[String],
     given: &[Given],
+    asked: Option<OptimizerKind>,
 ) -> Vec<Result<Checked, CheckError>> {
     // Claims are independent, so a long worksheet is split over the cores, one checker (and
     // one copy of the model) each; every judgement is deterministic, so the split changes
@@ -263,7 +267,8 @@ pub fn check_each(
             .chunks(chunk)
             .enumerate()
             .map(|(part, claims)| {
-                scope.spawn(move || check_in_order(model, claims, given, part * chunk, v_is_second))
+                let reading = Reading { v_is_second, asked };
+                scope.spawn(move || check_in_order(model, claims, given, part * chunk, reading))
             })
             .collect();
         workers
@@ -274,6 +279,13 @@ pub fn check_each(
     results.into_iter().flatten().collect()
 }
 
+/// How a whole worksheet's optimizer names are read.
+#[derive(Copy, Clone)]
+struct Reading {
+    v_is_second: bool,
+    asked: Option<OptimizerKind>,
+}
+
 /// Worksheets at least this long are checked on several threads.
 const PARALLEL_FROM: usize = 32;
 
@@ -282,11 +294,12 @@ fn check_in_order(
     claims: &[String],
     given: &[Given],
     first_index: usize,
-    v_is_second: bool,
+    reading: Reading,
 ) -> Vec<Result<Checked, CheckError>> {
     let mut checker = Checker::new(model);
     checker.given = given.to_vec();
-    checker.optimizer.v_is_second = v_is_second;
+    checker.optimizer.v_is_second = reading.v_is_second;
+    checker.optimizer.asked = reading.asked;
     claims
         .iter()
         .enumerate()
@@ -417,9 +430,14 @@ impl Checker {
         let claimed = self.lower(&rhs_expr)?;
         self.unresolved = claimed;
         let claimed = diff::resolve_derivatives(&mut self.model, claimed);
-        // `w1 <- w1 - eta*v_w1`: an update rule in an optimizer's names.
+        // `w1 <- w1 - eta*v_w1`: an update rule in an optimizer's names, or any update rule
+        // where an optimizer other than plain descent is asked for.
+        let asked = self
+            .optimizer
+            .asked
+            .is_some_and(|k| k != OptimizerKind::Sgd);
         let subject = match subject {
-            Subject::Update(theta) if !self.optimizer_names_in(claimed).is_empty() => {
+            Subject::Update(theta) if asked || !self.optimizer_names_in(claimed).is_empty() => {
                 Subject::OptimizerUpdate(theta)
             }
             subject => subject,

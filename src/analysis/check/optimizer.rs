@@ -8,6 +8,7 @@
 //! divides the bias-corrected first moment by the square root of the bias-corrected second
 //! plus ε; decoupled weight decay (AdamW's −ηλθ) spares the biases, as `step` does.
 
+use crate::analysis::optimizer::OptimizerKind;
 use crate::core::expr::{FastMap, Func, Id, Node, Sym};
 use crate::core::model::{Bound, Domain, SymKind, Symbol};
 use crate::lang::ast::Span;
@@ -32,6 +33,8 @@ pub(super) struct StateName {
     pub param: Sym,
     /// The bias-corrected form (`m_hat_w1`, `v_corrected_w1`).
     pub corrected: bool,
+    /// The value before the step (`v_prev_w1`, CS231n's `v_prev`), where a rule names both.
+    pub previous: bool,
 }
 
 /// An optimizer's hyperparameter.
@@ -138,6 +141,55 @@ pub(super) enum OptimizerName {
     Hyper(Hyper),
 }
 
+/// How a claim holds momentum's velocity.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Velocity {
+    /// PyTorch's buffer b ← μb + g; momentum steps θ ← θ − ηb.
+    Buffer,
+    /// The velocity of Sutskever et al. and CS231n, v ← μv − ηg, the step itself: θ ← θ + v.
+    Signed,
+    /// Ng's exponential average v ← βv + (1 − β)g; momentum steps θ ← θ − ηv.
+    Average,
+}
+
+/// How an update moves θ: against a step (θ − η·step) or by a change (θ + change).
+#[derive(Copy, Clone, Debug)]
+pub(super) enum Move {
+    Against(Id),
+    By(Id),
+}
+
+impl Move {
+    /// A signed velocity's terms are the change itself; the others' are a step taken against.
+    fn of(convention: Velocity, terms: Id) -> Move {
+        match convention {
+            Velocity::Signed => Move::By(terms),
+            Velocity::Buffer | Velocity::Average => Move::Against(terms),
+        }
+    }
+}
+
+/// The moves a velocity rule may make: momentum's, Nesterov's, and Nesterov's slips.
+#[derive(Copy, Clone, Debug)]
+pub(super) struct VelocityMoves {
+    /// Along the velocity: momentum's step, the gradient at the current point.
+    pub momentum: Move,
+    /// Along the velocity carried one step further with the same gradient.
+    pub nesterov: Move,
+    /// Nesterov's with the look-ahead term μv left out: plain gradient descent.
+    pub without_lookahead: Move,
+    /// Nesterov's with μ and 1 − μ swapped in the look-ahead.
+    pub swapped: Move,
+}
+
+/// A velocity rule read from a claim.
+pub(super) struct VelocityRule {
+    pub nesterov: bool,
+    pub velocity: Sym,
+    pub decay: Sym,
+    pub moves: VelocityMoves,
+}
+
 /// The optimizer names of one checker: made on first use, remembered both ways.
 #[derive(Default)]
 pub(super) struct OptimizerNames {
@@ -148,6 +200,9 @@ pub(super) struct OptimizerNames {
     /// `v` is the second moment (PyTorch's Adam, which writes `m` and `v`) rather than the
     /// velocity or first moment (Ng's `v` beside `s`).
     pub v_is_second: bool,
+    /// The optimizer the claims are about (`check --optimizer`): update rules are judged
+    /// against its rule whatever names they use. `None`: the names a claim uses choose.
+    pub asked: Option<OptimizerKind>,
 }
 
 impl OptimizerNames {
@@ -217,10 +272,12 @@ impl Checker {
             }
             _ => return None,
         };
+        let mut previous = false;
         let mut rest = Vec::new();
         for part in parts {
             match part {
                 "hat" | "corrected" | "corr" => corrected = true,
+                "prev" | "previous" | "old" => previous = true,
                 _ => rest.push(part),
             }
         }
@@ -245,6 +302,7 @@ impl Checker {
             letter,
             param,
             corrected,
+            previous,
         })
     }
 
@@ -266,6 +324,11 @@ impl Checker {
                     (
                         format!("{}_hat_{param}", state.letter),
                         format!("\\hat{{{}}}_{{{param_latex}}}", state.letter),
+                    )
+                } else if state.previous {
+                    (
+                        format!("{}_prev_{param}", state.letter),
+                        format!("{}^{{\\mathrm{{prev}}}}_{{{param_latex}}}", state.letter),
                     )
                 } else {
                     (
@@ -309,12 +372,34 @@ impl Checker {
     }
 
     fn state(&mut self, letter: char, param: Sym, corrected: bool) -> Id {
-        let s = self.optimizer_symbol(OptimizerName::State(StateName {
+        self.state_named_var(StateName {
             letter,
             param,
             corrected,
-        }));
+            previous: false,
+        })
+    }
+
+    fn state_named_var(&mut self, state: StateName) -> Id {
+        let s = self.optimizer_symbol(OptimizerName::State(state));
         self.model.graph.var(s)
+    }
+
+    /// The velocity's value before the step: `v_prev_w1` where the claim names it, otherwise
+    /// the velocity's own name (on the right of its rule, a state's name is its old value).
+    fn previous_velocity(&mut self, velocity: StateName, claimed: Id) -> Id {
+        let previous = StateName {
+            previous: true,
+            ..velocity
+        };
+        if self
+            .optimizer_names_in(claimed)
+            .contains(&OptimizerName::State(previous))
+        {
+            self.state_named_var(previous)
+        } else {
+            self.state_named_var(velocity)
+        }
     }
 
     /// The optimizer names a formula mentions.
@@ -387,8 +472,12 @@ impl Checker {
     }
 
     /// What a state name's new value is: its running average one step on, or, bias-corrected,
-    /// the raw moment divided by 1 − dᵗ.
+    /// the raw moment divided by 1 − dᵗ. A velocity is read in whichever of the three usual
+    /// conventions the claim is written in (see [`Velocity`]).
     pub(super) fn state_truth(&mut self, state: StateName, claimed: Id) -> Id {
+        if state.previous {
+            return self.state_named_var(state);
+        }
         let moment = self.optimizer.moment(state);
         let decay = self.decay_for(moment, state.letter, claimed);
         let d = self.hyper(decay);
@@ -396,20 +485,175 @@ impl Checker {
             let raw = self.state(state.letter, state.param, false);
             return self.corrected(raw, d);
         }
-        let previous = self.state(state.letter, state.param, false);
-        let signal = self.signal(moment, state.param);
-        let average = self.average(d, previous, signal);
-        // A velocity may also be PyTorch's buffer μb + g, with no (1 − μ) on the gradient.
         if moment == Moment::First && matches!(state.letter, 'v' | 'b') {
             let claimed = crate::core::diff::resolve_derivatives(&mut self.model, claimed);
-            let g = &mut self.model.graph;
-            let kept = g.product(vec![d, previous]);
-            let buffer = g.sum(vec![kept, signal]);
-            if self.agrees_at_random_points(buffer, claimed) {
-                return buffer;
+            let previous = self.previous_velocity(state, claimed);
+            let gradient = self.gradient(state.param);
+            let rules: Vec<Id> = [Velocity::Buffer, Velocity::Signed, Velocity::Average]
+                .into_iter()
+                .map(|convention| {
+                    let fresh = self.fresh_term(convention, d, gradient);
+                    let g = &mut self.model.graph;
+                    let kept = g.product(vec![d, previous]);
+                    g.sum(vec![kept, fresh])
+                })
+                .collect();
+            if let Some(&rule) = rules
+                .iter()
+                .find(|&&rule| self.agrees_at_random_points(rule, claimed))
+            {
+                return rule;
+            }
+            // Wrong in every convention: the one its learning rate (a signed velocity holds
+            // −ηg) or its letter (PyTorch's `b`) points to, else Ng's average.
+            let rate = self.rate;
+            return if self.mentions_sym(claimed, rate) {
+                rules[1]
+            } else if state.letter == 'b' {
+                rules[0]
+            } else {
+                rules[2]
+            };
+        }
+        let previous = self.state(state.letter, state.param, false);
+        let signal = self.signal(moment, state.param);
+        self.average(d, previous, signal)
+    }
+
+    fn mentions_sym(&self, id: Id, s: Sym) -> bool {
+        self.model
+            .graph
+            .reachable(&[id])
+            .into_iter()
+            .any(|n| matches!(self.model.graph.node(n), Node::Var(v) if *v == s))
+    }
+
+    /// What a velocity adds to its decayed old value each step: (1 − β)g for Ng's average, g
+    /// for PyTorch's buffer, −ηg for the signed velocity.
+    fn fresh_term(&mut self, convention: Velocity, d: Id, gradient: Id) -> Id {
+        let eta = self.model.graph.var(self.rate);
+        let g = &mut self.model.graph;
+        match convention {
+            Velocity::Average => {
+                let one = g.int(1);
+                let rest = g.sub(one, d);
+                g.product(vec![rest, gradient])
+            }
+            Velocity::Buffer => gradient,
+            Velocity::Signed => {
+                let step = g.product(vec![eta, gradient]);
+                g.neg(step)
             }
         }
-        average
+    }
+
+    /// The update of θ by momentum or Nesterov momentum in the velocity the claim names (or
+    /// `b`, PyTorch's buffer, where it names none), in the convention that agrees with the
+    /// claim, with the Nesterov slips the diagnosis tries; `None` when the claim is not a
+    /// velocity rule. Nesterov's step is the velocity carried one step further with the same
+    /// gradient (PyTorch's g + μb, the signed velocity's μv − ηg, Ng's βv + (1 − β)g), which
+    /// is the update `step` takes: its parameter is the look-ahead point of Sutskever's form,
+    /// so the gradient at the current parameter is the gradient at the look-ahead point.
+    /// Where the claim names the old velocity too (the rewrite θ ← θ − μv_prev + (1 + μ)v of
+    /// Bengio et al. and CS231n), the gradient's term is the velocity's own rule solved for
+    /// it, v − μv_prev.
+    pub(super) fn velocity_rule(&mut self, theta: Sym, claimed: Id) -> Option<VelocityRule> {
+        let [first, second] = self.moments_used(theta, claimed);
+        let nesterov = match self.optimizer.asked {
+            Some(OptimizerKind::Nesterov) => true,
+            Some(OptimizerKind::Momentum) => false,
+            Some(_) => return None,
+            None => {
+                let velocity = first.filter(|f| matches!(f.letter, 'v' | 'b'))?;
+                if second.is_some() || velocity.corrected {
+                    return None;
+                }
+                let mentioned = self.optimizer_names_in(claimed);
+                Hyper::decays_of(Moment::First)
+                    .iter()
+                    .any(|h| mentioned.contains(&OptimizerName::Hyper(*h)))
+            }
+        };
+        let velocity = first
+            .filter(|f| matches!(f.letter, 'v' | 'b') && !f.corrected)
+            .unwrap_or(StateName {
+                letter: 'b',
+                param: theta,
+                corrected: false,
+                previous: false,
+            });
+        let decay = self.decay_for(Moment::First, velocity.letter, claimed);
+        let decay_sym = self.optimizer_symbol(OptimizerName::Hyper(decay));
+        let velocity_sym = self.optimizer_symbol(OptimizerName::State(velocity));
+        let d = self.model.graph.var(decay_sym);
+        let v = self.model.graph.var(velocity_sym);
+        let previous_named = self.previous_velocity(velocity, claimed) != v;
+        let previous = self.previous_velocity(velocity, claimed);
+        let gradient = self.gradient(theta);
+        let mut rules = Vec::new();
+        for convention in [Velocity::Buffer, Velocity::Signed, Velocity::Average] {
+            let fresh = if previous_named {
+                let g = &mut self.model.graph;
+                let kept = g.product(vec![d, previous]);
+                g.sub(v, kept)
+            } else {
+                self.fresh_term(convention, d, gradient)
+            };
+            let swapped_fresh = match convention {
+                Velocity::Average if !previous_named => self.model.graph.product(vec![d, gradient]),
+                _ => fresh,
+            };
+            let g = &mut self.model.graph;
+            let one = g.int(1);
+            let rest = g.sub(one, d);
+            let ahead = g.product(vec![d, v]);
+            let further = g.sum(vec![ahead, fresh]);
+            let ahead_swapped = g.product(vec![rest, v]);
+            let swapped = g.sum(vec![ahead_swapped, swapped_fresh]);
+            let moves = VelocityMoves {
+                momentum: Move::of(convention, v),
+                nesterov: Move::of(convention, further),
+                without_lookahead: Move::of(convention, fresh),
+                swapped: Move::of(convention, swapped),
+            };
+            let truth = if nesterov {
+                moves.nesterov
+            } else {
+                moves.momentum
+            };
+            let rule = self.optimizer_update(theta, truth, claimed, false);
+            rules.push((convention, moves, rule));
+        }
+        let claimed_resolved = crate::core::diff::resolve_derivatives(&mut self.model, claimed);
+        let chosen = match rules
+            .iter()
+            .position(|(_, _, rule)| self.agrees_at_random_points(*rule, claimed_resolved))
+        {
+            Some(i) => i,
+            // Wrong in every convention: a claim that adds its velocity holds the signed one,
+            // otherwise PyTorch's buffer (Nesterov's usual form) or Ng's average.
+            None if self.grows_with(claimed_resolved, velocity_sym) => 1,
+            None if nesterov || velocity.letter == 'b' => 0,
+            None => 2,
+        };
+        let (_, moves, _) = rules.swap_remove(chosen);
+        Some(VelocityRule {
+            nesterov,
+            velocity: velocity_sym,
+            decay: decay_sym,
+            moves,
+        })
+    }
+
+    /// Whether a formula grows with the name `s` at a random point.
+    fn grows_with(&mut self, id: Id, s: Sym) -> bool {
+        let slope = crate::core::diff::differentiate_expr(&mut self.model, id, s);
+        let leaves = self.leaves_of(&[slope]);
+        (0..4).any(|attempt| {
+            self.random_sample(&leaves, Labels::Free, attempt)
+                .and_then(|sample| self.f64_at(slope, &sample))
+                .is_some_and(|v| v > 0.0)
+        })
     }
 
     /// The parts of an update rule a claim's names choose: the first moment's and the second
@@ -425,20 +669,58 @@ impl Checker {
                     Moment::Second => 1,
                 };
                 // A corrected name wins: the rule is written in it.
-                if used[slot].is_none_or(|u: StateName| !u.corrected) {
+                if !state.previous && used[slot].is_none_or(|u: StateName| !u.corrected) {
                     used[slot] = Some(state);
                 }
             }
         }
+        // The moments the asked optimizer keeps, named as PyTorch does where the claim names
+        // none (Adam's `m`, and `v` where the worksheet reads it so, else `s`).
+        let default = |letter| StateName {
+            letter,
+            param: theta,
+            corrected: false,
+            previous: false,
+        };
+        let second_letter = if self.optimizer.v_is_second { 'v' } else { 's' };
+        match self.optimizer.asked {
+            Some(OptimizerKind::Adam) => {
+                used[0] = used[0].or(Some(default('m')));
+                used[1] = used[1].or(Some(default(second_letter)));
+            }
+            Some(OptimizerKind::RmsProp) => {
+                used[0] = None;
+                used[1] = used[1].or(Some(default(second_letter)));
+            }
+            _ => {}
+        }
         used
     }
 
-    /// The step an optimizer's update takes for θ, written in the claim's names: momentum
-    /// `v`, RMSProp `g/(√s + ε)`, Adam `m̂/(√v̂ + ε)` (each moment bias-corrected through its
-    /// raw name when the claim does not name the corrected one), or the gradient itself.
-    /// `eps_inside` puts ε inside the square root and `uncorrected` leaves the corrections out
-    /// of the moments listed there, the two slips the diagnosis tries.
-    pub(super) fn optimizer_step(
+    /// The move an optimizer's update makes for θ, written in the claim's names: momentum's
+    /// and Nesterov's (see [`Checker::velocity_rule`]), RMSProp's step `g/(√s + ε)`, Adam's
+    /// `m̂/(√v̂ + ε)` (each moment bias-corrected through its raw name when the claim does not
+    /// name the corrected one), or the gradient itself. `eps_inside` puts ε inside the square
+    /// root and `uncorrected` leaves the corrections out of the moments listed there, the two
+    /// slips the diagnosis tries.
+    pub(super) fn optimizer_move(
+        &mut self,
+        theta: Sym,
+        claimed: Id,
+        eps_inside: bool,
+        uncorrected: [bool; 2],
+    ) -> Move {
+        if let Some(rule) = self.velocity_rule(theta, claimed) {
+            return if rule.nesterov {
+                rule.moves.nesterov
+            } else {
+                rule.moves.momentum
+            };
+        }
+        Move::Against(self.optimizer_step(theta, claimed, eps_inside, uncorrected))
+    }
+
+    fn optimizer_step(
         &mut self,
         theta: Sym,
         claimed: Id,
@@ -480,12 +762,13 @@ impl Checker {
         g.div(numerator, denominator)
     }
 
-    /// θ − η·step, and −ηλθ beside it when the claim uses weight decay and θ is not a bias
-    /// (`decay_bias`: decayed whatever θ is, the slip the diagnosis tries).
+    /// θ moved (θ − η·step or θ + change), and −ηλθ beside it when the claim uses weight
+    /// decay and θ is not a bias (`decay_bias`: decayed whatever θ is, the slip the diagnosis
+    /// tries).
     pub(super) fn optimizer_update(
         &mut self,
         theta: Sym,
-        step: Id,
+        moved: Move,
         claimed: Id,
         decay_bias: bool,
     ) -> Id {
@@ -499,8 +782,13 @@ impl Checker {
         let lambda = decayed.then(|| self.hyper(Hyper::Decay));
         let g = &mut self.model.graph;
         let theta_var = g.var(theta);
-        let moved = g.product(vec![eta, step]);
-        let mut rule = g.sub(theta_var, moved);
+        let mut rule = match moved {
+            Move::Against(step) => {
+                let step = g.product(vec![eta, step]);
+                g.sub(theta_var, step)
+            }
+            Move::By(change) => g.sum(vec![theta_var, change]),
+        };
         if let Some(lambda) = lambda {
             let decay = g.product(vec![eta, lambda, theta_var]);
             rule = g.sub(rule, decay);

@@ -207,6 +207,24 @@ pub(super) fn mistake_fields(
             put("decay", name(*decay));
             "decay_swapped"
         }
+        Mistake::MomentumForNesterov {
+            parameter,
+            velocity,
+        } => {
+            put("parameter", name(*parameter));
+            put("velocity", name(*velocity));
+            "momentum_for_nesterov"
+        }
+        Mistake::LookAheadMissing {
+            parameter,
+            velocity,
+            decay,
+        } => {
+            put("parameter", name(*parameter));
+            put("velocity", name(*velocity));
+            put("decay", name(*decay));
+            "lookahead_missing"
+        }
         Mistake::WrongDecay {
             state,
             written: w,

@@ -1,11 +1,12 @@
 //! Mistakes in an optimizer's update rule, each a hypothesis about what the claim equals: the
 //! decay β and 1 − β swapped, β₁ written for β₂ (or back), a second moment of the gradient
 //! rather than its square, the bias correction left out (or its power t), ε inside the square
-//! root rather than outside, and weight decay applied to a bias. Then, as for any formula, a
-//! sign, a constant factor or a one-symbol edit.
+//! root rather than outside, weight decay applied to a bias, and Nesterov's slips: momentum's
+//! step written for Nesterov's, the look-ahead term left out, μ and 1 − μ swapped in it. Then,
+//! as for any formula, a sign, a constant factor or a one-symbol edit.
 
 use crate::analysis::check::claims::Subject;
-use crate::analysis::check::optimizer::{Hyper, Moment, OptimizerName, StateName};
+use crate::analysis::check::optimizer::{Hyper, Moment, OptimizerName, StateName, VelocityRule};
 use crate::analysis::check::{Checker, Mistake};
 use crate::core::expr::{Id, Sym};
 
@@ -104,12 +105,79 @@ impl Checker {
         found
     }
 
-    /// An update rule with ε inside the square root, a moment left uncorrected, or a bias
-    /// decayed.
+    /// An update rule with ε inside the square root, a moment left uncorrected, Nesterov's
+    /// slips, or a bias decayed.
     fn update_slips(&mut self, screen: &Screen, theta: Sym, claimed: Id) -> Vec<Found> {
+        let velocity = self.velocity_rule(theta, claimed);
+        let mut found = match &velocity {
+            Some(rule) => self.nesterov_slips(screen, theta, claimed, rule),
+            None => self.adaptive_slips(screen, theta, claimed),
+        };
+        if self.spares_decay(theta)
+            && self.mentions_optimizer_name(claimed, OptimizerName::Hyper(Hyper::Decay))
+        {
+            let moved = self.optimizer_move(theta, claimed, false, [false, false]);
+            let rule = self.optimizer_update(theta, moved, claimed, true);
+            if self.fits_everywhere(screen, rule, true) {
+                found.push((Mistake::BiasDecayed { parameter: theta }, None));
+            }
+        }
+        found
+    }
+
+    /// Nesterov asked for and momentum's step written (the gradient at the current point, not
+    /// the look-ahead one), the look-ahead term left out, or μ and 1 − μ swapped in it.
+    fn nesterov_slips(
+        &mut self,
+        screen: &Screen,
+        theta: Sym,
+        claimed: Id,
+        rule: &VelocityRule,
+    ) -> Vec<Found> {
+        if !rule.nesterov {
+            return Vec::new();
+        }
+        let velocity = rule.velocity;
+        let decay = rule.decay;
+        let slips = [
+            (
+                rule.moves.momentum,
+                Mistake::MomentumForNesterov {
+                    parameter: theta,
+                    velocity,
+                },
+            ),
+            (
+                rule.moves.without_lookahead,
+                Mistake::LookAheadMissing {
+                    parameter: theta,
+                    velocity,
+                    decay,
+                },
+            ),
+            (
+                rule.moves.swapped,
+                Mistake::DecaySwapped {
+                    state: velocity,
+                    decay,
+                },
+            ),
+        ];
         let mut found = Vec::new();
-        let step = self.optimizer_step(theta, claimed, true, [false, false]);
-        let rule = self.optimizer_update(theta, step, claimed, false);
+        for (moved, mistake) in slips {
+            let candidate = self.optimizer_update(theta, moved, claimed, false);
+            if self.fits_everywhere(screen, candidate, true) {
+                found.push((mistake, None));
+            }
+        }
+        found
+    }
+
+    /// RMSProp's and Adam's rules with ε inside the square root or a moment left uncorrected.
+    fn adaptive_slips(&mut self, screen: &Screen, theta: Sym, claimed: Id) -> Vec<Found> {
+        let mut found = Vec::new();
+        let moved = self.optimizer_move(theta, claimed, true, [false, false]);
+        let rule = self.optimizer_update(theta, moved, claimed, false);
         let eps = self.hyper_sym(Hyper::Eps);
         if self.mentions_optimizer_name(claimed, OptimizerName::Hyper(Hyper::Eps))
             && self.fits_everywhere(screen, rule, true)
@@ -124,8 +192,8 @@ impl Checker {
         }
         // Both moments uncorrected first: the usual slip writes the raw m and v.
         for uncorrected in [[true, true], [true, false], [false, true]] {
-            let step = self.optimizer_step(theta, claimed, false, uncorrected);
-            let rule = self.optimizer_update(theta, step, claimed, false);
+            let moved = self.optimizer_move(theta, claimed, false, uncorrected);
+            let rule = self.optimizer_update(theta, moved, claimed, false);
             if self.fits_everywhere(screen, rule, true) {
                 let moments = self.uncorrected_moments(theta, claimed, uncorrected);
                 if !moments.is_empty() {
@@ -138,15 +206,6 @@ impl Checker {
                     ));
                     break;
                 }
-            }
-        }
-        if self.spares_decay(theta)
-            && self.mentions_optimizer_name(claimed, OptimizerName::Hyper(Hyper::Decay))
-        {
-            let step = self.optimizer_step(theta, claimed, false, [false, false]);
-            let rule = self.optimizer_update(theta, step, claimed, true);
-            if self.fits_everywhere(screen, rule, true) {
-                found.push((Mistake::BiasDecayed { parameter: theta }, None));
             }
         }
         found
