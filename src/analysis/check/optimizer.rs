@@ -180,6 +180,10 @@ pub(super) struct VelocityMoves {
     pub without_lookahead: Move,
     /// Nesterov's with μ and 1 − μ swapped in the look-ahead.
     pub swapped: Move,
+    /// Nesterov's with the look-ahead term's sign flipped.
+    pub flipped: Move,
+    /// The look-ahead term, μv.
+    pub lookahead: Id,
 }
 
 /// A velocity rule read from a claim.
@@ -590,7 +594,7 @@ impl Checker {
         let previous_named = self.previous_velocity(velocity, claimed) != v;
         let previous = self.previous_velocity(velocity, claimed);
         let gradient = self.gradient(theta);
-        let mut rules = Vec::new();
+        let mut conventions = Vec::new();
         for convention in [Velocity::Buffer, Velocity::Signed, Velocity::Average] {
             let fresh = if previous_named {
                 let g = &mut self.model.graph;
@@ -610,33 +614,53 @@ impl Checker {
             let further = g.sum(vec![ahead, fresh]);
             let ahead_swapped = g.product(vec![rest, v]);
             let swapped = g.sum(vec![ahead_swapped, swapped_fresh]);
+            let behind = g.neg(ahead);
+            let flipped = g.sum(vec![behind, fresh]);
             let moves = VelocityMoves {
                 momentum: Move::of(convention, v),
                 nesterov: Move::of(convention, further),
                 without_lookahead: Move::of(convention, fresh),
                 swapped: Move::of(convention, swapped),
+                flipped: Move::of(convention, flipped),
+                lookahead: ahead,
             };
             let truth = if nesterov {
                 moves.nesterov
             } else {
                 moves.momentum
             };
-            let rule = self.optimizer_update(theta, truth, claimed, false);
-            rules.push((convention, moves, rule));
+            let mut rules = vec![self.optimizer_update(theta, truth, claimed, false)];
+            if nesterov {
+                for slip in [
+                    moves.momentum,
+                    moves.without_lookahead,
+                    moves.swapped,
+                    moves.flipped,
+                ] {
+                    rules.push(self.optimizer_update(theta, slip, claimed, false));
+                }
+            }
+            conventions.push((moves, rules));
         }
         let claimed_resolved = crate::core::diff::resolve_derivatives(&mut self.model, claimed);
-        let chosen = match rules
-            .iter()
-            .position(|(_, _, rule)| self.agrees_at_random_points(*rule, claimed_resolved))
-        {
+        // The convention the claim is right in, else the one one of Nesterov's slips explains.
+        let agreeing = |checker: &mut Checker, only_truth: bool| {
+            conventions.iter().position(|(_, rules)| {
+                let tried = if only_truth { &rules[..1] } else { &rules[..] };
+                tried
+                    .iter()
+                    .any(|&rule| checker.agrees_at_random_points(rule, claimed_resolved))
+            })
+        };
+        let chosen = match agreeing(self, true).or_else(|| agreeing(self, false)) {
             Some(i) => i,
-            // Wrong in every convention: a claim that adds its velocity holds the signed one,
-            // otherwise PyTorch's buffer (Nesterov's usual form) or Ng's average.
+            // Otherwise a claim that adds its velocity holds the signed one, else PyTorch's
+            // buffer (Nesterov's usual form) or Ng's average.
             None if self.grows_with(claimed_resolved, velocity_sym) => 1,
             None if nesterov || velocity.letter == 'b' => 0,
             None => 2,
         };
-        let (_, moves, _) = rules.swap_remove(chosen);
+        let (moves, _) = conventions.swap_remove(chosen);
         Some(VelocityRule {
             nesterov,
             velocity: velocity_sym,

@@ -7,7 +7,7 @@
 
 use crate::analysis::check::claims::Subject;
 use crate::analysis::check::optimizer::{Hyper, Moment, OptimizerName, StateName, VelocityRule};
-use crate::analysis::check::{Checker, Mistake};
+use crate::analysis::check::{Checker, Edit, Mistake};
 use crate::core::expr::{Id, Sym};
 
 use super::{Found, Screen};
@@ -126,7 +126,8 @@ impl Checker {
     }
 
     /// Nesterov asked for and momentum's step written (the gradient at the current point, not
-    /// the look-ahead one), the look-ahead term left out, or μ and 1 − μ swapped in it.
+    /// the look-ahead one), the look-ahead term left out, μ and 1 − μ swapped in it, or its
+    /// sign flipped.
     fn nesterov_slips(
         &mut self,
         screen: &Screen,
@@ -139,6 +140,8 @@ impl Checker {
         }
         let velocity = rule.velocity;
         let decay = rule.decay;
+        let lookahead = rule.moves.lookahead;
+        let behind = self.model.graph.neg(lookahead);
         let slips = [
             (
                 rule.moves.momentum,
@@ -160,6 +163,14 @@ impl Checker {
                 Mistake::DecaySwapped {
                     state: velocity,
                     decay,
+                },
+            ),
+            (
+                rule.moves.flipped,
+                Mistake::Edit {
+                    written: behind,
+                    should_be: lookahead,
+                    edit: Edit::TermSign,
                 },
             ),
         ];
