@@ -183,7 +183,9 @@ fn for_optimizer(kind: OptimizerKind, claims: &[&str]) -> Vec<Checked> {
 
 /// The kind named for a wrong Nesterov update, with its sentence.
 fn named_for_nesterov(claim: &str) -> (String, String) {
-    let c = for_optimizer(OptimizerKind::Nesterov, &[claim]).pop().unwrap();
+    let c = for_optimizer(OptimizerKind::Nesterov, &[claim])
+        .pop()
+        .unwrap();
     assert_eq!(c.verdict, Verdict::Incorrect, "{}: {c:?}", c.claim);
     let kind = c
         .mistake()
@@ -231,7 +233,10 @@ fn nesterov_in_each_usual_spelling_is_judged_correct() {
     }
     // CS231n's momentum in the same velocity is momentum's rule, and right as such.
     all_correct(&["v_w3 = mu*v_w3 - eta*dC/dw3", "w3 <- w3 + v_w3"]);
-    for c in for_optimizer(OptimizerKind::Momentum, &["w3 <- w3 + v_w3", "w2 <- w2 - eta*b_w2"]) {
+    for c in for_optimizer(
+        OptimizerKind::Momentum,
+        &["w3 <- w3 + v_w3", "w2 <- w2 - eta*b_w2"],
+    ) {
         assert_eq!(c.verdict, Verdict::Correct, "{}: {c:?}", c.claim);
     }
 }
@@ -240,7 +245,11 @@ fn nesterov_in_each_usual_spelling_is_judged_correct() {
 /// PyTorch's buffer and in CS231n's velocity.
 #[test]
 fn momentum_written_where_nesterov_was_asked_is_named() {
-    for claim in ["w2 <- w2 - eta*b_w2", "w3 <- w3 + v_w3", "w_3 \\leftarrow w_3 + v_{w_3}"] {
+    for claim in [
+        "w2 <- w2 - eta*b_w2",
+        "w3 <- w3 + v_w3",
+        "w_3 \\leftarrow w_3 + v_{w_3}",
+    ] {
         let (kind, words) = named_for_nesterov(claim);
         assert_eq!(kind, "momentum-for-nesterov", "{claim}: {words}");
         assert!(words.contains("look-ahead point"), "{words}");
@@ -280,6 +289,12 @@ fn nesterovs_decay_sign_and_bias_slips_are_named() {
         assert_eq!(kind, expected, "{claim}: {words}");
         let (kind, words) = named_for_nesterov(claim);
         assert_eq!(kind, expected, "{claim} (asked): {words}");
+        if expected == "decay-swapped" {
+            assert!(
+                words.contains("swapped in Nesterov's look-ahead"),
+                "{words}"
+            );
+        }
     }
 }
 
@@ -318,4 +333,73 @@ fn a_nesterov_worksheet_in_latex_compiles() {
         "pdflatex failed:\n{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// The three spellings `check` judges right, each run by hand for three steps on one sigmoid
+/// neuron, give the parameters `step --optimizer nesterov` gives, to 12 significant digits:
+/// PyTorch's buffer, the signed velocity θ ← θ + μv − ηg, and Bengio's rewrite
+/// θ ← θ − μv_prev + (1 + μ)v (the gradient each time at the parameters step holds, the
+/// look-ahead point of Sutskever's form).
+#[test]
+fn each_spelling_check_accepts_steps_as_step_does() {
+    const NEURON: &str =
+        "input x\ntarget y\nparam w, b\nz = w*x + b\na = sigmoid(z)\ncost C = (y - a)^2\n";
+    let (x, y, lr, mu) = (1.5, 0.2, 0.3, 0.9);
+    let gradient = |theta: [f64; 2]| {
+        let a = 1.0 / (1.0 + (-(theta[0] * x + theta[1])).exp());
+        let delta = -2.0 * (y - a) * a * (1.0 - a);
+        [delta * x, delta]
+    };
+    let spellings: [&[&str]; 3] = [
+        &["b_w = mu*b_w + dC/dw", "w <- w - eta*(dC/dw + mu*b_w)"],
+        &["v_w = mu*v_w - eta*dC/dw", "w <- w + mu*v_w - eta*dC/dw"],
+        &[
+            "v_b = mu*v_prev_b - eta*dC/db",
+            "b <- b - mu*v_prev_b + (1 + mu)*v_b",
+        ],
+    ];
+    let model = chainrule::with_learning_rate(&common::load(NEURON));
+    for claims in spellings {
+        let claims: Vec<String> = claims.iter().map(|c| c.to_string()).collect();
+        for judged in
+            chainrule::check_claims_for(OptimizerKind::Nesterov, None, &model, &claims, &[])
+        {
+            assert_eq!(judged.unwrap().verdict, Verdict::Correct);
+        }
+    }
+    // Each spelling's rule, as the claims above write it.
+    let (mut pytorch, mut signed, mut bengio) = ([0.8, -0.4], [0.8, -0.4], [0.8, -0.4]);
+    let (mut buffer, mut velocity, mut previous) = ([0.0; 2], [0.0; 2], [0.0; 2]);
+    let mut by_hand = Vec::new();
+    for _ in 0..3 {
+        let (g_pytorch, g_signed, g_bengio) =
+            (gradient(pytorch), gradient(signed), gradient(bengio));
+        for i in 0..2 {
+            buffer[i] = mu * buffer[i] + g_pytorch[i];
+            pytorch[i] -= lr * (g_pytorch[i] + mu * buffer[i]);
+            velocity[i] = mu * velocity[i] - lr * g_signed[i];
+            signed[i] += mu * velocity[i] - lr * g_signed[i];
+            let v = mu * previous[i] - lr * g_bengio[i];
+            bengio[i] += -mu * previous[i] + (1.0 + mu) * v;
+            previous[i] = v;
+        }
+        by_hand.push([pytorch, signed, bengio]);
+    }
+    let mut model = chainrule::load(NEURON).unwrap();
+    let at = chainrule::values(&model, "x=1.5,y=0.2,w=0.8,b=-0.4").unwrap();
+    let optimizer = chainrule::Optimizer {
+        momentum: mu,
+        ..chainrule::Optimizer::with_defaults(OptimizerKind::Nesterov)
+    };
+    let descent = chainrule::descend_with(&mut model, &at, lr, 3, &optimizer).unwrap();
+    for (step, spelled) in descent.steps.iter().zip(&by_hand) {
+        for theta in spelled {
+            for (&(_, got), want) in step.params_after.iter().zip(theta) {
+                assert!(
+                    (got - want).abs() <= 1e-12 * got.abs().max(want.abs()),
+                    "step gives {got}, by hand {want}"
+                );
+            }
+        }
+    }
 }

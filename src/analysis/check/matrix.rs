@@ -955,7 +955,10 @@ pub fn check_claims(
         .filter(|&i| results[i].is_none())
         .collect();
     let texts: Vec<String> = rest.iter().map(|&i| claims[i].clone()).collect();
-    for (&i, judged) in rest.iter().zip(super::check_each(model, &texts, given, asked)) {
+    for (&i, judged) in rest
+        .iter()
+        .zip(super::check_each(model, &texts, given, asked))
+    {
         results[i] = Some(judged.map_err(|e| CheckError { index: i, ..e }));
     }
     results.into_iter().flatten().collect()

@@ -115,8 +115,13 @@ pub enum Mistake {
     /// A bias decayed by weight decay, which L2 regularisation applies to weights only.
     BiasDecayed { parameter: Sym },
     /// An optimizer's running average with β and 1 − β swapped: (1 − β)·s + β·g for
-    /// β·s + (1 − β)·g; `state` is the average, `decay` its β.
-    DecaySwapped { state: Sym, decay: Sym },
+    /// β·s + (1 − β)·g; `state` is the average, `decay` its β. `lookahead`: in Nesterov's
+    /// look-ahead, (1 − μ)·v for μ·v.
+    DecaySwapped {
+        state: Sym,
+        decay: Sym,
+        lookahead: bool,
+    },
     /// Nesterov's update asked for and momentum's written: the step along the velocity alone,
     /// the gradient taken at the current point rather than at the look-ahead point.
     MomentumForNesterov { parameter: Sym, velocity: Sym },

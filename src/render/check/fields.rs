@@ -202,9 +202,14 @@ pub(super) fn mistake_fields(
             put("parameter", name(*parameter));
             "bias_decayed"
         }
-        Mistake::DecaySwapped { state, decay } => {
+        Mistake::DecaySwapped {
+            state,
+            decay,
+            lookahead,
+        } => {
             put("state", name(*state));
             put("decay", name(*decay));
+            put("lookahead", json!(lookahead));
             "decay_swapped"
         }
         Mistake::MomentumForNesterov {

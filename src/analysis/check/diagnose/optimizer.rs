@@ -27,7 +27,14 @@ impl Checker {
             Subject::OptimizerUpdate(theta) => self.update_slips(screen, theta, claimed),
             _ => Vec::new(),
         };
-        found.extend(self.diagnose_formula(screen, claimed));
+        // A generic edit of the same kind as a slip found restates it.
+        let generic = self.diagnose_formula(screen, claimed);
+        let codes: Vec<&str> = found.iter().map(|(m, _)| m.code()).collect();
+        let generic: Vec<Found> = generic
+            .into_iter()
+            .filter(|(m, _)| !codes.contains(&m.code()))
+            .collect();
+        found.extend(generic);
         found
     }
 
@@ -51,6 +58,7 @@ impl Checker {
                 Mistake::DecaySwapped {
                     state: state_sym,
                     decay: decay_sym,
+                    lookahead: false,
                 },
                 None,
             ));
@@ -163,6 +171,7 @@ impl Checker {
                 Mistake::DecaySwapped {
                     state: velocity,
                     decay,
+                    lookahead: true,
                 },
             ),
             (
