@@ -6,7 +6,10 @@
 //! square average follow Ng's notes and PyTorch's documentation: a velocity may be Ng's
 //! exponential average `v ← βv + (1 − β)g` or PyTorch's buffer `b ← μb + g`; Adam's update
 //! divides the bias-corrected first moment by the square root of the bias-corrected second
-//! plus ε; decoupled weight decay (AdamW's −ηλθ) spares the biases, as `step` does.
+//! plus ε; decoupled weight decay (AdamW's −ηλθ) spares the biases, as `step` does. Nesterov's
+//! momentum is momentum's velocity carried one step further with the same gradient, in
+//! whichever velocity the claim writes (see [`Velocity`]); with an optimizer asked for, every
+//! update rule is judged against that optimizer's rule.
 
 use crate::analysis::optimizer::OptimizerKind;
 use crate::core::expr::{FastMap, Func, Id, Node, Sym};
@@ -511,7 +514,7 @@ impl Checker {
             // Wrong in every convention: the one its learning rate (a signed velocity holds
             // −ηg) or its letter (PyTorch's `b`) points to, else Ng's average.
             let rate = self.rate;
-            return if self.mentions_sym(claimed, rate) {
+            return if self.model.graph.mentions(claimed, rate) {
                 rules[1]
             } else if state.letter == 'b' {
                 rules[0]
@@ -522,14 +525,6 @@ impl Checker {
         let previous = self.state(state.letter, state.param, false);
         let signal = self.signal(moment, state.param);
         self.average(d, previous, signal)
-    }
-
-    fn mentions_sym(&self, id: Id, s: Sym) -> bool {
-        self.model
-            .graph
-            .reachable(&[id])
-            .into_iter()
-            .any(|n| matches!(self.model.graph.node(n), Node::Var(v) if *v == s))
     }
 
     /// What a velocity adds to its decayed old value each step: (1 − β)g for Ng's average, g
@@ -591,8 +586,8 @@ impl Checker {
         let velocity_sym = self.optimizer_symbol(OptimizerName::State(velocity));
         let d = self.model.graph.var(decay_sym);
         let v = self.model.graph.var(velocity_sym);
-        let previous_named = self.previous_velocity(velocity, claimed) != v;
         let previous = self.previous_velocity(velocity, claimed);
+        let previous_named = previous != v;
         let gradient = self.gradient(theta);
         let mut conventions = Vec::new();
         for convention in [Velocity::Buffer, Velocity::Signed, Velocity::Average] {
@@ -716,6 +711,7 @@ impl Checker {
                 used[0] = None;
                 used[1] = used[1].or(Some(default(second_letter)));
             }
+            Some(OptimizerKind::Sgd) => used = [None, None],
             _ => {}
         }
         used
