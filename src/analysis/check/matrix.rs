@@ -16,7 +16,6 @@
 use std::collections::HashMap;
 
 use crate::analysis::optimizer::OptimizerKind;
-
 use crate::core::diff;
 use crate::core::error::Diagnostic;
 use crate::core::eval;
