@@ -470,6 +470,17 @@ pub fn render_derivations(
 /// How many derivations one piece of a derivation document holds (see [`DocumentView::head`]).
 const DERIVATIONS_PER_PIECE: usize = 64;
 
+/// What `rule.txt` words a rule from (as `r`).
+#[derive(Serialize)]
+struct RuleFacts<'a> {
+    code: String,
+    chain: bool,
+    mentioning: Option<&'a str>,
+    of: Option<&'a str>,
+    wrt: Option<&'a str>,
+    function: Option<&'static str>,
+}
+
 /// The words of every rule the derivations' steps use, each worded once by `rule.txt`.
 fn rule_words(
     tera: &tera::Tera,
@@ -488,26 +499,26 @@ fn rule_words(
         if words.contains_key(&step.rule) {
             continue;
         }
-        let name = |s: Sym| model.name(s).to_string();
+        let name = |s: Sym| model.name(s);
         let (of, wrt) = match step.rule {
             Rule::Independent { of, wrt } => (Some(name(of)), Some(name(wrt))),
             _ => (None, None),
         };
-        let facts = serde_json::json!({
-            "code": step.rule.code(),
-            "chain": step.rule.with_chain_rule(),
-            "mentioning": match step.rule {
+        let facts = RuleFacts {
+            code: step.rule.code(),
+            chain: step.rule.with_chain_rule(),
+            mentioning: match step.rule {
                 Rule::Sum { mentioning, .. } => mentioning.map(name),
                 _ => None,
             },
-            "of": of,
-            "wrt": wrt,
-            "function": match step.rule {
+            of,
+            wrt,
+            function: match step.rule {
                 Rule::Function { func, .. } => Some(func.name()),
                 Rule::Routing(f) => Some(f.name()),
                 _ => None,
             },
-        });
+        };
         let mut context = tera::Context::new();
         context.insert("r", &facts);
         let text = render_bounded(tera, "rule.txt", &context, layout)?;

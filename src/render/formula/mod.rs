@@ -76,6 +76,15 @@ pub struct RenderCache {
     entries: RefCell<FastMap<(Id, Notation), Entry>>,
     names: RefCell<FastMap<(Sym, Notation), Rc<str>>>,
     calls: RefCell<FastMap<Sym, bool>>,
+    /// The buffers a formula's walk uses, kept for the next formula.
+    scratch: RefCell<Scratch>,
+}
+
+/// The subterms of a formula still to print (`order`), and the walk's stack that finds them.
+#[derive(Default)]
+struct Scratch {
+    order: Vec<Id>,
+    stack: Vec<Id>,
 }
 
 impl RenderCache {
@@ -207,20 +216,23 @@ impl<'a> FormulaPrinter<'a> {
         if let Some(entry) = cache.entries.borrow().get(&(id, notation)) {
             return entry.r.clone();
         }
-        let mut order: Vec<Id> = Vec::new();
+        let mut scratch = cache.scratch.borrow_mut();
+        let Scratch { order, stack } = &mut *scratch;
+        order.clear();
+        stack.clear();
         let mut seen: FastSet<Id> = FastSet::default();
-        let mut stack = vec![id];
+        stack.push(id);
         let mut known = cache.entries.borrow_mut();
         while let Some(node) = stack.pop() {
             if !seen.insert(node) || known.contains_key(&(node, notation)) {
                 continue;
             }
             order.push(node);
-            self.graph.push_children(node, &mut stack);
+            self.graph.push_children(node, stack);
         }
         order.sort_unstable();
         // Each subterm is printed from its children's entries in the cache, where it stays.
-        for node in order {
+        for &node in order.iter() {
             let entry = Pass {
                 graph: self.graph,
                 symbols: self.symbols,
