@@ -5,6 +5,8 @@
 //!
 //! Goals: at most 100 MB peak memory and 1 s. The peak is measured once with
 //! `/usr/bin/time -v` (printed; skipped with a note where it is missing), the time by criterion.
+//! The JSON document (42 MB) is measured too: it is written as it is printed, never held whole
+//! as a tree of strings.
 
 use std::hint::black_box;
 use std::process::{Command, Stdio};
@@ -13,11 +15,14 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_chainrule");
 const ARGS: [&str; 3] = ["derive", "examples/mnist_784_30_10.bp", "--all"];
+/// The formats measured: the default (text) and JSON.
+const FORMATS: [&str; 2] = ["text", "json"];
 
 /// The bytes written to standard output by one run.
-fn run() -> usize {
+fn run(format: &str) -> usize {
     let out = Command::new(BINARY)
         .args(ARGS)
+        .args(["--format", format])
         .stderr(Stdio::inherit())
         .output()
         .expect("chainrule runs");
@@ -26,11 +31,12 @@ fn run() -> usize {
 }
 
 /// The peak resident memory of one run, in kB, as `/usr/bin/time -v` reports it.
-fn peak_kilobytes() -> Option<u64> {
+fn peak_kilobytes(format: &str) -> Option<u64> {
     let out = Command::new("/usr/bin/time")
         .arg("-v")
         .arg(BINARY)
         .args(ARGS)
+        .args(["--format", format])
         .stdout(Stdio::null())
         .output()
         .ok()?;
@@ -42,20 +48,26 @@ fn peak_kilobytes() -> Option<u64> {
 }
 
 fn bench(c: &mut Criterion) {
-    let bytes = run();
-    match peak_kilobytes() {
-        Some(kb) => eprintln!(
-            "derive 784-30-10 --all: {bytes} bytes, peak memory {} MB (goal: at most 100 MB)",
-            kb / 1000
-        ),
-        None => {
-            eprintln!("note: /usr/bin/time is missing here, so the peak memory is not measured")
+    for format in FORMATS {
+        let bytes = run(format);
+        match peak_kilobytes(format) {
+            Some(kb) => eprintln!(
+                "derive 784-30-10 --all --format {format}: {bytes} bytes, peak memory {} MB \
+                 (goal: at most 100 MB)",
+                kb / 1000
+            ),
+            None => {
+                eprintln!("note: /usr/bin/time is missing here, so the peak memory is not measured")
+            }
         }
     }
     let mut group = c.benchmark_group("derive document, release binary");
     group.sample_size(10);
     group.bench_function("784-30-10 --all (goal: at most 1 s)", |b| {
-        b.iter(|| black_box(run()))
+        b.iter(|| black_box(run("text")))
+    });
+    group.bench_function("784-30-10 --all --format json", |b| {
+        b.iter(|| black_box(run("json")))
     });
     group.finish();
 }

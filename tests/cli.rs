@@ -221,6 +221,30 @@ fn a_template_directory_overrides_a_built_in_template() {
         .stdout("[dC/db3] ∂C/∂b3 = −2(y − a3)·a3(1 − a3)\n");
 }
 
+/// The built-in templates lay out each step's rows; a template of the user's is still handed
+/// each step's members (`lhs`, `rhs`).
+#[test]
+fn a_template_of_the_users_gets_each_steps_members() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("derive.txt"),
+        "<% for d in derivations %><% for s in d.steps %>\
+         << s.lhs >> | << s.rhs | join(sep=\" | \") >>\n<% endfor %><% endfor %>",
+    )
+    .unwrap();
+    let out = chainrule()
+        .args(["derive", "--wrt", "b3", "--template-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"∂C/∂b3 | ∂C/∂a3·∂a3/∂z3·∂z3/∂b3"));
+    assert!(lines.contains(&"∂a3/∂z3 | ∂/∂z3 (σ(z3)) | σ'(z3) | σ(z3)(1 − σ(z3))"));
+    assert_eq!(lines.last(), Some(&"∂C/∂b3 | −2(y − a3)·a3(1 − a3)"));
+}
+
 #[test]
 fn usage_errors_exit_2() {
     chainrule().args(["derive"]).assert().code(2);

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::core::diff::{Derivation, Derivations, Rule, Step, Style, Target};
 use crate::core::error::Diagnostic;
-use crate::core::expr::{FastMap, Id, Node, Partial, Sym};
+use crate::core::expr::{FastMap, Graph, Id, Node, Partial, Sym};
 use crate::core::model::Model;
 use crate::render::escape::{latex_text, markdown_text, math_span};
 use crate::render::linebreak::{
@@ -176,8 +176,12 @@ pub struct Layout {
 #[derive(Serialize)]
 struct StepView {
     rule: String,
-    lhs: String,
-    rhs: Vec<String>,
+    /// The members of the equation, for a template of the user's (the built-in ones lay out
+    /// `rows`, and are not handed these).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lhs: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rhs: Option<Vec<String>>,
     /// The equation `lhs = rhs…` broken to fit the line: text lines (continuations indented
     /// relative to the first), or LaTeX alignment rows (`lhs &= …`, `&\quad {}+ …`; in
     /// Markdown one row `lhs = …` when it fits).
@@ -208,7 +212,10 @@ struct DerivationView {
     kind: String,
     wrt: String,
     steps: Vec<StepView>,
-    result: String,
+    /// `target = formula`, for a template of the user's (the built-in ones lay out
+    /// `result_rows`, and are not handed it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<String>,
     /// `result` broken to fit the line (see [`StepView::rows`]).
     result_rows: Vec<String>,
     expanded: Option<String>,
@@ -258,13 +265,21 @@ pub fn render_derivations(
     let cache = crate::render::RenderCache::default();
     let printer = FormulaPrinter::with_cache(&model.graph, &model.symbols, &cache);
     if format == Format::Json {
-        return Ok(json_document(model, &printer, derivations));
+        return Ok(json_document(model, &printer, &cache, derivations));
     }
     let notation = match format {
         Format::Text => Notation::Text,
         Format::Markdown | Format::Latex => Notation::Latex,
         Format::Json => Notation::Plain,
     };
+    let template = match format {
+        Format::Text => "derive.txt",
+        Format::Markdown => "derive.md",
+        Format::Latex => "derive.tex",
+        Format::Json => unreachable!("JSON is written above"),
+    };
+    // The built-in template is rendered in pieces; a template of the user's whole.
+    let in_pieces = !layout.overrides.contains_key(template);
     let printed = |id: Id| printer.printed(id, notation);
     let print = |id: Id| printer.render(id, notation);
     let tera = templates(layout)?;
@@ -297,8 +312,8 @@ pub fn render_derivations(
                 let lhs = std::mem::take(&mut members[0].s);
                 StepView {
                     rule,
-                    lhs,
-                    rhs: members.into_iter().skip(1).map(|m| m.s).collect(),
+                    lhs: (!in_pieces).then_some(lhs),
+                    rhs: (!in_pieces).then(|| members.into_iter().skip(1).map(|m| m.s).collect()),
                     rows,
                     new_block: n > 0 && n % STEPS_PER_BLOCK == 0,
                 }
@@ -312,7 +327,8 @@ pub fn render_derivations(
     };
     // Sections are built in the order the templates print them, so the note goes with the
     // first section that uses a direct partial.
-    let noted = std::cell::Cell::new(false);
+    // Most documents have no direct partial at all: then no step's formulas need a look.
+    let noted = std::cell::Cell::new(!has_direct_partial(&model.graph));
     let note_for = |steps: &[Step]| -> Option<DirectNote> {
         if noted.get() {
             return None;
@@ -357,11 +373,13 @@ pub fn render_derivations(
         kind: model.symbol(d.target.wrt).kind.word().to_string(),
         wrt: model.name(d.target.wrt).to_string(),
         steps: step_views(&d.steps),
-        result: format!(
-            "{} = {}",
-            print_target(model, d.target, format),
-            print(d.result)
-        ),
+        result: (!in_pieces).then(|| {
+            format!(
+                "{} = {}",
+                print_target(model, d.target, format),
+                print(d.result)
+            )
+        }),
         result_rows: display(print_target(model, d.target, format), d.result, TEXT_LABEL),
         expanded: d
             .expanded
@@ -370,13 +388,6 @@ pub fn render_derivations(
             .expanded
             .map(|e| display(print_target(model, d.target, format), e, TEXT_LABEL)),
     };
-    let template = match format {
-        Format::Text => "derive.txt",
-        Format::Markdown => "derive.md",
-        Format::Latex => "derive.tex",
-        Format::Json => unreachable!("JSON is written above"),
-    };
-    let in_pieces = !layout.overrides.contains_key(template);
     let mut out = Vec::new();
     let render_piece = |view: &DocumentView, out: &mut Vec<u8>| {
         let context = tera::Context::from_serialize(view).map_err(template_error)?;
@@ -459,6 +470,17 @@ pub fn render_derivations(
 /// How many derivations one piece of a derivation document holds (see [`DocumentView::head`]).
 const DERIVATIONS_PER_PIECE: usize = 64;
 
+/// What `rule.txt` words a rule from (as `r`).
+#[derive(Serialize)]
+struct RuleFacts<'a> {
+    code: String,
+    chain: bool,
+    mentioning: Option<&'a str>,
+    of: Option<&'a str>,
+    wrt: Option<&'a str>,
+    function: Option<&'static str>,
+}
+
 /// The words of every rule the derivations' steps use, each worded once by `rule.txt`.
 fn rule_words(
     tera: &tera::Tera,
@@ -477,32 +499,37 @@ fn rule_words(
         if words.contains_key(&step.rule) {
             continue;
         }
-        let name = |s: Sym| model.name(s).to_string();
+        let name = |s: Sym| model.name(s);
         let (of, wrt) = match step.rule {
             Rule::Independent { of, wrt } => (Some(name(of)), Some(name(wrt))),
             _ => (None, None),
         };
-        let facts = serde_json::json!({
-            "code": step.rule.code(),
-            "chain": step.rule.with_chain_rule(),
-            "mentioning": match step.rule {
+        let facts = RuleFacts {
+            code: step.rule.code(),
+            chain: step.rule.with_chain_rule(),
+            mentioning: match step.rule {
                 Rule::Sum { mentioning, .. } => mentioning.map(name),
                 _ => None,
             },
-            "of": of,
-            "wrt": wrt,
-            "function": match step.rule {
+            of,
+            wrt,
+            function: match step.rule {
                 Rule::Function { func, .. } => Some(func.name()),
                 Rule::Routing(f) => Some(f.name()),
                 _ => None,
             },
-        });
+        };
         let mut context = tera::Context::new();
         context.insert("r", &facts);
         let text = render_bounded(tera, "rule.txt", &context, layout)?;
         words.insert(step.rule.clone(), text.trim().to_string());
     }
     Ok(words)
+}
+
+/// Whether the graph holds a direct partial anywhere.
+fn has_direct_partial(graph: &Graph) -> bool {
+    (0..graph.len()).any(|n| matches!(graph.node(Id(n as u32)), Node::Deriv(_, _, Partial::Direct)))
 }
 
 /// The first direct partial in the steps' formulas.
@@ -810,38 +837,96 @@ struct JsonStep {
 }
 
 #[derive(Serialize)]
-struct JsonDerivation {
+#[serde(bound = "")]
+struct JsonDerivation<I: Iterator<Item = JsonStep> + Clone> {
     target: String,
     result: String,
     result_latex: String,
     result_text: String,
     expanded: Option<String>,
     expanded_latex: Option<String>,
-    steps: Vec<JsonStep>,
+    steps: Lazy<I>,
 }
 
 /// A named error term as JSON: `name` and `definition` parse back in the input language
 /// (`delta3_1 = ...` is an assignment a program may contain), so a `result` written in terms
 /// can be read with them.
 #[derive(Serialize)]
-struct JsonTerm {
+#[serde(bound = "")]
+struct JsonTerm<I: Iterator<Item = JsonStep> + Clone> {
     name: String,
     /// The adjoint it names: `dC/dz3_1`.
     target: String,
     definition: String,
     definition_latex: String,
-    steps: Vec<JsonStep>,
+    steps: Lazy<I>,
 }
 
-#[derive(Serialize)]
-struct JsonDocument {
-    /// Named `derivatives` in docs/json.md, which users rely on.
-    derivatives: Vec<JsonDerivation>,
-    /// The named error terms the results use, each defined before the terms that use it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    terms: Vec<JsonTerm>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    shared_steps: Vec<JsonStep>,
+/// The JSON document, serialised as it is printed: each derivation's formulas are printed when
+/// the writer reaches it, and the printed subterms are forgotten every
+/// [`DERIVATIONS_PER_PIECE`] derivations, so that only the text is held whole.
+struct JsonDocument<'a> {
+    model: &'a Model,
+    printer: &'a FormulaPrinter<'a>,
+    cache: &'a crate::render::RenderCache,
+    derivations: &'a Derivations,
+}
+
+impl<'a> Serialize for JsonDocument<'a> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (model, printer, derivations) = (self.model, self.printer, self.derivations);
+        let steps = |steps: &'a [Step]| Lazy(steps.iter().map(|s| json_step(printer, s)));
+        let mut doc = serializer.serialize_struct("JsonDocument", 3)?;
+        // Named `derivatives` in docs/json.md, which users rely on.
+        doc.serialize_field(
+            "derivatives",
+            &Lazy(derivations.derivations.iter().enumerate().map(|(n, d)| {
+                if n > 0 && n % DERIVATIONS_PER_PIECE == 0 {
+                    self.cache.clear();
+                }
+                JsonDerivation {
+                    target: d.target.plain_label(model),
+                    result: printer.plain(d.result),
+                    result_latex: printer.latex(d.result),
+                    result_text: printer.text(d.result),
+                    expanded: d.expanded.map(|e| printer.plain(e)),
+                    expanded_latex: d.expanded.map(|e| printer.latex(e)),
+                    steps: steps(&d.steps),
+                }
+            })),
+        )?;
+        // The named error terms the results use, each defined before the terms that use it.
+        if !derivations.terms.is_empty() {
+            doc.serialize_field(
+                "terms",
+                &Lazy(derivations.terms.iter().map(|t| JsonTerm {
+                    name: model.name(t.sym).to_string(),
+                    target: t.target.plain_label(model),
+                    definition: printer.plain(t.definition),
+                    definition_latex: printer.latex(t.definition),
+                    steps: steps(&t.steps),
+                })),
+            )?;
+        }
+        if !derivations.shared_steps.is_empty() {
+            doc.serialize_field("shared_steps", &steps(&derivations.shared_steps))?;
+        }
+        doc.end()
+    }
+}
+
+/// A sequence serialised from an iterator, each item made as the writer reaches it.
+struct Lazy<I>(I);
+
+impl<I> Serialize for Lazy<I>
+where
+    I: Iterator + Clone,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.clone())
+    }
 }
 
 fn json_step(printer: &FormulaPrinter, s: &Step) -> JsonStep {
@@ -859,37 +944,16 @@ fn json_step(printer: &FormulaPrinter, s: &Step) -> JsonStep {
     }
 }
 
-fn json_document(model: &Model, printer: &FormulaPrinter, derivations: &Derivations) -> String {
-    let doc = JsonDocument {
-        derivatives: derivations
-            .derivations
-            .iter()
-            .map(|d: &Derivation| JsonDerivation {
-                target: d.target.plain_label(model),
-                result: printer.plain(d.result),
-                result_latex: printer.latex(d.result),
-                result_text: printer.text(d.result),
-                expanded: d.expanded.map(|e| printer.plain(e)),
-                expanded_latex: d.expanded.map(|e| printer.latex(e)),
-                steps: d.steps.iter().map(|s| json_step(printer, s)).collect(),
-            })
-            .collect(),
-        terms: derivations
-            .terms
-            .iter()
-            .map(|t| JsonTerm {
-                name: model.name(t.sym).to_string(),
-                target: t.target.plain_label(model),
-                definition: printer.plain(t.definition),
-                definition_latex: printer.latex(t.definition),
-                steps: t.steps.iter().map(|s| json_step(printer, s)).collect(),
-            })
-            .collect(),
-        shared_steps: derivations
-            .shared_steps
-            .iter()
-            .map(|s| json_step(printer, s))
-            .collect(),
-    };
-    crate::render::json::document(&doc)
+fn json_document(
+    model: &Model,
+    printer: &FormulaPrinter,
+    cache: &crate::render::RenderCache,
+    derivations: &Derivations,
+) -> String {
+    crate::render::json::document(&JsonDocument {
+        model,
+        printer,
+        cache,
+        derivations,
+    })
 }

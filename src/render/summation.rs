@@ -68,8 +68,8 @@ fn shape(s: &str) -> Shape<'_> {
 }
 
 /// The runs of `terms` (each its sign and its text after the sign) that a `Σ` may stand for.
-pub fn runs(terms: &[(bool, String)], latex: bool) -> Vec<Run> {
-    let shapes: Vec<Shape> = terms.iter().map(|(_, s)| shape(s)).collect();
+pub fn runs<S: AsRef<str>>(terms: &[(bool, S)], latex: bool) -> Vec<Run> {
+    let shapes: Vec<Shape> = terms.iter().map(|(_, s)| shape(s.as_ref())).collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i + 1 < terms.len() {
@@ -90,7 +90,7 @@ pub fn runs(terms: &[(bool, String)], latex: bool) -> Vec<Run> {
         }
         let first = &shapes[i];
         let from = first.values[varying[0]].expect("an index is a number");
-        if let Some(index) = index_letter(&terms[i].1, latex) {
+        if let Some(index) = index_letter(terms[i].1.as_ref(), latex) {
             out.push(Run {
                 start: i,
                 len: end - i,

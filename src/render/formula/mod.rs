@@ -39,6 +39,9 @@ use crate::core::tensor::Shape;
 use crate::lang::names::{name_latex, name_text};
 use crate::render::linebreak::{Break, BreakKind, Printed};
 use crate::render::summation;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 mod product;
 mod tensor;
@@ -66,14 +69,28 @@ pub struct FormulaPrinter<'a> {
 
 /// Printed subterms kept across formulas: the gradients of a network share most of their
 /// subterms (every ∂C/∂w^(2)_jk repeats the same sum over the output layer), which are then
-/// printed once rather than once per parameter.
+/// printed once rather than once per parameter. Names are worked out once too (a name's
+/// display form and whether it reads as a call), and kept for the whole document.
 #[derive(Default)]
-pub struct RenderCache(std::cell::RefCell<FastMap<(Id, Notation), Entry>>);
+pub struct RenderCache {
+    entries: RefCell<FastMap<(Id, Notation), Entry>>,
+    names: RefCell<FastMap<(Sym, Notation), Rc<str>>>,
+    calls: RefCell<FastMap<Sym, bool>>,
+    /// The buffers a formula's walk uses, kept for the next formula.
+    scratch: RefCell<Scratch>,
+}
+
+/// The subterms of a formula still to print (`order`), and the walk's stack that finds them.
+#[derive(Default)]
+struct Scratch {
+    order: Vec<Id>,
+    stack: Vec<Id>,
+}
 
 impl RenderCache {
     /// Forgets what was printed (a document printed in pieces keeps one piece's subterms).
     pub fn clear(&self) {
-        self.0.borrow_mut().clear();
+        self.entries.borrow_mut().clear();
     }
 }
 
@@ -162,12 +179,14 @@ impl<'a> FormulaPrinter<'a> {
                 *uses.entry(child).or_default() += 1;
             }
         }
+        let names = RenderCache::default();
         let mut pass = Pass {
             graph: self.graph,
             symbols: self.symbols,
             shapes: self.shapes,
             notation,
             memo: Memo::Own(FastMap::default()),
+            names: &names,
         };
         for node in order {
             let entry = pass.node(node);
@@ -194,29 +213,33 @@ impl<'a> FormulaPrinter<'a> {
     /// [`FormulaPrinter::render`] that starts from the subterms printed before and keeps
     /// every subterm it prints.
     fn render_cached(&self, id: Id, notation: Notation, cache: &RenderCache) -> R {
-        if let Some(entry) = cache.0.borrow().get(&(id, notation)) {
+        if let Some(entry) = cache.entries.borrow().get(&(id, notation)) {
             return entry.r.clone();
         }
-        let mut order: Vec<Id> = Vec::new();
+        let mut scratch = cache.scratch.borrow_mut();
+        let Scratch { order, stack } = &mut *scratch;
+        order.clear();
+        stack.clear();
         let mut seen: FastSet<Id> = FastSet::default();
-        let mut stack = vec![id];
-        let mut known = cache.0.borrow_mut();
+        stack.push(id);
+        let mut known = cache.entries.borrow_mut();
         while let Some(node) = stack.pop() {
             if !seen.insert(node) || known.contains_key(&(node, notation)) {
                 continue;
             }
             order.push(node);
-            self.graph.push_children(node, &mut stack);
+            self.graph.push_children(node, stack);
         }
         order.sort_unstable();
         // Each subterm is printed from its children's entries in the cache, where it stays.
-        for node in order {
+        for &node in order.iter() {
             let entry = Pass {
                 graph: self.graph,
                 symbols: self.symbols,
                 shapes: self.shapes,
                 notation,
                 memo: Memo::Cache(&known),
+                names: cache,
             }
             .node(node);
             known.insert((node, notation), entry);
@@ -322,7 +345,7 @@ struct Item {
 /// comes first.
 struct Placed<'i> {
     item: &'i Item,
-    s: String,
+    s: Cow<'i, str>,
     wrapped: bool,
     first: bool,
 }
@@ -353,6 +376,8 @@ struct Pass<'a> {
     shapes: Option<&'a FastMap<Id, Shape>>,
     notation: Notation,
     memo: Memo<'a>,
+    /// Where the names already worked out are kept (the printer's cache, else the pass's own).
+    names: &'a RenderCache,
 }
 
 /// Where a pass finds the entries of the children it prints.
@@ -428,7 +453,7 @@ impl Pass<'_> {
             Node::Pow(b, e) => match negative_num(self.graph, *e) {
                 Some(k) => {
                     let den = self.den_item(*b, k.neg());
-                    let r = self.product(false, None, vec![], vec![den.clone()]);
+                    let r = self.product(false, None, &[], std::slice::from_ref(&den));
                     Entry {
                         den: Some(den),
                         ..plain(r)
@@ -448,12 +473,26 @@ impl Pass<'_> {
         }
     }
 
-    fn symbol_name(&self, s: Sym) -> String {
-        symbol_name(self.symbols, s, self.notation)
+    fn symbol_name(&self, s: Sym) -> Rc<str> {
+        self.names
+            .names
+            .borrow_mut()
+            .entry((s, self.notation))
+            .or_insert_with(|| symbol_name(self.symbols, s, self.notation).into())
+            .clone()
     }
 
     /// Whether a name followed by `(` could read as a call (`f(x)` for an output, `σ(x)`).
     fn reads_as_call(&self, s: Sym) -> bool {
+        *self
+            .names
+            .calls
+            .borrow_mut()
+            .entry(s)
+            .or_insert_with(|| self.name_reads_as_call(s))
+    }
+
+    fn name_reads_as_call(&self, s: Sym) -> bool {
         match self.symbols.get(s.index()) {
             Some(sym) => {
                 sym.kind == SymKind::Output
@@ -474,7 +513,7 @@ impl Pass<'_> {
         } else {
             Prec::Atom
         };
-        r(name, prec)
+        r(name.to_string(), prec)
     }
 
     fn constant(&self, c: Constant) -> R {
@@ -523,13 +562,13 @@ impl Pass<'_> {
     /// The formula, in parentheses if it binds looser than `need`; and whether it got them.
     /// [`Pass::wrap`], and the breaks of `x` where they fall in the result (a line may break
     /// inside parentheses; LaTeX's layout then closes `\left(` on the row with `\right.`).
-    fn wrap_breaks(&self, x: &R, need: Prec) -> (String, Vec<Break>) {
+    fn wrap_breaks<'x>(&self, x: &'x R, need: Prec) -> (Cow<'x, str>, Vec<Break>) {
         let (s, breaks, _) = self.wrap_with_breaks(x, need);
         (s, breaks)
     }
 
     /// [`Pass::wrap_breaks`], and whether it added parentheses.
-    fn wrap_with_breaks(&self, x: &R, need: Prec) -> (String, Vec<Break>, bool) {
+    fn wrap_with_breaks<'x>(&self, x: &'x R, need: Prec) -> (Cow<'x, str>, Vec<Break>, bool) {
         let (s, wrapped) = self.wrap(x, need);
         // The input language is never laid out: no breaks to keep.
         if self.notation == Notation::Plain || x.breaks.is_empty() {
@@ -546,11 +585,11 @@ impl Pass<'_> {
         (s, breaks, wrapped)
     }
 
-    fn wrap(&self, x: &R, need: Prec) -> (String, bool) {
+    fn wrap<'x>(&self, x: &'x R, need: Prec) -> (Cow<'x, str>, bool) {
         if x.prec < need {
-            (self.paren(&x.s), true)
+            (Cow::Owned(self.paren(&x.s)), true)
         } else {
-            (x.s.clone(), false)
+            (Cow::Borrowed(&x.s), false)
         }
     }
 
@@ -583,7 +622,7 @@ impl Pass<'_> {
             let entry = self.entry(terms[i]);
             let (written, own) = if i == 0 {
                 // A sum is left-associative, so a leading sum needs no parentheses.
-                (entry.r.s.clone(), entry.r.breaks.clone())
+                (Cow::Borrowed(entry.r.s.as_str()), entry.r.breaks.clone())
             } else if let Some(rest) = &entry.negated {
                 s.push(' ');
                 s.push_str(self.minus());
@@ -611,7 +650,7 @@ impl Pass<'_> {
         if self.notation == Notation::Plain || terms.len() < summation::MIN_RUN {
             return Vec::new();
         }
-        let written: Vec<(bool, String)> = terms
+        let written: Vec<(bool, Cow<str>)> = terms
             .iter()
             .map(|&t| {
                 let entry = self.entry(t);

@@ -41,7 +41,6 @@ impl Pass<'_> {
         let spliceable = lead.is_none()
             && den.is_empty()
             && rest.iter().all(|&f| self.graph.as_num(f).is_none());
-        let factors = spliceable.then(|| num.clone());
         let (r, negated) = match lead {
             Some(c) if c.is_negative() => {
                 let coef = if c == Num::MINUS_ONE {
@@ -49,11 +48,12 @@ impl Pass<'_> {
                 } else {
                     Some(c.neg())
                 };
-                let negated = self.product(false, coef, num.clone(), den.clone());
-                (self.product(true, coef, num, den), Some(negated))
+                let negated = self.product(false, coef, &num, &den);
+                (self.product(true, coef, &num, &den), Some(negated))
             }
-            coef => (self.product(false, coef, num, den), None),
+            coef => (self.product(false, coef, &num, &den), None),
         };
+        let factors = spliceable.then_some(num);
         Entry {
             r,
             negated,
@@ -69,16 +69,21 @@ impl Pass<'_> {
         &self,
         negative: bool,
         coef: Option<Num>,
-        mut num: Vec<Item>,
-        mut den: Vec<Item>,
+        num: &[Item],
+        den: &[Item],
     ) -> R {
-        if let Some(c) = coef {
-            self.place_coefficient(c, &mut num, &mut den);
-        }
+        let (num, den) = match coef {
+            Some(c) => {
+                let (mut num, mut den) = (num.to_vec(), den.to_vec());
+                self.place_coefficient(c, &mut num, &mut den);
+                (Cow::Owned(num), Cow::Owned(den))
+            }
+            None => (Cow::Borrowed(num), Cow::Borrowed(den)),
+        };
         let sign = if negative { self.minus() } else { "" };
         let latex = self.notation == Notation::Latex;
         if den.is_empty() {
-            return match num.as_slice() {
+            return match &num[..] {
                 [] => r(
                     format!("{sign}1"),
                     if negative { Prec::Neg } else { Prec::Atom },
@@ -94,7 +99,7 @@ impl Pass<'_> {
                     };
                     let breaks = shifted(&breaks, sign.len());
                     R {
-                        s: format!("{sign}{body}"),
+                        s: signed(sign, body),
                         prec,
                         breaks,
                     }
@@ -103,7 +108,7 @@ impl Pass<'_> {
                     let prec = if negative { Prec::Neg } else { Prec::Product };
                     let (body, breaks) = self.join_breakable(&num, Prec::Frac);
                     R {
-                        s: format!("{sign}{body}"),
+                        s: signed(sign, body),
                         prec,
                         breaks: shifted(&breaks, sign.len()),
                     }
@@ -138,7 +143,7 @@ impl Pass<'_> {
                 let factors: Vec<Item> = std::iter::once(fraction).chain(sums).collect();
                 let (body, breaks) = self.join_breakable(&factors, Prec::Frac);
                 return R {
-                    s: format!("{sign}{body}"),
+                    s: signed(sign, body),
                     prec: if negative { Prec::Neg } else { Prec::Product },
                     breaks: shifted(&breaks, sign.len()),
                 };
@@ -151,8 +156,8 @@ impl Pass<'_> {
         } else {
             self.join(&num, Prec::Pow)
         };
-        let mut denominator = match den.as_slice() {
-            [one] => self.wrap(&one.r, Prec::Pow).0,
+        let mut denominator = match &den[..] {
+            [one] => self.wrap(&one.r, Prec::Pow).0.into_owned(),
             _ => self.paren(&self.join(&den, Prec::Frac)),
         };
         // `delta/dx` would read as the derivative of `elta` with respect to `x`, and so would
@@ -339,5 +344,14 @@ impl Pass<'_> {
                 }
             }
         }
+    }
+}
+
+/// `body` after `sign` (which is mostly empty: then `body` itself, not a copy).
+fn signed(sign: &str, body: impl Into<String> + std::fmt::Display) -> String {
+    if sign.is_empty() {
+        body.into()
+    } else {
+        format!("{sign}{body}")
     }
 }

@@ -106,7 +106,7 @@ impl Pass<'_> {
         match (n, self.notation) {
             (Num::Rat(p, q), Notation::Latex) if q != 1 => format!("\\frac{{{p}}}{{{q}}}"),
             (Num::Rat(p, q), _) if q != 1 => format!("({p}/{q})"),
-            _ => self.wrap(&self.num(n), Prec::Frac).0,
+            _ => self.wrap(&self.num(n), Prec::Frac).0.into_owned(),
         }
     }
 
@@ -140,7 +140,7 @@ impl Pass<'_> {
         };
         let joined: Vec<String> = arrays
             .iter()
-            .map(|&f| self.wrap(self.got(f), Prec::Frac).0)
+            .map(|&f| self.wrap(self.got(f), Prec::Frac).0.into_owned())
             .collect();
         let joined = joined.join(op);
         let mut coefficient: Vec<String> = Vec::new();
@@ -158,7 +158,7 @@ impl Pass<'_> {
                 Some(n) => coefficient.push(self.coefficient(n)),
                 _ => match &self.entry(f).den {
                     Some(under) => below.push(under.r.s.clone()),
-                    None => coefficient.push(self.wrap(self.got(f), Prec::Frac).0),
+                    None => coefficient.push(self.wrap(self.got(f), Prec::Frac).0.into_owned()),
                 },
             }
         }
@@ -188,7 +188,7 @@ impl Pass<'_> {
             }
         } else {
             let body = if scaled {
-                self.wrap(self.got(arrays[0]), Prec::Product).0
+                self.wrap(self.got(arrays[0]), Prec::Product).0.into_owned()
             } else {
                 self.paren(&joined)
             };
@@ -218,7 +218,7 @@ impl Pass<'_> {
         if !negative {
             return Some(entry(unsigned));
         }
-        let (s, _) = self.wrap(&unsigned, Prec::Product);
+        let s = self.wrap(&unsigned, Prec::Product).0.into_owned();
         Some(Entry {
             negated: Some(unsigned),
             ..entry(r(format!("{}{s}", self.minus()), Prec::Neg))
