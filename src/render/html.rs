@@ -175,7 +175,25 @@ fn cuts(latex: &str) -> Cuts {
                  open: &mut Vec<(Range<usize>, bool)>,
                  operators: &mut Vec<Vec<usize>>,
                  children: &mut Vec<Vec<usize>>,
-                 right: Range<usize>| {
+                 right: Range<usize>,
+                 closes_sized: bool| {
+        // `\left…\right` pairs nest among themselves, while a plain parenthesis may be left
+        // open inside one (a line break already split it): a `\right` ends the plain pairs
+        // still open inside its own, and a plain `)` never ends a sized pair.
+        while closes_sized && open.last().is_some_and(|(_, sized)| !sized) {
+            open.pop();
+            let operators_inside = operators.pop().unwrap_or_default();
+            let children_inside = children.pop().unwrap_or_default();
+            if let Some(parent) = operators.last_mut() {
+                parent.extend(operators_inside);
+            }
+            if let Some(parent) = children.last_mut() {
+                parent.extend(children_inside);
+            }
+        }
+        if open.last().is_none_or(|(_, sized)| *sized != closes_sized) {
+            return;
+        }
         let Some((left, sized)) = open.pop() else {
             return;
         };
@@ -226,6 +244,7 @@ fn cuts(latex: &str) -> Cuts {
                             &mut operators_in_open,
                             &mut children_in_open,
                             start..end,
+                            true,
                         );
                     }
                     i = end;
@@ -252,6 +271,7 @@ fn cuts(latex: &str) -> Cuts {
                     &mut operators_in_open,
                     &mut children_in_open,
                     i..i + 1,
+                    false,
                 );
                 i += 1;
             }
@@ -427,5 +447,31 @@ mod tests {
             .replace(r"\Bigr", r"\right");
         assert_eq!(joined, quotient);
         assert!(parts[1..].iter().all(|p| p.starts_with("{}")), "{parts:?}");
+    }
+
+    /// A line break inside a plain parenthesis closes the sized pair around it with
+    /// `\right.`: the plain one is not a pair to cut at, and cutting never slices a plain
+    /// delimiter as if it were sized.
+    #[test]
+    fn a_plain_parenthesis_broken_across_lines_is_cut_around() {
+        let term = |k: usize| {
+            format!(r"(y_{{{k}}} \log(a_{{{k}}}) + (1 - y_{{{k}}}) \log(1 - a_{{{k}}}))")
+        };
+        let latex = format!(
+            r"\begin{{aligned}}\frac{{\partial J}}{{\partial a_{{1}}}} &= \frac{{\partial}}{{\partial a_{{1}}}}\left(-\frac{{1}}{{4}}({} + {} \right. \\ &\quad \left. {{}}+ {} + {} + {}) \right)\end{{aligned}}",
+            term(1),
+            term(2),
+            term(3),
+            term(4),
+            term(5)
+        );
+        let parts = phone_parts(&latex);
+        let joined: String = parts
+            .iter()
+            .map(|p| p.strip_prefix("{}").unwrap_or(p))
+            .collect::<String>()
+            .replace(r"\Bigl", r"\left")
+            .replace(r"\Bigr", r"\right");
+        assert_eq!(joined, latex);
     }
 }
