@@ -48,11 +48,18 @@ pub fn eval_precise_settled(
 /// rounds to 0 in float64.
 const LN_FLOAT64_ZERO: f64 = -1075.0 * LN_2;
 
+/// The precision past which a root still known only to lie around 0 is not raised further
+/// where float64 is what it is compared with (a quarter of [`STABLE_MAX_BITS`]): a tiny
+/// value that is not 0, such as (1 − tanh'(1e-300))² = 1e-1200 below float64's range, has
+/// settled by then (the interval leaves 0 once the bound is below the value).
+pub const AROUND_ZERO_MAX_BITS: usize = STABLE_MAX_BITS / 4;
+
 /// Whether a value is known only to lie in an interval around 0 so narrow that float64
 /// cannot tell it from 0. Raising the precision only narrows such an interval (a gradient
 /// exactly 0 by symmetry is never settled, only bounded more tightly at each pass), so
-/// where what is printed is compared with float64 the climb stops there: the reference is
-/// 0 within that bound, as it would be at the ceiling, with a wider bound.
+/// where what is printed is compared with float64 the climb stops at
+/// [`AROUND_ZERO_MAX_BITS`]: the reference is 0 within that bound, as it would be at the
+/// ceiling, with a wider bound.
 fn zero_to_float64(v: &Val) -> bool {
     let Precise::Finite(b) = &v.v else {
         return false;
@@ -180,8 +187,8 @@ pub fn eval_reference(
 /// The roots' precision starts at half the floor, so when they settle by the floor the
 /// run's last pass has evaluated every node there, and it is reused rather than repeated.
 /// The reference is what float64 is compared with, so a root known only to be within a
-/// hair of 0 that float64 cannot tell from 0 stops there ([`zero_to_float64`]) rather than
-/// climbing to `max_bits`.
+/// hair of 0 that float64 cannot tell from 0 stops at [`AROUND_ZERO_MAX_BITS`]
+/// ([`zero_to_float64`]) rather than climbing to `max_bits`.
 pub fn eval_reference_and_nodes(
     graph: &Graph,
     roots: &[Id],
@@ -225,8 +232,8 @@ impl std::ops::Index<&Id> for NodeValues {
 
 /// The precision-raising loop of [`eval_reference`], from `start_bits`; with the last pass's
 /// node values when that pass evaluated every root (its precision, and the values). With
-/// `zero_for_float64`, a root within a hair of 0 that float64 cannot tell from 0 is left as
-/// that interval ([`zero_to_float64`]).
+/// `zero_for_float64`, a root still within a hair of 0 that float64 cannot tell from 0 at
+/// [`AROUND_ZERO_MAX_BITS`] is left as that interval ([`zero_to_float64`]).
 #[allow(clippy::type_complexity)]
 fn stable_run(
     graph: &Graph,
@@ -295,7 +302,9 @@ fn stable_run(
                 resolutions[i] = Some(Resolution::Converged);
                 return false;
             }
-            if last || (zero_for_float64 && zero_to_float64(v)) {
+            let around_zero_done =
+                zero_for_float64 && bits >= AROUND_ZERO_MAX_BITS && zero_to_float64(v);
+            if last || around_zero_done {
                 resolutions[i] = Some(interval(v));
                 return false;
             }
