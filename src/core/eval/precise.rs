@@ -187,8 +187,8 @@ pub fn eval_reference(
 /// The roots' precision starts at half the floor, so when they settle by the floor the
 /// run's last pass has evaluated every node there, and it is reused rather than repeated.
 /// The reference is what float64 is compared with, so a root known only to be within a
-/// hair of 0 that float64 cannot tell from 0 stops at [`AROUND_ZERO_MAX_BITS`]
-/// ([`zero_to_float64`]) rather than climbing to `max_bits`.
+/// hair of 0 that float64 cannot tell from 0 stops at [`AROUND_ZERO_MAX_BITS`] rather than
+/// climbing to `max_bits`.
 pub fn eval_reference_and_nodes(
     graph: &Graph,
     roots: &[Id],
