@@ -607,3 +607,58 @@ fn stable_forms_reach_into_named_error_terms() {
     }
     assert_eq!(doc["rewrites_used"].as_array().unwrap().len(), 1);
 }
+
+/// Issue 23: a 5-5-2 tanh/softmax classifier with every leaf 0.5 has every gradient exactly
+/// 0 by symmetry (both classes get a3 = 0.5 = y). The reference only ever bounds an exact 0,
+/// ever more tightly; it once climbed to its ceiling for each (4.5 s). Each is now reported
+/// as 0 within a bound float64 cannot tell from 0: float64's 0 is right to its last bit, and
+/// nothing is warned about. The zeros are confirmed by a central difference of the cost at
+/// 320 bits, an independent route.
+#[test]
+fn gradients_zero_by_symmetry_are_zero_within_a_bound_float64_cannot_tell_from_zero() {
+    let program = "network 5-5-2\nactivation tanh\nactivation 3 softmax\ncost log-likelihood\n";
+    let mut model = load(program);
+    let leaves: Vec<_> = model
+        .syms()
+        .filter(|&s| model.symbol(s).kind.is_leaf())
+        .collect();
+    let at: Vec<String> = leaves
+        .iter()
+        .map(|&s| format!("{}=0.5", model.name(s)))
+        .collect();
+    let doc = eval_json(&["-", "--all", "--at", &at.join(",")], Some(program));
+    let derivatives = doc["derivatives"].as_object().unwrap();
+    assert_eq!(derivatives.len(), 42, "{doc}");
+    for (label, value) in derivatives {
+        assert_eq!(value.as_f64(), Some(0.0), "{label}: {doc}");
+        assert_eq!(
+            doc["reference"][label].as_str(),
+            Some("0"),
+            "{label}: {doc}"
+        );
+        assert_eq!(
+            doc["error_bits"][label].as_f64(),
+            Some(0.0),
+            "{label}: {doc}"
+        );
+        let bounds = &doc["reference_interval"][label];
+        for (i, bound) in bounds.as_array().unwrap().iter().enumerate() {
+            let bound = bound.as_str().unwrap();
+            // Below half float64's smallest subnormal (2^-1075 ≈ 2.5e-324): it rounds to 0.
+            let exponent: i32 = bound.rsplit_once('e').unwrap().1.parse().unwrap();
+            assert!(exponent < -324, "{label}: {bound}");
+            assert_eq!(bound.starts_with('-'), i == 0, "{label}: {bound}");
+        }
+    }
+    assert_eq!(doc["warnings"].as_array().map(Vec::len), Some(0), "{doc}");
+    let point: std::collections::HashMap<_, _> = leaves.iter().map(|&s| (s, 0.5)).collect();
+    let cost = model.cost;
+    for param in model.params().collect::<Vec<_>>() {
+        let difference = common::central_difference(&mut model, cost, param, &point);
+        assert!(
+            difference.to_f64().abs() < 1e-30,
+            "{}: {difference}",
+            model.name(param)
+        );
+    }
+}

@@ -159,3 +159,50 @@ fn a_value_outside_the_declared_domain_is_warned_about() {
     );
     assert!(String::from_utf8(out.stderr).unwrap().is_empty());
 }
+
+/// Issue 22, items 4 and 14: `step`'s JSON carries a value given outside its declared domain
+/// among its warnings, as eval's JSON does (kind `outside-domain`, the name, the sentence in
+/// text form), beside the step warnings; a run inside every domain has none.
+#[test]
+fn steps_json_carries_a_value_outside_the_declared_domain() {
+    let program = "input x in [0, 1]\ninput p > 0\nparam w\ncost C = w*x*p\n";
+    let step_json = |at: &str| {
+        let out = chainrule(
+            &[
+                "step", "-", "--lr", "0.1", "--steps", "2", "--at", at, "--format", "json",
+            ],
+            Some(program),
+        );
+        assert_eq!(out.status.code(), Some(0), "{at}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let doc = step_json("x=1.5,p=-2,w=1");
+    let warnings = doc["warnings"].as_array().unwrap();
+    let outside: Vec<_> = warnings
+        .iter()
+        .filter(|w| w["kind"] == "outside-domain")
+        .collect();
+    assert_eq!(outside.len(), 2, "{doc}");
+    assert_eq!(outside[0]["at"], "x", "{doc}");
+    assert_eq!(outside[0]["step"], 1, "{doc}");
+    let message = outside[0]["message"].as_str().unwrap();
+    assert!(message.contains("x = 1.5"), "{message}");
+    assert!(message.contains("x ∈ [0, 1]"), "{message}");
+    assert_eq!(outside[1]["at"], "p", "{doc}");
+    assert!(outside[1]["message"].as_str().unwrap().contains("p > 0"));
+    // The run still happened from there: C = 1·1.5·(−2) at the start.
+    assert_eq!(doc["steps"][0]["cost"].as_f64(), Some(-3.0), "{doc}");
+    // Its own warnings keep their form: no `at`.
+    assert!(
+        warnings
+            .iter()
+            .filter(|w| w["kind"] != "outside-domain")
+            .all(|w| w.get("at").is_none())
+    );
+    let inside = step_json("x=0,p=2,w=1");
+    assert_eq!(
+        inside["warnings"].as_array().map(Vec::len),
+        Some(0),
+        "{inside}"
+    );
+}

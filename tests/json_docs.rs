@@ -656,15 +656,33 @@ fn step_documents_have_the_documented_fields_and_kinds() {
         ],
         examples(),
     );
+    // A starting value outside its declared domain.
+    let bounded = dir.path().join("bounded.bp");
+    std::fs::write(
+        &bounded,
+        "input x in [0, 1]\ntarget y\nparam w\ncost C = (y - w*x)^2\n",
+    )
+    .expect("the program is written");
+    let outside = run(
+        &[
+            "step",
+            &bounded.display().to_string(),
+            "--at",
+            "x=1.5,y=0,w=1",
+            "--lr",
+            "0.1",
+        ],
+        examples(),
+    );
     let page = sections(PAGE);
     let (documented, _) = kinds_table(&page["step"], "Step warning kinds");
     let mut kinds = BTreeSet::new();
-    for doc in [&rising, &diverging] {
+    for doc in [&rising, &diverging, &outside] {
         for w in doc["warnings"].as_array().expect("warnings") {
             kinds.insert(w["kind"].as_str().expect("a kind").to_string());
         }
     }
-    assert!(kinds.len() >= 2, "{kinds:?}");
+    assert!(kinds.len() >= 3, "{kinds:?}");
     for kind in &kinds {
         assert!(documented.contains(kind), "`{kind}` undocumented");
     }
@@ -703,7 +721,10 @@ fn step_documents_have_the_documented_fields_and_kinds() {
         ],
         examples(),
     );
-    check_section("step", &[rising, diverging, long, adam, momentum, vector]);
+    check_section(
+        "step",
+        &[rising, diverging, outside, long, adam, momentum, vector],
+    );
 }
 
 #[test]

@@ -1001,28 +1001,27 @@ fn run_with_stdin_file(args: &[&str], file: &Path) -> Run {
 
 #[test]
 fn output_onto_a_device_writes_through_it_and_keeps_the_node() {
-    if !as_root("writing onto a device node made with mknod") {
-        return;
+    if as_root("writing onto a device node made with mknod") {
+        let dir = tempfile::tempdir().unwrap();
+        let node = dir.path().join("nul");
+        // The same device as /dev/null (1, 3), made in the temporary directory.
+        let made = Command::new("mknod")
+            .arg(&node)
+            .args(["c", "1", "3"])
+            .status()
+            .unwrap();
+        assert!(made.success(), "mknod works as root");
+        let before = std::fs::metadata(&node).unwrap().rdev();
+        let out = run(&["derive", "--all", "-o", s(&node)]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let after = std::fs::metadata(&node).unwrap();
+        assert!(
+            after.file_type().is_char_device(),
+            "the node is still a device"
+        );
+        assert_eq!(after.rdev(), before);
+        assert_eq!(names_in(dir.path()), ["nul"], "no temporary file beside it");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let node = dir.path().join("nul");
-    // The same device as /dev/null (1, 3), made in the temporary directory.
-    let made = Command::new("mknod")
-        .arg(&node)
-        .args(["c", "1", "3"])
-        .status()
-        .unwrap();
-    assert!(made.success(), "mknod works as root");
-    let before = std::fs::metadata(&node).unwrap().rdev();
-    let out = run(&["derive", "--all", "-o", s(&node)]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let after = std::fs::metadata(&node).unwrap();
-    assert!(
-        after.file_type().is_char_device(),
-        "the node is still a device"
-    );
-    assert_eq!(after.rdev(), before);
-    assert_eq!(names_in(dir.path()), ["nul"], "no temporary file beside it");
 }
 
 #[test]
@@ -1151,23 +1150,22 @@ fn a_read_only_output_is_refused_unless_forced() {
 
 #[test]
 fn a_replaced_file_keeps_its_owner_group_and_mode() {
-    if !as_root("keeping another user's ownership") {
-        return;
+    if as_root("keeping another user's ownership") {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("theirs.txt");
+        std::fs::write(&target, "theirs\n").unwrap();
+        std::os::unix::fs::chown(&target, Some(1234), Some(2345)).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let out = run(&["derive", "--all", "-o", s(&target)]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let meta = std::fs::metadata(&target).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (1234, 2345));
+        assert_eq!(meta.mode() & 0o7777, 0o600);
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            run(&["derive", "--all"]).stdout
+        );
     }
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("theirs.txt");
-    std::fs::write(&target, "theirs\n").unwrap();
-    std::os::unix::fs::chown(&target, Some(1234), Some(2345)).unwrap();
-    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = run(&["derive", "--all", "-o", s(&target)]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let meta = std::fs::metadata(&target).unwrap();
-    assert_eq!((meta.uid(), meta.gid()), (1234, 2345));
-    assert_eq!(meta.mode() & 0o7777, 0o600);
-    assert_eq!(
-        std::fs::read_to_string(&target).unwrap(),
-        run(&["derive", "--all"]).stdout
-    );
 }
 
 #[test]
@@ -1475,78 +1473,77 @@ fn compile_recorded(dir: &Path) -> (Vec<String>, Vec<String>) {
 #[test]
 fn documents_from_allowed_display_forms_compile_and_read_or_write_no_other_file() {
     let found = common::tools::runs("pdflatex");
-    if !common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
-        return;
-    }
-    let secrets = tempfile::tempdir().unwrap();
-    let secret = secrets.path().join("secret.tex");
-    std::fs::write(&secret, "SECRET-CONTENT").unwrap();
-    // Every kind on the allow-list: fonts, accents, Greek, primes, spacing, an operator name.
-    let program = "input x as \"x_{\\mathrm{in}}\"\ntarget y as \"\\bar{y}\"\n\
+    if common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
+        let secrets = tempfile::tempdir().unwrap();
+        let secret = secrets.path().join("secret.tex");
+        std::fs::write(&secret, "SECRET-CONTENT").unwrap();
+        // Every kind on the allow-list: fonts, accents, Greek, primes, spacing, an operator name.
+        let program = "input x as \"x_{\\mathrm{in}}\"\ntarget y as \"\\bar{y}\"\n\
                    param w as \"\\hat{w}^{\\prime}\", b as \"\\tilde{\\beta}_{\\mathit{out}}\"\n\
                    z = w*x + b\nshow z as \"\\vec{z}\\,\\dot{\\sigma}\", a as \"\\mathbf{a}\"\n\
                    a = sigmoid(z)\ncost C = (y - a)^2\n";
-    let allowed = [
-        vec!["derive", "-", "--all", "--format", "latex", "--standalone"],
-        vec![
-            "check",
-            "-",
-            "--claim",
-            // Wrong (σ' is missing), so the worksheet prints the corrected formula.
-            r"\frac{\partial C}{\partial \hat{w}^{\prime}} = 2(a - y) x",
-            "--format",
-            "latex",
-            "--standalone",
-        ],
-    ];
-    for args in allowed {
+        let allowed = [
+            vec!["derive", "-", "--all", "--format", "latex", "--standalone"],
+            vec![
+                "check",
+                "-",
+                "--claim",
+                // Wrong (σ' is missing), so the worksheet prints the corrected formula.
+                r"\frac{\partial C}{\partial \hat{w}^{\prime}} = 2(a - y) x",
+                "--format",
+                "latex",
+                "--standalone",
+            ],
+        ];
+        for args in allowed {
+            let dir = tempfile::tempdir().unwrap();
+            let out = run_with(&args, program.as_bytes(), &[]);
+            assert!(out.code == 0 || out.code == 1, "{args:?}: {}", out.stderr);
+            assert!(out.stdout.contains(r"\hat{w}^{\prime}"), "{}", out.stdout);
+            std::fs::write(dir.path().join("doc.tex"), &out.stdout).unwrap();
+            let (read, written) = compile_recorded(dir.path());
+            assert!(
+                !read.iter().any(|f| f.contains("secret")),
+                "{args:?} read {read:?}"
+            );
+            let mut written: Vec<String> = written.into_iter().collect();
+            written.sort();
+            written.dedup();
+            assert_eq!(written, ["doc.aux", "doc.log", "doc.pdf"], "{args:?}");
+            assert_eq!(
+                names_in(dir.path()),
+                ["doc.aux", "doc.fls", "doc.log", "doc.pdf", "doc.tex"]
+            );
+        }
+        // What the refusal prevents: the same document with a refused form where an allowed one
+        // stood reads the secret and writes a file when it is compiled (the record sees both).
         let dir = tempfile::tempdir().unwrap();
-        let out = run_with(&args, program.as_bytes(), &[]);
-        assert!(out.code == 0 || out.code == 1, "{args:?}: {}", out.stderr);
-        assert!(out.stdout.contains(r"\hat{w}^{\prime}"), "{}", out.stdout);
-        std::fs::write(dir.path().join("doc.tex"), &out.stdout).unwrap();
-        let (read, written) = compile_recorded(dir.path());
-        assert!(
-            !read.iter().any(|f| f.contains("secret")),
-            "{args:?} read {read:?}"
+        let out = run_with(&allowed_derive(), program.as_bytes(), &[]);
+        let refused = format!(
+            r"\hat{{w}}\input{{{}}}\immediate\openout9=pwned.txt\immediate\closeout9",
+            secret.display()
         );
-        let mut written: Vec<String> = written.into_iter().collect();
-        written.sort();
-        written.dedup();
-        assert_eq!(written, ["doc.aux", "doc.log", "doc.pdf"], "{args:?}");
-        assert_eq!(
-            names_in(dir.path()),
-            ["doc.aux", "doc.fls", "doc.log", "doc.pdf", "doc.tex"]
+        let would_be = out.stdout.replacen(r"\hat{w}", &refused, 1);
+        std::fs::write(dir.path().join("doc.tex"), would_be).unwrap();
+        let (read, written) = compile_recorded(dir.path());
+        assert!(read.iter().any(|f| f.contains("secret.tex")), "{read:?}");
+        assert!(
+            written.iter().any(|f| f.contains("pwned.txt")),
+            "{written:?}"
+        );
+        // …and chainrule refuses that form where it is written.
+        let out = run_with(
+            &allowed_derive(),
+            program.replace(r"\hat{w}^{\prime}", &refused).as_bytes(),
+            &[],
+        );
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("`\\input` is not a math command"),
+            "{}",
+            out.stderr
         );
     }
-    // What the refusal prevents: the same document with a refused form where an allowed one
-    // stood reads the secret and writes a file when it is compiled (the record sees both).
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_with(&allowed_derive(), program.as_bytes(), &[]);
-    let refused = format!(
-        r"\hat{{w}}\input{{{}}}\immediate\openout9=pwned.txt\immediate\closeout9",
-        secret.display()
-    );
-    let would_be = out.stdout.replacen(r"\hat{w}", &refused, 1);
-    std::fs::write(dir.path().join("doc.tex"), would_be).unwrap();
-    let (read, written) = compile_recorded(dir.path());
-    assert!(read.iter().any(|f| f.contains("secret.tex")), "{read:?}");
-    assert!(
-        written.iter().any(|f| f.contains("pwned.txt")),
-        "{written:?}"
-    );
-    // …and chainrule refuses that form where it is written.
-    let out = run_with(
-        &allowed_derive(),
-        program.replace(r"\hat{w}^{\prime}", &refused).as_bytes(),
-        &[],
-    );
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("`\\input` is not a math command"),
-        "{}",
-        out.stderr
-    );
 }
 
 fn allowed_derive() -> Vec<&'static str> {
@@ -1788,67 +1785,65 @@ fn every_allowed_display_command_renders_in_every_format_and_compiles() {
         assert_eq!(out.code, 0, "{format}: {}", out.stderr);
     }
     let found = common::tools::runs("pdflatex");
-    if !common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
-        return;
+    if common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_with(
+            &["derive", "-", "--all", "--format", "latex", "--standalone"],
+            program.as_bytes(),
+            &[],
+        );
+        assert!(out.stdout.contains("\\bigl("), "{}", out.stdout);
+        std::fs::write(dir.path().join("doc.tex"), &out.stdout).unwrap();
+        let (_, written) = compile_recorded(dir.path());
+        assert!(written.iter().all(|f| f.starts_with("doc.")), "{written:?}");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_with(
-        &["derive", "-", "--all", "--format", "latex", "--standalone"],
-        program.as_bytes(),
-        &[],
-    );
-    assert!(out.stdout.contains("\\bigl("), "{}", out.stdout);
-    std::fs::write(dir.path().join("doc.tex"), &out.stdout).unwrap();
-    let (_, written) = compile_recorded(dir.path());
-    assert!(written.iter().all(|f| f.starts_with("doc.")), "{written:?}");
 }
 
 #[test]
 fn another_users_file_is_refused_to_an_ordinary_user_unless_forced() {
     use std::os::unix::process::CommandExt;
-    if !as_root("running chainrule as another user") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let theirs = dir.path().join("root.txt");
-    std::fs::write(&theirs, "root's\n").unwrap();
-    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let shared = dir.path().join("shared.txt");
-    std::fs::write(&shared, "shared\n").unwrap();
-    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o666)).unwrap();
-    // As `nobody`: the directory lets them rename over either file; a shell's `>` would fail
-    // on the first and keep root as the owner of the second.
-    let as_nobody = |args: &[&str]| Command::new(BIN).args(args).uid(65534).gid(65534).output();
-    let out = match as_nobody(&["derive", "--all", "-o", s(&theirs)]) {
-        Ok(out) => out,
-        Err(e) => {
-            assert!(
-                !common::tools::in_ci(),
-                "CI runs as root and must be able to run the binary as nobody: {e}"
-            );
-            eprintln!("note: the binary cannot run as nobody here ({e}); the test did not run");
-            return;
+    if as_root("running chainrule as another user") {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let theirs = dir.path().join("root.txt");
+        std::fs::write(&theirs, "root's\n").unwrap();
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let shared = dir.path().join("shared.txt");
+        std::fs::write(&shared, "shared\n").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o666)).unwrap();
+        // As `nobody`: the directory lets them rename over either file; a shell's `>` would fail
+        // on the first and keep root as the owner of the second.
+        let as_nobody = |args: &[&str]| Command::new(BIN).args(args).uid(65534).gid(65534).output();
+        match as_nobody(&["derive", "--all", "-o", s(&theirs)]) {
+            Err(e) => {
+                assert!(
+                    !common::tools::in_ci(),
+                    "CI runs as root and must be able to run the binary as nobody: {e}"
+                );
+                eprintln!("note: the binary cannot run as nobody here ({e}); the test did not run");
+            }
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(2), "{stderr}");
+                assert!(
+                    stderr.contains("is not yours to write (mode 0644, owner uid 0)"),
+                    "{stderr}"
+                );
+                assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "root's\n");
+                let out = as_nobody(&["derive", "--all", "-o", s(&shared)]).unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(2), "{stderr}");
+                assert!(
+                    stderr.contains("belongs to another user (uid 0)"),
+                    "{stderr}"
+                );
+                assert_eq!(std::fs::read_to_string(&shared).unwrap(), "shared\n");
+                // `--force` replaces it; the file is then theirs.
+                let out = as_nobody(&["derive", "--all", "-o", s(&theirs), "--force"]).unwrap();
+                assert_eq!(out.status.code(), Some(0));
+                assert_eq!(std::fs::metadata(&theirs).unwrap().uid(), 65534);
+                assert_eq!(names_in(dir.path()), ["root.txt", "shared.txt"]);
+            }
         }
-    };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("is not yours to write (mode 0644, owner uid 0)"),
-        "{stderr}"
-    );
-    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "root's\n");
-    let out = as_nobody(&["derive", "--all", "-o", s(&shared)]).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("belongs to another user (uid 0)"),
-        "{stderr}"
-    );
-    assert_eq!(std::fs::read_to_string(&shared).unwrap(), "shared\n");
-    // `--force` replaces it; the file is then theirs.
-    let out = as_nobody(&["derive", "--all", "-o", s(&theirs), "--force"]).unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(std::fs::metadata(&theirs).unwrap().uid(), 65534);
-    assert_eq!(names_in(dir.path()), ["root.txt", "shared.txt"]);
+    }
 }

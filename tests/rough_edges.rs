@@ -482,6 +482,58 @@ fn a_correction_is_written_in_the_claims_named_terms() {
     }
 }
 
+/// Issue 22, item 12: a sign or constant-factor mistake is corrected by fixing the claim
+/// itself, in its own terms (σ(z3_1) stays σ(z3_1), δ3_1 stays named, the sign goes into the
+/// difference `y1 − a3_1`), not replaced by the truth. Each correction is the true
+/// derivative at 320 bits and is judged correct when checked.
+#[test]
+fn a_sign_or_factor_correction_is_the_claim_fixed_in_its_own_terms() {
+    let program = "network 2-2-1\nactivation sigmoid\ncost quadratic\n";
+    for (claim, wrt, corrected) in [
+        (
+            "dC/dw3_1_1 = (y1 - a3_1)*sigmoid(z3_1)*(1 - sigmoid(z3_1))*a2_1",
+            "w3_1_1",
+            "2(a3_1 - y1)*sigmoid(z3_1)*(1 - sigmoid(z3_1))*a2_1",
+        ),
+        (
+            "dC/db2_1 = 2*delta3_1*w3_1_1*a2_1*(1 - a2_1)",
+            "b2_1",
+            "delta3_1*w3_1_1*a2_1(1 - a2_1)",
+        ),
+        (
+            "dC/db2_1 = -delta3_1*w3_1_1*a2_1*(1 - a2_1)",
+            "b2_1",
+            "delta3_1*w3_1_1*a2_1(1 - a2_1)",
+        ),
+        (
+            "dC/db2_1 = delta3_1*w3_1_1*a2_1*(a2_1 - 1)",
+            "b2_1",
+            "delta3_1*w3_1_1*a2_1(1 - a2_1)",
+        ),
+    ] {
+        assert_eq!(json_correction(program, claim), corrected, "{claim}");
+        equals_the_derivative(program, wrt, corrected);
+        let subject = claim.split(" = ").next().unwrap();
+        let again = common::stdout_of(
+            &["check", "-", "--claim", &format!("{subject} = {corrected}")],
+            program,
+        );
+        assert!(again.contains("1 correct, 0 incorrect"), "{claim}: {again}");
+    }
+    // In an update rule the step beside the parameter is the part rescaled.
+    let claim = "w3_1_1' = w3_1_1 - eta*(a3_1 - y1)*a3_1*(1 - a3_1)*a2_1";
+    let corrected = json_correction(program, claim);
+    assert_eq!(
+        corrected, "w3_1_1 - 2*eta(a3_1 - y1)*a3_1(1 - a3_1)*a2_1",
+        "{claim}"
+    );
+    let again = common::stdout_of(
+        &["check", "-", "--claim", &format!("w3_1_1' = {corrected}")],
+        program,
+    );
+    assert!(again.contains("1 correct, 0 incorrect"), "{claim}: {again}");
+}
+
 /// Issue 22, item 12: one wrong claim on a 10-layer network once printed a correction of
 /// 547 KB. Every format's whole report stays small, the correction in named terms, and is
 /// the true derivative.

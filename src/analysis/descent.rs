@@ -65,6 +65,9 @@ pub struct Descent {
     pub per_layer: bool,
     /// List every parameter even for a large network.
     pub all_values: bool,
+    /// The values given outside the domains their names are declared with (`x=1.5` for
+    /// `input x in [0, 1]`): the run starts from them all the same.
+    pub start_warnings: Vec<crate::analysis::warnings::Warning>,
 }
 
 /// Runs `steps` steps of gradient descent from the given values with learning rate η.
@@ -168,6 +171,7 @@ pub fn descend_with(
         inputs_zeroed: 0,
         per_layer: false,
         all_values: false,
+        start_warnings: crate::analysis::warnings::outside_domain(model, start),
     })
 }
 

@@ -17,7 +17,8 @@ use crate::core::model::Model;
 use crate::core::number::{self, significant, thousands};
 use crate::render::arrays::{self, Key, Nested, Run, runs};
 use crate::render::document::{Format, Layout, render_template};
-use crate::render::escape::{latex_text, markdown_text};
+use crate::render::escape::{latex_text, markdown_text, text_prose};
+use crate::render::warning::warning_messages;
 use crate::render::{FormulaPrinter, Notation};
 
 /// Networks with more parameters than this get the layer view instead of the tables.
@@ -434,6 +435,9 @@ impl OptimizerJson {
 struct WarningJson {
     kind: &'static str,
     step: usize,
+    /// The name a value was given to, for a warning about the starting values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<String>,
     message: String,
 }
 
@@ -456,12 +460,24 @@ struct DescentJson {
 
 fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Diagnostic> {
     let mut shapes = BTreeMap::new();
-    let mut warnings = Vec::new();
+    // The starting values' warnings concern the first step, which starts from them.
+    let start = &descent.start_warnings;
+    let mut warnings: Vec<WarningJson> = warning_messages(model, start, &|_| None, layout)?
+        .into_iter()
+        .zip(start)
+        .map(|(message, w)| WarningJson {
+            kind: w.kind.code(),
+            step: 1,
+            at: Some(w.at.clone()),
+            message: text_prose(&message),
+        })
+        .collect();
     for (i, step) in descent.steps.iter().enumerate() {
         if step.cost_rose {
             warnings.push(WarningJson {
                 kind: "cost-rose",
                 step: i + 1,
+                at: None,
                 message: warning_message("rose", i + 1, descent, layout)?,
             });
         }
@@ -475,6 +491,7 @@ fn json(model: &Model, descent: &Descent, layout: &Layout) -> Result<String, Dia
         warnings.push(WarningJson {
             kind,
             step: descent.steps.len(),
+            at: None,
             message: warning_message(kind, descent.steps.len(), descent, layout)?,
         });
     }

@@ -5,7 +5,7 @@
 
 use crate::core::diff;
 use crate::core::eval::Precise;
-use crate::core::expr::{Id, Node, Partial, Sym};
+use crate::core::expr::{Id, Node, Num, Partial, Sym};
 use crate::core::model::SymKind;
 use crate::core::simplify::{self, Options};
 
@@ -131,7 +131,7 @@ impl Checker {
                     .diagnosis
                     .as_ref()
                     .and_then(|d| d.mistake.as_ref())
-                    .and_then(|mistake| self.edited_claim(mistake, truth));
+                    .and_then(|mistake| self.edited_claim(subject, mistake, truth));
                 checked.corrected = Some(match edited {
                     Some(edited) => edited,
                     None => self.correction(subject, corrected),
@@ -147,20 +147,49 @@ impl Checker {
     /// changed is one of the claim's own terms. Confirmed to equal the truth (for labels,
     /// where the claim is judged for them); `None` for a
     /// mistake that is not one edit, or an edit inside a derivative the claim names.
-    fn edited_claim(&mut self, mistake: &Mistake, truth: Id) -> Option<Id> {
-        let (written, should_be) = match mistake {
+    fn edited_claim(&mut self, subject: &Subject, mistake: &Mistake, truth: Id) -> Option<Id> {
+        let unresolved = self.unresolved;
+        let edited = match mistake {
             Mistake::Edit {
                 written, should_be, ..
             }
-            | Mistake::WrongDerivative { written, should_be } => (*written, *should_be),
-            Mistake::InUpdateGradient(inner) => return self.edited_claim(inner, truth),
+            | Mistake::WrongDerivative { written, should_be } => {
+                if !self.model.graph.reachable(&[unresolved]).contains(written) {
+                    return None;
+                }
+                self.model.graph.replace(unresolved, *written, *should_be)
+            }
+            Mistake::Sign { .. } => self.rescaled(unresolved, -1.0)?,
+            Mistake::ConstantFactor { ratio, .. } => self.rescaled(unresolved, *ratio)?,
+            Mistake::InUpdateGradient(inner) => match **inner {
+                // θ' = θ − η·(c·g): the step, the terms beside θ, divided by c.
+                Mistake::Sign { .. } | Mistake::ConstantFactor { .. } => {
+                    let ratio = match **inner {
+                        Mistake::ConstantFactor { ratio, .. } => ratio,
+                        _ => -1.0,
+                    };
+                    let Subject::Update(theta) = *subject else {
+                        return None;
+                    };
+                    let options = self.declared_options();
+                    let g = &mut self.model.graph;
+                    let theta = g.var(theta);
+                    let claim = simplify::simplify(g, unresolved, &options);
+                    let Node::Add(terms) = g.node(claim) else {
+                        return None;
+                    };
+                    let step: Vec<Id> = terms.iter().copied().filter(|&t| t != theta).collect();
+                    if step.len() + 1 != terms.len() {
+                        return None;
+                    }
+                    let step = g.sum(step);
+                    let step = self.rescaled(step, ratio)?;
+                    self.model.graph.sum(vec![theta, step])
+                }
+                _ => return self.edited_claim(subject, inner, truth),
+            },
             _ => return None,
         };
-        let unresolved = self.unresolved;
-        if !self.model.graph.reachable(&[unresolved]).contains(&written) {
-            return None;
-        }
-        let edited = self.model.graph.replace(unresolved, written, should_be);
         let resolved = diff::resolve_derivatives(&mut self.model, edited);
         if !matches!(
             self.decide(truth, resolved),
@@ -171,6 +200,45 @@ impl Checker {
         // Tidied as derive tidies (`1·(a − y)` is `a − y`); derivatives stay named.
         let options = self.declared_options();
         Some(simplify::simplify(&mut self.model.graph, edited, &options))
+    }
+
+    /// `formula` divided by the factor `ratio` it is off by, the sign carried into a
+    /// difference where the formula has one (`(y − a)·x` flipped is `(a − y)·x`, not
+    /// `−(y − a)·x`), as a person fixing the claim would write it; `None` where the ratio is
+    /// no small fraction.
+    fn rescaled(&mut self, formula: Id, ratio: f64) -> Option<Id> {
+        let (n, d) = small_fraction(ratio)?;
+        let options = self.declared_options();
+        let g = &mut self.model.graph;
+        let formula = simplify::simplify(g, formula, &options);
+        let mut factors: Vec<Id> = match g.node(formula) {
+            Node::Mul(factors) => factors.to_vec(),
+            _ => vec![formula],
+        };
+        // The claim's own coefficient joins the factor, so `−δ·x` flipped is `δ·x`.
+        let mut own = Num::ONE;
+        factors.retain(|&f| match g.as_num(f) {
+            Some(n) => {
+                own = own.mul(n);
+                false
+            }
+            None => true,
+        });
+        let mut factor = own.mul(Num::ratio(d, n));
+        let difference = factors
+            .iter()
+            .position(|&f| matches!(g.node(f), Node::Add(terms) if terms.len() == 2));
+        if let Some(at) = difference
+            && ratio < 0.0
+            && factor.is_negative()
+        {
+            let flipped = g.neg(factors[at]);
+            factors[at] = simplify::simplify(g, flipped, &options);
+            factor = factor.neg();
+        }
+        let factor = g.num(factor);
+        let rescaled = g.product([vec![factor], factors].concat());
+        Some(simplify::simplify(g, rescaled, &options))
     }
 
     /// The correction where no single edit of the claim's own terms gives it: the diagnosis's
@@ -410,4 +478,13 @@ impl Checker {
             unsettled,
         })
     }
+}
+
+/// The fraction n/d with a small denominator (up to 12) that `ratio` is, as a constant
+/// factor a person writes is (2, ½, −1, ⅓); `None` for another number.
+fn small_fraction(ratio: f64) -> Option<(i128, i128)> {
+    (1..=12i64).find_map(|d| {
+        let n = (ratio * d as f64).round();
+        (n != 0.0 && n.abs() < 1e6 && fits(n / d as f64, ratio)).then_some((n as i128, d as i128))
+    })
 }

@@ -100,6 +100,24 @@ struct Gradient {
     scale: u32,
 }
 
+/// A new name for scale·∂cost/∂`of` (a code name, `dW1`, or the derivative written out,
+/// `∂J/∂Z2`): a value of `of`'s shape that a claim may use, given at each point checked.
+fn gradient_symbol(tensor: &mut Model, name: String, of: Sym, scale: u32) -> Gradient {
+    let symbol = tensor.symbol(of);
+    let (span, shape) = (symbol.span, symbol.shape);
+    let sym = Sym(tensor.symbols.len() as u32);
+    tensor.symbols.push(Symbol {
+        name,
+        kind: SymKind::Input,
+        display: None,
+        span,
+        shape,
+    });
+    tensor.definitions.push(None);
+    tensor.graph.var(sym);
+    Gradient { sym, of, scale }
+}
+
 /// What the left side of a matrix claim is.
 #[derive(Copy, Clone, Debug)]
 enum Quantity {
@@ -192,27 +210,16 @@ impl MatrixProgram {
                 }
             }
         }
-        let mut gradients = Vec::new();
-        for (name, of, scale) in declared {
-            let symbol = tensor.symbol(of).clone();
-            let sym = Sym(tensor.symbols.len() as u32);
-            tensor.symbols.push(Symbol {
-                name,
-                kind: SymKind::Input,
-                display: None,
-                span: symbol.span,
-                shape: symbol.shape,
-            });
-            tensor.definitions.push(None);
-            tensor.graph.var(sym);
-            gradients.push(Gradient { sym, of, scale });
-        }
+        let mut gradients: Vec<Gradient> = declared
+            .into_iter()
+            .map(|(name, of, scale)| gradient_symbol(&mut tensor, name, of, scale))
+            .collect();
         // Code names follow Ng's notebooks: `dW1`, `db1` are ∂J/∂W1, ∂J/∂b1; `dZ2`, `dA1` are
         // the per-example loss's, m ∂J/∂Z2 (the 1/m of the averaged cost is applied once, in
         // dW and db). `δ2` and `∂J/∂Z2` written out are ∂J/∂Z2 itself.
         for index in 0..program_names {
             let of = Sym(index as u32);
-            let symbol = tensor.symbol(of).clone();
+            let symbol = tensor.symbol(of);
             if of == tensor.cost {
                 continue;
             }
@@ -229,17 +236,7 @@ impl MatrixProgram {
                 if tensor.lookup(&name).is_some() || aliases.contains_key(&name) {
                     continue;
                 }
-                let sym = Sym(tensor.symbols.len() as u32);
-                tensor.symbols.push(Symbol {
-                    name,
-                    kind: SymKind::Input,
-                    display: None,
-                    span: symbol.span,
-                    shape: symbol.shape,
-                });
-                tensor.definitions.push(None);
-                tensor.graph.var(sym);
-                gradients.push(Gradient { sym, of, scale });
+                gradients.push(gradient_symbol(&mut tensor, name, of, scale));
             }
         }
         Ok(Some(MatrixProgram {

@@ -391,6 +391,42 @@ mod tests {
         );
     }
 
+    /// A quantity exactly 0 by cancellation is never settled, only bounded more tightly at
+    /// each precision: the plain reference climbs to its ceiling, while eval's (compared with
+    /// float64) stops at a quarter of it, 0 within a bound below float64's smallest
+    /// magnitude. A value below float64's range that is not around 0 (e^-800) still settles.
+    #[test]
+    fn a_cancelled_zero_stops_climbing_once_float64_cannot_tell_it_from_zero() {
+        let mut g = Graph::new();
+        let third = g.num(Num::Rat(1, 3));
+        let s = g.call(Func::Sigmoid, third);
+        let minus_third = g.neg(third);
+        let s_minus = g.call(Func::Sigmoid, minus_third);
+        let minus_one = g.int(-1);
+        let zero = g.sum(vec![s, s_minus, minus_one]);
+        let minus_800 = g.int(-800);
+        let tiny = g.call(Func::Exp, minus_800);
+        let unbound = |_: Sym| None;
+        let plain = eval_reference(&g, &[zero], &unbound, STABLE_MAX_BITS).unwrap();
+        assert_eq!(plain.precision_bits, STABLE_MAX_BITS);
+        let (eval, _) =
+            eval_reference_and_nodes(&g, &[zero, tiny], &unbound, STABLE_MAX_BITS, 64).unwrap();
+        assert_eq!(eval.precision_bits, AROUND_ZERO_MAX_BITS);
+        let Resolution::Within { low, high } = &eval.resolutions[0] else {
+            panic!("{:?}", eval.resolutions[0]);
+        };
+        let (low, high) = (Precise::Finite(low.clone()), Precise::Finite(high.clone()));
+        assert!(low.to_f64() == 0.0 && high.to_f64() == 0.0, "{low} {high}");
+        assert!(low.to_decimal_string(3).starts_with('-'), "{low}");
+        assert!(!high.to_decimal_string(3).starts_with('-'), "{high}");
+        assert_eq!(eval.resolutions[1], Resolution::Converged);
+        assert!(
+            eval.values[1].to_decimal_string(5).ends_with("e-348"),
+            "{}",
+            eval.values[1]
+        );
+    }
+
     #[test]
     fn huge_arguments_do_not_hang() {
         let mut g = Graph::new();

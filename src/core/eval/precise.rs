@@ -44,6 +44,30 @@ pub fn eval_precise_settled(
         .collect())
 }
 
+/// `ln` of half the smallest float64 subnormal, 2^-1075: every number of smaller magnitude
+/// rounds to 0 in float64.
+const LN_FLOAT64_ZERO: f64 = -1075.0 * LN_2;
+
+/// The precision past which a root still known only to lie around 0 is not raised further
+/// where float64 is what it is compared with (a quarter of [`STABLE_MAX_BITS`]): a tiny
+/// value that is not 0, such as (1 − tanh'(1e-300))² = 1e-1200 below float64's range, has
+/// settled by then (the interval leaves 0 once the bound is below the value).
+pub const AROUND_ZERO_MAX_BITS: usize = STABLE_MAX_BITS / 4;
+
+/// Whether a value is known only to lie in an interval around 0 so narrow that float64
+/// cannot tell it from 0. Raising the precision only narrows such an interval (a gradient
+/// exactly 0 by symmetry is never settled, only bounded more tightly at each pass), so
+/// where what is printed is compared with float64 the climb stops at
+/// [`AROUND_ZERO_MAX_BITS`]: the reference is 0 within that bound, as it would be at the
+/// ceiling, with a wider bound.
+fn zero_to_float64(v: &Val) -> bool {
+    let Precise::Finite(b) = &v.v else {
+        return false;
+    };
+    let around_zero = is_zero(b) || v.abs_err() >= ln_abs(b);
+    !v.shaky && around_zero && v.ln_magnitude_bound() < LN_FLOAT64_ZERO
+}
+
 /// Whether a value's error bound settles it (see [`eval_precise_settled`]).
 fn settled(v: &Val) -> bool {
     match v.v {
@@ -153,7 +177,7 @@ pub fn eval_reference(
     bind: &dyn Fn(Sym) -> Option<Binding>,
     max_bits: usize,
 ) -> Result<Stable, EvalError> {
-    Ok(stable_run(graph, roots, bind, STABLE_START_BITS, max_bits)?.0)
+    Ok(stable_run(graph, roots, bind, STABLE_START_BITS, max_bits, false)?.0)
 }
 
 /// The reference of each root as [`eval_reference`] gives it, and every node reachable from
@@ -162,6 +186,9 @@ pub fn eval_reference(
 ///
 /// The roots' precision starts at half the floor, so when they settle by the floor the
 /// run's last pass has evaluated every node there, and it is reused rather than repeated.
+/// The reference is what float64 is compared with, so a root known only to be within a
+/// hair of 0 that float64 cannot tell from 0 stops at [`AROUND_ZERO_MAX_BITS`] rather than
+/// climbing to `max_bits`.
 pub fn eval_reference_and_nodes(
     graph: &Graph,
     roots: &[Id],
@@ -171,7 +198,7 @@ pub fn eval_reference_and_nodes(
 ) -> Result<(Stable, NodeValues), EvalError> {
     let floor_bits = floor_bits.clamp(MIN_PRECISION, MAX_PRECISION);
     let start = (floor_bits / 2).max(MIN_PRECISION);
-    let (stable, last_pass) = stable_run(graph, roots, bind, start, max_bits)?;
+    let (stable, last_pass) = stable_run(graph, roots, bind, start, max_bits, true)?;
     let bits = stable.precision_bits.max(floor_bits);
     let nodes = match last_pass {
         Some((pass_bits, nodes)) if pass_bits == bits => nodes,
@@ -204,7 +231,9 @@ impl std::ops::Index<&Id> for NodeValues {
 }
 
 /// The precision-raising loop of [`eval_reference`], from `start_bits`; with the last pass's
-/// node values when that pass evaluated every root (its precision, and the values).
+/// node values when that pass evaluated every root (its precision, and the values). With
+/// `zero_for_float64`, a root still within a hair of 0 that float64 cannot tell from 0 at
+/// [`AROUND_ZERO_MAX_BITS`] is left as that interval ([`zero_to_float64`]).
 #[allow(clippy::type_complexity)]
 fn stable_run(
     graph: &Graph,
@@ -212,6 +241,7 @@ fn stable_run(
     bind: &dyn Fn(Sym) -> Option<Binding>,
     start_bits: usize,
     max_bits: usize,
+    zero_for_float64: bool,
 ) -> Result<(Stable, Option<(usize, Nodes)>), EvalError> {
     let max_bits = max_bits.clamp(MIN_PRECISION, MAX_PRECISION);
     let mut bits = start_bits.clamp(MIN_PRECISION, max_bits);
@@ -272,7 +302,9 @@ fn stable_run(
                 resolutions[i] = Some(Resolution::Converged);
                 return false;
             }
-            if last {
+            let around_zero_done =
+                zero_for_float64 && bits >= AROUND_ZERO_MAX_BITS && zero_to_float64(v);
+            if last || around_zero_done {
                 resolutions[i] = Some(interval(v));
                 return false;
             }
