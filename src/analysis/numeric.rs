@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::core::error::{Diagnostic, Input, Result};
 use crate::core::eval::{self, Precise};
-use crate::core::expr::{FastMap, Func, Func2, Id, Num, Sym};
+use crate::core::expr::{FastMap, FastSet, Func, Func2, Id, Num, Sym};
 use crate::core::forward::{self, ForwardError};
 use crate::core::model::Given;
 use crate::core::model::{Model, SymKind};
@@ -435,14 +435,13 @@ pub fn evaluate(model: &mut Model, given: &[Given], request: &Request) -> Result
     // checked in the same passes as the roots (each pass evaluates every node below what is
     // still pending once), and the nodes are read from the last pass where it covered them
     // all: two passes in all when everything settles by 512 bits.
-    let sums: Vec<Id> = f64s
-        .evaluated()
-        .iter()
-        .copied()
-        .filter(|&id| matches!(graph.node(id), crate::core::expr::Node::Add(_)))
-        .collect();
+    // A sum that is a root already (a regularised gradient `δ·x + λ·w/n`) is checked once.
+    let root_set: FastSet<Id> = roots.iter().copied().collect();
+    let sums = f64s.evaluated().iter().copied().filter(|&id| {
+        matches!(graph.node(id), crate::core::expr::Node::Add(_)) && !root_set.contains(&id)
+    });
     let mut checked = roots.clone();
-    checked.extend(&sums);
+    checked.extend(sums);
     let (mut reference, precise) = eval::eval_reference_and_nodes(
         graph,
         &checked,

@@ -177,8 +177,8 @@ fn lower_scalar(program: &Program) -> Result<Model> {
     lowering.finish()
 }
 
-impl Lowering {
-    fn run(&mut self, program: &Program) -> Result<()> {
+impl<'p> Lowering<'p> {
+    fn run(&mut self, program: &'p Program) -> Result<()> {
         let lowering = self;
         lowering.collect_assignments(program)?;
         for stmt in &program.statements {
@@ -283,14 +283,15 @@ impl Lowering {
 }
 
 #[derive(Default)]
-struct Lowering {
+struct Lowering<'p> {
     graph: Graph,
     symbols: Vec<Symbol>,
     definitions: Vec<Option<Id>>,
     order: Vec<Sym>,
     by_name: HashMap<String, Sym>,
-    /// Every assignment in the program, to tell "used before assignment" from "unknown".
-    assigned_at: HashMap<String, (Span, Expr)>,
+    /// Every assignment in the program, to tell "used before assignment" from "unknown"
+    /// (borrowed: a network's cost is a sum over every weight, not copied again).
+    assigned_at: HashMap<&'p String, (Span, &'p Expr)>,
     cost: Option<(Sym, Span)>,
     output: Option<(Sym, Span)>,
     one_hot: Vec<Vec<Sym>>,
@@ -299,8 +300,8 @@ struct Lowering {
     tensor: Option<TensorScope>,
 }
 
-impl Lowering {
-    fn collect_assignments(&mut self, program: &Program) -> Result<()> {
+impl<'p> Lowering<'p> {
+    fn collect_assignments(&mut self, program: &'p Program) -> Result<()> {
         for stmt in &program.statements {
             if let Stmt::Assign { name, value, .. } = stmt {
                 if let Some((first, _)) = self.assigned_at.get(&name.name) {
@@ -312,8 +313,7 @@ impl Lowering {
                     .with_note(*first, "first assigned here")
                     .with_help("each name is assigned once; give the second value a new name"));
                 }
-                self.assigned_at
-                    .insert(name.name.clone(), (name.span, value.clone()));
+                self.assigned_at.insert(&name.name, (name.span, value));
             }
         }
         Ok(())
@@ -562,7 +562,7 @@ impl Lowering {
                 return Err(Diagnostic::at(ident.span, format!("`{}` is defined in terms of itself", ident.name), "used in its own definition")
                     .with_help("a program is a straight line of assignments; a name cannot depend on itself (a cycle)"));
             }
-            if let Some((later, value)) = self.assigned_at.get(&ident.name) {
+            if let Some(&(later, value)) = self.assigned_at.get(&ident.name) {
                 let cycle = self.reaches(value, &defining.name, &mut Vec::new());
                 let message = if cycle {
                     format!(
@@ -573,13 +573,13 @@ impl Lowering {
                     format!("`{}` is used before its assignment", ident.name)
                 };
                 return Err(Diagnostic::at(ident.span, message, "used here")
-                    .with_note(*later, format!("`{}` is assigned here, later", ident.name))
+                    .with_note(later, format!("`{}` is assigned here, later", ident.name))
                     .with_help("assign each name before the lines that use it"));
             }
         }
         Err(unknown_name(
             ident,
-            self.by_name.keys().chain(self.assigned_at.keys()),
+            self.by_name.keys().chain(self.assigned_at.keys().copied()),
         ))
     }
 

@@ -179,8 +179,8 @@ impl Engine<'_> {
             Node::Pow(base, exponent) => {
                 let base_varies = self.mentions(base, x);
                 let exponent_varies = self.mentions(exponent, x);
-                let db = self.placeholder(base, x, shown);
-                let dp = self.placeholder(exponent, x, shown);
+                // Each placeholder is built where its rule uses it: a penalty's `w^2` is met
+                // once per weight, and an unused placeholder would be a node of its own.
                 if base_varies && !exponent_varies {
                     let lowered = match self.g().as_num(exponent) {
                         Some(n) => {
@@ -201,7 +201,7 @@ impl Engine<'_> {
                     let mut f = vec![exponent, lowered];
                     let chain = !is_x(&self.model.graph, base);
                     if chain {
-                        f.push(db);
+                        f.push(self.placeholder(base, x, shown));
                     }
                     let formula = self.g().product(f);
                     (
@@ -210,10 +210,13 @@ impl Engine<'_> {
                         if chain { vec![base] } else { vec![] },
                     )
                 } else if !base_varies {
+                    let dp = self.placeholder(exponent, x, shown);
                     let ln = self.g().call(Func::Log, base);
                     let formula = self.g().product(vec![e, ln, dp]);
                     (Rule::Exponential, vec![formula], vec![exponent])
                 } else {
+                    let db = self.placeholder(base, x, shown);
+                    let dp = self.placeholder(exponent, x, shown);
                     let ln = self.g().call(Func::Log, base);
                     let t1 = self.g().product(vec![dp, ln]);
                     let m1 = self.g().int(-1);

@@ -24,9 +24,11 @@ pub struct Shapes {
     /// Each shape simplified.
     simplified: FastMap<Id, Id>,
     /// Each small formula's layout (see [`Layout`]) and its shape simplified, as a layout to
-    /// fill with the names: a formula met again in another's names is neither rewritten to
-    /// its shape nor its simplified shape searched node by node.
-    by_layout: FastMap<Layout, Layout>,
+    /// fill with the names, or `None` when the shape is already simplified: a formula met
+    /// again in another's names is neither rewritten to its shape nor its simplified shape
+    /// searched node by node, and one that simplifies to itself is not built again (a
+    /// gradient `δ·x + λ·w/n` met once per weight).
+    by_layout: FastMap<Layout, Option<Layout>>,
 }
 
 /// A small formula's nodes in increasing id order, each child the position of its node in
@@ -86,14 +88,20 @@ impl Shapes {
             None => {
                 let shape = self.shape(graph, root, &names);
                 let simplified = self.simplified_shape(graph, shape);
-                let nodes = graph.reachable(&[simplified]);
-                let at = |c: Id| Id(nodes.binary_search(&c).expect("a child is reached") as u32);
-                let filled: Layout = nodes
-                    .iter()
-                    .map(|&id| graph.node(id).map_children(at))
-                    .collect();
+                let filled = (simplified != shape).then(|| {
+                    let nodes = graph.reachable(&[simplified]);
+                    let at =
+                        |c: Id| Id(nodes.binary_search(&c).expect("a child is reached") as u32);
+                    nodes
+                        .iter()
+                        .map(|&id| graph.node(id).map_children(at))
+                        .collect()
+                });
                 self.by_layout.entry(layout).or_insert(filled)
             }
+        };
+        let Some(simplified) = simplified else {
+            return Some(root);
         };
         let mut built: Vec<Id> = Vec::with_capacity(simplified.len());
         for node in simplified.iter() {
