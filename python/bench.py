@@ -33,7 +33,7 @@ def medians(call, runs):
         call()
         cpu.append((time.process_time() - start_cpu) * 1000)
         wall.append((time.perf_counter() - start_wall) * 1000)
-    return f"{statistics.median(cpu):9.2f} ms CPU {statistics.median(wall):9.2f} ms wall"
+    return f"{statistics.median(cpu):10.3f} ms CPU {statistics.median(wall):10.3f} ms wall"
 
 
 def calls(label, source, claim, runs):
