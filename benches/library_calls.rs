@@ -10,7 +10,7 @@
 //! nothing long-lived is allocated between loading the network and the calls, as the dict
 //! lives in Python's own memory: tens of thousands of names kept here would fill the holes the
 //! network's loading leaves in the C allocator's heap, and every later call would allocate
-//! faster than it can in Python (784-30-10 `load` and `derive` about 20% faster, measured).
+//! faster than it can in Python (784-30-10 `load` 15–20% faster, measured).
 //!
 //! The clock is the process's CPU time (every thread's), as `python/bench.py` reports it too:
 //! a busy machine stretches wall time by whatever else runs, CPU time much less.
