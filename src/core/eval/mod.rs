@@ -39,6 +39,9 @@ pub const STABLE_START_BITS: usize = 128;
 pub const STABLE_MAX_BITS: usize = 16384;
 /// The significant digits two successive precisions must agree on.
 pub const STABLE_DIGITS: usize = 17;
+/// The digits past [`STABLE_DIGITS`] on which two precisions that round a tie apart must
+/// agree instead.
+const TIE_DIGITS: usize = 3;
 /// The significant digits a reference is written with: those its passes were compared on, so
 /// the digits kept from them are the ones printed.
 pub const REFERENCE_DIGITS: usize = STABLE_DIGITS;

@@ -250,6 +250,10 @@ fn stable_run(
     let mut resolutions: Vec<Option<Resolution>> = vec![None; roots.len()];
     let mut decimals: Vec<String> = vec![String::new(); roots.len()];
     let mut previous: Vec<Option<String>> = vec![None; roots.len()];
+    // A value exactly halfway between two decimals of STABLE_DIGITS digits (a decimal input
+    // divided by 12,000, say) rounds to either side from pass to pass, never agreeing; past
+    // its tie digits the passes do agree, which settles it.
+    let mut previous_past_tie: Vec<Option<String>> = vec![None; roots.len()];
     let mut pending: Vec<usize> = (0..roots.len()).collect();
     let mut used_bits = bits;
     // The pass after this one, when it was evaluated alongside this one.
@@ -295,7 +299,12 @@ fn stable_run(
             let v = all.get(roots[i]);
             let written = digits.next().expect("one decimal for each root evaluated");
             let accurate = settled(v);
-            let agree = previous[i].as_ref() == Some(&written);
+            let mut agree = previous[i].as_ref() == Some(&written);
+            if accurate && !agree && previous[i].is_some() {
+                let past_tie = v.v.to_decimal_string(STABLE_DIGITS + TIE_DIGITS);
+                agree = previous_past_tie[i].as_ref() == Some(&past_tie);
+                previous_past_tie[i] = Some(past_tie);
+            }
             values[i] = v.v.clone();
             decimals[i] = written.clone();
             if accurate && agree {
