@@ -11,9 +11,10 @@
 //! and memory the system refuses ends the run with a message and exit code 2, not an abort.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::Write;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU8, Ordering};
 use std::time::Duration;
 
 use chainrule::Diagnostic;
@@ -30,7 +31,18 @@ pub const TEMPLATE_SECONDS: u64 = 30;
 /// The system allocator, counting the bytes held and refusing the run past [`MEMORY_LIMIT`].
 pub struct Bounded;
 
-static HELD: AtomicUsize = AtomicUsize::new(0);
+static HELD: AtomicIsize = AtomicIsize::new(0);
+
+thread_local! {
+    // Bytes this thread took (or gave back) since it last added them to HELD: most
+    // allocations then touch no shared counter, where one atomic add each cost about a tenth
+    // of a large derivation. HELD is off by at most SETTLE_BYTES a thread, and signed, since
+    // a thread may give back what another took before that one settled.
+    static UNSETTLED: Cell<isize> = const { Cell::new(0) };
+}
+
+/// How far a thread's count may drift before it is added to [`HELD`].
+const SETTLE_BYTES: isize = 1 << 20;
 
 // The message is made of constants: the allocator may not allocate to say it has run out.
 const OUT_OF_MEMORY: &[u8] = b"error: this needs more than 2 GiB of memory; chainrule stops here \
@@ -104,9 +116,31 @@ less at once\n";
 
 impl Bounded {
     fn take(size: usize) {
-        let held = HELD.fetch_add(size, Ordering::Relaxed) + size;
-        if held > MEMORY_LIMIT {
-            stop(&out_of_memory_message());
+        Self::count(isize::try_from(size).unwrap_or(isize::MAX));
+    }
+
+    fn give_back(size: usize) {
+        Self::count(-isize::try_from(size).unwrap_or(isize::MAX));
+    }
+
+    fn count(bytes: isize) {
+        let due = UNSETTLED.try_with(|unsettled| {
+            let total = unsettled.get().saturating_add(bytes);
+            if total.abs() < SETTLE_BYTES {
+                unsettled.set(total);
+                0
+            } else {
+                unsettled.set(0);
+                total
+            }
+        });
+        // A thread whose locals are gone settles each allocation at once.
+        let due = due.unwrap_or(bytes);
+        if due != 0 {
+            let held = HELD.fetch_add(due, Ordering::Relaxed).saturating_add(due);
+            if due > 0 && held > MEMORY_LIMIT as isize {
+                stop(&out_of_memory_message());
+            }
         }
     }
 
@@ -147,14 +181,14 @@ unsafe impl GlobalAlloc for Bounded {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: as above.
         unsafe { System.dealloc(ptr, layout) };
-        HELD.fetch_sub(layout.size(), Ordering::Relaxed);
+        Self::give_back(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if new_size > layout.size() {
             Self::take(new_size - layout.size());
         } else {
-            HELD.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            Self::give_back(layout.size() - new_size);
         }
         // SAFETY: as above.
         Self::given(unsafe { System.realloc(ptr, layout, new_size) })
