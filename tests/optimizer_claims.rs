@@ -31,7 +31,11 @@ fn all_correct(claims: &[&str]) {
 /// The kind named for the last claim of a worksheet, which must be incorrect; with its
 /// sentence.
 fn named(claims: &[&str]) -> (String, String) {
-    let c = worksheet(claims).pop().unwrap();
+    named_in(worksheet(claims).pop().unwrap())
+}
+
+/// The kind named for a claim judged incorrect, with its sentence.
+fn named_in(c: Checked) -> (String, String) {
     assert_eq!(c.verdict, Verdict::Incorrect, "{}: {c:?}", c.claim);
     let kind = c
         .mistake()
@@ -183,16 +187,11 @@ fn for_optimizer(kind: OptimizerKind, claims: &[&str]) -> Vec<Checked> {
 
 /// The kind named for a wrong Nesterov update, with its sentence.
 fn named_for_nesterov(claim: &str) -> (String, String) {
-    let c = for_optimizer(OptimizerKind::Nesterov, &[claim])
-        .pop()
-        .unwrap();
-    assert_eq!(c.verdict, Verdict::Incorrect, "{}: {c:?}", c.claim);
-    let kind = c
-        .mistake()
-        .map(|m| m.code().to_string())
-        .unwrap_or_default();
-    let words = chainrule::render::check::diagnosis(&c).unwrap();
-    (kind, words)
+    named_in(
+        for_optimizer(OptimizerKind::Nesterov, &[claim])
+            .pop()
+            .unwrap(),
+    )
 }
 
 /// Nesterov's momentum as PyTorch's documentation writes it (b ← μb + g, θ ← θ − η(g + μb)),

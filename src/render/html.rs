@@ -420,6 +420,16 @@ fn trusted_figure(raw: &str, figures: &[Figure]) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Parts put back together, each sized delimiter a cut crossed sized again.
+    fn rejoined(parts: &[String]) -> String {
+        parts
+            .iter()
+            .map(|p| p.strip_prefix("{}").unwrap_or(p))
+            .collect::<String>()
+            .replace(r"\Bigl", r"\left")
+            .replace(r"\Bigr", r"\right")
+    }
+
     /// The parts put back together are the formula: nothing lost, repeated or reordered, and
     /// each part's groups closed.
     #[test]
@@ -439,12 +449,7 @@ mod tests {
                 "{part}"
             );
         }
-        let joined: String = parts
-            .iter()
-            .map(|p| p.strip_prefix("{}").unwrap_or(p))
-            .collect::<String>()
-            .replace(r"\Bigl", r"\left")
-            .replace(r"\Bigr", r"\right");
+        let joined = rejoined(&parts);
         assert_eq!(joined, quotient);
         assert!(parts[1..].iter().all(|p| p.starts_with("{}")), "{parts:?}");
     }
@@ -466,12 +471,7 @@ mod tests {
             term(5)
         );
         let parts = phone_parts(&latex);
-        let joined: String = parts
-            .iter()
-            .map(|p| p.strip_prefix("{}").unwrap_or(p))
-            .collect::<String>()
-            .replace(r"\Bigl", r"\left")
-            .replace(r"\Bigr", r"\right");
+        let joined = rejoined(&parts);
         assert_eq!(joined, latex);
     }
 }
