@@ -354,8 +354,7 @@ fn deep_nesting_and_long_lines_end_in_an_error_or_a_result_never_a_crash() {
 /// the test runs when pdflatex is on the PATH and says so when it is not.
 #[test]
 fn standalone_latex_compiles_with_pdflatex() {
-    let found = common::tools::runs("pdflatex");
-    if common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
+    if common::tools::pdflatex_available() {
         compile_every_standalone_document();
     }
 }
@@ -458,17 +457,7 @@ fn compile_every_standalone_document() {
             .status;
         // `check` exits 1 when a claim is wrong; the document is written all the same.
         assert!(matches!(status.code(), Some(0 | 1)), "{name}: {status}");
-        let out = std::process::Command::new("pdflatex")
-            .args(["-interaction=nonstopmode", "-halt-on-error"])
-            .arg(&tex)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pdflatex failed on {name}:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        common::tools::compile_latex(&tex);
         assert!(dir.path().join(format!("{name}.pdf")).exists());
         // No line runs past the margin by more than 20 pt (tests/typeset.rs checks many more).
         let log = std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap();

@@ -300,10 +300,12 @@ fn nesterovs_decay_sign_and_bias_slips_are_named() {
 /// `check --optimizer nesterov` in LaTeX, wrong lines and right ones, compiles with pdflatex.
 #[test]
 fn a_nesterov_worksheet_in_latex_compiles() {
-    let found = common::tools::runs("pdflatex");
-    if !common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
-        return;
+    if common::tools::pdflatex_available() {
+        compile_a_nesterov_worksheet();
     }
+}
+
+fn compile_a_nesterov_worksheet() {
     let dir = tempfile::tempdir().unwrap();
     let tex = dir.path().join("nesterov.tex");
     let status = assert_cmd::Command::cargo_bin("chainrule")
@@ -321,17 +323,7 @@ fn a_nesterov_worksheet_in_latex_compiles() {
     assert_eq!(status.code(), Some(1), "{status}");
     let text = std::fs::read_to_string(&tex).unwrap();
     assert!(text.contains("look-ahead"), "{text}");
-    let out = std::process::Command::new("pdflatex")
-        .args(["-interaction=nonstopmode", "-halt-on-error"])
-        .arg(&tex)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pdflatex failed:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::tools::compile_latex(&tex);
 }
 
 /// The three spellings `check` judges right, each run by hand for three steps on one sigmoid

@@ -361,6 +361,31 @@ fn assert_prints(what: &str, values: &[f64], printed: &[&str]) {
     }
 }
 
+/// Ng's notebook prints the same first velocity v = (1 − β)·dW for momentum (`v["dW1"]` …)
+/// and Adam (its first moment, before bias correction), β = 0.9, W1, b1, W2, b2 in order.
+const NG_FIRST_VELOCITY: [&str; 20] = [
+    "-0.11006192",
+    "0.11447237",
+    "0.09015907",
+    "0.05024943",
+    "0.09008559",
+    "-0.06837279",
+    "-0.01228902",
+    "-0.09357694",
+    "-0.02678881",
+    "0.05303555",
+    "-0.06916608",
+    "-0.03967535",
+    "-0.06871727",
+    "-0.08452056",
+    "-0.06712461",
+    "-0.00126646",
+    "-0.11173103",
+    "0.02344157",
+    "0.16598022",
+    "0.07420442",
+];
+
 /// `update_parameters_with_adam` with t = 2 from zero moments, learning rate 0.01, β₁ = 0.9,
 /// β₂ = 0.999, ε = 1e-8, against the values the notebook prints for it (W1, b1, W2, b2,
 /// v["dW1"] … s["db2"]; Ng's v and s are Adam's m and v). The optimizer counts its own steps,
@@ -403,32 +428,7 @@ fn adam_reproduces_the_values_ngs_notebook_prints() {
         ],
     );
     let first: Vec<f64> = states.iter().map(|s| s.first.unwrap()).collect();
-    assert_prints(
-        "v",
-        &first,
-        &[
-            "-0.11006192",
-            "0.11447237",
-            "0.09015907",
-            "0.05024943",
-            "0.09008559",
-            "-0.06837279",
-            "-0.01228902",
-            "-0.09357694",
-            "-0.02678881",
-            "0.05303555",
-            "-0.06916608",
-            "-0.03967535",
-            "-0.06871727",
-            "-0.08452056",
-            "-0.06712461",
-            "-0.00126646",
-            "-0.11173103",
-            "0.02344157",
-            "0.16598022",
-            "0.07420442",
-        ],
-    );
+    assert_prints("v", &first, &NG_FIRST_VELOCITY);
     let second: Vec<f64> = states.iter().map(|s| s.second.unwrap()).collect();
     assert_prints(
         "s",
@@ -511,30 +511,5 @@ fn momentum_reproduces_the_values_ngs_notebook_prints() {
         .iter()
         .map(|s| (1.0 - 0.9) * s.velocity.unwrap())
         .collect();
-    assert_prints(
-        "v",
-        &velocity,
-        &[
-            "-0.11006192",
-            "0.11447237",
-            "0.09015907",
-            "0.05024943",
-            "0.09008559",
-            "-0.06837279",
-            "-0.01228902",
-            "-0.09357694",
-            "-0.02678881",
-            "0.05303555",
-            "-0.06916608",
-            "-0.03967535",
-            "-0.06871727",
-            "-0.08452056",
-            "-0.06712461",
-            "-0.00126646",
-            "-0.11173103",
-            "0.02344157",
-            "0.16598022",
-            "0.07420442",
-        ],
-    );
+    assert_prints("v", &velocity, &NG_FIRST_VELOCITY);
 }

@@ -1472,8 +1472,7 @@ fn compile_recorded(dir: &Path) -> (Vec<String>, Vec<String>) {
 
 #[test]
 fn documents_from_allowed_display_forms_compile_and_read_or_write_no_other_file() {
-    let found = common::tools::runs("pdflatex");
-    if common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
+    if common::tools::pdflatex_available() {
         let secrets = tempfile::tempdir().unwrap();
         let secret = secrets.path().join("secret.tex");
         std::fs::write(&secret, "SECRET-CONTENT").unwrap();
@@ -1784,8 +1783,7 @@ fn every_allowed_display_command_renders_in_every_format_and_compiles() {
         );
         assert_eq!(out.code, 0, "{format}: {}", out.stderr);
     }
-    let found = common::tools::runs("pdflatex");
-    if common::tools::available("pdflatex", found, "Debian's TeX Live packages") {
+    if common::tools::pdflatex_available() {
         let dir = tempfile::tempdir().unwrap();
         let out = run_with(
             &["derive", "-", "--all", "--format", "latex", "--standalone"],

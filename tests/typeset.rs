@@ -18,14 +18,6 @@ fn chainrule() -> Command {
     Command::cargo_bin("chainrule").expect("the binary builds")
 }
 
-fn have_pdflatex() -> bool {
-    common::tools::available(
-        "pdflatex",
-        common::tools::runs("pdflatex"),
-        "Debian's TeX Live packages",
-    )
-}
-
 /// The widest overfull line of a pdflatex log, in points (0 when there is none).
 fn widest_overfull(log: &str) -> f64 {
     log.lines()
@@ -100,7 +92,7 @@ fn standalone(dir: &Path, name: &str, args: &[String], may_refuse: bool) -> Opti
 
 #[test]
 fn every_standalone_document_compiles_within_the_margins() {
-    if have_pdflatex() {
+    if common::tools::pdflatex_available() {
         every_standalone_document_within_the_margins();
     }
 }

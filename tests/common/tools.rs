@@ -29,3 +29,25 @@ pub fn runs(program: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// Whether pdflatex may be used (see [`available`]).
+pub fn pdflatex_available() -> bool {
+    available("pdflatex", runs("pdflatex"), "Debian's TeX Live packages")
+}
+
+/// Compiles `tex` with pdflatex in its own folder, stopping at the first error, and fails
+/// the test, with pdflatex's output, when it does not compile.
+pub fn compile_latex(tex: &std::path::Path) {
+    let out = std::process::Command::new("pdflatex")
+        .args(["-interaction=nonstopmode", "-halt-on-error"])
+        .arg(tex)
+        .current_dir(tex.parent().expect("a file in a folder"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pdflatex failed on {}:\n{}",
+        tex.display(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
