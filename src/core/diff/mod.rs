@@ -383,15 +383,7 @@ impl<'m> Engine<'m> {
                         v.dedup();
                         v.into_boxed_slice()
                     }
-                    _ => {
-                        let mut v: Vec<Sym> = Vec::new();
-                        for c in self.model.graph.children(id) {
-                            v.extend(self.vars[&c].iter().copied());
-                        }
-                        v.sort();
-                        v.dedup();
-                        v.into_boxed_slice()
-                    }
+                    node => names_below(node, &self.vars),
                 };
                 self.vars.insert(id, set);
             }
@@ -761,5 +753,42 @@ fn push_snapshots(steps: &mut Vec<Step>, lhs: Id, snapshots: &[Snapshot]) {
             lhs,
             rhs: vec![s.after],
         });
+    }
+}
+
+/// The names below a node, sorted, from its children's (each sorted): one child's are taken
+/// as they are and two children's merged, since most nodes have one or two and a network has
+/// tens of thousands of them.
+fn names_below(node: &Node, below: &FastMap<Id, Box<[Sym]>>) -> Box<[Sym]> {
+    let mut children = node.child_ids();
+    let (Some(first), second) = (children.next(), children.next()) else {
+        return Box::new([]);
+    };
+    let (first, second) = (&below[&first], second.map(|c| &below[&c]));
+    match (second, children.next()) {
+        (None, _) => first.clone(),
+        (Some(second), None) => {
+            let mut merged = Vec::with_capacity(first.len() + second.len());
+            let (mut i, mut j) = (0, 0);
+            while i < first.len() && j < second.len() {
+                let (a, b) = (first[i], second[j]);
+                merged.push(a.min(b));
+                i += usize::from(a <= b);
+                j += usize::from(b <= a);
+            }
+            merged.extend_from_slice(&first[i..]);
+            merged.extend_from_slice(&second[j..]);
+            merged.into_boxed_slice()
+        }
+        (Some(second), Some(third)) => {
+            let mut all: Vec<Sym> = first.iter().chain(second.iter()).copied().collect();
+            all.extend(below[&third].iter().copied());
+            for c in children {
+                all.extend(below[&c].iter().copied());
+            }
+            all.sort_unstable();
+            all.dedup();
+            all.into_boxed_slice()
+        }
     }
 }

@@ -23,18 +23,40 @@ pub struct Shapes {
     slots: Vec<Id>,
     /// Each shape simplified.
     simplified: FastMap<Id, Id>,
-    /// Each small formula's layout (see [`Layout`]) and its shape simplified, as a layout to
-    /// fill with the names, or `None` when the shape is already simplified: a formula met
+    /// Each small formula's key (see [`Shapes::key`]) and its shape simplified, as a layout
+    /// to fill with the names, or `None` when the shape is already simplified: a formula met
     /// again in another's names is neither rewritten to its shape nor its simplified shape
     /// searched node by node, and one that simplifies to itself is not built again (a
     /// gradient `δ·x + λ·w/n` met once per weight).
-    by_layout: FastMap<Layout, Option<Layout>>,
+    by_layout: FastMap<Box<[u32]>, Option<Layout>>,
+    /// The calls and derivatives met in keys, each with its children cleared, numbered.
+    heads: FastMap<Node, u32>,
+    /// Buffers reused from one formula to the next: a gradient of a large network is tens of
+    /// thousands of small formulas, and allocating for each cost more than reading it.
+    scratch: Scratch,
 }
 
-/// A small formula's nodes in increasing id order, each child the position of its node in
-/// the list and each name its placeholder: the formula up to its names, read without adding
-/// anything to the graph.
+/// A simplified shape's nodes in increasing id order, each child the position of its node in
+/// the list and each name its placeholder, to be filled with a formula's names.
 type Layout = Box<[Node]>;
+
+#[derive(Default)]
+struct Scratch {
+    /// A formula's nodes in increasing id order, then the nodes built from a layout.
+    order: Vec<Id>,
+    stack: Vec<Id>,
+    /// A formula's names in increasing id order (its placeholders' slots).
+    names: Vec<Id>,
+    key: Vec<u32>,
+}
+
+/// The kinds of node in a key.
+const KEY_NAME: u32 = 0;
+const KEY_VALUE: u32 = 1;
+const KEY_SUM: u32 = 2;
+const KEY_PRODUCT: u32 = 3;
+const KEY_POWER: u32 = 4;
+const KEY_OTHER: u32 = 5;
 
 /// The most names a formula simplified by its shape may have.
 const SHAPE_NAMES: usize = 8;
@@ -62,31 +84,33 @@ impl Shapes {
             slots: Vec::new(),
             simplified: FastMap::default(),
             by_layout: FastMap::default(),
+            heads: FastMap::default(),
+            scratch: Scratch::default(),
         }
     }
 
     /// `root` simplified through its shape, or `None` when it has none.
     pub fn simplify(&mut self, graph: &mut Graph, root: Id) -> Option<Id> {
-        let Some(order) = small_formula(graph, root) else {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self.simplify_with(graph, root, &mut scratch);
+        self.scratch = scratch;
+        result
+    }
+
+    fn simplify_with(&mut self, graph: &mut Graph, root: Id, scratch: &mut Scratch) -> Option<Id> {
+        if !small_formula(graph, root, scratch) {
             return self.simplify_by_rewriting(graph, root);
-        };
-        let names = self.names(graph, &order)?;
-        let position = |c: Id| Id(order.binary_search(&c).expect("a child is reached") as u32);
-        let mut slot = 0;
-        let layout: Layout = order
-            .iter()
-            .map(|&id| match graph.node(id) {
-                Node::Var(_) => {
-                    slot += 1;
-                    Node::Var(placeholder(slot - 1))
-                }
-                node => node.map_children(position),
-            })
-            .collect();
-        let simplified = match self.by_layout.get(&layout) {
+        }
+        if !self.key(graph, scratch) {
+            return None;
+        }
+        let Scratch {
+            order, names, key, ..
+        } = scratch;
+        let simplified = match self.by_layout.get(&key[..]) {
             Some(known) => known,
             None => {
-                let shape = self.shape(graph, root, &names);
+                let shape = self.shape(graph, root, names);
                 let simplified = self.simplified_shape(graph, shape);
                 let filled = (simplified != shape).then(|| {
                     let nodes = graph.reachable(&[simplified]);
@@ -97,13 +121,17 @@ impl Shapes {
                         .map(|&id| graph.node(id).map_children(at))
                         .collect()
                 });
-                self.by_layout.entry(layout).or_insert(filled)
+                self.by_layout
+                    .entry(key.as_slice().into())
+                    .or_insert(filled)
             }
         };
         let Some(simplified) = simplified else {
             return Some(root);
         };
-        let mut built: Vec<Id> = Vec::with_capacity(simplified.len());
+        // `order` is free again: it holds the simplified shape's nodes as they are built.
+        let built = order;
+        built.clear();
         for node in simplified.iter() {
             let id = match *node {
                 Node::Var(s) => match slot_of(s) {
@@ -115,6 +143,57 @@ impl Shapes {
             built.push(id);
         }
         built.last().copied()
+    }
+
+    /// Writes the key of the small formula in `scratch.order` (its nodes in increasing id
+    /// order) into `scratch.key`, and its names into `scratch.names`; `false` when the formula
+    /// has no shape (more than `SHAPE_NAMES` names, or a name kept).
+    ///
+    /// The key is the formula up to its names, read without allocating: each node in order as
+    /// its kind, each child as its position in the order and each name as its placeholder's
+    /// slot. Numbers and constants are their ids (the graph keeps one node per value), and the
+    /// rest of a call or derivative (its function, its name) is the index of that node with
+    /// its children cleared among the ones met before.
+    fn key(&mut self, graph: &Graph, scratch: &mut Scratch) -> bool {
+        let Scratch {
+            order, names, key, ..
+        } = scratch;
+        names.clear();
+        key.clear();
+        let position = |c: Id| order.binary_search(&c).expect("a child is reached") as u32;
+        for &id in order.iter() {
+            let node = graph.node(id);
+            match node {
+                Node::Var(s) => {
+                    if names.len() == SHAPE_NAMES || self.kept.contains(s) {
+                        return false;
+                    }
+                    key.extend([KEY_NAME, names.len() as u32]);
+                    names.push(id);
+                }
+                Node::Num(_) | Node::Const(_) => key.extend([KEY_VALUE, id.0]),
+                Node::Add(xs) | Node::Mul(xs) => {
+                    let kind = if matches!(node, Node::Add(_)) {
+                        KEY_SUM
+                    } else {
+                        KEY_PRODUCT
+                    };
+                    key.extend([kind, xs.len() as u32]);
+                    key.extend(xs.iter().map(|&x| position(x)));
+                }
+                Node::Pow(b, e) => key.extend([KEY_POWER, position(*b), position(*e)]),
+                _ => {
+                    let heads = self.heads.len() as u32;
+                    let head = *self
+                        .heads
+                        .entry(node.map_children(|_| Id(0)))
+                        .or_insert(heads);
+                    key.extend([KEY_OTHER, head]);
+                    key.extend(node.child_ids().map(position));
+                }
+            }
+        }
+        true
     }
 
     /// [`Shapes::simplify`] for a formula too large to read as a layout: rewritten to its
@@ -184,22 +263,25 @@ fn slot_of(s: Sym) -> Option<usize> {
     (s.0 > u32::MAX - SHAPE_NAMES as u32).then(|| (u32::MAX - s.0) as usize)
 }
 
-/// The nodes of a formula of at most [`LAYOUT_NODES`] nodes, in increasing id order.
-fn small_formula(graph: &Graph, root: Id) -> Option<Vec<Id>> {
-    let mut seen: Vec<Id> = Vec::new();
-    let mut stack = vec![root];
+/// Puts the nodes of the formula at `root` in `scratch.order`, in increasing id order; `false`
+/// when it has more than [`LAYOUT_NODES`] nodes.
+fn small_formula(graph: &Graph, root: Id, scratch: &mut Scratch) -> bool {
+    let Scratch { order, stack, .. } = scratch;
+    order.clear();
+    stack.clear();
+    stack.push(root);
     while let Some(id) = stack.pop() {
-        if seen.contains(&id) {
+        if order.contains(&id) {
             continue;
         }
-        if seen.len() == LAYOUT_NODES {
-            return None;
+        if order.len() == LAYOUT_NODES {
+            return false;
         }
-        seen.push(id);
-        graph.push_children(id, &mut stack);
+        order.push(id);
+        graph.push_children(id, stack);
     }
-    seen.sort_unstable();
-    Some(seen)
+    order.sort_unstable();
+    true
 }
 
 /// The names of a formula when it has at most `most` of them.
