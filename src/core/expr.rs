@@ -629,6 +629,12 @@ impl Node {
     }
 }
 
+/// The share of a graph (one in this many nodes) past which [`Graph::reachable`] marks the
+/// nodes it reaches in a bitmap rather than a set.
+const DENSE_SHARE: usize = 16;
+/// Fewer reached nodes than this stay in the set whatever the graph's size.
+const DENSE_MIN: usize = 256;
+
 /// The graph: nodes in creation order (children first) and the memo that shares them.
 ///
 /// The memo holds ids and hashes the nodes they point to, so each node is stored once (a
@@ -804,16 +810,53 @@ impl Graph {
     /// Every node reachable from `roots`, in increasing id order (so children come first).
     pub fn reachable(&self, roots: &[Id]) -> Vec<Id> {
         // A set rather than a bitmap over the whole graph: the cost is the size of the reached
-        // part, which matters when many small formulas of a large graph are visited.
+        // part, which matters when many small formulas of a large graph are visited. Once the
+        // reached part is a good share of the graph, a bitmap costs less than the set, and its
+        // scan gives the order without sorting.
+        let dense_from = self.nodes.len() / DENSE_SHARE;
         let mut seen: FastSet<Id> = FastSet::default();
         let mut stack: Vec<Id> = roots.to_vec();
         while let Some(id) = stack.pop() {
             if seen.insert(id) {
+                if seen.len() > dense_from && seen.len() > DENSE_MIN {
+                    return self.reachable_dense(seen, stack, id);
+                }
                 self.push_children(id, &mut stack);
             }
         }
         let mut out: Vec<Id> = seen.into_iter().collect();
         out.sort_unstable();
+        out
+    }
+
+    /// [`Graph::reachable`] carried on over a bitmap of the whole graph: `seen` holds the nodes
+    /// reached so far, `stack` those still to visit, and `last` the node just reached, whose
+    /// children are not on the stack yet.
+    fn reachable_dense(&self, seen: FastSet<Id>, mut stack: Vec<Id>, last: Id) -> Vec<Id> {
+        let mut bits = vec![0u64; self.nodes.len().div_ceil(64)];
+        let mark = |bits: &mut [u64], id: Id| {
+            let (word, bit) = (id.index() / 64, 1u64 << (id.index() % 64));
+            let new = bits[word] & bit == 0;
+            bits[word] |= bit;
+            new
+        };
+        for &id in &seen {
+            mark(&mut bits, id);
+        }
+        self.push_children(last, &mut stack);
+        while let Some(id) = stack.pop() {
+            if mark(&mut bits, id) {
+                self.push_children(id, &mut stack);
+            }
+        }
+        let mut out = Vec::with_capacity(seen.len());
+        for (word, &set) in bits.iter().enumerate() {
+            let mut rest = set;
+            while rest != 0 {
+                out.push(Id((word * 64 + rest.trailing_zeros() as usize) as u32));
+                rest &= rest - 1;
+            }
+        }
         out
     }
 
@@ -826,7 +869,7 @@ impl Graph {
         let mut stack: Vec<Id> = roots.iter().copied().filter(|&r| !known(r)).collect();
         while let Some(id) = stack.pop() {
             if seen.insert(id) {
-                stack.extend(self.children(id).into_iter().filter(|&c| !known(c)));
+                stack.extend(self.node(id).child_ids().filter(|&c| !known(c)));
             }
         }
         let mut out: Vec<Id> = seen.into_iter().collect();
@@ -931,6 +974,39 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The nodes a walk reaches are the same, in the same order, whether it stays in its set
+    /// or moves to a bitmap once it has reached a good share of the graph.
+    #[test]
+    fn a_walk_over_much_of_the_graph_reaches_what_a_small_one_does() {
+        let mut g = Graph::new();
+        let mut layer: Vec<Id> = (0..40).map(|i| g.var(Sym(i))).collect();
+        let mut roots = Vec::new();
+        for depth in 0..30 {
+            layer = layer
+                .windows(3)
+                .map(|w| {
+                    let p = g.product(vec![w[0], w[2]]);
+                    g.sum(vec![p, w[1]])
+                })
+                .collect();
+            layer.push(g.int(depth));
+            roots.push(layer[layer.len() / 2]);
+        }
+        for root in roots {
+            let mut naive: Vec<Id> = Vec::new();
+            let mut stack = vec![root];
+            while let Some(id) = stack.pop() {
+                if !naive.contains(&id) {
+                    naive.push(id);
+                    stack.extend(g.children(id));
+                }
+            }
+            naive.sort_unstable();
+            assert_eq!(g.reachable(&[root]), naive);
+        }
+        assert!(g.reachable(&[*layer.last().unwrap(), layer[0]]).len() > DENSE_MIN);
+    }
 
     #[test]
     fn equal_subterms_are_one_node() {

@@ -288,6 +288,28 @@ pub(super) fn add(ctx: &Ctx, a: &Big, b: &Big) -> Rounded<Big> {
     ctx.add(a.repr(), b.repr())
 }
 
+/// The most bits from the lowest bit of the smallest term to the top of the largest that
+/// [`exact_sum`] adds exactly; terms further apart are added rounded, one at a time.
+const EXACT_SUM_SPAN: i64 = 1 << 14;
+
+/// The exact sum of `terms` (unrounded), or `None` when their bits span more than
+/// [`EXACT_SUM_SPAN`]: each significand shifted to the lowest exponent among them and added as
+/// an integer.
+pub(super) fn exact_sum(terms: &[&Big]) -> Option<Big> {
+    let nonzero = || terms.iter().filter(|t| !is_zero(t));
+    let low = nonzero().map(|t| t.repr().exponent()).min()?;
+    let high = nonzero().map(|t| top(t)).max()?;
+    if high - low as i64 > EXACT_SUM_SPAN {
+        return None;
+    }
+    let mut acc = IBig::ZERO;
+    for t in nonzero() {
+        let r = t.repr();
+        acc += r.significand() << (r.exponent() - low) as usize;
+    }
+    Some(Big::from_parts(acc, low))
+}
+
 /// `ln(1 + t)` for `t > 0` at the precision of `ctx` (just `t` when `t` is below that precision).
 pub(super) fn ln_1p(ctx: &Ctx, t: &Big) -> Big {
     if top(t) < -(ctx.precision() as i64) - 2 {
