@@ -1,6 +1,7 @@
 //! Decimal output of precise values: the digits of a reference, rounded half to even.
 
 use super::*;
+use dashu_base::BitTest;
 
 // ---------------------------------------------------------------------------------------------
 // Decimal output
@@ -18,12 +19,42 @@ pub(super) fn round_half_even_div(num: IBig, den: IBig) -> IBig {
     }
 }
 
+/// `10^n`, from a table of machine integers where it fits in one.
+fn ten_to(n: usize) -> IBig {
+    match u32::try_from(n).ok().and_then(|n| 10u128.checked_pow(n)) {
+        Some(p) => IBig::from(p),
+        None => IBig::from(10u8).pow(n),
+    }
+}
+
+/// `round(num / 2^shift)`, half to even.
+fn round_half_even_shift(num: IBig, shift: usize) -> IBig {
+    if shift == 0 {
+        return num;
+    }
+    let q = &num >> shift;
+    let half = num.bit(shift - 1);
+    // Exactly half when nothing below the half bit is set.
+    let exactly_half = half && num.trailing_zeros().is_some_and(|z| z == shift - 1);
+    let odd = q.bit(0);
+    if half && (!exactly_half || odd) {
+        q + IBig::ONE
+    } else {
+        q
+    }
+}
+
 /// `round(|x| · 10^k)` as an integer.
 pub(super) fn scaled_integer(x: &Big, k: i64, digits: usize) -> IBig {
     let (m, e) = x.repr().clone().into_parts();
     let m = if m < IBig::ZERO { -m } else { m };
     const EXACT_LIMIT: u64 = 20_000;
     if (e.unsigned_abs() as u64) <= EXACT_LIMIT && k.unsigned_abs() <= EXACT_LIMIT {
+        // A binary fraction scaled up: the quotient is by a power of two, a shift (a value
+        // near 1 or below, the usual gradient, printed to 17 digits).
+        if e < 0 && k >= 0 {
+            return round_half_even_shift(m * ten_to(k as usize), e.unsigned_abs());
+        }
         let mut num = m;
         let mut den = IBig::ONE;
         if e >= 0 {
@@ -31,7 +62,7 @@ pub(super) fn scaled_integer(x: &Big, k: i64, digits: usize) -> IBig {
         } else {
             den <<= e.unsigned_abs();
         }
-        let ten = IBig::from(10u8).pow(k.unsigned_abs() as usize);
+        let ten = ten_to(k.unsigned_abs() as usize);
         if k >= 0 {
             num *= ten;
         } else {
@@ -52,8 +83,8 @@ pub(super) fn decimal_string(x: &Big, digits: usize) -> String {
         return "0e0".to_string();
     }
     let mut e10 = (ln_abs(x) / LN_10).floor() as i64;
-    let lo = IBig::from(10u8).pow(digits - 1);
-    let hi = IBig::from(10u8).pow(digits);
+    let lo = ten_to(digits - 1);
+    let hi = ten_to(digits);
     let mut n = scaled_integer(x, digits as i64 - 1 - e10, digits);
     for _ in 0..4 {
         if n >= hi {
@@ -127,4 +158,42 @@ pub fn written_decimal(text: &str, digits: usize) -> Option<String> {
     out.push('e');
     out.push_str(&e10.to_string());
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dividing by a power of two as a shift rounds as the general division does: halves to
+    /// even, just below and just above a half, and long numbers.
+    #[test]
+    fn a_shift_rounds_as_the_division_by_its_power_of_two() {
+        let mut numbers: Vec<IBig> = Vec::new();
+        for k in [1usize, 2, 3, 10, 63, 64, 65, 130] {
+            let half = IBig::ONE << (k - 1);
+            for q in [0u32, 1, 2, 7, 8] {
+                let base = IBig::from(q) << k;
+                numbers.extend([
+                    base.clone() + &half,
+                    base.clone() + &half - IBig::ONE,
+                    base.clone() + &half + IBig::ONE,
+                    base.clone(),
+                ]);
+            }
+            numbers.push(IBig::from(10u8).pow(40) + &half);
+        }
+        for num in numbers {
+            for shift in [0usize, 1, 2, 3, 10, 63, 64, 65, 130] {
+                let by_division = round_half_even_div(num.clone(), IBig::ONE << shift);
+                assert_eq!(
+                    round_half_even_shift(num.clone(), shift),
+                    by_division,
+                    "{num} / 2^{shift}"
+                );
+            }
+        }
+        assert_eq!(ten_to(38), IBig::from(10u8).pow(38));
+        assert_eq!(ten_to(39), IBig::from(10u8).pow(39));
+        assert_eq!(ten_to(0), IBig::ONE);
+    }
 }
