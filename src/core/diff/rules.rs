@@ -106,26 +106,22 @@ impl Engine<'_> {
     /// whose list of names need not be searched again).
     fn d_mentioning(&mut self, e: Id, x: Sym, mut steps: Option<&mut Vec<Step>>) -> Id {
         let shown = steps.is_some();
+        // One term of a sum mentions x, with no coefficient: the sum rule's formula is that
+        // term's derivative alone. Unwritten, it is that derivative, passed on without a
+        // formula or a cache entry of its own (a penalty's sum of sums is met once per
+        // weight, once a level).
+        if !shown && let Some(term) = self.sole_plain_term(e, x) {
+            return self.d_mentioning(term, x, None);
+        }
+        if !shown && let Some(&r) = self.raw_cache.get(&(e, x)) {
+            return r;
+        }
         // A sum is not copied whole: a wide layer's (or a penalty's) sum is met once per
         // parameter, and only the terms that mention x are read.
         let dependent = match self.model.graph.node(e) {
             Node::Add(terms) => Some(self.dependent_terms(e, terms.len(), x)),
             _ => None,
         };
-        // One term of a sum mentions x, with no coefficient: the sum rule's formula is that
-        // term's derivative alone. Unwritten, it is that derivative, passed on without a
-        // formula or a cache entry of its own (a penalty's sum of sums is met once per
-        // weight, once a level).
-        if !shown
-            && let Some([term]) = dependent.as_deref()
-            && !matches!(self.model.graph.node(*term), Node::Mul(fs)
-                if self.model.graph.as_num(fs[0]).is_some())
-        {
-            return self.d_mentioning(*term, x, None);
-        }
-        if !shown && let Some(&r) = self.raw_cache.get(&(e, x)) {
-            return r;
-        }
         let is_x = |g: &Graph, id: Id| matches!(g.node(id), Node::Var(s) if *s == x);
         let node = match dependent {
             Some(terms) => Node::Add(terms.into_boxed_slice()),
@@ -135,18 +131,22 @@ impl Engine<'_> {
         // quotient rule): unwritten, the constant multiple rule is the other factors times
         // that factor's derivative, built directly rather than substituted into a formula
         // (a penalty's `λ·Σw²/(2n)` is met once per weight).
-        if !shown
-            && let Node::Mul(factors) = &node
-            && let Some(i) = self.single_dependent_factor(factors, x)
-        {
-            let inner = self.d_mentioning(factors[i], x, None);
-            let mut product = factors.to_vec();
-            product.remove(i);
-            product.push(inner);
-            let result = self.g().product(product);
-            self.raw_cache.insert((e, x), result);
-            return result;
-        }
+        let node = match node {
+            Node::Mul(factors) if !shown => match self.single_dependent_factor(&factors, x) {
+                Some(i) => {
+                    let inner = self.d_mentioning(factors[i], x, None);
+                    // The other factors in their order, then the derivative.
+                    let mut product = factors.into_vec();
+                    product[i..].rotate_left(1);
+                    *product.last_mut().expect("a factor") = inner;
+                    let result = self.g().product(product);
+                    self.raw_cache.insert((e, x), result);
+                    return result;
+                }
+                None => Node::Mul(factors),
+            },
+            other => other,
+        };
         let (rule, views, children): (Rule, Vec<Id>, Vec<Id>) = match node {
             Node::Num(_) | Node::Const(_) => unreachable!("numbers mention no variable"),
             Node::Var(_) => return self.g().int(1),
@@ -407,23 +407,41 @@ impl Engine<'_> {
         result
     }
 
-    /// The terms of the sum `sum` (of `len` terms) that mention `x`, in their order; a large
-    /// sum's are read from an index of its terms by variable, built once.
-    pub(super) fn dependent_terms(&mut self, sum: Id, len: usize, x: Sym) -> Vec<Id> {
-        let term = |g: &Graph, i: usize| match g.node(sum) {
-            Node::Add(terms) => terms[i],
-            _ => unreachable!("a sum"),
+    /// The one term of the sum `e` that mentions `x`, when only one does and it has no
+    /// numeric coefficient; `None` for anything else (found without listing the terms).
+    fn sole_plain_term(&mut self, e: Id, x: Sym) -> Option<Id> {
+        let Node::Add(terms) = self.model.graph.node(e) else {
+            return None;
         };
-        if len <= LARGE_SUM {
-            let mut dependent = Vec::new();
+        let len = terms.len();
+        let term = if len <= LARGE_SUM {
+            let mut found = None;
             for i in 0..len {
-                let t = term(&self.model.graph, i);
+                let t = sum_term(&self.model.graph, e, i);
                 if self.mentions(t, x) {
-                    dependent.push(t);
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some(t);
                 }
             }
-            return dependent;
-        }
+            found?
+        } else {
+            let index = self.term_index_of(e);
+            let first = index.partition_point(|&(s, _)| s < x);
+            let &(_, i) = index.get(first).filter(|&&(s, _)| s == x)?;
+            if index.get(first + 1).is_some_and(|&(s, _)| s == x) {
+                return None;
+            }
+            sum_term(&self.model.graph, e, i as usize)
+        };
+        let graph = &self.model.graph;
+        (!matches!(graph.node(term), Node::Mul(fs) if graph.as_num(fs[0]).is_some()))
+            .then_some(term)
+    }
+
+    /// The index of a large sum's terms by the names they mention, built once.
+    fn term_index_of(&mut self, sum: Id) -> &[(Sym, u32)] {
         if !self.term_index.contains_key(&sum) {
             let Node::Add(terms) = self.model.graph.node(sum).clone() else {
                 unreachable!("a sum")
@@ -435,6 +453,24 @@ impl Engine<'_> {
             index.sort_unstable();
             self.term_index.insert(sum, index);
         }
+        &self.term_index[&sum]
+    }
+
+    /// The terms of the sum `sum` (of `len` terms) that mention `x`, in their order; a large
+    /// sum's are read from an index of its terms by variable, built once.
+    pub(super) fn dependent_terms(&mut self, sum: Id, len: usize, x: Sym) -> Vec<Id> {
+        let term = |g: &Graph, i: usize| sum_term(g, sum, i);
+        if len <= LARGE_SUM {
+            let mut dependent = Vec::new();
+            for i in 0..len {
+                let t = term(&self.model.graph, i);
+                if self.mentions(t, x) {
+                    dependent.push(t);
+                }
+            }
+            return dependent;
+        }
+        self.term_index_of(sum);
         let index = &self.term_index[&sum];
         let first = index.partition_point(|&(s, _)| s < x);
         index[first..]
@@ -658,4 +694,12 @@ fn split_coefficient(g: &mut Graph, term: Id) -> (Num, Id) {
         return (c, rest);
     }
     (Num::ONE, term)
+}
+
+/// The `i`-th term of the sum `sum`.
+fn sum_term(graph: &Graph, sum: Id, i: usize) -> Id {
+    match graph.node(sum) {
+        Node::Add(terms) => terms[i],
+        _ => unreachable!("a sum"),
+    }
 }
