@@ -498,4 +498,58 @@ mod tests {
             "the CSV file has a header but no examples"
         );
     }
+
+    fn given(model: &Model, name: &str, value: f64) -> Given {
+        Given {
+            sym: model.lookup(name).unwrap(),
+            text: value.to_string(),
+            value,
+        }
+    }
+
+    #[test]
+    fn a_value_given_outside_the_data_is_held_for_every_example() {
+        let m = model();
+        let w = given(&m, "w", 0.5);
+        for overlap in [Overlap::GivenWins, Overlap::Refused] {
+            // A parameter's value is the caller's; only inputs and targets are held.
+            let data = parse_csv("x\n1\n2\n", &m, &[given(&m, "y", 3.0), w.clone()], overlap)
+                .unwrap_or_else(|d| panic!("{}", d.message));
+            let names: Vec<&str> = data.columns.iter().map(|&s| m.name(s)).collect();
+            assert_eq!(names, ["x", "y"]);
+            assert_eq!(data.rows, [[1.0, 3.0], [2.0, 3.0]]);
+        }
+        // One example with `--at` changing a cell.
+        let data = parse_csv(
+            "x,y\n1,0\n2,1\n",
+            &m,
+            &[given(&m, "y", 3.0)],
+            Overlap::GivenWins,
+        )
+        .unwrap_or_else(|d| panic!("{}", d.message));
+        assert_eq!(data.rows, [[1.0, 3.0], [2.0, 3.0]]);
+        // Training, where the column's numbers would go unused.
+        let text = "x,y\n1,0\n";
+        let d = parse_csv(text, &m, &[given(&m, "y", 3.0)], Overlap::Refused)
+            .expect_err("a column for a held name is refused");
+        assert!(
+            d.message.contains("`y` has a column in the data"),
+            "{}",
+            d.message
+        );
+        let span = d.span.expect("the error has a place");
+        assert_eq!(&text[span.start..span.end], "y");
+        // What is still missing is named alone.
+        let d = parse_csv("w\n1\n", &m, &[given(&m, "y", 3.0)], Overlap::Refused)
+            .expect_err("a parameter is not a column");
+        assert!(d.message.contains("`w` is a parameter"), "{}", d.message);
+        let program = crate::lang::syntax::parse_program(
+            "input x\ntarget y\nparam w\ncost C = (y - w*x)^2\ndata y\n1\nend\n",
+        )
+        .unwrap();
+        let d = from_program(&program, &m, &[given(&m, "y", 3.0)], Overlap::GivenWins)
+            .expect_err("x has neither a column nor a value");
+        assert_eq!(d.message, "the data has no column for `x`");
+        assert!(d.help.as_deref().unwrap_or("").contains("`--at x=0.5`"));
+    }
 }
