@@ -122,14 +122,14 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     // them too is refused (which of the two was meant cannot be told), and the parameters'
     // values are where training starts.
     let given = given_values(&model, &args.point)?;
-    let held = chainrule::Overlap::Refused;
+    let overlap = chainrule::Overlap::Refused;
     let examples = match &args.data {
         Some(path) => {
             let csv = input::read_text(path)?;
-            chainrule::csv_data_holding(&csv.text, &model, &given, held)
+            chainrule::csv_data_holding(&csv.text, &model, &given, overlap)
                 .map_err(Failure::in_text(&csv))?
         }
-        None => chainrule::training_data_holding(&source.text, &model, &given, held)
+        None => chainrule::training_data_holding(&source.text, &model, &given, overlap)
             .map_err(Failure::in_text(&source))?
             .ok_or_else(|| {
                 Failure::plain(

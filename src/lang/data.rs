@@ -3,11 +3,11 @@
 //!
 //! Every column is named after an input or a target, and every input and target has a column
 //! unless it is given one value outside the data (`--at`, a values file): that value is then
-//! held for every example, as a column of its own. Each row gives one number per column. A mistake points at its cell, column name or row. CSV
-//! is read by `csv-core` (the `csv` crate's parser, which reports how many bytes each cell took,
-//! so a caret can point at the very cell that is wrong): what spreadsheets and `numpy.savetxt`
-//! write (a header line, commas, quoted cells, `\r\n` line ends, blank lines, lines starting
-//! with `#`).
+//! held for every example, as a column of its own. Each row gives one number per column. A
+//! mistake points at its cell, column name or row. CSV is read by `csv-core` (the `csv` crate's
+//! parser, which reports how many bytes each cell took, so a caret can point at the very cell
+//! that is wrong): what spreadsheets and `numpy.savetxt` write (a header line, commas, quoted
+//! cells, `\r\n` line ends, blank lines, lines starting with `#`).
 
 use crate::core::error::{Diagnostic, Input, Result, Span};
 use crate::core::expr::Sym;
@@ -539,10 +539,11 @@ mod tests {
         );
         let span = d.span.expect("the error has a place");
         assert_eq!(&text[span.start..span.end], "y");
-        // What is still missing is named alone.
+        // A held value makes no parameter a column.
         let d = parse_csv("w\n1\n", &m, &[given(&m, "y", 3.0)], Overlap::Refused)
             .expect_err("a parameter is not a column");
         assert!(d.message.contains("`w` is a parameter"), "{}", d.message);
+        // What is still missing is named alone, in a program's `data` block too.
         let program = crate::lang::syntax::parse_program(
             "input x\ntarget y\nparam w\ncost C = (y - w*x)^2\ndata y\n1\nend\n",
         )
