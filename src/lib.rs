@@ -81,7 +81,7 @@ pub use crate::core::excerpt::visible_name;
 pub use crate::core::expr::{Id, Sym};
 pub use crate::core::model::{Given, Model};
 pub use crate::core::number::thousands;
-pub use crate::lang::data::DataSet;
+pub use crate::lang::data::{DataSet, Overlap};
 /// The derivation in matrix form of a vector program, or of a `network` shorthand's vector
 /// form ([`layers`]).
 pub use crate::lang::load::MatrixForm as Layered;
@@ -379,14 +379,40 @@ pub fn with_learning_rate(model: &Model) -> Model {
     analysis::check::with_learning_rate(model)
 }
 
-/// The training examples of a program's `data` block, if it has one.
+/// The training examples of a program's `data` block, if it has one; every input and target
+/// needs a column.
 pub fn training_data(source: &str, model: &Model) -> Result<Option<DataSet>, Diagnostic> {
-    lang::load::training_data(source, model)
+    training_data_holding(source, model, &[], Overlap::Refused)
 }
 
-/// Training examples from CSV text: a header naming inputs and targets, one example a line.
+/// Training examples from CSV text: a header naming inputs and targets, one example a line;
+/// every input and target needs a column.
 pub fn csv_data(text: &str, model: &Model) -> Result<DataSet, Diagnostic> {
-    lang::data::parse_csv(text, model)
+    csv_data_holding(text, model, &[], Overlap::Refused)
+}
+
+/// The examples of a program's `data` block, if it has one, with each input and target that
+/// `given` has a value for held at it in every example (a column of its own where the data
+/// has none; `overlap` says what a column of the same name means). Values of other names in
+/// `given` are left to the caller.
+pub fn training_data_holding(
+    source: &str,
+    model: &Model,
+    given: &[Given],
+    overlap: Overlap,
+) -> Result<Option<DataSet>, Diagnostic> {
+    lang::load::training_data(source, model, given, overlap)
+}
+
+/// Examples from CSV text, with the inputs and targets `given` has values for held at them, as
+/// [`training_data_holding`] holds them.
+pub fn csv_data_holding(
+    text: &str,
+    model: &Model,
+    given: &[Given],
+    overlap: Overlap,
+) -> Result<DataSet, Diagnostic> {
+    lang::data::parse_csv(text, model, given, overlap)
 }
 
 /// Trains the model on the examples from the given parameters (the rest filled as the

@@ -311,7 +311,12 @@ fn bad_data_is_refused_with_a_caret() {
     assert!(message.contains("word.csv:2:3"), "{message}");
 
     let message = failure(&[SEED_TRAINING, "--at", "x=2"]);
-    assert!(message.contains("`x` is not a parameter"), "{message}");
+    assert!(
+        message.contains("`x` has a column in the data and is also given one value"),
+        "{message}"
+    );
+    let message = failure(&[SEED_TRAINING, "--at", "a2=0.5"]);
+    assert!(message.contains("`a2` is not a parameter"), "{message}");
 }
 
 #[test]

@@ -70,8 +70,9 @@ pub enum Command {
         mut_arg("template_dir", |a| a.help(template_help("train"))),
         mut_arg("format", |a| format_arg(a, "train")),
         mut_arg("at", |a| a.help(
-            "Starting values for parameters: `--at w2=0.5` (inputs and targets come from the \
-             data; any other name is refused)"
+            "Starting values for parameters: `--at w2=0.5`; an input or target the data has no \
+             column for may be given one value, held for every example (`--at lambda=0.1,n=60000`); \
+             any other name is refused"
         ))
     )]
     Train(TrainArgs),

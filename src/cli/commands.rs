@@ -43,7 +43,8 @@ pub(super) struct Start {
 }
 
 /// The values `eval` and `step` start from: `--values`, then one `--example` of the data for
-/// the inputs and targets `--at` leaves out, then `--at`; the parameters left out filled by
+/// the inputs and targets `--at` leaves out (the data need not have a column for those it
+/// gives), then `--at`; the parameters left out filled by
 /// `--init`; inputs and targets still without a value set to 0 with `--init-inputs zero`, and
 /// otherwise refused, naming a few and the ways to give them.
 pub(super) fn starting_point(
@@ -58,9 +59,15 @@ pub(super) fn starting_point(
         let data = match &example.data {
             Some(path) => {
                 let csv = input::read_text(path)?;
-                chainrule::csv_data(&csv.text, model).map_err(Failure::in_text(&csv))?
+                chainrule::csv_data_holding(&csv.text, model, &given, chainrule::Overlap::GivenWins)
+                    .map_err(Failure::in_text(&csv))?
             }
-            None => chainrule::training_data(&source.text, model)
+            None => chainrule::training_data_holding(
+                &source.text,
+                model,
+                &given,
+                chainrule::Overlap::GivenWins,
+            )
                 .map_err(Failure::in_text(source))?
                 .ok_or_else(|| {
                     Failure::plain(

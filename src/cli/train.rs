@@ -118,12 +118,18 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
     let (source, mut model) = load_program(file)?;
     let name = &source.name;
     super::commands::per_layer_needs_layers(args.per_layer, &model, name)?;
+    // Inputs and targets given a value are held at it for every example; a column for one of
+    // them too is refused (which of the two was meant cannot be told), and the parameters'
+    // values are where training starts.
+    let given = given_values(&model, &args.point)?;
+    let overlap = chainrule::Overlap::Refused;
     let examples = match &args.data {
         Some(path) => {
             let csv = input::read_text(path)?;
-            chainrule::csv_data(&csv.text, &model).map_err(Failure::in_text(&csv))?
+            chainrule::csv_data_holding(&csv.text, &model, &given, overlap)
+                .map_err(Failure::in_text(&csv))?
         }
-        None => chainrule::training_data(&source.text, &model)
+        None => chainrule::training_data_holding(&source.text, &model, &given, overlap)
             .map_err(Failure::in_text(&source))?
             .ok_or_else(|| {
                 Failure::plain(
@@ -132,7 +138,11 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
                 )
             })?,
     };
-    let given = given_values(&model, &args.point)?;
+    let in_data: std::collections::HashSet<_> = examples.columns.iter().collect();
+    let given: Vec<_> = given
+        .into_iter()
+        .filter(|g| !in_data.contains(&g.sym))
+        .collect();
     let config = TrainConfig {
         epochs: args.epochs as usize,
         learning_rate: args.lr,

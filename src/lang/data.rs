@@ -1,16 +1,17 @@
 //! Training data: the examples `train` learns from, from a `data` block of a `.bp` file or the
 //! text of a CSV file, checked against the model's names.
 //!
-//! Every column is named after an input or a target, and every input and target has a column;
-//! each row gives one number per column. A mistake points at its cell, column name or row. CSV
-//! is read by `csv-core` (the `csv` crate's parser, which reports how many bytes each cell took,
-//! so a caret can point at the very cell that is wrong): what spreadsheets and `numpy.savetxt`
-//! write (a header line, commas, quoted cells, `\r\n` line ends, blank lines, lines starting
-//! with `#`).
+//! Every column is named after an input or a target, and every input and target has a column
+//! unless it is given one value outside the data (`--at`, a values file): that value is then
+//! held for every example, as a column of its own. Each row gives one number per column. A
+//! mistake points at its cell, column name or row. CSV is read by `csv-core` (the `csv` crate's
+//! parser, which reports how many bytes each cell took, so a caret can point at the very cell
+//! that is wrong): what spreadsheets and `numpy.savetxt` write (a header line, commas, quoted
+//! cells, `\r\n` line ends, blank lines, lines starting with `#`).
 
 use crate::core::error::{Diagnostic, Input, Result, Span};
 use crate::core::expr::Sym;
-use crate::core::model::{Model, SymKind};
+use crate::core::model::{Given, Model, SymKind};
 use crate::lang::ast::{DataRow, Ident, Program, Stmt};
 use crate::lang::lower;
 
@@ -33,8 +34,25 @@ impl DataSet {
     }
 }
 
-/// The `data` block of a program, checked against the model, or `None` when it has none.
-pub fn from_program(program: &Program, model: &Model) -> Result<Option<DataSet>> {
+/// What a value given outside the data to an input or a target does to a column of the same
+/// name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlap {
+    /// The value given replaces the column's numbers (one example, where `--at` changes a cell).
+    GivenWins,
+    /// The column is refused: a whole data set's numbers would go unused (training).
+    Refused,
+}
+
+/// The `data` block of a program, checked against the model, or `None` when it has none. The
+/// inputs and targets `given` has values for need no column: each is held at its value for
+/// every example; `overlap` says what a column for one of them means.
+pub fn from_program(
+    program: &Program,
+    model: &Model,
+    given: &[Given],
+    overlap: Overlap,
+) -> Result<Option<DataSet>> {
     let mut blocks = program.statements.iter().filter_map(|s| match s {
         Stmt::Data {
             columns,
@@ -53,22 +71,30 @@ pub fn from_program(program: &Program, model: &Model) -> Result<Option<DataSet>>
                 .with_help("put every example in one block"),
         );
     }
-    let columns = resolve_columns(columns, model)?;
+    let held = held(model, given);
+    let columns = resolve_columns(columns, model, &held, overlap)?;
     if rows.is_empty() {
         return Err(
             Diagnostic::at(span, "this `data` block has no rows", "empty")
                 .with_help("write one example a line, e.g. `2, 1`, before `end`"),
         );
     }
-    Ok(Some(DataSet {
-        columns,
-        rows: rows.iter().map(|r: &DataRow| r.values.clone()).collect(),
-    }))
+    let rows = rows
+        .iter()
+        .map(|r: &DataRow| {
+            let mut row = Vec::with_capacity(r.values.len() + held.len());
+            row.extend_from_slice(&r.values);
+            row
+        })
+        .collect();
+    Ok(Some(DataSet { columns, rows }.holding(&held)))
 }
 
-/// Reads CSV text: a header naming inputs and targets, then one example a line. Spans in the
+/// Reads CSV text: a header naming inputs and targets, then one example a line. The inputs and
+/// targets `given` has values for need no column, as in [`from_program`]. Spans in the
 /// diagnostic point into `text`.
-pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
+pub fn parse_csv(text: &str, model: &Model, given: &[Given], overlap: Overlap) -> Result<DataSet> {
+    let held = held(model, given);
     let mut header: Option<Vec<Ident>> = None;
     let mut rows = Vec::new();
     for record in records(text) {
@@ -119,7 +145,8 @@ pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
                     )
                     .with_help("give one number for each column of the header line"));
                 }
-                let mut row = Vec::with_capacity(record.len());
+                // Room for the held values too, so that adding them copies no row.
+                let mut row = Vec::with_capacity(record.len() + held.len());
                 for cell in &record {
                     let written = cell.value.trim();
                     let spot = Span::new(cell.span.start, cell.span.end.max(cell.span.start + 1));
@@ -159,7 +186,7 @@ pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
             "write a header line naming the inputs and targets (`x,y`), then one example a line",
         ));
     };
-    let columns = resolve_columns(&names, model)?;
+    let columns = resolve_columns(&names, model, &held, overlap)?;
     if rows.is_empty() {
         return Err(Diagnostic::at(
             names[0].span,
@@ -168,7 +195,38 @@ pub fn parse_csv(text: &str, model: &Model) -> Result<DataSet> {
         )
         .with_help("write one example a line after the header"));
     }
-    Ok(DataSet { columns, rows })
+    Ok(DataSet { columns, rows }.holding(&held))
+}
+
+/// The values `given` has for inputs and targets, the last for a name given twice.
+fn held(model: &Model, given: &[Given]) -> Vec<(Sym, f64)> {
+    let mut held: Vec<(Sym, f64)> = Vec::new();
+    for g in given {
+        if !matches!(model.symbol(g.sym).kind, SymKind::Input | SymKind::Target) {
+            continue;
+        }
+        match held.iter_mut().find(|(s, _)| *s == g.sym) {
+            Some(value) => value.1 = g.value,
+            None => held.push((g.sym, g.value)),
+        }
+    }
+    held
+}
+
+impl DataSet {
+    /// The set with each held value in every example: in its column, or a column of its own.
+    fn holding(mut self, held: &[(Sym, f64)]) -> DataSet {
+        for &(sym, value) in held {
+            match self.columns.iter().position(|&c| c == sym) {
+                Some(i) => self.rows.iter_mut().for_each(|row| row[i] = value),
+                None => {
+                    self.columns.push(sym);
+                    self.rows.iter_mut().for_each(|row| row.push(value));
+                }
+            }
+        }
+        self
+    }
 }
 
 /// One cell of a CSV record: its value (quotes removed) and where it is written, trimmed.
@@ -266,8 +324,14 @@ fn cell_end(bytes: &[u8], at: usize, record_end: bool) -> usize {
     end
 }
 
-/// Each column's name, which must be an input or a target; every input and target needs one.
-fn resolve_columns(names: &[Ident], model: &Model) -> Result<Vec<Sym>> {
+/// Each column's name, which must be an input or a target; every input and target needs one,
+/// unless it is held at a value given outside the data.
+fn resolve_columns(
+    names: &[Ident],
+    model: &Model,
+    held: &[(Sym, f64)],
+    overlap: Overlap,
+) -> Result<Vec<Sym>> {
     let mut columns: Vec<Sym> = Vec::with_capacity(names.len());
     for ident in names {
         let sym = model.lookup(&ident.name).ok_or_else(|| {
@@ -313,25 +377,51 @@ fn resolve_columns(names: &[Ident], model: &Model) -> Result<Vec<Sym>> {
             )
             .with_note(names[i].span, "the first is here"));
         }
+        if overlap == Overlap::Refused && held.iter().any(|&(s, _)| s == sym) {
+            return Err(Diagnostic::at(
+                ident.span,
+                format!(
+                    "`{}` has a column in the data and is also given one value for every example",
+                    ident.name
+                ),
+                "a column for a name given a value",
+            )
+            .with_help(format!(
+                "each input and target takes its values from one place: leave `{}` out of \
+                 `--at` and the values file to take it from this column, or remove the column \
+                 to hold it at the value given",
+                ident.name
+            )));
+        }
         columns.push(sym);
     }
-    let missing: Vec<String> = model
+    let missing: Vec<&str> = model
         .syms()
         .filter(|&s| matches!(model.symbol(s).kind, SymKind::Input | SymKind::Target))
-        .filter(|s| !columns.contains(s))
-        .map(|s| format!("`{}`", model.name(s)))
+        .filter(|s| !columns.contains(s) && !held.iter().any(|(h, _)| h == s))
+        .map(|s| model.name(s))
         .collect();
-    if !missing.is_empty() {
+    if let Some(first) = missing.first() {
         let span = names
             .first()
             .map(|f| f.span.to(names.last().map_or(f.span, |l| l.span)))
             .unwrap_or(Span::new(0, 0));
         return Err(Diagnostic::at(
             span,
-            format!("the data has no column for {}", missing.join(", ")),
+            format!(
+                "the data has no column for {}",
+                missing
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             "the columns",
         )
-        .with_help("every input and target needs a column: one number per example"));
+        .with_help(format!(
+            "every input and target needs a column (one number per example), or one value \
+             for every example given with `--at` (`--at {first}=0.5`) or a values file"
+        )));
     }
     Ok(columns)
 }
@@ -351,7 +441,7 @@ mod tests {
 
     /// The error's message and the text its caret is under.
     fn error(csv: &str) -> (String, String) {
-        let d = parse_csv(csv, &model()).expect_err("the CSV is refused");
+        let d = parse_csv(csv, &model(), &[], Overlap::Refused).expect_err("the CSV is refused");
         let span = d.span.expect("the error has a place");
         (d.message, csv[span.start..span.end].to_string())
     }
@@ -365,8 +455,8 @@ mod tests {
             "y,x\n0,1\n1,2\n",
             "x,y\n\"1\",\"0\"\n2,1\n",
         ] {
-            let data =
-                parse_csv(csv, &model()).unwrap_or_else(|d| panic!("{csv:?}: {}", d.message));
+            let data = parse_csv(csv, &model(), &[], Overlap::Refused)
+                .unwrap_or_else(|d| panic!("{csv:?}: {}", d.message));
             let m = model();
             let x = m.lookup("x").unwrap();
             let xs: Vec<f64> = (0..data.rows.len())
@@ -407,5 +497,60 @@ mod tests {
             error("x,y\n").0,
             "the CSV file has a header but no examples"
         );
+    }
+
+    fn given(model: &Model, name: &str, value: f64) -> Given {
+        Given {
+            sym: model.lookup(name).unwrap(),
+            text: value.to_string(),
+            value,
+        }
+    }
+
+    #[test]
+    fn a_value_given_outside_the_data_is_held_for_every_example() {
+        let m = model();
+        let w = given(&m, "w", 0.5);
+        for overlap in [Overlap::GivenWins, Overlap::Refused] {
+            // A parameter's value is the caller's; only inputs and targets are held.
+            let data = parse_csv("x\n1\n2\n", &m, &[given(&m, "y", 3.0), w.clone()], overlap)
+                .unwrap_or_else(|d| panic!("{}", d.message));
+            let names: Vec<&str> = data.columns.iter().map(|&s| m.name(s)).collect();
+            assert_eq!(names, ["x", "y"]);
+            assert_eq!(data.rows, [[1.0, 3.0], [2.0, 3.0]]);
+        }
+        // One example with `--at` changing a cell.
+        let data = parse_csv(
+            "x,y\n1,0\n2,1\n",
+            &m,
+            &[given(&m, "y", 3.0)],
+            Overlap::GivenWins,
+        )
+        .unwrap_or_else(|d| panic!("{}", d.message));
+        assert_eq!(data.rows, [[1.0, 3.0], [2.0, 3.0]]);
+        // Training, where the column's numbers would go unused.
+        let text = "x,y\n1,0\n";
+        let d = parse_csv(text, &m, &[given(&m, "y", 3.0)], Overlap::Refused)
+            .expect_err("a column for a held name is refused");
+        assert!(
+            d.message.contains("`y` has a column in the data"),
+            "{}",
+            d.message
+        );
+        let span = d.span.expect("the error has a place");
+        assert_eq!(&text[span.start..span.end], "y");
+        // A held value makes no parameter a column.
+        let d = parse_csv("w\n1\n", &m, &[given(&m, "y", 3.0)], Overlap::Refused)
+            .expect_err("a parameter is not a column");
+        assert!(d.message.contains("`w` is a parameter"), "{}", d.message);
+        // What is still missing is named alone, in a program's `data` block too.
+        let program = crate::lang::syntax::parse_program(
+            "input x\ntarget y\nparam w\ncost C = (y - w*x)^2\ndata y\n1\nend\n",
+        )
+        .unwrap();
+        let d = from_program(&program, &m, &[given(&m, "y", 3.0)], Overlap::GivenWins)
+            .expect_err("x has neither a column nor a value");
+        assert_eq!(d.message, "the data has no column for `x`");
+        assert!(d.help.as_deref().unwrap_or("").contains("`--at x=0.5`"));
     }
 }

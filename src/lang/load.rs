@@ -131,10 +131,16 @@ pub fn caveats(source: &str) -> Vec<Diagnostic> {
 }
 
 /// The training examples of a program's `data` block, checked against its model, or `None`
-/// when it has none.
-pub fn training_data(source: &str, model: &Model) -> Result<Option<crate::lang::data::DataSet>> {
+/// when it has none; the inputs and targets `given` has values for are held at them (see
+/// [`crate::lang::data::from_program`]).
+pub fn training_data(
+    source: &str,
+    model: &Model,
+    given: &[Given],
+    overlap: crate::lang::data::Overlap,
+) -> Result<Option<crate::lang::data::DataSet>> {
     let program = syntax::parse_program(source)?;
-    crate::lang::data::from_program(&program, model)
+    crate::lang::data::from_program(&program, model, given, overlap)
 }
 
 /// The straight-line form of a program: the expansion of a `network` shorthand, or the
