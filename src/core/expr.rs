@@ -363,6 +363,11 @@ impl Num {
 
     /// Parses a decimal literal (`2`, `0.5`, `1e-3`, `.5`, `6.02E23`) exactly where it can.
     pub fn parse(text: &str) -> Option<Num> {
+        // Most literals are small whole numbers (the `2` of a square): read directly, as the
+        // general route below would read them.
+        if (1..=18).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
+            return text.parse::<i64>().ok().map(Num::int);
+        }
         let value: f64 = text.parse().ok()?;
         if !value.is_finite() {
             return None;
@@ -1026,6 +1031,25 @@ mod tests {
         assert_eq!(Num::parse("6.02E2"), Some(Num::Rat(602, 1)));
         assert_eq!(Num::parse("2"), Some(Num::Rat(2, 1)));
         assert!(matches!(Num::parse("1e300"), Some(Num::Float(_))));
+    }
+
+    #[test]
+    fn whole_numbers_read_as_the_decimal_rule_reads_them() {
+        assert_eq!(Num::parse("0"), Some(Num::Rat(0, 1)));
+        assert_eq!(Num::parse("007"), Some(Num::Rat(7, 1)));
+        assert_eq!(
+            Num::parse("999999999999999999"),
+            Some(Num::Rat(999_999_999_999_999_999, 1))
+        );
+        // Past 18 digits the decimal rule keeps a float, leading zeros aside.
+        assert!(matches!(
+            Num::parse("1000000000000000000"),
+            Some(Num::Float(_))
+        ));
+        assert_eq!(
+            Num::parse("0001000000000000000"),
+            Some(Num::Rat(1_000_000_000_000_000, 1))
+        );
     }
 
     #[test]

@@ -79,15 +79,16 @@ pub fn default_name_latex(name: &str) -> String {
 /// The fixed terminal rule for a name: the name as written, with a spelt-out Greek base or
 /// subscript part replaced by its letter (`eta` -> `η`, `delta3` -> `δ3`, `w_alpha` -> `w_α`).
 pub fn default_name_text(name: &str) -> String {
+    // A letter is never longer than the word it replaces: the name's length is enough.
+    let mut out = String::with_capacity(name.len());
     let mut parts = name.split('_');
     let first = parts.next().unwrap_or("");
     let base = first.trim_end_matches(|c: char| c.is_ascii_digit());
-    let digits = &first[base.len()..];
-    let mut out = greek_text(base);
-    out.push_str(digits);
+    push_greek_text(&mut out, base);
+    out.push_str(&first[base.len()..]);
     for part in parts {
         out.push('_');
-        out.push_str(&greek_text(part));
+        push_greek_text(&mut out, part);
     }
     out
 }
@@ -106,11 +107,21 @@ fn split_name(name: &str) -> (&str, Vec<&str>) {
     (base, subs)
 }
 
-fn greek_text(word: &str) -> String {
-    match GREEK.iter().find(|g| g.ascii == word) {
-        Some(g) => g.letter.to_string(),
-        None => word.to_string(),
+/// `word` as its Greek letter if it spells one out, else as it is.
+fn push_greek_text(out: &mut String, word: &str) {
+    match spelt_greek(word) {
+        Some(g) => out.push(g.letter),
+        None => out.push_str(word),
     }
+}
+
+/// The Greek letter `word` spells out (`eta`, `Delta`, `varepsilon`). Most parts of a name
+/// (`w`, `2`, `13`) are too short or not words at all, and are told apart without a search.
+fn spelt_greek(word: &str) -> Option<&'static Greek> {
+    if !(2..=10).contains(&word.len()) || !word.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    GREEK.iter().find(|g| g.ascii == word)
 }
 
 struct Greek {

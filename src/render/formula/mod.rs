@@ -69,22 +69,29 @@ pub struct FormulaPrinter<'a> {
 
 /// Printed subterms kept across formulas: the gradients of a network share most of their
 /// subterms (every ∂C/∂w^(2)_jk repeats the same sum over the output layer), which are then
-/// printed once rather than once per parameter. Names are worked out once too (a name's
-/// display form and whether it reads as a call), and kept for the whole document.
+/// printed once rather than once per parameter. A subterm is kept from its second printing
+/// on: most subterms of a result belong to that result alone (`λ·w2_1_1/n`), and keeping
+/// them would cost more than printing them. Names are worked out once too (a name's display
+/// form and whether it reads as a call), and kept for the whole document.
 #[derive(Default)]
 pub struct RenderCache {
     entries: RefCell<FastMap<(Id, Notation), Entry>>,
+    /// The subterms printed once already, in each notation: printed again, they are kept.
+    printed: RefCell<FastSet<(Id, Notation)>>,
     names: RefCell<FastMap<(Sym, Notation), Rc<str>>>,
     calls: RefCell<FastMap<Sym, bool>>,
     /// The buffers a formula's walk uses, kept for the next formula.
     scratch: RefCell<Scratch>,
 }
 
-/// The subterms of a formula still to print (`order`), and the walk's stack that finds them.
+/// The subterms of a formula still to print (`order`), the walk's stack and visited set that
+/// find them, and the entries of the subterms printed for the first time (`fresh`, by id).
 #[derive(Default)]
 struct Scratch {
     order: Vec<Id>,
     stack: Vec<Id>,
+    seen: FastSet<Id>,
+    fresh: Vec<(Id, Entry)>,
 }
 
 impl RenderCache {
@@ -217,10 +224,21 @@ impl<'a> FormulaPrinter<'a> {
             return entry.r.clone();
         }
         let mut scratch = cache.scratch.borrow_mut();
-        let Scratch { order, stack } = &mut *scratch;
+        let Scratch {
+            order,
+            stack,
+            seen,
+            fresh,
+        } = &mut *scratch;
         order.clear();
         stack.clear();
-        let mut seen: FastSet<Id> = FastSet::default();
+        fresh.clear();
+        // Clearing a set costs its capacity: one a large formula grew is let go.
+        if seen.capacity() > 4096 {
+            *seen = FastSet::default();
+        } else {
+            seen.clear();
+        }
         stack.push(id);
         let mut known = cache.entries.borrow_mut();
         while let Some(node) = stack.pop() {
@@ -231,25 +249,30 @@ impl<'a> FormulaPrinter<'a> {
             self.graph.push_children(node, stack);
         }
         order.sort_unstable();
-        // Each subterm is printed from its children's entries in the cache, where it stays.
+        let mut printed = cache.printed.borrow_mut();
+        // Each subterm is printed from its children's entries, in the cache or fresh.
         for &node in order.iter() {
             let entry = Pass {
                 graph: self.graph,
                 symbols: self.symbols,
                 shapes: self.shapes,
                 notation,
-                memo: Memo::Cache(&known),
+                memo: Memo::Cache(&known, fresh),
                 names: cache,
             }
             .node(node);
-            known.insert((node, notation), entry);
+            // The formula itself is not kept: a result is rarely part of another, and is
+            // printed again from its children's entries if it is.
+            if node != id && !printed.insert((node, notation)) {
+                known.insert((node, notation), entry);
+            } else {
+                fresh.push((node, entry));
+            }
         }
-        // The formula itself is taken, not kept: a result is rarely part of another, and is
-        // printed again from its children's entries if it is.
-        known
-            .remove(&(id, notation))
-            .map(|e| e.r)
-            .unwrap_or_else(|| r(String::new(), Prec::Atom))
+        match fresh.pop() {
+            Some((last, entry)) if last == id => entry.r,
+            _ => r(String::new(), Prec::Atom),
+        }
     }
 
     /// A name in the given notation (`w3`, `w3`, `w_{3}` or its display form).
@@ -335,16 +358,39 @@ enum Kind {
     Other,
 }
 
+/// A factor of a product: borrowed from its node's entry while the product is printed, owned
+/// where an entry keeps it.
 #[derive(Clone, Debug)]
-struct Item {
-    r: R,
+struct Item<'r> {
+    r: Cow<'r, R>,
     kind: Kind,
+}
+
+impl Item<'_> {
+    fn owned(r: R, kind: Kind) -> Item<'static> {
+        Item {
+            r: Cow::Owned(r),
+            kind,
+        }
+    }
+
+    /// The same factor, borrowed from this one.
+    fn borrowed(&self) -> Item<'_> {
+        Item {
+            r: Cow::Borrowed(&*self.r),
+            kind: self.kind,
+        }
+    }
+
+    fn into_owned(self) -> Item<'static> {
+        Item::owned(self.r.into_owned(), self.kind)
+    }
 }
 
 /// A factor as placed in a product: printed (parenthesised if it had to be), and whether it
 /// comes first.
 struct Placed<'i> {
-    item: &'i Item,
+    item: &'i Item<'i>,
     s: Cow<'i, str>,
     wrapped: bool,
     first: bool,
@@ -358,9 +404,9 @@ struct Entry {
     /// (what a sum writes after ` - `).
     negated: Option<R>,
     /// A product that a product containing it splices in: its factors.
-    factors: Option<Vec<Item>>,
+    factors: Option<Vec<Item<'static>>>,
     /// A power with a negative numeric exponent: the factor it puts in a denominator.
-    den: Option<Item>,
+    den: Option<Item<'static>>,
     /// For LaTeX `exp`: tree size of a sum or product of numbers and names ([`NOT_SIMPLE`] for
     /// anything else).
     simple: u8,
@@ -384,8 +430,9 @@ struct Pass<'a> {
 enum Memo<'a> {
     /// Its own, each dropped after its last parent is printed.
     Own(FastMap<Id, Entry>),
-    /// A [`RenderCache`]'s, in the pass's notation.
-    Cache(&'a FastMap<(Id, Notation), Entry>),
+    /// A [`RenderCache`]'s, in the pass's notation, and those of the subterms printed for
+    /// the first time in this formula (ordered by id).
+    Cache(&'a FastMap<(Id, Notation), Entry>, &'a [(Id, Entry)]),
 }
 
 const NOT_SIMPLE: u8 = u8::MAX;
@@ -403,7 +450,10 @@ impl Pass<'_> {
     fn entry(&self, id: Id) -> &Entry {
         match &self.memo {
             Memo::Own(memo) => &memo[&id],
-            Memo::Cache(cache) => &cache[&(id, self.notation)],
+            Memo::Cache(cache, fresh) => match fresh.binary_search_by_key(&id, |(node, _)| *node) {
+                Ok(at) => &fresh[at].1,
+                Err(_) => &cache[&(id, self.notation)],
+            },
         }
     }
 
@@ -595,8 +645,17 @@ impl Pass<'_> {
 
     fn sum(&self, terms: &[Id]) -> R {
         let runs = self.summable_runs(terms);
-        let mut s = String::new();
-        let mut breaks = Vec::new();
+        // Room for the terms and a sign between each two (a run written as one `Σ` is short).
+        let mut s = if runs.is_empty() {
+            String::with_capacity(terms.iter().map(|&t| self.entry(t).r.s.len() + 5).sum())
+        } else {
+            String::new()
+        };
+        let mut breaks = Vec::with_capacity(if self.notation == Notation::Plain {
+            0
+        } else {
+            terms.len()
+        });
         let mut i = 0;
         while i < terms.len() {
             if i > 0 && self.notation != Notation::Plain {
@@ -620,17 +679,22 @@ impl Pass<'_> {
                 continue;
             }
             let entry = self.entry(terms[i]);
-            let (written, own) = if i == 0 {
+            let (written, own): (_, Cow<[Break]>) = if i == 0 {
                 // A sum is left-associative, so a leading sum needs no parentheses.
-                (Cow::Borrowed(entry.r.s.as_str()), entry.r.breaks.clone())
+                (
+                    Cow::Borrowed(entry.r.s.as_str()),
+                    Cow::Borrowed(&entry.r.breaks),
+                )
             } else if let Some(rest) = &entry.negated {
                 s.push(' ');
                 s.push_str(self.minus());
                 s.push(' ');
-                self.wrap_breaks(rest, Prec::Product)
+                let (written, own) = self.wrap_breaks(rest, Prec::Product);
+                (written, Cow::Owned(own))
             } else {
                 s.push_str(" + ");
-                self.wrap_breaks(&entry.r, Prec::Neg)
+                let (written, own) = self.wrap_breaks(&entry.r, Prec::Neg);
+                (written, Cow::Owned(own))
             };
             breaks.extend(nested(&own, s.len()));
             s.push_str(&written);

@@ -23,17 +23,17 @@ impl Pass<'_> {
             Some(c) => (Some(c), &fs[1..]),
             None => (None, fs),
         };
-        let mut num: Vec<Item> = Vec::new();
+        let mut num: Vec<Item> = Vec::with_capacity(rest.len());
         let mut den: Vec<Item> = Vec::new();
         for &f in rest {
             let entry = self.entry(f);
             if let Some(items) = &entry.factors {
-                num.extend(items.iter().cloned());
+                num.extend(items.iter().map(Item::borrowed));
             } else if let Some(item) = &entry.den {
-                den.push(item.clone());
+                den.push(item.borrowed());
             } else {
                 num.push(Item {
-                    r: entry.r.clone(),
+                    r: Cow::Borrowed(&entry.r),
                     kind: self.kind(f),
                 });
             }
@@ -53,7 +53,8 @@ impl Pass<'_> {
             }
             coef => (self.product(false, coef, &num, &den), None),
         };
-        let factors = spliceable.then_some(num);
+        // Only a product another may splice in keeps copies of its factors.
+        let factors = spliceable.then(|| num.into_iter().map(Item::into_owned).collect());
         Entry {
             r,
             negated,
@@ -133,13 +134,13 @@ impl Pass<'_> {
                 .cloned()
                 .partition(|item| item.r.prec == Prec::Sum || !item.r.breaks.is_empty());
             if numerator.len() > LONG_NUMERATOR && !sums.is_empty() {
-                let fraction = Item {
-                    r: r(
+                let fraction = Item::owned(
+                    r(
                         format!("\\frac{{{}}}{{{denominator}}}", part(&short)),
                         Prec::Frac,
                     ),
-                    kind: Kind::Other,
-                };
+                    Kind::Other,
+                );
                 let factors: Vec<Item> = std::iter::once(fraction).chain(sums).collect();
                 let (body, breaks) = self.join_breakable(&factors, Prec::Frac);
                 return R {
@@ -151,22 +152,29 @@ impl Pass<'_> {
             let s = format!("{sign}\\frac{{{numerator}}}{{{denominator}}}");
             return r(s, if negative { Prec::Neg } else { Prec::Frac });
         }
-        let numerator = if num.is_empty() {
+        // The quotient is written after the numerator, in the numerator's own buffer.
+        let mut quotient = if num.is_empty() {
             "1".to_string()
         } else {
             self.join(&num, Prec::Pow)
         };
-        let mut denominator = match &den[..] {
-            [one] => self.wrap(&one.r, Prec::Pow).0.into_owned(),
-            _ => self.paren(&self.join(&den, Prec::Frac)),
+        let denominator = match &den[..] {
+            [one] => self.wrap(&one.r, Prec::Pow).0,
+            _ => Cow::Owned(self.paren(&self.join(&den, Prec::Frac))),
         };
         // `delta/dx` would read as the derivative of `elta` with respect to `x`, and so would
         // `y^dx/dC`: the parser tries `dY/dX` wherever an operand starts.
-        if ends_with_d_name(&numerator) && denominator.starts_with('d') {
-            denominator = self.paren(&denominator);
+        let d_after_d = ends_with_d_name(&quotient) && denominator.starts_with('d');
+        quotient.push('/');
+        if d_after_d {
+            quotient.push_str(&self.paren(&denominator));
+        } else {
+            quotient.push_str(&denominator);
         }
-        let s = format!("{sign}{numerator}/{denominator}");
-        r(s, if negative { Prec::Neg } else { Prec::Product })
+        r(
+            signed(sign, quotient),
+            if negative { Prec::Neg } else { Prec::Product },
+        )
     }
 
     /// A LaTeX quotient whose denominator is too long for a fraction bar (which cannot be
@@ -196,10 +204,7 @@ impl Pass<'_> {
     /// Puts a leading coefficient in front of the numerator, or splits a fraction `p/q` into
     /// the numerator and the denominator.
     fn place_coefficient(&self, c: Num, num: &mut Vec<Item>, den: &mut Vec<Item>) {
-        let item = |n: Num| Item {
-            r: self.num(n),
-            kind: Kind::Num,
-        };
+        let item = |n: Num| Item::owned(self.num(n), Kind::Num);
         if let Num::Rat(p, q) = c
             && q != 1
         {
@@ -215,13 +220,7 @@ impl Pass<'_> {
                 return;
             }
             if self.notation == Notation::Latex && latex_fraction(p, q) {
-                num.insert(
-                    0,
-                    Item {
-                        r: latex_num(c),
-                        kind: Kind::Other,
-                    },
-                );
+                num.insert(0, Item::owned(latex_num(c), Kind::Other));
                 return;
             }
         }
@@ -229,35 +228,42 @@ impl Pass<'_> {
     }
 
     /// A denominator factor: `base`, or `base^k` for a numeric exponent `k` other than 1.
-    pub(super) fn den_item(&self, base: Id, k: Num) -> Item {
+    pub(super) fn den_item(&self, base: Id, k: Num) -> Item<'static> {
         if k.is_one() {
-            return Item {
-                r: self.got(base).clone(),
-                kind: self.kind(base),
-            };
+            return Item::owned(self.got(base).clone(), self.kind(base));
         }
         let kind = match self.graph.node(base) {
             Node::Var(_) => Kind::PowOfVar,
             _ => Kind::Other,
         };
-        Item {
-            r: self.pow(self.got(base), &self.num(k)),
-            kind,
-        }
+        Item::owned(self.pow(self.got(base), &self.num(k)), kind)
     }
 
     /// Factors written one after another, each parenthesised if it binds looser than `need`.
     pub(super) fn join(&self, items: &[Item], need: Prec) -> String {
-        self.join_breakable(items, need).0
+        self.join_into(items, need, None)
     }
 
     /// [`Pass::join`], and the places between factors where a line may break.
     pub(super) fn join_breakable(&self, items: &[Item], need: Prec) -> (String, Vec<Break>) {
-        let mut out = String::new();
         let mut breaks = Vec::new();
+        let out = self.join_into(items, need, Some(&mut breaks));
+        (out, breaks)
+    }
+
+    /// [`Pass::join`], adding the places where a line may break to `breaks` if given.
+    fn join_into(&self, items: &[Item], need: Prec, mut breaks: Option<&mut Vec<Break>>) -> String {
+        // Room for the factors, a separator each and a pair of parentheses or two.
+        let mut out = String::with_capacity(items.iter().map(|i| i.r.s.len() + 8).sum());
         let mut prev: Option<Placed> = None;
         for (i, item) in items.iter().enumerate() {
-            let (s, inner, wrapped) = self.wrap_with_breaks(&item.r, need);
+            let (s, inner, wrapped) = match breaks {
+                Some(_) => self.wrap_with_breaks(&item.r, need),
+                None => {
+                    let (s, wrapped) = self.wrap(&item.r, need);
+                    (s, Vec::new(), wrapped)
+                }
+            };
             let next = Placed {
                 item,
                 s,
@@ -268,7 +274,10 @@ impl Pass<'_> {
                 let separator = self.separator(prev, &next);
                 // A coefficient stays with the factor it multiplies: never `−2` alone.
                 let coefficient = prev.first && prev.item.kind == Kind::Num;
-                if !coefficient && self.notation != Notation::Plain {
+                if let Some(breaks) = breaks.as_deref_mut()
+                    && !coefficient
+                    && self.notation != Notation::Plain
+                {
                     breaks.push(Break {
                         at: out.len(),
                         skip: separator.len() as u8,
@@ -280,11 +289,13 @@ impl Pass<'_> {
                 }
                 out.push_str(separator);
             }
-            breaks.extend(nested(&inner, out.len()));
+            if let Some(breaks) = breaks.as_deref_mut() {
+                breaks.extend(nested(&inner, out.len()));
+            }
             out.push_str(&next.s);
             prev = Some(next);
         }
-        (out, breaks)
+        out
     }
 
     /// What goes between two factors of a product.
