@@ -127,15 +127,17 @@ def counts(commands):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=5, help="rounds of Rust and Python")
+    parser.add_argument("--pairs", type=int, default=5,
+                        help="rounds of Rust and Python (0: only the instruction counts)")
     parser.add_argument("--instructions", action="store_true",
                         help="also count one call's instructions on each side under callgrind")
     parser.add_argument("--rust-bench", help="the Rust side's executable (else cargo builds it)")
     args = parser.parse_args()
-    if args.pairs < 1:
-        parser.error("--pairs takes a positive count")
+    if args.pairs < 0 or (args.pairs == 0 and not args.instructions):
+        parser.error("--pairs takes a positive count, or 0 with --instructions")
     commands = sides(args.rust_bench or rust_bench())
-    pairs(commands, args.pairs)
+    if args.pairs:
+        pairs(commands, args.pairs)
     if args.instructions:
         counts(commands)
 
