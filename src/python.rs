@@ -14,8 +14,8 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple};
 
 use crate::{
     Checked, Derivations, DeriveConfig, Descent, Diagnostic, Direction, Document, DocumentFormat,
-    EvalRequest, Given, Init, Layered, Layout, Model, Report, Style, TargetSpec, TrainConfig,
-    Training, Value,
+    EvalRequest, Given, Init, Layered, Layout, Model, Optimizer, OptimizerKind, Report, Style,
+    TargetSpec, TrainConfig, Training, Value,
 };
 
 create_exception!(
@@ -167,6 +167,61 @@ impl Outcome {
             _ => None,
         }
     }
+}
+
+/// The optimizer named `name` (`sgd`, `momentum`, `nesterov`, `rmsprop`, `adam`).
+fn optimizer_kind(name: &str) -> PyResult<OptimizerKind> {
+    OptimizerKind::from_code(name).ok_or_else(|| {
+        let codes: Vec<&str> = OptimizerKind::ALL.iter().map(|k| k.code()).collect();
+        PyValueError::new_err(format!("unknown optimizer `{name}`: {}", codes.join(", ")))
+    })
+}
+
+/// The optimizer `step` and `train` move the parameters with, as the Python layer passes it: a
+/// dict of its name and the hyperparameters given (`None`: PyTorch's default, as
+/// [`Optimizer::with_defaults`] has it).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct OptimizerChoice {
+    name: String,
+    momentum: Option<f64>,
+    beta1: Option<f64>,
+    beta2: Option<f64>,
+    eps: Option<f64>,
+    weight_decay: Option<f64>,
+}
+
+impl OptimizerChoice {
+    /// The optimizer with its defaults filled in; a decay rate outside [0, 1) or a negative ε or
+    /// weight decay is refused, naming the argument.
+    fn optimizer(&self) -> PyResult<Optimizer> {
+        let defaults = Optimizer::with_defaults(optimizer_kind(&self.name)?);
+        let decay = |given: Option<f64>, name: &str, default: f64| match given {
+            Some(rate) if !(0.0..1.0).contains(&rate) => Err(PyValueError::new_err(format!(
+                "`{name}` is a decay rate, at least 0 and below 1, not {rate}"
+            ))),
+            given => Ok(given.unwrap_or(default)),
+        };
+        let non_negative = |given: Option<f64>, name: &str, default: f64| match given {
+            Some(value) if value.is_nan() || value < 0.0 => Err(PyValueError::new_err(format!(
+                "`{name}` must be 0 or more, not {value}"
+            ))),
+            given => Ok(given.unwrap_or(default)),
+        };
+        Ok(Optimizer {
+            momentum: decay(self.momentum, "momentum", defaults.momentum)?,
+            beta1: decay(self.beta1, "beta1", defaults.beta1)?,
+            beta2: decay(self.beta2, "beta2", defaults.beta2)?,
+            eps: non_negative(self.eps, "eps", defaults.eps)?,
+            weight_decay: non_negative(self.weight_decay, "weight_decay", defaults.weight_decay)?,
+            ..defaults
+        })
+    }
+}
+
+/// The optimizer chosen, plain gradient descent when none is.
+fn optimizer_of(choice: Option<OptimizerChoice>) -> PyResult<Optimizer> {
+    choice.map_or(Ok(Optimizer::sgd()), |c| c.optimizer())
 }
 
 /// One number of a value: a float or an int (NumPy's scalars among them), never a bool.
@@ -372,18 +427,32 @@ impl Network {
     }
 
     /// Judges claims (derivatives, values, update rules; plain or LaTeX); `at` gives the
-    /// point for value claims and counterexamples, the learning rate `eta` included.
-    #[pyo3(signature = (claims, at = None))]
-    fn check(&self, claims: Vec<String>, at: Option<&Bound<'_, PyAny>>) -> PyResult<Outcome> {
+    /// point for value claims and counterexamples, the learning rate `eta` included. With an
+    /// `optimizer`, every update rule is judged against that optimizer's update.
+    #[pyo3(signature = (claims, at = None, optimizer = None))]
+    fn check(
+        &self,
+        claims: Vec<String>,
+        at: Option<&Bound<'_, PyAny>>,
+        optimizer: Option<&str>,
+    ) -> PyResult<Outcome> {
         let model = crate::with_learning_rate(&self.model);
         let given = self.given(&model, at)?;
-        let checked = crate::check(&model, &claims, &given)
-            .map_err(|e| failed(&e.diagnostic, "claim", &claims[e.index]))?;
+        let checked = match optimizer {
+            Some(name) => {
+                crate::check_claims_for(optimizer_kind(name)?, None, &model, &claims, &given)
+                    .into_iter()
+                    .collect()
+            }
+            None => crate::check(&model, &claims, &given),
+        }
+        .map_err(|e| failed(&e.diagnostic, "claim", &claims[e.index]))?;
         Ok(self.outcome(Held::Checks(checked)))
     }
 
-    /// `steps` steps of gradient descent with learning rate `lr` from the point `at`.
-    #[pyo3(signature = (at, lr, steps = 1, init = None, seed = 1))]
+    /// `steps` steps of gradient descent (or of `optimizer`'s update) with learning rate `lr`
+    /// from the point `at`.
+    #[pyo3(signature = (at, lr, steps = 1, init = None, seed = 1, optimizer = None))]
     fn step(
         &self,
         at: Option<&Bound<'_, PyAny>>,
@@ -391,11 +460,13 @@ impl Network {
         steps: usize,
         init: Option<&str>,
         seed: u64,
+        optimizer: Option<OptimizerChoice>,
     ) -> PyResult<Outcome> {
+        let optimizer = optimizer_of(optimizer)?;
         let given = self.filled(at, init, seed)?;
         let mut model = self.model.clone();
-        let descent =
-            crate::descend(&mut model, &given, lr, steps).map_err(|d| failed(&d, "at", ""))?;
+        let descent = crate::descend_with(&mut model, &given, lr, steps, &optimizer)
+            .map_err(|d| failed(&d, "at", ""))?;
         Ok(self.outcome(Held::Descent {
             model: Box::new(model),
             descent,
@@ -403,9 +474,11 @@ impl Network {
     }
 
     /// Trains on CSV examples (`data`, a header naming inputs and targets) or, without them,
-    /// the program's `data` block.
+    /// the program's `data` block; the parameters move by `optimizer`'s update (plain
+    /// gradient descent when `None`).
     #[pyo3(signature = (data = None, at = None, epochs = 1000, lr = 0.5, batch = false,
-                        shuffle = false, ascent = false, init = "random", seed = 1))]
+                        shuffle = false, ascent = false, init = "random", seed = 1,
+                        optimizer = None))]
     #[allow(clippy::too_many_arguments)]
     fn train(
         &self,
@@ -418,7 +491,9 @@ impl Network {
         ascent: bool,
         init: &str,
         seed: u64,
+        optimizer: Option<OptimizerChoice>,
     ) -> PyResult<Outcome> {
+        let optimizer = optimizer_of(optimizer)?;
         let mut model = self.model.clone();
         let examples = match data {
             Some(csv) => crate::csv_data(csv, &model).map_err(|d| failed(&d, "data", csv))?,
@@ -445,7 +520,7 @@ impl Network {
             shuffle,
             init: init_named(init)?,
             seed,
-            optimizer: crate::Optimizer::sgd(),
+            optimizer,
         };
         let training = crate::train(&mut model, &examples, &given, &config, |_| {})
             .map_err(|d| failed(&d, "at", ""))?;

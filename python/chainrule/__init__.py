@@ -81,6 +81,14 @@ def _csv(data: Any) -> Optional[str]:
     raise TypeError("data must be CSV text, a path, a mapping of columns or a DataFrame")
 
 
+def _optimizer(name: str, momentum: Optional[float], beta1: Optional[float],
+               beta2: Optional[float], eps: Optional[float], weight_decay: Optional[float]) -> dict:
+    """The optimizer as the library takes it; a hyperparameter left ``None`` keeps PyTorch's
+    default."""
+    return {"name": name, "momentum": momentum, "beta1": beta1, "beta2": beta2, "eps": eps,
+            "weight_decay": weight_decay}
+
+
 def _array(values: Sequence[float]):
     """A NumPy array when NumPy is installed, a list otherwise."""
     try:
@@ -240,25 +248,41 @@ class Network:
         ``init`` ("zeros", "random", "xavier", "he") fills the parameters ``at`` leaves out."""
         return Result(self._native.evaluate(_point(at), _names(wrt), list(exprs), stable, init, seed))
 
-    def check(self, claims: Union[str, Sequence[str]], at: Values = None) -> Result:
+    def check(self, claims: Union[str, Sequence[str]], at: Values = None,
+              optimizer: Optional[str] = None) -> Result:
         """Judges one claim or several (``"dC/dw3 = ..."``, ``"a3 = 0.5"``, an update rule,
-        plain or LaTeX); ``at`` gives the point, the learning rate ``eta`` included."""
+        plain or LaTeX); ``at`` gives the point, the learning rate ``eta`` included. With an
+        ``optimizer`` ("sgd", "momentum", "nesterov", "rmsprop", "adam"), every update rule is
+        judged against that optimizer's update, whatever names it uses."""
         if isinstance(claims, str):
             claims = [claims]
-        return Result(self._native.check(list(claims), _point(at)))
+        return Result(self._native.check(list(claims), _point(at), optimizer))
 
     def step(self, at: Values = None, lr: float = 0.5, steps: int = 1, init: Optional[str] = None,
-             seed: int = 1) -> Result:
-        """``steps`` steps of gradient descent θ ← θ − η ∂C/∂θ from ``at``."""
-        return Result(self._native.step(_point(at), lr, steps, init, seed))
+             seed: int = 1, optimizer: str = "sgd", momentum: Optional[float] = None,
+             beta1: Optional[float] = None, beta2: Optional[float] = None,
+             eps: Optional[float] = None, weight_decay: Optional[float] = None) -> Result:
+        """``steps`` steps from ``at``: gradient descent θ ← θ − η ∂C/∂θ, or the update of
+        ``optimizer`` ("momentum", "nesterov", "rmsprop", "adam"; PyTorch's rules), its state
+        in each step's ``state``. The hyperparameters keep PyTorch's defaults unless given:
+        ``momentum`` μ = 0.9, ``beta1`` = 0.9, ``beta2`` = 0.999 (RMSProp's smoothing
+        constant, 0.99), ``eps`` = 1e-8, ``weight_decay`` λ = 0 (decoupled, biases spared)."""
+        return Result(self._native.step(
+            _point(at), lr, steps, init, seed,
+            _optimizer(optimizer, momentum, beta1, beta2, eps, weight_decay)))
 
     def train(self, data: Any = None, at: Values = None, epochs: int = 1000, lr: float = 0.5,
               batch: bool = False, shuffle: bool = False, ascent: bool = False,
-              init: str = "random", seed: int = 1) -> Result:
+              init: str = "random", seed: int = 1, optimizer: str = "sgd",
+              momentum: Optional[float] = None, beta1: Optional[float] = None,
+              beta2: Optional[float] = None, eps: Optional[float] = None,
+              weight_decay: Optional[float] = None) -> Result:
         """Trains on ``data`` (a mapping of columns, a DataFrame, CSV text or a CSV path; the
-        program's ``data`` block when omitted)."""
-        return Result(self._native.train(_csv(data), _point(at), epochs, lr, batch, shuffle,
-                                         ascent, init, seed))
+        program's ``data`` block when omitted), moving the parameters by ``optimizer``'s update
+        with the hyperparameters as :meth:`step` takes them."""
+        return Result(self._native.train(
+            _csv(data), _point(at), epochs, lr, batch, shuffle, ascent, init, seed,
+            _optimizer(optimizer, momentum, beta1, beta2, eps, weight_decay)))
 
     def layers(self) -> Optional[Result]:
         """BP1–BP4 for a network written in the ``network`` shorthand; None otherwise."""

@@ -1,7 +1,7 @@
 """Type stubs for chainrule: symbolic backpropagation, explained step by step."""
 
 import os
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, Union
 
 import numpy
 
@@ -10,6 +10,7 @@ BUILTIN_NAME: str
 
 Values = Union[None, str, Mapping[str, Any]]
 Names = Union[None, str, Iterable[str]]
+Optimizer = Literal["sgd", "momentum", "nesterov", "rmsprop", "adam"]
 
 class ChainruleError(ValueError):
     """Bad input; the message is the diagnostic with its caret, as the command line prints it."""
@@ -50,12 +51,19 @@ class Network:
                steps: bool = True) -> Result: ...
     def eval(self, at: Values = None, wrt: Names = None, exprs: Sequence[str] = (),
              stable: bool = False, init: Optional[str] = None, seed: int = 1) -> Result: ...
-    def check(self, claims: Union[str, Sequence[str]], at: Values = None) -> Result: ...
+    def check(self, claims: Union[str, Sequence[str]], at: Values = None,
+              optimizer: Optional[Optimizer] = None) -> Result: ...
     def step(self, at: Values = None, lr: float = 0.5, steps: int = 1,
-             init: Optional[str] = None, seed: int = 1) -> Result: ...
+             init: Optional[str] = None, seed: int = 1, optimizer: Optimizer = "sgd",
+             momentum: Optional[float] = None, beta1: Optional[float] = None,
+             beta2: Optional[float] = None, eps: Optional[float] = None,
+             weight_decay: Optional[float] = None) -> Result: ...
     def train(self, data: Any = None, at: Values = None, epochs: int = 1000, lr: float = 0.5,
               batch: bool = False, shuffle: bool = False, ascent: bool = False,
-              init: str = "random", seed: int = 1) -> Result: ...
+              init: str = "random", seed: int = 1, optimizer: Optimizer = "sgd",
+              momentum: Optional[float] = None, beta1: Optional[float] = None,
+              beta2: Optional[float] = None, eps: Optional[float] = None,
+              weight_decay: Optional[float] = None) -> Result: ...
     def layers(self) -> Optional[Result]: ...
     def expand(self) -> str: ...
 

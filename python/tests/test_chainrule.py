@@ -215,3 +215,85 @@ def test_a_value_that_does_not_fit_names_its_name():
     with pytest.raises(TypeError) as error:
         seed.eval(at={"x": True})
     assert "`x` must be a number, not a bool" in str(error.value)
+
+
+# One weight, one input: ∂C/∂w = 2(wx − y)x, so each optimizer's steps can be worked by hand.
+LINE = "input x\ntarget y\nparam w\nout = w*x\ncost C = (out - y)^2\n"
+
+
+def test_momentum_steps_are_the_ones_worked_by_hand(tmp_path):
+    program = tmp_path / "line.bp"
+    program.write_text(LINE)
+    net = chainrule.load(program)
+    x, y, w, lr, mu = 2.0, 3.0, 0.5, 0.1, 0.5
+    descent = net.step(at={"x": x, "y": y, "w": w}, lr=lr, steps=2, optimizer="momentum",
+                       momentum=mu)
+    assert descent.optimizer.to_dict() == {"name": "momentum", "momentum": mu,
+                                           "weight_decay": 0}
+    velocity = 0.0
+    for number, step in enumerate(descent.steps):
+        gradient = 2 * (w * x - y) * x
+        # PyTorch's buffer: the gradient itself on the first step, b ← μb + g after.
+        velocity = gradient if number == 0 else mu * velocity + gradient
+        w -= lr * velocity
+        assert step.gradients["w"] == pytest.approx(gradient, rel=1e-12)
+        assert step.state["w"].velocity == pytest.approx(velocity, rel=1e-12)
+        assert step.params["w"] == pytest.approx(w, rel=1e-12)
+    # 0.5 → 1.3 → 1.86, where plain descent's second step reaches 1.46.
+    assert w == pytest.approx(1.86)
+    assert descent.to_dict() == cli_json("step", str(program), "--at", f"x={x},y={y},w=0.5",
+                                         "--lr", str(lr), "--steps", "2", "--optimizer",
+                                         "momentum", "--momentum", str(mu))
+
+
+def test_adams_first_step_moves_every_parameter_by_the_learning_rate():
+    net = chainrule.load()
+    descent = net.step(at=SEED_POINT, lr=0.01, optimizer="adam")
+    step = descent.steps[0]
+    for name in net.params:
+        gradient, moved = step.gradients[name], step.params[name] - SEED_POINT[name]
+        # m̂ = g and v̂ = g² after one step, so θ moves by η·g/(|g| + ε): η against g's sign.
+        assert moved == pytest.approx(-0.01 * gradient / (abs(gradient) + 1e-8), rel=1e-9)
+        assert step.state[name].first_moment_corrected == pytest.approx(gradient, rel=1e-12)
+
+
+def test_train_moves_by_the_optimizer_asked_for():
+    net = chainrule.load(EXAMPLES / "seed_training.bp")
+    adam = net.train(epochs=30, lr=0.05, seed=3, optimizer="adam", beta1=0.8)
+    assert adam.optimizer.name == "adam" and adam.optimizer.beta1 == 0.8
+    assert adam.to_dict() == cli_json("train", str(EXAMPLES / "seed_training.bp"), "--epochs",
+                                      "30", "--lr", "0.05", "--seed", "3", "--optimizer",
+                                      "adam", "--beta1", "0.8")
+    plain = net.train(epochs=30, lr=0.05, seed=3)
+    assert plain.optimizer.name == "sgd"
+    assert list(adam.costs) != list(plain.costs)
+
+
+def test_a_bad_optimizer_or_hyperparameter_is_refused_by_name():
+    net = chainrule.load()
+    with pytest.raises(ValueError) as error:
+        net.step(at=SEED_POINT, optimizer="adagrad")
+    assert "unknown optimizer `adagrad`: sgd, momentum, nesterov, rmsprop, adam" in str(error.value)
+    with pytest.raises(ValueError) as error:
+        net.train(optimizer="momentum", momentum=1.0)
+    assert "`momentum` is a decay rate, at least 0 and below 1, not 1" in str(error.value)
+    with pytest.raises(ValueError) as error:
+        net.step(at=SEED_POINT, optimizer="adam", eps=-1e-8)
+    assert "`eps` must be 0 or more" in str(error.value)
+    with pytest.raises(ValueError) as error:
+        net.check("w2 <- w2 - eta*b_w2", optimizer="sgdm")
+    assert "unknown optimizer `sgdm`" in str(error.value)
+
+
+def test_check_judges_update_rules_against_the_optimizer_asked_for():
+    net = chainrule.load()
+    rule = "w2 <- w2 - eta*b_w2"
+    # Read from its names alone, PyTorch's buffer is momentum's rule, and right as such.
+    assert net.check(rule).all_correct
+    assert net.check(rule, optimizer="momentum").all_correct
+    nesterov = net.check(rule, optimizer="nesterov")
+    assert not nesterov.all_correct
+    assert nesterov.claims[0].mistake.kind == "momentum-for-nesterov"
+    assert nesterov.to_dict() == cli_json("check", "--claim", rule, "--optimizer", "nesterov")
+    assert net.check(["b_w2 = mu*b_w2 + dC/dw2", "w2 <- w2 - eta*(dC/dw2 + mu*b_w2)"],
+                     optimizer="nesterov").all_correct
