@@ -107,6 +107,60 @@ pub(super) fn decimal_string(x: &Big, digits: usize) -> String {
     }
 }
 
+/// A value written by [`decimal_string`] (`-1.33683314163199775e-6`) rounded to `digits`
+/// significant digits, half to even, in the same form: the digits of a value known to lie on
+/// a tie are rounded where they are written, since any binary value near the tie falls on
+/// either side of it.
+pub(super) fn round_written(written: &str, digits: usize) -> String {
+    let (sign, body) = match written.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", written),
+    };
+    let Some((mantissa, exponent)) = body.split_once('e') else {
+        return written.to_string();
+    };
+    let Ok(mut e10) = exponent.parse::<i64>() else {
+        return written.to_string();
+    };
+    let mut run: Vec<u8> = mantissa.bytes().filter(|c| c.is_ascii_digit()).collect();
+    if run.len() <= digits || digits == 0 {
+        return written.to_string();
+    }
+    let rest = run.split_off(digits);
+    let above_half = rest[0] > b'5' || (rest[0] == b'5' && rest[1..].iter().any(|&c| c != b'0'));
+    let on_half = rest[0] == b'5' && !above_half;
+    let odd = (run[digits - 1] - b'0') % 2 == 1;
+    if above_half || (on_half && odd) {
+        let mut i = digits;
+        loop {
+            if i == 0 {
+                run.insert(0, b'1');
+                run.pop();
+                e10 += 1;
+                break;
+            }
+            i -= 1;
+            if run[i] == b'9' {
+                run[i] = b'0';
+            } else {
+                run[i] += 1;
+                break;
+            }
+        }
+    }
+    while run.len() > 1 && run.last() == Some(&b'0') {
+        run.pop();
+    }
+    let (first, tail) = run.split_at(1);
+    let first = char::from(first[0]);
+    let tail = std::str::from_utf8(tail).expect("ascii digits");
+    if tail.is_empty() {
+        format!("{sign}{first}e{e10}")
+    } else {
+        format!("{sign}{first}.{tail}e{e10}")
+    }
+}
+
 /// A decimal literal as written (`0.2380`, `-1.5e-3`, `7`) in the form
 /// [`Precise::to_decimal_string`] gives its value with `digits` significant digits, when it
 /// has no more than that many: such a number is its own rounding, and a values file of a large
@@ -193,6 +247,22 @@ mod tests {
             }
         }
         assert_eq!(ten_to(38), IBig::from(10u8).pow(38));
+        assert_eq!(
+            round_written("1.33683314163199775e-6", 17),
+            "1.3368331416319978e-6"
+        );
+        assert_eq!(
+            round_written("-1.08846864236904625e-6", 17),
+            "-1.0884686423690462e-6"
+        );
+        assert_eq!(
+            round_written("1.084686423690462501e-6", 17),
+            "1.0846864236904625e-6"
+        );
+        assert_eq!(round_written("2.0000000000000000499e3", 17), "2e3");
+        assert_eq!(round_written("9.9999999999999999501e-1", 17), "1e0");
+        assert_eq!(round_written("-9.99999999999999995e10", 17), "-1e11");
+        assert_eq!(round_written("1.5e0", 17), "1.5e0");
         assert_eq!(ten_to(39), IBig::from(10u8).pow(39));
         assert_eq!(ten_to(0), IBig::ONE);
     }

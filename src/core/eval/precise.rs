@@ -295,14 +295,26 @@ fn stable_run(
         let last = bits >= max_bits;
         // `digits` follows `pending`, which `retain` walks in order.
         let mut digits = digits.drain(..);
+        // The last pass that evaluated every root is kept whole: the digits past a tie of a
+        // pass before are read from it, rather than from a pass after.
+        let earlier: Option<&Nodes> = last_pass.as_ref().map(|(_, nodes)| nodes);
         pending.retain(|&i| {
             let v = all.get(roots[i]);
-            let written = digits.next().expect("one decimal for each root evaluated");
+            let mut written = digits.next().expect("one decimal for each root evaluated");
             let accurate = settled(v);
             let mut agree = previous[i].as_ref() == Some(&written);
             if accurate && !agree && previous[i].is_some() {
                 let past_tie = v.v.to_decimal_string(STABLE_DIGITS + TIE_DIGITS);
+                if previous_past_tie[i].is_none() {
+                    previous_past_tie[i] = earlier
+                        .map(|nodes| nodes.get(roots[i]))
+                        .filter(|earlier| settled(earlier))
+                        .map(|earlier| earlier.v.to_decimal_string(STABLE_DIGITS + TIE_DIGITS));
+                }
                 agree = previous_past_tie[i].as_ref() == Some(&past_tie);
+                if agree {
+                    written = decimal::round_written(&past_tie, STABLE_DIGITS);
+                }
                 previous_past_tie[i] = Some(past_tie);
             }
             values[i] = v.v.clone();
