@@ -495,9 +495,14 @@ impl Network {
     ) -> PyResult<Outcome> {
         let optimizer = optimizer_of(optimizer)?;
         let mut model = self.model.clone();
+        // An input or target the data has no column for (an l2 network's `lambda` and `n`)
+        // may be given by `at`, held for every example, as the command line holds it.
+        let given = self.given(&model, at)?;
+        let overlap = crate::Overlap::Refused;
         let examples = match data {
-            Some(csv) => crate::csv_data(csv, &model).map_err(|d| failed(&d, "data", csv))?,
-            None => crate::training_data(&self.source, &model)
+            Some(csv) => crate::csv_data_holding(csv, &model, &given, overlap)
+                .map_err(|d| failed(&d, "data", csv))?,
+            None => crate::training_data_holding(&self.source, &model, &given, overlap)
                 .map_err(|d| failed(&d, &self.name, &self.source))?
                 .ok_or_else(|| {
                     ChainruleError::new_err(format!(
@@ -507,7 +512,10 @@ impl Network {
                     ))
                 })?,
         };
-        let given = self.given(&model, at)?;
+        let given: Vec<Given> = given
+            .into_iter()
+            .filter(|g| !examples.columns.contains(&g.sym))
+            .collect();
         let config = TrainConfig {
             epochs,
             learning_rate: lr,

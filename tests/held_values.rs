@@ -101,26 +101,18 @@ fn cost_by_hand(params: &Value, x: [f64; 3], y: [f64; 2], lambda: f64, n: f64) -
             .as_f64()
             .unwrap_or_else(|| panic!("{name} in {params}"))
     };
-    let a2: Vec<f64> = (1..=2)
-        .map(|j| {
-            sigmoid(
-                (1..=3)
-                    .map(|k| p(format!("w2_{j}_{k}")) * x[k - 1])
-                    .sum::<f64>()
-                    + p(format!("b2_{j}")),
-            )
-        })
-        .collect();
-    let a3: Vec<f64> = (1..=2)
-        .map(|j| {
-            sigmoid(
-                (1..=2)
-                    .map(|k| p(format!("w3_{j}_{k}")) * a2[k - 1])
-                    .sum::<f64>()
-                    + p(format!("b3_{j}")),
-            )
-        })
-        .collect();
+    let layer = |l: usize, below: &[f64]| -> Vec<f64> {
+        (1..=2)
+            .map(|j| {
+                let weighted: f64 = (1..=below.len())
+                    .map(|k| p(format!("w{l}_{j}_{k}")) * below[k - 1])
+                    .sum();
+                sigmoid(weighted + p(format!("b{l}_{j}")))
+            })
+            .collect()
+    };
+    let a2 = layer(2, &x);
+    let a3 = layer(3, &a2);
     let c0: f64 = (0..2).map(|j| (y[j] - a3[j]).powi(2)).sum();
     let weights = params
         .as_object()

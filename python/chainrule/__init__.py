@@ -279,7 +279,9 @@ class Network:
               weight_decay: Optional[float] = None) -> Result:
         """Trains on ``data`` (a mapping of columns, a DataFrame, CSV text or a CSV path; the
         program's ``data`` block when omitted), moving the parameters by ``optimizer``'s update
-        with the hyperparameters as :meth:`step` takes them."""
+        with the hyperparameters as :meth:`step` takes them. ``at`` gives starting values of
+        parameters, and values of inputs or targets the data has no column for (an l2
+        network's ``lambda`` and ``n``), held for every example."""
         return Result(self._native.train(
             _csv(data), _point(at), epochs, lr, batch, shuffle, ascent, init, seed,
             _optimizer(optimizer, momentum, beta1, beta2, eps, weight_decay)))

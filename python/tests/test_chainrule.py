@@ -108,6 +108,22 @@ def test_train_takes_numpy_columns_as_the_command_line_takes_a_csv(tmp_path):
     assert net.train(epochs=50, lr=0.5, seed=3).to_dict() == run.to_dict()
 
 
+def test_train_holds_inputs_the_data_has_no_column_for_as_the_command_line_does():
+    # A regularised network's λ and n are inputs; MNIST-like data has no column for them.
+    net = chainrule.load(EXAMPLES / "nielsen_l2.bp")
+    csv = EXAMPLES / "nielsen_l2.csv"
+    held = {"lambda": 0.1, "n": 4}
+    run = net.train(csv.read_text(), at=held, epochs=5, lr=0.5, init="xavier", seed=1)
+    assert len(run.epochs) == 5 and run.costs[-1] < run.initial_cost
+    assert run.to_dict() == cli_json(
+        "train", str(EXAMPLES / "nielsen_l2.bp"), "--data", str(csv), "--at", "lambda=0.1,n=4",
+        "--epochs", "5", "--lr", "0.5", "--init", "xavier", "--seed", "1",
+    )
+    with pytest.raises(chainrule.ChainruleError) as error:
+        net.train(csv.read_text(), epochs=5)
+    assert "lambda" in str(error.value) and "n" in str(error.value)
+
+
 def test_bad_input_raises_with_the_caret_diagnostic():
     with pytest.raises(chainrule.ChainruleError) as error:
         chainrule.load("input x\ncost C = x +* 2", name="broken.bp")
