@@ -323,36 +323,18 @@ fn a_name_still_missing_is_the_only_one_named() {
     std::fs::write(&no_x3, csv(false, Some("x3"))).unwrap();
     let no_x3 = no_x3.display().to_string();
     let at = "lambda=0.1,n=3";
+    let common = ["--data", &no_x3, "--at", at, "--init", "xavier"];
+    let with = |command: &'static str, extra: &[&'static str]| -> Vec<&str> {
+        [command, f.network.as_str()]
+            .into_iter()
+            .chain(common)
+            .chain(extra.iter().copied())
+            .collect()
+    };
     for args in [
-        vec![
-            "train", &f.network, "--data", &no_x3, "--at", at, "--init", "xavier",
-        ],
-        vec![
-            "eval",
-            &f.network,
-            "--data",
-            &no_x3,
-            "--example",
-            "1",
-            "--at",
-            at,
-            "--init",
-            "xavier",
-        ],
-        vec![
-            "step",
-            &f.network,
-            "--data",
-            &no_x3,
-            "--example",
-            "1",
-            "--at",
-            at,
-            "--init",
-            "xavier",
-            "--lr",
-            "0.5",
-        ],
+        with("train", &[]),
+        with("eval", &["--example", "1"]),
+        with("step", &["--example", "1", "--lr", "0.5"]),
     ] {
         let message = refusal(&args);
         assert!(
