@@ -17,7 +17,6 @@ pub(super) fn rule_words(rule: Rule) -> Option<&'static str> {
         | Rule::deriv_of
         | Rule::deriv_op
         | Rule::deriv_ref
-        | Rule::direct
         | Rule::direct_close
         | Rule::number
         | Rule::name

@@ -2,6 +2,7 @@
 //! multiplication and calls, into the syntax tree.
 
 use super::*;
+use pest::iterators::Pairs;
 
 // ---------------------------------------------------------------------------------------
 // Expressions
@@ -32,6 +33,11 @@ pub(super) static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 
 /// An `expr` pair to a tree.
 pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
+    operations(pair.into_inner())
+}
+
+/// Operands and operators in a flat list to a tree.
+fn operations(pairs: Pairs<'_, Rule>) -> Result<Node> {
     PRATT
         .map_primary(primary)
         .map_prefix(|op, operand| {
@@ -75,7 +81,7 @@ pub(super) fn expression(pair: Pair<'_, Rule>) -> Result<Node> {
             };
             node(expr, span, depth)
         })
-        .parse(pair.into_inner())
+        .parse(pairs)
 }
 
 /// Whether an implicit product (the empty token `op`, where its right operand starts) puts a
@@ -209,7 +215,6 @@ pub(super) fn primary(pair: Pair<'_, Rule>) -> Result<Node> {
         Rule::norm => norm(pair),
         Rule::deriv_ref => deriv_ref(pair),
         Rule::deriv_of => deriv_of(pair),
-        Rule::direct => direct(pair),
         Rule::expr => expression(pair),
         _ => Err(internal(span_of(&pair))),
     }
@@ -241,10 +246,21 @@ pub(super) fn number(pair: Pair<'_, Rule>) -> Result<Node> {
     }))
 }
 
+/// `(expr)`, or `(dC/dw1)_direct` when the grammar closed it with `)_direct`. Inside is an
+/// `expr`, or a derivative and the rest of the expression after it, flat.
 pub(super) fn paren(pair: Pair<'_, Rule>) -> Result<Node> {
     let span = span_of(&pair);
     let source = pair.get_input();
-    let mut node = expression(next(&mut pair.into_inner(), source)?)?;
+    let inner = pair.into_inner();
+    let is_direct = inner
+        .clone()
+        .last()
+        .is_some_and(|p| p.as_rule() == Rule::direct_close);
+    let mut node = if is_direct {
+        direct(span, next(&mut inner.clone(), source)?)?
+    } else {
+        operations(inner)?
+    };
     node.outer = span;
     Ok(node)
 }
@@ -411,11 +427,9 @@ pub(super) fn deriv_ref(pair: Pair<'_, Rule>) -> Result<Node> {
     }))
 }
 
-/// `(dC/dw1)_direct`: the derivative inside, as the direct partial.
-pub(super) fn direct(pair: Pair<'_, Rule>) -> Result<Node> {
-    let span = span_of(&pair);
-    let source = pair.get_input();
-    let mut node = primary(next(&mut pair.into_inner(), source)?)?;
+/// `(dC/dw1)_direct` (spanning `span`): the derivative inside, as the direct partial.
+fn direct(span: Span, derivative: Pair<'_, Rule>) -> Result<Node> {
+    let mut node = primary(derivative)?;
     match &mut node.expr {
         Expr::DerivRef {
             partial, span: s, ..
@@ -428,7 +442,6 @@ pub(super) fn direct(pair: Pair<'_, Rule>) -> Result<Node> {
         }
         _ => return Err(internal(span)),
     }
-    node.outer = span;
     Ok(node)
 }
 
