@@ -118,28 +118,57 @@ pub(super) fn span_of(pair: &Pair<'_, Rule>) -> Span {
 }
 
 pub(super) fn items_of(expr: Pair<'_, Rule>) -> Result<Vec<Item>> {
-    expr.into_inner()
-        .map(|p| {
-            let span = span_of(&p);
-            Ok(match p.as_rule() {
-                Rule::plus => Item::Op(Op::Plus, span),
-                Rule::minus => Item::Op(Op::Minus, span),
-                Rule::times => Item::Op(Op::Times, span),
-                Rule::hadamard => Item::Op(Op::Hadamard, span),
-                Rule::divide => Item::Op(Op::Divide, span),
-                Rule::comma => Item::Op(Op::Comma, span),
-                _ => Item::Factor(factor_of(p)?),
-            })
-        })
-        .collect()
+    let mut items = vec![];
+    for p in expr.into_inner() {
+        let span = span_of(&p);
+        let op = match p.as_rule() {
+            Rule::plus => Op::Plus,
+            Rule::minus => Op::Minus,
+            Rule::times => Op::Times,
+            Rule::hadamard => Op::Hadamard,
+            Rule::divide => Op::Divide,
+            Rule::comma => Op::Comma,
+            _ => {
+                items.extend(factors_of(p)?.into_iter().map(Item::Factor));
+                continue;
+            }
+        };
+        items.push(Item::Op(op, span));
+    }
+    Ok(items)
 }
 
+/// A `factor` pair that is one factor (a name with its decorations); a command without all
+/// its arguments (`\frac{a}`) is not.
 pub(super) fn factor_of(pair: Pair<'_, Rule>) -> Result<Factor> {
+    let whole = span_of(&pair);
+    let mut factors = factors_of(pair)?;
+    if let [_, next, ..] = factors.as_slice() {
+        return Err(Diagnostic::at(
+            next.atom_span,
+            "cannot read the LaTeX formula here",
+            "unexpected here",
+        ));
+    }
+    factors.pop().ok_or_else(|| internal_at(whole))
+}
+
+/// The factors of a `factor` pair: one; or, for a command written without all its arguments
+/// (`\frac{a}`, `\sqrt[3]`, `\hat`), the command and each group it has as factors side by
+/// side, the scripts on the last, as a control word followed by groups reads (and as the
+/// builder refuses, naming the arguments the command needs).
+pub(super) fn factors_of(pair: Pair<'_, Rule>) -> Result<Vec<Factor>> {
     let whole = span_of(&pair);
     let mut inner = pair.into_inner();
     let atom = inner.next().ok_or_else(|| internal_at(whole))?;
-    let atom_span = span_of(&atom);
-    let atom = atom_of(atom)?;
+    let atoms = if lacks_arguments(&atom) {
+        atom.into_inner()
+            .map(part_atom)
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        let span = span_of(&atom);
+        vec![(atom_of(atom)?, span)]
+    };
     let scripts = inner
         .map(|s| {
             let span = span_of(&s);
@@ -161,11 +190,47 @@ pub(super) fn factor_of(pair: Pair<'_, Rule>) -> Result<Factor> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Factor {
-        atom,
-        atom_span,
-        scripts,
-    })
+    let mut factors: Vec<Factor> = atoms
+        .into_iter()
+        .map(|(atom, atom_span)| Factor {
+            atom,
+            atom_span,
+            scripts: vec![],
+        })
+        .collect();
+    if let Some(last) = factors.last_mut() {
+        last.scripts = scripts;
+    }
+    Ok(factors)
+}
+
+/// Whether an atom is a command that takes arguments written without all of them.
+fn lacks_arguments(atom: &Pair<'_, Rule>) -> bool {
+    let parts = atom.clone().into_inner();
+    match atom.as_rule() {
+        Rule::frac => parts.count() < 3,
+        Rule::sqrt => !parts
+            .into_iter()
+            .any(|p| matches!(p.as_rule(), Rule::brace | Rule::single)),
+        Rule::accent | Rule::font => parts.count() < 2,
+        _ => false,
+    }
+}
+
+/// A part of a command without all its arguments, as the atom it reads as on its own: the
+/// command a control word, `[3]` a bracket, a braced group a group, one token its atom.
+fn part_atom(part: Pair<'_, Rule>) -> Result<(Atom, Span)> {
+    let span = span_of(&part);
+    let atom = match part.as_rule() {
+        Rule::sqrt_index => {
+            let expr = part.into_inner().next().ok_or_else(|| internal_at(span))?;
+            Atom::Group(GroupKind::Bracket, items_of(expr)?)
+        }
+        Rule::brace => atom_of(part)?,
+        Rule::single => single_atom(part.as_str()),
+        _ => command_atom(&part.as_str()[1..]),
+    };
+    Ok((atom, span))
 }
 
 /// A `brace` or `single` pair as an argument.
