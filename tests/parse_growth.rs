@@ -1,0 +1,220 @@
+//! The parsers' work grows linearly with nesting (issue 23: a fuzzed 330-byte formula took
+//! 1.8 s to be refused, and each further level doubled that). The work is counted, not
+//! timed: pest counts the rule calls of a parse and stops it at a limit, so the least limit
+//! a parse finishes under is the number of calls it makes. Each family nests one shape
+//! deeper; doubling the depth may at most a little more than double the calls.
+//!
+//! The limit is one setting for the whole process, so these tests are a test binary of their
+//! own and take turns.
+
+mod common;
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+/// The fuzzed formula (`/work`'s `slow-parse-values-input.bin`): nested parentheses after
+/// names that read as products, and `d/dK` derivative forms; a `/` at column 324 ends it.
+const FUZZED: &str = "((n(d/dKA(((n(d/dKA((n(d/ddKn(dKn(d/dKA((n(-ddKA((n(d(n(d/dKn(d/dKA(hn(ddK(n(d/dKA((n(d/ddKn(dKn(d/dKA((n(ddKn(d/dKA((n(d(n/dKA(((n(d/dKA((n(d/ddKn(dKn(d/dKAdKn(d/dKA(hn(ddK(n(d/dKA((n(d/ddK5555555555555555555555555555555555555555555555555555555555555555555555555555555555555n(dKn(d/dKA((n(ddKn(d/dKA((n(d(n(d/ddKn(dKn(d/d(/dKAdKA";
+
+const PROGRAM: &str = "input x, n\nparam w\ncost C = w*x\n";
+
+/// More calls than any input here needs once parsing is linear; an exponential parse is
+/// stopped here rather than left to run.
+const MOST_CALLS: usize = 1 << 26;
+
+static TURNS: Mutex<()> = Mutex::new(());
+
+/// What a parse came to: the message of its error, or `None`.
+type Outcome = Option<String>;
+
+fn outcome<T>(result: Result<T, chainrule::Diagnostic>) -> Outcome {
+    result.err().map(|d| d.message)
+}
+
+fn stopped(outcome: &Outcome) -> bool {
+    outcome
+        .as_deref()
+        .is_some_and(|m| m.contains("call limit reached"))
+}
+
+/// The rule calls `parse` makes (the least limit it finishes under) and what it came to.
+fn calls(parse: &dyn Fn() -> Outcome) -> (usize, Outcome) {
+    let under = |limit: usize| {
+        pest::set_call_limit(NonZeroUsize::new(limit));
+        let result = parse();
+        pest::set_call_limit(None);
+        result
+    };
+    let mut high = 256;
+    let mut result = under(high);
+    while stopped(&result) {
+        assert!(high < MOST_CALLS, "more than {MOST_CALLS} rule calls");
+        high *= 2;
+        result = under(high);
+    }
+    let mut low = high / 2;
+    while high - low > 1 {
+        let middle = (low + high) / 2;
+        if stopped(&under(middle)) {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    (high, result)
+}
+
+/// The formula families: nested `depth` levels deep around `x+/` (an error at the `/`), or
+/// around `x` where `valid`.
+fn families() -> Vec<(&'static str, fn(usize) -> String)> {
+    vec![
+        ("products n(…)", |k| {
+            format!("{}x+/{}", "n(".repeat(k), ")".repeat(k))
+        }),
+        ("calls sin(…)", |k| {
+            format!("{}x+/{}", "sin(".repeat(k), ")".repeat(k))
+        }),
+        ("parentheses", |k| {
+            format!("{}x+/{}", "(".repeat(k), ")".repeat(k))
+        }),
+        ("derivatives (d/dx(…))", |k| {
+            format!("{}x+/{}", "(d/dx(".repeat(k), "))".repeat(k))
+        }),
+        ("derivative references (dC/dw (…))", |k| {
+            format!("{}x+/{}", "(dC/dw (".repeat(k), "))".repeat(k))
+        }),
+        ("the fuzzed shape ((n(d/dx(…)))", |k| {
+            format!("{}x+/{}", "((n(d/dx(".repeat(k), ")))".repeat(k))
+        }),
+    ]
+}
+
+/// Asserts that nesting `make` twice as deep at most a little more than doubles the calls
+/// `parse` makes on it (`f(2k) ≤ 2.5·f(k)` holds for `a + b·k` and fails for anything
+/// faster), and that both parses come to `expected`.
+fn assert_linear(
+    what: &str,
+    make: &dyn Fn(usize) -> String,
+    parse: &dyn Fn(&str) -> Outcome,
+    expected: &str,
+) {
+    let (short, long) = (make(12), make(24));
+    let (calls_short, outcome_short) = calls(&|| parse(&short));
+    let (calls_long, outcome_long) = calls(&|| parse(&long));
+    for (text, outcome) in [(&short, outcome_short), (&long, outcome_long)] {
+        let message = outcome.unwrap_or_default();
+        assert!(message.contains(expected), "{what}: {text}\n{message}");
+    }
+    assert!(
+        calls_long * 2 <= calls_short * 5,
+        "{what}: 12 levels take {calls_short} rule calls, 24 levels {calls_long}\n{long}"
+    );
+}
+
+fn model() -> chainrule::Model {
+    chainrule::load(PROGRAM).expect("the program loads")
+}
+
+#[test]
+fn formulas_parse_in_work_linear_in_their_nesting() {
+    let _turn = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    let model = model();
+    let formula = |text: &str| outcome(chainrule::formula(&mut model.clone(), text));
+    for (family, make) in families() {
+        assert_linear(family, &make, &formula, "expected an expression, found `/`");
+    }
+    // A valid nest of derivatives, which doubled as well, and its direct partial.
+    let valid = |k: usize| format!("{}x{}", "(d/dx(".repeat(k), "))".repeat(k));
+    let direct = |k: usize| format!("{}x{}", "(d/dx(".repeat(k), "))_direct".repeat(k));
+    for make in [&valid as &dyn Fn(usize) -> String, &direct] {
+        let (calls_short, _) = calls(&|| formula(&make(12)));
+        let (calls_long, outcome) = calls(&|| formula(&make(24)));
+        assert_eq!(outcome, None, "{}", make(24));
+        assert!(
+            calls_long * 2 <= calls_short * 5,
+            "{calls_short} then {calls_long}"
+        );
+    }
+}
+
+#[test]
+fn programs_and_claims_parse_in_work_linear_in_their_nesting() {
+    let _turn = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    let model = model();
+    for (family, make) in families() {
+        let program =
+            |text: &str| outcome(chainrule::load(&format!("{PROGRAM}q = {text}\n")).map(|_| ()));
+        assert_linear(family, &make, &program, "expected an expression, found `/`");
+        let claim = |text: &str| {
+            chainrule::check(&model, &[format!("dC/dw = {text}")], &[])
+                .err()
+                .map(|e| e.diagnostic.message)
+        };
+        assert_linear(family, &make, &claim, "expected an expression, found `/`");
+    }
+}
+
+/// LaTeX claims: a command with arguments that did not all parse was read again as a control
+/// word followed by groups, each level reading the levels inside twice.
+#[test]
+fn latex_claims_parse_in_work_linear_in_their_nesting() {
+    let _turn = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    let model = model();
+    let claim = |text: &str| {
+        let claim = format!("\\frac{{\\partial C}}{{\\partial w}} = {text}");
+        chainrule::check(&model, &[claim], &[])
+            .err()
+            .map(|e| e.diagnostic.message)
+    };
+    let nest = |open: &'static str, inside: &'static str, close: &'static str| {
+        move |k: usize| format!("{}{inside}{}", open.repeat(k), close.repeat(k))
+    };
+    for (make, expected) in [
+        (nest("\\frac{", "x", "}"), "`\\frac` needs two arguments"),
+        (nest("\\sqrt[", "2", "]"), "`\\sqrt` needs an argument"),
+        (
+            nest("\\sqrt{", "x ^", "}"),
+            "cannot read the LaTeX formula at `}`",
+        ),
+        (
+            nest("\\hat{", "x ^", "}"),
+            "cannot read the LaTeX formula at `}`",
+        ),
+        (
+            nest("\\mathrm{", "x ^", "}"),
+            "cannot read the LaTeX formula at `}`",
+        ),
+    ] {
+        assert_linear(&make(1), &make, &claim, expected);
+    }
+}
+
+/// The fuzzed formula itself: refused at line 1, column 324, within a few rule calls a byte.
+#[test]
+fn issue23_the_fuzzed_formula_is_refused_at_its_slash_in_linear_work() {
+    let _turn = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    let model = model();
+    let (used, result) = calls(&|| {
+        chainrule::formula(&mut model.clone(), FUZZED)
+            .err()
+            .map(|d| format!("{} at byte {:?}", d.message, d.span.map(|s| s.start)))
+    });
+    let message = result.unwrap_or_default();
+    assert_eq!(
+        message,
+        "expected an expression, found `/` at byte Some(323)"
+    );
+    assert!(used < 100 * FUZZED.len(), "{used} rule calls");
+    let out = common::run(
+        &["eval", "-", "--at", "x=1,n=2,w=1", "--expr", FUZZED],
+        Some(PROGRAM),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("expected an expression, found `/`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> --expr:1:324"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
