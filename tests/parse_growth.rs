@@ -64,9 +64,11 @@ fn calls(parse: &dyn Fn() -> Outcome) -> (usize, Outcome) {
     (high, result)
 }
 
-/// The formula families: nested `depth` levels deep around `x+/` (an error at the `/`), or
-/// around `x` where `valid`.
-fn families() -> Vec<(&'static str, fn(usize) -> String)> {
+/// A family of formulas by the depth they nest to.
+type Family = fn(usize) -> String;
+
+/// The formula families, each nested around `x+/` (an error at the `/`).
+fn families() -> Vec<(&'static str, Family)> {
     vec![
         ("products n(…)", |k| {
             format!("{}x+/{}", "n(".repeat(k), ")".repeat(k))
