@@ -87,8 +87,9 @@ impl Checker {
                     self.counterexample(&leaves, truth, claimed, random_point);
                 // Shown to the reader: precision raised until stable, so an exact 0 is not
                 // shown as a 1e−39 residue.
+                let compared = self.compared_side(claimed);
                 let t = self.shown_at(truth, &point);
-                let k = self.shown_at(claimed, &point);
+                let k = self.shown_at(compared, &point);
                 checked.counterexample = Some(
                     leaves
                         .iter()
@@ -105,8 +106,10 @@ impl Checker {
                 // Where float64 cannot show the difference (both sides underflow to 0 or
                 // overflow), the method gives the reference's values.
                 if t.zip(k).is_none_or(|(t, k)| fits(t, k))
-                    && let (Some(tr), Some(kr)) =
-                        (self.exact_at(truth, &point), self.exact_at(claimed, &point))
+                    && let (Some(tr), Some(kr)) = (
+                        self.exact_at(truth, &point),
+                        self.exact_at(compared, &point),
+                    )
                 {
                     checked.method = Method::CounterexampleBeyondFloat64 {
                         claimed: crate::analysis::numeric::plain_decimal(&kr.to_decimal_string(6)),
@@ -388,6 +391,19 @@ impl Checker {
         }
     }
 
+    /// The claimed side as its values are judged and shown at a point where it is defined:
+    /// the exact constant it simplifies to (`t − t` is 0, `t/t − 1` too), or else as written.
+    /// As written, a cancelled constant is only ever bounded around its value by the
+    /// reference, never settled.
+    fn compared_side(&mut self, claimed: Id) -> Id {
+        let recognise = self.recognise_options();
+        let simplified = simplify::simplify(&mut self.model.graph, claimed, &recognise);
+        match self.model.graph.as_num(simplified) {
+            Some(_) => simplified,
+            None => claimed,
+        }
+    }
+
     /// The two sides at random points (the `--at` point first), at high precision.
     pub(super) fn numeric(
         &mut self,
@@ -403,6 +419,7 @@ impl Checker {
         // values, without recomputing the network's activations at every point.
         let recognise = self.recognise_options();
         let claimed = simplify::simplify(&mut self.model.graph, claimed, &recognise);
+        let compared = self.compared_side(raw);
         // The given point first: a counterexample there reads best.
         let given = if labels == Labels::Free {
             self.given_sample(leaves).map(std::rc::Rc::new)
@@ -457,7 +474,7 @@ impl Checker {
                 // cancels, values that underflow or overflow): every disagreement is confirmed
                 // in inputs and parameters alone, the precision raised until the digits are
                 // stable. Where even that cannot settle, the point decides nothing.
-                match self.confirmed_difference(truth, raw, sample) {
+                match self.confirmed_difference(truth, compared, sample) {
                     Some(true) => return Decision::Differs(sample.clone()),
                     Some(false) => {}
                     None => {
