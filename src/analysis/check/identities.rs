@@ -505,3 +505,76 @@ fn small_fraction(ratio: f64) -> Option<(i128, i128)> {
         (n != 0.0 && n.abs() < 1e6 && fits(n / d as f64, ratio)).then_some((n as i128, d as i128))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::points::Climbs;
+    use super::*;
+    use crate::lang::load::{BUILTIN_EXAMPLE, load};
+
+    const MAZUR: &str = include_str!("../../../examples/mazur_2_2_2.bp");
+
+    /// A claim judged by a checker of its own, with the reference runs it made.
+    fn judged(source: &str, claim: &str) -> (Checked, Climbs) {
+        let model = load(source).unwrap();
+        let mut checker = Checker::new(&model);
+        let checked = checker.check(claim).unwrap();
+        (checked, checker.climbs)
+    }
+
+    /// Found by fuzzing: a claimed side 0 by cancellation at every point was only ever
+    /// bounded around 0 by the reference, which climbed to its ceiling at each of 96 points
+    /// and answered `unknown`. Each such side (a difference of one term with itself, a
+    /// quotient of it by itself less 1, a product with 0, and a cancellation the simplifier
+    /// does not see, σ(w) + σ(−w) − 1) is now told apart from a truth that is not 0, shown as
+    /// 0, without any climb to the ceiling.
+    #[test]
+    fn a_claimed_side_zero_by_cancellation_is_incorrect_without_climbing_to_the_ceiling() {
+        let seed = [
+            "dC/dw3 = 2 a2 a3^2 - 2 a2 a3^2",
+            "dC/dw3 = a2*w3 - a2*w3",
+            "dC/dw3 = (a2*w3)/(a2*w3) - 1",
+            "dC/dw3 = exp(a3) - exp(a3)",
+            "dC/dw3 = 0*a2",
+            "dC/dw3 = sigmoid(w3) + sigmoid(-w3) - 1",
+        ];
+        let mazur = [
+            "dEtotal/dw5 = outh1*w5 - outh1*w5",
+            "dEtotal/dw5 = (outh1*w5)/(outh1*w5) - 1",
+            "dEtotal/dw5 = exp(outo1) - exp(outo1)",
+            "dEtotal/dw5 = 0*outh1",
+            "dEtotal/dw1 = 2 outh1 outo1^2 - 2 outh1 outo1^2",
+            "dEtotal/dw1 = sigmoid(w1) + sigmoid(-w1) - 1",
+        ];
+        let claims = seed.map(|c| (BUILTIN_EXAMPLE, c));
+        for (source, claim) in claims.into_iter().chain(mazur.map(|c| (MAZUR, c))) {
+            let (checked, climbs) = judged(source, claim);
+            assert_eq!(checked.verdict, Verdict::Incorrect, "{claim}: {checked:?}");
+            assert_eq!(checked.method, Method::Counterexample, "{claim}");
+            assert_eq!(checked.claimed_value, Some(0.0), "{claim}");
+            assert!(checked.true_value.is_some_and(|t| t != 0.0), "{claim}");
+            assert!(climbs.runs > 0, "{claim}: {climbs:?}");
+            assert_eq!(climbs.to_ceiling, 0, "{claim}: {climbs:?}");
+            assert!(climbs.raised <= 1, "{claim}: {climbs:?}");
+        }
+    }
+
+    /// Sides that agree only once a cancellation is worked out are still judged equal: the
+    /// truth plus a term less itself, plus σ(w) + σ(−w) − 1, and a cancelled zero claimed
+    /// to be 0 (both sides known only as 0 to float64's resolution agree, as exact zeros
+    /// do), none climbing to the ceiling.
+    #[test]
+    fn a_claim_equal_to_the_truth_through_a_cancellation_is_correct() {
+        let claims = [
+            "dC/dw3 = 2(a3 - y) a3(1 - a3) a2 + 2 a2 a3^2 - 2 a2 a3^2",
+            "dC/dw3 = 2(a3 - y) a3(1 - a3) a2 + sigmoid(w3) + sigmoid(-w3) - 1",
+            "dC/dw3 = 2(a3 - y) a3(1 - a3) a2 + exp(w3) - exp(w3)",
+            "sigmoid(w3) + sigmoid(-w3) - 1 = 0",
+        ];
+        for claim in claims {
+            let (checked, climbs) = judged(BUILTIN_EXAMPLE, claim);
+            assert_eq!(checked.verdict, Verdict::Correct, "{claim}: {checked:?}");
+            assert_eq!(climbs.to_ceiling, 0, "{claim}: {climbs:?}");
+        }
+    }
+}
