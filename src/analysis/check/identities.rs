@@ -474,7 +474,13 @@ impl Checker {
                 // cancels, values that underflow or overflow): every disagreement is confirmed
                 // in inputs and parameters alone, the precision raised until the digits are
                 // stable. Where even that cannot settle, the point decides nothing.
-                match self.confirmed_difference(truth, compared, sample) {
+                let confirmed = if unsettled < UNSETTLED_CLIMBS {
+                    self.confirmed_difference(truth, compared, sample)
+                } else {
+                    self.apart_at_working_precision(truth, compared, sample)
+                        .then_some(true)
+                };
+                match confirmed {
                     Some(true) => return Decision::Differs(sample.clone()),
                     Some(false) => {}
                     None => {
@@ -496,6 +502,12 @@ impl Checker {
         })
     }
 }
+
+/// Points at which a claim's sides are confirmed with the precision raised to no avail
+/// before the rest are judged by the working precision's error bounds alone: a side the
+/// reference cannot settle at a few points (the sign of a cancelled zero) is as unsettled at
+/// the others, and each attempt climbs to the ceiling.
+const UNSETTLED_CLIMBS: usize = 4;
 
 /// The fraction n/d with a small denominator (up to 12) that `ratio` is, as a constant
 /// factor a person writes is (2, ½, −1, ⅓); `None` for another number.
@@ -557,6 +569,22 @@ mod tests {
             assert_eq!(climbs.to_ceiling, 0, "{claim}: {climbs:?}");
             assert!(climbs.raised <= 1, "{claim}: {climbs:?}");
         }
+    }
+
+    /// The sign of a cancelled zero is settled at no precision: after a few points that climb
+    /// to the ceiling in vain, the others are judged by the working precision's bounds, and
+    /// the claim is `unknown`, saying at how many points, at the cost of a few climbs.
+    #[test]
+    fn a_side_no_precision_settles_costs_a_few_climbs_not_one_a_point() {
+        let claim = "dC/dw3 = sgn(sigmoid(w3) + sigmoid(-w3) - 1)";
+        let (checked, climbs) = judged(BUILTIN_EXAMPLE, claim);
+        assert_eq!(checked.verdict, Verdict::Unknown, "{checked:?}");
+        assert!(
+            matches!(checked.method, Method::TooFewPoints { unsettled, .. } if unsettled > POINTS),
+            "{:?}",
+            checked.method
+        );
+        assert_eq!(climbs.to_ceiling, UNSETTLED_CLIMBS, "{climbs:?}");
     }
 
     /// Sides that agree only once a cancellation is worked out are still judged equal: the

@@ -386,7 +386,12 @@ impl Checker {
     /// error bounds give are further apart than 2·SAME relatively, so no higher precision
     /// can bring them together. A side exactly 0 by a cancellation is only ever known as 0
     /// within a bound, never settled, yet is told apart from a truth that is not 0.
-    fn apart_at_working_precision(&mut self, truth: Id, claimed: Id, sample: &Sample) -> bool {
+    pub(super) fn apart_at_working_precision(
+        &mut self,
+        truth: Id,
+        claimed: Id,
+        sample: &Sample,
+    ) -> bool {
         let Some(quick) = self.reference_at(&[truth, claimed], sample, PRECISION) else {
             return false;
         };
