@@ -1639,3 +1639,26 @@ fn claims_about_a_function_of_a_value_below_every_magnitude_are_judged_by_its_si
     assert_eq!(judge(program, "dC/dw = 1", "").verdict, Verdict::Correct);
     assert_eq!(judge(program, "dC/dw = 0", "").verdict, Verdict::Incorrect);
 }
+
+/// Found by fuzzing: `2 a2 a3^2 - 2 a2 a3^2` is 0 at every point, and the reference could
+/// only bound it around 0, climbing to its ceiling at 96 points for an `unknown`. It is judged
+/// as the claim `0` is, the same point, values, diagnosis and correction.
+#[test]
+fn a_claimed_side_that_cancels_to_zero_is_judged_as_zero() {
+    let judged = |claim: &str| -> serde_json::Value {
+        let out = chainrule(&["check", "--claim", claim, "--format", "json"], None);
+        assert_eq!(out.status.code(), Some(1), "{claim}");
+        let mut doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["claims"][0].take()
+    };
+    let mut cancelled = judged("dC/dw3 = 2 a2 a3^2 - 2 a2 a3^2");
+    assert_eq!(cancelled["verdict"], "incorrect");
+    assert_eq!(cancelled["method"], "counterexample");
+    assert_eq!(cancelled["mistake"], serde_json::Value::Null);
+    assert_eq!(cancelled["claimed_value"], 0.0);
+    assert!(cancelled["true_value"].as_f64().unwrap() > 0.0);
+    let mut zero = judged("dC/dw3 = 0");
+    cancelled["claim"].take();
+    zero["claim"].take();
+    assert_eq!(cancelled, zero);
+}

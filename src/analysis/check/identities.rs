@@ -87,8 +87,9 @@ impl Checker {
                     self.counterexample(&leaves, truth, claimed, random_point);
                 // Shown to the reader: precision raised until stable, so an exact 0 is not
                 // shown as a 1e−39 residue.
+                let compared = self.compared_side(claimed);
                 let t = self.shown_at(truth, &point);
-                let k = self.shown_at(claimed, &point);
+                let k = self.shown_at(compared, &point);
                 checked.counterexample = Some(
                     leaves
                         .iter()
@@ -105,8 +106,10 @@ impl Checker {
                 // Where float64 cannot show the difference (both sides underflow to 0 or
                 // overflow), the method gives the reference's values.
                 if t.zip(k).is_none_or(|(t, k)| fits(t, k))
-                    && let (Some(tr), Some(kr)) =
-                        (self.exact_at(truth, &point), self.exact_at(claimed, &point))
+                    && let (Some(tr), Some(kr)) = (
+                        self.exact_at(truth, &point),
+                        self.exact_at(compared, &point),
+                    )
                 {
                     checked.method = Method::CounterexampleBeyondFloat64 {
                         claimed: crate::analysis::numeric::plain_decimal(&kr.to_decimal_string(6)),
@@ -388,6 +391,19 @@ impl Checker {
         }
     }
 
+    /// The claimed side as its values are judged and shown at a point where it is defined:
+    /// the exact constant it simplifies to (`t − t` is 0, `t/t − 1` too), or else as written.
+    /// As written, a cancelled constant is only ever bounded around its value by the
+    /// reference, never settled.
+    fn compared_side(&mut self, claimed: Id) -> Id {
+        let recognise = self.recognise_options();
+        let simplified = simplify::simplify(&mut self.model.graph, claimed, &recognise);
+        match self.model.graph.as_num(simplified) {
+            Some(_) => simplified,
+            None => claimed,
+        }
+    }
+
     /// The two sides at random points (the `--at` point first), at high precision.
     pub(super) fn numeric(
         &mut self,
@@ -403,6 +419,7 @@ impl Checker {
         // values, without recomputing the network's activations at every point.
         let recognise = self.recognise_options();
         let claimed = simplify::simplify(&mut self.model.graph, claimed, &recognise);
+        let compared = self.compared_side(raw);
         // The given point first: a counterexample there reads best.
         let given = if labels == Labels::Free {
             self.given_sample(leaves).map(std::rc::Rc::new)
@@ -457,7 +474,13 @@ impl Checker {
                 // cancels, values that underflow or overflow): every disagreement is confirmed
                 // in inputs and parameters alone, the precision raised until the digits are
                 // stable. Where even that cannot settle, the point decides nothing.
-                match self.confirmed_difference(truth, raw, sample) {
+                let confirmed = if unsettled < UNSETTLED_CLIMBS {
+                    self.confirmed_difference(truth, compared, sample)
+                } else {
+                    self.apart_at_working_precision(truth, compared, sample)
+                        .then_some(true)
+                };
+                match confirmed {
                     Some(true) => return Decision::Differs(sample.clone()),
                     Some(false) => {}
                     None => {
@@ -480,6 +503,12 @@ impl Checker {
     }
 }
 
+/// Points at which a claim's sides are confirmed with the precision raised to no avail
+/// before the rest are judged by the working precision's error bounds alone: a side the
+/// reference cannot settle at a few points (the sign of a cancelled zero) is as unsettled at
+/// the others, and each attempt climbs to the ceiling.
+const UNSETTLED_CLIMBS: usize = 4;
+
 /// The fraction n/d with a small denominator (up to 12) that `ratio` is, as a constant
 /// factor a person writes is (2, ½, −1, ⅓); `None` for another number.
 fn small_fraction(ratio: f64) -> Option<(i128, i128)> {
@@ -487,4 +516,93 @@ fn small_fraction(ratio: f64) -> Option<(i128, i128)> {
         let n = (ratio * d as f64).round();
         (n != 0.0 && n.abs() < 1e6 && fits(n / d as f64, ratio)).then_some((n as i128, d as i128))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::points::Climbs;
+    use super::*;
+    use crate::lang::load::{BUILTIN_EXAMPLE, load};
+
+    const MAZUR: &str = include_str!("../../../examples/mazur_2_2_2.bp");
+
+    /// A claim judged by a checker of its own, with the reference runs it made.
+    fn judged(source: &str, claim: &str) -> (Checked, Climbs) {
+        let model = load(source).unwrap();
+        let mut checker = Checker::new(&model);
+        let checked = checker.check(claim).unwrap();
+        (checked, checker.climbs)
+    }
+
+    /// Found by fuzzing: a claimed side 0 by cancellation at every point was only ever
+    /// bounded around 0 by the reference, which climbed to its ceiling at each of 96 points
+    /// and answered `unknown`. Each such side (a difference of one term with itself, a
+    /// quotient of it by itself less 1, a product with 0, and a cancellation the simplifier
+    /// does not see, σ(w) + σ(−w) − 1) is now told apart from a truth that is not 0, shown as
+    /// 0, without any climb to the ceiling.
+    #[test]
+    fn a_claimed_side_zero_by_cancellation_is_incorrect_without_climbing_to_the_ceiling() {
+        let seed = [
+            "dC/dw3 = 2 a2 a3^2 - 2 a2 a3^2",
+            "dC/dw3 = a2*w3 - a2*w3",
+            "dC/dw3 = (a2*w3)/(a2*w3) - 1",
+            "dC/dw3 = exp(a3) - exp(a3)",
+            "dC/dw3 = 0*a2",
+            "dC/dw3 = sigmoid(w3) + sigmoid(-w3) - 1",
+        ];
+        let mazur = [
+            "dEtotal/dw5 = outh1*w5 - outh1*w5",
+            "dEtotal/dw5 = (outh1*w5)/(outh1*w5) - 1",
+            "dEtotal/dw5 = exp(outo1) - exp(outo1)",
+            "dEtotal/dw5 = 0*outh1",
+            "dEtotal/dw1 = 2 outh1 outo1^2 - 2 outh1 outo1^2",
+            "dEtotal/dw1 = sigmoid(w1) + sigmoid(-w1) - 1",
+        ];
+        let claims = seed.map(|c| (BUILTIN_EXAMPLE, c));
+        for (source, claim) in claims.into_iter().chain(mazur.map(|c| (MAZUR, c))) {
+            let (checked, climbs) = judged(source, claim);
+            assert_eq!(checked.verdict, Verdict::Incorrect, "{claim}: {checked:?}");
+            assert_eq!(checked.method, Method::Counterexample, "{claim}");
+            assert_eq!(checked.claimed_value, Some(0.0), "{claim}");
+            assert!(checked.true_value.is_some_and(|t| t != 0.0), "{claim}");
+            assert!(climbs.runs > 0, "{claim}: {climbs:?}");
+            assert_eq!(climbs.to_ceiling, 0, "{claim}: {climbs:?}");
+            assert!(climbs.raised <= 1, "{claim}: {climbs:?}");
+        }
+    }
+
+    /// The sign of a cancelled zero is settled at no precision: after a few points that climb
+    /// to the ceiling in vain, the others are judged by the working precision's bounds, and
+    /// the claim is `unknown`, saying at how many points, at the cost of a few climbs.
+    #[test]
+    fn a_side_no_precision_settles_costs_a_few_climbs_not_one_a_point() {
+        let claim = "dC/dw3 = sgn(sigmoid(w3) + sigmoid(-w3) - 1)";
+        let (checked, climbs) = judged(BUILTIN_EXAMPLE, claim);
+        assert_eq!(checked.verdict, Verdict::Unknown, "{checked:?}");
+        assert!(
+            matches!(checked.method, Method::TooFewPoints { unsettled, .. } if unsettled > POINTS),
+            "{:?}",
+            checked.method
+        );
+        assert_eq!(climbs.to_ceiling, UNSETTLED_CLIMBS, "{climbs:?}");
+    }
+
+    /// Sides that agree only once a cancellation is worked out are still judged equal: the
+    /// truth plus a term less itself, plus σ(w) + σ(−w) − 1, and a cancelled zero claimed
+    /// to be 0 (both sides known only as 0 to float64's resolution agree, as exact zeros
+    /// do), none climbing to the ceiling.
+    #[test]
+    fn a_claim_equal_to_the_truth_through_a_cancellation_is_correct() {
+        let claims = [
+            "dC/dw3 = 2(a3 - y) a3(1 - a3) a2 + 2 a2 a3^2 - 2 a2 a3^2",
+            "dC/dw3 = 2(a3 - y) a3(1 - a3) a2 + sigmoid(w3) + sigmoid(-w3) - 1",
+            "dC/dw3 = 2(a3 - y) a3(1 - a3) a2 + exp(w3) - exp(w3)",
+            "sigmoid(w3) + sigmoid(-w3) - 1 = 0",
+        ];
+        for claim in claims {
+            let (checked, climbs) = judged(BUILTIN_EXAMPLE, claim);
+            assert_eq!(checked.verdict, Verdict::Correct, "{claim}: {checked:?}");
+            assert_eq!(climbs.to_ceiling, 0, "{claim}: {climbs:?}");
+        }
+    }
 }

@@ -370,6 +370,8 @@ struct Checker {
     budget: diagnose::Budget,
     /// The names claims gave an optimizer's state and hyperparameters.
     optimizer: optimizer::OptimizerNames,
+    #[cfg(test)]
+    climbs: points::Climbs,
 }
 
 impl Checker {
@@ -408,6 +410,8 @@ impl Checker {
             rate,
             given: Vec::new(),
             optimizer: optimizer::OptimizerNames::default(),
+            #[cfg(test)]
+            climbs: points::Climbs::default(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! simple point shown to the reader as a counterexample.
 
 use crate::core::diff;
-use crate::core::eval::{self, Precise};
+use crate::core::eval::{self, Binding, Precise, Stable};
 use crate::core::expr::{FastSet, Id, Node, Sym};
 use crate::core::forward;
 use crate::core::model::SymKind;
@@ -205,15 +205,31 @@ impl Checker {
     /// The value of a formula at a sample, expanded into the leaves and evaluated with the
     /// precision raised until stable: the reference when the fixed precision is in doubt.
     pub(super) fn exact_at(&mut self, id: Id, sample: &Sample) -> Option<Precise> {
-        let expanded = self.expanded_of(id);
         // Only a settled value: a bound (relu' of a zero known to within its magnitude) is
         // no value to judge a claim by.
-        eval::eval_precise_stable(&self.model.graph, &[expanded], &|s| {
-            sample.precise.get(&s).cloned()
-        })
-        .ok()
-        .filter(|v| v.resolutions[0] == eval::Resolution::Converged)
-        .map(|mut v| v.values.remove(0))
+        let mut reference = self.reference_at(&[id], sample, eval::STABLE_MAX_BITS)?;
+        (reference.resolutions[0] == eval::Resolution::Converged)
+            .then(|| reference.values.remove(0))
+    }
+
+    /// The reference of formulas at a sample, each expanded into the leaves, from the
+    /// working precision up to `max_bits` (one pass where that is the working precision).
+    /// What a check concludes is read against float64, so a formula still known only to lie
+    /// within a hair of 0 that float64 cannot tell from 0 stops climbing there
+    /// ([`eval::eval_reference_for_float64`]): a side exactly 0 by a cancellation is never
+    /// settled as a value, and would otherwise cost a climb to the ceiling at every point.
+    fn reference_at(&mut self, ids: &[Id], sample: &Sample, max_bits: usize) -> Option<Stable> {
+        let expanded: Vec<Id> = ids.iter().map(|&id| self.expanded_of(id)).collect();
+        let reference = eval::eval_reference_for_float64(
+            &self.model.graph,
+            &expanded,
+            &|s| sample.precise.get(&s).cloned().map(Binding::Value),
+            max_bits,
+        )
+        .ok()?;
+        #[cfg(test)]
+        self.climbs.record(&reference);
+        Some(reference)
     }
 
     /// A formula expanded into the leaves, once per formula: the form the reference
@@ -229,29 +245,20 @@ impl Checker {
         }
     }
 
-    /// The reference's value of a formula at the working precision alone, expanded into the
-    /// leaves, where its own error bound settles it (known to 2^−60 relative); `None` where
-    /// that one pass cannot (a cancellation's residue, an exact zero known only to within a
-    /// bound), which only raising the precision could settle, if anything can.
-    fn settled_at(&mut self, id: Id, sample: &Sample) -> Option<Precise> {
-        let expanded = self.expanded_of(id);
-        eval::eval_precise_settled(
-            &self.model.graph,
-            &[expanded],
-            &|s| sample.precise.get(&s).cloned(),
-            PRECISION,
-        )
-        .ok()?
-        .remove(0)
-    }
-
     /// A value to show the reader: at the working precision, or where that is in doubt (a
     /// tiny value, likely the residue of a cancellation) with the precision raised.
     pub(super) fn shown_at(&mut self, id: Id, sample: &Sample) -> Option<f64> {
         let quick = self.precise_at(id, sample).as_ref().and_then(finite);
-        match quick {
-            Some(v) if v.abs() >= 1e-20 => Some(v),
-            _ => self.exact_at(id, sample).as_ref().and_then(finite),
+        if let Some(v) = quick.filter(|v| v.abs() >= 1e-20) {
+            return Some(v);
+        }
+        let reference = self.reference_at(&[id], sample, eval::STABLE_MAX_BITS)?;
+        let known = reference.enclosure(0)?;
+        match reference.converged {
+            true => finite(&reference.values[0]),
+            // 0 by a cancellation, known to within what float64 can tell from 0: shown as
+            // float64 would show any value there.
+            false => known.rounds_to_zero_in_float64().then_some(0.0),
         }
     }
 
@@ -353,25 +360,45 @@ impl Checker {
         claimed: Id,
         sample: &Sample,
     ) -> Option<bool> {
-        // Where one pass's error bounds already settle both sides (each known to 2^−60
-        // relative, far inside SAME) and they differ well beyond SAME, no higher precision
-        // can make them agree: confirmed without raising it.
-        if let (Some(t), Some(k)) = (
-            self.settled_at(truth, sample),
-            self.settled_at(claimed, sample),
-        ) && t.is_finite()
-            && k.is_finite()
-            && t.relative_difference(&k, PRECISION)
-                .is_some_and(|relative| relative > 2.0 * SAME)
-        {
+        // Where one pass's error bounds already put the sides apart (by well beyond SAME),
+        // no higher precision can bring them together: confirmed without raising it. This
+        // also settles a side that is 0 by a cancellation (known only as 0 within a bound,
+        // at any precision) against a truth that is not.
+        if self.apart_at_working_precision(truth, claimed, sample) {
             return Some(true);
         }
-        let t = self.exact_at(truth, sample)?;
-        let k = self.exact_at(claimed, sample)?;
-        if !t.is_finite() || !k.is_finite() {
-            return None;
+        let reference = self.reference_at(&[truth, claimed], sample, eval::STABLE_MAX_BITS)?;
+        let (t, k) = (reference.enclosure(0)?, reference.enclosure(1)?);
+        let converged = reference.converged;
+        if converged {
+            return Some(!same_precise(&reference.values[0], &reference.values[1]));
         }
-        Some(!same_precise(&t, &k))
+        if eval::apart(&t, &k, 2.0 * SAME) {
+            return Some(true);
+        }
+        // Both sides known to be 0 to within what float64 can tell from 0 (a cancelled
+        // zero on one side, or both): they agree as far as any precision could show, as
+        // exact zeros agree.
+        Some(false).filter(|_| t.rounds_to_zero_in_float64() && k.rounds_to_zero_in_float64())
+    }
+
+    /// Whether one pass at the working precision puts the two sides apart: the intervals its
+    /// error bounds give are further apart than 2·SAME relatively, so no higher precision
+    /// can bring them together. A side exactly 0 by a cancellation is only ever known as 0
+    /// within a bound, never settled, yet is told apart from a truth that is not 0.
+    pub(super) fn apart_at_working_precision(
+        &mut self,
+        truth: Id,
+        claimed: Id,
+        sample: &Sample,
+    ) -> bool {
+        let Some(quick) = self.reference_at(&[truth, claimed], sample, PRECISION) else {
+            return false;
+        };
+        quick
+            .enclosure(0)
+            .zip(quick.enclosure(1))
+            .is_some_and(|(t, k)| eval::apart(&t, &k, 2.0 * SAME))
     }
 
     /// A point to show: the `--at` point if the sides differ there, else a simple point,
@@ -395,14 +422,12 @@ impl Checker {
             visible && this.sides_differ(truth, claimed, sample)
         };
         // A simple point is only a nicer one to show than the random point, which the
-        // reference has already confirmed: one the working precision's own error bound
-        // cannot settle is passed over rather than rescued by raising the precision (at a
-        // symmetric point a gradient is often exactly 0, and an exact zero is never settled:
-        // the reference would raise its precision to the ceiling, for every such point).
+        // reference has already confirmed: one where the working precision's own error
+        // bounds do not put the sides apart is passed over rather than rescued by raising
+        // the precision (at a symmetric point a gradient is often exactly 0, and an exact
+        // zero is never settled: the reference would climb, for every such point).
         let settled_and_differs = |this: &mut Self, sample: &Sample| -> bool {
-            this.settled_at(truth, sample).is_some()
-                && this.settled_at(claimed, sample).is_some()
-                && differs(this, sample)
+            this.apart_at_working_precision(truth, claimed, sample) && differs(this, sample)
         };
         let mut holds_at_given_point = false;
         // The reader's own point is judged through the reference whatever it costs: whether
@@ -447,6 +472,27 @@ impl Checker {
             }
         }
         (random, holds_at_given_point)
+    }
+}
+
+/// The reference runs a checker made, counted so that tests can bound its work.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(super) struct Climbs {
+    /// Runs of the reference.
+    pub(super) runs: usize,
+    /// Runs that raised the precision past the working precision.
+    pub(super) raised: usize,
+    /// Runs that reached the ceiling.
+    pub(super) to_ceiling: usize,
+}
+
+#[cfg(test)]
+impl Climbs {
+    fn record(&mut self, reference: &Stable) {
+        self.runs += 1;
+        self.raised += usize::from(reference.precision_bits > PRECISION);
+        self.to_ceiling += usize::from(reference.precision_bits >= eval::STABLE_MAX_BITS);
     }
 }
 

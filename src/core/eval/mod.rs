@@ -430,6 +430,38 @@ mod tests {
         );
     }
 
+    /// Intervals are apart only where the gap between them exceeds the margin relative to
+    /// the largest magnitude they reach: 0 within 2^-100 against 0.2 is, 1 against
+    /// 1 + 1e-13 is not at 1e-12 but is at 1e-14, and overlapping intervals never are; an
+    /// interval rounds to 0 in float64 only where both its ends are below half the smallest
+    /// subnormal.
+    #[test]
+    fn intervals_are_apart_only_beyond_their_margin() {
+        let big = |x: f64| Precise::from_f64(x).as_big().unwrap().clone();
+        let within = |low: f64, high: f64| Enclosure {
+            low: big(low),
+            high: big(high),
+        };
+        let hair = 2f64.powi(-100);
+        let zero = within(-hair, hair);
+        assert!(apart(&zero, &within(0.2, 0.2), 1e-12));
+        assert!(apart(&within(-0.2, -0.2), &zero, 1e-12));
+        assert!(!apart(&zero, &within(hair / 2.0, hair / 2.0), 1e-12));
+        let one = within(1.0, 1.0);
+        let next = within(1.0 + 1e-13, 1.0 + 1e-13);
+        assert!(!apart(&one, &next, 1e-12));
+        assert!(apart(&one, &next, 1e-14));
+        assert!(!apart(&within(0.0, 2.0), &within(1.0, 3.0), 1e-12));
+        let below_float64 = Big::from_parts(IBig::ONE, -1100);
+        let around_zero = Enclosure {
+            low: -below_float64.clone(),
+            high: below_float64,
+        };
+        assert!(around_zero.rounds_to_zero_in_float64());
+        assert!(!zero.rounds_to_zero_in_float64());
+        assert!(!within(-1e-320, 1e-330).rounds_to_zero_in_float64());
+    }
+
     #[test]
     fn huge_arguments_do_not_hang() {
         let mut g = Graph::new();

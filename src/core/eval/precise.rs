@@ -133,6 +133,60 @@ pub enum Resolution {
     Unknown,
 }
 
+impl Stable {
+    /// The interval root `i`'s true value is known to lie in: its value alone where it
+    /// converged (known to 2^-60 relative), the interval where it did not; `None` for a value
+    /// that is not a finite real number or has no interval.
+    pub fn enclosure(&self, i: usize) -> Option<Enclosure> {
+        match (&self.resolutions[i], &self.values[i]) {
+            (Resolution::Converged, Precise::Finite(v)) => Some(Enclosure {
+                low: v.clone(),
+                high: v.clone(),
+            }),
+            (Resolution::Within { low, high }, _) => Some(Enclosure {
+                low: low.clone(),
+                high: high.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// An interval a true value is known to lie in, both ends finite.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Enclosure {
+    pub low: Big,
+    pub high: Big,
+}
+
+impl Enclosure {
+    /// Whether every value in the interval is one float64 rounds to 0.
+    pub fn rounds_to_zero_in_float64(&self) -> bool {
+        nearest_f64(&self.low) == 0.0 && nearest_f64(&self.high) == 0.0
+    }
+}
+
+/// Whether any two values in the intervals differ by more than `relative` times the
+/// largest magnitude either interval reaches: the gap between them exceeds it. Then the true
+/// values differ relatively by more than `relative`, whatever they are inside their
+/// intervals.
+pub fn apart(a: &Enclosure, b: &Enclosure, relative: f64) -> bool {
+    let ctx = Ctx::new(64);
+    let gap = if a.high < b.low {
+        ctx.sub(b.low.repr(), a.high.repr()).value()
+    } else if b.high < a.low {
+        ctx.sub(a.low.repr(), b.high.repr()).value()
+    } else {
+        return false;
+    };
+    let reach = [&a.low, &a.high, &b.low, &b.high]
+        .into_iter()
+        .map(abs_big)
+        .max()
+        .expect("four ends");
+    nearest_f64(&ctx.div(gap.repr(), reach.repr()).value()) > relative
+}
+
 /// What a variable stands for in a reference evaluation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Binding {
@@ -178,6 +232,21 @@ pub fn eval_reference(
     max_bits: usize,
 ) -> Result<Stable, EvalError> {
     Ok(stable_run(graph, roots, bind, STABLE_START_BITS, max_bits, false)?.0)
+}
+
+/// [`eval_reference`] for a judgement float64 could not change either way: a root still known
+/// only to lie within a hair of 0 that float64 cannot tell from 0 stops at
+/// [`AROUND_ZERO_MAX_BITS`] as that interval (as `eval`'s reference does), rather than
+/// climbing to `max_bits`. An exact zero by cancellation (`t − t` where the two `t` are not
+/// one node) is never settled, so without this stop every such root costs a climb to the
+/// ceiling. Roots that settle are the same as [`eval_reference`]'s.
+pub fn eval_reference_for_float64(
+    graph: &Graph,
+    roots: &[Id],
+    bind: &dyn Fn(Sym) -> Option<Binding>,
+    max_bits: usize,
+) -> Result<Stable, EvalError> {
+    Ok(stable_run(graph, roots, bind, STABLE_START_BITS, max_bits, true)?.0)
 }
 
 /// The reference of each root as [`eval_reference`] gives it, and every node reachable from
