@@ -561,6 +561,7 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
                 [a, b] => p.product(&[factor(a), factor(b)]),
                 _ => p.product(&xs.iter().map(factor).collect::<Vec<_>>()),
             },
+            Node::Pow(a, b) if prec::is_square(get(b)) => p.pow(factor(a), get(b)),
             Node::Pow(a, b) => p.pow(get(a), get(b)),
             Node::Call(f, a) => p.call(*f, get(a)),
             Node::Call2(f, a, b) => p.call2(*f, get(a), get(b)),
