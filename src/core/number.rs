@@ -12,25 +12,14 @@ pub fn float(x: f64) -> String {
     if x == 0.0 {
         return "0".to_string();
     }
-    if PLAIN_EXPONENTS.contains(&decimal_exponent(x)) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
-    }
+    // Both notations write the same shortest digits, so the plain form is the scientific one
+    // with its point moved: one formatting, where a gradient table writes tens of thousands.
+    plain_decimal(&format!("{x:e}"))
 }
 
 /// The decimal exponents written as plain decimals, by [`float`] and [`plain_decimal`] alike,
 /// so that a row with a float64 and its reference uses one notation: 0.0001 to 10¹⁶.
 const PLAIN_EXPONENTS: std::ops::Range<i32> = -4..16;
-
-/// The exponent of `x` in scientific notation (`1.5e-5` → −5), as Rust writes it.
-fn decimal_exponent(x: f64) -> i32 {
-    let scientific = format!("{x:e}");
-    scientific
-        .split_once('e')
-        .and_then(|(_, e)| e.parse().ok())
-        .unwrap_or(0)
-}
 
 /// A number to `digits` significant digits: fixed-point for everyday magnitudes, scientific
 /// otherwise; trailing zeros dropped (`0.15`, `0.35891648`, `2.41093731e-20`).
@@ -155,6 +144,36 @@ mod tests {
         assert_eq!(number(30.0), "30");
         assert_eq!(number(0.0), "0");
         assert_eq!(number(f64::NAN), "NaN");
+    }
+
+    /// A float64 in the plain range is written exactly as Rust's `{}` writes it, and outside
+    /// it as `{:e}` does: the same shortest digits that round-trip.
+    #[test]
+    fn a_float64_is_written_with_rusts_shortest_digits() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let x = f64::from_bits(state);
+            if !x.is_finite() || x == 0.0 {
+                continue;
+            }
+            let exponent: i32 = format!("{x:e}").split_once('e').unwrap().1.parse().unwrap();
+            let expected = if PLAIN_EXPONENTS.contains(&exponent) {
+                format!("{x}")
+            } else {
+                format!("{x:e}")
+            };
+            assert_eq!(float(x), expected);
+            let scaled = x.abs().log10().rem_euclid(1.0);
+            let near_usual = 10f64.powf(scaled - 3.0) * if x < 0.0 { -1.0 } else { 1.0 };
+            assert_eq!(float(near_usual), format!("{near_usual}"));
+        }
+        assert_eq!(float(-0.0), "0");
+        assert_eq!(float(1e16), "1e16");
+        assert_eq!(float(1e-4), "0.0001");
+        assert_eq!(float(9.99e-5), "9.99e-5");
     }
 
     #[test]

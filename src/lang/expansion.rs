@@ -3,6 +3,7 @@
 //! every neuron, then the cost — built as a syntax tree ([`program`]) that `load` lowers
 //! directly, and printed as text ([`text`]) for `chainrule expand`.
 
+use crate::core::expr::{Graph, Id, Sym};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Declared, Expr, Ident, Program, Span, Stmt};
 use crate::lang::network::{Activation, CostKind, NetworkSpec};
 
@@ -70,6 +71,63 @@ pub mod names {
 /// associate to the left as written there, parentheses leave no node). Every span is the
 /// `network` line's: a statement the user did not write is reported where the network is.
 pub fn program(spec: &NetworkSpec) -> Program {
+    build(spec, Penalty::Tree)
+}
+
+/// The name [`program_for_lowering`]'s cost holds where [`program`]'s has the L2 penalty's
+/// sum of squares: one no program can write (it starts with a control character).
+pub const PENALTY_SUM: &str = "\u{1}sum of squared weights";
+
+/// [`program`] with the L2 penalty's sum of squares left as the name [`PENALTY_SUM`], for
+/// [`penalty_sum`] to build straight into the graph: 784-30-10 has 23,860 squares, and as a
+/// syntax tree they were a third of the memory a derivation took at its peak.
+pub fn program_for_lowering(spec: &NetworkSpec) -> Program {
+    build(spec, Penalty::Name)
+}
+
+/// How the L2 penalty's sum of squares is written in the program built.
+#[derive(Clone, Copy, PartialEq)]
+enum Penalty {
+    Tree,
+    Name,
+}
+
+/// The L2 penalty's sum of squares built in `graph` as lowering [`program`]'s tree builds
+/// it, node for node and in the same order (`weight` gives each weight's symbol): by layer,
+/// each layer's first row's squares and then its other rows, each row a sum of its own, as
+/// a left-associative chain of sums is read.
+pub fn penalty_sum(spec: &NetworkSpec, graph: &mut Graph, weight: &dyn Fn(&str) -> Sym) -> Id {
+    let two = graph.int(2);
+    let squares = |graph: &mut Graph, l: usize, j: usize| -> Vec<Id> {
+        (1..=spec.width(l - 1))
+            .map(|k| {
+                let w = graph.var(weight(&names::weight(l, j, k)));
+                graph.pow(w, two)
+            })
+            .collect()
+    };
+    let one_or_sum = |graph: &mut Graph, terms: Vec<Id>| match terms[..] {
+        [only] => only,
+        _ => graph.sum(terms),
+    };
+    // A layer's chain: its first row's squares, then each other row as a sum.
+    let layer = |graph: &mut Graph, l: usize| -> Vec<Id> {
+        let mut terms = squares(graph, l, 1);
+        for j in 2..=spec.width(l) {
+            let row = squares(graph, l, j);
+            terms.push(one_or_sum(graph, row));
+        }
+        terms
+    };
+    let mut terms = layer(graph, 2);
+    for l in 3..=spec.layers() {
+        let sum = layer(graph, l);
+        terms.push(one_or_sum(graph, sum));
+    }
+    one_or_sum(graph, terms)
+}
+
+fn build(spec: &NetworkSpec, penalty: Penalty) -> Program {
     let tree = Tree { span: spec.span };
     let layers = spec.layers();
     let output = layers;
@@ -212,28 +270,38 @@ pub fn program(spec: &NetworkSpec) -> Program {
     };
     if spec.l2 {
         // Σ_l Σ_j Σ_k (w^(l)_jk)², grouped by row and by layer as the text writes it.
-        let layer_sums = (2..=layers)
-            .map(|l| {
-                let rows = (1..=spec.width(l))
-                    .map(|j| {
-                        let squares = (1..=spec.width(l - 1))
-                            .map(|k| {
-                                tree.binary(BinOp::Pow, tree.name(names::weight(l, j, k)), two())
-                            })
-                            .collect();
-                        tree.sum(squares)
-                    })
-                    .collect();
-                tree.sum(rows)
-            })
-            .collect();
+        let squares = || {
+            if penalty == Penalty::Name {
+                return tree.name(PENALTY_SUM.into());
+            }
+            let layer_sums = (2..=layers)
+                .map(|l| {
+                    let rows = (1..=spec.width(l))
+                        .map(|j| {
+                            let squares = (1..=spec.width(l - 1))
+                                .map(|k| {
+                                    tree.binary(
+                                        BinOp::Pow,
+                                        tree.name(names::weight(l, j, k)),
+                                        two(),
+                                    )
+                                })
+                                .collect();
+                            tree.sum(squares)
+                        })
+                        .collect();
+                    tree.sum(rows)
+                })
+                .collect();
+            tree.sum(layer_sums)
+        };
         statements.push(tree.assign(AssignKind::Intermediate, names::DATA_COST.into(), data_cost));
         let strength = tree.binary(
             BinOp::Div,
             tree.name(names::LAMBDA.into()),
             tree.binary(BinOp::Mul, two(), tree.name(names::SAMPLES.into())),
         );
-        let l2 = tree.binary(BinOp::Mul, strength, tree.sum(layer_sums));
+        let l2 = tree.binary(BinOp::Mul, strength, squares());
         let cost = tree.binary(BinOp::Add, tree.name(names::DATA_COST.into()), l2);
         statements.push(tree.assign(AssignKind::Cost, names::COST.into(), cost));
     } else {

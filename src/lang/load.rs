@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use crate::core::diff::Target;
 use crate::core::error::{Diagnostic, Result};
+use crate::core::expr::{Graph, Sym};
 use crate::core::model::{Given, Model};
 use crate::lang::ast::{Ident, Program, Span};
 use crate::lang::{expansion, lower, network, syntax};
@@ -36,7 +37,8 @@ pub fn parse(source: &str) -> Result<Parsed> {
 }
 
 /// Parses and lowers a program. A program written with the `network` shorthand is lowered
-/// through its expansion, built as a syntax tree ([`expansion::program`]), never as text.
+/// through its expansion, built as a syntax tree ([`expansion::program_for_lowering`], its
+/// L2 penalty's squares built straight into the graph), never as text.
 pub fn load(source: &str) -> Result<Model> {
     match parse(source)? {
         Parsed::StraightLine(program) => lower::lower(&program),
@@ -175,7 +177,14 @@ pub fn expand_vector(source: &str, batch: Option<u32>) -> Result<String> {
 /// Lowers the expansion of a network. Its spans all point at the `network` line, and a failure
 /// there is a bug of the expansion, never the user's, so it says so.
 pub fn load_network(spec: &network::NetworkSpec) -> Result<Model> {
-    lower::lower(&expansion::program(spec)).map_err(|d| {
+    let build = |graph: &mut Graph, weight: &dyn Fn(&str) -> Sym| {
+        expansion::penalty_sum(spec, graph, weight)
+    };
+    let penalty = lower::PrebuiltSum {
+        name: expansion::PENALTY_SUM,
+        build: &build,
+    };
+    lower::lower_with_sum(&expansion::program_for_lowering(spec), penalty).map_err(|d| {
         Diagnostic::at(
             spec.span,
             format!(
@@ -794,4 +803,50 @@ fn array_cells(
             number_at(cell.trim(), at + lead)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::expr::Id;
+
+    /// The L2 penalty built straight into the graph is the very graph lowering its syntax tree
+    /// builds: the same nodes with the same ids (printing and simplifying go by id order), the
+    /// same definitions, for layers and rows of one weight as for wide ones.
+    #[test]
+    fn the_penalty_built_in_the_graph_is_the_one_its_tree_lowers_to() {
+        for source in [
+            "network 1-1\nregularization l2",
+            "network 2-1\nregularization l2",
+            "network 1-2\nregularization l2",
+            "network 1-2-1\nregularization l2",
+            "network 3-1-2\nactivation tanh\ncost cross-entropy\nregularization l2",
+            "network 2-3-4-3\nactivation relu\nbiases none\nregularization l2",
+            "network 4-12-11\nactivation softplus\ncost half-quadratic\nregularization l2",
+            "network 2-3-2",
+        ] {
+            let spec = network_spec(source).unwrap().unwrap();
+            let direct = load_network(&spec).unwrap();
+            let from_tree = lower::lower(&expansion::program(&spec)).unwrap();
+            assert_eq!(direct.graph.len(), from_tree.graph.len(), "{source}");
+            for i in 0..direct.graph.len() {
+                let id = Id(i as u32);
+                assert_eq!(
+                    direct.graph.node(id),
+                    from_tree.graph.node(id),
+                    "{source}: {i}"
+                );
+            }
+            assert_eq!(direct.definitions, from_tree.definitions, "{source}");
+            assert_eq!(direct.order, from_tree.order, "{source}");
+            assert_eq!(direct.cost, from_tree.cost, "{source}");
+            let names = |m: &Model| -> Vec<String> {
+                m.symbols
+                    .iter()
+                    .map(|s| format!("{} {:?} {:?}", s.name, s.kind, s.display))
+                    .collect()
+            };
+            assert_eq!(names(&direct), names(&from_tree), "{source}");
+        }
+    }
 }

@@ -177,6 +177,27 @@ fn lower_scalar(program: &Program) -> Result<Model> {
     lowering.finish()
 }
 
+/// A sum too long to hold as a syntax tree (a network's L2 penalty over every weight), built
+/// straight into the graph where the program names it.
+#[derive(Clone, Copy)]
+pub struct PrebuiltSum<'a> {
+    /// The name the program holds in its place, one no program can write.
+    pub name: &'a str,
+    /// Builds it, given the symbol of each name it uses (all of them declared before it).
+    pub build: &'a dyn Fn(&mut Graph, &dyn Fn(&str) -> Sym) -> Id,
+}
+
+/// [`lower`] for a program written in scalars whose name `sum.name` stands for the sum
+/// `sum.build` builds.
+pub fn lower_with_sum<'p>(program: &'p Program, sum: PrebuiltSum<'p>) -> Result<Model> {
+    let mut lowering = Lowering {
+        prebuilt: Some(sum),
+        ..Lowering::default()
+    };
+    lowering.run(program)?;
+    lowering.finish()
+}
+
 impl<'p> Lowering<'p> {
     fn run(&mut self, program: &'p Program) -> Result<()> {
         let lowering = self;
@@ -298,6 +319,7 @@ struct Lowering<'p> {
     domains: Vec<(Sym, Domain)>,
     /// For a program with vectors and matrices: its sizes and layout.
     tensor: Option<TensorScope>,
+    prebuilt: Option<PrebuiltSum<'p>>,
 }
 
 impl<'p> Lowering<'p> {
@@ -642,11 +664,17 @@ impl<'p> Lowering<'p> {
                 .about(Input::Targets));
         }
         let by_name = &self.by_name;
-        let result = lower_expr_with(&mut self.graph, expr, &mut |graph, ident| match by_name
-            .get(&ident.name)
-        {
-            Some(&s) => Ok(graph.var(s)),
-            None => Err(ident.clone()),
+        let prebuilt = self.prebuilt;
+        let result = lower_expr_with(&mut self.graph, expr, &mut |graph, ident| match (
+            by_name.get(&ident.name),
+            prebuilt,
+        ) {
+            (Some(&s), _) => Ok(graph.var(s)),
+            (None, Some(sum)) if ident.name == sum.name => {
+                let symbol = |name: &str| by_name[name];
+                Ok((sum.build)(graph, &symbol))
+            }
+            (None, _) => Err(ident.clone()),
         });
         match result {
             Ok(id) => Ok(id),

@@ -417,19 +417,30 @@ pub(super) fn uncancelled_terms(
         }
         (Num::ONE, std::slice::from_ref(t))
     }
-    let mut by_base: crate::core::expr::FastMap<&[Id], (Num, usize)> = Default::default();
-    for t in terms {
-        let (c, base) = split(graph, t);
-        let entry = by_base.entry(base).or_insert((Num::ZERO, 0));
-        entry.0 = entry.0.add(c);
-        entry.1 += 1;
-    }
-    let cancels = |base: &[Id]| {
-        by_base
-            .get(base)
-            .is_some_and(|&(sum, count)| count > 1 && matches!(sum, Num::Rat(0, _)))
-    };
-    if !constants_cancel && !by_base.keys().any(|b| cancels(b)) {
+    // Each term's rest beside its coefficient, sorted by the rest so that the terms of one
+    // base lie side by side: no table is built for the two terms of most sums.
+    let mut by_base: Vec<(&[Id], Num)> = terms
+        .iter()
+        .map(|t| {
+            let (c, base) = split(graph, t);
+            (base, c)
+        })
+        .collect();
+    by_base.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // The bases whose coefficients add to exactly zero, in sorted order.
+    let cancelled: Vec<&[Id]> = by_base
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|group| {
+            group.len() > 1
+                && matches!(
+                    group.iter().fold(Num::ZERO, |sum, &(_, c)| sum.add(c)),
+                    Num::Rat(0, _)
+                )
+        })
+        .map(|group| group[0].0)
+        .collect();
+    let cancels = |base: &[Id]| cancelled.binary_search(&base).is_ok();
+    if !constants_cancel && cancelled.is_empty() {
         return None;
     }
     Some(

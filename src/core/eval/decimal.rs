@@ -96,15 +96,25 @@ pub(super) fn decimal_string(x: &Big, digits: usize) -> String {
         }
         n = scaled_integer(x, digits as i64 - 1 - e10, digits);
     }
-    let s = n.to_string();
+    // The usual 17 digits fit a machine integer, written without the big integer's formatting.
+    let s = match u128::try_from(&n) {
+        Ok(small) => small.to_string(),
+        Err(_) => n.to_string(),
+    };
     let (first, rest) = s.split_at(1);
     let rest = rest.trim_end_matches('0');
-    let sign = if is_neg(x) { "-" } else { "" };
-    if rest.is_empty() {
-        format!("{sign}{first}e{e10}")
-    } else {
-        format!("{sign}{first}.{rest}e{e10}")
+    let mut out = String::with_capacity(s.len() + 8);
+    if is_neg(x) {
+        out.push('-');
     }
+    out.push_str(first);
+    if !rest.is_empty() {
+        out.push('.');
+        out.push_str(rest);
+    }
+    out.push('e');
+    out.push_str(&e10.to_string());
+    out
 }
 
 /// A value written by [`decimal_string`] (`-1.33683314163199775e-6`) rounded to `digits`

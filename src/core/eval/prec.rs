@@ -34,6 +34,18 @@ impl Prec {
         if let Some(v) = special(xs) {
             return v;
         }
+        // An exact zero adds neither a value nor a rounding: a regularised gradient δ·x + λ·w/n
+        // at an input x = 0 (most pixels of a digit) is its penalty term as it is.
+        let exact_zero = |x: &&&Val| x.v.is_zero() && x.lerr == NEG_INF;
+        let mut nonzero = xs.iter().filter(|x| !exact_zero(x));
+        if let (Some(only), None) = (nonzero.next(), nonzero.next())
+            && only.v.as_big().is_some_and(|b| !is_zero(b))
+        {
+            return Val {
+                shaky: false,
+                ..(*only).clone()
+            };
+        }
         let terms: Vec<&Big> = xs.iter().filter_map(|x| x.v.as_big()).collect();
         let Some((first, rest)) = terms.split_first() else {
             return Val::exact(Precise::Finite(Big::ZERO));
@@ -490,6 +502,8 @@ impl Prec {
         Val::finite(r.value(), logsumexp(&[prop, rounding])).shaky_if(!x.sign_certain())
     }
 
+    /// `a^e`; a square is a product, so its base may be given cut as a factor is (see
+    /// [`Val::cut_to`]).
     pub(super) fn pow(&self, a: &Val, e: &Val) -> Val {
         if let Some(v) = special(&[a, e]) {
             return v;
@@ -498,7 +512,7 @@ impl Prec {
         // A square (a penalty's w², a quadratic cost's (y − a)²) is the base times itself: one
         // rounded multiplication, with the product's bound, rather than the general power's
         // logarithms.
-        if e.lerr == NEG_INF && *exp == Big::from(2) {
+        if is_square(e) {
             return self.product(&[a, a]);
         }
         if is_zero(exp) {
@@ -606,6 +620,11 @@ impl Prec {
         let rounding = if exact { NEG_INF } else { self.lu };
         Val::finite(value, logsumexp(&[ln_expm1_of_ln(t), rounding])).shaky_if(doubt)
     }
+}
+
+/// Whether an exponent is exactly 2: the power is then the base times itself.
+pub(super) fn is_square(e: &Val) -> bool {
+    e.lerr == NEG_INF && e.v.as_big().is_some_and(|x| *x == Big::from(2))
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::core::expr::FastMap;
+
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -486,13 +488,13 @@ const PARALLEL_FROM_NODES: usize = 4096;
 /// kept (a name defined by a formula shares its definition's).
 pub(super) struct Plan {
     order: Arc<[Id]>,
-    uncancelled: HashMap<Id, Vec<Id>>,
+    uncancelled: FastMap<Id, Vec<Id>>,
     slots: Arc<Slots>,
     /// The values given exactly, the same at every precision: held once for every pass
     /// rather than copied into each (a large network's values file gives tens of thousands).
     given: Arc<[Val]>,
     /// The variables given as exact decimals ([`Binding::Decimal`]), evaluated in each pass.
-    decimals: HashMap<Id, Num>,
+    decimals: FastMap<Id, Num>,
 }
 
 /// Where each node's value is kept: by node id, an index into a pass's values, or (marked
@@ -545,8 +547,8 @@ pub(super) fn plan(
     let mut by_id = vec![Slots::NONE; graph.len()];
     let mut count = 0u32;
     let mut given = Vec::new();
-    let mut uncancelled = HashMap::new();
-    let mut decimals = HashMap::new();
+    let mut uncancelled = FastMap::default();
+    let mut decimals = FastMap::default();
     for &id in &order {
         by_id[id.index()] = match bindings.get(&id) {
             Some(Binding::Decimal(n)) => {
@@ -630,6 +632,7 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
                 [a, b] => p.product(&[factor(a), factor(b)]),
                 _ => p.product(&xs.iter().map(factor).collect::<Vec<_>>()),
             },
+            Node::Pow(a, b) if prec::is_square(get(b)) => p.pow(factor(a), get(b)),
             Node::Pow(a, b) => p.pow(get(a), get(b)),
             Node::Call(f, a) => p.call(*f, get(a)),
             Node::Call2(f, a, b) => p.call2(*f, get(a), get(b)),
@@ -721,9 +724,11 @@ pub(super) fn evaluation_order(
     graph: &Graph,
     roots: &[Id],
     bind: &dyn Fn(Sym) -> Option<Binding>,
-) -> Result<(Vec<Id>, HashMap<Id, Binding>), EvalError> {
-    let mut bindings: HashMap<Id, Binding> = HashMap::new();
+) -> Result<(Vec<Id>, FastMap<Id, Binding>), EvalError> {
+    let mut bindings: FastMap<Id, Binding> = FastMap::default();
     let mut done = vec![false; graph.len()];
+    // A node's dependencies, in a buffer reused from node to node.
+    let mut deps: Vec<Id> = Vec::new();
     let mut order = Vec::new();
     // (node, whether its dependencies were pushed already)
     let mut stack: Vec<(Id, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
@@ -737,22 +742,21 @@ pub(super) fn evaluation_order(
             continue;
         }
         stack.push((id, true));
-        let deps = match graph.node(id) {
+        deps.clear();
+        match graph.node(id) {
             Node::Var(s) => {
                 let b = bind(*s).ok_or(EvalError::Unbound(*s))?;
-                let deps = match b {
-                    Binding::Formula(def) => vec![def],
-                    Binding::Value(_) | Binding::Decimal(_) => vec![],
-                };
+                if let Binding::Formula(def) = b {
+                    deps.push(def);
+                }
                 bindings.insert(id, b);
-                deps
             }
-            _ => graph.children(id),
-        };
+            _ => graph.push_children(id, &mut deps),
+        }
         stack.extend(
-            deps.into_iter()
+            deps.iter()
                 .filter(|d| !done[d.index()])
-                .map(|d| (d, false)),
+                .map(|&d| (d, false)),
         );
     }
     Ok((order, bindings))
