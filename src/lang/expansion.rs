@@ -99,9 +99,12 @@ enum Penalty {
 pub fn penalty_sum(spec: &NetworkSpec, graph: &mut Graph, weight: &dyn Fn(&str) -> Sym) -> Id {
     let two = graph.int(2);
     let squares = |graph: &mut Graph, l: usize, j: usize| -> Vec<Id> {
-        (1..=spec.width(l - 1))
+        // A row's weights are declared one after another (see `build`): only the first is
+        // looked up by its name.
+        let first = weight(&names::weight(l, j, 1));
+        (0..spec.width(l - 1))
             .map(|k| {
-                let w = graph.var(weight(&names::weight(l, j, k)));
+                let w = graph.var(Sym(first.0 + k as u32));
                 graph.pow(w, two)
             })
             .collect()

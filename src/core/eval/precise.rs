@@ -626,10 +626,14 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
             },
             Node::Add(xs) => {
                 let terms = plan.uncancelled.get(&id).map_or(&xs[..], |left| &left[..]);
-                p.sum(&terms.iter().map(get).collect::<Vec<_>>())
+                match terms {
+                    [a, b] => p.sum(&[get(a), get(b)]),
+                    _ => p.sum(&terms.iter().map(get).collect::<Vec<_>>()),
+                }
             }
             Node::Mul(xs) => match &xs[..] {
                 [a, b] => p.product(&[factor(a), factor(b)]),
+                [a, b, c] => p.product(&[factor(a), factor(b), factor(c)]),
                 _ => p.product(&xs.iter().map(factor).collect::<Vec<_>>()),
             },
             Node::Pow(a, b) if prec::is_square(get(b)) => p.pow(factor(a), get(b)),
