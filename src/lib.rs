@@ -67,7 +67,8 @@ pub use crate::analysis::init::Init;
 pub use crate::analysis::layer_view::{Cause, Finding, FindingKind, LayerStats, LayerView};
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::optimizer::{
-    Optimizer, OptimizerKind, ParamState, State as OptimizerState,
+    Hyperparameter, HyperparameterOutOfRange, HyperparameterRange, Hyperparameters, Optimizer,
+    OptimizerKind, ParamState, State as OptimizerState,
 };
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
 pub use crate::analysis::warnings::{Warning, WarningKind};
