@@ -80,6 +80,9 @@ pub use crate::core::error::Span;
 pub use crate::core::error::{Diagnostic, Input};
 pub use crate::core::excerpt::visible_name;
 pub use crate::core::expr::{Id, Sym};
+/// What a name of a model is (input, target, parameter, intermediate, …), as
+/// `model.symbol(sym).kind` gives it.
+pub use crate::core::model::SymKind;
 pub use crate::core::model::{Given, Model};
 pub use crate::core::number::thousands;
 pub use crate::lang::data::{DataSet, Overlap};
