@@ -794,6 +794,36 @@ mod tests {
         assert!(sin_64.is_finite() && !sin_64.is_zero());
     }
 
+    /// Found by `wild_expressions_never_panic` (seed 101): a sum out of range whose other term
+    /// was a negative base to an exponent only rounded to an integer ((−1e6)^(0.5^1e−300), in
+    /// truth undefined) was settled as out of range, the doubt dropped where the sum was
+    /// worked again in log form; four times the precision found it undefined.
+    #[test]
+    fn a_doubt_about_definedness_survives_the_log_form() {
+        let e = W::Add(vec![
+            W::Pow(
+                Box::new(W::Pow(
+                    Box::new(W::Leaf(2.0)),
+                    Box::new(W::Leaf(-23.520008851491802)),
+                )),
+                Box::new(W::Leaf(-1e30)),
+            ),
+            W::Pow(
+                Box::new(W::Leaf(-1e6)),
+                Box::new(W::Pow(Box::new(W::Leaf(0.5)), Box::new(W::Leaf(1e-300)))),
+            ),
+        ]);
+        let mut g = Graph::new();
+        let root = build_wild(&mut g, &e);
+        let st = eval_precise_stable_upto(&g, &[root], &no_vars, 512).unwrap();
+        assert!(
+            !st.converged || st.values[0] == Precise::Undefined,
+            "{st:?}"
+        );
+        let truth = eval_precise(&g, &[root], &no_vars, 4096).unwrap();
+        assert_eq!(truth[0], Precise::Undefined);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig {
             failure_persistence: None,
