@@ -14,13 +14,10 @@
 
 use std::hint::black_box;
 
-use chainrule::analysis::check;
-use chainrule::analysis::descent;
-use chainrule::analysis::numeric::{self, Request};
-use chainrule::core::diff::{self, Config, Style};
-use chainrule::core::model::{Given, Model, SymKind};
-use chainrule::lang::load::{self as explain, TargetSpec};
-use chainrule::render::document::{self, Format, Layout};
+use chainrule::{
+    DeriveConfig, Document, DocumentFormat, EvalRequest, Given, Layout, Model, Style, SymKind,
+    TargetSpec,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[path = "../tests/common/shapes.rs"]
@@ -30,22 +27,21 @@ use shapes::{deep_narrow, unrolled_recurrence};
 
 /// `derive --all` as the CLI runs it: load, differentiate, render text.
 fn derive_text(source: &str, steps: bool) -> String {
-    let mut model = explain::load(source).expect("the program loads");
-    let targets = explain::targets(&model, &TargetSpec::AllParams).expect("the targets exist");
-    let config = Config {
+    let mut model = chainrule::load(source).expect("the program loads");
+    let config = DeriveConfig {
         style: Style::Chain,
         steps,
-        ..Config::default()
+        ..DeriveConfig::default()
     };
-    let derivations = diff::derive(&mut model, &targets, &config);
-    document::render_derivations(
-        &model,
-        &derivations,
-        Style::Chain,
-        Format::Text,
-        &Layout::default(),
-    )
-    .expect("the built-in templates render")
+    let derivations =
+        chainrule::derive(&mut model, &TargetSpec::AllParams, &config).expect("the targets exist");
+    let document = Document::Derivations {
+        model: &model,
+        derivations: &derivations,
+        style: Style::Chain,
+    };
+    chainrule::render(&document, DocumentFormat::Text, &Layout::default())
+        .expect("the built-in templates render")
 }
 
 /// Every leaf of the model a small value.
@@ -90,21 +86,21 @@ fn eval_all_sparse(source: &str) {
 }
 
 fn eval_all_at(source: &str, point_of: &dyn Fn(&Model) -> Vec<Given>) {
-    let mut model = explain::load(source).expect("the program loads");
-    let targets = explain::targets(&model, &TargetSpec::AllParams).expect("parameters");
+    let mut model = chainrule::load(source).expect("the program loads");
+    let targets = chainrule::targets(&model, &TargetSpec::AllParams).expect("parameters");
     let point = point_of(&model);
-    let request = Request {
+    let request = EvalRequest {
         targets,
-        ..Request::default()
+        ..EvalRequest::default()
     };
-    black_box(numeric::evaluate(&mut model, &point, &request).expect("evaluates"));
+    black_box(chainrule::evaluate(&mut model, &point, &request).expect("evaluates"));
 }
 
 /// `step`-like: one step of gradient descent from the same point.
 fn step_once(source: &str) {
-    let mut model = explain::load(source).expect("the program loads");
+    let mut model = chainrule::load(source).expect("the program loads");
     let point = leaf_point(&model);
-    black_box(descent::descend(&mut model, &point, 0.5, 1).expect("descends"));
+    black_box(chainrule::descend(&mut model, &point, 0.5, 1).expect("descends"));
 }
 
 fn mnist(l2: bool) -> String {
@@ -193,9 +189,9 @@ fn bench(c: &mut Criterion) {
         ),
     ];
     for (name, source) in &deep {
-        let model = check::with_learning_rate(&explain::load(source).expect("loads"));
+        let model = chainrule::with_learning_rate(&chainrule::load(source).expect("loads"));
         group.bench_function(*name, |b| {
-            b.iter(|| black_box(check::check(&model, &claims, &[]).expect("checks")))
+            b.iter(|| black_box(chainrule::check(&model, &claims, &[]).expect("checks")))
         });
     }
     group.finish();

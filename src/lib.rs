@@ -67,7 +67,8 @@ pub use crate::analysis::init::Init;
 pub use crate::analysis::layer_view::{Cause, Finding, FindingKind, LayerStats, LayerView};
 pub use crate::analysis::numeric::{Report, Request as EvalRequest};
 pub use crate::analysis::optimizer::{
-    Optimizer, OptimizerKind, ParamState, State as OptimizerState,
+    Hyperparameter, HyperparameterOutOfRange, HyperparameterRange, Hyperparameters, Optimizer,
+    OptimizerKind, ParamState, State as OptimizerState,
 };
 pub use crate::analysis::train::{Direction, Divergence, Epoch, TrainConfig, Training};
 pub use crate::analysis::warnings::{Warning, WarningKind};
@@ -79,6 +80,9 @@ pub use crate::core::error::Span;
 pub use crate::core::error::{Diagnostic, Input};
 pub use crate::core::excerpt::visible_name;
 pub use crate::core::expr::{Id, Sym};
+/// What a name of a model is (input, target, parameter, intermediate, …), as
+/// `model.symbol(sym).kind` gives it.
+pub use crate::core::model::SymKind;
 pub use crate::core::model::{Given, Model};
 pub use crate::core::number::thousands;
 pub use crate::lang::data::{DataSet, Overlap};

@@ -14,8 +14,8 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple};
 
 use crate::{
     Checked, Derivations, DeriveConfig, Descent, Diagnostic, Direction, Document, DocumentFormat,
-    EvalRequest, Given, Init, Layered, Layout, Model, Optimizer, OptimizerKind, Report, Style,
-    TargetSpec, TrainConfig, Training, Value,
+    EvalRequest, Given, HyperparameterRange, Hyperparameters, Init, Layered, Layout, Model,
+    Optimizer, OptimizerKind, Report, Style, TargetSpec, TrainConfig, Training, Value,
 };
 
 create_exception!(
@@ -192,29 +192,26 @@ struct OptimizerChoice {
 }
 
 impl OptimizerChoice {
-    /// The optimizer with its defaults filled in; a decay rate outside [0, 1) or a negative ε or
-    /// weight decay is refused, naming the argument.
+    /// The optimizer with its defaults filled in; a hyperparameter outside its range (a decay
+    /// rate outside [0, 1), a negative ε or weight decay) is refused, naming the argument.
     fn optimizer(&self) -> PyResult<Optimizer> {
-        let defaults = Optimizer::with_defaults(optimizer_kind(&self.name)?);
-        let decay = |given: Option<f64>, name: &str, default: f64| match given {
-            Some(rate) if !(0.0..1.0).contains(&rate) => Err(PyValueError::new_err(format!(
-                "`{name}` is a decay rate, at least 0 and below 1, not {rate}"
-            ))),
-            given => Ok(given.unwrap_or(default)),
+        let given = Hyperparameters {
+            momentum: self.momentum,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
         };
-        let non_negative = |given: Option<f64>, name: &str, default: f64| match given {
-            Some(value) if value.is_nan() || value < 0.0 => Err(PyValueError::new_err(format!(
-                "`{name}` must be 0 or more, not {value}"
-            ))),
-            given => Ok(given.unwrap_or(default)),
-        };
-        Ok(Optimizer {
-            momentum: decay(self.momentum, "momentum", defaults.momentum)?,
-            beta1: decay(self.beta1, "beta1", defaults.beta1)?,
-            beta2: decay(self.beta2, "beta2", defaults.beta2)?,
-            eps: non_negative(self.eps, "eps", defaults.eps)?,
-            weight_decay: non_negative(self.weight_decay, "weight_decay", defaults.weight_decay)?,
-            ..defaults
+        Optimizer::with_hyperparameters(optimizer_kind(&self.name)?, &given).map_err(|refused| {
+            let (name, value) = (refused.hyperparameter.code(), refused.value);
+            PyValueError::new_err(match refused.range() {
+                HyperparameterRange::DecayRate => {
+                    format!("`{name}` is a decay rate, at least 0 and below 1, not {value}")
+                }
+                HyperparameterRange::NonNegative => {
+                    format!("`{name}` must be 0 or more, not {value}")
+                }
+            })
         })
     }
 }

@@ -113,6 +113,36 @@ fn an_expression_is_evaluated_with_derivatives_inside() {
     );
 }
 
+/// A seed CI does not use once ran a property test 13 minutes: the reference's sine and cosine
+/// took a tiny argument's smallness for bits lost to the reduction by π/2 and computed π to a
+/// million bits (this command hung). Now the answer comes at once: cos is 1, and sin is the
+/// argument, which float64 flushes to 0 and the warning says so.
+#[test]
+fn sine_and_cosine_of_a_tiny_argument_are_answered_with_the_underflow_named() {
+    let doc = eval_json(
+        &[
+            "-",
+            "--at",
+            "x=1",
+            "--expr",
+            "sin(x*0.5^1000000)",
+            "--expr",
+            "cos(0.5^1000000)",
+        ],
+        Some("input x\ncost C = x\n"),
+    );
+    // 2^-1000000 = 10^-301029.9957 = 1.0100340591980302e-301030
+    let tiny = "1.0100340591980302e-301030";
+    assert_eq!(doc["reference"]["sin(x*0.5^1000000)"], tiny);
+    assert_eq!(doc["reference"]["cos(0.5^1000000)"], "1");
+    assert_eq!(doc["derivatives"]["sin(x*0.5^1000000)"], 0.0);
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["kind"], "underflow");
+    assert_eq!(warnings[0]["at"], "sin(x*0.5^1000000)");
+    assert_eq!(warnings[0]["reference"], tiny);
+}
+
 #[test]
 fn overflow_and_domain_errors_are_named() {
     let doc = eval_json(

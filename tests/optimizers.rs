@@ -171,6 +171,56 @@ fn adam_reports_its_moments_bias_corrected_in_json() {
     assert_eq!(first["decayed"], false);
 }
 
+/// A hyperparameter out of its range is refused when it is read, naming the option and what
+/// it may be, with exit code 2 and nothing on standard output.
+#[test]
+fn a_hyperparameter_out_of_range_is_refused_naming_the_option() {
+    for (option, value, refusal) in [
+        (
+            "--momentum",
+            "1",
+            "invalid value '1' for '--momentum <MU>': a decay rate is at least 0 and below 1, not 1",
+        ),
+        (
+            "--beta1",
+            "-0.5",
+            "invalid value '-0.5' for '--beta1 <BETA1>': a decay rate is at least 0 and below 1, not -0.5",
+        ),
+        (
+            "--beta2",
+            "1.5",
+            "invalid value '1.5' for '--beta2 <BETA2>': a decay rate is at least 0 and below 1, not 1.5",
+        ),
+        (
+            "--eps",
+            "-1e-8",
+            "invalid value '-1e-8' for '--eps <EPS>': must be 0 or more, not -1e-8",
+        ),
+        (
+            "--weight-decay",
+            "-1",
+            "invalid value '-1' for '--weight-decay <LAMBDA>': must be 0 or more, not -1",
+        ),
+        (
+            "--eps",
+            "x",
+            "invalid value 'x' for '--eps <EPS>': `x` is not a number",
+        ),
+    ] {
+        let out = Command::cargo_bin("chainrule")
+            .unwrap()
+            .args(["step", "-", "--lr", "0.1", "--optimizer", "adam"])
+            .arg(format!("{option}={value}"))
+            .write_stdin(PROGRAM)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{option}={value}: {stderr}");
+        assert!(stderr.contains(refusal), "{option}={value}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
 #[test]
 fn every_format_writes_the_rule_and_the_state_columns() {
     let dir = tempfile::tempdir().unwrap();

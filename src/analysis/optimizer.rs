@@ -83,6 +83,121 @@ impl Optimizer {
     pub fn sgd() -> Optimizer {
         Optimizer::with_defaults(OptimizerKind::Sgd)
     }
+
+    /// The optimizer with the hyperparameters given and defaults for the rest, each checked
+    /// against its range: the one check the command line and Python both make.
+    pub fn with_hyperparameters(
+        kind: OptimizerKind,
+        given: &Hyperparameters,
+    ) -> Result<Optimizer, HyperparameterOutOfRange> {
+        let defaults = Optimizer::with_defaults(kind);
+        let value = |which: Hyperparameter, given: Option<f64>, default: f64| match given {
+            Some(value) => which.check(value),
+            None => Ok(default),
+        };
+        Ok(Optimizer {
+            momentum: value(Hyperparameter::Momentum, given.momentum, defaults.momentum)?,
+            beta1: value(Hyperparameter::Beta1, given.beta1, defaults.beta1)?,
+            beta2: value(Hyperparameter::Beta2, given.beta2, defaults.beta2)?,
+            eps: value(Hyperparameter::Eps, given.eps, defaults.eps)?,
+            weight_decay: value(
+                Hyperparameter::WeightDecay,
+                given.weight_decay,
+                defaults.weight_decay,
+            )?,
+            ..defaults
+        })
+    }
+}
+
+/// The hyperparameters a caller gives an optimizer; `None` takes
+/// [`Optimizer::with_defaults`]'s value.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct Hyperparameters {
+    pub momentum: Option<f64>,
+    pub beta1: Option<f64>,
+    pub beta2: Option<f64>,
+    pub eps: Option<f64>,
+    pub weight_decay: Option<f64>,
+}
+
+/// One hyperparameter of an optimizer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Hyperparameter {
+    Momentum,
+    Beta1,
+    Beta2,
+    Eps,
+    WeightDecay,
+}
+
+impl Hyperparameter {
+    /// Its name as a Python keyword argument (the command line's option is the same with `-`
+    /// for `_`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Hyperparameter::Momentum => "momentum",
+            Hyperparameter::Beta1 => "beta1",
+            Hyperparameter::Beta2 => "beta2",
+            Hyperparameter::Eps => "eps",
+            Hyperparameter::WeightDecay => "weight_decay",
+        }
+    }
+
+    /// The values it may take: the momentum and the betas are decay rates (a rate of 1 or
+    /// more never forgets, and the bias correction 1 − βᵗ would divide by 0); ε and the
+    /// weight decay are 0 or more.
+    pub fn range(self) -> HyperparameterRange {
+        match self {
+            Hyperparameter::Momentum | Hyperparameter::Beta1 | Hyperparameter::Beta2 => {
+                HyperparameterRange::DecayRate
+            }
+            Hyperparameter::Eps | Hyperparameter::WeightDecay => HyperparameterRange::NonNegative,
+        }
+    }
+
+    /// `value` if it lies in [`Hyperparameter::range`] (NaN never does).
+    pub fn check(self, value: f64) -> Result<f64, HyperparameterOutOfRange> {
+        if self.range().admits(value) {
+            Ok(value)
+        } else {
+            Err(HyperparameterOutOfRange {
+                hyperparameter: self,
+                value,
+            })
+        }
+    }
+}
+
+/// The values a hyperparameter may take.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum HyperparameterRange {
+    /// At least 0 and below 1.
+    DecayRate,
+    /// At least 0.
+    NonNegative,
+}
+
+impl HyperparameterRange {
+    pub fn admits(self, value: f64) -> bool {
+        match self {
+            HyperparameterRange::DecayRate => (0.0..1.0).contains(&value),
+            HyperparameterRange::NonNegative => value >= 0.0,
+        }
+    }
+}
+
+/// A hyperparameter given a value outside its range; each door words it.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct HyperparameterOutOfRange {
+    pub hyperparameter: Hyperparameter,
+    pub value: f64,
+}
+
+impl HyperparameterOutOfRange {
+    pub fn range(&self) -> HyperparameterRange {
+        self.hyperparameter.range()
+    }
 }
 
 /// One parameter's state after a step, as the update rule names it. `None` for what the
@@ -206,4 +321,59 @@ pub fn decayed_parameters(model: &Model, params: &[Sym]) -> Vec<bool> {
             users.is_empty() || !added
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What is not given takes its default; what is given is checked against its range and
+    /// refused as data (the hyperparameter and the value), the first one out of range.
+    #[test]
+    fn hyperparameters_are_checked_against_their_ranges() {
+        let given = Hyperparameters {
+            beta2: Some(0.5),
+            weight_decay: Some(0.0),
+            ..Hyperparameters::default()
+        };
+        let adam = Optimizer::with_hyperparameters(OptimizerKind::Adam, &given).unwrap();
+        assert_eq!(
+            adam,
+            Optimizer {
+                beta2: 0.5,
+                ..Optimizer::with_defaults(OptimizerKind::Adam)
+            }
+        );
+        let refused = |given: Hyperparameters| {
+            Optimizer::with_hyperparameters(OptimizerKind::RmsProp, &given).unwrap_err()
+        };
+        let momentum_of_one = refused(Hyperparameters {
+            momentum: Some(1.0),
+            eps: Some(-1.0),
+            ..Hyperparameters::default()
+        });
+        assert_eq!(momentum_of_one.hyperparameter, Hyperparameter::Momentum);
+        assert_eq!(momentum_of_one.value, 1.0);
+        assert_eq!(momentum_of_one.range(), HyperparameterRange::DecayRate);
+        let negative_eps = refused(Hyperparameters {
+            eps: Some(-1e-8),
+            ..Hyperparameters::default()
+        });
+        assert_eq!(negative_eps.hyperparameter.code(), "eps");
+        assert_eq!(negative_eps.range(), HyperparameterRange::NonNegative);
+        let nan_decay = refused(Hyperparameters {
+            weight_decay: Some(f64::NAN),
+            ..Hyperparameters::default()
+        });
+        assert_eq!(nan_decay.hyperparameter.code(), "weight_decay");
+        for beta in [-0.1, 1.0, 1.5, f64::NAN] {
+            let given = Hyperparameters {
+                beta1: Some(beta),
+                ..Hyperparameters::default()
+            };
+            assert_eq!(refused(given).hyperparameter, Hyperparameter::Beta1);
+        }
+        assert!(HyperparameterRange::DecayRate.admits(0.0));
+        assert!(HyperparameterRange::NonNegative.admits(0.0));
+    }
 }

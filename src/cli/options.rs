@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use chainrule::{Hyperparameter, HyperparameterRange};
 use clap::{Args, ValueEnum};
 
 /// `--at` where a value may cut the graph (`eval`, `check`, `graph`).
@@ -410,19 +411,19 @@ pub struct OptimizerArgs {
     #[arg(long, default_value = "sgd", value_parser = ["sgd", "momentum", "nesterov", "rmsprop", "adam"])]
     pub optimizer: String,
     /// μ of momentum and nesterov (default 0.9).
-    #[arg(long, value_name = "MU", value_parser = unit_interval)]
+    #[arg(long, value_name = "MU", value_parser = hyperparameter(Hyperparameter::Momentum))]
     pub momentum: Option<f64>,
     /// β₁ of adam (default 0.9).
-    #[arg(long, value_name = "BETA1", value_parser = unit_interval)]
+    #[arg(long, value_name = "BETA1", value_parser = hyperparameter(Hyperparameter::Beta1))]
     pub beta1: Option<f64>,
     /// β₂ of adam (default 0.999) and rmsprop's smoothing constant (PyTorch's alpha, default 0.99).
-    #[arg(long, value_name = "BETA2", value_parser = unit_interval)]
+    #[arg(long, value_name = "BETA2", value_parser = hyperparameter(Hyperparameter::Beta2))]
     pub beta2: Option<f64>,
     /// ε added outside the square root of rmsprop and adam (default 1e-8).
-    #[arg(long, value_name = "EPS", value_parser = non_negative)]
+    #[arg(long, value_name = "EPS", value_parser = hyperparameter(Hyperparameter::Eps))]
     pub eps: Option<f64>,
     /// λ of weight decay, decoupled from the cost (AdamW's θ ← θ − ηλθ), biases spared (default 0).
-    #[arg(long = "weight-decay", value_name = "LAMBDA", value_parser = non_negative)]
+    #[arg(long = "weight-decay", value_name = "LAMBDA", value_parser = hyperparameter(Hyperparameter::WeightDecay))]
     pub weight_decay: Option<f64>,
 }
 
@@ -431,15 +432,15 @@ impl OptimizerArgs {
     pub fn optimizer(&self) -> chainrule::Optimizer {
         let kind = chainrule::OptimizerKind::from_code(&self.optimizer)
             .expect("clap admits only the optimizers' codes");
-        let defaults = chainrule::Optimizer::with_defaults(kind);
-        chainrule::Optimizer {
-            momentum: self.momentum.unwrap_or(defaults.momentum),
-            beta1: self.beta1.unwrap_or(defaults.beta1),
-            beta2: self.beta2.unwrap_or(defaults.beta2),
-            eps: self.eps.unwrap_or(defaults.eps),
-            weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
-            ..defaults
-        }
+        let given = chainrule::Hyperparameters {
+            momentum: self.momentum,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+        };
+        chainrule::Optimizer::with_hyperparameters(kind, &given)
+            .expect("each hyperparameter was checked when it was parsed")
     }
 }
 
@@ -452,24 +453,19 @@ fn number(text: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("`{text}` is not a number"))
 }
 
-/// A decay rate: at least 0 and below 1.
-fn unit_interval(text: &str) -> Result<f64, String> {
-    let value = number(text)?;
-    if (0.0..1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!(
-            "a decay rate is at least 0 and below 1, not {text}"
-        ))
-    }
-}
-
-fn non_negative(text: &str) -> Result<f64, String> {
-    let value = number(text)?;
-    if value >= 0.0 {
-        Ok(value)
-    } else {
-        Err(format!("must be 0 or more, not {text}"))
+/// The value of a hyperparameter's option: a number in the range the library gives it.
+fn hyperparameter(
+    which: Hyperparameter,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        which
+            .check(number(text)?)
+            .map_err(|refused| match refused.range() {
+                HyperparameterRange::DecayRate => {
+                    format!("a decay rate is at least 0 and below 1, not {text}")
+                }
+                HyperparameterRange::NonNegative => format!("must be 0 or more, not {text}"),
+            })
     }
 }
 

@@ -228,6 +228,21 @@ pub fn written_decimal(text: &str, digits: usize) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// The magnitudes at the edge of what the reference holds (2^±(2^28 − 1), about
+    /// 10^±80,807,123) are written from a power of ten at a few hundred bits, never as an
+    /// 80-million-digit integer (values from Python's decimal module, 60 digits).
+    #[test]
+    fn the_largest_and_smallest_magnitudes_held_are_written_to_their_digits() {
+        let edge = (MAG_LIMIT - 1) as isize;
+        let largest = Big::from_parts(IBig::ONE, edge);
+        let smallest = Big::from_parts(-IBig::ONE, -edge);
+        assert_eq!(decimal_string(&largest, 17), "7.1566341957262394e80807123");
+        assert_eq!(
+            decimal_string(&smallest, 17),
+            "-1.3973048959204519e-80807124"
+        );
+    }
+
     /// Dividing by a power of two as a shift rounds as the general division does: halves to
     /// even, just below and just above a half, and long numbers.
     #[test]

@@ -798,6 +798,64 @@ mod tests {
         let _ = st.values[0].to_decimal_string(17);
     }
 
+    /// Found by `wild_expressions_never_panic` (a seed CI does not use ran for 13 minutes):
+    /// sin and cos of a tiny argument took its smallness for bits lost to the reduction by π/2
+    /// and computed π to a million bits. Below π/4 nothing is reduced: sin x is x and cos x is
+    /// 1 to every digit written, at once.
+    #[test]
+    fn sine_and_cosine_of_a_tiny_argument_are_the_argument_and_one() {
+        let sine = Func::ALL.iter().position(|&f| f == Func::Sin).unwrap();
+        let cosine = Func::ALL.iter().position(|&f| f == Func::Cos).unwrap();
+        let tiny = || W::Pow(Box::new(W::Leaf(0.5)), Box::new(W::Leaf(1e6)));
+        let mut g = Graph::new();
+        let argument = build_wild(&mut g, &tiny());
+        let sin_root = build_wild(&mut g, &W::Call(sine, Box::new(tiny())));
+        let cos_root = build_wild(&mut g, &W::Call(cosine, Box::new(tiny())));
+        let roots = [argument, sin_root, cos_root];
+        let st = eval_precise_stable_upto(&g, &roots, &no_vars, 512).unwrap();
+        assert!(st.converged);
+        let [argument, sin, cos] = [0, 1, 2].map(|i| st.values[i].to_decimal_string(17));
+        assert!(argument.ends_with("e-301030"), "{argument}");
+        assert_eq!(sin, argument);
+        assert_eq!(cos, "1e0");
+        // and at the low precision the property test starts with
+        let sin_64 = eval_precise(&g, &[sin_root], &no_vars, 64)
+            .unwrap()
+            .remove(0);
+        assert_eq!(sin_64.to_f64(), 0.0);
+        assert!(sin_64.is_finite() && !sin_64.is_zero());
+    }
+
+    /// Found by `wild_expressions_never_panic` (seed 101): a sum out of range whose other term
+    /// was a negative base to an exponent only rounded to an integer ((−1e6)^(0.5^1e−300), in
+    /// truth undefined) was settled as out of range, the doubt dropped where the sum was
+    /// worked again in log form; four times the precision found it undefined.
+    #[test]
+    fn a_doubt_about_definedness_survives_the_log_form() {
+        let e = W::Add(vec![
+            W::Pow(
+                Box::new(W::Pow(
+                    Box::new(W::Leaf(2.0)),
+                    Box::new(W::Leaf(-23.520008851491802)),
+                )),
+                Box::new(W::Leaf(-1e30)),
+            ),
+            W::Pow(
+                Box::new(W::Leaf(-1e6)),
+                Box::new(W::Pow(Box::new(W::Leaf(0.5)), Box::new(W::Leaf(1e-300)))),
+            ),
+        ]);
+        let mut g = Graph::new();
+        let root = build_wild(&mut g, &e);
+        let st = eval_precise_stable_upto(&g, &[root], &no_vars, 512).unwrap();
+        assert!(
+            !st.converged || st.values[0] == Precise::Undefined,
+            "{st:?}"
+        );
+        let truth = eval_precise(&g, &[root], &no_vars, 4096).unwrap();
+        assert_eq!(truth[0], Precise::Undefined);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig {
             failure_persistence: None,

@@ -678,6 +678,8 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
                 }
                 None => {}
             }
+            // a value worked from one that might be undefined might be too, by any route
+            v = v.shaky_if(inherited);
         }
         vals.push(v);
     }

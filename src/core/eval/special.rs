@@ -44,8 +44,13 @@ fn atan_of_inverse(n: u32, scale: usize) -> IBig {
 
 /// `(sin x, cos x)` at `bits`. The reduction `x − k·π/2` cancels the bits of x's magnitude and
 /// as many more as x is close to a multiple of π/2, so π is computed with those to spare.
+/// Below 1/2 (< π/4) there is nothing to reduce: a tiny x (2^−10^6, say) would otherwise
+/// count its own smallness as bits lost to cancellation and ask for π to a million bits.
 pub(super) fn sin_cos(x: &Big, bits: usize) -> (Big, Big) {
-    let magnitude = top(x).max(0) as usize;
+    if top(x) < 0 {
+        return sin_cos_series(x, bits + 8);
+    }
+    let magnitude = top(x) as usize;
     let mut extra = 32;
     loop {
         let w = Ctx::new(bits + magnitude + extra);
