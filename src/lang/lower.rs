@@ -184,8 +184,11 @@ pub struct PrebuiltSum<'a> {
     /// The name the program holds in its place, one no program can write.
     pub name: &'a str,
     /// Builds it, given the symbol of each name it uses (all of them declared before it).
-    pub build: &'a dyn Fn(&mut Graph, &dyn Fn(&str) -> Sym) -> Id,
+    pub build: &'a BuildSum<'a>,
 }
+
+/// Builds a [`PrebuiltSum`] in the graph, given the symbol of each name it uses.
+pub type BuildSum<'a> = dyn Fn(&mut Graph, &dyn Fn(&str) -> Sym) -> Id + 'a;
 
 /// [`lower`] for a program written in scalars whose name `sum.name` stands for the sum
 /// `sum.build` builds.
