@@ -146,32 +146,45 @@ mod tests {
         assert_eq!(number(f64::NAN), "NaN");
     }
 
-    /// A float64 in the plain range is written exactly as Rust's `{}` writes it, and outside
-    /// it as `{:e}` does: the same shortest digits that round-trip.
-    #[test]
-    fn a_float64_is_written_with_rusts_shortest_digits() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let x = f64::from_bits(state);
-            if !x.is_finite() || x == 0.0 {
-                continue;
-            }
-            let exponent: i32 = format!("{x:e}").split_once('e').unwrap().1.parse().unwrap();
-            let expected = if PLAIN_EXPONENTS.contains(&exponent) {
-                format!("{x}")
-            } else {
-                format!("{x:e}")
-            };
-            assert_eq!(float(x), expected);
-            let scaled = x.abs().log10().rem_euclid(1.0);
-            let near_usual = 10f64.powf(scaled - 3.0) * if x < 0.0 { -1.0 } else { 1.0 };
-            assert_eq!(float(near_usual), format!("{near_usual}"));
+    /// The float64 written as Rust's `{}` writes it in the plain range and as `{:e}` does
+    /// outside it.
+    fn rust_would_write(x: f64) -> String {
+        let exponent: i32 = format!("{x:e}").split_once('e').unwrap().1.parse().unwrap();
+        if PLAIN_EXPONENTS.contains(&exponent) {
+            format!("{x}")
+        } else {
+            format!("{x:e}")
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// A float64 is written with Rust's shortest digits that round-trip, in the notation
+        /// its magnitude calls for: any bit pattern, and values in the usual range.
+        #[test]
+        fn a_float64_is_written_with_rusts_shortest_digits(
+            bits in proptest::prelude::any::<u64>(),
+            usual in -1e4f64..1e4,
+        ) {
+            let x = f64::from_bits(bits);
+            if x.is_finite() && x != 0.0 {
+                proptest::prop_assert_eq!(float(x), rust_would_write(x));
+            }
+            if usual != 0.0 {
+                proptest::prop_assert_eq!(float(usual), format!("{usual}"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_float64_at_the_edges_of_the_plain_range() {
         assert_eq!(float(-0.0), "0");
         assert_eq!(float(1e16), "1e16");
+        assert_eq!(float(9999999999999998.0), "9999999999999998");
         assert_eq!(float(1e-4), "0.0001");
         assert_eq!(float(9.99e-5), "9.99e-5");
     }

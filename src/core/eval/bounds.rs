@@ -21,6 +21,11 @@ pub(super) struct Val {
 }
 
 impl Val {
+    /// Zero with no error at all: it adds nothing to a sum and makes a product zero.
+    pub(super) fn is_exact_zero(&self) -> bool {
+        self.v.is_zero() && self.lerr == NEG_INF
+    }
+
     pub(super) fn exact(v: Precise) -> Val {
         Val {
             v,

@@ -101,12 +101,16 @@ pub(super) fn decimal_string(x: &Big, digits: usize) -> String {
         Ok(small) => small.to_string(),
         Err(_) => n.to_string(),
     };
-    let (first, rest) = s.split_at(1);
+    scientific(if is_neg(x) { "-" } else { "" }, &s, e10)
+}
+
+/// `digits` (at least one) written as `d.ddde±x` with the point after the first, trailing
+/// zeros dropped: `1.5e-3`, `2e0`.
+fn scientific(sign: &str, digits: &str, e10: i64) -> String {
+    let (first, rest) = digits.split_at(1);
     let rest = rest.trim_end_matches('0');
-    let mut out = String::with_capacity(s.len() + 8);
-    if is_neg(x) {
-        out.push('-');
-    }
+    let mut out = String::with_capacity(digits.len() + 8);
+    out.push_str(sign);
     out.push_str(first);
     if !rest.is_empty() {
         out.push('.');
@@ -158,17 +162,7 @@ pub(super) fn round_written(written: &str, digits: usize) -> String {
             }
         }
     }
-    while run.len() > 1 && run.last() == Some(&b'0') {
-        run.pop();
-    }
-    let (first, tail) = run.split_at(1);
-    let first = char::from(first[0]);
-    let tail = std::str::from_utf8(tail).expect("ascii digits");
-    if tail.is_empty() {
-        format!("{sign}{first}e{e10}")
-    } else {
-        format!("{sign}{first}.{tail}e{e10}")
-    }
+    scientific(sign, std::str::from_utf8(&run).expect("ascii digits"), e10)
 }
 
 /// A decimal literal as written (`0.2380`, `-1.5e-3`, `7`) in the form

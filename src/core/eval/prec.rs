@@ -36,8 +36,7 @@ impl Prec {
         }
         // An exact zero adds neither a value nor a rounding: a regularised gradient δ·x + λ·w/n
         // at an input x = 0 (most pixels of a digit) is its penalty term as it is.
-        let exact_zero = |x: &&&Val| x.v.is_zero() && x.lerr == NEG_INF;
-        let mut nonzero = xs.iter().filter(|x| !exact_zero(x));
+        let mut nonzero = xs.iter().filter(|x| !x.is_exact_zero());
         if let (Some(only), None) = (nonzero.next(), nonzero.next())
             && only.v.as_big().is_some_and(|b| !is_zero(b))
         {
@@ -92,8 +91,7 @@ impl Prec {
     }
 
     pub(super) fn product(&self, xs: &[&Val]) -> Val {
-        let exact_zero = |x: &&Val| x.v.is_zero() && x.lerr == NEG_INF;
-        if !xs.iter().any(|x| x.v == Precise::Undefined) && xs.iter().any(exact_zero) {
+        if !xs.iter().any(|x| x.v == Precise::Undefined) && xs.iter().any(|x| x.is_exact_zero()) {
             return Val::exact(Precise::Finite(Big::ZERO));
         }
         if let Some(v) = special(xs) {
@@ -502,8 +500,6 @@ impl Prec {
         Val::finite(r.value(), logsumexp(&[prop, rounding])).shaky_if(!x.sign_certain())
     }
 
-    /// `a^e`; a square is a product, so its base may be given cut as a factor is (see
-    /// [`Val::cut_to`]).
     pub(super) fn pow(&self, a: &Val, e: &Val) -> Val {
         if let Some(v) = special(&[a, e]) {
             return v;
@@ -622,7 +618,8 @@ impl Prec {
     }
 }
 
-/// Whether an exponent is exactly 2: the power is then the base times itself.
+/// Whether an exponent is exactly 2: the power is then the base times itself, a product (so
+/// its base may be given cut as a product's factors are, see [`Val::cut_to`]).
 pub(super) fn is_square(e: &Val) -> bool {
     e.lerr == NEG_INF && e.v.as_big().is_some_and(|x| *x == Big::from(2))
 }

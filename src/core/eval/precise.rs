@@ -636,7 +636,7 @@ fn eval_planned(graph: &Graph, plan: &Plan, precision_bits: usize) -> Result<Nod
                 [a, b, c] => p.product(&[factor(a), factor(b), factor(c)]),
                 _ => p.product(&xs.iter().map(factor).collect::<Vec<_>>()),
             },
-            Node::Pow(a, b) if prec::is_square(get(b)) => p.pow(factor(a), get(b)),
+            Node::Pow(a, b) if prec::is_square(get(b)) => p.product(&[factor(a), factor(a)]),
             Node::Pow(a, b) => p.pow(get(a), get(b)),
             Node::Call(f, a) => p.call(*f, get(a)),
             Node::Call2(f, a, b) => p.call2(*f, get(a), get(b)),
