@@ -509,10 +509,7 @@ impl Network {
                     ))
                 })?,
         };
-        let given: Vec<Given> = given
-            .into_iter()
-            .filter(|g| !examples.columns.contains(&g.sym))
-            .collect();
+        let given = examples.left_out(given);
         let config = TrainConfig {
             epochs,
             learning_rate: lr,

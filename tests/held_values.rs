@@ -76,17 +76,7 @@ fn files() -> Files {
 }
 
 fn json_of(args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    serde_json::from_str(&common::stdout_of(&all, "")).expect("the output is JSON")
-}
-
-/// The message of a refusal: exit 2, nothing on standard output.
-fn refusal(args: &[&str]) -> String {
-    let out = common::run(args, None);
-    assert_eq!(out.status.code(), Some(2), "{args:?} should be refused");
-    assert!(out.stdout.is_empty(), "{args:?}: no partial output");
-    String::from_utf8(out.stderr).unwrap()
+    common::json_of(args, "")
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -124,9 +114,9 @@ fn cost_by_hand(params: &Value, x: [f64; 3], y: [f64; 2], lambda: f64, n: f64) -
     c0 + lambda / (2.0 * n) * squares
 }
 
-fn mean_cost_by_hand(params: &Value) -> f64 {
+fn mean_cost_by_hand(params: &Value, lambda: f64) -> f64 {
     ROWS.iter()
-        .map(|&(x, y)| cost_by_hand(params, x, y, LAMBDA, N))
+        .map(|&(x, y)| cost_by_hand(params, x, y, lambda, N))
         .sum::<f64>()
         / ROWS.len() as f64
 }
@@ -154,12 +144,12 @@ fn train_holds_lambda_and_n_given_by_at_for_every_example() {
     // by hand with λ and n at the values given.
     assert_close(
         doc["initial_cost"].as_f64().unwrap(),
-        mean_cost_by_hand(&doc["initial_params"]),
+        mean_cost_by_hand(&doc["initial_params"], LAMBDA),
         "initial cost",
     );
     assert_close(
         doc["epochs"][0]["cost"].as_f64().unwrap(),
-        mean_cost_by_hand(&doc["params"]),
+        mean_cost_by_hand(&doc["params"], LAMBDA),
         "first epoch's cost",
     );
     // The same as `eval --example` on each row, averaged (the same draw of the parameters:
@@ -198,10 +188,7 @@ fn train_holds_lambda_and_n_given_by_at_for_every_example() {
     assert_ne!(doc["params"], other["params"]);
     assert_close(
         other["initial_cost"].as_f64().unwrap(),
-        ROWS.iter()
-            .map(|&(x, y)| cost_by_hand(&other["initial_params"], x, y, 5.0, N))
-            .sum::<f64>()
-            / ROWS.len() as f64,
+        mean_cost_by_hand(&other["initial_params"], 5.0),
         "initial cost at λ = 5",
     );
 }
@@ -336,7 +323,7 @@ fn a_name_still_missing_is_the_only_one_named() {
         with("eval", &["--example", "1"]),
         with("step", &["--example", "1", "--lr", "0.5"]),
     ] {
-        let message = refusal(&args);
+        let message = common::refusal(&args);
         assert!(
             message.contains("the data has no column for `x3`\n"),
             "{args:?}: {message}"
@@ -353,7 +340,7 @@ fn a_name_still_missing_is_the_only_one_named() {
         assert!(message.contains("`--at x3=0.5`"), "{message}");
     }
     // Without `--at`, λ and n are missing too, and named.
-    let message = refusal(&["train", &f.network, "--data", &no_x3]);
+    let message = common::refusal(&["train", &f.network, "--data", &no_x3]);
     assert!(
         message.contains("the data has no column for `x3`, `lambda`, `n`"),
         "{message}"
@@ -363,7 +350,7 @@ fn a_name_still_missing_is_the_only_one_named() {
 #[test]
 fn train_refuses_a_column_for_a_name_at_also_gives() {
     let f = files();
-    let message = refusal(&[
+    let message = common::refusal(&[
         "train",
         &f.network,
         "--data",
@@ -384,7 +371,7 @@ fn train_refuses_a_column_for_a_name_at_also_gives() {
     );
     assert!(message.contains("leave `n` out of `--at`"), "{message}");
     // The same in a program's own `data` block, the caret on the column's name.
-    let message = refusal(&["train", "examples/seed_training.bp", "--at", "x=2"]);
+    let message = common::refusal(&["train", "examples/seed_training.bp", "--at", "x=2"]);
     assert!(
         message.contains("`x` has a column in the data"),
         "{message}"

@@ -14,18 +14,14 @@ fn chainrule() -> Command {
     Command::cargo_bin("chainrule").expect("the binary builds")
 }
 
+/// `chainrule train ARGS --format json`, parsed.
 fn json(args: &[&str]) -> Value {
-    let mut all = vec!["train"];
-    all.extend_from_slice(args);
-    all.extend(["--format", "json"]);
-    serde_json::from_str(&common::stdout_of(&all, "")).expect("the output is JSON")
+    common::json_of(&[&["train"], args].concat(), "")
 }
 
+/// The message of `chainrule train ARGS`'s refusal.
 fn failure(args: &[&str]) -> String {
-    let out = chainrule().arg("train").args(args).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{args:?} should be refused");
-    assert!(out.stdout.is_empty(), "no partial output");
-    String::from_utf8(out.stderr).unwrap()
+    common::refusal(&[&["train"], args].concat())
 }
 
 fn sigmoid(z: f64) -> f64 {

@@ -121,7 +121,7 @@ def test_train_holds_inputs_the_data_has_no_column_for_as_the_command_line_does(
     )
     with pytest.raises(chainrule.ChainruleError) as error:
         net.train(csv.read_text(), epochs=5)
-    assert "lambda" in str(error.value) and "n" in str(error.value)
+    assert "the data has no column for `lambda`, `n`" in str(error.value)
 
 
 def test_bad_input_raises_with_the_caret_diagnostic():

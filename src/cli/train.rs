@@ -138,11 +138,7 @@ pub fn train(args: TrainArgs) -> Result<Outcome, Failure> {
                 )
             })?,
     };
-    let in_data: std::collections::HashSet<_> = examples.columns.iter().collect();
-    let given: Vec<_> = given
-        .into_iter()
-        .filter(|g| !in_data.contains(&g.sym))
-        .collect();
+    let given = examples.left_out(given);
     let config = TrainConfig {
         epochs: args.epochs as usize,
         learning_rate: args.lr,

@@ -32,6 +32,15 @@ impl DataSet {
             .copied()
             .zip(self.rows[row].iter().copied())
     }
+
+    /// The given values this set does not hold in a column: where the set holds the inputs
+    /// and targets given (`*_holding`), the parameters' starting values.
+    pub fn left_out(&self, given: Vec<Given>) -> Vec<Given> {
+        given
+            .into_iter()
+            .filter(|g| !self.columns.contains(&g.sym))
+            .collect()
+    }
 }
 
 /// What a value given outside the data to an input or a target does to a column of the same

@@ -1,7 +1,9 @@
 //! The expansion of the `network` shorthand: the straight-line program a [`NetworkSpec`]
 //! stands for — declarations with textbook display forms, then layer by layer `z` and `a` for
-//! every neuron, then the cost — built as a syntax tree ([`program`]) that `load` lowers
-//! directly, and printed as text ([`text`]) for `chainrule expand`.
+//! every neuron, then the cost — built as a syntax tree ([`program`]), printed as text
+//! ([`text`]) for `chainrule expand`, and lowered by `load` as that tree with the L2
+//! penalty's squares built straight into the graph ([`program_for_lowering`],
+//! [`penalty_sum`]).
 
 use crate::core::expr::{Graph, Id, Sym};
 use crate::lang::ast::{AssignKind, BinOp, DeclKind, Declared, Expr, Ident, Program, Span, Stmt};
@@ -386,7 +388,8 @@ impl Tree {
 
 /// The expansion as `chainrule expand` prints it: the statements of [`program`] with the
 /// comments that say what each part is. It is only printed, never read back by `load` (which
-/// lowers [`program`] itself); tests hold that it parses to exactly that tree.
+/// lowers [`program_for_lowering`]); tests hold that it parses to exactly [`program`]'s tree,
+/// and that lowering that tree gives the graph `load` builds.
 pub fn text(spec: &NetworkSpec) -> String {
     use std::fmt::Write as _;
     let layers = spec.layers();

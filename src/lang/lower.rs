@@ -28,7 +28,7 @@ fn unreachable_shape() -> (Id, Shape) {
 pub fn lower(program: &Program) -> Result<Model> {
     match lower_tensor(program)? {
         Some((model, layout)) => Ok(crate::core::tensor::scalarise(&model, layout)?.0),
-        None => lower_scalar(program),
+        None => lower_scalar(program, None),
     }
 }
 
@@ -170,9 +170,13 @@ impl TensorScope {
     }
 }
 
-/// Lowers a program written in scalars.
-fn lower_scalar(program: &Program) -> Result<Model> {
-    let mut lowering = Lowering::default();
+/// Lowers a program written in scalars, its name `prebuilt.name` (if any) standing for the
+/// sum `prebuilt.build` builds.
+fn lower_scalar<'p>(program: &'p Program, prebuilt: Option<PrebuiltSum<'p>>) -> Result<Model> {
+    let mut lowering = Lowering {
+        prebuilt,
+        ..Lowering::default()
+    };
     lowering.run(program)?;
     lowering.finish()
 }
@@ -193,12 +197,7 @@ pub type BuildSum<'a> = dyn Fn(&mut Graph, &dyn Fn(&str) -> Sym) -> Id + 'a;
 /// [`lower`] for a program written in scalars whose name `sum.name` stands for the sum
 /// `sum.build` builds.
 pub fn lower_with_sum<'p>(program: &'p Program, sum: PrebuiltSum<'p>) -> Result<Model> {
-    let mut lowering = Lowering {
-        prebuilt: Some(sum),
-        ..Lowering::default()
-    };
-    lowering.run(program)?;
-    lowering.finish()
+    lower_scalar(program, Some(sum))
 }
 
 impl<'p> Lowering<'p> {

@@ -180,6 +180,22 @@ pub fn stdout_of(args: &[&str], stdin: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `chainrule ARGS --format json` (with `stdin` on standard input), parsed; the run must
+/// succeed.
+pub fn json_of(args: &[&str], stdin: &str) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    serde_json::from_str(&stdout_of(&all, stdin)).expect("the output is JSON")
+}
+
+/// The message of a refusal of `chainrule ARGS`: exit 2, nothing on standard output.
+pub fn refusal(args: &[&str]) -> String {
+    let out = run(args, None);
+    assert_eq!(out.status.code(), Some(2), "{args:?} should be refused");
+    assert!(out.stdout.is_empty(), "{args:?}: no partial output");
+    String::from_utf8(out.stderr).unwrap()
+}
+
 /// The example programs (`examples/*.bp`), in name order.
 pub fn example_programs() -> Vec<std::path::PathBuf> {
     let mut examples: Vec<std::path::PathBuf> = std::fs::read_dir("examples")

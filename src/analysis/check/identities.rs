@@ -419,7 +419,12 @@ impl Checker {
         // values, without recomputing the network's activations at every point.
         let recognise = self.recognise_options();
         let claimed = simplify::simplify(&mut self.model.graph, claimed, &recognise);
-        let compared = self.compared_side(raw);
+        // As `compared_side` would give it, from the simplification just made.
+        let compared = if self.model.graph.as_num(claimed).is_some() {
+            claimed
+        } else {
+            raw
+        };
         // The given point first: a counterexample there reads best.
         let given = if labels == Labels::Free {
             self.given_sample(leaves).map(std::rc::Rc::new)

@@ -109,13 +109,7 @@ pub(super) fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnos
         pos -= 1;
     }
     if let pest::error::ErrorVariant::CustomError { message } = &err.variant {
-        // pest's own limits ("call limit reached", "stack limit reached"), as the language's
-        // parser words them: the place it stopped at is not a mistake in the formula.
-        return Diagnostic::at(
-            Span::new(pos, pos),
-            format!("cannot parse this input: {message}"),
-            "here",
-        );
+        return crate::lang::syntax::parser_limit(pos, message);
     }
     match text[pos..].chars().next() {
         None => Diagnostic::at(

@@ -172,14 +172,7 @@ pub(super) fn syntax_error(
             words.sort_by_key(|w| w.starts_with("the end"));
             words
         }
-        pest::error::ErrorVariant::CustomError { message } => {
-            // pest's own limits ("call limit reached", "stack limit reached").
-            return Diagnostic::at(
-                Span::new(pos, pos),
-                format!("cannot parse this input: {message}"),
-                "here",
-            );
-        }
+        pest::error::ErrorVariant::CustomError { message } => return parser_limit(pos, message),
     };
     let found = found_at(source, pos);
     let at_end = matches!(
@@ -311,4 +304,15 @@ pub(super) fn statement_expected(source: &str, pos: usize) -> Diagnostic {
         "expected a statement",
     )
     .with_help(STATEMENT_FORMS)
+}
+
+/// pest's own limits ("call limit reached", "stack limit reached") as both parsers (the
+/// language's and LaTeX claims') word them: the place it stopped at is not a mistake in the
+/// input.
+pub(crate) fn parser_limit(pos: usize, message: &str) -> Diagnostic {
+    Diagnostic::at(
+        Span::new(pos, pos),
+        format!("cannot parse this input: {message}"),
+        "here",
+    )
 }

@@ -31,6 +31,7 @@ use crate::lang::ast::{
 };
 
 mod errors;
+pub(crate) use errors::parser_limit;
 mod expr;
 mod nesting;
 
