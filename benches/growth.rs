@@ -108,14 +108,21 @@ fn mnist(l2: bool) -> String {
     format!("network 784-30-10\nactivation sigmoid\ncost quadratic\n{penalty}")
 }
 
-fn best_of_three(run: &dyn Fn()) -> f64 {
-    (0..3)
-        .map(|_| {
-            let started = std::time::Instant::now();
-            run();
-            started.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
+/// The time of `penalised` over that of `plain`: each run in turn, seven rounds, the median of
+/// each (a busy moment slows one round of both, and the median sets it aside).
+fn paired_ratio(penalised: &dyn Fn(), plain: &dyn Fn()) -> f64 {
+    let time = |run: &dyn Fn()| {
+        let started = std::time::Instant::now();
+        run();
+        started.elapsed().as_secs_f64()
+    };
+    let (mut a, mut b): (Vec<f64>, Vec<f64>) =
+        (0..7).map(|_| (time(penalised), time(plain))).unzip();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    median(&mut a) / median(&mut b)
 }
 
 fn bench(c: &mut Criterion) {
@@ -148,16 +155,14 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
-    // The goal is a ratio: both timed here in turn, best of three, so a busy machine slows
-    // both alike.
+    // The goal is a ratio: both timed here in turn, so a busy machine slows both alike.
     let (plain, penalised) = (mnist(false), mnist(true));
-    let derive_ratio = best_of_three(&|| drop(derive_text(&penalised, false)))
-        / best_of_three(&|| drop(derive_text(&plain, false)));
-    let eval_ratio = best_of_three(&|| eval_all(&penalised)) / best_of_three(&|| eval_all(&plain));
-    let sparse_ratio =
-        best_of_three(&|| eval_all_sparse(&penalised)) / best_of_three(&|| eval_all_sparse(&plain));
-    let step_ratio =
-        best_of_three(&|| step_once(&penalised)) / best_of_three(&|| step_once(&plain));
+    let derive_ratio = paired_ratio(&|| drop(derive_text(&penalised, false)), &|| {
+        drop(derive_text(&plain, false))
+    });
+    let eval_ratio = paired_ratio(&|| eval_all(&penalised), &|| eval_all(&plain));
+    let sparse_ratio = paired_ratio(&|| eval_all_sparse(&penalised), &|| eval_all_sparse(&plain));
+    let step_ratio = paired_ratio(&|| step_once(&penalised), &|| step_once(&plain));
     eprintln!(
         "784-30-10 with l2 against without: derive {derive_ratio:.2}×, eval {eval_ratio:.2}× \
          (at an MNIST-like digit {sparse_ratio:.2}×), step {step_ratio:.2}× (goal: at most 1.5×)"

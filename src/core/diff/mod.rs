@@ -16,6 +16,7 @@ use crate::core::simplify::{self, Options, Shapes, Snapshot};
 mod adjoint;
 mod chain;
 mod rules;
+mod sites;
 mod terms;
 
 /// One line of a derivation: `lhs = rhs[0] = rhs[1] = ...`, justified by `rule`.
@@ -274,7 +275,7 @@ struct Engine<'m> {
     held_fixed: FastMap<(Id, Sym), bool>,
     /// For large sums: each variable beside each term that mentions it, sorted (one list a
     /// sum, rather than a list a variable).
-    term_index: FastMap<Id, Vec<(Sym, u32)>>,
+    term_index: FastMap<Id, rules::TermIndex>,
     has_deriv: FastMap<Id, bool>,
     raw_cache: FastMap<(Id, Sym), Id>,
     local_cache: FastMap<(Sym, Sym), Id>,
@@ -296,6 +297,9 @@ struct Engine<'m> {
     simplified_cache: FastMap<Id, Id>,
     /// Small formulas simplified under the `recognise` options once per shape.
     shapes: Option<Shapes>,
+    /// Each computed name's [`sites::Sites`], found when its first local derivative is taken
+    /// without steps.
+    sites: Vec<Option<sites::Sites>>,
     /// Each formula a step shows, as it reads (see [`simplify::as_read`]).
     read_as: FastMap<Id, Id>,
     /// Adjoints `∂y/∂u` written as a named term's `Var` or as a constant, per (y, u).
@@ -343,6 +347,7 @@ impl<'m> Engine<'m> {
             recognise: None,
             simplified_cache: FastMap::default(),
             shapes: None,
+            sites: Vec::new(),
             read_as: FastMap::default(),
             cut: FastMap::default(),
             named: FastMap::default(),
@@ -682,10 +687,10 @@ impl<'m> Engine<'m> {
     /// Formulas simplified under the `recognise` options: a small one through its shape (see
     /// [`Shapes`]), the others together, sharing their common subterms.
     fn simplify_recognising(&mut self, raws: &[Id]) -> Vec<Id> {
-        let options = self.recognise_options();
-        let shapes = self
-            .shapes
-            .get_or_insert_with(|| Shapes::new(&self.model.graph, &options));
+        // The options are cloned only where they are used: a regularised network's gradients
+        // are simplified one formula at a time, and each clone touches three shared counts.
+        self.make_shapes();
+        let shapes = self.shapes.as_mut().expect("made above");
         let mut results: Vec<Option<Id>> = raws
             .iter()
             .map(|&raw| shapes.simplify(&mut self.model.graph, raw))
@@ -697,6 +702,7 @@ impl<'m> Engine<'m> {
         if rest.is_empty() {
             return results.into_iter().flatten().collect();
         }
+        let options = self.recognise_options();
         let mut simplified = simplify::simplify_all(self.g(), &rest, &options).into_iter();
         for result in &mut results {
             if result.is_none() {

@@ -5,6 +5,10 @@ use super::{Engine, LARGE_SUM, Rule, Step, push_snapshots};
 use crate::core::expr::{Constant, FastMap, Func, Func2, Graph, Id, Node, Num, Sym};
 use crate::core::simplify;
 
+/// The most names a factor may have to be searched before the others (see
+/// [`Engine::single_dependent_factor`]).
+const NARROW_FACTOR: usize = 64;
+
 impl Engine<'_> {
     /// A derivative placeholder of the rules in [`Engine::d`]: as printed when steps are
     /// written, plain otherwise (it is substituted away before anyone sees it).
@@ -25,6 +29,10 @@ impl Engine<'_> {
         let Some(steps) = steps else {
             if let Some(&cached) = self.local_cache.get(&(u, v)) {
                 return cached;
+            }
+            if let Some(result) = self.local_derivative_by_site(u, def, v) {
+                self.local_cache.insert((u, v), result);
+                return result;
             }
             let raw = self.d(def, v, None);
             // Many local derivatives are the same formula (`∂z_j/∂w_jk = a_k` for every j):
@@ -407,8 +415,8 @@ impl Engine<'_> {
         result
     }
 
-    /// The one term of the sum `e` that mentions `x`, when only one does and it has no
-    /// numeric coefficient; `None` for anything else (found without listing the terms).
+    /// The one term of the sum `e` (which mentions `x`) that mentions `x`, when only one does and
+    /// it has no numeric coefficient; `None` for anything else (found without listing the terms).
     fn sole_plain_term(&mut self, e: Id, x: Sym) -> Option<Id> {
         let Node::Add(terms) = self.model.graph.node(e) else {
             return None;
@@ -418,7 +426,10 @@ impl Engine<'_> {
             let mut found = None;
             for i in 0..len {
                 let t = sum_term(&self.model.graph, e, i);
-                if self.mentions(t, x) {
+                // The sum mentions x: when no other term does, the last one must, and its
+                // names are not searched (a cost's penalty, met once per weight).
+                let implied = found.is_none() && i + 1 == len;
+                if implied || self.mentions(t, x) {
                     if found.is_some() {
                         return None;
                     }
@@ -427,12 +438,9 @@ impl Engine<'_> {
             }
             found?
         } else {
-            let index = self.term_index_of(e);
-            let first = index.partition_point(|&(s, _)| s < x);
-            let &(_, i) = index.get(first).filter(|&&(s, _)| s == x)?;
-            if index.get(first + 1).is_some_and(|&(s, _)| s == x) {
+            let &[(_, i)] = self.term_index_of(e).terms_mentioning(x) else {
                 return None;
-            }
+            };
             sum_term(&self.model.graph, e, i as usize)
         };
         let graph = &self.model.graph;
@@ -441,17 +449,16 @@ impl Engine<'_> {
     }
 
     /// The index of a large sum's terms by the names they mention, built once.
-    fn term_index_of(&mut self, sum: Id) -> &[(Sym, u32)] {
+    fn term_index_of(&mut self, sum: Id) -> &TermIndex {
         if !self.term_index.contains_key(&sum) {
             let Node::Add(terms) = self.model.graph.node(sum).clone() else {
                 unreachable!("a sum")
             };
-            let mut index: Vec<(Sym, u32)> = Vec::new();
+            let mut entries: Vec<(Sym, u32)> = Vec::new();
             for (i, &t) in terms.iter().enumerate() {
-                index.extend(self.vars_of(t).iter().map(|&s| (s, i as u32)));
+                entries.extend(self.vars_of(t).iter().map(|&s| (s, i as u32)));
             }
-            index.sort_unstable();
-            self.term_index.insert(sum, index);
+            self.term_index.insert(sum, TermIndex::new(entries));
         }
         &self.term_index[&sum]
     }
@@ -471,11 +478,9 @@ impl Engine<'_> {
             return dependent;
         }
         self.term_index_of(sum);
-        let index = &self.term_index[&sum];
-        let first = index.partition_point(|&(s, _)| s < x);
-        index[first..]
+        self.term_index[&sum]
+            .terms_mentioning(x)
             .iter()
-            .take_while(|&&(s, _)| s == x)
             .map(|&(_, i)| term(&self.model.graph, i as usize))
             .collect()
     }
@@ -590,17 +595,41 @@ impl Engine<'_> {
 
     /// The factor of a product that alone mentions `x`, unless it is a denominator (a
     /// negative power), whose variation takes the quotient rule.
+    /// The product mentions `x` (see [`Engine::d_mentioning`]): factors of more than
+    /// [`NARROW_FACTOR`] names are searched last, and a single one not at all when no other
+    /// factor mentions `x` (a penalty's `λ·Σw²/(2n)` is met once per weight, and its sum has
+    /// every weight's name).
     fn single_dependent_factor(&mut self, factors: &[Id], x: Sym) -> Option<usize> {
         let mut dependent = None;
+        let mut wide = None;
+        let mut wide_count = 0;
         for (i, &f) in factors.iter().enumerate() {
-            if self.mentions(f, x) {
+            let names = self.vars_of(f);
+            if names.len() > NARROW_FACTOR {
+                wide = wide.or(Some(i));
+                wide_count += 1;
+            } else if names.binary_search(&x).is_ok() {
                 if dependent.is_some() {
                     return None;
                 }
                 dependent = Some(i);
             }
         }
-        let i = dependent?;
+        let i = match (dependent, wide) {
+            (None, Some(only)) if wide_count == 1 => only,
+            (_, None) => dependent?,
+            _ => {
+                for (i, &f) in factors.iter().enumerate() {
+                    if self.vars_of(f).len() > NARROW_FACTOR && self.mentions(f, x) {
+                        if dependent.is_some() {
+                            return None;
+                        }
+                        dependent = Some(i);
+                    }
+                }
+                dependent?
+            }
+        };
         (!is_denominator(&self.model.graph, factors[i])).then_some(i)
     }
 
@@ -679,7 +708,7 @@ impl Engine<'_> {
 }
 
 /// Whether a factor is a denominator: a power with a negative number for its exponent.
-fn is_denominator(g: &Graph, f: Id) -> bool {
+pub(super) fn is_denominator(g: &Graph, f: Id) -> bool {
     match g.node(f) {
         Node::Pow(_, e) => g.as_num(*e).is_some_and(Num::is_negative),
         _ => false,
@@ -701,5 +730,103 @@ fn sum_term(graph: &Graph, sum: Id, i: usize) -> Id {
     match graph.node(sum) {
         Node::Add(terms) => terms[i],
         _ => unreachable!("a sum"),
+    }
+}
+
+/// A large sum's terms by the names they mention: each (name, term position), sorted by name.
+/// Where the names' ids lie close together, where each name's entries start is also kept by
+/// id and read directly: a penalty's sum of every weight's square is searched once per
+/// weight, and a binary search of it missed the cache at nearly every step.
+pub(super) struct TermIndex {
+    entries: Vec<(Sym, u32)>,
+    lowest: u32,
+    /// `starts[id - lowest]`: the first entry of the name with that id; empty when the ids
+    /// are spread too thinly to keep one slot each.
+    starts: Vec<u32>,
+}
+
+impl TermIndex {
+    fn new(mut entries: Vec<(Sym, u32)>) -> TermIndex {
+        entries.sort_unstable();
+        let (lowest, highest) = match (entries.first(), entries.last()) {
+            (Some(&(lo, _)), Some(&(hi, _))) => (lo.0, hi.0),
+            _ => (0, 0),
+        };
+        let span = (highest - lowest) as usize + 1;
+        let mut starts = Vec::new();
+        if !entries.is_empty() && span <= 2 * entries.len() + 64 {
+            starts.reserve(span + 1);
+            let mut at = 0;
+            for id in lowest..=highest {
+                while entries[at].0.0 < id {
+                    at += 1;
+                }
+                starts.push(at as u32);
+            }
+            starts.push(entries.len() as u32);
+        }
+        TermIndex {
+            entries,
+            lowest,
+            starts,
+        }
+    }
+
+    /// The entries of the terms that mention `x`, in their order.
+    fn terms_mentioning(&self, x: Sym) -> &[(Sym, u32)] {
+        if self.starts.is_empty() {
+            let first = self.entries.partition_point(|&(s, _)| s < x);
+            let end = first + self.entries[first..].partition_point(|&(s, _)| s == x);
+            return &self.entries[first..end];
+        }
+        match x.0.checked_sub(self.lowest) {
+            Some(slot) if (slot as usize) + 1 < self.starts.len() => {
+                let slot = slot as usize;
+                &self.entries[self.starts[slot] as usize..self.starts[slot + 1] as usize]
+            }
+            _ => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+        /// Read directly by id (names close together) or searched (names spread out), a term
+        /// index gives each name the terms a scan of every entry finds, in their order.
+        #[test]
+        fn a_term_index_finds_the_terms_a_scan_finds(
+            names in prop::collection::vec(0u32..40, 1..6),
+            spread in prop::sample::select(vec![1u32, 1000]),
+            terms in 1usize..30,
+        ) {
+            let mut entries = Vec::new();
+            for t in 0..terms {
+                for (k, &n) in names.iter().enumerate() {
+                    if (t + k) % (n as usize % 4 + 1) == 0 {
+                        entries.push((Sym(n * spread + 7), t as u32));
+                    }
+                }
+            }
+            let mut deduped = entries.clone();
+            deduped.sort_unstable();
+            deduped.dedup();
+            let index = TermIndex::new(deduped.clone());
+            let spread_out = spread > 1 && deduped.iter().any(|&(s, _)| s != deduped[0].0);
+            prop_assert_eq!(index.starts.is_empty(), spread_out);
+            for probe in 0..(45 * spread + 10) {
+                let x = Sym(probe);
+                let scanned: Vec<(Sym, u32)> =
+                    deduped.iter().copied().filter(|&(s, _)| s == x).collect();
+                prop_assert_eq!(index.terms_mentioning(x), &scanned[..]);
+            }
+        }
     }
 }

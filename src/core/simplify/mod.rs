@@ -13,7 +13,7 @@ use crate::core::rational::Quotient;
 
 mod shapes;
 
-pub use shapes::Shapes;
+pub use shapes::{Refill, Shapes};
 
 /// A rule group: its code in the derivation and the local rewrite it performs.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]

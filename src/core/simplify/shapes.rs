@@ -38,7 +38,7 @@ pub struct Shapes {
 
 /// A simplified shape's nodes in increasing id order, each child the position of its node in
 /// the list and each name its placeholder, to be filled with a formula's names.
-type Layout = Box<[Node]>;
+pub type Layout = Box<[Node]>;
 
 #[derive(Default)]
 struct Scratch {
@@ -92,14 +92,50 @@ impl Shapes {
     /// `root` simplified through its shape, or `None` when it has none.
     pub fn simplify(&mut self, graph: &mut Graph, root: Id) -> Option<Id> {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let result = self.simplify_with(graph, root, &mut scratch);
+        let result = self.simplify_with(graph, root, &mut scratch, false);
+        self.scratch = scratch;
+        result.map(|(simplified, _)| simplified)
+    }
+
+    /// [`Shapes::simplify`], and when the simplified shape was filled with `root`'s names,
+    /// that shape and those names: a formula differing from `root` only in names that keep
+    /// their places in id order is simplified by [`Shapes::refill`] with its own names.
+    pub fn simplify_refillable(
+        &mut self,
+        graph: &mut Graph,
+        root: Id,
+    ) -> Option<(Id, Option<Refill>)> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self.simplify_with(graph, root, &mut scratch, true);
         self.scratch = scratch;
         result
     }
 
-    fn simplify_with(&mut self, graph: &mut Graph, root: Id, scratch: &mut Scratch) -> Option<Id> {
+    /// A simplified shape filled with other names (in the order of `refill.names`), as
+    /// [`Shapes::simplify`] fills it for a formula with those names.
+    pub fn refill(&mut self, graph: &mut Graph, layout: &[Node], names: &[Id]) -> Id {
+        let mut built = std::mem::take(&mut self.scratch.order);
+        let filled = fill(graph, layout, names, &mut built);
+        self.scratch.order = built;
+        filled
+    }
+
+    /// Whether a formula mentioning `name` has no shape (see [`Shapes::kept`]).
+    pub fn keeps(&self, name: Sym) -> bool {
+        self.kept.contains(&name)
+    }
+
+    fn simplify_with(
+        &mut self,
+        graph: &mut Graph,
+        root: Id,
+        scratch: &mut Scratch,
+        refillable: bool,
+    ) -> Option<(Id, Option<Refill>)> {
         if !small_formula(graph, root, scratch) {
-            return self.simplify_by_rewriting(graph, root);
+            return self
+                .simplify_by_rewriting(graph, root)
+                .map(|simplified| (simplified, None));
         }
         if !self.key(graph, scratch) {
             return None;
@@ -126,23 +162,15 @@ impl Shapes {
                     .or_insert(filled)
             }
         };
-        let Some(simplified) = simplified else {
-            return Some(root);
+        let Some(layout) = simplified else {
+            return Some((root, None));
         };
+        let refill = refillable.then(|| Refill {
+            layout: layout.clone(),
+            names: names.clone(),
+        });
         // `order` is free again: it holds the simplified shape's nodes as they are built.
-        let built = order;
-        built.clear();
-        for node in simplified.iter() {
-            let id = match *node {
-                Node::Var(s) => match slot_of(s) {
-                    Some(slot) => names[slot],
-                    None => graph.var(s),
-                },
-                ref other => graph.add(other.map_children(|c| built[c.index()])),
-            };
-            built.push(id);
-        }
-        built.last().copied()
+        Some((fill(graph, layout, names, order), refill))
     }
 
     /// Writes the key of the small formula in `scratch.order` (its nodes in increasing id
@@ -251,6 +279,31 @@ impl Shapes {
             }
         }
     }
+}
+
+/// A simplified shape as a layout, and the names of the formula it was filled with, in id
+/// order (see [`Shapes::simplify_refillable`]).
+#[derive(Clone)]
+pub struct Refill {
+    pub layout: Layout,
+    pub names: Vec<Id>,
+}
+
+/// A layout's nodes built in order with `names` in its placeholders' slots; the last is the
+/// formula. `built` is a reused buffer.
+fn fill(graph: &mut Graph, layout: &[Node], names: &[Id], built: &mut Vec<Id>) -> Id {
+    built.clear();
+    for node in layout {
+        let id = match *node {
+            Node::Var(s) => match slot_of(s) {
+                Some(slot) => names[slot],
+                None => graph.var(s),
+            },
+            ref other => graph.add(other.map_children(|c| built[c.index()])),
+        };
+        built.push(id);
+    }
+    *built.last().expect("a layout has its formula")
 }
 
 /// The name a shape has in position `slot`.
