@@ -273,8 +273,8 @@ struct Engine<'m> {
     /// Whether a formula mentions a computed name other than x that depends on x, per
     /// (formula, x): every target's chain asks it of the same local derivatives again.
     held_fixed: FastMap<(Id, Sym), bool>,
-    /// For large sums: each variable beside each term that mentions it, sorted (one list a
-    /// sum, rather than a list a variable).
+    /// For large sums: each variable beside each term that mentions it (one index a sum,
+    /// rather than a list a variable; see [`rules::TermIndex`]).
     term_index: FastMap<Id, rules::TermIndex>,
     has_deriv: FastMap<Id, bool>,
     raw_cache: FastMap<(Id, Sym), Id>,

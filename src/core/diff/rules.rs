@@ -113,6 +113,9 @@ impl Engine<'_> {
     /// [`Engine::d`] of an expression known to mention `x` (a term or factor just found to,
     /// whose list of names need not be searched again).
     fn d_mentioning(&mut self, e: Id, x: Sym, mut steps: Option<&mut Vec<Step>>) -> Id {
+        // The sum and product shortcuts below take a last term or a widest factor as the one
+        // mentioning x without searching it.
+        debug_assert!(self.mentions(e, x), "d_mentioning of a formula without x");
         let shown = steps.is_some();
         // One term of a sum mentions x, with no coefficient: the sum rule's formula is that
         // term's derivative alone. Unwritten, it is that derivative, passed on without a
@@ -595,6 +598,7 @@ impl Engine<'_> {
 
     /// The factor of a product that alone mentions `x`, unless it is a denominator (a
     /// negative power), whose variation takes the quotient rule.
+    ///
     /// The product mentions `x` (see [`Engine::d_mentioning`]): factors of more than
     /// [`NARROW_FACTOR`] names are searched last, and a single one not at all when no other
     /// factor mentions `x` (a penalty's `λ·Σw²/(2n)` is met once per weight, and its sum has

@@ -30,8 +30,9 @@ pub(super) struct Sites {
     /// Each name whose site it shares with another name: the site's index and the name's
     /// node.
     by_name: FastMap<Sym, (u32, Id)>,
-    /// Each site's simplified local derivative, once the first of its names is derived:
-    /// `None` when that one had no shape to fill (it is then derived name by name).
+    /// Each site's simplified local derivative: `None` until the first of its names is
+    /// derived, then `Some(None)` when that one had no shape to fill (its names are then
+    /// derived one by one).
     templates: Vec<Option<Option<Template>>>,
 }
 
@@ -69,12 +70,13 @@ const SHAPED: u32 = 1 << 31;
 /// What [`Engine::sites_of`] gathers while it walks a definition.
 #[derive(Default)]
 struct Walk {
-    /// Each name found: its site and node, or `None` once it is found twice or under a rule
-    /// that is not a plain descent.
-    found: FastMap<Sym, Option<(Site, Id)>>,
+    /// Each name found alone in a term: the term's context, its shape and the name's node;
+    /// `None` once the name is found twice or under a rule that is not a plain descent.
+    found: FastMap<Sym, Option<(u32, u32, Id)>>,
+    /// Each context's step (context 0, the definition itself, has none), and each step's
+    /// context.
+    steps: Vec<Option<Step>>,
     contexts: FastMap<Step, u32>,
-    /// The name nodes of each context's factors, sorted (context 0 is the definition itself).
-    context_names: Vec<Vec<Id>>,
     shapes: FastMap<Node, u32>,
     /// A term's nodes, the walk's stack and the nodes' codes, reused from term to term.
     nodes: Vec<Id>,
@@ -89,8 +91,8 @@ impl Walk {
         }
     }
 
-    /// A name found at a site (or at none): a name found twice has none.
-    fn find(&mut self, name: Sym, at: Option<(Site, Id)>) {
+    /// A name found in a term (or under another rule): a name found twice has no site.
+    fn find(&mut self, name: Sym, at: Option<(u32, u32, Id)>) {
         match self.found.entry(name) {
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(at);
@@ -229,18 +231,22 @@ impl Engine<'_> {
     }
 
     /// The sites of the names of `def` that share one with another name, or `None` when it
-    /// has none worth finding: few names, or a wide sum of terms of several names each (a
-    /// neuron's), which is read no further.
+    /// has none worth finding (few names; a wide sum of terms of several names each, a
+    /// neuron's, which is read no further; a graph past 2³¹ nodes) or when finding them
+    /// would cost more than the definition's size allows.
     fn sites_of(&mut self, def: Id) -> Option<Sites> {
         if self.vars_of(def).len() <= SITE_NAMES_MIN || self.model.graph.len() >= SHAPED as usize {
             return None;
         }
-        let mut walk = Walk::default();
-        walk.context_names.push(Vec::new());
-        // Each node is walked once; one met again has its names twice, and is spoiled. The
-        // names spoiled are counted: past `budget` the definition is left without sites, so
-        // the walk stays linear in the definition however its subterms are shared.
+        // The work beyond reading each node once (names spoiled, names around a shared
+        // term) is counted: past the budget the definition is left without sites, so finding
+        // them stays linear in its size however its subterms are shared or its products long.
         let mut budget = 8 * self.vars_of(def).len() + 10_000;
+        let mut walk = Walk {
+            steps: vec![None],
+            ..Walk::default()
+        };
+        // Each node of several names is walked once; one met again has its names twice.
         let mut walked: FastSet<Id> = FastSet::default();
         let mut stack = vec![(def, 0u32)];
         while let Some((e, context)) = stack.pop() {
@@ -256,16 +262,9 @@ impl Engine<'_> {
             match (count, first) {
                 (0, _) => continue,
                 (1, Some(name)) => {
-                    let at = walk.term_shape(&self.model.graph, e).map(|(shape, node)| {
-                        let known = &walk.context_names[context as usize];
-                        let rank = known.partition_point(|&n| n < node) as u32;
-                        let site = Site {
-                            context,
-                            shape,
-                            rank,
-                        };
-                        (site, node)
-                    });
+                    let at = walk
+                        .term_shape(&self.model.graph, e)
+                        .map(|(shape, node)| (context, shape, node));
                     walk.find(name, at);
                     continue;
                 }
@@ -305,25 +304,11 @@ impl Engine<'_> {
                             product: e,
                             factor: i as u32,
                         };
-                        let inner = match walk.contexts.get(&step) {
-                            Some(&c) => c,
-                            None => {
-                                let mut names = walk.context_names[context as usize].clone();
-                                for (j, &other) in factors.iter().enumerate() {
-                                    if j != i {
-                                        for s in self.vars_of(other).to_vec() {
-                                            names.push(self.g().var(s));
-                                        }
-                                    }
-                                }
-                                names.sort_unstable();
-                                names.dedup();
-                                let c = walk.context_names.len() as u32;
-                                walk.context_names.push(names);
-                                walk.contexts.insert(step, c);
-                                c
-                            }
-                        };
+                        let next = walk.steps.len() as u32;
+                        let inner = *walk.contexts.entry(step).or_insert(next);
+                        if inner == next {
+                            walk.steps.push(Some(step));
+                        }
                         stack.push((f, inner));
                     }
                 }
@@ -334,17 +319,38 @@ impl Engine<'_> {
                 }
             }
         }
-        // Only sites two names or more share are kept.
+        // A term's context and shape shared with another name's: only then are the names
+        // around it gathered, to find the name's rank among them.
+        let mut sharing: FastMap<(u32, u32), u32> = FastMap::default();
+        for &(context, shape, _) in walk.found.values().flatten() {
+            *sharing.entry((context, shape)).or_default() += 1;
+        }
+        let mut around: FastMap<u32, Vec<Id>> = FastMap::default();
+        let mut at_site: Vec<(Sym, Site, Id)> = Vec::new();
+        for (&name, found) in &walk.found {
+            let Some((context, shape, node)) = *found else {
+                continue;
+            };
+            if sharing[&(context, shape)] < 2 {
+                continue;
+            }
+            let names = self.names_around(context, &walk.steps, &mut around, &mut budget)?;
+            let rank = names.partition_point(|&n| n < node) as u32;
+            let site = Site {
+                context,
+                shape,
+                rank,
+            };
+            at_site.push((name, site, node));
+        }
         let mut sharing: FastMap<Site, u32> = FastMap::default();
-        for (site, _) in walk.found.values().flatten() {
-            *sharing.entry(*site).or_default() += 1;
+        for &(_, site, _) in &at_site {
+            *sharing.entry(site).or_default() += 1;
         }
         let mut index: FastMap<Site, u32> = FastMap::default();
         let mut by_name = FastMap::default();
-        for (&name, found) in &walk.found {
-            if let Some((site, node)) = *found
-                && sharing[&site] > 1
-            {
+        for (name, site, node) in at_site {
+            if sharing[&site] > 1 {
                 let next = index.len() as u32;
                 let at = *index.entry(site).or_insert(next);
                 by_name.insert(name, (at, node));
@@ -354,6 +360,46 @@ impl Engine<'_> {
             by_name,
             templates: (0..index.len()).map(|_| None).collect(),
         })
+    }
+
+    /// The name nodes of the factors around a context's terms, sorted: those of its own
+    /// step's other factors and those around the step's product. Each context's are gathered
+    /// once, and every name gathered is charged to `budget` (`None` once it runs out). A name
+    /// without a node of its own (one a derivative is taken with respect to) is none of a
+    /// formula's placeholders, and is left out.
+    fn names_around<'a>(
+        &mut self,
+        context: u32,
+        steps: &[Option<Step>],
+        around: &'a mut FastMap<u32, Vec<Id>>,
+        budget: &mut usize,
+    ) -> Option<&'a [Id]> {
+        if !around.contains_key(&context) {
+            let mut names = match steps[context as usize] {
+                None => Vec::new(),
+                Some(step) => {
+                    let mut names = self
+                        .names_around(step.outer, steps, around, budget)?
+                        .to_vec();
+                    let Node::Mul(factors) = self.model.graph.node(step.product).clone() else {
+                        unreachable!("a step is into a product")
+                    };
+                    for (j, &other) in factors.iter().enumerate() {
+                        if j != step.factor as usize {
+                            self.vars_of(other);
+                            let (syms, graph) = (&self.vars[&other], &self.model.graph);
+                            *budget = budget.checked_sub(syms.len())?;
+                            names.extend(syms.iter().filter_map(|&s| graph.find(&Node::Var(s))));
+                        }
+                    }
+                    names
+                }
+            };
+            names.sort_unstable();
+            names.dedup();
+            around.insert(context, names);
+        }
+        Some(&around[&context])
     }
 }
 
@@ -528,6 +574,38 @@ mod tests {
         assert_eq!(by_site_and_one_by_one(&penalised(70, 0, 4, 1, None, 0)), 0);
         // Too few names to look for sites.
         assert_eq!(by_site_and_one_by_one(&penalised(20, 0, 0, 1, None, 0)), 0);
+    }
+
+    /// A product of `factors` sums, each of the squares of `names` parameters of its own.
+    fn product_of_sums(factors: usize, names: usize) -> String {
+        let params: Vec<String> = (1..=factors)
+            .flat_map(|f| (1..=names).map(move |k| format!("p{f}_{k}")))
+            .collect();
+        let sums: Vec<String> = (1..=factors)
+            .map(|f| {
+                let squares: Vec<String> = (1..=names).map(|k| format!("p{f}_{k}^2")).collect();
+                format!("({})", squares.join(" + "))
+            })
+            .collect();
+        format!(
+            "input x\nparam {}\ncost C = x*{}\n",
+            params.join(", "),
+            sums.join("*")
+        )
+    }
+
+    #[test]
+    fn the_names_around_a_site_are_gathered_within_a_budget() {
+        // Two sums of 40 squares: each square's site is its sum's place in the product, and
+        // the names around it are the other sum's 40.
+        assert_eq!(by_site_and_one_by_one(&product_of_sums(2, 40)), 80);
+        // 150 sums of two: the names around each are the other 298, gathered for each of the
+        // 150 places: past the budget of the definition's size, it is left without sites.
+        let mut model = crate::lang::load::load(&product_of_sums(150, 2)).expect("loads");
+        let cost = model.lookup("C").expect("a cost");
+        let def = model.definition(cost).expect("defined");
+        let mut engine = Engine::new(&mut model);
+        assert!(engine.sites_of(def).is_none());
     }
 
     proptest! {

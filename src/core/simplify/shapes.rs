@@ -111,8 +111,9 @@ impl Shapes {
         result
     }
 
-    /// A simplified shape filled with other names (in the order of `refill.names`), as
-    /// [`Shapes::simplify`] fills it for a formula with those names.
+    /// A simplified shape's `layout` filled with `names` (a formula's names in id order, as
+    /// [`Refill::names`] holds them), as [`Shapes::simplify`] fills it for a formula with
+    /// those names.
     pub fn refill(&mut self, graph: &mut Graph, layout: &[Node], names: &[Id]) -> Id {
         let mut built = std::mem::take(&mut self.scratch.order);
         let filled = fill(graph, layout, names, &mut built);

@@ -78,10 +78,7 @@ pub struct RenderCache {
     entries: RefCell<FastMap<(Id, Notation), Entry>>,
     /// The subterms printed once already, in each notation: printed again, they are kept.
     printed: RefCell<FastSet<(Id, Notation)>>,
-    /// Each name in each notation, worked out when first printed, at `3 × id + notation`:
-    /// read by position rather than hashed, since a regularised network's gradients print
-    /// every weight's name once.
-    names: RefCell<Vec<Option<Rc<str>>>>,
+    names: RefCell<FastMap<(Sym, Notation), Rc<str>>>,
     calls: RefCell<FastMap<Sym, bool>>,
     /// The buffers a formula's walk uses, kept for the next formula.
     scratch: RefCell<Scratch>,
@@ -527,15 +524,11 @@ impl Pass<'_> {
     }
 
     fn symbol_name(&self, s: Sym) -> Rc<str> {
-        if s.index() >= self.symbols.len() {
-            return symbol_name(self.symbols, s, self.notation).into();
-        }
-        let mut names = self.names.names.borrow_mut();
-        if names.len() < 3 * self.symbols.len() {
-            names.resize(3 * self.symbols.len(), None);
-        }
-        names[3 * s.index() + self.notation as usize]
-            .get_or_insert_with(|| symbol_name(self.symbols, s, self.notation).into())
+        self.names
+            .names
+            .borrow_mut()
+            .entry((s, self.notation))
+            .or_insert_with(|| symbol_name(self.symbols, s, self.notation).into())
             .clone()
     }
 
