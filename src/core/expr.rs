@@ -812,6 +812,34 @@ impl Graph {
         }
     }
 
+    /// Puts the nodes of the small formula at `root` in `order`, in increasing id order (so
+    /// children come first), walking with `stack`; `false` when it has more than `most`
+    /// nodes. Both buffers are the caller's, kept from one formula to the next: no set and no
+    /// allocation for the tens of thousands of small formulas of a large network.
+    pub fn small_reachable(
+        &self,
+        root: Id,
+        most: usize,
+        order: &mut Vec<Id>,
+        stack: &mut Vec<Id>,
+    ) -> bool {
+        order.clear();
+        stack.clear();
+        stack.push(root);
+        while let Some(id) = stack.pop() {
+            if order.contains(&id) {
+                continue;
+            }
+            if order.len() == most {
+                return false;
+            }
+            order.push(id);
+            self.push_children(id, stack);
+        }
+        order.sort_unstable();
+        true
+    }
+
     /// Every node reachable from `roots`, in increasing id order (so children come first).
     pub fn reachable(&self, roots: &[Id]) -> Vec<Id> {
         // A set rather than a bitmap over the whole graph: the cost is the size of the reached

@@ -117,25 +117,17 @@ impl Walk {
             shapes,
             ..
         } = self;
-        nodes.clear();
-        stack.clear();
         codes.clear();
-        stack.push(term);
-        while let Some(id) = stack.pop() {
-            if nodes.contains(&id) {
-                continue;
-            }
-            if nodes.len() == LEAF_NODES
-                || matches!(graph.node(id), Node::Deriv(..) | Node::Tensor(..))
-            {
-                return None;
-            }
-            nodes.push(id);
-            graph.push_children(id, stack);
+        let small = graph.small_reachable(term, LEAF_NODES, nodes, stack);
+        if !small
+            || nodes
+                .iter()
+                .any(|&id| matches!(graph.node(id), Node::Deriv(..) | Node::Tensor(..)))
+        {
+            return None;
         }
         // A node's children were built before it: in id order, each is coded before its
         // parents.
-        nodes.sort_unstable();
         let mut name_node = None;
         for &id in nodes.iter() {
             let code_of = |c: Id| codes[nodes.binary_search(&c).expect("a child is reached")];

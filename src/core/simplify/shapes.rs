@@ -133,7 +133,7 @@ impl Shapes {
         scratch: &mut Scratch,
         refillable: bool,
     ) -> Option<(Id, Option<Refill>)> {
-        if !small_formula(graph, root, scratch) {
+        if !graph.small_reachable(root, LAYOUT_NODES, &mut scratch.order, &mut scratch.stack) {
             return self
                 .simplify_by_rewriting(graph, root)
                 .map(|simplified| (simplified, None));
@@ -315,27 +315,6 @@ fn placeholder(slot: usize) -> Sym {
 /// The position a placeholder stands for, or `None` for a name of the program.
 fn slot_of(s: Sym) -> Option<usize> {
     (s.0 > u32::MAX - SHAPE_NAMES as u32).then(|| (u32::MAX - s.0) as usize)
-}
-
-/// Puts the nodes of the formula at `root` in `scratch.order`, in increasing id order; `false`
-/// when it has more than [`LAYOUT_NODES`] nodes.
-fn small_formula(graph: &Graph, root: Id, scratch: &mut Scratch) -> bool {
-    let Scratch { order, stack, .. } = scratch;
-    order.clear();
-    stack.clear();
-    stack.push(root);
-    while let Some(id) = stack.pop() {
-        if order.contains(&id) {
-            continue;
-        }
-        if order.len() == LAYOUT_NODES {
-            return false;
-        }
-        order.push(id);
-        graph.push_children(id, stack);
-    }
-    order.sort_unstable();
-    true
 }
 
 /// The names of a formula when it has at most `most` of them.
