@@ -108,7 +108,7 @@ fn mnist(l2: bool) -> String {
     format!("network 784-30-10\nactivation sigmoid\ncost quadratic\n{penalty}")
 }
 
-/// The time of `penalised` over that of `plain`: each run in turn, seven rounds, the median of
+/// The time of `penalised` over that of `plain`: each run in turn, eleven rounds, the median of
 /// each (a busy moment slows one round of both, and the median sets it aside).
 fn paired_ratio(penalised: &dyn Fn(), plain: &dyn Fn()) -> f64 {
     let time = |run: &dyn Fn()| {
@@ -117,7 +117,7 @@ fn paired_ratio(penalised: &dyn Fn(), plain: &dyn Fn()) -> f64 {
         started.elapsed().as_secs_f64()
     };
     let (mut a, mut b): (Vec<f64>, Vec<f64>) =
-        (0..7).map(|_| (time(penalised), time(plain))).unzip();
+        (0..11).map(|_| (time(penalised), time(plain))).unzip();
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
