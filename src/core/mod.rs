@@ -9,6 +9,7 @@ pub mod excerpt;
 pub mod expr;
 pub mod factor;
 pub mod forward;
+pub mod func;
 pub mod matrix_diff;
 pub mod model;
 pub mod number;

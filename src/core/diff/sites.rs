@@ -30,10 +30,17 @@ pub(super) struct Sites {
     /// Each name whose site it shares with another name: the site's index and the name's
     /// node.
     by_name: FastMap<Sym, (u32, Id)>,
-    /// Each site's simplified local derivative: `None` until the first of its names is
-    /// derived, then `Some(None)` when that one had no shape to fill (its names are then
-    /// derived one by one).
-    templates: Vec<Option<Option<Template>>>,
+    /// Each site's simplified local derivative, by the site's index.
+    templates: Vec<TemplateState>,
+}
+
+/// Where a site's template stands.
+enum TemplateState {
+    /// None of its names derived yet.
+    Pending,
+    /// Its first name's derivative had no shape to fill: its names are derived one by one.
+    Unshaped,
+    Ready(Template),
 }
 
 /// A site's local derivative for one of its names, and that name's slot among the formula's
@@ -168,50 +175,48 @@ impl Engine<'_> {
         let &(site, node) = sites.by_name.get(&v)?;
         let site = site as usize;
         match &sites.templates[site] {
-            Some(None) => None,
-            Some(Some(template)) => {
-                let mut names = template.refill.names.clone();
-                if let Some(slot) = template.slot {
-                    names[slot] = node;
-                }
+            TemplateState::Unshaped => None,
+            TemplateState::Ready(template) => {
                 let shapes = self.shapes.as_mut().expect("made with the template");
                 if shapes.keeps(v) {
                     return None;
                 }
-                Some(shapes.refill(&mut self.model.graph, &template.refill.layout, &names))
+                let graph = &mut self.model.graph;
+                Some(shapes.refill(graph, &template.refill, template.slot, node))
             }
-            None => {
-                // The site's first name: derived as any other, and its simplified shape kept.
+            TemplateState::Pending => {
+                // The site's first name: derived and simplified as any other (the result
+                // cached as `local_derivative` caches it), and its simplified shape kept.
                 let raw = self.d(def, v, None);
-                if let Some(&known) = self.simplified_cache.get(&raw) {
-                    self.keep_template(u, site, None);
-                    return Some(known);
-                }
-                self.make_shapes();
-                let shapes = self.shapes.as_mut().expect("made above");
-                let shaped = shapes.simplify_refillable(&mut self.model.graph, raw);
-                let Some((result, refill)) = shaped else {
-                    self.keep_template(u, site, None);
-                    return None;
+                let mut state = TemplateState::Unshaped;
+                let result = match self.simplified_cache.get(&raw) {
+                    Some(&known) => known,
+                    None => {
+                        self.make_shapes();
+                        let shapes = self.shapes.as_mut().expect("made above");
+                        let result = match shapes.simplify_refillable(&mut self.model.graph, raw) {
+                            Some((result, refill)) => {
+                                // A derivative node names its variable outside the
+                                // placeholders: a shape with one would keep the first name's.
+                                if let Some(refill) = refill.filter(|refill| {
+                                    !refill.layout.iter().any(|n| matches!(n, Node::Deriv(..)))
+                                }) {
+                                    let slot = refill.names.iter().position(|&n| n == node);
+                                    state = TemplateState::Ready(Template { refill, slot });
+                                }
+                                result
+                            }
+                            None => self.simplify_recognising(&[raw])[0],
+                        };
+                        self.simplified_cache.insert(raw, result);
+                        result
+                    }
                 };
-                self.simplified_cache.insert(raw, result);
-                // A derivative node names its variable outside the placeholders: a shape with
-                // one would keep the first name's.
-                let template = refill
-                    .filter(|refill| !refill.layout.iter().any(|n| matches!(n, Node::Deriv(..))))
-                    .map(|refill| Template {
-                        slot: refill.names.iter().position(|&n| n == node),
-                        refill,
-                    });
-                self.keep_template(u, site, template);
+                let sites = self.sites[u.index()].as_mut().expect("found above");
+                sites.templates[site] = state;
                 Some(result)
             }
         }
-    }
-
-    fn keep_template(&mut self, u: Sym, site: usize, template: Option<Template>) {
-        let sites = self.sites[u.index()].as_mut().expect("found before");
-        sites.templates[site] = Some(template);
     }
 
     /// Makes the [`Shapes`] of the recognising options when first needed.
@@ -350,7 +355,7 @@ impl Engine<'_> {
         }
         Some(Sites {
             by_name,
-            templates: (0..index.len()).map(|_| None).collect(),
+            templates: (0..index.len()).map(|_| TemplateState::Pending).collect(),
         })
     }
 

@@ -111,12 +111,25 @@ impl Shapes {
         result
     }
 
-    /// A simplified shape's `layout` filled with `names` (a formula's names in id order, as
-    /// [`Refill::names`] holds them), as [`Shapes::simplify`] fills it for a formula with
-    /// those names.
-    pub fn refill(&mut self, graph: &mut Graph, layout: &[Node], names: &[Id]) -> Id {
+    /// `refill`'s layout filled with its names, the one at `slot` (if any) replaced by
+    /// `name`: what [`Shapes::simplify`] gives a formula that differs from the first only in
+    /// that name, keeping its place in id order.
+    pub fn refill(
+        &mut self,
+        graph: &mut Graph,
+        refill: &Refill,
+        slot: Option<usize>,
+        name: Id,
+    ) -> Id {
         let mut built = std::mem::take(&mut self.scratch.order);
-        let filled = fill(graph, layout, names, &mut built);
+        let name_at = |s: usize| {
+            if Some(s) == slot {
+                name
+            } else {
+                refill.names[s]
+            }
+        };
+        let filled = fill(graph, &refill.layout, name_at, &mut built);
         self.scratch.order = built;
         filled
     }
@@ -171,7 +184,7 @@ impl Shapes {
             names: names.clone(),
         });
         // `order` is free again: it holds the simplified shape's nodes as they are built.
-        Some((fill(graph, layout, names, order), refill))
+        Some((fill(graph, layout, |slot| names[slot], order), refill))
     }
 
     /// Writes the key of the small formula in `scratch.order` (its nodes in increasing id
@@ -290,14 +303,19 @@ pub struct Refill {
     pub names: Vec<Id>,
 }
 
-/// A layout's nodes built in order with `names` in its placeholders' slots; the last is the
-/// formula. `built` is a reused buffer.
-fn fill(graph: &mut Graph, layout: &[Node], names: &[Id], built: &mut Vec<Id>) -> Id {
+/// A layout's nodes built in order with `name_at(slot)` in each placeholder's slot; the last
+/// is the formula. `built` is a reused buffer.
+fn fill(
+    graph: &mut Graph,
+    layout: &[Node],
+    name_at: impl Fn(usize) -> Id,
+    built: &mut Vec<Id>,
+) -> Id {
     built.clear();
     for node in layout {
         let id = match *node {
             Node::Var(s) => match slot_of(s) {
-                Some(slot) => names[slot],
+                Some(slot) => name_at(slot),
                 None => graph.var(s),
             },
             ref other => graph.add(other.map_children(|c| built[c.index()])),
